@@ -1,0 +1,34 @@
+import { app, InvocationContext, Timer } from '@azure/functions';
+import { formatSummary, runCycleFromEnv } from '../lib/app';
+import { DEFAULT_SCHEDULE, loadSettings } from '../lib/config/settings';
+import type { Logger } from '../lib/cycle';
+
+function loggerFor(context: InvocationContext): Logger {
+  return { info: (m) => context.log(m), warn: (m) => context.warn(m), error: (m) => context.error(m) };
+}
+
+/**
+ * Runs one monitoring cycle. Throws when the cycle could not do its whole job, so the failure
+ * shows in the Functions host's invocation failures and Application Insights, not only in the log.
+ */
+export async function watch(_timer: Timer, context: InvocationContext): Promise<void> {
+  const summary = await runCycleFromEnv(process.env, loggerFor(context));
+  context.log(`cycle: ${formatSummary(summary)}`);
+  if (summary.errors.length > 0) {
+    throw new Error(`cycle incomplete, ${summary.errors.length} problem(s): ${summary.errors.join(' | ')}`);
+  }
+}
+
+// Validate at start, loudly. Registering even when invalid keeps the function visible: a load
+// error would make the host drop it silently, while each invocation now fails with the message.
+try {
+  loadSettings(process.env);
+} catch (error) {
+  console.error(`Entra Sync Watch: ${(error as Error).message}`);
+}
+
+app.timer('watch', {
+  // %NAME% is resolved by the host; without the setting the host would refuse to index the function.
+  schedule: process.env.WATCH_SCHEDULE ? '%WATCH_SCHEDULE%' : DEFAULT_SCHEDULE,
+  handler: watch,
+});

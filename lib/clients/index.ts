@@ -1,0 +1,45 @@
+import { EmailClient } from '@azure/communication-email';
+import { TableClient } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/core-auth';
+import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
+import type { Env, Settings } from '../config/settings';
+import { ALERTS_TABLE } from '../store/alert-store';
+
+/**
+ * The app's identity. A client secret or certificate in the standard AZURE_* settings is used
+ * directly (and may get tokens for any tenant that consented: MSPs); otherwise
+ * DefaultAzureCredential (managed identity in Azure, developer tools locally).
+ */
+export function createCredential(settings: Settings, env: Env): TokenCredential {
+  const common = {
+    authorityHost: settings.authorityHost,
+    additionallyAllowedTenants: ['*'],
+  };
+  const tenantId = env.AZURE_TENANT_ID;
+  const clientId = env.AZURE_CLIENT_ID;
+  if (tenantId && clientId && env.AZURE_CLIENT_SECRET) {
+    return new ClientSecretCredential(tenantId, clientId, env.AZURE_CLIENT_SECRET, common);
+  }
+  if (tenantId && clientId && env.AZURE_CLIENT_CERTIFICATE_PATH) {
+    return new ClientCertificateCredential(
+      tenantId,
+      clientId,
+      { certificatePath: env.AZURE_CLIENT_CERTIFICATE_PATH, certificatePassword: env.AZURE_CLIENT_CERTIFICATE_PASSWORD },
+      common,
+    );
+  }
+  return new DefaultAzureCredential({ ...common, managedIdentityClientId: clientId, tenantId });
+}
+
+export function createEmailClient(settings: Settings, credential: TokenCredential): EmailClient {
+  if (settings.acs.connectionString) return new EmailClient(settings.acs.connectionString);
+  return new EmailClient(settings.acs.endpoint, credential);
+}
+
+export function createTableClient(settings: Settings, credential: TokenCredential, table = ALERTS_TABLE): TableClient {
+  if ('connectionString' in settings.storage) {
+    const local = /UseDevelopmentStorage=true/i.test(settings.storage.connectionString) || /=http:\/\//i.test(settings.storage.connectionString);
+    return TableClient.fromConnectionString(settings.storage.connectionString, table, { allowInsecureConnection: local });
+  }
+  return new TableClient(settings.storage.tableServiceUri, table, credential);
+}

@@ -1,0 +1,161 @@
+import { existsSync, readFileSync } from 'node:fs';
+
+/** The validated settings of the app (names in DESIGN.md; they are a public contract). */
+export interface Settings {
+  /** Tenants to watch; empty = the credential's own tenant. */
+  tenants: string[];
+  schedule: string;
+  configPath?: string;
+  emailTo: string[];
+  emailFrom: string;
+  acs: { endpoint: string; connectionString?: undefined } | { connectionString: string; endpoint: string };
+  graphEndpoint: string;
+  authorityHost?: string;
+  storage: { connectionString: string } | { tableServiceUri: string };
+}
+
+export type Env = Record<string, string | undefined>;
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+export const DEFAULT_SCHEDULE = '0 */5 * * * *';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[,;]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function httpsRoot(name: string, value: string, problems: string[], allowPath = false): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${name}="${value}" is not a URL; expected https://host[:port]`);
+    return undefined;
+  }
+  if (url.protocol !== 'https:') {
+    problems.push(`${name}="${value}" must use https:// (tokens are never sent over plain HTTP)`);
+    return undefined;
+  }
+  if (!allowPath && url.pathname !== '/' && url.pathname !== '') {
+    problems.push(`${name}="${value}" must be the service root without a path (e.g. https://graph.microsoft.com, not .../v1.0)`);
+    return undefined;
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+/** Six-field NCRONTAB (`{second} {minute} {hour} {day} {month} {day-of-week}`), or five fields. */
+export function isNcrontab(expression: string): boolean {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 6 && fields.length !== 5) return false;
+  const names = '(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat|[a-z]+day)';
+  const atom = `(?:\\*|\\d{1,2}|${names})`;
+  const part = `${atom}(?:-${atom})?(?:/\\d{1,2})?`;
+  const field = new RegExp(`^${part}(?:,${part})*$`, 'i');
+  return fields.every((f) => field.test(f));
+}
+
+function emails(name: string, value: string | undefined, problems: string[]): string[] {
+  const items = list(value);
+  if (items.length === 0) {
+    problems.push(`${name} is required: comma-separated email addresses`);
+    return [];
+  }
+  for (const item of items) if (!EMAIL.test(item)) problems.push(`${name} holds "${item}", which is not an email address`);
+  return items;
+}
+
+function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined {
+  const endpoint = env.ACS_ENDPOINT?.trim();
+  const connectionString = env.ACS_CONNECTION_STRING?.trim();
+  if (endpoint && connectionString) {
+    problems.push('ACS_ENDPOINT and ACS_CONNECTION_STRING are both set; set only one (ACS_ENDPOINT for Entra auth, preferred)');
+    return undefined;
+  }
+  if (endpoint) {
+    const root = httpsRoot('ACS_ENDPOINT', endpoint, problems);
+    return root ? { endpoint: root } : undefined;
+  }
+  if (connectionString) {
+    const match = /^endpoint=([^;]+);accesskey=([^;]+);?$/i.exec(connectionString);
+    if (!match) {
+      problems.push('ACS_CONNECTION_STRING must look like endpoint=https://<resource>.communication.azure.com/;accesskey=<key>');
+      return undefined;
+    }
+    const root = httpsRoot('ACS_CONNECTION_STRING endpoint', match[1] as string, problems);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(match[2] as string)) problems.push('ACS_CONNECTION_STRING accesskey is not base64');
+    return root ? { connectionString, endpoint: root } : undefined;
+  }
+  problems.push('ACS_ENDPOINT (Entra auth) or ACS_CONNECTION_STRING is required to send email');
+  return undefined;
+}
+
+/**
+ * Reads and validates every setting at once, so one start names every problem, not the first.
+ * Throws SettingsError listing each bad or missing setting and what is expected.
+ */
+export function loadSettings(env: Env): Settings {
+  const problems: string[] = [];
+
+  const tenants = [...new Set(list(env.WATCH_TENANTS).map((t) => t.toLowerCase()))];
+  for (const t of tenants) if (!GUID.test(t) && !DOMAIN.test(t)) problems.push(`WATCH_TENANTS holds "${t}", which is neither a tenant ID (GUID) nor a domain name`);
+
+  const schedule = env.WATCH_SCHEDULE?.trim() || DEFAULT_SCHEDULE;
+  if (!isNcrontab(schedule)) problems.push(`WATCH_SCHEDULE="${schedule}" is not an NCRONTAB expression; expected six fields like "${DEFAULT_SCHEDULE}"`);
+
+  const configPath = env.WATCH_CONFIG?.trim() || undefined;
+  if (configPath && !existsSync(configPath)) problems.push(`WATCH_CONFIG="${configPath}": no such file`);
+
+  const emailTo = emails('ALERT_EMAIL_TO', env.ALERT_EMAIL_TO, problems);
+  const from = list(env.ALERT_EMAIL_FROM);
+  if (from.length !== 1 || !EMAIL.test(from[0] as string)) {
+    problems.push('ALERT_EMAIL_FROM is required: one sender address on a verified ACS domain (e.g. DoNotReply@<domain>)');
+  }
+  const acs = acsSettings(env, problems);
+  const graphEndpoint = httpsRoot('GRAPH_ENDPOINT', env.GRAPH_ENDPOINT?.trim() || 'https://graph.microsoft.com', problems);
+  const authorityHost = env.AZURE_AUTHORITY_HOST?.trim() ? httpsRoot('AZURE_AUTHORITY_HOST', env.AZURE_AUTHORITY_HOST.trim(), problems) : undefined;
+
+  const tableServiceUri = env.AzureWebJobsStorage__tableServiceUri?.trim();
+  const storageConnection = env.AzureWebJobsStorage?.trim();
+  let storage: Settings['storage'];
+  if (storageConnection) storage = { connectionString: storageConnection };
+  else if (tableServiceUri) {
+    const root = httpsRoot('AzureWebJobsStorage__tableServiceUri', tableServiceUri, problems, true);
+    storage = { tableServiceUri: root ?? tableServiceUri };
+  } else storage = { connectionString: 'UseDevelopmentStorage=true' };
+
+  if (problems.length > 0 || !acs || !graphEndpoint) throw new SettingsError(problems);
+  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage };
+}
+
+/**
+ * Settings for a local run: the environment, plus `Values` of local.settings.json for names the
+ * environment does not set (as Core Tools does). A malformed file is an error, not ignored.
+ */
+export function localEnv(env: Env, file = 'local.settings.json'): Env {
+  if (!existsSync(file)) return env;
+  let values: unknown;
+  try {
+    values = (JSON.parse(readFileSync(file, 'utf8')) as { Values?: unknown }).Values;
+  } catch (error) {
+    throw new SettingsError([`${file} is not valid JSON: ${(error as Error).message}`]);
+  }
+  if (values === undefined) return env;
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new SettingsError([`${file}: "Values" must be an object of name: "value" pairs`]);
+  const merged: Env = { ...env };
+  for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw new SettingsError([`${file}: Values.${name} must be a string`]);
+    if (merged[name] === undefined) merged[name] = value;
+  }
+  return merged;
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { EmailClient } from '@azure/communication-email';
+import type { EmailContent } from './render';
+
+export interface Recipients {
+  to: string[];
+  cc?: string[];
+}
+
+/** Sends one email; the same `idempotencyKey` never delivers twice. Throws when it was not accepted. */
+export interface Mailer {
+  send(content: EmailContent, recipients: Recipients, idempotencyKey: string): Promise<{ operationId: string }>;
+}
+
+/** RFC 4122 version-5 UUID of `name` in our own namespace: a stable ACS Operation-Id for a key. */
+export function uuidV5(name: string, namespace = '6f1c1d0e-4b7a-4f3e-9a51-2b1e8f0c9d77'): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const hash = createHash('sha1').update(Buffer.concat([ns, Buffer.from(name, 'utf8')])).digest();
+  const b = hash.subarray(0, 16);
+  b[6] = ((b[6] as number) & 0x0f) | 0x50;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * ACS Email through the real SDK. The Operation-Id is derived from the notification key, so a
+ * send retried after a crash or timeout maps to the operation the service already has.
+ */
+export function createAcsMailer(client: EmailClient, senderAddress: string): Mailer {
+  return {
+    async send(content, recipients, idempotencyKey) {
+      const operationId = uuidV5(idempotencyKey);
+      const poller = await client.beginSend(
+        {
+          senderAddress,
+          content: { subject: content.subject, html: content.html, plainText: content.plainText },
+          recipients: {
+            to: recipients.to.map((address) => ({ address })),
+            cc: recipients.cc?.map((address) => ({ address })),
+          },
+        },
+        { operationId },
+      );
+      const result = await poller.pollUntilDone();
+      if (result.status !== 'Succeeded') {
+        throw new Error(`ACS did not deliver operation ${operationId}: status ${result.status}${result.error ? `, ${result.error.code}: ${result.error.message}` : ''}`);
+      }
+      return { operationId };
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { RestError, TableClient, TableEntity } from '@azure/data-tables';
+import type { AlertRecord } from '../reconcile/types';
+
+export const ALERTS_TABLE = 'SyncWatchAlerts';
+
+/** Raised when another instance changed the row since we read it: that instance owns the change. */
+export class ConcurrentUpdateError extends Error {
+  constructor(fingerprint: string) {
+    super(`alert ${fingerprint} was changed by another instance since this cycle read it`);
+    this.name = 'ConcurrentUpdateError';
+  }
+}
+
+interface AlertEntity {
+  partitionKey: string;
+  rowKey: string;
+  state: string;
+  severity: string;
+  labels: string;
+  annotations: string;
+  outbox: string;
+  startsAt?: string;
+  endsAt?: string;
+  lastSeenAt?: string;
+  pendingCount?: number;
+  lastNotifiedAt?: string;
+  lastNotifiedKind?: string;
+}
+
+/** Table keys may not hold / \ # ? or control characters; tenant ids are GUIDs or domain names. */
+function partitionKeyOf(tenantId: string): string {
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
+  return tenantId.replace(/[/\\#?\u0000-\u001f\u007f-\u009f]/g, '_');
+}
+
+function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
+  return {
+    partitionKey: partitionKeyOf(record.labels.tenantId),
+    rowKey: record.fingerprint,
+    state: record.state,
+    severity: record.severity,
+    labels: JSON.stringify(record.labels),
+    annotations: JSON.stringify(record.annotations),
+    outbox: JSON.stringify(record.outbox),
+    startsAt: record.startsAt,
+    endsAt: record.endsAt,
+    lastSeenAt: record.lastSeenAt,
+    pendingCount: record.pendingCount,
+    lastNotifiedAt: record.lastNotifiedAt,
+    lastNotifiedKind: record.lastNotifiedKind,
+  };
+}
+
+function fromEntity(entity: AlertEntity & { etag?: string }): AlertRecord {
+  return {
+    fingerprint: entity.rowKey,
+    labels: JSON.parse(entity.labels),
+    severity: entity.severity as AlertRecord['severity'],
+    state: entity.state as AlertRecord['state'],
+    annotations: JSON.parse(entity.annotations),
+    outbox: entity.outbox ? JSON.parse(entity.outbox) : [],
+    startsAt: entity.startsAt ?? undefined,
+    endsAt: entity.endsAt ?? undefined,
+    lastSeenAt: entity.lastSeenAt ?? undefined,
+    pendingCount: entity.pendingCount ?? undefined,
+    lastNotifiedAt: entity.lastNotifiedAt ?? undefined,
+    lastNotifiedKind: (entity.lastNotifiedKind as AlertRecord['lastNotifiedKind']) ?? undefined,
+    etag: entity.etag,
+  };
+}
+
+/**
+ * Alert state in Azure Table Storage: one row per alert (partition = tenant, row = fingerprint).
+ * Every write is conditional on the ETag the cycle read, so two instances running a cycle at
+ * once cannot both move the same alert (and so cannot both send its email).
+ */
+export class AlertStore {
+  private ensured = false;
+
+  constructor(private readonly table: TableClient) {}
+
+  private async ensureTable(): Promise<void> {
+    if (this.ensured) return;
+    try {
+      await this.table.createTable();
+    } catch (error) {
+      if (!(error instanceof RestError && error.statusCode === 409)) throw error;
+    }
+    this.ensured = true;
+  }
+
+  async loadAll(): Promise<Map<string, AlertRecord>> {
+    await this.ensureTable();
+    const records = new Map<string, AlertRecord>();
+    for await (const entity of this.table.listEntities<AlertEntity>()) {
+      const record = fromEntity(entity as AlertEntity & { etag?: string });
+      records.set(record.fingerprint, record);
+    }
+    return records;
+  }
+
+  /** Writes a record; returns it with its new ETag. Throws ConcurrentUpdateError on a lost race. */
+  async save(record: AlertRecord): Promise<AlertRecord> {
+    await this.ensureTable();
+    const entity = toEntity(record);
+    try {
+      const response = record.etag
+        ? await this.table.updateEntity(entity, 'Replace', { etag: record.etag })
+        : await this.table.createEntity(entity);
+      return { ...record, etag: response.etag };
+    } catch (error) {
+      if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 409)) {
+        throw new ConcurrentUpdateError(record.fingerprint);
+      }
+      throw error;
+    }
+  }
+}
