@@ -10,8 +10,8 @@ export function escapeHtml(value: unknown): string {
 
 /** One line, no control characters (no CR/LF header injection), at most `max` characters. */
 export function headerSafe(value: unknown, max = 200): string {
-  // eslint-disable-next-line no-control-regex -- removing control characters is the point
   const line = String(value ?? '')
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
