@@ -1,7 +1,7 @@
 import type { GraphReader } from './clients/graph';
 import { evaluateTenant, inView } from './evaluate/rules';
 import type { AlertLabels } from './evaluate/types';
-import type { Mailer, Recipients } from './notify/mailer';
+import { DeliveryFailedError, Mailer, Recipients } from './notify/mailer';
 import { renderNotification } from './notify/render';
 import { describeProblem } from './observe/errors';
 import { observeTenant, ObserveOptions } from './observe/observe';
@@ -113,9 +113,11 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   }
 
   let sent = 0;
-  for (const record of current.values()) {
+  for (const record of [...current.values()]) {
     if (record.outbox.length === 0) continue;
-    sent += await deliverOutbox(record, deps, errors);
+    const delivery = await deliverOutbox(record, deps, errors);
+    sent += delivery.sent;
+    current.set(record.fingerprint, delivery.record);
   }
 
   const after = [...current.values()];
@@ -135,20 +137,23 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
 }
 
 /** Sends an alert's pending notifications in order; stops at the first failure (retried next cycle). */
-async function deliverOutbox(initial: AlertRecord, deps: CycleDeps, errors: string[]): Promise<number> {
+async function deliverOutbox(initial: AlertRecord, deps: CycleDeps, errors: string[]): Promise<{ sent: number; record: AlertRecord }> {
   let record = initial;
   let sent = 0;
   while (record.outbox.length > 0) {
     const notification = record.outbox[0]!;
     const content = renderNotification(record, notification, deps.clock());
+    const attempt = notification.failedAttempts ?? 0;
+    const idempotencyKey = attempt > 0 ? `${notification.key}#${attempt}` : notification.key;
     try {
-      const { operationId } = await deps.mailer.send(content, deps.recipients, notification.key);
+      const { operationId } = await deps.mailer.send(content, deps.recipients, idempotencyKey);
       deps.log.info(`sent ${notification.kind} notice for alert ${record.fingerprint} (operation ${operationId}): ${content.subject}`);
     } catch (error) {
       const message = `sending the ${notification.kind} notice for alert ${record.fingerprint} failed, will retry next cycle: ${(error as Error).message}`;
       errors.push(message);
       deps.log.error(message);
-      return sent;
+      if (error instanceof DeliveryFailedError) await recordFailedAttempt(record, deps, errors);
+      return { sent, record };
     }
     sent++;
     const updated: AlertRecord = {
@@ -162,8 +167,19 @@ async function deliverOutbox(initial: AlertRecord, deps: CycleDeps, errors: stri
     } catch (error) {
       // The email went out; the next cycle will send it again with the same key, which ACS ignores.
       errors.push(`recording the ${notification.kind} notice of alert ${record.fingerprint}: ${(error as Error).message}`);
-      return sent;
+      return { sent, record: updated };
     }
   }
-  return sent;
+  return { sent, record };
+}
+
+/** Moves the head of the outbox to a new Operation-Id after ACS definitively failed it. */
+async function recordFailedAttempt(record: AlertRecord, deps: CycleDeps, errors: string[]): Promise<void> {
+  const [head, ...rest] = record.outbox;
+  if (!head) return;
+  try {
+    await deps.store.save({ ...record, outbox: [{ ...head, failedAttempts: (head.failedAttempts ?? 0) + 1 }, ...rest] });
+  } catch (error) {
+    errors.push(`recording the failed send of alert ${record.fingerprint}: ${(error as Error).message}`);
+  }
 }

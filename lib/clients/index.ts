@@ -5,6 +5,18 @@ import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCreden
 import type { Env, Settings } from '../config/settings';
 import { ALERTS_TABLE } from '../store/alert-store';
 
+const MICROSOFT_AUTHORITY_HOSTS = new Set([
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+  'login.partner.microsoftonline.cn',
+  'login.microsoftonline.de',
+]);
+
+export function isMicrosoftAuthority(authorityHost: string): boolean {
+  return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
+}
+
 /**
  * The app's identity. A client secret or certificate in the standard AZURE_* settings is used
  * directly (and may get tokens for any tenant that consented: MSPs); otherwise
@@ -14,6 +26,10 @@ export function createCredential(settings: Settings, env: Env): TokenCredential 
   const common = {
     authorityHost: settings.authorityHost,
     additionallyAllowedTenants: ['*'],
+    // MSAL validates an authority against Microsoft's instance-discovery endpoint, which only knows
+    // Microsoft's clouds. A private authority (Azure Stack, a sovereign gateway, our emulator)
+    // must skip that validation, as the identity SDK documents for private clouds.
+    disableInstanceDiscovery: settings.authorityHost !== undefined && !isMicrosoftAuthority(settings.authorityHost),
   };
   const tenantId = env.AZURE_TENANT_ID;
   const clientId = env.AZURE_CLIENT_ID;

@@ -7,7 +7,21 @@ export interface Recipients {
   cc?: string[];
 }
 
-/** Sends one email; the same `idempotencyKey` never delivers twice. Throws when it was not accepted. */
+/**
+ * ACS accepted the message and then reported it Failed or Canceled: it was not delivered, and
+ * sending again under the same Operation-Id would only return the failed operation.
+ */
+export class DeliveryFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliveryFailedError';
+  }
+}
+
+/**
+ * Sends one email; the same `idempotencyKey` never delivers twice. Throws DeliveryFailedError
+ * when the service definitively did not deliver, any other error when the outcome is unknown.
+ */
 export interface Mailer {
   send(content: EmailContent, recipients: Recipients, idempotencyKey: string): Promise<{ operationId: string }>;
 }
@@ -42,9 +56,18 @@ export function createAcsMailer(client: EmailClient, senderAddress: string): Mai
         },
         { operationId },
       );
-      const result = await poller.pollUntilDone();
+      let result;
+      try {
+        result = await poller.pollUntilDone();
+      } catch (error) {
+        const state = poller.getOperationState().status;
+        if (state === 'failed' || state === 'canceled') {
+          throw new DeliveryFailedError(`ACS ${state === 'failed' ? 'failed' : 'canceled'} operation ${operationId}: ${(error as Error).message}`);
+        }
+        throw error;
+      }
       if (result.status !== 'Succeeded') {
-        throw new Error(`ACS did not deliver operation ${operationId}: status ${result.status}${result.error ? `, ${result.error.code}: ${result.error.message}` : ''}`);
+        throw new DeliveryFailedError(`ACS did not deliver operation ${operationId}: status ${result.status}${result.error ? `, ${result.error.code}: ${result.error.message}` : ''}`);
       }
       return { operationId };
     },

@@ -12,6 +12,11 @@ export interface PendingNotification {
   /** The firing period the notification speaks of (a resolved notice reports how long it lasted). */
   startsAt?: string;
   endsAt?: string;
+  /**
+   * Sends that ACS accepted and then definitively failed (e.g. EmailDropped). A failed operation
+   * cannot be retried under its own Operation-Id, so each such failure moves to a new one.
+   */
+  failedAttempts?: number;
 }
 
 /** One alert as the store keeps it between cycles. */

@@ -1,0 +1,149 @@
+/**
+ * Injected faults and the request log of the Graph emulator.
+ *
+ * A fault is queued with a count (`times`); the next `times` requests that match it get its status
+ * and the error body real Graph sends for that status, instead of their normal answer.
+ */
+
+export interface Fault {
+  /** HTTP status to answer with: 429, 503, 500, 504, ... */
+  status: number;
+  /** Sent as `Retry-After` (seconds). 429 without it still gets the default 10 s that Graph sends; use 0 for fast tests. */
+  retryAfterSeconds?: number;
+  /** How many matching requests get the fault (default 1). */
+  times: number;
+  /** Only requests whose token is for this tenant. */
+  tenantId?: string;
+  /** Only requests whose path-and-query (URL-decoded, `/v1.0/...`) contains this text. */
+  pathIncludes?: string;
+  /** `true`: only inner requests of a `$batch`. Absent/`false`: only top-level requests (including `$batch` itself). */
+  inBatch?: boolean;
+}
+
+export interface FaultMatchContext {
+  tenantId?: string;
+  /** Path and query, URL-decoded, with the version prefix (`/v1.0/servicePrincipals?$filter=...`). */
+  path: string;
+  inBatch: boolean;
+}
+
+export interface FaultReply {
+  status: number;
+  headers: Record<string, string>;
+  /** `error` object of the Graph error envelope, without `innerError` (the emulator adds that). */
+  error: { code: string; message: string };
+  /** Extra members of `innerError` (429 carries `code`, `message`, `status`). */
+  innerError: Record<string, string>;
+}
+
+/** One request the Graph emulator answered. Inner requests of a `$batch` are logged too, with `batchId`. */
+export interface RequestLogEntry {
+  /** ISO time the request was answered. */
+  at: string;
+  tenantId?: string;
+  method: string;
+  /** Path without query, with the version prefix: `/v1.0/servicePrincipals/{id}/synchronization/jobs`. */
+  path: string;
+  /** Path and query as received (URL-decoded). */
+  url: string;
+  status: number;
+  /** `request-id` of the enclosing `$batch` request, for inner requests. */
+  batchId?: string;
+  /** `id` of the inner request within its batch. */
+  batchRequestId?: string;
+  /** Whether the answer came from an injected fault. */
+  faulted?: boolean;
+  /** `Retry-Attempt` header the client sent (the Graph SDK's RetryHandler sets it). */
+  retryAttempt?: number;
+}
+
+export class FaultQueue {
+  private faults: Array<Fault & { remaining: number }> = [];
+
+  inject(fault: Fault): void {
+    validateFault(fault, 'fault');
+    this.faults.push({ ...fault, remaining: fault.times });
+  }
+
+  /** Takes one use of the first queued fault that matches, or undefined. */
+  take(ctx: FaultMatchContext): Fault | undefined {
+    const index = this.faults.findIndex((f) => matches(f, ctx));
+    if (index < 0) return undefined;
+    const fault = this.faults[index]!;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) this.faults.splice(index, 1);
+    const { remaining: _remaining, ...rest } = fault;
+    return rest;
+  }
+
+  pending(): Fault[] {
+    return this.faults.map(({ remaining, ...f }) => ({ ...f, times: remaining }));
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+}
+
+function matches(fault: Fault, ctx: FaultMatchContext): boolean {
+  if ((fault.inBatch ?? false) !== ctx.inBatch) return false;
+  if (fault.tenantId !== undefined && fault.tenantId.toLowerCase() !== ctx.tenantId?.toLowerCase()) return false;
+  if (fault.pathIncludes !== undefined && !ctx.path.toLowerCase().includes(fault.pathIncludes.toLowerCase())) return false;
+  return true;
+}
+
+/** Throws an Error naming `path` if `value` is not a valid fault. */
+export function validateFault(value: unknown, path: string): asserts value is Fault {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object`);
+  const f = value as Record<string, unknown>;
+  if (typeof f.status !== 'number' || !Number.isInteger(f.status) || f.status < 400 || f.status > 599) {
+    throw new Error(`${path}.status: expected an HTTP error status (400-599)`);
+  }
+  if (typeof f.times !== 'number' || !Number.isInteger(f.times) || f.times < 1) throw new Error(`${path}.times: expected an integer >= 1`);
+  if (f.retryAfterSeconds !== undefined && (typeof f.retryAfterSeconds !== 'number' || f.retryAfterSeconds < 0)) {
+    throw new Error(`${path}.retryAfterSeconds: expected a number >= 0`);
+  }
+  for (const key of ['tenantId', 'pathIncludes'] as const) {
+    if (f[key] !== undefined && typeof f[key] !== 'string') throw new Error(`${path}.${key}: expected a string`);
+  }
+  if (f.inBatch !== undefined && typeof f.inBatch !== 'boolean') throw new Error(`${path}.inBatch: expected a boolean`);
+  const known = new Set(['status', 'retryAfterSeconds', 'times', 'tenantId', 'pathIncludes', 'inBatch']);
+  for (const key of Object.keys(f)) if (!known.has(key)) throw new Error(`${path}.${key}: unknown field`);
+}
+
+/** The status, headers and error Graph sends for a fault (throttling bodies as in Microsoft's throttling guide). */
+export function faultReply(fault: Fault, requestDate: string): FaultReply {
+  const headers: Record<string, string> = {};
+  switch (fault.status) {
+    case 429: {
+      headers['Retry-After'] = String(fault.retryAfterSeconds ?? 10);
+      return {
+        status: 429,
+        headers,
+        error: { code: 'TooManyRequests', message: 'Please retry again later.' },
+        innerError: { code: '429', date: requestDate, message: 'Please retry after', status: '429' },
+      };
+    }
+    case 503:
+      if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
+      return {
+        status: 503,
+        headers,
+        error: { code: 'serviceNotAvailable', message: 'Service unavailable. Please try again later.' },
+        innerError: {},
+      };
+    case 504:
+      if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
+      return { status: 504, headers, error: { code: 'UnknownError', message: '' }, innerError: {} };
+    case 500:
+      return {
+        status: 500,
+        headers,
+        error: { code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
+        innerError: {},
+      };
+    default:
+      if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
+      return { status: fault.status, headers, error: { code: 'UnknownError', message: '' }, innerError: {} };
+  }
+}

@@ -1,0 +1,607 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { faultReply, type Fault } from './faults';
+import { header, newRequestId, readBody, sendJson, startHttpsServer, type RunningServer } from './http';
+import { buildJob, type JsonObject } from './jobs';
+import type { CloudState, ServicePrincipalState, TenantState } from './state';
+import type { TlsMaterial } from './tls';
+import { bearerToken, type AccessTokenClaims, type TokenSigner } from './tokens';
+
+/**
+ * Microsoft Graph (v1.0 and beta, served identically) for what Entra Sync Watch reads:
+ * service principals, their synchronization jobs, and `$batch`. Wire format per
+ * /work/shared/reference/graph-provisioning-api.md and platform-notes.md §2.
+ * Control routes (no auth) live under `/_emulator/` on the same origin.
+ */
+
+export interface GraphEmulator {
+  /** `https://127.0.0.1:<port>`: the Graph root (without `/v1.0`); also the token audience. */
+  origin: string;
+  stop(): Promise<void>;
+}
+
+export interface GraphOptions {
+  tls: TlsMaterial;
+  signer: TokenSigner;
+  state: CloudState;
+}
+
+/** The Content-Type real Graph puts on JSON answers (top level and `$batch` sub-responses). */
+export const GRAPH_JSON_CONTENT_TYPE =
+  'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
+
+export const MAX_BATCH_REQUESTS = 20;
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 999;
+
+const SP_READ_ROLES = ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const SYNC_READ_ROLES = ['Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
+
+interface GraphResult {
+  status: number;
+  headers?: Record<string, string>;
+  /** JSON body; undefined for 204. */
+  body?: unknown;
+}
+
+interface CallContext {
+  origin: string;
+  version: string;
+  tenant: TenantState;
+  roles: Set<string>;
+  requestId: string;
+  clientRequestId: string;
+  date: string;
+}
+
+export async function startGraph(options: GraphOptions): Promise<GraphEmulator> {
+  const { signer, state } = options;
+  let origin = '';
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', origin);
+    if (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/')) {
+      await control(req, res, url, state);
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const requestId = newRequestId();
+    const clientRequestId = header(req, 'client-request-id') ?? requestId;
+    const date = graphDate();
+    const retryAttempt = Number(header(req, 'retry-attempt') ?? NaN);
+    const pathAndQuery = safeDecode(url.pathname + url.search);
+    const caller: { tenantId?: string } = {};
+    let faulted = false;
+
+    const reply = (result: GraphResult): void => {
+      state.recordRequest({
+        at: new Date().toISOString(),
+        tenantId: caller.tenantId,
+        method,
+        path: url.pathname,
+        url: pathAndQuery,
+        status: result.status,
+        ...(faulted ? { faulted } : {}),
+        ...(Number.isFinite(retryAttempt) ? { retryAttempt } : {}),
+      });
+      const headers = { ...standardHeaders(requestId, clientRequestId), ...result.headers };
+      if (result.body === undefined) {
+        res.writeHead(result.status, { ...headers, 'Content-Length': 0 });
+        res.end();
+      } else {
+        sendJson(res, result.status, result.body, headers, GRAPH_JSON_CONTENT_TYPE);
+      }
+    };
+    const error = (status: number, code: string, message: string, extraHeaders?: Record<string, string>): void =>
+      reply({ status, headers: extraHeaders, body: errorBody(code, message, { date, requestId, clientRequestId }) });
+
+    const segments = url.pathname.split('/').filter(Boolean);
+    const version = segments[0] ?? '';
+    if (version !== 'v1.0' && version !== 'beta') {
+      error(400, 'BadRequest', `Invalid version: ${version}`);
+      return;
+    }
+
+    // Authentication: same checks (and messages) as Graph's token validation.
+    const token = bearerToken(header(req, 'authorization'));
+    if (!token) {
+      error(401, 'InvalidAuthenticationToken', 'Access token is empty.');
+      return;
+    }
+    const verified = signer.verify(token);
+    if ('error' in verified) {
+      const message = verified.error.startsWith('IDX') || verified.error.startsWith('Lifetime') ? verified.error : 'Access token validation failure.';
+      error(401, 'InvalidAuthenticationToken', message);
+      return;
+    }
+    const claims = verified.claims;
+    if (claims.aud !== origin) {
+      error(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+      return;
+    }
+    const tenant = state.tenant(claims.tid);
+    if (!tenant) {
+      error(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid issuer.');
+      return;
+    }
+    caller.tenantId = tenant.id;
+
+    const fault = state.faults.take({ tenantId: tenant.id, path: pathAndQuery, inBatch: false });
+    if (fault) {
+      faulted = true;
+      reply(faultResult(fault, { date, requestId, clientRequestId }));
+      return;
+    }
+
+    const ctx: CallContext = { origin, version, tenant, roles: effectiveRoles(claims, tenant), requestId, clientRequestId, date };
+    const rest = segments.slice(1);
+    if (rest.length === 1 && rest[0] === '$batch') {
+      if (method !== 'POST') {
+        error(405, 'BadRequest', 'Specified HTTP method is not allowed for the request target.');
+        return;
+      }
+      reply(await batch(req, ctx, state));
+      return;
+    }
+    reply(dispatch(method, url.pathname.slice(version.length + 1) + url.search, ctx));
+  };
+
+  const server: RunningServer = await startHttpsServer(options.tls, handler);
+  origin = server.origin;
+  return { origin, stop: () => server.close() };
+}
+
+/**
+ * Roles the request may use: the token's roles, minus any the tenant has since withdrawn (the
+ * emulator applies revocation at once; real Entra only when the token is renewed, up to ~1 h).
+ */
+function effectiveRoles(claims: AccessTokenClaims, tenant: TenantState): Set<string> {
+  if (!tenant.consented) return new Set();
+  const granted = new Set(tenant.grants);
+  return new Set((claims.roles ?? []).filter((r) => granted.has(r)));
+}
+
+/** Answers one request (top-level or inside `$batch`). `pathAndQuery` is relative to the version: `/servicePrincipals?...`. */
+function dispatch(method: string, pathAndQuery: string, ctx: CallContext): GraphResult {
+  const url = new URL(pathAndQuery, 'https://graph.invalid/');
+  const segments = url.pathname.split('/').filter(Boolean).map(safeDecode);
+  const fail = (status: number, code: string, message: string): GraphResult => ({
+    status,
+    body: errorBody(code, message, ctx),
+  });
+  const methodNotAllowed = (): GraphResult =>
+    fail(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+
+  if (segments[0] !== 'servicePrincipals') return fail(400, 'BadRequest', `Resource not found for the segment '${segments[0] ?? ''}'.`);
+
+  if (segments.length === 1) {
+    if (method !== 'GET') return methodNotAllowed();
+    if (!SP_READ_ROLES.some((r) => ctx.roles.has(r))) return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    return listServicePrincipals(url.searchParams, ctx);
+  }
+
+  const spId = segments[1]!;
+  const isJobs = segments[2] === 'synchronization' && segments[3] === 'jobs' && segments.length <= 5;
+  if (segments.length > 2 && !isJobs) {
+    const unknown = segments[2] === 'synchronization' ? segments[3] ?? 'synchronization' : segments[2]!;
+    return fail(400, 'BadRequest', `Resource not found for the segment '${unknown}'.`);
+  }
+  if (method !== 'GET') return methodNotAllowed();
+
+  if (!isJobs) {
+    if (!SP_READ_ROLES.some((r) => ctx.roles.has(r))) return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    if (!GUID.test(spId)) return fail(400, 'Request_BadRequest', `Invalid object identifier '${spId}'.`);
+    const sp = findSp(ctx.tenant, spId);
+    if (!sp) return notFoundSp(spId, ctx);
+    return {
+      status: 200,
+      body: { '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals/$entity`, ...servicePrincipalJson(sp) },
+    };
+  }
+
+  // Synchronization jobs: real Graph answers a caller without Synchronization.Read.All with
+  // 401 UnknownError and an empty message (reference §1.11 [C3][C2]).
+  if (!SYNC_READ_ROLES.some((r) => ctx.roles.has(r))) return fail(401, 'UnknownError', '');
+  if (!GUID.test(spId)) return fail(400, 'Request_BadRequest', `Invalid object identifier '${spId}'.`);
+  const sp = findSp(ctx.tenant, spId);
+  if (!sp) return notFoundSp(spId, ctx);
+  const jobsContext = `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals('${sp.id}')/synchronization/jobs`;
+  const jobId = segments[4];
+  if (jobId === undefined) {
+    return {
+      status: 200,
+      body: { '@odata.context': jobsContext, value: sp.jobs.map((j) => buildJob(j.spec, j.changedAt)) },
+    };
+  }
+  const entry = sp.jobs.find((j) => j.spec.id === jobId);
+  if (!entry) return fail(404, 'ResourceNotFound', `The synchronization job '${jobId}' was not found on service principal '${sp.id}'.`);
+  return { status: 200, body: { '@odata.context': `${jobsContext}/$entity`, ...buildJob(entry.spec, entry.changedAt) } };
+}
+
+function notFoundSp(spId: string, ctx: CallContext): GraphResult {
+  return {
+    status: 404,
+    body: errorBody(
+      'Request_ResourceNotFound',
+      `Resource '${spId}' does not exist or one of its queried reference-property objects are not present.`,
+      ctx,
+    ),
+  };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function findSp(tenant: TenantState, id: string): ServicePrincipalState | undefined {
+  const lower = id.toLowerCase();
+  return tenant.servicePrincipals.find((sp) => sp.id === lower);
+}
+
+// --- /servicePrincipals ----------------------------------------------------------------------
+
+const SP_FILTER_PROPERTIES: Record<string, keyof ServicePrincipalState | 'servicePrincipalType'> = {
+  applicationtemplateid: 'applicationTemplateId',
+  appid: 'appId',
+  id: 'id',
+  displayname: 'displayName',
+  serviceprincipaltype: 'servicePrincipalType',
+};
+
+function listServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphResult {
+  const fail = (status: number, code: string, message: string): GraphResult => ({ status, body: errorBody(code, message, ctx) });
+
+  let top = DEFAULT_PAGE_SIZE;
+  const topParam = query.get('$top');
+  if (topParam !== null) {
+    const n = Number(topParam);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
+      return fail(400, 'Request_UnsupportedQuery', `Invalid page size specified: '${topParam}'. Must be between 1 and 999 inclusive.`);
+    }
+    top = n;
+  }
+
+  let items = ctx.tenant.servicePrincipals.map(servicePrincipalJson);
+  const filter = query.get('$filter');
+  if (filter !== null) {
+    const predicate = parseSpFilter(filter);
+    if ('error' in predicate) return fail(400, 'Request_UnsupportedQuery', predicate.error);
+    items = items.filter(predicate.test);
+  }
+
+  let selected: string[] | undefined;
+  const select = query.get('$select');
+  if (select !== null) {
+    selected = select.split(',').map((s) => s.trim()).filter(Boolean);
+    const known = new Set(Object.keys(items[0] ?? servicePrincipalJson(DUMMY_SP)));
+    const bad = selected.find((s) => !known.has(s));
+    if (bad) return fail(400, 'BadRequest', `Could not find a property named '${bad}' on type 'microsoft.graph.servicePrincipal'.`);
+  }
+
+  let offset = 0;
+  const skipToken = query.get('$skiptoken');
+  if (skipToken !== null) {
+    const decoded = decodeSkipToken(skipToken);
+    if (decoded === undefined) return fail(400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+    offset = decoded;
+  }
+
+  const page = items.slice(offset, offset + top).map((sp) => (selected ? pick(sp, selected) : sp));
+  const body: JsonObject = {
+    '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals${selected ? `(${selected.join(',')})` : ''}`,
+  };
+  if (offset + top < items.length) {
+    const params: string[] = [];
+    for (const [key, value] of query) if (key !== '$skiptoken') params.push(`${key}=${encodeQueryValue(value)}`);
+    params.push(`$skiptoken=${encodeSkipToken(offset + top)}`);
+    body['@odata.nextLink'] = `${ctx.origin}/${ctx.version}/servicePrincipals?${params.join('&')}`;
+  }
+  body.value = page;
+  return { status: 200, body };
+}
+
+type SpPredicate = { test: (sp: JsonObject) => boolean } | { error: string };
+
+/** `prop eq 'v'` and `startswith(prop,'v')` clauses joined by `and`; anything else is unsupported (as on Graph without advanced queries). */
+function parseSpFilter(filter: string): SpPredicate {
+  const clauses = filter.trim().split(/\s+and\s+/i);
+  const tests: Array<(sp: JsonObject) => boolean> = [];
+  for (const clause of clauses) {
+    let m = /^(\w+)\s+(\w+)\s+'((?:[^']|'')*)'$/.exec(clause.trim());
+    if (m) {
+      const [, prop, op, raw] = m as unknown as [string, string, string, string];
+      const key = SP_FILTER_PROPERTIES[prop.toLowerCase()];
+      if (!key || op.toLowerCase() !== 'eq') return { error: unsupportedProperty(key ?? prop) };
+      const value = raw.replace(/''/g, "'").toLowerCase();
+      tests.push((sp) => String(sp[key] ?? '').toLowerCase() === value);
+      continue;
+    }
+    m = /^startswith\(\s*(\w+)\s*,\s*'((?:[^']|'')*)'\s*\)$/i.exec(clause.trim());
+    if (m) {
+      const [, prop, raw] = m as unknown as [string, string, string];
+      if (prop.toLowerCase() !== 'displayname') return { error: unsupportedProperty(prop) };
+      const value = raw.replace(/''/g, "'").toLowerCase();
+      tests.push((sp) => String(sp.displayName ?? '').toLowerCase().startsWith(value));
+      continue;
+    }
+    const prop = /^\s*(?:not\s*\(\s*)?(?:\w+\()?\s*(\w+)/i.exec(clause)?.[1];
+    return { error: prop ? unsupportedProperty(prop) : 'Unsupported Query.' };
+  }
+  return { test: (sp) => tests.every((t) => t(sp)) };
+}
+
+function unsupportedProperty(prop: string): string {
+  return `Unsupported or invalid query filter clause specified for property '${prop}' of resource 'ServicePrincipal'.`;
+}
+
+const DUMMY_SP: ServicePrincipalState = { id: '', appId: '', displayName: '', applicationTemplateId: null, jobs: [] };
+
+/** A servicePrincipal as v1.0 returns it (the properties a monitor could look at; collections empty). */
+function servicePrincipalJson(sp: ServicePrincipalState): JsonObject {
+  const crossTenant = sp.applicationTemplateId === '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
+  return {
+    id: sp.id,
+    deletedDateTime: null,
+    accountEnabled: true,
+    alternativeNames: [],
+    appDisplayName: sp.displayName,
+    appDescription: null,
+    appId: sp.appId,
+    applicationTemplateId: sp.applicationTemplateId,
+    appOwnerOrganizationId: null,
+    appRoleAssignmentRequired: false,
+    createdDateTime: '2025-01-15T09:30:12Z',
+    description: null,
+    disabledByMicrosoftStatus: null,
+    displayName: sp.displayName,
+    homepage: crossTenant
+      ? 'https://account.activedirectory.windowsazure.com:444/applications/default.aspx?metadata=aad2aadsync|ISV9.1|primary|z'
+      : null,
+    loginUrl: null,
+    logoutUrl: null,
+    notes: null,
+    notificationEmailAddresses: [],
+    preferredSingleSignOnMode: null,
+    preferredTokenSigningKeyThumbprint: null,
+    replyUrls: [],
+    servicePrincipalNames: [sp.appId],
+    servicePrincipalType: 'Application',
+    signInAudience: 'AzureADMyOrg',
+    tags: ['WindowsAzureActiveDirectoryIntegratedApp'],
+    tokenEncryptionKeyId: null,
+    samlSingleSignOnSettings: null,
+    addIns: [],
+    appRoles: [],
+    info: { logoUrl: null, marketingUrl: null, privacyStatementUrl: null, supportUrl: null, termsOfServiceUrl: null },
+    keyCredentials: [],
+    oauth2PermissionScopes: [],
+    passwordCredentials: [],
+    resourceSpecificApplicationPermissions: [],
+    verifiedPublisher: { displayName: null, verifiedPublisherId: null, addedDateTime: null },
+  };
+}
+
+function pick(obj: JsonObject, keys: string[]): JsonObject {
+  return Object.fromEntries(keys.map((k) => [k, obj[k]]));
+}
+
+function encodeSkipToken(offset: number): string {
+  // Opaque, like Graph's (which starts with "RFNwdAIA..."); clients must use the whole nextLink.
+  return Buffer.from(`DSpt\u0002\u0000${JSON.stringify({ o: offset })}`).toString('base64url');
+}
+
+function decodeSkipToken(token: string): number | undefined {
+  try {
+    const text = Buffer.from(token, 'base64url').toString('utf8');
+    if (!text.startsWith('DSpt')) return undefined;
+    const o = (JSON.parse(text.slice(6)) as { o?: unknown }).o;
+    return typeof o === 'number' && Number.isInteger(o) && o >= 0 ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeQueryValue(value: string): string {
+  return encodeURIComponent(value).replace(/%24/g, '$').replace(/%2C/gi, ',');
+}
+
+// --- $batch ----------------------------------------------------------------------------------
+
+interface BatchItem {
+  id: string;
+  method: string;
+  url: string;
+  dependsOn?: string[];
+}
+
+async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState): Promise<GraphResult> {
+  const bad = (message: string): GraphResult => ({ status: 400, body: errorBody('BadRequest', message, ctx) });
+  let payload: unknown;
+  try {
+    payload = JSON.parse(await readBody(req));
+  } catch {
+    return bad('Invalid batch payload format.');
+  }
+  const requests = (payload as { requests?: unknown } | null)?.requests;
+  if (!Array.isArray(requests)) return bad('Invalid batch payload format.');
+  if (requests.length === 0) return bad('Invalid batch payload format. The batch must contain at least one request.');
+  if (requests.length > MAX_BATCH_REQUESTS) return bad(`Maximum number of requests in a batch is ${MAX_BATCH_REQUESTS}.`);
+  const items: BatchItem[] = [];
+  const ids = new Set<string>();
+  for (const r of requests as Array<Record<string, unknown>>) {
+    if (typeof r !== 'object' || r === null) return bad('Invalid batch payload format.');
+    const id = typeof r.id === 'number' ? String(r.id) : r.id;
+    if (typeof id !== 'string' || id === '') return bad("Invalid batch payload format. A request is missing the 'id' property.");
+    if (ids.has(id)) return bad(`Batch request contains duplicate request ids. Request id '${id}' is not unique.`);
+    ids.add(id);
+    if (typeof r.method !== 'string' || typeof r.url !== 'string') return bad(`Invalid batch payload format. Request '${id}' needs 'method' and 'url'.`);
+    const dependsOn = Array.isArray(r.dependsOn) ? r.dependsOn.map(String) : undefined;
+    items.push({ id, method: r.method.toUpperCase(), url: r.url, dependsOn });
+  }
+
+  const responses: Array<{ id: string; status: number; headers: Record<string, string>; body?: unknown }> = [];
+  const statusById = new Map<string, number>();
+  for (const item of items) {
+    const innerRequestId = newRequestId();
+    const innerCtx: CallContext = { ...ctx, requestId: innerRequestId, date: graphDate() };
+    const relative = item.url.startsWith('/') ? item.url : `/${item.url}`;
+    const logPath = safeDecode(`/${ctx.version}${relative}`);
+    let result: GraphResult;
+    let faulted = false;
+    const failedDependency = item.dependsOn?.find((d) => (statusById.get(d) ?? 424) >= 400);
+    if (failedDependency !== undefined) {
+      result = { status: 424, body: errorBody('FailedDependency', `The request '${item.id}' depends on request '${failedDependency}', which failed.`, innerCtx) };
+    } else if (/^https?:\/\//i.test(item.url)) {
+      result = { status: 400, body: errorBody('BadRequest', 'Invalid request URI: batch request URLs must be relative.', innerCtx) };
+    } else {
+      const fault = state.faults.take({ tenantId: ctx.tenant.id, path: logPath, inBatch: true });
+      if (fault) {
+        faulted = true;
+        result = faultResult(fault, { date: innerCtx.date, requestId: innerRequestId, clientRequestId: ctx.clientRequestId });
+      } else {
+        result = dispatch(item.method, relative, innerCtx);
+      }
+    }
+    statusById.set(item.id, result.status);
+    state.recordRequest({
+      at: new Date().toISOString(),
+      tenantId: ctx.tenant.id,
+      method: item.method,
+      path: logPath.split('?')[0]!,
+      url: logPath,
+      status: result.status,
+      batchId: ctx.requestId,
+      batchRequestId: item.id,
+      ...(faulted ? { faulted } : {}),
+    });
+    const headers: Record<string, string> = { 'Cache-Control': 'no-cache', 'OData-Version': '4.0', ...result.headers };
+    if (result.body !== undefined) headers['Content-Type'] = GRAPH_JSON_CONTENT_TYPE;
+    responses.push({ id: item.id, status: result.status, headers, ...(result.body !== undefined ? { body: result.body } : {}) });
+  }
+  // Real Graph may answer in any order; reversing is deterministic yet catches order-dependent clients.
+  responses.reverse();
+  return { status: 200, body: { responses } };
+}
+
+// --- shared ----------------------------------------------------------------------------------
+
+function faultResult(fault: Fault, ids: { date: string; requestId: string; clientRequestId: string }): GraphResult {
+  const r = faultReply(fault, ids.date);
+  return {
+    status: r.status,
+    headers: r.headers,
+    body: {
+      error: {
+        code: r.error.code,
+        message: r.error.message,
+        innerError: { ...r.innerError, date: ids.date, 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId },
+      },
+    },
+  };
+}
+
+/** Graph's error envelope. */
+function errorBody(code: string, message: string, ids: { date: string; requestId: string; clientRequestId: string }): JsonObject {
+  return { error: { code, message, innerError: { date: ids.date, 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId } } };
+}
+
+function standardHeaders(requestId: string, clientRequestId: string): Record<string, string> {
+  return {
+    'Cache-Control': 'no-cache',
+    'request-id': requestId,
+    'client-request-id': clientRequestId,
+    'x-ms-ags-diagnostic': JSON.stringify({
+      ServerInfo: { DataCenter: 'Local Private Cloud', Slice: 'E', Ring: '5', ScaleUnit: '000', RoleInstance: 'EMULATOR' },
+    }),
+    'OData-Version': '4.0',
+  };
+}
+
+/** `innerError.date` as Graph writes it: `2026-11-27T03:14:07` (UTC, no fraction, no zone). */
+function graphDate(): string {
+  return new Date().toISOString().slice(0, 19);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+// --- /_emulator control ------------------------------------------------------------------------
+
+async function control(req: IncomingMessage, res: ServerResponse, url: URL, state: CloudState): Promise<void> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  const parts = url.pathname.split('/').filter(Boolean).slice(1).map((p) => decodeURIComponent(p));
+  const route = `${method} ${parts[0] ?? ''}`;
+  const ok = (body: unknown = { ok: true }): void => sendJson(res, 200, body);
+  try {
+    const text = method === 'GET' || method === 'DELETE' ? '' : await readBody(req);
+    const body = (text.trim() ? JSON.parse(text) : {}) as Record<string, unknown>;
+    switch (route) {
+      case 'GET ':
+      case 'GET state':
+        return ok({
+          scenario: state.scenario.name,
+          timeline: state.timeline(),
+          pendingFaults: state.pendingFaults(),
+          tenants: state.tenantIds().map((id) => {
+            const t = state.tenant(id)!;
+            return {
+              id: t.id,
+              displayName: t.displayName,
+              consented: t.consented,
+              grants: t.grants,
+              jobs: t.servicePrincipals.flatMap((sp) => sp.jobs.map((j) => ({ servicePrincipalId: sp.id, id: j.spec.id, state: j.spec.state }))),
+            };
+          }),
+        });
+      case 'POST step':
+        return ok({ step: state.step(typeof body.name === 'string' ? body.name : undefined), timeline: state.timeline() });
+      case 'POST reset':
+        state.reset();
+        return ok();
+      case 'POST faults':
+        state.injectFault(body as unknown as Fault);
+        return ok({ pendingFaults: state.pendingFaults() });
+      case 'GET faults':
+        return ok(state.pendingFaults());
+      case 'DELETE faults':
+        state.faults.clear();
+        return ok();
+      case 'GET requests':
+        return ok(state.requestLog());
+      case 'GET tokens':
+        return ok(state.tokenRequests());
+      case 'DELETE requests':
+      case 'DELETE tokens':
+        state.clearLogs();
+        return ok();
+      case 'PUT jobs':
+      case 'GET jobs': {
+        const [, tenantId, jobId] = parts;
+        if (!tenantId || !jobId) throw new Error('expected /_emulator/jobs/{tenantId}/{jobId}');
+        if (method === 'PUT') state.setJob(tenantId, jobId, body);
+        const tenant = state.tenant(tenantId);
+        const entry = tenant?.servicePrincipals.flatMap((sp) => sp.jobs).find((j) => j.spec.id === jobId);
+        if (!entry) throw new Error(`no job ${jobId} in tenant ${tenantId}`);
+        return ok({ spec: entry.spec, job: buildJob(entry.spec, entry.changedAt) });
+      }
+      case 'PUT grants': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/grants/{tenantId}');
+        state.setGrants(tenantId, (Array.isArray(body) ? body : body.grants) as string[]);
+        return ok();
+      }
+      case 'PUT consent': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/consent/{tenantId}');
+        state.setConsented(tenantId, body.consented as boolean);
+        return ok();
+      }
+      default:
+        sendJson(res, 404, { error: { code: 'EmulatorControlNotFound', message: `no control route ${method} ${url.pathname}` } });
+    }
+  } catch (error) {
+    sendJson(res, 400, { error: { code: 'EmulatorControlError', message: (error as Error).message } });
+  }
+}

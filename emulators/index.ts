@@ -1,0 +1,90 @@
+import { startAcsEmulator, type AcsEmulator } from './acs';
+import { startAuthority, type AuthorityEmulator } from './authority';
+import { startGraph, type GraphEmulator } from './graph';
+import { loadScenario, validateScenario, type Scenario } from './scenario';
+import { CloudState, type EmulatorControl } from './state';
+import { loadTlsMaterial, type TlsMaterial } from './tls';
+import { TokenSigner } from './tokens';
+
+/**
+ * The local private cloud: an Entra ID authority, Microsoft Graph and ACS Email, on HTTPS
+ * loopback ports, sharing one token signer and driven by a scenario. The product code talks to it
+ * unchanged; only endpoints differ (see emulators/README.md).
+ */
+
+export interface PrivateCloudOptions {
+  /** A scenario object, or the path of a scenario JSON file (e.g. `emulators/scenarios/demo.json`). */
+  scenario: Scenario | string;
+  /** Default: `loadTlsMaterial()` (EMULATOR_TLS_DIR, set by scripts/with-emulator-ca.mjs). */
+  tls?: TlsMaterial;
+  /** Where ACS writes delivered mail as .eml/.html. */
+  outboxDir?: string;
+  /** Lifetime of issued access tokens in seconds (default 3599, like Entra). */
+  tokenLifetimeSeconds?: number;
+}
+
+export interface PrivateCloud {
+  /** `https://127.0.0.1:P`: `authorityHost` / `AZURE_AUTHORITY_HOST`. */
+  authorityHost: string;
+  /** Graph root WITHOUT `/v1.0`: `https://127.0.0.1:P` (token scope: `${graphEndpoint}/.default`). */
+  graphEndpoint: string;
+  /** `https://127.0.0.1:P` */
+  acsEndpoint: string;
+  /** `endpoint=https://127.0.0.1:P/;accesskey=...` */
+  acsConnectionString: string;
+  clientId: string;
+  clientSecret: string;
+  /** Tenant ids of the scenario (lower case), in scenario order. */
+  tenants: string[];
+  /** Timeline steps, job/grant/consent changes, fault injection, logs. Also over HTTPS at `${graphEndpoint}/_emulator/`. */
+  control: EmulatorControl;
+  acs: AcsEmulator;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateCloud(options: PrivateCloudOptions): Promise<PrivateCloud> {
+  const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
+  const tls = options.tls ?? loadTlsMaterial();
+  const signer = new TokenSigner();
+  const state = new CloudState(scenario);
+
+  const started: Array<{ stop(): Promise<void> }> = [];
+  try {
+    const authority: AuthorityEmulator = await startAuthority({ tls, signer, state, tokenLifetimeSeconds: options.tokenLifetimeSeconds });
+    started.push(authority);
+    const graph: GraphEmulator = await startGraph({ tls, signer, state });
+    started.push(graph);
+    const acs = await startAcsEmulator({ tls, signer, outboxDir: options.outboxDir });
+    started.push(acs);
+    return {
+      authorityHost: authority.origin,
+      graphEndpoint: graph.origin,
+      acsEndpoint: acs.endpoint,
+      acsConnectionString: acs.connectionString,
+      clientId: scenario.app.clientId,
+      clientSecret: scenario.app.clientSecret,
+      tenants: state.tenantIds(),
+      control: state,
+      acs,
+      stop: async () => {
+        await Promise.all(started.map((s) => s.stop()));
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    throw error;
+  }
+}
+
+export { startAuthority, audienceOf } from './authority';
+export type { AuthorityEmulator } from './authority';
+export { startGraph, GRAPH_JSON_CONTENT_TYPE, MAX_BATCH_REQUESTS } from './graph';
+export type { GraphEmulator } from './graph';
+export { buildJob, guidFrom, jobIdFor, CROSS_TENANT_SYNC_TEMPLATE_ID, SENTINEL_TIME } from './jobs';
+export type { JobSpec, JobState, QuarantineSpec } from './jobs';
+export { loadScenario, validateScenario, ScenarioError } from './scenario';
+export type { Scenario, TenantSpec, ServicePrincipalSpec, TimelineStep, TimelineChange } from './scenario';
+export { CloudState } from './state';
+export type { EmulatorControl, TokenRequestRecord } from './state';
+export type { Fault, RequestLogEntry } from './faults';
+export type { AcsEmulator } from './acs';

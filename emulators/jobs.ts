@@ -1,0 +1,336 @@
+import { createHash } from 'node:crypto';
+import { msTimestamp } from './http';
+
+/**
+ * Builds synchronizationJob payloads exactly as Microsoft Graph sends them
+ * (reference: /work/shared/reference/graph-provisioning-api.md §1.2–1.9): PascalCase enums,
+ * `0001-01-01T00:00:00Z` for never-set times, explicit nulls, `troubleshootingUrl: ""`.
+ */
+
+export const JOB_STATES = ['healthy', 'neverRun', 'quarantined', 'paused', 'notConfigured'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Documented `quarantineReason` values [G4]; any other string is passed through as is. */
+export const QUARANTINE_REASONS = [
+  'EncounteredBaseEscrowThreshold',
+  'EncounteredTotalEscrowThreshold',
+  'EncounteredEscrowProportionThreshold',
+  'EncounteredQuarantineException',
+  'Unknown',
+  'QuarantinedOnDemand',
+  'TooManyDeletes',
+  'IngestionInterrupted',
+] as const;
+
+export const SENTINEL_TIME = '0001-01-01T00:00:00Z';
+export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
+
+export interface QuarantineSpec {
+  reason: string;
+  errorCode?: string;
+  errorMessage?: string;
+  tenantActionable?: boolean;
+  /** ISO time; default now - 10 min. */
+  currentBegan?: string;
+  /** ISO time; default = currentBegan. */
+  seriesBegan?: string;
+  /** Default 1. */
+  seriesCount?: number;
+  /** ISO time; default currentBegan + 6 h (the first retry, reference §6.3). */
+  nextAttempt?: string;
+}
+
+export interface SynchronizationError {
+  code: string;
+  message: string;
+  tenantActionable: boolean;
+}
+
+export interface SynchronizationTaskExecution {
+  activityIdentifier: string | null;
+  countEntitled: number;
+  countEntitledForProvisioning: number;
+  countEscrowed: number;
+  countEscrowedRaw: number;
+  countExported: number;
+  countExports: number;
+  countImported: number;
+  countImportedDeltas: number;
+  countImportedReferenceDeltas: number;
+  state: 'Succeeded' | 'Failed' | 'EntryLevelErrors' | string;
+  timeBegan: string;
+  timeEnded: string;
+  error: SynchronizationError | null;
+}
+
+/** A compact description of a job; `buildJob` turns it into the full Graph payload. */
+export interface JobSpec {
+  /** Job id, e.g. `Azure2Azure.<32 hex>.<guid>`. */
+  id: string;
+  /** `Azure2Azure` for cross-tenant sync, `scim` / `BoxOutDelta` / ... for others. */
+  templateId: string;
+  state: JobState;
+  quarantine?: QuarantineSpec;
+  /** Merged (shallowly) over the built `status.lastExecution`. */
+  lastExecution?: Partial<SynchronizationTaskExecution>;
+  /** Deep-merged LAST over the built job (objects merge, arrays and scalars replace, null replaces). */
+  raw?: Record<string, unknown>;
+}
+
+export type JsonObject = Record<string, unknown>;
+
+/** A GUID derived from `seed` (stable across runs), for generated ids and activity identifiers. */
+export function guidFrom(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A job id shaped like real ones: `<templateId>.<32 hex>.<guid>`. */
+export function jobIdFor(templateId: string, tenantId: string, spId: string): string {
+  return `${templateId}.${tenantId.replace(/-/g, '').toLowerCase()}.${guidFrom(`job:${tenantId}:${spId}`)}`;
+}
+
+/** The no-error sentinel Graph puts on executions that never ran [E2]. */
+const NO_ERROR: SynchronizationError = { code: 'None', message: '', tenantActionable: false };
+
+function neverRunExecution(): SynchronizationTaskExecution {
+  return {
+    activityIdentifier: null,
+    countEntitled: 0,
+    countEntitledForProvisioning: 0,
+    countEscrowed: 0,
+    countEscrowedRaw: 0,
+    countExported: 0,
+    countExports: 0,
+    countImported: 0,
+    countImportedDeltas: 0,
+    countImportedReferenceDeltas: 0,
+    state: 'Failed',
+    timeBegan: SENTINEL_TIME,
+    timeEnded: SENTINEL_TIME,
+    error: { ...NO_ERROR },
+  };
+}
+
+function execution(
+  seed: string,
+  began: number,
+  durationMs: number,
+  state: SynchronizationTaskExecution['state'],
+  error: SynchronizationError | null,
+  counts: { entitled: number; exported: number; escrowed?: number },
+): SynchronizationTaskExecution {
+  return {
+    activityIdentifier: guidFrom(`activity:${seed}:${began}`),
+    countEntitled: counts.entitled,
+    countEntitledForProvisioning: counts.entitled,
+    countEscrowed: counts.escrowed ?? 0,
+    countEscrowedRaw: (counts.escrowed ?? 0) + 3,
+    countExported: counts.exported,
+    countExports: counts.exported,
+    countImported: counts.entitled,
+    countImportedDeltas: counts.exported,
+    countImportedReferenceDeltas: 0,
+    state,
+    timeBegan: msTimestamp(began),
+    timeEnded: msTimestamp(began + durationMs),
+    error,
+  };
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** Default quarantine error per reason. Real codes where the reference documents one. */
+function defaultQuarantineError(reason: string, templateId: string): SynchronizationError {
+  switch (reason) {
+    case 'TooManyDeletes':
+      // UNCONFIRMED (reference §2 / §10): no real payload of a job that tripped the accidental-deletion
+      // threshold is documented. This code/message is a plausible invention; products must not depend on it.
+      return {
+        code: 'TooManyDeletes',
+        message:
+          'The number of pending deletions exceeded the accidental deletion threshold (500). ' +
+          'The deletions were not processed. Review them in the provisioning logs (action StagedDelete), then allow them ' +
+          'or fix the cause and restart the job.',
+        tenantActionable: true,
+      };
+    case 'EncounteredQuarantineException':
+      return templateId === 'Azure2Azure'
+        ? {
+            code: 'AzureDirectoryB2BManagementPolicyCheckFailure',
+            message: 'Policy permitting auto-redemption of invitations not configured',
+            tenantActionable: true,
+          }
+        : {
+            code: 'SystemForCrossDomainIdentityManagementCredentialValidationUnavailable',
+            message: 'We are unable to connect to the application endpoint. Check the tenant URL and the secret token.',
+            tenantActionable: true,
+          };
+    case 'EncounteredEscrowProportionThreshold':
+    case 'EncounteredBaseEscrowThreshold':
+    case 'EncounteredTotalEscrowThreshold':
+      // Invented: the reference documents no error code for the escrow-threshold reasons.
+      return {
+        code: 'EscrowThresholdExceeded',
+        message: 'More than 40% of provisioning events failed during the last cycle.',
+        tenantActionable: true,
+      };
+    default:
+      return { code: reason, message: '', tenantActionable: false };
+  }
+}
+
+function settingsFor(state: JobState, templateId: string): Array<{ name: string; value: string }> {
+  const settings: Array<{ name: string; value: string }> = [];
+  if (templateId === 'Azure2Azure') {
+    settings.push({ name: 'AzureIngestionAttributeOptimization', value: 'False' }, { name: 'LookaheadQueryEnabled', value: 'False' });
+  }
+  if (state !== 'neverRun' && state !== 'notConfigured') settings.push({ name: 'QuarantineTooManyDeletesThreshold', value: '500' });
+  return settings;
+}
+
+function entryCounts(templateId: string, users: number): Array<{ key: string; value: number }> {
+  return templateId === 'Azure2Azure'
+    ? [{ key: 'user to User', value: users }]
+    : [
+        { key: 'group to Group', value: 3 },
+        { key: 'user to User', value: users },
+      ];
+}
+
+/**
+ * The full synchronizationJob payload for `spec`. `now` anchors the invented timestamps (last run a
+ * few minutes before `now`, quarantine began 10 min before `now`, ...), so the emulator passes the
+ * time the job entered its current state and the payload stays stable between polls.
+ */
+export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonObject {
+  const t = typeof now === 'number' ? now : now.getTime();
+  const users = 40 + (parseInt(guidFrom(spec.id).slice(0, 2), 16) % 60);
+  const schedule = { expiration: null, interval: 'PT40M', state: 'Active' };
+  let code: string;
+  let countSuccessiveCompleteFailures = 0;
+  let lastExecution: SynchronizationTaskExecution | null;
+  let lastSuccessfulExecution: SynchronizationTaskExecution | null = null;
+  let lastSuccessfulExecutionWithExports: SynchronizationTaskExecution | null = null;
+  let quarantine: JsonObject | null = null;
+  let steadyStateFirstAchievedTime = SENTINEL_TIME;
+  let steadyStateLastAchievedTime = SENTINEL_TIME;
+  let progress: unknown[] = [];
+  let synchronizedEntryCountByType: Array<{ key: string; value: number }> = [];
+
+  const healthyRun = (began: number): SynchronizationTaskExecution =>
+    execution(spec.id, began, 47_000, 'Succeeded', null, { entitled: users, exported: 0 });
+  const exportingRun = (began: number): SynchronizationTaskExecution =>
+    execution(spec.id, began, 95_000, 'Succeeded', null, { entitled: users, exported: 2 });
+
+  switch (spec.state) {
+    case 'neverRun':
+      // Exactly payload (a) of reference §1.9: a job right after `start`.
+      code = 'NotRun';
+      lastExecution = neverRunExecution();
+      break;
+    case 'notConfigured':
+      code = 'NotConfigured';
+      schedule.state = 'Disabled';
+      lastExecution = neverRunExecution();
+      break;
+    case 'healthy': {
+      code = 'Active';
+      const last = t - 7 * MINUTE;
+      lastExecution = healthyRun(last);
+      lastSuccessfulExecution = healthyRun(last);
+      lastSuccessfulExecutionWithExports = exportingRun(last - 3 * 40 * MINUTE);
+      steadyStateFirstAchievedTime = msTimestamp(t - 30 * 24 * HOUR);
+      steadyStateLastAchievedTime = lastExecution.timeEnded;
+      synchronizedEntryCountByType = entryCounts(spec.templateId, users);
+      break;
+    }
+    case 'paused': {
+      // The only documented paused job (reference §1.3, [G8]) has a Disabled schedule with TimeSpan.MaxValue.
+      code = 'Paused';
+      schedule.state = 'Disabled';
+      schedule.interval = 'P10675199DT2H48M5.4775807S';
+      const last = t - 2 * HOUR;
+      lastExecution = healthyRun(last);
+      lastSuccessfulExecution = healthyRun(last);
+      lastSuccessfulExecutionWithExports = exportingRun(last - 3 * 40 * MINUTE);
+      steadyStateFirstAchievedTime = msTimestamp(t - 30 * 24 * HOUR);
+      steadyStateLastAchievedTime = lastExecution.timeEnded;
+      synchronizedEntryCountByType = entryCounts(spec.templateId, users);
+      break;
+    }
+    case 'quarantined': {
+      code = 'Quarantine';
+      const q = spec.quarantine ?? { reason: 'EncounteredQuarantineException' };
+      const fallback = defaultQuarantineError(q.reason, spec.templateId);
+      const error: SynchronizationError = {
+        code: q.errorCode ?? fallback.code,
+        message: q.errorMessage ?? fallback.message,
+        tenantActionable: q.tenantActionable ?? fallback.tenantActionable,
+      };
+      const currentBegan = q.currentBegan ? Date.parse(q.currentBegan) : t - 10 * MINUTE;
+      const seriesBegan = q.seriesBegan ? Date.parse(q.seriesBegan) : currentBegan;
+      const seriesCount = q.seriesCount ?? 1;
+      const nextAttempt = q.nextAttempt ? Date.parse(q.nextAttempt) : currentBegan + 6 * HOUR;
+      quarantine = {
+        currentBegan: msTimestamp(currentBegan),
+        nextAttempt: msTimestamp(nextAttempt),
+        reason: q.reason,
+        seriesBegan: msTimestamp(seriesBegan),
+        seriesCount,
+        error: { ...error },
+      };
+      countSuccessiveCompleteFailures = seriesCount;
+      lastExecution = execution(spec.id, currentBegan - 83_000, 81_000, 'Failed', { ...error }, {
+        entitled: users,
+        exported: 0,
+        escrowed: 0,
+      });
+      const lastGood = seriesBegan - 40 * MINUTE;
+      lastSuccessfulExecution = healthyRun(lastGood);
+      lastSuccessfulExecutionWithExports = exportingRun(lastGood - 3 * 40 * MINUTE);
+      steadyStateFirstAchievedTime = msTimestamp(seriesBegan - 30 * 24 * HOUR);
+      steadyStateLastAchievedTime = lastSuccessfulExecution.timeEnded;
+      synchronizedEntryCountByType = entryCounts(spec.templateId, users);
+      progress = [];
+      break;
+    }
+  }
+  if (spec.lastExecution && lastExecution) lastExecution = { ...lastExecution, ...spec.lastExecution };
+
+  const job: JsonObject = {
+    id: spec.id,
+    templateId: spec.templateId,
+    schedule,
+    status: {
+      countSuccessiveCompleteFailures,
+      escrowsPruned: false,
+      code,
+      lastSuccessfulExecution,
+      lastSuccessfulExecutionWithExports,
+      quarantine,
+      steadyStateFirstAchievedTime,
+      steadyStateLastAchievedTime,
+      troubleshootingUrl: '',
+      lastExecution,
+      progress,
+      synchronizedEntryCountByType,
+    },
+    synchronizationJobSettings: settingsFor(spec.state, spec.templateId),
+  };
+  return spec.raw ? (deepMerge(job, spec.raw) as JsonObject) : job;
+}
+
+/** Objects merge key by key; everything else (arrays, scalars, null) from `patch` replaces. */
+export function deepMerge(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
+  const out: JsonObject = { ...base };
+  for (const [key, value] of Object.entries(patch)) out[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
+  return out;
+}
+
+function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

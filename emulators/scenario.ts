@@ -1,0 +1,273 @@
+import { readFileSync } from 'node:fs';
+import { validateFault, type Fault } from './faults';
+import { JOB_STATES, type JobSpec, type JobState, type QuarantineSpec, type SynchronizationTaskExecution } from './jobs';
+
+/**
+ * The scenario a local private cloud starts from: one multi-tenant app registration, the customer
+ * tenants that consented to it (with their granted application permissions, service principals and
+ * synchronization jobs), and a timeline of named steps that change jobs, grants, consent or inject faults.
+ */
+
+export interface AppRegistration {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface ServicePrincipalSpec {
+  id: string;
+  appId: string;
+  displayName: string;
+  /** `518e5f48-1fc8-4c48-9387-9fdf28b0dfe7` for cross-tenant sync configurations; absent/null for other (SCIM) apps. */
+  applicationTemplateId?: string | null;
+  jobs: JobSpec[];
+}
+
+export interface GeneratedServicePrincipals {
+  /** That many extra cross-tenant-sync SPs, one Azure2Azure job each, with ids derived from the tenant id. */
+  count: number;
+  displayNamePrefix?: string;
+  state?: JobState;
+}
+
+export interface TenantSpec {
+  id: string;
+  displayName: string;
+  /** Whether the app has a service principal (admin consent) in this tenant. Default true. */
+  consented?: boolean;
+  /** Application permissions granted to the app in this tenant (token `roles`). */
+  grants: string[];
+  servicePrincipals: ServicePrincipalSpec[];
+  generated?: GeneratedServicePrincipals;
+}
+
+export type TimelineChange =
+  | { tenant: string; job: string; set: Partial<Omit<JobSpec, 'id'>> }
+  | { tenant: string; grants: string[] }
+  | { tenant: string; consented: boolean }
+  | { fault: Fault };
+
+export interface TimelineStep {
+  name: string;
+  description?: string;
+  changes: TimelineChange[];
+}
+
+export interface Scenario {
+  name: string;
+  description?: string;
+  app: AppRegistration;
+  tenants: TenantSpec[];
+  timeline?: TimelineStep[];
+}
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Reads and validates a scenario JSON file. */
+export function loadScenario(path: string): Scenario {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ScenarioError(`${path}: ${(error as Error).message}`);
+  }
+  try {
+    return validateScenario(parsed);
+  } catch (error) {
+    if (error instanceof ScenarioError) throw new ScenarioError(`${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Checks a parsed scenario and returns it typed. Errors name the path of the bad field, e.g.
+ * `tenants[1].servicePrincipals[0].jobs[2].state: expected one of healthy, neverRun, ...`.
+ */
+export function validateScenario(value: unknown): Scenario {
+  const s = obj(value, '(scenario)', ['name', 'description', 'app', 'tenants', 'timeline', '$schema']);
+  str(s.name, 'name');
+  optStr(s.description, 'description');
+  const app = obj(s.app, 'app', ['clientId', 'clientSecret']);
+  guid(app.clientId, 'app.clientId');
+  str(app.clientSecret, 'app.clientSecret');
+  const tenants = arr(s.tenants, 'tenants');
+  if (tenants.length === 0) throw new ScenarioError('tenants: expected at least one tenant');
+  const tenantIds = new Set<string>();
+  const jobsByTenant = new Map<string, Set<string>>();
+  tenants.forEach((t, i) => {
+    const p = `tenants[${i}]`;
+    const tenant = obj(t, p, ['id', 'displayName', 'consented', 'grants', 'servicePrincipals', 'generated']);
+    guid(tenant.id, `${p}.id`);
+    const id = (tenant.id as string).toLowerCase();
+    if (tenantIds.has(id)) throw new ScenarioError(`${p}.id: duplicate tenant id ${id}`);
+    tenantIds.add(id);
+    str(tenant.displayName, `${p}.displayName`);
+    if (tenant.consented !== undefined && typeof tenant.consented !== 'boolean') throw new ScenarioError(`${p}.consented: expected a boolean`);
+    strArr(tenant.grants, `${p}.grants`);
+    const jobIds = new Set<string>();
+    const spIds = new Set<string>();
+    arr(tenant.servicePrincipals, `${p}.servicePrincipals`).forEach((sp, j) => {
+      const sp_p = `${p}.servicePrincipals[${j}]`;
+      const spo = obj(sp, sp_p, ['id', 'appId', 'displayName', 'applicationTemplateId', 'jobs']);
+      guid(spo.id, `${sp_p}.id`);
+      if (spIds.has((spo.id as string).toLowerCase())) throw new ScenarioError(`${sp_p}.id: duplicate service principal id`);
+      spIds.add((spo.id as string).toLowerCase());
+      guid(spo.appId, `${sp_p}.appId`);
+      str(spo.displayName, `${sp_p}.displayName`);
+      if (spo.applicationTemplateId !== undefined && spo.applicationTemplateId !== null) guid(spo.applicationTemplateId, `${sp_p}.applicationTemplateId`);
+      arr(spo.jobs, `${sp_p}.jobs`).forEach((job, k) => {
+        validateJobSpec(job, `${sp_p}.jobs[${k}]`, false);
+        const jobId = (job as JobSpec).id;
+        if (jobIds.has(jobId)) throw new ScenarioError(`${sp_p}.jobs[${k}].id: duplicate job id ${jobId} in tenant`);
+        jobIds.add(jobId);
+      });
+    });
+    if (tenant.generated !== undefined) {
+      const g = obj(tenant.generated, `${p}.generated`, ['count', 'displayNamePrefix', 'state']);
+      if (typeof g.count !== 'number' || !Number.isInteger(g.count) || g.count < 0 || g.count > 5000) {
+        throw new ScenarioError(`${p}.generated.count: expected an integer 0..5000`);
+      }
+      optStr(g.displayNamePrefix, `${p}.generated.displayNamePrefix`);
+      if (g.state !== undefined) oneOf(g.state, JOB_STATES, `${p}.generated.state`);
+    }
+    jobsByTenant.set(id, jobIds);
+  });
+  if (s.timeline !== undefined) {
+    const names = new Set<string>();
+    arr(s.timeline, 'timeline').forEach((st, i) => {
+      const p = `timeline[${i}]`;
+      const step = obj(st, p, ['name', 'description', 'changes']);
+      str(step.name, `${p}.name`);
+      if (names.has(step.name as string)) throw new ScenarioError(`${p}.name: duplicate step name ${String(step.name)}`);
+      names.add(step.name as string);
+      optStr(step.description, `${p}.description`);
+      arr(step.changes, `${p}.changes`).forEach((c, k) => validateChange(c, `${p}.changes[${k}]`, tenantIds, jobsByTenant));
+    });
+  }
+  return value as Scenario;
+}
+
+function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsByTenant: Map<string, Set<string>>): void {
+  const c = obj(value, p, ['tenant', 'job', 'set', 'grants', 'consented', 'fault']);
+  if ('fault' in c) {
+    try {
+      validateFault(c.fault, `${p}.fault`);
+    } catch (error) {
+      throw new ScenarioError((error as Error).message);
+    }
+    return;
+  }
+  guid(c.tenant, `${p}.tenant`);
+  const tenant = (c.tenant as string).toLowerCase();
+  if (!tenantIds.has(tenant)) throw new ScenarioError(`${p}.tenant: no tenant ${tenant} in tenants`);
+  if ('job' in c || 'set' in c) {
+    str(c.job, `${p}.job`);
+    if (!jobsByTenant.get(tenant)?.has(c.job as string)) throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
+    validateJobSpec(c.set, `${p}.set`, true);
+  } else if ('grants' in c) {
+    strArr(c.grants, `${p}.grants`);
+  } else if ('consented' in c) {
+    if (typeof c.consented !== 'boolean') throw new ScenarioError(`${p}.consented: expected a boolean`);
+  } else {
+    throw new ScenarioError(`${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {fault}`);
+  }
+}
+
+/** Validates a compact job spec; `partial` for timeline `set` objects (no id, every field optional). */
+export function validateJobSpec(value: unknown, p: string, partial: boolean): void {
+  const j = obj(value, p, ['id', 'templateId', 'state', 'quarantine', 'lastExecution', 'raw']);
+  if (partial) {
+    if (j.id !== undefined) throw new ScenarioError(`${p}.id: a change cannot rename a job`);
+  } else {
+    str(j.id, `${p}.id`);
+  }
+  if (!partial || j.templateId !== undefined) str(j.templateId, `${p}.templateId`);
+  if (!partial || j.state !== undefined) oneOf(j.state, JOB_STATES, `${p}.state`);
+  if (j.quarantine !== undefined) validateQuarantine(j.quarantine, `${p}.quarantine`);
+  if (j.lastExecution !== undefined) obj(j.lastExecution, `${p}.lastExecution`, EXECUTION_KEYS);
+  if (j.raw !== undefined) obj(j.raw, `${p}.raw`);
+}
+
+const EXECUTION_KEYS: Array<keyof SynchronizationTaskExecution> = [
+  'activityIdentifier',
+  'countEntitled',
+  'countEntitledForProvisioning',
+  'countEscrowed',
+  'countEscrowedRaw',
+  'countExported',
+  'countExports',
+  'countImported',
+  'countImportedDeltas',
+  'countImportedReferenceDeltas',
+  'state',
+  'timeBegan',
+  'timeEnded',
+  'error',
+];
+
+function validateQuarantine(value: unknown, p: string): void {
+  const keys: Array<keyof QuarantineSpec> = [
+    'reason',
+    'errorCode',
+    'errorMessage',
+    'tenantActionable',
+    'currentBegan',
+    'seriesBegan',
+    'seriesCount',
+    'nextAttempt',
+  ];
+  const q = obj(value, p, keys);
+  str(q.reason, `${p}.reason`);
+  optStr(q.errorCode, `${p}.errorCode`);
+  if (q.errorMessage !== undefined && typeof q.errorMessage !== 'string') throw new ScenarioError(`${p}.errorMessage: expected a string`);
+  if (q.tenantActionable !== undefined && typeof q.tenantActionable !== 'boolean') throw new ScenarioError(`${p}.tenantActionable: expected a boolean`);
+  for (const key of ['currentBegan', 'seriesBegan', 'nextAttempt'] as const) {
+    if (q[key] !== undefined && (typeof q[key] !== 'string' || Number.isNaN(Date.parse(q[key] as string)))) {
+      throw new ScenarioError(`${p}.${key}: expected an ISO 8601 date-time`);
+    }
+  }
+  if (q.seriesCount !== undefined && (typeof q.seriesCount !== 'number' || !Number.isInteger(q.seriesCount) || q.seriesCount < 1)) {
+    throw new ScenarioError(`${p}.seriesCount: expected an integer >= 1`);
+  }
+}
+
+function obj(value: unknown, p: string, keys?: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ScenarioError(`${p}: expected an object`);
+  const o = value as Record<string, unknown>;
+  if (keys) {
+    for (const key of Object.keys(o)) {
+      if (!keys.includes(key)) throw new ScenarioError(`${p}.${key}: unknown field (expected one of ${keys.join(', ')})`);
+    }
+  }
+  return o;
+}
+
+function arr(value: unknown, p: string): unknown[] {
+  if (!Array.isArray(value)) throw new ScenarioError(`${p}: expected an array`);
+  return value;
+}
+
+function str(value: unknown, p: string): void {
+  if (typeof value !== 'string' || value === '') throw new ScenarioError(`${p}: expected a non-empty string`);
+}
+
+function optStr(value: unknown, p: string): void {
+  if (value !== undefined) str(value, p);
+}
+
+function strArr(value: unknown, p: string): void {
+  arr(value, p).forEach((v, i) => str(v, `${p}[${i}]`));
+}
+
+function guid(value: unknown, p: string): void {
+  if (typeof value !== 'string' || !GUID.test(value)) throw new ScenarioError(`${p}: expected a GUID, got ${JSON.stringify(value)}`);
+}
+
+function oneOf(value: unknown, allowed: readonly string[], p: string): void {
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    throw new ScenarioError(`${p}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+}

@@ -1,0 +1,265 @@
+import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
+import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, type JobSpec } from './jobs';
+import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
+
+/**
+ * The mutable world of the local private cloud: tenants, grants, consent, jobs, injected faults,
+ * the timeline position and the logs. Shared by the authority and the Graph emulator; `control`
+ * (in process, or over HTTPS under `/_emulator/`) changes it.
+ */
+
+export interface JobEntry {
+  spec: JobSpec;
+  /** When the job entered its current state (anchors the invented timestamps of its payload). */
+  changedAt: number;
+}
+
+export interface ServicePrincipalState {
+  id: string;
+  appId: string;
+  displayName: string;
+  applicationTemplateId: string | null;
+  jobs: JobEntry[];
+}
+
+export interface TenantState {
+  id: string;
+  displayName: string;
+  consented: boolean;
+  grants: string[];
+  servicePrincipals: ServicePrincipalState[];
+}
+
+export interface TokenRequestRecord {
+  at: string;
+  /** Tenant segment of the token URL, lower-cased. */
+  tenantId: string;
+  clientId?: string;
+  scope?: string;
+  grantType?: string;
+  /** HTTP status of the answer (200 = token issued). */
+  status: number;
+  /** `error` of the answer (e.g. `invalid_client`), absent on success. */
+  error?: string;
+}
+
+/** Driving the cloud from a test or a demo. The same operations exist over HTTPS under `/_emulator/`. */
+export interface EmulatorControl {
+  /** Applies the next timeline step, or the named one; returns its name. Throws past the end / for an unknown name. */
+  step(name?: string): string;
+  /** Replaces fields of a job (fields not given are kept). Throws for an unknown tenant or job. */
+  setJob(tenantId: string, jobId: string, spec: Partial<Omit<JobSpec, 'id'>>): void;
+  /** Replaces the application permissions granted in a tenant (new tokens carry them; removals apply at once). */
+  setGrants(tenantId: string, roles: string[]): void;
+  /** Grants or withdraws admin consent (the app's service principal) in a tenant. */
+  setConsented(tenantId: string, consented: boolean): void;
+  injectFault(fault: Fault): void;
+  /** Faults still queued, with the remaining count in `times`. */
+  pendingFaults(): Fault[];
+  /** Every Graph request answered since start/reset (inner `$batch` requests included, with `batchId`). */
+  requestLog(): RequestLogEntry[];
+  /** Every token request the authority answered since start/reset. */
+  tokenRequests(): TokenRequestRecord[];
+  /** Empties the request and token logs only. */
+  clearLogs(): void;
+  /** Back to the scenario as loaded: jobs, grants, consent, timeline position, faults and logs. */
+  reset(): void;
+  /** Names of the timeline steps and how many were applied. */
+  timeline(): { steps: string[]; applied: string[]; next: string | null };
+}
+
+export class CloudState implements EmulatorControl {
+  readonly scenario: Scenario;
+  readonly faults = new FaultQueue();
+  private tenants = new Map<string, TenantState>();
+  private log: RequestLogEntry[] = [];
+  private tokens: TokenRequestRecord[] = [];
+  private nextStep = 0;
+  private applied: string[] = [];
+
+  constructor(scenario: Scenario, private readonly clock: () => number = Date.now) {
+    this.scenario = scenario;
+    this.load();
+  }
+
+  get app(): { clientId: string; clientSecret: string } {
+    return this.scenario.app;
+  }
+
+  tenant(id: string): TenantState | undefined {
+    return this.tenants.get(id.toLowerCase());
+  }
+
+  tenantIds(): string[] {
+    return [...this.tenants.keys()];
+  }
+
+  recordRequest(entry: RequestLogEntry): void {
+    this.log.push(entry);
+  }
+
+  recordToken(entry: TokenRequestRecord): void {
+    this.tokens.push(entry);
+  }
+
+  // --- control -------------------------------------------------------------------------------
+
+  step(name?: string): string {
+    const steps = this.scenario.timeline ?? [];
+    let index: number;
+    if (name === undefined) {
+      if (this.nextStep >= steps.length) {
+        throw new Error(`timeline: no more steps (${steps.length} step(s), all applied: ${this.applied.join(', ') || 'none'})`);
+      }
+      index = this.nextStep;
+    } else {
+      index = steps.findIndex((s) => s.name === name);
+      if (index < 0) throw new Error(`timeline: no step named ${JSON.stringify(name)} (steps: ${steps.map((s) => s.name).join(', ')})`);
+    }
+    const step = steps[index]!;
+    for (const change of step.changes) {
+      if ('fault' in change) this.injectFault(change.fault);
+      else if ('set' in change) this.setJob(change.tenant, change.job, change.set);
+      else if ('grants' in change) this.setGrants(change.tenant, change.grants);
+      else this.setConsented(change.tenant, change.consented);
+    }
+    this.nextStep = index + 1;
+    this.applied.push(step.name);
+    return step.name;
+  }
+
+  setJob(tenantId: string, jobId: string, spec: Partial<Omit<JobSpec, 'id'>>): void {
+    try {
+      validateJobSpec(spec, 'job', true);
+    } catch (error) {
+      throw new Error((error as ScenarioError).message);
+    }
+    const entry = this.findJob(tenantId, jobId);
+    const previous = entry.spec;
+    const now = this.clock();
+    const next: JobSpec = { ...previous, ...spec, id: previous.id };
+    if (spec.state !== undefined && spec.state !== 'quarantined' && spec.quarantine === undefined) delete next.quarantine;
+    if (spec.state !== undefined && spec.raw === undefined && spec.state !== previous.state) delete next.raw;
+    entry.spec = resolveQuarantine(next, previous, now);
+    entry.changedAt = now;
+  }
+
+  setGrants(tenantId: string, roles: string[]): void {
+    if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')) throw new Error('grants: expected an array of strings');
+    this.requireTenant(tenantId).grants = [...roles];
+  }
+
+  setConsented(tenantId: string, consented: boolean): void {
+    if (typeof consented !== 'boolean') throw new Error('consented: expected a boolean');
+    this.requireTenant(tenantId).consented = consented;
+  }
+
+  injectFault(fault: Fault): void {
+    validateFault(fault, 'fault');
+    this.faults.inject(fault);
+  }
+
+  pendingFaults(): Fault[] {
+    return this.faults.pending();
+  }
+
+  requestLog(): RequestLogEntry[] {
+    return this.log.map((e) => ({ ...e }));
+  }
+
+  tokenRequests(): TokenRequestRecord[] {
+    return this.tokens.map((e) => ({ ...e }));
+  }
+
+  clearLogs(): void {
+    this.log = [];
+    this.tokens = [];
+  }
+
+  reset(): void {
+    this.load();
+  }
+
+  timeline(): { steps: string[]; applied: string[]; next: string | null } {
+    const steps = (this.scenario.timeline ?? []).map((s) => s.name);
+    return { steps, applied: [...this.applied], next: steps[this.nextStep] ?? null };
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private load(): void {
+    const now = this.clock();
+    this.tenants = new Map(this.scenario.tenants.map((t) => [t.id.toLowerCase(), buildTenant(t, now)]));
+    this.faults.clear();
+    this.log = [];
+    this.tokens = [];
+    this.nextStep = 0;
+    this.applied = [];
+  }
+
+  private requireTenant(tenantId: string): TenantState {
+    const tenant = this.tenant(tenantId);
+    if (!tenant) throw new Error(`no tenant ${tenantId} (tenants: ${this.tenantIds().join(', ')})`);
+    return tenant;
+  }
+
+  private findJob(tenantId: string, jobId: string): JobEntry {
+    const tenant = this.requireTenant(tenantId);
+    for (const sp of tenant.servicePrincipals) {
+      const entry = sp.jobs.find((j) => j.spec.id === jobId);
+      if (entry) return entry;
+    }
+    throw new Error(`no job ${jobId} in tenant ${tenantId}`);
+  }
+}
+
+function buildTenant(t: TenantSpec, now: number): TenantState {
+  const servicePrincipals: ServicePrincipalState[] = t.servicePrincipals.map((sp) => ({
+    id: sp.id.toLowerCase(),
+    appId: sp.appId.toLowerCase(),
+    displayName: sp.displayName,
+    applicationTemplateId: sp.applicationTemplateId ?? null,
+    jobs: sp.jobs.map((spec) => ({ spec: resolveQuarantine(structuredClone(spec), undefined, now), changedAt: now })),
+  }));
+  const generated = t.generated;
+  if (generated) {
+    for (let i = 0; i < generated.count; i++) {
+      const id = guidFrom(`sp:${t.id}:${i}`);
+      servicePrincipals.push({
+        id,
+        appId: guidFrom(`app:${t.id}:${i}`),
+        displayName: `${generated.displayNamePrefix ?? 'Sync'} ${String(i + 1).padStart(3, '0')}`,
+        applicationTemplateId: CROSS_TENANT_SYNC_TEMPLATE_ID,
+        jobs: [{ spec: { id: jobIdFor('Azure2Azure', t.id, id), templateId: 'Azure2Azure', state: generated.state ?? 'healthy' }, changedAt: now }],
+      });
+    }
+  }
+  return {
+    id: t.id.toLowerCase(),
+    displayName: t.displayName,
+    consented: t.consented ?? true,
+    grants: [...t.grants],
+    servicePrincipals,
+  };
+}
+
+/**
+ * Pins the quarantine times of a (newly) quarantined job so later polls see the same payload:
+ * currentBegan = now - 10 min; a job that stays quarantined keeps its seriesBegan and counts the
+ * series up, as the service does when it re-evaluates a quarantine.
+ */
+function resolveQuarantine(spec: JobSpec, previous: JobSpec | undefined, now: number): JobSpec {
+  if (spec.state !== 'quarantined') return spec;
+  const q = { reason: 'EncounteredQuarantineException', ...spec.quarantine };
+  const prevQ = previous?.state === 'quarantined' ? previous.quarantine : undefined;
+  const currentBegan = q.currentBegan ?? new Date(now - 10 * 60_000).toISOString();
+  return {
+    ...spec,
+    quarantine: {
+      ...q,
+      currentBegan,
+      seriesBegan: q.seriesBegan ?? prevQ?.seriesBegan ?? currentBegan,
+      seriesCount: q.seriesCount ?? (prevQ ? (prevQ.seriesCount ?? 1) + 1 : 1),
+    },
+  };
+}

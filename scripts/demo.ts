@@ -1,0 +1,106 @@
+/**
+ * `npm run demo`: the whole product against the local private cloud, end to end, in under a minute.
+ * Starts Azurite and the emulators (identity authority, Microsoft Graph, ACS Email), plays the demo
+ * scenario, and between steps runs real cycles, each as its own `npm run cycle` process with the
+ * settings a deployment would have, so alert state must survive in Table Storage between them.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { startPrivateCloud } from '../emulators';
+import { startAzurite } from '../emulators/azurite';
+
+const root = resolve(__dirname, '..');
+const outboxDir = join(root, 'outbox');
+
+interface CycleRun {
+  code: number;
+  output: string;
+}
+
+function runCycleProcess(env: NodeJS.ProcessEnv): Promise<CycleRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolvePromise({ code: code ?? 1, output }));
+  });
+}
+
+function indent(text: string): string {
+  return text.trim().split('\n').map((l) => `    ${l}`).join('\n');
+}
+
+async function main(): Promise<number> {
+  rmSync(outboxDir, { recursive: true, force: true });
+  mkdirSync(outboxDir, { recursive: true });
+
+  console.log('Starting the local private cloud (authority, Graph, ACS Email) and Azurite...');
+  const azurite = await startAzurite({ cwd: root });
+  const cloud = await startPrivateCloud({ scenario: join(root, 'emulators', 'scenarios', 'demo.json'), outboxDir });
+  try {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      WATCH_TENANTS: cloud.tenants.join(','),
+      ALERT_EMAIL_TO: 'ops@contoso.example',
+      ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.example',
+      ACS_ENDPOINT: cloud.acsEndpoint,
+      ACS_CONNECTION_STRING: '',
+      GRAPH_ENDPOINT: cloud.graphEndpoint,
+      AZURE_AUTHORITY_HOST: cloud.authorityHost,
+      AZURE_TENANT_ID: cloud.tenants[0],
+      AZURE_CLIENT_ID: cloud.clientId,
+      AZURE_CLIENT_SECRET: cloud.clientSecret,
+      AzureWebJobsStorage: azurite.connectionString,
+      WATCH_CONFIG: '',
+    };
+    console.log(`  Graph ${cloud.graphEndpoint}, authority ${cloud.authorityHost}, ACS ${cloud.acsEndpoint}, tables ${azurite.connectionString.split(';').find((p) => p.startsWith('TableEndpoint'))}`);
+    console.log(`  Watching tenants ${cloud.tenants.join(', ')}\n`);
+
+    const story: { step?: string; says: string }[] = [
+      { says: 'All jobs healthy (one was started but never ran: not an alert)' },
+      { step: 'deletion-threshold-tripped', says: 'Fabrikam to Contoso: 612 deletes held, over the threshold of 500' },
+      { step: 'still-quarantined', says: 'Still quarantined, Entra re-evaluated it: no repeat email' },
+      { step: 'recovered', says: 'Deletes approved, the job recovered' },
+    ];
+    let failed = false;
+    for (const [i, chapter] of story.entries()) {
+      if (chapter.step) cloud.control.step(chapter.step);
+      const before = cloud.acs.messages().length;
+      console.log(`Cycle ${i + 1}: ${chapter.says}`);
+      const run = await runCycleProcess(env);
+      console.log(indent(run.output));
+      if (run.code !== 0) {
+        failed = true;
+        console.log(`    (npm run cycle exited ${run.code})`);
+      }
+      const sent = cloud.acs.messages().slice(before);
+      console.log(sent.length ? sent.map((m) => `    -> emailed ${m.to.map((t) => t.address).join(', ')}: ${m.subject}`).join('\n') : '    -> no email');
+      console.log('');
+    }
+
+    const messages = cloud.acs.messages();
+    console.log(`${messages.length} email(s) sent in ${story.length} cycles. Open them:`);
+    for (const m of messages) {
+      console.log(`  ${relative(process.cwd(), m.htmlPath ?? '')}  (also ${relative(process.cwd(), m.emlPath ?? '')})`);
+    }
+    return failed ? 1 : 0;
+  } finally {
+    await cloud.stop();
+    await azurite.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`demo failed: ${(error as Error).stack ?? String(error)}`);
+    process.exit(1);
+  },
+);

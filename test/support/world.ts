@@ -1,0 +1,78 @@
+import { TableClient } from '@azure/data-tables';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { cycleDepsFromSettings } from '../../lib/app';
+import { Env, loadSettings } from '../../lib/config/settings';
+import type { CycleDeps, Logger } from '../../lib/cycle';
+import { AlertStore } from '../../lib/store/alert-store';
+import { startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
+
+export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
+
+export function demoScenario(): Scenario {
+  return JSON.parse(readFileSync(DEMO_SCENARIO, 'utf8')) as Scenario;
+}
+
+/** Collects log lines so tests can assert what an operator would read. */
+export function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info: ${m}`),
+    warn: (m) => lines.push(`warn: ${m}`),
+    error: (m) => lines.push(`error: ${m}`),
+  };
+}
+
+export interface World {
+  cloud: PrivateCloud;
+  env: Env;
+  /** A table of its own in the shared Azurite, so test files and tests do not see each other's alerts. Change it for a clean slate. */
+  tableName: string;
+  log: ReturnType<typeof memoryLogger>;
+  /** Cycle dependencies built from settings exactly as production builds them, on this world's table. */
+  deps(overrides?: Partial<CycleDeps>): CycleDeps;
+  stop(): Promise<void>;
+}
+
+/** The settings a deployment would have, pointing at the private cloud and the shared Azurite. */
+export function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
+  return {
+    WATCH_TENANTS: cloud.tenants.join(','),
+    ALERT_EMAIL_TO: 'ops@contoso.example',
+    ALERT_EMAIL_FROM: 'DoNotReply@watch.example',
+    ACS_CONNECTION_STRING: cloud.acsConnectionString,
+    GRAPH_ENDPOINT: cloud.graphEndpoint,
+    AZURE_AUTHORITY_HOST: cloud.authorityHost,
+    AZURE_TENANT_ID: cloud.tenants[0],
+    AZURE_CLIENT_ID: cloud.clientId,
+    AZURE_CLIENT_SECRET: cloud.clientSecret,
+    AzureWebJobsStorage: inject('storageConnectionString'),
+    ...extra,
+  };
+}
+
+export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
+  const outboxDir = mkdtempSync(join(tmpdir(), 'esw-outbox-'));
+  const cloud = await startPrivateCloud({ scenario, outboxDir });
+  const env = settingsEnv(cloud, extraEnv);
+  const tableName = `w${randomUUID().replace(/-/g, '')}`;
+  const log = memoryLogger();
+  const world: World = {
+    cloud,
+    env,
+    tableName,
+    log,
+    deps(overrides = {}) {
+      const settings = loadSettings(env);
+      const base = cycleDepsFromSettings(settings, env, log);
+      const table = TableClient.fromConnectionString(inject('storageConnectionString'), world.tableName, { allowInsecureConnection: true });
+      return { ...base, store: new AlertStore(table), observe: { maxRetryAfterSeconds: 1 }, ...overrides };
+    },
+    stop: () => cloud.stop(),
+  };
+  return world;
+}
