@@ -1,0 +1,84 @@
+import { InvocationContext } from '@azure/functions';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watch } from '../../functions/watch';
+import { startWorld, type World } from '../support/world';
+
+const root = join(__dirname, '..', '..');
+const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
+const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+
+/** `npm run cycle` as a user runs it: a new process each time, settings from the environment. */
+function npmRunCycle(env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')], {
+      cwd: root,
+      env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('entry points run the same cycle', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(() => world.stop());
+
+  it('npm run cycle: state survives between processes, and the exit code tells whether the cycle did its job', async () => {
+    // The CLI and the timer use the production table name; only this file's tests write that table.
+    const env = { ...world.env, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: world.cloud.acsEndpoint };
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+    const first = await npmRunCycle(env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('cycle: 2 tenant(s) checked, 4 job(s) seen, 1 alert(s) firing, 1 email(s) sent');
+    const second = await npmRunCycle(env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('0 email(s) sent');
+    expect(world.cloud.acs.messages()).toHaveLength(1);
+    // Entra auth to ACS: the bearer token came from the authority for the ACS audience.
+    expect(world.cloud.acs.requests().every((r) => r.auth === 'bearer')).toBe(true);
+
+    world.cloud.control.setGrants('8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d', ['Application.Read.All']);
+    const partial = await npmRunCycle(env);
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toContain('cannot monitor: 401 UnknownError');
+    expect(partial.stderr).toContain('likely missing Synchronization.Read.All');
+  }, 60_000);
+
+  it('npm run cycle: bad settings stop it with exit code 2 and name each setting', async () => {
+    const result = await npmRunCycle({ ...world.env, ALERT_EMAIL_TO: 'not-an-address', WATCH_SCHEDULE: 'hourly' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('ALERT_EMAIL_TO holds "not-an-address", which is not an email address');
+    expect(result.stderr).toContain('WATCH_SCHEDULE="hourly" is not an NCRONTAB expression');
+    expect(result.stdout).toBe('');
+  });
+
+  it('the timer function runs a cycle and fails the invocation when a tenant cannot be read', async () => {
+    const saved = { ...process.env };
+    const logs: string[] = [];
+    const context = new InvocationContext({ functionName: 'watch', logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`) });
+    const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+    try {
+      Object.assign(process.env, world.env, { WATCH_TENANTS: `${CONTOSO},8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d` });
+      world.cloud.control.reset();
+      await watch(timer, context);
+      expect(logs.join('\n')).toMatch(/information: cycle: 2 tenant\(s\) checked, 4 job\(s\) seen/);
+
+      world.cloud.control.setConsented('8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d', false);
+      await expect(watch(timer, context)).rejects.toThrow(/cycle incomplete, 1 problem\(s\): tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d: cannot monitor: AADSTS700016/);
+      expect(logs.join('\n')).toContain('error: tenant 8d1b6e42');
+    } finally {
+      process.env = saved;
+    }
+  });
+});
