@@ -225,6 +225,17 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonOb
   const exportingRun = (began: number): SynchronizationTaskExecution =>
     execution(spec.id, began, 95_000, 'Succeeded', null, { entitled: users, exported: 2 });
 
+  /** A job in steady state whose last run began at `last`: sets the success fields, returns the last run. */
+  const steadyRunsEndingAt = (last: number): SynchronizationTaskExecution => {
+    const run = healthyRun(last);
+    lastSuccessfulExecution = healthyRun(last);
+    lastSuccessfulExecutionWithExports = exportingRun(last - 3 * 40 * MINUTE);
+    steadyStateFirstAchievedTime = msTimestamp(t - 30 * 24 * HOUR);
+    steadyStateLastAchievedTime = run.timeEnded;
+    synchronizedEntryCountByType = entryCounts(spec.templateId, users);
+    return run;
+  };
+
   switch (spec.state) {
     case 'neverRun':
       // Exactly payload (a) of reference §1.9: a job right after `start`.
@@ -236,29 +247,16 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonOb
       schedule.state = 'Disabled';
       lastExecution = neverRunExecution();
       break;
-    case 'healthy': {
+    case 'healthy':
       code = 'Active';
-      const last = t - 7 * MINUTE;
-      lastExecution = healthyRun(last);
-      lastSuccessfulExecution = healthyRun(last);
-      lastSuccessfulExecutionWithExports = exportingRun(last - 3 * 40 * MINUTE);
-      steadyStateFirstAchievedTime = msTimestamp(t - 30 * 24 * HOUR);
-      steadyStateLastAchievedTime = lastExecution.timeEnded;
-      synchronizedEntryCountByType = entryCounts(spec.templateId, users);
+      lastExecution = steadyRunsEndingAt(t - 7 * MINUTE);
       break;
-    }
     case 'paused': {
       // The only documented paused job (reference §1.3, [G8]) has a Disabled schedule with TimeSpan.MaxValue.
       code = 'Paused';
       schedule.state = 'Disabled';
       schedule.interval = 'P10675199DT2H48M5.4775807S';
-      const last = t - 2 * HOUR;
-      lastExecution = healthyRun(last);
-      lastSuccessfulExecution = healthyRun(last);
-      lastSuccessfulExecutionWithExports = exportingRun(last - 3 * 40 * MINUTE);
-      steadyStateFirstAchievedTime = msTimestamp(t - 30 * 24 * HOUR);
-      steadyStateLastAchievedTime = lastExecution.timeEnded;
-      synchronizedEntryCountByType = entryCounts(spec.templateId, users);
+      lastExecution = steadyRunsEndingAt(t - 2 * HOUR);
       break;
     }
     case 'quarantined': {
