@@ -1,5 +1,6 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
 import { formatSummary, runCycleFromEnv } from '../lib/app';
+import { loadPolicy } from '../lib/config/config';
 import { DEFAULT_SCHEDULE, loadSettings } from '../lib/config/settings';
 import type { Logger } from '../lib/cycle';
 
@@ -22,7 +23,8 @@ export async function watch(_timer: Timer, context: InvocationContext): Promise<
 // Validate at start, loudly. Registering even when invalid keeps the function visible: a load
 // error would make the host drop it silently, while each invocation now fails with the message.
 try {
-  loadSettings(process.env);
+  const settings = loadSettings(process.env);
+  loadPolicy(settings.configPath, { emailTo: settings.emailTo });
 } catch (error) {
   console.error(`Entra Sync Watch: ${(error as Error).message}`);
 }

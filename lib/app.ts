@@ -1,9 +1,13 @@
 import { createCredential, createEmailClient, createTableClient } from './clients';
 import { createGraphReader } from './clients/graph';
+import { loadPolicy } from './config/config';
 import { Env, loadSettings, Settings } from './config/settings';
-import { CycleDeps, CycleSummary, Logger, runCycle, Target } from './cycle';
+import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
+import { createHeartbeat } from './heartbeat';
+import type { Logger } from './log';
 import { createAcsMailer } from './notify/mailer';
-import { AlertStore } from './store/alert-store';
+import { ALERTS_TABLE, AlertStore } from './store/alert-store';
+import { STATE_TABLE, StateStore } from './store/state-store';
 
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 export function targetsOf(settings: Settings, env: Env): Target[] {
@@ -12,23 +16,27 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
 }
 
 /**
- * Wires a cycle from settings: the composition root shared by the timer function, `npm run cycle`
- * and the demo, so every entry point runs the same code against whatever endpoints are configured.
+ * Wires a cycle from settings and the config file: the composition root shared by the timer
+ * function, `npm run cycle` and the demo, so every entry point runs the same code against
+ * whatever endpoints are configured. The config is read anew each cycle, so edits apply without a restart.
  */
 export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date()): CycleDeps {
   const credential = createCredential(settings, env);
+  const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   return {
     targets: targetsOf(settings, env),
     graphFor: (target) => createGraphReader(credential, settings.graphEndpoint, target.tokenTenant),
-    store: new AlertStore(createTableClient(settings, credential)),
+    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+    state: new StateStore(createTableClient(settings, credential, STATE_TABLE)),
     mailer: createAcsMailer(createEmailClient(settings, credential), settings.emailFrom),
-    recipients: { to: settings.emailTo },
+    policy,
+    heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,
   };
 }
 
-/** Validates the settings in `env` and runs one cycle with them. Throws SettingsError on bad settings. */
+/** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */
 export async function runCycleFromEnv(env: Env, log: Logger): Promise<CycleSummary> {
   const settings = loadSettings(env);
   return runCycle(cycleDepsFromSettings(settings, env, log));

@@ -1,20 +1,22 @@
 import type { GraphReader } from './clients/graph';
+import type { Policy } from './config/policy';
+import { dispatch } from './dispatch/dispatch';
 import { evaluateTenant, inView } from './evaluate/rules';
 import type { AlertLabels } from './evaluate/types';
-import { DeliveryFailedError, Mailer, Recipients } from './notify/mailer';
-import { renderNotification } from './notify/render';
+import type { Logger } from './log';
+import { planEmails, sendPlanned, type CyclePoint } from './notify/deliver';
+import { groupByRecipients } from './notify/group';
+import type { Mailer } from './notify/mailer';
 import { describeProblem } from './observe/errors';
-import { observeTenant, ObserveOptions } from './observe/observe';
+import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
 import type { AlertRecord } from './reconcile/types';
 import { AlertStore, ConcurrentUpdateError } from './store/alert-store';
+import type { CycleRecord, StateStore } from './store/state-store';
 
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type { Logger } from './log';
+export type { CyclePoint } from './notify/deliver';
 
 /** A tenant to watch: the label alerts carry, and the tenant to request tokens for (none = the credential's own). */
 export interface Target {
@@ -25,28 +27,22 @@ export interface Target {
 export interface CycleDeps {
   targets: Target[];
   graphFor(target: Target): GraphReader;
-  store: AlertStore;
+  alerts: AlertStore;
+  state: StateStore;
   mailer: Mailer;
-  recipients: Recipients;
+  policy: Policy;
   clock: () => Date;
   log: Logger;
+  /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
+  heartbeat?: (summary: CycleSummary) => Promise<void>;
   /** Tenants read at once. */
   concurrency?: number;
   observe?: ObserveOptions;
+  /** Called at each named point of the cycle (tests stop the cycle there). */
+  probe?: (point: CyclePoint) => void | Promise<void>;
 }
 
-export interface CycleSummary {
-  startedAt: string;
-  durationMs: number;
-  tenantsChecked: number;
-  tenantsUnreadable: string[];
-  jobsSeen: number;
-  alertsFiring: number;
-  notificationsSent: number;
-  notificationsPending: number;
-  /** Everything that kept the cycle from doing its whole job; empty means it did. */
-  errors: string[];
-}
+export type CycleSummary = CycleRecord;
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -61,36 +57,54 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return results;
 }
 
-/**
- * One monitoring cycle: observe every tenant, evaluate the rules, reconcile alert state, write it,
- * then send what the outbox holds (this cycle's transitions and any a previous cycle could not
- * send). State is written before any email goes out, and each email's idempotency key comes from
- * its transition, so a crash anywhere neither loses an email nor sends one twice.
- */
-export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
-  const started = deps.clock();
-  const errors: string[] = [];
-  const stored = await deps.store.loadAll();
-
-  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) =>
-    observeTenant(deps.graphFor(target), target.tenantId, deps.observe),
-  );
-  const byTenant = new Map<string, TenantObservation>(observations.map((o) => [o.tenantId, o]));
+function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
   for (const o of observations) {
     if (o.problem) {
       const message = `tenant ${o.tenantId}: cannot monitor: ${describeProblem(o.problem)}`;
       errors.push(message);
-      deps.log.error(message);
+      log.error(message);
     }
     for (const { servicePrincipal, problem } of o.servicePrincipalProblems) {
       const message = `tenant ${o.tenantId}: jobs of "${servicePrincipal.displayName}" (${servicePrincipal.id}) not read: ${describeProblem(problem)}`;
       errors.push(message);
-      deps.log.warn(message);
+      log.warn(message);
     }
   }
+}
 
-  const findings = observations.flatMap(evaluateTenant);
+/** Writes changed alerts under their ETags; an alert another instance moved first is theirs this cycle. */
+async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRecord>, deps: CycleDeps, errors: string[]): Promise<Set<string>> {
+  const lost = new Set<string>();
+  for (const record of records) {
+    try {
+      current.set(record.fingerprint, await deps.alerts.save(record));
+    } catch (error) {
+      lost.add(record.fingerprint);
+      if (error instanceof ConcurrentUpdateError) deps.log.warn(`${error.message}; leaving it to that instance`);
+      else errors.push(`saving alert ${record.fingerprint}: ${(error as Error).message}`);
+    }
+  }
+  return lost;
+}
+
+/**
+ * One monitoring cycle, as named stages over state in Table Storage:
+ * observe (Graph) → evaluate (rules) → reconcile (alert lifecycle) → write alert state →
+ * dispatch (route, inhibit, silence, dedup) → group → plan (outbox) → send → record.
+ * Everything is written before the step that depends on it, and each email's idempotency key comes
+ * from its notices, so a crash at any point neither loses an email nor sends one twice.
+ */
+export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
+  const started = deps.clock();
+  const errors: string[] = [];
+  const stored = await deps.alerts.loadAll();
+
+  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, deps.observe));
+  const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
+  reportProblems(observations, deps.log, errors);
+
   const now = deps.clock();
+  const findings = observations.flatMap((o) => evaluateTenant(o, deps.policy.rules));
   const { changed } = reconcile({
     stored,
     findings,
@@ -99,87 +113,61 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
     },
+    keepFiringForMs: (labels) => deps.policy.rules[labels.condition].keepFiringForMs,
   });
+  await deps.probe?.('evaluated');
 
+  // Claim every alert this cycle will speak about by writing it: another instance that read the
+  // same rows loses the ETag race for them and stays silent about them.
   const current = new Map(stored);
-  for (const record of changed) {
-    try {
-      current.set(record.fingerprint, await deps.store.save(record));
-    } catch (error) {
-      current.delete(record.fingerprint);
-      if (error instanceof ConcurrentUpdateError) deps.log.warn(`${error.message}; leaving it to that instance`);
-      else errors.push(`saving alert ${record.fingerprint}: ${(error as Error).message}`);
-    }
-  }
+  for (const record of changed) current.set(record.fingerprint, record);
+  const outbox = await deps.state.listPlanned();
+  const planned = new Set(outbox.flatMap((e) => e.items.map((i) => i.key)));
+  const { notices, muted } = dispatch([...current.values()], deps.policy, now, planned);
+  const toClaim = new Map(changed.map((r) => [r.fingerprint, r]));
+  for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
+  const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
+  for (const fp of lost) current.delete(fp);
+  for (const { alert, reason } of muted) deps.log.info(`muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`);
+  await deps.probe?.('state-written');
 
-  let sent = 0;
-  for (const record of [...current.values()]) {
-    if (record.outbox.length === 0) continue;
-    const delivery = await deliverOutbox(record, deps, errors);
-    sent += delivery.sent;
-    current.set(record.fingerprint, delivery.record);
-  }
+  const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)));
+  const fresh = await planEmails(groups, deps);
+  await deps.probe?.('planned');
 
-  const after = [...current.values()];
-  const pending = after.reduce((n, r) => n + r.outbox.length, 0);
+  const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors);
+
+  const all = [...current.values()];
   const summary: CycleSummary = {
     startedAt: started.toISOString(),
     durationMs: deps.clock().getTime() - started.getTime(),
     tenantsChecked: observations.length,
     tenantsUnreadable: observations.filter((o) => o.problem).map((o) => o.tenantId),
     jobsSeen: observations.reduce((n, o) => n + o.jobs.length, 0),
-    alertsFiring: after.filter((r) => r.state === 'firing').length,
-    notificationsSent: sent,
-    notificationsPending: pending,
+    alertsFiring: all.filter((r) => r.state === 'firing').length,
+    notificationsSent: delivery.sent,
+    notificationsPending: delivery.waiting,
     errors,
+    heartbeat: 'skipped',
   };
+  await finish(summary, deps);
   return summary;
 }
 
-/** Sends an alert's pending notifications in order; stops at the first failure (retried next cycle). */
-async function deliverOutbox(initial: AlertRecord, deps: CycleDeps, errors: string[]): Promise<{ sent: number; record: AlertRecord }> {
-  let record = initial;
-  let sent = 0;
-  while (record.outbox.length > 0) {
-    const notification = record.outbox[0]!;
-    const content = renderNotification(record, notification, deps.clock());
-    const attempt = notification.failedAttempts ?? 0;
-    const idempotencyKey = attempt > 0 ? `${notification.key}#${attempt}` : notification.key;
+/** The heartbeat (only when the cycle did its whole job) and the summary for the status view. */
+async function finish(summary: CycleSummary, deps: CycleDeps): Promise<void> {
+  if (deps.heartbeat && summary.errors.length === 0) {
     try {
-      const { operationId } = await deps.mailer.send(content, deps.recipients, idempotencyKey);
-      deps.log.info(`sent ${notification.kind} notice for alert ${record.fingerprint} (operation ${operationId}): ${content.subject}`);
+      await deps.heartbeat(summary);
+      summary.heartbeat = 'sent';
     } catch (error) {
-      const message = `sending the ${notification.kind} notice for alert ${record.fingerprint} failed, will retry next cycle: ${(error as Error).message}`;
-      errors.push(message);
-      deps.log.error(message);
-      if (error instanceof DeliveryFailedError) await recordFailedAttempt(record, deps, errors);
-      return { sent, record };
-    }
-    sent++;
-    const updated: AlertRecord = {
-      ...record,
-      outbox: record.outbox.slice(1),
-      lastNotifiedAt: deps.clock().toISOString(),
-      lastNotifiedKind: notification.kind,
-    };
-    try {
-      record = await deps.store.save(updated);
-    } catch (error) {
-      // The email went out; the next cycle will send it again with the same key, which ACS ignores.
-      errors.push(`recording the ${notification.kind} notice of alert ${record.fingerprint}: ${(error as Error).message}`);
-      return { sent, record: updated };
+      summary.heartbeat = 'failed';
+      deps.log.warn(`heartbeat failed: ${(error as Error).message}`);
     }
   }
-  return { sent, record };
-}
-
-/** Moves the head of the outbox to a new Operation-Id after ACS definitively failed it. */
-async function recordFailedAttempt(record: AlertRecord, deps: CycleDeps, errors: string[]): Promise<void> {
-  const [head, ...rest] = record.outbox;
-  if (!head) return;
   try {
-    await deps.store.save({ ...record, outbox: [{ ...head, failedAttempts: (head.failedAttempts ?? 0) + 1 }, ...rest] });
+    await deps.state.recordCycle(summary);
   } catch (error) {
-    errors.push(`recording the failed send of alert ${record.fingerprint}: ${(error as Error).message}`);
+    deps.log.warn(`recording the cycle summary failed: ${(error as Error).message}`);
   }
 }

@@ -1,4 +1,5 @@
 import { formatSummary, runCycleFromEnv } from '../app';
+import { ConfigError } from '../config/config';
 import { localEnv, SettingsError } from '../config/settings';
 import type { Logger } from '../cycle';
 
@@ -6,7 +7,7 @@ import type { Logger } from '../cycle';
  * `npm run cycle`: exactly one monitoring cycle with the current settings (the environment, then
  * local.settings.json Values), through the same code as the timer function.
  * Exit codes: 0 the cycle did its whole job; 1 it ran but something could not be checked or sent
- * (details above); 2 it could not run (bad settings, storage unreachable).
+ * (details above); 2 it could not run (bad settings or config file, storage unreachable).
  */
 async function main(): Promise<number> {
   const log: Logger = {
@@ -24,7 +25,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (error) {
-    if (error instanceof SettingsError) console.error(error.message);
+    if (error instanceof SettingsError || error instanceof ConfigError) console.error(error.message);
     else console.error(`cycle failed: ${(error as Error).stack ?? String(error)}`);
     return 2;
   }

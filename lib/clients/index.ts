@@ -3,7 +3,6 @@ import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
 import type { Env, Settings } from '../config/settings';
-import { ALERTS_TABLE } from '../store/alert-store';
 
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.com',
@@ -52,7 +51,7 @@ export function createEmailClient(settings: Settings, credential: TokenCredentia
   return new EmailClient(settings.acs.endpoint, credential);
 }
 
-export function createTableClient(settings: Settings, credential: TokenCredential, table = ALERTS_TABLE): TableClient {
+export function createTableClient(settings: Settings, credential: TokenCredential, table: string): TableClient {
   if ('connectionString' in settings.storage) {
     const local = /UseDevelopmentStorage=true/i.test(settings.storage.connectionString) || /=http:\/\//i.test(settings.storage.connectionString);
     return TableClient.fromConnectionString(settings.storage.connectionString, table, { allowInsecureConnection: local });

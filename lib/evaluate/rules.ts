@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describeProblem } from '../observe/errors';
 import type { JobSnapshot, TenantObservation } from '../observe/types';
-import type { AlertLabels, Annotations, Finding } from './types';
+import { DEFAULT_RULES, type Rule } from '../config/policy';
+import type { AlertLabels, Annotations, Condition, Finding } from './types';
+
+export type Rules = Record<Condition, Rule>;
 
 export function fingerprintOf(labels: AlertLabels): string {
   const key = [labels.tenantId, labels.servicePrincipalId, labels.jobId, labels.condition].join('\u0000');
@@ -19,7 +22,7 @@ const iso = (d: Date | undefined) => d?.toISOString();
  * an accidental-deletion trip (deletes are held and wait for a decision); any other reason, known
  * or not, is a quarantine. Quarantine and deletion trips fire at once: Entra already debounces them.
  */
-export function evaluateJob(job: JobSnapshot): Finding[] {
+export function evaluateJob(job: JobSnapshot, rules: Rules = DEFAULT_RULES): Finding[] {
   if (job.status.known !== 'Quarantine') return [];
   const q = job.quarantine;
   const deletionTrip = q?.reason.known === 'TooManyDeletes';
@@ -47,19 +50,19 @@ export function evaluateJob(job: JobSnapshot): Finding[] {
     jobId: job.jobId,
     condition: deletionTrip ? 'deletion-threshold' : 'quarantine',
   };
-  return [finding(labels, 'critical', 0, annotations)];
+  return [finding(labels, 'critical', rules[labels.condition].pendingCycles, annotations)];
 }
 
 /**
  * A tenant the monitor cannot read is an alert of its own. Credentials and permissions do not fix
  * themselves, so they fire at once; throttling or an outage must last two cycles.
  */
-export function evaluateTenant(observation: TenantObservation): Finding[] {
+export function evaluateTenant(observation: TenantObservation, rules: Rules = DEFAULT_RULES): Finding[] {
   const problem = observation.problem;
   if (problem) {
     const labels: AlertLabels = { tenantId: observation.tenantId, servicePrincipalId: '-', jobId: '-', condition: 'tenant-unreadable' };
     return [
-      finding(labels, 'critical', problem.kind === 'access' ? 0 : 1, {
+      finding(labels, 'critical', pendingFor(problem.kind, rules['tenant-unreadable'].pendingCycles), {
         problem: describeProblem(problem),
         problemKind: problem.kind,
         httpStatus: problem.status,
@@ -70,7 +73,12 @@ export function evaluateTenant(observation: TenantObservation): Finding[] {
       }),
     ];
   }
-  return observation.jobs.flatMap(evaluateJob);
+  return observation.jobs.flatMap((job) => evaluateJob(job, rules));
+}
+
+/** Throttling or an outage must last at least two cycles before it is an alert. */
+function pendingFor(kind: string, configured: number): number {
+  return kind === 'access' ? configured : Math.max(1, configured);
 }
 
 /**

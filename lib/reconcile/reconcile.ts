@@ -1,6 +1,5 @@
-import type { Finding } from '../evaluate/types';
-import type { AlertLabels } from '../evaluate/types';
-import type { AlertRecord, NotificationKind, PendingNotification } from './types';
+import type { AlertLabels, Finding } from '../evaluate/types';
+import type { AlertRecord } from './types';
 
 export interface ReconcileInput {
   /** Every stored alert, by fingerprint. */
@@ -9,30 +8,29 @@ export interface ReconcileInput {
   findings: Finding[];
   /** Whether an existing alert can be judged this cycle (false = hold it as it was). */
   inView: (labels: AlertLabels) => boolean;
+  /** How long an alert keeps firing after its condition was last seen (flap damping). */
+  keepFiringForMs?: (labels: AlertLabels) => number;
   now: Date;
 }
 
-/** The alerts whose stored row must change this cycle (new state, annotations or outbox). */
+/** The alerts whose stored row must change this cycle. */
 export interface ReconcileResult {
   changed: AlertRecord[];
 }
 
-export function notificationKey(fingerprint: string, kind: NotificationKind, startsAt: string): string {
-  return `${fingerprint}:${kind}:${startsAt}`;
-}
-
-function enqueue(record: AlertRecord, kind: NotificationKind, now: string): PendingNotification[] {
-  const key = notificationKey(record.fingerprint, kind, record.startsAt ?? now);
-  if (record.outbox.some((n) => n.key === key)) return record.outbox;
-  return [...record.outbox, { kind, key, createdAt: now, startsAt: record.startsAt, endsAt: record.endsAt }];
+function fromFinding(f: Finding, previous: AlertRecord | undefined, at: string): AlertRecord {
+  const base = previous ?? { fingerprint: f.fingerprint, state: 'pending' as const, notified: {} };
+  return { ...base, labels: f.labels, severity: f.severity, annotations: f.annotations, lastSeenAt: at };
 }
 
 /**
- * The alert lifecycle, pure over stored state and the clock: a finding makes an alert pending or
- * firing; a firing alert notifies once when it starts and once when it resolves; while it keeps
- * firing only its annotations change. Alerts not in view are left exactly as they are.
+ * The alert lifecycle (Alertmanager's): inactive → pending → firing → resolved, per fingerprint,
+ * pure over stored state and the clock. A finding makes an alert pending, then firing once it has
+ * been seen `pendingCycles + 1` times; while firing only its annotations change; when the condition
+ * is gone (and stays gone for `keepFiringFor`) it resolves. Alerts not in view are left as they are.
+ * Which notices that causes is decided later, per route (dispatch, dedup).
  */
-export function reconcile({ stored, findings, inView, now }: ReconcileInput): ReconcileResult {
+export function reconcile({ stored, findings, inView, keepFiringForMs, now }: ReconcileInput): ReconcileResult {
   const at = now.toISOString();
   const changed: AlertRecord[] = [];
   const found = new Set<string>();
@@ -40,22 +38,17 @@ export function reconcile({ stored, findings, inView, now }: ReconcileInput): Re
   for (const f of findings) {
     found.add(f.fingerprint);
     const previous = stored.get(f.fingerprint);
-    const base: AlertRecord = previous
-      ? { ...previous, labels: f.labels, severity: f.severity, annotations: f.annotations, lastSeenAt: at }
-      : { fingerprint: f.fingerprint, labels: f.labels, severity: f.severity, state: 'pending', annotations: f.annotations, lastSeenAt: at, outbox: [] };
-
+    const record = fromFinding(f, previous, at);
     if (previous?.state === 'firing') {
-      changed.push(base);
+      changed.push(record);
       continue;
     }
     const seen = previous?.state === 'pending' ? (previous.pendingCount ?? 0) + 1 : 1;
-    if (seen > f.pendingCycles) {
-      const firing: AlertRecord = { ...base, state: 'firing', startsAt: at, endsAt: undefined, pendingCount: undefined };
-      firing.outbox = enqueue(firing, 'firing', at);
-      changed.push(firing);
-    } else {
-      changed.push({ ...base, state: 'pending', pendingCount: seen });
-    }
+    changed.push(
+      seen > f.pendingCycles
+        ? { ...record, state: 'firing', startsAt: at, endsAt: undefined, pendingCount: undefined }
+        : { ...record, state: 'pending', pendingCount: seen },
+    );
   }
 
   for (const record of stored.values()) {
@@ -65,9 +58,10 @@ export function reconcile({ stored, findings, inView, now }: ReconcileInput): Re
       changed.push({ ...record, state: 'resolved', pendingCount: undefined });
       continue;
     }
-    const resolved: AlertRecord = { ...record, state: 'resolved', endsAt: at };
-    resolved.outbox = enqueue(resolved, 'resolved', at);
-    changed.push(resolved);
+    const keep = keepFiringForMs?.(record.labels) ?? 0;
+    const lastSeen = record.lastSeenAt ? Date.parse(record.lastSeenAt) : 0;
+    if (keep > 0 && now.getTime() - lastSeen < keep) continue;
+    changed.push({ ...record, state: 'resolved', endsAt: at });
   }
   return { changed };
 }

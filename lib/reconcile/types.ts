@@ -1,22 +1,21 @@
 import type { AlertLabels, Annotations, Severity } from '../evaluate/types';
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
-export type NotificationKind = 'firing' | 'resolved';
+export type NotificationKind = 'firing' | 'reminder' | 'resolved';
 
-/** A notification decided by reconcile and not yet confirmed sent: the outbox of an alert. */
-export interface PendingNotification {
-  kind: NotificationKind;
-  /** Idempotency key: the same transition always has the same key, so a retry is never a second email. */
-  key: string;
-  createdAt: string;
-  /** The firing period the notification speaks of (a resolved notice reports how long it lasted). */
-  startsAt?: string;
-  endsAt?: string;
-  /**
-   * Sends that ACS accepted and then definitively failed (e.g. EmailDropped). A failed operation
-   * cannot be retried under its own Operation-Id, so each such failure moves to a new one.
-   */
-  failedAttempts?: number;
+/**
+ * What one route was last told about an alert: its notification log entry (Alertmanager's nflog).
+ * Kept on the alert's own row, so one ETag guards the alert and what was sent about it.
+ */
+export interface RouteLog {
+  /** The firing period the route was told about. */
+  startsAt: string;
+  /** When the last firing notice or reminder for that period went out. */
+  lastAt: string;
+  /** Reminders sent for that period. */
+  reminders: number;
+  /** Whether its resolved notice went out. */
+  resolved: boolean;
 }
 
 /** One alert as the store keeps it between cycles. */
@@ -26,16 +25,16 @@ export interface AlertRecord {
   severity: Severity;
   state: AlertState;
   annotations: Annotations;
-  /** When the current firing period began. */
+  /** When the current (or last) firing period began. */
   startsAt?: string;
   /** When the last firing period ended. */
   endsAt?: string;
+  /** When the condition was last seen. */
   lastSeenAt?: string;
   /** Consecutive cycles seen while pending. */
   pendingCount?: number;
-  outbox: PendingNotification[];
-  lastNotifiedAt?: string;
-  lastNotifiedKind?: NotificationKind;
+  /** Notification log per route id. */
+  notified: Record<string, RouteLog>;
   /** Optimistic concurrency token of the stored row; undefined for a new alert. */
   etag?: string;
 }

@@ -1,4 +1,5 @@
-import { RestError, TableClient, TableEntity } from '@azure/data-tables';
+import { TableClient, TableEntity } from '@azure/data-tables';
+import { isConflict, isNotFound, tableCreator } from './table';
 import type { AlertRecord } from '../reconcile/types';
 
 export const ALERTS_TABLE = 'SyncWatchAlerts';
@@ -18,17 +19,15 @@ interface AlertEntity {
   severity: string;
   labels: string;
   annotations: string;
-  outbox: string;
+  notified: string;
   startsAt?: string;
   endsAt?: string;
   lastSeenAt?: string;
   pendingCount?: number;
-  lastNotifiedAt?: string;
-  lastNotifiedKind?: string;
 }
 
 /** Table keys may not hold / \ # ? or control characters; tenant ids are GUIDs or domain names. */
-function partitionKeyOf(tenantId: string): string {
+export function partitionKeyOf(tenantId: string): string {
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
   return tenantId.replace(/[/\\#?\u0000-\u001f\u007f-\u009f]/g, '_');
 }
@@ -41,13 +40,11 @@ function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
     severity: record.severity,
     labels: JSON.stringify(record.labels),
     annotations: JSON.stringify(record.annotations),
-    outbox: JSON.stringify(record.outbox),
+    notified: JSON.stringify(record.notified),
     startsAt: record.startsAt,
     endsAt: record.endsAt,
     lastSeenAt: record.lastSeenAt,
     pendingCount: record.pendingCount,
-    lastNotifiedAt: record.lastNotifiedAt,
-    lastNotifiedKind: record.lastNotifiedKind,
   };
 }
 
@@ -58,13 +55,11 @@ function fromEntity(entity: AlertEntity & { etag?: string }): AlertRecord {
     severity: entity.severity as AlertRecord['severity'],
     state: entity.state as AlertRecord['state'],
     annotations: JSON.parse(entity.annotations),
-    outbox: entity.outbox ? JSON.parse(entity.outbox) : [],
+    notified: entity.notified ? JSON.parse(entity.notified) : {},
     startsAt: entity.startsAt ?? undefined,
     endsAt: entity.endsAt ?? undefined,
     lastSeenAt: entity.lastSeenAt ?? undefined,
     pendingCount: entity.pendingCount ?? undefined,
-    lastNotifiedAt: entity.lastNotifiedAt ?? undefined,
-    lastNotifiedKind: (entity.lastNotifiedKind as AlertRecord['lastNotifiedKind']) ?? undefined,
     etag: entity.etag,
   };
 }
@@ -75,18 +70,21 @@ function fromEntity(entity: AlertEntity & { etag?: string }): AlertRecord {
  * once cannot both move the same alert (and so cannot both send its email).
  */
 export class AlertStore {
-  private ensured = false;
+  private readonly ensureTable: () => Promise<void>;
 
-  constructor(private readonly table: TableClient) {}
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = tableCreator(table);
+  }
 
-  private async ensureTable(): Promise<void> {
-    if (this.ensured) return;
+  async get(tenantId: string, fingerprint: string): Promise<AlertRecord | undefined> {
+    await this.ensureTable();
     try {
-      await this.table.createTable();
+      const entity = await this.table.getEntity<AlertEntity>(partitionKeyOf(tenantId), fingerprint);
+      return fromEntity(entity as AlertEntity & { etag?: string });
     } catch (error) {
-      if (!(error instanceof RestError && error.statusCode === 409)) throw error;
+      if (isNotFound(error)) return undefined;
+      throw error;
     }
-    this.ensured = true;
   }
 
   async loadAll(): Promise<Map<string, AlertRecord>> {
@@ -109,7 +107,7 @@ export class AlertStore {
         : await this.table.createEntity(entity);
       return { ...record, etag: response.etag };
     } catch (error) {
-      if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 409)) {
+      if (isConflict(error)) {
         throw new ConcurrentUpdateError(record.fingerprint);
       }
       throw error;

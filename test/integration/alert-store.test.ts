@@ -20,7 +20,7 @@ const record: AlertRecord = {
   state: 'firing',
   annotations: { servicePrincipalName: 'Fabrikam to Contoso', seriesCount: 2, reasonKnown: true },
   startsAt: '2026-11-27T03:00:00.000Z',
-  outbox: [{ kind: 'firing', key: 'k1', createdAt: '2026-11-27T03:00:00.000Z', startsAt: '2026-11-27T03:00:00.000Z' }],
+  notified: { root: { startsAt: '2026-11-27T03:00:00.000Z', lastAt: '2026-11-27T03:00:05.000Z', reminders: 0, resolved: false } },
 };
 
 describe('AlertStore on Azurite', () => {
@@ -30,7 +30,8 @@ describe('AlertStore on Azurite', () => {
     expect(saved.etag).toBeTruthy();
     const { store: restarted } = freshStore(table);
     const loaded = (await restarted.loadAll()).get(record.fingerprint);
-    expect(loaded).toEqual({ ...record, etag: saved.etag, endsAt: undefined, lastSeenAt: undefined, pendingCount: undefined, lastNotifiedAt: undefined, lastNotifiedKind: undefined });
+    expect(loaded).toEqual({ ...record, etag: saved.etag, endsAt: undefined, lastSeenAt: undefined, pendingCount: undefined });
+    expect(await restarted.get(labels.tenantId, record.fingerprint)).toEqual(loaded);
   });
 
   it('refuses a write based on a stale read: two instances cannot both move an alert', async () => {
@@ -38,8 +39,8 @@ describe('AlertStore on Azurite', () => {
     const saved = await store.save(record);
     const { store: other } = freshStore(table);
     const theirs = (await other.loadAll()).get(record.fingerprint)!;
-    await store.save({ ...saved, outbox: [] });
-    await expect(other.save({ ...theirs, outbox: [] })).rejects.toBeInstanceOf(ConcurrentUpdateError);
+    await store.save({ ...saved, notified: {} });
+    await expect(other.save({ ...theirs, notified: {} })).rejects.toBeInstanceOf(ConcurrentUpdateError);
     await expect(other.save({ ...record, etag: undefined })).rejects.toBeInstanceOf(ConcurrentUpdateError);
   });
 });

@@ -1,25 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle } from '../../lib/cycle';
-import type { AlertRecord } from '../../lib/reconcile/types';
-import { AlertStore } from '../../lib/store/alert-store';
+import { runCycle, type CyclePoint } from '../../lib/cycle';
+import { policy, route } from '../support/policy';
 import { startWorld, type World } from '../support/world';
 
 const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
+const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
+const POINTS: CyclePoint[] = ['evaluated', 'state-written', 'planned', 'sent', 'recorded'];
 
-/** A store that fails the first write after an email went out: the process "crashed" before the record. */
-function crashAfterSend(store: AlertStore): AlertStore {
-  let armed = true;
-  const wrapper = Object.create(store) as AlertStore;
-  wrapper.save = async (record: AlertRecord) => {
-    if (armed && record.lastNotifiedAt) {
-      armed = false;
-      throw new Error('simulated crash after the send, before the record');
-    }
-    return store.save(record);
-  };
-  return wrapper;
-}
+class Crash extends Error {}
 
 describe('delivery', () => {
   let world: World;
@@ -33,32 +23,40 @@ describe('delivery', () => {
     world.tableName = `d${Math.random().toString(36).slice(2)}`;
   });
 
-  function trip() {
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
-  }
+  const trip = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+  const recover = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
+  const crashAt = (point: CyclePoint) => ({ probe: (p: CyclePoint) => { if (p === point) throw new Crash(`stopped at ${p}`); } });
+  const subjects = () => world.cloud.acs.messages().map((m) => m.subject.split(':')[0]);
 
-  it('a crash after the send and before the record does not send the email twice', async () => {
+  it.each(POINTS)('a cycle stopped at "%s" neither loses nor doubles the firing and the resolved notice', async (point) => {
     trip();
-    const deps = world.deps();
-    const crashed = await runCycle({ ...deps, store: crashAfterSend(deps.store) });
-    expect(crashed.errors.join()).toContain('simulated crash');
-    expect(world.cloud.acs.messages()).toHaveLength(1);
+    await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
+    await runCycle(world.deps());
+    await runCycle(world.deps());
+    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped']);
 
+    recover();
+    await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
     const next = await runCycle(world.deps());
     expect(next.errors).toEqual([]);
-    // The retry went to ACS with the same Operation-Id, which delivered nothing new.
-    const sends = world.cloud.acs.requests().filter((r) => r.method === 'POST');
-    expect(sends).toHaveLength(2);
-    expect(sends[0]!.operationId).toBe(sends[1]!.operationId);
-    expect(world.cloud.acs.messages()).toHaveLength(1);
-    expect((await runCycle(world.deps())).notificationsSent).toBe(0);
+    await runCycle(world.deps());
+    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved']);
+  });
+
+  it('two instances running a cycle at once send each email once', async () => {
+    trip();
+    const [a, b] = await Promise.all([runCycle(world.deps()), runCycle(world.deps())]);
+    expect(a.notificationsSent + b.notificationsSent).toBe(1);
+    recover();
+    await Promise.all([runCycle(world.deps()), runCycle(world.deps()), runCycle(world.deps())]);
+    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved']);
   });
 
   it('an email ACS refuses is kept and sent next cycle', async () => {
     trip();
     world.cloud.acs.injectFault({ status: 400, times: 1, path: 'send' });
     const failed = await runCycle(world.deps());
-    expect(failed.errors.join()).toMatch(/sending the firing notice .* failed, will retry next cycle/);
+    expect(failed.errors.join()).toMatch(/sending ".*" failed, will retry next cycle/);
     expect(failed.notificationsPending).toBe(1);
     expect(world.cloud.acs.messages()).toHaveLength(0);
 
@@ -84,20 +82,35 @@ describe('delivery', () => {
   it('with ACS down the state still moves, and the notices go out in order once it is back', async () => {
     trip();
     world.cloud.acs.injectFault({ status: 503, retryAfterSeconds: 0, times: 100, path: 'send' });
-    const deps = world.deps();
-    const down = await runCycle(deps);
+    const down = await runCycle(world.deps());
     expect(down.alertsFiring).toBe(1);
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
-    const stillDown = await runCycle(deps);
+    recover();
+    const stillDown = await runCycle(world.deps());
     expect(stillDown.alertsFiring).toBe(0);
-    expect(stillDown.notificationsPending).toBe(2);
+    expect(stillDown.notificationsPending).toBe(1); // the firing notice; the resolved one waits until the firing one is out
 
     world.cloud.acs.reset();
-    const back = await runCycle(world.deps());
-    expect(back.notificationsSent).toBe(2);
-    expect(world.cloud.acs.messages().map((m) => m.subject.split(':')[0])).toEqual([
-      '[Entra Sync Watch] Deletion threshold tripped',
-      '[Entra Sync Watch] Resolved',
-    ]);
+    await runCycle(world.deps());
+    await runCycle(world.deps());
+    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved']);
+  });
+
+  it('keeps within the send budget and defers the rest without losing any', async () => {
+    let now = new Date('2026-11-27T12:00:00Z');
+    const routed = policy({
+      budget: { perMinute: 1, perHour: 100 },
+      route: route('root', { routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })] }),
+    });
+    trip();
+    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException' } });
+    const deps = () => world.deps({ policy: routed, clock: () => now });
+    const first = await runCycle(deps());
+    expect([first.notificationsSent, first.notificationsPending]).toEqual([1, 1]);
+    const sameMinute = await runCycle(deps());
+    expect(sameMinute.notificationsSent).toBe(0);
+    now = new Date(now.getTime() + 61_000);
+    const later = await runCycle(deps());
+    expect([later.notificationsSent, later.notificationsPending]).toEqual([1, 0]);
+    expect(world.cloud.acs.messages().map((m) => m.to[0]!.address).sort()).toEqual(['northwind@contoso.example', 'ops@contoso.example']);
   });
 });

@@ -8,6 +8,7 @@ import { cycleDepsFromSettings } from '../../lib/app';
 import { Env, loadSettings } from '../../lib/config/settings';
 import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
+import { StateStore } from '../../lib/store/state-store';
 import { startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
 
 export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
@@ -69,8 +70,9 @@ export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, ex
     deps(overrides = {}) {
       const settings = loadSettings(env);
       const base = cycleDepsFromSettings(settings, env, log);
-      const table = TableClient.fromConnectionString(inject('storageConnectionString'), world.tableName, { allowInsecureConnection: true });
-      return { ...base, store: new AlertStore(table), observe: { maxRetryAfterSeconds: 1 }, ...overrides };
+      const table = (suffix: string) =>
+        TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}${suffix}`, { allowInsecureConnection: true });
+      return { ...base, alerts: new AlertStore(table('alerts')), state: new StateStore(table('state')), observe: { maxRetryAfterSeconds: 1 }, ...overrides };
     },
     stop: () => cloud.stop(),
   };

@@ -9,61 +9,54 @@ const fp = fingerprintOf(labels);
 const finding = (pendingCycles = 0, seriesCount = 1): Finding => ({ fingerprint: fp, labels, severity: 'critical', pendingCycles, annotations: { seriesCount } });
 const t = (minute: number) => new Date(Date.UTC(2026, 10, 27, 3, minute));
 
-/** Runs reconcile over a timeline, keeping state as the store would (without ETags). */
-function play(steps: { findings: Finding[]; visible?: boolean }[]) {
+/** Runs reconcile over a timeline (one step per 5 minutes), keeping state as the store would. */
+function play(steps: { findings: Finding[]; visible?: boolean }[], keepFiringForMs = 0) {
   let stored = new Map<string, AlertRecord>();
-  const outboxes: string[][] = [];
+  const states: string[] = [];
   steps.forEach((step, i) => {
-    const { changed } = reconcile({ stored, findings: step.findings, inView: () => step.visible ?? true, now: t(i * 5) });
+    const { changed } = reconcile({ stored, findings: step.findings, inView: () => step.visible ?? true, keepFiringForMs: () => keepFiringForMs, now: t(i * 5) });
     stored = new Map(stored);
     for (const r of changed) stored.set(r.fingerprint, r);
-    outboxes.push([...stored.values()].flatMap((r) => r.outbox.map((n) => n.kind)));
-    // the notify stage sends and empties the outbox
-    for (const [k, r] of stored) stored.set(k, { ...r, outbox: [] });
+    states.push(stored.get(fp)?.state ?? 'inactive');
   });
-  return { stored, outboxes };
+  return { stored, states };
 }
 
-describe('reconcile', () => {
-  it('notifies once on firing, not while it stays, and once on resolve', () => {
-    const { outboxes, stored } = play([{ findings: [] }, { findings: [finding()] }, { findings: [finding(0, 2)] }, { findings: [] }, { findings: [] }]);
-    expect(outboxes).toEqual([[], ['firing'], [], ['resolved'], []]);
+describe('reconcile: the alert lifecycle', () => {
+  it('fires at once, stays firing, resolves when the condition is gone', () => {
+    const { states, stored } = play([{ findings: [] }, { findings: [finding()] }, { findings: [finding(0, 2)] }, { findings: [] }]);
+    expect(states).toEqual(['inactive', 'firing', 'firing', 'resolved']);
     const record = stored.get(fp)!;
-    expect(record.state).toBe('resolved');
     expect(record.startsAt).toBe(t(5).toISOString());
     expect(record.endsAt).toBe(t(15).toISOString());
   });
 
-  it('updates annotations in place while firing', () => {
+  it('updates annotations in place while firing, keeping its start', () => {
     const { stored } = play([{ findings: [finding(0, 1)] }, { findings: [finding(0, 4)] }]);
     expect(stored.get(fp)?.annotations.seriesCount).toBe(4);
+    expect(stored.get(fp)?.startsAt).toBe(t(0).toISOString());
   });
 
   it('holds a firing alert that is out of view: no resolve while the tenant cannot be read', () => {
-    const { outboxes, stored } = play([{ findings: [finding()] }, { findings: [], visible: false }, { findings: [], visible: false }]);
-    expect(outboxes).toEqual([['firing'], [], []]);
-    expect(stored.get(fp)?.state).toBe('firing');
+    expect(play([{ findings: [finding()] }, { findings: [], visible: false }, { findings: [], visible: false }]).states).toEqual(['firing', 'firing', 'firing']);
   });
 
-  it('waits the pending period before firing, and a pending alert that clears says nothing', () => {
-    expect(play([{ findings: [finding(1)] }, { findings: [finding(1)] }]).outboxes).toEqual([[], ['firing']]);
-    expect(play([{ findings: [finding(1)] }, { findings: [] }, { findings: [finding(1)] }]).outboxes).toEqual([[], [], []]);
+  it('waits the pending period before firing; a pending alert that clears never fired', () => {
+    expect(play([{ findings: [finding(1)] }, { findings: [finding(1)] }]).states).toEqual(['pending', 'firing']);
+    const cleared = play([{ findings: [finding(1)] }, { findings: [] }, { findings: [finding(1)] }]);
+    expect(cleared.states).toEqual(['pending', 'resolved', 'pending']);
+    expect(cleared.stored.get(fp)?.startsAt).toBeUndefined();
   });
 
-  it('gives each firing period its own idempotency keys', () => {
-    const stored = new Map<string, AlertRecord>();
-    const first = reconcile({ stored, findings: [finding()], inView: () => true, now: t(0) }).changed[0]!;
-    const again = reconcile({ stored: new Map([[fp, { ...first, outbox: [] }]]), findings: [], inView: () => true, now: t(5) }).changed[0]!;
-    const third = reconcile({ stored: new Map([[fp, { ...again, outbox: [] }]]), findings: [finding()], inView: () => true, now: t(10) }).changed[0]!;
-    const keys = [first.outbox[0]!.key, again.outbox[0]!.key, third.outbox[0]!.key];
-    expect(new Set(keys).size).toBe(3);
-    // the same transition computed twice (a retried cycle) gives the same key
-    expect(reconcile({ stored, findings: [finding()], inView: () => true, now: t(0) }).changed[0]!.outbox[0]!.key).toBe(keys[0]);
+  it('keeps firing for keepFiringFor after the condition was last seen, damping a flap', () => {
+    const flap = play([{ findings: [finding()] }, { findings: [] }, { findings: [finding()] }, { findings: [] }, { findings: [] }, { findings: [] }], 12 * 60_000);
+    expect(flap.states).toEqual(['firing', 'firing', 'firing', 'firing', 'firing', 'resolved']);
+    expect(flap.stored.get(fp)?.startsAt).toBe(t(0).toISOString()); // one firing period, not two
   });
 
-  it('keeps an unsent notification queued when the next one arrives', () => {
-    const first = reconcile({ stored: new Map(), findings: [finding()], inView: () => true, now: t(0) }).changed[0]!;
-    const resolved = reconcile({ stored: new Map([[fp, first]]), findings: [], inView: () => true, now: t(5) }).changed[0]!;
-    expect(resolved.outbox.map((n) => n.kind)).toEqual(['firing', 'resolved']);
+  it('starts a new firing period after a resolve', () => {
+    const { stored } = play([{ findings: [finding()] }, { findings: [] }, { findings: [finding()] }]);
+    expect(stored.get(fp)?.startsAt).toBe(t(10).toISOString());
+    expect(stored.get(fp)?.endsAt).toBeUndefined();
   });
 });

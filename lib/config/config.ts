@@ -1,0 +1,447 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Condition, Severity } from '../evaluate/types';
+import { parseDuration } from './duration';
+import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, DEFAULT_RULES } from './policy';
+import type { Policy, Route, Rule, Silence } from './policy';
+import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from './types';
+
+/**
+ * Turns the JSON config file (WATCH_CONFIG, shape in types.ts, described for editors by
+ * config.schema.json) into a Policy. Like settings.ts it reports every problem at once, each
+ * with the JSON path of the bad field and what is expected, so one start fixes one file.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid config ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+// Kept in step with the types: adding a condition, severity or matcher label without updating these fails to compile.
+const CONDITIONS = Object.keys(DEFAULT_RULES) as Condition[];
+const SEVERITIES = Object.keys(DEFAULT_REPEAT_MS) as Severity[];
+const MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job', 'condition', 'severity'] as const;
+const _allMatcherKeysListed: Exclude<keyof Matchers, (typeof MATCHER_KEYS)[number]> extends never ? true : never = true;
+const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes'];
+const ROUTE_FIELDS = ['match', 'to', 'cc', 'repeatInterval', 'sendResolved', 'continue', 'routes'];
+const TOP_FIELDS = ['$schema', 'route', 'silences', 'maintenanceWindows', 'rules', 'sendBudget', 'heartbeat', 'tenants'];
+
+// The same address, tenant and domain rules as settings.ts, so a config address is valid wherever a setting's is.
+const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+const TIME_OF_DAY = /^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/;
+/** ISO 8601 date-time with seconds optional and a time zone required: a silence must mean one instant everywhere. */
+const DATE_TIME = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/** Collects problems, each prefixed with the JSON path it is about. */
+class Problems {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(path ? `${path}: ${message}` : message);
+  }
+}
+
+function field(path: string, key: string): string {
+  if (!/^[A-Za-z_$][\w$]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+/** How a bad value is shown after "got". */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The value as an object with only the allowed fields (unknown ones are reported, typos being the usual cause). */
+function objectAt(value: unknown, path: string, problems: Problems, allowed: readonly string[], reportedElsewhere: readonly string[] = []): Json | undefined {
+  if (!isObject(value)) {
+    problems.add(path, `expected an object, got ${shown(value)}`);
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key) && !reportedElsewhere.includes(key)) problems.add(field(path, key), `unknown field (expected one of ${allowed.join(', ')})`);
+  }
+  return value;
+}
+
+function arrayAt(value: unknown, path: string, problems: Problems): unknown[] | undefined {
+  if (Array.isArray(value)) return value;
+  problems.add(path, `expected a list, got ${shown(value)}`);
+  return undefined;
+}
+
+/** A required non-blank string; `why` says what it is for. */
+function requiredText(object: Json, key: string, path: string, problems: Problems, why: string): string | undefined {
+  const value = object[key];
+  if (typeof value === 'string' && value.trim() !== '') return value.trim();
+  problems.add(field(path, key), value === undefined ? `required: ${why}` : `expected a non-empty string (${why}), got ${shown(value)}`);
+  return undefined;
+}
+
+function optionalBoolean(value: unknown, path: string, problems: Problems): boolean | undefined {
+  if (value === undefined || typeof value === 'boolean') return value;
+  problems.add(path, `expected true or false, got ${shown(value)}`);
+  return undefined;
+}
+
+function wholeNumber(value: unknown, path: string, problems: Problems, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min) return value;
+  problems.add(path, `expected a whole number ≥ ${min}, got ${shown(value)}`);
+  return undefined;
+}
+
+function duration(value: unknown, path: string, problems: Problems, { positive }: { positive: boolean }): number | undefined {
+  const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+  if (ms === undefined) {
+    problems.add(path, `${shown(value)} is not a duration (e.g. 30m, 4h, 1d)`);
+    return undefined;
+  }
+  if (positive && ms === 0) {
+    problems.add(path, `${shown(value)} must be longer than zero`);
+    return undefined;
+  }
+  return ms;
+}
+
+function emailList(value: unknown, path: string, problems: Problems, { required }: { required: boolean }): string[] | undefined {
+  const items = arrayAt(value, path, problems);
+  if (!items) return undefined;
+  if (required && items.length === 0) {
+    problems.add(path, 'expected at least one email address (to mute alerts, use a silence or maintenance window)');
+    return undefined;
+  }
+  items.forEach((item, i) => {
+    if (typeof item !== 'string' || !EMAIL.test(item)) problems.add(`${path}[${i}]`, `${shown(item)} is not an email address`);
+  });
+  return items.map(String);
+}
+
+// ---- matchers -------------------------------------------------------------------------------
+
+function enumValue(value: unknown, path: string, problems: Problems, allowed: readonly string[]): void {
+  if (typeof value !== 'string' || !allowed.includes(value)) problems.add(path, `expected one of ${allowed.join(', ')}, got ${shown(value)}`);
+}
+
+function globValue(value: unknown, path: string, problems: Problems): void {
+  if (typeof value !== 'string' || value === '') problems.add(path, `expected a non-empty string (* matches anything), got ${shown(value)}`);
+}
+
+/** A matcher value: one string or a non-empty list of them; condition and severity only from their enums. */
+function matchValue(key: string, value: unknown, path: string, problems: Problems): void {
+  const check = (item: unknown, itemPath: string): void => {
+    if (key === 'condition') enumValue(item, itemPath, problems, CONDITIONS);
+    else if (key === 'severity') enumValue(item, itemPath, problems, SEVERITIES);
+    else globValue(item, itemPath, problems);
+  };
+  if (!Array.isArray(value)) return check(value, path);
+  if (value.length === 0) problems.add(path, 'expected at least one value (an empty list matches nothing)');
+  value.forEach((item, i) => check(item, `${path}[${i}]`));
+}
+
+function matchers(value: unknown, path: string, problems: Problems, { required }: { required: boolean }): Matchers | undefined {
+  const object = objectAt(value, path, problems, MATCHER_KEYS);
+  if (!object) return undefined;
+  // Muting every alert by accident is worse than a typo; `tenant: "*"` says it on purpose.
+  if (required && Object.keys(object).length === 0) problems.add(path, 'give at least one matcher (use "tenant": "*" to mean every alert)');
+  for (const key of MATCHER_KEYS) if (object[key] !== undefined) matchValue(key, object[key], field(path, key), problems);
+  return object as Matchers;
+}
+
+// ---- routes -----------------------------------------------------------------------------------
+
+type Inherited = Pick<Route, 'to' | 'cc' | 'repeatMs' | 'sendResolved'>;
+
+function repeatIntervals(value: unknown, path: string, problems: Problems, parent: Route['repeatMs']): Route['repeatMs'] {
+  if (value === undefined) return parent;
+  if (typeof value === 'string') {
+    const ms = duration(value, path, problems, { positive: true });
+    return ms === undefined ? parent : { critical: ms, warning: ms };
+  }
+  if (!isObject(value)) {
+    problems.add(path, `expected a duration (e.g. 4h) or an object with critical and/or warning durations, got ${shown(value)}`);
+    return parent;
+  }
+  objectAt(value, path, problems, SEVERITIES);
+  const repeatMs = { ...parent };
+  for (const severity of SEVERITIES) {
+    if (value[severity] === undefined) continue;
+    repeatMs[severity] = duration(value[severity], field(path, severity), problems, { positive: true }) ?? parent[severity];
+  }
+  return repeatMs;
+}
+
+function refuseOnRoot(object: Json, path: string, problems: Problems): void {
+  if (object.match !== undefined) problems.add(field(path, 'match'), 'not allowed on the root route, which takes every alert; put matchers on its routes');
+  if (object.continue !== undefined) problems.add(field(path, 'continue'), 'not allowed on the root route, which has no siblings');
+}
+
+/**
+ * One route with every default applied. A child inherits each of `to`, `cc`, `repeatInterval`
+ * (per severity) and `sendResolved` from its parent independently when it does not give it;
+ * `cc: []` stops a cc from being inherited.
+ */
+function buildRoute(value: unknown, path: string, id: string, parent: Inherited, problems: Problems): Route {
+  const isRoot = id === 'root';
+  if (isRoot && isObject(value)) refuseOnRoot(value, path, problems);
+  const object = (isRoot ? objectAt(value, path, problems, ROOT_ROUTE_FIELDS, ['match', 'continue']) : objectAt(value, path, problems, ROUTE_FIELDS)) ?? {};
+  const route: Route = {
+    id,
+    to: object.to === undefined ? parent.to : (emailList(object.to, field(path, 'to'), problems, { required: true }) ?? parent.to),
+    cc: object.cc === undefined ? parent.cc : (emailList(object.cc, field(path, 'cc'), problems, { required: false }) ?? parent.cc),
+    repeatMs: repeatIntervals(object.repeatInterval, field(path, 'repeatInterval'), problems, parent.repeatMs),
+    sendResolved: optionalBoolean(object.sendResolved, field(path, 'sendResolved'), problems) ?? parent.sendResolved,
+    continue: isRoot ? false : (optionalBoolean(object.continue, field(path, 'continue'), problems) ?? false),
+    routes: [],
+  };
+  if (!isRoot && object.match !== undefined) route.match = matchers(object.match, field(path, 'match'), problems, { required: false });
+  const children = object.routes === undefined ? [] : (arrayAt(object.routes, field(path, 'routes'), problems) ?? []);
+  route.routes = children.map((child, i) => buildRoute(child, `${field(path, 'routes')}[${i}]`, `${id}.${i}`, route, problems));
+  return route;
+}
+
+function buildRootRoute(value: unknown, emailTo: string[], problems: Problems): Route {
+  const base: Inherited = { to: emailTo, cc: [], repeatMs: DEFAULT_REPEAT_MS, sendResolved: true };
+  const route = buildRoute(value ?? {}, 'route', 'root', base, problems);
+  if (route.to.length === 0) problems.add('route.to', 'required: no ALERT_EMAIL_TO to fall back on');
+  return route;
+}
+
+// ---- silences and maintenance windows -------------------------------------------------------------
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function dateTime(object: Json, key: string, path: string, problems: Problems): Date | undefined {
+  const text = requiredText(object, key, path, problems, 'an ISO 8601 date-time, e.g. 2026-11-28T06:00:00Z');
+  if (text === undefined) return undefined;
+  const parts = DATE_TIME.exec(text);
+  // Date.parse rolls 2026-02-30 over to March 2; a typo like that should be an error, not a surprise.
+  if (!parts || Number(parts[3]) > daysInMonth(Number(parts[1]), Number(parts[2]))) {
+    problems.add(field(path, key), `${shown(text)} is not an ISO 8601 date-time with a time zone (e.g. 2026-11-28T06:00:00Z or 2026-11-28T07:00:00+01:00)`);
+    return undefined;
+  }
+  return new Date(text);
+}
+
+function buildSilence(value: unknown, path: string, problems: Problems): Silence | undefined {
+  const object = objectAt(value, path, problems, ['matchers', 'startsAt', 'endsAt', 'createdBy', 'comment']);
+  if (!object) return undefined;
+  if (object.matchers === undefined) problems.add(field(path, 'matchers'), 'required: which alerts to silence');
+  const silence = {
+    matchers: object.matchers === undefined ? undefined : matchers(object.matchers, field(path, 'matchers'), problems, { required: true }),
+    startsAt: dateTime(object, 'startsAt', path, problems),
+    endsAt: dateTime(object, 'endsAt', path, problems),
+    createdBy: requiredText(object, 'createdBy', path, problems, 'who made this silence'),
+    comment: requiredText(object, 'comment', path, problems, 'why, for whoever wonders where the alerts went'),
+  };
+  if (silence.startsAt && silence.endsAt && silence.endsAt <= silence.startsAt) problems.add(field(path, 'endsAt'), 'must be after startsAt');
+  const { matchers: m, startsAt, endsAt, createdBy, comment } = silence;
+  return m && startsAt && endsAt && createdBy && comment ? { matchers: m, startsAt, endsAt, createdBy, comment } : undefined;
+}
+
+/** The canonical IANA name (`europe/berlin` → `Europe/Berlin`), or undefined when the runtime does not know the zone. */
+function canonicalTimeZone(timeZone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+function timeOfDay(value: unknown, path: string, problems: Problems): string | undefined {
+  if (typeof value === 'string' && TIME_OF_DAY.test(value)) return value;
+  problems.add(path, value === undefined ? 'required: a local time HH:MM' : `${shown(value)} is not a time of day; expected HH:MM from 00:00 to 24:00`);
+  return undefined;
+}
+
+function weekdays(value: unknown, path: string, problems: Problems): Weekday[] {
+  if (value === undefined) problems.add(path, `required: the days the window starts on (${WEEKDAYS.join(', ')})`);
+  const items = value === undefined ? [] : (arrayAt(value, path, problems) ?? []);
+  if (Array.isArray(value) && items.length === 0) problems.add(path, 'expected at least one day');
+  const days: Weekday[] = [];
+  items.forEach((item, i) => {
+    const day = typeof item === 'string' ? (item.toLowerCase() as Weekday) : undefined;
+    if (day && WEEKDAYS.includes(day)) days.push(day);
+    else problems.add(`${path}[${i}]`, `expected one of ${WEEKDAYS.join(', ')}, got ${shown(item)}`);
+  });
+  return [...new Set(days)];
+}
+
+function buildWeeklyWindow(value: unknown, path: string, problems: Problems): WeeklyWindow | undefined {
+  const object = objectAt(value, path, problems, ['days', 'start', 'end']);
+  if (!object) return undefined;
+  const days = weekdays(object.days, field(path, 'days'), problems);
+  const start = timeOfDay(object.start, field(path, 'start'), problems);
+  const end = timeOfDay(object.end, field(path, 'end'), problems);
+  return start && end ? { days, start, end } : undefined;
+}
+
+function buildMaintenanceWindow(value: unknown, path: string, problems: Problems): MaintenanceWindowConfig | undefined {
+  const object = objectAt(value, path, problems, ['name', 'matchers', 'timeZone', 'weekly', 'createdBy', 'comment']);
+  if (!object) return undefined;
+  const name = requiredText(object, 'name', path, problems, 'shown in logs as the reason alerts were muted');
+  if (object.matchers === undefined) problems.add(field(path, 'matchers'), 'required: which alerts the window mutes');
+  const m = object.matchers === undefined ? undefined : matchers(object.matchers, field(path, 'matchers'), problems, { required: true });
+  const zoneText = requiredText(object, 'timeZone', path, problems, 'an IANA time zone such as Europe/Berlin');
+  const timeZone = zoneText === undefined ? undefined : canonicalTimeZone(zoneText);
+  if (zoneText !== undefined && !timeZone) problems.add(field(path, 'timeZone'), `${shown(zoneText)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
+  if (object.weekly === undefined) problems.add(field(path, 'weekly'), 'required: a list of { days, start, end }');
+  const weeklyItems = object.weekly === undefined ? [] : (arrayAt(object.weekly, field(path, 'weekly'), problems) ?? []);
+  if (Array.isArray(object.weekly) && weeklyItems.length === 0) problems.add(field(path, 'weekly'), 'expected at least one { days, start, end }');
+  const weekly = weeklyItems.map((item, i) => buildWeeklyWindow(item, `${field(path, 'weekly')}[${i}]`, problems));
+  const createdBy = requiredText(object, 'createdBy', path, problems, 'who set up this window');
+  const comment = requiredText(object, 'comment', path, problems, 'why alerts are muted during it');
+  if (!name || !m || !timeZone || !createdBy || !comment || weekly.some((w) => !w)) return undefined;
+  return { name, matchers: m, timeZone, weekly: weekly as WeeklyWindow[], createdBy, comment };
+}
+
+function listOf<T>(value: unknown, path: string, problems: Problems, build: (item: unknown, path: string, problems: Problems) => T | undefined): T[] {
+  if (value === undefined) return [];
+  const items = arrayAt(value, path, problems) ?? [];
+  return items.map((item, i) => build(item, `${path}[${i}]`, problems)).filter((item): item is T => item !== undefined);
+}
+
+// ---- rules, budget, heartbeat, tenants -------------------------------------------------------------
+
+function buildRules(value: unknown, problems: Problems): Record<Condition, Rule> {
+  const rules = { ...DEFAULT_RULES };
+  if (value === undefined) return rules;
+  const object = objectAt(value, 'rules', problems, CONDITIONS) ?? {};
+  for (const condition of CONDITIONS) {
+    if (object[condition] === undefined) continue;
+    const path = field('rules', condition);
+    const rule = objectAt(object[condition], path, problems, ['pendingCycles', 'keepFiringFor']) ?? {};
+    const keepFiringForMs = rule.keepFiringFor === undefined ? undefined : duration(rule.keepFiringFor, field(path, 'keepFiringFor'), problems, { positive: false });
+    rules[condition] = {
+      pendingCycles: wholeNumber(rule.pendingCycles, field(path, 'pendingCycles'), problems, 0) ?? DEFAULT_RULES[condition].pendingCycles,
+      keepFiringForMs: keepFiringForMs ?? DEFAULT_RULES[condition].keepFiringForMs,
+    };
+  }
+  return rules;
+}
+
+function buildBudget(value: unknown, problems: Problems): Policy['budget'] {
+  if (value === undefined) return { ...DEFAULT_BUDGET };
+  const object = objectAt(value, 'sendBudget', problems, ['perMinute', 'perHour']) ?? {};
+  return {
+    perMinute: wholeNumber(object.perMinute, 'sendBudget.perMinute', problems, 1) ?? DEFAULT_BUDGET.perMinute,
+    perHour: wholeNumber(object.perHour, 'sendBudget.perHour', problems, 1) ?? DEFAULT_BUDGET.perHour,
+  };
+}
+
+function httpsUrl(value: unknown, path: string, problems: Problems): string | undefined {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url) problems.add(path, value === undefined ? 'required: the https:// URL to call after each cycle' : `${shown(value)} is not a URL; expected https://...`);
+  else if (url.protocol !== 'https:') problems.add(path, `${shown(value)} must use https://`);
+  return url?.protocol === 'https:' ? url.href : undefined;
+}
+
+function buildHeartbeat(value: unknown, problems: Problems): Policy['heartbeat'] {
+  if (value === undefined) return undefined;
+  const object = objectAt(value, 'heartbeat', problems, ['url', 'method']);
+  if (!object) return undefined;
+  const url = httpsUrl(object.url, 'heartbeat.url', problems);
+  const method = object.method ?? 'POST';
+  if (method !== 'GET' && method !== 'POST') problems.add('heartbeat.method', `expected one of GET, POST, got ${shown(method)}`);
+  return url ? { url, method: method === 'GET' ? 'GET' : 'POST' } : undefined;
+}
+
+function buildTenantNames(value: unknown, problems: Problems): Map<string, string> {
+  const names = new Map<string, string>();
+  if (value === undefined) return names;
+  if (!isObject(value)) {
+    problems.add('tenants', `expected an object of tenant ID → { "name": ... }, got ${shown(value)}`);
+    return names;
+  }
+  const firstKey = new Map<string, string>();
+  // Keys here are data, not field names, so they are always shown quoted: tenants["contoso.com"].
+  const pathOf = (key: string): string => `tenants[${JSON.stringify(key)}]`;
+  for (const [key, entry] of Object.entries(value)) {
+    const path = pathOf(key);
+    if (!GUID.test(key) && !DOMAIN.test(key)) problems.add(path, 'not a tenant ID (GUID) or domain name');
+    const id = key.toLowerCase();
+    if (firstKey.has(id)) problems.add(path, `the same tenant as ${pathOf(firstKey.get(id) as string)} (tenant IDs ignore case)`);
+    firstKey.set(id, firstKey.get(id) ?? key);
+    const tenant = objectAt(entry, path, problems, ['name']);
+    const name = tenant ? requiredText(tenant, 'name', path, problems, 'the name used in subjects and tenantName matchers') : undefined;
+    if (name) names.set(id, name);
+  }
+  return names;
+}
+
+// ---- entry points -----------------------------------------------------------------------------------
+
+/**
+ * Validates a parsed config and applies every default. Throws ConfigError naming every problem
+ * (as `path.to.field: what is wrong`). `source` names the file in the message.
+ */
+export function buildPolicy(raw: unknown, defaults: { emailTo: string[] }, source = 'WATCH_CONFIG'): Policy {
+  const problems = new Problems();
+  if (!isObject(raw)) problems.add('', `expected a JSON object at the top level, got ${shown(raw)}`);
+  const config = (isObject(raw) && objectAt(raw, '', problems, TOP_FIELDS)) || {};
+  if (config.$schema !== undefined && typeof config.$schema !== 'string') problems.add('$schema', `expected a string, got ${shown(config.$schema)}`);
+  const policy: Policy = {
+    route: buildRootRoute(config.route, defaults.emailTo, problems),
+    silences: listOf(config.silences, 'silences', problems, buildSilence),
+    maintenanceWindows: listOf(config.maintenanceWindows, 'maintenanceWindows', problems, buildMaintenanceWindow),
+    rules: buildRules(config.rules, problems),
+    budget: buildBudget(config.sendBudget, problems),
+    heartbeat: buildHeartbeat(config.heartbeat, problems),
+    tenantNames: buildTenantNames(config.tenants, problems),
+  };
+  if (problems.list.length > 0) throw new ConfigError(source, problems.list);
+  return policy;
+}
+
+/** JSON.parse's message, plus line and column when it gives only a character position. */
+function parseErrorText(text: string, error: Error): string {
+  const position = /at position (\d+)/.exec(error.message);
+  if (!position || /line \d+/.test(error.message)) return error.message;
+  const before = text.slice(0, Number(position[1])).split('\n');
+  return `${error.message} (line ${before.length}, column ${(before.at(-1) ?? '').length + 1})`;
+}
+
+/**
+ * The Policy for a config file, or the defaults alone when there is none. A missing or unreadable
+ * file, invalid JSON or anything but an object is a ConfigError naming the file.
+ */
+export function loadPolicy(path: string | undefined, defaults: { emailTo: string[] }): Policy {
+  if (!path) return buildPolicy({}, defaults);
+  if (!existsSync(path)) throw new ConfigError(path, ['no such file']);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot be read: ${(error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(path, [`not valid JSON: ${parseErrorText(text, error as Error)}`]);
+  }
+  return buildPolicy(raw, defaults, path);
+}

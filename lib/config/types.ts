@@ -1,0 +1,95 @@
+import type { Condition, Severity } from '../evaluate/types';
+
+/**
+ * The optional JSON config file (WATCH_CONFIG): routing, silences, maintenance windows, rules,
+ * send budget, heartbeat and per-tenant names. Everything has a default; an absent file means
+ * "everything to ALERT_EMAIL_TO, reminders every 4 h, resolved notices on".
+ * `config.schema.json` describes the same shape for editors.
+ */
+
+/** A label to match and what it must be: a string (`*` is a wildcard, case-insensitive) or a list of them (any). */
+export type MatchValue = string | string[];
+
+/** Labels an alert can be matched on. All given ones must match. */
+export interface Matchers {
+  tenant?: MatchValue;
+  /** The tenant's name from `tenants` in this config. */
+  tenantName?: MatchValue;
+  servicePrincipal?: MatchValue;
+  /** The service principal's display name, e.g. `Fabrikam to Contoso` or `Fabrikam*`. */
+  app?: MatchValue;
+  /** The job's templateId, e.g. `Azure2Azure`, `scim`. */
+  jobTemplate?: MatchValue;
+  job?: MatchValue;
+  condition?: Condition | Condition[];
+  severity?: Severity | Severity[];
+}
+
+/** A duration such as `30s`, `5m`, `4h`, `1d`, `1h30m`. */
+export type DurationText = string;
+
+export interface RouteConfig {
+  /** Which alerts this route takes (all, when absent). Not allowed on the root route. */
+  match?: Matchers;
+  /** Recipients; a child inherits its parent's when it gives none. The root defaults to ALERT_EMAIL_TO. */
+  to?: string[];
+  cc?: string[];
+  /** Repeat while firing: one duration, or one per severity. */
+  repeatInterval?: DurationText | Partial<Record<Severity, DurationText>>;
+  /** Send a notice when an alert resolves (default true). */
+  sendResolved?: boolean;
+  /** After this route matched, go on matching its later siblings too (default false). */
+  continue?: boolean;
+  routes?: RouteConfig[];
+}
+
+export interface SilenceConfig {
+  matchers: Matchers;
+  /** ISO 8601 date-times. */
+  startsAt: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+}
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+export interface WeeklyWindow {
+  /** Days the window starts on (a window past midnight ends the next day). */
+  days: Weekday[];
+  /** Local `HH:MM` in `timeZone`. */
+  start: string;
+  /** Local `HH:MM`; at or before `start` means the next day. */
+  end: string;
+}
+
+export interface MaintenanceWindowConfig {
+  name: string;
+  matchers: Matchers;
+  /** IANA time zone, e.g. `Europe/Berlin`. */
+  timeZone: string;
+  weekly: WeeklyWindow[];
+  createdBy: string;
+  comment: string;
+}
+
+export interface RuleConfig {
+  /** Consecutive cycles the condition must be seen before it fires. */
+  pendingCycles?: number;
+  /** Keep firing this long after the condition was last seen, to damp flapping. */
+  keepFiringFor?: DurationText;
+}
+
+export interface WatchConfig {
+  $schema?: string;
+  route?: RouteConfig;
+  silences?: SilenceConfig[];
+  maintenanceWindows?: MaintenanceWindowConfig[];
+  rules?: Partial<Record<Condition, RuleConfig>>;
+  /** Emails per minute and per hour, across all instances (ACS default quota: 30/min, 100/h). */
+  sendBudget?: { perMinute?: number; perHour?: number };
+  /** Called after each cycle that did its whole job (a dead man's switch). */
+  heartbeat?: { url: string; method?: 'GET' | 'POST' };
+  /** Names for tenant IDs, used in subjects and for matching (`tenantName`). */
+  tenants?: Record<string, { name: string }>;
+}

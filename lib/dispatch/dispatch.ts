@@ -1,0 +1,44 @@
+import type { Policy, Route } from '../config/policy';
+import { inhibitedBy } from '../inhibit/inhibit';
+import { neededNotification, type NotificationItem } from '../notify/dedup';
+import type { AlertRecord } from '../reconcile/types';
+import { silencedBy } from '../silence/silence';
+import { matchLabelsOf, routesFor } from './route';
+
+export interface RoutedNotice {
+  item: NotificationItem;
+  route: Route;
+}
+
+export interface DispatchResult {
+  notices: RoutedNotice[];
+  /** Alerts that would have notified but are muted, and why (for the log and the status view). */
+  muted: { alert: AlertRecord; reason: string }[];
+}
+
+/**
+ * The notification pipeline's pure half, Alertmanager's stages in order: route each alert through
+ * the tree, drop what another alert inhibits or a silence or maintenance window mutes, and keep
+ * only what each route still needs to hear (dedup against its log and against emails already
+ * planned but not yet sent).
+ */
+export function dispatch(alerts: AlertRecord[], policy: Policy, now: Date, alreadyPlanned: Set<string>): DispatchResult {
+  const firing = alerts.filter((a) => a.state === 'firing');
+  const notices: RoutedNotice[] = [];
+  const muted: DispatchResult['muted'] = [];
+  for (const alert of alerts) {
+    if (alert.state === 'pending' || !alert.startsAt) continue;
+    const labels = matchLabelsOf(alert, policy.tenantNames);
+    const wanted = routesFor(policy.route, labels)
+      .map((route) => ({ route, item: neededNotification(alert, route, now) }))
+      .filter((n): n is RoutedNotice => n.item !== undefined && !alreadyPlanned.has(n.item.key));
+    if (wanted.length === 0) continue;
+    const reason = inhibitedBy(alert, firing) ?? silencedBy(labels, policy, now)?.description;
+    if (reason) {
+      muted.push({ alert, reason });
+      continue;
+    }
+    notices.push(...wanted);
+  }
+  return { notices, muted };
+}

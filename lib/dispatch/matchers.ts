@@ -1,0 +1,36 @@
+import type { Matchers, MatchValue } from '../config/types';
+import type { Condition, Severity } from '../evaluate/types';
+
+/** What routes, silences and inhibition see of an alert. */
+export interface MatchLabels {
+  tenant: string;
+  tenantName?: string;
+  servicePrincipal: string;
+  app?: string;
+  jobTemplate?: string;
+  job: string;
+  condition: Condition;
+  severity: Severity;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`, 'i');
+}
+
+/** Whether one label value matches a matcher value: exact or `*` glob, case-insensitive; a list matches any. */
+export function matchesValue(expected: MatchValue, actual: string | undefined): boolean {
+  if (actual === undefined) return false;
+  const options = Array.isArray(expected) ? expected : [expected];
+  return options.some((option) => globToRegExp(option).test(actual));
+}
+
+/** All given matchers must match; no matchers match everything. */
+export function matches(matchers: Matchers | undefined, labels: MatchLabels): boolean {
+  if (!matchers) return true;
+  for (const [key, expected] of Object.entries(matchers) as [keyof Matchers, MatchValue | undefined][]) {
+    if (expected === undefined) continue;
+    if (!matchesValue(expected, labels[key])) return false;
+  }
+  return true;
+}

@@ -1,0 +1,33 @@
+import type { Policy, Route } from '../config/policy';
+import type { AlertRecord } from '../reconcile/types';
+import { matches, type MatchLabels } from './matchers';
+
+/** The labels routes, silences and inhibition match on, from an alert and the config's tenant names. */
+export function matchLabelsOf(alert: AlertRecord, tenantNames: Policy['tenantNames']): MatchLabels {
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    tenant: alert.labels.tenantId,
+    tenantName: tenantNames.get(alert.labels.tenantId.toLowerCase()),
+    servicePrincipal: alert.labels.servicePrincipalId,
+    app: text(alert.annotations.servicePrincipalName),
+    jobTemplate: text(alert.annotations.templateId),
+    job: alert.labels.jobId,
+    condition: alert.labels.condition,
+    severity: alert.severity,
+  };
+}
+
+/**
+ * The routes an alert goes to, as Alertmanager walks its tree: children are tried in order, the
+ * first that matches takes the alert (and its own children are tried in turn); `continue` lets
+ * later siblings match too. A node none of whose children match takes the alert itself.
+ */
+export function routesFor(root: Route, labels: MatchLabels): Route[] {
+  const matched: Route[] = [];
+  for (const child of root.routes) {
+    if (!matches(child.match, labels)) continue;
+    matched.push(...routesFor(child, labels));
+    if (!child.continue) break;
+  }
+  return matched.length > 0 ? matched : [root];
+}

@@ -1,0 +1,63 @@
+import type { Route } from '../config/policy';
+import type { AlertRecord, NotificationKind } from '../reconcile/types';
+
+/** One thing to tell one route about one alert. Its key is the idempotency of the notice. */
+export interface NotificationItem {
+  key: string;
+  fingerprint: string;
+  routeId: string;
+  kind: NotificationKind;
+  /** The firing period the notice speaks of. */
+  startsAt: string;
+  endsAt?: string;
+  /** For reminders: which one (1, 2, ...). */
+  reminder?: number;
+}
+
+function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder?: number): NotificationItem {
+  const startsAt = alert.startsAt as string;
+  const suffix = reminder !== undefined ? `:${reminder}` : '';
+  return {
+    key: `${alert.fingerprint}:${route.id}:${kind}:${startsAt}${suffix}`,
+    fingerprint: alert.fingerprint,
+    routeId: route.id,
+    kind,
+    startsAt,
+    endsAt: kind === 'resolved' ? alert.endsAt : undefined,
+    reminder,
+  };
+}
+
+/**
+ * What a route needs to hear about an alert now, from the alert's state and the route's log
+ * (Alertmanager's DedupStage): the firing notice of a period it has not heard of; a reminder once
+ * the repeat interval has passed since the last notice; the resolved notice of a period it was
+ * told about. Muted alerts (silenced, inhibited) need nothing; their log is untouched, so they
+ * notify when the mute ends if there is still something to say.
+ */
+export function neededNotification(alert: AlertRecord, route: Route, now: Date): NotificationItem | undefined {
+  if (!alert.startsAt) return undefined;
+  const log = alert.notified[route.id];
+  const sameLog = log !== undefined && log.startsAt === alert.startsAt;
+  if (alert.state === 'firing') {
+    if (!sameLog) return item(alert, route, 'firing');
+    if (log.resolved) return undefined;
+    const due = Date.parse(log.lastAt) + route.repeatMs[alert.severity];
+    return now.getTime() >= due ? item(alert, route, 'reminder', log.reminders + 1) : undefined;
+  }
+  if (alert.state === 'resolved' && route.sendResolved && sameLog && !log.resolved) return item(alert, route, 'resolved');
+  return undefined;
+}
+
+/** The route log after a notice went out. */
+export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: string): AlertRecord {
+  const previous = alert.notified[notice.routeId];
+  const same = previous && previous.startsAt === notice.startsAt ? previous : undefined;
+  const log = {
+    startsAt: notice.startsAt,
+    lastAt: notice.kind === 'resolved' ? (same?.lastAt ?? sentAt) : sentAt,
+    reminders: notice.kind === 'reminder' ? Math.max(notice.reminder ?? 0, same?.reminders ?? 0) : (same?.reminders ?? 0),
+    resolved: notice.kind === 'resolved' || (same?.resolved ?? false),
+  };
+  return { ...alert, notified: { ...alert.notified, [notice.routeId]: log } };
+}

@@ -1,0 +1,129 @@
+import { TableClient } from '@azure/data-tables';
+import type { NotificationItem } from '../notify/dedup';
+import type { Recipients } from '../notify/mailer';
+import { isConflict, isNotFound, tableCreator } from './table';
+
+export const STATE_TABLE = 'SyncWatchState';
+
+/** An email decided and written down before it is sent: the outbox of the notification log. */
+export interface PlannedEmail {
+  /** Idempotency key (the ACS Operation-Id is derived from it). */
+  key: string;
+  recipients: Recipients;
+  items: NotificationItem[];
+  plannedAt: string;
+  /** Sends ACS accepted and then failed; each moves the email to a new Operation-Id. */
+  failedAttempts: number;
+}
+
+export interface CycleRecord {
+  startedAt: string;
+  durationMs: number;
+  tenantsChecked: number;
+  tenantsUnreadable: string[];
+  jobsSeen: number;
+  alertsFiring: number;
+  notificationsSent: number;
+  notificationsPending: number;
+  errors: string[];
+  heartbeat: string;
+}
+
+const OUTBOX = 'outbox';
+const BUDGET = 'budget';
+const CYCLE = 'cycle';
+
+/**
+ * Everything besides alerts that the next cycle (or another instance) needs: planned emails, the
+ * send budget shared by all instances, and the cycle summaries for a status view.
+ */
+export class StateStore {
+  private readonly ensureTable: () => Promise<void>;
+
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = tableCreator(table);
+  }
+
+  async listPlanned(): Promise<PlannedEmail[]> {
+    await this.ensureTable();
+    const planned: PlannedEmail[] = [];
+    const entities = this.table.listEntities<{ body: string }>({ queryOptions: { filter: `PartitionKey eq '${OUTBOX}'` } });
+    for await (const entity of entities) planned.push(JSON.parse(entity.body) as PlannedEmail);
+    return planned.sort((a, b) => a.plannedAt.localeCompare(b.plannedAt) || a.key.localeCompare(b.key));
+  }
+
+  /** Writes a planned email; false when it is already planned (by an earlier cycle or another instance). */
+  async plan(email: PlannedEmail): Promise<boolean> {
+    await this.ensureTable();
+    try {
+      await this.table.createEntity({ partitionKey: OUTBOX, rowKey: email.key, body: JSON.stringify(email) });
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false;
+      throw error;
+    }
+  }
+
+  async updatePlanned(email: PlannedEmail): Promise<void> {
+    await this.ensureTable();
+    await this.table.upsertEntity({ partitionKey: OUTBOX, rowKey: email.key, body: JSON.stringify(email) }, 'Replace');
+  }
+
+  async donePlanned(key: string): Promise<void> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(OUTBOX, key);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /**
+   * Takes one send from the budget shared by every instance, or says none is left. The recent
+   * send times live in one row, updated under its ETag, so two instances cannot both take the last.
+   */
+  async takeSend(now: Date, budget: { perMinute: number; perHour: number }): Promise<boolean> {
+    await this.ensureTable();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let times: string[] = [];
+      let etag: string | undefined;
+      try {
+        const row = await this.table.getEntity<{ times: string }>(BUDGET, 'sends');
+        times = JSON.parse(row.times) as string[];
+        etag = row.etag;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      const t = now.getTime();
+      const lastHour = times.filter((x) => t - Date.parse(x) < 3600_000);
+      const lastMinute = lastHour.filter((x) => t - Date.parse(x) < 60_000);
+      if (lastMinute.length >= budget.perMinute || lastHour.length >= budget.perHour) return false;
+      const entity = { partitionKey: BUDGET, rowKey: 'sends', times: JSON.stringify([...lastHour, now.toISOString()]) };
+      try {
+        if (etag) await this.table.updateEntity(entity, 'Replace', { etag });
+        else await this.table.createEntity(entity);
+        return true;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    return false;
+  }
+
+  async recordCycle(record: CycleRecord): Promise<void> {
+    await this.ensureTable();
+    await this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'latest', body: JSON.stringify(record) }, 'Replace');
+  }
+
+  /** The last cycle's summary, for a status view. */
+  async latestCycle(): Promise<CycleRecord | undefined> {
+    await this.ensureTable();
+    try {
+      const row = await this.table.getEntity<{ body: string }>(CYCLE, 'latest');
+      return JSON.parse(row.body) as CycleRecord;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, DEFAULT_RULES, type Policy, type Route } from '../../lib/config/policy';
+
+export function route(id: string, overrides: Partial<Route> = {}): Route {
+  return { id, to: ['ops@contoso.example'], cc: [], repeatMs: { ...DEFAULT_REPEAT_MS }, sendResolved: true, continue: false, routes: [], ...overrides };
+}
+
+/** A policy with every default, as an absent config file gives. */
+export function policy(overrides: Partial<Policy> = {}): Policy {
+  return {
+    route: route('root'),
+    silences: [],
+    maintenanceWindows: [],
+    rules: structuredClone(DEFAULT_RULES),
+    budget: { ...DEFAULT_BUDGET },
+    tenantNames: new Map(),
+    ...overrides,
+  };
+}
