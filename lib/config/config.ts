@@ -26,7 +26,7 @@ type Json = Record<string, unknown>;
 // Kept in step with the types: adding a condition, severity or matcher label without updating these fails to compile.
 const CONDITIONS = Object.keys(DEFAULT_RULES) as Condition[];
 const SEVERITIES = Object.keys(DEFAULT_REPEAT_MS) as Severity[];
-const MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job', 'condition', 'severity'] as const;
+const MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job', 'condition', 'severity'] as const satisfies readonly (keyof Matchers)[];
 const _allMatcherKeysListed: Exclude<keyof Matchers, (typeof MATCHER_KEYS)[number]> extends never ? true : never = true;
 const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 

@@ -2,6 +2,8 @@ import { InvocationContext } from '@azure/functions';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpRequest } from '@azure/functions';
+import { status } from '../../functions/status';
 import { watch } from '../../functions/watch';
 import { startWorld, type World } from '../support/world';
 
@@ -77,6 +79,13 @@ describe('entry points run the same cycle', () => {
       world.cloud.control.setConsented('8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d', false);
       await expect(watch(timer, context)).rejects.toThrow(/cycle incomplete, 1 problem\(s\): tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d: cannot monitor: AADSTS700016/);
       expect(logs.join('\n')).toContain('error: tenant 8d1b6e42');
+
+      // The status endpoint shows the last cycle and what fires, from stored state.
+      const response = await status(new HttpRequest({ method: 'GET', url: 'https://localhost/api/status' }), context);
+      expect(response.status).toBe(200);
+      const body = response.jsonBody as { lastCycle: { tenantsUnreadable: string[] }; firing: { condition: string }[] };
+      expect(body.lastCycle.tenantsUnreadable).toEqual(['8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d']);
+      expect(body.firing.map((f) => f.condition)).toContain('tenant-unreadable');
     } finally {
       process.env = saved;
     }

@@ -23,11 +23,29 @@ function problemsOf(raw: unknown, emailTo = defaults.emailTo): string[] {
   return [];
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the changes below poke at any field of the example
+type Editable = any;
+
 /** A deep copy of the example with one change, so each broken config has exactly one mistake. */
-function exampleWith(change: (config: any) => void): unknown { // eslint-disable-line @typescript-eslint/no-explicit-any
+function exampleWith(change: (config: Editable) => void): unknown {
   const config = structuredClone(example);
   change(config);
   return config;
+}
+
+/** `route.routes[1].match` → `/route/routes/1/match`, the JSON Pointer ajv reports. */
+function pointerOf(problem: string): string {
+  const path = problem.slice(0, problem.indexOf(': '));
+  return [...path.matchAll(/\.?([A-Za-z_$][\w$]*)|\[(\d+)\]|\["([^"]*)"\]/g)].map((m) => `/${m[1] ?? m[2] ?? m[3]}`).join('');
+}
+
+/** Where ajv's last errors point, counting a misspelt, missing or badly named field as the field itself. */
+function schemaErrorPointers(): string[] {
+  return (validate.errors ?? []).map((e) => {
+    const params = e.params as { additionalProperty?: string; missingProperty?: string; propertyName?: string };
+    const name = params.additionalProperty ?? params.missingProperty ?? params.propertyName;
+    return name === undefined ? e.instancePath : `${e.instancePath}/${name}`;
+  });
 }
 
 describe('the example config', () => {
@@ -56,8 +74,7 @@ describe('the example config', () => {
 });
 
 describe('schema and validator agree on broken configs', () => {
-  /* eslint-disable @typescript-eslint/no-explicit-any */
-  const broken: [string, (c: any) => void, string][] = [
+  const broken: [string, (c: Editable) => void, string][] = [
     ['route.routes[1].match.condition: expected one of quarantine, deletion-threshold, tenant-unreadable, got "quarantined"', (c) => (c.route.routes[1].match.condition = 'quarantined'), 'condition not in the enum'],
     ['route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes)', (c) => {
       c.route.routes[0].mtach = c.route.routes[0].match;
@@ -87,7 +104,6 @@ describe('schema and validator agree on broken configs', () => {
     ['tenants["fabrikam"]: not a tenant ID (GUID) or domain name', (c) => (c.tenants.fabrikam = { name: 'Fabrikam' }), 'tenant by name'],
     ['silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants)', (c) => (c.silence = []), 'misspelt top-level field'],
   ];
-  /* eslint-enable @typescript-eslint/no-explicit-any */
 
   it.each(broken)('%s', (expected, change) => {
     const config = exampleWith(change);
@@ -95,11 +111,13 @@ describe('schema and validator agree on broken configs', () => {
     const problems = problemsOf(config);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(expected);
+    // ...and both point at the same field.
+    expect(schemaErrorPointers()).toContain(pointerOf(expected));
   });
 });
 
 describe('checks only buildPolicy makes (the schema cannot)', () => {
-  const cases: [string, (c: any) => void][] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+  const cases: [string, (c: Editable) => void][] = [
     ['maintenanceWindows[0].timeZone: "Mars/Olympus" is not an IANA time zone', (c) => (c.maintenanceWindows[0].timeZone = 'Mars/Olympus')],
     ['silences[0].endsAt: must be after startsAt', (c) => (c.silences[0].endsAt = '2026-11-27T17:00:00Z')],
     ['silences[0].startsAt: "2026-02-30T00:00:00Z" is not an ISO 8601 date-time', (c) => (c.silences[0].startsAt = '2026-02-30T00:00:00Z')],
