@@ -1,8 +1,10 @@
 /**
  * `npm run demo`: the whole product against the local private cloud, end to end, in under a minute.
  * Starts Azurite and the emulators (identity authority, Microsoft Graph, ACS Email), plays the demo
- * scenario, and between steps runs real cycles, each as its own `npm run cycle` process with the
- * settings a deployment would have, so alert state must survive in Table Storage between them.
+ * scenario with the demo config (routing, tenant names, a silence), and between steps runs real
+ * cycles, each as its own `npm run cycle` process with the settings a deployment would have, so
+ * alert state must survive in Table Storage between them. It shows a grouped email, a silenced
+ * job, a reminder and a grouped resolved notice.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -58,20 +60,27 @@ async function main(): Promise<number> {
       AZURE_CLIENT_ID: cloud.clientId,
       AZURE_CLIENT_SECRET: cloud.clientSecret,
       AzureWebJobsStorage: azurite.connectionString,
-      WATCH_CONFIG: '',
+      // Routes Northwind to its own service desk, names the tenants, silences Northwind's planned
+      // maintenance, and repeats every 10 s instead of 4 h so that a reminder fits in the demo.
+      WATCH_CONFIG: join(root, 'emulators', 'scenarios', 'demo-config.json'),
     };
     console.log(`  Graph ${cloud.graphEndpoint}, authority ${cloud.authorityHost}, ACS ${cloud.acsEndpoint}, tables ${azurite.connectionString.split(';').find((p) => p.startsWith('TableEndpoint'))}`);
     console.log(`  Watching tenants ${cloud.tenants.join(', ')}\n`);
 
-    const story: { step?: string; says: string }[] = [
-      { says: 'All jobs healthy (one was started but never ran: not an alert)' },
-      { step: 'deletion-threshold-tripped', says: 'Fabrikam to Contoso: 612 deletes held, over the threshold of 500' },
-      { step: 'still-quarantined', says: 'Still quarantined, Entra re-evaluated it: no repeat email' },
-      { step: 'recovered', says: 'Deletes approved, the job recovered' },
+    const story: { steps?: string[]; waitMs?: number; says: string }[] = [
+      { says: 'All jobs healthy (Tailspin was started but never ran: not an alert)' },
+      {
+        steps: ['deletion-threshold-tripped', 'woodgrove-quarantined', 'northwind-quarantined'],
+        says: 'Fabrikam holds 612 deletes (threshold 500) and Woodgrove is quarantined: one email for both. Northwind is quarantined too, but silenced',
+      },
+      { steps: ['still-quarantined'], says: 'Still broken, Entra re-evaluated: no repeat email yet' },
+      { waitMs: 10_500, says: 'Still broken after the repeat interval (10 s in this demo, 4 h by default): a reminder' },
+      { steps: ['recovered', 'woodgrove-recovered'], says: 'Deletes approved and invitations fixed: one resolved notice for both' },
     ];
     let failed = false;
     for (const [i, chapter] of story.entries()) {
-      if (chapter.step) cloud.control.step(chapter.step);
+      for (const step of chapter.steps ?? []) cloud.control.step(step);
+      if (chapter.waitMs) await new Promise((r) => setTimeout(r, chapter.waitMs));
       const before = cloud.acs.messages().length;
       console.log(`Cycle ${i + 1}: ${chapter.says}`);
       const run = await runCycleProcess(env);

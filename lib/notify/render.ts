@@ -73,7 +73,7 @@ function jobFacts(a: AlertRecord, ctx: RenderContext): [string, string][] {
   facts.push(['Quarantined since', formatTime(n.seriesBegan ?? n.currentBegan)]);
   if (n.seriesCount !== undefined) facts.push(['Re-evaluations in this quarantine', str(n.seriesCount)]);
   facts.push(['Next attempt by Entra', formatTime(n.nextAttempt)]);
-  if (n.deleteThreshold !== undefined) facts.push(['Deletion threshold', str(n.deleteThreshold)]);
+  if (a.labels.condition === 'deletion-threshold' && n.deleteThreshold !== undefined) facts.push(['Deletion threshold', str(n.deleteThreshold)]);
   return facts;
 }
 
@@ -181,6 +181,18 @@ function summarySubject(notices: Notice[], ctx: RenderContext): string {
   return `${parts.join(', ')}: ${where}`;
 }
 
+const KIND_RANK = { firing: 0, reminder: 1, resolved: 2 } as const;
+const CONDITION_RANK = { 'tenant-unreadable': 0, 'deletion-threshold': 1, quarantine: 2 } as const;
+
+/** New before reminders before resolved; within each, what blocks the most first. */
+function byUrgency(a: Notice, b: Notice): number {
+  return (
+    KIND_RANK[a.item.kind] - KIND_RANK[b.item.kind] ||
+    CONDITION_RANK[a.alert.labels.condition] - CONDITION_RANK[b.alert.labels.condition] ||
+    appName(a.alert).localeCompare(appName(b.alert))
+  );
+}
+
 const COLOURS = { firing: '#a4262c', reminder: '#ca5010', resolved: '#107c10' } as const;
 
 function sectionHtml(section: Section, level: 'h2' | 'h3'): string {
@@ -222,7 +234,9 @@ function sectionText(section: Section): string[] {
  * section per alert with what happened, the facts, and what to do.
  */
 export function renderEmail(notices: Notice[], ctx: RenderContext): EmailContent {
-  const unique = uniqueForRendering(notices.map((n) => n.item)).map((item) => notices.find((n) => n.item === item) as Notice);
+  const unique = uniqueForRendering(notices.map((n) => n.item))
+    .map((item) => notices.find((n) => n.item === item) as Notice)
+    .sort(byUrgency);
   const sections = unique.map((n) => sectionFor(n, ctx));
   const single = sections.length === 1 ? sections[0] : undefined;
   const headline = single ? single.headline : summarySubject(unique, ctx);
