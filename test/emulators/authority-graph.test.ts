@@ -421,6 +421,8 @@ describe('jobs and scenarios', () => {
 
       demoCloud.control.step();
       expect((await read()).status).toMatchObject({ code: 'Active', quarantine: null });
+      // The demo's extra steps (Woodgrove, Northwind) follow; past the last one there are no more.
+      for (const name of ['woodgrove-quarantined', 'northwind-quarantined', 'woodgrove-recovered']) expect(demoCloud.control.step()).toBe(name);
       expect(() => demoCloud.control.step()).toThrow(/no more steps/);
 
       const put = await fetch(`${demoCloud.graphEndpoint}/_emulator/jobs/${contoso}/${encodeURIComponent(jobId)}`, {
