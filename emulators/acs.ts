@@ -15,10 +15,9 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { startHttpsServer } from './http';
 import type { TlsMaterial } from './tls';
 import { bearerToken, type TokenSigner } from './tokens';
 import { buildEml, buildHtmlPreview, isValidHeaderName, RESERVED_HEADER_NAMES } from './acs-mime';
@@ -512,7 +511,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     res.end(text);
   }
 
-  const server: Server = createServer({ key: options.tls.key, cert: options.tls.cert }, (req, res) => {
+  const server = await startHttpsServer(options.tls, (req, res) => {
     const record: AcsRequestRecord = {
       at: new Date().toISOString(),
       method: (req.method ?? 'GET').toUpperCase(),
@@ -535,15 +534,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  endpoint = `https://127.0.0.1:${port}`;
+  endpoint = server.origin;
 
   return {
     endpoint,
@@ -560,10 +551,6 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
       faults = [];
       operations = new Map();
     },
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    stop: () => server.close(),
   };
 }

@@ -1,19 +1,17 @@
 import type { GraphReader } from './clients/graph';
-import type { Policy } from './config/policy';
 import { dispatch } from './dispatch/dispatch';
 import { evaluateTenant, inView } from './evaluate/rules';
 import type { AlertLabels } from './evaluate/types';
 import type { Logger } from './log';
-import { planEmails, sendPlanned, type CyclePoint } from './notify/deliver';
+import { planEmails, sendPlanned, type DeliveryDeps } from './notify/deliver';
 import { groupByRecipients } from './notify/group';
-import type { Mailer } from './notify/mailer';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
 import type { AlertRecord } from './reconcile/types';
-import { AlertStore, ConcurrentUpdateError } from './store/alert-store';
-import type { CycleRecord, StateStore } from './store/state-store';
+import { ConcurrentUpdateError } from './store/alert-store';
+import type { CycleRecord } from './store/state-store';
 
 export type { Logger } from './log';
 export type { CyclePoint } from './notify/deliver';
@@ -24,22 +22,14 @@ export interface Target {
   tokenTenant?: string;
 }
 
-export interface CycleDeps {
+export interface CycleDeps extends DeliveryDeps {
   targets: Target[];
   graphFor(target: Target): GraphReader;
-  alerts: AlertStore;
-  state: StateStore;
-  mailer: Mailer;
-  policy: Policy;
-  clock: () => Date;
-  log: Logger;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
   heartbeat?: (summary: CycleSummary) => Promise<void>;
   /** Tenants read at once. */
   concurrency?: number;
   observe?: ObserveOptions;
-  /** Called at each named point of the cycle (tests stop the cycle there). */
-  probe?: (point: CyclePoint) => void | Promise<void>;
 }
 
 export type CycleSummary = CycleRecord;
