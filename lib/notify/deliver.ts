@@ -47,19 +47,19 @@ export async function planEmails(groups: EmailGroup[], deps: DeliveryDeps): Prom
 export async function sendPlanned(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[]): Promise<DeliveryResult> {
   let sent = 0;
   for (const [index, email] of planned.entries()) {
+    const notices = email.items.map((item) => ({ item, alert: current.get(item.fingerprint) }));
+    if (notices.some((n) => n.alert === undefined)) {
+      // An alert of this email was taken by another instance this cycle: leave the email to it,
+      // or to the next cycle (the same key makes a second send harmless either way).
+      deps.log.warn(`email ${email.key} waits: one of its alerts is being handled by another instance`);
+      continue;
+    }
     if (!(await deps.state.takeSend(deps.clock(), deps.policy.budget))) {
       const waiting = planned.length - index;
       deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${waiting} email(s) wait for the next cycle`);
       return { sent, waiting };
     }
-    const notices = email.items
-      .map((item) => ({ item, alert: current.get(item.fingerprint) }))
-      .filter((n): n is Notice => n.alert !== undefined);
-    if (notices.length === 0) {
-      await deps.state.donePlanned(email.key);
-      continue;
-    }
-    const content = renderEmail(notices, { now: deps.clock(), tenantNames: deps.policy.tenantNames });
+    const content = renderEmail(notices as Notice[], { now: deps.clock(), tenantNames: deps.policy.tenantNames });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
     try {
       const { operationId } = await deps.mailer.send(content, email.recipients, key);
