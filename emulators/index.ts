@@ -42,6 +42,27 @@ export interface PrivateCloud {
   stop(): Promise<void>;
 }
 
+/**
+ * The app settings (names as in DESIGN.md) that point Entra Sync Watch at this private cloud, as a
+ * deployment would set them for real Azure. `acs: 'entra'` uses ACS_ENDPOINT with a token from the
+ * authority instead of the connection string.
+ */
+export function settingsFor(cloud: PrivateCloud, options: { storage?: string; acs?: 'key' | 'entra' } = {}): Record<string, string> {
+  const settings: Record<string, string> = {
+    WATCH_TENANTS: cloud.tenants.join(','),
+    ALERT_EMAIL_TO: 'ops@contoso.example',
+    ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.example',
+    GRAPH_ENDPOINT: cloud.graphEndpoint,
+    AZURE_AUTHORITY_HOST: cloud.authorityHost,
+    AZURE_TENANT_ID: cloud.tenants[0] ?? '',
+    AZURE_CLIENT_ID: cloud.clientId,
+    AZURE_CLIENT_SECRET: cloud.clientSecret,
+    ...(options.acs === 'entra' ? { ACS_ENDPOINT: cloud.acsEndpoint } : { ACS_CONNECTION_STRING: cloud.acsConnectionString }),
+  };
+  if (options.storage) settings.AzureWebJobsStorage = options.storage;
+  return settings;
+}
+
 export async function startPrivateCloud(options: PrivateCloudOptions): Promise<PrivateCloud> {
   const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
   const tls = options.tls ?? loadTlsMaterial();

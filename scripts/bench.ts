@@ -13,7 +13,7 @@ import { loadSettings } from '../lib/config/settings';
 import { runCycle } from '../lib/cycle';
 import { AlertStore } from '../lib/store/alert-store';
 import { StateStore } from '../lib/store/state-store';
-import { guidFrom, jobIdFor, startPrivateCloud, type Scenario } from '../emulators';
+import { guidFrom, jobIdFor, settingsFor, startPrivateCloud, type Scenario } from '../emulators';
 import { startAzurite } from '../emulators/azurite';
 
 const root = resolve(__dirname, '..');
@@ -48,18 +48,7 @@ function signedMiB(bytes: number): string {
 async function measure(tenants: number, sps: number, quarantined: number, storage: string): Promise<void> {
   const cloud = await startPrivateCloud({ scenario: scenario(tenants, sps, quarantined), outboxDir: mkdtempSync(join(tmpdir(), 'esw-bench-')) });
   try {
-    const env = {
-      WATCH_TENANTS: cloud.tenants.join(','),
-      ALERT_EMAIL_TO: 'ops@contoso.example',
-      ALERT_EMAIL_FROM: 'DoNotReply@watch.example',
-      ACS_CONNECTION_STRING: cloud.acsConnectionString,
-      GRAPH_ENDPOINT: cloud.graphEndpoint,
-      AZURE_AUTHORITY_HOST: cloud.authorityHost,
-      AZURE_TENANT_ID: cloud.tenants[0],
-      AZURE_CLIENT_ID: cloud.clientId,
-      AZURE_CLIENT_SECRET: cloud.clientSecret,
-      AzureWebJobsStorage: storage,
-    };
+    const env = settingsFor(cloud, { storage });
     const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(`    error: ${m}`) };
     const prefix = `b${tenants}x${sps}`;
     const table = (name: string) => TableClient.fromConnectionString(storage, `${prefix}${name}`, { allowInsecureConnection: true });

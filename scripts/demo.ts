@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { startPrivateCloud } from '../emulators';
+import { settingsFor, startPrivateCloud } from '../emulators';
 import { startAzurite } from '../emulators/azurite';
 
 const root = resolve(__dirname, '..');
@@ -49,17 +49,8 @@ async function main(): Promise<number> {
   try {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      WATCH_TENANTS: cloud.tenants.join(','),
-      ALERT_EMAIL_TO: 'ops@contoso.example',
-      ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.example',
-      ACS_ENDPOINT: cloud.acsEndpoint,
+      ...settingsFor(cloud, { storage: azurite.connectionString, acs: 'entra' }),
       ACS_CONNECTION_STRING: '',
-      GRAPH_ENDPOINT: cloud.graphEndpoint,
-      AZURE_AUTHORITY_HOST: cloud.authorityHost,
-      AZURE_TENANT_ID: cloud.tenants[0],
-      AZURE_CLIENT_ID: cloud.clientId,
-      AZURE_CLIENT_SECRET: cloud.clientSecret,
-      AzureWebJobsStorage: azurite.connectionString,
       // Routes Northwind to its own service desk, names the tenants, silences Northwind's planned
       // maintenance, and repeats every 10 s instead of 4 h so that a reminder fits in the demo.
       WATCH_CONFIG: join(root, 'emulators', 'scenarios', 'demo-config.json'),

@@ -9,7 +9,7 @@ import { Env, loadSettings } from '../../lib/config/settings';
 import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
 import { StateStore } from '../../lib/store/state-store';
-import { startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
+import { settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
 
 export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
 
@@ -41,19 +41,7 @@ export interface World {
 
 /** The settings a deployment would have, pointing at the private cloud and the shared Azurite. */
 export function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
-  return {
-    WATCH_TENANTS: cloud.tenants.join(','),
-    ALERT_EMAIL_TO: 'ops@contoso.example',
-    ALERT_EMAIL_FROM: 'DoNotReply@watch.example',
-    ACS_CONNECTION_STRING: cloud.acsConnectionString,
-    GRAPH_ENDPOINT: cloud.graphEndpoint,
-    AZURE_AUTHORITY_HOST: cloud.authorityHost,
-    AZURE_TENANT_ID: cloud.tenants[0],
-    AZURE_CLIENT_ID: cloud.clientId,
-    AZURE_CLIENT_SECRET: cloud.clientSecret,
-    AzureWebJobsStorage: inject('storageConnectionString'),
-    ...extra,
-  };
+  return { ...settingsFor(cloud, { storage: inject('storageConnectionString') }), ...extra };
 }
 
 export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
