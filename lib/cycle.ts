@@ -1,9 +1,11 @@
 import type { GraphReader } from './clients/graph';
 import { dispatch } from './dispatch/dispatch';
+import { matchLabelsOf, routesFor } from './dispatch/route';
 import { evaluateTenant, inView } from './evaluate/rules';
 import type { AlertLabels } from './evaluate/types';
 import type { Logger } from './log';
 import { planEmails, sendPlanned, type DeliveryDeps } from './notify/deliver';
+import { neededNotification } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
@@ -126,6 +128,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   await deps.probe?.('planned');
 
   const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors);
+  await forgetOldAlerts(current, new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))), deps);
 
   const all = [...current.values()];
   const summary: CycleSummary = {
@@ -142,6 +145,29 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   };
   await finish(summary, deps);
   return summary;
+}
+
+/** How long a resolved alert is kept before its row is deleted (a new firing period starts a new row). */
+export const RESOLVED_RETENTION_MS = 7 * 24 * 3600_000;
+
+/**
+ * Deletes alerts that resolved (or cleared while pending) more than a week ago and have nothing
+ * left to say, so the table holds what matters and a cycle's read stays small for MSPs.
+ */
+async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<string>, deps: CycleDeps): Promise<void> {
+  const cutoff = deps.clock().getTime() - RESOLVED_RETENTION_MS;
+  for (const alert of current.values()) {
+    if (alert.state !== 'resolved' || inOutbox.has(alert.fingerprint)) continue;
+    const ended = Date.parse(alert.endsAt ?? alert.lastSeenAt ?? '');
+    if (!(ended < cutoff)) continue;
+    const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames));
+    if (routes.some((route) => neededNotification(alert, route, deps.clock()))) continue; // a resolved notice is still owed (muted until now?)
+    try {
+      if (await deps.alerts.deleteIfUnchanged(alert)) current.delete(alert.fingerprint);
+    } catch (error) {
+      deps.log.warn(`forgetting resolved alert ${alert.fingerprint}: ${(error as Error).message}`);
+    }
+  }
 }
 
 /** The heartbeat (only when the cycle did its whole job) and the summary for the status view. */

@@ -97,6 +97,18 @@ export class AlertStore {
     return records;
   }
 
+  /** Deletes a record if nobody changed it since it was read; false when someone did (or it is gone). */
+  async deleteIfUnchanged(record: AlertRecord): Promise<boolean> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(partitionKeyOf(record.labels.tenantId), record.fingerprint, { etag: record.etag });
+      return true;
+    } catch (error) {
+      if (isConflict(error) || isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
   /** Writes a record; returns it with its new ETag. Throws ConcurrentUpdateError on a lost race. */
   async save(record: AlertRecord): Promise<AlertRecord> {
     await this.ensureTable();

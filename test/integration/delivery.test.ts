@@ -113,4 +113,26 @@ describe('delivery', () => {
     expect([later.notificationsSent, later.notificationsPending]).toEqual([1, 0]);
     expect(world.cloud.acs.messages().map((m) => m.to[0]!.address).sort()).toEqual(['northwind@contoso.example', 'ops@contoso.example']);
   });
+
+  it('forgets an alert a week after it resolved, and a new trip then starts afresh', async () => {
+    let now = new Date('2026-11-27T12:00:00Z');
+    const deps = () => world.deps({ clock: () => now });
+    trip();
+    await runCycle(deps());
+    recover();
+    now = new Date(now.getTime() + 3600_000);
+    await runCycle(deps());
+    expect((await deps().alerts.loadAll()).size).toBe(1);
+
+    now = new Date(now.getTime() + 7 * 24 * 3600_000 - 60_000);
+    await runCycle(deps());
+    expect((await deps().alerts.loadAll()).size).toBe(1); // not yet a week
+    now = new Date(now.getTime() + 120_000);
+    await runCycle(deps());
+    expect((await deps().alerts.loadAll()).size).toBe(0);
+
+    trip();
+    await runCycle(deps());
+    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved', '[Entra Sync Watch] Deletion threshold tripped']);
+  });
 });
