@@ -3,7 +3,7 @@
  *   node scripts/with-emulator-ca.mjs tsx emulators/serve.ts [scenario.json] [--outbox dir]
  */
 import { join, resolve } from 'node:path';
-import { startPrivateCloud } from './index';
+import { settingsFor, startPrivateCloud } from './index';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -13,6 +13,10 @@ async function main(): Promise<void> {
 
   const cloud = await startPrivateCloud({ scenario: scenarioPath, outboxDir });
   const bundle = process.env.NODE_EXTRA_CA_CERTS ?? '';
+  const quote = (value: string) => (/^[\w@%+=:,./-]*$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
+  const exports = Object.entries(settingsFor(cloud))
+    .map(([name, value]) => `export ${name}=${quote(value)}`)
+    .join('\n');
   console.log(`Local private cloud running (scenario ${scenarioPath})
   authority   ${cloud.authorityHost}
   graph       ${cloud.graphEndpoint}/v1.0
@@ -24,16 +28,8 @@ async function main(): Promise<void> {
 
 Settings for \`npm run cycle\` in another shell (it must trust the emulator certificate):
 export NODE_EXTRA_CA_CERTS=${bundle}
-export AZURE_AUTHORITY_HOST=${cloud.authorityHost}
-export AZURE_CLIENT_ID=${cloud.clientId}
-export AZURE_CLIENT_SECRET=${cloud.clientSecret}
-export AZURE_TENANT_ID=${cloud.tenants[0] ?? ''}
-export WATCH_TENANTS=${cloud.tenants.join(',')}
-export GRAPH_ENDPOINT=${cloud.graphEndpoint}
-export ACS_CONNECTION_STRING='${cloud.acsConnectionString}'
+${exports}
 # or, for Entra auth to ACS instead of the connection string: export ACS_ENDPOINT=${cloud.acsEndpoint}
-export ALERT_EMAIL_FROM=DoNotReply@contoso.example
-export ALERT_EMAIL_TO=ops@contoso.example
 
 Advance the timeline: curl -s -X POST ${cloud.graphEndpoint}/_emulator/step --cacert ${bundle || '<cert.pem>'}
 Ctrl-C to stop.`);

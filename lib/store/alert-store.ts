@@ -27,7 +27,7 @@ interface AlertEntity {
 }
 
 /** Table keys may not hold / \ # ? or control characters; tenant ids are GUIDs or domain names. */
-export function partitionKeyOf(tenantId: string): string {
+function partitionKeyOf(tenantId: string): string {
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
   return tenantId.replace(/[/\\#?\u0000-\u001f\u007f-\u009f]/g, '_');
 }
