@@ -1,8 +1,7 @@
 import type { GraphReader } from './clients/graph';
 import { dispatch } from './dispatch/dispatch';
 import { matchLabelsOf, routesFor } from './dispatch/route';
-import { evaluateTenant, inView } from './evaluate/rules';
-import type { AlertLabels } from './evaluate/types';
+import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
 import type { Logger } from './log';
 import { planEmails, sendPlanned, type DeliveryDeps } from './notify/deliver';
 import { neededNotification } from './notify/dedup';
@@ -11,9 +10,8 @@ import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
-import type { AlertRecord } from './reconcile/types';
+import type { AlertLabels, AlertRecord, CycleSummary } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
-import type { CycleRecord } from './store/state-store';
 
 export type { Logger } from './log';
 export type { CyclePoint } from './notify/deliver';
@@ -34,7 +32,7 @@ export interface CycleDeps extends DeliveryDeps {
   observe?: ObserveOptions;
 }
 
-export type CycleSummary = CycleRecord;
+export type { CycleSummary } from './model';
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
@@ -96,7 +94,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   reportProblems(observations, deps.log, errors);
 
   const now = deps.clock();
-  const findings = observations.flatMap((o) => evaluateTenant(o, deps.policy.rules));
+  const findings = observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }));
   const { changed } = reconcile({
     stored,
     findings,
@@ -105,7 +103,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
     },
-    keepFiringForMs: (labels) => deps.policy.rules[labels.condition].keepFiringForMs,
+    keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
   await deps.probe?.('evaluated');
 

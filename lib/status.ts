@@ -1,11 +1,12 @@
 import { createCredential, createTableClient } from './clients';
 import { Env, loadSettings } from './config/settings';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
-import { STATE_TABLE, StateStore, type CycleRecord } from './store/state-store';
+import type { CycleSummary } from './model';
+import { STATE_TABLE, StateStore } from './store/state-store';
 
 export interface StatusView {
   /** The last cycle's summary, or null before the first cycle. */
-  lastCycle: CycleRecord | null;
+  lastCycle: CycleSummary | null;
   /** Alerts firing now, oldest first. */
   firing: {
     tenantId: string;

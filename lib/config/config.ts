@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { Condition, Severity } from '../evaluate/types';
-import { parseDuration } from './duration';
+import { defaultRuleSettings, type ParamSpec, type RuleDefinition, type RuleSettings } from '../evaluate/rule';
+import { CONDITIONS, RULES } from '../evaluate/rules';
+import { SEVERITIES } from '../model';
+import { formatDurationText, parseDuration } from './duration';
 import { DOMAIN, EMAIL, GUID } from './settings';
-import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, DEFAULT_RULES } from './policy';
-import type { Policy, Route, Rule, Silence } from './policy';
+import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS } from './policy';
+import type { Policy, Route, RulePolicy, Silence } from './policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from './types';
 
 /**
@@ -24,9 +26,7 @@ export class ConfigError extends Error {
 
 type Json = Record<string, unknown>;
 
-// Kept in step with the types: adding a condition, severity or matcher label without updating these fails to compile.
-const CONDITIONS = Object.keys(DEFAULT_RULES) as Condition[];
-const SEVERITIES = Object.keys(DEFAULT_REPEAT_MS) as Severity[];
+// Kept in step with the types: adding a matcher label without listing it here fails to compile.
 const MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job', 'condition', 'severity'] as const satisfies readonly (keyof Matchers)[];
 const _allMatcherKeysListed: Exclude<keyof Matchers, (typeof MATCHER_KEYS)[number]> extends never ? true : never = true;
 const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -319,21 +319,79 @@ function listOf<T>(value: unknown, path: string, problems: Problems, build: (ite
 
 // ---- rules, budget, heartbeat, tenants -------------------------------------------------------------
 
-function buildRules(value: unknown, problems: Problems): Record<Condition, Rule> {
-  const rules = { ...DEFAULT_RULES };
-  if (value === undefined) return rules;
-  const object = objectAt(value, 'rules', problems, CONDITIONS) ?? {};
-  for (const condition of CONDITIONS) {
-    if (object[condition] === undefined) continue;
-    const path = field('rules', condition);
-    const rule = objectAt(object[condition], path, problems, ['pendingCycles', 'keepFiringFor']) ?? {};
-    const keepFiringForMs = rule.keepFiringFor === undefined ? undefined : duration(rule.keepFiringFor, field(path, 'keepFiringFor'), problems, { positive: false });
-    rules[condition] = {
-      pendingCycles: wholeNumber(rule.pendingCycles, field(path, 'pendingCycles'), problems, 0) ?? DEFAULT_RULES[condition].pendingCycles,
-      keepFiringForMs: keepFiringForMs ?? DEFAULT_RULES[condition].keepFiringForMs,
-    };
+/** Matchers a rule override may use: what is known of a job before it is an alert. */
+const SUBJECT_MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job'] as const;
+const RULE_FIELDS = ['enabled', 'severity', 'pendingCycles', 'keepFiringFor'];
+
+function paramValue(spec: ParamSpec, value: unknown, path: string, problems: Problems): number | boolean | undefined {
+  if (spec.type === 'boolean') return optionalBoolean(value, path, problems);
+  const number = spec.type === 'duration'
+    ? duration(value, path, problems, { positive: false })
+    : typeof value === 'number' && Number.isFinite(value) && (spec.type === 'number' || Number.isSafeInteger(value)) ? value : undefined;
+  if (number === undefined) {
+    if (spec.type !== 'duration') problems.add(path, `expected ${spec.type === 'integer' ? 'a whole number' : 'a number'}, got ${shown(value)}`);
+    return undefined;
   }
-  return rules;
+  const show = (n: number) => (spec.type === 'duration' ? formatDurationText(n) : String(n));
+  if (spec.min !== undefined && number < spec.min) problems.add(path, `must be at least ${show(spec.min)}, got ${shown(value)}`);
+  else if (spec.max !== undefined && number > spec.max) problems.add(path, `must be at most ${show(spec.max)}, got ${shown(value)}`);
+  else return number;
+  return undefined;
+}
+
+/** The fields of one rule's settings (rule-wide or an override) that are given, validated. */
+function ruleFields(rule: RuleDefinition, object: Json, path: string, problems: Problems): RulePolicy['overrides'][number]['settings'] {
+  const settings: RulePolicy['overrides'][number]['settings'] = {};
+  const enabled = optionalBoolean(object.enabled, field(path, 'enabled'), problems);
+  if (enabled !== undefined) settings.enabled = enabled;
+  if (object.severity !== undefined) {
+    enumValue(object.severity, field(path, 'severity'), problems, SEVERITIES);
+    if (SEVERITIES.includes(object.severity as never)) settings.severity = object.severity as RuleSettings['severity'];
+  }
+  const pendingCycles = wholeNumber(object.pendingCycles, field(path, 'pendingCycles'), problems, 0);
+  if (pendingCycles !== undefined) settings.pendingCycles = pendingCycles;
+  if (object.keepFiringFor !== undefined) {
+    const ms = duration(object.keepFiringFor, field(path, 'keepFiringFor'), problems, { positive: false });
+    if (ms !== undefined) settings.keepFiringForMs = ms;
+  }
+  const params: RuleSettings['params'] = {};
+  for (const [name, spec] of Object.entries(rule.params)) {
+    if (object[name] === undefined) continue;
+    const value = paramValue(spec, object[name], field(path, name), problems);
+    if (value !== undefined) params[name] = value;
+  }
+  if (Object.keys(params).length > 0) settings.params = params;
+  return settings;
+}
+
+function buildRule(rule: RuleDefinition, value: unknown, path: string, problems: Problems): RulePolicy {
+  const base = defaultRuleSettings(rule);
+  const object = objectAt(value, path, problems, [...RULE_FIELDS, ...Object.keys(rule.params), 'overrides']) ?? {};
+  const { params, ...rest } = ruleFields(rule, object, path, problems);
+  const settings: RuleSettings = { ...base, ...rest, params: { ...base.params, ...params } };
+  const overrides = listOf(object.overrides, field(path, 'overrides'), problems, (item, itemPath) => {
+    const entry = objectAt(item, itemPath, problems, ['match', ...RULE_FIELDS, ...Object.keys(rule.params)]);
+    if (!entry) return undefined;
+    if (entry.match === undefined) problems.add(field(itemPath, 'match'), `required: which ${rule.scope === 'job' ? 'tenants, apps or jobs' : 'tenants'} the override is for`);
+    const match = entry.match === undefined ? undefined : objectAt(entry.match, field(itemPath, 'match'), problems, SUBJECT_MATCHER_KEYS);
+    if (match) {
+      if (Object.keys(match).length === 0) problems.add(field(itemPath, 'match'), `give at least one of ${SUBJECT_MATCHER_KEYS.join(', ')}`);
+      for (const key of SUBJECT_MATCHER_KEYS) if (match[key] !== undefined) matchValue(key, match[key], field(field(itemPath, 'match'), key), problems);
+    }
+    return match ? { match: match as Matchers, settings: ruleFields(rule, entry, itemPath, problems) } : undefined;
+  });
+  return { settings, overrides };
+}
+
+/** Every registered rule's settings with nothing changed by a config file. */
+export function defaultRules(): Record<string, RulePolicy> {
+  return buildRules(undefined, new Problems());
+}
+
+/** Every registered rule's settings: defaults, then what `rules.<condition>` in the config changes. */
+function buildRules(value: unknown, problems: Problems): Record<string, RulePolicy> {
+  const object = value === undefined ? {} : (objectAt(value, 'rules', problems, CONDITIONS) ?? {});
+  return Object.fromEntries(RULES.map((rule) => [rule.condition, buildRule(rule, object[rule.condition] ?? {}, field('rules', rule.condition), problems)]));
 }
 
 function buildBudget(value: unknown, problems: Problems): Policy['budget'] {

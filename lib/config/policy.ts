@@ -1,4 +1,6 @@
-import type { Condition, Severity } from '../evaluate/types';
+import type { MatchLabels, Severity } from '../model';
+import type { RuleSettings } from '../evaluate/rule';
+import { matches } from './matchers';
 import type { Matchers, MaintenanceWindowConfig } from './types';
 
 /** A route with every default applied and a stable id (its path in the tree: `root`, `root.0`, `root.0.1`). */
@@ -21,9 +23,10 @@ export interface Silence {
   comment: string;
 }
 
-export interface Rule {
-  pendingCycles: number;
-  keepFiringForMs: number;
+/** A rule's settings from the config: the rule-wide ones, then overrides for matching subjects (later ones win). */
+export interface RulePolicy {
+  settings: RuleSettings;
+  overrides: { match: Matchers; settings: Partial<Omit<RuleSettings, 'params'>> & { params?: RuleSettings['params'] } }[];
 }
 
 /** The validated config with defaults applied: what the pipeline stages read. */
@@ -31,7 +34,8 @@ export interface Policy {
   route: Route;
   silences: Silence[];
   maintenanceWindows: MaintenanceWindowConfig[];
-  rules: Record<Condition, Rule>;
+  /** Per condition; a condition absent here uses its rule's defaults. */
+  rules: Record<string, RulePolicy>;
   budget: { perMinute: number; perHour: number };
   heartbeat?: { url: string; method: 'GET' | 'POST' };
   /** Lower-case tenant id → name. */
@@ -40,10 +44,18 @@ export interface Policy {
 
 export const DEFAULT_REPEAT_MS: Record<Severity, number> = { critical: 4 * 3600_000, warning: 24 * 3600_000 };
 export const DEFAULT_BUDGET = { perMinute: 30, perHour: 100 };
-/** Built-in rule defaults: quarantine and deletion trips fire at once (Entra already debounced them). */
-export const DEFAULT_RULES: Record<Condition, Rule> = {
-  quarantine: { pendingCycles: 0, keepFiringForMs: 0 },
-  'deletion-threshold': { pendingCycles: 0, keepFiringForMs: 0 },
-  // Credentials and permissions do not fix themselves; evaluate.ts raises the pending period for transient problems.
-  'tenant-unreadable': { pendingCycles: 0, keepFiringForMs: 0 },
-};
+
+/**
+ * The settings of a rule for one subject: its rule-wide settings with every matching override
+ * laid over them in order. The subject is what is known before an alert exists (tenant, app,
+ * job...), so overrides match on those labels only.
+ */
+export function settingsFor(rule: RulePolicy, subject: Partial<MatchLabels>): RuleSettings {
+  let settings = rule.settings;
+  for (const override of rule.overrides) {
+    if (!matches(override.match, subject)) continue;
+    const { params, ...rest } = override.settings;
+    settings = { ...settings, ...rest, params: { ...settings.params, ...params } };
+  }
+  return settings;
+}

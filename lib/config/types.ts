@@ -1,4 +1,4 @@
-import type { Condition, Severity } from '../evaluate/types';
+import type { Condition, Severity } from '../model';
 
 /**
  * The optional JSON config file (WATCH_CONFIG): routing, silences, maintenance windows, rules,
@@ -73,11 +73,21 @@ export interface MaintenanceWindowConfig {
   comment: string;
 }
 
-export interface RuleConfig {
+/** A rule's settings; each rule adds its own parameters (thresholds) beside these, listed in config.schema.json. */
+export interface RuleSettingsConfig {
+  /** Off: the condition is never raised (default on). */
+  enabled?: boolean;
+  severity?: Severity;
   /** Consecutive cycles the condition must be seen before it fires. */
   pendingCycles?: number;
   /** Keep firing this long after the condition was last seen, to damp flapping. */
   keepFiringFor?: DurationText;
+  [param: string]: unknown;
+}
+
+export interface RuleConfig extends RuleSettingsConfig {
+  /** Settings for some tenants, apps or jobs; later overrides win. */
+  overrides?: (RuleSettingsConfig & { match: Omit<Matchers, 'condition' | 'severity'> })[];
 }
 
 export interface WatchConfig {
@@ -85,7 +95,7 @@ export interface WatchConfig {
   route?: RouteConfig;
   silences?: SilenceConfig[];
   maintenanceWindows?: MaintenanceWindowConfig[];
-  rules?: Partial<Record<Condition, RuleConfig>>;
+  rules?: Record<Condition, RuleConfig>;
   /** Emails per minute and per hour, across all instances (ACS default quota: 30/min, 100/h). */
   sendBudget?: { perMinute?: number; perHour?: number };
   /** Called after each cycle that did its whole job (a dead man's switch). */

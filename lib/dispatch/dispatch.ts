@@ -1,7 +1,7 @@
 import type { Policy, Route } from '../config/policy';
 import { inhibitedBy } from '../inhibit/inhibit';
 import { neededNotification, type NotificationItem } from '../notify/dedup';
-import type { AlertRecord } from '../reconcile/types';
+import type { AlertRecord } from '../model';
 import { silencedBy } from '../silence/silence';
 import { matchLabelsOf, routesFor } from './route';
 

@@ -1,6 +1,6 @@
 import type { Policy, Route } from '../config/policy';
-import type { AlertRecord } from '../reconcile/types';
-import { matches, type MatchLabels } from './matchers';
+import { matches } from '../config/matchers';
+import type { AlertRecord, MatchLabels } from '../model';
 
 /** The labels routes, silences and inhibition match on, from an alert and the config's tenant names. */
 export function matchLabelsOf(alert: AlertRecord, tenantNames: Policy['tenantNames']): MatchLabels {

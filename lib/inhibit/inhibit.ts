@@ -1,11 +1,13 @@
-import type { AlertRecord } from '../reconcile/types';
+import { ruleFor } from '../evaluate/rules';
+import type { AlertRecord } from '../model';
 
-const JOB_ROOT_CAUSES = new Set(['quarantine', 'deletion-threshold']);
+const isRootCause = (condition: string): boolean => ruleFor(condition)?.rootCause === true;
 
 /**
  * Why an alert is muted by another firing alert, or undefined. Two rules, from one root cause:
  * a tenant that cannot be read mutes every job alert of that tenant (they are held, not judged);
- * a quarantined job (or a deletion hold) mutes its own lesser alerts (failures, stalls).
+ * a job's root-cause alert (a quarantine, a deletion hold: rules marked rootCause) mutes its
+ * own lesser alerts (failures, stalls).
  */
 export function inhibitedBy(alert: AlertRecord, firing: AlertRecord[]): string | undefined {
   const { tenantId, servicePrincipalId, jobId, condition } = alert.labels;
@@ -16,8 +18,8 @@ export function inhibitedBy(alert: AlertRecord, firing: AlertRecord[]): string |
     if (s.condition === 'tenant-unreadable' && s.tenantId === tenantId) {
       return `tenant ${tenantId} cannot be read: its job alerts are held`;
     }
-    if (JOB_ROOT_CAUSES.has(s.condition) && !JOB_ROOT_CAUSES.has(condition) && s.tenantId === tenantId && s.servicePrincipalId === servicePrincipalId && s.jobId === jobId) {
-      return `the job is ${s.condition === 'quarantine' ? 'quarantined' : 'holding deletes'}`;
+    if (isRootCause(s.condition) && !isRootCause(condition) && s.tenantId === tenantId && s.servicePrincipalId === servicePrincipalId && s.jobId === jobId) {
+      return `the same job is firing "${ruleFor(s.condition)?.title ?? s.condition}"`;
     }
   }
   return undefined;

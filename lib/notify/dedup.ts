@@ -1,22 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { Route } from '../config/policy';
-import type { AlertRecord, NotificationKind } from '../reconcile/types';
+import type { AlertRecord, NotificationItem, NotificationKind } from '../model';
 
-/** One thing to tell one route about one alert. Its key is the idempotency of the notice. */
-export interface NotificationItem {
-  key: string;
-  fingerprint: string;
-  routeId: string;
-  kind: NotificationKind;
-  /** The firing period the notice speaks of. */
-  startsAt: string;
-  endsAt?: string;
-  /** For reminders: which one (1, 2, ...). */
-  reminder?: number;
-}
+export type { NotificationItem } from '../model';
 
 function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder?: number): NotificationItem {
   const startsAt = alert.startsAt as string;
-  const suffix = reminder !== undefined ? `:${reminder}` : '';
+  let suffix = reminder !== undefined ? `:${reminder}` : '';
+  if (kind === 'changed') suffix = `:${createHash('sha256').update(alert.material ?? '').digest('hex').slice(0, 16)}`;
   return {
     key: `${alert.fingerprint}:${route.id}:${kind}:${startsAt}${suffix}`,
     fingerprint: alert.fingerprint,
@@ -25,14 +16,16 @@ function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder
     startsAt,
     endsAt: kind === 'resolved' ? alert.endsAt : undefined,
     reminder,
+    material: kind === 'resolved' ? undefined : alert.material,
   };
 }
 
 /**
  * What a route needs to hear about an alert now, from the alert's state and the route's log
- * (Alertmanager's DedupStage): the firing notice of a period it has not heard of; a reminder once
- * the repeat interval has passed since the last notice; the resolved notice of a period it was
- * told about. Muted alerts (silenced, inhibited) need nothing; their log is untouched, so they
+ * (Alertmanager's DedupStage): the firing notice of a period it has not heard of; a change notice
+ * at once when the alert's material (a quarantine reason, an error code) differs from what the
+ * route was told; a reminder once the repeat interval has passed since the last notice; the
+ * resolved notice of a period it was told about. Muted alerts (silenced, inhibited) need nothing; their log is untouched, so they
  * notify when the mute ends if there is still something to say.
  */
 export function neededNotification(alert: AlertRecord, route: Route, now: Date): NotificationItem | undefined {
@@ -42,6 +35,8 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
   if (alert.state === 'firing') {
     if (!sameLog) return item(alert, route, 'firing');
     if (log.resolved) return undefined;
+    // A log written before materials were recorded has none: nothing to compare, so no change notice.
+    if (log.material !== undefined && (alert.material ?? '') !== log.material) return item(alert, route, 'changed');
     const due = Date.parse(log.lastAt) + route.repeatMs[alert.severity];
     return now.getTime() >= due ? item(alert, route, 'reminder', log.reminders + 1) : undefined;
   }
@@ -58,6 +53,7 @@ export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: 
     lastAt: notice.kind === 'resolved' ? (same?.lastAt ?? sentAt) : sentAt,
     reminders: notice.kind === 'reminder' ? Math.max(notice.reminder ?? 0, same?.reminders ?? 0) : (same?.reminders ?? 0),
     resolved: notice.kind === 'resolved' || (same?.resolved ?? false),
+    material: notice.kind === 'resolved' ? same?.material : (notice.material ?? ''),
   };
   return { ...alert, notified: { ...alert.notified, [notice.routeId]: log } };
 }

@@ -1,9 +1,9 @@
 import type { Policy } from '../config/policy';
 import type { Logger } from '../log';
-import type { AlertRecord } from '../reconcile/types';
+import type { AlertRecord, NotificationItem, PlannedEmail } from '../model';
 import { AlertStore, ConcurrentUpdateError } from '../store/alert-store';
-import type { PlannedEmail, StateStore } from '../store/state-store';
-import { afterSent, type NotificationItem } from './dedup';
+import type { StateStore } from '../store/state-store';
+import { afterSent } from './dedup';
 import { emailKey, type EmailGroup } from './group';
 import { DeliveryFailedError, type Mailer } from './mailer';
 import { renderEmail, type Notice } from './render';
@@ -59,7 +59,7 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
       deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${waiting} email(s) wait for the next cycle`);
       return { sent, waiting };
     }
-    const content = renderEmail(notices as Notice[], { now: deps.clock(), tenantNames: deps.policy.tenantNames });
+    const content = renderEmail(notices as Notice[], { now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current) });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
     try {
       const { operationId } = await deps.mailer.send(content, email.recipients, key);
@@ -103,4 +103,11 @@ async function saveWithRetry(alert: AlertRecord, item: NotificationItem, sentAt:
     if (!fresh) throw error;
     return deps.alerts.save(afterSent(fresh, item, sentAt));
   }
+}
+
+/** The other current alerts of an alert's job (none for tenant-wide alerts). */
+function relatedAlerts(alert: AlertRecord, current: Map<string, AlertRecord>): AlertRecord[] {
+  const { tenantId, servicePrincipalId, jobId } = alert.labels;
+  if (jobId === '-') return [];
+  return [...current.values()].filter((a) => a !== alert && a.labels.tenantId === tenantId && a.labels.servicePrincipalId === servicePrincipalId && a.labels.jobId === jobId);
 }

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Route } from '../config/policy';
-import type { NotificationItem } from './dedup';
-import type { Recipients } from './mailer';
+import type { NotificationItem, Recipients } from '../model';
 
 export interface EmailGroup {
   recipients: Recipients;
   items: NotificationItem[];
 }
 
-const KIND_ORDER = { firing: 0, reminder: 1, resolved: 2 } as const;
+const KIND_ORDER = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
 
 function recipientKey(r: Recipients): string {
   const norm = (list: string[] | undefined) => [...new Set((list ?? []).map((a) => a.toLowerCase()))].sort().join(',');
@@ -18,7 +17,7 @@ function recipientKey(r: Recipients): string {
 /**
  * Groups one cycle's notices into one email per recipient set (ACS allows few emails a minute, and
  * one email about three jobs is easier to act on than three). Within an email: new alerts first,
- * then reminders, then resolved.
+ * then changes, then reminders, then resolved.
  */
 export function groupByRecipients(notices: { item: NotificationItem; route: Route }[]): EmailGroup[] {
   const groups = new Map<string, EmailGroup>();

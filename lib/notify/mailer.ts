@@ -1,11 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { EmailClient } from '@azure/communication-email';
-import type { EmailContent } from './render';
+import type { EmailContent, Recipients } from '../model';
 
-export interface Recipients {
-  to: string[];
-  cc?: string[];
-}
+export type { Recipients } from '../model';
 
 /**
  * ACS accepted the message and then reported it Failed or Canceled: it was not delivered, and

@@ -1,14 +1,10 @@
-import type { AlertRecord } from '../reconcile/types';
-import type { NotificationItem } from './dedup';
+import { RULES } from '../evaluate/rules';
+import type { AlertRecord, EmailContent, NotificationItem, Runbook } from '../model';
+import { escapeHtml, formatDuration, formatTime, headerSafe, plain } from '../text';
 import { uniqueForRendering } from './group';
-import { deletionThresholdRunbook, quarantineRunbook, Runbook } from './runbooks';
-import { escapeHtml, formatDuration, formatTime, headerSafe, plain, safeHttpsUrl } from './text';
+import { viewOf, type ViewContext } from './view';
 
-export interface EmailContent {
-  subject: string;
-  html: string;
-  plainText: string;
-}
+export type { EmailContent } from '../model';
 
 /** One notice to render: what to say (the item) about which alert. */
 export interface Notice {
@@ -16,11 +12,7 @@ export interface Notice {
   alert: AlertRecord;
 }
 
-export interface RenderContext {
-  now: Date;
-  /** Lower-case tenant id → name, from the config. */
-  tenantNames: Map<string, string>;
-}
+export type RenderContext = ViewContext;
 
 interface Section {
   kind: NotificationItem['kind'];
@@ -32,168 +24,62 @@ interface Section {
 
 const PRODUCT = 'Entra Sync Watch';
 
-function str(value: unknown): string {
-  return value === undefined || value === null ? '' : String(value);
-}
-
-function tenantLabel(tenantId: string, ctx: RenderContext): string {
-  const name = ctx.tenantNames.get(tenantId.toLowerCase());
-  return name ? `${name} (${tenantId})` : tenantId;
-}
-
-function shortTenant(tenantId: string, ctx: RenderContext): string {
-  return ctx.tenantNames.get(tenantId.toLowerCase()) ?? tenantId;
-}
-
-function entraLink(a: AlertRecord): [string, string][] {
-  const { servicePrincipalId } = a.labels;
-  const appId = str(a.annotations.appId);
-  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-  if (!guid.test(servicePrincipalId) || !guid.test(appId)) return [];
-  return [[
-    'Open the configuration in the Entra admin center',
-    `https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/objectId/${servicePrincipalId}/appId/${appId}`,
-  ]];
-}
-
-function appName(a: AlertRecord): string {
-  return str(a.annotations.servicePrincipalName) || a.labels.servicePrincipalId;
-}
-
-function jobFacts(a: AlertRecord, ctx: RenderContext): [string, string][] {
-  const n = a.annotations;
-  const facts: [string, string][] = [
-    ['Tenant', tenantLabel(a.labels.tenantId, ctx)],
-    ['Configuration', str(n.servicePrincipalName)],
-    ['Job', `${a.labels.jobId}${n.templateId ? ` (${str(n.templateId)})` : ''}`],
-    ['Reason', str(n.reason)],
-  ];
-  if (n.errorCode) facts.push(['Error code', str(n.errorCode)]);
-  if (n.errorMessage) facts.push(['Error', str(n.errorMessage)]);
-  facts.push(['Quarantined since', formatTime(n.seriesBegan ?? n.currentBegan)]);
-  if (n.seriesCount !== undefined) facts.push(['Re-evaluations in this quarantine', str(n.seriesCount)]);
-  facts.push(['Next attempt by Entra', formatTime(n.nextAttempt)]);
-  if (a.labels.condition === 'deletion-threshold' && n.deleteThreshold !== undefined) facts.push(['Deletion threshold', str(n.deleteThreshold)]);
-  return facts;
-}
-
-/** What is wrong and what to do, the same in a first notice and a reminder. */
-function problemOf(a: AlertRecord, ctx: RenderContext): { what: string; facts: [string, string][]; runbook: Runbook; links: [string, string][] } {
-  const n = a.annotations;
-  const links = entraLink(a);
-  const troubleshooting = safeHttpsUrl(n.troubleshootingUrl);
-  if (troubleshooting) links.push(['Troubleshooting guide from Entra', troubleshooting]);
-  switch (a.labels.condition) {
-    case 'deletion-threshold':
-      return {
-        what: `${appName(a)} is holding deletes for your decision`,
-        facts: jobFacts(a, ctx),
-        runbook: deletionThresholdRunbook(a.labels.servicePrincipalId, a.labels.jobId, typeof n.deleteThreshold === 'number' ? n.deleteThreshold : undefined),
-        links,
-      };
-    case 'quarantine':
-      return {
-        what: `${appName(a)} is quarantined (${str(n.reason)})`,
-        facts: jobFacts(a, ctx),
-        runbook: quarantineRunbook(str(n.reason), n.errorCode ? str(n.errorCode) : undefined),
-        links,
-      };
-    case 'tenant-unreadable':
-      return {
-        what: `cannot monitor tenant ${shortTenant(a.labels.tenantId, ctx)}`,
-        facts: [
-          ['Tenant', tenantLabel(a.labels.tenantId, ctx)],
-          ['Graph answered', str(n.problem)],
-          ...(n.likelyMissingPermission ? ([['Likely missing', str(n.likelyMissingPermission)]] as [string, string][]) : []),
-        ],
-        runbook: {
-          meaning: 'Entra Sync Watch cannot read this tenant\'s synchronization jobs. Its job alerts are held as they were (neither resolved nor re-sent) until it can.',
-          steps: [
-            'Check that the monitoring app is consented in this tenant with the application permissions Application.Read.All and Synchronization.Read.All (admin consent).',
-            'Check that its credential (client secret, certificate or managed identity) is valid and not expired.',
-          ],
-        },
-        links: [],
-      };
-  }
-}
-
-function firingHeadline(a: AlertRecord, ctx: RenderContext): string {
-  switch (a.labels.condition) {
-    case 'deletion-threshold':
-      return `Deletion threshold tripped: ${appName(a)} is holding deletes for your decision`;
-    case 'quarantine':
-      return `Quarantined: ${appName(a)} (${str(a.annotations.reason)})`;
-    case 'tenant-unreadable':
-      return `Cannot monitor tenant ${shortTenant(a.labels.tenantId, ctx)}`;
-  }
-}
-
 function sectionFor({ item, alert }: Notice, ctx: RenderContext): Section {
-  if (item.kind === 'resolved') return resolvedSection(alert, item, ctx);
-  const problem = problemOf(alert, ctx);
-  if (item.kind === 'firing') return { kind: 'firing', headline: firingHeadline(alert, ctx), ...problem };
-  const firingFor = formatDuration(ctx.now.getTime() - Date.parse(item.startsAt));
-  const facts: [string, string][] = [['Firing since', `${formatTime(item.startsAt)} (${firingFor})`], ...problem.facts];
-  return { kind: 'reminder', headline: `Reminder: ${problem.what}, for ${firingFor} now`, facts, runbook: problem.runbook, links: problem.links };
+  const view = viewOf(alert, ctx);
+  const links = view.links.map((l): [string, string] => [l.label, l.href]);
+  switch (item.kind) {
+    case 'firing':
+      return { kind: 'firing', headline: `${view.title}: ${view.about}`, facts: view.facts, runbook: view.runbook, links };
+    case 'changed':
+      return { kind: 'changed', headline: `Changed: ${view.title}: ${view.about}`, facts: view.facts, runbook: view.runbook, links };
+    case 'reminder': {
+      const firingFor = formatDuration(ctx.now.getTime() - Date.parse(item.startsAt));
+      const facts: [string, string][] = [['Firing since', `${formatTime(item.startsAt)} (${firingFor})`], ...view.facts];
+      return { kind: 'reminder', headline: `Reminder: ${view.title}: ${view.about}, for ${firingFor} now`, facts, runbook: view.runbook, links };
+    }
+    case 'resolved': {
+      const endsAt = item.endsAt ?? alert.endsAt;
+      const began = Date.parse(item.startsAt);
+      const ended = endsAt ? Date.parse(endsAt) : ctx.now.getTime();
+      const lasted = Number.isFinite(began) ? formatDuration(ended - began) : 'unknown';
+      const facts: [string, string][] = [...view.facts.slice(0, alert.labels.jobId === '-' ? 1 : 3)];
+      facts.push(['Alert began', formatTime(item.startsAt)], ['Resolved', formatTime(endsAt)], ['Lasted', lasted]);
+      return { kind: 'resolved', headline: `Resolved: ${view.about} ${view.ended} after ${lasted}`, facts, links };
+    }
+  }
 }
 
-function resolvedSection(a: AlertRecord, item: NotificationItem, ctx: RenderContext): Section {
-  const n = a.annotations;
-  const name = a.labels.condition === 'tenant-unreadable' ? `tenant ${shortTenant(a.labels.tenantId, ctx)}` : appName(a);
-  const what = { 'deletion-threshold': 'deletion hold cleared', quarantine: 'left quarantine', 'tenant-unreadable': 'can be read again' }[a.labels.condition];
-  const endsAt = item.endsAt ?? a.endsAt;
-  const began = Date.parse(item.startsAt);
-  const ended = endsAt ? Date.parse(endsAt) : ctx.now.getTime();
-  const lasted = Number.isFinite(began) ? formatDuration(ended - began) : 'unknown';
-  const facts: [string, string][] = [['Tenant', tenantLabel(a.labels.tenantId, ctx)]];
-  if (a.labels.jobId !== '-') facts.push(['Configuration', str(n.servicePrincipalName)], ['Job', a.labels.jobId], ['Was', str(n.reason)]);
-  facts.push(['Alert began', formatTime(item.startsAt)], ['Resolved', formatTime(endsAt)], ['Lasted', lasted]);
-  return { kind: 'resolved', headline: `Resolved: ${name} ${what} after ${lasted}`, facts, links: entraLink(a) };
-}
-
-const SUMMARY_WORDS: Record<string, [string, string]> = {
-  'firing:deletion-threshold': ['deletion hold', 'deletion holds'],
-  'firing:quarantine': ['quarantined', 'quarantined'],
-  'firing:tenant-unreadable': ['tenant unreadable', 'tenants unreadable'],
-  'reminder:deletion-threshold': ['deletion hold still waiting', 'deletion holds still waiting'],
-  'reminder:quarantine': ['still quarantined', 'still quarantined'],
-  'reminder:tenant-unreadable': ['tenant still unreadable', 'tenants still unreadable'],
-  resolved: ['resolved', 'resolved'],
-};
+const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
 /** "2 quarantined, 1 resolved: Contoso, Northwind". */
 function summarySubject(notices: Notice[], ctx: RenderContext): string {
-  const counts = new Map<string, number>();
+  const counts = new Map<string, { n: number; one: string; many: string }>();
   for (const { item, alert } of notices) {
-    const key = item.kind === 'resolved' ? 'resolved' : `${item.kind}:${alert.labels.condition}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const { condition } = alert.labels;
+    const counted = COUNTED.get(condition) ?? { one: condition, many: condition };
+    const prefix = item.kind === 'reminder' ? 'still ' : item.kind === 'changed' ? 'changed: ' : '';
+    const key = item.kind === 'resolved' ? 'resolved' : `${item.kind}:${condition}`;
+    const entry = counts.get(key) ?? (item.kind === 'resolved' ? { n: 0, one: 'resolved', many: 'resolved' } : { n: 0, one: prefix + counted.one, many: prefix + counted.many });
+    entry.n++;
+    counts.set(key, entry);
   }
-  const parts = Object.keys(SUMMARY_WORDS)
-    .filter((k) => counts.has(k))
-    .map((k) => {
-      const n = counts.get(k) as number;
-      const [one, many] = SUMMARY_WORDS[k] as [string, string];
-      return `${n} ${n === 1 ? one : many}`;
-    });
-  const tenants = [...new Set(notices.map((n) => shortTenant(n.alert.labels.tenantId, ctx)))];
+  const parts = [...counts.values()].map(({ n, one, many }) => `${n} ${n === 1 ? one : many}`);
+  const tenants = [...new Set(notices.map((n) => ctx.tenantNames.get(n.alert.labels.tenantId.toLowerCase()) ?? n.alert.labels.tenantId))];
   const where = tenants.length <= 3 ? tenants.join(', ') : `${tenants.slice(0, 3).join(', ')} and ${tenants.length - 3} more`;
   return `${parts.join(', ')}: ${where}`;
 }
 
-const KIND_RANK = { firing: 0, reminder: 1, resolved: 2 } as const;
-const CONDITION_RANK = { 'tenant-unreadable': 0, 'deletion-threshold': 1, quarantine: 2 } as const;
+const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
+const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 
-/** New before reminders before resolved; within each, what blocks the most first. */
+/** New before changes before reminders before resolved; within each, what blocks the most first. */
 function byUrgency(a: Notice, b: Notice): number {
-  return (
-    KIND_RANK[a.item.kind] - KIND_RANK[b.item.kind] ||
-    CONDITION_RANK[a.alert.labels.condition] - CONDITION_RANK[b.alert.labels.condition] ||
-    appName(a.alert).localeCompare(appName(b.alert))
-  );
+  const rank = (n: Notice) => CONDITION_RANK.get(n.alert.labels.condition) ?? RULES.length;
+  const name = (n: Notice) => String(n.alert.annotations.servicePrincipalName ?? n.alert.labels.servicePrincipalId);
+  return KIND_RANK[a.item.kind] - KIND_RANK[b.item.kind] || rank(a) - rank(b) || name(a).localeCompare(name(b));
 }
 
-const COLOURS = { firing: '#a4262c', reminder: '#ca5010', resolved: '#107c10' } as const;
+const COLOURS = { firing: '#a4262c', changed: '#a4262c', reminder: '#ca5010', resolved: '#107c10' } as const;
 
 function sectionHtml(section: Section, level: 'h2' | 'h3'): string {
   const colour = COLOURS[section.kind];

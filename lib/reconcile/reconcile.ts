@@ -1,5 +1,4 @@
-import type { AlertLabels, Finding } from '../evaluate/types';
-import type { AlertRecord } from './types';
+import type { AlertLabels, AlertRecord, Finding } from '../model';
 
 export interface ReconcileInput {
   /** Every stored alert, by fingerprint. */
@@ -20,7 +19,7 @@ export interface ReconcileResult {
 
 function fromFinding(f: Finding, previous: AlertRecord | undefined, at: string): AlertRecord {
   const base = previous ?? { fingerprint: f.fingerprint, state: 'pending' as const, notified: {} };
-  return { ...base, labels: f.labels, severity: f.severity, annotations: f.annotations, lastSeenAt: at };
+  return { ...base, labels: f.labels, severity: f.severity, annotations: f.annotations, material: f.material, lastSeenAt: at };
 }
 
 /**

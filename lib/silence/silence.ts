@@ -1,6 +1,7 @@
 import type { Policy, Silence } from '../config/policy';
 import type { MaintenanceWindowConfig } from '../config/types';
-import { matches, type MatchLabels } from '../dispatch/matchers';
+import { matches } from '../config/matchers';
+import type { MatchLabels } from '../model';
 import { isInWeeklyWindow, maintenanceEndsAt } from './windows';
 
 /** Why an alert is muted right now, for the log and the status view. */

@@ -1,6 +1,6 @@
 import { TableClient, TableEntity } from '@azure/data-tables';
 import { isConflict, isNotFound, tableCreator } from './table';
-import type { AlertRecord } from '../reconcile/types';
+import type { AlertRecord } from '../model';
 
 export const ALERTS_TABLE = 'SyncWatchAlerts';
 
@@ -24,6 +24,7 @@ interface AlertEntity {
   endsAt?: string;
   lastSeenAt?: string;
   pendingCount?: number;
+  material?: string;
 }
 
 /** Table keys may not hold / \ # ? or control characters; tenant ids are GUIDs or domain names. */
@@ -45,6 +46,7 @@ function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
     endsAt: record.endsAt,
     lastSeenAt: record.lastSeenAt,
     pendingCount: record.pendingCount,
+    material: record.material,
   };
 }
 
@@ -60,6 +62,7 @@ function fromEntity(entity: AlertEntity & { etag?: string }): AlertRecord {
     endsAt: entity.endsAt ?? undefined,
     lastSeenAt: entity.lastSeenAt ?? undefined,
     pendingCount: entity.pendingCount ?? undefined,
+    material: entity.material ?? undefined,
     etag: entity.etag,
   };
 }

@@ -1,33 +1,10 @@
 import { TableClient } from '@azure/data-tables';
-import type { NotificationItem } from '../notify/dedup';
-import type { Recipients } from '../notify/mailer';
+import type { CycleSummary, PlannedEmail } from '../model';
 import { isConflict, isNotFound, tableCreator } from './table';
 
 export const STATE_TABLE = 'SyncWatchState';
 
-/** An email decided and written down before it is sent: the outbox of the notification log. */
-export interface PlannedEmail {
-  /** Idempotency key (the ACS Operation-Id is derived from it). */
-  key: string;
-  recipients: Recipients;
-  items: NotificationItem[];
-  plannedAt: string;
-  /** Sends ACS accepted and then failed; each moves the email to a new Operation-Id. */
-  failedAttempts: number;
-}
-
-export interface CycleRecord {
-  startedAt: string;
-  durationMs: number;
-  tenantsChecked: number;
-  tenantsUnreadable: string[];
-  jobsSeen: number;
-  alertsFiring: number;
-  notificationsSent: number;
-  notificationsPending: number;
-  errors: string[];
-  heartbeat: string;
-}
+export type { PlannedEmail } from '../model';
 
 const OUTBOX = 'outbox';
 const BUDGET = 'budget';
@@ -110,17 +87,17 @@ export class StateStore {
     return false;
   }
 
-  async recordCycle(record: CycleRecord): Promise<void> {
+  async recordCycle(record: CycleSummary): Promise<void> {
     await this.ensureTable();
     await this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'latest', body: JSON.stringify(record) }, 'Replace');
   }
 
   /** The last cycle's summary, for a status view. */
-  async latestCycle(): Promise<CycleRecord | undefined> {
+  async latestCycle(): Promise<CycleSummary | undefined> {
     await this.ensureTable();
     try {
       const row = await this.table.getEntity<{ body: string }>(CYCLE, 'latest');
-      return JSON.parse(row.body) as CycleRecord;
+      return JSON.parse(row.body) as CycleSummary;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

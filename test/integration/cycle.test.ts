@@ -61,7 +61,7 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     expect(second.notificationsSent).toBe(1);
     expect(subjects()).toHaveLength(2);
     const trip = cloud.acs.messages()[1]!;
-    expect(trip.subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso is holding deletes for your decision');
+    expect(trip.subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso');
     expect(trip.to).toEqual([{ address: 'ops@contoso.example' }]);
     expect(trip.plainText).toContain('612 deletions are pending');
     expect(trip.plainText).toContain(`POST /servicePrincipals/${FABRIKAM_SP}/synchronization/jobs/`);

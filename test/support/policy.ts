@@ -1,4 +1,5 @@
-import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, DEFAULT_RULES, type Policy, type Route } from '../../lib/config/policy';
+import { defaultRules } from '../../lib/config/config';
+import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, type Policy, type Route } from '../../lib/config/policy';
 
 export function route(id: string, overrides: Partial<Route> = {}): Route {
   return { id, to: ['ops@contoso.example'], cc: [], repeatMs: { ...DEFAULT_REPEAT_MS }, sendResolved: true, continue: false, routes: [], ...overrides };
@@ -10,7 +11,7 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
     route: route('root'),
     silences: [],
     maintenanceWindows: [],
-    rules: structuredClone(DEFAULT_RULES),
+    rules: defaultRules(),
     budget: { ...DEFAULT_BUDGET },
     tenantNames: new Map(),
     ...overrides,

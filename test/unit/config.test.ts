@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { buildPolicy, ConfigError, loadPolicy } from '../../lib/config/config';
+import { buildPolicy, ConfigError, defaultRules, loadPolicy } from '../../lib/config/config';
 import { DURATION_PATTERN, formatDurationText, parseDuration } from '../../lib/config/duration';
-import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, DEFAULT_RULES } from '../../lib/config/policy';
+import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, settingsFor } from '../../lib/config/policy';
+import { withRegistry } from '../../lib/config/schema';
+
+
+const DEFAULT_RULES = defaultRules();
+const settingsOf = (rule: { settings: { pendingCycles: number; keepFiringForMs: number } } | undefined) => ({ pendingCycles: rule?.settings.pendingCycles, keepFiringForMs: rule?.settings.keepFiringForMs });
 import schema from '../../config.schema.json';
 import example from '../../examples/watch-config.json';
 
@@ -61,7 +66,7 @@ describe('the example config', () => {
     expect(policy.route.routes[2]?.repeatMs).toEqual({ critical: 8 * 3600_000, warning: 24 * 3600_000 });
     expect(policy.silences[0]?.startsAt).toEqual(new Date('2026-11-27T17:00:00Z'));
     expect(policy.maintenanceWindows[0]).toMatchObject({ name: 'Weekend patching', timeZone: 'Europe/Berlin' });
-    expect(policy.rules['tenant-unreadable']).toEqual({ pendingCycles: 2, keepFiringForMs: 15 * 60_000 });
+    expect(settingsOf(policy.rules['tenant-unreadable'])).toEqual({ pendingCycles: 2, keepFiringForMs: 15 * 60_000 });
     expect(policy.rules.quarantine).toEqual(DEFAULT_RULES.quarantine);
     expect(policy.budget).toEqual({ perMinute: 20, perHour: 80 });
     expect(policy.heartbeat).toEqual({ url: 'https://hc-ping.com/8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b', method: 'POST' });
@@ -75,7 +80,7 @@ describe('the example config', () => {
 
 describe('schema and validator agree on broken configs', () => {
   const broken: [string, (c: Editable) => void, string][] = [
-    ['route.routes[1].match.condition: expected one of quarantine, deletion-threshold, tenant-unreadable, got "quarantined"', (c) => (c.route.routes[1].match.condition = 'quarantined'), 'condition not in the enum'],
+    ['route.routes[1].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, got "quarantined"', (c) => (c.route.routes[1].match.condition = 'quarantined'), 'condition not in the enum'],
     ['route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes)', (c) => {
       c.route.routes[0].mtach = c.route.routes[0].match;
       delete c.route.routes[0].match;
@@ -97,7 +102,7 @@ describe('schema and validator agree on broken configs', () => {
     ['silences[0].comment: required', (c) => delete c.silences[0].comment, 'silence without comment'],
     ['route.routes[1].match.app: expected at least one value', (c) => (c.route.routes[1].match.app = []), 'empty matcher list'],
     ['route.routes[1].match.severity: expected one of critical, warning, got "high"', (c) => (c.route.routes[1].match.severity = 'high'), 'severity not in the enum'],
-    ['rules.quarantined: unknown field (expected one of quarantine, deletion-threshold, tenant-unreadable)', (c) => (c.rules.quarantined = { pendingCycles: 1 }), 'misspelt condition'],
+    ['rules.quarantined: unknown field (expected one of tenant-unreadable, deletion-threshold, quarantine)', (c) => (c.rules.quarantined = { pendingCycles: 1 }), 'misspelt condition'],
     ['rules["tenant-unreadable"].pendingCycles: expected a whole number ≥ 0, got -1', (c) => (c.rules['tenant-unreadable'].pendingCycles = -1), 'negative pending'],
     ['rules["tenant-unreadable"].keepFiringFor: "1.5h" is not a duration', (c) => (c.rules['tenant-unreadable'].keepFiringFor = '1.5h'), 'fractional duration'],
     ['route.routes[0].continue: expected true or false, got "yes"', (c) => (c.route.routes[0].continue = 'yes'), 'continue as text'],
@@ -147,7 +152,7 @@ describe('buildPolicy problems', () => {
         'Invalid config /etc/watch.json:',
         '  - route.repeatInterval: "4 hours" is not a duration (e.g. 30m, 4h, 1d)',
         '  - route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes)',
-        '  - route.routes[0].match.condition: expected one of quarantine, deletion-threshold, tenant-unreadable, got "quarantined"',
+        '  - route.routes[0].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, got "quarantined"',
         '  - sendBudget.perMinute: expected a whole number ≥ 1, got 0',
       ].join('\n'),
     );
@@ -251,8 +256,8 @@ describe('defaults and inheritance', () => {
 
   it('merges rules field by field over the defaults', () => {
     const policy = buildPolicy({ rules: { quarantine: { keepFiringFor: '10m' }, 'deletion-threshold': { pendingCycles: 1 } } }, defaults);
-    expect(policy.rules.quarantine).toEqual({ pendingCycles: 0, keepFiringForMs: 600_000 });
-    expect(policy.rules['deletion-threshold']).toEqual({ pendingCycles: 1, keepFiringForMs: 0 });
+    expect(settingsOf(policy.rules.quarantine)).toEqual({ pendingCycles: 0, keepFiringForMs: 600_000 });
+    expect(settingsOf(policy.rules['deletion-threshold'])).toEqual({ pendingCycles: 1, keepFiringForMs: 0 });
     expect(policy.rules['tenant-unreadable']).toEqual(DEFAULT_RULES['tenant-unreadable']);
   });
 
@@ -329,5 +334,44 @@ describe('loadPolicy', () => {
 
   it('reads a file with a byte-order mark (as Windows editors save it)', () => {
     expect(loadPolicy(file('bom.json', '\uFEFF{ "sendBudget": { "perHour": 60 } }'), defaults).budget.perHour).toBe(60);
+  });
+});
+
+describe('rule settings from the registry', () => {
+  it('config.schema.json holds every registered rule and its parameters (npm run schema writes them)', () => {
+    expect(withRegistry(schema as never)).toEqual(schema);
+  });
+
+  it('turns a rule off, changes its severity, and overrides it per tenant and app, later overrides winning', () => {
+    const policy = buildPolicy({
+      tenants: { 'aaaaaaaa-0000-0000-0000-000000000001': { name: 'Fabrikam' } },
+      rules: {
+        quarantine: {
+          severity: 'warning',
+          keepFiringFor: '10m',
+          overrides: [
+            { match: { tenantName: 'Fab*' }, severity: 'critical' },
+            { match: { tenantName: 'Fabrikam', app: 'HR*' }, enabled: false },
+          ],
+        },
+        'deletion-threshold': { enabled: false },
+      },
+    }, defaults);
+    const q = policy.rules.quarantine!;
+    expect(settingsFor(q, { tenant: 'other' })).toMatchObject({ enabled: true, severity: 'warning', keepFiringForMs: 600_000 });
+    expect(settingsFor(q, { tenant: 'aaaaaaaa-0000-0000-0000-000000000001', tenantName: 'Fabrikam', app: 'Payroll' })).toMatchObject({ enabled: true, severity: 'critical' });
+    expect(settingsFor(q, { tenant: 'aaaaaaaa-0000-0000-0000-000000000001', tenantName: 'Fabrikam', app: 'HR sync' })).toMatchObject({ enabled: false, severity: 'critical' });
+    expect(policy.rules['deletion-threshold']!.settings.enabled).toBe(false);
+  });
+
+  it('names a bad override by its path, for the validator and the schema alike', () => {
+    const bad = { rules: { quarantine: { overrides: [{ match: { condition: 'quarantine' }, severity: 'high' }, { enabled: true }] } } };
+    expect(problemsOf(bad)).toEqual([
+      'rules.quarantine.overrides[0].match.condition: unknown field (expected one of tenant, tenantName, servicePrincipal, app, jobTemplate, job)',
+      'rules.quarantine.overrides[0].severity: expected one of critical, warning, got "high"',
+      'rules.quarantine.overrides[1].match: required: which tenants, apps or jobs the override is for',
+    ]);
+    expect(validate(bad)).toBe(false);
+    expect(schemaErrorPointers()).toEqual(expect.arrayContaining(['/rules/quarantine/overrides/0/match/condition', '/rules/quarantine/overrides/0/severity', '/rules/quarantine/overrides/1/match']));
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
-import { fingerprintOf } from '../../lib/evaluate/rules';
-import type { AlertLabels, Condition } from '../../lib/evaluate/types';
+import { fingerprintOf } from '../../lib/evaluate/evaluate';
+import type { AlertLabels, Condition } from '../../lib/model';
 import { afterSent, neededNotification } from '../../lib/notify/dedup';
 import { emailKey, groupByRecipients } from '../../lib/notify/group';
-import type { AlertRecord } from '../../lib/reconcile/types';
+import type { AlertRecord } from '../../lib/model';
 import { policy, route } from '../support/policy';
 
 const HOUR = 3600_000;
@@ -114,7 +114,7 @@ describe('dispatch: inhibition, silences, planned emails', () => {
     const otherJob = { ...lesser, labels: { ...lesser.labels, jobId: 'job-2' }, fingerprint: 'other' };
     const result = dispatch([quarantine, lesser, otherJob], policy(), t0, new Set());
     expect(result.notices.map((n) => n.item.fingerprint).sort()).toEqual([quarantine.fingerprint, 'other'].sort());
-    expect(result.muted[0]?.reason).toBe('the job is quarantined');
+    expect(result.muted[0]?.reason).toBe('the same job is firing "Quarantined"');
   });
 
   it('leaves out notices already planned in an earlier cycle', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprintOf } from '../../lib/evaluate/rules';
-import type { AlertLabels } from '../../lib/evaluate/types';
+import { fingerprintOf } from '../../lib/evaluate/evaluate';
+import type { AlertLabels } from '../../lib/model';
 import type { NotificationItem } from '../../lib/notify/dedup';
 import { renderEmail, type Notice } from '../../lib/notify/render';
-import { headerSafe } from '../../lib/notify/text';
-import type { AlertRecord } from '../../lib/reconcile/types';
+import { headerSafe } from '../../lib/text';
+import type { AlertRecord } from '../../lib/model';
 
 const hostile = 'Evil <script>alert(1)</script>\r\nBcc: victim@example.com';
 const TENANT = 'aaaaaaaa-0000-0000-0000-000000000001';
@@ -25,7 +25,7 @@ const quarantine = alert('quarantine', { servicePrincipalName: 'Woodgrove to Con
 describe('renderEmail', () => {
   it('explains a deletion-threshold trip and how to approve or reject the held deletes', () => {
     const email = renderEmail([notice(trip, 'firing')], ctx);
-    expect(email.subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso is holding deletes for your decision');
+    expect(email.subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso');
     expect(email.plainText).toContain('"resetScope":"ForceDeletes"');
     expect(email.plainText).toContain('StagedDelete');
     expect(email.plainText).toContain('Do not restart before fixing');
@@ -35,7 +35,7 @@ describe('renderEmail', () => {
 
   it('a reminder says how long it has been firing, the series count and the next attempt', () => {
     const email = renderEmail([notice(trip, 'reminder', { reminder: 1 })], ctx);
-    expect(email.subject).toBe('[Entra Sync Watch] Reminder: Fabrikam to Contoso is holding deletes for your decision, for 4 h 10 min now');
+    expect(email.subject).toBe('[Entra Sync Watch] Reminder: Deletion threshold tripped: Fabrikam to Contoso, for 4 h 10 min now');
     expect(email.plainText).toContain('Firing since: 2026-11-27 03:00 UTC (4 h 10 min)');
     expect(email.plainText).toContain('Re-evaluations in this quarantine: 1');
     expect(email.plainText).toContain('Next attempt by Entra: 2026-11-27 09:00 UTC');
@@ -46,7 +46,7 @@ describe('renderEmail', () => {
     const email = renderEmail([notice(trip, 'firing'), notice(quarantine, 'firing'), notice(resolved, 'resolved', { endsAt: '2026-11-27T04:00:00.000Z' })], ctx);
     expect(email.subject).toBe('[Entra Sync Watch] 1 deletion hold, 1 quarantined, 1 resolved: Contoso');
     expect(email.plainText).toContain('- Deletion threshold tripped: Fabrikam to Contoso');
-    expect(email.plainText).toContain('- Quarantined: Woodgrove to Contoso (EncounteredQuarantineException)');
+    expect(email.plainText).toContain('- Quarantined: Woodgrove to Contoso');
     expect(email.plainText).toContain('- Resolved: Tailspin to Contoso left quarantine after 1 h');
     expect(email.plainText).toContain('Enable "Automatically redeem invitations"');
     expect(email.html.match(/<h3/g)).toHaveLength(3);
@@ -55,7 +55,7 @@ describe('renderEmail', () => {
   it('shows an alert once when two routes to the same people both carry it', () => {
     const a = notice(trip, 'firing');
     const b = { ...a, item: { ...a.item, routeId: 'root.0', key: 'other' } };
-    expect(renderEmail([a, b], ctx).subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso is holding deletes for your decision');
+    expect(renderEmail([a, b], ctx).subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso');
   });
 
   it('escapes Graph text in HTML and keeps the subject on one line', () => {
@@ -78,7 +78,7 @@ describe('renderEmail', () => {
   it('tells which permission a tenant likely lacks', () => {
     const a = alert('tenant-unreadable', { problem: '401 UnknownError: HTTP 401 while reading synchronization/jobs (likely missing Synchronization.Read.All)', likelyMissingPermission: 'Synchronization.Read.All' });
     const email = renderEmail([notice(a, 'firing')], { ...ctx, tenantNames: new Map() });
-    expect(email.subject).toBe(`[Entra Sync Watch] Cannot monitor tenant ${TENANT}`);
+    expect(email.subject).toBe(`[Entra Sync Watch] Cannot monitor: tenant ${TENANT}`);
     expect(email.plainText).toContain('Likely missing: Synchronization.Read.All');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateJob, evaluateTenant, fingerprintOf, inView } from '../../lib/evaluate/rules';
+import { evaluateTenant as evaluate, fingerprintOf, inView } from '../../lib/evaluate/evaluate';
 import type { JobSnapshot, TenantObservation } from '../../lib/observe/types';
 
 const sp = { id: 'sp-1', appId: 'app-1', displayName: 'Fabrikam to Contoso' };
@@ -11,6 +11,10 @@ function job(overrides: Partial<JobSnapshot>): JobSnapshot {
 function observation(overrides: Partial<TenantObservation> = {}): TenantObservation {
   return { tenantId: 't1', jobs: [], servicePrincipalsRead: new Set(['sp-1']), servicePrincipalProblems: [], ...overrides };
 }
+
+const now = new Date('2026-11-27T12:00:00Z');
+const evaluateJob = (j: JobSnapshot) => evaluate(observation({ jobs: [j] }), { now });
+const evaluateTenant = (o: TenantObservation) => evaluate(o, { now });
 
 describe('evaluateJob', () => {
   it('does not alert on a healthy or a never-run job (Failed with error None and sentinel times)', () => {
@@ -27,6 +31,18 @@ describe('evaluateJob', () => {
     expect(f?.labels.condition).toBe('deletion-threshold');
     expect(f?.annotations.deleteThreshold).toBe(500);
     expect(f?.pendingCycles).toBe(0);
+  });
+
+  it('carries the reason and error code as the material of a quarantine, so a change of either is told', () => {
+    const quarantined = (reason: string, code: string) => job({
+      status: { known: 'Quarantine', raw: 'Quarantine' },
+      quarantine: { reason: { known: reason as 'Unknown', raw: reason }, error: { code, message: 'm', tenantActionable: true } },
+    });
+    const a = evaluateJob(quarantined('EncounteredEscrowProportionThreshold', 'E1'))[0];
+    const b = evaluateJob(quarantined('EncounteredQuarantineException', 'E1'))[0];
+    const c = evaluateJob(quarantined('EncounteredQuarantineException', 'E2'))[0];
+    expect(new Set([a?.material, b?.material, c?.material]).size).toBe(3);
+    expect(a?.fingerprint).toBe(c?.fingerprint);
   });
 
   it('reports other reasons, known or not, with the error and times', () => {

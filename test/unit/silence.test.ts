@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Silence } from '../../lib/config/policy';
 import type { MaintenanceWindowConfig, Weekday, WeeklyWindow } from '../../lib/config/types';
-import type { MatchLabels } from '../../lib/dispatch/matchers';
+import type { MatchLabels } from '../../lib/config/matchers';
 import { silencedBy } from '../../lib/silence/silence';
 import { isInWeeklyWindow, maintenanceEndsAt } from '../../lib/silence/windows';
 

@@ -1,17 +1,7 @@
-import type { Matchers, MatchValue } from '../config/types';
-import type { Condition, Severity } from '../evaluate/types';
+import type { MatchLabels } from '../model';
+import type { Matchers, MatchValue } from './types';
 
-/** What routes, silences and inhibition see of an alert. */
-export interface MatchLabels {
-  tenant: string;
-  tenantName?: string;
-  servicePrincipal: string;
-  app?: string;
-  jobTemplate?: string;
-  job: string;
-  condition: Condition;
-  severity: Severity;
-}
+export type { MatchLabels } from '../model';
 
 function globToRegExp(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
@@ -26,7 +16,7 @@ export function matchesValue(expected: MatchValue, actual: string | undefined): 
 }
 
 /** All given matchers must match; no matchers match everything. */
-export function matches(matchers: Matchers | undefined, labels: MatchLabels): boolean {
+export function matches(matchers: Matchers | undefined, labels: Partial<MatchLabels>): boolean {
   if (!matchers) return true;
   for (const [key, expected] of Object.entries(matchers) as [keyof Matchers, MatchValue | undefined][]) {
     if (expected === undefined) continue;

@@ -1,11 +1,6 @@
-/** What to do, per quarantine reason and per well-known error code (reference §1.6, §2, §6). */
+import type { Runbook } from '../model';
 
-export interface Runbook {
-  /** One sentence: what Entra did and why. */
-  meaning: string;
-  /** Ordered steps for the on-call engineer. */
-  steps: string[];
-}
+/** What to do, per quarantine reason and per well-known error code (docs/reference/graph-provisioning-api.md §1.6, §2, §6). */
 
 export function deletionThresholdRunbook(servicePrincipalId: string, jobId: string, threshold: number | undefined): Runbook {
   const limit = threshold !== undefined ? `${threshold}` : 'the configured';

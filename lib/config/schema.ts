@@ -1,0 +1,105 @@
+import type { ParamSpec, RuleDefinition } from '../evaluate/rule';
+import { RULES } from '../evaluate/rules';
+import { formatDurationText } from './duration';
+
+/**
+ * The parts of config.schema.json that come from the rule registry: the condition names and each
+ * rule's settings with its own parameters. `npm run schema` writes them into the file; a unit test
+ * fails when the file and the registry differ, so a new rule cannot ship without its schema.
+ */
+
+type JsonSchema = Record<string, unknown>;
+
+function paramSchema(spec: ParamSpec): JsonSchema {
+  const show = (n: number) => (spec.type === 'duration' ? formatDurationText(n) : n);
+  const description = `${spec.description} (default ${spec.type === 'boolean' ? String(spec.default) : show(spec.default as number)}).`;
+  if (spec.type === 'boolean') return { type: 'boolean', default: spec.default, description };
+  if (spec.type === 'duration') return { $ref: '#/definitions/duration', description };
+  const schema: JsonSchema = { type: spec.type, description };
+  if (spec.min !== undefined) schema.minimum = spec.min;
+  if (spec.max !== undefined) schema.maximum = spec.max;
+  schema.default = spec.default;
+  return schema;
+}
+
+function settingsProperties(rule: RuleDefinition): Record<string, JsonSchema> {
+  const properties: Record<string, JsonSchema> = {
+    enabled: { type: 'boolean', default: true, description: 'Off: this condition is never raised.' },
+    severity: { $ref: '#/definitions/severity', description: `Severity of its alerts (default ${rule.defaultSeverity}).` },
+    pendingCycles: {
+      type: 'integer',
+      minimum: 0,
+      default: rule.defaultPendingCycles,
+      description: `Consecutive cycles the condition must be seen before it fires (default ${rule.defaultPendingCycles}; 0 fires at once).`,
+    },
+    keepFiringFor: {
+      $ref: '#/definitions/duration',
+      description: `Keep firing this long after the condition was last seen, so a flapping job does not send fire/resolve pairs (default ${formatDurationText(rule.defaultKeepFiringForMs)}).`,
+    },
+  };
+  for (const [name, spec] of Object.entries(rule.params)) properties[name] = paramSchema(spec);
+  return properties;
+}
+
+function ruleSchema(rule: RuleDefinition): JsonSchema {
+  const properties = settingsProperties(rule);
+  return {
+    type: 'object',
+    additionalProperties: false,
+    description: `${rule.title}: ${rule.description}`,
+    properties: {
+      ...properties,
+      overrides: {
+        type: 'array',
+        description: 'Other settings for some tenants, apps or jobs; each override whose match fits is laid over these, later ones last.',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['match'],
+          properties: { match: { $ref: '#/definitions/subjectMatchers' }, ...properties },
+        },
+      },
+    },
+  };
+}
+
+/** The registry-derived definitions of config.schema.json. */
+export function registryDefinitions(rules: readonly RuleDefinition[] = RULES): Record<string, JsonSchema> {
+  return {
+    condition: {
+      enum: rules.map((rule) => rule.condition),
+      description: rules.map((rule) => `${rule.condition}: ${rule.description}`).join(' '),
+    },
+    rules: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Per-condition settings over the built-in defaults: switch a condition off, change its severity, pending period, flap damping and thresholds, for everything or (overrides) for some tenants, apps or jobs.',
+      properties: Object.fromEntries(rules.map((rule) => [rule.condition, ruleSchema(rule)])),
+    },
+  };
+}
+
+/** The matchers a rule override may use: the route matchers that are known before an alert exists. */
+export function subjectMatchersDefinition(matchers: { properties: Record<string, JsonSchema> }): JsonSchema {
+  const keys = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job'];
+  return {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Which tenants, apps or jobs an override is for; every one given must match (case-insensitive, `*` wildcard, a list matches any).',
+    properties: Object.fromEntries(keys.map((key) => [key, matchers.properties[key]])),
+  };
+}
+
+/** config.schema.json with its registry-derived parts brought up to date. */
+export function withRegistry(schema: { definitions: Record<string, JsonSchema> }): typeof schema {
+  const { rule: _legacy, ...definitions } = schema.definitions;
+  return {
+    ...schema,
+    definitions: {
+      ...definitions,
+      ...registryDefinitions(),
+      subjectMatchers: subjectMatchersDefinition(definitions.matchers as { properties: Record<string, JsonSchema> }),
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { settingsFor, type Policy, type RulePolicy } from '../config/policy';
+import type { AlertLabels, Finding, MatchLabels } from '../model';
+import type { JobSnapshot, TenantObservation } from '../observe/types';
+import { defaultRuleSettings, type RuleDefinition, type RuleHit, type RuleSettings } from './rule';
+import { RULES, ruleFor } from './rules';
+
+export function fingerprintOf(labels: AlertLabels): string {
+  const key = [labels.tenantId, labels.servicePrincipalId, labels.jobId, labels.condition].join('\u0000');
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+}
+
+/** What rule overrides can match before an alert exists. */
+function subjectOf(tenantId: string, job: JobSnapshot | undefined, tenantNames: Map<string, string>): Partial<MatchLabels> {
+  const subject: Partial<MatchLabels> = { tenant: tenantId, tenantName: tenantNames.get(tenantId.toLowerCase()) };
+  if (job) {
+    subject.servicePrincipal = job.servicePrincipal.id;
+    subject.app = job.servicePrincipal.displayName || undefined;
+    subject.jobTemplate = job.templateId || undefined;
+    subject.job = job.jobId;
+  }
+  return subject;
+}
+
+function findingOf(rule: RuleDefinition, tenantId: string, hit: RuleHit, settings: RuleSettings): Finding {
+  const labels: AlertLabels = {
+    tenantId,
+    servicePrincipalId: hit.job?.servicePrincipal.id ?? '-',
+    jobId: hit.job?.jobId ?? '-',
+    condition: rule.condition,
+  };
+  return {
+    fingerprint: fingerprintOf(labels),
+    labels,
+    severity: hit.severity ?? settings.severity,
+    pendingCycles: hit.pendingCycles ?? settings.pendingCycles,
+    annotations: hit.annotations,
+    material: hit.material,
+  };
+}
+
+export interface EvaluateOptions {
+  now: Date;
+  /** The config's rule settings; rules absent here use their defaults. */
+  rules?: Policy['rules'];
+  tenantNames?: Map<string, string>;
+  /** The rules to run (default: every registered rule). */
+  registry?: readonly RuleDefinition[];
+}
+
+/**
+ * Runs every enabled rule over one tenant's observation: tenant rules once, job rules once per
+ * job, each with its settings for that subject (the config's overrides per tenant, app or job).
+ * Pure: the same observation, config and clock give the same findings.
+ */
+export function evaluateTenant(observation: TenantObservation, options: EvaluateOptions): Finding[] {
+  const { now, rules = {}, tenantNames = new Map(), registry = RULES } = options;
+  const findings: Finding[] = [];
+  for (const rule of registry) {
+    const policy: RulePolicy = rules[rule.condition] ?? { settings: defaultRuleSettings(rule), overrides: [] };
+    if (rule.scope === 'tenant') {
+      const settings = settingsFor(policy, subjectOf(observation.tenantId, undefined, tenantNames));
+      if (!settings.enabled) continue;
+      for (const hit of rule.check({ tenant: observation, settings, now })) findings.push(findingOf(rule, observation.tenantId, hit, settings));
+      continue;
+    }
+    if (observation.problem) continue; // nothing was read: job rules have nothing to judge
+    for (const job of observation.jobs) {
+      const settings = settingsFor(policy, subjectOf(observation.tenantId, job, tenantNames));
+      if (!settings.enabled) continue;
+      const hit = rule.check({ job, tenant: observation, settings, now });
+      if (hit) findings.push(findingOf(rule, observation.tenantId, hit, settings));
+    }
+  }
+  return findings;
+}
+
+/**
+ * Whether an existing alert can be judged from this observation. Alerts of a tenant that could not
+ * be read, or of a service principal whose jobs could not be read, are held as they were: absence
+ * of evidence is not a recovery. A rule may judge otherwise (a tenant-wide alert is always judged).
+ */
+export function inView(labels: AlertLabels, observation: TenantObservation): boolean {
+  if (labels.tenantId !== observation.tenantId) return false;
+  const rule = ruleFor(labels.condition);
+  if (rule?.inView) return rule.inView(labels, observation);
+  if (observation.problem) return false;
+  if (observation.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId)) return false;
+  // A service principal that is no longer listed (deleted, or no longer watched) has no jobs.
+  return true;
+}
+
+/** How long an alert keeps firing after its condition was last seen, for its subject. */
+export function keepFiringForMs(labels: AlertLabels, rules: Policy['rules'], tenantNames: Map<string, string> = new Map()): number {
+  const rule = ruleFor(labels.condition);
+  if (!rule) return 0;
+  const policy = rules[rule.condition] ?? { settings: defaultRuleSettings(rule), overrides: [] };
+  const subject: Partial<MatchLabels> = { tenant: labels.tenantId, tenantName: tenantNames.get(labels.tenantId.toLowerCase()), servicePrincipal: labels.servicePrincipalId, job: labels.jobId };
+  return settingsFor(policy, subject).keepFiringForMs;
+}

@@ -1,0 +1,115 @@
+import type { AlertLabels, AlertRecord, AlertView, Annotations, Severity } from '../model';
+import type { JobSnapshot, TenantObservation } from '../observe/types';
+
+/**
+ * The contract of one condition. Each lives in its own file under rules/ and is registered in
+ * rules/index.ts; config validation, the schema, evaluation, inhibition and every channel read it
+ * from there, so adding a condition touches nothing else.
+ */
+
+/** A tunable of a rule, declared once for config validation, the schema and the README. */
+export interface ParamSpec {
+  /** `duration` values are milliseconds in code and duration text (`30m`, `6h`, `P1D`) in the config file. */
+  type: 'integer' | 'number' | 'duration' | 'boolean';
+  default: number | boolean;
+  /** Inclusive bounds for numbers (durations: milliseconds). */
+  min?: number;
+  max?: number;
+  description: string;
+}
+
+export type ParamValues = Record<string, number | boolean>;
+
+/** A rule's settings for one subject, after the config's defaults and overrides are applied. */
+export interface RuleSettings {
+  enabled: boolean;
+  severity: Severity;
+  /** Consecutive cycles a condition must be seen before it fires. */
+  pendingCycles: number;
+  /** How long an alert keeps firing after its condition was last seen (flap damping). */
+  keepFiringForMs: number;
+  params: ParamValues;
+}
+
+/** What a rule found about one subject; evaluate.ts makes a Finding of it. */
+export interface RuleHit {
+  /** The job it is about; absent for a tenant-wide condition. */
+  job?: Pick<JobSnapshot, 'jobId' | 'servicePrincipal'>;
+  /** A severity other than the configured one (e.g. raised in a quarantine's last week). */
+  severity?: Severity;
+  /** A pending period other than the configured one (e.g. longer for a transient problem). */
+  pendingCycles?: number;
+  annotations: Annotations;
+  /** See Finding.material. */
+  material?: string;
+}
+
+export interface JobRuleInput {
+  job: JobSnapshot;
+  tenant: TenantObservation;
+  settings: RuleSettings;
+  now: Date;
+}
+
+export interface TenantRuleInput {
+  tenant: TenantObservation;
+  settings: RuleSettings;
+  now: Date;
+}
+
+export interface PresentContext {
+  now: Date;
+  /** The tenant's name from the config, if it has one. */
+  tenantName(tenantId: string): string | undefined;
+  /** Other alerts about the same job as it stands now (to say, e.g., that a quarantine ended because the job was disabled). */
+  related: AlertRecord[];
+}
+
+interface RuleBase {
+  /** The condition name: part of every fingerprint and route matcher, so it never changes once released. */
+  condition: string;
+  /** Short name for subjects and headings: `Quarantined`, `Job stalled`. */
+  title: string;
+  /** How a summary counts its alerts: `1 deletion hold`, `3 deletion holds`. */
+  counted: { one: string; many: string };
+  /** What the condition means and when it fires, in plain English (README, schema descriptions). */
+  description: string;
+  defaultSeverity: Severity;
+  defaultPendingCycles: number;
+  defaultKeepFiringForMs: number;
+  params: Record<string, ParamSpec>;
+  /**
+   * A root cause mutes the lesser (non-root-cause) alerts of the same job while it fires: a
+   * quarantined job need not also report that it fails or stalls.
+   */
+  rootCause?: boolean;
+  /** Whether an existing alert of this rule can be judged from this cycle's observation; default: the job's tenant and service principal were read. */
+  inView?(labels: AlertLabels, tenant: TenantObservation): boolean;
+  /** What every channel shows of an alert of this rule. */
+  present(alert: AlertRecord, ctx: PresentContext): AlertView;
+}
+
+export interface JobRule extends RuleBase {
+  scope: 'job';
+  /** Judges one job; undefined when the condition does not hold. */
+  check(input: JobRuleInput): RuleHit | undefined;
+}
+
+export interface TenantRule extends RuleBase {
+  scope: 'tenant';
+  /** Judges a whole tenant observation. */
+  check(input: TenantRuleInput): RuleHit[];
+}
+
+export type RuleDefinition = JobRule | TenantRule;
+
+/** A rule's settings as the registry declares them, before the config changes any. */
+export function defaultRuleSettings(rule: RuleDefinition): RuleSettings {
+  return {
+    enabled: true,
+    severity: rule.defaultSeverity,
+    pendingCycles: rule.defaultPendingCycles,
+    keepFiringForMs: rule.defaultKeepFiringForMs,
+    params: Object.fromEntries(Object.entries(rule.params).map(([name, spec]) => [name, spec.default])),
+  };
+}

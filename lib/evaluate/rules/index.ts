@@ -1,0 +1,20 @@
+import type { RuleDefinition } from '../rule';
+import { deletionThreshold } from './deletion-threshold';
+import { quarantine } from './quarantine';
+import { tenantUnreadable } from './tenant-unreadable';
+
+/**
+ * Every condition the monitor knows, in the order alerts are shown (what blocks most first). A new
+ * condition is one file in this folder and one line here: config validation, the schema
+ * (`npm run schema`), evaluation, inhibition and every channel read this list.
+ */
+export const RULES: readonly RuleDefinition[] = [tenantUnreadable, deletionThreshold, quarantine];
+
+const BY_CONDITION = new Map(RULES.map((rule) => [rule.condition, rule]));
+
+/** The rule of a condition; undefined for a condition no longer (or not yet) registered. */
+export function ruleFor(condition: string): RuleDefinition | undefined {
+  return BY_CONDITION.get(condition);
+}
+
+export const CONDITIONS: readonly string[] = RULES.map((rule) => rule.condition);

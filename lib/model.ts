@@ -1,0 +1,207 @@
+/**
+ * The ground floor: the types every stage of a cycle speaks. Nothing here imports from a stage,
+ * so config, observe, evaluate, reconcile, dispatch, notify and store can all import from here
+ * without any of them importing from a stage above it.
+ *
+ *   finding (evaluate) → alert record (reconcile, store) → notification item (dispatch, dedup)
+ *   → planned email (notify, store) → cycle summary (cycle, status, heartbeat)
+ */
+
+// ---- alerts -------------------------------------------------------------------------------------
+
+/** How urgent an alert is; each has its own repeat interval. */
+export type Severity = 'critical' | 'warning';
+export const SEVERITIES: readonly Severity[] = ['critical', 'warning'];
+
+/**
+ * A condition a rule raises (`quarantine`, `job-stalled`, ...). The names come from the rule
+ * registry (lib/evaluate/rules/index.ts) and user-defined rules in the config file; they are part
+ * of every fingerprint and every route matcher, so a name never changes once released.
+ */
+export type Condition = string;
+
+/** Stable identity of an alert. `-` stands for "not applicable" (a tenant-wide alert has no job). */
+export interface AlertLabels {
+  tenantId: string;
+  servicePrincipalId: string;
+  jobId: string;
+  condition: Condition;
+}
+
+/**
+ * What routes, silences, rule overrides and inhibition see of an alert (or, before it is one, of a
+ * job): the names the config file's matchers use.
+ */
+export interface MatchLabels {
+  tenant: string;
+  /** The tenant's name from the config file. */
+  tenantName?: string;
+  servicePrincipal: string;
+  /** The service principal's display name. */
+  app?: string;
+  /** The job's templateId. */
+  jobTemplate?: string;
+  job: string;
+  condition: Condition;
+  severity: Severity;
+}
+
+/** Facts that may change from cycle to cycle without making a new alert. All plain JSON. */
+export type Annotations = Record<string, string | number | boolean | undefined>;
+
+/** What one rule found about one subject this cycle. */
+export interface Finding {
+  fingerprint: string;
+  labels: AlertLabels;
+  severity: Severity;
+  /** Consecutive cycles the condition must be seen before it fires; 0 fires at once. */
+  pendingCycles: number;
+  annotations: Annotations;
+  /**
+   * What is worth telling again at once when it changes while the alert fires (a new quarantine
+   * reason or error code, a new failing error code, a new threshold tier). Other annotation
+   * changes only update the alert in place. Undefined: nothing beyond firing and resolving.
+   */
+  material?: string;
+}
+
+export type AlertState = 'pending' | 'firing' | 'resolved';
+
+/** What a notice says: it started, it is still on, it changed materially, it ended. */
+export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'resolved';
+
+/**
+ * What one route was last told about an alert: its notification log entry (Alertmanager's nflog).
+ * Kept on the alert's own row, so one ETag guards the alert and what was sent about it.
+ */
+export interface RouteLog {
+  /** The firing period the route was told about. */
+  startsAt: string;
+  /** When the last firing notice, change or reminder for that period went out. */
+  lastAt: string;
+  /** Reminders sent for that period. */
+  reminders: number;
+  /** Whether its resolved notice went out. */
+  resolved: boolean;
+  /** The alert's `material` as the route last heard it (undefined: told before materials existed). */
+  material?: string;
+}
+
+/** One alert as the store keeps it between cycles. */
+export interface AlertRecord {
+  fingerprint: string;
+  labels: AlertLabels;
+  severity: Severity;
+  state: AlertState;
+  annotations: Annotations;
+  /** The finding's `material` as last seen. */
+  material?: string;
+  /** When the current (or last) firing period began. */
+  startsAt?: string;
+  /** When the last firing period ended. */
+  endsAt?: string;
+  /** When the condition was last seen. */
+  lastSeenAt?: string;
+  /** Consecutive cycles seen while pending. */
+  pendingCount?: number;
+  /** Notification log per route id. */
+  notified: Record<string, RouteLog>;
+  /** Optimistic concurrency token of the stored row; undefined for a new alert. */
+  etag?: string;
+}
+
+// ---- notifications ------------------------------------------------------------------------------
+
+/** One thing to tell one route about one alert. Its key is the idempotency of the notice. */
+export interface NotificationItem {
+  key: string;
+  fingerprint: string;
+  routeId: string;
+  kind: NotificationKind;
+  /** The firing period the notice speaks of. */
+  startsAt: string;
+  endsAt?: string;
+  /** For reminders: which one (1, 2, ...). */
+  reminder?: number;
+  /** For changes: the material the notice tells of. */
+  material?: string;
+}
+
+export interface Recipients {
+  to: string[];
+  cc?: string[];
+}
+
+/** A rendered email. */
+export interface EmailContent {
+  subject: string;
+  html: string;
+  plainText: string;
+}
+
+/** An email decided and written down before it is sent: the outbox of the notification log. */
+export interface PlannedEmail {
+  /** Idempotency key (the ACS Operation-Id is derived from it). */
+  key: string;
+  recipients: Recipients;
+  items: NotificationItem[];
+  plannedAt: string;
+  /** Sends ACS accepted and then failed; each moves the email to a new Operation-Id. */
+  failedAttempts: number;
+}
+
+// ---- cycles ------------------------------------------------------------------------------------
+
+/** How one cycle went: logged, stored for the status view, and sent with the heartbeat. */
+export interface CycleSummary {
+  startedAt: string;
+  durationMs: number;
+  tenantsChecked: number;
+  tenantsUnreadable: string[];
+  jobsSeen: number;
+  alertsFiring: number;
+  notificationsSent: number;
+  notificationsPending: number;
+  errors: string[];
+  heartbeat: 'sent' | 'failed' | 'skipped';
+}
+
+// ---- what a channel shows of an alert ------------------------------------------------------------
+
+/** What to do about an alert: one sentence of meaning, then ordered steps. */
+export interface Runbook {
+  /** What Entra did and why, in plain English. */
+  meaning: string;
+  /** Ordered steps for the on-call engineer. */
+  steps: string[];
+}
+
+/** A link a reader can follow; only ever https. */
+export interface Link {
+  label: string;
+  href: string;
+}
+
+/**
+ * What every channel (email, Teams, webhook) shows of one alert, produced by the alert's rule
+ * (`present` in lib/evaluate/rules/<condition>.ts) so a new condition brings its own words and a
+ * new channel needs none. All text is untrusted where it quotes Graph: channels escape it.
+ */
+export interface AlertView {
+  /** Short name of the condition for subjects and headings: `Quarantined`, `Job stalled`. */
+  title: string;
+  /** What it is about: the configuration's name, or the tenant for tenant-wide alerts. */
+  about: string;
+  /** What happened, in one or two plain sentences. */
+  what: string;
+  /** When it began according to Entra (ISO), when Entra says; otherwise when the monitor first saw it. */
+  since?: string;
+  /** What Entra does next, when known: `Entra retries at 2026-11-27 18:00 UTC`, `Entra disables this job in 5 days`. */
+  next?: string;
+  /** Label and value pairs, most important first. */
+  facts: [string, string][];
+  runbook?: Runbook;
+  links: Link[];
+  /** For a resolved notice: how it ended, e.g. `left quarantine`, `was disabled`. */
+  ended: string;
+}

@@ -1,0 +1,36 @@
+import type { PresentContext } from '../evaluate/rule';
+import { ruleFor } from '../evaluate/rules';
+import type { AlertRecord, AlertView } from '../model';
+
+/** What channels need to present alerts: the clock, tenant names, and the other alerts of a job. */
+export interface ViewContext {
+  now: Date;
+  /** Lower-case tenant id → name, from the config. */
+  tenantNames: Map<string, string>;
+  /** The other current alerts of the same job (default: none known). */
+  related?: (alert: AlertRecord) => AlertRecord[];
+}
+
+/**
+ * The view of an alert from its rule. An alert whose condition is no longer registered (a rule
+ * removed in an upgrade, a custom rule deleted from the config) still gets a plain view, so its
+ * resolved notice can go out.
+ */
+export function viewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
+  const present: PresentContext = {
+    now: ctx.now,
+    tenantName: (tenantId) => ctx.tenantNames.get(tenantId.toLowerCase()),
+    related: ctx.related?.(alert) ?? [],
+  };
+  const rule = ruleFor(alert.labels.condition);
+  if (rule) return rule.present(alert, present);
+  const tenant = present.tenantName(alert.labels.tenantId) ?? alert.labels.tenantId;
+  return {
+    title: alert.labels.condition,
+    about: typeof alert.annotations.servicePrincipalName === 'string' ? alert.annotations.servicePrincipalName : tenant,
+    what: `Condition ${alert.labels.condition} in tenant ${tenant}.`,
+    facts: [['Tenant', tenant], ['Job', alert.labels.jobId]],
+    links: [],
+    ended: 'ended',
+  };
+}
