@@ -8,7 +8,7 @@
  * Auth is the service's: HMAC-SHA256 over `VERB\npathAndQuery\n<signed header values>` with the
  * connection string's access key (what `new EmailClient(connectionString)` sends), or an Entra
  * bearer token for `https://communication.azure.com` (what `new EmailClient(endpoint, tokenCredential)` sends).
- * See /work/shared/reference/platform-notes.md section 4.
+ * See docs/reference/platform-notes.md section 4.
  *
  * Delivered messages are kept in memory and, with `outboxDir`, written as `.eml` + `.html` files a
  * person can open.

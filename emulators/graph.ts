@@ -9,7 +9,7 @@ import { bearerToken, type AccessTokenClaims, type TokenSigner } from './tokens'
 /**
  * Microsoft Graph (v1.0 and beta, served identically) for what Entra Sync Watch reads:
  * service principals, their synchronization jobs, and `$batch`. Wire format per
- * /work/shared/reference/graph-provisioning-api.md and platform-notes.md §2.
+ * docs/reference/graph-provisioning-api.md and docs/reference/platform-notes.md §2.
  * Control routes (no auth) live under `/_emulator/` on the same origin.
  */
 
@@ -199,7 +199,7 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
   }
 
   // Synchronization jobs: real Graph answers a caller without Synchronization.Read.All with
-  // 401 UnknownError and an empty message (reference §1.11 [C3][C2]).
+  // 401 UnknownError and an empty message (docs/reference/graph-provisioning-api.md §1.11 [C3][C2]).
   if (!SYNC_READ_ROLES.some((r) => ctx.roles.has(r))) return fail(401, 'UnknownError', '');
   if (!GUID.test(spId)) return fail(400, 'Request_BadRequest', `Invalid object identifier '${spId}'.`);
   const sp = findSp(ctx.tenant, spId);

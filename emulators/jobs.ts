@@ -3,7 +3,7 @@ import { msTimestamp } from './http';
 
 /**
  * Builds synchronizationJob payloads exactly as Microsoft Graph sends them
- * (reference: /work/shared/reference/graph-provisioning-api.md §1.2–1.9): PascalCase enums,
+ * (reference: docs/reference/graph-provisioning-api.md §1.2–1.9): PascalCase enums,
  * `0001-01-01T00:00:00Z` for never-set times, explicit nulls, `troubleshootingUrl: ""`.
  */
 
@@ -146,7 +146,7 @@ const HOUR = 60 * MINUTE;
 function defaultQuarantineError(reason: string, templateId: string): SynchronizationError {
   switch (reason) {
     case 'TooManyDeletes':
-      // UNCONFIRMED (reference §2 / §10): no real payload of a job that tripped the accidental-deletion
+      // UNCONFIRMED (docs/reference/graph-provisioning-api.md §2 / §10): no real payload of a job that tripped the accidental-deletion
       // threshold is documented. This code/message is a plausible invention; products must not depend on it.
       return {
         code: 'TooManyDeletes',
@@ -238,7 +238,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonOb
 
   switch (spec.state) {
     case 'neverRun':
-      // Exactly payload (a) of reference §1.9: a job right after `start`.
+      // Exactly payload (a) of docs/reference/graph-provisioning-api.md §1.9: a job right after `start`.
       code = 'NotRun';
       lastExecution = neverRunExecution();
       break;
@@ -252,7 +252,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonOb
       lastExecution = steadyRunsEndingAt(t - 7 * MINUTE);
       break;
     case 'paused': {
-      // The only documented paused job (reference §1.3, [G8]) has a Disabled schedule with TimeSpan.MaxValue.
+      // The only documented paused job (docs/reference/graph-provisioning-api.md §1.3, [G8]) has a Disabled schedule with TimeSpan.MaxValue.
       code = 'Paused';
       schedule.state = 'Disabled';
       schedule.interval = 'P10675199DT2H48M5.4775807S';

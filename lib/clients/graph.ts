@@ -50,7 +50,7 @@ export function createGraphReader(credential: TokenCredential, graphEndpoint: st
     get: (pathOrUrl) => client.api(pathOrUrl).get() as Promise<unknown>,
     async batch(requests) {
       if (requests.length > GRAPH_BATCH_LIMIT) throw new Error(`a Graph $batch holds at most ${GRAPH_BATCH_LIMIT} requests, got ${requests.length}`);
-      // Built by hand: BatchRequestContent 3.0.7 mangles absolute URLs (platform-notes §2.6).
+      // Built by hand: BatchRequestContent 3.0.7 mangles absolute URLs (docs/reference/platform-notes.md §2.6).
       const answer = (await client.api('/$batch').post({ requests })) as { responses?: unknown };
       const responses = Array.isArray(answer?.responses) ? (answer.responses as Record<string, unknown>[]) : [];
       const byId = new Map(responses.map((r) => [String(r.id), r]));

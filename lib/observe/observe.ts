@@ -3,7 +3,7 @@ import { classifyError, graphErrorBody, problemFromStatus } from './errors';
 import { InvalidGraphData, normalizeJob, normalizeServicePrincipal } from './normalize';
 import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from './types';
 
-/** Application template of every cross-tenant synchronization configuration (reference §1.12). */
+/** Application template of every cross-tenant synchronization configuration (docs/reference/graph-provisioning-api.md §1.12). */
 export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
 
 export interface ObserveOptions {

@@ -4,7 +4,7 @@ import { STATUS_CODES } from '../../lib/observe/types';
 
 const sp = { id: 'sp-1', appId: 'app-1', displayName: 'Fabrikam to Contoso' };
 
-/** Payload (a) of reference §1.9: a cross-tenant job right after start, never run. */
+/** Payload (a) of docs/reference/graph-provisioning-api.md §1.9: a cross-tenant job right after start, never run. */
 const neverRun = {
   id: 'Azure2Azure.0123456789abcdef0123456789abcdef.11111111-1111-1111-1111-111111111111',
   templateId: 'Azure2Azure',
