@@ -367,7 +367,7 @@ function validateMessage(raw: Buffer): ValidMessage {
   const message: ValidMessage = { senderAddress: b.senderAddress, to, cc, bcc, replyTo, subject: content.subject, attachments, validateMessageId };
   if (html !== undefined) message.html = html;
   if (plainText !== undefined) message.plainText = plainText;
-  if (headers) message.headers = headers;
+  if (headers && Object.keys(headers).length > 0) message.headers = headers;
   if (messageId !== undefined) message.messageId = messageId;
   if (typeof b.userEngagementTrackingDisabled === 'boolean') message.userEngagementTrackingDisabled = b.userEngagementTrackingDisabled;
   return message;
