@@ -175,3 +175,20 @@ export function summarize(views: NoticeView[]): NoticeSummary {
   const prefix = resolvedOnly ? (allEndedWell ? 'Resolved: ' : 'Ended: ') : onlyKind === 'reminder' ? 'Reminder: ' : onlyKind === 'changed' ? 'Changed: ' : '';
   return { severity, resolvedOnly, allEndedWell, prefix, counts: text, subject: `${prefix}[${SEVERITY_LABEL[severity]}] ${text}` };
 }
+
+/**
+ * For each notice whose runbook is the same as one shown earlier in the same message, that earlier
+ * notice: a message about ten quarantines with one cause says what to do once.
+ */
+export function repeatedRunbooks(views: NoticeView[]): Map<NoticeView, NoticeView> {
+  const first = new Map<string, NoticeView>();
+  const repeats = new Map<NoticeView, NoticeView>();
+  for (const v of views) {
+    if (!v.view.runbook || v.kind === 'resolved') continue;
+    const key = JSON.stringify(v.view.runbook);
+    const earlier = first.get(key);
+    if (earlier) repeats.set(v, earlier);
+    else first.set(key, v);
+  }
+  return repeats;
+}

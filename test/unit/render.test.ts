@@ -118,6 +118,16 @@ describe('renderEmail: what each notice says', () => {
   });
 });
 
+describe('renderEmail: a mass incident', () => {
+  it('says what to do once when several alerts share a runbook', () => {
+    const another = alertOf('quarantine', { ...quarantine.annotations, servicePrincipalName: 'Tailspin to Contoso' }, { jobId: 'Azure2Azure.other' });
+    const email = renderEmail([noticeOf(quarantine, 'firing'), noticeOf(another, 'firing')], ctx);
+    expect(email.plainText.match(/Automatically redeem invitations with the tenant/g)).toHaveLength(2); // both steps, once
+    expect(email.plainText).toContain('What to do now: the same as for Quarantined: Tailspin to Contoso (Contoso) above.');
+    expect(email.html).toContain('The same as for Quarantined: Tailspin to Contoso (Contoso) above.');
+  });
+});
+
 describe('renderEmail: layout for every mail client', () => {
   const { html } = renderEmail([noticeOf(quarantine, 'firing')], ctx);
 

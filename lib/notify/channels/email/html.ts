@@ -1,6 +1,6 @@
 import type { Link } from '../../../model';
 import { escapeHtml } from '../../../text';
-import { SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine, displayText } from '../../safe-text';
 
 /**
@@ -86,17 +86,18 @@ function head(title: string): string {
   ].join('\n');
 }
 
-/** A label and its value: side by side in 600 px, the value under its label on a phone. */
+/**
+ * A label and its value: side by side in 600 px, the value under its label on a phone (two
+ * inline-blocks that fit side by side only when there is room; no media query needed). Outlook for
+ * Windows ignores max-width and stacks them too, which reads as well.
+ */
 function row(label: string, valueHtml: string): string {
-  return [
-    '<div style="margin:0 0 8px">',
-    `<!--[if mso]><table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td width="${LABEL_WIDTH}" valign="top" style="font-family:${FONT}"><![endif]-->`,
-    `<div class="esw-muted" style="display:inline-block;box-sizing:border-box;width:100%;max-width:${LABEL_WIDTH}px;vertical-align:top;padding:0 12px 2px 0;font-size:13px;line-height:20px;font-weight:600;color:${MUTED}">${label}</div>`,
-    `<!--[if mso]></td><td valign="top" style="font-family:${FONT}"><![endif]-->`,
-    `<div style="display:inline-block;width:100%;max-width:${VALUE_WIDTH}px;vertical-align:top;font-size:14px;line-height:20px;${BREAK}">${valueHtml}</div>`,
-    '<!--[if mso]></td></tr></table><![endif]-->',
-    '</div>',
-  ].join('');
+  return (
+    '<div style="margin:0 0 8px">' +
+    `<div class="esw-muted" style="display:inline-block;box-sizing:border-box;width:100%;max-width:${LABEL_WIDTH}px;vertical-align:top;padding:0 12px 2px 0;font-size:13px;line-height:20px;font-weight:600;color:${MUTED}">${label}</div>` +
+    `<div style="display:inline-block;width:100%;max-width:${VALUE_WIDTH}px;vertical-align:top;font-size:14px;line-height:20px;${BREAK}">${valueHtml}</div>` +
+    '</div>'
+  );
 }
 
 function paragraph(html: string, style = ''): string {
@@ -112,7 +113,7 @@ function button(link: Link): string {
   return [
     '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 0;border-collapse:separate">',
     `<tr><td style="border-radius:4px;background:${LINK_BG}">`,
-    `<a href="${escapeHtml(link.href)}" target="_blank" rel="noopener noreferrer" style="display:block;padding:10px 16px;font-family:${FONT};font-size:14px;line-height:20px;font-weight:600;color:#ffffff;text-decoration:none;word-break:break-word;overflow-wrap:anywhere">${line(link.label, 120)}</a>`,
+    `<a href="${escapeHtml(link.href)}" style="display:block;padding:10px 16px;font-family:${FONT};font-size:14px;line-height:20px;font-weight:600;color:#ffffff;text-decoration:none;word-break:break-word;overflow-wrap:anywhere">${line(link.label, 120)}</a>`,
     '</td></tr></table>',
   ].join('');
 }
@@ -128,7 +129,7 @@ function safeLinks(links: Link[]): Link[] {
   });
 }
 
-function section(v: NoticeView, withHeading: boolean): string {
+function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView): string {
   const tone = toneOf(v);
   const { view } = v;
   const parts: string[] = [];
@@ -144,7 +145,10 @@ function section(v: NoticeView, withHeading: boolean): string {
     parts.push(paragraph(text(view.what, 1000)));
     parts.push(row('Since', text(v.when, 400)));
     if (view.next) parts.push(row('What happens next', text(view.next, 600)));
-    if (view.runbook) {
+    if (view.runbook && sameStepsAs) {
+      parts.push(subheading('What to do now'));
+      parts.push(paragraph(`The same as for ${line(sameStepsAs.heading, 200)} above.`));
+    } else if (view.runbook) {
       parts.push(subheading('What to do now'));
       parts.push(paragraph(text(view.runbook.meaning, 1000)));
       const steps = view.runbook.steps.map((s) => `<li style="margin:0 0 6px;font-size:15px;line-height:22px;${BREAK}">${text(s, 1000)}</li>`);
@@ -183,6 +187,7 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
     ? single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`
     : `${summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity]} · ${views.length} alerts`;
   const title = single ? single.heading : summary.counts;
+  const repeats = repeatedRunbooks(views);
   const preview = single ? (single.kind === 'resolved' ? single.when : single.view.what) : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');
   const overview = single
     ? ''
@@ -199,7 +204,7 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
     banner(bannerLabel, tone),
     `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(title, 300)}</h1></td></tr>`,
     overview,
-    ...views.map((v) => section(v, !single)),
+    ...views.map((v) => section(v, !single, repeats.get(v))),
     footer(views),
     '</table>',
     '<!--[if mso]></td></tr></table><![endif]-->',

@@ -1,4 +1,4 @@
-import { SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine, displayText } from '../../safe-text';
 
 /**
@@ -12,7 +12,7 @@ function indented(value: string, prefix = '   '): string {
   return value.split('\n').join(`\n${prefix}`);
 }
 
-function sectionText(v: NoticeView, withHeading: boolean): string[] {
+function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView): string[] {
   const { view } = v;
   const lines: string[] = [];
   if (withHeading) lines.push(`${v.status.toUpperCase()}: ${displayLine(v.heading, 200)}`, '');
@@ -21,7 +21,9 @@ function sectionText(v: NoticeView, withHeading: boolean): string[] {
   } else {
     lines.push(displayText(view.what, 1000), '', `Since: ${displayText(v.when, 400)}`);
     if (view.next) lines.push(`What happens next: ${displayText(view.next, 600)}`);
-    if (view.runbook) {
+    if (view.runbook && sameStepsAs) {
+      lines.push('', `What to do now: the same as for ${displayLine(sameStepsAs.heading, 200)} above.`);
+    } else if (view.runbook) {
       lines.push('', 'What to do now:', displayText(view.runbook.meaning, 1000));
       view.runbook.steps.forEach((step, i) => lines.push(`${i + 1}. ${indented(displayText(step, 1000))}`));
     }
@@ -51,7 +53,8 @@ export function emailText(views: NoticeView[], summary: NoticeSummary): string {
     const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
     lines.push(`${state} · ${views.length} alerts`.toUpperCase(), '', displayLine(summary.counts, 300), '');
     for (const v of views) lines.push(`- ${v.status}: ${displayLine(v.heading, 200)}`);
-    for (const v of views) lines.push('', RULER, '', ...sectionText(v, true));
+    const repeats = repeatedRunbooks(views);
+    for (const v of views) lines.push('', RULER, '', ...sectionText(v, true, repeats.get(v)));
   }
   const ids = [...new Set(views.map((v) => v.alert.fingerprint))].join(', ');
   lines.push(
