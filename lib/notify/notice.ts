@@ -119,7 +119,8 @@ export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: Aler
   const heading = headingOf(view, alert, tenant);
   const endedWell = item.kind === 'resolved' && view.endedWell !== false;
   const { status: label, prefix } = status(item.kind, view.endedWell !== false);
-  const sinceSource = view.since ? 'entra' : 'monitor';
+  // A rule gives Entra's own time when Entra reports one; a `since` equal to the alert's start is the monitor's.
+  const sinceSource = view.since && Date.parse(view.since) !== Date.parse(item.startsAt) ? 'entra' : 'monitor';
   const since = view.since ?? item.startsAt;
   const endedAt = item.kind === 'resolved' ? (item.endsAt ?? alert.endsAt) : undefined;
   return {

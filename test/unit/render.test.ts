@@ -66,6 +66,10 @@ describe('renderEmail: what each notice says', () => {
 
   it('says when the monitor first saw an alert for which Entra gives no time', () => {
     expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).plainText).toContain('Since: 2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)');
+    // A rule that gives the monitor's own start as `since` is not passed off as Entra's time.
+    const notice = noticeOf(quarantine, 'firing');
+    const view = { ...viewOf(notice.alert, ctx), since: '2026-11-27T03:05:00Z' };
+    expect(noticeView(notice, ctx, view).when).toBe('2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)');
   });
 
   it('says what Entra does next: the next attempt and when it disables a job left in quarantine', () => {
