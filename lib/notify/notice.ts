@@ -193,3 +193,11 @@ export function repeatedRunbooks(views: NoticeView[]): Map<NoticeView, NoticeVie
   }
   return repeats;
 }
+
+/** What a message's banner says: `Critical · New alert`, `Resolved`, `Critical · 3 alerts`, `Ended · 2 alerts`. */
+export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
+  const [single] = views;
+  if (views.length === 1 && single) return single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`;
+  const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
+  return `${state} · ${views.length} alerts`;
+}

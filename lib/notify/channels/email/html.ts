@@ -1,6 +1,6 @@
 import type { Link } from '../../../model';
 import { escapeHtml } from '../../../text';
-import { repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine, displayText } from '../../safe-text';
 
 /**
@@ -134,9 +134,9 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
   const { view } = v;
   const parts: string[] = [];
   const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
-  // A single alert's banner says this already; in a grouped email each section says it for itself.
-  if (withHeading) parts.push(`<p class="esw-tone-${tone}" style="margin:0 0 6px;font-size:12px;line-height:16px;font-weight:700;letter-spacing:0.05em;text-transform:uppercase;color:${TONES[tone].colour}">${line(status)}</p>`);
+  // A single alert's banner and title say this already; in a grouped email each section says it for itself.
   if (withHeading) {
+    parts.push(`<p class="esw-tone-${tone}" style="margin:0 0 6px;font-size:12px;line-height:16px;font-weight:700;letter-spacing:0.05em;text-transform:uppercase;color:${TONES[tone].colour}">${line(status)}</p>`);
     parts.push(`<h2 style="margin:0 0 8px;font-size:18px;line-height:24px;font-weight:600;${BREAK}">${line(v.heading, 200)}</h2>`);
   }
   if (v.kind === 'resolved') {
@@ -183,9 +183,6 @@ function footer(views: NoticeView[]): string {
 export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: string): string {
   const single = views.length === 1 ? views[0] : undefined;
   const tone = single ? toneOf(single) : summaryTone(summary);
-  const bannerLabel = single
-    ? single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`
-    : `${summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity]} · ${views.length} alerts`;
   const title = single ? single.heading : summary.counts;
   const repeats = repeatedRunbooks(views);
   const preview = single ? (single.kind === 'resolved' ? single.when : single.view.what) : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');
@@ -201,7 +198,7 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
     `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-page" style="background:${PAGE}"><tr><td class="esw-outer" align="center" style="padding:16px 8px">`,
     '<!--[if mso]><table role="presentation" width="600" cellpadding="0" cellspacing="0" align="center"><tr><td><![endif]-->',
     '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-card" style="max-width:600px;background:#ffffff">',
-    banner(bannerLabel, tone),
+    banner(bannerOf(views, summary), tone),
     `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(title, 300)}</h1></td></tr>`,
     overview,
     ...views.map((v) => section(v, !single, repeats.get(v))),
@@ -211,7 +208,6 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
     '</td></tr></table>',
     '</body>',
     '</html>',
-    '',
   ]
     .filter((part) => part !== '')
     .join('\n');

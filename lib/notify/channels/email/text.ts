@@ -1,4 +1,4 @@
-import { repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { bannerOf, repeatedRunbooks, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine, displayText } from '../../safe-text';
 
 /**
@@ -45,13 +45,11 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
 export function emailText(views: NoticeView[], summary: NoticeSummary): string {
   const single = views.length === 1 ? views[0] : undefined;
   const lines: string[] = [];
+  lines.push(bannerOf(views, summary).toUpperCase(), '');
   if (single) {
-    const banner = single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`;
-    lines.push(banner.toUpperCase(), '', displayLine(single.heading, 300), '');
-    lines.push(...sectionText(single, false));
+    lines.push(displayLine(single.heading, 300), '', ...sectionText(single, false));
   } else {
-    const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
-    lines.push(`${state} · ${views.length} alerts`.toUpperCase(), '', displayLine(summary.counts, 300), '');
+    lines.push(displayLine(summary.counts, 300), '');
     for (const v of views) lines.push(`- ${v.status}: ${displayLine(v.heading, 200)}`);
     const repeats = repeatedRunbooks(views);
     for (const v of views) lines.push('', RULER, '', ...sectionText(v, true, repeats.get(v)));
