@@ -48,6 +48,10 @@ export interface DeliveredEmail {
   plainText?: string;
   headers?: Record<string, string>;
   replyTo?: EmailAddress[];
+  /** The internet message ID it went out with (no angle brackets): the sender's when valid and new, else one of the emulator's. */
+  messageId: string;
+  /** Whether the request asked for no engagement tracking (`userEngagementTrackingDisabled`). */
+  userEngagementTrackingDisabled?: boolean;
   emlPath?: string;
   htmlPath?: string;
 }
@@ -85,7 +89,7 @@ export interface AcsEmulator {
   messages(): DeliveredEmail[];
   requests(): AcsRequestRecord[];
   injectFault(f: AcsFault): void;
-  /** Forgets messages, requests, faults and operations (so Operation-Ids may be reused). Outbox files stay. */
+  /** Forgets messages, requests, faults, operations and Message-IDs (so Operation-Ids may be reused). Outbox files stay. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -258,8 +262,17 @@ interface ValidMessage {
   html?: string;
   plainText?: string;
   headers?: Record<string, string>;
+  /** A `Message-ID` custom header: the msg-id without brackets when it is valid, `invalid` when not. */
+  messageId?: { id: string } | 'invalid';
+  /** `x-ms-acsemail-validate-message-id: true`: a bad or repeated Message-ID is refused instead of replaced. */
+  validateMessageId: boolean;
+  userEngagementTrackingDisabled?: boolean;
   attachments: { name: string; contentType: string; contentInBase64: string; contentId?: string }[];
 }
+
+/** RFC 5322 msg-id: `<dot-atom@dot-atom>` (or a domain literal on the right), as ACS validates it. */
+const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const MSG_ID = new RegExp(`^<(${ATOM}(?:\\.${ATOM})*@(?:${ATOM}(?:\\.${ATOM})*|\\[[^\\[\\]\\\\\\s]*\\]))>$`);
 
 /** The service's request validation, as far as it is documented (spec + service limits). */
 function validateMessage(raw: Buffer): ValidMessage {
@@ -300,12 +313,26 @@ function validateMessage(raw: Buffer): ValidMessage {
   const replyTo = asAddresses(b.replyTo, 'replyTo');
 
   let headers: Record<string, string> | undefined;
+  let messageId: ValidMessage['messageId'];
+  let validateMessageId = false;
   if (b.headers !== undefined && b.headers !== null) {
     if (typeof b.headers !== 'object' || Array.isArray(b.headers)) throw badRequest("The field 'headers' must be an object of strings.");
     headers = {};
     for (const [name, value] of Object.entries(b.headers as Record<string, unknown>)) {
       if (typeof value !== 'string') throw badRequest(`The value of header '${name}' must be a string.`);
       if (!isValidHeaderName(name)) throw badRequest(`'${name}' is not a valid header name.`, 'InvalidRequest');
+      // Documented: a sender's internet message ID is kept when valid; x-ms-acsemail-* headers steer
+      // the service and are not part of the message (ACS "Custom headers" concept page).
+      if (name.toLowerCase() === 'message-id') {
+        const match = MSG_ID.exec(value.trim());
+        messageId = match ? { id: match[1]! } : 'invalid';
+        continue;
+      }
+      if (name.toLowerCase() === 'x-ms-acsemail-validate-message-id') {
+        validateMessageId = value.trim().toLowerCase() === 'true';
+        continue;
+      }
+      if (name.toLowerCase().startsWith('x-ms-acsemail-')) continue;
       // Undocumented: the emulator refuses custom headers that would replace the ones it builds.
       if (RESERVED_HEADER_NAMES.has(name.toLowerCase())) {
         throw badRequest(`The header '${name}' cannot be set as a custom header.`, 'InvalidRequest');
@@ -334,10 +361,15 @@ function validateMessage(raw: Buffer): ValidMessage {
     }
   }
 
-  const message: ValidMessage = { senderAddress: b.senderAddress, to, cc, bcc, replyTo, subject: content.subject, attachments };
+  if (validateMessageId && messageId === 'invalid') {
+    throw badRequest('The Message-ID header is not a valid RFC 2822 internet message ID, e.g. <id@domain.com>.', 'InvalidRequest');
+  }
+  const message: ValidMessage = { senderAddress: b.senderAddress, to, cc, bcc, replyTo, subject: content.subject, attachments, validateMessageId };
   if (html !== undefined) message.html = html;
   if (plainText !== undefined) message.plainText = plainText;
-  if (headers) message.headers = headers;
+  if (headers && Object.keys(headers).length > 0) message.headers = headers;
+  if (messageId !== undefined) message.messageId = messageId;
+  if (typeof b.userEngagementTrackingDisabled === 'boolean') message.userEngagementTrackingDisabled = b.userEngagementTrackingDisabled;
   return message;
 }
 
@@ -363,6 +395,18 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     return fault;
   };
 
+  /** Internet message IDs already sent (lower case): ACS checks a sender's Message-ID for duplicates. */
+  let messageIds = new Set<string>();
+  /** The sender's Message-ID when valid and new; otherwise ACS makes its own (or, strict, refuses). */
+  const chooseMessageId = (operationId: string, m: ValidMessage): string => {
+    const given = m.messageId !== undefined && m.messageId !== 'invalid' ? m.messageId.id : undefined;
+    const repeated = given !== undefined && messageIds.has(given.toLowerCase());
+    if (repeated && m.validateMessageId) throw badRequest(`The Message-ID <${given}> was already used.`, 'InvalidRequest');
+    const id = given !== undefined && !repeated ? given : `${operationId}@acs-emulator.invalid`;
+    messageIds.add(id.toLowerCase());
+    return id;
+  };
+
   const deliver = async (operationId: string, m: ValidMessage): Promise<void> => {
     const receivedAt = new Date();
     const email: DeliveredEmail = {
@@ -373,7 +417,9 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
       cc: m.cc,
       bcc: m.bcc,
       subject: m.subject,
+      messageId: chooseMessageId(operationId, m),
     };
+    if (m.userEngagementTrackingDisabled !== undefined) email.userEngagementTrackingDisabled = m.userEngagementTrackingDisabled;
     if (m.html !== undefined) email.html = m.html;
     if (m.plainText !== undefined) email.plainText = m.plainText;
     if (m.headers) email.headers = m.headers;
@@ -381,7 +427,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     if (options.outboxDir) {
       const base = join(options.outboxDir, `${email.receivedAt.replace(/[:.]/g, '-')}-${operationId}`);
       const mime = {
-        messageId: `${operationId}@acs-emulator.invalid`,
+        messageId: email.messageId,
         date: receivedAt,
         from: m.senderAddress,
         to: m.to,
@@ -550,6 +596,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
       log = [];
       faults = [];
       operations = new Map();
+      messageIds = new Set();
     },
     stop: () => server.close(),
   };

@@ -6,6 +6,7 @@ import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
 import type { Logger } from './log';
 import { createAcsMailer } from './notify/mailer';
+import { renderOptionsFor } from './notify/render';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
 
@@ -30,6 +31,7 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     state: new StateStore(createTableClient(settings, credential, STATE_TABLE)),
     mailer: createAcsMailer(createEmailClient(settings, credential), settings.emailFrom),
     policy,
+    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: env.AZURE_CLIENT_ID }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,

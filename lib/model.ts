@@ -137,6 +137,11 @@ export interface EmailContent {
   subject: string;
   html: string;
   plainText: string;
+  /**
+   * Custom headers for the ACS `headers` field: threading (Message-ID, In-Reply-To, References),
+   * Auto-Submitted, importance. Values are single lines.
+   */
+  headers?: Record<string, string>;
 }
 
 /** An email decided and written down before it is sent: the outbox of the notification log. */
@@ -204,4 +209,23 @@ export interface AlertView {
   links: Link[];
   /** For a resolved notice: how it ended, e.g. `left quarantine`, `was disabled`. */
   ended: string;
+  /**
+   * Whether the end is good news. False for an alert that ended badly (a quarantine that ended
+   * because Entra disabled the job): its notice must not say "Resolved". Undefined: it did.
+   */
+  endedWell?: boolean;
+}
+
+/**
+ * Where links about an alert point: the admin center and sign-in origins of the cloud the
+ * tenants live in (lib/evaluate/cloud.ts derives them from GRAPH_ENDPOINT), and the monitoring
+ * app whose admin consent a "cannot monitor" alert asks for.
+ */
+export interface LinkTargets {
+  /** Entra admin center origin: `https://entra.microsoft.com`, `https://entra.microsoft.us`, `https://entra.microsoftonline.cn`. */
+  portalOrigin: string;
+  /** Entra sign-in origin (admin consent): `https://login.microsoftonline.com`, `.us`, `https://login.partner.microsoftonline.cn`. */
+  loginOrigin: string;
+  /** Client ID of the monitoring app (AZURE_CLIENT_ID); absent with a managed identity. */
+  clientId?: string;
 }

@@ -25,15 +25,93 @@ export function appName(alert: AlertRecord): string {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The configuration in the Entra admin center. */
-export function entraLinks(alert: AlertRecord): Link[] {
-  const { servicePrincipalId } = alert.labels;
+/** Where links point when the context does not say: the global cloud. */
+const GLOBAL_PORTAL = 'https://entra.microsoft.com';
+const GLOBAL_LOGIN = 'https://login.microsoftonline.com';
+
+/**
+ * A view of the Entra admin center in the alert's own tenant: the portal's tenant-in-URL form
+ * (`https://entra.microsoft.com/{tenant}/#view/...`), so an MSP's link opens the customer's
+ * directory, not whichever one the browser is signed in to.
+ */
+export function portalView(tenantId: string, view: string, ctx?: Pick<PresentContext, 'links'>): string {
+  return `${ctx?.links?.portalOrigin ?? GLOBAL_PORTAL}/${encodeURIComponent(tenantId)}/#view/${view}`;
+}
+
+/** The tenant's audit log (filter Activity: Quarantine, or by the configuration as target). */
+export function auditLogLink(tenantId: string, ctx?: Pick<PresentContext, 'links'>): Link {
+  return { label: 'Audit logs of the tenant', href: portalView(tenantId, 'Microsoft_AAD_IAM/AuditLogList.ReactView', ctx) };
+}
+
+/**
+ * The job's blades in the Entra admin center: its Provisioning page, its provisioning logs, and the
+ * tenant's audit log. The blade paths are the admin center's own deep links (see README, "Links").
+ */
+export function jobLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>): Link[] {
+  const { tenantId, servicePrincipalId } = alert.labels;
   const appId = str(alert.annotations.appId);
-  if (!GUID.test(servicePrincipalId) || !GUID.test(appId)) return [];
-  return [{
-    label: 'Open the configuration in the Entra admin center',
-    href: `https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/objectId/${servicePrincipalId}/appId/${appId}`,
-  }];
+  const links: Link[] = [];
+  if (GUID.test(servicePrincipalId) && GUID.test(appId)) {
+    const ids = `objectId/${servicePrincipalId}/appId/${appId}`;
+    links.push(
+      { label: 'Provisioning page of the job', href: portalView(tenantId, `Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/${ids}`, ctx) },
+      { label: 'Provisioning logs of the configuration', href: portalView(tenantId, `Microsoft_AAD_IAM/ManagedAppMenuBlade/~/ProvisioningActivity/${ids}`, ctx) },
+    );
+  }
+  links.push(auditLogLink(tenantId, ctx));
+  return links;
+}
+
+/** The configuration's links in the Entra admin center (kept for rules written before jobLinks). */
+export function entraLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>): Link[] {
+  return jobLinks(alert, ctx);
+}
+
+/**
+ * Tenant-wide admin consent for the monitoring app, in the tenant's own cloud
+ * (`{login}/{tenant}/adminconsent?client_id=...`); undefined without a client ID (managed identity).
+ */
+export function adminConsentLink(tenantId: string, ctx?: Pick<PresentContext, 'links'>): Link | undefined {
+  const clientId = ctx?.links?.clientId;
+  if (!clientId) return undefined;
+  const login = ctx?.links?.loginOrigin ?? GLOBAL_LOGIN;
+  return {
+    label: 'Grant admin consent to the monitoring app in this tenant',
+    href: `${login}/${encodeURIComponent(tenantId)}/adminconsent?client_id=${encodeURIComponent(clientId)}`,
+  };
+}
+
+/** Hosts whose links Graph may hand us and we still link: Microsoft's own (docs, aka.ms short links). */
+const MICROSOFT_HOSTS = ['microsoft.com', 'microsoft.us'];
+const MICROSOFT_EXACT_HOSTS = ['aka.ms', 'docs.azure.cn'];
+
+/** Whether a URL is an https link to a Microsoft site, without credentials or an unusual port. */
+export function isMicrosoftUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || url.port) return false;
+  const host = url.hostname.toLowerCase();
+  return MICROSOFT_EXACT_HOSTS.includes(host) || MICROSOFT_HOSTS.some((domain) => host === domain || host.endsWith(`.${domain}`));
+}
+
+/** A URL written so that no mail client turns it into a link: `hxxps://evil[.]example/x`. */
+export function defangUrl(value: string): string {
+  return value.replace(/^(h)tt(ps?:)/i, '$1xx$2').replace(/\./g, '[.]');
+}
+
+/**
+ * Entra's troubleshooting link for a job: a link when it is Microsoft's; otherwise the text,
+ * defanged, because the URL comes from Graph and a look-alike site must not look trusted.
+ */
+export function troubleshooting(value: unknown): { link?: Link; text?: string } {
+  if (typeof value !== 'string' || value.trim() === '') return {};
+  if (isMicrosoftUrl(value)) return { link: { label: 'Troubleshooting guide from Microsoft', href: new URL(value).toString() } };
+  return { text: defangUrl(value.trim()) };
 }
 
 /** The tenant, configuration and job rows every job alert starts with. */

@@ -1,4 +1,4 @@
-import type { AlertLabels, AlertRecord, AlertView, Annotations, Severity } from '../model';
+import type { AlertLabels, AlertRecord, AlertView, Annotations, LinkTargets, Severity } from '../model';
 import type { JobSnapshot, TenantObservation } from '../observe/types';
 
 /**
@@ -63,6 +63,8 @@ export interface PresentContext {
   tenantName(tenantId: string): string | undefined;
   /** Other alerts about the same job as it stands now (to say, e.g., that a quarantine ended because the job was disabled). */
   related: AlertRecord[];
+  /** Where admin-center and consent links point (the tenants' cloud, the monitoring app); default: the global cloud. */
+  links?: LinkTargets;
 }
 
 interface RuleBase {

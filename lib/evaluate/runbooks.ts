@@ -62,6 +62,7 @@ const GENERIC: Runbook = {
 };
 
 const ERROR_CODES: Record<string, string> = {
+  AzureActiveDirectoryQuotaLimitExceeded: 'The target directory has reached its object quota: remove objects it no longer needs (deleted objects count until they are purged), or ask Microsoft support to raise the quota.',
   AzureDirectoryB2BManagementPolicyCheckFailure:
     'Enable "Automatically redeem invitations" in the outbound cross-tenant access settings of the source tenant and the inbound settings of the target tenant.',
   SystemForCrossDomainIdentityManagementCredentialValidationUnavailable:
@@ -71,8 +72,53 @@ const ERROR_CODES: Record<string, string> = {
   HybridIdentityServiceNoActiveAgents: 'No provisioning agent is active: check the agent servers and their service.',
 };
 
+/**
+ * Whole runbooks for error codes whose cause and fix differ from what their quarantine reason
+ * suggests: `EncounteredQuarantineException` says "cannot connect", but with
+ * `AzureDirectoryB2BManagementPolicyCheckFailure` the credentials are fine and the fix is a
+ * cross-tenant access setting (docs/reference/graph-provisioning-api.md §6).
+ */
+const ERROR_CODE_RUNBOOKS: Record<string, Runbook> = {
+  AzureDirectoryB2BManagementPolicyCheckFailure: {
+    meaning:
+      'The cross-tenant access settings do not allow this synchronization: Entra could not create or update users in the target tenant because automatic redemption of invitations is not enabled on both sides. The credentials are fine.',
+    steps: [
+      'In the source tenant: External Identities > Cross-tenant access settings > the target tenant > Outbound access settings > Trust settings: enable "Automatically redeem invitations with the tenant".',
+      'In the target tenant: Cross-tenant access settings > the source tenant > Inbound access settings: enable "Automatically redeem invitations with the tenant" and, under Cross-tenant sync, "Allow users sync into this tenant".',
+      'Restart the job (Provisioning > Restart provisioning), or wait: it leaves quarantine by itself at the next successful attempt.',
+    ],
+  },
+  SystemForCrossDomainIdentityManagementCredentialValidationUnavailable: {
+    meaning: 'Entra could not validate the credentials against the SCIM endpoint: the endpoint could not be reached or answered unexpectedly.',
+    steps: [
+      'Check the SCIM endpoint: its tenant URL, TLS certificate and that it answers from the internet.',
+      'Open the configuration in the Entra admin center > Provisioning and run "Test connection"; renew the secret token if it was rotated.',
+      'Restart the job once the test connection passes.',
+    ],
+  },
+  AzureActiveDirectoryInvalidCredential: {
+    meaning: 'The Cloud Sync service account\'s credentials are invalid, so the agent cannot write to Entra ID.',
+    steps: ['Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount on an agent server).', 'Restart the job.'],
+  },
+  AzureActiveDirectoryExpiredCredentials: {
+    meaning: 'The Cloud Sync service account\'s credentials have expired, so the agent cannot write to Entra ID.',
+    steps: ['Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount on an agent server).', 'Restart the job.'],
+  },
+  HybridIdentityServiceNoActiveAgents: {
+    meaning: 'No provisioning agent is active for this configuration, so nothing can be read from Active Directory.',
+    steps: ['Check the agent servers: the Microsoft Entra Provisioning Agent service must be running and able to reach Entra.', 'Restart the job once an agent shows as active.'],
+  },
+};
+
+/**
+ * The runbook for a quarantine: chosen by error code first, then by reason. An error code known
+ * only by a one-line hint (ERROR_CODES) gets that hint before the generic steps, not the reason's
+ * runbook, whose explanation may not fit the error at all.
+ */
 export function quarantineRunbook(reason: string, errorCode: string | undefined): Runbook {
-  const base = REASONS[reason] ?? GENERIC;
-  const extra = errorCode ? ERROR_CODES[errorCode] : undefined;
-  return extra ? { meaning: base.meaning, steps: [extra, ...base.steps] } : base;
+  const byCode = errorCode ? ERROR_CODE_RUNBOOKS[errorCode] : undefined;
+  if (byCode) return byCode;
+  const hint = errorCode ? ERROR_CODES[errorCode] : undefined;
+  if (hint) return { meaning: `Entra quarantined the job (${reason}) with error code ${errorCode}.`, steps: [hint, ...GENERIC.steps] };
+  return REASONS[reason] ?? GENERIC;
 }

@@ -6,7 +6,7 @@ import type { StateStore } from '../store/state-store';
 import { afterSent } from './dedup';
 import { emailKey, type EmailGroup } from './group';
 import { DeliveryFailedError, type Mailer } from './mailer';
-import { renderEmail, type Notice } from './render';
+import { renderEmail, type Notice, type RenderOptions } from './render';
 
 /** Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing. */
 export type CyclePoint = 'evaluated' | 'state-written' | 'planned' | 'sent' | 'recorded';
@@ -19,6 +19,8 @@ export interface DeliveryDeps {
   clock: () => Date;
   log: Logger;
   probe?: (point: CyclePoint) => void | Promise<void>;
+  /** Where email links point and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
+  render?: RenderOptions;
 }
 
 export interface DeliveryResult {
@@ -59,7 +61,7 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
       deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${waiting} email(s) wait for the next cycle`);
       return { sent, waiting };
     }
-    const content = renderEmail(notices as Notice[], { now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current) });
+    const content = renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current) });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
     try {
       const { operationId } = await deps.mailer.send(content, email.recipients, key);

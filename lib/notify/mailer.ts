@@ -50,6 +50,10 @@ export function createAcsMailer(client: EmailClient, senderAddress: string): Mai
             to: recipients.to.map((address) => ({ address })),
             cc: recipients.cc?.map((address) => ({ address })),
           },
+          // Threading, Auto-Submitted and importance (lib/notify/channels/email/headers.ts).
+          headers: content.headers,
+          // No tracking pixel or rewritten links in an alert (wire name userEngagementTrackingDisabled).
+          disableUserEngagementTracking: true,
         },
         { operationId },
       );

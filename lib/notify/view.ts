@@ -1,6 +1,6 @@
 import type { PresentContext } from '../evaluate/rule';
 import { ruleFor } from '../evaluate/rules';
-import type { AlertRecord, AlertView } from '../model';
+import type { AlertRecord, AlertView, LinkTargets } from '../model';
 
 /** What channels need to present alerts: the clock, tenant names, and the other alerts of a job. */
 export interface ViewContext {
@@ -9,6 +9,8 @@ export interface ViewContext {
   tenantNames: Map<string, string>;
   /** The other current alerts of the same job (default: none known). */
   related?: (alert: AlertRecord) => AlertRecord[];
+  /** Where admin-center and consent links point (default: the global cloud, no consent link). */
+  links?: LinkTargets;
 }
 
 /**
@@ -21,6 +23,7 @@ export function viewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
     now: ctx.now,
     tenantName: (tenantId) => ctx.tenantNames.get(tenantId.toLowerCase()),
     related: ctx.related?.(alert) ?? [],
+    links: ctx.links,
   };
   const rule = ruleFor(alert.labels.condition);
   if (rule) return rule.present(alert, present);

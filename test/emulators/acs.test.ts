@@ -295,4 +295,43 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
     expect(head).toContain('Subject: Alert Bcc: victim@evil.example X-Injected: yes');
     expect(head).toContain('X-Alert: a X-Injected-Header: 1');
   });
+
+  it('keeps a valid Message-ID the sender sets, replaces an invalid or repeated one, and carries threading headers into the .eml', async () => {
+    const client = new EmailClient(emulator.connectionString);
+    const send = async (headers: Record<string, string>) => {
+      const result = await (await client.beginSend(message({ headers, disableUserEngagementTracking: true }))).pollUntilDone();
+      return emulator.messages().find((m) => m.operationId === result.id)!;
+    };
+    const root = await send({ 'Message-ID': '<alert.abc.1795748700@alerts.example.com>', 'Auto-Submitted': 'auto-generated' });
+    expect(root.messageId).toBe('alert.abc.1795748700@alerts.example.com');
+    expect(root.userEngagementTrackingDisabled).toBe(true);
+    expect(root.headers).toEqual({ 'Auto-Submitted': 'auto-generated' });
+
+    const reply = await send({
+      'Message-ID': '<notice.1@alerts.example.com>',
+      'In-Reply-To': '<alert.abc.1795748700@alerts.example.com>',
+      References: '<alert.abc.1795748700@alerts.example.com> <alert.def.1795748700@alerts.example.com>',
+    });
+    const head = readFileSync(reply.emlPath!, 'utf8').split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' ');
+    expect(head).toContain('Message-ID: <notice.1@alerts.example.com>');
+    expect(head).toContain('In-Reply-To: <alert.abc.1795748700@alerts.example.com>');
+    expect(head).toContain('References: <alert.abc.1795748700@alerts.example.com> <alert.def.1795748700@alerts.example.com>');
+    expect(head.match(/^Message-ID:/gm)).toHaveLength(1);
+
+    // ACS: an invalid ID is removed and the service makes one; so is one already used.
+    const invalid = await send({ 'Message-ID': 'no-brackets@alerts.example.com' });
+    expect(invalid.messageId).toBe(`${invalid.operationId}@acs-emulator.invalid`);
+    const repeated = await send({ 'Message-ID': '<alert.abc.1795748700@alerts.example.com>' });
+    expect(repeated.messageId).toBe(`${repeated.operationId}@acs-emulator.invalid`);
+  });
+
+  it('refuses an invalid or repeated Message-ID with 400 when x-ms-acsemail-validate-message-id is true', async () => {
+    const client = new EmailClient(emulator.connectionString);
+    const strict = (id: string) => message({ headers: { 'Message-ID': id, 'x-ms-acsemail-validate-message-id': 'true' } });
+    await expect(client.beginSend(strict('<guid>'))).rejects.toMatchObject({ statusCode: 400 });
+    await (await client.beginSend(strict('<first@alerts.example.com>'))).pollUntilDone();
+    await expect(client.beginSend(strict('<first@alerts.example.com>'))).rejects.toMatchObject({ statusCode: 400 });
+    expect(emulator.messages().map((m) => m.messageId)).toEqual(['first@alerts.example.com']);
+    expect(emulator.messages()[0]!.headers).toBeUndefined();
+  });
 });

@@ -65,7 +65,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     expect(first.alertsFiring).toBe(3);
     const byRecipient = Object.fromEntries(world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(','), m]));
     expect(Object.keys(byRecipient).sort()).toEqual(['change-board@contoso.example', 'northwind-ops@northwind.example']);
-    expect(byRecipient['change-board@contoso.example']!.subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso');
+    expect(byRecipient['change-board@contoso.example']!.subject).toBe('[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)');
     expect(byRecipient['change-board@contoso.example']!.plainText).toContain(`Tenant: Contoso (${CONTOSO})`);
     expect(byRecipient['northwind-ops@northwind.example']!.cc).toEqual([{ address: 'ops@contoso.example' }]);
     expect(world.log.lines.join('\n')).toMatch(/muted alert .*Woodgrove to Contoso.*silence by alice@contoso\.example/);
@@ -83,7 +83,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     heartbeat.failNext(503, 1);
     const second = await runCycle(world.deps());
     expect(second.notificationsSent).toBe(1);
-    expect(world.cloud.acs.messages().at(-1)!.subject).toBe('[Entra Sync Watch] Quarantined: Woodgrove to Contoso');
+    expect(world.cloud.acs.messages().at(-1)!.subject).toBe('[Critical] Quarantined: Woodgrove to Contoso (Contoso)');
     expect(world.cloud.acs.messages().at(-1)!.to).toEqual([{ address: 'ops@contoso.example' }]);
     // A heartbeat that fails is logged; the dead man's switch itself will notice the missing ping.
     expect(second.heartbeat).toBe('failed');

@@ -50,7 +50,7 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     expect(first.errors.join('\n')).toContain('likely missing Application.Read.All');
     // Both in one email: the same people, the same cycle.
     expect(subjects()).toHaveLength(1);
-    expect(subjects()[0]).toMatch(/^\[Entra Sync Watch\] 2 tenants unreadable: /);
+    expect(subjects()[0]).toMatch(/^\[Critical\] 2 tenants unreadable: /);
     expect(subjects()[0]).toContain(LITWARE);
     expect(subjects()[0]).toContain(ADATUM);
     expect(cloud.acs.messages()[0]!.plainText).toContain('Likely missing: Synchronization.Read.All');
@@ -61,7 +61,7 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     expect(second.notificationsSent).toBe(1);
     expect(subjects()).toHaveLength(2);
     const trip = cloud.acs.messages()[1]!;
-    expect(trip.subject).toBe('[Entra Sync Watch] Deletion threshold tripped: Fabrikam to Contoso');
+    expect(trip.subject).toBe(`[Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`);
     expect(trip.to).toEqual([{ address: 'ops@contoso.example' }]);
     expect(trip.plainText).toContain('612 deletions are pending');
     expect(trip.plainText).toContain(`POST /servicePrincipals/${FABRIKAM_SP}/synchronization/jobs/`);
@@ -77,14 +77,16 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     cloud.control.step('recovered');
     const fourth = await runCycle(world.deps());
     expect(fourth.notificationsSent).toBe(1);
-    expect(cloud.acs.messages()[2]!.subject).toMatch(/^\[Entra Sync Watch\] Resolved: Fabrikam to Contoso deletion hold cleared after \d+ s$/);
+    expect(cloud.acs.messages()[2]!.subject).toBe(`Resolved: [Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`);
+    expect(cloud.acs.messages()[2]!.plainText).toMatch(/^Deletion hold cleared at .* UTC, after \d+ (s|min)\./m);
     expect(subjects()).toHaveLength(3);
 
     // The unreadable tenants' alerts were neither re-sent nor resolved; granting the permission resolves them.
     cloud.control.setGrants(LITWARE, ['Application.Read.All', 'Synchronization.Read.All']);
     const fifth = await runCycle(world.deps());
     expect(fifth.tenantsUnreadable).toEqual([ADATUM]);
-    expect(cloud.acs.messages().at(-1)!.subject).toMatch(new RegExp(`^\\[Entra Sync Watch\\] Resolved: tenant ${LITWARE} can be read again after`));
+    expect(cloud.acs.messages().at(-1)!.subject).toBe(`Resolved: [Critical] Cannot monitor: tenant ${LITWARE}`);
+    expect(cloud.acs.messages().at(-1)!.plainText).toMatch(/^Can be read again at .* UTC, after \d+ (s|min)\./m);
     expect(subjects()).toHaveLength(4);
   });
 });

@@ -33,14 +33,14 @@ describe('delivery', () => {
     await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
     await runCycle(world.deps());
     await runCycle(world.deps());
-    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped']);
+    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped']);
 
     recover();
     await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
     const next = await runCycle(world.deps());
     expect(next.errors).toEqual([]);
     await runCycle(world.deps());
-    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved']);
+    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved']);
   });
 
   it('two instances running a cycle at once send each email once', async () => {
@@ -49,7 +49,7 @@ describe('delivery', () => {
     expect(a.notificationsSent + b.notificationsSent).toBe(1);
     recover();
     await Promise.all([runCycle(world.deps()), runCycle(world.deps()), runCycle(world.deps())]);
-    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved']);
+    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved']);
   });
 
   it('an email ACS refuses is kept and sent next cycle', async () => {
@@ -92,7 +92,7 @@ describe('delivery', () => {
     world.cloud.acs.reset();
     await runCycle(world.deps());
     await runCycle(world.deps());
-    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved']);
+    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved']);
   });
 
   it('keeps within the send budget and defers the rest without losing any', async () => {
@@ -133,6 +133,6 @@ describe('delivery', () => {
 
     trip();
     await runCycle(deps());
-    expect(subjects()).toEqual(['[Entra Sync Watch] Deletion threshold tripped', '[Entra Sync Watch] Resolved', '[Entra Sync Watch] Deletion threshold tripped']);
+    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved', '[Critical] Deletion threshold tripped']);
   });
 });

@@ -34,7 +34,7 @@ export const deletionThreshold: JobRule = {
       next: n.nextAttempt ? `Entra re-evaluates at ${formatTime(n.nextAttempt)}; the deletes stay held until someone decides.` : undefined,
       facts,
       runbook: deletionThresholdRunbook(alert.labels.servicePrincipalId, alert.labels.jobId, typeof n.deleteThreshold === 'number' ? n.deleteThreshold : undefined),
-      links: quarantineLinks(alert),
+      links: quarantineLinks(alert, ctx),
       ended: 'deletion hold cleared',
     };
   },

@@ -1,7 +1,7 @@
 import type { AlertRecord, Annotations } from '../../model';
 import type { JobSnapshot } from '../../observe/types';
-import { formatTime, safeHttpsUrl } from '../../text';
-import { appName, entraLinks, jobIdentityFacts, str } from '../present';
+import { formatTime } from '../../text';
+import { appName, jobIdentityFacts, jobLinks, str, troubleshooting } from '../present';
 import type { JobRule, PresentContext } from '../rule';
 import { quarantineRunbook } from '../runbooks';
 
@@ -42,17 +42,35 @@ export function quarantineFacts(alert: AlertRecord, ctx: PresentContext): [strin
   if (n.errorCode) facts.push(['Error code', str(n.errorCode)]);
   if (n.errorMessage) facts.push(['Error', str(n.errorMessage)]);
   facts.push(['Quarantined since', formatTime(n.seriesBegan ?? n.currentBegan)]);
+  if (n.currentBegan && n.seriesBegan && n.currentBegan !== n.seriesBegan) facts.push(['Current attempt since', formatTime(n.currentBegan)]);
   if (n.seriesCount !== undefined) facts.push(['Re-evaluations in this quarantine', str(n.seriesCount)]);
   facts.push(['Next attempt by Entra', formatTime(n.nextAttempt)]);
+  const guide = troubleshooting(n.troubleshootingUrl);
+  if (guide.text) facts.push(['Troubleshooting link from Graph (not a Microsoft site, so not linked)', guide.text]);
   return facts;
 }
 
-/** The admin-center link, and Entra's troubleshooting link when it is https. */
-export function quarantineLinks(alert: AlertRecord): { label: string; href: string }[] {
-  const links = entraLinks(alert);
-  const troubleshooting = safeHttpsUrl(alert.annotations.troubleshootingUrl);
-  if (troubleshooting) links.push({ label: 'Troubleshooting guide from Entra', href: troubleshooting });
+/** The job's admin-center links, and Entra's troubleshooting guide when it is on a Microsoft site. */
+export function quarantineLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>): { label: string; href: string }[] {
+  const links = jobLinks(alert, ctx);
+  const guide = troubleshooting(alert.annotations.troubleshootingUrl);
+  if (guide.link) links.push(guide.link);
   return links;
+}
+
+/** Entra disables a job after more than four weeks in quarantine (docs/reference/graph-provisioning-api.md §6.3). */
+const DISABLED_AFTER_MS = 28 * 24 * 3600_000;
+
+/** What Entra does next with a quarantined job: its next attempt, and when it gives up and disables the job. */
+export function quarantineNext(alert: AlertRecord): string | undefined {
+  const n = alert.annotations;
+  const parts: string[] = [];
+  if (n.nextAttempt) parts.push(`Entra tries again at ${formatTime(n.nextAttempt)}; a successful attempt lifts the quarantine by itself.`);
+  const began = Date.parse(str(n.seriesBegan ?? n.currentBegan));
+  if (Number.isFinite(began)) {
+    parts.push(`If it stays quarantined, Entra disables the job after four weeks in quarantine, around ${formatTime(new Date(began + DISABLED_AFTER_MS).toISOString())}.`);
+  }
+  return parts.length ? parts.join(' ') : undefined;
 }
 
 /**
@@ -79,15 +97,16 @@ export const quarantine: JobRule = {
   },
   present(alert, ctx) {
     const n = alert.annotations;
+    const code = n.errorCode ? `, error ${str(n.errorCode)}` : '';
     return {
       title: 'Quarantined',
       about: appName(alert),
-      what: `${appName(alert)} is quarantined (${str(n.reason)}).`,
+      what: `Entra quarantined ${appName(alert)} (${str(n.reason)}${code}): the job has stopped syncing and Entra only retries it at a reduced rate.`,
       since: str(n.seriesBegan ?? n.currentBegan) || undefined,
-      next: n.nextAttempt ? `Entra tries again at ${formatTime(n.nextAttempt)}.` : undefined,
+      next: quarantineNext(alert),
       facts: quarantineFacts(alert, ctx),
       runbook: quarantineRunbook(str(n.reason), n.errorCode ? str(n.errorCode) : undefined),
-      links: quarantineLinks(alert),
+      links: quarantineLinks(alert, ctx),
       ended: 'left quarantine',
     };
   },

@@ -1,6 +1,50 @@
+import type { AlertRecord, Link, Runbook } from '../../model';
 import { describeProblem } from '../../observe/errors';
-import { shortTenant, str, tenantLabel } from '../present';
-import type { TenantRule } from '../rule';
+import { adminConsentLink, auditLogLink, shortTenant, str, tenantLabel } from '../present';
+import type { PresentContext, TenantRule } from '../rule';
+
+const REQUIRED = 'Application.Read.All and Synchronization.Read.All';
+
+/** What to do depends on why Graph would not answer: access (consent, permission, credential) or Graph itself failing. */
+function unreadableRunbook(alert: AlertRecord, ctx: PresentContext): Runbook {
+  const n = alert.annotations;
+  const app = ctx.links?.clientId ? `the monitoring app (client ID ${ctx.links.clientId})` : 'the monitoring app';
+  if (n.problemKind === 'access') {
+    const missing = str(n.likelyMissingPermission);
+    return {
+      meaning: 'Graph refused the monitoring app access to this tenant, so none of its synchronization jobs are watched. Its job alerts are held as they were (neither resolved nor re-sent) until the monitor can read the tenant again.',
+      steps: [
+        missing && missing !== 'admin consent for the app in this tenant'
+          ? `Grant ${app} the Microsoft Graph application permission ${missing} in this tenant, with admin consent: a Global Administrator or Privileged Role Administrator of the tenant opens the admin-consent link below.`
+          : `Check that ${app} is consented in this tenant with the Microsoft Graph application permissions ${REQUIRED}: a Global Administrator or Privileged Role Administrator of the tenant opens the admin-consent link below.`,
+        'Check that its credential (client secret, certificate or managed identity) is valid and not expired: an expired or wrong secret shows in the error as AADSTS7000222 or AADSTS7000215.',
+        'With a managed identity there is no consent link: assign the app roles with Graph (POST /servicePrincipals/{managed identity id}/appRoleAssignments) or New-MgServicePrincipalAppRoleAssignment.',
+      ],
+    };
+  }
+  if (n.problemKind === 'transient') {
+    return {
+      meaning: 'Graph kept failing (throttling, a server error or a network failure) for this tenant for at least two cycles, so its jobs are not being watched. Its job alerts are held as they were until the monitor can read the tenant again.',
+      steps: [
+        'Check Microsoft 365 and Azure service health for Microsoft Graph and Entra ID.',
+        'Nothing needs changing on your side if it clears by itself; the monitor tries again every cycle and honours Retry-After.',
+        'If it lasts for hours, check the Functions app logs for the full error of each attempt.',
+      ],
+    };
+  }
+  return {
+    meaning: 'Graph answered with something the monitor could not use, so this tenant\'s jobs are not being watched. Its job alerts are held as they were until the monitor can read the tenant again.',
+    steps: ['Read the error below; if it persists, check the Functions app logs and report it with the error text.'],
+  };
+}
+
+function unreadableLinks(alert: AlertRecord, ctx: PresentContext): Link[] {
+  const links: Link[] = [];
+  const consent = alert.annotations.problemKind === 'access' ? adminConsentLink(alert.labels.tenantId, ctx) : undefined;
+  if (consent) links.push(consent);
+  links.push(auditLogLink(alert.labels.tenantId, ctx));
+  return links;
+}
 
 /**
  * A tenant the monitor cannot read is an alert of its own. Credentials and permissions do not fix
@@ -36,21 +80,21 @@ export const tenantUnreadable: TenantRule = {
   },
   present(alert, ctx) {
     const n = alert.annotations;
+    const tenant = shortTenant(alert.labels.tenantId, ctx);
     const facts: [string, string][] = [['Tenant', tenantLabel(alert.labels.tenantId, ctx)], ['Graph answered', str(n.problem)]];
-    if (n.likelyMissingPermission) facts.push(['Likely missing', str(n.likelyMissingPermission)]);
+    if (n.problemKind === 'access') facts.push(['Likely missing', str(n.likelyMissingPermission) || `one of ${REQUIRED}, or admin consent`]);
+    facts.push(['Monitoring app (client ID)', ctx.links?.clientId ?? 'not set (AZURE_CLIENT_ID): a managed identity or the default credential']);
+    const access = n.problemKind === 'access';
     return {
       title: 'Cannot monitor',
-      about: `tenant ${shortTenant(alert.labels.tenantId, ctx)}`,
-      what: `Entra Sync Watch cannot read tenant ${shortTenant(alert.labels.tenantId, ctx)}.`,
+      about: `tenant ${tenant}`,
+      what: access
+        ? `Entra Sync Watch cannot read tenant ${tenant}: Graph refused access, so this tenant's synchronization jobs are not being watched.`
+        : `Entra Sync Watch cannot read tenant ${tenant}: Graph kept failing, so this tenant's synchronization jobs are not being watched.`,
+      next: 'The monitor tries again every cycle and says so when it can read the tenant again; until then the tenant\'s job alerts stay as they were.',
       facts,
-      runbook: {
-        meaning: 'Entra Sync Watch cannot read this tenant\'s synchronization jobs. Its job alerts are held as they were (neither resolved nor re-sent) until it can.',
-        steps: [
-          'Check that the monitoring app is consented in this tenant with the application permissions Application.Read.All and Synchronization.Read.All (admin consent).',
-          'Check that its credential (client secret, certificate or managed identity) is valid and not expired.',
-        ],
-      },
-      links: [],
+      runbook: unreadableRunbook(alert, ctx),
+      links: unreadableLinks(alert, ctx),
       ended: 'can be read again',
     };
   },

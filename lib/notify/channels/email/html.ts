@@ -1,0 +1,214 @@
+import type { Link } from '../../../model';
+import { escapeHtml } from '../../../text';
+import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { displayLine, displayText } from '../../safe-text';
+
+/**
+ * The HTML part of an alert email, written for mail clients rather than browsers: tables for
+ * layout (Outlook's Word engine ignores most CSS), every style inline (Gmail drops many `<style>`
+ * rules), at most 600 px wide (Outlook through a conditional table, everyone else through
+ * max-width), and label/value rows that sit side by side on a desktop and stack on a phone without
+ * media queries (inline-blocks with a max-width). A `<style>` block only adds what degrades
+ * gracefully: narrower padding on phones and colours for clients in dark mode.
+ * Every text goes through displayText/displayLine (safe-text.ts) and then escapeHtml.
+ */
+
+const FONT = "'Segoe UI',-apple-system,BlinkMacSystemFont,Roboto,'Helvetica Neue',Arial,sans-serif";
+const INK = '#201f1e';
+const MUTED = '#605e5c';
+const RULE = '#e1dfdd';
+const PAGE = '#f3f2f1';
+const LINK_BG = '#0f6cbd';
+/** Banner and status colours; each keeps at least 4.5:1 contrast with white text. */
+const TONES = {
+  critical: { colour: '#a4262c', dark: '#ff9a9a' },
+  warning: { colour: '#8a4b00', dark: '#ffc27a' },
+  resolved: { colour: '#0b6a0b', dark: '#8fdc8f' },
+  ended: { colour: '#484644', dark: '#d2d0ce' },
+} as const;
+type Tone = keyof typeof TONES;
+
+/** Content width of the card: 600 px less 24 px padding each side. */
+const LABEL_WIDTH = 168;
+const VALUE_WIDTH = 380;
+
+/** Long IDs, paths and URLs break anywhere rather than push the layout wider than the screen. */
+const BREAK = 'word-break:break-word;overflow-wrap:anywhere;';
+
+const line = (value: unknown, max = 300): string => escapeHtml(displayLine(value, max));
+const text = (value: unknown, max = 2000): string => escapeHtml(displayText(value, max)).replace(/\n/g, '<br>');
+
+function toneOf(v: NoticeView): Tone {
+  if (v.kind === 'resolved') return v.resolvedWell ? 'resolved' : 'ended';
+  return v.severity;
+}
+
+function summaryTone(summary: NoticeSummary): Tone {
+  if (summary.resolvedOnly) return summary.allEndedWell ? 'resolved' : 'ended';
+  return summary.severity;
+}
+
+const STYLE = `<style>
+:root { color-scheme: light dark; supported-color-schemes: light dark; }
+table { border-collapse: collapse; mso-table-lspace: 0pt; mso-table-rspace: 0pt; }
+a[x-apple-data-detectors] { color: inherit !important; text-decoration: none !important; }
+@media only screen and (max-width: 480px) {
+  .esw-outer { padding: 0 !important; }
+  .esw-pad { padding-left: 16px !important; padding-right: 16px !important; }
+}
+@media (prefers-color-scheme: dark) {
+  .esw-page, .esw-outer { background: #161616 !important; }
+  .esw-card { background: #242424 !important; }
+  .esw-ink { color: #edebe9 !important; }
+  .esw-muted { color: #c8c6c4 !important; }
+  .esw-rule { border-color: #3b3a39 !important; }
+${(Object.keys(TONES) as Tone[]).map((t) => `  .esw-tone-${t} { color: ${TONES[t].dark} !important; }`).join('\n')}
+}
+</style>`;
+
+function head(title: string): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta http-equiv="X-UA-Compatible" content="IE=edge">',
+    '<meta name="x-apple-disable-message-reformatting">',
+    // No automatic links for numbers, dates or addresses in text that came from Graph.
+    '<meta name="format-detection" content="telephone=no, date=no, address=no, email=no, url=no">',
+    '<meta name="color-scheme" content="light dark">',
+    '<meta name="supported-color-schemes" content="light dark">',
+    `<title>${line(title, 200)}</title>`,
+    '<!--[if mso]><noscript><xml><o:OfficeDocumentSettings><o:PixelsPerInch>96</o:PixelsPerInch></o:OfficeDocumentSettings></xml></noscript><![endif]-->',
+    STYLE,
+    '</head>',
+  ].join('\n');
+}
+
+/**
+ * A label and its value: side by side in 600 px, the value under its label on a phone (two
+ * inline-blocks that fit side by side only when there is room; no media query needed). Outlook for
+ * Windows ignores max-width and stacks them too, which reads as well.
+ */
+function row(label: string, valueHtml: string): string {
+  return (
+    '<div style="margin:0 0 8px">' +
+    `<div class="esw-muted" style="display:inline-block;box-sizing:border-box;width:100%;max-width:${LABEL_WIDTH}px;vertical-align:top;padding:0 12px 2px 0;font-size:13px;line-height:20px;font-weight:600;color:${MUTED}">${label}</div>` +
+    `<div style="display:inline-block;width:100%;max-width:${VALUE_WIDTH}px;vertical-align:top;font-size:14px;line-height:20px;${BREAK}">${valueHtml}</div>` +
+    '</div>'
+  );
+}
+
+function paragraph(html: string, style = ''): string {
+  return `<p style="margin:0 0 12px;font-size:15px;line-height:22px;${BREAK}${style}">${html}</p>`;
+}
+
+function subheading(label: string): string {
+  return `<h3 style="margin:16px 0 8px;font-size:15px;line-height:20px;font-weight:600">${label}</h3>`;
+}
+
+/** A link as a button: a table cell with a background, which Outlook draws too. One per line, easy to tap. */
+function button(link: Link): string {
+  return [
+    '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 0;border-collapse:separate">',
+    `<tr><td style="border-radius:4px;background:${LINK_BG}">`,
+    `<a href="${escapeHtml(link.href)}" style="display:block;padding:10px 16px;font-family:${FONT};font-size:14px;line-height:20px;font-weight:600;color:#ffffff;text-decoration:none;word-break:break-word;overflow-wrap:anywhere">${line(link.label, 120)}</a>`,
+    '</td></tr></table>',
+  ].join('');
+}
+
+/** Only https links reach a button, whatever a rule returned. */
+function safeLinks(links: Link[]): Link[] {
+  return links.filter((l) => {
+    try {
+      return new URL(l.href).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  });
+}
+
+function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView): string {
+  const tone = toneOf(v);
+  const { view } = v;
+  const parts: string[] = [];
+  const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
+  // A single alert's banner and title say this already; in a grouped email each section says it for itself.
+  if (withHeading) {
+    parts.push(`<p class="esw-tone-${tone}" style="margin:0 0 6px;font-size:12px;line-height:16px;font-weight:700;letter-spacing:0.05em;text-transform:uppercase;color:${TONES[tone].colour}">${line(status)}</p>`);
+    parts.push(`<h2 style="margin:0 0 8px;font-size:18px;line-height:24px;font-weight:600;${BREAK}">${line(v.heading, 200)}</h2>`);
+  }
+  if (v.kind === 'resolved') {
+    parts.push(paragraph(text(v.when, 600), 'font-weight:600'));
+  } else {
+    parts.push(paragraph(text(view.what, 1000)));
+    parts.push(row('Since', text(v.when, 400)));
+    if (view.next) parts.push(row('What happens next', text(view.next, 600)));
+    if (view.runbook && sameStepsAs) {
+      parts.push(subheading('What to do now'));
+      parts.push(paragraph(`The same as for ${line(sameStepsAs.heading, 200)} above.`));
+    } else if (view.runbook) {
+      parts.push(subheading('What to do now'));
+      parts.push(paragraph(text(view.runbook.meaning, 1000)));
+      const steps = view.runbook.steps.map((s) => `<li style="margin:0 0 6px;font-size:15px;line-height:22px;${BREAK}">${text(s, 1000)}</li>`);
+      parts.push(`<ol style="margin:0 0 8px;padding:0 0 0 22px">${steps.join('')}</ol>`);
+    }
+  }
+  const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
+  if (facts.length) {
+    parts.push(subheading('Details'));
+    parts.push(facts.map(([label, value]) => row(line(label, 120), text(value, 1000))).join('\n'));
+  }
+  const links = safeLinks(view.links);
+  if (links.length) parts.push(`<div style="margin:12px 0 0">${links.map(button).join('')}</div>`);
+  return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:18px 24px 22px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${parts.join('\n')}\n</td></tr>`;
+}
+
+function banner(label: string, tone: Tone): string {
+  return `<tr><td class="esw-pad" style="background:${TONES[tone].colour};padding:10px 24px;font-family:${FONT};font-size:13px;line-height:18px;font-weight:700;letter-spacing:0.06em;text-transform:uppercase;color:#ffffff">${line(label)}</td></tr>`;
+}
+
+function footer(views: NoticeView[]): string {
+  const ids = [...new Set(views.map((v) => v.alert.fingerprint))].map((id) => line(id, 64)).join(', ');
+  return [
+    `<tr><td class="esw-pad esw-rule esw-muted" style="padding:16px 24px 20px;border-top:1px solid ${RULE};font-family:${FONT};font-size:12px;line-height:18px;color:${MUTED}">`,
+    '<p style="margin:0 0 6px">Sent by Entra Sync Watch. To mute an alert for a while, add a silence that matches it to the config file (<code>WATCH_CONFIG</code>, <code>silences</code>).</p>',
+    `<p style="margin:0;word-break:break-all">${views.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids}</p>`,
+    '</td></tr>',
+  ].join('\n');
+}
+
+/** The whole HTML document of an email about `views`. */
+export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: string): string {
+  const single = views.length === 1 ? views[0] : undefined;
+  const tone = single ? toneOf(single) : summaryTone(summary);
+  const title = single ? single.heading : summary.counts;
+  const repeats = repeatedRunbooks(views);
+  const preview = single ? (single.kind === 'resolved' ? single.when : single.view.what) : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');
+  const overview = single
+    ? ''
+    : `<tr><td class="esw-pad esw-ink" style="padding:0 24px 12px;font-family:${FONT};color:${INK}"><ul style="margin:0;padding:0 0 0 20px">${views
+        .map((v) => `<li style="margin:0 0 4px;font-size:15px;line-height:22px;${BREAK}"><span class="esw-tone-${toneOf(v)}" style="font-weight:600;color:${TONES[toneOf(v)].colour}">${line(v.status)}</span> ${line(v.heading, 200)}</li>`)
+        .join('')}</ul></td></tr>`;
+  return [
+    head(subject),
+    `<body class="esw-page" style="margin:0;padding:0;background:${PAGE};-webkit-text-size-adjust:100%;text-size-adjust:100%">`,
+    `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:1px;line-height:1px;color:${PAGE};opacity:0">${line(preview, 200)}</div>`,
+    `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-page" style="background:${PAGE}"><tr><td class="esw-outer" align="center" style="padding:16px 8px">`,
+    '<!--[if mso]><table role="presentation" width="600" cellpadding="0" cellspacing="0" align="center"><tr><td><![endif]-->',
+    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-card" style="max-width:600px;background:#ffffff">',
+    banner(bannerOf(views, summary), tone),
+    `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(title, 300)}</h1></td></tr>`,
+    overview,
+    ...views.map((v) => section(v, !single, repeats.get(v))),
+    footer(views),
+    '</table>',
+    '<!--[if mso]></td></tr></table><![endif]-->',
+    '</td></tr></table>',
+    '</body>',
+    '</html>',
+  ]
+    .filter((part) => part !== '')
+    .join('\n');
+}

@@ -1,0 +1,65 @@
+import { bannerOf, repeatedRunbooks, type NoticeSummary, type NoticeView } from '../../notice';
+import { displayLine, displayText } from '../../safe-text';
+
+/**
+ * The plain-text part: the same words as the HTML part, in the same order, for clients and people
+ * who read text (and for mail filters and screen readers that prefer it). Links are written out.
+ */
+
+const RULER = '-'.repeat(60);
+
+function indented(value: string, prefix = '   '): string {
+  return value.split('\n').join(`\n${prefix}`);
+}
+
+function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView): string[] {
+  const { view } = v;
+  const lines: string[] = [];
+  if (withHeading) lines.push(`${v.status.toUpperCase()}: ${displayLine(v.heading, 200)}`, '');
+  if (v.kind === 'resolved') {
+    lines.push(displayText(v.when, 600));
+  } else {
+    lines.push(displayText(view.what, 1000), '', `Since: ${displayText(v.when, 400)}`);
+    if (view.next) lines.push(`What happens next: ${displayText(view.next, 600)}`);
+    if (view.runbook && sameStepsAs) {
+      lines.push('', `What to do now: the same as for ${displayLine(sameStepsAs.heading, 200)} above.`);
+    } else if (view.runbook) {
+      lines.push('', 'What to do now:', displayText(view.runbook.meaning, 1000));
+      view.runbook.steps.forEach((step, i) => lines.push(`${i + 1}. ${indented(displayText(step, 1000))}`));
+    }
+  }
+  const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
+  if (facts.length) {
+    lines.push('', 'Details:');
+    for (const [label, value] of facts) lines.push(`- ${displayLine(label, 120)}: ${indented(displayText(value, 1000), '  ')}`);
+  }
+  const links = view.links.filter((l) => /^https:\/\//i.test(l.href));
+  if (links.length) {
+    lines.push('', 'Links:');
+    for (const link of links) lines.push(`- ${displayLine(link.label, 120)}:`, `  ${link.href}`);
+  }
+  return lines;
+}
+
+/** The plain-text body of an email about `views`. */
+export function emailText(views: NoticeView[], summary: NoticeSummary): string {
+  const single = views.length === 1 ? views[0] : undefined;
+  const lines: string[] = [];
+  lines.push(bannerOf(views, summary).toUpperCase(), '');
+  if (single) {
+    lines.push(displayLine(single.heading, 300), '', ...sectionText(single, false));
+  } else {
+    lines.push(displayLine(summary.counts, 300), '');
+    for (const v of views) lines.push(`- ${v.status}: ${displayLine(v.heading, 200)}`);
+    const repeats = repeatedRunbooks(views);
+    for (const v of views) lines.push('', RULER, '', ...sectionText(v, true, repeats.get(v)));
+  }
+  const ids = [...new Set(views.map((v) => v.alert.fingerprint))].join(', ');
+  lines.push(
+    '',
+    RULER,
+    'Sent by Entra Sync Watch. To mute an alert for a while, add a silence that matches it to the config file (WATCH_CONFIG, silences).',
+    `${views.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${displayLine(ids, 2000)}`,
+  );
+  return `${lines.join('\n')}\n`;
+}

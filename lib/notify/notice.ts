@@ -1,0 +1,203 @@
+import { RULES } from '../evaluate/rules';
+import type { AlertRecord, AlertView, NotificationItem, NotificationKind, Severity } from '../model';
+import { formatDuration, formatTime } from '../text';
+import { uniqueForRendering } from './group';
+import { viewOf, type ViewContext } from './view';
+
+/**
+ * What a notice says, for every channel: the alert's view from its rule (lib/evaluate/rules/),
+ * and what this notice adds to it (new, reminder, changed, resolved; since when, for how long,
+ * how it ended), in plain words. A channel (lib/notify/channels/) only lays this out; it decides
+ * no wording of its own, so email, Teams and webhooks say the same thing.
+ */
+
+/** One notice to render: what to say (the item) about which alert. */
+export interface Notice {
+  item: NotificationItem;
+  alert: AlertRecord;
+}
+
+export interface NoticeView {
+  kind: NotificationKind;
+  severity: Severity;
+  item: NotificationItem;
+  alert: AlertRecord;
+  view: AlertView;
+  /** The tenant as a reader knows it: its name from the config, else its ID. */
+  tenant: string;
+  /** `Quarantined: Fabrikam to Contoso (Contoso)`: the same in every message about the alert. */
+  heading: string;
+  /** `[Critical] Quarantined: Fabrikam to Contoso (Contoso)`: the stable subject stem of the alert's thread. */
+  stem: string;
+  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Resolved`, `Ended`. */
+  status: string;
+  /** Subject prefix: ``, `Reminder: `, `Changed: `, `Resolved: `, `Ended: `. */
+  prefix: string;
+  /** A resolved notice whose end is good news; false for firing notices and for alerts that ended badly. */
+  resolvedWell: boolean;
+  /** When it began (ISO): Entra's time when the rule knows it, else when the monitor first saw it. */
+  since?: string;
+  sinceSource: 'entra' | 'monitor';
+  /** When it ended (ISO), for resolved notices. */
+  endedAt?: string;
+  /**
+   * Since when: `2026-11-27 03:00 UTC, 4 h 10 min ago (as Entra reports it)`; for a resolved notice,
+   * how it ended and after how long, as sentences.
+   */
+  when: string;
+}
+
+/** A message's notices, and how to name them all at once. */
+export interface NoticeSummary {
+  /** The most urgent severity among them. */
+  severity: Severity;
+  /** Every notice is a resolved notice (resolved and new alerts never share a message: see group.ts). */
+  resolvedOnly: boolean;
+  /** Every resolved notice ended well. */
+  allEndedWell: boolean;
+  /** `Resolved: ` / `Ended: ` for resolved-only messages, `Reminder: ` / `Changed: ` for messages of only those, else empty. */
+  prefix: string;
+  /** `1 deletion hold, 1 quarantined: Contoso, Fabrikam`. */
+  counts: string;
+  /** `[Critical] 1 deletion hold, 1 quarantined: Contoso, Fabrikam`, with its prefix. */
+  subject: string;
+}
+
+export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning' };
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
+const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
+const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
+const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
+
+function tenantOf(alert: AlertRecord, ctx: ViewContext): string {
+  return ctx.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
+}
+
+/** `Quarantined: Fabrikam to Contoso (Contoso)`; no tenant in brackets for a tenant-wide alert that names it already. */
+function headingOf(view: AlertView, alert: AlertRecord, tenant: string): string {
+  return aboutTheTenant(view, alert, tenant) ? `${view.title}: ${view.about}` : `${view.title}: ${view.about} (${tenant})`;
+}
+
+/** A tenant-wide alert (no job) whose `about` names the tenant: `tenant Contoso`. */
+export function aboutTheTenant(view: AlertView, alert: AlertRecord, tenant: string): boolean {
+  return alert.labels.jobId === '-' && view.about.includes(tenant);
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function status(kind: NotificationKind, endedWell: boolean): { status: string; prefix: string } {
+  switch (kind) {
+    case 'firing':
+      return { status: 'New alert', prefix: '' };
+    case 'reminder':
+      return { status: 'Reminder', prefix: 'Reminder: ' };
+    case 'changed':
+      return { status: 'Changed', prefix: 'Changed: ' };
+    case 'resolved':
+      return endedWell ? { status: 'Resolved', prefix: 'Resolved: ' } : { status: 'Ended', prefix: 'Ended: ' };
+  }
+}
+
+function whenOf(kind: NotificationKind, view: AlertView, since: string | undefined, source: 'entra' | 'monitor', endedAt: string | undefined, now: Date): string {
+  const began = since ? Date.parse(since) : NaN;
+  const whose = source === 'entra' ? 'as Entra reports it' : 'when the monitor first saw it';
+  if (kind === 'resolved') {
+    const end = endedAt ? Date.parse(endedAt) : now.getTime();
+    const lasted = Number.isFinite(began) ? `, after ${formatDuration(end - began)}` : '';
+    const from = Number.isFinite(began) ? ` It began ${formatTime(since)} (${whose}).` : '';
+    return `${capitalized(view.ended)} at ${formatTime(endedAt ?? now.toISOString())}${lasted}.${from}`;
+  }
+  if (!Number.isFinite(began)) return 'not known';
+  return `${formatTime(since)}, ${formatDuration(now.getTime() - began)} ago (${whose})`;
+}
+
+/** The view of one notice; `view` when the alert's view is already known (default: from its rule). */
+export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: AlertView = viewOf(alert, ctx)): NoticeView {
+  const tenant = tenantOf(alert, ctx);
+  const heading = headingOf(view, alert, tenant);
+  const endedWell = item.kind === 'resolved' && view.endedWell !== false;
+  const { status: label, prefix } = status(item.kind, view.endedWell !== false);
+  // A rule gives Entra's own time when Entra reports one; a `since` equal to the alert's start is the monitor's.
+  const sinceSource = view.since && Date.parse(view.since) !== Date.parse(item.startsAt) ? 'entra' : 'monitor';
+  const since = view.since ?? item.startsAt;
+  const endedAt = item.kind === 'resolved' ? (item.endsAt ?? alert.endsAt) : undefined;
+  return {
+    kind: item.kind,
+    severity: alert.severity,
+    item,
+    alert,
+    view,
+    tenant,
+    heading,
+    stem: `[${SEVERITY_LABEL[alert.severity]}] ${heading}`,
+    status: label,
+    prefix,
+    resolvedWell: endedWell,
+    since,
+    sinceSource,
+    endedAt,
+    when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
+  };
+}
+
+/** New before changes before reminders before resolved; within each, what blocks the most first. */
+function byUrgency(a: NoticeView, b: NoticeView): number {
+  const rank = (n: NoticeView) => CONDITION_RANK.get(n.alert.labels.condition) ?? RULES.length;
+  return KIND_RANK[a.kind] - KIND_RANK[b.kind] || SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || rank(a) - rank(b) || a.heading.localeCompare(b.heading);
+}
+
+/** The views of a message's notices: one per alert and kind, most urgent first. */
+export function noticeViews(notices: Notice[], ctx: ViewContext): NoticeView[] {
+  const unique = uniqueForRendering(notices.map((n) => n.item)).map((item) => notices.find((n) => n.item === item) as Notice);
+  return unique.map((n) => noticeView(n, ctx)).sort(byUrgency);
+}
+
+/** How a message names several notices at once. */
+export function summarize(views: NoticeView[]): NoticeSummary {
+  const severity = views.reduce<Severity>((worst, v) => (SEVERITY_RANK[v.severity] < SEVERITY_RANK[worst] ? v.severity : worst), 'warning');
+  const resolvedOnly = views.length > 0 && views.every((v) => v.kind === 'resolved');
+  const allEndedWell = views.every((v) => v.kind !== 'resolved' || v.resolvedWell);
+  const counts = new Map<string, { n: number; one: string; many: string }>();
+  for (const v of views) {
+    const counted = COUNTED.get(v.alert.labels.condition) ?? { one: v.alert.labels.condition, many: v.alert.labels.condition };
+    // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per count.
+    const words = views.some((o) => o.kind !== v.kind) ? (v.kind === 'reminder' ? 'still ' : v.kind === 'changed' ? 'changed: ' : '') : '';
+    const key = `${v.kind}:${v.alert.labels.condition}`;
+    const entry = counts.get(key) ?? { n: 0, one: words + counted.one, many: words + counted.many };
+    entry.n++;
+    counts.set(key, entry);
+  }
+  const tenants = [...new Set(views.map((v) => v.tenant))];
+  const where = tenants.length <= 3 ? tenants.join(', ') : `${tenants.slice(0, 3).join(', ')} and ${tenants.length - 3} more`;
+  const text = `${[...counts.values()].map(({ n, one, many }) => `${n} ${n === 1 ? one : many}`).join(', ')}: ${where}`;
+  const onlyKind = views.every((v) => v.kind === views[0]?.kind) ? views[0]?.kind : undefined;
+  const prefix = resolvedOnly ? (allEndedWell ? 'Resolved: ' : 'Ended: ') : onlyKind === 'reminder' ? 'Reminder: ' : onlyKind === 'changed' ? 'Changed: ' : '';
+  return { severity, resolvedOnly, allEndedWell, prefix, counts: text, subject: `${prefix}[${SEVERITY_LABEL[severity]}] ${text}` };
+}
+
+/**
+ * For each notice whose runbook is the same as one shown earlier in the same message, that earlier
+ * notice: a message about ten quarantines with one cause says what to do once.
+ */
+export function repeatedRunbooks(views: NoticeView[]): Map<NoticeView, NoticeView> {
+  const first = new Map<string, NoticeView>();
+  const repeats = new Map<NoticeView, NoticeView>();
+  for (const v of views) {
+    if (!v.view.runbook || v.kind === 'resolved') continue;
+    const key = JSON.stringify(v.view.runbook);
+    const earlier = first.get(key);
+    if (earlier) repeats.set(v, earlier);
+    else first.set(key, v);
+  }
+  return repeats;
+}
+
+/** What a message's banner says: `Critical · New alert`, `Resolved`, `Critical · 3 alerts`, `Ended · 2 alerts`. */
+export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
+  const [single] = views;
+  if (views.length === 1 && single) return single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`;
+  const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
+  return `${state} · ${views.length} alerts`;
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCycle } from '../../lib/cycle';
+import { startWorld, type World } from '../support/world';
+
+const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
+const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+
+/** The header block of an .eml, folded lines unfolded, as name → value. */
+function emlHeaders(path: string): Map<string, string> {
+  const head = readFileSync(path, 'utf8').split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' ');
+  return new Map(head.split('\r\n').map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+}
+
+/**
+ * The firing email, the reminder and the resolved notice of one alert, sent by real cycles through
+ * the real ACS SDK: one thread in a mail client, from the headers ACS carried into the .eml files.
+ */
+describe('email threading, end to end', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(() => world.stop());
+
+  it('threads the firing email, the reminder and the resolved notice of an alert, and marks them auto-generated', async () => {
+    const later = () => new Date(Date.now() + 5 * 3600_000); // past the 4 h repeat interval
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+    await runCycle(world.deps());
+    await runCycle(world.deps({ clock: later }));
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
+    await runCycle(world.deps({ clock: later }));
+
+    const [firing, reminder, resolved, ...rest] = world.cloud.acs.messages();
+    expect(rest).toEqual([]);
+    const stem = `[Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`;
+    expect([firing!.subject, reminder!.subject, resolved!.subject]).toEqual([stem, `Reminder: ${stem}`, `Resolved: ${stem}`]);
+
+    // ACS kept the Message-ID we set: the firing email is the root of the thread.
+    const root = firing!.messageId;
+    expect(root).toMatch(/^alert\.[0-9a-f]{32}\.\d+@watch\.contoso\.example$/);
+    const [first, second, third] = [firing!, reminder!, resolved!].map((m) => emlHeaders(m.emlPath!));
+    expect(first!.get('message-id')).toBe(`<${root}>`);
+    for (const reply of [second!, third!]) {
+      expect(reply.get('in-reply-to')).toBe(`<${root}>`);
+      expect(reply.get('references')).toBe(`<${root}>`);
+      expect(reply.get('message-id')).not.toBe(`<${root}>`);
+      expect(reply.get('auto-submitted')).toBe('auto-generated');
+    }
+    expect(first!.get('auto-submitted')).toBe('auto-generated');
+    expect(first!.get('importance')).toBe('high');
+    expect(third!.get('importance')).toBeUndefined();
+    expect(world.cloud.acs.messages().every((m) => m.userEngagementTrackingDisabled === true)).toBe(true);
+
+    // Links open Contoso's own directory, in the cloud of GRAPH_ENDPOINT (the emulator's counts as global).
+    expect(firing!.html).toContain(`href="https://entra.microsoft.com/${CONTOSO}/#view/Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/objectId/`);
+  });
+});
