@@ -1,6 +1,7 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
 import { formatSummary, runCycleFromEnv } from '../lib/app';
 import { loadPolicy } from '../lib/config/config';
+import { identityWarnings } from '../lib/config/identity';
 import { DEFAULT_SCHEDULE, loadSettings } from '../lib/config/settings';
 import type { Logger } from '../lib/cycle';
 
@@ -25,6 +26,7 @@ export async function watch(_timer: Timer, context: InvocationContext): Promise<
 try {
   const settings = loadSettings(process.env);
   loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  for (const warning of identityWarnings(settings.identity, process.env)) console.warn(`Entra Sync Watch: warning: ${warning}`);
 } catch (error) {
   console.error(`Entra Sync Watch: ${(error as Error).message}`);
 }

@@ -1,4 +1,4 @@
-import { createCredential, createEmailClient, createTableClient } from './clients';
+import { createCredentials, createEmailClient, createTableClient } from './clients';
 import { createGraphReader } from './clients/graph';
 import { loadPolicy } from './config/config';
 import { Env, loadSettings, Settings } from './config/settings';
@@ -21,14 +21,14 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  * whatever endpoints are configured. The config is read anew each cycle, so edits apply without a restart.
  */
 export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date()): CycleDeps {
-  const credential = createCredential(settings, env);
+  const credentials = createCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   return {
     targets: targetsOf(settings, env),
-    graphFor: (target) => createGraphReader(credential, settings.graphEndpoint, target.tokenTenant),
-    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
-    state: new StateStore(createTableClient(settings, credential, STATE_TABLE)),
-    mailer: createAcsMailer(createEmailClient(settings, credential), settings.emailFrom),
+    graphFor: (target) => createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant),
+    alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
+    state: new StateStore(createTableClient(settings, credentials.azure, STATE_TABLE)),
+    mailer: createAcsMailer(createEmailClient(settings, credentials.azure), settings.emailFrom),
     policy,
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,

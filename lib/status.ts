@@ -1,4 +1,4 @@
-import { createCredential, createTableClient } from './clients';
+import { createCredentials, createTableClient } from './clients';
 import { Env, loadSettings } from './config/settings';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import type { CycleSummary } from './model';
@@ -23,7 +23,7 @@ export interface StatusView {
 /** The status view of the state the settings in `env` point at. */
 export async function readStatusFromEnv(env: Env): Promise<StatusView> {
   const settings = loadSettings(env);
-  const credential = createCredential(settings, env);
+  const credential = createCredentials(settings, env).azure;
   return readStatus(new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)), new StateStore(createTableClient(settings, credential, STATE_TABLE)));
 }
 
