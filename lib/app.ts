@@ -5,6 +5,7 @@ import { Env, loadSettings, Settings } from './config/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
 import type { Logger } from './log';
+import { countingGraph, type GraphCounters } from './metrics';
 import { createAcsMailer } from './notify/mailer';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
@@ -20,12 +21,22 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  * function, `npm run cycle` and the demo, so every entry point runs the same code against
  * whatever endpoints are configured. The config is read anew each cycle, so edits apply without a restart.
  */
-export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date()): CycleDeps {
+export function cycleDepsFromSettings(
+  settings: Settings,
+  env: Env,
+  log: Logger,
+  clock: () => Date = () => new Date(),
+  /** Counts this cycle's Graph traffic for its metrics (lib/metrics.ts). */
+  graphCounters?: GraphCounters,
+): CycleDeps {
   const credentials = createCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   return {
     targets: targetsOf(settings, env),
-    graphFor: (target) => createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant),
+    graphFor: (target) => {
+      const reader = createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant);
+      return graphCounters ? countingGraph(reader, graphCounters) : reader;
+    },
     alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
     state: new StateStore(createTableClient(settings, credentials.azure, STATE_TABLE)),
     mailer: createAcsMailer(createEmailClient(settings, credentials.azure), settings.emailFrom),
@@ -37,9 +48,9 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
 }
 
 /** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */
-export async function runCycleFromEnv(env: Env, log: Logger): Promise<CycleSummary> {
+export async function runCycleFromEnv(env: Env, log: Logger, graphCounters?: GraphCounters): Promise<CycleSummary> {
   const settings = loadSettings(env);
-  return runCycle(cycleDepsFromSettings(settings, env, log));
+  return runCycle(cycleDepsFromSettings(settings, env, log, undefined, graphCounters));
 }
 
 export function formatSummary(summary: CycleSummary): string {
