@@ -23,8 +23,14 @@ param watchTenants string = ''
 @description('NCRONTAB schedule of the watch timer, in UTC (WATCH_SCHEDULE).')
 param watchSchedule string = '0 */5 * * * *'
 
+@description('WATCH_CONFIG: the path of the config file (routes, silences, ...) in the deployed app, e.g. /home/site/wwwroot/watch-config.json for a watch-config.json at the project root. Empty: none.')
+param watchConfig string = ''
+
 @description('Watch customer tenants: creates a multi-tenant app registration whose credential is the managed identity (a federated identity credential). Each customer tenant then consents to it (npm run onboard).')
 param multiTenant bool = false
+
+@description('Grant the managed identity its Microsoft Graph app roles with the Graph Bicep extension (needs Privileged Role Administrator; public cloud only). False: grant them by hand (README, "Deploy").')
+param grantGraphRoles bool = true
 
 @description('A custom email domain to create (its DNS records are an output). Empty: the Azure-managed domain only.')
 param customEmailDomain string = ''
@@ -104,7 +110,7 @@ module email 'app/email.bicep' = {
 }
 
 // One tenant: the managed identity itself holds the Graph app roles.
-module graphRoles 'app/graph-roles.bicep' = if (!multiTenant) {
+module graphRoles 'app/graph-roles.bicep' = if (!multiTenant && grantGraphRoles) {
   name: 'graphRoles'
   scope: rg
   params: {
@@ -146,6 +152,7 @@ module api 'app/api.bicep' = {
     alertEmailTo: alertEmailTo
     watchTenants: empty(watchTenants) ? tenant().tenantId : watchTenants
     watchSchedule: watchSchedule
+    watchConfig: watchConfig
     cloudName: cloud.name
     tenantId: tenant().tenantId
     watchAppClientId: multiTenant ? multiTenantApp.outputs.appId : ''
@@ -184,6 +191,8 @@ output SERVICE_API_NAME string = api.outputs.name
 output ALERT_EMAIL_FROM string = email.outputs.senderAddress
 output ACS_ENDPOINT string = email.outputs.endpoint
 output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_RESOURCE_GROUP string = rg.name
 output WATCH_APP_CLIENT_ID string = multiTenant ? multiTenantApp.outputs.appId : ''
 // For `npm run status` from your machine (Storage Table Data Reader is granted to principalId).
 output AzureWebJobsStorage__tableServiceUri string = storage.outputs.tableEndpoint

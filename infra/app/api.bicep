@@ -17,6 +17,8 @@ param senderAddress string
 param alertEmailTo string
 param watchTenants string
 param watchSchedule string
+@description('WATCH_CONFIG: path of the config file in the deployed app; empty for none.')
+param watchConfig string = ''
 param cloudName string
 param tenantId string
 @description('The multi-tenant app whose credential is the managed identity; empty when the identity reads its own tenant only.')
@@ -38,6 +40,7 @@ var appSettings = {
   // What to watch and when.
   WATCH_TENANTS: watchTenants
   WATCH_SCHEDULE: watchSchedule
+  WATCH_CONFIG: watchConfig
   // Where alerts go: ACS Email with Entra auth, from the verified domain's DoNotReply sender.
   ALERT_EMAIL_TO: alertEmailTo
   ALERT_EMAIL_FROM: senderAddress

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { coreToolsAccepts, gitignoreAccepts } from '../support/funcignore';
@@ -48,7 +48,9 @@ describe('the deployment package', () => {
     it(`holds dist/, host.json, package.json and node_modules, and nothing else, as ${reader} reads .funcignore`, () => {
       const kept = tree.filter(accepts);
       const outside = kept.filter((f) => !f.startsWith('node_modules/')).sort();
-      const expected = [...dist.filter((f) => f.endsWith('.js')), 'host.json', 'package-lock.json', 'package.json'].sort();
+      // A config file at the root ships on purpose (README, "Deploy": WATCH_CONFIG).
+      const config = existsSync(join(root, 'watch-config.json')) ? ['watch-config.json'] : [];
+      const expected = [...dist.filter((f) => f.endsWith('.js')), 'host.json', 'package-lock.json', 'package.json', ...config].sort();
       // A file here that should not ship: add it to .funcignore (anchored at the root: /name).
       expect(outside).toEqual(expected);
       expect(kept.filter((f) => f.startsWith('node_modules/'))).toEqual(nodeModules);
