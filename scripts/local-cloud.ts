@@ -37,6 +37,7 @@ async function startAzurite(): Promise<ChildProcess> {
 }
 
 async function main(): Promise<void> {
+  const demo = process.argv[2] === undefined;
   const scenario = resolve(process.argv[2] ?? join(root, 'emulators', 'scenarios', 'demo.json'));
   const bundle = process.env.NODE_EXTRA_CA_CERTS;
   if (!bundle) throw new Error('NODE_EXTRA_CA_CERTS is not set: run this as npm run local-cloud');
@@ -44,7 +45,9 @@ async function main(): Promise<void> {
   let azurite: ChildProcess | undefined;
   try {
     azurite = await startAzurite();
-    writeLocalSettings(join(root, 'local.settings.json'), localCloudSettings(settingsFor(cloud), bundle));
+    // The demo's config (tenant names, a route, a silence) makes the status page worth a look.
+    const config: Record<string, string> = demo ? { WATCH_CONFIG: join(root, 'emulators', 'scenarios', 'demo-config.json') } : {};
+    writeLocalSettings(join(root, 'local.settings.json'), localCloudSettings({ ...settingsFor(cloud), ...config }, bundle));
   } catch (error) {
     azurite?.kill();
     await cloud.stop();

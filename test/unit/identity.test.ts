@@ -56,7 +56,9 @@ describe('placeholders from local.settings.sample.json', () => {
     for (const [name, value] of Object.entries(sample)) {
       if (/<[^<>]*>|00000000-0000-0000-0000-000000000000/.test(value ?? '')) expect(named).toContain(name);
     }
-    expect(found).toContain('AZURE_CLIENT_SECRET still holds the placeholder "<client secret of the monitoring app registration>" from local.settings.sample.json; replace it with the real value');
+    expect(found).toContain(
+      'AZURE_CLIENT_CERTIFICATE_PATH still holds the placeholder "<path of a PEM file with the monitoring app registration\'s private key and certificate>" from local.settings.sample.json; replace it with the real value',
+    );
     expect(found).toContain('WATCH_TENANTS still holds the placeholder "00000000-0000-0000-0000-000000000000" from local.settings.sample.json; replace it with the real value');
   });
 
