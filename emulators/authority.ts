@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JWT_BEARER, type AssertionVerdict, type ClientAuth } from './app-credentials';
 import { readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import type { CloudState } from './state';
 import type { TlsMaterial } from './tls';
@@ -98,8 +99,8 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
       const clientId = form.get('client_id') ?? undefined;
       const scope = form.get('scope') ?? undefined;
       const grantType = form.get('grant_type') ?? undefined;
-      const record = (status: number, error?: string): void =>
-        state.recordToken({ at: new Date().toISOString(), tenantId: tenantSegment, clientId, scope, grantType, status, error });
+      const record = (status: number, error?: string, clientAuth?: ClientAuth): void =>
+        state.recordToken({ at: new Date().toISOString(), tenantId: tenantSegment, clientId, scope, grantType, status, error, ...(clientAuth ? { clientAuth } : {}) });
       const fail = (status: number, error: string, code: number, description: string): void => {
         record(status, error);
         oauthError(res, status, error, code, description);
@@ -123,24 +124,13 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
             'You may have sent your authentication request to the wrong tenant.',
         );
       }
-      const secret = form.get('client_secret') ?? basicAuthSecret(req);
-      if (secret === undefined) {
-        return fail(
-          401,
-          'invalid_client',
-          7000218,
-          "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        );
-      }
-      if (secret !== state.app.clientSecret) {
-        return fail(
-          401,
-          'invalid_client',
-          7000215,
-          'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, ' +
-            `not the client secret ID, for a secret added to app '${state.app.clientId}'.`,
-        );
-      }
+      const auth = authenticateClient(req, form, state, {
+        clientId,
+        signer,
+        // MSAL signs the assertion for the token endpoint of the discovery document (tenant id in the path).
+        tokenEndpoints: [`${origin}/${tenant.id}/oauth2/v2.0/token`, `${origin}/${tenantSegment}/oauth2/v2.0/token`],
+      });
+      if (!auth.ok) return fail(401, 'invalid_client', auth.code, auth.message);
       const scopes = (scope ?? '').split(/\s+/).filter((s) => s && !USER_SCOPES.has(s));
       const resourceScope = scopes.length === 1 && scopes[0]!.endsWith('/.default') ? scopes[0]! : undefined;
       if (!resourceScope) {
@@ -161,7 +151,7 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
         iat,
         exp: iat + lifetime,
       });
-      record(200);
+      record(200, undefined, auth.kind);
       sendJson(res, 200, { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken });
       return;
     }
@@ -185,6 +175,40 @@ function tenantNotFound(tenant: string): string {
     `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. ` +
     'Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.'
   );
+}
+
+/**
+ * How the client proves it is the app: a client secret (form or HTTP Basic), or a client assertion
+ * (`client_assertion_type` jwt-bearer): a JWT signed with one of the app's certificates, or a
+ * federated token (e.g. a managed identity's) that one of its federated credentials trusts.
+ */
+function authenticateClient(
+  req: IncomingMessage,
+  form: URLSearchParams,
+  state: CloudState,
+  context: { clientId: string; signer: TokenSigner; tokenEndpoints: string[] },
+): AssertionVerdict {
+  const assertion = form.get('client_assertion');
+  if (assertion !== null) {
+    if (form.get('client_assertion_type') !== JWT_BEARER) {
+      return { ok: false, code: 700038, message: `client_assertion_type must be '${JWT_BEARER}'.` };
+    }
+    return state.appCredentials.verify(assertion, context);
+  }
+  const secret = form.get('client_secret') ?? basicAuthSecret(req);
+  if (secret === undefined) {
+    return { ok: false, code: 7000218, message: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'." };
+  }
+  if (secret !== state.app.clientSecret) {
+    return {
+      ok: false,
+      code: 7000215,
+      message:
+        'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, ' +
+        `not the client secret ID, for a secret added to app '${state.app.clientId}'.`,
+    };
+  }
+  return { ok: true, kind: 'secret' };
 }
 
 function basicAuthSecret(req: IncomingMessage): string | undefined {

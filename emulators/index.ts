@@ -1,6 +1,8 @@
 import { startAcsEmulator, type AcsEmulator } from './acs';
 import { startAuthority, type AuthorityEmulator } from './authority';
 import { startGraph, type GraphEmulator } from './graph';
+import { guidFrom } from './jobs';
+import { startManagedIdentityEndpoint, type ManagedIdentityEmulator } from './managed-identity';
 import { loadScenario, validateScenario, type Scenario } from './scenario';
 import { CloudState, type EmulatorControl } from './state';
 import { loadTlsMaterial, type TlsMaterial } from './tls';
@@ -39,6 +41,11 @@ export interface PrivateCloud {
   /** Timeline steps, job/grant/consent changes, fault injection, logs. Also over HTTPS at `${graphEndpoint}/_emulator/`. */
   control: EmulatorControl;
   acs: AcsEmulator;
+  /**
+   * The managed identity endpoint (App Service protocol) of a user-assigned identity in the first
+   * tenant; its Graph roles are that tenant's grants. Give a process its `env` to use it.
+   */
+  managedIdentity: ManagedIdentityEmulator;
   stop(): Promise<void>;
 }
 
@@ -77,6 +84,17 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
     started.push(graph);
     const acs = await startAcsEmulator({ tls, signer, outboxDir: options.outboxDir });
     started.push(acs);
+    const home = state.tenantIds()[0] ?? '';
+    const managedIdentity = await startManagedIdentityEndpoint({
+      signer,
+      authorityOrigin: authority.origin,
+      tenantId: home,
+      clientId: guidFrom(`managed-identity-client:${home}`),
+      principalId: guidFrom(`managed-identity-principal:${home}`),
+      roles: () => state.tenant(home)?.grants ?? [],
+      tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    });
+    started.push(managedIdentity);
     return {
       authorityHost: authority.origin,
       graphEndpoint: graph.origin,
@@ -87,6 +105,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       tenants: state.tenantIds(),
       control: state,
       acs,
+      managedIdentity,
       stop: async () => {
         await Promise.all(started.map((s) => s.stop()));
       },
@@ -109,3 +128,6 @@ export { CloudState } from './state';
 export type { EmulatorControl, TokenRequestRecord } from './state';
 export type { Fault, RequestLogEntry } from './faults';
 export type { AcsEmulator } from './acs';
+export { startManagedIdentityEndpoint } from './managed-identity';
+export type { ManagedIdentityEmulator } from './managed-identity';
+export type { FederatedCredential } from './app-credentials';

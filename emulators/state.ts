@@ -1,3 +1,4 @@
+import { AppCredentials, type ClientAuth, type FederatedCredential } from './app-credentials';
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, type JobSpec } from './jobs';
 import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
@@ -41,6 +42,8 @@ export interface TokenRequestRecord {
   status: number;
   /** `error` of the answer (e.g. `invalid_client`), absent on success. */
   error?: string;
+  /** How the client proved itself, when it did: a secret, a certificate-signed assertion, a federated token. */
+  clientAuth?: ClientAuth;
 }
 
 /** Driving the cloud from a test or a demo. The same operations exist over HTTPS under `/_emulator/`. */
@@ -66,11 +69,17 @@ export interface EmulatorControl {
   reset(): void;
   /** Names of the timeline steps and how many were applied. */
   timeline(): { steps: string[]; applied: string[]; next: string | null };
+  /** Adds a certificate (PEM) to the app registration: client assertions signed with its key are accepted. */
+  addAppCertificate(pem: string): void;
+  /** Adds a federated identity credential to the app registration (e.g. a managed identity's issuer and subject). */
+  addFederatedCredential(credential: FederatedCredential): void;
 }
 
 export class CloudState implements EmulatorControl {
   readonly scenario: Scenario;
   readonly faults = new FaultQueue();
+  /** The app registration's certificates and federated credentials (the secret is in the scenario). */
+  readonly appCredentials = new AppCredentials();
   private tenants = new Map<string, TenantState>();
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
@@ -178,6 +187,15 @@ export class CloudState implements EmulatorControl {
 
   reset(): void {
     this.load();
+    this.appCredentials.clear();
+  }
+
+  addAppCertificate(pem: string): void {
+    this.appCredentials.addCertificate(pem);
+  }
+
+  addFederatedCredential(credential: FederatedCredential): void {
+    this.appCredentials.addFederatedCredential(credential);
   }
 
   timeline(): { steps: string[]; applied: string[]; next: string | null } {

@@ -13,6 +13,9 @@ export interface AccessTokenClaims {
   roles: string[];
   iat: number;
   exp: number;
+  /** Subject and object ID: set in managed identity tokens (the identity's principal ID). */
+  sub?: string;
+  oid?: string;
 }
 
 const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');

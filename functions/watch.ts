@@ -1,11 +1,19 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
 import { formatSummary, runCycleFromEnv } from '../lib/app';
 import { loadPolicy } from '../lib/config/config';
+import { identityWarnings } from '../lib/config/identity';
 import { DEFAULT_SCHEDULE, loadSettings } from '../lib/config/settings';
 import type { Logger } from '../lib/cycle';
+import { withFields } from '../lib/log';
+import { cycleMetrics, metricsLine, newGraphCounters } from '../lib/metrics';
 
+/** The host's logger: each line goes to Application Insights as a trace, its fields as JSON after the message. */
 function loggerFor(context: InvocationContext): Logger {
-  return { info: (m) => context.log(m), warn: (m) => context.warn(m), error: (m) => context.error(m) };
+  return {
+    info: (m, fields) => context.log(withFields(m, fields)),
+    warn: (m, fields) => context.warn(withFields(m, fields)),
+    error: (m, fields) => context.error(withFields(m, fields)),
+  };
 }
 
 /**
@@ -13,8 +21,11 @@ function loggerFor(context: InvocationContext): Logger {
  * shows in the Functions host's invocation failures and Application Insights, not only in the log.
  */
 export async function watch(_timer: Timer, context: InvocationContext): Promise<void> {
-  const summary = await runCycleFromEnv(process.env, loggerFor(context));
+  const graph = newGraphCounters();
+  const summary = await runCycleFromEnv(process.env, loggerFor(context), graph);
   context.log(`cycle: ${formatSummary(summary)}`);
+  // The cycle's custom metrics, one trace the "no cycle finished" alert counts (lib/metrics.ts).
+  context.log(metricsLine(cycleMetrics(summary, graph)));
   if (summary.errors.length > 0) {
     throw new Error(`cycle incomplete, ${summary.errors.length} problem(s): ${summary.errors.join(' | ')}`);
   }
@@ -25,6 +36,7 @@ export async function watch(_timer: Timer, context: InvocationContext): Promise<
 try {
   const settings = loadSettings(process.env);
   loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  for (const warning of identityWarnings(settings.identity, process.env)) console.warn(`Entra Sync Watch: warning: ${warning}`);
 } catch (error) {
   console.error(`Entra Sync Watch: ${(error as Error).message}`);
 }

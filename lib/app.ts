@@ -1,12 +1,14 @@
-import { createCredential, createEmailClient, createTableClient } from './clients';
+import { createCredentials, createEmailClient, createTableClient } from './clients';
 import { createGraphReader } from './clients/graph';
 import { loadPolicy } from './config/config';
 import { Env, loadSettings, Settings } from './config/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
 import type { Logger } from './log';
+import { countingGraph, type GraphCounters } from './metrics';
 import { createAcsMailer } from './notify/mailer';
 import { renderOptionsFor } from './notify/render';
+import { consentApp } from './onboard';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
 
@@ -21,27 +23,43 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  * function, `npm run cycle` and the demo, so every entry point runs the same code against
  * whatever endpoints are configured. The config is read anew each cycle, so edits apply without a restart.
  */
-export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date()): CycleDeps {
-  const credential = createCredential(settings, env);
+export function cycleDepsFromSettings(
+  settings: Settings,
+  env: Env,
+  log: Logger,
+  clock: () => Date = () => new Date(),
+  /** Counts this cycle's Graph traffic for its metrics (lib/metrics.ts). */
+  graphCounters?: GraphCounters,
+): CycleDeps {
+  const credentials = createCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   return {
     targets: targetsOf(settings, env),
-    graphFor: (target) => createGraphReader(credential, settings.graphEndpoint, target.tokenTenant),
-    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
-    state: new StateStore(createTableClient(settings, credential, STATE_TABLE)),
-    mailer: createAcsMailer(createEmailClient(settings, credential), settings.emailFrom),
+    graphFor: (target) => {
+      const reader = createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant);
+      return graphCounters ? countingGraph(reader, graphCounters) : reader;
+    },
+    alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
+    state: new StateStore(createTableClient(settings, credentials.azure, STATE_TABLE)),
+    mailer: createAcsMailer(createEmailClient(settings, credentials.azure), settings.emailFrom),
     policy,
-    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: env.AZURE_CLIENT_ID }),
+    // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
+    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings) }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,
   };
 }
 
+function consentAppId(settings: Settings): string | undefined {
+  const app = consentApp(settings);
+  return 'appId' in app ? app.appId : undefined;
+}
+
 /** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */
-export async function runCycleFromEnv(env: Env, log: Logger): Promise<CycleSummary> {
+export async function runCycleFromEnv(env: Env, log: Logger, graphCounters?: GraphCounters): Promise<CycleSummary> {
   const settings = loadSettings(env);
-  return runCycle(cycleDepsFromSettings(settings, env, log));
+  return runCycle(cycleDepsFromSettings(settings, env, log, undefined, graphCounters));
 }
 
 export function formatSummary(summary: CycleSummary): string {

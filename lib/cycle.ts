@@ -52,7 +52,7 @@ function reportProblems(observations: TenantObservation[], log: Logger, errors: 
     if (o.problem) {
       const message = `tenant ${o.tenantId}: cannot monitor: ${describeProblem(o.problem)}`;
       errors.push(message);
-      log.error(message);
+      log.error(message, { tenantId: o.tenantId });
     }
     for (const { servicePrincipal, problem } of o.servicePrincipalProblems) {
       const message = `tenant ${o.tenantId}: jobs of "${servicePrincipal.displayName}" (${servicePrincipal.id}) not read: ${describeProblem(problem)}`;

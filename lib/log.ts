@@ -1,5 +1,27 @@
+/**
+ * Fields that make a log line findable: which tenant, job and alert it is about. Optional on every
+ * call, so call sites adopt them one by one; the Functions logger appends them as JSON, which
+ * Application Insights keeps in the trace's message (queryable with `parse_json`, see infra/monitoring/).
+ */
+export interface LogFields {
+  tenantId?: string;
+  servicePrincipalId?: string;
+  jobId?: string;
+  /** The alert's fingerprint. */
+  alert?: string;
+  condition?: string;
+  [name: string]: string | number | boolean | undefined;
+}
+
 export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** `message {"tenantId":"..."}`: the line a log sink receives, fields last so the message reads first. */
+export function withFields(message: string, fields?: LogFields): string {
+  if (!fields) return message;
+  const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+  return Object.keys(present).length > 0 ? `${message} ${JSON.stringify(present)}` : message;
 }

@@ -1,6 +1,7 @@
 import { formatSummary, runCycleFromEnv } from '../app';
 import { ConfigError } from '../config/config';
-import { localEnv, SettingsError } from '../config/settings';
+import { identityWarnings } from '../config/identity';
+import { loadSettings, localEnv, SettingsError } from '../config/settings';
 import type { Logger } from '../cycle';
 
 /**
@@ -16,7 +17,9 @@ async function main(): Promise<number> {
     error: (m) => console.error(`error: ${m}`),
   };
   try {
-    const summary = await runCycleFromEnv(localEnv(process.env), log);
+    const env = localEnv(process.env);
+    for (const warning of identityWarnings(loadSettings(env).identity, env)) log.warn(warning);
+    const summary = await runCycleFromEnv(env, log);
     console.log(`cycle: ${formatSummary(summary)}`);
     if (summary.errors.length > 0) {
       console.error(`cycle incomplete: ${summary.errors.length} problem(s):`);

@@ -1,50 +1,9 @@
 import { EmailClient } from '@azure/communication-email';
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
-import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
-import type { Env, Settings } from '../config/settings';
+import type { Settings } from '../config/settings';
 
-const MICROSOFT_AUTHORITY_HOSTS = new Set([
-  'login.microsoftonline.com',
-  'login.microsoftonline.us',
-  'login.chinacloudapi.cn',
-  'login.partner.microsoftonline.cn',
-  'login.microsoftonline.de',
-]);
-
-export function isMicrosoftAuthority(authorityHost: string): boolean {
-  return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
-}
-
-/**
- * The app's identity. A client secret or certificate in the standard AZURE_* settings is used
- * directly (and may get tokens for any tenant that consented: MSPs); otherwise
- * DefaultAzureCredential (managed identity in Azure, developer tools locally).
- */
-export function createCredential(settings: Settings, env: Env): TokenCredential {
-  const common = {
-    authorityHost: settings.authorityHost,
-    additionallyAllowedTenants: ['*'],
-    // MSAL validates an authority against Microsoft's instance-discovery endpoint, which only knows
-    // Microsoft's clouds. A private authority (Azure Stack, a sovereign gateway, our emulator)
-    // must skip that validation, as the identity SDK documents for private clouds.
-    disableInstanceDiscovery: settings.authorityHost !== undefined && !isMicrosoftAuthority(settings.authorityHost),
-  };
-  const tenantId = env.AZURE_TENANT_ID;
-  const clientId = env.AZURE_CLIENT_ID;
-  if (tenantId && clientId && env.AZURE_CLIENT_SECRET) {
-    return new ClientSecretCredential(tenantId, clientId, env.AZURE_CLIENT_SECRET, common);
-  }
-  if (tenantId && clientId && env.AZURE_CLIENT_CERTIFICATE_PATH) {
-    return new ClientCertificateCredential(
-      tenantId,
-      clientId,
-      { certificatePath: env.AZURE_CLIENT_CERTIFICATE_PATH, certificatePassword: env.AZURE_CLIENT_CERTIFICATE_PASSWORD },
-      common,
-    );
-  }
-  return new DefaultAzureCredential({ ...common, managedIdentityClientId: clientId, tenantId });
-}
+export { createCredential, createCredentials, isMicrosoftAuthority, type Credentials } from './credentials';
 
 export function createEmailClient(settings: Settings, credential: TokenCredential): EmailClient {
   if (settings.acs.connectionString) return new EmailClient(settings.acs.connectionString);

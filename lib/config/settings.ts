@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
+import { identityFromEnv, type Identity } from './identity';
 
 /** The validated settings of the app (names in DESIGN.md; they are a public contract). */
 export interface Settings {
@@ -12,6 +14,10 @@ export interface Settings {
   graphEndpoint: string;
   authorityHost?: string;
   storage: { connectionString: string } | { tableServiceUri: string };
+  /** AZURE_CLOUD: which cloud's authority, Graph and portal (explicit GRAPH_ENDPOINT / AZURE_AUTHORITY_HOST win). */
+  cloud: CloudName;
+  /** How the monitor signs in (lib/config/identity.ts). */
+  identity: Identity;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -105,8 +111,9 @@ function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined 
  * Reads and validates every setting at once, so one start names every problem, not the first.
  * Throws SettingsError listing each bad or missing setting and what is expected.
  */
-export function loadSettings(env: Env): Settings {
+export function loadSettings(given: Env): Settings {
   const problems: string[] = [];
+  const env = withoutPlaceholders(given, problems);
 
   const tenants = [...new Set(list(env.WATCH_TENANTS).map((t) => t.toLowerCase()))];
   for (const t of tenants) if (!GUID.test(t) && !DOMAIN.test(t)) problems.push(`WATCH_TENANTS holds "${t}", which is neither a tenant ID (GUID) nor a domain name`);
@@ -123,8 +130,12 @@ export function loadSettings(env: Env): Settings {
     problems.push('ALERT_EMAIL_FROM is required: one sender address on a verified ACS domain (e.g. DoNotReply@<domain>)');
   }
   const acs = acsSettings(env, problems);
-  const graphEndpoint = httpsRoot('GRAPH_ENDPOINT', env.GRAPH_ENDPOINT?.trim() || 'https://graph.microsoft.com', problems);
-  const authorityHost = env.AZURE_AUTHORITY_HOST?.trim() ? httpsRoot('AZURE_AUTHORITY_HOST', env.AZURE_AUTHORITY_HOST.trim(), problems) : undefined;
+  const cloud = cloudNamed(env.AZURE_CLOUD?.trim() || DEFAULT_CLOUD);
+  if (!cloud) problems.push(`AZURE_CLOUD="${env.AZURE_CLOUD}" is not a cloud this app knows; expected one of ${CLOUD_NAMES.join(', ')}`);
+  const endpoints = cloud ?? CLOUDS[DEFAULT_CLOUD];
+  const graphEndpoint = httpsRoot('GRAPH_ENDPOINT', env.GRAPH_ENDPOINT?.trim() || endpoints.graphEndpoint, problems);
+  const authorityHost = httpsRoot('AZURE_AUTHORITY_HOST', env.AZURE_AUTHORITY_HOST?.trim() || endpoints.authorityHost, problems);
+  const identity = identityFromEnv(env, problems);
 
   const tableServiceUri = env.AzureWebJobsStorage__tableServiceUri?.trim();
   const storageConnection = env.AzureWebJobsStorage?.trim();
@@ -135,8 +146,67 @@ export function loadSettings(env: Env): Settings {
     storage = { tableServiceUri: root ?? tableServiceUri };
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
-  if (problems.length > 0 || !acs || !graphEndpoint) throw new SettingsError(problems);
-  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage };
+  if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
+  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity };
+}
+
+/**
+ * Every app setting a deployment deals with, and who sets it. The infra contract test
+ * (test/unit/infra-contract.test.ts) checks that every setting the code reads is listed here, and
+ * that infra/ sets every `required` and `host` one.
+ * - `required`: the app cannot run in Azure without it (some have a default locally).
+ * - `optional`: has a default, or is an alternative to a required one (a secret instead of the managed identity).
+ * - `host`: read by the Functions host, not by our code: identity-based storage and Application Insights.
+ * - `platform`: set by Azure itself (the managed identity endpoint); a deployment never sets it.
+ */
+export const DEPLOYMENT_SETTINGS = {
+  WATCH_TENANTS: 'required',
+  WATCH_SCHEDULE: 'required',
+  WATCH_CONFIG: 'optional',
+  ALERT_EMAIL_TO: 'required',
+  ALERT_EMAIL_FROM: 'required',
+  ACS_ENDPOINT: 'required',
+  ACS_CONNECTION_STRING: 'optional',
+  AZURE_CLOUD: 'required',
+  GRAPH_ENDPOINT: 'optional',
+  AZURE_AUTHORITY_HOST: 'optional',
+  AZURE_TENANT_ID: 'required',
+  AZURE_CLIENT_ID: 'required',
+  WATCH_APP_CLIENT_ID: 'optional',
+  AZURE_CLIENT_CERTIFICATE_PATH: 'optional',
+  AZURE_CLIENT_CERTIFICATE_PASSWORD: 'optional',
+  AZURE_CLIENT_SECRET: 'optional',
+  AzureWebJobsStorage: 'optional',
+  AzureWebJobsStorage__tableServiceUri: 'required',
+  AzureWebJobsStorage__blobServiceUri: 'host',
+  AzureWebJobsStorage__queueServiceUri: 'host',
+  AzureWebJobsStorage__credential: 'host',
+  AzureWebJobsStorage__clientId: 'host',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'host',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'host',
+  IDENTITY_ENDPOINT: 'platform',
+  IDENTITY_HEADER: 'platform',
+  MSI_ENDPOINT: 'platform',
+} as const satisfies Record<string, 'required' | 'optional' | 'host' | 'platform'>;
+
+const PLACEHOLDER = /<[^<>]*>/;
+const ZERO_GUID = /\b0{8}-0{4}-0{4}-0{4}-0{12}\b/;
+
+/**
+ * The settings without the placeholders of local.settings.sample.json (`<...>`, the all-zero
+ * GUID), each named as a problem: a copied sample must not run against a made-up tenant.
+ */
+function withoutPlaceholders(env: Env, problems: string[]): Env {
+  const kept: Env = { ...env };
+  for (const name of Object.keys(DEPLOYMENT_SETTINGS)) {
+    const text = env[name];
+    if (text === undefined) continue;
+    const placeholder = PLACEHOLDER.exec(text)?.[0] ?? ZERO_GUID.exec(text)?.[0];
+    if (placeholder === undefined) continue;
+    problems.push(`${name} still holds the placeholder "${placeholder}" from local.settings.sample.json; replace it with the real value`);
+    delete kept[name];
+  }
+  return kept;
 }
 
 /**

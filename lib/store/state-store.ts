@@ -9,6 +9,11 @@ export type { PlannedEmail } from '../model';
 const OUTBOX = 'outbox';
 const BUDGET = 'budget';
 const CYCLE = 'cycle';
+/** How many cycle summaries the status view keeps (one row, so one read): the last hour at the default schedule. */
+export const RECENT_CYCLES_KEPT = 12;
+
+/** A cycle summary as the status view keeps it: long problem lists are cut, and say by how much. */
+export type RememberedCycle = CycleSummary & { omitted?: { errors: number; tenantsUnreadable: number } };
 
 /**
  * Everything besides alerts that the next cycle (or another instance) needs: planned emails, the
@@ -90,6 +95,37 @@ export class StateStore {
   async recordCycle(record: CycleSummary): Promise<void> {
     await this.ensureTable();
     await this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'latest', body: JSON.stringify(record) }, 'Replace');
+    await this.rememberCycle(record);
+  }
+
+  /** The last cycles, newest first, for the status view (problems trimmed to fit one row). */
+  async recentCycles(): Promise<RememberedCycle[]> {
+    await this.ensureTable();
+    try {
+      const row = await this.table.getEntity<{ body: string }>(CYCLE, 'recent');
+      return JSON.parse(row.body) as RememberedCycle[];
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * Adds a summary to the recent ones. One row holds them all (a property holds 32 K characters),
+   * so each keeps at most a few problems; the status view says how many there were. Timers do
+   * not overlap, so a plain read-modify-write is enough for this informational row.
+   */
+  private async rememberCycle(record: CycleSummary): Promise<void> {
+    const trimmed: RememberedCycle = {
+      ...record,
+      tenantsUnreadable: record.tenantsUnreadable.slice(0, 20),
+      errors: record.errors.slice(0, 3).map((e) => (e.length > 300 ? `${e.slice(0, 299)}…` : e)),
+      ...(record.errors.length > 3 || record.tenantsUnreadable.length > 20
+        ? { omitted: { errors: Math.max(0, record.errors.length - 3), tenantsUnreadable: Math.max(0, record.tenantsUnreadable.length - 20) } }
+        : {}),
+    };
+    const recent = [trimmed, ...(await this.recentCycles())].slice(0, RECENT_CYCLES_KEPT);
+    await this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'recent', body: JSON.stringify(recent) }, 'Replace');
   }
 
   /** The last cycle's summary, for a status view. */

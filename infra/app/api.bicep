@@ -1,0 +1,114 @@
+// The Function App: Flex Consumption, Linux, Node 22, running as the user-assigned managed identity,
+// with every app setting the code reads (DEPLOYMENT_SETTINGS in lib/config/settings.ts; the infra
+// contract test checks this file against it).
+param name string
+param planName string
+param location string
+param tags object = {}
+param identityId string
+param identityClientId string
+param blobEndpoint string
+param queueEndpoint string
+param tableEndpoint string
+param deploymentContainerName string
+param applicationInsightsConnectionString string
+param acsEndpoint string
+param senderAddress string
+param alertEmailTo string
+param watchTenants string
+param watchSchedule string
+@description('WATCH_CONFIG: path of the config file in the deployed app; empty for none.')
+param watchConfig string = ''
+param cloudName string
+param tenantId string
+@description('The multi-tenant app whose credential is the managed identity; empty when the identity reads its own tenant only.')
+param watchAppClientId string = ''
+param instanceMemoryMB int = 2048
+param maximumInstanceCount int = 40
+
+var appSettings = {
+  // The Functions host reaches its storage with the managed identity: no connection string, no key.
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  AzureWebJobsStorage__blobServiceUri: blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: queueEndpoint
+  // Also where the alert state lives (tables SyncWatchAlerts and SyncWatchState).
+  AzureWebJobsStorage__tableServiceUri: tableEndpoint
+  // Application Insights with Entra auth (local auth is disabled on the component).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // What to watch and when.
+  WATCH_TENANTS: watchTenants
+  WATCH_SCHEDULE: watchSchedule
+  WATCH_CONFIG: watchConfig
+  // Where alerts go: ACS Email with Entra auth, from the verified domain's DoNotReply sender.
+  ALERT_EMAIL_TO: alertEmailTo
+  ALERT_EMAIL_FROM: senderAddress
+  ACS_ENDPOINT: acsEndpoint
+  // Who the monitor is: the managed identity (AZURE_CLIENT_ID), alone or as the federated
+  // credential of the multi-tenant app (WATCH_APP_CLIENT_ID), in this cloud and home tenant.
+  AZURE_CLOUD: cloudName
+  AZURE_TENANT_ID: tenantId
+  AZURE_CLIENT_ID: identityClientId
+  WATCH_APP_CLIENT_ID: watchAppClientId
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${blobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+  }
+
+  resource settings 'config' = {
+    name: 'appsettings'
+    properties: appSettings
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName

@@ -1,0 +1,199 @@
+// Entra Sync Watch on Azure: a Flex Consumption Function App (Node 22) with a user-assigned managed
+// identity, identity-only storage, Application Insights with Entra auth, ACS Email, the Microsoft
+// Graph app roles, and an Azure Monitor alert when no cycle finishes (a second dead man's switch).
+// Shape of Azure-Samples/functions-quickstart-typescript-azd; `azd up` deploys it (README, "Deploy").
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment: names the resource group and makes resource names unique.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the Function App and the regional resources (a region that offers Flex Consumption).')
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Who receives the alerts, comma-separated (ALERT_EMAIL_TO). Also receives Azure Monitor\'s "no cycle finished" alert.')
+param alertEmailTo string
+
+@description('Tenants to watch, comma-separated (WATCH_TENANTS). Empty: the tenant of this subscription.')
+param watchTenants string = ''
+
+@description('NCRONTAB schedule of the watch timer, in UTC (WATCH_SCHEDULE).')
+param watchSchedule string = '0 */5 * * * *'
+
+@description('WATCH_CONFIG: the path of the config file (routes, silences, ...) in the deployed app, e.g. /home/site/wwwroot/watch-config.json for a watch-config.json at the project root. Empty: none.')
+param watchConfig string = ''
+
+@description('Watch customer tenants: creates a multi-tenant app registration whose credential is the managed identity (a federated identity credential). Each customer tenant then consents to it (npm run onboard).')
+param multiTenant bool = false
+
+@description('Grant the managed identity its Microsoft Graph app roles with the Graph Bicep extension (needs Privileged Role Administrator; public cloud only). False: grant them by hand (README, "Deploy").')
+param grantGraphRoles bool = true
+
+@description('A custom email domain to create (its DNS records are an output). Empty: the Azure-managed domain only.')
+param customEmailDomain string = ''
+
+@description('Send from the custom domain (set after its DNS records are verified) instead of the Azure-managed domain.')
+param useCustomEmailDomain bool = false
+
+@description('Where ACS keeps email data at rest, e.g. United States, Europe, UK.')
+param emailDataLocation string = 'United States'
+
+@description('Object ID of the person deploying: may read the alert state (npm run status against Azure). Empty: nobody.')
+param principalId string = ''
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var functionAppName = '${abbrs.webSitesFunctions}syncwatch-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+
+// AZURE_CLOUD (lib/config/clouds.ts) and the per-cloud values a deployment needs, keyed by ARM's cloud name.
+var clouds = {
+  AzureCloud: { name: 'AzurePublicCloud', portal: 'https://entra.microsoft.com/', tokenExchangeAudience: 'api://AzureADTokenExchange' }
+  AzureUSGovernment: { name: 'AzureUSGovernment', portal: 'https://entra.microsoft.us/', tokenExchangeAudience: 'api://AzureADTokenExchangeUSGov' }
+  AzureChinaCloud: { name: 'AzureChinaCloud', portal: 'https://portal.azure.cn/', tokenExchangeAudience: 'api://AzureADTokenExchangeChina' }
+}
+var cloud = clouds[environment().name]
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}syncwatch-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    workspaceName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module email 'app/email.bicep' = {
+  name: 'email'
+  scope: rg
+  params: {
+    emailServiceName: '${abbrs.communicationEmailServices}${resourceToken}'
+    communicationServiceName: '${abbrs.communicationCommunicationServices}${resourceToken}'
+    dataLocation: emailDataLocation
+    customDomain: customEmailDomain
+    useCustomDomain: useCustomEmailDomain
+    tags: tags
+  }
+}
+
+// One tenant: the managed identity itself holds the Graph app roles.
+module graphRoles 'app/graph-roles.bicep' = if (!multiTenant && grantGraphRoles) {
+  name: 'graphRoles'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+  }
+}
+
+// Many tenants: a multi-tenant app whose only credential is the managed identity.
+module multiTenantApp 'app/multi-tenant-app.bicep' = if (multiTenant) {
+  name: 'multiTenantApp'
+  scope: rg
+  params: {
+    displayName: 'Entra Sync Watch (${environmentName})'
+    uniqueName: 'entra-sync-watch-${resourceToken}'
+    managedIdentityPrincipalId: identity.outputs.principalId
+    issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+    tokenExchangeAudience: cloud.tokenExchangeAudience
+    consentRedirectUri: cloud.portal
+  }
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    acsEndpoint: email.outputs.endpoint
+    senderAddress: email.outputs.senderAddress
+    alertEmailTo: alertEmailTo
+    watchTenants: empty(watchTenants) ? tenant().tenantId : watchTenants
+    watchSchedule: watchSchedule
+    watchConfig: watchConfig
+    cloudName: cloud.name
+    tenantId: tenant().tenantId
+    watchAppClientId: multiTenant ? multiTenantApp.outputs.appId : ''
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    communicationServiceName: email.outputs.communicationServiceName
+    applicationInsightsName: monitoring.outputs.name
+    managedIdentityPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+  }
+}
+
+module deadMansSwitch 'app/alerts.bicep' = {
+  name: 'deadMansSwitch'
+  scope: rg
+  params: {
+    name: '${abbrs.insightsScheduledQueryRules}no-cycle-${resourceToken}'
+    actionGroupName: '${abbrs.insightsActionGroups}syncwatch-${resourceToken}'
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.id
+    alertEmailTo: alertEmailTo
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_FUNCTION_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output ALERT_EMAIL_FROM string = email.outputs.senderAddress
+output ACS_ENDPOINT string = email.outputs.endpoint
+output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_RESOURCE_GROUP string = rg.name
+output WATCH_APP_CLIENT_ID string = multiTenant ? multiTenantApp.outputs.appId : ''
+// For `npm run status` from your machine (Storage Table Data Reader is granted to principalId).
+output AzureWebJobsStorage__tableServiceUri string = storage.outputs.tableEndpoint
+output CUSTOM_EMAIL_DOMAIN_DNS_RECORDS object = email.outputs.customDomainVerificationRecords

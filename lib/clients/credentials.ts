@@ -1,0 +1,159 @@
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
+import {
+  ClientAssertionCredential,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+} from '@azure/identity';
+import { CLOUDS } from '../config/clouds';
+import type { Identity } from '../config/identity';
+import type { Env, Settings } from '../config/settings';
+
+const MICROSOFT_AUTHORITY_HOSTS = new Set([
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+  'login.partner.microsoftonline.cn',
+  'login.microsoftonline.de',
+]);
+
+export function isMicrosoftAuthority(authorityHost: string): boolean {
+  return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
+}
+
+/** The identities the app uses: one to read Graph in the watched tenants, one for its own Azure resources. */
+export interface Credentials {
+  mode: Identity['mode'];
+  /** Reads Microsoft Graph; asked for a token per watched tenant (`GetTokenOptions.tenantId`). */
+  graph: TokenCredential;
+  /** Reaches this deployment's Table Storage and ACS: the managed identity where there is one. */
+  azure: TokenCredential;
+}
+
+/**
+ * Whether the process runs where a managed identity endpoint exists: App Service and Functions
+ * (Flex Consumption included) set IDENTITY_ENDPOINT and IDENTITY_HEADER, older hosts MSI_ENDPOINT.
+ * @azure/identity (through MSAL) reads these from process.env, so they are checked there too.
+ */
+export function onManagedIdentityHost(env: Env): boolean {
+  return Boolean(env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT || process.env.IDENTITY_ENDPOINT || process.env.MSI_ENDPOINT);
+}
+
+function commonOptions(settings: Settings) {
+  return {
+    authorityHost: settings.authorityHost,
+    // MSAL validates an authority against Microsoft's instance-discovery endpoint, which only knows
+    // Microsoft's clouds. A private authority (Azure Stack, a sovereign gateway, our emulator)
+    // must skip that validation, as the identity SDK documents for private clouds.
+    disableInstanceDiscovery: settings.authorityHost !== undefined && !isMicrosoftAuthority(settings.authorityHost),
+  };
+}
+
+/**
+ * The managed identity: the platform's endpoint in Azure; elsewhere DefaultAzureCredential, so a
+ * developer's `az login` stands in for it on their machine.
+ */
+function managedIdentity(settings: Settings, env: Env, clientId: string | undefined, tenantId?: string): TokenCredential {
+  if (onManagedIdentityHost(env)) return new ManagedIdentityCredential(clientId ? { clientId } : {});
+  return new DefaultAzureCredential({ ...commonOptions(settings), managedIdentityClientId: clientId, tenantId });
+}
+
+/**
+ * A multi-tenant app registration whose credential is the managed identity (a federated identity
+ * credential): for each watched tenant a ClientAssertionCredential whose assertion is the managed
+ * identity's token for the token-exchange audience of the cloud (docs/reference/platform-notes.md §3.2).
+ */
+function federatedApp(settings: Settings, identity: Extract<Identity, { mode: 'federated' }>, managed: TokenCredential): TokenCredential {
+  const audience = `${CLOUDS[settings.cloud].tokenExchangeAudience}/.default`;
+  const assertion = async (): Promise<string> => {
+    const token = await managed.getToken(audience);
+    if (!token) throw new Error(`the managed identity returned no token for ${audience}`);
+    return token.token;
+  };
+  const perTenant = new Map<string, ClientAssertionCredential>();
+  const forTenant = (tenantId: string): ClientAssertionCredential => {
+    const key = tenantId.toLowerCase();
+    let credential = perTenant.get(key);
+    if (!credential) {
+      credential = new ClientAssertionCredential(tenantId, identity.appClientId, assertion, commonOptions(settings));
+      perTenant.set(key, credential);
+    }
+    return credential;
+  };
+  return {
+    getToken: (scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> =>
+      forTenant(options?.tenantId ?? identity.tenantId).getToken(scopes, options),
+  };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The `tid` claim of an access token (read, not verified: the token is our own, just received). */
+function tokenTenant(token: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { tid?: unknown };
+    return typeof claims.tid === 'string' ? claims.tid.toLowerCase() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A managed identity gets tokens only for its own tenant, whatever tenant is asked for. Reading
+ * Graph with such a token would report the home tenant's jobs under another tenant's name, so a
+ * token from another tenant than the one asked for is refused with what to do instead.
+ */
+function ownTenantOnly(managed: TokenCredential): TokenCredential {
+  return {
+    async getToken(scopes, options) {
+      const token = await managed.getToken(scopes, options);
+      const asked = options?.tenantId?.toLowerCase();
+      const issued = token ? tokenTenant(token.token) : undefined;
+      if (token && asked && GUID.test(asked) && issued && issued !== asked) {
+        throw new Error(
+          `the managed identity belongs to tenant ${issued} and cannot read tenant ${asked}; to watch other tenants, ` +
+            'set WATCH_APP_CLIENT_ID to a multi-tenant app registration whose federated credential is this managed identity, and have each tenant consent to it',
+        );
+      }
+      return token;
+    },
+  };
+}
+
+/** The credentials the settings describe (lib/config/identity.ts), secretless first. */
+export function createCredentials(settings: Settings, env: Env): Credentials {
+  const { identity } = settings;
+  const multiTenant = { ...commonOptions(settings), additionallyAllowedTenants: ['*'] };
+  switch (identity.mode) {
+    case 'managed-identity': {
+      const managed = managedIdentity(settings, env, identity.clientId, identity.tenantId);
+      return { mode: identity.mode, graph: ownTenantOnly(managed), azure: managed };
+    }
+    case 'federated': {
+      const managed = managedIdentity(settings, env, identity.managedIdentityClientId, identity.tenantId);
+      return { mode: identity.mode, graph: federatedApp(settings, identity, managed), azure: managed };
+    }
+    case 'certificate':
+    case 'secret': {
+      const app =
+        identity.mode === 'certificate'
+          ? new ClientCertificateCredential(
+              identity.tenantId,
+              identity.clientId,
+              { certificatePath: identity.certificatePath, certificatePassword: identity.certificatePassword },
+              multiTenant,
+            )
+          : new ClientSecretCredential(identity.tenantId, identity.clientId, identity.clientSecret, multiTenant);
+      // In Azure the host's own identity (the one it uses for storage) owns the resource roles;
+      // elsewhere the app registration reaches them, as a local run against emulators does.
+      const azure = onManagedIdentityHost(env) ? managedIdentity(settings, env, env.AzureWebJobsStorage__clientId) : app;
+      return { mode: identity.mode, graph: app, azure };
+    }
+  }
+}
+
+/** The credential that reads Graph (kept for callers that need only that one). */
+export function createCredential(settings: Settings, env: Env): TokenCredential {
+  return createCredentials(settings, env).graph;
+}
