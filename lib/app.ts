@@ -8,6 +8,7 @@ import type { Logger } from './log';
 import { createAcsMailer } from './notify/mailer';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
+import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 export function targetsOf(settings: Settings, env: Env): Target[] {
@@ -28,6 +29,7 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     graphFor: (target) => createGraphReader(credential, settings.graphEndpoint, target.tokenTenant),
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     state: new StateStore(createTableClient(settings, credential, STATE_TABLE)),
+    discovery: new DiscoveryStore(createTableClient(settings, credential, DISCOVERY_TABLE)),
     mailer: createAcsMailer(createEmailClient(settings, credential), settings.emailFrom),
     policy,
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,

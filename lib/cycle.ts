@@ -12,6 +12,8 @@ import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
 import type { AlertLabels, AlertRecord, CycleSummary } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
+import type { DiscoveryCache } from './store/discovery-store';
+import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
 
 export type { Logger } from './log';
 export type { CyclePoint } from './notify/deliver';
@@ -30,6 +32,22 @@ export interface CycleDeps extends DeliveryDeps {
   /** Tenants read at once. */
   concurrency?: number;
   observe?: ObserveOptions;
+  /** What discovery sweeps found (Table Storage); without it every cycle sweeps every service principal. */
+  discovery?: DiscoveryCache;
+}
+
+/** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
+function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
+  const policy = deps.policy.discovery;
+  return {
+    ...deps.observe,
+    now: deps.clock(),
+    discovery: {
+      cache: deps.discovery,
+      refreshMs: policy?.refreshMs ?? DEFAULT_DISCOVERY_REFRESH_MS,
+      listed: policy?.servicePrincipals.get(target.tenantId.toLowerCase()) ?? [],
+    },
+  };
 }
 
 export type { CycleSummary } from './model';
@@ -59,6 +77,9 @@ function reportProblems(observations: TenantObservation[], log: Logger, errors: 
       errors.push(message);
       log.warn(message);
     }
+    // A check a permission is missing for is named once per tenant, and does not make the cycle incomplete.
+    for (const d of o.degraded ?? []) log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`);
+    if (o.discovery?.swept) log.info(`tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`);
   }
 }
 
@@ -89,7 +110,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const errors: string[] = [];
   const stored = await deps.alerts.loadAll();
 
-  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, deps.observe));
+  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, observeOptions(deps, target)));
   const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
   reportProblems(observations, deps.log, errors);
 

@@ -204,4 +204,10 @@ export interface AlertView {
   links: Link[];
   /** For a resolved notice: how it ended, e.g. `left quarantine`, `was disabled`. */
   ended: string;
+  /**
+   * Whether the end is a recovery (default true). False when the condition ended for a worse
+   * reason, e.g. a quarantine that ended because Entra disabled the job: channels then say
+   * "Ended", never "Resolved".
+   */
+  endedWell?: boolean;
 }

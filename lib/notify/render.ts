@@ -43,8 +43,10 @@ function sectionFor({ item, alert }: Notice, ctx: RenderContext): Section {
       const ended = endsAt ? Date.parse(endsAt) : ctx.now.getTime();
       const lasted = Number.isFinite(began) ? formatDuration(ended - began) : 'unknown';
       const facts: [string, string][] = [...view.facts.slice(0, alert.labels.jobId === '-' ? 1 : 3)];
-      facts.push(['Alert began', formatTime(item.startsAt)], ['Resolved', formatTime(endsAt)], ['Lasted', lasted]);
-      return { kind: 'resolved', headline: `Resolved: ${view.about} ${view.ended} after ${lasted}`, facts, links };
+      // A condition that ended for a worse reason (a quarantine ended by Entra disabling the job) is no resolution.
+      const word = view.endedWell === false ? 'Ended' : 'Resolved';
+      facts.push(['Alert began', formatTime(item.startsAt)], [word, formatTime(endsAt)], ['Lasted', lasted]);
+      return { kind: 'resolved', headline: `${word}: ${view.about} ${view.ended} after ${lasted}`, facts, links };
     }
   }
 }
@@ -58,8 +60,9 @@ function summarySubject(notices: Notice[], ctx: RenderContext): string {
     const { condition } = alert.labels;
     const counted = COUNTED.get(condition) ?? { one: condition, many: condition };
     const prefix = item.kind === 'reminder' ? 'still ' : item.kind === 'changed' ? 'changed: ' : '';
-    const key = item.kind === 'resolved' ? 'resolved' : `${item.kind}:${condition}`;
-    const entry = counts.get(key) ?? (item.kind === 'resolved' ? { n: 0, one: 'resolved', many: 'resolved' } : { n: 0, one: prefix + counted.one, many: prefix + counted.many });
+    const endWord = item.kind === 'resolved' && viewOf(alert, ctx).endedWell === false ? 'ended' : 'resolved';
+    const key = item.kind === 'resolved' ? endWord : `${item.kind}:${condition}`;
+    const entry = counts.get(key) ?? (item.kind === 'resolved' ? { n: 0, one: endWord, many: endWord } : { n: 0, one: prefix + counted.one, many: prefix + counted.many });
     entry.n++;
     counts.set(key, entry);
   }
