@@ -92,3 +92,21 @@ export function secretsInView(labels: AlertLabels, tenant: TenantObservation): b
   if (tenant.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId)) return false;
   return !tenant.secretsUnread?.has(labels.servicePrincipalId);
 }
+
+/**
+ * Whether a job's lesser alert (failing, stalled) can be judged this cycle: not while the job is
+ * quarantined or stopped. Those conditions are the job's root cause (their own alerts fire), so
+ * the lesser ones are neither raised anew nor resolved for lack of evidence meanwhile; one that
+ * already fires stays firing and its reminders are muted by the root cause (lib/inhibit).
+ */
+export function judgedUnlessRootCause(labels: AlertLabels, tenant: TenantObservation): boolean {
+  if (tenant.problem) return false;
+  if (tenant.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId)) return false;
+  const job = tenant.jobs.find((j) => j.jobId === labels.jobId && j.servicePrincipal.id === labels.servicePrincipalId);
+  return !job || !hasRootCause(job);
+}
+
+/** Quarantined (a deletion hold included) or stopped: what the job's root-cause rules report. */
+export function hasRootCause(job: JobSnapshot): boolean {
+  return job.status.known === 'Quarantine' || isStopped(job);
+}

@@ -185,7 +185,7 @@ describe('a job disabled out of quarantine is never "resolved"', () => {
     p.cycle(observe([[crossTenant, quarantinedJob('A2A.1', 'EncounteredQuarantineException', 'AzureDirectoryB2BManagementPolicyCheckFailure', 28 * DAY - HOUR)]]));
     const later = new Date(NOW.getTime() + 2 * HOUR);
     const { findings: fs, notices, email } = p.cycle(observe([[crossTenant, disabledAfterQuarantine('A2A.1')]]), later);
-    expect(conditions(fs)).toEqual(['job-disabled', 'job-failing']);
+    expect(conditions(fs)).toEqual(['job-disabled']);
     const disabled = only(fs, 'job-disabled')[0]!;
     expect(disabled).toMatchObject({ severity: 'critical', pendingCycles: 0 });
     expect(disabled.annotations.stoppedAfterFailures).toBe(true);
@@ -195,8 +195,6 @@ describe('a job disabled out of quarantine is never "resolved"', () => {
     expect(email?.plainText).toContain('Ended: Fabrikam to Contoso was disabled by Entra, not recovered (nothing syncs until the cause is fixed and the job is started again); the quarantine ended after 2 h');
     expect(email?.plainText).toContain('Job disabled: Fabrikam to Contoso');
     expect(email?.plainText).toContain('AzureDirectoryB2BManagementPolicyCheckFailure');
-    // The disabled job's failing alert is muted by its root cause.
-    expect(notices.some((n) => p.stored.get(n.item.fingerprint)?.labels.condition === 'job-failing')).toBe(false);
   });
 
   it('a quarantine that ends because the job recovered is resolved as before', () => {
@@ -309,12 +307,33 @@ describe('job-failing', () => {
     expect(only(findings(observe([[scimApp, graphJob('scim.1', 'scim', { status: { escrowsPruned: true } })]])), 'job-failing')).toHaveLength(1);
   });
 
-  it('a quarantined job\'s own failing alert is muted by the quarantine (its root cause)', () => {
+  it('a failing job that is then quarantined: the failing alert is held (never "resolved" by the quarantine) and its reminders muted', () => {
     const p = pipeline();
-    const { notices, muted } = p.cycle(observe([[crossTenant, quarantinedJob('A2A.1', 'EncounteredEscrowProportionThreshold', 'EscrowThresholdExceeded')]]));
+    const failing = graphJob('A2A.1', 'Azure2Azure', { status: { lastExecution: { state: 'EntryLevelErrors', countEscrowed: 900 } } });
+    expect(p.cycle(observe([[crossTenant, failing]])).notices.map((n) => n.item.kind)).toEqual(['firing']);
+    const quarantined = observe([[crossTenant, quarantinedJob('A2A.1', 'EncounteredEscrowProportionThreshold', 'EscrowThresholdExceeded')]]);
+    const second = p.cycle(quarantined, new Date(NOW.getTime() + HOUR));
+    expect(conditions(second.findings)).toEqual(['quarantine']);
     expect([...p.stored.values()].map((a) => `${a.labels.condition}:${a.state}`).sort()).toEqual(['job-failing:firing', 'quarantine:firing']);
-    expect(notices.map((n) => p.stored.get(n.item.fingerprint)?.labels.condition)).toEqual(['quarantine']);
-    expect(muted.map((m) => m.reason)).toEqual(['the same job is firing "Quarantined"']);
+    expect(second.notices.map((n) => `${n.item.kind}:${p.stored.get(n.item.fingerprint)?.labels.condition}`)).toEqual(['firing:quarantine']);
+    // A day later both are due a reminder; the failing one is muted by its root cause.
+    const third = p.cycle(quarantined, new Date(NOW.getTime() + 26 * HOUR));
+    expect(third.notices.map((n) => `${n.item.kind}:${p.stored.get(n.item.fingerprint)?.labels.condition}`)).toEqual(['reminder:quarantine']);
+    expect(third.muted.map((m) => `${m.alert.labels.condition}: ${m.reason}`)).toEqual(['job-failing: the same job is firing "Quarantined"']);
+    // The quarantine lifts and the job runs clean: both resolve, each truthfully.
+    const fourth = p.cycle(observe([[crossTenant, graphJob('A2A.1', 'Azure2Azure', {}, -27 * HOUR + 7 * MIN)]]), new Date(NOW.getTime() + 27 * HOUR));
+    expect(fourth.email?.subject).toBe(`[Entra Sync Watch] 2 resolved: ${TENANT}`);
+    expect(fourth.email?.plainText).toContain('Resolved: Fabrikam to Contoso runs without errors again after 27 h');
+  });
+
+  it('a stalled job that is then paused by an admin: the stalled alert is held, the pause reported', () => {
+    const p = pipeline();
+    expect(p.cycle(observe([[crossTenant, graphJob('A2A.1', 'Azure2Azure', {}, 3 * HOUR)]])).notices).toHaveLength(1);
+    const paused = graphJob('A2A.1', 'Azure2Azure', { schedule: { state: 'Disabled' }, status: { code: 'Paused' } }, 3 * HOUR);
+    const { findings: fs, notices } = p.cycle(observe([[crossTenant, paused]]), new Date(NOW.getTime() + 5 * MIN));
+    expect(conditions(fs)).toEqual(['job-disabled']);
+    expect(notices).toEqual([]); // the pause waits one more cycle; the stalled alert is neither resolved nor repeated
+    expect([...p.stored.values()].map((a) => `${a.labels.condition}:${a.state}`).sort()).toEqual(['job-disabled:pending', 'job-stalled:firing']);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { JobSnapshot } from '../../observe/types';
 import { formatTime } from '../../text';
-import { jobAnnotations } from '../job-facts';
+import { hasRootCause, jobAnnotations, judgedUnlessRootCause } from '../job-facts';
 import { appName, entraLinks, givenFacts, jobIdentityFacts, str, withAdvice } from '../present';
 import type { JobRule, ParamValues } from '../rule';
 import { errorCodeAdvice } from '../runbooks';
@@ -27,8 +27,9 @@ export function failureSigns(job: JobSnapshot, params: ParamValues): string[] {
 /**
  * A job that fails short of quarantine: Entra only starts to evaluate a quarantine after 5,000
  * failures (reference §6.3), so a job can fail most objects for days before it is quarantined, and
- * Entra sends nothing meanwhile. A warning by default; a quarantined or disabled job's own
- * failing alert is muted by that root cause. A new error code of the last run is told at once.
+ * Entra sends nothing meanwhile. A warning by default. Not judged while the job is quarantined or
+ * stopped (those alerts say more); one already firing then stays firing, its reminders muted by
+ * that root cause, so it is never "resolved" by a quarantine. A new error code is told at once.
  */
 export const jobFailing: JobRule = {
   condition: 'job-failing',
@@ -43,7 +44,10 @@ export const jobFailing: JobRule = {
     minEscrowed: { type: 'integer', default: 1, min: 1, description: 'Objects in escrow after the last run (countEscrowed) that make the job failing' },
     minSuccessiveFailures: { type: 'integer', default: 2, min: 1, description: 'Runs in a row that failed completely (countSuccessiveCompleteFailures) that make the job failing' },
   },
+  // Held while the job is quarantined or stopped: its root cause speaks for it then.
+  inView: judgedUnlessRootCause,
   check({ job, settings }) {
+    if (hasRootCause(job)) return undefined;
     const signs = failureSigns(job, settings.params);
     if (signs.length === 0) return undefined;
     const error = job.lastExecution?.error;
@@ -73,6 +77,7 @@ export const jobFailing: JobRule = {
       what: `${app} is failing without being quarantined: ${str(n.signs)}.`,
       facts: [
         ...jobIdentityFacts(alert, ctx),
+        ['Failing because', str(n.signs)],
         ['Last run', `${formatTime(n.lastRunEnded)}${n.lastRunState ? ` (${str(n.lastRunState)})` : ''}`],
         ...givenFacts([
           ['Error code', n.errorCode],

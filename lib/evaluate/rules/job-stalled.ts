@@ -1,5 +1,5 @@
 import { formatDuration, formatTime } from '../../text';
-import { isScheduledToRun, jobAnnotations, lastCompletedRun } from '../job-facts';
+import { isScheduledToRun, jobAnnotations, judgedUnlessRootCause, lastCompletedRun } from '../job-facts';
 import { appName, entraLinks, givenFacts, jobIdentityFacts, str, withAdvice } from '../present';
 import type { JobRule } from '../rule';
 import { errorCodeAdvice } from '../runbooks';
@@ -37,6 +37,8 @@ export const jobStalled: JobRule = {
       description: 'How long a job that never ran may take to complete its first run, from when the monitor first saw it (an initial cycle takes about 0.01 to 0.08 minutes per assigned object)',
     },
   },
+  // Held while the job is quarantined or stopped: a quarantine runs at a reduced rate by design.
+  inView: judgedUnlessRootCause,
   check({ job, settings, now }) {
     if (!isScheduledToRun(job)) return undefined;
     const intervalMs = job.schedule?.intervalMs ?? ASSUMED_INTERVAL_MS;
