@@ -391,6 +391,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
     }
   }
   if (spec.lastExecution && lastExecution) lastExecution = { ...lastExecution, ...spec.lastExecution };
+  if (spec.successiveFailures !== undefined) countSuccessiveCompleteFailures = spec.successiveFailures;
 
   const job: JsonObject = {
     id: spec.id,

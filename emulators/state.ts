@@ -51,6 +51,8 @@ export interface EmulatorControl {
   step(name?: string): string;
   /** Replaces fields of a job (fields not given are kept). Throws for an unknown tenant or job. */
   setJob(tenantId: string, jobId: string, spec: Partial<Omit<JobSpec, 'id'>>): void;
+  /** Adds a job to a service principal (a configuration provisioned after the scenario started). Throws for an unknown one or a duplicate id. */
+  addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void;
   /** Replaces the application permissions granted in a tenant (new tokens carry them; removals apply at once). */
   setGrants(tenantId: string, roles: string[]): void;
   /** Grants or withdraws admin consent (the app's service principal) in a tenant. */
@@ -150,6 +152,20 @@ export class CloudState implements EmulatorControl {
     if (spec.state !== undefined && spec.raw === undefined && spec.state !== previous.state) delete next.raw;
     entry.spec = resolveQuarantine(next, previous, now);
     entry.changedAt = now;
+  }
+
+  addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void {
+    try {
+      validateJobSpec(spec, 'job', false);
+    } catch (error) {
+      throw new Error((error as ScenarioError).message);
+    }
+    const tenant = this.requireTenant(tenantId);
+    const sp = tenant.servicePrincipals.find((s) => s.id === servicePrincipalId.toLowerCase());
+    if (!sp) throw new Error(`no service principal ${servicePrincipalId} in tenant ${tenantId}`);
+    if (tenant.servicePrincipals.some((s) => s.jobs.some((j) => j.spec.id === spec.id))) throw new Error(`job ${spec.id} already exists in tenant ${tenantId}`);
+    const now = this.clock();
+    sp.jobs.push({ spec: resolveQuarantine(structuredClone(spec), undefined, now), changedAt: now });
   }
 
   setGrants(tenantId: string, roles: string[]): void {

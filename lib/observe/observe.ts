@@ -189,6 +189,7 @@ async function readJobs(reader: GraphReader, tenantId: string, targets: Target[]
   const kept: Target[] = [];
   let answered = 0;
   let refused: AccessProblem | undefined;
+  let refusedCandidates = 0;
   for (const target of targets) {
     const outcome = outcomes.get(target.sp.id);
     if (outcome?.problem?.kind === 'access') {
@@ -206,6 +207,7 @@ async function readJobs(reader: GraphReader, tenantId: string, targets: Target[]
       observation.servicePrincipalsRead.add(target.sp.id); // deleted between the list and the read: it has no jobs any more
     } else if (answer.kind === 'problem') {
       if (answer.problem.kind === 'access') refused ??= answer.problem;
+      if (!target.known && answer.problem.kind === 'access') refusedCandidates++;
       if (target.known || answer.problem.kind !== 'access') {
         observation.servicePrincipalProblems.push({ servicePrincipal: target.sp, problem: answer.problem });
         kept.push(target);
@@ -217,6 +219,13 @@ async function readJobs(reader: GraphReader, tenantId: string, targets: Target[]
     observation.jobs = [];
     observation.servicePrincipalProblems = [];
     return [];
+  }
+  if (refusedCandidates > 0) {
+    observation.degraded?.push({
+      operation: 'synchronization/jobs',
+      consequence: `${refusedCandidates} service principal(s) with an application template refused their jobs in the sweep and are not watched (one without provisioning may answer so); list one in discovery.servicePrincipals to watch it`,
+      problem: refused as AccessProblem,
+    });
   }
   return kept;
 }
