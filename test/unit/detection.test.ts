@@ -374,6 +374,20 @@ describe('configuration-level conditions', () => {
     expect(inView(f!.labels, { ...o, problem: { kind: 'transient', message: 'down', operation: 'servicePrincipals' } })).toBe(false);
   });
 
+  it('jobs-unreadable holds its configuration\'s alerts and mutes their reminders; the rest of the tenant is judged', () => {
+    const p = pipeline();
+    p.cycle(observe([[crossTenant, quarantinedJob('A2A.1', 'Unknown', 'X')], [scimApp, graphJob('scim.1', 'scim')]]));
+    const later = new Date(NOW.getTime() + 5 * HOUR);
+    const refused = observe([[scimApp, graphJob('scim.1', 'scim', {}, -5 * HOUR + 7 * MIN)]], {
+      servicePrincipals: [crossTenant, scimApp],
+      servicePrincipalProblems: [{ servicePrincipal: crossTenant, problem: { kind: 'access', status: 403, message: 'no', operation: 'synchronization/jobs' } }],
+    });
+    const { notices, muted } = p.cycle(refused, later);
+    expect(notices.map((n) => `${n.item.kind}:${p.stored.get(n.item.fingerprint)?.labels.condition}`)).toEqual(['firing:jobs-unreadable']);
+    expect(muted.map((m) => `${m.alert.labels.condition}: ${m.reason}`)).toEqual(['quarantine: the jobs of Fabrikam to Contoso cannot be read: their alerts are held']);
+    expect([...p.stored.values()].find((a) => a.labels.condition === 'quarantine')?.state).toBe('firing');
+  });
+
   it('scim-token-expiring: a warning within 30 days, critical within 3 or once expired, each step material', () => {
     const tier = (daysLeft: number) => findings(observe([[scimApp, running]], { syncSettings: new Map([[scimApp.id, secrets({ TokenExpiration: new Date(NOW.getTime() + daysLeft * DAY).toISOString() })!]]) }))[0];
     expect(tier(45)).toBeUndefined();
