@@ -41,6 +41,8 @@ interface GraphResult {
   headers?: Record<string, string>;
   /** JSON body; undefined for 204. */
   body?: unknown;
+  /** A text/plain body instead (`/$count`). */
+  text?: string;
 }
 
 interface CallContext {
@@ -51,6 +53,10 @@ interface CallContext {
   requestId: string;
   clientRequestId: string;
   date: string;
+  /** The `ConsistencyLevel` request header (advanced directory queries need `eventual`). */
+  consistencyLevel?: string;
+  /** The emulator's clock (ms): running jobs' last runs move on with it. */
+  now: number;
 }
 
 export async function startGraph(options: GraphOptions): Promise<GraphEmulator> {
@@ -84,7 +90,10 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
         ...(Number.isFinite(retryAttempt) ? { retryAttempt } : {}),
       });
       const headers = { ...standardHeaders(requestId, clientRequestId), ...result.headers };
-      if (result.body === undefined) {
+      if (result.text !== undefined) {
+        res.writeHead(result.status, { ...headers, 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(result.text) });
+        res.end(result.text);
+      } else if (result.body === undefined) {
         res.writeHead(result.status, { ...headers, 'Content-Length': 0 });
         res.end();
       } else {
@@ -132,7 +141,17 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
       return;
     }
 
-    const ctx: CallContext = { origin, version, tenant, roles: effectiveRoles(claims, tenant), requestId, clientRequestId, date };
+    const ctx: CallContext = {
+      origin,
+      version,
+      tenant,
+      roles: effectiveRoles(claims, tenant),
+      requestId,
+      clientRequestId,
+      date,
+      consistencyLevel: header(req, 'consistencylevel'),
+      now: state.now(),
+    };
     const rest = segments.slice(1);
     if (rest.length === 1 && rest[0] === '$batch') {
       if (method !== 'POST') {
@@ -173,13 +192,18 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
 
   if (segments[0] !== 'servicePrincipals') return fail(400, 'BadRequest', `Resource not found for the segment '${segments[0] ?? ''}'.`);
 
-  if (segments.length === 1) {
+  if (segments.length === 1 || (segments.length === 2 && segments[1] === '$count')) {
     if (method !== 'GET') return methodNotAllowed();
     if (!SP_READ_ROLES.some((r) => ctx.roles.has(r))) return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    if (segments.length === 2) return countServicePrincipals(url.searchParams, ctx);
     return listServicePrincipals(url.searchParams, ctx);
   }
 
   const spId = segments[1]!;
+  if (segments[2] === 'synchronization' && segments[3] === 'secrets' && segments.length === 4) {
+    if (method !== 'GET') return methodNotAllowed();
+    return secrets(spId, ctx);
+  }
   const isJobs = segments[2] === 'synchronization' && segments[3] === 'jobs' && segments.length <= 5;
   if (segments.length > 2 && !isJobs) {
     const unknown = segments[2] === 'synchronization' ? segments[3] ?? 'synchronization' : segments[2]!;
@@ -209,12 +233,28 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
   if (jobId === undefined) {
     return {
       status: 200,
-      body: { '@odata.context': jobsContext, value: sp.jobs.map((j) => buildJob(j.spec, j.changedAt)) },
+      body: { '@odata.context': jobsContext, value: sp.jobs.map((j) => buildJob(j.spec, j.changedAt, ctx.now)) },
     };
   }
   const entry = sp.jobs.find((j) => j.spec.id === jobId);
   if (!entry) return fail(404, 'ResourceNotFound', `The synchronization job '${jobId}' was not found on service principal '${sp.id}'.`);
-  return { status: 200, body: { '@odata.context': `${jobsContext}/$entity`, ...buildJob(entry.spec, entry.changedAt) } };
+  return { status: 200, body: { '@odata.context': `${jobsContext}/$entity`, ...buildJob(entry.spec, entry.changedAt, ctx.now) } };
+}
+
+/**
+ * `GET …/synchronization/secrets`: the secrets with credential values masked (reference §1.14).
+ * Undocumented on v1.0; community tools read it with Synchronization.Read.All, so the emulator
+ * allows the same roles as job reads (INVENTED) and answers a caller without them as jobs do.
+ */
+function secrets(spId: string, ctx: CallContext): GraphResult {
+  if (!SYNC_READ_ROLES.some((r) => ctx.roles.has(r))) return { status: 401, body: errorBody('UnknownError', '', ctx) };
+  if (!GUID.test(spId)) return { status: 400, body: errorBody('Request_BadRequest', `Invalid object identifier '${spId}'.`, ctx) };
+  const sp = findSp(ctx.tenant, spId);
+  if (!sp) return notFoundSp(spId, ctx);
+  return {
+    status: 200,
+    body: { '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals('${sp.id}')/synchronization/secrets`, value: sp.secrets.map((s) => ({ ...s })) },
+  };
 }
 
 function notFoundSp(spId: string, ctx: CallContext): GraphResult {
@@ -258,10 +298,13 @@ function listServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphR
     top = n;
   }
 
+  const count = query.get('$count');
+  const advanced = isEventual(ctx) && count?.toLowerCase() === 'true';
+  if (count !== null && !isEventual(ctx)) return fail(400, 'Request_BadRequest', '$count is not currently supported.');
   let items = ctx.tenant.servicePrincipals.map(servicePrincipalJson);
   const filter = query.get('$filter');
   if (filter !== null) {
-    const predicate = parseSpFilter(filter);
+    const predicate = parseSpFilter(filter, advanced);
     if ('error' in predicate) return fail(400, 'Request_UnsupportedQuery', predicate.error);
     items = items.filter(predicate.test);
   }
@@ -287,6 +330,7 @@ function listServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphR
   const body: JsonObject = {
     '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals${selected ? `(${selected.join(',')})` : ''}`,
   };
+  if (count?.toLowerCase() === 'true') body['@odata.count'] = items.length;
   if (offset + top < items.length) {
     const params: string[] = [];
     for (const [key, value] of query) if (key !== '$skiptoken') params.push(`${key}=${encodeQueryValue(value)}`);
@@ -297,13 +341,53 @@ function listServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphR
   return { status: 200, body };
 }
 
+/** Whether the request asked for eventual consistency, which advanced directory queries need. */
+function isEventual(ctx: CallContext): boolean {
+  return ctx.consistencyLevel?.trim().toLowerCase() === 'eventual';
+}
+
+/** `GET /servicePrincipals/$count`: text/plain, and only with `ConsistencyLevel: eventual` (an advanced query). */
+function countServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphResult {
+  if (!isEventual(ctx)) return { status: 400, body: errorBody('Request_BadRequest', '$count is not currently supported.', ctx) };
+  let items = ctx.tenant.servicePrincipals.map(servicePrincipalJson);
+  const filter = query.get('$filter');
+  if (filter !== null) {
+    const predicate = parseSpFilter(filter, true);
+    if ('error' in predicate) return { status: 400, body: errorBody('Request_UnsupportedQuery', predicate.error, ctx) };
+    items = items.filter(predicate.test);
+  }
+  return { status: 200, text: String(items.length) };
+}
+
 type SpPredicate = { test: (sp: JsonObject) => boolean } | { error: string };
 
-/** `prop eq 'v'` and `startswith(prop,'v')` clauses joined by `and`; anything else is unsupported (as on Graph without advanced queries). */
-function parseSpFilter(filter: string): SpPredicate {
+/**
+ * `prop eq 'v'` and `startswith(prop,'v')` clauses joined by `and`. `prop ne 'v'`, `prop eq null`
+ * and `prop ne null` are advanced queries: Graph answers them only with `ConsistencyLevel:
+ * eventual` and `$count=true` (reference §1.12), and refuses them as unsupported otherwise.
+ */
+function parseSpFilter(filter: string, advanced: boolean): SpPredicate {
   const clauses = filter.trim().split(/\s+and\s+/i);
   const tests: Array<(sp: JsonObject) => boolean> = [];
   for (const clause of clauses) {
+    const nullTest = /^(\w+)\s+(eq|ne)\s+null$/i.exec(clause.trim());
+    if (nullTest) {
+      const [, prop, op] = nullTest as unknown as [string, string, string];
+      const key = SP_FILTER_PROPERTIES[prop.toLowerCase()];
+      if (!key || !advanced) return { error: unsupportedProperty(key ?? prop) };
+      const wantNull = op.toLowerCase() === 'eq';
+      tests.push((sp) => (sp[key] === null || sp[key] === undefined) === wantNull);
+      continue;
+    }
+    const notEqual = /^(\w+)\s+ne\s+'((?:[^']|'')*)'$/i.exec(clause.trim());
+    if (notEqual) {
+      const [, prop, raw] = notEqual as unknown as [string, string, string];
+      const key = SP_FILTER_PROPERTIES[prop.toLowerCase()];
+      if (!key || !advanced) return { error: unsupportedProperty(key ?? prop) };
+      const value = raw.replace(/''/g, "'").toLowerCase();
+      tests.push((sp) => String(sp[key] ?? '').toLowerCase() !== value);
+      continue;
+    }
     let m = /^(\w+)\s+(\w+)\s+'((?:[^']|'')*)'$/.exec(clause.trim());
     if (m) {
       const [, prop, op, raw] = m as unknown as [string, string, string, string];
@@ -331,7 +415,7 @@ function unsupportedProperty(prop: string): string {
   return `Unsupported or invalid query filter clause specified for property '${prop}' of resource 'ServicePrincipal'.`;
 }
 
-const DUMMY_SP: ServicePrincipalState = { id: '', appId: '', displayName: '', applicationTemplateId: null, jobs: [] };
+const DUMMY_SP: ServicePrincipalState = { id: '', appId: '', displayName: '', applicationTemplateId: null, jobs: [], secrets: [] };
 
 /** A servicePrincipal as v1.0 returns it (the properties a monitor could look at; collections empty). */
 function servicePrincipalJson(sp: ServicePrincipalState): JsonObject {
@@ -409,6 +493,8 @@ interface BatchItem {
   method: string;
   url: string;
   dependsOn?: string[];
+  /** The inner request's headers (e.g. `ConsistencyLevel`), keys lower-cased. */
+  headers: Record<string, string>;
 }
 
 async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState): Promise<GraphResult> {
@@ -433,14 +519,15 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
     ids.add(id);
     if (typeof r.method !== 'string' || typeof r.url !== 'string') return bad(`Invalid batch payload format. Request '${id}' needs 'method' and 'url'.`);
     const dependsOn = Array.isArray(r.dependsOn) ? r.dependsOn.map(String) : undefined;
-    items.push({ id, method: r.method.toUpperCase(), url: r.url, dependsOn });
+    const headers = typeof r.headers === 'object' && r.headers !== null ? Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), String(v)])) : {};
+    items.push({ id, method: r.method.toUpperCase(), url: r.url, dependsOn, headers });
   }
 
   const responses: Array<{ id: string; status: number; headers: Record<string, string>; body?: unknown }> = [];
   const statusById = new Map<string, number>();
   for (const item of items) {
     const innerRequestId = newRequestId();
-    const innerCtx: CallContext = { ...ctx, requestId: innerRequestId, date: graphDate() };
+    const innerCtx: CallContext = { ...ctx, requestId: innerRequestId, date: graphDate(), consistencyLevel: item.headers.consistencylevel };
     const relative = item.url.startsWith('/') ? item.url : `/${item.url}`;
     const logPath = safeDecode(`/${ctx.version}${relative}`);
     let result: GraphResult;
@@ -472,8 +559,10 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
       ...(faulted ? { faulted } : {}),
     });
     const headers: Record<string, string> = { 'Cache-Control': 'no-cache', 'OData-Version': '4.0', ...result.headers };
-    if (result.body !== undefined) headers['Content-Type'] = GRAPH_JSON_CONTENT_TYPE;
-    responses.push({ id: item.id, status: result.status, headers, ...(result.body !== undefined ? { body: result.body } : {}) });
+    if (result.text !== undefined) headers['Content-Type'] = 'text/plain';
+    else if (result.body !== undefined) headers['Content-Type'] = GRAPH_JSON_CONTENT_TYPE;
+    const body = result.text ?? result.body;
+    responses.push({ id: item.id, status: result.status, headers, ...(body !== undefined ? { body } : {}) });
   }
   // Real Graph may answer in any order; reversing is deterministic yet catches order-dependent clients.
   responses.reverse();
@@ -584,7 +673,13 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         const tenant = state.tenant(tenantId);
         const entry = tenant?.servicePrincipals.flatMap((sp) => sp.jobs).find((j) => j.spec.id === jobId);
         if (!entry) throw new Error(`no job ${jobId} in tenant ${tenantId}`);
-        return ok({ spec: entry.spec, job: buildJob(entry.spec, entry.changedAt) });
+        return ok({ spec: entry.spec, job: buildJob(entry.spec, entry.changedAt, state.now()) });
+      }
+      case 'PUT secrets': {
+        const [, tenantId, spId] = parts;
+        if (!tenantId || !spId) throw new Error('expected /_emulator/secrets/{tenantId}/{servicePrincipalId}');
+        state.setSecrets(tenantId, spId, body as Record<string, string>);
+        return ok();
       }
       case 'PUT grants': {
         const tenantId = parts[1];

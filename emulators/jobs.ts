@@ -7,7 +7,7 @@ import { msTimestamp } from './http';
  * `0001-01-01T00:00:00Z` for never-set times, explicit nulls, `troubleshootingUrl: ""`.
  */
 
-export const JOB_STATES = ['healthy', 'neverRun', 'quarantined', 'paused', 'notConfigured'] as const;
+export const JOB_STATES = ['healthy', 'neverRun', 'quarantined', 'paused', 'notConfigured', 'created', 'failing', 'stalled', 'disabled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 /** Documented `quarantineReason` values [G4]; any other string is passed through as is. */
@@ -24,6 +24,14 @@ export const QUARANTINE_REASONS = [
 
 export const SENTINEL_TIME = '0001-01-01T00:00:00Z';
 export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
+/** Application template of Entra Cloud Sync configurations (reference §1.12). */
+export const CLOUD_SYNC_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
+/** Application template of non-gallery (custom) SCIM apps (reference §1.12). */
+export const CUSTOM_SCIM_TEMPLATE_ID = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
+/** Job templates of Entra Cloud Sync; they run every 2 minutes (reference §1.12, the Cloud Sync docs' job payloads). */
+export const CLOUD_SYNC_JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback'] as const;
+/** TimeSpan.MaxValue, the interval of a disabled schedule [G8]. */
+export const DISABLED_INTERVAL = 'P10675199DT2H48M5.4775807S';
 
 export interface QuarantineSpec {
   reason: string;
@@ -73,6 +81,14 @@ export interface JobSpec {
   quarantine?: QuarantineSpec;
   /** Merged (shallowly) over the built `status.lastExecution`. */
   lastExecution?: Partial<SynchronizationTaskExecution>;
+  /** `schedule.interval` (ISO 8601); default PT2M for Cloud Sync job templates, PT40M otherwise. */
+  interval?: string;
+  /** `stalled`: how long before the state change its last run ended (`3h`, `90m`, `2d`; default 3h). */
+  lastRunAgo?: string;
+  /** `failing`: objects in escrow after each run (default 37). */
+  escrowed?: number;
+  /** `status.countSuccessiveCompleteFailures` (default 0; `disabled`: 28, one a day). */
+  successiveFailures?: number;
   /** Deep-merged LAST over the built job (objects merge, arrays and scalars replace, null replaces). */
   raw?: Record<string, unknown>;
 }
@@ -141,6 +157,26 @@ function execution(
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** `90s`, `40m`, `3h`, `2d` in milliseconds; undefined for anything else (scenario convenience, invented). */
+export function shortDurationMs(text: string): number | undefined {
+  const match = /^(\d+)([smhd])$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * { s: 1000, m: MINUTE, h: HOUR, d: DAY }[match[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** A job template's schedule interval: Cloud Sync jobs run every 2 minutes, the others every 40. */
+export function defaultInterval(templateId: string): string {
+  return (CLOUD_SYNC_JOB_TEMPLATES as readonly string[]).includes(templateId) ? 'PT2M' : 'PT40M';
+}
+
+/** PT2M / PT40M / PT20M in milliseconds (the emulator's own intervals; TimeSpan.MaxValue is never advanced). */
+function intervalMs(interval: string): number {
+  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?$/.exec(interval);
+  if (!match) return 40 * MINUTE;
+  return (Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0)) * MINUTE || 40 * MINUTE;
+}
 
 /** Default quarantine error per reason. Real codes where the reference documents one. */
 function defaultQuarantineError(reason: string, templateId: string): SynchronizationError {
@@ -187,7 +223,17 @@ function settingsFor(state: JobState, templateId: string): Array<{ name: string;
   if (templateId === 'Azure2Azure') {
     settings.push({ name: 'AzureIngestionAttributeOptimization', value: 'False' }, { name: 'LookaheadQueryEnabled', value: 'False' });
   }
-  if (state !== 'neverRun' && state !== 'notConfigured') settings.push({ name: 'QuarantineTooManyDeletesThreshold', value: '500' });
+  if ((CLOUD_SYNC_JOB_TEMPLATES as readonly string[]).includes(templateId)) {
+    // As the Cloud Sync docs show a running AD2AADProvisioning job's settings.
+    settings.push(
+      { name: 'Domain', value: '{"DomainFQDN":"contoso.com","DomainNetBios":"CONTOSO","ForestFQDN":"contoso.com","ForestNetBios":"CONTOSO"}' },
+      { name: 'DomainFQDN', value: 'contoso.com' },
+      { name: 'DomainNetBios', value: 'CONTOSO' },
+      { name: 'ForestFQDN', value: 'contoso.com' },
+      { name: 'ForestNetBios', value: 'CONTOSO' },
+    );
+  }
+  if (state !== 'neverRun' && state !== 'notConfigured' && state !== 'created') settings.push({ name: 'QuarantineTooManyDeletesThreshold', value: '500' });
   return settings;
 }
 
@@ -205,10 +251,16 @@ function entryCounts(templateId: string, users: number): Array<{ key: string; va
  * few minutes before `now`, quarantine began 10 min before `now`, ...), so the emulator passes the
  * time the job entered its current state and the payload stays stable between polls.
  */
-export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonObject {
+export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Date | number): JsonObject {
   const t = typeof now === 'number' ? now : now.getTime();
+  const requestAt = at === undefined ? t : typeof at === 'number' ? at : at.getTime();
   const users = 40 + (parseInt(guidFrom(spec.id).slice(0, 2), 16) % 60);
-  const schedule = { expiration: null, interval: 'PT40M', state: 'Active' };
+  const interval = spec.interval ?? defaultInterval(spec.templateId);
+  const every = intervalMs(interval);
+  // A running job runs again every interval: its last run moves on as time passes since the state change.
+  const runsSince = Math.max(0, Math.floor((requestAt - t) / every)) * every;
+  const schedule = { expiration: null, interval, state: 'Active' };
+  let troubleshootingUrl: string | null = '';
   let code: string;
   let countSuccessiveCompleteFailures = 0;
   let lastExecution: SynchronizationTaskExecution | null;
@@ -249,13 +301,55 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonOb
       break;
     case 'healthy':
       code = 'Active';
-      lastExecution = steadyRunsEndingAt(t - 7 * MINUTE);
+      lastExecution = steadyRunsEndingAt(t - 7 * MINUTE + runsSince);
       break;
+    case 'created':
+      // The answer to creating a job, as the Graph and Cloud Sync docs show it: disabled, never run, nulls.
+      code = 'Paused';
+      schedule.state = 'Disabled';
+      lastExecution = null;
+      troubleshootingUrl = null;
+      break;
+    case 'stalled': {
+      // Active and scheduled, but its last run ended long ago and nothing moves (INVENTED state: the docs show no stalled job).
+      code = 'Active';
+      lastExecution = steadyRunsEndingAt(t - (shortDurationMs(spec.lastRunAgo ?? '3h') ?? 3 * HOUR));
+      break;
+    }
+    case 'failing': {
+      // Runs on schedule, each ending EntryLevelErrors with objects in escrow; the raw count adds system escrows.
+      code = 'Active';
+      const escrowed = spec.escrowed ?? 37;
+      const last = t - 7 * MINUTE + runsSince;
+      steadyRunsEndingAt(last - every);
+      lastExecution = execution(spec.id, last, 61_000, 'EntryLevelErrors', null, { entitled: users, exported: 1, escrowed });
+      countSuccessiveCompleteFailures = spec.successiveFailures ?? 0;
+      break;
+    }
+    case 'disabled': {
+      // What four weeks in quarantine leave (reference §6.3): Entra removed the escrows and disabled the job.
+      // INVENTED detail: no payload of such a job is documented; it is Paused with a disabled schedule like [G8].
+      code = 'Paused';
+      schedule.state = 'Disabled';
+      schedule.interval = DISABLED_INTERVAL;
+      const q = spec.quarantine ?? { reason: 'EncounteredQuarantineException' };
+      const fallback = defaultQuarantineError(q.reason, spec.templateId);
+      const error: SynchronizationError = { code: q.errorCode ?? fallback.code, message: q.errorMessage ?? fallback.message, tenantActionable: q.tenantActionable ?? fallback.tenantActionable };
+      countSuccessiveCompleteFailures = spec.successiveFailures ?? 28;
+      lastExecution = execution(spec.id, t - 20 * MINUTE, 81_000, 'Failed', { ...error }, { entitled: users, exported: 0 });
+      const lastGood = t - 28 * DAY - HOUR;
+      lastSuccessfulExecution = healthyRun(lastGood);
+      lastSuccessfulExecutionWithExports = exportingRun(lastGood - 3 * 40 * MINUTE);
+      steadyStateFirstAchievedTime = msTimestamp(lastGood - 30 * DAY);
+      steadyStateLastAchievedTime = lastSuccessfulExecution.timeEnded;
+      synchronizedEntryCountByType = entryCounts(spec.templateId, users);
+      break;
+    }
     case 'paused': {
       // The only documented paused job (docs/reference/graph-provisioning-api.md §1.3, [G8]) has a Disabled schedule with TimeSpan.MaxValue.
       code = 'Paused';
       schedule.state = 'Disabled';
-      schedule.interval = 'P10675199DT2H48M5.4775807S';
+      schedule.interval = DISABLED_INTERVAL;
       lastExecution = steadyRunsEndingAt(t - 2 * HOUR);
       break;
     }
@@ -297,6 +391,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonOb
     }
   }
   if (spec.lastExecution && lastExecution) lastExecution = { ...lastExecution, ...spec.lastExecution };
+  if (spec.successiveFailures !== undefined) countSuccessiveCompleteFailures = spec.successiveFailures;
 
   const job: JsonObject = {
     id: spec.id,
@@ -311,7 +406,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now()): JsonOb
       quarantine,
       steadyStateFirstAchievedTime,
       steadyStateLastAchievedTime,
-      troubleshootingUrl: '',
+      troubleshootingUrl,
       lastExecution,
       progress,
       synchronizedEntryCountByType,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { validateFault, type Fault } from './faults';
-import { JOB_STATES, type JobSpec, type JobState, type QuarantineSpec, type SynchronizationTaskExecution } from './jobs';
+import { JOB_STATES, shortDurationMs, type JobSpec, type JobState, type QuarantineSpec, type SynchronizationTaskExecution } from './jobs';
 
 /**
  * The scenario a local private cloud starts from: one multi-tenant app registration, the customer
@@ -17,9 +17,18 @@ export interface ServicePrincipalSpec {
   id: string;
   appId: string;
   displayName: string;
-  /** `518e5f48-1fc8-4c48-9387-9fdf28b0dfe7` for cross-tenant sync configurations; absent/null for other (SCIM) apps. */
+  /**
+   * The application template: `518e5f48-…` cross-tenant sync, `1a4721b3-…` Cloud Sync, `8adf8e6e-…` custom SCIM,
+   * a gallery app's own GUID; absent/null for apps not made from a template (first-party apps, plain registrations).
+   */
   applicationTemplateId?: string | null;
   jobs: JobSpec[];
+  /**
+   * Synchronization secrets (`GET …/synchronization/secrets`), key → value; an object value is sent as its JSON
+   * text (as `SyncNotificationSettings` is), `now+10d` / `now-1h` become ISO times when the scenario loads.
+   * Default for a service principal with jobs: notifications on with a recipient and deletion prevention on (500).
+   */
+  secrets?: Record<string, string | Record<string, unknown>>;
 }
 
 export interface GeneratedServicePrincipals {
@@ -27,6 +36,10 @@ export interface GeneratedServicePrincipals {
   count: number;
   displayNamePrefix?: string;
   state?: JobState;
+  /** That many more service principals without a template or jobs (first-party apps, registrations): pages to list. */
+  plainApps?: number;
+  /** That many gallery apps (a template of their own) without provisioning: candidates a sweep probes and drops. */
+  ssoApps?: number;
 }
 
 export interface TenantSpec {
@@ -44,6 +57,7 @@ export type TimelineChange =
   | { tenant: string; job: string; set: Partial<Omit<JobSpec, 'id'>> }
   | { tenant: string; grants: string[] }
   | { tenant: string; consented: boolean }
+  | { tenant: string; servicePrincipal: string; secrets: Record<string, string | Record<string, unknown>> }
   | { fault: Fault };
 
 export interface TimelineStep {
@@ -111,7 +125,8 @@ export function validateScenario(value: unknown): Scenario {
     const spIds = new Set<string>();
     arr(tenant.servicePrincipals, `${p}.servicePrincipals`).forEach((sp, j) => {
       const sp_p = `${p}.servicePrincipals[${j}]`;
-      const spo = obj(sp, sp_p, ['id', 'appId', 'displayName', 'applicationTemplateId', 'jobs']);
+      const spo = obj(sp, sp_p, ['id', 'appId', 'displayName', 'applicationTemplateId', 'jobs', 'secrets']);
+      if (spo.secrets !== undefined) validateSecrets(spo.secrets, `${sp_p}.secrets`);
       guid(spo.id, `${sp_p}.id`);
       if (spIds.has((spo.id as string).toLowerCase())) throw new ScenarioError(`${sp_p}.id: duplicate service principal id`);
       spIds.add((spo.id as string).toLowerCase());
@@ -126,9 +141,11 @@ export function validateScenario(value: unknown): Scenario {
       });
     });
     if (tenant.generated !== undefined) {
-      const g = obj(tenant.generated, `${p}.generated`, ['count', 'displayNamePrefix', 'state']);
-      if (typeof g.count !== 'number' || !Number.isInteger(g.count) || g.count < 0 || g.count > 5000) {
-        throw new ScenarioError(`${p}.generated.count: expected an integer 0..5000`);
+      const g = obj(tenant.generated, `${p}.generated`, ['count', 'displayNamePrefix', 'state', 'plainApps', 'ssoApps']);
+      for (const key of ['count', 'plainApps', 'ssoApps'] as const) {
+        const n = g[key];
+        if (key !== 'count' && n === undefined) continue;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 5000) throw new ScenarioError(`${p}.generated.${key}: expected an integer 0..5000`);
       }
       optStr(g.displayNamePrefix, `${p}.generated.displayNamePrefix`);
       if (g.state !== undefined) oneOf(g.state, JOB_STATES, `${p}.generated.state`);
@@ -151,7 +168,7 @@ export function validateScenario(value: unknown): Scenario {
 }
 
 function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsByTenant: Map<string, Set<string>>): void {
-  const c = obj(value, p, ['tenant', 'job', 'set', 'grants', 'consented', 'fault']);
+  const c = obj(value, p, ['tenant', 'job', 'set', 'grants', 'consented', 'fault', 'servicePrincipal', 'secrets']);
   if ('fault' in c) {
     try {
       validateFault(c.fault, `${p}.fault`);
@@ -171,14 +188,17 @@ function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsB
     strArr(c.grants, `${p}.grants`);
   } else if ('consented' in c) {
     if (typeof c.consented !== 'boolean') throw new ScenarioError(`${p}.consented: expected a boolean`);
+  } else if ('secrets' in c) {
+    guid(c.servicePrincipal, `${p}.servicePrincipal`);
+    validateSecrets(c.secrets, `${p}.secrets`);
   } else {
-    throw new ScenarioError(`${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {fault}`);
+    throw new ScenarioError(`${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {fault}`);
   }
 }
 
 /** Validates a compact job spec; `partial` for timeline `set` objects (no id, every field optional). */
 export function validateJobSpec(value: unknown, p: string, partial: boolean): void {
-  const j = obj(value, p, ['id', 'templateId', 'state', 'quarantine', 'lastExecution', 'raw']);
+  const j = obj(value, p, ['id', 'templateId', 'state', 'quarantine', 'lastExecution', 'raw', 'interval', 'lastRunAgo', 'escrowed', 'successiveFailures']);
   if (partial) {
     if (j.id !== undefined) throw new ScenarioError(`${p}.id: a change cannot rename a job`);
   } else {
@@ -189,6 +209,28 @@ export function validateJobSpec(value: unknown, p: string, partial: boolean): vo
   if (j.quarantine !== undefined) validateQuarantine(j.quarantine, `${p}.quarantine`);
   if (j.lastExecution !== undefined) obj(j.lastExecution, `${p}.lastExecution`, EXECUTION_KEYS);
   if (j.raw !== undefined) obj(j.raw, `${p}.raw`);
+  if (j.interval !== undefined && (typeof j.interval !== 'string' || !/^P(?!$)(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$/.test(j.interval))) {
+    throw new ScenarioError(`${p}.interval: expected an ISO 8601 duration such as PT40M or PT2M`);
+  }
+  if (j.lastRunAgo !== undefined && (typeof j.lastRunAgo !== 'string' || shortDurationMs(j.lastRunAgo) === undefined)) {
+    throw new ScenarioError(`${p}.lastRunAgo: expected a duration such as 90m, 3h or 2d`);
+  }
+  for (const key of ['escrowed', 'successiveFailures'] as const) {
+    const n = j[key];
+    if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 0)) throw new ScenarioError(`${p}.${key}: expected a whole number >= 0`);
+  }
+}
+
+/** Secrets: key → string, or an object sent as JSON text; `now±<n><s|m|h|d>` is a time relative to loading. */
+function validateSecrets(value: unknown, p: string): void {
+  const secrets = obj(value, p);
+  for (const [key, v] of Object.entries(secrets)) {
+    if (typeof v === 'string') {
+      if (/^now[+-]/.test(v) && shortDurationMs(v.slice(4)) === undefined) throw new ScenarioError(`${p}.${key}: expected now+<n><s|m|h|d> or now-<n><s|m|h|d>, got ${JSON.stringify(v)}`);
+      continue;
+    }
+    obj(v, `${p}.${key}`);
+  }
 }
 
 const EXECUTION_KEYS: Array<keyof SynchronizationTaskExecution> = [

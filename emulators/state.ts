@@ -1,6 +1,6 @@
 import { AppCredentials, type ClientAuth, type FederatedCredential } from './app-credentials';
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
-import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, type JobSpec } from './jobs';
+import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, shortDurationMs, type JobSpec } from './jobs';
 import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
 
 /**
@@ -21,6 +21,8 @@ export interface ServicePrincipalState {
   displayName: string;
   applicationTemplateId: string | null;
   jobs: JobEntry[];
+  /** Synchronization secrets as `GET …/synchronization/secrets` lists them (key order kept). */
+  secrets: { key: string; value: string }[];
 }
 
 export interface TenantState {
@@ -52,10 +54,16 @@ export interface EmulatorControl {
   step(name?: string): string;
   /** Replaces fields of a job (fields not given are kept). Throws for an unknown tenant or job. */
   setJob(tenantId: string, jobId: string, spec: Partial<Omit<JobSpec, 'id'>>): void;
+  /** Adds a job to a service principal (a configuration provisioned after the scenario started). Throws for an unknown one or a duplicate id. */
+  addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void;
   /** Replaces the application permissions granted in a tenant (new tokens carry them; removals apply at once). */
   setGrants(tenantId: string, roles: string[]): void;
   /** Grants or withdraws admin consent (the app's service principal) in a tenant. */
   setConsented(tenantId: string, consented: boolean): void;
+  /** Replaces a service principal's synchronization secrets (objects become JSON text, `now+10d` a time from now). */
+  setSecrets(tenantId: string, servicePrincipalId: string, secrets: Record<string, string | Record<string, unknown>>): void;
+  /** The emulator's clock (ms), which anchors the times of running jobs. */
+  now(): number;
   injectFault(fault: Fault): void;
   /** Faults still queued, with the remaining count in `times`. */
   pendingFaults(): Fault[];
@@ -130,6 +138,7 @@ export class CloudState implements EmulatorControl {
       if ('fault' in change) this.injectFault(change.fault);
       else if ('set' in change) this.setJob(change.tenant, change.job, change.set);
       else if ('grants' in change) this.setGrants(change.tenant, change.grants);
+      else if ('secrets' in change) this.setSecrets(change.tenant, change.servicePrincipal, change.secrets);
       else this.setConsented(change.tenant, change.consented);
     }
     this.nextStep = index + 1;
@@ -147,10 +156,25 @@ export class CloudState implements EmulatorControl {
     const previous = entry.spec;
     const now = this.clock();
     const next: JobSpec = { ...previous, ...spec, id: previous.id };
-    if (spec.state !== undefined && spec.state !== 'quarantined' && spec.quarantine === undefined) delete next.quarantine;
+    // A quarantine ends when the job recovers; when Entra disables the job it keeps the last error (state `disabled`).
+    if (spec.state !== undefined && spec.state !== 'quarantined' && spec.state !== 'disabled' && spec.quarantine === undefined) delete next.quarantine;
     if (spec.state !== undefined && spec.raw === undefined && spec.state !== previous.state) delete next.raw;
     entry.spec = resolveQuarantine(next, previous, now);
     entry.changedAt = now;
+  }
+
+  addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void {
+    try {
+      validateJobSpec(spec, 'job', false);
+    } catch (error) {
+      throw new Error((error as ScenarioError).message);
+    }
+    const tenant = this.requireTenant(tenantId);
+    const sp = tenant.servicePrincipals.find((s) => s.id === servicePrincipalId.toLowerCase());
+    if (!sp) throw new Error(`no service principal ${servicePrincipalId} in tenant ${tenantId}`);
+    if (tenant.servicePrincipals.some((s) => s.jobs.some((j) => j.spec.id === spec.id))) throw new Error(`job ${spec.id} already exists in tenant ${tenantId}`);
+    const now = this.clock();
+    sp.jobs.push({ spec: resolveQuarantine(structuredClone(spec), undefined, now), changedAt: now });
   }
 
   setGrants(tenantId: string, roles: string[]): void {
@@ -161,6 +185,17 @@ export class CloudState implements EmulatorControl {
   setConsented(tenantId: string, consented: boolean): void {
     if (typeof consented !== 'boolean') throw new Error('consented: expected a boolean');
     this.requireTenant(tenantId).consented = consented;
+  }
+
+  setSecrets(tenantId: string, servicePrincipalId: string, secrets: Record<string, string | Record<string, unknown>>): void {
+    if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) throw new Error('secrets: expected an object of key: value');
+    const sp = this.requireTenant(tenantId).servicePrincipals.find((s) => s.id === servicePrincipalId.toLowerCase());
+    if (!sp) throw new Error(`no service principal ${servicePrincipalId} in tenant ${tenantId}`);
+    sp.secrets = secretList(secrets, this.clock());
+  }
+
+  now(): number {
+    return this.clock();
   }
 
   injectFault(fault: Fault): void {
@@ -231,6 +266,27 @@ export class CloudState implements EmulatorControl {
   }
 }
 
+/**
+ * Secrets as Graph lists them: objects as JSON text, `now±<n><unit>` as an ISO time, credential values masked as
+ * the support wiki shows a read-back password (`*`, reference §1.14 [C6]).
+ */
+function secretList(secrets: Record<string, string | Record<string, unknown>>, now: number): { key: string; value: string }[] {
+  return Object.entries(secrets).map(([key, value]) => {
+    if (typeof value !== 'string') return { key, value: JSON.stringify(value) };
+    if (/^(SecretToken|ClientSecret|Password)$/i.test(key)) return { key, value: '*' };
+    const relative = /^now([+-])(.+)$/.exec(value);
+    const offset = relative ? shortDurationMs(relative[2] as string) : undefined;
+    if (relative && offset !== undefined) return { key, value: new Date(now + (relative[1] === '-' ? -offset : offset)).toISOString() };
+    return { key, value };
+  });
+}
+
+/** What a configuration that owns jobs has unless the scenario says otherwise: Entra's email on, deletion prevention on. */
+function defaultSecrets(tenant: TenantSpec): Record<string, string | Record<string, unknown>> {
+  const domain = tenant.displayName.toLowerCase().replace(/[^a-z0-9]+/g, '');
+  return { SyncNotificationSettings: { Enabled: true, Recipients: `identity-ops@${domain}.example`, DeleteThresholdEnabled: true, DeleteThresholdValue: 500 } };
+}
+
 function buildTenant(t: TenantSpec, now: number): TenantState {
   const servicePrincipals: ServicePrincipalState[] = t.servicePrincipals.map((sp) => ({
     id: sp.id.toLowerCase(),
@@ -238,6 +294,7 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     displayName: sp.displayName,
     applicationTemplateId: sp.applicationTemplateId ?? null,
     jobs: sp.jobs.map((spec) => ({ spec: resolveQuarantine(structuredClone(spec), undefined, now), changedAt: now })),
+    secrets: secretList(sp.secrets ?? (sp.jobs.length > 0 ? defaultSecrets(t) : {}), now),
   }));
   const generated = t.generated;
   if (generated) {
@@ -249,7 +306,16 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
         displayName: `${generated.displayNamePrefix ?? 'Sync'} ${String(i + 1).padStart(3, '0')}`,
         applicationTemplateId: CROSS_TENANT_SYNC_TEMPLATE_ID,
         jobs: [{ spec: { id: jobIdFor('Azure2Azure', t.id, id), templateId: 'Azure2Azure', state: generated.state ?? 'healthy' }, changedAt: now }],
+        secrets: secretList(defaultSecrets(t), now),
       });
+    }
+    for (let i = 0; i < (generated.plainApps ?? 0); i++) {
+      const id = guidFrom(`plain:${t.id}:${i}`);
+      servicePrincipals.push({ id, appId: guidFrom(`plain-app:${t.id}:${i}`), displayName: `Microsoft App ${String(i + 1).padStart(4, '0')}`, applicationTemplateId: null, jobs: [], secrets: [] });
+    }
+    for (let i = 0; i < (generated.ssoApps ?? 0); i++) {
+      const id = guidFrom(`sso:${t.id}:${i}`);
+      servicePrincipals.push({ id, appId: guidFrom(`sso-app:${t.id}:${i}`), displayName: `Gallery SSO App ${String(i + 1).padStart(3, '0')}`, applicationTemplateId: guidFrom(`sso-template:${i}`), jobs: [], secrets: [] });
     }
   }
   return {

@@ -11,6 +11,7 @@ import { renderOptionsFor } from './notify/render';
 import { consentApp } from './onboard';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
+import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 export function targetsOf(settings: Settings, env: Env): Target[] {
@@ -41,6 +42,7 @@ export function cycleDepsFromSettings(
     },
     alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
     state: new StateStore(createTableClient(settings, credentials.azure, STATE_TABLE)),
+    discovery: new DiscoveryStore(createTableClient(settings, credentials.azure, DISCOVERY_TABLE)),
     mailer: createAcsMailer(createEmailClient(settings, credentials.azure), settings.emailFrom),
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.

@@ -6,12 +6,15 @@ import type { Logger } from './log';
 import { planEmails, sendPlanned, type DeliveryDeps } from './notify/deliver';
 import { neededNotification } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
+import { relatedAlerts, viewOf } from './notify/view';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
-import type { AlertLabels, AlertRecord, CycleSummary } from './model';
+import type { AlertLabels, AlertRecord, CycleSummary, NotificationItem } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
+import type { DiscoveryCache } from './store/discovery-store';
+import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
 
 export type { Logger } from './log';
 export type { CyclePoint } from './notify/deliver';
@@ -30,6 +33,22 @@ export interface CycleDeps extends DeliveryDeps {
   /** Tenants read at once. */
   concurrency?: number;
   observe?: ObserveOptions;
+  /** What discovery sweeps found (Table Storage); without it every cycle sweeps every service principal. */
+  discovery?: DiscoveryCache;
+}
+
+/** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
+function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
+  const policy = deps.policy.discovery;
+  return {
+    ...deps.observe,
+    now: deps.clock(),
+    discovery: {
+      cache: deps.discovery,
+      refreshMs: policy?.refreshMs ?? DEFAULT_DISCOVERY_REFRESH_MS,
+      listed: policy?.servicePrincipals.get(target.tenantId.toLowerCase()) ?? [],
+    },
+  };
 }
 
 export type { CycleSummary } from './model';
@@ -59,6 +78,9 @@ function reportProblems(observations: TenantObservation[], log: Logger, errors: 
       errors.push(message);
       log.warn(message);
     }
+    // A check a permission is missing for is named once per tenant, and does not make the cycle incomplete.
+    for (const d of o.degraded ?? []) log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`);
+    if (o.discovery?.swept) log.info(`tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`);
   }
 }
 
@@ -89,7 +111,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const errors: string[] = [];
   const stored = await deps.alerts.loadAll();
 
-  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, deps.observe));
+  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, observeOptions(deps, target)));
   const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
   reportProblems(observations, deps.log, errors);
 
@@ -121,7 +143,12 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   for (const { alert, reason } of muted) deps.log.info(`muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`);
   await deps.probe?.('state-written');
 
-  const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)));
+  const endedBadly = (item: NotificationItem): boolean => {
+    const alert = current.get(item.fingerprint);
+    const ctx = { now, tenantNames: deps.policy.tenantNames, related: (a: AlertRecord) => relatedAlerts(a, current) };
+    return alert !== undefined && viewOf(alert, ctx).endedWell === false;
+  };
+  const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)), endedBadly);
   const fresh = await planEmails(groups, deps);
   await deps.probe?.('planned');
 

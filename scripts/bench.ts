@@ -13,6 +13,7 @@ import { loadSettings } from '../lib/config/settings';
 import { runCycle } from '../lib/cycle';
 import { AlertStore } from '../lib/store/alert-store';
 import { StateStore } from '../lib/store/state-store';
+import { DiscoveryStore } from '../lib/store/discovery-store';
 import { guidFrom, jobIdFor, settingsFor, startPrivateCloud, type Scenario } from '../emulators';
 import { startAzurite } from '../emulators/azurite';
 
@@ -52,9 +53,15 @@ async function measure(tenants: number, sps: number, quarantined: number, storag
     const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(`    error: ${m}`) };
     const prefix = `b${tenants}x${sps}`;
     const table = (name: string) => TableClient.fromConnectionString(storage, `${prefix}${name}`, { allowInsecureConnection: true });
-    const deps = { ...cycleDepsFromSettings(loadSettings(env), env, quiet), alerts: new AlertStore(table('alerts')), state: new StateStore(table('state')) };
+    const deps = {
+      ...cycleDepsFromSettings(loadSettings(env), env, quiet),
+      alerts: new AlertStore(table('alerts')),
+      state: new StateStore(table('state')),
+      // Its own discovery cache: the measurements reuse tenant ids, and a cache from another would skip the sweep.
+      discovery: new DiscoveryStore(table('discovery')),
+    };
     const rows: string[] = [];
-    for (const label of ['first cycle (alerts fire, emails go out)', 'steady cycle (nothing changes)']) {
+    for (const label of ['first cycle (discovery sweep, alerts fire, emails go out)', 'steady cycle (nothing changes)']) {
       cloud.control.clearLogs();
       global.gc?.();
       const heapBefore = process.memoryUsage().heapUsed;

@@ -59,14 +59,19 @@ async function main(): Promise<number> {
     console.log(`  Watching tenants ${cloud.tenants.join(', ')}\n`);
 
     const story: { steps?: string[]; waitMs?: number; says: string }[] = [
-      { says: 'All jobs healthy (Tailspin was started but never ran: not an alert)' },
+      { says: 'All jobs healthy (Tailspin was started but never ran, a Cloud Sync writeback job was created but never started: no alerts)' },
       {
-        steps: ['deletion-threshold-tripped', 'woodgrove-quarantined', 'northwind-quarantined'],
-        says: 'Fabrikam holds 612 deletes (threshold 500) and Woodgrove is quarantined: one email for both. Northwind is quarantined too, but silenced',
+        steps: ['deletion-threshold-tripped', 'woodgrove-quarantined', 'northwind-quarantined', 'cloud-sync-stalled', 'scim-failing'],
+        says:
+          'Fabrikam holds 612 deletes (threshold 500), Woodgrove is quarantined, Cloud Sync has completed no run for 3 h and Acme\'s SCIM app ' +
+          'fails below quarantine: one email for all four. Northwind is quarantined too, but silenced',
       },
       { steps: ['still-quarantined'], says: 'Still broken, Entra re-evaluated: no repeat email yet' },
-      { waitMs: 10_500, says: 'Still broken after the repeat interval (10 s in this demo, 4 h by default): a reminder' },
-      { steps: ['recovered', 'woodgrove-recovered'], says: 'Deletes approved and invitations fixed: one resolved notice for both' },
+      { waitMs: 10_500, says: 'Still broken after the repeat interval (10 s in this demo, 4 h and 1 d by default): a reminder' },
+      {
+        steps: ['recovered', 'woodgrove-recovered', 'cloud-sync-caught-up', 'scim-recovered'],
+        says: 'Deletes approved, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four',
+      },
     ];
     let failed = false;
     for (const [i, chapter] of story.entries()) {

@@ -4,7 +4,7 @@ import { CONDITIONS, RULES } from '../evaluate/rules';
 import { SEVERITIES } from '../model';
 import { formatDurationText, parseDuration } from './duration';
 import { DOMAIN, EMAIL, GUID } from './settings';
-import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS } from './policy';
+import { DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from './policy';
 import type { Policy, Route, RulePolicy, Silence } from './policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from './types';
 
@@ -33,7 +33,7 @@ const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 
 
 const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes'];
 const ROUTE_FIELDS = ['match', 'to', 'cc', 'repeatInterval', 'sendResolved', 'continue', 'routes'];
-const TOP_FIELDS = ['$schema', 'route', 'silences', 'maintenanceWindows', 'rules', 'sendBudget', 'heartbeat', 'tenants'];
+const TOP_FIELDS = ['$schema', 'route', 'silences', 'maintenanceWindows', 'rules', 'sendBudget', 'heartbeat', 'tenants', 'discovery'];
 
 // The same address, tenant and domain rules as settings.ts, so a config address is valid wherever a setting's is.
 const TIME_OF_DAY = /^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/;
@@ -372,7 +372,7 @@ function buildRule(rule: RuleDefinition, value: unknown, path: string, problems:
   const overrides = listOf(object.overrides, field(path, 'overrides'), problems, (item, itemPath) => {
     const entry = objectAt(item, itemPath, problems, ['match', ...RULE_FIELDS, ...Object.keys(rule.params)]);
     if (!entry) return undefined;
-    if (entry.match === undefined) problems.add(field(itemPath, 'match'), `required: which ${rule.scope === 'job' ? 'tenants, apps or jobs' : 'tenants'} the override is for`);
+    if (entry.match === undefined) problems.add(field(itemPath, 'match'), `required: which ${{ job: 'tenants, apps or jobs', servicePrincipal: 'tenants or apps', tenant: 'tenants' }[rule.scope]} the override is for`);
     const match = entry.match === undefined ? undefined : objectAt(entry.match, field(itemPath, 'match'), problems, SUBJECT_MATCHER_KEYS);
     if (match) {
       if (Object.keys(match).length === 0) problems.add(field(itemPath, 'match'), `give at least one of ${SUBJECT_MATCHER_KEYS.join(', ')}`);
@@ -448,6 +448,32 @@ function buildTenantNames(value: unknown, problems: Problems): Map<string, strin
   return names;
 }
 
+function buildDiscovery(value: unknown, problems: Problems): Policy['discovery'] {
+  const discovery = { refreshMs: DEFAULT_DISCOVERY_REFRESH_MS, servicePrincipals: new Map<string, string[]>() };
+  if (value === undefined) return discovery;
+  const object = objectAt(value, 'discovery', problems, ['refreshInterval', 'servicePrincipals']) ?? {};
+  if (object.refreshInterval !== undefined) {
+    discovery.refreshMs = duration(object.refreshInterval, 'discovery.refreshInterval', problems, { positive: true }) ?? DEFAULT_DISCOVERY_REFRESH_MS;
+  }
+  if (object.servicePrincipals === undefined) return discovery;
+  if (!isObject(object.servicePrincipals)) {
+    problems.add('discovery.servicePrincipals', `expected an object of tenant ID → [service principal object IDs], got ${shown(object.servicePrincipals)}`);
+    return discovery;
+  }
+  for (const [tenant, ids] of Object.entries(object.servicePrincipals)) {
+    const path = `discovery.servicePrincipals[${JSON.stringify(tenant)}]`;
+    if (!GUID.test(tenant) && !DOMAIN.test(tenant)) problems.add(path, 'not a tenant ID (GUID) or domain name');
+    const items = arrayAt(ids, path, problems) ?? [];
+    items.forEach((id, i) => {
+      if (typeof id !== 'string' || !GUID.test(id)) problems.add(`${path}[${i}]`, `${shown(id)} is not a service principal object ID (a GUID)`);
+    });
+    const valid = items.filter((id): id is string => typeof id === 'string' && GUID.test(id)).map((id) => id.toLowerCase());
+    const key = tenant.toLowerCase();
+    discovery.servicePrincipals.set(key, [...new Set([...(discovery.servicePrincipals.get(key) ?? []), ...valid])]);
+  }
+  return discovery;
+}
+
 // ---- entry points -----------------------------------------------------------------------------------
 
 /**
@@ -467,6 +493,7 @@ export function buildPolicy(raw: unknown, defaults: { emailTo: string[] }, sourc
     budget: buildBudget(config.sendBudget, problems),
     heartbeat: buildHeartbeat(config.heartbeat, problems),
     tenantNames: buildTenantNames(config.tenants, problems),
+    discovery: buildDiscovery(config.discovery, problems),
   };
   if (problems.list.length > 0) throw new ConfigError(source, problems.list);
   return policy;

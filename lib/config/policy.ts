@@ -40,7 +40,19 @@ export interface Policy {
   heartbeat?: { url: string; method: 'GET' | 'POST' };
   /** Lower-case tenant id → name. */
   tenantNames: Map<string, string>;
+  /** How service principals with synchronization jobs are found (absent: the defaults). */
+  discovery?: DiscoveryPolicy;
 }
+
+export interface DiscoveryPolicy {
+  /** How often every service principal is swept for jobs. */
+  refreshMs: number;
+  /** Lower-case tenant id (or domain) → service principal object ids read every cycle. */
+  servicePrincipals: Map<string, string[]>;
+}
+
+/** A sweep of every service principal once a day; between sweeps only the known ones are read. */
+export const DEFAULT_DISCOVERY_REFRESH_MS = 24 * 3600_000;
 
 export const DEFAULT_REPEAT_MS: Record<Severity, number> = { critical: 4 * 3600_000, warning: 24 * 3600_000 };
 export const DEFAULT_BUDGET = { perMinute: 30, perHour: 100 };

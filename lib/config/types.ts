@@ -102,4 +102,16 @@ export interface WatchConfig {
   heartbeat?: { url: string; method?: 'GET' | 'POST' };
   /** Names for tenant IDs, used in subjects and for matching (`tenantName`). */
   tenants?: Record<string, { name: string }>;
+  /** How the configurations (service principals) that own synchronization jobs are found. */
+  discovery?: DiscoveryConfig;
+}
+
+export interface DiscoveryConfig {
+  /**
+   * How often every service principal of a tenant is swept for synchronization jobs (default 1d);
+   * between sweeps only those found to own jobs are read. A tenant new to the monitor is swept at once.
+   */
+  refreshInterval?: DurationText;
+  /** Service principals (object IDs) read every cycle whatever a sweep finds, per tenant (ID or domain, as in WATCH_TENANTS). */
+  servicePrincipals?: Record<string, string[]>;
 }

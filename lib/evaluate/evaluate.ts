@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { settingsFor, type Policy, type RulePolicy } from '../config/policy';
 import type { AlertLabels, Finding, MatchLabels } from '../model';
-import type { JobSnapshot, TenantObservation } from '../observe/types';
-import { defaultRuleSettings, type RuleDefinition, type RuleHit, type RuleSettings } from './rule';
+import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../observe/types';
+import { defaultRuleSettings, type RuleDefinition, type RuleHit, type RuleSettings, type ServicePrincipalRuleInput } from './rule';
 import { RULES, ruleFor } from './rules';
 
 export function fingerprintOf(labels: AlertLabels): string {
@@ -11,8 +11,12 @@ export function fingerprintOf(labels: AlertLabels): string {
 }
 
 /** What rule overrides can match before an alert exists. */
-function subjectOf(tenantId: string, job: JobSnapshot | undefined, tenantNames: Map<string, string>): Partial<MatchLabels> {
+function subjectOf(tenantId: string, job: JobSnapshot | undefined, tenantNames: Map<string, string>, servicePrincipal?: ServicePrincipalRef): Partial<MatchLabels> {
   const subject: Partial<MatchLabels> = { tenant: tenantId, tenantName: tenantNames.get(tenantId.toLowerCase()) };
+  if (servicePrincipal) {
+    subject.servicePrincipal = servicePrincipal.id;
+    subject.app = servicePrincipal.displayName || undefined;
+  }
   if (job) {
     subject.servicePrincipal = job.servicePrincipal.id;
     subject.app = job.servicePrincipal.displayName || undefined;
@@ -65,6 +69,15 @@ export function evaluateTenant(observation: TenantObservation, options: Evaluate
       continue;
     }
     if (observation.problem) continue; // nothing was read: job rules have nothing to judge
+    if (rule.scope === 'servicePrincipal') {
+      for (const input of servicePrincipalInputs(observation)) {
+        const settings = settingsFor(policy, subjectOf(observation.tenantId, undefined, tenantNames, input.servicePrincipal));
+        if (!settings.enabled) continue;
+        const hit = rule.check({ ...input, tenant: observation, settings, now });
+        if (hit) findings.push(findingOf(rule, observation.tenantId, { ...hit, job: hit.job ?? { jobId: '-', servicePrincipal: input.servicePrincipal } }, settings));
+      }
+      continue;
+    }
     for (const job of observation.jobs) {
       const settings = settingsFor(policy, subjectOf(observation.tenantId, job, tenantNames));
       if (!settings.enabled) continue;
@@ -73,6 +86,20 @@ export function evaluateTenant(observation: TenantObservation, options: Evaluate
     }
   }
   return findings;
+}
+
+/** Each service principal of an observation with its jobs, secrets and problem, in a stable order. */
+function servicePrincipalInputs(observation: TenantObservation): Pick<ServicePrincipalRuleInput, 'servicePrincipal' | 'jobs' | 'syncSettings' | 'problem'>[] {
+  const refs = new Map<string, ServicePrincipalRef>();
+  for (const sp of observation.servicePrincipals ?? []) refs.set(sp.id, sp);
+  for (const job of observation.jobs) if (!refs.has(job.servicePrincipal.id)) refs.set(job.servicePrincipal.id, job.servicePrincipal);
+  for (const { servicePrincipal } of observation.servicePrincipalProblems) if (!refs.has(servicePrincipal.id)) refs.set(servicePrincipal.id, servicePrincipal);
+  return [...refs.values()].map((servicePrincipal) => ({
+    servicePrincipal,
+    jobs: observation.jobs.filter((j) => j.servicePrincipal.id === servicePrincipal.id),
+    syncSettings: observation.syncSettings?.get(servicePrincipal.id),
+    problem: observation.servicePrincipalProblems.find((p) => p.servicePrincipal.id === servicePrincipal.id)?.problem,
+  }));
 }
 
 /**

@@ -123,3 +123,21 @@ export function jobIdentityFacts(alert: AlertRecord, ctx: PresentContext): [stri
     ['Job', `${alert.labels.jobId}${n.templateId ? ` (${str(n.templateId)})` : ''}`],
   ];
 }
+
+/** The tenant and configuration rows every alert about a whole configuration starts with. */
+export function configurationFacts(alert: AlertRecord, ctx: PresentContext): [string, string][] {
+  return [
+    ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
+    ['Configuration', `${appName(alert)} (service principal ${alert.labels.servicePrincipalId})`],
+  ];
+}
+
+/** A runbook's steps with the advice for a well-known error code first, when there is one. */
+export function withAdvice(steps: string[], advice: string | undefined): string[] {
+  return advice ? [advice, ...steps] : steps;
+}
+
+/** Label and value pairs whose value is given (not undefined, empty, or a zero count). */
+export function givenFacts(pairs: [string, unknown][]): [string, string][] {
+  return pairs.filter(([, v]) => v !== undefined && v !== null && v !== '' && v !== 0).map(([k, v]) => [k, str(v)]);
+}

@@ -1,5 +1,5 @@
 import type { AlertLabels, AlertRecord, AlertView, Annotations, LinkTargets, Severity } from '../model';
-import type { JobSnapshot, TenantObservation } from '../observe/types';
+import type { AccessProblem, JobSnapshot, ServicePrincipalRef, SyncSettings, TenantObservation } from '../observe/types';
 
 /**
  * The contract of one condition. Each lives in its own file under rules/ and is registered in
@@ -33,7 +33,7 @@ export interface RuleSettings {
 
 /** What a rule found about one subject; evaluate.ts makes a Finding of it. */
 export interface RuleHit {
-  /** The job it is about; absent for a tenant-wide condition. */
+  /** The job it is about (job `-` for a whole service principal); absent for a tenant-wide condition. */
   job?: Pick<JobSnapshot, 'jobId' | 'servicePrincipal'>;
   /** A severity other than the configured one (e.g. raised in a quarantine's last week). */
   severity?: Severity;
@@ -46,6 +46,20 @@ export interface RuleHit {
 
 export interface JobRuleInput {
   job: JobSnapshot;
+  tenant: TenantObservation;
+  settings: RuleSettings;
+  now: Date;
+}
+
+/** One service principal (a configuration, e.g. a Cloud Sync agent config with three jobs), for settings shared by its jobs. */
+export interface ServicePrincipalRuleInput {
+  servicePrincipal: ServicePrincipalRef;
+  /** Its jobs as read this cycle (none when they could not be read). */
+  jobs: JobSnapshot[];
+  /** What its synchronization secrets say; undefined when they were not read. */
+  syncSettings?: SyncSettings;
+  /** Why its jobs could not be read this cycle, if they could not. */
+  problem?: AccessProblem;
   tenant: TenantObservation;
   settings: RuleSettings;
   now: Date;
@@ -97,13 +111,19 @@ export interface JobRule extends RuleBase {
   check(input: JobRuleInput): RuleHit | undefined;
 }
 
+/** A condition of a whole configuration (service principal): its alerts carry job `-`. */
+export interface ServicePrincipalRule extends RuleBase {
+  scope: 'servicePrincipal';
+  check(input: ServicePrincipalRuleInput): RuleHit | undefined;
+}
+
 export interface TenantRule extends RuleBase {
   scope: 'tenant';
   /** Judges a whole tenant observation. */
   check(input: TenantRuleInput): RuleHit[];
 }
 
-export type RuleDefinition = JobRule | TenantRule;
+export type RuleDefinition = JobRule | ServicePrincipalRule | TenantRule;
 
 /** A rule's settings as the registry declares them, before the config changes any. */
 export function defaultRuleSettings(rule: RuleDefinition): RuleSettings {

@@ -70,7 +70,23 @@ const ERROR_CODES: Record<string, string> = {
   AzureActiveDirectoryInvalidCredential: 'Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount).',
   AzureActiveDirectoryExpiredCredentials: 'Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount).',
   HybridIdentityServiceNoActiveAgents: 'No provisioning agent is active: check the agent servers and their service.',
+  // Job-level codes of gallery connectors (reference §6.1).
+  SalesforceInvalidCredentials: 'Salesforce rejected the credentials: re-authorize the connection in Provisioning > Admin Credentials, then Test connection.',
+  BoxInsufficientPermissions: 'Box rejected the authorization: re-authorize access to Box in Provisioning > Admin Credentials.',
+  // Entra Cloud Sync (reference §6.1, [E19]).
+  HybridIdentityServiceNoAgentsAssigned: 'No provisioning agent is assigned to this Cloud Sync configuration: assign an agent (Entra admin center > Entra Connect > Cloud Sync > Agents).',
+  HybridIdentityServiceInvalidResource: 'The Cloud Sync configuration points at a domain or resource the agents cannot find: check the configured domain and the agents\' connectivity.',
+  HybridIdentityServiceAgentSignalingError: 'The provisioning agent could not be reached: check that its service runs and that it can reach Entra (outbound 443).',
+  HybridSynchronizationActiveDirectoryInternalServerError: 'Active Directory answered with an internal error: check the domain controllers the agent uses and its service account.',
+  AzureDirectoryServiceServerBusy: 'Entra was busy: this usually clears on retry; contact Microsoft support if it lasts more than 24 hours.',
+  AzureActiveDirectoryAuthenticationFailed: 'Authentication to Entra failed: repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount) or re-authorize the connection.',
+  TimeOut: 'The agent did not answer within 10 minutes: check the agent server\'s load and its connectivity to the domain controllers.',
 };
+
+/** Advice for a well-known job-level error code (quarantine, last run), for any rule; undefined when none is known. */
+export function errorCodeAdvice(code: string | undefined): string | undefined {
+  return code ? ERROR_CODES[code] : undefined;
+}
 
 /**
  * Whole runbooks for error codes whose cause and fix differ from what their quarantine reason

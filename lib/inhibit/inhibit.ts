@@ -4,8 +4,9 @@ import type { AlertRecord } from '../model';
 const isRootCause = (condition: string): boolean => ruleFor(condition)?.rootCause === true;
 
 /**
- * Why an alert is muted by another firing alert, or undefined. Two rules, from one root cause:
- * a tenant that cannot be read mutes every job alert of that tenant (they are held, not judged);
+ * Why an alert is muted by another firing alert, or undefined. Three rules, from one root cause:
+ * a tenant that cannot be read mutes every job alert of that tenant (they are held, not judged),
+ * and a configuration whose jobs cannot be read mutes its own;
  * a job's root-cause alert (a quarantine, a deletion hold: rules marked rootCause) mutes its
  * own lesser alerts (failures, stalls).
  */
@@ -17,6 +18,9 @@ export function inhibitedBy(alert: AlertRecord, firing: AlertRecord[]): string |
     const s = source.labels;
     if (s.condition === 'tenant-unreadable' && s.tenantId === tenantId) {
       return `tenant ${tenantId} cannot be read: its job alerts are held`;
+    }
+    if (s.condition === 'jobs-unreadable' && condition !== 'jobs-unreadable' && s.tenantId === tenantId && s.servicePrincipalId === servicePrincipalId) {
+      return `the jobs of ${String(source.annotations.servicePrincipalName ?? servicePrincipalId)} cannot be read: their alerts are held`;
     }
     if (isRootCause(s.condition) && !isRootCause(condition) && s.tenantId === tenantId && s.servicePrincipalId === servicePrincipalId && s.jobId === jobId) {
       return `the same job is firing "${ruleFor(s.condition)?.title ?? s.condition}"`;

@@ -7,6 +7,7 @@ import { afterSent } from './dedup';
 import { emailKey, type EmailGroup } from './group';
 import { DeliveryFailedError, type Mailer } from './mailer';
 import { renderEmail, type Notice, type RenderOptions } from './render';
+import { relatedAlerts } from './view';
 
 /** Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing. */
 export type CyclePoint = 'evaluated' | 'state-written' | 'planned' | 'sent' | 'recorded';
@@ -107,9 +108,3 @@ async function saveWithRetry(alert: AlertRecord, item: NotificationItem, sentAt:
   }
 }
 
-/** The other current alerts of an alert's job (none for tenant-wide alerts). */
-function relatedAlerts(alert: AlertRecord, current: Map<string, AlertRecord>): AlertRecord[] {
-  const { tenantId, servicePrincipalId, jobId } = alert.labels;
-  if (jobId === '-') return [];
-  return [...current.values()].filter((a) => a !== alert && a.labels.tenantId === tenantId && a.labels.servicePrincipalId === servicePrincipalId && a.labels.jobId === jobId);
-}

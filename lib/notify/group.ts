@@ -17,14 +17,17 @@ function recipientKey(r: Recipients): string {
 /**
  * Groups one cycle's notices into one email per recipient set (ACS allows few emails a minute, and
  * one email about three jobs is easier to act on than three), with resolved notices in an email of
- * their own: a subject never mixes new and resolved alerts, so mail rules can tell them apart.
+ * their own: a subject never mixes new and resolved alerts, so mail rules can tell them apart. An
+ * alert that ended badly (`endedBadly`: a quarantine that ended because Entra disabled the job) is
+ * no good news: it stays with the open alerts, beside the alert that says what happened instead.
  * Within an email: new alerts first, then changes, then reminders.
  */
-export function groupByRecipients(notices: { item: NotificationItem; route: Route }[]): EmailGroup[] {
+export function groupByRecipients(notices: { item: NotificationItem; route: Route }[], endedBadly: (item: NotificationItem) => boolean = () => false): EmailGroup[] {
   const groups = new Map<string, EmailGroup>();
   for (const { item, route } of notices) {
     const recipients: Recipients = { to: route.to, cc: route.cc.length ? route.cc : undefined };
-    const key = `${recipientKey(recipients)}|${item.kind === 'resolved' ? 'resolved' : 'open'}`;
+    const goodNews = item.kind === 'resolved' && !endedBadly(item);
+    const key = `${recipientKey(recipients)}|${goodNews ? 'resolved' : 'open'}`;
     const group = groups.get(key) ?? { recipients, items: [] };
     // Every route's item is kept (each route's log records it); rendering shows each alert once.
     group.items.push(item);

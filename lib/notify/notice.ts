@@ -162,10 +162,15 @@ export function summarize(views: NoticeView[]): NoticeSummary {
   const counts = new Map<string, { n: number; one: string; many: string }>();
   for (const v of views) {
     const counted = COUNTED.get(v.alert.labels.condition) ?? { one: v.alert.labels.condition, many: v.alert.labels.condition };
-    // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per count.
-    const words = views.some((o) => o.kind !== v.kind) ? (v.kind === 'reminder' ? 'still ' : v.kind === 'changed' ? 'changed: ' : '') : '';
-    const key = `${v.kind}:${v.alert.labels.condition}`;
-    const entry = counts.get(key) ?? { n: 0, one: words + counted.one, many: words + counted.many };
+    // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per
+    // count. A resolved notice in a mixed message (one that ended badly, beside what happened instead) says how it ended.
+    const mixed = views.some((o) => o.kind !== v.kind);
+    const words = mixed ? (v.kind === 'reminder' ? 'still ' : v.kind === 'changed' ? 'changed: ' : '') : '';
+    const ending = v.resolvedWell ? 'resolved' : 'ended';
+    const key = `${v.kind}:${v.resolvedWell}:${v.alert.labels.condition}`;
+    const entry = counts.get(key) ?? (mixed && v.kind === 'resolved'
+      ? { n: 0, one: `${ending} (${counted.one})`, many: `${ending} (${counted.many})` }
+      : { n: 0, one: words + counted.one, many: words + counted.many });
     entry.n++;
     counts.set(key, entry);
   }

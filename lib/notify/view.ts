@@ -13,6 +13,13 @@ export interface ViewContext {
   links?: LinkTargets;
 }
 
+/** The other current alerts of an alert's job (none for tenant-wide alerts). */
+export function relatedAlerts(alert: AlertRecord, current: Map<string, AlertRecord>): AlertRecord[] {
+  const { tenantId, servicePrincipalId, jobId } = alert.labels;
+  if (jobId === '-') return [];
+  return [...current.values()].filter((a) => a !== alert && a.labels.tenantId === tenantId && a.labels.servicePrincipalId === servicePrincipalId && a.labels.jobId === jobId);
+}
+
 /**
  * The view of an alert from its rule. An alert whose condition is no longer registered (a rule
  * removed in an upgrade, a custom rule deleted from the config) still gets a plain view, so its

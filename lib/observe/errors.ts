@@ -3,6 +3,8 @@ import type { AccessProblem } from './types';
 const PERMISSION_FOR: Record<string, string> = {
   servicePrincipals: 'Application.Read.All',
   'synchronization/jobs': 'Synchronization.Read.All',
+  // GET secrets is not documented on v1.0 (docs/reference/graph-provisioning-api.md §1.1, §8 item 10); community tools read it with Read.All.
+  'synchronization/secrets': 'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see the README)',
 };
 
 interface ErrorLike {

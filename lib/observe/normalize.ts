@@ -1,8 +1,12 @@
 import {
   EnumValue,
+  EXECUTION_STATES,
+  ExecutionState,
   JobSnapshot,
   QUARANTINE_REASONS,
   QuarantineReason,
+  SCHEDULE_STATES,
+  ScheduleState,
   STATUS_CODES,
   ServicePrincipalRef,
   StatusCode,
@@ -57,6 +61,39 @@ export function syncError(raw: unknown): SyncError | undefined {
   return { code, message: text(raw.message), tenantActionable: raw.tenantActionable === true };
 }
 
+const ISO_DURATION = /^P(?!$)(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
+const DURATION_UNITS_MS = [7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000];
+
+/**
+ * Milliseconds of an ISO 8601 duration as Graph writes a `Duration` (.NET TimeSpan): `PT40M`,
+ * `PT2M`, and `P10675199DT2H48M5.4775807S` (TimeSpan.MaxValue, on a disabled schedule, reference
+ * §1.3). Fractions are allowed; years and months are not (their length varies). Undefined otherwise.
+ */
+export function isoDuration(raw: unknown): number | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const match = ISO_DURATION.exec(raw.trim());
+  if (!match) return undefined;
+  const ms = match.slice(1).reduce((sum, part, i) => sum + (part === undefined ? 0 : Number(part) * (DURATION_UNITS_MS[i] as number)), 0);
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}
+
+/** An execution's times, or undefined for `null` (a job that never started). */
+function executionTimes(raw: unknown): { timeBegan?: Date; timeEnded?: Date } | undefined {
+  if (!isObject(raw)) return undefined;
+  return { timeBegan: graphDate(raw.timeBegan), timeEnded: graphDate(raw.timeEnded) };
+}
+
+/** The latest observation time of `status.progress`, when a run reports progress. */
+function latestProgress(progress: unknown): Date | undefined {
+  if (!Array.isArray(progress)) return undefined;
+  let latest: Date | undefined;
+  for (const entry of progress) {
+    const at = isObject(entry) ? graphDate(entry.progressObservationDateTime) : undefined;
+    if (at && (!latest || at > latest)) latest = at;
+  }
+  return latest;
+}
+
 function deleteThreshold(settings: unknown): number | undefined {
   if (!Array.isArray(settings)) return undefined;
   const entry = settings.find(
@@ -84,7 +121,27 @@ export function normalizeJob(tenantId: string, servicePrincipal: ServicePrincipa
     templateId: text(raw.templateId),
     status: enumValue<StatusCode>(status.code, STATUS_CODES),
   };
-  if (isObject(raw.schedule)) snapshot.scheduleState = text(raw.schedule.state);
+  if (isObject(raw.schedule)) {
+    snapshot.scheduleState = text(raw.schedule.state);
+    const interval = text(raw.schedule.interval);
+    snapshot.schedule = {
+      state: enumValue<ScheduleState>(raw.schedule.state, SCHEDULE_STATES),
+      interval: interval || undefined,
+      intervalMs: isoDuration(interval),
+    };
+  }
+  const failures = count(status.countSuccessiveCompleteFailures);
+  if (failures !== undefined) snapshot.countSuccessiveCompleteFailures = failures;
+  if (typeof status.escrowsPruned === 'boolean') snapshot.escrowsPruned = status.escrowsPruned;
+  else if (typeof status.escrowsPruned === 'string') snapshot.escrowsPruned = status.escrowsPruned.trim().toLowerCase() === 'true';
+  const steadyLast = graphDate(status.steadyStateLastAchievedTime);
+  if (steadyLast) snapshot.steadyStateLastAchievedTime = steadyLast;
+  const steadyFirst = graphDate(status.steadyStateFirstAchievedTime);
+  if (steadyFirst) snapshot.steadyStateFirstAchievedTime = steadyFirst;
+  const lastSuccess = executionTimes(status.lastSuccessfulExecution);
+  if (lastSuccess) snapshot.lastSuccessfulExecution = lastSuccess;
+  const progress = latestProgress(status.progress);
+  if (progress) snapshot.progressObservedAt = progress;
 
   const quarantine = status.quarantine;
   if (isObject(quarantine)) {
@@ -102,9 +159,13 @@ export function normalizeJob(tenantId: string, servicePrincipal: ServicePrincipa
   if (isObject(last)) {
     snapshot.lastExecution = {
       state: text(last.state) || undefined,
+      result: enumValue<ExecutionState>(last.state, EXECUTION_STATES).known,
       timeBegan: graphDate(last.timeBegan),
       timeEnded: graphDate(last.timeEnded),
       error: syncError(last.error),
+      countEscrowed: count(last.countEscrowed),
+      countEntitled: count(last.countEntitled),
+      countExported: count(last.countExported),
     };
   }
 

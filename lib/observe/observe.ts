@@ -1,150 +1,314 @@
-import { BatchRequest, BatchResponse, GRAPH_BATCH_LIMIT, GraphReader } from '../clients/graph';
+import type { GraphReader } from '../clients/graph';
+import type { DiscoveryCache, DiscoverySnapshot, KnownServicePrincipal } from '../store/discovery-store';
+import { readInBatches, type BatchReadOptions, type ReadOutcome } from './batch-reads';
+import { DEFAULT_MAX_PAGES, listServicePrincipals, sweepDue } from './discovery';
 import { classifyError, graphErrorBody, problemFromStatus } from './errors';
-import { InvalidGraphData, normalizeJob, normalizeServicePrincipal } from './normalize';
+import { InvalidGraphData, normalizeJob } from './normalize';
+import { parseSecrets } from './secrets';
 import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from './types';
 
 /** Application template of every cross-tenant synchronization configuration (docs/reference/graph-provisioning-api.md §1.12). */
 export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
 
-export interface ObserveOptions {
-  /** How often inner 429/503/504 responses of a $batch are retried before the SP is given up for this cycle. */
-  batchRetries?: number;
-  /** Longest wait honoured for an inner Retry-After, in seconds (the timer must finish well inside its interval). */
-  maxRetryAfterSeconds?: number;
-  sleep?: (ms: number) => Promise<void>;
+export interface DiscoveryOptions {
+  /** What earlier sweeps found; without it every cycle sweeps and nothing is remembered. */
+  cache?: DiscoveryCache;
+  /** How often every service principal is swept for jobs. */
+  refreshMs: number;
+  /** Service principal object ids the config lists for this tenant: read every cycle. */
+  listed: string[];
 }
 
-const RETRYABLE = new Set([429, 503, 504]);
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export interface ObserveOptions extends BatchReadOptions {
+  discovery?: DiscoveryOptions;
+  /** The cycle's clock (first-seen times, sweep age). */
+  now?: Date;
+  /** Pages of service principals a sweep reads at most. */
+  maxPages?: number;
+}
+
+const DAY_MS = 24 * 3600_000;
+
+/** A service principal to read this cycle, and whether it is known to own jobs (or listed) rather than a sweep's candidate. */
+interface Target {
+  sp: ServicePrincipalRef;
+  known: boolean;
+  listed: boolean;
+}
 
 /**
- * Reads one tenant: its cross-tenant synchronization service principals, then their jobs in
- * batches of 20. Never throws: what could not be read is reported as a problem, so that one
- * broken tenant (or service principal) never stops the others and never resolves their alerts.
+ * Reads one tenant: finds the service principals that own synchronization jobs (a sweep of every
+ * service principal with an application template, once per refresh interval and for a tenant new
+ * to the monitor; in between only the known ones and those the config lists), reads their jobs
+ * and their synchronization secrets 20 per $batch. Never throws: what could not be read is
+ * reported as a problem. A failure of the whole tenant (the token, the service principal list,
+ * every job read refused) is `problem`; one service principal's failure is that service
+ * principal's (its alerts are held, the rest are judged); a permission only the early warnings
+ * need degrades those checks, named once.
  */
 export async function observeTenant(reader: GraphReader, tenantId: string, options: ObserveOptions = {}): Promise<TenantObservation> {
-  const observation: TenantObservation = { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [] };
-  let servicePrincipals: ServicePrincipalRef[];
-  try {
-    servicePrincipals = await listCrossTenantServicePrincipals(reader);
-  } catch (error) {
-    observation.problem = error instanceof InvalidGraphData
-      ? { kind: 'invalid-response', message: error.message, operation: 'servicePrincipals' }
-      : classifyError(error, 'servicePrincipals');
-    return observation;
+  const now = options.now ?? new Date();
+  const discovery = options.discovery ?? { refreshMs: DAY_MS, listed: [] };
+  const observation: TenantObservation = { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], degraded: [] };
+  const cached = await loadCache(discovery.cache, tenantId, observation);
+  const listed = new Set(discovery.listed.map((id) => id.toLowerCase()));
+
+  let targets: Target[];
+  let swept = false;
+  if (sweepDue(cached?.sweptAt, discovery.refreshMs, now)) {
+    const found = await sweepTargets(reader, cached, listed, observation, options.maxPages ?? DEFAULT_MAX_PAGES);
+    if (!found) return observation; // the tenant could not be read
+    ({ targets, swept } = found);
+  } else {
+    targets = knownTargets(cached, listed);
   }
 
-  for (let start = 0; start < servicePrincipals.length; start += GRAPH_BATCH_LIMIT) {
-    const chunk = servicePrincipals.slice(start, start + GRAPH_BATCH_LIMIT);
-    try {
-      await readJobsOfChunk(reader, tenantId, chunk, observation, options);
-    } catch (error) {
-      const problem = classifyError(error, 'synchronization/jobs');
-      if (problem.kind === 'access') {
-        observation.problem = problem;
-        return observation;
-      }
-      for (const sp of chunk) observation.servicePrincipalProblems.push({ servicePrincipal: sp, problem });
-    }
-    if (observation.problem) return observation;
-  }
+  const kept = await readJobs(reader, tenantId, targets, observation, options);
+  if (observation.problem) return observation;
+  observation.servicePrincipals = kept.map((t) => t.sp);
+  await remember(discovery.cache, tenantId, cached, kept, swept, observation, now);
+  observation.discovery = { swept, listed: listed.size, candidates: targets.length, known: kept.length, sweptAt: swept ? now.toISOString() : cached?.sweptAt };
+  await readSecrets(reader, observation, options);
   return observation;
 }
 
-async function listCrossTenantServicePrincipals(reader: GraphReader): Promise<ServicePrincipalRef[]> {
-  const result: ServicePrincipalRef[] = [];
-  let next: string | undefined =
-    `/servicePrincipals?$filter=applicationTemplateId eq '${CROSS_TENANT_SYNC_TEMPLATE_ID}'` +
-    '&$select=id,appId,displayName,applicationTemplateId&$top=999';
-  const seen = new Set<string>();
-  while (next) {
-    if (seen.has(next)) throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing service principals');
-    seen.add(next);
-    const page = (await reader.get(next)) as { value?: unknown; '@odata.nextLink'?: unknown };
-    if (!page || !Array.isArray(page.value)) throw new InvalidGraphData('the service principal list from Graph has no value array');
-    for (const raw of page.value) result.push(normalizeServicePrincipal(raw));
-    next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
-  }
-  return result;
-}
-
-async function readJobsOfChunk(
-  reader: GraphReader,
-  tenantId: string,
-  chunk: ServicePrincipalRef[],
-  observation: TenantObservation,
-  options: ObserveOptions,
-): Promise<void> {
-  const retries = options.batchRetries ?? 4;
-  const sleep = options.sleep ?? defaultSleep;
-  const maxWait = options.maxRetryAfterSeconds ?? 60;
-  let pending: BatchRequest[] = chunk.map((sp, i) => ({
-    id: String(i + 1),
-    method: 'GET',
-    url: `/servicePrincipals/${encodeURIComponent(sp.id)}/synchronization/jobs`,
-  }));
-  const spOf = (id: string) => chunk[Number(id) - 1] as ServicePrincipalRef;
-
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    const responses = await reader.batch(pending);
-    const retry: BatchRequest[] = [];
-    let wait = 0;
-    for (const response of responses) {
-      const sp = spOf(response.id);
-      if (RETRYABLE.has(response.status) && attempt < retries) {
-        retry.push(pending.find((r) => r.id === response.id) as BatchRequest);
-        wait = Math.max(wait, retryAfterSeconds(response, attempt));
-        continue;
-      }
-      const problem = handleJobsResponse(tenantId, sp, response, observation);
-      if (problem?.kind === 'access') {
-        // Permissions are tenant-wide: the rest of the tenant would answer the same.
-        observation.problem = problem;
-        return;
-      }
-      if (problem) observation.servicePrincipalProblems.push({ servicePrincipal: sp, problem });
-    }
-    pending = retry;
-    if (pending.length > 0) await sleep(Math.min(wait, maxWait) * 1000);
-  }
-}
-
-function retryAfterSeconds(response: BatchResponse, attempt: number): number {
-  const header = response.headers['retry-after'];
-  const seconds = header !== undefined ? Number(header) : NaN;
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
-  const date = header ? Date.parse(header) : NaN;
-  if (Number.isFinite(date)) return Math.max(0, (date - Date.now()) / 1000);
-  return 2 ** attempt; // no Retry-After: exponential backoff
-}
-
-/** Records the jobs of one answered request; returns the problem when it was not a success. */
-function handleJobsResponse(
-  tenantId: string,
-  sp: ServicePrincipalRef,
-  response: BatchResponse,
-  observation: TenantObservation,
-): AccessProblem | undefined {
-  if (response.status === 404) {
-    // The service principal was deleted between the list and the read: it has no jobs any more.
-    observation.servicePrincipalsRead.add(sp.id);
+async function loadCache(cache: DiscoveryCache | undefined, tenantId: string, observation: TenantObservation): Promise<DiscoverySnapshot | undefined> {
+  if (!cache) return undefined;
+  try {
+    return await cache.load(tenantId);
+  } catch (error) {
+    observation.degraded?.push({
+      operation: 'discovery cache',
+      consequence: 'every service principal is swept this cycle',
+      problem: { kind: 'transient', message: (error as Error).message, operation: 'discovery cache' },
+    });
     return undefined;
   }
-  if (response.status < 200 || response.status >= 300) {
-    const { code, message } = graphErrorBody(response.body);
-    return problemFromStatus(response.status, code, message, 'synchronization/jobs');
-  }
-  const body = response.body as { value?: unknown } | undefined;
-  if (!body || !Array.isArray(body.value)) {
-    return { kind: 'invalid-response', status: response.status, message: `the job list of service principal ${sp.id} has no value array`, operation: 'synchronization/jobs' };
-  }
-  const jobs: JobSnapshot[] = [];
+}
+
+const refOf = (sp: KnownServicePrincipal): ServicePrincipalRef => ({ id: sp.id, appId: sp.appId, displayName: sp.displayName, applicationTemplateId: sp.applicationTemplateId });
+
+/** The known service principals and the listed ones (a listed one the cache does not know yet is read by id). */
+function knownTargets(cached: DiscoverySnapshot | undefined, listed: Set<string>): Target[] {
+  const targets = new Map<string, Target>();
+  for (const sp of cached?.servicePrincipals ?? []) targets.set(sp.id.toLowerCase(), { sp: refOf(sp), known: true, listed: listed.has(sp.id.toLowerCase()) });
+  for (const id of listed) if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
+  return [...targets.values()];
+}
+
+/**
+ * The targets of a sweep: every service principal with an application template (the candidates
+ * whose jobs are probed), the listed ones, and those known before. When the list cannot be read,
+ * the known and listed ones are read instead (and that is named once); with neither, the tenant
+ * cannot be read.
+ */
+async function sweepTargets(
+  reader: GraphReader,
+  cached: DiscoverySnapshot | undefined,
+  listed: Set<string>,
+  observation: TenantObservation,
+  maxPages: number,
+): Promise<{ targets: Target[]; swept: boolean } | undefined> {
+  let list;
   try {
-    for (const raw of body.value) jobs.push(normalizeJob(tenantId, sp, raw));
+    list = await listServicePrincipals(reader, maxPages);
   } catch (error) {
-    return { kind: 'invalid-response', message: (error as Error).message, operation: 'synchronization/jobs' };
+    const problem = error instanceof InvalidGraphData
+      ? { kind: 'invalid-response' as const, message: error.message, operation: 'servicePrincipals' }
+      : classifyError(error, 'servicePrincipals');
+    if (!cached && listed.size === 0) {
+      observation.problem = problem;
+      return undefined;
+    }
+    observation.degraded?.push({
+      operation: 'servicePrincipals',
+      consequence: cached
+        ? `new configurations are not discovered; the ${cached.servicePrincipals.length} found by the sweep of ${cached.sweptAt} and the listed ones are watched`
+        : 'only the service principals listed in discovery.servicePrincipals are watched',
+      problem,
+    });
+    return { targets: knownTargets(cached, listed), swept: false };
   }
-  observation.jobs.push(...jobs);
-  observation.servicePrincipalsRead.add(sp.id);
-  return undefined;
+  if (list.truncatedAfterPages !== undefined) {
+    observation.degraded?.push({
+      operation: 'servicePrincipals',
+      consequence: `the sweep stopped after ${list.truncatedAfterPages} pages; service principals beyond them are found only if listed in discovery.servicePrincipals`,
+      problem: { kind: 'invalid-response', message: `more than ${list.truncatedAfterPages} pages of service principals`, operation: 'servicePrincipals' },
+    });
+  }
+  const previous = new Map((cached?.servicePrincipals ?? []).map((sp) => [sp.id.toLowerCase(), sp]));
+  const targets = new Map<string, Target>();
+  for (const sp of list.servicePrincipals) {
+    const id = sp.id.toLowerCase();
+    if (sp.applicationTemplateId || listed.has(id) || previous.has(id)) targets.set(id, { sp, known: previous.has(id) || listed.has(id), listed: listed.has(id) });
+  }
+  // A known one missing from a partial list may still exist; from a complete list it was deleted.
+  if (list.truncatedAfterPages !== undefined) for (const [id, sp] of previous) if (!targets.has(id)) targets.set(id, { sp: refOf(sp), known: true, listed: listed.has(id) });
+  for (const id of listed) if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
+  return { targets: [...targets.values()], swept: true };
+}
+
+type JobsAnswer = { kind: 'jobs'; jobs: JobSnapshot[] } | { kind: 'gone' } | { kind: 'none' } | { kind: 'problem'; problem: AccessProblem };
+
+/** What one jobs read says: the jobs, a deleted service principal, "no synchronization here", or a problem. */
+function jobsAnswer(tenantId: string, target: Target, outcome: ReadOutcome | undefined): JobsAnswer {
+  const operation = 'synchronization/jobs';
+  if (!outcome) return { kind: 'problem', problem: { kind: 'invalid-response', message: 'Graph gave no answer for this read', operation } };
+  if (outcome.problem) return { kind: 'problem', problem: outcome.problem };
+  if (outcome.status === 404) {
+    return target.listed
+      ? { kind: 'problem', problem: { kind: 'invalid-response', status: 404, message: 'listed in discovery.servicePrincipals, but Graph has no such service principal', operation } }
+      : { kind: 'gone' };
+  }
+  if (outcome.status < 200 || outcome.status >= 300) {
+    const { code, message } = graphErrorBody(outcome.body);
+    return { kind: 'problem', problem: problemFromStatus(outcome.status, code, message, operation) };
+  }
+  const body = outcome.body as { value?: unknown } | undefined;
+  if (!body || !Array.isArray(body.value)) {
+    return { kind: 'problem', problem: { kind: 'invalid-response', status: outcome.status, message: `the job list of service principal ${target.sp.id} has no value array`, operation } };
+  }
+  try {
+    const jobs = body.value.map((raw) => normalizeJob(tenantId, target.sp, raw));
+    return jobs.length === 0 && !target.known ? { kind: 'none' } : { kind: 'jobs', jobs };
+  } catch (error) {
+    return { kind: 'problem', problem: { kind: 'invalid-response', message: (error as Error).message, operation } };
+  }
+}
+
+/**
+ * Reads the jobs of every target (for a sweep's candidates this is the probe) and records them.
+ * Returns the targets that stay watched: those with jobs, the known and listed ones, and
+ * candidates whose read failed for a reason other than access (they may own jobs). A candidate
+ * that Graph refuses is not watched: a service principal without provisioning may answer so
+ * (UNCONFIRMED). When no read succeeded and one was refused, the whole tenant is refused (the
+ * missing-permission case: Graph answers 401 UnknownError, reference §1.11).
+ */
+async function readJobs(reader: GraphReader, tenantId: string, targets: Target[], observation: TenantObservation, options: ObserveOptions): Promise<Target[]> {
+  const outcomes = await readInBatches(reader, targets.map((t) => ({ key: t.sp.id, url: `/servicePrincipals/${encodeURIComponent(t.sp.id)}/synchronization/jobs` })), 'synchronization/jobs', options);
+  const kept: Target[] = [];
+  let answered = 0;
+  let refused: AccessProblem | undefined;
+  let refusedCandidates = 0;
+  for (const target of targets) {
+    const outcome = outcomes.get(target.sp.id);
+    if (outcome?.problem?.kind === 'access') {
+      // The $batch call itself was refused: the token or the credential, for the whole tenant.
+      observation.problem = outcome.problem;
+      return [];
+    }
+    const answer = jobsAnswer(tenantId, target, outcome);
+    if (outcome && !outcome.problem && outcome.status >= 200 && outcome.status < 300) answered++;
+    if (answer.kind === 'jobs') {
+      observation.jobs.push(...answer.jobs);
+      observation.servicePrincipalsRead.add(target.sp.id);
+      kept.push(target);
+    } else if (answer.kind === 'gone') {
+      observation.servicePrincipalsRead.add(target.sp.id); // deleted between the list and the read: it has no jobs any more
+    } else if (answer.kind === 'problem') {
+      if (answer.problem.kind === 'access') refused ??= answer.problem;
+      if (!target.known && answer.problem.kind === 'access') refusedCandidates++;
+      if (target.known || answer.problem.kind !== 'access') {
+        observation.servicePrincipalProblems.push({ servicePrincipal: target.sp, problem: answer.problem });
+        kept.push(target);
+      }
+    }
+  }
+  if (answered === 0 && refused) {
+    observation.problem = refused;
+    observation.jobs = [];
+    observation.servicePrincipalProblems = [];
+    return [];
+  }
+  if (refusedCandidates > 0) {
+    observation.degraded?.push({
+      operation: 'synchronization/jobs',
+      consequence: `${refusedCandidates} service principal(s) with an application template refused their jobs in the sweep and are not watched (one without provisioning may answer so); list one in discovery.servicePrincipals to watch it`,
+      problem: refused as AccessProblem,
+    });
+  }
+  return kept;
+}
+
+/**
+ * Stores what this cycle learnt: after a sweep the whole set of watched service principals,
+ * otherwise only those with jobs not seen before. Each job gets the time the monitor first saw
+ * it, from the cache or now. A store that cannot be written costs memory, not the cycle.
+ */
+async function remember(cache: DiscoveryCache | undefined, tenantId: string, cached: DiscoverySnapshot | undefined, kept: Target[], swept: boolean, observation: TenantObservation, now: Date): Promise<void> {
+  if (!cache) return;
+  const previous = new Map((cached?.servicePrincipals ?? []).map((sp) => [sp.id.toLowerCase(), sp]));
+  const at = now.toISOString();
+  const rows: KnownServicePrincipal[] = [];
+  const changed: KnownServicePrincipal[] = [];
+  for (const { sp } of kept) {
+    const before = previous.get(sp.id.toLowerCase());
+    const jobs = observation.jobs.filter((j) => j.servicePrincipal.id === sp.id);
+    const read = observation.servicePrincipalsRead.has(sp.id);
+    const jobsFirstSeen: Record<string, string> = read ? {} : { ...(before?.jobsFirstSeen ?? {}) };
+    for (const job of jobs) {
+      jobsFirstSeen[job.jobId] = before?.jobsFirstSeen[job.jobId] ?? at;
+      job.firstSeenAt = new Date(jobsFirstSeen[job.jobId] as string);
+    }
+    const row: KnownServicePrincipal = { id: sp.id, appId: sp.appId, displayName: sp.displayName, applicationTemplateId: sp.applicationTemplateId, jobsFirstSeen };
+    rows.push(row);
+    const same = before && before.displayName === row.displayName && sameKeys(before.jobsFirstSeen, jobsFirstSeen);
+    if (!same) changed.push(row);
+  }
+  try {
+    if (swept) await cache.saveSweep(tenantId, { sweptAt: at, servicePrincipals: rows });
+    else for (const row of changed) await cache.saveServicePrincipal(tenantId, row);
+  } catch (error) {
+    observation.degraded?.push({
+      operation: 'discovery cache',
+      consequence: swept ? 'the sweep is done again next cycle' : 'first-seen times of new jobs are not kept',
+      problem: { kind: 'transient', message: (error as Error).message, operation: 'discovery cache' },
+    });
+  }
+}
+
+function sameKeys(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => k in b);
+}
+
+/**
+ * Reads the synchronization secrets of every service principal with jobs, for the early warnings
+ * (docs/reference/graph-provisioning-api.md §1.14). GET secrets is used by Entra's docs on beta
+ * and by community tools on v1.0 with Synchronization.Read.All, but is not documented as a v1.0
+ * method: when Graph refuses it, those checks are skipped for that service principal (their
+ * alerts held) and the refusal is named once for the tenant, which stays readable.
+ */
+async function readSecrets(reader: GraphReader, observation: TenantObservation, options: ObserveOptions): Promise<void> {
+  const problems = new Set(observation.servicePrincipalProblems.map((p) => p.servicePrincipal.id));
+  const withJobs = (observation.servicePrincipals ?? []).filter((sp) => !problems.has(sp.id) && observation.jobs.some((j) => j.servicePrincipal.id === sp.id));
+  if (withJobs.length === 0) return;
+  const operation = 'synchronization/secrets';
+  const outcomes = await readInBatches(reader, withJobs.map((sp) => ({ key: sp.id, url: `/servicePrincipals/${encodeURIComponent(sp.id)}/synchronization/secrets` })), operation, options);
+  observation.syncSettings = new Map();
+  observation.secretsUnread = new Map();
+  for (const sp of withJobs) {
+    const outcome = outcomes.get(sp.id);
+    let problem: AccessProblem | undefined = outcome?.problem;
+    if (outcome && !outcome.problem) {
+      const settings = outcome.status >= 200 && outcome.status < 300 ? parseSecrets(outcome.body) : undefined;
+      if (settings) observation.syncSettings.set(sp.id, settings);
+      else if (outcome.status === 404) continue;
+      else {
+        const { code, message } = graphErrorBody(outcome.body);
+        problem = outcome.status >= 200 && outcome.status < 300
+          ? { kind: 'invalid-response', status: outcome.status, message: 'the secrets of the service principal have no value array', operation }
+          : problemFromStatus(outcome.status, code, message, operation);
+      }
+    }
+    if (problem || !outcome) observation.secretsUnread.set(sp.id, problem ?? { kind: 'invalid-response', message: 'Graph gave no answer for this read', operation });
+  }
+  if (observation.secretsUnread.size > 0) {
+    const first = [...observation.secretsUnread.values()].find((p) => p.kind === 'access') ?? [...observation.secretsUnread.values()][0] as AccessProblem;
+    observation.degraded?.push({
+      operation,
+      consequence: `scim-token-expiring, notification-email-off and deletion-prevention-off's secret check are skipped for ${observation.secretsUnread.size} of ${withJobs.length} configuration(s); their alerts are held`,
+      problem: first,
+    });
+  }
 }

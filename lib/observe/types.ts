@@ -15,6 +15,14 @@ export const QUARANTINE_REASONS = [
 ] as const;
 export type QuarantineReason = (typeof QUARANTINE_REASONS)[number];
 
+/** `synchronizationSchedule.state` (docs/reference/graph-provisioning-api.md §1.3). */
+export const SCHEDULE_STATES = ['Active', 'Disabled', 'Paused'] as const;
+export type ScheduleState = (typeof SCHEDULE_STATES)[number];
+
+/** `synchronizationTaskExecution.state` (reference §1.5). */
+export const EXECUTION_STATES = ['Succeeded', 'Failed', 'EntryLevelErrors'] as const;
+export type ExecutionState = (typeof EXECUTION_STATES)[number];
+
 /** An enum value from Graph: the canonical spelling when we know it, otherwise the raw text. */
 export interface EnumValue<T extends string> {
   known?: T;
@@ -40,7 +48,32 @@ export interface JobSnapshot {
   jobId: string;
   templateId: string;
   status: EnumValue<StatusCode>;
+  /** `schedule.state` as Graph spelled it (kept for callers that only log it). */
   scheduleState?: string;
+  /** The schedule: its state matched case-insensitively, its ISO 8601 interval and that interval in ms. */
+  schedule?: {
+    state: EnumValue<ScheduleState>;
+    /** `PT40M`, `PT2M`, `P10675199DT2H48M5.4775807S` (TimeSpan.MaxValue on a disabled job). */
+    interval?: string;
+    /** The interval in milliseconds; undefined when absent or not an ISO 8601 duration. */
+    intervalMs?: number;
+  };
+  /** `status.countSuccessiveCompleteFailures`: consecutive runs that failed completely. */
+  countSuccessiveCompleteFailures?: number;
+  /** `status.escrowsPruned`: Entra pruned object errors in the initial cycle instead of quarantining, and pauses the job. */
+  escrowsPruned?: boolean;
+  /** When Entra last (first) saw the job in steady state; undefined when never (0001-01-01). */
+  steadyStateLastAchievedTime?: Date;
+  steadyStateFirstAchievedTime?: Date;
+  /** The last run that had no errors (`null` in Graph: undefined). */
+  lastSuccessfulExecution?: { timeBegan?: Date; timeEnded?: Date };
+  /** The latest `progressObservationDateTime` of `status.progress`: a run is under way. */
+  progressObservedAt?: Date;
+  /**
+   * When the monitor first saw this job (from the discovery cache in Table Storage): the only
+   * clock a never-run job has, since Graph gives it no times at all.
+   */
+  firstSeenAt?: Date;
   /** Present while Graph reports a quarantine object. Dates are undefined when never set (0001-01-01). */
   quarantine?: {
     reason: EnumValue<QuarantineReason>;
@@ -50,11 +83,19 @@ export interface JobSnapshot {
     nextAttempt?: Date;
     error?: SyncError;
   };
+  /** The last run; undefined when Graph says `null` (a job created but never started). */
   lastExecution?: {
+    /** As Graph spelled it. */
     state?: string;
+    /** `state` matched case-insensitively; undefined for a value we do not know. */
+    result?: ExecutionState;
     timeBegan?: Date;
     timeEnded?: Date;
     error?: SyncError;
+    /** Objects in error (escrow) after the run. Not `countEscrowedRaw`, which counts system escrows too (reference §1.5). */
+    countEscrowed?: number;
+    countEntitled?: number;
+    countExported?: number;
   };
   troubleshootingUrl?: string;
   /** `QuarantineTooManyDeletesThreshold` from the job settings, when present. */
@@ -76,6 +117,36 @@ export interface AccessProblem {
   operation: string;
 }
 
+/**
+ * What a service principal's synchronization secrets say, for the early warnings (reference §1.14).
+ * Only these facts are kept; credential values never leave the reader.
+ */
+export interface SyncSettings {
+  /** `SyncNotificationSettings`, a JSON document in a string; undefined when the key is absent or not JSON. */
+  notifications?: {
+    /** Entra's own quarantine email on (`Enabled`). */
+    enabled?: boolean;
+    /** `Recipients`, as given (addresses separated by `;` or `,`). */
+    recipients?: string;
+    /** Accidental-deletion prevention on (`DeleteThresholdEnabled`). */
+    deleteThresholdEnabled?: boolean;
+    deleteThresholdValue?: number;
+  };
+  /** `TokenExpiration` of a SCIM secret token: the raw text and, when it parses, the time. */
+  tokenExpiration?: { raw: string; at?: Date };
+  /** The secret keys present (names only). */
+  keys: string[];
+}
+
+/** A check that could not run for a whole tenant (a permission it lacks), named once per cycle. */
+export interface DegradedCheck {
+  /** What could not be read: `synchronization/secrets`, `servicePrincipals` (discovery). */
+  operation: string;
+  /** What the monitor does without it. */
+  consequence: string;
+  problem: AccessProblem;
+}
+
 export interface TenantObservation {
   tenantId: string;
   /** Set when the tenant could not be read at all: its job alerts are held as they were. */
@@ -85,4 +156,14 @@ export interface TenantObservation {
   servicePrincipalsRead: Set<string>;
   /** Service principals whose jobs could not be read, with the reason (the others are still reported). */
   servicePrincipalProblems: { servicePrincipal: ServicePrincipalRef; problem: AccessProblem }[];
+  /** Every service principal watched this cycle (read or not); absent in observations made before discovery existed. */
+  servicePrincipals?: ServicePrincipalRef[];
+  /** What each service principal's synchronization secrets say, by service principal id (only those read). */
+  syncSettings?: Map<string, SyncSettings>;
+  /** Service principals whose secrets could not be read, with why: their settings alerts are held. */
+  secretsUnread?: Map<string, AccessProblem>;
+  /** Checks that could not run for this tenant (named once, never making the tenant unreadable). */
+  degraded?: DegradedCheck[];
+  /** How the service principals were found this cycle, for the log. */
+  discovery?: { swept: boolean; listed: number; candidates: number; known: number; sweptAt?: string };
 }

@@ -382,7 +382,7 @@ describe('jobs and scenarios', () => {
   it('names the path of a bad field when validating a scenario', () => {
     const bad = structuredClone(scenario) as unknown as { tenants: Array<{ servicePrincipals: Array<{ jobs: Array<{ state: string }> }> }> };
     bad.tenants[0]!.servicePrincipals[0]!.jobs[2]!.state = 'broken';
-    expect(() => validateScenario(bad)).toThrow(/^tenants\[0\]\.servicePrincipals\[0\]\.jobs\[2\]\.state: expected one of healthy, neverRun, quarantined, paused, notConfigured, got "broken"$/);
+    expect(() => validateScenario(bad)).toThrow(/^tenants\[0\]\.servicePrincipals\[0\]\.jobs\[2\]\.state: expected one of healthy, neverRun, quarantined, paused, notConfigured, created, failing, stalled, disabled, got "broken"$/);
     const badChange = structuredClone(scenario) as unknown as { timeline: Array<{ changes: unknown[] }> };
     badChange.timeline[0]!.changes.push({ tenant: CONTOSO, job: 'nope', set: { state: 'healthy' } });
     expect(() => validateScenario(badChange)).toThrow(/^timeline\[0\]\.changes\[1\]\.job: no job nope/);
@@ -421,8 +421,10 @@ describe('jobs and scenarios', () => {
 
       demoCloud.control.step();
       expect((await read()).status).toMatchObject({ code: 'Active', quarantine: null });
-      // The demo's extra steps (Woodgrove, Northwind) follow; past the last one there are no more.
-      for (const name of ['woodgrove-quarantined', 'northwind-quarantined', 'woodgrove-recovered']) expect(demoCloud.control.step()).toBe(name);
+      // The demo's extra steps (Woodgrove, Northwind, Cloud Sync, the SCIM app) follow; past the last one there are no more.
+      for (const name of ['woodgrove-quarantined', 'northwind-quarantined', 'woodgrove-recovered', 'cloud-sync-stalled', 'scim-failing', 'cloud-sync-caught-up', 'scim-recovered']) {
+        expect(demoCloud.control.step()).toBe(name);
+      }
       expect(() => demoCloud.control.step()).toThrow(/no more steps/);
 
       const put = await fetch(`${demoCloud.graphEndpoint}/_emulator/jobs/${contoso}/${encodeURIComponent(jobId)}`, {

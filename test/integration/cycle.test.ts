@@ -42,7 +42,7 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     // Healthy Contoso and Northwind (with a never-run job, which is no alert); Litware and Adatum cannot be read.
     const first = await runCycle(world.deps());
     expect(first.tenantsChecked).toBe(4);
-    expect(first.jobsSeen).toBe(4); // Contoso's three cross-tenant jobs + Northwind's; the SCIM app is not a cross-tenant SP
+    expect(first.jobsSeen).toBe(9); // Contoso's three cross-tenant jobs, ServiceNow, Acme and three Cloud Sync jobs + Northwind's
     expect(first.tenantsUnreadable.sort()).toEqual([ADATUM, LITWARE].sort());
     expect(first.errors.join('\n')).toContain(`tenant ${LITWARE}: cannot monitor: 401 UnknownError`);
     expect(first.errors.join('\n')).toContain('likely missing Synchronization.Read.All');
@@ -100,15 +100,21 @@ describe('faults', () => {
     (scenario.tenants[1] as { generated?: unknown }).generated = { count: 44, displayNamePrefix: 'Partner', state: 'healthy' };
     world = await startWorld(scenario);
   });
-  afterEach(() => world.cloud.control.reset());
+  afterEach(() => {
+    world.cloud.control.reset();
+    world.tableName = `f${Math.random().toString(36).slice(2)}`; // fresh alerts and discovery cache: each test sweeps
+  });
   afterAll(() => world.stop());
 
   it('reads 20 service principals per $batch', async () => {
     const summary = await runCycle(world.deps());
     expect(summary.errors).toEqual([]);
-    expect(summary.jobsSeen).toBe(3 + 45);
-    const batches = world.cloud.control.requestLog().filter((r) => r.tenantId === NORTHWIND && r.path.endsWith('/$batch'));
-    expect(batches).toHaveLength(3);
+    expect(summary.jobsSeen).toBe(8 + 45);
+    // Northwind's 45 service principals: their jobs in three $batch calls, then their secrets in three more.
+    const inner = world.cloud.control.requestLog().filter((r) => r.tenantId === NORTHWIND && r.batchId);
+    const batchesOf = (suffix: string) => new Set(inner.filter((r) => r.path.endsWith(suffix)).map((r) => r.batchId)).size;
+    expect(batchesOf('/synchronization/jobs')).toBe(3);
+    expect(batchesOf('/synchronization/secrets')).toBe(3);
   });
 
   it('honours Retry-After on a 429 and retries a 503, at the top level and inside a $batch', async () => {
@@ -120,7 +126,7 @@ describe('faults', () => {
     const started = Date.now();
     const summary = await runCycle(world.deps());
     expect(summary.errors).toEqual([]);
-    expect(summary.jobsSeen).toBe(3 + 45);
+    expect(summary.jobsSeen).toBe(8 + 45);
     expect(control.pendingFaults()).toEqual([]);
     const contosoList = control.requestLog().filter((r) => r.tenantId === CONTOSO && r.path.endsWith('/servicePrincipals'));
     expect(contosoList.map((r) => r.status)).toEqual([429, 200]);
@@ -142,7 +148,7 @@ describe('faults', () => {
     const held = await runCycle({ ...deps, observe: { batchRetries: 1, maxRetryAfterSeconds: 0 } });
     expect(held.errors.join('\n')).toContain('jobs of "Fabrikam to Contoso"');
     expect(held.alertsFiring).toBe(1); // not resolved on missing evidence
-    expect(held.jobsSeen).toBe(2 + 45);
+    expect(held.jobsSeen).toBe(7 + 45);
     expect(world.cloud.acs.messages()).toHaveLength(sent);
   });
 });

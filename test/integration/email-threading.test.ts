@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPolicy } from '../../lib/config/config';
 import { runCycle } from '../../lib/cycle';
 import { startWorld, type World } from '../support/world';
 
@@ -25,11 +26,13 @@ describe('email threading, end to end', () => {
 
   it('threads the firing email, the reminder and the resolved notice of an alert, and marks them auto-generated', async () => {
     const later = () => new Date(Date.now() + 5 * 3600_000); // past the 4 h repeat interval
+    // The monitor's clock jumps ahead while the emulator's job times do not: healthy jobs would look stalled.
+    const policy = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.example'] });
     world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
-    await runCycle(world.deps());
-    await runCycle(world.deps({ clock: later }));
+    await runCycle(world.deps({ policy }));
+    await runCycle(world.deps({ clock: later, policy }));
     world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
-    await runCycle(world.deps({ clock: later }));
+    await runCycle(world.deps({ clock: later, policy }));
 
     const [firing, reminder, resolved, ...rest] = world.cloud.acs.messages();
     expect(rest).toEqual([]);

@@ -43,7 +43,7 @@ describe('entry points run the same cycle', () => {
     // The emulated app signs in with a client secret: the one thing said on stderr is that warning.
     expect(first.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: the monitoring app signs in with a client secret \(AZURE_CLIENT_SECRET\)/)]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('cycle: 2 tenant(s) checked, 4 job(s) seen, 1 alert(s) firing, 1 email(s) sent');
+    expect(first.stdout).toContain('cycle: 2 tenant(s) checked, 9 job(s) seen, 1 alert(s) firing, 1 email(s) sent');
     const second = await npmRunCycle(env);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('0 email(s) sent');
@@ -75,7 +75,7 @@ describe('entry points run the same cycle', () => {
       Object.assign(process.env, world.env, { WATCH_TENANTS: `${CONTOSO},8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d` });
       world.cloud.control.reset();
       await watch(timer, context);
-      expect(logs.join('\n')).toMatch(/information: cycle: 2 tenant\(s\) checked, 4 job\(s\) seen/);
+      expect(logs.join('\n')).toMatch(/information: cycle: 2 tenant\(s\) checked, 9 job\(s\) seen/);
 
       world.cloud.control.setConsented('8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d', false);
       await expect(watch(timer, context)).rejects.toThrow(/cycle incomplete, 1 problem\(s\): tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d: cannot monitor: AADSTS700016/);

@@ -9,6 +9,7 @@ import { Env, loadSettings } from '../../lib/config/settings';
 import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
 import { StateStore } from '../../lib/store/state-store';
+import { DiscoveryStore } from '../../lib/store/discovery-store';
 import { settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
 
 export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
@@ -60,7 +61,14 @@ export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, ex
       const base = cycleDepsFromSettings(settings, env, log);
       const table = (suffix: string) =>
         TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}${suffix}`, { allowInsecureConnection: true });
-      return { ...base, alerts: new AlertStore(table('alerts')), state: new StateStore(table('state')), observe: { maxRetryAfterSeconds: 1 }, ...overrides };
+      return {
+        ...base,
+        alerts: new AlertStore(table('alerts')),
+        state: new StateStore(table('state')),
+        discovery: new DiscoveryStore(table('discovery')),
+        observe: { maxRetryAfterSeconds: 1 },
+        ...overrides,
+      };
     },
     stop: () => cloud.stop(),
   };

@@ -7,6 +7,7 @@ import { buildPolicy, ConfigError, defaultRules, loadPolicy } from '../../lib/co
 import { DURATION_PATTERN, formatDurationText, parseDuration } from '../../lib/config/duration';
 import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, settingsFor } from '../../lib/config/policy';
 import { withRegistry } from '../../lib/config/schema';
+import { CONDITIONS } from '../../lib/evaluate/rules';
 
 
 const DEFAULT_RULES = defaultRules();
@@ -80,7 +81,7 @@ describe('the example config', () => {
 
 describe('schema and validator agree on broken configs', () => {
   const broken: [string, (c: Editable) => void, string][] = [
-    ['route.routes[1].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, got "quarantined"', (c) => (c.route.routes[1].match.condition = 'quarantined'), 'condition not in the enum'],
+    [`route.routes[1].match.condition: expected one of ${CONDITIONS.join(', ')}, got "quarantined"`, (c) => (c.route.routes[1].match.condition = 'quarantined'), 'condition not in the enum'],
     ['route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes)', (c) => {
       c.route.routes[0].mtach = c.route.routes[0].match;
       delete c.route.routes[0].match;
@@ -102,12 +103,16 @@ describe('schema and validator agree on broken configs', () => {
     ['silences[0].comment: required', (c) => delete c.silences[0].comment, 'silence without comment'],
     ['route.routes[1].match.app: expected at least one value', (c) => (c.route.routes[1].match.app = []), 'empty matcher list'],
     ['route.routes[1].match.severity: expected one of critical, warning, got "high"', (c) => (c.route.routes[1].match.severity = 'high'), 'severity not in the enum'],
-    ['rules.quarantined: unknown field (expected one of tenant-unreadable, deletion-threshold, quarantine)', (c) => (c.rules.quarantined = { pendingCycles: 1 }), 'misspelt condition'],
+    [`rules.quarantined: unknown field (expected one of ${CONDITIONS.join(', ')})`, (c) => (c.rules.quarantined = { pendingCycles: 1 }), 'misspelt condition'],
     ['rules["tenant-unreadable"].pendingCycles: expected a whole number ≥ 0, got -1', (c) => (c.rules['tenant-unreadable'].pendingCycles = -1), 'negative pending'],
     ['rules["tenant-unreadable"].keepFiringFor: "1.5h" is not a duration', (c) => (c.rules['tenant-unreadable'].keepFiringFor = '1.5h'), 'fractional duration'],
     ['route.routes[0].continue: expected true or false, got "yes"', (c) => (c.route.routes[0].continue = 'yes'), 'continue as text'],
     ['tenants["fabrikam"]: not a tenant ID (GUID) or domain name', (c) => (c.tenants.fabrikam = { name: 'Fabrikam' }), 'tenant by name'],
-    ['silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants)', (c) => (c.silence = []), 'misspelt top-level field'],
+    ['silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants, discovery)', (c) => (c.silence = []), 'misspelt top-level field'],
+    ['discovery.refreshInterval: "daily" is not a duration', (c) => (c.discovery.refreshInterval = 'daily'), 'refresh in words'],
+    ['discovery.servicePrincipals["3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19"][0]: "ServiceNow" is not a service principal object ID (a GUID)', (c) => (c.discovery.servicePrincipals['3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19'] = ['ServiceNow']), 'app name for an id'],
+    ['rules["job-stalled"].intervals: must be at least 1, got 0', (c) => (c.rules['job-stalled'].intervals = 0), 'zero intervals'],
+    ['rules["job-failing"].minEscrowed: expected a whole number, got 2.5', (c) => (c.rules['job-failing'].minEscrowed = 2.5), 'fractional escrow threshold'],
   ];
 
   it.each(broken)('%s', (expected, change) => {
@@ -152,7 +157,7 @@ describe('buildPolicy problems', () => {
         'Invalid config /etc/watch.json:',
         '  - route.repeatInterval: "4 hours" is not a duration (e.g. 30m, 4h, 1d)',
         '  - route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes)',
-        '  - route.routes[0].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, got "quarantined"',
+        `  - route.routes[0].match.condition: expected one of ${CONDITIONS.join(', ')}, got "quarantined"`,
         '  - sendBudget.perMinute: expected a whole number ≥ 1, got 0',
       ].join('\n'),
     );
@@ -373,5 +378,36 @@ describe('rule settings from the registry', () => {
     ]);
     expect(validate(bad)).toBe(false);
     expect(schemaErrorPointers()).toEqual(expect.arrayContaining(['/rules/quarantine/overrides/0/match/condition', '/rules/quarantine/overrides/0/severity', '/rules/quarantine/overrides/1/match']));
+  });
+});
+
+describe('discovery', () => {
+  it('defaults to a daily sweep and no listed service principals', () => {
+    expect(buildPolicy({}, defaults).discovery).toEqual({ refreshMs: 24 * 3600_000, servicePrincipals: new Map() });
+  });
+
+  it('reads the refresh interval and the service principals listed per tenant, ignoring case', () => {
+    const policy = buildPolicy({
+      discovery: {
+        refreshInterval: '6h',
+        servicePrincipals: { 'Contoso.onmicrosoft.com': ['7C1E4B2A-93D5-4F68-A0B7-2E5D8C9F1A36', '7c1e4b2a-93d5-4f68-a0b7-2e5d8c9f1a36'] },
+      },
+    }, defaults);
+    expect(policy.discovery?.refreshMs).toBe(6 * 3600_000);
+    expect(policy.discovery?.servicePrincipals.get('contoso.onmicrosoft.com')).toEqual(['7c1e4b2a-93d5-4f68-a0b7-2e5d8c9f1a36']);
+    expect(buildPolicy(example, defaults).discovery?.refreshMs).toBe(12 * 3600_000);
+  });
+
+  it('names a listed tenant that is neither a GUID nor a domain, and a list that is not one', () => {
+    expect(problemsOf({ discovery: { servicePrincipals: { fabrikam: [] } } })).toEqual(['discovery.servicePrincipals["fabrikam"]: not a tenant ID (GUID) or domain name']);
+    expect(problemsOf({ discovery: { servicePrincipals: { 'contoso.com': 'x' } } })).toEqual(['discovery.servicePrincipals["contoso.com"]: expected a list, got "x"']);
+    expect(problemsOf({ discovery: { refreshInterval: '0s' } })).toEqual(['discovery.refreshInterval: "0s" must be longer than zero']);
+  });
+
+  it('tunes the new rules per app through overrides', () => {
+    const policy = buildPolicy({ rules: { 'job-stalled': { intervals: 5, overrides: [{ match: { app: 'HR*' }, atLeast: '6h' }] } } }, defaults);
+    const stalled = policy.rules['job-stalled']!;
+    expect(settingsFor(stalled, { app: 'HR inbound' }).params).toMatchObject({ intervals: 5, atLeast: 6 * 3600_000 });
+    expect(settingsFor(stalled, { app: 'Salesforce' }).params).toMatchObject({ intervals: 5, atLeast: 3600_000 });
   });
 });

@@ -75,7 +75,7 @@ describe('renderEmail: what each notice says', () => {
   it('says what Entra does next: the next attempt and when it disables a job left in quarantine', () => {
     const text = renderEmail([noticeOf(quarantine, 'firing')], ctx).plainText;
     expect(text).toContain('Entra tries again at 2026-11-27 12:40 UTC');
-    expect(text).toContain('Entra disables the job after four weeks in quarantine, around 2026-12-25 02:40 UTC');
+    expect(text).toContain('If it stays quarantined, Entra disables this job in 28 days (2026-12-25 02:40 UTC).');
   });
 
   it('says how a resolved alert ended and how long it lasted from Entra\'s start', () => {
