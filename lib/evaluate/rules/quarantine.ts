@@ -1,7 +1,7 @@
 import type { AlertRecord, Annotations } from '../../model';
 import type { JobSnapshot } from '../../observe/types';
 import { formatTime } from '../../text';
-import { jobKind } from '../job-facts';
+import { jobAnnotations } from '../job-facts';
 import { appName, jobIdentityFacts, jobLinks, str, troubleshooting } from '../present';
 import type { JobRule, ParamValues, PresentContext } from '../rule';
 import { quarantineRunbook } from '../runbooks';
@@ -18,11 +18,7 @@ export function quarantineAnnotations(job: JobSnapshot): Annotations {
   const error = q?.error ?? job.lastExecution?.error;
   const began = q?.seriesBegan ?? q?.currentBegan;
   return {
-    servicePrincipalName: job.servicePrincipal.displayName,
-    appId: job.servicePrincipal.appId,
-    templateId: job.templateId,
-    jobKind: jobKind(job),
-    statusCode: job.status.raw,
+    ...jobAnnotations(job),
     reason: q?.reason.known ?? (q?.reason.raw || 'not given by Graph'),
     reasonKnown: q?.reason.known !== undefined,
     errorCode: error?.code,
@@ -34,7 +30,6 @@ export function quarantineAnnotations(job: JobSnapshot): Annotations {
     nextAttempt: iso(q?.nextAttempt),
     disablesAt: began ? new Date(began.getTime() + DISABLED_AFTER_MS).toISOString() : undefined,
     deleteThreshold: job.deleteThreshold,
-    troubleshootingUrl: job.troubleshootingUrl,
   };
 }
 
