@@ -1,6 +1,9 @@
 import { createCredential, createEmailClient, createTableClient } from './clients';
 import { createGraphReader } from './clients/graph';
-import { loadPolicy } from './config/config';
+import { ConfigError, loadPolicy } from './config/config';
+import { createLogsQueryClient } from './clients/logs';
+import { ProvisioningLogStore } from './store/provisioning-log-store';
+import type { Policy } from './config/policy';
 import { Env, loadSettings, Settings } from './config/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
@@ -23,6 +26,7 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
 export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date()): CycleDeps {
   const credential = createCredential(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  requireWorkspaceWhereNeeded(policy, settings);
   return {
     targets: targetsOf(settings, env),
     graphFor: (target) => createGraphReader(credential, settings.graphEndpoint, target.tokenTenant),
@@ -33,7 +37,22 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,
+    logs: {
+      store: new ProvisioningLogStore(createTableClient(settings, credential, STATE_TABLE)),
+      logAnalytics: settings.logAnalytics
+        ? { client: createLogsQueryClient(credential, settings.logAnalytics.endpoint), workspaceId: settings.logAnalytics.workspaceId }
+        : undefined,
+    },
   };
+}
+
+/** A config that reads from Log Analytics needs the workspace setting: say so before the cycle starts. */
+function requireWorkspaceWhereNeeded(policy: Policy, settings: Settings): void {
+  if (settings.logAnalytics) return;
+  const problems: string[] = [];
+  if (policy.provisioningLogs?.source === 'logAnalytics') problems.push('provisioningLogs.source: "logAnalytics" needs the setting LOG_ANALYTICS_WORKSPACE_ID');
+  if ((policy.kqlRules?.length ?? 0) > 0) problems.push('kqlRules: the rules run in the workspace named by the setting LOG_ANALYTICS_WORKSPACE_ID, which is not set');
+  if (problems.length > 0) throw new ConfigError(settings.configPath ?? 'WATCH_CONFIG', problems);
 }
 
 /** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */

@@ -12,6 +12,8 @@ import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
 import type { AlertLabels, AlertRecord, CycleSummary } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
+import { commitTenantLogs, readTenantLogs, runKqlStage, type LogsDeps, type TenantLogRead } from './cycle-logs';
+import { isKqlCondition } from './evaluate/rules/kql';
 
 export type { Logger } from './log';
 export type { CyclePoint } from './notify/deliver';
@@ -30,6 +32,8 @@ export interface CycleDeps extends DeliveryDeps {
   /** Tenants read at once. */
   concurrency?: number;
   observe?: ObserveOptions;
+  /** Provisioning logs (Graph or Log Analytics) and KQL rules; absent: job status only. */
+  logs?: LogsDeps;
 }
 
 export type { CycleSummary } from './model';
@@ -89,17 +93,33 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const errors: string[] = [];
   const stored = await deps.alerts.loadAll();
 
-  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, deps.observe));
+  const kqlRun = runKqlStage(deps.logs, deps.policy, deps.log, errors).catch((error: unknown) => {
+    errors.push(`kqlRules: not run: ${(error as Error).message}`);
+    return undefined;
+  });
+  const logReads: TenantLogRead[] = [];
+  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, async (target) => {
+    const graph = deps.graphFor(target);
+    const observation = await observeTenant(graph, target.tenantId, deps.observe);
+    const read = deps.logs && (await readTenantLogs(observation, graph, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors));
+    if (read) logReads.push(read);
+    return observation;
+  });
   const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
   reportProblems(observations, deps.log, errors);
+  const kql = await kqlRun;
 
   const now = deps.clock();
   const findings = observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }));
+  findings.push(...(kql?.findings ?? []));
+  const kqlRules = new Set((deps.policy.kqlRules ?? []).map((r) => r.name));
   const { changed } = reconcile({
     stored,
     findings,
     now,
     inView: (labels: AlertLabels) => {
+      // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
+      if (isKqlCondition(labels.condition)) return kqlRules.has(labels.condition) ? (kql?.judged.has(labels.condition) ?? false) : true;
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
     },
@@ -118,6 +138,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
   for (const fp of lost) current.delete(fp);
+  // The alerts these events produced are written: now the watermarks may move past them.
+  if (deps.logs) await commitTenantLogs(logReads, deps.logs, deps.log, errors);
   for (const { alert, reason } of muted) deps.log.info(`muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`);
   await deps.probe?.('state-written');
 

@@ -2,6 +2,7 @@ import type { MatchLabels, Severity } from '../model';
 import type { RuleSettings } from '../evaluate/rule';
 import { matches } from './matchers';
 import type { Matchers, MaintenanceWindowConfig } from './types';
+import type { KqlRule, ProvisioningLogsPolicy } from './logs-config';
 
 /** A route with every default applied and a stable id (its path in the tree: `root`, `root.0`, `root.0.1`). */
 export interface Route {
@@ -40,6 +41,10 @@ export interface Policy {
   heartbeat?: { url: string; method: 'GET' | 'POST' };
   /** Lower-case tenant id → name. */
   tenantNames: Map<string, string>;
+  /** Where provisioning events come from and how much a cycle reads (default: Graph, see logs-config.ts). */
+  provisioningLogs?: ProvisioningLogsPolicy;
+  /** The config's own rules over a Log Analytics workspace (enabled ones). */
+  kqlRules?: KqlRule[];
 }
 
 export const DEFAULT_REPEAT_MS: Record<Severity, number> = { critical: 4 * 3600_000, warning: 24 * 3600_000 };

@@ -12,6 +12,8 @@ export interface Settings {
   graphEndpoint: string;
   authorityHost?: string;
   storage: { connectionString: string } | { tableServiceUri: string };
+  /** A Log Analytics workspace receiving AADProvisioningLogs, for KQL rules (and, if the config says so, the failure digest). */
+  logAnalytics?: { workspaceId: string; endpoint: string };
 }
 
 export type Env = Record<string, string | undefined>;
@@ -101,6 +103,22 @@ function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined 
   return undefined;
 }
 
+/** LOG_ANALYTICS_WORKSPACE_ID (the workspace's GUID) and LOG_ANALYTICS_ENDPOINT (sovereign or private clouds). */
+function logAnalyticsSettings(env: Env, problems: string[]): Settings['logAnalytics'] {
+  const workspaceId = env.LOG_ANALYTICS_WORKSPACE_ID?.trim();
+  const endpointText = env.LOG_ANALYTICS_ENDPOINT?.trim();
+  const endpoint = httpsRoot('LOG_ANALYTICS_ENDPOINT', endpointText || 'https://api.loganalytics.io', problems);
+  if (!workspaceId) {
+    if (endpointText) problems.push('LOG_ANALYTICS_ENDPOINT is set without LOG_ANALYTICS_WORKSPACE_ID; set the workspace ID too (or neither)');
+    return undefined;
+  }
+  if (!GUID.test(workspaceId)) {
+    problems.push(`LOG_ANALYTICS_WORKSPACE_ID="${workspaceId}" is not a workspace ID; expected the workspace's GUID (Log Analytics workspace > Overview > Workspace ID)`);
+    return undefined;
+  }
+  return endpoint ? { workspaceId: workspaceId.toLowerCase(), endpoint } : undefined;
+}
+
 /**
  * Reads and validates every setting at once, so one start names every problem, not the first.
  * Throws SettingsError listing each bad or missing setting and what is expected.
@@ -135,8 +153,10 @@ export function loadSettings(env: Env): Settings {
     storage = { tableServiceUri: root ?? tableServiceUri };
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
+  const logAnalytics = logAnalyticsSettings(env, problems);
+
   if (problems.length > 0 || !acs || !graphEndpoint) throw new SettingsError(problems);
-  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage };
+  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, ...(logAnalytics ? { logAnalytics } : {}) };
 }
 
 /**

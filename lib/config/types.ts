@@ -102,4 +102,25 @@ export interface WatchConfig {
   heartbeat?: { url: string; method?: 'GET' | 'POST' };
   /** Names for tenant IDs, used in subjects and for matching (`tenantName`). */
   tenants?: Record<string, { name: string }>;
+  /** Where provisioning events are read from and how much one cycle reads. */
+  provisioningLogs?: { source?: 'graph' | 'logAnalytics'; maxPagesPerCycle?: number; overlap?: DurationText };
+  /** Rules over a Log Analytics workspace (LOG_ANALYTICS_WORKSPACE_ID); each name is also a condition. */
+  kqlRules?: KqlRuleConfig[];
+}
+
+/** A user-defined rule: a KQL query, run every cycle over `timeSpan`, alerting when its result crosses `threshold`. */
+export interface KqlRuleConfig {
+  /** `kql-` and lower-case words: the condition its alerts carry, for routes and silences. */
+  name: string;
+  query: string;
+  timeSpan: DurationText;
+  /** On the row count, or with `column` on that column of any row; operator default `>=`. */
+  threshold: { column?: string; operator?: '>' | '>=' | '<' | '<=' | '==' | '!='; value: number };
+  severity?: Severity;
+  pendingCycles?: number;
+  /** Labels its alerts carry for routing (no wildcards). */
+  labels?: { tenant?: string; servicePrincipal?: string; job?: string; app?: string; jobTemplate?: string };
+  description?: string;
+  steps?: string[];
+  enabled?: boolean;
 }

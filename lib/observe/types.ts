@@ -1,5 +1,7 @@
 /** What one cycle saw in Graph, normalised. Enum values are canonical where known and kept raw otherwise. */
 
+import type { ProvisioningObservation } from './provisioning-types';
+
 export const STATUS_CODES = ['NotConfigured', 'NotRun', 'Active', 'Paused', 'Quarantine'] as const;
 export type StatusCode = (typeof STATUS_CODES)[number];
 
@@ -85,4 +87,6 @@ export interface TenantObservation {
   servicePrincipalsRead: Set<string>;
   /** Service principals whose jobs could not be read, with the reason (the others are still reported). */
   servicePrincipalProblems: { servicePrincipal: ServicePrincipalRef; problem: AccessProblem }[];
+  /** What the provisioning logs said this cycle (absent: they were not read, e.g. the tenant itself could not be). */
+  provisioning?: ProvisioningObservation;
 }

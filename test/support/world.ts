@@ -9,7 +9,8 @@ import { Env, loadSettings } from '../../lib/config/settings';
 import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
 import { StateStore } from '../../lib/store/state-store';
-import { settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
+import { ProvisioningLogStore } from '../../lib/store/provisioning-log-store';
+import { loadScenario, settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
 
 export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
 
@@ -44,9 +45,17 @@ export function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
   return { ...settingsFor(cloud, { storage: inject('storageConnectionString') }), ...extra };
 }
 
-export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
+/**
+ * Tests run cycles back to back, not five minutes apart: unless a scenario sets its own, Graph's
+ * reports limit (5 requests per 10 s per tenant) is lifted, so the provisioning-log reads of one
+ * test do not throttle the next. Tests of the limit itself set `reportsRateLimit`.
+ */
+const TEST_REPORTS_LIMIT = { requests: 1000, windowSeconds: 1 };
+
+export async function startWorld(scenarioOrPath: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
   const outboxDir = mkdtempSync(join(tmpdir(), 'esw-outbox-'));
-  const cloud = await startPrivateCloud({ scenario, outboxDir });
+  const scenario = typeof scenarioOrPath === 'string' ? loadScenario(scenarioOrPath) : scenarioOrPath;
+  const cloud = await startPrivateCloud({ scenario: { ...scenario, reportsRateLimit: scenario.reportsRateLimit ?? TEST_REPORTS_LIMIT }, outboxDir });
   const env = settingsEnv(cloud, extraEnv);
   const tableName = `w${randomUUID().replace(/-/g, '')}`;
   const log = memoryLogger();
@@ -60,7 +69,8 @@ export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, ex
       const base = cycleDepsFromSettings(settings, env, log);
       const table = (suffix: string) =>
         TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}${suffix}`, { allowInsecureConnection: true });
-      return { ...base, alerts: new AlertStore(table('alerts')), state: new StateStore(table('state')), observe: { maxRetryAfterSeconds: 1 }, ...overrides };
+      const logs = base.logs && { ...base.logs, store: new ProvisioningLogStore(table('state')) };
+      return { ...base, alerts: new AlertStore(table('alerts')), state: new StateStore(table('state')), observe: { maxRetryAfterSeconds: 1 }, logs, ...overrides };
     },
     stop: () => cloud.stop(),
   };

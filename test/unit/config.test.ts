@@ -80,7 +80,7 @@ describe('the example config', () => {
 
 describe('schema and validator agree on broken configs', () => {
   const broken: [string, (c: Editable) => void, string][] = [
-    ['route.routes[1].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, got "quarantined"', (c) => (c.route.routes[1].match.condition = 'quarantined'), 'condition not in the enum'],
+    ['route.routes[1].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, provisioning-failures, no-provisioning-events, provisioning-logs-unreadable, got "quarantined"', (c) => (c.route.routes[1].match.condition = 'quarantined'), 'condition not in the enum'],
     ['route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes)', (c) => {
       c.route.routes[0].mtach = c.route.routes[0].match;
       delete c.route.routes[0].match;
@@ -102,12 +102,12 @@ describe('schema and validator agree on broken configs', () => {
     ['silences[0].comment: required', (c) => delete c.silences[0].comment, 'silence without comment'],
     ['route.routes[1].match.app: expected at least one value', (c) => (c.route.routes[1].match.app = []), 'empty matcher list'],
     ['route.routes[1].match.severity: expected one of critical, warning, got "high"', (c) => (c.route.routes[1].match.severity = 'high'), 'severity not in the enum'],
-    ['rules.quarantined: unknown field (expected one of tenant-unreadable, deletion-threshold, quarantine)', (c) => (c.rules.quarantined = { pendingCycles: 1 }), 'misspelt condition'],
+    ['rules.quarantined: unknown field (expected one of tenant-unreadable, deletion-threshold, quarantine, provisioning-failures, no-provisioning-events, provisioning-logs-unreadable)', (c) => (c.rules.quarantined = { pendingCycles: 1 }), 'misspelt condition'],
     ['rules["tenant-unreadable"].pendingCycles: expected a whole number ≥ 0, got -1', (c) => (c.rules['tenant-unreadable'].pendingCycles = -1), 'negative pending'],
     ['rules["tenant-unreadable"].keepFiringFor: "1.5h" is not a duration', (c) => (c.rules['tenant-unreadable'].keepFiringFor = '1.5h'), 'fractional duration'],
     ['route.routes[0].continue: expected true or false, got "yes"', (c) => (c.route.routes[0].continue = 'yes'), 'continue as text'],
     ['tenants["fabrikam"]: not a tenant ID (GUID) or domain name', (c) => (c.tenants.fabrikam = { name: 'Fabrikam' }), 'tenant by name'],
-    ['silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants)', (c) => (c.silence = []), 'misspelt top-level field'],
+    ['silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants, provisioningLogs, kqlRules)', (c) => (c.silence = []), 'misspelt top-level field'],
   ];
 
   it.each(broken)('%s', (expected, change) => {
@@ -152,7 +152,7 @@ describe('buildPolicy problems', () => {
         'Invalid config /etc/watch.json:',
         '  - route.repeatInterval: "4 hours" is not a duration (e.g. 30m, 4h, 1d)',
         '  - route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes)',
-        '  - route.routes[0].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, got "quarantined"',
+        '  - route.routes[0].match.condition: expected one of tenant-unreadable, deletion-threshold, quarantine, provisioning-failures, no-provisioning-events, provisioning-logs-unreadable, got "quarantined"',
         '  - sendBudget.perMinute: expected a whole number ≥ 1, got 0',
       ].join('\n'),
     );

@@ -1,5 +1,9 @@
 import type { RuleDefinition } from '../rule';
 import { deletionThreshold } from './deletion-threshold';
+import { isKqlCondition, kqlRuleDefinition } from './kql';
+import { noProvisioningEvents } from './no-provisioning-events';
+import { provisioningFailures } from './provisioning-failures';
+import { provisioningLogsUnreadable } from './provisioning-logs-unreadable';
 import { quarantine } from './quarantine';
 import { tenantUnreadable } from './tenant-unreadable';
 
@@ -8,13 +12,24 @@ import { tenantUnreadable } from './tenant-unreadable';
  * condition is one file in this folder and one line here: config validation, the schema
  * (`npm run schema`), evaluation, inhibition and every channel read this list.
  */
-export const RULES: readonly RuleDefinition[] = [tenantUnreadable, deletionThreshold, quarantine];
+export const RULES: readonly RuleDefinition[] = [
+  tenantUnreadable,
+  deletionThreshold,
+  quarantine,
+  provisioningFailures,
+  noProvisioningEvents,
+  provisioningLogsUnreadable,
+];
 
 const BY_CONDITION = new Map(RULES.map((rule) => [rule.condition, rule]));
 
-/** The rule of a condition; undefined for a condition no longer (or not yet) registered. */
+/**
+ * The rule of a condition: a registered one, or for a `kql-...` condition the presentation of the
+ * config's KQL rules (their queries run apart, see lib/evaluate/kql.ts); undefined for a condition
+ * no longer (or not yet) registered.
+ */
 export function ruleFor(condition: string): RuleDefinition | undefined {
-  return BY_CONDITION.get(condition);
+  return BY_CONDITION.get(condition) ?? (isKqlCondition(condition) ? kqlRuleDefinition(condition) : undefined);
 }
 
 export const CONDITIONS: readonly string[] = RULES.map((rule) => rule.condition);
