@@ -1,13 +1,15 @@
 import { startAcsEmulator, type AcsEmulator } from './acs';
 import { startAuthority, type AuthorityEmulator } from './authority';
 import { startGraph, type GraphEmulator } from './graph';
+import { guidFrom } from './jobs';
+import { startLogAnalytics, type LogAnalyticsEmulator } from './log-analytics';
 import { loadScenario, validateScenario, type Scenario } from './scenario';
 import { CloudState, type EmulatorControl } from './state';
 import { loadTlsMaterial, type TlsMaterial } from './tls';
 import { TokenSigner } from './tokens';
 
 /**
- * The local private cloud: an Entra ID authority, Microsoft Graph and ACS Email, on HTTPS
+ * The local private cloud: an Entra ID authority, Microsoft Graph, ACS Email and Log Analytics, on HTTPS
  * loopback ports, sharing one token signer and driven by a scenario. The product code talks to it
  * unchanged; only endpoints differ (see emulators/README.md).
  */
@@ -39,6 +41,8 @@ export interface PrivateCloud {
   /** Timeline steps, job/grant/consent changes, fault injection, logs. Also over HTTPS at `${graphEndpoint}/_emulator/`. */
   control: EmulatorControl;
   acs: AcsEmulator;
+  /** Azure Monitor Logs for one workspace receiving every tenant's provisioning logs (LOG_ANALYTICS_ENDPOINT, LOG_ANALYTICS_WORKSPACE_ID). */
+  logAnalytics: LogAnalyticsEmulator;
   stop(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ export function settingsFor(cloud: PrivateCloud, options: { storage?: string; ac
     AZURE_CLIENT_ID: cloud.clientId,
     AZURE_CLIENT_SECRET: cloud.clientSecret,
     ...(options.acs === 'entra' ? { ACS_ENDPOINT: cloud.acsEndpoint } : { ACS_CONNECTION_STRING: cloud.acsConnectionString }),
+    LOG_ANALYTICS_ENDPOINT: cloud.logAnalytics.endpoint,
+    LOG_ANALYTICS_WORKSPACE_ID: cloud.logAnalytics.workspaceId,
   };
   if (options.storage) settings.AzureWebJobsStorage = options.storage;
   return settings;
@@ -77,6 +83,9 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
     started.push(graph);
     const acs = await startAcsEmulator({ tls, signer, outboxDir: options.outboxDir });
     started.push(acs);
+    const workspace = scenario.logAnalytics;
+    const logAnalytics = await startLogAnalytics({ tls, signer, state, workspaceId: workspace?.workspaceId ?? guidFrom(`workspace:${scenario.name}`), readerAccess: workspace?.readerAccess });
+    started.push(logAnalytics);
     return {
       authorityHost: authority.origin,
       graphEndpoint: graph.origin,
@@ -87,6 +96,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       tenants: state.tenantIds(),
       control: state,
       acs,
+      logAnalytics,
       stop: async () => {
         await Promise.all(started.map((s) => s.stop()));
       },
@@ -109,3 +119,6 @@ export { CloudState } from './state';
 export type { EmulatorControl, TokenRequestRecord } from './state';
 export type { Fault, RequestLogEntry } from './faults';
 export type { AcsEmulator } from './acs';
+export { startLogAnalytics, LOG_ANALYTICS_AUDIENCE } from './log-analytics';
+export type { LogAnalyticsEmulator, LogAnalyticsFault, QueryRecord } from './log-analytics';
+export type { ProvisioningEventSpec } from './provisioning-logs';

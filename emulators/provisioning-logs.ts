@@ -30,9 +30,9 @@ export interface ProvisioningEventSpec {
   reason?: string;
   recommendedAction?: string;
   errorCategory?: 'failure' | 'nonServiceFailure';
-  /** Display names of the objects, used in turn; default `<namePrefix> <n>`. */
+  /** Display names of the objects, used in turn; default: distinct person names (Adele Vance, Alex Vance, ...). */
   names?: string[];
-  /** Default `User`. */
+  /** Names the objects `<namePrefix> 0001`, `<namePrefix> 0002`, ... instead. */
   namePrefix?: string;
   /** UPNs are `first.last@<upnDomain>` from the name (default `contoso.example`). */
   upnDomain?: string;
@@ -185,11 +185,20 @@ export interface EventFacts {
   error?: { errorCode: string; reason: string; additionalDetails: null; errorCategory: string; recommendedAction: string | null };
 }
 
+const FIRST_NAMES = ['Adele', 'Alex', 'Allan', 'Christie', 'Debra', 'Diego', 'Emily', 'Enrico', 'Grady', 'Henrietta', 'Irvin', 'Isaiah', 'Johanna', 'Joni', 'Lee', 'Lidia', 'Lynne', 'Megan', 'Miriam', 'Nestor', 'Patti', 'Pradeep', 'Raul', 'Rob', 'Sanjay', 'Tobias', 'Valeria', 'Wanda', 'Yuki', 'Zrinka'];
+const LAST_NAMES = ['Vance', 'Wilber', 'Deyoung', 'Cline', 'Berg', 'Siciliani', 'Braun', 'Gilbert', 'Archie', 'Mueller', 'Bellew', 'Langer', 'Lauer', 'Sherman', 'Gu', 'Holloway', 'Robinson', 'Bowen', 'Garcia', 'Wilke', 'Fernandez', 'Gupta', 'Sanchez', 'Tanaka', 'Kowalski', 'Novak', 'Rossi', 'Okafor', 'Larsen', 'Dubois'];
+
+/** Distinct names for the objects of a batch: 900 first/last pairs, then numbered. */
+function personName(i: number): string {
+  const pair = `${FIRST_NAMES[i % 30] as string} ${LAST_NAMES[Math.floor(i / 30) % 30] as string}`;
+  return i < 900 ? pair : `${pair} ${Math.floor(i / 900) + 1}`;
+}
+
 export function factsOf(entry: LogEntry): EventFacts {
   const { batch, i } = entry;
   const { spec, owner } = batch;
   const names = spec.names;
-  const name = names ? (names[i % names.length] as string) : `${spec.namePrefix ?? 'User'} ${String(i + 1).padStart(4, '0')}`;
+  const name = names ? (names[i % names.length] as string) : spec.namePrefix ? `${spec.namePrefix} ${String(i + 1).padStart(4, '0')}` : personName(i);
   const upn = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '.').replace(/^\.|\.$/g, '')}@${spec.upnDomain ?? 'contoso.example'}`;
   const facts: EventFacts = {
     id: entry.id,

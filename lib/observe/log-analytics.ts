@@ -42,16 +42,27 @@ interface RestErrorLike {
   response?: { headers?: { get?(name: string): string | undefined }; bodyAsText?: string };
 }
 
-/** The `error` of a Log Analytics error body: `{ error: { code, message, innererror: { code, message } } }`. */
+interface ErrorJson {
+  code?: string;
+  message?: string;
+  innererror?: ErrorJson;
+}
+
+/** The innermost code and every message of a Log Analytics error body: `{ error: { code, message, innererror: { ... } } }`. */
 function errorBody(error: RestErrorLike): { code?: string; message?: string } {
+  let e: ErrorJson | undefined;
   try {
-    const body = JSON.parse(error.response?.bodyAsText ?? '') as { error?: { code?: string; message?: string; innererror?: { code?: string; message?: string } } };
-    const e = body.error;
-    const inner = e?.innererror;
-    return { code: inner?.code ?? e?.code, message: [e?.message, inner?.message].filter(Boolean).join(': ') || undefined };
+    e = (JSON.parse(error.response?.bodyAsText ?? '') as { error?: ErrorJson }).error;
   } catch {
     return {};
   }
+  let code: string | undefined;
+  const messages: string[] = [];
+  for (let depth = 0; e && depth < 5; depth++, e = e.innererror) {
+    code = e.code ?? code;
+    if (e.message) messages.push(e.message);
+  }
+  return { code, message: messages.join(': ') || undefined };
 }
 
 /** What an error from a Log Analytics query means. */

@@ -263,7 +263,9 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
         observation.complete = true;
         break;
       }
-      if (observation.pagesRead >= o.maxPages) {
+      // Stop at the cap, unless every event so far was counted before (events sharing the watermark's
+      // timestamp, read again): then stopping would never get past them.
+      if (observation.pagesRead >= o.maxPages && (observation.eventsRead > 0 || observation.pagesRead >= 4 * o.maxPages)) {
         capped = true;
         observation.problems.push({
           kind: 'page-cap',
@@ -339,6 +341,9 @@ async function readHeldDeletes(source: EventSource, trip: { jobId: string; since
   } catch (error) {
     return source.problemOf(error, `the staged deletes of job ${trip.jobId}`);
   }
-  const sample = [...objects.values()].sort((a, b) => a.displayName.localeCompare(b.displayName)).slice(0, o.heldSample);
+  // Spread over the whole list (sorted by name), so the sample shows the breadth of what is held.
+  const sorted = [...objects.values()].sort((a, b) => a.displayName.localeCompare(b.displayName));
+  const size = Math.min(o.heldSample, sorted.length);
+  const sample = Array.from({ length: size }, (_, i) => sorted[Math.floor((i * sorted.length) / size)] as ProvisionedObject);
   return { count: objects.size, sample, cycleId, lastAt, capped };
 }
