@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { GraphReader } from '../clients/graph';
 import type { LogState } from '../store/provisioning-log-store';
 import { graphErrorBody } from './errors';
-import { SlidingWindowLimiter, type EventPage, type EventSource } from './event-source';
+import { GRAPH_REPORTS_LIMIT, SlidingWindowLimiter, type EventPage, type EventSource } from './event-source';
 import { InvalidGraphData } from './normalize';
 import { addFailure, emptyDigest, slideDigest } from './provisioning-digest';
 import { normalizeGraphEvent, objectName } from './provisioning-normalize';
@@ -75,7 +75,7 @@ export function graphLogProblem(error: unknown, operation: string): LogProblem {
 /** Graph v1.0 `GET /auditLogs/provisioning` as an event source, for one tenant. */
 export function createGraphEventSource(reader: GraphReader, options: GraphSourceOptions = {}): EventSource {
   const top = options.pageSize ?? 500;
-  const limiter = options.limiter ?? new SlidingWindowLimiter(5, 10_000);
+  const limiter = options.limiter ?? new SlidingWindowLimiter(GRAPH_REPORTS_LIMIT.requests, GRAPH_REPORTS_LIMIT.windowMs);
 
   async function* pages(first: string, signal?: AbortSignal): AsyncGenerator<EventPage> {
     const seenLinks = new Set<string>();
@@ -233,8 +233,8 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
   const overlap = state.backlog ? 0 : o.overlapMs;
   // `gt` excludes its bound: one millisecond earlier reads the events at the watermark itself again.
   const from = state.watermark !== undefined ? state.watermark - overlap - 1 : now - plan.lookbackMs;
-  let newest = state.watermark;
-  let capped = false;
+  /** The newest event of this read: oldest first, so everything up to it has been read. */
+  let position: number | undefined;
   const windows = new Map<string, number>();
   const windowOf = (event: ProvisioningEvent): number => {
     let w = windows.get(event.jobId);
@@ -248,17 +248,17 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
     for await (const page of source.failuresSince(from, o.signal)) {
       observation.pagesRead++;
       for (const event of page.events) {
+        if (position === undefined || event.at > position) position = event.at;
         if (!seen.add(event)) continue;
         observation.eventsRead++;
         const activity = state.activity[event.jobId];
         if (activity && event.at > (activity.lastEventAt ?? -Infinity)) activity.lastEventAt = event.at;
         if (event.status.known === 'failure') addFailure(state.digest, event, windowOf(event), now);
-        if (newest === undefined || event.at > newest) newest = event.at;
       }
       if (page.invalid.length > 0) {
         observation.problems.push({ kind: 'invalid-response', source: source.kind, operation: 'provisioning logs', message: `${page.invalid.length} event(s) skipped: ${page.invalid.slice(0, 3).join('; ')}` });
       }
-      if (newest !== undefined) seen.prune(newest - o.overlapMs - 1);
+      if (position !== undefined) seen.prune(position - o.overlapMs - 1);
       if (!page.more) {
         observation.complete = true;
         break;
@@ -266,12 +266,11 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
       // Stop at the cap, unless every event so far was counted before (events sharing the watermark's
       // timestamp, read again): then stopping would never get past them.
       if (observation.pagesRead >= o.maxPages && (observation.eventsRead > 0 || observation.pagesRead >= 4 * o.maxPages)) {
-        capped = true;
         observation.problems.push({
           kind: 'page-cap',
           source: source.kind,
           operation: 'provisioning logs',
-          message: `read ${observation.pagesRead} page(s) of failed events up to ${newest !== undefined ? new Date(newest).toISOString() : 'the start'}, the most one cycle reads; the rest is read next cycle`,
+          message: `read ${observation.pagesRead} page(s) of failed events up to ${position !== undefined ? new Date(position).toISOString() : 'the start'}, the most one cycle reads; the rest is read next cycle`,
         });
         break;
       }
@@ -279,11 +278,16 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
   } catch (error) {
     observation.problems.push(source.problemOf(error, 'provisioning logs'));
   }
-  // Read to the end: nothing older than now is missing but what arrives late, which the overlap window catches.
-  if (observation.complete) newest = Math.max(newest ?? now, now);
-  state.watermark = newest;
-  state.backlog = capped;
-  state.seen = newest === undefined ? [] : seen.entries(newest - o.overlapMs - 1);
+  if (observation.complete) {
+    // Read to the end: nothing older than now is missing but what arrives late, which the overlap window catches.
+    state.watermark = Math.max(state.watermark ?? -Infinity, position ?? -Infinity, now);
+    state.backlog = false;
+  } else if (position !== undefined) {
+    // Stopped part-way (page cap, throttling, an outage): go on right after the last event read.
+    state.watermark = position;
+    state.backlog = true;
+  }
+  state.seen = state.watermark === undefined ? [] : seen.entries(state.watermark - o.overlapMs - 1);
   const windowOfJob = (jobId: string, job: { servicePrincipalId: string; servicePrincipalName: string }) => windows.get(jobId) ?? plan.windowFor(jobId, job);
   // A window is only known to be clean up to where the logs were read.
   slideDigest(state.digest, observation.complete ? now : Math.min(now, state.watermark ?? now), windowOfJob);

@@ -106,6 +106,20 @@ describe('the provisioning-log watermark', () => {
     expect(counted(third.saved)).toBe(12);
   });
 
+  it('goes on after the last event read when the cap stops a read of late events, not after the old watermark', async () => {
+    const log = new FakeLog();
+    log.pageSize = 5;
+    const quiet = await cycle(log, undefined, T0);
+    expect(quiet.saved.watermark).toBe(T0);
+    log.arrive(...failures(12, (i) => T0 - 10 * MIN + i * 30_000));
+    const first = await cycle(log, quiet.saved, T0 + MIN, { maxPages: 2 });
+    expect(first.saved).toMatchObject({ backlog: true, watermark: T0 - 10 * MIN + 9 * 30_000 });
+    const second = await cycle(log, first.saved, T0 + 2 * MIN, { maxPages: 2 });
+    expect(second.observation.eventsRead).toBe(2);
+    expect(second.saved).toMatchObject({ backlog: false, watermark: T0 + 2 * MIN });
+    expect(counted(second.saved)).toBe(12);
+  });
+
   it('reads late events inside the overlap window once, and says nothing of those later than it', async () => {
     const log = new FakeLog();
     log.arrive(...failures(3, (i) => T0 - 10 * MIN + i * 1000));
