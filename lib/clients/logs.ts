@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { LogsQueryClient } from '@azure/monitor-query-logs';
 
 /** The Log Analytics query endpoints Microsoft runs, each its own token audience. */
@@ -27,9 +28,33 @@ export interface LogsClientOptions {
  */
 export function createLogsQueryClient(credential: TokenCredential, endpoint: string, options: LogsClientOptions = {}): LogsQueryClient {
   const root = endpoint.replace(/\/+$/, '');
-  return new LogsQueryClient(credential, {
+  const client = new LogsQueryClient(credential, {
     endpoint: `${root}/v1`,
     credentials: { scopes: [`${logAnalyticsAudience(root)}/.default`] },
     ...(options.maxRetries !== undefined ? { retryOptions: { maxRetries: options.maxRetries } } : {}),
   });
+  client.pipeline.addPolicy(keepErrorBodies);
+  return client;
+}
+
+const ERROR_BODIES = new WeakMap<object, string>();
+
+/**
+ * The RestError a failed query throws keeps only the outer `error.code` and `error.message`; the
+ * `innererror` that says what is wrong with a query (`SyntaxError: ... at line 1`) is dropped. This
+ * policy keeps the body of every failed answer, by request, for `errorBodyOf`.
+ */
+const keepErrorBodies: PipelinePolicy = {
+  name: 'keepErrorBodies',
+  async sendRequest(request, next) {
+    const response = await next(request);
+    if (response.status >= 400 && response.bodyAsText) ERROR_BODIES.set(request, response.bodyAsText);
+    return response;
+  },
+};
+
+/** The body of the failed answer behind an error from a client made here, if it was kept. */
+export function errorBodyOf(error: unknown): string | undefined {
+  const request = (error as { request?: unknown } | undefined)?.request;
+  return request && typeof request === 'object' ? ERROR_BODIES.get(request) : undefined;
 }

@@ -1,4 +1,5 @@
 import type { LogsQueryClient, LogsTable } from '@azure/monitor-query-logs';
+import { errorBodyOf } from '../clients/logs';
 import type { KqlRule } from '../config/logs-config';
 import type { EventPage, EventSource } from './event-source';
 import { normalizeLogAnalyticsRow } from './provisioning-normalize';
@@ -52,7 +53,7 @@ interface ErrorJson {
 function errorBody(error: RestErrorLike): { code?: string; message?: string } {
   let e: ErrorJson | undefined;
   try {
-    e = (JSON.parse(error.response?.bodyAsText ?? '') as { error?: ErrorJson }).error;
+    e = (JSON.parse(error.response?.bodyAsText ?? errorBodyOf(error) ?? '') as { error?: ErrorJson }).error;
   } catch {
     return {};
   }
@@ -98,6 +99,15 @@ function rowsOf(table: LogsTable | undefined): QueryAnswer {
   return { columns, rows };
 }
 
+function abandonOnAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** One query; its first table as rows by column name. Throws PartialResultError for a partial answer. */
 export async function queryRows(
   client: LogsQuerier,
@@ -107,9 +117,11 @@ export async function queryRows(
   options: LogAnalyticsOptions & { signal?: AbortSignal } = {},
 ): Promise<QueryAnswer> {
   const o = { ...DEFAULTS, ...options };
-  const timeout = AbortSignal.timeout(o.queryTimeoutMs);
-  const abortSignal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const result = await client.queryWorkspace(workspaceId, query, timespan, { serverTimeoutInSeconds: o.serverTimeoutSeconds, abortSignal });
+  // LogsQueryClient 1.0.0 drops a top-level `abortSignal` (convertToInternalOptions keeps only
+  // `requestOptions`), so the per-query limit is `requestOptions.timeout`, and the cycle's own signal
+  // abandons the wait.
+  const pending = client.queryWorkspace(workspaceId, query, timespan, { serverTimeoutInSeconds: o.serverTimeoutSeconds, requestOptions: { timeout: o.queryTimeoutMs } });
+  const result = options.signal ? await abandonOnAbort(pending, options.signal) : await pending;
   if (result.status === 'PartialFailure') {
     const error = result.partialError as { code?: string; message?: string; details?: { message?: string }[] };
     const detail = error.details?.map((d) => d.message).filter(Boolean).join('; ');
