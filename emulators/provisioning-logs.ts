@@ -88,12 +88,25 @@ interface Batch {
   cycleId: string;
 }
 
-/** One event, compact: its time, its batch and its index in the batch. */
-export interface LogEntry {
-  t: number;
-  id: string;
-  batch: Batch;
-  i: number;
+/** Batches hold at most a million events: an event's place is batch serial × 2^21 + index. */
+const SEQ_PER_BATCH = 2_097_152;
+
+/** One event, compact (a bench holds 100,000): its time, its batch and its index in the batch; its id is made when asked for. */
+export class LogEntry {
+  /** Order among events of the same time (Graph's own tie order is not documented). */
+  readonly seq: number;
+
+  constructor(
+    readonly t: number,
+    readonly batch: Batch,
+    readonly i: number,
+  ) {
+    this.seq = batch.serial * SEQ_PER_BATCH + i;
+  }
+
+  get id(): string {
+    return eventId(this.batch.owner.tenantId, this.batch.serial, this.i);
+  }
 }
 
 const DEFAULT_REASONS: Record<string, string> = {
@@ -125,14 +138,14 @@ export class ProvisioningEventLog {
     };
     const entries = this.byTenant.get(owner.tenantId) ?? [];
     for (let i = 0; i < count; i++) {
-      entries.push({ t: Math.round(batch.newest - (count - 1 - i) * batch.stepMs), id: eventId(owner.tenantId, serial, i), batch, i });
+      entries.push(new LogEntry(Math.round(batch.newest - (count - 1 - i) * batch.stepMs), batch, i));
     }
     this.byTenant.set(owner.tenantId, entries);
     this.unsorted.add(owner.tenantId);
     return count;
   }
 
-  /** The tenant's events, oldest first (ties by id). */
+  /** The tenant's events, oldest first (ties in the order they were added). */
   entries(tenantId: string): LogEntry[] {
     const entries = this.byTenant.get(tenantId) ?? [];
     if (this.unsorted.delete(tenantId)) entries.sort(compareEntries);
@@ -156,8 +169,8 @@ export class ProvisioningEventLog {
   }
 }
 
-export function compareEntries(a: { t: number; id: string }, b: { t: number; id: string }): number {
-  return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+export function compareEntries(a: { t: number; seq: number }, b: { t: number; seq: number }): number {
+  return a.t - b.t || a.seq - b.seq;
 }
 
 function eventId(tenantId: string, serial: number, i: number): string {
@@ -200,22 +213,29 @@ export function factsOf(entry: LogEntry): EventFacts {
   const names = spec.names;
   const name = names ? (names[i % names.length] as string) : spec.namePrefix ? `${spec.namePrefix} ${String(i + 1).padStart(4, '0')}` : personName(i);
   const upn = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '.').replace(/^\.|\.$/g, '')}@${spec.upnDomain ?? 'contoso.example'}`;
-  const facts: EventFacts = {
-    id: entry.id,
+  const facts = {
+    get id() {
+      return entry.id;
+    },
     at: entry.t,
     tenantId: owner.tenantId,
     jobId: owner.jobId,
     cycleId: batch.cycleId,
-    changeId: guidFrom(`change:${entry.id}`),
+    // The hashed ids are made only when asked for: a filter over 100,000 events rarely needs them.
+    get changeId() {
+      return guidFrom(`change:${entry.id}`);
+    },
     action: batch.action,
     status: batch.status,
     servicePrincipal: owner.servicePrincipal,
     name,
     upn,
-    objectId: guidFrom(`object:${owner.tenantId}:${name}`),
+    get objectId() {
+      return guidFrom(`object:${owner.tenantId}:${name}`);
+    },
     identityType: spec.identityType ?? 'User',
     durationMs: 800 + ((batch.serial * 7919 + i * 104729) % 4000),
-  };
+  } as EventFacts;
   if (batch.status === 'failure') {
     const code = spec.errorCode ?? 'EntryConflict';
     facts.error = {
@@ -475,7 +495,7 @@ export function parseLogFilter(filter: string): { test: Predicate; timeRange: [n
 
 interface Cursor {
   t: number;
-  id: string;
+  seq: number;
   q: string;
 }
 
@@ -488,14 +508,14 @@ function decodeCursor(token: string): Cursor | undefined {
     const text = Buffer.from(token, 'base64url').toString('utf8');
     if (!text.startsWith('RPSum\u0001')) return undefined;
     const c = JSON.parse(text.slice(6)) as Cursor;
-    return typeof c.t === 'number' && typeof c.id === 'string' && typeof c.q === 'string' ? c : undefined;
+    return typeof c.t === 'number' && typeof c.seq === 'number' && typeof c.q === 'string' ? c : undefined;
   } catch {
     return undefined;
   }
 }
 
 /** First index whose entry sorts after `key` (`orEqual`: at or after it), by binary search over the sorted entries. */
-function firstAfter(entries: LogEntry[], key: { t: number; id: string }, orEqual = false): number {
+function firstAfter(entries: LogEntry[], key: { t: number; seq: number }, orEqual = false): number {
   let lo = 0;
   let hi = entries.length;
   while (lo < hi) {
@@ -602,10 +622,10 @@ export function provisioningLogsResult(
     return true;
   };
   if (order === 'asc') {
-    const start = cursor ? firstAfter(entries, cursor) : firstAfter(entries, { t: Math.ceil(lower), id: '' }, true);
+    const start = cursor ? firstAfter(entries, cursor) : firstAfter(entries, { t: Math.ceil(lower), seq: -1 }, true);
     for (let i = start; i < entries.length && (entries[i] as LogEntry).t <= upper; i++) if (!take(entries[i] as LogEntry)) break;
   } else {
-    const start = cursor ? firstAfter(entries, cursor, true) - 1 : Number.isFinite(upper) ? firstAfter(entries, { t: Math.floor(upper), id: '\uffff' }) - 1 : entries.length - 1;
+    const start = cursor ? firstAfter(entries, cursor, true) - 1 : Number.isFinite(upper) ? firstAfter(entries, { t: Math.floor(upper), seq: Infinity }) - 1 : entries.length - 1;
     for (let i = start; i >= 0 && (entries[i] as LogEntry).t >= lower; i--) if (!take(entries[i] as LogEntry)) break;
   }
 
@@ -614,7 +634,7 @@ export function provisioningLogsResult(
     const last = page.at(-1) as LogEntry;
     const params: string[] = [];
     for (const [key, value] of query) if (key !== '$skiptoken') params.push(`${key}=${encodeURIComponent(value).replace(/%24/g, '$')}`);
-    params.push(`$skiptoken=${encodeCursor({ t: last.t, id: last.id, q })}`);
+    params.push(`$skiptoken=${encodeCursor({ t: last.t, seq: last.seq, q })}`);
     body['@odata.nextLink'] = `${ctx.origin}/${ctx.version}/auditLogs/provisioning?${params.join('&')}`;
   }
   body.value = page.map(graphEvent);
