@@ -74,6 +74,17 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     expect(email.html).toContain('Adele Archie (adele.archie@fabrikam.example)');
   });
 
+  it('plays the demo\'s failure digest: ServiceNow\'s failing users arrive with Woodgrove\'s quarantine', async () => {
+    world.cloud.control.step('woodgrove-quarantined');
+    await runCycle(world.deps());
+    expect(subjects()).toEqual(['[Entra Sync Watch] 1 quarantined, 1 failure digest: 3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b']);
+    const text = world.cloud.acs.messages()[0]!.plainText;
+    expect(text).toContain('Failures: 15 since ');
+    expect(text).toContain('EntryConflict: 11 failure(s)');
+    expect(text).toContain('MandatoryFieldsMissing: 4 failure(s)');
+    expect(text).toContain('For example: Isaiah Langer (isaiah.langer@contoso.example), Lynne Robinson (lynne.robinson@contoso.example), Miriam Garcia (miriam.garcia@contoso.example)'); // the newest three
+  });
+
   it('without AuditLog.Read.All or a P1/P2 licence: one warning per tenant naming what is missing, and the job checks go on', async () => {
     const { control } = world.cloud;
     control.setGrants(NORTHWIND, ['Application.Read.All', 'Synchronization.Read.All']);
