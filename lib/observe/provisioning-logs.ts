@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { GraphReader } from '../clients/graph';
-import type { LogState } from '../store/provisioning-log-store';
 import { graphErrorBody } from './errors';
 import { GRAPH_REPORTS_LIMIT, SlidingWindowLimiter, type EventPage, type EventSource } from './event-source';
 import { InvalidGraphData } from './normalize';
 import { addFailure, emptyDigest, slideDigest } from './provisioning-digest';
 import { normalizeGraphEvent, objectName } from './provisioning-normalize';
-import type { HeldDeletes, JobActivity, LogProblem, ProvisionedObject, ProvisioningEvent, ProvisioningObservation } from './provisioning-types';
+import type { HeldDeletes, JobActivity, LogProblem, LogState, ProvisionedObject, ProvisioningEvent, ProvisioningObservation } from './provisioning-types';
 
 /**
  * Provisioning logs of one tenant, behind a watermark.

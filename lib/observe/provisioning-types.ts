@@ -106,3 +106,21 @@ export interface ProvisioningObservation {
   eventsRead: number;
   pagesRead: number;
 }
+
+/**
+ * What the provisioning-log reader of one tenant carries from cycle to cycle (kept by
+ * lib/store/provisioning-log-store.ts): its watermark, the ids of the events it may read again (the
+ * overlap window), the failure digest and when watched jobs last wrote an event.
+ */
+export interface LogState {
+  version: 1;
+  source: LogSource;
+  /** Up to when the logs were read (epoch ms): now, after a read to the end; the last event read, after a read that stopped part-way. */
+  watermark?: number;
+  /** The last read stopped part-way (the page cap, throttling, an outage): the next one goes on right after its last event, without an overlap window. */
+  backlog: boolean;
+  /** `[event time, id hash]` of every event the next read may return again. */
+  seen: [number, string][];
+  digest: TenantDigest;
+  activity: Record<string, JobActivity>;
+}

@@ -1,28 +1,9 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { TableClient } from '@azure/data-tables';
-import type { TenantDigest } from '../observe/provisioning-digest';
-import type { JobActivity, LogSource } from '../observe/provisioning-types';
+import type { LogState } from '../observe/provisioning-types';
 import { isConflict, isNotFound, tableCreator } from './table';
 
-/**
- * What the provisioning-log reader of one tenant carries from cycle to cycle: its watermark, the
- * ids of the events it may read again (the overlap window), the failure digest and when watched
- * jobs last wrote an event. All of it is one row, written in one ETag-guarded write, so the
- * watermark never moves without the digest that counted the events behind it: a cycle that dies
- * before the write reads the same events again next time and counts them once.
- */
-export interface LogState {
-  version: 1;
-  source: LogSource;
-  /** The newest event time read so far (epoch ms); the next read starts an overlap window before it. */
-  watermark?: number;
-  /** The last read stopped at the page cap: the next one continues without an overlap window. */
-  backlog: boolean;
-  /** `[event time, id hash]` of every event the next read may return again. */
-  seen: [number, string][];
-  digest: TenantDigest;
-  activity: Record<string, JobActivity>;
-}
+export type { LogState } from '../observe/provisioning-types';
 
 export interface StoredLogState {
   state: LogState;
@@ -37,6 +18,11 @@ export class LogStateConflictError extends Error {
   }
 }
 
+/**
+ * Each tenant's LogState (lib/observe/provisioning-types.ts) is one row, written in one ETag-guarded
+ * write, so the watermark never moves without the digest that counted the events behind it: a
+ * cycle that dies before the write reads the same events again next time and counts them once.
+ */
 const PARTITION = 'provisioning-logs';
 /** Table Storage: a binary property holds at most 64 KiB and an entity at most 1 MiB. */
 const CHUNK_BYTES = 64 * 1024;
