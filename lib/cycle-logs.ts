@@ -8,7 +8,7 @@ import { SILENCE_CONDITION } from './evaluate/rules/no-provisioning-events';
 import { describeLogProblem } from './evaluate/rules/provisioning-logs-unreadable';
 import { isDeletionTrip } from './evaluate/rules/quarantine';
 import type { Logger } from './log';
-import { GRAPH_REPORTS_LIMIT, SlidingWindowLimiter, type EventSource } from './observe/event-source';
+import { GRAPH_REPORTS_APP_LIMIT, GRAPH_REPORTS_LIMIT, Limiters, SlidingWindowLimiter, type EventSource } from './observe/event-source';
 import { createLogAnalyticsEventSource, runKqlRules, type LogAnalyticsOptions, type LogsQuerier } from './observe/log-analytics';
 import { createGraphEventSource, readProvisioningLogs, type ReadOptions, type ReadPlan } from './observe/provisioning-logs';
 import type { TenantObservation } from './observe/types';
@@ -29,6 +29,8 @@ export interface LogsDeps {
   pageSize?: number;
   /** The reports limit kept per tenant (default 5 requests per 10 s, Graph's). */
   rateLimit?: { requests: number; windowMs: number };
+  /** The reports limit kept across all tenants (default 120 requests per 10 s; Graph's is 122 per app). */
+  appRateLimit?: { requests: number; windowMs: number };
   /** Overrides of the read (tests, bench); the config's provisioningLogs section gives the page cap and the overlap. */
   read?: ReadOptions;
   sleep?: (ms: number) => Promise<void>;
@@ -51,7 +53,21 @@ function sourceFor(observation: TenantObservation, graph: GraphReader, deps: Log
     return createLogAnalyticsEventSource(client, workspaceId, observation.tenantId, options);
   }
   const limit = deps.rateLimit ?? GRAPH_REPORTS_LIMIT;
-  return createGraphEventSource(graph, { pageSize: deps.pageSize, limiter: new SlidingWindowLimiter(limit.requests, limit.windowMs, deps.sleep) });
+  const tenantLimiter = new SlidingWindowLimiter(limit.requests, limit.windowMs, deps.sleep);
+  return createGraphEventSource(graph, { pageSize: deps.pageSize, limiter: new Limiters(tenantLimiter, appLimiterOf(deps)) });
+}
+
+/** One limiter across the tenants read with the same dependencies (one cycle's). */
+const APP_LIMITERS = new WeakMap<LogsDeps, SlidingWindowLimiter>();
+
+function appLimiterOf(deps: LogsDeps): SlidingWindowLimiter {
+  let limiter = APP_LIMITERS.get(deps);
+  if (!limiter) {
+    const limit = deps.appRateLimit ?? GRAPH_REPORTS_APP_LIMIT;
+    limiter = new SlidingWindowLimiter(limit.requests, limit.windowMs, deps.sleep);
+    APP_LIMITERS.set(deps, limiter);
+  }
+  return limiter;
 }
 
 /** What the rules need read from the logs of one tenant, from its jobs and the config's rule settings. */

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       ...base,
       alerts: new AlertStore(table('alerts')),
       state: new StateStore(table('state')),
-      logs: { ...base.logs!, store: new ProvisioningLogStore(table('state')), pageSize: PAGE, rateLimit: { requests: 100_000, windowMs: 1000 }, read: { maxPages: 1000 } },
+      logs: { ...base.logs!, store: new ProvisioningLogStore(table('state')), pageSize: PAGE, rateLimit: { requests: 100_000, windowMs: 1000 }, appRateLimit: { requests: 100_000, windowMs: 1000 }, read: { maxPages: 1000 } },
     };
     global.gc?.();
     const before = process.memoryUsage().rss;

@@ -58,3 +58,19 @@ export class SlidingWindowLimiter {
 
 /** Graph's limit, with half a second to spare: Graph counts requests when they arrive, not when they leave. */
 export const GRAPH_REPORTS_LIMIT = { requests: 5, windowMs: 10_500 };
+
+/** Graph's reports limit per app across all tenants: 122 requests per 10 s (reference §5), with room to spare. */
+export const GRAPH_REPORTS_APP_LIMIT = { requests: 120, windowMs: 10_500 };
+
+/** Several limits at once (per tenant, and per app across tenants): a request waits for each. */
+export class Limiters {
+  private readonly limiters: SlidingWindowLimiter[];
+
+  constructor(...limiters: SlidingWindowLimiter[]) {
+    this.limiters = limiters;
+  }
+
+  async take(signal?: AbortSignal): Promise<void> {
+    for (const limiter of this.limiters) await limiter.take(signal);
+  }
+}

@@ -26,7 +26,7 @@ import type { HeldDeletes, JobActivity, LogProblem, LogState, ProvisionedObject,
 export interface GraphSourceOptions {
   /** `$top` (default 500, the page size Microsoft's own examples use; the maximum is not documented). */
   pageSize?: number;
-  limiter?: SlidingWindowLimiter;
+  limiter?: Pick<SlidingWindowLimiter, 'take'>;
 }
 
 const odataString = (value: string) => `'${value.replace(/'/g, "''")}'`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EventPage, EventSource } from '../../lib/observe/event-source';
-import { SlidingWindowLimiter } from '../../lib/observe/event-source';
+import { Limiters, SlidingWindowLimiter } from '../../lib/observe/event-source';
 import { graphLogProblem, readProvisioningLogs, type ReadOptions, type ReadPlan } from '../../lib/observe/provisioning-logs';
 import type { HeldDeletes, ProvisioningEvent } from '../../lib/observe/provisioning-types';
 import { decodeLogState, encodeLogState, fitLogState, type LogState } from '../../lib/store/provisioning-log-store';
@@ -276,6 +276,22 @@ describe('SlidingWindowLimiter', () => {
     now = 2000;
     await limiter.take();
     expect(waits).toEqual([8001]);
+    expect(now).toBe(10_001);
+  });
+
+  it('keeps a tenant\'s limit and the app\'s limit across tenants at once', async () => {
+    let now = 0;
+    const sleep = async (ms: number) => {
+      now += ms;
+    };
+    const app = new SlidingWindowLimiter(6, 10_000, sleep, () => now);
+    const tenantA = new Limiters(new SlidingWindowLimiter(5, 10_000, sleep, () => now), app);
+    const tenantB = new Limiters(new SlidingWindowLimiter(5, 10_000, sleep, () => now), app);
+    for (let i = 0; i < 4; i++) await tenantA.take();
+    await tenantB.take();
+    await tenantB.take();
+    expect(now).toBe(0);
+    await tenantB.take(); // the app's seventh request within 10 s waits
     expect(now).toBe(10_001);
   });
 });
