@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { faultReply, type Fault } from './faults';
 import { header, newRequestId, readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import { buildJob, type JsonObject } from './jobs';
+import { provisioningLogsResult } from './provisioning-logs';
 import type { CloudState, ServicePrincipalState, TenantState } from './state';
 import type { TlsMaterial } from './tls';
 import { bearerToken, type AccessTokenClaims, type TokenSigner } from './tokens';
@@ -57,6 +58,8 @@ interface CallContext {
   consistencyLevel?: string;
   /** The emulator's clock (ms): running jobs' last runs move on with it. */
   now: number;
+  /** The world, for what lives beside the tenants (provisioning logs). */
+  state?: CloudState;
 }
 
 export async function startGraph(options: GraphOptions): Promise<GraphEmulator> {
@@ -151,6 +154,7 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
       date,
       consistencyLevel: header(req, 'consistencylevel'),
       now: state.now(),
+      state,
     };
     const rest = segments.slice(1);
     if (rest.length === 1 && rest[0] === '$batch') {
@@ -190,6 +194,7 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
   const methodNotAllowed = (): GraphResult =>
     fail(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
 
+  if (segments[0] === 'auditLogs' && ctx.state) return auditLogs(method, segments, url.searchParams, ctx, ctx.state);
   if (segments[0] !== 'servicePrincipals') return fail(400, 'BadRequest', `Resource not found for the segment '${segments[0] ?? ''}'.`);
 
   if (segments.length === 1 || (segments.length === 2 && segments[1] === '$count')) {
@@ -255,6 +260,15 @@ function secrets(spId: string, ctx: CallContext): GraphResult {
     status: 200,
     body: { '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals('${sp.id}')/synchronization/secrets`, value: sp.secrets.map((s) => ({ ...s })) },
   };
+}
+
+/** `/auditLogs/provisioning` (emulators/provisioning-logs.ts), in Graph's envelopes. */
+function auditLogs(method: string, segments: string[], query: URLSearchParams, ctx: CallContext, state: CloudState): GraphResult {
+  const context = { origin: ctx.origin, version: ctx.version, tenantId: ctx.tenant.id, premium: ctx.tenant.premium, roles: ctx.roles };
+  const r = provisioningLogsResult(method, segments, query, context, state.provisioningLog, state.reportsLimiter);
+  if (r.status === 429) return faultResult({ status: 429, retryAfterSeconds: Number(r.headers?.['Retry-After'] ?? 10), times: 1 }, ctx);
+  if (r.error) return { status: r.status, headers: r.headers, body: errorBody(r.error.code, r.error.message, ctx) };
+  return { status: r.status, headers: r.headers, body: r.body };
 }
 
 function notFoundSp(spId: string, ctx: CallContext): GraphResult {
@@ -685,6 +699,18 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         const tenantId = parts[1];
         if (!tenantId) throw new Error('expected /_emulator/grants/{tenantId}');
         state.setGrants(tenantId, (Array.isArray(body) ? body : body.grants) as string[]);
+        return ok();
+      }
+      case 'POST provisioning': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/provisioning/{tenantId}');
+        const specs = (Array.isArray(body) ? body : body.events) as Parameters<CloudState['addProvisioningEvents']>[1];
+        return ok({ added: state.addProvisioningEvents(tenantId, specs) });
+      }
+      case 'PUT premium': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/premium/{tenantId}');
+        state.setPremium(tenantId, body.premium as boolean);
         return ok();
       }
       case 'PUT consent': {

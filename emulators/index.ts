@@ -3,13 +3,14 @@ import { startAuthority, type AuthorityEmulator } from './authority';
 import { startGraph, type GraphEmulator } from './graph';
 import { guidFrom } from './jobs';
 import { startManagedIdentityEndpoint, type ManagedIdentityEmulator } from './managed-identity';
+import { startLogAnalytics, type LogAnalyticsEmulator } from './log-analytics';
 import { loadScenario, validateScenario, type Scenario } from './scenario';
 import { CloudState, type EmulatorControl } from './state';
 import { loadTlsMaterial, type TlsMaterial } from './tls';
 import { TokenSigner } from './tokens';
 
 /**
- * The local private cloud: an Entra ID authority, Microsoft Graph and ACS Email, on HTTPS
+ * The local private cloud: an Entra ID authority, Microsoft Graph, ACS Email and Log Analytics, on HTTPS
  * loopback ports, sharing one token signer and driven by a scenario. The product code talks to it
  * unchanged; only endpoints differ (see emulators/README.md).
  */
@@ -46,6 +47,8 @@ export interface PrivateCloud {
    * tenant; its Graph roles are that tenant's grants. Give a process its `env` to use it.
    */
   managedIdentity: ManagedIdentityEmulator;
+  /** Azure Monitor Logs for one workspace receiving every tenant's provisioning logs (LOG_ANALYTICS_ENDPOINT, LOG_ANALYTICS_WORKSPACE_ID). */
+  logAnalytics: LogAnalyticsEmulator;
   stop(): Promise<void>;
 }
 
@@ -65,6 +68,8 @@ export function settingsFor(cloud: PrivateCloud, options: { storage?: string; ac
     AZURE_CLIENT_ID: cloud.clientId,
     AZURE_CLIENT_SECRET: cloud.clientSecret,
     ...(options.acs === 'entra' ? { ACS_ENDPOINT: cloud.acsEndpoint } : { ACS_CONNECTION_STRING: cloud.acsConnectionString }),
+    LOG_ANALYTICS_ENDPOINT: cloud.logAnalytics.endpoint,
+    LOG_ANALYTICS_WORKSPACE_ID: cloud.logAnalytics.workspaceId,
   };
   if (options.storage) settings.AzureWebJobsStorage = options.storage;
   return settings;
@@ -95,6 +100,9 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       tokenLifetimeSeconds: options.tokenLifetimeSeconds,
     });
     started.push(managedIdentity);
+    const workspace = scenario.logAnalytics;
+    const logAnalytics = await startLogAnalytics({ tls, signer, state, workspaceId: workspace?.workspaceId ?? guidFrom(`workspace:${scenario.name}`), readerAccess: workspace?.readerAccess });
+    started.push(logAnalytics);
     return {
       authorityHost: authority.origin,
       graphEndpoint: graph.origin,
@@ -106,6 +114,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       control: state,
       acs,
       managedIdentity,
+      logAnalytics,
       stop: async () => {
         await Promise.all(started.map((s) => s.stop()));
       },
@@ -131,3 +140,6 @@ export type { AcsEmulator } from './acs';
 export { startManagedIdentityEndpoint } from './managed-identity';
 export type { ManagedIdentityEmulator } from './managed-identity';
 export type { FederatedCredential } from './app-credentials';
+export { startLogAnalytics, LOG_ANALYTICS_AUDIENCE } from './log-analytics';
+export type { LogAnalyticsEmulator, LogAnalyticsFault, QueryRecord } from './log-analytics';
+export type { ProvisioningEventSpec } from './provisioning-logs';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { validateFault, type Fault } from './faults';
 import { JOB_STATES, shortDurationMs, type JobSpec, type JobState, type QuarantineSpec, type SynchronizationTaskExecution } from './jobs';
+import { validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
 
 /**
  * The scenario a local private cloud starts from: one multi-tenant app registration, the customer
@@ -51,6 +52,10 @@ export interface TenantSpec {
   grants: string[];
   servicePrincipals: ServicePrincipalSpec[];
   generated?: GeneratedServicePrincipals;
+  /** Whether the tenant has Entra ID P1/P2, which the provisioning logs need (default true). */
+  premium?: boolean;
+  /** Provisioning events in the logs when the cloud starts (times relative to the start). */
+  provisioningEvents?: ProvisioningEventSpec[];
 }
 
 export type TimelineChange =
@@ -58,6 +63,7 @@ export type TimelineChange =
   | { tenant: string; grants: string[] }
   | { tenant: string; consented: boolean }
   | { tenant: string; servicePrincipal: string; secrets: Record<string, string | Record<string, unknown>> }
+  | { tenant: string; provisioningEvents: ProvisioningEventSpec[] }
   | { fault: Fault };
 
 export interface TimelineStep {
@@ -72,6 +78,10 @@ export interface Scenario {
   app: AppRegistration;
   tenants: TenantSpec[];
   timeline?: TimelineStep[];
+  /** Graph's reports limit on `/auditLogs/provisioning`, per tenant (default 5 requests per 10 s, reference §5). */
+  reportsRateLimit?: { requests: number; windowSeconds: number };
+  /** A Log Analytics workspace receiving every tenant's provisioning logs (AADProvisioningLogs). */
+  logAnalytics?: { workspaceId: string; readerAccess?: boolean };
 }
 
 export class ScenarioError extends Error {
@@ -101,7 +111,7 @@ export function loadScenario(path: string): Scenario {
  * `tenants[1].servicePrincipals[0].jobs[2].state: expected one of healthy, neverRun, ...`.
  */
 export function validateScenario(value: unknown): Scenario {
-  const s = obj(value, '(scenario)', ['name', 'description', 'app', 'tenants', 'timeline', '$schema']);
+  const s = obj(value, '(scenario)', ['name', 'description', 'app', 'tenants', 'timeline', '$schema', 'reportsRateLimit', 'logAnalytics']);
   str(s.name, 'name');
   optStr(s.description, 'description');
   const app = obj(s.app, 'app', ['clientId', 'clientSecret']);
@@ -113,7 +123,7 @@ export function validateScenario(value: unknown): Scenario {
   const jobsByTenant = new Map<string, Set<string>>();
   tenants.forEach((t, i) => {
     const p = `tenants[${i}]`;
-    const tenant = obj(t, p, ['id', 'displayName', 'consented', 'grants', 'servicePrincipals', 'generated']);
+    const tenant = obj(t, p, ['id', 'displayName', 'consented', 'grants', 'servicePrincipals', 'generated', 'premium', 'provisioningEvents']);
     guid(tenant.id, `${p}.id`);
     const id = (tenant.id as string).toLowerCase();
     if (tenantIds.has(id)) throw new ScenarioError(`${p}.id: duplicate tenant id ${id}`);
@@ -151,7 +161,10 @@ export function validateScenario(value: unknown): Scenario {
       if (g.state !== undefined) oneOf(g.state, JOB_STATES, `${p}.generated.state`);
     }
     jobsByTenant.set(id, jobIds);
+    if (tenant.premium !== undefined && typeof tenant.premium !== 'boolean') throw new ScenarioError(`${p}.premium: expected a boolean`);
+    validateEvents(tenant.provisioningEvents, `${p}.provisioningEvents`, jobIds, true);
   });
+  validateLogSettings(s);
   if (s.timeline !== undefined) {
     const names = new Set<string>();
     arr(s.timeline, 'timeline').forEach((st, i) => {
@@ -168,7 +181,7 @@ export function validateScenario(value: unknown): Scenario {
 }
 
 function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsByTenant: Map<string, Set<string>>): void {
-  const c = obj(value, p, ['tenant', 'job', 'set', 'grants', 'consented', 'fault', 'servicePrincipal', 'secrets']);
+  const c = obj(value, p, ['tenant', 'job', 'set', 'grants', 'consented', 'fault', 'servicePrincipal', 'secrets', 'provisioningEvents']);
   if ('fault' in c) {
     try {
       validateFault(c.fault, `${p}.fault`);
@@ -191,8 +204,35 @@ function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsB
   } else if ('secrets' in c) {
     guid(c.servicePrincipal, `${p}.servicePrincipal`);
     validateSecrets(c.secrets, `${p}.secrets`);
+  } else if ('provisioningEvents' in c) {
+    validateEvents(c.provisioningEvents, `${p}.provisioningEvents`, jobsByTenant.get(tenant) ?? new Set(), false);
   } else {
-    throw new ScenarioError(`${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {fault}`);
+    throw new ScenarioError(`${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {fault}`);
+  }
+}
+
+/** Provisioning event batches (emulators/provisioning-logs.ts); `optional`: absent is fine. */
+function validateEvents(value: unknown, p: string, jobIds: Set<string>, optional: boolean): void {
+  if (value === undefined && optional) return;
+  arr(value, p).forEach((spec, i) => {
+    try {
+      validateEventSpec(spec, `${p}[${i}]`, jobIds);
+    } catch (error) {
+      throw new ScenarioError((error as Error).message);
+    }
+  });
+}
+
+function validateLogSettings(s: Record<string, unknown>): void {
+  if (s.reportsRateLimit !== undefined) {
+    const r = obj(s.reportsRateLimit, 'reportsRateLimit', ['requests', 'windowSeconds']);
+    if (typeof r.requests !== 'number' || !Number.isInteger(r.requests) || r.requests < 1) throw new ScenarioError('reportsRateLimit.requests: expected an integer >= 1');
+    if (typeof r.windowSeconds !== 'number' || !(r.windowSeconds > 0)) throw new ScenarioError('reportsRateLimit.windowSeconds: expected a number > 0');
+  }
+  if (s.logAnalytics !== undefined) {
+    const la = obj(s.logAnalytics, 'logAnalytics', ['workspaceId', 'readerAccess']);
+    guid(la.workspaceId, 'logAnalytics.workspaceId');
+    if (la.readerAccess !== undefined && typeof la.readerAccess !== 'boolean') throw new ScenarioError('logAnalytics.readerAccess: expected a boolean');
   }
 }
 

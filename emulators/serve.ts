@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   authority   ${cloud.authorityHost}
   graph       ${cloud.graphEndpoint}/v1.0
   acs         ${cloud.acsEndpoint}
+  logs        ${cloud.logAnalytics.endpoint}/v1/workspaces/${cloud.logAnalytics.workspaceId}/query
   control     ${cloud.graphEndpoint}/_emulator/   (POST step {"name"?}, POST faults, GET requests, PUT jobs/{tenant}/{jobId}, ...)
   outbox      ${outboxDir}
   tenants     ${cloud.tenants.join(', ')}

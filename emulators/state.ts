@@ -2,6 +2,7 @@ import { AppCredentials, type ClientAuth, type FederatedCredential } from './app
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, shortDurationMs, type JobSpec } from './jobs';
 import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
+import { ProvisioningEventLog, ReportsRateLimiter, validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
 
 /**
  * The mutable world of the local private cloud: tenants, grants, consent, jobs, injected faults,
@@ -31,6 +32,8 @@ export interface TenantState {
   consented: boolean;
   grants: string[];
   servicePrincipals: ServicePrincipalState[];
+  /** Entra ID P1/P2: without it the provisioning logs answer 403. */
+  premium: boolean;
 }
 
 export interface TokenRequestRecord {
@@ -81,6 +84,10 @@ export interface EmulatorControl {
   addAppCertificate(pem: string): void;
   /** Adds a federated identity credential to the app registration (e.g. a managed identity's issuer and subject). */
   addFederatedCredential(credential: FederatedCredential): void;
+  /** Adds provisioning events to a tenant's logs (times relative to now); returns how many. */
+  addProvisioningEvents(tenantId: string, specs: ProvisioningEventSpec[]): number;
+  /** Whether a tenant has Entra ID P1/P2 (the provisioning logs answer 403 without). */
+  setPremium(tenantId: string, premium: boolean): void;
 }
 
 export class CloudState implements EmulatorControl {
@@ -88,6 +95,9 @@ export class CloudState implements EmulatorControl {
   readonly faults = new FaultQueue();
   /** The app registration's certificates and federated credentials (the secret is in the scenario). */
   readonly appCredentials = new AppCredentials();
+  /** Every tenant's provisioning events (Graph `/auditLogs/provisioning`, Log Analytics `AADProvisioningLogs`). */
+  readonly provisioningLog = new ProvisioningEventLog();
+  readonly reportsLimiter: ReportsRateLimiter;
   private tenants = new Map<string, TenantState>();
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
@@ -96,6 +106,8 @@ export class CloudState implements EmulatorControl {
 
   constructor(scenario: Scenario, private readonly clock: () => number = Date.now) {
     this.scenario = scenario;
+    const limit = scenario.reportsRateLimit;
+    this.reportsLimiter = new ReportsRateLimiter(limit?.requests ?? 5, (limit?.windowSeconds ?? 10) * 1000);
     this.load();
   }
 
@@ -139,6 +151,7 @@ export class CloudState implements EmulatorControl {
       else if ('set' in change) this.setJob(change.tenant, change.job, change.set);
       else if ('grants' in change) this.setGrants(change.tenant, change.grants);
       else if ('secrets' in change) this.setSecrets(change.tenant, change.servicePrincipal, change.secrets);
+      else if ('provisioningEvents' in change) this.addProvisioningEvents(change.tenant, change.provisioningEvents);
       else this.setConsented(change.tenant, change.consented);
     }
     this.nextStep = index + 1;
@@ -198,6 +211,25 @@ export class CloudState implements EmulatorControl {
     return this.clock();
   }
 
+  addProvisioningEvents(tenantId: string, specs: ProvisioningEventSpec[]): number {
+    const tenant = this.requireTenant(tenantId);
+    const jobs = new Map(tenant.servicePrincipals.flatMap((sp) => sp.jobs.map((j) => [j.spec.id, sp] as const)));
+    if (!Array.isArray(specs)) throw new Error('provisioningEvents: expected a list of event batches');
+    specs.forEach((spec, i) => validateEventSpec(spec, `provisioningEvents[${i}]`, new Set(jobs.keys())));
+    const now = this.clock();
+    let added = 0;
+    for (const spec of specs) {
+      const sp = jobs.get(spec.job) as ServicePrincipalState;
+      added += this.provisioningLog.add(spec, { tenantId: tenant.id, tenantName: tenant.displayName, servicePrincipal: { id: sp.id, appId: sp.appId, displayName: sp.displayName }, jobId: spec.job }, now);
+    }
+    return added;
+  }
+
+  setPremium(tenantId: string, premium: boolean): void {
+    if (typeof premium !== 'boolean') throw new Error('premium: expected a boolean');
+    this.requireTenant(tenantId).premium = premium;
+  }
+
   injectFault(fault: Fault): void {
     validateFault(fault, 'fault');
     this.faults.inject(fault);
@@ -244,6 +276,9 @@ export class CloudState implements EmulatorControl {
     const now = this.clock();
     this.tenants = new Map(this.scenario.tenants.map((t) => [t.id.toLowerCase(), buildTenant(t, now)]));
     this.faults.clear();
+    this.provisioningLog.clear();
+    this.reportsLimiter.clear();
+    for (const t of this.scenario.tenants) if (t.provisioningEvents) this.addProvisioningEvents(t.id, t.provisioningEvents);
     this.log = [];
     this.tokens = [];
     this.nextStep = 0;
@@ -324,6 +359,7 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     consented: t.consented ?? true,
     grants: [...t.grants],
     servicePrincipals,
+    premium: t.premium ?? true,
   };
 }
 

@@ -1,6 +1,9 @@
 import { createCredentials, createEmailClient, createTableClient } from './clients';
 import { createGraphReader } from './clients/graph';
-import { loadPolicy } from './config/config';
+import { ConfigError, loadPolicy } from './config/config';
+import { createLogsQueryClient } from './clients/logs';
+import { ProvisioningLogStore } from './store/provisioning-log-store';
+import type { Policy } from './config/policy';
 import { Env, loadSettings, Settings } from './config/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
@@ -34,6 +37,7 @@ export function cycleDepsFromSettings(
 ): CycleDeps {
   const credentials = createCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  requireWorkspaceWhereNeeded(policy, settings);
   return {
     targets: targetsOf(settings, env),
     graphFor: (target) => {
@@ -50,12 +54,27 @@ export function cycleDepsFromSettings(
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,
+    logs: {
+      store: new ProvisioningLogStore(createTableClient(settings, credentials.azure, STATE_TABLE)),
+      logAnalytics: settings.logAnalytics
+        ? { client: createLogsQueryClient(credentials.azure, settings.logAnalytics.endpoint), workspaceId: settings.logAnalytics.workspaceId }
+        : undefined,
+    },
   };
 }
 
 function consentAppId(settings: Settings): string | undefined {
   const app = consentApp(settings);
   return 'appId' in app ? app.appId : undefined;
+}
+
+/** A config that reads from Log Analytics needs the workspace setting: say so before the cycle starts. */
+function requireWorkspaceWhereNeeded(policy: Policy, settings: Settings): void {
+  if (settings.logAnalytics) return;
+  const problems: string[] = [];
+  if (policy.provisioningLogs?.source === 'logAnalytics') problems.push('provisioningLogs.source: "logAnalytics" needs the setting LOG_ANALYTICS_WORKSPACE_ID');
+  if ((policy.kqlRules?.length ?? 0) > 0) problems.push('kqlRules: the rules run in the workspace named by the setting LOG_ANALYTICS_WORKSPACE_ID, which is not set');
+  if (problems.length > 0) throw new ConfigError(settings.configPath ?? 'WATCH_CONFIG', problems);
 }
 
 /** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */

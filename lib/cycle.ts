@@ -15,6 +15,8 @@ import type { AlertLabels, AlertRecord, CycleSummary, NotificationItem } from '.
 import { ConcurrentUpdateError } from './store/alert-store';
 import type { DiscoveryCache } from './store/discovery-store';
 import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
+import { commitTenantLogs, readTenantLogs, runKqlStage, type LogsDeps, type TenantLogRead } from './cycle-logs';
+import { isKqlCondition } from './evaluate/rules/kql';
 
 export type { Logger } from './log';
 export type { CyclePoint } from './notify/deliver';
@@ -35,6 +37,8 @@ export interface CycleDeps extends DeliveryDeps {
   observe?: ObserveOptions;
   /** What discovery sweeps found (Table Storage); without it every cycle sweeps every service principal. */
   discovery?: DiscoveryCache;
+  /** Provisioning logs (Graph or Log Analytics) and KQL rules; absent: job status only. */
+  logs?: LogsDeps;
 }
 
 /** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
@@ -111,17 +115,33 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const errors: string[] = [];
   const stored = await deps.alerts.loadAll();
 
-  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, observeOptions(deps, target)));
+  const kqlRun = runKqlStage(deps.logs, deps.policy, deps.log, errors).catch((error: unknown) => {
+    errors.push(`kqlRules: not run: ${(error as Error).message}`);
+    return undefined;
+  });
+  const logReads: TenantLogRead[] = [];
+  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, async (target) => {
+    const graph = deps.graphFor(target);
+    const observation = await observeTenant(graph, target.tenantId, observeOptions(deps, target));
+    const read = deps.logs && (await readTenantLogs(observation, graph, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors));
+    if (read) logReads.push(read);
+    return observation;
+  });
   const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
   reportProblems(observations, deps.log, errors);
+  const kql = await kqlRun;
 
   const now = deps.clock();
   const findings = observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }));
+  findings.push(...(kql?.findings ?? []));
+  const kqlRules = new Set((deps.policy.kqlRules ?? []).map((r) => r.name));
   const { changed } = reconcile({
     stored,
     findings,
     now,
     inView: (labels: AlertLabels) => {
+      // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
+      if (isKqlCondition(labels.condition)) return kqlRules.has(labels.condition) ? (kql?.judged.has(labels.condition) ?? false) : true;
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
     },
@@ -140,6 +160,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
   for (const fp of lost) current.delete(fp);
+  // The alerts these events produced are written: now the watermarks may move past them.
+  if (deps.logs) await commitTenantLogs(logReads, deps.logs, deps.log, errors);
   for (const { alert, reason } of muted) deps.log.info(`muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`);
   await deps.probe?.('state-written');
 

@@ -12,6 +12,8 @@ export interface Cloud {
   graphEndpoint: string;
   /** Where an admin manages Entra ID: the Entra admin center, or the Azure portal where there is none. */
   portal: string;
+  /** Log Analytics query API (no path): where KQL rules and the digest from AADProvisioningLogs run. */
+  logAnalyticsEndpoint: string;
   /**
    * Audience of the managed identity's token that a federated identity credential accepts
    * (workload identity federation: `api://AzureADTokenExchange` and its sovereign variants).
@@ -32,6 +34,7 @@ export const CLOUDS: Record<CloudName, Cloud> = {
     authorityHost: 'https://login.microsoftonline.com',
     graphEndpoint: 'https://graph.microsoft.com',
     portal: 'https://entra.microsoft.com',
+    logAnalyticsEndpoint: 'https://api.loganalytics.io',
     tokenExchangeAudience: 'api://AzureADTokenExchange',
   },
   AzureUSGovernment: {
@@ -39,6 +42,7 @@ export const CLOUDS: Record<CloudName, Cloud> = {
     authorityHost: 'https://login.microsoftonline.us',
     graphEndpoint: 'https://graph.microsoft.us',
     portal: 'https://entra.microsoft.us',
+    logAnalyticsEndpoint: 'https://api.loganalytics.us',
     tokenExchangeAudience: 'api://AzureADTokenExchangeUSGov',
   },
   AzureChinaCloud: {
@@ -46,6 +50,7 @@ export const CLOUDS: Record<CloudName, Cloud> = {
     authorityHost: 'https://login.chinacloudapi.cn',
     graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn',
     portal: 'https://portal.azure.cn',
+    logAnalyticsEndpoint: 'https://api.loganalytics.azure.cn',
     tokenExchangeAudience: 'api://AzureADTokenExchangeChina',
   },
 };

@@ -7,6 +7,7 @@ import { DOMAIN, EMAIL, GUID } from './settings';
 import { DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from './policy';
 import type { Policy, Route, RulePolicy, Silence } from './policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from './types';
+import { buildKqlRules, buildProvisioningLogs } from './logs-config';
 
 /**
  * Turns the JSON config file (WATCH_CONFIG, shape in types.ts, described for editors by
@@ -33,7 +34,10 @@ const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 
 
 const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes'];
 const ROUTE_FIELDS = ['match', 'to', 'cc', 'repeatInterval', 'sendResolved', 'continue', 'routes'];
-const TOP_FIELDS = ['$schema', 'route', 'silences', 'maintenanceWindows', 'rules', 'sendBudget', 'heartbeat', 'tenants', 'discovery'];
+const TOP_FIELDS = ['$schema', 'route', 'silences', 'maintenanceWindows', 'rules', 'sendBudget', 'heartbeat', 'tenants', 'discovery', 'provisioningLogs', 'kqlRules'];
+
+/** The conditions matchers may name while a config is built: the registry's and the config's own KQL rules. */
+let declaredConditions: readonly string[] = CONDITIONS;
 
 // The same address, tenant and domain rules as settings.ts, so a config address is valid wherever a setting's is.
 const TIME_OF_DAY = /^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/;
@@ -144,7 +148,7 @@ function globValue(value: unknown, path: string, problems: Problems): void {
 /** A matcher value: one string or a non-empty list of them; condition and severity only from their enums. */
 function matchValue(key: string, value: unknown, path: string, problems: Problems): void {
   const check = (item: unknown, itemPath: string): void => {
-    if (key === 'condition') enumValue(item, itemPath, problems, CONDITIONS);
+    if (key === 'condition') enumValue(item, itemPath, problems, declaredConditions);
     else if (key === 'severity') enumValue(item, itemPath, problems, SEVERITIES);
     else globValue(item, itemPath, problems);
   };
@@ -485,16 +489,27 @@ export function buildPolicy(raw: unknown, defaults: { emailTo: string[] }, sourc
   if (!isObject(raw)) problems.add('', `expected a JSON object at the top level, got ${shown(raw)}`);
   const config = (isObject(raw) && objectAt(raw, '', problems, TOP_FIELDS)) || {};
   if (config.$schema !== undefined && typeof config.$schema !== 'string') problems.add('$schema', `expected a string, got ${shown(config.$schema)}`);
-  const policy: Policy = {
-    route: buildRootRoute(config.route, defaults.emailTo, problems),
-    silences: listOf(config.silences, 'silences', problems, buildSilence),
-    maintenanceWindows: listOf(config.maintenanceWindows, 'maintenanceWindows', problems, buildMaintenanceWindow),
-    rules: buildRules(config.rules, problems),
-    budget: buildBudget(config.sendBudget, problems),
-    heartbeat: buildHeartbeat(config.heartbeat, problems),
-    tenantNames: buildTenantNames(config.tenants, problems),
-    discovery: buildDiscovery(config.discovery, problems),
-  };
+  const report = (path: string, message: string) => problems.add(path, message);
+  // KQL rules first: their names are conditions the routes and silences may match on.
+  const kql = buildKqlRules(config.kqlRules, report, CONDITIONS);
+  declaredConditions = [...CONDITIONS, ...kql.names];
+  let policy: Policy;
+  try {
+    policy = {
+      route: buildRootRoute(config.route, defaults.emailTo, problems),
+      silences: listOf(config.silences, 'silences', problems, buildSilence),
+      maintenanceWindows: listOf(config.maintenanceWindows, 'maintenanceWindows', problems, buildMaintenanceWindow),
+      rules: buildRules(config.rules, problems),
+      budget: buildBudget(config.sendBudget, problems),
+      heartbeat: buildHeartbeat(config.heartbeat, problems),
+      tenantNames: buildTenantNames(config.tenants, problems),
+      provisioningLogs: buildProvisioningLogs(config.provisioningLogs, report),
+      kqlRules: kql.rules,
+      discovery: buildDiscovery(config.discovery, problems),
+    };
+  } finally {
+    declaredConditions = CONDITIONS;
+  }
   if (problems.list.length > 0) throw new ConfigError(source, problems.list);
   return policy;
 }

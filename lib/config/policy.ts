@@ -2,6 +2,7 @@ import type { MatchLabels, Severity } from '../model';
 import type { RuleSettings } from '../evaluate/rule';
 import { matches } from './matchers';
 import type { Matchers, MaintenanceWindowConfig } from './types';
+import type { KqlRule, ProvisioningLogsPolicy } from './logs-config';
 
 /** A route with every default applied and a stable id (its path in the tree: `root`, `root.0`, `root.0.1`). */
 export interface Route {
@@ -42,6 +43,10 @@ export interface Policy {
   tenantNames: Map<string, string>;
   /** How service principals with synchronization jobs are found (absent: the defaults). */
   discovery?: DiscoveryPolicy;
+  /** Where provisioning events come from and how much a cycle reads (default: Graph, see logs-config.ts). */
+  provisioningLogs?: ProvisioningLogsPolicy;
+  /** The config's own rules over a Log Analytics workspace (enabled ones). */
+  kqlRules?: KqlRule[];
 }
 
 export interface DiscoveryPolicy {

@@ -1,6 +1,7 @@
 import type { ParamSpec, RuleDefinition } from '../evaluate/rule';
 import { RULES } from '../evaluate/rules';
 import { formatDurationText } from './duration';
+import { KQL_NAME_PATTERN } from './logs-config';
 
 /**
  * The parts of config.schema.json that come from the rule registry: the condition names and each
@@ -24,7 +25,9 @@ function paramSchema(spec: ParamSpec): JsonSchema {
 
 function settingsProperties(rule: RuleDefinition): Record<string, JsonSchema> {
   const properties: Record<string, JsonSchema> = {
-    enabled: { type: 'boolean', default: true, description: 'Off: this condition is never raised.' },
+    enabled: rule.defaultEnabled === false
+      ? { type: 'boolean', default: false, description: 'On: this condition is raised (it is off unless switched on here or in an override).' }
+      : { type: 'boolean', default: true, description: 'Off: this condition is never raised.' },
     severity: { $ref: '#/definitions/severity', description: `Severity of its alerts (default ${rule.defaultSeverity}).` },
     pendingCycles: {
       type: 'integer',
@@ -67,8 +70,11 @@ function ruleSchema(rule: RuleDefinition): JsonSchema {
 export function registryDefinitions(rules: readonly RuleDefinition[] = RULES): Record<string, JsonSchema> {
   return {
     condition: {
-      enum: rules.map((rule) => rule.condition),
-      description: rules.map((rule) => `${rule.condition}: ${rule.description}`).join(' '),
+      anyOf: [
+        { enum: rules.map((rule) => rule.condition) },
+        { type: 'string', pattern: KQL_NAME_PATTERN, description: 'The name of one of the rules in kqlRules.' },
+      ],
+      description: `${rules.map((rule) => `${rule.condition}: ${rule.description}`).join(' ')} kql-...: a rule of your own in kqlRules.`,
     },
     rules: {
       type: 'object',

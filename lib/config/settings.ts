@@ -18,6 +18,8 @@ export interface Settings {
   cloud: CloudName;
   /** How the monitor signs in (lib/config/identity.ts). */
   identity: Identity;
+  /** A Log Analytics workspace receiving AADProvisioningLogs, for KQL rules (and, if the config says so, the failure digest). */
+  logAnalytics?: { workspaceId: string; endpoint: string };
 }
 
 export type Env = Record<string, string | undefined>;
@@ -107,6 +109,22 @@ function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined 
   return undefined;
 }
 
+/** LOG_ANALYTICS_WORKSPACE_ID (the workspace's GUID) and LOG_ANALYTICS_ENDPOINT (default: the cloud's, from AZURE_CLOUD; set it for a private cloud). */
+function logAnalyticsSettings(env: Env, cloudEndpoint: string, problems: string[]): Settings['logAnalytics'] {
+  const workspaceId = env.LOG_ANALYTICS_WORKSPACE_ID?.trim();
+  const endpointText = env.LOG_ANALYTICS_ENDPOINT?.trim();
+  const endpoint = httpsRoot('LOG_ANALYTICS_ENDPOINT', endpointText || cloudEndpoint, problems);
+  if (!workspaceId) {
+    if (endpointText) problems.push('LOG_ANALYTICS_ENDPOINT is set without LOG_ANALYTICS_WORKSPACE_ID; set the workspace ID too (or neither)');
+    return undefined;
+  }
+  if (!GUID.test(workspaceId)) {
+    problems.push(`LOG_ANALYTICS_WORKSPACE_ID="${workspaceId}" is not a workspace ID; expected the workspace's GUID (Log Analytics workspace > Overview > Workspace ID)`);
+    return undefined;
+  }
+  return endpoint ? { workspaceId: workspaceId.toLowerCase(), endpoint } : undefined;
+}
+
 /**
  * Reads and validates every setting at once, so one start names every problem, not the first.
  * Throws SettingsError listing each bad or missing setting and what is expected.
@@ -146,8 +164,10 @@ export function loadSettings(given: Env): Settings {
     storage = { tableServiceUri: root ?? tableServiceUri };
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
+  const logAnalytics = logAnalyticsSettings(env, endpoints.logAnalyticsEndpoint, problems);
+
   if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
-  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity };
+  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}) };
 }
 
 /**
@@ -176,6 +196,8 @@ export const DEPLOYMENT_SETTINGS = {
   AZURE_CLIENT_CERTIFICATE_PATH: 'optional',
   AZURE_CLIENT_CERTIFICATE_PASSWORD: 'optional',
   AZURE_CLIENT_SECRET: 'optional',
+  LOG_ANALYTICS_WORKSPACE_ID: 'optional',
+  LOG_ANALYTICS_ENDPOINT: 'optional',
   AzureWebJobsStorage: 'optional',
   AzureWebJobsStorage__tableServiceUri: 'required',
   AzureWebJobsStorage__blobServiceUri: 'host',

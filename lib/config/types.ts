@@ -104,6 +104,10 @@ export interface WatchConfig {
   tenants?: Record<string, { name: string }>;
   /** How the configurations (service principals) that own synchronization jobs are found. */
   discovery?: DiscoveryConfig;
+  /** Where provisioning events are read from and how much one cycle reads. */
+  provisioningLogs?: { source?: 'graph' | 'logAnalytics'; maxPagesPerCycle?: number; overlap?: DurationText };
+  /** Rules over a Log Analytics workspace (LOG_ANALYTICS_WORKSPACE_ID); each name is also a condition. */
+  kqlRules?: KqlRuleConfig[];
 }
 
 export interface DiscoveryConfig {
@@ -114,4 +118,21 @@ export interface DiscoveryConfig {
   refreshInterval?: DurationText;
   /** Service principals (object IDs) read every cycle whatever a sweep finds, per tenant (ID or domain, as in WATCH_TENANTS). */
   servicePrincipals?: Record<string, string[]>;
+}
+
+/** A user-defined rule: a KQL query, run every cycle over `timeSpan`, alerting when its result crosses `threshold`. */
+export interface KqlRuleConfig {
+  /** `kql-` and lower-case words: the condition its alerts carry, for routes and silences. */
+  name: string;
+  query: string;
+  timeSpan: DurationText;
+  /** On the row count, or with `column` on that column of any row; operator default `>=`. */
+  threshold: { column?: string; operator?: '>' | '>=' | '<' | '<=' | '==' | '!='; value: number };
+  severity?: Severity;
+  pendingCycles?: number;
+  /** Labels its alerts carry for routing (no wildcards). */
+  labels?: { tenant?: string; servicePrincipal?: string; job?: string; app?: string; jobTemplate?: string };
+  description?: string;
+  steps?: string[];
+  enabled?: boolean;
 }

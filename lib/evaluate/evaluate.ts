@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { settingsFor, type Policy, type RulePolicy } from '../config/policy';
 import type { AlertLabels, Finding, MatchLabels } from '../model';
 import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../observe/types';
-import { defaultRuleSettings, type RuleDefinition, type RuleHit, type RuleSettings, type ServicePrincipalRuleInput } from './rule';
+import { defaultRuleSettings, type JobSubject, type RuleDefinition, type RuleHit, type RuleSettings, type ServicePrincipalRuleInput } from './rule';
 import { RULES, ruleFor } from './rules';
 
 export function fingerprintOf(labels: AlertLabels): string {
@@ -11,7 +11,7 @@ export function fingerprintOf(labels: AlertLabels): string {
 }
 
 /** What rule overrides can match before an alert exists. */
-function subjectOf(tenantId: string, job: JobSnapshot | undefined, tenantNames: Map<string, string>, servicePrincipal?: ServicePrincipalRef): Partial<MatchLabels> {
+function subjectOf(tenantId: string, job: JobSnapshot | JobSubject | undefined, tenantNames: Map<string, string>, servicePrincipal?: ServicePrincipalRef): Partial<MatchLabels> {
   const subject: Partial<MatchLabels> = { tenant: tenantId, tenantName: tenantNames.get(tenantId.toLowerCase()) };
   if (servicePrincipal) {
     subject.servicePrincipal = servicePrincipal.id;
@@ -64,8 +64,12 @@ export function evaluateTenant(observation: TenantObservation, options: Evaluate
     const policy: RulePolicy = rules[rule.condition] ?? { settings: defaultRuleSettings(rule), overrides: [] };
     if (rule.scope === 'tenant') {
       const settings = settingsFor(policy, subjectOf(observation.tenantId, undefined, tenantNames));
-      if (!settings.enabled) continue;
-      for (const hit of rule.check({ tenant: observation, settings, now })) findings.push(findingOf(rule, observation.tenantId, hit, settings));
+      if (!settings.enabled && !policy.overrides.some((o) => o.settings.enabled)) continue;
+      const settingsForJob = (job: JobSubject) => settingsFor(policy, subjectOf(observation.tenantId, job, tenantNames));
+      for (const hit of rule.check({ tenant: observation, settings, now, settingsForJob })) {
+        const hitSettings = hit.job ? settingsForJob(hit.job) : settings;
+        if (hitSettings.enabled) findings.push(findingOf(rule, observation.tenantId, hit, hitSettings));
+      }
       continue;
     }
     if (observation.problem) continue; // nothing was read: job rules have nothing to judge
@@ -115,6 +119,14 @@ export function inView(labels: AlertLabels, observation: TenantObservation): boo
   if (observation.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId)) return false;
   // A service principal that is no longer listed (deleted, or no longer watched) has no jobs.
   return true;
+}
+
+/** A rule's settings for one job, as evaluation will apply them (the cycle needs them before it: e.g. a digest's window). */
+export function ruleSettingsForJob(condition: string, tenantId: string, job: JobSubject, rules: Policy['rules'] = {}, tenantNames: Map<string, string> = new Map()): RuleSettings | undefined {
+  const rule = ruleFor(condition);
+  if (!rule) return undefined;
+  const policy = rules[rule.condition] ?? { settings: defaultRuleSettings(rule), overrides: [] };
+  return settingsFor(policy, subjectOf(tenantId, job, tenantNames));
 }
 
 /** How long an alert keeps firing after its condition was last seen, for its subject. */

@@ -33,8 +33,8 @@ export interface RuleSettings {
 
 /** What a rule found about one subject; evaluate.ts makes a Finding of it. */
 export interface RuleHit {
-  /** The job it is about (job `-` for a whole service principal); absent for a tenant-wide condition. */
-  job?: Pick<JobSnapshot, 'jobId' | 'servicePrincipal'>;
+  /** The job it is about; absent for a tenant-wide condition. */
+  job?: Pick<JobSnapshot, 'jobId' | 'servicePrincipal'> & Partial<Pick<JobSnapshot, 'templateId'>>;
   /** A severity other than the configured one (e.g. raised in a quarantine's last week). */
   severity?: Severity;
   /** A pending period other than the configured one (e.g. longer for a transient problem). */
@@ -69,6 +69,15 @@ export interface TenantRuleInput {
   tenant: TenantObservation;
   settings: RuleSettings;
   now: Date;
+  /** The rule's settings for one job of the tenant (its per-app or per-job overrides applied), for rules that judge jobs from tenant-wide data. */
+  settingsForJob?(job: JobSubject): RuleSettings;
+}
+
+/** What is known of a job before it is an alert, for rule overrides: from a job snapshot or from its provisioning events. */
+export interface JobSubject {
+  jobId: string;
+  servicePrincipal: { id: string; displayName?: string };
+  templateId?: string;
 }
 
 export interface PresentContext {
@@ -91,6 +100,8 @@ interface RuleBase {
   /** What the condition means and when it fires, in plain English (README, schema descriptions). */
   description: string;
   defaultSeverity: Severity;
+  /** Whether the condition is on without a config saying so (default true; an opt-in condition says false). */
+  defaultEnabled?: boolean;
   defaultPendingCycles: number;
   defaultKeepFiringForMs: number;
   params: Record<string, ParamSpec>;
@@ -128,7 +139,7 @@ export type RuleDefinition = JobRule | ServicePrincipalRule | TenantRule;
 /** A rule's settings as the registry declares them, before the config changes any. */
 export function defaultRuleSettings(rule: RuleDefinition): RuleSettings {
   return {
-    enabled: true,
+    enabled: rule.defaultEnabled ?? true,
     severity: rule.defaultSeverity,
     pendingCycles: rule.defaultPendingCycles,
     keepFiringForMs: rule.defaultKeepFiringForMs,

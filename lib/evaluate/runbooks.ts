@@ -2,21 +2,6 @@ import type { Runbook } from '../model';
 
 /** What to do, per quarantine reason and per well-known error code (docs/reference/graph-provisioning-api.md §1.6, §2, §6). */
 
-export function deletionThresholdRunbook(servicePrincipalId: string, jobId: string, threshold: number | undefined): Runbook {
-  const limit = threshold !== undefined ? `${threshold}` : 'the configured';
-  return {
-    meaning:
-      `This cycle would have deleted or disabled at least ${limit} objects in the target, more than the accidental-deletion threshold allows. ` +
-      'Entra has held every one of those deletes and quarantined the job; nothing has been deleted yet, and nothing else syncs until someone decides.',
-    steps: [
-      'Review the held objects: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Action = StagedDelete (Graph: provisioningAction stagedDelete).',
-      'If the deletes are expected, approve them: Provisioning > "Allow deletes", or ' +
-        `POST /servicePrincipals/${servicePrincipalId}/synchronization/jobs/${jobId}/restart with {"criteria":{"resetScope":"ForceDeletes"}}.`,
-      'If they are not expected, reject them: fix the cause first (user assignments, scoping filters, deleted or disabled source objects), then restart the job. Do not restart before fixing, or the deletes run.',
-    ],
-  };
-}
-
 const REASONS: Record<string, Runbook> = {
   EncounteredQuarantineException: {
     meaning: 'Entra could not connect to the target: the credentials are invalid or the connection is broken.',

@@ -1,5 +1,7 @@
 /** What one cycle saw in Graph, normalised. Enum values are canonical where known and kept raw otherwise. */
 
+import type { ProvisioningObservation } from './provisioning-types';
+
 export const STATUS_CODES = ['NotConfigured', 'NotRun', 'Active', 'Paused', 'Quarantine'] as const;
 export type StatusCode = (typeof STATUS_CODES)[number];
 
@@ -166,4 +168,6 @@ export interface TenantObservation {
   degraded?: DegradedCheck[];
   /** How the service principals were found this cycle, for the log. */
   discovery?: { swept: boolean; listed: number; candidates: number; known: number; sweptAt?: string };
+  /** What the provisioning logs said this cycle (absent: they were not read, e.g. the tenant itself could not be). */
+  provisioning?: ProvisioningObservation;
 }

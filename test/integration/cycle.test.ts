@@ -82,7 +82,7 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     expect(subjects()).toHaveLength(3);
 
     // The unreadable tenants' alerts were neither re-sent nor resolved; granting the permission resolves them.
-    cloud.control.setGrants(LITWARE, ['Application.Read.All', 'Synchronization.Read.All']);
+    cloud.control.setGrants(LITWARE, ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All']);
     const fifth = await runCycle(world.deps());
     expect(fifth.tenantsUnreadable).toEqual([ADATUM]);
     expect(cloud.acs.messages().at(-1)!.subject).toBe(`Resolved: [Critical] Cannot monitor: tenant ${LITWARE}`);

@@ -43,7 +43,7 @@ function scenario(): Scenario {
       {
         id: FOURTH,
         displayName: 'Fourth Coffee',
-        grants: ['Application.Read.All', 'Synchronization.Read.All'],
+        grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'],
         servicePrincipals: [
           // Quarantined for almost four weeks: its last week, critical; Entra disables it in the second cycle.
           sp(SP.fabrikam, 'Fabrikam to Fourth Coffee', '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', [{
@@ -75,7 +75,7 @@ function scenario(): Scenario {
       {
         id: LITWARE,
         displayName: 'Litware',
-        grants: ['Application.Read.All', 'Synchronization.Read.All'],
+        grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'],
         servicePrincipals: [sp(SP.litware, 'Fourth Coffee to Litware', '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', [{ id: 'Azure2Azure.litware.1', templateId: 'Azure2Azure', state: 'healthy' }], notifications({ Enabled: false }))],
       },
     ],

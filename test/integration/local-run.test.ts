@@ -1,18 +1,14 @@
-import { TableClient } from '@azure/data-tables';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { cycleDepsFromSettings } from '../../lib/app';
 import { loadSettings, localEnv } from '../../lib/config/settings';
 import { runCycle } from '../../lib/cycle';
-import { AlertStore } from '../../lib/store/alert-store';
-import { StateStore } from '../../lib/store/state-store';
 import { settingsFor } from '../../emulators';
 import { localCloudSettings, writeLocalSettings } from '../../scripts/local-settings';
-import { memoryLogger, startWorld, type World } from '../support/world';
+import { memoryLogger, startWorld, withOwnTables, type World } from '../support/world';
 
 /**
  * Running the product as a user does on their machine: `npm start` without Core Tools says what
@@ -53,10 +49,8 @@ describe('local.settings.json for the Functions host watching the private cloud'
     const settings = loadSettings(env);
     expect(settings.schedule).toBe('*/30 * * * * *');
 
-    // The host would use Azurite on its default ports; the test's Azurite stands in for it.
-    const table = (name: string) => TableClient.fromConnectionString(inject('storageConnectionString'), `local${name}${Date.now()}`, { allowInsecureConnection: true });
-    const deps = { ...cycleDepsFromSettings(settings, env, memoryLogger()), alerts: new AlertStore(table('alerts')), state: new StateStore(table('state')) };
-    const summary = await runCycle(deps);
+    // The host would use Azurite on its default ports; the test's Azurite stands in for it (every table the cycle uses).
+    const summary = await runCycle(withOwnTables(cycleDepsFromSettings(settings, env, memoryLogger()), `local${Date.now()}`));
     expect(summary).toMatchObject({ tenantsChecked: 2, errors: [] });
     expect(summary.jobsSeen).toBeGreaterThan(0);
   });

@@ -10,7 +10,8 @@ import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
 import { StateStore } from '../../lib/store/state-store';
 import { DiscoveryStore } from '../../lib/store/discovery-store';
-import { settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
+import { ProvisioningLogStore } from '../../lib/store/provisioning-log-store';
+import { loadScenario, settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
 
 export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
 
@@ -40,14 +41,37 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/**
+ * Cycle dependencies whose every table lives in the shared Azurite under names starting with
+ * `prefix`, so test files running at once never see each other's alerts, outbox or watermarks.
+ */
+export function withOwnTables(deps: CycleDeps, prefix: string): CycleDeps {
+  const table = (suffix: string) => TableClient.fromConnectionString(inject('storageConnectionString'), `${prefix}${suffix}`, { allowInsecureConnection: true });
+  return {
+    ...deps,
+    alerts: new AlertStore(table('alerts')),
+    state: new StateStore(table('state')),
+    discovery: new DiscoveryStore(table('discovery')),
+    logs: deps.logs && { ...deps.logs, store: new ProvisioningLogStore(table('state')) },
+  };
+}
+
 /** The settings a deployment would have, pointing at the private cloud and the shared Azurite. */
 export function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
   return { ...settingsFor(cloud, { storage: inject('storageConnectionString') }), ...extra };
 }
 
-export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
+/**
+ * Tests run cycles back to back, not five minutes apart: unless a scenario sets its own, Graph's
+ * reports limit (5 requests per 10 s per tenant) is lifted, so the provisioning-log reads of one
+ * test do not throttle the next. Tests of the limit itself set `reportsRateLimit`.
+ */
+const TEST_REPORTS_LIMIT = { requests: 1000, windowSeconds: 1 };
+
+export async function startWorld(scenarioOrPath: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
   const outboxDir = mkdtempSync(join(tmpdir(), 'esw-outbox-'));
-  const cloud = await startPrivateCloud({ scenario, outboxDir });
+  const scenario = typeof scenarioOrPath === 'string' ? loadScenario(scenarioOrPath) : scenarioOrPath;
+  const cloud = await startPrivateCloud({ scenario: { ...scenario, reportsRateLimit: scenario.reportsRateLimit ?? TEST_REPORTS_LIMIT }, outboxDir });
   const env = settingsEnv(cloud, extraEnv);
   const tableName = `w${randomUUID().replace(/-/g, '')}`;
   const log = memoryLogger();
@@ -57,18 +81,8 @@ export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, ex
     tableName,
     log,
     deps(overrides = {}) {
-      const settings = loadSettings(env);
-      const base = cycleDepsFromSettings(settings, env, log);
-      const table = (suffix: string) =>
-        TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}${suffix}`, { allowInsecureConnection: true });
-      return {
-        ...base,
-        alerts: new AlertStore(table('alerts')),
-        state: new StateStore(table('state')),
-        discovery: new DiscoveryStore(table('discovery')),
-        observe: { maxRetryAfterSeconds: 1 },
-        ...overrides,
-      };
+      const base = withOwnTables(cycleDepsFromSettings(loadSettings(env), env, log), world.tableName);
+      return { ...base, observe: { maxRetryAfterSeconds: 1 }, ...overrides };
     },
     stop: () => cloud.stop(),
   };

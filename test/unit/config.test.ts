@@ -108,7 +108,7 @@ describe('schema and validator agree on broken configs', () => {
     ['rules["tenant-unreadable"].keepFiringFor: "1.5h" is not a duration', (c) => (c.rules['tenant-unreadable'].keepFiringFor = '1.5h'), 'fractional duration'],
     ['route.routes[0].continue: expected true or false, got "yes"', (c) => (c.route.routes[0].continue = 'yes'), 'continue as text'],
     ['tenants["fabrikam"]: not a tenant ID (GUID) or domain name', (c) => (c.tenants.fabrikam = { name: 'Fabrikam' }), 'tenant by name'],
-    ['silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants, discovery)', (c) => (c.silence = []), 'misspelt top-level field'],
+    ['silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants, discovery, provisioningLogs, kqlRules)', (c) => (c.silence = []), 'misspelt top-level field'],
     ['discovery.refreshInterval: "daily" is not a duration', (c) => (c.discovery.refreshInterval = 'daily'), 'refresh in words'],
     ['discovery.servicePrincipals["3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19"][0]: "ServiceNow" is not a service principal object ID (a GUID)', (c) => (c.discovery.servicePrincipals['3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19'] = ['ServiceNow']), 'app name for an id'],
     ['rules["job-stalled"].intervals: must be at least 1, got 0', (c) => (c.rules['job-stalled'].intervals = 0), 'zero intervals'],

@@ -1,13 +1,68 @@
+import type { Annotations, Runbook } from '../../model';
+import type { JobSnapshot, TenantObservation } from '../../observe/types';
 import { formatTime } from '../../text';
+import { describeLogProblem } from './provisioning-logs-unreadable';
 import { appName, str } from '../present';
 import type { JobRule } from '../rule';
-import { deletionThresholdRunbook } from '../runbooks';
-import { isDeletionTrip, quarantineAnnotations, quarantineFacts, quarantineLinks } from './quarantine';
+import { isDeletionTrip, quarantineAnnotations, quarantineEnding, quarantineFacts, quarantineLinks } from './quarantine';
 
 /**
  * A job quarantined with reason TooManyDeletes (any casing): the accidental-deletion threshold
- * tripped, the deletes are held and wait for a decision. Fires at once.
+ * tripped, the deletes are held and wait for a decision. Fires at once. With the provisioning logs
+ * readable, the alert names what is held: the job's stagedDelete events (docs/reference/graph-provisioning-api.md §2)
+ * give the number of held deletes and a sample of the objects by name.
  */
+
+/** Entra's default accidental-deletion threshold (reference §2), when the job does not report its own. */
+const DEFAULT_THRESHOLD = 500;
+
+/** What the provisioning logs say is held, as annotations (all plain values; the sample as JSON). */
+function heldAnnotations(job: JobSnapshot, tenant: TenantObservation): Annotations {
+  const held = tenant.provisioning?.heldDeletes.get(job.jobId);
+  if (!held) return { heldUnknown: tenant.provisioning ? 'the provisioning logs were not read this cycle' : 'the provisioning logs are not read' };
+  if ('kind' in held) return { heldUnknown: describeLogProblem(held) };
+  if (held.count === 0) return { heldUnknown: 'no stagedDelete events in the provisioning logs yet (they can arrive minutes late)' };
+  return {
+    heldDeletes: held.count,
+    heldCapped: held.capped,
+    heldSample: JSON.stringify(held.sample.map((o) => ({ name: o.displayName, ...(o.upn ? { upn: o.upn } : {}), ...(o.identityType ? { type: o.identityType } : {}) }))),
+    heldCycleId: held.cycleId,
+    heldStagedAt: held.lastAt !== undefined ? new Date(held.lastAt).toISOString() : undefined,
+  };
+}
+
+function sampleOf(value: unknown): { name: string; upn?: string }[] {
+  try {
+    const parsed = JSON.parse(String(value ?? '[]')) as unknown;
+    return Array.isArray(parsed) ? (parsed as { name: string; upn?: string }[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function heldCount(n: Annotations): string | undefined {
+  if (typeof n.heldDeletes !== 'number') return undefined;
+  return n.heldCapped ? `at least ${n.heldDeletes}` : String(n.heldDeletes);
+}
+
+/** The decision and its exact steps, with the numbers when the logs gave them. */
+export function deletionThresholdRunbook(servicePrincipalId: string, jobId: string, threshold: number | undefined, held: string | undefined): Runbook {
+  const limit = threshold !== undefined ? `${threshold}` : `the configured number (Entra's default is ${DEFAULT_THRESHOLD})`;
+  const restart = `POST /servicePrincipals/${servicePrincipalId}/synchronization/jobs/${jobId}/restart`;
+  return {
+    meaning:
+      `This cycle would have deleted or disabled ${held ?? 'more'} objects in the target, more than the accidental-deletion threshold of ${limit} allows. ` +
+      'Entra has held every one of those deletes and quarantined the job; nothing has been deleted yet, and nothing else syncs until someone decides.',
+    steps: [
+      `Review the held objects: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Action = StagedDelete (Graph: GET /auditLogs/provisioning?$filter=jobId eq '${jobId}' and provisioningAction eq 'stagedDelete').`,
+      'If the deletes are expected, approve them: Provisioning > "Allow deletes", or ' +
+        `${restart} with {"criteria":{"resetScope":"ForceDeletes"}}. The held deletes run and the job leaves quarantine on its next cycle.`,
+      'If they are not expected, reject them: fix the cause first (user and group assignments, scoping filters, source objects deleted or disabled by mistake), ' +
+        `then restart the job (Provisioning > Restart provisioning, or ${restart} with {"criteria":{"resetScope":"Watermark, Escrows, QuarantineState"}}). Do not restart before fixing, or the deletes run.`,
+    ],
+  };
+}
+
 export const deletionThreshold: JobRule = {
   condition: 'deletion-threshold',
   scope: 'job',
@@ -19,23 +74,34 @@ export const deletionThreshold: JobRule = {
   defaultKeepFiringForMs: 0,
   params: {},
   rootCause: true,
-  check({ job }) {
-    return isDeletionTrip(job) ? { job, annotations: quarantineAnnotations(job) } : undefined;
+  check({ job, tenant }) {
+    return isDeletionTrip(job) ? { job, annotations: { ...quarantineAnnotations(job), ...heldAnnotations(job, tenant) } } : undefined;
   },
   present(alert, ctx) {
     const n = alert.annotations;
+    const threshold = typeof n.deleteThreshold === 'number' ? n.deleteThreshold : undefined;
+    const held = heldCount(n);
     const facts = quarantineFacts(alert, ctx);
-    if (n.deleteThreshold !== undefined) facts.push(['Deletion threshold', str(n.deleteThreshold)]);
+    facts.push(['Deletion threshold', threshold !== undefined ? String(threshold) : `not reported by Graph (Entra's default is ${DEFAULT_THRESHOLD})`]);
+    if (held) {
+      facts.push(['Held deletes', `${held} object(s), staged ${formatTime(n.heldStagedAt)}`]);
+      const sample = sampleOf(n.heldSample);
+      const rest = Number(n.heldDeletes) - sample.length;
+      const names = sample.map((o) => (o.upn && o.upn !== o.name ? `${o.name} (${o.upn})` : o.name)).join(', ');
+      facts.push([`Held objects (${sample.length} of ${held})`, rest > 0 ? `${names}, and ${n.heldCapped ? 'at least ' : ''}${rest} more` : names]);
+    } else if (n.heldUnknown) {
+      facts.push(['Held deletes', `unknown: ${str(n.heldUnknown)}`]);
+    }
     return {
       title: 'Deletion threshold tripped',
       about: appName(alert),
-      what: `${appName(alert)} is holding deletes for your decision.`,
+      what: held ? `${appName(alert)} is holding ${held} deletes for your decision.` : `${appName(alert)} is holding deletes for your decision.`,
       since: str(n.seriesBegan ?? n.currentBegan) || undefined,
       next: n.nextAttempt ? `Entra re-evaluates at ${formatTime(n.nextAttempt)}; the deletes stay held until someone decides.` : undefined,
       facts,
-      runbook: deletionThresholdRunbook(alert.labels.servicePrincipalId, alert.labels.jobId, typeof n.deleteThreshold === 'number' ? n.deleteThreshold : undefined),
+      runbook: deletionThresholdRunbook(alert.labels.servicePrincipalId, alert.labels.jobId, threshold, held),
       links: quarantineLinks(alert, ctx),
-      ended: 'deletion hold cleared',
+      ...quarantineEnding(ctx, 'deletion hold cleared'),
     };
   },
 };

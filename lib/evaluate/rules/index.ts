@@ -5,7 +5,11 @@ import { jobDisabled } from './job-disabled';
 import { jobFailing } from './job-failing';
 import { jobStalled } from './job-stalled';
 import { jobsUnreadable } from './jobs-unreadable';
+import { isKqlCondition, kqlRuleDefinition } from './kql';
+import { noProvisioningEvents } from './no-provisioning-events';
 import { notificationEmailOff } from './notification-email-off';
+import { provisioningFailures } from './provisioning-failures';
+import { provisioningLogsUnreadable } from './provisioning-logs-unreadable';
 import { quarantine } from './quarantine';
 import { scimTokenExpiring } from './scim-token-expiring';
 import { tenantUnreadable } from './tenant-unreadable';
@@ -23,16 +27,23 @@ export const RULES: readonly RuleDefinition[] = [
   jobDisabled,
   jobStalled,
   jobFailing,
+  provisioningFailures,
+  noProvisioningEvents,
   scimTokenExpiring,
   deletionPreventionOff,
   notificationEmailOff,
+  provisioningLogsUnreadable,
 ];
 
 const BY_CONDITION = new Map(RULES.map((rule) => [rule.condition, rule]));
 
-/** The rule of a condition; undefined for a condition no longer (or not yet) registered. */
+/**
+ * The rule of a condition: a registered one, or for a `kql-...` condition the presentation of the
+ * config's KQL rules (their queries run apart, see lib/evaluate/kql.ts); undefined for a condition
+ * no longer (or not yet) registered.
+ */
 export function ruleFor(condition: string): RuleDefinition | undefined {
-  return BY_CONDITION.get(condition);
+  return BY_CONDITION.get(condition) ?? (isKqlCondition(condition) ? kqlRuleDefinition(condition) : undefined);
 }
 
 export const CONDITIONS: readonly string[] = RULES.map((rule) => rule.condition);

@@ -1,0 +1,75 @@
+import { KQL_NAME, type KqlRule } from '../../config/logs-config';
+import { formatDuration } from '../../text';
+import { shortTenant, str, tenantLabel } from '../present';
+import type { TenantRule } from '../rule';
+
+/**
+ * The user's own rules over a Log Analytics workspace (`kqlRules` in the config). Each rule's name
+ * (`kql-...`) is its condition, so its alerts are routed, grouped, silenced, reminded and resolved
+ * like any other; this is how channels show them (the queries run in lib/observe/log-analytics.ts and
+ * are judged in lib/evaluate/kql.ts).
+ */
+
+export function isKqlCondition(condition: string): boolean {
+  return KQL_NAME.test(condition);
+}
+
+/** The tenant label of a rule's alerts: the one it names, else its workspace. */
+export function kqlTenantLabel(rule: KqlRule, workspaceId: string): string {
+  return rule.labels.tenant ?? `workspace:${workspaceId}`;
+}
+
+function parsedList<T>(value: unknown): T[] {
+  try {
+    const parsed = JSON.parse(String(value ?? '[]')) as unknown;
+    return Array.isArray(parsed) ? (parsed as T[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** How channels show the alerts of a KQL rule: what the query found, the query itself, and the user's own steps. */
+export function kqlRuleDefinition(condition: string): TenantRule {
+  return {
+    condition,
+    scope: 'tenant',
+    title: condition,
+    counted: { one: condition, many: condition },
+    description: `A rule from kqlRules in the config (${condition}).`,
+    defaultSeverity: 'warning',
+    defaultPendingCycles: 0,
+    defaultKeepFiringForMs: 0,
+    params: {},
+    check: () => [],
+    present(alert, ctx) {
+      const n = alert.annotations;
+      const workspaceTenant = alert.labels.tenantId.startsWith('workspace:');
+      const where = str(n.servicePrincipalName) || (workspaceTenant ? `workspace ${str(n.workspaceId)}` : shortTenant(alert.labels.tenantId, ctx));
+      const facts: [string, string][] = [['Rule', condition]];
+      if (!workspaceTenant) facts.push(['Tenant', tenantLabel(alert.labels.tenantId, ctx)]);
+      if (n.servicePrincipalName) facts.push(['Configuration', str(n.servicePrincipalName)]);
+      if (alert.labels.jobId !== '-') facts.push(['Job', alert.labels.jobId]);
+      facts.push(
+        ['Threshold', str(n.threshold)],
+        ['Result', `${n.observed !== undefined ? str(n.observed) : 'no value'} (${str(n.matchingRows)} of ${str(n.rows)} row(s) match)`],
+        ['Time span', `the last ${formatDuration(Number(n.timeSpanMs))}`],
+        ['Workspace', str(n.workspaceId)],
+        ['Query', str(n.query)],
+      );
+      parsedList<Record<string, string>>(n.sample).forEach((row, i) => facts.push([`Row ${i + 1}`, Object.entries(row).map(([k, v]) => `${k}=${v}`).join(', ')]));
+      const steps = parsedList<string>(n.steps);
+      return {
+        title: condition,
+        about: where,
+        what: `${condition}: ${str(n.threshold)} (found ${n.observed !== undefined ? str(n.observed) : 'no value'}) over the last ${formatDuration(Number(n.timeSpanMs))}.`,
+        facts,
+        runbook: {
+          meaning: str(n.description) || 'A rule from your config (kqlRules) crossed its threshold in Azure Monitor Logs.',
+          steps: steps.length > 0 ? steps : ['Run the query in the Log Analytics workspace (Logs) over the same time span to see every row.'],
+        },
+        links: [],
+        ended: 'is back within its threshold',
+      };
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import type { Annotations } from '../../model';
+import { failuresInWindow, type CodeDigest, type JobDigest } from '../../observe/provisioning-digest';
+import type { ServicePrincipalRef, TenantObservation } from '../../observe/types';
+import { formatDuration, formatTime } from '../../text';
+import { objectRunbookStep } from '../object-runbooks';
+import { appName, entraLinks, jobIdentityFacts, str } from '../present';
+import type { RuleHit, TenantRule } from '../rule';
+
+/**
+ * Objects that fail to provision: the failure digest of a job (lib/observe/provisioning-digest.ts),
+ * grouped by `errorInformation.errorCode`. Fires when the failures in the job's window reach the
+ * threshold, and resolves when the window holds no failure any more. While it fires, new failures
+ * of a code already told update the alert in place; a new code, or a new tier (10×, 100× the
+ * threshold), is material and told at once.
+ *
+ * A tenant rule: the logs name every job of the tenant that fails (cross-tenant, SCIM, Cloud Sync),
+ * also those the job listing does not cover, and each job gets its own settings (per-app and
+ * per-job overrides of `threshold` and `window`).
+ */
+
+/** Codes shown in an alert (the rest are summed up); examples per code are capped by the digest. */
+const CODES_SHOWN = 5;
+
+export const FAILURES_CONDITION = 'provisioning-failures';
+
+/** `Azure2Azure` from `Azure2Azure.<tenant>.<guid>`: the template part of a job id. */
+export function templateOfJobId(jobId: string): string | undefined {
+  const head = jobId.split('.')[0];
+  return head && head !== jobId ? head : undefined;
+}
+
+interface CodeSummary {
+  code: string;
+  count: number;
+  firstAt: string;
+  lastAt: string;
+  reason?: string;
+  recommendedAction?: string;
+  examples: { name: string; upn?: string; action: string }[];
+}
+
+function summary(code: string, c: CodeDigest): CodeSummary {
+  return {
+    code,
+    count: c.count,
+    firstAt: new Date(c.firstAt).toISOString(),
+    lastAt: new Date(c.lastAt).toISOString(),
+    reason: c.reason,
+    recommendedAction: c.recommendedAction,
+    examples: c.examples.map((e) => ({ name: e.name, ...(e.upn ? { upn: e.upn } : {}), action: e.action })),
+  };
+}
+
+/** The threshold tier reached: 0 at the threshold, 1 at ten times it, 2 at a hundred times... */
+export function tierOf(peak: number, threshold: number): number {
+  return peak < threshold ? -1 : Math.floor(Math.log10(peak / threshold) + 1e-9);
+}
+
+function jobOf(tenant: TenantObservation, jobId: string, digest: JobDigest): { servicePrincipal: ServicePrincipalRef; templateId?: string } {
+  const snapshot = tenant.jobs.find((j) => j.jobId === jobId);
+  if (snapshot) return { servicePrincipal: snapshot.servicePrincipal, templateId: snapshot.templateId || undefined };
+  const sp = tenant.jobs.find((j) => j.servicePrincipal.id === digest.servicePrincipalId)?.servicePrincipal;
+  return {
+    servicePrincipal: sp ?? { id: digest.servicePrincipalId || '-', appId: '', displayName: digest.servicePrincipalName || digest.servicePrincipalId || jobId },
+    templateId: templateOfJobId(jobId),
+  };
+}
+
+export const provisioningFailures: TenantRule = {
+  condition: FAILURES_CONDITION,
+  scope: 'tenant',
+  title: 'Provisioning failures',
+  counted: { one: 'failure digest', many: 'failure digests' },
+  description:
+    'Objects fail to provision: the failed events of a job in the provisioning logs reached the threshold within the window. It resolves when the window holds no failure.',
+  defaultSeverity: 'warning',
+  defaultPendingCycles: 0,
+  defaultKeepFiringForMs: 0,
+  params: {
+    threshold: { type: 'integer', default: 10, min: 1, max: 10_000_000, description: 'Failed events within the window that make the alert fire' },
+    window: {
+      type: 'duration',
+      default: 3600_000,
+      min: 5 * 60_000,
+      max: 24 * 3600_000,
+      description: 'How far back failures count; the alert resolves once the window holds none',
+    },
+  },
+  // Judged only when the logs were read up to now: a failed read is no evidence of recovery.
+  inView: (_labels, tenant) => !tenant.problem && tenant.provisioning?.complete === true,
+  check({ tenant, settings, settingsForJob, now }) {
+    const digest = tenant.provisioning?.digest;
+    if (!digest) return [];
+    const hits: RuleHit[] = [];
+    for (const [jobId, jobDigest] of Object.entries(digest.jobs)) {
+      const { servicePrincipal, templateId } = jobOf(tenant, jobId, jobDigest);
+      const job = { jobId, servicePrincipal, templateId };
+      const s = settingsForJob?.(job) ?? settings;
+      const threshold = Number(s.params.threshold);
+      const windowMs = Number(s.params.window);
+      const inWindow = failuresInWindow(jobDigest, now.getTime(), windowMs);
+      if (!s.enabled || inWindow === 0 || jobDigest.peak < threshold) continue;
+      const codes = Object.entries(jobDigest.codes).sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
+      const shown = codes.slice(0, CODES_SHOWN).map(([code, c]) => summary(code, c));
+      const hidden = codes.slice(CODES_SHOWN);
+      const tier = tierOf(jobDigest.peak, threshold);
+      const annotations: Annotations = {
+        servicePrincipalName: servicePrincipal.displayName,
+        appId: servicePrincipal.appId || undefined,
+        templateId,
+        threshold,
+        windowMs,
+        inWindow,
+        peak: jobDigest.peak,
+        failures: codes.reduce((n, [, c]) => n + c.count, 0),
+        stretchStart: new Date(jobDigest.stretchStart).toISOString(),
+        lastFailureAt: new Date(jobDigest.lastAt).toISOString(),
+        codeCount: codes.length,
+        codes: JSON.stringify(shown),
+        otherCodes: hidden.length,
+        otherFailures: hidden.reduce((n, [, c]) => n + c.count, 0),
+        tier,
+        source: tenant.provisioning?.source,
+      };
+      hits.push({ job, annotations, material: `${codes.map(([code]) => code).sort().join(',')}|tier ${tier}` });
+    }
+    return hits;
+  },
+  present(alert, ctx) {
+    const n = alert.annotations;
+    const codes = parseCodes(n.codes);
+    const window = formatDuration(Number(n.windowMs));
+    const facts = jobIdentityFacts(alert, ctx);
+    facts.push(['Failures', `${str(n.failures)} since ${formatTime(n.stretchStart)}; ${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})`]);
+    for (const c of codes) facts.push([c.code, codeText(c)]);
+    if (Number(n.otherCodes) > 0) facts.push(['Other error codes', `${str(n.otherCodes)} more code(s) with ${str(n.otherFailures)} failure(s)`]);
+    return {
+      title: 'Provisioning failures',
+      about: appName(alert),
+      what: `${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s).`,
+      since: str(n.stretchStart) || undefined,
+      facts,
+      runbook: {
+        meaning:
+          'These objects failed to provision; the job itself runs on and retries them. If more than 40% of its events fail (once 5,000 have failed), Entra quarantines the whole job.',
+        steps: [
+          ...codes.slice(0, 3).map((c) => `${c.code}: ${objectRunbookStep(c.code, c.recommendedAction)}`),
+          'See every failed object: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Status = Failure (Graph: provisioningStatusInfo/status eq \'failure\').',
+        ],
+      },
+      links: entraLinks(alert),
+      ended: 'has no failures left in its window',
+    };
+  },
+};
+
+function parseCodes(value: unknown): CodeSummary[] {
+  try {
+    const parsed = JSON.parse(String(value ?? '[]')) as unknown;
+    return Array.isArray(parsed) ? (parsed as CodeSummary[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function codeText(c: CodeSummary): string {
+  const parts = [`${c.count} failure(s), first ${formatTime(c.firstAt)}, last ${formatTime(c.lastAt)}.`];
+  if (c.reason) parts.push(`Reason: ${c.reason}`);
+  if (c.recommendedAction) parts.push(`Recommended: ${c.recommendedAction}`);
+  if (c.examples.length > 0) parts.push(`For example: ${c.examples.map((e) => (e.upn && e.upn !== e.name ? `${e.name} (${e.upn})` : e.name)).join(', ')}.`);
+  return parts.join(' ');
+}
