@@ -1,9 +1,11 @@
 import { createCredential, createEmailClient, createTableClient } from './clients';
 import { createGraphReader } from './clients/graph';
+import { boundedCredential } from './clients/timeouts';
 import { loadPolicy } from './config/config';
 import { Env, loadSettings, Settings } from './config/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
+import { CycleBudget, limitsForSchedule } from './limits';
 import type { Logger } from './log';
 import { createAcsMailer } from './notify/mailer';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
@@ -21,14 +23,18 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  * whatever endpoints are configured. The config is read anew each cycle, so edits apply without a restart.
  */
 export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date()): CycleDeps {
-  const credential = createCredential(settings, env);
+  const identity = createCredential(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  // Every outbound call is bounded by the cycle's deadline (lib/limits.ts); Graph readers by their tenant's.
+  const budget = new CycleBudget(limitsForSchedule(settings.schedule, env));
+  const credential = boundedCredential(identity, budget.calls());
   return {
     targets: targetsOf(settings, env),
-    graphFor: (target) => createGraphReader(credential, settings.graphEndpoint, target.tokenTenant),
-    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
-    state: new StateStore(createTableClient(settings, credential, STATE_TABLE)),
-    mailer: createAcsMailer(createEmailClient(settings, credential), settings.emailFrom),
+    graphFor: (target, limits) => createGraphReader(identity, settings.graphEndpoint, target.tokenTenant, limits ?? { ...budget.calls(), maxRetryAfterMs: budget.limits.maxRetryAfterMs }),
+    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE, budget.calls())),
+    state: new StateStore(createTableClient(settings, credential, STATE_TABLE, budget.calls())),
+    mailer: createAcsMailer(createEmailClient(settings, credential, budget.calls()), settings.emailFrom),
+    budget,
     policy,
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,

@@ -1,17 +1,23 @@
-import type { GraphReader } from './clients/graph';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph';
+import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
 import { dispatch } from './dispatch/dispatch';
 import { matchLabelsOf, routesFor } from './dispatch/route';
 import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
+import { CycleBudget } from './limits';
 import type { Logger } from './log';
-import { planEmails, sendPlanned, type DeliveryDeps } from './notify/deliver';
+import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from './notify/deliver';
 import { neededNotification } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
-import type { AlertLabels, AlertRecord, CycleSummary } from './model';
+import type { AlertLabels, AlertRecord, CycleSummary, Finding } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
+import type { LeaseHolder } from './store/state-store';
+import { StorageError } from './store/table';
 
 export type { Logger } from './log';
 export type { CyclePoint } from './notify/deliver';
@@ -24,12 +30,17 @@ export interface Target {
 
 export interface CycleDeps extends DeliveryDeps {
   targets: Target[];
-  graphFor(target: Target): GraphReader;
+  /** A Graph reader for one tenant; `limits` bound its calls (its tenant's deadline, one call's time). */
+  graphFor(target: Target, limits?: GraphLimits): GraphReader;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
   heartbeat?: (summary: CycleSummary) => Promise<void>;
   /** Tenants read at once. */
   concurrency?: number;
   observe?: ObserveOptions;
+  /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/limits.ts). */
+  budget?: CycleBudget;
+  /** Who this instance is, for the planning lease (default: host, process and a random part, new each cycle). */
+  instanceId?: string;
 }
 
 export type { CycleSummary } from './model';
@@ -62,6 +73,70 @@ function reportProblems(observations: TenantObservation[], log: Logger, errors: 
   }
 }
 
+// ---- observe: every tenant in parallel, each under its own deadline --------------------------------
+
+/** An observation of a tenant that could not be read in time: its alerts are held, and it is reported. */
+function timedOut(tenantId: string, message: string): TenantObservation {
+  return { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], problem: { kind: 'transient', code: 'Timeout', message, operation: 'the tenant' } };
+}
+
+/**
+ * Reads one tenant within its share of the cycle. A tenant whose Graph or token endpoint hangs
+ * is cut off at its deadline and reported as unreadable ("timed out after N s"); it holds up
+ * nobody else, since each tenant has its own deadline and readers run side by side.
+ */
+async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, observeBy: Deadline): Promise<TenantObservation> {
+  const { limits } = budget;
+  if (observeBy.expired()) return timedOut(target.tenantId, `not read: the ${seconds(observeBy.lengthMs)} s this cycle gives to reading tenants ran out before its turn`);
+  const deadline = observeBy.within(limits.tenantMs);
+  const reader = deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs));
+  try {
+    const reading = observeTenant(reader, target.tenantId, { ...deps.observe, deadline, retryCallMs: limits.callMs });
+    return await beforeDeadline(reading, deadline, `reading tenant ${target.tenantId}`);
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    return timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`);
+  }
+}
+
+async function observeTenants(deps: CycleDeps, budget: CycleBudget, deadline: Deadline): Promise<TenantObservation[]> {
+  const observeBy = deadline.within(budget.limits.observeMs);
+  return mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeOne(target, deps, budget, observeBy));
+}
+
+// ---- lease: one instance plans and sends at a time ------------------------------------------------
+
+interface PlanningLease {
+  taken: boolean;
+  by?: LeaseHolder;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the planning lease: a row in the state table, written under its ETag, that says which
+ * instance plans and sends until when (its own deadline). Instances observe side by side, but only
+ * the holder reads the outbox, claims alerts, plans and sends, so two instances that saw different
+ * things can never plan the same notice into two different emails. Another instance waits for the
+ * lease while there is time left to deliver, then starts from what the holder recorded.
+ */
+async function takePlanningLease(deps: CycleDeps, budget: CycleBudget, deadline: Deadline): Promise<PlanningLease> {
+  const holder = deps.instanceId ?? `${hostname()}#${process.pid}#${randomUUID().slice(0, 8)}`;
+  const waitUntil = deadline.before(Math.max(budget.limits.callMs * 3, budget.limits.cycleMs * 0.2));
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    const until = new Date(deps.clock().getTime() + deadline.remainingMs());
+    const result = await deps.state.takeLease(holder, deps.clock(), until);
+    if (result.taken) {
+      const release = () =>
+        deps.state.releaseLease(holder).catch((error: unknown) => deps.log.warn(`releasing the planning lease failed (it expires at ${until.toISOString()}): ${(error as Error).message}`));
+      return { taken: true, release };
+    }
+    if (waitUntil.expired()) return { taken: false, by: result.by, release: async () => undefined };
+    await sleep(Math.min(pause, waitUntil.remainingMs()), waitUntil.signal);
+  }
+}
+
+// ---- evaluate, reconcile, claim, plan, send, record: under the lease ----------------------------
+
 /** Writes changed alerts under their ETags; an alert another instance moved first is theirs this cycle. */
 async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRecord>, deps: CycleDeps, errors: string[]): Promise<Set<string>> {
   const lost = new Set<string>();
@@ -69,6 +144,7 @@ async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRec
     try {
       current.set(record.fingerprint, await deps.alerts.save(record));
     } catch (error) {
+      if (error instanceof StorageError && error.kind === 'unavailable') throw error;
       lost.add(record.fingerprint);
       if (error instanceof ConcurrentUpdateError) deps.log.warn(`${error.message}; leaving it to that instance`);
       else errors.push(`saving alert ${record.fingerprint}: ${(error as Error).message}`);
@@ -77,24 +153,21 @@ async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRec
   return lost;
 }
 
+function evaluate(observations: TenantObservation[], deps: CycleDeps, now: Date): Finding[] {
+  return observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }));
+}
+
 /**
- * One monitoring cycle, as named stages over state in Table Storage:
- * observe (Graph) → evaluate (rules) → reconcile (alert lifecycle) → write alert state →
- * dispatch (route, inhibit, silence, dedup) → group → plan (outbox) → send → record.
- * Everything is written before the step that depends on it, and each email's idempotency key comes
- * from its notices, so a crash at any point neither loses an email nor sends one twice.
+ * The stages that decide and send, over state read after the lease was taken: evaluate →
+ * reconcile (alert lifecycle) → write alert state → dispatch (route, inhibit, silence, dedup) →
+ * group → plan (outbox) → send → record → forget.
  */
-export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
-  const started = deps.clock();
-  const errors: string[] = [];
-  const stored = await deps.alerts.loadAll();
-
-  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeTenant(deps.graphFor(target), target.tenantId, deps.observe));
+async function decideAndDeliver(observations: TenantObservation[], deps: CycleDeps, budget: CycleBudget, deadline: Deadline, errors: string[]): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
   const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
-  reportProblems(observations, deps.log, errors);
-
+  const stored = await deps.alerts.loadAll();
   const now = deps.clock();
-  const findings = observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }));
+  const findings = evaluate(observations, deps, now);
+  await deps.probe?.('evaluated');
   const { changed } = reconcile({
     stored,
     findings,
@@ -105,10 +178,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     },
     keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
-  await deps.probe?.('evaluated');
 
-  // Claim every alert this cycle will speak about by writing it: another instance that read the
-  // same rows loses the ETag race for them and stays silent about them.
+  // Claim every alert this cycle will speak about by writing it: an instance that read the same
+  // rows without the lease (an older version) loses the ETag race for them and stays silent.
   const current = new Map(stored);
   for (const record of changed) current.set(record.fingerprint, record);
   const outbox = await deps.state.listPlanned();
@@ -125,10 +197,52 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const fresh = await planEmails(groups, deps);
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors);
+  const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors, { deadline, callMs: budget.limits.callMs });
   await forgetOldAlerts(current, new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))), deps);
+  return { delivery, current };
+}
 
-  const all = [...current.values()];
+/**
+ * One monitoring cycle, as named stages over state in Table Storage, within a deadline derived
+ * from the schedule (lib/limits.ts):
+ * storage check → observe (Graph, every tenant under its own deadline) → lease (one planner at a
+ * time) → evaluate → reconcile → write alert state → dispatch → group → plan (outbox) → send →
+ * record → summary and heartbeat.
+ * Everything is written before the step that depends on it, and a send's outcome is asked of ACS
+ * before it is ever made again, so a crash at any point neither loses an email nor sends one twice.
+ * Throws StorageError when Table Storage cannot be used at all (the cycle could not run);
+ * a failure once it ran is in the summary's errors.
+ */
+export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
+  const started = deps.clock();
+  const budget = deps.budget ?? new CycleBudget();
+  const deadline = budget.start();
+  const errors: string[] = [];
+  await deps.state.ready();
+
+  const observations = await observeTenants(deps, budget, deadline);
+  reportProblems(observations, deps.log, errors);
+
+  let delivery: DeliveryResult = { sent: 0, waiting: 0 };
+  let current: Map<string, AlertRecord> | undefined;
+  const lease = await takePlanningLease(deps, budget, deadline);
+  if (lease.taken) {
+    try {
+      await deps.probe?.('leased');
+      ({ delivery, current } = await decideAndDeliver(observations, deps, budget, deadline, errors));
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      const message = `Table Storage failed mid-cycle; what was not recorded is done next cycle: ${error.message}`;
+      errors.push(message);
+      deps.log.error(message);
+    } finally {
+      await lease.release();
+    }
+  } else {
+    deps.log.info(`another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`);
+  }
+
+  const all = [...(current ?? (await deps.alerts.loadAll().catch(() => new Map<string, AlertRecord>()))).values()];
   const summary: CycleSummary = {
     startedAt: started.toISOString(),
     durationMs: deps.clock().getTime() - started.getTime(),

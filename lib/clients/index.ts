@@ -3,6 +3,18 @@ import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import { ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
 import type { Env, Settings } from '../config/settings';
+import { callLimitPolicy, UNBOUNDED, type CallLimits } from './timeouts';
+
+/**
+ * Pipeline options that bound every call of an Azure SDK client (lib/clients/timeouts.ts), with
+ * the SDK's own retries kept few: the cycle's deadline, not the retry count, is what limits them.
+ */
+function bounded(service: string, limits: CallLimits) {
+  return {
+    additionalPolicies: [{ policy: callLimitPolicy(service, limits) as never, position: 'perCall' as const }],
+    retryOptions: { maxRetries: 2, maxRetryDelayInMs: 10_000 },
+  };
+}
 
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.com',
@@ -46,15 +58,15 @@ export function createCredential(settings: Settings, env: Env): TokenCredential 
   return new DefaultAzureCredential({ ...common, managedIdentityClientId: clientId, tenantId });
 }
 
-export function createEmailClient(settings: Settings, credential: TokenCredential): EmailClient {
-  if (settings.acs.connectionString) return new EmailClient(settings.acs.connectionString);
-  return new EmailClient(settings.acs.endpoint, credential);
+export function createEmailClient(settings: Settings, credential: TokenCredential, limits: CallLimits = UNBOUNDED): EmailClient {
+  if (settings.acs.connectionString) return new EmailClient(settings.acs.connectionString, bounded('ACS', limits));
+  return new EmailClient(settings.acs.endpoint, credential, bounded('ACS', limits));
 }
 
-export function createTableClient(settings: Settings, credential: TokenCredential, table: string): TableClient {
+export function createTableClient(settings: Settings, credential: TokenCredential, table: string, limits: CallLimits = UNBOUNDED): TableClient {
   if ('connectionString' in settings.storage) {
     const local = /UseDevelopmentStorage=true/i.test(settings.storage.connectionString) || /=http:\/\//i.test(settings.storage.connectionString);
-    return TableClient.fromConnectionString(settings.storage.connectionString, table, { allowInsecureConnection: local });
+    return TableClient.fromConnectionString(settings.storage.connectionString, table, { allowInsecureConnection: local, ...bounded('Table Storage', limits) });
   }
-  return new TableClient(settings.storage.tableServiceUri, table, credential);
+  return new TableClient(settings.storage.tableServiceUri, table, credential, bounded('Table Storage', limits));
 }

@@ -12,7 +12,10 @@ export interface Notice {
   alert: AlertRecord;
 }
 
-export type RenderContext = ViewContext;
+export type RenderContext = ViewContext & {
+  /** Which part this email is, when one cycle's notices to the same people were split (lib/notify/group.ts). */
+  part?: { index: number; total: number };
+};
 
 interface Section {
   kind: NotificationItem['kind'];
@@ -127,18 +130,20 @@ export function renderEmail(notices: Notice[], ctx: RenderContext): EmailContent
   const single = sections.length === 1 ? sections[0] : undefined;
   const headline = single ? single.headline : summarySubject(unique, ctx);
   const footer = `Sent by ${PRODUCT}. ${unique.length === 1 ? 'Alert' : 'Alerts'} ${unique.map((n) => n.alert.fingerprint).join(', ')}.`;
+  const part = ctx.part ? partLine(ctx.part) : undefined;
 
   const html = [
     '<!DOCTYPE html>',
     `<html><head><meta charset="utf-8"><title>${escapeHtml(headline)}</title></head>`,
     '<body style="font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#201f1e">',
+    part ? `<p style="margin:0 0 8px;color:#605e5c"><b>${escapeHtml(part)}</b></p>` : '',
     single ? '' : `<h2 style="margin:0 0 8px">${escapeHtml(headline)}</h2>\n<ul>${sections.map((s) => `<li>${escapeHtml(s.headline)}</li>`).join('')}</ul>`,
     ...sections.map((s) => sectionHtml(s, single ? 'h2' : 'h3')),
     `<p style="color:#605e5c;font-size:12px">${escapeHtml(footer)}</p>`,
     '</body></html>',
   ].join('\n');
 
-  const text: string[] = [];
+  const text: string[] = part ? [part, ''] : [];
   if (!single) text.push(plain(headline, 300), '', ...sections.map((s) => `- ${plain(s.headline, 300)}`), '');
   sections.forEach((s, i) => {
     if (i > 0 || !single) text.push('----------------------------------------', '');
@@ -146,5 +151,11 @@ export function renderEmail(notices: Notice[], ctx: RenderContext): EmailContent
   });
   text.push(footer);
 
-  return { subject: headerSafe(`[${PRODUCT}] ${headline}`, 200), html, plainText: text.join('\n') };
+  const suffix = ctx.part ? ` (part ${ctx.part.index} of ${ctx.part.total})` : '';
+  return { subject: headerSafe(`[${PRODUCT}] ${headline}`, 200 - suffix.length) + suffix, html, plainText: text.join('\n') };
+}
+
+/** The line atop each email of a split: which part, of how many, and why. */
+function partLine(part: { index: number; total: number }): string {
+  return `Part ${part.index} of ${part.total}: this cycle's notices to these recipients are split into ${part.total} emails so that each stays readable.`;
 }

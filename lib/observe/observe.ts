@@ -1,4 +1,5 @@
-import { BatchRequest, BatchResponse, GRAPH_BATCH_LIMIT, GraphReader } from '../clients/graph';
+import { BatchRequest, BatchResponse, GRAPH_BATCH_LIMIT, GraphReader, MalformedGraphResponse, PageLimitExceeded, readAllPages } from '../clients/graph';
+import { Deadline, sleep as sleepUntil } from '../deadline';
 import { classifyError, graphErrorBody, problemFromStatus } from './errors';
 import { InvalidGraphData, normalizeJob, normalizeServicePrincipal } from './normalize';
 import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from './types';
@@ -11,11 +12,14 @@ export interface ObserveOptions {
   batchRetries?: number;
   /** Longest wait honoured for an inner Retry-After, in seconds (the timer must finish well inside its interval). */
   maxRetryAfterSeconds?: number;
+  /** The tenant's deadline: a retry whose wait (plus `retryCallMs` for the retry itself) would pass it is not made. */
+  deadline?: Deadline;
+  /** How long one retried $batch may take, kept free before the deadline (default 0). */
+  retryCallMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 const RETRYABLE = new Set([429, 503, 504]);
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Reads one tenant: its cross-tenant synchronization service principals, then their jobs in
@@ -28,7 +32,7 @@ export async function observeTenant(reader: GraphReader, tenantId: string, optio
   try {
     servicePrincipals = await listCrossTenantServicePrincipals(reader);
   } catch (error) {
-    observation.problem = error instanceof InvalidGraphData
+    observation.problem = error instanceof InvalidGraphData || error instanceof PageLimitExceeded || error instanceof MalformedGraphResponse
       ? { kind: 'invalid-response', message: error.message, operation: 'servicePrincipals' }
       : classifyError(error, 'servicePrincipals');
     return observation;
@@ -52,20 +56,10 @@ export async function observeTenant(reader: GraphReader, tenantId: string, optio
 }
 
 async function listCrossTenantServicePrincipals(reader: GraphReader): Promise<ServicePrincipalRef[]> {
-  const result: ServicePrincipalRef[] = [];
-  let next: string | undefined =
+  const first =
     `/servicePrincipals?$filter=applicationTemplateId eq '${CROSS_TENANT_SYNC_TEMPLATE_ID}'` +
     '&$select=id,appId,displayName,applicationTemplateId&$top=999';
-  const seen = new Set<string>();
-  while (next) {
-    if (seen.has(next)) throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing service principals');
-    seen.add(next);
-    const page = (await reader.get(next)) as { value?: unknown; '@odata.nextLink'?: unknown };
-    if (!page || !Array.isArray(page.value)) throw new InvalidGraphData('the service principal list from Graph has no value array');
-    for (const raw of page.value) result.push(normalizeServicePrincipal(raw));
-    next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
-  }
-  return result;
+  return (await readAllPages(reader, first, 'service principals')).map(normalizeServicePrincipal);
 }
 
 async function readJobsOfChunk(
@@ -76,8 +70,11 @@ async function readJobsOfChunk(
   options: ObserveOptions,
 ): Promise<void> {
   const retries = options.batchRetries ?? 4;
-  const sleep = options.sleep ?? defaultSleep;
+  const deadline = options.deadline ?? Deadline.never();
+  const sleep = options.sleep ?? ((ms: number) => sleepUntil(ms, deadline.signal));
   const maxWait = options.maxRetryAfterSeconds ?? 60;
+  // A retry is worth waiting for only if it can still be made and answered before the deadline.
+  const canRetry = (waitSeconds: number) => Math.min(waitSeconds, maxWait) * 1000 + (options.retryCallMs ?? 0) < deadline.remainingMs();
   let pending: BatchRequest[] = chunk.map((sp, i) => ({
     id: String(i + 1),
     method: 'GET',
@@ -91,7 +88,7 @@ async function readJobsOfChunk(
     let wait = 0;
     for (const response of responses) {
       const sp = spOf(response.id);
-      if (RETRYABLE.has(response.status) && attempt < retries) {
+      if (RETRYABLE.has(response.status) && attempt < retries && canRetry(retryAfterSeconds(response, attempt))) {
         retry.push(pending.find((r) => r.id === response.id) as BatchRequest);
         wait = Math.max(wait, retryAfterSeconds(response, attempt));
         continue;

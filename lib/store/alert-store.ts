@@ -1,6 +1,7 @@
 import { TableClient, TableEntity } from '@azure/data-tables';
-import { isConflict, isNotFound, tableCreator } from './table';
-import type { AlertRecord } from '../model';
+import { isConflict, isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
+import type { AlertRecord, Annotations } from '../model';
+import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS } from '../text';
 
 export const ALERTS_TABLE = 'SyncWatchAlerts';
 
@@ -31,6 +32,25 @@ interface AlertEntity {
 function partitionKeyOf(tenantId: string): string {
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
   return tenantId.replace(/[/\\#?\u0000-\u001f\u007f-\u009f]/g, '_');
+}
+
+/**
+ * Annotations that fit one property: each value is already bounded where findings are made; if
+ * many long ones still make the JSON too big, every value is cut shorter until it fits. A row
+ * that cannot be saved is an alert that is never sent, so nothing from Graph may make it too big.
+ */
+export function storableAnnotations(annotations: Annotations): Annotations {
+  for (let max = MAX_ANNOTATION_CHARS; ; max = Math.floor(max / 2)) {
+    const candidate = boundedAnnotations(annotations, max);
+    if (JSON.stringify(candidate).length <= PROPERTY_BUDGET_CHARS || max < 40) return candidate;
+  }
+}
+
+/** The record as it will be stored: what the next cycle reads back, so the cycle keeps the same. */
+function storable(record: AlertRecord): AlertRecord {
+  const notified: AlertRecord['notified'] = {};
+  for (const [route, log] of Object.entries(record.notified)) notified[route] = { ...log, material: boundedMaterial(log.material) };
+  return { ...record, annotations: storableAnnotations(record.annotations), material: boundedMaterial(record.material), notified };
 }
 
 function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
@@ -82,7 +102,7 @@ export class AlertStore {
   async get(tenantId: string, fingerprint: string): Promise<AlertRecord | undefined> {
     await this.ensureTable();
     try {
-      const entity = await this.table.getEntity<AlertEntity>(partitionKeyOf(tenantId), fingerprint);
+      const entity = await stored(this.table, `reading alert ${fingerprint}`, () => this.table.getEntity<AlertEntity>(partitionKeyOf(tenantId), fingerprint));
       return fromEntity(entity as AlertEntity & { etag?: string });
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -92,19 +112,21 @@ export class AlertStore {
 
   async loadAll(): Promise<Map<string, AlertRecord>> {
     await this.ensureTable();
-    const records = new Map<string, AlertRecord>();
-    for await (const entity of this.table.listEntities<AlertEntity>()) {
-      const record = fromEntity(entity as AlertEntity & { etag?: string });
-      records.set(record.fingerprint, record);
-    }
-    return records;
+    return stored(this.table, 'reading the alerts', async () => {
+      const records = new Map<string, AlertRecord>();
+      for await (const entity of this.table.listEntities<AlertEntity>()) {
+        const record = fromEntity(entity as AlertEntity & { etag?: string });
+        records.set(record.fingerprint, record);
+      }
+      return records;
+    });
   }
 
   /** Deletes a record if nobody changed it since it was read; false when someone did (or it is gone). */
   async deleteIfUnchanged(record: AlertRecord): Promise<boolean> {
     await this.ensureTable();
     try {
-      await this.table.deleteEntity(partitionKeyOf(record.labels.tenantId), record.fingerprint, { etag: record.etag });
+      await stored(this.table, `deleting alert ${record.fingerprint}`, () => this.table.deleteEntity(partitionKeyOf(record.labels.tenantId), record.fingerprint, { etag: record.etag }));
       return true;
     } catch (error) {
       if (isConflict(error) || isNotFound(error)) return false;
@@ -112,15 +134,19 @@ export class AlertStore {
     }
   }
 
-  /** Writes a record; returns it with its new ETag. Throws ConcurrentUpdateError on a lost race. */
+  /**
+   * Writes a record (bounded to fit: see storable); returns it as stored, with its new ETag.
+   * Throws ConcurrentUpdateError on a lost race, StorageError when Table Storage fails.
+   */
   async save(record: AlertRecord): Promise<AlertRecord> {
     await this.ensureTable();
-    const entity = toEntity(record);
+    const fitted = storable(record);
+    const entity = toEntity(fitted);
     try {
-      const response = record.etag
-        ? await this.table.updateEntity(entity, 'Replace', { etag: record.etag })
-        : await this.table.createEntity(entity);
-      return { ...record, etag: response.etag };
+      const response = await stored(this.table, `saving alert ${record.fingerprint}`, () =>
+        fitted.etag ? this.table.updateEntity(entity, 'Replace', { etag: fitted.etag }) : this.table.createEntity(entity),
+      );
+      return { ...fitted, etag: response.etag };
     } catch (error) {
       if (isConflict(error)) {
         throw new ConcurrentUpdateError(record.fingerprint);
