@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
@@ -69,6 +69,63 @@ export async function startAzurite(options: { cwd?: string } = {}): Promise<Azur
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill();
+      }),
+  };
+}
+
+/** A TCP proxy in front of Azurite that a test can cut: Table Storage becoming unavailable mid-cycle. */
+export interface StorageProxy {
+  port: number;
+  /** `connectionString` with its table endpoint moved to the proxy. */
+  connectionString: string;
+  /**
+   * Cuts Table Storage off: open connections are dropped and new ones are reset at once
+   * (`reset`: what a crashed or restarting service looks like) or held without an answer (`hang`).
+   */
+  cut(mode?: 'reset' | 'hang'): void;
+  /** Lets connections through again. */
+  restore(): void;
+  stop(): Promise<void>;
+}
+
+export async function startStorageProxy(azurite: Pick<Azurite, 'port' | 'connectionString'>): Promise<StorageProxy> {
+  const sockets = new Set<Socket>();
+  let mode: 'open' | 'reset' | 'hang' = 'open';
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (mode === 'reset') return client.resetAndDestroy();
+    if (mode === 'hang') return;
+    const upstream = connect(azurite.port, '127.0.0.1');
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    port,
+    connectionString: azurite.connectionString.replace(`127.0.0.1:${azurite.port}`, `127.0.0.1:${port}`),
+    cut(how = 'reset') {
+      mode = how;
+      dropAll();
+    },
+    restore() {
+      mode = 'open';
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        dropAll();
+        server.close(() => resolve());
       }),
   };
 }

@@ -5,7 +5,7 @@ import { loadPolicy } from './config/config';
 import { Env, loadSettings, Settings } from './config/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
-import { CycleBudget, limitsForSchedule } from './limits';
+import { CycleBudget, limitsForSchedule, type CycleLimits } from './limits';
 import type { Logger } from './log';
 import { createAcsMailer } from './notify/mailer';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
@@ -22,11 +22,11 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  * function, `npm run cycle` and the demo, so every entry point runs the same code against
  * whatever endpoints are configured. The config is read anew each cycle, so edits apply without a restart.
  */
-export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date()): CycleDeps {
+export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date(), limits?: CycleLimits): CycleDeps {
   const identity = createCredential(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   // Every outbound call is bounded by the cycle's deadline (lib/limits.ts); Graph readers by their tenant's.
-  const budget = new CycleBudget(limitsForSchedule(settings.schedule, env));
+  const budget = new CycleBudget(limits ?? limitsForSchedule(settings.schedule, env));
   const credential = boundedCredential(identity, budget.calls());
   return {
     targets: targetsOf(settings, env),

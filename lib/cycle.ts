@@ -10,6 +10,7 @@ import type { Logger } from './log';
 import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from './notify/deliver';
 import { neededNotification } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
+import { mapLimit } from './map-limit';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
@@ -45,18 +46,6 @@ export interface CycleDeps extends DeliveryDeps {
 
 export type { CycleSummary } from './model';
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
   for (const o of observations) {
@@ -140,16 +129,17 @@ async function takePlanningLease(deps: CycleDeps, budget: CycleBudget, deadline:
 /** Writes changed alerts under their ETags; an alert another instance moved first is theirs this cycle. */
 async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRecord>, deps: CycleDeps, errors: string[]): Promise<Set<string>> {
   const lost = new Set<string>();
-  for (const record of records) {
-    try {
-      current.set(record.fingerprint, await deps.alerts.save(record));
-    } catch (error) {
-      if (error instanceof StorageError && error.kind === 'unavailable') throw error;
-      lost.add(record.fingerprint);
-      if (error instanceof ConcurrentUpdateError) deps.log.warn(`${error.message}; leaving it to that instance`);
-      else errors.push(`saving alert ${record.fingerprint}: ${(error as Error).message}`);
+  const results = await deps.alerts.saveMany(records);
+  results.forEach((result, i) => {
+    const record = records[i] as AlertRecord;
+    if (!(result instanceof Error)) {
+      current.set(record.fingerprint, result);
+      return;
     }
-  }
+    lost.add(record.fingerprint);
+    if (result instanceof ConcurrentUpdateError) deps.log.warn(`${result.message}; leaving it to that instance`);
+    else errors.push(`saving alert ${record.fingerprint}: ${result.message}`);
+  });
   return lost;
 }
 
@@ -225,6 +215,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
 
   let delivery: DeliveryResult = { sent: 0, waiting: 0 };
   let current: Map<string, AlertRecord> | undefined;
+  let storageFailed = false;
   const lease = await takePlanningLease(deps, budget, deadline);
   if (lease.taken) {
     try {
@@ -232,6 +223,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
       ({ delivery, current } = await decideAndDeliver(observations, deps, budget, deadline, errors));
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
+      storageFailed = true;
       const message = `Table Storage failed mid-cycle; what was not recorded is done next cycle: ${error.message}`;
       errors.push(message);
       deps.log.error(message);
@@ -242,7 +234,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     deps.log.info(`another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`);
   }
 
-  const all = [...(current ?? (await deps.alerts.loadAll().catch(() => new Map<string, AlertRecord>()))).values()];
+  const known = current ?? (storageFailed ? new Map<string, AlertRecord>() : await deps.alerts.loadAll().catch(() => new Map<string, AlertRecord>()));
+  const all = [...known.values()];
   const summary: CycleSummary = {
     startedAt: started.toISOString(),
     durationMs: deps.clock().getTime() - started.getTime(),
@@ -255,7 +248,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     errors,
     heartbeat: 'skipped',
   };
-  await finish(summary, deps);
+  await finish(summary, deps, !storageFailed);
   return summary;
 }
 
@@ -282,8 +275,8 @@ async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<
   }
 }
 
-/** The heartbeat (only when the cycle did its whole job) and the summary for the status view. */
-async function finish(summary: CycleSummary, deps: CycleDeps): Promise<void> {
+/** The heartbeat (only when the cycle did its whole job) and the summary for the status view (when Table Storage is there to take it). */
+async function finish(summary: CycleSummary, deps: CycleDeps, record = true): Promise<void> {
   if (deps.heartbeat && summary.errors.length === 0) {
     try {
       await deps.heartbeat(summary);
@@ -292,6 +285,10 @@ async function finish(summary: CycleSummary, deps: CycleDeps): Promise<void> {
       summary.heartbeat = 'failed';
       deps.log.warn(`heartbeat failed: ${(error as Error).message}`);
     }
+  }
+  if (!record) {
+    deps.log.warn('the cycle summary is not recorded: Table Storage failed during the cycle');
+    return;
   }
   try {
     await deps.state.recordCycle(summary);

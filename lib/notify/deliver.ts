@@ -1,6 +1,7 @@
 import type { Policy } from '../config/policy';
 import { Deadline } from '../deadline';
 import type { Logger } from '../log';
+import { mapLimit } from '../map-limit';
 import type { AlertRecord, NotificationItem, PlannedEmail } from '../model';
 import { AlertStore, ConcurrentUpdateError } from '../store/alert-store';
 import type { StateStore } from '../store/state-store';
@@ -172,11 +173,25 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
 /** Writes each notice into its alert's route log, re-reading the alert if another instance moved it. */
 async function recordSent(email: PlannedEmail, current: Map<string, AlertRecord>, deps: DeliveryDeps): Promise<void> {
   const sentAt = deps.clock().toISOString();
+  // Every notice of the email written into its alert's log, then the alerts saved together.
+  const updated = new Map<string, AlertRecord>();
   for (const item of email.items) {
-    const alert = current.get(item.fingerprint);
-    if (!alert) continue;
-    current.set(item.fingerprint, await saveWithRetry(alert, item, sentAt, deps));
+    const alert = updated.get(item.fingerprint) ?? current.get(item.fingerprint);
+    if (alert) updated.set(item.fingerprint, afterSent(alert, item, sentAt));
   }
+  const records = [...updated.values()];
+  const results = await deps.alerts.saveMany(records);
+  await mapLimit(records.map((record, i) => ({ record, result: results[i] })), 8, async ({ record, result }) => {
+    if (!(result instanceof Error)) {
+      current.set(record.fingerprint, result as AlertRecord);
+      return;
+    }
+    // Moved by someone else since it was read: record the notices on the row as it is now.
+    const items = email.items.filter((item) => item.fingerprint === record.fingerprint);
+    let alert = current.get(record.fingerprint) as AlertRecord;
+    for (const item of items) alert = await saveWithRetry(alert, item, sentAt, deps);
+    current.set(record.fingerprint, alert);
+  });
 }
 
 async function saveWithRetry(alert: AlertRecord, item: NotificationItem, sentAt: string, deps: DeliveryDeps): Promise<AlertRecord> {

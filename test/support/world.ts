@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { cycleDepsFromSettings } from '../../lib/app';
+import { boundedClientOptions } from '../../lib/clients';
+import type { CycleLimits } from '../../lib/limits';
 import { Env, loadSettings } from '../../lib/config/settings';
 import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
@@ -34,8 +36,11 @@ export interface World {
   /** A table of its own in the shared Azurite, so test files and tests do not see each other's alerts. Change it for a clean slate. */
   tableName: string;
   log: ReturnType<typeof memoryLogger>;
-  /** Cycle dependencies built from settings exactly as production builds them, on this world's table. */
-  deps(overrides?: Partial<CycleDeps>): CycleDeps;
+  /**
+   * Cycle dependencies built from settings exactly as production builds them, on this world's
+   * table; `limits` for short deadlines, `storage` for another way to Azurite (a proxy a test can cut).
+   */
+  deps(overrides?: Partial<CycleDeps>, options?: { limits?: CycleLimits; storage?: string }): CycleDeps;
   stop(): Promise<void>;
 }
 
@@ -55,11 +60,14 @@ export async function startWorld(scenario: Scenario | string = DEMO_SCENARIO, ex
     env,
     tableName,
     log,
-    deps(overrides = {}) {
+    deps(overrides = {}, options = {}) {
       const settings = loadSettings(env);
-      const base = cycleDepsFromSettings(settings, env, log);
+      const base = cycleDepsFromSettings(settings, env, log, undefined, options.limits);
       const table = (suffix: string) =>
-        TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}${suffix}`, { allowInsecureConnection: true });
+        TableClient.fromConnectionString(options.storage ?? inject('storageConnectionString'), `${world.tableName}${suffix}`, {
+          allowInsecureConnection: true,
+          ...boundedClientOptions('Table Storage', base.budget!.calls()),
+        });
       return { ...base, alerts: new AlertStore(table('alerts')), state: new StateStore(table('state')), observe: { maxRetryAfterSeconds: 1 }, ...overrides };
     },
     stop: () => cloud.stop(),
