@@ -18,10 +18,11 @@ export class TimeoutError extends Error {
   }
 }
 
-/** `1.5`, `30`: seconds for messages, to one decimal when under 10 s. */
+/** `0.25`, `1.5`, `30`: seconds for messages, with decimals only where they say something. */
 export function seconds(ms: number): string {
   const s = ms / 1000;
-  return s < 10 && !Number.isInteger(s) ? s.toFixed(1) : String(Math.round(s));
+  if (s >= 10 || Number.isInteger(s)) return String(Math.round(s));
+  return String(Number(s.toFixed(s < 1 ? 2 : 1)));
 }
 
 export class Deadline {
