@@ -21,6 +21,7 @@ import { startHttpsServer } from './http';
 import type { TlsMaterial } from './tls';
 import { bearerToken, type TokenSigner } from './tokens';
 import { buildEml, buildHtmlPreview, isValidHeaderName, RESERVED_HEADER_NAMES } from './acs-mime';
+import { recordSecret } from './secrets';
 
 export interface AcsEmulatorOptions {
   tls: TlsMaterial;
@@ -361,6 +362,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
   const accessKey = options.accessKey ?? randomBytes(32).toString('base64');
   const key = Buffer.from(accessKey, 'base64');
   if (key.length === 0) throw new Error('AcsEmulatorOptions.accessKey must be a non-empty base64 string');
+  recordSecret('acs-access-key', accessKey);
   if (options.outboxDir) await mkdir(options.outboxDir, { recursive: true });
 
   let delivered: DeliveredEmail[] = [];

@@ -2,6 +2,7 @@ import { startAcsEmulator, type AcsEmulator } from './acs';
 import { startAuthority, type AuthorityEmulator } from './authority';
 import { startGraph, type GraphEmulator } from './graph';
 import { loadScenario, validateScenario, type Scenario } from './scenario';
+import { recordSecret } from './secrets';
 import { CloudState, type EmulatorControl } from './state';
 import { loadTlsMaterial, type TlsMaterial } from './tls';
 import { TokenSigner } from './tokens';
@@ -68,6 +69,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
   const tls = options.tls ?? loadTlsMaterial();
   const signer = new TokenSigner();
   const state = new CloudState(scenario);
+  recordSecret('client-secret', scenario.app.clientSecret);
 
   const started: Array<{ stop(): Promise<void> }> = [];
   try {

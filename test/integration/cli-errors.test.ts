@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cycleCommand } from '../../lib/cli/cycle-command';
 import type { Env } from '../../lib/config/settings';
+import { recordSecret } from '../../emulators/secrets';
+import { captureLog } from '../support/log-capture';
 import { startWorld, type World } from '../support/world';
 
 /**
@@ -22,6 +24,7 @@ async function run(env: Env): Promise<{ code: number; out: string; err: string }
   const out: string[] = [];
   const err: string[] = [];
   const code = await cycleCommand(env, { out: (l) => out.push(l), err: (l) => err.push(l) }, join(dir, 'no-local-settings.json'));
+  captureLog('npm run cycle (in process)', [...out, ...err].join('\n'));
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -64,6 +67,7 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
 
   it('a five-field schedule and an http:// table URI with a SAS: named, and the signature is never echoed (exit 2)', async () => {
     const { AzureWebJobsStorage: _storage, ...rest } = world.env;
+    recordSecret('sas-signature', 'TopSecretSignature%3D');
     const result = await run({ ...rest, WATCH_SCHEDULE: '*/5 * * * *', AzureWebJobsStorage__tableServiceUri: 'http://account.table.core.windows.net/?sv=2022-11-02&sig=TopSecretSignature%3D' });
     expect(result.code).toBe(2);
     expect(result.err).toContain('has 5 fields; the Azure Functions timer takes six');
@@ -119,7 +123,10 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.on('error', reject);
-      child.on('exit', (code) => resolve({ code: code ?? -1, err, out }));
+      child.on('exit', (code) => {
+        captureLog('npm run cycle', `${out}\n${err}`);
+        resolve({ code: code ?? -1, err, out });
+      });
     });
     expect(result.code).toBe(1);
     expect(result.err).toMatch(new RegExp(`tenant ${NORTHWIND}: cannot monitor: .*timed out after [0-9.]+ s`));

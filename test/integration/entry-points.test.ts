@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpRequest } from '@azure/functions';
 import { status } from '../../functions/status';
 import { watch } from '../../functions/watch';
+import { captureLog } from '../support/log-capture';
 import { startWorld, type World } from '../support/world';
 
 const root = join(__dirname, '..', '..');
@@ -24,7 +25,10 @@ function npmRunCycle(env: Record<string, string | undefined>): Promise<{ code: n
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('exit', (code) => {
+      captureLog('npm run cycle', `${stdout}\n${stderr}`);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
@@ -68,7 +72,13 @@ describe('entry points run the same cycle', () => {
   it('the timer function runs a cycle and fails the invocation when a tenant cannot be read', async () => {
     const saved = { ...process.env };
     const logs: string[] = [];
-    const context = new InvocationContext({ functionName: 'watch', logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`) });
+    const context = new InvocationContext({
+      functionName: 'watch',
+      logHandler: (level, ...args) => {
+        logs.push(`${level}: ${args.join(' ')}`);
+        captureLog('timer function', `${level}: ${args.join(' ')}`);
+      },
+    });
     const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
     try {
       Object.assign(process.env, world.env, { WATCH_TENANTS: `${CONTOSO},8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d` });

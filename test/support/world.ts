@@ -12,6 +12,7 @@ import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
 import { StateStore } from '../../lib/store/state-store';
 import { settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
+import { captureLog } from './log-capture';
 
 export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
 
@@ -19,14 +20,18 @@ export function demoScenario(): Scenario {
   return JSON.parse(readFileSync(DEMO_SCENARIO, 'utf8')) as Scenario;
 }
 
-/** Collects log lines so tests can assert what an operator would read. */
+/** Collects log lines so tests can assert what an operator would read (and the log scan can check them for secrets). */
 export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
+  const add = (line: string) => {
+    lines.push(line);
+    captureLog('cycle log', line);
+  };
   return {
     lines,
-    info: (m) => lines.push(`info: ${m}`),
-    warn: (m) => lines.push(`warn: ${m}`),
-    error: (m) => lines.push(`error: ${m}`),
+    info: (m) => add(`info: ${m}`),
+    warn: (m) => add(`warn: ${m}`),
+    error: (m) => add(`error: ${m}`),
   };
 }
 
