@@ -111,7 +111,7 @@ interface PlanningLease {
 async function takePlanningLease(deps: CycleDeps, budget: CycleBudget, deadline: Deadline): Promise<PlanningLease> {
   const holder = deps.instanceId ?? `${hostname()}#${process.pid}#${randomUUID().slice(0, 8)}`;
   const waitUntil = deadline.before(Math.max(budget.limits.callMs * 3, budget.limits.cycleMs * 0.2));
-  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+  for (let pause = 20; ; pause = Math.min(pause * 2, 1000)) {
     const until = new Date(deps.clock().getTime() + deadline.remainingMs());
     const result = await deps.state.takeLease(holder, deps.clock(), until);
     if (result.taken) {
@@ -216,21 +216,28 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   let delivery: DeliveryResult = { sent: 0, waiting: 0 };
   let current: Map<string, AlertRecord> | undefined;
   let storageFailed = false;
-  const lease = await takePlanningLease(deps, budget, deadline);
+  const failedMidCycle = (error: StorageError) => {
+    storageFailed = true;
+    const message = `Table Storage failed mid-cycle; what was not recorded is done next cycle: ${error.message}`;
+    errors.push(message);
+    deps.log.error(message);
+  };
+  const lease = await takePlanningLease(deps, budget, deadline).catch((error: unknown) => {
+    if (!(error instanceof StorageError)) throw error;
+    failedMidCycle(error);
+    return { taken: false, release: async () => undefined } as PlanningLease;
+  });
   if (lease.taken) {
     try {
       await deps.probe?.('leased');
       ({ delivery, current } = await decideAndDeliver(observations, deps, budget, deadline, errors));
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
-      storageFailed = true;
-      const message = `Table Storage failed mid-cycle; what was not recorded is done next cycle: ${error.message}`;
-      errors.push(message);
-      deps.log.error(message);
+      failedMidCycle(error);
     } finally {
       await lease.release();
     }
-  } else {
+  } else if (!storageFailed) {
     deps.log.info(`another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`);
   }
 

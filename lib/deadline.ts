@@ -74,15 +74,20 @@ export class Deadline {
 export async function beforeDeadline<T>(work: Promise<T>, deadline: Deadline, what: string): Promise<T> {
   if (deadline.at === Number.POSITIVE_INFINITY) return work;
   let onAbort: (() => void) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     onAbort = () => reject(new TimeoutError(what, deadline.lengthMs));
-    if (deadline.signal.aborted) onAbort();
-    else deadline.signal.addEventListener('abort', onAbort, { once: true });
+    if (deadline.signal.aborted) return onAbort();
+    deadline.signal.addEventListener('abort', onAbort, { once: true });
+    // AbortSignal.timeout does not keep Node running; this timer does, so a wait on work that
+    // holds nothing open (a promise that never settles) still ends at the deadline.
+    timer = setTimeout(onAbort, Math.ceil(deadline.remainingMs()) + 1);
   });
   try {
     return await Promise.race([work, timedOut]);
   } finally {
     if (onAbort) deadline.signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
     work.catch(() => undefined); // a late failure of abandoned work is not an unhandled rejection
   }
 }
