@@ -1,0 +1,293 @@
+import { describe, expect, it } from 'vitest';
+import { defaultRules } from '../../lib/config/config';
+import type { Route } from '../../lib/config/policy';
+import { dispatch } from '../../lib/dispatch/dispatch';
+import { matchLabelsOf } from '../../lib/dispatch/route';
+import { evaluateTenant, fingerprintOf, inView, keepFiringForMs } from '../../lib/evaluate/evaluate';
+import { deletionThresholdRunbook, quarantineRunbook } from '../../lib/evaluate/runbooks';
+import { RULES } from '../../lib/evaluate/rules';
+import type { AlertLabels, AlertRecord, NotificationItem } from '../../lib/model';
+import { afterSent, neededNotification } from '../../lib/notify/dedup';
+import { emailKey, groupByRecipients } from '../../lib/notify/group';
+import { renderEmail, type Notice } from '../../lib/notify/render';
+import { viewOf } from '../../lib/notify/view';
+import type { JobSnapshot, TenantObservation } from '../../lib/observe/types';
+import { reconcile } from '../../lib/reconcile/reconcile';
+import { policy, route } from '../support/policy';
+
+/**
+ * The contracts of the pure core, pinned: what each rule shows (its view), every runbook, every
+ * kind of email as rendered, the item keys and route logs that make "never doubled" hold, and
+ * the identities (fingerprints, email keys) that must never change once released. The snapshots
+ * are the product's words and layout: a change to them is reviewed in the diff and accepted with
+ * `npx vitest run -u test/unit/contracts.test.ts`.
+ */
+
+const TENANT = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
+const SP = '11a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601';
+const APP = '21a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601';
+const JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+const now = new Date('2026-11-27T12:00:00Z');
+const tenantNames = new Map([[TENANT, 'Contoso']]);
+
+function alert(condition: string, annotations: AlertRecord['annotations'], overrides: Omit<Partial<AlertRecord>, 'labels'> & { labels?: Partial<AlertLabels> } = {}): AlertRecord {
+  const labels: AlertLabels = { tenantId: TENANT, servicePrincipalId: condition === 'tenant-unreadable' ? '-' : SP, jobId: condition === 'tenant-unreadable' ? '-' : JOB, condition, ...overrides.labels };
+  return { fingerprint: fingerprintOf(labels), severity: 'critical', state: 'firing', annotations, startsAt: '2026-11-27T03:00:00.000Z', notified: {}, ...overrides, labels };
+}
+
+const FULL_QUARANTINE = {
+  servicePrincipalName: 'Fabrikam to Contoso',
+  appId: APP,
+  templateId: 'Azure2Azure',
+  statusCode: 'Quarantine',
+  reason: 'EncounteredQuarantineException',
+  reasonKnown: true,
+  errorCode: 'AzureDirectoryB2BManagementPolicyCheckFailure',
+  errorMessage: 'Policy permitting auto-redemption of invitations not configured',
+  tenantActionable: true,
+  currentBegan: '2026-11-27T02:50:00.000Z',
+  seriesBegan: '2026-11-26T02:50:00.000Z',
+  seriesCount: 3,
+  nextAttempt: '2026-11-27T08:50:00.000Z',
+  troubleshootingUrl: 'https://aka.ms/provisioning-troubleshoot',
+};
+const trip = alert('deletion-threshold', { ...FULL_QUARANTINE, reason: 'TooManyDeletes', errorCode: 'TooManyDeletes', errorMessage: '612 deletes held', deleteThreshold: 500 });
+const tripMinimal = alert('deletion-threshold', { reason: 'TooManyDeletes' }, { labels: { servicePrincipalId: 'not-a-guid' } });
+const quarantined = alert('quarantine', FULL_QUARANTINE);
+const quarantinedMinimal = alert('quarantine', { reason: 'SomethingNew', troubleshootingUrl: 'http://not-https.example' }, { labels: { servicePrincipalId: 'sp-x' } });
+const unreadable = alert('tenant-unreadable', { problem: '403 Authorization_RequestDenied: Insufficient privileges while reading servicePrincipals (likely missing Application.Read.All)', problemKind: 'access', httpStatus: 403, likelyMissingPermission: 'Application.Read.All' });
+const unreadableMinimal = alert('tenant-unreadable', { problem: 'Timeout: timed out after 60 s while reading the tenant' }, { labels: { tenantId: 'aaaaaaaa-0000-0000-0000-000000000009' } });
+const unknownCondition = alert('job-stalled-v0', { servicePrincipalName: 'Old rule' });
+
+describe('what each rule shows', () => {
+  it.each([
+    ['a deletion-threshold trip', trip],
+    ['a deletion-threshold trip with little known', tripMinimal],
+    ['a quarantine', quarantined],
+    ['a quarantine with little known', quarantinedMinimal],
+    ['an unreadable tenant', unreadable],
+    ['an unreadable tenant without a name or permission', unreadableMinimal],
+    ['a condition no rule knows any more', unknownCondition],
+  ])('%s', (_name, a) => {
+    expect(viewOf(a, { now, tenantNames, related: () => [] })).toMatchSnapshot();
+  });
+
+  it('every rule names its condition, counts and severity', () => {
+    expect(RULES.map((r) => [r.condition, r.scope, r.title, r.counted, r.defaultSeverity, r.defaultPendingCycles, r.defaultKeepFiringForMs, r.rootCause ?? false])).toMatchSnapshot();
+  });
+});
+
+describe('runbooks', () => {
+  const reasons = ['EncounteredQuarantineException', 'EncounteredEscrowProportionThreshold', 'EncounteredBaseEscrowThreshold', 'EncounteredTotalEscrowThreshold', 'QuarantinedOnDemand', 'IngestionInterrupted', 'Unknown', 'SomethingNew'];
+  const codes = [undefined, 'AzureDirectoryB2BManagementPolicyCheckFailure', 'SystemForCrossDomainIdentityManagementCredentialValidationUnavailable', 'AzureActiveDirectoryInvalidCredential', 'AzureActiveDirectoryExpiredCredentials', 'HybridIdentityServiceNoActiveAgents', 'SomeOtherCode'];
+  it('for every reason and well-known error code', () => {
+    expect(Object.fromEntries(reasons.flatMap((r) => codes.map((c) => [`${r} / ${c ?? 'no code'}`, quarantineRunbook(r, c)])))).toMatchSnapshot();
+  });
+  it('for a deletion hold, with and without the threshold', () => {
+    expect([deletionThresholdRunbook(SP, JOB, 500), deletionThresholdRunbook(SP, JOB, undefined)]).toMatchSnapshot();
+  });
+});
+
+describe('emails as rendered', () => {
+  const item = (a: AlertRecord, kind: NotificationItem['kind'], extra: Partial<NotificationItem> = {}): Notice => ({ alert: a, item: { key: `${a.fingerprint}:${kind}`, fingerprint: a.fingerprint, routeId: 'root', kind, startsAt: a.startsAt as string, ...extra } });
+  const ctx = { now, tenantNames };
+  const resolved = (a: AlertRecord) => ({ ...a, state: 'resolved' as const, endsAt: '2026-11-27T11:00:00.000Z' });
+
+  it.each([
+    ['a firing quarantine', [item(quarantined, 'firing')]],
+    ['a changed quarantine', [item(quarantined, 'changed')]],
+    ['a reminder of a deletion hold', [item(trip, 'reminder', { reminder: 2 })]],
+    ['a resolved job alert', [item(resolved(quarantined), 'resolved', { endsAt: '2026-11-27T11:00:00.000Z' })]],
+    ['a resolved tenant alert', [item(resolved(unreadable), 'resolved', { endsAt: '2026-11-27T11:00:00.000Z' })]],
+    ['a resolved alert whose start is not a time', [item({ ...resolved(quarantined), startsAt: 'garbage' }, 'resolved', { startsAt: 'garbage' })]],
+    ['one of each kind, ordered by urgency', [item(resolved(quarantinedMinimal), 'resolved'), item(trip, 'reminder', { reminder: 1 }), item(unreadable, 'firing'), item(quarantined, 'changed'), item(tripMinimal, 'firing')]],
+  ])('%s', (_name, notices) => {
+    const email = renderEmail(notices, ctx);
+    expect(email.subject).toMatchSnapshot('subject');
+    expect(email.plainText).toMatchSnapshot('plain text');
+    expect(email.html).toMatchSnapshot('html');
+  });
+
+  it('sums up several tenants, naming three and counting the rest; one and many', () => {
+    const tenants = ['aaaaaaaa-0000-0000-0000-000000000001', 'aaaaaaaa-0000-0000-0000-000000000002', 'aaaaaaaa-0000-0000-0000-000000000003', 'aaaaaaaa-0000-0000-0000-000000000004', 'aaaaaaaa-0000-0000-0000-000000000005'];
+    const notices = tenants.map((t) => item(alert('tenant-unreadable', { problem: 'x' }, { labels: { tenantId: t } }), 'firing'));
+    expect(renderEmail(notices, ctx).subject).toBe(`[Entra Sync Watch] 5 tenants unreadable: ${tenants.slice(0, 3).join(', ')} and 2 more`);
+    expect(renderEmail(notices.slice(0, 3), ctx).subject).toBe(`[Entra Sync Watch] 3 tenants unreadable: ${tenants.slice(0, 3).join(', ')}`);
+    const mixed = [item(quarantined, 'reminder', { reminder: 1 }), item({ ...quarantinedMinimal, labels: { ...quarantinedMinimal.labels, jobId: 'other' }, fingerprint: 'f2' }, 'reminder', { reminder: 1 }), item(trip, 'changed'), item(resolved(unknownCondition), 'resolved')];
+    expect(renderEmail(mixed, ctx).subject).toBe('[Entra Sync Watch] 1 changed: deletion hold, 2 still quarantined, 1 resolved: Contoso');
+    const unknownTwice = [item(unknownCondition, 'firing'), item({ ...unknownCondition, fingerprint: 'f3' }, 'firing')];
+    expect(renderEmail(unknownTwice, ctx).subject).toBe('[Entra Sync Watch] 2 job-stalled-v0: Contoso');
+  });
+});
+
+describe('identities that never change once released', () => {
+  it('an alert\'s fingerprint', () => {
+    expect(fingerprintOf({ tenantId: TENANT, servicePrincipalId: SP, jobId: JOB, condition: 'quarantine' })).toMatchSnapshot();
+    expect(fingerprintOf({ tenantId: TENANT, servicePrincipalId: SP, jobId: JOB, condition: 'quarantine' })).toHaveLength(32);
+    // The separator keeps fields apart: "ab"+"c" is not "a"+"bc".
+    expect(fingerprintOf({ tenantId: 'ab', servicePrincipalId: 'c', jobId: '-', condition: 'x' })).not.toBe(fingerprintOf({ tenantId: 'a', servicePrincipalId: 'bc', jobId: '-', condition: 'x' }));
+  });
+
+  it('an email\'s key, whatever the order of its items', () => {
+    const items = ['b', 'a', 'c'].map((key) => ({ key }) as NotificationItem);
+    expect(emailKey(items)).toMatchSnapshot();
+    expect(emailKey(items)).toHaveLength(40);
+    expect(emailKey([...items].reverse())).toBe(emailKey(items));
+    expect(emailKey(items.slice(1))).not.toBe(emailKey(items));
+  });
+});
+
+describe('notices and route logs: what makes "never doubled" hold', () => {
+  const root = route('root');
+  const startsAt = '2026-11-27T03:00:00.000Z';
+  const base = alert('quarantine', FULL_QUARANTINE, { material: 'EncounteredQuarantineException|X' });
+
+  it('a firing notice for a period the route has not heard of, with a key naming alert, route, kind and period', () => {
+    expect(neededNotification(base, root, now)).toEqual({ key: `${base.fingerprint}:root:firing:${startsAt}`, fingerprint: base.fingerprint, routeId: 'root', kind: 'firing', startsAt, endsAt: undefined, reminder: undefined, material: 'EncounteredQuarantineException|X' });
+    expect(neededNotification({ ...base, startsAt: undefined }, root, now)).toBeUndefined();
+    expect(neededNotification({ ...base, state: 'pending' }, root, now)).toBeUndefined();
+  });
+
+  it('after it went out: nothing until the repeat interval, then numbered reminders', () => {
+    const told = afterSent(base, neededNotification(base, root, now) as NotificationItem, '2026-11-27T03:00:05.000Z');
+    expect(told.notified.root).toEqual({ startsAt, lastAt: '2026-11-27T03:00:05.000Z', reminders: 0, resolved: false, material: 'EncounteredQuarantineException|X' });
+    expect(neededNotification(told, root, new Date('2026-11-27T07:00:04.999Z'))).toBeUndefined();
+    const reminder = neededNotification(told, root, new Date('2026-11-27T07:00:05.000Z'));
+    expect(reminder).toMatchObject({ key: `${base.fingerprint}:root:reminder:${startsAt}:1`, kind: 'reminder', reminder: 1 });
+    const reminded = afterSent(told, reminder as NotificationItem, '2026-11-27T07:00:06.000Z');
+    expect(reminded.notified.root).toEqual({ startsAt, lastAt: '2026-11-27T07:00:06.000Z', reminders: 1, resolved: false, material: 'EncounteredQuarantineException|X' });
+    expect(neededNotification(reminded, root, new Date('2026-11-27T11:00:06.000Z'))?.key).toBe(`${base.fingerprint}:root:reminder:${startsAt}:2`);
+    // A late record of an older reminder never lowers the count.
+    expect(afterSent(reminded, { ...(reminder as NotificationItem), reminder: 0 }, '2026-11-27T07:00:07.000Z').notified.root?.reminders).toBe(1);
+  });
+
+  it('a change of material is told at once, keyed by the material; a log without one tells none', () => {
+    const told = afterSent(base, neededNotification(base, root, now) as NotificationItem, '2026-11-27T03:00:05.000Z');
+    const changed = neededNotification({ ...told, material: 'Unknown|Y' }, root, now);
+    expect(changed?.kind).toBe('changed');
+    expect(changed?.key).toMatch(new RegExp(`^${base.fingerprint}:root:changed:${startsAt}:[0-9a-f]{16}$`));
+    expect(changed?.key).not.toBe(neededNotification({ ...told, material: 'Unknown|Z' }, root, now)?.key);
+    expect(neededNotification({ ...told, material: undefined }, root, now)?.key).toMatch(/:changed:.*:[0-9a-f]{16}$/);
+    const legacy = { ...told, material: 'Unknown|Y', notified: { root: { ...(told.notified.root as NonNullable<AlertRecord['notified']['root']>), material: undefined } } };
+    expect(neededNotification(legacy, root, new Date('2026-11-27T04:00:00Z'))).toBeUndefined();
+    expect(afterSent(told, changed as NotificationItem, '2026-11-27T03:10:00.000Z').notified.root?.material).toBe('Unknown|Y');
+  });
+
+  it('a resolved notice once for a period the route was told of, only when it wants resolved notices', () => {
+    const told = afterSent(base, neededNotification(base, root, now) as NotificationItem, '2026-11-27T03:00:05.000Z');
+    const ended = { ...told, state: 'resolved' as const, endsAt: '2026-11-27T09:00:00.000Z' };
+    const notice = neededNotification(ended, root, now);
+    expect(notice).toEqual({ key: `${base.fingerprint}:root:resolved:${startsAt}`, fingerprint: base.fingerprint, routeId: 'root', kind: 'resolved', startsAt, endsAt: '2026-11-27T09:00:00.000Z', reminder: undefined, material: undefined });
+    const done = afterSent(ended, notice as NotificationItem, '2026-11-27T09:00:05.000Z');
+    expect(done.notified.root).toEqual({ startsAt, lastAt: '2026-11-27T03:00:05.000Z', reminders: 0, resolved: true, material: 'EncounteredQuarantineException|X' });
+    expect(neededNotification(done, root, now)).toBeUndefined();
+    expect(neededNotification(ended, { ...root, sendResolved: false }, now)).toBeUndefined();
+    expect(neededNotification({ ...ended, notified: {} }, root, now)).toBeUndefined(); // never told it fired
+    // Firing again after a resolved notice: a new period, so a new firing notice.
+    expect(neededNotification({ ...done, state: 'firing', startsAt: '2026-11-27T10:00:00.000Z' }, root, now)?.kind).toBe('firing');
+    expect(neededNotification({ ...done, state: 'firing' }, root, now)).toBeUndefined();
+    // The first resolved notice of a period recorded without a firing one keeps its own time.
+    expect(afterSent({ ...ended, notified: {} }, notice as NotificationItem, '2026-11-27T09:00:05.000Z').notified.root?.lastAt).toBe('2026-11-27T09:00:05.000Z');
+  });
+});
+
+describe('evaluate: settings per subject, and what a tenant problem holds', () => {
+  const sp = { id: SP, appId: APP, displayName: 'Fabrikam to Contoso' };
+  const job = (overrides: Partial<JobSnapshot> = {}): JobSnapshot => ({ tenantId: TENANT, servicePrincipal: sp, jobId: JOB, templateId: 'Azure2Azure', status: { known: 'Quarantine', raw: 'Quarantine' }, quarantine: { reason: { known: 'Unknown', raw: 'Unknown' } }, ...overrides });
+  const observation = (o: Partial<TenantObservation> = {}): TenantObservation => ({ tenantId: TENANT, jobs: [job()], servicePrincipalsRead: new Set([SP]), servicePrincipalProblems: [], ...o });
+
+  it('an override for an app, a template or a tenant name applies to that subject only', () => {
+    const rules = defaultRules();
+    rules.quarantine = { ...rules.quarantine!, overrides: [{ match: { app: 'Fabrikam*', jobTemplate: 'Azure2Azure', tenantName: 'Contoso' }, settings: { severity: 'warning', pendingCycles: 2 } }] };
+    const [f] = evaluateTenant(observation(), { now, rules, tenantNames: new Map([[TENANT, 'Contoso']]) });
+    expect([f?.severity, f?.pendingCycles]).toEqual(['warning', 2]);
+    const [g] = evaluateTenant(observation({ jobs: [job({ servicePrincipal: { ...sp, displayName: '' }, templateId: '' })] }), { now, rules, tenantNames: new Map([[TENANT, 'Contoso']]) });
+    expect([g?.severity, g?.pendingCycles]).toEqual(['critical', 0]);
+    const [h] = evaluateTenant(observation(), { now, rules, tenantNames: new Map() });
+    expect(h?.severity).toBe('critical');
+    // Tenant names are looked up by lower-case id.
+    const [i] = evaluateTenant(observation({ tenantId: TENANT.toUpperCase(), jobs: [job({ tenantId: TENANT.toUpperCase() })] }), { now, rules, tenantNames: new Map([[TENANT, 'Contoso']]) });
+    expect(i?.severity).toBe('warning');
+  });
+
+  it('a disabled rule finds nothing; a tenant that could not be read runs only tenant rules', () => {
+    const rules = defaultRules();
+    rules.quarantine = { ...rules.quarantine!, settings: { ...rules.quarantine!.settings, enabled: false } };
+    expect(evaluateTenant(observation(), { now, rules })).toEqual([]);
+    const unread = evaluateTenant(observation({ problem: { kind: 'access', message: 'no', operation: 'token' } }), { now, rules: defaultRules() });
+    expect(unread.map((f) => f.labels)).toEqual([{ tenantId: TENANT, servicePrincipalId: '-', jobId: '-', condition: 'tenant-unreadable' }]);
+    const offRules = defaultRules();
+    offRules['tenant-unreadable'] = { ...offRules['tenant-unreadable']!, settings: { ...offRules['tenant-unreadable']!.settings, enabled: false } };
+    expect(evaluateTenant(observation({ problem: { kind: 'access', message: 'no', operation: 'token' } }), { now, rules: offRules })).toEqual([]);
+  });
+
+  it('judges an alert only from what was read: not another tenant, not a service principal that failed', () => {
+    const labels: AlertLabels = { tenantId: TENANT, servicePrincipalId: SP, jobId: JOB, condition: 'quarantine' };
+    expect(inView(labels, observation())).toBe(true);
+    expect(inView({ ...labels, tenantId: 'other' }, observation())).toBe(false);
+    expect(inView(labels, observation({ problem: { kind: 'transient', message: 'x', operation: 'y' } }))).toBe(false);
+    const failing = { servicePrincipal: { ...sp, id: 'other-sp' }, problem: { kind: 'transient' as const, message: 'x', operation: 'y' } };
+    expect(inView(labels, observation({ servicePrincipalProblems: [failing] }))).toBe(true);
+    expect(inView(labels, observation({ servicePrincipalProblems: [failing, { ...failing, servicePrincipal: sp }] }))).toBe(false);
+    expect(inView({ ...labels, servicePrincipalId: '-', jobId: '-', condition: 'tenant-unreadable' }, observation({ problem: { kind: 'transient', message: 'x', operation: 'y' } }))).toBe(true);
+  });
+
+  it('keeps firing for the configured time, per subject; an unknown condition not at all', () => {
+    const labels: AlertLabels = { tenantId: TENANT, servicePrincipalId: SP, jobId: JOB, condition: 'quarantine' };
+    const rules = defaultRules();
+    expect(keepFiringForMs(labels, rules)).toBe(0);
+    rules.quarantine = { ...rules.quarantine!, overrides: [{ match: { tenantName: 'Contoso', job: JOB, servicePrincipal: SP }, settings: { keepFiringForMs: 900_000 } }] };
+    expect(keepFiringForMs(labels, rules, new Map([[TENANT, 'Contoso']]))).toBe(900_000);
+    expect(keepFiringForMs(labels, rules)).toBe(0);
+    expect(keepFiringForMs(labels, {})).toBe(0);
+    expect(keepFiringForMs({ ...labels, condition: 'no-such-rule' }, rules)).toBe(0);
+  });
+});
+
+describe('reconcile and dispatch edges', () => {
+  const stored = (a: AlertRecord) => new Map([[a.fingerprint, a]]);
+  const at = (iso: string) => new Date(iso);
+
+  it('a pending alert whose condition is gone clears without a period; a resolved one stays resolved', () => {
+    const pending = { ...quarantined, state: 'pending' as const, startsAt: undefined, pendingCount: 1 };
+    expect(reconcile({ stored: stored(pending), findings: [], inView: () => true, now }).changed).toEqual([{ ...pending, state: 'resolved', pendingCount: undefined }]);
+    const done = { ...quarantined, state: 'resolved' as const, endsAt: '2026-11-27T04:00:00.000Z' };
+    expect(reconcile({ stored: stored(done), findings: [], inView: () => true, now }).changed).toEqual([]);
+    expect(reconcile({ stored: new Map(), findings: [], inView: () => true, now }).changed).toEqual([]);
+  });
+
+  it('keeps firing for exactly keepFiringFor after the condition was last seen', () => {
+    const firing = { ...quarantined, lastSeenAt: '2026-11-27T11:45:00.000Z' };
+    const keep = () => 15 * 60_000;
+    expect(reconcile({ stored: stored(firing), findings: [], inView: () => true, now: at('2026-11-27T11:59:59.999Z'), keepFiringForMs: keep }).changed).toEqual([]);
+    expect(reconcile({ stored: stored(firing), findings: [], inView: () => true, now: at('2026-11-27T12:00:00.000Z'), keepFiringForMs: keep }).changed[0]?.state).toBe('resolved');
+    expect(reconcile({ stored: stored(firing), findings: [], inView: () => true, now, keepFiringForMs: () => 0 }).changed[0]?.endsAt).toBe(now.toISOString());
+  });
+
+  it('dispatch: skips pending alerts and alerts without a period; only a firing alert inhibits', () => {
+    const p = policy();
+    expect(dispatch([{ ...quarantined, state: 'pending' }], p, now, new Set()).notices).toEqual([]);
+    expect(dispatch([{ ...quarantined, startsAt: undefined }], p, now, new Set()).notices).toEqual([]);
+    const resolvedUnreadable = { ...unreadable, state: 'resolved' as const };
+    expect(dispatch([quarantined, resolvedUnreadable], p, now, new Set()).notices.map((n) => n.item.fingerprint)).toContain(quarantined.fingerprint);
+    expect(dispatch([quarantined, unreadable], p, now, new Set()).muted.map((m) => m.alert.fingerprint)).toEqual([quarantined.fingerprint]);
+    const planned = neededNotification(quarantined, p.route, now) as NotificationItem;
+    expect(dispatch([quarantined], p, now, new Set([planned.key])).notices).toEqual([]);
+  });
+
+  it('match labels: the app and template only when Graph gave text', () => {
+    expect(matchLabelsOf(alert('quarantine', { servicePrincipalName: '', templateId: 5 }), new Map())).toMatchObject({ app: undefined, jobTemplate: undefined });
+    expect(matchLabelsOf(alert('quarantine', { servicePrincipalName: 'A', templateId: 'T' }), new Map([[TENANT, 'Contoso']]))).toEqual({ tenant: TENANT, tenantName: 'Contoso', servicePrincipal: SP, app: 'A', jobTemplate: 'T', job: JOB, condition: 'quarantine', severity: 'critical' });
+  });
+
+  it('groups by recipients whatever their case and order, one email per set', () => {
+    const a: Route = route('a', { to: ['Ops@Contoso.example', 'b@contoso.example'] });
+    const b: Route = route('b', { to: ['B@contoso.example', 'ops@contoso.example'] });
+    const c: Route = route('c', { to: ['ops@contoso.example'], cc: ['x@contoso.example'] });
+    const n = (r: Route, fp: string) => ({ route: r, item: { key: `${fp}:${r.id}`, fingerprint: fp, routeId: r.id, kind: 'firing' as const, startsAt: '2026-11-27T03:00:00.000Z' } });
+    const groups = groupByRecipients([n(a, 'f1'), n(b, 'f2'), n(c, 'f3')]);
+    expect(groups.map((g) => g.items.map((i) => i.fingerprint))).toEqual([['f1', 'f2'], ['f3']]);
+    expect(groups[1]?.recipients).toEqual({ to: ['ops@contoso.example'], cc: ['x@contoso.example'] });
+    expect(groups[0]?.recipients.cc).toBeUndefined();
+  });
+});
