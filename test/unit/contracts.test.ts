@@ -291,3 +291,93 @@ describe('reconcile and dispatch edges', () => {
     expect(groups[0]?.recipients.cc).toBeUndefined();
   });
 });
+
+describe('edges the mutants found', () => {
+  const sp = { id: SP, appId: APP, displayName: 'Fabrikam to Contoso' };
+  const base: JobSnapshot = { tenantId: TENANT, servicePrincipal: sp, jobId: JOB, templateId: 'Azure2Azure', status: { known: 'Quarantine', raw: 'Quarantine' } };
+  const findings = (job: JobSnapshot) => evaluateTenant({ tenantId: TENANT, jobs: [job], servicePrincipalsRead: new Set([SP]), servicePrincipalProblems: [] }, { now, rules: defaultRules() });
+
+  it('a quarantine Graph reports without its quarantine object is still a quarantine, the error taken from the last run', () => {
+    const [f] = findings({ ...base, lastExecution: { state: 'Failed', error: { code: 'E1', message: 'failed', tenantActionable: false } } });
+    expect(f?.labels.condition).toBe('quarantine');
+    expect(f?.annotations).toMatchObject({ reason: 'not given by Graph', reasonKnown: false, errorCode: 'E1', errorMessage: 'failed', currentBegan: undefined, seriesBegan: undefined, seriesCount: undefined, nextAttempt: undefined });
+    const [g] = findings({ ...base, quarantine: { reason: { raw: '' } } });
+    expect(g?.annotations.reason).toBe('not given by Graph');
+  });
+
+  it('an active job that still carries an old TooManyDeletes quarantine object is no alert', () => {
+    expect(findings({ ...base, status: { known: 'Active', raw: 'Active' }, quarantine: { reason: { known: 'TooManyDeletes', raw: 'TooManyDeletes' } } })).toEqual([]);
+  });
+
+  it('notices: a firing notice carries no end; a pending alert is told nothing; a reminder with no log before it counts itself', () => {
+    const root = route('root');
+    const refiring = { ...quarantined, endsAt: '2026-11-27T02:00:00.000Z' };
+    expect(neededNotification(refiring, root, now)?.endsAt).toBeUndefined();
+    const told = afterSent(quarantined, neededNotification(quarantined, root, now) as NotificationItem, '2026-11-27T03:00:05.000Z');
+    expect(neededNotification({ ...told, state: 'pending' }, root, now)).toBeUndefined();
+    const reminder: NotificationItem = { key: 'k', fingerprint: quarantined.fingerprint, routeId: 'root', kind: 'reminder', startsAt: quarantined.startsAt as string, reminder: 3 };
+    expect(afterSent(quarantined, reminder, '2026-11-27T05:00:00.000Z').notified.root?.reminders).toBe(3);
+    // A change notice about an alert without material is keyed by the hash of the empty text.
+    const changed = neededNotification({ ...told, material: undefined, notified: { root: { ...(told.notified.root as NonNullable<AlertRecord['notified']['root']>), material: 'old' } } }, root, now);
+    expect(changed?.key.endsWith(':e3b0c44298fc1c14')).toBe(true);
+  });
+
+  it('subjects count resolved notices together whatever their condition; sections go by kind, then condition, then name', () => {
+    const item = (a: AlertRecord, kind: NotificationItem['kind']): Notice => ({ alert: a, item: { key: `${a.fingerprint}:${kind}`, fingerprint: a.fingerprint, routeId: 'root', kind, startsAt: a.startsAt as string } });
+    const done = (a: AlertRecord) => ({ ...a, state: 'resolved' as const, endsAt: '2026-11-27T11:00:00.000Z' });
+    expect(renderEmail([item(done(quarantined), 'resolved'), item(done(trip), 'resolved')], { now, tenantNames }).subject).toBe('[Entra Sync Watch] 2 resolved: Contoso');
+    const zeta = alert('quarantine', { servicePrincipalName: 'Zeta to Contoso' }, { labels: { jobId: 'z' } });
+    const alpha = alert('quarantine', { servicePrincipalName: 'Alpha to Contoso' }, { labels: { jobId: 'a' } });
+    const nameless = alert('quarantine', {}, { labels: { jobId: 'n', servicePrincipalId: 'B-sp' } });
+    const email = renderEmail([item(zeta, 'firing'), item(unreadable, 'firing'), item(unknownCondition, 'firing'), item(nameless, 'firing'), item(alpha, 'firing'), item(trip, 'firing')], { now, tenantNames });
+    const order = email.plainText.split('\n').filter((l) => l.startsWith('- ')).map((l) => l.slice(2));
+    // Conditions in the order of the rule registry (what blocks the most first), unknown ones last.
+    expect(order).toEqual([
+      'Cannot monitor: tenant Contoso',
+      'Deletion threshold tripped: Fabrikam to Contoso',
+      'Quarantined: Alpha to Contoso',
+      'Quarantined: B-sp',
+      'Quarantined: Zeta to Contoso',
+      'job-stalled-v0: Old rule',
+    ]);
+    const parted = renderEmail([item(zeta, 'firing')], { now, tenantNames, part: { index: 1, total: 2 } });
+    expect(parted.plainText.split('\n').slice(0, 3)).toEqual([expect.stringMatching(/^Part 1 of 2: /), '', 'Quarantined: Zeta to Contoso']);
+  });
+
+  it('a view of an unknown condition is about its tenant when it names no configuration', () => {
+    expect(viewOf(alert('job-stalled-v0', {}), { now, tenantNames }).about).toBe('Contoso');
+    expect(viewOf(alert('job-stalled-v0', { servicePrincipalName: 7 }), { now, tenantNames: new Map() }).about).toBe(TENANT);
+  });
+
+  it('links into the admin center only for real ids, both of them', () => {
+    const links = (spId: string, appId: string | undefined) => viewOf(alert('quarantine', { appId, servicePrincipalName: 'X', reason: 'Unknown' }, { labels: { servicePrincipalId: spId } }), { now, tenantNames }).links.length;
+    expect(links(SP, APP)).toBe(1);
+    expect(links(SP, 'not-a-guid')).toBe(0);
+    expect(links(`x${SP}`, APP)).toBe(0);
+    expect(links(`${SP}x`, APP)).toBe(0);
+    expect(links(SP, undefined)).toBe(0);
+  });
+
+  it('an alert last seen "in the future" (a clock that went back) resolves when it is gone and keeps nothing', () => {
+    const firing = { ...quarantined, lastSeenAt: '2026-11-27T12:30:00.000Z' };
+    expect(reconcile({ stored: new Map([[firing.fingerprint, firing]]), findings: [], inView: () => true, now, keepFiringForMs: () => 0 }).changed[0]?.state).toBe('resolved');
+  });
+
+  it('a maintenance window with two weekly stretches mutes in either; overlapping stretches end at the later end', async () => {
+    const { silencedBy } = await import('../../lib/silence/silence');
+    const { maintenanceEndsAt } = await import('../../lib/silence/windows');
+    const window = { name: 'Two nights', matchers: {}, timeZone: 'UTC', weekly: [{ days: ['mon' as const], start: '01:00', end: '02:00' }, { days: ['sat' as const], start: '22:00', end: '06:00' }], createdBy: 'b', comment: 'c' };
+    const labels = matchLabelsOf(quarantined, new Map());
+    expect(silencedBy(labels, { silences: [], maintenanceWindows: [window] }, new Date('2026-11-28T23:00:00Z'))?.kind).toBe('maintenance');
+    expect(silencedBy(labels, { silences: [], maintenanceWindows: [window] }, new Date('2026-11-30T01:30:00Z'))?.kind).toBe('maintenance');
+    const overlapping = [{ days: ['sat' as const], start: '22:00', end: '06:00' }, { days: ['sat' as const], start: '23:00', end: '02:00' }];
+    expect(maintenanceEndsAt(overlapping, 'UTC', new Date('2026-11-28T23:30:00Z'))?.toISOString()).toBe('2026-11-29T06:00:00.000Z');
+  });
+
+  it('dispatch mutes nothing for an alert with nothing to say, silenced or not', () => {
+    const p = policy({ silences: [{ matchers: {}, startsAt: new Date('2026-11-27T00:00:00Z'), endsAt: new Date('2026-11-28T00:00:00Z'), createdBy: 'a', comment: 'c' }] });
+    const told = afterSent(quarantined, neededNotification(quarantined, p.route, now) as NotificationItem, '2026-11-27T11:00:00.000Z');
+    expect(dispatch([told], p, now, new Set())).toEqual({ notices: [], muted: [] });
+    expect(dispatch([quarantined], p, now, new Set()).muted).toHaveLength(1);
+  });
+});
