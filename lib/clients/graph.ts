@@ -44,13 +44,13 @@ export interface GraphLimits extends CallLimits {
   maxRetryAfterMs: number;
 }
 
-/** Graph answered, but not with JSON (a truncated body, an HTML error page from a proxy). */
+/** Graph answered, but not with what it documents: a body that is not JSON (truncated, a proxy's HTML page) or JSON of another shape. */
 export class MalformedGraphResponse extends Error {
   constructor(
     readonly statusCode: number,
-    detail: string,
+    message: string,
   ) {
-    super(`Graph answered HTTP ${statusCode} with a body that is not JSON (${detail})`);
+    super(message);
     this.name = 'MalformedGraphResponse';
   }
 }
@@ -80,7 +80,7 @@ export async function readAllPages(reader: GraphReader, firstUrl: string, what: 
     if (seen.has(next)) throw new PageLimitExceeded(`${what} (the same @odata.nextLink came back twice)`, page);
     seen.add(next);
     const body = (await reader.get(next)) as { value?: unknown; '@odata.nextLink'?: unknown } | undefined;
-    if (!body || !Array.isArray(body.value)) throw new MalformedGraphResponse(200, `the ${what} page has no value array`);
+    if (!body || !Array.isArray(body.value)) throw new MalformedGraphResponse(200, `the ${what} page from Graph has no value array`);
     items.push(...body.value);
     next = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
   }
@@ -149,7 +149,7 @@ class CallTimeoutHandler implements Middleware {
 function asGraphError(error: unknown, limits: CallLimits): unknown {
   const e = error as { statusCode?: number; code?: string; message?: string; name?: string };
   if (e?.code === 'SyntaxError' && typeof e.statusCode === 'number' && e.statusCode >= 200 && e.statusCode < 300) {
-    return new MalformedGraphResponse(e.statusCode, e.message ?? 'unparsable');
+    return new MalformedGraphResponse(e.statusCode, `Graph answered HTTP ${e.statusCode} with a body that is not JSON (${e.message ?? 'unparsable'})`);
   }
   if ((e?.code === 'AbortError' || e?.name === 'AbortError' || e?.code === 'TimeoutError') && limits.deadline().expired()) {
     return new TimeoutError('reading from Graph', limits.deadline().lengthMs);

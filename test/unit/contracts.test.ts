@@ -381,3 +381,30 @@ describe('edges the mutants found', () => {
     expect(dispatch([quarantined], p, now, new Set()).muted).toHaveLength(1);
   });
 });
+
+describe('small contracts', () => {
+  it('a known reason is marked known', () => {
+    const sp = { id: SP, appId: APP, displayName: 'Fabrikam to Contoso' };
+    const job: JobSnapshot = { tenantId: TENANT, servicePrincipal: sp, jobId: JOB, templateId: 'Azure2Azure', status: { known: 'Quarantine', raw: 'Quarantine' }, quarantine: { reason: { known: 'Unknown', raw: 'unknown' } } };
+    const [f] = evaluateTenant({ tenantId: TENANT, jobs: [job], servicePrincipalsRead: new Set([SP]), servicePrincipalProblems: [] }, { now, rules: defaultRules() });
+    expect(f?.annotations).toMatchObject({ reason: 'Unknown', reasonKnown: true });
+  });
+
+  it('an alert of a condition no rule knows is judged like a job alert', () => {
+    const labels: AlertLabels = { tenantId: TENANT, servicePrincipalId: SP, jobId: JOB, condition: 'job-stalled-v0' };
+    const seen: TenantObservation = { tenantId: TENANT, jobs: [], servicePrincipalsRead: new Set([SP]), servicePrincipalProblems: [] };
+    expect(inView(labels, seen)).toBe(true);
+    expect(inView(labels, { ...seen, problem: { kind: 'access', message: 'x', operation: 'token' } })).toBe(false);
+  });
+
+  it('shows nothing for null or undefined, and anything else as text', async () => {
+    const { str } = await import('../../lib/evaluate/present');
+    expect([str(null), str(undefined), str(0), str(false), str('x')]).toEqual(['', '', '0', 'false', 'x']);
+  });
+
+  it('a rule\'s default settings carry its parameters\' defaults', async () => {
+    const { defaultRuleSettings } = await import('../../lib/evaluate/rule');
+    const rule = { ...RULES[0]!, params: { threshold: { type: 'integer' as const, default: 5, description: 'x' }, strict: { type: 'boolean' as const, default: true, description: 'y' } } };
+    expect(defaultRuleSettings(rule).params).toEqual({ threshold: 5, strict: true });
+  });
+});
