@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { defaultRules } from '../../lib/config/config';
 import type { Route } from '../../lib/config/policy';
@@ -7,7 +8,7 @@ import { evaluateTenant, fingerprintOf, inView, keepFiringForMs } from '../../li
 import { deletionThresholdRunbook, quarantineRunbook } from '../../lib/evaluate/runbooks';
 import { RULES } from '../../lib/evaluate/rules';
 import type { AlertLabels, AlertRecord, NotificationItem } from '../../lib/model';
-import { afterSent, neededNotification } from '../../lib/notify/dedup';
+import { afterSent, neededNotification, neededNotifications } from '../../lib/notify/dedup';
 import { emailKey, groupByRecipients } from '../../lib/notify/group';
 import { renderEmail, type Notice } from '../../lib/notify/render';
 import { viewOf } from '../../lib/notify/view';
@@ -317,9 +318,9 @@ describe('edges the mutants found', () => {
     expect(neededNotification({ ...told, state: 'pending' }, root, now)).toBeUndefined();
     const reminder: NotificationItem = { key: 'k', fingerprint: quarantined.fingerprint, routeId: 'root', kind: 'reminder', startsAt: quarantined.startsAt as string, reminder: 3 };
     expect(afterSent(quarantined, reminder, '2026-11-27T05:00:00.000Z').notified.root?.reminders).toBe(3);
-    // A change notice about an alert without material is keyed by the hash of the empty text.
+    // A change notice about an alert without material is keyed by the empty text and the notice it follows.
     const changed = neededNotification({ ...told, material: undefined, notified: { root: { ...(told.notified.root as NonNullable<AlertRecord['notified']['root']>), material: 'old' } } }, root, now);
-    expect(changed?.key.endsWith(':e3b0c44298fc1c14')).toBe(true);
+    expect(changed?.key.endsWith(`:${createHash('sha256').update('\n2026-11-27T03:00:05.000Z').digest('hex').slice(0, 16)}`)).toBe(true);
   });
 
   it('subjects count resolved notices together whatever their condition; sections go by kind, then condition, then name', () => {
@@ -406,5 +407,53 @@ describe('small contracts', () => {
     const { defaultRuleSettings } = await import('../../lib/evaluate/rule');
     const rule = { ...RULES[0]!, params: { threshold: { type: 'integer' as const, default: 5, description: 'x' }, strict: { type: 'boolean' as const, default: true, description: 'y' } } };
     expect(defaultRuleSettings(rule).params).toEqual({ threshold: 5, strict: true });
+  });
+});
+
+describe('flapping, found by the soak', () => {
+  const root = route('root');
+  const told = (a: AlertRecord, at: string) => afterSent(a, neededNotification(a, root, now) as NotificationItem, at);
+
+  it('a material that comes back (A, B, A, B) is a new change notice each time, never the key of an earlier one', () => {
+    let a = told({ ...quarantined, material: 'A' }, '2026-11-27T03:00:05.000Z');
+    const keys: string[] = [];
+    ['B', 'A', 'B', 'A'].forEach((material, i) => {
+      a = { ...a, material };
+      const notice = neededNotification(a, root, now) as NotificationItem;
+      expect(notice.kind).toBe('changed');
+      keys.push(notice.key);
+      a = afterSent(a, notice, `2026-11-27T04:0${i}:00.000Z`);
+    });
+    expect(new Set(keys).size).toBe(4);
+    // Until it is sent, the same change keeps its key (so a re-plan is recognised).
+    const pending = { ...a, material: 'C' };
+    expect(neededNotification(pending, root, now)?.key).toBe(neededNotification(pending, root, new Date('2026-11-27T12:05:00Z'))?.key);
+  });
+
+  it('an alert that fires again before its route heard the last period end: the resolved notice of that period, then the firing one', () => {
+    const first = told(quarantined, '2026-11-27T03:00:05.000Z');
+    const again = { ...first, state: 'firing' as const, startsAt: '2026-11-27T05:00:00.000Z', endsAt: undefined };
+    const notices = neededNotifications(again, root, now);
+    expect(notices.map((n) => [n.kind, n.startsAt, n.endsAt])).toEqual([
+      ['resolved', '2026-11-27T03:00:00.000Z', '2026-11-27T05:00:00.000Z'],
+      ['firing', '2026-11-27T05:00:00.000Z', undefined],
+    ]);
+    expect(notices[0]?.key).toBe(`${quarantined.fingerprint}:root:resolved:2026-11-27T03:00:00.000Z`);
+    // Recorded in either order, the log ends at the new period, told, with nothing more owed.
+    for (const order of [notices, [...notices].reverse()]) {
+      const recorded = order.reduce<AlertRecord>((a, n) => afterSent(a, n, '2026-11-27T05:00:05.000Z'), again);
+      expect(recorded.notified.root).toMatchObject({ startsAt: '2026-11-27T05:00:00.000Z', resolved: false });
+      expect(neededNotifications(recorded, root, new Date('2026-11-27T05:01:00Z'))).toEqual([]);
+    }
+    expect(neededNotifications(again, { ...root, sendResolved: false }, now).map((n) => n.kind)).toEqual(['firing']);
+    const resolvedTold = afterSent({ ...first, state: 'resolved', endsAt: '2026-11-27T04:00:00.000Z' }, neededNotification({ ...first, state: 'resolved', endsAt: '2026-11-27T04:00:00.000Z' }, root, now) as NotificationItem, '2026-11-27T04:00:05.000Z');
+    expect(neededNotifications({ ...resolvedTold, state: 'firing', startsAt: '2026-11-27T05:00:00.000Z' }, root, now).map((n) => n.kind)).toEqual(['firing']);
+    expect(neededNotifications(first, root, new Date('2026-11-27T03:01:00Z'))).toEqual([]);
+  });
+
+  it('dispatch sends both, as one routed pair', () => {
+    const first = told(quarantined, '2026-11-27T03:00:05.000Z');
+    const again = { ...first, startsAt: '2026-11-27T05:00:00.000Z' };
+    expect(dispatch([again], policy(), now, new Set()).notices.map((n) => n.item.kind)).toEqual(['resolved', 'firing']);
   });
 });
