@@ -8,7 +8,7 @@ import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
 import { CycleBudget } from './limits';
 import type { Logger } from './log';
 import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from './notify/deliver';
-import { neededNotification } from './notify/dedup';
+import { neededNotifications } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
 import { mapLimit } from './map-limit';
 import { describeProblem } from './observe/errors';
@@ -273,7 +273,7 @@ async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<
     const ended = Date.parse(alert.endsAt ?? alert.lastSeenAt ?? '');
     if (!(ended < cutoff)) continue;
     const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames));
-    if (routes.some((route) => neededNotification(alert, route, deps.clock()))) continue; // a resolved notice is still owed (muted until now?)
+    if (routes.some((route) => neededNotifications(alert, route, deps.clock()).length > 0)) continue; // a resolved notice is still owed (muted until now?)
     try {
       if (await deps.alerts.deleteIfUnchanged(alert)) current.delete(alert.fingerprint);
     } catch (error) {

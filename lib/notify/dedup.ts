@@ -48,15 +48,15 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
 
 /**
  * Everything a route needs to hear about an alert now: what neededNotification says and, when the
- * alert fires again while the route was never told that its previous period ended (that cycle
- * crashed before planning, or the alert was muted then), the resolved notice of that period first.
- * Each period then gets its firing and its resolved notice, even when it flaps.
+ * alert has started a new period while the route was never told that its previous one ended (that
+ * cycle crashed before planning, or the alert was muted then), the resolved notice of that period
+ * first. Each period then gets its firing and its resolved notice, even when it flaps.
  */
 export function neededNotifications(alert: AlertRecord, route: Route, now: Date): NotificationItem[] {
   const next = neededNotification(alert, route, now);
   const log = alert.notified[route.id];
   const unresolved = log !== undefined && !log.resolved && alert.startsAt !== undefined && log.startsAt < alert.startsAt;
-  if (!route.sendResolved || alert.state !== 'firing' || !unresolved) return next ? [next] : [];
+  if (!route.sendResolved || alert.state === 'pending' || !unresolved) return next ? [next] : [];
   // The earlier period ended before this one began: its end is bounded by this one's start.
   const ended: NotificationItem = { ...item({ ...alert, startsAt: log.startsAt }, route, 'resolved'), endsAt: alert.startsAt };
   return next ? [ended, next] : [ended];

@@ -449,6 +449,10 @@ describe('flapping, found by the soak', () => {
     const resolvedTold = afterSent({ ...first, state: 'resolved', endsAt: '2026-11-27T04:00:00.000Z' }, neededNotification({ ...first, state: 'resolved', endsAt: '2026-11-27T04:00:00.000Z' }, root, now) as NotificationItem, '2026-11-27T04:00:05.000Z');
     expect(neededNotifications({ ...resolvedTold, state: 'firing', startsAt: '2026-11-27T05:00:00.000Z' }, root, now).map((n) => n.kind)).toEqual(['firing']);
     expect(neededNotifications(first, root, new Date('2026-11-27T03:01:00Z'))).toEqual([]);
+    // The new period ended too before anything was told: the old period's resolved notice is still owed; a pending one waits.
+    const endedUntold = { ...again, state: 'resolved' as const, endsAt: '2026-11-27T06:00:00.000Z' };
+    expect(neededNotifications(endedUntold, root, now).map((n) => [n.kind, n.startsAt])).toEqual([['resolved', '2026-11-27T03:00:00.000Z']]);
+    expect(neededNotifications({ ...again, state: 'pending' }, root, now)).toEqual([]);
   });
 
   it('dispatch sends both, as one routed pair', () => {
