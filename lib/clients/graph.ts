@@ -87,7 +87,7 @@ export async function readAllPages(reader: GraphReader, firstUrl: string, what: 
   return items;
 }
 
-/** Seconds the Graph client's RetryHandler would wait before retrying this response. */
+/** Milliseconds the Graph client's RetryHandler would wait before retrying this response. */
 function retryWaitMs(response: Response | undefined, attempt: number, delaySeconds: number): number {
   const header = response?.headers?.get('Retry-After');
   if (header !== null && header !== undefined) {
