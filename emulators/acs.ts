@@ -21,6 +21,7 @@ import { startHttpsServer } from './http';
 import type { TlsMaterial } from './tls';
 import { bearerToken, type TokenSigner } from './tokens';
 import { buildEml, buildHtmlPreview, isValidHeaderName, RESERVED_HEADER_NAMES } from './acs-mime';
+import { recordSecret } from './secrets';
 
 export interface AcsEmulatorOptions {
   tls: TlsMaterial;
@@ -57,7 +58,10 @@ export interface DeliveredEmail {
 }
 
 export interface AcsFault {
-  /** HTTP status to answer (429, 500, 503, ...). Ignored when `operationStatus` is set. */
+  /**
+   * HTTP status to answer (429, 500, 503, ...). Ignored when `operationStatus` or `hang` is set; with
+   * `malformedJson` it is the status of the broken answer; a 2xx with only `delayMs` answers normally, late.
+   */
   status: number;
   /** Sent as `Retry-After` (seconds) when given. */
   retryAfterSeconds?: number;
@@ -70,6 +74,17 @@ export interface AcsFault {
    * status with `error: { code: 'EmailDropped', ... }`; nothing is delivered.
    */
   operationStatus?: 'Failed' | 'Canceled';
+  /** Never answer: the socket stays open until the emulator stops (a hung service). */
+  hang?: boolean;
+  /** Answer `status` with a body that is cut off mid-JSON. */
+  malformedJson?: boolean;
+  /** Wait this long before answering (normally, or with the fault). */
+  delayMs?: number;
+  /**
+   * For sends: take the message first (it is delivered, the operation exists), then answer with
+   * the fault instead of 202: a send the service accepted whose answer never reached the client.
+   */
+  afterAccepting?: boolean;
 }
 
 export interface AcsRequestRecord {
@@ -89,6 +104,8 @@ export interface AcsEmulator {
   messages(): DeliveredEmail[];
   requests(): AcsRequestRecord[];
   injectFault(f: AcsFault): void;
+  /** Drops the faults still queued; messages and operations stay (a client can still ask about them). */
+  clearFaults(): void;
   /** Forgets messages, requests, faults, operations and Message-IDs (so Operation-Ids may be reused). Outbox files stay. */
   reset(): void;
   stop(): Promise<void>;
@@ -377,6 +394,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
   const accessKey = options.accessKey ?? randomBytes(32).toString('base64');
   const key = Buffer.from(accessKey, 'base64');
   if (key.length === 0) throw new Error('AcsEmulatorOptions.accessKey must be a non-empty base64 string');
+  recordSecret('acs-access-key', accessKey);
   if (options.outboxDir) await mkdir(options.outboxDir, { recursive: true });
 
   let delivered: DeliveredEmail[] = [];
@@ -495,17 +513,14 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     }
 
     const fault = takeFault(isSend ? 'send' : 'operation', false);
-    if (fault) {
-      const known = STATUS_ERRORS[fault.status];
-      const extra: Record<string, string> = {};
-      if (fault.retryAfterSeconds !== undefined) extra['Retry-After'] = String(fault.retryAfterSeconds);
-      throw new HttpError(
-        fault.status,
-        known?.code ?? `Http${fault.status}`,
-        known?.message(fault.retryAfterSeconds) ?? `The service answered ${fault.status} (injected by the emulator).`,
-        extra,
-      );
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault && isSend && fault.afterAccepting) {
+      await accept(body, tooLarge, givenOperationId, apiVersion, res, record, true);
+      if (fault.hang || fault.malformedJson) return misbehave(fault, res, record);
+      throw statusFault(fault);
     }
+    if (fault && (fault.hang || fault.malformedJson)) return misbehave(fault, res, record);
+    if (fault && fault.status >= 400) throw statusFault(fault);
 
     if (opMatch) {
       const op = operations.get(record.operationId!.toLowerCase());
@@ -518,6 +533,40 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
       return;
     }
 
+    await accept(body, tooLarge, givenOperationId, apiVersion, res, record, false);
+  }
+
+  /** The error answer of an HTTP-status fault, with the service's code and message for that status. */
+  function statusFault(fault: ActiveFault): HttpError {
+    const known = STATUS_ERRORS[fault.status];
+    const extra: Record<string, string> = {};
+    if (fault.retryAfterSeconds !== undefined) extra['Retry-After'] = String(fault.retryAfterSeconds);
+    return new HttpError(
+      fault.status,
+      known?.code ?? `Http${fault.status}`,
+      known?.message(fault.retryAfterSeconds) ?? `The service answered ${fault.status} (injected by the emulator).`,
+      extra,
+    );
+  }
+
+  /** A fault's answer instead of the normal one: none at all (a hung socket), or a body cut mid-JSON. */
+  function misbehave(fault: ActiveFault, res: ServerResponse, record: AcsRequestRecord): Promise<void> {
+    if (fault.hang) {
+      record.status = -1;
+      return new Promise<void>(() => undefined); // the socket is destroyed when the emulator stops
+    }
+    record.status = fault.status;
+    res.writeHead(fault.status, { 'Content-Type': 'application/json; charset=utf-8', 'x-ms-request-id': randomUUID() });
+    res.end('{"id":"');
+    return Promise.resolve();
+  }
+
+  /**
+   * Takes a send: validates it and creates its operation (and delivers it) once per Operation-Id.
+   * The operation is recorded before anything is awaited, so two sends with the same Operation-Id
+   * that arrive together deliver once. `silent`: the answer is left to a fault.
+   */
+  async function accept(body: Buffer, tooLarge: boolean, givenOperationId: string | undefined, apiVersion: string, res: ServerResponse, record: AcsRequestRecord, silent: boolean): Promise<void> {
     if (tooLarge) throw new HttpError(413, 'RequestEntityTooLarge', 'The request exceeds the maximum size of 10 MB.');
     if (givenOperationId !== undefined && !UUID.test(givenOperationId)) {
       throw badRequest(`The Operation-Id header '${givenOperationId}' is not a valid GUID.`, 'InvalidRequest');
@@ -532,7 +581,7 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     // delivery), whatever the second body says. That is what a client retrying a send needs.
     const existing = givenOperationId ? operations.get(givenOperationId.toLowerCase()) : undefined;
     if (existing) {
-      send(res, record, 202, statusBody(existing, currentStatus(existing)), operationHeaders(existing));
+      if (!silent) send(res, record, 202, statusBody(existing, currentStatus(existing)), operationHeaders(existing));
       return;
     }
 
@@ -540,9 +589,9 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     const dropFault = takeFault('send', true);
     const op: Operation = { id: givenOperationId ?? randomUUID(), polls: 0, finalStatus: dropFault?.operationStatus ?? 'Succeeded' };
     record.operationId = op.id;
-    if (op.finalStatus === 'Succeeded') await deliver(op.id, message);
     operations.set(op.id.toLowerCase(), op);
-    send(res, record, 202, { id: op.id, status: 'Running' }, operationHeaders(op));
+    if (op.finalStatus === 'Succeeded') await deliver(op.id, message);
+    if (!silent) send(res, record, 202, { id: op.id, status: 'Running' }, operationHeaders(op));
   }
 
   function send(res: ServerResponse, record: AcsRequestRecord, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -589,7 +638,11 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     requests: () => log.map((r) => ({ ...r })),
     injectFault(f: AcsFault) {
       if (!Number.isInteger(f.times) || f.times < 1) throw new Error('AcsFault.times must be a positive integer');
+      if (f.delayMs !== undefined && (!Number.isFinite(f.delayMs) || f.delayMs < 0)) throw new Error('AcsFault.delayMs must be a number >= 0');
       faults.push({ ...f, remaining: f.times });
+    },
+    clearFaults() {
+      faults = [];
     },
     reset() {
       delivered = [];

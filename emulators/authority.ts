@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JWT_BEARER, type AssertionVerdict, type ClientAuth } from './app-credentials';
+import { MALFORMED_JSON, never, pause } from './faults';
 import { readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import type { CloudState } from './state';
 import type { TlsMaterial } from './tls';
@@ -52,6 +53,23 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
 
     const tenantSegment = segments[0]?.toLowerCase() ?? '';
     const rest = segments.slice(1).join('/');
+
+    // Injected faults for the authority (`service: "authority"`): a hung or failing token endpoint.
+    const fault = state.faults.take({ service: 'authority', tenantId: tenantSegment, path: url.pathname, inBatch: false });
+    if (fault) {
+      await pause(fault.delayMs);
+      if (fault.hang) return never();
+      if (fault.malformedJson) {
+        res.writeHead(fault.status, { 'Content-Type': 'application/json; charset=utf-8' });
+        res.end(MALFORMED_JSON);
+        return;
+      }
+      if (fault.status >= 400) {
+        // AADSTS90033 is Entra's "a transient error has occurred"; the emulator uses it for every injected status.
+        oauthError(res, fault.status, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again. (injected by the emulator)');
+        return;
+      }
+    }
 
     if (method === 'GET' && rest === 'v2.0/.well-known/openid-configuration') {
       const tenant = state.tenant(tenantSegment);

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createHash } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
@@ -7,10 +8,17 @@ export const DEV_ACCOUNT = 'devstoreaccount1';
 export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface Azurite {
-  /** Connection string in the AzureWebJobsStorage format, pointing at this instance. */
+  /** Connection string in the AzureWebJobsStorage format, pointing at this instance (the development account). */
   connectionString: string;
+  /** The connection string of another account started with it (`accounts`): a storage of its own, as a second storage account would be. */
+  connectionStringFor(account: string): string;
   port: number;
   stop(): Promise<void>;
+}
+
+/** A local account's key: derived from its name (test storage, not a secret). */
+function keyOf(account: string): string {
+  return createHash('sha256').update(`azurite account ${account}`).digest('base64');
 }
 
 async function freePort(): Promise<number> {
@@ -45,13 +53,16 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
  * on disk), and waits until it answers. State lives as long as this process does, so a test or
  * the demo can restart *our* process side (new clients) and see the state survive.
  */
-export async function startAzurite(options: { cwd?: string } = {}): Promise<Azurite> {
+export async function startAzurite(options: { cwd?: string; accounts?: string[] } = {}): Promise<Azurite> {
   const port = await freePort();
   const bin = join(options.cwd ?? process.cwd(), 'node_modules', 'azurite', 'dist', 'src', 'table', 'main.js');
+  const accounts = options.accounts ?? [];
+  // Azurite serves only the accounts AZURITE_ACCOUNTS lists once it is set, so the development account is listed too.
+  const env = accounts.length > 0 ? { ...process.env, AZURITE_ACCOUNTS: [`${DEV_ACCOUNT}:${DEV_KEY}`, ...accounts.map((a) => `${a}:${keyOf(a)}`)].join(';') } : process.env;
   const child = spawn(
     process.execPath,
     [bin, '--tableHost', '127.0.0.1', '--tablePort', String(port), '--inMemoryPersistence', '--silent', '--disableTelemetry', '--skipApiVersionCheck'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -61,14 +72,77 @@ export async function startAzurite(options: { cwd?: string } = {}): Promise<Azur
     child.kill();
     throw new Error(`${(error as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`);
   }
+  const connectionStringFor = (account: string): string => {
+    if (account !== DEV_ACCOUNT && !accounts.includes(account)) throw new Error(`Azurite was not started with the account ${account}`);
+    const key = account === DEV_ACCOUNT ? DEV_KEY : keyOf(account);
+    return `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};TableEndpoint=http://127.0.0.1:${port}/${account};`;
+  };
   return {
     port,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};TableEndpoint=http://127.0.0.1:${port}/${DEV_ACCOUNT};`,
+    connectionString: connectionStringFor(DEV_ACCOUNT),
+    connectionStringFor,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill();
+      }),
+  };
+}
+
+/** A TCP proxy in front of Azurite that a test can cut: Table Storage becoming unavailable mid-cycle. */
+export interface StorageProxy {
+  port: number;
+  /** `connectionString` with its table endpoint moved to the proxy. */
+  connectionString: string;
+  /**
+   * Cuts Table Storage off: open connections are dropped and new ones are reset at once
+   * (`reset`: what a crashed or restarting service looks like) or held without an answer (`hang`).
+   */
+  cut(mode?: 'reset' | 'hang'): void;
+  /** Lets connections through again. */
+  restore(): void;
+  stop(): Promise<void>;
+}
+
+export async function startStorageProxy(azurite: Pick<Azurite, 'port' | 'connectionString'>): Promise<StorageProxy> {
+  const sockets = new Set<Socket>();
+  let mode: 'open' | 'reset' | 'hang' = 'open';
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (mode === 'reset') return client.resetAndDestroy();
+    if (mode === 'hang') return;
+    const upstream = connect(azurite.port, '127.0.0.1');
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    upstream.on('close', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    port,
+    connectionString: azurite.connectionString.replace(`127.0.0.1:${azurite.port}`, `127.0.0.1:${port}`),
+    cut(how = 'reset') {
+      mode = how;
+      dropAll();
+    },
+    restore() {
+      mode = 'open';
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        dropAll();
+        server.close(() => resolve());
       }),
   };
 }

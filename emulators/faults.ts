@@ -1,12 +1,16 @@
 /**
- * Injected faults and the request log of the Graph emulator.
+ * Injected faults and the request log of the Graph emulator (and of the authority's endpoints).
  *
  * A fault is queued with a count (`times`); the next `times` requests that match it get its status
- * and the error body real Graph sends for that status, instead of their normal answer.
+ * and the error body real Graph sends for that status, instead of their normal answer; or no answer
+ * at all (`hang`), a body cut mid-JSON (`malformedJson`), or their answer late (`delayMs`).
  */
 
 export interface Fault {
-  /** HTTP status to answer with: 429, 503, 500, 504, ... */
+  /**
+   * HTTP status to answer with: 429, 503, 500, 504, ... With `malformedJson`, the status of the
+   * broken answer (200 is usual); with `hang` it is ignored; a 2xx with only `delayMs` answers normally, late.
+   */
   status: number;
   /** Sent as `Retry-After` (seconds). 429 without it still gets the default 10 s that Graph sends; use 0 for fast tests. */
   retryAfterSeconds?: number;
@@ -18,9 +22,19 @@ export interface Fault {
   pathIncludes?: string;
   /** `true`: only inner requests of a `$batch`. Absent/`false`: only top-level requests (including `$batch` itself). */
   inBatch?: boolean;
+  /** Never answer: the socket stays open until the emulator stops (a hung service). Inside a `$batch`, the whole batch hangs. */
+  hang?: boolean;
+  /** Answer `status` with a body cut off mid-JSON (inside a `$batch`: that response's body). */
+  malformedJson?: boolean;
+  /** Wait this long before answering (normally, or with the fault). */
+  delayMs?: number;
+  /** Which endpoint it is for: Graph (default) or the authority (`/{tenant}/...`: discovery and the token endpoint). */
+  service?: 'graph' | 'authority';
 }
 
 export interface FaultMatchContext {
+  /** Default `graph`. */
+  service?: 'graph' | 'authority';
   tenantId?: string;
   /** Path and query, URL-decoded, with the version prefix (`/v1.0/servicePrincipals?$filter=...`). */
   path: string;
@@ -86,6 +100,7 @@ export class FaultQueue {
 }
 
 function matches(fault: Fault, ctx: FaultMatchContext): boolean {
+  if ((fault.service ?? 'graph') !== (ctx.service ?? 'graph')) return false;
   if ((fault.inBatch ?? false) !== ctx.inBatch) return false;
   if (fault.tenantId !== undefined && fault.tenantId.toLowerCase() !== ctx.tenantId?.toLowerCase()) return false;
   if (fault.pathIncludes !== undefined && !ctx.path.toLowerCase().includes(fault.pathIncludes.toLowerCase())) return false;
@@ -96,9 +111,15 @@ function matches(fault: Fault, ctx: FaultMatchContext): boolean {
 export function validateFault(value: unknown, path: string): asserts value is Fault {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object`);
   const f = value as Record<string, unknown>;
-  if (typeof f.status !== 'number' || !Number.isInteger(f.status) || f.status < 400 || f.status > 599) {
-    throw new Error(`${path}.status: expected an HTTP error status (400-599)`);
+  const misbehaves = f.hang === true || f.malformedJson === true || f.delayMs !== undefined;
+  if (typeof f.status !== 'number' || !Number.isInteger(f.status) || f.status > 599 || f.status < (misbehaves ? 0 : 400)) {
+    throw new Error(`${path}.status: expected an HTTP error status (400-599)${misbehaves ? ', or any status with hang, malformedJson or delayMs' : ''}`);
   }
+  for (const key of ['hang', 'malformedJson'] as const) {
+    if (f[key] !== undefined && typeof f[key] !== 'boolean') throw new Error(`${path}.${key}: expected a boolean`);
+  }
+  if (f.delayMs !== undefined && (typeof f.delayMs !== 'number' || !(f.delayMs >= 0))) throw new Error(`${path}.delayMs: expected a number >= 0`);
+  if (f.service !== undefined && f.service !== 'graph' && f.service !== 'authority') throw new Error(`${path}.service: expected "graph" or "authority"`);
   if (typeof f.times !== 'number' || !Number.isInteger(f.times) || f.times < 1) throw new Error(`${path}.times: expected an integer >= 1`);
   if (f.retryAfterSeconds !== undefined && (typeof f.retryAfterSeconds !== 'number' || f.retryAfterSeconds < 0)) {
     throw new Error(`${path}.retryAfterSeconds: expected a number >= 0`);
@@ -107,7 +128,7 @@ export function validateFault(value: unknown, path: string): asserts value is Fa
     if (f[key] !== undefined && typeof f[key] !== 'string') throw new Error(`${path}.${key}: expected a string`);
   }
   if (f.inBatch !== undefined && typeof f.inBatch !== 'boolean') throw new Error(`${path}.inBatch: expected a boolean`);
-  const known = new Set(['status', 'retryAfterSeconds', 'times', 'tenantId', 'pathIncludes', 'inBatch']);
+  const known = new Set(['status', 'retryAfterSeconds', 'times', 'tenantId', 'pathIncludes', 'inBatch', 'hang', 'malformedJson', 'delayMs', 'service']);
   for (const key of Object.keys(f)) if (!known.has(key)) throw new Error(`${path}.${key}: unknown field`);
 }
 
@@ -146,4 +167,17 @@ export function faultReply(fault: Fault, requestDate: string): FaultReply {
       if (fault.retryAfterSeconds !== undefined) headers['Retry-After'] = String(fault.retryAfterSeconds);
       return { status: fault.status, headers, error: { code: 'UnknownError', message: '' }, innerError: {} };
   }
+}
+
+/** A body that starts as JSON and stops: what a dropped connection or a broken proxy leaves. */
+export const MALFORMED_JSON = '{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#servicePrincipals","value":[{"id":';
+
+/** Waits `ms` (0: not at all). */
+export function pause(ms: number | undefined): Promise<void> {
+  return ms ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** A request the emulator never answers; the socket is destroyed when the emulator stops. */
+export function never(): Promise<void> {
+  return new Promise<void>(() => undefined);
 }

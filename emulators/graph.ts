@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { faultReply, type Fault } from './faults';
+import { faultReply, MALFORMED_JSON, never, pause, type Fault } from './faults';
 import { header, newRequestId, readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import { buildJob, type JsonObject } from './jobs';
 import { provisioningLogsResult } from './provisioning-logs';
@@ -81,17 +81,19 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
     const caller: { tenantId?: string } = {};
     let faulted = false;
 
-    const reply = (result: GraphResult): void => {
+    const log = (status: number): void =>
       state.recordRequest({
         at: new Date().toISOString(),
         tenantId: caller.tenantId,
         method,
         path: url.pathname,
         url: pathAndQuery,
-        status: result.status,
+        status,
         ...(faulted ? { faulted } : {}),
         ...(Number.isFinite(retryAttempt) ? { retryAttempt } : {}),
       });
+    const reply = (result: GraphResult): void => {
+      log(result.status);
       const headers = { ...standardHeaders(requestId, clientRequestId), ...result.headers };
       if (result.text !== undefined) {
         res.writeHead(result.status, { ...headers, 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(result.text) });
@@ -140,8 +142,22 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
     const fault = state.faults.take({ tenantId: tenant.id, path: pathAndQuery, inBatch: false });
     if (fault) {
       faulted = true;
-      reply(faultResult(fault, { date, requestId, clientRequestId }));
-      return;
+      await pause(fault.delayMs);
+      if (fault.hang) {
+        log(-1);
+        return never();
+      }
+      if (fault.malformedJson) {
+        log(fault.status);
+        res.writeHead(fault.status, { ...standardHeaders(requestId, clientRequestId), 'Content-Type': GRAPH_JSON_CONTENT_TYPE });
+        res.end(MALFORMED_JSON);
+        return;
+      }
+      if (fault.status >= 400) {
+        reply(faultResult(fault, { date, requestId, clientRequestId }));
+        return;
+      }
+      // Only late: answer normally.
     }
 
     const ctx: CallContext = {
@@ -162,7 +178,12 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
         error(405, 'BadRequest', 'Specified HTTP method is not allowed for the request target.');
         return;
       }
-      reply(await batch(req, ctx, state));
+      const answer = await batch(req, ctx, state);
+      if (answer === 'hang') {
+        log(-1);
+        return never();
+      }
+      reply(answer);
       return;
     }
     reply(dispatch(method, url.pathname.slice(version.length + 1) + url.search, ctx));
@@ -511,7 +532,7 @@ interface BatchItem {
   headers: Record<string, string>;
 }
 
-async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState): Promise<GraphResult> {
+async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState): Promise<GraphResult | 'hang'> {
   const bad = (message: string): GraphResult => ({ status: 400, body: errorBody('BadRequest', message, ctx) });
   let payload: unknown;
   try {
@@ -553,7 +574,12 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
       result = { status: 400, body: errorBody('BadRequest', 'Invalid request URI: batch request URLs must be relative.', innerCtx) };
     } else {
       const fault = state.faults.take({ tenantId: ctx.tenant.id, path: logPath, inBatch: true });
-      if (fault) {
+      await pause(fault?.delayMs);
+      if (fault?.hang) return 'hang';
+      if (fault?.malformedJson) {
+        faulted = true;
+        result = { status: fault.status, body: MALFORMED_JSON };
+      } else if (fault && fault.status >= 400) {
         faulted = true;
         result = faultResult(fault, { date: innerCtx.date, requestId: innerRequestId, clientRequestId: ctx.clientRequestId });
       } else {

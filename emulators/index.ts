@@ -5,6 +5,7 @@ import { guidFrom } from './jobs';
 import { startManagedIdentityEndpoint, type ManagedIdentityEmulator } from './managed-identity';
 import { startLogAnalytics, type LogAnalyticsEmulator } from './log-analytics';
 import { loadScenario, validateScenario, type Scenario } from './scenario';
+import { recordSecret } from './secrets';
 import { CloudState, type EmulatorControl } from './state';
 import { loadTlsMaterial, type TlsMaterial } from './tls';
 import { TokenSigner } from './tokens';
@@ -80,6 +81,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
   const tls = options.tls ?? loadTlsMaterial();
   const signer = new TokenSigner();
   const state = new CloudState(scenario);
+  recordSecret('client-secret', scenario.app.clientSecret);
 
   const started: Array<{ stop(): Promise<void> }> = [];
   try {

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { recordSecret } from './secrets';
 
 /** Claims of an app-only access token, as Entra puts them in a v2 client-credentials token. */
 export interface AccessTokenClaims {
@@ -30,12 +31,15 @@ export class TokenSigner {
 
   constructor(secret: Buffer = randomBytes(32)) {
     this.secret = secret;
+    recordSecret('signing-key', secret.toString('base64'));
   }
 
   mint(claims: AccessTokenClaims): string {
     const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
     const payload = b64url(JSON.stringify(claims));
-    return `${header}.${payload}.${this.sign(`${header}.${payload}`)}`;
+    const token = `${header}.${payload}.${this.sign(`${header}.${payload}`)}`;
+    recordSecret('access-token', token);
+    return token;
   }
 
   /** The claims of a valid token, or a reason it is not valid (for the 401 message). */

@@ -1,20 +1,22 @@
 import { createCredentials, createEmailClient, createTableClient } from './clients';
 import { createGraphReader } from './clients/graph';
-import { ConfigError, loadPolicy } from './config/config';
+import { boundedCredential } from './clients/timeouts';
 import { createLogsQueryClient } from './clients/logs';
-import { ProvisioningLogStore } from './store/provisioning-log-store';
+import { ConfigError, loadPolicy } from './config/config';
 import type { Policy } from './config/policy';
 import { Env, loadSettings, Settings } from './config/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
 import { createHeartbeat } from './heartbeat';
+import { CycleBudget, limitsForSchedule, type CycleLimits } from './limits';
 import type { Logger } from './log';
 import { countingGraph, type GraphCounters } from './metrics';
 import { createAcsMailer } from './notify/mailer';
 import { renderOptionsFor } from './notify/render';
 import { consentApp } from './onboard';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
-import { STATE_TABLE, StateStore } from './store/state-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
+import { ProvisioningLogStore } from './store/provisioning-log-store';
+import { STATE_TABLE, StateStore } from './store/state-store';
 
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 export function targetsOf(settings: Settings, env: Env): Target[] {
@@ -27,27 +29,32 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  * function, `npm run cycle` and the demo, so every entry point runs the same code against
  * whatever endpoints are configured. The config is read anew each cycle, so edits apply without a restart.
  */
-export function cycleDepsFromSettings(
-  settings: Settings,
-  env: Env,
-  log: Logger,
-  clock: () => Date = () => new Date(),
+/** What a caller may add to the dependencies built from settings. */
+export interface CycleOptions {
   /** Counts this cycle's Graph traffic for its metrics (lib/metrics.ts). */
-  graphCounters?: GraphCounters,
-): CycleDeps {
+  graphCounters?: GraphCounters;
+  /** The cycle's time limits (default: derived from WATCH_SCHEDULE and host.json, lib/limits.ts). */
+  limits?: CycleLimits;
+}
+
+export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date(), options: CycleOptions = {}): CycleDeps {
   const credentials = createCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   requireWorkspaceWhereNeeded(policy, settings);
+  // Every outbound call is bounded by the cycle's deadline (lib/limits.ts); Graph readers by their tenant's.
+  const budget = new CycleBudget(options.limits ?? limitsForSchedule(settings.schedule, env));
+  const azure = boundedCredential(credentials.azure, budget.calls());
   return {
     targets: targetsOf(settings, env),
-    graphFor: (target) => {
-      const reader = createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant);
-      return graphCounters ? countingGraph(reader, graphCounters) : reader;
+    graphFor: (target, limits) => {
+      const reader = createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant, limits ?? { ...budget.calls(), maxRetryAfterMs: budget.limits.maxRetryAfterMs });
+      return options.graphCounters ? countingGraph(reader, options.graphCounters) : reader;
     },
-    alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
-    state: new StateStore(createTableClient(settings, credentials.azure, STATE_TABLE)),
-    discovery: new DiscoveryStore(createTableClient(settings, credentials.azure, DISCOVERY_TABLE)),
-    mailer: createAcsMailer(createEmailClient(settings, credentials.azure), settings.emailFrom),
+    alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
+    state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+    discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
+    mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
+    budget,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
     render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings) }),
@@ -55,9 +62,9 @@ export function cycleDepsFromSettings(
     clock,
     log,
     logs: {
-      store: new ProvisioningLogStore(createTableClient(settings, credentials.azure, STATE_TABLE)),
+      store: new ProvisioningLogStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
       logAnalytics: settings.logAnalytics
-        ? { client: createLogsQueryClient(credentials.azure, settings.logAnalytics.endpoint), workspaceId: settings.logAnalytics.workspaceId }
+        ? { client: createLogsQueryClient(azure, settings.logAnalytics.endpoint), workspaceId: settings.logAnalytics.workspaceId }
         : undefined,
     },
   };
@@ -80,7 +87,7 @@ function requireWorkspaceWhereNeeded(policy: Policy, settings: Settings): void {
 /** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */
 export async function runCycleFromEnv(env: Env, log: Logger, graphCounters?: GraphCounters): Promise<CycleSummary> {
   const settings = loadSettings(env);
-  return runCycle(cycleDepsFromSettings(settings, env, log, undefined, graphCounters));
+  return runCycle(cycleDepsFromSettings(settings, env, log, undefined, { graphCounters }));
 }
 
 export function formatSummary(summary: CycleSummary): string {

@@ -1,21 +1,29 @@
-import type { GraphReader } from './clients/graph';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph';
+import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
 import { dispatch } from './dispatch/dispatch';
 import { matchLabelsOf, routesFor } from './dispatch/route';
 import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
+import { CycleBudget } from './limits';
 import type { Logger } from './log';
-import { planEmails, sendPlanned, type DeliveryDeps } from './notify/deliver';
-import { neededNotification } from './notify/dedup';
+import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from './notify/deliver';
+import { neededNotifications } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
 import { relatedAlerts, viewOf } from './notify/view';
+import { mapLimit } from './map-limit';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
-import type { AlertLabels, AlertRecord, CycleSummary, NotificationItem } from './model';
+import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
 import type { DiscoveryCache } from './store/discovery-store';
+import type { LeaseHolder } from './store/state-store';
+import { StorageError } from './store/table';
 import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
 import { commitTenantLogs, readTenantLogs, runKqlStage, type LogsDeps, type TenantLogRead } from './cycle-logs';
+import type { KqlEvaluation } from './evaluate/kql';
 import { isKqlCondition } from './evaluate/rules/kql';
 
 export type { Logger } from './log';
@@ -29,12 +37,17 @@ export interface Target {
 
 export interface CycleDeps extends DeliveryDeps {
   targets: Target[];
-  graphFor(target: Target): GraphReader;
+  /** A Graph reader for one tenant; `limits` bound its calls (its tenant's deadline, one call's time). */
+  graphFor(target: Target, limits?: GraphLimits): GraphReader;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
   heartbeat?: (summary: CycleSummary) => Promise<void>;
   /** Tenants read at once. */
   concurrency?: number;
   observe?: ObserveOptions;
+  /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/limits.ts). */
+  budget?: CycleBudget;
+  /** Who this instance is, for the planning lease (default: host, process and a random part, new each cycle). */
+  instanceId?: string;
   /** What discovery sweeps found (Table Storage); without it every cycle sweeps every service principal. */
   discovery?: DiscoveryCache;
   /** Provisioning logs (Graph or Log Analytics) and KQL rules; absent: job status only. */
@@ -57,18 +70,6 @@ function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
 
 export type { CycleSummary } from './model';
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
   for (const o of observations) {
@@ -80,77 +81,179 @@ function reportProblems(observations: TenantObservation[], log: Logger, errors: 
     for (const { servicePrincipal, problem } of o.servicePrincipalProblems) {
       const message = `tenant ${o.tenantId}: jobs of "${servicePrincipal.displayName}" (${servicePrincipal.id}) not read: ${describeProblem(problem)}`;
       errors.push(message);
-      log.warn(message);
+      log.warn(message, { tenantId: o.tenantId });
     }
     // A check a permission is missing for is named once per tenant, and does not make the cycle incomplete.
-    for (const d of o.degraded ?? []) log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`);
-    if (o.discovery?.swept) log.info(`tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`);
+    for (const d of o.degraded ?? []) log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`, { tenantId: o.tenantId });
+    if (o.discovery?.swept) log.info(`tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`, { tenantId: o.tenantId });
   }
 }
+
+// ---- observe: every tenant in parallel, each under its own deadline --------------------------------
+
+/** An observation of a tenant that could not be read in time: its alerts are held, and it is reported. */
+function timedOut(tenantId: string, message: string): TenantObservation {
+  return { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], problem: { kind: 'transient', code: 'Timeout', message, operation: 'the tenant' } };
+}
+
+/** What reading a tenant gave: its observation, and the provisioning-log state to write once its alerts are written. */
+interface TenantReading {
+  observation: TenantObservation;
+  logRead?: TenantLogRead;
+}
+
+/**
+ * Reads what is new in a tenant's provisioning logs within what is left of its deadline. A read
+ * cut off by the deadline leaves the logs unread this cycle (the alerts built on them are held;
+ * the watermark does not move), and the observation is not touched by the late answer.
+ */
+async function readLogsOne(observation: TenantObservation, reader: GraphReader, deps: CycleDeps, deadline: Deadline, errors: string[]): Promise<TenantLogRead | undefined> {
+  if (!deps.logs) return undefined;
+  const scratch: TenantObservation = { ...observation };
+  try {
+    const read = await beforeDeadline(readTenantLogs(scratch, reader, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors), deadline, `reading the provisioning logs of tenant ${observation.tenantId}`);
+    observation.provisioning = scratch.provisioning;
+    return read;
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    const message = `tenant ${observation.tenantId}: provisioning logs not read this cycle: timed out after ${seconds(deadline.lengthMs)} s`;
+    errors.push(message);
+    deps.log.warn(message);
+    return undefined;
+  }
+}
+
+/**
+ * Reads one tenant within its share of the cycle: its jobs, then what is new in its provisioning
+ * logs. A tenant whose Graph or token endpoint hangs is cut off at its deadline and reported as
+ * unreadable ("timed out after N s"); it holds up nobody else, since each tenant has its own
+ * deadline and readers run side by side.
+ */
+async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading> {
+  const { limits } = budget;
+  if (observeBy.expired()) return { observation: timedOut(target.tenantId, `not read: the ${seconds(observeBy.lengthMs)} s this cycle gives to reading tenants ran out before its turn`) };
+  const deadline = observeBy.within(limits.tenantMs);
+  const reader = deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs));
+  let observation: TenantObservation;
+  try {
+    const reading = observeTenant(reader, target.tenantId, { ...observeOptions(deps, target), deadline, retryCallMs: limits.callMs });
+    observation = await beforeDeadline(reading, deadline, `reading tenant ${target.tenantId}`);
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    return { observation: timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`) };
+  }
+  return { observation, logRead: await readLogsOne(observation, reader, deps, deadline, errors) };
+}
+
+async function observeTenants(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading[]> {
+  return mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeOne(target, deps, budget, observeBy, errors));
+}
+
+/** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */
+function runKql(deps: CycleDeps, observeBy: Deadline, errors: string[]): Promise<KqlEvaluation | undefined> {
+  return runKqlStage(deps.logs, deps.policy, deps.log, errors, observeBy.signal).catch((error: unknown) => {
+    errors.push(`kqlRules: not run: ${(error as Error).message}`);
+    return undefined;
+  });
+}
+
+// ---- lease: one instance plans and sends at a time ------------------------------------------------
+
+interface PlanningLease {
+  taken: boolean;
+  by?: LeaseHolder;
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the planning lease: a row in the state table, written under its ETag, that says which
+ * instance plans and sends until when (its own deadline). Instances observe side by side, but only
+ * the holder reads the outbox, claims alerts, plans and sends, so two instances that saw different
+ * things can never plan the same notice into two different emails. Another instance waits for the
+ * lease while there is time left to deliver, then starts from what the holder recorded.
+ */
+async function takePlanningLease(deps: CycleDeps, budget: CycleBudget, deadline: Deadline): Promise<PlanningLease> {
+  const holder = deps.instanceId ?? `${hostname()}#${process.pid}#${randomUUID().slice(0, 8)}`;
+  const waitUntil = deadline.before(Math.max(budget.limits.callMs * 3, budget.limits.cycleMs * 0.2));
+  for (let pause = 20; ; pause = Math.min(pause * 2, 1000)) {
+    const until = new Date(deps.clock().getTime() + deadline.remainingMs());
+    const result = await deps.state.takeLease(holder, deps.clock(), until);
+    if (result.taken) {
+      const release = () =>
+        deps.state.releaseLease(holder).catch((error: unknown) => deps.log.warn(`releasing the planning lease failed (it expires at ${until.toISOString()}): ${(error as Error).message}`));
+      return { taken: true, release };
+    }
+    if (waitUntil.expired()) return { taken: false, by: result.by, release: async () => undefined };
+    await sleep(Math.min(pause, waitUntil.remainingMs()), waitUntil.signal);
+  }
+}
+
+// ---- evaluate, reconcile, claim, plan, send, record: under the lease ----------------------------
 
 /** Writes changed alerts under their ETags; an alert another instance moved first is theirs this cycle. */
 async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRecord>, deps: CycleDeps, errors: string[]): Promise<Set<string>> {
   const lost = new Set<string>();
-  for (const record of records) {
-    try {
-      current.set(record.fingerprint, await deps.alerts.save(record));
-    } catch (error) {
-      lost.add(record.fingerprint);
-      if (error instanceof ConcurrentUpdateError) deps.log.warn(`${error.message}; leaving it to that instance`);
-      else errors.push(`saving alert ${record.fingerprint}: ${(error as Error).message}`);
+  const results = await deps.alerts.saveMany(records);
+  results.forEach((result, i) => {
+    const record = records[i] as AlertRecord;
+    if (!(result instanceof Error)) {
+      current.set(record.fingerprint, result);
+      return;
     }
-  }
+    lost.add(record.fingerprint);
+    if (result instanceof ConcurrentUpdateError) deps.log.warn(`${result.message}; leaving it to that instance`);
+    else errors.push(`saving alert ${record.fingerprint}: ${result.message}`);
+  });
   return lost;
 }
 
-/**
- * One monitoring cycle, as named stages over state in Table Storage:
- * observe (Graph) → evaluate (rules) → reconcile (alert lifecycle) → write alert state →
- * dispatch (route, inhibit, silence, dedup) → group → plan (outbox) → send → record.
- * Everything is written before the step that depends on it, and each email's idempotency key comes
- * from its notices, so a crash at any point neither loses an email nor sends one twice.
- */
-export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
-  const started = deps.clock();
-  const errors: string[] = [];
-  const stored = await deps.alerts.loadAll();
-
-  const kqlRun = runKqlStage(deps.logs, deps.policy, deps.log, errors).catch((error: unknown) => {
-    errors.push(`kqlRules: not run: ${(error as Error).message}`);
-    return undefined;
-  });
-  const logReads: TenantLogRead[] = [];
-  const observations = await mapLimit(deps.targets, deps.concurrency ?? 4, async (target) => {
-    const graph = deps.graphFor(target);
-    const observation = await observeTenant(graph, target.tenantId, observeOptions(deps, target));
-    const read = deps.logs && (await readTenantLogs(observation, graph, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors));
-    if (read) logReads.push(read);
-    return observation;
-  });
-  const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
-  reportProblems(observations, deps.log, errors);
-  const kql = await kqlRun;
-
-  const now = deps.clock();
+function evaluate(observations: TenantObservation[], kql: KqlEvaluation | undefined, deps: CycleDeps, now: Date): Finding[] {
   const findings = observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }));
-  findings.push(...(kql?.findings ?? []));
-  const kqlRules = new Set((deps.policy.kqlRules ?? []).map((r) => r.name));
+  return [...findings, ...(kql?.findings ?? [])];
+}
+
+/** Whether an existing alert can be judged this cycle: its tenant was read (or, for a KQL rule, its query was answered). */
+function judgedThisCycle(labels: AlertLabels, byTenant: Map<string, TenantObservation>, kql: KqlEvaluation | undefined, deps: CycleDeps): boolean {
+  if (isKqlCondition(labels.condition)) {
+    // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
+    const configured = (deps.policy.kqlRules ?? []).some((rule) => rule.name === labels.condition);
+    return configured ? (kql?.judged.has(labels.condition) ?? false) : true;
+  }
+  const o = byTenant.get(labels.tenantId);
+  return o !== undefined && inView(labels, o);
+}
+
+/** Whether a notice speaks of an alert that ended badly (a quarantine ended by Entra disabling the job): no good news. */
+function endedBadlyIn(current: Map<string, AlertRecord>, deps: CycleDeps, now: Date): (item: NotificationItem) => boolean {
+  const ctx = { now, tenantNames: deps.policy.tenantNames, related: (a: AlertRecord) => relatedAlerts(a, current) };
+  return (item) => {
+    const alert = current.get(item.fingerprint);
+    return alert !== undefined && viewOf(alert, ctx).endedWell === false;
+  };
+}
+
+/**
+ * The stages that decide and send, over state read after the lease was taken: evaluate →
+ * reconcile (alert lifecycle) → write alert state → dispatch (route, inhibit, silence, dedup) →
+ * group → plan (outbox) → send → record → forget.
+ */
+async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | undefined, deps: CycleDeps, budget: CycleBudget, deadline: Deadline, errors: string[]): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
+  const observations = readings.map((r) => r.observation);
+  const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
+  const stored = await deps.alerts.loadAll();
+  const now = deps.clock();
+  const findings = evaluate(observations, kql, deps, now);
+  await deps.probe?.('evaluated');
   const { changed } = reconcile({
     stored,
     findings,
     now,
-    inView: (labels: AlertLabels) => {
-      // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
-      if (isKqlCondition(labels.condition)) return kqlRules.has(labels.condition) ? (kql?.judged.has(labels.condition) ?? false) : true;
-      const o = byTenant.get(labels.tenantId);
-      return o !== undefined && inView(labels, o);
-    },
+    inView: (labels: AlertLabels) => judgedThisCycle(labels, byTenant, kql, deps),
     keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
-  await deps.probe?.('evaluated');
 
-  // Claim every alert this cycle will speak about by writing it: another instance that read the
-  // same rows loses the ETag race for them and stays silent about them.
+  // Claim every alert this cycle will speak about by writing it: an instance that read the same
+  // rows without the lease (an older version) loses the ETag race for them and stays silent.
   const current = new Map(stored);
   for (const record of changed) current.set(record.fingerprint, record);
   const outbox = await deps.state.listPlanned();
@@ -161,23 +264,74 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
   for (const fp of lost) current.delete(fp);
   // The alerts these events produced are written: now the watermarks may move past them.
-  if (deps.logs) await commitTenantLogs(logReads, deps.logs, deps.log, errors);
+  if (deps.logs) await commitTenantLogs(readings.flatMap((r) => (r.logRead ? [r.logRead] : [])), deps.logs, deps.log, errors);
   for (const { alert, reason } of muted) deps.log.info(`muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`);
   await deps.probe?.('state-written');
 
-  const endedBadly = (item: NotificationItem): boolean => {
-    const alert = current.get(item.fingerprint);
-    const ctx = { now, tenantNames: deps.policy.tenantNames, related: (a: AlertRecord) => relatedAlerts(a, current) };
-    return alert !== undefined && viewOf(alert, ctx).endedWell === false;
-  };
-  const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)), endedBadly);
+  const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)), endedBadlyIn(current, deps, now));
   const fresh = await planEmails(groups, deps);
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors);
+  const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors, { deadline, callMs: budget.limits.callMs });
   await forgetOldAlerts(current, new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))), deps);
+  return { delivery, current };
+}
 
-  const all = [...current.values()];
+/**
+ * One monitoring cycle, as named stages over state in Table Storage, within a deadline derived
+ * from the schedule (lib/limits.ts):
+ * storage check → observe (Graph jobs and provisioning logs, every tenant under its own deadline;
+ * KQL rules beside them) → lease (one planner at a time) → evaluate → reconcile → write alert state → dispatch → group → plan (outbox) → send →
+ * record → summary and heartbeat.
+ * Everything is written before the step that depends on it, and a send's outcome is asked of ACS
+ * before it is ever made again, so a crash at any point neither loses an email nor sends one twice.
+ * Throws StorageError when Table Storage cannot be used at all (the cycle could not run);
+ * a failure once it ran is in the summary's errors.
+ */
+export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
+  const started = deps.clock();
+  const budget = deps.budget ?? new CycleBudget();
+  const deadline = budget.start();
+  const errors: string[] = [];
+  await deps.state.ready();
+
+  const observeBy = deadline.within(budget.limits.observeMs);
+  const kqlRun = runKql(deps, observeBy, errors);
+  const readings = await observeTenants(deps, budget, observeBy, errors);
+  const observations = readings.map((r) => r.observation);
+  reportProblems(observations, deps.log, errors);
+  const kql = await kqlRun;
+
+  let delivery: DeliveryResult = { sent: 0, waiting: 0 };
+  let current: Map<string, AlertRecord> | undefined;
+  let storageFailed = false;
+  const failedMidCycle = (error: StorageError) => {
+    storageFailed = true;
+    const message = `Table Storage failed mid-cycle; what was not recorded is done next cycle: ${error.message}`;
+    errors.push(message);
+    deps.log.error(message);
+  };
+  const lease = await takePlanningLease(deps, budget, deadline).catch((error: unknown) => {
+    if (!(error instanceof StorageError)) throw error;
+    failedMidCycle(error);
+    return { taken: false, release: async () => undefined } as PlanningLease;
+  });
+  if (lease.taken) {
+    try {
+      await deps.probe?.('leased');
+      ({ delivery, current } = await decideAndDeliver(readings, kql, deps, budget, deadline, errors));
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      failedMidCycle(error);
+    } finally {
+      await lease.release();
+    }
+  } else if (!storageFailed) {
+    deps.log.info(`another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`);
+  }
+
+  const known = current ?? (storageFailed ? new Map<string, AlertRecord>() : await deps.alerts.loadAll().catch(() => new Map<string, AlertRecord>()));
+  const all = [...known.values()];
   const summary: CycleSummary = {
     startedAt: started.toISOString(),
     durationMs: deps.clock().getTime() - started.getTime(),
@@ -190,7 +344,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     errors,
     heartbeat: 'skipped',
   };
-  await finish(summary, deps);
+  await finish(summary, deps, !storageFailed);
   return summary;
 }
 
@@ -208,7 +362,7 @@ async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<
     const ended = Date.parse(alert.endsAt ?? alert.lastSeenAt ?? '');
     if (!(ended < cutoff)) continue;
     const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames));
-    if (routes.some((route) => neededNotification(alert, route, deps.clock()))) continue; // a resolved notice is still owed (muted until now?)
+    if (routes.some((route) => neededNotifications(alert, route, deps.clock()).length > 0)) continue; // a resolved notice is still owed (muted until now?)
     try {
       if (await deps.alerts.deleteIfUnchanged(alert)) current.delete(alert.fingerprint);
     } catch (error) {
@@ -217,8 +371,8 @@ async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<
   }
 }
 
-/** The heartbeat (only when the cycle did its whole job) and the summary for the status view. */
-async function finish(summary: CycleSummary, deps: CycleDeps): Promise<void> {
+/** The heartbeat (only when the cycle did its whole job) and the summary for the status view (when Table Storage is there to take it). */
+async function finish(summary: CycleSummary, deps: CycleDeps, record = true): Promise<void> {
   if (deps.heartbeat && summary.errors.length === 0) {
     try {
       await deps.heartbeat(summary);
@@ -227,6 +381,10 @@ async function finish(summary: CycleSummary, deps: CycleDeps): Promise<void> {
       summary.heartbeat = 'failed';
       deps.log.warn(`heartbeat failed: ${(error as Error).message}`);
     }
+  }
+  if (!record) {
+    deps.log.warn('the cycle summary is not recorded: Table Storage failed during the cycle');
+    return;
   }
   try {
     await deps.state.recordCycle(summary);

@@ -153,6 +153,13 @@ export interface PlannedEmail {
   plannedAt: string;
   /** Sends ACS accepted and then failed; each moves the email to a new Operation-Id. */
   failedAttempts: number;
+  /** Which part it is when one cycle's notices to the same people were too many for one email. */
+  part?: { index: number; total: number };
+  /**
+   * A send that was started and whose outcome is not known (the process died, ACS timed out):
+   * before sending again, ACS is asked what became of this operation.
+   */
+  attempt?: { operationId: string; startedAt: string };
 }
 
 // ---- cycles ------------------------------------------------------------------------------------

@@ -1,6 +1,22 @@
+import { createHash } from 'node:crypto';
+import type { Annotations } from './model';
+
+/**
+ * Unicode's explicit direction controls: ALM, LRM, RLM, LRE/RLE/PDF/LRO/RLO and LRI/RLI/FSI/PDI.
+ * In text from Graph they can make a line read differently from what it holds (`U+202E` turns
+ * `gpj.exe` around); a display name never needs them (the bidi algorithm orders RTL text by itself),
+ * so every channel drops them.
+ */
+const DIRECTION_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The text without Unicode direction controls. */
+export function withoutDirectionControls(value: string): string {
+  return value.replace(DIRECTION_CONTROLS, '');
+}
+
 /** Escapes text for HTML element content and attribute values. Everything from Graph goes through here. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
+  return withoutDirectionControls(String(value ?? ''))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -8,9 +24,9 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-/** One line, no control characters (no CR/LF header injection), at most `max` characters. */
+/** One line, no control characters (no CR/LF header injection) or direction controls, at most `max` characters. */
 export function headerSafe(value: unknown, max = 200): string {
-  const line = String(value ?? '')
+  const line = withoutDirectionControls(String(value ?? ''))
     // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
     .replace(/\s+/g, ' ')
@@ -18,11 +34,28 @@ export function headerSafe(value: unknown, max = 200): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** Plain-text value: control characters other than newline removed, bounded length. */
+/**
+ * A plain-text field: one line (a line break from Graph could forge a line of its own, such as a
+ * fake `Resolved:`), no control or direction characters, at most `max` characters.
+ */
 export function plain(value: unknown, max = 2000): string {
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
-  const text = String(value ?? '').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, ' ');
+  const text = withoutDirectionControls(String(value ?? '')).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * Text cut to at most `max` characters, with a marker that says so and how long it was
+ * (`… [truncated: 40000 characters]`): what is stored or sent has a bound, and a reader knows
+ * there was more. Text within the bound is returned as it is.
+ */
+export function bounded(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const marker = `… [truncated: ${text.length} characters]`;
+  const keep = Math.max(0, max - marker.length);
+  // Never cut a surrogate pair in two.
+  const end = keep > 0 && /[\ud800-\udbff]/.test(text.charAt(keep - 1)) ? keep - 1 : keep;
+  return `${text.slice(0, end)}${marker}`.slice(0, max);
 }
 
 /** "2 h 5 min", "3 d 4 h", "45 s". */
@@ -54,4 +87,31 @@ export function safeHttpsUrl(value: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The longest annotation value kept: a 40,000-character Graph error message keeps its first 2,000. */
+export const MAX_ANNOTATION_CHARS = 2000;
+
+/**
+ * Annotations with every text value `bounded`: what Graph says is stored and shown, but never
+ * more than Table Storage can hold in a row or a reader wants in an email.
+ */
+export function boundedAnnotations(annotations: Annotations, max = MAX_ANNOTATION_CHARS): Annotations {
+  const out: Annotations = {};
+  for (const [key, value] of Object.entries(annotations)) out[key] = typeof value === 'string' ? bounded(value, max) : value;
+  return out;
+}
+
+/** The longest `material` kept as it is; a longer one is cut and ends with a hash of the whole. */
+export const MAX_MATERIAL_CHARS = 500;
+
+/**
+ * A finding's material, bounded the same way every cycle: a long one keeps its start and a hash of
+ * the whole, so it still changes exactly when the full text changes (a change notice is told on
+ * any change) and still fits where it is stored.
+ */
+export function boundedMaterial(material: string | undefined): string | undefined {
+  if (material === undefined || material.length <= MAX_MATERIAL_CHARS) return material;
+  const hash = createHash('sha256').update(material).digest('hex').slice(0, 16);
+  return `${material.slice(0, MAX_MATERIAL_CHARS - 20)}…#${hash}`;
 }

@@ -199,6 +199,9 @@ function refuseOnRoot(object: Json, path: string, problems: Problems): void {
  * (per severity) and `sendResolved` from its parent independently when it does not give it;
  * `cc: []` stops a cc from being inherited.
  */
+/** Routes nested deeper than this are refused: a tree that deep is a mistake, and walking it must not overflow the stack. */
+export const MAX_ROUTE_DEPTH = 16;
+
 function buildRoute(value: unknown, path: string, id: string, parent: Inherited, problems: Problems): Route {
   const isRoot = id === 'root';
   if (isRoot && isObject(value)) refuseOnRoot(value, path, problems);
@@ -214,6 +217,10 @@ function buildRoute(value: unknown, path: string, id: string, parent: Inherited,
   };
   if (!isRoot && object.match !== undefined) route.match = matchers(object.match, field(path, 'match'), problems, { required: false });
   const children = object.routes === undefined ? [] : (arrayAt(object.routes, field(path, 'routes'), problems) ?? []);
+  if (children.length > 0 && id.split('.').length > MAX_ROUTE_DEPTH) {
+    problems.add(field(path, 'routes'), `routes are nested more than ${MAX_ROUTE_DEPTH} levels deep; flatten the tree (a route can list many children)`);
+    return route;
+  }
   route.routes = children.map((child, i) => buildRoute(child, `${field(path, 'routes')}[${i}]`, `${id}.${i}`, route, problems));
   return route;
 }
@@ -539,7 +546,25 @@ export function loadPolicy(path: string | undefined, defaults: { emailTo: string
   try {
     raw = JSON.parse(text);
   } catch (error) {
+    if (error instanceof RangeError) throw new ConfigError(path, [`nested too deeply to read (a config is at most ${MAX_JSON_DEPTH} levels deep)`]);
     throw new ConfigError(path, [`not valid JSON: ${parseErrorText(text, error as Error)}`]);
   }
+  const depth = jsonDepth(raw);
+  if (depth > MAX_JSON_DEPTH) throw new ConfigError(path, [`nested ${depth} levels deep; a config is at most ${MAX_JSON_DEPTH} levels deep`]);
   return buildPolicy(raw, defaults, path);
+}
+
+/** How deep a config may nest at all (routes at their deepest are far less). */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of a parsed JSON value, counted without recursion (so any depth can be measured). */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop() as [unknown, number];
+    deepest = Math.max(deepest, depth);
+    if (item && typeof item === 'object') for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

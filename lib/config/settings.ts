@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
 import { identityFromEnv, type Identity } from './identity';
+import { NcrontabError, parseNcrontab } from './ncrontab';
 
 /** The validated settings of the app (names in DESIGN.md; they are a public contract). */
 export interface Settings {
@@ -44,34 +45,80 @@ function list(value: string | undefined): string[] {
     .filter((s) => s !== '');
 }
 
+/**
+ * A URL as it may be shown: without its query and fragment, which can hold a SAS signature or a
+ * key (`?sv=...&sig=...`). Text that is not a URL is shown only by its length.
+ */
+export function shownUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    const hidden = url.search || url.hash ? ' (query hidden)' : '';
+    return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}${hidden}`;
+  } catch {
+    return `(${value.length} characters that are not a URL)`;
+  }
+}
+
 function httpsRoot(name: string, value: string, problems: string[], allowPath = false): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    problems.push(`${name}="${value}" is not a URL; expected https://host[:port]`);
+    problems.push(`${name}=${shownUrl(value)} is not a URL; expected https://host[:port]`);
     return undefined;
   }
   if (url.protocol !== 'https:') {
-    problems.push(`${name}="${value}" must use https:// (tokens are never sent over plain HTTP)`);
+    problems.push(`${name}="${shownUrl(value)}" must use https:// (tokens are never sent over plain HTTP)`);
     return undefined;
   }
   if (!allowPath && url.pathname !== '/' && url.pathname !== '') {
-    problems.push(`${name}="${value}" must be the service root without a path (e.g. https://graph.microsoft.com, not .../v1.0)`);
+    problems.push(`${name}="${shownUrl(value)}" must be the service root without a path (e.g. https://graph.microsoft.com, not .../v1.0)`);
     return undefined;
   }
   return `${url.protocol}//${url.host}`;
 }
 
-/** Six-field NCRONTAB (`{second} {minute} {hour} {day} {month} {day-of-week}`), or five fields. */
+/** Whether an expression is a valid six-field NCRONTAB schedule (lib/config/ncrontab.ts). */
 export function isNcrontab(expression: string): boolean {
-  const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 6 && fields.length !== 5) return false;
-  const names = '(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat|[a-z]+day)';
-  const atom = `(?:\\*|\\d{1,2}|${names})`;
-  const part = `${atom}(?:-${atom})?(?:/\\d{1,2})?`;
-  const field = new RegExp(`^${part}(?:,${part})*$`, 'i');
-  return fields.every((f) => field.test(f));
+  return scheduleProblem(expression) === undefined;
+}
+
+/** What is wrong with a schedule, as the field and the value at fault, or undefined. */
+function scheduleProblem(expression: string): string | undefined {
+  try {
+    parseNcrontab(expression);
+    return undefined;
+  } catch (error) {
+    if (error instanceof NcrontabError) return error.message;
+    throw error;
+  }
+}
+
+const STORAGE_SHAPES = 'expected UseDevelopmentStorage=true, DefaultEndpointsProtocol=https;AccountName=<account>;AccountKey=<key>;EndpointSuffix=core.windows.net, or TableEndpoint=https://...;SharedAccessSignature=<sas>';
+
+/**
+ * Checks the shape of a storage connection string without ever echoing it (it holds a key or a
+ * SAS): the parts the table client needs must be there, and a key must be base64.
+ */
+function storageConnectionProblem(value: string): string | undefined {
+  if (/^UseDevelopmentStorage=true;?$/i.test(value)) return undefined;
+  const parts = new Map<string, string>();
+  for (const piece of value.split(';').filter((p) => p.trim() !== '')) {
+    const eq = piece.indexOf('=');
+    if (eq <= 0) return `AzureWebJobsStorage is not a storage connection string (a part has no name=value); ${STORAGE_SHAPES}`;
+    parts.set(piece.slice(0, eq).trim().toLowerCase(), piece.slice(eq + 1).trim());
+  }
+  const sas = parts.get('sharedaccesssignature');
+  if (sas !== undefined) {
+    return parts.has('tableendpoint') || parts.has('accountname') ? undefined : 'AzureWebJobsStorage has a SharedAccessSignature but no TableEndpoint (or AccountName)';
+  }
+  const name = parts.get('accountname');
+  const key = parts.get('accountkey');
+  if (!name || key === undefined) return `AzureWebJobsStorage is not a storage connection string (no AccountName and AccountKey); ${STORAGE_SHAPES}`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key)) return 'AzureWebJobsStorage: its AccountKey is not base64 (copy the key again from the storage account\'s Access keys)';
+  const endpoint = parts.get('tableendpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/i.test(endpoint)) return `AzureWebJobsStorage: TableEndpoint="${shownUrl(endpoint)}" is not an http(s) URL`;
+  return undefined;
 }
 
 function emails(name: string, value: string | undefined, problems: string[]): string[] {
@@ -126,6 +173,22 @@ function logAnalyticsSettings(env: Env, cloudEndpoint: string, problems: string[
 }
 
 /**
+ * The standard `@azure/identity` settings the product reads itself: a tenant that is neither a
+ * GUID nor a domain, or a certificate file that is not there, would otherwise surface later as
+ * "cannot monitor" on every tenant.
+ */
+function identitySettings(env: Env, problems: string[]): void {
+  const tenant = env.AZURE_TENANT_ID?.trim();
+  if (tenant && !GUID.test(tenant) && !DOMAIN.test(tenant)) problems.push(`AZURE_TENANT_ID="${tenant.slice(0, 80)}" is neither a tenant ID (GUID) nor a domain name`);
+  const clientId = env.AZURE_CLIENT_ID?.trim();
+  if (clientId && !GUID.test(clientId)) problems.push(`AZURE_CLIENT_ID="${clientId.slice(0, 80)}" is not an application (client) ID, which is a GUID`);
+  const certificate = env.AZURE_CLIENT_CERTIFICATE_PATH?.trim();
+  if (certificate && !env.AZURE_CLIENT_SECRET && !existsSync(certificate)) {
+    problems.push(`AZURE_CLIENT_CERTIFICATE_PATH="${certificate}": no such file (a PEM file with the certificate and its private key)`);
+  }
+}
+
+/**
  * Reads and validates every setting at once, so one start names every problem, not the first.
  * Throws SettingsError listing each bad or missing setting and what is expected.
  */
@@ -137,7 +200,8 @@ export function loadSettings(given: Env): Settings {
   for (const t of tenants) if (!GUID.test(t) && !DOMAIN.test(t)) problems.push(`WATCH_TENANTS holds "${t}", which is neither a tenant ID (GUID) nor a domain name`);
 
   const schedule = env.WATCH_SCHEDULE?.trim() || DEFAULT_SCHEDULE;
-  if (!isNcrontab(schedule)) problems.push(`WATCH_SCHEDULE="${schedule}" is not an NCRONTAB expression; expected six fields like "${DEFAULT_SCHEDULE}"`);
+  const scheduleIssue = scheduleProblem(schedule);
+  if (scheduleIssue) problems.push(`WATCH_SCHEDULE="${schedule}" is not an NCRONTAB expression: ${scheduleIssue} (the default is "${DEFAULT_SCHEDULE}", every 5 minutes)`);
 
   const configPath = env.WATCH_CONFIG?.trim() || undefined;
   if (configPath && !existsSync(configPath)) problems.push(`WATCH_CONFIG="${configPath}": no such file`);
@@ -155,10 +219,16 @@ export function loadSettings(given: Env): Settings {
   const authorityHost = httpsRoot('AZURE_AUTHORITY_HOST', env.AZURE_AUTHORITY_HOST?.trim() || endpoints.authorityHost, problems);
   const identity = identityFromEnv(env, problems);
 
+  identitySettings(env, problems);
+
   const tableServiceUri = env.AzureWebJobsStorage__tableServiceUri?.trim();
   const storageConnection = env.AzureWebJobsStorage?.trim();
   let storage: Settings['storage'];
-  if (storageConnection) storage = { connectionString: storageConnection };
+  if (storageConnection) {
+    const issue = storageConnectionProblem(storageConnection);
+    if (issue) problems.push(issue);
+    storage = { connectionString: storageConnection };
+  }
   else if (tableServiceUri) {
     const root = httpsRoot('AzureWebJobsStorage__tableServiceUri', tableServiceUri, problems, true);
     storage = { tableServiceUri: root ?? tableServiceUri };
@@ -196,6 +266,7 @@ export const DEPLOYMENT_SETTINGS = {
   AZURE_CLIENT_CERTIFICATE_PATH: 'optional',
   AZURE_CLIENT_CERTIFICATE_PASSWORD: 'optional',
   AZURE_CLIENT_SECRET: 'optional',
+  AzureFunctionsJobHost__functionTimeout: 'optional',
   LOG_ANALYTICS_WORKSPACE_ID: 'optional',
   LOG_ANALYTICS_ENDPOINT: 'optional',
   AzureWebJobsStorage: 'optional',

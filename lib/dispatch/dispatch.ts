@@ -1,6 +1,6 @@
 import type { Policy, Route } from '../config/policy';
 import { inhibitedBy } from '../inhibit/inhibit';
-import { neededNotification, type NotificationItem } from '../notify/dedup';
+import { neededNotifications, type NotificationItem } from '../notify/dedup';
 import type { AlertRecord } from '../model';
 import { silencedBy } from '../silence/silence';
 import { matchLabelsOf, routesFor } from './route';
@@ -30,8 +30,8 @@ export function dispatch(alerts: AlertRecord[], policy: Policy, now: Date, alrea
     if (alert.state === 'pending' || !alert.startsAt) continue;
     const labels = matchLabelsOf(alert, policy.tenantNames);
     const wanted = routesFor(policy.route, labels)
-      .map((route) => ({ route, item: neededNotification(alert, route, now) }))
-      .filter((n): n is RoutedNotice => n.item !== undefined && !alreadyPlanned.has(n.item.key));
+      .flatMap((route) => neededNotifications(alert, route, now).map((item) => ({ route, item })))
+      .filter((n) => !alreadyPlanned.has(n.item.key));
     if (wanted.length === 0) continue;
     const reason = inhibitedBy(alert, firing) ?? silencedBy(labels, policy, now)?.description;
     if (reason) {

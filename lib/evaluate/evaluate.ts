@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { settingsFor, type Policy, type RulePolicy } from '../config/policy';
 import type { AlertLabels, Finding, MatchLabels } from '../model';
 import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../observe/types';
+import { boundedAnnotations, boundedMaterial } from '../text';
 import { defaultRuleSettings, type JobSubject, type RuleDefinition, type RuleHit, type RuleSettings, type ServicePrincipalRuleInput } from './rule';
 import { RULES, ruleFor } from './rules';
 
@@ -38,8 +39,9 @@ function findingOf(rule: RuleDefinition, tenantId: string, hit: RuleHit, setting
     labels,
     severity: hit.severity ?? settings.severity,
     pendingCycles: hit.pendingCycles ?? settings.pendingCycles,
-    annotations: hit.annotations,
-    material: hit.material,
+    // Bounded here, where findings are made, so what is compared, stored and sent is the same text.
+    annotations: boundedAnnotations(hit.annotations),
+    material: boundedMaterial(hit.material),
   };
 }
 

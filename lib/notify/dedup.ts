@@ -4,10 +4,12 @@ import type { AlertRecord, NotificationItem, NotificationKind } from '../model';
 
 export type { NotificationItem } from '../model';
 
-function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder?: number): NotificationItem {
+function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder?: number, previousAt?: string): NotificationItem {
   const startsAt = alert.startsAt as string;
   let suffix = reminder !== undefined ? `:${reminder}` : '';
-  if (kind === 'changed') suffix = `:${createHash('sha256').update(alert.material ?? '').digest('hex').slice(0, 16)}`;
+  // A change is keyed by the material it tells of and the notice it follows, so a material that
+  // comes back (A, B, A, B) makes a new notice each time rather than the key of an earlier one.
+  if (kind === 'changed') suffix = `:${createHash('sha256').update(`${alert.material ?? ''}\n${previousAt ?? ''}`).digest('hex').slice(0, 16)}`;
   return {
     key: `${alert.fingerprint}:${route.id}:${kind}:${startsAt}${suffix}`,
     fingerprint: alert.fingerprint,
@@ -36,7 +38,7 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
     if (!sameLog) return item(alert, route, 'firing');
     if (log.resolved) return undefined;
     // A log written before materials were recorded has none: nothing to compare, so no change notice.
-    if (log.material !== undefined && (alert.material ?? '') !== log.material) return item(alert, route, 'changed');
+    if (log.material !== undefined && (alert.material ?? '') !== log.material) return item(alert, route, 'changed', undefined, log.lastAt);
     const due = Date.parse(log.lastAt) + route.repeatMs[alert.severity];
     return now.getTime() >= due ? item(alert, route, 'reminder', log.reminders + 1) : undefined;
   }
@@ -44,9 +46,26 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
   return undefined;
 }
 
-/** The route log after a notice went out. */
+/**
+ * Everything a route needs to hear about an alert now: what neededNotification says and, when the
+ * alert has started a new period while the route was never told that its previous one ended (that
+ * cycle crashed before planning, or the alert was muted then), the resolved notice of that period
+ * first. Each period then gets its firing and its resolved notice, even when it flaps.
+ */
+export function neededNotifications(alert: AlertRecord, route: Route, now: Date): NotificationItem[] {
+  const next = neededNotification(alert, route, now);
+  const log = alert.notified[route.id];
+  const unresolved = log !== undefined && !log.resolved && alert.startsAt !== undefined && log.startsAt < alert.startsAt;
+  if (!route.sendResolved || alert.state === 'pending' || !unresolved) return next ? [next] : [];
+  // The earlier period ended before this one began: its end is bounded by this one's start.
+  const ended: NotificationItem = { ...item({ ...alert, startsAt: log.startsAt }, route, 'resolved'), endsAt: alert.startsAt };
+  return next ? [ended, next] : [ended];
+}
+
+/** The route log after a notice went out (a notice of a period older than the one the log is at changes nothing). */
 export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: string): AlertRecord {
   const previous = alert.notified[notice.routeId];
+  if (previous && notice.startsAt < previous.startsAt) return alert;
   const same = previous && previous.startsAt === notice.startsAt ? previous : undefined;
   const log = {
     startsAt: notice.startsAt,

@@ -1,16 +1,23 @@
 import type { Policy } from '../config/policy';
+import { Deadline } from '../deadline';
 import type { Logger } from '../log';
+import { mapLimit } from '../map-limit';
 import type { AlertRecord, NotificationItem, PlannedEmail } from '../model';
 import { AlertStore, ConcurrentUpdateError } from '../store/alert-store';
 import type { StateStore } from '../store/state-store';
 import { afterSent } from './dedup';
-import { emailKey, type EmailGroup } from './group';
-import { DeliveryFailedError, type Mailer } from './mailer';
+import { emailKey, splitIntoParts, type EmailGroup } from './group';
+import { DeliveryFailedError, operationIdOf, type Mailer } from './mailer';
 import { renderEmail, type Notice, type RenderOptions } from './render';
 import { relatedAlerts } from './view';
 
-/** Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing. */
-export type CyclePoint = 'evaluated' | 'state-written' | 'planned' | 'sent' | 'recorded';
+/**
+ * Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing:
+ * the tenants are observed and evaluated, this instance holds the planning lease, the alert state
+ * is written, the emails are planned, a send is about to be made (its attempt written down), it was
+ * made, and it was recorded.
+ */
+export type CyclePoint = 'evaluated' | 'leased' | 'state-written' | 'planned' | 'sending' | 'sent' | 'recorded';
 
 export interface DeliveryDeps {
   alerts: AlertStore;
@@ -24,59 +31,138 @@ export interface DeliveryDeps {
   render?: RenderOptions;
 }
 
+/** What bounds delivery: the cycle's deadline, and the time one call (a send, a status question) may take. */
+export interface DeliveryLimits {
+  deadline: Deadline;
+  callMs: number;
+}
+
+const UNBOUNDED: DeliveryLimits = { deadline: Deadline.never(), callMs: 0 };
+
 export interface DeliveryResult {
   sent: number;
-  /** Planned emails still waiting (budget spent, or the send failed). */
+  /** Planned emails still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
   waiting: number;
 }
 
-/** Writes each email down (the outbox) before anything is sent; returns the ones this cycle planned. */
+/**
+ * Writes each email down (the outbox) before anything is sent; returns the ones this cycle planned.
+ * A group with more alerts than one email should carry is planned as several complete emails,
+ * each knowing its part ("part 2 of 3").
+ */
 export async function planEmails(groups: EmailGroup[], deps: DeliveryDeps): Promise<PlannedEmail[]> {
   const plannedAt = deps.clock().toISOString();
   const planned: PlannedEmail[] = [];
   for (const group of groups) {
-    const email: PlannedEmail = { key: emailKey(group.items), recipients: group.recipients, items: group.items, plannedAt, failedAttempts: 0 };
-    if (await deps.state.plan(email)) planned.push(email);
+    const parts = splitIntoParts(group.items);
+    for (const [i, items] of parts.entries()) {
+      const email: PlannedEmail = { key: emailKey(items), recipients: group.recipients, items, plannedAt, failedAttempts: 0 };
+      if (parts.length > 1) email.part = { index: i + 1, total: parts.length };
+      if (await deps.state.plan(email)) planned.push(email);
+    }
   }
   return planned;
 }
 
+/** What became of a send whose outcome was not known, as ACS tells it. */
+type EarlierSend = { outcome: 'delivered' } | { outcome: 'in-flight' } | { outcome: 'resend'; email: PlannedEmail };
+
 /**
- * Sends planned emails, oldest first, within the shared send budget; records each in the alerts'
- * route logs once ACS took it, then removes it from the outbox. Its ACS Operation-Id comes from
- * its key, so if this process dies between the send and the record, the next cycle's resend is
- * the same operation and ACS delivers nothing new.
+ * Asks ACS what became of an email's earlier send before anything is sent again: delivered (record
+ * it, send nothing), still running (wait), failed (send again under a new Operation-Id) or unknown
+ * to ACS (it never arrived: send again). Nothing here relies on what ACS does with a repeated
+ * Operation-Id, which is not documented.
  */
-export async function sendPlanned(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[]): Promise<DeliveryResult> {
+async function earlierSend(email: PlannedEmail, deps: DeliveryDeps, limits: DeliveryLimits): Promise<EarlierSend> {
+  const attempt = email.attempt as NonNullable<PlannedEmail['attempt']>;
+  const status = await deps.mailer.status(attempt.operationId, { abortSignal: limits.deadline.signal });
+  deps.log.info(`email ${email.key}: ACS says its send of ${attempt.startedAt} (operation ${attempt.operationId}) is ${status}`);
+  switch (status) {
+    case 'Succeeded':
+      return { outcome: 'delivered' };
+    case 'Running':
+    case 'NotStarted':
+      return { outcome: 'in-flight' };
+    case 'Failed':
+    case 'Canceled':
+      return { outcome: 'resend', email: { ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined } };
+    case 'Unknown':
+      return { outcome: 'resend', email: { ...email, attempt: undefined } };
+  }
+}
+
+/**
+ * Sends planned emails, oldest first, within the shared send budget and the cycle's deadline.
+ * Before each send its Operation-Id is written on the email (the attempt), so if this process dies
+ * or the answer is lost, the next cycle asks ACS what became of it instead of sending blind. Once
+ * ACS took it, each notice is recorded in its alert's route log and the email leaves the outbox.
+ */
+export async function sendPlanned(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits = UNBOUNDED): Promise<DeliveryResult> {
   let sent = 0;
-  for (const [index, email] of planned.entries()) {
-    const notices = email.items.map((item) => ({ item, alert: current.get(item.fingerprint) }));
+  let waiting = 0;
+  for (const [index, original] of planned.entries()) {
+    if (limits.deadline.remainingMs() < limits.callMs) {
+      const left = planned.length - index;
+      deps.log.warn(`the cycle's deadline is near: ${left} email(s) wait for the next cycle`);
+      return { sent, waiting: waiting + left };
+    }
+    const notices = original.items.map((item) => ({ item, alert: current.get(item.fingerprint) }));
     if (notices.some((n) => n.alert === undefined)) {
       // An alert of this email was taken by another instance this cycle: leave the email to it,
-      // or to the next cycle (the same key makes a second send harmless either way).
-      deps.log.warn(`email ${email.key} waits: one of its alerts is being handled by another instance`);
+      // or to the next cycle.
+      deps.log.warn(`email ${original.key} waits: one of its alerts is being handled by another instance`);
+      waiting++;
       continue;
     }
-    if (!(await deps.state.takeSend(deps.clock(), deps.policy.budget))) {
-      const waiting = planned.length - index;
-      deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${waiting} email(s) wait for the next cycle`);
-      return { sent, waiting };
+    let email = original;
+    if (email.attempt) {
+      let earlier: EarlierSend;
+      try {
+        earlier = await earlierSend(email, deps, limits);
+      } catch (error) {
+        const message = `asking ACS about the earlier send of email ${email.key} failed, it waits for the next cycle: ${(error as Error).message}`;
+        errors.push(message);
+        deps.log.error(message);
+        return { sent, waiting: waiting + planned.length - index };
+      }
+      if (earlier.outcome === 'in-flight') {
+        waiting++;
+        continue;
+      }
+      if (earlier.outcome === 'delivered') {
+        await recordSent(email, current, deps);
+        await deps.state.donePlanned(email.key);
+        sent++;
+        continue;
+      }
+      email = earlier.email;
+      await deps.state.updatePlanned(email);
     }
-    const content = renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current) });
+    if (!(await deps.state.takeSend(deps.clock(), deps.policy.budget))) {
+      const left = planned.length - index;
+      deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`);
+      return { sent, waiting: waiting + left };
+    }
+    const content = renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current), part: email.part });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
+    const attempt = { operationId: operationIdOf(key), startedAt: deps.clock().toISOString() };
+    await deps.state.updatePlanned({ ...email, attempt });
+    await deps.probe?.('sending');
     try {
-      const { operationId } = await deps.mailer.send(content, email.recipients, key);
+      const { operationId } = await deps.mailer.send(content, email.recipients, key, { abortSignal: limits.deadline.signal });
       deps.log.info(`sent to ${email.recipients.to.join(', ')} (operation ${operationId}): ${content.subject}`);
     } catch (error) {
       const message = `sending "${content.subject}" failed, will retry next cycle: ${(error as Error).message}`;
       errors.push(message);
       deps.log.error(message);
       if (error instanceof DeliveryFailedError) {
-        await deps.state.updatePlanned({ ...email, failedAttempts: email.failedAttempts + 1 });
+        await deps.state.updatePlanned({ ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined });
+        waiting++;
         continue;
       }
-      // The service is unreachable or failing: the rest would fail the same way.
-      return { sent, waiting: planned.length - index };
+      // The outcome is unknown (no answer, a timeout, the service failing): the attempt stays
+      // written down for the next cycle to ask about, and the rest would fail the same way.
+      return { sent, waiting: waiting + planned.length - index };
     }
     sent++;
     await deps.probe?.('sent');
@@ -84,17 +170,31 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
     await deps.state.donePlanned(email.key);
     await deps.probe?.('recorded');
   }
-  return { sent, waiting: 0 };
+  return { sent, waiting };
 }
 
 /** Writes each notice into its alert's route log, re-reading the alert if another instance moved it. */
 async function recordSent(email: PlannedEmail, current: Map<string, AlertRecord>, deps: DeliveryDeps): Promise<void> {
   const sentAt = deps.clock().toISOString();
+  // Every notice of the email written into its alert's log, then the alerts saved together.
+  const updated = new Map<string, AlertRecord>();
   for (const item of email.items) {
-    const alert = current.get(item.fingerprint);
-    if (!alert) continue;
-    current.set(item.fingerprint, await saveWithRetry(alert, item, sentAt, deps));
+    const alert = updated.get(item.fingerprint) ?? current.get(item.fingerprint);
+    if (alert) updated.set(item.fingerprint, afterSent(alert, item, sentAt));
   }
+  const records = [...updated.values()];
+  const results = await deps.alerts.saveMany(records);
+  await mapLimit(records.map((record, i) => ({ record, result: results[i] })), 8, async ({ record, result }) => {
+    if (!(result instanceof Error)) {
+      current.set(record.fingerprint, result as AlertRecord);
+      return;
+    }
+    // Moved by someone else since it was read: record the notices on the row as it is now.
+    const items = email.items.filter((item) => item.fingerprint === record.fingerprint);
+    let alert = current.get(record.fingerprint) as AlertRecord;
+    for (const item of items) alert = await saveWithRetry(alert, item, sentAt, deps);
+    current.set(record.fingerprint, alert);
+  });
 }
 
 async function saveWithRetry(alert: AlertRecord, item: NotificationItem, sentAt: string, deps: DeliveryDeps): Promise<AlertRecord> {

@@ -55,3 +55,26 @@ export function emailKey(items: NotificationItem[]): string {
   const keys = items.map((i) => i.key).sort();
   return createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 40);
 }
+
+/**
+ * Most alerts in one email: a reader can act on 50, and 50 bounded sections stay far below ACS's
+ * 10 MB per message (docs/reference/platform-notes.md §4.4). A mass incident of 1,000 alerts is
+ * then 20 emails, inside the default send budget of 30 a minute.
+ */
+export const MAX_ALERTS_PER_EMAIL = 50;
+
+/**
+ * One group's items in parts of at most `max` alerts each, every part a complete email (an alert's
+ * items for several routes stay together). One part when they fit.
+ */
+export function splitIntoParts(items: NotificationItem[], max = MAX_ALERTS_PER_EMAIL): NotificationItem[][] {
+  const byAlert = new Map<string, NotificationItem[]>();
+  for (const item of items) {
+    const key = `${item.fingerprint}:${item.kind}`;
+    byAlert.set(key, [...(byAlert.get(key) ?? []), item]);
+  }
+  const alerts = [...byAlert.values()];
+  const parts: NotificationItem[][] = [];
+  for (let i = 0; i < alerts.length; i += max) parts.push(alerts.slice(i, i + max).flat());
+  return parts;
+}

@@ -15,12 +15,17 @@ export class DeliveryFailedError extends Error {
   }
 }
 
+/** What ACS says became of a send operation; `Unknown` when it has no operation of that id. */
+export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled' | 'Unknown';
+
 /**
- * Sends one email; the same `idempotencyKey` never delivers twice. Throws DeliveryFailedError
- * when the service definitively did not deliver, any other error when the outcome is unknown.
+ * Sends one email under the Operation-Id derived from `idempotencyKey` (`operationIdOf`). Throws
+ * DeliveryFailedError when the service definitively did not deliver, any other error when the
+ * outcome is unknown: then `status` says, before anything is sent again, whether it went out.
  */
 export interface Mailer {
-  send(content: EmailContent, recipients: Recipients, idempotencyKey: string): Promise<{ operationId: string }>;
+  send(content: EmailContent, recipients: Recipients, idempotencyKey: string, options?: { abortSignal?: AbortSignal }): Promise<{ operationId: string }>;
+  status(operationId: string, options?: { abortSignal?: AbortSignal }): Promise<OperationStatus>;
 }
 
 /** RFC 4122 version-5 UUID of `name` in our own namespace: a stable ACS Operation-Id for a key. */
@@ -34,14 +39,48 @@ export function uuidV5(name: string, namespace = '6f1c1d0e-4b7a-4f3e-9a51-2b1e8f
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The ACS Operation-Id of a send: derived from its key, so it is known before the send is made. */
+export function operationIdOf(idempotencyKey: string): string {
+  return uuidV5(idempotencyKey);
+}
+
+const KNOWN_STATUSES = new Set(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']);
+
+type GetSendResult = (operationId: string, options?: { abortSignal?: AbortSignal }) => Promise<{ id: string; status: string }>;
+
 /**
- * ACS Email through the real SDK. The Operation-Id is derived from the notification key, so a
- * send retried after a crash or timeout maps to the operation the service already has.
+ * `GET /emails/operations/{id}` through the SDK's own generated client (its pipeline: the same
+ * auth, retries and our call limits). EmailClient 1.1.0 builds it but does not expose it; its
+ * shape is pinned by the delivery tests against the emulator, and a missing one is said plainly.
+ */
+function sendResultReader(client: EmailClient): GetSendResult {
+  const email = (client as unknown as { generatedClient?: { email?: { getSendResult?: GetSendResult } } }).generatedClient?.email;
+  const getSendResult = email?.getSendResult;
+  if (typeof getSendResult !== 'function') {
+    return () => Promise.reject(new Error('this @azure/communication-email has no getSendResult: the status of a send cannot be asked, so it is not sent again'));
+  }
+  return getSendResult.bind(email);
+}
+
+/**
+ * ACS Email through the real SDK. The Operation-Id is derived from the email's key; the outcome of
+ * a send whose answer was lost is asked with `status`, never assumed from a repeated Operation-Id
+ * (what ACS does with one is not documented: README, "Delivery").
  */
 export function createAcsMailer(client: EmailClient, senderAddress: string): Mailer {
+  const getSendResult = sendResultReader(client);
   return {
-    async send(content, recipients, idempotencyKey) {
-      const operationId = uuidV5(idempotencyKey);
+    async status(operationId, options) {
+      try {
+        const result = await getSendResult(operationId, { abortSignal: options?.abortSignal });
+        return KNOWN_STATUSES.has(result.status) ? (result.status as OperationStatus) : 'Running';
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return 'Unknown';
+        throw error;
+      }
+    },
+    async send(content, recipients, idempotencyKey, options) {
+      const operationId = operationIdOf(idempotencyKey);
       const poller = await client.beginSend(
         {
           senderAddress,
@@ -55,11 +94,11 @@ export function createAcsMailer(client: EmailClient, senderAddress: string): Mai
           // No tracking pixel or rewritten links in an alert (wire name userEngagementTrackingDisabled).
           disableUserEngagementTracking: true,
         },
-        { operationId },
+        { operationId, abortSignal: options?.abortSignal },
       );
       let result;
       try {
-        result = await poller.pollUntilDone();
+        result = await poller.pollUntilDone({ abortSignal: options?.abortSignal });
       } catch (error) {
         const state = poller.getOperationState().status;
         if (state === 'failed' || state === 'canceled') {

@@ -1,4 +1,5 @@
 import { type BatchRequest, type BatchResponse, GRAPH_BATCH_LIMIT, type GraphReader } from '../clients/graph';
+import { Deadline, sleep as sleepUntil } from '../deadline';
 import { classifyError } from './errors';
 import type { AccessProblem } from './types';
 
@@ -7,6 +8,10 @@ export interface BatchReadOptions {
   batchRetries?: number;
   /** Longest wait honoured for an inner Retry-After, in seconds (the timer must finish well inside its interval). */
   maxRetryAfterSeconds?: number;
+  /** The tenant's deadline: a retry whose wait (plus `retryCallMs` for the retry itself) would pass it is not made. */
+  deadline?: Deadline;
+  /** How long one retried $batch may take, kept free before the deadline (default 0). */
+  retryCallMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -21,7 +26,6 @@ export interface ReadRequest {
 export type ReadOutcome = { status: number; body: unknown; problem?: undefined } | { problem: AccessProblem; status?: undefined; body?: undefined };
 
 const RETRYABLE = new Set([429, 503, 504]);
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * GETs many URLs, 20 per Graph $batch (docs/reference/graph-provisioning-api.md §5), retrying the
@@ -44,8 +48,11 @@ export async function readInBatches(reader: GraphReader, requests: ReadRequest[]
 
 async function readChunk(reader: GraphReader, chunk: ReadRequest[], outcomes: Map<string, ReadOutcome>, options: BatchReadOptions): Promise<void> {
   const retries = options.batchRetries ?? 4;
-  const sleep = options.sleep ?? defaultSleep;
+  const deadline = options.deadline ?? Deadline.never();
+  const sleep = options.sleep ?? ((ms: number) => sleepUntil(ms, deadline.signal));
   const maxWait = options.maxRetryAfterSeconds ?? 60;
+  // A retry is worth waiting for only if it can still be made and answered before the deadline.
+  const canRetry = (waitSeconds: number) => Math.min(waitSeconds, maxWait) * 1000 + (options.retryCallMs ?? 0) < deadline.remainingMs();
   // Batch ids are positions (unique, short); the caller's keys may be anything.
   let pending: BatchRequest[] = chunk.map((r, i) => ({ id: String(i + 1), method: 'GET', url: r.url }));
   const keyOf = (id: string) => (chunk[Number(id) - 1] as ReadRequest).key;
@@ -55,7 +62,7 @@ async function readChunk(reader: GraphReader, chunk: ReadRequest[], outcomes: Ma
     const retry: BatchRequest[] = [];
     let wait = 0;
     for (const response of responses) {
-      if (RETRYABLE.has(response.status) && attempt < retries) {
+      if (RETRYABLE.has(response.status) && attempt < retries && canRetry(retryAfterSeconds(response, attempt))) {
         retry.push(pending.find((r) => r.id === response.id) as BatchRequest);
         wait = Math.max(wait, retryAfterSeconds(response, attempt));
         continue;

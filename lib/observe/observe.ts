@@ -1,4 +1,4 @@
-import type { GraphReader } from '../clients/graph';
+import { MalformedGraphResponse, type GraphReader } from '../clients/graph';
 import type { DiscoveryCache, DiscoverySnapshot, KnownServicePrincipal } from '../store/discovery-store';
 import { readInBatches, type BatchReadOptions, type ReadOutcome } from './batch-reads';
 import { DEFAULT_MAX_PAGES, listServicePrincipals, sweepDue } from './discovery';
@@ -113,7 +113,7 @@ async function sweepTargets(
   try {
     list = await listServicePrincipals(reader, maxPages);
   } catch (error) {
-    const problem = error instanceof InvalidGraphData
+    const problem = error instanceof InvalidGraphData || error instanceof MalformedGraphResponse
       ? { kind: 'invalid-response' as const, message: error.message, operation: 'servicePrincipals' }
       : classifyError(error, 'servicePrincipals');
     if (!cached && listed.size === 0) {

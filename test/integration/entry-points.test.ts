@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpRequest } from '@azure/functions';
 import { status } from '../../functions/status';
 import { watch } from '../../functions/watch';
-import { startWorld, type World } from '../support/world';
+import { captureLog } from '../support/log-capture';
+import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
 const root = join(__dirname, '..', '..');
 const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
@@ -24,19 +25,22 @@ function npmRunCycle(env: Record<string, string | undefined>): Promise<{ code: n
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('exit', (code) => {
+      captureLog('npm run cycle', `${stdout}\n${stderr}`);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
 describe('entry points run the same cycle', () => {
   let world: World;
   beforeAll(async () => {
-    world = await startWorld();
+    // The CLI and the timer use the production table names: in a storage account of this file's own.
+    world = await startWorld(DEMO_SCENARIO, { AzureWebJobsStorage: ownStorage('entrypoints') });
   });
   afterAll(() => world.stop());
 
   it('npm run cycle: state survives between processes, and the exit code tells whether the cycle did its job', async () => {
-    // The CLI and the timer use the production table name; only this file's tests write that table.
     const env = { ...world.env, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: world.cloud.acsEndpoint };
     world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
     const first = await npmRunCycle(env);
@@ -69,7 +73,13 @@ describe('entry points run the same cycle', () => {
   it('the timer function runs a cycle and fails the invocation when a tenant cannot be read', async () => {
     const saved = { ...process.env };
     const logs: string[] = [];
-    const context = new InvocationContext({ functionName: 'watch', logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`) });
+    const context = new InvocationContext({
+      functionName: 'watch',
+      logHandler: (level, ...args) => {
+        logs.push(`${level}: ${args.join(' ')}`);
+        captureLog('timer function', `${level}: ${args.join(' ')}`);
+      },
+    });
     const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
     try {
       Object.assign(process.env, world.env, { WATCH_TENANTS: `${CONTOSO},8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d` });

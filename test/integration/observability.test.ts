@@ -2,7 +2,7 @@ import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watch } from '../../functions/watch';
 import { CYCLE_METRICS_EVENT, type CycleMetrics } from '../../lib/metrics';
-import { startWorld, type World } from '../support/world';
+import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
 /**
  * What the timer function leaves in Application Insights: structured lines with the tenant they
@@ -11,7 +11,7 @@ import { startWorld, type World } from '../support/world';
 let world: World;
 const saved = { ...process.env };
 beforeAll(async () => {
-  world = await startWorld();
+  world = await startWorld(DEMO_SCENARIO, { AzureWebJobsStorage: ownStorage('observability') });
 });
 afterAll(async () => {
   process.env = saved;

@@ -12,7 +12,7 @@ import { adminConsentUrl } from '../../lib/onboard';
 import { readStatus, type StatusView } from '../../lib/status';
 import { renderStatusPage } from '../../lib/status-page';
 import { renderStatusText } from '../../lib/status-text';
-import { demoScenario, startWorld, type World } from '../support/world';
+import { demoScenario, ownStorage, startWorld, type World } from '../support/world';
 
 /**
  * The status page an operator opens, rendered by headless Chromium from the state real cycles
@@ -95,7 +95,7 @@ beforeAll(async () => {
   const tailspin = contoso?.servicePrincipals.find((sp) => sp.displayName === 'Tailspin to Contoso');
   if (!tailspin) throw new Error('the demo scenario changed: no Tailspin to Contoso');
   tailspin.displayName = HOSTILE;
-  world = await startWorld(scenario, { WATCH_CONFIG: config() });
+  world = await startWorld(scenario, { WATCH_CONFIG: config(), AzureWebJobsStorage: ownStorage('statuspage') });
 
   const healthy = await runCycle(world.deps());
   expect(healthy.errors).toEqual([]);

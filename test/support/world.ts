@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { cycleDepsFromSettings } from '../../lib/app';
+import { boundedClientOptions } from '../../lib/clients';
+import type { CycleLimits } from '../../lib/limits';
 import { Env, loadSettings } from '../../lib/config/settings';
 import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
@@ -12,6 +14,7 @@ import { StateStore } from '../../lib/store/state-store';
 import { DiscoveryStore } from '../../lib/store/discovery-store';
 import { ProvisioningLogStore } from '../../lib/store/provisioning-log-store';
 import { loadScenario, settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
+import { captureLog } from './log-capture';
 
 export const DEMO_SCENARIO = join(__dirname, '..', '..', 'emulators', 'scenarios', 'demo.json');
 
@@ -19,14 +22,18 @@ export function demoScenario(): Scenario {
   return JSON.parse(readFileSync(DEMO_SCENARIO, 'utf8')) as Scenario;
 }
 
-/** Collects log lines so tests can assert what an operator would read. */
+/** Collects log lines so tests can assert what an operator would read (and the log scan can check them for secrets). */
 export function memoryLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
+  const add = (line: string) => {
+    lines.push(line);
+    captureLog('cycle log', line);
+  };
   return {
     lines,
-    info: (m) => lines.push(`info: ${m}`),
-    warn: (m) => lines.push(`warn: ${m}`),
-    error: (m) => lines.push(`error: ${m}`),
+    info: (m) => add(`info: ${m}`),
+    warn: (m) => add(`warn: ${m}`),
+    error: (m) => add(`error: ${m}`),
   };
 }
 
@@ -36,8 +43,11 @@ export interface World {
   /** A table of its own in the shared Azurite, so test files and tests do not see each other's alerts. Change it for a clean slate. */
   tableName: string;
   log: ReturnType<typeof memoryLogger>;
-  /** Cycle dependencies built from settings exactly as production builds them, on this world's table. */
-  deps(overrides?: Partial<CycleDeps>): CycleDeps;
+  /**
+   * Cycle dependencies built from settings exactly as production builds them, on this world's
+   * table; `limits` for short deadlines, `storage` for another way to Azurite (a proxy a test can cut).
+   */
+  deps(overrides?: Partial<CycleDeps>, options?: { limits?: CycleLimits; storage?: string }): CycleDeps;
   stop(): Promise<void>;
 }
 
@@ -45,8 +55,9 @@ export interface World {
  * Cycle dependencies whose every table lives in the shared Azurite under names starting with
  * `prefix`, so test files running at once never see each other's alerts, outbox or watermarks.
  */
-export function withOwnTables(deps: CycleDeps, prefix: string): CycleDeps {
-  const table = (suffix: string) => TableClient.fromConnectionString(inject('storageConnectionString'), `${prefix}${suffix}`, { allowInsecureConnection: true });
+export function withOwnTables(deps: CycleDeps, prefix: string, storage: string = inject('storageConnectionString')): CycleDeps {
+  const bounded = deps.budget ? boundedClientOptions('Table Storage', deps.budget.calls()) : {};
+  const table = (suffix: string) => TableClient.fromConnectionString(storage, `${prefix}${suffix}`, { allowInsecureConnection: true, ...bounded });
   return {
     ...deps,
     alerts: new AlertStore(table('alerts')),
@@ -54,6 +65,16 @@ export function withOwnTables(deps: CycleDeps, prefix: string): CycleDeps {
     discovery: new DiscoveryStore(table('discovery')),
     logs: deps.logs && { ...deps.logs, store: new ProvisioningLogStore(table('state')) },
   };
+}
+
+/**
+ * The connection string of an Azurite account of the calling test file's own (test/global-setup.ts
+ * lists them): for tests that run the product with its production table names.
+ */
+export function ownStorage(account: string): string {
+  const connectionString = inject('storageAccounts')[account];
+  if (!connectionString) throw new Error(`no Azurite account "${account}": add it to OWN_STORAGE_ACCOUNTS in test/global-setup.ts`);
+  return connectionString;
 }
 
 /** The settings a deployment would have, pointing at the private cloud and the shared Azurite. */
@@ -80,8 +101,8 @@ export async function startWorld(scenarioOrPath: Scenario | string = DEMO_SCENAR
     env,
     tableName,
     log,
-    deps(overrides = {}) {
-      const base = withOwnTables(cycleDepsFromSettings(loadSettings(env), env, log), world.tableName);
+    deps(overrides = {}, options = {}) {
+      const base = withOwnTables(cycleDepsFromSettings(loadSettings(env), env, log, undefined, { limits: options.limits }), world.tableName, options.storage);
       return { ...base, observe: { maxRetryAfterSeconds: 1 }, ...overrides };
     },
     stop: () => cloud.stop(),

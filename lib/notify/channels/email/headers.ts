@@ -51,10 +51,12 @@ function subjectStem(v: NoticeView): string {
  * `[Critical] Quarantined: Fabrikam to Contoso (Contoso)` for one alert, with `Reminder: `,
  * `Changed: `, `Resolved: ` or `Ended: ` before it; a summary for several. One line, bounded.
  */
-export function emailSubject(views: NoticeView[], summary: NoticeSummary): string {
+export function emailSubject(views: NoticeView[], summary: NoticeSummary, part?: { index: number; total: number }): string {
   const single = views.length === 1 ? views[0] : undefined;
   const subject = single ? `${single.prefix}${subjectStem(single)}` : displayLine(summary.subject, SUBJECT_MAX);
-  return headerSafe(subject, SUBJECT_MAX);
+  // The part stays readable however long the rest is: it is what tells the emails of one split apart.
+  const suffix = part ? ` (part ${part.index} of ${part.total})` : '';
+  return headerSafe(subject, SUBJECT_MAX - suffix.length) + suffix;
 }
 
 /** The custom headers of the ACS send request for a message about `views`. */

@@ -180,7 +180,7 @@ function footer(views: NoticeView[]): string {
 }
 
 /** The whole HTML document of an email about `views`. */
-export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: string): string {
+export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: string, part?: string): string {
   const single = views.length === 1 ? views[0] : undefined;
   const tone = single ? toneOf(single) : summaryTone(summary);
   const title = single ? single.heading : summary.counts;
@@ -199,6 +199,7 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
     '<!--[if mso]><table role="presentation" width="600" cellpadding="0" cellspacing="0" align="center"><tr><td><![endif]-->',
     '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-card" style="max-width:600px;background:#ffffff">',
     banner(bannerOf(views, summary), tone),
+    part ? `<tr><td class="esw-pad esw-ink" style="padding:12px 24px 0;font-family:${FONT};color:${INK};font-size:14px;line-height:20px"><b>${line(part, 300)}</b></td></tr>` : '',
     `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(title, 300)}</h1></td></tr>`,
     overview,
     ...views.map((v) => section(v, !single, repeats.get(v))),

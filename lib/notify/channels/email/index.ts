@@ -14,16 +14,24 @@ import { emailText } from './text';
 export interface EmailOptions {
   /** Right side of the Message-IDs: the sender's domain (default: entra-sync-watch.invalid). */
   messageIdDomain?: string;
+  /** Which part this email is, when one cycle's notices to the same people were split (lib/notify/group.ts). */
+  part?: { index: number; total: number };
+}
+
+/** The line atop each email of a split: which part, of how many, and why. */
+function partLine(part: { index: number; total: number }): string {
+  return `Part ${part.index} of ${part.total}: this cycle's notices to these recipients are split into ${part.total} emails so that each stays readable.`;
 }
 
 /** An email from notice views (most urgent first, as noticeViews returns them). */
 export function emailFromViews(views: NoticeView[], options: EmailOptions = {}): EmailContent {
   const summary = summarize(views);
-  const subject = emailSubject(views, summary);
+  const subject = emailSubject(views, summary, options.part);
+  const part = options.part ? partLine(options.part) : undefined;
   return {
     subject,
-    html: emailHtml(views, summary, subject),
-    plainText: emailText(views, summary),
+    html: emailHtml(views, summary, subject, part),
+    plainText: emailText(views, summary, part),
     headers: emailHeaders(views, summary, messageIdDomain(options.messageIdDomain)),
   };
 }

@@ -42,10 +42,11 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
 }
 
 /** The plain-text body of an email about `views`. */
-export function emailText(views: NoticeView[], summary: NoticeSummary): string {
+export function emailText(views: NoticeView[], summary: NoticeSummary, part?: string): string {
   const single = views.length === 1 ? views[0] : undefined;
   const lines: string[] = [];
   lines.push(bannerOf(views, summary).toUpperCase(), '');
+  if (part) lines.push(displayLine(part, 300), '');
   if (single) {
     lines.push(displayLine(single.heading, 300), '', ...sectionText(single, false));
   } else {

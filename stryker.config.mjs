@@ -1,0 +1,32 @@
+// @ts-check
+/**
+ * `npm run mutate`: mutation testing of the pure core with Stryker and its Vitest runner, over
+ * the unit tests only (vitest.unit.config.mts: no Azurite, no emulators). Not run in CI: on two
+ * shared cores a run takes a while. It prints the mutation score and what survives.
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+const config = {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.unit.config.mts', related: true },
+  mutate: [
+    'lib/evaluate/**/*.ts',
+    'lib/reconcile/**/*.ts',
+    'lib/dispatch/**/*.ts',
+    'lib/silence/**/*.ts',
+    'lib/notify/dedup.ts',
+    'lib/notify/group.ts',
+    'lib/notify/render.ts',
+    'lib/notify/view.ts',
+    'lib/notify/budget.ts',
+  ],
+  concurrency: 2,
+  coverageAnalysis: 'perTest',
+  reporters: ['clear-text', 'progress', 'html'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  clearTextReporter: { reportMutants: true, reportScoreTable: true, allowEmojis: false },
+  thresholds: { high: 90, low: 85, break: 85 },
+  timeoutMS: 10_000,
+  tempDirName: '.stryker-tmp',
+  ignorePatterns: ['dist', 'outbox', 'reports', '.emulator', 'coverage'],
+};
+export default config;

@@ -1,0 +1,527 @@
+import { buildJob, guidFrom, jobIdFor, type JobSpec } from '../../emulators/jobs';
+import type { BatchRequest, BatchResponse, GraphReader } from '../../lib/clients/graph';
+import { defaultRules } from '../../lib/config/config';
+import { RULES } from '../../lib/evaluate/rules';
+import type { Policy, Route } from '../../lib/config/policy';
+import { runCycle, type CycleDeps, type CyclePoint, type Target } from '../../lib/cycle';
+import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
+import { CycleBudget, type CycleLimits } from '../../lib/limits';
+import type { AlertRecord, NotificationItem, PlannedEmail } from '../../lib/model';
+import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus } from '../../lib/notify/mailer';
+import { AlertStore } from '../../lib/store/alert-store';
+import { StateStore } from '../../lib/store/state-store';
+import { MAX_PROPERTY_CHARS, StorageError } from '../../lib/store/table';
+import { TableClient } from '@azure/data-tables';
+import { MemoryTable, unreachable } from '../support/memory-table';
+
+/**
+ * The simulated soak (issue #8): thousands of cycles of the real pipeline (lib/cycle.ts and every
+ * stage under it, the real stores) over in-memory stand-ins that behave like the services where it
+ * matters: Table Storage with ETags, transactions and its 64 KiB limit (test/support/memory-table.ts),
+ * Graph answering wire-format jobs (emulators/jobs.ts) with random throttling, outages, malformed
+ * bodies and hangs, and an ACS that loses answers, fails, hangs, and (the worst case) delivers
+ * again every send it is given, even under a repeated Operation-Id. Jobs break and recover at
+ * random; instances crash (an exception) or are killed dead at any cycle point; two or three
+ * instances run at once. At the end, with the faults gone, the invariants are checked.
+ */
+
+/**
+ * Where the stores keep their rows: in memory (the default: fast, thousands of cycles), or real
+ * Table Storage (Azurite) behind a proxy the soak can cut, for a smaller soak against the real thing.
+ */
+export interface SoakStorage {
+  alerts: TableClient;
+  state: TableClient;
+  /** Every row of a table, for the checks. */
+  rows(table: 'alerts' | 'state'): Promise<Record<string, unknown>[]>;
+  /** Makes Table Storage fail from now until `restore` (after `afterOps` more calls, where the backend can count them). */
+  cut(afterOps: number): void;
+  restore(): void;
+}
+
+/** Stores in memory (test/support/memory-table.ts). */
+export function memoryStorage(): SoakStorage {
+  const alerts = new MemoryTable('SyncWatchAlerts');
+  const state = new MemoryTable('SyncWatchState');
+  return {
+    alerts: alerts.asClient(),
+    state: state.asClient(),
+    rows: async (table) => (table === 'alerts' ? alerts : state).allRows(),
+    cut(afterOps) {
+      let left = afterOps;
+      const fail = (op: string) => (--left < 0 && op !== 'createTable' ? unreachable() : undefined);
+      alerts.failWith(fail);
+      state.failWith(fail);
+    },
+    restore() {
+      alerts.failWith(undefined);
+      state.failWith(undefined);
+    },
+  };
+}
+
+export interface SoakOptions {
+  cycles: number;
+  /** Default: in memory. */
+  storage?: SoakStorage;
+  seed: number;
+  tenants?: number;
+  jobsPerTenant?: number;
+  /** How much goes wrong (1 = the default rates). */
+  faultRate?: number;
+  /** Deadlines (default: a few hundred milliseconds, for in-memory stores). */
+  limits?: CycleLimits;
+  log?: (line: string) => void;
+}
+
+export interface SoakReport {
+  cycles: number;
+  instanceRuns: number;
+  overlaps: number;
+  crashes: number;
+  kills: number;
+  faults: Record<string, number>;
+  incidents: number;
+  emailsDelivered: number;
+  noticesDelivered: number;
+  noticesPlanned: number;
+  maxSendsPerMinute: number;
+  maxSendsPerHour: number;
+  maxAlertRows: number;
+  maxStateRows: number;
+  largestPropertyChars: number;
+  simulatedDays: number;
+  wallMs: number;
+  /** Each broken invariant, in words; empty when all hold. */
+  violations: string[];
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing seed can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CYCLE_MS = 5 * 60_000;
+export const SOAK_LIMITS: CycleLimits = { cycleMs: 200, observeMs: 120, tenantMs: 50, callMs: 25, maxRetryAfterMs: 0 };
+const BUDGET = { perMinute: 4, perHour: 30 };
+const POINTS: CyclePoint[] = ['evaluated', 'leased', 'state-written', 'planned', 'sending', 'sent', 'recorded'];
+
+interface SimJob {
+  spec: JobSpec;
+  changedAt: number;
+  spId: string;
+}
+
+interface SimTenant {
+  id: string;
+  jobs: SimJob[];
+  /** Cycles left in an outage (every read fails), and how. */
+  outage: { cycles: number; status: number } | undefined;
+}
+
+function route(id: string, to: string, extra: Partial<Route> = {}): Route {
+  return { id, to: [to], cc: [], repeatMs: { critical: 4 * 3600_000, warning: 24 * 3600_000 }, sendResolved: true, continue: false, routes: [], ...extra };
+}
+
+/** Two routes can take the same alert (a quarantine in the first tenant goes to both), so notices are checked per route. */
+function soakPolicy(firstTenant: string): Policy {
+  return {
+    route: route('root', 'ops@contoso.example', {
+      routes: [
+        route('root.0', 'quarantines@contoso.example', { match: { condition: 'quarantine' }, continue: true }),
+        route('root.1', 'first@contoso.example', { match: { tenant: firstTenant } }),
+      ],
+    }),
+    silences: [],
+    maintenanceWindows: [],
+    rules: defaultRules(),
+    budget: BUDGET,
+    tenantNames: new Map(),
+  };
+}
+
+class SimError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+  ) {
+    super(`${statusCode} ${code} (simulated)`);
+  }
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakReport> {
+  const started = performance.now();
+  const rand = random(options.seed);
+  const chance = (p: number) => rand() < p * (options.faultRate ?? 1);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+  const faults: Record<string, number> = {};
+  const count = (name: string) => (faults[name] = (faults[name] ?? 0) + 1);
+  let faultsOn = true;
+  let now = Date.parse('2026-11-27T00:00:00Z');
+  const clock = () => new Date(now);
+
+  // ---- the tenants and their jobs ------------------------------------------------------------
+  const tenants: SimTenant[] = Array.from({ length: options.tenants ?? 4 }, (_, t) => {
+    const id = guidFrom(`soak-tenant-${t}`);
+    return {
+      id,
+      outage: undefined,
+      jobs: Array.from({ length: options.jobsPerTenant ?? 5 }, (_, j) => {
+        const spId = guidFrom(`soak-sp-${t}-${j}`);
+        return { spId, changedAt: now, spec: { id: jobIdFor('Azure2Azure', id, spId), templateId: 'Azure2Azure', state: 'healthy' } };
+      }),
+    };
+  });
+  const evolveJobs = () => {
+    for (const tenant of tenants) {
+      for (const job of tenant.jobs) {
+        const broken = job.spec.state === 'quarantined';
+        if (!broken && faultsOn && rand() < 0.01) {
+          const reason = pick(['TooManyDeletes', 'EncounteredQuarantineException', 'Unknown', 'tooManyDeletes', 'EncounteredEscrowProportionThreshold']);
+          job.spec = { ...job.spec, state: 'quarantined', quarantine: { reason, currentBegan: new Date(now).toISOString() } };
+          job.changedAt = now;
+        } else if (broken && rand() < 0.04) {
+          job.spec = { id: job.spec.id, templateId: job.spec.templateId, state: 'healthy' };
+          job.changedAt = now;
+        } else if (broken && faultsOn && rand() < 0.01) {
+          // A new error code while quarantined: a change notice.
+          job.spec = { ...job.spec, quarantine: { ...(job.spec.quarantine as NonNullable<JobSpec['quarantine']>), errorCode: pick(['CodeA', 'CodeB', 'CodeC']) } };
+        }
+      }
+      if (tenant.outage) {
+        if (--tenant.outage.cycles <= 0) tenant.outage = undefined;
+      } else if (chance(0.004)) {
+        tenant.outage = { cycles: 1 + Math.floor(rand() * 4), status: pick([503, 403]) };
+        count(`tenant outage ${tenant.outage.status}`);
+      }
+    }
+  };
+
+  // ---- Graph ---------------------------------------------------------------------------------
+  /** A call that never answers until it is aborted; like an open socket, it keeps the process running. */
+  const hang = <T>(signal?: AbortSignal) =>
+    new Promise<T>((_, reject) => {
+      const socket = setInterval(() => undefined, 1000);
+      signal?.addEventListener('abort', () => {
+        clearInterval(socket);
+        reject(new Error('aborted'));
+      }, { once: true });
+    });
+  const graphFor = (tenant: SimTenant) => (target: Target, limits?: { deadline(): { signal: AbortSignal } }): GraphReader => {
+    const signal = limits?.deadline().signal;
+    const misbehave = async (): Promise<void> => {
+      if (!faultsOn) return;
+      if (tenant.outage) throw new SimError(tenant.outage.status, tenant.outage.status === 403 ? 'Authorization_RequestDenied' : 'serviceNotAvailable');
+      if (chance(0.01)) {
+        count('graph 503');
+        throw new SimError(503, 'serviceNotAvailable');
+      }
+      if (chance(0.002)) {
+        count('graph hang');
+        await hang(signal);
+      }
+    };
+    return {
+      async get() {
+        await misbehave();
+        if (faultsOn && chance(0.003)) {
+          count('graph malformed');
+          return { notValue: true };
+        }
+        return { value: tenant.jobs.map((j) => ({ id: j.spId, appId: guidFrom(`app-${j.spId}`), displayName: `Partner ${j.spId.slice(0, 4)}`, applicationTemplateId: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7' })) };
+      },
+      async batch(requests: BatchRequest[]): Promise<BatchResponse[]> {
+        await misbehave();
+        return requests.map((r): BatchResponse => {
+          if (faultsOn && chance(0.01)) {
+            count('graph 429 in $batch');
+            return { id: r.id, status: 429, headers: { 'retry-after': '0' }, body: { error: { code: 'TooManyRequests', message: 'Please retry again later.' } } };
+          }
+          const spId = decodeURIComponent(/servicePrincipals\/([^/]+)/.exec(r.url)?.[1] ?? '');
+          const job = tenant.jobs.find((j) => j.spId === spId);
+          return { id: r.id, status: 200, headers: {}, body: { value: job ? [buildJob(job.spec, job.changedAt)] : [] } };
+        });
+      },
+    };
+  };
+
+  // ---- Table Storage -------------------------------------------------------------------------
+  const storage = options.storage ?? memoryStorage();
+  const plannedByKey = new Map<string, PlannedEmail>();
+  const periods = new Map<string, { labels: AlertRecord['labels']; startsAt: string; firstAt: number; resolvedAt?: number }>();
+  class RecordingState extends StateStore {
+    override async plan(email: PlannedEmail): Promise<boolean> {
+      const planned = await super.plan(email);
+      if (planned) plannedByKey.set(email.key, email);
+      return planned;
+    }
+  }
+  class RecordingAlerts extends AlertStore {
+    private note(record: AlertRecord): void {
+      if (!record.startsAt) return;
+      const key = `${record.fingerprint}|${record.startsAt}`;
+      if (record.state === 'firing' && !periods.has(key)) periods.set(key, { labels: record.labels, startsAt: record.startsAt, firstAt: now });
+      if (record.state === 'resolved') {
+        const period = periods.get(key);
+        if (period && period.resolvedAt === undefined) period.resolvedAt = now;
+      }
+    }
+    override async save(record: AlertRecord): Promise<AlertRecord> {
+      const saved = await super.save(record);
+      this.note(saved);
+      return saved;
+    }
+    override async saveMany(records: AlertRecord[]): Promise<(AlertRecord | Error)[]> {
+      const results = await super.saveMany(records);
+      for (const r of results) if (!(r instanceof Error)) this.note(r);
+      return results;
+    }
+  }
+  let storageCut = false;
+  const storageOutage = () => {
+    if (!faultsOn || !chance(0.03)) return;
+    count('Table Storage unavailable mid-cycle');
+    storageCut = true;
+    storage.cut(Math.floor(rand() * 40));
+  };
+  const storageBack = () => {
+    storageCut = false;
+    storage.restore();
+  };
+  let largestProperty = 0;
+  const rowsOf = async (table: 'alerts' | 'state') => {
+    const rows = await storage.rows(table);
+    for (const row of rows) for (const v of Object.values(row)) if (typeof v === 'string') largestProperty = Math.max(largestProperty, v.length);
+    return rows;
+  };
+
+  // ---- ACS -----------------------------------------------------------------------------------
+  /** Every send ACS took and delivered: simulated time and the email's items. Repeats deliver again. */
+  const deliveries: { at: number; key: string; items: NotificationItem[] }[] = [];
+  const operations = new Map<string, { status: OperationStatus; asked: number }>();
+  const itemsOf = (key: string) => plannedByKey.get(key.split('#')[0] as string)?.items ?? [];
+  const mailer: Mailer = {
+    async send(_content, _recipients, key, sendOptions) {
+      const operationId = operationIdOf(key);
+      const deliver = () => {
+        deliveries.push({ at: now, key, items: itemsOf(key) });
+        operations.set(operationId, { status: 'Succeeded', asked: 0 });
+      };
+      if (faultsOn) {
+        const roll = rand();
+        if (roll < 0.03 * (options.faultRate ?? 1)) {
+          count(pick(['acs 429', 'acs 503']));
+          throw new SimError(503, 'ServiceUnavailable');
+        }
+        if (roll < 0.06 * (options.faultRate ?? 1)) {
+          count('acs answer lost after delivering');
+          deliver();
+          throw new Error('socket hang up (simulated, after ACS took the send)');
+        }
+        if (roll < 0.08 * (options.faultRate ?? 1)) {
+          count('acs dropped (Failed)');
+          operations.set(operationId, { status: 'Failed', asked: 0 });
+          throw new DeliveryFailedError(`ACS failed operation ${operationId}: EmailDropped (simulated)`);
+        }
+        if (roll < 0.085 * (options.faultRate ?? 1)) {
+          count('acs hang');
+          if (rand() < 0.5) deliver();
+          await hang(sendOptions?.abortSignal);
+        }
+      }
+      deliver();
+      return { operationId };
+    },
+    async status(operationId) {
+      if (faultsOn && chance(0.03)) {
+        count('acs status failing');
+        throw new SimError(503, 'ServiceUnavailable');
+      }
+      const op = operations.get(operationId);
+      if (!op) return 'Unknown';
+      op.asked++;
+      // Like the service, an operation may still say Running when first asked.
+      return op.status === 'Succeeded' && op.asked === 1 && rand() < 0.3 ? 'Running' : op.status;
+    },
+  };
+
+  // ---- instances -----------------------------------------------------------------------------
+  const policy = soakPolicy(tenants[0]?.id as string);
+  const logLines: string[] = [];
+  const quietLog = { info: () => undefined, warn: (m: string) => logLines.push(m), error: (m: string) => logLines.push(m) };
+  let instanceRuns = 0;
+  let overlaps = 0;
+  let crashes = 0;
+  let kills = 0;
+  let maxAlertRows = 0;
+  let maxStateRows = 0;
+  const violations: string[] = [];
+  const instance = (id: string, fate: 'live' | 'crash' | 'kill') => {
+    const point = pick(POINTS);
+    const deps: CycleDeps = {
+      targets: tenants.map((t) => ({ tenantId: t.id, tokenTenant: t.id })),
+      graphFor: (target, limits) => graphFor(tenants.find((t) => t.id === target.tenantId) as SimTenant)(target, limits),
+      alerts: new RecordingAlerts(storage.alerts),
+      state: new RecordingState(storage.state),
+      mailer,
+      policy,
+      clock,
+      log: quietLog,
+      budget: new CycleBudget(options.limits ?? SOAK_LIMITS),
+      instanceId: id,
+      observe: { batchRetries: 1, maxRetryAfterSeconds: 0 },
+      probe: (p) => {
+        if (fate === 'live' || p !== point) return undefined;
+        if (fate === 'crash') throw new Error(`simulated crash at ${p}`);
+        return new Promise<void>(() => undefined); // killed: never resumes
+      },
+    };
+    instanceRuns++;
+    const run = runCycle(deps).then(
+      () => undefined,
+      (error: unknown) => {
+        if (fate === 'crash' && String((error as Error).message).startsWith('simulated crash')) return;
+        // Table Storage cut before the cycle's first call: it could not run, as designed.
+        if (error instanceof StorageError && storageCut) return void count('a cycle that could not run (Table Storage down at its start)');
+        violations.push(`cycle at ${new Date(now).toISOString()} threw: ${(error as Error).stack ?? String(error)}`);
+      },
+    );
+    // A killed instance never finishes; nobody waits for it.
+    return fate === 'kill' ? Promise.resolve() : run;
+  };
+
+  const runOne = async (cycle: number) => {
+    evolveJobs();
+    storageOutage();
+    const count2 = faultsOn && chance(0.15) ? (rand() < 0.5 ? 2 : 3) : 1;
+    if (count2 > 1) overlaps++;
+    const fates = Array.from({ length: count2 }, () => {
+      if (!faultsOn) return 'live' as const;
+      const r = rand();
+      if (r < 0.03 * (options.faultRate ?? 1)) return 'crash' as const;
+      if (r < 0.05 * (options.faultRate ?? 1)) return 'kill' as const;
+      return 'live' as const;
+    });
+    crashes += fates.filter((f) => f === 'crash').length;
+    kills += fates.filter((f) => f === 'kill').length;
+    await Promise.all(fates.map((fate, i) => instance(`i${cycle}-${i}`, fate)));
+    storageBack();
+    maxAlertRows = Math.max(maxAlertRows, (await rowsOf('alerts')).length);
+    maxStateRows = Math.max(maxStateRows, (await rowsOf('state')).length);
+    now += CYCLE_MS + Math.floor(rand() * 20_000);
+  };
+
+  for (let cycle = 0; cycle < options.cycles; cycle++) {
+    await runOne(cycle);
+    if (options.log && cycle > 0 && cycle % 1000 === 0) options.log(`  ${cycle} cycles, ${deliveries.length} emails, ${Math.round(performance.now() - started)} ms`);
+  }
+  // Drain: the faults stop, then every job recovers; cycles run (up to a day) until every owed
+  // notice is out: the outbox empty and nothing sent for three cycles in a row.
+  faultsOn = false;
+  for (const tenant of tenants) tenant.outage = undefined;
+  let quiet = 0;
+  for (let cycle = 0; cycle < 12 * 24 && quiet < 3; cycle++) {
+    if (cycle === 12) for (const t of tenants) for (const j of t.jobs) if (j.spec.state !== 'healthy') Object.assign(j, { spec: { id: j.spec.id, templateId: 'Azure2Azure', state: 'healthy' }, changedAt: now });
+    const before = deliveries.length;
+    await runOne(options.cycles + cycle);
+    const outbox = (await rowsOf('state')).some((r) => r.partitionKey === 'outbox');
+    quiet = cycle > 12 && !outbox && deliveries.length === before ? quiet + 1 : 0;
+  }
+
+  // ---- invariants ----------------------------------------------------------------------------
+  const delivered = new Map<string, number>();
+  for (const d of deliveries) for (const item of d.items) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
+  const planned = new Map<string, NotificationItem>();
+  for (const email of plannedByKey.values()) for (const item of email.items) planned.set(item.key, item);
+  for (const [key, n] of delivered) if (n > 1) violations.push(`notice ${key} delivered ${n} times`);
+  for (const d of deliveries) if (d.items.length === 0) violations.push(`a send of ${d.key} that was never planned`);
+  for (const key of planned.keys()) if (!delivered.has(key)) violations.push(`notice ${key} planned but never delivered`);
+
+  const byPeriodRoute = new Map<string, { firing: number; resolved: number }>();
+  for (const item of planned.values()) {
+    if (!delivered.has(item.key) || (item.kind !== 'firing' && item.kind !== 'resolved')) continue;
+    const k = `${item.fingerprint}|${item.startsAt}|${item.routeId}`;
+    const entry = byPeriodRoute.get(k) ?? { firing: 0, resolved: 0 };
+    entry[item.kind]++;
+    byPeriodRoute.set(k, entry);
+  }
+  for (const [key, period] of periods) {
+    const [fingerprint, startsAt] = key.split('|') as [string, string];
+    const routes = routesFor(policy.route, matchLabelsOf({ fingerprint, labels: period.labels, severity: 'critical', state: 'firing', annotations: {}, notified: {} }, policy.tenantNames));
+    for (const r of routes) {
+      const told = byPeriodRoute.get(`${fingerprint}|${startsAt}|${r.id}`) ?? { firing: 0, resolved: 0 };
+      const longEnough = (period.resolvedAt ?? now) - period.firstAt >= 6 * CYCLE_MS;
+      if (told.firing > 1 || told.resolved > 1) violations.push(`period ${key} on route ${r.id}: ${told.firing} firing and ${told.resolved} resolved notices`);
+      if (longEnough && told.firing !== 1) violations.push(`period ${key} on route ${r.id} fired for ${Math.round(((period.resolvedAt ?? now) - period.firstAt) / 60_000)} min and was told ${told.firing} time(s)`);
+      if (told.firing === 1 && period.resolvedAt !== undefined && told.resolved !== 1) violations.push(`period ${key} on route ${r.id} ended and its resolved notice went out ${told.resolved} time(s)`);
+    }
+  }
+
+  const sendTimes = deliveries.map((d) => d.at).sort((a, b) => a - b);
+  const maxIn = (window: number) => {
+    let max = 0;
+    for (let i = 0, j = 0; i < sendTimes.length; i++) {
+      while ((sendTimes[i] as number) - (sendTimes[j] as number) >= window) j++;
+      max = Math.max(max, i - j + 1);
+    }
+    return max;
+  };
+  const maxSendsPerMinute = maxIn(60_000);
+  const maxSendsPerHour = maxIn(3600_000);
+  if (maxSendsPerMinute > BUDGET.perMinute) violations.push(`${maxSendsPerMinute} sends in one minute (budget ${BUDGET.perMinute})`);
+  if (maxSendsPerHour > BUDGET.perHour) violations.push(`${maxSendsPerHour} sends in one hour (budget ${BUDGET.perHour})`);
+
+  const jobs = tenants.reduce((n, t) => n + t.jobs.length, 0);
+  // An alert row is one (tenant, service principal, job, condition): a job (or its configuration) has at most one per
+  // registered condition, a tenant one per tenant-wide condition, however many cycles run.
+  const tenantWide = RULES.filter((rule) => rule.scope === 'tenant').length;
+  const alertBound = jobs * RULES.length + tenants.length * tenantWide;
+  if (maxAlertRows > alertBound) violations.push(`${maxAlertRows} alert rows (at most ${alertBound} expected)`);
+  if (maxStateRows > 60) violations.push(`${maxStateRows} state rows at once`);
+  const outboxLeft = (await rowsOf('state')).filter((r) => r.partitionKey === 'outbox').length;
+  if (outboxLeft > 0) violations.push(`${outboxLeft} outbox row(s) left after the drain`);
+  const largest = largestProperty;
+  if (largest > MAX_PROPERTY_CHARS) violations.push(`a property of ${largest} characters`);
+
+  return {
+    cycles: options.cycles,
+    instanceRuns,
+    overlaps,
+    crashes,
+    kills,
+    faults,
+    incidents: periods.size,
+    emailsDelivered: deliveries.length,
+    noticesDelivered: [...delivered.values()].reduce((a, b) => a + b, 0),
+    noticesPlanned: planned.size,
+    maxSendsPerMinute,
+    maxSendsPerHour,
+    maxAlertRows,
+    maxStateRows,
+    largestPropertyChars: largest,
+    simulatedDays: Math.round((now - Date.parse('2026-11-27T00:00:00Z')) / 86_400_000),
+    wallMs: Math.round(performance.now() - started),
+    violations,
+  };
+}
+
+/** The report as the lines `npm run soak` prints. */
+export function formatReport(r: SoakReport): string {
+  const faults = Object.entries(r.faults).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `soak: ${r.cycles} cycles (+ a day of drain) over ${r.simulatedDays} simulated days in ${(r.wallMs / 1000).toFixed(1)} s`,
+    `  instances run ${r.instanceRuns}, overlapping cycles ${r.overlaps}, crashes ${r.crashes}, kills ${r.kills}`,
+    `  faults: ${faults || 'none'}`,
+    `  incidents (firing periods) ${r.incidents}, notices planned ${r.noticesPlanned}, delivered ${r.noticesDelivered} in ${r.emailsDelivered} emails`,
+    `  most sends in a minute ${r.maxSendsPerMinute} (budget ${BUDGET.perMinute}), in an hour ${r.maxSendsPerHour} (budget ${BUDGET.perHour})`,
+    `  most alert rows ${r.maxAlertRows}, most state rows ${r.maxStateRows}, largest property ${r.largestPropertyChars} characters`,
+    r.violations.length === 0 ? '  invariants: all hold' : `  INVARIANTS BROKEN (${r.violations.length}):\n${r.violations.slice(0, 20).map((v) => `    - ${v}`).join('\n')}`,
+  ].join('\n');
+}
