@@ -3,6 +3,7 @@ import { defaultRuleSettings, type ParamSpec, type RuleDefinition, type RuleSett
 import { CONDITIONS, RULES } from '../evaluate/rules';
 import { SEVERITIES } from '../model';
 import { formatDurationText, parseDuration } from './duration';
+import { field, isObject, shown, type Json } from './json-checks';
 import { DOMAIN, EMAIL, GUID } from './settings';
 import { DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from './policy';
 import type { Policy, Route, RulePolicy, Silence } from './policy';
@@ -25,7 +26,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Json = Record<string, unknown>;
 
 // Kept in step with the types: adding a matcher label without listing it here fails to compile.
 const MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job', 'condition', 'severity'] as const satisfies readonly (keyof Matchers)[];
@@ -52,23 +52,6 @@ class Problems {
   }
 }
 
-function field(path: string, key: string): string {
-  if (!/^[A-Za-z_$][\w$]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
-  return path ? `${path}.${key}` : key;
-}
-
-/** How a bad value is shown after "got". */
-function shown(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The value as an object with only the allowed fields (unknown ones are reported, typos being the usual cause). */
 function objectAt(value: unknown, path: string, problems: Problems, allowed: readonly string[], reportedElsewhere: readonly string[] = []): Json | undefined {

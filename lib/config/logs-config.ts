@@ -1,5 +1,6 @@
 import { SEVERITIES, type Severity } from '../model';
 import { formatDurationText, parseDuration } from './duration';
+import { field, isObject, shown, type Json } from './json-checks';
 
 /**
  * The config file's `provisioningLogs` and `kqlRules` sections (validated like the rest, each
@@ -49,30 +50,18 @@ export interface ProvisioningLogsPolicy {
 export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = { source: 'graph', maxPagesPerCycle: 20, overlapMs: 15 * 60_000 };
 
 type Report = (path: string, message: string) => void;
-type Json = Record<string, unknown>;
 
 const LABEL_KEYS = ['tenant', 'servicePrincipal', 'job', 'app', 'jobTemplate'] as const;
 const RULE_KEYS = ['name', 'query', 'timeSpan', 'threshold', 'severity', 'pendingCycles', 'labels', 'description', 'steps', 'enabled'];
 const MAX_TIME_SPAN = 30 * 24 * 3600_000;
 
-function shown(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function objectAt(value: unknown, path: string, report: Report, allowed: readonly string[]): Json | undefined {
   if (!isObject(value)) {
     report(path, `expected an object, got ${shown(value)}`);
     return undefined;
   }
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) report(`${path}.${key}`, `unknown field (expected one of ${allowed.join(', ')})`);
+  for (const key of Object.keys(value)) if (!allowed.includes(key)) report(field(path, key), `unknown field (expected one of ${allowed.join(', ')})`);
   return value;
 }
 
