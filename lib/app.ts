@@ -11,6 +11,7 @@ import { CycleBudget, limitsForSchedule, type CycleLimits } from './limits';
 import type { Logger } from './log';
 import { countingGraph, type GraphCounters } from './metrics';
 import { createAcsMailer } from './notify/mailer';
+import { createChannelPoster } from './notify/poster';
 import { renderOptionsFor } from './notify/render';
 import { consentApp } from './onboard';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
@@ -54,6 +55,8 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
+    // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
+    poster: createChannelPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
@@ -95,9 +98,10 @@ export function formatSummary(summary: CycleSummary): string {
     `${summary.tenantsChecked} tenant(s) checked`,
     `${summary.jobsSeen} job(s) seen`,
     `${summary.alertsFiring} alert(s) firing`,
-    `${summary.notificationsSent} email(s) sent`,
+    `${summary.notificationsSent - (summary.postsSent ?? 0)} email(s) sent`,
   ];
-  if (summary.notificationsPending > 0) parts.push(`${summary.notificationsPending} email(s) waiting for the next cycle`);
+  if (summary.postsSent) parts.push(`${summary.postsSent} channel post(s) sent`);
+  if (summary.notificationsPending > 0) parts.push(`${summary.notificationsPending} message(s) waiting for the next cycle`);
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');

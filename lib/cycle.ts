@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph';
 import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
 import { dispatch } from './dispatch/dispatch';
-import { matchLabelsOf, routesFor } from './dispatch/route';
+import { matchLabelsOf, receiversOf, routesFor } from './dispatch/route';
 import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
 import { CycleBudget } from './limits';
 import type { Logger } from './log';
@@ -341,6 +341,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     alertsFiring: all.filter((r) => r.state === 'firing').length,
     notificationsSent: delivery.sent,
     notificationsPending: delivery.waiting,
+    ...(delivery.posted ? { postsSent: delivery.posted } : {}),
     errors,
     heartbeat: 'skipped',
   };
@@ -361,7 +362,7 @@ async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<
     if (alert.state !== 'resolved' || inOutbox.has(alert.fingerprint)) continue;
     const ended = Date.parse(alert.endsAt ?? alert.lastSeenAt ?? '');
     if (!(ended < cutoff)) continue;
-    const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames));
+    const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames)).flatMap(receiversOf);
     if (routes.some((route) => neededNotifications(alert, route, deps.clock()).length > 0)) continue; // a resolved notice is still owed (muted until now?)
     try {
       if (await deps.alerts.deleteIfUnchanged(alert)) current.delete(alert.fingerprint);

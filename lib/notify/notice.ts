@@ -1,5 +1,5 @@
 import { RULES } from '../evaluate/rules';
-import type { AlertRecord, AlertView, NotificationItem, NotificationKind, Severity } from '../model';
+import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
 import { formatDuration, formatTime } from '../text';
 import { uniqueForRendering } from './group';
 import { viewOf, type ViewContext } from './view';
@@ -45,6 +45,8 @@ export interface NoticeView {
    * how it ended and after how long, as sentences.
    */
   when: string;
+  /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
+  snooze: Link[];
 }
 
 /** A message's notices, and how to name them all at once. */
@@ -139,6 +141,7 @@ export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: Aler
     sinceSource,
     endedAt,
     when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
+    snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert) ?? []),
   };
 }
 

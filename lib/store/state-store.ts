@@ -29,6 +29,10 @@ interface OutboxHeader {
   itemRows: number;
   part?: string;
   attempt?: string;
+  /** A post to a channel instead of an email (JSON of PlannedChannel: setting names, never their values). */
+  channel?: string;
+  /** A route's daily digest (JSON). */
+  digest?: string;
   /** Rows written before items had rows of their own hold the whole email here. */
   body?: string;
 }
@@ -75,12 +79,14 @@ function headerOf(email: PlannedEmail, rows: number): OutboxHeader {
     itemRows: rows,
     part: email.part ? JSON.stringify(email.part) : undefined,
     attempt: email.attempt ? JSON.stringify(email.attempt) : undefined,
+    channel: email.channel ? JSON.stringify(email.channel) : undefined,
+    digest: email.digest ? JSON.stringify(email.digest) : undefined,
   };
 }
 
 /**
- * Everything besides alerts that the next cycle (or another instance) needs: planned emails (the
- * outbox), the send budget shared by all instances, the planning lease, and the cycle summaries
+ * Everything besides alerts that the next cycle (or another instance) needs: planned emails and
+ * channel posts (the outbox), the send budget shared by all instances, the planning lease, and the cycle summaries
  * for a status view. Every value has a bound: an email's items are spread over rows that fit.
  */
 export class StateStore {
@@ -122,6 +128,8 @@ export class StateStore {
       };
       if (header.part) email.part = JSON.parse(header.part);
       if (header.attempt) email.attempt = JSON.parse(header.attempt);
+      if (header.channel) email.channel = JSON.parse(header.channel);
+      if (header.digest) email.digest = JSON.parse(header.digest);
       planned.push(email);
     }
     return planned.sort((a, b) => a.plannedAt.localeCompare(b.plannedAt) || (a.part?.index ?? 0) - (b.part?.index ?? 0) || a.key.localeCompare(b.key));
