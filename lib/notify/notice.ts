@@ -209,3 +209,12 @@ export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
   const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
   return `${state} · ${views.length} alerts`;
 }
+
+/**
+ * What a message about these notices is called, in every channel: one alert's stem with its
+ * prefix (`Reminder: [Critical] Quarantined: Woodgrove to Contoso (Contoso)`), else the summary.
+ */
+export function subjectOf(views: NoticeView[], summary: NoticeSummary): string {
+  const [single] = views;
+  return views.length === 1 && single ? `${single.prefix}${single.stem}` : summary.subject;
+}

@@ -1,5 +1,5 @@
 import type { Link } from '../../model';
-import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, summarize, type NoticeSummary, type NoticeView } from '../notice';
+import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, subjectOf, summarize, type NoticeSummary, type NoticeView } from '../notice';
 import { displayLine, displayText } from '../safe-text';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
@@ -36,11 +36,13 @@ interface TextLimits {
   facts: number;
   step: number;
   steps: number;
+  links: number;
 }
 const LAYOUTS: TextLimits[] = [
-  { heading: 200, what: 1000, value: 500, facts: 12, step: 600, steps: 10 },
-  { heading: 160, what: 400, value: 200, facts: 6, step: 250, steps: 5 },
-  { heading: 120, what: 200, value: 100, facts: 3, step: 0, steps: 0 },
+  { heading: 200, what: 1000, value: 500, facts: 12, step: 600, steps: 10, links: 6 },
+  { heading: 160, what: 400, value: 200, facts: 6, step: 250, steps: 5, links: 6 },
+  { heading: 120, what: 200, value: 100, facts: 3, step: 0, steps: 0, links: 6 },
+  { heading: 100, what: 120, value: 80, facts: 1, step: 0, steps: 0, links: 1 },
 ];
 
 /** Banner styles of Adaptive Card containers: red, amber, green, and grey for an alert that ended badly. */
@@ -75,9 +77,9 @@ function textBlock(text: string, extra: Element = {}): Element {
 }
 
 /** Buttons for the links (https only) and the snooze links; Teams shows at most six actions in a set. */
-function actionSet(links: Link[]): Element | undefined {
+function actionSet(links: Link[], max: number): Element | undefined {
   const actions = httpsLinks(links)
-    .slice(0, 6)
+    .slice(0, Math.min(6, max))
     .map((link) => ({ type: 'Action.OpenUrl', title: cardText(link.label, 60), url: link.href }));
   return actions.length > 0 ? { type: 'ActionSet', actions } : undefined;
 }
@@ -117,7 +119,7 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
   const factSet = facts(v, limits);
   if (factSet) items.push(factSet);
   items.push(...runbook(v, limits, sameStepsAs));
-  const actions = actionSet([...v.view.links, ...v.snooze]);
+  const actions = actionSet([...v.view.links, ...v.snooze], limits.links);
   if (actions) items.push(actions);
   return items;
 }
@@ -132,7 +134,7 @@ function footer(views: NoticeView[]): Element {
   return textBlock(`Sent by Entra Sync Watch. ${ids.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids.join(', ')}`, { isSubtle: true, size: 'Small', separator: true, spacing: 'Medium' });
 }
 
-function card(views: NoticeView[], summary: NoticeSummary, limits: TextLimits, version: string, part: string | undefined): Element {
+function card(views: NoticeView[], summary: NoticeSummary, limits: TextLimits, version: string, part: string | undefined, shown = views.length): Element {
   const single = views.length === 1 ? views[0] : undefined;
   const body: Element[] = [banner(bannerOf(views, summary), single ? toneOf(single) : summaryTone(summary))];
   if (part) body.push(textBlock(cardText(part, 300), { weight: 'Bolder' }));
@@ -142,7 +144,8 @@ function card(views: NoticeView[], summary: NoticeSummary, limits: TextLimits, v
   } else {
     body.push(textBlock(cardText(summary.counts, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }));
     const repeats = repeatedRunbooks(views);
-    for (const v of views) body.push({ type: 'Container', separator: true, spacing: 'Large', items: section(v, limits, true, repeats.get(v)) });
+    for (const v of views.slice(0, shown)) body.push({ type: 'Container', separator: true, spacing: 'Large', items: section(v, limits, true, repeats.get(v)) });
+    if (shown < views.length) body.push(textBlock(`And ${views.length - shown} more alert(s) that do not fit in one card: the email about them has them all.`, { weight: 'Bolder', separator: true }));
   }
   body.push(footer(views));
   return {
@@ -150,7 +153,7 @@ function card(views: NoticeView[], summary: NoticeSummary, limits: TextLimits, v
     type: 'AdaptiveCard',
     version,
     // What clients that cannot show the card (notifications, older hosts) show instead.
-    fallbackText: displayLine(summary.subject, 200),
+    fallbackText: displayLine(subjectOf(views, summary), 200),
     msteams: { width: 'Full' },
     body,
   };
@@ -168,10 +171,16 @@ export function teamsEnvelope(content: Element): Element {
 export function teamsMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
   const summary = summarize(views);
   const part = options.part ? `Part ${options.part.index} of ${options.part.total}: this cycle's notices are split into ${options.part.total} cards so that each stays within Teams' size limit.` : undefined;
+  const version = options.cardVersion ?? '1.5';
+  const fits = (text: string) => Buffer.byteLength(text) <= TEAMS_CARD_BUDGET_BYTES;
   let body = '';
   for (const limits of LAYOUTS) {
-    body = JSON.stringify(teamsEnvelope(card(views, summary, limits, options.cardVersion ?? '1.5', part)));
-    if (Buffer.byteLength(body) <= TEAMS_CARD_BUDGET_BYTES) break;
+    body = JSON.stringify(teamsEnvelope(card(views, summary, limits, version, part)));
+    if (fits(body)) break;
   }
-  return { body, contentType: 'application/json; charset=utf-8', summary: summary.subject };
+  // More alerts than even the smallest layout holds (planning puts at most ten in a card, so only a
+  // message planned by another version could): the first ones, and a line saying how many more.
+  const smallest = LAYOUTS[LAYOUTS.length - 1] as TextLimits;
+  for (let shown = views.length - 1; !fits(body) && shown >= 1; shown--) body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown)));
+  return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(subjectOf(views, summary), 200) };
 }

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Link } from '../../model';
-import { summarize, type NoticeView } from '../notice';
+import { subjectOf, summarize, type NoticeView } from '../notice';
 import { displayLine, displayText } from '../safe-text';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
@@ -139,7 +139,7 @@ export function noticesPayload(views: NoticeView[], options: ChannelRenderOption
   return {
     ...(envelope('notices', options) as WebhookEnvelope & { type: 'notices' }),
     part: options.part ?? null,
-    summary: { subject: line(summary.subject, 300), severity: summary.severity, counts: line(summary.counts, 300), resolvedOnly: summary.resolvedOnly },
+    summary: { subject: line(subjectOf(views, summary), 300), severity: summary.severity, counts: line(summary.counts, 300), resolvedOnly: summary.resolvedOnly },
     notices: views.map(noticeOf),
   };
 }
