@@ -17,6 +17,7 @@ import { consentApp } from './onboard';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
+import { SilenceStore } from './store/silence-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
 
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
@@ -54,13 +55,14 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
     state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
+    silences: new SilenceStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
     // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
     poster: createChannelPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
-    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings) }),
+    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings), snooze: settings.snooze }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,

@@ -19,6 +19,8 @@ import { reconcile } from './reconcile/reconcile';
 import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
 import type { DiscoveryCache } from './store/discovery-store';
+import type { SilenceStore } from './store/silence-store';
+import { withSnoozes } from './snooze/silences';
 import type { LeaseHolder } from './store/state-store';
 import { StorageError } from './store/table';
 import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
@@ -52,6 +54,8 @@ export interface CycleDeps extends DeliveryDeps {
   discovery?: DiscoveryCache;
   /** Provisioning logs (Graph or Log Analytics) and KQL rules; absent: job status only. */
   logs?: LogsDeps;
+  /** Silences made by snooze links (Table Storage), muting beside the config's. */
+  silences?: SilenceStore;
 }
 
 /** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
@@ -258,7 +262,8 @@ async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | 
   for (const record of changed) current.set(record.fingerprint, record);
   const outbox = await deps.state.listPlanned();
   const planned = new Set(outbox.flatMap((e) => e.items.map((i) => i.key)));
-  const { notices, muted } = dispatch([...current.values()], deps.policy, now, planned);
+  const policy = await withSnoozes(deps.policy, deps.silences, now);
+  const { notices, muted } = dispatch([...current.values()], policy, now, planned);
   const toClaim = new Map(changed.map((r) => [r.fingerprint, r]));
   for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);

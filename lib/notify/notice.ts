@@ -141,7 +141,7 @@ export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: Aler
     sinceSource,
     endedAt,
     when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
-    snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert) ?? []),
+    snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
   };
 }
 

@@ -11,8 +11,8 @@ export interface ViewContext {
   related?: (alert: AlertRecord) => AlertRecord[];
   /** Where admin-center and consent links point (default: the global cloud, no consent link). */
   links?: LinkTargets;
-  /** Signed snooze links for an alert (lib/snooze/links.ts), when SNOOZE_SIGNING_KEY is set; none otherwise. */
-  snooze?: (alert: AlertRecord) => Link[];
+  /** Signed snooze links for an alert, made at `now` (lib/snooze/links.ts), when SNOOZE_SIGNING_KEY is set; none otherwise. */
+  snooze?: (alert: AlertRecord, now: Date) => Link[];
 }
 
 /** The other current alerts of an alert's job (none for tenant-wide alerts). */

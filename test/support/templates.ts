@@ -1,6 +1,7 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
 import { viewOf } from '../../lib/notify/view';
+import { snoozeLinks } from '../../lib/snooze/links';
 import { ALERT_FIXTURES, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
 
@@ -15,6 +16,9 @@ export interface NoticeTemplate {
   views: NoticeView[];
 }
 
+/** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key, so the golden files stay put). */
+export const SNOOZE_SETTINGS = { key: 'golden-snooze-signing-key-0123456789abcdef', baseUrl: 'https://sync-watch.azurewebsites.net' };
+
 export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   const templates: NoticeTemplate[] = [];
   const fixtures = CONDITIONS.filter((c) => ALERT_FIXTURES[c]).map((c) => ALERT_FIXTURES[c]!);
@@ -28,6 +32,9 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   const quarantine = noticeOf(ALERT_FIXTURES.quarantine!, 'resolved');
   const view = { ...viewOf(quarantine.alert, ctx), ended: 'ended because Entra disabled the job', endedWell: false };
   templates.push({ name: 'quarantine.ended-badly', views: [noticeView(quarantine, ctx, view)] });
+  // With snooze links (SNOOZE_SIGNING_KEY set): buttons that open a confirmation page.
+  const snooze = { ...ctx, snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) => snoozeLinks(alert, SNOOZE_SETTINGS, now) };
+  templates.push({ name: 'quarantine.firing.snooze', views: noticeViews([noticeOf(ALERT_FIXTURES.quarantine!, 'firing')], snooze) });
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
   templates.push({ name: 'hostile.firing', views: noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx) });
   return templates;

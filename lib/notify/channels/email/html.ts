@@ -109,10 +109,10 @@ function subheading(label: string): string {
 }
 
 /** A link as a button: a table cell with a background, which Outlook draws too. One per line, easy to tap. */
-function button(link: Link): string {
+function button(link: Link, background = LINK_BG): string {
   return [
     '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 0;border-collapse:separate">',
-    `<tr><td style="border-radius:4px;background:${LINK_BG}">`,
+    `<tr><td style="border-radius:4px;background:${background}">`,
     `<a href="${escapeHtml(link.href)}" style="display:block;padding:10px 16px;font-family:${FONT};font-size:14px;line-height:20px;font-weight:600;color:#ffffff;text-decoration:none;word-break:break-word;overflow-wrap:anywhere">${line(link.label, 120)}</a>`,
     '</td></tr></table>',
   ].join('');
@@ -161,7 +161,12 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
     parts.push(facts.map(([label, value]) => row(line(label, 120), text(value, 1000))).join('\n'));
   }
   const links = safeLinks(view.links);
-  if (links.length) parts.push(`<div style="margin:12px 0 0">${links.map(button).join('')}</div>`);
+  if (links.length) parts.push(`<div style="margin:12px 0 0">${links.map((link) => button(link)).join('')}</div>`);
+  // Snooze buttons side by side, in grey: they open a page that asks to confirm (lib/snooze/).
+  const snooze = safeLinks(v.snooze);
+  if (snooze.length) {
+    parts.push(`<table role="presentation" cellpadding="0" cellspacing="0" style="margin:12px 0 0"><tr>${snooze.map((link) => `<td style="padding:0 8px 0 0;vertical-align:top">${button(link, MUTED)}</td>`).join('')}</tr></table>`);
+  }
   return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:18px 24px 22px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${parts.join('\n')}\n</td></tr>`;
 }
 
@@ -171,9 +176,12 @@ function banner(label: string, tone: Tone): string {
 
 function footer(views: NoticeView[]): string {
   const ids = [...new Set(views.map((v) => v.alert.fingerprint))].map((id) => line(id, 64)).join(', ');
+  const mute = views.some((v) => v.snooze.length > 0)
+    ? 'To mute an alert for a while, use its Snooze buttons (each asks you to confirm first), or add a silence that matches it to the config file (<code>WATCH_CONFIG</code>, <code>silences</code>).'
+    : 'To mute an alert for a while, add a silence that matches it to the config file (<code>WATCH_CONFIG</code>, <code>silences</code>).';
   return [
     `<tr><td class="esw-pad esw-rule esw-muted" style="padding:16px 24px 20px;border-top:1px solid ${RULE};font-family:${FONT};font-size:12px;line-height:18px;color:${MUTED}">`,
-    '<p style="margin:0 0 6px">Sent by Entra Sync Watch. To mute an alert for a while, add a silence that matches it to the config file (<code>WATCH_CONFIG</code>, <code>silences</code>).</p>',
+    `<p style="margin:0 0 6px">Sent by Entra Sync Watch. ${mute}</p>`,
     `<p style="margin:0;word-break:break-all">${views.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids}</p>`,
     '</td></tr>',
   ].join('\n');
