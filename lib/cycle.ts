@@ -21,6 +21,7 @@ import { ConcurrentUpdateError } from './store/alert-store';
 import type { DiscoveryCache } from './store/discovery-store';
 import type { SilenceStore } from './store/silence-store';
 import { withSnoozes } from './snooze/silences';
+import { planDigests } from './digest/digest';
 import type { LeaseHolder } from './store/state-store';
 import { StorageError } from './store/table';
 import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
@@ -239,7 +240,7 @@ function endedBadlyIn(current: Map<string, AlertRecord>, deps: CycleDeps, now: D
 /**
  * The stages that decide and send, over state read after the lease was taken: evaluate →
  * reconcile (alert lifecycle) → write alert state → dispatch (route, inhibit, silence, dedup) →
- * group → plan (outbox) → send → record → forget.
+ * group → plan (outbox; and the daily digests due) → send (email, then each channel) → record → forget.
  */
 async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | undefined, deps: CycleDeps, budget: CycleBudget, deadline: Deadline, errors: string[]): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
   const observations = readings.map((r) => r.observation);
@@ -275,9 +276,11 @@ async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | 
 
   const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)), endedBadlyIn(current, deps, now));
   const fresh = await planEmails(groups, deps);
+  // Routes whose daily digest is due: planned beside the notices, delivered the same way.
+  const digests = await planDigests([...current.values()], policy, { ...deps, tenants: deps.targets.map((t) => t.tenantId) }, now);
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors, { deadline, callMs: budget.limits.callMs });
+  const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, { deadline, callMs: budget.limits.callMs });
   await forgetOldAlerts(current, new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))), deps);
   return { delivery, current };
 }

@@ -236,6 +236,8 @@ export interface DigestView {
   routeId: string;
   /** The local date it is for (`2026-11-27`), in `timeZone`. */
   date: string;
+  /** The local time it is sent at (`08:00`). */
+  at: string;
   timeZone: string;
   /** When it was made (ISO). */
   generatedAt: string;

@@ -1,5 +1,5 @@
 import type { AlertRecord, PlannedChannel, PlannedEmail } from '../model';
-import { channelMessage, type ChannelMessage } from './channels';
+import { channelDigest, channelMessage, type ChannelMessage } from './channels';
 import type { DeliveryDeps, DeliveryLimits, DeliveryResult } from './deliver';
 import { noticeViews, type Notice } from './notice';
 import { recordSent } from './record';
@@ -28,6 +28,7 @@ export function channelName(channel: PlannedChannel): string {
 }
 
 function render(message: PlannedEmail, channel: PlannedChannel, notices: Notice[], deps: DeliveryDeps, current: Map<string, AlertRecord>): ChannelMessage {
+  if (message.digest) return channelDigest(channel, message.digest, { id: message.key, now: deps.clock() });
   return channelMessage(channel, noticeViews(notices, viewContextOf(deps, current)), { part: message.part, id: message.key, now: deps.clock() });
 }
 

@@ -9,6 +9,7 @@ import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from '
 import { DeliveryFailedError, operationIdOf, type Mailer } from './mailer';
 import type { ChannelPoster } from './poster';
 import { recordSent } from './record';
+import { digestEmail } from './channels/email/digest';
 import { renderEmail, type Notice, type RenderOptions } from './render';
 import { relatedAlerts } from './view';
 
@@ -172,7 +173,9 @@ async function sendEmails(planned: PlannedEmail[], current: Map<string, AlertRec
       deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`);
       return { sent, waiting: waiting + left };
     }
-    const content = renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current), part: email.part });
+    const content = email.digest
+      ? digestEmail(email.digest, deps.render)
+      : renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current), part: email.part });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
     const attempt = { operationId: operationIdOf(key), startedAt: deps.clock().toISOString() };
     await deps.state.updatePlanned({ ...email, attempt });

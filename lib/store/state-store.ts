@@ -17,6 +17,8 @@ export const RECENT_CYCLES_KEPT = 12;
 export type RememberedCycle = CycleSummary & { omitted?: { errors: number; tenantsUnreadable: number } };
 
 const LEASE = 'lease';
+/** Per route, the local date of the last daily digest planned (lib/digest/digest.ts). */
+const DIGEST = 'digest';
 /** Row keys of an email's item rows: `<email key>.items.000`, after its header row `<email key>`. */
 const ITEMS = '.items.';
 
@@ -255,6 +257,27 @@ export class StateStore {
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) throw error;
     }
+  }
+
+  /** The local date (`2026-11-27`) of the last daily digest planned for a route, if any. */
+  async lastDigest(routeId: string): Promise<string | undefined> {
+    await this.ensureTable();
+    try {
+      const row = await stored(this.table, `reading the digest date of route ${routeId}`, () => this.table.getEntity<{ date: string }>(DIGEST, routeId));
+      return row.date;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Notes that a route's digest for `date` is planned (it is in the outbox, which delivers it), so
+   * no cycle or instance plans it again once it has been sent and left the outbox.
+   */
+  async markDigest(routeId: string, date: string): Promise<void> {
+    await this.ensureTable();
+    await stored(this.table, `recording the digest date of route ${routeId}`, () => this.table.upsertEntity({ partitionKey: DIGEST, rowKey: routeId, date }, 'Replace'));
   }
 
   async recordCycle(record: CycleSummary): Promise<void> {

@@ -1,5 +1,6 @@
 import type { PlannedChannel } from '../../lib/model';
-import { channelMessage, type ChannelMessage } from '../../lib/notify/channels';
+import { channelDigest, channelMessage, type ChannelMessage } from '../../lib/notify/channels';
+import { digestTemplates } from './digest-templates';
 import { NOW } from '../fixtures/alerts';
 import { noticeTemplates } from './templates';
 
@@ -14,9 +15,16 @@ export interface ChannelTemplate {
 }
 
 export function channelTemplates(): ChannelTemplate[] {
-  return noticeTemplates().map(({ name, views }) => ({
-    name,
-    teams: channelMessage(TEAMS, views, { now: NOW, id: `golden-${name}` }),
-    webhook: channelMessage(WEBHOOK, views, { now: NOW, id: `golden-${name}` }),
-  }));
+  return [
+    ...noticeTemplates().map(({ name, views }) => ({
+      name,
+      teams: channelMessage(TEAMS, views, { now: NOW, id: `golden-${name}` }),
+      webhook: channelMessage(WEBHOOK, views, { now: NOW, id: `golden-${name}` }),
+    })),
+    ...digestTemplates().map(({ name, digest }) => ({
+      name,
+      teams: channelDigest(TEAMS, digest, { now: NOW, id: `golden-${name}` }),
+      webhook: channelDigest(WEBHOOK, digest, { now: NOW, id: `golden-${name}` }),
+    })),
+  ];
 }

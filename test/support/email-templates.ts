@@ -1,9 +1,11 @@
 import type { EmailContent } from '../../lib/model';
+import { digestEmail } from '../../lib/notify/channels/email/digest';
 import { emailFromViews } from '../../lib/notify/render';
+import { digestTemplates } from './digest-templates';
 import { RENDER_CONTEXT } from '../fixtures/alerts';
 import { noticeTemplates } from './templates';
 
-/** Every email the product can send, from the fixtures (test/support/templates.ts). */
+/** Every email the product can send, from the fixtures (test/support/templates.ts), and the daily digests (digest-templates.ts). */
 export interface EmailTemplate {
   /** File-name-safe: `quarantine.firing`, `grouped.resolved`. */
   name: string;
@@ -11,5 +13,8 @@ export interface EmailTemplate {
 }
 
 export function emailTemplates(): EmailTemplate[] {
-  return noticeTemplates().map(({ name, views }) => ({ name, email: emailFromViews(views, RENDER_CONTEXT) }));
+  return [
+    ...noticeTemplates().map(({ name, views }) => ({ name, email: emailFromViews(views, RENDER_CONTEXT) })),
+    ...digestTemplates().map(({ name, digest }) => ({ name, email: digestEmail(digest, RENDER_CONTEXT) })),
+  ];
 }

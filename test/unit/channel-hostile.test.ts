@@ -1,12 +1,14 @@
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { channelMessage } from '../../lib/notify/channels';
+import { channelDigest, channelMessage } from '../../lib/notify/channels';
+import { digestEmail } from '../../lib/notify/channels/email/digest';
 import { TEAMS_CARD_BUDGET_BYTES } from '../../lib/notify/channels/teams';
 import { noticeViews } from '../../lib/notify/notice';
 import webhookSchema from '../../schemas/webhook-v1.json';
 import { ALERT_FIXTURES, CONTOSO, noticeOf, NOW, RENDER_CONTEXT } from '../fixtures/alerts';
 import { DIRECTION_CONTROLS, FOREIGN_LINK, hostileQuarantine, LONG_NAME, MARKUP } from '../fixtures/hostile';
 import { TEAMS, WEBHOOK } from '../support/channel-templates';
+import { digestTemplates } from '../support/digest-templates';
 
 /**
  * Hostile text from Graph and the config in every channel besides email: a Teams card (whose text
@@ -96,5 +98,38 @@ describe.each(cases)('hostile text in a %s webhook payload', (_name, views) => {
   it('is cut to size', () => {
     expect(body.length).toBeLessThan(60_000);
     expect(body).not.toContain(LONG_NAME.slice(0, 2000));
+  });
+});
+
+describe('hostile text in a daily digest, in every channel', () => {
+  const digest = digestTemplates().find((t) => t.name === 'digest.hostile')!.digest;
+  const email = digestEmail(digest, RENDER_CONTEXT);
+  const teams = channelDigest(TEAMS, digest, { now: NOW });
+  const webhook = JSON.parse(channelDigest(WEBHOOK, digest, { now: NOW, id: 'x' }).body);
+
+  it('an email: no markup, no foreign link, single-line subject and headers, no direction controls, bounded', () => {
+    expect(email.html).not.toMatch(/<script|<img|<h1>injected|\son(error|mouseover)="/i);
+    expect(email.html).toContain('&lt;script&gt;');
+    expect(email.html.replace(/<[^>]*>/g, ' ')).not.toMatch(/https?:\/\/evil/);
+    expect([...email.html.matchAll(/href="/g)]).toHaveLength(0);
+    for (const value of [email.subject, ...Object.values(email.headers ?? {})]) expect(value).toMatch(/^[\x20-\x7e]+$/);
+    for (const part of [email.html, email.plainText]) expect(part).not.toMatch(DIRECTION_CONTROLS);
+    expect(email.html).not.toContain(LONG_NAME.slice(0, 2000));
+  });
+
+  it('a Teams card: no Markdown link, no control or direction characters, within the size limit', () => {
+    for (const [, text] of strings(JSON.parse(teams.body))) {
+      expect(text).not.toMatch(/\]\(|https?:\/\/evil/);
+      expect(text).not.toMatch(DIRECTION_CONTROLS);
+    }
+    expect(Buffer.byteLength(teams.body)).toBeLessThanOrEqual(TEAMS_CARD_BUDGET_BYTES);
+  });
+
+  it('a webhook payload: valid, plain, bounded', () => {
+    expect(validate(webhook), JSON.stringify(validate.errors)).toBe(true);
+    for (const [key, text] of strings(webhook)) {
+      expect(text, key).not.toMatch(DIRECTION_CONTROLS);
+      expect(text, key).not.toMatch(/https?:\/\/evil/);
+    }
   });
 });

@@ -1,8 +1,8 @@
-import type { PlannedChannel } from '../../model';
+import type { DigestView, PlannedChannel } from '../../model';
 import type { NoticeView } from '../notice';
 import type { ChannelMessage, ChannelRenderOptions } from './message';
-import { teamsMessage } from './teams';
-import { webhookMessage } from './webhook';
+import { teamsDigest, teamsMessage } from './teams';
+import { webhookDigest, webhookMessage } from './webhook';
 
 /**
  * The channels besides email, each one file beside this one (teams.ts, webhook.ts; email/ is a
@@ -14,6 +14,16 @@ export function channelMessage(channel: PlannedChannel, views: NoticeView[], opt
       return teamsMessage(views, { ...options, cardVersion: channel.cardVersion });
     case 'webhook':
       return webhookMessage(views, { ...options, route: channel.receiver.split('~')[0], channel: channel.id });
+  }
+}
+
+/** A route's daily digest, laid out for a channel. */
+export function channelDigest(channel: PlannedChannel, digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+  switch (channel.type) {
+    case 'teams':
+      return teamsDigest(digest, { ...options, cardVersion: channel.cardVersion });
+    case 'webhook':
+      return webhookDigest(digest, { ...options, route: channel.receiver.split('~')[0], channel: channel.id });
   }
 }
 

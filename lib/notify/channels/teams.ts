@@ -1,4 +1,5 @@
-import type { Link } from '../../model';
+import type { DigestView, Link } from '../../model';
+import { andMore, digestWords, type DigestTone } from '../digest-words';
 import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, subjectOf, summarize, type NoticeSummary, type NoticeView } from '../notice';
 import { displayLine, displayText } from '../safe-text';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
@@ -183,4 +184,32 @@ export function teamsMessage(views: NoticeView[], options: ChannelRenderOptions 
   const smallest = LAYOUTS[LAYOUTS.length - 1] as TextLimits;
   for (let shown = views.length - 1; !fits(body) && shown >= 1; shown--) body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown)));
   return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(subjectOf(views, summary), 200) };
+}
+
+// ---- the daily digest ----------------------------------------------------------------------------
+
+const DIGEST_TONES: Record<DigestTone, Tone> = { critical: 'attention', warning: 'warning', healthy: 'good', muted: 'emphasis' };
+
+/** A route's daily digest as a card: the headline, then a line per alert, within the size budget. */
+export function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+  const words = digestWords(digest);
+  const build = (perSection: number) => {
+    const body: Element[] = [
+      banner(words.tone === 'healthy' ? 'Daily digest · All healthy' : `Daily digest · ${words.tone}`, DIGEST_TONES[words.tone]),
+      textBlock(cardText(words.headline, 300), { size: 'Large', weight: 'Bolder', style: 'heading' }),
+    ];
+    for (const section of words.sections) {
+      const lines = section.lines.slice(0, perSection);
+      const left = section.lines.length - lines.length;
+      const items: Element[] = [textBlock(cardText(section.title, 120), { weight: 'Bolder' })];
+      for (const l of lines) items.push(textBlock(cardText(l.label, 200), { spacing: 'Small' }), textBlock(cardText(l.detail, 300), { isSubtle: true, size: 'Small', spacing: 'None' }));
+      if (left + section.more > 0) items.push(textBlock(andMore(left + section.more), { isSubtle: true }));
+      body.push({ type: 'Container', separator: true, spacing: 'Medium', items });
+    }
+    body.push(textBlock(cardText(`${words.footer} Sent by Entra Sync Watch.`, 400), { isSubtle: true, size: 'Small', separator: true }));
+    return JSON.stringify(teamsEnvelope({ $schema: CARD_SCHEMA, type: 'AdaptiveCard', version: options.cardVersion ?? '1.5', fallbackText: displayLine(words.subject, 200), msteams: { width: 'Full' }, body }));
+  };
+  let body = build(Number.MAX_SAFE_INTEGER);
+  for (let perSection = 20; Buffer.byteLength(body) > TEAMS_CARD_BUDGET_BYTES && perSection >= 1; perSection = Math.floor(perSection / 2)) body = build(perSection);
+  return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(words.subject, 200) };
 }

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Link } from '../../model';
+import type { DigestView, Link } from '../../model';
+import { digestWords } from '../digest-words';
 import { subjectOf, summarize, type NoticeView } from '../notice';
 import { displayLine, displayText } from '../safe-text';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
@@ -150,12 +151,39 @@ export function webhookMessage(views: NoticeView[], options: ChannelRenderOption
   return { body: JSON.stringify(payload), contentType: 'application/json; charset=utf-8', summary: payload.summary.subject };
 }
 
-/** A payload of another type (the digest), as a message. */
-export function webhookMessageOf(payload: WebhookEnvelope & { summary?: { subject: string } }): ChannelMessage {
-  return { body: JSON.stringify(payload), contentType: 'application/json; charset=utf-8', summary: payload.summary?.subject ?? payload.type };
+/** A `digest` payload (schemas/webhook-v1.json, definitions.digest): the route's daily digest as it stood when made. */
+export interface DigestPayload extends WebhookEnvelope {
+  type: 'digest';
+  summary: { subject: string; healthy: boolean };
+  digest: Omit<DigestView, 'routeId' | 'at' | 'open' | 'resolved'> & { open: WebhookDigestAlert[]; resolved: WebhookDigestAlert[] };
 }
 
-export { envelope as webhookEnvelope };
+type WebhookDigestAlert = { fingerprint: string; severity: DigestView['open'][number]['severity']; condition: string; heading: string; tenant: string; since: string | null; endedAt: string | null; mutedBy: string | null };
+
+function digestAlert(a: DigestView['open'][number]): WebhookDigestAlert {
+  return { fingerprint: a.fingerprint, severity: a.severity, condition: a.condition, heading: line(a.heading, 300), tenant: line(a.tenant, 300), since: a.since ?? null, endedAt: a.endedAt ?? null, mutedBy: a.mutedBy ? line(a.mutedBy, 300) : null };
+}
+
+/** The webhook message for a route's daily digest. */
+export function webhookDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+  const words = digestWords(digest);
+  const payload: DigestPayload = {
+    ...(envelope('digest', options) as WebhookEnvelope & { type: 'digest' }),
+    summary: { subject: line(words.subject, 300), healthy: words.tone === 'healthy' },
+    digest: {
+      date: digest.date,
+      timeZone: digest.timeZone,
+      generatedAt: digest.generatedAt,
+      tenants: digest.tenants,
+      counts: digest.counts,
+      open: digest.open.map(digestAlert),
+      resolved: digest.resolved.map(digestAlert),
+      silences: digest.silences.map((s) => ({ kind: s.kind, what: line(s.what, 300), endsAt: s.endsAt, createdBy: line(s.createdBy, 300), comment: line(s.comment, 300) })),
+      more: digest.more,
+    },
+  };
+  return { body: JSON.stringify(payload), contentType: 'application/json; charset=utf-8', summary: payload.summary.subject };
+}
 
 // ---- signature -------------------------------------------------------------------------------------
 
