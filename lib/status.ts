@@ -71,7 +71,7 @@ export interface StatusView {
   unreadable: UnreadableTenant[];
   /** Silences and maintenance windows on now or to come. */
   mutes: StatusMute[];
-  /** Emails planned and not yet sent (send budget, or ACS failing). */
+  /** Messages (emails and channel posts) planned and not yet sent (send budget, ACS or a channel failing). */
   emailsWaiting: number;
   /** Why routes and silences are not shown: the config file could not be read. */
   configProblem?: string;
@@ -202,7 +202,7 @@ export const LATE_MS = 15 * 60_000;
 /** The one sentence an operator reads first, and how it should look: good, bad (problems) or late. */
 export function statusHeadline(view: StatusView): { state: 'good' | 'bad' | 'late'; words: string } {
   const last = view.lastCycle;
-  const waiting = view.emailsWaiting > 0 ? ` ${view.emailsWaiting} email(s) wait for the next cycle.` : '';
+  const waiting = view.emailsWaiting > 0 ? ` ${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.` : '';
   if (!last) return { state: 'late', words: `No cycle has finished yet.${waiting}` };
   const ago = Date.parse(view.generatedAt) - Date.parse(last.startedAt);
   if (ago > LATE_MS) return { state: 'late', words: `The last cycle started ${formatDuration(ago)} ago: the schedule may have stopped.${waiting}` };

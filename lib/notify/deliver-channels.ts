@@ -1,3 +1,4 @@
+import type { Route } from '../config/policy';
 import type { AlertRecord, PlannedChannel, PlannedEmail } from '../model';
 import { channelDigest, channelMessage, type ChannelMessage } from './channels';
 import type { DeliveryDeps, DeliveryLimits, DeliveryResult } from './deliver';
@@ -32,12 +33,26 @@ function render(message: PlannedEmail, channel: PlannedChannel, notices: Notice[
   return channelMessage(channel, noticeViews(notices, viewContextOf(deps, current)), { part: message.part, id: message.key, now: deps.clock() });
 }
 
+/** Whether the config still has this channel on this route (routes are known by their place in the tree). */
+function stillConfigured(root: Route, channel: PlannedChannel): boolean {
+  const routeId = channel.receiver.split('~')[0];
+  const find = (route: Route): Route | undefined => (route.id === routeId ? route : route.routes.map(find).find((r) => r !== undefined));
+  return find(root)?.channels?.some((c) => c.id === channel.id) ?? false;
+}
+
 /** Posts one channel's planned messages, oldest first, until one fails or the deadline is near. */
 export async function postToChannel(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits): Promise<DeliveryResult> {
   let sent = 0;
   let waiting = 0;
+  const channel = planned[0]?.channel as PlannedChannel;
+  if (!stillConfigured(deps.policy.route, channel)) {
+    // Taken out of the config (or its route moved): what it still had to post would fail or go
+    // where nobody wants it any more; its notices are planned again for where the config now says.
+    deps.log.warn(`the ${channelName(channel)} is no longer in the config: ${planned.length} message(s) planned for it are dropped`);
+    for (const message of planned) await deps.state.donePlanned(message.key);
+    return { sent: 0, waiting: 0, posted: 0 };
+  }
   for (const [index, message] of planned.entries()) {
-    const channel = message.channel as PlannedChannel;
     const left = planned.length - index;
     if (limits.deadline.remainingMs() < limits.callMs) {
       deps.log.warn(`the cycle's deadline is near: ${left} message(s) to the ${channelName(channel)} wait for the next cycle`);

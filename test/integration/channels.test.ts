@@ -129,6 +129,18 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(posts()).toEqual(['webhook:firing', 'teams:CRITICAL · NEW ALERT']);
   });
 
+  it('drops what was planned for a channel taken out of the config, instead of failing every cycle', async () => {
+    trip();
+    world.cloud.webhooks.fail({ kind: 'teams', status: 500, times: 1 });
+    await runCycle(deps());
+    const emailOnly = buildPolicy({ route: { channels: [CHANNELS[1]] } }, { emailTo: ['ops@contoso.example'] });
+    const after = await runCycle(deps({ policy: emailOnly }));
+    expect(after.errors).toEqual([]);
+    expect(after.notificationsPending).toBe(0);
+    expect(world.log.lines.join('\n')).toContain('the Teams channel TEAMS_OPS_URL of route root is no longer in the config: 1 message(s) planned for it are dropped');
+    expect(posts()).toEqual(['webhook:firing']);
+  });
+
   /** Stops the cycle the `nth` time it reaches `point` (email's send comes first, then Teams, then the webhook). */
   const crashAt = (point: CyclePoint, nth: number) => {
     let seen = 0;

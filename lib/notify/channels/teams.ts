@@ -49,6 +49,9 @@ const LAYOUTS: TextLimits[] = [
 /** Banner styles of Adaptive Card containers: red, amber, green, and grey for an alert that ended badly. */
 type Tone = 'attention' | 'warning' | 'good' | 'emphasis';
 
+/** The TextBlock colour of each tone, for the status line of a section in a grouped card. */
+const TEXT_COLOURS: Record<Tone, string> = { attention: 'Attention', warning: 'Warning', good: 'Good', emphasis: 'Default' };
+
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'good' : 'emphasis';
   return v.severity === 'critical' ? 'attention' : 'warning';
@@ -113,7 +116,7 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
   const items: Element[] = [];
   if (withHeading) {
     const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
-    items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: toneOf(v) === 'emphasis' ? 'Default' : toneOf(v) === 'good' ? 'Good' : toneOf(v) === 'warning' ? 'Warning' : 'Attention' }));
+    items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
   items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
