@@ -4,7 +4,10 @@ import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { TEAMS_CARD_BUDGET_BYTES } from '../../lib/notify/channels/teams';
 import webhookSchema from '../../schemas/webhook-v1.json';
-import { channelTemplates } from '../support/channel-templates';
+import { channelMessage } from '../../lib/notify/channels';
+import { NOW } from '../fixtures/alerts';
+import { channelTemplates, TEAMS } from '../support/channel-templates';
+import { noticeTemplates } from '../support/templates';
 import { expectGolden, GOLDEN_DIR, goldenFiles, UPDATING } from '../support/golden';
 
 /**
@@ -31,6 +34,19 @@ describe('Teams golden files', () => {
       expect(envelope.attachments).toHaveLength(1);
       expect(envelope.attachments[0]).toMatchObject({ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: { type: 'AdaptiveCard', version: '1.5' } });
     }
+  });
+});
+
+describe('Teams card version', () => {
+  it('declares 1.4 instead of 1.5 when the channel says so, and nothing else changes', () => {
+    const views = noticeTemplates().find((t) => t.name === 'quarantine.firing')!.views;
+    const card = (cardVersion?: '1.4' | '1.5') => JSON.parse(channelMessage({ ...TEAMS, cardVersion }, views, { now: NOW }).body).attachments[0].content;
+    expect(card('1.4').version).toBe('1.4');
+    expect({ ...card('1.4'), version: '1.5' }).toEqual(card());
+    // Nothing newer than Adaptive Cards 1.4 in any card: the element and action types of 1.0-1.4 only.
+    const types = new Set<string>();
+    for (const { teams } of templates) JSON.stringify(JSON.parse(teams.body), (key, value) => (key === 'type' && typeof value === 'string' && types.add(value), value));
+    expect([...types].sort()).toEqual(['Action.OpenUrl', 'ActionSet', 'AdaptiveCard', 'Container', 'FactSet', 'TextBlock', 'message']);
   });
 });
 
