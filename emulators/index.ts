@@ -9,10 +9,12 @@ import { recordSecret } from './secrets';
 import { CloudState, type EmulatorControl } from './state';
 import { loadTlsMaterial, type TlsMaterial } from './tls';
 import { TokenSigner } from './tokens';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
 
 /**
- * The local private cloud: an Entra ID authority, Microsoft Graph, ACS Email and Log Analytics, on HTTPS
- * loopback ports, sharing one token signer and driven by a scenario. The product code talks to it
+ * The local private cloud: an Entra ID authority, Microsoft Graph, ACS Email, Log Analytics and the
+ * receivers of Teams and webhook posts, on HTTPS loopback ports, sharing one token signer and
+ * driven by a scenario. The product code talks to it
  * unchanged; only endpoints differ (see emulators/README.md).
  */
 
@@ -50,6 +52,8 @@ export interface PrivateCloud {
   managedIdentity: ManagedIdentityEmulator;
   /** Azure Monitor Logs for one workspace receiving every tenant's provisioning logs (LOG_ANALYTICS_ENDPOINT, LOG_ANALYTICS_WORKSPACE_ID). */
   logAnalytics: LogAnalyticsEmulator;
+  /** A Teams Workflows webhook and a signed-webhook receiver (TEAMS_OPS_URL, OPS_WEBHOOK_URL, OPS_WEBHOOK_SECRET). */
+  webhooks: WebhookReceiver;
   stop(): Promise<void>;
 }
 
@@ -71,6 +75,10 @@ export function settingsFor(cloud: PrivateCloud, options: { storage?: string; ac
     ...(options.acs === 'entra' ? { ACS_ENDPOINT: cloud.acsEndpoint } : { ACS_CONNECTION_STRING: cloud.acsConnectionString }),
     LOG_ANALYTICS_ENDPOINT: cloud.logAnalytics.endpoint,
     LOG_ANALYTICS_WORKSPACE_ID: cloud.logAnalytics.workspaceId,
+    // Channels besides email, read only when the config names them (emulators/scenarios/demo-config.json does).
+    TEAMS_OPS_URL: cloud.webhooks.teamsUrl('ops'),
+    OPS_WEBHOOK_URL: cloud.webhooks.webhookUrl('ops'),
+    OPS_WEBHOOK_SECRET: cloud.webhooks.secret,
   };
   if (options.storage) settings.AzureWebJobsStorage = options.storage;
   return settings;
@@ -105,6 +113,8 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
     const workspace = scenario.logAnalytics;
     const logAnalytics = await startLogAnalytics({ tls, signer, state, workspaceId: workspace?.workspaceId ?? guidFrom(`workspace:${scenario.name}`), readerAccess: workspace?.readerAccess });
     started.push(logAnalytics);
+    const webhooks = await startWebhookReceiver({ tls, outboxDir: options.outboxDir });
+    started.push(webhooks);
     return {
       authorityHost: authority.origin,
       graphEndpoint: graph.origin,
@@ -117,6 +127,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       acs,
       managedIdentity,
       logAnalytics,
+      webhooks,
       stop: async () => {
         await Promise.all(started.map((s) => s.stop()));
       },
@@ -145,3 +156,5 @@ export type { FederatedCredential } from './app-credentials';
 export { startLogAnalytics, LOG_ANALYTICS_AUDIENCE } from './log-analytics';
 export type { LogAnalyticsEmulator, LogAnalyticsFault, QueryRecord } from './log-analytics';
 export type { ProvisioningEventSpec } from './provisioning-logs';
+export { startWebhookReceiver, TEAMS_MESSAGE_LIMIT_BYTES } from './webhook-receiver';
+export type { WebhookReceiver, ReceivedPost, ReceiverFault } from './webhook-receiver';

@@ -44,6 +44,10 @@ param emailDataLocation string = 'United States'
 @description('Object ID of the person deploying: may read the alert state (npm run status against Azure). Empty: nobody.')
 param principalId string = ''
 
+@secure()
+@description('App settings that hold secrets, as base64 of a JSON object (WATCH_SECRET_SETTINGS): the URLs and signing secrets of the Teams and webhook channels the config names, and SNOOZE_SIGNING_KEY. Set here, they survive the next azd provision, which replaces every app setting. Empty: none.')
+param secretSettings string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -156,6 +160,7 @@ module api 'app/api.bicep' = {
     cloudName: cloud.name
     tenantId: tenant().tenantId
     watchAppClientId: multiTenant ? multiTenantApp.outputs.appId : ''
+    secretSettings: secretSettings
   }
 }
 

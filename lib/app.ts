@@ -11,11 +11,13 @@ import { CycleBudget, limitsForSchedule, type CycleLimits } from './limits';
 import type { Logger } from './log';
 import { countingGraph, type GraphCounters } from './metrics';
 import { createAcsMailer } from './notify/mailer';
+import { createChannelPoster } from './notify/poster';
 import { renderOptionsFor } from './notify/render';
 import { consentApp } from './onboard';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
+import { SilenceStore } from './store/silence-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
 
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
@@ -53,11 +55,14 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
     state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
+    silences: new SilenceStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
+    // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
+    poster: createChannelPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
-    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings) }),
+    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings), snooze: settings.snooze }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,
@@ -95,9 +100,10 @@ export function formatSummary(summary: CycleSummary): string {
     `${summary.tenantsChecked} tenant(s) checked`,
     `${summary.jobsSeen} job(s) seen`,
     `${summary.alertsFiring} alert(s) firing`,
-    `${summary.notificationsSent} email(s) sent`,
+    `${summary.notificationsSent - (summary.postsSent ?? 0)} email(s) sent`,
   ];
-  if (summary.notificationsPending > 0) parts.push(`${summary.notificationsPending} email(s) waiting for the next cycle`);
+  if (summary.postsSent) parts.push(`${summary.postsSent} channel post(s) sent`);
+  if (summary.notificationsPending > 0) parts.push(`${summary.notificationsPending} message(s) waiting for the next cycle`);
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');

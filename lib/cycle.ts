@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph';
 import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
 import { dispatch } from './dispatch/dispatch';
-import { matchLabelsOf, routesFor } from './dispatch/route';
+import { matchLabelsOf, receiversOf, routesFor } from './dispatch/route';
 import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
 import { CycleBudget } from './limits';
 import type { Logger } from './log';
@@ -19,6 +19,9 @@ import { reconcile } from './reconcile/reconcile';
 import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
 import type { DiscoveryCache } from './store/discovery-store';
+import type { SilenceStore } from './store/silence-store';
+import { withSnoozes } from './snooze/silences';
+import { planDigests } from './digest/digest';
 import type { LeaseHolder } from './store/state-store';
 import { StorageError } from './store/table';
 import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
@@ -52,6 +55,8 @@ export interface CycleDeps extends DeliveryDeps {
   discovery?: DiscoveryCache;
   /** Provisioning logs (Graph or Log Analytics) and KQL rules; absent: job status only. */
   logs?: LogsDeps;
+  /** Silences made by snooze links (Table Storage), muting beside the config's. */
+  silences?: SilenceStore;
 }
 
 /** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
@@ -235,7 +240,7 @@ function endedBadlyIn(current: Map<string, AlertRecord>, deps: CycleDeps, now: D
 /**
  * The stages that decide and send, over state read after the lease was taken: evaluate →
  * reconcile (alert lifecycle) → write alert state → dispatch (route, inhibit, silence, dedup) →
- * group → plan (outbox) → send → record → forget.
+ * group → plan (outbox; and the daily digests due) → send (email, then each channel) → record → forget.
  */
 async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | undefined, deps: CycleDeps, budget: CycleBudget, deadline: Deadline, errors: string[]): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
   const observations = readings.map((r) => r.observation);
@@ -258,7 +263,8 @@ async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | 
   for (const record of changed) current.set(record.fingerprint, record);
   const outbox = await deps.state.listPlanned();
   const planned = new Set(outbox.flatMap((e) => e.items.map((i) => i.key)));
-  const { notices, muted } = dispatch([...current.values()], deps.policy, now, planned);
+  const policy = await withSnoozes(deps.policy, deps.silences, now);
+  const { notices, muted } = dispatch([...current.values()], policy, now, planned);
   const toClaim = new Map(changed.map((r) => [r.fingerprint, r]));
   for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
@@ -270,9 +276,11 @@ async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | 
 
   const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)), endedBadlyIn(current, deps, now));
   const fresh = await planEmails(groups, deps);
+  // Routes whose daily digest is due: planned beside the notices, delivered the same way.
+  const digests = await planDigests([...current.values()], policy, { ...deps, tenants: deps.targets.map((t) => t.tenantId) }, now);
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh], current, deps, errors, { deadline, callMs: budget.limits.callMs });
+  const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, { deadline, callMs: budget.limits.callMs });
   await forgetOldAlerts(current, new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))), deps);
   return { delivery, current };
 }
@@ -341,6 +349,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     alertsFiring: all.filter((r) => r.state === 'firing').length,
     notificationsSent: delivery.sent,
     notificationsPending: delivery.waiting,
+    ...(delivery.posted ? { postsSent: delivery.posted } : {}),
     errors,
     heartbeat: 'skipped',
   };
@@ -361,7 +370,7 @@ async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<
     if (alert.state !== 'resolved' || inOutbox.has(alert.fingerprint)) continue;
     const ended = Date.parse(alert.endsAt ?? alert.lastSeenAt ?? '');
     if (!(ended < cutoff)) continue;
-    const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames));
+    const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames)).flatMap(receiversOf);
     if (routes.some((route) => neededNotifications(alert, route, deps.clock()).length > 0)) continue; // a resolved notice is still owed (muted until now?)
     try {
       if (await deps.alerts.deleteIfUnchanged(alert)) current.delete(alert.fingerprint);

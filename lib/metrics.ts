@@ -72,6 +72,9 @@ export interface CycleMetrics {
   graphThrottled: number;
   alertsFiring: number;
   emailsSent: number;
+  /** Posts to Teams and webhooks. */
+  channelPostsSent: number;
+  /** Messages (emails and channel posts) waiting for the next cycle. */
   emailsPending: number;
   errors: number;
   heartbeat: CycleSummary['heartbeat'];
@@ -87,7 +90,8 @@ export function cycleMetrics(summary: CycleSummary, graph: GraphCounters): Cycle
     graphRequests: graph.requests,
     graphThrottled: graph.throttled,
     alertsFiring: summary.alertsFiring,
-    emailsSent: summary.notificationsSent,
+    emailsSent: summary.notificationsSent - (summary.postsSent ?? 0),
+    channelPostsSent: summary.postsSent ?? 0,
     emailsPending: summary.notificationsPending,
     errors: summary.errors.length,
     heartbeat: summary.heartbeat,

@@ -144,7 +144,39 @@ export interface EmailContent {
   headers?: Record<string, string>;
 }
 
-/** An email decided and written down before it is sent: the outbox of the notification log. */
+// ---- channels besides email ----------------------------------------------------------------------
+
+/** The kinds of channel a route can deliver to besides email (lib/notify/channels/<type>.ts). */
+export type ChannelType = 'teams' | 'webhook';
+export const CHANNEL_TYPES: readonly ChannelType[] = ['teams', 'webhook'];
+
+/**
+ * A channel a route delivers to besides email. Its URL and secret are secrets, so the config names
+ * the app settings that hold them, never the values; they are read when a message is posted.
+ */
+export interface ChannelTarget {
+  /** `teams:TEAMS_OPS_URL`: its type and URL setting, unique within its route. */
+  id: string;
+  type: ChannelType;
+  /** The app setting holding the URL to post to (a Teams Workflows webhook URL, a receiver's URL). */
+  urlSetting: string;
+  /** The app setting holding the webhook's HMAC-SHA256 signing secret (webhooks only). */
+  secretSetting?: string;
+  /** The Adaptive Card version a Teams card declares (default 1.5; see README, "Teams"). */
+  cardVersion?: '1.4' | '1.5';
+}
+
+/** Where a planned message goes when it is not an email: a channel of one route (its notification log id). */
+export interface PlannedChannel extends ChannelTarget {
+  /** `root.0~teams:TEAMS_OPS_URL`: the route's id and the channel's, the `routeId` of its items' log. */
+  receiver: string;
+}
+
+/**
+ * A message decided and written down before it is sent: the outbox of the notification log. An
+ * email unless `channel` says which channel of which route it goes to; a daily digest when
+ * `digest` says so (then it has no items of its own).
+ */
 export interface PlannedEmail {
   /** Idempotency key (the ACS Operation-Id is derived from it). */
   key: string;
@@ -160,6 +192,63 @@ export interface PlannedEmail {
    * before sending again, ACS is asked what became of this operation.
    */
   attempt?: { operationId: string; startedAt: string };
+  /** A post to a channel (Teams, webhook) instead of an email. */
+  channel?: PlannedChannel;
+  /** The daily digest of a route for one local date, as it stood when planned (lib/digest/digest.ts). */
+  digest?: DigestView;
+}
+
+// ---- the daily digest --------------------------------------------------------------------------------
+
+/** One alert as a digest lists it. Text is untrusted where it quotes Graph: channels escape it. */
+export interface DigestAlert {
+  fingerprint: string;
+  severity: Severity;
+  condition: Condition;
+  /** `Quarantined: Fabrikam to Contoso (Contoso)`. */
+  heading: string;
+  tenant: string;
+  /** When it began firing (ISO). */
+  since?: string;
+  /** When it ended (ISO), for resolved ones. */
+  endedAt?: string;
+  /** A silence, maintenance window or another alert that mutes it now. */
+  mutedBy?: string;
+}
+
+/** A silence (from the config or a snooze link) or maintenance window that ends before the next digest. */
+export interface DigestSilence {
+  kind: 'silence' | 'maintenance';
+  /** `tenant=…, condition=quarantine` or the window's name. */
+  what: string;
+  endsAt: string;
+  createdBy: string;
+  comment: string;
+}
+
+/**
+ * A route's daily digest, made when it is due and kept with the planned message, so it says how
+ * things stood at its time even if it is sent later: what is open, what resolved in the last day,
+ * silences ending soon, or that every tenant in its scope is healthy (so silence is visible).
+ * Lists are bounded; `more` says how many were left out.
+ */
+export interface DigestView {
+  routeId: string;
+  /** The local date it is for (`2026-11-27`), in `timeZone`. */
+  date: string;
+  /** The local time it is sent at (`08:00`). */
+  at: string;
+  timeZone: string;
+  /** When it was made (ISO). */
+  generatedAt: string;
+  /** Tenants watched in the route's scope. */
+  tenants: number;
+  open: DigestAlert[];
+  resolved: DigestAlert[];
+  silences: DigestSilence[];
+  more: { open: number; resolved: number; silences: number };
+  /** Open alerts by severity, all of them (not only those listed). */
+  counts: { critical: number; warning: number; muted: number; resolved: number };
 }
 
 // ---- cycles ------------------------------------------------------------------------------------
@@ -172,8 +261,11 @@ export interface CycleSummary {
   tenantsUnreadable: string[];
   jobsSeen: number;
   alertsFiring: number;
+  /** Messages sent: emails, and posts to channels (Teams, webhooks). */
   notificationsSent: number;
   notificationsPending: number;
+  /** How many of the messages sent were posts to channels (absent: none). */
+  postsSent?: number;
   errors: string[];
   heartbeat: 'sent' | 'failed' | 'skipped';
 }

@@ -83,7 +83,8 @@ ${rows}
 }
 
 function muteRow(m: StatusMute): string {
-  const what = m.kind === 'silence' ? 'Silence' : `Maintenance window ${e(m.name ?? '')} <span class="muted small">(${e(m.timeZone ?? '')})</span>`;
+  const silence = m.snoozed ? `Snooze <div class="muted small">${e(m.snoozed)}</div>` : 'Silence';
+  const what = m.kind === 'silence' ? silence : `Maintenance window ${e(m.name ?? '')} <span class="muted small">(${e(m.timeZone ?? '')})</span>`;
   const when =
     m.kind === 'silence'
       ? `${m.active ? 'on' : `from ${e(formatTime(m.startsAt))}`} until <strong>${e(formatTime(m.endsAt))}</strong>`

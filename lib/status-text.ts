@@ -110,6 +110,6 @@ export function renderStatusText(view: StatusView): string {
       ),
     );
   }
-  if (view.emailsWaiting > 0) out.push('', `${view.emailsWaiting} email(s) wait for the next cycle.`);
+  if (view.emailsWaiting > 0) out.push('', `${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.`);
   return `${out.join('\n')}\n`;
 }

@@ -12,6 +12,7 @@ import { isInWeeklyWindow, maintenanceEndsAt } from './silence/windows';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { formatDuration } from './text';
 import { STATE_TABLE, StateStore, type RememberedCycle } from './store/state-store';
+import { SilenceStore, type StoredSilence } from './store/silence-store';
 
 /** An alert firing now, as an operator looks at it. Text from Graph is untrusted: every renderer escapes it. */
 export interface StatusAlert {
@@ -55,6 +56,8 @@ export interface StatusMute {
   createdBy: string;
   comment: string;
   active: boolean;
+  /** For a silence a snooze link made: the alert it snoozes. */
+  snoozed?: string;
 }
 
 export interface StatusView {
@@ -68,7 +71,7 @@ export interface StatusView {
   unreadable: UnreadableTenant[];
   /** Silences and maintenance windows on now or to come. */
   mutes: StatusMute[];
-  /** Emails planned and not yet sent (send budget, or ACS failing). */
+  /** Messages (emails and channel posts) planned and not yet sent (send budget, ACS or a channel failing). */
   emailsWaiting: number;
   /** Why routes and silences are not shown: the config file could not be read. */
   configProblem?: string;
@@ -81,6 +84,8 @@ export interface StatusOptions {
   /** The admin-consent link for a tenant, when the monitor signs in with an app registration. */
   consentUrl?: (tenantId: string) => string | undefined;
   configProblem?: string;
+  /** Silences made by snooze links (absent: none are read). */
+  snoozes?: SilenceStore;
 }
 
 /** The status view of the state the settings in `env` point at. */
@@ -100,6 +105,7 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
     policy,
     configProblem,
     consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
+    snoozes: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
   });
 }
 
@@ -131,6 +137,7 @@ function mutesOf(policy: Policy | undefined, now: Date): StatusMute[] {
   const silences: StatusMute[] = policy.silences
     .filter((s) => s.endsAt > now)
     .map((s) => ({
+      ...('fingerprint' in s ? { snoozed: (s as StoredSilence).heading } : {}),
       kind: 'silence',
       matchers: s.matchers,
       startsAt: s.startsAt.toISOString(),
@@ -173,7 +180,9 @@ function unreadableOf(firing: AlertRecord[], lastCycle: CycleSummary | undefined
 /** What is firing now, what is muted, and how the last cycles went, from stored state only (no Graph call). */
 export async function readStatus(alerts: AlertStore, state: StateStore, options: StatusOptions = {}): Promise<StatusView> {
   const now = options.now ?? new Date();
-  const [records, lastCycle, recentCycles, planned] = await Promise.all([alerts.loadAll(), state.latestCycle(), state.recentCycles(), state.listPlanned()]);
+  const [records, lastCycle, recentCycles, planned, snoozes] = await Promise.all([alerts.loadAll(), state.latestCycle(), state.recentCycles(), state.listPlanned(), options.snoozes?.list() ?? []]);
+  // Snoozes mute beside the config's silences, here as in the cycle.
+  options = options.policy && snoozes.length > 0 ? { ...options, policy: { ...options.policy, silences: [...options.policy.silences, ...snoozes] } } : options;
   const firing = [...records.values()].filter((a) => a.state === 'firing').sort((a, b) => (a.startsAt ?? '').localeCompare(b.startsAt ?? ''));
   return {
     generatedAt: now.toISOString(),
@@ -193,7 +202,7 @@ export const LATE_MS = 15 * 60_000;
 /** The one sentence an operator reads first, and how it should look: good, bad (problems) or late. */
 export function statusHeadline(view: StatusView): { state: 'good' | 'bad' | 'late'; words: string } {
   const last = view.lastCycle;
-  const waiting = view.emailsWaiting > 0 ? ` ${view.emailsWaiting} email(s) wait for the next cycle.` : '';
+  const waiting = view.emailsWaiting > 0 ? ` ${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.` : '';
   if (!last) return { state: 'late', words: `No cycle has finished yet.${waiting}` };
   const ago = Date.parse(view.generatedAt) - Date.parse(last.startedAt);
   if (ago > LATE_MS) return { state: 'late', words: `The last cycle started ${formatDuration(ago)} ago: the schedule may have stopped.${waiting}` };

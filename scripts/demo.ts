@@ -4,12 +4,13 @@
  * scenario with the demo config (routing, tenant names, a silence), and between steps runs real
  * cycles, each as its own `npm run cycle` process with the settings a deployment would have, so
  * alert state must survive in Table Storage between them. It shows a grouped email, a silenced
- * job, a reminder and a grouped resolved notice.
+ * job, a reminder and a grouped resolved notice, and the same as Teams cards and signed webhook
+ * posts to the emulators' receivers, which check them.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { loadScenario, settingsFor, startPrivateCloud } from '../emulators';
+import { loadScenario, settingsFor, startPrivateCloud, type ReceivedPost } from '../emulators';
 import { startAzurite } from '../emulators/azurite';
 
 const root = resolve(__dirname, '..');
@@ -33,6 +34,15 @@ function runCycleProcess(env: NodeJS.ProcessEnv): Promise<CycleRun> {
     child.on('error', reject);
     child.on('exit', (code) => resolvePromise({ code: code ?? 1, output }));
   });
+}
+
+/** One line per post the receivers took: what it said and whether it checked out. */
+function describePost(post: ReceivedPost): string {
+  const json = JSON.parse(post.body) as { attachments?: { content?: { fallbackText?: string } }[]; summary?: { subject?: string } };
+  const check = post.verified && !post.problem ? (post.kind === 'teams' ? 'Workflows envelope and card checked' : 'signature and timestamp verified') : `REFUSED: ${post.problem}`;
+  return post.kind === 'teams'
+    ? `posted a Teams card (${check}): ${json.attachments?.[0]?.content?.fallbackText ?? ''}`
+    : `posted a signed webhook (${check}): ${json.summary?.subject ?? ''}`;
 }
 
 function indent(text: string): string {
@@ -82,6 +92,7 @@ async function main(): Promise<number> {
       for (const step of chapter.steps ?? []) cloud.control.step(step);
       if (chapter.waitMs) await new Promise((r) => setTimeout(r, chapter.waitMs));
       const before = cloud.acs.messages().length;
+      const postsBefore = cloud.webhooks.posts().length;
       console.log(`Cycle ${i + 1}: ${chapter.says}`);
       const run = await runCycleProcess(env);
       console.log(indent(run.output));
@@ -91,6 +102,7 @@ async function main(): Promise<number> {
       }
       const sent = cloud.acs.messages().slice(before);
       console.log(sent.length ? sent.map((m) => `    -> emailed ${m.to.map((t) => t.address).join(', ')}: ${m.subject}`).join('\n') : '    -> no email');
+      for (const post of cloud.webhooks.posts().slice(postsBefore)) console.log(`    -> ${describePost(post)}`);
       console.log('');
     }
 
@@ -99,6 +111,10 @@ async function main(): Promise<number> {
     for (const m of messages) {
       console.log(`  ${relative(process.cwd(), m.htmlPath ?? '')}  (also ${relative(process.cwd(), m.emlPath ?? '')})`);
     }
+    const posts = cloud.webhooks.accepted();
+    console.log(`\n${posts.filter((p) => p.kind === 'teams').length} Teams card(s) and ${posts.filter((p) => p.kind === 'webhook').length} signed webhook post(s), each checked by the receiver (paste a card into https://adaptivecards.io/designer to see it):`);
+    for (const post of posts) console.log(`  ${relative(process.cwd(), post.filePath ?? '')}`);
+    if (cloud.webhooks.posts().some((p) => !p.verified || p.problem)) failed = true;
     return failed ? 1 : 0;
   } finally {
     await cloud.stop();

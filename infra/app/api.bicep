@@ -23,6 +23,9 @@ param cloudName string
 param tenantId string
 @description('The multi-tenant app whose credential is the managed identity; empty when the identity reads its own tenant only.')
 param watchAppClientId string = ''
+@secure()
+@description('Base64 of a JSON object of app settings that hold secrets (channel URLs and signing secrets, SNOOZE_SIGNING_KEY); empty for none. The settings below win over any of the same name.')
+param secretSettings string = ''
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 40
 
@@ -106,7 +109,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 
   resource settings 'config' = {
     name: 'appsettings'
-    properties: appSettings
+    // The channels' URLs and secrets and the snooze key, named by the config file (README, "Channels"), beside the settings above.
+    properties: union(empty(secretSettings) ? {} : json(base64ToString(secretSettings)), appSettings)
   }
 }
 

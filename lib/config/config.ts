@@ -9,6 +9,7 @@ import { DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from 
 import type { Policy, Route, RulePolicy, Silence } from './policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from './types';
 import { buildKqlRules, buildProvisioningLogs } from './logs-config';
+import { buildChannels, buildDigest } from './channels-config';
 
 /**
  * Turns the JSON config file (WATCH_CONFIG, shape in types.ts, described for editors by
@@ -32,8 +33,8 @@ const MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTem
 const _allMatcherKeysListed: Exclude<keyof Matchers, (typeof MATCHER_KEYS)[number]> extends never ? true : never = true;
 const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes'];
-const ROUTE_FIELDS = ['match', 'to', 'cc', 'repeatInterval', 'sendResolved', 'continue', 'routes'];
+const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes', 'channels', 'digest'];
+const ROUTE_FIELDS = ['match', 'to', 'cc', 'repeatInterval', 'sendResolved', 'continue', 'routes', 'channels', 'digest'];
 const TOP_FIELDS = ['$schema', 'route', 'silences', 'maintenanceWindows', 'rules', 'sendBudget', 'heartbeat', 'tenants', 'discovery', 'provisioningLogs', 'kqlRules'];
 
 /** The conditions matchers may name while a config is built: the registry's and the config's own KQL rules. */
@@ -151,7 +152,7 @@ function matchers(value: unknown, path: string, problems: Problems, { required }
 
 // ---- routes -----------------------------------------------------------------------------------
 
-type Inherited = Pick<Route, 'to' | 'cc' | 'repeatMs' | 'sendResolved'>;
+type Inherited = Pick<Route, 'to' | 'cc' | 'repeatMs' | 'sendResolved' | 'channels'>;
 
 function repeatIntervals(value: unknown, path: string, problems: Problems, parent: Route['repeatMs']): Route['repeatMs'] {
   if (value === undefined) return parent;
@@ -199,6 +200,12 @@ function buildRoute(value: unknown, path: string, id: string, parent: Inherited,
     routes: [],
   };
   if (!isRoot && object.match !== undefined) route.match = matchers(object.match, field(path, 'match'), problems, { required: false });
+  // Channels besides email are inherited like recipients; a digest belongs to the route that asks for it.
+  const report = (at: string, message: string) => problems.add(at, message);
+  const channels = buildChannels(object.channels, field(path, 'channels'), report, parent.channels ?? []);
+  if (channels.length > 0) route.channels = channels;
+  const digest = buildDigest(object.digest, field(path, 'digest'), report);
+  if (digest) route.digest = digest;
   const children = object.routes === undefined ? [] : (arrayAt(object.routes, field(path, 'routes'), problems) ?? []);
   if (children.length > 0 && id.split('.').length > MAX_ROUTE_DEPTH) {
     problems.add(field(path, 'routes'), `routes are nested more than ${MAX_ROUTE_DEPTH} levels deep; flatten the tree (a route can list many children)`);

@@ -1,4 +1,4 @@
-import type { MatchLabels, Severity } from '../model';
+import type { ChannelTarget, MatchLabels, Severity } from '../model';
 import type { RuleSettings } from '../evaluate/rule';
 import { matches } from './matchers';
 import type { Matchers, MaintenanceWindowConfig } from './types';
@@ -14,6 +14,20 @@ export interface Route {
   sendResolved: boolean;
   continue: boolean;
   routes: Route[];
+  /** Channels besides email (Teams, webhooks); inherited from the parent when not given. */
+  channels?: ChannelTarget[];
+  /** A daily digest of this route's alerts (not inherited). */
+  digest?: DigestPolicy;
+  /** On a receiver (dispatch/route.ts receiversOf): the channel this copy of the route delivers to; absent for email. */
+  channel?: ChannelTarget;
+}
+
+/** Once a day at a local time in an IANA time zone: open alerts, what resolved, silences ending soon, or all healthy. */
+export interface DigestPolicy {
+  /** Local `HH:MM`. */
+  at: string;
+  /** IANA time zone, canonical (`Europe/Berlin`). */
+  timeZone: string;
 }
 
 export interface Silence {

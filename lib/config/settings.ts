@@ -21,6 +21,8 @@ export interface Settings {
   identity: Identity;
   /** A Log Analytics workspace receiving AADProvisioningLogs, for KQL rules (and, if the config says so, the failure digest). */
   logAnalytics?: { workspaceId: string; endpoint: string };
+  /** Snooze links in messages (SNOOZE_SIGNING_KEY), answered by the Function App at baseUrl/api/snooze. */
+  snooze?: { key: string; baseUrl: string };
 }
 
 export type Env = Record<string, string | undefined>;
@@ -172,6 +174,33 @@ function logAnalyticsSettings(env: Env, cloudEndpoint: string, problems: string[
   return endpoint ? { workspaceId: workspaceId.toLowerCase(), endpoint } : undefined;
 }
 
+/** The shortest SNOOZE_SIGNING_KEY accepted (lib/snooze/links.ts MIN_SNOOZE_KEY_LENGTH). */
+const MIN_SNOOZE_KEY = 32;
+
+/**
+ * SNOOZE_SIGNING_KEY switches snooze links on; they point at SNOOZE_BASE_URL, or at the Function
+ * App's own https address (WEBSITE_HOSTNAME, set by Azure). The key is a secret: never shown.
+ */
+function snoozeSettings(env: Env, problems: string[]): Settings['snooze'] {
+  const key = env.SNOOZE_SIGNING_KEY?.trim();
+  const baseText = env.SNOOZE_BASE_URL?.trim();
+  if (!key) {
+    if (baseText) problems.push('SNOOZE_BASE_URL is set without SNOOZE_SIGNING_KEY; set the key too (e.g. openssl rand -base64 48), or neither');
+    return undefined;
+  }
+  if (key.length < MIN_SNOOZE_KEY) problems.push(`SNOOZE_SIGNING_KEY is ${key.length} characters; use at least ${MIN_SNOOZE_KEY} random ones (e.g. openssl rand -base64 48)`);
+  const host = env.WEBSITE_HOSTNAME?.trim();
+  const base = baseText || (host ? `https://${host}` : undefined);
+  if (!base) {
+    problems.push('SNOOZE_SIGNING_KEY is set but the snooze links have no address: set SNOOZE_BASE_URL to the Function App\'s https address (e.g. https://<app>.azurewebsites.net)');
+    return undefined;
+  }
+  const root = httpsRoot('SNOOZE_BASE_URL', base, problems, true);
+  if (!root || key.length < MIN_SNOOZE_KEY) return undefined;
+  const path = new URL(base).pathname.replace(/\/+$/, '');
+  return { key, baseUrl: `${root}${path}` };
+}
+
 /**
  * The standard `@azure/identity` settings the product reads itself: a tenant that is neither a
  * GUID nor a domain, or a certificate file that is not there, would otherwise surface later as
@@ -235,9 +264,10 @@ export function loadSettings(given: Env): Settings {
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
   const logAnalytics = logAnalyticsSettings(env, endpoints.logAnalyticsEndpoint, problems);
+  const snooze = snoozeSettings(env, problems);
 
   if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
-  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}) };
+  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}), ...(snooze ? { snooze } : {}) };
 }
 
 /**
@@ -269,6 +299,8 @@ export const DEPLOYMENT_SETTINGS = {
   AzureFunctionsJobHost__functionTimeout: 'optional',
   LOG_ANALYTICS_WORKSPACE_ID: 'optional',
   LOG_ANALYTICS_ENDPOINT: 'optional',
+  SNOOZE_SIGNING_KEY: 'optional',
+  SNOOZE_BASE_URL: 'optional',
   AzureWebJobsStorage: 'optional',
   AzureWebJobsStorage__tableServiceUri: 'required',
   AzureWebJobsStorage__blobServiceUri: 'host',
@@ -280,6 +312,7 @@ export const DEPLOYMENT_SETTINGS = {
   IDENTITY_ENDPOINT: 'platform',
   IDENTITY_HEADER: 'platform',
   MSI_ENDPOINT: 'platform',
+  WEBSITE_HOSTNAME: 'platform',
 } as const satisfies Record<string, 'required' | 'optional' | 'host' | 'platform'>;
 
 const PLACEHOLDER = /<[^<>]*>/;

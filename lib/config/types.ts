@@ -41,7 +41,19 @@ export interface RouteConfig {
   /** After this route matched, go on matching its later siblings too (default false). */
   continue?: boolean;
   routes?: RouteConfig[];
+  /** Channels besides email; a child inherits its parent's when it gives none (`[]` stops it). */
+  channels?: ChannelConfig[];
+  /** A daily digest of this route's alerts at a local time (not inherited). */
+  digest?: { at: string; timeZone: string };
 }
+
+/**
+ * A channel besides email. URLs and secrets are secrets: the config names the app settings that
+ * hold them (`TEAMS_OPS_URL`), never the values.
+ */
+export type ChannelConfig =
+  | { type: 'teams'; urlSetting: string; cardVersion?: '1.4' | '1.5' }
+  | { type: 'webhook'; urlSetting: string; secretSetting: string };
 
 export interface SilenceConfig {
   matchers: Matchers;

@@ -3,7 +3,7 @@ import { inhibitedBy } from '../inhibit/inhibit';
 import { neededNotifications, type NotificationItem } from '../notify/dedup';
 import type { AlertRecord } from '../model';
 import { silencedBy } from '../silence/silence';
-import { matchLabelsOf, routesFor } from './route';
+import { matchLabelsOf, receiversOf, routesFor } from './route';
 
 export interface RoutedNotice {
   item: NotificationItem;
@@ -19,7 +19,7 @@ export interface DispatchResult {
 /**
  * The notification pipeline's pure half, Alertmanager's stages in order: route each alert through
  * the tree, drop what another alert inhibits or a silence or maintenance window mutes, and keep
- * only what each route still needs to hear (dedup against its log and against emails already
+ * only what each route (its email and each of its channels) still needs to hear (dedup against its log and against emails already
  * planned but not yet sent).
  */
 export function dispatch(alerts: AlertRecord[], policy: Policy, now: Date, alreadyPlanned: Set<string>): DispatchResult {
@@ -30,6 +30,7 @@ export function dispatch(alerts: AlertRecord[], policy: Policy, now: Date, alrea
     if (alert.state === 'pending' || !alert.startsAt) continue;
     const labels = matchLabelsOf(alert, policy.tenantNames);
     const wanted = routesFor(policy.route, labels)
+      .flatMap(receiversOf)
       .flatMap((route) => neededNotifications(alert, route, now).map((item) => ({ route, item })))
       .filter((n) => !alreadyPlanned.has(n.item.key));
     if (wanted.length === 0) continue;

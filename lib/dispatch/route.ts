@@ -31,3 +31,18 @@ export function routesFor(root: Route, labels: MatchLabels): Route[] {
   }
   return matched.length > 0 ? matched : [root];
 }
+
+/** The id of a route's channel's notification log: `root.0~teams:TEAMS_OPS_URL` (email keeps the route's own id). */
+export function receiverId(route: Route, channelId: string): string {
+  return `${route.id}~${channelId}`;
+}
+
+/**
+ * Where a route delivers: email (the route itself, whose log keeps the route's id) and each of its
+ * channels, as a copy of the route with its own id. Each receiver keeps its own notification log on
+ * the alert (`notified[id]`), so each is told, reminded and retried on its own: a channel that is
+ * down delays only itself.
+ */
+export function receiversOf(route: Route): Route[] {
+  return [route, ...(route.channels ?? []).map((channel) => ({ ...route, id: receiverId(route, channel.id), channel }))];
+}

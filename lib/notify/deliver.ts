@@ -1,13 +1,15 @@
 import type { Policy } from '../config/policy';
 import { Deadline } from '../deadline';
 import type { Logger } from '../log';
-import { mapLimit } from '../map-limit';
-import type { AlertRecord, NotificationItem, PlannedEmail } from '../model';
-import { AlertStore, ConcurrentUpdateError } from '../store/alert-store';
+import type { AlertRecord, PlannedEmail } from '../model';
+import type { AlertStore } from '../store/alert-store';
 import type { StateStore } from '../store/state-store';
-import { afterSent } from './dedup';
-import { emailKey, splitIntoParts, type EmailGroup } from './group';
+import { postToChannel } from './deliver-channels';
+import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from './group';
 import { DeliveryFailedError, operationIdOf, type Mailer } from './mailer';
+import type { ChannelPoster } from './poster';
+import { recordSent } from './record';
+import { digestEmail } from './channels/email/digest';
 import { renderEmail, type Notice, type RenderOptions } from './render';
 import { relatedAlerts } from './view';
 
@@ -29,6 +31,8 @@ export interface DeliveryDeps {
   probe?: (point: CyclePoint) => void | Promise<void>;
   /** Where email links point and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
   render?: RenderOptions;
+  /** Posts to the channels besides email (Teams, webhooks); without it, a channel's messages wait and say why. */
+  poster?: ChannelPoster;
 }
 
 /** What bounds delivery: the cycle's deadline, and the time one call (a send, a status question) may take. */
@@ -40,7 +44,10 @@ export interface DeliveryLimits {
 const UNBOUNDED: DeliveryLimits = { deadline: Deadline.never(), callMs: 0 };
 
 export interface DeliveryResult {
+  /** Messages sent: emails and channel posts. */
   sent: number;
+  /** How many of them were channel posts. */
+  posted?: number;
   /** Planned emails still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
   waiting: number;
 }
@@ -54,9 +61,10 @@ export async function planEmails(groups: EmailGroup[], deps: DeliveryDeps): Prom
   const plannedAt = deps.clock().toISOString();
   const planned: PlannedEmail[] = [];
   for (const group of groups) {
-    const parts = splitIntoParts(group.items);
+    const parts = splitIntoParts(group.items, maxAlertsPerMessage(group.channel));
     for (const [i, items] of parts.entries()) {
       const email: PlannedEmail = { key: emailKey(items), recipients: group.recipients, items, plannedAt, failedAttempts: 0 };
+      if (group.channel) email.channel = group.channel;
       if (parts.length > 1) email.part = { index: i + 1, total: parts.length };
       if (await deps.state.plan(email)) planned.push(email);
     }
@@ -92,12 +100,34 @@ async function earlierSend(email: PlannedEmail, deps: DeliveryDeps, limits: Deli
 }
 
 /**
+ * Delivers planned messages, each destination on its own: the emails first, then each channel of
+ * each route (lib/notify/deliver-channels.ts). A destination that fails holds back only its own
+ * messages, which wait for the next cycle; the others go on.
+ */
+export async function sendPlanned(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits = UNBOUNDED): Promise<DeliveryResult> {
+  const queues = new Map<string, PlannedEmail[]>([['email', []]]);
+  for (const message of planned) {
+    const destination = message.channel ? message.channel.receiver : 'email';
+    queues.set(destination, [...(queues.get(destination) ?? []), message]);
+  }
+  const result: DeliveryResult = { sent: 0, waiting: 0 };
+  for (const [destination, messages] of queues) {
+    if (messages.length === 0) continue;
+    const outcome = destination === 'email' ? await sendEmails(messages, current, deps, errors, limits) : await postToChannel(messages, current, deps, errors, limits);
+    result.sent += outcome.sent;
+    result.waiting += outcome.waiting;
+    result.posted = (result.posted ?? 0) + (outcome.posted ?? 0);
+  }
+  return result;
+}
+
+/**
  * Sends planned emails, oldest first, within the shared send budget and the cycle's deadline.
  * Before each send its Operation-Id is written on the email (the attempt), so if this process dies
  * or the answer is lost, the next cycle asks ACS what became of it instead of sending blind. Once
  * ACS took it, each notice is recorded in its alert's route log and the email leaves the outbox.
  */
-export async function sendPlanned(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits = UNBOUNDED): Promise<DeliveryResult> {
+async function sendEmails(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits): Promise<DeliveryResult> {
   let sent = 0;
   let waiting = 0;
   for (const [index, original] of planned.entries()) {
@@ -143,7 +173,9 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
       deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`);
       return { sent, waiting: waiting + left };
     }
-    const content = renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current), part: email.part });
+    const content = email.digest
+      ? digestEmail(email.digest, deps.render)
+      : renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current), part: email.part });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
     const attempt = { operationId: operationIdOf(key), startedAt: deps.clock().toISOString() };
     await deps.state.updatePlanned({ ...email, attempt });
@@ -172,39 +204,3 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
   }
   return { sent, waiting };
 }
-
-/** Writes each notice into its alert's route log, re-reading the alert if another instance moved it. */
-async function recordSent(email: PlannedEmail, current: Map<string, AlertRecord>, deps: DeliveryDeps): Promise<void> {
-  const sentAt = deps.clock().toISOString();
-  // Every notice of the email written into its alert's log, then the alerts saved together.
-  const updated = new Map<string, AlertRecord>();
-  for (const item of email.items) {
-    const alert = updated.get(item.fingerprint) ?? current.get(item.fingerprint);
-    if (alert) updated.set(item.fingerprint, afterSent(alert, item, sentAt));
-  }
-  const records = [...updated.values()];
-  const results = await deps.alerts.saveMany(records);
-  await mapLimit(records.map((record, i) => ({ record, result: results[i] })), 8, async ({ record, result }) => {
-    if (!(result instanceof Error)) {
-      current.set(record.fingerprint, result as AlertRecord);
-      return;
-    }
-    // Moved by someone else since it was read: record the notices on the row as it is now.
-    const items = email.items.filter((item) => item.fingerprint === record.fingerprint);
-    let alert = current.get(record.fingerprint) as AlertRecord;
-    for (const item of items) alert = await saveWithRetry(alert, item, sentAt, deps);
-    current.set(record.fingerprint, alert);
-  });
-}
-
-async function saveWithRetry(alert: AlertRecord, item: NotificationItem, sentAt: string, deps: DeliveryDeps): Promise<AlertRecord> {
-  try {
-    return await deps.alerts.save(afterSent(alert, item, sentAt));
-  } catch (error) {
-    if (!(error instanceof ConcurrentUpdateError)) throw error;
-    const fresh = await deps.alerts.get(alert.labels.tenantId, alert.fingerprint);
-    if (!fresh) throw error;
-    return deps.alerts.save(afterSent(fresh, item, sentAt));
-  }
-}
-

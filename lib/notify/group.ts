@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Route } from '../config/policy';
-import type { NotificationItem, Recipients } from '../model';
+import type { NotificationItem, PlannedChannel, Recipients } from '../model';
 
 export interface EmailGroup {
   recipients: Recipients;
   items: NotificationItem[];
+  /** The channel of one route the group goes to instead of an email. */
+  channel?: PlannedChannel;
 }
 
 const KIND_ORDER = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
@@ -16,7 +18,8 @@ function recipientKey(r: Recipients): string {
 
 /**
  * Groups one cycle's notices into one email per recipient set (ACS allows few emails a minute, and
- * one email about three jobs is easier to act on than three), with resolved notices in an email of
+ * one email about three jobs is easier to act on than three), and into one message per channel of a
+ * route (a Teams card, a webhook post), with resolved notices in an email (or message) of
  * their own: a subject never mixes new and resolved alerts, so mail rules can tell them apart. An
  * alert that ended badly (`endedBadly`: a quarantine that ended because Entra disabled the job) is
  * no good news: it stays with the open alerts, beside the alert that says what happened instead.
@@ -27,8 +30,10 @@ export function groupByRecipients(notices: { item: NotificationItem; route: Rout
   for (const { item, route } of notices) {
     const recipients: Recipients = { to: route.to, cc: route.cc.length ? route.cc : undefined };
     const goodNews = item.kind === 'resolved' && !endedBadly(item);
-    const key = `${recipientKey(recipients)}|${goodNews ? 'resolved' : 'open'}`;
-    const group = groups.get(key) ?? { recipients, items: [] };
+    // A channel's notices go to that channel of that route; emails to a recipient set.
+    const destination = route.channel ? `channel:${route.id}` : recipientKey(recipients);
+    const key = `${destination}|${goodNews ? 'resolved' : 'open'}`;
+    const group: EmailGroup = groups.get(key) ?? { recipients, items: [], ...(route.channel ? { channel: { ...route.channel, receiver: route.id } } : {}) };
     // Every route's item is kept (each route's log records it); rendering shows each alert once.
     group.items.push(item);
     groups.set(key, group);
@@ -77,4 +82,16 @@ export function splitIntoParts(items: NotificationItem[], max = MAX_ALERTS_PER_E
   const parts: NotificationItem[][] = [];
   for (let i = 0; i < alerts.length; i += max) parts.push(alerts.slice(i, i + max).flat());
   return parts;
+}
+
+/**
+ * Most alerts in one Teams card: Workflows refuses a card over 28 KB (docs/reference: Teams message
+ * size limit), and ten full sections of bounded text stay inside it (the card is made more compact
+ * at send time if they do not; lib/notify/channels/teams.ts).
+ */
+export const MAX_ALERTS_PER_TEAMS_CARD = 10;
+
+/** Most alerts in one message of a channel: the same 50 as an email for webhooks, fewer for a Teams card. */
+export function maxAlertsPerMessage(channel: PlannedChannel | undefined): number {
+  return channel?.type === 'teams' ? MAX_ALERTS_PER_TEAMS_CARD : MAX_ALERTS_PER_EMAIL;
 }

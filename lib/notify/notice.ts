@@ -1,5 +1,5 @@
 import { RULES } from '../evaluate/rules';
-import type { AlertRecord, AlertView, NotificationItem, NotificationKind, Severity } from '../model';
+import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
 import { formatDuration, formatTime } from '../text';
 import { uniqueForRendering } from './group';
 import { viewOf, type ViewContext } from './view';
@@ -45,6 +45,8 @@ export interface NoticeView {
    * how it ended and after how long, as sentences.
    */
   when: string;
+  /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
+  snooze: Link[];
 }
 
 /** A message's notices, and how to name them all at once. */
@@ -139,6 +141,7 @@ export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: Aler
     sinceSource,
     endedAt,
     when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
+    snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
   };
 }
 
@@ -205,4 +208,13 @@ export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
   if (views.length === 1 && single) return single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`;
   const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
   return `${state} · ${views.length} alerts`;
+}
+
+/**
+ * What a message about these notices is called, in every channel: one alert's stem with its
+ * prefix (`Reminder: [Critical] Quarantined: Woodgrove to Contoso (Contoso)`), else the summary.
+ */
+export function subjectOf(views: NoticeView[], summary: NoticeSummary): string {
+  const [single] = views;
+  return views.length === 1 && single ? `${single.prefix}${single.stem}` : summary.subject;
 }

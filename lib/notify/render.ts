@@ -1,5 +1,6 @@
 import { linkTargetsFor, type CloudName } from '../evaluate/cloud';
-import type { LinkTargets } from '../model';
+import type { AlertRecord, Link, LinkTargets } from '../model';
+import { snoozeLinks, type SnoozeSettings } from '../snooze/links';
 
 /**
  * Rendering, as the delivery stage sees it: the email channel (lib/notify/channels/email/) and what
@@ -9,20 +10,24 @@ export { renderEmail, emailFromViews, type RenderContext } from './channels/emai
 export type { Notice } from './notice';
 export type { EmailContent } from '../model';
 
-/** What rendering takes from the deployment: where links point and the domain of Message-IDs. */
+/** What rendering takes from the deployment: where links point, the domain of Message-IDs, and snooze links. */
 export interface RenderOptions {
   links?: LinkTargets;
   messageIdDomain?: string;
+  /** The signed snooze links of an alert (when SNOOZE_SIGNING_KEY is set). */
+  snooze?: (alert: AlertRecord, now: Date) => Link[];
 }
 
 /**
  * Render options from settings: links into the admin center of the cloud GRAPH_ENDPOINT belongs to
- * (or the named `cloud`), admin consent for `clientId` (AZURE_CLIENT_ID), and Message-IDs on the
- * sender's domain (ALERT_EMAIL_FROM).
+ * (or the named `cloud`), admin consent for `clientId` (AZURE_CLIENT_ID), Message-IDs on the
+ * sender's domain (ALERT_EMAIL_FROM), and snooze links when SNOOZE_SIGNING_KEY is set.
  */
-export function renderOptionsFor(input: { graphEndpoint: string; emailFrom: string; clientId?: string; cloud?: CloudName }): RenderOptions {
+export function renderOptionsFor(input: { graphEndpoint: string; emailFrom: string; clientId?: string; cloud?: CloudName; snooze?: SnoozeSettings }): RenderOptions {
+  const { snooze } = input;
   return {
     links: linkTargetsFor(input.cloud ?? { graphEndpoint: input.graphEndpoint }, input.clientId),
     messageIdDomain: input.emailFrom.split('@').pop(),
+    ...(snooze ? { snooze: (alert: AlertRecord, now: Date) => snoozeLinks(alert, snooze, now) } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import type { PresentContext } from '../evaluate/rule';
 import { ruleFor } from '../evaluate/rules';
-import type { AlertRecord, AlertView, LinkTargets } from '../model';
+import type { AlertRecord, AlertView, Link, LinkTargets } from '../model';
 
 /** What channels need to present alerts: the clock, tenant names, and the other alerts of a job. */
 export interface ViewContext {
@@ -11,6 +11,8 @@ export interface ViewContext {
   related?: (alert: AlertRecord) => AlertRecord[];
   /** Where admin-center and consent links point (default: the global cloud, no consent link). */
   links?: LinkTargets;
+  /** Signed snooze links for an alert, made at `now` (lib/snooze/links.ts), when SNOOZE_SIGNING_KEY is set; none otherwise. */
+  snooze?: (alert: AlertRecord, now: Date) => Link[];
 }
 
 /** The other current alerts of an alert's job (none for tenant-wide alerts). */

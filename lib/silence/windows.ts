@@ -130,3 +130,15 @@ export function maintenanceEndsAt(weekly: WeeklyWindow[], timeZone: string, now:
   }
   return end === undefined ? undefined : new Date(end);
 }
+
+/**
+ * A daily time in a time zone, as of `now`: the local date there (`2026-11-27`) and the instant
+ * that date's clock first reads `time` (HH:MM), with daylight saving handled as for windows above
+ * (a skipped time is reached at the jump; a repeated one at its first occurrence). For the daily
+ * digest (lib/digest/digest.ts).
+ */
+export function dailyOccurrence(time: string, timeZone: string, now: Date): { date: string; at: Date } {
+  const wall = wallClockAt(timeZone, now.getTime());
+  const day = wall - (((wall % DAY) + DAY) % DAY);
+  return { date: new Date(day).toISOString().slice(0, 10), at: new Date(firstInstantReading(timeZone, day + minutesOf(time) * MINUTE)) };
+}

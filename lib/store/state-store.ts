@@ -17,6 +17,8 @@ export const RECENT_CYCLES_KEPT = 12;
 export type RememberedCycle = CycleSummary & { omitted?: { errors: number; tenantsUnreadable: number } };
 
 const LEASE = 'lease';
+/** Per route, the local date of the last daily digest planned (lib/digest/digest.ts). */
+const DIGEST = 'digest';
 /** Row keys of an email's item rows: `<email key>.items.000`, after its header row `<email key>`. */
 const ITEMS = '.items.';
 
@@ -29,6 +31,10 @@ interface OutboxHeader {
   itemRows: number;
   part?: string;
   attempt?: string;
+  /** A post to a channel instead of an email (JSON of PlannedChannel: setting names, never their values). */
+  channel?: string;
+  /** A route's daily digest (JSON). */
+  digest?: string;
   /** Rows written before items had rows of their own hold the whole email here. */
   body?: string;
 }
@@ -75,12 +81,14 @@ function headerOf(email: PlannedEmail, rows: number): OutboxHeader {
     itemRows: rows,
     part: email.part ? JSON.stringify(email.part) : undefined,
     attempt: email.attempt ? JSON.stringify(email.attempt) : undefined,
+    channel: email.channel ? JSON.stringify(email.channel) : undefined,
+    digest: email.digest ? JSON.stringify(email.digest) : undefined,
   };
 }
 
 /**
- * Everything besides alerts that the next cycle (or another instance) needs: planned emails (the
- * outbox), the send budget shared by all instances, the planning lease, and the cycle summaries
+ * Everything besides alerts that the next cycle (or another instance) needs: planned emails and
+ * channel posts (the outbox), the send budget shared by all instances, the planning lease, and the cycle summaries
  * for a status view. Every value has a bound: an email's items are spread over rows that fit.
  */
 export class StateStore {
@@ -122,6 +130,8 @@ export class StateStore {
       };
       if (header.part) email.part = JSON.parse(header.part);
       if (header.attempt) email.attempt = JSON.parse(header.attempt);
+      if (header.channel) email.channel = JSON.parse(header.channel);
+      if (header.digest) email.digest = JSON.parse(header.digest);
       planned.push(email);
     }
     return planned.sort((a, b) => a.plannedAt.localeCompare(b.plannedAt) || (a.part?.index ?? 0) - (b.part?.index ?? 0) || a.key.localeCompare(b.key));
@@ -247,6 +257,27 @@ export class StateStore {
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) throw error;
     }
+  }
+
+  /** The local date (`2026-11-27`) of the last daily digest planned for a route, if any. */
+  async lastDigest(routeId: string): Promise<string | undefined> {
+    await this.ensureTable();
+    try {
+      const row = await stored(this.table, `reading the digest date of route ${routeId}`, () => this.table.getEntity<{ date: string }>(DIGEST, routeId));
+      return row.date;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Notes that a route's digest for `date` is planned (it is in the outbox, which delivers it), so
+   * no cycle or instance plans it again once it has been sent and left the outbox.
+   */
+  async markDigest(routeId: string, date: string): Promise<void> {
+    await this.ensureTable();
+    await stored(this.table, `recording the digest date of route ${routeId}`, () => this.table.upsertEntity({ partitionKey: DIGEST, rowKey: routeId, date }, 'Replace'));
   }
 
   async recordCycle(record: CycleSummary): Promise<void> {

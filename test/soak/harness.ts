@@ -8,6 +8,9 @@ import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
 import { CycleBudget, type CycleLimits } from '../../lib/limits';
 import type { AlertRecord, NotificationItem, PlannedEmail } from '../../lib/model';
 import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus } from '../../lib/notify/mailer';
+import { ChannelPostError, type ChannelPoster } from '../../lib/notify/poster';
+import { receiversOf } from '../../lib/dispatch/route';
+import { dailyOccurrence } from '../../lib/silence/windows';
 import { AlertStore } from '../../lib/store/alert-store';
 import { StateStore } from '../../lib/store/state-store';
 import { MAX_PROPERTY_CHARS, StorageError } from '../../lib/store/table';
@@ -19,8 +22,9 @@ import { MemoryTable, unreachable } from '../support/memory-table';
  * stage under it, the real stores) over in-memory stand-ins that behave like the services where it
  * matters: Table Storage with ETags, transactions and its 64 KiB limit (test/support/memory-table.ts),
  * Graph answering wire-format jobs (emulators/jobs.ts) with random throttling, outages, malformed
- * bodies and hangs, and an ACS that loses answers, fails, hangs, and (the worst case) delivers
- * again every send it is given, even under a repeated Operation-Id. Jobs break and recover at
+ * bodies and hangs, an ACS that loses answers, fails, hangs, and (the worst case) delivers
+ * again every send it is given, even under a repeated Operation-Id, and a webhook channel that
+ * refuses, hangs and loses answers (its receiver drops a delivery id it has). Jobs break and recover at
  * random; instances crash (an exception) or are killed dead at any cycle point; two or three
  * instances run at once. At the end, with the faults gone, the invariants are checked.
  */
@@ -85,6 +89,11 @@ export interface SoakReport {
   emailsDelivered: number;
   noticesDelivered: number;
   noticesPlanned: number;
+  /** Webhook posts made (retries included) and the notices they carried, deduplicated by delivery id. */
+  postsMade: number;
+  channelNoticesDelivered: number;
+  /** Daily digests delivered, by email and by webhook. */
+  digestsDelivered: number;
   maxSendsPerMinute: number;
   maxSendsPerHour: number;
   maxAlertRows: number;
@@ -130,13 +139,21 @@ function route(id: string, to: string, extra: Partial<Route> = {}): Route {
   return { id, to: [to], cc: [], repeatMs: { critical: 4 * 3600_000, warning: 24 * 3600_000 }, sendResolved: true, continue: false, routes: [], ...extra };
 }
 
-/** Two routes can take the same alert (a quarantine in the first tenant goes to both), so notices are checked per route. */
+/** The webhook the first tenant's route posts to, beside its email. */
+const HOOK = { id: 'webhook:HOOK_URL', type: 'webhook' as const, urlSetting: 'HOOK_URL', secretSetting: 'HOOK_SECRET' };
+
+/**
+ * Two routes can take the same alert (a quarantine in the first tenant goes to both), so notices
+ * are checked per route; the first tenant's route also posts to a webhook, and the root sends a
+ * daily digest (email and, through root.1's inheritance, nothing more: the root has no channel).
+ */
 function soakPolicy(firstTenant: string): Policy {
   return {
     route: route('root', 'ops@contoso.example', {
+      digest: { at: '09:00', timeZone: 'Europe/Berlin' },
       routes: [
         route('root.0', 'quarantines@contoso.example', { match: { condition: 'quarantine' }, continue: true }),
-        route('root.1', 'first@contoso.example', { match: { tenant: firstTenant } }),
+        route('root.1', 'first@contoso.example', { match: { tenant: firstTenant }, channels: [HOOK], digest: { at: '07:30', timeZone: 'America/New_York' } }),
       ],
     }),
     silences: [],
@@ -262,6 +279,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (planned) plannedByKey.set(email.key, email);
       return planned;
     }
+    // A plan whose write landed but whose answer was cut (real Table Storage behind the proxy) is
+    // known from the outbox the next cycle reads.
+    override async listPlanned(): Promise<PlannedEmail[]> {
+      const outbox = await super.listPlanned();
+      for (const email of outbox) if (!plannedByKey.has(email.key)) plannedByKey.set(email.key, email);
+      return outbox;
+    }
   }
   class RecordingAlerts extends AlertStore {
     private note(record: AlertRecord): void {
@@ -303,15 +327,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
 
   // ---- ACS -----------------------------------------------------------------------------------
-  /** Every send ACS took and delivered: simulated time and the email's items. Repeats deliver again. */
-  const deliveries: { at: number; key: string; items: NotificationItem[] }[] = [];
+  /** Every send ACS took and delivered: simulated time and the email's items (or its digest). Repeats deliver again. */
+  const deliveries: { at: number; key: string; items: NotificationItem[]; digest?: string }[] = [];
   const operations = new Map<string, { status: OperationStatus; asked: number }>();
   const itemsOf = (key: string) => plannedByKey.get(key.split('#')[0] as string)?.items ?? [];
+  /** `<route>@<local date>` of a planned digest message. */
+  const digestOf = (key: string) => {
+    const digest = plannedByKey.get(key.split('#')[0] as string)?.digest;
+    return digest ? `${digest.routeId}@${digest.date}` : undefined;
+  };
   const mailer: Mailer = {
     async send(_content, _recipients, key, sendOptions) {
       const operationId = operationIdOf(key);
       const deliver = () => {
-        deliveries.push({ at: now, key, items: itemsOf(key) });
+        deliveries.push({ at: now, key, items: itemsOf(key), digest: digestOf(key) });
         operations.set(operationId, { status: 'Succeeded', asked: 0 });
       };
       if (faultsOn) {
@@ -352,6 +381,33 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     },
   };
 
+  // ---- the webhook -----------------------------------------------------------------------------
+  /** Every post the webhook's receiver got, by delivery id: a receiver that drops an id it has takes the first. */
+  const posts: { at: number; key: string }[] = [];
+  const poster: ChannelPoster = {
+    async post(_channel, _message, { idempotencyKey, abortSignal }) {
+      const take = () => posts.push({ at: now, key: idempotencyKey });
+      if (faultsOn) {
+        const roll = rand();
+        if (roll < 0.03 * (options.faultRate ?? 1)) {
+          count(pick(['webhook 500', 'webhook 429']));
+          throw new ChannelPostError('webhook answered HTTP 500 (simulated)', 'unknown');
+        }
+        if (roll < 0.05 * (options.faultRate ?? 1)) {
+          count('webhook answer lost after taking the post');
+          take();
+          throw new ChannelPostError('no answer within 10 s (simulated, after the receiver took it)', 'unknown');
+        }
+        if (roll < 0.055 * (options.faultRate ?? 1)) {
+          count('webhook hang');
+          if (rand() < 0.5) take();
+          await hang(abortSignal);
+        }
+      }
+      take();
+    },
+  };
+
   // ---- instances -----------------------------------------------------------------------------
   const policy = soakPolicy(tenants[0]?.id as string);
   const logLines: string[] = [];
@@ -371,6 +427,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       alerts: new RecordingAlerts(storage.alerts),
       state: new RecordingState(storage.state),
       mailer,
+      poster,
       policy,
       clock,
       log: quietLog,
@@ -438,11 +495,41 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // ---- invariants ----------------------------------------------------------------------------
   const delivered = new Map<string, number>();
   for (const d of deliveries) for (const item of d.items) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
+  // The webhook's notices, as a receiver that drops a delivery id it has sees them: each id once.
+  for (const key of new Set(posts.map((p) => p.key))) for (const item of plannedByKey.get(key)?.items ?? []) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
   const planned = new Map<string, NotificationItem>();
   for (const email of plannedByKey.values()) for (const item of email.items) planned.set(item.key, item);
   for (const [key, n] of delivered) if (n > 1) violations.push(`notice ${key} delivered ${n} times`);
-  for (const d of deliveries) if (d.items.length === 0) violations.push(`a send of ${d.key} that was never planned`);
+  for (const d of deliveries) if (d.items.length === 0 && !d.digest) violations.push(`a send of ${d.key} that was never planned`);
+  for (const p of posts) if (!plannedByKey.has(p.key)) violations.push(`a post of ${p.key} that was never planned`);
   for (const key of planned.keys()) if (!delivered.has(key)) violations.push(`notice ${key} planned but never delivered`);
+
+  // Daily digests: each receiver's digest of a day delivered once (the webhook's after dropping
+  // repeated delivery ids); each day the monitor ran past the time has one.
+  const digestDeliveries = new Map<string, number>();
+  for (const d of deliveries) if (d.digest) digestDeliveries.set(`email:${d.digest}`, (digestDeliveries.get(`email:${d.digest}`) ?? 0) + 1);
+  for (const key of new Set(posts.map((p) => p.key))) {
+    const digest = digestOf(key);
+    if (digest) digestDeliveries.set(`webhook:${digest}`, (digestDeliveries.get(`webhook:${digest}`) ?? 0) + 1);
+  }
+  for (const [key, n] of digestDeliveries) if (n > 1) violations.push(`digest ${key} delivered ${n} times`);
+  for (const message of plannedByKey.values()) {
+    if (!message.digest) continue;
+    const key = `${message.channel ? 'webhook' : 'email'}:${message.digest.routeId}@${message.digest.date}`;
+    if (!digestDeliveries.has(key)) violations.push(`digest ${key} planned but never delivered`);
+  }
+  const start = Date.parse('2026-11-27T00:00:00Z');
+  for (const { route: r } of [policy.route, ...policy.route.routes].filter((x) => x.digest).map((x) => ({ route: x }))) {
+    const digest = r.digest as NonNullable<Route['digest']>;
+    for (let day = start; day + 24 * 3600_000 < now; day += 24 * 3600_000) {
+      const { date, at } = dailyOccurrence(digest.at, digest.timeZone, new Date(day + 12 * 3600_000));
+      if (at.getTime() < start || at.getTime() + 24 * 3600_000 > now) continue;
+      for (const receiver of receiversOf(r)) {
+        const key = `${receiver.channel ? 'webhook' : 'email'}:${r.id}@${date}`;
+        if (!digestDeliveries.has(key)) violations.push(`no digest ${key}, although the monitor ran all that day`);
+      }
+    }
+  }
 
   const byPeriodRoute = new Map<string, { firing: number; resolved: number }>();
   for (const item of planned.values()) {
@@ -501,6 +588,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     emailsDelivered: deliveries.length,
     noticesDelivered: [...delivered.values()].reduce((a, b) => a + b, 0),
     noticesPlanned: planned.size,
+    postsMade: posts.length,
+    channelNoticesDelivered: [...new Set(posts.map((p) => p.key))].reduce((n, key) => n + (plannedByKey.get(key)?.items.length ?? 0), 0),
+    digestsDelivered: [...digestDeliveries.values()].reduce((a, b) => a + b, 0),
     maxSendsPerMinute,
     maxSendsPerHour,
     maxAlertRows,
@@ -519,7 +609,7 @@ export function formatReport(r: SoakReport): string {
     `soak: ${r.cycles} cycles (+ a day of drain) over ${r.simulatedDays} simulated days in ${(r.wallMs / 1000).toFixed(1)} s`,
     `  instances run ${r.instanceRuns}, overlapping cycles ${r.overlaps}, crashes ${r.crashes}, kills ${r.kills}`,
     `  faults: ${faults || 'none'}`,
-    `  incidents (firing periods) ${r.incidents}, notices planned ${r.noticesPlanned}, delivered ${r.noticesDelivered} in ${r.emailsDelivered} emails`,
+    `  incidents (firing periods) ${r.incidents}, notices planned ${r.noticesPlanned}, delivered ${r.noticesDelivered} in ${r.emailsDelivered} emails and ${r.postsMade} webhook posts (${r.channelNoticesDelivered} webhook notices once each after the receiver drops repeated delivery ids); ${r.digestsDelivered} daily digests`,
     `  most sends in a minute ${r.maxSendsPerMinute} (budget ${BUDGET.perMinute}), in an hour ${r.maxSendsPerHour} (budget ${BUDGET.perHour})`,
     `  most alert rows ${r.maxAlertRows}, most state rows ${r.maxStateRows}, largest property ${r.largestPropertyChars} characters`,
     r.violations.length === 0 ? '  invariants: all hold' : `  INVARIANTS BROKEN (${r.violations.length}):\n${r.violations.slice(0, 20).map((v) => `    - ${v}`).join('\n')}`,

@@ -11,6 +11,7 @@ import { Env, loadSettings } from '../../lib/config/settings';
 import type { CycleDeps, Logger } from '../../lib/cycle';
 import { AlertStore } from '../../lib/store/alert-store';
 import { StateStore } from '../../lib/store/state-store';
+import { SilenceStore } from '../../lib/store/silence-store';
 import { DiscoveryStore } from '../../lib/store/discovery-store';
 import { ProvisioningLogStore } from '../../lib/store/provisioning-log-store';
 import { loadScenario, settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
@@ -63,6 +64,7 @@ export function withOwnTables(deps: CycleDeps, prefix: string, storage: string =
     alerts: new AlertStore(table('alerts')),
     state: new StateStore(table('state')),
     discovery: new DiscoveryStore(table('discovery')),
+    silences: new SilenceStore(table('state')),
     logs: deps.logs && { ...deps.logs, store: new ProvisioningLogStore(table('state')) },
   };
 }

@@ -13,11 +13,11 @@ import { displayLine, displayText } from '../../safe-text';
  * Every text goes through displayText/displayLine (safe-text.ts) and then escapeHtml.
  */
 
-const FONT = "'Segoe UI',-apple-system,BlinkMacSystemFont,Roboto,'Helvetica Neue',Arial,sans-serif";
-const INK = '#201f1e';
-const MUTED = '#605e5c';
-const RULE = '#e1dfdd';
-const PAGE = '#f3f2f1';
+export const FONT = "'Segoe UI',-apple-system,BlinkMacSystemFont,Roboto,'Helvetica Neue',Arial,sans-serif";
+export const INK = '#201f1e';
+export const MUTED = '#605e5c';
+export const RULE = '#e1dfdd';
+export const PAGE = '#f3f2f1';
 const LINK_BG = '#0f6cbd';
 /** Banner and status colours; each keeps at least 4.5:1 contrast with white text. */
 const TONES = {
@@ -26,17 +26,17 @@ const TONES = {
   resolved: { colour: '#0b6a0b', dark: '#8fdc8f' },
   ended: { colour: '#484644', dark: '#d2d0ce' },
 } as const;
-type Tone = keyof typeof TONES;
+export type Tone = keyof typeof TONES;
 
 /** Content width of the card: 600 px less 24 px padding each side. */
 const LABEL_WIDTH = 168;
 const VALUE_WIDTH = 380;
 
 /** Long IDs, paths and URLs break anywhere rather than push the layout wider than the screen. */
-const BREAK = 'word-break:break-word;overflow-wrap:anywhere;';
+export const BREAK = 'word-break:break-word;overflow-wrap:anywhere;';
 
-const line = (value: unknown, max = 300): string => escapeHtml(displayLine(value, max));
-const text = (value: unknown, max = 2000): string => escapeHtml(displayText(value, max)).replace(/\n/g, '<br>');
+export const line = (value: unknown, max = 300): string => escapeHtml(displayLine(value, max));
+export const text = (value: unknown, max = 2000): string => escapeHtml(displayText(value, max)).replace(/\n/g, '<br>');
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'resolved' : 'ended';
@@ -66,7 +66,7 @@ ${(Object.keys(TONES) as Tone[]).map((t) => `  .esw-tone-${t} { color: ${TONES[t
 }
 </style>`;
 
-function head(title: string): string {
+export function head(title: string): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en" dir="ltr" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office">',
@@ -91,7 +91,7 @@ function head(title: string): string {
  * inline-blocks that fit side by side only when there is room; no media query needed). Outlook for
  * Windows ignores max-width and stacks them too, which reads as well.
  */
-function row(label: string, valueHtml: string): string {
+export function row(label: string, valueHtml: string): string {
   return (
     '<div style="margin:0 0 8px">' +
     `<div class="esw-muted" style="display:inline-block;box-sizing:border-box;width:100%;max-width:${LABEL_WIDTH}px;vertical-align:top;padding:0 12px 2px 0;font-size:13px;line-height:20px;font-weight:600;color:${MUTED}">${label}</div>` +
@@ -100,19 +100,19 @@ function row(label: string, valueHtml: string): string {
   );
 }
 
-function paragraph(html: string, style = ''): string {
+export function paragraph(html: string, style = ''): string {
   return `<p style="margin:0 0 12px;font-size:15px;line-height:22px;${BREAK}${style}">${html}</p>`;
 }
 
-function subheading(label: string): string {
+export function subheading(label: string): string {
   return `<h3 style="margin:16px 0 8px;font-size:15px;line-height:20px;font-weight:600">${label}</h3>`;
 }
 
 /** A link as a button: a table cell with a background, which Outlook draws too. One per line, easy to tap. */
-function button(link: Link): string {
+function button(link: Link, background = LINK_BG): string {
   return [
     '<table role="presentation" cellpadding="0" cellspacing="0" style="margin:8px 0 0;border-collapse:separate">',
-    `<tr><td style="border-radius:4px;background:${LINK_BG}">`,
+    `<tr><td style="border-radius:4px;background:${background}">`,
     `<a href="${escapeHtml(link.href)}" style="display:block;padding:10px 16px;font-family:${FONT};font-size:14px;line-height:20px;font-weight:600;color:#ffffff;text-decoration:none;word-break:break-word;overflow-wrap:anywhere">${line(link.label, 120)}</a>`,
     '</td></tr></table>',
   ].join('');
@@ -161,19 +161,27 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
     parts.push(facts.map(([label, value]) => row(line(label, 120), text(value, 1000))).join('\n'));
   }
   const links = safeLinks(view.links);
-  if (links.length) parts.push(`<div style="margin:12px 0 0">${links.map(button).join('')}</div>`);
+  if (links.length) parts.push(`<div style="margin:12px 0 0">${links.map((link) => button(link)).join('')}</div>`);
+  // Snooze buttons side by side, in grey: they open a page that asks to confirm (lib/snooze/).
+  const snooze = safeLinks(v.snooze);
+  if (snooze.length) {
+    parts.push(`<table role="presentation" cellpadding="0" cellspacing="0" style="margin:12px 0 0"><tr>${snooze.map((link) => `<td style="padding:0 8px 0 0;vertical-align:top">${button(link, MUTED)}</td>`).join('')}</tr></table>`);
+  }
   return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:18px 24px 22px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${parts.join('\n')}\n</td></tr>`;
 }
 
-function banner(label: string, tone: Tone): string {
+export function banner(label: string, tone: Tone): string {
   return `<tr><td class="esw-pad" style="background:${TONES[tone].colour};padding:10px 24px;font-family:${FONT};font-size:13px;line-height:18px;font-weight:700;letter-spacing:0.06em;text-transform:uppercase;color:#ffffff">${line(label)}</td></tr>`;
 }
 
 function footer(views: NoticeView[]): string {
   const ids = [...new Set(views.map((v) => v.alert.fingerprint))].map((id) => line(id, 64)).join(', ');
+  const mute = views.some((v) => v.snooze.length > 0)
+    ? 'To mute an alert for a while, use its Snooze buttons (each asks you to confirm first), or add a silence that matches it to the config file (<code>WATCH_CONFIG</code>, <code>silences</code>).'
+    : 'To mute an alert for a while, add a silence that matches it to the config file (<code>WATCH_CONFIG</code>, <code>silences</code>).';
   return [
     `<tr><td class="esw-pad esw-rule esw-muted" style="padding:16px 24px 20px;border-top:1px solid ${RULE};font-family:${FONT};font-size:12px;line-height:18px;color:${MUTED}">`,
-    '<p style="margin:0 0 6px">Sent by Entra Sync Watch. To mute an alert for a while, add a silence that matches it to the config file (<code>WATCH_CONFIG</code>, <code>silences</code>).</p>',
+    `<p style="margin:0 0 6px">Sent by Entra Sync Watch. ${mute}</p>`,
     `<p style="margin:0;word-break:break-all">${views.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids}</p>`,
     '</td></tr>',
   ].join('\n');

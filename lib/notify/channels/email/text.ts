@@ -38,6 +38,11 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
     lines.push('', 'Links:');
     for (const link of links) lines.push(`- ${displayLine(link.label, 120)}:`, `  ${link.href}`);
   }
+  const snooze = v.snooze.filter((l) => /^https:\/\//i.test(l.href));
+  if (snooze.length) {
+    lines.push('', 'Snooze (the page asks you to confirm):');
+    for (const link of snooze) lines.push(`- ${displayLine(link.label, 120)}:`, `  ${link.href}`);
+  }
   return lines;
 }
 
@@ -56,10 +61,13 @@ export function emailText(views: NoticeView[], summary: NoticeSummary, part?: st
     for (const v of views) lines.push('', RULER, '', ...sectionText(v, true, repeats.get(v)));
   }
   const ids = [...new Set(views.map((v) => v.alert.fingerprint))].join(', ');
+  const mute = views.some((v) => v.snooze.length > 0)
+    ? 'To mute an alert for a while, use its Snooze links (each asks you to confirm first), or add a silence that matches it to the config file (WATCH_CONFIG, silences).'
+    : 'To mute an alert for a while, add a silence that matches it to the config file (WATCH_CONFIG, silences).';
   lines.push(
     '',
     RULER,
-    'Sent by Entra Sync Watch. To mute an alert for a while, add a silence that matches it to the config file (WATCH_CONFIG, silences).',
+    `Sent by Entra Sync Watch. ${mute}`,
     `${views.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${displayLine(ids, 2000)}`,
   );
   return `${lines.join('\n')}\n`;

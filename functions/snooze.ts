@@ -1,0 +1,35 @@
+import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { problemPage, SNOOZE_PAGE_HEADERS } from '../lib/snooze/page';
+import { snoozeFromEnv } from '../lib/snooze/from-env';
+
+/** A confirmation form is a few hundred bytes; anything much bigger is not one. */
+const MAX_FORM_BYTES = 8192;
+
+/** The fields of the link (GET) or of the confirmation form (POST, application/x-www-form-urlencoded). */
+async function fieldsOf(request: HttpRequest): Promise<Record<string, string> | undefined> {
+  if (request.method !== 'POST') return Object.fromEntries(request.query.entries());
+  const text = await request.text();
+  if (text.length > MAX_FORM_BYTES) return undefined;
+  return Object.fromEntries(new URLSearchParams(text).entries());
+}
+
+/**
+ * GET/POST /api/snooze: the signed snooze links of alert messages (lib/snooze/). The GET shows
+ * what the link does and a button; only the button's POST silences the alert, so a mail scanner
+ * that opens every link changes nothing. Anonymous, because the link itself carries its proof
+ * (an HMAC under SNOOZE_SIGNING_KEY) and a function key in an email would open every function.
+ */
+export async function snooze(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const fields = await fieldsOf(request);
+    if (!fields) return { status: 413, headers: SNOOZE_PAGE_HEADERS, body: problemPage('Too large', 'That is not a snooze confirmation.') };
+    const response = await snoozeFromEnv(process.env, request.method, fields);
+    if (response.status === 201) context.log(`snooze: alert ${fields.a ?? ''} snoozed for ${fields.d ?? ''}`);
+    return response;
+  } catch (error) {
+    context.error(`snooze: ${(error as Error).message}`);
+    return { status: 503, headers: SNOOZE_PAGE_HEADERS, body: problemPage('Not now', 'The monitor could not do this just now; try the link again in a minute.') };
+  }
+}
+
+app.http('snooze', { methods: ['GET', 'POST'], authLevel: 'anonymous', route: 'snooze', handler: snooze });

@@ -1,0 +1,218 @@
+import type { DigestView, Link } from '../../model';
+import { andMore, digestWords, type DigestTone } from '../digest-words';
+import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, subjectOf, summarize, type NoticeSummary, type NoticeView } from '../notice';
+import { displayLine, displayText } from '../safe-text';
+import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
+
+/**
+ * The Teams channel: one Adaptive Card per message, in the envelope a Teams Workflows webhook
+ * ("Send webhook alerts to a channel", trigger "When a Teams webhook request is received") takes:
+ * `{ "type": "message", "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive",
+ * "contentUrl": null, "content": <AdaptiveCard> }] }` (README, "Teams"). The words are the notice
+ * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
+ * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
+ * buttons (Action.OpenUrl) for the links and the snooze links.
+ *
+ * The card uses nothing newer than Adaptive Cards 1.4 (TextBlock, FactSet, Container, ActionSet,
+ * Action.OpenUrl), so the version it declares (1.5 by default, `cardVersion` per channel) changes
+ * nothing else. TextBlock and FactSet text is Markdown in Teams: text from Graph has its link syntax
+ * broken so it can never become a link, and foreign URLs in it are defanged.
+ */
+
+const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
+const CARD_SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
+
+/**
+ * The most bytes one card may take. Teams refuses a message whose properties exceed 28,672 bytes
+ * (and a Workflows run fails on it after the webhook already answered 202, so the sender never
+ * hears of it); the card is kept well under that, leaving room for what the flow adds.
+ */
+export const TEAMS_CARD_BUDGET_BYTES = 24_000;
+
+/** How much of each text a card shows; a card over the budget is laid out again with the next, smaller set. */
+interface TextLimits {
+  heading: number;
+  what: number;
+  value: number;
+  facts: number;
+  step: number;
+  steps: number;
+  links: number;
+}
+const LAYOUTS: TextLimits[] = [
+  { heading: 200, what: 1000, value: 500, facts: 12, step: 600, steps: 10, links: 6 },
+  { heading: 160, what: 400, value: 200, facts: 6, step: 250, steps: 5, links: 6 },
+  { heading: 120, what: 200, value: 100, facts: 3, step: 0, steps: 0, links: 6 },
+  { heading: 100, what: 120, value: 80, facts: 1, step: 0, steps: 0, links: 1 },
+];
+
+/** Banner styles of Adaptive Card containers: red, amber, green, and grey for an alert that ended badly. */
+type Tone = 'attention' | 'warning' | 'good' | 'emphasis';
+
+/** The TextBlock colour of each tone, for the status line of a section in a grouped card. */
+const TEXT_COLOURS: Record<Tone, string> = { attention: 'Attention', warning: 'Warning', good: 'Good', emphasis: 'Default' };
+
+function toneOf(v: NoticeView): Tone {
+  if (v.kind === 'resolved') return v.resolvedWell ? 'good' : 'emphasis';
+  return v.severity === 'critical' ? 'attention' : 'warning';
+}
+
+function summaryTone(summary: NoticeSummary): Tone {
+  if (summary.resolvedOnly) return summary.allEndedWell ? 'good' : 'emphasis';
+  return summary.severity === 'critical' ? 'attention' : 'warning';
+}
+
+/**
+ * Card text from any source: display-safe (no controls or direction controls, foreign URLs
+ * defanged, bounded) and with Markdown link syntax broken (`[text](url)` → `[text] (url)`), so text
+ * from Graph cannot turn into a link in Teams.
+ */
+export function cardText(value: unknown, max: number, { multiline = false } = {}): string {
+  const text = multiline ? displayText(value, max) : displayLine(value, max);
+  // A single line break is no break in Adaptive Card Markdown: paragraphs need a blank line.
+  const broken = text.replace(/\]\s*\(/g, '] (').replace(/<(?=https?:|www\.)/gi, '‹');
+  return multiline ? broken.replace(/\n+/g, '\n\n') : broken;
+}
+
+type Element = Record<string, unknown>;
+
+function textBlock(text: string, extra: Element = {}): Element {
+  return { type: 'TextBlock', text, wrap: true, ...extra };
+}
+
+/** Buttons for the links (https only) and the snooze links; Teams shows at most six actions in a set. */
+function actionSet(links: Link[], max: number): Element | undefined {
+  const actions = httpsLinks(links)
+    .slice(0, Math.min(6, max))
+    .map((link) => ({ type: 'Action.OpenUrl', title: cardText(link.label, 60), url: link.href }));
+  return actions.length > 0 ? { type: 'ActionSet', actions } : undefined;
+}
+
+function facts(v: NoticeView, limits: TextLimits): Element | undefined {
+  const rows: [string, string][] = [];
+  if (v.kind !== 'resolved') {
+    rows.push(['Since', v.when]);
+    if (v.view.next) rows.push(['What happens next', v.view.next]);
+  }
+  const details = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
+  rows.push(...details);
+  if (rows.length === 0) return undefined;
+  return { type: 'FactSet', facts: rows.map(([title, value]) => ({ title: cardText(title, 60), value: cardText(value, limits.value) })) };
+}
+
+function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | undefined): Element[] {
+  const book = v.view.runbook;
+  if (!book || v.kind === 'resolved') return [];
+  const title = textBlock('What to do now', { weight: 'Bolder', spacing: 'Medium' });
+  if (sameStepsAs) return [title, textBlock(`The same as for ${cardText(sameStepsAs.heading, limits.heading)} above.`)];
+  if (limits.steps === 0) return [title, textBlock(cardText(book.meaning, limits.what, { multiline: true })), textBlock('The full runbook is in the email about this alert.', { isSubtle: true })];
+  const steps = book.steps.slice(0, limits.steps).map((step, i) => textBlock(`${i + 1}. ${cardText(step, limits.step)}`, { spacing: 'Small' }));
+  const more = book.steps.length > limits.steps ? [textBlock(`${book.steps.length - limits.steps} more step(s) in the email about this alert.`, { isSubtle: true })] : [];
+  return [title, textBlock(cardText(book.meaning, limits.what, { multiline: true })), ...steps, ...more];
+}
+
+/** One alert's section: for a grouped card with its own status line and heading. */
+function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
+  const items: Element[] = [];
+  if (withHeading) {
+    const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
+    items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
+    items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
+  }
+  items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
+  const factSet = facts(v, limits);
+  if (factSet) items.push(factSet);
+  items.push(...runbook(v, limits, sameStepsAs));
+  const actions = actionSet([...v.view.links, ...v.snooze], limits.links);
+  if (actions) items.push(actions);
+  return items;
+}
+
+function banner(text: string, tone: Tone): Element {
+  return { type: 'Container', style: tone, bleed: true, items: [textBlock(displayLine(text, 120).toUpperCase(), { size: 'Small', weight: 'Bolder' })] };
+}
+
+/** The alert IDs, as in an email's footer: what to search the log or the status page for. */
+function footer(views: NoticeView[]): Element {
+  const ids = [...new Set(views.map((v) => v.alert.fingerprint))];
+  return textBlock(`Sent by Entra Sync Watch. ${ids.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids.join(', ')}`, { isSubtle: true, size: 'Small', separator: true, spacing: 'Medium' });
+}
+
+function card(views: NoticeView[], summary: NoticeSummary, limits: TextLimits, version: string, part: string | undefined, shown = views.length): Element {
+  const single = views.length === 1 ? views[0] : undefined;
+  const body: Element[] = [banner(bannerOf(views, summary), single ? toneOf(single) : summaryTone(summary))];
+  if (part) body.push(textBlock(cardText(part, 300), { weight: 'Bolder' }));
+  if (single) {
+    body.push(textBlock(cardText(single.heading, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }));
+    body.push(...section(single, limits, false));
+  } else {
+    body.push(textBlock(cardText(summary.counts, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }));
+    const repeats = repeatedRunbooks(views);
+    for (const v of views.slice(0, shown)) body.push({ type: 'Container', separator: true, spacing: 'Large', items: section(v, limits, true, repeats.get(v)) });
+    if (shown < views.length) body.push(textBlock(`And ${views.length - shown} more alert(s) that do not fit in one card: the email about them has them all.`, { weight: 'Bolder', separator: true }));
+  }
+  body.push(footer(views));
+  return {
+    $schema: CARD_SCHEMA,
+    type: 'AdaptiveCard',
+    version,
+    // What clients that cannot show the card (notifications, older hosts) show instead.
+    fallbackText: displayLine(subjectOf(views, summary), 200),
+    msteams: { width: 'Full' },
+    body,
+  };
+}
+
+/** The Workflows envelope around one card. */
+export function teamsEnvelope(content: Element): Element {
+  return { type: 'message', attachments: [{ contentType: CARD_CONTENT_TYPE, contentUrl: null, content }] };
+}
+
+/**
+ * The Teams message for notice views (most urgent first, as noticeViews returns them): the full
+ * card when it fits TEAMS_CARD_BUDGET_BYTES, else the same card with less of each text.
+ */
+export function teamsMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
+  const summary = summarize(views);
+  const part = options.part ? `Part ${options.part.index} of ${options.part.total}: this cycle's notices are split into ${options.part.total} cards so that each stays within Teams' size limit.` : undefined;
+  const version = options.cardVersion ?? '1.5';
+  const fits = (text: string) => Buffer.byteLength(text) <= TEAMS_CARD_BUDGET_BYTES;
+  let body = '';
+  for (const limits of LAYOUTS) {
+    body = JSON.stringify(teamsEnvelope(card(views, summary, limits, version, part)));
+    if (fits(body)) break;
+  }
+  // More alerts than even the smallest layout holds (planning puts at most ten in a card, so only a
+  // message planned by another version could): the first ones, and a line saying how many more.
+  const smallest = LAYOUTS[LAYOUTS.length - 1] as TextLimits;
+  for (let shown = views.length - 1; !fits(body) && shown >= 1; shown--) body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown)));
+  return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(subjectOf(views, summary), 200) };
+}
+
+// ---- the daily digest ----------------------------------------------------------------------------
+
+const DIGEST_TONES: Record<DigestTone, Tone> = { critical: 'attention', warning: 'warning', healthy: 'good', muted: 'emphasis' };
+
+/** A route's daily digest as a card: the headline, then a line per alert, within the size budget. */
+export function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+  const words = digestWords(digest);
+  const build = (perSection: number) => {
+    const body: Element[] = [
+      banner(words.tone === 'healthy' ? 'Daily digest · All healthy' : `Daily digest · ${words.tone}`, DIGEST_TONES[words.tone]),
+      textBlock(cardText(words.headline, 300), { size: 'Large', weight: 'Bolder', style: 'heading' }),
+    ];
+    for (const section of words.sections) {
+      const lines = section.lines.slice(0, perSection);
+      const left = section.lines.length - lines.length;
+      const items: Element[] = [textBlock(cardText(section.title, 120), { weight: 'Bolder' })];
+      for (const l of lines) items.push(textBlock(cardText(l.label, 200), { spacing: 'Small' }), textBlock(cardText(l.detail, 300), { isSubtle: true, size: 'Small', spacing: 'None' }));
+      if (left + section.more > 0) items.push(textBlock(andMore(left + section.more), { isSubtle: true }));
+      body.push({ type: 'Container', separator: true, spacing: 'Medium', items });
+    }
+    body.push(textBlock(cardText(`${words.footer} Sent by Entra Sync Watch.`, 400), { isSubtle: true, size: 'Small', separator: true }));
+    return JSON.stringify(teamsEnvelope({ $schema: CARD_SCHEMA, type: 'AdaptiveCard', version: options.cardVersion ?? '1.5', fallbackText: displayLine(words.subject, 200), msteams: { width: 'Full' }, body }));
+  };
+  let body = build(Number.MAX_SAFE_INTEGER);
+  for (let perSection = 20; Buffer.byteLength(body) > TEAMS_CARD_BUDGET_BYTES && perSection >= 1; perSection = Math.floor(perSection / 2)) body = build(perSection);
+  return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(words.subject, 200) };
+}

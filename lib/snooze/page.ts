@@ -1,0 +1,73 @@
+import { escapeHtml as e, formatTime } from '../text';
+
+/**
+ * The pages of the snooze endpoint: small, script-free HTML whose Content-Security-Policy allows
+ * no script and forms only to itself. Every value is escaped (an alert's name comes from Graph).
+ */
+
+export const SNOOZE_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+export const SNOOZE_PAGE_HEADERS: Record<string, string> = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': SNOOZE_PAGE_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+};
+
+const STYLE = `body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1f; margin: 0; padding: 24px 16px; background: #f3f2f1; }
+main { max-width: 560px; margin: 0 auto; background: #fff; padding: 24px; border-radius: 6px; }
+h1 { font-size: 20px; margin: 0 0 12px; } .alert { font-weight: 600; overflow-wrap: anywhere; } .muted { color: #605e5c; font-size: 14px; }
+label { display: block; margin: 16px 0 4px; font-size: 14px; } input[type=text] { width: 100%; box-sizing: border-box; padding: 8px; font: inherit; }
+button { margin-top: 16px; padding: 10px 18px; font: inherit; font-weight: 600; color: #fff; background: #0f6cbd; border: 0; border-radius: 4px; cursor: pointer; }`;
+
+function document(title: string, main: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${e(title)} · Entra Sync Watch</title>
+<style>${STYLE}</style>
+</head>
+<body><main>
+${main}
+</main></body>
+</html>
+`;
+}
+
+/** What the link would do, and the button that does it (a POST of the same signed fields). */
+export function confirmPage(input: { heading: string; duration: string; until: Date; fields: Record<string, string> }): string {
+  const hidden = Object.entries(input.fields)
+    .map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`)
+    .join('\n');
+  return document(
+    'Snooze an alert',
+    `<h1>Snooze this alert for ${e(input.duration)}?</h1>
+<p class="alert">${e(input.heading)}</p>
+<p>Its notices (email, Teams, webhooks) stop until <strong>${e(formatTime(input.until.toISOString()))}</strong>. If it is still firing then, you hear about it again; if it ends before, its resolved notice waits until then.</p>
+<form method="post">
+${hidden}
+<label for="by">Your name or email, for the status page (optional)</label>
+<input type="text" id="by" name="by" maxlength="100" autocomplete="email">
+<button type="submit">Snooze for ${e(input.duration)}</button>
+</form>
+<p class="muted">Nothing has changed yet: opening this page only shows what the link does.</p>`,
+  );
+}
+
+export function donePage(input: { heading: string; until: Date; createdBy: string; again: boolean }): string {
+  return document(
+    'Alert snoozed',
+    `<h1>${input.again ? 'Already snoozed' : 'Snoozed'}</h1>
+<p class="alert">${e(input.heading)}</p>
+<p>Muted until <strong>${e(formatTime(input.until.toISOString()))}</strong>, by ${e(input.createdBy)}. The status page lists it among the silences.</p>
+<p class="muted">A silence in the config file (WATCH_CONFIG, silences) mutes for longer or more alerts at once.</p>`,
+  );
+}
+
+export function problemPage(title: string, text: string): string {
+  return document(title, `<h1>${e(title)}</h1>\n<p>${e(text)}</p>`);
+}

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildPolicy } from '../../lib/config/config';
+import { runCycle, type CyclePoint } from '../../lib/cycle';
+import { createChannelPoster } from '../../lib/notify/poster';
+import type { CycleDeps } from '../../lib/cycle';
+import { startWorld, type World } from '../support/world';
+
+/**
+ * Delivery to Teams and webhooks beside email, through the real pipeline (outbox, lease,
+ * notification log) against the emulators' Workflows webhook and signed-webhook receiver, with
+ * faults: each channel has its own log and retry, and one failing never holds back another or email.
+ */
+
+const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
+const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+const CHANNELS = [
+  { type: 'teams', urlSetting: 'TEAMS_OPS_URL' },
+  { type: 'webhook', urlSetting: 'OPS_WEBHOOK_URL', secretSetting: 'OPS_WEBHOOK_SECRET' },
+];
+
+class Crash extends Error {}
+
+describe('channels: Teams and signed webhooks beside email', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(() => world.stop());
+  beforeEach(() => {
+    world.cloud.control.reset();
+    world.cloud.acs.reset();
+    world.cloud.webhooks.reset();
+    world.tableName = `ch${Math.random().toString(36).slice(2)}`;
+  });
+
+  const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.example'] });
+  /** Short post timeouts, so a receiver that hangs costs the test half a second. */
+  const deps = (extra: Partial<CycleDeps> = {}) => world.deps({ policy, poster: createChannelPoster(world.env, { timeoutMs: 500 }), ...extra });
+  const trip = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+  const recover = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
+  const emails = () => world.cloud.acs.messages().map((m) => m.subject);
+  /** What each accepted post said: `teams:<banner>` or `webhook:<kind of its first notice>`. */
+  const posts = () =>
+    world.cloud.webhooks.accepted().map((p) => {
+      const json = JSON.parse(p.body);
+      return p.kind === 'teams' ? `teams:${json.attachments[0].content.body[0].items[0].text}` : `webhook:${json.notices[0].kind}`;
+    });
+
+  it('posts a Teams card and a signed webhook beside the email, once each, then the resolved notices', async () => {
+    trip();
+    const first = await runCycle(deps());
+    expect(first.errors).toEqual([]);
+    expect([first.notificationsSent, first.postsSent]).toEqual([3, 2]);
+    await runCycle(deps());
+    expect(emails()).toEqual(['[Critical] Deletion threshold tripped: Fabrikam to Contoso (3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b)']);
+    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
+    expect(world.cloud.webhooks.posts().every((p) => p.verified && !p.problem)).toBe(true);
+
+    recover();
+    await runCycle(deps());
+    await runCycle(deps());
+    expect(emails()).toHaveLength(2);
+    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing', 'teams:RESOLVED', 'webhook:resolved']);
+  });
+
+  it('with Teams down, email and the webhook still go; Teams gets its card next cycle, once', async () => {
+    trip();
+    world.cloud.webhooks.fail({ kind: 'teams', status: 500, times: 1 });
+    const down = await runCycle(deps());
+    expect(down.errors.join('\n')).toMatch(/posting ".*" to the Teams channel TEAMS_OPS_URL of route root failed, will retry next cycle: .*answered HTTP 500/);
+    expect(down.notificationsPending).toBe(1);
+    expect(emails()).toHaveLength(1);
+    expect(posts()).toEqual(['webhook:firing']);
+
+    const back = await runCycle(deps());
+    expect(back.errors).toEqual([]);
+    await runCycle(deps());
+    expect(posts()).toEqual(['webhook:firing', 'teams:CRITICAL · NEW ALERT']);
+    expect(emails()).toHaveLength(1);
+  });
+
+  it('a webhook answering 500 is retried next cycle; email and Teams are not held back', async () => {
+    trip();
+    world.cloud.webhooks.fail({ kind: 'webhook', status: 500, times: 1 });
+    const failed = await runCycle(deps());
+    expect(failed.errors.join('\n')).toMatch(/to the webhook OPS_WEBHOOK_URL of route root failed, will retry next cycle: .*HTTP 500/);
+    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT']);
+    await runCycle(deps());
+    await runCycle(deps());
+    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
+    expect(emails()).toHaveLength(1);
+  });
+
+  it('a webhook that takes the post but answers too late gets it again under the same delivery id, which it drops', async () => {
+    trip();
+    world.cloud.webhooks.fail({ kind: 'webhook', delayMs: 1500, times: 1 });
+    const slow = await runCycle(deps());
+    expect(slow.errors.join('\n')).toMatch(/OPS_WEBHOOK_URL .*failed, will retry next cycle: .*no answer within/);
+    await runCycle(deps());
+    await runCycle(deps());
+    const webhookPosts = world.cloud.webhooks.posts('webhook');
+    expect(webhookPosts).toHaveLength(2);
+    expect(webhookPosts.map((p) => p.duplicate)).toEqual([false, true]);
+    expect(new Set(webhookPosts.map((p) => p.headers['x-entra-sync-watch-delivery'])).size).toBe(1);
+    expect(world.cloud.webhooks.accepted('webhook')).toHaveLength(1);
+    expect(emails()).toHaveLength(1);
+  });
+
+  it('a webhook that never answers times out alone, and is posted next cycle', async () => {
+    trip();
+    world.cloud.webhooks.fail({ kind: 'webhook', hang: true, times: 1 });
+    const hung = await runCycle(deps());
+    expect(hung.errors).toHaveLength(1);
+    expect(emails()).toHaveLength(1);
+    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT']);
+    await runCycle(deps());
+    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
+  });
+
+  it('a channel whose setting is missing says which, and never stops email or the other channel', async () => {
+    trip();
+    const env = { ...world.env, TEAMS_OPS_URL: '' };
+    const broken = await runCycle(deps({ poster: createChannelPoster(env, { timeoutMs: 500 }) }));
+    expect(broken.errors).toEqual([expect.stringContaining('the app setting TEAMS_OPS_URL is not set')]);
+    expect(emails()).toHaveLength(1);
+    expect(posts()).toEqual(['webhook:firing']);
+    const fixed = await runCycle(deps());
+    expect(fixed.errors).toEqual([]);
+    expect(posts()).toEqual(['webhook:firing', 'teams:CRITICAL · NEW ALERT']);
+  });
+
+  it('drops what was planned for a channel taken out of the config, instead of failing every cycle', async () => {
+    trip();
+    world.cloud.webhooks.fail({ kind: 'teams', status: 500, times: 1 });
+    await runCycle(deps());
+    const emailOnly = buildPolicy({ route: { channels: [CHANNELS[1]] } }, { emailTo: ['ops@contoso.example'] });
+    const after = await runCycle(deps({ policy: emailOnly }));
+    expect(after.errors).toEqual([]);
+    expect(after.notificationsPending).toBe(0);
+    expect(world.log.lines.join('\n')).toContain('the Teams channel TEAMS_OPS_URL of route root is no longer in the config: 1 message(s) planned for it are dropped');
+    expect(posts()).toEqual(['webhook:firing']);
+  });
+
+  /** Stops the cycle the `nth` time it reaches `point` (email's send comes first, then Teams, then the webhook). */
+  const crashAt = (point: CyclePoint, nth: number) => {
+    let seen = 0;
+    return { probe: (p: CyclePoint) => { if (p === point && ++seen === nth) throw new Crash(`${p} #${nth}`); } };
+  };
+
+  it.each<[CyclePoint, number]>([['planned', 1], ['sending', 2], ['recorded', 2], ['sending', 3], ['recorded', 3]])('a cycle stopped at "%s" (#%i) loses no post and doubles none', async (point, nth) => {
+    trip();
+    await expect(runCycle(deps(crashAt(point, nth)))).rejects.toBeInstanceOf(Crash);
+    await runCycle(deps());
+    await runCycle(deps());
+    expect(emails()).toHaveLength(1);
+    expect(world.cloud.webhooks.posts().map((p) => p.kind).sort()).toEqual(['teams', 'webhook']);
+  });
+
+  it('a cycle stopped between a webhook taking a post and its record posts again under the same delivery id, which the receiver drops', async () => {
+    trip();
+    await expect(runCycle(deps(crashAt('sent', 3)))).rejects.toBeInstanceOf(Crash);
+    await runCycle(deps());
+    const webhookPosts = world.cloud.webhooks.posts('webhook');
+    expect(webhookPosts.map((p) => p.duplicate)).toEqual([false, true]);
+    expect(world.cloud.webhooks.accepted().map((p) => p.kind).sort()).toEqual(['teams', 'webhook']);
+  });
+
+  it('a cycle stopped between Teams taking a card and its record posts the card again (Workflows has no idempotency key: at least once)', async () => {
+    trip();
+    await expect(runCycle(deps(crashAt('sent', 2)))).rejects.toBeInstanceOf(Crash);
+    await runCycle(deps());
+    await runCycle(deps());
+    expect(world.cloud.webhooks.accepted().map((p) => p.kind).sort()).toEqual(['teams', 'teams', 'webhook']);
+    expect(emails()).toHaveLength(1);
+  });
+});

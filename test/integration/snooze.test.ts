@@ -1,0 +1,124 @@
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { snooze } from '../../functions/snooze';
+import { createCredentials, createTableClient } from '../../lib/clients';
+import { cycleDepsFromSettings } from '../../lib/app';
+import { loadPolicy } from '../../lib/config/config';
+import { loadSettings } from '../../lib/config/settings';
+import { runCycle } from '../../lib/cycle';
+import { snoozeFromEnv } from '../../lib/snooze/from-env';
+import { readStatus } from '../../lib/status';
+import { renderStatusPage } from '../../lib/status-page';
+import { ALERTS_TABLE, AlertStore } from '../../lib/store/alert-store';
+import { SilenceStore } from '../../lib/store/silence-store';
+import { STATE_TABLE, StateStore } from '../../lib/store/state-store';
+import { captureLog } from '../support/log-capture';
+import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
+
+/**
+ * Snooze links end to end, with the production table names in a storage account of this file's
+ * own: the email and the Teams card carry signed links; opening one (GET) only asks; the button's
+ * POST makes a silence in Table Storage that the next cycles obey and the status page shows.
+ */
+
+const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
+const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+const BASE = 'https://sync-watch.example.net';
+
+describe('snooze links', () => {
+  let world: World;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    const config = join(mkdtempSync(join(tmpdir(), 'esw-snooze-')), 'watch-config.json');
+    // Clocks below run a day ahead of the emulator, to which every running job would look stalled.
+    writeFileSync(config, JSON.stringify({ route: { channels: [{ type: 'teams', urlSetting: 'TEAMS_OPS_URL' }] }, rules: { 'job-stalled': { enabled: false } } }));
+    world = await startWorld(DEMO_SCENARIO, { AzureWebJobsStorage: ownStorage('snooze'), SNOOZE_SIGNING_KEY: 'k'.repeat(48), SNOOZE_BASE_URL: BASE, WATCH_CONFIG: config });
+  });
+  afterAll(() => world.stop());
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  const settings = () => loadSettings(world.env);
+  const stores = () => {
+    const credential = createCredentials(settings(), world.env).azure;
+    return {
+      alerts: new AlertStore(createTableClient(settings(), credential, ALERTS_TABLE)),
+      state: new StateStore(createTableClient(settings(), credential, STATE_TABLE)),
+      silences: new SilenceStore(createTableClient(settings(), credential, STATE_TABLE)),
+    };
+  };
+  const cycleAt = (at: Date) => runCycle(cycleDepsFromSettings(settings(), world.env, world.log, () => at));
+  const context = () => new InvocationContext({ functionName: 'snooze', logHandler: (level, ...args) => captureLog('snooze function', `${level}: ${args.join(' ')}`) });
+  const call = async (method: 'GET' | 'POST', url: string, body?: string) => {
+    Object.assign(process.env, world.env);
+    const request = new HttpRequest({ method, url, ...(body ? { body: { string: body }, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}) });
+    const response = await snooze(request, context());
+    return { status: response.status, headers: response.headers, body: String(response.body ?? '') };
+  };
+  const fabrikamEmails = () => world.cloud.acs.messages().filter((m) => m.subject.includes('Deletion threshold tripped'));
+
+  it('email and Teams carry signed links; the GET only asks; the POST snoozes; the cycles obey; the status page shows it', async () => {
+    const t0 = new Date();
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+    const first = await cycleAt(t0);
+    expect(first.errors).toEqual([]);
+
+    const [email] = fabrikamEmails();
+    const links = [...(email?.plainText ?? '').matchAll(/https:\/\/sync-watch\.example\.net\/api\/snooze\?\S+/g)].map((m) => m[0]);
+    expect(links).toHaveLength(2);
+    expect(email?.html).toContain(links[1]!.replace(/&/g, '&amp;'));
+    const card = JSON.parse(world.cloud.webhooks.accepted('teams')[0]!.body);
+    const actions = JSON.stringify(card.attachments[0].content.body);
+    expect(actions).toContain('"title":"Snooze 4 h"');
+    expect(actions).toContain('"title":"Snooze 1 day"');
+    const day = links.find((l) => l.includes('d=1d')) as string;
+
+    // Opening the link (a person, or a mail scanner) changes nothing: it shows a button that POSTs.
+    const page = await call('GET', day);
+    expect(page.status).toBe(200);
+    expect(page.headers).toMatchObject({ 'Content-Security-Policy': expect.stringContaining("form-action 'self'") });
+    expect(page.body).toContain('Snooze this alert for 1 day?');
+    expect(page.body).toContain('Deletion threshold tripped: Fabrikam to Contoso');
+    expect(page.body).toContain('<form method="post">');
+    expect(await stores().silences.list()).toEqual([]);
+
+    // A changed link is refused.
+    expect((await call('GET', day.replace('d=1d', 'd=4h'))).status).toBe(403);
+
+    const form = new URLSearchParams([...new URL(day).searchParams.entries(), ['by', 'alice@contoso.example']]).toString();
+    const done = await call('POST', `${BASE}/api/snooze`, form);
+    expect(done.status).toBe(201);
+    expect(done.body).toContain('Muted until');
+    const again = await call('POST', `${BASE}/api/snooze`, form);
+    expect([again.status, again.body.includes('Already snoozed')]).toEqual([200, true]);
+    const [silence] = await stores().silences.list();
+    expect(silence).toMatchObject({ createdBy: 'alice@contoso.example (snooze link)', matchers: { tenant: CONTOSO, job: FABRIKAM_JOB, condition: 'deletion-threshold' } });
+    expect(await stores().silences.list()).toHaveLength(1);
+
+    // Past the repeat interval (4 h for critical alerts), within the snooze: no reminder anywhere.
+    const muted = await cycleAt(new Date(t0.getTime() + 5 * 3600_000));
+    expect(muted.errors).toEqual([]);
+    expect(fabrikamEmails()).toHaveLength(1);
+    expect(world.cloud.webhooks.accepted('teams')).toHaveLength(1);
+    expect(world.log.lines.join('\n')).toMatch(/muted alert [0-9a-f]+ \(deletion-threshold, Fabrikam to Contoso\): silence by alice@contoso\.example \(snooze link\) until/);
+
+    const view = await readStatus(stores().alerts, stores().state, { policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.example'] }), snoozes: stores().silences, now: new Date(t0.getTime() + 5 * 3600_000) });
+    expect(view.firing.find((a) => a.condition === 'deletion-threshold')?.mutedBy?.description).toContain('snooze link');
+    expect(view.mutes).toContainEqual(expect.objectContaining({ kind: 'silence', active: true, snoozed: expect.stringContaining('Deletion threshold tripped'), createdBy: 'alice@contoso.example (snooze link)' }));
+    expect(renderStatusPage(view)).toContain('Snooze <div class="muted small">Deletion threshold tripped: Fabrikam to Contoso');
+
+    // Once the snooze has ended, the reminder that was due goes out.
+    await cycleAt(new Date(t0.getTime() + 25 * 3600_000));
+    expect(fabrikamEmails().map((m) => m.subject.split(':')[0])).toEqual(['[Critical] Deletion threshold tripped', 'Reminder']);
+  });
+
+  it('says snooze links are off without SNOOZE_SIGNING_KEY, and refuses other methods', async () => {
+    const off = await snoozeFromEnv({ ...world.env, SNOOZE_SIGNING_KEY: '', SNOOZE_BASE_URL: '' }, 'GET', {});
+    expect([off.status, off.body.includes('Snooze links are off')]).toEqual([404, true]);
+    expect((await snoozeFromEnv(world.env, 'DELETE', {})).status).toBe(405);
+  });
+});

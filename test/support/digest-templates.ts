@@ -1,0 +1,35 @@
+import { buildPolicy } from '../../lib/config/config';
+import { digestView } from '../../lib/digest/digest';
+import type { AlertRecord, DigestView } from '../../lib/model';
+import { ALERT_FIXTURES, CONTOSO, ENDS_AT, FABRIKAM, NOW } from '../fixtures/alerts';
+import { hostileQuarantine } from '../fixtures/hostile';
+
+/**
+ * Daily digests from the fixtures, as the digest stage makes them: a day with open alerts (one
+ * muted by a silence that ends soon) and one resolved, a healthy day, and one full of hostile text.
+ */
+
+const hours = (n: number) => new Date(NOW.getTime() + n * 3600_000).toISOString();
+
+export const DIGEST_POLICY = buildPolicy(
+  {
+    tenants: { [CONTOSO]: { name: 'Contoso' } },
+    route: { digest: { at: '08:00', timeZone: 'Europe/Berlin' } },
+    silences: [{ matchers: { tenant: CONTOSO, condition: 'job-stalled' }, startsAt: hours(-2), endsAt: hours(6), createdBy: 'alice@contoso.com', comment: 'CHG-1234 agent upgrade' }],
+  },
+  { emailTo: ['ops@contoso.com'] },
+);
+
+const resolved = (alert: AlertRecord): AlertRecord => ({ ...alert, state: 'resolved', endsAt: ENDS_AT });
+
+function view(alerts: AlertRecord[]): DigestView {
+  return digestView(DIGEST_POLICY.route, [DIGEST_POLICY.route], alerts, DIGEST_POLICY, [CONTOSO, FABRIKAM], NOW, '2026-11-27');
+}
+
+export function digestTemplates(): { name: string; digest: DigestView }[] {
+  return [
+    { name: 'digest.open', digest: view([ALERT_FIXTURES.quarantine!, ALERT_FIXTURES['deletion-threshold']!, ALERT_FIXTURES['job-stalled']!, ALERT_FIXTURES['scim-token-expiring']!, resolved(ALERT_FIXTURES['job-failing']!)]) },
+    { name: 'digest.healthy', digest: view([resolved(ALERT_FIXTURES['job-failing']!)]) },
+    { name: 'digest.hostile', digest: view([hostileQuarantine()]) },
+  ];
+}

@@ -1,0 +1,41 @@
+import { CONDITIONS } from '../../lib/evaluate/rules';
+import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
+import { viewOf } from '../../lib/notify/view';
+import { snoozeLinks } from '../../lib/snooze/links';
+import { ALERT_FIXTURES, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
+import { hostileQuarantine } from '../fixtures/hostile';
+
+/**
+ * Every message the product can send, as notice views from the fixtures: each condition in each
+ * kind, grouped ones, an alert that ended badly, and one full of hostile text. Each channel lays
+ * them out (email-templates.ts, channel-templates.ts) and the golden-file tests compare the result.
+ */
+export interface NoticeTemplate {
+  /** File-name-safe: `quarantine.firing`, `grouped.resolved`. */
+  name: string;
+  views: NoticeView[];
+}
+
+/** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key, so the golden files stay put). */
+export const SNOOZE_SETTINGS = { key: 'golden-snooze-signing-key-0123456789abcdef', baseUrl: 'https://sync-watch.azurewebsites.net' };
+
+export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
+  const templates: NoticeTemplate[] = [];
+  const fixtures = CONDITIONS.filter((c) => ALERT_FIXTURES[c]).map((c) => ALERT_FIXTURES[c]!);
+  for (const alert of fixtures) {
+    for (const kind of KINDS) templates.push({ name: `${alert.labels.condition}.${kind}`, views: noticeViews([noticeOf(alert, kind)], ctx) });
+  }
+  for (const kind of ['firing', 'reminder', 'resolved'] as const) {
+    templates.push({ name: `grouped.${kind}`, views: noticeViews(fixtures.map((a) => noticeOf(a, kind)), ctx) });
+  }
+  // An alert that ended badly (AlertView.endedWell false): a quarantine that ended because Entra disabled the job.
+  const quarantine = noticeOf(ALERT_FIXTURES.quarantine!, 'resolved');
+  const view = { ...viewOf(quarantine.alert, ctx), ended: 'ended because Entra disabled the job', endedWell: false };
+  templates.push({ name: 'quarantine.ended-badly', views: [noticeView(quarantine, ctx, view)] });
+  // With snooze links (SNOOZE_SIGNING_KEY set): buttons that open a confirmation page.
+  const snooze = { ...ctx, snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) => snoozeLinks(alert, SNOOZE_SETTINGS, now) };
+  templates.push({ name: 'quarantine.firing.snooze', views: noticeViews([noticeOf(ALERT_FIXTURES.quarantine!, 'firing')], snooze) });
+  // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
+  templates.push({ name: 'hostile.firing', views: noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx) });
+  return templates;
+}
