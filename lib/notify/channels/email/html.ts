@@ -187,6 +187,51 @@ function footer(views: NoticeView[]): string {
   ].join('\n');
 }
 
+/**
+ * The most bytes of HTML one email may take with every alert in full. Gmail shows only the first
+ * 102 KB of a message's HTML and hides the rest behind "[Message clipped] View entire message"
+ * (the footer and the last alerts with it); past this budget, the email shows its later alerts in
+ * brief, one line each, so that the whole email stays readable in one screen of scrolling.
+ */
+export const EMAIL_HTML_BUDGET_BYTES = 90_000;
+
+/** An alert of a long email in brief: its status, heading, since when and its first link. */
+function briefItem(v: NoticeView): string {
+  const tone = toneOf(v);
+  const link = safeLinks(v.view.links)[0];
+  const heading = link ? `<a href="${escapeHtml(link.href)}" style="color:${LINK_BG};${BREAK}">${line(v.heading, 200)}</a>` : line(v.heading, 200);
+  const when = v.kind === 'resolved' ? line(v.when, 200) : `Since ${line(v.when, 200)}`;
+  return (
+    `<li style="margin:0 0 10px;font-size:14px;line-height:20px;${BREAK}">` +
+    `<span class="esw-tone-${tone}" style="font-weight:600;color:${TONES[tone].colour}">${line(v.status)}</span> ${heading}<br>` +
+    `<span class="esw-muted" style="color:${MUTED}">${when}</span></li>`
+  );
+}
+
+/** The alerts that did not fit in full, as one section of brief lines. */
+function briefSection(views: NoticeView[]): string {
+  if (!views.length) return '';
+  const intro = `${views.length === 1 ? 'One more alert is' : `${views.length} more alerts are`} shown in brief, so that mail clients do not cut this email off (Gmail hides what comes after 102 KB). The plain-text version of this email has every detail; each alert's own reminders and notices have them too.`;
+  return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:18px 24px 14px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${subheading('More alerts')}\n${paragraph(intro, `font-size:14px;line-height:20px;color:${MUTED}`)}\n<ul style="margin:0;padding:0 0 0 20px">${views.map(briefItem).join('')}</ul>\n</td></tr>`;
+}
+
+/**
+ * How many of `views` (in order) an email shows in full: as many as keep the whole email within
+ * EMAIL_HTML_BUDGET_BYTES with the rest in brief, and always the first.
+ */
+function fullCount(fixedBytes: number, sections: { full: string; brief: string }[]): number {
+  const size = (part: string) => Buffer.byteLength(part) + 1;
+  let bytes = fixedBytes + sections.reduce((n, s) => n + size(s.brief), 0);
+  let count = 0;
+  for (const { full, brief } of sections) {
+    const next = bytes + size(full) - size(brief);
+    if (count > 0 && next > EMAIL_HTML_BUDGET_BYTES) break;
+    bytes = next;
+    count += 1;
+  }
+  return count;
+}
+
 /** The whole HTML document of an email about `views`. */
 export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: string, part?: string): string {
   const single = views.length === 1 ? views[0] : undefined;
@@ -199,25 +244,31 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
     : `<tr><td class="esw-pad esw-ink" style="padding:0 24px 12px;font-family:${FONT};color:${INK}"><ul style="margin:0;padding:0 0 0 20px">${views
         .map((v) => `<li style="margin:0 0 4px;font-size:15px;line-height:22px;${BREAK}"><span class="esw-tone-${toneOf(v)}" style="font-weight:600;color:${TONES[toneOf(v)].colour}">${line(v.status)}</span> ${line(v.heading, 200)}</li>`)
         .join('')}</ul></td></tr>`;
-  return [
-    head(subject),
-    `<body class="esw-page" style="margin:0;padding:0;background:${PAGE};-webkit-text-size-adjust:100%;text-size-adjust:100%">`,
-    `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:1px;line-height:1px;color:${PAGE};opacity:0">${line(preview, 200)}</div>`,
-    `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-page" style="background:${PAGE}"><tr><td class="esw-outer" align="center" style="padding:16px 8px">`,
-    '<!--[if mso]><table role="presentation" width="600" cellpadding="0" cellspacing="0" align="center"><tr><td><![endif]-->',
-    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-card" style="max-width:600px;background:#ffffff">',
-    banner(bannerOf(views, summary), tone),
-    part ? `<tr><td class="esw-pad esw-ink" style="padding:12px 24px 0;font-family:${FONT};color:${INK};font-size:14px;line-height:20px"><b>${line(part, 300)}</b></td></tr>` : '',
-    `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(title, 300)}</h1></td></tr>`,
-    overview,
-    ...views.map((v) => section(v, !single, repeats.get(v))),
-    footer(views),
-    '</table>',
-    '<!--[if mso]></td></tr></table><![endif]-->',
-    '</td></tr></table>',
-    '</body>',
-    '</html>',
-  ]
-    .filter((part) => part !== '')
-    .join('\n');
+  const document = (sections: string[]) =>
+    [
+      head(subject),
+      `<body class="esw-page" style="margin:0;padding:0;background:${PAGE};-webkit-text-size-adjust:100%;text-size-adjust:100%">`,
+      `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:1px;line-height:1px;color:${PAGE};opacity:0">${line(preview, 200)}</div>`,
+      `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-page" style="background:${PAGE}"><tr><td class="esw-outer" align="center" style="padding:16px 8px">`,
+      '<!--[if mso]><table role="presentation" width="600" cellpadding="0" cellspacing="0" align="center"><tr><td><![endif]-->',
+      '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-card" style="max-width:600px;background:#ffffff">',
+      banner(bannerOf(views, summary), tone),
+      part ? `<tr><td class="esw-pad esw-ink" style="padding:12px 24px 0;font-family:${FONT};color:${INK};font-size:14px;line-height:20px"><b>${line(part, 300)}</b></td></tr>` : '',
+      `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(title, 300)}</h1></td></tr>`,
+      overview,
+      ...sections,
+      footer(views),
+      '</table>',
+      '<!--[if mso]></td></tr></table><![endif]-->',
+      '</td></tr></table>',
+      '</body>',
+      '</html>',
+    ]
+      .filter((p) => p !== '')
+      .join('\n');
+  const sections = views.map((v) => ({ full: section(v, !single, repeats.get(v)), brief: briefItem(v) }));
+  // The document without sections, and the brief section's own frame (without its one line), as a fixed cost.
+  const frame = Buffer.byteLength(briefSection(views.slice(0, 1))) - Buffer.byteLength(briefItem(views[0] as NoticeView));
+  const shown = fullCount(Buffer.byteLength(document([])) + frame, sections);
+  return document([...sections.slice(0, shown).map((s) => s.full), briefSection(views.slice(shown))]);
 }
