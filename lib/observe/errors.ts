@@ -7,13 +7,15 @@ const PERMISSION_FOR: Record<string, string> = {
   'synchronization/secrets': 'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see the README)',
 };
 
-interface ErrorLike {
+/** What the Graph client and the identity library throw, as far as this stage reads it. */
+export interface ErrorLike {
   name?: string;
   statusCode?: number;
   code?: string;
   message?: string;
   body?: unknown;
   errorResponse?: { error?: string; errorDescription?: string };
+  headers?: { get?(name: string): string | null };
 }
 
 /** The Graph error envelope's code and message, if the value carries one. */

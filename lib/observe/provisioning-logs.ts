@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GraphReader } from '../clients/graph';
-import { graphErrorBody } from './errors';
+import { graphErrorBody, type ErrorLike } from './errors';
 import { GRAPH_REPORTS_LIMIT, SlidingWindowLimiter, type EventPage, type EventSource } from './event-source';
 import { InvalidGraphData } from './normalize';
 import { addFailure, emptyDigest, slideDigest } from './provisioning-digest';
@@ -36,15 +36,6 @@ export const FAILED_STATUS = 'failure';
 
 /** A missing licence and a missing permission both answer 403; the code tells them apart. */
 const NO_PREMIUM = 'Authentication_RequestFromNonPremiumTenantOrB2CTenant';
-
-interface ErrorLike {
-  name?: string;
-  statusCode?: number;
-  code?: string;
-  message?: string;
-  body?: unknown;
-  headers?: { get?(name: string): string | null };
-}
 
 function retryAfterOf(error: ErrorLike): number | undefined {
   const value = error.headers?.get?.('retry-after');
