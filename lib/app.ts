@@ -1,4 +1,5 @@
-import { createCredentials, createEmailClient, createTableClient } from './clients';
+import { createEmailClient, createTableClient } from './clients';
+import { keptCredentials } from './clients/credentials';
 import { createGraphReader } from './clients/graph';
 import { boundedCredential } from './clients/timeouts';
 import { createLogsQueryClient } from './clients/logs';
@@ -38,7 +39,8 @@ export interface CycleOptions {
 }
 
 export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date(), options: CycleOptions = {}): CycleDeps {
-  const credentials = createCredentials(settings, env);
+  // Kept across cycles in this process, with their tokens (lib/clients/credentials.ts).
+  const credentials = keptCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   requireWorkspaceWhereNeeded(policy, settings);
   // Every outbound call is bounded by the cycle's deadline (lib/limits.ts); Graph readers by their tenant's.
@@ -50,11 +52,13 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
       const reader = createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant, limits ?? { ...budget.calls(), maxRetryAfterMs: budget.limits.maxRetryAfterMs });
       return options.graphCounters ? countingGraph(reader, options.graphCounters) : reader;
     },
+    renewToken: (target) => credentials.graph.renew(target.tokenTenant),
     alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
     state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
     budget,
+    concurrency: settings.scale?.concurrency,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
     render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings) }),

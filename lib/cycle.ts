@@ -12,6 +12,7 @@ import { neededNotifications } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
 import { relatedAlerts, viewOf } from './notify/view';
 import { mapLimit } from './map-limit';
+import { refusedAccess } from './observe/access';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
@@ -39,9 +40,11 @@ export interface CycleDeps extends DeliveryDeps {
   targets: Target[];
   /** A Graph reader for one tenant; `limits` bound its calls (its tenant's deadline, one call's time). */
   graphFor(target: Target, limits?: GraphLimits): GraphReader;
+  /** Drops the tenant's cached Graph token, so its next token carries the permissions granted since (lib/clients/credentials.ts). */
+  renewToken?(target: Target): void;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
   heartbeat?: (summary: CycleSummary) => Promise<void>;
-  /** Tenants read at once. */
+  /** Tenants read at once (WATCH_CONCURRENCY; default DEFAULT_CONCURRENCY). */
   concurrency?: number;
   observe?: ObserveOptions;
   /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/limits.ts). */
@@ -142,11 +145,19 @@ async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, 
     if (!(error instanceof TimeoutError)) throw error;
     return { observation: timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`) };
   }
-  return { observation, logRead: await readLogsOne(observation, reader, deps, deadline, errors) };
+  const logRead = await readLogsOne(observation, reader, deps, deadline, errors);
+  if (refusedAccess(observation)) deps.renewToken?.(target);
+  return { observation, logRead };
 }
 
-async function observeTenants(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading[]> {
-  return mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeOne(target, deps, budget, observeBy, errors));
+/**
+ * Tenants read at once by default: each waits mostly on Graph (a few round trips), so this many
+ * keep one instance busy without crowding Graph's limits (every tenant has its own, lib/observe/pacing.ts).
+ */
+export const DEFAULT_CONCURRENCY = 32;
+
+export async function observeTenants(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading[]> {
+  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) => observeOne(target, deps, budget, observeBy, errors));
 }
 
 /** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
+import { scaleSettings, type ScaleSettings } from './scale';
 
 /** The validated settings of the app (names in DESIGN.md; they are a public contract). */
 export interface Settings {
@@ -21,6 +22,8 @@ export interface Settings {
   identity: Identity;
   /** A Log Analytics workspace receiving AADProvisioningLogs, for KQL rules (and, if the config says so, the failure digest). */
   logAnalytics?: { workspaceId: string; endpoint: string };
+  /** WATCH_CONCURRENCY, WATCH_FANOUT_*: how many tenants are read at once, and when the timer fans out (lib/config/scale.ts). */
+  scale?: ScaleSettings;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -235,9 +238,10 @@ export function loadSettings(given: Env): Settings {
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
   const logAnalytics = logAnalyticsSettings(env, endpoints.logAnalyticsEndpoint, problems);
+  const scale = scaleSettings(env, problems);
 
   if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
-  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}) };
+  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}), ...(scale ? { scale } : {}) };
 }
 
 /**
@@ -269,6 +273,9 @@ export const DEPLOYMENT_SETTINGS = {
   AzureFunctionsJobHost__functionTimeout: 'optional',
   LOG_ANALYTICS_WORKSPACE_ID: 'optional',
   LOG_ANALYTICS_ENDPOINT: 'optional',
+  WATCH_CONCURRENCY: 'optional',
+  WATCH_FANOUT_TENANTS: 'optional',
+  WATCH_FANOUT_BATCH: 'optional',
   AzureWebJobsStorage: 'optional',
   AzureWebJobsStorage__tableServiceUri: 'required',
   AzureWebJobsStorage__blobServiceUri: 'host',
