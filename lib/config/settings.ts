@@ -15,7 +15,7 @@ export interface Settings {
   acs: { endpoint: string; connectionString?: undefined } | { connectionString: string; endpoint: string };
   graphEndpoint: string;
   authorityHost?: string;
-  storage: { connectionString: string } | { tableServiceUri: string };
+  storage: { connectionString: string } | { tableServiceUri: string; queueServiceUri?: string };
   /** AZURE_CLOUD: which cloud's authority, Graph and portal (explicit GRAPH_ENDPOINT / AZURE_AUTHORITY_HOST win). */
   cloud: CloudName;
   /** How the monitor signs in (lib/config/identity.ts). */
@@ -234,7 +234,10 @@ export function loadSettings(given: Env): Settings {
   }
   else if (tableServiceUri) {
     const root = httpsRoot('AzureWebJobsStorage__tableServiceUri', tableServiceUri, problems, true);
-    storage = { tableServiceUri: root ?? tableServiceUri };
+    // The queue of the tenant fan-out (lib/fanout/), on the same account; the Functions host reads it too.
+    const queueText = env.AzureWebJobsStorage__queueServiceUri?.trim();
+    const queueServiceUri = queueText ? httpsRoot('AzureWebJobsStorage__queueServiceUri', queueText, problems, true) : undefined;
+    storage = { tableServiceUri: root ?? tableServiceUri, ...(queueServiceUri ? { queueServiceUri } : {}) };
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
   const logAnalytics = logAnalyticsSettings(env, endpoints.logAnalyticsEndpoint, problems);
@@ -279,7 +282,7 @@ export const DEPLOYMENT_SETTINGS = {
   AzureWebJobsStorage: 'optional',
   AzureWebJobsStorage__tableServiceUri: 'required',
   AzureWebJobsStorage__blobServiceUri: 'host',
-  AzureWebJobsStorage__queueServiceUri: 'host',
+  AzureWebJobsStorage__queueServiceUri: 'required',
   AzureWebJobsStorage__credential: 'host',
   AzureWebJobsStorage__clientId: 'host',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'host',
