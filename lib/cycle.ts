@@ -13,6 +13,7 @@ import { groupByRecipients } from './notify/group';
 import { relatedAlerts, viewOf } from './notify/view';
 import { mapLimit } from './map-limit';
 import { refusedAccess } from './observe/access';
+import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from './observe/pacing';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
@@ -180,11 +181,13 @@ async function readLogsOne(observation: TenantObservation, reader: GraphReader, 
  * unreadable ("timed out after N s"); it holds up nobody else, since each tenant has its own
  * deadline and readers run side by side.
  */
-async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading> {
+async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[], appUnits: UnitWindow): Promise<TenantReading> {
   const { limits } = budget;
   if (observeBy.expired()) return { observation: timedOut(target.tenantId, `not read: the ${seconds(observeBy.lengthMs)} s this cycle gives to reading tenants ran out before its turn`) };
   const deadline = observeBy.within(limits.tenantMs);
-  const reader = deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs));
+  // Paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts).
+  const units = [new UnitWindow(GRAPH_TENANT_UNITS.requests, GRAPH_TENANT_UNITS.windowMs), appUnits];
+  const reader = pacedGraph(deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs)), units, deadline.signal);
   let observation: TenantObservation;
   try {
     const reading = observeTenant(reader, target.tenantId, { ...observeOptions(deps, target), deadline, retryCallMs: limits.callMs });
@@ -205,7 +208,8 @@ async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, 
 export const DEFAULT_CONCURRENCY = 32;
 
 export async function observeTenants(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading[]> {
-  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) => observeOne(target, deps, budget, observeBy, errors));
+  const appUnits = new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs);
+  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) => observeOne(target, deps, budget, observeBy, errors, appUnits));
 }
 
 /** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */
