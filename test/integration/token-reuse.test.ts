@@ -102,3 +102,53 @@ describe('Graph tokens across cycles in one instance', () => {
     expect(keptCredentials(other, world.env)).not.toBe(keptCredentials(settings, world.env));
   });
 });
+
+describe('the kept Graph credential', () => {
+  const graph = () => keptCredentials(loadSettings(world.env), world.env).graph;
+  const scope = () => `${world.cloud.graphEndpoint}/.default`;
+  const ask = (tenantId: string, claims?: string) => graph().getToken(scope(), { tenantId, claims });
+
+  it('answers a second ask, in this cycle or the next, from its cache', async () => {
+    const first = await ask(A);
+    expect(graphTokens()).toEqual({ [A]: 1 });
+    world.cloud.control.clearLogs();
+    expect((await ask(A))?.token).toBe(first?.token);
+    // The next cycle builds its dependencies anew from the same settings: the same credential.
+    expect((await ask(A))?.token).toBe(first?.token);
+    expect(graphTokens()).toEqual({});
+  });
+
+  it('shares one token request among callers that ask at once', async () => {
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => ask(B)));
+    expect(new Set(tokens.map((t) => t?.token)).size).toBe(1);
+    expect(graphTokens()).toEqual({ [B]: 1 });
+  });
+
+  it('renew() drops that tenant\'s token and only that one', async () => {
+    const [, b] = await Promise.all([ask(A), ask(B)]);
+    world.cloud.control.clearLogs();
+    graph().renew(A.toUpperCase());
+    const [a2, b2] = await Promise.all([ask(A), ask(B)]);
+    expect(graphTokens()).toEqual({ [A]: 1 });
+    expect(b2).toBe(b);
+  });
+
+  it('does not keep a token asked for before renew() was called', async () => {
+    const asked = ask(C);
+    graph().renew(C);
+    await asked;
+    world.cloud.control.clearLogs();
+    await ask(C);
+    expect(graphTokens()).toEqual({ [C]: 1 });
+  });
+
+  it('asks the authority at a claims challenge, and keeps the token it gets', async () => {
+    await ask(A);
+    world.cloud.control.clearLogs();
+    const challenged = await ask(A, JSON.stringify({ access_token: { nbf: { essential: true, value: String(Math.floor(Date.now() / 1000)) } } }));
+    expect(graphTokens()).toEqual({ [A]: 1 });
+    world.cloud.control.clearLogs();
+    expect(await ask(A)).toBe(challenged); // the very token the challenge got
+    expect(graphTokens()).toEqual({});
+  });
+});
