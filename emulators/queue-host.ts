@@ -153,30 +153,38 @@ export function startQueueHost(options: QueueHostOptions): QueueHost {
   };
 }
 
-/** The CLI: one worker process running functions/observe.ts against the queue the settings name. */
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
+/**
+ * One worker process: the queue host running `handler` on the fan-out queue of the settings in the
+ * environment, until SIGTERM. Options: `--die-on <text>`, `--batch-size <n>` (messages one process
+ * takes at once, instead of host.json's: a test spreading a few messages over several workers).
+ */
+export async function runQueueWorker(handler: QueueHandler, functionName: string, args: string[], hostJson = join(__dirname, '..', 'host.json')): Promise<void> {
   const option = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
-  const dieOn = option('--die-on');
-  // `--batch-size`: messages one process takes at once, instead of host.json's (a test spreading a few messages over several workers).
-  const batchSize = option('--batch-size');
   const connection = process.env.AzureWebJobsStorage;
   if (!connection) throw new Error('AzureWebJobsStorage must name the storage (with a QueueEndpoint)');
-  const root = join(__dirname, '..');
-  const { observe } = await import('../functions/observe');
   const { FANOUT_QUEUE } = await import('../lib/fanout/message');
   const service = QueueServiceClient.fromConnectionString(connection);
-  const queue = service.getQueueClient(FANOUT_QUEUE);
-  const host = startQueueHost({ queue, poison: service.getQueueClient(`${FANOUT_QUEUE}-poison`), handler: observe, functionName: 'observe', settings: { ...queueExtensionSettings(join(root, 'host.json')), ...(batchSize ? { batchSize: Number(batchSize) } : {}) }, dieOn });
+  const batchSize = option('--batch-size');
+  const host = startQueueHost({
+    queue: service.getQueueClient(FANOUT_QUEUE),
+    poison: service.getQueueClient(`${FANOUT_QUEUE}-poison`),
+    handler,
+    functionName,
+    settings: { ...queueExtensionSettings(hostJson), ...(batchSize ? { batchSize: Number(batchSize) } : {}) },
+    dieOn: option('--die-on'),
+  });
   console.log(`[queue-host ${process.pid}] listening on ${FANOUT_QUEUE}`);
   const stop = () => void host.stop().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(`[queue-host ${process.pid}] ${(error as Error).message}`);
-    process.exit(1);
-  });
+// Run as a script (not when bundled into another entry point): functions/observe.ts.
+if (/queue-host\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
+  import('../functions/observe')
+    .then(({ observe }) => runQueueWorker(observe, 'observe', process.argv.slice(2)))
+    .catch((error: unknown) => {
+      console.error(`[queue-host ${process.pid}] ${(error as Error).message}`);
+      process.exit(1);
+    });
 }
