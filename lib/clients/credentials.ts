@@ -133,6 +133,28 @@ function ownTenantOnly(managed: TokenCredential): TokenCredential {
   };
 }
 
+/** Credentials the tenants' tokens are spread over (see sharded()). */
+const TOKEN_SHARDS = 16;
+
+/**
+ * One app credential for many tenants, as TOKEN_SHARDS credentials each holding the tokens of a
+ * share of the tenants. The identity library's cache (MSAL's) scans every token it holds when it
+ * looks one up and again when it saves one, so a single credential asked for 1,000 tenants' tokens
+ * does a million comparisons, and allocates for each: at a cold start that was most of the
+ * monitor's memory. A tenant always goes to the same credential.
+ */
+function sharded(make: () => TokenCredential, first: TokenCredential): TokenCredential {
+  const shards: TokenCredential[] = [first];
+  const shardOf = (tenantId: string | undefined): TokenCredential => {
+    const key = (tenantId ?? '').toLowerCase();
+    let hash = 0;
+    for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
+    const index = hash % TOKEN_SHARDS;
+    return (shards[index] ??= make());
+  };
+  return { getToken: (scopes, options) => shardOf(options?.tenantId).getToken(scopes, options) };
+}
+
 /** A token is used until this long before it expires, when the identity library has not said when to refresh it. */
 const REFRESH_MARGIN_MS = 5 * 60_000;
 
@@ -217,7 +239,7 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
       // In Azure the host's own identity (the one it uses for storage) owns the resource roles;
       // elsewhere the app registration reaches them, as a local run against emulators does.
       const azure = onManagedIdentityHost(env) ? managedIdentity(settings, env, env.AzureWebJobsStorage__clientId) : app;
-      return { mode: identity.mode, graph: renewable(makeApp, app), azure };
+      return { mode: identity.mode, graph: renewable(makeApp, sharded(makeApp, app)), azure };
     }
   }
 }
