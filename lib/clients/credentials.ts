@@ -190,17 +190,36 @@ function renewable(make: () => TokenCredential, shared: TokenCredential = make()
     pending.set(key, asked);
     return asked;
   };
+  /**
+   * A shared request, no longer shared once a caller waiting for it gives up (its signal aborts):
+   * the identity library may never settle a request that hung (a token endpoint that does not
+   * answer), and the next caller, in this cycle or the next, must ask anew. The caller's own wait
+   * is ended by its time limit (boundedCredential, lib/clients/timeouts.ts), which names the call.
+   */
+  const share = (key: string, asked: Promise<AccessToken | null>, signal: GetTokenOptions['abortSignal']): Promise<AccessToken | null> => {
+    if (!signal) return asked;
+    const forget = () => {
+      if (pending.get(key) === asked) pending.delete(key);
+    };
+    if (signal.aborted) forget();
+    else {
+      signal.addEventListener('abort', forget);
+      const done = () => signal.removeEventListener('abort', forget);
+      asked.then(done, done);
+    }
+    return asked;
+  };
   return {
     getToken(scopes, options) {
       const tenant = keyOf(options?.tenantId);
       const credential = renewed.get(tenant) ?? shared;
       const key = `${tenant} ${[scopes].flat().join(' ')}`;
       // A claims challenge (continuous access evaluation) always asks the authority; its token replaces the kept one.
-      if (options?.claims) return ask(key, credential, scopes, options);
+      if (options?.claims) return share(key, ask(key, credential, scopes, options), options.abortSignal);
       const kept = tokens.get(key);
       if (kept && clock() < (kept.refreshAfterTimestamp ?? kept.expiresOnTimestamp - REFRESH_MARGIN_MS)) return Promise.resolve(kept);
       // Callers asking at once (a tenant's concurrent reads) share one request.
-      return pending.get(key) ?? ask(key, credential, scopes, options);
+      return share(key, pending.get(key) ?? ask(key, credential, scopes, options), options?.abortSignal);
     },
     renew(tenantId) {
       const tenant = keyOf(tenantId);

@@ -128,7 +128,7 @@ describe('the kept Graph credential', () => {
     const [, b] = await Promise.all([ask(A), ask(B)]);
     world.cloud.control.clearLogs();
     graph().renew(A.toUpperCase());
-    const [a2, b2] = await Promise.all([ask(A), ask(B)]);
+    const [, b2] = await Promise.all([ask(A), ask(B)]);
     expect(graphTokens()).toEqual({ [A]: 1 });
     expect(b2).toBe(b);
   });
