@@ -1,15 +1,15 @@
 /**
  * Cold start, as far as the app decides it: from a new Node process to the first outbound request
- * of a timer invocation, for the app as deployed today (tsc's dist/ and node_modules) and as one
- * esbuild bundle. Each is measured several times, alternating, in fresh processes
+ * of a timer invocation, for the app as tsc builds it (dist/ and node_modules) and as one
+ * esbuild bundle (`npm run bundle`, scripts/bundle.ts). Each is measured several times, alternating, in fresh processes
  * (scripts/bench/cold-start-probe.cjs); the medians are reported. What the platform adds before
  * the app's code runs (the host's own start, fetching the package) is not measured here.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { bundleFunctions } from '../bundle';
 import { settingsFor, startPrivateCloud } from '../../emulators';
 import type { Azurite } from '../../emulators/azurite';
 
@@ -58,32 +58,26 @@ function probe(root: string, files: string[], env: NodeJS.ProcessEnv): Promise<P
   });
 }
 
-export async function measureColdStart(root: string, azurite: Azurite, bundleOptions: object, runs = 7): Promise<ColdStart> {
+export async function measureColdStart(root: string, azurite: Azurite, runs = 7): Promise<ColdStart> {
   const out = mkdtempSync(join(root, '.emulator', 'cold-start-'));
-  // As deployed today: `npm run build` (tsc) and node_modules.
+  // `npm run build` (tsc) and node_modules.
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'dist'), '--sourceMap', 'false'], { cwd: root });
   const functions = readdirSync(join(root, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
-  // The alternative: every function in one file, its dependencies inside.
-  mkdirSync(join(out, 'bundle'));
-  await build({
-    ...bundleOptions,
-    stdin: { contents: functions.map((f) => `export * from './functions/${f}';`).join('\n'), resolveDir: root, loader: 'ts' },
-    outfile: join(out, 'bundle', 'index.js'),
-    minify: true,
-  });
+  // The alternative: every function in one file, its dependencies inside, as `npm run bundle` writes it.
+  await bundleFunctions(root, join(out, 'bundle', 'index.js'));
 
   const cloud = await startPrivateCloud({ scenario: join(root, 'emulators/scenarios/demo.json'), outboxDir: mkdtempSync(join(tmpdir(), 'esw-cold-')) });
   try {
     const env = { ...process.env, ...settingsFor(cloud, { storage: azurite.connectionString }) };
     const variants = {
-      'tsc output and node_modules (today)': functions.map((f) => join(out, 'dist', 'functions', `${f}.js`)),
-      'one esbuild bundle': [join(out, 'bundle', 'index.js')],
+      'tsc output and node_modules': functions.map((f) => join(out, 'dist', 'functions', `${f}.js`)),
+      'one esbuild bundle (npm run bundle)': [join(out, 'bundle', 'index.js')],
     };
     const samples = new Map<string, Probe[]>(Object.keys(variants).map((k) => [k, []]));
     for (let i = 0; i < runs; i++) {
       for (const [name, files] of Object.entries(variants)) samples.get(name)!.push(await probe(root, files, env));
     }
-    const sizes = { 'tsc output and node_modules (today)': sizeOf(join(out, 'dist')) + productionModulesSize(root), 'one esbuild bundle': sizeOf(join(out, 'bundle')) };
+    const sizes = { 'tsc output and node_modules': sizeOf(join(out, 'dist')) + productionModulesSize(root), 'one esbuild bundle (npm run bundle)': sizeOf(join(out, 'bundle')) };
     return {
       runs,
       variants: Object.fromEntries(
