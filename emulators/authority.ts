@@ -4,6 +4,7 @@ import { JWT_BEARER, type AssertionVerdict, type ClientAuth } from './app-creden
 import { MALFORMED_JSON, never, pause } from './faults';
 import { readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import type { CloudState } from './state';
+import { roundTrip } from './throttle';
 import type { TlsMaterial } from './tls';
 import type { TokenSigner } from './tokens';
 
@@ -53,6 +54,8 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
 
     const tenantSegment = segments[0]?.toLowerCase() ?? '';
     const rest = segments.slice(1).join('/');
+    // The same round trip as Graph's (scenario graphLimits.latencyMs): token requests cost time too.
+    await roundTrip(state.throttle.latencyMs);
 
     // Injected faults for the authority (`service: "authority"`): a hung or failing token endpoint.
     const fault = state.faults.take({ service: 'authority', tenantId: tenantSegment, path: url.pathname, inBatch: false });

@@ -8,11 +8,13 @@ export const DEV_ACCOUNT = 'devstoreaccount1';
 export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface Azurite {
-  /** Connection string in the AzureWebJobsStorage format, pointing at this instance (the development account). */
+  /** Connection string in the AzureWebJobsStorage format, pointing at this instance (the development account); with `queue`, its QueueEndpoint too. */
   connectionString: string;
   /** The connection string of another account started with it (`accounts`): a storage of its own, as a second storage account would be. */
   connectionStringFor(account: string): string;
   port: number;
+  /** The queue service's port, when started with `queue: true`. */
+  queuePort?: number;
   stop(): Promise<void>;
 }
 
@@ -33,12 +35,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number, path = 'Tables'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode} before listening`);
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/${DEV_ACCOUNT}/Tables`, { method: 'GET' });
+      const response = await fetch(`http://127.0.0.1:${port}/${DEV_ACCOUNT}/${path}`, { method: 'GET' });
       await response.arrayBuffer();
       return;
     } catch {
@@ -53,7 +55,7 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
  * on disk), and waits until it answers. State lives as long as this process does, so a test or
  * the demo can restart *our* process side (new clients) and see the state survive.
  */
-export async function startAzurite(options: { cwd?: string; accounts?: string[] } = {}): Promise<Azurite> {
+export async function startAzurite(options: { cwd?: string; accounts?: string[]; queue?: boolean } = {}): Promise<Azurite> {
   const port = await freePort();
   const bin = join(options.cwd ?? process.cwd(), 'node_modules', 'azurite', 'dist', 'src', 'table', 'main.js');
   const accounts = options.accounts ?? [];
@@ -72,22 +74,61 @@ export async function startAzurite(options: { cwd?: string; accounts?: string[] 
     child.kill();
     throw new Error(`${(error as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`);
   }
+  let queue: { port: number; child: ChildProcess } | undefined;
+  if (options.queue) {
+    try {
+      queue = await startQueueService(options.cwd ?? process.cwd(), env);
+    } catch (error) {
+      await stopChild(child);
+      throw error;
+    }
+  }
   const connectionStringFor = (account: string): string => {
     if (account !== DEV_ACCOUNT && !accounts.includes(account)) throw new Error(`Azurite was not started with the account ${account}`);
     const key = account === DEV_ACCOUNT ? DEV_KEY : keyOf(account);
-    return `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};TableEndpoint=http://127.0.0.1:${port}/${account};`;
+    const queueEndpoint = queue ? `QueueEndpoint=http://127.0.0.1:${queue.port}/${account};` : '';
+    return `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};TableEndpoint=http://127.0.0.1:${port}/${account};${queueEndpoint}`;
   };
   return {
     port,
+    queuePort: queue?.port,
     connectionString: connectionStringFor(DEV_ACCOUNT),
     connectionStringFor,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill();
-      }),
+    stop: async () => {
+      await Promise.all([stopChild(child), queue ? stopChild(queue.child) : undefined]);
+    },
   };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill();
+  });
+}
+
+/**
+ * Azurite's queue service (the tenant fan-out's queue, lib/fanout/), in memory, on a free port, with
+ * the same accounts as the table service.
+ */
+async function startQueueService(cwd: string, env: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const bin = join(cwd, 'node_modules', 'azurite', 'dist', 'src', 'queue', 'main.js');
+  const child = spawn(
+    process.execPath,
+    [bin, '--queueHost', '127.0.0.1', '--queuePort', String(port), '--inMemoryPersistence', '--silent', '--disableTelemetry', '--skipApiVersionCheck'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    await waitForPort(port, child, 20_000, '?comp=list');
+  } catch (error) {
+    child.kill();
+    throw new Error(`Azurite's queue service: ${(error as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`);
+  }
+  return { port, child };
 }
 
 /** A TCP proxy in front of Azurite that a test can cut: Table Storage becoming unavailable mid-cycle. */

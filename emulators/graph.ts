@@ -4,6 +4,7 @@ import { header, newRequestId, readBody, sendJson, startHttpsServer, type Runnin
 import { buildJob, type JsonObject } from './jobs';
 import { provisioningLogsResult } from './provisioning-logs';
 import type { CloudState, ServicePrincipalState, TenantState } from './state';
+import { roundTrip, type Throttled } from './throttle';
 import type { TlsMaterial } from './tls';
 import { bearerToken, type AccessTokenClaims, type TokenSigner } from './tokens';
 
@@ -60,6 +61,8 @@ interface CallContext {
   now: number;
   /** The world, for what lives beside the tenants (provisioning logs). */
   state?: CloudState;
+  /** The calling app (`appid` of the token): rate limits are per app. */
+  appId?: string;
 }
 
 export async function startGraph(options: GraphOptions): Promise<GraphEmulator> {
@@ -72,6 +75,8 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
       await control(req, res, url, state);
       return;
     }
+    // Every answer takes a round trip (scenario graphLimits.latencyMs; emulators/throttle.ts).
+    await roundTrip(state.throttle.latencyMs);
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = newRequestId();
     const clientRequestId = header(req, 'client-request-id') ?? requestId;
@@ -171,6 +176,7 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
       consistencyLevel: header(req, 'consistencylevel'),
       now: state.now(),
       state,
+      appId: claims.appid,
     };
     const rest = segments.slice(1);
     if (rest.length === 1 && rest[0] === '$batch') {
@@ -184,6 +190,11 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
         return never();
       }
       reply(answer);
+      return;
+    }
+    const throttled = admit(rest, ctx, state);
+    if (throttled) {
+      reply(throttledResult(throttled, ctx));
       return;
     }
     reply(dispatch(method, url.pathname.slice(version.length + 1) + url.search, ctx));
@@ -583,7 +594,9 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
         faulted = true;
         result = faultResult(fault, { date: innerCtx.date, requestId: innerRequestId, clientRequestId: ctx.clientRequestId });
       } else {
-        result = dispatch(item.method, relative, innerCtx);
+        // Each request of a batch is metered and throttled on its own (reference §5).
+        const throttled = admit(relative.split('?')[0]!.split('/').filter(Boolean), innerCtx, state);
+        result = throttled ? throttledResult(throttled, innerCtx) : dispatch(item.method, relative, innerCtx);
       }
     }
     statusById.set(item.id, result.status);
@@ -610,6 +623,21 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
 }
 
 // --- shared ----------------------------------------------------------------------------------
+
+/**
+ * The identity-and-access resource-unit limits for one request (emulators/throttle.ts). Reports
+ * (`/auditLogs/...`) have their own limits, applied where they are answered.
+ */
+function admit(segments: string[], ctx: CallContext, state: CloudState): Throttled | undefined {
+  if (segments[0] === 'auditLogs') return undefined;
+  return state.throttle.admit(ctx.appId ?? 'unknown', ctx.tenant.id, 1);
+}
+
+/** Graph's 429 for a rate limit, with the throttle headers identity and access sends (reference §5). */
+function throttledResult(throttled: Throttled, ctx: Pick<CallContext, 'date' | 'requestId' | 'clientRequestId'>): GraphResult {
+  const result = faultResult({ status: 429, retryAfterSeconds: throttled.retryAfterSeconds, times: 1 }, ctx);
+  return { ...result, headers: { ...result.headers, 'x-ms-throttle-scope': throttled.scope, 'x-ms-throttle-information': 'ResourceUnitLimitExceeded' } };
+}
 
 function faultResult(fault: Fault, ids: { date: string; requestId: string; clientRequestId: string }): GraphResult {
   const r = faultReply(fault, ids.date);
@@ -733,6 +761,11 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         const specs = (Array.isArray(body) ? body : body.events) as Parameters<CloudState['addProvisioningEvents']>[1];
         return ok({ added: state.addProvisioningEvents(tenantId, specs) });
       }
+      case 'PUT limits':
+        state.setGraphLimits(body as Parameters<CloudState['setGraphLimits']>[0]);
+        return ok({ limits: state.throttle.limits });
+      case 'GET limits':
+        return ok({ limits: state.throttle.limits, throttled: state.throttledCounts() });
       case 'PUT premium': {
         const tenantId = parts[1];
         if (!tenantId) throw new Error('expected /_emulator/premium/{tenantId}');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { validateFault, type Fault } from './faults';
 import { JOB_STATES, shortDurationMs, type JobSpec, type JobState, type QuarantineSpec, type SynchronizationTaskExecution } from './jobs';
 import { validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
+import { validateGraphLimits, type GraphLimits } from './throttle';
 
 /**
  * The scenario a local private cloud starts from: one multi-tenant app registration, the customer
@@ -82,6 +83,8 @@ export interface Scenario {
   reportsRateLimit?: { requests: number; windowSeconds: number };
   /** A Log Analytics workspace receiving every tenant's provisioning logs (AADProvisioningLogs). */
   logAnalytics?: { workspaceId: string; readerAccess?: boolean };
+  /** Graph's latency and rate limits: identity-and-access resource units and reports across tenants (emulators/throttle.ts). */
+  graphLimits?: GraphLimits;
 }
 
 export class ScenarioError extends Error {
@@ -111,7 +114,7 @@ export function loadScenario(path: string): Scenario {
  * `tenants[1].servicePrincipals[0].jobs[2].state: expected one of healthy, neverRun, ...`.
  */
 export function validateScenario(value: unknown): Scenario {
-  const s = obj(value, '(scenario)', ['name', 'description', 'app', 'tenants', 'timeline', '$schema', 'reportsRateLimit', 'logAnalytics']);
+  const s = obj(value, '(scenario)', ['name', 'description', 'app', 'tenants', 'timeline', '$schema', 'reportsRateLimit', 'logAnalytics', 'graphLimits']);
   str(s.name, 'name');
   optStr(s.description, 'description');
   const app = obj(s.app, 'app', ['clientId', 'clientSecret']);
@@ -228,6 +231,13 @@ function validateLogSettings(s: Record<string, unknown>): void {
     const r = obj(s.reportsRateLimit, 'reportsRateLimit', ['requests', 'windowSeconds']);
     if (typeof r.requests !== 'number' || !Number.isInteger(r.requests) || r.requests < 1) throw new ScenarioError('reportsRateLimit.requests: expected an integer >= 1');
     if (typeof r.windowSeconds !== 'number' || !(r.windowSeconds > 0)) throw new ScenarioError('reportsRateLimit.windowSeconds: expected a number > 0');
+  }
+  if (s.graphLimits !== undefined) {
+    try {
+      validateGraphLimits(s.graphLimits);
+    } catch (error) {
+      throw new ScenarioError((error as Error).message);
+    }
   }
   if (s.logAnalytics !== undefined) {
     const la = obj(s.logAnalytics, 'logAnalytics', ['workspaceId', 'readerAccess']);

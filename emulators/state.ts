@@ -2,7 +2,8 @@ import { AppCredentials, type ClientAuth, type FederatedCredential } from './app
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, shortDurationMs, type JobSpec } from './jobs';
 import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
-import { ProvisioningEventLog, ReportsRateLimiter, validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
+import { ProvisioningEventLog, validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
+import { DEFAULT_GRAPH_LIMITS, GraphThrottle, ReportsLimits, type GraphLimits } from './throttle';
 
 /**
  * The mutable world of the local private cloud: tenants, grants, consent, jobs, injected faults,
@@ -88,6 +89,10 @@ export interface EmulatorControl {
   addProvisioningEvents(tenantId: string, specs: ProvisioningEventSpec[]): number;
   /** Whether a tenant has Entra ID P1/P2 (the provisioning logs answer 403 without). */
   setPremium(tenantId: string, premium: boolean): void;
+  /** Replaces Graph's latency and rate limits (emulators/throttle.ts); fields not given take their defaults. */
+  setGraphLimits(limits: GraphLimits): void;
+  /** Requests answered 429 by the rate limits (not by injected faults) since start/reset/clearLogs: identity and access, reports. */
+  throttledCounts(): { identity: number; reports: number };
 }
 
 export class CloudState implements EmulatorControl {
@@ -97,7 +102,9 @@ export class CloudState implements EmulatorControl {
   readonly appCredentials = new AppCredentials();
   /** Every tenant's provisioning events (Graph `/auditLogs/provisioning`, Log Analytics `AADProvisioningLogs`). */
   readonly provisioningLog = new ProvisioningEventLog();
-  readonly reportsLimiter: ReportsRateLimiter;
+  readonly reportsLimiter: ReportsLimits;
+  /** Graph's latency and its identity-and-access limits (emulators/throttle.ts). */
+  readonly throttle: GraphThrottle;
   private tenants = new Map<string, TenantState>();
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
@@ -107,7 +114,8 @@ export class CloudState implements EmulatorControl {
   constructor(scenario: Scenario, private readonly clock: () => number = Date.now) {
     this.scenario = scenario;
     const limit = scenario.reportsRateLimit;
-    this.reportsLimiter = new ReportsRateLimiter(limit?.requests ?? 5, (limit?.windowSeconds ?? 10) * 1000);
+    this.reportsLimiter = new ReportsLimits(limit?.requests ?? 5, (limit?.windowSeconds ?? 10) * 1000, scenario.graphLimits?.reportsPerApp);
+    this.throttle = new GraphThrottle(scenario.graphLimits);
     this.load();
   }
 
@@ -230,6 +238,15 @@ export class CloudState implements EmulatorControl {
     this.requireTenant(tenantId).premium = premium;
   }
 
+  setGraphLimits(limits: GraphLimits): void {
+    this.throttle.configure(limits);
+    this.reportsLimiter.setPerApp(limits.reportsPerApp ?? DEFAULT_GRAPH_LIMITS.reportsPerApp);
+  }
+
+  throttledCounts(): { identity: number; reports: number } {
+    return { identity: this.throttle.throttled, reports: this.reportsLimiter.throttled };
+  }
+
   injectFault(fault: Fault): void {
     validateFault(fault, 'fault');
     this.faults.inject(fault);
@@ -250,6 +267,8 @@ export class CloudState implements EmulatorControl {
   clearLogs(): void {
     this.log = [];
     this.tokens = [];
+    this.throttle.throttled = 0;
+    this.reportsLimiter.throttled = 0;
   }
 
   reset(): void {
@@ -278,6 +297,7 @@ export class CloudState implements EmulatorControl {
     this.faults.clear();
     this.provisioningLog.clear();
     this.reportsLimiter.clear();
+    this.throttle.clear();
     for (const t of this.scenario.tenants) if (t.provisioningEvents) this.addProvisioningEvents(t.id, t.provisioningEvents);
     this.log = [];
     this.tokens = [];

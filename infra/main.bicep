@@ -26,6 +26,15 @@ param watchSchedule string = '0 */5 * * * *'
 @description('WATCH_CONFIG: the path of the config file (routes, silences, ...) in the deployed app, e.g. /home/site/wwwroot/watch-config.json for a watch-config.json at the project root. Empty: none.')
 param watchConfig string = ''
 
+@description('WATCH_FANOUT_TENANTS: past this many tenants the timer hands them to the queue-triggered function, spread over instances (0: never). Empty: the default (500).')
+param watchFanOutTenants string = ''
+
+@description('WATCH_FANOUT_BATCH: tenants per queue message of the fan-out. Empty: the default (10).')
+param watchFanOutBatch string = ''
+
+@description('WATCH_CONCURRENCY: tenants one instance reads at once. Empty: the default (32).')
+param watchConcurrency string = ''
+
 @description('Watch customer tenants: creates a multi-tenant app registration whose credential is the managed identity (a federated identity credential). Each customer tenant then consents to it (npm run onboard).')
 param multiTenant bool = false
 
@@ -157,6 +166,9 @@ module api 'app/api.bicep' = {
     watchTenants: empty(watchTenants) ? tenant().tenantId : watchTenants
     watchSchedule: watchSchedule
     watchConfig: watchConfig
+    watchFanOutTenants: watchFanOutTenants
+    watchFanOutBatch: watchFanOutBatch
+    watchConcurrency: watchConcurrency
     cloudName: cloud.name
     tenantId: tenant().tenantId
     watchAppClientId: multiTenant ? multiTenantApp.outputs.appId : ''

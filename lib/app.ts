@@ -1,4 +1,5 @@
-import { createCredentials, createEmailClient, createTableClient } from './clients';
+import { createEmailClient, createQueueClient, createTableClient } from './clients';
+import { keptCredentials } from './clients/credentials';
 import { createGraphReader } from './clients/graph';
 import { boundedCredential } from './clients/timeouts';
 import { createLogsQueryClient } from './clients/logs';
@@ -19,6 +20,13 @@ import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
 import { SilenceStore } from './store/silence-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
+import { FANOUT_QUEUE } from './fanout/message';
+import { DEFAULT_FANOUT_BATCH, queueFanOut } from './fanout/planner';
+import { SharedWindowLimiter } from './fanout/shared-limiter';
+import { FANOUT_TABLE, FanOutStore } from './fanout/store';
+import { GRAPH_REPORTS_APP_LIMIT } from './observe/event-source';
+import type { TokenCredential } from '@azure/core-auth';
+import type { CallLimits } from './clients/timeouts';
 
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 export function targetsOf(settings: Settings, env: Env): Target[] {
@@ -37,21 +45,47 @@ export interface CycleOptions {
   graphCounters?: GraphCounters;
   /** The cycle's time limits (default: derived from WATCH_SCHEDULE and host.json, lib/limits.ts). */
   limits?: CycleLimits;
+  /**
+   * May the tenants be handed to the queue-triggered function past WATCH_FANOUT_TENANTS? Only the
+   * timer sets it: `npm run cycle` has no instances to hand them to.
+   */
+  fanOut?: boolean;
+  /** This process reads provisioning logs beside other instances (a fan-out worker): Graph's reports limit across tenants is kept in Table Storage. */
+  sharedReportsLimit?: boolean;
+}
+
+/** Past this many tenants the timer fans out, unless WATCH_FANOUT_TENANTS says otherwise (README "Scale"). */
+export const DEFAULT_FANOUT_TENANTS = 500;
+
+/** The fan-out's reports table, on the app's storage. */
+export function fanOutStore(settings: Settings, azure: TokenCredential, limits: CallLimits): FanOutStore {
+  return new FanOutStore(createTableClient(settings, azure, FANOUT_TABLE, limits));
+}
+
+/** Graph's reports limit across tenants, shared by every instance through the fan-out table (lib/fanout/shared-limiter.ts). */
+function sharedReportsLimiter(settings: Settings, azure: TokenCredential, limits: CallLimits): SharedWindowLimiter {
+  return new SharedWindowLimiter(createTableClient(settings, azure, FANOUT_TABLE, limits), { partitionKey: 'limits', rowKey: 'graph-reports' }, GRAPH_REPORTS_APP_LIMIT);
 }
 
 export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date(), options: CycleOptions = {}): CycleDeps {
-  const credentials = createCredentials(settings, env);
+  // Kept across cycles in this process, with their tokens (lib/clients/credentials.ts).
+  const credentials = keptCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   requireWorkspaceWhereNeeded(policy, settings);
   // Every outbound call is bounded by the cycle's deadline (lib/limits.ts); Graph readers by their tenant's.
   const budget = new CycleBudget(options.limits ?? limitsForSchedule(settings.schedule, env));
   const azure = boundedCredential(credentials.azure, budget.calls());
+  const targets = targetsOf(settings, env);
+  const fanOut = options.fanOut ? fanOutFor(settings, targets.length, azure, budget.calls(), log) : undefined;
+  const appLimiter = fanOut || options.sharedReportsLimit ? sharedReportsLimiter(settings, azure, budget.calls()) : undefined;
   return {
-    targets: targetsOf(settings, env),
+    targets,
+    fanOut,
     graphFor: (target, limits) => {
       const reader = createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant, limits ?? { ...budget.calls(), maxRetryAfterMs: budget.limits.maxRetryAfterMs });
       return options.graphCounters ? countingGraph(reader, options.graphCounters) : reader;
     },
+    renewToken: (target) => credentials.graph.renew(target.tokenTenant),
     alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
     state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
@@ -60,6 +94,7 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
     poster: createChannelPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
+    concurrency: settings.scale?.concurrency,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
     render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings), snooze: settings.snooze }),
@@ -68,11 +103,24 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     log,
     logs: {
       store: new ProvisioningLogStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+      appLimiter,
       logAnalytics: settings.logAnalytics
         ? { client: createLogsQueryClient(azure, settings.logAnalytics.endpoint), workspaceId: settings.logAnalytics.workspaceId }
         : undefined,
     },
   };
+}
+
+/** The queue fan-out, when the timer has more tenants than WATCH_FANOUT_TENANTS and a queue to hand them to. */
+function fanOutFor(settings: Settings, tenants: number, azure: TokenCredential, limits: CallLimits, log: Logger) {
+  const threshold = settings.scale?.fanOutTenants ?? DEFAULT_FANOUT_TENANTS;
+  if (threshold === 0 || tenants <= threshold) return undefined;
+  const queue = createQueueClient(settings, azure, FANOUT_QUEUE, limits);
+  if (!queue) {
+    log.warn(`${tenants} tenants are more than WATCH_FANOUT_TENANTS (${threshold}), but the settings name no queue (AzureWebJobsStorage__queueServiceUri): this instance reads them all itself`);
+    return undefined;
+  }
+  return queueFanOut({ queue, store: fanOutStore(settings, azure, limits), batchSize: settings.scale?.fanOutBatch ?? DEFAULT_FANOUT_BATCH });
 }
 
 function consentAppId(settings: Settings): string | undefined {
@@ -90,9 +138,9 @@ function requireWorkspaceWhereNeeded(policy: Policy, settings: Settings): void {
 }
 
 /** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */
-export async function runCycleFromEnv(env: Env, log: Logger, graphCounters?: GraphCounters): Promise<CycleSummary> {
+export async function runCycleFromEnv(env: Env, log: Logger, graphCounters?: GraphCounters, options: Pick<CycleOptions, 'fanOut'> = {}): Promise<CycleSummary> {
   const settings = loadSettings(env);
-  return runCycle(cycleDepsFromSettings(settings, env, log, undefined, { graphCounters }));
+  return runCycle(cycleDepsFromSettings(settings, env, log, undefined, { graphCounters, ...options }));
 }
 
 export function formatSummary(summary: CycleSummary): string {

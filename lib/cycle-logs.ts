@@ -31,6 +31,8 @@ export interface LogsDeps {
   rateLimit?: { requests: number; windowMs: number };
   /** The reports limit kept across all tenants (default 120 requests per 10 s; Graph's is 122 per app). */
   appRateLimit?: { requests: number; windowMs: number };
+  /** That limit shared with other instances (the fan-out's, lib/fanout/shared-limiter.ts) instead of kept by this one alone. */
+  appLimiter?: Pick<SlidingWindowLimiter, 'take'>;
   /** Overrides of the read (tests, bench); the config's provisioningLogs section gives the page cap and the overlap. */
   read?: ReadOptions;
   sleep?: (ms: number) => Promise<void>;
@@ -60,7 +62,8 @@ function sourceFor(observation: TenantObservation, graph: GraphReader, deps: Log
 /** One limiter across the tenants read with the same dependencies (one cycle's). */
 const APP_LIMITERS = new WeakMap<LogsDeps, SlidingWindowLimiter>();
 
-function appLimiterOf(deps: LogsDeps): SlidingWindowLimiter {
+function appLimiterOf(deps: LogsDeps): Pick<SlidingWindowLimiter, 'take'> {
+  if (deps.appLimiter) return deps.appLimiter;
   let limiter = APP_LIMITERS.get(deps);
   if (!limiter) {
     const limit = deps.appRateLimit ?? GRAPH_REPORTS_APP_LIMIT;

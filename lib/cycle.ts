@@ -12,6 +12,8 @@ import { neededNotifications } from './notify/dedup';
 import { groupByRecipients } from './notify/group';
 import { relatedAlerts, viewOf } from './notify/view';
 import { mapLimit } from './map-limit';
+import { refusedAccess } from './observe/access';
+import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from './observe/pacing';
 import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
@@ -42,9 +44,11 @@ export interface CycleDeps extends DeliveryDeps {
   targets: Target[];
   /** A Graph reader for one tenant; `limits` bound its calls (its tenant's deadline, one call's time). */
   graphFor(target: Target, limits?: GraphLimits): GraphReader;
+  /** Drops the tenant's cached Graph token, so its next token carries the permissions granted since (lib/clients/credentials.ts). */
+  renewToken?(target: Target): void;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
   heartbeat?: (summary: CycleSummary) => Promise<void>;
-  /** Tenants read at once. */
+  /** Tenants read at once (WATCH_CONCURRENCY; default DEFAULT_CONCURRENCY). */
   concurrency?: number;
   observe?: ObserveOptions;
   /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/limits.ts). */
@@ -57,6 +61,8 @@ export interface CycleDeps extends DeliveryDeps {
   logs?: LogsDeps;
   /** Silences made by snooze links (Table Storage), muting beside the config's. */
   silences?: SilenceStore;
+  /** Past WATCH_FANOUT_TENANTS (timer only): the tenants are read by the queue-triggered function instead (lib/fanout/). */
+  fanOut?: FanOut;
 }
 
 /** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
@@ -76,7 +82,7 @@ function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
 export type { CycleSummary } from './model';
 
 
-function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
+export function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
   for (const o of observations) {
     if (o.problem) {
       const message = `tenant ${o.tenantId}: cannot monitor: ${describeProblem(o.problem)}`;
@@ -97,14 +103,60 @@ function reportProblems(observations: TenantObservation[], log: Logger, errors: 
 // ---- observe: every tenant in parallel, each under its own deadline --------------------------------
 
 /** An observation of a tenant that could not be read in time: its alerts are held, and it is reported. */
-function timedOut(tenantId: string, message: string): TenantObservation {
+export function timedOut(tenantId: string, message: string): TenantObservation {
   return { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], problem: { kind: 'transient', code: 'Timeout', message, operation: 'the tenant' } };
 }
 
 /** What reading a tenant gave: its observation, and the provisioning-log state to write once its alerts are written. */
-interface TenantReading {
+export interface TenantReading {
   observation: TenantObservation;
   logRead?: TenantLogRead;
+}
+
+/**
+ * What the observe stage leaves for the stages under the lease: the tenants' findings, which of
+ * their stored alerts can be judged, and the provisioning-log states to write once the alerts are.
+ * Read here (evidenceOf) or, past WATCH_FANOUT_TENANTS, by the queue-triggered function (lib/fanout/).
+ */
+export interface Evidence {
+  /** The tenants' findings, judged at `now` (findings a worker recorded keep the time it judged them at). */
+  findings(now: Date): Finding[];
+  /** Whether a tenant's stored alert can be judged this cycle; one that cannot is held as it was. */
+  judged(labels: AlertLabels): boolean;
+  /** Provisioning-log states to write after the alerts (a worker writes its own). */
+  logReads: TenantLogRead[];
+  tenantsChecked: number;
+  tenantsUnreadable: string[];
+  jobsSeen: number;
+}
+
+/** The evidence of tenants read in this process. */
+export function evidenceOf(readings: TenantReading[], deps: Pick<CycleDeps, 'policy'>): Evidence {
+  const observations = readings.map((r) => r.observation);
+  const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
+  return {
+    findings: (now) => observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames })),
+    judged: (labels) => {
+      const o = byTenant.get(labels.tenantId);
+      return o !== undefined && inView(labels, o);
+    },
+    logReads: readings.flatMap((r) => (r.logRead ? [r.logRead] : [])),
+    tenantsChecked: observations.length,
+    tenantsUnreadable: observations.filter((o) => o.problem).map((o) => o.tenantId),
+    jobsSeen: observations.reduce((n, o) => n + o.jobs.length, 0),
+  };
+}
+
+/** Reading the tenants elsewhere: the timer's fan-out to the queue-triggered function (lib/fanout/planner.ts). */
+export interface FanOut {
+  observe(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence>;
+}
+
+/** Reads every tenant in this process, and reports what could not be read. */
+async function observeHere(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence> {
+  const readings = await observeTenants(deps, budget, observeBy, errors);
+  reportProblems(readings.map((r) => r.observation), deps.log, errors);
+  return evidenceOf(readings, deps);
 }
 
 /**
@@ -134,11 +186,13 @@ async function readLogsOne(observation: TenantObservation, reader: GraphReader, 
  * unreadable ("timed out after N s"); it holds up nobody else, since each tenant has its own
  * deadline and readers run side by side.
  */
-async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading> {
+async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[], appUnits: UnitWindow): Promise<TenantReading> {
   const { limits } = budget;
   if (observeBy.expired()) return { observation: timedOut(target.tenantId, `not read: the ${seconds(observeBy.lengthMs)} s this cycle gives to reading tenants ran out before its turn`) };
   const deadline = observeBy.within(limits.tenantMs);
-  const reader = deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs));
+  // Paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts).
+  const units = [new UnitWindow(GRAPH_TENANT_UNITS.requests, GRAPH_TENANT_UNITS.windowMs), appUnits];
+  const reader = pacedGraph(deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs)), units, deadline.signal);
   let observation: TenantObservation;
   try {
     const reading = observeTenant(reader, target.tenantId, { ...observeOptions(deps, target), deadline, retryCallMs: limits.callMs });
@@ -147,11 +201,20 @@ async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, 
     if (!(error instanceof TimeoutError)) throw error;
     return { observation: timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`) };
   }
-  return { observation, logRead: await readLogsOne(observation, reader, deps, deadline, errors) };
+  const logRead = await readLogsOne(observation, reader, deps, deadline, errors);
+  if (refusedAccess(observation)) deps.renewToken?.(target);
+  return { observation, logRead };
 }
 
-async function observeTenants(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading[]> {
-  return mapLimit(deps.targets, deps.concurrency ?? 4, (target) => observeOne(target, deps, budget, observeBy, errors));
+/**
+ * Tenants read at once by default: each waits mostly on Graph (a few round trips), so this many
+ * keep one instance busy without crowding Graph's limits (every tenant has its own, lib/observe/pacing.ts).
+ */
+export const DEFAULT_CONCURRENCY = 32;
+
+export async function observeTenants(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading[]> {
+  const appUnits = new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs);
+  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) => observeOne(target, deps, budget, observeBy, errors, appUnits));
 }
 
 /** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */
@@ -212,20 +275,18 @@ async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRec
   return lost;
 }
 
-function evaluate(observations: TenantObservation[], kql: KqlEvaluation | undefined, deps: CycleDeps, now: Date): Finding[] {
-  const findings = observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }));
-  return [...findings, ...(kql?.findings ?? [])];
+function evaluate(evidence: Evidence, kql: KqlEvaluation | undefined, now: Date): Finding[] {
+  return [...evidence.findings(now), ...(kql?.findings ?? [])];
 }
 
 /** Whether an existing alert can be judged this cycle: its tenant was read (or, for a KQL rule, its query was answered). */
-function judgedThisCycle(labels: AlertLabels, byTenant: Map<string, TenantObservation>, kql: KqlEvaluation | undefined, deps: CycleDeps): boolean {
+function judgedThisCycle(labels: AlertLabels, evidence: Evidence, kql: KqlEvaluation | undefined, deps: CycleDeps): boolean {
   if (isKqlCondition(labels.condition)) {
     // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
     const configured = (deps.policy.kqlRules ?? []).some((rule) => rule.name === labels.condition);
     return configured ? (kql?.judged.has(labels.condition) ?? false) : true;
   }
-  const o = byTenant.get(labels.tenantId);
-  return o !== undefined && inView(labels, o);
+  return evidence.judged(labels);
 }
 
 /** Whether a notice speaks of an alert that ended badly (a quarantine ended by Entra disabling the job): no good news. */
@@ -242,18 +303,16 @@ function endedBadlyIn(current: Map<string, AlertRecord>, deps: CycleDeps, now: D
  * reconcile (alert lifecycle) → write alert state → dispatch (route, inhibit, silence, dedup) →
  * group → plan (outbox; and the daily digests due) → send (email, then each channel) → record → forget.
  */
-async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | undefined, deps: CycleDeps, budget: CycleBudget, deadline: Deadline, errors: string[]): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
-  const observations = readings.map((r) => r.observation);
-  const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
+async function decideAndDeliver(evidence: Evidence, kql: KqlEvaluation | undefined, deps: CycleDeps, budget: CycleBudget, deadline: Deadline, errors: string[]): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
   const stored = await deps.alerts.loadAll();
   const now = deps.clock();
-  const findings = evaluate(observations, kql, deps, now);
+  const findings = evaluate(evidence, kql, now);
   await deps.probe?.('evaluated');
   const { changed } = reconcile({
     stored,
     findings,
     now,
-    inView: (labels: AlertLabels) => judgedThisCycle(labels, byTenant, kql, deps),
+    inView: (labels: AlertLabels) => judgedThisCycle(labels, evidence, kql, deps),
     keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
 
@@ -270,7 +329,7 @@ async function decideAndDeliver(readings: TenantReading[], kql: KqlEvaluation | 
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
   for (const fp of lost) current.delete(fp);
   // The alerts these events produced are written: now the watermarks may move past them.
-  if (deps.logs) await commitTenantLogs(readings.flatMap((r) => (r.logRead ? [r.logRead] : [])), deps.logs, deps.log, errors);
+  if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
   for (const { alert, reason } of muted) deps.log.info(`muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`);
   await deps.probe?.('state-written');
 
@@ -305,9 +364,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
 
   const observeBy = deadline.within(budget.limits.observeMs);
   const kqlRun = runKql(deps, observeBy, errors);
-  const readings = await observeTenants(deps, budget, observeBy, errors);
-  const observations = readings.map((r) => r.observation);
-  reportProblems(observations, deps.log, errors);
+  const evidence = deps.fanOut ? await deps.fanOut.observe(deps, budget, observeBy, errors) : await observeHere(deps, budget, observeBy, errors);
   const kql = await kqlRun;
 
   let delivery: DeliveryResult = { sent: 0, waiting: 0 };
@@ -327,7 +384,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   if (lease.taken) {
     try {
       await deps.probe?.('leased');
-      ({ delivery, current } = await decideAndDeliver(readings, kql, deps, budget, deadline, errors));
+      ({ delivery, current } = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors));
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
       failedMidCycle(error);
@@ -343,9 +400,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const summary: CycleSummary = {
     startedAt: started.toISOString(),
     durationMs: deps.clock().getTime() - started.getTime(),
-    tenantsChecked: observations.length,
-    tenantsUnreadable: observations.filter((o) => o.problem).map((o) => o.tenantId),
-    jobsSeen: observations.reduce((n, o) => n + o.jobs.length, 0),
+    tenantsChecked: evidence.tenantsChecked,
+    tenantsUnreadable: evidence.tenantsUnreadable,
+    jobsSeen: evidence.jobsSeen,
     alertsFiring: all.filter((r) => r.state === 'firing').length,
     notificationsSent: delivery.sent,
     notificationsPending: delivery.waiting,

@@ -25,3 +25,19 @@ export function withFields(message: string, fields?: LogFields): string {
   const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
   return Object.keys(present).length > 0 ? `${message} ${JSON.stringify(present)}` : message;
 }
+
+/** The log methods of a Functions InvocationContext (kept structural: lib does not depend on the host). */
+export interface HostContextLog {
+  log(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/** The host's logger: each line goes to Application Insights as a trace, its fields as JSON after the message. */
+export function hostLogger(context: HostContextLog): Logger {
+  return {
+    info: (m, fields) => context.log(withFields(m, fields)),
+    warn: (m, fields) => context.warn(withFields(m, fields)),
+    error: (m, fields) => context.error(withFields(m, fields)),
+  };
+}

@@ -44,6 +44,7 @@ function scenario(): Scenario {
     app: { clientId: guidFrom('bench-logs-app'), clientSecret: 'bench-secret' },
     // Lifted to measure the monitor's own cost; Graph's real limit is printed below.
     reportsRateLimit: { requests: 100_000, windowSeconds: 1 },
+    graphLimits: { reportsPerApp: { requests: 100_000, windowSeconds: 1 } },
     tenants: [{ id: tenant, displayName: 'Bench', grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'], servicePrincipals: sps, provisioningEvents: batches }],
   };
 }

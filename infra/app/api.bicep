@@ -21,6 +21,12 @@ param watchSchedule string
 param watchConfig string = ''
 param cloudName string
 param tenantId string
+@description('WATCH_FANOUT_TENANTS: past this many tenants the timer fans out to the queue-triggered function; empty for the default.')
+param watchFanOutTenants string = ''
+@description('WATCH_FANOUT_BATCH: tenants per queue message; empty for the default.')
+param watchFanOutBatch string = ''
+@description('WATCH_CONCURRENCY: tenants one instance reads at once; empty for the default.')
+param watchConcurrency string = ''
 @description('The multi-tenant app whose credential is the managed identity; empty when the identity reads its own tenant only.')
 param watchAppClientId string = ''
 @secure()
@@ -44,6 +50,12 @@ var appSettings = {
   WATCH_TENANTS: watchTenants
   WATCH_SCHEDULE: watchSchedule
   WATCH_CONFIG: watchConfig
+  // How the work spreads (README "Scale"): tenants read at once per instance, and past how many
+  // tenants the timer hands them to the queue-triggered function (queue syncwatch-observe), in
+  // batches of WATCH_FANOUT_BATCH. Empty: the defaults.
+  WATCH_CONCURRENCY: watchConcurrency
+  WATCH_FANOUT_TENANTS: watchFanOutTenants
+  WATCH_FANOUT_BATCH: watchFanOutBatch
   // Where alerts go: ACS Email with Entra auth, from the verified domain's DoNotReply sender.
   ALERT_EMAIL_TO: alertEmailTo
   ALERT_EMAIL_FROM: senderAddress

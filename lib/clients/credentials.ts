@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import {
   ClientAssertionCredential,
@@ -22,11 +23,22 @@ export function isMicrosoftAuthority(authorityHost: string): boolean {
   return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
 }
 
+/**
+ * A credential that keeps its tokens between cycles (the identity library caches each tenant's
+ * token until shortly before it expires), and can be told to drop one tenant's: a tenant whose
+ * reads were refused may have been granted the missing permission since, and a token carries the
+ * permissions of the moment it was issued.
+ */
+export interface RenewableCredential extends TokenCredential {
+  /** The next token for this tenant (undefined: the credential's own tenant) is a new one. */
+  renew(tenantId: string | undefined): void;
+}
+
 /** The identities the app uses: one to read Graph in the watched tenants, one for its own Azure resources. */
 export interface Credentials {
   mode: Identity['mode'];
   /** Reads Microsoft Graph; asked for a token per watched tenant (`GetTokenOptions.tenantId`). */
-  graph: TokenCredential;
+  graph: RenewableCredential;
   /** Reaches this deployment's Table Storage and ACS: the managed identity where there is one. */
   azure: TokenCredential;
 }
@@ -121,6 +133,102 @@ function ownTenantOnly(managed: TokenCredential): TokenCredential {
   };
 }
 
+/** Credentials the tenants' tokens are spread over (see sharded()). */
+const TOKEN_SHARDS = 16;
+
+/**
+ * One app credential for many tenants, as TOKEN_SHARDS credentials each holding the tokens of a
+ * share of the tenants. The identity library's cache (MSAL's) scans every token it holds when it
+ * looks one up and again when it saves one, so a single credential asked for 1,000 tenants' tokens
+ * does a million comparisons, and allocates for each: at a cold start that was most of the
+ * monitor's memory. A tenant always goes to the same credential.
+ */
+function sharded(make: () => TokenCredential, first: TokenCredential): TokenCredential {
+  const shards: TokenCredential[] = [first];
+  const shardOf = (tenantId: string | undefined): TokenCredential => {
+    const key = (tenantId ?? '').toLowerCase();
+    let hash = 0;
+    for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
+    const index = hash % TOKEN_SHARDS;
+    return (shards[index] ??= make());
+  };
+  return { getToken: (scopes, options) => shardOf(options?.tenantId).getToken(scopes, options) };
+}
+
+/** A token is used until this long before it expires, when the identity library has not said when to refresh it. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+
+/**
+ * One credential for every tenant, except those told to renew: each of them gets a credential of
+ * its own, made afresh (so with an empty token cache), whose next token is a new one. The identity
+ * library gives no way to drop one tenant's token from a credential's cache, hence a new instance.
+ *
+ * Tokens are also kept here, per tenant and scope, until their refresh time: the identity
+ * library's own cache (MSAL's) looks a token up by scanning every token it holds, which for 1,000
+ * tenants, asked for a token at every Graph request, cost more CPU than the reads themselves.
+ */
+function renewable(make: () => TokenCredential, shared: TokenCredential = make(), clock: () => number = Date.now): RenewableCredential {
+  const renewed = new Map<string, TokenCredential>();
+  const tokens = new Map<string, AccessToken>();
+  const pending = new Map<string, Promise<AccessToken | null>>();
+  const keyOf = (tenantId: string | undefined) => (tenantId ?? '').toLowerCase();
+  /** Asks the tenant's credential, and keeps the token unless renew() was called for it meanwhile. */
+  const ask = (key: string, credential: TokenCredential, scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> => {
+    const asked: Promise<AccessToken | null> = credential.getToken(scopes, options).then(
+      (token) => {
+        if (pending.get(key) === asked) {
+          pending.delete(key);
+          if (token) tokens.set(key, token);
+        }
+        return token;
+      },
+      (error: unknown) => {
+        if (pending.get(key) === asked) pending.delete(key);
+        throw error;
+      },
+    );
+    pending.set(key, asked);
+    return asked;
+  };
+  /**
+   * A shared request, no longer shared once a caller waiting for it gives up (its signal aborts):
+   * the identity library may never settle a request that hung (a token endpoint that does not
+   * answer), and the next caller, in this cycle or the next, must ask anew. The caller's own wait
+   * is ended by its time limit (boundedCredential, lib/clients/timeouts.ts), which names the call.
+   */
+  const share = (key: string, asked: Promise<AccessToken | null>, signal: GetTokenOptions['abortSignal']): Promise<AccessToken | null> => {
+    if (!signal) return asked;
+    const forget = () => {
+      if (pending.get(key) === asked) pending.delete(key);
+    };
+    if (signal.aborted) forget();
+    else {
+      signal.addEventListener('abort', forget);
+      const done = () => signal.removeEventListener('abort', forget);
+      asked.then(done, done);
+    }
+    return asked;
+  };
+  return {
+    getToken(scopes, options) {
+      const tenant = keyOf(options?.tenantId);
+      const credential = renewed.get(tenant) ?? shared;
+      const key = `${tenant} ${[scopes].flat().join(' ')}`;
+      // A claims challenge (continuous access evaluation) always asks the authority; its token replaces the kept one.
+      if (options?.claims) return share(key, ask(key, credential, scopes, options), options.abortSignal);
+      const kept = tokens.get(key);
+      if (kept && clock() < (kept.refreshAfterTimestamp ?? kept.expiresOnTimestamp - REFRESH_MARGIN_MS)) return Promise.resolve(kept);
+      // Callers asking at once (a tenant's concurrent reads) share one request.
+      return share(key, pending.get(key) ?? ask(key, credential, scopes, options), options?.abortSignal);
+    },
+    renew(tenantId) {
+      const tenant = keyOf(tenantId);
+      renewed.set(tenant, make());
+      for (const map of [tokens, pending]) for (const key of map.keys()) if (key.startsWith(`${tenant} `)) map.delete(key);
+    },
+  };
+}
+
 /** The credentials the settings describe (lib/config/identity.ts), secretless first. */
 export function createCredentials(settings: Settings, env: Env): Credentials {
   const { identity } = settings;
@@ -128,15 +236,16 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
   switch (identity.mode) {
     case 'managed-identity': {
       const managed = managedIdentity(settings, env, identity.clientId, identity.tenantId);
-      return { mode: identity.mode, graph: ownTenantOnly(managed), azure: managed };
+      const graph = renewable(() => ownTenantOnly(managedIdentity(settings, env, identity.clientId, identity.tenantId)), ownTenantOnly(managed));
+      return { mode: identity.mode, graph, azure: managed };
     }
     case 'federated': {
       const managed = managedIdentity(settings, env, identity.managedIdentityClientId, identity.tenantId);
-      return { mode: identity.mode, graph: federatedApp(settings, identity, managed), azure: managed };
+      return { mode: identity.mode, graph: renewable(() => federatedApp(settings, identity, managed)), azure: managed };
     }
     case 'certificate':
     case 'secret': {
-      const app =
+      const makeApp = () =>
         identity.mode === 'certificate'
           ? new ClientCertificateCredential(
               identity.tenantId,
@@ -145,12 +254,54 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
               multiTenant,
             )
           : new ClientSecretCredential(identity.tenantId, identity.clientId, identity.clientSecret, multiTenant);
+      const app = makeApp();
       // In Azure the host's own identity (the one it uses for storage) owns the resource roles;
       // elsewhere the app registration reaches them, as a local run against emulators does.
       const azure = onManagedIdentityHost(env) ? managedIdentity(settings, env, env.AzureWebJobsStorage__clientId) : app;
-      return { mode: identity.mode, graph: app, azure };
+      return { mode: identity.mode, graph: renewable(makeApp, sharded(makeApp, app)), azure };
     }
   }
+}
+
+/** Credentials kept by this process, by what they were made from (a hash: the key holds secrets). */
+const KEPT = new Map<string, Credentials>();
+/** Settings a process switches between (tests, a local run after an edit): a few at most. */
+const KEPT_MAX = 8;
+
+function credentialsKey(settings: Settings, env: Env): string {
+  const inputs = {
+    identity: settings.identity,
+    authorityHost: settings.authorityHost,
+    cloud: settings.cloud,
+    managedIdentityHost: onManagedIdentityHost(env),
+    identityEndpoint: env.IDENTITY_ENDPOINT ?? process.env.IDENTITY_ENDPOINT ?? env.MSI_ENDPOINT ?? process.env.MSI_ENDPOINT,
+    storageClientId: env.AzureWebJobsStorage__clientId,
+  };
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('base64url');
+}
+
+/**
+ * The credentials for these settings, made once per process and kept: a Functions instance runs
+ * many cycles, and each credential keeps its tokens (one per tenant, about an hour each) instead of
+ * asking the authority for a new one per tenant per cycle (1,000 tenants every 5 minutes would be
+ * 12,000 token requests an hour). Different settings get different credentials.
+ */
+export function keptCredentials(settings: Settings, env: Env): Credentials {
+  const key = credentialsKey(settings, env);
+  let credentials = KEPT.get(key);
+  if (credentials) {
+    KEPT.delete(key); // most recently used last
+  } else {
+    credentials = createCredentials(settings, env);
+    if (KEPT.size >= KEPT_MAX) KEPT.delete(KEPT.keys().next().value as string);
+  }
+  KEPT.set(key, credentials);
+  return credentials;
+}
+
+/** Forgets every kept credential (tests that must start without cached tokens). */
+export function forgetKeptCredentials(): void {
+  KEPT.clear();
 }
 
 /** The credential that reads Graph (kept for callers that need only that one). */

@@ -1,5 +1,6 @@
 import { EmailClient } from '@azure/communication-email';
 import { TableClient } from '@azure/data-tables';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Settings } from '../config/settings';
 import { callLimitPolicy, UNBOUNDED, type CallLimits } from './timeouts';
@@ -36,4 +37,23 @@ export function createTableClient(settings: Settings, credential: TokenCredentia
     return TableClient.fromConnectionString(settings.storage.connectionString, table, { allowInsecureConnection: local, ...boundedClientOptions('Table Storage', limits) });
   }
   return new TableClient(settings.storage.tableServiceUri, table, credential, boundedClientOptions('Table Storage', limits));
+}
+
+/**
+ * A Storage queue on the app's storage account (the tenant fan-out, lib/fanout/): from the
+ * connection string locally (Azurite's QueueEndpoint), or `AzureWebJobsStorage__queueServiceUri`
+ * with the managed identity, as the Functions host reaches the same queue. Undefined when the
+ * settings name no queue endpoint.
+ */
+export function createQueueClient(settings: Settings, credential: TokenCredential, queue: string, limits: CallLimits = UNBOUNDED): QueueClient | undefined {
+  // The queue SDK takes no pipeline policies: each attempt is bounded here, the whole call by the
+  // abort signal its caller passes (the cycle's deadline).
+  const options = { retryOptions: { maxTries: 3, tryTimeoutInMs: Math.ceil(limits.callMs), retryDelayInMs: 250, maxRetryDelayInMs: 4000 } };
+  if ('connectionString' in settings.storage) {
+    const text = settings.storage.connectionString;
+    if (!/UseDevelopmentStorage=true|QueueEndpoint=|AccountName=/i.test(text)) return undefined;
+    return QueueServiceClient.fromConnectionString(text, options).getQueueClient(queue);
+  }
+  if (!settings.storage.queueServiceUri) return undefined;
+  return new QueueServiceClient(settings.storage.queueServiceUri, credential, options).getQueueClient(queue);
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
+import { scaleSettings, type ScaleSettings } from './scale';
 
 /** The validated settings of the app (names in DESIGN.md; they are a public contract). */
 export interface Settings {
@@ -14,7 +15,7 @@ export interface Settings {
   acs: { endpoint: string; connectionString?: undefined } | { connectionString: string; endpoint: string };
   graphEndpoint: string;
   authorityHost?: string;
-  storage: { connectionString: string } | { tableServiceUri: string };
+  storage: { connectionString: string } | { tableServiceUri: string; queueServiceUri?: string };
   /** AZURE_CLOUD: which cloud's authority, Graph and portal (explicit GRAPH_ENDPOINT / AZURE_AUTHORITY_HOST win). */
   cloud: CloudName;
   /** How the monitor signs in (lib/config/identity.ts). */
@@ -23,6 +24,8 @@ export interface Settings {
   logAnalytics?: { workspaceId: string; endpoint: string };
   /** Snooze links in messages (SNOOZE_SIGNING_KEY), answered by the Function App at baseUrl/api/snooze. */
   snooze?: { key: string; baseUrl: string };
+  /** WATCH_CONCURRENCY, WATCH_FANOUT_*: how many tenants are read at once, and when the timer fans out (lib/config/scale.ts). */
+  scale?: ScaleSettings;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -260,14 +263,18 @@ export function loadSettings(given: Env): Settings {
   }
   else if (tableServiceUri) {
     const root = httpsRoot('AzureWebJobsStorage__tableServiceUri', tableServiceUri, problems, true);
-    storage = { tableServiceUri: root ?? tableServiceUri };
+    // The queue of the tenant fan-out (lib/fanout/), on the same account; the Functions host reads it too.
+    const queueText = env.AzureWebJobsStorage__queueServiceUri?.trim();
+    const queueServiceUri = queueText ? httpsRoot('AzureWebJobsStorage__queueServiceUri', queueText, problems, true) : undefined;
+    storage = { tableServiceUri: root ?? tableServiceUri, ...(queueServiceUri ? { queueServiceUri } : {}) };
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
   const logAnalytics = logAnalyticsSettings(env, endpoints.logAnalyticsEndpoint, problems);
   const snooze = snoozeSettings(env, problems);
+  const scale = scaleSettings(env, problems);
 
   if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
-  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}), ...(snooze ? { snooze } : {}) };
+  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}), ...(snooze ? { snooze } : {}), ...(scale ? { scale } : {}) };
 }
 
 /**
@@ -301,10 +308,13 @@ export const DEPLOYMENT_SETTINGS = {
   LOG_ANALYTICS_ENDPOINT: 'optional',
   SNOOZE_SIGNING_KEY: 'optional',
   SNOOZE_BASE_URL: 'optional',
+  WATCH_CONCURRENCY: 'optional',
+  WATCH_FANOUT_TENANTS: 'optional',
+  WATCH_FANOUT_BATCH: 'optional',
   AzureWebJobsStorage: 'optional',
   AzureWebJobsStorage__tableServiceUri: 'required',
   AzureWebJobsStorage__blobServiceUri: 'host',
-  AzureWebJobsStorage__queueServiceUri: 'host',
+  AzureWebJobsStorage__queueServiceUri: 'required',
   AzureWebJobsStorage__credential: 'host',
   AzureWebJobsStorage__clientId: 'host',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'host',

@@ -64,9 +64,9 @@ export const GRAPH_REPORTS_APP_LIMIT = { requests: 120, windowMs: 10_500 };
 
 /** Several limits at once (per tenant, and per app across tenants): a request waits for each. */
 export class Limiters {
-  private readonly limiters: SlidingWindowLimiter[];
+  private readonly limiters: Pick<SlidingWindowLimiter, 'take'>[];
 
-  constructor(...limiters: SlidingWindowLimiter[]) {
+  constructor(...limiters: Pick<SlidingWindowLimiter, 'take'>[]) {
     this.limiters = limiters;
   }
 

@@ -122,6 +122,20 @@ export class AlertStore {
     });
   }
 
+  /** The alerts of one tenant (its partition): what a fan-out worker judges its tenant's alerts by (lib/fanout/worker.ts). */
+  async loadTenant(tenantId: string): Promise<Map<string, AlertRecord>> {
+    await this.ensureTable();
+    const filter = `PartitionKey eq '${partitionKeyOf(tenantId).replace(/'/g, "''")}'`;
+    return stored(this.table, `reading the alerts of tenant ${tenantId}`, async () => {
+      const records = new Map<string, AlertRecord>();
+      for await (const entity of this.table.listEntities<AlertEntity>({ queryOptions: { filter } })) {
+        const record = fromEntity(entity as AlertEntity & { etag?: string });
+        records.set(record.fingerprint, record);
+      }
+      return records;
+    });
+  }
+
   /** Deletes a record if nobody changed it since it was read; false when someone did (or it is gone). */
   async deleteIfUnchanged(record: AlertRecord): Promise<boolean> {
     await this.ensureTable();

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { forgetKeptCredentials } from '../../lib/clients/credentials';
 import { runCycle } from '../../lib/cycle';
 import { startWorld, type World } from '../support/world';
 
@@ -26,6 +27,8 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  // Each test is a new deployment: no credential, and so no token, kept from the one before.
+  forgetKeptCredentials();
   world.cloud.control.reset();
   // A new table per test: alerts of one mode must not carry into the next.
   world.tableName = `cred${Math.random().toString(36).slice(2)}`;

@@ -90,11 +90,13 @@ export function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
  * test do not throttle the next. Tests of the limit itself set `reportsRateLimit`.
  */
 const TEST_REPORTS_LIMIT = { requests: 1000, windowSeconds: 1 };
+/** Likewise the reports limit across tenants (122 per 10 s per app), unless a scenario sets its own graphLimits. */
+const TEST_GRAPH_LIMITS = { reportsPerApp: { requests: 100_000, windowSeconds: 1 } };
 
 export async function startWorld(scenarioOrPath: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
   const outboxDir = mkdtempSync(join(tmpdir(), 'esw-outbox-'));
   const scenario = typeof scenarioOrPath === 'string' ? loadScenario(scenarioOrPath) : scenarioOrPath;
-  const cloud = await startPrivateCloud({ scenario: { ...scenario, reportsRateLimit: scenario.reportsRateLimit ?? TEST_REPORTS_LIMIT }, outboxDir });
+  const cloud = await startPrivateCloud({ scenario: { ...scenario, reportsRateLimit: scenario.reportsRateLimit ?? TEST_REPORTS_LIMIT, graphLimits: scenario.graphLimits ?? TEST_GRAPH_LIMITS }, outboxDir });
   const env = settingsEnv(cloud, extraEnv);
   const tableName = `w${randomUUID().replace(/-/g, '')}`;
   const log = memoryLogger();

@@ -26,8 +26,9 @@ function sources(dir: string): string[] {
   return walk(join(root, dir), new Set()).filter((f) => f.endsWith('.ts'));
 }
 
-/** dist/ as `npm run build` writes it (tsconfig.build.json: functions/ and lib/, with source maps). */
-const dist = [...sources('functions'), ...sources('lib')].flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.js.map')}`]);
+/** dist/ as `npm run build` writes it (tsconfig.build.json: functions/ and lib/, with source maps), and as `npm run bundle` does (one file). */
+const BUNDLE = 'dist/functions/app.js';
+const dist = [...[...sources('functions'), ...sources('lib')].flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.js.map')}`]), BUNDLE];
 
 /** A sample of node_modules: for every installed package, the kinds of files packages ship (nested lib/, test/, docs/, maps, typings). */
 const nodeModules = readdirSync(join(root, 'node_modules'))
@@ -62,6 +63,7 @@ describe('the deployment package', () => {
     const functions = sources('functions').map((f) => `dist/${f.replace(/\.ts$/, '.js')}`);
     expect(functions.length).toBeGreaterThan(0);
     expect(functions.every((f) => main.test(f) && readers['Core Tools'](f))).toBe(true);
+    expect(main.test(BUNDLE) && readers['Core Tools'](BUNDLE) && readers.azd(BUNDLE)).toBe(true);
   });
 
   it('keeps every package the code imports at run time after `npm prune --omit=dev`', () => {

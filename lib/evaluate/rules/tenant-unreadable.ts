@@ -4,6 +4,8 @@ import { adminConsentLink, auditLogLink, shortTenant, str, tenantLabel } from '.
 import type { PresentContext, TenantRule } from '../rule';
 
 const REQUIRED = 'Application.Read.All and Synchronization.Read.All';
+/** The error code of a tenant the fan-out handed out and no instance reported (lib/fanout/planner.ts). */
+export const NOT_CHECKED = 'NotChecked';
 
 /** What to do depends on why Graph would not answer: access (consent, permission, credential) or Graph itself failing. */
 function unreadableRunbook(alert: AlertRecord, ctx: PresentContext): Runbook {
@@ -19,6 +21,16 @@ function unreadableRunbook(alert: AlertRecord, ctx: PresentContext): Runbook {
           : `Check that ${app} is consented in this tenant with the Microsoft Graph application permissions ${REQUIRED}: a Global Administrator or Privileged Role Administrator of the tenant opens the admin-consent link below.`,
         'Check that its credential (client secret, certificate or managed identity) is valid and not expired: an expired or wrong secret shows in the error as AADSTS7000222 or AADSTS7000215.',
         'With a managed identity there is no consent link: assign the app roles with Graph (POST /servicePrincipals/{managed identity id}/appRoleAssignments) or New-MgServicePrincipalAppRoleAssignment.',
+      ],
+    };
+  }
+  if (n.errorCode === NOT_CHECKED) {
+    return {
+      meaning: 'The tenant was handed to the queue-triggered function of the fan-out (WATCH_FANOUT_TENANTS), and no instance reported it before the cycle\'s deadline, for at least two cycles: an instance was lost or too slow. Its job alerts are held as they were until it is read again.',
+      steps: [
+        'Check the failures of the function "observe" in Application Insights, and the poison queue syncwatch-observe-poison for messages the host gave up on.',
+        'If instances are simply too slow, lower WATCH_FANOUT_BATCH (fewer tenants per message) or raise the plan\'s maximum instance count.',
+        'Nothing needs changing if it clears by itself: every cycle hands every tenant out again.',
       ],
     };
   }
@@ -90,7 +102,9 @@ export const tenantUnreadable: TenantRule = {
       about: `tenant ${tenant}`,
       what: access
         ? `Entra Sync Watch cannot read tenant ${tenant}: Graph refused access, so this tenant's synchronization jobs are not being watched.`
-        : `Entra Sync Watch cannot read tenant ${tenant}: Graph kept failing, so this tenant's synchronization jobs are not being watched.`,
+        : n.errorCode === NOT_CHECKED
+          ? `Entra Sync Watch did not read tenant ${tenant}: the instance it was handed to did not report in time, so this tenant's synchronization jobs are not being watched.`
+          : `Entra Sync Watch cannot read tenant ${tenant}: Graph kept failing, so this tenant's synchronization jobs are not being watched.`,
       next: 'The monitor tries again every cycle and says so when it can read the tenant again; until then the tenant\'s job alerts stay as they were.',
       facts,
       runbook: unreadableRunbook(alert, ctx),

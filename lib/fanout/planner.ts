@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { QueueClient } from '@azure/storage-queue';
+import { evidenceOf, observeTenants, reportProblems, type CycleDeps, type Evidence, type FanOut, type Target, type TenantReading } from '../cycle';
+import { Deadline, seconds, sleep } from '../deadline';
+import { fingerprintOf } from '../evaluate/evaluate';
+import { NOT_CHECKED } from '../evaluate/rules/tenant-unreadable';
+import type { CycleBudget } from '../limits';
+import { mapLimit } from '../map-limit';
+import type { TenantObservation } from '../observe/types';
+import { encodeMessage, type ObserveMessage } from './message';
+import type { BatchReport, FanOutStore, TenantReport } from './store';
+
+/**
+ * The timer's side of the fan-out (README "Scale"): past WATCH_FANOUT_TENANTS it puts one message
+ * per batch of tenants on the queue, so Azure Functions' own scale controller spreads the reading
+ * over instances of the queue-triggered function (functions/observe.ts), and waits for their
+ * reports until every batch has reported or the cycle's observe deadline has passed. Then the
+ * cycle goes on as usual, here, under the planning lease: notifications are planned once per cycle
+ * from every tenant's findings, so grouping per recipient set stays what it is without a fan-out.
+ *
+ * Nothing is skipped silently: a batch no instance reported in time (an instance lost or too slow)
+ * makes each of its tenants "not checked" (a problem of the tenant, named in the cycle's errors; its
+ * alerts are held); a batch that could not be enqueued is read here instead.
+ */
+
+export interface QueueFanOutOptions {
+  queue: QueueClient;
+  store: FanOutStore;
+  /** Tenants per message (WATCH_FANOUT_BATCH). */
+  batchSize: number;
+  /** How often the planner looks for reports while it waits (default 250 ms). */
+  pollMs?: number;
+  /** Wall clock (epoch ms). */
+  now?: () => number;
+}
+
+/** Tenants per message by default: small enough that a lost instance costs few tenants, large enough that 1,000 tenants are 100 messages. */
+export const DEFAULT_FANOUT_BATCH = 10;
+
+/** Queues this process has made sure exist. */
+const READY = new Set<string>();
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A tenant handed out and not reported: a problem of the tenant, as a tenant read too late is. */
+function notChecked(tenantId: string, message: string): TenantObservation {
+  return { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], problem: { kind: 'transient', code: NOT_CHECKED, message, operation: 'the tenant' } };
+}
+
+/** Puts each batch on the queue; returns, per batch, whether it was enqueued. */
+async function enqueue(options: QueueFanOutOptions, messages: ObserveMessage[], deps: CycleDeps, signal: AbortSignal): Promise<boolean[]> {
+  const { queue } = options;
+  try {
+    if (!READY.has(queue.url)) {
+      await queue.createIfNotExists({ abortSignal: signal });
+      READY.add(queue.url);
+    }
+  } catch (error) {
+    deps.log.error(`fan-out: the queue ${queue.name} cannot be used (${(error as Error).message}); this instance reads every tenant itself`);
+    return messages.map(() => false);
+  }
+  const now = options.now ?? Date.now;
+  return mapLimit(messages, 16, async (message) => {
+    try {
+      // The message expires with the cycle: a late instance never reads for a cycle that is over.
+      const messageTimeToLive = Math.max(1, Math.ceil((message.deadline - now()) / 1000));
+      await queue.sendMessage(encodeMessage(message), { messageTimeToLive, abortSignal: signal });
+      return true;
+    } catch (error) {
+      deps.log.warn(`fan-out: batch ${message.batch + 1} of ${message.of} could not be enqueued (${(error as Error).message}); this instance reads it itself`);
+      return false;
+    }
+  });
+}
+
+/** Waits until every enqueued batch has reported, or the observe deadline (and a little grace for the last writes) has passed. */
+async function awaitReports(options: QueueFanOutOptions, cycle: string, expected: number[], until: Deadline): Promise<void> {
+  const pollMs = options.pollMs ?? 250;
+  for (;;) {
+    const reported = await options.store.reportedBatches(cycle);
+    if (expected.every((b) => reported.has(b)) || until.expired()) return;
+    await sleep(Math.min(pollMs, until.remainingMs()), until.signal);
+  }
+}
+
+/** The evidence of the reports, of the tenants read here, and of the tenants nobody reported. */
+function combine(deps: CycleDeps, reports: BatchReport[], local: TenantReading[], lost: TenantReading[], errors: string[]): Evidence {
+  const reported = new Map<string, TenantReport & { judgedSet: Set<string> }>();
+  for (const report of reports) {
+    for (const t of report.tenants) reported.set(t.tenantId.toLowerCase(), { ...t, judgedSet: new Set(t.judged) });
+    errors.push(...report.errors);
+  }
+  reportProblems([...local, ...lost].map((r) => r.observation), deps.log, errors);
+  const here = evidenceOf([...local, ...lost], deps);
+  const remote = [...reported.values()];
+  return {
+    findings: (now) => [...remote.flatMap((t) => t.findings), ...here.findings(now)],
+    judged: (labels) => {
+      const t = reported.get(labels.tenantId.toLowerCase());
+      return t ? t.judgedSet.has(fingerprintOf(labels)) : here.judged(labels);
+    },
+    logReads: here.logReads,
+    tenantsChecked: remote.length + here.tenantsChecked,
+    tenantsUnreadable: [...remote.filter((t) => t.unreadable).map((t) => t.tenantId), ...here.tenantsUnreadable],
+    jobsSeen: remote.reduce((n, t) => n + t.jobsSeen, 0) + here.jobsSeen,
+  };
+}
+
+export function queueFanOut(options: QueueFanOutOptions): FanOut {
+  return {
+    async observe(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence> {
+      const now = options.now ?? Date.now;
+      const started = now();
+      const cycle = `${new Date(started).toISOString()}_${randomUUID().slice(0, 8)}`;
+      // Reports a planner that died left behind (a planner deletes its own once read).
+      await options.store.pruneBefore(new Date(started - 2 * budget.limits.cycleMs).toISOString()).catch((error: unknown) => deps.log.warn(`fan-out: old reports not deleted: ${(error as Error).message}`));
+
+      const batches: Target[][] = chunk(deps.targets, Math.max(1, options.batchSize));
+      const observeByAt = started + observeBy.remainingMs();
+      const deadlineAt = started + budget.deadline().remainingMs();
+      const messages = batches.map((tenants, batch): ObserveMessage => ({ v: 1, cycle, batch, of: batches.length, tenants, observeBy: Math.floor(observeByAt), deadline: Math.floor(deadlineAt) }));
+      const enqueued = await enqueue(options, messages, deps, observeBy.signal);
+      const sent = messages.filter((_, i) => enqueued[i]).map((m) => m.batch);
+      deps.log.info(`fan-out: ${deps.targets.length} tenant(s) in ${sent.length} message(s) of up to ${options.batchSize} on queue ${options.queue.name} (cycle ${cycle})`);
+
+      // What could not be enqueued is read here, while the instances read the rest.
+      const unsent = batches.filter((_, i) => !enqueued[i]).flat();
+      const localRead = unsent.length > 0 ? observeTenants({ ...deps, targets: unsent }, budget, observeBy, errors) : Promise.resolve([]);
+      // A little past the observe deadline: the last reports are being written.
+      const until = budget.deadline().within(observeBy.remainingMs() + Math.min(budget.limits.callMs, 5000));
+      let reports: BatchReport[] = [];
+      try {
+        await awaitReports(options, cycle, sent, until);
+        reports = await options.store.readReports(cycle);
+      } catch (error) {
+        errors.push(`fan-out: the reports of cycle ${cycle} could not be read: ${(error as Error).message}`);
+      }
+      await options.store.deleteCycle(cycle).catch((error: unknown) => deps.log.warn(`fan-out: reports of cycle ${cycle} not deleted: ${(error as Error).message}`));
+      const local = await localRead;
+
+      const reportedTenants = new Set(reports.flatMap((r) => r.tenants.map((t) => t.tenantId.toLowerCase())));
+      const lost: TenantReading[] = [];
+      for (const message of messages) {
+        if (!enqueued[message.batch]) continue;
+        const report = reports.find((r) => r.batch === message.batch);
+        for (const t of message.tenants) {
+          if (reportedTenants.has(t.tenantId.toLowerCase())) continue;
+          const why = report
+            ? `the instance that took batch ${message.batch + 1} of ${message.of} did not read it (see that instance's log)`
+            : `no instance reported batch ${message.batch + 1} of ${message.of} within the ${seconds(observeBy.lengthMs)} s the cycle gives to reading tenants (an instance was lost or too slow); it is handed out again next cycle`;
+          lost.push({ observation: notChecked(t.tenantId, why) });
+        }
+      }
+      for (const r of reports) deps.log.info(`fan-out: batch ${r.batch + 1} of ${messages.length} read by ${r.worker} in ${r.durationMs} ms`);
+      if (lost.length > 0) deps.log.warn(`fan-out: ${lost.length} tenant(s) of cycle ${cycle} were not reported in time and are reported as not checked`);
+      return combine(deps, reports, local, lost, errors);
+    },
+  };
+}

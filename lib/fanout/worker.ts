@@ -1,0 +1,80 @@
+import { hostname } from 'node:os';
+import { commitTenantLogs } from '../cycle-logs';
+import { observeTenants, reportProblems, type CycleDeps, type TenantReading } from '../cycle';
+import { Deadline } from '../deadline';
+import { evaluateTenant, inView } from '../evaluate/evaluate';
+import { isKqlCondition } from '../evaluate/rules/kql';
+import type { BatchReport, FanOutStore, TenantReport } from './store';
+import type { ObserveMessage } from './message';
+
+/**
+ * The queue-triggered function's work (functions/observe.ts): read one batch of tenants exactly as
+ * the timer reads them itself (each under its own deadline, within the cycle's observe deadline),
+ * judge them with the rules, and record the findings, and which stored alerts could be judged, for
+ * the cycle's planner (lib/fanout/planner.ts). The planner alone changes alerts and sends.
+ */
+
+export type BatchOutcome =
+  | { kind: 'reported'; report: BatchReport; refused: string[] }
+  /** The cycle's observe deadline passed before the message was taken: the planner has reported these tenants as not checked. */
+  | { kind: 'stale'; lateByMs: number };
+
+export interface WorkerDeps {
+  /** The cycle's dependencies built from this instance's settings (its targets are replaced by the message's). */
+  cycle: CycleDeps;
+  store: FanOutStore;
+  /** Who this instance is, for the planner's log. */
+  worker?: string;
+  /** Wall clock (epoch ms) for the message's deadlines. */
+  now?: () => number;
+}
+
+/** What one tenant's reading says for the planner. */
+async function tenantReport(reading: TenantReading, deps: CycleDeps): Promise<TenantReport> {
+  const o = reading.observation;
+  const findings = evaluateTenant(o, { now: deps.clock(), rules: deps.policy.rules, tenantNames: deps.policy.tenantNames });
+  const stored = await deps.alerts.loadTenant(o.tenantId);
+  const judged = [...stored.values()].filter((a) => !isKqlCondition(a.labels.condition) && inView(a.labels, o)).map((a) => a.fingerprint);
+  return { tenantId: o.tenantId, findings, judged, unreadable: o.problem !== undefined, jobsSeen: o.jobs.length };
+}
+
+export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): Promise<BatchOutcome> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const { cycle } = deps;
+  if (started >= message.observeBy) {
+    cycle.log.warn(`fan-out batch ${message.batch + 1} of ${message.of} (cycle ${message.cycle}) taken ${started - message.observeBy} ms after its observe deadline: its ${message.tenants.length} tenant(s) were reported as not checked; nothing read`);
+    return { kind: 'stale', lateByMs: started - message.observeBy };
+  }
+  // Only tenants this instance is configured to watch are read: a message naming others (settings
+  // changed in between, or a message not from our timer) does not make it read them.
+  const watched = new Map(cycle.targets.map((t) => [t.tenantId.toLowerCase(), t]));
+  const targets = message.tenants.flatMap((t) => watched.get(t.tenantId.toLowerCase()) ?? []);
+  const refused = message.tenants.filter((t) => !watched.has(t.tenantId.toLowerCase())).map((t) => t.tenantId);
+  const errors: string[] = [];
+  if (refused.length > 0) {
+    const line = `fan-out batch ${message.batch + 1} of ${message.of} names tenant(s) not in this instance's WATCH_TENANTS, not read: ${refused.join(', ')}`;
+    cycle.log.error(line);
+    errors.push(line);
+  }
+
+  const observeBy = Deadline.in(message.observeBy - started);
+  const readings = await observeTenants({ ...cycle, targets }, cycle.budget!, observeBy, errors);
+  reportProblems(readings.map((r) => r.observation), cycle.log, errors);
+  const report: BatchReport = {
+    batch: message.batch,
+    tenants: await Promise.all(readings.map((r) => tenantReport(r, cycle))),
+    errors,
+    worker: deps.worker ?? `${hostname()}#${process.pid}`,
+    durationMs: now() - started,
+  };
+  await deps.store.writeReport(message.cycle, report);
+  // The findings are recorded, so the watermarks may move: the digest stored with each keeps the
+  // failures counted, and a planner that never plans this cycle leaves them to the next one.
+  if (cycle.logs) {
+    const late: string[] = [];
+    await commitTenantLogs(readings.flatMap((r) => (r.logRead ? [r.logRead] : [])), cycle.logs, cycle.log, late);
+    for (const line of late) cycle.log.error(line);
+  }
+  return { kind: 'reported', report, refused };
+}

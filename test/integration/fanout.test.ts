@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cycleDepsFromSettings } from '../../lib/app';
+import { loadSettings, type Env } from '../../lib/config/settings';
+import { runCycle } from '../../lib/cycle';
+import { FANOUT_QUEUE, type ObserveMessage } from '../../lib/fanout/message';
+import { observeBatch } from '../../lib/fanout/worker';
+import { fanOutStore } from '../../lib/app';
+import { keptCredentials } from '../../lib/clients/credentials';
+import type { CycleLimits } from '../../lib/limits';
+import { guidFrom, jobIdFor, type Scenario } from '../../emulators';
+import { captureLog } from '../support/log-capture';
+import { memoryLogger, ownStorage, startWorld, type World } from '../support/world';
+
+/**
+ * The fan-out end to end: the timer's cycle hands its tenants to the queue, several worker
+ * processes run the queue-triggered function (functions/observe.ts) under a stand-in for the
+ * Functions host's queue trigger (emulators/queue-host.ts: base64 messages, as the host decodes
+ * them), against the emulated Graph and real Azurite queues and tables; the timer plans once.
+ */
+
+const CROSS_TENANT = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
+const TENANTS = Array.from({ length: 12 }, (_, i) => guidFrom(`fanout-tenant-${i}`));
+/** A tenant only the lost-worker test watches: a worker that takes its batch dies. */
+const DOOMED = guidFrom('fanout-doomed');
+const ALL = [DOOMED, ...TENANTS];
+
+function scenario(): Scenario {
+  return {
+    name: 'fanout',
+    app: { clientId: guidFrom('fanout-app'), clientSecret: 'fanout-secret~1' },
+    // Each answer a little late, so a batch takes long enough for the other workers to take the next ones.
+    graphLimits: { latencyMs: 150, reportsPerApp: { requests: 100_000, windowSeconds: 1 } },
+    tenants: ALL.map((id, i) => {
+      const sps = [0, 1].map((k) => guidFrom(`fanout-sp-${i}-${k}`));
+      return {
+        id,
+        displayName: `Tenant ${i}`,
+        grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'],
+        servicePrincipals: sps.map((sp, k) => ({
+          id: sp,
+          appId: guidFrom(`fanout-app-${i}-${k}`),
+          displayName: `Partner ${i}.${k}`,
+          applicationTemplateId: CROSS_TENANT,
+          jobs: [{ id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: id === TENANTS[0] && k === 0 ? ('quarantined' as const) : ('healthy' as const) }],
+        })),
+        provisioningEvents: id === TENANTS[1] ? [{ job: jobIdFor('Azure2Azure', id, sps[1]!), count: 12, status: 'failure' as const, errorCode: 'EntryConflict', minutesAgo: 5, spreadMinutes: 10 }] : undefined,
+      };
+    }),
+  } as Scenario;
+}
+
+/** Short deadlines: the lost worker's batch is given up on after a few seconds. */
+const LIMITS: CycleLimits = { cycleMs: 15_000, observeMs: 4_000, tenantMs: 3_000, callMs: 1_500, maxRetryAfterMs: 1_000 };
+
+let world: World;
+let storage: string;
+let workerEnv: Env;
+const workers: ChildProcess[] = [];
+const workerLines: string[] = [];
+
+/** Starts a worker process (emulators/queue-host.ts running functions/observe.ts) and waits until it listens. */
+function startWorker(extraArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'emulators', 'queue-host.ts'), '--batch-size', '1', ...extraArgs], {
+    env: { ...process.env, ...workerEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  workers.push(child);
+  return new Promise((resolve, reject) => {
+    const onLine = (chunk: Buffer) => {
+      const text = chunk.toString();
+      captureLog('queue worker', text);
+      workerLines.push(...text.split('\n').filter(Boolean));
+      if (text.includes('listening on')) resolve(child);
+    };
+    child.stdout!.on('data', onLine);
+    child.stderr!.on('data', onLine);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before listening: ${workerLines.slice(-5).join(' | ')}`)));
+  });
+}
+
+beforeAll(async () => {
+  world = await startWorld(scenario());
+  storage = ownStorage('fanout');
+  // The settings of a deployment: production table names, the queue on the same account.
+  workerEnv = { ...world.env, AzureWebJobsStorage: storage, WATCH_TENANTS: ALL.join(','), WATCH_FANOUT_TENANTS: '4', WATCH_FANOUT_BATCH: '3' };
+  // Every worker dies if it takes the doomed tenant's batch: only the lost-worker test hands it out.
+  await Promise.all([0, 1, 2].map(() => startWorker(['--die-on', DOOMED])));
+}, 60_000);
+
+afterAll(async () => {
+  for (const w of workers) w.kill('SIGKILL');
+  await QueueServiceClient.fromConnectionString(storage).getQueueClient(FANOUT_QUEUE).clearMessages().catch(() => undefined);
+  await world?.stop();
+});
+
+beforeEach(async () => {
+  world.cloud.control.reset();
+  await QueueServiceClient.fromConnectionString(storage).getQueueClient(FANOUT_QUEUE).clearMessages().catch(() => undefined);
+});
+
+/** The timer's cycle with these tenants, allowed to fan out. */
+async function timerCycle(tenants: string[]) {
+  const env = { ...workerEnv, WATCH_TENANTS: tenants.join(',') };
+  const log = memoryLogger();
+  const deps = cycleDepsFromSettings(loadSettings(env), env, log, undefined, { fanOut: true, limits: LIMITS });
+  expect(deps.fanOut).toBeDefined();
+  const summary = await runCycle(deps);
+  return { summary, log: log.lines };
+}
+
+/** How many times each tenant's jobs were read (inner requests of the $batch probes), by tenant. */
+function jobReads(): Map<string, number> {
+  const reads = new Map<string, number>();
+  for (const r of world.cloud.control.requestLog()) {
+    if (r.batchId !== undefined && r.path.endsWith('/synchronization/jobs') && r.tenantId) reads.set(r.tenantId, (reads.get(r.tenantId) ?? 0) + 1);
+  }
+  return reads;
+}
+
+describe('fan-out to the queue-triggered function', () => {
+  it('reads every tenant once per cycle in several worker processes, and plans one email for the cycle', async () => {
+    const { summary, log } = await timerCycle(TENANTS);
+    expect(summary.errors).toEqual([]);
+    expect(summary.tenantsChecked).toBe(12);
+    expect(summary.tenantsUnreadable).toEqual([]);
+    expect(summary.jobsSeen).toBe(24);
+    // Every tenant's two configurations were read exactly once, and its logs once.
+    expect(Object.fromEntries(jobReads())).toEqual(Object.fromEntries(TENANTS.map((t) => [t, 2])));
+    const logReads = world.cloud.control.requestLog().filter((r) => r.path.endsWith('/auditLogs/provisioning'));
+    expect(logReads.map((r) => r.tenantId).sort()).toEqual([...TENANTS].sort());
+    // Four messages, read by more than one worker process; the timer planned once: one email about both alerts.
+    const readBy = log.filter((l) => /fan-out: batch \d+ of 4 read by/.test(l));
+    expect(readBy).toHaveLength(4);
+    expect(new Set(readBy.map((l) => /read by (\S+)/.exec(l)?.[1])).size).toBeGreaterThan(1);
+    expect(summary.alertsFiring).toBe(2);
+    expect(summary.notificationsSent).toBe(1);
+    const emails = world.cloud.acs.messages();
+    expect(emails).toHaveLength(1);
+    expect(emails[0]!.plainText).toContain('Quarantined');
+    expect(emails[0]!.plainText).toContain('EntryConflict');
+  });
+
+  it('reports the tenants of a worker lost in the middle of its batch as not checked, and reads all the others once', async () => {
+    const { summary } = await timerCycle(ALL);
+    // The first batch (the doomed tenant and the next two) was taken by a worker that died holding it.
+    const lost = [DOOMED, TENANTS[0]!, TENANTS[1]!];
+    expect([...summary.tenantsUnreadable].sort()).toEqual([...lost].sort());
+    for (const t of lost) expect(summary.errors.join('\n')).toContain(`tenant ${t}: cannot monitor: NotChecked: no instance reported batch 1 of 5`);
+    expect(summary.tenantsChecked).toBe(13);
+    const reads = jobReads();
+    for (const t of lost) expect(reads.get(t)).toBeUndefined();
+    for (const t of TENANTS.slice(2)) expect(reads.get(t)).toBe(2);
+    // Exactly one worker took it, and died holding it.
+    expect(workers.filter((w) => w.exitCode === 137)).toHaveLength(1);
+  }, 30_000);
+
+  it('reads the tenants itself when the queue cannot be used, and says so', async () => {
+    // The queue endpoint of these settings refuses connections (nothing listens on port 9).
+    const env = { ...workerEnv, WATCH_TENANTS: TENANTS.slice(0, 6).join(','), AzureWebJobsStorage: storage.replace(/QueueEndpoint=[^;]+;/, 'QueueEndpoint=http://127.0.0.1:9/fanout;') };
+    const log = memoryLogger();
+    const deps = cycleDepsFromSettings(loadSettings(env), env, log, undefined, { fanOut: true, limits: LIMITS });
+    const summary = await runCycle(deps);
+    expect(summary.errors).toEqual([]);
+    expect(summary.tenantsChecked).toBe(6);
+    expect(Object.fromEntries(jobReads())).toEqual(Object.fromEntries(TENANTS.slice(0, 6).map((t) => [t, 2])));
+    expect(log.lines.join('\n')).toMatch(/fan-out: the queue syncwatch-observe cannot be used .*this instance reads every tenant itself/);
+  });
+});
+
+describe('the queue-triggered function', () => {
+  const settings = () => loadSettings(workerEnv);
+  const message = (tenants: string[], observeInMs: number): ObserveMessage => ({
+    v: 1, cycle: `${new Date().toISOString()}_direct`, batch: 0, of: 1, tenants: tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId })), observeBy: Date.now() + observeInMs, deadline: Date.now() + observeInMs + 5000,
+  });
+  const workerDeps = (log = memoryLogger()) => {
+    const cycle = cycleDepsFromSettings(settings(), workerEnv, log, undefined, { limits: LIMITS, sharedReportsLimit: true });
+    cycle.budget!.start();
+    return { cycle, store: fanOutStore(settings(), keptCredentials(settings(), workerEnv).azure, cycle.budget!.calls()), log };
+  };
+
+  it('reads nothing for a message whose cycle has stopped waiting for it', async () => {
+    const deps = workerDeps();
+    const outcome = await observeBatch(message([TENANTS[2]!], -1000), deps);
+    expect(outcome.kind).toBe('stale');
+    expect(world.cloud.control.requestLog()).toEqual([]);
+    expect(deps.log.lines.join('\n')).toMatch(/taken \d+ ms after its observe deadline/);
+  });
+
+  it('reads only tenants of its own settings, and names the others', async () => {
+    const deps = workerDeps();
+    const stranger = guidFrom('fanout-stranger');
+    const outcome = await observeBatch(message([TENANTS[2]!, stranger], 4000), deps);
+    expect(outcome.kind).toBe('reported');
+    if (outcome.kind !== 'reported') return;
+    expect(outcome.refused).toEqual([stranger]);
+    expect(outcome.report.tenants.map((t) => t.tenantId)).toEqual([TENANTS[2]]);
+    expect(outcome.report.errors.join('\n')).toContain(`not in this instance's WATCH_TENANTS, not read: ${stranger}`);
+    expect([...jobReads().keys()]).toEqual([TENANTS[2]]);
+  });
+});
+

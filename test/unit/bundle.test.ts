@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bundleFunctions } from '../../scripts/bundle';
+
+/**
+ * `npm run bundle` (what the deployment ships, README "Deploy"): one file that registers every
+ * function of functions/ with the Functions host, loaded by plain Node with no node_modules but
+ * the host's own `@azure/functions-core`, stood in for here by one that records registrations.
+ */
+const root = join(__dirname, '..', '..');
+
+/** The names functions/*.ts register (`app.timer('watch', ...)`). */
+function registeredInSources(): string[] {
+  return readdirSync(join(root, 'functions'))
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((f) => [...readFileSync(join(root, 'functions', f), 'utf8').matchAll(/^app\.\w+\('([^']+)'/gm)].map((m) => m[1] as string))
+    .sort();
+}
+
+const FAKE_CORE = `
+const registered = [];
+process.on('exit', () => console.log('registered ' + JSON.stringify(registered)));
+module.exports = new Proxy({}, {
+  get: (_, name) => name === 'registerFunction' ? (metadata) => { registered.push(metadata.name); return { dispose() {} }; }
+    : name === 'version' ? '3.10.1' : () => ({ dispose() {} }),
+});
+`;
+
+describe('the deployment bundle', () => {
+  it('registers every function of functions/, with nothing from node_modules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'esw-bundle-'));
+    await bundleFunctions(root, join(dir, 'dist', 'functions', 'app.js'));
+    mkdirSync(join(dir, 'node_modules', '@azure', 'functions-core'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', '@azure', 'functions-core', 'index.js'), FAKE_CORE);
+    const out = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(dir, 'dist', 'functions', 'app.js'))})`], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = out.split('\n').find((l) => l.startsWith('registered '));
+    expect(JSON.parse(line?.slice('registered '.length) ?? '[]').sort()).toEqual(registeredInSources());
+    expect(registeredInSources().length).toBeGreaterThan(2);
+  });
+});
