@@ -76,3 +76,26 @@ export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: 
   };
   return { ...alert, notified: { ...alert.notified, [notice.routeId]: log } };
 }
+
+/**
+ * Whether the route log of `alert` shows that `notice` already went out. A notice is planned once
+ * (dispatch skips what the outbox holds), but a planner whose lease ran out while its outbox write
+ * was still on its way can leave a second plan of a notice another planner has since sent; this
+ * tells delivery to drop it. Only what the log proves counts: a notice of a period the log has
+ * moved past is kept (the log no longer says).
+ */
+export function alreadySent(alert: AlertRecord | undefined, notice: NotificationItem): boolean {
+  const log = alert?.notified[notice.routeId];
+  if (!log || log.startsAt !== notice.startsAt) return false;
+  switch (notice.kind) {
+    case 'firing':
+      // A period's log is written only once a notice of it went out, its firing notice first.
+      return true;
+    case 'reminder':
+      return notice.reminder !== undefined && log.reminders >= notice.reminder;
+    case 'changed':
+      return log.material !== undefined && log.material === (notice.material ?? '');
+    case 'resolved':
+      return log.resolved;
+  }
+}

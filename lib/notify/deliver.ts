@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import type { AlertRecord, PlannedEmail } from '../model';
 import type { AlertStore } from '../store/alert-store';
 import type { StateStore } from '../store/state-store';
+import { alreadySent } from './dedup';
 import { postToChannel } from './deliver-channels';
 import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from './group';
 import { DeliveryFailedError, operationIdOf, type Mailer } from './mailer';
@@ -106,7 +107,7 @@ async function earlierSend(email: PlannedEmail, deps: DeliveryDeps, limits: Deli
  */
 export async function sendPlanned(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits = UNBOUNDED): Promise<DeliveryResult> {
   const queues = new Map<string, PlannedEmail[]>([['email', []]]);
-  for (const message of planned) {
+  for (const message of await withoutSentNotices(planned, current, deps)) {
     const destination = message.channel ? message.channel.receiver : 'email';
     queues.set(destination, [...(queues.get(destination) ?? []), message]);
   }
@@ -119,6 +120,30 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
     result.posted = (result.posted ?? 0) + (outcome.posted ?? 0);
   }
   return result;
+}
+
+/**
+ * The planned messages less the notices their alerts' logs show were already sent (alreadySent):
+ * a message left with none leaves the outbox unsent, one left with some goes with those. Only
+ * messages never attempted: one whose send may have reached ACS keeps its content and Operation-Id.
+ */
+async function withoutSentNotices(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps): Promise<PlannedEmail[]> {
+  const kept: PlannedEmail[] = [];
+  for (const message of planned) {
+    const sentAlready = message.attempt || message.items.length === 0 ? [] : message.items.filter((item) => alreadySent(current.get(item.fingerprint), item));
+    if (sentAlready.length === 0) {
+      kept.push(message);
+      continue;
+    }
+    deps.log.warn(`planned message ${message.key}: ${sentAlready.length} of its ${message.items.length} notice(s) were sent already by another plan, not sent again`);
+    if (sentAlready.length === message.items.length) {
+      await deps.state.donePlanned(message.key);
+      continue;
+    }
+    // The outbox keeps the message whole; this is worked out again at each cycle until it is sent.
+    kept.push({ ...message, items: message.items.filter((item) => !sentAlready.includes(item)) });
+  }
+  return kept;
 }
 
 /**

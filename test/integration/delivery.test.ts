@@ -53,6 +53,26 @@ describe('delivery', () => {
     expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved']);
   });
 
+  it('a second plan of a notice already sent (a planner whose lease ran out mid-write) is dropped, not sent again', async () => {
+    trip();
+    await runCycle(world.deps());
+    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped']);
+    const deps = world.deps();
+    const [alert] = [...(await deps.alerts.loadAll()).values()];
+    const [routeId] = Object.keys(alert!.notified);
+    const firing = { key: `${alert!.fingerprint}:${routeId}:firing:${alert!.startsAt}`, fingerprint: alert!.fingerprint, routeId: routeId!, kind: 'firing' as const, startsAt: alert!.startsAt!, material: alert!.material };
+    const reminderOwed = { ...firing, key: `${firing.key}:later`, kind: 'reminder' as const, reminder: 1 };
+    // The stale plan, as the late outbox write would leave it: the sent notice, and one still owed.
+    await deps.state.plan({ key: 'stale-plan', recipients: { to: ['ops@contoso.example'] }, items: [firing, reminderOwed], plannedAt: new Date().toISOString(), failedAttempts: 0 });
+    await deps.state.plan({ key: 'stale-plan-sent', recipients: { to: ['ops@contoso.example'] }, items: [firing], plannedAt: new Date().toISOString(), failedAttempts: 0 });
+
+    const next = await runCycle(world.deps());
+    expect(next.errors).toEqual([]);
+    // The fully sent plan leaves unsent; the other goes with only the notice still owed.
+    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Reminder']);
+    expect(await deps.state.listPlanned()).toEqual([]);
+  });
+
   it('an email ACS refuses is kept and sent next cycle', async () => {
     trip();
     world.cloud.acs.injectFault({ status: 400, times: 1, path: 'send' });

@@ -3,7 +3,7 @@ import { dispatch } from '../../lib/dispatch/dispatch';
 import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
 import type { AlertLabels, Condition } from '../../lib/model';
-import { afterSent, neededNotification } from '../../lib/notify/dedup';
+import { afterSent, alreadySent, neededNotification } from '../../lib/notify/dedup';
 import { emailKey, groupByRecipients } from '../../lib/notify/group';
 import type { AlertRecord } from '../../lib/model';
 import { policy, route } from '../support/policy';
@@ -95,6 +95,49 @@ describe('dedup: notify on change, repeat on a timer', () => {
     expect(neededNotification(a, root, at(HOUR))).toBeUndefined();
     const refired = alert('quarantine', { startsAt: at(2 * HOUR).toISOString() });
     expect(neededNotification(refired, root, at(2 * HOUR))?.key).not.toBe(neededNotification(alert('quarantine'), root, t0)?.key);
+  });
+});
+
+describe('dedup: a notice planned twice is sent once', () => {
+  const root = route('root');
+
+  it('knows each kind of notice once its route log records it, and not before', () => {
+    let a = alert('quarantine', { material: 'reason A' });
+    const firing = neededNotification(a, root, t0)!;
+    expect(alreadySent(a, firing)).toBe(false);
+    a = afterSent(a, firing, t0.toISOString());
+    expect(alreadySent(a, firing)).toBe(true);
+
+    const reminder = neededNotification(a, root, at(4 * HOUR))!;
+    expect(reminder.kind).toBe('reminder');
+    expect(alreadySent(a, reminder)).toBe(false);
+    a = afterSent(a, reminder, at(4 * HOUR).toISOString());
+    expect(alreadySent(a, reminder)).toBe(true);
+    expect(alreadySent(a, { ...reminder, reminder: 2 })).toBe(false);
+
+    a = { ...a, material: 'reason B' };
+    const changed = neededNotification(a, root, at(5 * HOUR))!;
+    expect(changed.kind).toBe('changed');
+    expect(alreadySent(a, changed)).toBe(false);
+    a = afterSent(a, changed, at(5 * HOUR).toISOString());
+    expect(alreadySent(a, changed)).toBe(true);
+
+    a = { ...a, state: 'resolved', endsAt: at(6 * HOUR).toISOString() };
+    const resolved = neededNotification(a, root, at(6 * HOUR))!;
+    expect(alreadySent(a, resolved)).toBe(false);
+    a = afterSent(a, resolved, at(6 * HOUR).toISOString());
+    expect(alreadySent(a, resolved)).toBe(true);
+  });
+
+  it('keeps what the log cannot prove: another route, another period, an unknown alert', () => {
+    const a = alert('quarantine');
+    const firing = neededNotification(a, root, t0)!;
+    const told = afterSent(a, firing, t0.toISOString());
+    expect(alreadySent(told, { ...firing, routeId: 'other' })).toBe(false);
+    expect(alreadySent(told, { ...firing, startsAt: at(HOUR).toISOString() })).toBe(false);
+    expect(alreadySent(undefined, firing)).toBe(false);
+    expect(alreadySent(told, { ...firing, kind: 'reminder', reminder: undefined })).toBe(false);
+    expect(alreadySent(told, { ...firing, kind: 'resolved' })).toBe(false);
   });
 });
 
