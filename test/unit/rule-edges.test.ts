@@ -305,14 +305,25 @@ describe('job-failing: the signs of failing below quarantine', () => {
     expect(hit?.annotations.lastSuccessEnded).toBeUndefined();
     expect(hit?.material).toBe('');
     const view = viewOf(jobFailing, hit);
+    expect(fact(view, 'Failing because')).toBe('Entra pruned the object errors of its initial cycle instead of quarantining it');
+    expect(fact(view, 'Last run')).toBe('not given');
     expect(fact(view, 'Escrows pruned')).toBe('yes');
     expect(fact(view, 'Last successful run')).toBe('not given');
   });
 
   it('shows no "Escrows pruned" fact when they were not, and tolerates a last success without an end', () => {
-    const hit = checkJob(jobFailing, job({ countSuccessiveCompleteFailures: 3, lastSuccessfulExecution: { timeBegan: ago(DAY) } }));
+    const error = { code: 'SystemForCrossDomainIdentityManagementServiceIncompatible', message: 'bad PATCH', tenantActionable: true };
+    const hit = checkJob(jobFailing, job({ countSuccessiveCompleteFailures: 3, lastSuccessfulExecution: { timeBegan: ago(DAY) }, lastExecution: { result: 'EntryLevelErrors', state: 'EntryLevelErrors', timeEnded: ago(10 * MIN), countEscrowed: 7, countEntitled: 80, error } }));
     expect(hit?.annotations.lastSuccessEnded).toBeUndefined();
-    expect(fact(viewOf(jobFailing, hit), 'Escrows pruned')).toBeUndefined();
+    expect(hit?.material).toBe(error.code);
+    const view = viewOf(jobFailing, hit);
+    expect(fact(view, 'Escrows pruned')).toBeUndefined();
+    expect(fact(view, 'Last run')).toBe('2026-11-27 11:50 UTC (EntryLevelErrors)');
+    expect(fact(view, 'Error code')).toBe(error.code);
+    expect(fact(view, 'Error')).toBe('bad PATCH');
+    expect(fact(view, 'Objects in escrow')).toBe('7');
+    expect(fact(view, 'Objects in scope')).toBe('80');
+    expect(fact(view, 'Runs that failed in a row')).toBe('3');
   });
 
   it('is not judged while the job is quarantined or stopped (its root cause speaks)', () => {
@@ -378,8 +389,17 @@ describe('job-disabled: a job that ran before and is now paused or Disabled', ()
     expect(pause.what).toContain('is paused (status Paused, schedule Active): nothing syncs until it is started again.');
     expect(fact(pause, 'State')).toBe('status Paused, schedule Active');
 
-    const failed = viewOf(jobDisabled, checkJob(jobDisabled, paused({ countSuccessiveCompleteFailures: 3 })));
+    const error = { code: 'AzureDirectoryB2BManagementPolicyCheckFailure', message: 'Policy not configured.', tenantActionable: true };
+    const failed = viewOf(jobDisabled, checkJob(jobDisabled, paused({ countSuccessiveCompleteFailures: 3, lastExecution: { result: 'Failed', state: 'Failed', timeEnded: ago(DAY), error } })));
     expect(failed.title).toBe('Job disabled');
+    expect(fact(failed, 'Last run')).toBe('2026-11-26 12:00 UTC (Failed)');
+    expect(fact(failed, 'Last error code')).toBe(error.code);
+    expect(fact(failed, 'Last error')).toBe(error.message);
+    expect(fact(failed, 'Runs that failed in a row')).toBe('3');
+    expect(fact(failed, 'Last successful run')).toBe('2026-11-27 11:50 UTC');
+    expect(failed.runbook?.steps).toContainEqual(expect.stringMatching(/^Fix the cause first/));
+    expect(failed.runbook?.steps).not.toContainEqual(expect.stringMatching(/^If the pause was intended/));
+    expect(pause.runbook?.steps).toContainEqual(expect.stringMatching(/^If the pause was intended/));
     expect(failed.what).toContain('was stopped after it kept failing (status Paused, schedule Active), as Entra does after four weeks in quarantine');
 
     const pruned = viewOf(jobDisabled, checkJob(jobDisabled, paused({ escrowsPruned: true })));
@@ -469,6 +489,13 @@ describe('provisioning-logs-unreadable: the logs themselves cannot be read', () 
     expect(check([problem({ kind: 'page-cap' }), problem({ kind: 'timeout' })])).toMatchObject([{ annotations: { problemKind: 'timeout' } }]);
     expect(check([])).toEqual([]);
     expect(provisioningLogsUnreadable.check({ tenant: tenant(), settings: settingsOf(provisioningLogsUnreadable), now: NOW })).toEqual([]);
+  });
+
+  it('describes the answer: status and code when given, then the message, the read and its source', () => {
+    expect(check([problem({})])[0]?.annotations.problem).toBe('403 Authorization_RequestDenied: Insufficient privileges. while reading provisioning logs from Graph (likely missing AuditLog.Read.All)');
+    expect(check([problem({ kind: 'timeout', status: undefined, code: '', missing: undefined, source: 'log-analytics', message: 'The query timed out.' })])[0]?.annotations.problem)
+      .toBe('The query timed out. while reading provisioning logs from Log Analytics');
+    expect(check([problem({ kind: 'throttled', status: 429, code: undefined, missing: undefined })])[0]?.annotations.problem).toBe('429: Insufficient privileges. while reading provisioning logs from Graph');
   });
 
   it('inView whenever the tenant itself was read', () => {
