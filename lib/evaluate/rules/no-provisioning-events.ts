@@ -37,7 +37,7 @@ export const noProvisioningEvents: JobRule = {
     const since = activity.lastEventAt ?? activity.watchingSince;
     const silentMs = now.getTime() - since;
     const limit = Number(settings.params.silentFor);
-    if (silentMs < limit) return undefined;
+    if (silentMs <= limit) return undefined; // silentFor is the allowance: only a longer silence fires
     return {
       job,
       annotations: {
