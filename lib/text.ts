@@ -70,7 +70,7 @@ export function formatDuration(ms: number): string {
   return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
 }
 
-/** `2026-11-27 03:14 UTC`, or `never` for an absent time. */
+/** `2026-11-27 03:14 UTC`, or `not given` for an absent or unreadable time (Graph's "never" sentinel is turned into absence before this). */
 export function formatTime(iso: unknown): string {
   if (typeof iso !== 'string' || iso === '') return 'not given';
   const d = new Date(iso);
