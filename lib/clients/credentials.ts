@@ -32,6 +32,8 @@ export function isMicrosoftAuthority(authorityHost: string): boolean {
 export interface RenewableCredential extends TokenCredential {
   /** The next token for this tenant (undefined: the credential's own tenant) is a new one. */
   renew(tenantId: string | undefined): void;
+  /** A caller stopped waiting for this tenant's token: a request it shared is not shared again. */
+  abandon?(scopes: string | string[], tenantId: string | undefined): void;
 }
 
 /** The identities the app uses: one to read Graph in the watched tenants, one for its own Azure resources. */
@@ -220,6 +222,9 @@ function renewable(make: () => TokenCredential, shared: TokenCredential = make()
       if (kept && clock() < (kept.refreshAfterTimestamp ?? kept.expiresOnTimestamp - REFRESH_MARGIN_MS)) return Promise.resolve(kept);
       // Callers asking at once (a tenant's concurrent reads) share one request.
       return share(key, pending.get(key) ?? ask(key, credential, scopes, options), options?.abortSignal);
+    },
+    abandon(scopes, tenantId) {
+      pending.delete(`${keyOf(tenantId)} ${[scopes].flat().join(' ')}`);
     },
     renew(tenantId) {
       const tenant = keyOf(tenantId);

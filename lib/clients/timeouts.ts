@@ -25,7 +25,13 @@ export function boundedCredential(credential: TokenCredential, limits: CallLimit
       const call = limits.deadline().within(limits.callMs);
       const abortSignal = options?.abortSignal ? AbortSignal.any([options.abortSignal as AbortSignal, call.signal]) : call.signal;
       const tenant = options?.tenantId ? ` for tenant ${options.tenantId}` : '';
-      return beforeDeadline(credential.getToken(scopes, { ...options, abortSignal }), call, `the token request${tenant}`);
+      // A wait cut off here also ends the sharing of that request (RenewableCredential.abandon):
+      // the abort event alone was seen not to reach it every time, and a hung request shared into
+      // the next cycle would make a healed tenant time out once more.
+      return beforeDeadline(credential.getToken(scopes, { ...options, abortSignal }), call, `the token request${tenant}`).catch((error: unknown) => {
+        if (error instanceof TimeoutError) (credential as { abandon?: (s: string | string[], t: string | undefined) => void }).abandon?.(scopes, options?.tenantId);
+        throw error;
+      });
     },
   };
 }
