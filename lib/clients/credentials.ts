@@ -174,6 +174,8 @@ function renewable(make: () => TokenCredential, shared: TokenCredential = make()
   const tokens = new Map<string, AccessToken>();
   const pending = new Map<string, Promise<AccessToken | null>>();
   const keyOf = (tenantId: string | undefined) => (tenantId ?? '').toLowerCase();
+  /** What tokens and shared requests are kept under: the tenant and the scopes. */
+  const keyFor = (tenantId: string | undefined, scopes: string | string[]) => `${keyOf(tenantId)} ${[scopes].flat().join(' ')}`;
   /** Asks the tenant's credential, and keeps the token unless renew() was called for it meanwhile. */
   const ask = (key: string, credential: TokenCredential, scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> => {
     const asked: Promise<AccessToken | null> = credential.getToken(scopes, options).then(
@@ -215,7 +217,7 @@ function renewable(make: () => TokenCredential, shared: TokenCredential = make()
     getToken(scopes, options) {
       const tenant = keyOf(options?.tenantId);
       const credential = renewed.get(tenant) ?? shared;
-      const key = `${tenant} ${[scopes].flat().join(' ')}`;
+      const key = keyFor(options?.tenantId, scopes);
       // A claims challenge (continuous access evaluation) always asks the authority; its token replaces the kept one.
       if (options?.claims) return share(key, ask(key, credential, scopes, options), options.abortSignal);
       const kept = tokens.get(key);
@@ -224,7 +226,7 @@ function renewable(make: () => TokenCredential, shared: TokenCredential = make()
       return share(key, pending.get(key) ?? ask(key, credential, scopes, options), options?.abortSignal);
     },
     abandon(scopes, tenantId) {
-      pending.delete(`${keyOf(tenantId)} ${[scopes].flat().join(' ')}`);
+      pending.delete(keyFor(tenantId, scopes));
     },
     renew(tenantId) {
       const tenant = keyOf(tenantId);

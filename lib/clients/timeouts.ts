@@ -1,5 +1,6 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { beforeDeadline, Deadline, TimeoutError } from '../deadline';
+import type { RenewableCredential } from './credentials';
 
 /**
  * What bounds an outbound call: the deadline of the work it belongs to (the cycle, or one tenant's
@@ -29,7 +30,7 @@ export function boundedCredential(credential: TokenCredential, limits: CallLimit
       // the abort event alone was seen not to reach it every time, and a hung request shared into
       // the next cycle would make a healed tenant time out once more.
       return beforeDeadline(credential.getToken(scopes, { ...options, abortSignal }), call, `the token request${tenant}`).catch((error: unknown) => {
-        if (error instanceof TimeoutError) (credential as { abandon?: (s: string | string[], t: string | undefined) => void }).abandon?.(scopes, options?.tenantId);
+        if (error instanceof TimeoutError) (credential as Partial<Pick<RenewableCredential, 'abandon'>>).abandon?.(scopes, options?.tenantId);
         throw error;
       });
     },
