@@ -10,21 +10,22 @@ export const WEBHOOK: PlannedChannel = { id: 'webhook:OPS_WEBHOOK_URL', type: 'w
 
 export interface ChannelTemplate {
   name: string;
-  teams: ChannelMessage;
-  webhook: ChannelMessage;
+  /** Laid out when read (see NoticeTemplate.views). */
+  readonly teams: ChannelMessage;
+  readonly webhook: ChannelMessage;
 }
 
 export function channelTemplates(): ChannelTemplate[] {
   return [
-    ...noticeTemplates().map(({ name, views }) => ({
-      name,
-      teams: channelMessage(TEAMS, views, { now: NOW, id: `golden-${name}` }),
-      webhook: channelMessage(WEBHOOK, views, { now: NOW, id: `golden-${name}` }),
+    ...noticeTemplates().map((t) => ({
+      name: t.name,
+      get teams() { return channelMessage(TEAMS, t.views, { now: NOW, id: `golden-${t.name}` }); },
+      get webhook() { return channelMessage(WEBHOOK, t.views, { now: NOW, id: `golden-${t.name}` }); },
     })),
-    ...digestTemplates().map(({ name, digest }) => ({
-      name,
-      teams: channelDigest(TEAMS, digest, { now: NOW, id: `golden-${name}` }),
-      webhook: channelDigest(WEBHOOK, digest, { now: NOW, id: `golden-${name}` }),
+    ...digestTemplates().map((t) => ({
+      name: t.name,
+      get teams() { return channelDigest(TEAMS, t.digest, { now: NOW, id: `golden-${t.name}` }); },
+      get webhook() { return channelDigest(WEBHOOK, t.digest, { now: NOW, id: `golden-${t.name}` }); },
     })),
   ];
 }

@@ -11,7 +11,8 @@ import { hostileQuarantine } from '../fixtures/hostile';
 
 const hours = (n: number) => new Date(NOW.getTime() + n * 3600_000).toISOString();
 
-export const DIGEST_POLICY = buildPolicy(
+/** Built on each call, inside the test that reads a digest (see ALERT_FIXTURES). */
+const digestPolicy = () => buildPolicy(
   {
     tenants: { [CONTOSO]: { name: 'Contoso' } },
     route: { digest: { at: '08:00', timeZone: 'Europe/Berlin' } },
@@ -23,13 +24,15 @@ export const DIGEST_POLICY = buildPolicy(
 const resolved = (alert: AlertRecord): AlertRecord => ({ ...alert, state: 'resolved', endsAt: ENDS_AT });
 
 function view(alerts: AlertRecord[]): DigestView {
-  return digestView(DIGEST_POLICY.route, [DIGEST_POLICY.route], alerts, DIGEST_POLICY, [CONTOSO, FABRIKAM], NOW, '2026-11-27');
+  const policy = digestPolicy();
+  return digestView(policy.route, [policy.route], alerts, policy, [CONTOSO, FABRIKAM], NOW, '2026-11-27');
 }
 
-export function digestTemplates(): { name: string; digest: DigestView }[] {
+/** Each `digest` is built when read (see NoticeTemplate.views in templates.ts). */
+export function digestTemplates(): { name: string; readonly digest: DigestView }[] {
   return [
-    { name: 'digest.open', digest: view([ALERT_FIXTURES.quarantine!, ALERT_FIXTURES['deletion-threshold']!, ALERT_FIXTURES['job-stalled']!, ALERT_FIXTURES['scim-token-expiring']!, resolved(ALERT_FIXTURES['job-failing']!)]) },
-    { name: 'digest.healthy', digest: view([resolved(ALERT_FIXTURES['job-failing']!)]) },
-    { name: 'digest.hostile', digest: view([hostileQuarantine()]) },
+    { name: 'digest.open', get digest() { return view([ALERT_FIXTURES.quarantine!, ALERT_FIXTURES['deletion-threshold']!, ALERT_FIXTURES['job-stalled']!, ALERT_FIXTURES['scim-token-expiring']!, resolved(ALERT_FIXTURES['job-failing']!)]); } },
+    { name: 'digest.healthy', get digest() { return view([resolved(ALERT_FIXTURES['job-failing']!)]); } },
+    { name: 'digest.hostile', get digest() { return view([hostileQuarantine()]); } },
   ];
 }

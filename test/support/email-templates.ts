@@ -9,12 +9,13 @@ import { noticeTemplates } from './templates';
 export interface EmailTemplate {
   /** File-name-safe: `quarantine.firing`, `grouped.resolved`. */
   name: string;
-  email: EmailContent;
+  /** Rendered when read (see NoticeTemplate.views). */
+  readonly email: EmailContent;
 }
 
 export function emailTemplates(): EmailTemplate[] {
   return [
-    ...noticeTemplates().map(({ name, views }) => ({ name, email: emailFromViews(views, RENDER_CONTEXT) })),
-    ...digestTemplates().map(({ name, digest }) => ({ name, email: digestEmail(digest, RENDER_CONTEXT) })),
+    ...noticeTemplates().map((t) => ({ name: t.name, get email() { return emailFromViews(t.views, RENDER_CONTEXT); } })),
+    ...digestTemplates().map((t) => ({ name: t.name, get email() { return digestEmail(t.digest, RENDER_CONTEXT); } })),
   ];
 }

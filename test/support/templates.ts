@@ -13,29 +13,36 @@ import { hostileQuarantine } from '../fixtures/hostile';
 export interface NoticeTemplate {
   /** File-name-safe: `quarantine.firing`, `grouped.resolved`. */
   name: string;
-  views: NoticeView[];
+  /** Built when read, so a test that reads it runs the rules and the renderer itself (see ALERT_FIXTURES). */
+  readonly views: NoticeView[];
 }
+
+/** A template whose `views` are built on each read. */
+const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({ name, get views() { return views(); } });
 
 /** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key, so the golden files stay put). */
 export const SNOOZE_SETTINGS = { key: 'golden-snooze-signing-key-0123456789abcdef', baseUrl: 'https://sync-watch.azurewebsites.net' };
 
 export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   const templates: NoticeTemplate[] = [];
-  const fixtures = CONDITIONS.filter((c) => ALERT_FIXTURES[c]).map((c) => ALERT_FIXTURES[c]!);
-  for (const alert of fixtures) {
-    for (const kind of KINDS) templates.push({ name: `${alert.labels.condition}.${kind}`, views: noticeViews([noticeOf(alert, kind)], ctx) });
+  const conditions = CONDITIONS.filter((c) => Object.hasOwn(ALERT_FIXTURES, c));
+  const fixture = (condition: string) => ALERT_FIXTURES[condition]!;
+  for (const condition of conditions) {
+    for (const kind of KINDS) templates.push(lazy(`${condition}.${kind}`, () => noticeViews([noticeOf(fixture(condition), kind)], ctx)));
   }
   for (const kind of ['firing', 'reminder', 'resolved'] as const) {
-    templates.push({ name: `grouped.${kind}`, views: noticeViews(fixtures.map((a) => noticeOf(a, kind)), ctx) });
+    templates.push(lazy(`grouped.${kind}`, () => noticeViews(conditions.map((c) => noticeOf(fixture(c), kind)), ctx)));
   }
   // An alert that ended badly (AlertView.endedWell false): a quarantine that ended because Entra disabled the job.
-  const quarantine = noticeOf(ALERT_FIXTURES.quarantine!, 'resolved');
-  const view = { ...viewOf(quarantine.alert, ctx), ended: 'ended because Entra disabled the job', endedWell: false };
-  templates.push({ name: 'quarantine.ended-badly', views: [noticeView(quarantine, ctx, view)] });
+  templates.push(lazy('quarantine.ended-badly', () => {
+    const quarantine = noticeOf(fixture('quarantine'), 'resolved');
+    const view = { ...viewOf(quarantine.alert, ctx), ended: 'ended because Entra disabled the job', endedWell: false };
+    return [noticeView(quarantine, ctx, view)];
+  }));
   // With snooze links (SNOOZE_SIGNING_KEY set): buttons that open a confirmation page.
   const snooze = { ...ctx, snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) => snoozeLinks(alert, SNOOZE_SETTINGS, now) };
-  templates.push({ name: 'quarantine.firing.snooze', views: noticeViews([noticeOf(ALERT_FIXTURES.quarantine!, 'firing')], snooze) });
+  templates.push(lazy('quarantine.firing.snooze', () => noticeViews([noticeOf(fixture('quarantine'), 'firing')], snooze)));
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
-  templates.push({ name: 'hostile.firing', views: noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx) });
+  templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));
   return templates;
 }

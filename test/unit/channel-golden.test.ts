@@ -22,8 +22,8 @@ const pretty = (body: string) => `${JSON.stringify(JSON.parse(body), null, 2)}\n
 const validate = new Ajv({ allErrors: true }).compile(webhookSchema);
 
 describe('Teams golden files', () => {
-  it.each(templates.map((t) => [t.name, t.teams] as const))('%s matches its golden card', (name, message) => {
-    expectGolden(`teams/${name}.json`, pretty(message.body));
+  it.each(templates.map((t) => [t.name, t] as const))('%s matches its golden card', (name, template) => {
+    expectGolden(`teams/${name}.json`, pretty(template.teams.body));
   });
 
   it('keeps every card within Teams\' size limit, in the Workflows envelope', () => {
@@ -51,7 +51,8 @@ describe('Teams card version', () => {
 });
 
 describe('webhook golden files and schema', () => {
-  it.each(templates.map((t) => [t.name, t.webhook] as const))('%s matches its golden payload and validates against schemas/webhook-v1.json', (name, message) => {
+  it.each(templates.map((t) => [t.name, t] as const))('%s matches its golden payload and validates against schemas/webhook-v1.json', (name, template) => {
+    const message = template.webhook;
     expectGolden(`webhook/${name}.json`, pretty(message.body));
     const payload = JSON.parse(message.body);
     expect(validate(payload), JSON.stringify(validate.errors)).toBe(true);

@@ -1,9 +1,10 @@
 import Ajv from 'ajv';
-import { describe, expect, it } from 'vitest';
-import { channelDigest, channelMessage } from '../../lib/notify/channels';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { EmailContent } from '../../lib/model';
+import { channelDigest, channelMessage, type ChannelMessage } from '../../lib/notify/channels';
 import { digestEmail } from '../../lib/notify/channels/email/digest';
 import { TEAMS_CARD_BUDGET_BYTES } from '../../lib/notify/channels/teams';
-import { noticeViews } from '../../lib/notify/notice';
+import { noticeViews, type NoticeView } from '../../lib/notify/notice';
 import webhookSchema from '../../schemas/webhook-v1.json';
 import { ALERT_FIXTURES, CONTOSO, noticeOf, NOW, RENDER_CONTEXT } from '../fixtures/alerts';
 import { DIRECTION_CONTROLS, FOREIGN_LINK, hostileQuarantine, LONG_NAME, MARKUP } from '../fixtures/hostile';
@@ -15,13 +16,16 @@ import { digestTemplates } from '../support/digest-templates';
  * is Markdown) and a webhook payload (whose receivers may render it). It must stay inert text.
  */
 
-const hostile = hostileQuarantine();
 const hostileTenant = new Map([[CONTOSO, `Contoso\r\nX-Evil: 1 \u202e[click](https://evil.example) ${'T'.repeat(10_000)}`]]);
-const cases = [
-  ...(['firing', 'reminder', 'resolved'] as const).map((kind) => [kind, noticeViews([noticeOf(hostile, kind)], RENDER_CONTEXT)] as const),
-  ['grouped', noticeViews([noticeOf(hostile, 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')], RENDER_CONTEXT)] as const,
-  ['hostile tenant name', noticeViews([noticeOf(hostile, 'firing')], { ...RENDER_CONTEXT, tenantNames: hostileTenant })] as const,
-  ['markdown link in a name', noticeViews([noticeOf({ ...hostile, annotations: { ...hostile.annotations, servicePrincipalName: 'Reset [your password](https://evil.example/x) **now**', errorMessage: 'See [docs](https://learn.microsoft.com/entra/) and <https://evil.example>' } }, 'firing')], RENDER_CONTEXT)] as const,
+/** Each case's views are built in the test that reads them, not at load (see ALERT_FIXTURES). */
+const cases: (readonly [string, () => NoticeView[]])[] = [
+  ...(['firing', 'reminder', 'resolved'] as const).map((kind) => [kind, () => noticeViews([noticeOf(hostileQuarantine(), kind)], RENDER_CONTEXT)] as const),
+  ['grouped', () => noticeViews([noticeOf(hostileQuarantine(), 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')], RENDER_CONTEXT)] as const,
+  ['hostile tenant name', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], { ...RENDER_CONTEXT, tenantNames: hostileTenant })] as const,
+  ['markdown link in a name', () => {
+    const hostile = hostileQuarantine();
+    return noticeViews([noticeOf({ ...hostile, annotations: { ...hostile.annotations, servicePrincipalName: 'Reset [your password](https://evil.example/x) **now**', errorMessage: 'See [docs](https://learn.microsoft.com/entra/) and <https://evil.example>' } }, 'firing')], RENDER_CONTEXT);
+  }] as const,
 ];
 
 /** Every string in a parsed JSON value, with the key it sits under. */
@@ -36,9 +40,14 @@ const validate = new Ajv({ allErrors: true }).compile(webhookSchema);
 const microsoft = (href: string) => /^(?:[a-z0-9-]+\.)*(?:microsoft\.com|microsoftonline\.com)$/.test(new URL(href).hostname);
 
 describe.each(cases)('hostile text in a %s Teams card', (_name, views) => {
-  const body = channelMessage(TEAMS, views, { now: NOW }).body;
-  const card = JSON.parse(body).attachments[0].content;
-  const texts = strings(card.body).filter(([key]) => key === 'text' || key === 'title' || key === 'value');
+  let body: string;
+  let card: { body: unknown; fallbackText: string };
+  let texts: [string, string][];
+  beforeEach(() => {
+    body = channelMessage(TEAMS, views(), { now: NOW }).body;
+    card = JSON.parse(body).attachments[0].content;
+    texts = strings(card.body).filter(([key]) => key === 'text' || key === 'title' || key === 'value');
+  });
 
   it('never becomes a Markdown link, and every button opens Microsoft\'s admin center or docs', () => {
     for (const [, text] of texts) expect(text).not.toMatch(/\]\(|<https?:/);
@@ -72,8 +81,12 @@ describe.each(cases)('hostile text in a %s Teams card', (_name, views) => {
 });
 
 describe.each(cases)('hostile text in a %s webhook payload', (_name, views) => {
-  const body = channelMessage(WEBHOOK, views, { now: NOW, id: 'x' }).body;
-  const payload = JSON.parse(body);
+  let body: string;
+  let payload: unknown;
+  beforeEach(() => {
+    body = channelMessage(WEBHOOK, views(), { now: NOW, id: 'x' }).body;
+    payload = JSON.parse(body);
+  });
 
   it('still validates against the schema', () => {
     expect(validate(payload), JSON.stringify(validate.errors)).toBe(true);
@@ -102,10 +115,15 @@ describe.each(cases)('hostile text in a %s webhook payload', (_name, views) => {
 });
 
 describe('hostile text in a daily digest, in every channel', () => {
-  const digest = digestTemplates().find((t) => t.name === 'digest.hostile')!.digest;
-  const email = digestEmail(digest, RENDER_CONTEXT);
-  const teams = channelDigest(TEAMS, digest, { now: NOW });
-  const webhook = JSON.parse(channelDigest(WEBHOOK, digest, { now: NOW, id: 'x' }).body);
+  let email: EmailContent;
+  let teams: ChannelMessage;
+  let webhook: unknown;
+  beforeEach(() => {
+    const digest = digestTemplates().find((t) => t.name === 'digest.hostile')!.digest;
+    email = digestEmail(digest, RENDER_CONTEXT);
+    teams = channelDigest(TEAMS, digest, { now: NOW });
+    webhook = JSON.parse(channelDigest(WEBHOOK, digest, { now: NOW, id: 'x' }).body);
+  });
 
   it('an email: no markup, no foreign link, single-line subject and headers, no direction controls, bounded', () => {
     expect(email.html).not.toMatch(/<script|<img|<h1>injected|\son(error|mouseover)="/i);

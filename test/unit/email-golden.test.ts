@@ -25,7 +25,8 @@ describe('email golden files', () => {
     expect(missing, `add an alert for ${missing.join(', ')} to test/fixtures/alerts.ts, then run UPDATE_GOLDEN=1 npx vitest run test/unit/email-golden.test.ts`).toEqual([]);
   });
 
-  it.each(templates.map((t) => [t.name, t.email] as const))('%s matches its golden files', (name, email) => {
+  it.each(templates.map((t) => [t.name, t] as const))('%s matches its golden files', (name, template) => {
+    const email = template.email;
     expectGolden(`email/${name}.html`, email.html);
     expectGolden(`email/${name}.txt`, email.plainText);
     expectGolden(`email/${name}.headers.txt`, headerBlock(email));

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { EmailContent } from '../../lib/model';
 import { renderEmail } from '../../lib/notify/render';
 import { ALERT_FIXTURES, CONTOSO, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
@@ -6,17 +6,21 @@ import { CRLF, DIRECTION_CONTROLS, hostileQuarantine, LONG_NAME } from '../fixtu
 
 /** Hostile text from Graph and the config in every part of an email: subject, headers, HTML, plain text. */
 
-const hostile = hostileQuarantine();
 const kinds = ['firing', 'reminder', 'resolved'] as const;
-const emails: [string, EmailContent][] = [
-  ...kinds.map((kind): [string, EmailContent] => [kind, renderEmail([noticeOf(hostile, kind)], RENDER_CONTEXT)]),
-  ['grouped', renderEmail([noticeOf(hostile, 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')], RENDER_CONTEXT)],
-  ['hostile tenant name', renderEmail([noticeOf(hostile, 'firing')], { ...RENDER_CONTEXT, tenantNames: new Map([[CONTOSO, `Contoso\r\nX-Evil: 1 \u202e${'T'.repeat(10_000)}`]]) })],
+/** Each email is rendered in the test that reads it, not at load (see ALERT_FIXTURES). */
+const emails: [string, () => EmailContent][] = [
+  ...kinds.map((kind): [string, () => EmailContent] => [kind, () => renderEmail([noticeOf(hostileQuarantine(), kind)], RENDER_CONTEXT)]),
+  ['grouped', () => renderEmail([noticeOf(hostileQuarantine(), 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')], RENDER_CONTEXT)],
+  ['hostile tenant name', () => renderEmail([noticeOf(hostileQuarantine(), 'firing')], { ...RENDER_CONTEXT, tenantNames: new Map([[CONTOSO, `Contoso\r\nX-Evil: 1 \u202e${'T'.repeat(10_000)}`]]) })],
 ];
 /** The HTML as a reader sees it: tags and the style sheet taken out. */
 const visible = (html: string) => html.replace(/<style>[\s\S]*?<\/style>/, '').replace(/<[^>]*>/g, ' ');
 
-describe.each(emails)('hostile text in a %s email', (_name, email) => {
+describe.each(emails)('hostile text in a %s email', (_name, render) => {
+  let email: EmailContent;
+  beforeEach(() => {
+    email = render();
+  });
   it('never becomes markup or an attribute', () => {
     expect(email.html).not.toMatch(/<script|<img|<h1>injected/i);
     expect(email.html).not.toMatch(/\son(error|mouseover)="/i);
@@ -60,10 +64,11 @@ describe.each(emails)('hostile text in a %s email', (_name, email) => {
 
 describe('hostile text in subjects', () => {
   it('keeps the tenant in the subject however long the configuration name', () => {
-    expect(renderEmail([noticeOf(hostile, 'firing')], RENDER_CONTEXT).subject).toMatch(/^\[Critical\] Quarantined: .{1,100}… \(Contoso\)$/);
+    expect(renderEmail([noticeOf(hostileQuarantine(), 'firing')], RENDER_CONTEXT).subject).toMatch(/^\[Critical\] Quarantined: .{1,100}… \(Contoso\)$/);
   });
 
   it('turns line breaks in names into spaces rather than new lines', () => {
+    const hostile = hostileQuarantine();
     const named = { ...hostile, annotations: { ...hostile.annotations, servicePrincipalName: CRLF } };
     expect(renderEmail([noticeOf(named, 'firing')], RENDER_CONTEXT).subject).toBe('[Critical] Quarantined: Payroll Bcc: victim@example.com <h1>injected body</h1> (Contoso)');
   });

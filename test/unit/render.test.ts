@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { NotificationItem } from '../../lib/model';
 import { noticeView } from '../../lib/notify/notice';
 import { emailFromViews, renderEmail } from '../../lib/notify/render';
@@ -133,7 +133,10 @@ describe('renderEmail: a mass incident', () => {
 });
 
 describe('renderEmail: layout for every mail client', () => {
-  const { html } = renderEmail([noticeOf(quarantine, 'firing')], ctx);
+  let html: string;
+  beforeEach(() => {
+    html = renderEmail([noticeOf(quarantine, 'firing')], ctx).html;
+  });
 
   it('is a bounded-width, table-based document with a viewport and a dark-mode declaration', () => {
     expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
@@ -154,8 +157,12 @@ describe('renderEmail: layout for every mail client', () => {
 });
 
 describe('renderEmail: threading headers', () => {
-  const root = renderEmail([noticeOf(quarantine, 'firing')], ctx).headers!;
-  const messageIds = (['reminder', 'changed', 'resolved'] as const).map((kind) => renderEmail([noticeOf(quarantine, kind)], ctx).headers!);
+  let root: Record<string, string>;
+  let messageIds: Record<string, string>[];
+  beforeEach(() => {
+    root = renderEmail([noticeOf(quarantine, 'firing')], ctx).headers!;
+    messageIds = (['reminder', 'changed', 'resolved'] as const).map((kind) => renderEmail([noticeOf(quarantine, kind)], ctx).headers!);
+  });
 
   it('makes the firing email the root of the alert\'s thread, on the sender\'s domain', () => {
     expect(root['Message-ID']).toMatch(/^<alert\.[0-9a-f]{32}\.\d+@watch\.contoso\.example>$/);

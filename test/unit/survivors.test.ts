@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { buildJob } from '../../emulators/jobs';
 import { defaultRules } from '../../lib/config/config';
 import type { MaintenanceWindowConfig } from '../../lib/config/types';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { evaluateTenant, fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { AlertLabels, AlertRecord } from '../../lib/model';
+import type { AlertLabels, AlertRecord, EmailContent } from '../../lib/model';
 import { renderEmail } from '../../lib/notify/render';
 import { normalizeJob } from '../../lib/observe/normalize';
 import { isInWeeklyWindow } from '../../lib/silence/windows';
@@ -89,7 +89,10 @@ describe('escaping in what an email shows', () => {
     startsAt: '2026-11-27T03:00:00.000Z',
     notified: {},
   };
-  const email = renderEmail([{ alert, item: { key: 'k', fingerprint: alert.fingerprint, routeId: 'root', kind: 'firing', startsAt: alert.startsAt! } }], { now, tenantNames: new Map() });
+  let email: EmailContent;
+  beforeEach(() => {
+    email = renderEmail([{ alert, item: { key: 'k', fingerprint: alert.fingerprint, routeId: 'root', kind: 'firing', startsAt: alert.startsAt! } }], { now, tenantNames: new Map() });
+  });
 
   it('escapes & and " (and < >) in the HTML, every time they occur', () => {
     expect(email.html).toContain('Tom &amp; &quot;Jerry&quot; &lt;b&gt;');
