@@ -125,6 +125,8 @@ export interface NotificationItem {
   reminder?: number;
   /** For changes: the material the notice tells of. */
   material?: string;
+  /** For changes: the material the route heard before, so the notice can say what it was. */
+  previousMaterial?: string;
 }
 
 export interface Recipients {

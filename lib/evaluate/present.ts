@@ -7,6 +7,17 @@ export function str(value: unknown): string {
   return value === undefined || value === null ? '' : String(value);
 }
 
+/** `the error code was A; it is now B`: one part of a material that changed, for a rule's describeChange. */
+export function wasNow(what: string, before: string, now: string, none = 'none'): string {
+  return `${what} was ${before || none}; it is now ${now || none}`;
+}
+
+/** Clauses as sentences (`The reason was A; it is now B.`); undefined when there are none. */
+export function sentences(clauses: string[]): string | undefined {
+  if (clauses.length === 0) return undefined;
+  return clauses.map((c) => `${c.charAt(0).toUpperCase()}${c.slice(1)}.`).join(' ');
+}
+
 /** `Fabrikam (3f6a…)` when the config names the tenant, else its id. */
 export function tenantLabel(tenantId: string, ctx: PresentContext): string {
   const name = ctx.tenantName(tenantId);

@@ -114,6 +114,12 @@ interface RuleBase {
   inView?(labels: AlertLabels, tenant: TenantObservation): boolean;
   /** What every channel shows of an alert of this rule. */
   present(alert: AlertRecord, ctx: PresentContext): AlertView;
+  /**
+   * For a rule whose hits carry a `material`: what changed, in a sentence or two, from the material
+   * the route heard before to the one the change notice tells of. A change notice says it first,
+   * so the reader need not remember the last email.
+   */
+  describeChange?(before: string, after: string): string | undefined;
 }
 
 export interface JobRule extends RuleBase {

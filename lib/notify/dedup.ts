@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Route } from '../config/policy';
-import type { AlertRecord, NotificationItem, NotificationKind } from '../model';
+import type { AlertRecord, NotificationItem, NotificationKind, RouteLog } from '../model';
 
 export type { NotificationItem } from '../model';
 
-function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder?: number, previousAt?: string): NotificationItem {
+function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder?: number, previous?: RouteLog): NotificationItem {
+  const previousAt = previous?.lastAt;
   const startsAt = alert.startsAt as string;
   let suffix = reminder !== undefined ? `:${reminder}` : '';
   // A change is keyed by the material it tells of and the notice it follows, so a material that
@@ -19,6 +20,7 @@ function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder
     endsAt: kind === 'resolved' ? alert.endsAt : undefined,
     reminder,
     material: kind === 'resolved' ? undefined : alert.material,
+    previousMaterial: kind === 'changed' ? previous?.material : undefined,
   };
 }
 
@@ -38,7 +40,7 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
     if (!sameLog) return item(alert, route, 'firing');
     if (log.resolved) return undefined;
     // A log written before materials were recorded has none: nothing to compare, so no change notice.
-    if (log.material !== undefined && (alert.material ?? '') !== log.material) return item(alert, route, 'changed', undefined, log.lastAt);
+    if (log.material !== undefined && (alert.material ?? '') !== log.material) return item(alert, route, 'changed', undefined, log);
     const due = Date.parse(log.lastAt) + route.repeatMs[alert.severity];
     return now.getTime() >= due ? item(alert, route, 'reminder', log.reminders + 1) : undefined;
   }

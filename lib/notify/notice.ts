@@ -45,6 +45,11 @@ export interface NoticeView {
    * how it ended and after how long, as sentences.
    */
   when: string;
+  /**
+   * For a change notice, what changed since the route's last notice (`The error code was A; it is
+   * now B.`), from the alert's rule; undefined for other kinds, or when the rule cannot say.
+   */
+  change?: string;
   /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
   snooze: Link[];
 }
@@ -70,6 +75,7 @@ const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
 const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
+const RULE_OF = new Map(RULES.map((rule) => [rule.condition, rule]));
 
 function tenantOf(alert: AlertRecord, ctx: ViewContext): string {
   return ctx.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
@@ -115,6 +121,12 @@ function whenOf(kind: NotificationKind, view: AlertView, since: string | undefin
   return `${formatTime(since)}, ${formatDuration(now.getTime() - began)} ago (${whose})`;
 }
 
+/** What a change notice says changed; a notice planned before routes kept their material (`previousMaterial` absent) cannot say. */
+function changeOf(item: NotificationItem, alert: AlertRecord): string | undefined {
+  if (item.kind !== 'changed' || item.previousMaterial === undefined) return undefined;
+  return RULE_OF.get(alert.labels.condition)?.describeChange?.(item.previousMaterial, item.material ?? '');
+}
+
 /** The view of one notice; `view` when the alert's view is already known (default: from its rule). */
 export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: AlertView = viewOf(alert, ctx)): NoticeView {
   const tenant = tenantOf(alert, ctx);
@@ -141,6 +153,7 @@ export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: Aler
     sinceSource,
     endedAt,
     when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
+    change: changeOf(item, alert),
     snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
   };
 }

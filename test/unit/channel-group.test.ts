@@ -60,7 +60,7 @@ describe('grouping with channels', () => {
 
 describe('dispatch with channels', () => {
   it('tells each receiver what its own log says it still needs: a channel down for a while is caught up alone', () => {
-    const alert = { ...ALERT_FIXTURES.quarantine!, notified: { root: { startsAt: ALERT_FIXTURES.quarantine!.startsAt!, lastAt: NOW.toISOString(), reminders: 0, resolved: false, material: 'm1' } } };
+    const alert = { ...ALERT_FIXTURES.quarantine!, notified: { root: { startsAt: ALERT_FIXTURES.quarantine!.startsAt!, lastAt: NOW.toISOString(), reminders: 0, resolved: false, material: ALERT_FIXTURES.quarantine!.material } } };
     const { notices } = dispatch([alert], policy({ route: ops }), NOW, new Set());
     expect(notices.map((n) => [n.route.id, n.item.kind])).toEqual([['root~teams:T', 'firing'], ['root~webhook:W', 'firing']]);
     const planned = new Set(notices.filter((n) => n.route.channel?.type === 'teams').map((n) => n.item.key));

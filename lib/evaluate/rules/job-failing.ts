@@ -1,7 +1,7 @@
 import type { JobSnapshot } from '../../observe/types';
 import { formatTime } from '../../text';
 import { hasRootCause, jobAnnotations, judgedUnlessRootCause } from '../job-facts';
-import { appName, entraLinks, givenFacts, jobIdentityFacts, str, withAdvice } from '../present';
+import { appName, entraLinks, givenFacts, jobIdentityFacts, sentences, str, wasNow, withAdvice } from '../present';
 import type { JobRule, ParamValues } from '../rule';
 import { errorCodeAdvice } from '../runbooks';
 
@@ -102,5 +102,8 @@ export const jobFailing: JobRule = {
       links: entraLinks(alert),
       ended: 'runs without errors again',
     };
+  },
+  describeChange(before, after) {
+    return sentences([wasNow('the error code of its last run', before, after)]);
   },
 };

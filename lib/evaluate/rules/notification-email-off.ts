@@ -1,5 +1,5 @@
 import { inUse, secretsInView, servicePrincipalAnnotations } from '../job-facts';
-import { appName, configurationFacts, entraLinks, str } from '../present';
+import { appName, configurationFacts, entraLinks, sentences, str } from '../present';
 import type { ServicePrincipalRule } from '../rule';
 
 /**
@@ -49,5 +49,9 @@ export const notificationEmailOff: ServicePrincipalRule = {
       links: entraLinks(alert),
       ended: 'has its notification email back',
     };
+  },
+  describeChange(before, after) {
+    const said = (problem: string) => (problem === 'off' ? 'off' : problem === 'no recipients' ? 'on without recipients' : problem || 'not known');
+    return sentences([`Entra's notification email was ${said(before)}; it is now ${said(after)}`]);
   },
 };

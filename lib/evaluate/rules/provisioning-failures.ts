@@ -3,7 +3,7 @@ import { failuresInWindow, type CodeDigest, type JobDigest } from '../../observe
 import type { ServicePrincipalRef, TenantObservation } from '../../observe/types';
 import { formatDuration, formatTime } from '../../text';
 import { objectRunbookStep } from '../object-runbooks';
-import { appName, entraLinks, jobIdentityFacts, str } from '../present';
+import { appName, entraLinks, jobIdentityFacts, sentences, str } from '../present';
 import type { RuleHit, TenantRule } from '../rule';
 
 /**
@@ -151,6 +151,19 @@ export const provisioningFailures: TenantRule = {
       links: entraLinks(alert),
       ended: 'has no failures left in its window',
     };
+  },
+  describeChange(before, after) {
+    const parts = (material: string) => {
+      const [codes = '', tier = ''] = material.split('|');
+      return { codes: codes.split(',').filter((c) => c !== ''), tier: Number(tier.replace('tier ', '')) };
+    };
+    const was = parts(before);
+    const now = parts(after);
+    const added = now.codes.filter((c) => !was.codes.includes(c));
+    const clauses: string[] = [];
+    if (added.length > 0) clauses.push(`new error code${added.length === 1 ? '' : 's'} since the last notice: ${added.join(', ')}`);
+    if (now.tier > was.tier) clauses.push(`the failures have passed ${10 ** now.tier} times the threshold`);
+    return sentences(clauses);
   },
 };
 

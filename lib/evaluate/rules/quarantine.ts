@@ -2,7 +2,7 @@ import type { AlertRecord, Annotations } from '../../model';
 import type { JobSnapshot } from '../../observe/types';
 import { formatTime } from '../../text';
 import { jobAnnotations } from '../job-facts';
-import { appName, jobIdentityFacts, jobLinks, str, troubleshooting } from '../present';
+import { appName, jobIdentityFacts, jobLinks, sentences, str, troubleshooting, wasNow } from '../present';
 import type { JobRule, ParamValues, PresentContext } from '../rule';
 import { quarantineRunbook } from '../runbooks';
 
@@ -160,5 +160,14 @@ export const quarantine: JobRule = {
       links: quarantineLinks(alert, ctx),
       ...quarantineEnding(ctx, 'left quarantine'),
     };
+  },
+  describeChange(before, after) {
+    const [reasonBefore = '', codeBefore = '', finalBefore] = before.split('|');
+    const [reason = '', code = '', final] = after.split('|');
+    const clauses: string[] = [];
+    if (reason !== reasonBefore) clauses.push(wasNow('the reason', reasonBefore, reason, 'not given'));
+    if (code !== codeBefore) clauses.push(wasNow('the error code', codeBefore, code));
+    if (final && !finalBefore) clauses.push('its last week before Entra disables the job has begun, so the alert is now critical');
+    return sentences(clauses);
   },
 };

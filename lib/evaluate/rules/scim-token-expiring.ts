@@ -1,6 +1,6 @@
 import { formatTime } from '../../text';
 import { inUse, secretsInView, servicePrincipalAnnotations } from '../job-facts';
-import { appName, configurationFacts, entraLinks } from '../present';
+import { appName, configurationFacts, entraLinks, sentences } from '../present';
 import type { ServicePrincipalRule } from '../rule';
 
 const DAY = 86_400_000;
@@ -70,5 +70,9 @@ export const scimTokenExpiring: ServicePrincipalRule = {
       links: entraLinks(alert),
       ended: 'has a renewed token',
     };
+  },
+  describeChange(before, after) {
+    const said = (tier: string) => (tier === 'expired' ? 'expired' : tier === 'critical' ? 'about to expire (critical)' : tier === 'warning' ? 'expiring (a warning)' : tier || 'not known');
+    return sentences([`the token was ${said(before)}; it is now ${said(after)}`]);
   },
 };

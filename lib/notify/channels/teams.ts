@@ -119,6 +119,7 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
+  if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
   items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
   const factSet = facts(v, limits);
   if (factSet) items.push(factSet);

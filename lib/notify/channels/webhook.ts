@@ -56,6 +56,8 @@ export interface WebhookNotice {
   endedAt: string | null;
   endedWell: boolean | null;
   next: string | null;
+  /** For a change notice: what changed since the route's last notice. */
+  change: string | null;
   facts: { label: string; value: string }[];
   runbook: { meaning: string; steps: string[] } | null;
   links: WebhookLink[];
@@ -117,6 +119,7 @@ function noticeOf(v: NoticeView): WebhookNotice {
     endedAt: v.endedAt ?? null,
     endedWell: v.kind === 'resolved' ? v.resolvedWell : null,
     next: orNull(view.next, 600),
+    change: orNull(v.change, 600),
     facts: view.facts.map(([label, value]) => ({ label: line(label, 120), value: text(value, 1000) })),
     runbook: view.runbook ? { meaning: text(view.runbook.meaning, 1000), steps: view.runbook.steps.map((s) => text(s, 1000)) } : null,
     links: links(view.links),

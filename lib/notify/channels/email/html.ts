@@ -142,6 +142,7 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
   if (v.kind === 'resolved') {
     parts.push(paragraph(text(v.when, 600), 'font-weight:600'));
   } else {
+    if (v.change) parts.push(row('What changed', text(v.change, 600)));
     parts.push(paragraph(text(view.what, 1000)));
     parts.push(row('Since', text(v.when, 400)));
     if (view.next) parts.push(row('What happens next', text(view.next, 600)));
@@ -238,7 +239,7 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
   const tone = single ? toneOf(single) : summaryTone(summary);
   const title = single ? single.heading : summary.counts;
   const repeats = repeatedRunbooks(views);
-  const preview = single ? (single.kind === 'resolved' ? single.when : single.view.what) : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');
+  const preview = single ? (single.kind === 'resolved' ? single.when : (single.change ?? single.view.what)) : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');
   const overview = single
     ? ''
     : `<tr><td class="esw-pad esw-ink" style="padding:0 24px 12px;font-family:${FONT};color:${INK}"><ul style="margin:0;padding:0 0 0 20px">${views

@@ -19,6 +19,7 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
   if (v.kind === 'resolved') {
     lines.push(displayText(v.when, 600));
   } else {
+    if (v.change) lines.push(`What changed: ${displayText(v.change, 600)}`, '');
     lines.push(displayText(view.what, 1000), '', `Since: ${displayText(v.when, 400)}`);
     if (view.next) lines.push(`What happens next: ${displayText(view.next, 600)}`);
     if (view.runbook && sameStepsAs) {
