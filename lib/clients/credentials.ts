@@ -169,7 +169,7 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
  * library's own cache (MSAL's) looks a token up by scanning every token it holds, which for 1,000
  * tenants, asked for a token at every Graph request, cost more CPU than the reads themselves.
  */
-function renewable(make: () => TokenCredential, shared: TokenCredential = make(), clock: () => number = Date.now): RenewableCredential {
+export function renewableCredential(make: () => TokenCredential, shared: TokenCredential = make(), clock: () => number = Date.now): RenewableCredential {
   const renewed = new Map<string, TokenCredential>();
   const tokens = new Map<string, AccessToken>();
   const pending = new Map<string, Promise<AccessToken | null>>();
@@ -243,12 +243,12 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
   switch (identity.mode) {
     case 'managed-identity': {
       const managed = managedIdentity(settings, env, identity.clientId, identity.tenantId);
-      const graph = renewable(() => ownTenantOnly(managedIdentity(settings, env, identity.clientId, identity.tenantId)), ownTenantOnly(managed));
+      const graph = renewableCredential(() => ownTenantOnly(managedIdentity(settings, env, identity.clientId, identity.tenantId)), ownTenantOnly(managed));
       return { mode: identity.mode, graph, azure: managed };
     }
     case 'federated': {
       const managed = managedIdentity(settings, env, identity.managedIdentityClientId, identity.tenantId);
-      return { mode: identity.mode, graph: renewable(() => federatedApp(settings, identity, managed)), azure: managed };
+      return { mode: identity.mode, graph: renewableCredential(() => federatedApp(settings, identity, managed)), azure: managed };
     }
     case 'certificate':
     case 'secret': {
@@ -265,7 +265,7 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
       // In Azure the host's own identity (the one it uses for storage) owns the resource roles;
       // elsewhere the app registration reaches them, as a local run against emulators does.
       const azure = onManagedIdentityHost(env) ? managedIdentity(settings, env, env.AzureWebJobsStorage__clientId) : app;
-      return { mode: identity.mode, graph: renewable(makeApp, sharded(makeApp, app)), azure };
+      return { mode: identity.mode, graph: renewableCredential(makeApp, sharded(makeApp, app)), azure };
     }
   }
 }
