@@ -12,6 +12,7 @@ const config = {
     'lib/evaluate/**/*.ts',
     'lib/reconcile/**/*.ts',
     'lib/dispatch/**/*.ts',
+    'lib/inhibit/**/*.ts',
     'lib/silence/**/*.ts',
     // notify/ but what talks to Table Storage, ACS and webhooks (tested against Azurite and the emulators).
     'lib/notify/**/*.ts',
@@ -30,6 +31,9 @@ const config = {
   thresholds: { high: 90, low: 85, break: 85 },
   timeoutMS: 10_000,
   tempDirName: '.stryker-tmp',
+  // A rerun tests again only the mutants whose code or covering tests changed; `-- --force` retests all.
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
   ignorePatterns: ['dist', 'outbox', 'reports', '.emulator', 'coverage'],
 };
 export default config;

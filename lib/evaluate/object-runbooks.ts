@@ -53,7 +53,3 @@ export function objectRunbookStep(errorCode: string, recommendedAction?: string)
   if (recommendedAction && recommendedAction.trim() !== '') return recommendedAction.trim();
   return BY_CODE[errorCode] ?? 'Open one of the failed events in the provisioning logs (Troubleshooting and recommendations) and fix what it names.';
 }
-
-export function isKnownObjectErrorCode(errorCode: string): boolean {
-  return errorCode in BY_CODE;
-}
