@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KqlRule } from '../../lib/config/logs-config';
 import { evaluateKql, judgeKql } from '../../lib/evaluate/kql';
 import { objectRunbookStep } from '../../lib/evaluate/object-runbooks';
+import { inhibitedBy } from '../../lib/inhibit/inhibit';
 import { quarantineEnding } from '../../lib/evaluate/rules/quarantine';
 import type { AlertRecord, AlertView, NotificationItem } from '../../lib/model';
 import { noticeView, repeatedRunbooks, summarize } from '../../lib/notify/notice';
@@ -230,5 +231,41 @@ describe('a quarantine against Entra\'s four weeks', () => {
     expect(quarantineEnding({ ...RENDER_CONTEXT, tenantName: () => undefined, related: [disabled(true)] }, 'recovered')).toEqual({ ended: expect.stringMatching(/^was disabled by Entra, not recovered/), endedWell: false });
     expect(quarantineEnding({ ...RENDER_CONTEXT, tenantName: () => undefined, related: [disabled(false)] }, 'recovered').ended).toMatch(/^was paused, not recovered/);
     expect(quarantineEnding({ ...RENDER_CONTEXT, tenantName: () => undefined, related: [disabled(true, 'resolved'), ALERT_FIXTURES['job-stalled']!] }, 'recovered')).toEqual({ ended: 'recovered', endedWell: true });
+  });
+});
+
+describe('which firing alert mutes which (inhibition)', () => {
+  const base = ALERT_FIXTURES.quarantine!.labels;
+  const alert = (condition: string, labels: Partial<AlertRecord['labels']> = {}, state: AlertRecord['state'] = 'firing'): AlertRecord => {
+    const all = { ...base, condition, ...labels };
+    return { ...ALERT_FIXTURES.quarantine!, fingerprint: JSON.stringify(all), labels: all, state, annotations: { servicePrincipalName: 'Woodgrove to Contoso' } };
+  };
+  const tenantDown = alert('tenant-unreadable', { servicePrincipalId: '-', jobId: '-' });
+  const jobsDown = alert('jobs-unreadable', { jobId: '-' });
+
+  it('an unreadable tenant holds every other alert of that tenant, but never another unreadable tenant, nor itself', () => {
+    expect(inhibitedBy(alert('job-stalled'), [tenantDown])).toBe(`tenant ${base.tenantId} cannot be read: its job alerts are held`);
+    expect(inhibitedBy(alert('job-stalled', { tenantId: 'other' }), [tenantDown])).toBeUndefined();
+    expect(inhibitedBy(tenantDown, [tenantDown, { ...tenantDown, fingerprint: 'twin' }])).toBeUndefined();
+    expect(inhibitedBy(alert('job-stalled'), [{ ...tenantDown, state: 'resolved' }])).toBeUndefined();
+    expect(inhibitedBy(alert('job-stalled'), [{ ...tenantDown, state: 'pending' }])).toBeUndefined();
+  });
+
+  it('unreadable jobs hold the alerts of that configuration only, not another unreadable-jobs alert', () => {
+    expect(inhibitedBy(alert('job-stalled'), [jobsDown])).toBe('the jobs of Woodgrove to Contoso cannot be read: their alerts are held');
+    expect(inhibitedBy(alert('job-stalled', { servicePrincipalId: 'other' }), [jobsDown])).toBeUndefined();
+    expect(inhibitedBy(alert('job-stalled', { tenantId: 'other' }), [jobsDown])).toBeUndefined();
+    expect(inhibitedBy(alert('jobs-unreadable', { jobId: 'x' }), [jobsDown])).toBeUndefined();
+    expect(inhibitedBy(jobsDown, [jobsDown])).toBeUndefined();
+  });
+
+  it('a root cause (a quarantine) holds the lesser alerts of its own job only, and never another root cause', () => {
+    const quarantined = alert('quarantine');
+    expect(inhibitedBy(alert('job-failing'), [quarantined])).toBe('the same job is firing "Quarantined"');
+    expect(inhibitedBy(alert('job-failing', { jobId: 'other' }), [quarantined])).toBeUndefined();
+    expect(inhibitedBy(alert('job-failing', { servicePrincipalId: 'other' }), [quarantined])).toBeUndefined();
+    expect(inhibitedBy(alert('job-failing', { tenantId: 'other' }), [quarantined])).toBeUndefined();
+    expect(inhibitedBy(alert('deletion-threshold'), [quarantined])).toBeUndefined();
+    expect(inhibitedBy(alert('job-failing'), [alert('job-stalled')])).toBeUndefined();
   });
 });
