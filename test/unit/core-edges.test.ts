@@ -7,6 +7,7 @@ import { quarantineEnding } from '../../lib/evaluate/rules/quarantine';
 import type { AlertRecord, AlertView, NotificationItem } from '../../lib/model';
 import { noticeView, repeatedRunbooks, summarize } from '../../lib/notify/notice';
 import { httpsLinks } from '../../lib/notify/channels/message';
+import { TEAMS_CARD_BUDGET_BYTES, teamsMessage } from '../../lib/notify/channels/teams';
 import { groupByRecipients } from '../../lib/notify/group';
 import { bounded, displayLine, displayText } from '../../lib/notify/safe-text';
 import { relatedAlerts, viewOf } from '../../lib/notify/view';
@@ -267,5 +268,41 @@ describe('which firing alert mutes which (inhibition)', () => {
     expect(inhibitedBy(alert('job-failing', { tenantId: 'other' }), [quarantined])).toBeUndefined();
     expect(inhibitedBy(alert('deletion-threshold'), [quarantined])).toBeUndefined();
     expect(inhibitedBy(alert('job-failing'), [alert('job-stalled')])).toBeUndefined();
+  });
+});
+
+describe('a Teams card that would not fit', () => {
+  const many = (count: number, nameLength: number) => {
+    const base = ALERT_FIXTURES.quarantine!;
+    const alerts = Array.from({ length: count }, (_, i): AlertRecord => {
+      const labels = { ...base.labels, jobId: `${base.labels.jobId}.${i}` };
+      return { ...base, fingerprint: `f${i}`, labels, annotations: { ...base.annotations, servicePrincipalName: `Partner ${i} ${'n'.repeat(nameLength)}`, errorMessage: 'e'.repeat(3000) } };
+    });
+    return alerts.map((alert) => noticeView(noticeOf(alert, 'firing'), RENDER_CONTEXT));
+  };
+  const texts = (body: string) => JSON.stringify(JSON.parse(body));
+
+  it('keeps within Teams\' limit by saying less of each alert, then by naming how many more alerts there are', () => {
+    const views = many(60, 400);
+    const message = teamsMessage(views);
+    expect(Buffer.byteLength(message.body)).toBeLessThanOrEqual(TEAMS_CARD_BUDGET_BYTES);
+    const more = /And (\d+) more alert\(s\)/.exec(texts(message.body));
+    expect(more).not.toBeNull();
+    const shown = (texts(message.body).match(/Partner \d+ /g) ?? []).length;
+    expect(shown).toBeGreaterThan(0);
+    expect(new Set(texts(message.body).match(/Partner \d+ /g)).size + Number(more![1])).toBe(60);
+  });
+
+  it('a card that fits whole says every alert and no "more"', () => {
+    const message = teamsMessage(many(2, 10));
+    expect(texts(message.body)).not.toMatch(/more alert\(s\)/);
+    expect(texts(message.body)).toContain('Partner 0 ');
+    expect(texts(message.body)).toContain('Partner 1 ');
+    expect(Buffer.byteLength(message.body)).toBeLessThanOrEqual(TEAMS_CARD_BUDGET_BYTES);
+  });
+
+  it('says which part of a split cycle a card is', () => {
+    const message = teamsMessage(many(1, 10), { part: { index: 2, total: 3 } });
+    expect(texts(message.body)).toContain('Part 2 of 3: this cycle\'s notices are split into 3 cards so that each stays within Teams\' size limit.');
   });
 });
