@@ -1,4 +1,4 @@
-import { RULES } from '../evaluate/rules';
+import { ruleFor, RULES } from '../evaluate/rules';
 import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
 import { formatDuration, formatTime } from '../text';
 import { uniqueForRendering } from './group';
@@ -75,7 +75,6 @@ const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
 const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
-const RULE_OF = new Map(RULES.map((rule) => [rule.condition, rule]));
 
 function tenantOf(alert: AlertRecord, ctx: ViewContext): string {
   return ctx.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
@@ -124,7 +123,7 @@ function whenOf(kind: NotificationKind, view: AlertView, since: string | undefin
 /** What a change notice says changed; a notice planned before routes kept their material (`previousMaterial` absent) cannot say. */
 function changeOf(item: NotificationItem, alert: AlertRecord): string | undefined {
   if (item.kind !== 'changed' || item.previousMaterial === undefined) return undefined;
-  return RULE_OF.get(alert.labels.condition)?.describeChange?.(item.previousMaterial, item.material ?? '');
+  return ruleFor(alert.labels.condition)?.describeChange?.(item.previousMaterial, item.material ?? '');
 }
 
 /** The view of one notice; `view` when the alert's view is already known (default: from its rule). */
