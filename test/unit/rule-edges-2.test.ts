@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shortTenant, tenantLabel } from '../../lib/evaluate/present';
-import { defaultRuleSettings, type PresentContext, type RuleHit, type RuleSettings, type ServicePrincipalRule } from '../../lib/evaluate/rule';
+import type { PresentContext, RuleHit, RuleSettings, ServicePrincipalRule } from '../../lib/evaluate/rule';
 import { deletionPreventionOff } from '../../lib/evaluate/rules/deletion-prevention-off';
 import { isKqlCondition, kqlRuleDefinition, kqlTenantLabel } from '../../lib/evaluate/rules/kql';
 import { notificationEmailOff } from '../../lib/evaluate/rules/notification-email-off';
@@ -9,9 +9,10 @@ import { scimTokenExpiring } from '../../lib/evaluate/rules/scim-token-expiring'
 import type { AlertLabels, AlertView, Annotations } from '../../lib/model';
 import type { CodeDigest, JobDigest } from '../../lib/observe/provisioning-digest';
 import type { ProvisioningObservation } from '../../lib/observe/provisioning-types';
-import type { JobSnapshot, ServicePrincipalRef, SyncSettings, TenantObservation } from '../../lib/observe/types';
+import type { JobSnapshot, SyncSettings } from '../../lib/observe/types';
 import { formatDuration, formatTime } from '../../lib/text';
 import { alertOf } from '../fixtures/alerts';
+import { ago, CTX, DAY, fact, HOUR, job, JOB_ID, later, MIN, NOW, settingsOf, SP, tenant, TENANT } from '../support/rule-world';
 
 /**
  * Second round of the detection rules' decision edges (see rule-edges.test.ts): the rules that
@@ -21,62 +22,18 @@ import { alertOf } from '../fixtures/alerts';
  * description says.
  */
 
-const NOW = new Date('2026-11-27T12:00:00.000Z');
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const TENANT = 'aaaaaaaa-0000-4000-8000-000000000001';
-const ago = (ms: number) => new Date(NOW.getTime() - ms);
-const later = (ms: number) => new Date(NOW.getTime() + ms);
-
-const SP: ServicePrincipalRef = { id: 'bbbbbbbb-0000-4000-8000-000000000001', appId: 'cccccccc-0000-4000-8000-000000000001', displayName: 'Fabrikam HR' };
-const JOB_ID = 'scim.aaaaaaaa00004000800000000001.0a1b2c3d-0000-4000-8000-000000000001';
-
-/** A healthy Active job on a 40-minute schedule whose last run ended 10 minutes ago; `patch` replaces top-level fields. */
-function job(patch: Partial<JobSnapshot> = {}): JobSnapshot {
-  const ended = ago(10 * MIN);
-  return {
-    tenantId: TENANT,
-    servicePrincipal: SP,
-    jobId: JOB_ID,
-    templateId: 'scim',
-    status: { known: 'Active', raw: 'Active' },
-    schedule: { state: { known: 'Active', raw: 'Active' }, interval: 'PT40M', intervalMs: 40 * MIN },
-    countSuccessiveCompleteFailures: 0,
-    escrowsPruned: false,
-    steadyStateFirstAchievedTime: ago(30 * DAY),
-    steadyStateLastAchievedTime: ended,
-    lastSuccessfulExecution: { timeBegan: ended, timeEnded: ended },
-    lastExecution: { state: 'Succeeded', result: 'Succeeded', timeBegan: ended, timeEnded: ended, countEscrowed: 0, countEntitled: 80 },
-    ...patch,
-  };
-}
-
 /** A job that is not in use: paused and never ran. */
 const idleJob = () => job({ status: { known: 'Paused', raw: 'Paused' }, schedule: { state: { known: 'Disabled', raw: 'Disabled' } }, steadyStateFirstAchievedTime: undefined, steadyStateLastAchievedTime: undefined, lastSuccessfulExecution: undefined, lastExecution: undefined });
-
-function tenant(patch: Partial<TenantObservation> = {}): TenantObservation {
-  return { tenantId: TENANT, jobs: [], servicePrincipalsRead: new Set([SP.id]), servicePrincipalProblems: [], ...patch };
-}
-
-function settingsOf(rule: Parameters<typeof defaultRuleSettings>[0], params: RuleSettings['params'] = {}, rest: Partial<RuleSettings> = {}): RuleSettings {
-  const base = defaultRuleSettings(rule);
-  return { ...base, ...rest, params: { ...base.params, ...params } };
-}
 
 function checkSp(rule: ServicePrincipalRule, syncSettings: SyncSettings | undefined, opts: { jobs?: JobSnapshot[]; params?: RuleSettings['params'] } = {}): RuleHit | undefined {
   const jobs = opts.jobs ?? [job()];
   return rule.check({ servicePrincipal: SP, jobs, syncSettings, tenant: tenant({ jobs }), settings: settingsOf(rule, opts.params), now: NOW });
 }
 
-const CTX: PresentContext = { now: NOW, tenantName: () => undefined, related: [] };
-
 function viewOf(rule: { condition: string; present: (a: ReturnType<typeof alertOf>, c: PresentContext) => AlertView }, annotations: Annotations | undefined, labels: Partial<AlertLabels> = {}): AlertView {
   expect(annotations).toBeDefined();
   return rule.present(alertOf(rule.condition, annotations!, { servicePrincipalId: SP.id, jobId: JOB_ID, ...labels }), CTX);
 }
-
-const fact = (view: AlertView, name: string) => view.facts.find(([k]) => k === name)?.[1];
 
 // ---- scim-token-expiring -----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasEverRun, inUse, isScheduledToRun, isStopped, jobKind, judgedUnlessRootCause, lastCompletedRun, secretsInView } from '../../lib/evaluate/job-facts';
-import { defaultRuleSettings, type JobRule, type PresentContext, type RuleHit, type RuleSettings } from '../../lib/evaluate/rule';
+import type { JobRule, PresentContext, RuleHit, RuleSettings } from '../../lib/evaluate/rule';
 import { deletionThreshold } from '../../lib/evaluate/rules/deletion-threshold';
 import { jobDisabled, stoppedAfterFailures } from '../../lib/evaluate/rules/job-disabled';
 import { failureSigns, jobFailing } from '../../lib/evaluate/rules/job-failing';
@@ -13,6 +13,7 @@ import { emptyDigest } from '../../lib/observe/provisioning-digest';
 import type { HeldDeletes, JobActivity, LogProblem, ProvisioningObservation } from '../../lib/observe/provisioning-types';
 import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/observe/types';
 import { alertOf } from '../fixtures/alerts';
+import { ago, CTX, DAY, fact, HOUR, job, JOB_ID, MIN, NOW, settingsOf, SP, tenant, TENANT } from '../support/rule-world';
 
 /**
  * The edges of the detection rules' decisions, each pinned to what the rule's comment, its
@@ -22,36 +23,7 @@ import { alertOf } from '../fixtures/alerts';
  * can differ from a healthy job.
  */
 
-const NOW = new Date('2026-11-27T12:00:00.000Z');
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const TENANT = 'aaaaaaaa-0000-4000-8000-000000000001';
-const ago = (ms: number) => new Date(NOW.getTime() - ms);
-
-const SP: ServicePrincipalRef = { id: 'bbbbbbbb-0000-4000-8000-000000000001', appId: 'cccccccc-0000-4000-8000-000000000001', displayName: 'Fabrikam HR', applicationTemplateId: '8adf8e6e-67b2-4cf2-a259-e3dc5476c621' };
 const OTHER_SP: ServicePrincipalRef = { ...SP, id: 'bbbbbbbb-0000-4000-8000-000000000002', displayName: 'Other app' };
-const JOB_ID = 'scim.aaaaaaaa00004000800000000001.0a1b2c3d-0000-4000-8000-000000000001';
-
-/** A healthy Active job on a 40-minute schedule whose last run ended 10 minutes ago; `patch` replaces top-level fields. */
-function job(patch: Partial<JobSnapshot> = {}): JobSnapshot {
-  const ended = ago(10 * MIN);
-  return {
-    tenantId: TENANT,
-    servicePrincipal: SP,
-    jobId: JOB_ID,
-    templateId: 'scim',
-    status: { known: 'Active', raw: 'Active' },
-    schedule: { state: { known: 'Active', raw: 'Active' }, interval: 'PT40M', intervalMs: 40 * MIN },
-    countSuccessiveCompleteFailures: 0,
-    escrowsPruned: false,
-    steadyStateFirstAchievedTime: ago(30 * DAY),
-    steadyStateLastAchievedTime: ended,
-    lastSuccessfulExecution: { timeBegan: ended, timeEnded: ended },
-    lastExecution: { state: 'Succeeded', result: 'Succeeded', timeBegan: ended, timeEnded: ended, countEscrowed: 0, countEntitled: 80 },
-    ...patch,
-  };
-}
 
 /** A job that never completed a run: every Graph time was 0001-01-01 (undefined once normalised). */
 function neverRan(patch: Partial<JobSnapshot> = {}): JobSnapshot {
@@ -67,24 +39,14 @@ function quietFor(msAgo: number, patch: Partial<JobSnapshot> = {}): JobSnapshot 
 const status = (known: JobSnapshot['status']['known']) => ({ known, raw: String(known) });
 const schedule = (state: 'Active' | 'Disabled', intervalMs?: number): JobSnapshot['schedule'] => ({ state: { known: state, raw: state }, ...(intervalMs === undefined ? {} : { interval: 'x', intervalMs }) });
 
-function tenant(patch: Partial<TenantObservation> = {}): TenantObservation {
-  return { tenantId: TENANT, jobs: [], servicePrincipalsRead: new Set([SP.id]), servicePrincipalProblems: [], ...patch };
-}
-
 function provisioning(patch: Partial<ProvisioningObservation> = {}): ProvisioningObservation {
   return { source: 'graph', complete: true, problems: [], digest: emptyDigest(), heldDeletes: new Map(), activity: new Map(), activityUnknown: new Set(), eventsRead: 0, pagesRead: 0, ...patch };
-}
-
-function settingsOf(rule: Parameters<typeof defaultRuleSettings>[0], params: RuleSettings['params'] = {}, rest: Partial<RuleSettings> = {}): RuleSettings {
-  const base = defaultRuleSettings(rule);
-  return { ...base, ...rest, params: { ...base.params, ...params } };
 }
 
 function checkJob(rule: JobRule, j: JobSnapshot, opts: { params?: RuleSettings['params']; tenant?: TenantObservation; now?: Date } = {}): RuleHit | undefined {
   return rule.check({ job: j, tenant: opts.tenant ?? tenant({ jobs: [j] }), settings: settingsOf(rule, opts.params), now: opts.now ?? NOW });
 }
 
-const CTX: PresentContext = { now: NOW, tenantName: () => undefined, related: [] };
 
 /** The view of the alert a hit would become. */
 function viewOf(rule: { condition: string; present: (a: ReturnType<typeof alertOf>, c: PresentContext) => AlertView }, hit: RuleHit | undefined, labels: Partial<AlertLabels> = {}): AlertView {
@@ -92,7 +54,6 @@ function viewOf(rule: { condition: string; present: (a: ReturnType<typeof alertO
   return rule.present(alertOf(rule.condition, hit!.annotations, { servicePrincipalId: SP.id, jobId: JOB_ID, ...labels }), CTX);
 }
 
-const fact = (view: AlertView, name: string) => view.facts.find(([k]) => k === name)?.[1];
 
 const accessProblem: AccessProblem = { kind: 'access', status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.', operation: 'synchronization/jobs', likelyMissingPermission: 'Synchronization.Read.All' };
 
