@@ -155,19 +155,27 @@ function multipart(subtype: string, parts: string[], kind: string): string {
 }
 
 /** Header names the emulator builds itself; custom headers may not replace them. */
-export const RESERVED_HEADER_NAMES = new Set(
-  [
-    'from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'subject', 'date', 'message-id', 'mime-version',
-    'content-type', 'content-transfer-encoding', 'content-disposition', 'return-path', 'received',
-  ],
-);
+export const RESERVED_HEADER_NAMES = new Set([
+  'from',
+  'sender',
+  'to',
+  'cc',
+  'bcc',
+  'reply-to',
+  'subject',
+  'date',
+  'message-id',
+  'mime-version',
+  'content-type',
+  'content-transfer-encoding',
+  'content-disposition',
+  'return-path',
+  'received',
+]);
 
 /** Renders a complete RFC 5322 / MIME message (CRLF line ends) that mail clients open. */
 export function buildEml(m: MimeMessage): string {
-  const head: string[] = [
-    `From: ${formatAddress({ address: m.from })}`,
-    `To: ${addressList(m.to)}`,
-  ];
+  const head: string[] = [`From: ${formatAddress({ address: m.from })}`, `To: ${addressList(m.to)}`];
   if (m.cc.length) head.push(`Cc: ${addressList(m.cc)}`);
   // The outbox is the sender's copy, so it shows Bcc the way a "Sent" folder does.
   if (m.bcc.length) head.push(`Bcc: ${addressList(m.bcc)}`);

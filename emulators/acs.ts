@@ -121,7 +121,8 @@ const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Loose on purpose (the service checks deliverability later): local@domain.tld, no spaces, brackets or quotes.
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 type PublicStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
 
@@ -211,12 +212,17 @@ function verifyHmac(req: IncomingMessage, body: Buffer, key: Buffer): void {
   for (const required of ['host', 'x-ms-content-sha256']) {
     if (!signedHeaders.includes(required)) throw denied(`SignedHeaders must include ${required}`);
   }
-  const dateHeader = signedHeaders.includes('x-ms-date') ? 'x-ms-date' : signedHeaders.includes('date') ? 'date' : undefined;
+  const dateHeader = signedHeaders.includes('x-ms-date')
+    ? 'x-ms-date'
+    : signedHeaders.includes('date')
+      ? 'date'
+      : undefined;
   if (!dateHeader) throw denied('SignedHeaders must include x-ms-date (or date)');
 
   const contentHash = createHash('sha256').update(body).digest('base64');
   const sentHash = header(req, 'x-ms-content-sha256');
-  if (sentHash === undefined || !safeEqual(sentHash, contentHash)) throw denied('x-ms-content-sha256 does not match the body');
+  if (sentHash === undefined || !safeEqual(sentHash, contentHash))
+    throw denied('x-ms-content-sha256 does not match the body');
 
   const date = Date.parse(header(req, dateHeader) ?? '');
   if (!Number.isFinite(date)) throw denied(`${dateHeader} is missing or not a date`);
@@ -235,12 +241,16 @@ function verifyHmac(req: IncomingMessage, body: Buffer, key: Buffer): void {
   const query = url.searchParams.toString();
   const targets = new Set([rawTarget, query ? `${url.pathname}?${query}` : url.pathname]);
   const signedBy = (target: string): string =>
-    createHmac('sha256', key).update(`${(req.method ?? 'GET').toUpperCase()}\n${target}\n${values.join(';')}`).digest('base64');
+    createHmac('sha256', key)
+      .update(`${(req.method ?? 'GET').toUpperCase()}\n${target}\n${values.join(';')}`)
+      .digest('base64');
   if (![...targets].some((t) => safeEqual(signedBy(t), signature))) throw denied('Signature does not match');
 }
 
 function verifyBearer(req: IncomingMessage, signer: TokenSigner): void {
-  const challenge = { 'WWW-Authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/common", resource="${ACS_AUDIENCE}"` };
+  const challenge = {
+    'WWW-Authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/common", resource="${ACS_AUDIENCE}"`,
+  };
   const token = bearerToken(header(req, 'authorization'));
   if (!token) throw denied('Authorization: Bearer carries no token', challenge);
   const result = signer.verify(token);
@@ -299,15 +309,18 @@ function validateMessage(raw: Buffer): ValidMessage {
   } catch {
     throw badRequest('The request body is not valid JSON.');
   }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The request body must be a JSON object.');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('The request body must be a JSON object.');
   const b = body as Record<string, unknown>;
 
-  if (typeof b.senderAddress !== 'string' || !b.senderAddress) throw badRequest("The field 'senderAddress' is required.");
+  if (typeof b.senderAddress !== 'string' || !b.senderAddress)
+    throw badRequest("The field 'senderAddress' is required.");
   if (!EMAIL.test(b.senderAddress)) throw badRequest(`Invalid sender address '${b.senderAddress}'.`, 'InvalidRequest');
 
   const content = b.content as Record<string, unknown> | undefined;
   if (!content || typeof content !== 'object') throw badRequest("The field 'content' is required.");
-  if (typeof content.subject !== 'string' || !content.subject.trim()) throw badRequest("The field 'content.subject' is required.");
+  if (typeof content.subject !== 'string' || !content.subject.trim())
+    throw badRequest("The field 'content.subject' is required.");
   for (const f of ['html', 'plainText'] as const) {
     if (content[f] !== undefined && content[f] !== null && typeof content[f] !== 'string') {
       throw badRequest(`The field 'content.${f}' must be a string.`);
@@ -323,9 +336,13 @@ function validateMessage(raw: Buffer): ValidMessage {
   const cc = asAddresses(recipients.cc, 'recipients.cc');
   const bcc = asAddresses(recipients.bcc, 'recipients.bcc');
   const total = to.length + cc.length + bcc.length;
-  if (total === 0) throw badRequest('At least one recipient is required in recipients.to, recipients.cc or recipients.bcc.');
+  if (total === 0)
+    throw badRequest('At least one recipient is required in recipients.to, recipients.cc or recipients.bcc.');
   if (total > MAX_RECIPIENTS) {
-    throw badRequest(`The total number of recipients (${total}) exceeds the maximum of ${MAX_RECIPIENTS}.`, 'InvalidRequest');
+    throw badRequest(
+      `The total number of recipients (${total}) exceeds the maximum of ${MAX_RECIPIENTS}.`,
+      'InvalidRequest',
+    );
   }
   const replyTo = asAddresses(b.replyTo, 'replyTo');
 
@@ -333,7 +350,8 @@ function validateMessage(raw: Buffer): ValidMessage {
   let messageId: ValidMessage['messageId'];
   let validateMessageId = false;
   if (b.headers !== undefined && b.headers !== null) {
-    if (typeof b.headers !== 'object' || Array.isArray(b.headers)) throw badRequest("The field 'headers' must be an object of strings.");
+    if (typeof b.headers !== 'object' || Array.isArray(b.headers))
+      throw badRequest("The field 'headers' must be an object of strings.");
     headers = {};
     for (const [name, value] of Object.entries(b.headers as Record<string, unknown>)) {
       if (typeof value !== 'string') throw badRequest(`The value of header '${name}' must be a string.`);
@@ -363,7 +381,8 @@ function validateMessage(raw: Buffer): ValidMessage {
     if (!Array.isArray(b.attachments)) throw badRequest("The field 'attachments' must be an array.");
     for (const [i, a] of (b.attachments as Record<string, unknown>[]).entries()) {
       for (const f of ['name', 'contentType', 'contentInBase64'] as const) {
-        if (!a || typeof a[f] !== 'string' || !a[f]) throw badRequest(`The field 'attachments[${i}].${f}' is required.`);
+        if (!a || typeof a[f] !== 'string' || !a[f])
+          throw badRequest(`The field 'attachments[${i}].${f}' is required.`);
       }
       if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(a.contentInBase64 as string)) {
         throw badRequest(`'attachments[${i}].contentInBase64' is not valid base64.`, 'InvalidRequest');
@@ -379,14 +398,27 @@ function validateMessage(raw: Buffer): ValidMessage {
   }
 
   if (validateMessageId && messageId === 'invalid') {
-    throw badRequest('The Message-ID header is not a valid RFC 2822 internet message ID, e.g. <id@domain.com>.', 'InvalidRequest');
+    throw badRequest(
+      'The Message-ID header is not a valid RFC 2822 internet message ID, e.g. <id@domain.com>.',
+      'InvalidRequest',
+    );
   }
-  const message: ValidMessage = { senderAddress: b.senderAddress, to, cc, bcc, replyTo, subject: content.subject, attachments, validateMessageId };
+  const message: ValidMessage = {
+    senderAddress: b.senderAddress,
+    to,
+    cc,
+    bcc,
+    replyTo,
+    subject: content.subject,
+    attachments,
+    validateMessageId,
+  };
   if (html !== undefined) message.html = html;
   if (plainText !== undefined) message.plainText = plainText;
   if (headers && Object.keys(headers).length > 0) message.headers = headers;
   if (messageId !== undefined) message.messageId = messageId;
-  if (typeof b.userEngagementTrackingDisabled === 'boolean') message.userEngagementTrackingDisabled = b.userEngagementTrackingDisabled;
+  if (typeof b.userEngagementTrackingDisabled === 'boolean')
+    message.userEngagementTrackingDisabled = b.userEngagementTrackingDisabled;
   return message;
 }
 
@@ -406,7 +438,10 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
 
   const takeFault = (kind: 'send' | 'operation', wantOperationStatus: boolean): ActiveFault | undefined => {
     const fault = faults.find(
-      (f) => f.remaining > 0 && (f.operationStatus !== undefined) === wantOperationStatus && (wantOperationStatus || f.path === undefined || f.path === kind),
+      (f) =>
+        f.remaining > 0 &&
+        (f.operationStatus !== undefined) === wantOperationStatus &&
+        (wantOperationStatus || f.path === undefined || f.path === kind),
     );
     if (fault) fault.remaining -= 1;
     faults = faults.filter((f) => f.remaining > 0);
@@ -419,7 +454,8 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
   const chooseMessageId = (operationId: string, m: ValidMessage): string => {
     const given = m.messageId !== undefined && m.messageId !== 'invalid' ? m.messageId.id : undefined;
     const repeated = given !== undefined && messageIds.has(given.toLowerCase());
-    if (repeated && m.validateMessageId) throw badRequest(`The Message-ID <${given}> was already used.`, 'InvalidRequest');
+    if (repeated && m.validateMessageId)
+      throw badRequest(`The Message-ID <${given}> was already used.`, 'InvalidRequest');
     const id = given !== undefined && !repeated ? given : `${operationId}@acs-emulator.invalid`;
     messageIds.add(id.toLowerCase());
     return id;
@@ -437,7 +473,8 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
       subject: m.subject,
       messageId: chooseMessageId(operationId, m),
     };
-    if (m.userEngagementTrackingDisabled !== undefined) email.userEngagementTrackingDisabled = m.userEngagementTrackingDisabled;
+    if (m.userEngagementTrackingDisabled !== undefined)
+      email.userEngagementTrackingDisabled = m.userEngagementTrackingDisabled;
     if (m.html !== undefined) email.html = m.html;
     if (m.plainText !== undefined) email.plainText = m.plainText;
     if (m.headers) email.headers = m.headers;
@@ -566,7 +603,15 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
    * The operation is recorded before anything is awaited, so two sends with the same Operation-Id
    * that arrive together deliver once. `silent`: the answer is left to a fault.
    */
-  async function accept(body: Buffer, tooLarge: boolean, givenOperationId: string | undefined, apiVersion: string, res: ServerResponse, record: AcsRequestRecord, silent: boolean): Promise<void> {
+  async function accept(
+    body: Buffer,
+    tooLarge: boolean,
+    givenOperationId: string | undefined,
+    apiVersion: string,
+    res: ServerResponse,
+    record: AcsRequestRecord,
+    silent: boolean,
+  ): Promise<void> {
     if (tooLarge) throw new HttpError(413, 'RequestEntityTooLarge', 'The request exceeds the maximum size of 10 MB.');
     if (givenOperationId !== undefined && !UUID.test(givenOperationId)) {
       throw badRequest(`The Operation-Id header '${givenOperationId}' is not a valid GUID.`, 'InvalidRequest');
@@ -587,14 +632,24 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
 
     const message = validateMessage(body);
     const dropFault = takeFault('send', true);
-    const op: Operation = { id: givenOperationId ?? randomUUID(), polls: 0, finalStatus: dropFault?.operationStatus ?? 'Succeeded' };
+    const op: Operation = {
+      id: givenOperationId ?? randomUUID(),
+      polls: 0,
+      finalStatus: dropFault?.operationStatus ?? 'Succeeded',
+    };
     record.operationId = op.id;
     operations.set(op.id.toLowerCase(), op);
     if (op.finalStatus === 'Succeeded') await deliver(op.id, message);
     if (!silent) send(res, record, 202, { id: op.id, status: 'Running' }, operationHeaders(op));
   }
 
-  function send(res: ServerResponse, record: AcsRequestRecord, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  function send(
+    res: ServerResponse,
+    record: AcsRequestRecord,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     record.status = status;
     const text = JSON.stringify(body);
     res.writeHead(status, {
@@ -621,10 +676,22 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
         return;
       }
       if (err instanceof HttpError) {
-        send(res, record, err.status, { error: { code: err.code, message: err.message } }, { 'x-ms-error-code': err.code, ...err.extraHeaders });
+        send(
+          res,
+          record,
+          err.status,
+          { error: { code: err.code, message: err.message } },
+          { 'x-ms-error-code': err.code, ...err.extraHeaders },
+        );
       } else {
         const message = err instanceof Error ? err.message : String(err);
-        send(res, record, 500, { error: { code: 'InternalServerError', message: `Emulator error: ${message}` } }, { 'x-ms-error-code': 'InternalServerError' });
+        send(
+          res,
+          record,
+          500,
+          { error: { code: 'InternalServerError', message: `Emulator error: ${message}` } },
+          { 'x-ms-error-code': 'InternalServerError' },
+        );
       }
     });
   });
@@ -638,7 +705,8 @@ export async function startAcsEmulator(options: AcsEmulatorOptions): Promise<Acs
     requests: () => log.map((r) => ({ ...r })),
     injectFault(f: AcsFault) {
       if (!Number.isInteger(f.times) || f.times < 1) throw new Error('AcsFault.times must be a positive integer');
-      if (f.delayMs !== undefined && (!Number.isFinite(f.delayMs) || f.delayMs < 0)) throw new Error('AcsFault.delayMs must be a number >= 0');
+      if (f.delayMs !== undefined && (!Number.isFinite(f.delayMs) || f.delayMs < 0))
+        throw new Error('AcsFault.delayMs must be a number >= 0');
       faults.push({ ...f, remaining: f.times });
     },
     clearFaults() {

@@ -47,7 +47,8 @@ export class AppCredentials {
 
   addFederatedCredential(credential: FederatedCredential): void {
     for (const key of ['name', 'issuer', 'subject'] as const) {
-      if (typeof credential[key] !== 'string' || credential[key] === '') throw new Error(`federated credential: ${key} must be a non-empty string`);
+      if (typeof credential[key] !== 'string' || credential[key] === '')
+        throw new Error(`federated credential: ${key} must be a non-empty string`);
     }
     if (!Array.isArray(credential.audiences) || credential.audiences.length !== 1) {
       throw new Error('federated credential: audiences must hold exactly one audience (as Graph requires)');
@@ -65,7 +66,10 @@ export class AppCredentials {
    * client id, aud = the token endpoint), or a token from a trusted issuer matching one of its
    * federated credentials (issuer, subject, audience compared case-sensitively, as Entra does).
    */
-  verify(assertion: string, context: { clientId: string; tokenEndpoints: string[]; signer: TokenSigner; nowSeconds?: number }): AssertionVerdict {
+  verify(
+    assertion: string,
+    context: { clientId: string; tokenEndpoints: string[]; signer: TokenSigner; nowSeconds?: number },
+  ): AssertionVerdict {
     const parts = assertion.split('.');
     const decode = (part: string | undefined): Record<string, unknown> | undefined => {
       try {
@@ -76,25 +80,44 @@ export class AppCredentials {
     };
     const header = decode(parts[0]);
     const payload = decode(parts[1]);
-    if (parts.length !== 3 || !header || !payload) return { ok: false, code: 50027, message: 'JWT token is invalid or malformed.' };
+    if (parts.length !== 3 || !header || !payload)
+      return { ok: false, code: 50027, message: 'JWT token is invalid or malformed.' };
     const now = context.nowSeconds ?? Math.floor(Date.now() / 1000);
     if (typeof payload.exp === 'number' && payload.exp <= now) {
       return { ok: false, code: 700024, message: 'Client assertion is not within its valid time range.' };
     }
-    return header.alg === 'HS256' ? this.verifyFederated(assertion, context.signer, now) : this.verifyCertificate(parts as [string, string, string], header, payload, context);
+    return header.alg === 'HS256'
+      ? this.verifyFederated(assertion, context.signer, now)
+      : this.verifyCertificate(parts as [string, string, string], header, payload, context);
   }
 
   private verifyFederated(assertion: string, signer: TokenSigner, now: number): AssertionVerdict {
     const verified = signer.verify(assertion, now);
-    if ('error' in verified) return { ok: false, code: 700211, message: `The federated token could not be validated: ${verified.error}` };
+    if ('error' in verified)
+      return { ok: false, code: 700211, message: `The federated token could not be validated: ${verified.error}` };
     const claims: AccessTokenClaims = verified.claims;
     const byIssuer = this.federated.filter((f) => f.issuer === claims.iss);
-    const hint = 'Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.';
-    if (byIssuer.length === 0) return { ok: false, code: 700211, message: `No matching federated identity record found for presented assertion issuer '${claims.iss}'. ${hint}` };
+    const hint =
+      'Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.';
+    if (byIssuer.length === 0)
+      return {
+        ok: false,
+        code: 700211,
+        message: `No matching federated identity record found for presented assertion issuer '${claims.iss}'. ${hint}`,
+      };
     const bySubject = byIssuer.filter((f) => f.subject === claims.sub);
-    if (bySubject.length === 0) return { ok: false, code: 700213, message: `No matching federated identity record found for presented assertion subject '${claims.sub ?? ''}'. ${hint}` };
+    if (bySubject.length === 0)
+      return {
+        ok: false,
+        code: 700213,
+        message: `No matching federated identity record found for presented assertion subject '${claims.sub ?? ''}'. ${hint}`,
+      };
     if (!bySubject.some((f) => f.audiences.includes(claims.aud))) {
-      return { ok: false, code: 700212, message: `No matching federated identity record found for presented assertion audience '${claims.aud}'.` };
+      return {
+        ok: false,
+        code: 700212,
+        message: `No matching federated identity record found for presented assertion audience '${claims.aud}'.`,
+      };
     }
     return { ok: true, kind: 'federated' };
   }
@@ -118,14 +141,28 @@ export class AppCredentials {
     const signature = Buffer.from(signature64, 'base64url');
     const key = certificate.publicKey;
     let valid = false;
-    if (header.alg === 'PS256') valid = verify('sha256', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature);
+    if (header.alg === 'PS256')
+      valid = verify(
+        'sha256',
+        data,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+        signature,
+      );
     else if (header.alg === 'RS256') valid = verify('sha256', data, key, signature);
     if (!valid) return { ok: false, code: 700027, message: 'Client assertion failed signature validation.' };
     if (payload.iss !== context.clientId || payload.sub !== context.clientId) {
-      return { ok: false, code: 700021, message: `Client assertion application identifier doesn't match 'client_id' parameter.` };
+      return {
+        ok: false,
+        code: 700021,
+        message: `Client assertion application identifier doesn't match 'client_id' parameter.`,
+      };
     }
     if (typeof payload.aud !== 'string' || !context.tokenEndpoints.includes(payload.aud)) {
-      return { ok: false, code: 700027, message: `Client assertion contains an invalid audience '${String(payload.aud)}'; expected the token endpoint.` };
+      return {
+        ok: false,
+        code: 700027,
+        message: `Client assertion contains an invalid audience '${String(payload.aud)}'; expected the token endpoint.`,
+      };
     }
     return { ok: true, kind: 'certificate' };
   }

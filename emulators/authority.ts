@@ -58,7 +58,12 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
     await roundTrip(state.throttle.latencyMs);
 
     // Injected faults for the authority (`service: "authority"`): a hung or failing token endpoint.
-    const fault = state.faults.take({ service: 'authority', tenantId: tenantSegment, path: url.pathname, inBatch: false });
+    const fault = state.faults.take({
+      service: 'authority',
+      tenantId: tenantSegment,
+      path: url.pathname,
+      inBatch: false,
+    });
     if (fault) {
       await pause(fault.delayMs);
       if (fault.hang) return never();
@@ -69,7 +74,13 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
       }
       if (fault.status >= 400) {
         // AADSTS90033 is Entra's "a transient error has occurred"; the emulator uses it for every injected status.
-        oauthError(res, fault.status, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again. (injected by the emulator)');
+        oauthError(
+          res,
+          fault.status,
+          'temporarily_unavailable',
+          90033,
+          'A transient error has occurred. Please try again. (injected by the emulator)',
+        );
         return;
       }
     }
@@ -121,7 +132,16 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
       const scope = form.get('scope') ?? undefined;
       const grantType = form.get('grant_type') ?? undefined;
       const record = (status: number, error?: string, clientAuth?: ClientAuth): void =>
-        state.recordToken({ at: new Date().toISOString(), tenantId: tenantSegment, clientId, scope, grantType, status, error, ...(clientAuth ? { clientAuth } : {}) });
+        state.recordToken({
+          at: new Date().toISOString(),
+          tenantId: tenantSegment,
+          clientId,
+          scope,
+          grantType,
+          status,
+          error,
+          ...(clientAuth ? { clientAuth } : {}),
+        });
       const fail = (status: number, error: string, code: number, description: string): void => {
         record(status, error);
         oauthError(res, status, error, code, description);
@@ -133,7 +153,12 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
         return fail(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
       }
       if (!clientId) {
-        return fail(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+        return fail(
+          400,
+          'invalid_request',
+          900144,
+          "The request body must contain the following parameter: 'client_id'.",
+        );
       }
       if (clientId.toLowerCase() !== state.app.clientId.toLowerCase() || !tenant.consented) {
         return fail(
@@ -173,7 +198,12 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
         exp: iat + lifetime,
       });
       record(200, undefined, auth.kind);
-      sendJson(res, 200, { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken });
+      sendJson(res, 200, {
+        token_type: 'Bearer',
+        expires_in: lifetime,
+        ext_expires_in: lifetime,
+        access_token: accessToken,
+      });
       return;
     }
 
@@ -218,7 +248,11 @@ function authenticateClient(
   }
   const secret = form.get('client_secret') ?? basicAuthSecret(req);
   if (secret === undefined) {
-    return { ok: false, code: 7000218, message: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'." };
+    return {
+      ok: false,
+      code: 7000218,
+      message: "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    };
   }
   if (secret !== state.app.clientSecret) {
     return {
@@ -244,7 +278,10 @@ function basicAuthSecret(req: IncomingMessage): string | undefined {
 function oauthError(res: ServerResponse, status: number, error: string, code: number, message: string): void {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const timestamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   sendJson(res, status, {
     error,
     error_description: `AADSTS${code}: ${message} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,

@@ -55,15 +55,33 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
  * on disk), and waits until it answers. State lives as long as this process does, so a test or
  * the demo can restart *our* process side (new clients) and see the state survive.
  */
-export async function startAzurite(options: { cwd?: string; accounts?: string[]; queue?: boolean } = {}): Promise<Azurite> {
+export async function startAzurite(
+  options: { cwd?: string; accounts?: string[]; queue?: boolean } = {},
+): Promise<Azurite> {
   const port = await freePort();
   const bin = join(options.cwd ?? process.cwd(), 'node_modules', 'azurite', 'dist', 'src', 'table', 'main.js');
   const accounts = options.accounts ?? [];
   // Azurite serves only the accounts AZURITE_ACCOUNTS lists once it is set, so the development account is listed too.
-  const env = accounts.length > 0 ? { ...process.env, AZURITE_ACCOUNTS: [`${DEV_ACCOUNT}:${DEV_KEY}`, ...accounts.map((a) => `${a}:${keyOf(a)}`)].join(';') } : process.env;
+  const env =
+    accounts.length > 0
+      ? {
+          ...process.env,
+          AZURITE_ACCOUNTS: [`${DEV_ACCOUNT}:${DEV_KEY}`, ...accounts.map((a) => `${a}:${keyOf(a)}`)].join(';'),
+        }
+      : process.env;
   const child = spawn(
     process.execPath,
-    [bin, '--tableHost', '127.0.0.1', '--tablePort', String(port), '--inMemoryPersistence', '--silent', '--disableTelemetry', '--skipApiVersionCheck'],
+    [
+      bin,
+      '--tableHost',
+      '127.0.0.1',
+      '--tablePort',
+      String(port),
+      '--inMemoryPersistence',
+      '--silent',
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], env },
   );
   let stderr = '';
@@ -84,7 +102,8 @@ export async function startAzurite(options: { cwd?: string; accounts?: string[];
     }
   }
   const connectionStringFor = (account: string): string => {
-    if (account !== DEV_ACCOUNT && !accounts.includes(account)) throw new Error(`Azurite was not started with the account ${account}`);
+    if (account !== DEV_ACCOUNT && !accounts.includes(account))
+      throw new Error(`Azurite was not started with the account ${account}`);
     const key = account === DEV_ACCOUNT ? DEV_KEY : keyOf(account);
     const queueEndpoint = queue ? `QueueEndpoint=http://127.0.0.1:${queue.port}/${account};` : '';
     return `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};TableEndpoint=http://127.0.0.1:${port}/${account};${queueEndpoint}`;
@@ -117,7 +136,17 @@ async function startQueueService(cwd: string, env: NodeJS.ProcessEnv): Promise<{
   const bin = join(cwd, 'node_modules', 'azurite', 'dist', 'src', 'queue', 'main.js');
   const child = spawn(
     process.execPath,
-    [bin, '--queueHost', '127.0.0.1', '--queuePort', String(port), '--inMemoryPersistence', '--silent', '--disableTelemetry', '--skipApiVersionCheck'],
+    [
+      bin,
+      '--queueHost',
+      '127.0.0.1',
+      '--queuePort',
+      String(port),
+      '--inMemoryPersistence',
+      '--silent',
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], env },
   );
   let stderr = '';

@@ -103,24 +103,36 @@ function matches(fault: Fault, ctx: FaultMatchContext): boolean {
   if ((fault.service ?? 'graph') !== (ctx.service ?? 'graph')) return false;
   if ((fault.inBatch ?? false) !== ctx.inBatch) return false;
   if (fault.tenantId !== undefined && fault.tenantId.toLowerCase() !== ctx.tenantId?.toLowerCase()) return false;
-  if (fault.pathIncludes !== undefined && !ctx.path.toLowerCase().includes(fault.pathIncludes.toLowerCase())) return false;
+  if (fault.pathIncludes !== undefined && !ctx.path.toLowerCase().includes(fault.pathIncludes.toLowerCase()))
+    return false;
   return true;
 }
 
 /** Throws an Error naming `path` if `value` is not a valid fault. */
 export function validateFault(value: unknown, path: string): asserts value is Fault {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${path}: expected an object`);
   const f = value as Record<string, unknown>;
   const misbehaves = f.hang === true || f.malformedJson === true || f.delayMs !== undefined;
-  if (typeof f.status !== 'number' || !Number.isInteger(f.status) || f.status > 599 || f.status < (misbehaves ? 0 : 400)) {
-    throw new Error(`${path}.status: expected an HTTP error status (400-599)${misbehaves ? ', or any status with hang, malformedJson or delayMs' : ''}`);
+  if (
+    typeof f.status !== 'number' ||
+    !Number.isInteger(f.status) ||
+    f.status > 599 ||
+    f.status < (misbehaves ? 0 : 400)
+  ) {
+    throw new Error(
+      `${path}.status: expected an HTTP error status (400-599)${misbehaves ? ', or any status with hang, malformedJson or delayMs' : ''}`,
+    );
   }
   for (const key of ['hang', 'malformedJson'] as const) {
     if (f[key] !== undefined && typeof f[key] !== 'boolean') throw new Error(`${path}.${key}: expected a boolean`);
   }
-  if (f.delayMs !== undefined && (typeof f.delayMs !== 'number' || !(f.delayMs >= 0))) throw new Error(`${path}.delayMs: expected a number >= 0`);
-  if (f.service !== undefined && f.service !== 'graph' && f.service !== 'authority') throw new Error(`${path}.service: expected "graph" or "authority"`);
-  if (typeof f.times !== 'number' || !Number.isInteger(f.times) || f.times < 1) throw new Error(`${path}.times: expected an integer >= 1`);
+  if (f.delayMs !== undefined && (typeof f.delayMs !== 'number' || !(f.delayMs >= 0)))
+    throw new Error(`${path}.delayMs: expected a number >= 0`);
+  if (f.service !== undefined && f.service !== 'graph' && f.service !== 'authority')
+    throw new Error(`${path}.service: expected "graph" or "authority"`);
+  if (typeof f.times !== 'number' || !Number.isInteger(f.times) || f.times < 1)
+    throw new Error(`${path}.times: expected an integer >= 1`);
   if (f.retryAfterSeconds !== undefined && (typeof f.retryAfterSeconds !== 'number' || f.retryAfterSeconds < 0)) {
     throw new Error(`${path}.retryAfterSeconds: expected a number >= 0`);
   }
@@ -128,7 +140,18 @@ export function validateFault(value: unknown, path: string): asserts value is Fa
     if (f[key] !== undefined && typeof f[key] !== 'string') throw new Error(`${path}.${key}: expected a string`);
   }
   if (f.inBatch !== undefined && typeof f.inBatch !== 'boolean') throw new Error(`${path}.inBatch: expected a boolean`);
-  const known = new Set(['status', 'retryAfterSeconds', 'times', 'tenantId', 'pathIncludes', 'inBatch', 'hang', 'malformedJson', 'delayMs', 'service']);
+  const known = new Set([
+    'status',
+    'retryAfterSeconds',
+    'times',
+    'tenantId',
+    'pathIncludes',
+    'inBatch',
+    'hang',
+    'malformedJson',
+    'delayMs',
+    'service',
+  ]);
   for (const key of Object.keys(f)) if (!known.has(key)) throw new Error(`${path}.${key}: unknown field`);
 }
 
@@ -170,7 +193,8 @@ export function faultReply(fault: Fault, requestDate: string): FaultReply {
 }
 
 /** A body that starts as JSON and stops: what a dropped connection or a broken proxy leaves. */
-export const MALFORMED_JSON = '{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#servicePrincipals","value":[{"id":';
+export const MALFORMED_JSON =
+  '{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#servicePrincipals","value":[{"id":';
 
 /** Waits `ms` (0: not at all). */
 export function pause(ms: number | undefined): Promise<void> {

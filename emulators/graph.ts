@@ -35,7 +35,12 @@ export const MAX_BATCH_REQUESTS = 20;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 999;
 
-const SP_READ_ROLES = ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const SP_READ_ROLES = [
+  'Application.Read.All',
+  'Application.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+];
 const SYNC_READ_ROLES = ['Synchronization.Read.All', 'Synchronization.ReadWrite.All'];
 
 interface GraphResult {
@@ -101,7 +106,11 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
       log(result.status);
       const headers = { ...standardHeaders(requestId, clientRequestId), ...result.headers };
       if (result.text !== undefined) {
-        res.writeHead(result.status, { ...headers, 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(result.text) });
+        res.writeHead(result.status, {
+          ...headers,
+          'Content-Type': 'text/plain',
+          'Content-Length': Buffer.byteLength(result.text),
+        });
         res.end(result.text);
       } else if (result.body === undefined) {
         res.writeHead(result.status, { ...headers, 'Content-Length': 0 });
@@ -128,7 +137,10 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
     }
     const verified = signer.verify(token);
     if ('error' in verified) {
-      const message = verified.error.startsWith('IDX') || verified.error.startsWith('Lifetime') ? verified.error : 'Access token validation failure.';
+      const message =
+        verified.error.startsWith('IDX') || verified.error.startsWith('Lifetime')
+          ? verified.error
+          : 'Access token validation failure.';
       error(401, 'InvalidAuthenticationToken', message);
       return;
     }
@@ -154,7 +166,10 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
       }
       if (fault.malformedJson) {
         log(fault.status);
-        res.writeHead(fault.status, { ...standardHeaders(requestId, clientRequestId), 'Content-Type': GRAPH_JSON_CONTENT_TYPE });
+        res.writeHead(fault.status, {
+          ...standardHeaders(requestId, clientRequestId),
+          'Content-Type': GRAPH_JSON_CONTENT_TYPE,
+        });
         res.end(MALFORMED_JSON);
         return;
       }
@@ -227,11 +242,13 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
     fail(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
 
   if (segments[0] === 'auditLogs' && ctx.state) return auditLogs(method, segments, url.searchParams, ctx, ctx.state);
-  if (segments[0] !== 'servicePrincipals') return fail(400, 'BadRequest', `Resource not found for the segment '${segments[0] ?? ''}'.`);
+  if (segments[0] !== 'servicePrincipals')
+    return fail(400, 'BadRequest', `Resource not found for the segment '${segments[0] ?? ''}'.`);
 
   if (segments.length === 1 || (segments.length === 2 && segments[1] === '$count')) {
     if (method !== 'GET') return methodNotAllowed();
-    if (!SP_READ_ROLES.some((r) => ctx.roles.has(r))) return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    if (!SP_READ_ROLES.some((r) => ctx.roles.has(r)))
+      return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
     if (segments.length === 2) return countServicePrincipals(url.searchParams, ctx);
     return listServicePrincipals(url.searchParams, ctx);
   }
@@ -243,19 +260,23 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
   }
   const isJobs = segments[2] === 'synchronization' && segments[3] === 'jobs' && segments.length <= 5;
   if (segments.length > 2 && !isJobs) {
-    const unknown = segments[2] === 'synchronization' ? segments[3] ?? 'synchronization' : segments[2]!;
+    const unknown = segments[2] === 'synchronization' ? (segments[3] ?? 'synchronization') : segments[2]!;
     return fail(400, 'BadRequest', `Resource not found for the segment '${unknown}'.`);
   }
   if (method !== 'GET') return methodNotAllowed();
 
   if (!isJobs) {
-    if (!SP_READ_ROLES.some((r) => ctx.roles.has(r))) return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    if (!SP_READ_ROLES.some((r) => ctx.roles.has(r)))
+      return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
     if (!GUID.test(spId)) return fail(400, 'Request_BadRequest', `Invalid object identifier '${spId}'.`);
     const sp = findSp(ctx.tenant, spId);
     if (!sp) return notFoundSp(spId, ctx);
     return {
       status: 200,
-      body: { '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals/$entity`, ...servicePrincipalJson(sp) },
+      body: {
+        '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals/$entity`,
+        ...servicePrincipalJson(sp),
+      },
     };
   }
 
@@ -274,8 +295,16 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
     };
   }
   const entry = sp.jobs.find((j) => j.spec.id === jobId);
-  if (!entry) return fail(404, 'ResourceNotFound', `The synchronization job '${jobId}' was not found on service principal '${sp.id}'.`);
-  return { status: 200, body: { '@odata.context': `${jobsContext}/$entity`, ...buildJob(entry.spec, entry.changedAt, ctx.now) } };
+  if (!entry)
+    return fail(
+      404,
+      'ResourceNotFound',
+      `The synchronization job '${jobId}' was not found on service principal '${sp.id}'.`,
+    );
+  return {
+    status: 200,
+    body: { '@odata.context': `${jobsContext}/$entity`, ...buildJob(entry.spec, entry.changedAt, ctx.now) },
+  };
 }
 
 /**
@@ -285,20 +314,37 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
  */
 function secrets(spId: string, ctx: CallContext): GraphResult {
   if (!SYNC_READ_ROLES.some((r) => ctx.roles.has(r))) return { status: 401, body: errorBody('UnknownError', '', ctx) };
-  if (!GUID.test(spId)) return { status: 400, body: errorBody('Request_BadRequest', `Invalid object identifier '${spId}'.`, ctx) };
+  if (!GUID.test(spId))
+    return { status: 400, body: errorBody('Request_BadRequest', `Invalid object identifier '${spId}'.`, ctx) };
   const sp = findSp(ctx.tenant, spId);
   if (!sp) return notFoundSp(spId, ctx);
   return {
     status: 200,
-    body: { '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals('${sp.id}')/synchronization/secrets`, value: sp.secrets.map((s) => ({ ...s })) },
+    body: {
+      '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals('${sp.id}')/synchronization/secrets`,
+      value: sp.secrets.map((s) => ({ ...s })),
+    },
   };
 }
 
 /** `/auditLogs/provisioning` (emulators/provisioning-logs.ts), in Graph's envelopes. */
-function auditLogs(method: string, segments: string[], query: URLSearchParams, ctx: CallContext, state: CloudState): GraphResult {
-  const context = { origin: ctx.origin, version: ctx.version, tenantId: ctx.tenant.id, premium: ctx.tenant.premium, roles: ctx.roles };
+function auditLogs(
+  method: string,
+  segments: string[],
+  query: URLSearchParams,
+  ctx: CallContext,
+  state: CloudState,
+): GraphResult {
+  const context = {
+    origin: ctx.origin,
+    version: ctx.version,
+    tenantId: ctx.tenant.id,
+    premium: ctx.tenant.premium,
+    roles: ctx.roles,
+  };
   const r = provisioningLogsResult(method, segments, query, context, state.provisioningLog, state.reportsLimiter);
-  if (r.status === 429) return faultResult({ status: 429, retryAfterSeconds: Number(r.headers?.['Retry-After'] ?? 10), times: 1 }, ctx);
+  if (r.status === 429)
+    return faultResult({ status: 429, retryAfterSeconds: Number(r.headers?.['Retry-After'] ?? 10), times: 1 }, ctx);
   if (r.error) return { status: r.status, headers: r.headers, body: errorBody(r.error.code, r.error.message, ctx) };
   return { status: r.status, headers: r.headers, body: r.body };
 }
@@ -332,14 +378,21 @@ const SP_FILTER_PROPERTIES: Record<string, keyof ServicePrincipalState | 'servic
 };
 
 function listServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphResult {
-  const fail = (status: number, code: string, message: string): GraphResult => ({ status, body: errorBody(code, message, ctx) });
+  const fail = (status: number, code: string, message: string): GraphResult => ({
+    status,
+    body: errorBody(code, message, ctx),
+  });
 
   let top = DEFAULT_PAGE_SIZE;
   const topParam = query.get('$top');
   if (topParam !== null) {
     const n = Number(topParam);
     if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
-      return fail(400, 'Request_UnsupportedQuery', `Invalid page size specified: '${topParam}'. Must be between 1 and 999 inclusive.`);
+      return fail(
+        400,
+        'Request_UnsupportedQuery',
+        `Invalid page size specified: '${topParam}'. Must be between 1 and 999 inclusive.`,
+      );
     }
     top = n;
   }
@@ -358,17 +411,30 @@ function listServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphR
   let selected: string[] | undefined;
   const select = query.get('$select');
   if (select !== null) {
-    selected = select.split(',').map((s) => s.trim()).filter(Boolean);
+    selected = select
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const known = new Set(Object.keys(items[0] ?? servicePrincipalJson(DUMMY_SP)));
     const bad = selected.find((s) => !known.has(s));
-    if (bad) return fail(400, 'BadRequest', `Could not find a property named '${bad}' on type 'microsoft.graph.servicePrincipal'.`);
+    if (bad)
+      return fail(
+        400,
+        'BadRequest',
+        `Could not find a property named '${bad}' on type 'microsoft.graph.servicePrincipal'.`,
+      );
   }
 
   let offset = 0;
   const skipToken = query.get('$skiptoken');
   if (skipToken !== null) {
     const decoded = decodeSkipToken(skipToken);
-    if (decoded === undefined) return fail(400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+    if (decoded === undefined)
+      return fail(
+        400,
+        'Directory_ExpiredPageToken',
+        'The specified page token value has expired and can no longer be included in your request.',
+      );
     offset = decoded;
   }
 
@@ -394,7 +460,8 @@ function isEventual(ctx: CallContext): boolean {
 
 /** `GET /servicePrincipals/$count`: text/plain, and only with `ConsistencyLevel: eventual` (an advanced query). */
 function countServicePrincipals(query: URLSearchParams, ctx: CallContext): GraphResult {
-  if (!isEventual(ctx)) return { status: 400, body: errorBody('Request_BadRequest', '$count is not currently supported.', ctx) };
+  if (!isEventual(ctx))
+    return { status: 400, body: errorBody('Request_BadRequest', '$count is not currently supported.', ctx) };
   let items = ctx.tenant.servicePrincipals.map(servicePrincipalJson);
   const filter = query.get('$filter');
   if (filter !== null) {
@@ -448,7 +515,11 @@ function parseSpFilter(filter: string, advanced: boolean): SpPredicate {
       const [, prop, raw] = m as unknown as [string, string, string];
       if (prop.toLowerCase() !== 'displayname') return { error: unsupportedProperty(prop) };
       const value = raw.replace(/''/g, "'").toLowerCase();
-      tests.push((sp) => String(sp.displayName ?? '').toLowerCase().startsWith(value));
+      tests.push((sp) =>
+        String(sp.displayName ?? '')
+          .toLowerCase()
+          .startsWith(value),
+      );
       continue;
     }
     const prop = /^\s*(?:not\s*\(\s*)?(?:\w+\()?\s*(\w+)/i.exec(clause)?.[1];
@@ -461,7 +532,14 @@ function unsupportedProperty(prop: string): string {
   return `Unsupported or invalid query filter clause specified for property '${prop}' of resource 'ServicePrincipal'.`;
 }
 
-const DUMMY_SP: ServicePrincipalState = { id: '', appId: '', displayName: '', applicationTemplateId: null, jobs: [], secrets: [] };
+const DUMMY_SP: ServicePrincipalState = {
+  id: '',
+  appId: '',
+  displayName: '',
+  applicationTemplateId: null,
+  jobs: [],
+  secrets: [],
+};
 
 /** A servicePrincipal as v1.0 returns it (the properties a monitor could look at; collections empty). */
 function servicePrincipalJson(sp: ServicePrincipalState): JsonObject {
@@ -554,18 +632,24 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
   const requests = (payload as { requests?: unknown } | null)?.requests;
   if (!Array.isArray(requests)) return bad('Invalid batch payload format.');
   if (requests.length === 0) return bad('Invalid batch payload format. The batch must contain at least one request.');
-  if (requests.length > MAX_BATCH_REQUESTS) return bad(`Maximum number of requests in a batch is ${MAX_BATCH_REQUESTS}.`);
+  if (requests.length > MAX_BATCH_REQUESTS)
+    return bad(`Maximum number of requests in a batch is ${MAX_BATCH_REQUESTS}.`);
   const items: BatchItem[] = [];
   const ids = new Set<string>();
   for (const r of requests as Array<Record<string, unknown>>) {
     if (typeof r !== 'object' || r === null) return bad('Invalid batch payload format.');
     const id = typeof r.id === 'number' ? String(r.id) : r.id;
-    if (typeof id !== 'string' || id === '') return bad("Invalid batch payload format. A request is missing the 'id' property.");
+    if (typeof id !== 'string' || id === '')
+      return bad("Invalid batch payload format. A request is missing the 'id' property.");
     if (ids.has(id)) return bad(`Batch request contains duplicate request ids. Request id '${id}' is not unique.`);
     ids.add(id);
-    if (typeof r.method !== 'string' || typeof r.url !== 'string') return bad(`Invalid batch payload format. Request '${id}' needs 'method' and 'url'.`);
+    if (typeof r.method !== 'string' || typeof r.url !== 'string')
+      return bad(`Invalid batch payload format. Request '${id}' needs 'method' and 'url'.`);
     const dependsOn = Array.isArray(r.dependsOn) ? r.dependsOn.map(String) : undefined;
-    const headers = typeof r.headers === 'object' && r.headers !== null ? Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), String(v)])) : {};
+    const headers =
+      typeof r.headers === 'object' && r.headers !== null
+        ? Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), String(v)]))
+        : {};
     items.push({ id, method: r.method.toUpperCase(), url: r.url, dependsOn, headers });
   }
 
@@ -573,16 +657,31 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
   const statusById = new Map<string, number>();
   for (const item of items) {
     const innerRequestId = newRequestId();
-    const innerCtx: CallContext = { ...ctx, requestId: innerRequestId, date: graphDate(), consistencyLevel: item.headers.consistencylevel };
+    const innerCtx: CallContext = {
+      ...ctx,
+      requestId: innerRequestId,
+      date: graphDate(),
+      consistencyLevel: item.headers.consistencylevel,
+    };
     const relative = item.url.startsWith('/') ? item.url : `/${item.url}`;
     const logPath = safeDecode(`/${ctx.version}${relative}`);
     let result: GraphResult;
     let faulted = false;
     const failedDependency = item.dependsOn?.find((d) => (statusById.get(d) ?? 424) >= 400);
     if (failedDependency !== undefined) {
-      result = { status: 424, body: errorBody('FailedDependency', `The request '${item.id}' depends on request '${failedDependency}', which failed.`, innerCtx) };
+      result = {
+        status: 424,
+        body: errorBody(
+          'FailedDependency',
+          `The request '${item.id}' depends on request '${failedDependency}', which failed.`,
+          innerCtx,
+        ),
+      };
     } else if (/^https?:\/\//i.test(item.url)) {
-      result = { status: 400, body: errorBody('BadRequest', 'Invalid request URI: batch request URLs must be relative.', innerCtx) };
+      result = {
+        status: 400,
+        body: errorBody('BadRequest', 'Invalid request URI: batch request URLs must be relative.', innerCtx),
+      };
     } else {
       const fault = state.faults.take({ tenantId: ctx.tenant.id, path: logPath, inBatch: true });
       await pause(fault?.delayMs);
@@ -592,7 +691,11 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
         result = { status: fault.status, body: MALFORMED_JSON };
       } else if (fault && fault.status >= 400) {
         faulted = true;
-        result = faultResult(fault, { date: innerCtx.date, requestId: innerRequestId, clientRequestId: ctx.clientRequestId });
+        result = faultResult(fault, {
+          date: innerCtx.date,
+          requestId: innerRequestId,
+          clientRequestId: ctx.clientRequestId,
+        });
       } else {
         // Each request of a batch is metered and throttled on its own (reference §5).
         const throttled = admit(relative.split('?')[0]!.split('/').filter(Boolean), innerCtx, state);
@@ -634,9 +737,19 @@ function admit(segments: string[], ctx: CallContext, state: CloudState): Throttl
 }
 
 /** Graph's 429 for a rate limit, with the throttle headers identity and access sends (reference §5). */
-function throttledResult(throttled: Throttled, ctx: Pick<CallContext, 'date' | 'requestId' | 'clientRequestId'>): GraphResult {
+function throttledResult(
+  throttled: Throttled,
+  ctx: Pick<CallContext, 'date' | 'requestId' | 'clientRequestId'>,
+): GraphResult {
   const result = faultResult({ status: 429, retryAfterSeconds: throttled.retryAfterSeconds, times: 1 }, ctx);
-  return { ...result, headers: { ...result.headers, 'x-ms-throttle-scope': throttled.scope, 'x-ms-throttle-information': 'ResourceUnitLimitExceeded' } };
+  return {
+    ...result,
+    headers: {
+      ...result.headers,
+      'x-ms-throttle-scope': throttled.scope,
+      'x-ms-throttle-information': 'ResourceUnitLimitExceeded',
+    },
+  };
 }
 
 function faultResult(fault: Fault, ids: { date: string; requestId: string; clientRequestId: string }): GraphResult {
@@ -648,15 +761,30 @@ function faultResult(fault: Fault, ids: { date: string; requestId: string; clien
       error: {
         code: r.error.code,
         message: r.error.message,
-        innerError: { ...r.innerError, date: ids.date, 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId },
+        innerError: {
+          ...r.innerError,
+          date: ids.date,
+          'request-id': ids.requestId,
+          'client-request-id': ids.clientRequestId,
+        },
       },
     },
   };
 }
 
 /** Graph's error envelope. */
-function errorBody(code: string, message: string, ids: { date: string; requestId: string; clientRequestId: string }): JsonObject {
-  return { error: { code, message, innerError: { date: ids.date, 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId } } };
+function errorBody(
+  code: string,
+  message: string,
+  ids: { date: string; requestId: string; clientRequestId: string },
+): JsonObject {
+  return {
+    error: {
+      code,
+      message,
+      innerError: { date: ids.date, 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId },
+    },
+  };
 }
 
 function standardHeaders(requestId: string, clientRequestId: string): Record<string, string> {
@@ -665,7 +793,13 @@ function standardHeaders(requestId: string, clientRequestId: string): Record<str
     'request-id': requestId,
     'client-request-id': clientRequestId,
     'x-ms-ags-diagnostic': JSON.stringify({
-      ServerInfo: { DataCenter: 'Local Private Cloud', Slice: 'E', Ring: '5', ScaleUnit: '000', RoleInstance: 'EMULATOR' },
+      ServerInfo: {
+        DataCenter: 'Local Private Cloud',
+        Slice: 'E',
+        Ring: '5',
+        ScaleUnit: '000',
+        RoleInstance: 'EMULATOR',
+      },
     }),
     'OData-Version': '4.0',
   };
@@ -688,7 +822,11 @@ function safeDecode(text: string): string {
 
 async function control(req: IncomingMessage, res: ServerResponse, url: URL, state: CloudState): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
-  const parts = url.pathname.split('/').filter(Boolean).slice(1).map((p) => decodeURIComponent(p));
+  const parts = url.pathname
+    .split('/')
+    .filter(Boolean)
+    .slice(1)
+    .map((p) => decodeURIComponent(p));
   const route = `${method} ${parts[0] ?? ''}`;
   const ok = (body: unknown = { ok: true }): void => sendJson(res, 200, body);
   try {
@@ -708,12 +846,17 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
               displayName: t.displayName,
               consented: t.consented,
               grants: t.grants,
-              jobs: t.servicePrincipals.flatMap((sp) => sp.jobs.map((j) => ({ servicePrincipalId: sp.id, id: j.spec.id, state: j.spec.state }))),
+              jobs: t.servicePrincipals.flatMap((sp) =>
+                sp.jobs.map((j) => ({ servicePrincipalId: sp.id, id: j.spec.id, state: j.spec.state })),
+              ),
             };
           }),
         });
       case 'POST step':
-        return ok({ step: state.step(typeof body.name === 'string' ? body.name : undefined), timeline: state.timeline() });
+        return ok({
+          step: state.step(typeof body.name === 'string' ? body.name : undefined),
+          timeline: state.timeline(),
+        });
       case 'POST reset':
         state.reset();
         return ok();
@@ -779,7 +922,9 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         return ok();
       }
       default:
-        sendJson(res, 404, { error: { code: 'EmulatorControlNotFound', message: `no control route ${method} ${url.pathname}` } });
+        sendJson(res, 404, {
+          error: { code: 'EmulatorControlNotFound', message: `no control route ${method} ${url.pathname}` },
+        });
     }
   } catch (error) {
     sendJson(res, 400, { error: { code: 'EmulatorControlError', message: (error as Error).message } });

@@ -62,7 +62,10 @@ export interface PrivateCloud {
  * deployment would set them for real Azure. `acs: 'entra'` uses ACS_ENDPOINT with a token from the
  * authority instead of the connection string.
  */
-export function settingsFor(cloud: PrivateCloud, options: { storage?: string; acs?: 'key' | 'entra' } = {}): Record<string, string> {
+export function settingsFor(
+  cloud: PrivateCloud,
+  options: { storage?: string; acs?: 'key' | 'entra' } = {},
+): Record<string, string> {
   const settings: Record<string, string> = {
     WATCH_TENANTS: cloud.tenants.join(','),
     ALERT_EMAIL_TO: 'ops@contoso.example',
@@ -72,7 +75,9 @@ export function settingsFor(cloud: PrivateCloud, options: { storage?: string; ac
     AZURE_TENANT_ID: cloud.tenants[0] ?? '',
     AZURE_CLIENT_ID: cloud.clientId,
     AZURE_CLIENT_SECRET: cloud.clientSecret,
-    ...(options.acs === 'entra' ? { ACS_ENDPOINT: cloud.acsEndpoint } : { ACS_CONNECTION_STRING: cloud.acsConnectionString }),
+    ...(options.acs === 'entra'
+      ? { ACS_ENDPOINT: cloud.acsEndpoint }
+      : { ACS_CONNECTION_STRING: cloud.acsConnectionString }),
     LOG_ANALYTICS_ENDPOINT: cloud.logAnalytics.endpoint,
     LOG_ANALYTICS_WORKSPACE_ID: cloud.logAnalytics.workspaceId,
     // Channels besides email, read only when the config names them (emulators/scenarios/demo-config.json does).
@@ -85,7 +90,8 @@ export function settingsFor(cloud: PrivateCloud, options: { storage?: string; ac
 }
 
 export async function startPrivateCloud(options: PrivateCloudOptions): Promise<PrivateCloud> {
-  const scenario = typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
+  const scenario =
+    typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
   const tls = options.tls ?? loadTlsMaterial();
   const signer = new TokenSigner();
   const state = new CloudState(scenario);
@@ -93,7 +99,12 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
 
   const started: Array<{ stop(): Promise<void> }> = [];
   try {
-    const authority: AuthorityEmulator = await startAuthority({ tls, signer, state, tokenLifetimeSeconds: options.tokenLifetimeSeconds });
+    const authority: AuthorityEmulator = await startAuthority({
+      tls,
+      signer,
+      state,
+      tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+    });
     started.push(authority);
     const graph: GraphEmulator = await startGraph({ tls, signer, state });
     started.push(graph);
@@ -111,7 +122,13 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
     });
     started.push(managedIdentity);
     const workspace = scenario.logAnalytics;
-    const logAnalytics = await startLogAnalytics({ tls, signer, state, workspaceId: workspace?.workspaceId ?? guidFrom(`workspace:${scenario.name}`), readerAccess: workspace?.readerAccess });
+    const logAnalytics = await startLogAnalytics({
+      tls,
+      signer,
+      state,
+      workspaceId: workspace?.workspaceId ?? guidFrom(`workspace:${scenario.name}`),
+      readerAccess: workspace?.readerAccess,
+    });
     started.push(logAnalytics);
     const webhooks = await startWebhookReceiver({ tls, outboxDir: options.outboxDir });
     started.push(webhooks);

@@ -7,7 +7,17 @@ import { msTimestamp } from './http';
  * `0001-01-01T00:00:00Z` for never-set times, explicit nulls, `troubleshootingUrl: ""`.
  */
 
-export const JOB_STATES = ['healthy', 'neverRun', 'quarantined', 'paused', 'notConfigured', 'created', 'failing', 'stalled', 'disabled'] as const;
+export const JOB_STATES = [
+  'healthy',
+  'neverRun',
+  'quarantined',
+  'paused',
+  'notConfigured',
+  'created',
+  'failing',
+  'stalled',
+  'disabled',
+] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 /** Documented `quarantineReason` values [G4]; any other string is passed through as is. */
@@ -29,7 +39,11 @@ export const CLOUD_SYNC_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
 /** Application template of non-gallery (custom) SCIM apps (reference §1.12). */
 export const CUSTOM_SCIM_TEMPLATE_ID = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
 /** Job templates of Entra Cloud Sync; they run every 2 minutes (reference §1.12, the Cloud Sync docs' job payloads). */
-export const CLOUD_SYNC_JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback'] as const;
+export const CLOUD_SYNC_JOB_TEMPLATES = [
+  'AD2AADProvisioning',
+  'AD2AADPasswordHash',
+  'AAD2ADExchangeHybridWriteback',
+] as const;
 /** TimeSpan.MaxValue, the interval of a disabled schedule [G8]. */
 export const DISABLED_INTERVAL = 'P10675199DT2H48M5.4775807S';
 
@@ -221,19 +235,27 @@ function defaultQuarantineError(reason: string, templateId: string): Synchroniza
 function settingsFor(state: JobState, templateId: string): Array<{ name: string; value: string }> {
   const settings: Array<{ name: string; value: string }> = [];
   if (templateId === 'Azure2Azure') {
-    settings.push({ name: 'AzureIngestionAttributeOptimization', value: 'False' }, { name: 'LookaheadQueryEnabled', value: 'False' });
+    settings.push(
+      { name: 'AzureIngestionAttributeOptimization', value: 'False' },
+      { name: 'LookaheadQueryEnabled', value: 'False' },
+    );
   }
   if ((CLOUD_SYNC_JOB_TEMPLATES as readonly string[]).includes(templateId)) {
     // As the Cloud Sync docs show a running AD2AADProvisioning job's settings.
     settings.push(
-      { name: 'Domain', value: '{"DomainFQDN":"contoso.com","DomainNetBios":"CONTOSO","ForestFQDN":"contoso.com","ForestNetBios":"CONTOSO"}' },
+      {
+        name: 'Domain',
+        value:
+          '{"DomainFQDN":"contoso.com","DomainNetBios":"CONTOSO","ForestFQDN":"contoso.com","ForestNetBios":"CONTOSO"}',
+      },
       { name: 'DomainFQDN', value: 'contoso.com' },
       { name: 'DomainNetBios', value: 'CONTOSO' },
       { name: 'ForestFQDN', value: 'contoso.com' },
       { name: 'ForestNetBios', value: 'CONTOSO' },
     );
   }
-  if (state !== 'neverRun' && state !== 'notConfigured' && state !== 'created') settings.push({ name: 'QuarantineTooManyDeletesThreshold', value: '500' });
+  if (state !== 'neverRun' && state !== 'notConfigured' && state !== 'created')
+    settings.push({ name: 'QuarantineTooManyDeletesThreshold', value: '500' });
   return settings;
 }
 
@@ -322,7 +344,11 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
       const escrowed = spec.escrowed ?? 37;
       const last = t - 7 * MINUTE + runsSince;
       steadyRunsEndingAt(last - every);
-      lastExecution = execution(spec.id, last, 61_000, 'EntryLevelErrors', null, { entitled: users, exported: 1, escrowed });
+      lastExecution = execution(spec.id, last, 61_000, 'EntryLevelErrors', null, {
+        entitled: users,
+        exported: 1,
+        escrowed,
+      });
       countSuccessiveCompleteFailures = spec.successiveFailures ?? 0;
       break;
     }
@@ -334,9 +360,20 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
       schedule.interval = DISABLED_INTERVAL;
       const q = spec.quarantine ?? { reason: 'EncounteredQuarantineException' };
       const fallback = defaultQuarantineError(q.reason, spec.templateId);
-      const error: SynchronizationError = { code: q.errorCode ?? fallback.code, message: q.errorMessage ?? fallback.message, tenantActionable: q.tenantActionable ?? fallback.tenantActionable };
+      const error: SynchronizationError = {
+        code: q.errorCode ?? fallback.code,
+        message: q.errorMessage ?? fallback.message,
+        tenantActionable: q.tenantActionable ?? fallback.tenantActionable,
+      };
       countSuccessiveCompleteFailures = spec.successiveFailures ?? 28;
-      lastExecution = execution(spec.id, t - 20 * MINUTE, 81_000, 'Failed', { ...error }, { entitled: users, exported: 0 });
+      lastExecution = execution(
+        spec.id,
+        t - 20 * MINUTE,
+        81_000,
+        'Failed',
+        { ...error },
+        { entitled: users, exported: 0 },
+      );
       const lastGood = t - 28 * DAY - HOUR;
       lastSuccessfulExecution = healthyRun(lastGood);
       lastSuccessfulExecutionWithExports = exportingRun(lastGood - 3 * 40 * MINUTE);
@@ -375,11 +412,18 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
         error: { ...error },
       };
       countSuccessiveCompleteFailures = seriesCount;
-      lastExecution = execution(spec.id, currentBegan - 83_000, 81_000, 'Failed', { ...error }, {
-        entitled: users,
-        exported: 0,
-        escrowed: 0,
-      });
+      lastExecution = execution(
+        spec.id,
+        currentBegan - 83_000,
+        81_000,
+        'Failed',
+        { ...error },
+        {
+          entitled: users,
+          exported: 0,
+          escrowed: 0,
+        },
+      );
       const lastGood = seriesBegan - 40 * MINUTE;
       lastSuccessfulExecution = healthyRun(lastGood);
       lastSuccessfulExecutionWithExports = exportingRun(lastGood - 3 * 40 * MINUTE);
@@ -420,7 +464,8 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
 export function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
   const out: JsonObject = { ...base };
-  for (const [key, value] of Object.entries(patch)) out[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
+  for (const [key, value] of Object.entries(patch))
+    out[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
   return out;
 }
 

@@ -44,7 +44,11 @@ const OPS = ['==', '!=', '=~', '!~', '>=', '<=', '>', '<', '|', '(', ')', ',', '
 function tokenize(query: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
-  const syntax = (what: string) => new KqlError('SyntaxError', `Query could not be parsed at '${query.slice(i, i + 20)}' (position ${i + 1}): ${what}`);
+  const syntax = (what: string) =>
+    new KqlError(
+      'SyntaxError',
+      `Query could not be parsed at '${query.slice(i, i + 20)}' (position ${i + 1}): ${what}`,
+    );
   while (i < query.length) {
     const c = query[i] as string;
     if (/\s/.test(c)) {
@@ -79,7 +83,10 @@ function tokenize(query: string): Token[] {
       if (m[0] === 'datetime' && query[i] === '(') {
         const close = query.indexOf(')', i);
         if (close < 0) throw syntax('datetime( without )');
-        const text = query.slice(i + 1, close).trim().replace(/^["']|["']$/g, '');
+        const text = query
+          .slice(i + 1, close)
+          .trim()
+          .replace(/^["']|["']$/g, '');
         const date = new Date(/[zZ]|[+-]\d{2}:?\d{2}$/.test(text) || !text.includes('T') ? text : `${text}Z`);
         if (Number.isNaN(date.getTime())) throw syntax(`'${text}' is not a datetime`);
         tokens.push({ t: 'date', v: date, pos: start });
@@ -131,8 +138,34 @@ export interface Query {
   ops: Op[];
 }
 
-const COMPARE = new Set(['==', '!=', '=~', '!~', '>', '<', '>=', '<=', 'contains', '!contains', 'has', '!has', 'startswith', '!startswith']);
-const FUNCTIONS = new Set(['ago', 'now', 'tolower', 'toupper', 'tostring', 'toint', 'tolong', 'todouble', 'isempty', 'isnotempty']);
+const COMPARE = new Set([
+  '==',
+  '!=',
+  '=~',
+  '!~',
+  '>',
+  '<',
+  '>=',
+  '<=',
+  'contains',
+  '!contains',
+  'has',
+  '!has',
+  'startswith',
+  '!startswith',
+]);
+const FUNCTIONS = new Set([
+  'ago',
+  'now',
+  'tolower',
+  'toupper',
+  'tostring',
+  'toint',
+  'tolong',
+  'todouble',
+  'isempty',
+  'isnotempty',
+]);
 const AGGREGATES = new Set(['count', 'countif', 'dcount', 'sum', 'min', 'max', 'avg']);
 const SUPPORTED_OPERATORS = 'where, order by, sort by, take, limit, project, extend, summarize, count, top';
 
@@ -222,7 +255,10 @@ class Parser {
         return { op: 'top', n, key: this.sortKey() };
       }
       default:
-        throw new KqlError('EmulatorUnsupported', `the emulator does not run the '${word}' operator (it runs ${SUPPORTED_OPERATORS})`);
+        throw new KqlError(
+          'EmulatorUnsupported',
+          `the emulator does not run the '${word}' operator (it runs ${SUPPORTED_OPERATORS})`,
+        );
     }
   }
 
@@ -247,7 +283,11 @@ class Parser {
     do {
       if (cols.length > 0) this.i++;
       const first = this.peek();
-      if (first.t === 'id' && (this.tokens[this.i + 1] as Token).t === 'op' && (this.tokens[this.i + 1] as { v: string }).v === '=') {
+      if (
+        first.t === 'id' &&
+        (this.tokens[this.i + 1] as Token).t === 'op' &&
+        (this.tokens[this.i + 1] as { v: string }).v === '='
+      ) {
         const name = this.name();
         this.i++;
         cols.push({ name, e: this.expr() });
@@ -264,12 +304,20 @@ class Parser {
     do {
       if (aggs.length > 0) this.i++;
       let name: string | undefined;
-      if (this.peek().t === 'id' && (this.tokens[this.i + 1] as Token).t === 'op' && (this.tokens[this.i + 1] as { v: string }).v === '=') {
+      if (
+        this.peek().t === 'id' &&
+        (this.tokens[this.i + 1] as Token).t === 'op' &&
+        (this.tokens[this.i + 1] as { v: string }).v === '='
+      ) {
         name = this.name();
         this.i++;
       }
       const fn = this.name();
-      if (!AGGREGATES.has(fn)) throw new KqlError('EmulatorUnsupported', `the emulator does not run the aggregate '${fn}' (it runs ${[...AGGREGATES].join(', ')})`);
+      if (!AGGREGATES.has(fn))
+        throw new KqlError(
+          'EmulatorUnsupported',
+          `the emulator does not run the aggregate '${fn}' (it runs ${[...AGGREGATES].join(', ')})`,
+        );
       this.expectOp('(');
       let arg: Expr | undefined;
       if (!this.isOp(')')) arg = this.expr();
@@ -361,7 +409,11 @@ class Parser {
           return { k: 'not', e };
         }
         if (this.isOp('(')) {
-          if (!FUNCTIONS.has(t.v)) throw new KqlError('EmulatorUnsupported', `the emulator does not run the function '${t.v}()' (it runs ${[...FUNCTIONS].join(', ')})`);
+          if (!FUNCTIONS.has(t.v))
+            throw new KqlError(
+              'EmulatorUnsupported',
+              `the emulator does not run the function '${t.v}()' (it runs ${[...FUNCTIONS].join(', ')})`,
+            );
           this.i++;
           const args: Expr[] = [];
           if (!this.isOp(')')) {
@@ -413,7 +465,8 @@ function evaluate(e: Expr, row: Row, columns: Set<string>, now: number): Value {
     case 'lit':
       return e.v;
     case 'col':
-      if (!columns.has(e.name)) throw new KqlError('SemanticError', `Failed to resolve scalar expression named '${e.name}'`);
+      if (!columns.has(e.name))
+        throw new KqlError('SemanticError', `Failed to resolve scalar expression named '${e.name}'`);
       return row[e.name] ?? null;
     case 'not':
       return !evaluate(e.e, row, columns, now);
@@ -539,7 +592,9 @@ export function runKql(query: Query, source: Table, now: number): Table {
       case 'order':
       case 'top': {
         const keys = op.op === 'order' ? op.keys : [op.key];
-        for (const key of keys) if (!known.has(key.col)) throw new KqlError('SemanticError', `Failed to resolve scalar expression named '${key.col}'`);
+        for (const key of keys)
+          if (!known.has(key.col))
+            throw new KqlError('SemanticError', `Failed to resolve scalar expression named '${key.col}'`);
         rows = [...rows].sort((a, b) => {
           for (const key of keys) {
             const c = compare(a[key.col] ?? null, b[key.col] ?? null);
@@ -555,9 +610,17 @@ export function runKql(query: Query, source: Table, now: number): Table {
         break;
       case 'project':
       case 'extend': {
-        const computed = rows.map((row) => Object.fromEntries(op.cols.map((c) => [c.name, evaluate(c.e, row, known, now)])) as Row);
+        const computed = rows.map(
+          (row) => Object.fromEntries(op.cols.map((c) => [c.name, evaluate(c.e, row, known, now)])) as Row,
+        );
         const types = new Map(columns.map((c) => [c.name, c.type]));
-        const newColumns = op.cols.map((c) => ({ name: c.name, type: typeOf(computed.map((r) => r[c.name] ?? null), c.e.k === 'col' ? types.get(c.e.name) : undefined) }));
+        const newColumns = op.cols.map((c) => ({
+          name: c.name,
+          type: typeOf(
+            computed.map((r) => r[c.name] ?? null),
+            c.e.k === 'col' ? types.get(c.e.name) : undefined,
+          ),
+        }));
         if (op.op === 'project') {
           rows = computed;
           columns = newColumns;
@@ -572,7 +635,9 @@ export function runKql(query: Query, source: Table, now: number): Table {
         columns = [{ name: 'Count', type: 'long' }];
         break;
       case 'summarize': {
-        for (const key of op.by) if (!known.has(key)) throw new KqlError('SemanticError', `Failed to resolve scalar expression named '${key}'`);
+        for (const key of op.by)
+          if (!known.has(key))
+            throw new KqlError('SemanticError', `Failed to resolve scalar expression named '${key}'`);
         const groups = new Map<string, Row[]>();
         for (const row of rows) {
           const key = JSON.stringify(op.by.map((b) => text(row[b] ?? null)));
@@ -590,7 +655,15 @@ export function runKql(query: Query, source: Table, now: number): Table {
         });
         columns = [
           ...op.by.map((b) => ({ name: b, type: types.get(b) ?? 'string' })),
-          ...op.aggs.map((a) => ({ name: a.name, type: ['count', 'countif', 'dcount'].includes(a.fn) ? 'long' : typeOf(rows.map((r) => r[a.name] ?? null), a.fn === 'min' || a.fn === 'max' ? types.get(a.arg?.k === 'col' ? a.arg.name : '') : undefined) })),
+          ...op.aggs.map((a) => ({
+            name: a.name,
+            type: ['count', 'countif', 'dcount'].includes(a.fn)
+              ? 'long'
+              : typeOf(
+                  rows.map((r) => r[a.name] ?? null),
+                  a.fn === 'min' || a.fn === 'max' ? types.get(a.arg?.k === 'col' ? a.arg.name : '') : undefined,
+                ),
+          })),
         ];
         break;
       }

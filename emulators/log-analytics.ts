@@ -83,7 +83,11 @@ export function parseTimespan(text: string | undefined, now: number): [number, n
   const [a, b] = parts as [string, string];
   const start = Date.parse(a);
   if (Number.isNaN(start)) return 'invalid';
-  const end = b.startsWith('P') ? (isoDuration(b) === undefined ? NaN : start + (isoDuration(b) as number)) : Date.parse(b);
+  const end = b.startsWith('P')
+    ? isoDuration(b) === undefined
+      ? NaN
+      : start + (isoDuration(b) as number)
+    : Date.parse(b);
   return Number.isNaN(end) ? 'invalid' : [start, end];
 }
 
@@ -119,25 +123,52 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://loganalytics.invalid');
-    const record = (query: string, timespan: string | undefined, status: number) => log.push({ at: new Date().toISOString(), workspaceId, query, timespan, status });
+    const record = (query: string, timespan: string | undefined, status: number) =>
+      log.push({ at: new Date().toISOString(), workspaceId, query, timespan, status });
     const m = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(url.pathname);
-    if (!m) return sendJson(res, 404, errorJson('PathNotFoundError', `The requested path does not exist: ${url.pathname}`));
-    if ((req.method ?? 'GET').toUpperCase() !== 'POST') return sendJson(res, 405, errorJson('MethodNotAllowed', 'Only POST is supported by the emulator on /query.'));
+    if (!m)
+      return sendJson(res, 404, errorJson('PathNotFoundError', `The requested path does not exist: ${url.pathname}`));
+    if ((req.method ?? 'GET').toUpperCase() !== 'POST')
+      return sendJson(res, 405, errorJson('MethodNotAllowed', 'Only POST is supported by the emulator on /query.'));
 
     const token = bearerToken(header(req, 'authorization'));
     const verified = token ? signer.verify(token) : undefined;
-    if (!verified || 'error' in verified) return sendJson(res, 401, errorJson('AuthorizationRequiredError', 'Valid authentication was not provided'));
+    if (!verified || 'error' in verified)
+      return sendJson(res, 401, errorJson('AuthorizationRequiredError', 'Valid authentication was not provided'));
     if (verified.claims.aud !== LOG_ANALYTICS_AUDIENCE) {
-      return sendJson(res, 401, errorJson('InvalidTokenError', `The provided authentication is not valid for this resource: the audience must be ${LOG_ANALYTICS_AUDIENCE}`));
+      return sendJson(
+        res,
+        401,
+        errorJson(
+          'InvalidTokenError',
+          `The provided authentication is not valid for this resource: the audience must be ${LOG_ANALYTICS_AUDIENCE}`,
+        ),
+      );
     }
-    if (decodeURIComponent(m[1] as string).toLowerCase() !== workspaceId.toLowerCase()) return sendJson(res, 404, errorJson('WorkspaceNotFoundError', 'Workspace could not be found'));
-    if (!readerAccess) return sendJson(res, 403, errorJson('InsufficientAccessError', 'The provided credentials have insufficient access to perform the requested operation'));
+    if (decodeURIComponent(m[1] as string).toLowerCase() !== workspaceId.toLowerCase())
+      return sendJson(res, 404, errorJson('WorkspaceNotFoundError', 'Workspace could not be found'));
+    if (!readerAccess)
+      return sendJson(
+        res,
+        403,
+        errorJson(
+          'InsufficientAccessError',
+          'The provided credentials have insufficient access to perform the requested operation',
+        ),
+      );
 
     let body: { query?: unknown; timespan?: unknown };
     try {
       body = JSON.parse(await readBody(req)) as typeof body;
     } catch {
-      return sendJson(res, 400, errorJson('BadArgumentError', 'The request had some invalid properties', { code: 'InvalidJson', message: 'The body is not JSON.' }));
+      return sendJson(
+        res,
+        400,
+        errorJson('BadArgumentError', 'The request had some invalid properties', {
+          code: 'InvalidJson',
+          message: 'The body is not JSON.',
+        }),
+      );
     }
     const query = typeof body?.query === 'string' ? body.query : '';
     const timespan = typeof body?.timespan === 'string' ? body.timespan : undefined;
@@ -145,39 +176,89 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
       record(query, timespan, status);
       if (!res.destroyed) sendJson(res, status, json, headers);
     };
-    if (query.trim() === '') return answer(400, errorJson('BadArgumentError', 'The request had some invalid properties', { code: 'MissingQuery', message: 'The query is missing.' }));
+    if (query.trim() === '')
+      return answer(
+        400,
+        errorJson('BadArgumentError', 'The request had some invalid properties', {
+          code: 'MissingQuery',
+          message: 'The query is missing.',
+        }),
+      );
 
     const fault = takeFault(query);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault?.status) {
-      const headers: Record<string, string> = fault.status === 429 ? { 'Retry-After': String(fault.retryAfterSeconds ?? 30) } : {};
+      const headers: Record<string, string> =
+        fault.status === 429 ? { 'Retry-After': String(fault.retryAfterSeconds ?? 30) } : {};
       const code = fault.status === 429 ? 'ThrottledError' : fault.status === 504 ? 'GatewayTimeout' : 'ServiceError';
-      const message = fault.status === 429 ? 'Too many requests: please retry later' : fault.status === 504 ? 'The query took too long to run' : 'The service failed to run the query';
+      const message =
+        fault.status === 429
+          ? 'Too many requests: please retry later'
+          : fault.status === 504
+            ? 'The query took too long to run'
+            : 'The service failed to run the query';
       return answer(fault.status, errorJson(code, message), headers);
     }
 
     const now = Date.now();
     const range = parseTimespan(timespan, now);
-    if (range === 'invalid') return answer(400, errorJson('BadArgumentError', 'The request had some invalid properties', { code: 'InvalidTimespan', message: `'${timespan}' is not an ISO 8601 duration or interval.` }));
+    if (range === 'invalid')
+      return answer(
+        400,
+        errorJson('BadArgumentError', 'The request had some invalid properties', {
+          code: 'InvalidTimespan',
+          message: `'${timespan}' is not an ISO 8601 duration or interval.`,
+        }),
+      );
     let result: Table;
     try {
       const parsed = parseKql(query);
-      if (parsed.table !== 'AADProvisioningLogs') throw new KqlError('SemanticError', `'${parsed.table}' could not be resolved: the workspace has the table AADProvisioningLogs only`);
+      if (parsed.table !== 'AADProvisioningLogs')
+        throw new KqlError(
+          'SemanticError',
+          `'${parsed.table}' could not be resolved: the workspace has the table AADProvisioningLogs only`,
+        );
       result = runKql(parsed, table(range), now);
     } catch (error) {
       if (!(error instanceof KqlError)) throw error;
-      const what = error.kind === 'SyntaxError' ? 'A recognition error occurred in the query.' : error.kind === 'SemanticError' ? 'A semantic error occurred.' : 'The query uses KQL the emulator does not run.';
-      return answer(400, errorJson('BadArgumentError', 'The request had some invalid properties', { code: error.kind, message: `${what} ${error.message}` }));
+      const what =
+        error.kind === 'SyntaxError'
+          ? 'A recognition error occurred in the query.'
+          : error.kind === 'SemanticError'
+            ? 'A semantic error occurred.'
+            : 'The query uses KQL the emulator does not run.';
+      return answer(
+        400,
+        errorJson('BadArgumentError', 'The request had some invalid properties', {
+          code: error.kind,
+          message: `${what} ${error.message}`,
+        }),
+      );
     }
     const rows = fault?.kind === 'partial' ? result.rows.slice(0, Math.floor(result.rows.length / 2)) : result.rows;
     const json: Record<string, unknown> = {
-      tables: [{ name: 'PrimaryResult', columns: result.columns, rows: rows.map((row) => result.columns.map((c) => wireValue(row[c.name] ?? null))) }],
+      tables: [
+        {
+          name: 'PrimaryResult',
+          columns: result.columns,
+          rows: rows.map((row) => result.columns.map((c) => wireValue(row[c.name] ?? null))),
+        },
+      ],
     };
     if (fault?.kind === 'partial') {
       json.error = {
         code: 'PartialError',
         message: 'There were some errors when processing your query.',
-        details: [{ code: 'EngineError', message: 'Something went wrong processing your query on the server.', innererror: { code: 'E_QUERY_RESULT_SET_TOO_LARGE', message: 'The results of this query exceed the set limit.' } }],
+        details: [
+          {
+            code: 'EngineError',
+            message: 'Something went wrong processing your query on the server.',
+            innererror: {
+              code: 'E_QUERY_RESULT_SET_TOO_LARGE',
+              message: 'The results of this query exceed the set limit.',
+            },
+          },
+        ],
       };
     }
     answer(200, json);

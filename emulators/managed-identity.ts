@@ -70,21 +70,35 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityOptio
     const answer = (status: number, body: unknown): void => {
       log.push({ at: new Date().toISOString(), resource, clientId, status });
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+      });
       res.end(text);
     };
     // Error bodies: App Service answers `{statusCode, message, correlationId}`; the messages are the emulator's.
-    const error = (status: number, message: string) => answer(status, { statusCode: status, message, correlationId: randomUUID() });
+    const error = (status: number, message: string) =>
+      answer(status, { statusCode: status, message, correlationId: randomUUID() });
 
-    if (req.method !== 'GET' || url.pathname !== '/msi/token') return error(404, `No route for ${req.method} ${url.pathname}`);
-    if (req.headers['x-identity-header'] !== secret) return error(401, 'The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.');
-    if (url.searchParams.get('api-version') !== APP_SERVICE_API_VERSION) return error(400, `api-version must be ${APP_SERVICE_API_VERSION}.`);
+    if (req.method !== 'GET' || url.pathname !== '/msi/token')
+      return error(404, `No route for ${req.method} ${url.pathname}`);
+    if (req.headers['x-identity-header'] !== secret)
+      return error(401, 'The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.');
+    if (url.searchParams.get('api-version') !== APP_SERVICE_API_VERSION)
+      return error(400, `api-version must be ${APP_SERVICE_API_VERSION}.`);
     if (!resource) return error(400, "Required query parameter 'resource' is missing.");
     const principalId = url.searchParams.get('principal_id') ?? url.searchParams.get('object_id');
-    if ((clientId && clientId.toLowerCase() !== options.clientId) || (principalId && principalId.toLowerCase() !== options.principalId)) {
-      return error(400, 'No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.');
+    if (
+      (clientId && clientId.toLowerCase() !== options.clientId) ||
+      (principalId && principalId.toLowerCase() !== options.principalId)
+    ) {
+      return error(
+        400,
+        'No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.',
+      );
     }
-    if (url.searchParams.has('mi_res_id')) return error(400, 'mi_res_id is not supported by this emulator; use client_id.');
+    if (url.searchParams.has('mi_res_id'))
+      return error(400, 'mi_res_id is not supported by this emulator; use client_id.');
 
     const iat = Math.floor(Date.now() / 1000);
     const token = options.signer.mint({
@@ -99,7 +113,13 @@ export async function startManagedIdentityEndpoint(options: ManagedIdentityOptio
       iat,
       exp: iat + lifetime,
     });
-    answer(200, { access_token: token, expires_on: String(iat + lifetime), resource, token_type: 'Bearer', client_id: options.clientId });
+    answer(200, {
+      access_token: token,
+      expires_on: String(iat + lifetime),
+      resource,
+      token_type: 'Bearer',
+      client_id: options.clientId,
+    });
   };
 
   const sockets = new Set<Socket>();

@@ -48,24 +48,60 @@ export interface ProvisioningEventSpec {
 
 /** Validates a spec; throws an Error naming `path` and the bad field. */
 export function validateEventSpec(value: unknown, path: string, jobIds: ReadonlySet<string>): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${path}: expected an object`);
   const s = value as Record<string, unknown>;
-  const known = ['job', 'count', 'status', 'action', 'errorCode', 'reason', 'recommendedAction', 'errorCategory', 'names', 'namePrefix', 'upnDomain', 'identityType', 'minutesAgo', 'spreadMinutes', 'cycleId'];
-  for (const key of Object.keys(s)) if (!known.includes(key)) throw new Error(`${path}.${key}: unknown field (expected one of ${known.join(', ')})`);
-  if (typeof s.job !== 'string' || !jobIds.has(s.job)) throw new Error(`${path}.job: no job ${JSON.stringify(s.job)} in the tenant`);
+  const known = [
+    'job',
+    'count',
+    'status',
+    'action',
+    'errorCode',
+    'reason',
+    'recommendedAction',
+    'errorCategory',
+    'names',
+    'namePrefix',
+    'upnDomain',
+    'identityType',
+    'minutesAgo',
+    'spreadMinutes',
+    'cycleId',
+  ];
+  for (const key of Object.keys(s))
+    if (!known.includes(key)) throw new Error(`${path}.${key}: unknown field (expected one of ${known.join(', ')})`);
+  if (typeof s.job !== 'string' || !jobIds.has(s.job))
+    throw new Error(`${path}.job: no job ${JSON.stringify(s.job)} in the tenant`);
   const count = s.count ?? 1;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1_000_000) throw new Error(`${path}.count: expected an integer 1..1000000`);
-  if (s.status !== undefined && !EVENT_STATUSES.includes(s.status as EventStatus)) throw new Error(`${path}.status: expected one of ${EVENT_STATUSES.join(', ')}`);
-  if (s.action !== undefined && !EVENT_ACTIONS.includes(s.action as EventAction)) throw new Error(`${path}.action: expected one of ${EVENT_ACTIONS.join(', ')}`);
-  if (s.errorCategory !== undefined && s.errorCategory !== 'failure' && s.errorCategory !== 'nonServiceFailure') throw new Error(`${path}.errorCategory: expected failure or nonServiceFailure`);
-  for (const key of ['errorCode', 'reason', 'recommendedAction', 'namePrefix', 'upnDomain', 'identityType', 'cycleId']) {
-    if (s[key] !== undefined && (typeof s[key] !== 'string' || s[key] === '')) throw new Error(`${path}.${key}: expected a non-empty string`);
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1_000_000)
+    throw new Error(`${path}.count: expected an integer 1..1000000`);
+  if (s.status !== undefined && !EVENT_STATUSES.includes(s.status as EventStatus))
+    throw new Error(`${path}.status: expected one of ${EVENT_STATUSES.join(', ')}`);
+  if (s.action !== undefined && !EVENT_ACTIONS.includes(s.action as EventAction))
+    throw new Error(`${path}.action: expected one of ${EVENT_ACTIONS.join(', ')}`);
+  if (s.errorCategory !== undefined && s.errorCategory !== 'failure' && s.errorCategory !== 'nonServiceFailure')
+    throw new Error(`${path}.errorCategory: expected failure or nonServiceFailure`);
+  for (const key of [
+    'errorCode',
+    'reason',
+    'recommendedAction',
+    'namePrefix',
+    'upnDomain',
+    'identityType',
+    'cycleId',
+  ]) {
+    if (s[key] !== undefined && (typeof s[key] !== 'string' || s[key] === ''))
+      throw new Error(`${path}.${key}: expected a non-empty string`);
   }
-  if (s.names !== undefined && (!Array.isArray(s.names) || s.names.length === 0 || s.names.some((n) => typeof n !== 'string' || n === ''))) {
+  if (
+    s.names !== undefined &&
+    (!Array.isArray(s.names) || s.names.length === 0 || s.names.some((n) => typeof n !== 'string' || n === ''))
+  ) {
     throw new Error(`${path}.names: expected a non-empty list of names`);
   }
   for (const key of ['minutesAgo', 'spreadMinutes']) {
-    if (s[key] !== undefined && (typeof s[key] !== 'number' || (s[key] as number) < 0)) throw new Error(`${path}.${key}: expected a number >= 0`);
+    if (s[key] !== undefined && (typeof s[key] !== 'number' || (s[key] as number) < 0))
+      throw new Error(`${path}.${key}: expected a number >= 0`);
   }
 }
 
@@ -110,7 +146,8 @@ export class LogEntry {
 }
 
 const DEFAULT_REASONS: Record<string, string> = {
-  EntryConflict: "Message: The value of the matching attribute is already used by another object in the target. Target Response: Request_BadRequest (HTTP 400).",
+  EntryConflict:
+    'Message: The value of the matching attribute is already used by another object in the target. Target Response: Request_BadRequest (HTTP 400).',
 };
 
 const PROVISIONING_SERVICE = { id: '', displayName: 'Azure AD Provisioning Service', initiatorType: 'system' };
@@ -195,11 +232,79 @@ export interface EventFacts {
   objectId: string;
   identityType: string;
   durationMs: number;
-  error?: { errorCode: string; reason: string; additionalDetails: null; errorCategory: string; recommendedAction: string | null };
+  error?: {
+    errorCode: string;
+    reason: string;
+    additionalDetails: null;
+    errorCategory: string;
+    recommendedAction: string | null;
+  };
 }
 
-const FIRST_NAMES = ['Adele', 'Alex', 'Allan', 'Christie', 'Debra', 'Diego', 'Emily', 'Enrico', 'Grady', 'Henrietta', 'Irvin', 'Isaiah', 'Johanna', 'Joni', 'Lee', 'Lidia', 'Lynne', 'Megan', 'Miriam', 'Nestor', 'Patti', 'Pradeep', 'Raul', 'Rob', 'Sanjay', 'Tobias', 'Valeria', 'Wanda', 'Yuki', 'Zrinka'];
-const LAST_NAMES = ['Vance', 'Wilber', 'Deyoung', 'Cline', 'Berg', 'Siciliani', 'Braun', 'Gilbert', 'Archie', 'Mueller', 'Bellew', 'Langer', 'Lauer', 'Sherman', 'Gu', 'Holloway', 'Robinson', 'Bowen', 'Garcia', 'Wilke', 'Fernandez', 'Gupta', 'Sanchez', 'Tanaka', 'Kowalski', 'Novak', 'Rossi', 'Okafor', 'Larsen', 'Dubois'];
+const FIRST_NAMES = [
+  'Adele',
+  'Alex',
+  'Allan',
+  'Christie',
+  'Debra',
+  'Diego',
+  'Emily',
+  'Enrico',
+  'Grady',
+  'Henrietta',
+  'Irvin',
+  'Isaiah',
+  'Johanna',
+  'Joni',
+  'Lee',
+  'Lidia',
+  'Lynne',
+  'Megan',
+  'Miriam',
+  'Nestor',
+  'Patti',
+  'Pradeep',
+  'Raul',
+  'Rob',
+  'Sanjay',
+  'Tobias',
+  'Valeria',
+  'Wanda',
+  'Yuki',
+  'Zrinka',
+];
+const LAST_NAMES = [
+  'Vance',
+  'Wilber',
+  'Deyoung',
+  'Cline',
+  'Berg',
+  'Siciliani',
+  'Braun',
+  'Gilbert',
+  'Archie',
+  'Mueller',
+  'Bellew',
+  'Langer',
+  'Lauer',
+  'Sherman',
+  'Gu',
+  'Holloway',
+  'Robinson',
+  'Bowen',
+  'Garcia',
+  'Wilke',
+  'Fernandez',
+  'Gupta',
+  'Sanchez',
+  'Tanaka',
+  'Kowalski',
+  'Novak',
+  'Rossi',
+  'Okafor',
+  'Larsen',
+  'Dubois',
+];
 
 /** Distinct names for the objects of a batch: 900 first/last pairs, then numbered. */
 function personName(i: number): string {
@@ -211,8 +316,15 @@ export function factsOf(entry: LogEntry): EventFacts {
   const { batch, i } = entry;
   const { spec, owner } = batch;
   const names = spec.names;
-  const name = names ? (names[i % names.length] as string) : spec.namePrefix ? `${spec.namePrefix} ${String(i + 1).padStart(4, '0')}` : personName(i);
-  const upn = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '.').replace(/^\.|\.$/g, '')}@${spec.upnDomain ?? 'contoso.example'}`;
+  const name = names
+    ? (names[i % names.length] as string)
+    : spec.namePrefix
+      ? `${spec.namePrefix} ${String(i + 1).padStart(4, '0')}`
+      : personName(i);
+  const upn = `${name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '.')
+    .replace(/^\.|\.$/g, '')}@${spec.upnDomain ?? 'contoso.example'}`;
   const facts = {
     get id() {
       return entry.id;
@@ -262,12 +374,30 @@ function steps(f: EventFacts): JsonObject[] {
   const [change, done, verb] = VERBS[f.action];
   const target = f.servicePrincipal.displayName;
   const list: JsonObject[] = [
-    { name: `EntryImport${change}`, provisioningStepType: 'import', status: 'success', description: `Received ${f.identityType} '${f.name}' change of type (${change}) from Azure Active Directory`, details: {} },
-    { name: 'EntrySynchronizationScoping', provisioningStepType: 'scoping', status: 'success', description: `${f.identityType} '${f.name}' is in scope`, details: { 'Scoping filter evaluation passed': 'True' } },
+    {
+      name: `EntryImport${change}`,
+      provisioningStepType: 'import',
+      status: 'success',
+      description: `Received ${f.identityType} '${f.name}' change of type (${change}) from Azure Active Directory`,
+      details: {},
+    },
+    {
+      name: 'EntrySynchronizationScoping',
+      provisioningStepType: 'scoping',
+      status: 'success',
+      description: `${f.identityType} '${f.name}' is in scope`,
+      details: { 'Scoping filter evaluation passed': 'True' },
+    },
   ];
   if (f.action === 'stagedDelete') {
     // Invented: the real steps of a held delete are not documented (reference §2).
-    list.push({ name: 'EntrySynchronizationDelete', provisioningStepType: 'processing', status: 'skipped', description: `The deletion of ${f.identityType} '${f.name}' in ${target} was held: the accidental deletion threshold was exceeded`, details: {} });
+    list.push({
+      name: 'EntrySynchronizationDelete',
+      provisioningStepType: 'processing',
+      status: 'skipped',
+      description: `The deletion of ${f.identityType} '${f.name}' in ${target} was held: the accidental deletion threshold was exceeded`,
+      details: {},
+    });
     return list;
   }
   const ok = f.status !== 'failure';
@@ -275,7 +405,9 @@ function steps(f: EventFacts): JsonObject[] {
     name: `EntryExport${change}`,
     provisioningStepType: 'export',
     status: ok ? (f.status === 'skipped' ? 'skipped' : 'success') : 'failure',
-    description: ok ? `${f.identityType} '${f.name}' was ${done} in ${target}` : `Failed to ${verb} ${f.identityType} '${f.name}' in ${target}`,
+    description: ok
+      ? `${f.identityType} '${f.name}' was ${done} in ${target}`
+      : `Failed to ${verb} ${f.identityType} '${f.name}' in ${target}`,
     details: ok ? {} : { ReportableIdentifier: f.name },
   });
   return list;
@@ -284,8 +416,18 @@ function steps(f: EventFacts): JsonObject[] {
 function identities(f: EventFacts): { source: JsonObject; target: JsonObject } {
   // `details.UserPrincipalName` is invented: the open `details` of a provisionedIdentity is not documented per app.
   return {
-    source: { id: f.objectId, displayName: f.name, identityType: f.identityType, details: { UserPrincipalName: f.upn } },
-    target: { id: f.status === 'failure' && f.action === 'create' ? '' : guidFrom(`target:${f.objectId}`), displayName: f.status === 'failure' && f.action === 'create' ? '' : f.name, identityType: f.identityType, details: {} },
+    source: {
+      id: f.objectId,
+      displayName: f.name,
+      identityType: f.identityType,
+      details: { UserPrincipalName: f.upn },
+    },
+    target: {
+      id: f.status === 'failure' && f.action === 'create' ? '' : guidFrom(`target:${f.objectId}`),
+      displayName: f.status === 'failure' && f.action === 'create' ? '' : f.name,
+      identityType: f.identityType,
+      details: {},
+    },
   };
 }
 
@@ -306,7 +448,11 @@ export function graphEvent(entry: LogEntry): JsonObject {
     targetSystem: {
       id: guidFrom(`system:${f.servicePrincipal.id}`),
       displayName: f.servicePrincipal.displayName,
-      details: { ApplicationId: f.servicePrincipal.appId, ServicePrincipalId: f.servicePrincipal.id, ServicePrincipalDisplayName: f.servicePrincipal.displayName },
+      details: {
+        ApplicationId: f.servicePrincipal.appId,
+        ServicePrincipalId: f.servicePrincipal.id,
+        ServicePrincipalDisplayName: f.servicePrincipal.displayName,
+      },
     },
     initiatedBy: PROVISIONING_SERVICE,
     servicePrincipal: { id: f.servicePrincipal.id, displayName: f.servicePrincipal.displayName },
@@ -314,7 +460,8 @@ export function graphEvent(entry: LogEntry): JsonObject {
     targetIdentity: target,
     provisioningStatusInfo: { status: f.status, errorInformation: f.error ?? null },
     provisioningSteps: steps(f),
-    modifiedProperties: f.action === 'create' ? [{ displayName: 'accountEnabled', oldValue: null, newValue: 'True' }] : [],
+    modifiedProperties:
+      f.action === 'create' ? [{ displayName: 'accountEnabled', oldValue: null, newValue: 'True' }] : [],
   };
 }
 
@@ -470,7 +617,10 @@ export function parseLogFilter(filter: string): { test: Predicate; timeRange: [n
     const number = NUMBER_PROPS[prop];
     if (number) {
       const value = prop === 'activityDateTime' ? Date.parse(valueText) : Number(valueText);
-      if (!Number.isFinite(value) || (prop === 'activityDateTime' && !/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(valueText))) {
+      if (
+        !Number.isFinite(value) ||
+        (prop === 'activityDateTime' && !/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(valueText))
+      ) {
         return invalidFilter(`'${valueText}' is not a valid value for '${prop}'`);
       }
       if (op === 'eq') tests.push((f) => number(f) === value);
@@ -567,45 +717,85 @@ export function provisioningLogsResult(
   log: ProvisioningEventLog,
   limiter: ReportsRateLimiter,
 ): LogResult {
-  const fail = (status: number, code: string, message: string, headers?: Record<string, string>): LogResult => ({ status, error: { code, message }, headers });
-  if (segments[1] !== 'provisioning' || segments.length > 3) return fail(400, 'BadRequest', `Resource not found for the segment '${segments[1] ?? segments[0]}'.`);
-  if (method !== 'GET') return fail(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
-  if (!AUDIT_LOG_ROLES.some((r) => ctx.roles.has(r))) return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
-  if (!ctx.premium) return fail(403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant', "Neither tenant is B2C or tenant doesn't have premium license");
+  const fail = (status: number, code: string, message: string, headers?: Record<string, string>): LogResult => ({
+    status,
+    error: { code, message },
+    headers,
+  });
+  if (segments[1] !== 'provisioning' || segments.length > 3)
+    return fail(400, 'BadRequest', `Resource not found for the segment '${segments[1] ?? segments[0]}'.`);
+  if (method !== 'GET')
+    return fail(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+  if (!AUDIT_LOG_ROLES.some((r) => ctx.roles.has(r)))
+    return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+  if (!ctx.premium)
+    return fail(
+      403,
+      'Authentication_RequestFromNonPremiumTenantOrB2CTenant',
+      "Neither tenant is B2C or tenant doesn't have premium license",
+    );
   const wait = limiter.admit(ctx.tenantId);
-  if (wait !== undefined) return { status: 429, headers: { 'Retry-After': String(wait) }, error: { code: 'TooManyRequests', message: 'Please retry again later.' } };
+  if (wait !== undefined)
+    return {
+      status: 429,
+      headers: { 'Retry-After': String(wait) },
+      error: { code: 'TooManyRequests', message: 'Please retry again later.' },
+    };
 
   const entries = log.entries(ctx.tenantId);
   if (segments[2] !== undefined) {
     const id = decodeURIComponent(segments[2]);
     const entry = entries.find((e) => e.id === id);
     if (!entry) return fail(404, 'ResourceNotFound', `Provisioning event '${id}' was not found.`);
-    return { status: 200, body: { '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#auditLogs/provisioning/$entity`, ...graphEvent(entry) } };
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${ctx.origin}/${ctx.version}/$metadata#auditLogs/provisioning/$entity`,
+        ...graphEvent(entry),
+      },
+    };
   }
 
   let top = DEFAULT_LOG_PAGE_SIZE;
   const topText = query.get('$top');
   if (topText !== null) {
     top = Number(topText);
-    if (!Number.isInteger(top) || top < 1 || top > MAX_LOG_PAGE_SIZE) return fail(400, 'BadRequest', `Invalid page size specified: '${topText}'. Must be between 1 and ${MAX_LOG_PAGE_SIZE} inclusive.`);
+    if (!Number.isInteger(top) || top < 1 || top > MAX_LOG_PAGE_SIZE)
+      return fail(
+        400,
+        'BadRequest',
+        `Invalid page size specified: '${topText}'. Must be between 1 and ${MAX_LOG_PAGE_SIZE} inclusive.`,
+      );
   }
   let order: 'asc' | 'desc' = 'desc'; // invented: the default order is not documented
   const orderText = query.get('$orderby');
   if (orderText !== null) {
     const m = /^activityDateTime(?:\s+(asc|desc))?$/.exec(orderText.trim());
-    if (!m) return fail(400, 'BadRequest', `Ordering by '${orderText}' is not supported; only activityDateTime can be ordered by.`);
+    if (!m)
+      return fail(
+        400,
+        'BadRequest',
+        `Ordering by '${orderText}' is not supported; only activityDateTime can be ordered by.`,
+      );
     order = (m[1] as 'asc' | 'desc' | undefined) ?? 'asc';
   }
   const filterText = query.get('$filter');
-  const filter = filterText === null ? { test: () => true, timeRange: [-Infinity, Infinity] as [number, number] } : parseLogFilter(filterText);
+  const filter =
+    filterText === null
+      ? { test: () => true, timeRange: [-Infinity, Infinity] as [number, number] }
+      : parseLogFilter(filterText);
   if ('error' in filter) return fail(400, 'BadRequest', filter.error);
-  const q = createHash('sha256').update(`${filterText ?? ''}|${order}|${top}`).digest('base64url').slice(0, 16);
+  const q = createHash('sha256')
+    .update(`${filterText ?? ''}|${order}|${top}`)
+    .digest('base64url')
+    .slice(0, 16);
 
   const tokenText = query.get('$skiptoken');
   let cursor: Cursor | undefined;
   if (tokenText !== null) {
     cursor = decodeCursor(tokenText);
-    if (!cursor || cursor.q !== q) return fail(400, 'BadRequest', 'The $skiptoken is invalid or does not belong to this query.');
+    if (!cursor || cursor.q !== q)
+      return fail(400, 'BadRequest', 'The $skiptoken is invalid or does not belong to this query.');
   }
 
   // Walk from the cursor (or the edge of the time range) in the requested order, one past the page to know whether more follow.
@@ -623,9 +813,14 @@ export function provisioningLogsResult(
   };
   if (order === 'asc') {
     const start = cursor ? firstAfter(entries, cursor) : firstAfter(entries, { t: Math.ceil(lower), seq: -1 }, true);
-    for (let i = start; i < entries.length && (entries[i] as LogEntry).t <= upper; i++) if (!take(entries[i] as LogEntry)) break;
+    for (let i = start; i < entries.length && (entries[i] as LogEntry).t <= upper; i++)
+      if (!take(entries[i] as LogEntry)) break;
   } else {
-    const start = cursor ? firstAfter(entries, cursor, true) - 1 : Number.isFinite(upper) ? firstAfter(entries, { t: Math.floor(upper), seq: Infinity }) - 1 : entries.length - 1;
+    const start = cursor
+      ? firstAfter(entries, cursor, true) - 1
+      : Number.isFinite(upper)
+        ? firstAfter(entries, { t: Math.floor(upper), seq: Infinity }) - 1
+        : entries.length - 1;
     for (let i = start; i >= 0 && (entries[i] as LogEntry).t >= lower; i--) if (!take(entries[i] as LogEntry)) break;
   }
 
@@ -633,7 +828,8 @@ export function provisioningLogsResult(
   if (more) {
     const last = page.at(-1) as LogEntry;
     const params: string[] = [];
-    for (const [key, value] of query) if (key !== '$skiptoken') params.push(`${key}=${encodeURIComponent(value).replace(/%24/g, '$')}`);
+    for (const [key, value] of query)
+      if (key !== '$skiptoken') params.push(`${key}=${encodeURIComponent(value).replace(/%24/g, '$')}`);
     params.push(`$skiptoken=${encodeCursor({ t: last.t, seq: last.seq, q })}`);
     body['@odata.nextLink'] = `${ctx.origin}/${ctx.version}/auditLogs/provisioning?${params.join('&')}`;
   }

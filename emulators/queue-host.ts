@@ -96,7 +96,10 @@ export function startQueueHost(options: QueueHostOptions): QueueHost {
   let wake: (() => void) | undefined;
 
   async function invoke(message: DequeuedMessageItem): Promise<void> {
-    const text = settings.messageEncoding === 'base64' ? Buffer.from(message.messageText, 'base64').toString('utf8') : message.messageText;
+    const text =
+      settings.messageEncoding === 'base64'
+        ? Buffer.from(message.messageText, 'base64').toString('utf8')
+        : message.messageText;
     if (options.dieOn && text.includes(options.dieOn)) {
       log(`[queue-host ${process.pid}] took message ${message.messageId} and dies (--die-on)`);
       process.exit(137);
@@ -104,22 +107,35 @@ export function startQueueHost(options: QueueHostOptions): QueueHost {
     const context = new InvocationContext({
       functionName: options.functionName,
       invocationId: `${message.messageId}:${message.dequeueCount}`,
-      triggerMetadata: { id: message.messageId, dequeueCount: message.dequeueCount, insertionTime: message.insertedOn, popReceipt: message.popReceipt },
-      logHandler: (level, ...args) => log(`[${options.functionName} ${process.pid}] ${level}: ${args.map(String).join(' ')}`),
+      triggerMetadata: {
+        id: message.messageId,
+        dequeueCount: message.dequeueCount,
+        insertionTime: message.insertedOn,
+        popReceipt: message.popReceipt,
+      },
+      logHandler: (level, ...args) =>
+        log(`[${options.functionName} ${process.pid}] ${level}: ${args.map(String).join(' ')}`),
     });
     try {
       await handler(triggerValue(message.messageText, settings.messageEncoding), context);
       await queue.deleteMessage(message.messageId, message.popReceipt);
       counts.succeeded++;
     } catch (error) {
-      log(`[${options.functionName} ${process.pid}] failed (dequeue ${message.dequeueCount} of ${settings.maxDequeueCount}): ${(error as Error).message}`);
+      log(
+        `[${options.functionName} ${process.pid}] failed (dequeue ${message.dequeueCount} of ${settings.maxDequeueCount}): ${(error as Error).message}`,
+      );
       if (message.dequeueCount >= settings.maxDequeueCount) {
         await options.poison.createIfNotExists();
         await options.poison.sendMessage(message.messageText);
         await queue.deleteMessage(message.messageId, message.popReceipt);
         counts.poisoned++;
       } else {
-        await queue.updateMessage(message.messageId, message.popReceipt, undefined, Math.ceil(settings.visibilityTimeoutMs / 1000));
+        await queue.updateMessage(
+          message.messageId,
+          message.popReceipt,
+          undefined,
+          Math.ceil(settings.visibilityTimeoutMs / 1000),
+        );
         counts.failed++;
       }
     }
@@ -129,7 +145,10 @@ export function startQueueHost(options: QueueHostOptions): QueueHost {
     await queue.createIfNotExists();
     let idleMs = 100;
     while (!stopping) {
-      const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: Math.min(32, settings.batchSize), visibilityTimeout: IN_FLIGHT_SECONDS });
+      const { receivedMessageItems } = await queue.receiveMessages({
+        numberOfMessages: Math.min(32, settings.batchSize),
+        visibilityTimeout: IN_FLIGHT_SECONDS,
+      });
       if (receivedMessageItems.length === 0) {
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -158,7 +177,12 @@ export function startQueueHost(options: QueueHostOptions): QueueHost {
  * environment, until SIGTERM. Options: `--die-on <text>`, `--batch-size <n>` (messages one process
  * takes at once, instead of host.json's: a test spreading a few messages over several workers).
  */
-export async function runQueueWorker(handler: QueueHandler, functionName: string, args: string[], hostJson = join(__dirname, '..', 'host.json')): Promise<void> {
+export async function runQueueWorker(
+  handler: QueueHandler,
+  functionName: string,
+  args: string[],
+  hostJson = join(__dirname, '..', 'host.json'),
+): Promise<void> {
   const option = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
   const connection = process.env.AzureWebJobsStorage;
   if (!connection) throw new Error('AzureWebJobsStorage must name the storage (with a QueueEndpoint)');

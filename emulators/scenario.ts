@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { validateFault, type Fault } from './faults';
-import { JOB_STATES, shortDurationMs, type JobSpec, type JobState, type QuarantineSpec, type SynchronizationTaskExecution } from './jobs';
+import {
+  JOB_STATES,
+  shortDurationMs,
+  type JobSpec,
+  type JobState,
+  type QuarantineSpec,
+  type SynchronizationTaskExecution,
+} from './jobs';
 import { validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
 import { validateGraphLimits, type GraphLimits } from './throttle';
 
@@ -114,7 +121,17 @@ export function loadScenario(path: string): Scenario {
  * `tenants[1].servicePrincipals[0].jobs[2].state: expected one of healthy, neverRun, ...`.
  */
 export function validateScenario(value: unknown): Scenario {
-  const s = obj(value, '(scenario)', ['name', 'description', 'app', 'tenants', 'timeline', '$schema', 'reportsRateLimit', 'logAnalytics', 'graphLimits']);
+  const s = obj(value, '(scenario)', [
+    'name',
+    'description',
+    'app',
+    'tenants',
+    'timeline',
+    '$schema',
+    'reportsRateLimit',
+    'logAnalytics',
+    'graphLimits',
+  ]);
   str(s.name, 'name');
   optStr(s.description, 'description');
   const app = obj(s.app, 'app', ['clientId', 'clientSecret']);
@@ -126,13 +143,23 @@ export function validateScenario(value: unknown): Scenario {
   const jobsByTenant = new Map<string, Set<string>>();
   tenants.forEach((t, i) => {
     const p = `tenants[${i}]`;
-    const tenant = obj(t, p, ['id', 'displayName', 'consented', 'grants', 'servicePrincipals', 'generated', 'premium', 'provisioningEvents']);
+    const tenant = obj(t, p, [
+      'id',
+      'displayName',
+      'consented',
+      'grants',
+      'servicePrincipals',
+      'generated',
+      'premium',
+      'provisioningEvents',
+    ]);
     guid(tenant.id, `${p}.id`);
     const id = (tenant.id as string).toLowerCase();
     if (tenantIds.has(id)) throw new ScenarioError(`${p}.id: duplicate tenant id ${id}`);
     tenantIds.add(id);
     str(tenant.displayName, `${p}.displayName`);
-    if (tenant.consented !== undefined && typeof tenant.consented !== 'boolean') throw new ScenarioError(`${p}.consented: expected a boolean`);
+    if (tenant.consented !== undefined && typeof tenant.consented !== 'boolean')
+      throw new ScenarioError(`${p}.consented: expected a boolean`);
     strArr(tenant.grants, `${p}.grants`);
     const jobIds = new Set<string>();
     const spIds = new Set<string>();
@@ -141,11 +168,13 @@ export function validateScenario(value: unknown): Scenario {
       const spo = obj(sp, sp_p, ['id', 'appId', 'displayName', 'applicationTemplateId', 'jobs', 'secrets']);
       if (spo.secrets !== undefined) validateSecrets(spo.secrets, `${sp_p}.secrets`);
       guid(spo.id, `${sp_p}.id`);
-      if (spIds.has((spo.id as string).toLowerCase())) throw new ScenarioError(`${sp_p}.id: duplicate service principal id`);
+      if (spIds.has((spo.id as string).toLowerCase()))
+        throw new ScenarioError(`${sp_p}.id: duplicate service principal id`);
       spIds.add((spo.id as string).toLowerCase());
       guid(spo.appId, `${sp_p}.appId`);
       str(spo.displayName, `${sp_p}.displayName`);
-      if (spo.applicationTemplateId !== undefined && spo.applicationTemplateId !== null) guid(spo.applicationTemplateId, `${sp_p}.applicationTemplateId`);
+      if (spo.applicationTemplateId !== undefined && spo.applicationTemplateId !== null)
+        guid(spo.applicationTemplateId, `${sp_p}.applicationTemplateId`);
       arr(spo.jobs, `${sp_p}.jobs`).forEach((job, k) => {
         validateJobSpec(job, `${sp_p}.jobs[${k}]`, false);
         const jobId = (job as JobSpec).id;
@@ -154,17 +183,25 @@ export function validateScenario(value: unknown): Scenario {
       });
     });
     if (tenant.generated !== undefined) {
-      const g = obj(tenant.generated, `${p}.generated`, ['count', 'displayNamePrefix', 'state', 'plainApps', 'ssoApps']);
+      const g = obj(tenant.generated, `${p}.generated`, [
+        'count',
+        'displayNamePrefix',
+        'state',
+        'plainApps',
+        'ssoApps',
+      ]);
       for (const key of ['count', 'plainApps', 'ssoApps'] as const) {
         const n = g[key];
         if (key !== 'count' && n === undefined) continue;
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 5000) throw new ScenarioError(`${p}.generated.${key}: expected an integer 0..5000`);
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 5000)
+          throw new ScenarioError(`${p}.generated.${key}: expected an integer 0..5000`);
       }
       optStr(g.displayNamePrefix, `${p}.generated.displayNamePrefix`);
       if (g.state !== undefined) oneOf(g.state, JOB_STATES, `${p}.generated.state`);
     }
     jobsByTenant.set(id, jobIds);
-    if (tenant.premium !== undefined && typeof tenant.premium !== 'boolean') throw new ScenarioError(`${p}.premium: expected a boolean`);
+    if (tenant.premium !== undefined && typeof tenant.premium !== 'boolean')
+      throw new ScenarioError(`${p}.premium: expected a boolean`);
     validateEvents(tenant.provisioningEvents, `${p}.provisioningEvents`, jobIds, true);
   });
   validateLogSettings(s);
@@ -174,17 +211,35 @@ export function validateScenario(value: unknown): Scenario {
       const p = `timeline[${i}]`;
       const step = obj(st, p, ['name', 'description', 'changes']);
       str(step.name, `${p}.name`);
-      if (names.has(step.name as string)) throw new ScenarioError(`${p}.name: duplicate step name ${String(step.name)}`);
+      if (names.has(step.name as string))
+        throw new ScenarioError(`${p}.name: duplicate step name ${String(step.name)}`);
       names.add(step.name as string);
       optStr(step.description, `${p}.description`);
-      arr(step.changes, `${p}.changes`).forEach((c, k) => validateChange(c, `${p}.changes[${k}]`, tenantIds, jobsByTenant));
+      arr(step.changes, `${p}.changes`).forEach((c, k) =>
+        validateChange(c, `${p}.changes[${k}]`, tenantIds, jobsByTenant),
+      );
     });
   }
   return value as Scenario;
 }
 
-function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsByTenant: Map<string, Set<string>>): void {
-  const c = obj(value, p, ['tenant', 'job', 'set', 'grants', 'consented', 'fault', 'servicePrincipal', 'secrets', 'provisioningEvents']);
+function validateChange(
+  value: unknown,
+  p: string,
+  tenantIds: Set<string>,
+  jobsByTenant: Map<string, Set<string>>,
+): void {
+  const c = obj(value, p, [
+    'tenant',
+    'job',
+    'set',
+    'grants',
+    'consented',
+    'fault',
+    'servicePrincipal',
+    'secrets',
+    'provisioningEvents',
+  ]);
   if ('fault' in c) {
     try {
       validateFault(c.fault, `${p}.fault`);
@@ -198,7 +253,8 @@ function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsB
   if (!tenantIds.has(tenant)) throw new ScenarioError(`${p}.tenant: no tenant ${tenant} in tenants`);
   if ('job' in c || 'set' in c) {
     str(c.job, `${p}.job`);
-    if (!jobsByTenant.get(tenant)?.has(c.job as string)) throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
+    if (!jobsByTenant.get(tenant)?.has(c.job as string))
+      throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
     validateJobSpec(c.set, `${p}.set`, true);
   } else if ('grants' in c) {
     strArr(c.grants, `${p}.grants`);
@@ -210,7 +266,9 @@ function validateChange(value: unknown, p: string, tenantIds: Set<string>, jobsB
   } else if ('provisioningEvents' in c) {
     validateEvents(c.provisioningEvents, `${p}.provisioningEvents`, jobsByTenant.get(tenant) ?? new Set(), false);
   } else {
-    throw new ScenarioError(`${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {fault}`);
+    throw new ScenarioError(
+      `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {fault}`,
+    );
   }
 }
 
@@ -229,8 +287,10 @@ function validateEvents(value: unknown, p: string, jobIds: Set<string>, optional
 function validateLogSettings(s: Record<string, unknown>): void {
   if (s.reportsRateLimit !== undefined) {
     const r = obj(s.reportsRateLimit, 'reportsRateLimit', ['requests', 'windowSeconds']);
-    if (typeof r.requests !== 'number' || !Number.isInteger(r.requests) || r.requests < 1) throw new ScenarioError('reportsRateLimit.requests: expected an integer >= 1');
-    if (typeof r.windowSeconds !== 'number' || !(r.windowSeconds > 0)) throw new ScenarioError('reportsRateLimit.windowSeconds: expected a number > 0');
+    if (typeof r.requests !== 'number' || !Number.isInteger(r.requests) || r.requests < 1)
+      throw new ScenarioError('reportsRateLimit.requests: expected an integer >= 1');
+    if (typeof r.windowSeconds !== 'number' || !(r.windowSeconds > 0))
+      throw new ScenarioError('reportsRateLimit.windowSeconds: expected a number > 0');
   }
   if (s.graphLimits !== undefined) {
     try {
@@ -242,13 +302,25 @@ function validateLogSettings(s: Record<string, unknown>): void {
   if (s.logAnalytics !== undefined) {
     const la = obj(s.logAnalytics, 'logAnalytics', ['workspaceId', 'readerAccess']);
     guid(la.workspaceId, 'logAnalytics.workspaceId');
-    if (la.readerAccess !== undefined && typeof la.readerAccess !== 'boolean') throw new ScenarioError('logAnalytics.readerAccess: expected a boolean');
+    if (la.readerAccess !== undefined && typeof la.readerAccess !== 'boolean')
+      throw new ScenarioError('logAnalytics.readerAccess: expected a boolean');
   }
 }
 
 /** Validates a compact job spec; `partial` for timeline `set` objects (no id, every field optional). */
 export function validateJobSpec(value: unknown, p: string, partial: boolean): void {
-  const j = obj(value, p, ['id', 'templateId', 'state', 'quarantine', 'lastExecution', 'raw', 'interval', 'lastRunAgo', 'escrowed', 'successiveFailures']);
+  const j = obj(value, p, [
+    'id',
+    'templateId',
+    'state',
+    'quarantine',
+    'lastExecution',
+    'raw',
+    'interval',
+    'lastRunAgo',
+    'escrowed',
+    'successiveFailures',
+  ]);
   if (partial) {
     if (j.id !== undefined) throw new ScenarioError(`${p}.id: a change cannot rename a job`);
   } else {
@@ -259,7 +331,11 @@ export function validateJobSpec(value: unknown, p: string, partial: boolean): vo
   if (j.quarantine !== undefined) validateQuarantine(j.quarantine, `${p}.quarantine`);
   if (j.lastExecution !== undefined) obj(j.lastExecution, `${p}.lastExecution`, EXECUTION_KEYS);
   if (j.raw !== undefined) obj(j.raw, `${p}.raw`);
-  if (j.interval !== undefined && (typeof j.interval !== 'string' || !/^P(?!$)(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$/.test(j.interval))) {
+  if (
+    j.interval !== undefined &&
+    (typeof j.interval !== 'string' ||
+      !/^P(?!$)(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$/.test(j.interval))
+  ) {
     throw new ScenarioError(`${p}.interval: expected an ISO 8601 duration such as PT40M or PT2M`);
   }
   if (j.lastRunAgo !== undefined && (typeof j.lastRunAgo !== 'string' || shortDurationMs(j.lastRunAgo) === undefined)) {
@@ -267,7 +343,8 @@ export function validateJobSpec(value: unknown, p: string, partial: boolean): vo
   }
   for (const key of ['escrowed', 'successiveFailures'] as const) {
     const n = j[key];
-    if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 0)) throw new ScenarioError(`${p}.${key}: expected a whole number >= 0`);
+    if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 0))
+      throw new ScenarioError(`${p}.${key}: expected a whole number >= 0`);
   }
 }
 
@@ -276,7 +353,8 @@ function validateSecrets(value: unknown, p: string): void {
   const secrets = obj(value, p);
   for (const [key, v] of Object.entries(secrets)) {
     if (typeof v === 'string') {
-      if (/^now[+-]/.test(v) && shortDurationMs(v.slice(4)) === undefined) throw new ScenarioError(`${p}.${key}: expected now+<n><s|m|h|d> or now-<n><s|m|h|d>, got ${JSON.stringify(v)}`);
+      if (/^now[+-]/.test(v) && shortDurationMs(v.slice(4)) === undefined)
+        throw new ScenarioError(`${p}.${key}: expected now+<n><s|m|h|d> or now-<n><s|m|h|d>, got ${JSON.stringify(v)}`);
       continue;
     }
     obj(v, `${p}.${key}`);
@@ -314,24 +392,31 @@ function validateQuarantine(value: unknown, p: string): void {
   const q = obj(value, p, keys);
   str(q.reason, `${p}.reason`);
   optStr(q.errorCode, `${p}.errorCode`);
-  if (q.errorMessage !== undefined && typeof q.errorMessage !== 'string') throw new ScenarioError(`${p}.errorMessage: expected a string`);
-  if (q.tenantActionable !== undefined && typeof q.tenantActionable !== 'boolean') throw new ScenarioError(`${p}.tenantActionable: expected a boolean`);
+  if (q.errorMessage !== undefined && typeof q.errorMessage !== 'string')
+    throw new ScenarioError(`${p}.errorMessage: expected a string`);
+  if (q.tenantActionable !== undefined && typeof q.tenantActionable !== 'boolean')
+    throw new ScenarioError(`${p}.tenantActionable: expected a boolean`);
   for (const key of ['currentBegan', 'seriesBegan', 'nextAttempt'] as const) {
     if (q[key] !== undefined && (typeof q[key] !== 'string' || Number.isNaN(Date.parse(q[key] as string)))) {
       throw new ScenarioError(`${p}.${key}: expected an ISO 8601 date-time`);
     }
   }
-  if (q.seriesCount !== undefined && (typeof q.seriesCount !== 'number' || !Number.isInteger(q.seriesCount) || q.seriesCount < 1)) {
+  if (
+    q.seriesCount !== undefined &&
+    (typeof q.seriesCount !== 'number' || !Number.isInteger(q.seriesCount) || q.seriesCount < 1)
+  ) {
     throw new ScenarioError(`${p}.seriesCount: expected an integer >= 1`);
   }
 }
 
 function obj(value: unknown, p: string, keys?: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ScenarioError(`${p}: expected an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ScenarioError(`${p}: expected an object`);
   const o = value as Record<string, unknown>;
   if (keys) {
     for (const key of Object.keys(o)) {
-      if (!keys.includes(key)) throw new ScenarioError(`${p}.${key}: unknown field (expected one of ${keys.join(', ')})`);
+      if (!keys.includes(key))
+        throw new ScenarioError(`${p}.${key}: unknown field (expected one of ${keys.join(', ')})`);
     }
   }
   return o;
@@ -355,7 +440,8 @@ function strArr(value: unknown, p: string): void {
 }
 
 function guid(value: unknown, p: string): void {
-  if (typeof value !== 'string' || !GUID.test(value)) throw new ScenarioError(`${p}: expected a GUID, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !GUID.test(value))
+    throw new ScenarioError(`${p}: expected a GUID, got ${JSON.stringify(value)}`);
 }
 
 function oneOf(value: unknown, allowed: readonly string[], p: string): void {

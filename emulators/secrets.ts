@@ -6,7 +6,8 @@ import { appendFileSync } from 'node:fs';
  * `EMULATOR_SECRET_LEDGER` names, when it names one. The test run's log scan (test/logscan/) reads
  * it and fails if any of them reached a log. Not part of any real service: test plumbing.
  */
-export type SecretKind = 'client-secret' | 'acs-access-key' | 'access-token' | 'signing-key' | 'sas-signature' | 'webhook-secret';
+export type SecretKind =
+  'client-secret' | 'acs-access-key' | 'access-token' | 'signing-key' | 'sas-signature' | 'webhook-secret';
 
 export function recordSecret(kind: SecretKind, value: string): void {
   const ledger = process.env.EMULATOR_SECRET_LEDGER;

@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const outboxIndex = args.indexOf('--outbox');
   const outboxDir = resolve(outboxIndex >= 0 ? (args[outboxIndex + 1] ?? 'outbox') : 'outbox');
-  const scenarioPath = resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--outbox') ?? join(__dirname, 'scenarios', 'demo.json'));
+  const scenarioPath = resolve(
+    args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--outbox') ?? join(__dirname, 'scenarios', 'demo.json'),
+  );
 
   const cloud = await startPrivateCloud({ scenario: scenarioPath, outboxDir });
   const bundle = process.env.NODE_EXTRA_CA_CERTS ?? '';

@@ -65,7 +65,11 @@ export interface EmulatorControl {
   /** Grants or withdraws admin consent (the app's service principal) in a tenant. */
   setConsented(tenantId: string, consented: boolean): void;
   /** Replaces a service principal's synchronization secrets (objects become JSON text, `now+10d` a time from now). */
-  setSecrets(tenantId: string, servicePrincipalId: string, secrets: Record<string, string | Record<string, unknown>>): void;
+  setSecrets(
+    tenantId: string,
+    servicePrincipalId: string,
+    secrets: Record<string, string | Record<string, unknown>>,
+  ): void;
   /** The emulator's clock (ms), which anchors the times of running jobs. */
   now(): number;
   injectFault(fault: Fault): void;
@@ -111,10 +115,17 @@ export class CloudState implements EmulatorControl {
   private nextStep = 0;
   private applied: string[] = [];
 
-  constructor(scenario: Scenario, private readonly clock: () => number = Date.now) {
+  constructor(
+    scenario: Scenario,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.scenario = scenario;
     const limit = scenario.reportsRateLimit;
-    this.reportsLimiter = new ReportsLimits(limit?.requests ?? 5, (limit?.windowSeconds ?? 10) * 1000, scenario.graphLimits?.reportsPerApp);
+    this.reportsLimiter = new ReportsLimits(
+      limit?.requests ?? 5,
+      (limit?.windowSeconds ?? 10) * 1000,
+      scenario.graphLimits?.reportsPerApp,
+    );
     this.throttle = new GraphThrottle(scenario.graphLimits);
     this.load();
   }
@@ -146,12 +157,17 @@ export class CloudState implements EmulatorControl {
     let index: number;
     if (name === undefined) {
       if (this.nextStep >= steps.length) {
-        throw new Error(`timeline: no more steps (${steps.length} step(s), all applied: ${this.applied.join(', ') || 'none'})`);
+        throw new Error(
+          `timeline: no more steps (${steps.length} step(s), all applied: ${this.applied.join(', ') || 'none'})`,
+        );
       }
       index = this.nextStep;
     } else {
       index = steps.findIndex((s) => s.name === name);
-      if (index < 0) throw new Error(`timeline: no step named ${JSON.stringify(name)} (steps: ${steps.map((s) => s.name).join(', ')})`);
+      if (index < 0)
+        throw new Error(
+          `timeline: no step named ${JSON.stringify(name)} (steps: ${steps.map((s) => s.name).join(', ')})`,
+        );
     }
     const step = steps[index]!;
     for (const change of step.changes) {
@@ -178,7 +194,13 @@ export class CloudState implements EmulatorControl {
     const now = this.clock();
     const next: JobSpec = { ...previous, ...spec, id: previous.id };
     // A quarantine ends when the job recovers; when Entra disables the job it keeps the last error (state `disabled`).
-    if (spec.state !== undefined && spec.state !== 'quarantined' && spec.state !== 'disabled' && spec.quarantine === undefined) delete next.quarantine;
+    if (
+      spec.state !== undefined &&
+      spec.state !== 'quarantined' &&
+      spec.state !== 'disabled' &&
+      spec.quarantine === undefined
+    )
+      delete next.quarantine;
     if (spec.state !== undefined && spec.raw === undefined && spec.state !== previous.state) delete next.raw;
     entry.spec = resolveQuarantine(next, previous, now);
     entry.changedAt = now;
@@ -193,13 +215,15 @@ export class CloudState implements EmulatorControl {
     const tenant = this.requireTenant(tenantId);
     const sp = tenant.servicePrincipals.find((s) => s.id === servicePrincipalId.toLowerCase());
     if (!sp) throw new Error(`no service principal ${servicePrincipalId} in tenant ${tenantId}`);
-    if (tenant.servicePrincipals.some((s) => s.jobs.some((j) => j.spec.id === spec.id))) throw new Error(`job ${spec.id} already exists in tenant ${tenantId}`);
+    if (tenant.servicePrincipals.some((s) => s.jobs.some((j) => j.spec.id === spec.id)))
+      throw new Error(`job ${spec.id} already exists in tenant ${tenantId}`);
     const now = this.clock();
     sp.jobs.push({ spec: resolveQuarantine(structuredClone(spec), undefined, now), changedAt: now });
   }
 
   setGrants(tenantId: string, roles: string[]): void {
-    if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')) throw new Error('grants: expected an array of strings');
+    if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string'))
+      throw new Error('grants: expected an array of strings');
     this.requireTenant(tenantId).grants = [...roles];
   }
 
@@ -208,8 +232,13 @@ export class CloudState implements EmulatorControl {
     this.requireTenant(tenantId).consented = consented;
   }
 
-  setSecrets(tenantId: string, servicePrincipalId: string, secrets: Record<string, string | Record<string, unknown>>): void {
-    if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) throw new Error('secrets: expected an object of key: value');
+  setSecrets(
+    tenantId: string,
+    servicePrincipalId: string,
+    secrets: Record<string, string | Record<string, unknown>>,
+  ): void {
+    if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets))
+      throw new Error('secrets: expected an object of key: value');
     const sp = this.requireTenant(tenantId).servicePrincipals.find((s) => s.id === servicePrincipalId.toLowerCase());
     if (!sp) throw new Error(`no service principal ${servicePrincipalId} in tenant ${tenantId}`);
     sp.secrets = secretList(secrets, this.clock());
@@ -228,7 +257,16 @@ export class CloudState implements EmulatorControl {
     let added = 0;
     for (const spec of specs) {
       const sp = jobs.get(spec.job) as ServicePrincipalState;
-      added += this.provisioningLog.add(spec, { tenantId: tenant.id, tenantName: tenant.displayName, servicePrincipal: { id: sp.id, appId: sp.appId, displayName: sp.displayName }, jobId: spec.job }, now);
+      added += this.provisioningLog.add(
+        spec,
+        {
+          tenantId: tenant.id,
+          tenantName: tenant.displayName,
+          servicePrincipal: { id: sp.id, appId: sp.appId, displayName: sp.displayName },
+          jobId: spec.job,
+        },
+        now,
+      );
     }
     return added;
   }
@@ -298,7 +336,8 @@ export class CloudState implements EmulatorControl {
     this.provisioningLog.clear();
     this.reportsLimiter.clear();
     this.throttle.clear();
-    for (const t of this.scenario.tenants) if (t.provisioningEvents) this.addProvisioningEvents(t.id, t.provisioningEvents);
+    for (const t of this.scenario.tenants)
+      if (t.provisioningEvents) this.addProvisioningEvents(t.id, t.provisioningEvents);
     this.log = [];
     this.tokens = [];
     this.nextStep = 0;
@@ -325,13 +364,17 @@ export class CloudState implements EmulatorControl {
  * Secrets as Graph lists them: objects as JSON text, `now±<n><unit>` as an ISO time, credential values masked as
  * the support wiki shows a read-back password (`*`, reference §1.14 [C6]).
  */
-function secretList(secrets: Record<string, string | Record<string, unknown>>, now: number): { key: string; value: string }[] {
+function secretList(
+  secrets: Record<string, string | Record<string, unknown>>,
+  now: number,
+): { key: string; value: string }[] {
   return Object.entries(secrets).map(([key, value]) => {
     if (typeof value !== 'string') return { key, value: JSON.stringify(value) };
     if (/^(SecretToken|ClientSecret|Password)$/i.test(key)) return { key, value: '*' };
     const relative = /^now([+-])(.+)$/.exec(value);
     const offset = relative ? shortDurationMs(relative[2] as string) : undefined;
-    if (relative && offset !== undefined) return { key, value: new Date(now + (relative[1] === '-' ? -offset : offset)).toISOString() };
+    if (relative && offset !== undefined)
+      return { key, value: new Date(now + (relative[1] === '-' ? -offset : offset)).toISOString() };
     return { key, value };
   });
 }
@@ -339,7 +382,14 @@ function secretList(secrets: Record<string, string | Record<string, unknown>>, n
 /** What a configuration that owns jobs has unless the scenario says otherwise: Entra's email on, deletion prevention on. */
 function defaultSecrets(tenant: TenantSpec): Record<string, string | Record<string, unknown>> {
   const domain = tenant.displayName.toLowerCase().replace(/[^a-z0-9]+/g, '');
-  return { SyncNotificationSettings: { Enabled: true, Recipients: `identity-ops@${domain}.example`, DeleteThresholdEnabled: true, DeleteThresholdValue: 500 } };
+  return {
+    SyncNotificationSettings: {
+      Enabled: true,
+      Recipients: `identity-ops@${domain}.example`,
+      DeleteThresholdEnabled: true,
+      DeleteThresholdValue: 500,
+    },
+  };
 }
 
 function buildTenant(t: TenantSpec, now: number): TenantState {
@@ -360,17 +410,40 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
         appId: guidFrom(`app:${t.id}:${i}`),
         displayName: `${generated.displayNamePrefix ?? 'Sync'} ${String(i + 1).padStart(3, '0')}`,
         applicationTemplateId: CROSS_TENANT_SYNC_TEMPLATE_ID,
-        jobs: [{ spec: { id: jobIdFor('Azure2Azure', t.id, id), templateId: 'Azure2Azure', state: generated.state ?? 'healthy' }, changedAt: now }],
+        jobs: [
+          {
+            spec: {
+              id: jobIdFor('Azure2Azure', t.id, id),
+              templateId: 'Azure2Azure',
+              state: generated.state ?? 'healthy',
+            },
+            changedAt: now,
+          },
+        ],
         secrets: secretList(defaultSecrets(t), now),
       });
     }
     for (let i = 0; i < (generated.plainApps ?? 0); i++) {
       const id = guidFrom(`plain:${t.id}:${i}`);
-      servicePrincipals.push({ id, appId: guidFrom(`plain-app:${t.id}:${i}`), displayName: `Microsoft App ${String(i + 1).padStart(4, '0')}`, applicationTemplateId: null, jobs: [], secrets: [] });
+      servicePrincipals.push({
+        id,
+        appId: guidFrom(`plain-app:${t.id}:${i}`),
+        displayName: `Microsoft App ${String(i + 1).padStart(4, '0')}`,
+        applicationTemplateId: null,
+        jobs: [],
+        secrets: [],
+      });
     }
     for (let i = 0; i < (generated.ssoApps ?? 0); i++) {
       const id = guidFrom(`sso:${t.id}:${i}`);
-      servicePrincipals.push({ id, appId: guidFrom(`sso-app:${t.id}:${i}`), displayName: `Gallery SSO App ${String(i + 1).padStart(3, '0')}`, applicationTemplateId: guidFrom(`sso-template:${i}`), jobs: [], secrets: [] });
+      servicePrincipals.push({
+        id,
+        appId: guidFrom(`sso-app:${t.id}:${i}`),
+        displayName: `Gallery SSO App ${String(i + 1).padStart(3, '0')}`,
+        applicationTemplateId: guidFrom(`sso-template:${i}`),
+        jobs: [],
+        secrets: [],
+      });
     }
   }
   return {

@@ -42,18 +42,25 @@ export const DEFAULT_GRAPH_LIMITS: Required<GraphLimits> = {
 
 /** Throws an Error naming `path` when `value` is not a valid `graphLimits` object. */
 export function validateGraphLimits(value: unknown, path = 'graphLimits'): asserts value is GraphLimits {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${path}: expected an object`);
   const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v)) if (!['latencyMs', 'perTenant', 'perApp', 'reportsPerApp'].includes(key)) throw new Error(`${path}.${key}: unknown field`);
-  if (v.latencyMs !== undefined && (typeof v.latencyMs !== 'number' || !(v.latencyMs >= 0) || v.latencyMs > 60_000)) throw new Error(`${path}.latencyMs: expected milliseconds 0..60000`);
+  for (const key of Object.keys(v))
+    if (!['latencyMs', 'perTenant', 'perApp', 'reportsPerApp'].includes(key))
+      throw new Error(`${path}.${key}: unknown field`);
+  if (v.latencyMs !== undefined && (typeof v.latencyMs !== 'number' || !(v.latencyMs >= 0) || v.latencyMs > 60_000))
+    throw new Error(`${path}.latencyMs: expected milliseconds 0..60000`);
   for (const key of ['perTenant', 'perApp', 'reportsPerApp'] as const) {
     const limit = v[key];
     if (limit === undefined) continue;
-    if (typeof limit !== 'object' || limit === null) throw new Error(`${path}.${key}: expected { requests, windowSeconds }`);
+    if (typeof limit !== 'object' || limit === null)
+      throw new Error(`${path}.${key}: expected { requests, windowSeconds }`);
     const { requests, windowSeconds, ...rest } = limit as Record<string, unknown>;
     if (Object.keys(rest).length > 0) throw new Error(`${path}.${key}.${Object.keys(rest)[0]}: unknown field`);
-    if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1) throw new Error(`${path}.${key}.requests: expected an integer >= 1`);
-    if (typeof windowSeconds !== 'number' || !(windowSeconds > 0)) throw new Error(`${path}.${key}.windowSeconds: expected a number > 0`);
+    if (typeof requests !== 'number' || !Number.isInteger(requests) || requests < 1)
+      throw new Error(`${path}.${key}.requests: expected an integer >= 1`);
+    if (typeof windowSeconds !== 'number' || !(windowSeconds > 0))
+      throw new Error(`${path}.${key}.windowSeconds: expected a number > 0`);
   }
 }
 
@@ -93,7 +100,8 @@ class SlidingWindow {
     let freed = 0;
     for (let i = b.head; i < b.times.length; i++) {
       freed += b.costs[i] as number;
-      if (b.used - freed + cost <= this.limit.requests) return Math.max(1, Math.ceil(((b.times[i] as number) + this.limit.windowSeconds * 1000 - now) / 1000));
+      if (b.used - freed + cost <= this.limit.requests)
+        return Math.max(1, Math.ceil(((b.times[i] as number) + this.limit.windowSeconds * 1000 - now) / 1000));
     }
     return Math.max(1, Math.ceil(this.limit.windowSeconds));
   }

@@ -58,7 +58,8 @@ export class TokenSigner {
     } catch {
       return { error: 'IDX14100: JWT is not well formed.' };
     }
-    if (typeof claims.exp !== 'number' || claims.exp <= nowSeconds) return { error: 'Lifetime validation failed, the token is expired.' };
+    if (typeof claims.exp !== 'number' || claims.exp <= nowSeconds)
+      return { error: 'Lifetime validation failed, the token is expired.' };
     return { claims };
   }
 

@@ -97,7 +97,8 @@ const CARD_TYPE = 'application/vnd.microsoft.card.adaptive';
 
 function headersOf(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
 }
 
@@ -109,28 +110,42 @@ function envelopeProblem(body: string): string | undefined {
   } catch {
     return 'the body is not JSON';
   }
-  const message = json as { type?: unknown; attachments?: { contentType?: unknown; content?: { type?: unknown; version?: unknown; body?: unknown; actions?: unknown } }[] };
+  const message = json as {
+    type?: unknown;
+    attachments?: {
+      contentType?: unknown;
+      content?: { type?: unknown; version?: unknown; body?: unknown; actions?: unknown };
+    }[];
+  };
   if (message.type !== 'message') return 'type must be "message"';
   if (!Array.isArray(message.attachments) || message.attachments.length === 0) return 'attachments must hold the card';
   const [attachment] = message.attachments;
   if (attachment?.contentType !== CARD_TYPE) return `attachments[0].contentType must be ${CARD_TYPE}`;
   const card = attachment.content;
   if (card?.type !== 'AdaptiveCard') return 'attachments[0].content.type must be AdaptiveCard';
-  if (typeof card.version !== 'string' || !/^1\.\d$/.test(card.version)) return 'attachments[0].content.version must be an Adaptive Card version such as "1.5"';
+  if (typeof card.version !== 'string' || !/^1\.\d$/.test(card.version))
+    return 'attachments[0].content.version must be an Adaptive Card version such as "1.5"';
   if (!Array.isArray(card.body)) return 'attachments[0].content.body must be a list of elements';
   return undefined;
 }
 
 /** What Teams would refuse in a card it was handed (the flow run fails; the webhook already answered 202). */
 function cardProblem(body: string): string | undefined {
-  if (Buffer.byteLength(body) > TEAMS_MESSAGE_LIMIT_BYTES) return `MessageSizeExceeded: ${Buffer.byteLength(body)} bytes, at most ${TEAMS_MESSAGE_LIMIT_BYTES}`;
+  if (Buffer.byteLength(body) > TEAMS_MESSAGE_LIMIT_BYTES)
+    return `MessageSizeExceeded: ${Buffer.byteLength(body)} bytes, at most ${TEAMS_MESSAGE_LIMIT_BYTES}`;
   const urls = [...body.matchAll(/"url":"([^"]*)"/g)].map((m) => m[1] as string);
   const bad = urls.find((u) => !u.startsWith('https://'));
   return bad === undefined ? undefined : `an Action.OpenUrl to a non-https URL: ${bad.slice(0, 80)}`;
 }
 
 /** The generic webhook's check, written from the README's description (not from the product's code). */
-function signatureProblem(req: IncomingMessage, body: string, secret: string, now: Date, windowSeconds: number): string | undefined {
+function signatureProblem(
+  req: IncomingMessage,
+  body: string,
+  secret: string,
+  now: Date,
+  windowSeconds: number,
+): string | undefined {
   const timestamp = header(req, 'x-entra-sync-watch-timestamp');
   const signature = header(req, 'x-entra-sync-watch-signature');
   if (!timestamp || !/^\d+$/.test(timestamp)) return 'no X-Entra-Sync-Watch-Timestamp';
@@ -177,7 +192,12 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     return entry;
   }
 
-  async function answer(res: ServerResponse, fault: ReceiverFault | undefined, status: number, body?: unknown): Promise<void> {
+  async function answer(
+    res: ServerResponse,
+    fault: ReceiverFault | undefined,
+    status: number,
+    body?: unknown,
+  ): Promise<void> {
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (res.destroyed) return;
     if (body === undefined) sendEmpty(res, status);
@@ -186,10 +206,16 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
 
   const server = await startHttpsServer(options.tls, async (req, res) => {
     const url = new URL(req.url ?? '/', 'https://localhost');
-    if (req.method === 'GET' && url.pathname === '/_receiver/posts') return sendJson(res, 200, posts.map(({ body: _body, ...rest }) => rest));
+    if (req.method === 'GET' && url.pathname === '/_receiver/posts')
+      return sendJson(
+        res,
+        200,
+        posts.map(({ body: _body, ...rest }) => rest),
+      );
     const teams = /^\/workflows\/([\w-]+)\/triggers\/manual\/paths\/invoke$/.exec(url.pathname);
     const hook = /^\/hooks\/([\w-]+)$/.exec(url.pathname);
-    if (req.method !== 'POST' || (!teams && !hook)) return sendJson(res, 404, { error: { code: 'NotFound', message: 'no such workflow or hook' } });
+    if (req.method !== 'POST' || (!teams && !hook))
+      return sendJson(res, 404, { error: { code: 'NotFound', message: 'no such workflow or hook' } });
     const kind: ChannelKind = teams ? 'teams' : 'webhook';
     const name = (teams ?? hook)?.[1] as string;
     const body = await readBody(req);
@@ -200,13 +226,24 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       res.on('close', () => held.delete(res));
       return;
     }
-    if (fault?.status) return sendJson(res, fault.status, { error: { code: 'FailingOnDemand', message: `failing on demand with ${fault.status}` } }, fault.status === 429 || fault.status === 503 ? { 'Retry-After': '1' } : {});
+    if (fault?.status)
+      return sendJson(
+        res,
+        fault.status,
+        { error: { code: 'FailingOnDemand', message: `failing on demand with ${fault.status}` } },
+        fault.status === 429 || fault.status === 503 ? { 'Retry-After': '1' } : {},
+      );
     const headers = headersOf(req);
     if (kind === 'teams') {
       const sig = url.searchParams.get('sig') ?? '';
       if (sig.length !== workflowSig.length || !timingSafeEqual(Buffer.from(sig), Buffer.from(workflowSig))) {
         record({ kind, name, body, headers, verified: false, problem: 'the URL signature (sig) is wrong' });
-        return sendJson(res, 401, { error: { code: 'DirectApiInvalidAuthorizationSignature', message: 'The provided authorization signature is invalid.' } });
+        return sendJson(res, 401, {
+          error: {
+            code: 'DirectApiInvalidAuthorizationSignature',
+            message: 'The provided authorization signature is invalid.',
+          },
+        });
       }
       const problem = envelopeProblem(body);
       if (problem) {

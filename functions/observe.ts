@@ -18,7 +18,9 @@ export async function observe(entry: unknown, context: InvocationContext): Promi
   if (outcome.kind === 'reported') {
     const { report } = outcome;
     const unreadable = report.tenants.filter((t) => t.unreadable).length;
-    context.log(`observed batch ${report.batch + 1}: ${report.tenants.length} tenant(s), ${report.tenants.reduce((n, t) => n + t.jobsSeen, 0)} job(s), ${unreadable} unreadable, ${report.durationMs} ms`);
+    context.log(
+      `observed batch ${report.batch + 1}: ${report.tenants.length} tenant(s), ${report.tenants.reduce((n, t) => n + t.jobsSeen, 0)} job(s), ${unreadable} unreadable, ${report.durationMs} ms`,
+    );
   }
 }
 

@@ -22,13 +22,22 @@ async function fieldsOf(request: HttpRequest): Promise<Record<string, string> | 
 export async function snooze(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     const fields = await fieldsOf(request);
-    if (!fields) return { status: 413, headers: SNOOZE_PAGE_HEADERS, body: problemPage('Too large', 'That is not a snooze confirmation.') };
+    if (!fields)
+      return {
+        status: 413,
+        headers: SNOOZE_PAGE_HEADERS,
+        body: problemPage('Too large', 'That is not a snooze confirmation.'),
+      };
     const response = await snoozeFromEnv(process.env, request.method, fields);
     if (response.status === 201) context.log(`snooze: alert ${fields.a ?? ''} snoozed for ${fields.d ?? ''}`);
     return response;
   } catch (error) {
     context.error(`snooze: ${(error as Error).message}`);
-    return { status: 503, headers: SNOOZE_PAGE_HEADERS, body: problemPage('Not now', 'The monitor could not do this just now; try the link again in a minute.') };
+    return {
+      status: 503,
+      headers: SNOOZE_PAGE_HEADERS,
+      body: problemPage('Not now', 'The monitor could not do this just now; try the link again in a minute.'),
+    };
   }
 }
 

@@ -27,12 +27,18 @@ export async function status(request: HttpRequest, context: InvocationContext): 
   const html = wantsHtml(request);
   try {
     const view = await readStatusFromEnv(process.env);
-    return html ? { status: 200, headers: HTML_HEADERS, body: renderStatusPage(view) } : { status: 200, jsonBody: view };
+    return html
+      ? { status: 200, headers: HTML_HEADERS, body: renderStatusPage(view) }
+      : { status: 200, jsonBody: view };
   } catch (error) {
     const message = (error as Error).message;
     context.error(`status: ${message}`);
     return html
-      ? { status: 503, headers: HTML_HEADERS, body: `<!doctype html><title>Entra Sync Watch: status unavailable</title><pre>${escapeHtml(message)}</pre>` }
+      ? {
+          status: 503,
+          headers: HTML_HEADERS,
+          body: `<!doctype html><title>Entra Sync Watch: status unavailable</title><pre>${escapeHtml(message)}</pre>`,
+        }
       : { status: 503, jsonBody: { error: message } };
   }
 }

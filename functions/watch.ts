@@ -37,7 +37,8 @@ export async function watch(_timer: Timer, context: InvocationContext): Promise<
 try {
   const settings = loadSettings(process.env);
   loadPolicy(settings.configPath, { emailTo: settings.emailTo });
-  for (const warning of identityWarnings(settings.identity, process.env)) console.warn(`Entra Sync Watch: warning: ${warning}`);
+  for (const warning of identityWarnings(settings.identity, process.env))
+    console.warn(`Entra Sync Watch: warning: ${warning}`);
 } catch (error) {
   console.error(`Entra Sync Watch: ${(error as Error).message}`);
 }

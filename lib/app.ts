@@ -64,10 +64,20 @@ export function fanOutStore(settings: Settings, azure: TokenCredential, limits: 
 
 /** Graph's reports limit across tenants, shared by every instance through the fan-out table (lib/fanout/shared-limiter.ts). */
 function sharedReportsLimiter(settings: Settings, azure: TokenCredential, limits: CallLimits): SharedWindowLimiter {
-  return new SharedWindowLimiter(createTableClient(settings, azure, FANOUT_TABLE, limits), { partitionKey: 'limits', rowKey: 'graph-reports' }, GRAPH_REPORTS_APP_LIMIT);
+  return new SharedWindowLimiter(
+    createTableClient(settings, azure, FANOUT_TABLE, limits),
+    { partitionKey: 'limits', rowKey: 'graph-reports' },
+    GRAPH_REPORTS_APP_LIMIT,
+  );
 }
 
-export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger, clock: () => Date = () => new Date(), options: CycleOptions = {}): CycleDeps {
+export function cycleDepsFromSettings(
+  settings: Settings,
+  env: Env,
+  log: Logger,
+  clock: () => Date = () => new Date(),
+  options: CycleOptions = {},
+): CycleDeps {
   // Kept across cycles in this process, with their tokens (lib/clients/credentials.ts).
   const credentials = keptCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
@@ -77,12 +87,18 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
   const azure = boundedCredential(credentials.azure, budget.calls());
   const targets = targetsOf(settings, env);
   const fanOut = options.fanOut ? fanOutFor(settings, targets.length, azure, budget.calls(), log) : undefined;
-  const appLimiter = fanOut || options.sharedReportsLimit ? sharedReportsLimiter(settings, azure, budget.calls()) : undefined;
+  const appLimiter =
+    fanOut || options.sharedReportsLimit ? sharedReportsLimiter(settings, azure, budget.calls()) : undefined;
   return {
     targets,
     fanOut,
     graphFor: (target, limits) => {
-      const reader = createGraphReader(credentials.graph, settings.graphEndpoint, target.tokenTenant, limits ?? { ...budget.calls(), maxRetryAfterMs: budget.limits.maxRetryAfterMs });
+      const reader = createGraphReader(
+        credentials.graph,
+        settings.graphEndpoint,
+        target.tokenTenant,
+        limits ?? { ...budget.calls(), maxRetryAfterMs: budget.limits.maxRetryAfterMs },
+      );
       return options.graphCounters ? countingGraph(reader, options.graphCounters) : reader;
     },
     renewToken: (target) => credentials.graph.renew(target.tokenTenant),
@@ -97,7 +113,12 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
     concurrency: settings.scale?.concurrency,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
-    render: renderOptionsFor({ graphEndpoint: settings.graphEndpoint, emailFrom: settings.emailFrom, clientId: consentAppId(settings), snooze: settings.snooze }),
+    render: renderOptionsFor({
+      graphEndpoint: settings.graphEndpoint,
+      emailFrom: settings.emailFrom,
+      clientId: consentAppId(settings),
+      snooze: settings.snooze,
+    }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,
     log,
@@ -105,7 +126,10 @@ export function cycleDepsFromSettings(settings: Settings, env: Env, log: Logger,
       store: new ProvisioningLogStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
       appLimiter,
       logAnalytics: settings.logAnalytics
-        ? { client: createLogsQueryClient(azure, settings.logAnalytics.endpoint), workspaceId: settings.logAnalytics.workspaceId }
+        ? {
+            client: createLogsQueryClient(azure, settings.logAnalytics.endpoint),
+            workspaceId: settings.logAnalytics.workspaceId,
+          }
         : undefined,
     },
   };
@@ -117,10 +141,16 @@ function fanOutFor(settings: Settings, tenants: number, azure: TokenCredential, 
   if (threshold === 0 || tenants <= threshold) return undefined;
   const queue = createQueueClient(settings, azure, FANOUT_QUEUE, limits);
   if (!queue) {
-    log.warn(`${tenants} tenants are more than WATCH_FANOUT_TENANTS (${threshold}), but the settings name no queue (AzureWebJobsStorage__queueServiceUri): this instance reads them all itself`);
+    log.warn(
+      `${tenants} tenants are more than WATCH_FANOUT_TENANTS (${threshold}), but the settings name no queue (AzureWebJobsStorage__queueServiceUri): this instance reads them all itself`,
+    );
     return undefined;
   }
-  return queueFanOut({ queue, store: fanOutStore(settings, azure, limits), batchSize: settings.scale?.fanOutBatch ?? DEFAULT_FANOUT_BATCH });
+  return queueFanOut({
+    queue,
+    store: fanOutStore(settings, azure, limits),
+    batchSize: settings.scale?.fanOutBatch ?? DEFAULT_FANOUT_BATCH,
+  });
 }
 
 function consentAppId(settings: Settings): string | undefined {
@@ -132,13 +162,22 @@ function consentAppId(settings: Settings): string | undefined {
 function requireWorkspaceWhereNeeded(policy: Policy, settings: Settings): void {
   if (settings.logAnalytics) return;
   const problems: string[] = [];
-  if (policy.provisioningLogs?.source === 'logAnalytics') problems.push('provisioningLogs.source: "logAnalytics" needs the setting LOG_ANALYTICS_WORKSPACE_ID');
-  if ((policy.kqlRules?.length ?? 0) > 0) problems.push('kqlRules: the rules run in the workspace named by the setting LOG_ANALYTICS_WORKSPACE_ID, which is not set');
+  if (policy.provisioningLogs?.source === 'logAnalytics')
+    problems.push('provisioningLogs.source: "logAnalytics" needs the setting LOG_ANALYTICS_WORKSPACE_ID');
+  if ((policy.kqlRules?.length ?? 0) > 0)
+    problems.push(
+      'kqlRules: the rules run in the workspace named by the setting LOG_ANALYTICS_WORKSPACE_ID, which is not set',
+    );
   if (problems.length > 0) throw new ConfigError(settings.configPath ?? 'WATCH_CONFIG', problems);
 }
 
 /** Validates the settings and config in `env` and runs one cycle with them. Throws SettingsError or ConfigError when they are bad. */
-export async function runCycleFromEnv(env: Env, log: Logger, graphCounters?: GraphCounters, options: Pick<CycleOptions, 'fanOut'> = {}): Promise<CycleSummary> {
+export async function runCycleFromEnv(
+  env: Env,
+  log: Logger,
+  graphCounters?: GraphCounters,
+  options: Pick<CycleOptions, 'fanOut'> = {},
+): Promise<CycleSummary> {
   const settings = loadSettings(env);
   return runCycle(cycleDepsFromSettings(settings, env, log, undefined, { graphCounters, ...options }));
 }
@@ -151,7 +190,8 @@ export function formatSummary(summary: CycleSummary): string {
     `${summary.notificationsSent - (summary.postsSent ?? 0)} email(s) sent`,
   ];
   if (summary.postsSent) parts.push(`${summary.postsSent} channel post(s) sent`);
-  if (summary.notificationsPending > 0) parts.push(`${summary.notificationsPending} message(s) waiting for the next cycle`);
+  if (summary.notificationsPending > 0)
+    parts.push(`${summary.notificationsPending} message(s) waiting for the next cycle`);
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');

@@ -8,9 +8,25 @@ import { SILENCE_CONDITION } from './evaluate/rules/no-provisioning-events';
 import { describeLogProblem } from './evaluate/rules/provisioning-logs-unreadable';
 import { isDeletionTrip } from './evaluate/rules/quarantine';
 import type { Logger } from './log';
-import { GRAPH_REPORTS_APP_LIMIT, GRAPH_REPORTS_LIMIT, Limiters, SlidingWindowLimiter, type EventSource } from './observe/event-source';
-import { createLogAnalyticsEventSource, runKqlRules, type LogAnalyticsOptions, type LogsQuerier } from './observe/log-analytics';
-import { createGraphEventSource, readProvisioningLogs, type ReadOptions, type ReadPlan } from './observe/provisioning-logs';
+import {
+  GRAPH_REPORTS_APP_LIMIT,
+  GRAPH_REPORTS_LIMIT,
+  Limiters,
+  SlidingWindowLimiter,
+  type EventSource,
+} from './observe/event-source';
+import {
+  createLogAnalyticsEventSource,
+  runKqlRules,
+  type LogAnalyticsOptions,
+  type LogsQuerier,
+} from './observe/log-analytics';
+import {
+  createGraphEventSource,
+  readProvisioningLogs,
+  type ReadOptions,
+  type ReadPlan,
+} from './observe/provisioning-logs';
 import type { TenantObservation } from './observe/types';
 import { LogStateConflictError, type LogState, type ProvisioningLogStore } from './store/provisioning-log-store';
 
@@ -47,16 +63,25 @@ export interface TenantLogRead {
 
 const MAX_WINDOW = 24 * 3600_000;
 
-function sourceFor(observation: TenantObservation, graph: GraphReader, deps: LogsDeps, policy: Policy): EventSource | string {
+function sourceFor(
+  observation: TenantObservation,
+  graph: GraphReader,
+  deps: LogsDeps,
+  policy: Policy,
+): EventSource | string {
   const source = policy.provisioningLogs?.source ?? DEFAULT_PROVISIONING_LOGS.source;
   if (source === 'logAnalytics') {
-    if (!deps.logAnalytics) return 'the config reads provisioning events from Log Analytics, but LOG_ANALYTICS_WORKSPACE_ID is not set';
+    if (!deps.logAnalytics)
+      return 'the config reads provisioning events from Log Analytics, but LOG_ANALYTICS_WORKSPACE_ID is not set';
     const { client, workspaceId, options } = deps.logAnalytics;
     return createLogAnalyticsEventSource(client, workspaceId, observation.tenantId, options);
   }
   const limit = deps.rateLimit ?? GRAPH_REPORTS_LIMIT;
   const tenantLimiter = new SlidingWindowLimiter(limit.requests, limit.windowMs, deps.sleep);
-  return createGraphEventSource(graph, { pageSize: deps.pageSize, limiter: new Limiters(tenantLimiter, appLimiterOf(deps)) });
+  return createGraphEventSource(graph, {
+    pageSize: deps.pageSize,
+    limiter: new Limiters(tenantLimiter, appLimiterOf(deps)),
+  });
 }
 
 /** One limiter across the tenants read with the same dependencies (one cycle's). */
@@ -79,11 +104,34 @@ export function planFor(observation: TenantObservation, policy: Policy, now: num
     ruleSettingsForJob(condition, observation.tenantId, job, policy.rules, policy.tenantNames);
   const windowFor: ReadPlan['windowFor'] = (jobId, job) => {
     const snapshot = observation.jobs.find((j) => j.jobId === jobId);
-    const subject = snapshot ?? { jobId, servicePrincipal: { id: job.servicePrincipalId, displayName: job.servicePrincipalName }, templateId: templateOfJobId(jobId) };
+    const subject = snapshot ?? {
+      jobId,
+      servicePrincipal: { id: job.servicePrincipalId, displayName: job.servicePrincipalName },
+      templateId: templateOfJobId(jobId),
+    };
     return Math.min(MAX_WINDOW, Number(settings(FAILURES_CONDITION, subject)?.params.window ?? 3600_000));
   };
-  const tenantWindow = Number(ruleSettingsForJob(FAILURES_CONDITION, observation.tenantId, { jobId: '', servicePrincipal: { id: '' } }, policy.rules, policy.tenantNames)?.params.window ?? 3600_000);
-  const lookbackMs = Math.min(MAX_WINDOW, Math.max(tenantWindow, ...observation.jobs.map((j) => windowFor(j.jobId, { servicePrincipalId: j.servicePrincipal.id, servicePrincipalName: j.servicePrincipal.displayName }))));
+  const tenantWindow = Number(
+    ruleSettingsForJob(
+      FAILURES_CONDITION,
+      observation.tenantId,
+      { jobId: '', servicePrincipal: { id: '' } },
+      policy.rules,
+      policy.tenantNames,
+    )?.params.window ?? 3600_000,
+  );
+  const lookbackMs = Math.min(
+    MAX_WINDOW,
+    Math.max(
+      tenantWindow,
+      ...observation.jobs.map((j) =>
+        windowFor(j.jobId, {
+          servicePrincipalId: j.servicePrincipal.id,
+          servicePrincipalName: j.servicePrincipal.displayName,
+        }),
+      ),
+    ),
+  );
   const deletionTrips = observation.jobs.filter(isDeletionTrip).map((job) => {
     // Re-evaluations stage the deletes again; the latest ones are at most a day before the latest evaluation.
     const began = job.quarantine?.currentBegan ?? job.quarantine?.seriesBegan;
@@ -102,7 +150,15 @@ export function planFor(observation: TenantObservation, policy: Policy, now: num
  * be read at all is skipped (its alerts are held anyway). Never throws: a state that cannot be
  * loaded leaves the logs unread this cycle (reading from scratch would count events twice).
  */
-export async function readTenantLogs(observation: TenantObservation, graph: GraphReader, deps: LogsDeps, policy: Policy, now: number, log: Logger, errors: string[]): Promise<TenantLogRead | undefined> {
+export async function readTenantLogs(
+  observation: TenantObservation,
+  graph: GraphReader,
+  deps: LogsDeps,
+  policy: Policy,
+  now: number,
+  log: Logger,
+  errors: string[],
+): Promise<TenantLogRead | undefined> {
   if (observation.problem) return undefined;
   const source = sourceFor(observation, graph, deps, policy);
   if (typeof source === 'string') {
@@ -119,13 +175,19 @@ export async function readTenantLogs(observation: TenantObservation, graph: Grap
     return undefined;
   }
   const logsPolicy = policy.provisioningLogs ?? DEFAULT_PROVISIONING_LOGS;
-  const { observation: provisioning, state } = await readProvisioningLogs(source, stored?.state, planFor(observation, policy, now), {
-    maxPages: logsPolicy.maxPagesPerCycle,
-    overlapMs: logsPolicy.overlapMs,
-    ...deps.read,
-  });
+  const { observation: provisioning, state } = await readProvisioningLogs(
+    source,
+    stored?.state,
+    planFor(observation, policy, now),
+    {
+      maxPages: logsPolicy.maxPagesPerCycle,
+      overlapMs: logsPolicy.overlapMs,
+      ...deps.read,
+    },
+  );
   observation.provisioning = provisioning;
-  for (const problem of provisioning.problems) log.warn(`tenant ${observation.tenantId}: ${describeLogProblem(problem)}`);
+  for (const problem of provisioning.problems)
+    log.warn(`tenant ${observation.tenantId}: ${describeLogProblem(problem)}`);
   return { tenantId: observation.tenantId, state, etag: stored?.etag };
 }
 
@@ -133,20 +195,37 @@ export async function readTenantLogs(observation: TenantObservation, graph: Grap
  * Writes each tenant's watermark together with its digest, after the alerts built on them are
  * written. Another instance that wrote first keeps its state (its read covered the same events).
  */
-export async function commitTenantLogs(reads: TenantLogRead[], deps: LogsDeps, log: Logger, errors: string[]): Promise<void> {
+export async function commitTenantLogs(
+  reads: TenantLogRead[],
+  deps: LogsDeps,
+  log: Logger,
+  errors: string[],
+): Promise<void> {
   for (const read of reads) {
     try {
       const { dropped } = await deps.store.save(read.tenantId, read.state, read.etag);
-      if (dropped.length > 0) log.warn(`tenant ${read.tenantId}: provisioning-log state too large for one row; dropped ${dropped.join(' and ')}`);
+      if (dropped.length > 0)
+        log.warn(
+          `tenant ${read.tenantId}: provisioning-log state too large for one row; dropped ${dropped.join(' and ')}`,
+        );
     } catch (error) {
       if (error instanceof LogStateConflictError) log.warn(`${error.message}; keeping theirs`);
-      else errors.push(`tenant ${read.tenantId}: saving the provisioning-log state failed (its events are read again next cycle): ${(error as Error).message}`);
+      else
+        errors.push(
+          `tenant ${read.tenantId}: saving the provisioning-log state failed (its events are read again next cycle): ${(error as Error).message}`,
+        );
     }
   }
 }
 
 /** Runs the config's KQL rules and judges them; every problem is named in the cycle's errors. */
-export async function runKqlStage(deps: LogsDeps | undefined, policy: Policy, log: Logger, errors: string[], signal?: AbortSignal): Promise<KqlEvaluation | undefined> {
+export async function runKqlStage(
+  deps: LogsDeps | undefined,
+  policy: Policy,
+  log: Logger,
+  errors: string[],
+  signal?: AbortSignal,
+): Promise<KqlEvaluation | undefined> {
   const rules = policy.kqlRules ?? [];
   if (rules.length === 0) return undefined;
   if (!deps?.logAnalytics) {

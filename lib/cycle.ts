@@ -81,7 +81,6 @@ function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
 
 export type { CycleSummary } from './model';
 
-
 export function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
   for (const o of observations) {
     if (o.problem) {
@@ -95,8 +94,15 @@ export function reportProblems(observations: TenantObservation[], log: Logger, e
       log.warn(message, { tenantId: o.tenantId });
     }
     // A check a permission is missing for is named once per tenant, and does not make the cycle incomplete.
-    for (const d of o.degraded ?? []) log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`, { tenantId: o.tenantId });
-    if (o.discovery?.swept) log.info(`tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`, { tenantId: o.tenantId });
+    for (const d of o.degraded ?? [])
+      log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`, {
+        tenantId: o.tenantId,
+      });
+    if (o.discovery?.swept)
+      log.info(
+        `tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`,
+        { tenantId: o.tenantId },
+      );
   }
 }
 
@@ -104,7 +110,13 @@ export function reportProblems(observations: TenantObservation[], log: Logger, e
 
 /** An observation of a tenant that could not be read in time: its alerts are held, and it is reported. */
 export function timedOut(tenantId: string, message: string): TenantObservation {
-  return { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], problem: { kind: 'transient', code: 'Timeout', message, operation: 'the tenant' } };
+  return {
+    tenantId,
+    jobs: [],
+    servicePrincipalsRead: new Set(),
+    servicePrincipalProblems: [],
+    problem: { kind: 'transient', code: 'Timeout', message, operation: 'the tenant' },
+  };
 }
 
 /** What reading a tenant gave: its observation, and the provisioning-log state to write once its alerts are written. */
@@ -135,7 +147,10 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<CycleDeps, 'pol
   const observations = readings.map((r) => r.observation);
   const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
   return {
-    findings: (now) => observations.flatMap((o) => evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames })),
+    findings: (now) =>
+      observations.flatMap((o) =>
+        evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }),
+      ),
     judged: (labels) => {
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
@@ -153,9 +168,18 @@ export interface FanOut {
 }
 
 /** Reads every tenant in this process, and reports what could not be read. */
-async function observeHere(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence> {
+async function observeHere(
+  deps: CycleDeps,
+  budget: CycleBudget,
+  observeBy: Deadline,
+  errors: string[],
+): Promise<Evidence> {
   const readings = await observeTenants(deps, budget, observeBy, errors);
-  reportProblems(readings.map((r) => r.observation), deps.log, errors);
+  reportProblems(
+    readings.map((r) => r.observation),
+    deps.log,
+    errors,
+  );
   return evidenceOf(readings, deps);
 }
 
@@ -164,11 +188,21 @@ async function observeHere(deps: CycleDeps, budget: CycleBudget, observeBy: Dead
  * cut off by the deadline leaves the logs unread this cycle (the alerts built on them are held;
  * the watermark does not move), and the observation is not touched by the late answer.
  */
-async function readLogsOne(observation: TenantObservation, reader: GraphReader, deps: CycleDeps, deadline: Deadline, errors: string[]): Promise<TenantLogRead | undefined> {
+async function readLogsOne(
+  observation: TenantObservation,
+  reader: GraphReader,
+  deps: CycleDeps,
+  deadline: Deadline,
+  errors: string[],
+): Promise<TenantLogRead | undefined> {
   if (!deps.logs) return undefined;
   const scratch: TenantObservation = { ...observation };
   try {
-    const read = await beforeDeadline(readTenantLogs(scratch, reader, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors), deadline, `reading the provisioning logs of tenant ${observation.tenantId}`);
+    const read = await beforeDeadline(
+      readTenantLogs(scratch, reader, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors),
+      deadline,
+      `reading the provisioning logs of tenant ${observation.tenantId}`,
+    );
     observation.provisioning = scratch.provisioning;
     return read;
   } catch (error) {
@@ -186,16 +220,37 @@ async function readLogsOne(observation: TenantObservation, reader: GraphReader, 
  * unreadable ("timed out after N s"); it holds up nobody else, since each tenant has its own
  * deadline and readers run side by side.
  */
-async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[], appUnits: UnitWindow): Promise<TenantReading> {
+async function observeOne(
+  target: Target,
+  deps: CycleDeps,
+  budget: CycleBudget,
+  observeBy: Deadline,
+  errors: string[],
+  appUnits: UnitWindow,
+): Promise<TenantReading> {
   const { limits } = budget;
-  if (observeBy.expired()) return { observation: timedOut(target.tenantId, `not read: the ${seconds(observeBy.lengthMs)} s this cycle gives to reading tenants ran out before its turn`) };
+  if (observeBy.expired())
+    return {
+      observation: timedOut(
+        target.tenantId,
+        `not read: the ${seconds(observeBy.lengthMs)} s this cycle gives to reading tenants ran out before its turn`,
+      ),
+    };
   const deadline = observeBy.within(limits.tenantMs);
   // Paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts).
   const units = [new UnitWindow(GRAPH_TENANT_UNITS.requests, GRAPH_TENANT_UNITS.windowMs), appUnits];
-  const reader = pacedGraph(deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs)), units, deadline.signal);
+  const reader = pacedGraph(
+    deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs)),
+    units,
+    deadline.signal,
+  );
   let observation: TenantObservation;
   try {
-    const reading = observeTenant(reader, target.tenantId, { ...observeOptions(deps, target), deadline, retryCallMs: limits.callMs });
+    const reading = observeTenant(reader, target.tenantId, {
+      ...observeOptions(deps, target),
+      deadline,
+      retryCallMs: limits.callMs,
+    });
     observation = await beforeDeadline(reading, deadline, `reading tenant ${target.tenantId}`);
   } catch (error) {
     if (!(error instanceof TimeoutError)) throw error;
@@ -212,9 +267,16 @@ async function observeOne(target: Target, deps: CycleDeps, budget: CycleBudget, 
  */
 export const DEFAULT_CONCURRENCY = 32;
 
-export async function observeTenants(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<TenantReading[]> {
+export async function observeTenants(
+  deps: CycleDeps,
+  budget: CycleBudget,
+  observeBy: Deadline,
+  errors: string[],
+): Promise<TenantReading[]> {
   const appUnits = new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs);
-  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) => observeOne(target, deps, budget, observeBy, errors, appUnits));
+  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) =>
+    observeOne(target, deps, budget, observeBy, errors, appUnits),
+  );
 }
 
 /** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */
@@ -248,7 +310,13 @@ async function takePlanningLease(deps: CycleDeps, budget: CycleBudget, deadline:
     const result = await deps.state.takeLease(holder, deps.clock(), until);
     if (result.taken) {
       const release = () =>
-        deps.state.releaseLease(holder).catch((error: unknown) => deps.log.warn(`releasing the planning lease failed (it expires at ${until.toISOString()}): ${(error as Error).message}`));
+        deps.state
+          .releaseLease(holder)
+          .catch((error: unknown) =>
+            deps.log.warn(
+              `releasing the planning lease failed (it expires at ${until.toISOString()}): ${(error as Error).message}`,
+            ),
+          );
       return { taken: true, release };
     }
     if (waitUntil.expired()) return { taken: false, by: result.by, release: async () => undefined };
@@ -259,7 +327,12 @@ async function takePlanningLease(deps: CycleDeps, budget: CycleBudget, deadline:
 // ---- evaluate, reconcile, claim, plan, send, record: under the lease ----------------------------
 
 /** Writes changed alerts under their ETags; an alert another instance moved first is theirs this cycle. */
-async function writeAlerts(records: AlertRecord[], current: Map<string, AlertRecord>, deps: CycleDeps, errors: string[]): Promise<Set<string>> {
+async function writeAlerts(
+  records: AlertRecord[],
+  current: Map<string, AlertRecord>,
+  deps: CycleDeps,
+  errors: string[],
+): Promise<Set<string>> {
   const lost = new Set<string>();
   const results = await deps.alerts.saveMany(records);
   results.forEach((result, i) => {
@@ -280,7 +353,12 @@ function evaluate(evidence: Evidence, kql: KqlEvaluation | undefined, now: Date)
 }
 
 /** Whether an existing alert can be judged this cycle: its tenant was read (or, for a KQL rule, its query was answered). */
-function judgedThisCycle(labels: AlertLabels, evidence: Evidence, kql: KqlEvaluation | undefined, deps: CycleDeps): boolean {
+function judgedThisCycle(
+  labels: AlertLabels,
+  evidence: Evidence,
+  kql: KqlEvaluation | undefined,
+  deps: CycleDeps,
+): boolean {
   if (isKqlCondition(labels.condition)) {
     // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
     const configured = (deps.policy.kqlRules ?? []).some((rule) => rule.name === labels.condition);
@@ -290,7 +368,11 @@ function judgedThisCycle(labels: AlertLabels, evidence: Evidence, kql: KqlEvalua
 }
 
 /** Whether a notice speaks of an alert that ended badly (a quarantine ended by Entra disabling the job): no good news. */
-function endedBadlyIn(current: Map<string, AlertRecord>, deps: CycleDeps, now: Date): (item: NotificationItem) => boolean {
+function endedBadlyIn(
+  current: Map<string, AlertRecord>,
+  deps: CycleDeps,
+  now: Date,
+): (item: NotificationItem) => boolean {
   const ctx = { now, tenantNames: deps.policy.tenantNames, related: (a: AlertRecord) => relatedAlerts(a, current) };
   return (item) => {
     const alert = current.get(item.fingerprint);
@@ -303,7 +385,14 @@ function endedBadlyIn(current: Map<string, AlertRecord>, deps: CycleDeps, now: D
  * reconcile (alert lifecycle) → write alert state → dispatch (route, inhibit, silence, dedup) →
  * group → plan (outbox; and the daily digests due) → send (email, then each channel) → record → forget.
  */
-async function decideAndDeliver(evidence: Evidence, kql: KqlEvaluation | undefined, deps: CycleDeps, budget: CycleBudget, deadline: Deadline, errors: string[]): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
+async function decideAndDeliver(
+  evidence: Evidence,
+  kql: KqlEvaluation | undefined,
+  deps: CycleDeps,
+  budget: CycleBudget,
+  deadline: Deadline,
+  errors: string[],
+): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
   const stored = await deps.alerts.loadAll();
   const now = deps.clock();
   const findings = evaluate(evidence, kql, now);
@@ -330,17 +419,35 @@ async function decideAndDeliver(evidence: Evidence, kql: KqlEvaluation | undefin
   for (const fp of lost) current.delete(fp);
   // The alerts these events produced are written: now the watermarks may move past them.
   if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
-  for (const { alert, reason } of muted) deps.log.info(`muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`);
+  for (const { alert, reason } of muted)
+    deps.log.info(
+      `muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`,
+    );
   await deps.probe?.('state-written');
 
-  const groups = groupByRecipients(notices.filter((n) => !lost.has(n.item.fingerprint)), endedBadlyIn(current, deps, now));
+  const groups = groupByRecipients(
+    notices.filter((n) => !lost.has(n.item.fingerprint)),
+    endedBadlyIn(current, deps, now),
+  );
   const fresh = await planEmails(groups, deps);
   // Routes whose daily digest is due: planned beside the notices, delivered the same way.
-  const digests = await planDigests([...current.values()], policy, { ...deps, tenants: deps.targets.map((t) => t.tenantId) }, now);
+  const digests = await planDigests(
+    [...current.values()],
+    policy,
+    { ...deps, tenants: deps.targets.map((t) => t.tenantId) },
+    now,
+  );
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, { deadline, callMs: budget.limits.callMs });
-  await forgetOldAlerts(current, new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))), deps);
+  const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, {
+    deadline,
+    callMs: budget.limits.callMs,
+  });
+  await forgetOldAlerts(
+    current,
+    new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
+    deps,
+  );
   return { delivery, current };
 }
 
@@ -364,7 +471,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
 
   const observeBy = deadline.within(budget.limits.observeMs);
   const kqlRun = runKql(deps, observeBy, errors);
-  const evidence = deps.fanOut ? await deps.fanOut.observe(deps, budget, observeBy, errors) : await observeHere(deps, budget, observeBy, errors);
+  const evidence = deps.fanOut
+    ? await deps.fanOut.observe(deps, budget, observeBy, errors)
+    : await observeHere(deps, budget, observeBy, errors);
   const kql = await kqlRun;
 
   let delivery: DeliveryResult = { sent: 0, waiting: 0 };
@@ -392,10 +501,16 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
       await lease.release();
     }
   } else if (!storageFailed) {
-    deps.log.info(`another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`);
+    deps.log.info(
+      `another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`,
+    );
   }
 
-  const known = current ?? (storageFailed ? new Map<string, AlertRecord>() : await deps.alerts.loadAll().catch(() => new Map<string, AlertRecord>()));
+  const known =
+    current ??
+    (storageFailed
+      ? new Map<string, AlertRecord>()
+      : await deps.alerts.loadAll().catch(() => new Map<string, AlertRecord>()));
   const all = [...known.values()];
   const summary: CycleSummary = {
     startedAt: started.toISOString(),
@@ -421,7 +536,11 @@ export const RESOLVED_RETENTION_MS = 7 * 24 * 3600_000;
  * Deletes alerts that resolved (or cleared while pending) more than a week ago and have nothing
  * left to say, so the table holds what matters and a cycle's read stays small for MSPs.
  */
-async function forgetOldAlerts(current: Map<string, AlertRecord>, inOutbox: Set<string>, deps: CycleDeps): Promise<void> {
+async function forgetOldAlerts(
+  current: Map<string, AlertRecord>,
+  inOutbox: Set<string>,
+  deps: CycleDeps,
+): Promise<void> {
   const cutoff = deps.clock().getTime() - RESOLVED_RETENTION_MS;
   for (const alert of current.values()) {
     if (alert.state !== 'resolved' || inOutbox.has(alert.fingerprint)) continue;

@@ -24,9 +24,19 @@ export function consentRedirectUri(settings: Settings): string {
  * scope `<graph>/.default`: every application permission the app registration requires, at once).
  * `state` carries the tenant so a landing page can tell which consent came back.
  */
-export function adminConsentUrl(settings: Settings, appId: string, tenant: string, redirectUri = consentRedirectUri(settings)): string {
+export function adminConsentUrl(
+  settings: Settings,
+  appId: string,
+  tenant: string,
+  redirectUri = consentRedirectUri(settings),
+): string {
   const authority = settings.authorityHost ?? CLOUDS[settings.cloud].authorityHost;
-  const query = new URLSearchParams({ client_id: appId, scope: `${settings.graphEndpoint}/.default`, redirect_uri: redirectUri, state: tenant });
+  const query = new URLSearchParams({
+    client_id: appId,
+    scope: `${settings.graphEndpoint}/.default`,
+    redirect_uri: redirectUri,
+    state: tenant,
+  });
   return `${authority}/${encodeURIComponent(tenant)}/v2.0/adminconsent?${query.toString()}`;
 }
 
@@ -40,6 +50,8 @@ export function onboardingText(settings: Settings, appId: string, tenant: string
     '  An administrator of that tenant who may grant application permissions (Privileged Role Administrator or Global Administrator)',
     '  opens the link, signs in, and accepts these Microsoft Graph application permissions (read only):',
     ...permissions,
-    watched ? '  The tenant is in WATCH_TENANTS: the next cycle reads it.' : `  Then add ${tenant} to WATCH_TENANTS; the next cycle reads it.`,
+    watched
+      ? '  The tenant is in WATCH_TENANTS: the next cycle reads it.'
+      : `  Then add ${tenant} to WATCH_TENANTS; the next cycle reads it.`,
   ].join('\n');
 }

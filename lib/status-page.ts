@@ -11,7 +11,8 @@ import { escapeHtml as e, formatDuration, formatTime, safeHttpsUrl } from './tex
  * page carries no script, and its Content-Security-Policy forbids any.
  */
 
-export const STATUS_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const STATUS_PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 function matchersText(matchers: Matchers): string {
   const parts = Object.entries(matchers)
@@ -21,7 +22,9 @@ function matchersText(matchers: Matchers): string {
 }
 
 function tenantHeading(alert: { tenantId: string; tenantName?: string }): string {
-  return alert.tenantName ? `${e(alert.tenantName)} <span class="id">${e(alert.tenantId)}</span>` : `<span class="id">${e(alert.tenantId)}</span>`;
+  return alert.tenantName
+    ? `${e(alert.tenantName)} <span class="id">${e(alert.tenantId)}</span>`
+    : `<span class="id">${e(alert.tenantId)}</span>`;
 }
 
 function routeText(alert: StatusAlert): string {
@@ -70,7 +73,7 @@ function unreadableSection(view: StatusView): string {
       return `<tr>
   <td>${tenantHeading(t)}</td>
   <td class="nowrap">${t.since ? e(formatTime(t.since)) : '<span class="muted">last cycle</span>'}</td>
-  <td>${e(t.problem ?? 'see the last cycle\'s problems')}${t.likelyMissingPermission ? `<div class="small">likely missing <strong>${e(t.likelyMissingPermission)}</strong></div>` : ''}</td>
+  <td>${e(t.problem ?? "see the last cycle's problems")}${t.likelyMissingPermission ? `<div class="small">likely missing <strong>${e(t.likelyMissingPermission)}</strong></div>` : ''}</td>
   <td>${consent ? `<a href="${e(consent)}" rel="noreferrer noopener">admin consent</a>` : '<span class="muted">no app to consent to</span>'}</td>
 </tr>`;
     })
@@ -84,7 +87,10 @@ ${rows}
 
 function muteRow(m: StatusMute): string {
   const silence = m.snoozed ? `Snooze <div class="muted small">${e(m.snoozed)}</div>` : 'Silence';
-  const what = m.kind === 'silence' ? silence : `Maintenance window ${e(m.name ?? '')} <span class="muted small">(${e(m.timeZone ?? '')})</span>`;
+  const what =
+    m.kind === 'silence'
+      ? silence
+      : `Maintenance window ${e(m.name ?? '')} <span class="muted small">(${e(m.timeZone ?? '')})</span>`;
   const when =
     m.kind === 'silence'
       ? `${m.active ? 'on' : `from ${e(formatTime(m.startsAt))}`} until <strong>${e(formatTime(m.endsAt))}</strong>`
@@ -100,8 +106,10 @@ function muteRow(m: StatusMute): string {
 }
 
 function mutesSection(view: StatusView): string {
-  if (view.configProblem) return `<section><h2>Silences and maintenance windows</h2><p class="problem">The config file could not be read: ${e(view.configProblem)}</p></section>`;
-  if (view.mutes.length === 0) return '<section><h2>Silences and maintenance windows</h2><p class="muted">None on or to come.</p></section>';
+  if (view.configProblem)
+    return `<section><h2>Silences and maintenance windows</h2><p class="problem">The config file could not be read: ${e(view.configProblem)}</p></section>`;
+  if (view.mutes.length === 0)
+    return '<section><h2>Silences and maintenance windows</h2><p class="muted">None on or to come.</p></section>';
   return `<section><h2>Silences and maintenance windows</h2>
 <table class="mutes"><thead><tr><th>What</th><th>Matches</th><th>When</th><th>By</th></tr></thead>
 <tbody>
@@ -116,7 +124,8 @@ function problemsCell(cycle: RememberedCycle): string {
 }
 
 function cyclesSection(view: StatusView): string {
-  if (view.recentCycles.length === 0) return '<section><h2>Last cycles</h2><p class="muted">No cycle has run yet.</p></section>';
+  if (view.recentCycles.length === 0)
+    return '<section><h2>Last cycles</h2><p class="muted">No cycle has run yet.</p></section>';
   const rows = view.recentCycles
     .map(
       (c) => `<tr class="${c.errors.length > 0 ? 'bad' : 'good'}">

@@ -50,7 +50,11 @@ export function renderStatusText(view: StatusView): string {
           cell(a.configuration ?? ''),
           a.ageMs !== undefined ? formatDuration(a.ageMs) : '',
           cell(a.routes.map((r) => r.to.join(', ')).join(' + ') || 'config not read', 60),
-          a.mutedBy ? cell(`${a.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance'}${a.mutedBy.until ? ` until ${formatTime(a.mutedBy.until)}` : ''}`) : 'firing',
+          a.mutedBy
+            ? cell(
+                `${a.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance'}${a.mutedBy.until ? ` until ${formatTime(a.mutedBy.until)}` : ''}`,
+              )
+            : 'firing',
         ]),
       ),
     );
@@ -61,11 +65,16 @@ export function renderStatusText(view: StatusView): string {
     out.push(
       table(
         ['tenant', 'since', 'graph answered'],
-        view.unreadable.map((t) => [cell(t.tenantName ? `${t.tenantName} (${t.tenantId})` : t.tenantId, 60), t.since ? formatTime(t.since) : 'last cycle', cell(t.problem ?? '', 90)]),
+        view.unreadable.map((t) => [
+          cell(t.tenantName ? `${t.tenantName} (${t.tenantId})` : t.tenantId, 60),
+          t.since ? formatTime(t.since) : 'last cycle',
+          cell(t.problem ?? '', 90),
+        ]),
       ),
     );
     const links = view.unreadable.filter((t) => t.consentUrl);
-    if (links.length > 0) out.push('  Admin consent links:', ...links.map((t) => `    ${cell(t.tenantId)}: ${cell(t.consentUrl, 600)}`));
+    if (links.length > 0)
+      out.push('  Admin consent links:', ...links.map((t) => `    ${cell(t.tenantId)}: ${cell(t.consentUrl, 600)}`));
   }
 
   out.push('', 'Silences and maintenance windows');
@@ -110,6 +119,7 @@ export function renderStatusText(view: StatusView): string {
       ),
     );
   }
-  if (view.emailsWaiting > 0) out.push('', `${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.`);
+  if (view.emailsWaiting > 0)
+    out.push('', `${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.`);
   return `${out.join('\n')}\n`;
 }

@@ -101,12 +101,16 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
     configProblem = error.message;
   }
   const app = consentApp(settings);
-  return readStatus(new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)), new StateStore(createTableClient(settings, credential, STATE_TABLE)), {
-    policy,
-    configProblem,
-    consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
-    snoozes: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
-  });
+  return readStatus(
+    new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+    new StateStore(createTableClient(settings, credential, STATE_TABLE)),
+    {
+      policy,
+      configProblem,
+      consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
+      snoozes: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
+    },
+  );
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -128,7 +132,9 @@ function statusAlert(alert: AlertRecord, now: Date, policy: Policy | undefined):
     ageMs: since ? Math.max(0, now.getTime() - Date.parse(since)) : undefined,
     reason: text(alert.annotations.reason),
     routes: policy ? routesFor(policy.route, labels).map((r) => ({ id: r.id, to: r.to, cc: r.cc })) : [],
-    mutedBy: muted ? { kind: muted.kind, description: muted.description, until: muted.until?.toISOString() } : undefined,
+    mutedBy: muted
+      ? { kind: muted.kind, description: muted.description, until: muted.until?.toISOString() }
+      : undefined,
   };
 }
 
@@ -162,7 +168,11 @@ function mutesOf(policy: Policy | undefined, now: Date): StatusMute[] {
   return [...silences, ...windows];
 }
 
-function unreadableOf(firing: AlertRecord[], lastCycle: CycleSummary | undefined, options: StatusOptions): UnreadableTenant[] {
+function unreadableOf(
+  firing: AlertRecord[],
+  lastCycle: CycleSummary | undefined,
+  options: StatusOptions,
+): UnreadableTenant[] {
   const names = options.policy?.tenantNames;
   const byTenant = new Map<string, UnreadableTenant>();
   for (const alert of firing.filter((a) => a.labels.condition === 'tenant-unreadable')) {
@@ -173,17 +183,37 @@ function unreadableOf(firing: AlertRecord[], lastCycle: CycleSummary | undefined
       likelyMissingPermission: text(alert.annotations.likelyMissingPermission),
     });
   }
-  for (const tenantId of lastCycle?.tenantsUnreadable ?? []) if (!byTenant.has(tenantId)) byTenant.set(tenantId, { tenantId });
-  return [...byTenant.values()].map((t) => ({ ...t, tenantName: names?.get(t.tenantId.toLowerCase()), consentUrl: options.consentUrl?.(t.tenantId) }));
+  for (const tenantId of lastCycle?.tenantsUnreadable ?? [])
+    if (!byTenant.has(tenantId)) byTenant.set(tenantId, { tenantId });
+  return [...byTenant.values()].map((t) => ({
+    ...t,
+    tenantName: names?.get(t.tenantId.toLowerCase()),
+    consentUrl: options.consentUrl?.(t.tenantId),
+  }));
 }
 
 /** What is firing now, what is muted, and how the last cycles went, from stored state only (no Graph call). */
-export async function readStatus(alerts: AlertStore, state: StateStore, options: StatusOptions = {}): Promise<StatusView> {
+export async function readStatus(
+  alerts: AlertStore,
+  state: StateStore,
+  options: StatusOptions = {},
+): Promise<StatusView> {
   const now = options.now ?? new Date();
-  const [records, lastCycle, recentCycles, planned, snoozes] = await Promise.all([alerts.loadAll(), state.latestCycle(), state.recentCycles(), state.listPlanned(), options.snoozes?.list() ?? []]);
+  const [records, lastCycle, recentCycles, planned, snoozes] = await Promise.all([
+    alerts.loadAll(),
+    state.latestCycle(),
+    state.recentCycles(),
+    state.listPlanned(),
+    options.snoozes?.list() ?? [],
+  ]);
   // Snoozes mute beside the config's silences, here as in the cycle.
-  options = options.policy && snoozes.length > 0 ? { ...options, policy: { ...options.policy, silences: [...options.policy.silences, ...snoozes] } } : options;
-  const firing = [...records.values()].filter((a) => a.state === 'firing').sort((a, b) => (a.startsAt ?? '').localeCompare(b.startsAt ?? ''));
+  options =
+    options.policy && snoozes.length > 0
+      ? { ...options, policy: { ...options.policy, silences: [...options.policy.silences, ...snoozes] } }
+      : options;
+  const firing = [...records.values()]
+    .filter((a) => a.state === 'firing')
+    .sort((a, b) => (a.startsAt ?? '').localeCompare(b.startsAt ?? ''));
   return {
     generatedAt: now.toISOString(),
     lastCycle: lastCycle ?? null,
@@ -202,12 +232,20 @@ export const LATE_MS = 15 * 60_000;
 /** The one sentence an operator reads first, and how it should look: good, bad (problems) or late. */
 export function statusHeadline(view: StatusView): { state: 'good' | 'bad' | 'late'; words: string } {
   const last = view.lastCycle;
-  const waiting = view.emailsWaiting > 0 ? ` ${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.` : '';
+  const waiting =
+    view.emailsWaiting > 0 ? ` ${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.` : '';
   if (!last) return { state: 'late', words: `No cycle has finished yet.${waiting}` };
   const ago = Date.parse(view.generatedAt) - Date.parse(last.startedAt);
-  if (ago > LATE_MS) return { state: 'late', words: `The last cycle started ${formatDuration(ago)} ago: the schedule may have stopped.${waiting}` };
+  if (ago > LATE_MS)
+    return {
+      state: 'late',
+      words: `The last cycle started ${formatDuration(ago)} ago: the schedule may have stopped.${waiting}`,
+    };
   if (last.errors.length > 0) {
-    return { state: 'bad', words: `The last cycle, ${formatDuration(ago)} ago, could not do its whole job (${last.errors.length} problem(s)).${waiting}` };
+    return {
+      state: 'bad',
+      words: `The last cycle, ${formatDuration(ago)} ago, could not do its whole job (${last.errors.length} problem(s)).${waiting}`,
+    };
   }
   return { state: 'good', words: `The last cycle, ${formatDuration(ago)} ago, did its whole job.${waiting}` };
 }

@@ -98,7 +98,8 @@ export const MAX_ANNOTATION_CHARS = 2000;
  */
 export function boundedAnnotations(annotations: Annotations, max = MAX_ANNOTATION_CHARS): Annotations {
   const out: Annotations = {};
-  for (const [key, value] of Object.entries(annotations)) out[key] = typeof value === 'string' ? bounded(value, max) : value;
+  for (const [key, value] of Object.entries(annotations))
+    out[key] = typeof value === 'string' ? bounded(value, max) : value;
   return out;
 }
 

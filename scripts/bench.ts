@@ -70,13 +70,19 @@ const BUNDLES = mkdtempSync(join(tmpdir(), 'esw-bench-js-'));
 const bundled = (script: string) => join(BUNDLES, `${script.replace(/[/\\]/g, '_').replace(/\.ts$/, '')}.js`);
 
 async function bundle(scripts: string[]): Promise<void> {
-  await Promise.all(scripts.map((script) => build({ ...NODE_BUNDLE, entryPoints: [join(root, script)], outfile: bundled(script) })));
+  await Promise.all(
+    scripts.map((script) => build({ ...NODE_BUNDLE, entryPoints: [join(root, script)], outfile: bundled(script) })),
+  );
 }
 
 /** Runs a bundled script to its end and returns the JSON of its `result {...}` line. */
 function runScript<T>(script: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bundled(script), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+    const child = spawn(process.execPath, [bundled(script), ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -99,12 +105,19 @@ interface CloudInfo {
 /** Starts a world's private cloud in its own process and waits until it is ready. */
 function startCloud(tenants: number, latencyMs: number): Promise<{ info: CloudInfo; child: ChildProcess }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...TSX, join(root, 'scripts/bench/cloud.ts'), String(tenants), String(latencyMs)], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
+    const child = spawn(
+      process.execPath,
+      [...TSX, join(root, 'scripts/bench/cloud.ts'), String(tenants), String(latencyMs)],
+      { env: process.env, stdio: ['ignore', 'pipe', 'inherit'], cwd: root },
+    );
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       // Only a whole line: the settings of 1,000 tenants arrive in several chunks.
-      const line = out.split('\n').slice(0, -1).find((l) => l.startsWith('ready '));
+      const line = out
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => l.startsWith('ready '));
       if (line) resolvePromise({ info: JSON.parse(line.slice('ready '.length)) as CloudInfo, child });
     });
     child.on('exit', (code) => reject(new Error(`the private cloud exited with ${code}`)));
@@ -133,15 +146,21 @@ function peakRssOf(pid: number | undefined): number | undefined {
 async function startWorkers(n: number, env: NodeJS.ProcessEnv, jobsOnly: boolean): Promise<ChildProcess[]> {
   const args = jobsOnly ? ['--jobs-only'] : [];
   return Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<ChildProcess>((resolvePromise, reject) => {
-        const child = spawn(process.execPath, [bundled('scripts/bench/worker.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
-        child.stdout!.on('data', (c: Buffer) => {
-          if (c.toString().includes('listening on')) resolvePromise(child);
-        });
-        child.stderr!.on('data', () => undefined);
-        child.on('exit', (code) => reject(new Error(`a worker exited with ${code}`)));
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ChildProcess>((resolvePromise, reject) => {
+          const child = spawn(process.execPath, [bundled('scripts/bench/worker.ts'), ...args], {
+            env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+            cwd: root,
+          });
+          child.stdout!.on('data', (c: Buffer) => {
+            if (c.toString().includes('listening on')) resolvePromise(child);
+          });
+          child.stderr!.on('data', () => undefined);
+          child.on('exit', (code) => reject(new Error(`a worker exited with ${code}`)));
+        }),
     ),
   );
 }
@@ -171,10 +190,19 @@ function floorOf(c: CycleFigures, latencyMs: number, inFlight: number): Floor {
   const tokenTrips = c.tokenRequests > 0 ? 2 : 0;
   const trips = c.roundTrips + c.tokenRequests;
   const bounds: Floor[] = [
-    { seconds: ((c.longestChain + tokenTrips) * latencyMs) / 1000, bound: `one tenant's chain of ${c.longestChain + tokenTrips} round trips` },
-    { seconds: (trips * latencyMs) / 1000 / inFlight, bound: `${n(trips)} round trips x ${latencyMs} ms / ${inFlight} at once` },
     {
-      seconds: Math.max(0, c.reportsCalls - REPORTS_PER_APP.requests) / (REPORTS_PER_APP.requests / REPORTS_PER_APP.windowSeconds) + latencyMs / 1000,
+      seconds: ((c.longestChain + tokenTrips) * latencyMs) / 1000,
+      bound: `one tenant's chain of ${c.longestChain + tokenTrips} round trips`,
+    },
+    {
+      seconds: (trips * latencyMs) / 1000 / inFlight,
+      bound: `${n(trips)} round trips x ${latencyMs} ms / ${inFlight} at once`,
+    },
+    {
+      seconds:
+        Math.max(0, c.reportsCalls - REPORTS_PER_APP.requests) /
+          (REPORTS_PER_APP.requests / REPORTS_PER_APP.windowSeconds) +
+        latencyMs / 1000,
       bound: `Graph's reports limit: ${n(c.reportsCalls)} provisioning-log reads at 122 per 10 s per app`,
     },
   ];
@@ -212,7 +240,10 @@ interface NaiveResult {
 
 // ---- the summary ---------------------------------------------------------------------------------
 
-const steadyOf = (m: Measured) => ({ cycle: m.cycles.find((c) => c.label === 'steady')!, floor: m.floors[m.cycles.findIndex((c) => c.label === 'steady')]! });
+const steadyOf = (m: Measured) => ({
+  cycle: m.cycles.find((c) => c.label === 'steady')!,
+  floor: m.floors[m.cycles.findIndex((c) => c.label === 'steady')]!,
+});
 
 /** The table the README shows, and the issue's targets checked against the largest world. */
 function summarize(worlds: WorldResult[], o: Options): void {
@@ -226,21 +257,32 @@ function summarize(worlds: WorldResult[], o: Options): void {
       if (!m) continue;
       const { cycle, floor } = steadyOf(m);
       const first = m.cycles.find((c) => c.label === 'first');
-      const naive = w.naive ? `${s(w.naive.extrapolatedMs)}${w.naive.tenants < w.tenants ? '*' : ''} (${(w.naive.extrapolatedMs / cycle.ms).toFixed(0)}x slower)` : '';
+      const naive = w.naive
+        ? `${s(w.naive.extrapolatedMs)}${w.naive.tenants < w.tenants ? '*' : ''} (${(w.naive.extrapolatedMs / cycle.ms).toFixed(0)}x slower)`
+        : '';
       const fanned = fan ? `${s(steadyOf(fan).cycle.ms)} (${fan.workers} workers)` : '';
       rows.push(
         `| ${n(w.tenants)} x ${w.jobsPerTenant}, ${kind} | ${s(cycle.ms)} | ${n(cycle.graphCalls)} / ${n(cycle.graphRequests)} | ${first ? n(first.tokenRequests) : '-'} / ${n(cycle.tokenRequests)} | ${m.peakRssMiB} MiB | ${naive} | ${floor.seconds.toFixed(1)} s (${(cycle.ms / 1000 / floor.seconds).toFixed(2)}x) | ${fanned} |`,
       );
     }
   }
-  console.log(`\nSummary (steady cycles, ${o.latencyMs} ms per Graph answer; * the naive poller measured on ${o.naiveSample} tenants and extrapolated):`);
-  console.log('| World (tenants x jobs) | Cycle | Graph calls / requests | Token requests (first / steady) | Monitor peak RSS | Naive poller | Floor (cycle / floor) | Fan-out |');
+  console.log(
+    `\nSummary (steady cycles, ${o.latencyMs} ms per Graph answer; * the naive poller measured on ${o.naiveSample} tenants and extrapolated):`,
+  );
+  console.log(
+    '| World (tenants x jobs) | Cycle | Graph calls / requests | Token requests (first / steady) | Monitor peak RSS | Naive poller | Floor (cycle / floor) | Fan-out |',
+  );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
   const largest = worlds.at(-1);
   if (!largest?.inProcess) return;
-  console.log(`\nTargets at ${n(largest.tenants)} tenants (under 60 s, >= 10x the naive poller, <= 1.5x the floor, < 256 MiB, fan-out faster):`);
-  for (const [kind, m, fan] of [['provisioning logs', largest.inProcess, largest.fanOut], ['job status only', largest.jobsOnly, largest.fanOutJobsOnly]] as const) {
+  console.log(
+    `\nTargets at ${n(largest.tenants)} tenants (under 60 s, >= 10x the naive poller, <= 1.5x the floor, < 256 MiB, fan-out faster):`,
+  );
+  for (const [kind, m, fan] of [
+    ['provisioning logs', largest.inProcess, largest.fanOut],
+    ['job status only', largest.jobsOnly, largest.fanOutJobsOnly],
+  ] as const) {
     if (!m) continue;
     const { cycle, floor } = steadyOf(m);
     const naiveMs = largest.naive?.extrapolatedMs ?? 0;
@@ -249,7 +291,9 @@ function summarize(worlds: WorldResult[], o: Options): void {
       `${(naiveMs / cycle.ms).toFixed(1)}x the naive poller ${naiveMs / cycle.ms >= 10 ? 'ok' : 'MISSED'}`,
       `${(cycle.ms / 1000 / floor.seconds).toFixed(2)}x the floor ${cycle.ms / 1000 / floor.seconds <= 1.5 ? 'ok' : 'MISSED'}`,
       `${m.peakRssMiB} MiB ${m.peakRssMiB < 256 ? 'ok' : 'MISSED'}`,
-      fan ? `fan-out ${s(steadyOf(fan).cycle.ms)} ${steadyOf(fan).cycle.ms < cycle.ms * 0.95 ? 'faster' : 'NOT faster (by 5% or more)'}` : 'no fan-out run',
+      fan
+        ? `fan-out ${s(steadyOf(fan).cycle.ms)} ${steadyOf(fan).cycle.ms < cycle.ms * 0.95 ? 'faster' : 'NOT faster (by 5% or more)'}`
+        : 'no fan-out run',
     ];
     console.log(`  ${kind}: ${checks.join('; ')}`);
   }
@@ -278,18 +322,45 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
   try {
     const base = { ...process.env, ...info.settings };
     const monitor = (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, extra: Record<string, string> = {}) =>
-      runScript<MonitorResult>('scripts/bench/monitor.ts', { ...base, AzureWebJobsStorage: azurite.connectionStringFor(account), ...extra, BENCH_RUN: JSON.stringify({ ...spec, graphEndpoint: info.graphEndpoint }) });
+      runScript<MonitorResult>('scripts/bench/monitor.ts', {
+        ...base,
+        AzureWebJobsStorage: azurite.connectionStringFor(account),
+        ...extra,
+        BENCH_RUN: JSON.stringify({ ...spec, graphEndpoint: info.graphEndpoint }),
+      });
     const inFlight = Math.min(tenants, DEFAULT_CONCURRENCY);
     // Each worker takes host.json's batchSize messages at once, each of WATCH_FANOUT_BATCH tenants read together.
-    const fanInFlight = Math.min(tenants, o.workers * queueExtensionSettings(join(root, 'host.json')).batchSize * Math.min(DEFAULT_FANOUT_BATCH, DEFAULT_CONCURRENCY));
-    console.log(`\n${n(tenants)} tenant(s) x ${JOBS_PER_TENANT} jobs, provisioning logs, ${o.latencyMs} ms per Graph answer (${inFlight} tenants at once):`);
+    const fanInFlight = Math.min(
+      tenants,
+      o.workers *
+        queueExtensionSettings(join(root, 'host.json')).batchSize *
+        Math.min(DEFAULT_FANOUT_BATCH, DEFAULT_CONCURRENCY),
+    );
+    console.log(
+      `\n${n(tenants)} tenant(s) x ${JOBS_PER_TENANT} jobs, provisioning logs, ${o.latencyMs} ms per Graph answer (${inFlight} tenants at once):`,
+    );
 
     const here = await monitor(`bench${tenants}`, { mode: 'in-process', logs: true, cycles: ['first', 'steady'] });
-    for (const c of here.cycles) console.log(`  ${c.label === 'first' ? 'first cycle ' : 'steady cycle'}  ${cycleLine(c, o.latencyMs, inFlight, c.label === 'steady' ? here.peakRssMiB : undefined)}`);
+    for (const c of here.cycles)
+      console.log(
+        `  ${c.label === 'first' ? 'first cycle ' : 'steady cycle'}  ${cycleLine(c, o.latencyMs, inFlight, c.label === 'steady' ? here.peakRssMiB : undefined)}`,
+      );
     result.inProcess = { ...here, inFlight, floors: here.cycles.map((c) => floorOf(c, o.latencyMs, inFlight)) };
 
-    const sample = info.tenants.slice(0, Math.min(tenants, o.naiveSample > 0 && tenants > o.naiveSample ? o.naiveSample : tenants));
-    const naive = await runScript<NaiveResult>('scripts/bench/naive.ts', { ...base, BENCH_NAIVE: JSON.stringify({ tenants: sample, graphEndpoint: info.graphEndpoint, authorityHost: info.authorityHost, clientId: info.settings.AZURE_CLIENT_ID, clientSecret: info.settings.AZURE_CLIENT_SECRET }) });
+    const sample = info.tenants.slice(
+      0,
+      Math.min(tenants, o.naiveSample > 0 && tenants > o.naiveSample ? o.naiveSample : tenants),
+    );
+    const naive = await runScript<NaiveResult>('scripts/bench/naive.ts', {
+      ...base,
+      BENCH_NAIVE: JSON.stringify({
+        tenants: sample,
+        graphEndpoint: info.graphEndpoint,
+        authorityHost: info.authorityHost,
+        clientId: info.settings.AZURE_CLIENT_ID,
+        clientSecret: info.settings.AZURE_CLIENT_SECRET,
+      }),
+    });
     // Sequential: its time grows with the tenants one for one, so a sample tells the whole.
     const scale = tenants / sample.length;
     const naiveMs = naive.ms * scale;
@@ -298,26 +369,62 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
       `  naive poller  ${s(naiveMs)}${scale > 1 ? ` (measured on ${sample.length} of the tenants: ${s(naive.ms)}, times ${scale})` : ''}, ${n(Math.round(naive.requests * scale))} requests, ${n(Math.round(naive.tokens * scale))} token requests, ${naive.throttled} throttled: ` +
         `the steady cycle is ${(naiveMs / steady.ms).toFixed(1)}x faster`,
     );
-    result.naive = { ...naive, extrapolatedTo: tenants, extrapolatedMs: Math.round(naiveMs), speedup: Number((naiveMs / steady.ms).toFixed(1)) };
+    result.naive = {
+      ...naive,
+      extrapolatedTo: tenants,
+      extrapolatedMs: Math.round(naiveMs),
+      speedup: Number((naiveMs / steady.ms).toFixed(1)),
+    };
 
     if (largest) {
       // A new process: a first cycle to get its tokens, then the steady one.
-      const jobsOnly = await monitor(`bench${tenants}`, { mode: 'in-process', logs: false, cycles: ['warm-up', 'steady'] });
+      const jobsOnly = await monitor(`bench${tenants}`, {
+        mode: 'in-process',
+        logs: false,
+        cycles: ['warm-up', 'steady'],
+      });
       jobsOnly.cycles = jobsOnly.cycles.filter((c) => c.label === 'steady');
-      console.log(`  job status only (no provisioning logs), steady  ${cycleLine(jobsOnly.cycles[0]!, o.latencyMs, inFlight, jobsOnly.peakRssMiB)}; the naive poller is ${(naiveMs / jobsOnly.cycles[0]!.ms).toFixed(1)}x slower`);
-      result.jobsOnly = { ...jobsOnly, inFlight, floors: jobsOnly.cycles.map((c) => floorOf(c, o.latencyMs, inFlight)), naiveSpeedup: Number((naiveMs / jobsOnly.cycles[0]!.ms).toFixed(1)) };
+      console.log(
+        `  job status only (no provisioning logs), steady  ${cycleLine(jobsOnly.cycles[0]!, o.latencyMs, inFlight, jobsOnly.peakRssMiB)}; the naive poller is ${(naiveMs / jobsOnly.cycles[0]!.ms).toFixed(1)}x slower`,
+      );
+      result.jobsOnly = {
+        ...jobsOnly,
+        inFlight,
+        floors: jobsOnly.cycles.map((c) => floorOf(c, o.latencyMs, inFlight)),
+        naiveSpeedup: Number((naiveMs / jobsOnly.cycles[0]!.ms).toFixed(1)),
+      };
     }
 
     if (largest && o.fanOut) {
-      const fanEnv = { ...base, AzureWebJobsStorage: azurite.connectionStringFor(`fan${tenants}`), WATCH_FANOUT_TENANTS: '1' };
-      for (const [label, logs] of [['fan-out', true], ['fan-out, job status only', false]] as const) {
+      const fanEnv = {
+        ...base,
+        AzureWebJobsStorage: azurite.connectionStringFor(`fan${tenants}`),
+        WATCH_FANOUT_TENANTS: '1',
+      };
+      for (const [label, logs] of [
+        ['fan-out', true],
+        ['fan-out, job status only', false],
+      ] as const) {
         const workers = await startWorkers(o.workers, fanEnv, !logs);
         try {
-          const fanned = await monitor(`fan${tenants}`, { mode: 'fan-out', logs, cycles: logs ? ['first', 'steady'] : ['warm-up', 'steady'] }, { WATCH_FANOUT_TENANTS: '1' });
+          const fanned = await monitor(
+            `fan${tenants}`,
+            { mode: 'fan-out', logs, cycles: logs ? ['first', 'steady'] : ['warm-up', 'steady'] },
+            { WATCH_FANOUT_TENANTS: '1' },
+          );
           fanned.cycles = fanned.cycles.filter((c) => c.label !== 'warm-up');
           const workerRss = workers.map((w) => peakRssOf(w.pid) ?? 0);
-          for (const c of fanned.cycles) console.log(`  ${label} over ${o.workers} worker processes, ${c.label}  ${cycleLine(c, o.latencyMs, fanInFlight)}; planner peak RSS ${fanned.peakRssMiB} MiB, workers ${workerRss.join('/')} MiB`);
-          result[logs ? 'fanOut' : 'fanOutJobsOnly'] = { workers: o.workers, ...fanned, workerPeakRssMiB: workerRss, inFlight: fanInFlight, floors: fanned.cycles.map((c) => floorOf(c, o.latencyMs, fanInFlight)) };
+          for (const c of fanned.cycles)
+            console.log(
+              `  ${label} over ${o.workers} worker processes, ${c.label}  ${cycleLine(c, o.latencyMs, fanInFlight)}; planner peak RSS ${fanned.peakRssMiB} MiB, workers ${workerRss.join('/')} MiB`,
+            );
+          result[logs ? 'fanOut' : 'fanOutJobsOnly'] = {
+            workers: o.workers,
+            ...fanned,
+            workerPeakRssMiB: workerRss,
+            inFlight: fanInFlight,
+            floors: fanned.cycles.map((c) => floorOf(c, o.latencyMs, fanInFlight)),
+          };
         } finally {
           await Promise.all(workers.map(stop));
         }
@@ -343,14 +450,24 @@ async function main(): Promise<void> {
       coldStart = await measureColdStart(root, azurite);
       console.log(`
 Cold start, from a new Node process to the first outbound request of a timer invocation (median of ${coldStart.runs}):`);
-      for (const [name, v] of Object.entries(coldStart.variants)) console.log(`  ${name}: function files loaded at ${v.loadMs} ms, first request at ${v.firstRequestMs} ms; package ${v.packageMiB} MiB`);
+      for (const [name, v] of Object.entries(coldStart.variants))
+        console.log(
+          `  ${name}: function files loaded at ${v.loadMs} ms, first request at ${v.firstRequestMs} ms; package ${v.packageMiB} MiB`,
+        );
     }
   } finally {
     await azurite.stop();
   }
   summarize(worlds, o);
   mkdirSync(dirname(o.out), { recursive: true });
-  const results = { generatedAt: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, latencyMs: o.latencyMs, observeConcurrency: DEFAULT_CONCURRENCY, worlds, coldStart };
+  const results = {
+    generatedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version },
+    latencyMs: o.latencyMs,
+    observeConcurrency: DEFAULT_CONCURRENCY,
+    worlds,
+    coldStart,
+  };
   writeFileSync(o.out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten to ${o.out}`);
 }

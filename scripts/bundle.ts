@@ -29,10 +29,16 @@ export const NODE_BUNDLE = {
 
 /** Bundles every function file of `root`/functions into `outfile`. */
 export async function bundleFunctions(root: string, outfile: string, options: BuildOptions = {}): Promise<void> {
-  const functions = readdirSync(join(root, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+  const functions = readdirSync(join(root, 'functions'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''));
   await build({
     ...NODE_BUNDLE,
-    stdin: { contents: functions.map((f) => `export * from './functions/${f}';`).join('\n'), resolveDir: root, loader: 'ts' },
+    stdin: {
+      contents: functions.map((f) => `export * from './functions/${f}';`).join('\n'),
+      resolveDir: root,
+      loader: 'ts',
+    },
     outfile,
     // As measured (README "Scale"); error messages, not stack traces, are what the app reports.
     minify: true,

@@ -23,11 +23,15 @@ interface CycleRun {
 
 function runCycleProcess(env: NodeJS.ProcessEnv): Promise<CycleRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')],
+      {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -38,15 +42,27 @@ function runCycleProcess(env: NodeJS.ProcessEnv): Promise<CycleRun> {
 
 /** One line per post the receivers took: what it said and whether it checked out. */
 function describePost(post: ReceivedPost): string {
-  const json = JSON.parse(post.body) as { attachments?: { content?: { fallbackText?: string } }[]; summary?: { subject?: string } };
-  const check = post.verified && !post.problem ? (post.kind === 'teams' ? 'Workflows envelope and card checked' : 'signature and timestamp verified') : `REFUSED: ${post.problem}`;
+  const json = JSON.parse(post.body) as {
+    attachments?: { content?: { fallbackText?: string } }[];
+    summary?: { subject?: string };
+  };
+  const check =
+    post.verified && !post.problem
+      ? post.kind === 'teams'
+        ? 'Workflows envelope and card checked'
+        : 'signature and timestamp verified'
+      : `REFUSED: ${post.problem}`;
   return post.kind === 'teams'
     ? `posted a Teams card (${check}): ${json.attachments?.[0]?.content?.fallbackText ?? ''}`
     : `posted a signed webhook (${check}): ${json.summary?.subject ?? ''}`;
 }
 
 function indent(text: string): string {
-  return text.trim().split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 async function main(): Promise<number> {
@@ -58,7 +74,10 @@ async function main(): Promise<number> {
   const scenario = loadScenario(join(root, 'emulators', 'scenarios', 'demo.json'));
   // The story runs its cycles seconds apart instead of five minutes: Graph's reports limit on the
   // provisioning logs (5 requests per 10 s per tenant) is compressed the same way.
-  const cloud = await startPrivateCloud({ scenario: { ...scenario, reportsRateLimit: { requests: 5, windowSeconds: 1 } }, outboxDir });
+  const cloud = await startPrivateCloud({
+    scenario: { ...scenario, reportsRateLimit: { requests: 5, windowSeconds: 1 } },
+    outboxDir,
+  });
   try {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -68,23 +87,36 @@ async function main(): Promise<number> {
       // maintenance, and repeats every 10 s instead of 4 h so that a reminder fits in the demo.
       WATCH_CONFIG: join(root, 'emulators', 'scenarios', 'demo-config.json'),
     };
-    console.log(`  Graph ${cloud.graphEndpoint}, authority ${cloud.authorityHost}, ACS ${cloud.acsEndpoint}, tables ${azurite.connectionString.split(';').find((p) => p.startsWith('TableEndpoint'))}`);
+    console.log(
+      `  Graph ${cloud.graphEndpoint}, authority ${cloud.authorityHost}, ACS ${cloud.acsEndpoint}, tables ${azurite.connectionString.split(';').find((p) => p.startsWith('TableEndpoint'))}`,
+    );
     console.log(`  Watching tenants ${cloud.tenants.join(', ')}\n`);
 
     const story: { steps?: string[]; waitMs?: number; says: string }[] = [
-      { says: 'All jobs healthy (Tailspin was started but never ran, a Cloud Sync writeback job was created but never started: no alerts)' },
       {
-        steps: ['deletion-threshold-tripped', 'woodgrove-quarantined', 'northwind-quarantined', 'cloud-sync-stalled', 'scim-failing'],
+        says: 'All jobs healthy (Tailspin was started but never ran, a Cloud Sync writeback job was created but never started: no alerts)',
+      },
+      {
+        steps: [
+          'deletion-threshold-tripped',
+          'woodgrove-quarantined',
+          'northwind-quarantined',
+          'cloud-sync-stalled',
+          'scim-failing',
+        ],
         says:
           'Fabrikam holds 612 deletes (threshold 500; the email names them from the provisioning logs), Woodgrove is quarantined, Cloud Sync ' +
-          'has completed no run for 3 h, Acme\'s SCIM app fails below quarantine and 15 users fail to provision to ServiceNow: one email for all ' +
+          "has completed no run for 3 h, Acme's SCIM app fails below quarantine and 15 users fail to provision to ServiceNow: one email for all " +
           'five, with a failure digest per error code. Northwind is quarantined too, but silenced',
       },
       { steps: ['still-quarantined'], says: 'Still broken, Entra re-evaluated: no repeat email yet' },
-      { waitMs: 10_500, says: 'Still broken after the repeat interval (10 s in this demo, 4 h and 1 d by default): a reminder' },
+      {
+        waitMs: 10_500,
+        says: 'Still broken after the repeat interval (10 s in this demo, 4 h and 1 d by default): a reminder',
+      },
       {
         steps: ['recovered', 'woodgrove-recovered', 'cloud-sync-caught-up', 'scim-recovered'],
-        says: 'Deletes approved, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four (ServiceNow\'s failures are still in their one-hour window)',
+        says: "Deletes approved, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four (ServiceNow's failures are still in their one-hour window)",
       },
     ];
     let failed = false;
@@ -101,7 +133,11 @@ async function main(): Promise<number> {
         console.log(`    (npm run cycle exited ${run.code})`);
       }
       const sent = cloud.acs.messages().slice(before);
-      console.log(sent.length ? sent.map((m) => `    -> emailed ${m.to.map((t) => t.address).join(', ')}: ${m.subject}`).join('\n') : '    -> no email');
+      console.log(
+        sent.length
+          ? sent.map((m) => `    -> emailed ${m.to.map((t) => t.address).join(', ')}: ${m.subject}`).join('\n')
+          : '    -> no email',
+      );
       for (const post of cloud.webhooks.posts().slice(postsBefore)) console.log(`    -> ${describePost(post)}`);
       console.log('');
     }
@@ -112,7 +148,9 @@ async function main(): Promise<number> {
       console.log(`  ${relative(process.cwd(), m.htmlPath ?? '')}  (also ${relative(process.cwd(), m.emlPath ?? '')})`);
     }
     const posts = cloud.webhooks.accepted();
-    console.log(`\n${posts.filter((p) => p.kind === 'teams').length} Teams card(s) and ${posts.filter((p) => p.kind === 'webhook').length} signed webhook post(s), each checked by the receiver (paste a card into https://adaptivecards.io/designer to see it):`);
+    console.log(
+      `\n${posts.filter((p) => p.kind === 'teams').length} Teams card(s) and ${posts.filter((p) => p.kind === 'webhook').length} signed webhook post(s), each checked by the receiver (paste a card into https://adaptivecards.io/designer to see it):`,
+    );
     for (const post of posts) console.log(`  ${relative(process.cwd(), post.filePath ?? '')}`);
     if (cloud.webhooks.posts().some((p) => !p.verified || p.problem)) failed = true;
     return failed ? 1 : 0;

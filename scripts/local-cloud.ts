@@ -15,15 +15,21 @@ const root = join(__dirname, '..');
 /** Azurite with all three services on their default ports, so `UseDevelopmentStorage=true` finds them. */
 async function startAzurite(): Promise<ChildProcess> {
   const bin = join(root, 'node_modules', 'azurite', 'dist', 'src', 'azurite.js');
-  const child = spawn(process.execPath, [bin, '--inMemoryPersistence', '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, '--inMemoryPersistence', '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`Azurite stopped (ports 10000-10002 taken by another Azurite or storage emulator?): ${stderr.trim()}`);
+      throw new Error(
+        `Azurite stopped (ports 10000-10002 taken by another Azurite or storage emulator?): ${stderr.trim()}`,
+      );
     }
     try {
       await (await fetch('http://127.0.0.1:10002/devstoreaccount1/Tables')).arrayBuffer();
@@ -46,8 +52,13 @@ async function main(): Promise<void> {
   try {
     azurite = await startAzurite();
     // The demo's config (tenant names, a route, a silence) makes the status page worth a look.
-    const config: Record<string, string> = demo ? { WATCH_CONFIG: join(root, 'emulators', 'scenarios', 'demo-config.json') } : {};
-    writeLocalSettings(join(root, 'local.settings.json'), localCloudSettings({ ...settingsFor(cloud), ...config }, bundle));
+    const config: Record<string, string> = demo
+      ? { WATCH_CONFIG: join(root, 'emulators', 'scenarios', 'demo-config.json') }
+      : {};
+    writeLocalSettings(
+      join(root, 'local.settings.json'),
+      localCloudSettings({ ...settingsFor(cloud), ...config }, bundle),
+    );
   } catch (error) {
     azurite?.kill();
     await cloud.stop();

@@ -44,7 +44,9 @@ export function writeLocalSettings(path: string, settings: LocalSettingsFile): v
       ours = false;
     }
     if (!ours) {
-      throw new Error(`${path} exists and was not written by npm run local-cloud; move it aside (it holds your own settings) and run again`);
+      throw new Error(
+        `${path} exists and was not written by npm run local-cloud; move it aside (it holds your own settings) and run again`,
+      );
     }
   }
   writeFileSync(path, `${JSON.stringify(settings, null, 2)}\n`);

@@ -21,8 +21,13 @@ async function azuriteStorage(): Promise<{ storage: SoakStorage; stop(): Promise
   const azurite = await startAzurite();
   const proxy = await startStorageProxy(azurite);
   const limits = { deadline: () => Deadline.in(AZURITE_LIMITS.cycleMs), callMs: AZURITE_LIMITS.callMs };
-  const client = (name: string) => TableClient.fromConnectionString(proxy.connectionString, name, { allowInsecureConnection: true, ...boundedClientOptions('Table Storage', limits) });
-  const direct = (name: string) => TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true });
+  const client = (name: string) =>
+    TableClient.fromConnectionString(proxy.connectionString, name, {
+      allowInsecureConnection: true,
+      ...boundedClientOptions('Table Storage', limits),
+    });
+  const direct = (name: string) =>
+    TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true });
   const names = { alerts: `soak${seed}alerts`, state: `soak${seed}state` };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const storage: SoakStorage = {
@@ -30,7 +35,9 @@ async function azuriteStorage(): Promise<{ storage: SoakStorage; stop(): Promise
     state: client(names.state),
     async rows(table) {
       const rows: Record<string, unknown>[] = [];
-      await direct(names[table]).createTable().catch(() => undefined);
+      await direct(names[table])
+        .createTable()
+        .catch(() => undefined);
       for await (const row of direct(names[table]).listEntities()) rows.push(row);
       return rows;
     },
@@ -53,7 +60,14 @@ async function main(): Promise<number> {
   const real = await azuriteStorage();
   try {
     console.log('\nsoak on Azurite (real Table Storage, cut now and then):');
-    const onAzurite = await runSoak({ cycles: Math.min(300, cycles), seed, tenants: 3, jobsPerTenant: 4, storage: real.storage, limits: AZURITE_LIMITS });
+    const onAzurite = await runSoak({
+      cycles: Math.min(300, cycles),
+      seed,
+      tenants: 3,
+      jobsPerTenant: 4,
+      storage: real.storage,
+      limits: AZURITE_LIMITS,
+    });
     console.log(formatReport(onAzurite));
     return simulated.violations.length + onAzurite.violations.length === 0 ? 0 : 1;
   } finally {

@@ -18,13 +18,30 @@ const keyPath = join(dir, 'key.pem');
 const certPath = join(dir, 'cert.pem');
 if (!existsSync(keyPath) || !existsSync(certPath)) {
   mkdirSync(dir, { recursive: true });
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '7',
-    '-subj', '/CN=Entra Sync Watch local private cloud',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-keyout', keyPath, '-out', certPath,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '7',
+      '-subj',
+      '/CN=Entra Sync Watch local private cloud',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 const bundlePath = join(dir, 'bundle.pem');

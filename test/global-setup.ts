@@ -21,11 +21,15 @@ export const OWN_STORAGE_ACCOUNTS = ['entrypoints', 'observability', 'clierrors'
 /** One Azurite for the whole run; each test uses its own tables, so files do not see each other. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // A fresh record of this run's logs and secrets for the log scan (vitest.config.mts).
-  for (const path of [process.env.TEST_LOG_DIR, process.env.EMULATOR_SECRET_LEDGER]) if (path) rmSync(path, { recursive: true, force: true });
+  for (const path of [process.env.TEST_LOG_DIR, process.env.EMULATOR_SECRET_LEDGER])
+    if (path) rmSync(path, { recursive: true, force: true });
   if (process.env.EMULATOR_SECRET_LEDGER) mkdirSync(dirname(process.env.EMULATOR_SECRET_LEDGER), { recursive: true });
   // The queue service too: the tenant fan-out's tests (test/integration/fanout.test.ts) use it.
   const azurite = await startAzurite({ accounts: OWN_STORAGE_ACCOUNTS, queue: true });
   project.provide('storageConnectionString', azurite.connectionString);
-  project.provide('storageAccounts', Object.fromEntries(OWN_STORAGE_ACCOUNTS.map((account) => [account, azurite.connectionStringFor(account)])));
+  project.provide(
+    'storageAccounts',
+    Object.fromEntries(OWN_STORAGE_ACCOUNTS.map((account) => [account, azurite.connectionStringFor(account)])),
+  );
   return () => azurite.stop();
 }

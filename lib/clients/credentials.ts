@@ -51,7 +51,9 @@ export interface Credentials {
  * @azure/identity (through MSAL) reads these from process.env, so they are checked there too.
  */
 export function onManagedIdentityHost(env: Env): boolean {
-  return Boolean(env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT || process.env.IDENTITY_ENDPOINT || process.env.MSI_ENDPOINT);
+  return Boolean(
+    env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT || process.env.IDENTITY_ENDPOINT || process.env.MSI_ENDPOINT,
+  );
 }
 
 function commonOptions(settings: Settings) {
@@ -68,7 +70,12 @@ function commonOptions(settings: Settings) {
  * The managed identity: the platform's endpoint in Azure; elsewhere DefaultAzureCredential, so a
  * developer's `az login` stands in for it on their machine.
  */
-function managedIdentity(settings: Settings, env: Env, clientId: string | undefined, tenantId?: string): TokenCredential {
+function managedIdentity(
+  settings: Settings,
+  env: Env,
+  clientId: string | undefined,
+  tenantId?: string,
+): TokenCredential {
   if (onManagedIdentityHost(env)) return new ManagedIdentityCredential(clientId ? { clientId } : {});
   return new DefaultAzureCredential({ ...commonOptions(settings), managedIdentityClientId: clientId, tenantId });
 }
@@ -78,7 +85,11 @@ function managedIdentity(settings: Settings, env: Env, clientId: string | undefi
  * credential): for each watched tenant a ClientAssertionCredential whose assertion is the managed
  * identity's token for the token-exchange audience of the cloud (docs/reference/platform-notes.md §3.2).
  */
-function federatedApp(settings: Settings, identity: Extract<Identity, { mode: 'federated' }>, managed: TokenCredential): TokenCredential {
+function federatedApp(
+  settings: Settings,
+  identity: Extract<Identity, { mode: 'federated' }>,
+  managed: TokenCredential,
+): TokenCredential {
   const audience = `${CLOUDS[settings.cloud].tokenExchangeAudience}/.default`;
   const assertion = async (): Promise<string> => {
     const token = await managed.getToken(audience);
@@ -106,7 +117,9 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The `tid` claim of an access token (read, not verified: the token is our own, just received). */
 function tokenTenant(token: string): string | undefined {
   try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { tid?: unknown };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      tid?: unknown;
+    };
     return typeof claims.tid === 'string' ? claims.tid.toLowerCase() : undefined;
   } catch {
     return undefined;
@@ -169,15 +182,25 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
  * library's own cache (MSAL's) looks a token up by scanning every token it holds, which for 1,000
  * tenants, asked for a token at every Graph request, cost more CPU than the reads themselves.
  */
-export function renewableCredential(make: () => TokenCredential, shared: TokenCredential = make(), clock: () => number = Date.now): RenewableCredential {
+export function renewableCredential(
+  make: () => TokenCredential,
+  shared: TokenCredential = make(),
+  clock: () => number = Date.now,
+): RenewableCredential {
   const renewed = new Map<string, TokenCredential>();
   const tokens = new Map<string, AccessToken>();
   const pending = new Map<string, Promise<AccessToken | null>>();
   const keyOf = (tenantId: string | undefined) => (tenantId ?? '').toLowerCase();
   /** What tokens and shared requests are kept under: the tenant and the scopes. */
-  const keyFor = (tenantId: string | undefined, scopes: string | string[]) => `${keyOf(tenantId)} ${[scopes].flat().join(' ')}`;
+  const keyFor = (tenantId: string | undefined, scopes: string | string[]) =>
+    `${keyOf(tenantId)} ${[scopes].flat().join(' ')}`;
   /** Asks the tenant's credential, and keeps the token unless renew() was called for it meanwhile. */
-  const ask = (key: string, credential: TokenCredential, scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> => {
+  const ask = (
+    key: string,
+    credential: TokenCredential,
+    scopes: string | string[],
+    options?: GetTokenOptions,
+  ): Promise<AccessToken | null> => {
     const asked: Promise<AccessToken | null> = credential.getToken(scopes, options).then(
       (token) => {
         if (pending.get(key) === asked) {
@@ -200,7 +223,11 @@ export function renewableCredential(make: () => TokenCredential, shared: TokenCr
    * answer), and the next caller, in this cycle or the next, must ask anew. The caller's own wait
    * is ended by its time limit (boundedCredential, lib/clients/timeouts.ts), which names the call.
    */
-  const share = (key: string, asked: Promise<AccessToken | null>, signal: GetTokenOptions['abortSignal']): Promise<AccessToken | null> => {
+  const share = (
+    key: string,
+    asked: Promise<AccessToken | null>,
+    signal: GetTokenOptions['abortSignal'],
+  ): Promise<AccessToken | null> => {
     if (!signal) return asked;
     const forget = () => {
       if (pending.get(key) === asked) pending.delete(key);
@@ -221,7 +248,8 @@ export function renewableCredential(make: () => TokenCredential, shared: TokenCr
       // A claims challenge (continuous access evaluation) always asks the authority; its token replaces the kept one.
       if (options?.claims) return share(key, ask(key, credential, scopes, options), options.abortSignal);
       const kept = tokens.get(key);
-      if (kept && clock() < (kept.refreshAfterTimestamp ?? kept.expiresOnTimestamp - REFRESH_MARGIN_MS)) return Promise.resolve(kept);
+      if (kept && clock() < (kept.refreshAfterTimestamp ?? kept.expiresOnTimestamp - REFRESH_MARGIN_MS))
+        return Promise.resolve(kept);
       // Callers asking at once (a tenant's concurrent reads) share one request.
       return share(key, pending.get(key) ?? ask(key, credential, scopes, options), options?.abortSignal);
     },
@@ -231,7 +259,8 @@ export function renewableCredential(make: () => TokenCredential, shared: TokenCr
     renew(tenantId) {
       const tenant = keyOf(tenantId);
       renewed.set(tenant, make());
-      for (const map of [tokens, pending]) for (const key of map.keys()) if (key.startsWith(`${tenant} `)) map.delete(key);
+      for (const map of [tokens, pending])
+        for (const key of map.keys()) if (key.startsWith(`${tenant} `)) map.delete(key);
     },
   };
 }
@@ -243,12 +272,19 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
   switch (identity.mode) {
     case 'managed-identity': {
       const managed = managedIdentity(settings, env, identity.clientId, identity.tenantId);
-      const graph = renewableCredential(() => ownTenantOnly(managedIdentity(settings, env, identity.clientId, identity.tenantId)), ownTenantOnly(managed));
+      const graph = renewableCredential(
+        () => ownTenantOnly(managedIdentity(settings, env, identity.clientId, identity.tenantId)),
+        ownTenantOnly(managed),
+      );
       return { mode: identity.mode, graph, azure: managed };
     }
     case 'federated': {
       const managed = managedIdentity(settings, env, identity.managedIdentityClientId, identity.tenantId);
-      return { mode: identity.mode, graph: renewableCredential(() => federatedApp(settings, identity, managed)), azure: managed };
+      return {
+        mode: identity.mode,
+        graph: renewableCredential(() => federatedApp(settings, identity, managed)),
+        azure: managed,
+      };
     }
     case 'certificate':
     case 'secret': {
@@ -264,7 +300,9 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
       const app = makeApp();
       // In Azure the host's own identity (the one it uses for storage) owns the resource roles;
       // elsewhere the app registration reaches them, as a local run against emulators does.
-      const azure = onManagedIdentityHost(env) ? managedIdentity(settings, env, env.AzureWebJobsStorage__clientId) : app;
+      const azure = onManagedIdentityHost(env)
+        ? managedIdentity(settings, env, env.AzureWebJobsStorage__clientId)
+        : app;
       return { mode: identity.mode, graph: renewableCredential(makeApp, sharded(makeApp, app)), azure };
     }
   }
@@ -281,7 +319,8 @@ function credentialsKey(settings: Settings, env: Env): string {
     authorityHost: settings.authorityHost,
     cloud: settings.cloud,
     managedIdentityHost: onManagedIdentityHost(env),
-    identityEndpoint: env.IDENTITY_ENDPOINT ?? process.env.IDENTITY_ENDPOINT ?? env.MSI_ENDPOINT ?? process.env.MSI_ENDPOINT,
+    identityEndpoint:
+      env.IDENTITY_ENDPOINT ?? process.env.IDENTITY_ENDPOINT ?? env.MSI_ENDPOINT ?? process.env.MSI_ENDPOINT,
     storageClientId: env.AzureWebJobsStorage__clientId,
   };
   return createHash('sha256').update(JSON.stringify(inputs)).digest('base64url');

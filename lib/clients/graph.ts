@@ -71,7 +71,12 @@ export const MAX_PAGES = 100;
  * pages. A link seen twice, or a loop past the cap, is a named error rather than a loop that never
  * ends (docs/reference/platform-notes.md §2.5: the hand-written loop, made bounded).
  */
-export async function readAllPages(reader: GraphReader, firstUrl: string, what: string, maxPages = MAX_PAGES): Promise<unknown[]> {
+export async function readAllPages(
+  reader: GraphReader,
+  firstUrl: string,
+  what: string,
+  maxPages = MAX_PAGES,
+): Promise<unknown[]> {
   const items: unknown[] = [];
   const seen = new Set<string>();
   let next: string | undefined = firstUrl;
@@ -80,7 +85,8 @@ export async function readAllPages(reader: GraphReader, firstUrl: string, what: 
     if (seen.has(next)) throw new PageLimitExceeded(`${what} (the same @odata.nextLink came back twice)`, page);
     seen.add(next);
     const body = (await reader.get(next)) as { value?: unknown; '@odata.nextLink'?: unknown } | undefined;
-    if (!body || !Array.isArray(body.value)) throw new MalformedGraphResponse(200, `the ${what} page from Graph has no value array`);
+    if (!body || !Array.isArray(body.value))
+      throw new MalformedGraphResponse(200, `the ${what} page from Graph has no value array`);
     items.push(...body.value);
     next = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
   }
@@ -149,9 +155,15 @@ class CallTimeoutHandler implements Middleware {
 function asGraphError(error: unknown, limits: CallLimits): unknown {
   const e = error as { statusCode?: number; code?: string; message?: string; name?: string };
   if (e?.code === 'SyntaxError' && typeof e.statusCode === 'number' && e.statusCode >= 200 && e.statusCode < 300) {
-    return new MalformedGraphResponse(e.statusCode, `Graph answered HTTP ${e.statusCode} with a body that is not JSON (${e.message ?? 'unparsable'})`);
+    return new MalformedGraphResponse(
+      e.statusCode,
+      `Graph answered HTTP ${e.statusCode} with a body that is not JSON (${e.message ?? 'unparsable'})`,
+    );
   }
-  if ((e?.code === 'AbortError' || e?.name === 'AbortError' || e?.code === 'TimeoutError') && limits.deadline().expired()) {
+  if (
+    (e?.code === 'AbortError' || e?.name === 'AbortError' || e?.code === 'TimeoutError') &&
+    limits.deadline().expired()
+  ) {
     return new TimeoutError('reading from Graph', limits.deadline().lengthMs);
   }
   return error;
@@ -163,7 +175,12 @@ function asGraphError(error: unknown, limits: CallLimits): unknown {
  * Every request, its token included, is bounded by `limits` (see CallTimeoutHandler and
  * boundedRetryOptions); the middleware chain is the client's default one with those two changes.
  */
-export function createGraphReader(credential: TokenCredential, graphEndpoint: string, tenantId?: string, limits: GraphLimits = { ...UNBOUNDED, maxRetryAfterMs: 180_000 }): GraphReader {
+export function createGraphReader(
+  credential: TokenCredential,
+  graphEndpoint: string,
+  tenantId?: string,
+  limits: GraphLimits = { ...UNBOUNDED, maxRetryAfterMs: 180_000 },
+): GraphReader {
   const root = graphEndpoint.replace(/\/+$/, '');
   const authProvider = new TokenCredentialAuthenticationProvider(boundedCredential(credential, limits), {
     scopes: [`${root}/.default`],
@@ -194,7 +211,8 @@ export function createGraphReader(credential: TokenCredential, graphEndpoint: st
       }
     },
     async batch(requests) {
-      if (requests.length > GRAPH_BATCH_LIMIT) throw new Error(`a Graph $batch holds at most ${GRAPH_BATCH_LIMIT} requests, got ${requests.length}`);
+      if (requests.length > GRAPH_BATCH_LIMIT)
+        throw new Error(`a Graph $batch holds at most ${GRAPH_BATCH_LIMIT} requests, got ${requests.length}`);
       // Built by hand: BatchRequestContent 3.0.7 mangles absolute URLs (docs/reference/platform-notes.md §2.6).
       let answer: { responses?: unknown };
       try {
@@ -206,7 +224,18 @@ export function createGraphReader(credential: TokenCredential, graphEndpoint: st
       const byId = new Map(responses.map((r) => [String(r.id), r]));
       return requests.map((request) => {
         const r = byId.get(request.id);
-        if (!r) return { id: request.id, status: 0, headers: {}, body: { error: { code: 'MissingBatchResponse', message: 'Graph returned no response for this request in the batch' } } };
+        if (!r)
+          return {
+            id: request.id,
+            status: 0,
+            headers: {},
+            body: {
+              error: {
+                code: 'MissingBatchResponse',
+                message: 'Graph returned no response for this request in the batch',
+              },
+            },
+          };
         return { id: request.id, status: Number(r.status), headers: lowerCaseKeys(r.headers), body: parseBody(r.body) };
       });
     },

@@ -26,17 +26,37 @@ export function boundedClientOptions(service: string, limits: CallLimits, maxRet
  */
 const ACS_RETRIES = 0;
 
-export function createEmailClient(settings: Settings, credential: TokenCredential, limits: CallLimits = UNBOUNDED): EmailClient {
-  if (settings.acs.connectionString) return new EmailClient(settings.acs.connectionString, boundedClientOptions('ACS', limits, ACS_RETRIES));
+export function createEmailClient(
+  settings: Settings,
+  credential: TokenCredential,
+  limits: CallLimits = UNBOUNDED,
+): EmailClient {
+  if (settings.acs.connectionString)
+    return new EmailClient(settings.acs.connectionString, boundedClientOptions('ACS', limits, ACS_RETRIES));
   return new EmailClient(settings.acs.endpoint, credential, boundedClientOptions('ACS', limits, ACS_RETRIES));
 }
 
-export function createTableClient(settings: Settings, credential: TokenCredential, table: string, limits: CallLimits = UNBOUNDED): TableClient {
+export function createTableClient(
+  settings: Settings,
+  credential: TokenCredential,
+  table: string,
+  limits: CallLimits = UNBOUNDED,
+): TableClient {
   if ('connectionString' in settings.storage) {
-    const local = /UseDevelopmentStorage=true/i.test(settings.storage.connectionString) || /=http:\/\//i.test(settings.storage.connectionString);
-    return TableClient.fromConnectionString(settings.storage.connectionString, table, { allowInsecureConnection: local, ...boundedClientOptions('Table Storage', limits) });
+    const local =
+      /UseDevelopmentStorage=true/i.test(settings.storage.connectionString) ||
+      /=http:\/\//i.test(settings.storage.connectionString);
+    return TableClient.fromConnectionString(settings.storage.connectionString, table, {
+      allowInsecureConnection: local,
+      ...boundedClientOptions('Table Storage', limits),
+    });
   }
-  return new TableClient(settings.storage.tableServiceUri, table, credential, boundedClientOptions('Table Storage', limits));
+  return new TableClient(
+    settings.storage.tableServiceUri,
+    table,
+    credential,
+    boundedClientOptions('Table Storage', limits),
+  );
 }
 
 /**
@@ -45,10 +65,22 @@ export function createTableClient(settings: Settings, credential: TokenCredentia
  * with the managed identity, as the Functions host reaches the same queue. Undefined when the
  * settings name no queue endpoint.
  */
-export function createQueueClient(settings: Settings, credential: TokenCredential, queue: string, limits: CallLimits = UNBOUNDED): QueueClient | undefined {
+export function createQueueClient(
+  settings: Settings,
+  credential: TokenCredential,
+  queue: string,
+  limits: CallLimits = UNBOUNDED,
+): QueueClient | undefined {
   // The queue SDK takes no pipeline policies: each attempt is bounded here, the whole call by the
   // abort signal its caller passes (the cycle's deadline).
-  const options = { retryOptions: { maxTries: 3, tryTimeoutInMs: Math.ceil(limits.callMs), retryDelayInMs: 250, maxRetryDelayInMs: 4000 } };
+  const options = {
+    retryOptions: {
+      maxTries: 3,
+      tryTimeoutInMs: Math.ceil(limits.callMs),
+      retryDelayInMs: 250,
+      maxRetryDelayInMs: 4000,
+    },
+  };
   if ('connectionString' in settings.storage) {
     const text = settings.storage.connectionString;
     if (!/UseDevelopmentStorage=true|QueueEndpoint=|AccountName=/i.test(text)) return undefined;

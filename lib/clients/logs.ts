@@ -26,7 +26,11 @@ export interface LogsClientOptions {
  * `/v1` is added here) and ignores its `audience` option: the scope is passed as
  * `credentials.scopes` instead (docs/reference/platform-notes.md §5.3).
  */
-export function createLogsQueryClient(credential: TokenCredential, endpoint: string, options: LogsClientOptions = {}): LogsQueryClient {
+export function createLogsQueryClient(
+  credential: TokenCredential,
+  endpoint: string,
+  options: LogsClientOptions = {},
+): LogsQueryClient {
   const root = endpoint.replace(/\/+$/, '');
   const client = new LogsQueryClient(credential, {
     endpoint: `${root}/v1`,

@@ -36,10 +36,46 @@ export interface AzureRole {
  * reference (docs/reference/platform-notes.md §5, §6.1, §6.2).
  */
 export const AZURE_ROLES: AzureRole[] = [
-  { name: 'Storage Table Data Contributor', id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', scope: 'storage', neededBy: '@azure/data-tables', deployed: true },
-  { name: 'Storage Queue Data Contributor', id: '974c5e8b-45b9-4653-ba55-5f855dd0fb88', scope: 'storage', neededBy: '@azure/storage-queue', deployed: true },
-  { name: 'Storage Blob Data Owner', id: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', scope: 'storage', neededBy: 'host', deployed: true },
-  { name: 'Communication and Email Service Owner', id: '09976791-48a7-449e-bb21-39d1a415f350', scope: 'communication', neededBy: '@azure/communication-email', deployed: true },
-  { name: 'Monitoring Metrics Publisher', id: '3913510d-42f4-4e42-8a64-420c390055eb', scope: 'applicationInsights', neededBy: 'host', deployed: true },
-  { name: 'Log Analytics Reader', id: '73c42c96-874c-492b-b04d-ab87d138a893', scope: 'logAnalyticsWorkspace', neededBy: '@azure/monitor-query-logs', deployed: false },
+  {
+    name: 'Storage Table Data Contributor',
+    id: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+    scope: 'storage',
+    neededBy: '@azure/data-tables',
+    deployed: true,
+  },
+  {
+    name: 'Storage Queue Data Contributor',
+    id: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+    scope: 'storage',
+    neededBy: '@azure/storage-queue',
+    deployed: true,
+  },
+  {
+    name: 'Storage Blob Data Owner',
+    id: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+    scope: 'storage',
+    neededBy: 'host',
+    deployed: true,
+  },
+  {
+    name: 'Communication and Email Service Owner',
+    id: '09976791-48a7-449e-bb21-39d1a415f350',
+    scope: 'communication',
+    neededBy: '@azure/communication-email',
+    deployed: true,
+  },
+  {
+    name: 'Monitoring Metrics Publisher',
+    id: '3913510d-42f4-4e42-8a64-420c390055eb',
+    scope: 'applicationInsights',
+    neededBy: 'host',
+    deployed: true,
+  },
+  {
+    name: 'Log Analytics Reader',
+    id: '73c42c96-874c-492b-b04d-ab87d138a893',
+    scope: 'logAnalyticsWorkspace',
+    neededBy: '@azure/monitor-query-logs',
+    deployed: false,
+  },
 ];

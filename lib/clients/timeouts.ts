@@ -24,13 +24,20 @@ export function boundedCredential(credential: TokenCredential, limits: CallLimit
   return {
     getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
       const call = limits.deadline().within(limits.callMs);
-      const abortSignal = options?.abortSignal ? AbortSignal.any([options.abortSignal as AbortSignal, call.signal]) : call.signal;
+      const abortSignal = options?.abortSignal
+        ? AbortSignal.any([options.abortSignal as AbortSignal, call.signal])
+        : call.signal;
       const tenant = options?.tenantId ? ` for tenant ${options.tenantId}` : '';
       // A wait cut off here also ends the sharing of that request (RenewableCredential.abandon):
       // the abort event alone was seen not to reach it every time, and a hung request shared into
       // the next cycle would make a healed tenant time out once more.
-      return beforeDeadline(credential.getToken(scopes, { ...options, abortSignal }), call, `the token request${tenant}`).catch((error: unknown) => {
-        if (error instanceof TimeoutError) (credential as Partial<Pick<RenewableCredential, 'abandon'>>).abandon?.(scopes, options?.tenantId);
+      return beforeDeadline(
+        credential.getToken(scopes, { ...options, abortSignal }),
+        call,
+        `the token request${tenant}`,
+      ).catch((error: unknown) => {
+        if (error instanceof TimeoutError)
+          (credential as Partial<Pick<RenewableCredential, 'abandon'>>).abandon?.(scopes, options?.tenantId);
         throw error;
       });
     },
@@ -62,7 +69,8 @@ export function callLimitPolicy(service: string, limits: CallLimits): PipelinePo
     async sendRequest(request, next) {
       const deadline = limits.deadline();
       // Past the deadline nothing new starts: the call fails as if it had timed out at once.
-      if (deadline.expired()) throw new TimeoutError(`${service} ${request.method} ${pathOf(request.url)}`, deadline.lengthMs);
+      if (deadline.expired())
+        throw new TimeoutError(`${service} ${request.method} ${pathOf(request.url)}`, deadline.lengthMs);
       const own = request.abortSignal as AbortSignal | undefined;
       request.abortSignal = own ? AbortSignal.any([own, deadline.signal]) : deadline.signal;
       request.timeout = Math.max(1, Math.ceil(Math.min(limits.callMs, deadline.remainingMs())));

@@ -38,18 +38,27 @@ function isObject(value: unknown): value is Json {
 /** The name of an app setting that holds a secret: well-formed, and not one of the app's own settings. */
 function settingName(value: unknown, path: string, report: Report, holds: string): string | undefined {
   if (value === undefined) {
-    report(path, `required: the name of the app setting that holds ${holds} (the value itself never goes in this file)`);
+    report(
+      path,
+      `required: the name of the app setting that holds ${holds} (the value itself never goes in this file)`,
+    );
     return undefined;
   }
   if (typeof value !== 'string' || !SETTING_NAME.test(value)) {
     const looksLikeValue = typeof value === 'string' && /^https?:\/\//i.test(value);
-    report(path, looksLikeValue
-      ? 'expected the name of an app setting (e.g. TEAMS_OPS_URL), not the URL itself: URLs of channels are secrets, so put the URL in an app setting and name it here'
-      : `${shown(value)} is not an app setting name (letters, digits and underscores, e.g. TEAMS_OPS_URL)`);
+    report(
+      path,
+      looksLikeValue
+        ? 'expected the name of an app setting (e.g. TEAMS_OPS_URL), not the URL itself: URLs of channels are secrets, so put the URL in an app setting and name it here'
+        : `${shown(value)} is not an app setting name (letters, digits and underscores, e.g. TEAMS_OPS_URL)`,
+    );
     return undefined;
   }
   if (value in DEPLOYMENT_SETTINGS) {
-    report(path, `${value} is one of Entra Sync Watch's own settings; name a setting of this channel's own (e.g. TEAMS_OPS_URL)`);
+    report(
+      path,
+      `${value} is one of Entra Sync Watch's own settings; name a setting of this channel's own (e.g. TEAMS_OPS_URL)`,
+    );
     return undefined;
   }
   return value;
@@ -62,21 +71,45 @@ function buildChannel(value: unknown, path: string, report: Report): ChannelTarg
   }
   const type = value.type;
   if (type !== 'teams' && type !== 'webhook') {
-    report(`${path}.type`, value.type === undefined ? 'required: teams or webhook' : `expected one of teams, webhook, got ${shown(type)}`);
+    report(
+      `${path}.type`,
+      value.type === undefined ? 'required: teams or webhook' : `expected one of teams, webhook, got ${shown(type)}`,
+    );
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    if (!CHANNEL_FIELDS[type].includes(key)) report(`${path}.${key}`, `unknown field for a ${type} channel (expected one of ${CHANNEL_FIELDS[type].join(', ')})`);
+    if (!CHANNEL_FIELDS[type].includes(key))
+      report(
+        `${path}.${key}`,
+        `unknown field for a ${type} channel (expected one of ${CHANNEL_FIELDS[type].join(', ')})`,
+      );
   }
-  const urlSetting = settingName(value.urlSetting, `${path}.urlSetting`, report, type === 'teams' ? 'the Teams Workflows webhook URL' : "the receiver's https URL");
+  const urlSetting = settingName(
+    value.urlSetting,
+    `${path}.urlSetting`,
+    report,
+    type === 'teams' ? 'the Teams Workflows webhook URL' : "the receiver's https URL",
+  );
   if (type === 'teams') {
     const version = value.cardVersion;
-    if (version !== undefined && version !== '1.4' && version !== '1.5') report(`${path}.cardVersion`, `expected "1.5" (default) or "1.4", got ${shown(version)}`);
+    if (version !== undefined && version !== '1.4' && version !== '1.5')
+      report(`${path}.cardVersion`, `expected "1.5" (default) or "1.4", got ${shown(version)}`);
     if (!urlSetting) return undefined;
-    return { id: `teams:${urlSetting}`, type, urlSetting, ...(version === '1.4' || version === '1.5' ? { cardVersion: version } : {}) };
+    return {
+      id: `teams:${urlSetting}`,
+      type,
+      urlSetting,
+      ...(version === '1.4' || version === '1.5' ? { cardVersion: version } : {}),
+    };
   }
-  const secretSetting = settingName(value.secretSetting, `${path}.secretSetting`, report, 'the HMAC-SHA256 signing secret');
-  if (urlSetting && secretSetting && urlSetting === secretSetting) report(`${path}.secretSetting`, 'must name another setting than urlSetting');
+  const secretSetting = settingName(
+    value.secretSetting,
+    `${path}.secretSetting`,
+    report,
+    'the HMAC-SHA256 signing secret',
+  );
+  if (urlSetting && secretSetting && urlSetting === secretSetting)
+    report(`${path}.secretSetting`, 'must name another setting than urlSetting');
   if (!urlSetting || !secretSetting || urlSetting === secretSetting) return undefined;
   return { id: `webhook:${urlSetting}`, type, urlSetting, secretSetting };
 }
@@ -86,7 +119,12 @@ function buildChannel(value: unknown, path: string, report: Report): ChannelTarg
  * channels of one route posting to the same URL setting are refused: each channel's log is known
  * by its type and URL setting.
  */
-export function buildChannels(value: unknown, path: string, report: Report, inherited: ChannelTarget[]): ChannelTarget[] {
+export function buildChannels(
+  value: unknown,
+  path: string,
+  report: Report,
+  inherited: ChannelTarget[],
+): ChannelTarget[] {
   if (value === undefined) return inherited;
   if (!Array.isArray(value)) {
     report(path, `expected a list of channels, got ${shown(value)}`);
@@ -97,7 +135,8 @@ export function buildChannels(value: unknown, path: string, report: Report, inhe
     const channel = buildChannel(item, `${path}[${i}]`, report);
     if (!channel) return;
     const twin = channels.findIndex((c) => c.urlSetting === channel.urlSetting);
-    if (twin >= 0) report(`${path}[${i}].urlSetting`, `the same setting as ${path}[${twin}]; a route posts to each URL once`);
+    if (twin >= 0)
+      report(`${path}[${i}].urlSetting`, `the same setting as ${path}[${twin}]; a route posts to each URL once`);
     else channels.push(channel);
   });
   return channels;
@@ -119,13 +158,25 @@ export function buildDigest(value: unknown, path: string, report: Report): Diges
     report(path, `expected { "at": "08:00", "timeZone": "Europe/Berlin" }, got ${shown(value)}`);
     return undefined;
   }
-  for (const key of Object.keys(value)) if (key !== 'at' && key !== 'timeZone') report(`${path}.${key}`, 'unknown field (expected one of at, timeZone)');
+  for (const key of Object.keys(value))
+    if (key !== 'at' && key !== 'timeZone') report(`${path}.${key}`, 'unknown field (expected one of at, timeZone)');
   const at = typeof value.at === 'string' && TIME_OF_DAY.test(value.at) ? value.at : undefined;
-  if (!at) report(`${path}.at`, value.at === undefined ? 'required: the local time HH:MM the digest goes out' : `${shown(value.at)} is not a time of day; expected HH:MM from 00:00 to 23:59`);
+  if (!at)
+    report(
+      `${path}.at`,
+      value.at === undefined
+        ? 'required: the local time HH:MM the digest goes out'
+        : `${shown(value.at)} is not a time of day; expected HH:MM from 00:00 to 23:59`,
+    );
   const zoneText = typeof value.timeZone === 'string' ? value.timeZone.trim() : undefined;
   const timeZone = zoneText ? canonicalTimeZone(zoneText) : undefined;
   if (!timeZone) {
-    report(`${path}.timeZone`, value.timeZone === undefined ? 'required: an IANA time zone such as Europe/Berlin (UTC for none)' : `${shown(value.timeZone)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
+    report(
+      `${path}.timeZone`,
+      value.timeZone === undefined
+        ? 'required: an IANA time zone such as Europe/Berlin (UTC for none)'
+        : `${shown(value.timeZone)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
+    );
   }
   return at && timeZone ? { at, timeZone } : undefined;
 }

@@ -27,15 +27,45 @@ export class ConfigError extends Error {
   }
 }
 
-
 // Kept in step with the types: adding a matcher label without listing it here fails to compile.
-const MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job', 'condition', 'severity'] as const satisfies readonly (keyof Matchers)[];
+const MATCHER_KEYS = [
+  'tenant',
+  'tenantName',
+  'servicePrincipal',
+  'app',
+  'jobTemplate',
+  'job',
+  'condition',
+  'severity',
+] as const satisfies readonly (keyof Matchers)[];
 const _allMatcherKeysListed: Exclude<keyof Matchers, (typeof MATCHER_KEYS)[number]> extends never ? true : never = true;
 const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
 const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes', 'channels', 'digest'];
-const ROUTE_FIELDS = ['match', 'to', 'cc', 'repeatInterval', 'sendResolved', 'continue', 'routes', 'channels', 'digest'];
-const TOP_FIELDS = ['$schema', 'route', 'silences', 'maintenanceWindows', 'rules', 'sendBudget', 'heartbeat', 'tenants', 'discovery', 'provisioningLogs', 'kqlRules'];
+const ROUTE_FIELDS = [
+  'match',
+  'to',
+  'cc',
+  'repeatInterval',
+  'sendResolved',
+  'continue',
+  'routes',
+  'channels',
+  'digest',
+];
+const TOP_FIELDS = [
+  '$schema',
+  'route',
+  'silences',
+  'maintenanceWindows',
+  'rules',
+  'sendBudget',
+  'heartbeat',
+  'tenants',
+  'discovery',
+  'provisioningLogs',
+  'kqlRules',
+];
 
 /** The conditions matchers may name while a config is built: the registry's and the config's own KQL rules. */
 let declaredConditions: readonly string[] = CONDITIONS;
@@ -43,7 +73,8 @@ let declaredConditions: readonly string[] = CONDITIONS;
 // The same address, tenant and domain rules as settings.ts, so a config address is valid wherever a setting's is.
 const TIME_OF_DAY = /^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/;
 /** ISO 8601 date-time with seconds optional and a time zone required: a silence must mean one instant everywhere. */
-const DATE_TIME = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+const DATE_TIME =
+  /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
 /** Collects problems, each prefixed with the JSON path it is about. */
 class Problems {
@@ -53,15 +84,21 @@ class Problems {
   }
 }
 
-
 /** The value as an object with only the allowed fields (unknown ones are reported, typos being the usual cause). */
-function objectAt(value: unknown, path: string, problems: Problems, allowed: readonly string[], reportedElsewhere: readonly string[] = []): Json | undefined {
+function objectAt(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  allowed: readonly string[],
+  reportedElsewhere: readonly string[] = [],
+): Json | undefined {
   if (!isObject(value)) {
     problems.add(path, `expected an object, got ${shown(value)}`);
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key) && !reportedElsewhere.includes(key)) problems.add(field(path, key), `unknown field (expected one of ${allowed.join(', ')})`);
+    if (!allowed.includes(key) && !reportedElsewhere.includes(key))
+      problems.add(field(path, key), `unknown field (expected one of ${allowed.join(', ')})`);
   }
   return value;
 }
@@ -76,7 +113,10 @@ function arrayAt(value: unknown, path: string, problems: Problems): unknown[] | 
 function requiredText(object: Json, key: string, path: string, problems: Problems, why: string): string | undefined {
   const value = object[key];
   if (typeof value === 'string' && value.trim() !== '') return value.trim();
-  problems.add(field(path, key), value === undefined ? `required: ${why}` : `expected a non-empty string (${why}), got ${shown(value)}`);
+  problems.add(
+    field(path, key),
+    value === undefined ? `required: ${why}` : `expected a non-empty string (${why}), got ${shown(value)}`,
+  );
   return undefined;
 }
 
@@ -93,7 +133,12 @@ function wholeNumber(value: unknown, path: string, problems: Problems, min: numb
   return undefined;
 }
 
-function duration(value: unknown, path: string, problems: Problems, { positive }: { positive: boolean }): number | undefined {
+function duration(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  { positive }: { positive: boolean },
+): number | undefined {
   const ms = typeof value === 'string' ? parseDuration(value) : undefined;
   if (ms === undefined) {
     problems.add(path, `${shown(value)} is not a duration (e.g. 30m, 4h, 1d)`);
@@ -106,7 +151,12 @@ function duration(value: unknown, path: string, problems: Problems, { positive }
   return ms;
 }
 
-function emailList(value: unknown, path: string, problems: Problems, { required }: { required: boolean }): string[] | undefined {
+function emailList(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  { required }: { required: boolean },
+): string[] | undefined {
   const items = arrayAt(value, path, problems);
   if (!items) return undefined;
   if (required && items.length === 0) {
@@ -114,7 +164,8 @@ function emailList(value: unknown, path: string, problems: Problems, { required 
     return undefined;
   }
   items.forEach((item, i) => {
-    if (typeof item !== 'string' || !EMAIL.test(item)) problems.add(`${path}[${i}]`, `${shown(item)} is not an email address`);
+    if (typeof item !== 'string' || !EMAIL.test(item))
+      problems.add(`${path}[${i}]`, `${shown(item)} is not an email address`);
   });
   return items.map(String);
 }
@@ -122,11 +173,13 @@ function emailList(value: unknown, path: string, problems: Problems, { required 
 // ---- matchers -------------------------------------------------------------------------------
 
 function enumValue(value: unknown, path: string, problems: Problems, allowed: readonly string[]): void {
-  if (typeof value !== 'string' || !allowed.includes(value)) problems.add(path, `expected one of ${allowed.join(', ')}, got ${shown(value)}`);
+  if (typeof value !== 'string' || !allowed.includes(value))
+    problems.add(path, `expected one of ${allowed.join(', ')}, got ${shown(value)}`);
 }
 
 function globValue(value: unknown, path: string, problems: Problems): void {
-  if (typeof value !== 'string' || value === '') problems.add(path, `expected a non-empty string (* matches anything), got ${shown(value)}`);
+  if (typeof value !== 'string' || value === '')
+    problems.add(path, `expected a non-empty string (* matches anything), got ${shown(value)}`);
 }
 
 /** A matcher value: one string or a non-empty list of them; condition and severity only from their enums. */
@@ -141,12 +194,19 @@ function matchValue(key: string, value: unknown, path: string, problems: Problem
   value.forEach((item, i) => check(item, `${path}[${i}]`));
 }
 
-function matchers(value: unknown, path: string, problems: Problems, { required }: { required: boolean }): Matchers | undefined {
+function matchers(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  { required }: { required: boolean },
+): Matchers | undefined {
   const object = objectAt(value, path, problems, MATCHER_KEYS);
   if (!object) return undefined;
   // Muting every alert by accident is worse than a typo; `tenant: "*"` says it on purpose.
-  if (required && Object.keys(object).length === 0) problems.add(path, 'give at least one matcher (use "tenant": "*" to mean every alert)');
-  for (const key of MATCHER_KEYS) if (object[key] !== undefined) matchValue(key, object[key], field(path, key), problems);
+  if (required && Object.keys(object).length === 0)
+    problems.add(path, 'give at least one matcher (use "tenant": "*" to mean every alert)');
+  for (const key of MATCHER_KEYS)
+    if (object[key] !== undefined) matchValue(key, object[key], field(path, key), problems);
   return object as Matchers;
 }
 
@@ -154,28 +214,42 @@ function matchers(value: unknown, path: string, problems: Problems, { required }
 
 type Inherited = Pick<Route, 'to' | 'cc' | 'repeatMs' | 'sendResolved' | 'channels'>;
 
-function repeatIntervals(value: unknown, path: string, problems: Problems, parent: Route['repeatMs']): Route['repeatMs'] {
+function repeatIntervals(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  parent: Route['repeatMs'],
+): Route['repeatMs'] {
   if (value === undefined) return parent;
   if (typeof value === 'string') {
     const ms = duration(value, path, problems, { positive: true });
     return ms === undefined ? parent : { critical: ms, warning: ms };
   }
   if (!isObject(value)) {
-    problems.add(path, `expected a duration (e.g. 4h) or an object with critical and/or warning durations, got ${shown(value)}`);
+    problems.add(
+      path,
+      `expected a duration (e.g. 4h) or an object with critical and/or warning durations, got ${shown(value)}`,
+    );
     return parent;
   }
   objectAt(value, path, problems, SEVERITIES);
   const repeatMs = { ...parent };
   for (const severity of SEVERITIES) {
     if (value[severity] === undefined) continue;
-    repeatMs[severity] = duration(value[severity], field(path, severity), problems, { positive: true }) ?? parent[severity];
+    repeatMs[severity] =
+      duration(value[severity], field(path, severity), problems, { positive: true }) ?? parent[severity];
   }
   return repeatMs;
 }
 
 function refuseOnRoot(object: Json, path: string, problems: Problems): void {
-  if (object.match !== undefined) problems.add(field(path, 'match'), 'not allowed on the root route, which takes every alert; put matchers on its routes');
-  if (object.continue !== undefined) problems.add(field(path, 'continue'), 'not allowed on the root route, which has no siblings');
+  if (object.match !== undefined)
+    problems.add(
+      field(path, 'match'),
+      'not allowed on the root route, which takes every alert; put matchers on its routes',
+    );
+  if (object.continue !== undefined)
+    problems.add(field(path, 'continue'), 'not allowed on the root route, which has no siblings');
 }
 
 /**
@@ -189,17 +263,27 @@ export const MAX_ROUTE_DEPTH = 16;
 function buildRoute(value: unknown, path: string, id: string, parent: Inherited, problems: Problems): Route {
   const isRoot = id === 'root';
   if (isRoot && isObject(value)) refuseOnRoot(value, path, problems);
-  const object = (isRoot ? objectAt(value, path, problems, ROOT_ROUTE_FIELDS, ['match', 'continue']) : objectAt(value, path, problems, ROUTE_FIELDS)) ?? {};
+  const object =
+    (isRoot
+      ? objectAt(value, path, problems, ROOT_ROUTE_FIELDS, ['match', 'continue'])
+      : objectAt(value, path, problems, ROUTE_FIELDS)) ?? {};
   const route: Route = {
     id,
-    to: object.to === undefined ? parent.to : (emailList(object.to, field(path, 'to'), problems, { required: true }) ?? parent.to),
-    cc: object.cc === undefined ? parent.cc : (emailList(object.cc, field(path, 'cc'), problems, { required: false }) ?? parent.cc),
+    to:
+      object.to === undefined
+        ? parent.to
+        : (emailList(object.to, field(path, 'to'), problems, { required: true }) ?? parent.to),
+    cc:
+      object.cc === undefined
+        ? parent.cc
+        : (emailList(object.cc, field(path, 'cc'), problems, { required: false }) ?? parent.cc),
     repeatMs: repeatIntervals(object.repeatInterval, field(path, 'repeatInterval'), problems, parent.repeatMs),
     sendResolved: optionalBoolean(object.sendResolved, field(path, 'sendResolved'), problems) ?? parent.sendResolved,
     continue: isRoot ? false : (optionalBoolean(object.continue, field(path, 'continue'), problems) ?? false),
     routes: [],
   };
-  if (!isRoot && object.match !== undefined) route.match = matchers(object.match, field(path, 'match'), problems, { required: false });
+  if (!isRoot && object.match !== undefined)
+    route.match = matchers(object.match, field(path, 'match'), problems, { required: false });
   // Channels besides email are inherited like recipients; a digest belongs to the route that asks for it.
   const report = (at: string, message: string) => problems.add(at, message);
   const channels = buildChannels(object.channels, field(path, 'channels'), report, parent.channels ?? []);
@@ -208,10 +292,15 @@ function buildRoute(value: unknown, path: string, id: string, parent: Inherited,
   if (digest) route.digest = digest;
   const children = object.routes === undefined ? [] : (arrayAt(object.routes, field(path, 'routes'), problems) ?? []);
   if (children.length > 0 && id.split('.').length > MAX_ROUTE_DEPTH) {
-    problems.add(field(path, 'routes'), `routes are nested more than ${MAX_ROUTE_DEPTH} levels deep; flatten the tree (a route can list many children)`);
+    problems.add(
+      field(path, 'routes'),
+      `routes are nested more than ${MAX_ROUTE_DEPTH} levels deep; flatten the tree (a route can list many children)`,
+    );
     return route;
   }
-  route.routes = children.map((child, i) => buildRoute(child, `${field(path, 'routes')}[${i}]`, `${id}.${i}`, route, problems));
+  route.routes = children.map((child, i) =>
+    buildRoute(child, `${field(path, 'routes')}[${i}]`, `${id}.${i}`, route, problems),
+  );
   return route;
 }
 
@@ -234,7 +323,10 @@ function dateTime(object: Json, key: string, path: string, problems: Problems): 
   const parts = DATE_TIME.exec(text);
   // Date.parse rolls 2026-02-30 over to March 2; a typo like that should be an error, not a surprise.
   if (!parts || Number(parts[3]) > daysInMonth(Number(parts[1]), Number(parts[2]))) {
-    problems.add(field(path, key), `${shown(text)} is not an ISO 8601 date-time with a time zone (e.g. 2026-11-28T06:00:00Z or 2026-11-28T07:00:00+01:00)`);
+    problems.add(
+      field(path, key),
+      `${shown(text)} is not an ISO 8601 date-time with a time zone (e.g. 2026-11-28T06:00:00Z or 2026-11-28T07:00:00+01:00)`,
+    );
     return undefined;
   }
   return new Date(text);
@@ -245,15 +337,21 @@ function buildSilence(value: unknown, path: string, problems: Problems): Silence
   if (!object) return undefined;
   if (object.matchers === undefined) problems.add(field(path, 'matchers'), 'required: which alerts to silence');
   const silence = {
-    matchers: object.matchers === undefined ? undefined : matchers(object.matchers, field(path, 'matchers'), problems, { required: true }),
+    matchers:
+      object.matchers === undefined
+        ? undefined
+        : matchers(object.matchers, field(path, 'matchers'), problems, { required: true }),
     startsAt: dateTime(object, 'startsAt', path, problems),
     endsAt: dateTime(object, 'endsAt', path, problems),
     createdBy: requiredText(object, 'createdBy', path, problems, 'who made this silence'),
     comment: requiredText(object, 'comment', path, problems, 'why, for whoever wonders where the alerts went'),
   };
-  if (silence.startsAt && silence.endsAt && silence.endsAt <= silence.startsAt) problems.add(field(path, 'endsAt'), 'must be after startsAt');
+  if (silence.startsAt && silence.endsAt && silence.endsAt <= silence.startsAt)
+    problems.add(field(path, 'endsAt'), 'must be after startsAt');
   const { matchers: m, startsAt, endsAt, createdBy, comment } = silence;
-  return m && startsAt && endsAt && createdBy && comment ? { matchers: m, startsAt, endsAt, createdBy, comment } : undefined;
+  return m && startsAt && endsAt && createdBy && comment
+    ? { matchers: m, startsAt, endsAt, createdBy, comment }
+    : undefined;
 }
 
 /** The canonical IANA name (`europe/berlin` → `Europe/Berlin`), or undefined when the runtime does not know the zone. */
@@ -267,7 +365,12 @@ function canonicalTimeZone(timeZone: string): string | undefined {
 
 function timeOfDay(value: unknown, path: string, problems: Problems): string | undefined {
   if (typeof value === 'string' && TIME_OF_DAY.test(value)) return value;
-  problems.add(path, value === undefined ? 'required: a local time HH:MM' : `${shown(value)} is not a time of day; expected HH:MM from 00:00 to 24:00`);
+  problems.add(
+    path,
+    value === undefined
+      ? 'required: a local time HH:MM'
+      : `${shown(value)} is not a time of day; expected HH:MM from 00:00 to 24:00`,
+  );
   return undefined;
 }
 
@@ -298,13 +401,22 @@ function buildMaintenanceWindow(value: unknown, path: string, problems: Problems
   if (!object) return undefined;
   const name = requiredText(object, 'name', path, problems, 'shown in logs as the reason alerts were muted');
   if (object.matchers === undefined) problems.add(field(path, 'matchers'), 'required: which alerts the window mutes');
-  const m = object.matchers === undefined ? undefined : matchers(object.matchers, field(path, 'matchers'), problems, { required: true });
+  const m =
+    object.matchers === undefined
+      ? undefined
+      : matchers(object.matchers, field(path, 'matchers'), problems, { required: true });
   const zoneText = requiredText(object, 'timeZone', path, problems, 'an IANA time zone such as Europe/Berlin');
   const timeZone = zoneText === undefined ? undefined : canonicalTimeZone(zoneText);
-  if (zoneText !== undefined && !timeZone) problems.add(field(path, 'timeZone'), `${shown(zoneText)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
+  if (zoneText !== undefined && !timeZone)
+    problems.add(
+      field(path, 'timeZone'),
+      `${shown(zoneText)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
+    );
   if (object.weekly === undefined) problems.add(field(path, 'weekly'), 'required: a list of { days, start, end }');
-  const weeklyItems = object.weekly === undefined ? [] : (arrayAt(object.weekly, field(path, 'weekly'), problems) ?? []);
-  if (Array.isArray(object.weekly) && weeklyItems.length === 0) problems.add(field(path, 'weekly'), 'expected at least one { days, start, end }');
+  const weeklyItems =
+    object.weekly === undefined ? [] : (arrayAt(object.weekly, field(path, 'weekly'), problems) ?? []);
+  if (Array.isArray(object.weekly) && weeklyItems.length === 0)
+    problems.add(field(path, 'weekly'), 'expected at least one { days, start, end }');
   const weekly = weeklyItems.map((item, i) => buildWeeklyWindow(item, `${field(path, 'weekly')}[${i}]`, problems));
   const createdBy = requiredText(object, 'createdBy', path, problems, 'who set up this window');
   const comment = requiredText(object, 'comment', path, problems, 'why alerts are muted during it');
@@ -312,7 +424,12 @@ function buildMaintenanceWindow(value: unknown, path: string, problems: Problems
   return { name, matchers: m, timeZone, weekly: weekly as WeeklyWindow[], createdBy, comment };
 }
 
-function listOf<T>(value: unknown, path: string, problems: Problems, build: (item: unknown, path: string, problems: Problems) => T | undefined): T[] {
+function listOf<T>(
+  value: unknown,
+  path: string,
+  problems: Problems,
+  build: (item: unknown, path: string, problems: Problems) => T | undefined,
+): T[] {
   if (value === undefined) return [];
   const items = arrayAt(value, path, problems) ?? [];
   return items.map((item, i) => build(item, `${path}[${i}]`, problems)).filter((item): item is T => item !== undefined);
@@ -326,22 +443,33 @@ const RULE_FIELDS = ['enabled', 'severity', 'pendingCycles', 'keepFiringFor'];
 
 function paramValue(spec: ParamSpec, value: unknown, path: string, problems: Problems): number | boolean | undefined {
   if (spec.type === 'boolean') return optionalBoolean(value, path, problems);
-  const number = spec.type === 'duration'
-    ? duration(value, path, problems, { positive: false })
-    : typeof value === 'number' && Number.isFinite(value) && (spec.type === 'number' || Number.isSafeInteger(value)) ? value : undefined;
+  const number =
+    spec.type === 'duration'
+      ? duration(value, path, problems, { positive: false })
+      : typeof value === 'number' && Number.isFinite(value) && (spec.type === 'number' || Number.isSafeInteger(value))
+        ? value
+        : undefined;
   if (number === undefined) {
-    if (spec.type !== 'duration') problems.add(path, `expected ${spec.type === 'integer' ? 'a whole number' : 'a number'}, got ${shown(value)}`);
+    if (spec.type !== 'duration')
+      problems.add(path, `expected ${spec.type === 'integer' ? 'a whole number' : 'a number'}, got ${shown(value)}`);
     return undefined;
   }
   const show = (n: number) => (spec.type === 'duration' ? formatDurationText(n) : String(n));
-  if (spec.min !== undefined && number < spec.min) problems.add(path, `must be at least ${show(spec.min)}, got ${shown(value)}`);
-  else if (spec.max !== undefined && number > spec.max) problems.add(path, `must be at most ${show(spec.max)}, got ${shown(value)}`);
+  if (spec.min !== undefined && number < spec.min)
+    problems.add(path, `must be at least ${show(spec.min)}, got ${shown(value)}`);
+  else if (spec.max !== undefined && number > spec.max)
+    problems.add(path, `must be at most ${show(spec.max)}, got ${shown(value)}`);
   else return number;
   return undefined;
 }
 
 /** The fields of one rule's settings (rule-wide or an override) that are given, validated. */
-function ruleFields(rule: RuleDefinition, object: Json, path: string, problems: Problems): RulePolicy['overrides'][number]['settings'] {
+function ruleFields(
+  rule: RuleDefinition,
+  object: Json,
+  path: string,
+  problems: Problems,
+): RulePolicy['overrides'][number]['settings'] {
   const settings: RulePolicy['overrides'][number]['settings'] = {};
   const enabled = optionalBoolean(object.enabled, field(path, 'enabled'), problems);
   if (enabled !== undefined) settings.enabled = enabled;
@@ -373,11 +501,20 @@ function buildRule(rule: RuleDefinition, value: unknown, path: string, problems:
   const overrides = listOf(object.overrides, field(path, 'overrides'), problems, (item, itemPath) => {
     const entry = objectAt(item, itemPath, problems, ['match', ...RULE_FIELDS, ...Object.keys(rule.params)]);
     if (!entry) return undefined;
-    if (entry.match === undefined) problems.add(field(itemPath, 'match'), `required: which ${{ job: 'tenants, apps or jobs', servicePrincipal: 'tenants or apps', tenant: 'tenants' }[rule.scope]} the override is for`);
-    const match = entry.match === undefined ? undefined : objectAt(entry.match, field(itemPath, 'match'), problems, SUBJECT_MATCHER_KEYS);
+    if (entry.match === undefined)
+      problems.add(
+        field(itemPath, 'match'),
+        `required: which ${{ job: 'tenants, apps or jobs', servicePrincipal: 'tenants or apps', tenant: 'tenants' }[rule.scope]} the override is for`,
+      );
+    const match =
+      entry.match === undefined
+        ? undefined
+        : objectAt(entry.match, field(itemPath, 'match'), problems, SUBJECT_MATCHER_KEYS);
     if (match) {
-      if (Object.keys(match).length === 0) problems.add(field(itemPath, 'match'), `give at least one of ${SUBJECT_MATCHER_KEYS.join(', ')}`);
-      for (const key of SUBJECT_MATCHER_KEYS) if (match[key] !== undefined) matchValue(key, match[key], field(field(itemPath, 'match'), key), problems);
+      if (Object.keys(match).length === 0)
+        problems.add(field(itemPath, 'match'), `give at least one of ${SUBJECT_MATCHER_KEYS.join(', ')}`);
+      for (const key of SUBJECT_MATCHER_KEYS)
+        if (match[key] !== undefined) matchValue(key, match[key], field(field(itemPath, 'match'), key), problems);
     }
     return match ? { match: match as Matchers, settings: ruleFields(rule, entry, itemPath, problems) } : undefined;
   });
@@ -392,7 +529,12 @@ export function defaultRules(): Record<string, RulePolicy> {
 /** Every registered rule's settings: defaults, then what `rules.<condition>` in the config changes. */
 function buildRules(value: unknown, problems: Problems): Record<string, RulePolicy> {
   const object = value === undefined ? {} : (objectAt(value, 'rules', problems, CONDITIONS) ?? {});
-  return Object.fromEntries(RULES.map((rule) => [rule.condition, buildRule(rule, object[rule.condition] ?? {}, field('rules', rule.condition), problems)]));
+  return Object.fromEntries(
+    RULES.map((rule) => [
+      rule.condition,
+      buildRule(rule, object[rule.condition] ?? {}, field('rules', rule.condition), problems),
+    ]),
+  );
 }
 
 function buildBudget(value: unknown, problems: Problems): Policy['budget'] {
@@ -411,7 +553,13 @@ function httpsUrl(value: unknown, path: string, problems: Problems): string | un
   } catch {
     url = undefined;
   }
-  if (!url) problems.add(path, value === undefined ? 'required: the https:// URL to call after each cycle' : `${shown(value)} is not a URL; expected https://...`);
+  if (!url)
+    problems.add(
+      path,
+      value === undefined
+        ? 'required: the https:// URL to call after each cycle'
+        : `${shown(value)} is not a URL; expected https://...`,
+    );
   else if (url.protocol !== 'https:') problems.add(path, `${shown(value)} must use https://`);
   return url?.protocol === 'https:' ? url.href : undefined;
 }
@@ -422,7 +570,8 @@ function buildHeartbeat(value: unknown, problems: Problems): Policy['heartbeat']
   if (!object) return undefined;
   const url = httpsUrl(object.url, 'heartbeat.url', problems);
   const method = object.method ?? 'POST';
-  if (method !== 'GET' && method !== 'POST') problems.add('heartbeat.method', `expected one of GET, POST, got ${shown(method)}`);
+  if (method !== 'GET' && method !== 'POST')
+    problems.add('heartbeat.method', `expected one of GET, POST, got ${shown(method)}`);
   return url ? { url, method: method === 'GET' ? 'GET' : 'POST' } : undefined;
 }
 
@@ -440,10 +589,13 @@ function buildTenantNames(value: unknown, problems: Problems): Map<string, strin
     const path = pathOf(key);
     if (!GUID.test(key) && !DOMAIN.test(key)) problems.add(path, 'not a tenant ID (GUID) or domain name');
     const id = key.toLowerCase();
-    if (firstKey.has(id)) problems.add(path, `the same tenant as ${pathOf(firstKey.get(id) as string)} (tenant IDs ignore case)`);
+    if (firstKey.has(id))
+      problems.add(path, `the same tenant as ${pathOf(firstKey.get(id) as string)} (tenant IDs ignore case)`);
     firstKey.set(id, firstKey.get(id) ?? key);
     const tenant = objectAt(entry, path, problems, ['name']);
-    const name = tenant ? requiredText(tenant, 'name', path, problems, 'the name used in subjects and tenantName matchers') : undefined;
+    const name = tenant
+      ? requiredText(tenant, 'name', path, problems, 'the name used in subjects and tenantName matchers')
+      : undefined;
     if (name) names.set(id, name);
   }
   return names;
@@ -454,11 +606,16 @@ function buildDiscovery(value: unknown, problems: Problems): Policy['discovery']
   if (value === undefined) return discovery;
   const object = objectAt(value, 'discovery', problems, ['refreshInterval', 'servicePrincipals']) ?? {};
   if (object.refreshInterval !== undefined) {
-    discovery.refreshMs = duration(object.refreshInterval, 'discovery.refreshInterval', problems, { positive: true }) ?? DEFAULT_DISCOVERY_REFRESH_MS;
+    discovery.refreshMs =
+      duration(object.refreshInterval, 'discovery.refreshInterval', problems, { positive: true }) ??
+      DEFAULT_DISCOVERY_REFRESH_MS;
   }
   if (object.servicePrincipals === undefined) return discovery;
   if (!isObject(object.servicePrincipals)) {
-    problems.add('discovery.servicePrincipals', `expected an object of tenant ID → [service principal object IDs], got ${shown(object.servicePrincipals)}`);
+    problems.add(
+      'discovery.servicePrincipals',
+      `expected an object of tenant ID → [service principal object IDs], got ${shown(object.servicePrincipals)}`,
+    );
     return discovery;
   }
   for (const [tenant, ids] of Object.entries(object.servicePrincipals)) {
@@ -466,9 +623,12 @@ function buildDiscovery(value: unknown, problems: Problems): Policy['discovery']
     if (!GUID.test(tenant) && !DOMAIN.test(tenant)) problems.add(path, 'not a tenant ID (GUID) or domain name');
     const items = arrayAt(ids, path, problems) ?? [];
     items.forEach((id, i) => {
-      if (typeof id !== 'string' || !GUID.test(id)) problems.add(`${path}[${i}]`, `${shown(id)} is not a service principal object ID (a GUID)`);
+      if (typeof id !== 'string' || !GUID.test(id))
+        problems.add(`${path}[${i}]`, `${shown(id)} is not a service principal object ID (a GUID)`);
     });
-    const valid = items.filter((id): id is string => typeof id === 'string' && GUID.test(id)).map((id) => id.toLowerCase());
+    const valid = items
+      .filter((id): id is string => typeof id === 'string' && GUID.test(id))
+      .map((id) => id.toLowerCase());
     const key = tenant.toLowerCase();
     discovery.servicePrincipals.set(key, [...new Set([...(discovery.servicePrincipals.get(key) ?? []), ...valid])]);
   }
@@ -485,7 +645,8 @@ export function buildPolicy(raw: unknown, defaults: { emailTo: string[] }, sourc
   const problems = new Problems();
   if (!isObject(raw)) problems.add('', `expected a JSON object at the top level, got ${shown(raw)}`);
   const config = (isObject(raw) && objectAt(raw, '', problems, TOP_FIELDS)) || {};
-  if (config.$schema !== undefined && typeof config.$schema !== 'string') problems.add('$schema', `expected a string, got ${shown(config.$schema)}`);
+  if (config.$schema !== undefined && typeof config.$schema !== 'string')
+    problems.add('$schema', `expected a string, got ${shown(config.$schema)}`);
   const report = (path: string, message: string) => problems.add(path, message);
   // KQL rules first: their names are conditions the routes and silences may match on.
   const kql = buildKqlRules(config.kqlRules, report, CONDITIONS);
@@ -536,11 +697,13 @@ export function loadPolicy(path: string | undefined, defaults: { emailTo: string
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    if (error instanceof RangeError) throw new ConfigError(path, [`nested too deeply to read (a config is at most ${MAX_JSON_DEPTH} levels deep)`]);
+    if (error instanceof RangeError)
+      throw new ConfigError(path, [`nested too deeply to read (a config is at most ${MAX_JSON_DEPTH} levels deep)`]);
     throw new ConfigError(path, [`not valid JSON: ${parseErrorText(text, error as Error)}`]);
   }
   const depth = jsonDepth(raw);
-  if (depth > MAX_JSON_DEPTH) throw new ConfigError(path, [`nested ${depth} levels deep; a config is at most ${MAX_JSON_DEPTH} levels deep`]);
+  if (depth > MAX_JSON_DEPTH)
+    throw new ConfigError(path, [`nested ${depth} levels deep; a config is at most ${MAX_JSON_DEPTH} levels deep`]);
   return buildPolicy(raw, defaults, path);
 }
 

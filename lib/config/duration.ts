@@ -38,7 +38,12 @@ export function parseDuration(text: string): number | undefined {
 export function formatDurationText(ms: number): string {
   let rest = Math.floor(Math.max(0, ms) / SECOND) * SECOND;
   let text = '';
-  for (const [unit, size] of [['d', DAY], ['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) {
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', HOUR],
+    ['m', MINUTE],
+    ['s', SECOND],
+  ] as const) {
     const count = Math.floor(rest / size);
     if (count > 0) text += `${count}${unit}`;
     rest -= count * size;

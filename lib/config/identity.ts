@@ -13,13 +13,18 @@ import type { Env } from './settings';
  * - `secret`: the app registration with a client secret: the last resort, warned about at start.
  */
 export type Identity =
-  | { mode: 'managed-identity'; /** A user-assigned identity's client ID; none = system-assigned. */ clientId?: string; tenantId?: string }
+  | {
+      mode: 'managed-identity';
+      /** A user-assigned identity's client ID; none = system-assigned. */ clientId?: string;
+      tenantId?: string;
+    }
   | { mode: 'federated'; appClientId: string; tenantId: string; managedIdentityClientId?: string }
   | { mode: 'certificate'; tenantId: string; clientId: string; certificatePath: string; certificatePassword?: string }
   | { mode: 'secret'; tenantId: string; clientId: string; clientSecret: string };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TENANT = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$/i;
+const TENANT =
+  /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})$/i;
 
 const value = (env: Env, name: string): string | undefined => env[name]?.trim() || undefined;
 
@@ -36,19 +41,43 @@ export function identityFromEnv(env: Env, problems: string[]): Identity {
   const clientSecret = value(env, 'AZURE_CLIENT_SECRET');
   checkId('AZURE_TENANT_ID', tenantId, TENANT, 'a tenant ID (GUID) or domain name', problems);
   checkId('AZURE_CLIENT_ID', clientId, GUID, 'a client ID (GUID)', problems);
-  checkId('WATCH_APP_CLIENT_ID', appClientId, GUID, 'the client ID (GUID) of the multi-tenant app registration', problems);
+  checkId(
+    'WATCH_APP_CLIENT_ID',
+    appClientId,
+    GUID,
+    'the client ID (GUID) of the multi-tenant app registration',
+    problems,
+  );
 
   if (appClientId) {
-    if (!tenantId) problems.push('AZURE_TENANT_ID is required with WATCH_APP_CLIENT_ID: the home tenant of the app registration and of the managed identity');
+    if (!tenantId)
+      problems.push(
+        'AZURE_TENANT_ID is required with WATCH_APP_CLIENT_ID: the home tenant of the app registration and of the managed identity',
+      );
     return { mode: 'federated', appClientId, tenantId: tenantId ?? '', managedIdentityClientId: clientId };
   }
-  const appCredential = certificatePath ? 'AZURE_CLIENT_CERTIFICATE_PATH' : clientSecret ? 'AZURE_CLIENT_SECRET' : undefined;
+  const appCredential = certificatePath
+    ? 'AZURE_CLIENT_CERTIFICATE_PATH'
+    : clientSecret
+      ? 'AZURE_CLIENT_SECRET'
+      : undefined;
   if (appCredential && (!tenantId || !clientId)) {
-    problems.push(`${appCredential} needs AZURE_TENANT_ID and AZURE_CLIENT_ID: the home tenant and client ID of the app registration it belongs to`);
+    problems.push(
+      `${appCredential} needs AZURE_TENANT_ID and AZURE_CLIENT_ID: the home tenant and client ID of the app registration it belongs to`,
+    );
   }
   if (certificatePath) {
-    if (!existsSync(certificatePath)) problems.push(`AZURE_CLIENT_CERTIFICATE_PATH="${certificatePath}": no such file (a PEM file with the private key and the certificate)`);
-    return { mode: 'certificate', tenantId: tenantId ?? '', clientId: clientId ?? '', certificatePath, certificatePassword: value(env, 'AZURE_CLIENT_CERTIFICATE_PASSWORD') };
+    if (!existsSync(certificatePath))
+      problems.push(
+        `AZURE_CLIENT_CERTIFICATE_PATH="${certificatePath}": no such file (a PEM file with the private key and the certificate)`,
+      );
+    return {
+      mode: 'certificate',
+      tenantId: tenantId ?? '',
+      clientId: clientId ?? '',
+      certificatePath,
+      certificatePassword: value(env, 'AZURE_CLIENT_CERTIFICATE_PASSWORD'),
+    };
   }
   if (clientSecret) return { mode: 'secret', tenantId: tenantId ?? '', clientId: clientId ?? '', clientSecret };
 

@@ -47,25 +47,47 @@ export interface ProvisioningLogsPolicy {
   overlapMs: number;
 }
 
-export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = { source: 'graph', maxPagesPerCycle: 20, overlapMs: 15 * 60_000 };
+export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = {
+  source: 'graph',
+  maxPagesPerCycle: 20,
+  overlapMs: 15 * 60_000,
+};
 
 type Report = (path: string, message: string) => void;
 
 const LABEL_KEYS = ['tenant', 'servicePrincipal', 'job', 'app', 'jobTemplate'] as const;
-const RULE_KEYS = ['name', 'query', 'timeSpan', 'threshold', 'severity', 'pendingCycles', 'labels', 'description', 'steps', 'enabled'];
+const RULE_KEYS = [
+  'name',
+  'query',
+  'timeSpan',
+  'threshold',
+  'severity',
+  'pendingCycles',
+  'labels',
+  'description',
+  'steps',
+  'enabled',
+];
 const MAX_TIME_SPAN = 30 * 24 * 3600_000;
-
 
 function objectAt(value: unknown, path: string, report: Report, allowed: readonly string[]): Json | undefined {
   if (!isObject(value)) {
     report(path, `expected an object, got ${shown(value)}`);
     return undefined;
   }
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) report(field(path, key), `unknown field (expected one of ${allowed.join(', ')})`);
+  for (const key of Object.keys(value))
+    if (!allowed.includes(key)) report(field(path, key), `unknown field (expected one of ${allowed.join(', ')})`);
   return value;
 }
 
-function text(object: Json, key: string, path: string, report: Report, why: string, required = true): string | undefined {
+function text(
+  object: Json,
+  key: string,
+  path: string,
+  report: Report,
+  why: string,
+  required = true,
+): string | undefined {
   const value = object[key];
   if (value === undefined) {
     if (required) report(`${path}.${key}`, `required: ${why}`);
@@ -116,11 +138,14 @@ function threshold(value: unknown, path: string, report: Report): KqlRule['thres
     else report(`${path}.column`, `expected the name of a column of the query's result, got ${shown(object.column)}`);
   }
   const operator = (object.operator ?? '>=') as ThresholdOperator;
-  if (!THRESHOLD_OPERATORS.includes(operator)) report(`${path}.operator`, `expected one of ${THRESHOLD_OPERATORS.join(', ')}, got ${shown(object.operator)}`);
+  if (!THRESHOLD_OPERATORS.includes(operator))
+    report(`${path}.operator`, `expected one of ${THRESHOLD_OPERATORS.join(', ')}, got ${shown(object.operator)}`);
   const n = object.value;
   if (n === undefined) report(`${path}.value`, 'required: the number the row count (or the column) is compared with');
   else if (typeof n !== 'number' || !Number.isFinite(n)) report(`${path}.value`, `expected a number, got ${shown(n)}`);
-  return typeof n === 'number' && Number.isFinite(n) && THRESHOLD_OPERATORS.includes(operator) ? { column, operator, value: n } : undefined;
+  return typeof n === 'number' && Number.isFinite(n) && THRESHOLD_OPERATORS.includes(operator)
+    ? { column, operator, value: n }
+    : undefined;
 }
 
 function labels(value: unknown, path: string, report: Report): KqlLabels {
@@ -130,24 +155,54 @@ function labels(value: unknown, path: string, report: Report): KqlLabels {
   for (const key of LABEL_KEYS) {
     const v = object[key];
     if (v === undefined) continue;
-    if (typeof v === 'string' && v.trim() !== '' && !v.includes('*')) result[key] = key === 'tenant' || key === 'servicePrincipal' ? v.toLowerCase() : v;
+    if (typeof v === 'string' && v.trim() !== '' && !v.includes('*'))
+      result[key] = key === 'tenant' || key === 'servicePrincipal' ? v.toLowerCase() : v;
     else report(`${path}.${key}`, `expected a non-empty value without wildcards, got ${shown(v)}`);
   }
   return result;
 }
 
-function buildKqlRule(value: unknown, path: string, report: Report, names: Set<string>, builtIn: readonly string[]): KqlRule | undefined {
+function buildKqlRule(
+  value: unknown,
+  path: string,
+  report: Report,
+  names: Set<string>,
+  builtIn: readonly string[],
+): KqlRule | undefined {
   const object = objectAt(value, path, report, RULE_KEYS);
   if (!object) return undefined;
-  const name = text(object, 'name', path, report, 'a name starting with kql- (lower-case words joined by -), used as its condition');
+  const name = text(
+    object,
+    'name',
+    path,
+    report,
+    'a name starting with kql- (lower-case words joined by -), used as its condition',
+  );
   if (name !== undefined) {
-    if (!KQL_NAME.test(name) || name.length > 63) report(`${path}.name`, `${shown(name)} must start with kql- and go on with lower-case letters, digits and single dashes (at most 63 characters)`);
+    if (!KQL_NAME.test(name) || name.length > 63)
+      report(
+        `${path}.name`,
+        `${shown(name)} must start with kql- and go on with lower-case letters, digits and single dashes (at most 63 characters)`,
+      );
     else if (builtIn.includes(name)) report(`${path}.name`, `${shown(name)} is a built-in condition`);
     else if (names.has(name)) report(`${path}.name`, `${shown(name)} is already the name of another rule`);
   }
-  const query = text(object, 'query', path, report, 'the KQL query, e.g. AADProvisioningLogs | where ResultType == "Failure"');
-  const timeSpanMs = object.timeSpan === undefined ? (report(`${path}.timeSpan`, 'required: the time span the query covers, e.g. 1h'), undefined) : durationAt(object.timeSpan, `${path}.timeSpan`, report, 60_000, MAX_TIME_SPAN);
-  const limit = object.threshold === undefined ? (report(`${path}.threshold`, 'required: { "operator": ">=", "value": 1 } on the row count, or with "column"'), undefined) : threshold(object.threshold, `${path}.threshold`, report);
+  const query = text(
+    object,
+    'query',
+    path,
+    report,
+    'the KQL query, e.g. AADProvisioningLogs | where ResultType == "Failure"',
+  );
+  const timeSpanMs =
+    object.timeSpan === undefined
+      ? (report(`${path}.timeSpan`, 'required: the time span the query covers, e.g. 1h'), undefined)
+      : durationAt(object.timeSpan, `${path}.timeSpan`, report, 60_000, MAX_TIME_SPAN);
+  const limit =
+    object.threshold === undefined
+      ? (report(`${path}.threshold`, 'required: { "operator": ">=", "value": 1 } on the row count, or with "column"'),
+        undefined)
+      : threshold(object.threshold, `${path}.threshold`, report);
   let severity: Severity = 'warning';
   if (object.severity !== undefined) {
     if (SEVERITIES.includes(object.severity as Severity)) severity = object.severity as Severity;
@@ -162,10 +217,16 @@ function buildKqlRule(value: unknown, path: string, report: Report, names: Set<s
   const description = text(object, 'description', path, report, 'a sentence saying what the rule means', false);
   let steps: string[] | undefined;
   if (object.steps !== undefined) {
-    if (Array.isArray(object.steps) && object.steps.length > 0 && object.steps.every((s) => typeof s === 'string' && s.trim() !== '')) steps = object.steps as string[];
+    if (
+      Array.isArray(object.steps) &&
+      object.steps.length > 0 &&
+      object.steps.every((s) => typeof s === 'string' && s.trim() !== '')
+    )
+      steps = object.steps as string[];
     else report(`${path}.steps`, 'expected a list of steps (non-empty strings)');
   }
-  if (object.enabled !== undefined && typeof object.enabled !== 'boolean') report(`${path}.enabled`, `expected true or false, got ${shown(object.enabled)}`);
+  if (object.enabled !== undefined && typeof object.enabled !== 'boolean')
+    report(`${path}.enabled`, `expected true or false, got ${shown(object.enabled)}`);
   const ruleLabels = labels(object.labels, `${path}.labels`, report);
   if (name) names.add(name);
   if (!name || !query || timeSpanMs === undefined || !limit || object.enabled === false) return undefined;
@@ -173,13 +234,19 @@ function buildKqlRule(value: unknown, path: string, report: Report, names: Set<s
 }
 
 /** `kqlRules`: the enabled rules, and every name declared (a disabled rule's name still works in matchers). */
-export function buildKqlRules(value: unknown, report: Report, builtIn: readonly string[]): { rules: KqlRule[]; names: string[] } {
+export function buildKqlRules(
+  value: unknown,
+  report: Report,
+  builtIn: readonly string[],
+): { rules: KqlRule[]; names: string[] } {
   if (value === undefined) return { rules: [], names: [] };
   if (!Array.isArray(value)) {
     report('kqlRules', `expected a list of rules, got ${shown(value)}`);
     return { rules: [], names: [] };
   }
   const names = new Set<string>();
-  const rules = value.map((item, i) => buildKqlRule(item, `kqlRules[${i}]`, report, names, builtIn)).filter((r): r is KqlRule => r !== undefined);
+  const rules = value
+    .map((item, i) => buildKqlRule(item, `kqlRules[${i}]`, report, names, builtIn))
+    .filter((r): r is KqlRule => r !== undefined);
   return { rules, names: [...names] };
 }

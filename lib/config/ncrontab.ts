@@ -18,7 +18,20 @@ interface FieldSpec {
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] as const;
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-const FULL_MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const FULL_MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
 const FULL_DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 
 const FIELDS: readonly FieldSpec[] = [
@@ -62,7 +75,8 @@ function valueOf(text: string, spec: FieldSpec, field: string): number {
     throw new NcrontabError(`${spec.name} field "${field}": "${text}" is not a number${hint}`);
   }
   const n = Number(text);
-  if (n < spec.min || n > spec.max) throw new NcrontabError(`${spec.name} field "${field}": ${n} is out of range ${spec.min}-${spec.max}`);
+  if (n < spec.min || n > spec.max)
+    throw new NcrontabError(`${spec.name} field "${field}": ${n} is out of range ${spec.min}-${spec.max}`);
   return n;
 }
 
@@ -79,7 +93,8 @@ function parseField(field: string, spec: FieldSpec): Set<number> {
     if (range === '*') [from, to] = [spec.min, spec.max];
     else if (range.includes('-')) {
       const [a, b, ...rest] = range.split('-');
-      if (rest.length > 0 || !a || !b) throw new NcrontabError(`${spec.name} field "${field}": "${range}" is not a range like 1-5`);
+      if (rest.length > 0 || !a || !b)
+        throw new NcrontabError(`${spec.name} field "${field}": "${range}" is not a range like 1-5`);
       [from, to] = [valueOf(a, spec, field), valueOf(b, spec, field)];
       if (from > to) throw new NcrontabError(`${spec.name} field "${field}": the range ${range} runs backwards`);
     } else {
@@ -95,10 +110,14 @@ function parseField(field: string, spec: FieldSpec): Set<number> {
 export function parseNcrontab(expression: string): Ncrontab {
   const fields = expression.trim().split(/\s+/).filter(Boolean);
   if (fields.length === 5) {
-    throw new NcrontabError(`has 5 fields; the Azure Functions timer takes six, ${NCRONTAB_SHAPE}, seconds first (did you mean "0 ${fields.join(' ')}"?)`);
+    throw new NcrontabError(
+      `has 5 fields; the Azure Functions timer takes six, ${NCRONTAB_SHAPE}, seconds first (did you mean "0 ${fields.join(' ')}"?)`,
+    );
   }
   if (fields.length !== 6) throw new NcrontabError(`has ${fields.length} field(s); expected six, ${NCRONTAB_SHAPE}`);
-  const [seconds, minutes, hours, days, months, weekdays] = fields.map((f, i) => parseField(f, FIELDS[i] as FieldSpec)) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  const [seconds, minutes, hours, days, months, weekdays] = fields.map((f, i) =>
+    parseField(f, FIELDS[i] as FieldSpec),
+  ) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
   const schedule: Ncrontab = { expression: fields.join(' '), seconds, minutes, hours, days, months, weekdays };
   if (nextOccurrence(schedule, new Date(Date.UTC(2000, 0, 1))) === undefined) {
     throw new NcrontabError('never fires (no such day in any year)');
@@ -121,7 +140,14 @@ export function nextOccurrence(s: Ncrontab, after: Date): Date | undefined {
   let t = new Date(Math.floor(after.getTime() / 1000) * 1000 + 1000);
   const limit = after.getTime() + 8 * 366 * 24 * 3600_000;
   while (t.getTime() <= limit) {
-    const [y, mo, d, h, mi, se] = [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds()];
+    const [y, mo, d, h, mi, se] = [
+      t.getUTCFullYear(),
+      t.getUTCMonth() + 1,
+      t.getUTCDate(),
+      t.getUTCHours(),
+      t.getUTCMinutes(),
+      t.getUTCSeconds(),
+    ];
     if (!s.months.has(mo)) {
       t = new Date(Date.UTC(y, mo, 1));
       continue;

@@ -41,7 +41,10 @@ export interface Silence {
 /** A rule's settings from the config: the rule-wide ones, then overrides for matching subjects (later ones win). */
 export interface RulePolicy {
   settings: RuleSettings;
-  overrides: { match: Matchers; settings: Partial<Omit<RuleSettings, 'params'>> & { params?: RuleSettings['params'] } }[];
+  overrides: {
+    match: Matchers;
+    settings: Partial<Omit<RuleSettings, 'params'>> & { params?: RuleSettings['params'] };
+  }[];
 }
 
 /** The validated config with defaults applied: what the pipeline stages read. */

@@ -25,10 +25,18 @@ function paramSchema(spec: ParamSpec): JsonSchema {
 
 function settingsProperties(rule: RuleDefinition): Record<string, JsonSchema> {
   const properties: Record<string, JsonSchema> = {
-    enabled: rule.defaultEnabled === false
-      ? { type: 'boolean', default: false, description: 'On: this condition is raised (it is off unless switched on here or in an override).' }
-      : { type: 'boolean', default: true, description: 'Off: this condition is never raised.' },
-    severity: { $ref: '#/definitions/severity', description: `Severity of its alerts (default ${rule.defaultSeverity}).` },
+    enabled:
+      rule.defaultEnabled === false
+        ? {
+            type: 'boolean',
+            default: false,
+            description: 'On: this condition is raised (it is off unless switched on here or in an override).',
+          }
+        : { type: 'boolean', default: true, description: 'Off: this condition is never raised.' },
+    severity: {
+      $ref: '#/definitions/severity',
+      description: `Severity of its alerts (default ${rule.defaultSeverity}).`,
+    },
     pendingCycles: {
       type: 'integer',
       minimum: 0,
@@ -54,7 +62,8 @@ function ruleSchema(rule: RuleDefinition): JsonSchema {
       ...properties,
       overrides: {
         type: 'array',
-        description: 'Other settings for some tenants, apps or jobs; each override whose match fits is laid over these, later ones last.',
+        description:
+          'Other settings for some tenants, apps or jobs; each override whose match fits is laid over these, later ones last.',
         items: {
           type: 'object',
           additionalProperties: false,
@@ -79,7 +88,8 @@ export function registryDefinitions(rules: readonly RuleDefinition[] = RULES): R
     rules: {
       type: 'object',
       additionalProperties: false,
-      description: 'Per-condition settings over the built-in defaults: switch a condition off, change its severity, pending period, flap damping and thresholds, for everything or (overrides) for some tenants, apps or jobs.',
+      description:
+        'Per-condition settings over the built-in defaults: switch a condition off, change its severity, pending period, flap damping and thresholds, for everything or (overrides) for some tenants, apps or jobs.',
       properties: Object.fromEntries(rules.map((rule) => [rule.condition, ruleSchema(rule)])),
     },
   };
@@ -92,7 +102,8 @@ export function subjectMatchersDefinition(matchers: { properties: Record<string,
     type: 'object',
     additionalProperties: false,
     minProperties: 1,
-    description: 'Which tenants, apps or jobs an override is for; every one given must match (case-insensitive, `*` wildcard, a list matches any).',
+    description:
+      'Which tenants, apps or jobs an override is for; every one given must match (case-insensitive, `*` wildcard, a list matches any).',
     properties: Object.fromEntries(keys.map((key) => [key, matchers.properties[key]])),
   };
 }

@@ -77,7 +77,9 @@ function httpsRoot(name: string, value: string, problems: string[], allowPath = 
     return undefined;
   }
   if (!allowPath && url.pathname !== '/' && url.pathname !== '') {
-    problems.push(`${name}="${shownUrl(value)}" must be the service root without a path (e.g. https://graph.microsoft.com, not .../v1.0)`);
+    problems.push(
+      `${name}="${shownUrl(value)}" must be the service root without a path (e.g. https://graph.microsoft.com, not .../v1.0)`,
+    );
     return undefined;
   }
   return `${url.protocol}//${url.host}`;
@@ -99,7 +101,8 @@ function scheduleProblem(expression: string): string | undefined {
   }
 }
 
-const STORAGE_SHAPES = 'expected UseDevelopmentStorage=true, DefaultEndpointsProtocol=https;AccountName=<account>;AccountKey=<key>;EndpointSuffix=core.windows.net, or TableEndpoint=https://...;SharedAccessSignature=<sas>';
+const STORAGE_SHAPES =
+  'expected UseDevelopmentStorage=true, DefaultEndpointsProtocol=https;AccountName=<account>;AccountKey=<key>;EndpointSuffix=core.windows.net, or TableEndpoint=https://...;SharedAccessSignature=<sas>';
 
 /**
  * Checks the shape of a storage connection string without ever echoing it (it holds a key or a
@@ -110,19 +113,25 @@ function storageConnectionProblem(value: string): string | undefined {
   const parts = new Map<string, string>();
   for (const piece of value.split(';').filter((p) => p.trim() !== '')) {
     const eq = piece.indexOf('=');
-    if (eq <= 0) return `AzureWebJobsStorage is not a storage connection string (a part has no name=value); ${STORAGE_SHAPES}`;
+    if (eq <= 0)
+      return `AzureWebJobsStorage is not a storage connection string (a part has no name=value); ${STORAGE_SHAPES}`;
     parts.set(piece.slice(0, eq).trim().toLowerCase(), piece.slice(eq + 1).trim());
   }
   const sas = parts.get('sharedaccesssignature');
   if (sas !== undefined) {
-    return parts.has('tableendpoint') || parts.has('accountname') ? undefined : 'AzureWebJobsStorage has a SharedAccessSignature but no TableEndpoint (or AccountName)';
+    return parts.has('tableendpoint') || parts.has('accountname')
+      ? undefined
+      : 'AzureWebJobsStorage has a SharedAccessSignature but no TableEndpoint (or AccountName)';
   }
   const name = parts.get('accountname');
   const key = parts.get('accountkey');
-  if (!name || key === undefined) return `AzureWebJobsStorage is not a storage connection string (no AccountName and AccountKey); ${STORAGE_SHAPES}`;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key)) return 'AzureWebJobsStorage: its AccountKey is not base64 (copy the key again from the storage account\'s Access keys)';
+  if (!name || key === undefined)
+    return `AzureWebJobsStorage is not a storage connection string (no AccountName and AccountKey); ${STORAGE_SHAPES}`;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key))
+    return "AzureWebJobsStorage: its AccountKey is not base64 (copy the key again from the storage account's Access keys)";
   const endpoint = parts.get('tableendpoint');
-  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/i.test(endpoint)) return `AzureWebJobsStorage: TableEndpoint="${shownUrl(endpoint)}" is not an http(s) URL`;
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/i.test(endpoint))
+    return `AzureWebJobsStorage: TableEndpoint="${shownUrl(endpoint)}" is not an http(s) URL`;
   return undefined;
 }
 
@@ -132,7 +141,8 @@ function emails(name: string, value: string | undefined, problems: string[]): st
     problems.push(`${name} is required: comma-separated email addresses`);
     return [];
   }
-  for (const item of items) if (!EMAIL.test(item)) problems.push(`${name} holds "${item}", which is not an email address`);
+  for (const item of items)
+    if (!EMAIL.test(item)) problems.push(`${name} holds "${item}", which is not an email address`);
   return items;
 }
 
@@ -140,7 +150,9 @@ function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined 
   const endpoint = env.ACS_ENDPOINT?.trim();
   const connectionString = env.ACS_CONNECTION_STRING?.trim();
   if (endpoint && connectionString) {
-    problems.push('ACS_ENDPOINT and ACS_CONNECTION_STRING are both set; set only one (ACS_ENDPOINT for Entra auth, preferred)');
+    problems.push(
+      'ACS_ENDPOINT and ACS_CONNECTION_STRING are both set; set only one (ACS_ENDPOINT for Entra auth, preferred)',
+    );
     return undefined;
   }
   if (endpoint) {
@@ -150,11 +162,14 @@ function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined 
   if (connectionString) {
     const match = /^endpoint=([^;]+);accesskey=([^;]+);?$/i.exec(connectionString);
     if (!match) {
-      problems.push('ACS_CONNECTION_STRING must look like endpoint=https://<resource>.communication.azure.com/;accesskey=<key>');
+      problems.push(
+        'ACS_CONNECTION_STRING must look like endpoint=https://<resource>.communication.azure.com/;accesskey=<key>',
+      );
       return undefined;
     }
     const root = httpsRoot('ACS_CONNECTION_STRING endpoint', match[1] as string, problems);
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(match[2] as string)) problems.push('ACS_CONNECTION_STRING accesskey is not base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(match[2] as string))
+      problems.push('ACS_CONNECTION_STRING accesskey is not base64');
     return root ? { connectionString, endpoint: root } : undefined;
   }
   problems.push('ACS_ENDPOINT (Entra auth) or ACS_CONNECTION_STRING is required to send email');
@@ -167,11 +182,16 @@ function logAnalyticsSettings(env: Env, cloudEndpoint: string, problems: string[
   const endpointText = env.LOG_ANALYTICS_ENDPOINT?.trim();
   const endpoint = httpsRoot('LOG_ANALYTICS_ENDPOINT', endpointText || cloudEndpoint, problems);
   if (!workspaceId) {
-    if (endpointText) problems.push('LOG_ANALYTICS_ENDPOINT is set without LOG_ANALYTICS_WORKSPACE_ID; set the workspace ID too (or neither)');
+    if (endpointText)
+      problems.push(
+        'LOG_ANALYTICS_ENDPOINT is set without LOG_ANALYTICS_WORKSPACE_ID; set the workspace ID too (or neither)',
+      );
     return undefined;
   }
   if (!GUID.test(workspaceId)) {
-    problems.push(`LOG_ANALYTICS_WORKSPACE_ID="${workspaceId}" is not a workspace ID; expected the workspace's GUID (Log Analytics workspace > Overview > Workspace ID)`);
+    problems.push(
+      `LOG_ANALYTICS_WORKSPACE_ID="${workspaceId}" is not a workspace ID; expected the workspace's GUID (Log Analytics workspace > Overview > Workspace ID)`,
+    );
     return undefined;
   }
   return endpoint ? { workspaceId: workspaceId.toLowerCase(), endpoint } : undefined;
@@ -188,14 +208,22 @@ function snoozeSettings(env: Env, problems: string[]): Settings['snooze'] {
   const key = env.SNOOZE_SIGNING_KEY?.trim();
   const baseText = env.SNOOZE_BASE_URL?.trim();
   if (!key) {
-    if (baseText) problems.push('SNOOZE_BASE_URL is set without SNOOZE_SIGNING_KEY; set the key too (e.g. openssl rand -base64 48), or neither');
+    if (baseText)
+      problems.push(
+        'SNOOZE_BASE_URL is set without SNOOZE_SIGNING_KEY; set the key too (e.g. openssl rand -base64 48), or neither',
+      );
     return undefined;
   }
-  if (key.length < MIN_SNOOZE_KEY) problems.push(`SNOOZE_SIGNING_KEY is ${key.length} characters; use at least ${MIN_SNOOZE_KEY} random ones (e.g. openssl rand -base64 48)`);
+  if (key.length < MIN_SNOOZE_KEY)
+    problems.push(
+      `SNOOZE_SIGNING_KEY is ${key.length} characters; use at least ${MIN_SNOOZE_KEY} random ones (e.g. openssl rand -base64 48)`,
+    );
   const host = env.WEBSITE_HOSTNAME?.trim();
   const base = baseText || (host ? `https://${host}` : undefined);
   if (!base) {
-    problems.push('SNOOZE_SIGNING_KEY is set but the snooze links have no address: set SNOOZE_BASE_URL to the Function App\'s https address (e.g. https://<app>.azurewebsites.net)');
+    problems.push(
+      "SNOOZE_SIGNING_KEY is set but the snooze links have no address: set SNOOZE_BASE_URL to the Function App's https address (e.g. https://<app>.azurewebsites.net)",
+    );
     return undefined;
   }
   const root = httpsRoot('SNOOZE_BASE_URL', base, problems, true);
@@ -211,12 +239,16 @@ function snoozeSettings(env: Env, problems: string[]): Settings['snooze'] {
  */
 function identitySettings(env: Env, problems: string[]): void {
   const tenant = env.AZURE_TENANT_ID?.trim();
-  if (tenant && !GUID.test(tenant) && !DOMAIN.test(tenant)) problems.push(`AZURE_TENANT_ID="${tenant.slice(0, 80)}" is neither a tenant ID (GUID) nor a domain name`);
+  if (tenant && !GUID.test(tenant) && !DOMAIN.test(tenant))
+    problems.push(`AZURE_TENANT_ID="${tenant.slice(0, 80)}" is neither a tenant ID (GUID) nor a domain name`);
   const clientId = env.AZURE_CLIENT_ID?.trim();
-  if (clientId && !GUID.test(clientId)) problems.push(`AZURE_CLIENT_ID="${clientId.slice(0, 80)}" is not an application (client) ID, which is a GUID`);
+  if (clientId && !GUID.test(clientId))
+    problems.push(`AZURE_CLIENT_ID="${clientId.slice(0, 80)}" is not an application (client) ID, which is a GUID`);
   const certificate = env.AZURE_CLIENT_CERTIFICATE_PATH?.trim();
   if (certificate && !env.AZURE_CLIENT_SECRET && !existsSync(certificate)) {
-    problems.push(`AZURE_CLIENT_CERTIFICATE_PATH="${certificate}": no such file (a PEM file with the certificate and its private key)`);
+    problems.push(
+      `AZURE_CLIENT_CERTIFICATE_PATH="${certificate}": no such file (a PEM file with the certificate and its private key)`,
+    );
   }
 }
 
@@ -229,11 +261,16 @@ export function loadSettings(given: Env): Settings {
   const env = withoutPlaceholders(given, problems);
 
   const tenants = [...new Set(list(env.WATCH_TENANTS).map((t) => t.toLowerCase()))];
-  for (const t of tenants) if (!GUID.test(t) && !DOMAIN.test(t)) problems.push(`WATCH_TENANTS holds "${t}", which is neither a tenant ID (GUID) nor a domain name`);
+  for (const t of tenants)
+    if (!GUID.test(t) && !DOMAIN.test(t))
+      problems.push(`WATCH_TENANTS holds "${t}", which is neither a tenant ID (GUID) nor a domain name`);
 
   const schedule = env.WATCH_SCHEDULE?.trim() || DEFAULT_SCHEDULE;
   const scheduleIssue = scheduleProblem(schedule);
-  if (scheduleIssue) problems.push(`WATCH_SCHEDULE="${schedule}" is not an NCRONTAB expression: ${scheduleIssue} (the default is "${DEFAULT_SCHEDULE}", every 5 minutes)`);
+  if (scheduleIssue)
+    problems.push(
+      `WATCH_SCHEDULE="${schedule}" is not an NCRONTAB expression: ${scheduleIssue} (the default is "${DEFAULT_SCHEDULE}", every 5 minutes)`,
+    );
 
   const configPath = env.WATCH_CONFIG?.trim() || undefined;
   if (configPath && !existsSync(configPath)) problems.push(`WATCH_CONFIG="${configPath}": no such file`);
@@ -241,14 +278,23 @@ export function loadSettings(given: Env): Settings {
   const emailTo = emails('ALERT_EMAIL_TO', env.ALERT_EMAIL_TO, problems);
   const from = list(env.ALERT_EMAIL_FROM);
   if (from.length !== 1 || !EMAIL.test(from[0] as string)) {
-    problems.push('ALERT_EMAIL_FROM is required: one sender address on a verified ACS domain (e.g. DoNotReply@<domain>)');
+    problems.push(
+      'ALERT_EMAIL_FROM is required: one sender address on a verified ACS domain (e.g. DoNotReply@<domain>)',
+    );
   }
   const acs = acsSettings(env, problems);
   const cloud = cloudNamed(env.AZURE_CLOUD?.trim() || DEFAULT_CLOUD);
-  if (!cloud) problems.push(`AZURE_CLOUD="${env.AZURE_CLOUD}" is not a cloud this app knows; expected one of ${CLOUD_NAMES.join(', ')}`);
+  if (!cloud)
+    problems.push(
+      `AZURE_CLOUD="${env.AZURE_CLOUD}" is not a cloud this app knows; expected one of ${CLOUD_NAMES.join(', ')}`,
+    );
   const endpoints = cloud ?? CLOUDS[DEFAULT_CLOUD];
   const graphEndpoint = httpsRoot('GRAPH_ENDPOINT', env.GRAPH_ENDPOINT?.trim() || endpoints.graphEndpoint, problems);
-  const authorityHost = httpsRoot('AZURE_AUTHORITY_HOST', env.AZURE_AUTHORITY_HOST?.trim() || endpoints.authorityHost, problems);
+  const authorityHost = httpsRoot(
+    'AZURE_AUTHORITY_HOST',
+    env.AZURE_AUTHORITY_HOST?.trim() || endpoints.authorityHost,
+    problems,
+  );
   const identity = identityFromEnv(env, problems);
 
   identitySettings(env, problems);
@@ -260,12 +306,13 @@ export function loadSettings(given: Env): Settings {
     const issue = storageConnectionProblem(storageConnection);
     if (issue) problems.push(issue);
     storage = { connectionString: storageConnection };
-  }
-  else if (tableServiceUri) {
+  } else if (tableServiceUri) {
     const root = httpsRoot('AzureWebJobsStorage__tableServiceUri', tableServiceUri, problems, true);
     // The queue of the tenant fan-out (lib/fanout/), on the same account; the Functions host reads it too.
     const queueText = env.AzureWebJobsStorage__queueServiceUri?.trim();
-    const queueServiceUri = queueText ? httpsRoot('AzureWebJobsStorage__queueServiceUri', queueText, problems, true) : undefined;
+    const queueServiceUri = queueText
+      ? httpsRoot('AzureWebJobsStorage__queueServiceUri', queueText, problems, true)
+      : undefined;
     storage = { tableServiceUri: root ?? tableServiceUri, ...(queueServiceUri ? { queueServiceUri } : {}) };
   } else storage = { connectionString: 'UseDevelopmentStorage=true' };
 
@@ -274,7 +321,22 @@ export function loadSettings(given: Env): Settings {
   const scale = scaleSettings(env, problems);
 
   if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
-  return { tenants, schedule, configPath, emailTo, emailFrom: from[0] as string, acs, graphEndpoint, authorityHost, storage, cloud: cloud.name, identity, ...(logAnalytics ? { logAnalytics } : {}), ...(snooze ? { snooze } : {}), ...(scale ? { scale } : {}) };
+  return {
+    tenants,
+    schedule,
+    configPath,
+    emailTo,
+    emailFrom: from[0] as string,
+    acs,
+    graphEndpoint,
+    authorityHost,
+    storage,
+    cloud: cloud.name,
+    identity,
+    ...(logAnalytics ? { logAnalytics } : {}),
+    ...(snooze ? { snooze } : {}),
+    ...(scale ? { scale } : {}),
+  };
 }
 
 /**
@@ -339,7 +401,9 @@ function withoutPlaceholders(env: Env, problems: string[]): Env {
     if (text === undefined) continue;
     const placeholder = PLACEHOLDER.exec(text)?.[0] ?? ZERO_GUID.exec(text)?.[0];
     if (placeholder === undefined) continue;
-    problems.push(`${name} still holds the placeholder "${placeholder}" from local.settings.sample.json; replace it with the real value`);
+    problems.push(
+      `${name} still holds the placeholder "${placeholder}" from local.settings.sample.json; replace it with the real value`,
+    );
     delete kept[name];
   }
   return kept;
@@ -358,7 +422,8 @@ export function localEnv(env: Env, file = 'local.settings.json'): Env {
     throw new SettingsError([`${file} is not valid JSON: ${(error as Error).message}`]);
   }
   if (values === undefined) return env;
-  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new SettingsError([`${file}: "Values" must be an object of name: "value" pairs`]);
+  if (typeof values !== 'object' || values === null || Array.isArray(values))
+    throw new SettingsError([`${file}: "Values" must be an object of name: "value" pairs`]);
   const merged: Env = { ...env };
   for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
     if (typeof value !== 'string') throw new SettingsError([`${file}: Values.${name} must be a string`]);

@@ -52,14 +52,18 @@ function inScope(alert: AlertRecord, path: Route[], policy: Policy): boolean {
 function tenantsInScope(path: Route[], tenants: string[], policy: Policy): number {
   return tenants.filter((tenant) => {
     const labels = { tenant, tenantName: policy.tenantNames.get(tenant.toLowerCase()) };
-    return path.every((route) => matches(route.match && { tenant: route.match.tenant, tenantName: route.match.tenantName }, labels));
+    return path.every((route) =>
+      matches(route.match && { tenant: route.match.tenant, tenantName: route.match.tenantName }, labels),
+    );
   }).length;
 }
 
 function digestAlert(alert: AlertRecord, policy: Policy, now: Date, mutedBy?: string): DigestAlert {
   const view = viewOf(alert, { now, tenantNames: policy.tenantNames });
   const tenant = policy.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
-  const heading = aboutTheTenant(view, alert, tenant) ? `${view.title}: ${view.about}` : `${view.title}: ${view.about} (${tenant})`;
+  const heading = aboutTheTenant(view, alert, tenant)
+    ? `${view.title}: ${view.about}`
+    : `${view.title}: ${view.about} (${tenant})`;
   return {
     fingerprint: alert.fingerprint,
     severity: alert.severity,
@@ -84,12 +88,25 @@ function endingSoon(policy: Policy, now: Date, touches: (matchers: object) => bo
   const horizon = now.getTime() + DAY_MS;
   const silences: DigestSilence[] = policy.silences
     .filter((s) => s.startsAt <= now && now < s.endsAt && s.endsAt.getTime() <= horizon && touches(s.matchers))
-    .map((s) => ({ kind: 'silence', what: displayLine('heading' in s ? `Snooze of ${String(s.heading)}` : matchersText(s.matchers), 300), endsAt: s.endsAt.toISOString(), createdBy: displayLine(s.createdBy, 200), comment: displayLine(s.comment, 300) }));
+    .map((s) => ({
+      kind: 'silence',
+      what: displayLine('heading' in s ? `Snooze of ${String(s.heading)}` : matchersText(s.matchers), 300),
+      endsAt: s.endsAt.toISOString(),
+      createdBy: displayLine(s.createdBy, 200),
+      comment: displayLine(s.comment, 300),
+    }));
   const windows: DigestSilence[] = [];
   for (const w of policy.maintenanceWindows) {
     if (!touches(w.matchers) || !w.weekly.some((weekly) => isInWeeklyWindow(weekly, w.timeZone, now))) continue;
     const end = maintenanceEndsAt(w.weekly, w.timeZone, now);
-    if (end && end.getTime() <= horizon) windows.push({ kind: 'maintenance', what: displayLine(`${w.name} (${w.timeZone})`, 300), endsAt: end.toISOString(), createdBy: displayLine(w.createdBy, 200), comment: displayLine(w.comment, 300) });
+    if (end && end.getTime() <= horizon)
+      windows.push({
+        kind: 'maintenance',
+        what: displayLine(`${w.name} (${w.timeZone})`, 300),
+        endsAt: end.toISOString(),
+        createdBy: displayLine(w.createdBy, 200),
+        comment: displayLine(w.comment, 300),
+      });
   }
   return [...silences, ...windows].sort((a, b) => a.endsAt.localeCompare(b.endsAt));
 }
@@ -101,11 +118,18 @@ function bounded(view: DigestView): DigestView {
     const o = keep(view.open, LISTED.open);
     const r = keep(view.resolved, LISTED.resolved);
     const s = keep(view.silences, LISTED.silences);
-    return { ...v, open: view.open.slice(0, o), resolved: view.resolved.slice(0, r), silences: view.silences.slice(0, s), more: { open: view.open.length - o, resolved: view.resolved.length - r, silences: view.silences.length - s } };
+    return {
+      ...v,
+      open: view.open.slice(0, o),
+      resolved: view.resolved.slice(0, r),
+      silences: view.silences.slice(0, s),
+      more: { open: view.open.length - o, resolved: view.resolved.length - r, silences: view.silences.length - s },
+    };
   };
   let factor = 1;
   let result = cut(view, factor);
-  while (JSON.stringify(result).length > PROPERTY_BUDGET_CHARS - 2000 && factor > 0.05) result = cut(view, (factor /= 2));
+  while (JSON.stringify(result).length > PROPERTY_BUDGET_CHARS - 2000 && factor > 0.05)
+    result = cut(view, (factor /= 2));
   return result;
 }
 
@@ -113,18 +137,40 @@ function bounded(view: DigestView): DigestView {
  * What a route's digest says at `now`: its scope's alerts from `alerts` (as stored after this
  * cycle's reconcile), muted ones marked with what mutes them (`policy` holds the snoozes too).
  */
-export function digestView(route: Route, path: Route[], alerts: AlertRecord[], policy: Policy, tenants: string[], now: Date, date: string): DigestView {
+export function digestView(
+  route: Route,
+  path: Route[],
+  alerts: AlertRecord[],
+  policy: Policy,
+  tenants: string[],
+  now: Date,
+  date: string,
+): DigestView {
   const scoped = alerts.filter((a) => inScope(a, path, policy));
   const firing = alerts.filter((a) => a.state === 'firing');
   const open = scoped
     .filter((a) => a.state === 'firing')
-    .map((a) => digestAlert(a, policy, now, inhibitedBy(a, firing) ?? silencedBy(matchLabelsOf(a, policy.tenantNames), policy, now)?.description))
-    .sort((a, b) => Number(a.mutedBy !== undefined) - Number(b.mutedBy !== undefined) || (a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1) || (a.since ?? '').localeCompare(b.since ?? '') || a.heading.localeCompare(b.heading));
+    .map((a) =>
+      digestAlert(
+        a,
+        policy,
+        now,
+        inhibitedBy(a, firing) ?? silencedBy(matchLabelsOf(a, policy.tenantNames), policy, now)?.description,
+      ),
+    )
+    .sort(
+      (a, b) =>
+        Number(a.mutedBy !== undefined) - Number(b.mutedBy !== undefined) ||
+        (a.severity === b.severity ? 0 : a.severity === 'critical' ? -1 : 1) ||
+        (a.since ?? '').localeCompare(b.since ?? '') ||
+        a.heading.localeCompare(b.heading),
+    );
   const resolved = scoped
     .filter((a) => a.state === 'resolved' && a.endsAt !== undefined && now.getTime() - Date.parse(a.endsAt) <= DAY_MS)
     .map((a) => digestAlert(a, policy, now))
     .sort((a, b) => (b.endedAt ?? '').localeCompare(a.endedAt ?? ''));
-  const touches = (matchers: object) => route.id === 'root' || scoped.some((a) => matches(matchers, matchLabelsOf(a, policy.tenantNames)));
+  const touches = (matchers: object) =>
+    route.id === 'root' || scoped.some((a) => matches(matchers, matchLabelsOf(a, policy.tenantNames)));
   const silences = endingSoon(policy, now, touches);
   const unmuted = open.filter((a) => !a.mutedBy);
   return bounded({
@@ -138,7 +184,12 @@ export function digestView(route: Route, path: Route[], alerts: AlertRecord[], p
     resolved,
     silences,
     more: { open: 0, resolved: 0, silences: 0 },
-    counts: { critical: unmuted.filter((a) => a.severity === 'critical').length, warning: unmuted.filter((a) => a.severity === 'warning').length, muted: open.length - unmuted.length, resolved: resolved.length },
+    counts: {
+      critical: unmuted.filter((a) => a.severity === 'critical').length,
+      warning: unmuted.filter((a) => a.severity === 'warning').length,
+      muted: open.length - unmuted.length,
+      resolved: resolved.length,
+    },
   });
 }
 
@@ -160,7 +211,12 @@ export interface DigestDeps {
  * not planned yet), for the route's email and each of its channels; returns the planned messages.
  * `policy` is the cycle's, with the snoozes among its silences.
  */
-export async function planDigests(alerts: AlertRecord[], policy: Policy, deps: DigestDeps, now: Date): Promise<PlannedEmail[]> {
+export async function planDigests(
+  alerts: AlertRecord[],
+  policy: Policy,
+  deps: DigestDeps,
+  now: Date,
+): Promise<PlannedEmail[]> {
   const planned: PlannedEmail[] = [];
   for (const { route, path } of digestRoutes(policy.route)) {
     const digest = route.digest as NonNullable<Route['digest']>;
@@ -182,7 +238,9 @@ export async function planDigests(alerts: AlertRecord[], policy: Policy, deps: D
       if (await deps.state.plan(message)) planned.push(message);
     }
     await deps.state.markDigest(route.id, date);
-    deps.log.info(`daily digest of route ${route.id} for ${date} (${digest.timeZone}) planned: ${view.counts.critical + view.counts.warning + view.counts.muted} open, ${view.counts.resolved} resolved in the last day`);
+    deps.log.info(
+      `daily digest of route ${route.id} for ${date} (${digest.timeZone}) planned: ${view.counts.critical + view.counts.warning + view.counts.muted} open, ${view.counts.resolved} resolved in the last day`,
+    );
   }
   return planned;
 }

@@ -22,7 +22,12 @@ export interface DispatchResult {
  * only what each route (its email and each of its channels) still needs to hear (dedup against its log and against emails already
  * planned but not yet sent).
  */
-export function dispatch(alerts: AlertRecord[], policy: Policy, now: Date, alreadyPlanned: Set<string>): DispatchResult {
+export function dispatch(
+  alerts: AlertRecord[],
+  policy: Policy,
+  now: Date,
+  alreadyPlanned: Set<string>,
+): DispatchResult {
   const firing = alerts.filter((a) => a.state === 'firing');
   const notices: RoutedNotice[] = [];
   const muted: DispatchResult['muted'] = [];

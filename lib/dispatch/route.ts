@@ -44,5 +44,8 @@ export function receiverId(route: Route, channelId: string): string {
  * down delays only itself.
  */
 export function receiversOf(route: Route): Route[] {
-  return [route, ...(route.channels ?? []).map((channel) => ({ ...route, id: receiverId(route, channel.id), channel }))];
+  return [
+    route,
+    ...(route.channels ?? []).map((channel) => ({ ...route, id: receiverId(route, channel.id), channel })),
+  ];
 }

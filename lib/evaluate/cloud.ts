@@ -13,12 +13,28 @@ import type { LinkTargets } from '../model';
 export type CloudName = 'global' | 'usgov' | 'usgov-dod' | 'china';
 
 export const CLOUDS: Record<CloudName, { graphHosts: string[]; portalOrigin: string; loginOrigin: string }> = {
-  global: { graphHosts: ['graph.microsoft.com', 'canary.graph.microsoft.com'], portalOrigin: 'https://entra.microsoft.com', loginOrigin: 'https://login.microsoftonline.com' },
+  global: {
+    graphHosts: ['graph.microsoft.com', 'canary.graph.microsoft.com'],
+    portalOrigin: 'https://entra.microsoft.com',
+    loginOrigin: 'https://login.microsoftonline.com',
+  },
   // GCC High. GCC (moderate) tenants use the global cloud's Graph, sign-in and admin center.
-  usgov: { graphHosts: ['graph.microsoft.us'], portalOrigin: 'https://entra.microsoft.us', loginOrigin: 'https://login.microsoftonline.us' },
+  usgov: {
+    graphHosts: ['graph.microsoft.us'],
+    portalOrigin: 'https://entra.microsoft.us',
+    loginOrigin: 'https://login.microsoftonline.us',
+  },
   // DoD has its own Graph host but shares the US Government sign-in and admin center.
-  'usgov-dod': { graphHosts: ['dod-graph.microsoft.us'], portalOrigin: 'https://entra.microsoft.us', loginOrigin: 'https://login.microsoftonline.us' },
-  china: { graphHosts: ['microsoftgraph.chinacloudapi.cn'], portalOrigin: 'https://entra.microsoftonline.cn', loginOrigin: 'https://login.partner.microsoftonline.cn' },
+  'usgov-dod': {
+    graphHosts: ['dod-graph.microsoft.us'],
+    portalOrigin: 'https://entra.microsoft.us',
+    loginOrigin: 'https://login.microsoftonline.us',
+  },
+  china: {
+    graphHosts: ['microsoftgraph.chinacloudapi.cn'],
+    portalOrigin: 'https://entra.microsoftonline.cn',
+    loginOrigin: 'https://login.partner.microsoftonline.cn',
+  },
 };
 
 /**

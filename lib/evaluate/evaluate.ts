@@ -3,7 +3,14 @@ import { settingsFor, type Policy, type RulePolicy } from '../config/policy';
 import type { AlertLabels, Finding, MatchLabels } from '../model';
 import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../observe/types';
 import { boundedAnnotations, boundedMaterial } from '../text';
-import { defaultRuleSettings, type JobSubject, type RuleDefinition, type RuleHit, type RuleSettings, type ServicePrincipalRuleInput } from './rule';
+import {
+  defaultRuleSettings,
+  type JobSubject,
+  type RuleDefinition,
+  type RuleHit,
+  type RuleSettings,
+  type ServicePrincipalRuleInput,
+} from './rule';
 import { RULES, ruleFor } from './rules';
 
 export function fingerprintOf(labels: AlertLabels): string {
@@ -12,7 +19,12 @@ export function fingerprintOf(labels: AlertLabels): string {
 }
 
 /** What rule overrides can match before an alert exists. */
-function subjectOf(tenantId: string, job: JobSnapshot | JobSubject | undefined, tenantNames: Map<string, string>, servicePrincipal?: ServicePrincipalRef): Partial<MatchLabels> {
+function subjectOf(
+  tenantId: string,
+  job: JobSnapshot | JobSubject | undefined,
+  tenantNames: Map<string, string>,
+  servicePrincipal?: ServicePrincipalRef,
+): Partial<MatchLabels> {
   const subject: Partial<MatchLabels> = { tenant: tenantId, tenantName: tenantNames.get(tenantId.toLowerCase()) };
   if (servicePrincipal) {
     subject.servicePrincipal = servicePrincipal.id;
@@ -67,7 +79,8 @@ export function evaluateTenant(observation: TenantObservation, options: Evaluate
     if (rule.scope === 'tenant') {
       const settings = settingsFor(policy, subjectOf(observation.tenantId, undefined, tenantNames));
       if (!settings.enabled && !policy.overrides.some((o) => o.settings.enabled)) continue;
-      const settingsForJob = (job: JobSubject) => settingsFor(policy, subjectOf(observation.tenantId, job, tenantNames));
+      const settingsForJob = (job: JobSubject) =>
+        settingsFor(policy, subjectOf(observation.tenantId, job, tenantNames));
       for (const hit of rule.check({ tenant: observation, settings, now, settingsForJob })) {
         const hitSettings = hit.job ? settingsForJob(hit.job) : settings;
         if (hitSettings.enabled) findings.push(findingOf(rule, observation.tenantId, hit, hitSettings));
@@ -77,10 +90,21 @@ export function evaluateTenant(observation: TenantObservation, options: Evaluate
     if (observation.problem) continue; // nothing was read: job rules have nothing to judge
     if (rule.scope === 'servicePrincipal') {
       for (const input of servicePrincipalInputs(observation)) {
-        const settings = settingsFor(policy, subjectOf(observation.tenantId, undefined, tenantNames, input.servicePrincipal));
+        const settings = settingsFor(
+          policy,
+          subjectOf(observation.tenantId, undefined, tenantNames, input.servicePrincipal),
+        );
         if (!settings.enabled) continue;
         const hit = rule.check({ ...input, tenant: observation, settings, now });
-        if (hit) findings.push(findingOf(rule, observation.tenantId, { ...hit, job: hit.job ?? { jobId: '-', servicePrincipal: input.servicePrincipal } }, settings));
+        if (hit)
+          findings.push(
+            findingOf(
+              rule,
+              observation.tenantId,
+              { ...hit, job: hit.job ?? { jobId: '-', servicePrincipal: input.servicePrincipal } },
+              settings,
+            ),
+          );
       }
       continue;
     }
@@ -95,11 +119,15 @@ export function evaluateTenant(observation: TenantObservation, options: Evaluate
 }
 
 /** Each service principal of an observation with its jobs, secrets and problem, in a stable order. */
-function servicePrincipalInputs(observation: TenantObservation): Pick<ServicePrincipalRuleInput, 'servicePrincipal' | 'jobs' | 'syncSettings' | 'problem'>[] {
+function servicePrincipalInputs(
+  observation: TenantObservation,
+): Pick<ServicePrincipalRuleInput, 'servicePrincipal' | 'jobs' | 'syncSettings' | 'problem'>[] {
   const refs = new Map<string, ServicePrincipalRef>();
   for (const sp of observation.servicePrincipals ?? []) refs.set(sp.id, sp);
-  for (const job of observation.jobs) if (!refs.has(job.servicePrincipal.id)) refs.set(job.servicePrincipal.id, job.servicePrincipal);
-  for (const { servicePrincipal } of observation.servicePrincipalProblems) if (!refs.has(servicePrincipal.id)) refs.set(servicePrincipal.id, servicePrincipal);
+  for (const job of observation.jobs)
+    if (!refs.has(job.servicePrincipal.id)) refs.set(job.servicePrincipal.id, job.servicePrincipal);
+  for (const { servicePrincipal } of observation.servicePrincipalProblems)
+    if (!refs.has(servicePrincipal.id)) refs.set(servicePrincipal.id, servicePrincipal);
   return [...refs.values()].map((servicePrincipal) => ({
     servicePrincipal,
     jobs: observation.jobs.filter((j) => j.servicePrincipal.id === servicePrincipal.id),
@@ -118,13 +146,20 @@ export function inView(labels: AlertLabels, observation: TenantObservation): boo
   const rule = ruleFor(labels.condition);
   if (rule?.inView) return rule.inView(labels, observation);
   if (observation.problem) return false;
-  if (observation.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId)) return false;
+  if (observation.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId))
+    return false;
   // A service principal that is no longer listed (deleted, or no longer watched) has no jobs.
   return true;
 }
 
 /** A rule's settings for one job, as evaluation will apply them (the cycle needs them before it: e.g. a digest's window). */
-export function ruleSettingsForJob(condition: string, tenantId: string, job: JobSubject, rules: Policy['rules'] = {}, tenantNames: Map<string, string> = new Map()): RuleSettings | undefined {
+export function ruleSettingsForJob(
+  condition: string,
+  tenantId: string,
+  job: JobSubject,
+  rules: Policy['rules'] = {},
+  tenantNames: Map<string, string> = new Map(),
+): RuleSettings | undefined {
   const rule = ruleFor(condition);
   if (!rule) return undefined;
   const policy = rules[rule.condition] ?? { settings: defaultRuleSettings(rule), overrides: [] };
@@ -132,10 +167,19 @@ export function ruleSettingsForJob(condition: string, tenantId: string, job: Job
 }
 
 /** How long an alert keeps firing after its condition was last seen, for its subject. */
-export function keepFiringForMs(labels: AlertLabels, rules: Policy['rules'], tenantNames: Map<string, string> = new Map()): number {
+export function keepFiringForMs(
+  labels: AlertLabels,
+  rules: Policy['rules'],
+  tenantNames: Map<string, string> = new Map(),
+): number {
   const rule = ruleFor(labels.condition);
   if (!rule) return 0;
   const policy = rules[rule.condition] ?? { settings: defaultRuleSettings(rule), overrides: [] };
-  const subject: Partial<MatchLabels> = { tenant: labels.tenantId, tenantName: tenantNames.get(labels.tenantId.toLowerCase()), servicePrincipal: labels.servicePrincipalId, job: labels.jobId };
+  const subject: Partial<MatchLabels> = {
+    tenant: labels.tenantId,
+    tenantName: tenantNames.get(labels.tenantId.toLowerCase()),
+    servicePrincipal: labels.servicePrincipalId,
+    job: labels.jobId,
+  };
   return settingsFor(policy, subject).keepFiringForMs;
 }

@@ -14,7 +14,12 @@ export const TEMPLATES = {
 } as const;
 
 /** Job templates of Entra Cloud Sync (reference §1.12). */
-const CLOUD_SYNC_JOBS = ['ad2aadprovisioning', 'ad2aadpasswordhash', 'aad2adexchangehybridwriteback', 'aad2adprovisioning'];
+const CLOUD_SYNC_JOBS = [
+  'ad2aadprovisioning',
+  'ad2aadpasswordhash',
+  'aad2adexchangehybridwriteback',
+  'aad2adprovisioning',
+];
 
 /** What kind of provisioning a job is, in words for messages. */
 export function jobKind(job: Pick<JobSnapshot, 'templateId' | 'servicePrincipal'>): string {
@@ -56,7 +61,9 @@ export function isScheduledToRun(job: JobSnapshot): boolean {
 
 /** Whether a configuration is in use: one of its jobs runs, is quarantined, or has run. Settings warnings are only about those. */
 export function inUse(jobs: JobSnapshot[]): boolean {
-  return jobs.some((job) => isScheduledToRun(job) || job.status.known === 'Quarantine' || (hasEverRun(job) && !isStopped(job)));
+  return jobs.some(
+    (job) => isScheduledToRun(job) || job.status.known === 'Quarantine' || (hasEverRun(job) && !isStopped(job)),
+  );
 }
 
 const iso = (d: Date | undefined) => d?.toISOString();

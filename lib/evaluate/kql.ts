@@ -33,7 +33,12 @@ export function thresholdText(rule: KqlRule): string {
 }
 
 function cell(value: unknown): string {
-  const text = value instanceof Date ? value.toISOString() : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value ?? '');
+  const text =
+    value instanceof Date
+      ? value.toISOString()
+      : typeof value === 'object' && value !== null
+        ? JSON.stringify(value)
+        : String(value ?? '');
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
@@ -50,13 +55,15 @@ export function judgeKql(rule: KqlRule, answer: QueryAnswer): Judgement | { prob
     const count = answer.rows.length;
     return { crossed: compare(count, operator, value), observed: count, matching: answer.rows };
   }
-  if (!answer.columns.includes(column)) return { problem: `the result has no column ${column} (columns: ${answer.columns.join(', ') || 'none'})` };
+  if (!answer.columns.includes(column))
+    return { problem: `the result has no column ${column} (columns: ${answer.columns.join(', ') || 'none'})` };
   const matching = answer.rows.filter((row) => {
     const n = Number(row[column]);
     return Number.isFinite(n) && compare(n, operator, value);
   });
   const values = matching.map((row) => Number(row[column]));
-  const observed = values.length === 0 ? undefined : operator.startsWith('<') ? Math.min(...values) : Math.max(...values);
+  const observed =
+    values.length === 0 ? undefined : operator.startsWith('<') ? Math.min(...values) : Math.max(...values);
   return { crossed: matching.length > 0, observed, matching };
 }
 
@@ -76,7 +83,12 @@ export function evaluateKql(outcomes: KqlOutcome[], workspaceId: string): KqlEva
     }
     const judgement = judgeKql(rule, answer);
     if ('problem' in judgement) {
-      result.problems.push({ kind: 'query-error', source: 'log-analytics', operation: `kql rule ${rule.name}`, message: judgement.problem });
+      result.problems.push({
+        kind: 'query-error',
+        source: 'log-analytics',
+        operation: `kql rule ${rule.name}`,
+        message: judgement.problem,
+      });
       continue;
     }
     result.judged.add(rule.name);
@@ -87,7 +99,9 @@ export function evaluateKql(outcomes: KqlOutcome[], workspaceId: string): KqlEva
       jobId: rule.labels.job ?? '-',
       condition: rule.name,
     };
-    const sample = judgement.matching.slice(0, 5).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, cell(v)])));
+    const sample = judgement.matching
+      .slice(0, 5)
+      .map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, cell(v)])));
     const annotations: Annotations = {
       kqlRule: rule.name,
       workspaceId,
@@ -103,8 +117,13 @@ export function evaluateKql(outcomes: KqlOutcome[], workspaceId: string): KqlEva
       servicePrincipalName: rule.labels.app,
       templateId: rule.labels.jobTemplate,
     };
-    result.findings.push({ fingerprint: fingerprintOf(labels), labels, severity: rule.severity, pendingCycles: rule.pendingCycles, annotations });
+    result.findings.push({
+      fingerprint: fingerprintOf(labels),
+      labels,
+      severity: rule.severity,
+      pendingCycles: rule.pendingCycles,
+      annotations,
+    });
   }
   return result;
 }
-

@@ -51,7 +51,10 @@ export function portalView(tenantId: string, view: string, ctx?: Pick<PresentCon
 
 /** The tenant's audit log (filter Activity: Quarantine, or by the configuration as target). */
 export function auditLogLink(tenantId: string, ctx?: Pick<PresentContext, 'links'>): Link {
-  return { label: 'Audit logs of the tenant', href: portalView(tenantId, 'Microsoft_AAD_IAM/AuditLogList.ReactView', ctx) };
+  return {
+    label: 'Audit logs of the tenant',
+    href: portalView(tenantId, 'Microsoft_AAD_IAM/AuditLogList.ReactView', ctx),
+  };
 }
 
 /**
@@ -65,8 +68,14 @@ export function jobLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>
   if (GUID.test(servicePrincipalId) && GUID.test(appId)) {
     const ids = `objectId/${servicePrincipalId}/appId/${appId}`;
     links.push(
-      { label: 'Provisioning page of the job', href: portalView(tenantId, `Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/${ids}`, ctx) },
-      { label: 'Provisioning logs of the configuration', href: portalView(tenantId, `Microsoft_AAD_IAM/ManagedAppMenuBlade/~/ProvisioningActivity/${ids}`, ctx) },
+      {
+        label: 'Provisioning page of the job',
+        href: portalView(tenantId, `Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/${ids}`, ctx),
+      },
+      {
+        label: 'Provisioning logs of the configuration',
+        href: portalView(tenantId, `Microsoft_AAD_IAM/ManagedAppMenuBlade/~/ProvisioningActivity/${ids}`, ctx),
+      },
     );
   }
   links.push(auditLogLink(tenantId, ctx));
@@ -107,7 +116,10 @@ export function isMicrosoftUrl(value: unknown): boolean {
   }
   if (url.protocol !== 'https:' || url.username || url.password || url.port) return false;
   const host = url.hostname.toLowerCase();
-  return MICROSOFT_EXACT_HOSTS.includes(host) || MICROSOFT_HOSTS.some((domain) => host === domain || host.endsWith(`.${domain}`));
+  return (
+    MICROSOFT_EXACT_HOSTS.includes(host) ||
+    MICROSOFT_HOSTS.some((domain) => host === domain || host.endsWith(`.${domain}`))
+  );
 }
 
 /** A URL written so that no mail client turns it into a link: `hxxps://evil[.]example/x`. */
@@ -121,7 +133,8 @@ export function defangUrl(value: string): string {
  */
 export function troubleshooting(value: unknown): { link?: Link; text?: string } {
   if (typeof value !== 'string' || value.trim() === '') return {};
-  if (isMicrosoftUrl(value)) return { link: { label: 'Troubleshooting guide from Microsoft', href: new URL(value).toString() } };
+  if (isMicrosoftUrl(value))
+    return { link: { label: 'Troubleshooting guide from Microsoft', href: new URL(value).toString() } };
   return { text: defangUrl(value.trim()) };
 }
 

@@ -1,5 +1,11 @@
 import type { AlertLabels, AlertRecord, AlertView, Annotations, LinkTargets, Severity } from '../model';
-import type { AccessProblem, JobSnapshot, ServicePrincipalRef, SyncSettings, TenantObservation } from '../observe/types';
+import type {
+  AccessProblem,
+  JobSnapshot,
+  ServicePrincipalRef,
+  SyncSettings,
+  TenantObservation,
+} from '../observe/types';
 
 /**
  * The contract of one condition. Each lives in its own file under rules/ and is registered in

@@ -7,7 +7,7 @@ const REASONS: Record<string, Runbook> = {
     meaning: 'Entra could not connect to the target: the credentials are invalid or the connection is broken.',
     steps: [
       'Open the configuration in the Entra admin center > Provisioning and run "Test connection".',
-      'Re-authorize or renew the credentials (for cross-tenant sync: the target tenant\'s cross-tenant access settings and consent).',
+      "Re-authorize or renew the credentials (for cross-tenant sync: the target tenant's cross-tenant access settings and consent).",
       'Start the job again once the test connection passes.',
     ],
   },
@@ -21,24 +21,37 @@ const REASONS: Record<string, Runbook> = {
   },
   EncounteredBaseEscrowThreshold: {
     meaning: 'Too many objects failed to provision (escrow threshold), so Entra quarantined the job.',
-    steps: ['Open the provisioning logs filtered to this job and status Failure.', 'Fix the errors, then restart the job.'],
+    steps: [
+      'Open the provisioning logs filtered to this job and status Failure.',
+      'Fix the errors, then restart the job.',
+    ],
   },
   EncounteredTotalEscrowThreshold: {
-    meaning: 'The total number of failed objects passed Entra\'s limit, so it quarantined the job.',
-    steps: ['Open the provisioning logs filtered to this job and status Failure.', 'Fix the errors, then restart the job.'],
+    meaning: "The total number of failed objects passed Entra's limit, so it quarantined the job.",
+    steps: [
+      'Open the provisioning logs filtered to this job and status Failure.',
+      'Fix the errors, then restart the job.',
+    ],
   },
   QuarantinedOnDemand: {
     meaning: 'Microsoft detected an issue with this application and quarantined the job by hand.',
-    steps: ['Check Microsoft 365 / Entra service health and the audit log (Activity: Quarantine).', 'Open a support case if the reason is not clear.'],
+    steps: [
+      'Check Microsoft 365 / Entra service health and the audit log (Activity: Quarantine).',
+      'Open a support case if the reason is not clear.',
+    ],
   },
   IngestionInterrupted: {
     meaning: 'Entra reports that ingestion was interrupted (the reason is not documented further).',
-    steps: ['Check the audit log (Activity: Quarantine) and the provisioning logs for this job.', 'Restart the job once the cause is clear.'],
+    steps: [
+      'Check the audit log (Activity: Quarantine) and the provisioning logs for this job.',
+      'Restart the job once the cause is clear.',
+    ],
   },
 };
 
 const GENERIC: Runbook = {
-  meaning: 'Entra quarantined the job; it is retried at a reduced rate (after 6, 12 and 24 hours, then daily) and disabled after four weeks.',
+  meaning:
+    'Entra quarantined the job; it is retried at a reduced rate (after 6, 12 and 24 hours, then daily) and disabled after four weeks.',
   steps: [
     'Open the configuration in the Entra admin center > Provisioning and read the quarantine details.',
     'Check the audit log (Activity: Quarantine) and the provisioning logs for this job.',
@@ -47,7 +60,8 @@ const GENERIC: Runbook = {
 };
 
 const ERROR_CODES: Record<string, string> = {
-  AzureActiveDirectoryQuotaLimitExceeded: 'The target directory has reached its object quota: remove objects it no longer needs (deleted objects count until they are purged), or ask Microsoft support to raise the quota.',
+  AzureActiveDirectoryQuotaLimitExceeded:
+    'The target directory has reached its object quota: remove objects it no longer needs (deleted objects count until they are purged), or ask Microsoft support to raise the quota.',
   AzureDirectoryB2BManagementPolicyCheckFailure:
     'Enable "Automatically redeem invitations" in the outbound cross-tenant access settings of the source tenant and the inbound settings of the target tenant.',
   SystemForCrossDomainIdentityManagementCredentialValidationUnavailable:
@@ -56,16 +70,25 @@ const ERROR_CODES: Record<string, string> = {
   AzureActiveDirectoryExpiredCredentials: 'Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount).',
   HybridIdentityServiceNoActiveAgents: 'No provisioning agent is active: check the agent servers and their service.',
   // Job-level codes of gallery connectors (reference §6.1).
-  SalesforceInvalidCredentials: 'Salesforce rejected the credentials: re-authorize the connection in Provisioning > Admin Credentials, then Test connection.',
-  BoxInsufficientPermissions: 'Box rejected the authorization: re-authorize access to Box in Provisioning > Admin Credentials.',
+  SalesforceInvalidCredentials:
+    'Salesforce rejected the credentials: re-authorize the connection in Provisioning > Admin Credentials, then Test connection.',
+  BoxInsufficientPermissions:
+    'Box rejected the authorization: re-authorize access to Box in Provisioning > Admin Credentials.',
   // Entra Cloud Sync (reference §6.1, [E19]).
-  HybridIdentityServiceNoAgentsAssigned: 'No provisioning agent is assigned to this Cloud Sync configuration: assign an agent (Entra admin center > Entra Connect > Cloud Sync > Agents).',
-  HybridIdentityServiceInvalidResource: 'The Cloud Sync configuration points at a domain or resource the agents cannot find: check the configured domain and the agents\' connectivity.',
-  HybridIdentityServiceAgentSignalingError: 'The provisioning agent could not be reached: check that its service runs and that it can reach Entra (outbound 443).',
-  HybridSynchronizationActiveDirectoryInternalServerError: 'Active Directory answered with an internal error: check the domain controllers the agent uses and its service account.',
-  AzureDirectoryServiceServerBusy: 'Entra was busy: this usually clears on retry; contact Microsoft support if it lasts more than 24 hours.',
-  AzureActiveDirectoryAuthenticationFailed: 'Authentication to Entra failed: repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount) or re-authorize the connection.',
-  TimeOut: 'The agent did not answer within 10 minutes: check the agent server\'s load and its connectivity to the domain controllers.',
+  HybridIdentityServiceNoAgentsAssigned:
+    'No provisioning agent is assigned to this Cloud Sync configuration: assign an agent (Entra admin center > Entra Connect > Cloud Sync > Agents).',
+  HybridIdentityServiceInvalidResource:
+    "The Cloud Sync configuration points at a domain or resource the agents cannot find: check the configured domain and the agents' connectivity.",
+  HybridIdentityServiceAgentSignalingError:
+    'The provisioning agent could not be reached: check that its service runs and that it can reach Entra (outbound 443).',
+  HybridSynchronizationActiveDirectoryInternalServerError:
+    'Active Directory answered with an internal error: check the domain controllers the agent uses and its service account.',
+  AzureDirectoryServiceServerBusy:
+    'Entra was busy: this usually clears on retry; contact Microsoft support if it lasts more than 24 hours.',
+  AzureActiveDirectoryAuthenticationFailed:
+    'Authentication to Entra failed: repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount) or re-authorize the connection.',
+  TimeOut:
+    "The agent did not answer within 10 minutes: check the agent server's load and its connectivity to the domain controllers.",
 };
 
 /** Advice for a well-known job-level error code (quarantine, last run), for any rule; undefined when none is known. */
@@ -90,7 +113,8 @@ const ERROR_CODE_RUNBOOKS: Record<string, Runbook> = {
     ],
   },
   SystemForCrossDomainIdentityManagementCredentialValidationUnavailable: {
-    meaning: 'Entra could not validate the credentials against the SCIM endpoint: the endpoint could not be reached or answered unexpectedly.',
+    meaning:
+      'Entra could not validate the credentials against the SCIM endpoint: the endpoint could not be reached or answered unexpectedly.',
     steps: [
       'Check the SCIM endpoint: its tenant URL, TLS certificate and that it answers from the internet.',
       'Open the configuration in the Entra admin center > Provisioning and run "Test connection"; renew the secret token if it was rotated.',
@@ -98,16 +122,25 @@ const ERROR_CODE_RUNBOOKS: Record<string, Runbook> = {
     ],
   },
   AzureActiveDirectoryInvalidCredential: {
-    meaning: 'The Cloud Sync service account\'s credentials are invalid, so the agent cannot write to Entra ID.',
-    steps: ['Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount on an agent server).', 'Restart the job.'],
+    meaning: "The Cloud Sync service account's credentials are invalid, so the agent cannot write to Entra ID.",
+    steps: [
+      'Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount on an agent server).',
+      'Restart the job.',
+    ],
   },
   AzureActiveDirectoryExpiredCredentials: {
-    meaning: 'The Cloud Sync service account\'s credentials have expired, so the agent cannot write to Entra ID.',
-    steps: ['Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount on an agent server).', 'Restart the job.'],
+    meaning: "The Cloud Sync service account's credentials have expired, so the agent cannot write to Entra ID.",
+    steps: [
+      'Repair the Cloud Sync service account (Repair-AADCloudSyncToolsAccount on an agent server).',
+      'Restart the job.',
+    ],
   },
   HybridIdentityServiceNoActiveAgents: {
     meaning: 'No provisioning agent is active for this configuration, so nothing can be read from Active Directory.',
-    steps: ['Check the agent servers: the Microsoft Entra Provisioning Agent service must be running and able to reach Entra.', 'Restart the job once an agent shows as active.'],
+    steps: [
+      'Check the agent servers: the Microsoft Entra Provisioning Agent service must be running and able to reach Entra.',
+      'Restart the job once an agent shows as active.',
+    ],
   },
 };
 
@@ -120,6 +153,10 @@ export function quarantineRunbook(reason: string, errorCode: string | undefined)
   const byCode = errorCode ? ERROR_CODE_RUNBOOKS[errorCode] : undefined;
   if (byCode) return byCode;
   const hint = errorCode ? ERROR_CODES[errorCode] : undefined;
-  if (hint) return { meaning: `Entra quarantined the job (${reason}) with error code ${errorCode}.`, steps: [hint, ...GENERIC.steps] };
+  if (hint)
+    return {
+      meaning: `Entra quarantined the job (${reason}) with error code ${errorCode}.`,
+      steps: [hint, ...GENERIC.steps],
+    };
   return REASONS[reason] ?? GENERIC;
 }

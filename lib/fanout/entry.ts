@@ -18,7 +18,10 @@ export async function observeMessageFromEnv(entry: unknown, env: Env, log: Logge
   const message = decodeMessage(entry);
   const settings = loadSettings(env);
   // The cycle's deadline is the message's: every call this instance makes ends by it.
-  const limits = { ...limitsForSchedule(settings.schedule, env), cycleMs: Math.max(1000, message.deadline - Date.now()) };
+  const limits = {
+    ...limitsForSchedule(settings.schedule, env),
+    cycleMs: Math.max(1000, message.deadline - Date.now()),
+  };
   const cycle = cycleDepsFromSettings(settings, env, log, undefined, { limits, sharedReportsLimit: true });
   cycle.budget?.start();
   const calls = cycle.budget!.calls();

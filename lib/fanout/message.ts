@@ -40,7 +40,8 @@ export function encodeMessage(message: ObserveMessage): string {
   return Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
 }
 
-const GUID_OR_DOMAIN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}|home)$/i;
+const GUID_OR_DOMAIN =
+  /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}|home)$/i;
 
 function parsed(entry: unknown): unknown {
   if (typeof entry !== 'string') return entry;
@@ -62,17 +63,30 @@ export function decodeMessage(entry: unknown): ObserveMessage {
   const m = parsed(entry) as Partial<ObserveMessage> | null;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new InvalidMessage('expected a JSON object');
   if (m.v !== 1) throw new InvalidMessage(`v: expected 1, got ${JSON.stringify(m.v)}`);
-  if (typeof m.cycle !== 'string' || !/^[\w:.-]{1,80}$/.test(m.cycle)) throw new InvalidMessage('cycle: expected an id of letters, digits and :.-_');
+  if (typeof m.cycle !== 'string' || !/^[\w:.-]{1,80}$/.test(m.cycle))
+    throw new InvalidMessage('cycle: expected an id of letters, digits and :.-_');
   for (const key of ['batch', 'of', 'observeBy', 'deadline'] as const) {
-    if (typeof m[key] !== 'number' || !Number.isInteger(m[key]) || (m[key] as number) < 0) throw new InvalidMessage(`${key}: expected a whole number`);
+    if (typeof m[key] !== 'number' || !Number.isInteger(m[key]) || (m[key] as number) < 0)
+      throw new InvalidMessage(`${key}: expected a whole number`);
   }
   if ((m.batch as number) >= (m.of as number)) throw new InvalidMessage(`batch ${m.batch} of ${m.of}`);
-  if (!Array.isArray(m.tenants) || m.tenants.length === 0 || m.tenants.length > 100) throw new InvalidMessage('tenants: expected 1 to 100 tenants');
+  if (!Array.isArray(m.tenants) || m.tenants.length === 0 || m.tenants.length > 100)
+    throw new InvalidMessage('tenants: expected 1 to 100 tenants');
   const tenants = m.tenants.map((t, i) => {
     const { tenantId, tokenTenant } = (t ?? {}) as Partial<Target>;
-    if (typeof tenantId !== 'string' || !GUID_OR_DOMAIN.test(tenantId)) throw new InvalidMessage(`tenants[${i}].tenantId: expected a tenant ID or domain`);
-    if (tokenTenant !== undefined && (typeof tokenTenant !== 'string' || !GUID_OR_DOMAIN.test(tokenTenant))) throw new InvalidMessage(`tenants[${i}].tokenTenant: expected a tenant ID or domain`);
+    if (typeof tenantId !== 'string' || !GUID_OR_DOMAIN.test(tenantId))
+      throw new InvalidMessage(`tenants[${i}].tenantId: expected a tenant ID or domain`);
+    if (tokenTenant !== undefined && (typeof tokenTenant !== 'string' || !GUID_OR_DOMAIN.test(tokenTenant)))
+      throw new InvalidMessage(`tenants[${i}].tokenTenant: expected a tenant ID or domain`);
     return tokenTenant === undefined ? { tenantId } : { tenantId, tokenTenant };
   });
-  return { v: 1, cycle: m.cycle, batch: m.batch as number, of: m.of as number, tenants, observeBy: m.observeBy as number, deadline: m.deadline as number };
+  return {
+    v: 1,
+    cycle: m.cycle,
+    batch: m.batch as number,
+    of: m.of as number,
+    tenants,
+    observeBy: m.observeBy as number,
+    deadline: m.deadline as number,
+  };
 }

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
-import { evidenceOf, observeTenants, reportProblems, type CycleDeps, type Evidence, type FanOut, type Target, type TenantReading } from '../cycle';
+import {
+  evidenceOf,
+  observeTenants,
+  reportProblems,
+  type CycleDeps,
+  type Evidence,
+  type FanOut,
+  type Target,
+  type TenantReading,
+} from '../cycle';
 import { Deadline, seconds, sleep } from '../deadline';
 import { fingerprintOf } from '../evaluate/evaluate';
 import { NOT_CHECKED } from '../evaluate/rules/tenant-unreadable';
@@ -48,11 +57,22 @@ function chunk<T>(items: T[], size: number): T[][] {
 
 /** A tenant handed out and not reported: a problem of the tenant, as a tenant read too late is. */
 function notChecked(tenantId: string, message: string): TenantObservation {
-  return { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], problem: { kind: 'transient', code: NOT_CHECKED, message, operation: 'the tenant' } };
+  return {
+    tenantId,
+    jobs: [],
+    servicePrincipalsRead: new Set(),
+    servicePrincipalProblems: [],
+    problem: { kind: 'transient', code: NOT_CHECKED, message, operation: 'the tenant' },
+  };
 }
 
 /** Puts each batch on the queue; returns, per batch, whether it was enqueued. */
-async function enqueue(options: QueueFanOutOptions, messages: ObserveMessage[], deps: CycleDeps, signal: AbortSignal): Promise<boolean[]> {
+async function enqueue(
+  options: QueueFanOutOptions,
+  messages: ObserveMessage[],
+  deps: CycleDeps,
+  signal: AbortSignal,
+): Promise<boolean[]> {
   const { queue } = options;
   try {
     if (!READY.has(queue.url)) {
@@ -60,7 +80,9 @@ async function enqueue(options: QueueFanOutOptions, messages: ObserveMessage[], 
       READY.add(queue.url);
     }
   } catch (error) {
-    deps.log.error(`fan-out: the queue ${queue.name} cannot be used (${(error as Error).message}); this instance reads every tenant itself`);
+    deps.log.error(
+      `fan-out: the queue ${queue.name} cannot be used (${(error as Error).message}); this instance reads every tenant itself`,
+    );
     return messages.map(() => false);
   }
   const now = options.now ?? Date.now;
@@ -71,14 +93,21 @@ async function enqueue(options: QueueFanOutOptions, messages: ObserveMessage[], 
       await queue.sendMessage(encodeMessage(message), { messageTimeToLive, abortSignal: signal });
       return true;
     } catch (error) {
-      deps.log.warn(`fan-out: batch ${message.batch + 1} of ${message.of} could not be enqueued (${(error as Error).message}); this instance reads it itself`);
+      deps.log.warn(
+        `fan-out: batch ${message.batch + 1} of ${message.of} could not be enqueued (${(error as Error).message}); this instance reads it itself`,
+      );
       return false;
     }
   });
 }
 
 /** Waits until every enqueued batch has reported, or the observe deadline (and a little grace for the last writes) has passed. */
-async function awaitReports(options: QueueFanOutOptions, cycle: string, expected: number[], until: Deadline): Promise<void> {
+async function awaitReports(
+  options: QueueFanOutOptions,
+  cycle: string,
+  expected: number[],
+  until: Deadline,
+): Promise<void> {
   const pollMs = options.pollMs ?? 250;
   for (;;) {
     const reported = await options.store.reportedBatches(cycle);
@@ -88,13 +117,23 @@ async function awaitReports(options: QueueFanOutOptions, cycle: string, expected
 }
 
 /** The evidence of the reports, of the tenants read here, and of the tenants nobody reported. */
-function combine(deps: CycleDeps, reports: BatchReport[], local: TenantReading[], lost: TenantReading[], errors: string[]): Evidence {
+function combine(
+  deps: CycleDeps,
+  reports: BatchReport[],
+  local: TenantReading[],
+  lost: TenantReading[],
+  errors: string[],
+): Evidence {
   const reported = new Map<string, TenantReport & { judgedSet: Set<string> }>();
   for (const report of reports) {
     for (const t of report.tenants) reported.set(t.tenantId.toLowerCase(), { ...t, judgedSet: new Set(t.judged) });
     errors.push(...report.errors);
   }
-  reportProblems([...local, ...lost].map((r) => r.observation), deps.log, errors);
+  reportProblems(
+    [...local, ...lost].map((r) => r.observation),
+    deps.log,
+    errors,
+  );
   const here = evidenceOf([...local, ...lost], deps);
   const remote = [...reported.values()];
   return {
@@ -117,19 +156,34 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
       const started = now();
       const cycle = `${new Date(started).toISOString()}_${randomUUID().slice(0, 8)}`;
       // Reports a planner that died left behind (a planner deletes its own once read).
-      await options.store.pruneBefore(new Date(started - 2 * budget.limits.cycleMs).toISOString()).catch((error: unknown) => deps.log.warn(`fan-out: old reports not deleted: ${(error as Error).message}`));
+      await options.store
+        .pruneBefore(new Date(started - 2 * budget.limits.cycleMs).toISOString())
+        .catch((error: unknown) => deps.log.warn(`fan-out: old reports not deleted: ${(error as Error).message}`));
 
       const batches: Target[][] = chunk(deps.targets, Math.max(1, options.batchSize));
       const observeByAt = started + observeBy.remainingMs();
       const deadlineAt = started + budget.deadline().remainingMs();
-      const messages = batches.map((tenants, batch): ObserveMessage => ({ v: 1, cycle, batch, of: batches.length, tenants, observeBy: Math.floor(observeByAt), deadline: Math.floor(deadlineAt) }));
+      const messages = batches.map((tenants, batch): ObserveMessage => ({
+        v: 1,
+        cycle,
+        batch,
+        of: batches.length,
+        tenants,
+        observeBy: Math.floor(observeByAt),
+        deadline: Math.floor(deadlineAt),
+      }));
       const enqueued = await enqueue(options, messages, deps, observeBy.signal);
       const sent = messages.filter((_, i) => enqueued[i]).map((m) => m.batch);
-      deps.log.info(`fan-out: ${deps.targets.length} tenant(s) in ${sent.length} message(s) of up to ${options.batchSize} on queue ${options.queue.name} (cycle ${cycle})`);
+      deps.log.info(
+        `fan-out: ${deps.targets.length} tenant(s) in ${sent.length} message(s) of up to ${options.batchSize} on queue ${options.queue.name} (cycle ${cycle})`,
+      );
 
       // What could not be enqueued is read here, while the instances read the rest.
       const unsent = batches.filter((_, i) => !enqueued[i]).flat();
-      const localRead = unsent.length > 0 ? observeTenants({ ...deps, targets: unsent }, budget, observeBy, errors) : Promise.resolve([]);
+      const localRead =
+        unsent.length > 0
+          ? observeTenants({ ...deps, targets: unsent }, budget, observeBy, errors)
+          : Promise.resolve([]);
       // A little past the observe deadline: the last reports are being written.
       const until = budget.deadline().within(observeBy.remainingMs() + Math.min(budget.limits.callMs, 5000));
       let reports: BatchReport[] = [];
@@ -139,7 +193,11 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
       } catch (error) {
         errors.push(`fan-out: the reports of cycle ${cycle} could not be read: ${(error as Error).message}`);
       }
-      await options.store.deleteCycle(cycle).catch((error: unknown) => deps.log.warn(`fan-out: reports of cycle ${cycle} not deleted: ${(error as Error).message}`));
+      await options.store
+        .deleteCycle(cycle)
+        .catch((error: unknown) =>
+          deps.log.warn(`fan-out: reports of cycle ${cycle} not deleted: ${(error as Error).message}`),
+        );
       const local = await localRead;
 
       const reportedTenants = new Set(reports.flatMap((r) => r.tenants.map((t) => t.tenantId.toLowerCase())));
@@ -155,8 +213,12 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
           lost.push({ observation: notChecked(t.tenantId, why) });
         }
       }
-      for (const r of reports) deps.log.info(`fan-out: batch ${r.batch + 1} of ${messages.length} read by ${r.worker} in ${r.durationMs} ms`);
-      if (lost.length > 0) deps.log.warn(`fan-out: ${lost.length} tenant(s) of cycle ${cycle} were not reported in time and are reported as not checked`);
+      for (const r of reports)
+        deps.log.info(`fan-out: batch ${r.batch + 1} of ${messages.length} read by ${r.worker} in ${r.durationMs} ms`);
+      if (lost.length > 0)
+        deps.log.warn(
+          `fan-out: ${lost.length} tenant(s) of cycle ${cycle} were not reported in time and are reported as not checked`,
+        );
       return combine(deps, reports, local, lost, errors);
     },
   };

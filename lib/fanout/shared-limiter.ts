@@ -68,7 +68,9 @@ export class SharedWindowLimiter {
     let etag: string | undefined;
     let times: number[] = [];
     try {
-      const row = await stored(this.table, 'reading the shared reports limit', () => this.table.getEntity<{ times?: string }>(partitionKey, rowKey));
+      const row = await stored(this.table, 'reading the shared reports limit', () =>
+        this.table.getEntity<{ times?: string }>(partitionKey, rowKey),
+      );
       etag = row.etag;
       times = JSON.parse(row.times ?? '[]') as number[];
     } catch (error) {
@@ -80,7 +82,10 @@ export class SharedWindowLimiter {
     if (room <= 0) return Math.max(1, (times[0] as number) + this.limit.windowMs - now + 1);
     const entity = { partitionKey, rowKey, times: JSON.stringify([...times, ...Array<number>(room).fill(now)]) };
     try {
-      if (etag) await stored(this.table, 'writing the shared reports limit', () => this.table.updateEntity(entity, 'Replace', { etag }));
+      if (etag)
+        await stored(this.table, 'writing the shared reports limit', () =>
+          this.table.updateEntity(entity, 'Replace', { etag }),
+        );
       else await stored(this.table, 'writing the shared reports limit', () => this.table.createEntity(entity));
     } catch (error) {
       if (isConflict(error) || isNotFound(error)) return 0; // another instance wrote first: read again

@@ -67,10 +67,15 @@ export class FanOutStore {
     }
     const head = headKey(report.batch);
     for (let r = 1; r < rows.length; r++) {
-      await stored(this.table, `writing part ${r} of the report of batch ${report.batch}`, () => this.table.upsertEntity({ partitionKey: cycle, rowKey: `${head}-${r}`, ...rows[r] }, 'Replace'));
+      await stored(this.table, `writing part ${r} of the report of batch ${report.batch}`, () =>
+        this.table.upsertEntity({ partitionKey: cycle, rowKey: `${head}-${r}`, ...rows[r] }, 'Replace'),
+      );
     }
     await stored(this.table, `writing the report of batch ${report.batch}`, () =>
-      this.table.upsertEntity({ partitionKey: cycle, rowKey: head, rows: rows.length, chunks: chunks.length, ...rows[0] }, 'Replace'),
+      this.table.upsertEntity(
+        { partitionKey: cycle, rowKey: head, rows: rows.length, chunks: chunks.length, ...rows[0] },
+        'Replace',
+      ),
     );
   }
 
@@ -79,7 +84,9 @@ export class FanOutStore {
     await this.ensureTable();
     return stored(this.table, 'listing the fan-out reports', async () => {
       const batches = new Set<number>();
-      for await (const e of this.table.listEntities({ queryOptions: { filter: `PartitionKey eq ${quoted(cycle)}`, select: ['RowKey'] } })) {
+      for await (const e of this.table.listEntities({
+        queryOptions: { filter: `PartitionKey eq ${quoted(cycle)}`, select: ['RowKey'] },
+      })) {
         const m = HEAD.exec(String(e.rowKey));
         if (m) batches.add(Number(m[1]));
       }
@@ -92,7 +99,10 @@ export class FanOutStore {
     await this.ensureTable();
     const rows = await stored(this.table, 'reading the fan-out reports', async () => {
       const all: ReportEntity[] = [];
-      for await (const e of this.table.listEntities<ReportEntity>({ queryOptions: { filter: `PartitionKey eq ${quoted(cycle)}` } })) all.push(e as ReportEntity);
+      for await (const e of this.table.listEntities<ReportEntity>({
+        queryOptions: { filter: `PartitionKey eq ${quoted(cycle)}` },
+      }))
+        all.push(e as ReportEntity);
       return all;
     });
     const byKey = new Map(rows.map((r) => [r.rowKey, r]));
@@ -105,7 +115,13 @@ export class FanOutStore {
         if (part) parts.push(part);
       }
       if (parts.length !== Number(row.rows ?? 1)) continue;
-      const text = parts.flatMap((p) => Array.from({ length: CHUNKS_PER_ROW }, (_, j) => p[`c${j}`]).filter((c): c is string => typeof c === 'string')).join('');
+      const text = parts
+        .flatMap((p) =>
+          Array.from({ length: CHUNKS_PER_ROW }, (_, j) => p[`c${j}`]).filter(
+            (c): c is string => typeof c === 'string',
+          ),
+        )
+        .join('');
       try {
         reports.push(JSON.parse(text) as BatchReport);
       } catch {
@@ -140,7 +156,9 @@ export class FanOutStore {
     });
     for (const actions of byPartition.values()) {
       for (let i = 0; i < actions.length; i += MAX_TRANSACTION_OPERATIONS) {
-        await stored(this.table, 'deleting fan-out reports', () => this.table.submitTransaction(actions.slice(i, i + MAX_TRANSACTION_OPERATIONS)));
+        await stored(this.table, 'deleting fan-out reports', () =>
+          this.table.submitTransaction(actions.slice(i, i + MAX_TRANSACTION_OPERATIONS)),
+        );
       }
     }
   }

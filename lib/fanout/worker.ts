@@ -32,9 +32,15 @@ export interface WorkerDeps {
 /** What one tenant's reading says for the planner. */
 async function tenantReport(reading: TenantReading, deps: CycleDeps): Promise<TenantReport> {
   const o = reading.observation;
-  const findings = evaluateTenant(o, { now: deps.clock(), rules: deps.policy.rules, tenantNames: deps.policy.tenantNames });
+  const findings = evaluateTenant(o, {
+    now: deps.clock(),
+    rules: deps.policy.rules,
+    tenantNames: deps.policy.tenantNames,
+  });
   const stored = await deps.alerts.loadTenant(o.tenantId);
-  const judged = [...stored.values()].filter((a) => !isKqlCondition(a.labels.condition) && inView(a.labels, o)).map((a) => a.fingerprint);
+  const judged = [...stored.values()]
+    .filter((a) => !isKqlCondition(a.labels.condition) && inView(a.labels, o))
+    .map((a) => a.fingerprint);
   return { tenantId: o.tenantId, findings, judged, unreadable: o.problem !== undefined, jobsSeen: o.jobs.length };
 }
 
@@ -43,7 +49,9 @@ export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): P
   const started = now();
   const { cycle } = deps;
   if (started >= message.observeBy) {
-    cycle.log.warn(`fan-out batch ${message.batch + 1} of ${message.of} (cycle ${message.cycle}) taken ${started - message.observeBy} ms after its observe deadline: its ${message.tenants.length} tenant(s) were reported as not checked; nothing read`);
+    cycle.log.warn(
+      `fan-out batch ${message.batch + 1} of ${message.of} (cycle ${message.cycle}) taken ${started - message.observeBy} ms after its observe deadline: its ${message.tenants.length} tenant(s) were reported as not checked; nothing read`,
+    );
     return { kind: 'stale', lateByMs: started - message.observeBy };
   }
   // Only tenants this instance is configured to watch are read: a message naming others (settings
@@ -60,7 +68,11 @@ export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): P
 
   const observeBy = Deadline.in(message.observeBy - started);
   const readings = await observeTenants({ ...cycle, targets }, cycle.budget!, observeBy, errors);
-  reportProblems(readings.map((r) => r.observation), cycle.log, errors);
+  reportProblems(
+    readings.map((r) => r.observation),
+    cycle.log,
+    errors,
+  );
   const report: BatchReport = {
     batch: message.batch,
     tenants: await Promise.all(readings.map((r) => tenantReport(r, cycle))),
@@ -73,7 +85,12 @@ export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): P
   // failures counted, and a planner that never plans this cycle leaves them to the next one.
   if (cycle.logs) {
     const late: string[] = [];
-    await commitTenantLogs(readings.flatMap((r) => (r.logRead ? [r.logRead] : [])), cycle.logs, cycle.log, late);
+    await commitTenantLogs(
+      readings.flatMap((r) => (r.logRead ? [r.logRead] : [])),
+      cycle.logs,
+      cycle.log,
+      late,
+    );
     for (const line of late) cycle.log.error(line);
   }
   return { kind: 'reported', report, refused };

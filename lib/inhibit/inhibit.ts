@@ -19,10 +19,21 @@ export function inhibitedBy(alert: AlertRecord, firing: AlertRecord[]): string |
     if (s.condition === 'tenant-unreadable' && s.tenantId === tenantId) {
       return `tenant ${tenantId} cannot be read: its job alerts are held`;
     }
-    if (s.condition === 'jobs-unreadable' && condition !== 'jobs-unreadable' && s.tenantId === tenantId && s.servicePrincipalId === servicePrincipalId) {
+    if (
+      s.condition === 'jobs-unreadable' &&
+      condition !== 'jobs-unreadable' &&
+      s.tenantId === tenantId &&
+      s.servicePrincipalId === servicePrincipalId
+    ) {
       return `the jobs of ${String(source.annotations.servicePrincipalName ?? servicePrincipalId)} cannot be read: their alerts are held`;
     }
-    if (isRootCause(s.condition) && !isRootCause(condition) && s.tenantId === tenantId && s.servicePrincipalId === servicePrincipalId && s.jobId === jobId) {
+    if (
+      isRootCause(s.condition) &&
+      !isRootCause(condition) &&
+      s.tenantId === tenantId &&
+      s.servicePrincipalId === servicePrincipalId &&
+      s.jobId === jobId
+    ) {
       return `the same job is firing "${ruleFor(s.condition)?.title ?? s.condition}"`;
     }
   }

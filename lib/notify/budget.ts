@@ -65,10 +65,18 @@ export function parseSendLog(text: string | undefined): SendLog {
   }
   if (Array.isArray(value)) {
     // The first format: ISO times of the sends of the last hour.
-    return value.map((t) => Date.parse(String(t))).filter(Number.isFinite).sort((a, b) => a - b).reduce(withSend, EMPTY_SEND_LOG);
+    return value
+      .map((t) => Date.parse(String(t)))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b)
+      .reduce(withSend, EMPTY_SEND_LOG);
   }
   const v = value as Partial<SendLog>;
   const lastMinute = Array.isArray(v.lastMinute) ? v.lastMinute.filter((t): t is number => typeof t === 'number') : [];
-  const perMinute = Array.isArray(v.perMinute) ? v.perMinute.filter((p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') : [];
+  const perMinute = Array.isArray(v.perMinute)
+    ? v.perMinute.filter(
+        (p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number',
+      )
+    : [];
   return { lastMinute, perMinute };
 }

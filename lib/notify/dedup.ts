@@ -4,13 +4,23 @@ import type { AlertRecord, NotificationItem, NotificationKind, RouteLog } from '
 
 export type { NotificationItem } from '../model';
 
-function item(alert: AlertRecord, route: Route, kind: NotificationKind, reminder?: number, previous?: RouteLog): NotificationItem {
+function item(
+  alert: AlertRecord,
+  route: Route,
+  kind: NotificationKind,
+  reminder?: number,
+  previous?: RouteLog,
+): NotificationItem {
   const previousAt = previous?.lastAt;
   const startsAt = alert.startsAt as string;
   let suffix = reminder !== undefined ? `:${reminder}` : '';
   // A change is keyed by the material it tells of and the notice it follows, so a material that
   // comes back (A, B, A, B) makes a new notice each time rather than the key of an earlier one.
-  if (kind === 'changed') suffix = `:${createHash('sha256').update(`${alert.material ?? ''}\n${previousAt ?? ''}`).digest('hex').slice(0, 16)}`;
+  if (kind === 'changed')
+    suffix = `:${createHash('sha256')
+      .update(`${alert.material ?? ''}\n${previousAt ?? ''}`)
+      .digest('hex')
+      .slice(0, 16)}`;
   return {
     key: `${alert.fingerprint}:${route.id}:${kind}:${startsAt}${suffix}`,
     fingerprint: alert.fingerprint,
@@ -40,11 +50,13 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
     if (!sameLog) return item(alert, route, 'firing');
     if (log.resolved) return undefined;
     // A log written before materials were recorded has none: nothing to compare, so no change notice.
-    if (log.material !== undefined && (alert.material ?? '') !== log.material) return item(alert, route, 'changed', undefined, log);
+    if (log.material !== undefined && (alert.material ?? '') !== log.material)
+      return item(alert, route, 'changed', undefined, log);
     const due = Date.parse(log.lastAt) + route.repeatMs[alert.severity];
     return now.getTime() >= due ? item(alert, route, 'reminder', log.reminders + 1) : undefined;
   }
-  if (alert.state === 'resolved' && route.sendResolved && sameLog && !log.resolved) return item(alert, route, 'resolved');
+  if (alert.state === 'resolved' && route.sendResolved && sameLog && !log.resolved)
+    return item(alert, route, 'resolved');
   return undefined;
 }
 
@@ -57,10 +69,14 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
 export function neededNotifications(alert: AlertRecord, route: Route, now: Date): NotificationItem[] {
   const next = neededNotification(alert, route, now);
   const log = alert.notified[route.id];
-  const unresolved = log !== undefined && !log.resolved && alert.startsAt !== undefined && log.startsAt < alert.startsAt;
+  const unresolved =
+    log !== undefined && !log.resolved && alert.startsAt !== undefined && log.startsAt < alert.startsAt;
   if (!route.sendResolved || alert.state === 'pending' || !unresolved) return next ? [next] : [];
   // The earlier period ended before this one began: its end is bounded by this one's start.
-  const ended: NotificationItem = { ...item({ ...alert, startsAt: log.startsAt }, route, 'resolved'), endsAt: alert.startsAt };
+  const ended: NotificationItem = {
+    ...item({ ...alert, startsAt: log.startsAt }, route, 'resolved'),
+    endsAt: alert.startsAt,
+  };
   return next ? [ended, next] : [ended];
 }
 
@@ -72,7 +88,8 @@ export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: 
   const log = {
     startsAt: notice.startsAt,
     lastAt: notice.kind === 'resolved' ? (same?.lastAt ?? sentAt) : sentAt,
-    reminders: notice.kind === 'reminder' ? Math.max(notice.reminder ?? 0, same?.reminders ?? 0) : (same?.reminders ?? 0),
+    reminders:
+      notice.kind === 'reminder' ? Math.max(notice.reminder ?? 0, same?.reminders ?? 0) : (same?.reminders ?? 0),
     resolved: notice.kind === 'resolved' || (same?.resolved ?? false),
     material: notice.kind === 'resolved' ? same?.material : (notice.material ?? ''),
   };

@@ -64,7 +64,13 @@ export async function planEmails(groups: EmailGroup[], deps: DeliveryDeps): Prom
   for (const group of groups) {
     const parts = splitIntoParts(group.items, maxAlertsPerMessage(group.channel));
     for (const [i, items] of parts.entries()) {
-      const email: PlannedEmail = { key: emailKey(items), recipients: group.recipients, items, plannedAt, failedAttempts: 0 };
+      const email: PlannedEmail = {
+        key: emailKey(items),
+        recipients: group.recipients,
+        items,
+        plannedAt,
+        failedAttempts: 0,
+      };
       if (group.channel) email.channel = group.channel;
       if (parts.length > 1) email.part = { index: i + 1, total: parts.length };
       if (await deps.state.plan(email)) planned.push(email);
@@ -85,7 +91,9 @@ type EarlierSend = { outcome: 'delivered' } | { outcome: 'in-flight' } | { outco
 async function earlierSend(email: PlannedEmail, deps: DeliveryDeps, limits: DeliveryLimits): Promise<EarlierSend> {
   const attempt = email.attempt as NonNullable<PlannedEmail['attempt']>;
   const status = await deps.mailer.status(attempt.operationId, { abortSignal: limits.deadline.signal });
-  deps.log.info(`email ${email.key}: ACS says its send of ${attempt.startedAt} (operation ${attempt.operationId}) is ${status}`);
+  deps.log.info(
+    `email ${email.key}: ACS says its send of ${attempt.startedAt} (operation ${attempt.operationId}) is ${status}`,
+  );
   switch (status) {
     case 'Succeeded':
       return { outcome: 'delivered' };
@@ -105,7 +113,13 @@ async function earlierSend(email: PlannedEmail, deps: DeliveryDeps, limits: Deli
  * each route (lib/notify/deliver-channels.ts). A destination that fails holds back only its own
  * messages, which wait for the next cycle; the others go on.
  */
-export async function sendPlanned(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits = UNBOUNDED): Promise<DeliveryResult> {
+export async function sendPlanned(
+  planned: PlannedEmail[],
+  current: Map<string, AlertRecord>,
+  deps: DeliveryDeps,
+  errors: string[],
+  limits: DeliveryLimits = UNBOUNDED,
+): Promise<DeliveryResult> {
   const queues = new Map<string, PlannedEmail[]>([['email', []]]);
   for (const message of await withoutSentNotices(planned, current, deps)) {
     const destination = message.channel ? message.channel.receiver : 'email';
@@ -114,7 +128,10 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
   const result: DeliveryResult = { sent: 0, waiting: 0 };
   for (const [destination, messages] of queues) {
     if (messages.length === 0) continue;
-    const outcome = destination === 'email' ? await sendEmails(messages, current, deps, errors, limits) : await postToChannel(messages, current, deps, errors, limits);
+    const outcome =
+      destination === 'email'
+        ? await sendEmails(messages, current, deps, errors, limits)
+        : await postToChannel(messages, current, deps, errors, limits);
     result.sent += outcome.sent;
     result.waiting += outcome.waiting;
     result.posted = (result.posted ?? 0) + (outcome.posted ?? 0);
@@ -127,15 +144,24 @@ export async function sendPlanned(planned: PlannedEmail[], current: Map<string, 
  * a message left with none leaves the outbox unsent, one left with some goes with those. Only
  * messages never attempted: one whose send may have reached ACS keeps its content and Operation-Id.
  */
-async function withoutSentNotices(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps): Promise<PlannedEmail[]> {
+async function withoutSentNotices(
+  planned: PlannedEmail[],
+  current: Map<string, AlertRecord>,
+  deps: DeliveryDeps,
+): Promise<PlannedEmail[]> {
   const kept: PlannedEmail[] = [];
   for (const message of planned) {
-    const sentAlready = message.attempt || message.items.length === 0 ? [] : message.items.filter((item) => alreadySent(current.get(item.fingerprint), item));
+    const sentAlready =
+      message.attempt || message.items.length === 0
+        ? []
+        : message.items.filter((item) => alreadySent(current.get(item.fingerprint), item));
     if (sentAlready.length === 0) {
       kept.push(message);
       continue;
     }
-    deps.log.warn(`planned message ${message.key}: ${sentAlready.length} of its ${message.items.length} notice(s) were sent already by another plan, not sent again`);
+    deps.log.warn(
+      `planned message ${message.key}: ${sentAlready.length} of its ${message.items.length} notice(s) were sent already by another plan, not sent again`,
+    );
     if (sentAlready.length === message.items.length) {
       await deps.state.donePlanned(message.key);
       continue;
@@ -152,7 +178,13 @@ async function withoutSentNotices(planned: PlannedEmail[], current: Map<string, 
  * or the answer is lost, the next cycle asks ACS what became of it instead of sending blind. Once
  * ACS took it, each notice is recorded in its alert's route log and the email leaves the outbox.
  */
-async function sendEmails(planned: PlannedEmail[], current: Map<string, AlertRecord>, deps: DeliveryDeps, errors: string[], limits: DeliveryLimits): Promise<DeliveryResult> {
+async function sendEmails(
+  planned: PlannedEmail[],
+  current: Map<string, AlertRecord>,
+  deps: DeliveryDeps,
+  errors: string[],
+  limits: DeliveryLimits,
+): Promise<DeliveryResult> {
   let sent = 0;
   let waiting = 0;
   for (const [index, original] of planned.entries()) {
@@ -195,18 +227,28 @@ async function sendEmails(planned: PlannedEmail[], current: Map<string, AlertRec
     }
     if (!(await deps.state.takeSend(deps.clock(), deps.policy.budget))) {
       const left = planned.length - index;
-      deps.log.warn(`send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`);
+      deps.log.warn(
+        `send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`,
+      );
       return { sent, waiting: waiting + left };
     }
     const content = email.digest
       ? digestEmail(email.digest, deps.render)
-      : renderEmail(notices as Notice[], { ...deps.render, now: deps.clock(), tenantNames: deps.policy.tenantNames, related: (alert) => relatedAlerts(alert, current), part: email.part });
+      : renderEmail(notices as Notice[], {
+          ...deps.render,
+          now: deps.clock(),
+          tenantNames: deps.policy.tenantNames,
+          related: (alert) => relatedAlerts(alert, current),
+          part: email.part,
+        });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
     const attempt = { operationId: operationIdOf(key), startedAt: deps.clock().toISOString() };
     await deps.state.updatePlanned({ ...email, attempt });
     await deps.probe?.('sending');
     try {
-      const { operationId } = await deps.mailer.send(content, email.recipients, key, { abortSignal: limits.deadline.signal });
+      const { operationId } = await deps.mailer.send(content, email.recipients, key, {
+        abortSignal: limits.deadline.signal,
+      });
       deps.log.info(`sent to ${email.recipients.to.join(', ')} (operation ${operationId}): ${content.subject}`);
     } catch (error) {
       const message = `sending "${content.subject}" failed, will retry next cycle: ${(error as Error).message}`;

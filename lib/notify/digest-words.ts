@@ -53,14 +53,24 @@ export function digestWords(d: DigestView): DigestWords {
   const now = Date.parse(d.generatedAt);
   const tone = toneOf(d);
   const openCount = d.counts.critical + d.counts.warning + d.counts.muted;
-  const parts = [d.counts.critical && `${d.counts.critical} critical`, d.counts.warning && `${d.counts.warning} warning`, d.counts.muted && `${d.counts.muted} muted`].filter(Boolean).join(', ');
+  const parts = [
+    d.counts.critical && `${d.counts.critical} critical`,
+    d.counts.warning && `${d.counts.warning} warning`,
+    d.counts.muted && `${d.counts.muted} muted`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const resolved = d.counts.resolved > 0 ? `, ${d.counts.resolved} resolved in the last day` : '';
   const healthy = d.tenants > 0 ? `all ${plural(d.tenants, 'tenant')} healthy` : 'nothing firing';
   const severity = tone === 'critical' || tone === 'warning' ? `[${SEVERITY_LABEL[tone]}] ` : '';
-  const subject = openCount === 0 ? `Daily digest ${d.date}: ${healthy}${resolved}` : `${severity}Daily digest ${d.date}: ${plural(openCount, 'open alert')} (${parts})${resolved}`;
-  const headline = openCount === 0
-    ? `${d.tenants > 0 ? `All ${plural(d.tenants, 'tenant')} healthy` : 'All healthy'}: nothing is firing.${d.counts.resolved > 0 ? ` ${plural(d.counts.resolved, 'alert')} resolved in the last day.` : ''}`
-    : `${plural(openCount, 'alert')} open: ${parts}.`;
+  const subject =
+    openCount === 0
+      ? `Daily digest ${d.date}: ${healthy}${resolved}`
+      : `${severity}Daily digest ${d.date}: ${plural(openCount, 'open alert')} (${parts})${resolved}`;
+  const headline =
+    openCount === 0
+      ? `${d.tenants > 0 ? `All ${plural(d.tenants, 'tenant')} healthy` : 'All healthy'}: nothing is firing.${d.counts.resolved > 0 ? ` ${plural(d.counts.resolved, 'alert')} resolved in the last day.` : ''}`
+      : `${plural(openCount, 'alert')} open: ${parts}.`;
   const sections: DigestSection[] = [];
   if (d.open.length > 0) {
     sections.push({
@@ -87,7 +97,11 @@ export function digestWords(d: DigestView): DigestWords {
   if (d.silences.length > 0) {
     sections.push({
       title: 'Silences and maintenance windows ending before the next digest',
-      lines: d.silences.map((s) => ({ label: `${s.kind === 'silence' ? 'Silence' : 'Maintenance window'}: ${s.what}`, detail: `ends ${formatTime(s.endsAt)}; ${s.createdBy}: ${s.comment}`, tone: 'muted' })),
+      lines: d.silences.map((s) => ({
+        label: `${s.kind === 'silence' ? 'Silence' : 'Maintenance window'}: ${s.what}`,
+        detail: `ends ${formatTime(s.endsAt)}; ${s.createdBy}: ${s.comment}`,
+        tone: 'muted',
+      })),
       more: d.more.silences,
     });
   }

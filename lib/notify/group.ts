@@ -25,7 +25,10 @@ function recipientKey(r: Recipients): string {
  * no good news: it stays with the open alerts, beside the alert that says what happened instead.
  * Within an email: new alerts first, then changes, then reminders.
  */
-export function groupByRecipients(notices: { item: NotificationItem; route: Route }[], endedBadly: (item: NotificationItem) => boolean = () => false): EmailGroup[] {
+export function groupByRecipients(
+  notices: { item: NotificationItem; route: Route }[],
+  endedBadly: (item: NotificationItem) => boolean = () => false,
+): EmailGroup[] {
   const groups = new Map<string, EmailGroup>();
   for (const { item, route } of notices) {
     const recipients: Recipients = { to: route.to, cc: route.cc.length ? route.cc : undefined };
@@ -33,13 +36,20 @@ export function groupByRecipients(notices: { item: NotificationItem; route: Rout
     // A channel's notices go to that channel of that route; emails to a recipient set.
     const destination = route.channel ? `channel:${route.id}` : recipientKey(recipients);
     const key = `${destination}|${goodNews ? 'resolved' : 'open'}`;
-    const group: EmailGroup = groups.get(key) ?? { recipients, items: [], ...(route.channel ? { channel: { ...route.channel, receiver: route.id } } : {}) };
+    const group: EmailGroup = groups.get(key) ?? {
+      recipients,
+      items: [],
+      ...(route.channel ? { channel: { ...route.channel, receiver: route.id } } : {}),
+    };
     // Every route's item is kept (each route's log records it); rendering shows each alert once.
     group.items.push(item);
     groups.set(key, group);
   }
   for (const group of groups.values()) {
-    group.items.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.startsAt.localeCompare(b.startsAt) || a.key.localeCompare(b.key));
+    group.items.sort(
+      (a, b) =>
+        KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.startsAt.localeCompare(b.startsAt) || a.key.localeCompare(b.key),
+    );
   }
   return [...groups.values()];
 }

@@ -24,14 +24,21 @@ export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' 
  * outcome is unknown: then `status` says, before anything is sent again, whether it went out.
  */
 export interface Mailer {
-  send(content: EmailContent, recipients: Recipients, idempotencyKey: string, options?: { abortSignal?: AbortSignal }): Promise<{ operationId: string }>;
+  send(
+    content: EmailContent,
+    recipients: Recipients,
+    idempotencyKey: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ operationId: string }>;
   status(operationId: string, options?: { abortSignal?: AbortSignal }): Promise<OperationStatus>;
 }
 
 /** RFC 4122 version-5 UUID of `name` in our own namespace: a stable ACS Operation-Id for a key. */
 export function uuidV5(name: string, namespace = '6f1c1d0e-4b7a-4f3e-9a51-2b1e8f0c9d77'): string {
   const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
-  const hash = createHash('sha1').update(Buffer.concat([ns, Buffer.from(name, 'utf8')])).digest();
+  const hash = createHash('sha1')
+    .update(Buffer.concat([ns, Buffer.from(name, 'utf8')]))
+    .digest();
   const b = hash.subarray(0, 16);
   b[6] = ((b[6] as number) & 0x0f) | 0x50;
   b[8] = ((b[8] as number) & 0x3f) | 0x80;
@@ -46,7 +53,10 @@ export function operationIdOf(idempotencyKey: string): string {
 
 const KNOWN_STATUSES = new Set(['NotStarted', 'Running', 'Succeeded', 'Failed', 'Canceled']);
 
-type GetSendResult = (operationId: string, options?: { abortSignal?: AbortSignal }) => Promise<{ id: string; status: string }>;
+type GetSendResult = (
+  operationId: string,
+  options?: { abortSignal?: AbortSignal },
+) => Promise<{ id: string; status: string }>;
 
 /**
  * `GET /emails/operations/{id}` through the SDK's own generated client (its pipeline: the same
@@ -54,10 +64,16 @@ type GetSendResult = (operationId: string, options?: { abortSignal?: AbortSignal
  * shape is pinned by the delivery tests against the emulator, and a missing one is said plainly.
  */
 function sendResultReader(client: EmailClient): GetSendResult {
-  const email = (client as unknown as { generatedClient?: { email?: { getSendResult?: GetSendResult } } }).generatedClient?.email;
+  const email = (client as unknown as { generatedClient?: { email?: { getSendResult?: GetSendResult } } })
+    .generatedClient?.email;
   const getSendResult = email?.getSendResult;
   if (typeof getSendResult !== 'function') {
-    return () => Promise.reject(new Error('this @azure/communication-email has no getSendResult: the status of a send cannot be asked, so it is not sent again'));
+    return () =>
+      Promise.reject(
+        new Error(
+          'this @azure/communication-email has no getSendResult: the status of a send cannot be asked, so it is not sent again',
+        ),
+      );
   }
   return getSendResult.bind(email);
 }
@@ -102,12 +118,16 @@ export function createAcsMailer(client: EmailClient, senderAddress: string): Mai
       } catch (error) {
         const state = poller.getOperationState().status;
         if (state === 'failed' || state === 'canceled') {
-          throw new DeliveryFailedError(`ACS ${state === 'failed' ? 'failed' : 'canceled'} operation ${operationId}: ${(error as Error).message}`);
+          throw new DeliveryFailedError(
+            `ACS ${state === 'failed' ? 'failed' : 'canceled'} operation ${operationId}: ${(error as Error).message}`,
+          );
         }
         throw error;
       }
       if (result.status !== 'Succeeded') {
-        throw new DeliveryFailedError(`ACS did not deliver operation ${operationId}: status ${result.status}${result.error ? `, ${result.error.code}: ${result.error.message}` : ''}`);
+        throw new DeliveryFailedError(
+          `ACS did not deliver operation ${operationId}: status ${result.status}${result.error ? `, ${result.error.code}: ${result.error.message}` : ''}`,
+        );
       }
       return { operationId };
     },

@@ -82,7 +82,9 @@ function tenantOf(alert: AlertRecord, ctx: ViewContext): string {
 
 /** `Quarantined: Fabrikam to Contoso (Contoso)`; no tenant in brackets for a tenant-wide alert that names it already. */
 function headingOf(view: AlertView, alert: AlertRecord, tenant: string): string {
-  return aboutTheTenant(view, alert, tenant) ? `${view.title}: ${view.about}` : `${view.title}: ${view.about} (${tenant})`;
+  return aboutTheTenant(view, alert, tenant)
+    ? `${view.title}: ${view.about}`
+    : `${view.title}: ${view.about} (${tenant})`;
 }
 
 /** A tenant-wide alert (no job) whose `about` names the tenant: `tenant Contoso`. */
@@ -107,7 +109,14 @@ function status(kind: NotificationKind, endedWell: boolean): { status: string; p
   }
 }
 
-function whenOf(kind: NotificationKind, view: AlertView, since: string | undefined, source: 'entra' | 'monitor', endedAt: string | undefined, now: Date): string {
+function whenOf(
+  kind: NotificationKind,
+  view: AlertView,
+  since: string | undefined,
+  source: 'entra' | 'monitor',
+  endedAt: string | undefined,
+  now: Date,
+): string {
   const began = since ? Date.parse(since) : NaN;
   const whose = source === 'entra' ? 'as Entra reports it' : 'when the monitor first saw it';
   if (kind === 'resolved') {
@@ -127,7 +136,11 @@ function changeOf(item: NotificationItem, alert: AlertRecord): string | undefine
 }
 
 /** The view of one notice; `view` when the alert's view is already known (default: from its rule). */
-export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: AlertView = viewOf(alert, ctx)): NoticeView {
+export function noticeView(
+  { item, alert }: Notice,
+  ctx: ViewContext,
+  view: AlertView = viewOf(alert, ctx),
+): NoticeView {
   const tenant = tenantOf(alert, ctx);
   const heading = headingOf(view, alert, tenant);
   const endedWell = item.kind === 'resolved' && view.endedWell !== false;
@@ -160,41 +173,72 @@ export function noticeView({ item, alert }: Notice, ctx: ViewContext, view: Aler
 /** New before changes before reminders before resolved; within each, what blocks the most first. */
 function byUrgency(a: NoticeView, b: NoticeView): number {
   const rank = (n: NoticeView) => CONDITION_RANK.get(n.alert.labels.condition) ?? RULES.length;
-  return KIND_RANK[a.kind] - KIND_RANK[b.kind] || SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || rank(a) - rank(b) || a.heading.localeCompare(b.heading);
+  return (
+    KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
+    SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
+    rank(a) - rank(b) ||
+    a.heading.localeCompare(b.heading)
+  );
 }
 
 /** The views of a message's notices: one per alert and kind, most urgent first. */
 export function noticeViews(notices: Notice[], ctx: ViewContext): NoticeView[] {
-  const unique = uniqueForRendering(notices.map((n) => n.item)).map((item) => notices.find((n) => n.item === item) as Notice);
+  const unique = uniqueForRendering(notices.map((n) => n.item)).map(
+    (item) => notices.find((n) => n.item === item) as Notice,
+  );
   return unique.map((n) => noticeView(n, ctx)).sort(byUrgency);
 }
 
 /** How a message names several notices at once. */
 export function summarize(views: NoticeView[]): NoticeSummary {
-  const severity = views.reduce<Severity>((worst, v) => (SEVERITY_RANK[v.severity] < SEVERITY_RANK[worst] ? v.severity : worst), 'warning');
+  const severity = views.reduce<Severity>(
+    (worst, v) => (SEVERITY_RANK[v.severity] < SEVERITY_RANK[worst] ? v.severity : worst),
+    'warning',
+  );
   const resolvedOnly = views.length > 0 && views.every((v) => v.kind === 'resolved');
   const allEndedWell = views.every((v) => v.kind !== 'resolved' || v.resolvedWell);
   const counts = new Map<string, { n: number; one: string; many: string }>();
   for (const v of views) {
-    const counted = COUNTED.get(v.alert.labels.condition) ?? { one: v.alert.labels.condition, many: v.alert.labels.condition };
+    const counted = COUNTED.get(v.alert.labels.condition) ?? {
+      one: v.alert.labels.condition,
+      many: v.alert.labels.condition,
+    };
     // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per
     // count. A resolved notice in a mixed message (one that ended badly, beside what happened instead) says how it ended.
     const mixed = views.some((o) => o.kind !== v.kind);
     const words = mixed ? (v.kind === 'reminder' ? 'still ' : v.kind === 'changed' ? 'changed: ' : '') : '';
     const ending = v.resolvedWell ? 'resolved' : 'ended';
     const key = `${v.kind}:${v.resolvedWell}:${v.alert.labels.condition}`;
-    const entry = counts.get(key) ?? (mixed && v.kind === 'resolved'
-      ? { n: 0, one: `${ending} (${counted.one})`, many: `${ending} (${counted.many})` }
-      : { n: 0, one: words + counted.one, many: words + counted.many });
+    const entry =
+      counts.get(key) ??
+      (mixed && v.kind === 'resolved'
+        ? { n: 0, one: `${ending} (${counted.one})`, many: `${ending} (${counted.many})` }
+        : { n: 0, one: words + counted.one, many: words + counted.many });
     entry.n++;
     counts.set(key, entry);
   }
   const tenants = [...new Set(views.map((v) => v.tenant))];
-  const where = tenants.length <= 3 ? tenants.join(', ') : `${tenants.slice(0, 3).join(', ')} and ${tenants.length - 3} more`;
+  const where =
+    tenants.length <= 3 ? tenants.join(', ') : `${tenants.slice(0, 3).join(', ')} and ${tenants.length - 3} more`;
   const text = `${[...counts.values()].map(({ n, one, many }) => `${n} ${n === 1 ? one : many}`).join(', ')}: ${where}`;
   const onlyKind = views.every((v) => v.kind === views[0]?.kind) ? views[0]?.kind : undefined;
-  const prefix = resolvedOnly ? (allEndedWell ? 'Resolved: ' : 'Ended: ') : onlyKind === 'reminder' ? 'Reminder: ' : onlyKind === 'changed' ? 'Changed: ' : '';
-  return { severity, resolvedOnly, allEndedWell, prefix, counts: text, subject: `${prefix}[${SEVERITY_LABEL[severity]}] ${text}` };
+  const prefix = resolvedOnly
+    ? allEndedWell
+      ? 'Resolved: '
+      : 'Ended: '
+    : onlyKind === 'reminder'
+      ? 'Reminder: '
+      : onlyKind === 'changed'
+        ? 'Changed: '
+        : '';
+  return {
+    severity,
+    resolvedOnly,
+    allEndedWell,
+    prefix,
+    counts: text,
+    subject: `${prefix}[${SEVERITY_LABEL[severity]}] ${text}`,
+  };
 }
 
 /**
@@ -217,7 +261,8 @@ export function repeatedRunbooks(views: NoticeView[]): Map<NoticeView, NoticeVie
 /** What a message's banner says: `Critical · New alert`, `Resolved`, `Critical · 3 alerts`, `Ended · 2 alerts`. */
 export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
   const [single] = views;
-  if (views.length === 1 && single) return single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`;
+  if (views.length === 1 && single)
+    return single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`;
   const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
   return `${state} · ${views.length} alerts`;
 }

@@ -48,22 +48,41 @@ function describe(channel: PlannedChannel, url?: string): string {
 /** The channel's URL from its setting: https, or a ChannelPostError naming the setting. */
 function urlOf(channel: PlannedChannel, env: Record<string, string | undefined>): string {
   const value = env[channel.urlSetting]?.trim();
-  if (!value) throw new ChannelPostError(`${describe(channel)}: the app setting ${channel.urlSetting} is not set; set it to the ${channel.type === 'teams' ? "workflow's webhook URL" : "receiver's https URL"}`, 'misconfigured');
+  if (!value)
+    throw new ChannelPostError(
+      `${describe(channel)}: the app setting ${channel.urlSetting} is not set; set it to the ${channel.type === 'teams' ? "workflow's webhook URL" : "receiver's https URL"}`,
+      'misconfigured',
+    );
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ChannelPostError(`${describe(channel)}: the app setting ${channel.urlSetting} holds ${shownUrl(value)}; expected an https:// URL`, 'misconfigured');
+    throw new ChannelPostError(
+      `${describe(channel)}: the app setting ${channel.urlSetting} holds ${shownUrl(value)}; expected an https:// URL`,
+      'misconfigured',
+    );
   }
-  if (url.protocol !== 'https:') throw new ChannelPostError(`${describe(channel)}: the app setting ${channel.urlSetting} must be an https:// URL (alerts are never posted over plain HTTP), got ${shownUrl(value)}`, 'misconfigured');
+  if (url.protocol !== 'https:')
+    throw new ChannelPostError(
+      `${describe(channel)}: the app setting ${channel.urlSetting} must be an https:// URL (alerts are never posted over plain HTTP), got ${shownUrl(value)}`,
+      'misconfigured',
+    );
   return url.href;
 }
 
 function secretOf(channel: PlannedChannel, env: Record<string, string | undefined>): string {
   const name = channel.secretSetting as string;
   const secret = env[name]?.trim();
-  if (!secret) throw new ChannelPostError(`${describe(channel)}: the app setting ${name} (its signing secret) is not set`, 'misconfigured');
-  if (secret.length < MIN_SECRET_LENGTH) throw new ChannelPostError(`${describe(channel)}: the signing secret in ${name} is ${secret.length} characters; use at least ${MIN_SECRET_LENGTH} (e.g. openssl rand -hex 32)`, 'misconfigured');
+  if (!secret)
+    throw new ChannelPostError(
+      `${describe(channel)}: the app setting ${name} (its signing secret) is not set`,
+      'misconfigured',
+    );
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new ChannelPostError(
+      `${describe(channel)}: the signing secret in ${name} is ${secret.length} characters; use at least ${MIN_SECRET_LENGTH} (e.g. openssl rand -hex 32)`,
+      'misconfigured',
+    );
   return secret;
 }
 
@@ -79,21 +98,34 @@ async function answerOf(response: Response): Promise<string> {
  * (and never past the cycle's deadline); redirects are refused, so a body is only ever sent to the
  * URL the setting names.
  */
-export function createChannelPoster(env: Record<string, string | undefined>, options: { timeoutMs?: number; clock?: () => Date } = {}): ChannelPoster {
+export function createChannelPoster(
+  env: Record<string, string | undefined>,
+  options: { timeoutMs?: number; clock?: () => Date } = {},
+): ChannelPoster {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const clock = options.clock ?? (() => new Date());
   return {
     async post(channel, message, { idempotencyKey, abortSignal }) {
       const url = urlOf(channel, env);
       const headers: Record<string, string> = { 'Content-Type': message.contentType, 'User-Agent': 'EntraSyncWatch/1' };
-      if (channel.type === 'webhook') Object.assign(headers, signedHeaders(message.body, secretOf(channel, env), clock(), idempotencyKey));
+      if (channel.type === 'webhook')
+        Object.assign(headers, signedHeaders(message.body, secretOf(channel, env), clock(), idempotencyKey));
       const signals = [AbortSignal.timeout(timeoutMs), ...(abortSignal ? [abortSignal] : [])];
       let response: Response;
       try {
-        response = await fetch(url, { method: 'POST', headers, body: message.body, redirect: 'manual', signal: AbortSignal.any(signals) });
+        response = await fetch(url, {
+          method: 'POST',
+          headers,
+          body: message.body,
+          redirect: 'manual',
+          signal: AbortSignal.any(signals),
+        });
       } catch (error) {
         const e = error as Error & { cause?: { code?: string; message?: string } };
-        const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : (e.cause?.code ?? e.cause?.message ?? e.message);
+        const why =
+          e.name === 'TimeoutError' || e.name === 'AbortError'
+            ? `no answer within ${Math.round(timeoutMs / 1000)} s`
+            : (e.cause?.code ?? e.cause?.message ?? e.message);
         throw new ChannelPostError(`${describe(channel, url)}: ${displayLine(why, 200)}`, 'unknown');
       }
       if (response.status >= 200 && response.status < 300) {
@@ -101,8 +133,15 @@ export function createChannelPoster(env: Record<string, string | undefined>, opt
         return;
       }
       const answer = await answerOf(response);
-      if (response.status >= 300 && response.status < 400) throw new ChannelPostError(`${describe(channel, url)} answered with a redirect (${answer}); posts are sent only to the URL in the setting`, 'refused');
-      throw new ChannelPostError(`${describe(channel, url)} answered ${answer}`, response.status >= 500 || response.status === 429 || response.status === 408 ? 'unknown' : 'refused');
+      if (response.status >= 300 && response.status < 400)
+        throw new ChannelPostError(
+          `${describe(channel, url)} answered with a redirect (${answer}); posts are sent only to the URL in the setting`,
+          'refused',
+        );
+      throw new ChannelPostError(
+        `${describe(channel, url)} answered ${answer}`,
+        response.status >= 500 || response.status === 429 || response.status === 408 ? 'unknown' : 'refused',
+      );
     },
   };
 }

@@ -11,7 +11,11 @@ import type { DeliveryDeps } from './deliver';
  */
 
 /** Writes each notice into its alert's route log, re-reading the alert if another instance moved it. */
-export async function recordSent(email: PlannedEmail, current: Map<string, AlertRecord>, deps: DeliveryDeps): Promise<void> {
+export async function recordSent(
+  email: PlannedEmail,
+  current: Map<string, AlertRecord>,
+  deps: DeliveryDeps,
+): Promise<void> {
   const sentAt = deps.clock().toISOString();
   // Every notice of the email written into its alert's log, then the alerts saved together.
   const updated = new Map<string, AlertRecord>();
@@ -21,20 +25,29 @@ export async function recordSent(email: PlannedEmail, current: Map<string, Alert
   }
   const records = [...updated.values()];
   const results = await deps.alerts.saveMany(records);
-  await mapLimit(records.map((record, i) => ({ record, result: results[i] })), 8, async ({ record, result }) => {
-    if (!(result instanceof Error)) {
-      current.set(record.fingerprint, result as AlertRecord);
-      return;
-    }
-    // Moved by someone else since it was read: record the notices on the row as it is now.
-    const items = email.items.filter((item) => item.fingerprint === record.fingerprint);
-    let alert = current.get(record.fingerprint) as AlertRecord;
-    for (const item of items) alert = await saveWithRetry(alert, item, sentAt, deps);
-    current.set(record.fingerprint, alert);
-  });
+  await mapLimit(
+    records.map((record, i) => ({ record, result: results[i] })),
+    8,
+    async ({ record, result }) => {
+      if (!(result instanceof Error)) {
+        current.set(record.fingerprint, result as AlertRecord);
+        return;
+      }
+      // Moved by someone else since it was read: record the notices on the row as it is now.
+      const items = email.items.filter((item) => item.fingerprint === record.fingerprint);
+      let alert = current.get(record.fingerprint) as AlertRecord;
+      for (const item of items) alert = await saveWithRetry(alert, item, sentAt, deps);
+      current.set(record.fingerprint, alert);
+    },
+  );
 }
 
-async function saveWithRetry(alert: AlertRecord, item: NotificationItem, sentAt: string, deps: DeliveryDeps): Promise<AlertRecord> {
+async function saveWithRetry(
+  alert: AlertRecord,
+  item: NotificationItem,
+  sentAt: string,
+  deps: DeliveryDeps,
+): Promise<AlertRecord> {
   try {
     return await deps.alerts.save(afterSent(alert, item, sentAt));
   } catch (error) {
@@ -44,4 +57,3 @@ async function saveWithRetry(alert: AlertRecord, item: NotificationItem, sentAt:
     return deps.alerts.save(afterSent(fresh, item, sentAt));
   }
 }
-

@@ -23,7 +23,13 @@ export interface RenderOptions {
  * (or the named `cloud`), admin consent for `clientId` (AZURE_CLIENT_ID), Message-IDs on the
  * sender's domain (ALERT_EMAIL_FROM), and snooze links when SNOOZE_SIGNING_KEY is set.
  */
-export function renderOptionsFor(input: { graphEndpoint: string; emailFrom: string; clientId?: string; cloud?: CloudName; snooze?: SnoozeSettings }): RenderOptions {
+export function renderOptionsFor(input: {
+  graphEndpoint: string;
+  emailFrom: string;
+  clientId?: string;
+  cloud?: CloudName;
+  snooze?: SnoozeSettings;
+}): RenderOptions {
   const { snooze } = input;
   return {
     links: linkTargetsFor(input.cloud ?? { graphEndpoint: input.graphEndpoint }, input.clientId),

@@ -19,7 +19,13 @@ export interface ViewContext {
 export function relatedAlerts(alert: AlertRecord, current: Map<string, AlertRecord>): AlertRecord[] {
   const { tenantId, servicePrincipalId, jobId } = alert.labels;
   if (jobId === '-') return [];
-  return [...current.values()].filter((a) => a !== alert && a.labels.tenantId === tenantId && a.labels.servicePrincipalId === servicePrincipalId && a.labels.jobId === jobId);
+  return [...current.values()].filter(
+    (a) =>
+      a !== alert &&
+      a.labels.tenantId === tenantId &&
+      a.labels.servicePrincipalId === servicePrincipalId &&
+      a.labels.jobId === jobId,
+  );
 }
 
 /**
@@ -41,7 +47,10 @@ export function viewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
     title: alert.labels.condition,
     about: typeof alert.annotations.servicePrincipalName === 'string' ? alert.annotations.servicePrincipalName : tenant,
     what: `Condition ${alert.labels.condition} in tenant ${tenant}.`,
-    facts: [['Tenant', tenant], ['Job', alert.labels.jobId]],
+    facts: [
+      ['Tenant', tenant],
+      ['Job', alert.labels.jobId],
+    ],
     links: [],
     ended: 'ended',
   };

@@ -11,6 +11,7 @@ export function refusedAccess(observation: TenantObservation): boolean {
   if (observation.problem?.kind === 'access') return true;
   if (observation.servicePrincipalProblems.some((p) => p.problem.kind === 'access')) return true;
   if ((observation.degraded ?? []).some((d) => d.problem.kind === 'access')) return true;
-  if (observation.secretsUnread && [...observation.secretsUnread.values()].some((p) => p.kind === 'access')) return true;
+  if (observation.secretsUnread && [...observation.secretsUnread.values()].some((p) => p.kind === 'access'))
+    return true;
   return (observation.provisioning?.problems ?? []).some((p) => p.kind === 'access' && p.source === 'graph');
 }

@@ -23,7 +23,9 @@ export interface ReadRequest {
 }
 
 /** What a read gave: Graph's answer, or why its $batch call as a whole failed. */
-export type ReadOutcome = { status: number; body: unknown; problem?: undefined } | { problem: AccessProblem; status?: undefined; body?: undefined };
+export type ReadOutcome =
+  | { status: number; body: unknown; problem?: undefined }
+  | { problem: AccessProblem; status?: undefined; body?: undefined };
 
 const RETRYABLE = new Set([429, 503, 504]);
 
@@ -32,7 +34,12 @@ const RETRYABLE = new Set([429, 503, 504]);
  * inner 429/503/504 answers after their Retry-After (Graph's SDK does not retry inside a batch).
  * Never throws: a $batch call that fails as a whole gives each of its reads that problem.
  */
-export async function readInBatches(reader: GraphReader, requests: ReadRequest[], operation: string, options: BatchReadOptions = {}): Promise<Map<string, ReadOutcome>> {
+export async function readInBatches(
+  reader: GraphReader,
+  requests: ReadRequest[],
+  operation: string,
+  options: BatchReadOptions = {},
+): Promise<Map<string, ReadOutcome>> {
   const outcomes = new Map<string, ReadOutcome>();
   for (let start = 0; start < requests.length; start += GRAPH_BATCH_LIMIT) {
     const chunk = requests.slice(start, start + GRAPH_BATCH_LIMIT);
@@ -46,13 +53,19 @@ export async function readInBatches(reader: GraphReader, requests: ReadRequest[]
   return outcomes;
 }
 
-async function readChunk(reader: GraphReader, chunk: ReadRequest[], outcomes: Map<string, ReadOutcome>, options: BatchReadOptions): Promise<void> {
+async function readChunk(
+  reader: GraphReader,
+  chunk: ReadRequest[],
+  outcomes: Map<string, ReadOutcome>,
+  options: BatchReadOptions,
+): Promise<void> {
   const retries = options.batchRetries ?? 4;
   const deadline = options.deadline ?? Deadline.never();
   const sleep = options.sleep ?? ((ms: number) => sleepUntil(ms, deadline.signal));
   const maxWait = options.maxRetryAfterSeconds ?? 60;
   // A retry is worth waiting for only if it can still be made and answered before the deadline.
-  const canRetry = (waitSeconds: number) => Math.min(waitSeconds, maxWait) * 1000 + (options.retryCallMs ?? 0) < deadline.remainingMs();
+  const canRetry = (waitSeconds: number) =>
+    Math.min(waitSeconds, maxWait) * 1000 + (options.retryCallMs ?? 0) < deadline.remainingMs();
   // Batch ids are positions (unique, short); the caller's keys may be anything.
   let pending: BatchRequest[] = chunk.map((r, i) => ({ id: String(i + 1), method: 'GET', url: r.url }));
   const keyOf = (id: string) => (chunk[Number(id) - 1] as ReadRequest).key;

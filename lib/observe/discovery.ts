@@ -22,16 +22,22 @@ export interface ServicePrincipalList {
  * once a day, so a few pages of 999 are cheap. Throws Graph errors, and InvalidGraphData when a
  * page is malformed or Graph repeats a nextLink.
  */
-export async function listServicePrincipals(reader: GraphReader, maxPages = DEFAULT_MAX_PAGES): Promise<ServicePrincipalList> {
+export async function listServicePrincipals(
+  reader: GraphReader,
+  maxPages = DEFAULT_MAX_PAGES,
+): Promise<ServicePrincipalList> {
   const servicePrincipals: ServicePrincipalRef[] = [];
-  let next: string | undefined = `/servicePrincipals?$select=id,appId,displayName,applicationTemplateId&$top=${SERVICE_PRINCIPAL_PAGE_SIZE}`;
+  let next: string | undefined =
+    `/servicePrincipals?$select=id,appId,displayName,applicationTemplateId&$top=${SERVICE_PRINCIPAL_PAGE_SIZE}`;
   const seen = new Set<string>();
   for (let page = 0; next; page++) {
     if (page >= maxPages) return { servicePrincipals, truncatedAfterPages: maxPages };
-    if (seen.has(next)) throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing service principals');
+    if (seen.has(next))
+      throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing service principals');
     seen.add(next);
     const body = (await reader.get(next)) as { value?: unknown; '@odata.nextLink'?: unknown };
-    if (!body || !Array.isArray(body.value)) throw new InvalidGraphData('the service principal list from Graph has no value array');
+    if (!body || !Array.isArray(body.value))
+      throw new InvalidGraphData('the service principal list from Graph has no value array');
     for (const raw of body.value) servicePrincipals.push(normalizeServicePrincipal(raw));
     next = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
   }

@@ -4,7 +4,8 @@ const PERMISSION_FOR: Record<string, string> = {
   servicePrincipals: 'Application.Read.All',
   'synchronization/jobs': 'Synchronization.Read.All',
   // GET secrets is not documented on v1.0 (docs/reference/graph-provisioning-api.md §1.1, §8 item 10); community tools read it with Read.All.
-  'synchronization/secrets': 'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see the README)',
+  'synchronization/secrets':
+    'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see the README)',
 };
 
 /** What the Graph client and the identity library throw, as far as this stage reads it. */
@@ -37,7 +38,12 @@ export function graphErrorBody(body: unknown): { code?: string; message?: string
 }
 
 /** Says what an HTTP status from Graph means for the tenant, and which permission it likely lacks. */
-export function problemFromStatus(status: number, code: string | undefined, message: string | undefined, operation: string): AccessProblem {
+export function problemFromStatus(
+  status: number,
+  code: string | undefined,
+  message: string | undefined,
+  operation: string,
+): AccessProblem {
   const permission = PERMISSION_FOR[operation];
   const text = message && message.trim() !== '' ? message : `HTTP ${status}`;
   if (status === 401 || status === 403) {
@@ -51,7 +57,8 @@ export function problemFromStatus(status: number, code: string | undefined, mess
       likelyMissingPermission: tokenRejected ? undefined : permission,
     };
   }
-  if (status === 429 || status >= 500 || status === 0) return { kind: 'transient', status, code, message: text, operation };
+  if (status === 429 || status >= 500 || status === 0)
+    return { kind: 'transient', status, code, message: text, operation };
   return { kind: 'invalid-response', status, code, message: text, operation };
 }
 
@@ -63,13 +70,19 @@ export function classifyError(error: unknown, operation: string): AccessProblem 
   const e = (error ?? {}) as ErrorLike;
   const message = typeof e.message === 'string' ? e.message : String(error);
   const aadsts = /AADSTS(\d+)/.exec(message);
-  if (e.name === 'AuthenticationError' || e.name === 'CredentialUnavailableError' || e.name === 'AggregateAuthenticationError' || aadsts) {
+  if (
+    e.name === 'AuthenticationError' ||
+    e.name === 'CredentialUnavailableError' ||
+    e.name === 'AggregateAuthenticationError' ||
+    aadsts
+  ) {
     return {
       kind: aadsts || e.name === 'AuthenticationError' ? 'access' : 'transient',
       code: aadsts ? `AADSTS${aadsts[1]}` : e.errorResponse?.error,
       message: firstLine(message),
       operation: 'token',
-      likelyMissingPermission: aadsts?.[1] === '700016' || aadsts?.[1] === '7000229' ? 'admin consent for the app in this tenant' : undefined,
+      likelyMissingPermission:
+        aadsts?.[1] === '700016' || aadsts?.[1] === '7000229' ? 'admin consent for the app in this tenant' : undefined,
     };
   }
   if (typeof e.statusCode === 'number' && e.statusCode > 0) {

@@ -29,7 +29,10 @@ const DEFAULTS = { pageSize: 5_000, serverTimeoutSeconds: 60, queryTimeoutMs: 90
 
 /** A query answered only in part (LogsQueryPartialResult): rows may be missing anywhere. */
 export class PartialResultError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'PartialResultError';
   }
@@ -70,20 +73,45 @@ function errorBody(error: RestErrorLike): { code?: string; message?: string } {
 export function logAnalyticsProblem(error: unknown, operation: string): LogProblem {
   const base = { source: 'log-analytics' as const, operation };
   const e = (error ?? {}) as RestErrorLike;
-  if (error instanceof PartialResultError) return { ...base, kind: 'partial', code: error.code, message: error.message };
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return { ...base, kind: 'timeout', message: 'no answer in time; the query was abandoned' };
+  if (error instanceof PartialResultError)
+    return { ...base, kind: 'partial', code: error.code, message: error.message };
+  if (e.name === 'AbortError' || e.name === 'TimeoutError')
+    return { ...base, kind: 'timeout', message: 'no answer in time; the query was abandoned' };
   const status = typeof e.statusCode === 'number' && e.statusCode > 0 ? e.statusCode : undefined;
   const body = errorBody(e);
   const code = body.code ?? e.code;
   const message = (body.message ?? e.message ?? String(error)).split(/\r?\n/)[0] || `HTTP ${status}`;
-  if (status === 401 || status === 403) return { ...base, kind: 'access', status, code, message, missing: 'the Log Analytics Reader role on the workspace' };
+  if (status === 401 || status === 403)
+    return {
+      ...base,
+      kind: 'access',
+      status,
+      code,
+      message,
+      missing: 'the Log Analytics Reader role on the workspace',
+    };
   if (status === 429) {
     const retry = Number(e.response?.headers?.get?.('retry-after'));
-    return { ...base, kind: 'throttled', status, code, message, retryAfterSeconds: Number.isFinite(retry) ? retry : undefined };
+    return {
+      ...base,
+      kind: 'throttled',
+      status,
+      code,
+      message,
+      retryAfterSeconds: Number.isFinite(retry) ? retry : undefined,
+    };
   }
   if (status === 504 || status === 408) return { ...base, kind: 'timeout', status, code, message };
   if (status === undefined || status >= 500) return { ...base, kind: 'transient', status, code, message };
-  if (status === 404) return { ...base, kind: 'access', status, code, message, missing: 'a workspace with this id (LOG_ANALYTICS_WORKSPACE_ID)' };
+  if (status === 404)
+    return {
+      ...base,
+      kind: 'access',
+      status,
+      code,
+      message,
+      missing: 'a workspace with this id (LOG_ANALYTICS_WORKSPACE_ID)',
+    };
   return { ...base, kind: 'query-error', status, code, message };
 }
 
@@ -120,12 +148,21 @@ export async function queryRows(
   // LogsQueryClient 1.0.0 drops a top-level `abortSignal` (convertToInternalOptions keeps only
   // `requestOptions`), so the per-query limit is `requestOptions.timeout`, and the cycle's own signal
   // abandons the wait.
-  const pending = client.queryWorkspace(workspaceId, query, timespan, { serverTimeoutInSeconds: o.serverTimeoutSeconds, requestOptions: { timeout: o.queryTimeoutMs } });
+  const pending = client.queryWorkspace(workspaceId, query, timespan, {
+    serverTimeoutInSeconds: o.serverTimeoutSeconds,
+    requestOptions: { timeout: o.queryTimeoutMs },
+  });
   const result = options.signal ? await abandonOnAbort(pending, options.signal) : await pending;
   if (result.status === 'PartialFailure') {
     const error = result.partialError as { code?: string; message?: string; details?: { message?: string }[] };
-    const detail = error.details?.map((d) => d.message).filter(Boolean).join('; ');
-    throw new PartialResultError(error.code ?? 'PartialError', [error.message, detail].filter(Boolean).join(': ') || 'the query was answered only in part');
+    const detail = error.details
+      ?.map((d) => d.message)
+      .filter(Boolean)
+      .join('; ');
+    throw new PartialResultError(
+      error.code ?? 'PartialError',
+      [error.message, detail].filter(Boolean).join(': ') || 'the query was answered only in part',
+    );
   }
   return rowsOf(result.tables[0]);
 }
@@ -141,7 +178,12 @@ const kqlTime = (ms: number) => `datetime(${new Date(ms).toISOString()})`;
  * `ProvisioningLogs` to. Pages are keyset queries (`order by TimeGenerated asc, Id asc | take N`,
  * then rows after the last one), so events with equal times are neither lost nor read twice.
  */
-export function createLogAnalyticsEventSource(client: LogsQuerier, workspaceId: string, tenantId: string, options: LogAnalyticsOptions & { now?: () => number } = {}): EventSource {
+export function createLogAnalyticsEventSource(
+  client: LogsQuerier,
+  workspaceId: string,
+  tenantId: string,
+  options: LogAnalyticsOptions & { now?: () => number } = {},
+): EventSource {
   const o = { ...DEFAULTS, ...options };
   const now = options.now ?? Date.now;
   const table = `AADProvisioningLogs | where AADTenantId =~ ${kqlString(tenantId)}`;
@@ -161,7 +203,11 @@ export function createLogAnalyticsEventSource(client: LogsQuerier, workspaceId: 
   }
 
   function guard(): void {
-    if (!GUID.test(tenantId)) throw Object.assign(new Error(`AADProvisioningLogs rows carry the tenant's GUID; WATCH_TENANTS names this tenant ${tenantId}`), { statusCode: 400, code: 'TenantIdNotGuid' });
+    if (!GUID.test(tenantId))
+      throw Object.assign(
+        new Error(`AADProvisioningLogs rows carry the tenant's GUID; WATCH_TENANTS names this tenant ${tenantId}`),
+        { statusCode: 400, code: 'TenantIdNotGuid' },
+      );
   }
 
   return {
@@ -177,7 +223,8 @@ export function createLogAnalyticsEventSource(client: LogsQuerier, workspaceId: 
         const answer = await queryRows(client, workspaceId, query, span(from), { ...o, signal });
         const page = toPage(answer, answer.rows.length >= o.pageSize);
         const last = page.events.at(-1);
-        const progressed = last !== undefined && (!after || last.at > after.at || (last.at === after.at && last.id > after.id));
+        const progressed =
+          last !== undefined && (!after || last.at > after.at || (last.at === after.at && last.id > after.id));
         yield { ...page, more: page.more && progressed };
         if (!page.more || !progressed || !last) return;
         after = { at: last.at, id: last.id };
@@ -220,11 +267,22 @@ export function isoDuration(ms: number): string {
  * Runs each enabled rule's query once over its time span. Each rule stands alone: its problem is
  * its own outcome, and the others run regardless.
  */
-export async function runKqlRules(client: LogsQuerier, workspaceId: string, rules: readonly KqlRule[], options: LogAnalyticsOptions & { signal?: AbortSignal } = {}): Promise<KqlOutcome[]> {
+export async function runKqlRules(
+  client: LogsQuerier,
+  workspaceId: string,
+  rules: readonly KqlRule[],
+  options: LogAnalyticsOptions & { signal?: AbortSignal } = {},
+): Promise<KqlOutcome[]> {
   const outcomes: KqlOutcome[] = [];
   for (const rule of rules) {
     try {
-      const answer = await queryRows(client, workspaceId, rule.query, { duration: isoDuration(rule.timeSpanMs) }, options);
+      const answer = await queryRows(
+        client,
+        workspaceId,
+        rule.query,
+        { duration: isoDuration(rule.timeSpanMs) },
+        options,
+      );
       outcomes.push({ rule, answer });
     } catch (error) {
       outcomes.push({ rule, problem: logAnalyticsProblem(error, `kql rule ${rule.name}`) });

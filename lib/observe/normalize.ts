@@ -61,7 +61,8 @@ export function syncError(raw: unknown): SyncError | undefined {
   return { code, message: text(raw.message), tenantActionable: raw.tenantActionable === true };
 }
 
-const ISO_DURATION = /^P(?!$)(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
+const ISO_DURATION =
+  /^P(?!$)(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?=\d)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
 const DURATION_UNITS_MS = [7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000];
 
 /**
@@ -73,7 +74,9 @@ export function isoDuration(raw: unknown): number | undefined {
   if (typeof raw !== 'string') return undefined;
   const match = ISO_DURATION.exec(raw.trim());
   if (!match) return undefined;
-  const ms = match.slice(1).reduce((sum, part, i) => sum + (part === undefined ? 0 : Number(part) * (DURATION_UNITS_MS[i] as number)), 0);
+  const ms = match
+    .slice(1)
+    .reduce((sum, part, i) => sum + (part === undefined ? 0 : Number(part) * (DURATION_UNITS_MS[i] as number)), 0);
   return Number.isFinite(ms) ? Math.round(ms) : undefined;
 }
 
@@ -108,9 +111,13 @@ function deleteThreshold(settings: unknown): number | undefined {
  * unexpected (unknown enum values, odd casing, missing optional parts) is kept, never a crash.
  */
 export function normalizeJob(tenantId: string, servicePrincipal: ServicePrincipalRef, raw: unknown): JobSnapshot {
-  if (!isObject(raw)) throw new InvalidGraphData(`a synchronization job of service principal ${servicePrincipal.id} is not a JSON object`);
+  if (!isObject(raw))
+    throw new InvalidGraphData(
+      `a synchronization job of service principal ${servicePrincipal.id} is not a JSON object`,
+    );
   const jobId = text(raw.id);
-  if (jobId === '') throw new InvalidGraphData(`a synchronization job of service principal ${servicePrincipal.id} has no id`);
+  if (jobId === '')
+    throw new InvalidGraphData(`a synchronization job of service principal ${servicePrincipal.id} has no id`);
   const status = raw.status;
   if (!isObject(status)) throw new InvalidGraphData(`synchronization job ${jobId} has no status object`);
 
@@ -133,7 +140,8 @@ export function normalizeJob(tenantId: string, servicePrincipal: ServicePrincipa
   const failures = count(status.countSuccessiveCompleteFailures);
   if (failures !== undefined) snapshot.countSuccessiveCompleteFailures = failures;
   if (typeof status.escrowsPruned === 'boolean') snapshot.escrowsPruned = status.escrowsPruned;
-  else if (typeof status.escrowsPruned === 'string') snapshot.escrowsPruned = status.escrowsPruned.trim().toLowerCase() === 'true';
+  else if (typeof status.escrowsPruned === 'string')
+    snapshot.escrowsPruned = status.escrowsPruned.trim().toLowerCase() === 'true';
   const steadyLast = graphDate(status.steadyStateLastAchievedTime);
   if (steadyLast) snapshot.steadyStateLastAchievedTime = steadyLast;
   const steadyFirst = graphDate(status.steadyStateFirstAchievedTime);

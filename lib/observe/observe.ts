@@ -46,10 +46,20 @@ interface Target {
  * principal's (its alerts are held, the rest are judged); a permission only the early warnings
  * need degrades those checks, named once.
  */
-export async function observeTenant(reader: GraphReader, tenantId: string, options: ObserveOptions = {}): Promise<TenantObservation> {
+export async function observeTenant(
+  reader: GraphReader,
+  tenantId: string,
+  options: ObserveOptions = {},
+): Promise<TenantObservation> {
   const now = options.now ?? new Date();
   const discovery = options.discovery ?? { refreshMs: DAY_MS, listed: [] };
-  const observation: TenantObservation = { tenantId, jobs: [], servicePrincipalsRead: new Set(), servicePrincipalProblems: [], degraded: [] };
+  const observation: TenantObservation = {
+    tenantId,
+    jobs: [],
+    servicePrincipalsRead: new Set(),
+    servicePrincipalProblems: [],
+    degraded: [],
+  };
   const cached = await loadCache(discovery.cache, tenantId, observation);
   const listed = new Set(discovery.listed.map((id) => id.toLowerCase()));
 
@@ -67,12 +77,22 @@ export async function observeTenant(reader: GraphReader, tenantId: string, optio
   if (observation.problem) return observation;
   observation.servicePrincipals = kept.map((t) => t.sp);
   await remember(discovery.cache, tenantId, cached, kept, swept, observation, now);
-  observation.discovery = { swept, listed: listed.size, candidates: targets.length, known: kept.length, sweptAt: swept ? now.toISOString() : cached?.sweptAt };
+  observation.discovery = {
+    swept,
+    listed: listed.size,
+    candidates: targets.length,
+    known: kept.length,
+    sweptAt: swept ? now.toISOString() : cached?.sweptAt,
+  };
   await readSecrets(reader, observation, options);
   return observation;
 }
 
-async function loadCache(cache: DiscoveryCache | undefined, tenantId: string, observation: TenantObservation): Promise<DiscoverySnapshot | undefined> {
+async function loadCache(
+  cache: DiscoveryCache | undefined,
+  tenantId: string,
+  observation: TenantObservation,
+): Promise<DiscoverySnapshot | undefined> {
   if (!cache) return undefined;
   try {
     return await cache.load(tenantId);
@@ -86,13 +106,20 @@ async function loadCache(cache: DiscoveryCache | undefined, tenantId: string, ob
   }
 }
 
-const refOf = (sp: KnownServicePrincipal): ServicePrincipalRef => ({ id: sp.id, appId: sp.appId, displayName: sp.displayName, applicationTemplateId: sp.applicationTemplateId });
+const refOf = (sp: KnownServicePrincipal): ServicePrincipalRef => ({
+  id: sp.id,
+  appId: sp.appId,
+  displayName: sp.displayName,
+  applicationTemplateId: sp.applicationTemplateId,
+});
 
 /** The known service principals and the listed ones (a listed one the cache does not know yet is read by id). */
 function knownTargets(cached: DiscoverySnapshot | undefined, listed: Set<string>): Target[] {
   const targets = new Map<string, Target>();
-  for (const sp of cached?.servicePrincipals ?? []) targets.set(sp.id.toLowerCase(), { sp: refOf(sp), known: true, listed: listed.has(sp.id.toLowerCase()) });
-  for (const id of listed) if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
+  for (const sp of cached?.servicePrincipals ?? [])
+    targets.set(sp.id.toLowerCase(), { sp: refOf(sp), known: true, listed: listed.has(sp.id.toLowerCase()) });
+  for (const id of listed)
+    if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
   return [...targets.values()];
 }
 
@@ -113,9 +140,10 @@ async function sweepTargets(
   try {
     list = await listServicePrincipals(reader, maxPages);
   } catch (error) {
-    const problem = error instanceof InvalidGraphData || error instanceof MalformedGraphResponse
-      ? { kind: 'invalid-response' as const, message: error.message, operation: 'servicePrincipals' }
-      : classifyError(error, 'servicePrincipals');
+    const problem =
+      error instanceof InvalidGraphData || error instanceof MalformedGraphResponse
+        ? { kind: 'invalid-response' as const, message: error.message, operation: 'servicePrincipals' }
+        : classifyError(error, 'servicePrincipals');
     if (!cached && listed.size === 0) {
       observation.problem = problem;
       return undefined;
@@ -133,31 +161,55 @@ async function sweepTargets(
     observation.degraded?.push({
       operation: 'servicePrincipals',
       consequence: `the sweep stopped after ${list.truncatedAfterPages} pages; service principals beyond them are found only if listed in discovery.servicePrincipals`,
-      problem: { kind: 'invalid-response', message: `more than ${list.truncatedAfterPages} pages of service principals`, operation: 'servicePrincipals' },
+      problem: {
+        kind: 'invalid-response',
+        message: `more than ${list.truncatedAfterPages} pages of service principals`,
+        operation: 'servicePrincipals',
+      },
     });
   }
   const previous = new Map((cached?.servicePrincipals ?? []).map((sp) => [sp.id.toLowerCase(), sp]));
   const targets = new Map<string, Target>();
   for (const sp of list.servicePrincipals) {
     const id = sp.id.toLowerCase();
-    if (sp.applicationTemplateId || listed.has(id) || previous.has(id)) targets.set(id, { sp, known: previous.has(id) || listed.has(id), listed: listed.has(id) });
+    if (sp.applicationTemplateId || listed.has(id) || previous.has(id))
+      targets.set(id, { sp, known: previous.has(id) || listed.has(id), listed: listed.has(id) });
   }
   // A known one missing from a partial list may still exist; from a complete list it was deleted.
-  if (list.truncatedAfterPages !== undefined) for (const [id, sp] of previous) if (!targets.has(id)) targets.set(id, { sp: refOf(sp), known: true, listed: listed.has(id) });
-  for (const id of listed) if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
+  if (list.truncatedAfterPages !== undefined)
+    for (const [id, sp] of previous)
+      if (!targets.has(id)) targets.set(id, { sp: refOf(sp), known: true, listed: listed.has(id) });
+  for (const id of listed)
+    if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
   return { targets: [...targets.values()], swept: true };
 }
 
-type JobsAnswer = { kind: 'jobs'; jobs: JobSnapshot[] } | { kind: 'gone' } | { kind: 'none' } | { kind: 'problem'; problem: AccessProblem };
+type JobsAnswer =
+  | { kind: 'jobs'; jobs: JobSnapshot[] }
+  | { kind: 'gone' }
+  | { kind: 'none' }
+  | { kind: 'problem'; problem: AccessProblem };
 
 /** What one jobs read says: the jobs, a deleted service principal, "no synchronization here", or a problem. */
 function jobsAnswer(tenantId: string, target: Target, outcome: ReadOutcome | undefined): JobsAnswer {
   const operation = 'synchronization/jobs';
-  if (!outcome) return { kind: 'problem', problem: { kind: 'invalid-response', message: 'Graph gave no answer for this read', operation } };
+  if (!outcome)
+    return {
+      kind: 'problem',
+      problem: { kind: 'invalid-response', message: 'Graph gave no answer for this read', operation },
+    };
   if (outcome.problem) return { kind: 'problem', problem: outcome.problem };
   if (outcome.status === 404) {
     return target.listed
-      ? { kind: 'problem', problem: { kind: 'invalid-response', status: 404, message: 'listed in discovery.servicePrincipals, but Graph has no such service principal', operation } }
+      ? {
+          kind: 'problem',
+          problem: {
+            kind: 'invalid-response',
+            status: 404,
+            message: 'listed in discovery.servicePrincipals, but Graph has no such service principal',
+            operation,
+          },
+        }
       : { kind: 'gone' };
   }
   if (outcome.status < 200 || outcome.status >= 300) {
@@ -166,7 +218,15 @@ function jobsAnswer(tenantId: string, target: Target, outcome: ReadOutcome | und
   }
   const body = outcome.body as { value?: unknown } | undefined;
   if (!body || !Array.isArray(body.value)) {
-    return { kind: 'problem', problem: { kind: 'invalid-response', status: outcome.status, message: `the job list of service principal ${target.sp.id} has no value array`, operation } };
+    return {
+      kind: 'problem',
+      problem: {
+        kind: 'invalid-response',
+        status: outcome.status,
+        message: `the job list of service principal ${target.sp.id} has no value array`,
+        operation,
+      },
+    };
   }
   try {
     const jobs = body.value.map((raw) => normalizeJob(tenantId, target.sp, raw));
@@ -184,8 +244,22 @@ function jobsAnswer(tenantId: string, target: Target, outcome: ReadOutcome | und
  * (UNCONFIRMED). When no read succeeded and one was refused, the whole tenant is refused (the
  * missing-permission case: Graph answers 401 UnknownError, reference §1.11).
  */
-async function readJobs(reader: GraphReader, tenantId: string, targets: Target[], observation: TenantObservation, options: ObserveOptions): Promise<Target[]> {
-  const outcomes = await readInBatches(reader, targets.map((t) => ({ key: t.sp.id, url: `/servicePrincipals/${encodeURIComponent(t.sp.id)}/synchronization/jobs` })), 'synchronization/jobs', options);
+async function readJobs(
+  reader: GraphReader,
+  tenantId: string,
+  targets: Target[],
+  observation: TenantObservation,
+  options: ObserveOptions,
+): Promise<Target[]> {
+  const outcomes = await readInBatches(
+    reader,
+    targets.map((t) => ({
+      key: t.sp.id,
+      url: `/servicePrincipals/${encodeURIComponent(t.sp.id)}/synchronization/jobs`,
+    })),
+    'synchronization/jobs',
+    options,
+  );
   const kept: Target[] = [];
   let answered = 0;
   let refused: AccessProblem | undefined;
@@ -235,7 +309,15 @@ async function readJobs(reader: GraphReader, tenantId: string, targets: Target[]
  * otherwise only those with jobs not seen before. Each job gets the time the monitor first saw
  * it, from the cache or now. A store that cannot be written costs memory, not the cycle.
  */
-async function remember(cache: DiscoveryCache | undefined, tenantId: string, cached: DiscoverySnapshot | undefined, kept: Target[], swept: boolean, observation: TenantObservation, now: Date): Promise<void> {
+async function remember(
+  cache: DiscoveryCache | undefined,
+  tenantId: string,
+  cached: DiscoverySnapshot | undefined,
+  kept: Target[],
+  swept: boolean,
+  observation: TenantObservation,
+  now: Date,
+): Promise<void> {
   if (!cache) return;
   const previous = new Map((cached?.servicePrincipals ?? []).map((sp) => [sp.id.toLowerCase(), sp]));
   const at = now.toISOString();
@@ -250,7 +332,13 @@ async function remember(cache: DiscoveryCache | undefined, tenantId: string, cac
       jobsFirstSeen[job.jobId] = before?.jobsFirstSeen[job.jobId] ?? at;
       job.firstSeenAt = new Date(jobsFirstSeen[job.jobId] as string);
     }
-    const row: KnownServicePrincipal = { id: sp.id, appId: sp.appId, displayName: sp.displayName, applicationTemplateId: sp.applicationTemplateId, jobsFirstSeen };
+    const row: KnownServicePrincipal = {
+      id: sp.id,
+      appId: sp.appId,
+      displayName: sp.displayName,
+      applicationTemplateId: sp.applicationTemplateId,
+      jobsFirstSeen,
+    };
     rows.push(row);
     const same = before && before.displayName === row.displayName && sameKeys(before.jobsFirstSeen, jobsFirstSeen);
     if (!same) changed.push(row);
@@ -279,12 +367,26 @@ function sameKeys(a: Record<string, string>, b: Record<string, string>): boolean
  * method: when Graph refuses it, those checks are skipped for that service principal (their
  * alerts held) and the refusal is named once for the tenant, which stays readable.
  */
-async function readSecrets(reader: GraphReader, observation: TenantObservation, options: ObserveOptions): Promise<void> {
+async function readSecrets(
+  reader: GraphReader,
+  observation: TenantObservation,
+  options: ObserveOptions,
+): Promise<void> {
   const problems = new Set(observation.servicePrincipalProblems.map((p) => p.servicePrincipal.id));
-  const withJobs = (observation.servicePrincipals ?? []).filter((sp) => !problems.has(sp.id) && observation.jobs.some((j) => j.servicePrincipal.id === sp.id));
+  const withJobs = (observation.servicePrincipals ?? []).filter(
+    (sp) => !problems.has(sp.id) && observation.jobs.some((j) => j.servicePrincipal.id === sp.id),
+  );
   if (withJobs.length === 0) return;
   const operation = 'synchronization/secrets';
-  const outcomes = await readInBatches(reader, withJobs.map((sp) => ({ key: sp.id, url: `/servicePrincipals/${encodeURIComponent(sp.id)}/synchronization/secrets` })), operation, options);
+  const outcomes = await readInBatches(
+    reader,
+    withJobs.map((sp) => ({
+      key: sp.id,
+      url: `/servicePrincipals/${encodeURIComponent(sp.id)}/synchronization/secrets`,
+    })),
+    operation,
+    options,
+  );
   observation.syncSettings = new Map();
   observation.secretsUnread = new Map();
   for (const sp of withJobs) {
@@ -296,15 +398,27 @@ async function readSecrets(reader: GraphReader, observation: TenantObservation, 
       else if (outcome.status === 404) continue;
       else {
         const { code, message } = graphErrorBody(outcome.body);
-        problem = outcome.status >= 200 && outcome.status < 300
-          ? { kind: 'invalid-response', status: outcome.status, message: 'the secrets of the service principal have no value array', operation }
-          : problemFromStatus(outcome.status, code, message, operation);
+        problem =
+          outcome.status >= 200 && outcome.status < 300
+            ? {
+                kind: 'invalid-response',
+                status: outcome.status,
+                message: 'the secrets of the service principal have no value array',
+                operation,
+              }
+            : problemFromStatus(outcome.status, code, message, operation);
       }
     }
-    if (problem || !outcome) observation.secretsUnread.set(sp.id, problem ?? { kind: 'invalid-response', message: 'Graph gave no answer for this read', operation });
+    if (problem || !outcome)
+      observation.secretsUnread.set(
+        sp.id,
+        problem ?? { kind: 'invalid-response', message: 'Graph gave no answer for this read', operation },
+      );
   }
   if (observation.secretsUnread.size > 0) {
-    const first = [...observation.secretsUnread.values()].find((p) => p.kind === 'access') ?? [...observation.secretsUnread.values()][0] as AccessProblem;
+    const first =
+      [...observation.secretsUnread.values()].find((p) => p.kind === 'access') ??
+      ([...observation.secretsUnread.values()][0] as AccessProblem);
     observation.degraded?.push({
       operation,
       consequence: `scim-token-expiring, notification-email-off and deletion-prevention-off's secret check are skipped for ${observation.secretsUnread.size} of ${withJobs.length} configuration(s); their alerts are held`,

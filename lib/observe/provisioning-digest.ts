@@ -90,10 +90,20 @@ function addMinute(job: JobDigest, at: number): void {
 
 function addExample(code: CodeDigest, event: ProvisioningEvent): void {
   const object = objectName(event);
-  const example: FailureExample = { at: event.at, id: object.id || event.id, name: object.displayName, action: event.action.known ?? event.action.raw };
+  const example: FailureExample = {
+    at: event.at,
+    id: object.id || event.id,
+    name: object.displayName,
+    action: event.action.known ?? event.action.raw,
+  };
   if (object.upn) example.upn = object.upn;
   const others = code.examples.filter((e) => e.id !== example.id);
-  if (others.length === code.examples.length && code.examples.length >= MAX_EXAMPLES && event.at < (code.examples[0] as FailureExample).at) return;
+  if (
+    others.length === code.examples.length &&
+    code.examples.length >= MAX_EXAMPLES &&
+    event.at < (code.examples[0] as FailureExample).at
+  )
+    return;
   others.push(example);
   others.sort((a, b) => a.at - b.at);
   code.examples = others.slice(-MAX_EXAMPLES);
@@ -126,7 +136,8 @@ export function addFailure(digest: TenantDigest, event: ProvisioningEvent, windo
     };
     digest.jobs[event.jobId] = job;
   }
-  if (event.servicePrincipal.displayName && event.at >= job.lastAt) job.servicePrincipalName = event.servicePrincipal.displayName;
+  if (event.servicePrincipal.displayName && event.at >= job.lastAt)
+    job.servicePrincipalName = event.servicePrincipal.displayName;
   job.lastAt = Math.max(job.lastAt, event.at);
   job.stretchStart = Math.min(job.stretchStart, event.at);
   addMinute(job, event.at);
@@ -152,7 +163,11 @@ export function addFailure(digest: TenantDigest, event: ProvisioningEvent, windo
  * window is now clean ends its stretch (and leaves the digest). Call it with the current time when
  * the logs were read up to now, or with the time read up to otherwise.
  */
-export function slideDigest(digest: TenantDigest, at: number, windowFor: (jobId: string, job: JobDigest) => number): void {
+export function slideDigest(
+  digest: TenantDigest,
+  at: number,
+  windowFor: (jobId: string, job: JobDigest) => number,
+): void {
   for (const [jobId, job] of Object.entries(digest.jobs)) {
     slide(job, at, windowFor(jobId, job));
     if (job.inWindow <= 0) delete digest.jobs[jobId];

@@ -5,7 +5,15 @@ import { GRAPH_REPORTS_LIMIT, SlidingWindowLimiter, type EventPage, type EventSo
 import { InvalidGraphData } from './normalize';
 import { addFailure, emptyDigest, slideDigest } from './provisioning-digest';
 import { normalizeGraphEvent, objectName } from './provisioning-normalize';
-import type { HeldDeletes, JobActivity, LogProblem, LogState, ProvisionedObject, ProvisioningEvent, ProvisioningObservation } from './provisioning-types';
+import type {
+  HeldDeletes,
+  JobActivity,
+  LogProblem,
+  LogState,
+  ProvisionedObject,
+  ProvisioningEvent,
+  ProvisioningObservation,
+} from './provisioning-types';
 
 /**
  * Provisioning logs of one tenant, behind a watermark.
@@ -48,34 +56,54 @@ export function graphLogProblem(error: unknown, operation: string): LogProblem {
   const e = (error ?? {}) as ErrorLike;
   const base = { source: 'graph' as const, operation };
   if (error instanceof InvalidGraphData) return { ...base, kind: 'invalid-response', message: error.message };
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return { ...base, kind: 'timeout', message: 'the read was stopped: the cycle ran out of time' };
+  if (e.name === 'AbortError' || e.name === 'TimeoutError')
+    return { ...base, kind: 'timeout', message: 'the read was stopped: the cycle ran out of time' };
   const status = typeof e.statusCode === 'number' && e.statusCode > 0 ? e.statusCode : undefined;
   const body = graphErrorBody(e.body);
   const code = e.code ?? body.code;
   const message = (body.message ?? e.message ?? String(error)).split(/\r?\n/)[0] || `HTTP ${status}`;
-  if (status === 403 && code === NO_PREMIUM) return { ...base, kind: 'licence', status, code, message, missing: 'a Microsoft Entra ID P1 or P2 licence in the tenant' };
+  if (status === 403 && code === NO_PREMIUM)
+    return {
+      ...base,
+      kind: 'licence',
+      status,
+      code,
+      message,
+      missing: 'a Microsoft Entra ID P1 or P2 licence in the tenant',
+    };
   if (status === 401 || status === 403) {
-    return { ...base, kind: 'access', status, code, message, missing: code === 'InvalidAuthenticationToken' ? undefined : 'the application permission AuditLog.Read.All' };
+    return {
+      ...base,
+      kind: 'access',
+      status,
+      code,
+      message,
+      missing: code === 'InvalidAuthenticationToken' ? undefined : 'the application permission AuditLog.Read.All',
+    };
   }
   if (status === 429) return { ...base, kind: 'throttled', status, code, message, retryAfterSeconds: retryAfterOf(e) };
-  if (status === undefined || status === 408 || status >= 500) return { ...base, kind: 'transient', status, code, message };
+  if (status === undefined || status === 408 || status >= 500)
+    return { ...base, kind: 'transient', status, code, message };
   return { ...base, kind: 'invalid-response', status, code, message };
 }
 
 /** Graph v1.0 `GET /auditLogs/provisioning` as an event source, for one tenant. */
 export function createGraphEventSource(reader: GraphReader, options: GraphSourceOptions = {}): EventSource {
   const top = options.pageSize ?? 500;
-  const limiter = options.limiter ?? new SlidingWindowLimiter(GRAPH_REPORTS_LIMIT.requests, GRAPH_REPORTS_LIMIT.windowMs);
+  const limiter =
+    options.limiter ?? new SlidingWindowLimiter(GRAPH_REPORTS_LIMIT.requests, GRAPH_REPORTS_LIMIT.windowMs);
 
   async function* pages(first: string, signal?: AbortSignal): AsyncGenerator<EventPage> {
     const seenLinks = new Set<string>();
     let next: string | undefined = first;
     while (next) {
-      if (seenLinks.has(next)) throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing provisioning events');
+      if (seenLinks.has(next))
+        throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing provisioning events');
       seenLinks.add(next);
       await limiter.take(signal);
       const page = (await reader.get(next)) as { value?: unknown; '@odata.nextLink'?: unknown };
-      if (!page || !Array.isArray(page.value)) throw new InvalidGraphData('a page of provisioning events from Graph has no value array');
+      if (!page || !Array.isArray(page.value))
+        throw new InvalidGraphData('a page of provisioning events from Graph has no value array');
       next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
       const events: ProvisioningEvent[] = [];
       const invalid: string[] = [];
@@ -90,13 +118,26 @@ export function createGraphEventSource(reader: GraphReader, options: GraphSource
     }
   }
 
-  const list = (filter: string, order: 'asc' | 'desc', n = top) => `/auditLogs/provisioning?$filter=${filter}&$orderby=activityDateTime ${order}&$top=${n}`;
+  const list = (filter: string, order: 'asc' | 'desc', n = top) =>
+    `/auditLogs/provisioning?$filter=${filter}&$orderby=activityDateTime ${order}&$top=${n}`;
   return {
     kind: 'graph',
     failuresSince: (from, signal) =>
-      pages(list(`activityDateTime gt ${odataTime(from)} and provisioningStatusInfo/status eq ${odataString(FAILED_STATUS)}`, 'asc'), signal),
+      pages(
+        list(
+          `activityDateTime gt ${odataTime(from)} and provisioningStatusInfo/status eq ${odataString(FAILED_STATUS)}`,
+          'asc',
+        ),
+        signal,
+      ),
     stagedDeletes: (jobId, since, signal) =>
-      pages(list(`jobId eq ${odataString(jobId)} and provisioningAction eq 'stagedDelete' and activityDateTime gt ${odataTime(since)}`, 'desc'), signal),
+      pages(
+        list(
+          `jobId eq ${odataString(jobId)} and provisioningAction eq 'stagedDelete' and activityDateTime gt ${odataTime(since)}`,
+          'desc',
+        ),
+        signal,
+      ),
     async latestEvent(jobId, after, signal) {
       const filter = `jobId eq ${odataString(jobId)}${after !== undefined ? ` and activityDateTime gt ${odataTime(after)}` : ''}`;
       for await (const page of pages(list(filter, 'desc', 1), signal)) return page.events[0]?.at;
@@ -110,7 +151,10 @@ export function createGraphEventSource(reader: GraphReader, options: GraphSource
 
 /** 72 bits of the event's id: enough to tell apart the events of an overlap window, small enough to store. */
 export function eventKey(event: ProvisioningEvent): string {
-  return createHash('sha256').update(event.id || event.changeId || '').digest('base64url').slice(0, 12);
+  return createHash('sha256')
+    .update(event.id || event.changeId || '')
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 /** The ids of the events a later read may return again, with their times, so they count once. */
@@ -146,7 +190,10 @@ export class SeenEvents {
   }
 
   entries(before: number): [number, string][] {
-    return [...this.times.entries()].filter(([, at]) => at >= before).map(([key, at]) => [at, key] as [number, string]).sort((a, b) => a[0] - b[0]);
+    return [...this.times.entries()]
+      .filter(([, at]) => at >= before)
+      .map(([key, at]) => [at, key] as [number, string])
+      .sort((a, b) => a[0] - b[0]);
   }
 
   get size(): number {
@@ -197,7 +244,8 @@ export async function readProvisioningLogs(
   options: ReadOptions = {},
 ): Promise<{ observation: ProvisioningObservation; state: LogState }> {
   const o = { ...DEFAULT_READ_OPTIONS, ...options };
-  const state: LogState = stored && stored.source === source.kind ? structuredClone(stored) : freshLogState(source.kind);
+  const state: LogState =
+    stored && stored.source === source.kind ? structuredClone(stored) : freshLogState(source.kind);
   const observation: ProvisioningObservation = {
     source: source.kind,
     complete: false,
@@ -217,7 +265,13 @@ export async function readProvisioningLogs(
   return { observation, state };
 }
 
-async function readFailures(source: EventSource, state: LogState, plan: ReadPlan, o: Required<Omit<ReadOptions, 'signal'>> & ReadOptions, observation: ProvisioningObservation): Promise<void> {
+async function readFailures(
+  source: EventSource,
+  state: LogState,
+  plan: ReadPlan,
+  o: Required<Omit<ReadOptions, 'signal'>> & ReadOptions,
+  observation: ProvisioningObservation,
+): Promise<void> {
   const { now } = plan;
   const seen = new SeenEvents(state.seen);
   const overlap = state.backlog ? 0 : o.overlapMs;
@@ -229,7 +283,10 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
   const windowOf = (event: ProvisioningEvent): number => {
     let w = windows.get(event.jobId);
     if (w === undefined) {
-      w = plan.windowFor(event.jobId, { servicePrincipalId: event.servicePrincipal.id, servicePrincipalName: event.servicePrincipal.displayName });
+      w = plan.windowFor(event.jobId, {
+        servicePrincipalId: event.servicePrincipal.id,
+        servicePrincipalName: event.servicePrincipal.displayName,
+      });
       windows.set(event.jobId, w);
     }
     return w;
@@ -246,7 +303,12 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
         if (event.status.known === 'failure') addFailure(state.digest, event, windowOf(event), now);
       }
       if (page.invalid.length > 0) {
-        observation.problems.push({ kind: 'invalid-response', source: source.kind, operation: 'provisioning logs', message: `${page.invalid.length} event(s) skipped: ${page.invalid.slice(0, 3).join('; ')}` });
+        observation.problems.push({
+          kind: 'invalid-response',
+          source: source.kind,
+          operation: 'provisioning logs',
+          message: `${page.invalid.length} event(s) skipped: ${page.invalid.slice(0, 3).join('; ')}`,
+        });
       }
       if (position !== undefined) seen.prune(position - o.overlapMs - 1);
       if (!page.more) {
@@ -255,7 +317,10 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
       }
       // Stop at the cap, unless every event so far was counted before (events sharing the watermark's
       // timestamp, read again): then stopping would never get past them.
-      if (observation.pagesRead >= o.maxPages && (observation.eventsRead > 0 || observation.pagesRead >= 4 * o.maxPages)) {
+      if (
+        observation.pagesRead >= o.maxPages &&
+        (observation.eventsRead > 0 || observation.pagesRead >= 4 * o.maxPages)
+      ) {
         observation.problems.push({
           kind: 'page-cap',
           source: source.kind,
@@ -278,12 +343,19 @@ async function readFailures(source: EventSource, state: LogState, plan: ReadPlan
     state.backlog = true;
   }
   state.seen = state.watermark === undefined ? [] : seen.entries(state.watermark - o.overlapMs - 1);
-  const windowOfJob = (jobId: string, job: { servicePrincipalId: string; servicePrincipalName: string }) => windows.get(jobId) ?? plan.windowFor(jobId, job);
+  const windowOfJob = (jobId: string, job: { servicePrincipalId: string; servicePrincipalName: string }) =>
+    windows.get(jobId) ?? plan.windowFor(jobId, job);
   // A window is only known to be clean up to where the logs were read.
   slideDigest(state.digest, observation.complete ? now : Math.min(now, state.watermark ?? now), windowOfJob);
 }
 
-async function readActivity(source: EventSource, state: LogState, plan: ReadPlan, o: ReadOptions, observation: ProvisioningObservation): Promise<void> {
+async function readActivity(
+  source: EventSource,
+  state: LogState,
+  plan: ReadPlan,
+  o: ReadOptions,
+  observation: ProvisioningObservation,
+): Promise<void> {
   const watched = new Set(plan.silenceChecks.map((c) => c.jobId));
   for (const jobId of Object.keys(state.activity)) if (!watched.has(jobId)) delete state.activity[jobId];
   for (const { jobId, silentForMs } of plan.silenceChecks) {
@@ -308,7 +380,11 @@ async function readActivity(source: EventSource, state: LogState, plan: ReadPlan
  * latest cycle with staged deletes are the ones waiting for a decision (a re-evaluation stages
  * them again in a new cycle), counted once each.
  */
-async function readHeldDeletes(source: EventSource, trip: { jobId: string; since: number }, o: Required<Omit<ReadOptions, 'signal'>> & ReadOptions): Promise<HeldDeletes | LogProblem> {
+async function readHeldDeletes(
+  source: EventSource,
+  trip: { jobId: string; since: number },
+  o: Required<Omit<ReadOptions, 'signal'>> & ReadOptions,
+): Promise<HeldDeletes | LogProblem> {
   const objects = new Map<string, ProvisionedObject>();
   let cycleId: string | undefined;
   let lastAt: number | undefined;
@@ -338,6 +414,9 @@ async function readHeldDeletes(source: EventSource, trip: { jobId: string; since
   // Spread over the whole list (sorted by name), so the sample shows the breadth of what is held.
   const sorted = [...objects.values()].sort((a, b) => a.displayName.localeCompare(b.displayName));
   const size = Math.min(o.heldSample, sorted.length);
-  const sample = Array.from({ length: size }, (_, i) => sorted[Math.floor((i * sorted.length) / size)] as ProvisionedObject);
+  const sample = Array.from(
+    { length: size },
+    (_, i) => sorted[Math.floor((i * sorted.length) / size)] as ProvisionedObject,
+  );
   return { count: objects.size, sample, cycleId, lastAt, capped };
 }

@@ -42,11 +42,13 @@ const UPN_KEYS = /^(userprincipalname|upn)$/i;
 function upnOf(identity: Json, modified: unknown): string | undefined {
   const details = identity.details;
   if (isObject(details)) {
-    for (const [key, value] of Object.entries(details)) if (UPN_KEYS.test(key) && optional(value)) return optional(value);
+    for (const [key, value] of Object.entries(details))
+      if (UPN_KEYS.test(key) && optional(value)) return optional(value);
   }
   if (Array.isArray(modified)) {
     for (const entry of modified) {
-      if (isObject(entry) && UPN_KEYS.test(text(entry.displayName))) return optional(entry.newValue) ?? optional(entry.oldValue);
+      if (isObject(entry) && UPN_KEYS.test(text(entry.displayName)))
+        return optional(entry.newValue) ?? optional(entry.oldValue);
     }
   }
   return undefined;
@@ -147,7 +149,11 @@ export function normalizeLogAnalyticsRow(row: Record<string, unknown>): Provisio
   const { id, at, jobId } = required(event, 'Log Analytics');
   const modified = parsed(row.ModifiedProperties);
   const fromColumns = optional(row.ResultSignature) ?? optional(row.ResultDescription);
-  const error = errorOf(status) ?? (fromColumns ? { code: optional(row.ResultSignature) ?? '', reason: bounded(optional(row.ResultDescription)) } : undefined);
+  const error =
+    errorOf(status) ??
+    (fromColumns
+      ? { code: optional(row.ResultSignature) ?? '', reason: bounded(optional(row.ResultDescription)) }
+      : undefined);
   const code = optional(row.ResultSignature);
   if (error && code && error.code === '') error.code = code;
   return {

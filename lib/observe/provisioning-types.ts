@@ -48,7 +48,16 @@ export type LogSource = 'graph' | 'log-analytics';
  * workspace sent something unusable), `page-cap` (more pages than one cycle reads; the rest waits),
  * `partial` (Log Analytics answered part of a query), `query-error` (the query itself was refused).
  */
-export type LogProblemKind = 'access' | 'licence' | 'throttled' | 'timeout' | 'transient' | 'invalid-response' | 'page-cap' | 'partial' | 'query-error';
+export type LogProblemKind =
+  | 'access'
+  | 'licence'
+  | 'throttled'
+  | 'timeout'
+  | 'transient'
+  | 'invalid-response'
+  | 'page-cap'
+  | 'partial'
+  | 'query-error';
 
 export interface LogProblem {
   kind: LogProblemKind;

@@ -19,7 +19,14 @@ export interface ReconcileResult {
 
 function fromFinding(f: Finding, previous: AlertRecord | undefined, at: string): AlertRecord {
   const base = previous ?? { fingerprint: f.fingerprint, state: 'pending' as const, notified: {} };
-  return { ...base, labels: f.labels, severity: f.severity, annotations: f.annotations, material: f.material, lastSeenAt: at };
+  return {
+    ...base,
+    labels: f.labels,
+    severity: f.severity,
+    annotations: f.annotations,
+    material: f.material,
+    lastSeenAt: at,
+  };
 }
 
 /**

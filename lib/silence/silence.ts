@@ -47,7 +47,11 @@ function maintenanceReason(window: MaintenanceWindowConfig, now: Date): MuteReas
  * else the first maintenance window that is on and matches; undefined when nothing mutes them.
  * Silences come first because they name a person and an end, which is what a reader needs.
  */
-export function silencedBy(labels: MatchLabels, policy: Pick<Policy, 'silences' | 'maintenanceWindows'>, now: Date): MuteReason | undefined {
+export function silencedBy(
+  labels: MatchLabels,
+  policy: Pick<Policy, 'silences' | 'maintenanceWindows'>,
+  now: Date,
+): MuteReason | undefined {
   const silence = policy.silences.find((s) => isActiveSilence(s, now) && matches(s.matchers, labels));
   if (silence) return silenceReason(silence);
   // Matchers first: they are cheap, while a window's time-zone arithmetic is not.

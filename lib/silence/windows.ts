@@ -35,7 +35,14 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(timeZone);
   if (!formatter) {
-    const fields = { year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' } as const;
+    const fields = {
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    } as const;
     formatter = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', ...fields });
     formatters.set(timeZone, formatter);
   }
@@ -90,7 +97,10 @@ function occurrenceStartingOn(window: WeeklyWindow, timeZone: string, day: WallC
   const start = minutesOf(window.start);
   const end = minutesOf(window.end);
   const endDay = end <= start ? day + DAY : day;
-  return { start: firstInstantReading(timeZone, day + start * MINUTE), end: firstInstantReading(timeZone, endDay + end * MINUTE) };
+  return {
+    start: firstInstantReading(timeZone, day + start * MINUTE),
+    end: firstInstantReading(timeZone, endDay + end * MINUTE),
+  };
 }
 
 /**
@@ -123,7 +133,9 @@ export function maintenanceEndsAt(weekly: WeeklyWindow[], timeZone: string, now:
   let end: number | undefined;
   let at = now.getTime();
   while (at - now.getTime() < 7 * DAY) {
-    const ends = weekly.map((w) => occurrenceAt(w, timeZone, at)?.end).filter((e): e is number => e !== undefined && e > at);
+    const ends = weekly
+      .map((w) => occurrenceAt(w, timeZone, at)?.end)
+      .filter((e): e is number => e !== undefined && e > at);
     if (ends.length === 0) break;
     end = Math.max(...ends);
     at = end;
@@ -140,5 +152,8 @@ export function maintenanceEndsAt(weekly: WeeklyWindow[], timeZone: string, now:
 export function dailyOccurrence(time: string, timeZone: string, now: Date): { date: string; at: Date } {
   const wall = wallClockAt(timeZone, now.getTime());
   const day = wall - (((wall % DAY) + DAY) % DAY);
-  return { date: new Date(day).toISOString().slice(0, 10), at: new Date(firstInstantReading(timeZone, day + minutesOf(time) * MINUTE)) };
+  return {
+    date: new Date(day).toISOString().slice(0, 10),
+    at: new Date(firstInstantReading(timeZone, day + minutesOf(time) * MINUTE)),
+  };
 }

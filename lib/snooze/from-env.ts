@@ -13,10 +13,22 @@ import { problemPage, SNOOZE_PAGE_HEADERS } from './page';
  * (a config that cannot be read only costs the names). Without SNOOZE_SIGNING_KEY there are no
  * snooze links, and the endpoint says so.
  */
-export async function snoozeFromEnv(env: Env, method: string, fields: Record<string, string | undefined>, now = new Date()): Promise<SnoozeResponse> {
+export async function snoozeFromEnv(
+  env: Env,
+  method: string,
+  fields: Record<string, string | undefined>,
+  now = new Date(),
+): Promise<SnoozeResponse> {
   const settings = loadSettings(env);
   if (!settings.snooze) {
-    return { status: 404, headers: SNOOZE_PAGE_HEADERS, body: problemPage('Snooze links are off', 'This monitor makes no snooze links (SNOOZE_SIGNING_KEY is not set). Add a silence to the config file instead.') };
+    return {
+      status: 404,
+      headers: SNOOZE_PAGE_HEADERS,
+      body: problemPage(
+        'Snooze links are off',
+        'This monitor makes no snooze links (SNOOZE_SIGNING_KEY is not set). Add a silence to the config file instead.',
+      ),
+    };
   }
   let tenantNames = new Map<string, string>();
   try {

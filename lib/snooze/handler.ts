@@ -5,7 +5,15 @@ import { viewOf } from '../notify/view';
 import type { AlertStore } from '../store/alert-store';
 import type { SilenceStore, StoredSilence } from '../store/silence-store';
 import { formatTime } from '../text';
-import { DURATION_WORDS, SNOOZE_DURATIONS, snoozable, snoozeParams, verifySnooze, type SnoozeRequest, type SnoozeSettings } from './links';
+import {
+  DURATION_WORDS,
+  SNOOZE_DURATIONS,
+  snoozable,
+  snoozeParams,
+  verifySnooze,
+  type SnoozeRequest,
+  type SnoozeSettings,
+} from './links';
 import { confirmPage, donePage, problemPage, SNOOZE_PAGE_HEADERS } from './page';
 
 /**
@@ -35,24 +43,56 @@ const page = (status: number, body: string): SnoozeResponse => ({ status, header
 function headingOf(alert: AlertRecord, deps: SnoozeDeps): string {
   const view = viewOf(alert, { now: deps.now, tenantNames: deps.tenantNames });
   const tenant = deps.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
-  return displayLine(alert.labels.jobId === '-' && view.about.includes(tenant) ? `${view.title}: ${view.about}` : `${view.title}: ${view.about} (${tenant})`, 200);
+  return displayLine(
+    alert.labels.jobId === '-' && view.about.includes(tenant)
+      ? `${view.title}: ${view.about}`
+      : `${view.title}: ${view.about} (${tenant})`,
+    200,
+  );
 }
 
 /** The alert a verified request names, or the page saying why there is nothing to snooze. */
 async function alertFor(request: SnoozeRequest, deps: SnoozeDeps): Promise<AlertRecord | SnoozeResponse> {
   const alert = await deps.alerts.get(request.tenantId, request.fingerprint);
-  if (!alert) return page(404, problemPage('No such alert', 'The monitor has no alert by this link any more: it ended more than a week ago. Nothing to snooze.'));
-  if (alert.state === 'resolved') return page(200, problemPage('This alert has ended', `${headingOf(alert, deps)} ended at ${formatTime(alert.endsAt)}. Nothing to snooze: if it starts again, a new message says so.`));
-  if (!snoozable(alert)) return page(400, problemPage('This alert cannot be snoozed by link', 'Add a silence that matches it to the config file instead.'));
+  if (!alert)
+    return page(
+      404,
+      problemPage(
+        'No such alert',
+        'The monitor has no alert by this link any more: it ended more than a week ago. Nothing to snooze.',
+      ),
+    );
+  if (alert.state === 'resolved')
+    return page(
+      200,
+      problemPage(
+        'This alert has ended',
+        `${headingOf(alert, deps)} ended at ${formatTime(alert.endsAt)}. Nothing to snooze: if it starts again, a new message says so.`,
+      ),
+    );
+  if (!snoozable(alert))
+    return page(
+      400,
+      problemPage('This alert cannot be snoozed by link', 'Add a silence that matches it to the config file instead.'),
+    );
   return alert;
 }
 
 /** The silence a confirmed request makes: this alert's labels exactly, from now for the duration. */
-function silenceFor(request: SnoozeRequest, alert: AlertRecord, signature: string, by: string, deps: SnoozeDeps): StoredSilence {
+function silenceFor(
+  request: SnoozeRequest,
+  alert: AlertRecord,
+  signature: string,
+  by: string,
+  deps: SnoozeDeps,
+): StoredSilence {
   const { tenantId, servicePrincipalId, jobId, condition } = alert.labels;
   return {
     // The same link confirmed twice (a double click, a second tab) makes one silence.
-    id: createHash('sha256').update(`${request.fingerprint}\n${request.duration}\n${signature}`).digest('hex').slice(0, 32),
+    id: createHash('sha256')
+      .update(`${request.fingerprint}\n${request.duration}\n${signature}`)
+      .digest('hex')
+      .slice(0, 32),
     matchers: { tenant: tenantId, servicePrincipal: servicePrincipalId, job: jobId, condition },
     startsAt: deps.now,
     endsAt: new Date(deps.now.getTime() + SNOOZE_DURATIONS[request.duration]),
@@ -64,8 +104,16 @@ function silenceFor(request: SnoozeRequest, alert: AlertRecord, signature: strin
 }
 
 /** Handles a GET (the confirmation page) or a POST (make the silence) of the snooze endpoint. */
-export async function handleSnooze(method: string, fields: Record<string, string | undefined>, deps: SnoozeDeps): Promise<SnoozeResponse> {
-  if (method !== 'GET' && method !== 'POST') return { ...page(405, problemPage('Not allowed', 'Open the link from the email.')), headers: { ...SNOOZE_PAGE_HEADERS, Allow: 'GET, POST' } };
+export async function handleSnooze(
+  method: string,
+  fields: Record<string, string | undefined>,
+  deps: SnoozeDeps,
+): Promise<SnoozeResponse> {
+  if (method !== 'GET' && method !== 'POST')
+    return {
+      ...page(405, problemPage('Not allowed', 'Open the link from the email.')),
+      headers: { ...SNOOZE_PAGE_HEADERS, Allow: 'GET, POST' },
+    };
   const verified = verifySnooze(fields, deps.snooze.key, deps.now);
   if (!verified.ok) return page(verified.status, problemPage('This snooze link does not work', verified.reason));
   const { request } = verified;
@@ -74,8 +122,21 @@ export async function handleSnooze(method: string, fields: Record<string, string
   const heading = headingOf(alert, deps);
   if (method === 'GET') {
     const until = new Date(deps.now.getTime() + SNOOZE_DURATIONS[request.duration]);
-    return page(200, confirmPage({ heading, duration: DURATION_WORDS[request.duration], until, fields: snoozeParams(request, deps.snooze.key) }));
+    return page(
+      200,
+      confirmPage({
+        heading,
+        duration: DURATION_WORDS[request.duration],
+        until,
+        fields: snoozeParams(request, deps.snooze.key),
+      }),
+    );
   }
-  const { created, silence } = await deps.silences.add(silenceFor(request, alert, fields.s as string, fields.by ?? '', deps));
-  return page(created ? 201 : 200, donePage({ heading, until: silence.endsAt, createdBy: silence.createdBy, again: !created }));
+  const { created, silence } = await deps.silences.add(
+    silenceFor(request, alert, fields.s as string, fields.by ?? '', deps),
+  );
+  return page(
+    created ? 201 : 200,
+    donePage({ heading, until: silence.endsAt, createdBy: silence.createdBy, again: !created }),
+  );
 }

@@ -36,13 +36,21 @@ export interface SnoozeRequest {
 }
 
 function signature(request: SnoozeRequest, key: string): string {
-  const text = ['snooze.v1', request.tenantId, request.fingerprint, request.duration, String(request.expires)].join('\n');
+  const text = ['snooze.v1', request.tenantId, request.fingerprint, request.duration, String(request.expires)].join(
+    '\n',
+  );
   return createHmac('sha256', key).update(text).digest('base64url');
 }
 
 /** The query of a link (and the fields of its confirmation form): t, a, d, e and the signature s. */
 export function snoozeParams(request: SnoozeRequest, key: string): Record<string, string> {
-  return { t: request.tenantId, a: request.fingerprint, d: request.duration, e: String(request.expires), s: signature(request, key) };
+  return {
+    t: request.tenantId,
+    a: request.fingerprint,
+    d: request.duration,
+    e: String(request.expires),
+    s: signature(request, key),
+  };
 }
 
 /** The page a link opens: `<base>/api/snooze?t=...&a=...&d=4h&e=...&s=...`. */
@@ -71,17 +79,40 @@ export type Verified = { ok: true; request: SnoozeRequest } | { ok: false; statu
 /** Checks a link's (or its form's) fields: all there, signed with the key, not expired. */
 export function verifySnooze(fields: Record<string, string | undefined>, key: string, now: Date): Verified {
   const { t, a, d, e, s } = fields;
-  if (!t || !a || !d || !e || !s || !(d in SNOOZE_DURATIONS) || !/^\d{1,12}$/.test(e) || t.length > 300 || a.length > 100) {
-    return { ok: false, status: 400, reason: 'This link is incomplete or damaged. Copy it again from the email, whole.' };
+  if (
+    !t ||
+    !a ||
+    !d ||
+    !e ||
+    !s ||
+    !(d in SNOOZE_DURATIONS) ||
+    !/^\d{1,12}$/.test(e) ||
+    t.length > 300 ||
+    a.length > 100
+  ) {
+    return {
+      ok: false,
+      status: 400,
+      reason: 'This link is incomplete or damaged. Copy it again from the email, whole.',
+    };
   }
   const request: SnoozeRequest = { tenantId: t, fingerprint: a, duration: d as SnoozeDuration, expires: Number(e) };
   const expected = Buffer.from(signature(request, key));
   const given = Buffer.from(s);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    return { ok: false, status: 403, reason: 'This link was not made by this monitor, or was changed. Use the link in the email as it is.' };
+    return {
+      ok: false,
+      status: 403,
+      reason: 'This link was not made by this monitor, or was changed. Use the link in the email as it is.',
+    };
   }
   if (request.expires * 1000 < now.getTime()) {
-    return { ok: false, status: 410, reason: 'This link has expired: snooze links work for a week after their email. Use the link in a newer email about the alert, or add a silence to the config file.' };
+    return {
+      ok: false,
+      status: 410,
+      reason:
+        'This link has expired: snooze links work for a week after their email. Use the link in a newer email about the alert, or add a silence to the config file.',
+    };
   }
   return { ok: true, request };
 }

@@ -5,7 +5,8 @@ import { escapeHtml as e, formatTime } from '../text';
  * no script and forms only to itself. Every value is escaped (an alert's name comes from Graph).
  */
 
-export const SNOOZE_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const SNOOZE_PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export const SNOOZE_PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
@@ -39,7 +40,12 @@ ${main}
 }
 
 /** What the link would do, and the button that does it (a POST of the same signed fields). */
-export function confirmPage(input: { heading: string; duration: string; until: Date; fields: Record<string, string> }): string {
+export function confirmPage(input: {
+  heading: string;
+  duration: string;
+  until: Date;
+  fields: Record<string, string>;
+}): string {
   const hidden = Object.entries(input.fields)
     .map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`)
     .join('\n');

@@ -1,5 +1,12 @@
 import { TableClient, TableEntity, type TransactionAction } from '@azure/data-tables';
-import { isConflict, isNotFound, MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
+import {
+  isConflict,
+  isNotFound,
+  MAX_TRANSACTION_OPERATIONS,
+  PROPERTY_BUDGET_CHARS,
+  stored,
+  tableCreator,
+} from './table';
 import type { AlertRecord, Annotations } from '../model';
 import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS } from '../text';
 
@@ -49,8 +56,14 @@ export function storableAnnotations(annotations: Annotations): Annotations {
 /** The record as it will be stored: what the next cycle reads back, so the cycle keeps the same. */
 function storable(record: AlertRecord): AlertRecord {
   const notified: AlertRecord['notified'] = {};
-  for (const [route, log] of Object.entries(record.notified)) notified[route] = { ...log, material: boundedMaterial(log.material) };
-  return { ...record, annotations: storableAnnotations(record.annotations), material: boundedMaterial(record.material), notified };
+  for (const [route, log] of Object.entries(record.notified))
+    notified[route] = { ...log, material: boundedMaterial(log.material) };
+  return {
+    ...record,
+    annotations: storableAnnotations(record.annotations),
+    material: boundedMaterial(record.material),
+    notified,
+  };
 }
 
 function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
@@ -102,7 +115,9 @@ export class AlertStore {
   async get(tenantId: string, fingerprint: string): Promise<AlertRecord | undefined> {
     await this.ensureTable();
     try {
-      const entity = await stored(this.table, `reading alert ${fingerprint}`, () => this.table.getEntity<AlertEntity>(partitionKeyOf(tenantId), fingerprint));
+      const entity = await stored(this.table, `reading alert ${fingerprint}`, () =>
+        this.table.getEntity<AlertEntity>(partitionKeyOf(tenantId), fingerprint),
+      );
       return fromEntity(entity as AlertEntity & { etag?: string });
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -140,7 +155,9 @@ export class AlertStore {
   async deleteIfUnchanged(record: AlertRecord): Promise<boolean> {
     await this.ensureTable();
     try {
-      await stored(this.table, `deleting alert ${record.fingerprint}`, () => this.table.deleteEntity(partitionKeyOf(record.labels.tenantId), record.fingerprint, { etag: record.etag }));
+      await stored(this.table, `deleting alert ${record.fingerprint}`, () =>
+        this.table.deleteEntity(partitionKeyOf(record.labels.tenantId), record.fingerprint, { etag: record.etag }),
+      );
       return true;
     } catch (error) {
       if (isConflict(error) || isNotFound(error)) return false;
@@ -159,12 +176,19 @@ export class AlertStore {
     const results: (AlertRecord | Error)[] = new Array(records.length);
     for (const chunk of transactionChunks(records)) {
       const fitted = chunk.map((i) => storable(records[i] as AlertRecord));
-      const actions = fitted.map((r): TransactionAction => (r.etag ? ['update', { ...toEntity(r) }, 'Replace', { etag: r.etag }] : ['create', { ...toEntity(r) }]));
+      const actions = fitted.map((r): TransactionAction =>
+        r.etag ? ['update', { ...toEntity(r) }, 'Replace', { etag: r.etag }] : ['create', { ...toEntity(r) }],
+      );
       try {
-        const response = await stored(this.table, `saving ${chunk.length} alerts`, () => this.table.submitTransaction(actions));
+        const response = await stored(this.table, `saving ${chunk.length} alerts`, () =>
+          this.table.submitTransaction(actions),
+        );
         chunk.forEach((index, k) => {
           const record = fitted[k] as AlertRecord;
-          results[index] = { ...record, etag: response.getResponseForEntity(record.fingerprint)?.etag ?? response.subResponses[k]?.etag };
+          results[index] = {
+            ...record,
+            etag: response.getResponseForEntity(record.fingerprint)?.etag ?? response.subResponses[k]?.etag,
+          };
         });
       } catch (error) {
         if (!isConflict(error) && !(chunk.length > 1 && isRejected(error))) throw error;
@@ -189,7 +213,9 @@ export class AlertStore {
     const entity = toEntity(fitted);
     try {
       const response = await stored(this.table, `saving alert ${record.fingerprint}`, () =>
-        fitted.etag ? this.table.updateEntity(entity, 'Replace', { etag: fitted.etag }) : this.table.createEntity(entity),
+        fitted.etag
+          ? this.table.updateEntity(entity, 'Replace', { etag: fitted.etag })
+          : this.table.createEntity(entity),
       );
       return { ...fitted, etag: response.etag };
     } catch (error) {
@@ -202,7 +228,10 @@ export class AlertStore {
 }
 
 function isRejected(error: unknown): boolean {
-  return (error as { name?: string; kind?: string })?.name === 'StorageError' && (error as { kind?: string }).kind === 'rejected';
+  return (
+    (error as { name?: string; kind?: string })?.name === 'StorageError' &&
+    (error as { kind?: string }).kind === 'rejected'
+  );
 }
 
 /** Transactions hold one partition, at most 100 operations and 4 MB; alerts are at most ~35 KB each, so 80 rows keep well inside. */
@@ -217,7 +246,8 @@ function transactionChunks(records: AlertRecord[]): number[][] {
   });
   const chunks: number[][] = [];
   for (const indexes of byPartition.values()) {
-    for (let i = 0; i < indexes.length; i += ROWS_PER_TRANSACTION) chunks.push(indexes.slice(i, i + ROWS_PER_TRANSACTION));
+    for (let i = 0; i < indexes.length; i += ROWS_PER_TRANSACTION)
+      chunks.push(indexes.slice(i, i + ROWS_PER_TRANSACTION));
   }
   return chunks;
 }

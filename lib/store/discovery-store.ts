@@ -66,11 +66,17 @@ function fromEntity(entity: ServicePrincipalEntity): KnownServicePrincipal {
   let jobsFirstSeen: Record<string, string> = {};
   try {
     const parsed = JSON.parse(entity.jobsFirstSeen) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) jobsFirstSeen = parsed as Record<string, string>;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      jobsFirstSeen = parsed as Record<string, string>;
   } catch {
     // A damaged row loses its first-seen times only: they start again from now.
   }
-  const sp: KnownServicePrincipal = { id: entity.spId, appId: entity.appId ?? '', displayName: entity.displayName ?? entity.spId, jobsFirstSeen };
+  const sp: KnownServicePrincipal = {
+    id: entity.spId,
+    appId: entity.appId ?? '',
+    displayName: entity.displayName ?? entity.spId,
+    jobsFirstSeen,
+  };
   if (entity.applicationTemplateId) sp.applicationTemplateId = entity.applicationTemplateId;
   return sp;
 }
@@ -92,7 +98,9 @@ export class DiscoveryStore implements DiscoveryCache {
     const partition = safeKey(tenantId).replace(/'/g, "''");
     let sweptAt: string | undefined;
     const servicePrincipals: KnownServicePrincipal[] = [];
-    for await (const entity of this.table.listEntities<ServicePrincipalEntity & { sweptAt?: string }>({ queryOptions: { filter: `PartitionKey eq '${partition}'` } })) {
+    for await (const entity of this.table.listEntities<ServicePrincipalEntity & { sweptAt?: string }>({
+      queryOptions: { filter: `PartitionKey eq '${partition}'` },
+    })) {
       if (entity.rowKey === SWEEP_ROW) sweptAt = entity.sweptAt;
       else if (entity.spId) servicePrincipals.push(fromEntity(entity));
     }
@@ -103,7 +111,11 @@ export class DiscoveryStore implements DiscoveryCache {
     await this.ensureTable();
     const partitionKey = safeKey(tenantId);
     const keep = new Set(snapshot.servicePrincipals.map((sp) => safeKey(sp.id)));
-    const actions: TransactionAction[] = snapshot.servicePrincipals.map((sp): TransactionAction => ['upsert', { ...toEntity(tenantId, sp) }, 'Replace']);
+    const actions: TransactionAction[] = snapshot.servicePrincipals.map((sp): TransactionAction => [
+      'upsert',
+      { ...toEntity(tenantId, sp) },
+      'Replace',
+    ]);
     const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
     for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
       const rowKey = String(entity.rowKey);
@@ -112,7 +124,10 @@ export class DiscoveryStore implements DiscoveryCache {
     for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT) {
       await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
     }
-    await this.table.upsertEntity({ partitionKey, rowKey: SWEEP_ROW, sweptAt: snapshot.sweptAt, count: snapshot.servicePrincipals.length }, 'Replace');
+    await this.table.upsertEntity(
+      { partitionKey, rowKey: SWEEP_ROW, sweptAt: snapshot.sweptAt, count: snapshot.servicePrincipals.length },
+      'Replace',
+    );
   }
 
   async saveServicePrincipal(tenantId: string, sp: KnownServicePrincipal): Promise<void> {

@@ -28,7 +28,10 @@ const PARTITION = 'provisioning-logs';
 const CHUNK_BYTES = 64 * 1024;
 export const MAX_CHUNKS = 14;
 
-type Entity = { partitionKey: string; rowKey: string; version: number; watermark?: string; chunks: number } & Record<string, unknown>;
+type Entity = { partitionKey: string; rowKey: string; version: number; watermark?: string; chunks: number } & Record<
+  string,
+  unknown
+>;
 
 /** Table keys may not hold / \ # ? or control characters. */
 function rowKeyOf(tenantId: string): string {
@@ -40,7 +43,8 @@ function rowKeyOf(tenantId: string): string {
 export function encodeLogState(state: LogState): Uint8Array[] | undefined {
   const zipped = gzipSync(Buffer.from(JSON.stringify(state), 'utf8'));
   const chunks: Uint8Array[] = [];
-  for (let offset = 0; offset < zipped.length; offset += CHUNK_BYTES) chunks.push(new Uint8Array(zipped.subarray(offset, offset + CHUNK_BYTES)));
+  for (let offset = 0; offset < zipped.length; offset += CHUNK_BYTES)
+    chunks.push(new Uint8Array(zipped.subarray(offset, offset + CHUNK_BYTES)));
   return chunks.length <= MAX_CHUNKS ? chunks : undefined;
 }
 
@@ -67,7 +71,8 @@ export function fitLogState(state: LogState): { chunks: Uint8Array[]; dropped: s
     dropped.push('the failure examples');
     chunks = encodeLogState(state);
   }
-  if (!chunks) throw new Error('the provisioning-log state does not fit in one table row even without overlap ids and examples');
+  if (!chunks)
+    throw new Error('the provisioning-log state does not fit in one table row even without overlap ids and examples');
   return { chunks, dropped };
 }
 
@@ -99,7 +104,12 @@ export class ProvisioningLogStore {
   async save(tenantId: string, state: LogState, etag: string | undefined): Promise<{ dropped: string[] }> {
     await this.ensureTable();
     const { chunks, dropped } = fitLogState(state);
-    const entity: Entity = { partitionKey: PARTITION, rowKey: rowKeyOf(tenantId), version: state.version, chunks: chunks.length };
+    const entity: Entity = {
+      partitionKey: PARTITION,
+      rowKey: rowKeyOf(tenantId),
+      version: state.version,
+      chunks: chunks.length,
+    };
     if (state.watermark !== undefined) entity.watermark = new Date(state.watermark).toISOString();
     chunks.forEach((chunk, i) => (entity[`d${i}`] = chunk));
     try {

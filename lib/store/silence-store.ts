@@ -61,7 +61,10 @@ export class SilenceStore {
     await this.ensureTable();
     const rows = await stored(this.table, 'reading the snooze silences', async () => {
       const all: SilenceEntity[] = [];
-      for await (const entity of this.table.listEntities<SilenceEntity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) all.push(entity);
+      for await (const entity of this.table.listEntities<SilenceEntity>({
+        queryOptions: { filter: `PartitionKey eq '${PARTITION}'` },
+      }))
+        all.push(entity);
       return all;
     });
     return rows.map(fromEntity).sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
@@ -86,7 +89,9 @@ export class SilenceStore {
       return { created: true, silence };
     } catch (error) {
       if (!isConflict(error)) throw error;
-      const existing = await stored(this.table, 'reading a snooze silence', () => this.table.getEntity<SilenceEntity>(PARTITION, silence.id));
+      const existing = await stored(this.table, 'reading a snooze silence', () =>
+        this.table.getEntity<SilenceEntity>(PARTITION, silence.id),
+      );
       return { created: false, silence: fromEntity(existing) };
     }
   }
@@ -96,7 +101,9 @@ export class SilenceStore {
     const all = await this.list();
     const cutoff = now.getTime() - ENDED_SILENCE_RETENTION_MS;
     for (const old of all.filter((s) => s.endsAt.getTime() < cutoff)) {
-      await stored(this.table, 'deleting an ended snooze silence', () => this.table.deleteEntity(PARTITION, old.id)).catch((error: unknown) => {
+      await stored(this.table, 'deleting an ended snooze silence', () =>
+        this.table.deleteEntity(PARTITION, old.id),
+      ).catch((error: unknown) => {
         if (!isNotFound(error)) throw error;
       });
     }

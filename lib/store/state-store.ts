@@ -1,7 +1,15 @@
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 import type { CycleSummary, NotificationItem, PlannedEmail } from '../model';
 import { allowsSend, parseSendLog, withSend, type SendBudget } from '../notify/budget';
-import { isConflict, isNotFound, MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, StorageError, stored, tableCreator } from './table';
+import {
+  isConflict,
+  isNotFound,
+  MAX_TRANSACTION_OPERATIONS,
+  PROPERTY_BUDGET_CHARS,
+  StorageError,
+  stored,
+  tableCreator,
+} from './table';
 
 export const STATE_TABLE = 'SyncWatchState';
 
@@ -107,10 +115,17 @@ export class StateStore {
     await this.ensureTable();
     const rows = await stored(this.table, 'reading the outbox', async () => {
       const all: (OutboxHeader & { items?: string })[] = [];
-      for await (const entity of this.table.listEntities<OutboxHeader & { items?: string }>({ queryOptions: { filter: `PartitionKey eq '${OUTBOX}'` } })) all.push(entity);
+      for await (const entity of this.table.listEntities<OutboxHeader & { items?: string }>({
+        queryOptions: { filter: `PartitionKey eq '${OUTBOX}'` },
+      }))
+        all.push(entity);
       return all;
     });
-    const items = new Map(rows.filter((r) => r.rowKey.includes(ITEMS)).map((r) => [r.rowKey, JSON.parse(r.items ?? '[]') as NotificationItem[]]));
+    const items = new Map(
+      rows
+        .filter((r) => r.rowKey.includes(ITEMS))
+        .map((r) => [r.rowKey, JSON.parse(r.items ?? '[]') as NotificationItem[]]),
+    );
     const planned: PlannedEmail[] = [];
     for (const header of rows.filter((r) => !r.rowKey.includes(ITEMS))) {
       if (header.body !== undefined) {
@@ -134,7 +149,12 @@ export class StateStore {
       if (header.digest) email.digest = JSON.parse(header.digest);
       planned.push(email);
     }
-    return planned.sort((a, b) => a.plannedAt.localeCompare(b.plannedAt) || (a.part?.index ?? 0) - (b.part?.index ?? 0) || a.key.localeCompare(b.key));
+    return planned.sort(
+      (a, b) =>
+        a.plannedAt.localeCompare(b.plannedAt) ||
+        (a.part?.index ?? 0) - (b.part?.index ?? 0) ||
+        a.key.localeCompare(b.key),
+    );
   }
 
   /**
@@ -144,10 +164,17 @@ export class StateStore {
   async plan(email: PlannedEmail): Promise<boolean> {
     await this.ensureTable();
     const rows = itemRows(email.items);
-    if (rows.length + 1 > MAX_TRANSACTION_OPERATIONS) throw new StorageError(`email ${email.key} has too many items to plan in one transaction (${email.items.length})`, 'rejected');
+    if (rows.length + 1 > MAX_TRANSACTION_OPERATIONS)
+      throw new StorageError(
+        `email ${email.key} has too many items to plan in one transaction (${email.items.length})`,
+        'rejected',
+      );
     const actions: TransactionAction[] = [
       ['create', { ...headerOf(email, rows.length) }],
-      ...rows.map((items, i): TransactionAction => ['create', { partitionKey: OUTBOX, rowKey: itemRowKey(email.key, i), items: JSON.stringify(items) }]),
+      ...rows.map((items, i): TransactionAction => [
+        'create',
+        { partitionKey: OUTBOX, rowKey: itemRowKey(email.key, i), items: JSON.stringify(items) },
+      ]),
     ];
     try {
       await stored(this.table, `planning email ${email.key}`, () => this.table.submitTransaction(actions));
@@ -181,7 +208,8 @@ export class StateStore {
     const rowKeys = await stored(this.table, `reading email ${key}`, async () => {
       const keys: string[] = [];
       const filter = `PartitionKey eq '${OUTBOX}' and RowKey ge '${key}' and RowKey le '${key}${ITEMS}~'`;
-      for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) keys.push(entity.rowKey as string);
+      for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
+        keys.push(entity.rowKey as string);
       return keys;
     });
     if (rowKeys.length === 0) return;
@@ -202,7 +230,9 @@ export class StateStore {
     for (let attempt = 0; attempt < 5; attempt++) {
       let row: { log?: string; times?: string; etag?: string } | undefined;
       try {
-        row = await stored(this.table, 'reading the send budget', () => this.table.getEntity<{ log?: string; times?: string }>(BUDGET, 'sends'));
+        row = await stored(this.table, 'reading the send budget', () =>
+          this.table.getEntity<{ log?: string; times?: string }>(BUDGET, 'sends'),
+        );
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -211,7 +241,9 @@ export class StateStore {
       if (!allowsSend(log, t, budget)) return false;
       const entity = { partitionKey: BUDGET, rowKey: 'sends', log: JSON.stringify(withSend(log, t)), times: '' };
       try {
-        await stored(this.table, 'taking a send from the budget', () => (row?.etag ? this.table.updateEntity(entity, 'Replace', { etag: row.etag }) : this.table.createEntity(entity)));
+        await stored(this.table, 'taking a send from the budget', () =>
+          row?.etag ? this.table.updateEntity(entity, 'Replace', { etag: row.etag }) : this.table.createEntity(entity),
+        );
         return true;
       } catch (error) {
         if (!isConflict(error)) throw error;
@@ -225,35 +257,53 @@ export class StateStore {
    * instance plans and sends at a time. A lease past its time is free (its holder died or overran
    * its own deadline, after which it sends nothing). Returns the other holder when it is taken.
    */
-  async takeLease(holder: string, now: Date, until: Date): Promise<{ taken: true } | { taken: false; by: LeaseHolder }> {
+  async takeLease(
+    holder: string,
+    now: Date,
+    until: Date,
+  ): Promise<{ taken: true } | { taken: false; by: LeaseHolder }> {
     await this.ensureTable();
     for (let attempt = 0; attempt < 5; attempt++) {
       let row: (LeaseHolder & { etag?: string }) | undefined;
       try {
-        row = await stored(this.table, 'reading the planning lease', () => this.table.getEntity<LeaseHolder>(LEASE, 'planning'));
+        row = await stored(this.table, 'reading the planning lease', () =>
+          this.table.getEntity<LeaseHolder>(LEASE, 'planning'),
+        );
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
-      if (row && row.holder !== holder && Date.parse(row.until) > now.getTime()) return { taken: false, by: { holder: row.holder, until: row.until } };
+      if (row && row.holder !== holder && Date.parse(row.until) > now.getTime())
+        return { taken: false, by: { holder: row.holder, until: row.until } };
       const entity = { partitionKey: LEASE, rowKey: 'planning', holder, until: until.toISOString() };
       try {
-        await stored(this.table, 'taking the planning lease', () => (row?.etag ? this.table.updateEntity(entity, 'Replace', { etag: row.etag }) : this.table.createEntity(entity)));
+        await stored(this.table, 'taking the planning lease', () =>
+          row?.etag ? this.table.updateEntity(entity, 'Replace', { etag: row.etag }) : this.table.createEntity(entity),
+        );
         return { taken: true };
       } catch (error) {
         if (!isConflict(error)) throw error;
       }
     }
-    const current = await stored(this.table, 'reading the planning lease', () => this.table.getEntity<LeaseHolder>(LEASE, 'planning')).catch(() => undefined);
-    return { taken: false, by: { holder: current?.holder ?? 'another instance', until: current?.until ?? now.toISOString() } };
+    const current = await stored(this.table, 'reading the planning lease', () =>
+      this.table.getEntity<LeaseHolder>(LEASE, 'planning'),
+    ).catch(() => undefined);
+    return {
+      taken: false,
+      by: { holder: current?.holder ?? 'another instance', until: current?.until ?? now.toISOString() },
+    };
   }
 
   /** Gives the lease back if `holder` still has it. */
   async releaseLease(holder: string): Promise<void> {
     await this.ensureTable();
     try {
-      const row = await stored(this.table, 'reading the planning lease', () => this.table.getEntity<LeaseHolder>(LEASE, 'planning'));
+      const row = await stored(this.table, 'reading the planning lease', () =>
+        this.table.getEntity<LeaseHolder>(LEASE, 'planning'),
+      );
       if (row.holder !== holder) return;
-      await stored(this.table, 'releasing the planning lease', () => this.table.deleteEntity(LEASE, 'planning', { etag: row.etag }));
+      await stored(this.table, 'releasing the planning lease', () =>
+        this.table.deleteEntity(LEASE, 'planning', { etag: row.etag }),
+      );
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) throw error;
     }
@@ -263,7 +313,9 @@ export class StateStore {
   async lastDigest(routeId: string): Promise<string | undefined> {
     await this.ensureTable();
     try {
-      const row = await stored(this.table, `reading the digest date of route ${routeId}`, () => this.table.getEntity<{ date: string }>(DIGEST, routeId));
+      const row = await stored(this.table, `reading the digest date of route ${routeId}`, () =>
+        this.table.getEntity<{ date: string }>(DIGEST, routeId),
+      );
       return row.date;
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -277,16 +329,24 @@ export class StateStore {
    */
   async markDigest(routeId: string, date: string): Promise<void> {
     await this.ensureTable();
-    await stored(this.table, `recording the digest date of route ${routeId}`, () => this.table.upsertEntity({ partitionKey: DIGEST, rowKey: routeId, date }, 'Replace'));
+    await stored(this.table, `recording the digest date of route ${routeId}`, () =>
+      this.table.upsertEntity({ partitionKey: DIGEST, rowKey: routeId, date }, 'Replace'),
+    );
   }
 
   async recordCycle(record: CycleSummary): Promise<void> {
     await this.ensureTable();
     // Errors are the unbounded part of a summary (one line per failing tenant); the status view needs the first ones.
-    const errors = record.errors.length > 50 ? [...record.errors.slice(0, 50), `… and ${record.errors.length - 50} more`] : record.errors;
+    const errors =
+      record.errors.length > 50
+        ? [...record.errors.slice(0, 50), `… and ${record.errors.length - 50} more`]
+        : record.errors;
     let body = JSON.stringify({ ...record, errors });
-    if (body.length > PROPERTY_BUDGET_CHARS) body = JSON.stringify({ ...record, errors: [`${record.errors.length} problem(s); see the cycle's log`] });
-    await stored(this.table, 'recording the cycle summary', () => this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'latest', body }, 'Replace'));
+    if (body.length > PROPERTY_BUDGET_CHARS)
+      body = JSON.stringify({ ...record, errors: [`${record.errors.length} problem(s); see the cycle's log`] });
+    await stored(this.table, 'recording the cycle summary', () =>
+      this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'latest', body }, 'Replace'),
+    );
     await this.rememberCycle(record);
   }
 
@@ -294,7 +354,9 @@ export class StateStore {
   async recentCycles(): Promise<RememberedCycle[]> {
     await this.ensureTable();
     try {
-      const row = await stored(this.table, 'reading the recent cycles', () => this.table.getEntity<{ body: string }>(CYCLE, 'recent'));
+      const row = await stored(this.table, 'reading the recent cycles', () =>
+        this.table.getEntity<{ body: string }>(CYCLE, 'recent'),
+      );
       return JSON.parse(row.body) as RememberedCycle[];
     } catch (error) {
       if (isNotFound(error)) return [];
@@ -314,18 +376,27 @@ export class StateStore {
       tenantsUnreadable: record.tenantsUnreadable.slice(0, 20),
       errors: record.errors.slice(0, 3).map((e) => (e.length > 300 ? `${e.slice(0, 299)}…` : e)),
       ...(record.errors.length > 3 || record.tenantsUnreadable.length > 20
-        ? { omitted: { errors: Math.max(0, record.errors.length - 3), tenantsUnreadable: Math.max(0, record.tenantsUnreadable.length - 20) } }
+        ? {
+            omitted: {
+              errors: Math.max(0, record.errors.length - 3),
+              tenantsUnreadable: Math.max(0, record.tenantsUnreadable.length - 20),
+            },
+          }
         : {}),
     };
     const recent = [trimmed, ...(await this.recentCycles())].slice(0, RECENT_CYCLES_KEPT);
-    await stored(this.table, 'recording the recent cycles', () => this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'recent', body: JSON.stringify(recent) }, 'Replace'));
+    await stored(this.table, 'recording the recent cycles', () =>
+      this.table.upsertEntity({ partitionKey: CYCLE, rowKey: 'recent', body: JSON.stringify(recent) }, 'Replace'),
+    );
   }
 
   /** The last cycle's summary, for a status view. */
   async latestCycle(): Promise<CycleSummary | undefined> {
     await this.ensureTable();
     try {
-      const row = await stored(this.table, 'reading the cycle summary', () => this.table.getEntity<{ body: string }>(CYCLE, 'latest'));
+      const row = await stored(this.table, 'reading the cycle summary', () =>
+        this.table.getEntity<{ body: string }>(CYCLE, 'latest'),
+      );
       return JSON.parse(row.body) as CycleSummary;
     } catch (error) {
       if (isNotFound(error)) return undefined;

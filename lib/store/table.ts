@@ -69,31 +69,57 @@ function endpointOf(table: TableClient): string {
   }
 }
 
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'REQUEST_SEND_ERROR']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'REQUEST_SEND_ERROR',
+]);
 
 /** A StorageError for anything a Table Storage call threw (other than the 404/409/412 the stores handle). */
 export function storageError(table: TableClient, error: unknown, what = `table ${table.tableName}`): StorageError {
   if (error instanceof StorageError) return error;
   const where = endpointOf(table);
-  if (error instanceof TimeoutError) return new StorageError(`Table Storage at ${where} (${what}): ${error.message}`, 'unavailable');
+  if (error instanceof TimeoutError)
+    return new StorageError(`Table Storage at ${where} (${what}): ${error.message}`, 'unavailable');
   if (error instanceof RestError) {
     const status = error.statusCode;
     const code = serviceCode(error);
     if (status === undefined || NETWORK.has(error.code ?? '')) {
-      const local = /127\.0\.0\.1|localhost/.test(where) ? '; locally, start Azurite (npx azurite-table) or point AzureWebJobsStorage at a storage account' : '';
-      return new StorageError(`Table Storage at ${where} cannot be reached (${error.code ?? 'no answer'}: ${serviceMessage(error)})${local}`, 'unavailable');
+      const local = /127\.0\.0\.1|localhost/.test(where)
+        ? '; locally, start Azurite (npx azurite-table) or point AzureWebJobsStorage at a storage account'
+        : '';
+      return new StorageError(
+        `Table Storage at ${where} cannot be reached (${error.code ?? 'no answer'}: ${serviceMessage(error)})${local}`,
+        'unavailable',
+      );
     }
     if (status === 401 || status === 403) {
       return new StorageError(
-        `Table Storage at ${where} refused the credentials (${status} ${code ?? ''}): check the AccountKey or SAS in AzureWebJobsStorage, or give the identity the role Storage Table Data Contributor`.replace(' )', ')'),
+        `Table Storage at ${where} refused the credentials (${status} ${code ?? ''}): check the AccountKey or SAS in AzureWebJobsStorage, or give the identity the role Storage Table Data Contributor`.replace(
+          ' )',
+          ')',
+        ),
         'unavailable',
       );
     }
     const kind = status === 400 || status === 413 ? 'rejected' : 'unavailable';
-    return new StorageError(`Table Storage at ${where} answered ${status}${code ? ` ${code}` : ''} for ${what}: ${serviceMessage(error)}`, kind);
+    return new StorageError(
+      `Table Storage at ${where} answered ${status}${code ? ` ${code}` : ''} for ${what}: ${serviceMessage(error)}`,
+      kind,
+    );
   }
   const e = error as { name?: string; message?: string; code?: string };
-  if (e?.name === 'AbortError') return new StorageError(`Table Storage at ${where} (${what}): the request was cut off at the cycle's deadline`, 'unavailable');
+  if (e?.name === 'AbortError')
+    return new StorageError(
+      `Table Storage at ${where} (${what}): the request was cut off at the cycle's deadline`,
+      'unavailable',
+    );
   return new StorageError(`Table Storage at ${where} (${what}): ${e?.message ?? String(error)}`, 'unavailable');
 }
 

@@ -11,8 +11,13 @@ import { benchScenario } from './world';
 
 async function main(): Promise<void> {
   const [tenants, latencyMs] = process.argv.slice(2).map(Number);
-  const cloud = await startPrivateCloud({ scenario: benchScenario({ tenants: tenants!, latencyMs: latencyMs! }), outboxDir: mkdtempSync(join(tmpdir(), 'esw-bench-outbox-')) });
-  console.log(`ready ${JSON.stringify({ settings: settingsFor(cloud), graphEndpoint: cloud.graphEndpoint, authorityHost: cloud.authorityHost, tenants: cloud.tenants })}`);
+  const cloud = await startPrivateCloud({
+    scenario: benchScenario({ tenants: tenants!, latencyMs: latencyMs! }),
+    outboxDir: mkdtempSync(join(tmpdir(), 'esw-bench-outbox-')),
+  });
+  console.log(
+    `ready ${JSON.stringify({ settings: settingsFor(cloud), graphEndpoint: cloud.graphEndpoint, authorityHost: cloud.authorityHost, tenants: cloud.tenants })}`,
+  );
   const stop = () => void cloud.stop().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

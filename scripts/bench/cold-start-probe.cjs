@@ -18,12 +18,18 @@ const modules = files.map((file) => require(file));
 const loaded = performance.now();
 const watch = modules.map((m) => m.watch).find(Boolean);
 const quiet = { log() {}, info() {}, warn() {}, error() {} };
-const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
 const done = watch(timer, quiet).catch((error) => error);
 const wait = setInterval(() => {
   if (!first) return;
   clearInterval(wait);
-  console.log(`result ${JSON.stringify({ started, loaded, firstRequest: first.at, via: first.via, heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576) })}`);
+  console.log(
+    `result ${JSON.stringify({ started, loaded, firstRequest: first.at, via: first.via, heapMiB: Math.round(process.memoryUsage().heapUsed / 1048576) })}`,
+  );
   process.exit(0);
 }, 1);
 done.then(() => {

@@ -32,7 +32,9 @@ function sizeOf(path: string): number {
 
 /** Bytes of the production dependencies as `npm prune --omit=dev` leaves them. */
 function productionModulesSize(root: string): number {
-  const paths = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' }).split('\n').filter((p) => p.includes('node_modules'));
+  const paths = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' })
+    .split('\n')
+    .filter((p) => p.includes('node_modules'));
   // Nested packages are inside their parents' folders: count the outermost ones only.
   const outer = paths.filter((p) => !paths.some((q) => q !== p && p.startsWith(`${q}/`)));
   return outer.reduce((n, p) => n + sizeOf(p), 0);
@@ -45,7 +47,11 @@ function median(values: number[]): number {
 
 function probe(root: string, files: string[], env: NodeJS.ProcessEnv): Promise<Probe> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'scripts/bench/cold-start-probe.cjs'), ...files], { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+    const child = spawn(process.execPath, [join(root, 'scripts/bench/cold-start-probe.cjs'), ...files], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', () => undefined);
@@ -61,12 +67,29 @@ function probe(root: string, files: string[], env: NodeJS.ProcessEnv): Promise<P
 export async function measureColdStart(root: string, azurite: Azurite, runs = 7): Promise<ColdStart> {
   const out = mkdtempSync(join(root, '.emulator', 'cold-start-'));
   // `npm run build` (tsc) and node_modules.
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'dist'), '--sourceMap', 'false'], { cwd: root });
-  const functions = readdirSync(join(root, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(root, 'tsconfig.build.json'),
+      '--outDir',
+      join(out, 'dist'),
+      '--sourceMap',
+      'false',
+    ],
+    { cwd: root },
+  );
+  const functions = readdirSync(join(root, 'functions'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.replace(/\.ts$/, ''));
   // The alternative: every function in one file, its dependencies inside, as `npm run bundle` writes it.
   await bundleFunctions(root, join(out, 'bundle', 'index.js'));
 
-  const cloud = await startPrivateCloud({ scenario: join(root, 'emulators/scenarios/demo.json'), outboxDir: mkdtempSync(join(tmpdir(), 'esw-cold-')) });
+  const cloud = await startPrivateCloud({
+    scenario: join(root, 'emulators/scenarios/demo.json'),
+    outboxDir: mkdtempSync(join(tmpdir(), 'esw-cold-')),
+  });
   try {
     const env = { ...process.env, ...settingsFor(cloud, { storage: azurite.connectionString }) };
     const variants = {
@@ -77,13 +100,20 @@ export async function measureColdStart(root: string, azurite: Azurite, runs = 7)
     for (let i = 0; i < runs; i++) {
       for (const [name, files] of Object.entries(variants)) samples.get(name)!.push(await probe(root, files, env));
     }
-    const sizes = { 'tsc output and node_modules': sizeOf(join(out, 'dist')) + productionModulesSize(root), 'one esbuild bundle (npm run bundle)': sizeOf(join(out, 'bundle')) };
+    const sizes = {
+      'tsc output and node_modules': sizeOf(join(out, 'dist')) + productionModulesSize(root),
+      'one esbuild bundle (npm run bundle)': sizeOf(join(out, 'bundle')),
+    };
     return {
       runs,
       variants: Object.fromEntries(
         [...samples].map(([name, s]) => [
           name,
-          { loadMs: Math.round(median(s.map((p) => p.loaded))), firstRequestMs: Math.round(median(s.map((p) => p.firstRequest))), packageMiB: Number((sizes[name as keyof typeof sizes] / 1048576).toFixed(1)) },
+          {
+            loadMs: Math.round(median(s.map((p) => p.loaded))),
+            firstRequestMs: Math.round(median(s.map((p) => p.firstRequest))),
+            packageMiB: Number((sizes[name as keyof typeof sizes] / 1048576).toFixed(1)),
+          },
         ]),
       ),
     };

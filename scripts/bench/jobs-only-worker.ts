@@ -15,9 +15,15 @@ import { hostLogger } from '../../lib/log';
 export async function observeJobsOnly(entry: unknown, context: InvocationContext): Promise<void> {
   const message = decodeMessage(entry);
   const settings = loadSettings(process.env);
-  const limits = { ...limitsForSchedule(settings.schedule, process.env), cycleMs: Math.max(1000, message.deadline - Date.now()) };
+  const limits = {
+    ...limitsForSchedule(settings.schedule, process.env),
+    cycleMs: Math.max(1000, message.deadline - Date.now()),
+  };
   const cycle = cycleDepsFromSettings(settings, process.env, hostLogger(context), undefined, { limits });
   cycle.logs = undefined;
   cycle.budget!.start();
-  await observeBatch(message, { cycle, store: fanOutStore(settings, keptCredentials(settings, process.env).azure, cycle.budget!.calls()) });
+  await observeBatch(message, {
+    cycle,
+    store: fanOutStore(settings, keptCredentials(settings, process.env).azure, cycle.budget!.calls()),
+  });
 }

@@ -52,10 +52,18 @@ async function control<T>(graph: string, path: string, method = 'GET'): Promise<
   return (await response.json()) as T;
 }
 
-function figures(label: string, ms: number, summary: Awaited<ReturnType<typeof runCycle>>, requests: RequestLogEntry[], tokens: TokenRequestRecord[], throttled: { identity: number; reports: number }): CycleFigures {
+function figures(
+  label: string,
+  ms: number,
+  summary: Awaited<ReturnType<typeof runCycle>>,
+  requests: RequestLogEntry[],
+  tokens: TokenRequestRecord[],
+  throttled: { identity: number; reports: number },
+): CycleFigures {
   const top = requests.filter((r) => r.batchId === undefined);
   const perTenant = new Map<string, number>();
-  for (const r of top) if (r.tenantId && r.status !== 429) perTenant.set(r.tenantId, (perTenant.get(r.tenantId) ?? 0) + 1);
+  for (const r of top)
+    if (r.tenantId && r.status !== 429) perTenant.set(r.tenantId, (perTenant.get(r.tenantId) ?? 0) + 1);
   return {
     label,
     ms: Math.round(ms),
@@ -89,9 +97,12 @@ async function main(): Promise<void> {
     if (i > 0) await new Promise((r) => setTimeout(r, GRAPH_WINDOW_MS));
     await control(spec.graphEndpoint, 'requests', 'DELETE');
     // As a timer invocation: the dependencies from the settings, anew (credentials are kept by the process).
-    const deps: CycleDeps = cycleDepsFromSettings(settings, process.env, quiet, undefined, { fanOut: spec.mode === 'fan-out' });
+    const deps: CycleDeps = cycleDepsFromSettings(settings, process.env, quiet, undefined, {
+      fanOut: spec.mode === 'fan-out',
+    });
     if (!spec.logs) deps.logs = undefined;
-    if (spec.mode === 'fan-out' && !deps.fanOut) throw new Error('fan-out asked for, but the settings do not fan out (WATCH_FANOUT_TENANTS, a queue endpoint)');
+    if (spec.mode === 'fan-out' && !deps.fanOut)
+      throw new Error('fan-out asked for, but the settings do not fan out (WATCH_FANOUT_TENANTS, a queue endpoint)');
     const started = performance.now();
     const summary = await runCycle(deps);
     const ms = performance.now() - started;

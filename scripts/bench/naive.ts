@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   };
   const all = async (token: string, url: string) => {
     const items: unknown[] = [];
-    for (let next: string | undefined = url; next; ) {
+    for (let next: string | undefined = url; next;) {
       const page = await get(token, next);
       items.push(...(page.value ?? []));
       next = page['@odata.nextLink'];
@@ -45,19 +45,30 @@ async function main(): Promise<void> {
   const root = `${spec.graphEndpoint}/v1.0`;
   const started = performance.now();
   for (const tenant of spec.tenants) {
-    const credential = new ClientSecretCredential(tenant, spec.clientId, spec.clientSecret, { authorityHost: spec.authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(tenant, spec.clientId, spec.clientSecret, {
+      authorityHost: spec.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     const token = (await credential.getToken(`${spec.graphEndpoint}/.default`))!.token;
     tokens++;
-    const sps = (await all(token, `${root}/servicePrincipals?$select=id,appId,displayName,applicationTemplateId&$top=999`)) as { id: string; applicationTemplateId?: string | null }[];
+    const sps = (await all(
+      token,
+      `${root}/servicePrincipals?$select=id,appId,displayName,applicationTemplateId&$top=999`,
+    )) as { id: string; applicationTemplateId?: string | null }[];
     for (const sp of sps.filter((s) => s.applicationTemplateId)) {
       await all(token, `${root}/servicePrincipals/${sp.id}/synchronization/jobs`);
       await get(token, `${root}/servicePrincipals/${sp.id}/synchronization/secrets`);
     }
     const since = new Date(Date.now() - 3600_000).toISOString();
-    await all(token, `${root}/auditLogs/provisioning?$filter=activityDateTime gt ${since} and provisioningStatusInfo/status eq 'failure'&$orderby=activityDateTime asc&$top=500`);
+    await all(
+      token,
+      `${root}/auditLogs/provisioning?$filter=activityDateTime gt ${since} and provisioningStatusInfo/status eq 'failure'&$orderby=activityDateTime asc&$top=500`,
+    );
   }
   const ms = performance.now() - started;
-  console.log(`result ${JSON.stringify({ tenants: spec.tenants.length, ms: Math.round(ms), requests, tokens, throttled })}`);
+  console.log(
+    `result ${JSON.stringify({ tenants: spec.tenants.length, ms: Math.round(ms), requests, tokens, throttled })}`,
+  );
 }
 
 main().then(

@@ -10,7 +10,12 @@ import { observeJobsOnly } from './jobs-only-worker';
 
 const args = process.argv.slice(2);
 // Bundled, this file does not know where the project is: the bench starts it there.
-runQueueWorker(args.includes('--jobs-only') ? observeJobsOnly : observe, 'observe', args, join(process.cwd(), 'host.json')).catch((error: unknown) => {
+runQueueWorker(
+  args.includes('--jobs-only') ? observeJobsOnly : observe,
+  'observe',
+  args,
+  join(process.cwd(), 'host.json'),
+).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

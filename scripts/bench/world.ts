@@ -35,11 +35,28 @@ export function benchScenario({ tenants, latencyMs }: WorldOptions): Scenario {
           applicationTemplateId: CROSS_TENANT,
           jobs: [
             i % 50 === 0 && k === 0
-              ? { id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'quarantined' as const, quarantine: { reason: 'EncounteredQuarantineException' } }
+              ? {
+                  id: jobIdFor('Azure2Azure', id, sp),
+                  templateId: 'Azure2Azure',
+                  state: 'quarantined' as const,
+                  quarantine: { reason: 'EncounteredQuarantineException' },
+                }
               : { id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'healthy' as const },
           ],
         })),
-        provisioningEvents: i % 25 === 1 ? [{ job: jobIdFor('Azure2Azure', id, sps[1]!), count: 12, status: 'failure' as const, errorCode: 'EntryConflict', minutesAgo: 2, spreadMinutes: 20 }] : undefined,
+        provisioningEvents:
+          i % 25 === 1
+            ? [
+                {
+                  job: jobIdFor('Azure2Azure', id, sps[1]!),
+                  count: 12,
+                  status: 'failure' as const,
+                  errorCode: 'EntryConflict',
+                  minutesAgo: 2,
+                  spreadMinutes: 20,
+                },
+              ]
+            : undefined,
       };
     }),
   } as Scenario;

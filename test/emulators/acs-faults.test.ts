@@ -12,13 +12,21 @@ import { createAcsMailer, operationIdOf } from '../../lib/notify/mailer';
 let emulator: AcsEmulator;
 const content = { subject: 'Quarantined: Fabrikam to Contoso', html: '<p>quarantined</p>', plainText: 'quarantined' };
 const recipients = { to: ['ops@contoso.example'] };
-const mailer = () => createAcsMailer(new EmailClient(emulator.connectionString, { retryOptions: { maxRetries: 0 } }), 'DoNotReply@watch.contoso.example');
+const mailer = () =>
+  createAcsMailer(
+    new EmailClient(emulator.connectionString, { retryOptions: { maxRetries: 0 } }),
+    'DoNotReply@watch.contoso.example',
+  );
 
 describe('ACS emulator: Operation-Id and faults', () => {
   beforeAll(async () => {
     // With an outbox folder, delivering awaits file writes: the window in which a second send with
     // the same Operation-Id used to slip through.
-    emulator = await startAcsEmulator({ tls: loadTlsMaterial(), signer: new TokenSigner(), outboxDir: mkdtempSync(join(tmpdir(), 'esw-acs-')) });
+    emulator = await startAcsEmulator({
+      tls: loadTlsMaterial(),
+      signer: new TokenSigner(),
+      outboxDir: mkdtempSync(join(tmpdir(), 'esw-acs-')),
+    });
   });
   afterAll(() => emulator.stop());
   beforeEach(() => emulator.reset());

@@ -54,13 +54,22 @@ const message = (overrides: Partial<EmailMessage> = {}): EmailMessage => ({
 /** Sends a request signed the way communicationAccessKeyCredentialPolicy signs, with knobs to break it. */
 async function hmacFetch(
   path: string,
-  init: { method?: string; body?: string; key?: string; date?: Date; hashOf?: string; headers?: Record<string, string> } = {},
+  init: {
+    method?: string;
+    body?: string;
+    key?: string;
+    date?: Date;
+    hashOf?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Response> {
   const url = new URL(path, emulator.endpoint);
   const method = init.method ?? 'GET';
   const body = init.body ?? '';
   const date = (init.date ?? new Date()).toUTCString();
-  const hash = createHash('sha256').update(init.hashOf ?? body).digest('base64');
+  const hash = createHash('sha256')
+    .update(init.hashOf ?? body)
+    .digest('base64');
   const query = url.searchParams.toString();
   const stringToSign = `${method}\n${url.pathname}${query ? `?${query}` : ''}\n${date};${url.host};${hash}`;
   const key = init.key ?? /accesskey=(.*)$/i.exec(emulator.connectionString)![1]!;
@@ -110,7 +119,11 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
     });
 
     const requests = emulator.requests();
-    expect(requests.map((r) => `${r.method} ${r.status} ${r.auth}`)).toEqual(['POST 202 hmac', 'GET 200 hmac', 'GET 200 hmac']);
+    expect(requests.map((r) => `${r.method} ${r.status} ${r.auth}`)).toEqual([
+      'POST 202 hmac',
+      'GET 200 hmac',
+      'GET 200 hmac',
+    ]);
     expect(requests[0]!.path).toBe('/emails:send?api-version=2025-09-01');
     expect(requests[1]!.path).toBe(`/emails/operations/${result.id}?api-version=2025-09-01`);
 
@@ -124,7 +137,15 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
     const [head, ...bodyParts] = eml.split('\r\n\r\n');
     const headerLines = head!.split('\r\n').filter((l) => !l.startsWith(' '));
     expect(headerLines.map((l) => l.slice(0, l.indexOf(':')))).toEqual([
-      'From', 'To', 'Cc', 'Subject', 'Date', 'Message-ID', 'MIME-Version', 'X-Entra-Sync-Watch-Alert', 'Content-Type',
+      'From',
+      'To',
+      'Cc',
+      'Subject',
+      'Date',
+      'Message-ID',
+      'MIME-Version',
+      'X-Entra-Sync-Watch-Alert',
+      'Content-Type',
     ]);
     expect(head).toContain('From: DoNotReply@alerts.example.com');
     expect(head).toContain('To: "Contoso Ops, Tier 1" <ops@contoso.example>');
@@ -152,7 +173,9 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
   it('accepts a bearer token for https://communication.azure.com (TokenCredential)', async () => {
     askedScopes.length = 0;
     const client = new EmailClient(emulator.endpoint, credential());
-    const result = await (await client.beginSend(message({ content: { subject: 'Recovered', plainText: 'All good again.' } }))).pollUntilDone();
+    const result = await (
+      await client.beginSend(message({ content: { subject: 'Recovered', plainText: 'All good again.' } }))
+    ).pollUntilDone();
     expect(result.status).toBe('Succeeded');
     expect(askedScopes[0]).toEqual(['https://communication.azure.com//.default']);
     expect(emulator.requests().every((r) => r.auth === 'bearer' && r.status < 300)).toBe(true);
@@ -168,7 +191,11 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
 
   it('refuses a bearer token for another audience with 401', async () => {
     const client = new EmailClient(emulator.endpoint, credential({ aud: 'https://graph.microsoft.com' }));
-    await expect(client.beginSend(message())).rejects.toMatchObject({ name: 'RestError', statusCode: 401, code: 'Denied' });
+    await expect(client.beginSend(message())).rejects.toMatchObject({
+      name: 'RestError',
+      statusCode: 401,
+      code: 'Denied',
+    });
     expect(emulator.messages()).toHaveLength(0);
   });
 
@@ -190,10 +217,19 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
   it('answers 401 Denied to a wrong access key, a stale x-ms-date, a body that does not match its hash, and no auth', async () => {
     const wrongKey = `endpoint=${emulator.endpoint}/;accesskey=${randomBytes(32).toString('base64')}`;
     const error = await new EmailClient(wrongKey).beginSend(message()).catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'RestError', statusCode: 401, code: 'Denied', message: 'Denied by the resource provider.' });
+    expect(error).toMatchObject({
+      name: 'RestError',
+      statusCode: 401,
+      code: 'Denied',
+      message: 'Denied by the resource provider.',
+    });
 
     const body = JSON.stringify(message());
-    const stale = await hmacFetch('/emails:send?api-version=2025-09-01', { method: 'POST', body, date: new Date(Date.now() - 16 * 60_000) });
+    const stale = await hmacFetch('/emails:send?api-version=2025-09-01', {
+      method: 'POST',
+      body,
+      date: new Date(Date.now() - 16 * 60_000),
+    });
     expect(stale.status).toBe(401);
     expect(stale.headers.get('x-ms-error-code')).toBe('Denied');
 
@@ -224,7 +260,12 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
       ['empty subject', message({ content: { subject: '', plainText: 'x' } })],
       [
         '51 recipients',
-        message({ recipients: { to: Array.from({ length: 26 }, (_, i) => ({ address: `to${i}@x.example` })), bcc: Array.from({ length: 25 }, (_, i) => ({ address: `b${i}@x.example` })) } }),
+        message({
+          recipients: {
+            to: Array.from({ length: 26 }, (_, i) => ({ address: `to${i}@x.example` })),
+            bcc: Array.from({ length: 25 }, (_, i) => ({ address: `b${i}@x.example` })),
+          },
+        }),
       ],
     ];
     for (const [name, bad] of cases) {
@@ -233,20 +274,33 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
       expect((error as { code: string }).code, name).toMatch(/^(BadRequest|InvalidRequest)$/);
     }
     // exactly 50 is fine
-    const fifty = message({ recipients: { to: Array.from({ length: 50 }, (_, i) => ({ address: `to${i}@x.example` })) } });
+    const fifty = message({
+      recipients: { to: Array.from({ length: 50 }, (_, i) => ({ address: `to${i}@x.example` })) },
+    });
     expect((await (await client.beginSend(fifty)).pollUntilDone()).status).toBe('Succeeded');
 
-    const notJson = await hmacFetch('/emails:send?api-version=2025-09-01', { method: 'POST', body: '{"senderAddress":' });
+    const notJson = await hmacFetch('/emails:send?api-version=2025-09-01', {
+      method: 'POST',
+      body: '{"senderAddress":',
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.headers.get('x-ms-error-code')).toBe('BadRequest');
 
-    const oldVersion = await hmacFetch('/emails:send?api-version=2021-10-01-preview', { method: 'POST', body: JSON.stringify(message()) });
+    const oldVersion = await hmacFetch('/emails:send?api-version=2021-10-01-preview', {
+      method: 'POST',
+      body: JSON.stringify(message()),
+    });
     expect(oldVersion.status).toBe(400);
     expect(((await oldVersion.json()) as { error: { code: string } }).error.code).toBe('UnsupportedApiVersion');
 
-    const v2023 = await hmacFetch('/emails:send?api-version=2023-03-31', { method: 'POST', body: JSON.stringify(message()) });
+    const v2023 = await hmacFetch('/emails:send?api-version=2023-03-31', {
+      method: 'POST',
+      body: JSON.stringify(message()),
+    });
     expect(v2023.status).toBe(202);
-    expect(v2023.headers.get('operation-location')).toMatch(/\/emails\/operations\/[0-9a-f-]{36}\?api-version=2023-03-31$/);
+    expect(v2023.headers.get('operation-location')).toMatch(
+      /\/emails\/operations\/[0-9a-f-]{36}\?api-version=2023-03-31$/,
+    );
 
     const unknown = await hmacFetch(`/emails/operations/${randomUUID()}?api-version=2025-09-01`);
     expect(unknown.status).toBe(404);
@@ -259,7 +313,14 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
     const client = new EmailClient(emulator.connectionString);
     const result = await (await client.beginSend(message())).pollUntilDone();
     expect(result.status).toBe('Succeeded');
-    expect(emulator.requests().map((r) => `${r.method} ${r.status}`)).toEqual(['POST 429', 'POST 429', 'POST 202', 'GET 503', 'GET 200', 'GET 200']);
+    expect(emulator.requests().map((r) => `${r.method} ${r.status}`)).toEqual([
+      'POST 429',
+      'POST 429',
+      'POST 202',
+      'GET 503',
+      'GET 200',
+      'GET 200',
+    ]);
     expect(emulator.messages()).toHaveLength(1);
   });
 
@@ -289,7 +350,10 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
     const [sent] = emulator.messages();
     const eml = readFileSync(sent!.emlPath!, 'utf8');
     const head = eml.split('\r\n\r\n')[0]!;
-    const names = head.split('\r\n').filter((l) => !/^[ \t]/.test(l)).map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
+    const names = head
+      .split('\r\n')
+      .filter((l) => !/^[ \t]/.test(l))
+      .map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
     expect(names).not.toContain('bcc');
     expect(names.some((n) => n.startsWith('x-injected'))).toBe(false);
     expect(head).toContain('Subject: Alert Bcc: victim@evil.example X-Injected: yes');
@@ -299,10 +363,15 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
   it('keeps a valid Message-ID the sender sets, replaces an invalid or repeated one, and carries threading headers into the .eml', async () => {
     const client = new EmailClient(emulator.connectionString);
     const send = async (headers: Record<string, string>) => {
-      const result = await (await client.beginSend(message({ headers, disableUserEngagementTracking: true }))).pollUntilDone();
+      const result = await (
+        await client.beginSend(message({ headers, disableUserEngagementTracking: true }))
+      ).pollUntilDone();
       return emulator.messages().find((m) => m.operationId === result.id)!;
     };
-    const root = await send({ 'Message-ID': '<alert.abc.1795748700@alerts.example.com>', 'Auto-Submitted': 'auto-generated' });
+    const root = await send({
+      'Message-ID': '<alert.abc.1795748700@alerts.example.com>',
+      'Auto-Submitted': 'auto-generated',
+    });
     expect(root.messageId).toBe('alert.abc.1795748700@alerts.example.com');
     expect(root.userEngagementTrackingDisabled).toBe(true);
     expect(root.headers).toEqual({ 'Auto-Submitted': 'auto-generated' });
@@ -312,10 +381,14 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
       'In-Reply-To': '<alert.abc.1795748700@alerts.example.com>',
       References: '<alert.abc.1795748700@alerts.example.com> <alert.def.1795748700@alerts.example.com>',
     });
-    const head = readFileSync(reply.emlPath!, 'utf8').split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' ');
+    const head = readFileSync(reply.emlPath!, 'utf8')
+      .split('\r\n\r\n')[0]!
+      .replace(/\r\n[ \t]+/g, ' ');
     expect(head).toContain('Message-ID: <notice.1@alerts.example.com>');
     expect(head).toContain('In-Reply-To: <alert.abc.1795748700@alerts.example.com>');
-    expect(head).toContain('References: <alert.abc.1795748700@alerts.example.com> <alert.def.1795748700@alerts.example.com>');
+    expect(head).toContain(
+      'References: <alert.abc.1795748700@alerts.example.com> <alert.def.1795748700@alerts.example.com>',
+    );
     expect(head.match(/^Message-ID:/gm)).toHaveLength(1);
 
     // ACS: an invalid ID is removed and the service makes one; so is one already used.
@@ -327,7 +400,8 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
 
   it('refuses an invalid or repeated Message-ID with 400 when x-ms-acsemail-validate-message-id is true', async () => {
     const client = new EmailClient(emulator.connectionString);
-    const strict = (id: string) => message({ headers: { 'Message-ID': id, 'x-ms-acsemail-validate-message-id': 'true' } });
+    const strict = (id: string) =>
+      message({ headers: { 'Message-ID': id, 'x-ms-acsemail-validate-message-id': 'true' } });
     await expect(client.beginSend(strict('<guid>'))).rejects.toMatchObject({ statusCode: 400 });
     await (await client.beginSend(strict('<first@alerts.example.com>'))).pollUntilDone();
     await expect(client.beginSend(strict('<first@alerts.example.com>'))).rejects.toMatchObject({ statusCode: 400 });

@@ -12,9 +12,20 @@ const B = guidFrom('throttle-tenant-b');
 function tenant(id: string, name: string) {
   const sps = Array.from({ length: 5 }, (_, i) => {
     const sp = guidFrom(`throttle-sp-${name}-${i}`);
-    return { id: sp, appId: guidFrom(`throttle-app-${name}-${i}`), displayName: `${name} ${i}`, applicationTemplateId: CROSS_TENANT_SYNC_TEMPLATE_ID, jobs: [{ id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'healthy' as const }] };
+    return {
+      id: sp,
+      appId: guidFrom(`throttle-app-${name}-${i}`),
+      displayName: `${name} ${i}`,
+      applicationTemplateId: CROSS_TENANT_SYNC_TEMPLATE_ID,
+      jobs: [{ id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'healthy' as const }],
+    };
   });
-  return { id, displayName: name, grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'], servicePrincipals: sps };
+  return {
+    id,
+    displayName: name,
+    grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'],
+    servicePrincipals: sps,
+  };
 }
 
 const scenario: Scenario = {
@@ -30,7 +41,10 @@ const tokens = new Map<string, string>();
 beforeAll(async () => {
   cloud = await startPrivateCloud({ scenario });
   for (const id of [A, B]) {
-    const credential = new ClientSecretCredential(id, cloud.clientId, cloud.clientSecret, { authorityHost: cloud.authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(id, cloud.clientId, cloud.clientSecret, {
+      authorityHost: cloud.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     tokens.set(id, (await credential.getToken(`${cloud.graphEndpoint}/.default`))!.token);
   }
 });
@@ -43,11 +57,23 @@ beforeEach(() => {
 });
 
 async function call(tenantId: string, path: string, init: RequestInit = {}) {
-  const response = await fetch(`${cloud.graphEndpoint}/v1.0${path}`, { ...init, headers: { Authorization: `Bearer ${tokens.get(tenantId)}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  const response = await fetch(`${cloud.graphEndpoint}/v1.0${path}`, {
+    ...init,
+    headers: {
+      Authorization: `Bearer ${tokens.get(tenantId)}`,
+      'Content-Type': 'application/json',
+      ...(init.headers ?? {}),
+    },
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
-const jobsPath = (tenantId: string, i: number) => `/servicePrincipals/${scenario.tenants.find((t) => t.id === tenantId)!.servicePrincipals[i]!.id}/synchronization/jobs`;
+const jobsPath = (tenantId: string, i: number) =>
+  `/servicePrincipals/${scenario.tenants.find((t) => t.id === tenantId)!.servicePrincipals[i]!.id}/synchronization/jobs`;
 
 describe('Graph emulator: latency', () => {
   it('answers every request, and every token request, one round trip late', async () => {
@@ -56,7 +82,10 @@ describe('Graph emulator: latency', () => {
     expect((await call(A, jobsPath(A, 0))).status).toBe(200);
     expect(performance.now() - started).toBeGreaterThanOrEqual(145);
     started = performance.now();
-    const credential = new ClientSecretCredential(A, cloud.clientId, cloud.clientSecret, { authorityHost: cloud.authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(A, cloud.clientId, cloud.clientSecret, {
+      authorityHost: cloud.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     await credential.getToken(`${cloud.graphEndpoint}/.default`);
     // Discovery, then the token: two round trips.
     expect(performance.now() - started).toBeGreaterThanOrEqual(290);
@@ -85,15 +114,24 @@ describe('Graph emulator: identity and access limits', () => {
     expect(answer.status).toBe(200);
     const responses = answer.body.responses as { id: string; status: number; headers: Record<string, string> }[];
     expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429]);
-    for (const r of responses.filter((r) => r.status === 429)) expect(Number(r.headers['Retry-After'])).toBeGreaterThanOrEqual(1);
+    for (const r of responses.filter((r) => r.status === 429))
+      expect(Number(r.headers['Retry-After'])).toBeGreaterThanOrEqual(1);
   });
 
   it('limits an app across tenants too', async () => {
     cloud.control.setGraphLimits({ perApp: { requests: 4, windowSeconds: 5 } });
-    for (const [t, i] of [[A, 0], [A, 1], [B, 0], [B, 1]] as const) expect((await call(t, jobsPath(t, i))).status).toBe(200);
+    for (const [t, i] of [
+      [A, 0],
+      [A, 1],
+      [B, 0],
+      [B, 1],
+    ] as const)
+      expect((await call(t, jobsPath(t, i))).status).toBe(200);
     const throttled = await call(B, jobsPath(B, 2));
     expect(throttled.status).toBe(429);
-    expect(throttled.headers.get('x-ms-throttle-scope')).toBe(`Application/Read/${scenario.app.clientId}/${scenario.app.clientId}`);
+    expect(throttled.headers.get('x-ms-throttle-scope')).toBe(
+      `Application/Read/${scenario.app.clientId}/${scenario.app.clientId}`,
+    );
   });
 
   it('admits again once the window has moved on', async () => {
@@ -118,7 +156,7 @@ describe('Graph emulator: reports limit across tenants', () => {
     expect((await call(B, jobsPath(B, 0))).status).toBe(200);
   });
 
-  it('keeps Graph\'s documented 122 requests per 10 s by default', () => {
+  it("keeps Graph's documented 122 requests per 10 s by default", () => {
     expect((cloud.control as unknown as { throttle: { limits: unknown } }).throttle.limits).toMatchObject({
       latencyMs: 0,
       perTenant: { requests: 3500, windowSeconds: 10 },
@@ -131,9 +169,20 @@ describe('Graph emulator: reports limit across tenants', () => {
 describe('scenario graphLimits', () => {
   it('is validated with the path of the bad field', () => {
     const base = { name: 'x', app: { clientId: guidFrom('x'), clientSecret: 's' }, tenants: [tenant(A, 'Alpha')] };
-    expect(() => validateScenario({ ...base, graphLimits: { latencyMs: -1 } })).toThrow('graphLimits.latencyMs: expected milliseconds 0..60000');
-    expect(() => validateScenario({ ...base, graphLimits: { perTenant: { requests: 0, windowSeconds: 10 } } })).toThrow('graphLimits.perTenant.requests: expected an integer >= 1');
-    expect(() => validateScenario({ ...base, graphLimits: { concurrency: 4 } })).toThrow('graphLimits.concurrency: unknown field');
-    expect(validateScenario({ ...base, graphLimits: { latencyMs: 100, reportsPerApp: { requests: 122, windowSeconds: 10 } } }).graphLimits).toEqual({ latencyMs: 100, reportsPerApp: { requests: 122, windowSeconds: 10 } });
+    expect(() => validateScenario({ ...base, graphLimits: { latencyMs: -1 } })).toThrow(
+      'graphLimits.latencyMs: expected milliseconds 0..60000',
+    );
+    expect(() => validateScenario({ ...base, graphLimits: { perTenant: { requests: 0, windowSeconds: 10 } } })).toThrow(
+      'graphLimits.perTenant.requests: expected an integer >= 1',
+    );
+    expect(() => validateScenario({ ...base, graphLimits: { concurrency: 4 } })).toThrow(
+      'graphLimits.concurrency: unknown field',
+    );
+    expect(
+      validateScenario({
+        ...base,
+        graphLimits: { latencyMs: 100, reportsPerApp: { requests: 122, windowSeconds: 10 } },
+      }).graphLimits,
+    ).toEqual({ latencyMs: 100, reportsPerApp: { requests: 122, windowSeconds: 10 } });
   });
 });

@@ -3,7 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startWebhookReceiver, TEAMS_MESSAGE_LIMIT_BYTES, type WebhookReceiver } from '../../emulators/webhook-receiver';
+import {
+  startWebhookReceiver,
+  TEAMS_MESSAGE_LIMIT_BYTES,
+  type WebhookReceiver,
+} from '../../emulators/webhook-receiver';
 import { loadTlsMaterial } from '../../emulators/tls';
 import type { PlannedChannel } from '../../lib/model';
 import { createChannelPoster, type ChannelPoster } from '../../lib/notify/poster';
@@ -12,8 +16,15 @@ import { teamsEnvelope } from '../../lib/notify/channels/teams';
 /** The emulator's Teams Workflows webhook and signed-webhook receiver, driven by the product's poster and by hand. */
 
 const TEAMS: PlannedChannel = { id: 'teams:T', type: 'teams', urlSetting: 'T', receiver: 'root~teams:T' };
-const HOOK: PlannedChannel = { id: 'webhook:W', type: 'webhook', urlSetting: 'W', secretSetting: 'S', receiver: 'root~webhook:W' };
-const card = (body: unknown[] = [{ type: 'TextBlock', text: 'hello' }]) => JSON.stringify(teamsEnvelope({ type: 'AdaptiveCard', version: '1.5', body }));
+const HOOK: PlannedChannel = {
+  id: 'webhook:W',
+  type: 'webhook',
+  urlSetting: 'W',
+  secretSetting: 'S',
+  receiver: 'root~webhook:W',
+};
+const card = (body: unknown[] = [{ type: 'TextBlock', text: 'hello' }]) =>
+  JSON.stringify(teamsEnvelope({ type: 'AdaptiveCard', version: '1.5', body }));
 const json = (body: string) => ({ body, contentType: 'application/json; charset=utf-8', summary: 's' });
 
 describe('webhook receiver emulator', () => {
@@ -41,19 +52,26 @@ describe('webhook receiver emulator', () => {
   it('refuses a Workflows URL with the wrong sig (401) and a body that is not the envelope (400)', async () => {
     const wrongSig = createChannelPoster({ T: env.T!.replace(/sig=[^&]+/, 'sig=forged') });
     await expect(wrongSig.post(TEAMS, json(card()), { idempotencyKey: 'k' })).rejects.toThrow(/answered HTTP 401/);
-    await expect(poster.post(TEAMS, json('{"type":"AdaptiveCard","body":[]}'), { idempotencyKey: 'k' })).rejects.toThrow(/answered HTTP 400: .*type must be \\?"message\\?"/);
+    await expect(
+      poster.post(TEAMS, json('{"type":"AdaptiveCard","body":[]}'), { idempotencyKey: 'k' }),
+    ).rejects.toThrow(/answered HTTP 400: .*type must be \\?"message\\?"/);
     expect(receiver.accepted()).toEqual([]);
   });
 
   it('still answers 202 for a card over 28 KB, and records the problem the flow run would report', async () => {
-    await poster.post(TEAMS, json(card([{ type: 'TextBlock', text: 'x'.repeat(TEAMS_MESSAGE_LIMIT_BYTES) }])), { idempotencyKey: 'k' });
+    await poster.post(TEAMS, json(card([{ type: 'TextBlock', text: 'x'.repeat(TEAMS_MESSAGE_LIMIT_BYTES) }])), {
+      idempotencyKey: 'k',
+    });
     expect(receiver.posts('teams')[0]?.problem).toMatch(/^MessageSizeExceeded/);
   });
 
   it('takes a signed webhook post and names a second delivery of the same id a duplicate', async () => {
     await poster.post(HOOK, json('{"a":1}'), { idempotencyKey: 'k1' });
     await poster.post(HOOK, json('{"a":1}'), { idempotencyKey: 'k1' });
-    expect(receiver.posts('webhook').map((p) => [p.verified, p.duplicate])).toEqual([[true, false], [true, true]]);
+    expect(receiver.posts('webhook').map((p) => [p.verified, p.duplicate])).toEqual([
+      [true, false],
+      [true, true],
+    ]);
     expect(receiver.accepted('webhook')).toHaveLength(1);
   });
 
@@ -62,7 +80,11 @@ describe('webhook receiver emulator', () => {
     const signature = `v1=${createHmac('sha256', receiver.secret).update(`${timestamp}.{"amount":1}`).digest('hex')}`;
     const response = await fetch(env.W!, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Entra-Sync-Watch-Timestamp': String(timestamp), 'X-Entra-Sync-Watch-Signature': signature },
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Entra-Sync-Watch-Timestamp': String(timestamp),
+        'X-Entra-Sync-Watch-Signature': signature,
+      },
       body: '{"amount":1000}',
     });
     expect(response.status).toBe(401);
@@ -71,17 +93,27 @@ describe('webhook receiver emulator', () => {
 
   it('refuses an old timestamp (a replay) and a wrong secret, which the monitor reports with the answer', async () => {
     const stale = createChannelPoster(env, { clock: () => new Date(Date.now() - 10 * 60_000) });
-    await expect(stale.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(/webhook W of route root \(https:\/\/127\.0\.0\.1:\d+\/hooks\/ops\) answered HTTP 401: .*outside the 300 s replay window/);
+    await expect(stale.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
+      /webhook W of route root \(https:\/\/127\.0\.0\.1:\d+\/hooks\/ops\) answered HTTP 401: .*outside the 300 s replay window/,
+    );
     const wrongSecret = createChannelPoster({ ...env, S: 'f'.repeat(64) });
-    await expect(wrongSecret.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(/HTTP 401: .*signature mismatch/);
+    await expect(wrongSecret.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
+      /HTTP 401: .*signature mismatch/,
+    );
     expect(receiver.accepted()).toEqual([]);
   });
 
   it('fails on demand: a status, a hang the sender times out of, a late answer to a post it took', async () => {
     receiver.fail({ kind: 'webhook', status: 503, times: 1 });
-    await expect(poster.post(HOOK, json('{}'), { idempotencyKey: 'a' })).rejects.toMatchObject({ outcome: 'unknown', message: expect.stringMatching(/HTTP 503/) });
+    await expect(poster.post(HOOK, json('{}'), { idempotencyKey: 'a' })).rejects.toMatchObject({
+      outcome: 'unknown',
+      message: expect.stringMatching(/HTTP 503/),
+    });
     receiver.fail({ kind: 'webhook', hang: true, times: 1 });
-    await expect(poster.post(HOOK, json('{}'), { idempotencyKey: 'b' })).rejects.toMatchObject({ outcome: 'unknown', message: expect.stringMatching(/no answer within 1 s|no answer within 0 s/) });
+    await expect(poster.post(HOOK, json('{}'), { idempotencyKey: 'b' })).rejects.toMatchObject({
+      outcome: 'unknown',
+      message: expect.stringMatching(/no answer within 1 s|no answer within 0 s/),
+    });
     receiver.fail({ kind: 'webhook', delayMs: 1000, times: 1 });
     await expect(poster.post(HOOK, json('{}'), { idempotencyKey: 'c' })).rejects.toMatchObject({ outcome: 'unknown' });
     expect(receiver.accepted('webhook').map((p) => p.headers['x-entra-sync-watch-delivery'])).toEqual(['c']);
@@ -89,14 +121,23 @@ describe('webhook receiver emulator', () => {
 });
 
 describe('channel poster', () => {
-  it('names a missing, plain-http or malformed setting, and a short secret, without showing a URL\'s query', async () => {
+  it("names a missing, plain-http or malformed setting, and a short secret, without showing a URL's query", async () => {
     const poster = createChannelPoster({ W: 'http://hooks.example/x?sig=SECRET', S: 'short', T: 'not a url' });
-    await expect(poster.post({ ...HOOK, urlSetting: 'NOPE' }, json('{}'), { idempotencyKey: 'k' })).rejects.toMatchObject({ outcome: 'misconfigured', message: expect.stringContaining('the app setting NOPE is not set') });
+    await expect(
+      poster.post({ ...HOOK, urlSetting: 'NOPE' }, json('{}'), { idempotencyKey: 'k' }),
+    ).rejects.toMatchObject({
+      outcome: 'misconfigured',
+      message: expect.stringContaining('the app setting NOPE is not set'),
+    });
     const plain = poster.post(HOOK, json('{}'), { idempotencyKey: 'k' });
     await expect(plain).rejects.toThrow(/must be an https:\/\/ URL .*got http:\/\/hooks\.example\/x \(query hidden\)/);
     await expect(plain).rejects.not.toThrow(/SECRET/);
-    await expect(poster.post(TEAMS, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(/holds \(9 characters that are not a URL\); expected an https:\/\/ URL/);
+    await expect(poster.post(TEAMS, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
+      /holds \(9 characters that are not a URL\); expected an https:\/\/ URL/,
+    );
     const short = createChannelPoster({ W: 'https://hooks.example/x', S: 'short' });
-    await expect(short.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(/signing secret in S is 5 characters; use at least 32/);
+    await expect(short.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
+      /signing secret in S is 5 characters; use at least 32/,
+    );
   });
 });

@@ -8,11 +8,18 @@ import { AlertStore, ConcurrentUpdateError } from '../../lib/store/alert-store';
 
 /** A fresh table in the shared Azurite, through the real @azure/data-tables client. */
 function freshStore(table = `t${randomUUID().replace(/-/g, '')}`): { store: AlertStore; table: string } {
-  const client = TableClient.fromConnectionString(inject('storageConnectionString'), table, { allowInsecureConnection: true });
+  const client = TableClient.fromConnectionString(inject('storageConnectionString'), table, {
+    allowInsecureConnection: true,
+  });
   return { store: new AlertStore(client), table };
 }
 
-const labels: AlertLabels = { tenantId: 'aaaaaaaa-0000-0000-0000-000000000001', servicePrincipalId: 'sp', jobId: 'Azure2Azure.x.y', condition: 'quarantine' };
+const labels: AlertLabels = {
+  tenantId: 'aaaaaaaa-0000-0000-0000-000000000001',
+  servicePrincipalId: 'sp',
+  jobId: 'Azure2Azure.x.y',
+  condition: 'quarantine',
+};
 const record: AlertRecord = {
   fingerprint: fingerprintOf(labels),
   labels,
@@ -20,7 +27,9 @@ const record: AlertRecord = {
   state: 'firing',
   annotations: { servicePrincipalName: 'Fabrikam to Contoso', seriesCount: 2, reasonKnown: true },
   startsAt: '2026-11-27T03:00:00.000Z',
-  notified: { root: { startsAt: '2026-11-27T03:00:00.000Z', lastAt: '2026-11-27T03:00:05.000Z', reminders: 0, resolved: false } },
+  notified: {
+    root: { startsAt: '2026-11-27T03:00:00.000Z', lastAt: '2026-11-27T03:00:05.000Z', reminders: 0, resolved: false },
+  },
 };
 
 describe('AlertStore on Azurite', () => {
@@ -30,7 +39,13 @@ describe('AlertStore on Azurite', () => {
     expect(saved.etag).toBeTruthy();
     const { store: restarted } = freshStore(table);
     const loaded = (await restarted.loadAll()).get(record.fingerprint);
-    expect(loaded).toEqual({ ...record, etag: saved.etag, endsAt: undefined, lastSeenAt: undefined, pendingCount: undefined });
+    expect(loaded).toEqual({
+      ...record,
+      etag: saved.etag,
+      endsAt: undefined,
+      lastSeenAt: undefined,
+      pendingCount: undefined,
+    });
     expect(await restarted.get(labels.tenantId, record.fingerprint)).toEqual(loaded);
   });
 

@@ -35,15 +35,22 @@ describe('channels: Teams and signed webhooks beside email', () => {
 
   const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.example'] });
   /** Short post timeouts, so a receiver that hangs costs the test half a second. */
-  const deps = (extra: Partial<CycleDeps> = {}) => world.deps({ policy, poster: createChannelPoster(world.env, { timeoutMs: 500 }), ...extra });
-  const trip = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+  const deps = (extra: Partial<CycleDeps> = {}) =>
+    world.deps({ policy, poster: createChannelPoster(world.env, { timeoutMs: 500 }), ...extra });
+  const trip = () =>
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
   const recover = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
   const emails = () => world.cloud.acs.messages().map((m) => m.subject);
   /** What each accepted post said: `teams:<banner>` or `webhook:<kind of its first notice>`. */
   const posts = () =>
     world.cloud.webhooks.accepted().map((p) => {
       const json = JSON.parse(p.body);
-      return p.kind === 'teams' ? `teams:${json.attachments[0].content.body[0].items[0].text}` : `webhook:${json.notices[0].kind}`;
+      return p.kind === 'teams'
+        ? `teams:${json.attachments[0].content.body[0].items[0].text}`
+        : `webhook:${json.notices[0].kind}`;
     });
 
   it('posts a Teams card and a signed webhook beside the email, once each, then the resolved notices', async () => {
@@ -52,7 +59,9 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(first.errors).toEqual([]);
     expect([first.notificationsSent, first.postsSent]).toEqual([3, 2]);
     await runCycle(deps());
-    expect(emails()).toEqual(['[Critical] Deletion threshold tripped: Fabrikam to Contoso (3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b)']);
+    expect(emails()).toEqual([
+      '[Critical] Deletion threshold tripped: Fabrikam to Contoso (3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b)',
+    ]);
     expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
     expect(world.cloud.webhooks.posts().every((p) => p.verified && !p.problem)).toBe(true);
 
@@ -67,7 +76,9 @@ describe('channels: Teams and signed webhooks beside email', () => {
     trip();
     world.cloud.webhooks.fail({ kind: 'teams', status: 500, times: 1 });
     const down = await runCycle(deps());
-    expect(down.errors.join('\n')).toMatch(/posting ".*" to the Teams channel TEAMS_OPS_URL of route root failed, will retry next cycle: .*answered HTTP 500/);
+    expect(down.errors.join('\n')).toMatch(
+      /posting ".*" to the Teams channel TEAMS_OPS_URL of route root failed, will retry next cycle: .*answered HTTP 500/,
+    );
     expect(down.notificationsPending).toBe(1);
     expect(emails()).toHaveLength(1);
     expect(posts()).toEqual(['webhook:firing']);
@@ -83,7 +94,9 @@ describe('channels: Teams and signed webhooks beside email', () => {
     trip();
     world.cloud.webhooks.fail({ kind: 'webhook', status: 500, times: 1 });
     const failed = await runCycle(deps());
-    expect(failed.errors.join('\n')).toMatch(/to the webhook OPS_WEBHOOK_URL of route root failed, will retry next cycle: .*HTTP 500/);
+    expect(failed.errors.join('\n')).toMatch(
+      /to the webhook OPS_WEBHOOK_URL of route root failed, will retry next cycle: .*HTTP 500/,
+    );
     expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT']);
     await runCycle(deps());
     await runCycle(deps());
@@ -137,23 +150,40 @@ describe('channels: Teams and signed webhooks beside email', () => {
     const after = await runCycle(deps({ policy: emailOnly }));
     expect(after.errors).toEqual([]);
     expect(after.notificationsPending).toBe(0);
-    expect(world.log.lines.join('\n')).toContain('the Teams channel TEAMS_OPS_URL of route root is no longer in the config: 1 message(s) planned for it are dropped');
+    expect(world.log.lines.join('\n')).toContain(
+      'the Teams channel TEAMS_OPS_URL of route root is no longer in the config: 1 message(s) planned for it are dropped',
+    );
     expect(posts()).toEqual(['webhook:firing']);
   });
 
   /** Stops the cycle the `nth` time it reaches `point` (email's send comes first, then Teams, then the webhook). */
   const crashAt = (point: CyclePoint, nth: number) => {
     let seen = 0;
-    return { probe: (p: CyclePoint) => { if (p === point && ++seen === nth) throw new Crash(`${p} #${nth}`); } };
+    return {
+      probe: (p: CyclePoint) => {
+        if (p === point && ++seen === nth) throw new Crash(`${p} #${nth}`);
+      },
+    };
   };
 
-  it.each<[CyclePoint, number]>([['planned', 1], ['sending', 2], ['recorded', 2], ['sending', 3], ['recorded', 3]])('a cycle stopped at "%s" (#%i) loses no post and doubles none', async (point, nth) => {
+  it.each<[CyclePoint, number]>([
+    ['planned', 1],
+    ['sending', 2],
+    ['recorded', 2],
+    ['sending', 3],
+    ['recorded', 3],
+  ])('a cycle stopped at "%s" (#%i) loses no post and doubles none', async (point, nth) => {
     trip();
     await expect(runCycle(deps(crashAt(point, nth)))).rejects.toBeInstanceOf(Crash);
     await runCycle(deps());
     await runCycle(deps());
     expect(emails()).toHaveLength(1);
-    expect(world.cloud.webhooks.posts().map((p) => p.kind).sort()).toEqual(['teams', 'webhook']);
+    expect(
+      world.cloud.webhooks
+        .posts()
+        .map((p) => p.kind)
+        .sort(),
+    ).toEqual(['teams', 'webhook']);
   });
 
   it('a cycle stopped between a webhook taking a post and its record posts again under the same delivery id, which the receiver drops', async () => {
@@ -162,7 +192,12 @@ describe('channels: Teams and signed webhooks beside email', () => {
     await runCycle(deps());
     const webhookPosts = world.cloud.webhooks.posts('webhook');
     expect(webhookPosts.map((p) => p.duplicate)).toEqual([false, true]);
-    expect(world.cloud.webhooks.accepted().map((p) => p.kind).sort()).toEqual(['teams', 'webhook']);
+    expect(
+      world.cloud.webhooks
+        .accepted()
+        .map((p) => p.kind)
+        .sort(),
+    ).toEqual(['teams', 'webhook']);
   });
 
   it('a cycle stopped between Teams taking a card and its record posts the card again (Workflows has no idempotency key: at least once)', async () => {
@@ -170,7 +205,12 @@ describe('channels: Teams and signed webhooks beside email', () => {
     await expect(runCycle(deps(crashAt('sent', 2)))).rejects.toBeInstanceOf(Crash);
     await runCycle(deps());
     await runCycle(deps());
-    expect(world.cloud.webhooks.accepted().map((p) => p.kind).sort()).toEqual(['teams', 'teams', 'webhook']);
+    expect(
+      world.cloud.webhooks
+        .accepted()
+        .map((p) => p.kind)
+        .sort(),
+    ).toEqual(['teams', 'teams', 'webhook']);
     expect(emails()).toHaveLength(1);
   });
 });

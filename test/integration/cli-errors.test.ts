@@ -23,7 +23,11 @@ const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 async function run(env: Env): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await cycleCommand(env, { out: (l) => out.push(l), err: (l) => err.push(l) }, join(dir, 'no-local-settings.json'));
+  const code = await cycleCommand(
+    env,
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+    join(dir, 'no-local-settings.json'),
+  );
   captureLog('npm run cycle (in process)', [...out, ...err].join('\n'));
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -61,36 +65,57 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
     expect(result.err).toContain('AzureWebJobsStorage is not a storage connection string');
     expect(result.err).toContain('AZURE_TENANT_ID="not a tenant" is neither a tenant ID (GUID) nor a domain name');
     expect(result.err).toContain(`AZURE_CLIENT_CERTIFICATE_PATH="${join(dir, 'missing.pem')}": no such file`);
-    expect(result.err).toContain('WATCH_SCHEDULE="99 99 99 * * *" is not an NCRONTAB expression: second field "99": 99 is out of range 0-59');
+    expect(result.err).toContain(
+      'WATCH_SCHEDULE="99 99 99 * * *" is not an NCRONTAB expression: second field "99": 99 is out of range 0-59',
+    );
     expect(result.err).not.toMatch(STACK);
   });
 
   it('a five-field schedule and an http:// table URI with a SAS: named, and the signature is never echoed (exit 2)', async () => {
     const { AzureWebJobsStorage: _storage, ...rest } = world.env;
     recordSecret('sas-signature', 'TopSecretSignature%3D');
-    const result = await run({ ...rest, WATCH_SCHEDULE: '*/5 * * * *', AzureWebJobsStorage__tableServiceUri: 'http://account.table.core.windows.net/?sv=2022-11-02&sig=TopSecretSignature%3D' });
+    const result = await run({
+      ...rest,
+      WATCH_SCHEDULE: '*/5 * * * *',
+      AzureWebJobsStorage__tableServiceUri:
+        'http://account.table.core.windows.net/?sv=2022-11-02&sig=TopSecretSignature%3D',
+    });
     expect(result.code).toBe(2);
     expect(result.err).toContain('has 5 fields; the Azure Functions timer takes six');
     expect(result.err).toContain('did you mean "0 */5 * * * *"?');
-    expect(result.err).toContain('AzureWebJobsStorage__tableServiceUri="http://account.table.core.windows.net (query hidden)" must use https://');
+    expect(result.err).toContain(
+      'AzureWebJobsStorage__tableServiceUri="http://account.table.core.windows.net (query hidden)" must use https://',
+    );
     expect(result.err).not.toContain('TopSecretSignature');
     expect(result.err).not.toContain('sig=');
   });
 
   it('a wrong account key: Table Storage refused the credentials, in words rather than XML (exit 2)', async () => {
-    const wrongKey = inject('storageConnectionString').replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.from('not the key').toString('base64')}`);
+    const wrongKey = inject('storageConnectionString').replace(
+      /AccountKey=[^;]+/,
+      `AccountKey=${Buffer.from('not the key').toString('base64')}`,
+    );
     const result = await run({ ...world.env, AzureWebJobsStorage: wrongKey });
     expect(result.code).toBe(2);
-    expect(result.err).toMatch(/^cannot run: Table Storage at http:\/\/127\.0\.0\.1:\d+ refused the credentials \(403 AuthorizationFailure\): check the AccountKey/m);
+    expect(result.err).toMatch(
+      /^cannot run: Table Storage at http:\/\/127\.0\.0\.1:\d+ refused the credentials \(403 AuthorizationFailure\): check the AccountKey/m,
+    );
     expect(result.err).not.toContain('<?xml');
     expect(result.err).not.toMatch(STACK);
   });
 
   it('unreachable storage: says so and says to start Azurite (exit 2)', async () => {
     const port = await closedPort();
-    const result = await run({ ...world.env, AzureWebJobsStorage: inject('storageConnectionString').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`) });
+    const result = await run({
+      ...world.env,
+      AzureWebJobsStorage: inject('storageConnectionString').replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`),
+    });
     expect(result.code).toBe(2);
-    expect(result.err).toMatch(new RegExp(`cannot run: Table Storage at http://127\\.0\\.0\\.1:${port} cannot be reached \\(ECONNREFUSED.*start Azurite \\(npx azurite-table\\)`));
+    expect(result.err).toMatch(
+      new RegExp(
+        `cannot run: Table Storage at http://127\\.0\\.0\\.1:${port} cannot be reached \\(ECONNREFUSED.*start Azurite \\(npx azurite-table\\)`,
+      ),
+    );
     expect(result.err).not.toMatch(STACK);
   });
 
@@ -113,11 +138,15 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
     const env = { ...world.env, WATCH_SCHEDULE: '*/10 * * * * *' };
     const started = Date.now();
     const result = await new Promise<{ code: number; err: string; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')], {
-        cwd: dir,
-        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')],
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -130,7 +159,9 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
     });
     expect(result.code).toBe(1);
     // Whole tenant, or each configuration read under the tenant's deadline: named as timed out either way.
-    expect(result.err).toMatch(new RegExp(`tenant ${NORTHWIND}: (cannot monitor: |jobs of .* not read: ).*timed out after [0-9.]+ s`));
+    expect(result.err).toMatch(
+      new RegExp(`tenant ${NORTHWIND}: (cannot monitor: |jobs of .* not read: ).*timed out after [0-9.]+ s`),
+    );
     expect(result.out).toMatch(/cycle: 2 tenant\(s\) checked, 8 job\(s\) seen/);
     expect(Date.now() - started).toBeLessThan(8000 + 4000); // the deadline, plus starting Node and tsx
   }, 20_000);

@@ -56,26 +56,47 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
   it('routes each alert to its owners, mutes the silenced one until the silence ends, and pings the heartbeat', async () => {
     const { control } = world.cloud;
     control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
-    control.setJob(CONTOSO, WOODGROVE_JOB, { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException' } });
-    control.setJob(NORTHWIND, NORTHWIND_JOB, { state: 'quarantined', quarantine: { reason: 'EncounteredEscrowProportionThreshold' } });
+    control.setJob(CONTOSO, WOODGROVE_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
+    control.setJob(NORTHWIND, NORTHWIND_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredEscrowProportionThreshold' },
+    });
 
     const deps = world.deps();
     const first = await runCycle(deps);
     expect(first.errors).toEqual([]);
     expect(first.alertsFiring).toBe(3);
-    const byRecipient = Object.fromEntries(world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(','), m]));
-    expect(Object.keys(byRecipient).sort()).toEqual(['change-board@contoso.example', 'northwind-ops@northwind.example']);
-    expect(byRecipient['change-board@contoso.example']!.subject).toBe('[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)');
+    const byRecipient = Object.fromEntries(
+      world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(','), m]),
+    );
+    expect(Object.keys(byRecipient).sort()).toEqual([
+      'change-board@contoso.example',
+      'northwind-ops@northwind.example',
+    ]);
+    expect(byRecipient['change-board@contoso.example']!.subject).toBe(
+      '[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
+    );
     expect(byRecipient['change-board@contoso.example']!.plainText).toContain(`Tenant: Contoso (${CONTOSO})`);
     expect(byRecipient['northwind-ops@northwind.example']!.cc).toEqual([{ address: 'ops@contoso.example' }]);
     expect(world.log.lines.join('\n')).toMatch(/muted alert .*Woodgrove to Contoso.*silence by alice@contoso\.example/);
 
     expect(first.heartbeat).toBe('sent');
     expect(heartbeat.pings()).toHaveLength(1);
-    expect(JSON.parse(heartbeat.pings()[0]!.body)).toMatchObject({ tenantsChecked: 2, alertsFiring: 3, notificationsSent: 2 });
+    expect(JSON.parse(heartbeat.pings()[0]!.body)).toMatchObject({
+      tenantsChecked: 2,
+      alertsFiring: 3,
+      notificationsSent: 2,
+    });
 
     const status = await readStatus(deps.alerts, deps.state);
-    expect(status.firing.map((f) => f.configuration).sort()).toEqual(['Contoso to Northwind', 'Fabrikam to Contoso', 'Woodgrove to Contoso']);
+    expect(status.firing.map((f) => f.configuration).sort()).toEqual([
+      'Contoso to Northwind',
+      'Fabrikam to Contoso',
+      'Woodgrove to Contoso',
+    ]);
     expect(status.lastCycle?.notificationsSent).toBe(2);
 
     // The silence ends while Woodgrove is still quarantined: its firing notice goes out now.
@@ -96,6 +117,8 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     const env = { ...world.env, WATCH_CONFIG: broken };
     const { loadSettings } = await import('../../lib/config/settings');
     const { cycleDepsFromSettings } = await import('../../lib/app');
-    expect(() => cycleDepsFromSettings(loadSettings(env), env, world.log)).toThrow(/route\.routes\[0\]\.match\.condition/);
+    expect(() => cycleDepsFromSettings(loadSettings(env), env, world.log)).toThrow(
+      /route\.routes\[0\]\.match\.condition/,
+    );
   });
 });

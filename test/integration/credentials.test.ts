@@ -33,7 +33,8 @@ beforeEach(() => {
   // A new table per test: alerts of one mode must not carry into the next.
   world.tableName = `cred${Math.random().toString(36).slice(2)}`;
   // Start each test from the settings of the sample deployment minus every credential.
-  for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'WATCH_APP_CLIENT_ID', 'AZURE_CLIENT_ID']) delete world.env[name];
+  for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'WATCH_APP_CLIENT_ID', 'AZURE_CLIENT_ID'])
+    delete world.env[name];
   world.env.AZURE_TENANT_ID = home;
   world.env.WATCH_TENANTS = world.cloud.tenants.join(',');
 });
@@ -57,7 +58,9 @@ describe('certificate: a client assertion signed with the app certificate', () =
 
     const refused = await runCycle(world.deps());
     expect(refused.tenantsUnreadable.sort()).toEqual([...world.cloud.tenants].sort());
-    expect(unreadable(refused.errors).join('\n')).toMatch(/AADSTS700027: The certificate with identifier used to sign the client assertion is not registered/);
+    expect(unreadable(refused.errors).join('\n')).toMatch(
+      /AADSTS700027: The certificate with identifier used to sign the client assertion is not registered/,
+    );
 
     world.cloud.control.addAppCertificate(certificate);
     world.cloud.control.clearLogs();
@@ -82,13 +85,27 @@ describe('federated: the managed identity is the credential of a multi-tenant ap
     const mi = world.cloud.managedIdentity;
     const noTrust = await runCycle(world.deps());
     expect(noTrust.tenantsUnreadable.length).toBe(2);
-    expect(unreadable(noTrust.errors).join('\n')).toMatch(/AADSTS700211: No matching federated identity record found for presented assertion issuer/);
+    expect(unreadable(noTrust.errors).join('\n')).toMatch(
+      /AADSTS700211: No matching federated identity record found for presented assertion issuer/,
+    );
 
-    world.cloud.control.addFederatedCredential({ name: 'wrong-subject', issuer: mi.issuer, subject: 'someone-else', audiences: ['api://AzureADTokenExchange'] });
+    world.cloud.control.addFederatedCredential({
+      name: 'wrong-subject',
+      issuer: mi.issuer,
+      subject: 'someone-else',
+      audiences: ['api://AzureADTokenExchange'],
+    });
     const wrongSubject = await runCycle(world.deps());
-    expect(unreadable(wrongSubject.errors).join('\n')).toMatch(new RegExp(`AADSTS700213: .*subject '${mi.principalId}'`));
+    expect(unreadable(wrongSubject.errors).join('\n')).toMatch(
+      new RegExp(`AADSTS700213: .*subject '${mi.principalId}'`),
+    );
 
-    world.cloud.control.addFederatedCredential({ name: 'watch-identity', issuer: mi.issuer, subject: mi.principalId, audiences: ['api://AzureADTokenExchange'] });
+    world.cloud.control.addFederatedCredential({
+      name: 'watch-identity',
+      issuer: mi.issuer,
+      subject: mi.principalId,
+      audiences: ['api://AzureADTokenExchange'],
+    });
     world.cloud.control.clearLogs();
     const summary = await runCycle(world.deps());
     expect(summary.errors).toEqual([]);
@@ -100,12 +117,19 @@ describe('federated: the managed identity is the credential of a multi-tenant ap
     // The assertion came from the managed identity endpoint, for the token exchange audience.
     const assertions = mi.requests().filter((r) => r.status === 200);
     expect(assertions.length).toBeGreaterThan(0);
-    expect(assertions.every((r) => r.resource === 'api://AzureADTokenExchange' && r.clientId === mi.clientId)).toBe(true);
+    expect(assertions.every((r) => r.resource === 'api://AzureADTokenExchange' && r.clientId === mi.clientId)).toBe(
+      true,
+    );
   });
 
   it('names a customer tenant that has not consented, and still reads the others', async () => {
     const mi = world.cloud.managedIdentity;
-    world.cloud.control.addFederatedCredential({ name: 'watch-identity', issuer: mi.issuer, subject: mi.principalId, audiences: ['api://AzureADTokenExchange'] });
+    world.cloud.control.addFederatedCredential({
+      name: 'watch-identity',
+      issuer: mi.issuer,
+      subject: mi.principalId,
+      audiences: ['api://AzureADTokenExchange'],
+    });
     world.cloud.control.setConsented(other, false);
     const summary = await runCycle(world.deps());
     expect(summary.tenantsUnreadable).toEqual([other]);
@@ -125,11 +149,15 @@ describe('managed identity: one tenant, no app registration', () => {
     expect(own.errors).toEqual([]);
     expect(own.jobsSeen).toBeGreaterThan(0);
     expect(world.cloud.control.tokenRequests()).toEqual([]); // no app registration involved
-    expect(world.cloud.managedIdentity.requests().some((r) => r.resource === world.cloud.graphEndpoint && r.status === 200)).toBe(true);
+    expect(
+      world.cloud.managedIdentity.requests().some((r) => r.resource === world.cloud.graphEndpoint && r.status === 200),
+    ).toBe(true);
 
     world.env.WATCH_TENANTS = `${home},${other}`;
     const both = await runCycle(world.deps());
     expect(both.tenantsUnreadable).toEqual([other]);
-    expect(unreadable(both.errors).join('\n')).toMatch(new RegExp(`the managed identity belongs to tenant ${home} and cannot read tenant ${other}.*WATCH_APP_CLIENT_ID`));
+    expect(unreadable(both.errors).join('\n')).toMatch(
+      new RegExp(`the managed identity belongs to tenant ${home} and cannot read tenant ${other}.*WATCH_APP_CLIENT_ID`),
+    );
   });
 });

@@ -19,11 +19,27 @@ function scenarioWithBrokenTenants(): Scenario {
     appId: id.replace(/^c0ffee00/, 'a0ffee00'),
     displayName: 'Contoso to Litware',
     applicationTemplateId: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7',
-    jobs: [{ id: `Azure2Azure.${id.replace(/-/g, '')}.00000000-0000-4000-8000-000000000001`, templateId: 'Azure2Azure', state: 'healthy' }],
+    jobs: [
+      {
+        id: `Azure2Azure.${id.replace(/-/g, '')}.00000000-0000-4000-8000-000000000001`,
+        templateId: 'Azure2Azure',
+        state: 'healthy',
+      },
+    ],
   });
   scenario.tenants.push(
-    { id: LITWARE, displayName: 'Litware', grants: ['Application.Read.All'], servicePrincipals: [sp('c0ffee00-2222-4222-8333-000000000001')] } as Scenario['tenants'][number],
-    { id: ADATUM, displayName: 'Adatum', grants: [], servicePrincipals: [sp('c0ffee00-2222-4222-8333-000000000002')] } as Scenario['tenants'][number],
+    {
+      id: LITWARE,
+      displayName: 'Litware',
+      grants: ['Application.Read.All'],
+      servicePrincipals: [sp('c0ffee00-2222-4222-8333-000000000001')],
+    } as Scenario['tenants'][number],
+    {
+      id: ADATUM,
+      displayName: 'Adatum',
+      grants: [],
+      servicePrincipals: [sp('c0ffee00-2222-4222-8333-000000000002')],
+    } as Scenario['tenants'][number],
   );
   return scenario;
 }
@@ -46,7 +62,9 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     expect(first.tenantsUnreadable.sort()).toEqual([ADATUM, LITWARE].sort());
     expect(first.errors.join('\n')).toContain(`tenant ${LITWARE}: cannot monitor: 401 UnknownError`);
     expect(first.errors.join('\n')).toContain('likely missing Synchronization.Read.All');
-    expect(first.errors.join('\n')).toContain(`tenant ${ADATUM}: cannot monitor: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.`);
+    expect(first.errors.join('\n')).toContain(
+      `tenant ${ADATUM}: cannot monitor: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.`,
+    );
     expect(first.errors.join('\n')).toContain('likely missing Application.Read.All');
     // Both in one email: the same people, the same cycle.
     expect(subjects()).toHaveLength(1);
@@ -77,7 +95,9 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     cloud.control.step('recovered');
     const fourth = await runCycle(world.deps());
     expect(fourth.notificationsSent).toBe(1);
-    expect(cloud.acs.messages()[2]!.subject).toBe(`Resolved: [Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`);
+    expect(cloud.acs.messages()[2]!.subject).toBe(
+      `Resolved: [Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`,
+    );
     expect(cloud.acs.messages()[2]!.plainText).toMatch(/^Deletion hold cleared at .* UTC, after \d+ (s|min)\./m);
     expect(subjects()).toHaveLength(3);
 
@@ -97,7 +117,11 @@ describe('faults', () => {
     const scenario = demoScenario();
     scenario.timeline = [];
     // 45 cross-tenant service principals: three $batch calls of at most 20.
-    (scenario.tenants[1] as { generated?: unknown }).generated = { count: 44, displayNamePrefix: 'Partner', state: 'healthy' };
+    (scenario.tenants[1] as { generated?: unknown }).generated = {
+      count: 44,
+      displayNamePrefix: 'Partner',
+      state: 'healthy',
+    };
     world = await startWorld(scenario);
   });
   afterEach(() => {
@@ -112,15 +136,28 @@ describe('faults', () => {
     expect(summary.jobsSeen).toBe(8 + 45);
     // Northwind's 45 service principals: their jobs in three $batch calls, then their secrets in three more.
     const inner = world.cloud.control.requestLog().filter((r) => r.tenantId === NORTHWIND && r.batchId);
-    const batchesOf = (suffix: string) => new Set(inner.filter((r) => r.path.endsWith(suffix)).map((r) => r.batchId)).size;
+    const batchesOf = (suffix: string) =>
+      new Set(inner.filter((r) => r.path.endsWith(suffix)).map((r) => r.batchId)).size;
     expect(batchesOf('/synchronization/jobs')).toBe(3);
     expect(batchesOf('/synchronization/secrets')).toBe(3);
   });
 
   it('honours Retry-After on a 429 and retries a 503, at the top level and inside a $batch', async () => {
     const { control } = world.cloud;
-    control.injectFault({ status: 429, retryAfterSeconds: 1, times: 1, tenantId: CONTOSO, pathIncludes: '/servicePrincipals?' });
-    control.injectFault({ status: 503, retryAfterSeconds: 0, times: 1, tenantId: NORTHWIND, pathIncludes: '/servicePrincipals?' });
+    control.injectFault({
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+      tenantId: CONTOSO,
+      pathIncludes: '/servicePrincipals?',
+    });
+    control.injectFault({
+      status: 503,
+      retryAfterSeconds: 0,
+      times: 1,
+      tenantId: NORTHWIND,
+      pathIncludes: '/servicePrincipals?',
+    });
     control.injectFault({ status: 429, retryAfterSeconds: 1, times: 2, tenantId: CONTOSO, inBatch: true });
     control.injectFault({ status: 503, times: 1, tenantId: NORTHWIND, inBatch: true });
     const started = Date.now();
@@ -128,22 +165,36 @@ describe('faults', () => {
     expect(summary.errors).toEqual([]);
     expect(summary.jobsSeen).toBe(8 + 45);
     expect(control.pendingFaults()).toEqual([]);
-    const contosoList = control.requestLog().filter((r) => r.tenantId === CONTOSO && r.path.endsWith('/servicePrincipals'));
+    const contosoList = control
+      .requestLog()
+      .filter((r) => r.tenantId === CONTOSO && r.path.endsWith('/servicePrincipals'));
     expect(contosoList.map((r) => r.status)).toEqual([429, 200]);
-    const innerStatuses = control.requestLog().filter((r) => r.tenantId === CONTOSO && r.batchId).map((r) => r.status);
+    const innerStatuses = control
+      .requestLog()
+      .filter((r) => r.tenantId === CONTOSO && r.batchId)
+      .map((r) => r.status);
     expect(innerStatuses.filter((s) => s === 429)).toHaveLength(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // Retry-After: 1 was waited for
   });
 
-  it('holds a service principal\'s alerts when its jobs keep failing, and still checks the rest', async () => {
+  it("holds a service principal's alerts when its jobs keep failing, and still checks the rest", async () => {
     const { control } = world.cloud;
-    control.setJob(CONTOSO, 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01', { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException', errorCode: 'AzureDirectoryB2BManagementPolicyCheckFailure', errorMessage: 'Policy permitting auto-redemption of invitations not configured' } });
+    control.setJob(CONTOSO, 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01', {
+      state: 'quarantined',
+      quarantine: {
+        reason: 'EncounteredQuarantineException',
+        errorCode: 'AzureDirectoryB2BManagementPolicyCheckFailure',
+        errorMessage: 'Policy permitting auto-redemption of invitations not configured',
+      },
+    });
     const deps = world.deps();
     const fired = await runCycle(deps);
     expect(fired.alertsFiring).toBe(1);
     const sent = world.cloud.acs.messages().length;
 
-    control.setJob(CONTOSO, 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01', { state: 'healthy' });
+    control.setJob(CONTOSO, 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01', {
+      state: 'healthy',
+    });
     control.injectFault({ status: 503, times: 50, tenantId: CONTOSO, inBatch: true, pathIncludes: FABRIKAM_SP });
     const held = await runCycle({ ...deps, observe: { batchRetries: 1, maxRetryAfterSeconds: 0 } });
     expect(held.errors.join('\n')).toContain('jobs of "Fabrikam to Contoso"');

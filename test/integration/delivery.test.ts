@@ -24,25 +24,36 @@ describe('delivery', () => {
     world.tableName = `d${Math.random().toString(36).slice(2)}`;
   });
 
-  const trip = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+  const trip = () =>
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
   const recover = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
-  const crashAt = (point: CyclePoint) => ({ probe: (p: CyclePoint) => { if (p === point) throw new Crash(`stopped at ${p}`); } });
+  const crashAt = (point: CyclePoint) => ({
+    probe: (p: CyclePoint) => {
+      if (p === point) throw new Crash(`stopped at ${p}`);
+    },
+  });
   const subjects = () => world.cloud.acs.messages().map((m) => m.subject.split(':')[0]);
 
-  it.each(POINTS)('a cycle stopped at "%s" neither loses nor doubles the firing and the resolved notice', async (point) => {
-    trip();
-    await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
-    await runCycle(world.deps());
-    await runCycle(world.deps());
-    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped']);
+  it.each(POINTS)(
+    'a cycle stopped at "%s" neither loses nor doubles the firing and the resolved notice',
+    async (point) => {
+      trip();
+      await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
+      await runCycle(world.deps());
+      await runCycle(world.deps());
+      expect(subjects()).toEqual(['[Critical] Deletion threshold tripped']);
 
-    recover();
-    await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
-    const next = await runCycle(world.deps());
-    expect(next.errors).toEqual([]);
-    await runCycle(world.deps());
-    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved']);
-  });
+      recover();
+      await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
+      const next = await runCycle(world.deps());
+      expect(next.errors).toEqual([]);
+      await runCycle(world.deps());
+      expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved']);
+    },
+  );
 
   it('two instances running a cycle at once send each email once', async () => {
     trip();
@@ -60,11 +71,30 @@ describe('delivery', () => {
     const deps = world.deps();
     const [alert] = [...(await deps.alerts.loadAll()).values()];
     const [routeId] = Object.keys(alert!.notified);
-    const firing = { key: `${alert!.fingerprint}:${routeId}:firing:${alert!.startsAt}`, fingerprint: alert!.fingerprint, routeId: routeId!, kind: 'firing' as const, startsAt: alert!.startsAt!, material: alert!.material };
+    const firing = {
+      key: `${alert!.fingerprint}:${routeId}:firing:${alert!.startsAt}`,
+      fingerprint: alert!.fingerprint,
+      routeId: routeId!,
+      kind: 'firing' as const,
+      startsAt: alert!.startsAt!,
+      material: alert!.material,
+    };
     const reminderOwed = { ...firing, key: `${firing.key}:later`, kind: 'reminder' as const, reminder: 1 };
     // The stale plan, as the late outbox write would leave it: the sent notice, and one still owed.
-    await deps.state.plan({ key: 'stale-plan', recipients: { to: ['ops@contoso.example'] }, items: [firing, reminderOwed], plannedAt: new Date().toISOString(), failedAttempts: 0 });
-    await deps.state.plan({ key: 'stale-plan-sent', recipients: { to: ['ops@contoso.example'] }, items: [firing], plannedAt: new Date().toISOString(), failedAttempts: 0 });
+    await deps.state.plan({
+      key: 'stale-plan',
+      recipients: { to: ['ops@contoso.example'] },
+      items: [firing, reminderOwed],
+      plannedAt: new Date().toISOString(),
+      failedAttempts: 0,
+    });
+    await deps.state.plan({
+      key: 'stale-plan-sent',
+      recipients: { to: ['ops@contoso.example'] },
+      items: [firing],
+      plannedAt: new Date().toISOString(),
+      failedAttempts: 0,
+    });
 
     const next = await runCycle(world.deps());
     expect(next.errors).toEqual([]);
@@ -96,7 +126,10 @@ describe('delivery', () => {
 
     await runCycle(world.deps());
     expect(world.cloud.acs.messages()).toHaveLength(1);
-    const ids = world.cloud.acs.requests().filter((r) => r.method === 'POST').map((r) => r.operationId);
+    const ids = world.cloud.acs
+      .requests()
+      .filter((r) => r.method === 'POST')
+      .map((r) => r.operationId);
     expect(new Set(ids).size).toBe(2);
   });
 
@@ -120,10 +153,15 @@ describe('delivery', () => {
     let now = new Date('2026-11-27T12:00:00Z');
     const routed = policy({
       budget: { perMinute: 1, perHour: 100 },
-      route: route('root', { routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })] }),
+      route: route('root', {
+        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })],
+      }),
     });
     trip();
-    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException' } });
+    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
     const deps = () => world.deps({ policy: routed, clock: () => now });
     const first = await runCycle(deps());
     expect([first.notificationsSent, first.notificationsPending]).toEqual([1, 1]);
@@ -132,13 +170,21 @@ describe('delivery', () => {
     now = new Date(now.getTime() + 61_000);
     const later = await runCycle(deps());
     expect([later.notificationsSent, later.notificationsPending]).toEqual([1, 0]);
-    expect(world.cloud.acs.messages().map((m) => m.to[0]!.address).sort()).toEqual(['northwind@contoso.example', 'ops@contoso.example']);
+    expect(
+      world.cloud.acs
+        .messages()
+        .map((m) => m.to[0]!.address)
+        .sort(),
+    ).toEqual(['northwind@contoso.example', 'ops@contoso.example']);
   });
 
   it('forgets an alert a week after it resolved, and a new trip then starts afresh', async () => {
     let now = new Date('2026-11-27T12:00:00Z');
     // The monitor's clock runs a week past the emulator's, to which every running job would look stalled.
-    const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.example'] });
+    const noStalls = buildPolicy(
+      { rules: { 'job-stalled': { enabled: false } } },
+      { emailTo: ['ops@contoso.example'] },
+    );
     const deps = () => world.deps({ clock: () => now, policy: noStalls });
     trip();
     await runCycle(deps());
@@ -156,6 +202,10 @@ describe('delivery', () => {
 
     trip();
     await runCycle(deps());
-    expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved', '[Critical] Deletion threshold tripped']);
+    expect(subjects()).toEqual([
+      '[Critical] Deletion threshold tripped',
+      'Resolved',
+      '[Critical] Deletion threshold tripped',
+    ]);
   });
 });

@@ -33,9 +33,29 @@ const JOB = {
 };
 
 function scenario(): Scenario {
-  const sp = (id: string, displayName: string, applicationTemplateId: string | null, jobs: Scenario['tenants'][number]['servicePrincipals'][number]['jobs'], secrets?: Record<string, string | Record<string, unknown>>) =>
-    ({ id, appId: id.replace(/^4a/, '5b'), displayName, applicationTemplateId, jobs, ...(secrets ? { secrets } : {}) });
-  const notifications = (overrides: Record<string, unknown>) => ({ SyncNotificationSettings: { Enabled: true, Recipients: 'it@fourthcoffee.example', DeleteThresholdEnabled: true, DeleteThresholdValue: 500, ...overrides } });
+  const sp = (
+    id: string,
+    displayName: string,
+    applicationTemplateId: string | null,
+    jobs: Scenario['tenants'][number]['servicePrincipals'][number]['jobs'],
+    secrets?: Record<string, string | Record<string, unknown>>,
+  ) => ({
+    id,
+    appId: id.replace(/^4a/, '5b'),
+    displayName,
+    applicationTemplateId,
+    jobs,
+    ...(secrets ? { secrets } : {}),
+  });
+  const notifications = (overrides: Record<string, unknown>) => ({
+    SyncNotificationSettings: {
+      Enabled: true,
+      Recipients: 'it@fourthcoffee.example',
+      DeleteThresholdEnabled: true,
+      DeleteThresholdValue: 500,
+      ...overrides,
+    },
+  });
   return {
     name: 'detection',
     app: { clientId: 'd1d1d1d1-0000-4000-8000-00000000d1d1', clientSecret: 'detection-secret~1' },
@@ -46,37 +66,98 @@ function scenario(): Scenario {
         grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'],
         servicePrincipals: [
           // Quarantined for almost four weeks: its last week, critical; Entra disables it in the second cycle.
-          sp(SP.fabrikam, 'Fabrikam to Fourth Coffee', '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', [{
-            id: JOB.fabrikam, templateId: 'Azure2Azure', state: 'quarantined',
-            quarantine: { reason: 'EncounteredQuarantineException', errorCode: 'AzureDirectoryB2BManagementPolicyCheckFailure', seriesBegan: new Date(Date.now() - 27 * DAY).toISOString(), seriesCount: 27 },
-          }]),
+          sp(SP.fabrikam, 'Fabrikam to Fourth Coffee', '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', [
+            {
+              id: JOB.fabrikam,
+              templateId: 'Azure2Azure',
+              state: 'quarantined',
+              quarantine: {
+                reason: 'EncounteredQuarantineException',
+                errorCode: 'AzureDirectoryB2BManagementPolicyCheckFailure',
+                seriesBegan: new Date(Date.now() - 27 * DAY).toISOString(),
+                seriesCount: 27,
+              },
+            },
+          ]),
           // Paused by an admin: a warning from the second cycle on.
-          sp(SP.tailwind, 'Tailwind to Fourth Coffee', '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', [{ id: JOB.tailwind, templateId: 'Azure2Azure', state: 'paused' }]),
+          sp(SP.tailwind, 'Tailwind to Fourth Coffee', '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', [
+            { id: JOB.tailwind, templateId: 'Azure2Azure', state: 'paused' },
+          ]),
           // A gallery SCIM app whose secret token expires in 10 days.
-          sp(SP.servicenow, 'ServiceNow', 'b7a2c5e1-3f4d-4e6a-9c8b-0d1e2f3a4b5c', [{ id: 'ServiceNowOutDelta.4c0ffee4.3', templateId: 'ServiceNowOutDelta', state: 'healthy' }],
-            { BaseAddress: 'https://fourthcoffee.service-now.example/api/scim', SecretToken: 'x', ...notifications({}), TokenExpiration: 'now+10d' }),
+          sp(
+            SP.servicenow,
+            'ServiceNow',
+            'b7a2c5e1-3f4d-4e6a-9c8b-0d1e2f3a4b5c',
+            [{ id: 'ServiceNowOutDelta.4c0ffee4.3', templateId: 'ServiceNowOutDelta', state: 'healthy' }],
+            {
+              BaseAddress: 'https://fourthcoffee.service-now.example/api/scim',
+              SecretToken: 'x',
+              ...notifications({}),
+              TokenExpiration: 'now+10d',
+            },
+          ),
           // A custom SCIM app failing below quarantine.
-          sp(SP.acme, 'Acme HR Portal', '8adf8e6e-67b2-4cf2-a259-e3dc5476c621', [{ id: JOB.acme, templateId: 'scim', state: 'failing', escrowed: 212 }]),
+          sp(SP.acme, 'Acme HR Portal', '8adf8e6e-67b2-4cf2-a259-e3dc5476c621', [
+            { id: JOB.acme, templateId: 'scim', state: 'failing', escrowed: 212 },
+          ]),
           // HR inbound: its runs fail completely, and Entra's own email is off.
-          sp(SP.workday, 'Workday to Entra ID', 'd1d1d1d1-0000-4000-8000-00000000aaaa', [{
-            id: 'Workday2AAD.4c0ffee4.5', templateId: 'Workday2AAD', state: 'healthy', successiveFailures: 3,
-            lastExecution: { state: 'Failed', error: { code: 'HRConnectionFailed', message: 'The Workday tenant rejected the integration user.', tenantActionable: true } },
-          }], notifications({ Enabled: false })),
+          sp(
+            SP.workday,
+            'Workday to Entra ID',
+            'd1d1d1d1-0000-4000-8000-00000000aaaa',
+            [
+              {
+                id: 'Workday2AAD.4c0ffee4.5',
+                templateId: 'Workday2AAD',
+                state: 'healthy',
+                successiveFailures: 3,
+                lastExecution: {
+                  state: 'Failed',
+                  error: {
+                    code: 'HRConnectionFailed',
+                    message: 'The Workday tenant rejected the integration user.',
+                    tenantActionable: true,
+                  },
+                },
+              },
+            ],
+            notifications({ Enabled: false }),
+          ),
           // Cloud Sync: the provisioning job stalled; deletion prevention switched off.
-          sp(SP.cloudSync, 'fourthcoffee.local', '1a4721b3-e57f-4451-ae87-ef078703ec94', [
-            { id: JOB.provisioning, templateId: 'AD2AADProvisioning', state: 'stalled', lastRunAgo: '4h' },
-            { id: 'AD2AADPasswordHash.4c0ffee4.7', templateId: 'AD2AADPasswordHash', state: 'healthy' },
-            { id: 'AAD2ADExchangeHybridWriteback.4c0ffee4.8', templateId: 'AAD2ADExchangeHybridWriteback', state: 'created' },
-          ], notifications({ DeleteThresholdEnabled: false })),
+          sp(
+            SP.cloudSync,
+            'fourthcoffee.local',
+            '1a4721b3-e57f-4451-ae87-ef078703ec94',
+            [
+              { id: JOB.provisioning, templateId: 'AD2AADProvisioning', state: 'stalled', lastRunAgo: '4h' },
+              { id: 'AD2AADPasswordHash.4c0ffee4.7', templateId: 'AD2AADPasswordHash', state: 'healthy' },
+              {
+                id: 'AAD2ADExchangeHybridWriteback.4c0ffee4.8',
+                templateId: 'AAD2ADExchangeHybridWriteback',
+                state: 'created',
+              },
+            ],
+            notifications({ DeleteThresholdEnabled: false }),
+          ),
           // Graph refuses this one's jobs (a fault below): only its alerts are held.
-          sp(SP.legacy, 'Legacy Directory Connector', 'e1e1e1e1-0000-4000-8000-00000000bbbb', [{ id: 'LegacyOutDelta.4c0ffee4.9', templateId: 'LegacyOutDelta', state: 'healthy' }]),
+          sp(SP.legacy, 'Legacy Directory Connector', 'e1e1e1e1-0000-4000-8000-00000000bbbb', [
+            { id: 'LegacyOutDelta.4c0ffee4.9', templateId: 'LegacyOutDelta', state: 'healthy' },
+          ]),
         ],
       },
       {
         id: LITWARE,
         displayName: 'Litware',
         grants: ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'],
-        servicePrincipals: [sp(SP.litware, 'Fourth Coffee to Litware', '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', [{ id: 'Azure2Azure.litware.1', templateId: 'Azure2Azure', state: 'healthy' }], notifications({ Enabled: false }))],
+        servicePrincipals: [
+          sp(
+            SP.litware,
+            'Fourth Coffee to Litware',
+            '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7',
+            [{ id: 'Azure2Azure.litware.1', templateId: 'Azure2Azure', state: 'healthy' }],
+            notifications({ Enabled: false }),
+          ),
+        ],
       },
     ],
   } as Scenario;
@@ -91,7 +172,13 @@ describe('every condition on every job type, through whole cycles', () => {
 
   it('raises each condition once, ends a quarantine Entra disabled without "resolved", and resolves what recovers', async () => {
     const { control } = world.cloud;
-    control.injectFault({ status: 403, times: 1000, tenantId: LITWARE, inBatch: true, pathIncludes: '/synchronization/secrets' });
+    control.injectFault({
+      status: 403,
+      times: 1000,
+      tenantId: LITWARE,
+      inBatch: true,
+      pathIncludes: '/synchronization/secrets',
+    });
     const messages = () => world.cloud.acs.messages();
 
     const first = await runCycle(world.deps());
@@ -101,16 +188,22 @@ describe('every condition on every job type, through whole cycles', () => {
     // Litware's secrets are refused: named once, as a warning; the tenant is read and its email check held.
     const litwareLines = world.log.lines.filter((l) => l.includes(LITWARE));
     expect(litwareLines.filter((l) => l.includes('synchronization/secrets not read'))).toHaveLength(1);
-    expect(litwareLines.find((l) => l.includes('synchronization/secrets'))).toMatch(/^warn: .*likely missing Synchronization\.Read\.All.*skipped for 1 of 1 configuration/);
+    expect(litwareLines.find((l) => l.includes('synchronization/secrets'))).toMatch(
+      /^warn: .*likely missing Synchronization\.Read\.All.*skipped for 1 of 1 configuration/,
+    );
 
     expect(messages()).toHaveLength(1);
     const email = messages()[0]!;
-    expect(email.subject).toBe(`[Critical] 1 quarantined, 1 stalled, 2 failing, 1 token expiring, 1 deletion prevention off, 1 notification email off: ${FOURTH}`);
+    expect(email.subject).toBe(
+      `[Critical] 1 quarantined, 1 stalled, 2 failing, 1 token expiring, 1 deletion prevention off, 1 notification email off: ${FOURTH}`,
+    );
     const text = email.plainText;
     expect(text).toContain(`- New alert: Quarantined: Fabrikam to Fourth Coffee (${FOURTH})`);
     expect(text).toMatch(/Entra disables the job: in 1 day \(.*\) unless a retry succeeds first/);
     expect(text).toContain(`- New alert: Job stalled: fourthcoffee.local (${FOURTH})`);
-    expect(text).toMatch(/- Schedule: every 2 min, Active\n- Last completed run: .*\n- Silent for: (3 h 59 min|4 h) \(allowed: 1 h\)/);
+    expect(text).toMatch(
+      /- Schedule: every 2 min, Active\n- Last completed run: .*\n- Silent for: (3 h 59 min|4 h) \(allowed: 1 h\)/,
+    );
     expect(text).toContain(`- New alert: Job failing: Acme HR Portal (${FOURTH})`);
     expect(text).toContain('Objects in escrow: 212');
     expect(text).toContain(`- New alert: Job failing: Workday to Entra ID (${FOURTH})`);
@@ -121,14 +214,25 @@ describe('every condition on every job type, through whole cycles', () => {
     expect(text).toContain(`- New alert: Entra notification email off: Workday to Entra ID (${FOURTH})`);
     expect(text).not.toContain('Tailwind'); // a pause waits one more cycle
     expect(text).not.toContain('Litware');
-    const firing = new Map([...(await world.deps().alerts.loadAll()).values()].map((a) => [`${a.labels.condition}:${String(a.annotations.servicePrincipalName)}`, a]));
+    const firing = new Map(
+      [...(await world.deps().alerts.loadAll()).values()].map((a) => [
+        `${a.labels.condition}:${String(a.annotations.servicePrincipalName)}`,
+        a,
+      ]),
+    );
     expect(firing.get('quarantine:Fabrikam to Fourth Coffee')?.severity).toBe('critical');
     expect(firing.get('job-disabled:Tailwind to Fourth Coffee')?.state).toBe('pending');
 
     // Entra disables Fabrikam's job after four weeks; Tailwind is still paused; Graph now refuses the
     // legacy connector's jobs, which is that configuration's problem, not the tenant's.
     control.setJob(FOURTH, JOB.fabrikam, { state: 'disabled' });
-    control.injectFault({ status: 403, times: 1000, tenantId: FOURTH, inBatch: true, pathIncludes: `/${SP.legacy}/synchronization/jobs` });
+    control.injectFault({
+      status: 403,
+      times: 1000,
+      tenantId: FOURTH,
+      inBatch: true,
+      pathIncludes: `/${SP.legacy}/synchronization/jobs`,
+    });
     const second = await runCycle(world.deps());
     expect(second.tenantsUnreadable).toEqual([]);
     expect(second.jobsSeen).toBe(9); // not the legacy connector's
@@ -136,15 +240,24 @@ describe('every condition on every job type, through whole cycles', () => {
     expect(second.errors[0]).toContain(`jobs of "Legacy Directory Connector" (${SP.legacy}) not read: 403`);
     expect(second.notificationsSent).toBe(1);
     const disabled = messages()[1]!;
-    expect(disabled.subject).toBe(`[Critical] 1 configuration unreadable, 2 jobs disabled, 1 ended (quarantined): ${FOURTH}`);
+    expect(disabled.subject).toBe(
+      `[Critical] 1 configuration unreadable, 2 jobs disabled, 1 ended (quarantined): ${FOURTH}`,
+    );
     expect(disabled.plainText).toContain(`- New alert: Cannot read jobs: Legacy Directory Connector (${FOURTH})`);
     expect(disabled.plainText).toContain(`- New alert: Job disabled: Fabrikam to Fourth Coffee (${FOURTH})`);
     expect(disabled.plainText).toContain(`- New alert: Job paused: Tailwind to Fourth Coffee (${FOURTH})`);
     expect(disabled.plainText).toContain(`- Ended: Quarantined: Fabrikam to Fourth Coffee (${FOURTH})`);
-    expect(disabled.plainText).toMatch(/Was disabled by Entra, not recovered \(nothing syncs until the cause is fixed and the job is started again\); the quarantine ended at .*, after .*\./);
+    expect(disabled.plainText).toMatch(
+      /Was disabled by Entra, not recovered \(nothing syncs until the cause is fixed and the job is started again\); the quarantine ended at .*, after .*\./,
+    );
     expect(disabled.plainText).not.toMatch(/Resolved/);
     const alerts = [...(await world.deps().alerts.loadAll()).values()];
-    expect(alerts.filter((a) => a.labels.condition === 'job-disabled').map((a) => a.severity).sort()).toEqual(['critical', 'warning']);
+    expect(
+      alerts
+        .filter((a) => a.labels.condition === 'job-disabled')
+        .map((a) => a.severity)
+        .sort(),
+    ).toEqual(['critical', 'warning']);
 
     // Cloud Sync's agent is back, Acme's mapping fixed, ServiceNow's token renewed: three resolved notices in one email.
     control.setJob(FOURTH, JOB.provisioning, { state: 'healthy' });

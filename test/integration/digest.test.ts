@@ -32,7 +32,10 @@ describe('daily digest', () => {
       tenants: { [CONTOSO]: { name: 'Contoso' } },
       route: {
         digest: { at: '08:00', timeZone: 'Europe/Berlin' },
-        channels: [{ type: 'teams', urlSetting: 'TEAMS_OPS_URL' }, { type: 'webhook', urlSetting: 'OPS_WEBHOOK_URL', secretSetting: 'OPS_WEBHOOK_SECRET' }],
+        channels: [
+          { type: 'teams', urlSetting: 'TEAMS_OPS_URL' },
+          { type: 'webhook', urlSetting: 'OPS_WEBHOOK_URL', secretSetting: 'OPS_WEBHOOK_SECRET' },
+        ],
       },
       // The clocks below run up to days ahead of the emulator, to which every running job would look stalled.
       rules: { 'job-stalled': { enabled: false } },
@@ -42,8 +45,18 @@ describe('daily digest', () => {
   /** Today's 08:00 in Berlin, as an instant. */
   const eight = dailyOccurrence('08:00', 'Europe/Berlin', new Date()).at.getTime();
   const at = (ms: number) => world.deps({ policy, clock: () => new Date(eight + ms) });
-  const digests = () => world.cloud.acs.messages().filter((m) => m.subject.includes('Daily digest')).map((m) => m.subject);
-  const posts = () => world.cloud.webhooks.accepted().map((p) => `${p.kind}:${p.kind === 'teams' ? JSON.parse(p.body).attachments[0].content.fallbackText : JSON.parse(p.body).summary.subject}`);
+  const digests = () =>
+    world.cloud.acs
+      .messages()
+      .filter((m) => m.subject.includes('Daily digest'))
+      .map((m) => m.subject);
+  const posts = () =>
+    world.cloud.webhooks
+      .accepted()
+      .map(
+        (p) =>
+          `${p.kind}:${p.kind === 'teams' ? JSON.parse(p.body).attachments[0].content.fallbackText : JSON.parse(p.body).summary.subject}`,
+      );
 
   it('goes out once a day at the local time, to email and every channel, across cycles, instances and restarts', async () => {
     await runCycle(at(-5 * 60_000));
@@ -55,7 +68,11 @@ describe('daily digest', () => {
     expect(subject).toMatch(/^Daily digest \d{4}-\d{2}-\d{2}: all 2 tenants healthy$/);
     expect(posts().sort()).toEqual([`teams:${subject}`, `webhook:${subject}`]);
     const webhook = JSON.parse(world.cloud.webhooks.accepted('webhook')[0]!.body);
-    expect(webhook).toMatchObject({ type: 'digest', summary: { healthy: true }, digest: { timeZone: 'Europe/Berlin', tenants: 2, open: [] } });
+    expect(webhook).toMatchObject({
+      type: 'digest',
+      summary: { healthy: true },
+      digest: { timeZone: 'Europe/Berlin', tenants: 2, open: [] },
+    });
 
     // More cycles that day, two instances at once, and a new process: nothing more.
     await runCycle(at(6 * 60_000));
@@ -71,10 +88,15 @@ describe('daily digest', () => {
   });
 
   it('lists what is open; a day the monitor did not run is skipped, not sent late', async () => {
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
     await runCycle(at(-HOUR));
     await runCycle(at(60_000));
-    expect(digests()).toEqual([expect.stringMatching(/^\[Critical\] Daily digest \d{4}-\d{2}-\d{2}: 1 open alert \(1 critical\)$/)]);
+    expect(digests()).toEqual([
+      expect.stringMatching(/^\[Critical\] Daily digest \d{4}-\d{2}-\d{2}: 1 open alert \(1 critical\)$/),
+    ]);
     const email = world.cloud.acs.messages().find((m) => m.subject.includes('Daily digest'));
     expect(email?.plainText).toContain('[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)');
     expect(email?.headers?.['X-Entra-Sync-Watch-Kind']).toBe('digest');

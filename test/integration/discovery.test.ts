@@ -31,14 +31,32 @@ function scenario(): Scenario {
         displayName: 'Wingtip',
         grants: ['Application.Read.All', 'Synchronization.Read.All'],
         servicePrincipals: [
-          { id: CLOUD_SYNC, appId: '5d151111-0000-4000-8000-000000000001', displayName: 'wingtip.local', applicationTemplateId: '1a4721b3-e57f-4451-ae87-ef078703ec94', jobs: [
-            { id: 'AD2AADProvisioning.wingtip', templateId: 'AD2AADProvisioning', state: 'healthy' },
-            { id: 'AD2AADPasswordHash.wingtip', templateId: 'AD2AADPasswordHash', state: 'healthy' },
-          ] },
+          {
+            id: CLOUD_SYNC,
+            appId: '5d151111-0000-4000-8000-000000000001',
+            displayName: 'wingtip.local',
+            applicationTemplateId: '1a4721b3-e57f-4451-ae87-ef078703ec94',
+            jobs: [
+              { id: 'AD2AADProvisioning.wingtip', templateId: 'AD2AADProvisioning', state: 'healthy' },
+              { id: 'AD2AADPasswordHash.wingtip', templateId: 'AD2AADPasswordHash', state: 'healthy' },
+            ],
+          },
           // Made before application templates existed: found only because the config lists it.
-          { id: LEGACY, appId: '5d151111-0000-4000-8000-000000000002', displayName: 'Old HR connector', applicationTemplateId: null, jobs: [{ id: 'customappsso.wingtip', templateId: 'customappsso', state: 'healthy' }] },
+          {
+            id: LEGACY,
+            appId: '5d151111-0000-4000-8000-000000000002',
+            displayName: 'Old HR connector',
+            applicationTemplateId: null,
+            jobs: [{ id: 'customappsso.wingtip', templateId: 'customappsso', state: 'healthy' }],
+          },
           // A gallery app whose provisioning is set up after the first sweep.
-          { id: LATE, appId: '5d151111-0000-4000-8000-000000000003', displayName: 'Late SCIM app', applicationTemplateId: '8adf8e6e-67b2-4cf2-a259-e3dc5476c621', jobs: [] },
+          {
+            id: LATE,
+            appId: '5d151111-0000-4000-8000-000000000003',
+            displayName: 'Late SCIM app',
+            applicationTemplateId: '8adf8e6e-67b2-4cf2-a259-e3dc5476c621',
+            jobs: [],
+          },
         ],
         // 25 cross-tenant configurations among 1,100 first-party apps and 30 SSO-only gallery apps: two pages of 999.
         generated: { count: 25, displayNamePrefix: 'Partner', state: 'healthy', plainApps: 1100, ssoApps: 30 },
@@ -65,15 +83,29 @@ describe('discovery of every service principal that owns synchronization jobs', 
     const { control } = world.cloud;
     const t0 = new Date('2026-11-27T06:00:00Z');
     let now = t0;
-    const policy = buildPolicy({
-      discovery: { refreshInterval: '1d', servicePrincipals: { [WINGTIP]: [LEGACY] } },
-      // The monitor's clock runs a day past the emulator's, to which running jobs would look stalled.
-      rules: { 'job-stalled': { enabled: false } },
-    }, { emailTo: ['ops@contoso.example'] });
-    const deps = (tenants: string[]) => world.deps({ policy, clock: () => now, targets: tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId })) });
+    const policy = buildPolicy(
+      {
+        discovery: { refreshInterval: '1d', servicePrincipals: { [WINGTIP]: [LEGACY] } },
+        // The monitor's clock runs a day past the emulator's, to which running jobs would look stalled.
+        rules: { 'job-stalled': { enabled: false } },
+      },
+      { emailTo: ['ops@contoso.example'] },
+    );
+    const deps = (tenants: string[]) =>
+      world.deps({
+        policy,
+        clock: () => now,
+        targets: tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId })),
+      });
     const requests = (tenantId: string) => control.requestLog().filter((r) => r.tenantId === tenantId);
-    const lists = (tenantId: string) => requests(tenantId).filter((r) => !r.batchId && r.path === '/v1.0/servicePrincipals');
-    const batchesOf = (tenantId: string, suffix: string) => new Set(requests(tenantId).filter((r) => r.batchId && r.path.endsWith(suffix)).map((r) => r.batchId)).size;
+    const lists = (tenantId: string) =>
+      requests(tenantId).filter((r) => !r.batchId && r.path === '/v1.0/servicePrincipals');
+    const batchesOf = (tenantId: string, suffix: string) =>
+      new Set(
+        requests(tenantId)
+          .filter((r) => r.batchId && r.path.endsWith(suffix))
+          .map((r) => r.batchId),
+      ).size;
 
     // 1. First cycle: the sweep.
     const first = await runCycle(deps([WINGTIP]));
@@ -85,12 +117,21 @@ describe('discovery of every service principal that owns synchronization jobs', 
     expect(requests(WINGTIP).filter((r) => r.batchId && r.path.endsWith('/synchronization/jobs'))).toHaveLength(58);
     expect(batchesOf(WINGTIP, '/synchronization/jobs')).toBe(3);
     expect(batchesOf(WINGTIP, '/synchronization/secrets')).toBe(2);
-    expect(world.log.lines).toContain(`info: tenant ${WINGTIP}: discovery sweep: 58 service principal(s) probed, 27 watched`);
-    const cache = new DiscoveryStore(TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}discovery`, { allowInsecureConnection: true }));
+    expect(world.log.lines).toContain(
+      `info: tenant ${WINGTIP}: discovery sweep: 58 service principal(s) probed, 27 watched`,
+    );
+    const cache = new DiscoveryStore(
+      TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}discovery`, {
+        allowInsecureConnection: true,
+      }),
+    );
     const swept = await cache.load(WINGTIP);
     expect(swept?.sweptAt).toBe(t0.toISOString());
     expect(swept?.servicePrincipals).toHaveLength(27);
-    expect(swept?.servicePrincipals.find((sp) => sp.id === CLOUD_SYNC)?.jobsFirstSeen).toEqual({ 'AD2AADProvisioning.wingtip': t0.toISOString(), 'AD2AADPasswordHash.wingtip': t0.toISOString() });
+    expect(swept?.servicePrincipals.find((sp) => sp.id === CLOUD_SYNC)?.jobsFirstSeen).toEqual({
+      'AD2AADProvisioning.wingtip': t0.toISOString(),
+      'AD2AADPasswordHash.wingtip': t0.toISOString(),
+    });
 
     // 2. An hour later, Proseware is added to the watched tenants and the late app gets a job:
     //    Wingtip reads only its 27 known configurations; Proseware, new, is swept at once.
@@ -112,7 +153,9 @@ describe('discovery of every service principal that owns synchronization jobs', 
     expect(lists(WINGTIP)).toHaveLength(2);
     expect(lists(PROSEWARE)).toHaveLength(0); // swept an hour later than Wingtip: not due yet
     expect(third.jobsSeen).toBe(29 + 1);
-    expect((await cache.load(WINGTIP))?.servicePrincipals.find((sp) => sp.id === LATE)?.jobsFirstSeen).toEqual({ 'scim.late': now.toISOString() });
+    expect((await cache.load(WINGTIP))?.servicePrincipals.find((sp) => sp.id === LATE)?.jobsFirstSeen).toEqual({
+      'scim.late': now.toISOString(),
+    });
 
     // 4. Application.Read.All is withdrawn: the next sweep cannot list, so the known ones are still
     //    read; that is named once, and the tenant is neither unreadable nor the cycle incomplete.
@@ -126,6 +169,8 @@ describe('discovery of every service principal that owns synchronization jobs', 
     expect(fourth.jobsSeen).toBe(29);
     const named = world.log.lines.filter((l) => l.includes('servicePrincipals not read'));
     expect(named).toHaveLength(1);
-    expect(named[0]).toMatch(/^warn: tenant 5d15c0e5-0000-4000-8000-000000000001: servicePrincipals not read \(403 Authorization_RequestDenied: .* \(likely missing Application\.Read\.All\)\): new configurations are not discovered; the 28 found by the sweep of 2026-11-28T06:30:00\.000Z and the listed ones are watched$/);
+    expect(named[0]).toMatch(
+      /^warn: tenant 5d15c0e5-0000-4000-8000-000000000001: servicePrincipals not read \(403 Authorization_RequestDenied: .* \(likely missing Application\.Read\.All\)\): new configurations are not discovered; the 28 found by the sweep of 2026-11-28T06:30:00\.000Z and the listed ones are watched$/,
+    );
   });
 });

@@ -9,8 +9,14 @@ const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b
 
 /** The header block of an .eml, folded lines unfolded, as name → value. */
 function emlHeaders(path: string): Map<string, string> {
-  const head = readFileSync(path, 'utf8').split('\r\n\r\n')[0]!.replace(/\r\n[ \t]+/g, ' ');
-  return new Map(head.split('\r\n').map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  const head = readFileSync(path, 'utf8')
+    .split('\r\n\r\n')[0]!
+    .replace(/\r\n[ \t]+/g, ' ');
+  return new Map(
+    head
+      .split('\r\n')
+      .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
 }
 
 /**
@@ -28,7 +34,10 @@ describe('email threading, end to end', () => {
     const later = () => new Date(Date.now() + 5 * 3600_000); // past the 4 h repeat interval
     // The monitor's clock jumps ahead while the emulator's job times do not: healthy jobs would look stalled.
     const policy = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.example'] });
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
     await runCycle(world.deps({ policy }));
     await runCycle(world.deps({ clock: later, policy }));
     world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
@@ -37,7 +46,11 @@ describe('email threading, end to end', () => {
     const [firing, reminder, resolved, ...rest] = world.cloud.acs.messages();
     expect(rest).toEqual([]);
     const stem = `[Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`;
-    expect([firing!.subject, reminder!.subject, resolved!.subject]).toEqual([stem, `Reminder: ${stem}`, `Resolved: ${stem}`]);
+    expect([firing!.subject, reminder!.subject, resolved!.subject]).toEqual([
+      stem,
+      `Reminder: ${stem}`,
+      `Resolved: ${stem}`,
+    ]);
 
     // ACS kept the Message-ID we set: the firing email is the root of the thread.
     const root = firing!.messageId;
@@ -56,6 +69,8 @@ describe('email threading, end to end', () => {
     expect(world.cloud.acs.messages().every((m) => m.userEngagementTrackingDisabled === true)).toBe(true);
 
     // Links open Contoso's own directory, in the cloud of GRAPH_ENDPOINT (the emulator's counts as global).
-    expect(firing!.html).toContain(`href="https://entra.microsoft.com/${CONTOSO}/#view/Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/objectId/`);
+    expect(firing!.html).toContain(
+      `href="https://entra.microsoft.com/${CONTOSO}/#view/Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/objectId/`,
+    );
   });
 });

@@ -14,13 +14,19 @@ const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
 const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
 
 /** `npm run cycle` as a user runs it: a new process each time, settings from the environment. */
-function npmRunCycle(env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+function npmRunCycle(
+  env: Record<string, string | undefined>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')], {
-      cwd: root,
-      env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,10 +49,15 @@ describe('entry points run the same cycle', () => {
 
   it('npm run cycle: state survives between processes, and the exit code tells whether the cycle did its job', async () => {
     const env = { ...world.env, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: world.cloud.acsEndpoint };
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
     const first = await npmRunCycle(env);
     // The emulated app signs in with a client secret: the one thing said on stderr is that warning.
-    expect(first.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: the monitoring app signs in with a client secret \(AZURE_CLIENT_SECRET\)/)]);
+    expect(first.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^warning: the monitoring app signs in with a client secret \(AZURE_CLIENT_SECRET\)/),
+    ]);
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('cycle: 2 tenant(s) checked, 9 job(s) seen, 1 alert(s) firing, 1 email(s) sent');
     const second = await npmRunCycle(env);
@@ -81,7 +92,11 @@ describe('entry points run the same cycle', () => {
         captureLog('timer function', `${level}: ${args.join(' ')}`);
       },
     });
-    const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+    const timer = {
+      isPastDue: false,
+      schedule: { adjustForDST: false },
+      scheduleStatus: { last: '', next: '', lastUpdated: '' },
+    };
     try {
       Object.assign(process.env, world.env, { WATCH_TENANTS: `${CONTOSO},8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d` });
       world.cloud.control.reset();
@@ -91,7 +106,9 @@ describe('entry points run the same cycle', () => {
       world.cloud.control.setConsented('8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d', false);
       // As on a new instance: a kept token would be refused by Graph this cycle and renewed at the next (token-reuse.test.ts).
       forgetKeptCredentials();
-      await expect(watch(timer, context)).rejects.toThrow(/cycle incomplete, 1 problem\(s\): tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d: cannot monitor: AADSTS700016/);
+      await expect(watch(timer, context)).rejects.toThrow(
+        /cycle incomplete, 1 problem\(s\): tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d: cannot monitor: AADSTS700016/,
+      );
       expect(logs.join('\n')).toContain('error: tenant 8d1b6e42');
 
       // The status endpoint shows the last cycle and what fires, from stored state.

@@ -16,20 +16,22 @@ function report(batch: number, findings: number): BatchReport {
     worker: 'host#1',
     durationMs: 12,
     errors: [`tenant t${batch}: cannot monitor: 401 UnknownError`],
-    tenants: [{
-      tenantId: `t${batch}`,
-      unreadable: false,
-      jobsSeen: findings,
-      judged: ['fp-1'],
-      findings: Array.from({ length: findings }, (_, i) => ({
-        fingerprint: `fp-${i}`,
-        labels: { tenantId: `t${batch}`, servicePrincipalId: `sp-${i}`, jobId: `job-${i}`, condition: 'quarantine' },
-        severity: 'critical' as const,
-        pendingCycles: 0,
-        annotations: { reason: 'EncounteredQuarantineException', errorMessage: `é ${'x'.repeat(1500)} ${i}` },
-        material: `quarantine|${i}`,
-      })),
-    }],
+    tenants: [
+      {
+        tenantId: `t${batch}`,
+        unreadable: false,
+        jobsSeen: findings,
+        judged: ['fp-1'],
+        findings: Array.from({ length: findings }, (_, i) => ({
+          fingerprint: `fp-${i}`,
+          labels: { tenantId: `t${batch}`, servicePrincipalId: `sp-${i}`, jobId: `job-${i}`, condition: 'quarantine' },
+          severity: 'critical' as const,
+          pendingCycles: 0,
+          annotations: { reason: 'EncounteredQuarantineException', errorMessage: `é ${'x'.repeat(1500)} ${i}` },
+          material: `quarantine|${i}`,
+        })),
+      },
+    ],
   };
 }
 
@@ -44,7 +46,8 @@ describe('fan-out reports in Table Storage', () => {
     expect(await store.reportedBatches(cycle)).toEqual(new Set([0, 1]));
     expect(await store.readReports(cycle)).toEqual([big, report(1, 1)]);
     const rows: string[] = [];
-    for await (const e of client.listEntities({ queryOptions: { filter: `PartitionKey eq '${cycle}'` } })) rows.push(String(e.rowKey));
+    for await (const e of client.listEntities({ queryOptions: { filter: `PartitionKey eq '${cycle}'` } }))
+      rows.push(String(e.rowKey));
     expect(rows.filter((r) => r.startsWith('b000000')).length).toBeGreaterThan(2);
 
     // A report whose parts are not all there (its writer died between them) counts as not reported.
@@ -80,7 +83,9 @@ describe('a limit shared by instances through one row', () => {
     const b = new SharedWindowLimiter(table(name), key, limit);
     const admitted: number[] = [];
     const started = performance.now();
-    await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).take().then(() => admitted.push(performance.now()))));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).take().then(() => admitted.push(performance.now()))),
+    );
     admitted.sort((x, y) => x - y);
     // 10 requests at 4 per 700 ms: the last window opens after two full windows.
     expect(admitted.at(-1)! - started).toBeGreaterThanOrEqual(2 * limit.windowMs - 50);
@@ -90,7 +95,11 @@ describe('a limit shared by instances through one row', () => {
   });
 
   it('gives up a wait whose signal fires', async () => {
-    const limiter = new SharedWindowLimiter(table(), { partitionKey: 'limits', rowKey: 'r' }, { requests: 1, windowMs: 60_000 });
+    const limiter = new SharedWindowLimiter(
+      table(),
+      { partitionKey: 'limits', rowKey: 'r' },
+      { requests: 1, windowMs: 60_000 },
+    );
     await limiter.take();
     const aborted = AbortSignal.timeout(200);
     await expect(limiter.take(aborted)).rejects.toThrow();

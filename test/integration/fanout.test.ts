@@ -44,16 +44,40 @@ function scenario(): Scenario {
           appId: guidFrom(`fanout-app-${i}-${k}`),
           displayName: `Partner ${i}.${k}`,
           applicationTemplateId: CROSS_TENANT,
-          jobs: [{ id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: id === TENANTS[0] && k === 0 ? ('quarantined' as const) : ('healthy' as const) }],
+          jobs: [
+            {
+              id: jobIdFor('Azure2Azure', id, sp),
+              templateId: 'Azure2Azure',
+              state: id === TENANTS[0] && k === 0 ? ('quarantined' as const) : ('healthy' as const),
+            },
+          ],
         })),
-        provisioningEvents: id === TENANTS[1] ? [{ job: jobIdFor('Azure2Azure', id, sps[1]!), count: 12, status: 'failure' as const, errorCode: 'EntryConflict', minutesAgo: 5, spreadMinutes: 10 }] : undefined,
+        provisioningEvents:
+          id === TENANTS[1]
+            ? [
+                {
+                  job: jobIdFor('Azure2Azure', id, sps[1]!),
+                  count: 12,
+                  status: 'failure' as const,
+                  errorCode: 'EntryConflict',
+                  minutesAgo: 5,
+                  spreadMinutes: 10,
+                },
+              ]
+            : undefined,
       };
     }),
   } as Scenario;
 }
 
 /** Short deadlines: the lost worker's batch is given up on after a few seconds. */
-const LIMITS: CycleLimits = { cycleMs: 15_000, observeMs: 4_000, tenantMs: 3_000, callMs: 1_500, maxRetryAfterMs: 1_000 };
+const LIMITS: CycleLimits = {
+  cycleMs: 15_000,
+  observeMs: 4_000,
+  tenantMs: 3_000,
+  callMs: 1_500,
+  maxRetryAfterMs: 1_000,
+};
 
 let world: World;
 let storage: string;
@@ -63,10 +87,14 @@ const workerLines: string[] = [];
 
 /** Starts a worker process (emulators/queue-host.ts running functions/observe.ts) and waits until it listens. */
 function startWorker(extraArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'emulators', 'queue-host.ts'), '--batch-size', '1', ...extraArgs], {
-    env: { ...process.env, ...workerEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, '..', '..', 'emulators', 'queue-host.ts'), '--batch-size', '1', ...extraArgs],
+    {
+      env: { ...process.env, ...workerEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   workers.push(child);
   return new Promise((resolve, reject) => {
     const onLine = (chunk: Buffer) => {
@@ -77,7 +105,9 @@ function startWorker(extraArgs: string[] = []): Promise<ChildProcess> {
     };
     child.stdout!.on('data', onLine);
     child.stderr!.on('data', onLine);
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before listening: ${workerLines.slice(-5).join(' | ')}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`worker exited with ${code} before listening: ${workerLines.slice(-5).join(' | ')}`)),
+    );
   });
 }
 
@@ -85,20 +115,32 @@ beforeAll(async () => {
   world = await startWorld(scenario());
   storage = ownStorage('fanout');
   // The settings of a deployment: production table names, the queue on the same account.
-  workerEnv = { ...world.env, AzureWebJobsStorage: storage, WATCH_TENANTS: ALL.join(','), WATCH_FANOUT_TENANTS: '4', WATCH_FANOUT_BATCH: '3' };
+  workerEnv = {
+    ...world.env,
+    AzureWebJobsStorage: storage,
+    WATCH_TENANTS: ALL.join(','),
+    WATCH_FANOUT_TENANTS: '4',
+    WATCH_FANOUT_BATCH: '3',
+  };
   // Every worker dies if it takes the doomed tenant's batch: only the lost-worker test hands it out.
   await Promise.all([0, 1, 2].map(() => startWorker(['--die-on', DOOMED])));
 }, 60_000);
 
 afterAll(async () => {
   for (const w of workers) w.kill('SIGKILL');
-  await QueueServiceClient.fromConnectionString(storage).getQueueClient(FANOUT_QUEUE).clearMessages().catch(() => undefined);
+  await QueueServiceClient.fromConnectionString(storage)
+    .getQueueClient(FANOUT_QUEUE)
+    .clearMessages()
+    .catch(() => undefined);
   await world?.stop();
 });
 
 beforeEach(async () => {
   world.cloud.control.reset();
-  await QueueServiceClient.fromConnectionString(storage).getQueueClient(FANOUT_QUEUE).clearMessages().catch(() => undefined);
+  await QueueServiceClient.fromConnectionString(storage)
+    .getQueueClient(FANOUT_QUEUE)
+    .clearMessages()
+    .catch(() => undefined);
 });
 
 /** The timer's cycle with these tenants, allowed to fan out. */
@@ -115,7 +157,8 @@ async function timerCycle(tenants: string[]) {
 function jobReads(): Map<string, number> {
   const reads = new Map<string, number>();
   for (const r of world.cloud.control.requestLog()) {
-    if (r.batchId !== undefined && r.path.endsWith('/synchronization/jobs') && r.tenantId) reads.set(r.tenantId, (reads.get(r.tenantId) ?? 0) + 1);
+    if (r.batchId !== undefined && r.path.endsWith('/synchronization/jobs') && r.tenantId)
+      reads.set(r.tenantId, (reads.get(r.tenantId) ?? 0) + 1);
   }
   return reads;
 }
@@ -148,7 +191,10 @@ describe('fan-out to the queue-triggered function', () => {
     // The first batch (the doomed tenant and the next two) was taken by a worker that died holding it.
     const lost = [DOOMED, TENANTS[0]!, TENANTS[1]!];
     expect([...summary.tenantsUnreadable].sort()).toEqual([...lost].sort());
-    for (const t of lost) expect(summary.errors.join('\n')).toContain(`tenant ${t}: cannot monitor: NotChecked: no instance reported batch 1 of 5`);
+    for (const t of lost)
+      expect(summary.errors.join('\n')).toContain(
+        `tenant ${t}: cannot monitor: NotChecked: no instance reported batch 1 of 5`,
+      );
     expect(summary.tenantsChecked).toBe(13);
     const reads = jobReads();
     for (const t of lost) expect(reads.get(t)).toBeUndefined();
@@ -159,26 +205,45 @@ describe('fan-out to the queue-triggered function', () => {
 
   it('reads the tenants itself when the queue cannot be used, and says so', async () => {
     // The queue endpoint of these settings refuses connections (nothing listens on port 9).
-    const env = { ...workerEnv, WATCH_TENANTS: TENANTS.slice(0, 6).join(','), AzureWebJobsStorage: storage.replace(/QueueEndpoint=[^;]+;/, 'QueueEndpoint=http://127.0.0.1:9/fanout;') };
+    const env = {
+      ...workerEnv,
+      WATCH_TENANTS: TENANTS.slice(0, 6).join(','),
+      AzureWebJobsStorage: storage.replace(/QueueEndpoint=[^;]+;/, 'QueueEndpoint=http://127.0.0.1:9/fanout;'),
+    };
     const log = memoryLogger();
     const deps = cycleDepsFromSettings(loadSettings(env), env, log, undefined, { fanOut: true, limits: LIMITS });
     const summary = await runCycle(deps);
     expect(summary.errors).toEqual([]);
     expect(summary.tenantsChecked).toBe(6);
     expect(Object.fromEntries(jobReads())).toEqual(Object.fromEntries(TENANTS.slice(0, 6).map((t) => [t, 2])));
-    expect(log.lines.join('\n')).toMatch(/fan-out: the queue syncwatch-observe cannot be used .*this instance reads every tenant itself/);
+    expect(log.lines.join('\n')).toMatch(
+      /fan-out: the queue syncwatch-observe cannot be used .*this instance reads every tenant itself/,
+    );
   });
 });
 
 describe('the queue-triggered function', () => {
   const settings = () => loadSettings(workerEnv);
   const message = (tenants: string[], observeInMs: number): ObserveMessage => ({
-    v: 1, cycle: `${new Date().toISOString()}_direct`, batch: 0, of: 1, tenants: tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId })), observeBy: Date.now() + observeInMs, deadline: Date.now() + observeInMs + 5000,
+    v: 1,
+    cycle: `${new Date().toISOString()}_direct`,
+    batch: 0,
+    of: 1,
+    tenants: tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId })),
+    observeBy: Date.now() + observeInMs,
+    deadline: Date.now() + observeInMs + 5000,
   });
   const workerDeps = (log = memoryLogger()) => {
-    const cycle = cycleDepsFromSettings(settings(), workerEnv, log, undefined, { limits: LIMITS, sharedReportsLimit: true });
+    const cycle = cycleDepsFromSettings(settings(), workerEnv, log, undefined, {
+      limits: LIMITS,
+      sharedReportsLimit: true,
+    });
     cycle.budget!.start();
-    return { cycle, store: fanOutStore(settings(), keptCredentials(settings(), workerEnv).azure, cycle.budget!.calls()), log };
+    return {
+      cycle,
+      store: fanOutStore(settings(), keptCredentials(settings(), workerEnv).azure, cycle.budget!.calls()),
+      log,
+    };
   };
 
   it('reads nothing for a message whose cycle has stopped waiting for it', async () => {
@@ -201,4 +266,3 @@ describe('the queue-triggered function', () => {
     expect([...jobReads().keys()]).toEqual([TENANTS[2]]);
   });
 });
-

@@ -26,17 +26,41 @@ const SLACK_MS = 1500;
 
 /** Each Graph or token-endpoint fault, the tenant that gets it, and how the cycle must name it. */
 const GRAPH_FAULTS: { name: string; fault: Omit<Fault, 'times' | 'tenantId'>; named: RegExp }[] = [
-  { name: 'a 429 storm with a long Retry-After', fault: { status: 429, retryAfterSeconds: 30 }, named: /429 TooManyRequests/ },
-  { name: 'a 429 storm with Retry-After 0', fault: { status: 429, retryAfterSeconds: 0 }, named: /429 TooManyRequests/ },
+  {
+    name: 'a 429 storm with a long Retry-After',
+    fault: { status: 429, retryAfterSeconds: 30 },
+    named: /429 TooManyRequests/,
+  },
+  {
+    name: 'a 429 storm with Retry-After 0',
+    fault: { status: 429, retryAfterSeconds: 0 },
+    named: /429 TooManyRequests/,
+  },
   { name: '503 on every request', fault: { status: 503, retryAfterSeconds: 0 }, named: /503 serviceNotAvailable/ },
   { name: '500 inside every $batch', fault: { status: 500, inBatch: true }, named: /500 generalException/ },
   { name: 'malformed JSON', fault: { status: 200, malformedJson: true }, named: /not JSON/ },
-  { name: 'malformed JSON inside a $batch', fault: { status: 200, malformedJson: true, inBatch: true }, named: /no value array/ },
+  {
+    name: 'malformed JSON inside a $batch',
+    fault: { status: 200, malformedJson: true, inBatch: true },
+    named: /no value array/,
+  },
   { name: 'a hung socket', fault: { status: 0, hang: true }, named: /timed out after (1\.5|2\.5) s/ },
-  { name: 'answers slower than a call may take', fault: { status: 200, delayMs: 4000 }, named: /timed out after (1\.5|2\.5) s/ },
-  { name: 'a hung token endpoint', fault: { status: 0, hang: true, service: 'authority', pathIncludes: '/oauth2/v2.0/token' }, named: /token request .*timed out after|timed out after 2\.5 s/ },
+  {
+    name: 'answers slower than a call may take',
+    fault: { status: 200, delayMs: 4000 },
+    named: /timed out after (1\.5|2\.5) s/,
+  },
+  {
+    name: 'a hung token endpoint',
+    fault: { status: 0, hang: true, service: 'authority', pathIncludes: '/oauth2/v2.0/token' },
+    named: /token request .*timed out after|timed out after 2\.5 s/,
+  },
   // Entra's transient error; the identity library retries it until the call's time is up.
-  { name: 'a failing token endpoint', fault: { status: 503, service: 'authority', pathIncludes: '/oauth2/v2.0/token' }, named: /AADSTS90033|token request .*timed out after|timed out after 2\.5 s/ },
+  {
+    name: 'a failing token endpoint',
+    fault: { status: 503, service: 'authority', pathIncludes: '/oauth2/v2.0/token' },
+    named: /AADSTS90033|token request .*timed out after|timed out after 2\.5 s/,
+  },
 ];
 
 /** A tenant id for the i-th faulty tenant. */
@@ -63,7 +87,10 @@ describe('fault injection over the emulators and Azurite', () => {
   beforeAll(async () => {
     world = await startWorld(scenarioWithFaultyTenants());
     const storage = inject('storageConnectionString');
-    proxy = await startStorageProxy({ connectionString: storage, port: Number(/127\.0\.0\.1:(\d+)/.exec(storage)?.[1]) });
+    proxy = await startStorageProxy({
+      connectionString: storage,
+      port: Number(/127\.0\.0\.1:(\d+)/.exec(storage)?.[1]),
+    });
   });
   afterAll(async () => {
     await proxy.stop();
@@ -76,7 +103,17 @@ describe('fault injection over the emulators and Azurite', () => {
     world.tableName = `f${Math.random().toString(36).slice(2)}`;
   });
 
-  const deps = (overrides: Partial<CycleDeps> = {}) => world.deps({ targets: [{ tenantId: CONTOSO, tokenTenant: CONTOSO }, { tenantId: NORTHWIND, tokenTenant: NORTHWIND }], ...overrides }, { limits: FAST, storage: proxy.connectionString });
+  const deps = (overrides: Partial<CycleDeps> = {}) =>
+    world.deps(
+      {
+        targets: [
+          { tenantId: CONTOSO, tokenTenant: CONTOSO },
+          { tenantId: NORTHWIND, tokenTenant: NORTHWIND },
+        ],
+        ...overrides,
+      },
+      { limits: FAST, storage: proxy.connectionString },
+    );
   /** One cycle, which must end within its deadline. */
   const cycle = async (overrides: Partial<CycleDeps> = {}): Promise<CycleSummary> => {
     const started = performance.now();
@@ -85,14 +122,19 @@ describe('fault injection over the emulators and Azurite', () => {
     return summary;
   };
   const quarantine = (tenant: string, job: string, extra: Record<string, unknown> = {}) =>
-    world.cloud.control.setJob(tenant, job, { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException', ...extra } });
+    world.cloud.control.setJob(tenant, job, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException', ...extra },
+    });
   const recover = (tenant: string, job: string) => world.cloud.control.setJob(tenant, job, { state: 'healthy' });
 
   it('Graph and token-endpoint faults, one per tenant at once: each tenant is named with its fault, the healthy one alerts once', async () => {
     const everyTenant = world.cloud.tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId }));
     const all = { targets: everyTenant, concurrency: everyTenant.length };
     quarantine(CONTOSO, FABRIKAM_JOB);
-    GRAPH_FAULTS.forEach(({ fault }, i) => world.cloud.control.injectFault({ times: 1000, tenantId: faultyTenant(i), ...fault } as Fault));
+    GRAPH_FAULTS.forEach(({ fault }, i) =>
+      world.cloud.control.injectFault({ times: 1000, tenantId: faultyTenant(i), ...fault } as Fault),
+    );
 
     const faulty = await cycle(all);
     GRAPH_FAULTS.forEach(({ name, named }, i) => {
@@ -116,21 +158,65 @@ describe('fault injection over the emulators and Azurite', () => {
 
   it('an @odata.nextLink that never ends is stopped at the page cap, by name', async () => {
     let page = 0;
-    const endless = { get: async () => ({ value: [], '@odata.nextLink': `https://graph.example/next?page=${++page}` }), batch: async () => [] };
-    await expect(readAllPages(endless, '/servicePrincipals', 'service principals', 50)).rejects.toBeInstanceOf(PageLimitExceeded);
+    const endless = {
+      get: async () => ({ value: [], '@odata.nextLink': `https://graph.example/next?page=${++page}` }),
+      batch: async () => [],
+    };
+    await expect(readAllPages(endless, '/servicePrincipals', 'service principals', 50)).rejects.toBeInstanceOf(
+      PageLimitExceeded,
+    );
     expect(page).toBe(50);
   });
 
   describe('ACS faults: the email waits, the fault is named, and it is delivered once when ACS heals', () => {
     const cases: [string, () => void, RegExp][] = [
-      ['a 429 storm', () => world.cloud.acs.injectFault({ status: 429, retryAfterSeconds: 0, times: 1000, path: 'send' }), /Too many requests/],
-      ['503 on every send', () => world.cloud.acs.injectFault({ status: 503, retryAfterSeconds: 0, times: 1000, path: 'send' }), /temporarily unavailable/],
-      ['a hung socket', () => world.cloud.acs.injectFault({ status: 0, times: 1000, path: 'send', hang: true }), /ACS POST \/emails:send timed out after 1\.5 s/],
-      ['malformed JSON before the send is taken', () => world.cloud.acs.injectFault({ status: 202, times: 1000, path: 'send', malformedJson: true }), /parsing the response body/],
-      ['malformed JSON after the send is taken', () => world.cloud.acs.injectFault({ status: 202, times: 1, path: 'send', malformedJson: true, afterAccepting: true }), /parsing the response body/],
-      ['a 500 after the send is taken', () => world.cloud.acs.injectFault({ status: 500, times: 1, path: 'send', afterAccepting: true }), /unexpected error/],
-      ['a hang after the send is taken', () => world.cloud.acs.injectFault({ status: 0, times: 1, path: 'send', hang: true, afterAccepting: true }), /timed out after 1\.5 s/],
-      ['status polls failing', () => world.cloud.acs.injectFault({ status: 503, retryAfterSeconds: 0, times: 1000, path: 'operation' }), /temporarily unavailable/],
+      [
+        'a 429 storm',
+        () => world.cloud.acs.injectFault({ status: 429, retryAfterSeconds: 0, times: 1000, path: 'send' }),
+        /Too many requests/,
+      ],
+      [
+        '503 on every send',
+        () => world.cloud.acs.injectFault({ status: 503, retryAfterSeconds: 0, times: 1000, path: 'send' }),
+        /temporarily unavailable/,
+      ],
+      [
+        'a hung socket',
+        () => world.cloud.acs.injectFault({ status: 0, times: 1000, path: 'send', hang: true }),
+        /ACS POST \/emails:send timed out after 1\.5 s/,
+      ],
+      [
+        'malformed JSON before the send is taken',
+        () => world.cloud.acs.injectFault({ status: 202, times: 1000, path: 'send', malformedJson: true }),
+        /parsing the response body/,
+      ],
+      [
+        'malformed JSON after the send is taken',
+        () =>
+          world.cloud.acs.injectFault({
+            status: 202,
+            times: 1,
+            path: 'send',
+            malformedJson: true,
+            afterAccepting: true,
+          }),
+        /parsing the response body/,
+      ],
+      [
+        'a 500 after the send is taken',
+        () => world.cloud.acs.injectFault({ status: 500, times: 1, path: 'send', afterAccepting: true }),
+        /unexpected error/,
+      ],
+      [
+        'a hang after the send is taken',
+        () => world.cloud.acs.injectFault({ status: 0, times: 1, path: 'send', hang: true, afterAccepting: true }),
+        /timed out after 1\.5 s/,
+      ],
+      [
+        'status polls failing',
+        () => world.cloud.acs.injectFault({ status: 503, retryAfterSeconds: 0, times: 1000, path: 'operation' }),
+        /temporarily unavailable/,
+      ],
     ];
     it.each(cases)('%s', async (_name, injectFault, named) => {
       quarantine(CONTOSO, FABRIKAM_JOB);
@@ -151,37 +237,52 @@ describe('fault injection over the emulators and Azurite', () => {
 
   describe('Table Storage unavailable mid-cycle', () => {
     const points: CyclePoint[] = ['leased', 'state-written', 'sending', 'sent'];
-    it.each(points)('cut at "%s": the cycle ends by its deadline with the fault named, and nothing is lost or doubled', async (point) => {
-      quarantine(CONTOSO, FABRIKAM_JOB);
-      quarantine(NORTHWIND, NORTHWIND_JOB);
-      // One instance, cycle after cycle: it takes back its own lease, which it could not release.
-      const instanceId = 'instance-a';
-      const cut = await cycle({ instanceId, probe: (p: CyclePoint) => { if (p === point) proxy.cut(point === 'sending' ? 'hang' : 'reset'); } });
-      expect(cut.errors.join('\n')).toMatch(/Table Storage failed mid-cycle/);
-      proxy.restore();
-      await cycle({ instanceId });
-      await cycle({ instanceId });
-      recover(CONTOSO, FABRIKAM_JOB);
-      recover(NORTHWIND, NORTHWIND_JOB);
-      await cycle({ instanceId });
-      expectEachOnce(world.cloud.acs.messages(), 4);
-    });
+    it.each(points)(
+      'cut at "%s": the cycle ends by its deadline with the fault named, and nothing is lost or doubled',
+      async (point) => {
+        quarantine(CONTOSO, FABRIKAM_JOB);
+        quarantine(NORTHWIND, NORTHWIND_JOB);
+        // One instance, cycle after cycle: it takes back its own lease, which it could not release.
+        const instanceId = 'instance-a';
+        const cut = await cycle({
+          instanceId,
+          probe: (p: CyclePoint) => {
+            if (p === point) proxy.cut(point === 'sending' ? 'hang' : 'reset');
+          },
+        });
+        expect(cut.errors.join('\n')).toMatch(/Table Storage failed mid-cycle/);
+        proxy.restore();
+        await cycle({ instanceId });
+        await cycle({ instanceId });
+        recover(CONTOSO, FABRIKAM_JOB);
+        recover(NORTHWIND, NORTHWIND_JOB);
+        await cycle({ instanceId });
+        expectEachOnce(world.cloud.acs.messages(), 4);
+      },
+    );
 
     it('unreachable at the start, the cycle cannot run and says to start Azurite', async () => {
       proxy.cut('reset');
-      await expect(runCycle(deps())).rejects.toThrow(/Table Storage at http:\/\/127\.0\.0\.1:\d+ cannot be reached .*start Azurite/);
+      await expect(runCycle(deps())).rejects.toThrow(
+        /Table Storage at http:\/\/127\.0\.0\.1:\d+ cannot be reached .*start Azurite/,
+      );
     });
   });
 
   it('an alert row changed by someone else between read and write (an ETag conflict) is left, then told once', async () => {
     quarantine(CONTOSO, FABRIKAM_JOB);
-    const store = new AlertStore(TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}alerts`, { allowInsecureConnection: true }));
+    const store = new AlertStore(
+      TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}alerts`, {
+        allowInsecureConnection: true,
+      }),
+    );
     await cycle();
     recover(CONTOSO, FABRIKAM_JOB);
     const raced = await cycle({
       probe: async (p: CyclePoint) => {
         if (p !== 'evaluated') return;
-        for (const alert of (await store.loadAll()).values()) await store.save({ ...alert, annotations: { ...alert.annotations, touched: true } });
+        for (const alert of (await store.loadAll()).values())
+          await store.save({ ...alert, annotations: { ...alert.annotations, touched: true } });
       },
     });
     expect(raced.notificationsSent).toBe(0);
@@ -215,11 +316,16 @@ describe('fault injection over the emulators and Azurite', () => {
   });
 
   it('a 40,000-character error message from Graph is stored and emailed, cut with a marker', async () => {
-    quarantine(CONTOSO, FABRIKAM_JOB, { errorCode: 'HugeError', errorMessage: `Something went wrong: ${'x'.repeat(40_000)}` });
+    quarantine(CONTOSO, FABRIKAM_JOB, {
+      errorCode: 'HugeError',
+      errorMessage: `Something went wrong: ${'x'.repeat(40_000)}`,
+    });
     const summary = await cycle();
     expect(summary.errors).toEqual([]);
     // The alert keeps what fits with a marker; the email shows the start of it, cut again to what a reader can take.
-    const stored = [...(await world.deps().alerts.loadAll()).values()].find((a) => a.annotations.errorCode === 'HugeError');
+    const stored = [...(await world.deps().alerts.loadAll()).values()].find(
+      (a) => a.annotations.errorCode === 'HugeError',
+    );
     expect(String(stored?.annotations.errorMessage)).toContain('[truncated: 40022 characters]');
     const [email] = world.cloud.acs.messages();
     expect(email?.plainText).toContain('Error: Something went wrong: xxxx');
@@ -231,10 +337,19 @@ describe('a mass incident', () => {
   it('1,000 alerts at once are stored, split into 20 complete emails of 50, and delivered within the send budget', async () => {
     const scenario = demoScenario();
     scenario.timeline = [];
-    (scenario.tenants[1] as { generated?: unknown }).generated = { count: 1000, displayNamePrefix: 'Partner', state: 'quarantined' };
+    (scenario.tenants[1] as { generated?: unknown }).generated = {
+      count: 1000,
+      displayNamePrefix: 'Partner',
+      state: 'quarantined',
+    };
     const mass = await startWorld(scenario);
     try {
-      const summary = await runCycle(mass.deps({}, { limits: { cycleMs: 60_000, observeMs: 30_000, tenantMs: 30_000, callMs: 10_000, maxRetryAfterMs: 1000 } }));
+      const summary = await runCycle(
+        mass.deps(
+          {},
+          { limits: { cycleMs: 60_000, observeMs: 30_000, tenantMs: 30_000, callMs: 10_000, maxRetryAfterMs: 1000 } },
+        ),
+      );
       expect(summary.errors).toEqual([]);
       expect(summary.alertsFiring).toBe(1000);
       const messages = mass.cloud.acs.messages();

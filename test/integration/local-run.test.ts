@@ -26,7 +26,12 @@ describe('npm start without Azure Functions Core Tools', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    for (const way of ['npm install --global azure-functions-core-tools@4', 'winget install Microsoft.Azure.FunctionsCoreTools', 'brew install azure-functions-core-tools@4', 'apt-get install azure-functions-core-tools-4']) {
+    for (const way of [
+      'npm install --global azure-functions-core-tools@4',
+      'winget install Microsoft.Azure.FunctionsCoreTools',
+      'brew install azure-functions-core-tools@4',
+      'apt-get install azure-functions-core-tools-4',
+    ]) {
       expect(result.stderr).toContain(way);
     }
     expect(result.stderr).not.toMatch(/not found$/m);
@@ -45,12 +50,18 @@ describe('local.settings.json for the Functions host watching the private cloud'
     const file = join(dir, 'local.settings.json');
     writeLocalSettings(file, localCloudSettings(settingsFor(world.cloud), process.env.NODE_EXTRA_CA_CERTS as string));
     const env = localEnv({}, file);
-    expect(env).toMatchObject({ FUNCTIONS_WORKER_RUNTIME: 'node', AzureWebJobsStorage: 'UseDevelopmentStorage=true', NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS });
+    expect(env).toMatchObject({
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
+    });
     const settings = loadSettings(env);
     expect(settings.schedule).toBe('*/30 * * * * *');
 
     // The host would use Azurite on its default ports; the test's Azurite stands in for it (every table the cycle uses).
-    const summary = await runCycle(withOwnTables(cycleDepsFromSettings(settings, env, memoryLogger()), `local${Date.now()}`));
+    const summary = await runCycle(
+      withOwnTables(cycleDepsFromSettings(settings, env, memoryLogger()), `local${Date.now()}`),
+    );
     expect(summary).toMatchObject({ tenantsChecked: 2, errors: [] });
     expect(summary.jobsSeen).toBeGreaterThan(0);
   });
@@ -58,7 +69,9 @@ describe('local.settings.json for the Functions host watching the private cloud'
   it('never overwrites a local.settings.json a person wrote', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'esw-local-')), 'local.settings.json');
     writeFileSync(file, JSON.stringify({ IsEncrypted: false, Values: { AZURE_CLIENT_SECRET: 'mine' } }));
-    expect(() => writeLocalSettings(file, localCloudSettings({}, 'ca.pem'))).toThrow(/exists and was not written by npm run local-cloud; move it aside/);
+    expect(() => writeLocalSettings(file, localCloudSettings({}, 'ca.pem'))).toThrow(
+      /exists and was not written by npm run local-cloud; move it aside/,
+    );
     writeFileSync(file, '{ not json');
     expect(() => writeLocalSettings(file, localCloudSettings({}, 'ca.pem'))).toThrow(/move it aside/);
     writeFileSync(file, JSON.stringify(localCloudSettings({ WATCH_TENANTS: 'old' }, 'ca.pem')));

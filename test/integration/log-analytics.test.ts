@@ -18,9 +18,14 @@ const spike = {
   severity: 'critical' as const,
   labels: { tenant: CONTOSO, app: 'ServiceNow', job: SERVICENOW_JOB },
   description: 'One job fails far more than usual.',
-  steps: ['Open the job\'s provisioning logs, filter Status = Failure.'],
+  steps: ["Open the job's provisioning logs, filter Status = Failure."],
 };
-const quiet = { name: 'kql-no-deletes', query: 'AADProvisioningLogs | where ProvisioningAction == "Delete" | count', timeSpan: '1h', threshold: { column: 'Count', operator: '>' as const, value: 100 } };
+const quiet = {
+  name: 'kql-no-deletes',
+  query: 'AADProvisioningLogs | where ProvisioningAction == "Delete" | count',
+  timeSpan: '1h',
+  threshold: { column: 'Count', operator: '>' as const, value: 100 },
+};
 
 /**
  * KQL rules and the failure digest from Azure Monitor Logs, through the real LogsQueryClient
@@ -34,7 +39,10 @@ describe('Azure Monitor Logs', () => {
   beforeAll(async () => {
     configPath = join(mkdtempSync(join(tmpdir(), 'esw-kql-')), 'watch-config.json');
     writeConfig({});
-    world = await startWorld({ ...demoScenario(), logAnalytics: { workspaceId: WORKSPACE } }, { WATCH_CONFIG: configPath });
+    world = await startWorld(
+      { ...demoScenario(), logAnalytics: { workspaceId: WORKSPACE } },
+      { WATCH_CONFIG: configPath },
+    );
   });
   afterAll(() => world.stop());
   beforeEach(() => {
@@ -50,7 +58,7 @@ describe('Azure Monitor Logs', () => {
     logs: { ...deps.logs!, logAnalytics: { ...deps.logs!.logAnalytics!, options: { queryTimeoutMs } } },
   });
 
-  it('runs the config\'s KQL rules every cycle: fires, routes by its labels, updates in place and resolves like any other condition', async () => {
+  it("runs the config's KQL rules every cycle: fires, routes by its labels, updates in place and resolves like any other condition", async () => {
     writeConfig({
       kqlRules: [spike, quiet],
       route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.example'] }] },
@@ -61,7 +69,9 @@ describe('Azure Monitor Logs', () => {
       [quiet.query, 'PT3600S', 200],
     ]);
 
-    world.cloud.control.addProvisioningEvents(CONTOSO, [{ job: SERVICENOW_JOB, count: 7, status: 'failure', errorCode: 'EntryConflict', spreadMinutes: 3 }]);
+    world.cloud.control.addProvisioningEvents(CONTOSO, [
+      { job: SERVICENOW_JOB, count: 7, status: 'failure', errorCode: 'EntryConflict', spreadMinutes: 3 },
+    ]);
     await runCycle(world.deps());
     const email = world.cloud.acs.messages()[0]!;
     expect(email.subject).toBe(`[Critical] kql-failure-spike: ServiceNow (${CONTOSO})`);
@@ -75,22 +85,36 @@ describe('Azure Monitor Logs', () => {
     expect(subjects()).toHaveLength(1);
 
     // Raising the threshold resolves it.
-    writeConfig({ kqlRules: [{ ...spike, threshold: { ...spike.threshold, value: 50 } }, quiet], route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.example'] }] } });
+    writeConfig({
+      kqlRules: [{ ...spike, threshold: { ...spike.threshold, value: 50 } }, quiet],
+      route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.example'] }] },
+    });
     await runCycle(world.deps());
     expect(subjects()[1]).toBe(`Resolved: [Critical] kql-failure-spike: ServiceNow (${CONTOSO})`);
     expect(world.cloud.acs.messages()[1]!.plainText).toMatch(/Is back within its threshold at .*, after /);
   });
 
-  it('names a partial result, a refused query, a throttled query and a timeout, holds the rule\'s alert, and checks everything else', async () => {
+  it("names a partial result, a refused query, a throttled query and a timeout, holds the rule's alert, and checks everything else", async () => {
     writeConfig({ kqlRules: [spike, quiet] });
-    world.cloud.control.addProvisioningEvents(CONTOSO, [{ job: SERVICENOW_JOB, count: 11, status: 'failure', errorCode: 'EntryConflict', spreadMinutes: 3 }]);
+    world.cloud.control.addProvisioningEvents(CONTOSO, [
+      { job: SERVICENOW_JOB, count: 11, status: 'failure', errorCode: 'EntryConflict', spreadMinutes: 3 },
+    ]);
     await runCycle(world.deps());
     expect(subjects()).toEqual([`[Critical] 1 kql-failure-spike, 1 failure digest: ${CONTOSO}`]);
 
     const faults: [Parameters<World['cloud']['logAnalytics']['injectFault']>[0], RegExp][] = [
-      [{ kind: 'partial', queryIncludes: 'ResultType' }, /^partial: PartialError: There were some errors when processing your query\..* while reading kql rule kql-failure-spike from Log Analytics$/],
-      [{ status: 429, retryAfterSeconds: 0, times: 4, queryIncludes: 'ResultType' }, /^throttled: 429 ThrottledError: Too many requests: please retry later while reading kql rule kql-failure-spike/],
-      [{ delayMs: 1500, queryIncludes: 'ResultType' }, /^timeout: no answer in time; the query was abandoned while reading kql rule kql-failure-spike/],
+      [
+        { kind: 'partial', queryIncludes: 'ResultType' },
+        /^partial: PartialError: There were some errors when processing your query\..* while reading kql rule kql-failure-spike from Log Analytics$/,
+      ],
+      [
+        { status: 429, retryAfterSeconds: 0, times: 4, queryIncludes: 'ResultType' },
+        /^throttled: 429 ThrottledError: Too many requests: please retry later while reading kql rule kql-failure-spike/,
+      ],
+      [
+        { delayMs: 1500, queryIncludes: 'ResultType' },
+        /^timeout: no answer in time; the query was abandoned while reading kql rule kql-failure-spike/,
+      ],
     ];
     for (const [fault, message] of faults) {
       world.cloud.logAnalytics.injectFault(fault);
@@ -100,9 +124,15 @@ describe('Azure Monitor Logs', () => {
       expect(summary.alertsFiring).toBe(2); // held, not resolved: the digest and the KQL alert
       expect(summary.tenantsChecked).toBe(2);
     }
-    writeConfig({ kqlRules: [{ ...spike, query: 'AADProvisioningLogs | where ResultType == "Failure" | render timechart' }, quiet] });
+    writeConfig({
+      kqlRules: [{ ...spike, query: 'AADProvisioningLogs | where ResultType == "Failure" | render timechart' }, quiet],
+    });
     const refused = await runCycle(world.deps());
-    expect(refused.errors).toEqual([expect.stringMatching(/^query-error: 400 EmulatorUnsupported: The request had some invalid properties: The query uses KQL the emulator does not run\. the emulator does not run the 'render' operator/)]);
+    expect(refused.errors).toEqual([
+      expect.stringMatching(
+        /^query-error: 400 EmulatorUnsupported: The request had some invalid properties: The query uses KQL the emulator does not run\. the emulator does not run the 'render' operator/,
+      ),
+    ]);
     expect(refused.alertsFiring).toBe(2);
     expect(subjects()).toHaveLength(1);
   });
@@ -110,7 +140,9 @@ describe('Azure Monitor Logs', () => {
   it('digests failures and names held deletes from AADProvisioningLogs when the config says so', async () => {
     writeConfig({ provisioningLogs: { source: 'logAnalytics' } });
     world.cloud.control.step('deletion-threshold-tripped');
-    world.cloud.control.addProvisioningEvents(CONTOSO, [{ job: SERVICENOW_JOB, count: 12, status: 'failure', errorCode: 'MandatoryFieldsMissing', spreadMinutes: 4 }]);
+    world.cloud.control.addProvisioningEvents(CONTOSO, [
+      { job: SERVICENOW_JOB, count: 12, status: 'failure', errorCode: 'MandatoryFieldsMissing', spreadMinutes: 4 },
+    ]);
     const summary = await runCycle(world.deps());
     expect(summary.errors).toEqual([]);
     expect(subjects()).toEqual(['[Critical] 1 deletion hold, 1 failure digest: 3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b']);
@@ -119,7 +151,9 @@ describe('Azure Monitor Logs', () => {
     expect(text).toContain('MandatoryFieldsMissing: 12 failure(s)');
     expect(world.cloud.control.requestLog().filter((r) => r.path.endsWith('/auditLogs/provisioning'))).toEqual([]);
     const queries = world.cloud.logAnalytics.queries().map((q) => q.query);
-    expect(queries.some((q) => q.includes('ResultType == "Failure"') && q.includes('order by TimeGenerated asc, Id asc'))).toBe(true);
+    expect(
+      queries.some((q) => q.includes('ResultType == "Failure"') && q.includes('order by TimeGenerated asc, Id asc')),
+    ).toBe(true);
     expect(queries.some((q) => q.includes('ProvisioningAction =~ "stagedDelete"'))).toBe(true);
     // Read again: nothing new, nothing told twice.
     await runCycle(world.deps());
@@ -131,7 +165,9 @@ describe('Azure Monitor Logs', () => {
     const env = { ...world.env, LOG_ANALYTICS_WORKSPACE_ID: '', LOG_ANALYTICS_ENDPOINT: '' };
     return import('../../lib/app').then(async ({ cycleDepsFromSettings }) => {
       const { loadSettings } = await import('../../lib/config/settings');
-      expect(() => cycleDepsFromSettings(loadSettings(env), env, world.log)).toThrow(/kqlRules: the rules run in the workspace named by the setting LOG_ANALYTICS_WORKSPACE_ID, which is not set/);
+      expect(() => cycleDepsFromSettings(loadSettings(env), env, world.log)).toThrow(
+        /kqlRules: the rules run in the workspace named by the setting LOG_ANALYTICS_WORKSPACE_ID, which is not set/,
+      );
     });
   });
 });

@@ -18,16 +18,27 @@ afterAll(async () => {
   await world.stop();
 });
 
-const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
 
 async function invoke(): Promise<{ lines: string[]; metrics: CycleMetrics; failed?: Error }> {
   const lines: string[] = [];
-  const context = new InvocationContext({ functionName: 'watch', logHandler: (level, ...args) => lines.push(`${level}: ${args.join(' ')}`) });
+  const context = new InvocationContext({
+    functionName: 'watch',
+    logHandler: (level, ...args) => lines.push(`${level}: ${args.join(' ')}`),
+  });
   let failed: Error | undefined;
   await watch(timer, context).catch((error: Error) => (failed = error));
   const line = lines.find((l) => l.startsWith(`information: ${CYCLE_METRICS_EVENT} `));
   if (!line) throw new Error(`no ${CYCLE_METRICS_EVENT} line in:\n${lines.join('\n')}`);
-  return { lines, metrics: JSON.parse(line.slice(`information: ${CYCLE_METRICS_EVENT} `.length)) as CycleMetrics, failed };
+  return {
+    lines,
+    metrics: JSON.parse(line.slice(`information: ${CYCLE_METRICS_EVENT} `.length)) as CycleMetrics,
+    failed,
+  };
 }
 
 describe('the watch function as Application Insights sees it', () => {
@@ -45,7 +56,13 @@ describe('the watch function as Application Insights sees it', () => {
 
     // One member of a $batch is throttled with Retry-After 0: the cycle retries it and counts the 429.
     world.cloud.control.clearLogs();
-    world.cloud.control.injectFault({ status: 429, retryAfterSeconds: 0, times: 1, inBatch: true, pathIncludes: 'synchronization/jobs' });
+    world.cloud.control.injectFault({
+      status: 429,
+      retryAfterSeconds: 0,
+      times: 1,
+      inBatch: true,
+      pathIncludes: 'synchronization/jobs',
+    });
     const throttled = await invoke();
     expect(throttled.metrics.graphThrottled).toBe(1);
     expect(throttled.metrics.errors).toBe(0);

@@ -32,7 +32,11 @@ describe('instances that overlap', () => {
     world.tableName = `o${Math.random().toString(36).slice(2)}`;
   });
 
-  const quarantine = (tenant: string, job: string) => world.cloud.control.setJob(tenant, job, { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException' } });
+  const quarantine = (tenant: string, job: string) =>
+    world.cloud.control.setJob(tenant, job, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
 
   it('deliver each alert once when the first instance writes its outbox slowly and the second saw more (the race of issue #8)', async () => {
     quarantine(CONTOSO, FABRIKAM_JOB);
@@ -44,18 +48,28 @@ describe('instances that overlap', () => {
       slow = false;
       return true;
     };
-    const slowState = new StateStore(withSlowWrites(TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}state`, { allowInsecureConnection: true }), 1500, slowPlan));
-    const first = runCycle(world.deps({
-      state: slowState,
-      probe: (point: CyclePoint) => {
-        if (point !== 'state-written' || second) return;
-        // The first instance has written its alert state and is about to plan; now a second job
-        // breaks and a second instance starts and sees both.
-        slow = true;
-        quarantine(NORTHWIND, NORTHWIND_JOB);
-        second = runCycle(world.deps());
-      },
-    } as Partial<CycleDeps>));
+    const slowState = new StateStore(
+      withSlowWrites(
+        TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}state`, {
+          allowInsecureConnection: true,
+        }),
+        1500,
+        slowPlan,
+      ),
+    );
+    const first = runCycle(
+      world.deps({
+        state: slowState,
+        probe: (point: CyclePoint) => {
+          if (point !== 'state-written' || second) return;
+          // The first instance has written its alert state and is about to plan; now a second job
+          // breaks and a second instance starts and sees both.
+          slow = true;
+          quarantine(NORTHWIND, NORTHWIND_JOB);
+          second = runCycle(world.deps());
+        },
+      } as Partial<CycleDeps>),
+    );
     await first;
     await second;
     const delivered = deliveredAlerts(world);

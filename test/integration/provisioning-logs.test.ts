@@ -10,7 +10,11 @@ const SERVICENOW_JOB = 'ServiceNowOutDelta.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f
 const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
 const HOUR = 3600_000;
 
-const failures = (count: number, errorCode: string, extra: Partial<ProvisioningEventSpec> = {}): ProvisioningEventSpec[] => [
+const failures = (
+  count: number,
+  errorCode: string,
+  extra: Partial<ProvisioningEventSpec> = {},
+): ProvisioningEventSpec[] => [
   { job: SERVICENOW_JOB, count, status: 'failure', errorCode, spreadMinutes: 2, ...extra },
 ];
 
@@ -30,12 +34,16 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
   // The monitor's clock jumps ahead while the emulator's job times do not: running jobs would look stalled.
   const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.example'] });
   const later = (ms: number): Partial<CycleDeps> => ({ clock: () => new Date(Date.now() + ms), policy: noStalls });
-  const digestOf = async (deps: CycleDeps) => [...(await deps.alerts.loadAll()).values()].find((a) => a.labels.condition === 'provisioning-failures');
+  const digestOf = async (deps: CycleDeps) =>
+    [...(await deps.alerts.loadAll()).values()].find((a) => a.labels.condition === 'provisioning-failures');
 
   it('digests failures per error code, updates the alert in place, tells a new code at once, and resolves once the window is clean', async () => {
     const { control } = world.cloud;
     expect((await runCycle(world.deps())).errors).toEqual([]);
-    control.addProvisioningEvents(CONTOSO, failures(10, 'EntryConflict', { reason: 'A user with the same user_name already exists in ServiceNow.' }));
+    control.addProvisioningEvents(
+      CONTOSO,
+      failures(10, 'EntryConflict', { reason: 'A user with the same user_name already exists in ServiceNow.' }),
+    );
     const fired = await runCycle(world.deps());
     expect(fired.errors).toEqual([]);
     expect(subjects()).toEqual([`[Warning] Provisioning failures: ServiceNow (${CONTOSO})`]);
@@ -70,15 +78,19 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     expect(summary.errors).toEqual([]);
     const email = world.cloud.acs.messages()[0]!;
     expect(email.subject).toBe(`[Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`);
-    expect(email.plainText).toContain('This cycle would have deleted or disabled 612 objects in the target, more than the accidental-deletion threshold of 500 allows.');
+    expect(email.plainText).toContain(
+      'This cycle would have deleted or disabled 612 objects in the target, more than the accidental-deletion threshold of 500 allows.',
+    );
     expect(email.plainText).toContain('Held deletes: 612 object(s), staged ');
-    expect(email.plainText).toMatch(/Held objects \(10 of 612\): Adele Archie \(adele\.archie@fabrikam\.example\), .*, and 602 more/);
+    expect(email.plainText).toMatch(
+      /Held objects \(10 of 612\): Adele Archie \(adele\.archie@fabrikam\.example\), .*, and 602 more/,
+    );
     expect(email.plainText).toContain('Deletion threshold: 500');
     expect(email.plainText).toContain('"resetScope":"ForceDeletes"');
     expect(email.html).toContain('Adele Archie (adele.archie@fabrikam.example)');
   });
 
-  it('plays the demo\'s failure digest: ServiceNow\'s failing users arrive with Woodgrove\'s quarantine', async () => {
+  it("plays the demo's failure digest: ServiceNow's failing users arrive with Woodgrove's quarantine", async () => {
     world.cloud.control.step('woodgrove-quarantined');
     await runCycle(world.deps());
     expect(subjects()).toEqual(['[Critical] 1 quarantined, 1 failure digest: 3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b']);
@@ -86,20 +98,27 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     expect(text).toContain('Failures: 15 since ');
     expect(text).toContain('EntryConflict: 11 failure(s)');
     expect(text).toContain('MandatoryFieldsMissing: 4 failure(s)');
-    expect(text).toContain('For example: Isaiah Langer (isaiah.langer@contoso.example), Lynne Robinson (lynne.robinson@contoso.example), Miriam Garcia (miriam.garcia@contoso.example)'); // the newest three
+    expect(text).toContain(
+      'For example: Isaiah Langer (isaiah.langer@contoso.example), Lynne Robinson (lynne.robinson@contoso.example), Miriam Garcia (miriam.garcia@contoso.example)',
+    ); // the newest three
   });
 
   it('without AuditLog.Read.All or a P1/P2 licence: one warning per tenant naming what is missing, and the job checks go on', async () => {
     const { control } = world.cloud;
     control.setGrants(NORTHWIND, ['Application.Read.All', 'Synchronization.Read.All']);
-    control.setJob(NORTHWIND, NORTHWIND_JOB, { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException' } });
+    control.setJob(NORTHWIND, NORTHWIND_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
     const first = await runCycle(world.deps());
     expect(first.errors).toEqual([]); // degraded, not failed: the heartbeat still goes out
     expect(subjects()).toEqual(['[Critical] 1 quarantined, 1 logs unreadable: 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d']);
     const email = world.cloud.acs.messages()[0]!.plainText;
     expect(email).toContain('Quarantines and deletion holds are still reported from the job status.');
     expect(email).toContain('Likely missing: the application permission AuditLog.Read.All');
-    expect(world.log.lines.join('\n')).toContain('403 Authorization_RequestDenied: Insufficient privileges to complete the operation. while reading provisioning logs from Graph');
+    expect(world.log.lines.join('\n')).toContain(
+      '403 Authorization_RequestDenied: Insufficient privileges to complete the operation. while reading provisioning logs from Graph',
+    );
     await runCycle(world.deps());
     expect(subjects()).toHaveLength(1); // once
 
@@ -107,10 +126,14 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     control.setPremium(NORTHWIND, false);
     world.tableName = `p${Math.random().toString(36).slice(2)}`;
     await runCycle(world.deps());
-    expect(world.cloud.acs.messages().at(-1)!.plainText).toContain('Likely missing: a Microsoft Entra ID P1 or P2 licence in the tenant');
+    expect(world.cloud.acs.messages().at(-1)!.plainText).toContain(
+      'Likely missing: a Microsoft Entra ID P1 or P2 licence in the tenant',
+    );
     control.setPremium(NORTHWIND, true);
     await runCycle(world.deps());
-    expect(subjects().at(-1)).toBe('Resolved: [Warning] Provisioning logs unreadable: tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d');
+    expect(subjects().at(-1)).toBe(
+      'Resolved: [Warning] Provisioning logs unreadable: tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d',
+    );
     expect(world.cloud.acs.messages().at(-1)!.plainText).toMatch(/Provisioning logs can be read again at .*, after/);
   });
 
@@ -119,12 +142,24 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     await runCycle(world.deps());
     control.addProvisioningEvents(CONTOSO, failures(23, 'Timeout'));
     const capped = (point?: CyclePoint): CycleDeps => {
-      const deps = world.deps(point ? { probe: (p) => { if (p === point) throw new Error(`stopped at ${p}`); } } : {});
+      const deps = world.deps(
+        point
+          ? {
+              probe: (p) => {
+                if (p === point) throw new Error(`stopped at ${p}`);
+              },
+            }
+          : {},
+      );
       return { ...deps, logs: { ...deps.logs!, pageSize: 5, read: { maxPages: 2 } } };
     };
     await expect(runCycle(capped('evaluated'))).rejects.toThrow('stopped at evaluated');
     await runCycle(capped());
-    expect(world.log.lines.some((l) => l.includes('read 2 page(s) of failed events up to') && l.includes('the rest is read next cycle'))).toBe(true);
+    expect(
+      world.log.lines.some(
+        (l) => l.includes('read 2 page(s) of failed events up to') && l.includes('the rest is read next cycle'),
+      ),
+    ).toBe(true);
     expect((await digestOf(world.deps()))?.annotations.failures).toBe(10);
     await runCycle(capped());
     await runCycle(capped());
@@ -158,8 +193,13 @@ describe('the reports limit', () => {
     world.cloud.control.clearLogs();
     world.tableName = `r${Math.random().toString(36).slice(2)}`;
     const careless = world.deps();
-    await runCycle({ ...careless, logs: { ...careless.logs!, pageSize: 2, rateLimit: { requests: 100, windowMs: 1000 } } });
-    const statuses = logRequests().filter((r) => r.tenantId === CONTOSO).map((r) => r.status);
+    await runCycle({
+      ...careless,
+      logs: { ...careless.logs!, pageSize: 2, rateLimit: { requests: 100, windowMs: 1000 } },
+    });
+    const statuses = logRequests()
+      .filter((r) => r.tenantId === CONTOSO)
+      .map((r) => r.status);
     expect(statuses).toContain(429);
     expect(statuses.filter((s) => s === 200)).toHaveLength(7);
     expect(world.cloud.acs.messages().at(-1)?.plainText).toContain('Failures: 14 since');

@@ -34,8 +34,19 @@ describe('snooze links', () => {
   beforeAll(async () => {
     const config = join(mkdtempSync(join(tmpdir(), 'esw-snooze-')), 'watch-config.json');
     // Clocks below run a day ahead of the emulator, to which every running job would look stalled.
-    writeFileSync(config, JSON.stringify({ route: { channels: [{ type: 'teams', urlSetting: 'TEAMS_OPS_URL' }] }, rules: { 'job-stalled': { enabled: false } } }));
-    world = await startWorld(DEMO_SCENARIO, { AzureWebJobsStorage: ownStorage('snooze'), SNOOZE_SIGNING_KEY: 'k'.repeat(48), SNOOZE_BASE_URL: BASE, WATCH_CONFIG: config });
+    writeFileSync(
+      config,
+      JSON.stringify({
+        route: { channels: [{ type: 'teams', urlSetting: 'TEAMS_OPS_URL' }] },
+        rules: { 'job-stalled': { enabled: false } },
+      }),
+    );
+    world = await startWorld(DEMO_SCENARIO, {
+      AzureWebJobsStorage: ownStorage('snooze'),
+      SNOOZE_SIGNING_KEY: 'k'.repeat(48),
+      SNOOZE_BASE_URL: BASE,
+      WATCH_CONFIG: config,
+    });
   });
   afterAll(() => world.stop());
   afterEach(() => {
@@ -52,23 +63,37 @@ describe('snooze links', () => {
     };
   };
   const cycleAt = (at: Date) => runCycle(cycleDepsFromSettings(settings(), world.env, world.log, () => at));
-  const context = () => new InvocationContext({ functionName: 'snooze', logHandler: (level, ...args) => captureLog('snooze function', `${level}: ${args.join(' ')}`) });
+  const context = () =>
+    new InvocationContext({
+      functionName: 'snooze',
+      logHandler: (level, ...args) => captureLog('snooze function', `${level}: ${args.join(' ')}`),
+    });
   const call = async (method: 'GET' | 'POST', url: string, body?: string) => {
     Object.assign(process.env, world.env);
-    const request = new HttpRequest({ method, url, ...(body ? { body: { string: body }, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}) });
+    const request = new HttpRequest({
+      method,
+      url,
+      ...(body ? { body: { string: body }, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+    });
     const response = await snooze(request, context());
     return { status: response.status, headers: response.headers, body: String(response.body ?? '') };
   };
-  const fabrikamEmails = () => world.cloud.acs.messages().filter((m) => m.subject.includes('Deletion threshold tripped'));
+  const fabrikamEmails = () =>
+    world.cloud.acs.messages().filter((m) => m.subject.includes('Deletion threshold tripped'));
 
   it('email and Teams carry signed links; the GET only asks; the POST snoozes; the cycles obey; the status page shows it', async () => {
     const t0 = new Date();
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
     const first = await cycleAt(t0);
     expect(first.errors).toEqual([]);
 
     const [email] = fabrikamEmails();
-    const links = [...(email?.plainText ?? '').matchAll(/https:\/\/sync-watch\.example\.net\/api\/snooze\?\S+/g)].map((m) => m[0]);
+    const links = [...(email?.plainText ?? '').matchAll(/https:\/\/sync-watch\.example\.net\/api\/snooze\?\S+/g)].map(
+      (m) => m[0],
+    );
     expect(links).toHaveLength(2);
     expect(email?.html).toContain(links[1]!.replace(/&/g, '&amp;'));
     const card = JSON.parse(world.cloud.webhooks.accepted('teams')[0]!.body);
@@ -89,14 +114,20 @@ describe('snooze links', () => {
     // A changed link is refused.
     expect((await call('GET', day.replace('d=1d', 'd=4h'))).status).toBe(403);
 
-    const form = new URLSearchParams([...new URL(day).searchParams.entries(), ['by', 'alice@contoso.example']]).toString();
+    const form = new URLSearchParams([
+      ...new URL(day).searchParams.entries(),
+      ['by', 'alice@contoso.example'],
+    ]).toString();
     const done = await call('POST', `${BASE}/api/snooze`, form);
     expect(done.status).toBe(201);
     expect(done.body).toContain('Muted until');
     const again = await call('POST', `${BASE}/api/snooze`, form);
     expect([again.status, again.body.includes('Already snoozed')]).toEqual([200, true]);
     const [silence] = await stores().silences.list();
-    expect(silence).toMatchObject({ createdBy: 'alice@contoso.example (snooze link)', matchers: { tenant: CONTOSO, job: FABRIKAM_JOB, condition: 'deletion-threshold' } });
+    expect(silence).toMatchObject({
+      createdBy: 'alice@contoso.example (snooze link)',
+      matchers: { tenant: CONTOSO, job: FABRIKAM_JOB, condition: 'deletion-threshold' },
+    });
     expect(await stores().silences.list()).toHaveLength(1);
 
     // Past the repeat interval (4 h for critical alerts), within the snooze: no reminder anywhere.
@@ -104,16 +135,36 @@ describe('snooze links', () => {
     expect(muted.errors).toEqual([]);
     expect(fabrikamEmails()).toHaveLength(1);
     expect(world.cloud.webhooks.accepted('teams')).toHaveLength(1);
-    expect(world.log.lines.join('\n')).toMatch(/muted alert [0-9a-f]+ \(deletion-threshold, Fabrikam to Contoso\): silence by alice@contoso\.example \(snooze link\) until/);
+    expect(world.log.lines.join('\n')).toMatch(
+      /muted alert [0-9a-f]+ \(deletion-threshold, Fabrikam to Contoso\): silence by alice@contoso\.example \(snooze link\) until/,
+    );
 
-    const view = await readStatus(stores().alerts, stores().state, { policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.example'] }), snoozes: stores().silences, now: new Date(t0.getTime() + 5 * 3600_000) });
-    expect(view.firing.find((a) => a.condition === 'deletion-threshold')?.mutedBy?.description).toContain('snooze link');
-    expect(view.mutes).toContainEqual(expect.objectContaining({ kind: 'silence', active: true, snoozed: expect.stringContaining('Deletion threshold tripped'), createdBy: 'alice@contoso.example (snooze link)' }));
-    expect(renderStatusPage(view)).toContain('Snooze <div class="muted small">Deletion threshold tripped: Fabrikam to Contoso');
+    const view = await readStatus(stores().alerts, stores().state, {
+      policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.example'] }),
+      snoozes: stores().silences,
+      now: new Date(t0.getTime() + 5 * 3600_000),
+    });
+    expect(view.firing.find((a) => a.condition === 'deletion-threshold')?.mutedBy?.description).toContain(
+      'snooze link',
+    );
+    expect(view.mutes).toContainEqual(
+      expect.objectContaining({
+        kind: 'silence',
+        active: true,
+        snoozed: expect.stringContaining('Deletion threshold tripped'),
+        createdBy: 'alice@contoso.example (snooze link)',
+      }),
+    );
+    expect(renderStatusPage(view)).toContain(
+      'Snooze <div class="muted small">Deletion threshold tripped: Fabrikam to Contoso',
+    );
 
     // Once the snooze has ended, the reminder that was due goes out.
     await cycleAt(new Date(t0.getTime() + 25 * 3600_000));
-    expect(fabrikamEmails().map((m) => m.subject.split(':')[0])).toEqual(['[Critical] Deletion threshold tripped', 'Reminder']);
+    expect(fabrikamEmails().map((m) => m.subject.split(':')[0])).toEqual([
+      '[Critical] Deletion threshold tripped',
+      'Reminder',
+    ]);
   });
 
   it('says snooze links are off without SNOOZE_SIGNING_KEY, and refuses other methods', async () => {

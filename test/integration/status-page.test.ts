@@ -76,14 +76,39 @@ function config(): string {
       tenants: { [CONTOSO]: { name: 'Contoso' }, [NORTHWIND]: { name: 'Northwind' } },
       route: {
         to: ['identity-ops@contoso.example'],
-        routes: [{ match: { condition: 'deletion-threshold' }, to: ['change-board@contoso.example'], cc: ['identity-ops@contoso.example'] }],
+        routes: [
+          {
+            match: { condition: 'deletion-threshold' },
+            to: ['change-board@contoso.example'],
+            cc: ['identity-ops@contoso.example'],
+          },
+        ],
       },
       silences: [
-        { matchers: { app: 'Woodgrove*' }, startsAt: new Date(Date.now() - hour).toISOString(), endsAt: new Date(Date.now() + 2 * hour).toISOString(), createdBy: 'alice@contoso.example', comment: 'CHG-20931 Woodgrove directory migration' },
-        { matchers: { tenantName: 'Northwind' }, startsAt: new Date(Date.now() + 24 * hour).toISOString(), endsAt: new Date(Date.now() + 30 * hour).toISOString(), createdBy: 'bob@contoso.example', comment: 'Northwind tenant move' },
+        {
+          matchers: { app: 'Woodgrove*' },
+          startsAt: new Date(Date.now() - hour).toISOString(),
+          endsAt: new Date(Date.now() + 2 * hour).toISOString(),
+          createdBy: 'alice@contoso.example',
+          comment: 'CHG-20931 Woodgrove directory migration',
+        },
+        {
+          matchers: { tenantName: 'Northwind' },
+          startsAt: new Date(Date.now() + 24 * hour).toISOString(),
+          endsAt: new Date(Date.now() + 30 * hour).toISOString(),
+          createdBy: 'bob@contoso.example',
+          comment: 'Northwind tenant move',
+        },
       ],
       maintenanceWindows: [
-        { name: 'Weekend patching', matchers: { tenantName: 'Contoso' }, timeZone: 'Europe/Berlin', weekly: [{ days: ['sat'], start: '22:00', end: '06:00' }], createdBy: 'carol@contoso.example', comment: 'Patch night' },
+        {
+          name: 'Weekend patching',
+          matchers: { tenantName: 'Contoso' },
+          timeZone: 'Europe/Berlin',
+          weekly: [{ days: ['sat'], start: '22:00', end: '06:00' }],
+          createdBy: 'carol@contoso.example',
+          comment: 'Patch night',
+        },
       ],
     }),
   );
@@ -101,8 +126,14 @@ beforeAll(async () => {
   const healthy = await runCycle(world.deps());
   expect(healthy.errors).toEqual([]);
   world.cloud.control.setJob(CONTOSO, job('1'), { state: 'quarantined', quarantine: { reason: 'TooManyDeletes' } });
-  world.cloud.control.setJob(CONTOSO, job('2'), { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException' } });
-  world.cloud.control.setJob(CONTOSO, job('3'), { state: 'quarantined', quarantine: { reason: 'EncounteredEscrowProportionThreshold' } });
+  world.cloud.control.setJob(CONTOSO, job('2'), {
+    state: 'quarantined',
+    quarantine: { reason: 'EncounteredQuarantineException' },
+  });
+  world.cloud.control.setJob(CONTOSO, job('3'), {
+    state: 'quarantined',
+    quarantine: { reason: 'EncounteredEscrowProportionThreshold' },
+  });
   world.cloud.control.setConsented(NORTHWIND, false);
   // As on a new instance: a kept token would be refused by Graph this cycle and renewed at the next (token-reuse.test.ts).
   forgetKeptCredentials();
@@ -118,11 +149,24 @@ beforeAll(async () => {
     consentUrl: (tenant) => adminConsentUrl(settings, world.cloud.clientId, tenant),
   });
   html = renderStatusPage(view);
-  if (!existsSync(CHROMIUM)) throw new Error(`the status page test needs Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `the status page test needs Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`,
+    );
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'esw-chromium-'))}`],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${mkdtempSync(join(tmpdir(), 'esw-chromium-'))}`,
+    ],
   });
 }, 60_000);
 
@@ -139,9 +183,22 @@ describe('the status view', () => {
       routes: [{ to: ['change-board@contoso.example'], cc: ['identity-ops@contoso.example'] }],
     });
     expect(byConfiguration['Fabrikam to Contoso']?.ageMs).toBeGreaterThanOrEqual(0);
-    expect(byConfiguration['Woodgrove to Contoso']?.mutedBy).toMatchObject({ kind: 'silence', description: expect.stringContaining('alice@contoso.example') });
-    expect(view.unreadable).toEqual([expect.objectContaining({ tenantId: NORTHWIND, tenantName: 'Northwind', consentUrl: expect.stringContaining(`${world.cloud.authorityHost}/${NORTHWIND}/v2.0/adminconsent?`) })]);
-    expect(view.mutes.map((m) => [m.kind, m.active])).toEqual([['silence', true], ['silence', false], ['maintenance', expect.any(Boolean)]]);
+    expect(byConfiguration['Woodgrove to Contoso']?.mutedBy).toMatchObject({
+      kind: 'silence',
+      description: expect.stringContaining('alice@contoso.example'),
+    });
+    expect(view.unreadable).toEqual([
+      expect.objectContaining({
+        tenantId: NORTHWIND,
+        tenantName: 'Northwind',
+        consentUrl: expect.stringContaining(`${world.cloud.authorityHost}/${NORTHWIND}/v2.0/adminconsent?`),
+      }),
+    ]);
+    expect(view.mutes.map((m) => [m.kind, m.active])).toEqual([
+      ['silence', true],
+      ['silence', false],
+      ['maintenance', expect.any(Boolean)],
+    ]);
     expect(view.recentCycles).toHaveLength(2);
     expect(view.recentCycles[0]?.tenantsUnreadable).toEqual([NORTHWIND]); // newest first
   });
@@ -154,19 +211,34 @@ describe('the status page in a browser', () => {
     await page.setContent(html, { waitUntil: 'load' });
     const seen = (await page.evaluate(READ_PAGE)) as PageReading;
     expect(seen.title).toBe('Entra Sync Watch: status');
-    expect(seen.sections).toEqual(['Open alerts 4', 'Tenants that cannot be read 1', 'Silences and maintenance windows', 'Last cycles']);
+    expect(seen.sections).toEqual([
+      'Open alerts 4',
+      'Tenants that cannot be read 1',
+      'Silences and maintenance windows',
+      'Last cycles',
+    ]);
     expect(seen.tenants).toEqual([`Contoso ${CONTOSO} 3 open`, `Northwind ${NORTHWIND} 1 open`]);
     const fabrikam = seen.alerts.find((r) => r[1]?.startsWith('Fabrikam to Contoso'));
     expect(fabrikam?.[2]).toMatch(/^7 min since \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
     expect(fabrikam?.[3]).toBe('change-board@contoso.example cc identity-ops@contoso.example');
     expect(fabrikam?.[4]).toBe('firing');
-    expect(seen.alerts.find((r) => r[1]?.startsWith('Woodgrove'))?.[4]).toMatch(/^silenced until .* UTC silence by alice@contoso\.example/);
-    expect(seen.alerts.some((r) => r[1]?.startsWith('<img src=x onerror="window.__pwned=1">Tailspin & "Co"'))).toBe(true);
+    expect(seen.alerts.find((r) => r[1]?.startsWith('Woodgrove'))?.[4]).toMatch(
+      /^silenced until .* UTC silence by alice@contoso\.example/,
+    );
+    expect(seen.alerts.some((r) => r[1]?.startsWith('<img src=x onerror="window.__pwned=1">Tailspin & "Co"'))).toBe(
+      true,
+    );
     expect(seen.injected).toBe(0);
     expect(seen.pwned).toBeUndefined();
     expect(seen.unreadable[0]?.[0]).toBe(`Northwind ${NORTHWIND}`);
-    expect(seen.consent).toMatch(new RegExp(`^${world.cloud.authorityHost}/${NORTHWIND}/v2\\.0/adminconsent\\?client_id=`));
-    expect(seen.mutes.map((r) => r[3]?.split(' ')[0])).toEqual(['alice@contoso.example', 'bob@contoso.example', 'carol@contoso.example']);
+    expect(seen.consent).toMatch(
+      new RegExp(`^${world.cloud.authorityHost}/${NORTHWIND}/v2\\.0/adminconsent\\?client_id=`),
+    );
+    expect(seen.mutes.map((r) => r[3]?.split(' ')[0])).toEqual([
+      'alice@contoso.example',
+      'bob@contoso.example',
+      'carol@contoso.example',
+    ]);
     expect(seen.mutes[0]?.[2]).toMatch(/^on until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
     expect(seen.mutes[1]?.[2]).toMatch(/^from .* until /);
     expect(seen.cycles).toHaveLength(2);
@@ -175,7 +247,9 @@ describe('the status page in a browser', () => {
     expect(seen.cycles[1]?.[7]).toBe('none');
     expect(seen.banner).toMatch(/could not do its whole job \(1 problem\(s\)\)/);
 
-    const path = process.env.UPDATE_SCREENSHOT ? SCREENSHOT : join(mkdtempSync(join(tmpdir(), 'esw-shot-')), 'status-page.png');
+    const path = process.env.UPDATE_SCREENSHOT
+      ? SCREENSHOT
+      : join(mkdtempSync(join(tmpdir(), 'esw-shot-')), 'status-page.png');
     await page.screenshot({ path, fullPage: true });
     const png = readFileSync(path);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
@@ -187,7 +261,13 @@ describe('the status page in a browser', () => {
 describe('npm run status', () => {
   it('prints the same sections as terminal tables, with no control character from Graph', () => {
     const text = renderStatusText(view);
-    for (const heading of ['Open alerts (4)', 'Tenants that cannot be read (1)', 'Silences and maintenance windows', 'Last cycles']) expect(text).toContain(`\n${heading}\n`);
+    for (const heading of [
+      'Open alerts (4)',
+      'Tenants that cannot be read (1)',
+      'Silences and maintenance windows',
+      'Last cycles',
+    ])
+      expect(text).toContain(`\n${heading}\n`);
     expect(text).toContain(`Contoso (${CONTOSO}): 3 open`);
     expect(text).toMatch(/Fabrikam to Contoso\s+7 min\s+change-board@contoso\.example\s+firing/);
     expect(text).toContain('<img src=x onerror="window.__pwned=1">Tailspin');
@@ -199,10 +279,13 @@ describe('npm run status', () => {
 
 describe('GET /api/status', () => {
   it('answers JSON by default and to scripts, HTML to a browser or ?format=html, with a policy that forbids scripts', async () => {
-    const request = (url: string, accept?: string) => new HttpRequest({ method: 'GET', url, headers: accept ? { accept } : {} });
+    const request = (url: string, accept?: string) =>
+      new HttpRequest({ method: 'GET', url, headers: accept ? { accept } : {} });
     expect(wantsHtml(request('https://x/api/status'))).toBe(false);
     expect(wantsHtml(request('https://x/api/status', 'application/json'))).toBe(false);
-    expect(wantsHtml(request('https://x/api/status', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'))).toBe(true);
+    expect(
+      wantsHtml(request('https://x/api/status', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')),
+    ).toBe(true);
     expect(wantsHtml(request('https://x/api/status?format=html'))).toBe(true);
     expect(wantsHtml(request('https://x/api/status?format=json', 'text/html'))).toBe(false);
 
@@ -212,10 +295,17 @@ describe('GET /api/status', () => {
       const context = new InvocationContext({ functionName: 'status', logHandler: () => undefined });
       const page = await status(request('https://x/api/status?format=html'), context);
       expect(page.status).toBe(200);
-      expect(page.headers).toMatchObject({ 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': expect.stringContaining("default-src 'none'") });
+      expect(page.headers).toMatchObject({
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': expect.stringContaining("default-src 'none'"),
+      });
       expect(String(page.body)).toContain('<h2>Last cycles</h2>');
       const json = await status(request('https://x/api/status'), context);
-      expect(json.jsonBody).toMatchObject({ firing: expect.any(Array), recentCycles: expect.any(Array), unreadable: expect.any(Array) });
+      expect(json.jsonBody).toMatchObject({
+        firing: expect.any(Array),
+        recentCycles: expect.any(Array),
+        unreadable: expect.any(Array),
+      });
     } finally {
       process.env = saved;
     }
@@ -227,7 +317,11 @@ describe('the last cycles the state keeps', () => {
     const { TableClient } = await import('@azure/data-tables');
     const { inject } = await import('vitest');
     const { StateStore, RECENT_CYCLES_KEPT } = await import('../../lib/store/state-store');
-    const store = new StateStore(TableClient.fromConnectionString(inject('storageConnectionString'), `recent${Date.now()}`, { allowInsecureConnection: true }));
+    const store = new StateStore(
+      TableClient.fromConnectionString(inject('storageConnectionString'), `recent${Date.now()}`, {
+        allowInsecureConnection: true,
+      }),
+    );
     for (let i = 0; i < 15; i++) {
       await store.recordCycle({
         startedAt: new Date(Date.UTC(2026, 10, 27, 10, i)).toISOString(),

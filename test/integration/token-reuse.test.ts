@@ -21,7 +21,20 @@ const READ = ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read
 
 function tenant(id: string, name: string, grants: string[]): Scenario['tenants'][number] {
   const sp = guidFrom(`reuse-sp-${name}`);
-  return { id, displayName: name, grants, servicePrincipals: [{ id: sp, appId: guidFrom(`reuse-app-${name}`), displayName: `${name} sync`, applicationTemplateId: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7', jobs: [{ id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'healthy' }] }] };
+  return {
+    id,
+    displayName: name,
+    grants,
+    servicePrincipals: [
+      {
+        id: sp,
+        appId: guidFrom(`reuse-app-${name}`),
+        displayName: `${name} sync`,
+        applicationTemplateId: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7',
+        jobs: [{ id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'healthy' }],
+      },
+    ],
+  };
 }
 
 let world: World;
@@ -31,7 +44,11 @@ beforeAll(async () => {
     name: 'token-reuse',
     app: { clientId: guidFrom('reuse-app'), clientSecret: 'reuse-secret~1' },
     // C has not been granted Synchronization.Read.All yet: its jobs are refused.
-    tenants: [tenant(A, 'Alpha', READ), tenant(B, 'Beta', READ), tenant(C, 'Gamma', ['Application.Read.All', 'AuditLog.Read.All'])],
+    tenants: [
+      tenant(A, 'Alpha', READ),
+      tenant(B, 'Beta', READ),
+      tenant(C, 'Gamma', ['Application.Read.All', 'AuditLog.Read.All']),
+    ],
   });
 });
 afterAll(async () => {
@@ -61,7 +78,7 @@ async function cycle() {
 }
 
 describe('Graph tokens across cycles in one instance', () => {
-  it('asks once per tenant, renews a refused tenant\'s token each cycle, and a permission granted in between takes effect at the next cycle', async () => {
+  it("asks once per tenant, renews a refused tenant's token each cycle, and a permission granted in between takes effect at the next cycle", async () => {
     const first = await cycle();
     expect(first.tokens).toEqual({ [A]: 1, [B]: 1, [C]: 1 });
     expect(first.summary.tenantsUnreadable).toEqual([C]);
@@ -124,7 +141,7 @@ describe('the kept Graph credential', () => {
     expect(graphTokens()).toEqual({ [B]: 1 });
   });
 
-  it('renew() drops that tenant\'s token and only that one', async () => {
+  it("renew() drops that tenant's token and only that one", async () => {
     const [, b] = await Promise.all([ask(A), ask(B)]);
     world.cloud.control.clearLogs();
     graph().renew(A.toUpperCase());
@@ -145,7 +162,10 @@ describe('the kept Graph credential', () => {
   it('asks the authority at a claims challenge, and keeps the token it gets', async () => {
     await ask(A);
     world.cloud.control.clearLogs();
-    const challenged = await ask(A, JSON.stringify({ access_token: { nbf: { essential: true, value: String(Math.floor(Date.now() / 1000)) } } }));
+    const challenged = await ask(
+      A,
+      JSON.stringify({ access_token: { nbf: { essential: true, value: String(Math.floor(Date.now() / 1000)) } } }),
+    );
     expect(graphTokens()).toEqual({ [A]: 1 });
     world.cloud.control.clearLogs();
     expect(await ask(A)).toBe(challenged); // the very token the challenge got

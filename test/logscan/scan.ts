@@ -49,7 +49,8 @@ export function findLeaks(secrets: Secret[], logs: Map<string, string>): Leak[] 
       const hit = tokens.get(candidate);
       if (hit && found.get(hit.token) !== 'whole') found.set(hit.token, hit.part);
     }
-    for (const part of found.values()) leaks.push({ kind: part === 'whole' ? 'access-token' : 'access-token signature', where });
+    for (const part of found.values())
+      leaks.push({ kind: part === 'whole' ? 'access-token' : 'access-token signature', where });
   }
   return leaks;
 }

@@ -16,14 +16,21 @@ const logDir = process.env.TEST_LOG_DIR as string;
 describe('no secret or token in the logs of this test run', () => {
   it('the scan finds a planted secret and a planted token (so it can fail)', () => {
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJ0aWQiOiJ4In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1pbi1iYXNlNjR1cmw';
-    const secrets = [{ kind: 'client-secret', value: 'esw~Planted.Secret.0123' }, { kind: 'access-token', value: token }];
+    const secrets = [
+      { kind: 'client-secret', value: 'esw~Planted.Secret.0123' },
+      { kind: 'access-token', value: token },
+    ];
     const logs = new Map([
       ['a.log', 'error: AADSTS7000215 for secret esw~Planted.Secret.0123'],
       ['b.log', `Authorization: Bearer ${token}`],
       ['c.log', `sig ${token.split('.')[2]} only`],
       ['d.log', 'nothing here'],
     ]);
-    expect(findLeaks(secrets, logs).map((l) => `${l.where}:${l.kind}`).sort()).toEqual(['a.log:client-secret', 'b.log:access-token', 'c.log:access-token signature']);
+    expect(
+      findLeaks(secrets, logs)
+        .map((l) => `${l.where}:${l.kind}`)
+        .sort(),
+    ).toEqual(['a.log:client-secret', 'b.log:access-token', 'c.log:access-token signature']);
   });
 
   it('the run recorded its secrets and its logs', () => {

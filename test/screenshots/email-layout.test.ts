@@ -72,19 +72,33 @@ declare function getComputedStyle(element: PageElement): { overflowX: string };
 function findOverflow(): string[] {
   const viewport = document.documentElement.clientWidth;
   const card = document.querySelector('.esw-card')?.getBoundingClientRect();
-  const describe = (el: PageElement) => `<${el.tagName.toLowerCase()}${el.className ? ` class="${String(el.className)}"` : ''}> "${(el.textContent ?? '').trim().slice(0, 40)}"`;
+  const describe = (el: PageElement) =>
+    `<${el.tagName.toLowerCase()}${el.className ? ` class="${String(el.className)}"` : ''}> "${(el.textContent ?? '').trim().slice(0, 40)}"`;
   const problems: string[] = [];
-  if (document.documentElement.scrollWidth > viewport) problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in a ${viewport} px screen`);
+  if (document.documentElement.scrollWidth > viewport)
+    problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in a ${viewport} px screen`);
   if (!card) problems.push('no .esw-card');
   for (const el of Array.from(document.body.querySelectorAll('*'))) {
     const box = el.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;
-    if (box.left < -0.5 || box.right > viewport + 0.5) problems.push(`${describe(el)} spans ${Math.round(box.left)}..${Math.round(box.right)} px of a ${viewport} px screen`);
-    else if (card && el !== document.querySelector('.esw-card') && card.right > 0 && el.closest('.esw-card') && (box.left < card.left - 0.5 || box.right > card.right + 0.5)) {
-      problems.push(`${describe(el)} sticks out of the card: ${Math.round(box.left)}..${Math.round(box.right)} px, card ${Math.round(card.left)}..${Math.round(card.right)} px`);
+    if (box.left < -0.5 || box.right > viewport + 0.5)
+      problems.push(
+        `${describe(el)} spans ${Math.round(box.left)}..${Math.round(box.right)} px of a ${viewport} px screen`,
+      );
+    else if (
+      card &&
+      el !== document.querySelector('.esw-card') &&
+      card.right > 0 &&
+      el.closest('.esw-card') &&
+      (box.left < card.left - 0.5 || box.right > card.right + 0.5)
+    ) {
+      problems.push(
+        `${describe(el)} sticks out of the card: ${Math.round(box.left)}..${Math.round(box.right)} px, card ${Math.round(card.left)}..${Math.round(card.right)} px`,
+      );
     }
     const style = getComputedStyle(el);
-    if (style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1) problems.push(`${describe(el)} cuts off its content: ${el.scrollWidth} px in ${el.clientWidth} px`);
+    if (style.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1)
+      problems.push(`${describe(el)} cuts off its content: ${el.scrollWidth} px in ${el.clientWidth} px`);
   }
   return problems.slice(0, 10);
 }
@@ -95,12 +109,15 @@ function findOverflow(): string[] {
  * PNG filter leaves the bytes as they are, so the pixel follows the filter-type byte.
  */
 async function luminanceAt(page: Page, x: number, y: number): Promise<number> {
-  const png = Buffer.from(await page.screenshot({ type: 'png', clip: { x, y, width: 1, height: 1 }, captureBeyondViewport: false }));
+  const png = Buffer.from(
+    await page.screenshot({ type: 'png', clip: { x, y, width: 1, height: 1 }, captureBeyondViewport: false }),
+  );
   let offset = 8;
   const idat: Buffer[] = [];
   while (offset < png.length) {
     const length = png.readUInt32BE(offset);
-    if (png.toString('latin1', offset + 4, offset + 8) === 'IDAT') idat.push(png.subarray(offset + 8, offset + 8 + length));
+    if (png.toString('latin1', offset + 4, offset + 8) === 'IDAT')
+      idat.push(png.subarray(offset + 8, offset + 8 + length));
     offset += 12 + length;
   }
   const [, r, g, b] = inflateSync(Buffer.concat(idat));
@@ -113,14 +130,27 @@ let page: Page;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), 'esw-chromium-'));
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ],
   });
   page = await browser.newPage();
   // Nothing in an alert email may load anything: no images, fonts or trackers.
@@ -137,39 +167,62 @@ describe.each(MODES)('emails at $name', (mode) => {
   // Chromium drops an emulation when the session that set it goes, so one session serves the whole mode.
   let session: CDPSession;
   beforeAll(async () => {
-    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: mode.dark === 'preferred' ? 'dark' : 'light' }]);
+    await page.emulateMediaFeatures([
+      { name: 'prefers-color-scheme', value: mode.dark === 'preferred' ? 'dark' : 'light' },
+    ]);
     session = await page.createCDPSession();
   });
   afterAll(() => session.detach());
 
   const chosen = templates.filter((t) =>
-    mode.templates === 'all' ? true : mode.templates === 'layouts' ? !/\.(reminder|changed)$/.test(t.name) : COLOUR_TEMPLATES.includes(t.name),
+    mode.templates === 'all'
+      ? true
+      : mode.templates === 'layouts'
+        ? !/\.(reminder|changed)$/.test(t.name)
+        : COLOUR_TEMPLATES.includes(t.name),
   );
-  it.each(chosen.map((t) => [t.name, t.email.html] as const))('%s fits without horizontal overflow', async (name, html) => {
-    await page.setViewport({ width: mode.width, height: 800 });
-    // Set anew for every page: a full-page screenshot resets it.
-    if (mode.dark === 'forced') await session.send('Emulation.setAutoDarkModeOverride', { enabled: true });
-    await page.setContent(mode.withoutStyleSheet ? html.replace(/<style>[\s\S]*?<\/style>/, '') : html, { waitUntil: 'load' });
-    expect(await page.evaluate(findOverflow)).toEqual([]);
-    // The card's background just right of the title: white in light mode, dark in either dark mode.
-    const point = await page.evaluate(() => {
-      const title = document.querySelector('h1')!.getBoundingClientRect();
-      const card = document.querySelector('.esw-card')!.getBoundingClientRect();
-      return { x: Math.floor(card.right - 6), y: Math.floor(title.top + 2) };
-    });
-    const luminance = await luminanceAt(page, point.x, point.y);
-    if (mode.dark) expect(luminance, 'dark mode shows a dark card').toBeLessThan(80);
-    else expect(luminance, 'light mode shows a white card').toBeGreaterThan(240);
-    if (mode.withoutStyleSheet) return; // checked for overflow only: the same layout without the phone padding
-    const readme = UPDATING && name === README_SHOT.template && mode.name === '375';
-    // JPEG: a third faster than PNG for artifacts nobody compares pixel by pixel.
-    // At desktop width, the card and a margin around it: the grey sides say nothing and cost time.
-    const card = await page.evaluate(() => {
-      const box = document.querySelector('.esw-card')!.getBoundingClientRect();
-      return { x: Math.max(0, box.left - 24), width: Math.min(document.documentElement.clientWidth, box.width + 48), height: document.documentElement.scrollHeight };
-    });
-    const clip = mode.width > 600 ? { x: card.x, y: 0, width: card.width, height: card.height } : undefined;
-    await page.screenshot({ path: join(ARTIFACTS, `${name}.${mode.name}.jpeg`) as `${string}.jpeg`, type: 'jpeg', quality: 80, fullPage: !clip, clip, captureBeyondViewport: true, optimizeForSpeed: true });
-    if (readme) await page.screenshot({ path: README_SHOT.file as `${string}.png`, fullPage: true });
-  });
+  it.each(chosen.map((t) => [t.name, t.email.html] as const))(
+    '%s fits without horizontal overflow',
+    async (name, html) => {
+      await page.setViewport({ width: mode.width, height: 800 });
+      // Set anew for every page: a full-page screenshot resets it.
+      if (mode.dark === 'forced') await session.send('Emulation.setAutoDarkModeOverride', { enabled: true });
+      await page.setContent(mode.withoutStyleSheet ? html.replace(/<style>[\s\S]*?<\/style>/, '') : html, {
+        waitUntil: 'load',
+      });
+      expect(await page.evaluate(findOverflow)).toEqual([]);
+      // The card's background just right of the title: white in light mode, dark in either dark mode.
+      const point = await page.evaluate(() => {
+        const title = document.querySelector('h1')!.getBoundingClientRect();
+        const card = document.querySelector('.esw-card')!.getBoundingClientRect();
+        return { x: Math.floor(card.right - 6), y: Math.floor(title.top + 2) };
+      });
+      const luminance = await luminanceAt(page, point.x, point.y);
+      if (mode.dark) expect(luminance, 'dark mode shows a dark card').toBeLessThan(80);
+      else expect(luminance, 'light mode shows a white card').toBeGreaterThan(240);
+      if (mode.withoutStyleSheet) return; // checked for overflow only: the same layout without the phone padding
+      const readme = UPDATING && name === README_SHOT.template && mode.name === '375';
+      // JPEG: a third faster than PNG for artifacts nobody compares pixel by pixel.
+      // At desktop width, the card and a margin around it: the grey sides say nothing and cost time.
+      const card = await page.evaluate(() => {
+        const box = document.querySelector('.esw-card')!.getBoundingClientRect();
+        return {
+          x: Math.max(0, box.left - 24),
+          width: Math.min(document.documentElement.clientWidth, box.width + 48),
+          height: document.documentElement.scrollHeight,
+        };
+      });
+      const clip = mode.width > 600 ? { x: card.x, y: 0, width: card.width, height: card.height } : undefined;
+      await page.screenshot({
+        path: join(ARTIFACTS, `${name}.${mode.name}.jpeg`) as `${string}.jpeg`,
+        type: 'jpeg',
+        quality: 80,
+        fullPage: !clip,
+        clip,
+        captureBeyondViewport: true,
+        optimizeForSpeed: true,
+      });
+      if (readme) await page.screenshot({ path: README_SHOT.file as `${string}.png`, fullPage: true });
+    },
+  );
 });

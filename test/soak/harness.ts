@@ -136,7 +136,16 @@ interface SimTenant {
 }
 
 function route(id: string, to: string, extra: Partial<Route> = {}): Route {
-  return { id, to: [to], cc: [], repeatMs: { critical: 4 * 3600_000, warning: 24 * 3600_000 }, sendResolved: true, continue: false, routes: [], ...extra };
+  return {
+    id,
+    to: [to],
+    cc: [],
+    repeatMs: { critical: 4 * 3600_000, warning: 24 * 3600_000 },
+    sendResolved: true,
+    continue: false,
+    routes: [],
+    ...extra,
+  };
 }
 
 /** The webhook the first tenant's route posts to, beside its email. */
@@ -153,7 +162,11 @@ function soakPolicy(firstTenant: string): Policy {
       digest: { at: '09:00', timeZone: 'Europe/Berlin' },
       routes: [
         route('root.0', 'quarantines@contoso.example', { match: { condition: 'quarantine' }, continue: true }),
-        route('root.1', 'first@contoso.example', { match: { tenant: firstTenant }, channels: [HOOK], digest: { at: '07:30', timeZone: 'America/New_York' } }),
+        route('root.1', 'first@contoso.example', {
+          match: { tenant: firstTenant },
+          channels: [HOOK],
+          digest: { at: '07:30', timeZone: 'America/New_York' },
+        }),
       ],
     }),
     silences: [],
@@ -192,7 +205,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       outage: undefined,
       jobs: Array.from({ length: options.jobsPerTenant ?? 5 }, (_, j) => {
         const spId = guidFrom(`soak-sp-${t}-${j}`);
-        return { spId, changedAt: now, spec: { id: jobIdFor('Azure2Azure', id, spId), templateId: 'Azure2Azure', state: 'healthy' } };
+        return {
+          spId,
+          changedAt: now,
+          spec: { id: jobIdFor('Azure2Azure', id, spId), templateId: 'Azure2Azure', state: 'healthy' },
+        };
       }),
     };
   });
@@ -201,15 +218,31 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       for (const job of tenant.jobs) {
         const broken = job.spec.state === 'quarantined';
         if (!broken && faultsOn && rand() < 0.01) {
-          const reason = pick(['TooManyDeletes', 'EncounteredQuarantineException', 'Unknown', 'tooManyDeletes', 'EncounteredEscrowProportionThreshold']);
-          job.spec = { ...job.spec, state: 'quarantined', quarantine: { reason, currentBegan: new Date(now).toISOString() } };
+          const reason = pick([
+            'TooManyDeletes',
+            'EncounteredQuarantineException',
+            'Unknown',
+            'tooManyDeletes',
+            'EncounteredEscrowProportionThreshold',
+          ]);
+          job.spec = {
+            ...job.spec,
+            state: 'quarantined',
+            quarantine: { reason, currentBegan: new Date(now).toISOString() },
+          };
           job.changedAt = now;
         } else if (broken && rand() < 0.04) {
           job.spec = { id: job.spec.id, templateId: job.spec.templateId, state: 'healthy' };
           job.changedAt = now;
         } else if (broken && faultsOn && rand() < 0.01) {
           // A new error code while quarantined: a change notice.
-          job.spec = { ...job.spec, quarantine: { ...(job.spec.quarantine as NonNullable<JobSpec['quarantine']>), errorCode: pick(['CodeA', 'CodeB', 'CodeC']) } };
+          job.spec = {
+            ...job.spec,
+            quarantine: {
+              ...(job.spec.quarantine as NonNullable<JobSpec['quarantine']>),
+              errorCode: pick(['CodeA', 'CodeB', 'CodeC']),
+            },
+          };
         }
       }
       if (tenant.outage) {
@@ -226,53 +259,83 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const hang = <T>(signal?: AbortSignal) =>
     new Promise<T>((_, reject) => {
       const socket = setInterval(() => undefined, 1000);
-      signal?.addEventListener('abort', () => {
-        clearInterval(socket);
-        reject(new Error('aborted'));
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearInterval(socket);
+          reject(new Error('aborted'));
+        },
+        { once: true },
+      );
     });
-  const graphFor = (tenant: SimTenant) => (target: Target, limits?: { deadline(): { signal: AbortSignal } }): GraphReader => {
-    const signal = limits?.deadline().signal;
-    const misbehave = async (): Promise<void> => {
-      if (!faultsOn) return;
-      if (tenant.outage) throw new SimError(tenant.outage.status, tenant.outage.status === 403 ? 'Authorization_RequestDenied' : 'serviceNotAvailable');
-      if (chance(0.01)) {
-        count('graph 503');
-        throw new SimError(503, 'serviceNotAvailable');
-      }
-      if (chance(0.002)) {
-        count('graph hang');
-        await hang(signal);
-      }
-    };
-    return {
-      async get() {
-        await misbehave();
-        if (faultsOn && chance(0.003)) {
-          count('graph malformed');
-          return { notValue: true };
+  const graphFor =
+    (tenant: SimTenant) =>
+    (target: Target, limits?: { deadline(): { signal: AbortSignal } }): GraphReader => {
+      const signal = limits?.deadline().signal;
+      const misbehave = async (): Promise<void> => {
+        if (!faultsOn) return;
+        if (tenant.outage)
+          throw new SimError(
+            tenant.outage.status,
+            tenant.outage.status === 403 ? 'Authorization_RequestDenied' : 'serviceNotAvailable',
+          );
+        if (chance(0.01)) {
+          count('graph 503');
+          throw new SimError(503, 'serviceNotAvailable');
         }
-        return { value: tenant.jobs.map((j) => ({ id: j.spId, appId: guidFrom(`app-${j.spId}`), displayName: `Partner ${j.spId.slice(0, 4)}`, applicationTemplateId: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7' })) };
-      },
-      async batch(requests: BatchRequest[]): Promise<BatchResponse[]> {
-        await misbehave();
-        return requests.map((r): BatchResponse => {
-          if (faultsOn && chance(0.01)) {
-            count('graph 429 in $batch');
-            return { id: r.id, status: 429, headers: { 'retry-after': '0' }, body: { error: { code: 'TooManyRequests', message: 'Please retry again later.' } } };
+        if (chance(0.002)) {
+          count('graph hang');
+          await hang(signal);
+        }
+      };
+      return {
+        async get() {
+          await misbehave();
+          if (faultsOn && chance(0.003)) {
+            count('graph malformed');
+            return { notValue: true };
           }
-          const spId = decodeURIComponent(/servicePrincipals\/([^/]+)/.exec(r.url)?.[1] ?? '');
-          const job = tenant.jobs.find((j) => j.spId === spId);
-          return { id: r.id, status: 200, headers: {}, body: { value: job ? [buildJob(job.spec, job.changedAt)] : [] } };
-        });
-      },
+          return {
+            value: tenant.jobs.map((j) => ({
+              id: j.spId,
+              appId: guidFrom(`app-${j.spId}`),
+              displayName: `Partner ${j.spId.slice(0, 4)}`,
+              applicationTemplateId: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7',
+            })),
+          };
+        },
+        async batch(requests: BatchRequest[]): Promise<BatchResponse[]> {
+          await misbehave();
+          return requests.map((r): BatchResponse => {
+            if (faultsOn && chance(0.01)) {
+              count('graph 429 in $batch');
+              return {
+                id: r.id,
+                status: 429,
+                headers: { 'retry-after': '0' },
+                body: { error: { code: 'TooManyRequests', message: 'Please retry again later.' } },
+              };
+            }
+            const spId = decodeURIComponent(/servicePrincipals\/([^/]+)/.exec(r.url)?.[1] ?? '');
+            const job = tenant.jobs.find((j) => j.spId === spId);
+            return {
+              id: r.id,
+              status: 200,
+              headers: {},
+              body: { value: job ? [buildJob(job.spec, job.changedAt)] : [] },
+            };
+          });
+        },
+      };
     };
-  };
 
   // ---- Table Storage -------------------------------------------------------------------------
   const storage = options.storage ?? memoryStorage();
   const plannedByKey = new Map<string, PlannedEmail>();
-  const periods = new Map<string, { labels: AlertRecord['labels']; startsAt: string; firstAt: number; resolvedAt?: number }>();
+  const periods = new Map<
+    string,
+    { labels: AlertRecord['labels']; startsAt: string; firstAt: number; resolvedAt?: number }
+  >();
   class RecordingState extends StateStore {
     override async plan(email: PlannedEmail): Promise<boolean> {
       const planned = await super.plan(email);
@@ -291,7 +354,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     private note(record: AlertRecord): void {
       if (!record.startsAt) return;
       const key = `${record.fingerprint}|${record.startsAt}`;
-      if (record.state === 'firing' && !periods.has(key)) periods.set(key, { labels: record.labels, startsAt: record.startsAt, firstAt: now });
+      if (record.state === 'firing' && !periods.has(key))
+        periods.set(key, { labels: record.labels, startsAt: record.startsAt, firstAt: now });
       if (record.state === 'resolved') {
         const period = periods.get(key);
         if (period && period.resolvedAt === undefined) period.resolvedAt = now;
@@ -322,7 +386,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let largestProperty = 0;
   const rowsOf = async (table: 'alerts' | 'state') => {
     const rows = await storage.rows(table);
-    for (const row of rows) for (const v of Object.values(row)) if (typeof v === 'string') largestProperty = Math.max(largestProperty, v.length);
+    for (const row of rows)
+      for (const v of Object.values(row))
+        if (typeof v === 'string') largestProperty = Math.max(largestProperty, v.length);
     return rows;
   };
 
@@ -411,7 +477,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // ---- instances -----------------------------------------------------------------------------
   const policy = soakPolicy(tenants[0]?.id as string);
   const logLines: string[] = [];
-  const quietLog = { info: () => undefined, warn: (m: string) => logLines.push(m), error: (m: string) => logLines.push(m) };
+  const quietLog = {
+    info: () => undefined,
+    warn: (m: string) => logLines.push(m),
+    error: (m: string) => logLines.push(m),
+  };
   let instanceRuns = 0;
   let overlaps = 0;
   let crashes = 0;
@@ -423,7 +493,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const point = pick(POINTS);
     const deps: CycleDeps = {
       targets: tenants.map((t) => ({ tenantId: t.id, tokenTenant: t.id })),
-      graphFor: (target, limits) => graphFor(tenants.find((t) => t.id === target.tenantId) as SimTenant)(target, limits),
+      graphFor: (target, limits) =>
+        graphFor(tenants.find((t) => t.id === target.tenantId) as SimTenant)(target, limits),
       alerts: new RecordingAlerts(storage.alerts),
       state: new RecordingState(storage.state),
       mailer,
@@ -446,7 +517,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       (error: unknown) => {
         if (fate === 'crash' && String((error as Error).message).startsWith('simulated crash')) return;
         // Table Storage cut before the cycle's first call: it could not run, as designed.
-        if (error instanceof StorageError && storageCut) return void count('a cycle that could not run (Table Storage down at its start)');
+        if (error instanceof StorageError && storageCut)
+          return void count('a cycle that could not run (Table Storage down at its start)');
         violations.push(`cycle at ${new Date(now).toISOString()} threw: ${(error as Error).stack ?? String(error)}`);
       },
     );
@@ -477,7 +549,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   for (let cycle = 0; cycle < options.cycles; cycle++) {
     await runOne(cycle);
-    if (options.log && cycle > 0 && cycle % 1000 === 0) options.log(`  ${cycle} cycles, ${deliveries.length} emails, ${Math.round(performance.now() - started)} ms`);
+    if (options.log && cycle > 0 && cycle % 1000 === 0)
+      options.log(`  ${cycle} cycles, ${deliveries.length} emails, ${Math.round(performance.now() - started)} ms`);
   }
   // Drain: the faults stop, then every job recovers; cycles run (up to a day) until every owed
   // notice is out: the outbox empty and nothing sent for three cycles in a row.
@@ -485,7 +558,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   for (const tenant of tenants) tenant.outage = undefined;
   let quiet = 0;
   for (let cycle = 0; cycle < 12 * 24 && quiet < 3; cycle++) {
-    if (cycle === 12) for (const t of tenants) for (const j of t.jobs) if (j.spec.state !== 'healthy') Object.assign(j, { spec: { id: j.spec.id, templateId: 'Azure2Azure', state: 'healthy' }, changedAt: now });
+    if (cycle === 12)
+      for (const t of tenants)
+        for (const j of t.jobs)
+          if (j.spec.state !== 'healthy')
+            Object.assign(j, { spec: { id: j.spec.id, templateId: 'Azure2Azure', state: 'healthy' }, changedAt: now });
     const before = deliveries.length;
     await runOne(options.cycles + cycle);
     const outbox = (await rowsOf('state')).some((r) => r.partitionKey === 'outbox');
@@ -496,18 +573,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const delivered = new Map<string, number>();
   for (const d of deliveries) for (const item of d.items) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
   // The webhook's notices, as a receiver that drops a delivery id it has sees them: each id once.
-  for (const key of new Set(posts.map((p) => p.key))) for (const item of plannedByKey.get(key)?.items ?? []) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
+  for (const key of new Set(posts.map((p) => p.key)))
+    for (const item of plannedByKey.get(key)?.items ?? []) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
   const planned = new Map<string, NotificationItem>();
   for (const email of plannedByKey.values()) for (const item of email.items) planned.set(item.key, item);
   for (const [key, n] of delivered) if (n > 1) violations.push(`notice ${key} delivered ${n} times`);
-  for (const d of deliveries) if (d.items.length === 0 && !d.digest) violations.push(`a send of ${d.key} that was never planned`);
+  for (const d of deliveries)
+    if (d.items.length === 0 && !d.digest) violations.push(`a send of ${d.key} that was never planned`);
   for (const p of posts) if (!plannedByKey.has(p.key)) violations.push(`a post of ${p.key} that was never planned`);
-  for (const key of planned.keys()) if (!delivered.has(key)) violations.push(`notice ${key} planned but never delivered`);
+  for (const key of planned.keys())
+    if (!delivered.has(key)) violations.push(`notice ${key} planned but never delivered`);
 
   // Daily digests: each receiver's digest of a day delivered once (the webhook's after dropping
   // repeated delivery ids); each day the monitor ran past the time has one.
   const digestDeliveries = new Map<string, number>();
-  for (const d of deliveries) if (d.digest) digestDeliveries.set(`email:${d.digest}`, (digestDeliveries.get(`email:${d.digest}`) ?? 0) + 1);
+  for (const d of deliveries)
+    if (d.digest) digestDeliveries.set(`email:${d.digest}`, (digestDeliveries.get(`email:${d.digest}`) ?? 0) + 1);
   for (const key of new Set(posts.map((p) => p.key))) {
     const digest = digestOf(key);
     if (digest) digestDeliveries.set(`webhook:${digest}`, (digestDeliveries.get(`webhook:${digest}`) ?? 0) + 1);
@@ -519,7 +600,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     if (!digestDeliveries.has(key)) violations.push(`digest ${key} planned but never delivered`);
   }
   const start = Date.parse('2026-11-27T00:00:00Z');
-  for (const { route: r } of [policy.route, ...policy.route.routes].filter((x) => x.digest).map((x) => ({ route: x }))) {
+  for (const { route: r } of [policy.route, ...policy.route.routes]
+    .filter((x) => x.digest)
+    .map((x) => ({ route: x }))) {
     const digest = r.digest as NonNullable<Route['digest']>;
     for (let day = start; day + 24 * 3600_000 < now; day += 24 * 3600_000) {
       const { date, at } = dailyOccurrence(digest.at, digest.timeZone, new Date(day + 12 * 3600_000));
@@ -541,13 +624,26 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
   for (const [key, period] of periods) {
     const [fingerprint, startsAt] = key.split('|') as [string, string];
-    const routes = routesFor(policy.route, matchLabelsOf({ fingerprint, labels: period.labels, severity: 'critical', state: 'firing', annotations: {}, notified: {} }, policy.tenantNames));
+    const routes = routesFor(
+      policy.route,
+      matchLabelsOf(
+        { fingerprint, labels: period.labels, severity: 'critical', state: 'firing', annotations: {}, notified: {} },
+        policy.tenantNames,
+      ),
+    );
     for (const r of routes) {
       const told = byPeriodRoute.get(`${fingerprint}|${startsAt}|${r.id}`) ?? { firing: 0, resolved: 0 };
       const longEnough = (period.resolvedAt ?? now) - period.firstAt >= 6 * CYCLE_MS;
-      if (told.firing > 1 || told.resolved > 1) violations.push(`period ${key} on route ${r.id}: ${told.firing} firing and ${told.resolved} resolved notices`);
-      if (longEnough && told.firing !== 1) violations.push(`period ${key} on route ${r.id} fired for ${Math.round(((period.resolvedAt ?? now) - period.firstAt) / 60_000)} min and was told ${told.firing} time(s)`);
-      if (told.firing === 1 && period.resolvedAt !== undefined && told.resolved !== 1) violations.push(`period ${key} on route ${r.id} ended and its resolved notice went out ${told.resolved} time(s)`);
+      if (told.firing > 1 || told.resolved > 1)
+        violations.push(`period ${key} on route ${r.id}: ${told.firing} firing and ${told.resolved} resolved notices`);
+      if (longEnough && told.firing !== 1)
+        violations.push(
+          `period ${key} on route ${r.id} fired for ${Math.round(((period.resolvedAt ?? now) - period.firstAt) / 60_000)} min and was told ${told.firing} time(s)`,
+        );
+      if (told.firing === 1 && period.resolvedAt !== undefined && told.resolved !== 1)
+        violations.push(
+          `period ${key} on route ${r.id} ended and its resolved notice went out ${told.resolved} time(s)`,
+        );
     }
   }
 
@@ -562,8 +658,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
   const maxSendsPerMinute = maxIn(60_000);
   const maxSendsPerHour = maxIn(3600_000);
-  if (maxSendsPerMinute > BUDGET.perMinute) violations.push(`${maxSendsPerMinute} sends in one minute (budget ${BUDGET.perMinute})`);
-  if (maxSendsPerHour > BUDGET.perHour) violations.push(`${maxSendsPerHour} sends in one hour (budget ${BUDGET.perHour})`);
+  if (maxSendsPerMinute > BUDGET.perMinute)
+    violations.push(`${maxSendsPerMinute} sends in one minute (budget ${BUDGET.perMinute})`);
+  if (maxSendsPerHour > BUDGET.perHour)
+    violations.push(`${maxSendsPerHour} sends in one hour (budget ${BUDGET.perHour})`);
 
   const jobs = tenants.reduce((n, t) => n + t.jobs.length, 0);
   // An alert row is one (tenant, service principal, job, condition): a job (or its configuration) has at most one per
@@ -589,7 +687,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     noticesDelivered: [...delivered.values()].reduce((a, b) => a + b, 0),
     noticesPlanned: planned.size,
     postsMade: posts.length,
-    channelNoticesDelivered: [...new Set(posts.map((p) => p.key))].reduce((n, key) => n + (plannedByKey.get(key)?.items.length ?? 0), 0),
+    channelNoticesDelivered: [...new Set(posts.map((p) => p.key))].reduce(
+      (n, key) => n + (plannedByKey.get(key)?.items.length ?? 0),
+      0,
+    ),
     digestsDelivered: [...digestDeliveries.values()].reduce((a, b) => a + b, 0),
     maxSendsPerMinute,
     maxSendsPerHour,
@@ -604,7 +705,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
 /** The report as the lines `npm run soak` prints. */
 export function formatReport(r: SoakReport): string {
-  const faults = Object.entries(r.faults).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  const faults = Object.entries(r.faults)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return [
     `soak: ${r.cycles} cycles (+ a day of drain) over ${r.simulatedDays} simulated days in ${(r.wallMs / 1000).toFixed(1)} s`,
     `  instances run ${r.instanceRuns}, overlapping cycles ${r.overlaps}, crashes ${r.crashes}, kills ${r.kills}`,
@@ -612,6 +716,11 @@ export function formatReport(r: SoakReport): string {
     `  incidents (firing periods) ${r.incidents}, notices planned ${r.noticesPlanned}, delivered ${r.noticesDelivered} in ${r.emailsDelivered} emails and ${r.postsMade} webhook posts (${r.channelNoticesDelivered} webhook notices once each after the receiver drops repeated delivery ids); ${r.digestsDelivered} daily digests`,
     `  most sends in a minute ${r.maxSendsPerMinute} (budget ${BUDGET.perMinute}), in an hour ${r.maxSendsPerHour} (budget ${BUDGET.perHour})`,
     `  most alert rows ${r.maxAlertRows}, most state rows ${r.maxStateRows}, largest property ${r.largestPropertyChars} characters`,
-    r.violations.length === 0 ? '  invariants: all hold' : `  INVARIANTS BROKEN (${r.violations.length}):\n${r.violations.slice(0, 20).map((v) => `    - ${v}`).join('\n')}`,
+    r.violations.length === 0
+      ? '  invariants: all hold'
+      : `  INVARIANTS BROKEN (${r.violations.length}):\n${r.violations
+          .slice(0, 20)
+          .map((v) => `    - ${v}`)
+          .join('\n')}`,
   ].join('\n');
 }

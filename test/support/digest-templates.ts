@@ -12,14 +12,23 @@ import { hostileQuarantine } from '../fixtures/hostile';
 const hours = (n: number) => new Date(NOW.getTime() + n * 3600_000).toISOString();
 
 /** Built on each call, inside the test that reads a digest (see ALERT_FIXTURES). */
-const digestPolicy = () => buildPolicy(
-  {
-    tenants: { [CONTOSO]: { name: 'Contoso' } },
-    route: { digest: { at: '08:00', timeZone: 'Europe/Berlin' } },
-    silences: [{ matchers: { tenant: CONTOSO, condition: 'job-stalled' }, startsAt: hours(-2), endsAt: hours(6), createdBy: 'alice@contoso.com', comment: 'CHG-1234 agent upgrade' }],
-  },
-  { emailTo: ['ops@contoso.com'] },
-);
+const digestPolicy = () =>
+  buildPolicy(
+    {
+      tenants: { [CONTOSO]: { name: 'Contoso' } },
+      route: { digest: { at: '08:00', timeZone: 'Europe/Berlin' } },
+      silences: [
+        {
+          matchers: { tenant: CONTOSO, condition: 'job-stalled' },
+          startsAt: hours(-2),
+          endsAt: hours(6),
+          createdBy: 'alice@contoso.com',
+          comment: 'CHG-1234 agent upgrade',
+        },
+      ],
+    },
+    { emailTo: ['ops@contoso.com'] },
+  );
 
 const resolved = (alert: AlertRecord): AlertRecord => ({ ...alert, state: 'resolved', endsAt: ENDS_AT });
 
@@ -31,8 +40,29 @@ function view(alerts: AlertRecord[]): DigestView {
 /** Each `digest` is built when read (see NoticeTemplate.views in templates.ts). */
 export function digestTemplates(): { name: string; readonly digest: DigestView }[] {
   return [
-    { name: 'digest.open', get digest() { return view([ALERT_FIXTURES.quarantine!, ALERT_FIXTURES['deletion-threshold']!, ALERT_FIXTURES['job-stalled']!, ALERT_FIXTURES['scim-token-expiring']!, resolved(ALERT_FIXTURES['job-failing']!)]); } },
-    { name: 'digest.healthy', get digest() { return view([resolved(ALERT_FIXTURES['job-failing']!)]); } },
-    { name: 'digest.hostile', get digest() { return view([hostileQuarantine()]); } },
+    {
+      name: 'digest.open',
+      get digest() {
+        return view([
+          ALERT_FIXTURES.quarantine!,
+          ALERT_FIXTURES['deletion-threshold']!,
+          ALERT_FIXTURES['job-stalled']!,
+          ALERT_FIXTURES['scim-token-expiring']!,
+          resolved(ALERT_FIXTURES['job-failing']!),
+        ]);
+      },
+    },
+    {
+      name: 'digest.healthy',
+      get digest() {
+        return view([resolved(ALERT_FIXTURES['job-failing']!)]);
+      },
+    },
+    {
+      name: 'digest.hostile',
+      get digest() {
+        return view([hostileQuarantine()]);
+      },
+    },
   ];
 }

@@ -15,7 +15,17 @@ export interface EmailTemplate {
 
 export function emailTemplates(): EmailTemplate[] {
   return [
-    ...noticeTemplates().map((t) => ({ name: t.name, get email() { return emailFromViews(t.views, RENDER_CONTEXT); } })),
-    ...digestTemplates().map((t) => ({ name: t.name, get email() { return digestEmail(t.digest, RENDER_CONTEXT); } })),
+    ...noticeTemplates().map((t) => ({
+      name: t.name,
+      get email() {
+        return emailFromViews(t.views, RENDER_CONTEXT);
+      },
+    })),
+    ...digestTemplates().map((t) => ({
+      name: t.name,
+      get email() {
+        return digestEmail(t.digest, RENDER_CONTEXT);
+      },
+    })),
   ];
 }

@@ -37,8 +37,16 @@ export function event(o: EventOptions = {}): ProvisioningEvent {
     servicePrincipal: o.sp ?? { id: 'sp-servicenow', displayName: 'ServiceNow' },
     action: { known: action, raw: action },
     status: { known: status, raw: status },
-    error: status === 'failure' ? { code: o.code ?? 'EntryConflict', reason: o.reason, recommendedAction: o.recommendedAction } : undefined,
-    source: { id: o.objectId ?? `obj-${name}`, displayName: name, identityType: 'User', ...(o.upn !== undefined ? { upn: o.upn } : { upn: `${name.toLowerCase().replace(/\s+/g, '.')}@contoso.example` }) },
+    error:
+      status === 'failure'
+        ? { code: o.code ?? 'EntryConflict', reason: o.reason, recommendedAction: o.recommendedAction }
+        : undefined,
+    source: {
+      id: o.objectId ?? `obj-${name}`,
+      displayName: name,
+      identityType: 'User',
+      ...(o.upn !== undefined ? { upn: o.upn } : { upn: `${name.toLowerCase().replace(/\s+/g, '.')}@contoso.example` }),
+    },
     target: { id: '', displayName: '' },
   };
 }

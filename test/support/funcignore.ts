@@ -21,7 +21,8 @@ export function coreToolsAccepts(funcignore: string): (path: string) => boolean 
       .replace(/[-[\]/{}()+?.\\^$|]/g, '\\$&')
       .replace(/\*\*/g, '(.+)')
       .replace(/\*/g, '([^\\/]+)');
-  const compile = (patterns: string[]) => (patterns.length > 0 ? new RegExp(`^((${patterns.map(prepare).join(')|(')}))\\b`) : /$^/);
+  const compile = (patterns: string[]) =>
+    patterns.length > 0 ? new RegExp(`^((${patterns.map(prepare).join(')|(')}))\\b`) : /$^/;
   const strip = (l: string) => (l.startsWith('/') ? l.slice(1) : l);
   const positive = compile(lines.filter((l) => !l.startsWith('!')).map(strip));
   const negative = compile(lines.filter((l) => l.startsWith('!')).map((l) => strip(l.slice(1))));
@@ -48,10 +49,15 @@ export function gitignoreAccepts(funcignore: string): (path: string) => boolean 
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((line) => {
       if (line.startsWith('!')) throw new Error(`.funcignore: negation (${line}) is not supported by this reader`);
-      if (line.endsWith('/')) throw new Error(`.funcignore: ${line}: a trailing slash matches directories only in gitignore but not in Core Tools`);
+      if (line.endsWith('/'))
+        throw new Error(
+          `.funcignore: ${line}: a trailing slash matches directories only in gitignore but not in Core Tools`,
+        );
       const body = line.startsWith('/') ? line.slice(1) : line;
       if (!line.startsWith('/') && !body.includes('/')) {
-        throw new Error(`.funcignore: ${line} is not anchored: gitignore matches it at any depth (inside node_modules too), Core Tools only at the root`);
+        throw new Error(
+          `.funcignore: ${line} is not anchored: gitignore matches it at any depth (inside node_modules too), Core Tools only at the root`,
+        );
       }
       if (body.endsWith('**')) throw new Error(`.funcignore: ${line}: a trailing ** is not supported by this reader`);
       const segments = body.split('/').map((segment) => {

@@ -19,8 +19,14 @@ export function expectGolden(path: string, actual: string): void {
     return;
   }
   const where = relative(process.cwd(), file);
-  if (!existsSync(file)) throw new Error(`no golden file ${where}: run UPDATE_GOLDEN=1 npx vitest run <this test file>, then review and commit it`);
-  expect(actual, `${where} differs (if the change is intended: UPDATE_GOLDEN=1 npx vitest run <this test file>, then review the diff)`).toBe(readFileSync(file, 'utf8'));
+  if (!existsSync(file))
+    throw new Error(
+      `no golden file ${where}: run UPDATE_GOLDEN=1 npx vitest run <this test file>, then review and commit it`,
+    );
+  expect(
+    actual,
+    `${where} differs (if the change is intended: UPDATE_GOLDEN=1 npx vitest run <this test file>, then review the diff)`,
+  ).toBe(readFileSync(file, 'utf8'));
 }
 
 /** The files in a golden folder, for finding ones no test writes any more. */

@@ -37,12 +37,18 @@ function checkSize(entity: Entity, stats: MemoryTableStats): void {
   for (const [name, value] of Object.entries(entity)) {
     if (typeof value === 'string') {
       stats.largestPropertyChars = Math.max(stats.largestPropertyChars, value.length);
-      if (value.length > MAX_PROPERTY_CHARS) throw restError(400, 'PropertyValueTooLarge', `The property value exceeds the maximum allowed size (64KB): ${name}`);
+      if (value.length > MAX_PROPERTY_CHARS)
+        throw restError(
+          400,
+          'PropertyValueTooLarge',
+          `The property value exceeds the maximum allowed size (64KB): ${name}`,
+        );
       bytes += value.length * 2;
     } else bytes += 8;
     bytes += name.length * 2;
   }
-  if (bytes > MAX_ENTITY_BYTES) throw restError(400, 'EntityTooLarge', 'The entity is larger than the maximum allowed size (1MB).');
+  if (bytes > MAX_ENTITY_BYTES)
+    throw restError(400, 'EntityTooLarge', 'The entity is larger than the maximum allowed size (1MB).');
 }
 
 /** `PartitionKey eq 'x' and RowKey ge 'a' and RowKey le 'b'`: the filters the stores write. */
@@ -57,12 +63,18 @@ function matcher(filter: string | undefined): (e: Entity) => boolean {
     return (e: Entity) => {
       const v = e[key] as string;
       switch (op) {
-        case 'eq': return v === value;
-        case 'ne': return v !== value;
-        case 'ge': return v >= value;
-        case 'gt': return v > value;
-        case 'le': return v <= value;
-        default: return v < value;
+        case 'eq':
+          return v === value;
+        case 'ne':
+          return v !== value;
+        case 'ge':
+          return v >= value;
+        case 'gt':
+          return v > value;
+        case 'le':
+          return v <= value;
+        default:
+          return v < value;
       }
     };
   });
@@ -134,7 +146,13 @@ export class MemoryTable {
     this.gate('listEntities');
     this.stats.reads++;
     const match = matcher(options.queryOptions?.filter);
-    const rows = [...this.rows.values()].filter((r) => match(r.entity)).sort((a, b) => (a.entity.partitionKey + '\u0000' + a.entity.rowKey).localeCompare(b.entity.partitionKey + '\u0000' + b.entity.rowKey));
+    const rows = [...this.rows.values()]
+      .filter((r) => match(r.entity))
+      .sort((a, b) =>
+        (a.entity.partitionKey + '\u0000' + a.entity.rowKey).localeCompare(
+          b.entity.partitionKey + '\u0000' + b.entity.rowKey,
+        ),
+      );
     const items = rows.map((r) => this.output(r) as T);
     return (async function* () {
       yield* items;
@@ -148,7 +166,8 @@ export class MemoryTable {
     const existing = pending.has(key) ? pending.get(key) : this.rows.get(key);
     const parts = action as unknown as unknown[];
     const options = ((kind === 'delete' ? parts[2] : parts[3]) ?? {}) as { etag?: string };
-    const etagMatches = (row: Row | undefined) => options.etag === undefined || options.etag === '*' || row?.etag === options.etag;
+    const etagMatches = (row: Row | undefined) =>
+      options.etag === undefined || options.etag === '*' || row?.etag === options.etag;
     switch (kind) {
       case 'create':
         if (existing) throw restError(409, 'EntityAlreadyExists', 'The specified entity already exists.');
@@ -157,7 +176,12 @@ export class MemoryTable {
         return;
       case 'update': {
         if (!existing) throw restError(404, 'ResourceNotFound', 'The specified resource does not exist.');
-        if (!etagMatches(existing)) throw restError(412, 'UpdateConditionNotSatisfied', 'The update condition specified in the request was not satisfied.');
+        if (!etagMatches(existing))
+          throw restError(
+            412,
+            'UpdateConditionNotSatisfied',
+            'The update condition specified in the request was not satisfied.',
+          );
         const next = action[2] === 'Merge' ? { ...existing.entity, ...entity } : entity;
         checkSize(next, this.stats);
         pending.set(key, { entity: next, etag: this.nextEtag() });
@@ -171,7 +195,12 @@ export class MemoryTable {
       }
       case 'delete':
         if (!existing) throw restError(404, 'ResourceNotFound', 'The specified resource does not exist.');
-        if (!etagMatches(existing)) throw restError(412, 'UpdateConditionNotSatisfied', 'The update condition specified in the request was not satisfied.');
+        if (!etagMatches(existing))
+          throw restError(
+            412,
+            'UpdateConditionNotSatisfied',
+            'The update condition specified in the request was not satisfied.',
+          );
         pending.set(key, undefined);
         return;
     }
@@ -199,7 +228,11 @@ export class MemoryTable {
     return this.single(['create', entity], 'createEntity');
   }
 
-  async updateEntity(entity: Entity, mode: 'Merge' | 'Replace' = 'Merge', options: { etag?: string } = {}): Promise<{ etag: string }> {
+  async updateEntity(
+    entity: Entity,
+    mode: 'Merge' | 'Replace' = 'Merge',
+    options: { etag?: string } = {},
+  ): Promise<{ etag: string }> {
     return this.single(['update', entity, mode, { etag: options.etag ?? '*' }] as TransactionAction, 'updateEntity');
   }
 
@@ -208,23 +241,48 @@ export class MemoryTable {
   }
 
   async deleteEntity(partitionKey: string, rowKey: string, options: { etag?: string } = {}): Promise<void> {
-    this.single(['delete', { partitionKey, rowKey }, { etag: options.etag ?? '*' }] as unknown as TransactionAction, 'deleteEntity');
+    this.single(
+      ['delete', { partitionKey, rowKey }, { etag: options.etag ?? '*' }] as unknown as TransactionAction,
+      'deleteEntity',
+    );
   }
 
-  async submitTransaction(actions: TransactionAction[]): Promise<{ status: number; subResponses: { status: number; rowKey: string; etag?: string }[]; getResponseForEntity(rowKey: string): { etag?: string } | undefined }> {
+  async submitTransaction(actions: TransactionAction[]): Promise<{
+    status: number;
+    subResponses: { status: number; rowKey: string; etag?: string }[];
+    getResponseForEntity(rowKey: string): { etag?: string } | undefined;
+  }> {
     this.gate('submitTransaction');
-    if (actions.length === 0 || actions.length > 100) throw restError(400, 'InvalidInput', 'A transaction holds 1 to 100 operations.');
+    if (actions.length === 0 || actions.length > 100)
+      throw restError(400, 'InvalidInput', 'A transaction holds 1 to 100 operations.');
     const partitions = new Set(actions.map((a) => (a[1] as Entity).partitionKey));
-    if (partitions.size > 1) throw restError(400, 'CommandsInBatchActOnDifferentPartitions', 'All commands in a batch must operate on the same partition.');
+    if (partitions.size > 1)
+      throw restError(
+        400,
+        'CommandsInBatchActOnDifferentPartitions',
+        'All commands in a batch must operate on the same partition.',
+      );
     const pending = new Map<string, Row | undefined>();
     // Deletes name their condition in the 3rd element; the stores pass none (any ETag).
-    for (const action of actions) this.apply(action[0] === 'delete' ? (['delete', action[1], { etag: '*' }] as unknown as TransactionAction) : action, pending);
+    for (const action of actions)
+      this.apply(
+        action[0] === 'delete' ? (['delete', action[1], { etag: '*' }] as unknown as TransactionAction) : action,
+        pending,
+      );
     this.commit(pending);
     const subResponses = actions.map((a) => {
       const e = a[1] as Entity;
-      return { status: a[0] === 'create' ? 201 : 204, rowKey: e.rowKey, etag: pending.get(this.key(e.partitionKey, e.rowKey))?.etag };
+      return {
+        status: a[0] === 'create' ? 201 : 204,
+        rowKey: e.rowKey,
+        etag: pending.get(this.key(e.partitionKey, e.rowKey))?.etag,
+      };
     });
-    return { status: 202, subResponses, getResponseForEntity: (rowKey) => subResponses.find((r) => r.rowKey === rowKey) };
+    return {
+      status: 202,
+      subResponses,
+      getResponseForEntity: (rowKey) => subResponses.find((r) => r.rowKey === rowKey),
+    };
   }
 }
 

@@ -21,11 +21,16 @@ export function alertIdsOf(message: DeliveredEmail): string[] {
 }
 
 /** Every notice delivered exactly once: none lost (`expected` all there) and none doubled. */
-export function expectEachOnce(messages: DeliveredEmail[], expected: number): { notices: Map<string, number>; doubled: string[] } {
+export function expectEachOnce(
+  messages: DeliveredEmail[],
+  expected: number,
+): { notices: Map<string, number>; doubled: string[] } {
   const notices = deliveredNotices(messages);
   const doubled = [...notices].filter(([, n]) => n > 1).map(([k]) => k);
   if (doubled.length > 0 || notices.size !== expected) {
-    throw new Error(`expected ${expected} notice(s) delivered once each, got ${notices.size}${doubled.length ? `, doubled: ${doubled.join(', ')}` : ''}`);
+    throw new Error(
+      `expected ${expected} notice(s) delivered once each, got ${notices.size}${doubled.length ? `, doubled: ${doubled.join(', ')}` : ''}`,
+    );
   }
   return { notices, doubled };
 }

@@ -2,7 +2,16 @@ import { defaultRules } from '../../lib/config/config';
 import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, type Policy, type Route } from '../../lib/config/policy';
 
 export function route(id: string, overrides: Partial<Route> = {}): Route {
-  return { id, to: ['ops@contoso.example'], cc: [], repeatMs: { ...DEFAULT_REPEAT_MS }, sendResolved: true, continue: false, routes: [], ...overrides };
+  return {
+    id,
+    to: ['ops@contoso.example'],
+    cc: [],
+    repeatMs: { ...DEFAULT_REPEAT_MS },
+    sendResolved: true,
+    continue: false,
+    routes: [],
+    ...overrides,
+  };
 }
 
 /** A policy with every default, as an absent config file gives. */

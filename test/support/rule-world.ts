@@ -16,7 +16,12 @@ export const TENANT = 'aaaaaaaa-0000-4000-8000-000000000001';
 export const ago = (ms: number) => new Date(NOW.getTime() - ms);
 export const later = (ms: number) => new Date(NOW.getTime() + ms);
 
-export const SP: ServicePrincipalRef = { id: 'bbbbbbbb-0000-4000-8000-000000000001', appId: 'cccccccc-0000-4000-8000-000000000001', displayName: 'Fabrikam HR', applicationTemplateId: '8adf8e6e-67b2-4cf2-a259-e3dc5476c621' };
+export const SP: ServicePrincipalRef = {
+  id: 'bbbbbbbb-0000-4000-8000-000000000001',
+  appId: 'cccccccc-0000-4000-8000-000000000001',
+  displayName: 'Fabrikam HR',
+  applicationTemplateId: '8adf8e6e-67b2-4cf2-a259-e3dc5476c621',
+};
 export const JOB_ID = 'scim.aaaaaaaa00004000800000000001.0a1b2c3d-0000-4000-8000-000000000001';
 
 /** A healthy Active job on a 40-minute schedule whose last run ended 10 minutes ago; `patch` replaces top-level fields. */
@@ -34,18 +39,35 @@ export function job(patch: Partial<JobSnapshot> = {}): JobSnapshot {
     steadyStateFirstAchievedTime: ago(30 * DAY),
     steadyStateLastAchievedTime: ended,
     lastSuccessfulExecution: { timeBegan: ended, timeEnded: ended },
-    lastExecution: { state: 'Succeeded', result: 'Succeeded', timeBegan: ended, timeEnded: ended, countEscrowed: 0, countEntitled: 80 },
+    lastExecution: {
+      state: 'Succeeded',
+      result: 'Succeeded',
+      timeBegan: ended,
+      timeEnded: ended,
+      countEscrowed: 0,
+      countEntitled: 80,
+    },
     ...patch,
   };
 }
 
 /** The tenant's observation: SP read, no jobs unless given. */
 export function tenant(patch: Partial<TenantObservation> = {}): TenantObservation {
-  return { tenantId: TENANT, jobs: [], servicePrincipalsRead: new Set([SP.id]), servicePrincipalProblems: [], ...patch };
+  return {
+    tenantId: TENANT,
+    jobs: [],
+    servicePrincipalsRead: new Set([SP.id]),
+    servicePrincipalProblems: [],
+    ...patch,
+  };
 }
 
 /** A rule's default settings with some parameters (and other settings) changed. */
-export function settingsOf(rule: Parameters<typeof defaultRuleSettings>[0], params: RuleSettings['params'] = {}, rest: Partial<RuleSettings> = {}): RuleSettings {
+export function settingsOf(
+  rule: Parameters<typeof defaultRuleSettings>[0],
+  params: RuleSettings['params'] = {},
+  rest: Partial<RuleSettings> = {},
+): RuleSettings {
   const base = defaultRuleSettings(rule);
   return { ...base, ...rest, params: { ...base.params, ...params } };
 }

@@ -6,7 +6,11 @@ const WRITES = new Set(['createEntity', 'updateEntity', 'upsertEntity', 'deleteE
  * The same table, with every write delayed by `ms` while `slow()` says so: a Table Storage that
  * answers reads at once and writes late, which is how an overlap race between instances opens.
  */
-export function withSlowWrites(table: TableClient, ms: number, slow: (method: string, partitionKey: string | undefined) => boolean = () => true): TableClient {
+export function withSlowWrites(
+  table: TableClient,
+  ms: number,
+  slow: (method: string, partitionKey: string | undefined) => boolean = () => true,
+): TableClient {
   return new Proxy(table, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver) as unknown;

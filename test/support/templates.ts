@@ -18,30 +18,57 @@ export interface NoticeTemplate {
 }
 
 /** A template whose `views` are built on each read. */
-const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({ name, get views() { return views(); } });
+const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({
+  name,
+  get views() {
+    return views();
+  },
+});
 
 /** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key, so the golden files stay put). */
-export const SNOOZE_SETTINGS = { key: 'golden-snooze-signing-key-0123456789abcdef', baseUrl: 'https://sync-watch.azurewebsites.net' };
+export const SNOOZE_SETTINGS = {
+  key: 'golden-snooze-signing-key-0123456789abcdef',
+  baseUrl: 'https://sync-watch.azurewebsites.net',
+};
 
 export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   const templates: NoticeTemplate[] = [];
   const conditions = CONDITIONS.filter((c) => Object.hasOwn(ALERT_FIXTURES, c));
   const fixture = (condition: string) => ALERT_FIXTURES[condition]!;
   for (const condition of conditions) {
-    for (const kind of KINDS) templates.push(lazy(`${condition}.${kind}`, () => noticeViews([noticeOf(fixture(condition), kind)], ctx)));
+    for (const kind of KINDS)
+      templates.push(lazy(`${condition}.${kind}`, () => noticeViews([noticeOf(fixture(condition), kind)], ctx)));
   }
   for (const kind of ['firing', 'reminder', 'resolved'] as const) {
-    templates.push(lazy(`grouped.${kind}`, () => noticeViews(conditions.map((c) => noticeOf(fixture(c), kind)), ctx)));
+    templates.push(
+      lazy(`grouped.${kind}`, () =>
+        noticeViews(
+          conditions.map((c) => noticeOf(fixture(c), kind)),
+          ctx,
+        ),
+      ),
+    );
   }
   // An alert that ended badly (AlertView.endedWell false): a quarantine that ended because Entra disabled the job.
-  templates.push(lazy('quarantine.ended-badly', () => {
-    const quarantine = noticeOf(fixture('quarantine'), 'resolved');
-    const view = { ...viewOf(quarantine.alert, ctx), ended: 'ended because Entra disabled the job', endedWell: false };
-    return [noticeView(quarantine, ctx, view)];
-  }));
+  templates.push(
+    lazy('quarantine.ended-badly', () => {
+      const quarantine = noticeOf(fixture('quarantine'), 'resolved');
+      const view = {
+        ...viewOf(quarantine.alert, ctx),
+        ended: 'ended because Entra disabled the job',
+        endedWell: false,
+      };
+      return [noticeView(quarantine, ctx, view)];
+    }),
+  );
   // With snooze links (SNOOZE_SIGNING_KEY set): buttons that open a confirmation page.
-  const snooze = { ...ctx, snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) => snoozeLinks(alert, SNOOZE_SETTINGS, now) };
-  templates.push(lazy('quarantine.firing.snooze', () => noticeViews([noticeOf(fixture('quarantine'), 'firing')], snooze)));
+  const snooze = {
+    ...ctx,
+    snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) => snoozeLinks(alert, SNOOZE_SETTINGS, now),
+  };
+  templates.push(
+    lazy('quarantine.firing.snooze', () => noticeViews([noticeOf(fixture('quarantine'), 'firing')], snooze)),
+  );
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
   templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));
   return templates;

@@ -56,9 +56,14 @@ export interface World {
  * Cycle dependencies whose every table lives in the shared Azurite under names starting with
  * `prefix`, so test files running at once never see each other's alerts, outbox or watermarks.
  */
-export function withOwnTables(deps: CycleDeps, prefix: string, storage: string = inject('storageConnectionString')): CycleDeps {
+export function withOwnTables(
+  deps: CycleDeps,
+  prefix: string,
+  storage: string = inject('storageConnectionString'),
+): CycleDeps {
   const bounded = deps.budget ? boundedClientOptions('Table Storage', deps.budget.calls()) : {};
-  const table = (suffix: string) => TableClient.fromConnectionString(storage, `${prefix}${suffix}`, { allowInsecureConnection: true, ...bounded });
+  const table = (suffix: string) =>
+    TableClient.fromConnectionString(storage, `${prefix}${suffix}`, { allowInsecureConnection: true, ...bounded });
   return {
     ...deps,
     alerts: new AlertStore(table('alerts')),
@@ -75,7 +80,8 @@ export function withOwnTables(deps: CycleDeps, prefix: string, storage: string =
  */
 export function ownStorage(account: string): string {
   const connectionString = inject('storageAccounts')[account];
-  if (!connectionString) throw new Error(`no Azurite account "${account}": add it to OWN_STORAGE_ACCOUNTS in test/global-setup.ts`);
+  if (!connectionString)
+    throw new Error(`no Azurite account "${account}": add it to OWN_STORAGE_ACCOUNTS in test/global-setup.ts`);
   return connectionString;
 }
 
@@ -93,10 +99,20 @@ const TEST_REPORTS_LIMIT = { requests: 1000, windowSeconds: 1 };
 /** Likewise the reports limit across tenants (122 per 10 s per app), unless a scenario sets its own graphLimits. */
 const TEST_GRAPH_LIMITS = { reportsPerApp: { requests: 100_000, windowSeconds: 1 } };
 
-export async function startWorld(scenarioOrPath: Scenario | string = DEMO_SCENARIO, extraEnv: Env = {}): Promise<World> {
+export async function startWorld(
+  scenarioOrPath: Scenario | string = DEMO_SCENARIO,
+  extraEnv: Env = {},
+): Promise<World> {
   const outboxDir = mkdtempSync(join(tmpdir(), 'esw-outbox-'));
   const scenario = typeof scenarioOrPath === 'string' ? loadScenario(scenarioOrPath) : scenarioOrPath;
-  const cloud = await startPrivateCloud({ scenario: { ...scenario, reportsRateLimit: scenario.reportsRateLimit ?? TEST_REPORTS_LIMIT, graphLimits: scenario.graphLimits ?? TEST_GRAPH_LIMITS }, outboxDir });
+  const cloud = await startPrivateCloud({
+    scenario: {
+      ...scenario,
+      reportsRateLimit: scenario.reportsRateLimit ?? TEST_REPORTS_LIMIT,
+      graphLimits: scenario.graphLimits ?? TEST_GRAPH_LIMITS,
+    },
+    outboxDir,
+  });
   const env = settingsEnv(cloud, extraEnv);
   const tableName = `w${randomUUID().replace(/-/g, '')}`;
   const log = memoryLogger();
@@ -106,7 +122,11 @@ export async function startWorld(scenarioOrPath: Scenario | string = DEMO_SCENAR
     tableName,
     log,
     deps(overrides = {}, options = {}) {
-      const base = withOwnTables(cycleDepsFromSettings(loadSettings(env), env, log, undefined, { limits: options.limits }), world.tableName, options.storage);
+      const base = withOwnTables(
+        cycleDepsFromSettings(loadSettings(env), env, log, undefined, { limits: options.limits }),
+        world.tableName,
+        options.storage,
+      );
       return { ...base, observe: { maxRetryAfterSeconds: 1 }, ...overrides };
     },
     stop: () => cloud.stop(),

@@ -16,7 +16,11 @@ const root = join(__dirname, '..', '..');
 function registeredInSources(): string[] {
   return readdirSync(join(root, 'functions'))
     .filter((f) => f.endsWith('.ts'))
-    .flatMap((f) => [...readFileSync(join(root, 'functions', f), 'utf8').matchAll(/^app\.\w+\('([^']+)'/gm)].map((m) => m[1] as string))
+    .flatMap((f) =>
+      [...readFileSync(join(root, 'functions', f), 'utf8').matchAll(/^app\.\w+\('([^']+)'/gm)].map(
+        (m) => m[1] as string,
+      ),
+    )
     .sort();
 }
 
@@ -35,7 +39,11 @@ describe('the deployment bundle', () => {
     await bundleFunctions(root, join(dir, 'dist', 'functions', 'app.js'));
     mkdirSync(join(dir, 'node_modules', '@azure', 'functions-core'), { recursive: true });
     writeFileSync(join(dir, 'node_modules', '@azure', 'functions-core', 'index.js'), FAKE_CORE);
-    const out = execFileSync(process.execPath, ['-e', `require(${JSON.stringify(join(dir, 'dist', 'functions', 'app.js'))})`], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(join(dir, 'dist', 'functions', 'app.js'))})`],
+      { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const line = out.split('\n').find((l) => l.startsWith('registered '));
     expect(JSON.parse(line?.slice('registered '.length) ?? '[]').sort()).toEqual(registeredInSources());
     expect(registeredInSources().length).toBeGreaterThan(2);

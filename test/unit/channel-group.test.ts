@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { receiverId, receiversOf } from '../../lib/dispatch/route';
 import type { NotificationItem } from '../../lib/model';
-import { groupByRecipients, MAX_ALERTS_PER_EMAIL, MAX_ALERTS_PER_TEAMS_CARD, maxAlertsPerMessage, splitIntoParts } from '../../lib/notify/group';
+import {
+  groupByRecipients,
+  MAX_ALERTS_PER_EMAIL,
+  MAX_ALERTS_PER_TEAMS_CARD,
+  maxAlertsPerMessage,
+  splitIntoParts,
+} from '../../lib/notify/group';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { ALERT_FIXTURES, NOW } from '../fixtures/alerts';
 import { policy, route } from '../support/policy';
@@ -22,7 +28,7 @@ const item = (fingerprint: string, routeId: string, kind: NotificationItem['kind
 });
 
 describe('receivers', () => {
-  it('are the route itself for email (its log keeps the route\'s id), then a copy per channel with its own id', () => {
+  it("are the route itself for email (its log keeps the route's id), then a copy per channel with its own id", () => {
     expect(receiversOf(route('root.1')).map((r) => r.id)).toEqual(['root.1']);
     expect([email?.id, teams?.id, hook?.id]).toEqual(['root', 'root~teams:T', 'root~webhook:W']);
     expect([email?.channel, teams?.channel, hook?.channel]).toEqual([undefined, TEAMS, HOOK]);
@@ -41,7 +47,9 @@ describe('grouping with channels', () => {
       { item: item('a', hook!.id), route: hook! },
     ];
     const groups = groupByRecipients(notices);
-    expect(groups.map((g) => [g.channel?.receiver ?? 'email', g.items.map((i) => `${i.fingerprint}:${i.kind}`)])).toEqual([
+    expect(
+      groups.map((g) => [g.channel?.receiver ?? 'email', g.items.map((i) => `${i.fingerprint}:${i.kind}`)]),
+    ).toEqual([
       ['email', ['a:firing']],
       ['root~teams:T', ['a:firing', 'b:firing']],
       ['root~teams:T', ['c:resolved']],
@@ -51,19 +59,41 @@ describe('grouping with channels', () => {
   });
 
   it('puts at most ten alerts in a Teams card and fifty in a webhook post or an email', () => {
-    expect([maxAlertsPerMessage(undefined), maxAlertsPerMessage({ ...HOOK, receiver: 'r' }), maxAlertsPerMessage({ ...TEAMS, receiver: 'r' })]).toEqual([MAX_ALERTS_PER_EMAIL, 50, MAX_ALERTS_PER_TEAMS_CARD]);
+    expect([
+      maxAlertsPerMessage(undefined),
+      maxAlertsPerMessage({ ...HOOK, receiver: 'r' }),
+      maxAlertsPerMessage({ ...TEAMS, receiver: 'r' }),
+    ]).toEqual([MAX_ALERTS_PER_EMAIL, 50, MAX_ALERTS_PER_TEAMS_CARD]);
     expect(MAX_ALERTS_PER_TEAMS_CARD).toBe(10);
     const items = Array.from({ length: 25 }, (_, i) => item(`f${i}`, teams!.id));
-    expect(splitIntoParts(items, maxAlertsPerMessage({ ...TEAMS, receiver: 'r' })).map((p) => p.length)).toEqual([10, 10, 5]);
+    expect(splitIntoParts(items, maxAlertsPerMessage({ ...TEAMS, receiver: 'r' })).map((p) => p.length)).toEqual([
+      10, 10, 5,
+    ]);
   });
 });
 
 describe('dispatch with channels', () => {
   it('tells each receiver what its own log says it still needs: a channel down for a while is caught up alone', () => {
-    const alert = { ...ALERT_FIXTURES.quarantine!, notified: { root: { startsAt: ALERT_FIXTURES.quarantine!.startsAt!, lastAt: NOW.toISOString(), reminders: 0, resolved: false, material: ALERT_FIXTURES.quarantine!.material } } };
+    const alert = {
+      ...ALERT_FIXTURES.quarantine!,
+      notified: {
+        root: {
+          startsAt: ALERT_FIXTURES.quarantine!.startsAt!,
+          lastAt: NOW.toISOString(),
+          reminders: 0,
+          resolved: false,
+          material: ALERT_FIXTURES.quarantine!.material,
+        },
+      },
+    };
     const { notices } = dispatch([alert], policy({ route: ops }), NOW, new Set());
-    expect(notices.map((n) => [n.route.id, n.item.kind])).toEqual([['root~teams:T', 'firing'], ['root~webhook:W', 'firing']]);
+    expect(notices.map((n) => [n.route.id, n.item.kind])).toEqual([
+      ['root~teams:T', 'firing'],
+      ['root~webhook:W', 'firing'],
+    ]);
     const planned = new Set(notices.filter((n) => n.route.channel?.type === 'teams').map((n) => n.item.key));
-    expect(dispatch([alert], policy({ route: ops }), NOW, planned).notices.map((n) => n.route.id)).toEqual(['root~webhook:W']);
+    expect(dispatch([alert], policy({ route: ops }), NOW, planned).notices.map((n) => n.route.id)).toEqual([
+      'root~webhook:W',
+    ]);
   });
 });

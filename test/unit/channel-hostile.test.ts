@@ -16,16 +16,48 @@ import { digestTemplates } from '../support/digest-templates';
  * is Markdown) and a webhook payload (whose receivers may render it). It must stay inert text.
  */
 
-const hostileTenant = new Map([[CONTOSO, `Contoso\r\nX-Evil: 1 \u202e[click](https://evil.example) ${'T'.repeat(10_000)}`]]);
+const hostileTenant = new Map([
+  [CONTOSO, `Contoso\r\nX-Evil: 1 \u202e[click](https://evil.example) ${'T'.repeat(10_000)}`],
+]);
 /** Each case's views are built in the test that reads them, not at load (see ALERT_FIXTURES). */
 const cases: (readonly [string, () => NoticeView[]])[] = [
-  ...(['firing', 'reminder', 'resolved'] as const).map((kind) => [kind, () => noticeViews([noticeOf(hostileQuarantine(), kind)], RENDER_CONTEXT)] as const),
-  ['grouped', () => noticeViews([noticeOf(hostileQuarantine(), 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')], RENDER_CONTEXT)] as const,
-  ['hostile tenant name', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], { ...RENDER_CONTEXT, tenantNames: hostileTenant })] as const,
-  ['markdown link in a name', () => {
-    const hostile = hostileQuarantine();
-    return noticeViews([noticeOf({ ...hostile, annotations: { ...hostile.annotations, servicePrincipalName: 'Reset [your password](https://evil.example/x) **now**', errorMessage: 'See [docs](https://learn.microsoft.com/entra/) and <https://evil.example>' } }, 'firing')], RENDER_CONTEXT);
-  }] as const,
+  ...(['firing', 'reminder', 'resolved'] as const).map(
+    (kind) => [kind, () => noticeViews([noticeOf(hostileQuarantine(), kind)], RENDER_CONTEXT)] as const,
+  ),
+  [
+    'grouped',
+    () =>
+      noticeViews(
+        [noticeOf(hostileQuarantine(), 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')],
+        RENDER_CONTEXT,
+      ),
+  ] as const,
+  [
+    'hostile tenant name',
+    () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], { ...RENDER_CONTEXT, tenantNames: hostileTenant }),
+  ] as const,
+  [
+    'markdown link in a name',
+    () => {
+      const hostile = hostileQuarantine();
+      return noticeViews(
+        [
+          noticeOf(
+            {
+              ...hostile,
+              annotations: {
+                ...hostile.annotations,
+                servicePrincipalName: 'Reset [your password](https://evil.example/x) **now**',
+                errorMessage: 'See [docs](https://learn.microsoft.com/entra/) and <https://evil.example>',
+              },
+            },
+            'firing',
+          ),
+        ],
+        RENDER_CONTEXT,
+      );
+    },
+  ] as const,
 ];
 
 /** Every string in a parsed JSON value, with the key it sits under. */
@@ -37,7 +69,8 @@ function strings(value: unknown, key = ''): [string, string][] {
 }
 
 const validate = new Ajv({ allErrors: true }).compile(webhookSchema);
-const microsoft = (href: string) => /^(?:[a-z0-9-]+\.)*(?:microsoft\.com|microsoftonline\.com)$/.test(new URL(href).hostname);
+const microsoft = (href: string) =>
+  /^(?:[a-z0-9-]+\.)*(?:microsoft\.com|microsoftonline\.com)$/.test(new URL(href).hostname);
 
 describe.each(cases)('hostile text in a %s Teams card', (_name, views) => {
   let body: string;
@@ -49,9 +82,11 @@ describe.each(cases)('hostile text in a %s Teams card', (_name, views) => {
     texts = strings(card.body).filter(([key]) => key === 'text' || key === 'title' || key === 'value');
   });
 
-  it('never becomes a Markdown link, and every button opens Microsoft\'s admin center or docs', () => {
+  it("never becomes a Markdown link, and every button opens Microsoft's admin center or docs", () => {
     for (const [, text] of texts) expect(text).not.toMatch(/\]\(|<https?:/);
-    const urls = strings(card.body).filter(([key]) => key === 'url').map(([, url]) => url);
+    const urls = strings(card.body)
+      .filter(([key]) => key === 'url')
+      .map(([, url]) => url);
     expect(urls.length).toBeGreaterThan(0);
     expect(urls.every(microsoft)).toBe(true);
   });
@@ -74,7 +109,7 @@ describe.each(cases)('hostile text in a %s Teams card', (_name, views) => {
     expect(card.fallbackText).not.toMatch(/[\r\n]/);
   });
 
-  it('stays within Teams\' size limit, cut to size', () => {
+  it("stays within Teams' size limit, cut to size", () => {
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(TEAMS_CARD_BUDGET_BYTES);
     expect(body).not.toContain(LONG_NAME.slice(0, 2000));
   });
@@ -93,7 +128,9 @@ describe.each(cases)('hostile text in a %s webhook payload', (_name, views) => {
   });
 
   it('links only to Microsoft over https, and shows foreign URLs defanged', () => {
-    const hrefs = strings(payload).filter(([key]) => key === 'href').map(([, h]) => h);
+    const hrefs = strings(payload)
+      .filter(([key]) => key === 'href')
+      .map(([, h]) => h);
     expect(hrefs.every(microsoft)).toBe(true);
     expect(body).not.toMatch(/https?:\/\/evil|www\.evil/);
     expect(body).not.toContain(FOREIGN_LINK);
@@ -104,7 +141,8 @@ describe.each(cases)('hostile text in a %s webhook payload', (_name, views) => {
       // eslint-disable-next-line no-control-regex -- looking for control characters is the point
       expect(text, key).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
       expect(text, key).not.toMatch(DIRECTION_CONTROLS);
-      if (['heading', 'stem', 'subject', 'title', 'about', 'label', 'tenantName', 'app'].includes(key)) expect(text, key).not.toContain('\n');
+      if (['heading', 'stem', 'subject', 'title', 'about', 'label', 'tenantName', 'app'].includes(key))
+        expect(text, key).not.toContain('\n');
     }
   });
 

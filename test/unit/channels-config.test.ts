@@ -22,21 +22,57 @@ function problemsOf(route: unknown): string[] {
 
 describe('channels in the config', () => {
   it('are named by type and URL setting, inherited by child routes unless they give their own ([] for none)', () => {
-    const policy = buildPolicy({ route: { channels: [TEAMS, HOOK], routes: [{ match: { tenantName: 'A' } }, { match: { tenantName: 'B' }, channels: [] }, { match: { tenantName: 'C' }, channels: [{ ...TEAMS, cardVersion: '1.4' }] }] } }, { emailTo: ['ops@contoso.com'] });
+    const policy = buildPolicy(
+      {
+        route: {
+          channels: [TEAMS, HOOK],
+          routes: [
+            { match: { tenantName: 'A' } },
+            { match: { tenantName: 'B' }, channels: [] },
+            { match: { tenantName: 'C' }, channels: [{ ...TEAMS, cardVersion: '1.4' }] },
+          ],
+        },
+      },
+      { emailTo: ['ops@contoso.com'] },
+    );
     const [a, b, c] = policy.route.routes;
     expect(policy.route.channels?.map((ch) => ch.id)).toEqual(['teams:TEAMS_OPS_URL', 'webhook:OPS_WEBHOOK_URL']);
     expect(a?.channels).toEqual(policy.route.channels);
     expect(b?.channels).toBeUndefined();
-    expect(c?.channels).toEqual([{ id: 'teams:TEAMS_OPS_URL', type: 'teams', urlSetting: 'TEAMS_OPS_URL', cardVersion: '1.4' }]);
-    expect(receiversOf(a!).map((r) => r.id)).toEqual(['root.0', 'root.0~teams:TEAMS_OPS_URL', 'root.0~webhook:OPS_WEBHOOK_URL']);
-    expect(validate({ route: { channels: [TEAMS, HOOK], routes: [{ match: { tenantName: 'A' }, channels: [] }] } }), JSON.stringify(validate.errors)).toBe(true);
+    expect(c?.channels).toEqual([
+      { id: 'teams:TEAMS_OPS_URL', type: 'teams', urlSetting: 'TEAMS_OPS_URL', cardVersion: '1.4' },
+    ]);
+    expect(receiversOf(a!).map((r) => r.id)).toEqual([
+      'root.0',
+      'root.0~teams:TEAMS_OPS_URL',
+      'root.0~webhook:OPS_WEBHOOK_URL',
+    ]);
+    expect(
+      validate({ route: { channels: [TEAMS, HOOK], routes: [{ match: { tenantName: 'A' }, channels: [] }] } }),
+      JSON.stringify(validate.errors),
+    ).toBe(true);
   });
 
   it('refuse a URL or secret written into the file, and name each mistake by its path', () => {
-    expect(problemsOf({ channels: [{ type: 'teams', urlSetting: 'https://prod-01.westeurope.logic.azure.com/workflows/x?sig=abc' }] })).toEqual([
-      expect.stringMatching(/^route\.channels\[0\]\.urlSetting: expected the name of an app setting \(e\.g\. TEAMS_OPS_URL\), not the URL itself/),
+    expect(
+      problemsOf({
+        channels: [{ type: 'teams', urlSetting: 'https://prod-01.westeurope.logic.azure.com/workflows/x?sig=abc' }],
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^route\.channels\[0\]\.urlSetting: expected the name of an app setting \(e\.g\. TEAMS_OPS_URL\), not the URL itself/,
+      ),
     ]);
-    expect(problemsOf({ channels: [{ type: 'webhook', urlSetting: 'HOOK_URL' }, { type: 'slack', urlSetting: 'X' }, { type: 'teams', urlSetting: 'T', secretSetting: 'S' }, 'teams'] })).toEqual([
+    expect(
+      problemsOf({
+        channels: [
+          { type: 'webhook', urlSetting: 'HOOK_URL' },
+          { type: 'slack', urlSetting: 'X' },
+          { type: 'teams', urlSetting: 'T', secretSetting: 'S' },
+          'teams',
+        ],
+      }),
+    ).toEqual([
       'route.channels[0].secretSetting: required: the name of the app setting that holds the HMAC-SHA256 signing secret (the value itself never goes in this file)',
       'route.channels[1].type: expected one of teams, webhook, got "slack"',
       'route.channels[2].secretSetting: unknown field for a teams channel (expected one of type, urlSetting, cardVersion)',
@@ -44,13 +80,21 @@ describe('channels in the config', () => {
     ]);
   });
 
-  it('refuse one of the app\'s own settings, the same URL setting twice, and a secret in the URL\'s setting', () => {
-    expect(problemsOf({ channels: [{ type: 'webhook', urlSetting: 'ACS_CONNECTION_STRING', secretSetting: 'S' }] })).toEqual([
+  it("refuse one of the app's own settings, the same URL setting twice, and a secret in the URL's setting", () => {
+    expect(
+      problemsOf({ channels: [{ type: 'webhook', urlSetting: 'ACS_CONNECTION_STRING', secretSetting: 'S' }] }),
+    ).toEqual([
       "route.channels[0].urlSetting: ACS_CONNECTION_STRING is one of Entra Sync Watch's own settings; name a setting of this channel's own (e.g. TEAMS_OPS_URL)",
     ]);
-    expect(problemsOf({ channels: [TEAMS, { ...TEAMS, cardVersion: '1.4' }] })).toEqual(['route.channels[1].urlSetting: the same setting as route.channels[0]; a route posts to each URL once']);
-    expect(problemsOf({ channels: [{ ...HOOK, secretSetting: HOOK.urlSetting }] })).toEqual(['route.channels[0].secretSetting: must name another setting than urlSetting']);
-    expect(problemsOf({ channels: [{ ...TEAMS, cardVersion: '2.0' }] })).toEqual(['route.channels[0].cardVersion: expected "1.5" (default) or "1.4", got "2.0"']);
+    expect(problemsOf({ channels: [TEAMS, { ...TEAMS, cardVersion: '1.4' }] })).toEqual([
+      'route.channels[1].urlSetting: the same setting as route.channels[0]; a route posts to each URL once',
+    ]);
+    expect(problemsOf({ channels: [{ ...HOOK, secretSetting: HOOK.urlSetting }] })).toEqual([
+      'route.channels[0].secretSetting: must name another setting than urlSetting',
+    ]);
+    expect(problemsOf({ channels: [{ ...TEAMS, cardVersion: '2.0' }] })).toEqual([
+      'route.channels[0].cardVersion: expected "1.5" (default) or "1.4", got "2.0"',
+    ]);
   });
 
   it('the schema refuses the same shapes', () => {

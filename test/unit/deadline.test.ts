@@ -44,14 +44,23 @@ describe('deadlines', () => {
   it('a credential whose token never comes is cut off at the call limit', async () => {
     const hung = { getToken: () => new Promise<null>(() => undefined) };
     const bounded = boundedCredential(hung, { deadline: () => Deadline.in(10_000), callMs: 30 });
-    await expect(bounded.getToken('scope/.default', { tenantId: 't1' })).rejects.toThrow('the token request for tenant t1 timed out after 0.03 s');
+    await expect(bounded.getToken('scope/.default', { tenantId: 't1' })).rejects.toThrow(
+      'the token request for tenant t1 timed out after 0.03 s',
+    );
   });
 });
 
 describe('Graph retries and paging within the budget', () => {
-  const response = (retryAfter?: string) => ({ headers: new Headers(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }) }) as unknown as Response;
+  const response = (retryAfter?: string) =>
+    ({ headers: new Headers(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }) }) as unknown as Response;
   const shouldRetry = (retryAfter: string | undefined, remainingMs: number, maxRetryAfterMs = 1000) =>
-    boundedRetryOptions({ deadline: () => Deadline.in(remainingMs), callMs: 100, maxRetryAfterMs }).shouldRetry(3, 0, '', {}, response(retryAfter));
+    boundedRetryOptions({ deadline: () => Deadline.in(remainingMs), callMs: 100, maxRetryAfterMs }).shouldRetry(
+      3,
+      0,
+      '',
+      {},
+      response(retryAfter),
+    );
 
   it('waits for a Retry-After only when it is short enough and the retry still ends before the deadline', () => {
     expect(shouldRetry('0', 5000)).toBe(true);
@@ -64,7 +73,10 @@ describe('Graph retries and paging within the budget', () => {
   });
 
   it('follows @odata.nextLink to the end, and names a link that comes back or a list with no value', async () => {
-    const pages: Record<string, unknown> = { first: { value: [1, 2], '@odata.nextLink': 'second' }, second: { value: [3] } };
+    const pages: Record<string, unknown> = {
+      first: { value: [1, 2], '@odata.nextLink': 'second' },
+      second: { value: [3] },
+    };
     const reader = { get: async (url: string) => pages[url], batch: async () => [] };
     await expect(readAllPages(reader, 'first', 'things')).resolves.toEqual([1, 2, 3]);
     pages.second = { value: [3], '@odata.nextLink': 'first' };

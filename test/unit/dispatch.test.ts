@@ -12,9 +12,17 @@ const HOUR = 3600_000;
 const t0 = new Date('2026-11-27T03:00:00Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
-function alert(condition: Condition, overrides: Partial<AlertRecord> & { job?: string; tenant?: string; app?: string } = {}): AlertRecord {
+function alert(
+  condition: Condition,
+  overrides: Partial<AlertRecord> & { job?: string; tenant?: string; app?: string } = {},
+): AlertRecord {
   const { job = 'job-1', tenant = 'tenant-a', app = 'Fabrikam to Contoso', ...rest } = overrides;
-  const labels: AlertLabels = { tenantId: tenant, servicePrincipalId: condition === 'tenant-unreadable' ? '-' : `sp-${job}`, jobId: condition === 'tenant-unreadable' ? '-' : job, condition };
+  const labels: AlertLabels = {
+    tenantId: tenant,
+    servicePrincipalId: condition === 'tenant-unreadable' ? '-' : `sp-${job}`,
+    jobId: condition === 'tenant-unreadable' ? '-' : job,
+    condition,
+  };
   return {
     fingerprint: fingerprintOf(labels),
     labels,
@@ -30,7 +38,11 @@ function alert(condition: Condition, overrides: Partial<AlertRecord> & { job?: s
 describe('routing tree', () => {
   const tree = route('root', {
     routes: [
-      route('root.0', { match: { condition: 'deletion-threshold' }, to: ['change-board@contoso.example'], continue: true }),
+      route('root.0', {
+        match: { condition: 'deletion-threshold' },
+        to: ['change-board@contoso.example'],
+        continue: true,
+      }),
       route('root.1', { match: { tenant: 'tenant-b' }, to: ['northwind-ops@contoso.example'] }),
       route('root.2', {
         match: { app: 'Fabrikam*' },
@@ -53,7 +65,9 @@ describe('routing tree', () => {
   });
 
   it('matches tenant names from the config', () => {
-    const named = route('root', { routes: [route('root.0', { match: { tenantName: 'north*' }, to: ['x@contoso.example'] })] });
+    const named = route('root', {
+      routes: [route('root.0', { match: { tenantName: 'north*' }, to: ['x@contoso.example'] })],
+    });
     const labels = matchLabelsOf(alert('quarantine', { tenant: 'TENANT-B' }), new Map([['tenant-b', 'Northwind']]));
     expect(routesFor(named, labels).map((r) => r.id)).toEqual(['root.0']);
   });
@@ -81,20 +95,24 @@ describe('dedup: notify on change, repeat on a timer', () => {
     expect(neededNotification(a, root, at(30 * HOUR))).toBeUndefined();
   });
 
-  it('uses the repeat interval of the alert\'s severity and honours sendResolved off', () => {
+  it("uses the repeat interval of the alert's severity and honours sendResolved off", () => {
     const quiet = route('root', { repeatMs: { critical: HOUR, warning: 24 * HOUR }, sendResolved: false });
     let a = alert('quarantine');
     a = afterSent(a, neededNotification(a, quiet, t0)!, t0.toISOString());
     expect(neededNotification(a, quiet, at(HOUR))?.kind).toBe('reminder');
     expect(neededNotification({ ...a, severity: 'warning' }, quiet, at(HOUR))).toBeUndefined();
-    expect(neededNotification({ ...a, state: 'resolved', endsAt: at(HOUR).toISOString() }, quiet, at(HOUR))).toBeUndefined();
+    expect(
+      neededNotification({ ...a, state: 'resolved', endsAt: at(HOUR).toISOString() }, quiet, at(HOUR)),
+    ).toBeUndefined();
   });
 
   it('says nothing about a period the route never heard of firing, and keys each notice uniquely', () => {
     const a = alert('quarantine', { state: 'resolved', endsAt: at(HOUR).toISOString() });
     expect(neededNotification(a, root, at(HOUR))).toBeUndefined();
     const refired = alert('quarantine', { startsAt: at(2 * HOUR).toISOString() });
-    expect(neededNotification(refired, root, at(2 * HOUR))?.key).not.toBe(neededNotification(alert('quarantine'), root, t0)?.key);
+    expect(neededNotification(refired, root, at(2 * HOUR))?.key).not.toBe(
+      neededNotification(alert('quarantine'), root, t0)?.key,
+    );
   });
 });
 
@@ -142,18 +160,28 @@ describe('dedup: a notice planned twice is sent once', () => {
 });
 
 describe('dispatch: inhibition, silences, planned emails', () => {
-  it('a tenant that cannot be read mutes its job alerts (no reminders), but not other tenants\'', () => {
+  it("a tenant that cannot be read mutes its job alerts (no reminders), but not other tenants'", () => {
     const unreadable = alert('tenant-unreadable');
-    const held = afterSent(alert('quarantine'), neededNotification(alert('quarantine'), route('root'), t0)!, t0.toISOString());
+    const held = afterSent(
+      alert('quarantine'),
+      neededNotification(alert('quarantine'), route('root'), t0)!,
+      t0.toISOString(),
+    );
     const other = alert('quarantine', { tenant: 'tenant-b' });
     const result = dispatch([unreadable, held, other], policy(), at(5 * HOUR), new Set());
-    expect(result.notices.map((n) => n.item.fingerprint).sort()).toEqual([unreadable.fingerprint, other.fingerprint].sort());
+    expect(result.notices.map((n) => n.item.fingerprint).sort()).toEqual(
+      [unreadable.fingerprint, other.fingerprint].sort(),
+    );
     expect(result.muted).toEqual([{ alert: held, reason: 'tenant tenant-a cannot be read: its job alerts are held' }]);
   });
 
-  it('a quarantined job mutes its own lesser alerts, not another job\'s', () => {
+  it("a quarantined job mutes its own lesser alerts, not another job's", () => {
     const quarantine = alert('quarantine');
-    const lesser = { ...alert('quarantine'), labels: { ...quarantine.labels, condition: 'stalled' as Condition }, fingerprint: 'lesser' };
+    const lesser = {
+      ...alert('quarantine'),
+      labels: { ...quarantine.labels, condition: 'stalled' as Condition },
+      fingerprint: 'lesser',
+    };
     const otherJob = { ...lesser, labels: { ...lesser.labels, jobId: 'job-2' }, fingerprint: 'other' };
     const result = dispatch([quarantine, lesser, otherJob], policy(), t0, new Set());
     expect(result.notices.map((n) => n.item.fingerprint).sort()).toEqual([quarantine.fingerprint, 'other'].sort());
@@ -173,10 +201,20 @@ describe('grouping', () => {
     const other = route('root.0', { to: ['Northwind-Ops@contoso.example'] });
     const a = neededNotification(alert('quarantine'), root, t0)!;
     const b = neededNotification(alert('deletion-threshold', { job: 'job-2' }), root, t0)!;
-    const resolvedAlert = alert('quarantine', { job: 'job-3', state: 'resolved', endsAt: t0.toISOString(), notified: { root: { startsAt: t0.toISOString(), lastAt: t0.toISOString(), reminders: 0, resolved: false } } });
+    const resolvedAlert = alert('quarantine', {
+      job: 'job-3',
+      state: 'resolved',
+      endsAt: t0.toISOString(),
+      notified: { root: { startsAt: t0.toISOString(), lastAt: t0.toISOString(), reminders: 0, resolved: false } },
+    });
     const c = neededNotification(resolvedAlert, root, t0)!;
     const d = neededNotification(alert('quarantine', { tenant: 'tenant-b' }), other, t0)!;
-    const groups = groupByRecipients([{ item: c, route: root }, { item: a, route: root }, { item: d, route: other }, { item: b, route: root }]);
+    const groups = groupByRecipients([
+      { item: c, route: root },
+      { item: a, route: root },
+      { item: d, route: other },
+      { item: b, route: root },
+    ]);
     expect(groups.map((g) => [g.recipients.to.join(','), g.items.map((i) => i.kind).join(',')])).toEqual([
       [root.to.join(','), 'resolved'],
       [root.to.join(','), 'firing,firing'],

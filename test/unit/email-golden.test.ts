@@ -14,7 +14,11 @@ import { expectGolden, GOLDEN_DIR, goldenFiles, UPDATING } from '../support/gold
  */
 
 function headerBlock(email: EmailContent): string {
-  return [`Subject: ${email.subject}`, ...Object.entries(email.headers ?? {}).map(([name, value]) => `${name}: ${value}`), ''].join('\n');
+  return [
+    `Subject: ${email.subject}`,
+    ...Object.entries(email.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+    '',
+  ].join('\n');
 }
 
 const templates = emailTemplates();
@@ -22,7 +26,10 @@ const templates = emailTemplates();
 describe('email golden files', () => {
   it('every registered rule has a fixture alert, so its emails get golden files', () => {
     const missing = CONDITIONS.filter((condition) => !ALERT_FIXTURES[condition]);
-    expect(missing, `add an alert for ${missing.join(', ')} to test/fixtures/alerts.ts, then run UPDATE_GOLDEN=1 npx vitest run test/unit/email-golden.test.ts`).toEqual([]);
+    expect(
+      missing,
+      `add an alert for ${missing.join(', ')} to test/fixtures/alerts.ts, then run UPDATE_GOLDEN=1 npx vitest run test/unit/email-golden.test.ts`,
+    ).toEqual([]);
   });
 
   it.each(templates.map((t) => [t.name, t] as const))('%s matches its golden files', (name, template) => {

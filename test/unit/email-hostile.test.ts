@@ -9,9 +9,26 @@ import { CRLF, DIRECTION_CONTROLS, hostileQuarantine, LONG_NAME } from '../fixtu
 const kinds = ['firing', 'reminder', 'resolved'] as const;
 /** Each email is rendered in the test that reads it, not at load (see ALERT_FIXTURES). */
 const emails: [string, () => EmailContent][] = [
-  ...kinds.map((kind): [string, () => EmailContent] => [kind, () => renderEmail([noticeOf(hostileQuarantine(), kind)], RENDER_CONTEXT)]),
-  ['grouped', () => renderEmail([noticeOf(hostileQuarantine(), 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')], RENDER_CONTEXT)],
-  ['hostile tenant name', () => renderEmail([noticeOf(hostileQuarantine(), 'firing')], { ...RENDER_CONTEXT, tenantNames: new Map([[CONTOSO, `Contoso\r\nX-Evil: 1 \u202e${'T'.repeat(10_000)}`]]) })],
+  ...kinds.map((kind): [string, () => EmailContent] => [
+    kind,
+    () => renderEmail([noticeOf(hostileQuarantine(), kind)], RENDER_CONTEXT),
+  ]),
+  [
+    'grouped',
+    () =>
+      renderEmail(
+        [noticeOf(hostileQuarantine(), 'firing'), noticeOf(ALERT_FIXTURES['deletion-threshold']!, 'firing')],
+        RENDER_CONTEXT,
+      ),
+  ],
+  [
+    'hostile tenant name',
+    () =>
+      renderEmail([noticeOf(hostileQuarantine(), 'firing')], {
+        ...RENDER_CONTEXT,
+        tenantNames: new Map([[CONTOSO, `Contoso\r\nX-Evil: 1 \u202e${'T'.repeat(10_000)}`]]),
+      }),
+  ],
 ];
 /** The HTML as a reader sees it: tags and the style sheet taken out. */
 const visible = (html: string) => html.replace(/<style>[\s\S]*?<\/style>/, '').replace(/<[^>]*>/g, ' ');
@@ -29,7 +46,9 @@ describe.each(emails)('hostile text in a %s email', (_name, render) => {
   });
 
   it('never becomes a link to a foreign site, and is defanged where a mail client would make it one', () => {
-    const hrefs = [...email.html.matchAll(/href="([^"]*)"/g)].map((m) => new URL(m[1]!.replace(/&amp;/g, '&')).hostname);
+    const hrefs = [...email.html.matchAll(/href="([^"]*)"/g)].map(
+      (m) => new URL(m[1]!.replace(/&amp;/g, '&')).hostname,
+    );
     expect(hrefs.every((host) => host.endsWith('.microsoft.com') || host === 'login.microsoftonline.com')).toBe(true);
     for (const part of [visible(email.html), email.plainText]) {
       expect(part).not.toMatch(/https?:\/\/evil|www\.evil/);
@@ -51,7 +70,8 @@ describe.each(emails)('hostile text in a %s email', (_name, render) => {
   });
 
   it('loses its direction controls everywhere', () => {
-    for (const part of [email.subject, email.html, email.plainText, ...Object.values(email.headers ?? {})]) expect(part).not.toMatch(DIRECTION_CONTROLS);
+    for (const part of [email.subject, email.html, email.plainText, ...Object.values(email.headers ?? {})])
+      expect(part).not.toMatch(DIRECTION_CONTROLS);
   });
 
   it('is cut to size: a bounded subject that still names the tenant, and bounded bodies', () => {
@@ -64,12 +84,16 @@ describe.each(emails)('hostile text in a %s email', (_name, render) => {
 
 describe('hostile text in subjects', () => {
   it('keeps the tenant in the subject however long the configuration name', () => {
-    expect(renderEmail([noticeOf(hostileQuarantine(), 'firing')], RENDER_CONTEXT).subject).toMatch(/^\[Critical\] Quarantined: .{1,100}… \(Contoso\)$/);
+    expect(renderEmail([noticeOf(hostileQuarantine(), 'firing')], RENDER_CONTEXT).subject).toMatch(
+      /^\[Critical\] Quarantined: .{1,100}… \(Contoso\)$/,
+    );
   });
 
   it('turns line breaks in names into spaces rather than new lines', () => {
     const hostile = hostileQuarantine();
     const named = { ...hostile, annotations: { ...hostile.annotations, servicePrincipalName: CRLF } };
-    expect(renderEmail([noticeOf(named, 'firing')], RENDER_CONTEXT).subject).toBe('[Critical] Quarantined: Payroll Bcc: victim@example.com <h1>injected body</h1> (Contoso)');
+    expect(renderEmail([noticeOf(named, 'firing')], RENDER_CONTEXT).subject).toBe(
+      '[Critical] Quarantined: Payroll Bcc: victim@example.com <h1>injected body</h1> (Contoso)',
+    );
   });
 });

@@ -12,9 +12,26 @@ import { hostileQuarantine } from '../fixtures/hostile';
  */
 
 /** `count` alerts of `condition` on different jobs, as one email's notices. */
-function incident(count: number, condition = 'quarantine', kind: NoticeKind = 'firing', base: AlertRecord = ALERT_FIXTURES[condition]!) {
-  const alerts = Array.from({ length: count }, (_, i) => alertOf(condition, { ...base.annotations, servicePrincipalName: `Partner ${String(i).padStart(3, '0')} to Contoso` }, { jobId: `${base.labels.jobId}.${i}` }));
-  return { alerts, email: renderEmail(alerts.map((a) => noticeOf(a, kind)), RENDER_CONTEXT) };
+function incident(
+  count: number,
+  condition = 'quarantine',
+  kind: NoticeKind = 'firing',
+  base: AlertRecord = ALERT_FIXTURES[condition]!,
+) {
+  const alerts = Array.from({ length: count }, (_, i) =>
+    alertOf(
+      condition,
+      { ...base.annotations, servicePrincipalName: `Partner ${String(i).padStart(3, '0')} to Contoso` },
+      { jobId: `${base.labels.jobId}.${i}` },
+    ),
+  );
+  return {
+    alerts,
+    email: renderEmail(
+      alerts.map((a) => noticeOf(a, kind)),
+      RENDER_CONTEXT,
+    ),
+  };
 }
 
 const bytes = (html: string) => Buffer.byteLength(html);
@@ -28,23 +45,28 @@ describe('email size', () => {
     expect(email.html).not.toContain('More alerts');
   });
 
-  it.each(['quarantine', 'job-failing', 'provisioning-failures', 'deletion-threshold'])('%s: the largest email (%#) stays within the budget, first alerts in full and every alert named', (condition) => {
-    const { alerts, email } = incident(MAX_ALERTS_PER_EMAIL, condition);
-    expect(bytes(email.html)).toBeLessThanOrEqual(EMAIL_HTML_BUDGET_BYTES);
-    expect(EMAIL_HTML_BUDGET_BYTES).toBeLessThan(102 * 1024);
-    const shown = fullSections(email.html);
-    expect(shown).toBeGreaterThanOrEqual(2);
-    expect(shown).toBeLessThan(MAX_ALERTS_PER_EMAIL);
-    expect(email.html).toContain(`${MAX_ALERTS_PER_EMAIL - shown} more alerts are shown in brief`);
-    // Every alert is named in the overview and again in full or in brief, and its ID is in the footer.
-    for (const alert of alerts) {
-      const name = alert.annotations.servicePrincipalName as string;
-      expect(email.html.split(name).length - 1, name).toBeGreaterThanOrEqual(2);
-      expect(email.html).toContain(alert.fingerprint);
-    }
-    // The plain-text part keeps every detail of every alert.
-    expect(email.plainText.match(/^What to do now|^Details/gm)?.length ?? 0).toBeGreaterThanOrEqual(MAX_ALERTS_PER_EMAIL);
-  });
+  it.each(['quarantine', 'job-failing', 'provisioning-failures', 'deletion-threshold'])(
+    '%s: the largest email (%#) stays within the budget, first alerts in full and every alert named',
+    (condition) => {
+      const { alerts, email } = incident(MAX_ALERTS_PER_EMAIL, condition);
+      expect(bytes(email.html)).toBeLessThanOrEqual(EMAIL_HTML_BUDGET_BYTES);
+      expect(EMAIL_HTML_BUDGET_BYTES).toBeLessThan(102 * 1024);
+      const shown = fullSections(email.html);
+      expect(shown).toBeGreaterThanOrEqual(2);
+      expect(shown).toBeLessThan(MAX_ALERTS_PER_EMAIL);
+      expect(email.html).toContain(`${MAX_ALERTS_PER_EMAIL - shown} more alerts are shown in brief`);
+      // Every alert is named in the overview and again in full or in brief, and its ID is in the footer.
+      for (const alert of alerts) {
+        const name = alert.annotations.servicePrincipalName as string;
+        expect(email.html.split(name).length - 1, name).toBeGreaterThanOrEqual(2);
+        expect(email.html).toContain(alert.fingerprint);
+      }
+      // The plain-text part keeps every detail of every alert.
+      expect(email.plainText.match(/^What to do now|^Details/gm)?.length ?? 0).toBeGreaterThanOrEqual(
+        MAX_ALERTS_PER_EMAIL,
+      );
+    },
+  );
 
   it('uses the budget: one more alert in full would not have fitted', () => {
     const { email } = incident(MAX_ALERTS_PER_EMAIL);
@@ -54,7 +76,7 @@ describe('email size', () => {
     expect(shown).toBeGreaterThan(1);
   });
 
-  it('a brief line links the alert\'s own Provisioning page and says since when', () => {
+  it("a brief line links the alert's own Provisioning page and says since when", () => {
     const { email } = incident(MAX_ALERTS_PER_EMAIL);
     const brief = email.html.slice(email.html.indexOf('More alerts'));
     const line = brief.slice(brief.indexOf('Partner 049'));

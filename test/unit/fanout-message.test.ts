@@ -8,7 +8,10 @@ const message: ObserveMessage = {
   cycle: '2026-11-27T03:15:00.000Z_1a2b3c4d',
   batch: 2,
   of: 5,
-  tenants: [{ tenantId: '3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19', tokenTenant: '3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19' }, { tenantId: 'contoso.example' }],
+  tenants: [
+    { tenantId: '3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19', tokenTenant: '3f6a1c52-8d4e-4b7a-9c21-5e0d7f4a2b19' },
+    { tenantId: 'contoso.example' },
+  ],
   observeBy: 1_795_000_000_000,
   deadline: 1_795_000_100_000,
 };
@@ -37,12 +40,18 @@ describe('the fan-out message', () => {
     expect(bad({ ...message, batch: 5 })).toThrow('batch 5 of 5');
     expect(bad({ ...message, cycle: "x' or 1 eq 1" })).toThrow('cycle: expected an id');
     expect(bad({ ...message, tenants: [] })).toThrow('tenants: expected 1 to 100 tenants');
-    expect(bad({ ...message, tenants: [{ tenantId: '../../etc' }] })).toThrow('tenants[0].tenantId: expected a tenant ID or domain');
+    expect(bad({ ...message, tenants: [{ tenantId: '../../etc' }] })).toThrow(
+      'tenants[0].tenantId: expected a tenant ID or domain',
+    );
     expect(bad({ ...message, observeBy: -1 })).toThrow('observeBy: expected a whole number');
   });
 
   it('keeps only the fields it knows', () => {
-    const decoded = decodeMessage({ ...message, extra: 'x', tenants: [{ tenantId: message.tenants[1]!.tenantId, evil: true }] });
+    const decoded = decodeMessage({
+      ...message,
+      extra: 'x',
+      tenants: [{ tenantId: message.tenants[1]!.tenantId, evil: true }],
+    });
     expect(decoded).toEqual({ ...message, tenants: [{ tenantId: 'contoso.example' }] });
   });
 });
@@ -50,6 +59,12 @@ describe('the fan-out message', () => {
 describe('host.json for the queue trigger', () => {
   it('polls at least every 2 s, retries a failed batch once and then poisons it', () => {
     const host = queueExtensionSettings(join(__dirname, '..', '..', 'host.json'));
-    expect(host).toEqual({ messageEncoding: 'base64', batchSize: 4, maxDequeueCount: 2, visibilityTimeoutMs: 5000, maxPollingIntervalMs: 2000 });
+    expect(host).toEqual({
+      messageEncoding: 'base64',
+      batchSize: 4,
+      maxDequeueCount: 2,
+      visibilityTimeoutMs: 5000,
+      maxPollingIntervalMs: 2000,
+    });
   });
 });

@@ -27,18 +27,35 @@ describe('AZURE_CLOUD', () => {
   it('chooses the authority and Graph of each sovereign cloud', () => {
     for (const cloud of Object.values(CLOUDS)) {
       const s = loadSettings({ ...valid, AZURE_CLOUD: cloud.name });
-      expect(s).toMatchObject({ cloud: cloud.name, graphEndpoint: cloud.graphEndpoint, authorityHost: cloud.authorityHost });
+      expect(s).toMatchObject({
+        cloud: cloud.name,
+        graphEndpoint: cloud.graphEndpoint,
+        authorityHost: cloud.authorityHost,
+      });
     }
     expect(loadSettings({ ...valid, AZURE_CLOUD: 'azureusgovernment' })).toMatchObject({
       graphEndpoint: 'https://graph.microsoft.us',
       authorityHost: 'https://login.microsoftonline.us',
     });
-    expect(loadSettings(valid)).toMatchObject({ cloud: 'AzurePublicCloud', graphEndpoint: 'https://graph.microsoft.com', authorityHost: 'https://login.microsoftonline.com' });
+    expect(loadSettings(valid)).toMatchObject({
+      cloud: 'AzurePublicCloud',
+      graphEndpoint: 'https://graph.microsoft.com',
+      authorityHost: 'https://login.microsoftonline.com',
+    });
   });
 
   it('lets explicit GRAPH_ENDPOINT and AZURE_AUTHORITY_HOST win (US DoD, private clouds)', () => {
-    const s = loadSettings({ ...valid, AZURE_CLOUD: 'AzureUSGovernment', GRAPH_ENDPOINT: 'https://dod-graph.microsoft.us', AZURE_AUTHORITY_HOST: 'https://127.0.0.1:8443' });
-    expect(s).toMatchObject({ cloud: 'AzureUSGovernment', graphEndpoint: 'https://dod-graph.microsoft.us', authorityHost: 'https://127.0.0.1:8443' });
+    const s = loadSettings({
+      ...valid,
+      AZURE_CLOUD: 'AzureUSGovernment',
+      GRAPH_ENDPOINT: 'https://dod-graph.microsoft.us',
+      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:8443',
+    });
+    expect(s).toMatchObject({
+      cloud: 'AzureUSGovernment',
+      graphEndpoint: 'https://dod-graph.microsoft.us',
+      authorityHost: 'https://127.0.0.1:8443',
+    });
   });
 
   it('names an unknown cloud and lists the known ones', () => {
@@ -59,7 +76,9 @@ describe('placeholders from local.settings.sample.json', () => {
     expect(found).toContain(
       'AZURE_CLIENT_CERTIFICATE_PATH still holds the placeholder "<path of a PEM file with the monitoring app registration\'s private key and certificate>" from local.settings.sample.json; replace it with the real value',
     );
-    expect(found).toContain('WATCH_TENANTS still holds the placeholder "00000000-0000-0000-0000-000000000000" from local.settings.sample.json; replace it with the real value');
+    expect(found).toContain(
+      'WATCH_TENANTS still holds the placeholder "00000000-0000-0000-0000-000000000000" from local.settings.sample.json; replace it with the real value',
+    );
   });
 
   it('leave real values alone', () => {
@@ -69,14 +88,26 @@ describe('placeholders from local.settings.sample.json', () => {
 
 describe('the identity, secretless first', () => {
   it('is the managed identity when no app credential is set', () => {
-    expect(loadSettings({ ...valid, AZURE_CLIENT_ID: MI }).identity).toEqual({ mode: 'managed-identity', clientId: MI, tenantId: undefined });
+    expect(loadSettings({ ...valid, AZURE_CLIENT_ID: MI }).identity).toEqual({
+      mode: 'managed-identity',
+      clientId: MI,
+      tenantId: undefined,
+    });
   });
 
   it('is the multi-tenant app with the managed identity as its federated credential when WATCH_APP_CLIENT_ID is set', () => {
-    const env = { ...valid, WATCH_APP_CLIENT_ID: APP, AZURE_CLIENT_ID: MI, AZURE_TENANT_ID: TENANT, AZURE_CLIENT_SECRET: 'left-over' };
+    const env = {
+      ...valid,
+      WATCH_APP_CLIENT_ID: APP,
+      AZURE_CLIENT_ID: MI,
+      AZURE_TENANT_ID: TENANT,
+      AZURE_CLIENT_SECRET: 'left-over',
+    };
     const s = loadSettings(env);
     expect(s.identity).toEqual({ mode: 'federated', appClientId: APP, tenantId: TENANT, managedIdentityClientId: MI });
-    expect(identityWarnings(s.identity, env)).toEqual(['AZURE_CLIENT_SECRET is set but not used (WATCH_APP_CLIENT_ID: the managed identity is the credential); remove it']);
+    expect(identityWarnings(s.identity, env)).toEqual([
+      'AZURE_CLIENT_SECRET is set but not used (WATCH_APP_CLIENT_ID: the managed identity is the credential); remove it',
+    ]);
     expect(problems({ ...valid, WATCH_APP_CLIENT_ID: APP })).toEqual([
       'AZURE_TENANT_ID is required with WATCH_APP_CLIENT_ID: the home tenant of the app registration and of the managed identity',
     ]);
@@ -86,9 +117,17 @@ describe('the identity, secretless first', () => {
   });
 
   it('prefers a certificate to a secret, and warns about a secret at start', () => {
-    const cert = { ...valid, AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_CLIENT_CERTIFICATE_PATH: 'package.json', AZURE_CLIENT_SECRET: 's' };
+    const cert = {
+      ...valid,
+      AZURE_TENANT_ID: TENANT,
+      AZURE_CLIENT_ID: APP,
+      AZURE_CLIENT_CERTIFICATE_PATH: 'package.json',
+      AZURE_CLIENT_SECRET: 's',
+    };
     expect(loadSettings(cert).identity.mode).toBe('certificate');
-    expect(identityWarnings(loadSettings(cert).identity, cert)).toEqual(['AZURE_CLIENT_SECRET is set but not used (the certificate takes precedence); remove it']);
+    expect(identityWarnings(loadSettings(cert).identity, cert)).toEqual([
+      'AZURE_CLIENT_SECRET is set but not used (the certificate takes precedence); remove it',
+    ]);
     expect(problems({ ...cert, AZURE_CLIENT_CERTIFICATE_PATH: '/no/such.pem' })).toEqual([
       'AZURE_CLIENT_CERTIFICATE_PATH="/no/such.pem": no such file (a PEM file with the private key and the certificate)',
     ]);
@@ -96,7 +135,9 @@ describe('the identity, secretless first', () => {
     const secret = { ...valid, AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_CLIENT_SECRET: 's' };
     const warnings = identityWarnings(loadSettings(secret).identity, secret);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^the monitoring app signs in with a client secret \(AZURE_CLIENT_SECRET\).*Prefer the managed identity/);
+    expect(warnings[0]).toMatch(
+      /^the monitoring app signs in with a client secret \(AZURE_CLIENT_SECRET\).*Prefer the managed identity/,
+    );
     expect(problems({ ...valid, AZURE_CLIENT_SECRET: 's' })).toEqual([
       'AZURE_CLIENT_SECRET needs AZURE_TENANT_ID and AZURE_CLIENT_ID: the home tenant and client ID of the app registration it belongs to',
     ]);

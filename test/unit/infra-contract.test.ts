@@ -5,7 +5,19 @@ import { AZURE_ROLES, GRAPH_APPLICATION_PERMISSIONS, MICROSOFT_GRAPH_APP_ID } fr
 import { CLOUDS } from '../../lib/config/clouds';
 import { DEPLOYMENT_SETTINGS } from '../../lib/config/settings';
 import { CYCLE_METRICS_EVENT } from '../../lib/metrics';
-import { blockAt, INFRA, keysOf, moduleArguments, modulesOf, paramsOf, readInfra, resourcesOf, stringArray, stringVars, valueOf } from '../support/bicep';
+import {
+  blockAt,
+  INFRA,
+  keysOf,
+  moduleArguments,
+  modulesOf,
+  paramsOf,
+  readInfra,
+  resourcesOf,
+  stringArray,
+  stringVars,
+  valueOf,
+} from '../support/bicep';
 
 /**
  * The contract between the code and infra/: what the code reads and needs (derived from the code:
@@ -20,13 +32,21 @@ function sourceFiles(dir: string): string[] {
     .filter((e) => e.isFile() && e.name.endsWith('.ts'))
     .map((e) => join(e.parentPath, e.name));
 }
-const code = [...sourceFiles('lib'), ...sourceFiles('functions')].map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+const code = [...sourceFiles('lib'), ...sourceFiles('functions')].map((file) => ({
+  file,
+  text: readFileSync(file, 'utf8'),
+}));
 
 /** Names of settings the code reads: `env.NAME`, `process.env.NAME`, `env['NAME']`, `helper(env, 'NAME')`. */
 function settingsReadByCode(): Map<string, string> {
   const found = new Map<string, string>();
-  const patterns = [/\b(?:process\.)?env\??\.([A-Za-z_][A-Za-z0-9_]*)/g, /\benv\[\s*'([^']+)'\s*\]/g, /\(\s*env\s*,\s*'([A-Za-z_][A-Za-z0-9_]*)'/g];
-  for (const { file, text } of code) for (const pattern of patterns) for (const m of text.matchAll(pattern)) found.set(m[1] as string, file);
+  const patterns = [
+    /\b(?:process\.)?env\??\.([A-Za-z_][A-Za-z0-9_]*)/g,
+    /\benv\[\s*'([^']+)'\s*\]/g,
+    /\(\s*env\s*,\s*'([A-Za-z_][A-Za-z0-9_]*)'/g,
+  ];
+  for (const { file, text } of code)
+    for (const pattern of patterns) for (const m of text.matchAll(pattern)) found.set(m[1] as string, file);
   return found;
 }
 
@@ -39,28 +59,50 @@ const kind = DEPLOYMENT_SETTINGS as Record<string, string>;
 describe('app settings: what the code reads, the template sets', () => {
   it('lists every setting the code reads in DEPLOYMENT_SETTINGS', () => {
     const read = settingsReadByCode();
-    expect([...read.keys()]).toEqual(expect.arrayContaining(['WATCH_TENANTS', 'ALERT_EMAIL_TO', 'ACS_ENDPOINT', 'AZURE_CLIENT_ID', 'WATCH_APP_CLIENT_ID', 'AZURE_CLOUD']));
-    const unlisted = [...read].filter(([name]) => !(name in DEPLOYMENT_SETTINGS)).map(([name, file]) => `${name} (read in ${file})`);
+    expect([...read.keys()]).toEqual(
+      expect.arrayContaining([
+        'WATCH_TENANTS',
+        'ALERT_EMAIL_TO',
+        'ACS_ENDPOINT',
+        'AZURE_CLIENT_ID',
+        'WATCH_APP_CLIENT_ID',
+        'AZURE_CLOUD',
+      ]),
+    );
+    const unlisted = [...read]
+      .filter(([name]) => !(name in DEPLOYMENT_SETTINGS))
+      .map(([name, file]) => `${name} (read in ${file})`);
     expect(unlisted).toEqual([]);
   });
 
   it('sets every required setting and every setting the Functions host needs', () => {
     expect(appSettings.length).toBeGreaterThan(10);
-    const needed = Object.entries(kind).filter(([, k]) => k === 'required' || k === 'host').map(([name]) => name);
+    const needed = Object.entries(kind)
+      .filter(([, k]) => k === 'required' || k === 'host')
+      .map(([name]) => name);
     expect(needed.filter((name) => !appSettings.includes(name))).toEqual([]);
     expect(appSettings.filter((name) => !(name in kind) || kind[name] === 'platform')).toEqual([]);
   });
 
   it('sets no secret, key or connection string: the managed identity reaches everything', () => {
-    for (const secret of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'ACS_CONNECTION_STRING', 'AzureWebJobsStorage']) expect(appSettings).not.toContain(secret);
+    for (const secret of [
+      'AZURE_CLIENT_SECRET',
+      'AZURE_CLIENT_CERTIFICATE_PATH',
+      'ACS_CONNECTION_STRING',
+      'AzureWebJobsStorage',
+    ])
+      expect(appSettings).not.toContain(secret);
     expect(valueOf(appSettingsBlock, 'AzureWebJobsStorage__credential')).toBe("'managedidentity'");
     expect(valueOf(appSettingsBlock, 'AzureWebJobsStorage__clientId')).toBe('identityClientId');
     expect(valueOf(appSettingsBlock, 'AZURE_CLIENT_ID')).toBe('identityClientId');
-    expect(valueOf(appSettingsBlock, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toBe("'ClientId=${identityClientId};Authorization=AAD'");
+    expect(valueOf(appSettingsBlock, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toBe(
+      "'ClientId=${identityClientId};Authorization=AAD'",
+    );
     expect(readInfra('app/storage.bicep')).toMatch(/allowSharedKeyAccess:\s*false/);
     expect(readInfra('app/monitoring.bicep')).toMatch(/DisableLocalAuth:\s*true/);
     for (const file of readdirSync(INFRA, { recursive: true }) as string[]) {
-      if (file.endsWith('.bicep')) expect(readInfra(file), file).not.toMatch(/listKeys\(|listConnectionStrings\(|AccountKey=/);
+      if (file.endsWith('.bicep'))
+        expect(readInfra(file), file).not.toMatch(/listKeys\(|listConnectionStrings\(|AccountKey=/);
     }
   });
 
@@ -69,7 +111,9 @@ describe('app settings: what the code reads, the template sets', () => {
     expect(valueOf(appSettingsBlock, 'ALERT_EMAIL_FROM')).toBe('senderAddress');
     expect(valueOf(appSettingsBlock, 'ACS_ENDPOINT')).toBe('acsEndpoint');
     expect(email).toMatch(/domainManagement:\s*'AzureManaged'/);
-    expect(email).toMatch(/^output senderAddress string = .*'DoNotReply@\$\{emailService::managedDomain\.properties\.mailFromSenderDomain\}'/m);
+    expect(email).toMatch(
+      /^output senderAddress string = .*'DoNotReply@\$\{emailService::managedDomain\.properties\.mailFromSenderDomain\}'/m,
+    );
     expect(email).toMatch(/^output endpoint string = 'https:\/\/\$\{communication\.properties\.hostName\}'/m);
     const apiModule = modulesOf(main).find((m) => m.symbol === 'api');
     expect(valueOf(apiModule?.block ?? '', 'senderAddress')).toBe('email.outputs.senderAddress');
@@ -86,20 +130,30 @@ describe('app settings: what the code reads, the template sets', () => {
 
 describe('template wiring (what a Bicep compiler would catch)', () => {
   it('passes every module each parameter it needs, and no parameter it does not declare', () => {
-    const files = ['main.bicep', ...(readdirSync(join(INFRA, 'app')) as string[]).map((f) => `app/${f}`)].filter((f) => f.endsWith('.bicep'));
+    const files = ['main.bicep', ...(readdirSync(join(INFRA, 'app')) as string[]).map((f) => `app/${f}`)].filter((f) =>
+      f.endsWith('.bicep'),
+    );
     for (const file of files) {
       for (const module of modulesOf(readInfra(file))) {
         const target = join(file, '..', module.target);
         const declared = paramsOf(readInfra(target));
         const passed = moduleArguments(module);
-        expect(declared.filter((p) => !p.hasDefault && !passed.includes(p.name)).map((p) => p.name), `${file} → ${module.target}`).toEqual([]);
-        expect(passed.filter((name) => !declared.some((p) => p.name === name)), `${file} → ${module.target}`).toEqual([]);
+        expect(
+          declared.filter((p) => !p.hasDefault && !passed.includes(p.name)).map((p) => p.name),
+          `${file} → ${module.target}`,
+        ).toEqual([]);
+        expect(
+          passed.filter((name) => !declared.some((p) => p.name === name)),
+          `${file} → ${module.target}`,
+        ).toEqual([]);
       }
     }
   });
 
   it('gets every parameter of main.bicep from azd (main.parameters.json), and only those', () => {
-    const azd = Object.keys((JSON.parse(readInfra('main.parameters.json')) as { parameters: Record<string, unknown> }).parameters);
+    const azd = Object.keys(
+      (JSON.parse(readInfra('main.parameters.json')) as { parameters: Record<string, unknown> }).parameters,
+    );
     const params = paramsOf(main);
     expect(params.filter((p) => !p.hasDefault && !azd.includes(p.name)).map((p) => p.name)).toEqual([]);
     expect(azd.filter((name) => !params.some((p) => p.name === name))).toEqual([]);
@@ -117,7 +171,11 @@ describe('Microsoft Graph application permissions', () => {
   const permissions = Object.keys(GRAPH_APPLICATION_PERMISSIONS).sort();
 
   it('names only permissions the deployment grants, wherever the code mentions one', () => {
-    const mentioned = new Set(code.flatMap(({ text }) => [...text.matchAll(/\b[A-Z][A-Za-z]+\.(?:Read|ReadWrite)(?:\.[A-Z][A-Za-z]+)?\.All\b/g)].map((m) => m[0])));
+    const mentioned = new Set(
+      code.flatMap(({ text }) =>
+        [...text.matchAll(/\b[A-Z][A-Za-z]+\.(?:Read|ReadWrite)(?:\.[A-Z][A-Za-z]+)?\.All\b/g)].map((m) => m[0]),
+      ),
+    );
     expect(mentioned.size).toBeGreaterThan(1);
     expect([...mentioned].filter((p) => !permissions.includes(p))).toEqual([]);
   });
@@ -150,13 +208,19 @@ describe('Microsoft Graph application permissions', () => {
     expect(valueOf(assignment?.block ?? '', 'principalId')).toBe('servicePrincipal.id');
     const module = modulesOf(main).find((m) => m.target === 'app/multi-tenant-app.bicep');
     expect(valueOf(module?.block ?? '', 'managedIdentityPrincipalId')).toBe('identity.outputs.principalId');
-    expect(valueOf(module?.block ?? '', 'issuer')).toBe("'${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'");
+    expect(valueOf(module?.block ?? '', 'issuer')).toBe(
+      "'${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'",
+    );
     expect(main).toMatch(/watchAppClientId: multiTenant \? multiTenantApp\.outputs\.appId : ''/);
   });
 
   it('uses the portal and token exchange audience the code uses, in every cloud', () => {
     const clouds = blockAt(main, main.search(/^var clouds\s*=/m));
-    const armNames: Record<string, string> = { AzurePublicCloud: 'AzureCloud', AzureUSGovernment: 'AzureUSGovernment', AzureChinaCloud: 'AzureChinaCloud' };
+    const armNames: Record<string, string> = {
+      AzurePublicCloud: 'AzureCloud',
+      AzureUSGovernment: 'AzureUSGovernment',
+      AzureChinaCloud: 'AzureChinaCloud',
+    };
     for (const cloud of Object.values(CLOUDS)) {
       const line = clouds.split('\n').find((l) => l.trim().startsWith(`${armNames[cloud.name]}:`)) ?? '';
       expect(line, cloud.name).toContain(`name: '${cloud.name}'`);
@@ -187,7 +251,11 @@ describe('Azure roles of the managed identity', () => {
     for (const role of AZURE_ROLES.filter((r) => r.deployed)) {
       const scope = resources.find((r) => r.target.startsWith(`${scopeTypes[role.scope]}@`))?.symbol;
       expect(scope, role.name).toBeDefined();
-      expect(assignments, role.name).toContainEqual({ scope, roleId: role.id, principal: 'managedIdentityPrincipalId' });
+      expect(assignments, role.name).toContainEqual({
+        scope,
+        roleId: role.id,
+        principal: 'managedIdentityPrincipalId',
+      });
     }
     const module = modulesOf(main).find((m) => m.target === 'app/rbac.bicep');
     expect(valueOf(module?.block ?? '', 'managedIdentityPrincipalId')).toBe('identity.outputs.principalId');
@@ -195,7 +263,9 @@ describe('Azure roles of the managed identity', () => {
 
   it('knows the role of every Azure client the code uses', () => {
     const clients = new Set(
-      code.flatMap(({ text }) => [...text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'(@azure\/[^'/]+)/gm)].map((m) => m[1] as string)),
+      code.flatMap(({ text }) =>
+        [...text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'(@azure\/[^'/]+)/gm)].map((m) => m[1] as string),
+      ),
     );
     for (const notAClient of ['@azure/identity', '@azure/functions', '@azure/core-auth']) clients.delete(notAClient);
     expect(clients.size).toBeGreaterThan(1);
@@ -203,7 +273,7 @@ describe('Azure roles of the managed identity', () => {
   });
 });
 
-describe('the second dead man\'s switch', () => {
+describe("the second dead man's switch", () => {
   it('alerts when no cycle-metrics trace arrived in 15 minutes, by email independent of ACS', () => {
     const alerts = readInfra('app/alerts.bicep');
     const kqlPath = /loadTextContent\('([^']+)'\)/.exec(alerts)?.[1] ?? '';

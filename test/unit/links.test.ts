@@ -15,7 +15,12 @@ describe('which cloud links point into', () => {
     ['https://graph.microsoft.com', 'global', 'https://entra.microsoft.com', 'https://login.microsoftonline.com'],
     ['https://graph.microsoft.us', 'usgov', 'https://entra.microsoft.us', 'https://login.microsoftonline.us'],
     ['https://dod-graph.microsoft.us', 'usgov-dod', 'https://entra.microsoft.us', 'https://login.microsoftonline.us'],
-    ['https://microsoftgraph.chinacloudapi.cn', 'china', 'https://entra.microsoftonline.cn', 'https://login.partner.microsoftonline.cn'],
+    [
+      'https://microsoftgraph.chinacloudapi.cn',
+      'china',
+      'https://entra.microsoftonline.cn',
+      'https://login.partner.microsoftonline.cn',
+    ],
     ['https://127.0.0.1:8443', 'global', 'https://entra.microsoft.com', 'https://login.microsoftonline.com'],
   ])('%s is the %s cloud', (graphEndpoint, cloud, portalOrigin, loginOrigin) => {
     expect(cloudOfGraphEndpoint(graphEndpoint)).toBe(cloud);
@@ -23,14 +28,30 @@ describe('which cloud links point into', () => {
   });
 
   it('takes a named cloud over the Graph endpoint, and the client ID for admin consent', () => {
-    expect(linkTargetsFor('china', ' abc ')).toEqual({ portalOrigin: 'https://entra.microsoftonline.cn', loginOrigin: 'https://login.partner.microsoftonline.cn', clientId: 'abc' });
-    const options = renderOptionsFor({ graphEndpoint: 'https://graph.microsoft.com', emailFrom: 'DoNotReply@watch.contoso.example', clientId: 'abc', cloud: 'usgov' });
-    expect(options).toEqual({ links: { portalOrigin: 'https://entra.microsoft.us', loginOrigin: 'https://login.microsoftonline.us', clientId: 'abc' }, messageIdDomain: 'watch.contoso.example' });
+    expect(linkTargetsFor('china', ' abc ')).toEqual({
+      portalOrigin: 'https://entra.microsoftonline.cn',
+      loginOrigin: 'https://login.partner.microsoftonline.cn',
+      clientId: 'abc',
+    });
+    const options = renderOptionsFor({
+      graphEndpoint: 'https://graph.microsoft.com',
+      emailFrom: 'DoNotReply@watch.contoso.example',
+      clientId: 'abc',
+      cloud: 'usgov',
+    });
+    expect(options).toEqual({
+      links: {
+        portalOrigin: 'https://entra.microsoft.us',
+        loginOrigin: 'https://login.microsoftonline.us',
+        clientId: 'abc',
+      },
+      messageIdDomain: 'watch.contoso.example',
+    });
   });
 });
 
 describe('admin-center links', () => {
-  it('open the alert\'s own tenant in the tenant-in-URL form, on the job\'s Provisioning page, its provisioning logs and the audit logs', () => {
+  it("open the alert's own tenant in the tenant-in-URL form, on the job's Provisioning page, its provisioning logs and the audit logs", () => {
     expect(jobLinks(quarantine, RENDER_CONTEXT).map((l) => l.href)).toEqual([
       `https://entra.microsoft.com/${CONTOSO}/#view/Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/objectId/${SP}/appId/${APP}`,
       `https://entra.microsoft.com/${CONTOSO}/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/ProvisioningActivity/objectId/${SP}/appId/${APP}`,
@@ -38,14 +59,19 @@ describe('admin-center links', () => {
     ]);
   });
 
-  it('go to the sovereign cloud\'s portal for a sovereign tenant', () => {
+  it("go to the sovereign cloud's portal for a sovereign tenant", () => {
     const links = jobLinks(quarantine, { links: linkTargetsFor({ graphEndpoint: 'https://graph.microsoft.us' }) });
     expect(links.every((l) => l.href.startsWith(`https://entra.microsoft.us/${CONTOSO}/#view/`))).toBe(true);
   });
 
-  it('come from the rule\'s view with the context\'s cloud, plus Microsoft\'s troubleshooting guide', () => {
+  it("come from the rule's view with the context's cloud, plus Microsoft's troubleshooting guide", () => {
     const view = viewOf(quarantine, { ...RENDER_CONTEXT, links: linkTargetsFor('china') });
-    expect(view.links.map((l) => new URL(l.href).host)).toEqual(['entra.microsoftonline.cn', 'entra.microsoftonline.cn', 'entra.microsoftonline.cn', 'learn.microsoft.com']);
+    expect(view.links.map((l) => new URL(l.href).host)).toEqual([
+      'entra.microsoftonline.cn',
+      'entra.microsoftonline.cn',
+      'entra.microsoftonline.cn',
+      'learn.microsoft.com',
+    ]);
   });
 
   it('leave out the job blades when the IDs are not GUIDs, and keep the audit log', () => {
@@ -53,8 +79,10 @@ describe('admin-center links', () => {
     expect(jobLinks(odd).map((l) => l.label)).toEqual(['Audit logs of the tenant']);
   });
 
-  it('ask for admin consent in the tenant\'s own cloud, for the monitoring app, only when its client ID is known', () => {
-    expect(adminConsentLink(FABRIKAM, { links: linkTargetsFor('usgov', 'a-b') })?.href).toBe(`https://login.microsoftonline.us/${FABRIKAM}/adminconsent?client_id=a-b`);
+  it("ask for admin consent in the tenant's own cloud, for the monitoring app, only when its client ID is known", () => {
+    expect(adminConsentLink(FABRIKAM, { links: linkTargetsFor('usgov', 'a-b') })?.href).toBe(
+      `https://login.microsoftonline.us/${FABRIKAM}/adminconsent?client_id=a-b`,
+    );
     expect(adminConsentLink(FABRIKAM, { links: linkTargetsFor('global') })).toBeUndefined();
   });
 });
@@ -80,10 +108,16 @@ describe('troubleshootingUrl from Graph', () => {
   });
 
   it('shows a foreign URL as defanged text, never as a link', () => {
-    const evil = { ...quarantine, annotations: { ...quarantine.annotations, troubleshootingUrl: 'https://evil.example/fix' } };
+    const evil = {
+      ...quarantine,
+      annotations: { ...quarantine.annotations, troubleshootingUrl: 'https://evil.example/fix' },
+    };
     const view = viewOf(evil, RENDER_CONTEXT);
     expect(view.links.some((l) => l.href.includes('evil'))).toBe(false);
-    expect(view.facts).toContainEqual(['Troubleshooting link from Graph (not a Microsoft site, so not linked)', 'hxxps://evil[.]example/fix']);
+    expect(view.facts).toContainEqual([
+      'Troubleshooting link from Graph (not a Microsoft site, so not linked)',
+      'hxxps://evil[.]example/fix',
+    ]);
   });
 });
 
@@ -93,12 +127,16 @@ describe('runbooks', () => {
     expect(b2b.meaning).toContain('cross-tenant access settings');
     expect(b2b.meaning).not.toContain('credentials are invalid');
     expect(quarantineRunbook('EncounteredQuarantineException', undefined).meaning).toContain('credentials are invalid');
-    expect(quarantineRunbook('EncounteredQuarantineException', 'SomethingNew').meaning).toContain('credentials are invalid');
+    expect(quarantineRunbook('EncounteredQuarantineException', 'SomethingNew').meaning).toContain(
+      'credentials are invalid',
+    );
   });
 
-  it('do not borrow a reason\'s explanation for an error code known only by a hint', () => {
+  it("do not borrow a reason's explanation for an error code known only by a hint", () => {
     const hinted = quarantineRunbook('EncounteredQuarantineException', 'AzureActiveDirectoryQuotaLimitExceeded');
-    expect(hinted.meaning).toBe('Entra quarantined the job (EncounteredQuarantineException) with error code AzureActiveDirectoryQuotaLimitExceeded.');
+    expect(hinted.meaning).toBe(
+      'Entra quarantined the job (EncounteredQuarantineException) with error code AzureActiveDirectoryQuotaLimitExceeded.',
+    );
     expect(hinted.steps[0]).toContain('object quota');
     expect(hinted.steps.join(' ')).not.toContain('Test connection');
     expect(quarantineRunbook('UnknownReason', 'UnknownCode').meaning).toContain('reduced rate');

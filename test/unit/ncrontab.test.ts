@@ -58,16 +58,26 @@ describe('NCRONTAB', () => {
 
 describe('cycle limits', () => {
   it('host.json and the product agree on the Functions timeout', () => {
-    const host = JSON.parse(readFileSync(join(__dirname, '..', '..', 'host.json'), 'utf8')) as { functionTimeout: string };
-    expect(functionTimeoutMs({ AzureFunctionsJobHost__functionTimeout: host.functionTimeout })).toBe(HOST_FUNCTION_TIMEOUT_MS);
+    const host = JSON.parse(readFileSync(join(__dirname, '..', '..', 'host.json'), 'utf8')) as {
+      functionTimeout: string;
+    };
+    expect(functionTimeoutMs({ AzureFunctionsJobHost__functionTimeout: host.functionTimeout })).toBe(
+      HOST_FUNCTION_TIMEOUT_MS,
+    );
     expect(functionTimeoutMs({})).toBe(HOST_FUNCTION_TIMEOUT_MS);
     expect(functionTimeoutMs({ AzureFunctionsJobHost__functionTimeout: '00:10:00' })).toBe(600_000);
     expect(functionTimeoutMs({ AzureFunctionsJobHost__functionTimeout: '1.00:00:00' })).toBe(86_400_000);
     expect(functionTimeoutMs({ AzureFunctionsJobHost__functionTimeout: 'soon' })).toBe(HOST_FUNCTION_TIMEOUT_MS);
   });
 
-  it('every 5 minutes: 240 s a cycle (below the host\'s 270 s), 60 s a tenant, 20 s a call', () => {
-    expect(limitsForSchedule('0 */5 * * * *')).toEqual({ cycleMs: 240_000, observeMs: 144_000, tenantMs: 60_000, callMs: 20_000, maxRetryAfterMs: 30_000 });
+  it("every 5 minutes: 240 s a cycle (below the host's 270 s), 60 s a tenant, 20 s a call", () => {
+    expect(limitsForSchedule('0 */5 * * * *')).toEqual({
+      cycleMs: 240_000,
+      observeMs: 144_000,
+      tenantMs: 60_000,
+      callMs: 20_000,
+      maxRetryAfterMs: 30_000,
+    });
   });
 
   it('an hourly schedule is held below the host timeout; a fast one gets 80 % of its gap', () => {

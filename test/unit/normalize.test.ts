@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { enumValue, graphDate, InvalidGraphData, isoDuration, normalizeJob, syncError } from '../../lib/observe/normalize';
+import {
+  enumValue,
+  graphDate,
+  InvalidGraphData,
+  isoDuration,
+  normalizeJob,
+  syncError,
+} from '../../lib/observe/normalize';
 import { parseSecrets } from '../../lib/observe/secrets';
 import { STATUS_CODES } from '../../lib/observe/types';
 
@@ -11,16 +18,26 @@ const neverRun = {
   templateId: 'Azure2Azure',
   schedule: { expiration: null, interval: 'PT40M', state: 'Active' },
   status: {
-    countSuccessiveCompleteFailures: 0, escrowsPruned: false, code: 'NotRun',
-    lastSuccessfulExecution: null, lastSuccessfulExecutionWithExports: null, quarantine: null,
-    steadyStateFirstAchievedTime: '0001-01-01T00:00:00Z', steadyStateLastAchievedTime: '0001-01-01T00:00:00Z',
+    countSuccessiveCompleteFailures: 0,
+    escrowsPruned: false,
+    code: 'NotRun',
+    lastSuccessfulExecution: null,
+    lastSuccessfulExecutionWithExports: null,
+    quarantine: null,
+    steadyStateFirstAchievedTime: '0001-01-01T00:00:00Z',
+    steadyStateLastAchievedTime: '0001-01-01T00:00:00Z',
     troubleshootingUrl: '',
     lastExecution: {
-      activityIdentifier: null, countEntitled: 0, countEscrowed: 0, state: 'Failed',
-      timeBegan: '0001-01-01T00:00:00Z', timeEnded: '0001-01-01T00:00:00Z',
+      activityIdentifier: null,
+      countEntitled: 0,
+      countEscrowed: 0,
+      state: 'Failed',
+      timeBegan: '0001-01-01T00:00:00Z',
+      timeEnded: '0001-01-01T00:00:00Z',
       error: { code: 'None', message: '', tenantActionable: false },
     },
-    progress: [], synchronizedEntryCountByType: [],
+    progress: [],
+    synchronizedEntryCountByType: [],
   },
   synchronizationJobSettings: [{ name: 'AzureIngestionAttributeOptimization', value: 'False' }],
 };
@@ -30,10 +47,20 @@ describe('normalizeJob', () => {
     const job = normalizeJob('t1', sp, neverRun);
     expect(job.status).toEqual({ known: 'NotRun', raw: 'NotRun' });
     expect(job.lastExecution).toEqual({
-      state: 'Failed', result: 'Failed', timeBegan: undefined, timeEnded: undefined, error: undefined,
-      countEscrowed: 0, countEntitled: 0, countExported: undefined,
+      state: 'Failed',
+      result: 'Failed',
+      timeBegan: undefined,
+      timeEnded: undefined,
+      error: undefined,
+      countEscrowed: 0,
+      countEntitled: 0,
+      countExported: undefined,
     });
-    expect(job.schedule).toEqual({ state: { known: 'Active', raw: 'Active' }, interval: 'PT40M', intervalMs: 40 * 60_000 });
+    expect(job.schedule).toEqual({
+      state: { known: 'Active', raw: 'Active' },
+      interval: 'PT40M',
+      intervalMs: 40 * 60_000,
+    });
     expect(job.steadyStateLastAchievedTime).toBeUndefined();
     expect(job.lastSuccessfulExecution).toBeUndefined();
     expect(job.countSuccessiveCompleteFailures).toBe(0);
@@ -47,7 +74,12 @@ describe('normalizeJob', () => {
       id: 'j1',
       status: {
         code: 'QUARANTINE',
-        quarantine: { reason: 'tooManyDeletes', currentBegan: '2026-11-27T01:00:00.1234567Z', nextAttempt: '0001-01-01T00:00:00Z', seriesCount: '3' },
+        quarantine: {
+          reason: 'tooManyDeletes',
+          currentBegan: '2026-11-27T01:00:00.1234567Z',
+          nextAttempt: '0001-01-01T00:00:00Z',
+          seriesCount: '3',
+        },
       },
       synchronizationJobSettings: [{ name: 'QuarantineTooManyDeletesThreshold', value: '500' }],
     });
@@ -58,7 +90,10 @@ describe('normalizeJob', () => {
     expect(job.quarantine?.seriesCount).toBe(3);
     expect(job.deleteThreshold).toBe(500);
 
-    const odd = normalizeJob('t1', sp, { id: 'j2', status: { code: 'Hibernating', quarantine: { reason: 'SolarFlare' } } });
+    const odd = normalizeJob('t1', sp, {
+      id: 'j2',
+      status: { code: 'Hibernating', quarantine: { reason: 'SolarFlare' } },
+    });
     expect(odd.status).toEqual({ raw: 'Hibernating' });
     expect(odd.quarantine?.reason).toEqual({ raw: 'SolarFlare' });
   });
@@ -81,7 +116,11 @@ describe('helpers', () => {
 
   it('syncError keeps real errors and drops the None sentinel', () => {
     expect(syncError({ code: 'None', message: '', tenantActionable: false })).toBeUndefined();
-    expect(syncError({ code: 'X', message: 'm', tenantActionable: true })).toEqual({ code: 'X', message: 'm', tenantActionable: true });
+    expect(syncError({ code: 'X', message: 'm', tenantActionable: true })).toEqual({
+      code: 'X',
+      message: 'm',
+      tenantActionable: true,
+    });
   });
 
   it('enumValue is case-insensitive', () => {
@@ -96,10 +135,18 @@ const cloudSyncCreated = {
   templateId: 'AD2AADProvisioning',
   schedule: { expiration: null, interval: 'PT40M', state: 'Disabled' },
   status: {
-    countSuccessiveCompleteFailures: 0, escrowsPruned: false, code: 'Paused',
-    lastExecution: null, lastSuccessfulExecution: null, lastSuccessfulExecutionWithExports: null, quarantine: null,
-    steadyStateFirstAchievedTime: '0001-01-01T00:00:00Z', steadyStateLastAchievedTime: '0001-01-01T00:00:00Z',
-    troubleshootingUrl: null, progress: [], synchronizedEntryCountByType: [],
+    countSuccessiveCompleteFailures: 0,
+    escrowsPruned: false,
+    code: 'Paused',
+    lastExecution: null,
+    lastSuccessfulExecution: null,
+    lastSuccessfulExecutionWithExports: null,
+    quarantine: null,
+    steadyStateFirstAchievedTime: '0001-01-01T00:00:00Z',
+    steadyStateLastAchievedTime: '0001-01-01T00:00:00Z',
+    troubleshootingUrl: null,
+    progress: [],
+    synchronizedEntryCountByType: [],
   },
 };
 
@@ -109,15 +156,32 @@ const cloudSyncRunning = {
   templateId: 'AD2AADProvisioning',
   schedule: { expiration: null, interval: 'PT2M', state: 'active' },
   status: {
-    countSuccessiveCompleteFailures: 0, escrowsPruned: false, code: 'Active', quarantine: null,
-    steadyStateFirstAchievedTime: '2019-11-08T15:48:05.7360238Z', steadyStateLastAchievedTime: '2019-11-20T16:17:24.7957721Z',
+    countSuccessiveCompleteFailures: 0,
+    escrowsPruned: false,
+    code: 'Active',
+    quarantine: null,
+    steadyStateFirstAchievedTime: '2019-11-08T15:48:05.7360238Z',
+    steadyStateLastAchievedTime: '2019-11-20T16:17:24.7957721Z',
     troubleshootingUrl: '',
     lastExecution: {
-      activityIdentifier: '2dea06a7-2960-420d-931e-f6c807ebda24', countEntitled: 0, countEscrowed: 0, countEscrowedRaw: 11,
-      state: 'succeeded', error: null, timeBegan: '2019-11-20T16:15:21.116098Z', timeEnded: '2019-11-20T16:17:24.7488681Z',
+      activityIdentifier: '2dea06a7-2960-420d-931e-f6c807ebda24',
+      countEntitled: 0,
+      countEscrowed: 0,
+      countEscrowedRaw: 11,
+      state: 'succeeded',
+      error: null,
+      timeBegan: '2019-11-20T16:15:21.116098Z',
+      timeEnded: '2019-11-20T16:17:24.7488681Z',
     },
-    lastSuccessfulExecution: { state: 'Succeeded', error: null, timeBegan: '0001-01-01T00:00:00Z', timeEnded: '2019-11-20T14:09:46.8855027Z' },
-    progress: [{ completedUnits: 3, totalUnits: 10, units: 'objects', progressObservationDateTime: '2019-11-20T16:19:00Z' }],
+    lastSuccessfulExecution: {
+      state: 'Succeeded',
+      error: null,
+      timeBegan: '0001-01-01T00:00:00Z',
+      timeEnded: '2019-11-20T14:09:46.8855027Z',
+    },
+    progress: [
+      { completedUnits: 3, totalUnits: 10, units: 'objects', progressObservationDateTime: '2019-11-20T16:19:00Z' },
+    ],
   },
   synchronizationJobSettings: [{ name: 'QuarantineTooManyDeletesThreshold', value: '500' }],
 };
@@ -137,7 +201,10 @@ describe('the fields the detection rules read', () => {
     expect(job.schedule).toEqual({ state: { known: 'Active', raw: 'active' }, interval: 'PT2M', intervalMs: 120_000 });
     expect(job.lastExecution?.result).toBe('Succeeded');
     expect(job.lastExecution?.countEscrowed).toBe(0);
-    expect(job.lastSuccessfulExecution).toEqual({ timeBegan: undefined, timeEnded: new Date('2019-11-20T14:09:46.885Z') });
+    expect(job.lastSuccessfulExecution).toEqual({
+      timeBegan: undefined,
+      timeEnded: new Date('2019-11-20T14:09:46.885Z'),
+    });
     expect(job.steadyStateLastAchievedTime?.toISOString()).toBe('2019-11-20T16:17:24.795Z');
     expect(job.steadyStateFirstAchievedTime?.toISOString()).toBe('2019-11-08T15:48:05.736Z');
     expect(job.progressObservedAt?.toISOString()).toBe('2019-11-20T16:19:00.000Z');
@@ -147,13 +214,25 @@ describe('the fields the detection rules read', () => {
     const job = normalizeJob('t1', sp, {
       id: 'j3',
       schedule: { state: 'Hibernating', interval: 'every so often' },
-      status: { code: 'active', countSuccessiveCompleteFailures: '4', escrowsPruned: 'True', lastExecution: { state: 'ENTRYLEVELERRORS', countEscrowed: '37' } },
+      status: {
+        code: 'active',
+        countSuccessiveCompleteFailures: '4',
+        escrowsPruned: 'True',
+        lastExecution: { state: 'ENTRYLEVELERRORS', countEscrowed: '37' },
+      },
     });
     expect(job.schedule).toEqual({ state: { raw: 'Hibernating' }, interval: 'every so often', intervalMs: undefined });
     expect(job.countSuccessiveCompleteFailures).toBe(4);
     expect(job.escrowsPruned).toBe(true);
-    expect(job.lastExecution).toMatchObject({ state: 'ENTRYLEVELERRORS', result: 'EntryLevelErrors', countEscrowed: 37 });
-    const odd = normalizeJob('t1', sp, { id: 'j4', status: { code: 'Active', lastExecution: { state: 'PartiallyDone' } } });
+    expect(job.lastExecution).toMatchObject({
+      state: 'ENTRYLEVELERRORS',
+      result: 'EntryLevelErrors',
+      countEscrowed: 37,
+    });
+    const odd = normalizeJob('t1', sp, {
+      id: 'j4',
+      status: { code: 'Active', lastExecution: { state: 'PartiallyDone' } },
+    });
     expect(odd.lastExecution?.result).toBeUndefined();
   });
 });
@@ -169,7 +248,8 @@ describe('isoDuration', () => {
   });
 
   it('refuses what is not a duration', () => {
-    for (const text of ['', 'P', 'PT', '40M', 'P1Y', 'PT-5M', 'forty minutes', null, 40]) expect(isoDuration(text)).toBeUndefined();
+    for (const text of ['', 'P', 'PT', '40M', 'P1Y', 'PT-5M', 'forty minutes', null, 40])
+      expect(isoDuration(text)).toBeUndefined();
   });
 });
 
@@ -179,22 +259,40 @@ describe('parseSecrets', () => {
       value: [
         { key: 'BaseAddress', value: 'https://scim.example.com/v2' },
         { key: 'SecretToken', value: '*' },
-        { key: 'SyncNotificationSettings', value: '{"Enabled":true,"Recipients":"johndoe@xyz.com","DeleteThresholdEnabled":false,"DeleteThresholdValue":50}' },
+        {
+          key: 'SyncNotificationSettings',
+          value:
+            '{"Enabled":true,"Recipients":"johndoe@xyz.com","DeleteThresholdEnabled":false,"DeleteThresholdValue":50}',
+        },
         { key: 'TokenExpiration', value: '2026-12-09T00:00:00Z' },
       ],
     });
     expect(settings).toEqual({
       keys: ['BaseAddress', 'SecretToken', 'SyncNotificationSettings', 'TokenExpiration'],
-      notifications: { enabled: true, recipients: 'johndoe@xyz.com', deleteThresholdEnabled: false, deleteThresholdValue: 50 },
+      notifications: {
+        enabled: true,
+        recipients: 'johndoe@xyz.com',
+        deleteThresholdEnabled: false,
+        deleteThresholdValue: 50,
+      },
       tokenExpiration: { raw: '2026-12-09T00:00:00Z', at: new Date('2026-12-09T00:00:00Z') },
     });
     expect(JSON.stringify(settings)).not.toContain('scim.example.com');
   });
 
   it('survives a settings value that is not JSON, booleans as text, an unparsable expiration and no value list', () => {
-    expect(parseSecrets({ value: [{ key: 'syncnotificationsettings', value: 'not json' }] })).toEqual({ keys: ['syncnotificationsettings'], notifications: undefined });
-    expect(parseSecrets({ value: [{ key: 'SyncNotificationSettings', value: '{"enabled":"False","recipients":""}' }] })?.notifications).toMatchObject({ enabled: false, recipients: '' });
-    expect(parseSecrets({ value: [{ key: 'TokenExpiration', value: 'soon' }] })?.tokenExpiration).toEqual({ raw: 'soon', at: undefined });
+    expect(parseSecrets({ value: [{ key: 'syncnotificationsettings', value: 'not json' }] })).toEqual({
+      keys: ['syncnotificationsettings'],
+      notifications: undefined,
+    });
+    expect(
+      parseSecrets({ value: [{ key: 'SyncNotificationSettings', value: '{"enabled":"False","recipients":""}' }] })
+        ?.notifications,
+    ).toMatchObject({ enabled: false, recipients: '' });
+    expect(parseSecrets({ value: [{ key: 'TokenExpiration', value: 'soon' }] })?.tokenExpiration).toEqual({
+      raw: 'soon',
+      at: undefined,
+    });
     expect(parseSecrets({})).toBeUndefined();
   });
 });

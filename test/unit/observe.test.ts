@@ -27,14 +27,29 @@ interface FakeSp {
 function fakeGraph(sps: FakeSp[], options: { pageSize?: number; listStatus?: number; batchThrows?: Error } = {}) {
   const calls = { lists: 0, batches: 0, jobReads: [] as string[], secretReads: [] as string[] };
   const pageSize = options.pageSize ?? 999;
-  const error = (status: number) => Object.assign(new Error(`HTTP ${status}`), { statusCode: status, code: status === 401 ? 'UnknownError' : 'Authorization_RequestDenied', body: '{}' });
+  const error = (status: number) =>
+    Object.assign(new Error(`HTTP ${status}`), {
+      statusCode: status,
+      code: status === 401 ? 'UnknownError' : 'Authorization_RequestDenied',
+      body: '{}',
+    });
   const reader: GraphReader = {
     async get(url) {
       calls.lists++;
       if (options.listStatus) throw error(options.listStatus);
       const offset = Number(/skip=(\d+)/.exec(url)?.[1] ?? 0);
-      const page = sps.slice(offset, offset + pageSize).map((sp) => ({ id: sp.id, appId: `app-${sp.id}`, displayName: `App ${sp.id}`, applicationTemplateId: sp.applicationTemplateId ?? null }));
-      return { value: page, ...(offset + pageSize < sps.length ? { '@odata.nextLink': `https://graph.test/v1.0/servicePrincipals?skip=${offset + pageSize}` } : {}) };
+      const page = sps.slice(offset, offset + pageSize).map((sp) => ({
+        id: sp.id,
+        appId: `app-${sp.id}`,
+        displayName: `App ${sp.id}`,
+        applicationTemplateId: sp.applicationTemplateId ?? null,
+      }));
+      return {
+        value: page,
+        ...(offset + pageSize < sps.length
+          ? { '@odata.nextLink': `https://graph.test/v1.0/servicePrincipals?skip=${offset + pageSize}` }
+          : {}),
+      };
     },
     async batch(requests: BatchRequest[]): Promise<BatchResponse[]> {
       calls.batches++;
@@ -44,10 +59,19 @@ function fakeGraph(sps: FakeSp[], options: { pageSize?: number; listStatus?: num
         const sp = sps.find((s) => s.id === decodeURIComponent(id ?? ''));
         if (kind === 'jobs') calls.jobReads.push(sp?.id ?? '?');
         else calls.secretReads.push(sp?.id ?? '?');
-        const answer = kind === 'jobs' ? sp?.jobs ?? [] : sp?.secrets ?? [];
+        const answer = kind === 'jobs' ? (sp?.jobs ?? []) : (sp?.secrets ?? []);
         if (!sp) return { id: r.id, status: 404, headers: {}, body: {} };
-        if (typeof answer === 'number') return { id: r.id, status: answer, headers: {}, body: { error: { code: answer === 401 ? 'UnknownError' : 'Forbidden', message: '' } } };
-        const value = kind === 'jobs' ? (answer as string[]).map((jobId) => ({ id: jobId, templateId: 'scim', status: { code: 'Active' } })) : answer;
+        if (typeof answer === 'number')
+          return {
+            id: r.id,
+            status: answer,
+            headers: {},
+            body: { error: { code: answer === 401 ? 'UnknownError' : 'Forbidden', message: '' } },
+          };
+        const value =
+          kind === 'jobs'
+            ? (answer as string[]).map((jobId) => ({ id: jobId, templateId: 'scim', status: { code: 'Active' } }))
+            : answer;
         return { id: r.id, status: 200, headers: {}, body: { value } };
       });
     },
@@ -74,7 +98,11 @@ class MemoryCache implements DiscoveryCache {
 }
 
 const TEMPLATE = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
-const options = (cache: DiscoveryCache | undefined, now = NOW, listed: string[] = []): ObserveOptions => ({ now, discovery: { cache, refreshMs: DAY, listed }, sleep: async () => {} });
+const options = (cache: DiscoveryCache | undefined, now = NOW, listed: string[] = []): ObserveOptions => ({
+  now,
+  discovery: { cache, refreshMs: DAY, listed },
+  sleep: async () => {},
+});
 
 describe('listServicePrincipals', () => {
   it('pages through every service principal and stops at the page cap, saying so', async () => {
@@ -85,7 +113,10 @@ describe('listServicePrincipals', () => {
   });
 
   it('refuses a repeated nextLink and a page without a value list', async () => {
-    const loop: GraphReader = { get: async () => ({ value: [], '@odata.nextLink': 'https://graph.test/same' }), batch: async () => [] };
+    const loop: GraphReader = {
+      get: async () => ({ value: [], '@odata.nextLink': 'https://graph.test/same' }),
+      batch: async () => [],
+    };
     await expect(listServicePrincipals(loop)).rejects.toThrow(/same @odata.nextLink twice/);
     const broken: GraphReader = { get: async () => ({ items: [] }), batch: async () => [] };
     await expect(listServicePrincipals(broken)).rejects.toBeInstanceOf(InvalidGraphData);
@@ -119,7 +150,12 @@ describe('observeTenant: discovery', () => {
     expect(o.degraded?.map((d) => d.operation)).toEqual(['synchronization/jobs']);
     expect(o.degraded?.[0]?.consequence).toMatch(/^1 service principal\(s\) with an application template refused/);
     expect(o.discovery).toMatchObject({ swept: true, candidates: 4, known: 2 });
-    expect(cache.snapshots.get(TENANT)?.servicePrincipals.map((s) => s.id).sort()).toEqual(['legacy', 'scim']);
+    expect(
+      cache.snapshots
+        .get(TENANT)
+        ?.servicePrincipals.map((s) => s.id)
+        .sort(),
+    ).toEqual(['legacy', 'scim']);
     expect(o.jobs.every((j) => j.firstSeenAt?.getTime() === NOW.getTime())).toBe(true);
   });
 
@@ -139,7 +175,11 @@ describe('observeTenant: discovery', () => {
     expect(o.discovery).toMatchObject({ swept: false, sweptAt: NOW.toISOString() });
 
     // A day later the sweep runs again and finds what is new.
-    const next = await observeTenant(fakeGraph([...grown, { id: 'new-scim', applicationTemplateId: TEMPLATE, jobs: ['new.1'] }]).reader, TENANT, options(cache, new Date(NOW.getTime() + DAY), ['legacy']));
+    const next = await observeTenant(
+      fakeGraph([...grown, { id: 'new-scim', applicationTemplateId: TEMPLATE, jobs: ['new.1'] }]).reader,
+      TENANT,
+      options(cache, new Date(NOW.getTime() + DAY), ['legacy']),
+    );
     expect(next.discovery?.swept).toBe(true);
     expect(next.jobs.map((j) => j.jobId).sort()).toEqual(['legacy.1', 'new.1', 'scim.1', 'scim.2']);
   });
@@ -151,32 +191,64 @@ describe('observeTenant: discovery', () => {
     const o = await observeTenant(reader, TENANT, options(cache, new Date(NOW.getTime() + 2 * DAY)));
     expect(o.problem).toBeUndefined();
     expect(calls.jobReads).toEqual(['scim']);
-    expect(o.degraded?.map((d) => [d.operation, d.problem.likelyMissingPermission])).toEqual([['servicePrincipals', 'Application.Read.All']]);
+    expect(o.degraded?.map((d) => [d.operation, d.problem.likelyMissingPermission])).toEqual([
+      ['servicePrincipals', 'Application.Read.All'],
+    ]);
     expect(cache.snapshots.get(TENANT)?.sweptAt).toBe(NOW.toISOString()); // the sweep is tried again next cycle
 
-    const fresh = await observeTenant(fakeGraph(tenantSps, { listStatus: 403 }).reader, 't2', options(new MemoryCache()));
+    const fresh = await observeTenant(
+      fakeGraph(tenantSps, { listStatus: 403 }).reader,
+      't2',
+      options(new MemoryCache()),
+    );
     expect(fresh.problem).toMatchObject({ kind: 'access', status: 403, operation: 'servicePrincipals' });
   });
 
-  it('a known configuration that is refused is its own problem; when every read is refused it is the tenant\'s', async () => {
+  it("a known configuration that is refused is its own problem; when every read is refused it is the tenant's", async () => {
     const cache = new MemoryCache();
-    const two = [{ id: 'a', applicationTemplateId: TEMPLATE, jobs: ['a.1'] }, { id: 'b', applicationTemplateId: TEMPLATE, jobs: ['b.1'] }];
+    const two = [
+      { id: 'a', applicationTemplateId: TEMPLATE, jobs: ['a.1'] },
+      { id: 'b', applicationTemplateId: TEMPLATE, jobs: ['b.1'] },
+    ];
     await observeTenant(fakeGraph(two).reader, TENANT, options(cache));
-    const one = await observeTenant(fakeGraph([two[0]!, { ...two[1]!, jobs: 403 }]).reader, TENANT, options(cache, new Date(NOW.getTime() + 60_000)));
+    const one = await observeTenant(
+      fakeGraph([two[0]!, { ...two[1]!, jobs: 403 }]).reader,
+      TENANT,
+      options(cache, new Date(NOW.getTime() + 60_000)),
+    );
     expect(one.problem).toBeUndefined();
     expect(one.servicePrincipalProblems.map((p) => [p.servicePrincipal.id, p.problem.status])).toEqual([['b', 403]]);
-    const all = await observeTenant(fakeGraph(two.map((sp) => ({ ...sp, jobs: 401 }))).reader, TENANT, options(cache, new Date(NOW.getTime() + 120_000)));
-    expect(all.problem).toMatchObject({ kind: 'access', status: 401, likelyMissingPermission: 'Synchronization.Read.All' });
+    const all = await observeTenant(
+      fakeGraph(two.map((sp) => ({ ...sp, jobs: 401 }))).reader,
+      TENANT,
+      options(cache, new Date(NOW.getTime() + 120_000)),
+    );
+    expect(all.problem).toMatchObject({
+      kind: 'access',
+      status: 401,
+      likelyMissingPermission: 'Synchronization.Read.All',
+    });
     expect(all.servicePrincipalProblems).toEqual([]);
   });
 
   it('a $batch call refused as a whole (the token) makes the tenant unreadable; a candidate that fails transiently stays watched', async () => {
-    const refused = fakeGraph(tenantSps, { batchThrows: Object.assign(new Error('Access token has expired'), { statusCode: 401, code: 'InvalidAuthenticationToken', body: '{}' }) });
-    expect((await observeTenant(refused.reader, TENANT, options(new MemoryCache()))).problem).toMatchObject({ kind: 'access', status: 401 });
+    const refused = fakeGraph(tenantSps, {
+      batchThrows: Object.assign(new Error('Access token has expired'), {
+        statusCode: 401,
+        code: 'InvalidAuthenticationToken',
+        body: '{}',
+      }),
+    });
+    expect((await observeTenant(refused.reader, TENANT, options(new MemoryCache()))).problem).toMatchObject({
+      kind: 'access',
+      status: 401,
+    });
     const flaky = fakeGraph([{ id: 'x', applicationTemplateId: TEMPLATE, jobs: 503 }]);
     const cache = new MemoryCache();
     const o = await observeTenant(flaky.reader, TENANT, { ...options(cache), batchRetries: 0 });
-    expect(o.servicePrincipalProblems.map((p) => [p.servicePrincipal.id, p.problem.kind])).toEqual([['x', 'transient']]);
+    expect(o.servicePrincipalProblems.map((p) => [p.servicePrincipal.id, p.problem.kind])).toEqual([
+      ['x', 'transient'],
+    ]);
     expect(cache.snapshots.get(TENANT)?.servicePrincipals.map((s) => s.id)).toEqual(['x']);
   });
 });
@@ -184,7 +256,15 @@ describe('observeTenant: discovery', () => {
 describe('observeTenant: secrets', () => {
   it('reads the secrets of configurations with jobs; a refusal skips their checks, named once, the tenant still read', async () => {
     const sps: FakeSp[] = [
-      { id: 'a', applicationTemplateId: TEMPLATE, jobs: ['a.1'], secrets: [{ key: 'SyncNotificationSettings', value: '{"Enabled":false}' }, { key: 'SecretToken', value: '*' }] },
+      {
+        id: 'a',
+        applicationTemplateId: TEMPLATE,
+        jobs: ['a.1'],
+        secrets: [
+          { key: 'SyncNotificationSettings', value: '{"Enabled":false}' },
+          { key: 'SecretToken', value: '*' },
+        ],
+      },
       { id: 'b', applicationTemplateId: TEMPLATE, jobs: ['b.1'], secrets: 403 },
       { id: 'c', applicationTemplateId: TEMPLATE, jobs: ['c.1'], secrets: 403 },
     ];
@@ -192,7 +272,15 @@ describe('observeTenant: secrets', () => {
     const o = await observeTenant(reader, TENANT, options(undefined));
     expect(calls.secretReads.sort()).toEqual(['a', 'b', 'c']);
     expect(o.problem).toBeUndefined();
-    expect(o.syncSettings?.get('a')).toEqual({ keys: ['SyncNotificationSettings', 'SecretToken'], notifications: { enabled: false, recipients: undefined, deleteThresholdEnabled: undefined, deleteThresholdValue: undefined } });
+    expect(o.syncSettings?.get('a')).toEqual({
+      keys: ['SyncNotificationSettings', 'SecretToken'],
+      notifications: {
+        enabled: false,
+        recipients: undefined,
+        deleteThresholdEnabled: undefined,
+        deleteThresholdValue: undefined,
+      },
+    });
     expect([...(o.secretsUnread?.keys() ?? [])]).toEqual(['b', 'c']);
     expect(o.degraded).toHaveLength(1);
     expect(o.degraded?.[0]).toMatchObject({ operation: 'synchronization/secrets', problem: { status: 403 } });

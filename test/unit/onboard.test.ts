@@ -33,17 +33,25 @@ describe('onboarding a customer tenant', () => {
   });
 
   it('says what the admin grants and what happens next', () => {
-    const text = onboardingText(loadSettings({ ...base, WATCH_TENANTS: FABRIKAM }), 'a9c4e1d2-6b3f-4a8e-9d7c-5e1f2a3b4c6d', FABRIKAM);
+    const text = onboardingText(
+      loadSettings({ ...base, WATCH_TENANTS: FABRIKAM }),
+      'a9c4e1d2-6b3f-4a8e-9d7c-5e1f2a3b4c6d',
+      FABRIKAM,
+    );
     expect(text).toContain('Synchronization.Read.All');
     expect(text).toContain('Application.Read.All');
     expect(text).toContain('AuditLog.Read.All');
     expect(text).toContain('The tenant is in WATCH_TENANTS');
-    expect(onboardingText(loadSettings(base), 'app', 'fabrikam.onmicrosoft.com')).toContain('Then add fabrikam.onmicrosoft.com to WATCH_TENANTS');
+    expect(onboardingText(loadSettings(base), 'app', 'fabrikam.onmicrosoft.com')).toContain(
+      'Then add fabrikam.onmicrosoft.com to WATCH_TENANTS',
+    );
   });
 
   it('consents to the app the settings sign in with, and to nothing for a managed identity alone', () => {
     expect(consentApp(loadSettings(base))).toEqual({ appId: 'a9c4e1d2-6b3f-4a8e-9d7c-5e1f2a3b4c6d' });
     const { WATCH_APP_CLIENT_ID: _, ...managed } = base;
-    expect(consentApp(loadSettings(managed))).toMatchObject({ none: expect.stringMatching(/managed identity.*WATCH_APP_CLIENT_ID/) });
+    expect(consentApp(loadSettings(managed))).toMatchObject({
+      none: expect.stringMatching(/managed identity.*WATCH_APP_CLIENT_ID/),
+    });
   });
 });

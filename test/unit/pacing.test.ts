@@ -20,10 +20,11 @@ function recorder() {
   return { calls, reader };
 }
 
-const requests = (n: number, url = '/servicePrincipals/x/synchronization/jobs'): BatchRequest[] => Array.from({ length: n }, (_, i) => ({ id: String(i + 1), method: 'GET', url }));
+const requests = (n: number, url = '/servicePrincipals/x/synchronization/jobs'): BatchRequest[] =>
+  Array.from({ length: n }, (_, i) => ({ id: String(i + 1), method: 'GET', url }));
 
-describe('pacing within Graph\'s resource units', () => {
-  it('keeps Graph\'s figures with room to spare', () => {
+describe("pacing within Graph's resource units", () => {
+  it("keeps Graph's figures with room to spare", () => {
     expect(GRAPH_TENANT_UNITS.requests / (GRAPH_TENANT_UNITS.windowMs / 1000)).toBeLessThan(3500 / 10);
     expect(GRAPH_APP_UNITS.requests / (GRAPH_APP_UNITS.windowMs / 1000)).toBeLessThan(150_000 / 20);
   });
@@ -52,7 +53,11 @@ describe('pacing within Graph\'s resource units', () => {
   it('serves waiters in order, lets a request larger than the limit through an empty window, and gives up when its signal fires', async () => {
     const window = new UnitWindow(3, 250);
     const order: number[] = [];
-    await Promise.all([window.take(2).then(() => order.push(1)), window.take(2).then(() => order.push(2)), window.take(1).then(() => order.push(3))]);
+    await Promise.all([
+      window.take(2).then(() => order.push(1)),
+      window.take(2).then(() => order.push(2)),
+      window.take(1).then(() => order.push(3)),
+    ]);
     expect(order).toEqual([1, 2, 3]);
     const big = new UnitWindow(3, 250);
     await big.take(20); // a 20-request batch against a limit of 3 is not stuck forever

@@ -10,7 +10,11 @@ import { coreToolsAccepts, gitignoreAccepts } from '../support/funcignore';
  */
 const root = join(__dirname, '..', '..');
 const funcignore = readFileSync(join(root, '.funcignore'), 'utf8');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  main: string;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 
 /** Every file of the working folder as a developer has it (untracked and git-ignored ones too), without the heavy trees added below. */
 function walk(dir: string, skip: Set<string>): string[] {
@@ -28,16 +32,33 @@ function sources(dir: string): string[] {
 
 /** dist/ as `npm run build` writes it (tsconfig.build.json: functions/ and lib/, with source maps), and as `npm run bundle` does (one file). */
 const BUNDLE = 'dist/functions/app.js';
-const dist = [...[...sources('functions'), ...sources('lib')].flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.js.map')}`]), BUNDLE];
+const dist = [
+  ...[...sources('functions'), ...sources('lib')].flatMap((f) => [
+    `dist/${f.replace(/\.ts$/, '.js')}`,
+    `dist/${f.replace(/\.ts$/, '.js.map')}`,
+  ]),
+  BUNDLE,
+];
 
 /** A sample of node_modules: for every installed package, the kinds of files packages ship (nested lib/, test/, docs/, maps, typings). */
 const nodeModules = readdirSync(join(root, 'node_modules'))
-  .flatMap((name) => (name.startsWith('@') ? readdirSync(join(root, 'node_modules', name)).map((inner) => `${name}/${inner}`) : [name]))
+  .flatMap((name) =>
+    name.startsWith('@') ? readdirSync(join(root, 'node_modules', name)).map((inner) => `${name}/${inner}`) : [name],
+  )
   .filter((name) => !name.startsWith('.'))
   .flatMap((name) =>
-    ['package.json', 'README.md', 'lib/index.js', 'dist/index.js', 'dist/index.js.map', 'types/index.d.ts', 'src/index.ts', 'test/index.js', 'docs/guide.md', 'scripts/build.js'].map(
-      (file) => `node_modules/${name}/${file}`,
-    ),
+    [
+      'package.json',
+      'README.md',
+      'lib/index.js',
+      'dist/index.js',
+      'dist/index.js.map',
+      'types/index.d.ts',
+      'src/index.ts',
+      'test/index.js',
+      'docs/guide.md',
+      'scripts/build.js',
+    ].map((file) => `node_modules/${name}/${file}`),
   );
 
 const tree = [...walk(root, new Set(['node_modules', '.git', 'dist'])), ...dist, ...nodeModules];
@@ -51,7 +72,13 @@ describe('the deployment package', () => {
       const outside = kept.filter((f) => !f.startsWith('node_modules/')).sort();
       // A config file at the root ships on purpose (README, "Deploy": WATCH_CONFIG).
       const config = existsSync(join(root, 'watch-config.json')) ? ['watch-config.json'] : [];
-      const expected = [...dist.filter((f) => f.endsWith('.js')), 'host.json', 'package-lock.json', 'package.json', ...config].sort();
+      const expected = [
+        ...dist.filter((f) => f.endsWith('.js')),
+        'host.json',
+        'package-lock.json',
+        'package.json',
+        ...config,
+      ].sort();
       // A file here that should not ship: add it to .funcignore (anchored at the root: /name).
       expect(outside).toEqual(expected);
       expect(kept.filter((f) => f.startsWith('node_modules/'))).toEqual(nodeModules);
@@ -70,10 +97,14 @@ describe('the deployment package', () => {
     const runtimeImports = new Set<string>();
     for (const file of [...sources('functions'), ...sources('lib')]) {
       const text = readFileSync(join(root, file), 'utf8');
-      for (const match of text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^'.][^']*)'|\b(?:require|import)\(\s*'([^'.][^']*)'\s*\)/gm)) {
+      for (const match of text.matchAll(
+        /^import\s+(?!type\s)[^;]*?from\s+'([^'.][^']*)'|\b(?:require|import)\(\s*'([^'.][^']*)'\s*\)/gm,
+      )) {
         const specifier = (match[1] ?? match[2]) as string;
         if (specifier.startsWith('node:')) continue;
-        runtimeImports.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string));
+        runtimeImports.add(
+          specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string),
+        );
       }
     }
     expect(runtimeImports.size).toBeGreaterThan(3);

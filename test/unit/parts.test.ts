@@ -5,10 +5,29 @@ import { emailKey, MAX_ALERTS_PER_EMAIL, splitIntoParts } from '../../lib/notify
 import { renderEmail } from '../../lib/notify/render';
 
 function alert(i: number): AlertRecord {
-  const labels: AlertLabels = { tenantId: 'aaaaaaaa-0000-0000-0000-000000000001', servicePrincipalId: `sp-${i}`, jobId: `Azure2Azure.x.${i}`, condition: 'quarantine' };
-  return { fingerprint: fingerprintOf(labels), labels, severity: 'critical', state: 'firing', annotations: { servicePrincipalName: `Partner ${i}`, reason: 'Unknown' }, startsAt: '2026-11-27T03:00:00.000Z', notified: {} };
+  const labels: AlertLabels = {
+    tenantId: 'aaaaaaaa-0000-0000-0000-000000000001',
+    servicePrincipalId: `sp-${i}`,
+    jobId: `Azure2Azure.x.${i}`,
+    condition: 'quarantine',
+  };
+  return {
+    fingerprint: fingerprintOf(labels),
+    labels,
+    severity: 'critical',
+    state: 'firing',
+    annotations: { servicePrincipalName: `Partner ${i}`, reason: 'Unknown' },
+    startsAt: '2026-11-27T03:00:00.000Z',
+    notified: {},
+  };
 }
-const item = (a: AlertRecord, routeId = 'root'): NotificationItem => ({ key: `${a.fingerprint}:${routeId}:firing`, fingerprint: a.fingerprint, routeId, kind: 'firing', startsAt: a.startsAt! });
+const item = (a: AlertRecord, routeId = 'root'): NotificationItem => ({
+  key: `${a.fingerprint}:${routeId}:firing`,
+  fingerprint: a.fingerprint,
+  routeId,
+  kind: 'firing',
+  startsAt: a.startsAt!,
+});
 
 describe('splitting a big group into complete emails', () => {
   it('keeps one email when it fits, and parts of at most 50 alerts when it does not', () => {
@@ -39,11 +58,20 @@ describe('splitting a big group into complete emails', () => {
 
   it('a part says which of how many it is, in its subject and at its top', () => {
     const notices = [alert(1), alert(2)].map((a) => ({ alert: a, item: item(a) }));
-    const email = renderEmail(notices, { now: new Date('2026-11-27T04:00:00Z'), tenantNames: new Map(), part: { index: 2, total: 3 } });
+    const email = renderEmail(notices, {
+      now: new Date('2026-11-27T04:00:00Z'),
+      tenantNames: new Map(),
+      part: { index: 2, total: 3 },
+    });
     expect(email.subject).toMatch(/^\[Critical\] 2 quarantined: .* \(part 2 of 3\)$/);
-    expect(email.plainText.split('\n')[2]).toBe("Part 2 of 3: this cycle's notices to these recipients are split into 3 emails so that each stays readable.");
+    expect(email.plainText.split('\n')[2]).toBe(
+      "Part 2 of 3: this cycle's notices to these recipients are split into 3 emails so that each stays readable.",
+    );
     expect(email.html).toContain('Part 2 of 3');
-    const long = renderEmail(notices.map((n) => ({ ...n, alert: { ...n.alert, labels: { ...n.alert.labels, tenantId: 't'.repeat(400) } } })), { now: new Date(), tenantNames: new Map(), part: { index: 1, total: 2 } });
+    const long = renderEmail(
+      notices.map((n) => ({ ...n, alert: { ...n.alert, labels: { ...n.alert.labels, tenantId: 't'.repeat(400) } } })),
+      { now: new Date(), tenantNames: new Map(), part: { index: 1, total: 2 } },
+    );
     expect(long.subject.endsWith(' (part 1 of 2)')).toBe(true);
     expect(long.subject.length).toBeLessThanOrEqual(200);
     expect(renderEmail(notices, { now: new Date(), tenantNames: new Map() }).subject).not.toContain('part');

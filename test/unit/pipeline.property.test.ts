@@ -103,14 +103,22 @@ describe('the pipeline over random timelines of job states', () => {
               }
             }
             expect(inPeriod.filter((s) => s.kind === 'reminder').map((s) => s.at)).toEqual(expected);
-            const resolved = mine.filter((s) => s.kind === 'resolved' && s.at === (end === undefined ? -1 : times[end]));
+            const resolved = mine.filter(
+              (s) => s.kind === 'resolved' && s.at === (end === undefined ? -1 : times[end]),
+            );
             expect(resolved).toHaveLength(end !== undefined && sendResolved ? 1 : 0);
           }
           // Nothing else: every firing notice or reminder falls inside a period, every resolved notice ends one.
           const all = periods(steps, j);
-          const inside = (t: number) => all.some(([start, end]) => t >= (times[start] as number) && t < (end === undefined ? Infinity : (times[end] as number)));
+          const inside = (t: number) =>
+            all.some(
+              ([start, end]) =>
+                t >= (times[start] as number) && t < (end === undefined ? Infinity : (times[end] as number)),
+            );
           expect(mine.filter((s) => s.kind !== 'resolved' && !inside(s.at))).toEqual([]);
-          expect(mine.filter((s) => s.kind === 'resolved')).toHaveLength(sendResolved ? all.filter(([, e]) => e !== undefined).length : 0);
+          expect(mine.filter((s) => s.kind === 'resolved')).toHaveLength(
+            sendResolved ? all.filter(([, e]) => e !== undefined).length : 0,
+          );
         });
       }),
       { numRuns: 300 },

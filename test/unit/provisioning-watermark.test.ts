@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { EventPage, EventSource } from '../../lib/observe/event-source';
 import { Limiters, SlidingWindowLimiter } from '../../lib/observe/event-source';
-import { graphLogProblem, readProvisioningLogs, type ReadOptions, type ReadPlan } from '../../lib/observe/provisioning-logs';
+import {
+  graphLogProblem,
+  readProvisioningLogs,
+  type ReadOptions,
+  type ReadPlan,
+} from '../../lib/observe/provisioning-logs';
 import type { HeldDeletes, ProvisioningEvent } from '../../lib/observe/provisioning-types';
 import { decodeLogState, encodeLogState, fitLogState, type LogState } from '../../lib/store/provisioning-log-store';
 import { event, MIN, T0 } from '../support/events';
@@ -34,26 +39,40 @@ class FakeLog implements EventSource {
         throw Object.assign(new Error('Please retry again later.'), { statusCode: 429, code: 'TooManyRequests' });
       }
       this.pagesServed++;
-      yield { events: items.slice(start, start + this.pageSize), invalid: [], more: start + this.pageSize < items.length };
+      yield {
+        events: items.slice(start, start + this.pageSize),
+        invalid: [],
+        more: start + this.pageSize < items.length,
+      };
       if (items.length === 0) return;
     }
   }
 
   failuresSince(from: number): AsyncGenerator<EventPage> {
-    const items = this.visible.filter((e) => e.at > from && e.status.known === 'failure').sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const items = this.visible
+      .filter((e) => e.at > from && e.status.known === 'failure')
+      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return this.paged(items);
   }
 
   stagedDeletes(jobId: string, since: number): AsyncGenerator<EventPage> {
-    if (this.stagedFails) throw Object.assign(new Error('Insufficient privileges to complete the operation.'), { statusCode: 403, code: 'Authorization_RequestDenied' });
-    const items = this.visible.filter((e) => e.jobId === jobId && e.action.known === 'stagedDelete' && e.at > since).sort((a, b) => b.at - a.at);
+    if (this.stagedFails)
+      throw Object.assign(new Error('Insufficient privileges to complete the operation.'), {
+        statusCode: 403,
+        code: 'Authorization_RequestDenied',
+      });
+    const items = this.visible
+      .filter((e) => e.jobId === jobId && e.action.known === 'stagedDelete' && e.at > since)
+      .sort((a, b) => b.at - a.at);
     return this.paged(items);
   }
 
   async latestEvent(jobId: string, after: number | undefined): Promise<number | undefined> {
     this.latestCalls++;
     if (this.latestFails) throw Object.assign(new Error('Service unavailable'), { statusCode: 503 });
-    const times = this.visible.filter((e) => e.jobId === jobId && (after === undefined || e.at > after)).map((e) => e.at);
+    const times = this.visible
+      .filter((e) => e.jobId === jobId && (after === undefined || e.at > after))
+      .map((e) => e.at);
     return times.length ? Math.max(...times) : undefined;
   }
 
@@ -69,13 +88,21 @@ function stored(state: LogState): LogState {
   return decodeLogState(encodeLogState(structuredClone(state))!);
 }
 
-async function cycle(log: FakeLog, state: LogState | undefined, now: number, options: ReadOptions = {}, extra: Partial<ReadPlan> = {}) {
+async function cycle(
+  log: FakeLog,
+  state: LogState | undefined,
+  now: number,
+  options: ReadOptions = {},
+  extra: Partial<ReadPlan> = {},
+) {
   const result = await readProvisioningLogs(log, state, plan(now, extra), options);
   return { ...result, saved: stored(result.state) };
 }
 
-const counted = (state: LogState) => Object.values(state.digest.jobs).reduce((n, j) => n + Object.values(j.codes).reduce((m, c) => m + c.count, 0), 0);
-const failures = (n: number, at: (i: number) => number) => Array.from({ length: n }, (_, i) => event({ at: at(i), id: `f-${String(i).padStart(3, '0')}-${at(i)}` }));
+const counted = (state: LogState) =>
+  Object.values(state.digest.jobs).reduce((n, j) => n + Object.values(j.codes).reduce((m, c) => m + c.count, 0), 0);
+const failures = (n: number, at: (i: number) => number) =>
+  Array.from({ length: n }, (_, i) => event({ at: at(i), id: `f-${String(i).padStart(3, '0')}-${at(i)}` }));
 
 describe('the provisioning-log watermark', () => {
   it('follows every page to the end, counts each event once, and moves the watermark to now', async () => {
@@ -124,7 +151,11 @@ describe('the provisioning-log watermark', () => {
     const log = new FakeLog();
     log.arrive(...failures(3, (i) => T0 - 10 * MIN + i * 1000));
     const first = await cycle(log, undefined, T0, { overlapMs: 15 * MIN });
-    log.arrive(event({ id: 'late-5m', at: T0 - 5 * MIN }), event({ id: 'late-14m', at: T0 - 14 * MIN }), event({ id: 'too-late', at: T0 - 20 * MIN }));
+    log.arrive(
+      event({ id: 'late-5m', at: T0 - 5 * MIN }),
+      event({ id: 'late-14m', at: T0 - 14 * MIN }),
+      event({ id: 'too-late', at: T0 - 20 * MIN }),
+    );
     const second = await cycle(log, first.saved, T0 + MIN, { overlapMs: 15 * MIN });
     expect(second.observation.eventsRead).toBe(2);
     expect(counted(second.saved)).toBe(5);
@@ -154,7 +185,9 @@ describe('the provisioning-log watermark', () => {
     log.failAtPage = 1;
     const broken = await cycle(log, undefined, T0);
     expect(broken.observation.complete).toBe(false);
-    expect(broken.observation.problems).toEqual([expect.objectContaining({ kind: 'throttled', status: 429, operation: 'provisioning logs' })]);
+    expect(broken.observation.problems).toEqual([
+      expect.objectContaining({ kind: 'throttled', status: 429, operation: 'provisioning logs' }),
+    ]);
     expect(counted(broken.saved)).toBe(4);
     expect(broken.saved.watermark).toBe(T0 - 10 * MIN + 3000);
     const healed = await cycle(log, broken.saved, T0 + MIN);
@@ -187,7 +220,15 @@ describe('the provisioning-log watermark', () => {
   });
 
   it('keeps the state within one table row, dropping the oldest overlap ids first', () => {
-    const state: LogState = { version: 1, source: 'graph', backlog: false, watermark: T0, digest: { jobs: {} }, activity: {}, seen: [] };
+    const state: LogState = {
+      version: 1,
+      source: 'graph',
+      backlog: false,
+      watermark: T0,
+      digest: { jobs: {} },
+      activity: {},
+      seen: [],
+    };
     for (let i = 0; i < 150_000; i++) state.seen.push([T0 - i, Math.random().toString(36).slice(2, 14)]);
     const { chunks, dropped } = fitLogState(state);
     expect(chunks.length).toBeLessThanOrEqual(14);
@@ -199,10 +240,23 @@ describe('the provisioning-log watermark', () => {
 describe('held deletes and silence', () => {
   it('counts the held deletes of the latest cycle once per object and names a spread of them', async () => {
     const log = new FakeLog();
-    const staged = (cycleId: string, at: number, names: string[]) => names.map((name, i) => event({ action: 'stagedDelete', status: 'skipped', cycleId, at: at + i, name, job: 'Azure2Azure.fab' }));
+    const staged = (cycleId: string, at: number, names: string[]) =>
+      names.map((name, i) =>
+        event({ action: 'stagedDelete', status: 'skipped', cycleId, at: at + i, name, job: 'Azure2Azure.fab' }),
+      );
     const names = Array.from({ length: 30 }, (_, i) => `Guest ${String(i).padStart(2, '0')}`);
-    log.arrive(...staged('old', T0 - 3 * 60 * MIN, names.slice(0, 5)), ...staged('new', T0 - 10 * MIN, names), ...staged('new', T0 - 9 * MIN, names.slice(0, 3)));
-    const { observation } = await cycle(log, undefined, T0, { heldSample: 5 }, { deletionTrips: [{ jobId: 'Azure2Azure.fab', since: T0 - DAY }] });
+    log.arrive(
+      ...staged('old', T0 - 3 * 60 * MIN, names.slice(0, 5)),
+      ...staged('new', T0 - 10 * MIN, names),
+      ...staged('new', T0 - 9 * MIN, names.slice(0, 3)),
+    );
+    const { observation } = await cycle(
+      log,
+      undefined,
+      T0,
+      { heldSample: 5 },
+      { deletionTrips: [{ jobId: 'Azure2Azure.fab', since: T0 - DAY }] },
+    );
     const held = observation.heldDeletes.get('Azure2Azure.fab') as HeldDeletes;
     expect(held).toMatchObject({ count: 30, cycleId: 'new', capped: false });
     expect(held.sample.map((o) => o.displayName)).toEqual(['Guest 00', 'Guest 06', 'Guest 12', 'Guest 18', 'Guest 24']);
@@ -212,15 +266,29 @@ describe('held deletes and silence', () => {
   it('says when the held deletes could not all be read, or not at all', async () => {
     const log = new FakeLog();
     log.pageSize = 10;
-    log.arrive(...Array.from({ length: 25 }, (_, i) => event({ action: 'stagedDelete', status: 'skipped', cycleId: 'c', at: T0 - i, job: 'j', name: `N${i}` })));
-    const capped = await cycle(log, undefined, T0, { heldDeletesMaxPages: 2 }, { deletionTrips: [{ jobId: 'j', since: T0 - DAY }] });
+    log.arrive(
+      ...Array.from({ length: 25 }, (_, i) =>
+        event({ action: 'stagedDelete', status: 'skipped', cycleId: 'c', at: T0 - i, job: 'j', name: `N${i}` }),
+      ),
+    );
+    const capped = await cycle(
+      log,
+      undefined,
+      T0,
+      { heldDeletesMaxPages: 2 },
+      { deletionTrips: [{ jobId: 'j', since: T0 - DAY }] },
+    );
     expect(capped.observation.heldDeletes.get('j')).toMatchObject({ count: 20, capped: true });
     log.stagedFails = true;
     const failed = await cycle(log, undefined, T0, {}, { deletionTrips: [{ jobId: 'j', since: T0 - DAY }] });
-    expect(failed.observation.heldDeletes.get('j')).toMatchObject({ kind: 'access', operation: 'the staged deletes of job j', missing: 'the application permission AuditLog.Read.All' });
+    expect(failed.observation.heldDeletes.get('j')).toMatchObject({
+      kind: 'access',
+      operation: 'the staged deletes of job j',
+      missing: 'the application permission AuditLog.Read.All',
+    });
   });
 
-  it('asks for a watched job\'s newest event only when it could be silent soon, and holds it when that fails', async () => {
+  it("asks for a watched job's newest event only when it could be silent soon, and holds it when that fails", async () => {
     const log = new FakeLog();
     log.arrive(event({ job: 'j', status: 'success', at: T0 - 3 * 60 * MIN }));
     const silence = { silenceChecks: [{ jobId: 'j', silentForMs: 6 * 60 * MIN }] };
@@ -234,7 +302,13 @@ describe('held deletes and silence', () => {
     expect(log.latestCalls).toBe(2); // a minute old: no need
     expect(third.observation.activity.get('j')?.lastEventAt).toBe(T0 - MIN);
     log.latestFails = true;
-    const failed = await cycle(log, { ...third.saved, activity: { j: { watchingSince: T0 } } }, T0 + 3 * MIN, {}, silence);
+    const failed = await cycle(
+      log,
+      { ...third.saved, activity: { j: { watchingSince: T0 } } },
+      T0 + 3 * MIN,
+      {},
+      silence,
+    );
     expect(failed.observation.activityUnknown.has('j')).toBe(true);
     expect(failed.observation.activity.has('j')).toBe(false);
     // A job no longer watched is forgotten.
@@ -244,18 +318,28 @@ describe('held deletes and silence', () => {
 });
 
 describe('graphLogProblem', () => {
-  const graphError = (statusCode: number, code: string, message = 'm') => Object.assign(new Error(message), { statusCode, code, body: JSON.stringify({ error: { code, message } }) });
+  const graphError = (statusCode: number, code: string, message = 'm') =>
+    Object.assign(new Error(message), { statusCode, code, body: JSON.stringify({ error: { code, message } }) });
 
   it('names the missing permission, the missing licence, throttling and outages', () => {
-    expect(graphLogProblem(graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'), 'provisioning logs')).toMatchObject({
+    expect(
+      graphLogProblem(
+        graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+        'provisioning logs',
+      ),
+    ).toMatchObject({
       kind: 'access',
       missing: 'the application permission AuditLog.Read.All',
     });
-    expect(graphLogProblem(graphError(403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant'), 'provisioning logs')).toMatchObject({
+    expect(
+      graphLogProblem(graphError(403, 'Authentication_RequestFromNonPremiumTenantOrB2CTenant'), 'provisioning logs'),
+    ).toMatchObject({
       kind: 'licence',
       missing: 'a Microsoft Entra ID P1 or P2 licence in the tenant',
     });
-    const throttled = Object.assign(graphError(429, 'TooManyRequests'), { headers: new Headers({ 'Retry-After': '7' }) });
+    const throttled = Object.assign(graphError(429, 'TooManyRequests'), {
+      headers: new Headers({ 'Retry-After': '7' }),
+    });
     expect(graphLogProblem(throttled, 'x')).toMatchObject({ kind: 'throttled', retryAfterSeconds: 7 });
     expect(graphLogProblem(graphError(503, 'serviceNotAvailable'), 'x').kind).toBe('transient');
     expect(graphLogProblem(new Error('socket hang up'), 'x').kind).toBe('transient');
@@ -267,10 +351,15 @@ describe('SlidingWindowLimiter', () => {
   it('lets 5 requests through per 10 s and waits for the oldest to leave the window', async () => {
     let now = 0;
     const waits: number[] = [];
-    const limiter = new SlidingWindowLimiter(5, 10_000, async (ms) => {
-      waits.push(ms);
-      now += ms;
-    }, () => now);
+    const limiter = new SlidingWindowLimiter(
+      5,
+      10_000,
+      async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+      () => now,
+    );
     for (let i = 0; i < 5; i++) await limiter.take();
     expect(waits).toEqual([]);
     now = 2000;
@@ -279,7 +368,7 @@ describe('SlidingWindowLimiter', () => {
     expect(now).toBe(10_001);
   });
 
-  it('keeps a tenant\'s limit and the app\'s limit across tenants at once', async () => {
+  it("keeps a tenant's limit and the app's limit across tenants at once", async () => {
     let now = 0;
     const sleep = async (ms: number) => {
       now += ms;

@@ -6,7 +6,13 @@ import type { AlertRecord } from '../../lib/model';
 
 const labels: AlertLabels = { tenantId: 't1', servicePrincipalId: 'sp', jobId: 'j', condition: 'deletion-threshold' };
 const fp = fingerprintOf(labels);
-const finding = (pendingCycles = 0, seriesCount = 1): Finding => ({ fingerprint: fp, labels, severity: 'critical', pendingCycles, annotations: { seriesCount } });
+const finding = (pendingCycles = 0, seriesCount = 1): Finding => ({
+  fingerprint: fp,
+  labels,
+  severity: 'critical',
+  pendingCycles,
+  annotations: { seriesCount },
+});
 const t = (minute: number) => new Date(Date.UTC(2026, 10, 27, 3, minute));
 
 /** Runs reconcile over a timeline (one step per 5 minutes), keeping state as the store would. */
@@ -14,7 +20,13 @@ function play(steps: { findings: Finding[]; visible?: boolean }[], keepFiringFor
   let stored = new Map<string, AlertRecord>();
   const states: string[] = [];
   steps.forEach((step, i) => {
-    const { changed } = reconcile({ stored, findings: step.findings, inView: () => step.visible ?? true, keepFiringForMs: () => keepFiringForMs, now: t(i * 5) });
+    const { changed } = reconcile({
+      stored,
+      findings: step.findings,
+      inView: () => step.visible ?? true,
+      keepFiringForMs: () => keepFiringForMs,
+      now: t(i * 5),
+    });
     stored = new Map(stored);
     for (const r of changed) stored.set(r.fingerprint, r);
     states.push(stored.get(fp)?.state ?? 'inactive');
@@ -24,7 +36,12 @@ function play(steps: { findings: Finding[]; visible?: boolean }[], keepFiringFor
 
 describe('reconcile: the alert lifecycle', () => {
   it('fires at once, stays firing, resolves when the condition is gone', () => {
-    const { states, stored } = play([{ findings: [] }, { findings: [finding()] }, { findings: [finding(0, 2)] }, { findings: [] }]);
+    const { states, stored } = play([
+      { findings: [] },
+      { findings: [finding()] },
+      { findings: [finding(0, 2)] },
+      { findings: [] },
+    ]);
     expect(states).toEqual(['inactive', 'firing', 'firing', 'resolved']);
     const record = stored.get(fp)!;
     expect(record.startsAt).toBe(t(5).toISOString());
@@ -38,7 +55,9 @@ describe('reconcile: the alert lifecycle', () => {
   });
 
   it('holds a firing alert that is out of view: no resolve while the tenant cannot be read', () => {
-    expect(play([{ findings: [finding()] }, { findings: [], visible: false }, { findings: [], visible: false }]).states).toEqual(['firing', 'firing', 'firing']);
+    expect(
+      play([{ findings: [finding()] }, { findings: [], visible: false }, { findings: [], visible: false }]).states,
+    ).toEqual(['firing', 'firing', 'firing']);
   });
 
   it('waits the pending period before firing; a pending alert that clears never fired', () => {
@@ -49,7 +68,17 @@ describe('reconcile: the alert lifecycle', () => {
   });
 
   it('keeps firing for keepFiringFor after the condition was last seen, damping a flap', () => {
-    const flap = play([{ findings: [finding()] }, { findings: [] }, { findings: [finding()] }, { findings: [] }, { findings: [] }, { findings: [] }], 12 * 60_000);
+    const flap = play(
+      [
+        { findings: [finding()] },
+        { findings: [] },
+        { findings: [finding()] },
+        { findings: [] },
+        { findings: [] },
+        { findings: [] },
+      ],
+      12 * 60_000,
+    );
     expect(flap.states).toEqual(['firing', 'firing', 'firing', 'firing', 'firing', 'resolved']);
     expect(flap.stored.get(fp)?.startsAt).toBe(t(0).toISOString()); // one firing period, not two
   });

@@ -21,7 +21,9 @@ describe('renderEmail: subjects', () => {
   });
 
   it('names a tenant the config does not by its ID or domain, once for a tenant-wide alert', () => {
-    expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).subject).toBe(`[Critical] Cannot monitor: tenant ${FABRIKAM}`);
+    expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).subject).toBe(
+      `[Critical] Cannot monitor: tenant ${FABRIKAM}`,
+    );
     const unnamed = renderEmail([noticeOf(quarantine, 'firing')], { ...ctx, tenantNames: new Map() });
     expect(unnamed.subject).toBe(`[Critical] Quarantined: Woodgrove to Contoso (${CONTOSO})`);
   });
@@ -31,8 +33,13 @@ describe('renderEmail: subjects', () => {
     expect(firing.subject).toBe('[Critical] 1 deletion hold, 1 quarantined: Contoso');
     const reminders = renderEmail([noticeOf(trip, 'reminder'), noticeOf(quarantine, 'reminder')], ctx);
     expect(reminders.subject).toBe('Reminder: [Critical] 1 deletion hold, 1 quarantined: Contoso');
-    const mixed = renderEmail([noticeOf(trip, 'firing'), noticeOf(quarantine, 'reminder'), noticeOf(unreadable, 'firing')], ctx);
-    expect(mixed.subject).toBe(`[Critical] 1 tenant unreadable, 1 deletion hold, 1 still quarantined: ${FABRIKAM}, Contoso`);
+    const mixed = renderEmail(
+      [noticeOf(trip, 'firing'), noticeOf(quarantine, 'reminder'), noticeOf(unreadable, 'firing')],
+      ctx,
+    );
+    expect(mixed.subject).toBe(
+      `[Critical] 1 tenant unreadable, 1 deletion hold, 1 still quarantined: ${FABRIKAM}, Contoso`,
+    );
     const resolved = renderEmail([noticeOf(trip, 'resolved'), noticeOf(quarantine, 'resolved')], ctx);
     expect(resolved.subject).toBe('Resolved: [Critical] 1 deletion hold, 1 quarantined: Contoso');
   });
@@ -40,7 +47,9 @@ describe('renderEmail: subjects', () => {
   it('shows an alert once when two routes to the same people both carry it', () => {
     const a = noticeOf(trip, 'firing');
     const b = noticeOf(trip, 'firing', 'root.0');
-    expect(renderEmail([a, b], ctx).subject).toBe('[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)');
+    expect(renderEmail([a, b], ctx).subject).toBe(
+      '[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
+    );
   });
 
   it('never says "Resolved" for an alert that ended badly', () => {
@@ -49,7 +58,9 @@ describe('renderEmail: subjects', () => {
     const email = emailFromViews([noticeView(notice, ctx, view)], ctx);
     expect(email.subject).toBe('Ended: [Critical] Quarantined: Woodgrove to Contoso (Contoso)');
     expect(email.plainText).toMatch(/^ENDED\n/);
-    expect(email.plainText).toContain('Ended because Entra disabled the job at 2026-11-27 07:05 UTC, after 4 h 25 min.');
+    expect(email.plainText).toContain(
+      'Ended because Entra disabled the job at 2026-11-27 07:05 UTC, after 4 h 25 min.',
+    );
     const shown = email.html.replace(/<style>[\s\S]*?<\/style>/, '');
     expect(`${email.subject}\n${email.plainText}\n${shown}`).not.toMatch(/resolved/i);
     expect(email.headers?.['X-Entra-Sync-Watch-Kind']).toBe('ended');
@@ -65,11 +76,15 @@ describe('renderEmail: what each notice says', () => {
   });
 
   it('says when the monitor first saw an alert for which Entra gives no time', () => {
-    expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).plainText).toContain('Since: 2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)');
+    expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).plainText).toContain(
+      'Since: 2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)',
+    );
     // A rule that gives the monitor's own start as `since` is not passed off as Entra's time.
     const notice = noticeOf(quarantine, 'firing');
     const view = { ...viewOf(notice.alert, ctx), since: '2026-11-27T03:05:00Z' };
-    expect(noticeView(notice, ctx, view).when).toBe('2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)');
+    expect(noticeView(notice, ctx, view).when).toBe(
+      '2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)',
+    );
   });
 
   it('says what Entra does next: the next attempt and when it disables a job left in quarantine', () => {
@@ -78,9 +93,11 @@ describe('renderEmail: what each notice says', () => {
     expect(text).toContain('If it stays quarantined, Entra disables this job in 28 days (2026-12-25 02:40 UTC).');
   });
 
-  it('says how a resolved alert ended and how long it lasted from Entra\'s start', () => {
+  it("says how a resolved alert ended and how long it lasted from Entra's start", () => {
     const text = renderEmail([noticeOf(quarantine, 'resolved')], ctx).plainText;
-    expect(text).toContain('Left quarantine at 2026-11-27 07:05 UTC, after 4 h 25 min. It began 2026-11-27 02:40 UTC (as Entra reports it).');
+    expect(text).toContain(
+      'Left quarantine at 2026-11-27 07:05 UTC, after 4 h 25 min. It began 2026-11-27 02:40 UTC (as Entra reports it).',
+    );
     expect(text).not.toContain('What to do now');
   });
 
@@ -103,11 +120,17 @@ describe('renderEmail: what each notice says', () => {
     const text = renderEmail([noticeOf(unreadable, 'firing')], ctx).plainText;
     expect(text).toContain('- Likely missing: Synchronization.Read.All');
     expect(text).toContain('- Monitoring app (client ID): 5b8f2a1c-3d4e-4f60-8a7b-9c0d1e2f3a4b');
-    expect(text).toContain(`https://login.microsoftonline.com/${FABRIKAM}/adminconsent?client_id=5b8f2a1c-3d4e-4f60-8a7b-9c0d1e2f3a4b`);
+    expect(text).toContain(
+      `https://login.microsoftonline.com/${FABRIKAM}/adminconsent?client_id=5b8f2a1c-3d4e-4f60-8a7b-9c0d1e2f3a4b`,
+    );
   });
 
   it('tells throttling apart from missing access when a tenant cannot be read', () => {
-    const throttled = alertOf('tenant-unreadable', { problem: '429 TooManyRequests: slow down while reading servicePrincipals', problemKind: 'transient' }, { servicePrincipalId: '-', jobId: '-' });
+    const throttled = alertOf(
+      'tenant-unreadable',
+      { problem: '429 TooManyRequests: slow down while reading servicePrincipals', problemKind: 'transient' },
+      { servicePrincipalId: '-', jobId: '-' },
+    );
     const text = renderEmail([noticeOf(throttled, 'firing')], ctx).plainText;
     expect(text).toContain('Graph kept failing');
     expect(text).toContain('service health');
@@ -116,18 +139,28 @@ describe('renderEmail: what each notice says', () => {
 
   it('has a section per alert in a grouped email, new before reminders, and a line per alert up top', () => {
     const email = renderEmail([noticeOf(quarantine, 'reminder'), noticeOf(trip, 'firing')], ctx);
-    expect(email.plainText.indexOf('NEW ALERT: Deletion threshold tripped')).toBeLessThan(email.plainText.indexOf('REMINDER: Quarantined'));
-    expect(email.plainText).toContain('- New alert: Deletion threshold tripped: Fabrikam to Contoso (Contoso)\n- Reminder: Quarantined: Woodgrove to Contoso (Contoso)');
+    expect(email.plainText.indexOf('NEW ALERT: Deletion threshold tripped')).toBeLessThan(
+      email.plainText.indexOf('REMINDER: Quarantined'),
+    );
+    expect(email.plainText).toContain(
+      '- New alert: Deletion threshold tripped: Fabrikam to Contoso (Contoso)\n- Reminder: Quarantined: Woodgrove to Contoso (Contoso)',
+    );
     expect(email.html.match(/<h2/g)).toHaveLength(2);
   });
 });
 
 describe('renderEmail: a mass incident', () => {
   it('says what to do once when several alerts share a runbook', () => {
-    const another = alertOf('quarantine', { ...quarantine.annotations, servicePrincipalName: 'Tailspin to Contoso' }, { jobId: 'Azure2Azure.other' });
+    const another = alertOf(
+      'quarantine',
+      { ...quarantine.annotations, servicePrincipalName: 'Tailspin to Contoso' },
+      { jobId: 'Azure2Azure.other' },
+    );
     const email = renderEmail([noticeOf(quarantine, 'firing'), noticeOf(another, 'firing')], ctx);
     expect(email.plainText.match(/Automatically redeem invitations with the tenant/g)).toHaveLength(2); // both steps, once
-    expect(email.plainText).toContain('What to do now: the same as for Quarantined: Tailspin to Contoso (Contoso) above.');
+    expect(email.plainText).toContain(
+      'What to do now: the same as for Quarantined: Tailspin to Contoso (Contoso) above.',
+    );
     expect(email.html).toContain('The same as for Quarantined: Tailspin to Contoso (Contoso) above.');
   });
 });
@@ -161,10 +194,12 @@ describe('renderEmail: threading headers', () => {
   let messageIds: Record<string, string>[];
   beforeEach(() => {
     root = renderEmail([noticeOf(quarantine, 'firing')], ctx).headers!;
-    messageIds = (['reminder', 'changed', 'resolved'] as const).map((kind) => renderEmail([noticeOf(quarantine, kind)], ctx).headers!);
+    messageIds = (['reminder', 'changed', 'resolved'] as const).map(
+      (kind) => renderEmail([noticeOf(quarantine, kind)], ctx).headers!,
+    );
   });
 
-  it('makes the firing email the root of the alert\'s thread, on the sender\'s domain', () => {
+  it("makes the firing email the root of the alert's thread, on the sender's domain", () => {
     expect(root['Message-ID']).toMatch(/^<alert\.[0-9a-f]{32}\.\d+@watch\.contoso\.example>$/);
     expect(root['In-Reply-To']).toBeUndefined();
   });
@@ -191,7 +226,12 @@ describe('renderEmail: threading headers', () => {
   });
 
   it('marks every email auto-generated, and critical alerts (not their resolved notices) as important', () => {
-    expect(root).toMatchObject({ 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', Importance: 'high', 'X-Priority': '1' });
+    expect(root).toMatchObject({
+      'Auto-Submitted': 'auto-generated',
+      'X-Auto-Response-Suppress': 'All',
+      Importance: 'high',
+      'X-Priority': '1',
+    });
     const resolved = messageIds[2]!;
     expect(resolved['Auto-Submitted']).toBe('auto-generated');
     expect(resolved.Importance).toBeUndefined();
@@ -199,9 +239,13 @@ describe('renderEmail: threading headers', () => {
     expect(warning.Importance).toBeUndefined();
   });
 
-  it('falls back to a .invalid domain when the sender\'s is unknown', () => {
-    expect(renderEmail([noticeOf(quarantine, 'firing')], { ...ctx, messageIdDomain: undefined }).headers!['Message-ID']).toMatch(/@entra-sync-watch\.invalid>$/);
-    expect(renderEmail([noticeOf(quarantine, 'firing')], { ...ctx, messageIdDomain: 'bad domain>' }).headers!['Message-ID']).toMatch(/@entra-sync-watch\.invalid>$/);
+  it("falls back to a .invalid domain when the sender's is unknown", () => {
+    expect(
+      renderEmail([noticeOf(quarantine, 'firing')], { ...ctx, messageIdDomain: undefined }).headers!['Message-ID'],
+    ).toMatch(/@entra-sync-watch\.invalid>$/);
+    expect(
+      renderEmail([noticeOf(quarantine, 'firing')], { ...ctx, messageIdDomain: 'bad domain>' }).headers!['Message-ID'],
+    ).toMatch(/@entra-sync-watch\.invalid>$/);
   });
 });
 

@@ -43,7 +43,10 @@ describe('the renewable Graph credential', () => {
   it('shares one request among concurrent asks for a tenant, and keeps its token until five minutes before it expires', async () => {
     const a = authority();
     const credential = renewableCredential(a.make, a.make(), a.clock);
-    const [t1, t2] = await Promise.all([credential.getToken(SCOPE, { tenantId: 'T1' }), credential.getToken(SCOPE, { tenantId: 't1' })]);
+    const [t1, t2] = await Promise.all([
+      credential.getToken(SCOPE, { tenantId: 'T1' }),
+      credential.getToken(SCOPE, { tenantId: 't1' }),
+    ]);
     expect(t1?.token).toBe('t1');
     expect(t2).toBe(t1);
     expect(a.asked).toHaveLength(1);
@@ -58,7 +61,14 @@ describe('the renewable Graph credential', () => {
 
   it('uses the refresh time the identity library gives, when it gives one', async () => {
     const a = authority();
-    const make = (): TokenCredential => ({ getToken: () => Promise.resolve({ token: `r${a.advance(0)}`, expiresOnTimestamp: a.clock() + HOUR, refreshAfterTimestamp: a.clock() + 60_000 }) });
+    const make = (): TokenCredential => ({
+      getToken: () =>
+        Promise.resolve({
+          token: `r${a.advance(0)}`,
+          expiresOnTimestamp: a.clock() + HOUR,
+          refreshAfterTimestamp: a.clock() + 60_000,
+        }),
+    });
     let calls = 0;
     const counted: TokenCredential = { getToken: (s, o) => (calls++, make().getToken(s, o)) };
     const credential = renewableCredential(make, counted, a.clock);
@@ -115,7 +125,7 @@ describe('the renewable Graph credential', () => {
     expect(a.asked.map((x) => x.tenantId)).toEqual(['T1', 'T2', 'T1']);
   });
 
-  it('stops sharing a request once a waiting caller\'s own signal aborts', async () => {
+  it("stops sharing a request once a waiting caller's own signal aborts", async () => {
     const a = authority();
     const credential = renewableCredential(a.make, a.make(), a.clock);
     a.hang(true);

@@ -12,7 +12,22 @@ import type { ProvisioningObservation } from '../../lib/observe/provisioning-typ
 import type { JobSnapshot, SyncSettings } from '../../lib/observe/types';
 import { formatDuration, formatTime } from '../../lib/text';
 import { alertOf } from '../fixtures/alerts';
-import { ago, CTX, DAY, fact, HOUR, job, JOB_ID, later, MIN, NOW, settingsOf, SP, tenant, TENANT } from '../support/rule-world';
+import {
+  ago,
+  CTX,
+  DAY,
+  fact,
+  HOUR,
+  job,
+  JOB_ID,
+  later,
+  MIN,
+  NOW,
+  settingsOf,
+  SP,
+  tenant,
+  TENANT,
+} from '../support/rule-world';
 
 /**
  * Second round of the detection rules' decision edges (see rule-edges.test.ts): the rules that
@@ -23,22 +38,51 @@ import { ago, CTX, DAY, fact, HOUR, job, JOB_ID, later, MIN, NOW, settingsOf, SP
  */
 
 /** A job that is not in use: paused and never ran. */
-const idleJob = () => job({ status: { known: 'Paused', raw: 'Paused' }, schedule: { state: { known: 'Disabled', raw: 'Disabled' } }, steadyStateFirstAchievedTime: undefined, steadyStateLastAchievedTime: undefined, lastSuccessfulExecution: undefined, lastExecution: undefined });
+const idleJob = () =>
+  job({
+    status: { known: 'Paused', raw: 'Paused' },
+    schedule: { state: { known: 'Disabled', raw: 'Disabled' } },
+    steadyStateFirstAchievedTime: undefined,
+    steadyStateLastAchievedTime: undefined,
+    lastSuccessfulExecution: undefined,
+    lastExecution: undefined,
+  });
 
-function checkSp(rule: ServicePrincipalRule, syncSettings: SyncSettings | undefined, opts: { jobs?: JobSnapshot[]; params?: RuleSettings['params'] } = {}): RuleHit | undefined {
+function checkSp(
+  rule: ServicePrincipalRule,
+  syncSettings: SyncSettings | undefined,
+  opts: { jobs?: JobSnapshot[]; params?: RuleSettings['params'] } = {},
+): RuleHit | undefined {
   const jobs = opts.jobs ?? [job()];
-  return rule.check({ servicePrincipal: SP, jobs, syncSettings, tenant: tenant({ jobs }), settings: settingsOf(rule, opts.params), now: NOW });
+  return rule.check({
+    servicePrincipal: SP,
+    jobs,
+    syncSettings,
+    tenant: tenant({ jobs }),
+    settings: settingsOf(rule, opts.params),
+    now: NOW,
+  });
 }
 
-function viewOf(rule: { condition: string; present: (a: ReturnType<typeof alertOf>, c: PresentContext) => AlertView }, annotations: Annotations | undefined, labels: Partial<AlertLabels> = {}): AlertView {
+function viewOf(
+  rule: { condition: string; present: (a: ReturnType<typeof alertOf>, c: PresentContext) => AlertView },
+  annotations: Annotations | undefined,
+  labels: Partial<AlertLabels> = {},
+): AlertView {
   expect(annotations).toBeDefined();
-  return rule.present(alertOf(rule.condition, annotations!, { servicePrincipalId: SP.id, jobId: JOB_ID, ...labels }), CTX);
+  return rule.present(
+    alertOf(rule.condition, annotations!, { servicePrincipalId: SP.id, jobId: JOB_ID, ...labels }),
+    CTX,
+  );
 }
 
 // ---- scim-token-expiring -----------------------------------------------------------------------
 
 describe('scim-token-expiring: a warning within `within`, critical within `criticalWithin` or once expired', () => {
-  const token = (at: Date | undefined): SyncSettings => ({ keys: ['TokenExpiration'], tokenExpiration: { raw: at?.toISOString() ?? 'garbage', at } });
+  const token = (at: Date | undefined): SyncSettings => ({
+    keys: ['TokenExpiration'],
+    tokenExpiration: { raw: at?.toISOString() ?? 'garbage', at },
+  });
   const params = { within: 30 * DAY, criticalWithin: 3 * DAY };
 
   it('fires exactly at `within` before expiry, not a millisecond earlier', () => {
@@ -83,7 +127,10 @@ describe('scim-token-expiring: a warning within `within`, critical within `criti
     expect(oneDay.title).toBe('Secret token expiring');
     expect(oneDay.what).toContain('expires in 1 day (');
     expect(oneDay.next).toBeUndefined();
-    const twelve = viewOf(scimTokenExpiring, checkSp(scimTokenExpiring, token(later(11 * DAY + 1)), { params })?.annotations);
+    const twelve = viewOf(
+      scimTokenExpiring,
+      checkSp(scimTokenExpiring, token(later(11 * DAY + 1)), { params })?.annotations,
+    );
     expect(twelve.what).toContain('expires in 12 days (');
     expect(fact(twelve, 'Token expiration')).toBe(formatTime(later(11 * DAY + 1).toISOString()));
   });
@@ -92,7 +139,10 @@ describe('scim-token-expiring: a warning within `within`, critical within `criti
 // ---- deletion-prevention-off -------------------------------------------------------------------
 
 describe('deletion-prevention-off: DeleteThresholdEnabled false, or a job threshold of 0 or less, on a configuration in use', () => {
-  const secrets = (deleteThresholdEnabled?: boolean): SyncSettings => ({ keys: ['SyncNotificationSettings'], notifications: { deleteThresholdEnabled } });
+  const secrets = (deleteThresholdEnabled?: boolean): SyncSettings => ({
+    keys: ['SyncNotificationSettings'],
+    notifications: { deleteThresholdEnabled },
+  });
 
   it('the secret alone is enough, and then no job is named', () => {
     const hit = checkSp(deletionPreventionOff, secrets(false));
@@ -109,7 +159,9 @@ describe('deletion-prevention-off: DeleteThresholdEnabled false, or a job thresh
   it('a job threshold of 0 or below alone is enough; 1 or an absent threshold is not', () => {
     const zero = job({ deleteThreshold: 0 });
     const negative = job({ jobId: 'scim.x.2', deleteThreshold: -1 });
-    const hit = checkSp(deletionPreventionOff, undefined, { jobs: [zero, negative, job({ jobId: 'scim.x.3', deleteThreshold: 1 }), job({ jobId: 'scim.x.4' })] });
+    const hit = checkSp(deletionPreventionOff, undefined, {
+      jobs: [zero, negative, job({ jobId: 'scim.x.3', deleteThreshold: 1 }), job({ jobId: 'scim.x.4' })],
+    });
     expect(hit?.annotations.offInSecrets).toBe(false);
     expect(hit?.annotations.jobsWithoutThreshold).toBe(`${JOB_ID}, scim.x.2`);
     expect(checkSp(deletionPreventionOff, secrets(true), { jobs: [job({ deleteThreshold: 1 })] })).toBeUndefined();
@@ -122,9 +174,14 @@ describe('deletion-prevention-off: DeleteThresholdEnabled false, or a job thresh
 
   it('the view names the secret only when it is off there, and the jobs only when some have threshold 0', () => {
     const fromSecret = viewOf(deletionPreventionOff, checkSp(deletionPreventionOff, secrets(false))?.annotations);
-    expect(fact(fromSecret, 'Provisioning settings')).toBe('Prevent accidental deletion is off (DeleteThresholdEnabled false)');
+    expect(fact(fromSecret, 'Provisioning settings')).toBe(
+      'Prevent accidental deletion is off (DeleteThresholdEnabled false)',
+    );
     expect(fact(fromSecret, 'Jobs with threshold 0')).toBeUndefined();
-    const fromJob = viewOf(deletionPreventionOff, checkSp(deletionPreventionOff, secrets(true), { jobs: [job({ deleteThreshold: 0 })] })?.annotations);
+    const fromJob = viewOf(
+      deletionPreventionOff,
+      checkSp(deletionPreventionOff, secrets(true), { jobs: [job({ deleteThreshold: 0 })] })?.annotations,
+    );
     expect(fact(fromJob, 'Provisioning settings')).toBeUndefined();
     expect(fact(fromJob, 'Jobs with threshold 0')).toBe(JOB_ID);
     expect(fromJob.what).toContain('Accidental-deletion prevention is off for');
@@ -133,8 +190,11 @@ describe('deletion-prevention-off: DeleteThresholdEnabled false, or a job thresh
 
 // ---- notification-email-off --------------------------------------------------------------------
 
-describe('notification-email-off: Entra\'s failure email off, or on with nobody to send it to', () => {
-  const secrets = (enabled?: boolean, recipients?: string): SyncSettings => ({ keys: ['SyncNotificationSettings'], notifications: { enabled, recipients } });
+describe("notification-email-off: Entra's failure email off, or on with nobody to send it to", () => {
+  const secrets = (enabled?: boolean, recipients?: string): SyncSettings => ({
+    keys: ['SyncNotificationSettings'],
+    notifications: { enabled, recipients },
+  });
 
   it('Enabled false is "off", whatever the recipients', () => {
     expect(checkSp(notificationEmailOff, secrets(false, 'ops@contoso.example'))?.annotations.problem).toBe('off');
@@ -167,9 +227,15 @@ describe('notification-email-off: Entra\'s failure email off, or on with nobody 
 
 // ---- provisioning-failures ---------------------------------------------------------------------
 
-describe('provisioning-failures: the failures of a job\'s window reach the threshold', () => {
+describe("provisioning-failures: the failures of a job's window reach the threshold", () => {
   const minuteNow = Math.floor(NOW.getTime() / MIN);
-  const code = (count: number, patch: Partial<CodeDigest> = {}): CodeDigest => ({ count, firstAt: ago(HOUR).getTime(), lastAt: ago(MIN).getTime(), examples: [], ...patch });
+  const code = (count: number, patch: Partial<CodeDigest> = {}): CodeDigest => ({
+    count,
+    firstAt: ago(HOUR).getTime(),
+    lastAt: ago(MIN).getTime(),
+    examples: [],
+    ...patch,
+  });
 
   function digest(peak: number, patch: Partial<JobDigest> = {}): JobDigest {
     return {
@@ -185,13 +251,38 @@ describe('provisioning-failures: the failures of a job\'s window reach the thres
     };
   }
 
-  function observe(jobs: Record<string, JobDigest>, source: ProvisioningObservation['source'] = 'graph'): ProvisioningObservation {
-    return { source, complete: true, problems: [], digest: { jobs }, heldDeletes: new Map(), activity: new Map(), activityUnknown: new Set(), eventsRead: 0, pagesRead: 0 };
+  function observe(
+    jobs: Record<string, JobDigest>,
+    source: ProvisioningObservation['source'] = 'graph',
+  ): ProvisioningObservation {
+    return {
+      source,
+      complete: true,
+      problems: [],
+      digest: { jobs },
+      heldDeletes: new Map(),
+      activity: new Map(),
+      activityUnknown: new Set(),
+      eventsRead: 0,
+      pagesRead: 0,
+    };
   }
 
-  function run(jobs: Record<string, JobDigest>, opts: { snapshots?: JobSnapshot[]; params?: RuleSettings['params']; settingsForJob?: (j: { jobId: string }) => RuleSettings } = {}): RuleHit[] {
+  function run(
+    jobs: Record<string, JobDigest>,
+    opts: {
+      snapshots?: JobSnapshot[];
+      params?: RuleSettings['params'];
+      settingsForJob?: (j: { jobId: string }) => RuleSettings;
+    } = {},
+  ): RuleHit[] {
     const t = tenant({ jobs: opts.snapshots ?? [], provisioning: observe(jobs) });
-    return provisioningFailures.check({ tenant: t, settings: settingsOf(provisioningFailures, opts.params), now: NOW, settingsForJob: opts.settingsForJob });
+    return provisioningFailures.check({
+      tenant: t,
+      settings: settingsOf(provisioningFailures, opts.params),
+      now: NOW,
+      settingsForJob: opts.settingsForJob,
+    });
   }
 
   it('templateOfJobId is the part before the first dot, and nothing for an id without one', () => {
@@ -222,11 +313,14 @@ describe('provisioning-failures: the failures of a job\'s window reach the thres
   it('works without per-job settings, and uses them when given (per-app and per-job threshold, enabled)', () => {
     const d = { [JOB_ID]: digest(10) };
     expect(run(d, { settingsForJob: () => settingsOf(provisioningFailures, { threshold: 11 }) })).toHaveLength(0);
-    expect(run(d, { params: { threshold: 50 }, settingsForJob: () => settingsOf(provisioningFailures, { threshold: 5 }) })[0]?.annotations.threshold).toBe(5);
+    expect(
+      run(d, { params: { threshold: 50 }, settingsForJob: () => settingsOf(provisioningFailures, { threshold: 5 }) })[0]
+        ?.annotations.threshold,
+    ).toBe(5);
     expect(run(d, { settingsForJob: () => settingsOf(provisioningFailures, {}, { enabled: false }) })).toHaveLength(0);
   });
 
-  it('names the job\'s configuration from its snapshot, else from another job of the same service principal, else from the logs', () => {
+  it("names the job's configuration from its snapshot, else from another job of the same service principal, else from the logs", () => {
     const fromSnapshot = run({ [JOB_ID]: digest(10) }, { snapshots: [job({ templateId: 'scim' })] })[0];
     expect(fromSnapshot?.annotations.servicePrincipalName).toBe('Fabrikam HR');
     expect(fromSnapshot?.annotations.appId).toBe(SP.appId);
@@ -236,7 +330,10 @@ describe('provisioning-failures: the failures of a job\'s window reach the thres
     expect(sibling?.annotations.servicePrincipalName).toBe('Fabrikam HR');
     expect(sibling?.annotations.templateId).toBe('Azure2Azure');
 
-    const otherSp = run({ 'Azure2Azure.t.other': digest(10, { servicePrincipalId: 'dddddddd-0000-4000-8000-000000000009' }) }, { snapshots: [job()] })[0];
+    const otherSp = run(
+      { 'Azure2Azure.t.other': digest(10, { servicePrincipalId: 'dddddddd-0000-4000-8000-000000000009' }) },
+      { snapshots: [job()] },
+    )[0];
     expect(otherSp?.annotations.servicePrincipalName).toBe('From the logs');
     expect(otherSp?.annotations.appId).toBeUndefined();
 
@@ -246,7 +343,15 @@ describe('provisioning-failures: the failures of a job\'s window reach the thres
   });
 
   it('orders codes by count, then by name; shows five and sums up the rest', () => {
-    const codes = { Zeta: code(7), Alpha: code(1), Beta: code(7), Gamma: code(3), Delta: code(2), Eps: code(1), Eta: code(4) };
+    const codes = {
+      Zeta: code(7),
+      Alpha: code(1),
+      Beta: code(7),
+      Gamma: code(3),
+      Delta: code(2),
+      Eps: code(1),
+      Eta: code(4),
+    };
     const hit = run({ [JOB_ID]: digest(25, { codes }) }, { params: { threshold: 10 } })[0]!;
     const shown = (JSON.parse(String(hit.annotations.codes)) as { code: string }[]).map((c) => c.code);
     expect(shown).toEqual(['Beta', 'Zeta', 'Eta', 'Gamma', 'Delta']);
@@ -264,7 +369,11 @@ describe('provisioning-failures: the failures of a job\'s window reach the thres
       { at: 2, id: 'b', name: 'same@contoso.example', upn: 'same@contoso.example', action: 'Update' },
       { at: 3, id: 'c', name: 'Group A', action: 'Create' },
     ];
-    const one = run({ [JOB_ID]: digest(10, { codes: { BadCode: code(10, { examples, reason: 'It broke.', recommendedAction: 'Fix it.' }) } }) })[0]!;
+    const one = run({
+      [JOB_ID]: digest(10, {
+        codes: { BadCode: code(10, { examples, reason: 'It broke.', recommendedAction: 'Fix it.' }) },
+      }),
+    })[0]!;
     const view = viewOf(provisioningFailures, one.annotations);
     expect(fact(view, 'Other error codes')).toBeUndefined();
     const text = fact(view, 'BadCode')!;
@@ -274,7 +383,10 @@ describe('provisioning-failures: the failures of a job\'s window reach the thres
     expect(view.since).toBe(ago(2 * HOUR).toISOString());
     expect(view.what).toContain(`in the last ${formatDuration(HOUR)}, with 1 error code(s)`);
 
-    const bare = viewOf(provisioningFailures, run({ [JOB_ID]: digest(10, { codes: { BadCode: code(10) } }) })[0]!.annotations);
+    const bare = viewOf(
+      provisioningFailures,
+      run({ [JOB_ID]: digest(10, { codes: { BadCode: code(10) } }) })[0]!.annotations,
+    );
     expect(fact(bare, 'BadCode')).not.toContain('For example');
     expect(fact(bare, 'BadCode')).not.toContain('Reason:');
 
@@ -286,17 +398,30 @@ describe('provisioning-failures: the failures of a job\'s window reach the thres
 
 // ---- kql rules ---------------------------------------------------------------------------------
 
-describe('kql rules: how channels show the alerts of the user\'s own rules', () => {
+describe("kql rules: how channels show the alerts of the user's own rules", () => {
   const COND = 'kql-too-many-errors';
   const rule = kqlRuleDefinition(COND);
-  const base: Annotations = { threshold: '> 5', observed: 7, matchingRows: 2, rows: 3, timeSpanMs: HOUR, workspaceId: 'ws-1', query: 'AADProvisioningLogs | count' };
-  const show = (annotations: Annotations, labels: Partial<AlertLabels>) => rule.present(alertOf(COND, annotations, { servicePrincipalId: '-', jobId: '-', ...labels }), CTX);
+  const base: Annotations = {
+    threshold: '> 5',
+    observed: 7,
+    matchingRows: 2,
+    rows: 3,
+    timeSpanMs: HOUR,
+    workspaceId: 'ws-1',
+    query: 'AADProvisioningLogs | count',
+  };
+  const show = (annotations: Annotations, labels: Partial<AlertLabels>) =>
+    rule.present(alertOf(COND, annotations, { servicePrincipalId: '-', jobId: '-', ...labels }), CTX);
 
   it('isKqlCondition and kqlTenantLabel', () => {
     expect(isKqlCondition(COND)).toBe(true);
     expect(isKqlCondition('provisioning-failures')).toBe(false);
-    expect(kqlTenantLabel({ labels: { tenant: TENANT } } as unknown as Parameters<typeof kqlTenantLabel>[0], 'ws-1')).toBe(TENANT);
-    expect(kqlTenantLabel({ labels: {} } as unknown as Parameters<typeof kqlTenantLabel>[0], 'ws-1')).toBe('workspace:ws-1');
+    expect(
+      kqlTenantLabel({ labels: { tenant: TENANT } } as unknown as Parameters<typeof kqlTenantLabel>[0], 'ws-1'),
+    ).toBe(TENANT);
+    expect(kqlTenantLabel({ labels: {} } as unknown as Parameters<typeof kqlTenantLabel>[0], 'ws-1')).toBe(
+      'workspace:ws-1',
+    );
   });
 
   it('a workspace alert is about the workspace and has no Tenant fact', () => {
@@ -326,8 +451,16 @@ describe('kql rules: how channels show the alerts of the user\'s own rules', () 
     expect(none.what).toContain('(found no value)');
   });
 
-  it('the user\'s steps and description replace the defaults; sample rows become facts', () => {
-    const own = show({ ...base, steps: JSON.stringify(['Look at X.']), description: 'Too many errors.', sample: JSON.stringify([{ a: '1', b: '2' }]) }, { tenantId: 'workspace:ws-1' });
+  it("the user's steps and description replace the defaults; sample rows become facts", () => {
+    const own = show(
+      {
+        ...base,
+        steps: JSON.stringify(['Look at X.']),
+        description: 'Too many errors.',
+        sample: JSON.stringify([{ a: '1', b: '2' }]),
+      },
+      { tenantId: 'workspace:ws-1' },
+    );
     expect(own.runbook?.steps).toEqual(['Look at X.']);
     expect(own.runbook?.meaning).toBe('Too many errors.');
     expect(fact(own, 'Row 1')).toBe('a=1, b=2');

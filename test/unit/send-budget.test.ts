@@ -50,14 +50,23 @@ describe('the send budget', () => {
     expect(usage(parseSendLog(legacy), s(20))).toEqual({ minute: 2, hour: 2 });
     expect(parseSendLog('not json')).toEqual(EMPTY_SEND_LOG);
     expect(parseSendLog(undefined)).toEqual(EMPTY_SEND_LOG);
-    expect(parseSendLog(JSON.stringify({ lastMinute: [1, 'x'], perMinute: [[1, 2], 'y'] }))).toEqual({ lastMinute: [1], perMinute: [[1, 2]] });
+    expect(parseSendLog(JSON.stringify({ lastMinute: [1, 'x'], perMinute: [[1, 2], 'y'] }))).toEqual({
+      lastMinute: [1],
+      perMinute: [[1, 2]],
+    });
   });
 });
 
 describe('the send log, exactly', () => {
   it('keeps a send made at this very instant, and drops one from the future (a clock that went back)', () => {
-    expect(pruned({ lastMinute: [s(10)], perMinute: [[Math.floor(s(10) / 60_000), 1]] }, s(10))).toEqual({ lastMinute: [s(10)], perMinute: [[Math.floor(s(10) / 60_000), 1]] });
-    expect(pruned({ lastMinute: [s(20)], perMinute: [[Math.floor(s(120) / 60_000), 1]] }, s(10))).toEqual({ lastMinute: [], perMinute: [] });
+    expect(pruned({ lastMinute: [s(10)], perMinute: [[Math.floor(s(10) / 60_000), 1]] }, s(10))).toEqual({
+      lastMinute: [s(10)],
+      perMinute: [[Math.floor(s(10) / 60_000), 1]],
+    });
+    expect(pruned({ lastMinute: [s(20)], perMinute: [[Math.floor(s(120) / 60_000), 1]] }, s(10))).toEqual({
+      lastMinute: [],
+      perMinute: [],
+    });
   });
 
   it('counts per minute in order of the minute, adding to the minute already there', () => {
@@ -65,9 +74,26 @@ describe('the send log, exactly', () => {
     let log = withSend(EMPTY_SEND_LOG, s(10));
     log = withSend(log, s(20));
     log = withSend(log, s(130));
-    expect(log.perMinute).toEqual([[minute(s(10)), 2], [minute(s(130)), 1]]);
+    expect(log.perMinute).toEqual([
+      [minute(s(10)), 2],
+      [minute(s(130)), 1],
+    ]);
     // A log stored out of order comes back in order.
-    expect(withSend({ lastMinute: [], perMinute: [[minute(s(130)), 1], [minute(s(10)), 1]] }, s(140)).perMinute).toEqual([[minute(s(10)), 1], [minute(s(130)), 2]]);
+    expect(
+      withSend(
+        {
+          lastMinute: [],
+          perMinute: [
+            [minute(s(130)), 1],
+            [minute(s(10)), 1],
+          ],
+        },
+        s(140),
+      ).perMinute,
+    ).toEqual([
+      [minute(s(10)), 1],
+      [minute(s(130)), 2],
+    ]);
     expect(withSend(EMPTY_SEND_LOG, s(0))).toEqual({ lastMinute: [s(0)], perMinute: [[minute(s(0)), 1]] });
     expect(EMPTY_SEND_LOG).toEqual({ lastMinute: [], perMinute: [] });
   });
@@ -75,13 +101,25 @@ describe('the send log, exactly', () => {
   it('reads the first format in time order, whatever order it was written in, skipping what is not a time', () => {
     const unsorted = JSON.stringify([new Date(s(3000)).toISOString(), 'not a time', new Date(s(0)).toISOString()]);
     const minute = (t: number) => Math.floor(t / 60_000);
-    expect(parseSendLog(unsorted)).toEqual({ lastMinute: [s(3000)], perMinute: [[minute(s(0)), 1], [minute(s(3000)), 1]] });
+    expect(parseSendLog(unsorted)).toEqual({
+      lastMinute: [s(3000)],
+      perMinute: [
+        [minute(s(0)), 1],
+        [minute(s(3000)), 1],
+      ],
+    });
     expect(parseSendLog('')).toEqual(EMPTY_SEND_LOG);
   });
 
   it('keeps only well-formed entries of the current format', () => {
     const text = JSON.stringify({ lastMinute: [5, '6', null], perMinute: [[1, 2], [1, 'x'], ['1', 2], 3, [4, 5]] });
-    expect(parseSendLog(text)).toEqual({ lastMinute: [5], perMinute: [[1, 2], [4, 5]] });
+    expect(parseSendLog(text)).toEqual({
+      lastMinute: [5],
+      perMinute: [
+        [1, 2],
+        [4, 5],
+      ],
+    });
     expect(parseSendLog(JSON.stringify({}))).toEqual({ lastMinute: [], perMinute: [] });
     expect(parseSendLog(JSON.stringify({ lastMinute: 'x', perMinute: 7 }))).toEqual({ lastMinute: [], perMinute: [] });
   });

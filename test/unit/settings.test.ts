@@ -44,17 +44,33 @@ describe('loadSettings', () => {
     expect(problems({ ...valid, WATCH_TENANTS: 'contoso.onmicrosoft.com, not a tenant' })).toEqual([
       'WATCH_TENANTS holds "not a tenant", which is neither a tenant ID (GUID) nor a domain name',
     ]);
-    expect(problems({ ...valid, WATCH_SCHEDULE: 'every five minutes' })[0]).toMatch(/^WATCH_SCHEDULE="every five minutes" is not an NCRONTAB expression/);
-    expect(problems({ ...valid, ALERT_EMAIL_TO: 'ops@contoso.com,bob' })).toEqual(['ALERT_EMAIL_TO holds "bob", which is not an email address']);
-    expect(problems({ ...valid, GRAPH_ENDPOINT: 'http://graph.example' })[0]).toMatch(/^GRAPH_ENDPOINT=.* must use https/);
+    expect(problems({ ...valid, WATCH_SCHEDULE: 'every five minutes' })[0]).toMatch(
+      /^WATCH_SCHEDULE="every five minutes" is not an NCRONTAB expression/,
+    );
+    expect(problems({ ...valid, ALERT_EMAIL_TO: 'ops@contoso.com,bob' })).toEqual([
+      'ALERT_EMAIL_TO holds "bob", which is not an email address',
+    ]);
+    expect(problems({ ...valid, GRAPH_ENDPOINT: 'http://graph.example' })[0]).toMatch(
+      /^GRAPH_ENDPOINT=.* must use https/,
+    );
     expect(problems({ ...valid, GRAPH_ENDPOINT: 'https://graph.microsoft.com/v1.0' })[0]).toMatch(/without a path/);
-    expect(problems({ ...valid, ACS_CONNECTION_STRING: 'endpoint=https://x.communication.azure.com/;accesskey=abc=' })[0]).toMatch(/both set/);
-    expect(problems({ ...valid, ACS_ENDPOINT: '', ACS_CONNECTION_STRING: 'accesskey=abc' })[0]).toMatch(/^ACS_CONNECTION_STRING must look like/);
-    expect(problems({ ...valid, WATCH_CONFIG: '/no/such/file.json' })).toEqual(['WATCH_CONFIG="/no/such/file.json": no such file']);
+    expect(
+      problems({ ...valid, ACS_CONNECTION_STRING: 'endpoint=https://x.communication.azure.com/;accesskey=abc=' })[0],
+    ).toMatch(/both set/);
+    expect(problems({ ...valid, ACS_ENDPOINT: '', ACS_CONNECTION_STRING: 'accesskey=abc' })[0]).toMatch(
+      /^ACS_CONNECTION_STRING must look like/,
+    );
+    expect(problems({ ...valid, WATCH_CONFIG: '/no/such/file.json' })).toEqual([
+      'WATCH_CONFIG="/no/such/file.json": no such file',
+    ]);
   });
 
   it('accepts tenant GUIDs and domains, de-duplicated and lower-cased', () => {
-    const s = loadSettings({ ...valid, WATCH_TENANTS: 'AAAAAAAA-0000-0000-0000-000000000001,contoso.onmicrosoft.com,aaaaaaaa-0000-0000-0000-000000000001' });
+    const s = loadSettings({
+      ...valid,
+      WATCH_TENANTS:
+        'AAAAAAAA-0000-0000-0000-000000000001,contoso.onmicrosoft.com,aaaaaaaa-0000-0000-0000-000000000001',
+    });
     expect(s.tenants).toEqual(['aaaaaaaa-0000-0000-0000-000000000001', 'contoso.onmicrosoft.com']);
   });
 
@@ -72,8 +88,14 @@ describe('localEnv', () => {
 
   it('fills names the environment does not set from local.settings.json Values', () => {
     const file = join(dir, 'ok.json');
-    writeFileSync(file, JSON.stringify({ IsEncrypted: false, Values: { ALERT_EMAIL_TO: 'file@x.com', WATCH_TENANTS: 'contoso.com' } }));
-    expect(localEnv({ ALERT_EMAIL_TO: 'env@x.com' }, file)).toEqual({ ALERT_EMAIL_TO: 'env@x.com', WATCH_TENANTS: 'contoso.com' });
+    writeFileSync(
+      file,
+      JSON.stringify({ IsEncrypted: false, Values: { ALERT_EMAIL_TO: 'file@x.com', WATCH_TENANTS: 'contoso.com' } }),
+    );
+    expect(localEnv({ ALERT_EMAIL_TO: 'env@x.com' }, file)).toEqual({
+      ALERT_EMAIL_TO: 'env@x.com',
+      WATCH_TENANTS: 'contoso.com',
+    });
   });
 
   it('rejects a malformed file by name', () => {

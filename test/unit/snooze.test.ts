@@ -14,14 +14,29 @@ const fields = (href: string) => Object.fromEntries(new URL(href).searchParams.e
 describe('snooze links', () => {
   it('offer 4 h and 1 day for the alert, each signed, expiring a week after the message', () => {
     expect([fourHours?.label, oneDay?.label]).toEqual(['Snooze 4 h', 'Snooze 1 day']);
-    expect(fourHours?.href).toMatch(/^https:\/\/watch\.example\.net\/api\/snooze\?t=[^&]+&a=[0-9a-f]+&d=4h&e=\d+&s=[A-Za-z0-9_-]{43}$/);
+    expect(fourHours?.href).toMatch(
+      /^https:\/\/watch\.example\.net\/api\/snooze\?t=[^&]+&a=[0-9a-f]+&d=4h&e=\d+&s=[A-Za-z0-9_-]{43}$/,
+    );
     const verified = verifySnooze(fields(oneDay!.href), settings.key, NOW);
-    expect(verified).toEqual({ ok: true, request: { tenantId: alert.labels.tenantId, fingerprint: alert.fingerprint, duration: '1d', expires: Math.floor((NOW.getTime() + LINK_LIFETIME_MS) / 1000) } });
+    expect(verified).toEqual({
+      ok: true,
+      request: {
+        tenantId: alert.labels.tenantId,
+        fingerprint: alert.fingerprint,
+        duration: '1d',
+        expires: Math.floor((NOW.getTime() + LINK_LIFETIME_MS) / 1000),
+      },
+    });
   });
 
   it('refuse a link changed in any field: another alert, a longer snooze, a later expiry, another key', () => {
     const f = fields(fourHours!.href);
-    for (const changed of [{ a: '0'.repeat(32) }, { d: '1d' }, { e: String(Number(f.e) + 86_400) }, { t: 'fabrikam.onmicrosoft.com' }]) {
+    for (const changed of [
+      { a: '0'.repeat(32) },
+      { d: '1d' },
+      { e: String(Number(f.e) + 86_400) },
+      { t: 'fabrikam.onmicrosoft.com' },
+    ]) {
       expect(verifySnooze({ ...f, ...changed }, settings.key, NOW)).toMatchObject({ ok: false, status: 403 });
     }
     expect(verifySnooze(f, 'x'.repeat(40), NOW)).toMatchObject({ ok: false, status: 403 });
@@ -29,7 +44,11 @@ describe('snooze links', () => {
 
   it('refuse an expired link (410) and an incomplete one (400)', () => {
     const f = fields(fourHours!.href);
-    expect(verifySnooze(f, settings.key, new Date(NOW.getTime() + LINK_LIFETIME_MS + 1000))).toMatchObject({ ok: false, status: 410, reason: expect.stringContaining('expired') });
+    expect(verifySnooze(f, settings.key, new Date(NOW.getTime() + LINK_LIFETIME_MS + 1000))).toMatchObject({
+      ok: false,
+      status: 410,
+      reason: expect.stringContaining('expired'),
+    });
     expect(verifySnooze({ ...f, s: undefined }, settings.key, NOW)).toMatchObject({ ok: false, status: 400 });
     expect(verifySnooze({ ...f, d: '1y' }, settings.key, NOW)).toMatchObject({ ok: false, status: 400 });
   });
@@ -40,8 +59,13 @@ describe('snooze links', () => {
     expect(snoozeLinks(wild, settings, NOW)).toEqual([]);
   });
 
-  it('confirm on a page that escapes the alert\'s name and posts the same signed fields', () => {
-    const page = confirmPage({ heading: '<script>alert(1)</script> "x"', duration: '4 hours', until: NOW, fields: snoozeParams({ tenantId: 't', fingerprint: 'f', duration: '4h', expires: 1 }, settings.key) });
+  it("confirm on a page that escapes the alert's name and posts the same signed fields", () => {
+    const page = confirmPage({
+      heading: '<script>alert(1)</script> "x"',
+      duration: '4 hours',
+      until: NOW,
+      fields: snoozeParams({ tenantId: 't', fingerprint: 'f', duration: '4h', expires: 1 }, settings.key),
+    });
     expect(page).not.toContain('<script>');
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &quot;x&quot;');
     expect(page).toContain('<form method="post">');
@@ -50,7 +74,11 @@ describe('snooze links', () => {
 });
 
 describe('snooze settings', () => {
-  const valid = { ALERT_EMAIL_TO: 'ops@contoso.com', ALERT_EMAIL_FROM: 'DoNotReply@contoso.com', ACS_ENDPOINT: 'https://acs.communication.azure.com' };
+  const valid = {
+    ALERT_EMAIL_TO: 'ops@contoso.com',
+    ALERT_EMAIL_FROM: 'DoNotReply@contoso.com',
+    ACS_ENDPOINT: 'https://acs.communication.azure.com',
+  };
   const problems = (env: Record<string, string>) => {
     try {
       loadSettings({ ...valid, ...env });
@@ -60,17 +88,35 @@ describe('snooze settings', () => {
     }
   };
 
-  it('are off without a key, and point at SNOOZE_BASE_URL or the Function App\'s own host', () => {
+  it("are off without a key, and point at SNOOZE_BASE_URL or the Function App's own host", () => {
     expect(loadSettings(valid).snooze).toBeUndefined();
-    expect(loadSettings({ ...valid, SNOOZE_SIGNING_KEY: 'k'.repeat(32), WEBSITE_HOSTNAME: 'sync-watch.azurewebsites.net' }).snooze).toEqual({ key: 'k'.repeat(32), baseUrl: 'https://sync-watch.azurewebsites.net' });
-    expect(loadSettings({ ...valid, SNOOZE_SIGNING_KEY: 'k'.repeat(32), SNOOZE_BASE_URL: 'https://alerts.contoso.com/watch/', WEBSITE_HOSTNAME: 'x.azurewebsites.net' }).snooze?.baseUrl).toBe('https://alerts.contoso.com/watch');
+    expect(
+      loadSettings({ ...valid, SNOOZE_SIGNING_KEY: 'k'.repeat(32), WEBSITE_HOSTNAME: 'sync-watch.azurewebsites.net' })
+        .snooze,
+    ).toEqual({ key: 'k'.repeat(32), baseUrl: 'https://sync-watch.azurewebsites.net' });
+    expect(
+      loadSettings({
+        ...valid,
+        SNOOZE_SIGNING_KEY: 'k'.repeat(32),
+        SNOOZE_BASE_URL: 'https://alerts.contoso.com/watch/',
+        WEBSITE_HOSTNAME: 'x.azurewebsites.net',
+      }).snooze?.baseUrl,
+    ).toBe('https://alerts.contoso.com/watch');
   });
 
   it('name every mistake: a short key, no address, plain http, an address without a key', () => {
-    expect(problems({ SNOOZE_SIGNING_KEY: 'short', WEBSITE_HOSTNAME: 'x.azurewebsites.net' })).toEqual([expect.stringContaining('SNOOZE_SIGNING_KEY is 5 characters; use at least 32')]);
+    expect(problems({ SNOOZE_SIGNING_KEY: 'short', WEBSITE_HOSTNAME: 'x.azurewebsites.net' })).toEqual([
+      expect.stringContaining('SNOOZE_SIGNING_KEY is 5 characters; use at least 32'),
+    ]);
     expect(problems({ SNOOZE_SIGNING_KEY: 'k'.repeat(32) })).toEqual([expect.stringContaining('set SNOOZE_BASE_URL')]);
-    expect(problems({ SNOOZE_SIGNING_KEY: 'k'.repeat(32), SNOOZE_BASE_URL: 'http://localhost:7071' })).toEqual([expect.stringContaining('SNOOZE_BASE_URL="http://localhost:7071" must use https://')]);
-    expect(problems({ SNOOZE_BASE_URL: 'https://x.example' })).toEqual([expect.stringContaining('SNOOZE_BASE_URL is set without SNOOZE_SIGNING_KEY')]);
-    expect(problems({ SNOOZE_SIGNING_KEY: 'k'.repeat(32), SNOOZE_BASE_URL: 'https://x.example' }).join()).not.toContain('k'.repeat(32));
+    expect(problems({ SNOOZE_SIGNING_KEY: 'k'.repeat(32), SNOOZE_BASE_URL: 'http://localhost:7071' })).toEqual([
+      expect.stringContaining('SNOOZE_BASE_URL="http://localhost:7071" must use https://'),
+    ]);
+    expect(problems({ SNOOZE_BASE_URL: 'https://x.example' })).toEqual([
+      expect.stringContaining('SNOOZE_BASE_URL is set without SNOOZE_SIGNING_KEY'),
+    ]);
+    expect(problems({ SNOOZE_SIGNING_KEY: 'k'.repeat(32), SNOOZE_BASE_URL: 'https://x.example' }).join()).not.toContain(
+      'k'.repeat(32),
+    );
   });
 });

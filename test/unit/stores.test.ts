@@ -9,18 +9,44 @@ import { MemoryTable, unreachable } from '../support/memory-table';
 const TENANT = 'aaaaaaaa-0000-0000-0000-000000000001';
 
 function alertRecord(i: number, annotations: AlertRecord['annotations'] = {}): AlertRecord {
-  const labels: AlertLabels = { tenantId: TENANT, servicePrincipalId: `sp-${i}`, jobId: `Azure2Azure.job.${i}`, condition: 'quarantine' };
-  return { fingerprint: fingerprintOf(labels), labels, severity: 'critical', state: 'firing', annotations, startsAt: '2026-11-27T03:00:00.000Z', notified: {} };
+  const labels: AlertLabels = {
+    tenantId: TENANT,
+    servicePrincipalId: `sp-${i}`,
+    jobId: `Azure2Azure.job.${i}`,
+    condition: 'quarantine',
+  };
+  return {
+    fingerprint: fingerprintOf(labels),
+    labels,
+    severity: 'critical',
+    state: 'firing',
+    annotations,
+    startsAt: '2026-11-27T03:00:00.000Z',
+    notified: {},
+  };
 }
 
 function items(n: number): NotificationItem[] {
   return Array.from({ length: n }, (_, i) => {
     const fp = alertRecord(i).fingerprint;
-    return { key: `${fp}:root:firing:2026-11-27T03:00:00.000Z`, fingerprint: fp, routeId: 'root', kind: 'firing', startsAt: '2026-11-27T03:00:00.000Z', material: `EncounteredQuarantineException|AzureDirectoryB2BManagementPolicyCheckFailure-${i}` };
+    return {
+      key: `${fp}:root:firing:2026-11-27T03:00:00.000Z`,
+      fingerprint: fp,
+      routeId: 'root',
+      kind: 'firing',
+      startsAt: '2026-11-27T03:00:00.000Z',
+      material: `EncounteredQuarantineException|AzureDirectoryB2BManagementPolicyCheckFailure-${i}`,
+    };
   });
 }
 
-const email = (key: string, n: number): PlannedEmail => ({ key, recipients: { to: ['ops@contoso.example'] }, items: items(n), plannedAt: '2026-11-27T03:00:05.000Z', failedAttempts: 0 });
+const email = (key: string, n: number): PlannedEmail => ({
+  key,
+  recipients: { to: ['ops@contoso.example'] },
+  items: items(n),
+  plannedAt: '2026-11-27T03:00:05.000Z',
+  failedAttempts: 0,
+});
 
 describe('the outbox keeps any email in rows that fit', () => {
   it('a 1,000-item email (a mass incident before it is split) is written in rows under the property limit, read back whole, and removed at once', async () => {
@@ -41,8 +67,14 @@ describe('the outbox keeps any email in rows that fit', () => {
     const e = email('b'.repeat(40), 3);
     expect(await state.plan(e)).toBe(true);
     expect(await state.plan(e)).toBe(false);
-    await state.updatePlanned({ ...e, failedAttempts: 1, attempt: { operationId: 'op-1', startedAt: '2026-11-27T03:01:00.000Z' } });
-    expect(await state.listPlanned()).toEqual([{ ...e, failedAttempts: 1, attempt: { operationId: 'op-1', startedAt: '2026-11-27T03:01:00.000Z' } }]);
+    await state.updatePlanned({
+      ...e,
+      failedAttempts: 1,
+      attempt: { operationId: 'op-1', startedAt: '2026-11-27T03:01:00.000Z' },
+    });
+    expect(await state.listPlanned()).toEqual([
+      { ...e, failedAttempts: 1, attempt: { operationId: 'op-1', startedAt: '2026-11-27T03:01:00.000Z' } },
+    ]);
     await state.updatePlanned({ ...e, failedAttempts: 1, attempt: undefined });
     expect((await state.listPlanned())[0]?.attempt).toBeUndefined();
   });
@@ -92,7 +124,11 @@ describe('the send budget shared by instances', () => {
     const now = new Date('2026-11-27T12:00:00Z');
     const first = new StateStore(table.asClient());
     for (let i = 0; i < 4; i++) expect(await first.takeSend(now, budget)).toBe(true);
-    const racers = [new StateStore(table.asClient()), new StateStore(table.asClient()), new StateStore(table.asClient())];
+    const racers = [
+      new StateStore(table.asClient()),
+      new StateStore(table.asClient()),
+      new StateStore(table.asClient()),
+    ];
     const results = await Promise.all(racers.map((s) => s.takeSend(now, budget)));
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await first.takeSend(now, budget)).toBe(false);
@@ -102,7 +138,8 @@ describe('the send budget shared by instances', () => {
     const table = new MemoryTable('state');
     const state = new StateStore(table.asClient());
     const start = Date.parse('2026-11-27T12:00:00Z');
-    for (let i = 0; i < 5000; i++) await state.takeSend(new Date(start + i * 700), { perMinute: 1000, perHour: 100_000 });
+    for (let i = 0; i < 5000; i++)
+      await state.takeSend(new Date(start + i * 700), { perMinute: 1000, perHour: 100_000 });
     expect(table.stats.largestPropertyChars).toBeLessThan(PROPERTY_BUDGET_CHARS);
   });
 });
@@ -116,7 +153,10 @@ describe('the planning lease', () => {
     const a = new StateStore(table.asClient());
     const b = new StateStore(table.asClient());
     expect(await a.takeLease('a', now, later(240))).toEqual({ taken: true });
-    expect(await b.takeLease('b', later(10), later(250))).toEqual({ taken: false, by: { holder: 'a', until: later(240).toISOString() } });
+    expect(await b.takeLease('b', later(10), later(250))).toEqual({
+      taken: false,
+      by: { holder: 'a', until: later(240).toISOString() },
+    });
     expect(await a.takeLease('a', later(20), later(260))).toEqual({ taken: true });
     expect((await b.takeLease('b', later(261), later(500))).taken).toBe(true); // a's time is up
     await a.releaseLease('a'); // no longer a's: nothing happens

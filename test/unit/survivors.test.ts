@@ -17,14 +17,30 @@ import { policy } from '../support/policy';
  */
 
 const TENANT = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const sp = { id: '11a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601', appId: '21a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601', displayName: 'Fabrikam to Contoso' };
+const sp = {
+  id: '11a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601',
+  appId: '21a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601',
+  displayName: 'Fabrikam to Contoso',
+};
 const now = new Date('2026-11-27T12:00:00Z');
 
 /** A job as Graph sends it (emulators/jobs.ts), with `raw` laid over the payload, through normalize and evaluate. */
 function conditionsFor(raw: Record<string, unknown>): string[] {
-  const payload = buildJob({ id: 'Azure2Azure.x.y', templateId: 'Azure2Azure', state: 'quarantined', quarantine: { reason: 'TooManyDeletes' }, raw }, now);
+  const payload = buildJob(
+    {
+      id: 'Azure2Azure.x.y',
+      templateId: 'Azure2Azure',
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+      raw,
+    },
+    now,
+  );
   const job = normalizeJob(TENANT, sp, payload);
-  return evaluateTenant({ tenantId: TENANT, jobs: [job], servicePrincipalsRead: new Set([sp.id]), servicePrincipalProblems: [] }, { now, rules: defaultRules() }).map((f) => f.labels.condition);
+  return evaluateTenant(
+    { tenantId: TENANT, jobs: [job], servicePrincipalsRead: new Set([sp.id]), servicePrincipalProblems: [] },
+    { now, rules: defaultRules() },
+  ).map((f) => f.labels.condition);
 }
 
 describe('odd casing from Graph, normalize through evaluate', () => {
@@ -35,11 +51,21 @@ describe('odd casing from Graph, normalize through evaluate', () => {
   });
 
   it('a lowercase status code is still a quarantine, and any other reason is a plain quarantine', () => {
-    expect(conditionsFor({ status: { code: 'quarantine', quarantine: { reason: 'tooManyDeletes' } } })).toEqual(['deletion-threshold']);
-    expect(conditionsFor({ status: { code: 'QUARANTINE', quarantine: { reason: 'encounteredQuarantineException' } } })).toEqual(['quarantine']);
-    expect(conditionsFor({ status: { code: 'quarantine', quarantine: { reason: 'SomethingNew' } } })).toEqual(['quarantine']);
+    expect(conditionsFor({ status: { code: 'quarantine', quarantine: { reason: 'tooManyDeletes' } } })).toEqual([
+      'deletion-threshold',
+    ]);
+    expect(
+      conditionsFor({ status: { code: 'QUARANTINE', quarantine: { reason: 'encounteredQuarantineException' } } }),
+    ).toEqual(['quarantine']);
+    expect(conditionsFor({ status: { code: 'quarantine', quarantine: { reason: 'SomethingNew' } } })).toEqual([
+      'quarantine',
+    ]);
     // Active with a failed last run: no quarantine of either kind (the failed run is job-failing's business).
-    expect(conditionsFor({ status: { code: 'active', quarantine: null } }).filter((c) => c === 'quarantine' || c === 'deletion-threshold')).toEqual([]);
+    expect(
+      conditionsFor({ status: { code: 'active', quarantine: null } }).filter(
+        (c) => c === 'quarantine' || c === 'deletion-threshold',
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -70,8 +96,21 @@ describe('maintenance windows in their own time zone', () => {
   });
 
   it('mutes an alert through dispatch at the Berlin time, not the UTC time', () => {
-    const labels: AlertLabels = { tenantId: TENANT, servicePrincipalId: sp.id, jobId: 'Azure2Azure.x.y', condition: 'quarantine' };
-    const alert: AlertRecord = { fingerprint: fingerprintOf(labels), labels, severity: 'critical', state: 'firing', annotations: {}, startsAt: '2026-11-28T21:00:00.000Z', notified: {} };
+    const labels: AlertLabels = {
+      tenantId: TENANT,
+      servicePrincipalId: sp.id,
+      jobId: 'Azure2Azure.x.y',
+      condition: 'quarantine',
+    };
+    const alert: AlertRecord = {
+      fingerprint: fingerprintOf(labels),
+      labels,
+      severity: 'critical',
+      state: 'firing',
+      annotations: {},
+      startsAt: '2026-11-28T21:00:00.000Z',
+      notified: {},
+    };
     const p = policy({ maintenanceWindows: [window] });
     expect(dispatch([alert], p, new Date('2026-11-28T21:30:00Z'), new Set()).muted).toHaveLength(1);
     expect(dispatch([alert], p, new Date('2026-11-29T05:30:00Z'), new Set()).notices).toHaveLength(1);
@@ -79,19 +118,43 @@ describe('maintenance windows in their own time zone', () => {
 });
 
 describe('escaping in what an email shows', () => {
-  const labels: AlertLabels = { tenantId: TENANT, servicePrincipalId: sp.id, jobId: 'Azure2Azure.x.y', condition: 'quarantine' };
+  const labels: AlertLabels = {
+    tenantId: TENANT,
+    servicePrincipalId: sp.id,
+    jobId: 'Azure2Azure.x.y',
+    condition: 'quarantine',
+  };
   const alert: AlertRecord = {
     fingerprint: fingerprintOf(labels),
     labels,
     severity: 'critical',
     state: 'firing',
-    annotations: { servicePrincipalName: 'Tom & "Jerry" <b>', reason: 'Unknown', errorCode: 'A&B', errorMessage: 'said "no" & left' },
+    annotations: {
+      servicePrincipalName: 'Tom & "Jerry" <b>',
+      reason: 'Unknown',
+      errorCode: 'A&B',
+      errorMessage: 'said "no" & left',
+    },
     startsAt: '2026-11-27T03:00:00.000Z',
     notified: {},
   };
   let email: EmailContent;
   beforeEach(() => {
-    email = renderEmail([{ alert, item: { key: 'k', fingerprint: alert.fingerprint, routeId: 'root', kind: 'firing', startsAt: alert.startsAt! } }], { now, tenantNames: new Map() });
+    email = renderEmail(
+      [
+        {
+          alert,
+          item: {
+            key: 'k',
+            fingerprint: alert.fingerprint,
+            routeId: 'root',
+            kind: 'firing',
+            startsAt: alert.startsAt!,
+          },
+        },
+      ],
+      { now, tenantNames: new Map() },
+    );
   });
 
   it('escapes & and " (and < >) in the HTML, every time they occur', () => {

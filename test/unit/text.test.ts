@@ -1,7 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { bounded, boundedAnnotations, boundedMaterial, escapeHtml, headerSafe, MAX_MATERIAL_CHARS, plain, withoutDirectionControls } from '../../lib/text';
+import {
+  bounded,
+  boundedAnnotations,
+  boundedMaterial,
+  escapeHtml,
+  headerSafe,
+  MAX_MATERIAL_CHARS,
+  plain,
+  withoutDirectionControls,
+} from '../../lib/text';
 
-const BIDI = ['\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
+const BIDI = [
+  '\u061c',
+  '\u200e',
+  '\u200f',
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+];
 
 describe('hostile text from Graph', () => {
   it('drops every Unicode direction control from subjects, plain text and HTML', () => {
@@ -28,7 +50,9 @@ describe('hostile text from Graph', () => {
   });
 
   it('escapes every character that matters in HTML content and attributes, & first', () => {
-    expect(escapeHtml(`<a href="x" title='y'>Tom & Jerry &amp;</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;Tom &amp; Jerry &amp;amp;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" title='y'>Tom & Jerry &amp;</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;Tom &amp; Jerry &amp;amp;&lt;/a&gt;',
+    );
     expect(escapeHtml('"')).toBe('&quot;');
     expect(escapeHtml('&')).toBe('&amp;');
     expect(escapeHtml(null)).toBe('');

@@ -14,7 +14,8 @@ export const deletionPreventionOff: ServicePrincipalRule = {
   scope: 'servicePrincipal',
   title: 'Deletion prevention off',
   counted: { one: 'deletion prevention off', many: 'deletion prevention off' },
-  description: 'Accidental-deletion prevention is off for a configuration in use (secret SyncNotificationSettings DeleteThresholdEnabled false, or a job setting QuarantineTooManyDeletesThreshold of 0): one scoping mistake can delete every target object.',
+  description:
+    'Accidental-deletion prevention is off for a configuration in use (secret SyncNotificationSettings DeleteThresholdEnabled false, or a job setting QuarantineTooManyDeletesThreshold of 0): one scoping mistake can delete every target object.',
   defaultSeverity: 'warning',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
@@ -23,7 +24,9 @@ export const deletionPreventionOff: ServicePrincipalRule = {
   check({ servicePrincipal, jobs, syncSettings }) {
     if (!inUse(jobs)) return undefined;
     const offInSecrets = syncSettings?.notifications?.deleteThresholdEnabled === false;
-    const zeroJobs = jobs.filter((job) => job.deleteThreshold !== undefined && job.deleteThreshold <= 0).map((job) => job.jobId);
+    const zeroJobs = jobs
+      .filter((job) => job.deleteThreshold !== undefined && job.deleteThreshold <= 0)
+      .map((job) => job.jobId);
     if (!offInSecrets && zeroJobs.length === 0) return undefined;
     return {
       annotations: {
@@ -43,12 +46,16 @@ export const deletionPreventionOff: ServicePrincipalRule = {
       facts: [
         ...configurationFacts(alert, ctx),
         ...givenFacts([
-          ['Provisioning settings', n.offInSecrets === true ? 'Prevent accidental deletion is off (DeleteThresholdEnabled false)' : undefined],
+          [
+            'Provisioning settings',
+            n.offInSecrets === true ? 'Prevent accidental deletion is off (DeleteThresholdEnabled false)' : undefined,
+          ],
           ['Jobs with threshold 0', n.jobsWithoutThreshold],
         ]),
       ],
       runbook: {
-        meaning: 'With prevention on, Entra holds a cycle\'s deletes once they pass the threshold (default 500) and waits for a decision; with it off, they run.',
+        meaning:
+          "With prevention on, Entra holds a cycle's deletes once they pass the threshold (default 500) and waits for a decision; with it off, they run.",
         steps: [
           'Entra admin center > Enterprise applications > this app > Provisioning > Settings: tick "Prevent accidental deletion" and set a threshold (500 by default).',
           `Or with Graph: PUT /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/secrets with the whole secret list, SyncNotificationSettings having "DeleteThresholdEnabled":true (PUT replaces every secret: GET them first).`,

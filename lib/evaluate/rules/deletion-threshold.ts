@@ -4,7 +4,13 @@ import { formatTime } from '../../text';
 import { describeLogProblem } from './provisioning-logs-unreadable';
 import { appName, str } from '../present';
 import type { JobRule } from '../rule';
-import { isDeletionTrip, quarantineAnnotations, quarantineEnding, quarantineFacts, quarantineLinks } from './quarantine';
+import {
+  isDeletionTrip,
+  quarantineAnnotations,
+  quarantineEnding,
+  quarantineFacts,
+  quarantineLinks,
+} from './quarantine';
 
 /**
  * A job quarantined with reason TooManyDeletes (any casing): the accidental-deletion threshold
@@ -19,13 +25,25 @@ const DEFAULT_THRESHOLD = 500;
 /** What the provisioning logs say is held, as annotations (all plain values; the sample as JSON). */
 function heldAnnotations(job: JobSnapshot, tenant: TenantObservation): Annotations {
   const held = tenant.provisioning?.heldDeletes.get(job.jobId);
-  if (!held) return { heldUnknown: tenant.provisioning ? 'the provisioning logs were not read this cycle' : 'the provisioning logs are not read' };
+  if (!held)
+    return {
+      heldUnknown: tenant.provisioning
+        ? 'the provisioning logs were not read this cycle'
+        : 'the provisioning logs are not read',
+    };
   if ('kind' in held) return { heldUnknown: describeLogProblem(held) };
-  if (held.count === 0) return { heldUnknown: 'no stagedDelete events in the provisioning logs yet (they can arrive minutes late)' };
+  if (held.count === 0)
+    return { heldUnknown: 'no stagedDelete events in the provisioning logs yet (they can arrive minutes late)' };
   return {
     heldDeletes: held.count,
     heldCapped: held.capped,
-    heldSample: JSON.stringify(held.sample.map((o) => ({ name: o.displayName, ...(o.upn ? { upn: o.upn } : {}), ...(o.identityType ? { type: o.identityType } : {}) }))),
+    heldSample: JSON.stringify(
+      held.sample.map((o) => ({
+        name: o.displayName,
+        ...(o.upn ? { upn: o.upn } : {}),
+        ...(o.identityType ? { type: o.identityType } : {}),
+      })),
+    ),
     heldCycleId: held.cycleId,
     heldStagedAt: held.lastAt !== undefined ? new Date(held.lastAt).toISOString() : undefined,
   };
@@ -46,8 +64,14 @@ function heldCount(n: Annotations): string | undefined {
 }
 
 /** The decision and its exact steps, with the numbers when the logs gave them. */
-export function deletionThresholdRunbook(servicePrincipalId: string, jobId: string, threshold: number | undefined, held: string | undefined): Runbook {
-  const limit = threshold !== undefined ? `${threshold}` : `the configured number (Entra's default is ${DEFAULT_THRESHOLD})`;
+export function deletionThresholdRunbook(
+  servicePrincipalId: string,
+  jobId: string,
+  threshold: number | undefined,
+  held: string | undefined,
+): Runbook {
+  const limit =
+    threshold !== undefined ? `${threshold}` : `the configured number (Entra's default is ${DEFAULT_THRESHOLD})`;
   const restart = `POST /servicePrincipals/${servicePrincipalId}/synchronization/jobs/${jobId}/restart`;
   return {
     meaning:
@@ -68,36 +92,49 @@ export const deletionThreshold: JobRule = {
   scope: 'job',
   title: 'Deletion threshold tripped',
   counted: { one: 'deletion hold', many: 'deletion holds' },
-  description: 'The accidental-deletion threshold tripped (quarantine reason TooManyDeletes): Entra holds the deletes and the job until someone approves or rejects them.',
+  description:
+    'The accidental-deletion threshold tripped (quarantine reason TooManyDeletes): Entra holds the deletes and the job until someone approves or rejects them.',
   defaultSeverity: 'critical',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
   params: {},
   rootCause: true,
   check({ job, tenant }) {
-    return isDeletionTrip(job) ? { job, annotations: { ...quarantineAnnotations(job), ...heldAnnotations(job, tenant) } } : undefined;
+    return isDeletionTrip(job)
+      ? { job, annotations: { ...quarantineAnnotations(job), ...heldAnnotations(job, tenant) } }
+      : undefined;
   },
   present(alert, ctx) {
     const n = alert.annotations;
     const threshold = typeof n.deleteThreshold === 'number' ? n.deleteThreshold : undefined;
     const held = heldCount(n);
     const facts = quarantineFacts(alert, ctx);
-    facts.push(['Deletion threshold', threshold !== undefined ? String(threshold) : `not reported by Graph (Entra's default is ${DEFAULT_THRESHOLD})`]);
+    facts.push([
+      'Deletion threshold',
+      threshold !== undefined ? String(threshold) : `not reported by Graph (Entra's default is ${DEFAULT_THRESHOLD})`,
+    ]);
     if (held) {
       facts.push(['Held deletes', `${held} object(s), staged ${formatTime(n.heldStagedAt)}`]);
       const sample = sampleOf(n.heldSample);
       const rest = Number(n.heldDeletes) - sample.length;
       const names = sample.map((o) => (o.upn && o.upn !== o.name ? `${o.name} (${o.upn})` : o.name)).join(', ');
-      facts.push([`Held objects (${sample.length} of ${held})`, rest > 0 ? `${names}, and ${n.heldCapped ? 'at least ' : ''}${rest} more` : names]);
+      facts.push([
+        `Held objects (${sample.length} of ${held})`,
+        rest > 0 ? `${names}, and ${n.heldCapped ? 'at least ' : ''}${rest} more` : names,
+      ]);
     } else if (n.heldUnknown) {
       facts.push(['Held deletes', `unknown: ${str(n.heldUnknown)}`]);
     }
     return {
       title: 'Deletion threshold tripped',
       about: appName(alert),
-      what: held ? `${appName(alert)} is holding ${held} deletes for your decision.` : `${appName(alert)} is holding deletes for your decision.`,
+      what: held
+        ? `${appName(alert)} is holding ${held} deletes for your decision.`
+        : `${appName(alert)} is holding deletes for your decision.`,
       since: str(n.seriesBegan ?? n.currentBegan) || undefined,
-      next: n.nextAttempt ? `Entra re-evaluates at ${formatTime(n.nextAttempt)}; the deletes stay held until someone decides.` : undefined,
+      next: n.nextAttempt
+        ? `Entra re-evaluates at ${formatTime(n.nextAttempt)}; the deletes stay held until someone decides.`
+        : undefined,
       facts,
       runbook: deletionThresholdRunbook(alert.labels.servicePrincipalId, alert.labels.jobId, threshold, held),
       links: quarantineLinks(alert, ctx),

@@ -28,7 +28,8 @@ export const jobDisabled: JobRule = {
   scope: 'job',
   title: 'Job disabled',
   counted: { one: 'job disabled', many: 'jobs disabled' },
-  description: 'A job that has run before is paused (status.code Paused) or its schedule is Disabled, so nothing syncs. Critical and at once when it stopped after failures (Entra disables a job after four weeks in quarantine and pauses one whose initial cycle pruned its errors); otherwise a warning after pendingCycles.',
+  description:
+    'A job that has run before is paused (status.code Paused) or its schedule is Disabled, so nothing syncs. Critical and at once when it stopped after failures (Entra disables a job after four weeks in quarantine and pauses one whose initial cycle pruned its errors); otherwise a warning after pendingCycles.',
   defaultSeverity: 'warning',
   defaultPendingCycles: 1,
   defaultKeepFiringForMs: 0,
@@ -57,13 +58,19 @@ export const jobDisabled: JobRule = {
   present(alert, ctx) {
     const n = alert.annotations;
     const app = appName(alert);
-    const how = [n.statusCode ? `status ${str(n.statusCode)}` : '', n.scheduleState ? `schedule ${str(n.scheduleState)}` : ''].filter(Boolean).join(', ');
+    const how = [
+      n.statusCode ? `status ${str(n.statusCode)}` : '',
+      n.scheduleState ? `schedule ${str(n.scheduleState)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     const afterFailures = n.stoppedAfterFailures === true;
     let what = `${app} is paused (${how}): nothing syncs until it is started again.`;
     if (afterFailures) {
-      what = n.escrowsPruned === true
-        ? `Entra paused ${app} after its initial cycle, pruning the object errors instead of quarantining it (${how}): nothing syncs until the errors are cleaned up and the job is started again.`
-        : `${app} was stopped after it kept failing (${how}), as Entra does after four weeks in quarantine: nothing syncs until the cause is fixed and the job is started again.`;
+      what =
+        n.escrowsPruned === true
+          ? `Entra paused ${app} after its initial cycle, pruning the object errors instead of quarantining it (${how}): nothing syncs until the errors are cleaned up and the job is started again.`
+          : `${app} was stopped after it kept failing (${how}), as Entra does after four weeks in quarantine: nothing syncs until the cause is fixed and the job is started again.`;
     }
     return {
       title: afterFailures ? 'Job disabled' : 'Job paused',
@@ -84,13 +91,16 @@ export const jobDisabled: JobRule = {
         meaning: afterFailures
           ? 'Entra stops a job that stays quarantined for four weeks (it removes the escrows and disables the job), and pauses one whose initial cycle had too many errors. It will not start again by itself.'
           : 'Someone (or something) paused this job. While it is paused nothing is provisioned or deprovisioned; changes wait until it is started again.',
-        steps: withAdvice([
-          'See who or what stopped it: Entra admin center > Audit logs, activity "Disable/pause provisioning configuration" (or Activity: Quarantine before it).',
-          afterFailures
-            ? 'Fix the cause first: the last error above, and the provisioning logs of this job filtered to status Failure.'
-            : 'If the pause was intended (maintenance, provisioning on demand tests), silence this alert until the work ends.',
-          `Start the job again: Provisioning > Start provisioning, or POST /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/jobs/${alert.labels.jobId}/start.`,
-        ], afterFailures ? errorCodeAdvice(n.errorCode ? str(n.errorCode) : undefined) : undefined),
+        steps: withAdvice(
+          [
+            'See who or what stopped it: Entra admin center > Audit logs, activity "Disable/pause provisioning configuration" (or Activity: Quarantine before it).',
+            afterFailures
+              ? 'Fix the cause first: the last error above, and the provisioning logs of this job filtered to status Failure.'
+              : 'If the pause was intended (maintenance, provisioning on demand tests), silence this alert until the work ends.',
+            `Start the job again: Provisioning > Start provisioning, or POST /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/jobs/${alert.labels.jobId}/start.`,
+          ],
+          afterFailures ? errorCodeAdvice(n.errorCode ? str(n.errorCode) : undefined) : undefined,
+        ),
       },
       links: entraLinks(alert),
       ended: 'runs again',

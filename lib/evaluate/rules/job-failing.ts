@@ -15,12 +15,15 @@ export function failureSigns(job: JobSnapshot, params: ParamValues): string[] {
   const last = job.lastExecution;
   const signs: string[] = [];
   if (last?.result === 'EntryLevelErrors') signs.push('its last run ended with object-level errors (EntryLevelErrors)');
-  if (last?.result === 'Failed' && last.error) signs.push(`its last run failed (${last.error.code || 'no error code'})`);
+  if (last?.result === 'Failed' && last.error)
+    signs.push(`its last run failed (${last.error.code || 'no error code'})`);
   const escrowed = last?.countEscrowed ?? 0;
-  if (escrowed >= Number(params.minEscrowed)) signs.push(`${escrowed} object${escrowed === 1 ? ' is' : 's are'} in escrow (failed, waiting to be retried)`);
+  if (escrowed >= Number(params.minEscrowed))
+    signs.push(`${escrowed} object${escrowed === 1 ? ' is' : 's are'} in escrow (failed, waiting to be retried)`);
   const failures = job.countSuccessiveCompleteFailures ?? 0;
   if (failures >= Number(params.minSuccessiveFailures)) signs.push(`${failures} runs in a row failed completely`);
-  if (job.escrowsPruned === true) signs.push('Entra pruned the object errors of its initial cycle instead of quarantining it');
+  if (job.escrowsPruned === true)
+    signs.push('Entra pruned the object errors of its initial cycle instead of quarantining it');
   return signs;
 }
 
@@ -36,13 +39,24 @@ export const jobFailing: JobRule = {
   scope: 'job',
   title: 'Job failing',
   counted: { one: 'failing', many: 'failing' },
-  description: 'A job fails below quarantine: its last run ended EntryLevelErrors or Failed with a real error, objects are in escrow (countEscrowed ≥ minEscrowed), runs failed completely in a row (≥ minSuccessiveFailures), or Entra pruned its escrows. A new error code is told at once.',
+  description:
+    'A job fails below quarantine: its last run ended EntryLevelErrors or Failed with a real error, objects are in escrow (countEscrowed ≥ minEscrowed), runs failed completely in a row (≥ minSuccessiveFailures), or Entra pruned its escrows. A new error code is told at once.',
   defaultSeverity: 'warning',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
   params: {
-    minEscrowed: { type: 'integer', default: 1, min: 1, description: 'Objects in escrow after the last run (countEscrowed) that make the job failing' },
-    minSuccessiveFailures: { type: 'integer', default: 2, min: 1, description: 'Runs in a row that failed completely (countSuccessiveCompleteFailures) that make the job failing' },
+    minEscrowed: {
+      type: 'integer',
+      default: 1,
+      min: 1,
+      description: 'Objects in escrow after the last run (countEscrowed) that make the job failing',
+    },
+    minSuccessiveFailures: {
+      type: 'integer',
+      default: 2,
+      min: 1,
+      description: 'Runs in a row that failed completely (countSuccessiveCompleteFailures) that make the job failing',
+    },
   },
   // Held while the job is quarantined or stopped: its root cause speaks for it then.
   inView: judgedUnlessRootCause,
@@ -93,11 +107,14 @@ export const jobFailing: JobRule = {
         meaning:
           'Objects fail to provision and Entra retries them (escrows), but it only considers a quarantine after 5,000 failures, so it sends nothing yet. ' +
           'If the failures grow past 40% of events or 40,000, Entra quarantines the job.',
-        steps: withAdvice([
-          'Open the provisioning logs of this job filtered to status Failure and group them by error code (Graph: /auditLogs/provisioning with jobId and provisioningStatusInfo/status eq \'failure\').',
-          'Fix the most common cause (attribute mappings, matching attributes, scoping, the target app\'s permissions or its availability).',
-          'Failed objects are retried on later cycles; the alert resolves when the last run has no more errors.',
-        ], errorCodeAdvice(n.errorCode ? str(n.errorCode) : undefined)),
+        steps: withAdvice(
+          [
+            "Open the provisioning logs of this job filtered to status Failure and group them by error code (Graph: /auditLogs/provisioning with jobId and provisioningStatusInfo/status eq 'failure').",
+            "Fix the most common cause (attribute mappings, matching attributes, scoping, the target app's permissions or its availability).",
+            'Failed objects are retried on later cycles; the alert resolves when the last run has no more errors.',
+          ],
+          errorCodeAdvice(n.errorCode ? str(n.errorCode) : undefined),
+        ),
       },
       links: entraLinks(alert),
       ended: 'runs without errors again',

@@ -23,18 +23,32 @@ export const jobStalled: JobRule = {
   scope: 'job',
   title: 'Job stalled',
   counted: { one: 'stalled', many: 'stalled' },
-  description: 'A job whose schedule is Active has completed no run for `intervals` times its schedule interval (and at least `atLeast`); a job that never ran is given `firstRunWithin` from when the monitor first saw it.',
+  description:
+    'A job whose schedule is Active has completed no run for `intervals` times its schedule interval (and at least `atLeast`); a job that never ran is given `firstRunWithin` from when the monitor first saw it.',
   defaultSeverity: 'warning',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
   params: {
-    intervals: { type: 'number', default: 3, min: 1, max: 1000, description: 'How many schedule intervals may pass without a completed run' },
-    atLeast: { type: 'duration', default: HOUR, min: 0, description: 'The shortest silence that counts as stalled, whatever the interval (Cloud Sync runs every 2 minutes)' },
+    intervals: {
+      type: 'number',
+      default: 3,
+      min: 1,
+      max: 1000,
+      description: 'How many schedule intervals may pass without a completed run',
+    },
+    atLeast: {
+      type: 'duration',
+      default: HOUR,
+      min: 0,
+      description:
+        'The shortest silence that counts as stalled, whatever the interval (Cloud Sync runs every 2 minutes)',
+    },
     firstRunWithin: {
       type: 'duration',
       default: 24 * HOUR,
       min: 0,
-      description: 'How long a job that never ran may take to complete its first run, from when the monitor first saw it (an initial cycle takes about 0.01 to 0.08 minutes per assigned object)',
+      description:
+        'How long a job that never ran may take to complete its first run, from when the monitor first saw it (an initial cycle takes about 0.01 to 0.08 minutes per assigned object)',
     },
   },
   // Held while the job is quarantined or stopped: a quarantine runs at a reduced rate by design.
@@ -56,21 +70,34 @@ export const jobStalled: JobRule = {
     if (last) {
       const quietMs = now.getTime() - last.getTime();
       if (quietMs <= allowedMs) return undefined;
-      return { job, annotations: { ...base, neverRan: false, lastCompletedRun: last.toISOString(), quietMs, allowedMs } };
+      return {
+        job,
+        annotations: { ...base, neverRan: false, lastCompletedRun: last.toISOString(), quietMs, allowedMs },
+      };
     }
     if (!job.firstSeenAt) return undefined; // never ran, and no memory of when it appeared: too early to say
     const waitedMs = now.getTime() - job.firstSeenAt.getTime();
     const firstRunWithin = Number(settings.params.firstRunWithin);
     if (waitedMs <= firstRunWithin) return undefined;
-    return { job, annotations: { ...base, neverRan: true, firstSeenAt: job.firstSeenAt.toISOString(), quietMs: waitedMs, allowedMs: firstRunWithin } };
+    return {
+      job,
+      annotations: {
+        ...base,
+        neverRan: true,
+        firstSeenAt: job.firstSeenAt.toISOString(),
+        quietMs: waitedMs,
+        allowedMs: firstRunWithin,
+      },
+    };
   },
   present(alert, ctx) {
     const n = alert.annotations;
     const app = appName(alert);
     const every = `${formatDuration(Number(n.intervalMs))}${n.intervalAssumed ? ' (assumed: Graph gave no interval)' : ''}`;
-    const what = n.neverRan === true
-      ? `${app} has not completed its first run in the ${formatDuration(Number(n.quietMs))} since Entra Sync Watch first saw it (a first run is given ${formatDuration(Number(n.allowedMs))}).`
-      : `${app} has completed no run for ${formatDuration(Number(n.quietMs))}, although its schedule is Active and it runs every ${every}.`;
+    const what =
+      n.neverRan === true
+        ? `${app} has not completed its first run in the ${formatDuration(Number(n.quietMs))} since Entra Sync Watch first saw it (a first run is given ${formatDuration(Number(n.allowedMs))}).`
+        : `${app} has completed no run for ${formatDuration(Number(n.quietMs))}, although its schedule is Active and it runs every ${every}.`;
     const cloudSync = str(n.jobKind) === 'Entra Cloud Sync';
     const advice = errorCodeAdvice(n.errorCode ? str(n.errorCode) : undefined);
     return {
@@ -81,19 +108,30 @@ export const jobStalled: JobRule = {
       facts: [
         ...jobIdentityFacts(alert, ctx),
         ['Schedule', `every ${every}, ${str(n.scheduleState) || 'Active'}`],
-        [n.neverRan === true ? 'First seen by the monitor' : 'Last completed run', formatTime(n.neverRan === true ? n.firstSeenAt : n.lastCompletedRun)],
+        [
+          n.neverRan === true ? 'First seen by the monitor' : 'Last completed run',
+          formatTime(n.neverRan === true ? n.firstSeenAt : n.lastCompletedRun),
+        ],
         ['Silent for', `${formatDuration(Number(n.quietMs))} (allowed: ${formatDuration(Number(n.allowedMs))})`],
-        ...givenFacts([['Last run state', n.lastRunState], ['Last error code', n.errorCode], ['Last error', n.errorMessage]]),
+        ...givenFacts([
+          ['Last run state', n.lastRunState],
+          ['Last error code', n.errorCode],
+          ['Last error', n.errorMessage],
+        ]),
       ],
       runbook: {
-        meaning: 'Entra has not finished a provisioning cycle of this job for longer than its schedule allows, without quarantining or pausing it: changes in the source are not reaching the target.',
-        steps: withAdvice([
-          cloudSync
-            ? 'Check the Cloud Sync provisioning agents: Entra admin center > Entra Connect > Cloud Sync > Agents must show at least one active agent, and its service must run on the agent server.'
-            : 'Open the provisioning logs of this job: recent entries mean it is working through a long cycle (an initial cycle takes about 0.01 to 0.08 minutes per assigned object); none means it is stuck.',
-          'Check the audit log for "Enable/restart provisioning configuration" or credential changes around the time it went quiet.',
-          'If nothing explains it, restart the job (Provisioning > Restart provisioning) and open a support case if it stays silent.',
-        ], advice),
+        meaning:
+          'Entra has not finished a provisioning cycle of this job for longer than its schedule allows, without quarantining or pausing it: changes in the source are not reaching the target.',
+        steps: withAdvice(
+          [
+            cloudSync
+              ? 'Check the Cloud Sync provisioning agents: Entra admin center > Entra Connect > Cloud Sync > Agents must show at least one active agent, and its service must run on the agent server.'
+              : 'Open the provisioning logs of this job: recent entries mean it is working through a long cycle (an initial cycle takes about 0.01 to 0.08 minutes per assigned object); none means it is stuck.',
+            'Check the audit log for "Enable/restart provisioning configuration" or credential changes around the time it went quiet.',
+            'If nothing explains it, restart the job (Provisioning > Restart provisioning) and open a support case if it stays silent.',
+          ],
+          advice,
+        ),
       },
       links: entraLinks(alert),
       ended: 'completed a run again',

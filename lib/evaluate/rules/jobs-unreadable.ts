@@ -14,7 +14,8 @@ export const jobsUnreadable: ServicePrincipalRule = {
   scope: 'servicePrincipal',
   title: 'Cannot read jobs',
   counted: { one: 'configuration unreadable', many: 'configurations unreadable' },
-  description: 'The jobs of one configuration (service principal) could not be read although the tenant could: its job alerts are held until they can. Access errors fire at once; throttling or outages after two cycles.',
+  description:
+    'The jobs of one configuration (service principal) could not be read although the tenant could: its job alerts are held until they can. Access errors fire at once; throttling or outages after two cycles.',
   defaultSeverity: 'critical',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
@@ -45,13 +46,17 @@ export const jobsUnreadable: ServicePrincipalRule = {
       what: `Entra Sync Watch cannot read the jobs of ${app} in tenant ${shortTenant(alert.labels.tenantId, ctx)}, while it can read the others there.`,
       facts: [...configurationFacts(alert, ctx), ['Graph answered', str(n.problem)]],
       runbook: {
-        meaning: 'The jobs of this configuration could not be read, so its job alerts are held as they were (neither resolved nor re-sent) until they can.',
-        steps: n.problemKind === 'access'
-          ? [
-              'Graph refused this configuration only: check whether the monitoring app\'s access is limited to some apps (Application.ReadWrite.OwnedBy only reads apps it owns) and grant Synchronization.Read.All.',
-              'Check that the configuration still exists and is not being deleted or re-created.',
-            ]
-          : ['Graph failed or throttled these reads for two cycles: check Microsoft 365 / Entra service health; the monitor retries every cycle.'],
+        meaning:
+          'The jobs of this configuration could not be read, so its job alerts are held as they were (neither resolved nor re-sent) until they can.',
+        steps:
+          n.problemKind === 'access'
+            ? [
+                "Graph refused this configuration only: check whether the monitoring app's access is limited to some apps (Application.ReadWrite.OwnedBy only reads apps it owns) and grant Synchronization.Read.All.",
+                'Check that the configuration still exists and is not being deleted or re-created.',
+              ]
+            : [
+                'Graph failed or throttled these reads for two cycles: check Microsoft 365 / Entra service health; the monitor retries every cycle.',
+              ],
       },
       links: entraLinks(alert),
       ended: 'can be read again',

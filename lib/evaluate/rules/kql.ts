@@ -44,19 +44,31 @@ export function kqlRuleDefinition(condition: string): TenantRule {
     present(alert, ctx) {
       const n = alert.annotations;
       const workspaceTenant = alert.labels.tenantId.startsWith('workspace:');
-      const where = str(n.servicePrincipalName) || (workspaceTenant ? `workspace ${str(n.workspaceId)}` : shortTenant(alert.labels.tenantId, ctx));
+      const where =
+        str(n.servicePrincipalName) ||
+        (workspaceTenant ? `workspace ${str(n.workspaceId)}` : shortTenant(alert.labels.tenantId, ctx));
       const facts: [string, string][] = [['Rule', condition]];
       if (!workspaceTenant) facts.push(['Tenant', tenantLabel(alert.labels.tenantId, ctx)]);
       if (n.servicePrincipalName) facts.push(['Configuration', str(n.servicePrincipalName)]);
       if (alert.labels.jobId !== '-') facts.push(['Job', alert.labels.jobId]);
       facts.push(
         ['Threshold', str(n.threshold)],
-        ['Result', `${n.observed !== undefined ? str(n.observed) : 'no value'} (${str(n.matchingRows)} of ${str(n.rows)} row(s) match)`],
+        [
+          'Result',
+          `${n.observed !== undefined ? str(n.observed) : 'no value'} (${str(n.matchingRows)} of ${str(n.rows)} row(s) match)`,
+        ],
         ['Time span', `the last ${formatDuration(Number(n.timeSpanMs))}`],
         ['Workspace', str(n.workspaceId)],
         ['Query', str(n.query)],
       );
-      parsedList<Record<string, string>>(n.sample).forEach((row, i) => facts.push([`Row ${i + 1}`, Object.entries(row).map(([k, v]) => `${k}=${v}`).join(', ')]));
+      parsedList<Record<string, string>>(n.sample).forEach((row, i) =>
+        facts.push([
+          `Row ${i + 1}`,
+          Object.entries(row)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', '),
+        ]),
+      );
       const steps = parsedList<string>(n.steps);
       return {
         title: condition,
@@ -64,8 +76,12 @@ export function kqlRuleDefinition(condition: string): TenantRule {
         what: `${condition}: ${str(n.threshold)} (found ${n.observed !== undefined ? str(n.observed) : 'no value'}) over the last ${formatDuration(Number(n.timeSpanMs))}.`,
         facts,
         runbook: {
-          meaning: str(n.description) || 'A rule from your config (kqlRules) crossed its threshold in Azure Monitor Logs.',
-          steps: steps.length > 0 ? steps : ['Run the query in the Log Analytics workspace (Logs) over the same time span to see every row.'],
+          meaning:
+            str(n.description) || 'A rule from your config (kqlRules) crossed its threshold in Azure Monitor Logs.',
+          steps:
+            steps.length > 0
+              ? steps
+              : ['Run the query in the Log Analytics workspace (Logs) over the same time span to see every row.'],
         },
         links: [],
         ended: 'is back within its threshold',

@@ -24,10 +24,20 @@ export const noProvisioningEvents: JobRule = {
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
   params: {
-    silentFor: { type: 'duration', default: 24 * 3600_000, min: 3600_000, max: 30 * 24 * 3600_000, description: 'How long an Active job may write no provisioning event' },
+    silentFor: {
+      type: 'duration',
+      default: 24 * 3600_000,
+      min: 3600_000,
+      max: 30 * 24 * 3600_000,
+      description: 'How long an Active job may write no provisioning event',
+    },
   },
   inView(labels, tenant) {
-    if (tenant.problem || tenant.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId)) return false;
+    if (
+      tenant.problem ||
+      tenant.servicePrincipalProblems.some((p) => p.servicePrincipal.id === labels.servicePrincipalId)
+    )
+      return false;
     return tenant.provisioning !== undefined && !tenant.provisioning.activityUnknown.has(labels.jobId);
   },
   check({ job, tenant, settings, now }) {
@@ -53,9 +63,14 @@ export const noProvisioningEvents: JobRule = {
   },
   present(alert, ctx) {
     const n = alert.annotations;
-    const last = n.lastEventAt ? `since ${formatTime(n.lastEventAt)}` : `since at least ${formatTime(n.watchingSince)} (none found in the logs)`;
+    const last = n.lastEventAt
+      ? `since ${formatTime(n.lastEventAt)}`
+      : `since at least ${formatTime(n.watchingSince)} (none found in the logs)`;
     const facts = jobIdentityFacts(alert, ctx);
-    facts.push(['Last provisioning event', n.lastEventAt ? formatTime(n.lastEventAt) : `none since ${formatTime(n.watchingSince)}`]);
+    facts.push([
+      'Last provisioning event',
+      n.lastEventAt ? formatTime(n.lastEventAt) : `none since ${formatTime(n.watchingSince)}`,
+    ]);
     facts.push(['Allowed silence', formatDuration(Number(n.silentForMs))]);
     if (n.lastRunEnded) facts.push(['Last run ended (job status)', formatTime(n.lastRunEnded)]);
     return {

@@ -56,12 +56,20 @@ export function tierOf(peak: number, threshold: number): number {
   return peak < threshold ? -1 : Math.floor(Math.log10(peak / threshold) + 1e-9);
 }
 
-function jobOf(tenant: TenantObservation, jobId: string, digest: JobDigest): { servicePrincipal: ServicePrincipalRef; templateId?: string } {
+function jobOf(
+  tenant: TenantObservation,
+  jobId: string,
+  digest: JobDigest,
+): { servicePrincipal: ServicePrincipalRef; templateId?: string } {
   const snapshot = tenant.jobs.find((j) => j.jobId === jobId);
   if (snapshot) return { servicePrincipal: snapshot.servicePrincipal, templateId: snapshot.templateId || undefined };
   const sp = tenant.jobs.find((j) => j.servicePrincipal.id === digest.servicePrincipalId)?.servicePrincipal;
   return {
-    servicePrincipal: sp ?? { id: digest.servicePrincipalId || '-', appId: '', displayName: digest.servicePrincipalName || digest.servicePrincipalId || jobId },
+    servicePrincipal: sp ?? {
+      id: digest.servicePrincipalId || '-',
+      appId: '',
+      displayName: digest.servicePrincipalName || digest.servicePrincipalId || jobId,
+    },
     templateId: templateOfJobId(jobId),
   };
 }
@@ -77,7 +85,13 @@ export const provisioningFailures: TenantRule = {
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
   params: {
-    threshold: { type: 'integer', default: 10, min: 1, max: 10_000_000, description: 'Failed events within the window that make the alert fire' },
+    threshold: {
+      type: 'integer',
+      default: 10,
+      min: 1,
+      max: 10_000_000,
+      description: 'Failed events within the window that make the alert fire',
+    },
     window: {
       type: 'duration',
       default: 3600_000,
@@ -122,7 +136,14 @@ export const provisioningFailures: TenantRule = {
         tier,
         source: tenant.provisioning?.source,
       };
-      hits.push({ job, annotations, material: `${codes.map(([code]) => code).sort().join(',')}|tier ${tier}` });
+      hits.push({
+        job,
+        annotations,
+        material: `${codes
+          .map(([code]) => code)
+          .sort()
+          .join(',')}|tier ${tier}`,
+      });
     }
     return hits;
   },
@@ -131,9 +152,13 @@ export const provisioningFailures: TenantRule = {
     const codes = parseCodes(n.codes);
     const window = formatDuration(Number(n.windowMs));
     const facts = jobIdentityFacts(alert, ctx);
-    facts.push(['Failures', `${str(n.failures)} since ${formatTime(n.stretchStart)}; ${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})`]);
+    facts.push([
+      'Failures',
+      `${str(n.failures)} since ${formatTime(n.stretchStart)}; ${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})`,
+    ]);
     for (const c of codes) facts.push([c.code, codeText(c)]);
-    if (Number(n.otherCodes) > 0) facts.push(['Other error codes', `${str(n.otherCodes)} more code(s) with ${str(n.otherFailures)} failure(s)`]);
+    if (Number(n.otherCodes) > 0)
+      facts.push(['Other error codes', `${str(n.otherCodes)} more code(s) with ${str(n.otherFailures)} failure(s)`]);
     return {
       title: 'Provisioning failures',
       about: appName(alert),
@@ -145,7 +170,7 @@ export const provisioningFailures: TenantRule = {
           'These objects failed to provision; the job itself runs on and retries them. If more than 40% of its events fail (once 5,000 have failed), Entra quarantines the whole job.',
         steps: [
           ...codes.slice(0, 3).map((c) => `${c.code}: ${objectRunbookStep(c.code, c.recommendedAction)}`),
-          'See every failed object: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Status = Failure (Graph: provisioningStatusInfo/status eq \'failure\').',
+          "See every failed object: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Status = Failure (Graph: provisioningStatusInfo/status eq 'failure').",
         ],
       },
       links: entraLinks(alert),
@@ -161,7 +186,8 @@ export const provisioningFailures: TenantRule = {
     const now = parts(after);
     const added = now.codes.filter((c) => !was.codes.includes(c));
     const clauses: string[] = [];
-    if (added.length > 0) clauses.push(`new error code${added.length === 1 ? '' : 's'} since the last notice: ${added.join(', ')}`);
+    if (added.length > 0)
+      clauses.push(`new error code${added.length === 1 ? '' : 's'} since the last notice: ${added.join(', ')}`);
     if (now.tier > was.tier) clauses.push(`the failures have passed ${10 ** now.tier} times the threshold`);
     return sentences(clauses);
   },
@@ -180,6 +206,9 @@ function codeText(c: CodeSummary): string {
   const parts = [`${c.count} failure(s), first ${formatTime(c.firstAt)}, last ${formatTime(c.lastAt)}.`];
   if (c.reason) parts.push(`Reason: ${c.reason}`);
   if (c.recommendedAction) parts.push(`Recommended: ${c.recommendedAction}`);
-  if (c.examples.length > 0) parts.push(`For example: ${c.examples.map((e) => (e.upn && e.upn !== e.name ? `${e.name} (${e.upn})` : e.name)).join(', ')}.`);
+  if (c.examples.length > 0)
+    parts.push(
+      `For example: ${c.examples.map((e) => (e.upn && e.upn !== e.name ? `${e.name} (${e.upn})` : e.name)).join(', ')}.`,
+    );
   return parts.join(' ');
 }

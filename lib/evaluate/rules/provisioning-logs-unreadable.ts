@@ -12,7 +12,14 @@ import type { TenantRule } from '../rule';
 export const LOGS_UNREADABLE_CONDITION = 'provisioning-logs-unreadable';
 
 /** Problems that mean the logs themselves cannot be read (a page cap or a bad query do not). */
-const UNREADABLE = new Set<LogProblem['kind']>(['access', 'licence', 'throttled', 'timeout', 'transient', 'invalid-response']);
+const UNREADABLE = new Set<LogProblem['kind']>([
+  'access',
+  'licence',
+  'throttled',
+  'timeout',
+  'transient',
+  'invalid-response',
+]);
 
 export function describeLogProblem(problem: LogProblem): string {
   const head = [problem.status, problem.code].filter((x) => x !== undefined && x !== '').join(' ');
@@ -34,37 +41,45 @@ export const provisioningLogsUnreadable: TenantRule = {
   // The logs are read whenever the tenant itself can be: then this alert can be judged.
   inView: (_labels, tenant) => !tenant.problem,
   check({ tenant, settings }) {
-    const problem = tenant.provisioning?.problems.find((p) => p.operation === 'provisioning logs' && UNREADABLE.has(p.kind));
+    const problem = tenant.provisioning?.problems.find(
+      (p) => p.operation === 'provisioning logs' && UNREADABLE.has(p.kind),
+    );
     if (!problem) return [];
     const lasting = problem.kind === 'access' || problem.kind === 'licence';
-    return [{
-      annotations: {
-        problem: describeLogProblem(problem),
-        problemKind: problem.kind,
-        source: problem.source,
-        httpStatus: problem.status,
-        errorCode: problem.code,
-        errorMessage: problem.message,
-        missing: problem.missing,
+    return [
+      {
+        annotations: {
+          problem: describeLogProblem(problem),
+          problemKind: problem.kind,
+          source: problem.source,
+          httpStatus: problem.status,
+          errorCode: problem.code,
+          errorMessage: problem.message,
+          missing: problem.missing,
+        },
+        // A missing permission or licence does not fix itself; throttling or an outage must last two cycles.
+        pendingCycles: lasting ? settings.pendingCycles : Math.max(1, settings.pendingCycles),
       },
-      // A missing permission or licence does not fix itself; throttling or an outage must last two cycles.
-      pendingCycles: lasting ? settings.pendingCycles : Math.max(1, settings.pendingCycles),
-    }];
+    ];
   },
   present(alert, ctx) {
     const n = alert.annotations;
     const tenant = shortTenant(alert.labels.tenantId, ctx);
-    const facts: [string, string][] = [['Tenant', tenantLabel(alert.labels.tenantId, ctx)], ['Answer', str(n.problem)]];
+    const facts: [string, string][] = [
+      ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
+      ['Answer', str(n.problem)],
+    ];
     if (n.missing) facts.push(['Likely missing', str(n.missing)]);
-    const steps = n.source === 'log-analytics'
-      ? [
-          'Give the monitoring identity the Log Analytics Reader role on the workspace in LOG_ANALYTICS_WORKSPACE_ID.',
-          'Check that the tenant\'s diagnostic settings send ProvisioningLogs to that workspace.',
-        ]
-      : [
-          'Grant the monitoring app the Microsoft Graph application permission AuditLog.Read.All in this tenant, with admin consent (if Graph still refuses, see the README, "Permissions": Microsoft\'s page lists a second permission beside it).',
-          'The provisioning logs need a Microsoft Entra ID P1 or P2 licence in the tenant.',
-        ];
+    const steps =
+      n.source === 'log-analytics'
+        ? [
+            'Give the monitoring identity the Log Analytics Reader role on the workspace in LOG_ANALYTICS_WORKSPACE_ID.',
+            "Check that the tenant's diagnostic settings send ProvisioningLogs to that workspace.",
+          ]
+        : [
+            'Grant the monitoring app the Microsoft Graph application permission AuditLog.Read.All in this tenant, with admin consent (if Graph still refuses, see the README, "Permissions": Microsoft\'s page lists a second permission beside it).',
+            'The provisioning logs need a Microsoft Entra ID P1 or P2 licence in the tenant.',
+          ];
     return {
       title: 'Provisioning logs unreadable',
       about: `tenant ${tenant}`,

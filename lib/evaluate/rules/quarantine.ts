@@ -44,7 +44,12 @@ export function isDeletionTrip(job: JobSnapshot): boolean {
  */
 function disableCountdown(annotations: Annotations, now: Date): string | undefined {
   const began = Date.parse(str(annotations.seriesBegan ?? annotations.currentBegan));
-  const disablesAt = typeof annotations.disablesAt === 'string' ? annotations.disablesAt : Number.isFinite(began) ? new Date(began + DISABLED_AFTER_MS).toISOString() : undefined;
+  const disablesAt =
+    typeof annotations.disablesAt === 'string'
+      ? annotations.disablesAt
+      : Number.isFinite(began)
+        ? new Date(began + DISABLED_AFTER_MS).toISOString()
+        : undefined;
   const at = disablesAt !== undefined ? Date.parse(disablesAt) : NaN;
   if (!Number.isFinite(at)) return undefined;
   const left = at - now.getTime();
@@ -60,7 +65,8 @@ export function quarantineFacts(alert: AlertRecord, ctx: PresentContext): [strin
   if (n.errorCode) facts.push(['Error code', str(n.errorCode)]);
   if (n.errorMessage) facts.push(['Error', str(n.errorMessage)]);
   facts.push(['Quarantined since', formatTime(n.seriesBegan ?? n.currentBegan)]);
-  if (n.currentBegan && n.seriesBegan && n.currentBegan !== n.seriesBegan) facts.push(['Current attempt since', formatTime(n.currentBegan)]);
+  if (n.currentBegan && n.seriesBegan && n.currentBegan !== n.seriesBegan)
+    facts.push(['Current attempt since', formatTime(n.currentBegan)]);
   if (n.seriesCount !== undefined) facts.push(['Re-evaluations in this quarantine', str(n.seriesCount)]);
   facts.push(['Next attempt by Entra', formatTime(n.nextAttempt)]);
   const countdown = disableCountdown(n, ctx.now);
@@ -71,7 +77,10 @@ export function quarantineFacts(alert: AlertRecord, ctx: PresentContext): [strin
 }
 
 /** The job's admin-center links, and Entra's troubleshooting guide when it is on a Microsoft site. */
-export function quarantineLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>): { label: string; href: string }[] {
+export function quarantineLinks(
+  alert: AlertRecord,
+  ctx?: Pick<PresentContext, 'links'>,
+): { label: string; href: string }[] {
   const links = jobLinks(alert, ctx);
   const guide = troubleshooting(alert.annotations.troubleshootingUrl);
   if (guide.link) links.push(guide.link);
@@ -113,7 +122,8 @@ export const quarantine: JobRule = {
   scope: 'job',
   title: 'Quarantined',
   counted: { one: 'quarantined', many: 'quarantined' },
-  description: 'Entra quarantined the job (status.code Quarantine) for any reason other than too many deletes: it now retries at a reduced rate and disables the job after four weeks. A change of reason or error code, and the last week before Entra disables the job, are told at once.',
+  description:
+    'Entra quarantined the job (status.code Quarantine) for any reason other than too many deletes: it now retries at a reduced rate and disables the job after four weeks. A change of reason or error code, and the last week before Entra disables the job, are told at once.',
   defaultSeverity: 'critical',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
@@ -145,9 +155,13 @@ export const quarantine: JobRule = {
     const n = alert.annotations;
     const countdown = disableCountdown(n, ctx.now);
     const next = [
-      n.nextAttempt ? `Entra tries again at ${formatTime(n.nextAttempt)}; a successful attempt lifts the quarantine by itself.` : '',
+      n.nextAttempt
+        ? `Entra tries again at ${formatTime(n.nextAttempt)}; a successful attempt lifts the quarantine by itself.`
+        : '',
       countdown ? `If it stays quarantined, Entra disables this job ${countdown}.` : '',
-    ].filter((s) => s !== '').join(' ');
+    ]
+      .filter((s) => s !== '')
+      .join(' ');
     const code = n.errorCode ? `, error ${str(n.errorCode)}` : '';
     return {
       title: 'Quarantined',
@@ -167,7 +181,8 @@ export const quarantine: JobRule = {
     const clauses: string[] = [];
     if (reason !== reasonBefore) clauses.push(wasNow('the reason', reasonBefore, reason, 'not given'));
     if (code !== codeBefore) clauses.push(wasNow('the error code', codeBefore, code));
-    if (final && !finalBefore) clauses.push('its last week before Entra disables the job has begun, so the alert is now critical');
+    if (final && !finalBefore)
+      clauses.push('its last week before Entra disables the job has begun, so the alert is now critical');
     return sentences(clauses);
   },
 };

@@ -27,13 +27,24 @@ export const scimTokenExpiring: ServicePrincipalRule = {
   scope: 'servicePrincipal',
   title: 'Secret token expiring',
   counted: { one: 'token expiring', many: 'tokens expiring' },
-  description: 'The secret token a configuration in use authenticates with (synchronization secret TokenExpiration) expires within `within`: critical within `criticalWithin` or once expired. Needs the synchronization secrets to be readable.',
+  description:
+    'The secret token a configuration in use authenticates with (synchronization secret TokenExpiration) expires within `within`: critical within `criticalWithin` or once expired. Needs the synchronization secrets to be readable.',
   defaultSeverity: 'warning',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
   params: {
-    within: { type: 'duration', default: 30 * DAY, min: 0, description: 'How long before the token expires the warning starts' },
-    criticalWithin: { type: 'duration', default: 3 * DAY, min: 0, description: 'How long before the token expires the alert becomes critical' },
+    within: {
+      type: 'duration',
+      default: 30 * DAY,
+      min: 0,
+      description: 'How long before the token expires the warning starts',
+    },
+    criticalWithin: {
+      type: 'duration',
+      default: 3 * DAY,
+      min: 0,
+      description: 'How long before the token expires the alert becomes critical',
+    },
   },
   inView: secretsInView,
   check({ servicePrincipal, jobs, syncSettings, settings, now }) {
@@ -57,12 +68,16 @@ export const scimTokenExpiring: ServicePrincipalRule = {
       about: app,
       what: `The secret token ${app} uses to reach its provisioning endpoint ${when}.`,
       since: undefined,
-      next: n.tier === 'expired' ? 'Provisioning fails (and Entra quarantines the job) as soon as the app refuses the token.' : undefined,
+      next:
+        n.tier === 'expired'
+          ? 'Provisioning fails (and Entra quarantines the job) as soon as the app refuses the token.'
+          : undefined,
       facts: [...configurationFacts(alert, ctx), ['Token expiration', formatTime(n.tokenExpiration)]],
       runbook: {
-        meaning: 'When the token expires, the app refuses Entra\'s requests: the job fails and is quarantined with invalid credentials (EncounteredQuarantineException).',
+        meaning:
+          "When the token expires, the app refuses Entra's requests: the job fails and is quarantined with invalid credentials (EncounteredQuarantineException).",
         steps: [
-          'Get a new token from the target app\'s administrator (its SCIM or provisioning settings).',
+          "Get a new token from the target app's administrator (its SCIM or provisioning settings).",
           'Entra admin center > Enterprise applications > this app > Provisioning > Admin Credentials: paste the new Secret Token, Test Connection, Save.',
           'The alert resolves on the next cycle after the new expiration is stored.',
         ],
@@ -72,7 +87,14 @@ export const scimTokenExpiring: ServicePrincipalRule = {
     };
   },
   describeChange(before, after) {
-    const said = (tier: string) => (tier === 'expired' ? 'expired' : tier === 'critical' ? 'about to expire (critical)' : tier === 'warning' ? 'expiring (a warning)' : tier || 'not known');
+    const said = (tier: string) =>
+      tier === 'expired'
+        ? 'expired'
+        : tier === 'critical'
+          ? 'about to expire (critical)'
+          : tier === 'warning'
+            ? 'expiring (a warning)'
+            : tier || 'not known';
     return sentences([`the token was ${said(before)}; it is now ${said(after)}`]);
   },
 };

@@ -14,7 +14,8 @@ function unreadableRunbook(alert: AlertRecord, ctx: PresentContext): Runbook {
   if (n.problemKind === 'access') {
     const missing = str(n.likelyMissingPermission);
     return {
-      meaning: 'Graph refused the monitoring app access to this tenant, so none of its synchronization jobs are watched. Its job alerts are held as they were (neither resolved nor re-sent) until the monitor can read the tenant again.',
+      meaning:
+        'Graph refused the monitoring app access to this tenant, so none of its synchronization jobs are watched. Its job alerts are held as they were (neither resolved nor re-sent) until the monitor can read the tenant again.',
       steps: [
         missing && missing !== 'admin consent for the app in this tenant'
           ? `Grant ${app} the Microsoft Graph application permission ${missing} in this tenant, with admin consent: a Global Administrator or Privileged Role Administrator of the tenant opens the admin-consent link below.`
@@ -26,17 +27,19 @@ function unreadableRunbook(alert: AlertRecord, ctx: PresentContext): Runbook {
   }
   if (n.errorCode === NOT_CHECKED) {
     return {
-      meaning: 'The tenant was handed to the queue-triggered function of the fan-out (WATCH_FANOUT_TENANTS), and no instance reported it before the cycle\'s deadline, for at least two cycles: an instance was lost or too slow. Its job alerts are held as they were until it is read again.',
+      meaning:
+        "The tenant was handed to the queue-triggered function of the fan-out (WATCH_FANOUT_TENANTS), and no instance reported it before the cycle's deadline, for at least two cycles: an instance was lost or too slow. Its job alerts are held as they were until it is read again.",
       steps: [
         'Check the failures of the function "observe" in Application Insights, and the poison queue syncwatch-observe-poison for messages the host gave up on.',
-        'If instances are simply too slow, lower WATCH_FANOUT_BATCH (fewer tenants per message) or raise the plan\'s maximum instance count.',
+        "If instances are simply too slow, lower WATCH_FANOUT_BATCH (fewer tenants per message) or raise the plan's maximum instance count.",
         'Nothing needs changing if it clears by itself: every cycle hands every tenant out again.',
       ],
     };
   }
   if (n.problemKind === 'transient') {
     return {
-      meaning: 'Graph kept failing (throttling, a server error or a network failure) for this tenant for at least two cycles, so its jobs are not being watched. Its job alerts are held as they were until the monitor can read the tenant again.',
+      meaning:
+        'Graph kept failing (throttling, a server error or a network failure) for this tenant for at least two cycles, so its jobs are not being watched. Its job alerts are held as they were until the monitor can read the tenant again.',
       steps: [
         'Check Microsoft 365 and Azure service health for Microsoft Graph and Entra ID.',
         'Nothing needs changing on your side if it clears by itself; the monitor tries again every cycle and honours Retry-After.',
@@ -45,7 +48,8 @@ function unreadableRunbook(alert: AlertRecord, ctx: PresentContext): Runbook {
     };
   }
   return {
-    meaning: 'Graph answered with something the monitor could not use, so this tenant\'s jobs are not being watched. Its job alerts are held as they were until the monitor can read the tenant again.',
+    meaning:
+      "Graph answered with something the monitor could not use, so this tenant's jobs are not being watched. Its job alerts are held as they were until the monitor can read the tenant again.",
     steps: ['Read the error below; if it persists, check the Functions app logs and report it with the error text.'],
   };
 }
@@ -67,7 +71,8 @@ export const tenantUnreadable: TenantRule = {
   scope: 'tenant',
   title: 'Cannot monitor',
   counted: { one: 'tenant unreadable', many: 'tenants unreadable' },
-  description: 'The monitor cannot read the tenant (no consent, a missing permission, a rejected credential, or Graph failing for two cycles): its job alerts are held until it can.',
+  description:
+    'The monitor cannot read the tenant (no consent, a missing permission, a rejected credential, or Graph failing for two cycles): its job alerts are held until it can.',
   defaultSeverity: 'critical',
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
@@ -76,26 +81,35 @@ export const tenantUnreadable: TenantRule = {
   check({ tenant, settings }) {
     const problem = tenant.problem;
     if (!problem) return [];
-    return [{
-      annotations: {
-        problem: describeProblem(problem),
-        problemKind: problem.kind,
-        httpStatus: problem.status,
-        errorCode: problem.code,
-        errorMessage: problem.message,
-        operation: problem.operation,
-        likelyMissingPermission: problem.likelyMissingPermission,
+    return [
+      {
+        annotations: {
+          problem: describeProblem(problem),
+          problemKind: problem.kind,
+          httpStatus: problem.status,
+          errorCode: problem.code,
+          errorMessage: problem.message,
+          operation: problem.operation,
+          likelyMissingPermission: problem.likelyMissingPermission,
+        },
+        // Throttling or an outage must last at least two cycles before it is an alert.
+        pendingCycles: problem.kind === 'access' ? settings.pendingCycles : Math.max(1, settings.pendingCycles),
       },
-      // Throttling or an outage must last at least two cycles before it is an alert.
-      pendingCycles: problem.kind === 'access' ? settings.pendingCycles : Math.max(1, settings.pendingCycles),
-    }];
+    ];
   },
   present(alert, ctx) {
     const n = alert.annotations;
     const tenant = shortTenant(alert.labels.tenantId, ctx);
-    const facts: [string, string][] = [['Tenant', tenantLabel(alert.labels.tenantId, ctx)], ['Graph answered', str(n.problem)]];
-    if (n.problemKind === 'access') facts.push(['Likely missing', str(n.likelyMissingPermission) || `one of ${REQUIRED}, or admin consent`]);
-    facts.push(['Monitoring app (client ID)', ctx.links?.clientId ?? 'not set (AZURE_CLIENT_ID): a managed identity or the default credential']);
+    const facts: [string, string][] = [
+      ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
+      ['Graph answered', str(n.problem)],
+    ];
+    if (n.problemKind === 'access')
+      facts.push(['Likely missing', str(n.likelyMissingPermission) || `one of ${REQUIRED}, or admin consent`]);
+    facts.push([
+      'Monitoring app (client ID)',
+      ctx.links?.clientId ?? 'not set (AZURE_CLIENT_ID): a managed identity or the default credential',
+    ]);
     const access = n.problemKind === 'access';
     return {
       title: 'Cannot monitor',
@@ -105,7 +119,7 @@ export const tenantUnreadable: TenantRule = {
         : n.errorCode === NOT_CHECKED
           ? `Entra Sync Watch did not read tenant ${tenant}: the instance it was handed to did not report in time, so this tenant's synchronization jobs are not being watched.`
           : `Entra Sync Watch cannot read tenant ${tenant}: Graph kept failing, so this tenant's synchronization jobs are not being watched.`,
-      next: 'The monitor tries again every cycle and says so when it can read the tenant again; until then the tenant\'s job alerts stay as they were.',
+      next: "The monitor tries again every cycle and says so when it can read the tenant again; until then the tenant's job alerts stay as they were.",
       facts,
       runbook: unreadableRunbook(alert, ctx),
       links: unreadableLinks(alert, ctx),

@@ -8,7 +8,11 @@ import { webhookDigest, webhookMessage } from './webhook';
  * The channels besides email, each one file beside this one (teams.ts, webhook.ts; email/ is a
  * folder of its own): what a planned message for a channel says, laid out for that channel.
  */
-export function channelMessage(channel: PlannedChannel, views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
+export function channelMessage(
+  channel: PlannedChannel,
+  views: NoticeView[],
+  options: ChannelRenderOptions = {},
+): ChannelMessage {
   switch (channel.type) {
     case 'teams':
       return teamsMessage(views, { ...options, cardVersion: channel.cardVersion });
@@ -18,7 +22,11 @@ export function channelMessage(channel: PlannedChannel, views: NoticeView[], opt
 }
 
 /** A route's daily digest, laid out for a channel. */
-export function channelDigest(channel: PlannedChannel, digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+export function channelDigest(
+  channel: PlannedChannel,
+  digest: DigestView,
+  options: ChannelRenderOptions = {},
+): ChannelMessage {
   switch (channel.type) {
     case 'teams':
       return teamsDigest(digest, { ...options, cardVersion: channel.cardVersion });

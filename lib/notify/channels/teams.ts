@@ -1,6 +1,14 @@
 import type { DigestView, Link } from '../../model';
 import { andMore, digestWords, type DigestTone } from '../digest-words';
-import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, subjectOf, summarize, type NoticeSummary, type NoticeView } from '../notice';
+import {
+  bannerOf,
+  repeatedRunbooks,
+  SEVERITY_LABEL,
+  subjectOf,
+  summarize,
+  type NoticeSummary,
+  type NoticeView,
+} from '../notice';
 import { displayLine, displayText } from '../safe-text';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
@@ -50,7 +58,12 @@ const LAYOUTS: TextLimits[] = [
 type Tone = 'attention' | 'warning' | 'good' | 'emphasis';
 
 /** The TextBlock colour of each tone, for the status line of a section in a grouped card. */
-const TEXT_COLOURS: Record<Tone, string> = { attention: 'Attention', warning: 'Warning', good: 'Good', emphasis: 'Default' };
+const TEXT_COLOURS: Record<Tone, string> = {
+  attention: 'Attention',
+  warning: 'Warning',
+  good: 'Good',
+  emphasis: 'Default',
+};
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'good' : 'emphasis';
@@ -97,7 +110,10 @@ function facts(v: NoticeView, limits: TextLimits): Element | undefined {
   const details = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
   rows.push(...details);
   if (rows.length === 0) return undefined;
-  return { type: 'FactSet', facts: rows.map(([title, value]) => ({ title: cardText(title, 60), value: cardText(value, limits.value) })) };
+  return {
+    type: 'FactSet',
+    facts: rows.map(([title, value]) => ({ title: cardText(title, 60), value: cardText(value, limits.value) })),
+  };
 }
 
 function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | undefined): Element[] {
@@ -105,9 +121,23 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
   if (!book || v.kind === 'resolved') return [];
   const title = textBlock('What to do now', { weight: 'Bolder', spacing: 'Medium' });
   if (sameStepsAs) return [title, textBlock(`The same as for ${cardText(sameStepsAs.heading, limits.heading)} above.`)];
-  if (limits.steps === 0) return [title, textBlock(cardText(book.meaning, limits.what, { multiline: true })), textBlock('The full runbook is in the email about this alert.', { isSubtle: true })];
-  const steps = book.steps.slice(0, limits.steps).map((step, i) => textBlock(`${i + 1}. ${cardText(step, limits.step)}`, { spacing: 'Small' }));
-  const more = book.steps.length > limits.steps ? [textBlock(`${book.steps.length - limits.steps} more step(s) in the email about this alert.`, { isSubtle: true })] : [];
+  if (limits.steps === 0)
+    return [
+      title,
+      textBlock(cardText(book.meaning, limits.what, { multiline: true })),
+      textBlock('The full runbook is in the email about this alert.', { isSubtle: true }),
+    ];
+  const steps = book.steps
+    .slice(0, limits.steps)
+    .map((step, i) => textBlock(`${i + 1}. ${cardText(step, limits.step)}`, { spacing: 'Small' }));
+  const more =
+    book.steps.length > limits.steps
+      ? [
+          textBlock(`${book.steps.length - limits.steps} more step(s) in the email about this alert.`, {
+            isSubtle: true,
+          }),
+        ]
+      : [];
   return [title, textBlock(cardText(book.meaning, limits.what, { multiline: true })), ...steps, ...more];
 }
 
@@ -130,27 +160,60 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
 }
 
 function banner(text: string, tone: Tone): Element {
-  return { type: 'Container', style: tone, bleed: true, items: [textBlock(displayLine(text, 120).toUpperCase(), { size: 'Small', weight: 'Bolder' })] };
+  return {
+    type: 'Container',
+    style: tone,
+    bleed: true,
+    items: [textBlock(displayLine(text, 120).toUpperCase(), { size: 'Small', weight: 'Bolder' })],
+  };
 }
 
 /** The alert IDs, as in an email's footer: what to search the log or the status page for. */
 function footer(views: NoticeView[]): Element {
   const ids = [...new Set(views.map((v) => v.alert.fingerprint))];
-  return textBlock(`Sent by Entra Sync Watch. ${ids.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids.join(', ')}`, { isSubtle: true, size: 'Small', separator: true, spacing: 'Medium' });
+  return textBlock(`Sent by Entra Sync Watch. ${ids.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids.join(', ')}`, {
+    isSubtle: true,
+    size: 'Small',
+    separator: true,
+    spacing: 'Medium',
+  });
 }
 
-function card(views: NoticeView[], summary: NoticeSummary, limits: TextLimits, version: string, part: string | undefined, shown = views.length): Element {
+function card(
+  views: NoticeView[],
+  summary: NoticeSummary,
+  limits: TextLimits,
+  version: string,
+  part: string | undefined,
+  shown = views.length,
+): Element {
   const single = views.length === 1 ? views[0] : undefined;
   const body: Element[] = [banner(bannerOf(views, summary), single ? toneOf(single) : summaryTone(summary))];
   if (part) body.push(textBlock(cardText(part, 300), { weight: 'Bolder' }));
   if (single) {
-    body.push(textBlock(cardText(single.heading, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }));
+    body.push(
+      textBlock(cardText(single.heading, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }),
+    );
     body.push(...section(single, limits, false));
   } else {
-    body.push(textBlock(cardText(summary.counts, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }));
+    body.push(
+      textBlock(cardText(summary.counts, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }),
+    );
     const repeats = repeatedRunbooks(views);
-    for (const v of views.slice(0, shown)) body.push({ type: 'Container', separator: true, spacing: 'Large', items: section(v, limits, true, repeats.get(v)) });
-    if (shown < views.length) body.push(textBlock(`And ${views.length - shown} more alert(s) that do not fit in one card: the email about them has them all.`, { weight: 'Bolder', separator: true }));
+    for (const v of views.slice(0, shown))
+      body.push({
+        type: 'Container',
+        separator: true,
+        spacing: 'Large',
+        items: section(v, limits, true, repeats.get(v)),
+      });
+    if (shown < views.length)
+      body.push(
+        textBlock(
+          `And ${views.length - shown} more alert(s) that do not fit in one card: the email about them has them all.`,
+          { weight: 'Bolder', separator: true },
+        ),
+      );
   }
   body.push(footer(views));
   return {
@@ -175,7 +238,9 @@ export function teamsEnvelope(content: Element): Element {
  */
 export function teamsMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
   const summary = summarize(views);
-  const part = options.part ? `Part ${options.part.index} of ${options.part.total}: this cycle's notices are split into ${options.part.total} cards so that each stays within Teams' size limit.` : undefined;
+  const part = options.part
+    ? `Part ${options.part.index} of ${options.part.total}: this cycle's notices are split into ${options.part.total} cards so that each stays within Teams' size limit.`
+    : undefined;
   const version = options.cardVersion ?? '1.5';
   const fits = (text: string) => Buffer.byteLength(text) <= TEAMS_CARD_BUDGET_BYTES;
   let body = '';
@@ -186,34 +251,67 @@ export function teamsMessage(views: NoticeView[], options: ChannelRenderOptions 
   // More alerts than even the smallest layout holds (planning puts at most ten in a card, so only a
   // message planned by another version could): the first ones, and a line saying how many more.
   const smallest = LAYOUTS[LAYOUTS.length - 1] as TextLimits;
-  for (let shown = views.length - 1; !fits(body) && shown >= 1; shown--) body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown)));
+  for (let shown = views.length - 1; !fits(body) && shown >= 1; shown--)
+    body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown)));
   return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(subjectOf(views, summary), 200) };
 }
 
 // ---- the daily digest ----------------------------------------------------------------------------
 
-const DIGEST_TONES: Record<DigestTone, Tone> = { critical: 'attention', warning: 'warning', healthy: 'good', muted: 'emphasis' };
+const DIGEST_TONES: Record<DigestTone, Tone> = {
+  critical: 'attention',
+  warning: 'warning',
+  healthy: 'good',
+  muted: 'emphasis',
+};
 
 /** A route's daily digest as a card: the headline, then a line per alert, within the size budget. */
 export function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
   const words = digestWords(digest);
   const build = (perSection: number) => {
     const body: Element[] = [
-      banner(words.tone === 'healthy' ? 'Daily digest · All healthy' : `Daily digest · ${words.tone}`, DIGEST_TONES[words.tone]),
+      banner(
+        words.tone === 'healthy' ? 'Daily digest · All healthy' : `Daily digest · ${words.tone}`,
+        DIGEST_TONES[words.tone],
+      ),
       textBlock(cardText(words.headline, 300), { size: 'Large', weight: 'Bolder', style: 'heading' }),
     ];
     for (const section of words.sections) {
       const lines = section.lines.slice(0, perSection);
       const left = section.lines.length - lines.length;
       const items: Element[] = [textBlock(cardText(section.title, 120), { weight: 'Bolder' })];
-      for (const l of lines) items.push(textBlock(cardText(l.label, 200), { spacing: 'Small' }), textBlock(cardText(l.detail, 300), { isSubtle: true, size: 'Small', spacing: 'None' }));
+      for (const l of lines)
+        items.push(
+          textBlock(cardText(l.label, 200), { spacing: 'Small' }),
+          textBlock(cardText(l.detail, 300), { isSubtle: true, size: 'Small', spacing: 'None' }),
+        );
       if (left + section.more > 0) items.push(textBlock(andMore(left + section.more), { isSubtle: true }));
       body.push({ type: 'Container', separator: true, spacing: 'Medium', items });
     }
-    body.push(textBlock(cardText(`${words.footer} Sent by Entra Sync Watch.`, 400), { isSubtle: true, size: 'Small', separator: true }));
-    return JSON.stringify(teamsEnvelope({ $schema: CARD_SCHEMA, type: 'AdaptiveCard', version: options.cardVersion ?? '1.5', fallbackText: displayLine(words.subject, 200), msteams: { width: 'Full' }, body }));
+    body.push(
+      textBlock(cardText(`${words.footer} Sent by Entra Sync Watch.`, 400), {
+        isSubtle: true,
+        size: 'Small',
+        separator: true,
+      }),
+    );
+    return JSON.stringify(
+      teamsEnvelope({
+        $schema: CARD_SCHEMA,
+        type: 'AdaptiveCard',
+        version: options.cardVersion ?? '1.5',
+        fallbackText: displayLine(words.subject, 200),
+        msteams: { width: 'Full' },
+        body,
+      }),
+    );
   };
   let body = build(Number.MAX_SAFE_INTEGER);
-  for (let perSection = 20; Buffer.byteLength(body) > TEAMS_CARD_BUDGET_BYTES && perSection >= 1; perSection = Math.floor(perSection / 2)) body = build(perSection);
+  for (
+    let perSection = 20;
+    Buffer.byteLength(body) > TEAMS_CARD_BUDGET_BYTES && perSection >= 1;
+    perSection = Math.floor(perSection / 2)
+  )
+    body = build(perSection);
   return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(words.subject, 200) };
 }

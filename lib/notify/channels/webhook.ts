@@ -83,7 +83,8 @@ export interface NoticesPayload extends WebhookEnvelope {
 
 const text = (value: unknown, max: number) => displayText(value, max);
 const line = (value: unknown, max: number) => displayLine(value, max);
-const orNull = (value: string | undefined, max: number) => (value === undefined || value === '' ? null : line(value, max));
+const orNull = (value: string | undefined, max: number) =>
+  value === undefined || value === '' ? null : line(value, max);
 
 function links(list: Link[]): WebhookLink[] {
   return httpsLinks(list).map((l) => ({ label: line(l.label, 120), href: l.href }));
@@ -91,7 +92,10 @@ function links(list: Link[]): WebhookLink[] {
 
 function noticeOf(v: NoticeView): WebhookNotice {
   const { alert, view } = v;
-  const annotation = (key: string) => (typeof alert.annotations[key] === 'string' && alert.annotations[key] !== '' ? line(alert.annotations[key], 300) : null);
+  const annotation = (key: string) =>
+    typeof alert.annotations[key] === 'string' && alert.annotations[key] !== ''
+      ? line(alert.annotations[key], 300)
+      : null;
   return {
     key: v.item.key,
     kind: v.kind,
@@ -121,7 +125,9 @@ function noticeOf(v: NoticeView): WebhookNotice {
     next: orNull(view.next, 600),
     change: orNull(v.change, 600),
     facts: view.facts.map(([label, value]) => ({ label: line(label, 120), value: text(value, 1000) })),
-    runbook: view.runbook ? { meaning: text(view.runbook.meaning, 1000), steps: view.runbook.steps.map((s) => text(s, 1000)) } : null,
+    runbook: view.runbook
+      ? { meaning: text(view.runbook.meaning, 1000), steps: view.runbook.steps.map((s) => text(s, 1000)) }
+      : null,
     links: links(view.links),
     snooze: links(v.snooze),
   };
@@ -143,7 +149,12 @@ export function noticesPayload(views: NoticeView[], options: ChannelRenderOption
   return {
     ...(envelope('notices', options) as WebhookEnvelope & { type: 'notices' }),
     part: options.part ?? null,
-    summary: { subject: line(subjectOf(views, summary), 300), severity: summary.severity, counts: line(summary.counts, 300), resolvedOnly: summary.resolvedOnly },
+    summary: {
+      subject: line(subjectOf(views, summary), 300),
+      severity: summary.severity,
+      counts: line(summary.counts, 300),
+      resolvedOnly: summary.resolvedOnly,
+    },
     notices: views.map(noticeOf),
   };
 }
@@ -151,20 +162,45 @@ export function noticesPayload(views: NoticeView[], options: ChannelRenderOption
 /** The webhook message for notice views: the JSON body, exactly as it is signed and posted. */
 export function webhookMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
   const payload = noticesPayload(views, options);
-  return { body: JSON.stringify(payload), contentType: 'application/json; charset=utf-8', summary: payload.summary.subject };
+  return {
+    body: JSON.stringify(payload),
+    contentType: 'application/json; charset=utf-8',
+    summary: payload.summary.subject,
+  };
 }
 
 /** A `digest` payload (schemas/webhook-v1.json, definitions.digest): the route's daily digest as it stood when made. */
 export interface DigestPayload extends WebhookEnvelope {
   type: 'digest';
   summary: { subject: string; healthy: boolean };
-  digest: Omit<DigestView, 'routeId' | 'at' | 'open' | 'resolved'> & { open: WebhookDigestAlert[]; resolved: WebhookDigestAlert[] };
+  digest: Omit<DigestView, 'routeId' | 'at' | 'open' | 'resolved'> & {
+    open: WebhookDigestAlert[];
+    resolved: WebhookDigestAlert[];
+  };
 }
 
-type WebhookDigestAlert = { fingerprint: string; severity: DigestView['open'][number]['severity']; condition: string; heading: string; tenant: string; since: string | null; endedAt: string | null; mutedBy: string | null };
+type WebhookDigestAlert = {
+  fingerprint: string;
+  severity: DigestView['open'][number]['severity'];
+  condition: string;
+  heading: string;
+  tenant: string;
+  since: string | null;
+  endedAt: string | null;
+  mutedBy: string | null;
+};
 
 function digestAlert(a: DigestView['open'][number]): WebhookDigestAlert {
-  return { fingerprint: a.fingerprint, severity: a.severity, condition: a.condition, heading: line(a.heading, 300), tenant: line(a.tenant, 300), since: a.since ?? null, endedAt: a.endedAt ?? null, mutedBy: a.mutedBy ? line(a.mutedBy, 300) : null };
+  return {
+    fingerprint: a.fingerprint,
+    severity: a.severity,
+    condition: a.condition,
+    heading: line(a.heading, 300),
+    tenant: line(a.tenant, 300),
+    since: a.since ?? null,
+    endedAt: a.endedAt ?? null,
+    mutedBy: a.mutedBy ? line(a.mutedBy, 300) : null,
+  };
 }
 
 /** The webhook message for a route's daily digest. */
@@ -181,11 +217,21 @@ export function webhookDigest(digest: DigestView, options: ChannelRenderOptions 
       counts: digest.counts,
       open: digest.open.map(digestAlert),
       resolved: digest.resolved.map(digestAlert),
-      silences: digest.silences.map((s) => ({ kind: s.kind, what: line(s.what, 300), endsAt: s.endsAt, createdBy: line(s.createdBy, 300), comment: line(s.comment, 300) })),
+      silences: digest.silences.map((s) => ({
+        kind: s.kind,
+        what: line(s.what, 300),
+        endsAt: s.endsAt,
+        createdBy: line(s.createdBy, 300),
+        comment: line(s.comment, 300),
+      })),
       more: digest.more,
     },
   };
-  return { body: JSON.stringify(payload), contentType: 'application/json; charset=utf-8', summary: payload.summary.subject };
+  return {
+    body: JSON.stringify(payload),
+    contentType: 'application/json; charset=utf-8',
+    summary: payload.summary.subject,
+  };
 }
 
 // ---- signature -------------------------------------------------------------------------------------
@@ -198,7 +244,12 @@ export function signatureOf(secret: string, timestamp: number, body: string): st
 /** The headers that sign a post made at `now`: the timestamp (Unix seconds), the signature and the delivery id. */
 export function signedHeaders(body: string, secret: string, now: Date, id: string): Record<string, string> {
   const timestamp = Math.floor(now.getTime() / 1000);
-  return { [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signatureOf(secret, timestamp, body), [DELIVERY_HEADER]: id, 'Idempotency-Key': id };
+  return {
+    [TIMESTAMP_HEADER]: String(timestamp),
+    [SIGNATURE_HEADER]: signatureOf(secret, timestamp, body),
+    [DELIVERY_HEADER]: id,
+    'Idempotency-Key': id,
+  };
 }
 
 /**
@@ -206,15 +257,28 @@ export function signedHeaders(body: string, secret: string, now: Date, id: strin
  * whole number of seconds within the replay window of now, and one of the header's `v1=`
  * signatures is the HMAC of `<timestamp>.<body>`, compared in constant time.
  */
-export function verifySignature(input: { body: string; timestamp: string | undefined; signature: string | undefined; secret: string; now?: Date; windowSeconds?: number }): { ok: true } | { ok: false; reason: string } {
+export function verifySignature(input: {
+  body: string;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  secret: string;
+  now?: Date;
+  windowSeconds?: number;
+}): { ok: true } | { ok: false; reason: string } {
   const { body, secret } = input;
-  if (!input.timestamp || !/^\d{1,12}$/.test(input.timestamp)) return { ok: false, reason: `no ${TIMESTAMP_HEADER} (Unix seconds)` };
+  if (!input.timestamp || !/^\d{1,12}$/.test(input.timestamp))
+    return { ok: false, reason: `no ${TIMESTAMP_HEADER} (Unix seconds)` };
   const timestamp = Number(input.timestamp);
   const now = Math.floor((input.now ?? new Date()).getTime() / 1000);
   const window = input.windowSeconds ?? REPLAY_WINDOW_SECONDS;
-  if (Math.abs(now - timestamp) > window) return { ok: false, reason: `timestamp ${timestamp} is ${now - timestamp} s from now, outside the ${window} s window` };
+  if (Math.abs(now - timestamp) > window)
+    return {
+      ok: false,
+      reason: `timestamp ${timestamp} is ${now - timestamp} s from now, outside the ${window} s window`,
+    };
   const expected = Buffer.from(signatureOf(secret, timestamp, body));
   const given = (input.signature ?? '').split(',').map((s) => Buffer.from(s.trim()));
-  if (!given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return { ok: false, reason: 'the signature does not match the body' };
+  if (!given.some((g) => g.length === expected.length && timingSafeEqual(g, expected)))
+    return { ok: false, reason: 'the signature does not match the body' };
   return { ok: true };
 }

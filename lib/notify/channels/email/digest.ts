@@ -12,15 +12,29 @@ import { banner, BREAK, FONT, head, INK, line, MUTED, PAGE, RULE, subheading, ty
  * together and apart from the alerts.
  */
 
-const TONES: Record<DigestTone, Tone> = { critical: 'critical', warning: 'warning', healthy: 'resolved', muted: 'ended' };
-const BANNERS: Record<DigestTone, string> = { critical: 'Daily digest · Critical', warning: 'Daily digest · Warning', healthy: 'Daily digest · All healthy', muted: 'Daily digest · Muted only' };
+const TONES: Record<DigestTone, Tone> = {
+  critical: 'critical',
+  warning: 'warning',
+  healthy: 'resolved',
+  muted: 'ended',
+};
+const BANNERS: Record<DigestTone, string> = {
+  critical: 'Daily digest · Critical',
+  warning: 'Daily digest · Warning',
+  healthy: 'Daily digest · All healthy',
+  muted: 'Daily digest · Muted only',
+};
 
 function html(words: DigestWords): string {
   const sections = words.sections.map((section) => {
     const lines = section.lines.map(
-      (l) => `<p style="margin:0 0 10px;font-size:15px;line-height:21px;${BREAK}"><b>${line(l.label, 260)}</b><br><span class="esw-muted" style="font-size:13px;color:${MUTED}">${line(l.detail, 500)}</span></p>`,
+      (l) =>
+        `<p style="margin:0 0 10px;font-size:15px;line-height:21px;${BREAK}"><b>${line(l.label, 260)}</b><br><span class="esw-muted" style="font-size:13px;color:${MUTED}">${line(l.detail, 500)}</span></p>`,
     );
-    if (section.more > 0) lines.push(`<p class="esw-muted" style="margin:0 0 10px;font-size:13px;color:${MUTED}">${line(andMore(section.more))}</p>`);
+    if (section.more > 0)
+      lines.push(
+        `<p class="esw-muted" style="margin:0 0 10px;font-size:13px;color:${MUTED}">${line(andMore(section.more))}</p>`,
+      );
     return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:6px 24px 10px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${subheading(line(section.title))}\n${lines.join('\n')}\n</td></tr>`;
   });
   return [

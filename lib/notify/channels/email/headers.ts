@@ -28,13 +28,17 @@ const ABOUT_MAX = 90;
 /** A domain fit for the right side of a msg-id: the sender's domain, or the default. */
 export function messageIdDomain(value: string | undefined): string {
   const domain = value?.trim().toLowerCase() ?? '';
-  return /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/.test(domain) ? domain : DEFAULT_MESSAGE_ID_DOMAIN;
+  return /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/.test(domain)
+    ? domain
+    : DEFAULT_MESSAGE_ID_DOMAIN;
 }
 
 /** The thread root of one firing period of an alert. */
 export function threadRootId(alert: AlertRecord, startsAt: string, domain: string): string {
   const started = Date.parse(startsAt);
-  const period = Number.isFinite(started) ? String(Math.floor(started / 1000)) : createHash('sha256').update(startsAt).digest('hex').slice(0, 12);
+  const period = Number.isFinite(started)
+    ? String(Math.floor(started / 1000))
+    : createHash('sha256').update(startsAt).digest('hex').slice(0, 12);
   return `<alert.${alert.fingerprint.replace(/[^A-Za-z0-9-]/g, '-')}.${period}@${domain}>`;
 }
 
@@ -51,7 +55,11 @@ function subjectStem(v: NoticeView): string {
  * `[Critical] Quarantined: Fabrikam to Contoso (Contoso)` for one alert, with `Reminder: `,
  * `Changed: `, `Resolved: ` or `Ended: ` before it; a summary for several. One line, bounded.
  */
-export function emailSubject(views: NoticeView[], summary: NoticeSummary, part?: { index: number; total: number }): string {
+export function emailSubject(
+  views: NoticeView[],
+  summary: NoticeSummary,
+  part?: { index: number; total: number },
+): string {
   const single = views.length === 1 ? views[0] : undefined;
   const subject = single ? `${single.prefix}${subjectStem(single)}` : displayLine(summary.subject, SUBJECT_MAX);
   // The part stays readable however long the rest is: it is what tells the emails of one split apart.
@@ -67,7 +75,10 @@ export function emailHeaders(views: NoticeView[], summary: NoticeSummary, domain
   if (views.length === 1 && first?.kind === 'firing') {
     headers['Message-ID'] = roots[0] as string;
   } else {
-    const keys = views.map((v) => v.item.key).sort().join('\n');
+    const keys = views
+      .map((v) => v.item.key)
+      .sort()
+      .join('\n');
     headers['Message-ID'] = `<notice.${createHash('sha256').update(keys).digest('hex').slice(0, 32)}@${domain}>`;
     if (roots.length) {
       headers['In-Reply-To'] = roots[0] as string;
@@ -82,7 +93,9 @@ export function emailHeaders(views: NoticeView[], summary: NoticeSummary, domain
     headers['X-Priority'] = '1';
   }
   // For mail rules: what kind of message this is, without parsing the subject.
-  headers['X-Entra-Sync-Watch-Kind'] = [...new Set(views.map((v) => (v.kind === 'resolved' && !v.resolvedWell ? 'ended' : v.kind)))].join(', ');
+  headers['X-Entra-Sync-Watch-Kind'] = [
+    ...new Set(views.map((v) => (v.kind === 'resolved' && !v.resolvedWell ? 'ended' : v.kind))),
+  ].join(', ');
   headers['X-Entra-Sync-Watch-Severity'] = summary.severity;
   return headers;
 }

@@ -136,8 +136,12 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
   const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
   // A single alert's banner and title say this already; in a grouped email each section says it for itself.
   if (withHeading) {
-    parts.push(`<p class="esw-tone-${tone}" style="margin:0 0 6px;font-size:12px;line-height:16px;font-weight:700;letter-spacing:0.05em;text-transform:uppercase;color:${TONES[tone].colour}">${line(status)}</p>`);
-    parts.push(`<h2 style="margin:0 0 8px;font-size:18px;line-height:24px;font-weight:600;${BREAK}">${line(v.heading, 200)}</h2>`);
+    parts.push(
+      `<p class="esw-tone-${tone}" style="margin:0 0 6px;font-size:12px;line-height:16px;font-weight:700;letter-spacing:0.05em;text-transform:uppercase;color:${TONES[tone].colour}">${line(status)}</p>`,
+    );
+    parts.push(
+      `<h2 style="margin:0 0 8px;font-size:18px;line-height:24px;font-weight:600;${BREAK}">${line(v.heading, 200)}</h2>`,
+    );
   }
   if (v.kind === 'resolved') {
     parts.push(paragraph(text(v.when, 600), 'font-weight:600'));
@@ -152,7 +156,9 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
     } else if (view.runbook) {
       parts.push(subheading('What to do now'));
       parts.push(paragraph(text(view.runbook.meaning, 1000)));
-      const steps = view.runbook.steps.map((s) => `<li style="margin:0 0 6px;font-size:15px;line-height:22px;${BREAK}">${text(s, 1000)}</li>`);
+      const steps = view.runbook.steps.map(
+        (s) => `<li style="margin:0 0 6px;font-size:15px;line-height:22px;${BREAK}">${text(s, 1000)}</li>`,
+      );
       parts.push(`<ol style="margin:0 0 8px;padding:0 0 0 22px">${steps.join('')}</ol>`);
     }
   }
@@ -166,7 +172,9 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
   // Snooze buttons side by side, in grey: they open a page that asks to confirm (lib/snooze/).
   const snooze = safeLinks(v.snooze);
   if (snooze.length) {
-    parts.push(`<table role="presentation" cellpadding="0" cellspacing="0" style="margin:12px 0 0"><tr>${snooze.map((link) => `<td style="padding:0 8px 0 0;vertical-align:top">${button(link, MUTED)}</td>`).join('')}</tr></table>`);
+    parts.push(
+      `<table role="presentation" cellpadding="0" cellspacing="0" style="margin:12px 0 0"><tr>${snooze.map((link) => `<td style="padding:0 8px 0 0;vertical-align:top">${button(link, MUTED)}</td>`).join('')}</tr></table>`,
+    );
   }
   return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:18px 24px 22px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${parts.join('\n')}\n</td></tr>`;
 }
@@ -200,7 +208,9 @@ export const EMAIL_HTML_BUDGET_BYTES = 90_000;
 function briefItem(v: NoticeView): string {
   const tone = toneOf(v);
   const link = safeLinks(v.view.links)[0];
-  const heading = link ? `<a href="${escapeHtml(link.href)}" style="color:${LINK_BG};${BREAK}">${line(v.heading, 200)}</a>` : line(v.heading, 200);
+  const heading = link
+    ? `<a href="${escapeHtml(link.href)}" style="color:${LINK_BG};${BREAK}">${line(v.heading, 200)}</a>`
+    : line(v.heading, 200);
   const when = v.kind === 'resolved' ? line(v.when, 200) : `Since ${line(v.when, 200)}`;
   return (
     `<li style="margin:0 0 10px;font-size:14px;line-height:20px;${BREAK}">` +
@@ -239,11 +249,18 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
   const tone = single ? toneOf(single) : summaryTone(summary);
   const title = single ? single.heading : summary.counts;
   const repeats = repeatedRunbooks(views);
-  const preview = single ? (single.kind === 'resolved' ? single.when : (single.change ?? single.view.what)) : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');
+  const preview = single
+    ? single.kind === 'resolved'
+      ? single.when
+      : (single.change ?? single.view.what)
+    : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');
   const overview = single
     ? ''
     : `<tr><td class="esw-pad esw-ink" style="padding:0 24px 12px;font-family:${FONT};color:${INK}"><ul style="margin:0;padding:0 0 0 20px">${views
-        .map((v) => `<li style="margin:0 0 4px;font-size:15px;line-height:22px;${BREAK}"><span class="esw-tone-${toneOf(v)}" style="font-weight:600;color:${TONES[toneOf(v)].colour}">${line(v.status)}</span> ${line(v.heading, 200)}</li>`)
+        .map(
+          (v) =>
+            `<li style="margin:0 0 4px;font-size:15px;line-height:22px;${BREAK}"><span class="esw-tone-${toneOf(v)}" style="font-weight:600;color:${TONES[toneOf(v)].colour}">${line(v.status)}</span> ${line(v.heading, 200)}</li>`,
+        )
         .join('')}</ul></td></tr>`;
   const document = (sections: string[]) =>
     [
@@ -254,7 +271,9 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
       '<!--[if mso]><table role="presentation" width="600" cellpadding="0" cellspacing="0" align="center"><tr><td><![endif]-->',
       '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-card" style="max-width:600px;background:#ffffff">',
       banner(bannerOf(views, summary), tone),
-      part ? `<tr><td class="esw-pad esw-ink" style="padding:12px 24px 0;font-family:${FONT};color:${INK};font-size:14px;line-height:20px"><b>${line(part, 300)}</b></td></tr>` : '',
+      part
+        ? `<tr><td class="esw-pad esw-ink" style="padding:12px 24px 0;font-family:${FONT};color:${INK};font-size:14px;line-height:20px"><b>${line(part, 300)}</b></td></tr>`
+        : '',
       `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(title, 300)}</h1></td></tr>`,
       overview,
       ...sections,
@@ -269,7 +288,8 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
       .join('\n');
   const sections = views.map((v) => ({ full: section(v, !single, repeats.get(v)), brief: briefItem(v) }));
   // The document without sections, and the brief section's own frame (without its one line), as a fixed cost.
-  const frame = Buffer.byteLength(briefSection(views.slice(0, 1))) - Buffer.byteLength(briefItem(views[0] as NoticeView));
+  const frame =
+    Buffer.byteLength(briefSection(views.slice(0, 1))) - Buffer.byteLength(briefItem(views[0] as NoticeView));
   const shown = fullCount(Buffer.byteLength(document([])) + frame, sections);
   return document([...sections.slice(0, shown).map((s) => s.full), briefSection(views.slice(shown))]);
 }

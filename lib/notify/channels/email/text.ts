@@ -32,7 +32,8 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
   const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
   if (facts.length) {
     lines.push('', 'Details:');
-    for (const [label, value] of facts) lines.push(`- ${displayLine(label, 120)}: ${indented(displayText(value, 1000), '  ')}`);
+    for (const [label, value] of facts)
+      lines.push(`- ${displayLine(label, 120)}: ${indented(displayText(value, 1000), '  ')}`);
   }
   const links = view.links.filter((l) => /^https:\/\//i.test(l.href));
   if (links.length) {
