@@ -33,7 +33,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     world.tableName = `ch${Math.random().toString(36).slice(2)}`;
   });
 
-  const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.example'] });
+  const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.com'] });
   /** Short post timeouts, so a receiver that hangs costs the test half a second. */
   const deps = (extra: Partial<CycleDeps> = {}) =>
     world.deps({ policy, poster: createChannelPoster(world.env, { timeoutMs: 500 }), ...extra });
@@ -146,7 +146,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     trip();
     world.cloud.webhooks.fail({ kind: 'teams', status: 500, times: 1 });
     await runCycle(deps());
-    const emailOnly = buildPolicy({ route: { channels: [CHANNELS[1]] } }, { emailTo: ['ops@contoso.example'] });
+    const emailOnly = buildPolicy({ route: { channels: [CHANNELS[1]] } }, { emailTo: ['ops@contoso.com'] });
     const after = await runCycle(deps({ policy: emailOnly }));
     expect(after.errors).toEqual([]);
     expect(after.notificationsPending).toBe(0);

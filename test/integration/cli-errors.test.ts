@@ -120,7 +120,7 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
   });
 
   it('a config nested 2,000 levels deep is a config error, not a RangeError (exit 2)', async () => {
-    let route: unknown = { to: ['deep@contoso.example'] };
+    let route: unknown = { to: ['deep@contoso.com'] };
     for (let i = 0; i < 2000; i++) route = { routes: [route] };
     const file = join(dir, 'deep.json');
     writeFileSync(file, JSON.stringify({ route }));

@@ -116,7 +116,7 @@ describe('snooze links', () => {
 
     const form = new URLSearchParams([
       ...new URL(day).searchParams.entries(),
-      ['by', 'alice@contoso.example'],
+      ['by', 'alice@contoso.com'],
     ]).toString();
     const done = await call('POST', `${BASE}/api/snooze`, form);
     expect(done.status).toBe(201);
@@ -125,7 +125,7 @@ describe('snooze links', () => {
     expect([again.status, again.body.includes('Already snoozed')]).toEqual([200, true]);
     const [silence] = await stores().silences.list();
     expect(silence).toMatchObject({
-      createdBy: 'alice@contoso.example (snooze link)',
+      createdBy: 'alice@contoso.com (snooze link)',
       matchers: { tenant: CONTOSO, job: FABRIKAM_JOB, condition: 'deletion-threshold' },
     });
     expect(await stores().silences.list()).toHaveLength(1);
@@ -140,7 +140,7 @@ describe('snooze links', () => {
     );
 
     const view = await readStatus(stores().alerts, stores().state, {
-      policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.example'] }),
+      policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.com'] }),
       snoozes: stores().silences,
       now: new Date(t0.getTime() + 5 * 3600_000),
     });
@@ -152,7 +152,7 @@ describe('snooze links', () => {
         kind: 'silence',
         active: true,
         snoozed: expect.stringContaining('Deletion threshold tripped'),
-        createdBy: 'alice@contoso.example (snooze link)',
+        createdBy: 'alice@contoso.com (snooze link)',
       }),
     );
     expect(renderStatusPage(view)).toContain(
