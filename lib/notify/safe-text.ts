@@ -46,3 +46,54 @@ export function displayText(value: unknown, max = 2000): string {
     .trim();
   return bounded(defangForeignUrls(text), max);
 }
+
+// ---- credentials in text a service sent back ---------------------------------------------------------
+
+const REDACTED = '[redacted]';
+/** Every absolute URL: a scheme, `://`, then up to a space, quote or angle bracket. */
+const ANY_URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+/** `sig=…`, `token=…`, `"client_secret":"…"`, `X-…-Signature: …`: names that hold credentials, with their value. */
+const SECRET_PARAMS =
+  /\b((?:[a-z]+[_-])*(?:sig|signature|token|secret|password|passwd|pwd|apikey|api[_-]key|key|accesskey|sharedaccesskey|credential|code))(["']?\s*=\s*["']?|["']?\s*:\s*["']?)([^\s&"',;<>]+)/gi;
+/** Names whose value is only a credential after `=` (a query parameter), not in prose (`code: 400`). */
+const QUERY_ONLY = /^(?:[a-z]+[_-])*code$/i;
+const AUTH_SCHEMES = /\b(Bearer|Basic|SharedAccessSignature|SharedKey)\s+[A-Za-z0-9._~+/=:%-]+/gi;
+const JWT_SHAPED = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+
+/** The forms a secret may take in an answer: as is, URL-encoded, JSON-escaped; for a URL also its query and each parameter's value. */
+function secretForms(secret: string): string[] {
+  const forms = new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  try {
+    const url = new URL(secret);
+    if (url.search.length > 1) forms.add(url.search.slice(1));
+    for (const value of url.searchParams.values()) if (value.length >= 6) forms.add(value);
+    if (url.hash.length > 1) forms.add(url.hash.slice(1));
+  } catch {
+    // not a URL: its plain forms are enough
+  }
+  return [...forms].filter((f) => f.length >= 6).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Text a service sent back (a receiver's error page, an exception's message), with every
+ * credential it may echo taken out before it is logged or kept: the exact secret values the caller
+ * knows (a channel's URL and signing secret, in any of their usual encodings), the query and
+ * fragment of every URL (where a Teams `sig` or a webhook token lives), `sig=`/`token=`/`key=`/
+ * `code=`-like parameters, `Bearer …` credentials and JWT-shaped tokens. Not bounded: callers cut it.
+ */
+export function scrubSecrets(text: string, secrets: (string | undefined)[] = []): string {
+  let out = text;
+  for (const secret of secrets.filter((s): s is string => typeof s === 'string' && s.length > 0))
+    for (const form of secretForms(secret)) out = out.split(form).join(REDACTED);
+  out = out.replace(ANY_URL, (url) => {
+    const cut = url.search(/[?#]/);
+    return cut < 0 ? url : `${url.slice(0, cut)}?[query hidden]`;
+  });
+  out = out.replace(AUTH_SCHEMES, (_, scheme: string) => `${scheme} ${REDACTED}`);
+  out = out.replace(JWT_SHAPED, REDACTED);
+  return out.replace(SECRET_PARAMS, (match, name: string, separator: string, value: string) =>
+    (QUERY_ONLY.test(name) && !separator.includes('=')) || value === REDACTED || value.startsWith('[')
+      ? match
+      : `${name}${separator}${REDACTED}`,
+  );
+}
