@@ -392,7 +392,8 @@ async function decideAndDeliver(
   budget: CycleBudget,
   deadline: Deadline,
   errors: string[],
-): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
+  delivery: DeliveryResult,
+): Promise<Map<string, AlertRecord>> {
   const stored = await deps.alerts.loadAll();
   const now = deps.clock();
   const findings = evaluate(evidence, kql, now);
@@ -439,16 +440,20 @@ async function decideAndDeliver(
   );
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, {
-    deadline,
-    callMs: budget.limits.callMs,
-  });
+  await sendPlanned(
+    [...outbox, ...fresh, ...digests],
+    current,
+    deps,
+    errors,
+    { deadline, callMs: budget.limits.callMs },
+    delivery,
+  );
   await forgetOldAlerts(
     current,
     new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
     deps,
   );
-  return { delivery, current };
+  return current;
 }
 
 /**
@@ -476,7 +481,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     : await observeHere(deps, budget, observeBy, errors);
   const kql = await kqlRun;
 
-  let delivery: DeliveryResult = { sent: 0, waiting: 0 };
+  // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
+  const delivery: DeliveryResult = { sent: 0, waiting: 0 };
   let current: Map<string, AlertRecord> | undefined;
   let storageFailed = false;
   const failedMidCycle = (error: StorageError) => {
@@ -493,7 +499,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   if (lease.taken) {
     try {
       await deps.probe?.('leased');
-      ({ delivery, current } = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors));
+      current = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors, delivery);
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
       failedMidCycle(error);
