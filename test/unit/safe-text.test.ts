@@ -53,8 +53,8 @@ function decoded(target: string): string {
 
 /** The non-https scheme of a link target, as a browser reads it (whitespace and controls inside a scheme are dropped). */
 function liveScheme(target: string): string | undefined {
-  // eslint-disable-next-line no-control-regex -- a browser drops these inside a URL's scheme
   const plain = decoded(target)
+    // eslint-disable-next-line no-control-regex -- a browser drops these inside a URL's scheme
     .replace(/[\s\u0000-\u001f]/g, '')
     .toLowerCase();
   const scheme = /^([a-z][a-z0-9+.-]*):/.exec(plain)?.[1];
