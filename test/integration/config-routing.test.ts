@@ -81,7 +81,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     );
     expect(byRecipient['change-board@contoso.com']!.plainText).toContain(`Tenant: Contoso (${CONTOSO})`);
     expect(byRecipient['northwind-ops@northwindtraders.com']!.cc).toEqual([{ address: 'ops@contoso.com' }]);
-    expect(world.log.lines.join('\n')).toMatch(/muted alert .*Woodgrove to Contoso.*silence by alice@contoso\.example/);
+    expect(world.log.lines.join('\n')).toMatch(/muted alert .*Woodgrove to Contoso.*silence by alice@contoso\.com/);
 
     expect(first.heartbeat).toBe('sent');
     expect(heartbeat.pings()).toHaveLength(1);

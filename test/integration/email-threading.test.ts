@@ -54,7 +54,7 @@ describe('email threading, end to end', () => {
 
     // ACS kept the Message-ID we set: the firing email is the root of the thread.
     const root = firing!.messageId;
-    expect(root).toMatch(/^alert\.[0-9a-f]{32}\.\d+@watch\.contoso\.example$/);
+    expect(root).toMatch(/^alert\.[0-9a-f]{32}\.\d+@watch\.contoso\.com$/);
     const [first, second, third] = [firing!, reminder!, resolved!].map((m) => emlHeaders(m.emlPath!));
     expect(first!.get('message-id')).toBe(`<${root}>`);
     for (const reply of [second!, third!]) {

@@ -223,7 +223,7 @@ describe('the status page in a browser', () => {
     expect(fabrikam?.[3]).toBe('change-board@contoso.com cc identity-ops@contoso.com');
     expect(fabrikam?.[4]).toBe('firing');
     expect(seen.alerts.find((r) => r[1]?.startsWith('Woodgrove'))?.[4]).toMatch(
-      /^silenced until .* UTC silence by alice@contoso\.example/,
+      /^silenced until .* UTC silence by alice@contoso\.com/,
     );
     expect(seen.alerts.some((r) => r[1]?.startsWith('<img src=x onerror="window.__pwned=1">Tailspin & "Co"'))).toBe(
       true,
@@ -269,11 +269,11 @@ describe('npm run status', () => {
     ])
       expect(text).toContain(`\n${heading}\n`);
     expect(text).toContain(`Contoso (${CONTOSO}): 3 open`);
-    expect(text).toMatch(/Fabrikam to Contoso\s+7 min\s+change-board@contoso\.example\s+firing/);
+    expect(text).toMatch(/Fabrikam to Contoso\s+7 min\s+change-board@contoso\.com\s+firing/);
     expect(text).toContain('<img src=x onerror="window.__pwned=1">Tailspin');
     expect(text).not.toContain('\u001b');
     expect(text).toContain(`${NORTHWIND}: ${world.cloud.authorityHost}/${NORTHWIND}/v2.0/adminconsent?`);
-    expect(text).toMatch(/silence\s+app=Woodgrove\*\s+on until .* UTC\s+alice@contoso\.example: CHG-20931/);
+    expect(text).toMatch(/silence\s+app=Woodgrove\*\s+on until .* UTC\s+alice@contoso\.com: CHG-20931/);
   });
 });
 
