@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph';
 import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
@@ -18,7 +18,7 @@ import { describeProblem } from './observe/errors';
 import { observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
-import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from './model';
+import type { AlertLabels, AlertRecord, CycleSummary, EndReason, Finding, NotificationItem } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
 import type { DiscoveryCache } from './store/discovery-store';
 import type { SilenceStore } from './store/silence-store';
@@ -367,6 +367,52 @@ function judgedThisCycle(
   return evidence.judged(labels);
 }
 
+/** The tenants the config watches, lower-cased: the whole target list (never a fan-out worker's share of it). */
+function watchedTenants(deps: CycleDeps): Set<string> {
+  return new Set(deps.targets.map((t) => t.tenantId.toLowerCase()));
+}
+
+/**
+ * Whether an alert's tenant is no longer watched (taken out of WATCH_TENANTS): its alerts are
+ * judged, and end as "no longer watched". A KQL rule's alert is the rule's to judge.
+ */
+function noLongerWatched(labels: AlertLabels, watched: Set<string>): boolean {
+  return !isKqlCondition(labels.condition) && !watched.has(labels.tenantId.toLowerCase());
+}
+
+/**
+ * Forgets what the monitor kept about tenants no longer watched (their discovery cache and their
+ * provisioning-log watermark and digest), so a tenant watched again later starts afresh instead
+ * of from a months-old watermark. Done once after each change of the tenant list (a fingerprint of
+ * it is kept in the state table); a failure is tried again next cycle and costs nothing else.
+ */
+async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Promise<void> {
+  const key = createHash('sha256')
+    .update([...watched].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 32);
+  try {
+    if ((await deps.state.watchedTenantsKey()) === key) return;
+    const kept = new Set([
+      ...((await deps.discovery?.tenants?.()) ?? []),
+      ...((await deps.logs?.store.tenants()) ?? []),
+    ]);
+    for (const tenant of kept) {
+      if (watched.has(tenant)) continue;
+      await deps.discovery?.forgetTenant?.(tenant);
+      await deps.logs?.store.forget(tenant);
+      deps.log.info(
+        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache and provisioning-log watermark are forgotten`,
+      );
+    }
+    await deps.state.setWatchedTenantsKey(key, watched.size);
+  } catch (error) {
+    deps.log.warn(
+      `forgetting the state of tenants no longer watched failed; tried again next cycle: ${(error as Error).message}`,
+    );
+  }
+}
+
 /** Whether a notice speaks of an alert that ended badly (a quarantine ended by Entra disabling the job): no good news. */
 function endedBadlyIn(
   current: Map<string, AlertRecord>,
@@ -398,11 +444,14 @@ async function decideAndDeliver(
   const now = deps.clock();
   const findings = evaluate(evidence, kql, now);
   await deps.probe?.('evaluated');
+  const watched = watchedTenants(deps);
+  const unwatched = (labels: AlertLabels) => noLongerWatched(labels, watched);
   const { changed } = reconcile({
     stored,
     findings,
     now,
-    inView: (labels: AlertLabels) => judgedThisCycle(labels, evidence, kql, deps),
+    inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, deps),
+    endReasonOf: (labels): EndReason | undefined => (unwatched(labels) ? 'no-longer-watched' : undefined),
     keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
 
@@ -420,6 +469,7 @@ async function decideAndDeliver(
   for (const fp of lost) current.delete(fp);
   // The alerts these events produced are written: now the watermarks may move past them.
   if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
+  await forgetUnwatchedTenants(deps, watched);
   for (const { alert, reason } of muted)
     deps.log.info(
       `muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`,

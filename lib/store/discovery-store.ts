@@ -28,6 +28,10 @@ export interface DiscoveryCache {
   saveSweep(tenantId: string, snapshot: DiscoverySnapshot): Promise<void>;
   /** Updates one known service principal (new jobs seen between sweeps). */
   saveServicePrincipal(tenantId: string, sp: KnownServicePrincipal): Promise<void>;
+  /** The tenants it keeps anything about (lower-cased), for forgetting those no longer watched. */
+  tenants?(): Promise<string[]>;
+  /** Forgets everything about a tenant no longer watched. */
+  forgetTenant?(tenantId: string): Promise<void>;
 }
 
 const SWEEP_ROW = '~sweep';
@@ -133,5 +137,26 @@ export class DiscoveryStore implements DiscoveryCache {
   async saveServicePrincipal(tenantId: string, sp: KnownServicePrincipal): Promise<void> {
     await this.ensureTable();
     await this.table.upsertEntity(toEntity(tenantId, sp), 'Replace');
+  }
+
+  async tenants(): Promise<string[]> {
+    await this.ensureTable();
+    const tenants = new Set<string>();
+    for await (const entity of this.table.listEntities({ queryOptions: { select: ['PartitionKey'] } }))
+      tenants.add(String(entity.partitionKey));
+    return [...tenants];
+  }
+
+  async forgetTenant(tenantId: string): Promise<void> {
+    await this.ensureTable();
+    const partitionKey = safeKey(tenantId);
+    const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
+    const actions: TransactionAction[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
+      actions.push(['delete', { partitionKey, rowKey: String(entity.rowKey) }]);
+    // The sweep row last, as saveSweep writes it last: a half-forgotten tenant is swept again.
+    actions.sort((a, b) => Number(a[1].rowKey === SWEEP_ROW) - Number(b[1].rowKey === SWEEP_ROW));
+    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT)
+      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
   }
 }
