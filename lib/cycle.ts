@@ -4,7 +4,7 @@ import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph
 import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
 import { dispatch } from './dispatch/dispatch';
 import { matchLabelsOf, receiversOf, routesFor } from './dispatch/route';
-import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
+import { absenceOf, evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
 import { CycleBudget } from './limits';
 import type { Logger } from './log';
 import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from './notify/deliver';
@@ -15,7 +15,7 @@ import { mapLimit } from './map-limit';
 import { refusedAccess } from './observe/access';
 import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from './observe/pacing';
 import { describeProblem } from './observe/errors';
-import { observeTenant, type ObserveOptions } from './observe/observe';
+import { MIN_ABSENCE_CONFIRM_MS, observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
 import type { AlertLabels, AlertRecord, CycleSummary, EndReason, Finding, NotificationItem } from './model';
@@ -66,7 +66,7 @@ export interface CycleDeps extends DeliveryDeps {
 }
 
 /** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
-function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
+function observeOptions(deps: CycleDeps, target: Target, budget: CycleBudget): ObserveOptions {
   const policy = deps.policy.discovery;
   return {
     ...deps.observe,
@@ -75,6 +75,8 @@ function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
       cache: deps.discovery,
       refreshMs: policy?.refreshMs ?? DEFAULT_DISCOVERY_REFRESH_MS,
       listed: policy?.servicePrincipals.get(target.tenantId.toLowerCase()) ?? [],
+      // A configuration missed by one read is gone only if a read of a later cycle misses it too.
+      confirmAfterMs: Math.max(MIN_ABSENCE_CONFIRM_MS, budget.limits.cycleMs),
     },
   };
 }
@@ -98,6 +100,18 @@ export function reportProblems(observations: TenantObservation[], log: Logger, e
       log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`, {
         tenantId: o.tenantId,
       });
+    for (const m of o.missing ?? []) {
+      const what = `configuration "${m.servicePrincipal.displayName}" (${m.servicePrincipal.id})${m.jobId ? `, job ${m.jobId},` : ''}`;
+      if (m.confirmed)
+        log.info(`tenant ${o.tenantId}: ${what} is gone (missing since ${m.since}, confirmed): its alerts end`, {
+          tenantId: o.tenantId,
+        });
+      else
+        log.warn(
+          `tenant ${o.tenantId}: ${what} not seen on the last read (missing since ${m.since}); confirming on the next read before its alerts end`,
+          { tenantId: o.tenantId },
+        );
+    }
     if (o.discovery?.swept)
       log.info(
         `tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`,
@@ -135,6 +149,11 @@ export interface Evidence {
   findings(now: Date): Finding[];
   /** Whether a tenant's stored alert can be judged this cycle; one that cannot is held as it was. */
   judged(labels: AlertLabels): boolean;
+  /**
+   * What the reads say of a stored alert's configuration: gone (confirmed on a second read; the
+   * alert ends with that reason), or not seen on the last read and being confirmed (held, since when).
+   */
+  absence(labels: AlertLabels): { endReason?: EndReason; missingSince?: string };
   /** Provisioning-log states to write after the alerts (a worker writes its own). */
   logReads: TenantLogRead[];
   tenantsChecked: number;
@@ -154,6 +173,10 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<CycleDeps, 'pol
     judged: (labels) => {
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
+    },
+    absence: (labels) => {
+      const o = byTenant.get(labels.tenantId);
+      return o ? absenceOf(labels, o) : {};
     },
     logReads: readings.flatMap((r) => (r.logRead ? [r.logRead] : [])),
     tenantsChecked: observations.length,
@@ -247,7 +270,7 @@ async function observeOne(
   let observation: TenantObservation;
   try {
     const reading = observeTenant(reader, target.tenantId, {
-      ...observeOptions(deps, target),
+      ...observeOptions(deps, target, budget),
       deadline,
       retryCallMs: limits.callMs,
     });
@@ -451,7 +474,9 @@ async function decideAndDeliver(
     findings,
     now,
     inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, deps),
-    endReasonOf: (labels): EndReason | undefined => (unwatched(labels) ? 'no-longer-watched' : undefined),
+    endReasonOf: (labels): EndReason | undefined =>
+      unwatched(labels) ? 'no-longer-watched' : evidence.absence(labels).endReason,
+    missingSinceOf: (labels) => evidence.absence(labels).missingSince,
     keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
 

@@ -13,6 +13,8 @@ import { startWorld, type World } from '../support/world';
 const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
 const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
+const FABRIKAM_SP = '11a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601';
+const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
 const MINUTE = 60_000;
 
 const target = (tenantId: string): Target => ({ tenantId, tokenTenant: tenantId });
@@ -73,5 +75,67 @@ describe('alerts whose tenant or configuration leaves', () => {
     // A week on, its rows are forgotten like resolved alerts.
     await cycle([target(CONTOSO)], 8 * 24 * 3600_000);
     expect([...(await d.alerts.loadTenant(NORTHWIND)).values()]).toEqual([]);
+  });
+
+  it('a configuration that vanishes for one read (a 404, an empty job list) is unknown, not deleted; one gone on the next read too ends as gone', async () => {
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
+    const targets = [target(CONTOSO)];
+    const cycle = (ms: number) => runCycle(world.deps({ targets, clock: () => at(ms) }));
+    const fabrikamEmails = () => world.cloud.acs.messages().filter((m) => m.subject.includes('Fabrikam to Contoso'));
+    const d = world.deps();
+    const hold = async () =>
+      [...(await d.alerts.loadTenant(CONTOSO)).values()].find((a) => a.labels.condition === 'deletion-threshold');
+
+    await cycle(0);
+    expect(fabrikamEmails().map((m) => m.subject)).toEqual([
+      '[Critical] Deletion threshold tripped: Fabrikam to Contoso (3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b)',
+    ]);
+
+    // Graph answers 404 for the configuration's jobs once: not seen on this read; confirming.
+    world.cloud.control.injectFault({
+      status: 404,
+      times: 1,
+      inBatch: true,
+      tenantId: CONTOSO,
+      pathIncludes: `/servicePrincipals/${FABRIKAM_SP}/synchronization/jobs`,
+    });
+    const blip = await cycle(5 * MINUTE);
+    expect(fabrikamEmails()).toHaveLength(1);
+    expect(await hold()).toMatchObject({ state: 'firing', missingSince: at(5 * MINUTE).toISOString() });
+    expect(world.log.lines.join('\n')).toMatch(/"Fabrikam to Contoso" .*not seen on the last read .*confirming/);
+    const view = await readStatus(d.alerts, d.state, { now: at(5 * MINUTE) });
+    expect(renderStatusPage(view)).toContain('not seen on the last read');
+    expect(blip.alertsFiring).toBeGreaterThan(0);
+
+    // The next read finds it again: no resolved notice, no new firing notice.
+    await cycle(10 * MINUTE);
+    expect(fabrikamEmails()).toHaveLength(1);
+    expect(await hold()).toMatchObject({ state: 'firing' });
+    expect((await hold())?.missingSince).toBeUndefined();
+
+    // An empty job list for one read, then the job is back: still nothing sent.
+    const spec = world.cloud.control.removeJob(CONTOSO, FABRIKAM_JOB);
+    await cycle(15 * MINUTE);
+    world.cloud.control.addJob(CONTOSO, FABRIKAM_SP, spec);
+    await cycle(20 * MINUTE);
+    expect(fabrikamEmails()).toHaveLength(1);
+    expect(await hold()).toMatchObject({ state: 'firing' });
+
+    // Deleted for real: missing on this read, and on the next one a cycle later: it ends, as gone.
+    world.cloud.control.removeJob(CONTOSO, FABRIKAM_JOB);
+    await cycle(25 * MINUTE);
+    expect(fabrikamEmails()).toHaveLength(1);
+    await cycle(30 * MINUTE);
+    const subjects = fabrikamEmails().map((m) => m.subject);
+    expect(subjects).toHaveLength(2);
+    expect(subjects[1]).toMatch(
+      /^Ended \(configuration gone\): \[Critical\] Deletion threshold tripped: Fabrikam to Contoso/,
+    );
+    expect(fabrikamEmails()[1]?.plainText).toContain('the configuration is gone');
+    expect(fabrikamEmails()[1]?.plainText).not.toMatch(/Resolved|recovered/);
+    expect(await hold()).toMatchObject({ state: 'resolved', endReason: 'configuration-gone' });
   });
 });
