@@ -158,7 +158,7 @@ describe('fault injection over the emulators and Azurite', () => {
     expect(healed.errors).toEqual([]);
     expect(healed.alertsFiring).toBe(1 + GRAPH_FAULTS.length); // each faulty tenant's quarantined job, now read
     recover(CONTOSO, FABRIKAM_JOB);
-    await cycle();
+    await cycle(all);
     const notices = deliveredNotices(world.cloud.acs.messages());
     expect([...notices.values()].every((n) => n === 1)).toBe(true);
   });
