@@ -52,6 +52,19 @@ interface LinkUseEntity extends Omit<SilenceEntity, 'rowKey'> {
   linkExpires: string;
 }
 
+/** A silence's fields as a row holds them (its keys aside). */
+function silenceFields(silence: StoredSilence): Omit<SilenceEntity, 'partitionKey' | 'rowKey'> {
+  return {
+    matchers: JSON.stringify(silence.matchers),
+    startsAt: silence.startsAt.toISOString(),
+    endsAt: silence.endsAt.toISOString(),
+    createdBy: silence.createdBy,
+    comment: silence.comment,
+    fingerprint: silence.fingerprint,
+    heading: silence.heading,
+  };
+}
+
 function fromEntity(entity: SilenceEntity): StoredSilence {
   return {
     id: entity.rowKey,
@@ -92,13 +105,7 @@ export class SilenceStore {
     const entity: TableEntity<SilenceEntity> = {
       partitionKey: PARTITION,
       rowKey: silence.id,
-      matchers: JSON.stringify(silence.matchers),
-      startsAt: silence.startsAt.toISOString(),
-      endsAt: silence.endsAt.toISOString(),
-      createdBy: silence.createdBy,
-      comment: silence.comment,
-      fingerprint: silence.fingerprint,
-      heading: silence.heading,
+      ...silenceFields(silence),
     };
     try {
       await stored(this.table, 'saving a snooze silence', () => this.table.createEntity(entity));
@@ -130,13 +137,7 @@ export class SilenceStore {
       silenceId: silence.id,
       usedAt: now.toISOString(),
       linkExpires: linkExpires.toISOString(),
-      matchers: JSON.stringify(silence.matchers),
-      startsAt: silence.startsAt.toISOString(),
-      endsAt: silence.endsAt.toISOString(),
-      createdBy: silence.createdBy,
-      comment: silence.comment,
-      fingerprint: silence.fingerprint,
-      heading: silence.heading,
+      ...silenceFields(silence),
     };
     try {
       await stored(this.table, 'recording the use of a snooze link', () => this.table.createEntity(entity));

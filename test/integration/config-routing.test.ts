@@ -72,10 +72,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     const byRecipient = Object.fromEntries(
       world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(','), m]),
     );
-    expect(Object.keys(byRecipient).sort()).toEqual([
-      'change-board@contoso.com',
-      'northwind-ops@northwindtraders.com',
-    ]);
+    expect(Object.keys(byRecipient).sort()).toEqual(['change-board@contoso.com', 'northwind-ops@northwindtraders.com']);
     expect(byRecipient['change-board@contoso.com']!.subject).toBe(
       '[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
     );

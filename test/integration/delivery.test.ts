@@ -181,10 +181,7 @@ describe('delivery', () => {
   it('forgets an alert a week after it resolved, and a new trip then starts afresh', async () => {
     let now = new Date('2026-11-27T12:00:00Z');
     // The monitor's clock runs a week past the emulator's, to which every running job would look stalled.
-    const noStalls = buildPolicy(
-      { rules: { 'job-stalled': { enabled: false } } },
-      { emailTo: ['ops@contoso.com'] },
-    );
+    const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
     const deps = () => world.deps({ clock: () => now, policy: noStalls });
     trip();
     await runCycle(deps());

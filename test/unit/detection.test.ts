@@ -268,10 +268,7 @@ describe('quarantine', () => {
   });
 
   it('in its last week it is critical whatever the config says, and the change is material (told at once)', () => {
-    const policy = buildPolicy(
-      { rules: { quarantine: { severity: 'warning' } } },
-      { emailTo: ['ops@contoso.com'] },
-    );
+    const policy = buildPolicy({ rules: { quarantine: { severity: 'warning' } } }, { emailTo: ['ops@contoso.com'] });
     const early = findings(
       observe([
         [
@@ -751,9 +748,7 @@ describe('configuration-level conditions', () => {
       material: 'no recipients',
     });
     expect(
-      with_(
-        '{"Enabled":true,"Recipients":"ops@contoso.com","DeleteThresholdEnabled":true,"DeleteThresholdValue":500}',
-      ),
+      with_('{"Enabled":true,"Recipients":"ops@contoso.com","DeleteThresholdEnabled":true,"DeleteThresholdValue":500}'),
     ).toEqual([]);
     const created = merge(neverRunJob('scim.2'), {
       schedule: { state: 'Disabled' },
@@ -769,7 +764,8 @@ describe('configuration-level conditions', () => {
           [
             crossTenant.id,
             secrets({
-              SyncNotificationSettings: '{"Enabled":true,"Recipients":"a@b.contoso.com","DeleteThresholdEnabled":false}',
+              SyncNotificationSettings:
+                '{"Enabled":true,"Recipients":"a@b.contoso.com","DeleteThresholdEnabled":false}',
             })!,
           ],
         ]),

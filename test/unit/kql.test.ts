@@ -230,9 +230,7 @@ describe('kqlRules in the config', () => {
   });
 
   it('refuses a condition that names no rule', () => {
-    expect(
-      problemsOf({ route: { routes: [{ match: { condition: 'kql-nope' }, to: ['a@contoso.com'] }] } })[0],
-    ).toMatch(
+    expect(problemsOf({ route: { routes: [{ match: { condition: 'kql-nope' }, to: ['a@contoso.com'] }] } })[0]).toMatch(
       /^route\.routes\[0\]\.match\.condition: expected one of tenant-unreadable, .*provisioning-logs-unreadable, got "kql-nope"$/,
     );
   });
