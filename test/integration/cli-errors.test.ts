@@ -20,14 +20,13 @@ const root = join(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'esw-cli-'));
 const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 
-async function run(env: Env): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  env: Env,
+  localSettingsFile = join(dir, 'no-local-settings.json'),
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await cycleCommand(
-    env,
-    { out: (l) => out.push(l), err: (l) => err.push(l) },
-    join(dir, 'no-local-settings.json'),
-  );
+  const code = await cycleCommand(env, { out: (l) => out.push(l), err: (l) => err.push(l) }, localSettingsFile);
   captureLog('npm run cycle (in process)', [...out, ...err].join('\n'));
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -129,6 +128,49 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
     expect(result.err).toContain(`Invalid config ${file}:`);
     expect(result.err).toMatch(/nested \d+ levels deep; a config is at most 64 levels deep/);
     expect(result.err).not.toMatch(/RangeError|Maximum call stack/);
+  });
+
+  it('a local.settings.json beside it: one line per setting both give differently, naming the winner and both sources, secrets hidden', async () => {
+    const { AZURE_CLIENT_SECRET: secret, ...withoutSecret } = world.env;
+    const file = join(dir, 'overlapping.local.settings.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        IsEncrypted: false,
+        Values: {
+          AZURE_CLIENT_SECRET: secret, // kept out of the environment: taken from the file, no line
+          ALERT_EMAIL_TO: 'file-only@contoso.example',
+          WATCH_SCHEDULE: '0 */5 * * * *',
+          OPS_WEBHOOK_SECRET: 'a-stale-signing-secret-from-last-month',
+        },
+      }),
+    );
+    const result = await run({ ...withoutSecret, WATCH_SCHEDULE: '0 */10 * * * *' }, file);
+    expect(result.out).toMatch(/^cycle: /m);
+    expect(result.code).not.toBe(2);
+    const lines = result.err.split('\n').filter((l) => l.startsWith('settings: '));
+    expect(lines).toEqual([
+      `settings: ALERT_EMAIL_TO: the environment's "ops@contoso.example" wins over "file-only@contoso.example" from ${file} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
+      `settings: WATCH_SCHEDULE: the environment's "0 */10 * * * *" wins over "0 */5 * * * *" from ${file} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
+      expect.stringMatching(
+        /^settings: OPS_WEBHOOK_SECRET: the environment's a hidden value \(\d+ characters, sha256 [0-9a-f]{8}…\) wins over a hidden value \(38 characters, sha256 [0-9a-f]{8}…\) from /,
+      ),
+    ]);
+    expect(result.err).not.toContain(world.env.OPS_WEBHOOK_SECRET as string);
+    expect(result.err).not.toContain('a-stale-signing-secret');
+  });
+
+  it('a local.settings.json whose app would sign in to the tenant the environment names: refused, both sources named (exit 2)', async () => {
+    const { AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID, ...rest } = world.env;
+    const file = join(dir, 'other-identity.local.settings.json');
+    writeFileSync(file, JSON.stringify({ Values: { AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET } }));
+    const result = await run({ ...rest, AZURE_TENANT_ID: NORTHWIND }, file);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(
+      `AZURE_TENANT_ID="${NORTHWIND}" from the environment would sign in with AZURE_CLIENT_ID and AZURE_CLIENT_SECRET from ${file}, which gives AZURE_TENANT_ID="${AZURE_TENANT_ID}" for them`,
+    );
+    expect(result.out).not.toMatch(/^cycle: /m);
+    expect(result.err).not.toMatch(STACK);
   });
 
   it('a hung tenant: a real process reports it "timed out" and exits 1 within its deadline, the other tenant checked', async () => {
