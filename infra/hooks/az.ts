@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 /**
  * The Azure CLI as the azd hooks use it. azd runs a hook in the project directory with the azd
  * environment's values (Bicep outputs included) as environment variables, but gives it no Azure
- * token; the hooks ask `az`, which a person running azd has (README "Deploy" lists it), signed in
+ * token; the hooks ask `az`, which a person running azd has (the deployment guide asks for it), signed in
  * to the same tenant. Every call goes through an injected runner so that tests drive the hooks'
  * decisions with a fake `az`.
  */

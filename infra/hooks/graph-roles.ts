@@ -9,7 +9,7 @@ import { AzError, azJson, azProblem, graphRoot, poll, type Env, type HookDeps } 
  * Why a check and not a retrying grant (microsoftgraph/msgraph-bicep-types#193): that failure,
  * "Not a valid reference update" when Bicep assigns an app role to an identity created in the same
  * deployment, stops the provisioning itself, so no hook runs after it; the reporter's second run
- * succeeds and Microsoft could not reproduce it, so the README tells to run `azd up` again. Moving
+ * succeeds and Microsoft could not reproduce it, so the deployment guide says to run `azd up` again. Moving
  * the grants out of Bicep into a hook would trade that rare rerun for a grant made with whatever
  * account `az` is signed in as. What a hook can add is this: with GRANT_GRAPH_ROLES=false (the
  * template grants nothing), or a grant that did not happen, it names the principal, what is
