@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { cycleCommand } from '../../lib/cli/cycle-command';
 import type { Env } from '../../lib/config/settings';
 import { recordSecret } from '../../emulators/secrets';
 import { captureLog } from '../support/log-capture';
+import { runTypeScript } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
 /**
@@ -16,7 +16,6 @@ import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/wo
  * a hung tenant neither hangs the cycle nor keeps the process alive.
  */
 
-const root = join(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'esw-cli-'));
 const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 
@@ -179,25 +178,10 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
     // Every 10 s: an 8 s cycle, 3 s a tenant.
     const env = { ...world.env, WATCH_SCHEDULE: '*/10 * * * * *' };
     const started = Date.now();
-    const result = await new Promise<{ code: number; err: string; out: string }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')],
-        {
-          cwd: dir,
-          env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        captureLog('npm run cycle', `${out}\n${err}`);
-        resolve({ code: code ?? -1, err, out });
-      });
+    const result = await runTypeScript('lib/cli/cycle.ts', {
+      cwd: dir,
+      env: { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
+      label: 'npm run cycle',
     });
     expect(result.code).toBe(1);
     // Whole tenant, or each configuration read under the tenant's deadline: named as timed out either way.

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { captureLog } from '../support/log-capture';
+import { runTypeScript } from '../support/process';
 
 /**
  * `npm run onboard` and `npm run status` as a person runs them, in a folder with a
@@ -24,23 +23,8 @@ function folderWith(values: Record<string, string>): string {
   return dir;
 }
 
-function command(cli: 'onboard' | 'status', cwd: string, env: Record<string, string>, args: string[] = []) {
-  return new Promise<{ code: number; out: string; err: string }>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', `${cli}.ts`), ...args],
-      { cwd, env: { PATH: process.env.PATH as string, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      captureLog(`npm run ${cli}`, `${out}\n${err}`);
-      resolve({ code: code ?? -1, out, err });
-    });
-  });
+function command(cli: 'onboard' | 'status', cwd: string, env: Record<string, string>) {
+  return runTypeScript(`lib/cli/${cli}.ts`, { cwd, env, label: `npm run ${cli}` });
 }
 
 const APP_SETTINGS = {

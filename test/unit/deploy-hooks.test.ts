@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { deleteAppRegistration } from '../../infra/hooks/app-registration';
 import { failureOf, poll, realAz } from '../../infra/hooks/az';
 import { DEPLOY_ROLE, SETTLE_MS, waitForDeployRole } from '../../infra/hooks/deploy-role';
@@ -17,6 +18,7 @@ import {
   NOT_SIGNED_IN,
   ok,
 } from '../support/fake-az';
+import { runNode } from '../support/process';
 
 /**
  * The azd hooks (infra/hooks/, azure.yaml) decide with what `az` answers: a scripted `az` and a
@@ -322,20 +324,18 @@ describe('the az runner and the backoff', () => {
   );
 });
 
-/** Runs a hook as azd does: `node --import tsx infra/hooks/<hook>.ts` in the project directory, the environment's values as variables. */
-function runHook(hook: string, env: Record<string, string>, pathFirst: string) {
-  return new Promise<{ code: number; out: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join('infra', 'hooks', `${hook}.ts`)], {
-      cwd: root,
-      env: { PATH: `${pathFirst}:${process.env.PATH}`, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, out }));
+/** Runs a hook with the very command azure.yaml gives azd, the environment's values as variables. */
+async function runHook(hook: string, env: Record<string, string>, pathFirst: string) {
+  const project = parseYaml(readFileSync(join(root, 'azure.yaml'), 'utf8')) as {
+    hooks: Record<string, { posix: { run: string } }>;
+  };
+  const [node, ...args] = (project.hooks[hook]?.posix.run ?? '').split(' ');
+  expect(node).toBe('node');
+  const result = await runNode(args, {
+    env: { ...env, PATH: `${pathFirst}:${process.env.PATH}` },
+    label: `azd hook ${hook}`,
   });
+  return { code: result.code, out: `${result.out}${result.err}` };
 }
 
 describe.skipIf(process.platform === 'win32')(
