@@ -270,6 +270,17 @@ export interface CycleSummary {
   postsSent?: number;
   errors: string[];
   heartbeat: 'sent' | 'failed' | 'skipped';
+  /** Set when emails waited because the send budget ran out (absent: it did not). */
+  emailBudgetSpent?: EmailBudgetSpent;
+}
+
+/**
+ * The email budget ran out this cycle: at our own count (`budget`: sendBudget, or the sender
+ * domain's ACS limits), or at ACS itself (`ACS`: it answered 429), with when it lets sends resume.
+ */
+export interface EmailBudgetSpent {
+  at: 'budget' | 'ACS';
+  sendsResumeAt?: string;
 }
 
 // ---- what a channel shows of an alert ------------------------------------------------------------

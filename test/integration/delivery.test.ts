@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCycle, type CyclePoint } from '../../lib/cycle';
 import { buildPolicy } from '../../lib/config/config';
+import { formatSummary } from '../../lib/app';
+import { expectEachOnce } from '../support/notices';
 import { policy, route } from '../support/policy';
 import { startWorld, type World } from '../support/world';
 
@@ -176,6 +178,48 @@ describe('delivery', () => {
         .map((m) => m.to[0]!.address)
         .sort(),
     ).toEqual(['northwind@contoso.example', 'ops@contoso.example']);
+  });
+
+  it('an ACS 429 is the budget running out: no more sends until Retry-After, on every instance, nothing lost or doubled', async () => {
+    let now = new Date();
+    const routed = policy({
+      route: route('root', {
+        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })],
+      }),
+    });
+    trip();
+    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
+    world.cloud.acs.injectFault({ status: 429, retryAfterSeconds: 120, times: 1, path: 'send' });
+    const deps = () => world.deps({ policy: routed, clock: () => now });
+    const sendRequests = () => world.cloud.acs.requests().filter((r) => r.path.includes('emails:send')).length;
+
+    const throttled = await runCycle(deps());
+    expect([throttled.notificationsSent, throttled.notificationsPending]).toEqual([0, 2]);
+    expect(throttled.errors).toEqual([]);
+    expect(throttled.emailBudgetSpent).toEqual({
+      at: 'ACS',
+      sendsResumeAt: new Date(now.getTime() + 120_000).toISOString(),
+    });
+    expect(formatSummary(throttled)).toContain('the email budget ran out at ACS');
+    expect(world.log.lines.join('\n')).toMatch(/ACS answered 429 .*2 email\(s\) wait/);
+    expect(sendRequests()).toBe(1); // the second email was not tried into the same 429
+
+    // Another instance, a minute later: ACS's Retry-After still holds, so nothing is sent or tried.
+    now = new Date(now.getTime() + 60_000);
+    const held = await runCycle(deps());
+    expect([held.notificationsSent, held.notificationsPending]).toEqual([0, 2]);
+    expect(held.emailBudgetSpent?.at).toBe('ACS');
+    expect(sendRequests()).toBe(1);
+
+    now = new Date(now.getTime() + 61_000);
+    const resumed = await runCycle(deps());
+    expect([resumed.notificationsSent, resumed.notificationsPending]).toEqual([2, 0]);
+    expect(resumed.emailBudgetSpent).toBeUndefined();
+    await runCycle(deps());
+    expectEachOnce(world.cloud.acs.messages(), 2);
   });
 
   it('forgets an alert a week after it resolved, and a new trip then starts afresh', async () => {
