@@ -46,8 +46,24 @@ export interface MatchLabels {
   severity: Severity;
 }
 
+/** What JSON holds: the entries of a structured annotation. */
+export type StructuredValue =
+  | string
+  | number
+  | boolean
+  | null
+  | StructuredValue[]
+  | { [key: string]: StructuredValue | undefined };
+
+/**
+ * An annotation a rule's view reads back entry by entry (a digest's error codes, a sample of held
+ * objects, a KQL rule's rows). Kept as structure, never as JSON text: a bound on text could cut it
+ * into something that no longer parses. Bounded by what it holds (lib/text.ts, boundedList).
+ */
+export type AnnotationList = StructuredValue[];
+
 /** Facts that may change from cycle to cycle without making a new alert. All plain JSON. */
-export type Annotations = Record<string, string | number | boolean | undefined>;
+export type Annotations = Record<string, string | number | boolean | undefined | AnnotationList>;
 
 /** What one rule found about one subject this cycle. */
 export interface Finding {
