@@ -48,12 +48,7 @@ export interface MatchLabels {
 
 /** What JSON holds: the entries of a structured annotation. */
 export type StructuredValue =
-  | string
-  | number
-  | boolean
-  | null
-  | StructuredValue[]
-  | { [key: string]: StructuredValue | undefined };
+  string | number | boolean | null | StructuredValue[] | { [key: string]: StructuredValue | undefined };
 
 /**
  * An annotation a rule's view reads back entry by entry (a digest's error codes, a sample of held
