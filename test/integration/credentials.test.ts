@@ -48,6 +48,17 @@ function certificateFile(): { path: string; certificate: string } {
   return { path, certificate };
 }
 
+/** The app registration trusts the managed identity as its federated credential. */
+function trustManagedIdentity(): void {
+  const mi = world.cloud.managedIdentity;
+  world.cloud.control.addFederatedCredential({
+    name: 'watch-identity',
+    issuer: mi.issuer,
+    subject: mi.principalId,
+    audiences: ['api://AzureADTokenExchange'],
+  });
+}
+
 const unreadable = (errors: string[]) => errors.filter((e) => e.includes('cannot monitor'));
 
 describe('certificate: a client assertion signed with the app certificate', () => {
@@ -123,13 +134,7 @@ describe('federated: the managed identity is the credential of a multi-tenant ap
   });
 
   it('names a customer tenant that has not consented, and still reads the others', async () => {
-    const mi = world.cloud.managedIdentity;
-    world.cloud.control.addFederatedCredential({
-      name: 'watch-identity',
-      issuer: mi.issuer,
-      subject: mi.principalId,
-      audiences: ['api://AzureADTokenExchange'],
-    });
+    trustManagedIdentity();
     world.cloud.control.setConsented(other, false);
     const summary = await runCycle(world.deps());
     expect(summary.tenantsUnreadable).toEqual([other]);
@@ -219,12 +224,7 @@ describe('a tenant listed by its domain: every token must belong to the tenant a
     Object.assign(process.env, mi.env);
     world.env.WATCH_APP_CLIENT_ID = world.cloud.clientId;
     world.env.AZURE_CLIENT_ID = mi.clientId;
-    world.cloud.control.addFederatedCredential({
-      name: 'watch-identity',
-      issuer: mi.issuer,
-      subject: mi.principalId,
-      audiences: ['api://AzureADTokenExchange'],
-    });
+    trustManagedIdentity();
     world.cloud.control.issueTokensAs(other, home);
     await expectMismatchNamed(await runCycle(world.deps()));
   });

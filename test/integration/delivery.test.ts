@@ -38,6 +38,20 @@ describe('delivery', () => {
     },
   });
   const subjects = () => world.cloud.acs.messages().map((m) => m.subject.split(':')[0]);
+  /** Two alerts for two sets of people: a deletion hold at Contoso (ops), a quarantine at Northwind (its own route). */
+  const twoEmails = (budget?: { perMinute: number; perHour: number }) => {
+    trip();
+    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
+    return policy({
+      ...(budget ? { budget } : {}),
+      route: route('root', {
+        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })],
+      }),
+    });
+  };
 
   it.each(POINTS)(
     'a cycle stopped at "%s" neither loses nor doubles the firing and the resolved notice',
@@ -153,17 +167,7 @@ describe('delivery', () => {
 
   it('keeps within the send budget and defers the rest without losing any', async () => {
     let now = new Date('2026-11-27T12:00:00Z');
-    const routed = policy({
-      budget: { perMinute: 1, perHour: 100 },
-      route: route('root', {
-        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })],
-      }),
-    });
-    trip();
-    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'EncounteredQuarantineException' },
-    });
+    const routed = twoEmails({ perMinute: 1, perHour: 100 });
     const deps = () => world.deps({ policy: routed, clock: () => now });
     const first = await runCycle(deps());
     expect([first.notificationsSent, first.notificationsPending]).toEqual([1, 1]);
@@ -182,16 +186,7 @@ describe('delivery', () => {
 
   it('an ACS 429 is the budget running out: no more sends until Retry-After, on every instance, nothing lost or doubled', async () => {
     let now = new Date();
-    const routed = policy({
-      route: route('root', {
-        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })],
-      }),
-    });
-    trip();
-    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'EncounteredQuarantineException' },
-    });
+    const routed = twoEmails();
     world.cloud.acs.injectFault({ status: 429, retryAfterSeconds: 120, times: 1, path: 'send' });
     const deps = () => world.deps({ policy: routed, clock: () => now });
     const sendRequests = () => world.cloud.acs.requests().filter((r) => r.path.includes('emails:send')).length;

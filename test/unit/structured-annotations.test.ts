@@ -15,6 +15,7 @@ import {
   CONTOSO,
   detectionObservation,
   failedEvent,
+  firingRecordOf,
   logsObservation,
   noticeOf,
   NOW,
@@ -139,19 +140,7 @@ function hugeFindings(): Finding[] {
   return [...new Map(findings.map((f) => [f.fingerprint, f])).values()];
 }
 
-function recordOf(f: Finding): AlertRecord {
-  return {
-    fingerprint: f.fingerprint,
-    labels: f.labels,
-    severity: f.severity,
-    state: 'firing',
-    annotations: f.annotations,
-    material: f.material ?? 'm1',
-    notified: {},
-    startsAt: NOW.toISOString(),
-    lastSeenAt: NOW.toISOString(),
-  };
-}
+const recordOf = (f: Finding) => firingRecordOf(f, NOW.toISOString(), NOW.toISOString());
 
 /** The alerts as the next cycle reads them back from Table Storage (through the store's own bounding). */
 async function roundTrip(findings: Finding[]): Promise<Map<string, AlertRecord>> {
