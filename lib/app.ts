@@ -4,17 +4,17 @@ import { createGraphReader } from './clients/graph';
 import { boundedCredential } from './clients/timeouts';
 import { createLogsQueryClient } from './clients/logs';
 import { ConfigError, loadPolicy } from './config/config';
-import type { Policy } from './config/policy';
-import { Env, loadSettings, Settings } from './config/settings';
-import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
-import { createHeartbeat } from './heartbeat';
-import { CycleBudget, limitsForSchedule, type CycleLimits } from './limits';
-import type { Logger } from './log';
-import { countingGraph, type GraphCounters } from './metrics';
-import { createAcsMailer } from './notify/mailer';
+import type { Policy } from './model/policy';
+import { Env, loadSettings, Settings } from './settings/settings';
+import { CycleDeps, CycleSummary, runCycle, Target } from './cycle/cycle';
+import { createHeartbeat } from './clients/heartbeat';
+import { CycleBudget, limitsForSchedule, type CycleLimits } from './cycle/limits';
+import type { Logger } from './util/log';
+import { countingGraph, type GraphCounters } from './cycle/metrics';
+import { createAcsMailer } from './clients/mailer';
 import { createChannelPoster } from './notify/poster';
 import { renderOptionsFor } from './notify/render';
-import { consentApp } from './onboard';
+import { consentApp } from './clients/consent';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
@@ -22,8 +22,8 @@ import { SilenceStore } from './store/silence-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
 import { FANOUT_QUEUE } from './fanout/message';
 import { DEFAULT_FANOUT_BATCH, queueFanOut } from './fanout/planner';
-import { SharedWindowLimiter } from './fanout/shared-limiter';
-import { FANOUT_TABLE, FanOutStore } from './fanout/store';
+import { SharedWindowLimiter } from './store/shared-limiter';
+import { FANOUT_TABLE, FanOutStore } from './store/fanout-store';
 import { GRAPH_REPORTS_APP_LIMIT } from './observe/event-source';
 import type { TokenCredential } from '@azure/core-auth';
 import type { CallLimits } from './clients/timeouts';
@@ -41,9 +41,9 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  */
 /** What a caller may add to the dependencies built from settings. */
 export interface CycleOptions {
-  /** Counts this cycle's Graph traffic for its metrics (lib/metrics.ts). */
+  /** Counts this cycle's Graph traffic for its metrics (lib/cycle/metrics.ts). */
   graphCounters?: GraphCounters;
-  /** The cycle's time limits (default: derived from WATCH_SCHEDULE and host.json, lib/limits.ts). */
+  /** The cycle's time limits (default: derived from WATCH_SCHEDULE and host.json, lib/cycle/limits.ts). */
   limits?: CycleLimits;
   /**
    * May the tenants be handed to the queue-triggered function past WATCH_FANOUT_TENANTS? Only the
@@ -62,7 +62,7 @@ export function fanOutStore(settings: Settings, azure: TokenCredential, limits: 
   return new FanOutStore(createTableClient(settings, azure, FANOUT_TABLE, limits));
 }
 
-/** Graph's reports limit across tenants, shared by every instance through the fan-out table (lib/fanout/shared-limiter.ts). */
+/** Graph's reports limit across tenants, shared by every instance through the fan-out table (lib/store/shared-limiter.ts). */
 function sharedReportsLimiter(settings: Settings, azure: TokenCredential, limits: CallLimits): SharedWindowLimiter {
   return new SharedWindowLimiter(
     createTableClient(settings, azure, FANOUT_TABLE, limits),
@@ -82,7 +82,7 @@ export function cycleDepsFromSettings(
   const credentials = keptCredentials(settings, env);
   const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
   requireWorkspaceWhereNeeded(policy, settings);
-  // Every outbound call is bounded by the cycle's deadline (lib/limits.ts); Graph readers by their tenant's.
+  // Every outbound call is bounded by the cycle's deadline (lib/cycle/limits.ts); Graph readers by their tenant's.
   const budget = new CycleBudget(options.limits ?? limitsForSchedule(settings.schedule, env));
   const azure = boundedCredential(credentials.azure, budget.calls());
   const targets = targetsOf(settings, env);

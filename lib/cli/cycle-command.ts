@@ -1,8 +1,8 @@
 import { formatSummary, runCycleFromEnv } from '../app';
 import { ConfigError } from '../config/config';
-import { identityWarnings } from '../config/identity';
-import { loadSettings, localEnv, SettingsError, type Env } from '../config/settings';
-import type { Logger } from '../cycle';
+import { identityWarnings } from '../settings/identity';
+import { loadSettings, localEnv, SettingsError, type Env } from '../settings/settings';
+import type { Logger } from '../cycle/cycle';
 import { StorageError } from '../store/table';
 
 /** Where the command writes: standard output and standard error, one line at a time. */

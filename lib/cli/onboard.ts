@@ -1,5 +1,5 @@
-import { loadSettings, localEnv, SettingsError, GUID, DOMAIN } from '../config/settings';
-import { consentApp, onboardingText } from '../onboard';
+import { loadSettings, localEnv, SettingsError, GUID, DOMAIN } from '../settings/settings';
+import { consentApp, onboardingText } from '../clients/consent';
 
 /**
  * `npm run onboard -- <tenant> [<tenant> ...]`: prints the admin-consent link for each customer

@@ -1,7 +1,7 @@
 import { ConfigError } from '../config/config';
-import { localEnv, SettingsError } from '../config/settings';
-import { readStatusFromEnv } from '../status';
-import { renderStatusText } from '../status-text';
+import { localEnv, SettingsError } from '../settings/settings';
+import { readStatusFromEnv } from '../status/status';
+import { renderStatusText } from '../status/text';
 
 /**
  * `npm run status`: what is firing, muted and last checked, as terminal tables, from the state the

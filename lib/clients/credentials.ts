@@ -7,9 +7,9 @@ import {
   DefaultAzureCredential,
   ManagedIdentityCredential,
 } from '@azure/identity';
-import { CLOUDS } from '../config/clouds';
-import type { Identity } from '../config/identity';
-import type { Env, Settings } from '../config/settings';
+import { CLOUDS } from '../settings/clouds';
+import type { Identity } from '../settings/identity';
+import type { Env, Settings } from '../settings/settings';
 
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.com',
@@ -265,7 +265,7 @@ export function renewableCredential(
   };
 }
 
-/** The credentials the settings describe (lib/config/identity.ts), secretless first. */
+/** The credentials the settings describe (lib/settings/identity.ts), secretless first. */
 export function createCredentials(settings: Settings, env: Env): Credentials {
   const { identity } = settings;
   const multiTenant = { ...commonOptions(settings), additionallyAllowedTenants: ['*'] };

@@ -12,7 +12,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { TokenCredential } from '@azure/core-auth';
-import { Deadline, TimeoutError } from '../deadline';
+import { Deadline, TimeoutError } from '../util/deadline';
 import { boundedCredential, pathOf, UNBOUNDED, type CallLimits } from './timeouts';
 
 export interface BatchRequest {

@@ -2,7 +2,7 @@ import { EmailClient } from '@azure/communication-email';
 import { TableClient } from '@azure/data-tables';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/core-auth';
-import type { Settings } from '../config/settings';
+import type { Settings } from '../settings/settings';
 import { callLimitPolicy, UNBOUNDED, type CallLimits } from './timeouts';
 
 export { createCredential, createCredentials, isMicrosoftAuthority, type Credentials } from './credentials';

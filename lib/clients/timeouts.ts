@@ -1,5 +1,5 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import { beforeDeadline, Deadline, TimeoutError } from '../deadline';
+import { beforeDeadline, Deadline, TimeoutError } from '../util/deadline';
 import type { RenewableCredential } from './credentials';
 
 /**

@@ -1,6 +1,6 @@
 import type { ChannelTarget } from '../model';
-import type { DigestPolicy } from './policy';
-import { DEPLOYMENT_SETTINGS } from './settings';
+import type { DigestPolicy } from '../model/policy';
+import { DEPLOYMENT_SETTINGS } from '../settings/settings';
 
 /**
  * A route's `channels` (Teams, signed webhooks) and `digest`, validated like the rest of the

@@ -1,6 +1,6 @@
 import { SEVERITIES, type Severity } from '../model';
-import { formatDurationText, parseDuration } from './duration';
-import { field, isObject, shown, type Json } from './json-checks';
+import { formatDurationText, parseDuration } from '../util/duration';
+import { field, isObject, shown, type Json } from '../util/json-checks';
 
 /**
  * The config file's `provisioningLogs` and `kqlRules` sections (validated like the rest, each

@@ -1,6 +1,6 @@
 import type { ParamSpec, RuleDefinition } from '../evaluate/rule';
 import { RULES } from '../evaluate/rules';
-import { formatDurationText } from './duration';
+import { formatDurationText } from '../util/duration';
 import { KQL_NAME_PATTERN } from './logs-config';
 
 /**

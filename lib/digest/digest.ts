@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Policy, Route } from '../config/policy';
-import { matches } from '../config/matchers';
+import type { Policy, Route } from '../model/policy';
+import { matches } from '../model/matchers';
 import { matchLabelsOf, receiversOf } from '../dispatch/route';
 import { inhibitedBy } from '../inhibit/inhibit';
-import type { Logger } from '../log';
+import type { Logger } from '../util/log';
 import type { AlertRecord, DigestAlert, DigestSilence, DigestView, PlannedEmail } from '../model';
 import { aboutTheTenant } from '../notify/notice';
-import { displayLine } from '../notify/safe-text';
-import { viewOf } from '../notify/view';
+import { displayLine } from '../util/safe-text';
+import { viewOf } from '../evaluate/view';
 import { silencedBy } from '../silence/silence';
 import { dailyOccurrence, isInWeeklyWindow, maintenanceEndsAt } from '../silence/windows';
 import type { StateStore } from '../store/state-store';

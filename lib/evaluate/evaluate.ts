@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { settingsFor, type Policy, type RulePolicy } from '../config/policy';
+import { settingsFor, type Policy, type RulePolicy } from '../model/policy';
 import type { AlertLabels, Finding, MatchLabels } from '../model';
-import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../observe/types';
-import { boundedAnnotations, boundedMaterial } from '../text';
+import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
+import { boundedAnnotations, boundedMaterial } from '../util/text';
 import {
   defaultRuleSettings,
   type JobSubject,

@@ -1,5 +1,5 @@
 import type { AlertLabels, Annotations } from '../model';
-import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../observe/types';
+import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
 
 /**
  * Facts about a job that several rules read the same way, so that "has it ever run", "when did it

@@ -1,7 +1,7 @@
 import type { KqlRule, ThresholdOperator } from '../config/logs-config';
 import type { AlertLabels, Annotations, Finding } from '../model';
 import type { KqlOutcome, QueryAnswer } from '../observe/log-analytics';
-import type { LogProblem } from '../observe/provisioning-types';
+import type { LogProblem } from '../model/provisioning';
 import { fingerprintOf } from './evaluate';
 import { kqlTenantLabel } from './rules/kql';
 

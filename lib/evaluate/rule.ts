@@ -5,7 +5,7 @@ import type {
   ServicePrincipalRef,
   SyncSettings,
   TenantObservation,
-} from '../observe/types';
+} from '../model/observation';
 
 /**
  * The contract of one condition. Each lives in its own file under rules/ and is registered in

@@ -1,9 +1,9 @@
 import { cycleDepsFromSettings, fanOutStore } from '../app';
 import { keptCredentials } from '../clients/credentials';
 import { boundedCredential } from '../clients/timeouts';
-import { loadSettings, type Env } from '../config/settings';
-import { limitsForSchedule } from '../limits';
-import type { Logger } from '../log';
+import { loadSettings, type Env } from '../settings/settings';
+import { limitsForSchedule } from '../cycle/limits';
+import type { Logger } from '../util/log';
 import { decodeMessage } from './message';
 import { observeBatch, type BatchOutcome } from './worker';
 

@@ -9,15 +9,15 @@ import {
   type FanOut,
   type Target,
   type TenantReading,
-} from '../cycle';
-import { Deadline, seconds, sleep } from '../deadline';
+} from '../cycle/cycle';
+import { Deadline, seconds, sleep } from '../util/deadline';
 import { fingerprintOf } from '../evaluate/evaluate';
 import { NOT_CHECKED } from '../evaluate/rules/tenant-unreadable';
-import type { CycleBudget } from '../limits';
-import { mapLimit } from '../map-limit';
-import type { TenantObservation } from '../observe/types';
+import type { CycleBudget } from '../cycle/limits';
+import { mapLimit } from '../util/map-limit';
+import type { TenantObservation } from '../model/observation';
 import { encodeMessage, type ObserveMessage } from './message';
-import type { BatchReport, FanOutStore, TenantReport } from './store';
+import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
 
 /**
  * The timer's side of the fan-out (README "Scale"): past WATCH_FANOUT_TENANTS it puts one message

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { commitTenantLogs } from '../cycle-logs';
-import { observeTenants, reportProblems, type CycleDeps, type TenantReading } from '../cycle';
-import { Deadline } from '../deadline';
+import { commitTenantLogs } from '../cycle/logs';
+import { observeTenants, reportProblems, type CycleDeps, type TenantReading } from '../cycle/cycle';
+import { Deadline } from '../util/deadline';
 import { evaluateTenant, inView } from '../evaluate/evaluate';
 import { isKqlCondition } from '../evaluate/rules/kql';
-import type { BatchReport, FanOutStore, TenantReport } from './store';
+import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
 import type { ObserveMessage } from './message';
 
 /**

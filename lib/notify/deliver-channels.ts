@@ -1,10 +1,10 @@
-import type { Route } from '../config/policy';
+import type { Route } from '../model/policy';
 import type { AlertRecord, PlannedChannel, PlannedEmail } from '../model';
 import { channelDigest, channelMessage, type ChannelMessage } from './channels';
 import type { DeliveryDeps, DeliveryLimits, DeliveryResult } from './deliver';
 import { noticeViews, type Notice } from './notice';
 import { recordSent } from './record';
-import { relatedAlerts, type ViewContext } from './view';
+import { relatedAlerts, type ViewContext } from '../evaluate/view';
 
 /**
  * The send step for the channels besides email (Teams, webhooks), over the same outbox, lease and

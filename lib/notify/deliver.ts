@@ -1,18 +1,18 @@
-import type { Policy } from '../config/policy';
-import { Deadline } from '../deadline';
-import type { Logger } from '../log';
+import type { Policy } from '../model/policy';
+import { Deadline } from '../util/deadline';
+import type { Logger } from '../util/log';
 import type { AlertRecord, PlannedEmail } from '../model';
 import type { AlertStore } from '../store/alert-store';
 import type { StateStore } from '../store/state-store';
-import { alreadySent } from './dedup';
+import { alreadySent } from '../dispatch/dedup';
 import { postToChannel } from './deliver-channels';
 import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from './group';
-import { DeliveryFailedError, operationIdOf, type Mailer } from './mailer';
+import { DeliveryFailedError, operationIdOf, type Mailer } from '../clients/mailer';
 import type { ChannelPoster } from './poster';
 import { recordSent } from './record';
 import { digestEmail } from './channels/email/digest';
 import { renderEmail, type Notice, type RenderOptions } from './render';
-import { relatedAlerts } from './view';
+import { relatedAlerts } from '../evaluate/view';
 
 /**
  * Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing:

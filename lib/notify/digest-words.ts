@@ -1,5 +1,5 @@
 import type { DigestAlert, DigestView, Severity } from '../model';
-import { formatDuration, formatTime } from '../text';
+import { formatDuration, formatTime } from '../util/text';
 import { SEVERITY_LABEL } from './notice';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Route } from '../config/policy';
+import type { Route } from '../model/policy';
 import type { NotificationItem, PlannedChannel, Recipients } from '../model';
 
 export interface EmailGroup {

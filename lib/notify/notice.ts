@@ -1,8 +1,8 @@
 import { ruleFor, RULES } from '../evaluate/rules';
 import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
-import { formatDuration, formatTime } from '../text';
+import { formatDuration, formatTime } from '../util/text';
 import { uniqueForRendering } from './group';
-import { viewOf, type ViewContext } from './view';
+import { viewOf, type ViewContext } from '../evaluate/view';
 
 /**
  * What a notice says, for every channel: the alert's view from its rule (lib/evaluate/rules/),

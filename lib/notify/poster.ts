@@ -1,6 +1,6 @@
 import type { PlannedChannel } from '../model';
-import { shownUrl } from '../config/settings';
-import { displayLine } from './safe-text';
+import { shownUrl } from '../settings/settings';
+import { displayLine } from '../util/safe-text';
 import type { ChannelMessage } from './channels';
 import { signedHeaders } from './channels/webhook';
 

@@ -1,7 +1,7 @@
-import { mapLimit } from '../map-limit';
+import { mapLimit } from '../util/map-limit';
 import type { AlertRecord, NotificationItem, PlannedEmail } from '../model';
 import { ConcurrentUpdateError } from '../store/alert-store';
-import { afterSent } from './dedup';
+import { afterSent } from '../dispatch/dedup';
 import type { DeliveryDeps } from './deliver';
 
 /**

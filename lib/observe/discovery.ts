@@ -1,6 +1,6 @@
 import type { GraphReader } from '../clients/graph';
 import { InvalidGraphData, normalizeServicePrincipal } from './normalize';
-import type { ServicePrincipalRef } from './types';
+import type { ServicePrincipalRef } from '../model/observation';
 
 /** Graph's largest page of service principals. */
 export const SERVICE_PRINCIPAL_PAGE_SIZE = 999;

@@ -3,7 +3,7 @@ import { errorBodyOf } from '../clients/logs';
 import type { KqlRule } from '../config/logs-config';
 import type { EventPage, EventSource } from './event-source';
 import { normalizeLogAnalyticsRow } from './provisioning-normalize';
-import type { LogProblem, ProvisioningEvent } from './provisioning-types';
+import type { LogProblem, ProvisioningEvent } from '../model/provisioning';
 
 /**
  * Azure Monitor Logs through `@azure/monitor-query-logs` (the successor of the deprecated

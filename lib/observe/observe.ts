@@ -5,7 +5,7 @@ import { DEFAULT_MAX_PAGES, listServicePrincipals, sweepDue } from './discovery'
 import { classifyError, graphErrorBody, problemFromStatus } from './errors';
 import { InvalidGraphData, normalizeJob } from './normalize';
 import { parseSecrets } from './secrets';
-import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from './types';
+import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
 
 /** Application template of every cross-tenant synchronization configuration (docs/reference/graph-provisioning-api.md §1.12). */
 export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';

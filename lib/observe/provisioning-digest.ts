@@ -1,5 +1,5 @@
 import { objectName } from './provisioning-normalize';
-import type { ProvisioningEvent } from './provisioning-types';
+import type { ProvisioningEvent } from '../model/provisioning';
 
 /**
  * The failure digest of a tenant: failed provisioning events per job and error code, kept between

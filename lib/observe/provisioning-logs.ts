@@ -13,7 +13,7 @@ import type {
   ProvisionedObject,
   ProvisioningEvent,
   ProvisioningObservation,
-} from './provisioning-types';
+} from '../model/provisioning';
 
 /**
  * Provisioning logs of one tenant, behind a watermark.

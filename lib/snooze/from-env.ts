@@ -1,6 +1,6 @@
 import { createCredentials, createTableClient } from '../clients';
 import { ConfigError, loadPolicy } from '../config/config';
-import { loadSettings, type Env } from '../config/settings';
+import { loadSettings, type Env } from '../settings/settings';
 import { ALERTS_TABLE, AlertStore } from '../store/alert-store';
 import { SilenceStore } from '../store/silence-store';
 import { STATE_TABLE } from '../store/state-store';

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../model';
-import { displayLine } from '../notify/safe-text';
-import { viewOf } from '../notify/view';
+import { displayLine } from '../util/safe-text';
+import { viewOf } from '../evaluate/view';
 import type { AlertStore } from '../store/alert-store';
 import type { SilenceStore, StoredSilence } from '../store/silence-store';
-import { formatTime } from '../text';
+import { formatTime } from '../util/text';
 import {
   DURATION_WORDS,
   SNOOZE_DURATIONS,

@@ -1,4 +1,4 @@
-import { escapeHtml as e, formatTime } from '../text';
+import { escapeHtml as e, formatTime } from '../util/text';
 
 /**
  * The pages of the snooze endpoint: small, script-free HTML whose Content-Security-Policy allows

@@ -8,7 +8,7 @@ import {
   tableCreator,
 } from './table';
 import type { AlertRecord, Annotations } from '../model';
-import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS } from '../text';
+import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS } from '../util/text';
 
 export const ALERTS_TABLE = 'SyncWatchAlerts';
 

@@ -1,6 +1,6 @@
 import { TableClient, type TableEntity } from '@azure/data-tables';
-import type { Silence } from '../config/policy';
-import type { Matchers } from '../config/types';
+import type { Silence } from '../model/policy';
+import type { Matchers } from '../model/config-file';
 import { isConflict, isNotFound, stored, tableCreator } from './table';
 
 /**

@@ -1,6 +1,6 @@
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 import type { CycleSummary, NotificationItem, PlannedEmail } from '../model';
-import { allowsSend, parseSendLog, withSend, type SendBudget } from '../notify/budget';
+import { allowsSend, parseSendLog, withSend, type SendBudget } from './send-budget';
 import {
   isConflict,
   isNotFound,

@@ -1,5 +1,5 @@
 import { RestError, TableClient } from '@azure/data-tables';
-import { TimeoutError } from '../deadline';
+import { TimeoutError } from '../util/deadline';
 
 /** Table Storage's limit for one string property: 64 KiB of UTF-16, i.e. 32,768 UTF-16 code units (Azurite enforces it too). */
 export const MAX_PROPERTY_CHARS = 32_768;

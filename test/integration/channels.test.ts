@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import { runCycle, type CyclePoint } from '../../lib/cycle';
+import { runCycle, type CyclePoint } from '../../lib/cycle/cycle';
 import { createChannelPoster } from '../../lib/notify/poster';
-import type { CycleDeps } from '../../lib/cycle';
+import type { CycleDeps } from '../../lib/cycle/cycle';
 import { startWorld, type World } from '../support/world';
 
 /**

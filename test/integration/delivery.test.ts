@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle, type CyclePoint } from '../../lib/cycle';
+import { runCycle, type CyclePoint } from '../../lib/cycle/cycle';
 import { buildPolicy } from '../../lib/config/config';
 import { policy, route } from '../support/policy';
 import { startWorld, type World } from '../support/world';

@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { runCycle, type CycleDeps, type CyclePoint } from '../../lib/cycle';
+import { runCycle, type CycleDeps, type CyclePoint } from '../../lib/cycle/cycle';
 import { StateStore } from '../../lib/store/state-store';
 import { withSlowWrites } from '../support/slow-table';
 import { startWorld, type World } from '../support/world';

@@ -1,6 +1,6 @@
 import { buildPolicy } from '../../lib/config/config';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle, type CycleDeps, type CyclePoint } from '../../lib/cycle';
+import { runCycle, type CycleDeps, type CyclePoint } from '../../lib/cycle/cycle';
 import type { ProvisioningEventSpec } from '../../emulators';
 import { demoScenario, startWorld, type World } from '../support/world';
 

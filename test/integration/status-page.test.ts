@@ -6,12 +6,12 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, wantsHtml } from '../../functions/status';
 import { loadPolicy } from '../../lib/config/config';
-import { loadSettings } from '../../lib/config/settings';
-import { runCycle } from '../../lib/cycle';
-import { adminConsentUrl } from '../../lib/onboard';
-import { readStatus, type StatusView } from '../../lib/status';
-import { renderStatusPage } from '../../lib/status-page';
-import { renderStatusText } from '../../lib/status-text';
+import { loadSettings } from '../../lib/settings/settings';
+import { runCycle } from '../../lib/cycle/cycle';
+import { adminConsentUrl } from '../../lib/clients/consent';
+import { readStatus, type StatusView } from '../../lib/status/status';
+import { renderStatusPage } from '../../lib/status/page';
+import { renderStatusText } from '../../lib/status/text';
 import { demoScenario, ownStorage, startWorld, type World } from '../support/world';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
 

@@ -2,12 +2,12 @@ import { buildJob, guidFrom, jobIdFor, type JobSpec } from '../../emulators/jobs
 import type { BatchRequest, BatchResponse, GraphReader } from '../../lib/clients/graph';
 import { defaultRules } from '../../lib/config/config';
 import { RULES } from '../../lib/evaluate/rules';
-import type { Policy, Route } from '../../lib/config/policy';
-import { runCycle, type CycleDeps, type CyclePoint, type Target } from '../../lib/cycle';
+import type { Policy, Route } from '../../lib/model/policy';
+import { runCycle, type CycleDeps, type CyclePoint, type Target } from '../../lib/cycle/cycle';
 import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
-import { CycleBudget, type CycleLimits } from '../../lib/limits';
+import { CycleBudget, type CycleLimits } from '../../lib/cycle/limits';
 import type { AlertRecord, NotificationItem, PlannedEmail } from '../../lib/model';
-import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus } from '../../lib/notify/mailer';
+import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus } from '../../lib/clients/mailer';
 import { ChannelPostError, type ChannelPoster } from '../../lib/notify/poster';
 import { receiversOf } from '../../lib/dispatch/route';
 import { dailyOccurrence } from '../../lib/silence/windows';
@@ -18,7 +18,7 @@ import { TableClient } from '@azure/data-tables';
 import { MemoryTable, unreachable } from '../support/memory-table';
 
 /**
- * The simulated soak (issue #8): thousands of cycles of the real pipeline (lib/cycle.ts and every
+ * The simulated soak (issue #8): thousands of cycles of the real pipeline (lib/cycle/cycle.ts and every
  * stage under it, the real stores) over in-memory stand-ins that behave like the services where it
  * matters: Table Storage with ETags, transactions and its 64 KiB limit (test/support/memory-table.ts),
  * Graph answering wire-format jobs (emulators/jobs.ts) with random throttling, outages, malformed

@@ -1,6 +1,6 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
-import { viewOf } from '../../lib/notify/view';
+import { viewOf } from '../../lib/evaluate/view';
 import { snoozeLinks } from '../../lib/snooze/links';
 import { ALERT_FIXTURES, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';

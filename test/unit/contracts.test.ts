@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { defaultRules } from '../../lib/config/config';
-import type { Route } from '../../lib/config/policy';
+import type { Route } from '../../lib/model/policy';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { matchLabelsOf } from '../../lib/dispatch/route';
 import { evaluateTenant, fingerprintOf, inView, keepFiringForMs } from '../../lib/evaluate/evaluate';
@@ -9,11 +9,11 @@ import { quarantineRunbook } from '../../lib/evaluate/runbooks';
 import { deletionThresholdRunbook } from '../../lib/evaluate/rules/deletion-threshold';
 import { RULES } from '../../lib/evaluate/rules';
 import type { AlertLabels, AlertRecord, NotificationItem } from '../../lib/model';
-import { afterSent, neededNotification, neededNotifications } from '../../lib/notify/dedup';
+import { afterSent, neededNotification, neededNotifications } from '../../lib/dispatch/dedup';
 import { emailKey, groupByRecipients } from '../../lib/notify/group';
 import { renderEmail, type Notice } from '../../lib/notify/render';
-import { viewOf } from '../../lib/notify/view';
-import type { JobSnapshot, TenantObservation } from '../../lib/observe/types';
+import { viewOf } from '../../lib/evaluate/view';
+import type { JobSnapshot, TenantObservation } from '../../lib/model/observation';
 import { reconcile } from '../../lib/reconcile/reconcile';
 import { policy, route } from '../support/policy';
 

@@ -9,8 +9,8 @@ import { noticeView, repeatedRunbooks, summarize } from '../../lib/notify/notice
 import { httpsLinks } from '../../lib/notify/channels/message';
 import { TEAMS_CARD_BUDGET_BYTES, teamsMessage } from '../../lib/notify/channels/teams';
 import { groupByRecipients } from '../../lib/notify/group';
-import { bounded, displayLine, displayText } from '../../lib/notify/safe-text';
-import { relatedAlerts, viewOf } from '../../lib/notify/view';
+import { bounded, displayLine, displayText } from '../../lib/util/safe-text';
+import { relatedAlerts, viewOf } from '../../lib/evaluate/view';
 import { ALERT_FIXTURES, noticeOf, RENDER_CONTEXT, type NoticeKind } from '../fixtures/alerts';
 import { route } from '../support/policy';
 

@@ -3,7 +3,7 @@ import { dispatch } from '../../lib/dispatch/dispatch';
 import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
 import type { AlertLabels, Condition } from '../../lib/model';
-import { afterSent, alreadySent, neededNotification } from '../../lib/notify/dedup';
+import { afterSent, alreadySent, neededNotification } from '../../lib/dispatch/dedup';
 import { emailKey, groupByRecipients } from '../../lib/notify/group';
 import type { AlertRecord } from '../../lib/model';
 import { policy, route } from '../support/policy';

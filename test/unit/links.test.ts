@@ -3,7 +3,7 @@ import { cloudOfGraphEndpoint, linkTargetsFor } from '../../lib/evaluate/cloud';
 import { adminConsentLink, isMicrosoftUrl, jobLinks, troubleshooting } from '../../lib/evaluate/present';
 import { quarantineRunbook } from '../../lib/evaluate/runbooks';
 import { renderOptionsFor } from '../../lib/notify/render';
-import { viewOf } from '../../lib/notify/view';
+import { viewOf } from '../../lib/evaluate/view';
 import { ALERT_FIXTURES, CONTOSO, FABRIKAM, RENDER_CONTEXT } from '../fixtures/alerts';
 
 const quarantine = ALERT_FIXTURES.quarantine!;

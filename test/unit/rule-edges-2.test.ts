@@ -8,9 +8,9 @@ import { provisioningFailures, templateOfJobId, tierOf } from '../../lib/evaluat
 import { scimTokenExpiring } from '../../lib/evaluate/rules/scim-token-expiring';
 import type { AlertLabels, AlertView, Annotations } from '../../lib/model';
 import type { CodeDigest, JobDigest } from '../../lib/observe/provisioning-digest';
-import type { ProvisioningObservation } from '../../lib/observe/provisioning-types';
-import type { JobSnapshot, SyncSettings } from '../../lib/observe/types';
-import { formatDuration, formatTime } from '../../lib/text';
+import type { ProvisioningObservation } from '../../lib/model/provisioning';
+import type { JobSnapshot, SyncSettings } from '../../lib/model/observation';
+import { formatDuration, formatTime } from '../../lib/util/text';
 import { alertOf } from '../fixtures/alerts';
 import {
   ago,

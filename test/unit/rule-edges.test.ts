@@ -19,13 +19,8 @@ import { noProvisioningEvents } from '../../lib/evaluate/rules/no-provisioning-e
 import { provisioningLogsUnreadable } from '../../lib/evaluate/rules/provisioning-logs-unreadable';
 import type { AlertLabels, AlertView } from '../../lib/model';
 import { emptyDigest } from '../../lib/observe/provisioning-digest';
-import type {
-  HeldDeletes,
-  JobActivity,
-  LogProblem,
-  ProvisioningObservation,
-} from '../../lib/observe/provisioning-types';
-import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/observe/types';
+import type { HeldDeletes, JobActivity, LogProblem, ProvisioningObservation } from '../../lib/model/provisioning';
+import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/model/observation';
 import { alertOf } from '../fixtures/alerts';
 import {
   ago,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isNcrontab, loadSettings, localEnv, SettingsError } from '../../lib/config/settings';
+import { isNcrontab, loadSettings, localEnv, SettingsError } from '../../lib/settings/settings';
 
 const valid = {
   ALERT_EMAIL_TO: 'ops@contoso.com, oncall@contoso.com',

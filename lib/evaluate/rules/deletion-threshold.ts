@@ -1,6 +1,6 @@
 import type { Annotations, Runbook } from '../../model';
-import type { JobSnapshot, TenantObservation } from '../../observe/types';
-import { formatTime } from '../../text';
+import type { JobSnapshot, TenantObservation } from '../../model/observation';
+import { formatTime } from '../../util/text';
 import { describeLogProblem } from './provisioning-logs-unreadable';
 import { appName, str } from '../present';
 import type { JobRule } from '../rule';

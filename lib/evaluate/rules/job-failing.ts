@@ -1,5 +1,5 @@
-import type { JobSnapshot } from '../../observe/types';
-import { formatTime } from '../../text';
+import type { JobSnapshot } from '../../model/observation';
+import { formatTime } from '../../util/text';
 import { hasRootCause, jobAnnotations, judgedUnlessRootCause } from '../job-facts';
 import { appName, entraLinks, givenFacts, jobIdentityFacts, sentences, str, wasNow, withAdvice } from '../present';
 import type { JobRule, ParamValues } from '../rule';

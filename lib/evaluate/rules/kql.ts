@@ -1,5 +1,5 @@
 import { KQL_NAME, type KqlRule } from '../../config/logs-config';
-import { formatDuration } from '../../text';
+import { formatDuration } from '../../util/text';
 import { shortTenant, str, tenantLabel } from '../present';
 import type { TenantRule } from '../rule';
 

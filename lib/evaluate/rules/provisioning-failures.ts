@@ -1,7 +1,7 @@
 import type { Annotations } from '../../model';
 import { failuresInWindow, type CodeDigest, type JobDigest } from '../../observe/provisioning-digest';
-import type { ServicePrincipalRef, TenantObservation } from '../../observe/types';
-import { formatDuration, formatTime } from '../../text';
+import type { ServicePrincipalRef, TenantObservation } from '../../model/observation';
+import { formatDuration, formatTime } from '../../util/text';
 import { objectRunbookStep } from '../object-runbooks';
 import { appName, entraLinks, jobIdentityFacts, sentences, str } from '../present';
 import type { RuleHit, TenantRule } from '../rule';

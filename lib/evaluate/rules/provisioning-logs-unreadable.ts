@@ -1,4 +1,4 @@
-import type { LogProblem } from '../../observe/provisioning-types';
+import type { LogProblem } from '../../model/provisioning';
 import { shortTenant, str, tenantLabel } from '../present';
 import type { TenantRule } from '../rule';
 

@@ -1,6 +1,6 @@
 import type { AlertRecord, Annotations } from '../../model';
-import type { JobSnapshot } from '../../observe/types';
-import { formatTime } from '../../text';
+import type { JobSnapshot } from '../../model/observation';
+import { formatTime } from '../../util/text';
 import { jobAnnotations } from '../job-facts';
 import { appName, jobIdentityFacts, jobLinks, sentences, str, troubleshooting, wasNow } from '../present';
 import type { JobRule, ParamValues, PresentContext } from '../rule';

@@ -9,7 +9,7 @@ import {
   type NoticeSummary,
   type NoticeView,
 } from '../notice';
-import { displayLine, displayText } from '../safe-text';
+import { displayLine, displayText } from '../../util/safe-text';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
 /**

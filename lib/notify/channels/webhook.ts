@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
 import { subjectOf, summarize, type NoticeView } from '../notice';
-import { displayLine, displayText } from '../safe-text';
+import { displayLine, displayText } from '../../util/safe-text';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
 /**

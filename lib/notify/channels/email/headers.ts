@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../../../model';
-import { headerSafe } from '../../../text';
+import { headerSafe } from '../../../util/text';
 import { aboutTheTenant, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
-import { displayLine } from '../../safe-text';
+import { displayLine } from '../../../util/safe-text';
 
 /**
  * The subject and the custom headers of an alert email: what threads the messages of one alert

@@ -1,7 +1,7 @@
 import type { Link } from '../../../model';
-import { escapeHtml } from '../../../text';
+import { escapeHtml } from '../../../util/text';
 import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
-import { displayLine, displayText } from '../../safe-text';
+import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
  * The HTML part of an alert email, written for mail clients rather than browsers: tables for

@@ -1,6 +1,6 @@
 import type { EmailContent } from '../../../model';
 import { noticeViews, summarize, type Notice, type NoticeView } from '../../notice';
-import type { ViewContext } from '../../view';
+import type { ViewContext } from '../../../evaluate/view';
 import { emailHeaders, emailSubject, messageIdDomain } from './headers';
 import { emailHtml } from './html';
 import { emailText } from './text';

@@ -1,5 +1,5 @@
-import type { EnumValue } from './types';
-import type { TenantDigest } from './provisioning-digest';
+import type { EnumValue } from './observation';
+import type { TenantDigest } from '../observe/provisioning-digest';
 
 /**
  * What the provisioning logs say, normalised from either source: Graph `GET /auditLogs/provisioning`

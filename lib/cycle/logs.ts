@@ -1,34 +1,34 @@
-import type { GraphReader } from './clients/graph';
-import type { Policy } from './config/policy';
-import { DEFAULT_PROVISIONING_LOGS } from './config/logs-config';
-import { ruleSettingsForJob } from './evaluate/evaluate';
-import { evaluateKql, type KqlEvaluation } from './evaluate/kql';
-import { FAILURES_CONDITION, templateOfJobId } from './evaluate/rules/provisioning-failures';
-import { SILENCE_CONDITION } from './evaluate/rules/no-provisioning-events';
-import { describeLogProblem } from './evaluate/rules/provisioning-logs-unreadable';
-import { isDeletionTrip } from './evaluate/rules/quarantine';
-import type { Logger } from './log';
+import type { GraphReader } from '../clients/graph';
+import type { Policy } from '../model/policy';
+import { DEFAULT_PROVISIONING_LOGS } from '../config/logs-config';
+import { ruleSettingsForJob } from '../evaluate/evaluate';
+import { evaluateKql, type KqlEvaluation } from '../evaluate/kql';
+import { FAILURES_CONDITION, templateOfJobId } from '../evaluate/rules/provisioning-failures';
+import { SILENCE_CONDITION } from '../evaluate/rules/no-provisioning-events';
+import { describeLogProblem } from '../evaluate/rules/provisioning-logs-unreadable';
+import { isDeletionTrip } from '../evaluate/rules/quarantine';
+import type { Logger } from '../util/log';
 import {
   GRAPH_REPORTS_APP_LIMIT,
   GRAPH_REPORTS_LIMIT,
   Limiters,
   SlidingWindowLimiter,
   type EventSource,
-} from './observe/event-source';
+} from '../observe/event-source';
 import {
   createLogAnalyticsEventSource,
   runKqlRules,
   type LogAnalyticsOptions,
   type LogsQuerier,
-} from './observe/log-analytics';
+} from '../observe/log-analytics';
 import {
   createGraphEventSource,
   readProvisioningLogs,
   type ReadOptions,
   type ReadPlan,
-} from './observe/provisioning-logs';
-import type { TenantObservation } from './observe/types';
-import { LogStateConflictError, type LogState, type ProvisioningLogStore } from './store/provisioning-log-store';
+} from '../observe/provisioning-logs';
+import type { TenantObservation } from '../model/observation';
+import { LogStateConflictError, type LogState, type ProvisioningLogStore } from '../store/provisioning-log-store';
 
 /**
  * The provisioning-log and Log Analytics parts of a cycle, kept apart from the job reads so each
@@ -47,7 +47,7 @@ export interface LogsDeps {
   rateLimit?: { requests: number; windowMs: number };
   /** The reports limit kept across all tenants (default 120 requests per 10 s; Graph's is 122 per app). */
   appRateLimit?: { requests: number; windowMs: number };
-  /** That limit shared with other instances (the fan-out's, lib/fanout/shared-limiter.ts) instead of kept by this one alone. */
+  /** That limit shared with other instances (the fan-out's, lib/store/shared-limiter.ts) instead of kept by this one alone. */
   appLimiter?: Pick<SlidingWindowLimiter, 'take'>;
   /** Overrides of the read (tests, bench); the config's provisioningLogs section gives the page cap and the overlap. */
   read?: ReadOptions;

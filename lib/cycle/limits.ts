@@ -1,6 +1,6 @@
-import type { CallLimits } from './clients/timeouts';
-import { parseNcrontab, shortestIntervalMs } from './config/ncrontab';
-import { Deadline, seconds } from './deadline';
+import type { CallLimits } from '../clients/timeouts';
+import { parseNcrontab, shortestIntervalMs } from '../settings/ncrontab';
+import { Deadline, seconds } from '../util/deadline';
 
 /**
  * How long a cycle and its parts may take. A cycle must end before the next timer occurrence

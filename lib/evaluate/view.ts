@@ -1,5 +1,5 @@
-import type { PresentContext } from '../evaluate/rule';
-import { ruleFor } from '../evaluate/rules';
+import type { PresentContext } from './rule';
+import { ruleFor } from './rules';
 import type { AlertRecord, AlertView, Link, LinkTargets } from '../model';
 
 /** What channels need to present alerts: the clock, tenant names, and the other alerts of a job. */

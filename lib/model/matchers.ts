@@ -1,7 +1,7 @@
-import type { MatchLabels } from '../model';
-import type { Matchers, MatchValue } from './types';
+import type { MatchLabels } from './index';
+import type { Matchers, MatchValue } from './config-file';
 
-export type { MatchLabels } from '../model';
+export type { MatchLabels } from './index';
 
 function globToRegExp(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');

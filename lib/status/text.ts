@@ -1,6 +1,6 @@
-import type { Matchers } from './config/types';
+import type { Matchers } from '../model/config-file';
 import { statusHeadline, type StatusView } from './status';
-import { formatDuration, formatTime, headerSafe } from './text';
+import { formatDuration, formatTime, headerSafe } from '../util/text';
 
 /**
  * The status view as terminal tables (`npm run status`): the same sections as the HTML page. Every

@@ -1,5 +1,5 @@
-import type { BatchRequest, GraphReader } from './clients/graph';
-import type { CycleSummary } from './model';
+import type { BatchRequest, GraphReader } from '../clients/graph';
+import type { CycleSummary } from '../model';
 
 /**
  * Custom metrics of a cycle, written as one trace line per cycle (`cycle-metrics {json}`) through

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Annotations } from './model';
+import type { Annotations } from '../model';
 
 /**
  * Unicode's explicit direction controls: ALM, LRM, RLM, LRE/RLE/PDF/LRO/RLO and LRI/RLI/FSI/PDI.

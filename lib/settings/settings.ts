@@ -18,13 +18,13 @@ export interface Settings {
   storage: { connectionString: string } | { tableServiceUri: string; queueServiceUri?: string };
   /** AZURE_CLOUD: which cloud's authority, Graph and portal (explicit GRAPH_ENDPOINT / AZURE_AUTHORITY_HOST win). */
   cloud: CloudName;
-  /** How the monitor signs in (lib/config/identity.ts). */
+  /** How the monitor signs in (lib/settings/identity.ts). */
   identity: Identity;
   /** A Log Analytics workspace receiving AADProvisioningLogs, for KQL rules (and, if the config says so, the failure digest). */
   logAnalytics?: { workspaceId: string; endpoint: string };
   /** Snooze links in messages (SNOOZE_SIGNING_KEY), answered by the Function App at baseUrl/api/snooze. */
   snooze?: { key: string; baseUrl: string };
-  /** WATCH_CONCURRENCY, WATCH_FANOUT_*: how many tenants are read at once, and when the timer fans out (lib/config/scale.ts). */
+  /** WATCH_CONCURRENCY, WATCH_FANOUT_*: how many tenants are read at once, and when the timer fans out (lib/settings/scale.ts). */
   scale?: ScaleSettings;
 }
 
@@ -85,7 +85,7 @@ function httpsRoot(name: string, value: string, problems: string[], allowPath = 
   return `${url.protocol}//${url.host}`;
 }
 
-/** Whether an expression is a valid six-field NCRONTAB schedule (lib/config/ncrontab.ts). */
+/** Whether an expression is a valid six-field NCRONTAB schedule (lib/settings/ncrontab.ts). */
 export function isNcrontab(expression: string): boolean {
   return scheduleProblem(expression) === undefined;
 }

@@ -1,4 +1,4 @@
-import type { Condition, Severity } from '../model';
+import type { Condition, Severity } from './index';
 
 /**
  * The optional JSON config file (WATCH_CONFIG): routing, silences, maintenance windows, rules,

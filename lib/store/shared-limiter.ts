@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
-import { sleep } from '../deadline';
-import { isConflict, isNotFound, stored, tableCreator } from '../store/table';
+import { sleep } from '../util/deadline';
+import { isConflict, isNotFound, stored, tableCreator } from './table';
 
 /**
  * A sliding-window limit shared by every instance through one Table Storage row, for a limit Graph

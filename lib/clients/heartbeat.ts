@@ -1,4 +1,4 @@
-import type { CycleSummary } from './model';
+import type { CycleSummary } from '../model';
 
 /**
  * A dead man's switch: after each cycle that did its whole job, call a URL (Healthchecks.io,

@@ -1,6 +1,6 @@
 /** What one cycle saw in Graph, normalised. Enum values are canonical where known and kept raw otherwise. */
 
-import type { ProvisioningObservation } from './provisioning-types';
+import type { ProvisioningObservation } from './provisioning';
 
 export const STATUS_CODES = ['NotConfigured', 'NotRun', 'Active', 'Paused', 'Quarantine'] as const;
 export type StatusCode = (typeof STATUS_CODES)[number];

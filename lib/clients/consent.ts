@@ -1,6 +1,6 @@
-import { CLOUDS } from './config/clouds';
-import type { Settings } from './config/settings';
-import { GRAPH_APPLICATION_PERMISSIONS } from './clients/permissions';
+import { CLOUDS } from '../settings/clouds';
+import type { Settings } from '../settings/settings';
+import { GRAPH_APPLICATION_PERMISSIONS } from './permissions';
 
 /** The app registration customer tenants consent to, or why there is none. */
 export function consentApp(settings: Settings): { appId: string } | { none: string } {

@@ -1,18 +1,18 @@
-import { createCredentials, createTableClient } from './clients';
-import { ConfigError, loadPolicy } from './config/config';
-import type { Policy } from './config/policy';
-import { Env, loadSettings } from './config/settings';
-import type { Matchers } from './config/types';
-import { matchLabelsOf, routesFor } from './dispatch/route';
-import type { AlertRecord, CycleSummary, Severity } from './model';
-import { viewOf } from './notify/view';
-import { adminConsentUrl, consentApp } from './onboard';
-import { silencedBy } from './silence/silence';
-import { isInWeeklyWindow, maintenanceEndsAt } from './silence/windows';
-import { ALERTS_TABLE, AlertStore } from './store/alert-store';
-import { formatDuration } from './text';
-import { STATE_TABLE, StateStore, type RememberedCycle } from './store/state-store';
-import { SilenceStore, type StoredSilence } from './store/silence-store';
+import { createCredentials, createTableClient } from '../clients';
+import { ConfigError, loadPolicy } from '../config/config';
+import type { Policy } from '../model/policy';
+import { Env, loadSettings } from '../settings/settings';
+import type { Matchers } from '../model/config-file';
+import { matchLabelsOf, routesFor } from '../dispatch/route';
+import type { AlertRecord, CycleSummary, Severity } from '../model';
+import { viewOf } from '../evaluate/view';
+import { adminConsentUrl, consentApp } from '../clients/consent';
+import { silencedBy } from '../silence/silence';
+import { isInWeeklyWindow, maintenanceEndsAt } from '../silence/windows';
+import { ALERTS_TABLE, AlertStore } from '../store/alert-store';
+import { formatDuration } from '../util/text';
+import { STATE_TABLE, StateStore, type RememberedCycle } from '../store/state-store';
+import { SilenceStore, type StoredSilence } from '../store/silence-store';
 
 /** An alert firing now, as an operator looks at it. Text from Graph is untrusted: every renderer escapes it. */
 export interface StatusAlert {

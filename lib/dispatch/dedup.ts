@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Route } from '../config/policy';
+import type { Route } from '../model/policy';
 import type { AlertRecord, NotificationItem, NotificationKind, RouteLog } from '../model';
 
 export type { NotificationItem } from '../model';

@@ -1,38 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph';
-import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
-import { dispatch } from './dispatch/dispatch';
-import { matchLabelsOf, receiversOf, routesFor } from './dispatch/route';
-import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
+import { graphLimits, type GraphLimits, type GraphReader } from '../clients/graph';
+import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from '../util/deadline';
+import { dispatch } from '../dispatch/dispatch';
+import { matchLabelsOf, receiversOf, routesFor } from '../dispatch/route';
+import { evaluateTenant, inView, keepFiringForMs } from '../evaluate/evaluate';
 import { CycleBudget } from './limits';
-import type { Logger } from './log';
-import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from './notify/deliver';
-import { neededNotifications } from './notify/dedup';
-import { groupByRecipients } from './notify/group';
-import { relatedAlerts, viewOf } from './notify/view';
-import { mapLimit } from './map-limit';
-import { refusedAccess } from './observe/access';
-import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from './observe/pacing';
-import { describeProblem } from './observe/errors';
-import { observeTenant, type ObserveOptions } from './observe/observe';
-import type { TenantObservation } from './observe/types';
-import { reconcile } from './reconcile/reconcile';
-import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from './model';
-import { ConcurrentUpdateError } from './store/alert-store';
-import type { DiscoveryCache } from './store/discovery-store';
-import type { SilenceStore } from './store/silence-store';
-import { withSnoozes } from './snooze/silences';
-import { planDigests } from './digest/digest';
-import type { LeaseHolder } from './store/state-store';
-import { StorageError } from './store/table';
-import { DEFAULT_DISCOVERY_REFRESH_MS } from './config/policy';
-import { commitTenantLogs, readTenantLogs, runKqlStage, type LogsDeps, type TenantLogRead } from './cycle-logs';
-import type { KqlEvaluation } from './evaluate/kql';
-import { isKqlCondition } from './evaluate/rules/kql';
+import type { Logger } from '../util/log';
+import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
+import { neededNotifications } from '../dispatch/dedup';
+import { groupByRecipients } from '../notify/group';
+import { relatedAlerts, viewOf } from '../evaluate/view';
+import { mapLimit } from '../util/map-limit';
+import { refusedAccess } from '../observe/access';
+import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from '../observe/pacing';
+import { describeProblem } from '../observe/errors';
+import { observeTenant, type ObserveOptions } from '../observe/observe';
+import type { TenantObservation } from '../model/observation';
+import { reconcile } from '../reconcile/reconcile';
+import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from '../model';
+import { ConcurrentUpdateError } from '../store/alert-store';
+import type { DiscoveryCache } from '../store/discovery-store';
+import type { SilenceStore } from '../store/silence-store';
+import { withSnoozes } from '../snooze/silences';
+import { planDigests } from '../digest/digest';
+import type { LeaseHolder } from '../store/state-store';
+import { StorageError } from '../store/table';
+import { DEFAULT_DISCOVERY_REFRESH_MS } from '../model/policy';
+import { commitTenantLogs, readTenantLogs, runKqlStage, type LogsDeps, type TenantLogRead } from './logs';
+import type { KqlEvaluation } from '../evaluate/kql';
+import { isKqlCondition } from '../evaluate/rules/kql';
 
-export type { Logger } from './log';
-export type { CyclePoint } from './notify/deliver';
+export type { Logger } from '../util/log';
+export type { CyclePoint } from '../notify/deliver';
 
 /** A tenant to watch: the label alerts carry, and the tenant to request tokens for (none = the credential's own). */
 export interface Target {
@@ -51,7 +51,7 @@ export interface CycleDeps extends DeliveryDeps {
   /** Tenants read at once (WATCH_CONCURRENCY; default DEFAULT_CONCURRENCY). */
   concurrency?: number;
   observe?: ObserveOptions;
-  /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/limits.ts). */
+  /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/cycle/limits.ts). */
   budget?: CycleBudget;
   /** Who this instance is, for the planning lease (default: host, process and a random part, new each cycle). */
   instanceId?: string;
@@ -79,7 +79,7 @@ function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
   };
 }
 
-export type { CycleSummary } from './model';
+export type { CycleSummary } from '../model';
 
 export function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
   for (const o of observations) {
@@ -453,7 +453,7 @@ async function decideAndDeliver(
 
 /**
  * One monitoring cycle, as named stages over state in Table Storage, within a deadline derived
- * from the schedule (lib/limits.ts):
+ * from the schedule (lib/cycle/limits.ts):
  * storage check → observe (Graph jobs and provisioning logs, every tenant under its own deadline;
  * KQL rules beside them) → lease (one planner at a time) → evaluate → reconcile → write alert state → dispatch → group → plan (outbox) → send →
  * record → summary and heartbeat.

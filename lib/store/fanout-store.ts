@@ -1,6 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { Finding } from '../model';
-import { MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, stored, tableCreator } from '../store/table';
+import { MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
 
 /**
  * What the queue-triggered function found in each batch of tenants, kept in Table Storage until

@@ -1,8 +1,8 @@
-import type { ChannelTarget, MatchLabels, Severity } from '../model';
+import type { ChannelTarget, MatchLabels, Severity } from './index';
 import type { RuleSettings } from '../evaluate/rule';
 import { matches } from './matchers';
-import type { Matchers, MaintenanceWindowConfig } from './types';
-import type { KqlRule, ProvisioningLogsPolicy } from './logs-config';
+import type { Matchers, MaintenanceWindowConfig } from './config-file';
+import type { KqlRule, ProvisioningLogsPolicy } from '../config/logs-config';
 
 /** A route with every default applied and a stable id (its path in the tree: `root`, `root.0`, `root.0.1`). */
 export interface Route {

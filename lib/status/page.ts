@@ -1,7 +1,7 @@
-import type { Matchers } from './config/types';
+import type { Matchers } from '../model/config-file';
 import { statusHeadline, type StatusAlert, type StatusMute, type StatusView } from './status';
-import type { RememberedCycle } from './store/state-store';
-import { escapeHtml as e, formatDuration, formatTime, safeHttpsUrl } from './text';
+import type { RememberedCycle } from '../store/state-store';
+import { escapeHtml as e, formatDuration, formatTime, safeHttpsUrl } from '../util/text';
 
 /**
  * The status view as one small HTML page (GET /api/status?format=html, or a browser's Accept):
