@@ -1,6 +1,6 @@
 import { app, InvocationContext } from '@azure/functions';
 import { FANOUT_QUEUE } from '../lib/fanout/message';
-import { observeMessageFromEnv } from '../lib/fanout/entry';
+import { observeMessageFromEnv } from '../lib/app';
 import { hostLogger } from '../lib/util/log';
 
 /**

@@ -1,5 +1,5 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { readStatusFromEnv } from '../lib/status/status';
+import { readStatusFromEnv } from '../lib/app';
 import { renderStatusPage, STATUS_PAGE_CSP } from '../lib/status/page';
 import { escapeHtml } from '../lib/util/text';
 

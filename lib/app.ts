@@ -1,11 +1,12 @@
-import { createEmailClient, createQueueClient, createTableClient } from './clients';
+import { createCredentials, createEmailClient, createQueueClient, createTableClient } from './clients';
 import { keptCredentials } from './clients/credentials';
 import { createGraphReader } from './clients/graph';
 import { boundedCredential } from './clients/timeouts';
 import { createLogsQueryClient } from './clients/logs';
 import { ConfigError, loadPolicy } from './config/config';
 import type { Policy } from './model/policy';
-import { Env, loadSettings, Settings } from './settings/settings';
+import { Env } from './settings/env';
+import { loadSettings, Settings } from './settings/settings';
 import { CycleDeps, CycleSummary, runCycle, Target } from './cycle/cycle';
 import { createHeartbeat } from './clients/heartbeat';
 import { CycleBudget, limitsForSchedule, type CycleLimits } from './cycle/limits';
@@ -14,20 +15,23 @@ import { countingGraph, type GraphCounters } from './cycle/metrics';
 import { createAcsMailer } from './clients/mailer';
 import { createChannelPoster } from './notify/poster';
 import { renderOptionsFor } from './notify/render';
-import { consentApp } from './clients/consent';
+import { adminConsentUrl, consentApp } from './clients/consent';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
 import { SilenceStore } from './store/silence-store';
 import { STATE_TABLE, StateStore } from './store/state-store';
-import { FANOUT_QUEUE } from './fanout/message';
+import { FANOUT_QUEUE, decodeMessage } from './fanout/message';
 import { DEFAULT_FANOUT_BATCH, queueFanOut } from './fanout/planner';
 import { SharedWindowLimiter } from './store/shared-limiter';
 import { FANOUT_TABLE, FanOutStore } from './store/fanout-store';
 import { GRAPH_REPORTS_APP_LIMIT } from './observe/event-source';
 import type { TokenCredential } from '@azure/core-auth';
 import type { CallLimits } from './clients/timeouts';
-
+import { observeBatch, type BatchOutcome } from './fanout/worker';
+import { handleSnooze, type SnoozeResponse } from './snooze/handler';
+import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
+import { readStatus, type StatusView } from './status/status';
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 export function targetsOf(settings: Settings, env: Env): Target[] {
   if (settings.tenants.length > 0) return settings.tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId }));
@@ -195,4 +199,92 @@ export function formatSummary(summary: CycleSummary): string {
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');
+}
+
+// ---- the other entry points: the fan-out worker, the status view, the snooze endpoint --------------
+
+/**
+ * One message of the fan-out queue, with this instance's settings: what functions/observe.ts runs.
+ * Throws InvalidMessage for a message that is not ours (the host retries it, then moves it to the
+ * poison queue), SettingsError or ConfigError for bad settings, and StorageError when the report
+ * cannot be written (a retry may still make it in time). Problems of the tenants themselves do
+ * not throw: they are in the report, for the cycle's planner to report.
+ */
+export async function observeMessageFromEnv(entry: unknown, env: Env, log: Logger): Promise<BatchOutcome> {
+  const message = decodeMessage(entry);
+  const settings = loadSettings(env);
+  // The cycle's deadline is the message's: every call this instance makes ends by it.
+  const limits = {
+    ...limitsForSchedule(settings.schedule, env),
+    cycleMs: Math.max(1000, message.deadline - Date.now()),
+  };
+  const cycle = cycleDepsFromSettings(settings, env, log, undefined, { limits, sharedReportsLimit: true });
+  cycle.budget?.start();
+  const calls = cycle.budget!.calls();
+  const store = fanOutStore(settings, boundedCredential(keptCredentials(settings, env).azure, calls), calls);
+  return observeBatch(message, { cycle, store });
+}
+
+/** The status view of the state the settings in `env` point at. */
+export async function readStatusFromEnv(env: Env): Promise<StatusView> {
+  const settings = loadSettings(env);
+  const credential = createCredentials(settings, env).azure;
+  let policy: Policy | undefined;
+  let configProblem: string | undefined;
+  try {
+    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    configProblem = error.message;
+  }
+  const app = consentApp(settings);
+  return readStatus(
+    new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+    new StateStore(createTableClient(settings, credential, STATE_TABLE)),
+    {
+      policy,
+      configProblem,
+      consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
+      snoozes: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
+    },
+  );
+}
+
+/**
+ * The snooze endpoint wired from settings, as the Function App runs it: the alert and silence
+ * stores of AzureWebJobsStorage, the key of SNOOZE_SIGNING_KEY, tenant names from the config file
+ * (a config that cannot be read only costs the names). Without SNOOZE_SIGNING_KEY there are no
+ * snooze links, and the endpoint says so.
+ */
+export async function snoozeFromEnv(
+  env: Env,
+  method: string,
+  fields: Record<string, string | undefined>,
+  now = new Date(),
+): Promise<SnoozeResponse> {
+  const settings = loadSettings(env);
+  if (!settings.snooze) {
+    return {
+      status: 404,
+      headers: SNOOZE_PAGE_HEADERS,
+      body: problemPage(
+        'Snooze links are off',
+        'This monitor makes no snooze links (SNOOZE_SIGNING_KEY is not set). Add a silence to the config file instead.',
+      ),
+    };
+  }
+  let tenantNames = new Map<string, string>();
+  try {
+    tenantNames = loadPolicy(settings.configPath, { emailTo: settings.emailTo }).tenantNames;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+  }
+  const credential = createCredentials(settings, env).azure;
+  return handleSnooze(method, fields, {
+    snooze: settings.snooze,
+    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+    silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
+    tenantNames,
+    now,
+  });
 }

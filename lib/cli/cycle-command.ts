@@ -1,7 +1,8 @@
 import { formatSummary, runCycleFromEnv } from '../app';
 import { ConfigError } from '../config/config';
 import { identityWarnings } from '../settings/identity';
-import { loadSettings, localEnv, SettingsError, type Env } from '../settings/settings';
+import { loadSettings, localEnv, SettingsError } from '../settings/settings';
+import { type Env } from '../settings/env';
 import type { Logger } from '../cycle/cycle';
 import { StorageError } from '../store/table';
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/config';
 import { localEnv, SettingsError } from '../settings/settings';
-import { readStatusFromEnv } from '../status/status';
+import { readStatusFromEnv } from '../app';
 import { renderStatusText } from '../status/text';
 
 /**

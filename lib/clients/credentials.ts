@@ -9,7 +9,8 @@ import {
 } from '@azure/identity';
 import { CLOUDS } from '../settings/clouds';
 import type { Identity } from '../settings/identity';
-import type { Env, Settings } from '../settings/settings';
+import type { Env } from '../settings/env';
+import type { Settings } from '../settings/settings';
 
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.com',

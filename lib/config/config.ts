@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { defaultRuleSettings, type ParamSpec, type RuleDefinition, type RuleSettings } from '../evaluate/rule';
+import { defaultRuleSettings, type ParamSpec, type RuleDefinition } from '../evaluate/rule';
+import { type RuleSettings, DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from '../model/policy';
 import { CONDITIONS, RULES } from '../evaluate/rules';
 import { SEVERITIES } from '../model';
 import { formatDurationText, parseDuration } from '../util/duration';
 import { field, isObject, shown, type Json } from '../util/json-checks';
 import { DOMAIN, EMAIL, GUID } from '../settings/settings';
-import { DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from '../model/policy';
 import type { Policy, Route, RulePolicy, Silence } from '../model/policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from '../model/config-file';
 import { buildKqlRules, buildProvisioningLogs } from './logs-config';

@@ -1,7 +1,7 @@
 import type { ParamSpec, RuleDefinition } from '../evaluate/rule';
 import { RULES } from '../evaluate/rules';
 import { formatDurationText } from '../util/duration';
-import { KQL_NAME_PATTERN } from './logs-config';
+import { KQL_NAME } from '../model/policy';
 
 /**
  * The parts of config.schema.json that come from the rule registry: the condition names and each
@@ -81,7 +81,7 @@ export function registryDefinitions(rules: readonly RuleDefinition[] = RULES): R
     condition: {
       anyOf: [
         { enum: rules.map((rule) => rule.condition) },
-        { type: 'string', pattern: KQL_NAME_PATTERN, description: 'The name of one of the rules in kqlRules.' },
+        { type: 'string', pattern: KQL_NAME.source, description: 'The name of one of the rules in kqlRules.' },
       ],
       description: `${rules.map((rule) => `${rule.condition}: ${rule.description}`).join(' ')} kql-...: a rule of your own in kqlRules.`,
     },

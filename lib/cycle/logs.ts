@@ -1,6 +1,6 @@
 import type { GraphReader } from '../clients/graph';
 import type { Policy } from '../model/policy';
-import { DEFAULT_PROVISIONING_LOGS } from '../config/logs-config';
+import { DEFAULT_PROVISIONING_LOGS } from '../model/policy';
 import { ruleSettingsForJob } from '../evaluate/evaluate';
 import { evaluateKql, type KqlEvaluation } from '../evaluate/kql';
 import { FAILURES_CONDITION, templateOfJobId } from '../evaluate/rules/provisioning-failures';

@@ -5,9 +5,8 @@ import { matchLabelsOf, receiversOf } from '../dispatch/route';
 import { inhibitedBy } from '../inhibit/inhibit';
 import type { Logger } from '../util/log';
 import type { AlertRecord, DigestAlert, DigestSilence, DigestView, PlannedEmail } from '../model';
-import { aboutTheTenant } from '../notify/notice';
 import { displayLine } from '../util/safe-text';
-import { viewOf } from '../evaluate/view';
+import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import { silencedBy } from '../silence/silence';
 import { dailyOccurrence, isInWeeklyWindow, maintenanceEndsAt } from '../silence/windows';
 import type { StateStore } from '../store/state-store';
@@ -60,10 +59,8 @@ function tenantsInScope(path: Route[], tenants: string[], policy: Policy): numbe
 
 function digestAlert(alert: AlertRecord, policy: Policy, now: Date, mutedBy?: string): DigestAlert {
   const view = viewOf(alert, { now, tenantNames: policy.tenantNames });
-  const tenant = policy.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
-  const heading = aboutTheTenant(view, alert, tenant)
-    ? `${view.title}: ${view.about}`
-    : `${view.title}: ${view.about} (${tenant})`;
+  const tenant = tenantNameOf(alert, policy.tenantNames);
+  const heading = alertHeading(view, alert, tenant);
   return {
     fingerprint: alert.fingerprint,
     severity: alert.severity,

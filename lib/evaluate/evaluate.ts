@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { settingsFor, type Policy, type RulePolicy } from '../model/policy';
+import { settingsFor, type Policy, type RulePolicy, type RuleSettings } from '../model/policy';
 import type { AlertLabels, Finding, MatchLabels } from '../model';
 import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
 import { boundedAnnotations, boundedMaterial } from '../util/text';
@@ -8,7 +8,6 @@ import {
   type JobSubject,
   type RuleDefinition,
   type RuleHit,
-  type RuleSettings,
   type ServicePrincipalRuleInput,
 } from './rule';
 import { RULES, ruleFor } from './rules';

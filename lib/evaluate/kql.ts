@@ -1,4 +1,4 @@
-import type { KqlRule, ThresholdOperator } from '../config/logs-config';
+import type { KqlRule, ThresholdOperator } from '../model/policy';
 import type { AlertLabels, Annotations, Finding } from '../model';
 import type { KqlOutcome, QueryAnswer } from '../observe/log-analytics';
 import type { LogProblem } from '../model/provisioning';

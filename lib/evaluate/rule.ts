@@ -6,6 +6,7 @@ import type {
   SyncSettings,
   TenantObservation,
 } from '../model/observation';
+import type { RuleSettings } from '../model/policy';
 
 /**
  * The contract of one condition. Each lives in its own file under rules/ and is registered in
@@ -22,19 +23,6 @@ export interface ParamSpec {
   min?: number;
   max?: number;
   description: string;
-}
-
-export type ParamValues = Record<string, number | boolean>;
-
-/** A rule's settings for one subject, after the config's defaults and overrides are applied. */
-export interface RuleSettings {
-  enabled: boolean;
-  severity: Severity;
-  /** Consecutive cycles a condition must be seen before it fires. */
-  pendingCycles: number;
-  /** How long an alert keeps firing after its condition was last seen (flap damping). */
-  keepFiringForMs: number;
-  params: ParamValues;
 }
 
 /** What a rule found about one subject; evaluate.ts makes a Finding of it. */

@@ -55,3 +55,23 @@ export function viewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
     ended: 'ended',
   };
 }
+
+/** The tenant as a reader knows it: its name from the config, else its ID. */
+export function tenantNameOf(alert: AlertRecord, tenantNames: Map<string, string>): string {
+  return tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
+}
+
+/** A tenant-wide alert (no job) whose `about` names the tenant: `tenant Contoso`. */
+export function aboutTheTenant(view: AlertView, alert: AlertRecord, tenant: string): boolean {
+  return alert.labels.jobId === '-' && view.about.includes(tenant);
+}
+
+/**
+ * `Quarantined: Fabrikam to Contoso (Contoso)`, the same in every message, digest and page about
+ * the alert; no tenant in brackets for a tenant-wide alert that names it already.
+ */
+export function alertHeading(view: AlertView, alert: AlertRecord, tenant: string): string {
+  return aboutTheTenant(view, alert, tenant)
+    ? `${view.title}: ${view.about}`
+    : `${view.title}: ${view.about} (${tenant})`;
+}

@@ -7,6 +7,14 @@
  *   → planned email (notify, store) → cycle summary (cycle, status, heartbeat)
  */
 
+// ---- what Graph says ---------------------------------------------------------------------------
+
+/** An enum value from Graph: the canonical spelling when we know it, otherwise the raw text. */
+export interface EnumValue<T extends string> {
+  known?: T;
+  raw: string;
+}
+
 // ---- alerts -------------------------------------------------------------------------------------
 
 /** How urgent an alert is; each has its own repeat interval. */

@@ -1,5 +1,6 @@
 /** What one cycle saw in Graph, normalised. Enum values are canonical where known and kept raw otherwise. */
 
+import type { EnumValue } from './index';
 import type { ProvisioningObservation } from './provisioning';
 
 export const STATUS_CODES = ['NotConfigured', 'NotRun', 'Active', 'Paused', 'Quarantine'] as const;
@@ -24,12 +25,6 @@ export type ScheduleState = (typeof SCHEDULE_STATES)[number];
 /** `synchronizationTaskExecution.state` (reference §1.5). */
 export const EXECUTION_STATES = ['Succeeded', 'Failed', 'EntryLevelErrors'] as const;
 export type ExecutionState = (typeof EXECUTION_STATES)[number];
-
-/** An enum value from Graph: the canonical spelling when we know it, otherwise the raw text. */
-export interface EnumValue<T extends string> {
-  known?: T;
-  raw: string;
-}
 
 export interface SyncError {
   code: string;

@@ -1,8 +1,6 @@
 import type { ChannelTarget, MatchLabels, Severity } from './index';
-import type { RuleSettings } from '../evaluate/rule';
 import { matches } from './matchers';
 import type { Matchers, MaintenanceWindowConfig } from './config-file';
-import type { KqlRule, ProvisioningLogsPolicy } from '../config/logs-config';
 
 /** A route with every default applied and a stable id (its path in the tree: `root`, `root.0`, `root.0.1`). */
 export interface Route {
@@ -93,3 +91,65 @@ export function settingsFor(rule: RulePolicy, subject: Partial<MatchLabels>): Ru
   }
   return settings;
 }
+
+// ---- rules -------------------------------------------------------------------------------------
+
+export type ParamValues = Record<string, number | boolean>;
+
+/** A rule's settings for one subject, after the config's defaults and overrides are applied. */
+export interface RuleSettings {
+  enabled: boolean;
+  severity: Severity;
+  /** Consecutive cycles a condition must be seen before it fires. */
+  pendingCycles: number;
+  /** How long an alert keeps firing after its condition was last seen (flap damping). */
+  keepFiringForMs: number;
+  params: ParamValues;
+}
+
+// ---- provisioning logs and KQL rules ------------------------------------------------------------------
+
+/** A custom condition's name: `kql-` and lower-case words, so it never collides with a built-in condition. */
+export const KQL_NAME = /^kql-[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const THRESHOLD_OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
+export type ThresholdOperator = (typeof THRESHOLD_OPERATORS)[number];
+
+/** Labels a KQL rule's alerts carry, for routes, silences and subjects. */
+export interface KqlLabels {
+  tenant?: string;
+  servicePrincipal?: string;
+  job?: string;
+  app?: string;
+  jobTemplate?: string;
+}
+
+/** A user-defined rule over a Log Analytics workspace: it fires when its query's result crosses the threshold. */
+export interface KqlRule {
+  /** Also its condition in routes and silences. */
+  name: string;
+  query: string;
+  /** The time span the query runs over. */
+  timeSpanMs: number;
+  /** On the number of rows, or (with `column`) on that column of any row. */
+  threshold: { column?: string; operator: ThresholdOperator; value: number };
+  severity: Severity;
+  pendingCycles: number;
+  labels: KqlLabels;
+  description?: string;
+  steps?: string[];
+}
+
+export interface ProvisioningLogsPolicy {
+  /** Where provisioning events come from: Graph, or the workspace in LOG_ANALYTICS_WORKSPACE_ID. */
+  source: 'graph' | 'logAnalytics';
+  /** Pages of events one cycle reads per tenant before the rest waits for the next cycle. */
+  maxPagesPerCycle: number;
+  /** How far before its watermark each read starts, for events that arrive late. */
+  overlapMs: number;
+}
+
+export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = {
+  source: 'graph',
+  maxPagesPerCycle: 20,
+  overlapMs: 15 * 60_000,
+};

@@ -1,5 +1,4 @@
-import type { EnumValue } from './observation';
-import type { TenantDigest } from '../observe/provisioning-digest';
+import type { EnumValue } from './index';
 
 /**
  * What the provisioning logs say, normalised from either source: Graph `GET /auditLogs/provisioning`
@@ -132,4 +131,45 @@ export interface LogState {
   seen: [number, string][];
   digest: TenantDigest;
   activity: Record<string, JobActivity>;
+}
+
+// ---- the failure digest (lib/observe/provisioning-digest.ts keeps it) ------------------------------
+
+export interface FailureExample {
+  at: number;
+  id: string;
+  name: string;
+  upn?: string;
+  action: string;
+}
+
+export interface CodeDigest {
+  count: number;
+  firstAt: number;
+  lastAt: number;
+  reason?: string;
+  recommendedAction?: string;
+  category?: string;
+  /** The newest few objects that failed with this code, newest last. */
+  examples: FailureExample[];
+}
+
+export interface JobDigest {
+  servicePrincipalId: string;
+  servicePrincipalName: string;
+  /** Failures per minute inside the window, oldest first: [minute index (epoch ms / 60,000), failures]. */
+  minutes: [number, number][];
+  /** Failures in `minutes`. */
+  inWindow: number;
+  /** The newest failure of the stretch (epoch ms). */
+  lastAt: number;
+  /** The first failure of the stretch (epoch ms). */
+  stretchStart: number;
+  /** The most failures the window held at any time during the stretch. */
+  peak: number;
+  codes: Record<string, CodeDigest>;
+}
+
+export interface TenantDigest {
+  jobs: Record<string, JobDigest>;
 }

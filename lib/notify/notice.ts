@@ -2,7 +2,7 @@ import { ruleFor, RULES } from '../evaluate/rules';
 import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
 import { formatDuration, formatTime } from '../util/text';
 import { uniqueForRendering } from './group';
-import { viewOf, type ViewContext } from '../evaluate/view';
+import { alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
 
 /**
  * What a notice says, for every channel: the alert's view from its rule (lib/evaluate/rules/),
@@ -76,22 +76,6 @@ const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
-function tenantOf(alert: AlertRecord, ctx: ViewContext): string {
-  return ctx.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
-}
-
-/** `Quarantined: Fabrikam to Contoso (Contoso)`; no tenant in brackets for a tenant-wide alert that names it already. */
-function headingOf(view: AlertView, alert: AlertRecord, tenant: string): string {
-  return aboutTheTenant(view, alert, tenant)
-    ? `${view.title}: ${view.about}`
-    : `${view.title}: ${view.about} (${tenant})`;
-}
-
-/** A tenant-wide alert (no job) whose `about` names the tenant: `tenant Contoso`. */
-export function aboutTheTenant(view: AlertView, alert: AlertRecord, tenant: string): boolean {
-  return alert.labels.jobId === '-' && view.about.includes(tenant);
-}
-
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -141,8 +125,8 @@ export function noticeView(
   ctx: ViewContext,
   view: AlertView = viewOf(alert, ctx),
 ): NoticeView {
-  const tenant = tenantOf(alert, ctx);
-  const heading = headingOf(view, alert, tenant);
+  const tenant = tenantNameOf(alert, ctx.tenantNames);
+  const heading = alertHeading(view, alert, tenant);
   const endedWell = item.kind === 'resolved' && view.endedWell !== false;
   const { status: label, prefix } = status(item.kind, view.endedWell !== false);
   // A rule gives Entra's own time when Entra reports one; a `since` equal to the alert's start is the monitor's.

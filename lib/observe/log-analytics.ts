@@ -1,6 +1,6 @@
 import type { LogsQueryClient, LogsTable } from '@azure/monitor-query-logs';
 import { errorBodyOf } from '../clients/logs';
-import type { KqlRule } from '../config/logs-config';
+import type { KqlRule } from '../model/policy';
 import type { EventPage, EventSource } from './event-source';
 import { normalizeLogAnalyticsRow } from './provisioning-normalize';
 import type { LogProblem, ProvisioningEvent } from '../model/provisioning';

@@ -1,17 +1,5 @@
-import {
-  EnumValue,
-  EXECUTION_STATES,
-  ExecutionState,
-  JobSnapshot,
-  QUARANTINE_REASONS,
-  QuarantineReason,
-  SCHEDULE_STATES,
-  ScheduleState,
-  STATUS_CODES,
-  ServicePrincipalRef,
-  StatusCode,
-  SyncError,
-} from '../model/observation';
+import { EnumValue } from '../model';
+import { EXECUTION_STATES, ExecutionState, JobSnapshot, QUARANTINE_REASONS, QuarantineReason, SCHEDULE_STATES, ScheduleState, STATUS_CODES, ServicePrincipalRef, StatusCode, SyncError } from '../model/observation';
 
 /** Graph's "never set" timestamp. */
 const NEVER_YEAR = 1;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { Env } from './settings';
+import type { Env } from './env';
 
 /**
  * How the monitor proves who it is, from the most to the least preferred (secretless first):

@@ -1,4 +1,4 @@
-import type { Env } from './settings';
+import type { Env } from './env';
 
 /**
  * How the monitor spreads its work (README "Scale"): tenants read at once in one process, and,

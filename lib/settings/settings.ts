@@ -3,6 +3,7 @@ import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from '
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
 import { scaleSettings, type ScaleSettings } from './scale';
+import type { Env } from './env';
 
 /** The validated settings of the app (names in DESIGN.md; they are a public contract). */
 export interface Settings {
@@ -27,8 +28,6 @@ export interface Settings {
   /** WATCH_CONCURRENCY, WATCH_FANOUT_*: how many tenants are read at once, and when the timer fans out (lib/settings/scale.ts). */
   scale?: ScaleSettings;
 }
-
-export type Env = Record<string, string | undefined>;
 
 export class SettingsError extends Error {
   constructor(readonly problems: string[]) {

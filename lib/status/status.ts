@@ -1,7 +1,8 @@
 import { createCredentials, createTableClient } from '../clients';
 import { ConfigError, loadPolicy } from '../config/config';
 import type { Policy } from '../model/policy';
-import { Env, loadSettings } from '../settings/settings';
+import { Env } from '../settings/env';
+import { loadSettings } from '../settings/settings';
 import type { Matchers } from '../model/config-file';
 import { matchLabelsOf, routesFor } from '../dispatch/route';
 import type { AlertRecord, CycleSummary, Severity } from '../model';
@@ -86,31 +87,6 @@ export interface StatusOptions {
   configProblem?: string;
   /** Silences made by snooze links (absent: none are read). */
   snoozes?: SilenceStore;
-}
-
-/** The status view of the state the settings in `env` point at. */
-export async function readStatusFromEnv(env: Env): Promise<StatusView> {
-  const settings = loadSettings(env);
-  const credential = createCredentials(settings, env).azure;
-  let policy: Policy | undefined;
-  let configProblem: string | undefined;
-  try {
-    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    configProblem = error.message;
-  }
-  const app = consentApp(settings);
-  return readStatus(
-    new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
-    new StateStore(createTableClient(settings, credential, STATE_TABLE)),
-    {
-      policy,
-      configProblem,
-      consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
-      snoozes: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
-    },
-  );
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);

@@ -1,5 +1,3 @@
-import { defangUrl, isMicrosoftUrl } from '../evaluate/present';
-
 /**
  * Text fit to show to a reader, from any source. Display names, error messages and URLs come from
  * Graph, written by whoever controls a tenant, so before any channel escapes them they lose:
@@ -14,6 +12,32 @@ const DIRECTION_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 const LINE_BREAKS = /[\r\n\t\u0085\u2028\u2029]+/g;
 const URLS = /\b(?:https?:\/\/|www\.)[^\s<>"'`]+/gi;
+
+/** Hosts whose links Graph may hand us and we still link: Microsoft's own (docs, aka.ms short links). */
+const MICROSOFT_HOSTS = ['microsoft.com', 'microsoft.us'];
+const MICROSOFT_EXACT_HOSTS = ['aka.ms', 'docs.azure.cn'];
+
+/** Whether a URL is an https link to a Microsoft site, without credentials or an unusual port. */
+export function isMicrosoftUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || url.port) return false;
+  const host = url.hostname.toLowerCase();
+  return (
+    MICROSOFT_EXACT_HOSTS.includes(host) ||
+    MICROSOFT_HOSTS.some((domain) => host === domain || host.endsWith(`.${domain}`))
+  );
+}
+
+/** A URL written so that no mail client turns it into a link: `hxxps://evil[.]example/x`. */
+export function defangUrl(value: string): string {
+  return value.replace(/^(h)tt(ps?:)/i, '$1xx$2').replace(/\./g, '[.]');
+}
 
 /** `https://evil.example` becomes `hxxps://evil[.]example`; Microsoft's own URLs stay as they are. */
 export function defangForeignUrls(text: string): string {

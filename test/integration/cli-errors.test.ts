@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cycleCommand } from '../../lib/cli/cycle-command';
-import type { Env } from '../../lib/settings/settings';
+import type { Env } from '../../lib/settings/env';
 import { recordSecret } from '../../emulators/secrets';
 import { captureLog } from '../support/log-capture';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';

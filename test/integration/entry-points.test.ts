@@ -1,8 +1,7 @@
-import { InvocationContext } from '@azure/functions';
+import { InvocationContext, HttpRequest } from '@azure/functions';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpRequest } from '@azure/functions';
 import { status } from '../../functions/status';
 import { watch } from '../../functions/watch';
 import { captureLog } from '../support/log-capture';

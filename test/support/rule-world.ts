@@ -1,4 +1,5 @@
-import { defaultRuleSettings, type PresentContext, type RuleSettings } from '../../lib/evaluate/rule';
+import { defaultRuleSettings, type PresentContext } from '../../lib/evaluate/rule';
+import { type RuleSettings } from '../../lib/model/policy';
 import type { AlertView } from '../../lib/model';
 import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/model/observation';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KqlRule } from '../../lib/config/logs-config';
+import type { KqlRule } from '../../lib/model/policy';
 import { evaluateKql, judgeKql } from '../../lib/evaluate/kql';
 import { objectRunbookStep } from '../../lib/evaluate/object-runbooks';
 import { inhibitedBy } from '../../lib/inhibit/inhibit';

@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { AlertLabels, Condition } from '../../lib/model';
+import type { AlertLabels, Condition, AlertRecord } from '../../lib/model';
 import { afterSent, alreadySent, neededNotification } from '../../lib/dispatch/dedup';
 import { emailKey, groupByRecipients } from '../../lib/notify/group';
-import type { AlertRecord } from '../../lib/model';
 import { policy, route } from '../support/policy';
 
 const HOUR = 3600_000;

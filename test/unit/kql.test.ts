@@ -2,7 +2,7 @@ import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import schema from '../../config.schema.json';
 import { buildPolicy, ConfigError } from '../../lib/config/config';
-import type { KqlRule } from '../../lib/config/logs-config';
+import type { KqlRule } from '../../lib/model/policy';
 import { evaluateKql, judgeKql } from '../../lib/evaluate/kql';
 import { ruleFor } from '../../lib/evaluate/rules';
 import type { AlertRecord } from '../../lib/model';

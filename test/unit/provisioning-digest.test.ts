@@ -11,8 +11,8 @@ import {
   MAX_CODES,
   OTHER_CODES,
   slideDigest,
-  type TenantDigest,
 } from '../../lib/observe/provisioning-digest';
+import { type TenantDigest } from '../../lib/model/provisioning';
 import type { ProvisioningObservation } from '../../lib/model/provisioning';
 import type { TenantObservation } from '../../lib/model/observation';
 import { event, MIN, T0 } from '../support/events';

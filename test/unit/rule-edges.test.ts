@@ -9,7 +9,8 @@ import {
   lastCompletedRun,
   secretsInView,
 } from '../../lib/evaluate/job-facts';
-import type { JobRule, PresentContext, RuleHit, RuleSettings } from '../../lib/evaluate/rule';
+import type { JobRule, PresentContext, RuleHit } from '../../lib/evaluate/rule';
+import type { RuleSettings } from '../../lib/model/policy';
 import { deletionThreshold } from '../../lib/evaluate/rules/deletion-threshold';
 import { jobDisabled, stoppedAfterFailures } from '../../lib/evaluate/rules/job-disabled';
 import { failureSigns, jobFailing } from '../../lib/evaluate/rules/job-failing';

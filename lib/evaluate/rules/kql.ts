@@ -1,4 +1,4 @@
-import { KQL_NAME, type KqlRule } from '../../config/logs-config';
+import { KQL_NAME, type KqlRule } from '../../model/policy';
 import { formatDuration } from '../../util/text';
 import { shortTenant, str, tenantLabel } from '../present';
 import type { TenantRule } from '../rule';

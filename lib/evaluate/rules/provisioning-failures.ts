@@ -1,5 +1,6 @@
 import type { Annotations } from '../../model';
-import { failuresInWindow, type CodeDigest, type JobDigest } from '../../observe/provisioning-digest';
+import { failuresInWindow } from '../../observe/provisioning-digest';
+import { type CodeDigest, type JobDigest } from '../../model/provisioning';
 import type { ServicePrincipalRef, TenantObservation } from '../../model/observation';
 import { formatDuration, formatTime } from '../../util/text';
 import { objectRunbookStep } from '../object-runbooks';

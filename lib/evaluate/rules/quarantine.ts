@@ -3,7 +3,8 @@ import type { JobSnapshot } from '../../model/observation';
 import { formatTime } from '../../util/text';
 import { jobAnnotations } from '../job-facts';
 import { appName, jobIdentityFacts, jobLinks, sentences, str, troubleshooting, wasNow } from '../present';
-import type { JobRule, ParamValues, PresentContext } from '../rule';
+import type { JobRule, PresentContext } from '../rule';
+import type { ParamValues } from '../../model/policy';
 import { quarantineRunbook } from '../runbooks';
 
 const DAY = 86_400_000;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../../../model';
 import { headerSafe } from '../../../util/text';
-import { aboutTheTenant, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { aboutTheTenant } from '../../../evaluate/view';
+import { SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine } from '../../../util/safe-text';
 
 /**
