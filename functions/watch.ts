@@ -3,7 +3,7 @@ import { formatSummary, runCycleFromEnv } from '../lib/app';
 import { loadPolicy } from '../lib/config/config';
 import { identityWarnings } from '../lib/settings/identity';
 import { DEFAULT_SCHEDULE, loadSettings } from '../lib/settings/settings';
-import type { Logger } from '../lib/cycle/cycle';
+import type { Logger } from '../lib/util/log';
 import { withFields } from '../lib/util/log';
 import { cycleMetrics, metricsLine, newGraphCounters } from '../lib/cycle/metrics';
 

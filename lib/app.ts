@@ -7,7 +7,9 @@ import { ConfigError, loadPolicy } from './config/config';
 import type { Policy } from './model/policy';
 import { Env } from './settings/env';
 import { loadSettings, Settings } from './settings/settings';
-import { CycleDeps, CycleSummary, runCycle, Target } from './cycle/cycle';
+import { CycleDeps, runCycle } from './cycle/cycle';
+import { CycleSummary } from './model';
+import { Target } from './cycle/observe';
 import { createHeartbeat } from './clients/heartbeat';
 import { CycleBudget, limitsForSchedule, type CycleLimits } from './cycle/limits';
 import type { Logger } from './util/log';
@@ -20,7 +22,7 @@ import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
 import { SilenceStore } from './store/silence-store';
-import { STATE_TABLE, StateStore } from './store/state-store';
+import { STATE_TABLE, stateStores } from './store/state-table';
 import { FANOUT_QUEUE, decodeMessage } from './fanout/message';
 import { DEFAULT_FANOUT_BATCH, queueFanOut } from './fanout/planner';
 import { SharedWindowLimiter } from './store/shared-limiter';
@@ -90,6 +92,8 @@ export function cycleDepsFromSettings(
   const budget = new CycleBudget(options.limits ?? limitsForSchedule(settings.schedule, env));
   const azure = boundedCredential(credentials.azure, budget.calls());
   const targets = targetsOf(settings, env);
+  // One client for the state table: its stores (outbox, send budget, lease, digests, cycles, snoozes, log watermarks) share it.
+  const state = createTableClient(settings, azure, STATE_TABLE, budget.calls());
   const fanOut = options.fanOut ? fanOutFor(settings, targets.length, azure, budget.calls(), log) : undefined;
   const appLimiter =
     fanOut || options.sharedReportsLimit ? sharedReportsLimiter(settings, azure, budget.calls()) : undefined;
@@ -107,9 +111,9 @@ export function cycleDepsFromSettings(
     },
     renewToken: (target) => credentials.graph.renew(target.tokenTenant),
     alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
-    state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+    ...stateStores(state),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
-    silences: new SilenceStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+    silences: new SilenceStore(state),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
     // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
     poster: createChannelPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
@@ -127,7 +131,7 @@ export function cycleDepsFromSettings(
     clock,
     log,
     logs: {
-      store: new ProvisioningLogStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+      store: new ProvisioningLogStore(state),
       appLimiter,
       logAnalytics: settings.logAnalytics
         ? {
@@ -238,14 +242,14 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
     configProblem = error.message;
   }
   const app = consentApp(settings);
+  const state = createTableClient(settings, credential, STATE_TABLE);
   return readStatus(
-    new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
-    new StateStore(createTableClient(settings, credential, STATE_TABLE)),
+    { alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)), ...stateStores(state) },
     {
       policy,
       configProblem,
       consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
-      snoozes: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
+      snoozes: new SilenceStore(state),
     },
   );
 }

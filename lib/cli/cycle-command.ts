@@ -3,7 +3,7 @@ import { ConfigError } from '../config/config';
 import { identityWarnings } from '../settings/identity';
 import { loadSettings, localEnv, SettingsError } from '../settings/settings';
 import { type Env } from '../settings/env';
-import type { Logger } from '../cycle/cycle';
+import type { Logger } from '../util/log';
 import { StorageError } from '../store/table';
 
 /** Where the command writes: standard output and standard error, one line at a time. */

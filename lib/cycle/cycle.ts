@@ -1,327 +1,51 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { graphLimits, type GraphLimits, type GraphReader } from '../clients/graph';
-import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from '../util/deadline';
+import { planDigests, type DigestDeps } from '../digest/digest';
+import { neededNotifications } from '../dispatch/dedup';
 import { dispatch } from '../dispatch/dispatch';
 import { matchLabelsOf, receiversOf, routesFor } from '../dispatch/route';
-import { evaluateTenant, inView, keepFiringForMs } from '../evaluate/evaluate';
-import { CycleBudget } from './limits';
-import type { Logger } from '../util/log';
-import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
-import { neededNotifications } from '../dispatch/dedup';
-import { groupByRecipients } from '../notify/group';
-import { relatedAlerts, viewOf } from '../evaluate/view';
-import { mapLimit } from '../util/map-limit';
-import { refusedAccess } from '../observe/access';
-import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from '../observe/pacing';
-import { describeProblem } from '../observe/errors';
-import { observeTenant, type ObserveOptions } from '../observe/observe';
-import type { TenantObservation } from '../model/observation';
-import { reconcile } from '../reconcile/reconcile';
-import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from '../model';
-import { ConcurrentUpdateError } from '../store/alert-store';
-import type { DiscoveryCache } from '../store/discovery-store';
-import type { SilenceStore } from '../store/silence-store';
-import { withSnoozes } from '../snooze/silences';
-import { planDigests } from '../digest/digest';
-import type { LeaseHolder } from '../store/state-store';
-import { StorageError } from '../store/table';
-import { DEFAULT_DISCOVERY_REFRESH_MS } from '../model/policy';
-import { commitTenantLogs, readTenantLogs, runKqlStage, type LogsDeps, type TenantLogRead } from './logs';
+import { keepFiringForMs } from '../evaluate/evaluate';
 import type { KqlEvaluation } from '../evaluate/kql';
 import { isKqlCondition } from '../evaluate/rules/kql';
+import { relatedAlerts, viewOf } from '../evaluate/view';
+import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from '../model';
+import type { Policy } from '../model/policy';
+import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
+import { groupByRecipients } from '../notify/group';
+import { reconcile } from '../reconcile/reconcile';
+import { withSnoozes } from '../snooze/silences';
+import { ConcurrentUpdateError, type AlertStore } from '../store/alert-store';
+import type { CycleHistory } from '../store/cycle-history';
+import type { DigestMarkers } from '../store/digest-markers';
+import type { PlanningLeaseStore } from '../store/lease-store';
+import type { OutboxStore } from '../store/outbox-store';
+import type { SendBudgetStore } from '../store/send-budget-store';
+import type { SilenceStore } from '../store/silence-store';
+import { StorageError } from '../store/table';
+import type { Deadline } from '../util/deadline';
+import { takePlanningLease, type LeaseDeps, type PlanningLease } from './lease';
+import { CycleBudget } from './limits';
+import { commitTenantLogs } from './logs';
+import { observeHere, runKql, type Evidence, type ObserveDeps } from './observe';
 
-export type { Logger } from '../util/log';
-export type { CyclePoint } from '../notify/deliver';
-
-/** A tenant to watch: the label alerts carry, and the tenant to request tokens for (none = the credential's own). */
-export interface Target {
-  tenantId: string;
-  tokenTenant?: string;
-}
-
-export interface CycleDeps extends DeliveryDeps {
-  targets: Target[];
-  /** A Graph reader for one tenant; `limits` bound its calls (its tenant's deadline, one call's time). */
-  graphFor(target: Target, limits?: GraphLimits): GraphReader;
-  /** Drops the tenant's cached Graph token, so its next token carries the permissions granted since (lib/clients/credentials.ts). */
-  renewToken?(target: Target): void;
-  /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
-  heartbeat?: (summary: CycleSummary) => Promise<void>;
-  /** Tenants read at once (WATCH_CONCURRENCY; default DEFAULT_CONCURRENCY). */
-  concurrency?: number;
-  observe?: ObserveOptions;
-  /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/cycle/limits.ts). */
-  budget?: CycleBudget;
-  /** Who this instance is, for the planning lease (default: host, process and a random part, new each cycle). */
-  instanceId?: string;
-  /** What discovery sweeps found (Table Storage); without it every cycle sweeps every service principal. */
-  discovery?: DiscoveryCache;
-  /** Provisioning logs (Graph or Log Analytics) and KQL rules; absent: job status only. */
-  logs?: LogsDeps;
+/**
+ * What a cycle is composed of: what each stage takes (its own deps interface: observing, the
+ * planning lease, digests, delivery), the stores the composition root provides whole, and what only
+ * the cycle itself uses. lib/app.ts builds it from settings; tests build it from the emulators.
+ */
+export interface CycleDeps extends ObserveDeps, LeaseDeps, DigestDeps, DeliveryDeps {
+  policy: Policy;
+  alerts: AlertStore;
+  outbox: OutboxStore;
+  sendBudget: SendBudgetStore;
+  lease: PlanningLeaseStore;
+  digests: DigestMarkers;
+  /** How the last cycles went, for the status view. */
+  cycles: CycleHistory;
   /** Silences made by snooze links (Table Storage), muting beside the config's. */
   silences?: SilenceStore;
-  /** Past WATCH_FANOUT_TENANTS (timer only): the tenants are read by the queue-triggered function instead (lib/fanout/). */
-  fanOut?: FanOut;
-}
-
-/** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
-function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
-  const policy = deps.policy.discovery;
-  return {
-    ...deps.observe,
-    now: deps.clock(),
-    discovery: {
-      cache: deps.discovery,
-      refreshMs: policy?.refreshMs ?? DEFAULT_DISCOVERY_REFRESH_MS,
-      listed: policy?.servicePrincipals.get(target.tenantId.toLowerCase()) ?? [],
-    },
-  };
-}
-
-export type { CycleSummary } from '../model';
-
-export function reportProblems(observations: TenantObservation[], log: Logger, errors: string[]): void {
-  for (const o of observations) {
-    if (o.problem) {
-      const message = `tenant ${o.tenantId}: cannot monitor: ${describeProblem(o.problem)}`;
-      errors.push(message);
-      log.error(message, { tenantId: o.tenantId });
-    }
-    for (const { servicePrincipal, problem } of o.servicePrincipalProblems) {
-      const message = `tenant ${o.tenantId}: jobs of "${servicePrincipal.displayName}" (${servicePrincipal.id}) not read: ${describeProblem(problem)}`;
-      errors.push(message);
-      log.warn(message, { tenantId: o.tenantId });
-    }
-    // A check a permission is missing for is named once per tenant, and does not make the cycle incomplete.
-    for (const d of o.degraded ?? [])
-      log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`, {
-        tenantId: o.tenantId,
-      });
-    if (o.discovery?.swept)
-      log.info(
-        `tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`,
-        { tenantId: o.tenantId },
-      );
-  }
-}
-
-// ---- observe: every tenant in parallel, each under its own deadline --------------------------------
-
-/** An observation of a tenant that could not be read in time: its alerts are held, and it is reported. */
-export function timedOut(tenantId: string, message: string): TenantObservation {
-  return {
-    tenantId,
-    jobs: [],
-    servicePrincipalsRead: new Set(),
-    servicePrincipalProblems: [],
-    problem: { kind: 'transient', code: 'Timeout', message, operation: 'the tenant' },
-  };
-}
-
-/** What reading a tenant gave: its observation, and the provisioning-log state to write once its alerts are written. */
-export interface TenantReading {
-  observation: TenantObservation;
-  logRead?: TenantLogRead;
-}
-
-/**
- * What the observe stage leaves for the stages under the lease: the tenants' findings, which of
- * their stored alerts can be judged, and the provisioning-log states to write once the alerts are.
- * Read here (evidenceOf) or, past WATCH_FANOUT_TENANTS, by the queue-triggered function (lib/fanout/).
- */
-export interface Evidence {
-  /** The tenants' findings, judged at `now` (findings a worker recorded keep the time it judged them at). */
-  findings(now: Date): Finding[];
-  /** Whether a tenant's stored alert can be judged this cycle; one that cannot is held as it was. */
-  judged(labels: AlertLabels): boolean;
-  /** Provisioning-log states to write after the alerts (a worker writes its own). */
-  logReads: TenantLogRead[];
-  tenantsChecked: number;
-  tenantsUnreadable: string[];
-  jobsSeen: number;
-}
-
-/** The evidence of tenants read in this process. */
-export function evidenceOf(readings: TenantReading[], deps: Pick<CycleDeps, 'policy'>): Evidence {
-  const observations = readings.map((r) => r.observation);
-  const byTenant = new Map(observations.map((o) => [o.tenantId, o]));
-  return {
-    findings: (now) =>
-      observations.flatMap((o) =>
-        evaluateTenant(o, { now, rules: deps.policy.rules, tenantNames: deps.policy.tenantNames }),
-      ),
-    judged: (labels) => {
-      const o = byTenant.get(labels.tenantId);
-      return o !== undefined && inView(labels, o);
-    },
-    logReads: readings.flatMap((r) => (r.logRead ? [r.logRead] : [])),
-    tenantsChecked: observations.length,
-    tenantsUnreadable: observations.filter((o) => o.problem).map((o) => o.tenantId),
-    jobsSeen: observations.reduce((n, o) => n + o.jobs.length, 0),
-  };
-}
-
-/** Reading the tenants elsewhere: the timer's fan-out to the queue-triggered function (lib/fanout/planner.ts). */
-export interface FanOut {
-  observe(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence>;
-}
-
-/** Reads every tenant in this process, and reports what could not be read. */
-async function observeHere(
-  deps: CycleDeps,
-  budget: CycleBudget,
-  observeBy: Deadline,
-  errors: string[],
-): Promise<Evidence> {
-  const readings = await observeTenants(deps, budget, observeBy, errors);
-  reportProblems(
-    readings.map((r) => r.observation),
-    deps.log,
-    errors,
-  );
-  return evidenceOf(readings, deps);
-}
-
-/**
- * Reads what is new in a tenant's provisioning logs within what is left of its deadline. A read
- * cut off by the deadline leaves the logs unread this cycle (the alerts built on them are held;
- * the watermark does not move), and the observation is not touched by the late answer.
- */
-async function readLogsOne(
-  observation: TenantObservation,
-  reader: GraphReader,
-  deps: CycleDeps,
-  deadline: Deadline,
-  errors: string[],
-): Promise<TenantLogRead | undefined> {
-  if (!deps.logs) return undefined;
-  const scratch: TenantObservation = { ...observation };
-  try {
-    const read = await beforeDeadline(
-      readTenantLogs(scratch, reader, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors),
-      deadline,
-      `reading the provisioning logs of tenant ${observation.tenantId}`,
-    );
-    observation.provisioning = scratch.provisioning;
-    return read;
-  } catch (error) {
-    if (!(error instanceof TimeoutError)) throw error;
-    const message = `tenant ${observation.tenantId}: provisioning logs not read this cycle: timed out after ${seconds(deadline.lengthMs)} s`;
-    errors.push(message);
-    deps.log.warn(message);
-    return undefined;
-  }
-}
-
-/**
- * Reads one tenant within its share of the cycle: its jobs, then what is new in its provisioning
- * logs. A tenant whose Graph or token endpoint hangs is cut off at its deadline and reported as
- * unreadable ("timed out after N s"); it holds up nobody else, since each tenant has its own
- * deadline and readers run side by side.
- */
-async function observeOne(
-  target: Target,
-  deps: CycleDeps,
-  budget: CycleBudget,
-  observeBy: Deadline,
-  errors: string[],
-  appUnits: UnitWindow,
-): Promise<TenantReading> {
-  const { limits } = budget;
-  if (observeBy.expired())
-    return {
-      observation: timedOut(
-        target.tenantId,
-        `not read: the ${seconds(observeBy.lengthMs)} s this cycle gives to reading tenants ran out before its turn`,
-      ),
-    };
-  const deadline = observeBy.within(limits.tenantMs);
-  // Paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts).
-  const units = [new UnitWindow(GRAPH_TENANT_UNITS.requests, GRAPH_TENANT_UNITS.windowMs), appUnits];
-  const reader = pacedGraph(
-    deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs)),
-    units,
-    deadline.signal,
-  );
-  let observation: TenantObservation;
-  try {
-    const reading = observeTenant(reader, target.tenantId, {
-      ...observeOptions(deps, target),
-      deadline,
-      retryCallMs: limits.callMs,
-    });
-    observation = await beforeDeadline(reading, deadline, `reading tenant ${target.tenantId}`);
-  } catch (error) {
-    if (!(error instanceof TimeoutError)) throw error;
-    return { observation: timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`) };
-  }
-  const logRead = await readLogsOne(observation, reader, deps, deadline, errors);
-  if (refusedAccess(observation)) deps.renewToken?.(target);
-  return { observation, logRead };
-}
-
-/**
- * Tenants read at once by default: each waits mostly on Graph (a few round trips), so this many
- * keep one instance busy without crowding Graph's limits (every tenant has its own, lib/observe/pacing.ts).
- */
-export const DEFAULT_CONCURRENCY = 32;
-
-export async function observeTenants(
-  deps: CycleDeps,
-  budget: CycleBudget,
-  observeBy: Deadline,
-  errors: string[],
-): Promise<TenantReading[]> {
-  const appUnits = new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs);
-  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) =>
-    observeOne(target, deps, budget, observeBy, errors, appUnits),
-  );
-}
-
-/** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */
-function runKql(deps: CycleDeps, observeBy: Deadline, errors: string[]): Promise<KqlEvaluation | undefined> {
-  return runKqlStage(deps.logs, deps.policy, deps.log, errors, observeBy.signal).catch((error: unknown) => {
-    errors.push(`kqlRules: not run: ${(error as Error).message}`);
-    return undefined;
-  });
-}
-
-// ---- lease: one instance plans and sends at a time ------------------------------------------------
-
-interface PlanningLease {
-  taken: boolean;
-  by?: LeaseHolder;
-  release(): Promise<void>;
-}
-
-/**
- * Takes the planning lease: a row in the state table, written under its ETag, that says which
- * instance plans and sends until when (its own deadline). Instances observe side by side, but only
- * the holder reads the outbox, claims alerts, plans and sends, so two instances that saw different
- * things can never plan the same notice into two different emails. Another instance waits for the
- * lease while there is time left to deliver, then starts from what the holder recorded.
- */
-async function takePlanningLease(deps: CycleDeps, budget: CycleBudget, deadline: Deadline): Promise<PlanningLease> {
-  const holder = deps.instanceId ?? `${hostname()}#${process.pid}#${randomUUID().slice(0, 8)}`;
-  const waitUntil = deadline.before(Math.max(budget.limits.callMs * 3, budget.limits.cycleMs * 0.2));
-  for (let pause = 20; ; pause = Math.min(pause * 2, 1000)) {
-    const until = new Date(deps.clock().getTime() + deadline.remainingMs());
-    const result = await deps.state.takeLease(holder, deps.clock(), until);
-    if (result.taken) {
-      const release = () =>
-        deps.state
-          .releaseLease(holder)
-          .catch((error: unknown) =>
-            deps.log.warn(
-              `releasing the planning lease failed (it expires at ${until.toISOString()}): ${(error as Error).message}`,
-            ),
-          );
-      return { taken: true, release };
-    }
-    if (waitUntil.expired()) return { taken: false, by: result.by, release: async () => undefined };
-    await sleep(Math.min(pause, waitUntil.remainingMs()), waitUntil.signal);
-  }
+  /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
+  heartbeat?: (summary: CycleSummary) => Promise<void>;
+  /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/cycle/limits.ts). */
+  budget?: CycleBudget;
 }
 
 // ---- evaluate, reconcile, claim, plan, send, record: under the lease ----------------------------
@@ -409,7 +133,7 @@ async function decideAndDeliver(
   // rows without the lease (an older version) loses the ETag race for them and stays silent.
   const current = new Map(stored);
   for (const record of changed) current.set(record.fingerprint, record);
-  const outbox = await deps.state.listPlanned();
+  const outbox = await deps.outbox.list();
   const planned = new Set(outbox.flatMap((e) => e.items.map((i) => i.key)));
   const policy = await withSnoozes(deps.policy, deps.silences, now);
   const { notices, muted } = dispatch([...current.values()], policy, now, planned);
@@ -431,12 +155,8 @@ async function decideAndDeliver(
   );
   const fresh = await planEmails(groups, deps);
   // Routes whose daily digest is due: planned beside the notices, delivered the same way.
-  const digests = await planDigests(
-    [...current.values()],
-    policy,
-    { ...deps, tenants: deps.targets.map((t) => t.tenantId) },
-    now,
-  );
+  const tenants = deps.targets.map((t) => t.tenantId);
+  const digests = await planDigests([...current.values()], policy, tenants, deps, now);
   await deps.probe?.('planned');
 
   const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, {
@@ -467,7 +187,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const budget = deps.budget ?? new CycleBudget();
   const deadline = budget.start();
   const errors: string[] = [];
-  await deps.state.ready();
+  await deps.outbox.ready();
 
   const observeBy = deadline.within(budget.limits.observeMs);
   const kqlRun = runKql(deps, observeBy, errors);
@@ -572,7 +292,7 @@ async function finish(summary: CycleSummary, deps: CycleDeps, record = true): Pr
     return;
   }
   try {
-    await deps.state.recordCycle(summary);
+    await deps.cycles.record(summary);
   } catch (error) {
     deps.log.warn(`recording the cycle summary failed: ${(error as Error).message}`);
   }

@@ -9,7 +9,8 @@ import { displayLine } from '../util/safe-text';
 import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import { silencedBy } from '../silence/silence';
 import { dailyOccurrence, isInWeeklyWindow, maintenanceEndsAt } from '../silence/windows';
-import type { StateStore } from '../store/state-store';
+import type { DigestMarkers } from '../store/digest-markers';
+import type { OutboxStore } from '../store/outbox-store';
 import { PROPERTY_BUDGET_CHARS } from '../store/table';
 
 /**
@@ -195,12 +196,11 @@ export function digestKey(receiverId: string, date: string): string {
   return createHash('sha256').update(`digest\n${receiverId}\n${date}`).digest('hex').slice(0, 40);
 }
 
+/** What planning digests takes: the outbox to plan them in, and the day each route last had one. */
 export interface DigestDeps {
-  policy: Policy;
-  state: StateStore;
+  outbox: Pick<OutboxStore, 'plan'>;
+  digests: Pick<DigestMarkers, 'last' | 'mark'>;
   log: Logger;
-  /** The tenants watched (for "all N tenants healthy"). */
-  tenants: string[];
 }
 
 /**
@@ -211,6 +211,8 @@ export interface DigestDeps {
 export async function planDigests(
   alerts: AlertRecord[],
   policy: Policy,
+  /** The tenants watched (for "all N tenants healthy"). */
+  tenants: string[],
   deps: DigestDeps,
   now: Date,
 ): Promise<PlannedEmail[]> {
@@ -219,9 +221,9 @@ export async function planDigests(
     const digest = route.digest as NonNullable<Route['digest']>;
     const { date, at } = dailyOccurrence(digest.at, digest.timeZone, now);
     if (now < at) continue;
-    const last = await deps.state.lastDigest(route.id);
+    const last = await deps.digests.last(route.id);
     if (last !== undefined && last >= date) continue;
-    const view = digestView(route, path, alerts, policy, deps.tenants, now, date);
+    const view = digestView(route, path, alerts, policy, tenants, now, date);
     for (const receiver of receiversOf(route)) {
       const message: PlannedEmail = {
         key: digestKey(receiver.id, date),
@@ -232,9 +234,9 @@ export async function planDigests(
         digest: view,
         ...(receiver.channel ? { channel: { ...receiver.channel, receiver: receiver.id } } : {}),
       };
-      if (await deps.state.plan(message)) planned.push(message);
+      if (await deps.outbox.plan(message)) planned.push(message);
     }
-    await deps.state.markDigest(route.id, date);
+    await deps.digests.mark(route.id, date);
     deps.log.info(
       `daily digest of route ${route.id} for ${date} (${digest.timeZone}) planned: ${view.counts.critical + view.counts.warning + view.counts.muted} open, ${view.counts.resolved} resolved in the last day`,
     );

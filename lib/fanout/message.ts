@@ -1,4 +1,4 @@
-import type { Target } from '../cycle/cycle';
+import type { Target } from '../cycle/observe';
 
 /**
  * The message the timer puts on the fan-out queue for each batch of tenants, and the

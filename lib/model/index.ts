@@ -263,6 +263,14 @@ export interface DigestView {
 
 // ---- cycles ------------------------------------------------------------------------------------
 
+/**
+ * Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing:
+ * the tenants are observed and evaluated, this instance holds the planning lease, the alert state
+ * is written, the messages are planned, a send is about to be made (its attempt written down), it
+ * was made, and it was recorded.
+ */
+export type CyclePoint = 'evaluated' | 'leased' | 'state-written' | 'planned' | 'sending' | 'sent' | 'recorded';
+
 /** How one cycle went: logged, stored for the status view, and sent with the heartbeat. */
 export interface CycleSummary {
   startedAt: string;

@@ -73,7 +73,7 @@ export async function postToChannel(
     deps.log.warn(
       `the ${channelName(channel)} is no longer in the config: ${planned.length} message(s) planned for it are dropped`,
     );
-    for (const message of planned) await deps.state.donePlanned(message.key);
+    for (const message of planned) await deps.outbox.done(message.key);
     return { sent: 0, waiting: 0, posted: 0 };
   }
   for (const [index, message] of planned.entries()) {
@@ -105,14 +105,14 @@ export async function postToChannel(
       const text = `posting "${content.summary}" to the ${channelName(channel)} failed, will retry next cycle: ${(error as Error).message}`;
       errors.push(text);
       deps.log.error(text);
-      await deps.state.updatePlanned({ ...message, failedAttempts: message.failedAttempts + 1 });
+      await deps.outbox.update({ ...message, failedAttempts: message.failedAttempts + 1 });
       // Down, refusing or set up wrong: its other messages would fail the same way, and wait with it.
       return { sent, waiting: waiting + left, posted: sent };
     }
     sent++;
     await deps.probe?.('sent');
     await recordSent(message, current, deps);
-    await deps.state.donePlanned(message.key);
+    await deps.outbox.done(message.key);
     await deps.probe?.('recorded');
   }
   return { sent, waiting, posted: sent };

@@ -1,33 +1,31 @@
 import type { Policy } from '../model/policy';
 import { Deadline } from '../util/deadline';
 import type { Logger } from '../util/log';
-import type { AlertRecord, PlannedEmail } from '../model';
-import type { AlertStore } from '../store/alert-store';
-import type { StateStore } from '../store/state-store';
+import type { AlertRecord, CyclePoint, PlannedEmail } from '../model';
+import type { OutboxStore } from '../store/outbox-store';
+import type { SendBudgetStore } from '../store/send-budget-store';
 import { alreadySent } from '../dispatch/dedup';
 import { postToChannel } from './deliver-channels';
 import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from './group';
 import { DeliveryFailedError, operationIdOf, type Mailer } from '../clients/mailer';
 import type { ChannelPoster } from './poster';
-import { recordSent } from './record';
+import { recordSent, type RecordDeps } from './record';
 import { digestEmail } from './channels/email/digest';
 import { renderEmail, type Notice, type RenderOptions } from './render';
 import { relatedAlerts } from '../evaluate/view';
 
-/**
- * Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing:
- * the tenants are observed and evaluated, this instance holds the planning lease, the alert state
- * is written, the emails are planned, a send is about to be made (its attempt written down), it was
- * made, and it was recorded.
- */
-export type CyclePoint = 'evaluated' | 'leased' | 'state-written' | 'planned' | 'sending' | 'sent' | 'recorded';
-
-export interface DeliveryDeps {
-  alerts: AlertStore;
-  state: StateStore;
-  mailer: Mailer;
-  policy: Policy;
+/** What planning a cycle's messages takes: the outbox to write them in. */
+export interface PlanDeps {
+  outbox: Pick<OutboxStore, 'plan'>;
   clock: () => Date;
+}
+
+/** What delivery takes: the outbox, the shared send budget, ways to send, and the alerts to record in. */
+export interface DeliveryDeps extends PlanDeps, RecordDeps {
+  outbox: Pick<OutboxStore, 'plan' | 'update' | 'done'>;
+  sendBudget: Pick<SendBudgetStore, 'take'>;
+  mailer: Mailer;
+  policy: Pick<Policy, 'budget' | 'route' | 'tenantNames'>;
   log: Logger;
   probe?: (point: CyclePoint) => void | Promise<void>;
   /** Where email links point and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
@@ -58,7 +56,7 @@ export interface DeliveryResult {
  * A group with more alerts than one email should carry is planned as several complete emails,
  * each knowing its part ("part 2 of 3").
  */
-export async function planEmails(groups: EmailGroup[], deps: DeliveryDeps): Promise<PlannedEmail[]> {
+export async function planEmails(groups: EmailGroup[], deps: PlanDeps): Promise<PlannedEmail[]> {
   const plannedAt = deps.clock().toISOString();
   const planned: PlannedEmail[] = [];
   for (const group of groups) {
@@ -73,7 +71,7 @@ export async function planEmails(groups: EmailGroup[], deps: DeliveryDeps): Prom
       };
       if (group.channel) email.channel = group.channel;
       if (parts.length > 1) email.part = { index: i + 1, total: parts.length };
-      if (await deps.state.plan(email)) planned.push(email);
+      if (await deps.outbox.plan(email)) planned.push(email);
     }
   }
   return planned;
@@ -163,7 +161,7 @@ async function withoutSentNotices(
       `planned message ${message.key}: ${sentAlready.length} of its ${message.items.length} notice(s) were sent already by another plan, not sent again`,
     );
     if (sentAlready.length === message.items.length) {
-      await deps.state.donePlanned(message.key);
+      await deps.outbox.done(message.key);
       continue;
     }
     // The outbox keeps the message whole; this is worked out again at each cycle until it is sent.
@@ -218,14 +216,14 @@ async function sendEmails(
       }
       if (earlier.outcome === 'delivered') {
         await recordSent(email, current, deps);
-        await deps.state.donePlanned(email.key);
+        await deps.outbox.done(email.key);
         sent++;
         continue;
       }
       email = earlier.email;
-      await deps.state.updatePlanned(email);
+      await deps.outbox.update(email);
     }
-    if (!(await deps.state.takeSend(deps.clock(), deps.policy.budget))) {
+    if (!(await deps.sendBudget.take(deps.clock(), deps.policy.budget))) {
       const left = planned.length - index;
       deps.log.warn(
         `send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`,
@@ -243,7 +241,7 @@ async function sendEmails(
         });
     const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
     const attempt = { operationId: operationIdOf(key), startedAt: deps.clock().toISOString() };
-    await deps.state.updatePlanned({ ...email, attempt });
+    await deps.outbox.update({ ...email, attempt });
     await deps.probe?.('sending');
     try {
       const { operationId } = await deps.mailer.send(content, email.recipients, key, {
@@ -255,7 +253,7 @@ async function sendEmails(
       errors.push(message);
       deps.log.error(message);
       if (error instanceof DeliveryFailedError) {
-        await deps.state.updatePlanned({ ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined });
+        await deps.outbox.update({ ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined });
         waiting++;
         continue;
       }
@@ -266,7 +264,7 @@ async function sendEmails(
     sent++;
     await deps.probe?.('sent');
     await recordSent(email, current, deps);
-    await deps.state.donePlanned(email.key);
+    await deps.outbox.done(email.key);
     await deps.probe?.('recorded');
   }
   return { sent, waiting };

@@ -1,5 +1,17 @@
 import { EnumValue } from '../model';
-import { EXECUTION_STATES, ExecutionState, JobSnapshot, QUARANTINE_REASONS, QuarantineReason, SCHEDULE_STATES, ScheduleState, STATUS_CODES, ServicePrincipalRef, StatusCode, SyncError } from '../model/observation';
+import {
+  EXECUTION_STATES,
+  ExecutionState,
+  JobSnapshot,
+  QUARANTINE_REASONS,
+  QuarantineReason,
+  SCHEDULE_STATES,
+  ScheduleState,
+  STATUS_CODES,
+  ServicePrincipalRef,
+  StatusCode,
+  SyncError,
+} from '../model/observation';
 
 /** Graph's "never set" timestamp. */
 const NEVER_YEAR = 1;

@@ -1,6 +1,6 @@
 import type { Matchers } from '../model/config-file';
 import { statusHeadline, type StatusAlert, type StatusMute, type StatusView } from './status';
-import type { RememberedCycle } from '../store/state-store';
+import type { RememberedCycle } from '../store/cycle-history';
 import { escapeHtml as e, formatDuration, formatTime, safeHttpsUrl } from '../util/text';
 
 /**

@@ -1,19 +1,15 @@
-import { createCredentials, createTableClient } from '../clients';
-import { ConfigError, loadPolicy } from '../config/config';
-import type { Policy } from '../model/policy';
-import { Env } from '../settings/env';
-import { loadSettings } from '../settings/settings';
-import type { Matchers } from '../model/config-file';
 import { matchLabelsOf, routesFor } from '../dispatch/route';
-import type { AlertRecord, CycleSummary, Severity } from '../model';
 import { viewOf } from '../evaluate/view';
-import { adminConsentUrl, consentApp } from '../clients/consent';
+import type { AlertRecord, CycleSummary, Severity } from '../model';
+import type { Matchers } from '../model/config-file';
+import type { Policy } from '../model/policy';
 import { silencedBy } from '../silence/silence';
 import { isInWeeklyWindow, maintenanceEndsAt } from '../silence/windows';
-import { ALERTS_TABLE, AlertStore } from '../store/alert-store';
+import type { AlertStore } from '../store/alert-store';
+import type { CycleHistory, RememberedCycle } from '../store/cycle-history';
+import type { OutboxStore } from '../store/outbox-store';
+import type { SilenceStore, StoredSilence } from '../store/silence-store';
 import { formatDuration } from '../util/text';
-import { STATE_TABLE, StateStore, type RememberedCycle } from '../store/state-store';
-import { SilenceStore, type StoredSilence } from '../store/silence-store';
 
 /** An alert firing now, as an operator looks at it. Text from Graph is untrusted: every renderer escapes it. */
 export interface StatusAlert {
@@ -65,7 +61,7 @@ export interface StatusView {
   generatedAt: string;
   /** The last cycle's summary, or null before the first cycle. */
   lastCycle: CycleSummary | null;
-  /** The last cycles, newest first (lib/store/state-store.ts RECENT_CYCLES_KEPT). */
+  /** The last cycles, newest first (lib/store/cycle-history.ts RECENT_CYCLES_KEPT). */
   recentCycles: RememberedCycle[];
   /** Alerts firing now, oldest first. */
   firing: StatusAlert[];
@@ -168,18 +164,21 @@ function unreadableOf(
   }));
 }
 
+/** What the status view reads: the alerts, the outbox and the cycle history. */
+export interface StatusStores {
+  alerts: Pick<AlertStore, 'loadAll'>;
+  outbox: Pick<OutboxStore, 'list'>;
+  cycles: Pick<CycleHistory, 'latest' | 'recent'>;
+}
+
 /** What is firing now, what is muted, and how the last cycles went, from stored state only (no Graph call). */
-export async function readStatus(
-  alerts: AlertStore,
-  state: StateStore,
-  options: StatusOptions = {},
-): Promise<StatusView> {
+export async function readStatus(stores: StatusStores, options: StatusOptions = {}): Promise<StatusView> {
   const now = options.now ?? new Date();
   const [records, lastCycle, recentCycles, planned, snoozes] = await Promise.all([
-    alerts.loadAll(),
-    state.latestCycle(),
-    state.recentCycles(),
-    state.listPlanned(),
+    stores.alerts.loadAll(),
+    stores.cycles.latest(),
+    stores.cycles.recent(),
+    stores.outbox.list(),
     options.snoozes?.list() ?? [],
   ]);
   // Snoozes mute beside the config's silences, here as in the cycle.

@@ -24,16 +24,25 @@ export class StorageError extends Error {
   }
 }
 
-/** Creates the table on first use; an existing table is fine. */
+const CREATORS = new WeakMap<TableClient, () => Promise<void>>();
+
+/**
+ * Creates the table on first use; an existing table is fine. The stores that share one client (the
+ * state table's outbox, send budget, lease, digest markers and cycle history) share one creation.
+ */
 export function tableCreator(table: TableClient): () => Promise<void> {
+  const known = CREATORS.get(table);
+  if (known) return known;
   let created: Promise<void> | undefined;
-  return () => {
+  const create = () => {
     created ??= table.createTable().catch((error: unknown) => {
       created = undefined;
       if (!(error instanceof RestError && error.statusCode === 409)) throw storageError(table, error);
     });
     return created;
   };
+  CREATORS.set(table, create);
+  return create;
 }
 
 export function isConflict(error: unknown): boolean {

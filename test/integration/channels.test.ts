@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import { runCycle, type CyclePoint } from '../../lib/cycle/cycle';
+import { runCycle } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
 import { createChannelPoster } from '../../lib/notify/poster';
 import type { CycleDeps } from '../../lib/cycle/cycle';
 import { startWorld, type World } from '../support/world';

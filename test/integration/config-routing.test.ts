@@ -91,7 +91,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
       notificationsSent: 2,
     });
 
-    const status = await readStatus(deps.alerts, deps.state);
+    const status = await readStatus(deps);
     expect(status.firing.map((f) => f.configuration).sort()).toEqual([
       'Contoso to Northwind',
       'Fabrikam to Contoso',

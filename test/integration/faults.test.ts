@@ -3,7 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { startStorageProxy, type StorageProxy } from '../../emulators/azurite';
 import type { Fault, Scenario } from '../../emulators';
 import { PageLimitExceeded, readAllPages } from '../../lib/clients/graph';
-import { runCycle, type CycleDeps, type CyclePoint, type CycleSummary } from '../../lib/cycle/cycle';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import { type CyclePoint, type CycleSummary } from '../../lib/model';
 import type { CycleLimits } from '../../lib/cycle/limits';
 import { AlertStore } from '../../lib/store/alert-store';
 import { deliveredNotices, expectEachOnce } from '../support/notices';

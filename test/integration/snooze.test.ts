@@ -13,7 +13,7 @@ import { readStatus } from '../../lib/status/status';
 import { renderStatusPage } from '../../lib/status/page';
 import { ALERTS_TABLE, AlertStore } from '../../lib/store/alert-store';
 import { SilenceStore } from '../../lib/store/silence-store';
-import { STATE_TABLE, StateStore } from '../../lib/store/state-store';
+import { STATE_TABLE, stateStores } from '../../lib/store/state-table';
 import { captureLog } from '../support/log-capture';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
@@ -57,7 +57,7 @@ describe('snooze links', () => {
     const credential = createCredentials(settings(), world.env).azure;
     return {
       alerts: new AlertStore(createTableClient(settings(), credential, ALERTS_TABLE)),
-      state: new StateStore(createTableClient(settings(), credential, STATE_TABLE)),
+      ...stateStores(createTableClient(settings(), credential, STATE_TABLE)),
       silences: new SilenceStore(createTableClient(settings(), credential, STATE_TABLE)),
     };
   };
@@ -138,7 +138,7 @@ describe('snooze links', () => {
       /muted alert [0-9a-f]+ \(deletion-threshold, Fabrikam to Contoso\): silence by alice@contoso\.example \(snooze link\) until/,
     );
 
-    const view = await readStatus(stores().alerts, stores().state, {
+    const view = await readStatus(stores(), {
       policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.example'] }),
       snoozes: stores().silences,
       now: new Date(t0.getTime() + 5 * 3600_000),

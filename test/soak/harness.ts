@@ -3,7 +3,9 @@ import type { BatchRequest, BatchResponse, GraphReader } from '../../lib/clients
 import { defaultRules } from '../../lib/config/config';
 import { RULES } from '../../lib/evaluate/rules';
 import type { Policy, Route } from '../../lib/model/policy';
-import { runCycle, type CycleDeps, type CyclePoint, type Target } from '../../lib/cycle/cycle';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
+import { type Target } from '../../lib/cycle/observe';
 import { matchLabelsOf, routesFor, receiversOf } from '../../lib/dispatch/route';
 import { CycleBudget, type CycleLimits } from '../../lib/cycle/limits';
 import type { AlertRecord, NotificationItem, PlannedEmail } from '../../lib/model';
@@ -11,7 +13,8 @@ import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus }
 import { ChannelPostError, type ChannelPoster } from '../../lib/notify/poster';
 import { dailyOccurrence } from '../../lib/silence/windows';
 import { AlertStore } from '../../lib/store/alert-store';
-import { StateStore } from '../../lib/store/state-store';
+import { OutboxStore } from '../../lib/store/outbox-store';
+import { stateStores } from '../../lib/store/state-table';
 import { MAX_PROPERTY_CHARS, StorageError } from '../../lib/store/table';
 import { TableClient } from '@azure/data-tables';
 import { MemoryTable, unreachable } from '../support/memory-table';
@@ -335,7 +338,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     string,
     { labels: AlertRecord['labels']; startsAt: string; firstAt: number; resolvedAt?: number }
   >();
-  class RecordingState extends StateStore {
+  class RecordingOutbox extends OutboxStore {
     override async plan(email: PlannedEmail): Promise<boolean> {
       const planned = await super.plan(email);
       if (planned) plannedByKey.set(email.key, email);
@@ -343,8 +346,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     // A plan whose write landed but whose answer was cut (real Table Storage behind the proxy) is
     // known from the outbox the next cycle reads.
-    override async listPlanned(): Promise<PlannedEmail[]> {
-      const outbox = await super.listPlanned();
+    override async list(): Promise<PlannedEmail[]> {
+      const outbox = await super.list();
       for (const email of outbox) if (!plannedByKey.has(email.key)) plannedByKey.set(email.key, email);
       return outbox;
     }
@@ -495,7 +498,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       graphFor: (target, limits) =>
         graphFor(tenants.find((t) => t.id === target.tenantId) as SimTenant)(target, limits),
       alerts: new RecordingAlerts(storage.alerts),
-      state: new RecordingState(storage.state),
+      ...stateStores(storage.state),
+      outbox: new RecordingOutbox(storage.state),
       mailer,
       poster,
       policy,
