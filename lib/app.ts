@@ -15,7 +15,7 @@ import { CycleBudget, limitsForSchedule, type CycleLimits } from './cycle/limits
 import type { Logger } from './util/log';
 import { countingGraph, type GraphCounters } from './cycle/metrics';
 import { createAcsMailer } from './clients/mailer';
-import { createChannelPoster } from './notify/poster';
+import { createHttpPoster } from './clients/http-poster';
 import { renderOptionsFor } from './notify/render';
 import { adminConsentUrl, consentApp } from './clients/consent';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
@@ -116,7 +116,7 @@ export function cycleDepsFromSettings(
     silences: new SilenceStore(state),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
     // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
-    poster: createChannelPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
+    poster: createHttpPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     concurrency: settings.scale?.concurrency,
     policy,

@@ -4,7 +4,7 @@ import { type RuleSettings, DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAUL
 import { CONDITIONS, RULES } from '../evaluate/rules';
 import { SEVERITIES } from '../model';
 import { formatDurationText, parseDuration } from '../util/duration';
-import { field, isObject, shown, type Json } from '../util/json-checks';
+import { canonicalTimeZone, field, isObject, shown, type Json } from '../util/json-checks';
 import { DOMAIN, EMAIL, GUID } from '../settings/settings';
 import type { Policy, Route, RulePolicy, Silence } from '../model/policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from '../model/config-file';
@@ -352,15 +352,6 @@ function buildSilence(value: unknown, path: string, problems: Problems): Silence
   return m && startsAt && endsAt && createdBy && comment
     ? { matchers: m, startsAt, endsAt, createdBy, comment }
     : undefined;
-}
-
-/** The canonical IANA name (`europe/berlin` → `Europe/Berlin`), or undefined when the runtime does not know the zone. */
-function canonicalTimeZone(timeZone: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
 }
 
 function timeOfDay(value: unknown, path: string, problems: Problems): string | undefined {

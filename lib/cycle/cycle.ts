@@ -8,8 +8,8 @@ import { isKqlCondition } from '../evaluate/rules/kql';
 import { relatedAlerts, viewOf } from '../evaluate/view';
 import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from '../model';
 import type { Policy } from '../model/policy';
-import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
-import { groupByRecipients } from '../notify/group';
+import { planMessages, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
+import { groupNotices } from '../notify/group';
 import { reconcile } from '../reconcile/reconcile';
 import { withSnoozes } from '../snooze/silences';
 import { ConcurrentUpdateError, type AlertStore } from '../store/alert-store';
@@ -149,11 +149,11 @@ async function decideAndDeliver(
     );
   await deps.probe?.('state-written');
 
-  const groups = groupByRecipients(
+  const groups = groupNotices(
     notices.filter((n) => !lost.has(n.item.fingerprint)),
     endedBadlyIn(current, deps, now),
   );
-  const fresh = await planEmails(groups, deps);
+  const fresh = await planMessages(groups, deps);
   // Routes whose daily digest is due: planned beside the notices, delivered the same way.
   const tenants = deps.targets.map((t) => t.tenantId);
   const digests = await planDigests([...current.values()], policy, tenants, deps, now);

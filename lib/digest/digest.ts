@@ -4,7 +4,7 @@ import { matches } from '../model/matchers';
 import { matchLabelsOf, receiversOf } from '../dispatch/route';
 import { inhibitedBy } from '../inhibit/inhibit';
 import type { Logger } from '../util/log';
-import type { AlertRecord, DigestAlert, DigestSilence, DigestView, PlannedEmail } from '../model';
+import type { AlertRecord, DigestAlert, DigestSilence, DigestView, PlannedMessage } from '../model';
 import { displayLine } from '../util/safe-text';
 import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import { silencedBy } from '../silence/silence';
@@ -215,8 +215,8 @@ export async function planDigests(
   tenants: string[],
   deps: DigestDeps,
   now: Date,
-): Promise<PlannedEmail[]> {
-  const planned: PlannedEmail[] = [];
+): Promise<PlannedMessage[]> {
+  const planned: PlannedMessage[] = [];
   for (const { route, path } of digestRoutes(policy.route)) {
     const digest = route.digest as NonNullable<Route['digest']>;
     const { date, at } = dailyOccurrence(digest.at, digest.timeZone, now);
@@ -225,7 +225,7 @@ export async function planDigests(
     if (last !== undefined && last >= date) continue;
     const view = digestView(route, path, alerts, policy, tenants, now, date);
     for (const receiver of receiversOf(route)) {
-      const message: PlannedEmail = {
+      const message: PlannedMessage = {
         key: digestKey(receiver.id, date),
         recipients: { to: route.to, cc: route.cc.length ? route.cc : undefined },
         items: [],

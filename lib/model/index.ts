@@ -154,40 +154,33 @@ export interface EmailContent {
   headers?: Record<string, string>;
 }
 
-// ---- channels besides email ----------------------------------------------------------------------
-
-/** The kinds of channel a route can deliver to besides email (lib/notify/channels/<type>.ts). */
-export type ChannelType = 'teams' | 'webhook';
-export const CHANNEL_TYPES: readonly ChannelType[] = ['teams', 'webhook'];
+// ---- channels --------------------------------------------------------------------------------------
 
 /**
- * A channel a route delivers to besides email. Its URL and secret are secrets, so the config names
- * the app settings that hold them, never the values; they are read when a message is posted.
+ * A channel a route lists besides its own email (`channels` in the config file): its kind, one of
+ * the channels registered in lib/notify/channels/index.ts, which also declares its other fields.
+ * Addresses and secrets are secrets, so a target names the app settings that hold them, never the
+ * values; they are read when a message is posted.
  */
 export interface ChannelTarget {
-  /** `teams:TEAMS_OPS_URL`: its type and URL setting, unique within its route. */
+  /** `teams:TEAMS_OPS_URL`: its type and the setting it is addressed by, unique within its route. */
   id: string;
-  type: ChannelType;
-  /** The app setting holding the URL to post to (a Teams Workflows webhook URL, a receiver's URL). */
-  urlSetting: string;
-  /** The app setting holding the webhook's HMAC-SHA256 signing secret (webhooks only). */
-  secretSetting?: string;
-  /** The Adaptive Card version a Teams card declares (default 1.5; see README, "Teams"). */
-  cardVersion?: '1.4' | '1.5';
+  /** `teams`, `webhook`, ...: the name of its channel in the registry. */
+  type: string;
 }
 
-/** Where a planned message goes when it is not an email: a channel of one route (its notification log id). */
-export interface PlannedChannel extends ChannelTarget {
+/** Where a planned message goes when it is not the route's email: a channel of one route (its notification log id). */
+export type PlannedChannel = ChannelTarget & {
   /** `root.0~teams:TEAMS_OPS_URL`: the route's id and the channel's, the `routeId` of its items' log. */
   receiver: string;
-}
+};
 
 /**
- * A message decided and written down before it is sent: the outbox of the notification log. An
- * email unless `channel` says which channel of which route it goes to; a daily digest when
- * `digest` says so (then it has no items of its own).
+ * A message decided and written down before it is sent: the outbox of the notification log. The
+ * route's email unless `channel` says which other channel of which route it goes to; a daily digest
+ * when `digest` says so (then it has no items of its own).
  */
-export interface PlannedEmail {
+export interface PlannedMessage {
   /** Idempotency key (the ACS Operation-Id is derived from it). */
   key: string;
   recipients: Recipients;
@@ -202,7 +195,7 @@ export interface PlannedEmail {
    * before sending again, ACS is asked what became of this operation.
    */
   attempt?: { operationId: string; startedAt: string };
-  /** A post to a channel (Teams, webhook) instead of an email. */
+  /** A post to one of the route's other channels (Teams, a webhook, ...) instead of its email. */
   channel?: PlannedChannel;
   /** The daily digest of a route for one local date, as it stood when planned (lib/digest/digest.ts). */
   digest?: DigestView;

@@ -1,18 +1,28 @@
-import type { Policy } from '../model/policy';
-import { Deadline } from '../util/deadline';
-import type { Logger } from '../util/log';
-import type { AlertRecord, CyclePoint, PlannedEmail } from '../model';
+import type { HttpPoster } from '../clients/http-poster';
+import type { Mailer } from '../clients/mailer';
+import { alreadySent } from '../dispatch/dedup';
+import { relatedAlerts } from '../evaluate/view';
+import type { AlertRecord, CyclePoint, PlannedChannel, PlannedMessage } from '../model';
+import type { Policy, Route } from '../model/policy';
 import type { OutboxStore } from '../store/outbox-store';
 import type { SendBudgetStore } from '../store/send-budget-store';
-import { alreadySent } from '../dispatch/dedup';
-import { postToChannel } from './deliver-channels';
-import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from './group';
-import { DeliveryFailedError, operationIdOf, type Mailer } from '../clients/mailer';
-import type { ChannelPoster } from './poster';
+import { Deadline } from '../util/deadline';
+import type { Logger } from '../util/log';
+import type { Channel, DeliveryContext } from './channels/channel';
+import { CHANNELS, destinationOf, routeOf } from './channels';
+import { maxAlertsPerMessage, messageKey, splitIntoParts, type MessageGroup } from './group';
+import { noticeViews, type Notice } from './notice';
 import { recordSent, type RecordDeps } from './record';
-import { digestEmail } from './channels/email/digest';
-import { renderEmail, type Notice, type RenderOptions } from './render';
-import { relatedAlerts } from '../evaluate/view';
+import type { RenderOptions } from './render';
+
+/**
+ * The send step of a cycle, for every channel: one loop over destinations that asks the channel
+ * registry (lib/notify/channels/) how each lays out, posts and reads its answer. Every message was
+ * written down (the outbox) before anything is sent; once its channel took it, each of its notices
+ * is recorded in its alert's notification log (the route's, or the route's channel's) and it
+ * leaves the outbox. A destination that fails holds back only its own messages, which wait for the
+ * next cycle; the others go on.
+ */
 
 /** What planning a cycle's messages takes: the outbox to write them in. */
 export interface PlanDeps {
@@ -20,18 +30,19 @@ export interface PlanDeps {
   clock: () => Date;
 }
 
-/** What delivery takes: the outbox, the shared send budget, ways to send, and the alerts to record in. */
+/** What delivery takes: the outbox, the shared send budget, the transports, and the alerts to record in. */
 export interface DeliveryDeps extends PlanDeps, RecordDeps {
   outbox: Pick<OutboxStore, 'plan' | 'update' | 'done'>;
   sendBudget: Pick<SendBudgetStore, 'take'>;
+  /** ACS Email, for the routes' own channel. */
   mailer: Mailer;
+  /** Posts to the channels that are HTTP endpoints (Teams, webhooks, ...); without it, their messages wait and say why. */
+  poster?: HttpPoster;
   policy: Pick<Policy, 'budget' | 'route' | 'tenantNames'>;
   log: Logger;
   probe?: (point: CyclePoint) => void | Promise<void>;
-  /** Where email links point and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
+  /** Where links point, snooze links, and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
   render?: RenderOptions;
-  /** Posts to the channels besides email (Teams, webhooks); without it, a channel's messages wait and say why. */
-  poster?: ChannelPoster;
 }
 
 /** What bounds delivery: the cycle's deadline, and the time one call (a send, a status question) may take. */
@@ -45,91 +56,74 @@ const UNBOUNDED: DeliveryLimits = { deadline: Deadline.never(), callMs: 0 };
 export interface DeliveryResult {
   /** Messages sent: emails and channel posts. */
   sent: number;
-  /** How many of them were channel posts. */
+  /** How many of them were posts to the channels routes list besides their email. */
   posted?: number;
-  /** Planned emails still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
+  /** Planned messages still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
   waiting: number;
 }
 
 /**
- * Writes each email down (the outbox) before anything is sent; returns the ones this cycle planned.
- * A group with more alerts than one email should carry is planned as several complete emails,
- * each knowing its part ("part 2 of 3").
+ * Writes each message down (the outbox) before anything is sent; returns the ones this cycle
+ * planned. A group with more alerts than one message of its channel should carry is planned as
+ * several complete messages, each knowing its part ("part 2 of 3").
  */
-export async function planEmails(groups: EmailGroup[], deps: PlanDeps): Promise<PlannedEmail[]> {
+export async function planMessages(groups: MessageGroup[], deps: PlanDeps): Promise<PlannedMessage[]> {
   const plannedAt = deps.clock().toISOString();
-  const planned: PlannedEmail[] = [];
+  const planned: PlannedMessage[] = [];
   for (const group of groups) {
     const parts = splitIntoParts(group.items, maxAlertsPerMessage(group.channel));
     for (const [i, items] of parts.entries()) {
-      const email: PlannedEmail = {
-        key: emailKey(items),
+      const message: PlannedMessage = {
+        key: messageKey(items),
         recipients: group.recipients,
         items,
         plannedAt,
         failedAttempts: 0,
       };
-      if (group.channel) email.channel = group.channel;
-      if (parts.length > 1) email.part = { index: i + 1, total: parts.length };
-      if (await deps.outbox.plan(email)) planned.push(email);
+      if (group.channel) message.channel = group.channel;
+      if (parts.length > 1) message.part = { index: i + 1, total: parts.length };
+      if (await deps.outbox.plan(message)) planned.push(message);
     }
   }
   return planned;
 }
 
-/** What became of a send whose outcome was not known, as ACS tells it. */
-type EarlierSend = { outcome: 'delivered' } | { outcome: 'in-flight' } | { outcome: 'resend'; email: PlannedEmail };
+/** The messages of one destination: the routes' emails together, or one channel of one route. */
+interface Queue {
+  channel: Channel | undefined;
+  /** The channel of one route the queue is for; undefined for a shared queue (every email). */
+  target?: PlannedChannel;
+  messages: PlannedMessage[];
+}
 
-/**
- * Asks ACS what became of an email's earlier send before anything is sent again: delivered (record
- * it, send nothing), still running (wait), failed (send again under a new Operation-Id) or unknown
- * to ACS (it never arrived: send again). Nothing here relies on what ACS does with a repeated
- * Operation-Id, which is not documented.
- */
-async function earlierSend(email: PlannedEmail, deps: DeliveryDeps, limits: DeliveryLimits): Promise<EarlierSend> {
-  const attempt = email.attempt as NonNullable<PlannedEmail['attempt']>;
-  const status = await deps.mailer.status(attempt.operationId, { abortSignal: limits.deadline.signal });
-  deps.log.info(
-    `email ${email.key}: ACS says its send of ${attempt.startedAt} (operation ${attempt.operationId}) is ${status}`,
-  );
-  switch (status) {
-    case 'Succeeded':
-      return { outcome: 'delivered' };
-    case 'Running':
-    case 'NotStarted':
-      return { outcome: 'in-flight' };
-    case 'Failed':
-    case 'Canceled':
-      return { outcome: 'resend', email: { ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined } };
-    case 'Unknown':
-      return { outcome: 'resend', email: { ...email, attempt: undefined } };
+/** Planned messages by destination: the shared queues first (email), then each route's channel in order of first appearance. */
+function queuesOf(planned: PlannedMessage[]): Queue[] {
+  const queues = new Map<string, Queue>();
+  for (const channel of CHANNELS) if (channel.delivery.sharedQueue) queues.set(channel.type, { channel, messages: [] });
+  for (const message of planned) {
+    const { channel, target } = destinationOf(message);
+    const key = channel?.delivery.sharedQueue ? channel.type : target.receiver;
+    const queue = queues.get(key) ?? { channel, target, messages: [] };
+    queue.messages.push(message);
+    queues.set(key, queue);
   }
+  return [...queues.values()].filter((q) => q.messages.length > 0);
 }
 
 /**
  * Delivers planned messages, each destination on its own: the emails first, then each channel of
- * each route (lib/notify/deliver-channels.ts). A destination that fails holds back only its own
- * messages, which wait for the next cycle; the others go on.
+ * each route. A destination that fails holds back only its own messages.
  */
 export async function sendPlanned(
-  planned: PlannedEmail[],
+  planned: PlannedMessage[],
   current: Map<string, AlertRecord>,
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits = UNBOUNDED,
 ): Promise<DeliveryResult> {
-  const queues = new Map<string, PlannedEmail[]>([['email', []]]);
-  for (const message of await withoutSentNotices(planned, current, deps)) {
-    const destination = message.channel ? message.channel.receiver : 'email';
-    queues.set(destination, [...(queues.get(destination) ?? []), message]);
-  }
   const result: DeliveryResult = { sent: 0, waiting: 0 };
-  for (const [destination, messages] of queues) {
-    if (messages.length === 0) continue;
-    const outcome =
-      destination === 'email'
-        ? await sendEmails(messages, current, deps, errors, limits)
-        : await postToChannel(messages, current, deps, errors, limits);
+  for (const queue of queuesOf(await withoutSentNotices(planned, current, deps))) {
+    const outcome = await deliverQueue(queue, current, deps, errors, limits);
     result.sent += outcome.sent;
     result.waiting += outcome.waiting;
     result.posted = (result.posted ?? 0) + (outcome.posted ?? 0);
@@ -143,11 +137,11 @@ export async function sendPlanned(
  * messages never attempted: one whose send may have reached ACS keeps its content and Operation-Id.
  */
 async function withoutSentNotices(
-  planned: PlannedEmail[],
+  planned: PlannedMessage[],
   current: Map<string, AlertRecord>,
   deps: DeliveryDeps,
-): Promise<PlannedEmail[]> {
-  const kept: PlannedEmail[] = [];
+): Promise<PlannedMessage[]> {
+  const kept: PlannedMessage[] = [];
   for (const message of planned) {
     const sentAlready =
       message.attempt || message.items.length === 0
@@ -170,102 +164,203 @@ async function withoutSentNotices(
   return kept;
 }
 
+/** Whether the config still has this channel on this route (routes are known by their place in the tree). */
+function stillConfigured(root: Route, target: PlannedChannel): boolean {
+  const routeId = routeOf(target);
+  const find = (route: Route): Route | undefined =>
+    route.id === routeId ? route : route.routes.map(find).find((r) => r !== undefined);
+  return find(root)?.channels?.some((c) => c.id === target.id) ?? false;
+}
+
+/** How the log and errors name a queue's messages: `3 email(s)`, `3 message(s) to the Teams channel T of route root`. */
+function countOf(queue: Queue, describe: string, n: number): string {
+  const noun = queue.channel?.noun ?? 'message';
+  return queue.target ? `${n} ${noun}(s) to the ${describe}` : `${n} ${noun}(s)`;
+}
+
+/** `email 4f2a…`, `message 4f2a… to the Teams channel T of route root`. */
+function messageName(queue: Queue, describe: string, key: string): string {
+  const noun = queue.channel?.noun ?? 'message';
+  return queue.target ? `${noun} ${key} to the ${describe}` : `${noun} ${key}`;
+}
+
+/** One destination's delivery this cycle: its queue, its channel and what sending needs. */
+interface Run {
+  queue: Queue;
+  channel: Channel;
+  /** `Teams channel TEAMS_OPS_URL of route root`; empty for a shared queue. */
+  describe: string;
+  ctx: DeliveryContext;
+  current: Map<string, AlertRecord>;
+  deps: DeliveryDeps;
+  errors: string[];
+}
+
+/** What became of one message: sent, recorded without sending, waiting, or waiting with every message after it. */
+type Step = 'sent' | 'handled' | 'wait' | 'stop';
+
 /**
- * Sends planned emails, oldest first, within the shared send budget and the cycle's deadline.
- * Before each send its Operation-Id is written on the email (the attempt), so if this process dies
- * or the answer is lost, the next cycle asks ACS what became of it instead of sending blind. Once
- * ACS took it, each notice is recorded in its alert's route log and the email leaves the outbox.
+ * Sends one destination's messages, oldest first, within the cycle's deadline, each as its channel
+ * says; a message that stops the destination (its channel down, its quota spent) leaves the rest
+ * waiting for the next cycle.
  */
-async function sendEmails(
-  planned: PlannedEmail[],
+async function deliverQueue(
+  queue: Queue,
   current: Map<string, AlertRecord>,
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits,
 ): Promise<DeliveryResult> {
+  const { channel, messages } = queue;
+  const describe = queue.target
+    ? `${channel ? channel.name(queue.target) : queue.target.type} of route ${routeOf(queue.target)}`
+    : '';
+  if (!channel || (queue.target && !stillConfigured(deps.policy.route, queue.target))) {
+    // Taken out of the config (or its route moved): what it still had to post would fail or go
+    // where nobody wants it any more; its notices are planned again for where the config now says.
+    deps.log.warn(
+      `the ${describe} is no longer in the config: ${messages.length} message(s) planned for it are dropped`,
+    );
+    for (const message of messages) await deps.outbox.done(message.key);
+    return { sent: 0, waiting: 0, posted: 0 };
+  }
+  const ctx: DeliveryContext = {
+    mailer: deps.mailer,
+    poster: deps.poster,
+    sendBudget: deps.sendBudget,
+    budget: deps.policy.budget,
+    now: deps.clock,
+    log: deps.log,
+    signal: limits.deadline.signal,
+  };
+  const run: Run = { queue, channel, describe, ctx, current, deps, errors };
   let sent = 0;
   let waiting = 0;
-  for (const [index, original] of planned.entries()) {
+  for (const [index, message] of messages.entries()) {
+    const left = messages.length - index;
     if (limits.deadline.remainingMs() < limits.callMs) {
-      const left = planned.length - index;
-      deps.log.warn(`the cycle's deadline is near: ${left} email(s) wait for the next cycle`);
-      return { sent, waiting: waiting + left };
+      deps.log.warn(`the cycle's deadline is near: ${countOf(queue, describe, left)} wait for the next cycle`);
+      waiting += left;
+      break;
     }
-    const notices = original.items.map((item) => ({ item, alert: current.get(item.fingerprint) }));
-    if (notices.some((n) => n.alert === undefined)) {
-      // An alert of this email was taken by another instance this cycle: leave the email to it,
-      // or to the next cycle.
-      deps.log.warn(`email ${original.key} waits: one of its alerts is being handled by another instance`);
-      waiting++;
-      continue;
+    const step = await deliverOne(message, run, left);
+    if (step === 'sent') sent++;
+    else if (step === 'wait') waiting++;
+    else if (step === 'stop') {
+      waiting += left;
+      break;
     }
-    let email = original;
-    if (email.attempt) {
-      let earlier: EarlierSend;
-      try {
-        earlier = await earlierSend(email, deps, limits);
-      } catch (error) {
-        const message = `asking ACS about the earlier send of email ${email.key} failed, it waits for the next cycle: ${(error as Error).message}`;
-        errors.push(message);
-        deps.log.error(message);
-        return { sent, waiting: waiting + planned.length - index };
-      }
-      if (earlier.outcome === 'in-flight') {
-        waiting++;
-        continue;
-      }
-      if (earlier.outcome === 'delivered') {
-        await recordSent(email, current, deps);
-        await deps.outbox.done(email.key);
-        sent++;
-        continue;
-      }
-      email = earlier.email;
-      await deps.outbox.update(email);
-    }
-    if (!(await deps.sendBudget.take(deps.clock(), deps.policy.budget))) {
-      const left = planned.length - index;
-      deps.log.warn(
-        `send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`,
-      );
-      return { sent, waiting: waiting + left };
-    }
-    const content = email.digest
-      ? digestEmail(email.digest, deps.render)
-      : renderEmail(notices as Notice[], {
-          ...deps.render,
-          now: deps.clock(),
-          tenantNames: deps.policy.tenantNames,
-          related: (alert) => relatedAlerts(alert, current),
-          part: email.part,
-        });
-    const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
-    const attempt = { operationId: operationIdOf(key), startedAt: deps.clock().toISOString() };
-    await deps.outbox.update({ ...email, attempt });
-    await deps.probe?.('sending');
-    try {
-      const { operationId } = await deps.mailer.send(content, email.recipients, key, {
-        abortSignal: limits.deadline.signal,
-      });
-      deps.log.info(`sent to ${email.recipients.to.join(', ')} (operation ${operationId}): ${content.subject}`);
-    } catch (error) {
-      const message = `sending "${content.subject}" failed, will retry next cycle: ${(error as Error).message}`;
-      errors.push(message);
-      deps.log.error(message);
-      if (error instanceof DeliveryFailedError) {
-        await deps.outbox.update({ ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined });
-        waiting++;
-        continue;
-      }
-      // The outcome is unknown (no answer, a timeout, the service failing): the attempt stays
-      // written down for the next cycle to ask about, and the rest would fail the same way.
-      return { sent, waiting: waiting + planned.length - index };
-    }
-    sent++;
-    await deps.probe?.('sent');
-    await recordSent(email, current, deps);
-    await deps.outbox.done(email.key);
-    await deps.probe?.('recorded');
   }
-  return { sent, waiting };
+  return { sent, waiting, ...(channel.config.kind === 'entry' ? { posted: sent } : {}) };
+}
+
+/** One message: what became of an earlier send, the shared quota, the layout, then the send. */
+async function deliverOne(original: PlannedMessage, run: Run, left: number): Promise<Step> {
+  const { queue, channel, describe, deps } = run;
+  const notices = original.items.map((item) => ({ item, alert: run.current.get(item.fingerprint) }));
+  if (notices.some((n) => n.alert === undefined)) {
+    // An alert of this message was taken by another instance this cycle: leave it to that
+    // instance, or to the next cycle.
+    deps.log.warn(
+      `${messageName(queue, describe, original.key)} waits: one of its alerts is being handled by another instance`,
+    );
+    return 'wait';
+  }
+  if (!(channel.delivery.transport === 'mail' ? deps.mailer : deps.poster)) {
+    run.errors.push(`${countOf(queue, describe, left)} wait: this instance cannot post to channels`);
+    return 'stop';
+  }
+  const message = original.attempt ? await afterEarlierSend(original, run) : original;
+  if (typeof message === 'string') return message;
+  const refused = await channel.delivery.admit?.(run.ctx);
+  if (refused) {
+    deps.log.warn(`${refused}: ${countOf(queue, describe, left)} wait for the next cycle`);
+    return 'stop';
+  }
+  const content = layout(message, notices as Notice[], run);
+  if (content === undefined) {
+    // Nothing to send for these notices on this channel (a reminder of an incident that stays
+    // open): they are recorded as told, so they are not planned again.
+    deps.log.info(`${messageName(queue, describe, message.key)}: nothing to send on this channel, recorded as told`);
+    await recordSent(message, run.current, deps);
+    await deps.outbox.done(message.key);
+    return 'handled';
+  }
+  return send(message, content, run);
+}
+
+/**
+ * A message whose earlier send's outcome is unknown: its channel says what became of that send
+ * before anything is sent again. The message to send (as updated), or what became of it.
+ */
+async function afterEarlierSend(message: PlannedMessage, run: Run): Promise<PlannedMessage | Step> {
+  const { channel, deps } = run;
+  if (!channel.delivery.earlier) return message;
+  const earlier = await channel.delivery.earlier(message, run.ctx);
+  switch (earlier.outcome) {
+    case 'unknown':
+      run.errors.push(earlier.error);
+      deps.log.error(earlier.error);
+      return 'stop';
+    case 'in-flight':
+      return 'wait';
+    case 'delivered':
+      await recordSent(message, run.current, deps);
+      await deps.outbox.done(message.key);
+      return 'sent';
+    case 'resend':
+      await deps.outbox.update(earlier.message);
+      return earlier.message;
+  }
+}
+
+/** The message laid out by its channel: its digest, or its notices as every channel words them. */
+function layout(message: PlannedMessage, notices: Notice[], run: Run): unknown {
+  const { channel, deps } = run;
+  const { target } = destinationOf(message);
+  const ctx = {
+    target,
+    route: routeOf(target),
+    id: message.key,
+    now: deps.clock(),
+    part: message.part,
+    messageIdDomain: deps.render?.messageIdDomain,
+  };
+  if (message.digest) return channel.layout.digest(message.digest, ctx);
+  const views = noticeViews(notices, {
+    ...deps.render,
+    now: deps.clock(),
+    tenantNames: deps.policy.tenantNames,
+    related: (alert) => relatedAlerts(alert, run.current),
+  });
+  return channel.layout.notices(views, ctx);
+}
+
+/**
+ * Sends a laid-out message: what the channel writes down first (email: its attempt), the send, then
+ * its notices recorded and the message out of the outbox. A failure is what its channel says it is.
+ */
+async function send(original: PlannedMessage, content: unknown, run: Run): Promise<Step> {
+  const { channel, deps, describe } = run;
+  let message = original;
+  if (channel.delivery.beforeSend) {
+    message = channel.delivery.beforeSend(message, deps.clock());
+    await deps.outbox.update(message);
+  }
+  await deps.probe?.('sending');
+  try {
+    const { target } = destinationOf(message);
+    deps.log.info(await channel.delivery.send(content, { ...run.ctx, message, target, describe }));
+  } catch (error) {
+    const failure = channel.delivery.failed(message, content, error as Error, describe);
+    run.errors.push(failure.error);
+    deps.log.error(failure.error);
+    if (failure.update) await deps.outbox.update(failure.update);
+    return failure.next === 'stop' ? 'stop' : 'wait';
+  }
+  await deps.probe?.('sent');
+  await recordSent(message, run.current, deps);
+  await deps.outbox.done(message.key);
+  await deps.probe?.('recorded');
+  return 'sent';
 }

@@ -1,7 +1,6 @@
 import { ruleFor, RULES } from '../evaluate/rules';
 import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
 import { formatDuration, formatTime } from '../util/text';
-import { uniqueForRendering } from './group';
 import { alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
 
 /**
@@ -163,6 +162,17 @@ function byUrgency(a: NoticeView, b: NoticeView): number {
     rank(a) - rank(b) ||
     a.heading.localeCompare(b.heading)
   );
+}
+
+/** The items of a message to render: one per alert and kind, even when two routes to the same people matched. */
+export function uniqueForRendering(items: NotificationItem[]): NotificationItem[] {
+  const seen = new Set<string>();
+  return items.filter((i) => {
+    const key = `${i.fingerprint}:${i.kind}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The views of a message's notices: one per alert and kind, most urgent first. */

@@ -1,5 +1,5 @@
 import { mapLimit } from '../util/map-limit';
-import type { AlertRecord, NotificationItem, PlannedEmail } from '../model';
+import type { AlertRecord, NotificationItem, PlannedMessage } from '../model';
 import { ConcurrentUpdateError } from '../store/alert-store';
 import { afterSent } from '../dispatch/dedup';
 import type { AlertStore } from '../store/alert-store';
@@ -18,7 +18,7 @@ export interface RecordDeps {
 
 /** Writes each notice into its alert's route log, re-reading the alert if another instance moved it. */
 export async function recordSent(
-  email: PlannedEmail,
+  email: PlannedMessage,
   current: Map<string, AlertRecord>,
   deps: RecordDeps,
 ): Promise<void> {

@@ -1,5 +1,5 @@
 import { TableClient, type TransactionAction } from '@azure/data-tables';
-import type { NotificationItem, PlannedEmail } from '../model';
+import type { NotificationItem, PlannedMessage } from '../model';
 import {
   isConflict,
   isNotFound,
@@ -57,7 +57,7 @@ function itemRowKey(key: string, index: number): string {
   return `${key}${ITEMS}${String(index).padStart(3, '0')}`;
 }
 
-function headerOf(email: PlannedEmail, rows: number): OutboxHeader {
+function headerOf(email: PlannedMessage, rows: number): OutboxHeader {
   return {
     partitionKey: OUTBOX,
     rowKey: email.key,
@@ -89,7 +89,7 @@ export class OutboxStore {
     await this.ensureTable();
   }
 
-  async list(): Promise<PlannedEmail[]> {
+  async list(): Promise<PlannedMessage[]> {
     await this.ensureTable();
     const rows = await stored(this.table, 'reading the outbox', async () => {
       const all: (OutboxHeader & { items?: string })[] = [];
@@ -104,17 +104,17 @@ export class OutboxStore {
         .filter((r) => r.rowKey.includes(ITEMS))
         .map((r) => [r.rowKey, JSON.parse(r.items ?? '[]') as NotificationItem[]]),
     );
-    const planned: PlannedEmail[] = [];
+    const planned: PlannedMessage[] = [];
     for (const header of rows.filter((r) => !r.rowKey.includes(ITEMS))) {
       if (header.body !== undefined) {
-        planned.push(JSON.parse(header.body) as PlannedEmail);
+        planned.push(JSON.parse(header.body) as PlannedMessage);
         continue;
       }
       const parts = Array.from({ length: header.itemRows }, (_, i) => items.get(itemRowKey(header.rowKey, i)));
       // The rows are written and deleted in one transaction, so a header never lacks its items;
       // should one (a row deleted by hand), the email is left where it is rather than sent short.
       if (parts.some((p) => p === undefined)) continue;
-      const email: PlannedEmail = {
+      const email: PlannedMessage = {
         key: header.rowKey,
         recipients: JSON.parse(header.recipients),
         items: parts.flat() as NotificationItem[],
@@ -139,7 +139,7 @@ export class OutboxStore {
    * Writes a planned email: its header row and its item rows in one transaction, so it is there
    * whole or not at all. False when it is already planned (by an earlier cycle or another instance).
    */
-  async plan(email: PlannedEmail): Promise<boolean> {
+  async plan(email: PlannedMessage): Promise<boolean> {
     await this.ensureTable();
     const rows = itemRows(email.items);
     if (rows.length + 1 > MAX_TRANSACTION_OPERATIONS)
@@ -164,7 +164,7 @@ export class OutboxStore {
   }
 
   /** Updates what is known about a planned email's sending (attempts, the send in flight); its items never change. */
-  async update(email: PlannedEmail): Promise<void> {
+  async update(email: PlannedMessage): Promise<void> {
     await this.ensureTable();
     const header = {
       partitionKey: OUTBOX,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle } from '../../lib/cycle/cycle';
 import { type CyclePoint } from '../../lib/model';
-import { createChannelPoster } from '../../lib/notify/poster';
+import { createHttpPoster } from '../../lib/clients/http-poster';
 import type { CycleDeps } from '../../lib/cycle/cycle';
 import { startWorld, type World } from '../support/world';
 
@@ -37,7 +37,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
   const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.example'] });
   /** Short post timeouts, so a receiver that hangs costs the test half a second. */
   const deps = (extra: Partial<CycleDeps> = {}) =>
-    world.deps({ policy, poster: createChannelPoster(world.env, { timeoutMs: 500 }), ...extra });
+    world.deps({ policy, poster: createHttpPoster(world.env, { timeoutMs: 500 }), ...extra });
   const trip = () =>
     world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
       state: 'quarantined',
@@ -134,7 +134,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
   it('a channel whose setting is missing says which, and never stops email or the other channel', async () => {
     trip();
     const env = { ...world.env, TEAMS_OPS_URL: '' };
-    const broken = await runCycle(deps({ poster: createChannelPoster(env, { timeoutMs: 500 }) }));
+    const broken = await runCycle(deps({ poster: createHttpPoster(env, { timeoutMs: 500 }) }));
     expect(broken.errors).toEqual([expect.stringContaining('the app setting TEAMS_OPS_URL is not set')]);
     expect(emails()).toHaveLength(1);
     expect(posts()).toEqual(['webhook:firing']);

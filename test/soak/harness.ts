@@ -8,9 +8,9 @@ import { type CyclePoint } from '../../lib/model';
 import { type Target } from '../../lib/cycle/observe';
 import { matchLabelsOf, routesFor, receiversOf } from '../../lib/dispatch/route';
 import { CycleBudget, type CycleLimits } from '../../lib/cycle/limits';
-import type { AlertRecord, NotificationItem, PlannedEmail } from '../../lib/model';
+import type { AlertRecord, NotificationItem, PlannedMessage } from '../../lib/model';
 import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus } from '../../lib/clients/mailer';
-import { ChannelPostError, type ChannelPoster } from '../../lib/notify/poster';
+import { PostError, type HttpPoster } from '../../lib/clients/http-poster';
 import { dailyOccurrence } from '../../lib/silence/windows';
 import { AlertStore } from '../../lib/store/alert-store';
 import { OutboxStore } from '../../lib/store/outbox-store';
@@ -333,20 +333,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   // ---- Table Storage -------------------------------------------------------------------------
   const storage = options.storage ?? memoryStorage();
-  const plannedByKey = new Map<string, PlannedEmail>();
+  const plannedByKey = new Map<string, PlannedMessage>();
   const periods = new Map<
     string,
     { labels: AlertRecord['labels']; startsAt: string; firstAt: number; resolvedAt?: number }
   >();
   class RecordingOutbox extends OutboxStore {
-    override async plan(email: PlannedEmail): Promise<boolean> {
+    override async plan(email: PlannedMessage): Promise<boolean> {
       const planned = await super.plan(email);
       if (planned) plannedByKey.set(email.key, email);
       return planned;
     }
     // A plan whose write landed but whose answer was cut (real Table Storage behind the proxy) is
     // known from the outbox the next cycle reads.
-    override async list(): Promise<PlannedEmail[]> {
+    override async list(): Promise<PlannedMessage[]> {
       const outbox = await super.list();
       for (const email of outbox) if (!plannedByKey.has(email.key)) plannedByKey.set(email.key, email);
       return outbox;
@@ -452,19 +452,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // ---- the webhook -----------------------------------------------------------------------------
   /** Every post the webhook's receiver got, by delivery id: a receiver that drops an id it has takes the first. */
   const posts: { at: number; key: string }[] = [];
-  const poster: ChannelPoster = {
-    async post(_channel, _message, { idempotencyKey, abortSignal }) {
-      const take = () => posts.push({ at: now, key: idempotencyKey });
+  const poster: HttpPoster = {
+    // The webhook's URL and signing secret, as the app settings the config names would hold them.
+    setting: (name) => ({ HOOK_URL: 'https://hooks.soak.example/ops', HOOK_SECRET: 's'.repeat(40) })[name],
+    now: clock,
+    async post(request, { abortSignal }) {
+      const take = () => posts.push({ at: now, key: request.headers['Idempotency-Key'] as string });
       if (faultsOn) {
         const roll = rand();
         if (roll < 0.03 * (options.faultRate ?? 1)) {
-          count(pick(['webhook 500', 'webhook 429']));
-          throw new ChannelPostError('webhook answered HTTP 500 (simulated)', 'unknown');
+          const status = pick([500, 429]);
+          count(`webhook ${status}`);
+          return { status, body: '{"error":"simulated"}' };
         }
         if (roll < 0.05 * (options.faultRate ?? 1)) {
           count('webhook answer lost after taking the post');
           take();
-          throw new ChannelPostError('no answer within 10 s (simulated, after the receiver took it)', 'unknown');
+          throw new PostError('no answer within 10 s (simulated, after the receiver took it)', 'unknown');
         }
         if (roll < 0.055 * (options.faultRate ?? 1)) {
           count('webhook hang');
@@ -473,6 +477,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }
       }
       take();
+      return { status: 200, body: '' };
     },
   };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { AlertLabels, AlertRecord, NotificationItem, PlannedEmail } from '../../lib/model';
+import type { AlertLabels, AlertRecord, NotificationItem, PlannedMessage } from '../../lib/model';
 import { AlertStore, ConcurrentUpdateError } from '../../lib/store/alert-store';
 import { itemRows } from '../../lib/store/outbox-store';
 import { stateStores } from '../../lib/store/state-table';
@@ -41,7 +41,7 @@ function items(n: number): NotificationItem[] {
   });
 }
 
-const email = (key: string, n: number): PlannedEmail => ({
+const email = (key: string, n: number): PlannedMessage => ({
   key,
   recipients: { to: ['ops@contoso.example'] },
   items: items(n),

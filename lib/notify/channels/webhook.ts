@@ -1,8 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { DigestView, Link } from '../../model';
+import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
+import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
 import { subjectOf, summarize, type NoticeView } from '../notice';
 import { displayLine, displayText } from '../../util/safe-text';
+import { defineChannel, settingName, settingSchema } from './channel';
+import { httpDelivery } from './http';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
 /**
@@ -282,3 +285,105 @@ export function verifySignature(input: {
     return { ok: false, reason: 'the signature does not match the body' };
   return { ok: true };
 }
+
+// ---- the channel ---------------------------------------------------------------------------------
+
+/** A webhook of a route: `{ "type": "webhook", "urlSetting": "OPS_WEBHOOK_URL", "secretSetting": "OPS_WEBHOOK_SECRET" }`. */
+export interface WebhookTarget extends ChannelTarget {
+  type: 'webhook';
+  /** The app setting holding the receiver's https URL. */
+  urlSetting: string;
+  /** The app setting holding the HMAC-SHA256 signing secret. */
+  secretSetting: string;
+}
+
+/** The shortest signing secret accepted: 128 bits as hex, or a long enough passphrase. */
+export const MIN_SECRET_LENGTH = 32;
+
+/** The signing secret from its setting, or a PostError naming the setting. */
+function secretOf(poster: HttpPoster, name: string, describe: string): string {
+  const secret = poster.setting(name);
+  if (!secret)
+    throw new PostError(`${describe}: the app setting ${name} (its signing secret) is not set`, 'misconfigured');
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new PostError(
+      `${describe}: the signing secret in ${name} is ${secret.length} characters; use at least ${MIN_SECRET_LENGTH} (e.g. openssl rand -hex 32)`,
+      'misconfigured',
+    );
+  return secret;
+}
+
+/** Webhooks carry as many alerts as an email. */
+const MAX_ALERTS_PER_WEBHOOK = 50;
+/** What a receiver is asked to take at most in one body (the notices of 50 alerts stay far below it). */
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
+  type: 'webhook',
+  noun: 'message',
+  name: (target) => `webhook ${target.urlSetting}`,
+  config: {
+    kind: 'entry',
+    fields: ['type', 'urlSetting', 'secretSetting'],
+    address: 'urlSetting',
+    summary: 'signed JSON webhooks',
+    build(entry, path, report) {
+      const urlSetting = settingName(
+        entry.urlSetting,
+        `${path}.urlSetting`,
+        report,
+        "the receiver's https URL",
+        'TEAMS_OPS_URL',
+      );
+      const secretSetting = settingName(
+        entry.secretSetting,
+        `${path}.secretSetting`,
+        report,
+        'the HMAC-SHA256 signing secret',
+        'TEAMS_OPS_URL',
+      );
+      if (urlSetting && secretSetting && urlSetting === secretSetting)
+        report(`${path}.secretSetting`, 'must name another setting than urlSetting');
+      if (!urlSetting || !secretSetting || urlSetting === secretSetting) return undefined;
+      return { urlSetting, secretSetting };
+    },
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'urlSetting', 'secretSetting'],
+      description:
+        'A generic JSON webhook (schemas/webhook-v1.json), signed with HMAC-SHA256 over the timestamp and the body.',
+      properties: {
+        type: { const: 'webhook' },
+        urlSetting: settingSchema("The app setting that holds the receiver's https URL, e.g. OPS_WEBHOOK_URL."),
+        secretSetting: settingSchema(
+          'The app setting that holds the signing secret the receiver checks, e.g. OPS_WEBHOOK_SECRET.',
+        ),
+      },
+    },
+  },
+  limits: { alertsPerMessage: MAX_ALERTS_PER_WEBHOOK, bytes: MAX_WEBHOOK_BYTES },
+  layout: {
+    notices: (views, ctx) =>
+      webhookMessage(views, { part: ctx.part, id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
+    digest: (digest, ctx) =>
+      webhookDigest(digest, { id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
+  },
+  // A retry carries the same id (X-Entra-Sync-Watch-Delivery, Idempotency-Key): a receiver that got
+  // a post whose answer was lost drops the second one.
+  delivery: httpDelivery<WebhookTarget, ChannelMessage>({
+    request: (content, ctx) => {
+      const url = urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "receiver's https URL");
+      const secret = secretOf(ctx.poster, ctx.target.secretSetting, ctx.describe);
+      return {
+        url,
+        headers: {
+          'Content-Type': content.contentType,
+          'User-Agent': 'EntraSyncWatch/1',
+          ...signedHeaders(content.body, secret, ctx.poster.now(), ctx.idempotencyKey),
+        },
+        body: content.body,
+      };
+    },
+  }),
+});
