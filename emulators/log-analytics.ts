@@ -15,10 +15,10 @@ import { bearerToken, type TokenSigner } from './tokens';
  * KQL; a query outside it is refused with 400, never answered wrongly.
  */
 
-export const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
+const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
 
 /** A fault the next matching queries get. */
-export interface LogAnalyticsFault {
+interface LogAnalyticsFault {
   /** `partial`: half the rows and a top-level error (LogsQueryPartialResult). Otherwise `status`. */
   kind?: 'partial';
   /** HTTP status to answer with (429 adds Retry-After). */
@@ -32,7 +32,7 @@ export interface LogAnalyticsFault {
   queryIncludes?: string;
 }
 
-export interface QueryRecord {
+interface QueryRecord {
   at: string;
   workspaceId: string;
   query: string;
@@ -73,7 +73,7 @@ function isoDuration(text: string): number | undefined {
 }
 
 /** The request's timespan as [start, end) in ms: `PT1H`, `start/end`, `start/duration` (ISO 8601). */
-export function parseTimespan(text: string | undefined, now: number): [number, number] | undefined | 'invalid' {
+function parseTimespan(text: string | undefined, now: number): [number, number] | undefined | 'invalid' {
   if (text === undefined || text === '') return undefined;
   const parts = text.split('/');
   if (parts.length === 1) {

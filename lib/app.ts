@@ -35,7 +35,7 @@ import { handleSnooze, type SnoozeResponse } from './snooze/handler';
 import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
 import { readStatus, type StatusView } from './status/status';
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
-export function targetsOf(settings: Settings, env: Env): Target[] {
+function targetsOf(settings: Settings, env: Env): Target[] {
   if (settings.tenants.length > 0) return settings.tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId }));
   return [{ tenantId: env.AZURE_TENANT_ID?.toLowerCase() || 'home' }];
 }
@@ -61,7 +61,7 @@ export interface CycleOptions {
 }
 
 /** Past this many tenants the timer fans out, unless WATCH_FANOUT_TENANTS says otherwise (README "Scale"). */
-export const DEFAULT_FANOUT_TENANTS = 500;
+const DEFAULT_FANOUT_TENANTS = 500;
 
 /** The fan-out's reports table, on the app's storage. */
 export function fanOutStore(settings: Settings, azure: TokenCredential, limits: CallLimits): FanOutStore {

@@ -15,7 +15,7 @@ export function consentApp(settings: Settings): { appId: string } | { none: stri
 }
 
 /** Where an admin lands after consenting: the cloud's Entra admin center, registered as the app's redirect URI by infra/. */
-export function consentRedirectUri(settings: Settings): string {
+function consentRedirectUri(settings: Settings): string {
   return `${CLOUDS[settings.cloud].portal}/`;
 }
 

@@ -20,7 +20,7 @@ const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.de',
 ]);
 
-export function isMicrosoftAuthority(authorityHost: string): boolean {
+function isMicrosoftAuthority(authorityHost: string): boolean {
   return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
 }
 
@@ -51,7 +51,7 @@ export interface Credentials {
  * (Flex Consumption included) set IDENTITY_ENDPOINT and IDENTITY_HEADER, older hosts MSI_ENDPOINT.
  * @azure/identity (through MSAL) reads these from process.env, so they are checked there too.
  */
-export function onManagedIdentityHost(env: Env): boolean {
+function onManagedIdentityHost(env: Env): boolean {
   return Boolean(
     env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT || process.env.IDENTITY_ENDPOINT || process.env.MSI_ENDPOINT,
   );
@@ -349,9 +349,4 @@ export function keptCredentials(settings: Settings, env: Env): Credentials {
 /** Forgets every kept credential (tests that must start without cached tokens). */
 export function forgetKeptCredentials(): void {
   KEPT.clear();
-}
-
-/** The credential that reads Graph (kept for callers that need only that one). */
-export function createCredential(settings: Settings, env: Env): TokenCredential {
-  return createCredentials(settings, env).graph;
 }

@@ -64,7 +64,7 @@ export class PageLimitExceeded extends Error {
 }
 
 /** Pages read at most by one `@odata.nextLink` loop: 100 pages of 999 service principals is far past any tenant. */
-export const MAX_PAGES = 100;
+const MAX_PAGES = 100;
 
 /**
  * Every item of a paged Graph collection, following `@odata.nextLink` for at most `maxPages`

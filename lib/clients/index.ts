@@ -5,7 +5,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { Settings } from '../settings/settings';
 import { callLimitPolicy, UNBOUNDED, type CallLimits } from './timeouts';
 
-export { createCredential, createCredentials, isMicrosoftAuthority, type Credentials } from './credentials';
+export { createCredentials } from './credentials';
 
 /**
  * Pipeline options that bound every call of an Azure SDK client (lib/clients/timeouts.ts), with

@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import type { EmailClient } from '@azure/communication-email';
 import type { EmailContent, Recipients } from '../model';
 
-export type { Recipients } from '../model';
-
 /**
  * ACS accepted the message and then reported it Failed or Canceled: it was not delivered, and
  * sending again under the same Operation-Id would only return the failed operation.
@@ -34,7 +32,7 @@ export interface Mailer {
 }
 
 /** RFC 4122 version-5 UUID of `name` in our own namespace: a stable ACS Operation-Id for a key. */
-export function uuidV5(name: string, namespace = '6f1c1d0e-4b7a-4f3e-9a51-2b1e8f0c9d77'): string {
+function uuidV5(name: string, namespace = '6f1c1d0e-4b7a-4f3e-9a51-2b1e8f0c9d77'): string {
   const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
   const hash = createHash('sha1')
     .update(Buffer.concat([ns, Buffer.from(name, 'utf8')]))

@@ -258,7 +258,7 @@ function refuseOnRoot(object: Json, path: string, problems: Problems): void {
  * `cc: []` stops a cc from being inherited.
  */
 /** Routes nested deeper than this are refused: a tree that deep is a mistake, and walking it must not overflow the stack. */
-export const MAX_ROUTE_DEPTH = 16;
+const MAX_ROUTE_DEPTH = 16;
 
 function buildRoute(value: unknown, path: string, id: string, parent: Inherited, problems: Problems): Route {
   const isRoot = id === 'root';
@@ -699,10 +699,10 @@ export function loadPolicy(path: string | undefined, defaults: { emailTo: string
 }
 
 /** How deep a config may nest at all (routes at their deepest are far less). */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** The nesting depth of a parsed JSON value, counted without recursion (so any depth can be measured). */
-export function jsonDepth(value: unknown): number {
+function jsonDepth(value: unknown): number {
   let deepest = 0;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {

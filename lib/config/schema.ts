@@ -80,7 +80,7 @@ function ruleSchema(rule: RuleDefinition): JsonSchema {
 }
 
 /** The registry-derived definitions of config.schema.json. */
-export function registryDefinitions(rules: readonly RuleDefinition[] = RULES): Record<string, JsonSchema> {
+function registryDefinitions(rules: readonly RuleDefinition[] = RULES): Record<string, JsonSchema> {
   return {
     condition: {
       anyOf: [
@@ -105,7 +105,7 @@ function andList(words: string[]): string {
 }
 
 /** The channels a route may list, each with its own fields, from the channel registry. */
-export function channelDefinitions(channels: readonly Channel[] = CHANNELS): {
+function channelDefinitions(channels: readonly Channel[] = CHANNELS): {
   channel: JsonSchema;
   channels: JsonSchema;
 } {
@@ -125,7 +125,7 @@ export function channelDefinitions(channels: readonly Channel[] = CHANNELS): {
 }
 
 /** The matchers a rule override may use: the route matchers that are known before an alert exists. */
-export function subjectMatchersDefinition(matchers: { properties: Record<string, JsonSchema> }): JsonSchema {
+function subjectMatchersDefinition(matchers: { properties: Record<string, JsonSchema> }): JsonSchema {
   const keys = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job'];
   return {
     type: 'object',

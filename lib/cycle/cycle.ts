@@ -250,7 +250,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
 }
 
 /** How long a resolved alert is kept before its row is deleted (a new firing period starts a new row). */
-export const RESOLVED_RETENTION_MS = 7 * 24 * 3600_000;
+const RESOLVED_RETENTION_MS = 7 * 24 * 3600_000;
 
 /**
  * Deletes alerts that resolved (or cleared while pending) more than a week ago and have nothing

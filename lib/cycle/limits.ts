@@ -1,6 +1,6 @@
 import type { CallLimits } from '../clients/timeouts';
 import { parseNcrontab, shortestIntervalMs } from '../settings/ncrontab';
-import { Deadline, seconds } from '../util/deadline';
+import { Deadline } from '../util/deadline';
 
 /**
  * How long a cycle and its parts may take. A cycle must end before the next timer occurrence
@@ -54,13 +54,8 @@ export function limitsForSchedule(schedule: string, env: Record<string, string |
   return limitsFor(shortestIntervalMs(parseNcrontab(schedule)), functionTimeoutMs(env));
 }
 
-/** One line for the log: `deadline 240 s (tenant 60 s, call 20 s)`. */
-export function describeLimits(limits: CycleLimits): string {
-  return `deadline ${seconds(limits.cycleMs)} s (observe ${seconds(limits.observeMs)} s, tenant ${seconds(limits.tenantMs)} s, call ${seconds(limits.callMs)} s)`;
-}
-
 /** The limits of the default schedule (every 5 minutes) under host.json's timeout: 240 s a cycle. */
-export const DEFAULT_LIMITS: CycleLimits = limitsFor(5 * 60_000);
+const DEFAULT_LIMITS: CycleLimits = limitsFor(5 * 60_000);
 
 /**
  * One cycle's time: its limits and, once the cycle has started, its deadline. Clients built for

@@ -91,7 +91,7 @@ export function reportProblems(observations: TenantObservation[], log: Logger, e
 // ---- observe: every tenant in parallel, each under its own deadline --------------------------------
 
 /** An observation of a tenant that could not be read in time: its alerts are held, and it is reported. */
-export function timedOut(tenantId: string, message: string): TenantObservation {
+function timedOut(tenantId: string, message: string): TenantObservation {
   return {
     tenantId,
     jobs: [],

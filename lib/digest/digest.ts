@@ -192,7 +192,7 @@ export function digestView(
 }
 
 /** The idempotency key of a route receiver's digest for a date. */
-export function digestKey(receiverId: string, date: string): string {
+function digestKey(receiverId: string, date: string): string {
   return createHash('sha256').update(`digest\n${receiverId}\n${date}`).digest('hex').slice(0, 40);
 }
 

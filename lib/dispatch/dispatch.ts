@@ -5,7 +5,7 @@ import type { AlertRecord } from '../model';
 import { silencedBy } from '../silence/silence';
 import { matchLabelsOf, receiversOf, routesFor } from './route';
 
-export interface RoutedNotice {
+interface RoutedNotice {
   item: NotificationItem;
   route: Route;
 }

@@ -28,7 +28,7 @@ function compare(value: number, operator: ThresholdOperator, limit: number): boo
   }
 }
 
-export function thresholdText(rule: KqlRule): string {
+function thresholdText(rule: KqlRule): string {
   return `${rule.threshold.column ?? 'row count'} ${rule.threshold.operator} ${rule.threshold.value}`;
 }
 

@@ -46,7 +46,7 @@ const GLOBAL_LOGIN = 'https://login.microsoftonline.com';
  * (`https://entra.microsoft.com/{tenant}/#view/...`), so an MSP's link opens the customer's
  * directory, not whichever one the browser is signed in to.
  */
-export function portalView(tenantId: string, view: string, ctx?: Pick<PresentContext, 'links'>): string {
+function portalView(tenantId: string, view: string, ctx?: Pick<PresentContext, 'links'>): string {
   return `${ctx?.links?.portalOrigin ?? GLOBAL_PORTAL}/${encodeURIComponent(tenantId)}/#view/${view}`;
 }
 

@@ -38,7 +38,7 @@ export interface RuleHit {
   material?: string;
 }
 
-export interface JobRuleInput {
+interface JobRuleInput {
   job: JobSnapshot;
   tenant: TenantObservation;
   settings: RuleSettings;
@@ -59,7 +59,7 @@ export interface ServicePrincipalRuleInput {
   now: Date;
 }
 
-export interface TenantRuleInput {
+interface TenantRuleInput {
   tenant: TenantObservation;
   settings: RuleSettings;
   now: Date;

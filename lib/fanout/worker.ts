@@ -22,7 +22,7 @@ export type BatchOutcome =
   | { kind: 'stale'; lateByMs: number };
 
 /** What reading a batch takes of a cycle's dependencies: observing, the stored alerts of a tenant, the cycle's time. */
-export type WorkerCycleDeps = ObserveDeps & { alerts: Pick<AlertStore, 'loadTenant'>; budget?: CycleBudget };
+type WorkerCycleDeps = ObserveDeps & { alerts: Pick<AlertStore, 'loadTenant'>; budget?: CycleBudget };
 
 export interface WorkerDeps {
   /** The cycle's dependencies built from this instance's settings (its targets are replaced by the message's). */

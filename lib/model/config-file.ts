@@ -26,9 +26,9 @@ export interface Matchers {
 }
 
 /** A duration such as `30s`, `5m`, `4h`, `1d`, `1h30m`. */
-export type DurationText = string;
+type DurationText = string;
 
-export interface RouteConfig {
+interface RouteConfig {
   /** Which alerts this route takes (all, when absent). Not allowed on the root route. */
   match?: Matchers;
   /** Recipients; a child inherits its parent's when it gives none. The root defaults to ALERT_EMAIL_TO. */
@@ -51,11 +51,11 @@ export interface RouteConfig {
  * A channel besides email. URLs and secrets are secrets: the config names the app settings that
  * hold them (`TEAMS_OPS_URL`), never the values.
  */
-export type ChannelConfig =
+type ChannelConfig =
   | { type: 'teams'; urlSetting: string; cardVersion?: '1.4' | '1.5' }
   | { type: 'webhook'; urlSetting: string; secretSetting: string };
 
-export interface SilenceConfig {
+interface SilenceConfig {
   matchers: Matchers;
   /** ISO 8601 date-times. */
   startsAt: string;
@@ -86,7 +86,7 @@ export interface MaintenanceWindowConfig {
 }
 
 /** A rule's settings; each rule adds its own parameters (thresholds) beside these, listed in config.schema.json. */
-export interface RuleSettingsConfig {
+interface RuleSettingsConfig {
   /** Off: the condition is never raised (default on). */
   enabled?: boolean;
   severity?: Severity;
@@ -97,7 +97,7 @@ export interface RuleSettingsConfig {
   [param: string]: unknown;
 }
 
-export interface RuleConfig extends RuleSettingsConfig {
+interface RuleConfig extends RuleSettingsConfig {
   /** Settings for some tenants, apps or jobs; later overrides win. */
   overrides?: (RuleSettingsConfig & { match: Omit<Matchers, 'condition' | 'severity'> })[];
 }
@@ -122,7 +122,7 @@ export interface WatchConfig {
   kqlRules?: KqlRuleConfig[];
 }
 
-export interface DiscoveryConfig {
+interface DiscoveryConfig {
   /**
    * How often every service principal of a tenant is swept for synchronization jobs (default 1d);
    * between sweeps only those found to own jobs are read. A tenant new to the monitor is swept at once.
@@ -133,7 +133,7 @@ export interface DiscoveryConfig {
 }
 
 /** A user-defined rule: a KQL query, run every cycle over `timeSpan`, alerting when its result crosses `threshold`. */
-export interface KqlRuleConfig {
+interface KqlRuleConfig {
   /** `kql-` and lower-case words: the condition its alerts carry, for routes and silences. */
   name: string;
   query: string;

@@ -73,7 +73,7 @@ export interface Finding {
   material?: string;
 }
 
-export type AlertState = 'pending' | 'firing' | 'resolved';
+type AlertState = 'pending' | 'firing' | 'resolved';
 
 /** What a notice says: it started, it is still on, it changed materially, it ended. */
 export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'resolved';

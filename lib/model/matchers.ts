@@ -9,7 +9,7 @@ function globToRegExp(pattern: string): RegExp {
 }
 
 /** Whether one label value matches a matcher value: exact or `*` glob, case-insensitive; a list matches any. */
-export function matchesValue(expected: MatchValue, actual: string | undefined): boolean {
+function matchesValue(expected: MatchValue, actual: string | undefined): boolean {
   if (actual === undefined) return false;
   const options = Array.isArray(expected) ? expected : [expected];
   return options.some((option) => globToRegExp(option).test(actual));

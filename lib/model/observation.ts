@@ -136,7 +136,7 @@ export interface SyncSettings {
 }
 
 /** A check that could not run for a whole tenant (a permission it lacks), named once per cycle. */
-export interface DegradedCheck {
+interface DegradedCheck {
   /** What could not be read: `synchronization/secrets`, `servicePrincipals` (discovery). */
   operation: string;
   /** What the monitor does without it. */

@@ -64,7 +64,7 @@ export interface Policy {
   kqlRules?: KqlRule[];
 }
 
-export interface DiscoveryPolicy {
+interface DiscoveryPolicy {
   /** How often every service principal is swept for jobs. */
   refreshMs: number;
   /** Lower-case tenant id (or domain) → service principal object ids read every cycle. */

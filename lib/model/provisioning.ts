@@ -47,7 +47,7 @@ export type LogSource = 'graph' | 'log-analytics';
  * workspace sent something unusable), `page-cap` (more pages than one cycle reads; the rest waits),
  * `partial` (Log Analytics answered part of a query), `query-error` (the query itself was refused).
  */
-export type LogProblemKind =
+type LogProblemKind =
   | 'access'
   | 'licence'
   | 'throttled'

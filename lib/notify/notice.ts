@@ -165,7 +165,7 @@ function byUrgency(a: NoticeView, b: NoticeView): number {
 }
 
 /** The items of a message to render: one per alert and kind, even when two routes to the same people matched. */
-export function uniqueForRendering(items: NotificationItem[]): NotificationItem[] {
+function uniqueForRendering(items: NotificationItem[]): NotificationItem[] {
   const seen = new Set<string>();
   return items.filter((i) => {
     const key = `${i.fingerprint}:${i.kind}`;

@@ -8,8 +8,6 @@ import { snoozeLinks, type SnoozeSettings } from '../snooze/links';
  */
 export { renderEmail, emailFromViews, type RenderContext } from './channels/email/compose';
 export type { Notice } from './notice';
-export type { EmailContent } from '../model';
-
 /** What rendering takes from the deployment: where links point, the domain of Message-IDs, and snooze links. */
 export interface RenderOptions {
   links?: LinkTargets;

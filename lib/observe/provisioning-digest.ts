@@ -17,12 +17,12 @@ import type { ProvisioningEvent, CodeDigest, FailureExample, JobDigest, TenantDi
  */
 
 const MINUTE = 60_000;
-export const MAX_EXAMPLES = 3;
+const MAX_EXAMPLES = 3;
 export const MAX_CODES = 25;
 /** The code under which failures beyond MAX_CODES distinct codes are counted. */
 export const OTHER_CODES = '(other codes)';
 /** The code of a failure that carries none. */
-export const NO_CODE = '(no error code)';
+const NO_CODE = '(no error code)';
 
 export function emptyDigest(): TenantDigest {
   return { jobs: {} };

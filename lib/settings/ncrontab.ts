@@ -43,7 +43,7 @@ const FIELDS: readonly FieldSpec[] = [
   { name: 'day-of-week', min: 0, max: 6, names: DAYS },
 ];
 
-export const NCRONTAB_SHAPE = '{second} {minute} {hour} {day} {month} {day-of-week}';
+const NCRONTAB_SHAPE = '{second} {minute} {hour} {day} {month} {day-of-week}';
 
 export class NcrontabError extends Error {
   constructor(message: string) {

@@ -196,7 +196,7 @@ function logAnalyticsSettings(env: Env, cloudEndpoint: string, problems: string[
   return endpoint ? { workspaceId: workspaceId.toLowerCase(), endpoint } : undefined;
 }
 
-/** The shortest SNOOZE_SIGNING_KEY accepted (lib/snooze/links.ts MIN_SNOOZE_KEY_LENGTH). */
+/** The shortest SNOOZE_SIGNING_KEY accepted. */
 const MIN_SNOOZE_KEY = 32;
 
 /**

@@ -32,7 +32,7 @@ export interface StatusAlert {
 }
 
 /** A tenant the monitor cannot read: the alert about it, or the last cycle's word while the alert is pending. */
-export interface UnreadableTenant {
+interface UnreadableTenant {
   tenantId: string;
   tenantName?: string;
   since?: string;
@@ -202,7 +202,7 @@ export async function readStatus(stores: StatusStores, options: StatusOptions = 
 }
 
 /** A cycle older than this is late: the schedule stopped (the "no cycle finished" alert fires at 15 minutes too). */
-export const LATE_MS = 15 * 60_000;
+const LATE_MS = 15 * 60_000;
 
 /** The one sentence an operator reads first, and how it should look: good, bad (problems) or late. */
 export function statusHeadline(view: StatusView): { state: 'good' | 'bad' | 'late'; words: string } {

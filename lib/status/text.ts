@@ -15,7 +15,7 @@ function cell(value: unknown, max = MAX_CELL): string {
 }
 
 /** Columns padded to the widest cell, two spaces apart, headers in capitals. */
-export function table(headers: string[], rows: string[][]): string {
+function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -46,7 +46,7 @@ function partitionKeyOf(tenantId: string): string {
  * many long ones still make the JSON too big, every value is cut shorter until it fits. A row
  * that cannot be saved is an alert that is never sent, so nothing from Graph may make it too big.
  */
-export function storableAnnotations(annotations: Annotations): Annotations {
+function storableAnnotations(annotations: Annotations): Annotations {
   for (let max = MAX_ANNOTATION_CHARS; ; max = Math.floor(max / 2)) {
     const candidate = boundedAnnotations(annotations, max);
     if (JSON.stringify(candidate).length <= PROPERTY_BUDGET_CHARS || max < 40) return candidate;

@@ -26,7 +26,7 @@ export class LogStateConflictError extends Error {
 const PARTITION = 'provisioning-logs';
 /** Table Storage: a binary property holds at most 64 KiB and an entity at most 1 MiB. */
 const CHUNK_BYTES = 64 * 1024;
-export const MAX_CHUNKS = 14;
+const MAX_CHUNKS = 14;
 
 type Entity = { partitionKey: string; rowKey: string; version: number; watermark?: string; chunks: number } & Record<
   string,

@@ -13,7 +13,7 @@ import { isConflict, isNotFound, stored, tableCreator } from './table';
 
 const PARTITION = 'silences';
 /** How long a silence is kept after it ended (the status page and the digest show recent ones). */
-export const ENDED_SILENCE_RETENTION_MS = 24 * 3600_000;
+const ENDED_SILENCE_RETENTION_MS = 24 * 3600_000;
 
 /** A silence from a snooze link: one alert, for a while. */
 export interface StoredSilence extends Silence {

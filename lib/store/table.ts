@@ -91,7 +91,7 @@ const NETWORK = new Set([
 ]);
 
 /** A StorageError for anything a Table Storage call threw (other than the 404/409/412 the stores handle). */
-export function storageError(table: TableClient, error: unknown, what = `table ${table.tableName}`): StorageError {
+function storageError(table: TableClient, error: unknown, what = `table ${table.tableName}`): StorageError {
   if (error instanceof StorageError) return error;
   const where = endpointOf(table);
   if (error instanceof TimeoutError)

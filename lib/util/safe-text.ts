@@ -40,7 +40,7 @@ export function defangUrl(value: string): string {
 }
 
 /** `https://evil.example` becomes `hxxps://evil[.]example`; Microsoft's own URLs stay as they are. */
-export function defangForeignUrls(text: string): string {
+function defangForeignUrls(text: string): string {
   return text.replace(URLS, (url) => (isMicrosoftUrl(url) ? url : defangUrl(url)));
 }
 

@@ -46,7 +46,7 @@ export interface SoakStorage {
 }
 
 /** Stores in memory (test/support/memory-table.ts). */
-export function memoryStorage(): SoakStorage {
+function memoryStorage(): SoakStorage {
   const alerts = new MemoryTable('SyncWatchAlerts');
   const state = new MemoryTable('SyncWatchState');
   return {
@@ -120,7 +120,7 @@ function random(seed: number): () => number {
 }
 
 const CYCLE_MS = 5 * 60_000;
-export const SOAK_LIMITS: CycleLimits = { cycleMs: 200, observeMs: 120, tenantMs: 50, callMs: 25, maxRetryAfterMs: 0 };
+const SOAK_LIMITS: CycleLimits = { cycleMs: 200, observeMs: 120, tenantMs: 50, callMs: 25, maxRetryAfterMs: 0 };
 const BUDGET = { perMinute: 4, perHour: 30 };
 const POINTS: CyclePoint[] = ['evaluated', 'leased', 'state-written', 'planned', 'sending', 'sent', 'recorded'];
 

@@ -88,7 +88,7 @@ export function ownStorage(account: string): string {
 }
 
 /** The settings a deployment would have, pointing at the private cloud and the shared Azurite. */
-export function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
+function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
   return { ...settingsFor(cloud, { storage: inject('storageConnectionString') }), ...extra };
 }
 

@@ -9,7 +9,7 @@ import { quarantineRunbook } from '../runbooks';
 
 const DAY = 86_400_000;
 /** Entra disables a job that stays quarantined for four weeks (docs/reference/graph-provisioning-api.md §6.3). */
-export const DISABLED_AFTER_MS = 28 * DAY;
+const DISABLED_AFTER_MS = 28 * DAY;
 
 const iso = (d: Date | undefined) => d?.toISOString();
 

@@ -50,7 +50,7 @@ export interface Channel<T extends ChannelTarget = ChannelTarget, C = unknown> {
 }
 
 /** A route's own channel: the route's recipients (`to`, `cc`) are its address. */
-export interface RouteOwnChannel {
+interface RouteOwnChannel {
   kind: 'route';
 }
 
@@ -107,7 +107,7 @@ export type EarlierSend =
   | { outcome: 'unknown'; error: string };
 
 /** After a send failed: what to say, what to write on the message, and whether the destination's next messages still go. */
-export interface SendFailure {
+interface SendFailure {
   error: string;
   update?: PlannedMessage;
   next: 'go-on' | 'stop';
@@ -150,7 +150,7 @@ export function defineChannel<T extends ChannelTarget, C>(channel: Channel<T, C>
 // ---- what the config entries of channels share ---------------------------------------------------
 
 /** App setting names as App Service and Functions accept them on every OS: letters, digits, underscores. */
-export const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The name of an app setting that holds a secret: well-formed, and not one of the app's own settings. */
 export function settingName(

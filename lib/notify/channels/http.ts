@@ -21,7 +21,7 @@ export interface HttpChannel<T extends ChannelTarget, C extends ChannelMessage> 
 }
 
 /** What making a request is given: the target, the poster's settings and clock, the message's key and name. */
-export interface PostContext<T> {
+interface PostContext<T> {
   target: T;
   poster: HttpPoster;
   /** The message's idempotency key, the same on every retry. */
@@ -34,7 +34,7 @@ export interface PostContext<T> {
  * The default reading of an answer: any 2xx took it; a redirect is refused (posts go only to the URL
  * in the setting); 408, 429 and 5xx may have it (retried with the same key); anything else refused it.
  */
-export function acceptAny2xx(answer: HttpAnswer, where: string): void {
+function acceptAny2xx(answer: HttpAnswer, where: string): void {
   if (answer.status >= 200 && answer.status < 300) return;
   const text = answerText(answer);
   if (answer.status >= 300 && answer.status < 400)
@@ -46,12 +46,12 @@ export function acceptAny2xx(answer: HttpAnswer, where: string): void {
 }
 
 /** A status that says "not now" rather than "not this": the post may be retried as it is. */
-export function isTransient(status: number): boolean {
+function isTransient(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
 
 /** `Teams channel TEAMS_OPS_URL of route root (https://host/path (query hidden))`: the channel and where it posts. */
-export function postedTo(describe: string, url: string): string {
+function postedTo(describe: string, url: string): string {
   return `${describe} (${shownUrl(url)})`;
 }
 

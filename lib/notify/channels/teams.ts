@@ -84,7 +84,7 @@ function summaryTone(summary: NoticeSummary): Tone {
  * defanged, bounded) and with Markdown link syntax broken (`[text](url)` → `[text] (url)`), so text
  * from Graph cannot turn into a link in Teams.
  */
-export function cardText(value: unknown, max: number, { multiline = false } = {}): string {
+function cardText(value: unknown, max: number, { multiline = false } = {}): string {
   const text = multiline ? displayText(value, max) : displayLine(value, max);
   // A single line break is no break in Adaptive Card Markdown: paragraphs need a blank line.
   const broken = text.replace(/\]\s*\(/g, '] (').replace(/<(?=https?:|www\.)/gi, '‹');
@@ -270,7 +270,7 @@ const DIGEST_TONES: Record<DigestTone, Tone> = {
 };
 
 /** A route's daily digest as a card: the headline, then a line per alert, within the size budget. */
-export function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
   const words = digestWords(digest);
   const build = (perSection: number) => {
     const body: Element[] = [

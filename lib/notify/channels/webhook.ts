@@ -17,22 +17,22 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  */
 
 /** The payload's version: a new field may be added within it; a change that breaks a receiver is a new version. */
-export const WEBHOOK_SCHEMA_VERSION = 1;
+const WEBHOOK_SCHEMA_VERSION = 1;
 
 export const SIGNATURE_HEADER = 'X-Entra-Sync-Watch-Signature';
 export const TIMESTAMP_HEADER = 'X-Entra-Sync-Watch-Timestamp';
 /** The message's id, the same on every retry: a receiver drops a second delivery of an id it has. */
 export const DELIVERY_HEADER = 'X-Entra-Sync-Watch-Delivery';
 /** How old (or how far ahead) a timestamp a receiver should accept: a replay window of five minutes. */
-export const REPLAY_WINDOW_SECONDS = 300;
+const REPLAY_WINDOW_SECONDS = 300;
 
-export interface WebhookLink {
+interface WebhookLink {
   label: string;
   href: string;
 }
 
 /** One notice in a `notices` payload (schemas/webhook-v1.json, definitions.notice). */
-export interface WebhookNotice {
+interface WebhookNotice {
   key: string;
   kind: NoticeView['kind'];
   status: string;
@@ -68,7 +68,7 @@ export interface WebhookNotice {
 }
 
 /** What every payload carries, whatever its type. */
-export interface WebhookEnvelope {
+interface WebhookEnvelope {
   version: typeof WEBHOOK_SCHEMA_VERSION;
   type: 'notices' | 'digest';
   /** The message's idempotency key: the same on every retry of it. */
@@ -77,7 +77,7 @@ export interface WebhookEnvelope {
   source: { product: 'Entra Sync Watch'; route: string; channel: string };
 }
 
-export interface NoticesPayload extends WebhookEnvelope {
+interface NoticesPayload extends WebhookEnvelope {
   type: 'notices';
   part: { index: number; total: number } | null;
   summary: { subject: string; severity: NoticeView['severity']; counts: string; resolvedOnly: boolean };
@@ -147,7 +147,7 @@ function envelope(type: WebhookEnvelope['type'], options: ChannelRenderOptions):
 }
 
 /** The `notices` payload for notice views (most urgent first, as noticeViews returns them). */
-export function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {}): NoticesPayload {
+function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {}): NoticesPayload {
   const summary = summarize(views);
   return {
     ...(envelope('notices', options) as WebhookEnvelope & { type: 'notices' }),
@@ -163,7 +163,7 @@ export function noticesPayload(views: NoticeView[], options: ChannelRenderOption
 }
 
 /** The webhook message for notice views: the JSON body, exactly as it is signed and posted. */
-export function webhookMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
+function webhookMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
   const payload = noticesPayload(views, options);
   return {
     body: JSON.stringify(payload),
@@ -173,7 +173,7 @@ export function webhookMessage(views: NoticeView[], options: ChannelRenderOption
 }
 
 /** A `digest` payload (schemas/webhook-v1.json, definitions.digest): the route's daily digest as it stood when made. */
-export interface DigestPayload extends WebhookEnvelope {
+interface DigestPayload extends WebhookEnvelope {
   type: 'digest';
   summary: { subject: string; healthy: boolean };
   digest: Omit<DigestView, 'routeId' | 'at' | 'open' | 'resolved'> & {
@@ -207,7 +207,7 @@ function digestAlert(a: DigestView['open'][number]): WebhookDigestAlert {
 }
 
 /** The webhook message for a route's daily digest. */
-export function webhookDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+function webhookDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
   const words = digestWords(digest);
   const payload: DigestPayload = {
     ...(envelope('digest', options) as WebhookEnvelope & { type: 'digest' }),
@@ -298,7 +298,7 @@ export interface WebhookTarget extends ChannelTarget {
 }
 
 /** The shortest signing secret accepted: 128 bits as hex, or a long enough passphrase. */
-export const MIN_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = 32;
 
 /** The signing secret from its setting, or a PostError naming the setting. */
 function secretOf(poster: HttpPoster, name: string, describe: string): string {
