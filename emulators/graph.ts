@@ -28,10 +28,10 @@ export interface GraphOptions {
 }
 
 /** The Content-Type real Graph puts on JSON answers (top level and `$batch` sub-responses). */
-export const GRAPH_JSON_CONTENT_TYPE =
+const GRAPH_JSON_CONTENT_TYPE =
   'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8';
 
-export const MAX_BATCH_REQUESTS = 20;
+const MAX_BATCH_REQUESTS = 20;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 999;
 

@@ -20,18 +20,6 @@ export const JOB_STATES = [
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-/** Documented `quarantineReason` values [G4]; any other string is passed through as is. */
-export const QUARANTINE_REASONS = [
-  'EncounteredBaseEscrowThreshold',
-  'EncounteredTotalEscrowThreshold',
-  'EncounteredEscrowProportionThreshold',
-  'EncounteredQuarantineException',
-  'Unknown',
-  'QuarantinedOnDemand',
-  'TooManyDeletes',
-  'IngestionInterrupted',
-] as const;
-
 export const SENTINEL_TIME = '0001-01-01T00:00:00Z';
 export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
 /** Application template of Entra Cloud Sync configurations (reference §1.12). */
@@ -39,11 +27,7 @@ export const CLOUD_SYNC_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
 /** Application template of non-gallery (custom) SCIM apps (reference §1.12). */
 export const CUSTOM_SCIM_TEMPLATE_ID = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
 /** Job templates of Entra Cloud Sync; they run every 2 minutes (reference §1.12, the Cloud Sync docs' job payloads). */
-export const CLOUD_SYNC_JOB_TEMPLATES = [
-  'AD2AADProvisioning',
-  'AD2AADPasswordHash',
-  'AAD2ADExchangeHybridWriteback',
-] as const;
+const CLOUD_SYNC_JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback'] as const;
 /** TimeSpan.MaxValue, the interval of a disabled schedule [G8]. */
 export const DISABLED_INTERVAL = 'P10675199DT2H48M5.4775807S';
 
@@ -62,7 +46,7 @@ export interface QuarantineSpec {
   nextAttempt?: string;
 }
 
-export interface SynchronizationError {
+interface SynchronizationError {
   code: string;
   message: string;
   tenantActionable: boolean;
@@ -181,7 +165,7 @@ export function shortDurationMs(text: string): number | undefined {
 }
 
 /** A job template's schedule interval: Cloud Sync jobs run every 2 minutes, the others every 40. */
-export function defaultInterval(templateId: string): string {
+function defaultInterval(templateId: string): string {
   return (CLOUD_SYNC_JOB_TEMPLATES as readonly string[]).includes(templateId) ? 'PT2M' : 'PT40M';
 }
 
@@ -461,7 +445,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
 }
 
 /** Objects merge key by key; everything else (arrays, scalars, null) from `patch` replaces. */
-export function deepMerge(base: unknown, patch: unknown): unknown {
+function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
   const out: JsonObject = { ...base };
   for (const [key, value] of Object.entries(patch))

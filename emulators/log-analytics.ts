@@ -20,10 +20,10 @@ import { bearerToken, type TokenSigner } from './tokens';
  * `itemCount` traces (infra/monitoring/*.kql run there).
  */
 
-export const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
+const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
 
 /** A fault the next matching queries get. */
-export interface LogAnalyticsFault {
+interface LogAnalyticsFault {
   /** `partial`: half the rows and a top-level error (LogsQueryPartialResult). Otherwise `status`. */
   kind?: 'partial';
   /** HTTP status to answer with (429 adds Retry-After). */
@@ -37,7 +37,7 @@ export interface LogAnalyticsFault {
   queryIncludes?: string;
 }
 
-export interface QueryRecord {
+interface QueryRecord {
   at: string;
   workspaceId: string;
   query: string;
@@ -46,7 +46,7 @@ export interface QueryRecord {
 }
 
 /** One row of Application Insights' classic `traces` table, as the Functions host writes it. */
-export interface AppTrace {
+interface AppTrace {
   timestamp: Date;
   message: string;
   /** How many traces this row stands for: 1 unless sampling dropped the others (default 1). */
@@ -70,7 +70,7 @@ const TRACES_COLUMNS: Record<string, string> = {
 };
 
 /** The Application Insights resource the emulator answers for, unless told another. */
-export const EMULATED_APPLICATION_INSIGHTS_ID =
+const EMULATED_APPLICATION_INSIGHTS_ID =
   '/subscriptions/00000000-0000-4000-8000-0000000000a1/resourceGroups/rg-sync-watch/providers/microsoft.insights/components/appi-sync-watch';
 
 export interface LogAnalyticsEmulator {
@@ -112,7 +112,7 @@ function isoDuration(text: string): number | undefined {
 }
 
 /** The request's timespan as [start, end) in ms: `PT1H`, `start/end`, `start/duration` (ISO 8601). */
-export function parseTimespan(text: string | undefined, now: number): [number, number] | undefined | 'invalid' {
+function parseTimespan(text: string | undefined, now: number): [number, number] | undefined | 'invalid' {
   if (text === undefined || text === '') return undefined;
   const parts = text.split('/');
   if (parts.length === 1) {

@@ -10,10 +10,10 @@ import { guidFrom, type JsonObject } from './jobs';
  * when a page needs them, so a bench can hold 100,000 of them.
  */
 
-export const EVENT_STATUSES = ['success', 'failure', 'skipped', 'warning'] as const;
-export const EVENT_ACTIONS = ['create', 'update', 'delete', 'stagedDelete', 'disable', 'other'] as const;
-export type EventStatus = (typeof EVENT_STATUSES)[number];
-export type EventAction = (typeof EVENT_ACTIONS)[number];
+const EVENT_STATUSES = ['success', 'failure', 'skipped', 'warning'] as const;
+const EVENT_ACTIONS = ['create', 'update', 'delete', 'stagedDelete', 'disable', 'other'] as const;
+type EventStatus = (typeof EVENT_STATUSES)[number];
+type EventAction = (typeof EVENT_ACTIONS)[number];
 
 /** A batch of events a scenario (or a test, through control) adds to a tenant's logs. */
 export interface ProvisioningEventSpec {
@@ -206,7 +206,7 @@ export class ProvisioningEventLog {
   }
 }
 
-export function compareEntries(a: { t: number; seq: number }, b: { t: number; seq: number }): number {
+function compareEntries(a: { t: number; seq: number }, b: { t: number; seq: number }): number {
   return a.t - b.t || a.seq - b.seq;
 }
 
@@ -217,7 +217,7 @@ function eventId(tenantId: string, serial: number, i: number): string {
 }
 
 /** The derived fields of an event, shared by its Graph and Log Analytics forms. */
-export interface EventFacts {
+interface EventFacts {
   id: string;
   at: number;
   tenantId: string;
@@ -312,7 +312,7 @@ function personName(i: number): string {
   return i < 900 ? pair : `${pair} ${Math.floor(i / 900) + 1}`;
 }
 
-export function factsOf(entry: LogEntry): EventFacts {
+function factsOf(entry: LogEntry): EventFacts {
   const { batch, i } = entry;
   const { spec, owner } = batch;
   const names = spec.names;
@@ -432,7 +432,7 @@ function identities(f: EventFacts): { source: JsonObject; target: JsonObject } {
 }
 
 /** A provisioningObjectSummary exactly as Graph v1.0 sends it (reference §3.2, §3.4): camelCase enums, servicePrincipal as one object. */
-export function graphEvent(entry: LogEntry): JsonObject {
+function graphEvent(entry: LogEntry): JsonObject {
   const f = factsOf(entry);
   const { source, target } = identities(f);
   return {
@@ -544,9 +544,9 @@ export const AAD_PROVISIONING_LOGS_COLUMNS: Record<string, string> = {
 
 // ---- Graph: GET /auditLogs/provisioning ----------------------------------------------------------------
 
-export const AUDIT_LOG_ROLES = ['AuditLog.Read.All'];
-export const DEFAULT_LOG_PAGE_SIZE = 50;
-export const MAX_LOG_PAGE_SIZE = 1000;
+const AUDIT_LOG_ROLES = ['AuditLog.Read.All'];
+const DEFAULT_LOG_PAGE_SIZE = 50;
+const MAX_LOG_PAGE_SIZE = 1000;
 
 export interface LogRequestContext {
   origin: string;
@@ -596,7 +596,7 @@ function invalidFilter(detail: string): { error: string } {
 }
 
 /** `clause and clause ...`; a clause is `prop eq|gt|lt value` or `contains(prop,'text')`. Values are compared case-sensitively. */
-export function parseLogFilter(filter: string): { test: Predicate; timeRange: [number, number] } | { error: string } {
+function parseLogFilter(filter: string): { test: Predicate; timeRange: [number, number] } | { error: string } {
   const tests: Predicate[] = [];
   let lower = -Infinity;
   let upper = Infinity;

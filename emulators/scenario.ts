@@ -17,12 +17,12 @@ import { validateGraphLimits, type GraphLimits } from './throttle';
  * synchronization jobs), and a timeline of named steps that change jobs, grants, consent or inject faults.
  */
 
-export interface AppRegistration {
+interface AppRegistration {
   clientId: string;
   clientSecret: string;
 }
 
-export interface ServicePrincipalSpec {
+interface ServicePrincipalSpec {
   id: string;
   appId: string;
   displayName: string;
@@ -40,7 +40,7 @@ export interface ServicePrincipalSpec {
   secrets?: Record<string, string | Record<string, unknown>>;
 }
 
-export interface GeneratedServicePrincipals {
+interface GeneratedServicePrincipals {
   /** That many extra cross-tenant-sync SPs, one Azure2Azure job each, with ids derived from the tenant id. */
   count: number;
   displayNamePrefix?: string;
@@ -71,7 +71,7 @@ export interface TenantSpec {
   provisioningEvents?: ProvisioningEventSpec[];
 }
 
-export type TimelineChange =
+type TimelineChange =
   | { tenant: string; job: string; set: Partial<Omit<JobSpec, 'id'>> }
   | { tenant: string; grants: string[] }
   | { tenant: string; consented: boolean }
@@ -79,7 +79,7 @@ export type TimelineChange =
   | { tenant: string; provisioningEvents: ProvisioningEventSpec[] }
   | { fault: Fault };
 
-export interface TimelineStep {
+interface TimelineStep {
   name: string;
   description?: string;
   changes: TimelineChange[];

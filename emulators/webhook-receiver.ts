@@ -32,7 +32,7 @@ import { header, readBody, sendEmpty, sendJson, startHttpsServer } from './http'
 import { recordSecret } from './secrets';
 import type { TlsMaterial } from './tls';
 
-export type ChannelKind = 'teams' | 'webhook';
+type ChannelKind = 'teams' | 'webhook';
 
 export interface ReceivedPost {
   at: string;
@@ -50,7 +50,7 @@ export interface ReceivedPost {
   filePath?: string;
 }
 
-export interface ReceiverFault {
+interface ReceiverFault {
   /** Which kind of post it applies to (default: both). */
   kind?: ChannelKind;
   /** Answer with this status instead (e.g. 500, 429, 503). */

@@ -10,13 +10,15 @@ import {
 } from '../../emulators/webhook-receiver';
 import { loadTlsMaterial } from '../../emulators/tls';
 import type { PlannedChannel } from '../../lib/model';
-import { createChannelPoster, type ChannelPoster } from '../../lib/notify/poster';
+import type { TeamsTarget } from '../../lib/notify/channels/teams';
+import type { WebhookTarget } from '../../lib/notify/channels/webhook';
+import { channelPoster, type ChannelPoster } from '../support/channel-poster';
 import { teamsEnvelope } from '../../lib/notify/channels/teams';
 
 /** The emulator's Teams Workflows webhook and signed-webhook receiver, driven by the product's poster and by hand. */
 
-const TEAMS: PlannedChannel = { id: 'teams:T', type: 'teams', urlSetting: 'T', receiver: 'root~teams:T' };
-const HOOK: PlannedChannel = {
+const TEAMS: TeamsTarget & PlannedChannel = { id: 'teams:T', type: 'teams', urlSetting: 'T', receiver: 'root~teams:T' };
+const HOOK: WebhookTarget & PlannedChannel = {
   id: 'webhook:W',
   type: 'webhook',
   urlSetting: 'W',
@@ -36,7 +38,7 @@ describe('webhook receiver emulator', () => {
     outbox = mkdtempSync(join(tmpdir(), 'esw-hooks-'));
     receiver = await startWebhookReceiver({ tls: loadTlsMaterial(), outboxDir: outbox });
     env = { T: receiver.teamsUrl('ops'), W: receiver.webhookUrl('ops'), S: receiver.secret };
-    poster = createChannelPoster(env, { timeoutMs: 500 });
+    poster = channelPoster(env, { timeoutMs: 500 });
   });
   afterAll(() => receiver.stop());
   beforeEach(() => receiver.reset());
@@ -50,7 +52,7 @@ describe('webhook receiver emulator', () => {
   });
 
   it('refuses a Workflows URL with the wrong sig (401) and a body that is not the envelope (400)', async () => {
-    const wrongSig = createChannelPoster({ T: env.T!.replace(/sig=[^&]+/, 'sig=forged') });
+    const wrongSig = channelPoster({ T: env.T!.replace(/sig=[^&]+/, 'sig=forged') });
     await expect(wrongSig.post(TEAMS, json(card()), { idempotencyKey: 'k' })).rejects.toThrow(/answered HTTP 401/);
     await expect(
       poster.post(TEAMS, json('{"type":"AdaptiveCard","body":[]}'), { idempotencyKey: 'k' }),
@@ -92,11 +94,11 @@ describe('webhook receiver emulator', () => {
   });
 
   it('refuses an old timestamp (a replay) and a wrong secret, which the monitor reports with the answer', async () => {
-    const stale = createChannelPoster(env, { clock: () => new Date(Date.now() - 10 * 60_000) });
+    const stale = channelPoster(env, { clock: () => new Date(Date.now() - 10 * 60_000) });
     await expect(stale.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /webhook W of route root \(https:\/\/127\.0\.0\.1:\d+\/hooks\/ops\) answered HTTP 401: .*outside the 300 s replay window/,
     );
-    const wrongSecret = createChannelPoster({ ...env, S: 'f'.repeat(64) });
+    const wrongSecret = channelPoster({ ...env, S: 'f'.repeat(64) });
     await expect(wrongSecret.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /HTTP 401: .*signature mismatch/,
     );
@@ -122,7 +124,7 @@ describe('webhook receiver emulator', () => {
 
 describe('channel poster', () => {
   it("names a missing, plain-http or malformed setting, and a short secret, without showing a URL's query", async () => {
-    const poster = createChannelPoster({ W: 'http://hooks.example/x?sig=SECRET', S: 'short', T: 'not a url' });
+    const poster = channelPoster({ W: 'http://hooks.example/x?sig=SECRET', S: 'short', T: 'not a url' });
     await expect(
       poster.post({ ...HOOK, urlSetting: 'NOPE' }, json('{}'), { idempotencyKey: 'k' }),
     ).rejects.toMatchObject({
@@ -135,7 +137,7 @@ describe('channel poster', () => {
     await expect(poster.post(TEAMS, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /holds \(9 characters that are not a URL\); expected an https:\/\/ URL/,
     );
-    const short = createChannelPoster({ W: 'https://hooks.example/x', S: 'short' });
+    const short = channelPoster({ W: 'https://hooks.example/x', S: 'short' });
     await expect(short.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /signing secret in S is 5 characters; use at least 32/,
     );

@@ -1,6 +1,7 @@
 import { buildPolicy } from '../../lib/config/config';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle, type CycleDeps, type CyclePoint } from '../../lib/cycle';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
 import type { ProvisioningEventSpec } from '../../emulators';
 import { demoScenario, startWorld, type World } from '../support/world';
 
