@@ -121,8 +121,8 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
     }
 
     if (method === 'GET' && rest === 'discovery/v2.0/keys') {
-      // Tokens are HS256 with a secret shared in process; there is no public key to publish.
-      sendJson(res, 200, { keys: [] });
+      // The public half of the signer's RSA key: ID tokens (and access tokens) verify against it, as against Entra's keys.
+      sendJson(res, 200, signer.jwks());
       return;
     }
 
