@@ -3,6 +3,7 @@ import { faultReply, MALFORMED_JSON, never, pause, type Fault } from './faults';
 import { header, newRequestId, readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import { buildJob, type JsonObject } from './jobs';
 import { provisioningLogsResult } from './provisioning-logs';
+import type { SecretsPolicy } from './scenario';
 import type { CloudState, ServicePrincipalState, TenantState } from './state';
 import { roundTrip, type Throttled } from './throttle';
 import type { TlsMaterial } from './tls';
@@ -311,6 +312,8 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
  * `GET …/synchronization/secrets`: the secrets with credential values masked (reference §1.14).
  * Undocumented on v1.0; community tools read it with Synchronization.Read.All, so the emulator
  * allows the same roles as job reads (INVENTED) and answers a caller without them as jobs do.
+ * The tenant's (or the service principal's) `secretsPolicy` can refuse it, as an undocumented
+ * method may be refused (research memo 16-17 §2): 403, 404 or 400 (see secretsRefusal).
  */
 function secrets(spId: string, ctx: CallContext): GraphResult {
   if (!SYNC_READ_ROLES.some((r) => ctx.roles.has(r))) return { status: 401, body: errorBody('UnknownError', '', ctx) };
@@ -318,6 +321,8 @@ function secrets(spId: string, ctx: CallContext): GraphResult {
     return { status: 400, body: errorBody('Request_BadRequest', `Invalid object identifier '${spId}'.`, ctx) };
   const sp = findSp(ctx.tenant, spId);
   if (!sp) return notFoundSp(spId, ctx);
+  const refusal = secretsRefusal(sp.secretsPolicy ?? ctx.tenant.secretsPolicy);
+  if (refusal) return { status: refusal.status, body: errorBody(refusal.code, refusal.message, ctx) };
   return {
     status: 200,
     body: {
@@ -325,6 +330,29 @@ function secrets(spId: string, ctx: CallContext): GraphResult {
       value: sp.secrets.map((s) => ({ ...s })),
     },
   };
+}
+
+/**
+ * What a refusing secrets policy answers. 403: the documented Entra answer to an under-privileged
+ * synchronization call (cross-tenant-synchronization-configure-graph, "Insufficient privileges error").
+ * 400: what Graph's v1.0 router answers for a segment not in its metadata (as for any unknown
+ * segment here). 404: INVENTED wording; no real 404 body of this endpoint is published.
+ */
+function secretsRefusal(policy: SecretsPolicy): { status: number; code: string; message: string } | undefined {
+  switch (policy) {
+    case '403':
+      return {
+        status: 403,
+        code: 'Authorization_RequestDenied',
+        message: 'Insufficient privileges to complete the operation.',
+      };
+    case '404':
+      return { status: 404, code: 'ResourceNotFound', message: "Resource not found for the segment 'secrets'." };
+    case '400':
+      return { status: 400, code: 'BadRequest', message: "Resource not found for the segment 'secrets'." };
+    default:
+      return undefined;
+  }
 }
 
 /** `/auditLogs/provisioning` (emulators/provisioning-logs.ts), in Graph's envelopes. */
@@ -339,8 +367,9 @@ function auditLogs(
     origin: ctx.origin,
     version: ctx.version,
     tenantId: ctx.tenant.id,
-    premium: ctx.tenant.premium,
+    premium: ctx.tenant.licence !== 'free',
     roles: ctx.roles,
+    modes: ctx.tenant.provisioningLogs,
   };
   const r = provisioningLogsResult(method, segments, query, context, state.provisioningLog, state.reportsLimiter);
   if (r.status === 429)
@@ -913,6 +942,24 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         const tenantId = parts[1];
         if (!tenantId) throw new Error('expected /_emulator/premium/{tenantId}');
         state.setPremium(tenantId, body.premium as boolean);
+        return ok();
+      }
+      case 'PUT licence': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/licence/{tenantId}');
+        state.setLicence(tenantId, body.licence as Parameters<CloudState['setLicence']>[1]);
+        return ok();
+      }
+      case 'PUT secrets-policy': {
+        const [, tenantId, spId] = parts;
+        if (!tenantId) throw new Error('expected /_emulator/secrets-policy/{tenantId}[/{servicePrincipalId}]');
+        state.setSecretsPolicy(tenantId, body.policy as SecretsPolicy | null, spId);
+        return ok();
+      }
+      case 'PUT provisioning-modes': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/provisioning-modes/{tenantId}');
+        state.setProvisioningLogModes(tenantId, body);
         return ok();
       }
       case 'PUT consent': {

@@ -8,7 +8,12 @@ import {
   type QuarantineSpec,
   type SynchronizationTaskExecution,
 } from './jobs';
-import { validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
+import {
+  validateEventSpec,
+  validateLogQueryModes,
+  type LogQueryModes,
+  type ProvisioningEventSpec,
+} from './provisioning-logs';
 import { validateGraphLimits, type GraphLimits } from './throttle';
 
 /**
@@ -38,7 +43,21 @@ export interface ServicePrincipalSpec {
    * Default for a service principal with jobs: notifications on with a recipient and deletion prevention on (500).
    */
   secrets?: Record<string, string | Record<string, unknown>>;
+  /** How `GET …/synchronization/secrets` answers for this service principal; default: its tenant's `secretsPolicy`. */
+  secretsPolicy?: SecretsPolicy;
 }
+
+/**
+ * How `GET …/synchronization/secrets` answers (the method is undocumented on v1.0, reference §1.1, so a
+ * reader must survive every answer): `allowed` lists the secrets; `403` Authorization_RequestDenied;
+ * `404` the path not found; `400` Graph's unknown-segment answer.
+ */
+export const SECRETS_POLICIES = ['allowed', '403', '404', '400'] as const;
+export type SecretsPolicy = (typeof SECRETS_POLICIES)[number];
+
+/** A tenant's Microsoft Entra ID licence: the provisioning logs need P1 or P2 (reference §3.1). */
+export const LICENCES = ['free', 'p1', 'p2'] as const;
+export type Licence = (typeof LICENCES)[number];
 
 export interface GeneratedServicePrincipals {
   /** That many extra cross-tenant-sync SPs, one Azure2Azure job each, with ids derived from the tenant id. */
@@ -60,8 +79,14 @@ export interface TenantSpec {
   grants: string[];
   servicePrincipals: ServicePrincipalSpec[];
   generated?: GeneratedServicePrincipals;
-  /** Whether the tenant has Entra ID P1/P2, which the provisioning logs need (default true). */
+  /** Whether the tenant has Entra ID P1/P2, which the provisioning logs need (default true). Same as `licence` free/p1. */
   premium?: boolean;
+  /** The tenant's Entra ID licence (default `p1`; `free`: the provisioning logs answer 403). */
+  licence?: Licence;
+  /** How `GET …/synchronization/secrets` answers in this tenant (default `allowed`). */
+  secretsPolicy?: SecretsPolicy;
+  /** How this tenant's `/auditLogs/provisioning` departs from the documented query options (default: it does not). */
+  provisioningLogs?: LogQueryModes;
   /** Provisioning events in the logs when the cloud starts (times relative to the start). */
   provisioningEvents?: ProvisioningEventSpec[];
 }
@@ -72,6 +97,9 @@ export type TimelineChange =
   | { tenant: string; consented: boolean }
   | { tenant: string; servicePrincipal: string; secrets: Record<string, string | Record<string, unknown>> }
   | { tenant: string; provisioningEvents: ProvisioningEventSpec[] }
+  | { tenant: string; licence: Licence }
+  | { tenant: string; secretsPolicy: SecretsPolicy | null; servicePrincipal?: string }
+  | { tenant: string; provisioningLogs: LogQueryModes }
   | { fault: Fault };
 
 export interface TimelineStep {
@@ -152,6 +180,9 @@ export function validateScenario(value: unknown): Scenario {
       'generated',
       'premium',
       'provisioningEvents',
+      'licence',
+      'secretsPolicy',
+      'provisioningLogs',
     ]);
     guid(tenant.id, `${p}.id`);
     const id = (tenant.id as string).toLowerCase();
@@ -165,7 +196,16 @@ export function validateScenario(value: unknown): Scenario {
     const spIds = new Set<string>();
     arr(tenant.servicePrincipals, `${p}.servicePrincipals`).forEach((sp, j) => {
       const sp_p = `${p}.servicePrincipals[${j}]`;
-      const spo = obj(sp, sp_p, ['id', 'appId', 'displayName', 'applicationTemplateId', 'jobs', 'secrets']);
+      const spo = obj(sp, sp_p, [
+        'id',
+        'appId',
+        'displayName',
+        'applicationTemplateId',
+        'jobs',
+        'secrets',
+        'secretsPolicy',
+      ]);
+      if (spo.secretsPolicy !== undefined) oneOf(spo.secretsPolicy, SECRETS_POLICIES, `${sp_p}.secretsPolicy`);
       if (spo.secrets !== undefined) validateSecrets(spo.secrets, `${sp_p}.secrets`);
       guid(spo.id, `${sp_p}.id`);
       if (spIds.has((spo.id as string).toLowerCase()))
@@ -202,6 +242,15 @@ export function validateScenario(value: unknown): Scenario {
     jobsByTenant.set(id, jobIds);
     if (tenant.premium !== undefined && typeof tenant.premium !== 'boolean')
       throw new ScenarioError(`${p}.premium: expected a boolean`);
+    if (tenant.licence !== undefined) {
+      oneOf(tenant.licence, LICENCES, `${p}.licence`);
+      if (tenant.premium !== undefined && tenant.premium !== (tenant.licence !== 'free'))
+        throw new ScenarioError(
+          `${p}.premium: ${String(tenant.premium)} contradicts licence ${String(tenant.licence)} (give one of them)`,
+        );
+    }
+    if (tenant.secretsPolicy !== undefined) oneOf(tenant.secretsPolicy, SECRETS_POLICIES, `${p}.secretsPolicy`);
+    if (tenant.provisioningLogs !== undefined) logModes(tenant.provisioningLogs, `${p}.provisioningLogs`);
     validateEvents(tenant.provisioningEvents, `${p}.provisioningEvents`, jobIds, true);
   });
   validateLogSettings(s);
@@ -239,6 +288,9 @@ function validateChange(
     'servicePrincipal',
     'secrets',
     'provisioningEvents',
+    'licence',
+    'secretsPolicy',
+    'provisioningLogs',
   ]);
   if ('fault' in c) {
     try {
@@ -256,6 +308,15 @@ function validateChange(
     if (!jobsByTenant.get(tenant)?.has(c.job as string))
       throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
     validateJobSpec(c.set, `${p}.set`, true);
+  } else if ('secretsPolicy' in c) {
+    if (c.secretsPolicy !== null) oneOf(c.secretsPolicy, SECRETS_POLICIES, `${p}.secretsPolicy`);
+    if (c.servicePrincipal !== undefined) guid(c.servicePrincipal, `${p}.servicePrincipal`);
+    else if (c.secretsPolicy === null)
+      throw new ScenarioError(`${p}.secretsPolicy: null (inherit the tenant's) needs a servicePrincipal`);
+  } else if ('licence' in c) {
+    oneOf(c.licence, LICENCES, `${p}.licence`);
+  } else if ('provisioningLogs' in c) {
+    logModes(c.provisioningLogs, `${p}.provisioningLogs`);
   } else if ('grants' in c) {
     strArr(c.grants, `${p}.grants`);
   } else if ('consented' in c) {
@@ -267,8 +328,16 @@ function validateChange(
     validateEvents(c.provisioningEvents, `${p}.provisioningEvents`, jobsByTenant.get(tenant) ?? new Set(), false);
   } else {
     throw new ScenarioError(
-      `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {fault}`,
+      `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {tenant, licence}, {tenant, secretsPolicy, servicePrincipal?}, {tenant, provisioningLogs}, {fault}`,
     );
+  }
+}
+
+function logModes(value: unknown, p: string): void {
+  try {
+    validateLogQueryModes(value, p);
+  } catch (error) {
+    throw new ScenarioError((error as Error).message);
   }
 }
 

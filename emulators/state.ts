@@ -1,8 +1,23 @@
 import { AppCredentials, type ClientAuth, type FederatedCredential } from './app-credentials';
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, shortDurationMs, type JobSpec } from './jobs';
-import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
-import { ProvisioningEventLog, validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
+import {
+  LICENCES,
+  SECRETS_POLICIES,
+  ScenarioError,
+  validateJobSpec,
+  type Licence,
+  type Scenario,
+  type SecretsPolicy,
+  type TenantSpec,
+} from './scenario';
+import {
+  ProvisioningEventLog,
+  validateEventSpec,
+  validateLogQueryModes,
+  type LogQueryModes,
+  type ProvisioningEventSpec,
+} from './provisioning-logs';
 import { DEFAULT_GRAPH_LIMITS, GraphThrottle, ReportsLimits, type GraphLimits } from './throttle';
 
 /**
@@ -25,6 +40,8 @@ export interface ServicePrincipalState {
   jobs: JobEntry[];
   /** Synchronization secrets as `GET …/synchronization/secrets` lists them (key order kept). */
   secrets: { key: string; value: string }[];
+  /** How reading the secrets answers; undefined: the tenant's policy. */
+  secretsPolicy?: SecretsPolicy;
 }
 
 export interface TenantState {
@@ -33,8 +50,12 @@ export interface TenantState {
   consented: boolean;
   grants: string[];
   servicePrincipals: ServicePrincipalState[];
-  /** Entra ID P1/P2: without it the provisioning logs answer 403. */
-  premium: boolean;
+  /** Entra ID licence: without P1/P2 the provisioning logs answer 403. */
+  licence: Licence;
+  /** How `GET …/synchronization/secrets` answers unless a service principal says otherwise. */
+  secretsPolicy: SecretsPolicy;
+  /** How `/auditLogs/provisioning` departs from the documented query options. */
+  provisioningLogs: LogQueryModes;
 }
 
 export interface TokenRequestRecord {
@@ -91,8 +112,17 @@ export interface EmulatorControl {
   addFederatedCredential(credential: FederatedCredential): void;
   /** Adds provisioning events to a tenant's logs (times relative to now); returns how many. */
   addProvisioningEvents(tenantId: string, specs: ProvisioningEventSpec[]): number;
-  /** Whether a tenant has Entra ID P1/P2 (the provisioning logs answer 403 without). */
+  /** Whether a tenant has Entra ID P1/P2 (the provisioning logs answer 403 without): `false` is licence `free`, `true` keeps a P1/P2 (else `p1`). */
   setPremium(tenantId: string, premium: boolean): void;
+  /** A tenant's Entra ID licence: `free`, `p1` or `p2`. */
+  setLicence(tenantId: string, licence: Licence): void;
+  /**
+   * How `GET …/synchronization/secrets` answers: `allowed`, `403`, `404` or `400`; for one service principal
+   * when `servicePrincipalId` is given (`null` then returns it to the tenant's policy).
+   */
+  setSecretsPolicy(tenantId: string, policy: SecretsPolicy | null, servicePrincipalId?: string): void;
+  /** How the tenant's `/auditLogs/provisioning` treats `$filter` on status and `$top` (fields not given: `supported`). */
+  setProvisioningLogModes(tenantId: string, modes: LogQueryModes): void;
   /** Replaces Graph's latency and rate limits (emulators/throttle.ts); fields not given take their defaults. */
   setGraphLimits(limits: GraphLimits): void;
   /** Requests answered 429 by the rate limits (not by injected faults) since start/reset/clearLogs: identity and access, reports. */
@@ -176,6 +206,10 @@ export class CloudState implements EmulatorControl {
       else if ('grants' in change) this.setGrants(change.tenant, change.grants);
       else if ('secrets' in change) this.setSecrets(change.tenant, change.servicePrincipal, change.secrets);
       else if ('provisioningEvents' in change) this.addProvisioningEvents(change.tenant, change.provisioningEvents);
+      else if ('licence' in change) this.setLicence(change.tenant, change.licence);
+      else if ('secretsPolicy' in change)
+        this.setSecretsPolicy(change.tenant, change.secretsPolicy, change.servicePrincipal);
+      else if ('provisioningLogs' in change) this.setProvisioningLogModes(change.tenant, change.provisioningLogs);
       else this.setConsented(change.tenant, change.consented);
     }
     this.nextStep = index + 1;
@@ -273,7 +307,35 @@ export class CloudState implements EmulatorControl {
 
   setPremium(tenantId: string, premium: boolean): void {
     if (typeof premium !== 'boolean') throw new Error('premium: expected a boolean');
-    this.requireTenant(tenantId).premium = premium;
+    const tenant = this.requireTenant(tenantId);
+    if (!premium) tenant.licence = 'free';
+    else if (tenant.licence === 'free') tenant.licence = 'p1';
+  }
+
+  setLicence(tenantId: string, licence: Licence): void {
+    if (!(LICENCES as readonly unknown[]).includes(licence))
+      throw new Error(`licence: expected one of ${LICENCES.join(', ')}, got ${JSON.stringify(licence)}`);
+    this.requireTenant(tenantId).licence = licence;
+  }
+
+  setSecretsPolicy(tenantId: string, policy: SecretsPolicy | null, servicePrincipalId?: string): void {
+    if (policy !== null && !(SECRETS_POLICIES as readonly unknown[]).includes(policy))
+      throw new Error(`secretsPolicy: expected one of ${SECRETS_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
+    const tenant = this.requireTenant(tenantId);
+    if (servicePrincipalId === undefined) {
+      if (policy === null) throw new Error('secretsPolicy: null (inherit the tenant policy) needs a service principal');
+      tenant.secretsPolicy = policy;
+      return;
+    }
+    const sp = tenant.servicePrincipals.find((s) => s.id === servicePrincipalId.toLowerCase());
+    if (!sp) throw new Error(`no service principal ${servicePrincipalId} in tenant ${tenantId}`);
+    if (policy === null) delete sp.secretsPolicy;
+    else sp.secretsPolicy = policy;
+  }
+
+  setProvisioningLogModes(tenantId: string, modes: LogQueryModes): void {
+    validateLogQueryModes(modes, 'provisioningLogs');
+    this.requireTenant(tenantId).provisioningLogs = { ...modes };
   }
 
   setGraphLimits(limits: GraphLimits): void {
@@ -400,6 +462,7 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     applicationTemplateId: sp.applicationTemplateId ?? null,
     jobs: sp.jobs.map((spec) => ({ spec: resolveQuarantine(structuredClone(spec), undefined, now), changedAt: now })),
     secrets: secretList(sp.secrets ?? (sp.jobs.length > 0 ? defaultSecrets(t) : {}), now),
+    ...(sp.secretsPolicy ? { secretsPolicy: sp.secretsPolicy } : {}),
   }));
   const generated = t.generated;
   if (generated) {
@@ -452,7 +515,9 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     consented: t.consented ?? true,
     grants: [...t.grants],
     servicePrincipals,
-    premium: t.premium ?? true,
+    licence: t.licence ?? (t.premium === false ? 'free' : 'p1'),
+    secretsPolicy: t.secretsPolicy ?? 'allowed',
+    provisioningLogs: { ...t.provisioningLogs },
   };
 }
 

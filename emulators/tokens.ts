@@ -97,7 +97,12 @@ export class TokenSigner {
     const [header, payload, signature] = parts as [string, string, string];
     let valid = false;
     try {
-      valid = verify('sha256', Buffer.from(`${header}.${payload}`), this.publicKey, Buffer.from(signature, 'base64url'));
+      valid = verify(
+        'sha256',
+        Buffer.from(`${header}.${payload}`),
+        this.publicKey,
+        Buffer.from(signature, 'base64url'),
+      );
     } catch {
       valid = false;
     }

@@ -199,7 +199,10 @@ describe('Graph /auditLogs/provisioning', () => {
     expect(await get(NO_AUDIT, '/auditLogs/provisioning')).toMatchObject({
       status: 403,
       body: {
-        error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' },
+        error: {
+          code: 'Authentication_MSGraphPermissionMissing',
+          message: 'Calling principal does not have required MSGraph permissions AuditLog.Read.All',
+        },
       },
     });
     expect(await get(FREE, '/auditLogs/provisioning')).toMatchObject({
