@@ -156,6 +156,8 @@ const PROVISIONING_SERVICE = { id: '', displayName: 'Azure AD Provisioning Servi
 export class ProvisioningEventLog {
   private readonly byTenant = new Map<string, LogEntry[]>();
   private readonly unsorted = new Set<string>();
+  /** Serials of stagedDelete batches whose deletions were let through (ForceDeletes). */
+  private readonly released = new Set<number>();
   private serial = 0;
 
   add(spec: ProvisioningEventSpec, owner: EventOwner, now: number): number {
@@ -193,6 +195,21 @@ export class ProvisioningEventLog {
     return [...this.byTenant.keys()];
   }
 
+  /**
+   * The batches of held deletions (`stagedDelete`) of a job that have not been let through yet, marked as let
+   * through: what a restart with ForceDeletes deletes.
+   */
+  takeHeldDeletes(tenantId: string, jobId: string): Array<{ spec: ProvisioningEventSpec; owner: EventOwner }> {
+    const held = new Map<number, Batch>();
+    for (const entry of this.byTenant.get(tenantId) ?? []) {
+      const batch = entry.batch;
+      if (batch.action === 'stagedDelete' && batch.owner.jobId === jobId && !this.released.has(batch.serial))
+        held.set(batch.serial, batch);
+    }
+    for (const serial of held.keys()) this.released.add(serial);
+    return [...held.values()].map((b) => ({ spec: b.spec, owner: b.owner }));
+  }
+
   count(tenantId?: string): number {
     if (tenantId) return this.byTenant.get(tenantId)?.length ?? 0;
     let n = 0;
@@ -203,6 +220,7 @@ export class ProvisioningEventLog {
   clear(): void {
     this.byTenant.clear();
     this.unsorted.clear();
+    this.released.clear();
   }
 }
 

@@ -14,6 +14,7 @@ import {
   type LogQueryModes,
   type ProvisioningEventSpec,
 } from './provisioning-logs';
+import { validateOnDemandConfig, type OnDemandConfig } from './job-actions';
 import { validateGraphLimits, type GraphLimits } from './throttle';
 
 /**
@@ -55,6 +56,14 @@ export interface ServicePrincipalSpec {
 export const SECRETS_POLICIES = ['allowed', '403', '404', '400'] as const;
 export type SecretsPolicy = (typeof SECRETS_POLICIES)[number];
 
+/**
+ * How a synchronization write (restart, provisionOnDemand) without Synchronization.ReadWrite.All is refused:
+ * `401` UnknownError with an empty message, as a restart was (microsoftgraph/microsoft-graph-docs-contrib#8800,
+ * reference §1.11), or `403` Authorization_RequestDenied.
+ */
+export const SYNC_WRITE_DENIALS = ['401', '403'] as const;
+export type SyncWriteDenial = (typeof SYNC_WRITE_DENIALS)[number];
+
 /** A tenant's Microsoft Entra ID licence: the provisioning logs need P1 or P2 (reference §3.1). */
 export const LICENCES = ['free', 'p1', 'p2'] as const;
 export type Licence = (typeof LICENCES)[number];
@@ -87,6 +96,10 @@ export interface TenantSpec {
   secretsPolicy?: SecretsPolicy;
   /** How this tenant's `/auditLogs/provisioning` departs from the documented query options (default: it does not). */
   provisioningLogs?: LogQueryModes;
+  /** How a restart or provisionOnDemand without Synchronization.ReadWrite.All is refused (default `401`). */
+  syncWriteDenied?: SyncWriteDenial;
+  /** What provisionOnDemand answers: per object, and in which of the two documented shapes. */
+  provisionOnDemand?: OnDemandConfig;
   /** Provisioning events in the logs when the cloud starts (times relative to the start). */
   provisioningEvents?: ProvisioningEventSpec[];
 }
@@ -183,6 +196,8 @@ export function validateScenario(value: unknown): Scenario {
       'licence',
       'secretsPolicy',
       'provisioningLogs',
+      'syncWriteDenied',
+      'provisionOnDemand',
     ]);
     guid(tenant.id, `${p}.id`);
     const id = (tenant.id as string).toLowerCase();
@@ -251,6 +266,14 @@ export function validateScenario(value: unknown): Scenario {
     }
     if (tenant.secretsPolicy !== undefined) oneOf(tenant.secretsPolicy, SECRETS_POLICIES, `${p}.secretsPolicy`);
     if (tenant.provisioningLogs !== undefined) logModes(tenant.provisioningLogs, `${p}.provisioningLogs`);
+    if (tenant.syncWriteDenied !== undefined) oneOf(tenant.syncWriteDenied, SYNC_WRITE_DENIALS, `${p}.syncWriteDenied`);
+    if (tenant.provisionOnDemand !== undefined) {
+      try {
+        validateOnDemandConfig(tenant.provisionOnDemand, `${p}.provisionOnDemand`);
+      } catch (error) {
+        throw new ScenarioError((error as Error).message);
+      }
+    }
     validateEvents(tenant.provisioningEvents, `${p}.provisioningEvents`, jobIds, true);
   });
   validateLogSettings(s);

@@ -6,9 +6,11 @@ import {
   SECRETS_POLICIES,
   ScenarioError,
   validateJobSpec,
+  SYNC_WRITE_DENIALS,
   type Licence,
   type Scenario,
   type SecretsPolicy,
+  type SyncWriteDenial,
   type TenantSpec,
 } from './scenario';
 import {
@@ -19,6 +21,8 @@ import {
   type ProvisioningEventSpec,
 } from './provisioning-logs';
 import { DEFAULT_GRAPH_LIMITS, GraphThrottle, ReportsLimits, type GraphLimits } from './throttle';
+import { restartOutcome, validateOnDemandConfig, type OnDemandConfig, type ResetScope } from './job-actions';
+import { ReportsRateLimiter } from './provisioning-logs';
 
 /**
  * The mutable world of the local private cloud: tenants, grants, consent, jobs, injected faults,
@@ -30,6 +34,43 @@ export interface JobEntry {
   spec: JobSpec;
   /** When the job entered its current state (anchors the invented timestamps of its payload). */
   changedAt: number;
+  /** A restart Graph accepted that the job's next run carries out (scopes of every restart since, merged). */
+  pendingRestart?: { scopes: ResetScope[]; requestedAt: number };
+}
+
+/** A restart or provisionOnDemand call, as the Graph emulator answered it (faulted ones included). */
+export interface JobActionRecord {
+  at: string;
+  action: 'restart' | 'provisionOnDemand';
+  tenantId: string;
+  servicePrincipalId: string;
+  jobId: string;
+  /** HTTP status answered (204 for an accepted restart, 200 for provisionOnDemand). */
+  status: number;
+  /** restart: `criteria.resetScope` as sent ('' when empty or absent). */
+  resetScope?: string;
+  /** restart: the scopes it asked for (empty and Full expanded), when the body was valid. */
+  scopes?: ResetScope[];
+  /** provisionOnDemand: the rule and the subject. */
+  ruleId?: string;
+  subject?: { objectId: string; objectTypeName: string };
+  /** `result` of an on-demand answer: Success, Failure, Skipped. */
+  result?: string;
+  /** The answer came from an injected fault. */
+  faulted?: boolean;
+  /** `request-id` of the enclosing `$batch`, for a call made inside one. */
+  batchId?: string;
+}
+
+/** What a job's run did with a restart. */
+export interface JobRun {
+  tenantId: string;
+  jobId: string;
+  scopes: ResetScope[];
+  /** The job's state after the run. */
+  state: string;
+  /** Held deletions let through (ForceDeletes): delete events added to the provisioning logs. */
+  deleted: number;
 }
 
 export interface ServicePrincipalState {
@@ -56,6 +97,10 @@ export interface TenantState {
   secretsPolicy: SecretsPolicy;
   /** How `/auditLogs/provisioning` departs from the documented query options. */
   provisioningLogs: LogQueryModes;
+  /** How a synchronization write without Synchronization.ReadWrite.All is refused. */
+  syncWriteDenied: SyncWriteDenial;
+  /** What provisionOnDemand answers. */
+  provisionOnDemand: OnDemandConfig;
 }
 
 export interface TokenRequestRecord {
@@ -123,6 +168,17 @@ export interface EmulatorControl {
   setSecretsPolicy(tenantId: string, policy: SecretsPolicy | null, servicePrincipalId?: string): void;
   /** How the tenant's `/auditLogs/provisioning` treats `$filter` on status and `$top` (fields not given: `supported`). */
   setProvisioningLogModes(tenantId: string, modes: LogQueryModes): void;
+  /** How a restart or provisionOnDemand without Synchronization.ReadWrite.All is refused: `401` (default) or `403`. */
+  setSyncWriteDenied(tenantId: string, denial: SyncWriteDenial): void;
+  /** What provisionOnDemand answers in a tenant (replaces the scenario's `provisionOnDemand`). */
+  setProvisionOnDemand(tenantId: string, config: OnDemandConfig): void;
+  /**
+   * Runs every job that has a restart pending (the restart's effects: quarantine lifted or tripped again, escrows
+   * cleared, held deletes let through). `step()` does it first, as time passing runs the jobs.
+   */
+  runJobs(): JobRun[];
+  /** Every restart and provisionOnDemand call since start/reset/clearLogs, oldest first. */
+  jobActions(action?: JobActionRecord['action']): JobActionRecord[];
   /** Replaces Graph's latency and rate limits (emulators/throttle.ts); fields not given take their defaults. */
   setGraphLimits(limits: GraphLimits): void;
   /** Requests answered 429 by the rate limits (not by injected faults) since start/reset/clearLogs: identity and access, reports. */
@@ -140,8 +196,11 @@ export class CloudState implements EmulatorControl {
   /** Graph's latency and its identity-and-access limits (emulators/throttle.ts). */
   readonly throttle: GraphThrottle;
   private tenants = new Map<string, TenantState>();
+  /** provisionOnDemand: "The rate limit for this API is 5 requests per 10 seconds" (its v1.0 page), per tenant. */
+  readonly onDemandLimiter = new ReportsRateLimiter(5, 10_000);
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
+  private actions: JobActionRecord[] = [];
   private nextStep = 0;
   private applied: string[] = [];
 
@@ -200,6 +259,8 @@ export class CloudState implements EmulatorControl {
         );
     }
     const step = steps[index]!;
+    // Time passes between steps: jobs run, and a restart accepted since takes effect before the step's own changes.
+    this.runJobs();
     for (const change of step.changes) {
       if ('fault' in change) this.injectFault(change.fault);
       else if ('set' in change) this.setJob(change.tenant, change.job, change.set);
@@ -333,6 +394,81 @@ export class CloudState implements EmulatorControl {
     else sp.secretsPolicy = policy;
   }
 
+  setSyncWriteDenied(tenantId: string, denial: SyncWriteDenial): void {
+    if (!(SYNC_WRITE_DENIALS as readonly unknown[]).includes(denial))
+      throw new Error(
+        `syncWriteDenied: expected one of ${SYNC_WRITE_DENIALS.join(', ')}, got ${JSON.stringify(denial)}`,
+      );
+    this.requireTenant(tenantId).syncWriteDenied = denial;
+  }
+
+  setProvisionOnDemand(tenantId: string, config: OnDemandConfig): void {
+    validateOnDemandConfig(config, 'provisionOnDemand');
+    this.requireTenant(tenantId).provisionOnDemand = structuredClone(config);
+  }
+
+  /** Graph accepted a restart of a job: it takes effect at the job's next run (runJobs). */
+  requestRestart(tenantId: string, jobId: string, scopes: ResetScope[]): void {
+    const entry = this.findJob(tenantId, jobId);
+    const merged = new Set([...(entry.pendingRestart?.scopes ?? []), ...scopes]);
+    entry.pendingRestart = { scopes: [...merged], requestedAt: entry.pendingRestart?.requestedAt ?? this.clock() };
+  }
+
+  recordJobAction(record: JobActionRecord): void {
+    this.actions.push(record);
+  }
+
+  jobActions(action?: JobActionRecord['action']): JobActionRecord[] {
+    return this.actions.filter((a) => action === undefined || a.action === action).map((a) => structuredClone(a));
+  }
+
+  runJobs(): JobRun[] {
+    const runs: JobRun[] = [];
+    for (const tenant of this.tenants.values()) {
+      for (const sp of tenant.servicePrincipals) {
+        for (const entry of sp.jobs) {
+          const pending = entry.pendingRestart;
+          if (!pending) continue;
+          delete entry.pendingRestart;
+          runs.push(this.runRestart(tenant, entry, pending.scopes));
+        }
+      }
+    }
+    return runs;
+  }
+
+  /** One job's run after a restart: its state per restartOutcome, and the held deletions it lets through. */
+  private runRestart(tenant: TenantState, entry: JobEntry, scopes: ResetScope[]): JobRun {
+    const outcome = restartOutcome(entry.spec, scopes);
+    const now = this.clock();
+    let deleted = 0;
+    if (outcome.releaseHeldDeletes) {
+      for (const held of this.provisioningLog.takeHeldDeletes(tenant.id, entry.spec.id)) {
+        const {
+          minutesAgo: _minutesAgo,
+          spreadMinutes: _spread,
+          cycleId: _cycle,
+          status: _status,
+          ...rest
+        } = held.spec;
+        deleted += this.provisioningLog.add({ ...rest, action: 'delete', status: 'success' }, held.owner, now);
+      }
+    }
+    const previous = entry.spec;
+    if (outcome.next === 'healthy') {
+      // A fresh run: the error, the escrows and the failure counts of the old state are gone.
+      const { quarantine: _q, raw: _raw, lastExecution: _last, successiveFailures: _fails, ...kept } = previous;
+      entry.spec = { ...kept, state: 'healthy' };
+      entry.changedAt = now;
+    } else if (outcome.next === 'requarantined' && previous.quarantine) {
+      // Lifted, then tripped again by the next run: the same series, counted up, a new currentBegan.
+      const { currentBegan: _began, seriesCount: _count, nextAttempt: _next, ...q } = previous.quarantine;
+      entry.spec = resolveQuarantine({ ...previous, quarantine: q }, previous, now);
+      entry.changedAt = now;
+    }
+    return { tenantId: tenant.id, jobId: entry.spec.id, scopes, state: entry.spec.state, deleted };
+  }
+
   setProvisioningLogModes(tenantId: string, modes: LogQueryModes): void {
     validateLogQueryModes(modes, 'provisioningLogs');
     this.requireTenant(tenantId).provisioningLogs = { ...modes };
@@ -367,6 +503,7 @@ export class CloudState implements EmulatorControl {
   clearLogs(): void {
     this.log = [];
     this.tokens = [];
+    this.actions = [];
     this.throttle.throttled = 0;
     this.reportsLimiter.throttled = 0;
   }
@@ -398,6 +535,8 @@ export class CloudState implements EmulatorControl {
     this.provisioningLog.clear();
     this.reportsLimiter.clear();
     this.throttle.clear();
+    this.onDemandLimiter.clear();
+    this.actions = [];
     for (const t of this.scenario.tenants)
       if (t.provisioningEvents) this.addProvisioningEvents(t.id, t.provisioningEvents);
     this.log = [];
@@ -518,6 +657,8 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     licence: t.licence ?? (t.premium === false ? 'free' : 'p1'),
     secretsPolicy: t.secretsPolicy ?? 'allowed',
     provisioningLogs: { ...t.provisioningLogs },
+    syncWriteDenied: t.syncWriteDenied ?? '401',
+    provisionOnDemand: structuredClone(t.provisionOnDemand ?? {}),
   };
 }
 
