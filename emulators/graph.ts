@@ -434,8 +434,13 @@ function jobWrite(
   };
 }
 
-/** Names for an object the scenario does not describe (INVENTED): derived from its id and the tenant's name. */
+/**
+ * Names for an object the scenario does not describe: the tenant's person with that object id, else
+ * (INVENTED) names derived from its id and the tenant's name.
+ */
 function onDemandNames(tenant: TenantState, objectId: string): { displayName: string; userPrincipalName: string } {
+  const person = tenant.people.find((p) => p.id === objectId.toLowerCase());
+  if (person) return { displayName: person.name, userPrincipalName: person.upn };
   const short = objectId
     .replace(/[^A-Za-z0-9]/g, '')
     .slice(0, 8)
@@ -1170,6 +1175,21 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         state.setSyncWriteDenied(tenantId, body.denied as Parameters<CloudState['setSyncWriteDenied']>[1]);
         return ok();
       }
+      case 'PUT people': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/people/{tenantId}');
+        state.setPeople(tenantId, (Array.isArray(body) ? body : body.people) as Parameters<CloudState['setPeople']>[1]);
+        return ok({ people: state.tenant(tenantId)?.people });
+      }
+      case 'GET people': {
+        const tenantId = parts[1];
+        const tenant = tenantId ? state.tenant(tenantId) : undefined;
+        if (!tenant) throw new Error('expected /_emulator/people/{tenantId} of a known tenant');
+        return ok(tenant.people);
+      }
+      case 'PUT redirect-uris':
+        state.setRedirectUris((Array.isArray(body) ? body : body.redirectUris) as string[]);
+        return ok({ redirectUris: state.redirectUris });
       case 'PUT licence': {
         const tenantId = parts[1];
         if (!tenantId) throw new Error('expected /_emulator/licence/{tenantId}');

@@ -26,6 +26,27 @@ import { validateGraphLimits, type GraphLimits } from './throttle';
 export interface AppRegistration {
   clientId: string;
   clientSecret: string;
+  /**
+   * The app registration's web redirect URIs: where the authority sends a signed-in person back with a code
+   * (compared exactly, as Entra does). Default none: sign-in is refused with AADSTS500113.
+   */
+  redirectUris?: string[];
+}
+
+/**
+ * A person of a tenant whom the authority signs in (authorization code flow), without a login form: their
+ * ID token carries these. `roles` are the app roles assigned to them in the app (e.g. `SyncWatch.Operator`),
+ * `groups` the object ids of their groups.
+ */
+export interface PersonSpec {
+  /** userPrincipalName, e.g. `adele@contoso.com` (the `login_hint` that picks them; `preferred_username`). */
+  upn: string;
+  /** Display name (`name` claim). */
+  name: string;
+  /** Object id (`oid`); default: a GUID derived from the tenant and the UPN. */
+  id?: string;
+  roles?: string[];
+  groups?: string[];
 }
 
 export interface ServicePrincipalSpec {
@@ -100,6 +121,8 @@ export interface TenantSpec {
   syncWriteDenied?: SyncWriteDenial;
   /** What provisionOnDemand answers: per object, and in which of the two documented shapes. */
   provisionOnDemand?: OnDemandConfig;
+  /** People the authority signs in for this tenant (the first is who signs in without a `login_hint`). */
+  people?: PersonSpec[];
   /** Provisioning events in the logs when the cloud starts (times relative to the start). */
   provisioningEvents?: ProvisioningEventSpec[];
 }
@@ -175,9 +198,10 @@ export function validateScenario(value: unknown): Scenario {
   ]);
   str(s.name, 'name');
   optStr(s.description, 'description');
-  const app = obj(s.app, 'app', ['clientId', 'clientSecret']);
+  const app = obj(s.app, 'app', ['clientId', 'clientSecret', 'redirectUris']);
   guid(app.clientId, 'app.clientId');
   str(app.clientSecret, 'app.clientSecret');
+  if (app.redirectUris !== undefined) validateRedirectUris(app.redirectUris, 'app.redirectUris');
   const tenants = arr(s.tenants, 'tenants');
   if (tenants.length === 0) throw new ScenarioError('tenants: expected at least one tenant');
   const tenantIds = new Set<string>();
@@ -198,6 +222,7 @@ export function validateScenario(value: unknown): Scenario {
       'provisioningLogs',
       'syncWriteDenied',
       'provisionOnDemand',
+      'people',
     ]);
     guid(tenant.id, `${p}.id`);
     const id = (tenant.id as string).toLowerCase();
@@ -267,6 +292,7 @@ export function validateScenario(value: unknown): Scenario {
     if (tenant.secretsPolicy !== undefined) oneOf(tenant.secretsPolicy, SECRETS_POLICIES, `${p}.secretsPolicy`);
     if (tenant.provisioningLogs !== undefined) logModes(tenant.provisioningLogs, `${p}.provisioningLogs`);
     if (tenant.syncWriteDenied !== undefined) oneOf(tenant.syncWriteDenied, SYNC_WRITE_DENIALS, `${p}.syncWriteDenied`);
+    if (tenant.people !== undefined) validatePeople(tenant.people, `${p}.people`);
     if (tenant.provisionOnDemand !== undefined) {
       try {
         validateOnDemandConfig(tenant.provisionOnDemand, `${p}.provisionOnDemand`);
@@ -354,6 +380,47 @@ function validateChange(
       `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {tenant, licence}, {tenant, secretsPolicy, servicePrincipal?}, {tenant, provisioningLogs}, {fault}`,
     );
   }
+}
+
+/** Redirect URIs as an app registration takes them: absolute https URLs, or http on localhost/127.0.0.1; no fragment. */
+export function validateRedirectUris(value: unknown, p: string): asserts value is string[] {
+  arr(value, p).forEach((v, i) => {
+    let url: URL | undefined;
+    try {
+      url = typeof v === 'string' ? new URL(v) : undefined;
+    } catch {
+      url = undefined;
+    }
+    const loopback = url?.hostname === 'localhost' || url?.hostname === '127.0.0.1';
+    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.hash)
+      throw new ScenarioError(
+        `${p}[${i}]: expected an absolute https URL (or http://localhost) without a fragment, got ${JSON.stringify(v)}`,
+      );
+  });
+}
+
+/** The people of a tenant: UPNs unique (case-insensitively) and shaped like one, names, optional GUIDs. */
+export function validatePeople(value: unknown, p: string): asserts value is PersonSpec[] {
+  const upns = new Set<string>();
+  const ids = new Set<string>();
+  arr(value, p).forEach((person, i) => {
+    const pp = `${p}[${i}]`;
+    const o = obj(person, pp, ['upn', 'name', 'id', 'roles', 'groups']);
+    if (typeof o.upn !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(o.upn))
+      throw new ScenarioError(
+        `${pp}.upn: expected a user principal name such as adele@contoso.com, got ${JSON.stringify(o.upn)}`,
+      );
+    if (upns.has(o.upn.toLowerCase())) throw new ScenarioError(`${pp}.upn: duplicate person ${o.upn}`);
+    upns.add(o.upn.toLowerCase());
+    str(o.name, `${pp}.name`);
+    if (o.id !== undefined) {
+      guid(o.id, `${pp}.id`);
+      if (ids.has((o.id as string).toLowerCase())) throw new ScenarioError(`${pp}.id: duplicate person id`);
+      ids.add((o.id as string).toLowerCase());
+    }
+    if (o.roles !== undefined) strArr(o.roles, `${pp}.roles`);
+    if (o.groups !== undefined) arr(o.groups, `${pp}.groups`).forEach((g, k) => guid(g, `${pp}.groups[${k}]`));
+  });
 }
 
 function logModes(value: unknown, p: string): void {

@@ -12,6 +12,9 @@ import {
   type SecretsPolicy,
   type SyncWriteDenial,
   type TenantSpec,
+  validatePeople,
+  validateRedirectUris,
+  type PersonSpec,
 } from './scenario';
 import {
   ProvisioningEventLog,
@@ -101,6 +104,17 @@ export interface TenantState {
   syncWriteDenied: SyncWriteDenial;
   /** What provisionOnDemand answers. */
   provisionOnDemand: OnDemandConfig;
+  /** The people the authority signs in (ids resolved). */
+  people: Person[];
+}
+
+/** A person the authority signs in, as the scenario gives them, with their object id resolved. */
+export interface Person {
+  id: string;
+  upn: string;
+  name: string;
+  roles: string[];
+  groups: string[];
 }
 
 export interface TokenRequestRecord {
@@ -116,6 +130,8 @@ export interface TokenRequestRecord {
   error?: string;
   /** How the client proved itself, when it did: a secret, a certificate-signed assertion, a federated token. */
   clientAuth?: ClientAuth;
+  /** The signed-in person's UPN, for an authorization code redeemed (or refused after it was found). */
+  user?: string;
 }
 
 /** Driving the cloud from a test or a demo. The same operations exist over HTTPS under `/_emulator/`. */
@@ -179,6 +195,10 @@ export interface EmulatorControl {
   runJobs(): JobRun[];
   /** Every restart and provisionOnDemand call since start/reset/clearLogs, oldest first. */
   jobActions(action?: JobActionRecord['action']): JobActionRecord[];
+  /** Replaces the people the authority signs in for a tenant (validated like the scenario's `people`). */
+  setPeople(tenantId: string, people: PersonSpec[]): void;
+  /** Replaces the app registration's redirect URIs (the scenario's `app.redirectUris`). */
+  setRedirectUris(uris: string[]): void;
   /** Replaces Graph's latency and rate limits (emulators/throttle.ts); fields not given take their defaults. */
   setGraphLimits(limits: GraphLimits): void;
   /** Requests answered 429 by the rate limits (not by injected faults) since start/reset/clearLogs: identity and access, reports. */
@@ -201,6 +221,8 @@ export class CloudState implements EmulatorControl {
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
   private actions: JobActionRecord[] = [];
+  /** The app registration's web redirect URIs (scenario `app.redirectUris`). */
+  redirectUris: string[] = [];
   private nextStep = 0;
   private applied: string[] = [];
 
@@ -394,6 +416,25 @@ export class CloudState implements EmulatorControl {
     else sp.secretsPolicy = policy;
   }
 
+  setPeople(tenantId: string, people: PersonSpec[]): void {
+    try {
+      validatePeople(people, 'people');
+    } catch (error) {
+      throw new Error((error as ScenarioError).message);
+    }
+    const tenant = this.requireTenant(tenantId);
+    tenant.people = resolvePeople(tenant.id, people);
+  }
+
+  setRedirectUris(uris: string[]): void {
+    try {
+      validateRedirectUris(uris, 'redirectUris');
+    } catch (error) {
+      throw new Error((error as ScenarioError).message);
+    }
+    this.redirectUris = [...uris];
+  }
+
   setSyncWriteDenied(tenantId: string, denial: SyncWriteDenial): void {
     if (!(SYNC_WRITE_DENIALS as readonly unknown[]).includes(denial))
       throw new Error(
@@ -537,6 +578,7 @@ export class CloudState implements EmulatorControl {
     this.throttle.clear();
     this.onDemandLimiter.clear();
     this.actions = [];
+    this.redirectUris = [...(this.scenario.app.redirectUris ?? [])];
     for (const t of this.scenario.tenants)
       if (t.provisioningEvents) this.addProvisioningEvents(t.id, t.provisioningEvents);
     this.log = [];
@@ -659,7 +701,18 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     provisioningLogs: { ...t.provisioningLogs },
     syncWriteDenied: t.syncWriteDenied ?? '401',
     provisionOnDemand: structuredClone(t.provisionOnDemand ?? {}),
+    people: resolvePeople(t.id.toLowerCase(), t.people ?? []),
   };
+}
+
+function resolvePeople(tenantId: string, people: PersonSpec[]): Person[] {
+  return people.map((p) => ({
+    id: (p.id ?? guidFrom(`person:${tenantId}:${p.upn.toLowerCase()}`)).toLowerCase(),
+    upn: p.upn,
+    name: p.name,
+    roles: [...(p.roles ?? [])],
+    groups: (p.groups ?? []).map((g) => g.toLowerCase()),
+  }));
 }
 
 /**
