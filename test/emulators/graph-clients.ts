@@ -1,7 +1,8 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
-import type { PrivateCloud } from '../../emulators/index';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startPrivateCloud, type PrivateCloud, type PrivateCloudOptions } from '../../emulators/index';
 
 /** The clients the product uses, pointed at a private cloud, for the emulators' own tests. */
 
@@ -37,4 +38,24 @@ export async function graphError(promise: Promise<unknown>): Promise<GraphError>
 /** `{ status, code, message }` of a GraphError, for one-line assertions. */
 export function failure(error: GraphError): { status: number; code: string | null; message: string } {
   return { status: error.statusCode, code: error.code, message: error.message };
+}
+
+/**
+ * One private cloud for a test file: started before its tests, stopped after them, reset before each.
+ * `use` receives it once started: `let cloud: PrivateCloud; runPrivateCloud(scenario, (c) => (cloud = c));`
+ */
+export function runPrivateCloud(
+  scenario: PrivateCloudOptions['scenario'],
+  use: (cloud: PrivateCloud) => void,
+  options: Omit<PrivateCloudOptions, 'scenario'> = {},
+): void {
+  let cloud: PrivateCloud | undefined;
+  beforeAll(async () => {
+    cloud = await startPrivateCloud({ ...options, scenario });
+    use(cloud);
+  });
+  afterAll(async () => {
+    await cloud?.stop();
+  });
+  beforeEach(() => cloud?.control.reset());
 }

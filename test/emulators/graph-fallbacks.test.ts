@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startPrivateCloud, type PrivateCloud } from '../../emulators/index';
+import { describe, expect, it } from 'vitest';
+import type { PrivateCloud } from '../../emulators/index';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID } from '../../emulators/jobs';
 import { validateScenario, type Scenario } from '../../emulators/scenario';
-import { failure, graphError, graphFor } from './graph-clients';
+import { failure, graphError, graphFor, runPrivateCloud } from './graph-clients';
 
 /**
  * What a reader of Graph must survive and the emulator can now play on demand: the provisioning logs
@@ -68,13 +68,7 @@ const scenario: Scenario = {
 };
 
 let cloud: PrivateCloud;
-beforeAll(async () => {
-  cloud = await startPrivateCloud({ scenario });
-});
-afterAll(async () => {
-  await cloud?.stop();
-});
-beforeEach(() => cloud.control.reset());
+runPrivateCloud(scenario, (started) => (cloud = started));
 
 const control = async (path: string, body: unknown) => {
   const response = await fetch(`${cloud.graphEndpoint}/_emulator/${path}`, {

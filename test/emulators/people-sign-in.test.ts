@@ -6,8 +6,9 @@ import {
 } from '@azure/msal-node';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startPrivateCloud, type PrivateCloud } from '../../emulators/index';
+import { runPrivateCloud } from './graph-clients';
 import { loadScenario, validateScenario, type Scenario } from '../../emulators/scenario';
 
 /**
@@ -37,13 +38,7 @@ const scenario: Scenario = {
 };
 
 let cloud: PrivateCloud;
-beforeAll(async () => {
-  cloud = await startPrivateCloud({ scenario });
-});
-afterAll(async () => {
-  await cloud?.stop();
-});
-beforeEach(() => cloud.control.reset());
+runPrivateCloud(scenario, (started) => (cloud = started));
 
 function msal(target = cloud): ConfidentialClientApplication {
   return new ConfidentialClientApplication({

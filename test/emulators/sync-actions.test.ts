@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startPrivateCloud, type PrivateCloud } from '../../emulators/index';
+import { describe, expect, it } from 'vitest';
+import type { PrivateCloud } from '../../emulators/index';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID } from '../../emulators/jobs';
 import { validateScenario, type Scenario } from '../../emulators/scenario';
-import { credentialFor, failure, graphError, graphFor } from './graph-clients';
+import { credentialFor, failure, graphError, graphFor, runPrivateCloud } from './graph-clients';
 
 /** Graph's writes for "decide from the alert": restart with a reset scope, the schema, provisionOnDemand. */
 
@@ -78,13 +78,7 @@ const scenario: Scenario = {
 };
 
 let cloud: PrivateCloud;
-beforeAll(async () => {
-  cloud = await startPrivateCloud({ scenario });
-});
-afterAll(async () => {
-  await cloud?.stop();
-});
-beforeEach(() => cloud.control.reset());
+runPrivateCloud(scenario, (started) => (cloud = started));
 
 const jobs = `/servicePrincipals/${SP}/synchronization/jobs`;
 const restart = (tenantId: string, jobId: string, resetScope?: string) =>
