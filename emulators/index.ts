@@ -95,7 +95,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
   const scenario =
     typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
   const tls = options.tls ?? loadTlsMaterial();
-  const signer = new TokenSigner();
+  const signer = await TokenSigner.create();
   const state = new CloudState(scenario);
   recordSecret('client-secret', scenario.app.clientSecret);
 

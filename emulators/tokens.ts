@@ -1,4 +1,5 @@
-import { createHash, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPair, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { recordSecret } from './secrets';
 
 /** Claims of an app-only access token, as Entra puts them in a v2 client-credentials token. */
@@ -44,8 +45,18 @@ export class TokenSigner {
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
 
-  constructor() {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  /**
+   * A signer with a new key, made off the event loop (an RSA key takes a few hundred milliseconds to find, which a
+   * synchronous constructor would block everything else in the process for).
+   */
+  static async create(): Promise<TokenSigner> {
+    return new TokenSigner(await promisify(generateKeyPair)('rsa', { modulusLength: 2048 }));
+  }
+
+  constructor(
+    keys: { privateKey: KeyObject; publicKey: KeyObject } = generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  ) {
+    const { privateKey, publicKey } = keys;
     this.privateKey = privateKey;
     this.publicKey = publicKey;
     const jwk = publicKey.export({ format: 'jwk' });
