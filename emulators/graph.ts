@@ -1159,6 +1159,13 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         state.setPremium(tenantId, body.premium as boolean);
         return ok();
       }
+      case 'GET held-deletes':
+      case 'DELETE held-deletes': {
+        const [, tenantId, jobId] = parts;
+        if (!tenantId || !jobId) throw new Error('expected /_emulator/held-deletes/{tenantId}/{jobId}');
+        if (method === 'DELETE') return ok({ withdrawn: state.withdrawHeldDeletes(tenantId, jobId) });
+        return ok({ held: state.heldDeletes(tenantId, jobId) });
+      }
       case 'GET job-actions':
         return ok(state.jobActions(parts[1] as JobActionRecord['action'] | undefined));
       case 'POST run':

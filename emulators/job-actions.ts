@@ -80,7 +80,8 @@ export interface RestartOutcome {
   releaseHeldDeletes: boolean;
 }
 
-export function restartOutcome(spec: JobSpec, scopes: readonly ResetScope[]): RestartOutcome {
+/** `heldDeletes`: the job's deletions still held (stagedDelete events neither let through nor withdrawn). */
+export function restartOutcome(spec: JobSpec, scopes: readonly ResetScope[], heldDeletes: number): RestartOutcome {
   const has = (s: ResetScope) => scopes.includes(s);
   const releaseHeldDeletes = has('ForceDeletes');
   // `None` "starts a paused or quarantined provisioning job", which Start documents as clearing the quarantine.
@@ -89,9 +90,11 @@ export function restartOutcome(spec: JobSpec, scopes: readonly ResetScope[]): Re
     case 'quarantined':
       if (spec.quarantine?.reason === 'TooManyDeletes') {
         // The held deletions are the cause: allowed, the job recovers on the next cycle ("Allow deletes ... status
-        // returns to healthy on the next cycle", reference §2); only lifted, the next run counts them again and trips.
+        // returns to healthy on the next cycle", reference §2). Only lifted, the next run counts them again and trips
+        // (INFERENCE), unless the cause was fixed first ("fix the cause, then restart", §2: withdrawHeldDeletes).
         if (releaseHeldDeletes) return { next: 'healthy', releaseHeldDeletes };
-        return { next: liftsQuarantine ? 'requarantined' : 'unchanged', releaseHeldDeletes };
+        if (!liftsQuarantine) return { next: 'unchanged', releaseHeldDeletes };
+        return { next: heldDeletes > 0 ? 'requarantined' : 'healthy', releaseHeldDeletes };
       }
       return { next: liftsQuarantine ? 'healthy' : 'unchanged', releaseHeldDeletes };
     case 'failing':

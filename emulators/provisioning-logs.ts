@@ -200,14 +200,31 @@ export class ProvisioningEventLog {
    * through: what a restart with ForceDeletes deletes.
    */
   takeHeldDeletes(tenantId: string, jobId: string): Array<{ spec: ProvisioningEventSpec; owner: EventOwner }> {
+    const held = this.pendingHeldDeletes(tenantId, jobId);
+    for (const batch of held) this.released.add(batch.serial);
+    return held.map((b) => ({ spec: b.spec, owner: b.owner }));
+  }
+
+  /** How many held deletions (stagedDelete events) of a job are neither let through nor withdrawn. */
+  heldDeletes(tenantId: string, jobId: string): number {
+    return this.pendingHeldDeletes(tenantId, jobId).reduce((n, b) => n + b.count, 0);
+  }
+
+  /** The cause was fixed (the objects are back in scope): the job's held deletions will not run. Returns how many. */
+  withdrawHeldDeletes(tenantId: string, jobId: string): number {
+    const held = this.pendingHeldDeletes(tenantId, jobId);
+    for (const batch of held) this.released.add(batch.serial);
+    return held.reduce((n, b) => n + b.count, 0);
+  }
+
+  private pendingHeldDeletes(tenantId: string, jobId: string): Batch[] {
     const held = new Map<number, Batch>();
     for (const entry of this.byTenant.get(tenantId) ?? []) {
       const batch = entry.batch;
       if (batch.action === 'stagedDelete' && batch.owner.jobId === jobId && !this.released.has(batch.serial))
         held.set(batch.serial, batch);
     }
-    for (const serial of held.keys()) this.released.add(serial);
-    return [...held.values()].map((b) => ({ spec: b.spec, owner: b.owner }));
+    return [...held.values()];
   }
 
   count(tenantId?: string): number {

@@ -136,6 +136,7 @@ export type TimelineChange =
   | { tenant: string; licence: Licence }
   | { tenant: string; secretsPolicy: SecretsPolicy | null; servicePrincipal?: string }
   | { tenant: string; provisioningLogs: LogQueryModes }
+  | { tenant: string; job: string; withdrawHeldDeletes: true }
   | { fault: Fault };
 
 export interface TimelineStep {
@@ -340,6 +341,7 @@ function validateChange(
     'licence',
     'secretsPolicy',
     'provisioningLogs',
+    'withdrawHeldDeletes',
   ]);
   if ('fault' in c) {
     try {
@@ -352,7 +354,12 @@ function validateChange(
   guid(c.tenant, `${p}.tenant`);
   const tenant = (c.tenant as string).toLowerCase();
   if (!tenantIds.has(tenant)) throw new ScenarioError(`${p}.tenant: no tenant ${tenant} in tenants`);
-  if ('job' in c || 'set' in c) {
+  if ('withdrawHeldDeletes' in c) {
+    if (c.withdrawHeldDeletes !== true) throw new ScenarioError(`${p}.withdrawHeldDeletes: expected true`);
+    str(c.job, `${p}.job`);
+    if (!jobsByTenant.get(tenant)?.has(c.job as string))
+      throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
+  } else if ('job' in c || 'set' in c) {
     str(c.job, `${p}.job`);
     if (!jobsByTenant.get(tenant)?.has(c.job as string))
       throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
@@ -377,7 +384,7 @@ function validateChange(
     validateEvents(c.provisioningEvents, `${p}.provisioningEvents`, jobsByTenant.get(tenant) ?? new Set(), false);
   } else {
     throw new ScenarioError(
-      `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {tenant, licence}, {tenant, secretsPolicy, servicePrincipal?}, {tenant, provisioningLogs}, {fault}`,
+      `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {tenant, licence}, {tenant, secretsPolicy, servicePrincipal?}, {tenant, provisioningLogs}, {tenant, job, withdrawHeldDeletes: true}, {fault}`,
     );
   }
 }

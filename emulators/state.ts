@@ -195,6 +195,13 @@ export interface EmulatorControl {
   runJobs(): JobRun[];
   /** Every restart and provisionOnDemand call since start/reset/clearLogs, oldest first. */
   jobActions(action?: JobActionRecord['action']): JobActionRecord[];
+  /**
+   * An admin fixed the cause of a deletion-threshold trip (the objects are back in scope): the job's held deletions
+   * (stagedDelete events) will not run, and a restart that lifts the quarantine then recovers the job. Returns how many.
+   */
+  withdrawHeldDeletes(tenantId: string, jobId: string): number;
+  /** How many of a job's deletions are held (stagedDelete events neither let through nor withdrawn). */
+  heldDeletes(tenantId: string, jobId: string): number;
   /** Replaces the people the authority signs in for a tenant (validated like the scenario's `people`). */
   setPeople(tenantId: string, people: PersonSpec[]): void;
   /** Replaces the app registration's redirect URIs (the scenario's `app.redirectUris`). */
@@ -285,6 +292,7 @@ export class CloudState implements EmulatorControl {
     this.runJobs();
     for (const change of step.changes) {
       if ('fault' in change) this.injectFault(change.fault);
+      else if ('withdrawHeldDeletes' in change) this.withdrawHeldDeletes(change.tenant, change.job);
       else if ('set' in change) this.setJob(change.tenant, change.job, change.set);
       else if ('grants' in change) this.setGrants(change.tenant, change.grants);
       else if ('secrets' in change) this.setSecrets(change.tenant, change.servicePrincipal, change.secrets);
@@ -455,6 +463,18 @@ export class CloudState implements EmulatorControl {
     entry.pendingRestart = { scopes: [...merged], requestedAt: entry.pendingRestart?.requestedAt ?? this.clock() };
   }
 
+  withdrawHeldDeletes(tenantId: string, jobId: string): number {
+    const tenant = this.requireTenant(tenantId);
+    this.findJob(tenant.id, jobId);
+    return this.provisioningLog.withdrawHeldDeletes(tenant.id, jobId);
+  }
+
+  heldDeletes(tenantId: string, jobId: string): number {
+    const tenant = this.requireTenant(tenantId);
+    this.findJob(tenant.id, jobId);
+    return this.provisioningLog.heldDeletes(tenant.id, jobId);
+  }
+
   recordJobAction(record: JobActionRecord): void {
     this.actions.push(record);
   }
@@ -480,7 +500,7 @@ export class CloudState implements EmulatorControl {
 
   /** One job's run after a restart: its state per restartOutcome, and the held deletions it lets through. */
   private runRestart(tenant: TenantState, entry: JobEntry, scopes: ResetScope[]): JobRun {
-    const outcome = restartOutcome(entry.spec, scopes);
+    const outcome = restartOutcome(entry.spec, scopes, this.provisioningLog.heldDeletes(tenant.id, entry.spec.id));
     const now = this.clock();
     let deleted = 0;
     if (outcome.releaseHeldDeletes) {

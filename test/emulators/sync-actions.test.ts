@@ -74,7 +74,10 @@ const scenario: Scenario = {
       servicePrincipals: [],
     },
   ],
-  timeline: [{ name: 'an-hour-later', changes: [] }],
+  timeline: [
+    { name: 'an-hour-later', changes: [] },
+    { name: 'leavers-reassigned', changes: [{ tenant: CONTOSO, job: DELETES_HELD, withdrawHeldDeletes: true }] },
+  ],
 };
 
 let cloud: PrivateCloud;
@@ -126,6 +129,18 @@ describe('restart', () => {
     cloud.control.step('an-hour-later');
     expect((await status(DELETES_HELD)).quarantine).toMatchObject({ reason: 'TooManyDeletes', seriesCount: 2 });
     expect(await logCount(`provisioningAction eq 'delete'`)).toBe(0);
+  });
+
+  it('recovers a TooManyDeletes job restarted after the cause was fixed, with nothing deleted', async () => {
+    const held = `${cloud.graphEndpoint}/_emulator/held-deletes/${CONTOSO}/${DELETES_HELD}`;
+    expect(await (await fetch(held)).json()).toEqual({ held: 20 });
+    cloud.control.step('leavers-reassigned'); // the admin put the leavers back in scope: their deletes are withdrawn
+    expect(cloud.control.heldDeletes(CONTOSO, DELETES_HELD)).toBe(0);
+    await restart(CONTOSO, DELETES_HELD, 'QuarantineState');
+    expect(cloud.control.runJobs()).toEqual([expect.objectContaining({ state: 'healthy', deleted: 0 })]);
+    expect(await status(DELETES_HELD)).toMatchObject({ code: 'Active', quarantine: null });
+    expect(await logCount(`provisioningAction eq 'delete'`)).toBe(0);
+    expect(await (await fetch(held, { method: 'DELETE' })).json()).toEqual({ withdrawn: 0 });
   });
 
   it("lifts another quarantine with the documented example's scope, starts a paused job, clears escrows", async () => {
