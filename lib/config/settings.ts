@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
@@ -42,6 +42,30 @@ export const DEFAULT_SCHEDULE = '0 */5 * * * *';
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 export const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
+
+/** Domains reserved for documentation and testing (RFC 2606 §3, RFC 6761 §6): mail to them never arrives. */
+const RESERVED_SECOND_LEVEL = ['example.com', 'example.net', 'example.org'];
+const RESERVED_TLDS = ['example', 'test', 'invalid', 'localhost'];
+/** The sender local.settings.sample.json ships with, a placeholder on no real ACS domain. */
+export const SAMPLE_SENDER = 'donotreply@example.azurecomm.net';
+
+/**
+ * Why an address cannot be a real recipient or sender, or undefined: one on a domain reserved for
+ * examples (`ops@example.com`, `x@contoso.example`, `a@b.test`), or the sample file's sender.
+ * Such an address passes as valid but nothing sent to or from it ever arrives.
+ */
+export function exampleAddressProblem(address: string): string | undefined {
+  const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  if (address.toLowerCase() === SAMPLE_SENDER)
+    return "the sample's placeholder sender: use the MailFrom address of your ACS email domain (Email Communication Service → Domains → MailFrom addresses)";
+  const tld = domain.slice(domain.lastIndexOf('.') + 1);
+  const reserved =
+    RESERVED_SECOND_LEVEL.find((d) => domain === d || domain.endsWith(`.${d}`)) ??
+    (RESERVED_TLDS.includes(tld) ? `.${tld}` : undefined);
+  return reserved
+    ? `an example address: ${reserved} is reserved for documentation (RFC 2606, RFC 6761) and no mail to or from it arrives; use a real mailbox`
+    : undefined;
+}
 
 function list(value: string | undefined): string[] {
   return (value ?? '')
@@ -141,8 +165,13 @@ function emails(name: string, value: string | undefined, problems: string[]): st
     problems.push(`${name} is required: comma-separated email addresses`);
     return [];
   }
-  for (const item of items)
+  for (const item of items) {
     if (!EMAIL.test(item)) problems.push(`${name} holds "${item}", which is not an email address`);
+    else {
+      const example = exampleAddressProblem(item);
+      if (example) problems.push(`${name} holds "${item}", ${example}`);
+    }
+  }
   return items;
 }
 
@@ -281,6 +310,9 @@ export function loadSettings(given: Env): Settings {
     problems.push(
       'ALERT_EMAIL_FROM is required: one sender address on a verified ACS domain (e.g. DoNotReply@<domain>)',
     );
+  } else {
+    const example = exampleAddressProblem(from[0] as string);
+    if (example) problems.push(`ALERT_EMAIL_FROM holds "${from[0]}", ${example}`);
   }
   const acs = acsSettings(env, problems);
   const cloud = cloudNamed(env.AZURE_CLOUD?.trim() || DEFAULT_CLOUD);
@@ -390,6 +422,11 @@ export const DEPLOYMENT_SETTINGS = {
 const PLACEHOLDER = /<[^<>]*>/;
 const ZERO_GUID = /\b0{8}-0{4}-0{4}-0{4}-0{12}\b/;
 
+/** The placeholder of local.settings.sample.json a value still holds (`<...>`, the all-zero GUID), if any. */
+export function placeholderIn(text: string): string | undefined {
+  return PLACEHOLDER.exec(text)?.[0] ?? ZERO_GUID.exec(text)?.[0];
+}
+
 /**
  * The settings without the placeholders of local.settings.sample.json (`<...>`, the all-zero
  * GUID), each named as a problem: a copied sample must not run against a made-up tenant.
@@ -399,7 +436,7 @@ function withoutPlaceholders(env: Env, problems: string[]): Env {
   for (const name of Object.keys(DEPLOYMENT_SETTINGS)) {
     const text = env[name];
     if (text === undefined) continue;
-    const placeholder = PLACEHOLDER.exec(text)?.[0] ?? ZERO_GUID.exec(text)?.[0];
+    const placeholder = placeholderIn(text);
     if (placeholder === undefined) continue;
     problems.push(
       `${name} still holds the placeholder "${placeholder}" from local.settings.sample.json; replace it with the real value`,
@@ -407,27 +444,4 @@ function withoutPlaceholders(env: Env, problems: string[]): Env {
     delete kept[name];
   }
   return kept;
-}
-
-/**
- * Settings for a local run: the environment, plus `Values` of local.settings.json for names the
- * environment does not set (as Core Tools does). A malformed file is an error, not ignored.
- */
-export function localEnv(env: Env, file = 'local.settings.json'): Env {
-  if (!existsSync(file)) return env;
-  let values: unknown;
-  try {
-    values = (JSON.parse(readFileSync(file, 'utf8')) as { Values?: unknown }).Values;
-  } catch (error) {
-    throw new SettingsError([`${file} is not valid JSON: ${(error as Error).message}`]);
-  }
-  if (values === undefined) return env;
-  if (typeof values !== 'object' || values === null || Array.isArray(values))
-    throw new SettingsError([`${file}: "Values" must be an object of name: "value" pairs`]);
-  const merged: Env = { ...env };
-  for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw new SettingsError([`${file}: Values.${name} must be a string`]);
-    if (merged[name] === undefined) merged[name] = value;
-  }
-  return merged;
 }
