@@ -1,19 +1,28 @@
 import { ruleFor, RULES } from '../evaluate/rules';
 import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
-import { formatDuration, formatTime } from '../util/text';
-import { alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
+import { displayLine } from '../util/safe-text';
+import { formatDuration, formatShortTime, formatTime } from '../util/text';
+import { aboutTheTenant, alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
 
 /**
  * What a notice says, for every channel: the alert's view from its rule (lib/evaluate/rules/),
- * and what this notice adds to it (new, reminder, changed, resolved; since when, for how long,
- * how it ended), in plain words. A channel (lib/notify/channels/) only lays this out; it decides
- * no wording of its own, so email, Teams and webhooks say the same thing.
+ * and what this notice adds to it (new, reminder, changed, resolved; how bad, since when and for how
+ * long, how it ended, what the reader can do), in plain words. A channel (lib/notify/channels/) only
+ * lays this out; it decides no wording of its own, so email, Teams and webhooks say the same thing.
  */
 
 /** One notice to render: what to say (the item) about which alert. */
 export interface Notice {
   item: NotificationItem;
   alert: AlertRecord;
+}
+
+/**
+ * Something the reader can do from a notice, most important first (the contract shared by issues 18
+ * and 19: /work/notes/notice-actions.md). Only https hrefs.
+ */
+export interface NoticeAction extends Link {
+  kind: 'decide' | 'open' | 'acknowledge' | 'snooze';
 }
 
 export interface NoticeView {
@@ -26,12 +35,19 @@ export interface NoticeView {
   tenant: string;
   /** `Quarantined: Fabrikam to Contoso (Contoso)`: the same in every message about the alert. */
   heading: string;
-  /** `[Critical] Quarantined: Fabrikam to Contoso (Contoso)`: the stable subject stem of the alert's thread. */
+  /**
+   * `Contoso: Quarantined: Fabrikam to Contoso · since 27 Nov 03:05 UTC`: the subject of every
+   * message of this firing of the alert, the same from its first notice to its last (the tenant
+   * first, then what and where, then when the firing began), so mail clients thread them (README,
+   * "Threading and mail rules"). No severity and no kind in it: those change while the alert lives.
+   */
   stem: string;
-  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Resolved`, `Ended`. */
+  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Resolved`, `Ended` (webhooks' schema enumerates them). */
   status: string;
-  /** Subject prefix: ``, `Reminder: `, `Changed: `, `Resolved: `, `Ended: `. */
+  /** Subject prefix: `` for the firing notice, `Re: ` for every later one (RFC 5322 §3.6.5). */
   prefix: string;
+  /** How bad, in words (never only a colour): `Critical: act now`, `Warning`. */
+  urgency: string;
   /** A resolved notice whose end is good news; false for firing notices and for alerts that ended badly. */
   resolvedWell: boolean;
   /** When it began (ISO): Entra's time when the rule knows it, else when the monitor first saw it. */
@@ -40,8 +56,9 @@ export interface NoticeView {
   /** When it ended (ISO), for resolved notices. */
   endedAt?: string;
   /**
-   * Since when: `2026-11-27 03:00 UTC, 4 h 10 min ago (as Entra reports it)`; for a resolved notice,
-   * how it ended and after how long, as sentences.
+   * Since when and for how long, measured when the notice is made, never "ago":
+   * `2026-11-27 02:40 UTC (as Entra reports it), for 4 h 30 min when this was sent`; for a resolved
+   * notice, how it ended and after how long, as sentences.
    */
   when: string;
   /**
@@ -49,8 +66,26 @@ export interface NoticeView {
    * now B.`), from the alert's rule; undefined for other kinds, or when the rule cannot say.
    */
   change?: string;
+  /**
+   * What alerts of one cause share: its condition, the error code (or reason), the kind of notice
+   * and the runbook. A message lists the alerts of one cause in one section with one runbook. A
+   * change notice is a cause of its own: what changed is the alert's own.
+   */
+  cause: string;
+  /** The error code or reason that names the cause in a section's title (`AzureDirectoryB2BManagementPolicyCheckFailure`). */
+  causeLabel?: string;
   /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
   snooze: Link[];
+  /**
+   * What the reader can do, most important first: actions[0] is the primary button of the first
+   * screen. `open` (the rule's first link: the job's Provisioning page), then `snooze`; resolved
+   * notices carry only `open`.
+   */
+  actions: NoticeAction[];
+  /** The rule's other links (provisioning logs, audit logs, Microsoft's guide), https only. */
+  moreLinks: Link[];
+  /** The IANA time zone its times are shown in (the route's; UTC by default). */
+  timeZone: string;
 }
 
 /** A message's notices, and how to name them all at once. */
@@ -61,37 +96,51 @@ export interface NoticeSummary {
   resolvedOnly: boolean;
   /** Every resolved notice ended well. */
   allEndedWell: boolean;
-  /** `Resolved: ` / `Ended: ` for resolved-only messages, `Reminder: ` / `Changed: ` for messages of only those, else empty. */
-  prefix: string;
-  /** `1 deletion hold, 1 quarantined: Contoso, Fabrikam`. */
+  /** `1 deletion hold, 1 quarantined, 1 with provisioning failures`. */
   counts: string;
-  /** `[Critical] 1 deletion hold, 1 quarantined: Contoso, Fabrikam`, with its prefix. */
-  subject: string;
+  /** The tenants the notices are about, the most urgent notice's first. */
+  tenants: string[];
 }
 
 export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning' };
+/** How bad, in words for the first line of every message. */
+export const URGENCY: Record<Severity, string> = { critical: 'Critical: act now', warning: 'Warning' };
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
 const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
+/** Bounds in a subject: the tenant always within its first 40 characters, the name never pushing the rest out. */
+const SUBJECT_TENANT_MAX = 36;
+const SUBJECT_TITLE_MAX = 40;
+const SUBJECT_ABOUT_MAX = 80;
+
+/** Only https links reach a button or a payload, whatever a rule returned. */
+export function httpsLinks(links: Link[]): Link[] {
+  return links.filter((l) => {
+    try {
+      return new URL(l.href).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  });
+}
+
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function status(kind: NotificationKind, endedWell: boolean, endedAs?: string): { status: string; prefix: string } {
-  switch (kind) {
+function statusOf(item: NotificationItem, endedWell: boolean, endedAs?: string): string {
+  switch (item.kind) {
     case 'firing':
-      return { status: 'New alert', prefix: '' };
+      return 'New alert';
     case 'reminder':
-      return { status: 'Reminder', prefix: 'Reminder: ' };
+      return 'Reminder';
     case 'changed':
-      return { status: 'Changed', prefix: 'Changed: ' };
+      return 'Changed';
     case 'resolved':
-      if (endedWell) return { status: 'Resolved', prefix: 'Resolved: ' };
-      return endedAs
-        ? { status: `Ended (${endedAs})`, prefix: `Ended (${endedAs}): ` }
-        : { status: 'Ended', prefix: 'Ended: ' };
+      if (endedWell) return 'Resolved';
+      return endedAs ? `Ended (${endedAs})` : 'Ended';
   }
 }
 
@@ -102,17 +151,18 @@ function whenOf(
   source: 'entra' | 'monitor',
   endedAt: string | undefined,
   now: Date,
+  timeZone: string,
 ): string {
   const began = since ? Date.parse(since) : NaN;
   const whose = source === 'entra' ? 'as Entra reports it' : 'when the monitor first saw it';
   if (kind === 'resolved') {
     const end = endedAt ? Date.parse(endedAt) : now.getTime();
     const lasted = Number.isFinite(began) ? `, after ${formatDuration(end - began)}` : '';
-    const from = Number.isFinite(began) ? ` It began ${formatTime(since)} (${whose}).` : '';
-    return `${capitalized(view.ended)} at ${formatTime(endedAt ?? now.toISOString())}${lasted}.${from}`;
+    const from = Number.isFinite(began) ? ` It began ${formatTime(since, timeZone)} (${whose}).` : '';
+    return `${capitalized(view.ended)} at ${formatTime(endedAt ?? now.toISOString(), timeZone)}${lasted}.${from}`;
   }
   if (!Number.isFinite(began)) return 'not known';
-  return `${formatTime(since)}, ${formatDuration(now.getTime() - began)} ago (${whose})`;
+  return `${formatTime(since, timeZone)} (${whose}), for ${formatDuration(now.getTime() - began)} when this was sent`;
 }
 
 /** What a change notice says changed; a notice planned before routes kept their material (`previousMaterial` absent) cannot say. */
@@ -121,20 +171,53 @@ function changeOf(item: NotificationItem, alert: AlertRecord): string | undefine
   return ruleFor(alert.labels.condition)?.describeChange?.(item.previousMaterial, item.material ?? '');
 }
 
+/** The error code (else the reason) an alert's rule reported: what tells one cause from another. */
+function causeLabelOf(alert: AlertRecord): string | undefined {
+  const { errorCode, reason } = alert.annotations;
+  if (typeof errorCode === 'string' && errorCode !== '') return errorCode;
+  if (typeof reason === 'string' && reason !== '') return reason;
+  return undefined;
+}
+
+/**
+ * `Contoso: Quarantined: Fabrikam to Contoso · since 27 Nov 03:05 UTC`: the tenant first (within 40
+ * characters, however long its name), the rule's title (not the view's, which may change while the
+ * alert fires), the configuration, and when this firing began (the thread's start, which never
+ * changes: a new firing after a resolve is a new thread).
+ */
+function stemOf(alert: AlertRecord, view: AlertView, tenant: string, item: NotificationItem, timeZone: string): string {
+  const title = displayLine(ruleFor(alert.labels.condition)?.title ?? view.title, SUBJECT_TITLE_MAX);
+  const what = aboutTheTenant(view, alert, tenant) ? title : `${title}: ${displayLine(view.about, SUBJECT_ABOUT_MAX)}`;
+  return `${displayLine(tenant, SUBJECT_TENANT_MAX)}: ${what} · since ${formatShortTime(item.startsAt, timeZone)}`;
+}
+
+/** The reader's actions: open the rule's first link, then snooze (not on a resolved notice). */
+function actionsOf(links: Link[], snooze: Link[], kind: NotificationKind): NoticeAction[] {
+  const [open] = links;
+  return [
+    ...(open ? [{ kind: 'open' as const, ...open }] : []),
+    ...(kind === 'resolved' ? [] : httpsLinks(snooze).map((l) => ({ kind: 'snooze' as const, ...l }))),
+  ];
+}
+
 /** The view of one notice; `view` when the alert's view is already known (default: from its rule). */
 export function noticeView(
   { item, alert }: Notice,
   ctx: ViewContext,
   view: AlertView = viewOf(alert, ctx),
 ): NoticeView {
+  const timeZone = ctx.timeZone ?? 'UTC';
   const tenant = tenantNameOf(alert, ctx.tenantNames);
   const heading = alertHeading(view, alert, tenant);
   const endedWell = item.kind === 'resolved' && view.endedWell !== false;
-  const { status: label, prefix } = status(item.kind, view.endedWell !== false, view.endedAs);
   // A rule gives Entra's own time when Entra reports one; a `since` equal to the alert's start is the monitor's.
   const sinceSource = view.since && Date.parse(view.since) !== Date.parse(item.startsAt) ? 'entra' : 'monitor';
   const since = view.since ?? item.startsAt;
   const endedAt = item.kind === 'resolved' ? (item.endsAt ?? alert.endsAt) : undefined;
+  const links = httpsLinks(view.links);
+  const snooze = item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []);
+  const change = changeOf(item, alert);
+  const causeLabel = causeLabelOf(alert);
   return {
     kind: item.kind,
     severity: alert.severity,
@@ -143,16 +226,30 @@ export function noticeView(
     view,
     tenant,
     heading,
-    stem: `[${SEVERITY_LABEL[alert.severity]}] ${heading}`,
-    status: label,
-    prefix,
+    stem: stemOf(alert, view, tenant, item, timeZone),
+    status: statusOf(item, view.endedWell !== false, view.endedAs),
+    prefix: item.kind === 'firing' ? '' : 'Re: ',
+    urgency: URGENCY[alert.severity],
     resolvedWell: endedWell,
     since,
     sinceSource,
     endedAt,
-    when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
-    change: changeOf(item, alert),
-    snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
+    when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now, timeZone),
+    change,
+    // One section has one runbook: alerts whose runbooks differ (a deletion hold's held count) stay apart.
+    cause: [
+      alert.labels.condition,
+      causeLabel ?? '',
+      item.kind,
+      endedWell,
+      item.kind === 'resolved' ? '' : JSON.stringify(view.runbook ?? null),
+      ...(item.kind === 'changed' ? [alert.fingerprint] : []),
+    ].join('|'),
+    ...(causeLabel ? { causeLabel } : {}),
+    snooze,
+    actions: actionsOf(links, snooze, item.kind),
+    moreLinks: links.slice(1),
+    timeZone,
   };
 }
 
@@ -163,9 +260,12 @@ function byUrgency(a: NoticeView, b: NoticeView): number {
     KIND_RANK[a.kind] - KIND_RANK[b.kind] ||
     SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] ||
     rank(a) - rank(b) ||
-    a.heading.localeCompare(b.heading)
+    NATURAL.compare(a.heading, b.heading)
   );
 }
+
+/** Names in the order people count them: `Partner 4` before `Partner 14`. */
+export const NATURAL = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
 /** The items of a message to render: one per alert and kind, even when two routes to the same people matched. */
 function uniqueForRendering(items: NotificationItem[]): NotificationItem[] {
@@ -186,6 +286,12 @@ export function noticeViews(notices: Notice[], ctx: ViewContext): NoticeView[] {
   return unique.map((n) => noticeView(n, ctx)).sort(byUrgency);
 }
 
+/** `3 quarantined`, `1 deletion hold`: how a count of one condition reads. */
+export function countOf(condition: string, n: number): string {
+  const counted = COUNTED.get(condition) ?? { one: condition, many: condition };
+  return `${n} ${n === 1 ? counted.one : counted.many}`;
+}
+
 /** How a message names several notices at once. */
 export function summarize(views: NoticeView[]): NoticeSummary {
   const severity = views.reduce<Severity>(
@@ -194,47 +300,34 @@ export function summarize(views: NoticeView[]): NoticeSummary {
   );
   const resolvedOnly = views.length > 0 && views.every((v) => v.kind === 'resolved');
   const allEndedWell = views.every((v) => v.kind !== 'resolved' || v.resolvedWell);
-  const counts = new Map<string, { n: number; one: string; many: string }>();
+  const counts = new Map<string, { condition: string; n: number; before: string; after: string }>();
   for (const v of views) {
-    const counted = COUNTED.get(v.alert.labels.condition) ?? {
-      one: v.alert.labels.condition,
-      many: v.alert.labels.condition,
-    };
-    // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per
+    // A message of reminders (or changes) only says so once, in its banner; a mixed one says it per
     // count. A resolved notice in a mixed message (one that ended badly, beside what happened instead) says how it ended.
     const mixed = views.some((o) => o.kind !== v.kind);
-    const words = mixed ? (v.kind === 'reminder' ? 'still ' : v.kind === 'changed' ? 'changed: ' : '') : '';
     const ending = v.resolvedWell ? 'resolved' : 'ended';
     const key = `${v.kind}:${v.resolvedWell}:${v.alert.labels.condition}`;
-    const entry =
-      counts.get(key) ??
-      (mixed && v.kind === 'resolved'
-        ? { n: 0, one: `${ending} (${counted.one})`, many: `${ending} (${counted.many})` }
-        : { n: 0, one: words + counted.one, many: words + counted.many });
+    const entry = counts.get(key) ?? {
+      condition: v.alert.labels.condition,
+      n: 0,
+      before: mixed && v.kind === 'reminder' ? 'still ' : mixed && v.kind === 'changed' ? 'changed: ' : '',
+      after: mixed && v.kind === 'resolved' ? ` ${ending}` : '',
+    };
     entry.n++;
     counts.set(key, entry);
   }
-  const tenants = [...new Set(views.map((v) => v.tenant))];
-  const where =
-    tenants.length <= 3 ? tenants.join(', ') : `${tenants.slice(0, 3).join(', ')} and ${tenants.length - 3} more`;
-  const text = `${[...counts.values()].map(({ n, one, many }) => `${n} ${n === 1 ? one : many}`).join(', ')}: ${where}`;
-  const onlyKind = views.every((v) => v.kind === views[0]?.kind) ? views[0]?.kind : undefined;
-  const prefix = resolvedOnly
-    ? allEndedWell
-      ? 'Resolved: '
-      : 'Ended: '
-    : onlyKind === 'reminder'
-      ? 'Reminder: '
-      : onlyKind === 'changed'
-        ? 'Changed: '
-        : '';
+  const text = [...counts.values()]
+    .map(({ condition, n, before, after }) => {
+      const [count, ...words] = countOf(condition, n).split(' ');
+      return after ? `${count}${after} (${words.join(' ')})` : `${count} ${before}${words.join(' ')}`;
+    })
+    .join(', ');
   return {
     severity,
     resolvedOnly,
     allEndedWell,
-    prefix,
     counts: text,
-    subject: `${prefix}[${SEVERITY_LABEL[severity]}] ${text}`,
+    tenants: [...new Set(views.map((v) => v.tenant))],
   };
 }
 
@@ -255,20 +348,125 @@ export function repeatedRunbooks(views: NoticeView[]): Map<NoticeView, NoticeVie
   return repeats;
 }
 
-/** What a message's banner says: `Critical · New alert`, `Resolved`, `Critical · 3 alerts`, `Ended · 2 alerts`. */
-export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
-  const [single] = views;
-  if (views.length === 1 && single)
-    return single.kind === 'resolved' ? single.status : `${SEVERITY_LABEL[single.severity]} · ${single.status}`;
-  const state = summary.resolvedOnly ? (summary.allEndedWell ? 'Resolved' : 'Ended') : SEVERITY_LABEL[summary.severity];
-  return `${state} · ${views.length} alerts`;
+/** What a resolved-only message is, in a word: `Resolved`, or `Ended` when one of them ended badly. */
+function endingOf(summary: NoticeSummary): string {
+  return summary.allEndedWell ? 'Resolved' : 'Ended';
 }
 
 /**
- * What a message about these notices is called, in every channel: one alert's stem with its
- * prefix (`Reminder: [Critical] Quarantined: Woodgrove to Contoso (Contoso)`), else the summary.
+ * What a message's banner says, how bad in words first: `Critical: act now · New alert`,
+ * `Warning · Reminder 2`, `Resolved`, `Critical: act now · 13 alerts`, `Ended · 2 alerts`.
+ */
+export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
+  const [single] = views;
+  if (views.length === 1 && single)
+    return single.kind === 'resolved' ? single.status : `${single.urgency} · ${numbered(single)}`;
+  const state = summary.resolvedOnly ? endingOf(summary) : URGENCY[summary.severity];
+  const tenants = summary.tenants.length > 1 ? ` in ${summary.tenants.length} tenants` : '';
+  return `${state} · ${views.length} alerts${tenants}`;
+}
+
+/**
+ * What a message about these notices is called, in every channel. One alert: its stem, with `Re: `
+ * after its first notice, so every message of one firing threads by subject. Several: the tenant
+ * first, then the most urgent alert, then how many more (`Contoso: Quarantined: Woodgrove to Contoso
+ * (+4 more)`), with `Resolved: `, `Reminder: ` or `Changed: ` after the tenant when all are of that
+ * kind; a grouped message starts a thread of its own. No severity tag ever: severity is in the
+ * first line and the headers, so a rule written for emergencies never matches a recovery.
  */
 export function subjectOf(views: NoticeView[], summary: NoticeSummary): string {
+  const [first] = views;
+  if (!first) return '';
+  if (views.length === 1) return `${first.prefix}${first.stem}`;
+  const [tenant = first.tenant] = summary.tenants;
+  const others = summary.tenants.length - 1;
+  const where = `${displayLine(tenant, SUBJECT_TENANT_MAX)}${others > 0 ? ` +${others} tenant${others === 1 ? '' : 's'}` : ''}`;
+  const kinds = new Set(views.map((v) => v.kind));
+  const only = kinds.size === 1 ? first.kind : undefined;
+  const kind =
+    only === 'resolved'
+      ? `${endingOf(summary)}: `
+      : only === 'reminder'
+        ? 'Reminder: '
+        : only === 'changed'
+          ? 'Changed: '
+          : '';
+  const title = displayLine(ruleFor(first.alert.labels.condition)?.title ?? first.view.title, SUBJECT_TITLE_MAX);
+  const what = aboutTheTenant(first.view, first.alert, first.tenant)
+    ? title
+    : `${title}: ${displayLine(first.view.about, SUBJECT_ABOUT_MAX)}`;
+  return `${where}: ${kind}${what} (+${views.length - 1} more)`;
+}
+
+/**
+ * The words before anything else in a message, shown beside the subject in the mail list (the
+ * preheader) and as a card's first line: the kind first, since the subject of a thread never
+ * changes. `Critical: act now. Entra quarantined …`, `Reminder 2: still open, for 8 h when this was
+ * sent. …`, `Changed: the error code was A; it is now B.`, `Resolved after 4 h 30 min.`
+ */
+export function preheaderOf(views: NoticeView[], summary: NoticeSummary, stillOpen?: string): string {
   const [single] = views;
-  return views.length === 1 && single ? `${single.prefix}${single.stem}` : summary.subject;
+  if (views.length === 1 && single) {
+    switch (single.kind) {
+      case 'firing':
+        return `${single.urgency}. ${single.view.what}`;
+      case 'reminder':
+        return `${numbered(single)}: still open since ${single.when}. ${single.view.what}`;
+      case 'changed':
+        return `Changed: ${single.change ?? single.view.what}`;
+      case 'resolved':
+        return [single.when, stillOpen].filter(Boolean).join(' ');
+    }
+  }
+  if (summary.resolvedOnly) return [`${endingOf(summary)}: ${summary.counts}.`, stillOpen].filter(Boolean).join(' ');
+  return `${URGENCY[summary.severity]}. ${views.length} alerts: ${summary.counts}.`;
+}
+
+/**
+ * Words for mail filters that cannot read headers (Gmail's): `esw-kind-firing esw-sev-critical
+ * esw-cond-quarantine`, in every message's footer. Gmail matches `"esw-kind-resolved"` as a phrase.
+ */
+export function filterTags(views: NoticeView[], summary: NoticeSummary): string {
+  const kinds = [...new Set(views.map((v) => (v.kind === 'resolved' && !v.resolvedWell ? 'ended' : v.kind)))];
+  const conditions = [...new Set(views.map((v) => v.alert.labels.condition.replace(/[^A-Za-z0-9-]/g, '-')))];
+  return [
+    ...kinds.map((k) => `esw-kind-${k}`),
+    `esw-sev-${summary.severity}`,
+    ...conditions.map((c) => `esw-cond-${c}`),
+  ].join(' ');
+}
+
+/** A notice's time in a few words, for a line in a list: `since 27 Nov 02:40 UTC`, `resolved after 4 h 25 min`. */
+export function shortWhen(v: NoticeView): string {
+  if (v.kind === 'resolved') {
+    const began = v.since ? Date.parse(v.since) : NaN;
+    const ended = v.endedAt ? Date.parse(v.endedAt) : NaN;
+    const word = v.resolvedWell ? 'resolved' : 'ended';
+    return Number.isFinite(began) && Number.isFinite(ended) ? `${word} after ${formatDuration(ended - began)}` : word;
+  }
+  return `since ${formatShortTime(v.since, v.timeZone)}`;
+}
+
+/**
+ * How a list names a notice's state, in words (never only a colour): `Critical`, `Warning`,
+ * `Resolved`, `Ended (no longer watched)`; with its kind when a message mixes kinds (`Reminder · Warning`).
+ */
+export function listStatus(v: NoticeView, mixed: boolean): string {
+  if (v.kind === 'resolved') return v.status;
+  const kind = v.kind === 'firing' ? 'New' : v.status;
+  return `${mixed ? `${kind} · ` : ''}${SEVERITY_LABEL[v.severity]}`;
+}
+
+/** `Reminder 2`: a notice's status with the reminder's number when it has one. */
+function numbered(v: NoticeView): string {
+  return v.kind === 'reminder' && v.item.reminder ? `${v.status} ${v.item.reminder}` : v.status;
+}
+
+/**
+ * A section's status line: `New alert · Critical: act now`, `Reminder 2 · Warning`, `Resolved`;
+ * without the reminder's number for a section of several alerts, whose numbers differ.
+ */
+export function statusLine(v: NoticeView, numberedReminder = true): string {
+  if (v.kind === 'resolved') return v.status;
+  return `${numberedReminder ? numbered(v) : v.status} · ${v.urgency}`;
 }

@@ -28,7 +28,7 @@ type EmailTarget = ChannelTarget & { type: 'email' };
  * 10 MB per message (docs/reference/platform-notes.md §4.4). A mass incident of 1,000 alerts is
  * then 20 emails, sent within the send budget over as many cycles as it takes.
  */
-export const MAX_ALERTS_PER_EMAIL = 50;
+export const MAX_ALERTS_PER_EMAIL = 100;
 /** ACS's limit on one send request, attachments included (platform-notes §4.4). */
 const ACS_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
@@ -88,7 +88,13 @@ export const email = defineChannel<EmailTarget, EmailContent>({
   limits: { alertsPerMessage: MAX_ALERTS_PER_EMAIL, bytes: ACS_MAX_REQUEST_BYTES },
   groupKey: recipientKey,
   layout: {
-    notices: (views, ctx) => emailFromViews(views, { messageIdDomain: ctx.messageIdDomain, part: ctx.part }),
+    notices: (views, ctx) =>
+      emailFromViews(views, {
+        messageIdDomain: ctx.messageIdDomain,
+        part: ctx.part,
+        now: ctx.now,
+        stillOpen: ctx.stillOpen,
+      }),
     digest: (digest, ctx) => digestEmail(digest, { messageIdDomain: ctx.messageIdDomain }),
   },
   delivery: {

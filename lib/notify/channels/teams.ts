@@ -3,27 +3,30 @@ import type { ChannelTarget, DigestView, Link } from '../../model';
 import { andMore, digestWords, type DigestTone } from '../digest-words';
 import {
   bannerOf,
+  statusLine,
+  httpsLinks,
   repeatedRunbooks,
-  SEVERITY_LABEL,
   subjectOf,
   summarize,
   type NoticeSummary,
   type NoticeView,
 } from '../notice';
+import { stillOpenWords, type StillOpen } from '../still-open';
 import { shown } from '../../util/json-checks';
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
-import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
+import type { ChannelMessage, ChannelRenderOptions } from './message';
 
 /**
  * The Teams channel: one Adaptive Card per message, in the envelope a Teams Workflows webhook
  * ("Send webhook alerts to a channel", trigger "When a Teams webhook request is received") takes:
  * `{ "type": "message", "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive",
  * "contentUrl": null, "content": <AdaptiveCard> }] }` (README, "Teams"). The words are the notice
- * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
- * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
- * buttons (Action.OpenUrl) for the links and the snooze links.
+ * views' (lib/notify/notice.ts); this file only lays them out as an email's first screen is: a
+ * coloured banner (how bad, in words), the heading, what happened, since when and what Entra does
+ * next, the notice's actions as buttons (Action.OpenUrl, the primary one first), then the runbook,
+ * the details and, smaller, the details for scripts.
  *
  * The card uses nothing newer than Adaptive Cards 1.4 (TextBlock, FactSet, Container, ActionSet,
  * Action.OpenUrl), so the version it declares (1.5 by default, `cardVersion` per channel) changes
@@ -50,12 +53,14 @@ interface TextLimits {
   step: number;
   steps: number;
   links: number;
+  /** Whether the details for scripts are shown. */
+  scripts: boolean;
 }
 const LAYOUTS: TextLimits[] = [
-  { heading: 200, what: 1000, value: 500, facts: 12, step: 600, steps: 10, links: 6 },
-  { heading: 160, what: 400, value: 200, facts: 6, step: 250, steps: 5, links: 6 },
-  { heading: 120, what: 200, value: 100, facts: 3, step: 0, steps: 0, links: 6 },
-  { heading: 100, what: 120, value: 80, facts: 1, step: 0, steps: 0, links: 1 },
+  { heading: 200, what: 1000, value: 500, facts: 12, step: 600, steps: 10, links: 6, scripts: true },
+  { heading: 160, what: 400, value: 200, facts: 6, step: 250, steps: 5, links: 6, scripts: false },
+  { heading: 120, what: 200, value: 100, facts: 3, step: 0, steps: 0, links: 6, scripts: false },
+  { heading: 100, what: 120, value: 80, facts: 1, step: 0, steps: 0, links: 1, scripts: false },
 ];
 
 /** Banner styles of Adaptive Card containers: red, amber, green, and grey for an alert that ended badly. */
@@ -105,19 +110,35 @@ function actionSet(links: Link[], max: number): Element | undefined {
   return actions.length > 0 ? { type: 'ActionSet', actions } : undefined;
 }
 
-function facts(v: NoticeView, limits: TextLimits): Element | undefined {
-  const rows: [string, string][] = [];
-  if (v.kind !== 'resolved') {
-    rows.push(['Since', v.when]);
-    if (v.view.next) rows.push(['What happens next', v.view.next]);
-  }
-  const details = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
-  rows.push(...details);
+function factSet(rows: [string, string][], limits: TextLimits, extra: Element = {}): Element | undefined {
   if (rows.length === 0) return undefined;
   return {
     type: 'FactSet',
     facts: rows.map(([title, value]) => ({ title: cardText(title, 60), value: cardText(value, limits.value) })),
+    ...extra,
   };
+}
+
+/** Since when and what Entra does next: what the first screen says beside what happened. */
+function essentials(v: NoticeView, limits: TextLimits): Element | undefined {
+  if (v.kind === 'resolved') return undefined;
+  const rows: [string, string][] = [['Since', v.when]];
+  if (v.view.next) rows.push(['What happens next', v.view.next]);
+  return factSet(rows, limits);
+}
+
+function details(v: NoticeView, limits: TextLimits): Element[] {
+  const facts = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
+  const shown = factSet(facts, limits);
+  const scripts = limits.scripts
+    ? factSet([...(v.view.scripts ?? []), ['Alert ID', v.alert.fingerprint]], limits, { spacing: 'Medium' })
+    : undefined;
+  return [
+    ...(shown ? [textBlock('Details', { weight: 'Bolder', spacing: 'Medium' }), shown] : []),
+    ...(scripts
+      ? [textBlock('Details for scripts', { isSubtle: true, size: 'Small', spacing: 'Medium' }), scripts]
+      : []),
+  ];
 }
 
 function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | undefined): Element[] {
@@ -149,18 +170,29 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
 function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
   const items: Element[] = [];
   if (withHeading) {
-    const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
+    const status = statusLine(v);
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
   items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
-  const factSet = facts(v, limits);
-  if (factSet) items.push(factSet);
-  items.push(...runbook(v, limits, sameStepsAs));
-  const actions = actionSet([...v.view.links, ...v.snooze], limits.links);
+  const first = essentials(v, limits);
+  if (first) items.push(first);
+  // The notice's actions right after what the first screen says, the primary one first; then its other links.
+  const actions = actionSet([...v.actions, ...v.moreLinks], limits.links);
   if (actions) items.push(actions);
+  items.push(...runbook(v, limits, sameStepsAs));
+  items.push(...details(v, limits));
   return items;
+}
+
+/** What is still open in the route, on a card of resolved notices. */
+function stillOpenBlocks(open: StillOpen, timeZone: string): Element[] {
+  const words = stillOpenWords(open, timeZone);
+  return [
+    textBlock(cardText(words.headline, 300), { weight: 'Bolder' }),
+    ...words.lines.map((l) => textBlock(cardText(l, 300), { spacing: 'Small', size: 'Small' })),
+  ];
 }
 
 function banner(text: string, tone: Tone): Element {
@@ -172,15 +204,9 @@ function banner(text: string, tone: Tone): Element {
   };
 }
 
-/** The alert IDs, as in an email's footer: what to search the log or the status page for. */
-function footer(views: NoticeView[]): Element {
-  const ids = [...new Set(views.map((v) => v.alert.fingerprint))];
-  return textBlock(`Sent by Entra Sync Watch. ${ids.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids.join(', ')}`, {
-    isSubtle: true,
-    size: 'Small',
-    separator: true,
-    spacing: 'Medium',
-  });
+/** Who sent it: the alert IDs are in each section's details for scripts. */
+function footer(): Element {
+  return textBlock('Sent by Entra Sync Watch.', { isSubtle: true, size: 'Small', separator: true, spacing: 'Medium' });
 }
 
 function card(
@@ -190,18 +216,21 @@ function card(
   version: string,
   part: string | undefined,
   shown = views.length,
+  stillOpen?: StillOpen,
 ): Element {
   const single = views.length === 1 ? views[0] : undefined;
   const body: Element[] = [banner(bannerOf(views, summary), single ? toneOf(single) : summaryTone(summary))];
   if (part) body.push(textBlock(cardText(part, 300), { weight: 'Bolder' }));
+  const open = stillOpen && summary.resolvedOnly ? stillOpenBlocks(stillOpen, views[0]?.timeZone ?? 'UTC') : [];
   if (single) {
     body.push(
       textBlock(cardText(single.heading, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }),
     );
-    body.push(...section(single, limits, false));
+    body.push(...section(single, limits, false), ...open);
   } else {
     body.push(
       textBlock(cardText(summary.counts, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }),
+      ...open,
     );
     const repeats = repeatedRunbooks(views);
     for (const v of views.slice(0, shown))
@@ -219,7 +248,7 @@ function card(
         ),
       );
   }
-  body.push(footer(views));
+  body.push(footer());
   return {
     $schema: CARD_SCHEMA,
     type: 'AdaptiveCard',
@@ -249,14 +278,14 @@ export function teamsMessage(views: NoticeView[], options: ChannelRenderOptions 
   const fits = (text: string) => Buffer.byteLength(text) <= TEAMS_CARD_BUDGET_BYTES;
   let body = '';
   for (const limits of LAYOUTS) {
-    body = JSON.stringify(teamsEnvelope(card(views, summary, limits, version, part)));
+    body = JSON.stringify(teamsEnvelope(card(views, summary, limits, version, part, views.length, options.stillOpen)));
     if (fits(body)) break;
   }
   // More alerts than even the smallest layout holds (planning puts at most ten in a card, so only a
   // message planned by another version could): the first ones, and a line saying how many more.
   const smallest = LAYOUTS[LAYOUTS.length - 1] as TextLimits;
   for (let shown = views.length - 1; !fits(body) && shown >= 1; shown--)
-    body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown)));
+    body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown, options.stillOpen)));
   return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(subjectOf(views, summary), 200) };
 }
 
@@ -274,12 +303,14 @@ function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): Ch
   const words = digestWords(digest);
   const build = (perSection: number) => {
     const body: Element[] = [
-      banner(
-        words.tone === 'healthy' ? 'Daily digest · All healthy' : `Daily digest · ${words.tone}`,
-        DIGEST_TONES[words.tone],
-      ),
+      banner(`Daily digest · ${words.urgency}`, DIGEST_TONES[words.tone]),
       textBlock(cardText(words.headline, 300), { size: 'Large', weight: 'Bolder', style: 'heading' }),
     ];
+    if (words.primary) {
+      body.push(textBlock(`Most urgent: ${cardText(words.primary.heading, 200)}`, { spacing: 'Small' }));
+      const primary = actionSet([words.primary.link], 1);
+      if (primary) body.push(primary);
+    }
     for (const section of words.sections) {
       const lines = section.lines.slice(0, perSection);
       const left = section.lines.length - lines.length;
@@ -383,7 +414,8 @@ export const teams = defineChannel<TeamsTarget, ChannelMessage>({
   },
   limits: { alertsPerMessage: MAX_ALERTS_PER_TEAMS_CARD, bytes: TEAMS_CARD_BUDGET_BYTES },
   layout: {
-    notices: (views, ctx) => teamsMessage(views, { part: ctx.part, cardVersion: ctx.target.cardVersion }),
+    notices: (views, ctx) =>
+      teamsMessage(views, { part: ctx.part, cardVersion: ctx.target.cardVersion, stillOpen: ctx.stillOpen }),
     digest: (digest, ctx) => teamsDigest(digest, { cardVersion: ctx.target.cardVersion }),
   },
   // A Workflows webhook has no idempotency key: a card Teams took whose answer was lost is posted

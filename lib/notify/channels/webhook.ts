@@ -2,11 +2,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
-import { subjectOf, summarize, type NoticeView } from '../notice';
+import { httpsLinks, preheaderOf, subjectOf, summarize, type NoticeView } from '../notice';
+import { stillOpenWords } from '../still-open';
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
-import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
+import type { ChannelMessage, ChannelRenderOptions } from './message';
 
 /**
  * The generic JSON webhook: a versioned, documented payload (schemas/webhook-v1.json; README,
@@ -65,6 +66,12 @@ interface WebhookNotice {
   runbook: { meaning: string; steps: string[] } | null;
   links: WebhookLink[];
   snooze: WebhookLink[];
+  /** How bad, in words: `Critical: act now`, `Warning`. */
+  urgency: string;
+  /** What the reader can do, most important first (the email's buttons): `open`, `snooze`, ... */
+  actions: { kind: NoticeView['actions'][number]['kind']; label: string; url: string }[];
+  /** IDs and Graph requests for scripts. */
+  scripts: { label: string; value: string }[];
 }
 
 /** What every payload carries, whatever its type. */
@@ -80,8 +87,23 @@ interface WebhookEnvelope {
 interface NoticesPayload extends WebhookEnvelope {
   type: 'notices';
   part: { index: number; total: number } | null;
-  summary: { subject: string; severity: NoticeView['severity']; counts: string; resolvedOnly: boolean };
+  summary: {
+    subject: string;
+    severity: NoticeView['severity'];
+    counts: string;
+    resolvedOnly: boolean;
+    /** The message's first line, as an email's preview shows it: the kind first. */
+    firstLine: string;
+  };
+  /** For a post of resolved notices: what is still open and muted in the route; null otherwise. */
+  stillOpen: WebhookStillOpen | null;
   notices: WebhookNotice[];
+}
+
+interface WebhookStillOpen {
+  headline: string;
+  open: WebhookDigestAlert[];
+  muted: WebhookDigestAlert[];
 }
 
 const text = (value: unknown, max: number) => displayText(value, max);
@@ -133,6 +155,9 @@ function noticeOf(v: NoticeView): WebhookNotice {
       : null,
     links: links(view.links),
     snooze: links(v.snooze),
+    urgency: v.urgency,
+    actions: v.actions.map((a) => ({ kind: a.kind, label: line(a.label, 120), url: a.href })),
+    scripts: (view.scripts ?? []).map(([label, value]) => ({ label: line(label, 120), value: text(value, 2000) })),
   };
 }
 
@@ -149,6 +174,8 @@ function envelope(type: WebhookEnvelope['type'], options: ChannelRenderOptions):
 /** The `notices` payload for notice views (most urgent first, as noticeViews returns them). */
 function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {}): NoticesPayload {
   const summary = summarize(views);
+  const open = options.stillOpen && summary.resolvedOnly ? options.stillOpen : undefined;
+  const words = open ? stillOpenWords(open, views[0]?.timeZone) : undefined;
   return {
     ...(envelope('notices', options) as WebhookEnvelope & { type: 'notices' }),
     part: options.part ?? null,
@@ -157,7 +184,12 @@ function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {})
       severity: summary.severity,
       counts: line(summary.counts, 300),
       resolvedOnly: summary.resolvedOnly,
+      firstLine: line(preheaderOf(views, summary, words?.headline), 600),
     },
+    stillOpen:
+      open && words
+        ? { headline: line(words.headline, 300), open: open.open.map(digestAlert), muted: open.muted.map(digestAlert) }
+        : null,
     notices: views.map(noticeOf),
   };
 }
@@ -365,7 +397,14 @@ export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
   limits: { alertsPerMessage: MAX_ALERTS_PER_WEBHOOK, bytes: MAX_WEBHOOK_BYTES },
   layout: {
     notices: (views, ctx) =>
-      webhookMessage(views, { part: ctx.part, id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
+      webhookMessage(views, {
+        part: ctx.part,
+        id: ctx.id,
+        now: ctx.now,
+        route: ctx.route,
+        channel: ctx.target.id,
+        stillOpen: ctx.stillOpen,
+      }),
     digest: (digest, ctx) =>
       webhookDigest(digest, { id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
   },
