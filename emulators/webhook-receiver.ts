@@ -12,7 +12,7 @@
  *        problem the flow run would report, while the sender still got 202.
  *
  *   POST /hooks/{name}
- *        A generic receiver that verifies what schemas/webhook-v1.json and the README promise: an
+ *        A generic receiver that verifies what schemas/webhook-v1.json and docs/channels.md ("Webhooks") promise: an
  *        `X-Entra-Sync-Watch-Timestamp` within 300 s of its own clock and an
  *        `X-Entra-Sync-Watch-Signature` of `v1=` + hex HMAC-SHA256(secret, "<timestamp>.<body>")
  *        (401 otherwise); a delivery id (`X-Entra-Sync-Watch-Delivery`) it already took is answered
@@ -138,7 +138,7 @@ function cardProblem(body: string): string | undefined {
   return bad === undefined ? undefined : `an Action.OpenUrl to a non-https URL: ${bad.slice(0, 80)}`;
 }
 
-/** The generic webhook's check, written from the README's description (not from the product's code). */
+/** The generic webhook's check, written from the description in docs/channels.md, "Webhooks" (not from the product's code). */
 function signatureProblem(
   req: IncomingMessage,
   body: string,

@@ -164,7 +164,7 @@ export interface ChannelTarget {
   urlSetting: string;
   /** The app setting holding the webhook's HMAC-SHA256 signing secret (webhooks only). */
   secretSetting?: string;
-  /** The Adaptive Card version a Teams card declares (default 1.5; see README, "Teams"). */
+  /** The Adaptive Card version a Teams card declares (default 1.5; see docs/channels.md, "Teams"). */
   cardVersion?: '1.4' | '1.5';
 }
 

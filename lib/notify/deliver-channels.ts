@@ -15,7 +15,7 @@ import { relatedAlerts, type ViewContext } from './view';
  *
  * A webhook's retry carries the same id (X-Entra-Sync-Watch-Delivery, Idempotency-Key), so a
  * receiver that got a post whose answer was lost drops the second one. A Teams workflow has no such
- * key: a post Teams took whose answer was lost is posted again (README, "Delivery to channels").
+ * key: a post Teams took whose answer was lost is posted again (docs/channels.md, "Delivery to channels").
  */
 
 /** What channels need to present alerts, from the delivery dependencies and the current alerts. */

@@ -16,7 +16,7 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * The Teams channel: one Adaptive Card per message, in the envelope a Teams Workflows webhook
  * ("Send webhook alerts to a channel", trigger "When a Teams webhook request is received") takes:
  * `{ "type": "message", "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive",
- * "contentUrl": null, "content": <AdaptiveCard> }] }` (README, "Teams"). The words are the notice
+ * "contentUrl": null, "content": <AdaptiveCard> }] }` (docs/channels.md, "Teams"). The words are the notice
  * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
  * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
  * buttons (Action.OpenUrl) for the links and the snooze links.
