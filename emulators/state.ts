@@ -60,6 +60,8 @@ export interface EmulatorControl {
   setJob(tenantId: string, jobId: string, spec: Partial<Omit<JobSpec, 'id'>>): void;
   /** Adds a job to a service principal (a configuration provisioned after the scenario started). Throws for an unknown one or a duplicate id. */
   addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void;
+  /** Deletes a job (a configuration removed in Entra): its service principal lists it no more. Returns its spec, for addJob. */
+  removeJob(tenantId: string, jobId: string): JobSpec;
   /** Replaces the application permissions granted in a tenant (new tokens carry them; removals apply at once). */
   setGrants(tenantId: string, roles: string[]): void;
   /** Grants or withdraws admin consent (the app's service principal) in a tenant. */
@@ -204,6 +206,12 @@ export class CloudState implements EmulatorControl {
     if (spec.state !== undefined && spec.raw === undefined && spec.state !== previous.state) delete next.raw;
     entry.spec = resolveQuarantine(next, previous, now);
     entry.changedAt = now;
+  }
+
+  removeJob(tenantId: string, jobId: string): JobSpec {
+    const entry = this.findJob(tenantId, jobId);
+    for (const sp of this.requireTenant(tenantId).servicePrincipals) sp.jobs = sp.jobs.filter((j) => j !== entry);
+    return structuredClone(entry.spec);
   }
 
   addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void {

@@ -67,6 +67,13 @@ export interface Finding {
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
 
+/**
+ * Why an alert ended other than by its condition clearing: its configuration was confirmed gone
+ * from Graph, or its tenant was taken out of the watched tenants. Neither is a recovery, so its
+ * notice never says "Resolved".
+ */
+export type EndReason = 'configuration-gone' | 'no-longer-watched';
+
 /** What a notice says: it started, it is still on, it changed materially, it ended. */
 export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'resolved';
 
@@ -104,6 +111,13 @@ export interface AlertRecord {
   lastSeenAt?: string;
   /** Consecutive cycles seen while pending. */
   pendingCount?: number;
+  /** Why it ended, when not by its condition clearing (absent: it cleared, or it has not ended). */
+  endReason?: EndReason;
+  /**
+   * Since when its configuration has been missing from Graph's reads while that is confirmed
+   * (lib/observe/observe.ts): the alert is held meanwhile, and the status page says so.
+   */
+  missingSince?: string;
   /** Notification log per route id. */
   notified: Record<string, RouteLog>;
   /** Optimistic concurrency token of the stored row; undefined for a new alert. */
@@ -315,6 +329,8 @@ export interface AlertView {
    * because Entra disabled the job): its notice must not say "Resolved". Undefined: it did.
    */
   endedWell?: boolean;
+  /** For an alert that ended badly, how, in a few words for its status: `no longer watched` (`Ended (no longer watched)`). */
+  endedAs?: string;
 }
 
 /**

@@ -4,7 +4,7 @@ import { CONDITIONS, RULES } from '../evaluate/rules';
 import { SEVERITIES } from '../model';
 import { formatDurationText, parseDuration } from './duration';
 import { field, isObject, shown, type Json } from './json-checks';
-import { DOMAIN, EMAIL, GUID } from './settings';
+import { DOMAIN, EMAIL, exampleAddressProblem, GUID } from './settings';
 import { DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from './policy';
 import type { Policy, Route, RulePolicy, Silence } from './policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from './types';
@@ -166,6 +166,10 @@ function emailList(
   items.forEach((item, i) => {
     if (typeof item !== 'string' || !EMAIL.test(item))
       problems.add(`${path}[${i}]`, `${shown(item)} is not an email address`);
+    else {
+      const example = exampleAddressProblem(item);
+      if (example) problems.add(`${path}[${i}]`, `${shown(item)} is ${example}`);
+    }
   });
   return items.map(String);
 }

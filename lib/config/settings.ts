@@ -43,6 +43,30 @@ export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 export const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
 
+/** Domains reserved for documentation and testing (RFC 2606 §3, RFC 6761 §6): mail to them never arrives. */
+const RESERVED_SECOND_LEVEL = ['example.com', 'example.net', 'example.org'];
+const RESERVED_TLDS = ['example', 'test', 'invalid', 'localhost'];
+/** The sender local.settings.sample.json ships with, a placeholder on no real ACS domain. */
+export const SAMPLE_SENDER = 'donotreply@example.azurecomm.net';
+
+/**
+ * Why an address cannot be a real recipient or sender, or undefined: one on a domain reserved for
+ * examples (`ops@example.com`, `x@contoso.example`, `a@b.test`), or the sample file's sender.
+ * Such an address passes as valid but nothing sent to or from it ever arrives.
+ */
+export function exampleAddressProblem(address: string): string | undefined {
+  const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  if (address.toLowerCase() === SAMPLE_SENDER)
+    return "the sample's placeholder sender: use the MailFrom address of your ACS email domain (Email Communication Service → Domains → MailFrom addresses)";
+  const tld = domain.slice(domain.lastIndexOf('.') + 1);
+  const reserved =
+    RESERVED_SECOND_LEVEL.find((d) => domain === d || domain.endsWith(`.${d}`)) ??
+    (RESERVED_TLDS.includes(tld) ? `.${tld}` : undefined);
+  return reserved
+    ? `an example address: ${reserved} is reserved for documentation (RFC 2606, RFC 6761) and no mail to or from it arrives; use a real mailbox`
+    : undefined;
+}
+
 function list(value: string | undefined): string[] {
   return (value ?? '')
     .split(/[,;]/)
@@ -141,8 +165,13 @@ function emails(name: string, value: string | undefined, problems: string[]): st
     problems.push(`${name} is required: comma-separated email addresses`);
     return [];
   }
-  for (const item of items)
+  for (const item of items) {
     if (!EMAIL.test(item)) problems.push(`${name} holds "${item}", which is not an email address`);
+    else {
+      const example = exampleAddressProblem(item);
+      if (example) problems.push(`${name} holds "${item}", ${example}`);
+    }
+  }
   return items;
 }
 
@@ -281,6 +310,9 @@ export function loadSettings(given: Env): Settings {
     problems.push(
       'ALERT_EMAIL_FROM is required: one sender address on a verified ACS domain (e.g. DoNotReply@<domain>)',
     );
+  } else {
+    const example = exampleAddressProblem(from[0] as string);
+    if (example) problems.push(`ALERT_EMAIL_FROM holds "${from[0]}", ${example}`);
   }
   const acs = acsSettings(env, problems);
   const cloud = cloudNamed(env.AZURE_CLOUD?.trim() || DEFAULT_CLOUD);

@@ -119,24 +119,30 @@ export async function sendPlanned(
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits = UNBOUNDED,
+  tally: DeliveryResult = { sent: 0, waiting: 0 },
 ): Promise<DeliveryResult> {
   const queues = new Map<string, PlannedEmail[]>([['email', []]]);
   for (const message of await withoutSentNotices(planned, current, deps)) {
     const destination = message.channel ? message.channel.receiver : 'email';
     queues.set(destination, [...(queues.get(destination) ?? []), message]);
   }
-  const result: DeliveryResult = { sent: 0, waiting: 0 };
+  // Counted the moment a message is out, in the caller's tally: a Table Storage failure while
+  // recording it must not make a cycle that sent four emails report none.
+  const sentEmail = () => void tally.sent++;
+  const posted = () => {
+    tally.sent++;
+    tally.posted = (tally.posted ?? 0) + 1;
+  };
   for (const [destination, messages] of queues) {
     if (messages.length === 0) continue;
     const outcome =
       destination === 'email'
-        ? await sendEmails(messages, current, deps, errors, limits)
-        : await postToChannel(messages, current, deps, errors, limits);
-    result.sent += outcome.sent;
-    result.waiting += outcome.waiting;
-    result.posted = (result.posted ?? 0) + (outcome.posted ?? 0);
+        ? await sendEmails(messages, current, deps, errors, limits, sentEmail)
+        : await postToChannel(messages, current, deps, errors, limits, posted);
+    tally.waiting += outcome.waiting;
+    tally.posted ??= 0;
   }
-  return result;
+  return tally;
 }
 
 /**
@@ -184,6 +190,7 @@ async function sendEmails(
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits,
+  onSent: () => void = () => undefined,
 ): Promise<DeliveryResult> {
   let sent = 0;
   let waiting = 0;
@@ -217,9 +224,10 @@ async function sendEmails(
         continue;
       }
       if (earlier.outcome === 'delivered') {
+        sent++;
+        onSent();
         await recordSent(email, current, deps);
         await deps.state.donePlanned(email.key);
-        sent++;
         continue;
       }
       email = earlier.email;
@@ -264,6 +272,7 @@ async function sendEmails(
       return { sent, waiting: waiting + planned.length - index };
     }
     sent++;
+    onSent();
     await deps.probe?.('sent');
     await recordSent(email, current, deps);
     await deps.state.donePlanned(email.key);

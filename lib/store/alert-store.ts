@@ -33,6 +33,8 @@ interface AlertEntity {
   lastSeenAt?: string;
   pendingCount?: number;
   material?: string;
+  endReason?: string;
+  missingSince?: string;
 }
 
 /** Table keys may not hold / \ # ? or control characters; tenant ids are GUIDs or domain names. */
@@ -80,6 +82,8 @@ function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
     lastSeenAt: record.lastSeenAt,
     pendingCount: record.pendingCount,
     material: record.material,
+    endReason: record.endReason,
+    missingSince: record.missingSince,
   };
 }
 
@@ -96,6 +100,8 @@ function fromEntity(entity: AlertEntity & { etag?: string }): AlertRecord {
     lastSeenAt: entity.lastSeenAt ?? undefined,
     pendingCount: entity.pendingCount ?? undefined,
     material: entity.material ?? undefined,
+    endReason: (entity.endReason as AlertRecord['endReason']) ?? undefined,
+    missingSince: entity.missingSince ?? undefined,
     etag: entity.etag,
   };
 }

@@ -27,6 +27,8 @@ export type RememberedCycle = CycleSummary & { omitted?: { errors: number; tenan
 const LEASE = 'lease';
 /** Per route, the local date of the last daily digest planned (lib/digest/digest.ts). */
 const DIGEST = 'digest';
+/** The partition of the row that remembers which tenants the last cycle watched (lib/cycle.ts, offboarding). */
+const WATCHED = 'watched-tenants';
 /** Row keys of an email's item rows: `<email key>.items.000`, after its header row `<email key>`. */
 const ITEMS = '.items.';
 
@@ -307,6 +309,27 @@ export class StateStore {
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) throw error;
     }
+  }
+
+  /** The fingerprint of the tenant list the state was last cleaned up for (offboarding), if any. */
+  async watchedTenantsKey(): Promise<string | undefined> {
+    await this.ensureTable();
+    try {
+      const row = await stored(this.table, 'reading the watched tenant list', () =>
+        this.table.getEntity<{ key: string }>(WATCHED, 'current'),
+      );
+      return row.key;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async setWatchedTenantsKey(key: string, tenants: number): Promise<void> {
+    await this.ensureTable();
+    await stored(this.table, 'recording the watched tenant list', () =>
+      this.table.upsertEntity({ partitionKey: WATCHED, rowKey: 'current', key, tenants }, 'Replace'),
+    );
   }
 
   /** The local date (`2026-11-27`) of the last daily digest planned for a route, if any. */

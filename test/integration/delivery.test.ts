@@ -83,14 +83,14 @@ describe('delivery', () => {
     // The stale plan, as the late outbox write would leave it: the sent notice, and one still owed.
     await deps.state.plan({
       key: 'stale-plan',
-      recipients: { to: ['ops@contoso.example'] },
+      recipients: { to: ['ops@contoso.com'] },
       items: [firing, reminderOwed],
       plannedAt: new Date().toISOString(),
       failedAttempts: 0,
     });
     await deps.state.plan({
       key: 'stale-plan-sent',
-      recipients: { to: ['ops@contoso.example'] },
+      recipients: { to: ['ops@contoso.com'] },
       items: [firing],
       plannedAt: new Date().toISOString(),
       failedAttempts: 0,
@@ -154,7 +154,7 @@ describe('delivery', () => {
     const routed = policy({
       budget: { perMinute: 1, perHour: 100 },
       route: route('root', {
-        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })],
+        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.com'] })],
       }),
     });
     trip();
@@ -175,16 +175,13 @@ describe('delivery', () => {
         .messages()
         .map((m) => m.to[0]!.address)
         .sort(),
-    ).toEqual(['northwind@contoso.example', 'ops@contoso.example']);
+    ).toEqual(['northwind@contoso.com', 'ops@contoso.com']);
   });
 
   it('forgets an alert a week after it resolved, and a new trip then starts afresh', async () => {
     let now = new Date('2026-11-27T12:00:00Z');
     // The monitor's clock runs a week past the emulator's, to which every running job would look stalled.
-    const noStalls = buildPolicy(
-      { rules: { 'job-stalled': { enabled: false } } },
-      { emailTo: ['ops@contoso.example'] },
-    );
+    const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
     const deps = () => world.deps({ clock: () => now, policy: noStalls });
     trip();
     await runCycle(deps());

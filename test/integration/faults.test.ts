@@ -3,6 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { startStorageProxy, type StorageProxy } from '../../emulators/azurite';
 import type { Fault, Scenario } from '../../emulators';
 import { PageLimitExceeded, readAllPages } from '../../lib/clients/graph';
+import { formatSummary } from '../../lib/app';
+import { buildPolicy } from '../../lib/config/config';
 import { runCycle, type CycleDeps, type CyclePoint, type CycleSummary } from '../../lib/cycle';
 import type { CycleLimits } from '../../lib/limits';
 import { AlertStore } from '../../lib/store/alert-store';
@@ -43,6 +45,11 @@ const GRAPH_FAULTS: { name: string; fault: Omit<Fault, 'times' | 'tenantId'>; na
     name: 'malformed JSON inside a $batch',
     fault: { status: 200, malformedJson: true, inBatch: true },
     named: /no value array/,
+  },
+  {
+    name: 'a $batch answered 200 with an HTML page (a proxy)',
+    fault: { status: 200, htmlPage: true, pathIncludes: '$batch' },
+    named: /\$batch with HTTP 200 and text\/html/,
   },
   { name: 'a hung socket', fault: { status: 0, hang: true }, named: /timed out after (1\.5|2\.5) s/ },
   {
@@ -151,7 +158,7 @@ describe('fault injection over the emulators and Azurite', () => {
     expect(healed.errors).toEqual([]);
     expect(healed.alertsFiring).toBe(1 + GRAPH_FAULTS.length); // each faulty tenant's quarantined job, now read
     recover(CONTOSO, FABRIKAM_JOB);
-    await cycle();
+    await cycle(all);
     const notices = deliveredNotices(world.cloud.acs.messages());
     expect([...notices.values()].every((n) => n === 1)).toBe(true);
   });
@@ -260,6 +267,26 @@ describe('fault injection over the emulators and Azurite', () => {
         expectEachOnce(world.cloud.acs.messages(), 4);
       },
     );
+
+    it('cut after two emails reached ACS: the summary counts the two, not 0', async () => {
+      quarantine(CONTOSO, FABRIKAM_JOB);
+      quarantine(NORTHWIND, NORTHWIND_JOB);
+      const policy = buildPolicy(
+        { route: { routes: [{ match: { tenant: NORTHWIND }, to: ['northwind@contoso.com'] }] } },
+        { emailTo: ['ops@contoso.com'] },
+      );
+      let sends = 0;
+      const cut = await cycle({
+        policy,
+        probe: (p: CyclePoint) => {
+          if (p === 'sent' && ++sends === 2) proxy.cut('reset');
+        },
+      });
+      expect(cut.errors.join('\n')).toMatch(/Table Storage failed mid-cycle/);
+      expect(world.cloud.acs.messages()).toHaveLength(2);
+      expect(cut.notificationsSent).toBe(2);
+      expect(formatSummary(cut)).toContain('2 email(s) sent');
+    });
 
     it('unreachable at the start, the cycle cannot run and says to start Azurite', async () => {
       proxy.cut('reset');

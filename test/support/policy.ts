@@ -4,7 +4,7 @@ import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, type Policy, type Route } from '../.
 export function route(id: string, overrides: Partial<Route> = {}): Route {
   return {
     id,
-    to: ['ops@contoso.example'],
+    to: ['ops@contoso.com'],
     cc: [],
     repeatMs: { ...DEFAULT_REPEAT_MS },
     sendResolved: true,

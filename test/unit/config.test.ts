@@ -292,6 +292,20 @@ describe('buildPolicy problems', () => {
     ]);
   });
 
+  it("refuses reserved example addresses in a route's to and cc, naming the path", () => {
+    expect(
+      problemsOf({
+        route: {
+          to: ['ops@example.com'],
+          routes: [{ match: { condition: 'quarantine' }, to: ['it@fabrikam.com'], cc: ['lead@northwind.test'] }],
+        },
+      }),
+    ).toEqual([
+      expect.stringMatching(/^route\.to\[0\]: "ops@example\.com" is an example address: .* reserved/),
+      expect.stringMatching(/^route\.routes\[0\]\.cc\[0\]: "lead@northwind\.test" is an example address/),
+    ]);
+  });
+
   it('names every missing field of a maintenance window', () => {
     expect(problemsOf({ maintenanceWindows: [{ weekly: [{ days: ['sat'] }] }] })).toEqual([
       'maintenanceWindows[0].name: required: shown in logs as the reason alerts were muted',

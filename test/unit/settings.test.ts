@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +64,42 @@ describe('loadSettings', () => {
     expect(problems({ ...valid, WATCH_CONFIG: '/no/such/file.json' })).toEqual([
       'WATCH_CONFIG="/no/such/file.json": no such file',
     ]);
+  });
+
+  it('refuses reserved example addresses (RFC 2606, RFC 6761) and the sample sender, naming the setting', () => {
+    for (const address of [
+      'ops@example.com',
+      'you@example.com',
+      'Ops@Example.NET',
+      'a@mail.example.org',
+      'ops@contoso.example',
+      'x@watch.test',
+      'x@nowhere.invalid',
+      'x@localhost.localhost',
+    ])
+      expect(problems({ ...valid, ALERT_EMAIL_TO: `ops@contoso.com, ${address}` }), address).toEqual([
+        expect.stringMatching(
+          new RegExp(`^ALERT_EMAIL_TO holds "${address.replace(/\./g, '\\.')}", an example address: .* reserved`),
+        ),
+      ]);
+    expect(problems({ ...valid, ALERT_EMAIL_FROM: 'DoNotReply@example.azurecomm.net' })).toEqual([
+      expect.stringMatching(/^ALERT_EMAIL_FROM holds "DoNotReply@example\.azurecomm\.net", the sample's placeholder/),
+    ]);
+    expect(problems({ ...valid, ALERT_EMAIL_FROM: 'DoNotReply@example.com' })[0]).toMatch(
+      /^ALERT_EMAIL_FROM holds "DoNotReply@example\.com", an example address/,
+    );
+    // Look-alikes that are real domains pass.
+    for (const address of ['ops@example.company.com', 'ops@myexample.com', 'ops@test.contoso.com', 'x@fabrikam.com'])
+      expect(problems({ ...valid, ALERT_EMAIL_TO: address }), address).toEqual([]);
+  });
+
+  it('the sample local.settings.sample.json fails loudly until its addresses are edited', () => {
+    const sample = JSON.parse(readFileSync(join(__dirname, '..', '..', 'local.settings.sample.json'), 'utf8')) as {
+      Values: Record<string, string>;
+    };
+    const p = problems(sample.Values);
+    expect(p.some((m) => m.startsWith('ALERT_EMAIL_TO holds "ops@example.com", an example address'))).toBe(true);
+    expect(p.some((m) => m.startsWith('ALERT_EMAIL_FROM holds "DoNotReply@example.azurecomm.net"'))).toBe(true);
   });
 
   it('accepts tenant GUIDs and domains, de-duplicated and lower-cased', () => {

@@ -42,7 +42,7 @@ function items(n: number): NotificationItem[] {
 
 const email = (key: string, n: number): PlannedEmail => ({
   key,
-  recipients: { to: ['ops@contoso.example'] },
+  recipients: { to: ['ops@contoso.com'] },
   items: items(n),
   plannedAt: '2026-11-27T03:00:05.000Z',
   failedAttempts: 0,
