@@ -927,6 +927,13 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         state.setConsented(tenantId, body.consented as boolean);
         return ok();
       }
+      case 'PUT tokens-as': {
+        const tenantId = parts[1];
+        if (!tenantId || typeof body.asTenant !== 'string')
+          throw new Error('expected /_emulator/tokens-as/{tenantId} with {"asTenant":"<tenant id>"}');
+        state.issueTokensAs(tenantId, body.asTenant);
+        return ok();
+      }
       default:
         sendJson(res, 404, {
           error: { code: 'EmulatorControlNotFound', message: `no control route ${method} ${url.pathname}` },

@@ -1,7 +1,7 @@
 import { AppCredentials, type ClientAuth, type FederatedCredential } from './app-credentials';
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, shortDurationMs, type JobSpec } from './jobs';
-import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
+import { domainsOf, ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
 import { ProvisioningEventLog, validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
 import { DEFAULT_GRAPH_LIMITS, GraphThrottle, ReportsLimits, type GraphLimits } from './throttle';
 
@@ -35,6 +35,8 @@ export interface TenantState {
   servicePrincipals: ServicePrincipalState[];
   /** Entra ID P1/P2: without it the provisioning logs answer 403. */
   premium: boolean;
+  /** Verified domain names (lower case): the authority resolves them to this tenant. */
+  domains: string[];
 }
 
 export interface TokenRequestRecord {
@@ -99,6 +101,12 @@ export interface EmulatorControl {
   setGraphLimits(limits: GraphLimits): void;
   /** Requests answered 429 by the rate limits (not by injected faults) since start/reset/clearLogs: identity and access, reports. */
   throttledCounts(): { identity: number; reports: number };
+  /**
+   * A fault of the authority: tokens asked for `forTenant` are issued as tokens of `asTenant` (its
+   * tid, issuer and grants), the way a managed identity answers for its home tenant whatever tenant
+   * is asked. Until reset().
+   */
+  issueTokensAs(forTenant: string, asTenant: string): void;
 }
 
 export class CloudState implements EmulatorControl {
@@ -112,6 +120,8 @@ export class CloudState implements EmulatorControl {
   /** Graph's latency and its identity-and-access limits (emulators/throttle.ts). */
   readonly throttle: GraphThrottle;
   private tenants = new Map<string, TenantState>();
+  /** issueTokensAs: asked tenant ID → the tenant ID its tokens carry. */
+  private misissued = new Map<string, string>();
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
   private nextStep = 0;
@@ -136,8 +146,21 @@ export class CloudState implements EmulatorControl {
     return this.scenario.app;
   }
 
-  tenant(id: string): TenantState | undefined {
-    return this.tenants.get(id.toLowerCase());
+  /** A tenant by its ID or one of its domain names. */
+  tenant(idOrDomain: string): TenantState | undefined {
+    const key = idOrDomain.toLowerCase();
+    return this.tenants.get(key) ?? [...this.tenants.values()].find((t) => t.domains.includes(key));
+  }
+
+  /** The tenant whose tokens are issued when `tenantId`'s are asked for (issueTokensAs), if another. */
+  tokensIssuedAs(tenantId: string): TenantState | undefined {
+    const as = this.misissued.get(tenantId.toLowerCase());
+    return as === undefined ? undefined : this.tenant(as);
+  }
+
+  issueTokensAs(forTenant: string, asTenant: string): void {
+    const from = this.requireTenant(forTenant);
+    this.misissued.set(from.id.toLowerCase(), this.requireTenant(asTenant).id);
   }
 
   tenantIds(): string[] {
@@ -340,6 +363,7 @@ export class CloudState implements EmulatorControl {
   private load(): void {
     const now = this.clock();
     this.tenants = new Map(this.scenario.tenants.map((t) => [t.id.toLowerCase(), buildTenant(t, now)]));
+    this.misissued.clear();
     this.faults.clear();
     this.provisioningLog.clear();
     this.reportsLimiter.clear();
@@ -461,6 +485,7 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     grants: [...t.grants],
     servicePrincipals,
     premium: t.premium ?? true,
+    domains: domainsOf(t),
   };
 }
 

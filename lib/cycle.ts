@@ -603,6 +603,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     notificationsSent: delivery.sent,
     notificationsPending: delivery.waiting,
     ...(delivery.posted ? { postsSent: delivery.posted } : {}),
+    ...(delivery.budgetSpent ? { emailBudgetSpent: delivery.budgetSpent } : {}),
     errors,
     heartbeat: 'skipped',
   };

@@ -46,8 +46,19 @@ export interface MatchLabels {
   severity: Severity;
 }
 
+/** What JSON holds: the entries of a structured annotation. */
+export type StructuredValue =
+  string | number | boolean | null | StructuredValue[] | { [key: string]: StructuredValue | undefined };
+
+/**
+ * An annotation a rule's view reads back entry by entry (a digest's error codes, a sample of held
+ * objects, a KQL rule's rows). Kept as structure, never as JSON text: a bound on text could cut it
+ * into something that no longer parses. Bounded by what it holds (lib/text.ts, boundedList).
+ */
+export type AnnotationList = StructuredValue[];
+
 /** Facts that may change from cycle to cycle without making a new alert. All plain JSON. */
-export type Annotations = Record<string, string | number | boolean | undefined>;
+export type Annotations = Record<string, string | number | boolean | undefined | AnnotationList>;
 
 /** What one rule found about one subject this cycle. */
 export interface Finding {
@@ -284,6 +295,17 @@ export interface CycleSummary {
   postsSent?: number;
   errors: string[];
   heartbeat: 'sent' | 'failed' | 'skipped';
+  /** Set when emails waited because the send budget ran out (absent: it did not). */
+  emailBudgetSpent?: EmailBudgetSpent;
+}
+
+/**
+ * The email budget ran out this cycle: at our own count (`budget`: sendBudget, or the sender
+ * domain's ACS limits), or at ACS itself (`ACS`: it answered 429), with when it lets sends resume.
+ */
+export interface EmailBudgetSpent {
+  at: 'budget' | 'ACS';
+  sendsResumeAt?: string;
 }
 
 // ---- what a channel shows of an alert ------------------------------------------------------------

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
+import type { EmailDomainKind } from './policy';
 import { scaleSettings, type ScaleSettings } from './scale';
 
 /** The validated settings of the app (names in DESIGN.md; they are a public contract). */
@@ -12,6 +13,8 @@ export interface Settings {
   configPath?: string;
   emailTo: string[];
   emailFrom: string;
+  /** ACS_EMAIL_DOMAIN_KIND, else inferred from ALERT_EMAIL_FROM: what the default send budget follows. */
+  emailDomainKind: EmailDomainKind;
   acs: { endpoint: string; connectionString?: undefined } | { connectionString: string; endpoint: string };
   graphEndpoint: string;
   authorityHost?: string;
@@ -175,6 +178,23 @@ function emails(name: string, value: string | undefined, problems: string[]): st
   return items;
 }
 
+/**
+ * ACS_EMAIL_DOMAIN_KIND (`managed` or `custom`), else what the sender's domain says: ACS's
+ * Azure-managed domains are `<guid>.azurecomm.net` and a custom domain cannot be under
+ * azurecomm.net, so the address tells the kind exactly (docs/reference/platform-notes.md §4.4).
+ * Inferred rather than defaulted to `managed` so that a custom domain gets its own, higher limits
+ * without a setting; the setting is there to say it outright (or for a domain the rule misreads).
+ */
+function emailDomainKindOf(value: string | undefined, sender: string | undefined, problems: string[]): EmailDomainKind {
+  const given = value?.trim().toLowerCase();
+  if (given === 'managed' || given === 'custom') return given;
+  if (given)
+    problems.push(
+      `ACS_EMAIL_DOMAIN_KIND="${value?.trim().slice(0, 80)}" is not a kind of ACS email domain; expected managed (an Azure-managed domain, *.azurecomm.net: 5 emails a minute, 10 an hour) or custom (your own verified domain: 30 a minute, 100 an hour)`,
+    );
+  return /\.azurecomm\.net$/i.test(sender ?? '') ? 'managed' : 'custom';
+}
+
 function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined {
   const endpoint = env.ACS_ENDPOINT?.trim();
   const connectionString = env.ACS_CONNECTION_STRING?.trim();
@@ -314,6 +334,7 @@ export function loadSettings(given: Env): Settings {
     const example = exampleAddressProblem(from[0] as string);
     if (example) problems.push(`ALERT_EMAIL_FROM holds "${from[0]}", ${example}`);
   }
+  const emailDomainKind = emailDomainKindOf(env.ACS_EMAIL_DOMAIN_KIND, from[0], problems);
   const acs = acsSettings(env, problems);
   const cloud = cloudNamed(env.AZURE_CLOUD?.trim() || DEFAULT_CLOUD);
   if (!cloud)
@@ -359,6 +380,7 @@ export function loadSettings(given: Env): Settings {
     configPath,
     emailTo,
     emailFrom: from[0] as string,
+    emailDomainKind,
     acs,
     graphEndpoint,
     authorityHost,
@@ -388,6 +410,7 @@ export const DEPLOYMENT_SETTINGS = {
   ALERT_EMAIL_FROM: 'required',
   ACS_ENDPOINT: 'required',
   ACS_CONNECTION_STRING: 'optional',
+  ACS_EMAIL_DOMAIN_KIND: 'optional',
   AZURE_CLOUD: 'required',
   GRAPH_ENDPOINT: 'optional',
   AZURE_AUTHORITY_HOST: 'optional',

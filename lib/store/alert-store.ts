@@ -8,7 +8,7 @@ import {
   tableCreator,
 } from './table';
 import type { AlertRecord, Annotations } from '../model';
-import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS } from '../text';
+import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS, MAX_LIST_CHARS } from '../text';
 
 export const ALERTS_TABLE = 'SyncWatchAlerts';
 
@@ -45,12 +45,17 @@ function partitionKeyOf(tenantId: string): string {
 
 /**
  * Annotations that fit one property: each value is already bounded where findings are made; if
- * many long ones still make the JSON too big, every value is cut shorter until it fits. A row
- * that cannot be saved is an alert that is never sent, so nothing from Graph may make it too big.
+ * many long ones still make the JSON too big, every text is cut shorter and every list holds less
+ * (whole entries, never cut text) until it fits. A row that cannot be saved is an alert that is
+ * never sent, so nothing from Graph may make it too big.
  */
 export function storableAnnotations(annotations: Annotations): Annotations {
-  for (let max = MAX_ANNOTATION_CHARS; ; max = Math.floor(max / 2)) {
-    const candidate = boundedAnnotations(annotations, max);
+  for (
+    let max = MAX_ANNOTATION_CHARS, listMax = MAX_LIST_CHARS;
+    ;
+    max = Math.floor(max / 2), listMax = Math.floor(listMax / 2)
+  ) {
+    const candidate = boundedAnnotations(annotations, max, listMax);
     if (JSON.stringify(candidate).length <= PROPERTY_BUDGET_CHARS || max < 40) return candidate;
   }
 }

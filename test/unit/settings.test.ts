@@ -120,6 +120,29 @@ describe('loadSettings', () => {
   });
 });
 
+describe('ACS_EMAIL_DOMAIN_KIND: the sender domain sets the default send budget', () => {
+  const custom = { ...valid, ALERT_EMAIL_FROM: 'DoNotReply@alerts.contoso.com' };
+  it('infers an Azure-managed domain from a sender under azurecomm.net, and a custom one otherwise', () => {
+    expect(loadSettings(valid).emailDomainKind).toBe('managed');
+    expect(
+      loadSettings({ ...valid, ALERT_EMAIL_FROM: 'DoNotReply@0f1e2d3c-AAAA-4bbb-8ccc-123456789abc.AzureComm.NET' })
+        .emailDomainKind,
+    ).toBe('managed');
+    expect(loadSettings(custom).emailDomainKind).toBe('custom');
+    // A look-alike is not Azure's domain.
+    expect(loadSettings({ ...valid, ALERT_EMAIL_FROM: 'a@notazurecomm.net' }).emailDomainKind).toBe('custom');
+  });
+  it('takes the setting over the inference, in any case', () => {
+    expect(loadSettings({ ...custom, ACS_EMAIL_DOMAIN_KIND: 'Managed' }).emailDomainKind).toBe('managed');
+    expect(loadSettings({ ...valid, ACS_EMAIL_DOMAIN_KIND: ' custom ' }).emailDomainKind).toBe('custom');
+  });
+  it('rejects another value, naming the setting and what it accepts', () => {
+    expect(problems({ ...valid, ACS_EMAIL_DOMAIN_KIND: 'azure' })).toEqual([
+      'ACS_EMAIL_DOMAIN_KIND="azure" is not a kind of ACS email domain; expected managed (an Azure-managed domain, *.azurecomm.net: 5 emails a minute, 10 an hour) or custom (your own verified domain: 30 a minute, 100 an hour)',
+    ]);
+  });
+});
+
 describe('local.settings.json merged into the environment', () => {
   const localEnv = (env: Env, file: string) => localSettings(env, file).env;
   const dir = mkdtempSync(join(tmpdir(), 'esw-settings-'));
