@@ -14,8 +14,6 @@ export const GRAPH_APPLICATION_PERMISSIONS = {
   'AuditLog.Read.All': 'read the provisioning logs (failures, held deletes)',
 } as const;
 
-export type GraphPermission = keyof typeof GRAPH_APPLICATION_PERMISSIONS;
-
 /** Microsoft Graph's application ID, the same in every tenant and cloud. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 

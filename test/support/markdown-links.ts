@@ -40,7 +40,7 @@ export function anchorsOf(markdown: string): Set<string> {
 }
 
 /** Every link target of a Markdown text: links, images, and href/src of inline HTML (such as `<img src>`). */
-export function linkTargets(markdown: string): string[] {
+function linkTargets(markdown: string): string[] {
   const targets: string[] = [];
   marked.walkTokens(Lexer.lex(markdown), (token) => {
     if (token.type === 'link' || token.type === 'image') targets.push(token.href);
