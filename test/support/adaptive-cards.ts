@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type * as AdaptiveCards from 'adaptivecards';
 
 /**
  * Adaptive Cards checked by Microsoft's own renderer library (`adaptivecards`, the one the Adaptive
@@ -7,28 +8,7 @@ import { createRequire } from 'node:module';
  * '.../adaptivecards/lib/strings'), so the webpack bundle in `dist/` is loaded instead. Parsing and
  * validating need no DOM.
  */
-const AC = createRequire(import.meta.url)('adaptivecards/dist/adaptivecards.js') as AdaptiveCardsModule;
-
-interface ValidationEventLike {
-  phase: number;
-  event: number;
-  message: string;
-}
-interface AdaptiveCardsModule {
-  AdaptiveCard: new () => {
-    hostConfig: unknown;
-    parse(json: unknown, context: unknown): void;
-    validateProperties(): { validationEvents: ValidationEventLike[] };
-  };
-  SerializationContext: new (targetVersion?: unknown) => {
-    eventCount: number;
-    getEventAt(index: number): ValidationEventLike;
-  };
-  HostConfig: new (config: object) => unknown;
-  Version: { parse(text: string, context: unknown): { isValid: boolean } | undefined };
-  ValidationPhase: Record<number, string>;
-  ValidationEvent: Record<number, string>;
-}
+const AC = createRequire(import.meta.url)('adaptivecards/dist/adaptivecards.js') as typeof AdaptiveCards;
 
 /**
  * What of Teams' host config a validation reads: six actions in a set (the library's default is five).
@@ -38,9 +18,11 @@ interface AdaptiveCardsModule {
 const TEAMS_HOST_CONFIG = new AC.HostConfig({ actions: { maxActions: 6 } });
 
 /**
- * Every event the library raises for a card parsed and validated at the version it declares:
+ * Every event the library raises for a card parsed and validated at the version it declares, such as
  * `Parse/UnsupportedProperty: Property "style" is supported in version 1.5, but you are using
- * version 1.4.`, `Validation/TooManyActions: Maximum number of actions exceeded (6).` Version-gated properties are reported while parsing, the rest when validating, so
+ * version 1.4.` or `Validation/TooManyActions: Maximum number of actions exceeded (6).` The version
+ * enforced is the parse context's, not the card's `version` field, so the context is given the
+ * declared one; version-gated properties are reported while parsing, the rest when validating, so
  * both are read. An empty list is a card the library takes whole, as declared.
  */
 export function adaptiveCardEvents(card: { version?: unknown }): string[] {
