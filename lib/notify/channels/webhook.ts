@@ -12,8 +12,8 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * The generic JSON webhook: a versioned, documented payload (schemas/webhook-v1.json; README,
  * "Webhooks") with the same words every channel shows (lib/notify/notice.ts), signed per Standard
  * Webhooks (webhook-signing.ts) so a receiver can check with a library of its own that it comes from
- * this monitor and is not a replay. Text is plain text, made display-safe (no control or direction characters,
- * foreign URLs defanged, bounded); a receiver that shows it as HTML must still escape it.
+ * this monitor and is not a replay. Text is plain text, made display-safe (no control or direction
+ * characters, foreign URLs defanged, bounded); a receiver that shows it as HTML must still escape it.
  */
 
 /** The payload's version: a new field may be added within it; a change that breaks a receiver is a new version. */
