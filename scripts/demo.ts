@@ -4,8 +4,9 @@
  * scenario with the demo config (routing, tenant names, a silence), and between steps runs real
  * cycles, each as its own `npm run cycle` process with the settings a deployment would have, so
  * alert state must survive in Table Storage between them. It shows a grouped email, a silenced
- * job, a reminder and a grouped resolved notice, and the same as Teams cards and signed webhook
- * posts to the emulators' receivers, which check them.
+ * job, a reminder and a grouped resolved notice that says what is still open and muted, and the same as Teams cards and signed webhook
+ * posts to the emulators' receivers, which check them (the webhooks with the standardwebhooks
+ * library: the demo fails unless every webhook post verifies as Standard Webhooks).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -50,7 +51,9 @@ function describePost(post: ReceivedPost): string {
     post.verified && !post.problem
       ? post.kind === 'teams'
         ? 'Workflows envelope and card checked'
-        : 'signature and timestamp verified'
+        : post.scheme === 'standard-webhooks'
+          ? 'verified as Standard Webhooks by the standardwebhooks library'
+          : `NOT STANDARD WEBHOOKS: verified by the ${post.scheme} headers only`
       : `REFUSED: ${post.problem}`;
   return post.kind === 'teams'
     ? `posted a Teams card (${check}): ${json.attachments?.[0]?.content?.fallbackText ?? ''}`
@@ -92,7 +95,8 @@ async function main(): Promise<number> {
     );
     console.log(`  Watching tenants ${cloud.tenants.join(', ')}\n`);
 
-    const story: { steps?: string[]; waitMs?: number; says: string }[] = [
+    /** `stillOpen`: what the chapter's resolved email must say is still open or muted (the demo fails otherwise). */
+    const story: { steps?: string[]; waitMs?: number; says: string; stillOpen?: RegExp[] }[] = [
       {
         says: 'All jobs healthy (Tailspin was started but never ran, a Cloud Sync writeback job was created but never started: no alerts)',
       },
@@ -107,7 +111,7 @@ async function main(): Promise<number> {
         says:
           'Fabrikam holds 612 deletes (threshold 500; the email names them from the provisioning logs), Woodgrove is quarantined, Cloud Sync ' +
           "has completed no run for 3 h, Acme's SCIM app fails below quarantine and 15 users fail to provision to ServiceNow: one email for all " +
-          'five, with a failure digest per error code. Northwind is quarantined too, but silenced',
+          "five, the deletion hold and its button on the phone's first screen, the failures per error code below. Northwind is quarantined too, but silenced",
       },
       { steps: ['still-quarantined'], says: 'Still broken, Entra re-evaluated: no repeat email yet' },
       {
@@ -116,7 +120,11 @@ async function main(): Promise<number> {
       },
       {
         steps: ['recovered', 'woodgrove-recovered', 'cloud-sync-caught-up', 'scim-recovered'],
-        says: "Deletes approved, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four (ServiceNow's failures are still in their one-hour window)",
+        says: "Deletes approved, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four, which says what is not resolved: ServiceNow's failures (still in their one-hour window) and Northwind's muted quarantine",
+        stillOpen: [
+          /^- Still open: Provisioning failures: ServiceNow \(Contoso\)/m,
+          /^- Muted: Quarantined: Contoso to Northwind \(Northwind\)/m,
+        ],
       },
     ];
     let failed = false;
@@ -139,6 +147,18 @@ async function main(): Promise<number> {
           : '    -> no email',
       );
       for (const post of cloud.webhooks.posts().slice(postsBefore)) console.log(`    -> ${describePost(post)}`);
+      // A resolved email never reads as "all clear" while something is still broken or muted.
+      for (const m of sent.filter((e) => e.headers?.['X-Entra-Sync-Watch-Kind'] === 'resolved')) {
+        const lines = (m.plainText ?? '')
+          .split('\n')
+          .filter((l) => /^(Not all clear|All clear|Nothing else)|^- (Still open|Muted): /.test(l));
+        console.log(lines.map((l) => `       ${l}`).join('\n'));
+      }
+      for (const expected of chapter.stillOpen ?? []) {
+        if (sent.some((m) => expected.test(m.plainText ?? ''))) continue;
+        failed = true;
+        console.log(`    (the resolved email does not say ${expected.source})`);
+      }
       console.log('');
     }
 
@@ -153,6 +173,13 @@ async function main(): Promise<number> {
     );
     for (const post of posts) console.log(`  ${relative(process.cwd(), post.filePath ?? '')}`);
     if (cloud.webhooks.posts().some((p) => !p.verified || p.problem)) failed = true;
+    // Every webhook post must verify with a Standard Webhooks library given the configured secret.
+    const hooks = cloud.webhooks.posts('webhook');
+    const standard = hooks.filter((p) => p.verified && p.scheme === 'standard-webhooks').length;
+    console.log(
+      `${standard} of ${hooks.length} webhook post(s) verified as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) by the standardwebhooks library with OPS_WEBHOOK_SECRET.`,
+    );
+    if (hooks.length === 0 || standard !== hooks.length) failed = true;
     return failed ? 1 : 0;
   } finally {
     await cloud.stop();

@@ -36,10 +36,10 @@ export interface NoticeView {
   /** `Quarantined: Fabrikam to Contoso (Contoso)`: the same in every message about the alert. */
   heading: string;
   /**
-   * `Contoso: Quarantined: Fabrikam to Contoso · since 27 Nov 03:05 UTC`: the subject of every
+   * `Contoso: Quarantined: Fabrikam to Contoso (since 27 Nov 03:05 UTC)`: the subject of every
    * message of this firing of the alert, the same from its first notice to its last (the tenant
-   * first, then what and where, then when the firing began), so mail clients thread them (README,
-   * "Threading and mail rules"). No severity and no kind in it: those change while the alert lives.
+   * first, then what and where, then when the firing began), so mail clients thread them
+   * (docs/channels.md, "Threading and mail rules"). No severity and no kind in it: those change while the alert lives.
    */
   stem: string;
   /** What this notice is: `New alert`, `Reminder`, `Changed`, `Resolved`, `Ended` (webhooks' schema enumerates them). */
@@ -180,7 +180,7 @@ function causeLabelOf(alert: AlertRecord): string | undefined {
 }
 
 /**
- * `Contoso: Quarantined: Fabrikam to Contoso · since 27 Nov 03:05 UTC`: the tenant first (within 40
+ * `Contoso: Quarantined: Fabrikam to Contoso (since 27 Nov 03:05 UTC)`: the tenant first (within 40
  * characters, however long its name), the rule's title (not the view's, which may change while the
  * alert fires), the configuration, and when this firing began (the thread's start, which never
  * changes: a new firing after a resolve is a new thread).
@@ -188,7 +188,7 @@ function causeLabelOf(alert: AlertRecord): string | undefined {
 function stemOf(alert: AlertRecord, view: AlertView, tenant: string, item: NotificationItem, timeZone: string): string {
   const title = displayLine(ruleFor(alert.labels.condition)?.title ?? view.title, SUBJECT_TITLE_MAX);
   const what = aboutTheTenant(view, alert, tenant) ? title : `${title}: ${displayLine(view.about, SUBJECT_ABOUT_MAX)}`;
-  return `${displayLine(tenant, SUBJECT_TENANT_MAX)}: ${what} · since ${formatShortTime(item.startsAt, timeZone)}`;
+  return `${displayLine(tenant, SUBJECT_TENANT_MAX)}: ${what} (since ${formatShortTime(item.startsAt, timeZone)})`;
 }
 
 /** The reader's actions: open the rule's first link, then snooze (not on a resolved notice). */

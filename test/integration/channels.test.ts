@@ -1,3 +1,5 @@
+import { withoutSince } from '../support/subjects';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle } from '../../lib/cycle/cycle';
@@ -64,17 +66,44 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(first.errors).toEqual([]);
     expect([first.notificationsSent, first.postsSent]).toEqual([3, 2]);
     await runCycle(deps());
-    expect(emails()).toEqual([
-      '[Critical] Deletion threshold tripped: Fabrikam to Contoso (3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b)',
+    expect(emails().map(withoutSince)).toEqual([
+      '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b: Deletion threshold tripped: Fabrikam to Contoso',
     ]);
-    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
+    expect(posts()).toEqual(['teams:CRITICAL: ACT NOW · NEW ALERT', 'webhook:firing']);
     expect(world.cloud.webhooks.posts().every((p) => p.verified && !p.problem)).toBe(true);
+    expect(world.cloud.webhooks.posts('webhook').map((p) => p.scheme)).toEqual(['standard-webhooks']);
 
     recover();
     await runCycle(deps());
     await runCycle(deps());
     expect(emails()).toHaveLength(2);
-    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing', 'teams:RESOLVED', 'webhook:resolved']);
+    expect(posts()).toEqual([
+      'teams:CRITICAL: ACT NOW · NEW ALERT',
+      'webhook:firing',
+      'teams:RESOLVED',
+      'webhook:resolved',
+    ]);
+  });
+
+  it("a webhook post verifies with the standardwebhooks library and the secret as configured (not with this monitor's code)", async () => {
+    trip();
+    await runCycle(deps());
+    const [post] = world.cloud.webhooks.accepted('webhook');
+    const secret = world.env.OPS_WEBHOOK_SECRET as string;
+    expect(secret).toMatch(/^whsec_/);
+    const payload = new Webhook(secret).verify(post!.body, post!.headers) as {
+      id: string;
+      notices: { kind: string }[];
+    };
+    expect(payload.notices.map((n) => n.kind)).toEqual(['firing']);
+    // webhook-id is the message's id, which the payload and the deprecated delivery header carry too.
+    expect([post!.headers['webhook-id'], post!.headers['x-entra-sync-watch-delivery']]).toEqual([
+      payload.id,
+      payload.id,
+    ]);
+    expect(() => new Webhook(secret).verify(post!.body.replace('firing', 'resolved'), post!.headers)).toThrow(
+      WebhookVerificationError,
+    );
   });
 
   it('with Teams down, email and the webhook still go; Teams gets its card next cycle, once', async () => {
@@ -91,7 +120,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     const back = await runCycle(deps());
     expect(back.errors).toEqual([]);
     await runCycle(deps());
-    expect(posts()).toEqual(['webhook:firing', 'teams:CRITICAL · NEW ALERT']);
+    expect(posts()).toEqual(['webhook:firing', 'teams:CRITICAL: ACT NOW · NEW ALERT']);
     expect(emails()).toHaveLength(1);
   });
 
@@ -102,10 +131,10 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(failed.errors.join('\n')).toMatch(
       /to the webhook OPS_WEBHOOK_URL of route root failed, will retry next cycle: .*HTTP 500/,
     );
-    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT']);
+    expect(posts()).toEqual(['teams:CRITICAL: ACT NOW · NEW ALERT']);
     await runCycle(deps());
     await runCycle(deps());
-    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
+    expect(posts()).toEqual(['teams:CRITICAL: ACT NOW · NEW ALERT', 'webhook:firing']);
     expect(emails()).toHaveLength(1);
   });
 
@@ -119,7 +148,10 @@ describe('channels: Teams and signed webhooks beside email', () => {
     const webhookPosts = world.cloud.webhooks.posts('webhook');
     expect(webhookPosts).toHaveLength(2);
     expect(webhookPosts.map((p) => p.duplicate)).toEqual([false, true]);
+    expect(new Set(webhookPosts.map((p) => p.headers['webhook-id'])).size).toBe(1);
     expect(new Set(webhookPosts.map((p) => p.headers['x-entra-sync-watch-delivery'])).size).toBe(1);
+    // Each attempt is signed anew: the same id, its own timestamp and signature.
+    expect(webhookPosts.map((p) => p.scheme)).toEqual(['standard-webhooks', 'standard-webhooks']);
     expect(world.cloud.webhooks.accepted('webhook')).toHaveLength(1);
     expect(emails()).toHaveLength(1);
   });
@@ -162,9 +194,9 @@ describe('channels: Teams and signed webhooks beside email', () => {
     const hung = await runCycle(deps());
     expect(hung.errors).toHaveLength(1);
     expect(emails()).toHaveLength(1);
-    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT']);
+    expect(posts()).toEqual(['teams:CRITICAL: ACT NOW · NEW ALERT']);
     await runCycle(deps());
-    expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
+    expect(posts()).toEqual(['teams:CRITICAL: ACT NOW · NEW ALERT', 'webhook:firing']);
   });
 
   it('a channel whose setting is missing says which, and never stops email or the other channel', async () => {
@@ -176,7 +208,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(posts()).toEqual(['webhook:firing']);
     const fixed = await runCycle(deps());
     expect(fixed.errors).toEqual([]);
-    expect(posts()).toEqual(['webhook:firing', 'teams:CRITICAL · NEW ALERT']);
+    expect(posts()).toEqual(['webhook:firing', 'teams:CRITICAL: ACT NOW · NEW ALERT']);
   });
 
   it('drops what was planned for a channel taken out of the config, instead of failing every cycle', async () => {

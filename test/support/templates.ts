@@ -177,3 +177,21 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));
   return templates;
 }
+
+/**
+ * `count` quarantine notices of long-named apps with long errors: more than a Teams card holds, so it
+ * is laid out with less of each text and, past the smallest layout, with "And N more alert(s)".
+ */
+export function oversizedNotices(count: number, nameLength: number, ctx = RENDER_CONTEXT): NoticeView[] {
+  const base = ALERT_FIXTURES.quarantine!;
+  return Array.from({ length: count }, (_, i): AlertRecord => ({
+    ...base,
+    fingerprint: `f${i}`,
+    labels: { ...base.labels, jobId: `${base.labels.jobId}.${i}` },
+    annotations: {
+      ...base.annotations,
+      servicePrincipalName: `Partner ${i} ${'n'.repeat(nameLength)}`,
+      errorMessage: 'e'.repeat(3000),
+    },
+  })).map((alert) => noticeView(noticeOf(alert, 'firing'), ctx));
+}

@@ -12,6 +12,7 @@ import { bounded, displayLine, displayText } from '../../lib/util/safe-text';
 import { relatedAlerts, viewOf } from '../../lib/evaluate/view';
 import { ALERT_FIXTURES, noticeOf, RENDER_CONTEXT, type NoticeKind } from '../fixtures/alerts';
 import { route } from '../support/policy';
+import { oversizedNotices } from '../support/templates';
 
 /**
  * Edges of the pure core that `npm run mutate` found no test for: each test here kills mutants
@@ -321,7 +322,7 @@ describe('how a message names its notices (subjects that mail rules sort by)', (
     );
     // One alert: its stem, `Re: ` after the first notice, whatever the kind.
     expect(subject([badly('quarantine')])).toBe(
-      'Re: Contoso: Quarantined: Woodgrove to Contoso · since 27 Nov 03:05 UTC',
+      'Re: Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)',
     );
     expect(subject([])).toBe('');
     expect(summarize([]).resolvedOnly).toBe(false);
@@ -492,23 +493,7 @@ describe('which firing alert mutes which (inhibition)', () => {
 });
 
 describe('a Teams card that would not fit', () => {
-  const many = (count: number, nameLength: number) => {
-    const base = ALERT_FIXTURES.quarantine!;
-    const alerts = Array.from({ length: count }, (_, i): AlertRecord => {
-      const labels = { ...base.labels, jobId: `${base.labels.jobId}.${i}` };
-      return {
-        ...base,
-        fingerprint: `f${i}`,
-        labels,
-        annotations: {
-          ...base.annotations,
-          servicePrincipalName: `Partner ${i} ${'n'.repeat(nameLength)}`,
-          errorMessage: 'e'.repeat(3000),
-        },
-      };
-    });
-    return alerts.map((alert) => noticeView(noticeOf(alert, 'firing'), RENDER_CONTEXT));
-  };
+  const many = oversizedNotices;
   const texts = (body: string) => JSON.stringify(JSON.parse(body));
 
   it("keeps within Teams' limit by saying less of each alert, then by naming how many more alerts there are", () => {

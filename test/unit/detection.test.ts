@@ -320,7 +320,7 @@ describe('quarantine', () => {
     );
     expect(changed.notices.map((n) => n.item.kind)).toEqual(['changed']);
     expect(changed.notices[0]?.item.fingerprint).toBe(first.notices[0]?.item.fingerprint);
-    expect(changed.email?.subject).toBe(`Re: ${TENANT}: Quarantined: Fabrikam to Contoso · since 27 Nov 12:00 UTC`);
+    expect(changed.email?.subject).toBe(`Re: ${TENANT}: Quarantined: Fabrikam to Contoso (since 27 Nov 12:00 UTC)`);
     expect(changed.email?.headers?.['X-Entra-Sync-Watch-Kind']).toBe('changed');
     expect(changed.email?.plainText).toContain('EncounteredQuarantineException');
   });
@@ -369,7 +369,7 @@ describe('a job disabled out of quarantine is never "resolved"', () => {
       observe([[crossTenant, graphJob('A2A.1', 'Azure2Azure')]]),
       new Date(NOW.getTime() + HOUR),
     );
-    expect(email?.subject).toBe(`Re: ${TENANT}: Quarantined: Fabrikam to Contoso · since 27 Nov 12:00 UTC`);
+    expect(email?.subject).toBe(`Re: ${TENANT}: Quarantined: Fabrikam to Contoso (since 27 Nov 12:00 UTC)`);
     expect(email?.plainText).toMatch(/^RESOLVED\n/);
     expect(email?.plainText).toMatch(/Left quarantine at .*, after 1 h 10 min\. It began .* \(as Entra reports it\)\./);
   });
@@ -626,7 +626,7 @@ describe('unknown enum values and casing', () => {
     expect(
       notices.map((n) => [n.route.id, n.route.to, n.item.kind, p.stored.get(n.item.fingerprint)?.labels.condition]),
     ).toEqual([['root.0', ['change-board@contoso.com'], 'firing', 'deletion-threshold']]);
-    expect(email?.subject).toBe(`${TENANT}: Deletion threshold tripped: Fabrikam to Contoso · since 27 Nov 12:00 UTC`);
+    expect(email?.subject).toBe(`${TENANT}: Deletion threshold tripped: Fabrikam to Contoso (since 27 Nov 12:00 UTC)`);
   });
 
   it('an unknown status code or quarantine reason in any casing is kept and judged, never a crash', () => {

@@ -14,7 +14,7 @@ const ctx = RENDER_CONTEXT;
 describe('renderEmail: subjects', () => {
   it('gives one alert one subject for its whole firing: the tenant first, then what and where, then since when; Re: after the first', () => {
     const subject = (kind: NotificationItem['kind']) => renderEmail([noticeOf(quarantine, kind)], ctx).subject;
-    const stem = 'Contoso: Quarantined: Woodgrove to Contoso · since 27 Nov 03:05 UTC';
+    const stem = 'Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)';
     expect(subject('firing')).toBe(stem);
     expect(subject('reminder')).toBe(`Re: ${stem}`);
     expect(subject('changed')).toBe(`Re: ${stem}`);
@@ -23,10 +23,10 @@ describe('renderEmail: subjects', () => {
 
   it('names a tenant the config does not by its ID or domain, once for a tenant-wide alert', () => {
     expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).subject).toBe(
-      `${FABRIKAM}: Cannot monitor · since 27 Nov 03:05 UTC`,
+      `${FABRIKAM}: Cannot monitor (since 27 Nov 03:05 UTC)`,
     );
     const unnamed = renderEmail([noticeOf(quarantine, 'firing')], { ...ctx, tenantNames: new Map() });
-    expect(unnamed.subject).toBe(`${CONTOSO}: Quarantined: Woodgrove to Contoso · since 27 Nov 03:05 UTC`);
+    expect(unnamed.subject).toBe(`${CONTOSO}: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)`);
   });
 
   it('names a grouped email by its tenants, its most urgent alert and how many more, with the kind when all share it', () => {
@@ -47,7 +47,7 @@ describe('renderEmail: subjects', () => {
     const a = noticeOf(trip, 'firing');
     const b = noticeOf(trip, 'firing', 'root.0');
     expect(renderEmail([a, b], ctx).subject).toBe(
-      'Contoso: Deletion threshold tripped: Fabrikam to Contoso · since 27 Nov 03:05 UTC',
+      'Contoso: Deletion threshold tripped: Fabrikam to Contoso (since 27 Nov 03:05 UTC)',
     );
   });
 
@@ -55,7 +55,7 @@ describe('renderEmail: subjects', () => {
     const notice = noticeOf(quarantine, 'resolved');
     const view = { ...viewOf(notice.alert, ctx), ended: 'ended because Entra disabled the job', endedWell: false };
     const email = emailFromViews([noticeView(notice, ctx, view)], ctx);
-    expect(email.subject).toBe('Re: Contoso: Quarantined: Woodgrove to Contoso · since 27 Nov 03:05 UTC');
+    expect(email.subject).toBe('Re: Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)');
     expect(email.plainText).toMatch(/^ENDED\n/);
     expect(email.plainText).toContain(
       'Ended because Entra disabled the job at 2026-11-27 07:05 UTC, after 4 h 25 min.',

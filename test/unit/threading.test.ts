@@ -8,7 +8,7 @@ import { emailTemplates } from '../support/email-templates';
 import { noticeTemplates } from '../support/templates';
 
 /**
- * Threading and mail rules (README, "Threading and mail rules"): the emails of one alert's life
+ * Threading and mail rules (docs/channels.md, "Threading and mail rules"): the emails of one alert's life
  * (firing, reminder, change, resolved) thread in Gmail by its subject rule (the same subject apart
  * from `Re:`/`Fwd:`, Gmail Help "Group emails into conversations"), and in Outlook/Exchange and Apple
  * Mail by their headers (In-Reply-To and References to the first email's Message-ID); no subject

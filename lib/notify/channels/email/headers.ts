@@ -5,8 +5,8 @@ import { subjectOf, type NoticeSummary, type NoticeView } from '../../notice';
 
 /**
  * The subject and the custom headers of an alert email: what threads the messages of one alert
- * in a mail client, lets mail rules sort them, and keeps auto-responders quiet (README, "Threading
- * and mail rules", has each client's rule and its source).
+ * in a mail client, lets mail rules sort them, and keeps auto-responders quiet (docs/channels.md,
+ * "Threading and mail rules", has each client's rule and its source).
  *
  * Threading: every firing period of an alert has a thread root, `<alert.{fingerprint}.{start}@{domain}>`.
  * A firing email about that one alert carries the root as its Message-ID; every later email about
@@ -19,7 +19,7 @@ import { subjectOf, type NoticeSummary, type NoticeView } from '../../notice';
  *
  * ACS Email keeps a customer-supplied Message-ID when it is a valid RFC 5322 msg-id and replaces it
  * otherwise (learn.microsoft.com, "Custom headers for Azure Email Communication Service",
- * `x-ms-acsemail-validate-message-id`).
+ * `x-ms-acsemail-validate-message-id`; see docs/channels.md, "Threading and mail rules").
  */
 
 /** Used when the sender's domain is unknown: `.invalid` never resolves (RFC 2606). */
@@ -45,7 +45,7 @@ function threadRootId(alert: AlertRecord, startsAt: string, domain: string): str
 
 /**
  * One alert: its stem, the same on every email of the firing, with `Re: ` after the first
- * (`Re: Contoso: Quarantined: Woodgrove to Contoso · since 27 Nov 03:05 UTC`). Several: the tenant,
+ * (`Re: Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)`). Several: the tenant,
  * the most urgent alert and how many more. One line, bounded; a split's part at the end.
  */
 export function emailSubject(

@@ -162,17 +162,20 @@ function singleSection(s: CauseSection, grouped: boolean, lead: NoticeView): str
     if (v !== lead) parts.push(...essentials(v), actionButtons(v.actions, false));
   }
   parts.push(...runbookHtml(s));
-  const facts = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts;
+  // A resolved notice is told in brief: what it was (the first facts) and its ID; the runbook, the other
+  // links and the Graph requests were for while it was open.
+  const ended = v.kind === 'resolved';
+  const facts = ended ? v.view.facts.slice(0, 2) : v.view.facts;
   if (facts.length) {
     parts.push(subheading('Details'));
     parts.push(facts.map(([label, value]) => row(line(label, 120), text(value, 1000))).join('\n'));
   }
-  if (v.moreLinks.length)
+  if (v.moreLinks.length && !ended)
     parts.push(
       subheading('More links'),
       `<ul style="margin:0;padding:0 0 0 20px">${v.moreLinks.map((l) => `<li style="margin:0 0 4px;font-size:14px;line-height:20px">${textLink(l, line(l.label, 120))}</li>`).join('')}</ul>`,
     );
-  parts.push(...scriptsHtml([...(v.view.scripts ?? []), ['Alert ID', v.alert.fingerprint]]));
+  parts.push(...scriptsHtml([...(ended ? [] : (v.view.scripts ?? [])), ['Alert ID', v.alert.fingerprint]]));
   return cardRow(parts.join('\n'));
 }
 

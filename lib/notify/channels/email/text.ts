@@ -80,17 +80,20 @@ function singleSection(s: CauseSection, grouped: boolean, lead: NoticeView): str
     if (v !== lead) lines.push('', ...essentials(v), ...(v.actions.length ? ['', ...actionLines(v.actions)] : []));
   }
   lines.push(...runbookLines(s));
-  const facts = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts;
+  // A resolved notice is told in brief: what it was (the first facts) and its ID; the runbook, the other
+  // links and the Graph requests were for while it was open.
+  const ended = v.kind === 'resolved';
+  const facts = ended ? v.view.facts.slice(0, 2) : v.view.facts;
   if (facts.length) {
     lines.push('', 'Details:');
     for (const [label, value] of facts)
       lines.push(`- ${displayLine(label, 120)}: ${indented(displayText(value, 1000), '  ')}`);
   }
-  if (v.moreLinks.length) {
+  if (v.moreLinks.length && !ended) {
     lines.push('', 'More links:');
     for (const link of v.moreLinks) lines.push(`- ${displayLine(link.label, 120)}:`, `  ${link.href}`);
   }
-  lines.push(...scriptLines([...(v.view.scripts ?? []), ['Alert ID', v.alert.fingerprint]]));
+  lines.push(...scriptLines([...(ended ? [] : (v.view.scripts ?? [])), ['Alert ID', v.alert.fingerprint]]));
   return lines;
 }
 
