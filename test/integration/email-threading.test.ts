@@ -33,7 +33,11 @@ describe('email threading, end to end', () => {
   it('threads the firing email, the reminder and the resolved notice of an alert, and marks them auto-generated', async () => {
     const later = () => new Date(Date.now() + 5 * 3600_000); // past the 4 h repeat interval
     // The monitor's clock jumps ahead while the emulator's job times do not: healthy jobs would look stalled.
-    const policy = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
+    // The route shows times in Berlin's zone: the subject's start, the email's times and its footer.
+    const policy = buildPolicy(
+      { rules: { 'job-stalled': { enabled: false } }, route: { timeZone: 'Europe/Berlin' } },
+      { emailTo: ['ops@contoso.com'] },
+    );
     world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
       state: 'quarantined',
       quarantine: { reason: 'TooManyDeletes' },
@@ -49,10 +53,12 @@ describe('email threading, end to end', () => {
     const stem = firing!.subject;
     expect(stem).toMatch(
       new RegExp(
-        `^${CONTOSO}: Deletion threshold tripped: Fabrikam to Contoso \\(since \\d{1,2} \\w{3,4} \\d\\d:\\d\\d UTC\\)$`,
+        `^${CONTOSO}: Deletion threshold tripped: Fabrikam to Contoso \\(since \\d{1,2} \\w{3,4} \\d\\d:\\d\\d UTC\\+[12]\\)$`,
       ),
     );
     expect([reminder!.subject, resolved!.subject]).toEqual([`Re: ${stem}`, `Re: ${stem}`]);
+    expect(firing!.plainText).toMatch(/^Since: \d{4}-\d\d-\d\d \d\d:\d\d Europe\/Berlin \(UTC\+[12]\) /m);
+    expect(resolved!.plainText).toMatch(/^Sent by Entra Sync Watch at .* Europe\/Berlin \(UTC\+[12]\)\./m);
     expect([firing, reminder, resolved].map((m) => m!.headers?.['X-Entra-Sync-Watch-Kind'])).toEqual([
       'firing',
       'reminder',

@@ -89,6 +89,21 @@ describe('renderEmail: what each notice says', () => {
     );
   });
 
+  it("shows every time in the route's time zone with the zone named, its subject's start too", () => {
+    const berlin = { ...ctx, timeZone: 'Europe/Berlin' };
+    const email = renderEmail([noticeOf(quarantine, 'firing')], berlin);
+    expect(email.subject).toBe('Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 04:05 UTC+1)');
+    expect(email.plainText).toContain(
+      'Since: 2026-11-27 03:40 Europe/Berlin (UTC+1) (as Entra reports it), for 4 h 30 min when this was sent',
+    );
+    // The rule's own times (Entra's next attempt, the day it disables the job) and the details too.
+    expect(email.plainText).toContain('Entra tries again at 2026-11-27 13:40 Europe/Berlin (UTC+1)');
+    expect(email.plainText).toContain('(2026-12-25 03:40 Europe/Berlin (UTC+1))');
+    expect(email.plainText).toContain('- Current attempt since: 2026-11-27 07:40 Europe/Berlin (UTC+1)');
+    expect(email.plainText).toContain('Sent by Entra Sync Watch at 2026-11-27 08:10 Europe/Berlin (UTC+1).');
+    expect(email.plainText).not.toMatch(/\d\d:\d\d UTC\b(?!\+)/);
+  });
+
   it('says what Entra does next: the next attempt and when it disables a job left in quarantine', () => {
     const text = renderEmail([noticeOf(quarantine, 'firing')], ctx).plainText;
     expect(text).toContain('Entra tries again at 2026-11-27 12:40 UTC');
