@@ -285,13 +285,15 @@ async function decided(
     return page(202, resultPage({ viewer: v, record: decision.record }));
   if (halfDone && alert) {
     // Settled from Graph's state, never by calling again; and not acted on in the same request:
-    // a new attempt is a person's decision on the page that shows how things stand now.
+    // a new attempt is a person's decision on the page that shows how things stand now (a GET
+    // goes on to that page).
     const settled = await settle(decision, alert, {
       ledger: deps.ledger,
       graph: deps.graphFor(decision.record.tenantId),
       now: deps.now,
     });
-    return page(settled.record.status === 'done' ? 200 : 502, resultPage({ viewer: v, record: settled.record }));
+    if (settled.record.status === 'done') return page(200, resultPage({ viewer: v, record: settled.record }));
+    if (ctx.request.method === 'POST') return page(502, resultPage({ viewer: v, record: settled.record }));
   }
   return undefined;
 }

@@ -225,7 +225,7 @@ function stepsBlock(result: OnDemandResult): string {
 <div>${e(s.description)}</div>${s.details.length > 0 ? `<details><summary class="muted">Details</summary>${facts(s.details)}</details>` : ''}</li>`,
     )
     .join('\n');
-  return `<h2>Graph's steps${result.subject ? ` for ${e(result.subject)}` : ''}</h2>
+  return `<h2>Graph’s steps${result.subject ? ` for ${e(result.subject)}` : ''}</h2>
 <p>Result: <span class="status ${e((result.result ?? '').replace(/[^A-Za-z]/g, ''))}">${e(result.result ?? 'not given')}</span>${result.reason ? ` · ${e(result.reason)}` : ''}</p>
 ${steps ? `<ol class="steps">${steps}</ol>` : '<p class="muted">Graph listed no steps.</p>'}`;
 }
