@@ -7,6 +7,7 @@ import { LINK_LEDGER_TABLE, LinkLedger } from '../links/ledger';
 import { ALERTS_TABLE, AlertStore } from '../store/alert-store';
 import { DEFAULT_ACCESS } from './access';
 import { createJobActions } from './graph-actions';
+import { actionsPossible } from './readiness';
 import type { DecideDeps } from './handler';
 import { actionsSettings, type ActionsSettings } from './settings';
 import { msalSignIn } from './sign-in';
@@ -58,6 +59,7 @@ export function decideDepsFromEnv(env: Env, log?: (line: string) => void): Decid
     alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
     ledger: new LinkLedger(createTableClient(settings, credentials.azure, LINK_LEDGER_TABLE)),
     graphFor: (tenantId) => createJobActions(credentials.graph, settings.graphEndpoint, tenantId),
+    readiness: (tenantId) => actionsPossible(credentials.graph, settings.graphEndpoint, tenantId),
     signIn: msalSignIn(actions, {
       ...(managed
         ? {

@@ -15,6 +15,7 @@ import {
 } from './audit';
 import { execute, IN_FLIGHT_MS, settle, type ExecuteDeps } from './execute';
 import type { JobActions } from './graph-actions';
+import type { ActionsReadiness } from './readiness';
 import { bindingOf, DECIDE_BOUND, verifyDecideLink, type DecideBinding } from './links';
 import {
   confirmPage,
@@ -83,6 +84,8 @@ export interface DecideDeps {
   ledger: LinkLedger;
   /** The Graph calls of a decision in one customer tenant. */
   graphFor(tenantId: string): JobActions;
+  /** Whether the monitor may write in a tenant (its token there carries the action permission). */
+  readiness?(tenantId: string): Promise<ActionsReadiness>;
   signIn: SignInService;
   tenantNames: Map<string, string>;
   now: () => Date;
@@ -406,6 +409,16 @@ async function onLink(ctx: Context): Promise<DecideResponse> {
         : `A new alert began at ${formatTime(alert.startsAt)} since this message; its own message has its own link.`;
     return refuse(ctx, 409, 'stale', 'This message is out of date', why);
   }
+
+  const ready = await deps.readiness?.(binding.tenantId);
+  if (ready && !ready.possible)
+    return refuse(
+      ctx,
+      403,
+      'not-permitted',
+      'The monitor may not act in this tenant',
+      `Its sign-in to ${described.tenant} does not carry ${ready.missing.join(', ')}: an administrator of that tenant has not consented to decisions from alerts. Decide in the Entra admin center instead, or ask for the consent (README, "Decisions from an alert").`,
+    );
 
   const graph = deps.graphFor(binding.tenantId);
   let job: JobSnapshot;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { actionsAccessFrom, describeOperators, mayAct } from '../../lib/actions/access';
 import { IdTokenError, TenantKeys, verifyIdToken } from '../../lib/actions/id-token';
 import { onDemandRuleOf, readOnDemandAnswer } from '../../lib/actions/on-demand';
+import { actionsPossible } from '../../lib/actions/readiness';
 import { FORCE_DELETES, plansFor, RE_EVALUATE_SCOPE, retryScope } from '../../lib/actions/plans';
 import { csrfToken, csrfValid, seal, unseal } from '../../lib/actions/sealed';
 import { actionsSettings, actionsSwitch } from '../../lib/actions/settings';
@@ -395,5 +396,34 @@ describe('the state a link binds', () => {
         stateNow({ ...deletion, annotations: { ...deletion.annotations, heldDeletes: 700 } }, job),
       ),
     ).toBe(true);
+  });
+});
+
+describe('are actions possible in a tenant (for npm run doctor)', () => {
+  const tokenWith = (roles: string[]) => `h.${Buffer.from(JSON.stringify({ roles })).toString('base64url')}.s`;
+  const credential = (roles: string[] | Error) => ({
+    getToken: async (_scope: string | string[], options?: { tenantId?: string }) => {
+      if (roles instanceof Error) throw roles;
+      return { token: tokenWith(options?.tenantId === 'contoso' ? roles : []), expiresOnTimestamp: 0 };
+    },
+  });
+
+  it('yes when the token for that tenant carries Synchronization.ReadWrite.All', async () => {
+    const c = credential(['Synchronization.Read.All', 'Synchronization.ReadWrite.All']);
+    expect(await actionsPossible(c, 'https://graph.microsoft.com', 'contoso')).toEqual({ possible: true });
+    expect(await actionsPossible(c, 'https://graph.microsoft.com', 'fabrikam')).toMatchObject({
+      possible: false,
+      missing: ['Synchronization.ReadWrite.All'],
+      reason: expect.stringContaining('an administrator there must consent'),
+    });
+  });
+
+  it('no, with the reason, when there is no token at all', async () => {
+    const c = credential(new Error('AADSTS700016: Application not found\nTrace ID: x'));
+    expect(await actionsPossible(c, 'https://graph.microsoft.com', 'contoso')).toEqual({
+      possible: false,
+      missing: ['Synchronization.ReadWrite.All'],
+      reason: 'no Graph token for tenant contoso: AADSTS700016: Application not found',
+    });
   });
 });

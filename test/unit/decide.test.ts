@@ -392,6 +392,21 @@ describe('refusals: each named, nothing done, and written to the audit', () => {
     expect((await refusals(world)).sort()).toEqual(['cross-site', 'cross-site', 'csrf', 'csrf', 'csrf']);
   });
 
+  it('refuses in a tenant whose admin did not consent to the write permission, before anything is offered', async () => {
+    const world = actionsWorld(deletionTrip());
+    world.deps.readiness = async () => ({
+      possible: false,
+      missing: ['Synchronization.ReadWrite.All'],
+      reason: 'no consent',
+    });
+    const page = await world.get(world.linkFor(deletionTrip()), world.cookieFor(OPERATOR));
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('The monitor may not act in this tenant');
+    expect(page.body).toContain('Synchronization.ReadWrite.All');
+    expect(page.body).not.toContain('Approve the held deletes');
+    expect(await refusals(world)).toEqual(['not-permitted']);
+  });
+
   it('refuses a POST without a session, and never redirects a POST to sign-in', async () => {
     const world = actionsWorld(deletionTrip());
     const confirm = await confirmation(world, world.linkFor(deletionTrip()));
