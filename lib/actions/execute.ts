@@ -14,6 +14,8 @@ import type { DecideBinding } from './links';
 import type { ActionPlan } from './plans';
 import { describeState, stateHash, stateNow } from './state';
 import type { AlertRecord } from '../model';
+import type { JobSnapshot } from '../observe/types';
+import { formatTime } from '../text';
 
 /**
  * Carries out a decision exactly once, whatever stops the process on the way. The order:
@@ -24,13 +26,21 @@ import type { AlertRecord } from '../model';
  *   3. complete the row with Graph's answer (`done`, `refused`, `unknown`), ETag-conditional.
  *
  * A kill before 1 leaves nothing: the link is unused. A kill between 1 and 3 leaves a `started`
- * row. Whoever comes next (the same POST again, a visit of the link) finds it, and once the row is
- * older than the longest a call can take (IN_FLIGHT_MS) settles it from Graph's job instead of
- * calling again: if the job no longer shows the state the decision was about (the restart lifted
- * the quarantine or ran the deletes), it is `done`; if it shows the same state, the call never took
- * effect and it is `interrupted`, which a person may try again from a page showing the state now.
- * Nothing ever calls restart for a link whose last attempt may have been carried out without first
- * asking Graph. A kill after 3 leaves a complete row; the notice is the notification pipeline's.
+ * row; a 5xx or a lost answer leaves an `unknown` one. Either is "in doubt": Graph may or may not
+ * have accepted the restart, and an accepted restart changes nothing in the job until the job runs
+ * (Entra's next cycle; the Graph emulator models the same). Whoever comes next (the same POST
+ * again, a visit of the link), once the row is older than the longest a call can take
+ * (IN_FLIGHT_MS), settles it from Graph's job, never by calling again:
+ *
+ *   - the job no longer shows the state the decision was about → `done` (it took effect);
+ *   - the same state, and the job has run since the attempt (its last run, or its quarantine's
+ *     current evaluation, began later) → `interrupted`: that run would have carried the restart
+ *     out, so it was not accepted; a person may try again from the page that shows the state now;
+ *   - the same state and no run since → still `unknown`: the page says to look again after the
+ *     job's next run, and offers nothing.
+ *
+ * So restart is never sent twice for one link unless a run of the job has shown the first did not
+ * take effect. A kill after 3 leaves a complete row; the notice is the notification pipeline's.
  */
 
 /** Longer than a write may take (its timeout is 20 s) and its token request: a `started` row older than this is not in flight. */
@@ -112,9 +122,19 @@ function withLast(record: DecisionRecord, change: Partial<Attempt> & { status: D
   return { ...record, status: change.status, attempts };
 }
 
+/** When the job last began to run, as far as Graph shows: its last execution or its quarantine's current evaluation. */
+function lastRunBegan(job: JobSnapshot): number {
+  return Math.max(
+    job.lastExecution?.timeBegan?.getTime() ?? 0,
+    job.quarantine?.currentBegan?.getTime() ?? 0,
+    job.progressObservedAt?.getTime() ?? 0,
+  );
+}
+
 /**
- * Settles a decision whose last attempt may or may not have reached Graph (`started` past
- * IN_FLIGHT_MS, or `unknown`), from the job as Graph has it now; never by calling again.
+ * Settles a decision whose last attempt is in doubt (`started` past IN_FLIGHT_MS, or `unknown`)
+ * from the job as Graph has it now; never by calling again. provisionOnDemand leaves no trace in
+ * the job, but provisioning one object again is harmless, so it is `interrupted` at once.
  */
 export async function settle(decision: Decision, alert: AlertRecord, deps: ExecuteDeps): Promise<Decision> {
   const last = lastAttempt(decision.record);
@@ -124,18 +144,23 @@ export async function settle(decision: Decision, alert: AlertRecord, deps: Execu
   if (last.call !== 'restart') {
     status = 'interrupted';
     note =
-      'The monitor stopped before Graph answered, and provisioning one object leaves no trace in the job to tell by. Provisioning it again is harmless: try again.';
+      'Graph’s answer never arrived, and provisioning one object leaves no trace in the job to tell by. Provisioning it again is harmless: try again.';
   } else {
     const job = await deps.graph.job(decision.record.servicePrincipalId, decision.record.jobId);
     const state = stateNow(alert, job);
+    const ran = lastRunBegan(job);
     if (stateHash(state) !== last.stateHash) {
       status = 'done';
-      note = `Graph's answer was lost, but the job no longer shows the state this decision was about (now: ${describeState(state)}), so it took effect. Nothing was sent again.`;
-    } else {
+      note = `Graph’s answer never arrived, but the job no longer shows the state this decision was about (now: ${describeState(state)}), so it took effect. Nothing was sent again.`;
+    } else if (ran > Date.parse(last.startedAt)) {
       status = 'interrupted';
-      note = `The monitor stopped before Graph answered, and the job still shows the state this decision was about (${describeState(state)}): it did not take effect. Nothing was sent again; you can try again.`;
+      note = `Graph’s answer never arrived, and the job ran since (${formatTime(new Date(ran).toISOString())}) and still shows the state this decision was about (${describeState(state)}): it did not take effect. Nothing was sent again; you can try again.`;
+    } else {
+      status = 'unknown';
+      note = `Graph’s answer never arrived, and the job has not run since, so it cannot tell yet whether it took effect (a restart shows when the job next runs). Nothing is sent again until then: open the link again after the job’s next run.`;
     }
   }
+  if (status === decision.record.status && note === last.note) return decision;
   const record = withLast(decision.record, { status, note, endedAt: now.toISOString() });
   return deps.ledger.update(decision, record);
 }
@@ -196,18 +221,14 @@ export async function execute(request: ExecuteRequest, deps: ExecuteDeps): Promi
         if (now.getTime() - Date.parse(lastAttempt(decision.record).startedAt) < IN_FLIGHT_MS)
           return { kind: 'in-progress', decision };
         return { kind: 'settled', decision: await settle(decision, request.alert, deps) };
-      case 'unknown': {
-        // Graph may have carried it out: ask the job before anything else.
-        const settled =
-          lastAttempt(decision.record).call === 'restart' ? await settle(decision, request.alert, deps) : decision;
-        if (settled.record.status === 'done') return { kind: 'settled', decision: settled };
-        decision = settled;
-        break;
-      }
+      case 'unknown':
+        // Graph may have carried it out: the job tells, and a new attempt is a person's decision on
+        // the page that shows what it told, not this request's.
+        return { kind: 'settled', decision: await settle(decision, request.alert, deps) };
       default:
         break;
     }
-    // The last attempt ended without effect: this request is a person's new decision.
+    // The last attempt ended without effect (refused, interrupted): this request is a person's new decision.
     const next = { ...decision.record, status: 'started' as const };
     next.attempts = [...decision.record.attempts, attemptOf(request, decision.record.attempts.length + 1, now)];
     const claimed = await deps.ledger.update(decision, next);

@@ -296,6 +296,7 @@ async function decided(
       now: deps.now,
     });
     if (settled.record.status === 'done') return page(200, resultPage({ viewer: v, record: settled.record }));
+    if (settled.record.status === 'unknown') return page(202, resultPage({ viewer: v, record: settled.record }));
     if (ctx.request.method === 'POST') return page(502, resultPage({ viewer: v, record: settled.record }));
   }
   return undefined;
@@ -587,7 +588,8 @@ async function onLink(ctx: Context): Promise<DecideResponse> {
       'This link was used',
       `It acted once already: ${lastAttempt(record).action} by ${lastAttempt(record).by.name}.`,
     );
-  const status = outcome.kind === 'in-progress' ? 202 : record.status === 'done' ? 200 : 502;
+  const status =
+    outcome.kind === 'in-progress' || record.status === 'unknown' ? 202 : record.status === 'done' ? 200 : 502;
   return page(status, resultPage({ viewer: viewer(ctx.session) as Viewer, record }));
 }
 

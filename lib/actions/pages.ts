@@ -212,7 +212,7 @@ const STATUS_WORDS: Record<Attempt['status'], string> = {
   started: 'under way',
   done: 'done',
   refused: 'refused by Graph, nothing was done',
-  unknown: 'no clear answer from Graph',
+  unknown: 'no clear answer from Graph, so not known yet',
   interrupted: 'interrupted before Graph answered, not done',
 };
 
@@ -239,7 +239,9 @@ export function resultPage(input: { viewer: Viewer; record: DecisionRecord; alre
       ? `<div class="banner good"><strong>${input.already ? 'Already decided.' : 'Done.'}</strong> ${e(attemptWords(last))}</div>`
       : record.status === 'started'
         ? `<div class="banner info"><strong>Under way.</strong> ${e(attemptWords(last))} Reload this page in a minute.</div>`
-        : `<div class="banner bad"><strong>Not done.</strong> ${e(attemptWords(last))}</div>`;
+        : record.status === 'unknown'
+          ? `<div class="banner warn"><strong>Not known yet.</strong> ${e(attemptWords(last))}</div>`
+          : `<div class="banner bad"><strong>Not done.</strong> ${e(attemptWords(last))}</div>`;
   const earlier = record.attempts.slice(0, -1);
   return document(
     record.status === 'done' ? 'Decided' : 'Not done',

@@ -3,7 +3,7 @@ import { GraphWriteError, type GraphAnswer, type JobActions } from '../../lib/ac
 import { handleDecide, type DecideDeps, type DecideRequest, type DecideResponse } from '../../lib/actions/handler';
 import { decideLinkFor } from '../../lib/actions/links';
 import { readOnDemandAnswer } from '../../lib/actions/on-demand';
-import { newSession, SESSION_COOKIE, sessionCookie } from '../../lib/actions/session';
+import { newSession, SESSION_COOKIE, SESSION_LIFETIME_MS, sessionCookie } from '../../lib/actions/session';
 import { ACTION_NAMES, type ActionsSettings } from '../../lib/actions/settings';
 import type { SignInService } from '../../lib/actions/sign-in';
 import { LinkLedger } from '../../lib/links/ledger';
@@ -88,13 +88,22 @@ export class FakeGraph implements JobActions {
     return structuredClone(this.snapshot);
   }
 
-  private apply(scope: string): void {
-    const scopes = scope.split(',').map((s) => s.trim());
-    // ForceDeletes runs the held deletes and leaves quarantine; QuarantineState lifts it.
+  private pending: string[] = [];
+
+  /**
+   * The job runs at `at` (Entra's next cycle): restarts accepted since the last run take effect
+   * (ForceDeletes runs the held deletes and leaves quarantine; QuarantineState lifts it), as the
+   * Graph emulator models it; without one, a quarantined job is evaluated again (a new currentBegan).
+   */
+  run(at: Date): void {
+    const scopes = this.pending.flatMap((scope) => scope.split(',').map((s) => s.trim()));
+    this.pending = [];
     if (scopes.includes('ForceDeletes') || scopes.includes('QuarantineState')) {
-      this.snapshot = { ...this.snapshot, status: { known: 'Active', raw: 'Active' } };
-      delete this.snapshot.quarantine;
-    }
+      const { quarantine: _lifted, ...rest } = this.snapshot;
+      this.snapshot = { ...rest, status: { known: 'Active', raw: 'Active' }, lastExecution: { timeBegan: at } };
+    } else if (this.snapshot.quarantine)
+      this.snapshot = { ...this.snapshot, quarantine: { ...this.snapshot.quarantine, currentBegan: at } };
+    else this.snapshot = { ...this.snapshot, lastExecution: { timeBegan: at } };
   }
 
   async restart(_sp: string, _job: string, resetScope: string): Promise<GraphAnswer> {
@@ -107,7 +116,7 @@ export class FakeGraph implements JobActions {
     if (fault?.kind === 'fail')
       throw new GraphWriteError({ status: fault.status, code: 'UnknownError', message: 'fake outage' }, 'unknown');
     this.restarts.push({ scope: resetScope, at: Date.now() });
-    this.apply(resetScope);
+    this.pending.push(resetScope);
     if (fault?.kind === 'lose-answer') throw new GraphWriteError({ status: 0, message: 'socket hang up' }, 'unknown');
     return { status: 204, requestId: 'req-1' };
   }
@@ -197,7 +206,7 @@ export function actionsWorld(
   const clock = { now: options.now ?? new Date('2026-11-27T07:12:00Z') };
   const settings = { ...SETTINGS, ...options.settings };
   const log: string[] = [];
-  const sessions = new Map<string, string>();
+  const sessions = new Map<string, { cookie: string; at: number }>();
   const deps: DecideDeps = {
     settings,
     access: options.access ?? DEFAULT_ACCESS,
@@ -220,13 +229,14 @@ export function actionsWorld(
     clock,
     linkFor: (a) => decideLinkFor(a, settings, clock.now)?.href ?? '',
     cookieFor: (person) => {
-      // One session per person and world, as one browser keeps one.
-      let cookie = sessions.get(JSON.stringify(person));
-      if (!cookie) {
-        cookie = sessionCookie(newSession(person, deps.access, clock.now), settings.signingKey, clock.now).value;
-        sessions.set(JSON.stringify(person), cookie);
+      // One session per person and world, as one browser keeps one, until it ends (the person signs in again).
+      let session = sessions.get(JSON.stringify(person));
+      if (!session || clock.now.getTime() - session.at >= SESSION_LIFETIME_MS) {
+        const cookie = sessionCookie(newSession(person, deps.access, clock.now), settings.signingKey, clock.now).value;
+        session = { cookie, at: clock.now.getTime() };
+        sessions.set(JSON.stringify(person), session);
       }
-      return { [SESSION_COOKIE]: cookie };
+      return { [SESSION_COOKIE]: session.cookie };
     },
     get: (url, cookies = {}) => send({ method: 'GET', query: Object.fromEntries(new URL(url).searchParams), cookies }),
     post: (form, cookies = {}, origin = ORIGIN) => send({ method: 'POST', form, cookies, origin }),

@@ -442,13 +442,23 @@ describe('refusals: each named, nothing done, and written to the audit', () => {
     world.graph.faults.push(fault);
     const link = world.linkFor(deletionTrip());
     const { form, result } = await approve(world, link);
-    expect(result.status).toBe(502);
-    expect(result.body).toContain('Not done.');
+    expect(result.status).toBe(fault.kind === 'fail' ? 202 : 502);
+    expect(result.body).toContain(fault.kind === 'fail' ? 'Not known yet.' : 'Not done.');
     expect(result.body).toContain(words);
     const [decision] = await decisions(world);
-    // A 5xx may have been carried out: it is settled from the job (unchanged here), never sent again blind.
     expect(decision?.record.status).toBe(fault.kind === 'fail' ? 'unknown' : status);
     expect(world.graph.restarts).toEqual([]);
+    if (fault.kind === 'fail') {
+      // A 5xx may have been carried out: nothing is offered until the job's next run tells.
+      const waiting = await world.get(link, world.cookieFor(OPERATOR));
+      expect([waiting.status, waiting.body.includes('open the link again after the job’s next run')]).toEqual([
+        202,
+        true,
+      ]);
+      expect(waiting.body).not.toContain('<form');
+      world.clock.now = new Date(world.clock.now.getTime() + 40 * 60_000);
+      world.graph.run(world.clock.now);
+    }
 
     // Opening the link shows the attempt and offers the decision again; a new attempt acts once.
     const page = await decisionPage(world, link);
@@ -483,38 +493,56 @@ describe('a kill at every point never restarts twice nor loses the audit', () =>
     // Within the time a call may take, the row is in flight: nothing is done.
     const soon = await world.post(act, world.cookieFor(OPERATOR));
     expect(soon.status).toBe(point === 'recorded' ? 409 : 202);
-    // Past it, the retried POST settles the row from Graph's job, without calling again.
+    // Past it, the retried POST settles the row from Graph's job, without calling again. The job
+    // has not run since: whether a restart was accepted cannot show yet, so nothing is offered.
     world.clock.now = new Date(world.clock.now.getTime() + IN_FLIGHT_MS + 1000);
     const retried = await world.post(act, world.cookieFor(OPERATOR));
     expect(world.graph.restarts).toHaveLength(restartsAfterKill);
+    if (point !== 'recorded') {
+      expect([retried.status, retried.body.includes('Not known yet.')]).toEqual([202, true]);
+      expect((await decisions(world))[0]?.record.status).toBe('unknown');
+    }
+    // Entra's next cycle runs the job: an accepted restart takes effect then.
+    world.clock.now = new Date(world.clock.now.getTime() + 40 * 60_000);
+    world.graph.run(world.clock.now);
+    const visit = await world.get(link, world.cookieFor(OPERATOR));
     const [settled] = await decisions(world);
     if (point === 'claimed') {
-      // Graph never heard of it: the job is unchanged, so it is interrupted, and a person tries again.
+      // Graph never heard of it: the job ran and is unchanged, so it is interrupted, and a person tries again.
       expect(settled?.record.status).toBe('interrupted');
-      expect(retried.body).toContain('it did not take effect');
+      expect(settled?.record.attempts[0]?.note).toContain('it did not take effect');
+      expect(visit.body).toContain('An earlier attempt did not take effect.');
       const again = await approve(world, link);
       expect(again.result.status).toBe(200);
     } else {
       expect(settled?.record.status).toBe('done');
+      // Settled by this visit, or complete before it.
+      expect(visit.body).toContain(point === 'graph-answered' ? 'Done.' : 'Already decided.');
       if (point === 'graph-answered') expect(settled?.record.attempts[0]?.note).toContain('so it took effect');
     }
     expect(world.graph.restarts.map((r) => r.scope)).toEqual(['ForceDeletes']);
     expect(await decisions(world)).toHaveLength(1);
-    const visit = await world.get(link, world.cookieFor(OPERATOR));
-    expect(visit.body).toContain('Already decided.');
+    // The old form again (its session has ended since): refused, nothing sent.
+    expect([403, 409]).toContain((await world.post(act, world.cookieFor(OPERATOR))).status);
+    expect(world.graph.restarts).toHaveLength(1);
   });
 
-  it('settles a lost answer from the job on the next visit: done, and never sent again', async () => {
+  it('settles a lost answer from the job once it has run: done, and never sent again', async () => {
     const world = actionsWorld(deletionTrip());
     world.graph.faults.push({ kind: 'lose-answer' });
     const link = world.linkFor(deletionTrip());
     const { result, form } = await approve(world, link);
-    expect(result.status).toBe(502);
+    expect([result.status, result.body.includes('Not known yet.')]).toEqual([202, true]);
     expect((await decisions(world))[0]?.record.status).toBe('unknown');
+    expect((await world.post(form, world.cookieFor(OPERATOR))).status).toBe(202);
+    world.clock.now = new Date(world.clock.now.getTime() + 40 * 60_000);
+    world.graph.run(world.clock.now);
     const visit = await world.get(link, world.cookieFor(OPERATOR));
     expect(visit.body).toContain('Done.');
     expect(visit.body).toContain('the job no longer shows the state this decision was about');
-    expect((await world.post(form, world.cookieFor(OPERATOR))).status).toBe(409);
+    const again = await world.get(link, world.cookieFor(OPERATOR));
+    expect(again.body).toContain('Already decided.');
+    expect([403, 409]).toContain((await world.post(form, world.cookieFor(OPERATOR))).status);
     expect(world.graph.restarts).toHaveLength(1);
   });
 
