@@ -451,6 +451,30 @@ async function onLink(ctx: Context): Promise<DecideResponse> {
       { now: now$ },
     );
 
+  // Another message's link about the same alert and state may have decided already: a restart
+  // takes effect at the job's next run, so until then the state looks the same and a second link
+  // would restart it again.
+  const elsewhere = (await new DecisionAudit(deps.ledger).decisions(new Date(Date.parse(binding.startsAt)))).find(
+    (d) =>
+      d.linkId !== verified.link.id &&
+      d.record.fingerprint === binding.fingerprint &&
+      d.record.alertStartsAt === binding.startsAt &&
+      d.record.status !== 'refused' &&
+      d.record.status !== 'interrupted' &&
+      lastAttempt(d.record).stateHash === stateHash(nowState),
+  );
+  if (elsewhere) {
+    const last = lastAttempt(elsewhere.record);
+    return refuse(
+      ctx,
+      409,
+      'decided-elsewhere',
+      'Already decided from another message',
+      `${last.action} by ${last.by.name} at ${formatTime(last.startedAt)} (${elsewhere.record.status === 'done' ? 'Graph accepted it; it takes effect when the job next runs' : 'its outcome is not known yet'}). Nothing more is done from this link.`,
+      { now: now$ },
+    );
+  }
+
   const plans = plansFor(alert, settings.actions);
   const by: Actor = {
     name: ctx.session.person.name,

@@ -137,6 +137,22 @@ describe('deciding from an alert', () => {
     expect(await refusals(world)).toEqual(['replayed']);
   });
 
+  it('refuses a second message’s link once the alert was decided, until the job runs', async () => {
+    const alert = deletionTrip();
+    const world = actionsWorld(alert);
+    const first = world.linkFor(alert);
+    // A reminder an hour later carries a link of its own, about the same state.
+    world.clock.now = new Date(world.clock.now.getTime() + 60_000);
+    const reminder = world.linkFor(alert);
+    await approve(world, first);
+    const second = await world.get(reminder, world.cookieFor(OPERATOR));
+    expect(second.status).toBe(409);
+    expect(second.body).toContain('Already decided from another message');
+    expect(second.body).toContain('approve-deletes by Adele Vance');
+    expect(world.graph.restarts).toHaveLength(1);
+    expect(await refusals(world)).toEqual(['decided-elsewhere']);
+  });
+
   it('rejects: re-evaluate restarts with Watermark, Escrows, QuarantineState and never ForceDeletes', async () => {
     const world = actionsWorld(deletionTrip());
     const page = await decisionPage(world, world.linkFor(deletionTrip()));
