@@ -1,22 +1,22 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../lib/model';
 import { ALERT_FIXTURES } from '../fixtures/alerts';
+import { launchChromium } from '../support/chromium';
 import { actionsWorld, BYSTANDER, formFields, OPERATOR } from '../support/actions-world';
 
 /**
  * The decide endpoint's pages (decision, confirmation, refusal, result) in headless Chromium at
  * 375 px (a phone) and 1200 px: nothing may run off the screen sideways, with long names from
  * Graph. The pages come from the real handler (test/support/actions-world.ts). Screenshots go to
- * test-artifacts/screenshots/; with UPDATE_SCREENSHOT=1 also to docs/, where the README shows them.
+ * test-artifacts/decide-pages/; with UPDATE_SCREENSHOT=1 also to docs/, where the README shows them.
  */
 
 const ROOT = join(__dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(ROOT, 'test-artifacts', 'screenshots');
+// Beside, not inside, test-artifacts/screenshots: the email layout test empties that at its start.
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'decide-pages');
 const WIDTHS = [375, 1200];
 
 // Runs inside Chromium; the project compiles without the DOM library.
@@ -81,21 +81,7 @@ let html: Record<string, string>;
 
 beforeAll(async () => {
   html = await pages();
-  if (!existsSync(CHROMIUM)) throw new Error(`this test needs Chromium at ${CHROMIUM}, or CHROMIUM_PATH`);
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), 'esw-chromium-'))}`,
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 
