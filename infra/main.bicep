@@ -9,8 +9,46 @@ targetScope = 'subscription'
 @description('Name of the azd environment: names the resource group and makes resource names unique.')
 param environmentName string
 
-@minLength(1)
-@description('Region of the Function App and the regional resources (a region that offers Flex Consumption).')
+// Only regions that offer Flex Consumption, so a wrong pick fails at once (azd offers only these, and
+// ARM rejects any other before creating anything) rather than minutes in, at the Function App.
+// Source: the @allowed list of Microsoft's azd template Azure-Samples/functions-quickstart-typescript-azd
+// (infra/main.bicep, last changed 2025-05-06, unchanged at its 2026-02-24 head), without its canary
+// region eastus2euap; Microsoft's docs publish no list. Refresh it from your subscription with
+// `az functionapp list-flexconsumption-locations --query "sort_by(@, &name)[].name" -o tsv`.
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@description('Region of the Function App and the regional resources: one that offers Flex Consumption.')
 @metadata({ azd: { type: 'location' } })
 param location string
 
@@ -38,7 +76,7 @@ param watchConcurrency string = ''
 @description('Watch customer tenants: creates a multi-tenant app registration whose credential is the managed identity (a federated identity credential). Each customer tenant then consents to it (npm run onboard).')
 param multiTenant bool = false
 
-@description('Grant the managed identity its Microsoft Graph app roles with the Graph Bicep extension (needs Privileged Role Administrator; public cloud only). False: grant them by hand (README, "Deploy").')
+@description('Grant the Microsoft Graph app roles with the Graph Bicep extension, to the managed identity or, with multiTenant, to the app in this tenant (needs Privileged Role Administrator; public cloud only). False: the template grants no Graph app role; an administrator grants them by hand or consents (README, "Deploy").')
 param grantGraphRoles bool = true
 
 @description('A custom email domain to create (its DNS records are an output). Empty: the Azure-managed domain only.')
@@ -67,6 +105,9 @@ var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = '${abbrs.webSitesFunctions}syncwatch-${resourceToken}'
+// The multi-tenant app's alternate key: only this environment (subscription, name, region) makes it,
+// which is how the postdown hook knows the app is this environment's to delete.
+var watchAppUniqueName = 'entra-sync-watch-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 
 // AZURE_CLOUD (lib/config/clouds.ts) and the per-cloud values a deployment needs, keyed by ARM's cloud name.
@@ -147,11 +188,12 @@ module multiTenantApp 'app/multi-tenant-app.bicep' = if (multiTenant) {
   scope: rg
   params: {
     displayName: 'Entra Sync Watch (${environmentName})'
-    uniqueName: 'entra-sync-watch-${resourceToken}'
+    uniqueName: watchAppUniqueName
     managedIdentityPrincipalId: identity.outputs.principalId
     issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
     tokenExchangeAudience: cloud.tokenExchangeAudience
     consentRedirectUri: cloud.portal
+    grantGraphRoles: grantGraphRoles
     enableActions: enableActions
   }
 }
@@ -240,6 +282,11 @@ output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_RESOURCE_GROUP string = rg.name
 output WATCH_APP_CLIENT_ID string = multiTenant ? multiTenantApp.outputs.appId : ''
 output ACTIONS_SIGNIN_CLIENT_ID string = enableActions ? signInApp.outputs.appId : ''
+// For the hooks (infra/hooks/): the postdown hook deletes the app only if its uniqueName is this one,
+// the postprovision hook waits for the identity's role on this storage account and checks the Graph app roles.
+output WATCH_APP_UNIQUE_NAME string = multiTenant ? watchAppUniqueName : ''
+output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
+output GRAPH_ROLES_GRANTED bool = grantGraphRoles
 // For `npm run status` from your machine (Storage Table Data Reader is granted to principalId).
 output AzureWebJobsStorage__tableServiceUri string = storage.outputs.tableEndpoint
 output CUSTOM_EMAIL_DOMAIN_DNS_RECORDS object = email.outputs.customDomainVerificationRecords

@@ -12,6 +12,8 @@ param managedIdentityPrincipalId string
 param issuer string
 param tokenExchangeAudience string
 param consentRedirectUri string
+@description('Grant the app its Graph app roles in this tenant (needs Privileged Role Administrator). False: this tenant consents like a customer tenant would (npm run onboard).')
+param grantGraphRoles bool = true
 
 @description('Also require and grant Synchronization.ReadWrite.All, for decisions from an alert (WATCH_ACTIONS): each customer tenant then consents to it anew, or keeps the monitor read-only there. False: read-only.')
 param enableActions bool = false
@@ -56,9 +58,10 @@ resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
   appId: app.appId
 }
 
-// The home tenant consents by assignment, like any customer tenant's admin would.
+// The home tenant consents by assignment, like any customer tenant's admin would; not with
+// GRANT_GRAPH_ROLES=false, whose deployer may create the app (Application Developer) but not grant it.
 resource appRoles 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [
-  for permission in graphPermissions: {
+  for permission in graphPermissions: if (grantGraphRoles) {
     principalId: servicePrincipal.id
     resourceId: graph.id
     appRoleId: filter(graph.appRoles, role => role.value == permission)[0].id

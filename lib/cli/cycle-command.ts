@@ -1,7 +1,8 @@
 import { formatSummary, runCycleFromEnv } from '../app';
 import { ConfigError } from '../config/config';
 import { identityWarnings } from '../config/identity';
-import { loadSettings, localEnv, SettingsError, type Env } from '../config/settings';
+import { localSettings } from '../config/local-settings';
+import { loadSettings, SettingsError, type Env } from '../config/settings';
 import type { Logger } from '../cycle';
 import { StorageError } from '../store/table';
 
@@ -13,7 +14,7 @@ export interface CommandOutput {
 
 /**
  * `npm run cycle`: exactly one monitoring cycle with the given settings (the environment, then
- * local.settings.json Values), through the same code as the timer function. Returns the exit code:
+ * local.settings.json Values; lib/config/local-settings.ts), through the same code as the timer function. Returns the exit code:
  * 0 the cycle did its whole job; 1 it ran but something could not be checked or sent (details
  * printed); 2 it could not run (bad settings or config file, storage unreachable or refusing the
  * credentials). A user's mistake is told in words that name it, never as a stack trace.
@@ -25,7 +26,8 @@ export async function cycleCommand(env: Env, io: CommandOutput, localSettingsFil
     error: (m) => io.err(`error: ${m}`),
   };
   try {
-    const settings = localEnv(env, localSettingsFile);
+    const { env: settings, notes } = localSettings(env, localSettingsFile);
+    for (const note of notes) io.err(note);
     for (const warning of identityWarnings(loadSettings(settings).identity, settings)) log.warn(warning);
     const summary = await runCycleFromEnv(settings, log);
     io.out(`cycle: ${formatSummary(summary)}`);

@@ -1,4 +1,5 @@
-import { loadSettings, localEnv, SettingsError, GUID, DOMAIN } from '../config/settings';
+import { localSettings } from '../config/local-settings';
+import { loadSettings, SettingsError, GUID, DOMAIN } from '../config/settings';
 import { consentApp, onboardingText } from '../onboard';
 
 /**
@@ -9,7 +10,9 @@ import { consentApp, onboardingText } from '../onboard';
 function main(args: string[]): number {
   let settings;
   try {
-    settings = loadSettings(localEnv(process.env));
+    const { env, notes } = localSettings(process.env);
+    for (const note of notes) console.error(note);
+    settings = loadSettings(env);
   } catch (error) {
     if (error instanceof SettingsError) {
       console.error(error.message);

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/config';
-import { localEnv, SettingsError } from '../config/settings';
+import { localSettings } from '../config/local-settings';
+import { SettingsError } from '../config/settings';
 import { readStatusFromEnv } from '../status';
 import { renderStatusText } from '../status-text';
 
@@ -10,7 +11,9 @@ import { renderStatusText } from '../status-text';
  */
 async function main(args: string[]): Promise<number> {
   try {
-    const view = await readStatusFromEnv(localEnv(process.env));
+    const { env, notes } = localSettings(process.env);
+    for (const note of notes) console.error(note);
+    const view = await readStatusFromEnv(env);
     process.stdout.write(args.includes('--json') ? `${JSON.stringify(view, null, 2)}\n` : renderStatusText(view));
     return 0;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
@@ -397,6 +397,11 @@ export const DEPLOYMENT_SETTINGS = {
 const PLACEHOLDER = /<[^<>]*>/;
 const ZERO_GUID = /\b0{8}-0{4}-0{4}-0{4}-0{12}\b/;
 
+/** The placeholder of local.settings.sample.json a value still holds (`<...>`, the all-zero GUID), if any. */
+export function placeholderIn(text: string): string | undefined {
+  return PLACEHOLDER.exec(text)?.[0] ?? ZERO_GUID.exec(text)?.[0];
+}
+
 /**
  * The settings without the placeholders of local.settings.sample.json (`<...>`, the all-zero
  * GUID), each named as a problem: a copied sample must not run against a made-up tenant.
@@ -406,7 +411,7 @@ function withoutPlaceholders(env: Env, problems: string[]): Env {
   for (const name of Object.keys(DEPLOYMENT_SETTINGS)) {
     const text = env[name];
     if (text === undefined) continue;
-    const placeholder = PLACEHOLDER.exec(text)?.[0] ?? ZERO_GUID.exec(text)?.[0];
+    const placeholder = placeholderIn(text);
     if (placeholder === undefined) continue;
     problems.push(
       `${name} still holds the placeholder "${placeholder}" from local.settings.sample.json; replace it with the real value`,
@@ -414,27 +419,4 @@ function withoutPlaceholders(env: Env, problems: string[]): Env {
     delete kept[name];
   }
   return kept;
-}
-
-/**
- * Settings for a local run: the environment, plus `Values` of local.settings.json for names the
- * environment does not set (as Core Tools does). A malformed file is an error, not ignored.
- */
-export function localEnv(env: Env, file = 'local.settings.json'): Env {
-  if (!existsSync(file)) return env;
-  let values: unknown;
-  try {
-    values = (JSON.parse(readFileSync(file, 'utf8')) as { Values?: unknown }).Values;
-  } catch (error) {
-    throw new SettingsError([`${file} is not valid JSON: ${(error as Error).message}`]);
-  }
-  if (values === undefined) return env;
-  if (typeof values !== 'object' || values === null || Array.isArray(values))
-    throw new SettingsError([`${file}: "Values" must be an object of name: "value" pairs`]);
-  const merged: Env = { ...env };
-  for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw new SettingsError([`${file}: Values.${name} must be a string`]);
-    if (merged[name] === undefined) merged[name] = value;
-  }
-  return merged;
 }

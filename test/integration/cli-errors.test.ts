@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { cycleCommand } from '../../lib/cli/cycle-command';
 import type { Env } from '../../lib/config/settings';
 import { recordSecret } from '../../emulators/secrets';
 import { captureLog } from '../support/log-capture';
+import { runTypeScript } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
 /**
@@ -16,18 +16,16 @@ import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/wo
  * a hung tenant neither hangs the cycle nor keeps the process alive.
  */
 
-const root = join(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'esw-cli-'));
 const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 
-async function run(env: Env): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  env: Env,
+  localSettingsFile = join(dir, 'no-local-settings.json'),
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await cycleCommand(
-    env,
-    { out: (l) => out.push(l), err: (l) => err.push(l) },
-    join(dir, 'no-local-settings.json'),
-  );
+  const code = await cycleCommand(env, { out: (l) => out.push(l), err: (l) => err.push(l) }, localSettingsFile);
   captureLog('npm run cycle (in process)', [...out, ...err].join('\n'));
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -131,31 +129,59 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
     expect(result.err).not.toMatch(/RangeError|Maximum call stack/);
   });
 
+  it('a local.settings.json beside it: one line per setting both give differently, naming the winner and both sources, secrets hidden', async () => {
+    const { AZURE_CLIENT_SECRET: secret, ...withoutSecret } = world.env;
+    const file = join(dir, 'overlapping.local.settings.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        IsEncrypted: false,
+        Values: {
+          AZURE_CLIENT_SECRET: secret, // kept out of the environment: taken from the file, no line
+          ALERT_EMAIL_TO: 'file-only@contoso.example',
+          WATCH_SCHEDULE: '0 */5 * * * *',
+          OPS_WEBHOOK_SECRET: 'a-stale-signing-secret-from-last-month',
+        },
+      }),
+    );
+    const result = await run({ ...withoutSecret, WATCH_SCHEDULE: '0 */10 * * * *' }, file);
+    expect(result.out).toMatch(/^cycle: /m);
+    expect(result.code).not.toBe(2);
+    const lines = result.err.split('\n').filter((l) => l.startsWith('settings: '));
+    expect(lines).toEqual([
+      `settings: ALERT_EMAIL_TO: the environment's "ops@contoso.example" wins over "file-only@contoso.example" from ${file} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
+      `settings: WATCH_SCHEDULE: the environment's "0 */10 * * * *" wins over "0 */5 * * * *" from ${file} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
+      expect.stringMatching(
+        /^settings: OPS_WEBHOOK_SECRET: the environment's a hidden value \(\d+ characters, sha256 [0-9a-f]{8}…\) wins over a hidden value \(38 characters, sha256 [0-9a-f]{8}…\) from /,
+      ),
+    ]);
+    expect(result.err).not.toContain(world.env.OPS_WEBHOOK_SECRET as string);
+    expect(result.err).not.toContain('a-stale-signing-secret');
+  });
+
+  it('a local.settings.json whose app would sign in to the tenant the environment names: refused, both sources named (exit 2)', async () => {
+    const { AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_TENANT_ID, ...rest } = world.env;
+    const file = join(dir, 'other-identity.local.settings.json');
+    writeFileSync(file, JSON.stringify({ Values: { AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET } }));
+    const result = await run({ ...rest, AZURE_TENANT_ID: NORTHWIND }, file);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(
+      `AZURE_TENANT_ID="${NORTHWIND}" from the environment would sign in with AZURE_CLIENT_ID and AZURE_CLIENT_SECRET from ${file}, which gives AZURE_TENANT_ID="${AZURE_TENANT_ID}" for them`,
+    );
+    expect(result.out).not.toMatch(/^cycle: /m);
+    expect(result.err).not.toMatch(STACK);
+  });
+
   it('a hung tenant: a real process reports it "timed out" and exits 1 within its deadline, the other tenant checked', async () => {
     world.cloud.control.reset();
     world.cloud.control.injectFault({ status: 0, hang: true, times: 1000, tenantId: NORTHWIND });
     // Every 10 s: an 8 s cycle, 3 s a tenant.
     const env = { ...world.env, WATCH_SCHEDULE: '*/10 * * * * *' };
     const started = Date.now();
-    const result = await new Promise<{ code: number; err: string; out: string }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')],
-        {
-          cwd: dir,
-          env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        captureLog('npm run cycle', `${out}\n${err}`);
-        resolve({ code: code ?? -1, err, out });
-      });
+    const result = await runTypeScript('lib/cli/cycle.ts', {
+      cwd: dir,
+      env: { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
+      label: 'npm run cycle',
     });
     expect(result.code).toBe(1);
     // Whole tenant, or each configuration read under the tenant's deadline: named as timed out either way.

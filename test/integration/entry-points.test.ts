@@ -1,42 +1,25 @@
 import { InvocationContext } from '@azure/functions';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpRequest } from '@azure/functions';
 import { status } from '../../functions/status';
 import { watch } from '../../functions/watch';
 import { captureLog } from '../support/log-capture';
+import { runTypeScript } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
 
-const root = join(__dirname, '..', '..');
 const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
 const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
 
 /** `npm run cycle` as a user runs it: a new process each time, settings from the environment. */
-function npmRunCycle(
+async function npmRunCycle(
   env: Record<string, string | undefined>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'lib', 'cli', 'cycle.ts')],
-      {
-        cwd: root,
-        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      captureLog('npm run cycle', `${stdout}\n${stderr}`);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+  const { code, out, err } = await runTypeScript('lib/cli/cycle.ts', {
+    env: { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env },
+    label: 'npm run cycle',
   });
+  return { code, stdout: out, stderr: err };
 }
 
 describe('entry points run the same cycle', () => {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cycleDepsFromSettings } from '../../lib/app';
-import { loadSettings, localEnv } from '../../lib/config/settings';
+import { localSettings } from '../../lib/config/local-settings';
+import { loadSettings } from '../../lib/config/settings';
 import { runCycle } from '../../lib/cycle';
 import { settingsFor } from '../../emulators';
 import { localCloudSettings, writeLocalSettings } from '../../scripts/local-settings';
@@ -49,7 +50,7 @@ describe('local.settings.json for the Functions host watching the private cloud'
     const dir = mkdtempSync(join(tmpdir(), 'esw-local-'));
     const file = join(dir, 'local.settings.json');
     writeLocalSettings(file, localCloudSettings(settingsFor(world.cloud), process.env.NODE_EXTRA_CA_CERTS as string));
-    const env = localEnv({}, file);
+    const env = localSettings({}, file).env;
     expect(env).toMatchObject({
       FUNCTIONS_WORKER_RUNTIME: 'node',
       AzureWebJobsStorage: 'UseDevelopmentStorage=true',
@@ -76,6 +77,6 @@ describe('local.settings.json for the Functions host watching the private cloud'
     expect(() => writeLocalSettings(file, localCloudSettings({}, 'ca.pem'))).toThrow(/move it aside/);
     writeFileSync(file, JSON.stringify(localCloudSettings({ WATCH_TENANTS: 'old' }, 'ca.pem')));
     writeLocalSettings(file, localCloudSettings({ WATCH_TENANTS: 'new' }, 'ca.pem'));
-    expect(localEnv({}, file).WATCH_TENANTS).toBe('new');
+    expect(localSettings({}, file).env.WATCH_TENANTS).toBe('new');
   });
 });

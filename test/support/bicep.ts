@@ -107,3 +107,31 @@ export function stringArray(text: string, name: string): string[] {
 export function stringVars(text: string): Map<string, string> {
   return new Map([...text.matchAll(/^var\s+(\w+)\s*=\s*'([^']*)'/gm)].map((m) => [m[1] as string, m[2] as string]));
 }
+
+/** The `@allowed([...])` string values of a parameter, from the decorators right above `param name`. */
+export function allowedValues(text: string, name: string): string[] | undefined {
+  const at = text.search(new RegExp(`^param\\s+${name}\\s`, 'm'));
+  if (at < 0) throw new Error(`no param ${name}`);
+  const before = text.slice(0, at);
+  const previous = before.search(/^param\s[^\n]*\n(?![\s\S]*^param\s)/m);
+  const decorators = previous < 0 ? before : before.slice(before.indexOf('\n', previous) + 1);
+  const allowed = /@allowed\(\[([^\]]*)\]\)/.exec(decorators);
+  return allowed ? [...(allowed[1] as string).matchAll(/'([^']*)'/g)].map((m) => m[1] as string) : undefined;
+}
+
+/** The condition of a conditional declaration (`= if (cond) {` or `[for x in y: if (cond) {`), or undefined. */
+export function conditionOf(declaration: Declaration): string | undefined {
+  return /\bif\s*\((.*)\)\s*\{?\s*$/.exec(declaration.head.trim())?.[1];
+}
+
+/**
+ * Evaluates a Bicep boolean condition over parameters (`!a && b`, `a || !b`, parentheses): the only
+ * shapes infra/ uses in conditions. Anything else is an error, so a new shape fails the test.
+ */
+export function evaluateCondition(condition: string, values: Record<string, boolean>): boolean {
+  if (!/^[\s!&|()A-Za-z_]+$/.test(condition)) throw new Error(`cannot evaluate the condition "${condition}"`);
+  const names = [...new Set(condition.match(/[A-Za-z_]\w*/g) ?? [])];
+  const unknown = names.filter((n) => !(n in values));
+  if (unknown.length > 0) throw new Error(`the condition "${condition}" uses ${unknown.join(', ')}, not given`);
+  return new Function(...names, `return (${condition});`)(...names.map((n) => values[n])) as boolean;
+}

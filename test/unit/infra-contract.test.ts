@@ -12,8 +12,12 @@ import {
 import { CLOUDS } from '../../lib/config/clouds';
 import { DEPLOYMENT_SETTINGS } from '../../lib/config/settings';
 import { CYCLE_METRICS_EVENT } from '../../lib/metrics';
+import { parse as parseYaml } from 'yaml';
 import {
+  allowedValues,
   blockAt,
+  conditionOf,
+  evaluateCondition,
   INFRA,
   keysOf,
   moduleArguments,
@@ -361,5 +365,151 @@ describe("the second dead man's switch", () => {
     expect(alerts).toMatch(/emailReceivers:/);
     const module = modulesOf(main).find((m) => m.target === 'app/alerts.bicep');
     expect(valueOf(module?.block ?? '', 'applicationInsightsId')).toBe('monitoring.outputs.id');
+  });
+});
+
+describe('where it deploys: regions with Flex Consumption only', () => {
+  const regions = allowedValues(main, 'location') ?? [];
+  const azdParameters = JSON.parse(readInfra('main.parameters.json')) as {
+    parameters: Record<string, { value: string }>;
+  };
+
+  it('allows only region names, each once, and no canary region customers cannot use', () => {
+    expect(regions.length).toBeGreaterThan(20);
+    for (const region of regions) expect(region, region).toMatch(/^[a-z]+[a-z0-9]*$/);
+    expect(new Set(regions).size).toBe(regions.length);
+    expect([...regions].sort()).toEqual(regions);
+    expect(regions.filter((r) => r.endsWith('euap'))).toEqual([]);
+    for (const region of ['eastus', 'westeurope', 'swedencentral', 'australiaeast']) expect(regions).toContain(region);
+  });
+
+  it('keeps the list in one place, says where it came from and how to refresh it', () => {
+    const decorators = main.slice(0, main.search(/^param location /m));
+    expect(decorators).toMatch(/Azure-Samples\/functions-quickstart-typescript-azd/);
+    expect(decorators).toMatch(/az functionapp list-flexconsumption-locations/);
+    expect(main).toMatch(/@metadata\(\{ azd: \{ type: 'location' \} \}\)\s*\nparam location string$/m);
+    const elsewhere = (readdirSync(INFRA, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.bicep') && f !== 'main.bicep')
+      .filter((f) => readInfra(f).includes("'swedencentral'"));
+    expect(elsewhere).toEqual([]);
+  });
+
+  it('still gets location from azd (AZURE_LOCATION) and passes it on, so azd prompts with these regions only', () => {
+    expect(azdParameters.parameters.location?.value).toBe('${AZURE_LOCATION}');
+    expect(paramsOf(main).find((p) => p.name === 'location')).toEqual({
+      name: 'location',
+      type: 'string',
+      hasDefault: false,
+    });
+    expect(main).toMatch(/^output AZURE_LOCATION string = location$/m);
+  });
+});
+
+describe('GRANT_GRAPH_ROLES: the template grants Graph app roles only when it is true, in both modes', () => {
+  const azdParameters = JSON.parse(readInfra('main.parameters.json')) as {
+    parameters: Record<string, { value: string }>;
+  };
+
+  /** Which files' Graph app-role assignments deploy, for the given values of main.bicep's parameters. */
+  function grantsDeployed(values: Record<string, boolean>): string[] {
+    const deployed: string[] = [];
+    for (const module of modulesOf(main)) {
+      const file = readInfra(module.target);
+      const assignments = resourcesOf(file).filter((r) => r.target.startsWith('Microsoft.Graph/appRoleAssignedTo@'));
+      if (assignments.length === 0) continue;
+      const moduleCondition = conditionOf(module);
+      if (moduleCondition !== undefined && !evaluateCondition(moduleCondition, values)) continue;
+      // The module's boolean arguments become the file's parameters.
+      const args = blockAt(module.block, module.block.search(/\bparams\s*:\s*\{/));
+      const inner: Record<string, boolean> = {};
+      for (const p of paramsOf(file).filter((p) => p.type === 'bool')) {
+        const passed = valueOf(args, p.name);
+        inner[p.name] =
+          passed === undefined
+            ? /=\s*true\s*$/.test(file.match(new RegExp(`^param ${p.name} .*$`, 'm'))?.[0] ?? '')
+            : evaluateCondition(passed, values);
+      }
+      for (const assignment of assignments) {
+        const condition = conditionOf(assignment);
+        if (condition === undefined || evaluateCondition(condition, inner))
+          deployed.push(`${module.target}:${assignment.symbol}`);
+      }
+    }
+    return deployed;
+  }
+
+  it('false: none, with one tenant or many; true: the identity or the multi-tenant app gets them', () => {
+    expect(grantsDeployed({ multiTenant: false, grantGraphRoles: false })).toEqual([]);
+    expect(grantsDeployed({ multiTenant: true, grantGraphRoles: false })).toEqual([]);
+    expect(grantsDeployed({ multiTenant: false, grantGraphRoles: true })).toEqual([
+      'app/graph-roles.bicep:identityRoles',
+    ]);
+    expect(grantsDeployed({ multiTenant: true, grantGraphRoles: true })).toEqual([
+      'app/multi-tenant-app.bicep:appRoles',
+    ]);
+  });
+
+  it('is the azd setting GRANT_GRAPH_ROLES (default true), and the hooks learn what the template did', () => {
+    expect(azdParameters.parameters.grantGraphRoles?.value).toBe('${GRANT_GRAPH_ROLES=true}');
+    expect(main).toMatch(/^output GRAPH_ROLES_GRANTED bool = grantGraphRoles$/m);
+  });
+});
+
+describe('the azd hooks (azure.yaml, infra/hooks/)', () => {
+  const project = parseYaml(readFileSync(join(root, 'azure.yaml'), 'utf8')) as {
+    hooks?: Record<string, Record<'posix' | 'windows', { shell: string; run: string; interactive?: boolean }>>;
+  };
+  const hooksDir = join(INFRA, 'hooks');
+
+  it('runs the postprovision and postdown hooks with node and tsx, the same command on POSIX and Windows', () => {
+    expect(Object.keys(project.hooks ?? {}).sort()).toEqual(['postdown', 'postprovision']);
+    for (const [name, hook] of Object.entries(project.hooks ?? {})) {
+      expect(hook.posix.shell, name).toBe('sh');
+      expect(hook.windows.shell, name).toBe('pwsh');
+      expect(hook.posix.run, name).toBe(`node --import tsx infra/hooks/${name}.ts`);
+      expect(hook.windows.run, name).toBe(hook.posix.run);
+      expect(hook.posix.interactive && hook.windows.interactive, name).toBe(true);
+      expect(existsSync(join(hooksDir, `${name}.ts`)), name).toBe(true);
+    }
+    // tsx must survive the package step's `npm prune --omit=dev`: the hooks run after it.
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(pkg.dependencies.tsx).toBeDefined();
+  });
+
+  it('reads only what the azd environment holds: an output of main.bicep', () => {
+    const outputs = [...main.matchAll(/^output (\w+) /gm)].map((m) => m[1] as string);
+    const read = new Set<string>();
+    for (const file of readdirSync(hooksDir).filter((f) => f.endsWith('.ts')))
+      for (const m of readFileSync(join(hooksDir, file), 'utf8').matchAll(/\benv\.([A-Za-z_]\w*)/g))
+        read.add(m[1] as string);
+    expect(read.size).toBeGreaterThan(4);
+    expect([...read].filter((name) => !outputs.includes(name))).toEqual([]);
+  });
+
+  it("knows the multi-tenant app by a uniqueName made from this environment's subscription, name and region", () => {
+    expect(main).toMatch(
+      /^var resourceToken = toLower\(uniqueString\(subscription\(\)\.id, environmentName, location\)\)$/m,
+    );
+    expect(main).toMatch(/^var watchAppUniqueName = 'entra-sync-watch-\$\{resourceToken\}'$/m);
+    const module = modulesOf(main).find((m) => m.target === 'app/multi-tenant-app.bicep');
+    expect(valueOf(module?.block ?? '', 'uniqueName')).toBe('watchAppUniqueName');
+    const app = resourcesOf(readInfra('app/multi-tenant-app.bicep')).find(
+      (r) => r.target === 'Microsoft.Graph/applications@v1.0',
+    );
+    expect(valueOf(app?.block ?? '', 'uniqueName')).toBe('uniqueName');
+    expect(main).toMatch(/^output WATCH_APP_UNIQUE_NAME string = multiTenant \? watchAppUniqueName : ''$/m);
+  });
+
+  it('waits for the role of the identity the deployment storage authenticates with, on that account', () => {
+    const api = readInfra('app/api.bicep');
+    const storageAuth = blockAt(api, api.search(/\bauthentication\s*:\s*\{/));
+    expect(valueOf(storageAuth, 'type')).toBe("'UserAssignedIdentity'");
+    expect(main).toMatch(/^output AZURE_STORAGE_ACCOUNT_ID string = storage\.outputs\.id$/m);
+    expect(main).toMatch(/^output MANAGED_IDENTITY_PRINCIPAL_ID string = identity\.outputs\.principalId$/m);
+    expect(readInfra('app/storage.bicep')).toMatch(/^output id string = storage\.id$/m);
+    const rbac = readInfra('app/rbac.bicep');
+    expect(rbac).toMatch(/^var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'/m);
   });
 });

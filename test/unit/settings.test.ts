@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isNcrontab, loadSettings, localEnv, SettingsError } from '../../lib/config/settings';
+import { localSettings } from '../../lib/config/local-settings';
+import { isNcrontab, loadSettings, SettingsError, type Env } from '../../lib/config/settings';
 
 const valid = {
   ALERT_EMAIL_TO: 'ops@contoso.com, oncall@contoso.com',
@@ -83,7 +84,8 @@ describe('loadSettings', () => {
   });
 });
 
-describe('localEnv', () => {
+describe('local.settings.json merged into the environment', () => {
+  const localEnv = (env: Env, file: string) => localSettings(env, file).env;
   const dir = mkdtempSync(join(tmpdir(), 'esw-settings-'));
 
   it('fills names the environment does not set from local.settings.json Values', () => {
@@ -96,6 +98,12 @@ describe('localEnv', () => {
       ALERT_EMAIL_TO: 'env@x.com',
       WATCH_TENANTS: 'contoso.com',
     });
+  });
+
+  it('fills a name the environment sets empty, as Core Tools does (an empty variable is not a value)', () => {
+    const file = join(dir, 'empty-env.json');
+    writeFileSync(file, JSON.stringify({ Values: { WATCH_TENANTS: 'contoso.com' } }));
+    expect(localEnv({ WATCH_TENANTS: '' }, file).WATCH_TENANTS).toBe('contoso.com');
   });
 
   it('rejects a malformed file by name', () => {
