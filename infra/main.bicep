@@ -120,6 +120,7 @@ var cloud = clouds[environment().name]
 // Where the Function App answers: the decide links and the sign-in app's redirect URI must agree,
 // and the sign-in app is made before the Function App (whose settings name it).
 var actionsBaseUrl = 'https://${functionAppName}.${cloud.appHostSuffix}'
+var actionsSignInUniqueName = 'entra-sync-watch-signin-${resourceToken}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -204,7 +205,8 @@ module signInApp 'app/sign-in-app.bicep' = if (enableActions) {
   scope: rg
   params: {
     displayName: 'Entra Sync Watch sign-in (${environmentName})'
-    uniqueName: 'entra-sync-watch-signin-${resourceToken}'
+    uniqueName: actionsSignInUniqueName
+    grantConsent: grantGraphRoles
     redirectUri: '${actionsBaseUrl}/api/decide/signed-in'
     managedIdentityPrincipalId: identity.outputs.principalId
     issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
@@ -282,6 +284,9 @@ output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_RESOURCE_GROUP string = rg.name
 output WATCH_APP_CLIENT_ID string = multiTenant ? multiTenantApp.outputs.appId : ''
 output ACTIONS_SIGNIN_CLIENT_ID string = enableActions ? signInApp.outputs.appId : ''
+// For the hooks: the postdown hook deletes the sign-in app too, the postprovision hook checks the write permission.
+output ACTIONS_SIGNIN_UNIQUE_NAME string = enableActions ? actionsSignInUniqueName : ''
+output ACTIONS_ENABLED bool = enableActions
 // For the hooks (infra/hooks/): the postdown hook deletes the app only if its uniqueName is this one,
 // the postprovision hook waits for the identity's role on this storage account and checks the Graph app roles.
 output WATCH_APP_UNIQUE_NAME string = multiTenant ? watchAppUniqueName : ''

@@ -15,6 +15,8 @@ param managedIdentityPrincipalId string
 @description('The managed identity\'s token issuer: <login endpoint><tenant>/v2.0')
 param issuer string
 param tokenExchangeAudience string
+@description('Consent to openid and profile for everyone (needs an admin role, as the Graph app roles do: GRANT_GRAPH_ROLES). False: each person consents at first sign-in, or an admin does.')
+param grantConsent bool = true
 
 var operatorRole = 'SyncWatch.Operator'
 
@@ -69,7 +71,7 @@ resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
   appRoleAssignmentRequired: true
 }
 
-resource consent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = {
+resource consent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantConsent) {
   clientId: servicePrincipal.id
   consentType: 'AllPrincipals'
   resourceId: graph.id

@@ -300,6 +300,13 @@ describe('decisions from an alert (enableActions)', () => {
     expect(valueOf(fic, 'subject')).toBe('managedIdentityPrincipalId');
     const module = modulesOf(main).find((m) => m.target === 'app/sign-in-app.bicep')?.block ?? '';
     expect(valueOf(module, 'redirectUri')).toBe(`'\${actionsBaseUrl}${SIGNED_IN_PATH}'`);
+    // azd down deletes it (infra/hooks/app-registration.ts), known by this unique name.
+    expect(valueOf(module, 'uniqueName')).toBe('actionsSignInUniqueName');
+    expect(main).toMatch(/^var actionsSignInUniqueName = 'entra-sync-watch-signin-\$\{resourceToken\}'$/m);
+    expect(main).toMatch(/^output ACTIONS_SIGNIN_UNIQUE_NAME string = enableActions \? actionsSignInUniqueName : ''$/m);
+    expect(main).toMatch(/^output ACTIONS_ENABLED bool = enableActions$/m);
+    expect(valueOf(module, 'grantConsent')).toBe('grantGraphRoles');
+    expect(conditionOf(resourcesOf(app).find((r) => r.symbol === 'consent')!)).toBe('grantConsent');
     expect(valueOf(module, 'managedIdentityPrincipalId')).toBe('identity.outputs.principalId');
     expect(valueOf(modulesOf(main).find((m) => m.target === 'app/api.bicep')?.block ?? '', 'actionsBaseUrl')).toBe(
       "enableActions ? actionsBaseUrl : ''",
@@ -439,14 +446,16 @@ describe('GRANT_GRAPH_ROLES: the template grants Graph app roles only when it is
   }
 
   it('false: none, with one tenant or many; true: the identity or the multi-tenant app gets them', () => {
-    expect(grantsDeployed({ multiTenant: false, grantGraphRoles: false })).toEqual([]);
-    expect(grantsDeployed({ multiTenant: true, grantGraphRoles: false })).toEqual([]);
-    expect(grantsDeployed({ multiTenant: false, grantGraphRoles: true })).toEqual([
-      'app/graph-roles.bicep:identityRoles',
-    ]);
-    expect(grantsDeployed({ multiTenant: true, grantGraphRoles: true })).toEqual([
-      'app/multi-tenant-app.bicep:appRoles',
-    ]);
+    for (const enableActions of [false, true]) {
+      expect(grantsDeployed({ multiTenant: false, grantGraphRoles: false, enableActions })).toEqual([]);
+      expect(grantsDeployed({ multiTenant: true, grantGraphRoles: false, enableActions })).toEqual([]);
+      expect(grantsDeployed({ multiTenant: false, grantGraphRoles: true, enableActions })).toEqual([
+        'app/graph-roles.bicep:identityRoles',
+      ]);
+      expect(grantsDeployed({ multiTenant: true, grantGraphRoles: true, enableActions })).toEqual([
+        'app/multi-tenant-app.bicep:appRoles',
+      ]);
+    }
   });
 
   it('is the azd setting GRANT_GRAPH_ROLES (default true), and the hooks learn what the template did', () => {
