@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { graphLimits, type GraphLimits, type GraphReader } from './clients/graph';
 import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from './deadline';
 import { dispatch } from './dispatch/dispatch';
 import { matchLabelsOf, receiversOf, routesFor } from './dispatch/route';
-import { evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
+import { absenceOf, evaluateTenant, inView, keepFiringForMs } from './evaluate/evaluate';
 import { CycleBudget } from './limits';
 import type { Logger } from './log';
 import { planEmails, sendPlanned, type DeliveryDeps, type DeliveryResult } from './notify/deliver';
@@ -15,10 +15,10 @@ import { mapLimit } from './map-limit';
 import { refusedAccess } from './observe/access';
 import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from './observe/pacing';
 import { describeProblem } from './observe/errors';
-import { observeTenant, type ObserveOptions } from './observe/observe';
+import { MIN_ABSENCE_CONFIRM_MS, observeTenant, type ObserveOptions } from './observe/observe';
 import type { TenantObservation } from './observe/types';
 import { reconcile } from './reconcile/reconcile';
-import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from './model';
+import type { AlertLabels, AlertRecord, CycleSummary, EndReason, Finding, NotificationItem } from './model';
 import { ConcurrentUpdateError } from './store/alert-store';
 import type { DiscoveryCache } from './store/discovery-store';
 import type { SilenceStore } from './store/silence-store';
@@ -66,7 +66,7 @@ export interface CycleDeps extends DeliveryDeps {
 }
 
 /** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
-function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
+function observeOptions(deps: CycleDeps, target: Target, budget: CycleBudget): ObserveOptions {
   const policy = deps.policy.discovery;
   return {
     ...deps.observe,
@@ -75,6 +75,8 @@ function observeOptions(deps: CycleDeps, target: Target): ObserveOptions {
       cache: deps.discovery,
       refreshMs: policy?.refreshMs ?? DEFAULT_DISCOVERY_REFRESH_MS,
       listed: policy?.servicePrincipals.get(target.tenantId.toLowerCase()) ?? [],
+      // A configuration missed by one read is gone only if a read of a later cycle misses it too.
+      confirmAfterMs: Math.max(MIN_ABSENCE_CONFIRM_MS, budget.limits.cycleMs),
     },
   };
 }
@@ -98,6 +100,18 @@ export function reportProblems(observations: TenantObservation[], log: Logger, e
       log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`, {
         tenantId: o.tenantId,
       });
+    for (const m of o.missing ?? []) {
+      const what = `configuration "${m.servicePrincipal.displayName}" (${m.servicePrincipal.id})${m.jobId ? `, job ${m.jobId},` : ''}`;
+      if (m.confirmed)
+        log.info(`tenant ${o.tenantId}: ${what} is gone (missing since ${m.since}, confirmed): its alerts end`, {
+          tenantId: o.tenantId,
+        });
+      else
+        log.warn(
+          `tenant ${o.tenantId}: ${what} not seen on the last read (missing since ${m.since}); confirming on the next read before its alerts end`,
+          { tenantId: o.tenantId },
+        );
+    }
     if (o.discovery?.swept)
       log.info(
         `tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`,
@@ -135,6 +149,11 @@ export interface Evidence {
   findings(now: Date): Finding[];
   /** Whether a tenant's stored alert can be judged this cycle; one that cannot is held as it was. */
   judged(labels: AlertLabels): boolean;
+  /**
+   * What the reads say of a stored alert's configuration: gone (confirmed on a second read; the
+   * alert ends with that reason), or not seen on the last read and being confirmed (held, since when).
+   */
+  absence(labels: AlertLabels): { endReason?: EndReason; missingSince?: string };
   /** Provisioning-log states to write after the alerts (a worker writes its own). */
   logReads: TenantLogRead[];
   tenantsChecked: number;
@@ -154,6 +173,10 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<CycleDeps, 'pol
     judged: (labels) => {
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
+    },
+    absence: (labels) => {
+      const o = byTenant.get(labels.tenantId);
+      return o ? absenceOf(labels, o) : {};
     },
     logReads: readings.flatMap((r) => (r.logRead ? [r.logRead] : [])),
     tenantsChecked: observations.length,
@@ -247,7 +270,7 @@ async function observeOne(
   let observation: TenantObservation;
   try {
     const reading = observeTenant(reader, target.tenantId, {
-      ...observeOptions(deps, target),
+      ...observeOptions(deps, target, budget),
       deadline,
       retryCallMs: limits.callMs,
     });
@@ -367,6 +390,52 @@ function judgedThisCycle(
   return evidence.judged(labels);
 }
 
+/** The tenants the config watches, lower-cased: the whole target list (never a fan-out worker's share of it). */
+function watchedTenants(deps: CycleDeps): Set<string> {
+  return new Set(deps.targets.map((t) => t.tenantId.toLowerCase()));
+}
+
+/**
+ * Whether an alert's tenant is no longer watched (taken out of WATCH_TENANTS): its alerts are
+ * judged, and end as "no longer watched". A KQL rule's alert is the rule's to judge.
+ */
+function noLongerWatched(labels: AlertLabels, watched: Set<string>): boolean {
+  return !isKqlCondition(labels.condition) && !watched.has(labels.tenantId.toLowerCase());
+}
+
+/**
+ * Forgets what the monitor kept about tenants no longer watched (their discovery cache and their
+ * provisioning-log watermark and digest), so a tenant watched again later starts afresh instead
+ * of from a months-old watermark. Done once after each change of the tenant list (a fingerprint of
+ * it is kept in the state table); a failure is tried again next cycle and costs nothing else.
+ */
+async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Promise<void> {
+  const key = createHash('sha256')
+    .update([...watched].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 32);
+  try {
+    if ((await deps.state.watchedTenantsKey()) === key) return;
+    const kept = new Set([
+      ...((await deps.discovery?.tenants?.()) ?? []),
+      ...((await deps.logs?.store.tenants()) ?? []),
+    ]);
+    for (const tenant of kept) {
+      if (watched.has(tenant)) continue;
+      await deps.discovery?.forgetTenant?.(tenant);
+      await deps.logs?.store.forget(tenant);
+      deps.log.info(
+        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache and provisioning-log watermark are forgotten`,
+      );
+    }
+    await deps.state.setWatchedTenantsKey(key, watched.size);
+  } catch (error) {
+    deps.log.warn(
+      `forgetting the state of tenants no longer watched failed; tried again next cycle: ${(error as Error).message}`,
+    );
+  }
+}
+
 /** Whether a notice speaks of an alert that ended badly (a quarantine ended by Entra disabling the job): no good news. */
 function endedBadlyIn(
   current: Map<string, AlertRecord>,
@@ -392,16 +461,22 @@ async function decideAndDeliver(
   budget: CycleBudget,
   deadline: Deadline,
   errors: string[],
-): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
+  delivery: DeliveryResult,
+): Promise<Map<string, AlertRecord>> {
   const stored = await deps.alerts.loadAll();
   const now = deps.clock();
   const findings = evaluate(evidence, kql, now);
   await deps.probe?.('evaluated');
+  const watched = watchedTenants(deps);
+  const unwatched = (labels: AlertLabels) => noLongerWatched(labels, watched);
   const { changed } = reconcile({
     stored,
     findings,
     now,
-    inView: (labels: AlertLabels) => judgedThisCycle(labels, evidence, kql, deps),
+    inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, deps),
+    endReasonOf: (labels): EndReason | undefined =>
+      unwatched(labels) ? 'no-longer-watched' : evidence.absence(labels).endReason,
+    missingSinceOf: (labels) => evidence.absence(labels).missingSince,
     keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
 
@@ -419,6 +494,7 @@ async function decideAndDeliver(
   for (const fp of lost) current.delete(fp);
   // The alerts these events produced are written: now the watermarks may move past them.
   if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
+  await forgetUnwatchedTenants(deps, watched);
   for (const { alert, reason } of muted)
     deps.log.info(
       `muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`,
@@ -439,16 +515,20 @@ async function decideAndDeliver(
   );
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, {
-    deadline,
-    callMs: budget.limits.callMs,
-  });
+  await sendPlanned(
+    [...outbox, ...fresh, ...digests],
+    current,
+    deps,
+    errors,
+    { deadline, callMs: budget.limits.callMs },
+    delivery,
+  );
   await forgetOldAlerts(
     current,
     new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
     deps,
   );
-  return { delivery, current };
+  return current;
 }
 
 /**
@@ -476,7 +556,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     : await observeHere(deps, budget, observeBy, errors);
   const kql = await kqlRun;
 
-  let delivery: DeliveryResult = { sent: 0, waiting: 0 };
+  // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
+  const delivery: DeliveryResult = { sent: 0, waiting: 0 };
   let current: Map<string, AlertRecord> | undefined;
   let storageFailed = false;
   const failedMidCycle = (error: StorageError) => {
@@ -493,7 +574,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   if (lease.taken) {
     try {
       await deps.probe?.('leased');
-      ({ delivery, current } = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors));
+      current = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors, delivery);
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
       failedMidCycle(error);
@@ -522,6 +603,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     notificationsSent: delivery.sent,
     notificationsPending: delivery.waiting,
     ...(delivery.posted ? { postsSent: delivery.posted } : {}),
+    ...(delivery.budgetSpent ? { emailBudgetSpent: delivery.budgetSpent } : {}),
     errors,
     heartbeat: 'skipped',
   };

@@ -63,6 +63,7 @@ export async function postToChannel(
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits,
+  onSent: () => void = () => undefined,
 ): Promise<DeliveryResult> {
   let sent = 0;
   let waiting = 0;
@@ -110,6 +111,7 @@ export async function postToChannel(
       return { sent, waiting: waiting + left, posted: sent };
     }
     sent++;
+    onSent();
     await deps.probe?.('sent');
     await recordSent(message, current, deps);
     await deps.state.donePlanned(message.key);

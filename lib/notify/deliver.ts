@@ -1,13 +1,13 @@
 import type { Policy } from '../config/policy';
 import { Deadline } from '../deadline';
 import type { Logger } from '../log';
-import type { AlertRecord, PlannedEmail } from '../model';
+import type { AlertRecord, EmailBudgetSpent, PlannedEmail } from '../model';
 import type { AlertStore } from '../store/alert-store';
 import type { StateStore } from '../store/state-store';
 import { alreadySent } from './dedup';
 import { postToChannel } from './deliver-channels';
 import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from './group';
-import { DeliveryFailedError, operationIdOf, type Mailer } from './mailer';
+import { DeliveryFailedError, operationIdOf, SendThrottledError, type Mailer } from './mailer';
 import type { ChannelPoster } from './poster';
 import { recordSent } from './record';
 import { digestEmail } from './channels/email/digest';
@@ -51,6 +51,8 @@ export interface DeliveryResult {
   posted?: number;
   /** Planned emails still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
   waiting: number;
+  /** Set when emails waited because the send budget ran out: ours, or ACS's (a 429). */
+  budgetSpent?: EmailBudgetSpent;
 }
 
 /**
@@ -119,24 +121,31 @@ export async function sendPlanned(
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits = UNBOUNDED,
+  tally: DeliveryResult = { sent: 0, waiting: 0 },
 ): Promise<DeliveryResult> {
   const queues = new Map<string, PlannedEmail[]>([['email', []]]);
   for (const message of await withoutSentNotices(planned, current, deps)) {
     const destination = message.channel ? message.channel.receiver : 'email';
     queues.set(destination, [...(queues.get(destination) ?? []), message]);
   }
-  const result: DeliveryResult = { sent: 0, waiting: 0 };
+  // Counted the moment a message is out, in the caller's tally: a Table Storage failure while
+  // recording it must not make a cycle that sent four emails report none.
+  const sentEmail = () => void tally.sent++;
+  const posted = () => {
+    tally.sent++;
+    tally.posted = (tally.posted ?? 0) + 1;
+  };
   for (const [destination, messages] of queues) {
     if (messages.length === 0) continue;
     const outcome =
       destination === 'email'
-        ? await sendEmails(messages, current, deps, errors, limits)
-        : await postToChannel(messages, current, deps, errors, limits);
-    result.sent += outcome.sent;
-    result.waiting += outcome.waiting;
-    result.posted = (result.posted ?? 0) + (outcome.posted ?? 0);
+        ? await sendEmails(messages, current, deps, errors, limits, sentEmail)
+        : await postToChannel(messages, current, deps, errors, limits, posted);
+    tally.waiting += outcome.waiting;
+    tally.posted ??= 0;
+    if (outcome.budgetSpent) tally.budgetSpent = outcome.budgetSpent;
   }
-  return result;
+  return tally;
 }
 
 /**
@@ -184,6 +193,7 @@ async function sendEmails(
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits,
+  onSent: () => void = () => undefined,
 ): Promise<DeliveryResult> {
   let sent = 0;
   let waiting = 0;
@@ -217,9 +227,10 @@ async function sendEmails(
         continue;
       }
       if (earlier.outcome === 'delivered') {
+        sent++;
+        onSent();
         await recordSent(email, current, deps);
         await deps.state.donePlanned(email.key);
-        sent++;
         continue;
       }
       email = earlier.email;
@@ -227,10 +238,17 @@ async function sendEmails(
     }
     if (!(await deps.state.takeSend(deps.clock(), deps.policy.budget))) {
       const left = planned.length - index;
+      const heldUntil = await deps.state.sendsHeldUntil(deps.clock());
+      if (heldUntil) {
+        deps.log.warn(
+          `ACS asked for no sends before ${heldUntil.toISOString()} (its 429): ${left} email(s) wait for a later cycle`,
+        );
+        return { sent, waiting: waiting + left, budgetSpent: { at: 'ACS', sendsResumeAt: heldUntil.toISOString() } };
+      }
       deps.log.warn(
         `send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`,
       );
-      return { sent, waiting: waiting + left };
+      return { sent, waiting: waiting + left, budgetSpent: { at: 'budget' } };
     }
     const content = email.digest
       ? digestEmail(email.digest, deps.render)
@@ -251,6 +269,8 @@ async function sendEmails(
       });
       deps.log.info(`sent to ${email.recipients.to.join(', ')} (operation ${operationId}): ${content.subject}`);
     } catch (error) {
+      if (error instanceof SendThrottledError)
+        return throttled(error, email, planned.length - index, deps, { sent, waiting });
       const message = `sending "${content.subject}" failed, will retry next cycle: ${(error as Error).message}`;
       errors.push(message);
       deps.log.error(message);
@@ -264,10 +284,38 @@ async function sendEmails(
       return { sent, waiting: waiting + planned.length - index };
     }
     sent++;
+    onSent();
     await deps.probe?.('sent');
     await recordSent(email, current, deps);
     await deps.state.donePlanned(email.key);
     await deps.probe?.('recorded');
   }
   return { sent, waiting };
+}
+
+/**
+ * ACS answered 429: its sending limit ran out, as if our budget had. The email was not taken (ACS
+ * rejects, it does not queue), so it waits with its attempt cleared and is sent later under the same
+ * Operation-Id; nothing is counted as sent; no instance sends again before the Retry-After has
+ * passed (the hold is kept in the shared budget row). The 429 is not an error of the cycle: the
+ * emails wait in the outbox, and the summary says the budget ran out at ACS.
+ */
+async function throttled(
+  error: SendThrottledError,
+  email: PlannedEmail,
+  left: number,
+  deps: DeliveryDeps,
+  sofar: { sent: number; waiting: number },
+): Promise<DeliveryResult> {
+  const until = new Date(deps.clock().getTime() + error.retryAfterMs);
+  await deps.state.updatePlanned({ ...email, attempt: undefined });
+  await deps.state.holdSends(until);
+  deps.log.warn(
+    `ACS answered 429 (its sending limit, Retry-After ${Math.ceil(error.retryAfterMs / 1000)} s): the email budget ran out at ACS; ${left} email(s) wait, and none is sent before ${until.toISOString()}`,
+  );
+  return {
+    sent: sofar.sent,
+    waiting: sofar.waiting + left,
+    budgetSpent: { at: 'ACS', sendsResumeAt: until.toISOString() },
+  };
 }

@@ -74,7 +74,7 @@ export function emailKey(items: NotificationItem[]): string {
 /**
  * Most alerts in one email: a reader can act on 50, and 50 bounded sections stay far below ACS's
  * 10 MB per message (docs/reference/platform-notes.md §4.4). A mass incident of 1,000 alerts is
- * then 20 emails, inside the default send budget of 30 a minute.
+ * then 20 emails, sent within the send budget over as many cycles as it takes.
  */
 export const MAX_ALERTS_PER_EMAIL = 50;
 

@@ -1,6 +1,6 @@
 import type { PlannedChannel } from '../model';
 import { shownUrl } from '../config/settings';
-import { displayLine } from './safe-text';
+import { displayLine, scrubSecrets } from './safe-text';
 import type { ChannelMessage } from './channels';
 import { signedHeaders } from './channels/webhook';
 
@@ -86,10 +86,14 @@ function secretOf(channel: PlannedChannel, env: Record<string, string | undefine
   return secret;
 }
 
-/** What the receiver said, in one short line (never more than a bounded excerpt of its body). */
-async function answerOf(response: Response): Promise<string> {
+/**
+ * What the receiver said, in one short line: a bounded excerpt of its body with every credential
+ * it may echo taken out (the channel's URL and secret, any URL's query, tokens): the answer is
+ * logged and kept in the cycle history the status page shows.
+ */
+async function answerOf(response: Response, secrets: (string | undefined)[]): Promise<string> {
   const body = await response.text().catch(() => '');
-  const excerpt = displayLine(body, 200);
+  const excerpt = displayLine(scrubSecrets(body.slice(0, 4000), secrets), 200);
   return `HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}`;
 }
 
@@ -126,13 +130,16 @@ export function createChannelPoster(
           e.name === 'TimeoutError' || e.name === 'AbortError'
             ? `no answer within ${Math.round(timeoutMs / 1000)} s`
             : (e.cause?.code ?? e.cause?.message ?? e.message);
-        throw new ChannelPostError(`${describe(channel, url)}: ${displayLine(why, 200)}`, 'unknown');
+        throw new ChannelPostError(
+          `${describe(channel, url)}: ${displayLine(scrubSecrets(why, [url, env[channel.secretSetting ?? '']]), 200)}`,
+          'unknown',
+        );
       }
       if (response.status >= 200 && response.status < 300) {
         await response.arrayBuffer().catch(() => undefined);
         return;
       }
-      const answer = await answerOf(response);
+      const answer = await answerOf(response, [url, env[channel.urlSetting], env[channel.secretSetting ?? '']]);
       if (response.status >= 300 && response.status < 400)
         throw new ChannelPostError(
           `${describe(channel, url)} answered with a redirect (${answer}); posts are sent only to the URL in the setting`,

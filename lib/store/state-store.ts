@@ -16,6 +16,20 @@ export const STATE_TABLE = 'SyncWatchState';
 export type { PlannedEmail } from '../model';
 
 const OUTBOX = 'outbox';
+/** The send budget's row: the send log (`log`, or an older row's `times`) and ACS's pause (`notBefore`, ISO, '' for none). */
+interface BudgetRow {
+  log?: string;
+  times?: string;
+  notBefore?: string;
+  etag?: string;
+}
+
+/** The end of ACS's pause, in epoch ms, if it has not ended by `now`. */
+function heldUntil(row: BudgetRow | undefined, now: number): number | undefined {
+  const until = Date.parse(row?.notBefore ?? '');
+  return Number.isFinite(until) && until > now ? until : undefined;
+}
+
 const BUDGET = 'budget';
 const CYCLE = 'cycle';
 /** How many cycle summaries the status view keeps (one row, so one read): the last hour at the default schedule. */
@@ -27,6 +41,8 @@ export type RememberedCycle = CycleSummary & { omitted?: { errors: number; tenan
 const LEASE = 'lease';
 /** Per route, the local date of the last daily digest planned (lib/digest/digest.ts). */
 const DIGEST = 'digest';
+/** The partition of the row that remembers which tenants the last cycle watched (lib/cycle.ts, offboarding). */
+const WATCHED = 'watched-tenants';
 /** Row keys of an email's item rows: `<email key>.items.000`, after its header row `<email key>`. */
 const ITEMS = '.items.';
 
@@ -221,35 +237,71 @@ export class StateStore {
     }
   }
 
+  /** The budget row: the send log, and the time before which ACS asked not to be sent to (its 429's Retry-After). */
+  private async readBudget(): Promise<BudgetRow | undefined> {
+    try {
+      return await stored(this.table, 'reading the send budget', () =>
+        this.table.getEntity<BudgetRow>(BUDGET, 'sends'),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      return undefined;
+    }
+  }
+
+  /** Writes the budget row under the ETag it was read with; false when another instance changed it first. */
+  private async writeBudget(read: BudgetRow | undefined, row: Omit<BudgetRow, 'etag'>, what: string): Promise<boolean> {
+    const entity = { partitionKey: BUDGET, rowKey: 'sends', ...row };
+    try {
+      await stored(this.table, what, () =>
+        read?.etag ? this.table.updateEntity(entity, 'Replace', { etag: read.etag }) : this.table.createEntity(entity),
+      );
+      return true;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      return false;
+    }
+  }
+
   /**
-   * Takes one send from the budget shared by every instance, or says none is left. The send log
-   * lives in one row, updated under its ETag, so two instances cannot both take the last send.
+   * Takes one send from the budget shared by every instance, or says none is left: the budget is
+   * spent, or ACS asked for a pause (holdSends) that has not ended. The send log lives in one row,
+   * updated under its ETag, so two instances cannot both take the last send.
    */
   async takeSend(now: Date, budget: SendBudget): Promise<boolean> {
     await this.ensureTable();
     for (let attempt = 0; attempt < 5; attempt++) {
-      let row: { log?: string; times?: string; etag?: string } | undefined;
-      try {
-        row = await stored(this.table, 'reading the send budget', () =>
-          this.table.getEntity<{ log?: string; times?: string }>(BUDGET, 'sends'),
-        );
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-      const log = parseSendLog(row?.log ?? row?.times);
+      const row = await this.readBudget();
       const t = now.getTime();
+      if (heldUntil(row, t) !== undefined) return false;
+      const log = parseSendLog(row?.log ?? row?.times);
       if (!allowsSend(log, t, budget)) return false;
-      const entity = { partitionKey: BUDGET, rowKey: 'sends', log: JSON.stringify(withSend(log, t)), times: '' };
-      try {
-        await stored(this.table, 'taking a send from the budget', () =>
-          row?.etag ? this.table.updateEntity(entity, 'Replace', { etag: row.etag }) : this.table.createEntity(entity),
-        );
-        return true;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
+      const written = { log: JSON.stringify(withSend(log, t)), times: '', notBefore: row?.notBefore ?? '' };
+      if (await this.writeBudget(row, written, 'taking a send from the budget')) return true;
     }
     return false;
+  }
+
+  /**
+   * No instance sends before `until`: ACS answered 429 with this Retry-After. Kept in the budget
+   * row every instance reads before a send; a later hold never shortens an earlier, longer one.
+   */
+  async holdSends(until: Date): Promise<void> {
+    await this.ensureTable();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const row = await this.readBudget();
+      const kept = Date.parse(row?.notBefore ?? '');
+      if (Number.isFinite(kept) && kept >= until.getTime()) return;
+      const written = { log: row?.log ?? '', times: row?.times ?? '', notBefore: until.toISOString() };
+      if (await this.writeBudget(row, written, 'holding the sends ACS throttled')) return;
+    }
+  }
+
+  /** When sends may resume, if ACS asked for a pause that has not ended by `now`. */
+  async sendsHeldUntil(now: Date): Promise<Date | undefined> {
+    await this.ensureTable();
+    const until = heldUntil(await this.readBudget(), now.getTime());
+    return until === undefined ? undefined : new Date(until);
   }
 
   /**
@@ -307,6 +359,27 @@ export class StateStore {
     } catch (error) {
       if (!isNotFound(error) && !isConflict(error)) throw error;
     }
+  }
+
+  /** The fingerprint of the tenant list the state was last cleaned up for (offboarding), if any. */
+  async watchedTenantsKey(): Promise<string | undefined> {
+    await this.ensureTable();
+    try {
+      const row = await stored(this.table, 'reading the watched tenant list', () =>
+        this.table.getEntity<{ key: string }>(WATCHED, 'current'),
+      );
+      return row.key;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async setWatchedTenantsKey(key: string, tenants: number): Promise<void> {
+    await this.ensureTable();
+    await stored(this.table, 'recording the watched tenant list', () =>
+      this.table.upsertEntity({ partitionKey: WATCHED, rowKey: 'current', key, tenants }, 'Replace'),
+    );
   }
 
   /** The local date (`2026-11-27`) of the last daily digest planned for a route, if any. */

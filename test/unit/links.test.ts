@@ -35,7 +35,7 @@ describe('which cloud links point into', () => {
     });
     const options = renderOptionsFor({
       graphEndpoint: 'https://graph.microsoft.com',
-      emailFrom: 'DoNotReply@watch.contoso.example',
+      emailFrom: 'DoNotReply@watch.contoso.com',
       clientId: 'abc',
       cloud: 'usgov',
     });
@@ -45,7 +45,7 @@ describe('which cloud links point into', () => {
         loginOrigin: 'https://login.microsoftonline.us',
         clientId: 'abc',
       },
-      messageIdDomain: 'watch.contoso.example',
+      messageIdDomain: 'watch.contoso.com',
     });
   });
 });

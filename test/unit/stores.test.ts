@@ -42,7 +42,7 @@ function items(n: number): NotificationItem[] {
 
 const email = (key: string, n: number): PlannedEmail => ({
   key,
-  recipients: { to: ['ops@contoso.example'] },
+  recipients: { to: ['ops@contoso.com'] },
   items: items(n),
   plannedAt: '2026-11-27T03:00:05.000Z',
   failedAttempts: 0,
@@ -116,6 +116,22 @@ describe('the send budget shared by instances', () => {
     expect(await state.takeSend(at(61), budget)).toBe(true); // a new minute
     expect(await state.takeSend(at(125), budget)).toBe(false); // fourth in the hour
     expect(await state.takeSend(at(3700), budget)).toBe(true); // the hour has passed
+  });
+
+  it('an ACS 429 holds every instance until its Retry-After has passed, whatever the budget left', async () => {
+    const table = new MemoryTable('state');
+    const [one, other] = [new StateStore(table.asClient()), new StateStore(table.asClient())];
+    const budget = { perMinute: 5, perHour: 10 };
+    const at = (s: number) => new Date(Date.parse('2026-11-27T12:00:00Z') + s * 1000);
+    expect(await one.takeSend(at(0), budget)).toBe(true);
+    await one.holdSends(at(120));
+    await other.holdSends(at(30)); // a shorter hold never shortens a longer one
+    expect(await other.sendsHeldUntil(at(1))).toEqual(at(120));
+    expect(await other.takeSend(at(1), budget)).toBe(false);
+    expect(await one.takeSend(at(119), budget)).toBe(false);
+    expect(await other.sendsHeldUntil(at(120))).toBeUndefined();
+    expect(await other.takeSend(at(120), budget)).toBe(true);
+    expect(await one.takeSend(at(121), budget)).toBe(true);
   });
 
   it('two instances racing for the last send: exactly one gets it', async () => {
