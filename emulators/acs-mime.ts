@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** An address as ACS Email carries it on the wire. */
-export interface MimeAddress {
+interface MimeAddress {
   address: string;
   displayName?: string;
 }
@@ -25,7 +25,7 @@ export interface MimeMessage {
 const CRLF = '\r\n';
 
 /** Header values never carry a line break of their own: CR/LF (and other controls) become spaces. */
-export function sanitizeHeaderValue(value: string): string {
+function sanitizeHeaderValue(value: string): string {
   // eslint-disable-next-line no-control-regex
   return value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
 }
@@ -41,7 +41,7 @@ const isAscii = (s: string): boolean => /^[\x20-\x7e]*$/.test(s);
  * RFC 2047 `B` encoded-words for a non-ASCII phrase or unstructured value, split so that each
  * encoded-word stays within 75 characters and no UTF-8 sequence is cut.
  */
-export function encodeWords(text: string): string {
+function encodeWords(text: string): string {
   const words: string[] = [];
   let chunk = '';
   const maxBytes = 39; // base64 of 39 bytes = 52 chars; "=?UTF-8?B?" + 52 + "?=" = 64 (RFC 2047: at most 75)
@@ -97,12 +97,12 @@ function addressList(list: MimeAddress[]): string {
 }
 
 /** RFC 5322 date-time, e.g. `Tue, 05 May 2026 09:07:03 +0000`. */
-export function rfc5322Date(d: Date): string {
+function rfc5322Date(d: Date): string {
   return d.toUTCString().replace(/GMT$/, '+0000');
 }
 
 /** Quoted-printable (RFC 2045 6.7) of UTF-8 text, CRLF line breaks, lines of at most 76 characters. */
-export function quotedPrintable(text: string): string {
+function quotedPrintable(text: string): string {
   const lines = text.replace(/\r\n|\r|\n/g, '\n').split('\n');
   return lines
     .map((line) => {

@@ -32,7 +32,7 @@ export interface AcsEmulatorOptions {
   accessKey?: string;
 }
 
-export interface EmailAddress {
+interface EmailAddress {
   address: string;
   displayName?: string;
 }
@@ -57,7 +57,7 @@ export interface DeliveredEmail {
   htmlPath?: string;
 }
 
-export interface AcsFault {
+interface AcsFault {
   /**
    * HTTP status to answer (429, 500, 503, ...). Ignored when `operationStatus` or `hang` is set; with
    * `malformedJson` it is the status of the broken answer; a 2xx with only `delayMs` answers normally, late.
@@ -87,7 +87,7 @@ export interface AcsFault {
   afterAccepting?: boolean;
 }
 
-export interface AcsRequestRecord {
+interface AcsRequestRecord {
   at: string;
   method: string;
   path: string;
@@ -112,9 +112,9 @@ export interface AcsEmulator {
 }
 
 /** api-versions of the Email data plane that SDK 1.1.0 (2025-09-01) and 1.0.0 (2023-03-31) use. */
-export const ACS_SUPPORTED_API_VERSIONS = ['2025-09-01', '2023-03-31'] as const;
+const ACS_SUPPORTED_API_VERSIONS = ['2025-09-01', '2023-03-31'] as const;
 /** Audience of the tokens the SDK asks for (scope `https://communication.azure.com//.default`). */
-export const ACS_AUDIENCE = 'https://communication.azure.com';
+const ACS_AUDIENCE = 'https://communication.azure.com';
 
 const MAX_RECIPIENTS = 50;
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import { readBody, sendJson, startHttpsServer } from './http';
 import type { TlsMaterial } from './tls';
 
-export interface Ping {
+interface Ping {
   at: string;
   method: string;
   body: string;

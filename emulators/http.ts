@@ -64,12 +64,6 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Parses a JSON body; `undefined` for an empty body, a `SyntaxError` is thrown for a malformed one. */
-export async function readJson(req: IncomingMessage): Promise<unknown> {
-  const text = await readBody(req);
-  return text.trim() === '' ? undefined : (JSON.parse(text) as unknown);
-}
-
 /** Sends `body` as JSON with the given status and extra headers. */
 export function sendJson(
   res: ServerResponse,

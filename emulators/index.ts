@@ -27,6 +27,8 @@ export interface PrivateCloudOptions {
   outboxDir?: string;
   /** Lifetime of issued access tokens in seconds (default 3599, like Entra). */
   tokenLifetimeSeconds?: number;
+  /** How long an authorization code (people's sign-in) can be redeemed, seconds (default 600, Entra's "about 10 minutes"). */
+  authorizationCodeLifetimeSeconds?: number;
 }
 
 export interface PrivateCloud {
@@ -93,7 +95,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
   const scenario =
     typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
   const tls = options.tls ?? loadTlsMaterial();
-  const signer = new TokenSigner();
+  const signer = await TokenSigner.create();
   const state = new CloudState(scenario);
   recordSecret('client-secret', scenario.app.clientSecret);
 
@@ -104,6 +106,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       signer,
       state,
       tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+      authorizationCodeLifetimeSeconds: options.authorizationCodeLifetimeSeconds,
     });
     started.push(authority);
     const graph: GraphEmulator = await startGraph({ tls, signer, state });
@@ -155,23 +158,10 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
   }
 }
 
-export { startAuthority, audienceOf } from './authority';
-export type { AuthorityEmulator } from './authority';
-export { startGraph, GRAPH_JSON_CONTENT_TYPE, MAX_BATCH_REQUESTS } from './graph';
-export type { GraphEmulator } from './graph';
-export { buildJob, guidFrom, jobIdFor, CROSS_TENANT_SYNC_TEMPLATE_ID, SENTINEL_TIME } from './jobs';
-export type { JobSpec, JobState, QuarantineSpec } from './jobs';
-export { loadScenario, validateScenario, ScenarioError } from './scenario';
-export type { Scenario, TenantSpec, ServicePrincipalSpec, TimelineStep, TimelineChange } from './scenario';
-export { CloudState } from './state';
-export type { EmulatorControl, TokenRequestRecord } from './state';
+export { guidFrom, jobIdFor } from './jobs';
+export { loadScenario } from './scenario';
+export type { Scenario } from './scenario';
+export type { TokenRequestRecord } from './state';
 export type { Fault, RequestLogEntry } from './faults';
-export type { AcsEmulator } from './acs';
-export { startManagedIdentityEndpoint } from './managed-identity';
-export type { ManagedIdentityEmulator } from './managed-identity';
-export type { FederatedCredential } from './app-credentials';
-export { startLogAnalytics, LOG_ANALYTICS_AUDIENCE } from './log-analytics';
-export type { LogAnalyticsEmulator, LogAnalyticsFault, QueryRecord } from './log-analytics';
 export type { ProvisioningEventSpec } from './provisioning-logs';
-export { startWebhookReceiver, TEAMS_MESSAGE_LIMIT_BYTES } from './webhook-receiver';
-export type { WebhookReceiver, ReceivedPost, ReceiverFault } from './webhook-receiver';
+export type { ReceivedPost } from './webhook-receiver';

@@ -20,18 +20,6 @@ export const JOB_STATES = [
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-/** Documented `quarantineReason` values [G4]; any other string is passed through as is. */
-export const QUARANTINE_REASONS = [
-  'EncounteredBaseEscrowThreshold',
-  'EncounteredTotalEscrowThreshold',
-  'EncounteredEscrowProportionThreshold',
-  'EncounteredQuarantineException',
-  'Unknown',
-  'QuarantinedOnDemand',
-  'TooManyDeletes',
-  'IngestionInterrupted',
-] as const;
-
 export const SENTINEL_TIME = '0001-01-01T00:00:00Z';
 export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
 /** Application template of Entra Cloud Sync configurations (reference §1.12). */
@@ -62,7 +50,7 @@ export interface QuarantineSpec {
   nextAttempt?: string;
 }
 
-export interface SynchronizationError {
+interface SynchronizationError {
   code: string;
   message: string;
   tenantActionable: boolean;
@@ -181,7 +169,7 @@ export function shortDurationMs(text: string): number | undefined {
 }
 
 /** A job template's schedule interval: Cloud Sync jobs run every 2 minutes, the others every 40. */
-export function defaultInterval(templateId: string): string {
+function defaultInterval(templateId: string): string {
   return (CLOUD_SYNC_JOB_TEMPLATES as readonly string[]).includes(templateId) ? 'PT2M' : 'PT40M';
 }
 
@@ -461,7 +449,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
 }
 
 /** Objects merge key by key; everything else (arrays, scalars, null) from `patch` replaces. */
-export function deepMerge(base: unknown, patch: unknown): unknown {
+function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
   const out: JsonObject = { ...base };
   for (const [key, value] of Object.entries(patch))

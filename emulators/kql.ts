@@ -15,7 +15,7 @@
  * isempty() isnotempty().
  */
 
-export type Value = string | number | boolean | Date | null;
+type Value = string | number | boolean | Date | null;
 export type Row = Record<string, Value>;
 
 export class KqlError extends Error {

@@ -20,10 +20,10 @@ import { bearerToken, type TokenSigner } from './tokens';
  * `itemCount` traces (infra/monitoring/*.kql run there).
  */
 
-export const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
+const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
 
 /** A fault the next matching queries get. */
-export interface LogAnalyticsFault {
+interface LogAnalyticsFault {
   /** `partial`: half the rows and a top-level error (LogsQueryPartialResult). Otherwise `status`. */
   kind?: 'partial';
   /** HTTP status to answer with (429 adds Retry-After). */
@@ -37,7 +37,7 @@ export interface LogAnalyticsFault {
   queryIncludes?: string;
 }
 
-export interface QueryRecord {
+interface QueryRecord {
   at: string;
   workspaceId: string;
   query: string;
@@ -46,7 +46,7 @@ export interface QueryRecord {
 }
 
 /** One row of Application Insights' classic `traces` table, as the Functions host writes it. */
-export interface AppTrace {
+interface AppTrace {
   timestamp: Date;
   message: string;
   /** How many traces this row stands for: 1 unless sampling dropped the others (default 1). */
@@ -70,7 +70,7 @@ const TRACES_COLUMNS: Record<string, string> = {
 };
 
 /** The Application Insights resource the emulator answers for, unless told another. */
-export const EMULATED_APPLICATION_INSIGHTS_ID =
+const EMULATED_APPLICATION_INSIGHTS_ID =
   '/subscriptions/00000000-0000-4000-8000-0000000000a1/resourceGroups/rg-sync-watch/providers/microsoft.insights/components/appi-sync-watch';
 
 export interface LogAnalyticsEmulator {
@@ -104,6 +104,27 @@ function errorJson(code: string, message: string, inner?: { code: string; messag
   return { error: { message, code, correlationId: newRequestId(), ...(inner ? { innererror: inner } : {}) } };
 }
 
+/**
+ * A query the service refuses, in Log Analytics' envelope. Real KQL errors are `BadArgumentError` with
+ * the kind inside (`SyntaxError` "A recognition error occurred in the query.", `SemanticError` "A
+ * semantic error occurred.": MicrosoftDocs/azure-docs#18012, MicrosoftDocs/feedback#1792). A valid
+ * query the emulator's KQL subset cannot run is the emulator's own error, `EmulatorUnsupported`, at
+ * the top so that no client mistakes it for a fault in the query (the SDK's RestError.code is it).
+ */
+function kqlErrorJson(error: KqlError): Record<string, unknown> {
+  if (error.kind === 'EmulatorUnsupported')
+    return errorJson('EmulatorUnsupported', 'The request had some invalid properties', {
+      code: 'EmulatorUnsupported',
+      message: `The query uses KQL the emulator does not run. ${error.message}`,
+    });
+  const what =
+    error.kind === 'SyntaxError' ? 'A recognition error occurred in the query.' : 'A semantic error occurred.';
+  return errorJson('BadArgumentError', 'The request had some invalid properties', {
+    code: error.kind,
+    message: `${what} ${error.message}`,
+  });
+}
+
 /** `PT1H`, `P1D`, `PT3600S`, `P1DT2H` → ms. */
 function isoDuration(text: string): number | undefined {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
@@ -112,7 +133,7 @@ function isoDuration(text: string): number | undefined {
 }
 
 /** The request's timespan as [start, end) in ms: `PT1H`, `start/end`, `start/duration` (ISO 8601). */
-export function parseTimespan(text: string | undefined, now: number): [number, number] | undefined | 'invalid' {
+function parseTimespan(text: string | undefined, now: number): [number, number] | undefined | 'invalid' {
   if (text === undefined || text === '') return undefined;
   const parts = text.split('/');
   if (parts.length === 1) {
@@ -299,19 +320,7 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
       result = runKql(parsed, rowsOf(range), now);
     } catch (error) {
       if (!(error instanceof KqlError)) throw error;
-      const what =
-        error.kind === 'SyntaxError'
-          ? 'A recognition error occurred in the query.'
-          : error.kind === 'SemanticError'
-            ? 'A semantic error occurred.'
-            : 'The query uses KQL the emulator does not run.';
-      return answer(
-        400,
-        errorJson('BadArgumentError', 'The request had some invalid properties', {
-          code: error.kind,
-          message: `${what} ${error.message}`,
-        }),
-      );
+      return answer(400, kqlErrorJson(error));
     }
     const rows = fault?.kind === 'partial' ? result.rows.slice(0, Math.floor(result.rows.length / 2)) : result.rows;
     const json: Record<string, unknown> = {

@@ -18,7 +18,7 @@ import type { TokenSigner } from './tokens';
  * trusts this identity's issuer and subject.
  */
 
-export const APP_SERVICE_API_VERSION = '2019-08-01';
+const APP_SERVICE_API_VERSION = '2019-08-01';
 
 export interface ManagedIdentityOptions {
   signer: TokenSigner;
@@ -34,7 +34,7 @@ export interface ManagedIdentityOptions {
   tokenLifetimeSeconds?: number;
 }
 
-export interface ManagedIdentityRequest {
+interface ManagedIdentityRequest {
   at: string;
   resource?: string;
   clientId?: string;

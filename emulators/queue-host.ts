@@ -70,7 +70,7 @@ export function triggerValue(messageText: string, encoding: QueueExtensionSettin
 
 export type QueueHandler = (entry: unknown, context: InvocationContext) => Promise<void>;
 
-export interface QueueHostOptions {
+interface QueueHostOptions {
   queue: QueueClient;
   /** `<queue>-poison`, where messages go after `maxDequeueCount` failed invocations. */
   poison: QueueClient;
@@ -82,13 +82,13 @@ export interface QueueHostOptions {
   dieOn?: string;
 }
 
-export interface QueueHost {
+interface QueueHost {
   /** Invocations finished, by outcome. */
   counts: { succeeded: number; failed: number; poisoned: number };
   stop(): Promise<void>;
 }
 
-export function startQueueHost(options: QueueHostOptions): QueueHost {
+function startQueueHost(options: QueueHostOptions): QueueHost {
   const { queue, handler, settings } = options;
   const log = options.log ?? ((line: string) => console.log(line));
   const counts = { succeeded: 0, failed: 0, poisoned: 0 };

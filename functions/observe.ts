@@ -1,7 +1,7 @@
 import { app, InvocationContext } from '@azure/functions';
 import { FANOUT_QUEUE } from '../lib/fanout/message';
-import { observeMessageFromEnv } from '../lib/fanout/entry';
-import { hostLogger } from '../lib/log';
+import { observeMessageFromEnv } from '../lib/app';
+import { hostLogger } from '../lib/util/log';
 
 /**
  * The fan-out's worker (README "Scale"): past WATCH_FANOUT_TENANTS the timer puts one message per

@@ -1,6 +1,6 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { problemPage, SNOOZE_PAGE_HEADERS } from '../lib/snooze/page';
-import { snoozeFromEnv } from '../lib/snooze/from-env';
+import { snoozeFromEnv } from '../lib/app';
 
 /** A confirmation form is a few hundred bytes; anything much bigger is not one. */
 const MAX_FORM_BYTES = 8192;

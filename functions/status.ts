@@ -1,7 +1,7 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { readStatusFromEnv } from '../lib/status';
-import { renderStatusPage, STATUS_PAGE_CSP } from '../lib/status-page';
-import { escapeHtml } from '../lib/text';
+import { readStatusFromEnv } from '../lib/app';
+import { renderStatusPage, STATUS_PAGE_CSP } from '../lib/status/page';
+import { escapeHtml } from '../lib/util/text';
 
 /** HTML for `?format=html`, or for a browser (its Accept names text/html); JSON otherwise (`?format=json`, curl, scripts). */
 export function wantsHtml(request: HttpRequest): boolean {

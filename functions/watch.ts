@@ -1,11 +1,11 @@
 import { app, InvocationContext, Timer } from '@azure/functions';
 import { formatSummary, runCycleFromEnv } from '../lib/app';
 import { loadPolicy } from '../lib/config/config';
-import { identityWarnings } from '../lib/config/identity';
-import { DEFAULT_SCHEDULE, loadSettings } from '../lib/config/settings';
-import type { Logger } from '../lib/cycle';
-import { withFields } from '../lib/log';
-import { cycleMetrics, metricsLine, newGraphCounters } from '../lib/metrics';
+import { identityWarnings } from '../lib/settings/identity';
+import { DEFAULT_SCHEDULE, loadSettings } from '../lib/settings/settings';
+import type { Logger } from '../lib/util/log';
+import { withFields } from '../lib/util/log';
+import { cycleMetrics, metricsLine, newGraphCounters } from '../lib/cycle/metrics';
 
 /** The host's logger: each line goes to Application Insights as a trace, its fields as JSON after the message. */
 function loggerFor(context: InvocationContext): Logger {
@@ -25,7 +25,7 @@ export async function watch(_timer: Timer, context: InvocationContext): Promise<
   // Past WATCH_FANOUT_TENANTS, the tenants are read by the queue-triggered function (functions/observe.ts).
   const summary = await runCycleFromEnv(process.env, loggerFor(context), graph, { fanOut: true });
   context.log(`cycle: ${formatSummary(summary)}`);
-  // The cycle's custom metrics, one trace the "no cycle finished" alert counts (lib/metrics.ts).
+  // The cycle's custom metrics, one trace the "no cycle finished" alert counts (lib/cycle/metrics.ts).
   context.log(metricsLine(cycleMetrics(summary, graph)));
   if (summary.errors.length > 0) {
     throw new Error(`cycle incomplete, ${summary.errors.length} problem(s): ${summary.errors.join(' | ')}`);

@@ -110,7 +110,7 @@ var functionAppName = '${abbrs.webSitesFunctions}syncwatch-${resourceToken}'
 var watchAppUniqueName = 'entra-sync-watch-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 
-// AZURE_CLOUD (lib/config/clouds.ts) and the per-cloud values a deployment needs, keyed by ARM's cloud name.
+// AZURE_CLOUD (lib/settings/clouds.ts) and the per-cloud values a deployment needs, keyed by ARM's cloud name.
 var clouds = {
   AzureCloud: { name: 'AzurePublicCloud', portal: 'https://entra.microsoft.com/', tokenExchangeAudience: 'api://AzureADTokenExchange', appHostSuffix: 'azurewebsites.net' }
   AzureUSGovernment: { name: 'AzureUSGovernment', portal: 'https://entra.microsoft.us/', tokenExchangeAudience: 'api://AzureADTokenExchangeUSGov', appHostSuffix: 'azurewebsites.us' }

@@ -1,35 +1,41 @@
-import { createEmailClient, createQueueClient, createTableClient } from './clients';
+import { createCredentials, createEmailClient, createQueueClient, createTableClient } from './clients';
 import { keptCredentials } from './clients/credentials';
 import { createGraphReader } from './clients/graph';
 import { boundedCredential } from './clients/timeouts';
 import { createLogsQueryClient } from './clients/logs';
 import { ConfigError, loadPolicy } from './config/config';
-import { SEND_BUDGETS, type Policy } from './config/policy';
-import { Env, loadSettings, Settings } from './config/settings';
-import { CycleDeps, CycleSummary, runCycle, Target } from './cycle';
-import { createHeartbeat } from './heartbeat';
-import { CycleBudget, limitsForSchedule, type CycleLimits } from './limits';
-import type { Logger } from './log';
-import { countingGraph, type GraphCounters } from './metrics';
-import { createAcsMailer } from './notify/mailer';
-import { createChannelPoster } from './notify/poster';
+import { SEND_BUDGETS, type Policy } from './model/policy';
+import { Env } from './settings/env';
+import { loadSettings, Settings } from './settings/settings';
+import { CycleDeps, runCycle } from './cycle/cycle';
+import { CycleSummary } from './model';
+import { Target } from './cycle/observe';
+import { createHeartbeat } from './clients/heartbeat';
+import { CycleBudget, limitsForSchedule, type CycleLimits } from './cycle/limits';
+import type { Logger } from './util/log';
+import { countingGraph, type GraphCounters } from './cycle/metrics';
+import { createAcsMailer } from './clients/mailer';
+import { createHttpPoster } from './clients/http-poster';
 import { renderOptionsFor } from './notify/render';
-import { consentApp } from './onboard';
+import { adminConsentUrl, consentApp } from './clients/consent';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
 import { SilenceStore } from './store/silence-store';
-import { STATE_TABLE, StateStore } from './store/state-store';
-import { FANOUT_QUEUE } from './fanout/message';
+import { STATE_TABLE, stateStores } from './store/state-table';
+import { FANOUT_QUEUE, decodeMessage } from './fanout/message';
 import { DEFAULT_FANOUT_BATCH, queueFanOut } from './fanout/planner';
-import { SharedWindowLimiter } from './fanout/shared-limiter';
-import { FANOUT_TABLE, FanOutStore } from './fanout/store';
+import { SharedWindowLimiter } from './store/shared-limiter';
+import { FANOUT_TABLE, FanOutStore } from './store/fanout-store';
 import { GRAPH_REPORTS_APP_LIMIT } from './observe/event-source';
 import type { TokenCredential } from '@azure/core-auth';
 import type { CallLimits } from './clients/timeouts';
-
+import { observeBatch, type BatchOutcome } from './fanout/worker';
+import { handleSnooze, type SnoozeResponse } from './snooze/handler';
+import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
+import { readStatus, type StatusView } from './status/status';
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
-export function targetsOf(settings: Settings, env: Env): Target[] {
+function targetsOf(settings: Settings, env: Env): Target[] {
   if (settings.tenants.length > 0) return settings.tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId }));
   return [{ tenantId: env.AZURE_TENANT_ID?.toLowerCase() || 'home' }];
 }
@@ -41,9 +47,9 @@ export function targetsOf(settings: Settings, env: Env): Target[] {
  */
 /** What a caller may add to the dependencies built from settings. */
 export interface CycleOptions {
-  /** Counts this cycle's Graph traffic for its metrics (lib/metrics.ts). */
+  /** Counts this cycle's Graph traffic for its metrics (lib/cycle/metrics.ts). */
   graphCounters?: GraphCounters;
-  /** The cycle's time limits (default: derived from WATCH_SCHEDULE and host.json, lib/limits.ts). */
+  /** The cycle's time limits (default: derived from WATCH_SCHEDULE and host.json, lib/cycle/limits.ts). */
   limits?: CycleLimits;
   /**
    * May the tenants be handed to the queue-triggered function past WATCH_FANOUT_TENANTS? Only the
@@ -55,14 +61,14 @@ export interface CycleOptions {
 }
 
 /** Past this many tenants the timer fans out, unless WATCH_FANOUT_TENANTS says otherwise (README "Scale"). */
-export const DEFAULT_FANOUT_TENANTS = 500;
+const DEFAULT_FANOUT_TENANTS = 500;
 
 /** The fan-out's reports table, on the app's storage. */
 export function fanOutStore(settings: Settings, azure: TokenCredential, limits: CallLimits): FanOutStore {
   return new FanOutStore(createTableClient(settings, azure, FANOUT_TABLE, limits));
 }
 
-/** Graph's reports limit across tenants, shared by every instance through the fan-out table (lib/fanout/shared-limiter.ts). */
+/** Graph's reports limit across tenants, shared by every instance through the fan-out table (lib/store/shared-limiter.ts). */
 function sharedReportsLimiter(settings: Settings, azure: TokenCredential, limits: CallLimits): SharedWindowLimiter {
   return new SharedWindowLimiter(
     createTableClient(settings, azure, FANOUT_TABLE, limits),
@@ -85,10 +91,12 @@ export function cycleDepsFromSettings(
     sendBudget: SEND_BUDGETS[settings.emailDomainKind],
   });
   requireWorkspaceWhereNeeded(policy, settings);
-  // Every outbound call is bounded by the cycle's deadline (lib/limits.ts); Graph readers by their tenant's.
+  // Every outbound call is bounded by the cycle's deadline (lib/cycle/limits.ts); Graph readers by their tenant's.
   const budget = new CycleBudget(options.limits ?? limitsForSchedule(settings.schedule, env));
   const azure = boundedCredential(credentials.azure, budget.calls());
   const targets = targetsOf(settings, env);
+  // One client for the state table: its stores (outbox, send budget, lease, digests, cycles, snoozes, log watermarks) share it.
+  const state = createTableClient(settings, azure, STATE_TABLE, budget.calls());
   const fanOut = options.fanOut ? fanOutFor(settings, targets.length, azure, budget.calls(), log) : undefined;
   const appLimiter =
     fanOut || options.sharedReportsLimit ? sharedReportsLimiter(settings, azure, budget.calls()) : undefined;
@@ -106,12 +114,12 @@ export function cycleDepsFromSettings(
     },
     renewToken: (target) => credentials.graph.renew(target.tokenTenant),
     alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
-    state: new StateStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+    ...stateStores(state),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
-    silences: new SilenceStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+    silences: new SilenceStore(state),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
     // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
-    poster: createChannelPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
+    poster: createHttpPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     concurrency: settings.scale?.concurrency,
     policy,
@@ -126,7 +134,7 @@ export function cycleDepsFromSettings(
     clock,
     log,
     logs: {
-      store: new ProvisioningLogStore(createTableClient(settings, azure, STATE_TABLE, budget.calls())),
+      store: new ProvisioningLogStore(state),
       appLimiter,
       logAnalytics: settings.logAnalytics
         ? {
@@ -204,4 +212,92 @@ export function formatSummary(summary: CycleSummary): string {
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');
+}
+
+// ---- the other entry points: the fan-out worker, the status view, the snooze endpoint --------------
+
+/**
+ * One message of the fan-out queue, with this instance's settings: what functions/observe.ts runs.
+ * Throws InvalidMessage for a message that is not ours (the host retries it, then moves it to the
+ * poison queue), SettingsError or ConfigError for bad settings, and StorageError when the report
+ * cannot be written (a retry may still make it in time). Problems of the tenants themselves do
+ * not throw: they are in the report, for the cycle's planner to report.
+ */
+export async function observeMessageFromEnv(entry: unknown, env: Env, log: Logger): Promise<BatchOutcome> {
+  const message = decodeMessage(entry);
+  const settings = loadSettings(env);
+  // The cycle's deadline is the message's: every call this instance makes ends by it.
+  const limits = {
+    ...limitsForSchedule(settings.schedule, env),
+    cycleMs: Math.max(1000, message.deadline - Date.now()),
+  };
+  const cycle = cycleDepsFromSettings(settings, env, log, undefined, { limits, sharedReportsLimit: true });
+  cycle.budget?.start();
+  const calls = cycle.budget!.calls();
+  const store = fanOutStore(settings, boundedCredential(keptCredentials(settings, env).azure, calls), calls);
+  return observeBatch(message, { cycle, store });
+}
+
+/** The status view of the state the settings in `env` point at. */
+export async function readStatusFromEnv(env: Env): Promise<StatusView> {
+  const settings = loadSettings(env);
+  const credential = createCredentials(settings, env).azure;
+  let policy: Policy | undefined;
+  let configProblem: string | undefined;
+  try {
+    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    configProblem = error.message;
+  }
+  const app = consentApp(settings);
+  const state = createTableClient(settings, credential, STATE_TABLE);
+  return readStatus(
+    { alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)), ...stateStores(state) },
+    {
+      policy,
+      configProblem,
+      consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
+      snoozes: new SilenceStore(state),
+    },
+  );
+}
+
+/**
+ * The snooze endpoint wired from settings, as the Function App runs it: the alert and silence
+ * stores of AzureWebJobsStorage, the key of SNOOZE_SIGNING_KEY, tenant names from the config file
+ * (a config that cannot be read only costs the names). Without SNOOZE_SIGNING_KEY there are no
+ * snooze links, and the endpoint says so.
+ */
+export async function snoozeFromEnv(
+  env: Env,
+  method: string,
+  fields: Record<string, string | undefined>,
+  now = new Date(),
+): Promise<SnoozeResponse> {
+  const settings = loadSettings(env);
+  if (!settings.snooze) {
+    return {
+      status: 404,
+      headers: SNOOZE_PAGE_HEADERS,
+      body: problemPage(
+        'Snooze links are off',
+        'This monitor makes no snooze links (SNOOZE_SIGNING_KEY is not set). Add a silence to the config file instead.',
+      ),
+    };
+  }
+  let tenantNames = new Map<string, string>();
+  try {
+    tenantNames = loadPolicy(settings.configPath, { emailTo: settings.emailTo }).tenantNames;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+  }
+  const credential = createCredentials(settings, env).azure;
+  return handleSnooze(method, fields, {
+    snooze: settings.snooze,
+    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+    silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
+    tenantNames,
+    now,
+  });
 }

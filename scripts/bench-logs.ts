@@ -15,11 +15,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cycleDepsFromSettings } from '../lib/app';
-import { loadSettings } from '../lib/config/settings';
-import { runCycle } from '../lib/cycle';
+import { loadSettings } from '../lib/settings/settings';
+import { runCycle } from '../lib/cycle/cycle';
 import { AlertStore } from '../lib/store/alert-store';
 import { ProvisioningLogStore } from '../lib/store/provisioning-log-store';
-import { StateStore } from '../lib/store/state-store';
+import { stateStores } from '../lib/store/state-table';
 import { guidFrom, settingsFor, startPrivateCloud, type ProvisioningEventSpec, type Scenario } from '../emulators';
 import { startAzurite } from '../emulators/azurite';
 
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     const deps = {
       ...base,
       alerts: new AlertStore(table('alerts')),
-      state: new StateStore(table('state')),
+      ...stateStores(table('state')),
       logs: {
         ...base.logs!,
         store: new ProvisioningLogStore(table('state')),

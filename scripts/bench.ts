@@ -23,7 +23,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 import { dirname, join, resolve } from 'node:path';
 import { startAzurite, type Azurite } from '../emulators/azurite';
-import { DEFAULT_CONCURRENCY } from '../lib/cycle';
+import { DEFAULT_CONCURRENCY } from '../lib/cycle/observe';
 import { DEFAULT_FANOUT_BATCH } from '../lib/fanout/planner';
 import { queueExtensionSettings } from '../emulators/queue-host';
 import { measureColdStart, type ColdStart } from './bench/cold-start';

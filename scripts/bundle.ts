@@ -7,9 +7,8 @@
  * before `func azure functionapp publish`. package.json `main` (dist/functions/*.js) finds it.
  * `@azure/functions-core` stays outside: the Functions host gives it to the worker at run time.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readdirSync } from 'node:fs';
 import { build, type BuildOptions } from 'esbuild';
 
 /**

@@ -1,8 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { startAzurite, startStorageProxy } from '../emulators/azurite';
 import { boundedClientOptions } from '../lib/clients';
-import { Deadline } from '../lib/deadline';
-import type { CycleLimits } from '../lib/limits';
+import { Deadline } from '../lib/util/deadline';
+import type { CycleLimits } from '../lib/cycle/limits';
 import { formatReport, runSoak, type SoakStorage } from '../test/soak/harness';
 
 /**

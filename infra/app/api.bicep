@@ -1,5 +1,5 @@
 // The Function App: Flex Consumption, Linux, Node 22, running as the user-assigned managed identity,
-// with every app setting the code reads (DEPLOYMENT_SETTINGS in lib/config/settings.ts; the infra
+// with every app setting the code reads (DEPLOYMENT_SETTINGS in lib/settings/settings.ts; the infra
 // contract test checks this file against it).
 param name string
 param planName string

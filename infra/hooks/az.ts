@@ -70,7 +70,7 @@ function firstLine(text: string): string {
 }
 
 /** `az <args>` as a person would type it, for messages. */
-export function commandLine(args: string[]): string {
+function commandLine(args: string[]): string {
   return ['az', ...args.map((a) => (/^[\w./:=@?,-]+$/.test(a) ? a : `"${a}"`))].join(' ');
 }
 

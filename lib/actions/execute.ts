@@ -14,8 +14,8 @@ import type { DecideBinding } from './links';
 import type { ActionPlan } from './plans';
 import { describeState, stateHash, stateNow } from './state';
 import type { AlertRecord } from '../model';
-import type { JobSnapshot } from '../observe/types';
-import { formatTime } from '../text';
+import type { JobSnapshot } from '../model/observation';
+import { formatTime } from '../util/text';
 
 /**
  * Carries out a decision exactly once, whatever stops the process on the way. The order:

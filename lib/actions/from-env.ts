@@ -1,8 +1,9 @@
 import { ManagedIdentityCredential } from '@azure/identity';
 import { createCredentials, createTableClient } from '../clients';
-import { CLOUDS } from '../config/clouds';
+import { CLOUDS } from '../settings/clouds';
 import { ConfigError, loadPolicy } from '../config/config';
-import { loadSettings, SettingsError, type Env } from '../config/settings';
+import type { Env } from '../settings/env';
+import { loadSettings, SettingsError } from '../settings/settings';
 import { LINK_LEDGER_TABLE, LinkLedger } from '../links/ledger';
 import { ALERTS_TABLE, AlertStore } from '../store/alert-store';
 import { DEFAULT_ACCESS } from './access';

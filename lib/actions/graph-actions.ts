@@ -4,7 +4,7 @@ import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-grap
 import { createGraphReader, type GraphReader } from '../clients/graph';
 import { graphErrorBody, type ErrorLike } from '../observe/errors';
 import { normalizeJob, normalizeServicePrincipal } from '../observe/normalize';
-import type { JobSnapshot } from '../observe/types';
+import type { JobSnapshot } from '../model/observation';
 import { onDemandRuleOf, readOnDemandAnswer, type OnDemandResult } from './on-demand';
 
 /**

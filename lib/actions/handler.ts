@@ -1,9 +1,9 @@
 import type { LinkLedger } from '../links/ledger';
 import type { LinkRefusal, SignedLink } from '../links/signed-links';
 import type { AlertRecord } from '../model';
-import { viewOf } from '../notify/view';
-import type { JobSnapshot } from '../observe/types';
-import { formatTime } from '../text';
+import { viewOf } from '../evaluate/view';
+import type { JobSnapshot } from '../model/observation';
+import { formatTime } from '../util/text';
 import { describeOperators, mayAct, operatorsFor, type ActionsAccess } from './access';
 import {
   DecisionAudit,

@@ -1,4 +1,4 @@
-import { escapeHtml as e, formatTime } from '../text';
+import { escapeHtml as e, formatTime } from '../util/text';
 import type { Attempt, DecisionRecord } from './audit';
 import type { OnDemandResult } from './on-demand';
 import type { ActionPlan } from './plans';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../config/duration';
+import { parseDuration } from '../util/duration';
 
 /**
  * The settings of decisions from an alert (issue 19): which actions are on, the key their links,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../model';
-import type { JobSnapshot } from '../observe/types';
-import { formatTime } from '../text';
+import type { JobSnapshot } from '../model/observation';
+import { formatTime } from '../util/text';
 
 /**
  * The state a decision is about, so that a link acts only on what its message described. A link

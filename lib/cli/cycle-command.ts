@@ -1,9 +1,10 @@
 import { formatSummary, runCycleFromEnv } from '../app';
 import { ConfigError } from '../config/config';
-import { identityWarnings } from '../config/identity';
-import { localSettings } from '../config/local-settings';
-import { loadSettings, SettingsError, type Env } from '../config/settings';
-import type { Logger } from '../cycle';
+import { identityWarnings } from '../settings/identity';
+import { localSettings } from '../settings/local-settings';
+import { loadSettings, SettingsError } from '../settings/settings';
+import { type Env } from '../settings/env';
+import type { Logger } from '../util/log';
 import { StorageError } from '../store/table';
 
 /** Where the command writes: standard output and standard error, one line at a time. */
@@ -14,7 +15,7 @@ export interface CommandOutput {
 
 /**
  * `npm run cycle`: exactly one monitoring cycle with the given settings (the environment, then
- * local.settings.json Values; lib/config/local-settings.ts), through the same code as the timer function. Returns the exit code:
+ * local.settings.json Values; lib/settings/local-settings.ts), through the same code as the timer function. Returns the exit code:
  * 0 the cycle did its whole job; 1 it ran but something could not be checked or sent (details
  * printed); 2 it could not run (bad settings or config file, storage unreachable or refusing the
  * credentials). A user's mistake is told in words that name it, never as a stack trace.

@@ -1,6 +1,6 @@
-import { localSettings } from '../config/local-settings';
-import { loadSettings, SettingsError, GUID, DOMAIN } from '../config/settings';
-import { consentApp, onboardingText } from '../onboard';
+import { localSettings } from '../settings/local-settings';
+import { loadSettings, SettingsError, GUID, DOMAIN } from '../settings/settings';
+import { consentApp, onboardingText } from '../clients/consent';
 
 /**
  * `npm run onboard -- <tenant> [<tenant> ...]`: prints the admin-consent link for each customer

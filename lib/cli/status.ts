@@ -1,8 +1,8 @@
 import { ConfigError } from '../config/config';
-import { localSettings } from '../config/local-settings';
-import { SettingsError } from '../config/settings';
-import { readStatusFromEnv } from '../status';
-import { renderStatusText } from '../status-text';
+import { localSettings } from '../settings/local-settings';
+import { SettingsError } from '../settings/settings';
+import { readStatusFromEnv } from '../app';
+import { renderStatusText } from '../status/text';
 
 /**
  * `npm run status`: what is firing, muted and last checked, as terminal tables, from the state the

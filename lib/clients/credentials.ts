@@ -7,10 +7,12 @@ import {
   DefaultAzureCredential,
   ManagedIdentityCredential,
 } from '@azure/identity';
-import { CLOUDS } from '../config/clouds';
-import type { Identity } from '../config/identity';
-import type { Env, Settings } from '../config/settings';
+import { CLOUDS } from '../settings/clouds';
+import type { Identity } from '../settings/identity';
+import type { Env } from '../settings/env';
+import type { Settings } from '../settings/settings';
 import { tenantChecked, tenantResolver, type MismatchText } from './tenant-check';
+import type { RenewableCredential } from './renewable-credential';
 
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.com',
@@ -20,21 +22,8 @@ const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.de',
 ]);
 
-export function isMicrosoftAuthority(authorityHost: string): boolean {
+function isMicrosoftAuthority(authorityHost: string): boolean {
   return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
-}
-
-/**
- * A credential that keeps its tokens between cycles (the identity library caches each tenant's
- * token until shortly before it expires), and can be told to drop one tenant's: a tenant whose
- * reads were refused may have been granted the missing permission since, and a token carries the
- * permissions of the moment it was issued.
- */
-export interface RenewableCredential extends TokenCredential {
-  /** The next token for this tenant (undefined: the credential's own tenant) is a new one. */
-  renew(tenantId: string | undefined): void;
-  /** A caller stopped waiting for this tenant's token: a request it shared is not shared again. */
-  abandon?(scopes: string | string[], tenantId: string | undefined): void;
 }
 
 /** The identities the app uses: one to read Graph in the watched tenants, one for its own Azure resources. */
@@ -51,7 +40,7 @@ export interface Credentials {
  * (Flex Consumption included) set IDENTITY_ENDPOINT and IDENTITY_HEADER, older hosts MSI_ENDPOINT.
  * @azure/identity (through MSAL) reads these from process.env, so they are checked there too.
  */
-export function onManagedIdentityHost(env: Env): boolean {
+function onManagedIdentityHost(env: Env): boolean {
   return Boolean(
     env.IDENTITY_ENDPOINT || env.MSI_ENDPOINT || process.env.IDENTITY_ENDPOINT || process.env.MSI_ENDPOINT,
   );
@@ -239,7 +228,7 @@ export function renewableCredential(
 }
 
 /**
- * The credentials the settings describe (lib/config/identity.ts), secretless first. In every mode
+ * The credentials the settings describe (lib/settings/identity.ts), secretless first. In every mode
  * each Graph token must carry the tenant asked for as its `tid`, a domain resolved to its tenant ID
  * once per process (lib/clients/tenant-check.ts): a token of another tenant reads that tenant.
  */
@@ -333,9 +322,4 @@ export function keptCredentials(settings: Settings, env: Env): Credentials {
 /** Forgets every kept credential (tests that must start without cached tokens). */
 export function forgetKeptCredentials(): void {
   KEPT.clear();
-}
-
-/** The credential that reads Graph (kept for callers that need only that one). */
-export function createCredential(settings: Settings, env: Env): TokenCredential {
-  return createCredentials(settings, env).graph;
 }

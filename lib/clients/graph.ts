@@ -12,7 +12,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import type { TokenCredential } from '@azure/core-auth';
-import { Deadline, TimeoutError } from '../deadline';
+import { Deadline, TimeoutError } from '../util/deadline';
 import { boundedCredential, pathOf, UNBOUNDED, type CallLimits } from './timeouts';
 
 export interface BatchRequest {
@@ -64,7 +64,7 @@ export class PageLimitExceeded extends Error {
 }
 
 /** Pages read at most by one `@odata.nextLink` loop: 100 pages of 999 service principals is far past any tenant. */
-export const MAX_PAGES = 100;
+const MAX_PAGES = 100;
 
 /**
  * Every item of a paged Graph collection, following `@odata.nextLink` for at most `maxPages`

@@ -2,10 +2,10 @@ import { EmailClient } from '@azure/communication-email';
 import { TableClient } from '@azure/data-tables';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/core-auth';
-import type { Settings } from '../config/settings';
+import type { Settings } from '../settings/settings';
 import { callLimitPolicy, UNBOUNDED, type CallLimits } from './timeouts';
 
-export { createCredential, createCredentials, isMicrosoftAuthority, type Credentials } from './credentials';
+export { createCredentials } from './credentials';
 
 /**
  * Pipeline options that bound every call of an Azure SDK client (lib/clients/timeouts.ts), with

@@ -11,7 +11,7 @@ const KNOWN_AUDIENCES = new Map([
 ]);
 
 /** The token audience for a query endpoint: its own for Microsoft's clouds, the public one for a private gateway or emulator. */
-export function logAnalyticsAudience(endpoint: string): string {
+function logAnalyticsAudience(endpoint: string): string {
   return KNOWN_AUDIENCES.get(new URL(endpoint).hostname.toLowerCase()) ?? 'https://api.loganalytics.io';
 }
 

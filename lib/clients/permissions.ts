@@ -14,8 +14,6 @@ export const GRAPH_APPLICATION_PERMISSIONS = {
   'AuditLog.Read.All': 'read the provisioning logs (failures, held deletes)',
 } as const;
 
-export type GraphPermission = keyof typeof GRAPH_APPLICATION_PERMISSIONS;
-
 /**
  * The one write permission, granted only when decisions from an alert are turned on (infra
  * `enableActions`, WATCH_ACTIONS); a customer tenant consents to it separately, and the monitor

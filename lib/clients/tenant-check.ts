@@ -1,5 +1,5 @@
 import type { AccessToken, GetTokenOptions } from '@azure/core-auth';
-import type { RenewableCredential } from './credentials';
+import type { RenewableCredential } from './renewable-credential';
 
 /**
  * Every Graph token must belong to the tenant it was asked for. A token's `tid` is the tenant whose
@@ -116,7 +116,7 @@ async function getJson(url: string, signal?: AbortSignal): Promise<{ status: num
 export type MismatchText = (asked: string, askedId: string, issued: string) => string;
 
 /** The default words: the authority issued a token of another tenant than the one asked for. */
-export const MISMATCH: MismatchText = (asked, askedId, issued) =>
+const MISMATCH: MismatchText = (asked, askedId, issued) =>
   `the token issued for tenant ${asked === askedId ? askedId : `${asked} (${askedId})`} belongs to tenant ${issued}: ` +
   `it is not used, or tenant ${issued}'s jobs would be reported under tenant ${askedId}'s name`;
 

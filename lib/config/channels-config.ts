@@ -1,67 +1,29 @@
 import type { ChannelTarget } from '../model';
-import type { DigestPolicy } from './policy';
-import { DEPLOYMENT_SETTINGS } from './settings';
+import type { DigestPolicy } from '../model/policy';
+import { channelFor, ENTRY_TYPES } from '../notify/channels';
+import type { ChannelEntry, Report } from '../notify/channels/channel';
+import { canonicalTimeZone, isObject, shown } from '../util/json-checks';
 
 /**
- * A route's `channels` (Teams, signed webhooks) and `digest`, validated like the rest of the
- * config file: each problem with the JSON path of its field (config.ts calls these and collects
- * the problems). A channel's URL and secret are secrets, so the config only names the app settings
- * that hold them; whether those are set is checked when a message is posted (lib/notify/poster.ts),
- * so a channel set up wrong fails alone and never stops email.
+ * A route's `channels` and `digest`, validated like the rest of the config file: each problem with
+ * the JSON path of its field (config.ts calls these and collects the problems). Each channel
+ * validates its own entry (lib/notify/channels/<type>.ts); what they share is checked here. A
+ * channel's address and secrets are secrets, so the config only names the app settings that hold
+ * them; whether those are set is checked when a message is posted, so a channel set up wrong fails
+ * alone and never stops email.
  */
 
-type Report = (path: string, message: string) => void;
-type Json = Record<string, unknown>;
-
-/** App setting names as App Service and Functions accept them on every OS: letters, digits, underscores. */
-export const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const SETTING_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 const TIME_OF_DAY = /^(?:[01]\d|2[0-3]):[0-5]\d$/;
 
-const CHANNEL_FIELDS: Record<ChannelTarget['type'], string[]> = {
-  teams: ['type', 'urlSetting', 'cardVersion'],
-  webhook: ['type', 'urlSetting', 'secretSetting'],
-};
-
-function shown(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+/** `teams or webhook`, `teams, webhook or pagerduty`. */
+function orList(words: readonly string[]): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : (words[0] ?? '');
 }
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The name of an app setting that holds a secret: well-formed, and not one of the app's own settings. */
-function settingName(value: unknown, path: string, report: Report, holds: string): string | undefined {
-  if (value === undefined) {
-    report(
-      path,
-      `required: the name of the app setting that holds ${holds} (the value itself never goes in this file)`,
-    );
-    return undefined;
-  }
-  if (typeof value !== 'string' || !SETTING_NAME.test(value)) {
-    const looksLikeValue = typeof value === 'string' && /^https?:\/\//i.test(value);
-    report(
-      path,
-      looksLikeValue
-        ? 'expected the name of an app setting (e.g. TEAMS_OPS_URL), not the URL itself: URLs of channels are secrets, so put the URL in an app setting and name it here'
-        : `${shown(value)} is not an app setting name (letters, digits and underscores, e.g. TEAMS_OPS_URL)`,
-    );
-    return undefined;
-  }
-  if (value in DEPLOYMENT_SETTINGS) {
-    report(
-      path,
-      `${value} is one of Entra Sync Watch's own settings; name a setting of this channel's own (e.g. TEAMS_OPS_URL)`,
-    );
-    return undefined;
-  }
-  return value;
+/** The entry of a channel type a route may list, or undefined. */
+function entryOf(type: unknown): { type: string; entry: ChannelEntry<ChannelTarget> } | undefined {
+  const config = typeof type === 'string' && ENTRY_TYPES.includes(type) ? channelFor(type)?.config : undefined;
+  return config?.kind === 'entry' ? { type: type as string, entry: config } : undefined;
 }
 
 function buildChannel(value: unknown, path: string, report: Report): ChannelTarget | undefined {
@@ -69,55 +31,35 @@ function buildChannel(value: unknown, path: string, report: Report): ChannelTarg
     report(path, `expected a channel such as { "type": "teams", "urlSetting": "TEAMS_OPS_URL" }, got ${shown(value)}`);
     return undefined;
   }
-  const type = value.type;
-  if (type !== 'teams' && type !== 'webhook') {
+  const channel = entryOf(value.type);
+  if (!channel) {
     report(
       `${path}.type`,
-      value.type === undefined ? 'required: teams or webhook' : `expected one of teams, webhook, got ${shown(type)}`,
+      value.type === undefined
+        ? `required: ${orList(ENTRY_TYPES)}`
+        : `expected one of ${ENTRY_TYPES.join(', ')}, got ${shown(value.type)}`,
     );
     return undefined;
   }
+  const { type, entry } = channel;
   for (const key of Object.keys(value)) {
-    if (!CHANNEL_FIELDS[type].includes(key))
-      report(
-        `${path}.${key}`,
-        `unknown field for a ${type} channel (expected one of ${CHANNEL_FIELDS[type].join(', ')})`,
-      );
+    if (!entry.fields.includes(key))
+      report(`${path}.${key}`, `unknown field for a ${type} channel (expected one of ${entry.fields.join(', ')})`);
   }
-  const urlSetting = settingName(
-    value.urlSetting,
-    `${path}.urlSetting`,
-    report,
-    type === 'teams' ? 'the Teams Workflows webhook URL' : "the receiver's https URL",
-  );
-  if (type === 'teams') {
-    const version = value.cardVersion;
-    if (version !== undefined && version !== '1.4' && version !== '1.5')
-      report(`${path}.cardVersion`, `expected "1.5" (default) or "1.4", got ${shown(version)}`);
-    if (!urlSetting) return undefined;
-    return {
-      id: `teams:${urlSetting}`,
-      type,
-      urlSetting,
-      ...(version === '1.4' || version === '1.5' ? { cardVersion: version } : {}),
-    };
-  }
-  const secretSetting = settingName(
-    value.secretSetting,
-    `${path}.secretSetting`,
-    report,
-    'the HMAC-SHA256 signing secret',
-  );
-  if (urlSetting && secretSetting && urlSetting === secretSetting)
-    report(`${path}.secretSetting`, 'must name another setting than urlSetting');
-  if (!urlSetting || !secretSetting || urlSetting === secretSetting) return undefined;
-  return { id: `webhook:${urlSetting}`, type, urlSetting, secretSetting };
+  const built = entry.build(value, path, report);
+  if (!built) return undefined;
+  return { id: `${type}:${String((built as Record<string, unknown>)[entry.address])}`, type, ...built };
+}
+
+/** The setting a channel target is addressed by (its URL's, its routing key's): what follows its type in its id. */
+function addressOf(target: ChannelTarget): string {
+  return target.id.slice(target.type.length + 1);
 }
 
 /**
  * A route's channels: its own when it gives `channels` (`[]` for none), else its parent's. Two
- * channels of one route posting to the same URL setting are refused: each channel's log is known
- * by its type and URL setting.
+ * channels of one route addressed by the same setting are refused: each channel's log is known by
+ * its type and that setting.
  */
 export function buildChannels(
   value: unknown,
@@ -134,21 +76,15 @@ export function buildChannels(
   value.forEach((item, i) => {
     const channel = buildChannel(item, `${path}[${i}]`, report);
     if (!channel) return;
-    const twin = channels.findIndex((c) => c.urlSetting === channel.urlSetting);
-    if (twin >= 0)
-      report(`${path}[${i}].urlSetting`, `the same setting as ${path}[${twin}]; a route posts to each URL once`);
-    else channels.push(channel);
+    const twin = channels.findIndex((c) => addressOf(c) === addressOf(channel));
+    if (twin < 0) channels.push(channel);
+    else
+      report(
+        `${path}[${i}].${entryOf(channel.type)?.entry.address}`,
+        `the same setting as ${path}[${twin}]; a route posts to each URL once`,
+      );
   });
   return channels;
-}
-
-/** The canonical IANA name (`europe/berlin` → `Europe/Berlin`), or undefined when the runtime does not know the zone. */
-function canonicalTimeZone(timeZone: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A route's daily digest: `{ "at": "08:00", "timeZone": "Europe/Berlin" }`. */

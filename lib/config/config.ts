@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { defaultRuleSettings, type ParamSpec, type RuleDefinition, type RuleSettings } from '../evaluate/rule';
+import { defaultRuleSettings, type ParamSpec, type RuleDefinition } from '../evaluate/rule';
+import { type RuleSettings, DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from '../model/policy';
 import { CONDITIONS, RULES } from '../evaluate/rules';
 import { SEVERITIES } from '../model';
-import { formatDurationText, parseDuration } from './duration';
-import { field, isObject, shown, type Json } from './json-checks';
-import { DOMAIN, EMAIL, exampleAddressProblem, GUID } from './settings';
-import { DEFAULT_BUDGET, DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_REPEAT_MS } from './policy';
-import type { Policy, Route, RulePolicy, Silence } from './policy';
-import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from './types';
+import { formatDurationText, parseDuration } from '../util/duration';
+import { canonicalTimeZone, field, isObject, shown, type Json } from '../util/json-checks';
+import { DOMAIN, EMAIL, exampleAddressProblem, GUID } from '../settings/settings';
+import type { Policy, Route, RulePolicy, Silence } from '../model/policy';
+import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from '../model/config-file';
 import { buildKqlRules, buildProvisioningLogs } from './logs-config';
 import { buildChannels, buildDigest } from './channels-config';
 
@@ -262,7 +262,7 @@ function refuseOnRoot(object: Json, path: string, problems: Problems): void {
  * `cc: []` stops a cc from being inherited.
  */
 /** Routes nested deeper than this are refused: a tree that deep is a mistake, and walking it must not overflow the stack. */
-export const MAX_ROUTE_DEPTH = 16;
+const MAX_ROUTE_DEPTH = 16;
 
 function buildRoute(value: unknown, path: string, id: string, parent: Inherited, problems: Problems): Route {
   const isRoot = id === 'root';
@@ -356,15 +356,6 @@ function buildSilence(value: unknown, path: string, problems: Problems): Silence
   return m && startsAt && endsAt && createdBy && comment
     ? { matchers: m, startsAt, endsAt, createdBy, comment }
     : undefined;
-}
-
-/** The canonical IANA name (`europe/berlin` → `Europe/Berlin`), or undefined when the runtime does not know the zone. */
-function canonicalTimeZone(timeZone: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
 }
 
 function timeOfDay(value: unknown, path: string, problems: Problems): string | undefined {
@@ -720,10 +711,10 @@ export function loadPolicy(path: string | undefined, defaults: PolicyDefaults): 
 }
 
 /** How deep a config may nest at all (routes at their deepest are far less). */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** The nesting depth of a parsed JSON value, counted without recursion (so any depth can be measured). */
-export function jsonDepth(value: unknown): number {
+function jsonDepth(value: unknown): number {
   let deepest = 0;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {

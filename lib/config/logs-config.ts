@@ -1,57 +1,20 @@
 import { SEVERITIES, type Severity } from '../model';
-import { formatDurationText, parseDuration } from './duration';
-import { field, isObject, shown, type Json } from './json-checks';
+import { formatDurationText, parseDuration } from '../util/duration';
+import { field, isObject, shown, type Json } from '../util/json-checks';
+import {
+  DEFAULT_PROVISIONING_LOGS,
+  KQL_NAME,
+  THRESHOLD_OPERATORS,
+  type KqlLabels,
+  type KqlRule,
+  type ProvisioningLogsPolicy,
+  type ThresholdOperator,
+} from '../model/policy';
 
 /**
  * The config file's `provisioningLogs` and `kqlRules` sections (validated like the rest, each
  * problem with the JSON path of its field; config.ts calls these and collects the problems).
  */
-
-/** A custom condition's name: `kql-` and lower-case words, so it never collides with a built-in condition. */
-export const KQL_NAME = /^kql-[a-z0-9]+(?:-[a-z0-9]+)*$/;
-export const KQL_NAME_PATTERN = '^kql-[a-z0-9]+(?:-[a-z0-9]+)*$';
-export const THRESHOLD_OPERATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
-export type ThresholdOperator = (typeof THRESHOLD_OPERATORS)[number];
-
-/** Labels a KQL rule's alerts carry, for routes, silences and subjects. */
-export interface KqlLabels {
-  tenant?: string;
-  servicePrincipal?: string;
-  job?: string;
-  app?: string;
-  jobTemplate?: string;
-}
-
-/** A user-defined rule over a Log Analytics workspace: it fires when its query's result crosses the threshold. */
-export interface KqlRule {
-  /** Also its condition in routes and silences. */
-  name: string;
-  query: string;
-  /** The time span the query runs over. */
-  timeSpanMs: number;
-  /** On the number of rows, or (with `column`) on that column of any row. */
-  threshold: { column?: string; operator: ThresholdOperator; value: number };
-  severity: Severity;
-  pendingCycles: number;
-  labels: KqlLabels;
-  description?: string;
-  steps?: string[];
-}
-
-export interface ProvisioningLogsPolicy {
-  /** Where provisioning events come from: Graph, or the workspace in LOG_ANALYTICS_WORKSPACE_ID. */
-  source: 'graph' | 'logAnalytics';
-  /** Pages of events one cycle reads per tenant before the rest waits for the next cycle. */
-  maxPagesPerCycle: number;
-  /** How far before its watermark each read starts, for events that arrive late. */
-  overlapMs: number;
-}
-
-export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = {
-  source: 'graph',
-  maxPagesPerCycle: 20,
-  overlapMs: 15 * 60_000,
-};
 
 type Report = (path: string, message: string) => void;
 

@@ -1,12 +1,16 @@
 import type { ParamSpec, RuleDefinition } from '../evaluate/rule';
 import { RULES } from '../evaluate/rules';
-import { formatDurationText } from './duration';
-import { KQL_NAME_PATTERN } from './logs-config';
+import { CHANNELS } from '../notify/channels';
+import type { Channel } from '../notify/channels/channel';
+import { formatDurationText } from '../util/duration';
+import { KQL_NAME } from '../model/policy';
 
 /**
- * The parts of config.schema.json that come from the rule registry: the condition names and each
- * rule's settings with its own parameters. `npm run schema` writes them into the file; a unit test
- * fails when the file and the registry differ, so a new rule cannot ship without its schema.
+ * The parts of config.schema.json that come from the registries: the condition names and each
+ * rule's settings with its own parameters (lib/evaluate/rules/), and the entries a route's
+ * `channels` may have (lib/notify/channels/). `npm run schema` writes them into the file; a unit
+ * test fails when the file and the registries differ, so a new rule or channel cannot ship without
+ * its schema.
  */
 
 type JsonSchema = Record<string, unknown>;
@@ -76,12 +80,12 @@ function ruleSchema(rule: RuleDefinition): JsonSchema {
 }
 
 /** The registry-derived definitions of config.schema.json. */
-export function registryDefinitions(rules: readonly RuleDefinition[] = RULES): Record<string, JsonSchema> {
+function registryDefinitions(rules: readonly RuleDefinition[] = RULES): Record<string, JsonSchema> {
   return {
     condition: {
       anyOf: [
         { enum: rules.map((rule) => rule.condition) },
-        { type: 'string', pattern: KQL_NAME_PATTERN, description: 'The name of one of the rules in kqlRules.' },
+        { type: 'string', pattern: KQL_NAME.source, description: 'The name of one of the rules in kqlRules.' },
       ],
       description: `${rules.map((rule) => `${rule.condition}: ${rule.description}`).join(' ')} kql-...: a rule of your own in kqlRules.`,
     },
@@ -95,8 +99,33 @@ export function registryDefinitions(rules: readonly RuleDefinition[] = RULES): R
   };
 }
 
+/** `Teams (a Workflows webhook) and signed JSON webhooks`. */
+function andList(words: string[]): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words.at(-1)}` : (words[0] ?? '');
+}
+
+/** The channels a route may list, each with its own fields, from the channel registry. */
+function channelDefinitions(channels: readonly Channel[] = CHANNELS): {
+  channel: JsonSchema;
+  channels: JsonSchema;
+} {
+  const entries = channels.flatMap((c) => (c.config.kind === 'entry' ? [c.config] : []));
+  return {
+    channel: {
+      description:
+        'A channel besides email. Its URL and secret are secrets: name the app settings that hold them (letters, digits, underscores), never the values. Each channel has its own notification log, retries and idempotency key; one failing never holds back another or email.',
+      oneOf: entries.map((entry) => entry.schema),
+    },
+    channels: {
+      type: 'array',
+      items: { $ref: '#/definitions/channel' },
+      description: `Channels besides email: ${andList(entries.map((entry) => entry.summary))}. A child route without \`channels\` inherits its parent's; \`[]\` stops the inheritance.`,
+    },
+  };
+}
+
 /** The matchers a rule override may use: the route matchers that are known before an alert exists. */
-export function subjectMatchersDefinition(matchers: { properties: Record<string, JsonSchema> }): JsonSchema {
+function subjectMatchersDefinition(matchers: { properties: Record<string, JsonSchema> }): JsonSchema {
   const keys = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job'];
   return {
     type: 'object',
@@ -108,15 +137,26 @@ export function subjectMatchersDefinition(matchers: { properties: Record<string,
   };
 }
 
+/** A route definition whose `channels` property is the registry's. */
+function withChannels(route: JsonSchema | undefined, channels: JsonSchema): JsonSchema | undefined {
+  if (!route) return route;
+  const properties = route.properties as Record<string, JsonSchema>;
+  return { ...route, properties: { ...properties, channels } };
+}
+
 /** config.schema.json with its registry-derived parts brought up to date. */
 export function withRegistry(schema: { definitions: Record<string, JsonSchema> }): typeof schema {
   const { rule: _legacy, ...definitions } = schema.definitions;
+  const { channel, channels } = channelDefinitions();
   return {
     ...schema,
     definitions: {
       ...definitions,
       ...registryDefinitions(),
       subjectMatchers: subjectMatchersDefinition(definitions.matchers as { properties: Record<string, JsonSchema> }),
+      channel,
+      rootRoute: withChannels(definitions.rootRoute, channels) as JsonSchema,
+      route: withChannels(definitions.route, channels) as JsonSchema,
     },
   };
 }

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { Policy, Route } from '../config/policy';
-import { matches } from '../config/matchers';
+import type { Policy, Route } from '../model/policy';
+import { matches } from '../model/matchers';
 import { matchLabelsOf, receiversOf } from '../dispatch/route';
 import { inhibitedBy } from '../inhibit/inhibit';
-import type { Logger } from '../log';
-import type { AlertRecord, DigestAlert, DigestSilence, DigestView, PlannedEmail } from '../model';
-import { aboutTheTenant } from '../notify/notice';
-import { displayLine } from '../notify/safe-text';
-import { viewOf } from '../notify/view';
+import type { Logger } from '../util/log';
+import type { AlertRecord, DigestAlert, DigestSilence, DigestView, PlannedMessage } from '../model';
+import { displayLine } from '../util/safe-text';
+import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import { silencedBy } from '../silence/silence';
 import { dailyOccurrence, isInWeeklyWindow, maintenanceEndsAt } from '../silence/windows';
-import type { StateStore } from '../store/state-store';
+import type { DigestMarkers } from '../store/digest-markers';
+import type { OutboxStore } from '../store/outbox-store';
 import { PROPERTY_BUDGET_CHARS } from '../store/table';
 
 /**
@@ -60,10 +60,8 @@ function tenantsInScope(path: Route[], tenants: string[], policy: Policy): numbe
 
 function digestAlert(alert: AlertRecord, policy: Policy, now: Date, mutedBy?: string): DigestAlert {
   const view = viewOf(alert, { now, tenantNames: policy.tenantNames });
-  const tenant = policy.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
-  const heading = aboutTheTenant(view, alert, tenant)
-    ? `${view.title}: ${view.about}`
-    : `${view.title}: ${view.about} (${tenant})`;
+  const tenant = tenantNameOf(alert, policy.tenantNames);
+  const heading = alertHeading(view, alert, tenant);
   return {
     fingerprint: alert.fingerprint,
     severity: alert.severity,
@@ -194,16 +192,15 @@ export function digestView(
 }
 
 /** The idempotency key of a route receiver's digest for a date. */
-export function digestKey(receiverId: string, date: string): string {
+function digestKey(receiverId: string, date: string): string {
   return createHash('sha256').update(`digest\n${receiverId}\n${date}`).digest('hex').slice(0, 40);
 }
 
+/** What planning digests takes: the outbox to plan them in, and the day each route last had one. */
 export interface DigestDeps {
-  policy: Policy;
-  state: StateStore;
+  outbox: Pick<OutboxStore, 'plan'>;
+  digests: Pick<DigestMarkers, 'last' | 'mark'>;
   log: Logger;
-  /** The tenants watched (for "all N tenants healthy"). */
-  tenants: string[];
 }
 
 /**
@@ -214,19 +211,21 @@ export interface DigestDeps {
 export async function planDigests(
   alerts: AlertRecord[],
   policy: Policy,
+  /** The tenants watched (for "all N tenants healthy"). */
+  tenants: string[],
   deps: DigestDeps,
   now: Date,
-): Promise<PlannedEmail[]> {
-  const planned: PlannedEmail[] = [];
+): Promise<PlannedMessage[]> {
+  const planned: PlannedMessage[] = [];
   for (const { route, path } of digestRoutes(policy.route)) {
     const digest = route.digest as NonNullable<Route['digest']>;
     const { date, at } = dailyOccurrence(digest.at, digest.timeZone, now);
     if (now < at) continue;
-    const last = await deps.state.lastDigest(route.id);
+    const last = await deps.digests.last(route.id);
     if (last !== undefined && last >= date) continue;
-    const view = digestView(route, path, alerts, policy, deps.tenants, now, date);
+    const view = digestView(route, path, alerts, policy, tenants, now, date);
     for (const receiver of receiversOf(route)) {
-      const message: PlannedEmail = {
+      const message: PlannedMessage = {
         key: digestKey(receiver.id, date),
         recipients: { to: route.to, cc: route.cc.length ? route.cc : undefined },
         items: [],
@@ -235,9 +234,9 @@ export async function planDigests(
         digest: view,
         ...(receiver.channel ? { channel: { ...receiver.channel, receiver: receiver.id } } : {}),
       };
-      if (await deps.state.plan(message)) planned.push(message);
+      if (await deps.outbox.plan(message)) planned.push(message);
     }
-    await deps.state.markDigest(route.id, date);
+    await deps.digests.mark(route.id, date);
     deps.log.info(
       `daily digest of route ${route.id} for ${date} (${digest.timeZone}) planned: ${view.counts.critical + view.counts.warning + view.counts.muted} open, ${view.counts.resolved} resolved in the last day`,
     );

@@ -1,11 +1,11 @@
-import type { Policy, Route } from '../config/policy';
+import type { Policy, Route } from '../model/policy';
 import { inhibitedBy } from '../inhibit/inhibit';
-import { neededNotifications, type NotificationItem } from '../notify/dedup';
+import { neededNotifications, type NotificationItem } from './dedup';
 import type { AlertRecord } from '../model';
 import { silencedBy } from '../silence/silence';
 import { matchLabelsOf, receiversOf, routesFor } from './route';
 
-export interface RoutedNotice {
+interface RoutedNotice {
   item: NotificationItem;
   route: Route;
 }

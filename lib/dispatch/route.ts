@@ -1,5 +1,5 @@
-import type { Policy, Route } from '../config/policy';
-import { matches } from '../config/matchers';
+import type { Policy, Route } from '../model/policy';
+import { matches } from '../model/matchers';
 import type { AlertRecord, MatchLabels } from '../model';
 
 /** The labels routes, silences and inhibition match on, from an alert and the config's tenant names. */

@@ -12,7 +12,7 @@ import type { LinkTargets } from '../model';
  */
 export type CloudName = 'global' | 'usgov' | 'usgov-dod' | 'china';
 
-export const CLOUDS: Record<CloudName, { graphHosts: string[]; portalOrigin: string; loginOrigin: string }> = {
+const CLOUDS: Record<CloudName, { graphHosts: string[]; portalOrigin: string; loginOrigin: string }> = {
   global: {
     graphHosts: ['graph.microsoft.com', 'canary.graph.microsoft.com'],
     portalOrigin: 'https://entra.microsoft.com',

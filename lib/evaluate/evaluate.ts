@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { settingsFor, type Policy, type RulePolicy } from '../config/policy';
+import { settingsFor, type Policy, type RulePolicy, type RuleSettings } from '../model/policy';
 import type { AlertLabels, EndReason, Finding, MatchLabels } from '../model';
-import type { JobSnapshot, MissingConfiguration, ServicePrincipalRef, TenantObservation } from '../observe/types';
-import { boundedAnnotations, boundedMaterial } from '../text';
+import type { JobSnapshot, MissingConfiguration, ServicePrincipalRef, TenantObservation } from '../model/observation';
+import { boundedAnnotations, boundedMaterial } from '../util/text';
 import {
   defaultRuleSettings,
   type JobSubject,
   type RuleDefinition,
   type RuleHit,
-  type RuleSettings,
   type ServicePrincipalRuleInput,
 } from './rule';
 import { RULES, ruleFor } from './rules';
@@ -156,7 +155,7 @@ export function inView(labels: AlertLabels, observation: TenantObservation): boo
 }
 
 /** The missing configuration (its service principal, or its job) an alert is about, if this read missed it. */
-export function missingOf(labels: AlertLabels, observation: TenantObservation): MissingConfiguration | undefined {
+function missingOf(labels: AlertLabels, observation: TenantObservation): MissingConfiguration | undefined {
   if (labels.servicePrincipalId === '-') return undefined;
   const sp = labels.servicePrincipalId.toLowerCase();
   return observation.missing?.find(

@@ -1,5 +1,5 @@
 import type { AlertLabels, Annotations } from '../model';
-import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../observe/types';
+import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
 
 /**
  * Facts about a job that several rules read the same way, so that "has it ever run", "when did it
@@ -7,7 +7,7 @@ import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../obs
  */
 
 /** Application templates of the service principals that own synchronization jobs (reference §1.12). */
-export const TEMPLATES = {
+const TEMPLATES = {
   crossTenantSync: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7',
   cloudSync: '1a4721b3-e57f-4451-ae87-ef078703ec94',
   customScim: '8adf8e6e-67b2-4cf2-a259-e3dc5476c621',

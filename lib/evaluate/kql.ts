@@ -1,10 +1,10 @@
-import type { KqlRule, ThresholdOperator } from '../config/logs-config';
+import type { KqlRule, ThresholdOperator } from '../model/policy';
 import type { AlertLabels, Annotations, Finding } from '../model';
 import type { KqlOutcome, QueryAnswer } from '../observe/log-analytics';
-import type { LogProblem } from '../observe/provisioning-types';
+import type { LogProblem } from '../model/provisioning';
 import { fingerprintOf } from './evaluate';
 import { kqlTenantLabel } from './rules/kql';
-import { bounded, boundedList } from '../text';
+import { bounded, boundedList } from '../util/text';
 
 /**
  * Judges the answers of the user's KQL rules: a rule fires when its result crosses its threshold
@@ -29,7 +29,7 @@ function compare(value: number, operator: ThresholdOperator, limit: number): boo
   }
 }
 
-export function thresholdText(rule: KqlRule): string {
+function thresholdText(rule: KqlRule): string {
   return `${rule.threshold.column ?? 'row count'} ${rule.threshold.operator} ${rule.threshold.value}`;
 }
 

@@ -1,5 +1,6 @@
 import type { AlertRecord, Link } from '../model';
 import type { PresentContext } from './rule';
+import { defangUrl, isMicrosoftUrl } from '../util/safe-text';
 
 /** Helpers the rules share to present their alerts. Values stay raw: channels escape them. */
 
@@ -68,7 +69,7 @@ const GLOBAL_LOGIN = 'https://login.microsoftonline.com';
  * (`https://entra.microsoft.com/{tenant}/#view/...`), so an MSP's link opens the customer's
  * directory, not whichever one the browser is signed in to.
  */
-export function portalView(tenantId: string, view: string, ctx?: Pick<PresentContext, 'links'>): string {
+function portalView(tenantId: string, view: string, ctx?: Pick<PresentContext, 'links'>): string {
   return `${ctx?.links?.portalOrigin ?? GLOBAL_PORTAL}/${encodeURIComponent(tenantId)}/#view/${view}`;
 }
 
@@ -122,32 +123,6 @@ export function adminConsentLink(tenantId: string, ctx?: Pick<PresentContext, 'l
     label: 'Grant admin consent to the monitoring app in this tenant',
     href: `${login}/${encodeURIComponent(tenantId)}/adminconsent?client_id=${encodeURIComponent(clientId)}`,
   };
-}
-
-/** Hosts whose links Graph may hand us and we still link: Microsoft's own (docs, aka.ms short links). */
-const MICROSOFT_HOSTS = ['microsoft.com', 'microsoft.us'];
-const MICROSOFT_EXACT_HOSTS = ['aka.ms', 'docs.azure.cn'];
-
-/** Whether a URL is an https link to a Microsoft site, without credentials or an unusual port. */
-export function isMicrosoftUrl(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== 'https:' || url.username || url.password || url.port) return false;
-  const host = url.hostname.toLowerCase();
-  return (
-    MICROSOFT_EXACT_HOSTS.includes(host) ||
-    MICROSOFT_HOSTS.some((domain) => host === domain || host.endsWith(`.${domain}`))
-  );
-}
-
-/** A URL written so that no mail client turns it into a link: `hxxps://evil[.]example/x`. */
-export function defangUrl(value: string): string {
-  return value.replace(/^(h)tt(ps?:)/i, '$1xx$2').replace(/\./g, '[.]');
 }
 
 /**

@@ -5,7 +5,8 @@ import type {
   ServicePrincipalRef,
   SyncSettings,
   TenantObservation,
-} from '../observe/types';
+} from '../model/observation';
+import type { RuleSettings } from '../model/policy';
 
 /**
  * The contract of one condition. Each lives in its own file under rules/ and is registered in
@@ -24,19 +25,6 @@ export interface ParamSpec {
   description: string;
 }
 
-export type ParamValues = Record<string, number | boolean>;
-
-/** A rule's settings for one subject, after the config's defaults and overrides are applied. */
-export interface RuleSettings {
-  enabled: boolean;
-  severity: Severity;
-  /** Consecutive cycles a condition must be seen before it fires. */
-  pendingCycles: number;
-  /** How long an alert keeps firing after its condition was last seen (flap damping). */
-  keepFiringForMs: number;
-  params: ParamValues;
-}
-
 /** What a rule found about one subject; evaluate.ts makes a Finding of it. */
 export interface RuleHit {
   /** The job it is about; absent for a tenant-wide condition. */
@@ -50,7 +38,7 @@ export interface RuleHit {
   material?: string;
 }
 
-export interface JobRuleInput {
+interface JobRuleInput {
   job: JobSnapshot;
   tenant: TenantObservation;
   settings: RuleSettings;
@@ -71,7 +59,7 @@ export interface ServicePrincipalRuleInput {
   now: Date;
 }
 
-export interface TenantRuleInput {
+interface TenantRuleInput {
   tenant: TenantObservation;
   settings: RuleSettings;
   now: Date;

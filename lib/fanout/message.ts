@@ -1,4 +1,4 @@
-import type { Target } from '../cycle';
+import type { Target } from '../cycle/observe';
 
 /**
  * The message the timer puts on the fan-out queue for each batch of tenants, and the
@@ -15,7 +15,7 @@ export const FANOUT_QUEUE = 'syncwatch-observe';
 export interface ObserveMessage {
   /** Format version. */
   v: 1;
-  /** The cycle: its results are recorded under this id (lib/fanout/store.ts). */
+  /** The cycle: its results are recorded under this id (lib/store/fanout-store.ts). */
   cycle: string;
   /** This batch's number (0-based) and how many the cycle enqueued. */
   batch: number;

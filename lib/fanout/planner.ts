@@ -4,20 +4,20 @@ import {
   evidenceOf,
   observeTenants,
   reportProblems,
-  type CycleDeps,
   type Evidence,
   type FanOut,
   type Target,
   type TenantReading,
-} from '../cycle';
-import { Deadline, seconds, sleep } from '../deadline';
+  type ObserveDeps,
+} from '../cycle/observe';
+import { Deadline, seconds, sleep } from '../util/deadline';
 import { fingerprintOf } from '../evaluate/evaluate';
 import { NOT_CHECKED } from '../evaluate/rules/tenant-unreadable';
-import type { CycleBudget } from '../limits';
-import { mapLimit } from '../map-limit';
-import type { TenantObservation } from '../observe/types';
+import type { CycleBudget } from '../cycle/limits';
+import { mapLimit } from '../util/map-limit';
+import type { TenantObservation } from '../model/observation';
 import { encodeMessage, type ObserveMessage } from './message';
-import type { BatchReport, FanOutStore, TenantReport } from './store';
+import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
 
 /**
  * The timer's side of the fan-out (README "Scale"): past WATCH_FANOUT_TENANTS it puts one message
@@ -70,7 +70,7 @@ function notChecked(tenantId: string, message: string): TenantObservation {
 async function enqueue(
   options: QueueFanOutOptions,
   messages: ObserveMessage[],
-  deps: CycleDeps,
+  deps: ObserveDeps,
   signal: AbortSignal,
 ): Promise<boolean[]> {
   const { queue } = options;
@@ -118,7 +118,7 @@ async function awaitReports(
 
 /** The evidence of the reports, of the tenants read here, and of the tenants nobody reported. */
 function combine(
-  deps: CycleDeps,
+  deps: ObserveDeps,
   reports: BatchReport[],
   local: TenantReading[],
   lost: TenantReading[],
@@ -159,7 +159,7 @@ function combine(
 
 export function queueFanOut(options: QueueFanOutOptions): FanOut {
   return {
-    async observe(deps: CycleDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence> {
+    async observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence> {
       const now = options.now ?? Date.now;
       const started = now();
       const cycle = `${new Date(started).toISOString()}_${randomUUID().slice(0, 8)}`;

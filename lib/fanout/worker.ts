@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
-import { commitTenantLogs } from '../cycle-logs';
-import { observeTenants, reportProblems, type CycleDeps, type TenantReading } from '../cycle';
-import { Deadline } from '../deadline';
+import { commitTenantLogs } from '../cycle/logs';
+import { observeTenants, reportProblems, type TenantReading, type ObserveDeps } from '../cycle/observe';
+import { Deadline } from '../util/deadline';
+import type { AlertStore } from '../store/alert-store';
+import type { CycleBudget } from '../cycle/limits';
 import { absenceOf, evaluateTenant, inView } from '../evaluate/evaluate';
 import { isKqlCondition } from '../evaluate/rules/kql';
-import type { BatchReport, FanOutStore, TenantReport } from './store';
+import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
 import type { ObserveMessage } from './message';
 
 /**
@@ -19,9 +21,12 @@ export type BatchOutcome =
   /** The cycle's observe deadline passed before the message was taken: the planner has reported these tenants as not checked. */
   | { kind: 'stale'; lateByMs: number };
 
+/** What reading a batch takes of a cycle's dependencies: observing, the stored alerts of a tenant, the cycle's time. */
+type WorkerCycleDeps = ObserveDeps & { alerts: Pick<AlertStore, 'loadTenant'>; budget?: CycleBudget };
+
 export interface WorkerDeps {
   /** The cycle's dependencies built from this instance's settings (its targets are replaced by the message's). */
-  cycle: CycleDeps;
+  cycle: WorkerCycleDeps;
   store: FanOutStore;
   /** Who this instance is, for the planner's log. */
   worker?: string;
@@ -30,7 +35,7 @@ export interface WorkerDeps {
 }
 
 /** What one tenant's reading says for the planner. */
-async function tenantReport(reading: TenantReading, deps: CycleDeps): Promise<TenantReport> {
+async function tenantReport(reading: TenantReading, deps: WorkerCycleDeps): Promise<TenantReport> {
   const o = reading.observation;
   const findings = evaluateTenant(o, {
     now: deps.clock(),

@@ -1,39 +1,48 @@
-import type { Policy } from '../config/policy';
-import { Deadline } from '../deadline';
-import type { Logger } from '../log';
-import type { AlertRecord, EmailBudgetSpent, PlannedEmail } from '../model';
-import type { AlertStore } from '../store/alert-store';
-import type { StateStore } from '../store/state-store';
-import { alreadySent } from './dedup';
-import { postToChannel } from './deliver-channels';
-import { emailKey, maxAlertsPerMessage, splitIntoParts, type EmailGroup } from './group';
-import { DeliveryFailedError, operationIdOf, SendThrottledError, type Mailer } from './mailer';
-import type { ChannelPoster } from './poster';
-import { recordSent } from './record';
-import { digestEmail } from './channels/email/digest';
-import { renderEmail, type Notice, type RenderOptions } from './render';
-import { relatedAlerts } from './view';
+import type { HttpPoster } from '../clients/http-poster';
+import type { Mailer } from '../clients/mailer';
+import { alreadySent } from '../dispatch/dedup';
+import { relatedAlerts } from '../evaluate/view';
+import type { AlertRecord, CyclePoint, EmailBudgetSpent, PlannedChannel, PlannedMessage } from '../model';
+import type { Policy, Route } from '../model/policy';
+import type { OutboxStore } from '../store/outbox-store';
+import type { SendBudgetStore } from '../store/send-budget-store';
+import { Deadline } from '../util/deadline';
+import type { Logger } from '../util/log';
+import type { Channel, DeliveryContext } from './channels/channel';
+import { CHANNELS, destinationOf, routeOf } from './channels';
+import { maxAlertsPerMessage, messageKey, splitIntoParts, type MessageGroup } from './group';
+import { noticeViews, type Notice } from './notice';
+import { recordSent, type RecordDeps } from './record';
+import type { RenderOptions } from './render';
 
 /**
- * Named points of a cycle, where tests stop it to prove a crash anywhere loses and doubles nothing:
- * the tenants are observed and evaluated, this instance holds the planning lease, the alert state
- * is written, the emails are planned, a send is about to be made (its attempt written down), it was
- * made, and it was recorded.
+ * The send step of a cycle, for every channel: one loop over destinations that asks the channel
+ * registry (lib/notify/channels/) how each lays out, posts and reads its answer. Every message was
+ * written down (the outbox) before anything is sent; once its channel took it, each of its notices
+ * is recorded in its alert's notification log (the route's, or the route's channel's) and it
+ * leaves the outbox. A destination that fails holds back only its own messages, which wait for the
+ * next cycle; the others go on.
  */
-export type CyclePoint = 'evaluated' | 'leased' | 'state-written' | 'planned' | 'sending' | 'sent' | 'recorded';
 
-export interface DeliveryDeps {
-  alerts: AlertStore;
-  state: StateStore;
-  mailer: Mailer;
-  policy: Policy;
+/** What planning a cycle's messages takes: the outbox to write them in. */
+export interface PlanDeps {
+  outbox: Pick<OutboxStore, 'plan'>;
   clock: () => Date;
+}
+
+/** What delivery takes: the outbox, the shared send budget, the transports, and the alerts to record in. */
+export interface DeliveryDeps extends PlanDeps, RecordDeps {
+  outbox: Pick<OutboxStore, 'plan' | 'update' | 'done'>;
+  sendBudget: Pick<SendBudgetStore, 'take' | 'hold' | 'heldUntil'>;
+  /** ACS Email, for the routes' own channel. */
+  mailer: Mailer;
+  /** Posts to the channels that are HTTP endpoints (Teams, webhooks, ...); without it, their messages wait and say why. */
+  poster?: HttpPoster;
+  policy: Pick<Policy, 'budget' | 'route' | 'tenantNames'>;
   log: Logger;
   probe?: (point: CyclePoint) => void | Promise<void>;
-  /** Where email links point and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
+  /** Where links point, snooze links, and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
   render?: RenderOptions;
-  /** Posts to the channels besides email (Teams, webhooks); without it, a channel's messages wait and say why. */
-  poster?: ChannelPoster;
 }
 
 /** What bounds delivery: the cycle's deadline, and the time one call (a send, a status question) may take. */
@@ -47,103 +56,79 @@ const UNBOUNDED: DeliveryLimits = { deadline: Deadline.never(), callMs: 0 };
 export interface DeliveryResult {
   /** Messages sent: emails and channel posts. */
   sent: number;
-  /** How many of them were channel posts. */
+  /** How many of them were posts to the channels routes list besides their email. */
   posted?: number;
-  /** Planned emails still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
+  /** Planned messages still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
   waiting: number;
   /** Set when emails waited because the send budget ran out: ours, or ACS's (a 429). */
   budgetSpent?: EmailBudgetSpent;
 }
 
 /**
- * Writes each email down (the outbox) before anything is sent; returns the ones this cycle planned.
- * A group with more alerts than one email should carry is planned as several complete emails,
- * each knowing its part ("part 2 of 3").
+ * Writes each message down (the outbox) before anything is sent; returns the ones this cycle
+ * planned. A group with more alerts than one message of its channel should carry is planned as
+ * several complete messages, each knowing its part ("part 2 of 3").
  */
-export async function planEmails(groups: EmailGroup[], deps: DeliveryDeps): Promise<PlannedEmail[]> {
+export async function planMessages(groups: MessageGroup[], deps: PlanDeps): Promise<PlannedMessage[]> {
   const plannedAt = deps.clock().toISOString();
-  const planned: PlannedEmail[] = [];
+  const planned: PlannedMessage[] = [];
   for (const group of groups) {
     const parts = splitIntoParts(group.items, maxAlertsPerMessage(group.channel));
     for (const [i, items] of parts.entries()) {
-      const email: PlannedEmail = {
-        key: emailKey(items),
+      const message: PlannedMessage = {
+        key: messageKey(items),
         recipients: group.recipients,
         items,
         plannedAt,
         failedAttempts: 0,
       };
-      if (group.channel) email.channel = group.channel;
-      if (parts.length > 1) email.part = { index: i + 1, total: parts.length };
-      if (await deps.state.plan(email)) planned.push(email);
+      if (group.channel) message.channel = group.channel;
+      if (parts.length > 1) message.part = { index: i + 1, total: parts.length };
+      if (await deps.outbox.plan(message)) planned.push(message);
     }
   }
   return planned;
 }
 
-/** What became of a send whose outcome was not known, as ACS tells it. */
-type EarlierSend = { outcome: 'delivered' } | { outcome: 'in-flight' } | { outcome: 'resend'; email: PlannedEmail };
+/** The messages of one destination: the routes' emails together, or one channel of one route. */
+interface Queue {
+  channel: Channel | undefined;
+  /** The channel of one route the queue is for; undefined for a shared queue (every email). */
+  target?: PlannedChannel;
+  messages: PlannedMessage[];
+}
 
-/**
- * Asks ACS what became of an email's earlier send before anything is sent again: delivered (record
- * it, send nothing), still running (wait), failed (send again under a new Operation-Id) or unknown
- * to ACS (it never arrived: send again). Nothing here relies on what ACS does with a repeated
- * Operation-Id, which is not documented.
- */
-async function earlierSend(email: PlannedEmail, deps: DeliveryDeps, limits: DeliveryLimits): Promise<EarlierSend> {
-  const attempt = email.attempt as NonNullable<PlannedEmail['attempt']>;
-  const status = await deps.mailer.status(attempt.operationId, { abortSignal: limits.deadline.signal });
-  deps.log.info(
-    `email ${email.key}: ACS says its send of ${attempt.startedAt} (operation ${attempt.operationId}) is ${status}`,
-  );
-  switch (status) {
-    case 'Succeeded':
-      return { outcome: 'delivered' };
-    case 'Running':
-    case 'NotStarted':
-      return { outcome: 'in-flight' };
-    case 'Failed':
-    case 'Canceled':
-      return { outcome: 'resend', email: { ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined } };
-    case 'Unknown':
-      return { outcome: 'resend', email: { ...email, attempt: undefined } };
+/** Planned messages by destination: the shared queues first (email), then each route's channel in order of first appearance. */
+function queuesOf(planned: PlannedMessage[]): Queue[] {
+  const queues = new Map<string, Queue>();
+  for (const channel of CHANNELS) if (channel.delivery.sharedQueue) queues.set(channel.type, { channel, messages: [] });
+  for (const message of planned) {
+    const { channel, target } = destinationOf(message);
+    const key = channel?.delivery.sharedQueue ? channel.type : target.receiver;
+    const queue = queues.get(key) ?? { channel, target, messages: [] };
+    queue.messages.push(message);
+    queues.set(key, queue);
   }
+  return [...queues.values()].filter((q) => q.messages.length > 0);
 }
 
 /**
  * Delivers planned messages, each destination on its own: the emails first, then each channel of
- * each route (lib/notify/deliver-channels.ts). A destination that fails holds back only its own
- * messages, which wait for the next cycle; the others go on.
+ * each route. A destination that fails holds back only its own messages.
  */
 export async function sendPlanned(
-  planned: PlannedEmail[],
+  planned: PlannedMessage[],
   current: Map<string, AlertRecord>,
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits = UNBOUNDED,
   tally: DeliveryResult = { sent: 0, waiting: 0 },
 ): Promise<DeliveryResult> {
-  const queues = new Map<string, PlannedEmail[]>([['email', []]]);
-  for (const message of await withoutSentNotices(planned, current, deps)) {
-    const destination = message.channel ? message.channel.receiver : 'email';
-    queues.set(destination, [...(queues.get(destination) ?? []), message]);
-  }
-  // Counted the moment a message is out, in the caller's tally: a Table Storage failure while
+  // Counted in the caller's tally the moment a message is out: a Table Storage failure while
   // recording it must not make a cycle that sent four emails report none.
-  const sentEmail = () => void tally.sent++;
-  const posted = () => {
-    tally.sent++;
-    tally.posted = (tally.posted ?? 0) + 1;
-  };
-  for (const [destination, messages] of queues) {
-    if (messages.length === 0) continue;
-    const outcome =
-      destination === 'email'
-        ? await sendEmails(messages, current, deps, errors, limits, sentEmail)
-        : await postToChannel(messages, current, deps, errors, limits, posted);
-    tally.waiting += outcome.waiting;
-    tally.posted ??= 0;
-    if (outcome.budgetSpent) tally.budgetSpent = outcome.budgetSpent;
+  tally.posted ??= 0;
+  for (const queue of queuesOf(await withoutSentNotices(planned, current, deps))) {
+    await deliverQueue(queue, current, deps, errors, limits, tally);
   }
   return tally;
 }
@@ -154,11 +139,11 @@ export async function sendPlanned(
  * messages never attempted: one whose send may have reached ACS keeps its content and Operation-Id.
  */
 async function withoutSentNotices(
-  planned: PlannedEmail[],
+  planned: PlannedMessage[],
   current: Map<string, AlertRecord>,
   deps: DeliveryDeps,
-): Promise<PlannedEmail[]> {
-  const kept: PlannedEmail[] = [];
+): Promise<PlannedMessage[]> {
+  const kept: PlannedMessage[] = [];
   for (const message of planned) {
     const sentAlready =
       message.attempt || message.items.length === 0
@@ -172,7 +157,7 @@ async function withoutSentNotices(
       `planned message ${message.key}: ${sentAlready.length} of its ${message.items.length} notice(s) were sent already by another plan, not sent again`,
     );
     if (sentAlready.length === message.items.length) {
-      await deps.state.donePlanned(message.key);
+      await deps.outbox.done(message.key);
       continue;
     }
     // The outbox keeps the message whole; this is worked out again at each cycle until it is sent.
@@ -181,141 +166,220 @@ async function withoutSentNotices(
   return kept;
 }
 
+/** Whether the config still has this channel on this route (routes are known by their place in the tree). */
+function stillConfigured(root: Route, target: PlannedChannel): boolean {
+  const routeId = routeOf(target);
+  const find = (route: Route): Route | undefined =>
+    route.id === routeId ? route : route.routes.map(find).find((r) => r !== undefined);
+  return find(root)?.channels?.some((c) => c.id === target.id) ?? false;
+}
+
+/** How the log and errors name a queue's messages: `3 email(s)`, `3 message(s) to the Teams channel T of route root`. */
+function countOf(queue: Queue, describe: string, n: number): string {
+  const noun = queue.channel?.noun ?? 'message';
+  return queue.target ? `${n} ${noun}(s) to the ${describe}` : `${n} ${noun}(s)`;
+}
+
+/** `email 4f2a…`, `message 4f2a… to the Teams channel T of route root`. */
+function messageName(queue: Queue, describe: string, key: string): string {
+  const noun = queue.channel?.noun ?? 'message';
+  return queue.target ? `${noun} ${key} to the ${describe}` : `${noun} ${key}`;
+}
+
+/** One destination's delivery this cycle: its queue, its channel and what sending needs. */
+interface Run {
+  queue: Queue;
+  channel: Channel;
+  /** `Teams channel TEAMS_OPS_URL of route root`; empty for a shared queue. */
+  describe: string;
+  ctx: DeliveryContext;
+  current: Map<string, AlertRecord>;
+  deps: DeliveryDeps;
+  errors: string[];
+  /** The cycle's running count, updated as each message goes out. */
+  tally: DeliveryResult;
+}
+
+/** Counts one message out, in the cycle's tally (and as a post, for the channels a route lists besides its email). */
+function countSent(run: Run): void {
+  run.tally.sent++;
+  if (run.channel.config.kind === 'entry') run.tally.posted = (run.tally.posted ?? 0) + 1;
+}
+
+/** What became of one message: sent, recorded without sending, waiting, or waiting with every message after it. */
+type Step = 'sent' | 'handled' | 'wait' | 'stop';
+
 /**
- * Sends planned emails, oldest first, within the shared send budget and the cycle's deadline.
- * Before each send its Operation-Id is written on the email (the attempt), so if this process dies
- * or the answer is lost, the next cycle asks ACS what became of it instead of sending blind. Once
- * ACS took it, each notice is recorded in its alert's route log and the email leaves the outbox.
+ * Sends one destination's messages, oldest first, within the cycle's deadline, each as its channel
+ * says; a message that stops the destination (its channel down, its quota spent) leaves the rest
+ * waiting for the next cycle.
  */
-async function sendEmails(
-  planned: PlannedEmail[],
+async function deliverQueue(
+  queue: Queue,
   current: Map<string, AlertRecord>,
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits,
-  onSent: () => void = () => undefined,
-): Promise<DeliveryResult> {
-  let sent = 0;
-  let waiting = 0;
-  for (const [index, original] of planned.entries()) {
-    if (limits.deadline.remainingMs() < limits.callMs) {
-      const left = planned.length - index;
-      deps.log.warn(`the cycle's deadline is near: ${left} email(s) wait for the next cycle`);
-      return { sent, waiting: waiting + left };
-    }
-    const notices = original.items.map((item) => ({ item, alert: current.get(item.fingerprint) }));
-    if (notices.some((n) => n.alert === undefined)) {
-      // An alert of this email was taken by another instance this cycle: leave the email to it,
-      // or to the next cycle.
-      deps.log.warn(`email ${original.key} waits: one of its alerts is being handled by another instance`);
-      waiting++;
-      continue;
-    }
-    let email = original;
-    if (email.attempt) {
-      let earlier: EarlierSend;
-      try {
-        earlier = await earlierSend(email, deps, limits);
-      } catch (error) {
-        const message = `asking ACS about the earlier send of email ${email.key} failed, it waits for the next cycle: ${(error as Error).message}`;
-        errors.push(message);
-        deps.log.error(message);
-        return { sent, waiting: waiting + planned.length - index };
-      }
-      if (earlier.outcome === 'in-flight') {
-        waiting++;
-        continue;
-      }
-      if (earlier.outcome === 'delivered') {
-        sent++;
-        onSent();
-        await recordSent(email, current, deps);
-        await deps.state.donePlanned(email.key);
-        continue;
-      }
-      email = earlier.email;
-      await deps.state.updatePlanned(email);
-    }
-    if (!(await deps.state.takeSend(deps.clock(), deps.policy.budget))) {
-      const left = planned.length - index;
-      const heldUntil = await deps.state.sendsHeldUntil(deps.clock());
-      if (heldUntil) {
-        deps.log.warn(
-          `ACS asked for no sends before ${heldUntil.toISOString()} (its 429): ${left} email(s) wait for a later cycle`,
-        );
-        return { sent, waiting: waiting + left, budgetSpent: { at: 'ACS', sendsResumeAt: heldUntil.toISOString() } };
-      }
-      deps.log.warn(
-        `send budget spent (${deps.policy.budget.perMinute}/min, ${deps.policy.budget.perHour}/h): ${left} email(s) wait for the next cycle`,
-      );
-      return { sent, waiting: waiting + left, budgetSpent: { at: 'budget' } };
-    }
-    const content = email.digest
-      ? digestEmail(email.digest, deps.render)
-      : renderEmail(notices as Notice[], {
-          ...deps.render,
-          now: deps.clock(),
-          tenantNames: deps.policy.tenantNames,
-          related: (alert) => relatedAlerts(alert, current),
-          part: email.part,
-        });
-    const key = email.failedAttempts > 0 ? `${email.key}#${email.failedAttempts}` : email.key;
-    const attempt = { operationId: operationIdOf(key), startedAt: deps.clock().toISOString() };
-    await deps.state.updatePlanned({ ...email, attempt });
-    await deps.probe?.('sending');
-    try {
-      const { operationId } = await deps.mailer.send(content, email.recipients, key, {
-        abortSignal: limits.deadline.signal,
-      });
-      deps.log.info(`sent to ${email.recipients.to.join(', ')} (operation ${operationId}): ${content.subject}`);
-    } catch (error) {
-      if (error instanceof SendThrottledError)
-        return throttled(error, email, planned.length - index, deps, { sent, waiting });
-      const message = `sending "${content.subject}" failed, will retry next cycle: ${(error as Error).message}`;
-      errors.push(message);
-      deps.log.error(message);
-      if (error instanceof DeliveryFailedError) {
-        await deps.state.updatePlanned({ ...email, failedAttempts: email.failedAttempts + 1, attempt: undefined });
-        waiting++;
-        continue;
-      }
-      // The outcome is unknown (no answer, a timeout, the service failing): the attempt stays
-      // written down for the next cycle to ask about, and the rest would fail the same way.
-      return { sent, waiting: waiting + planned.length - index };
-    }
-    sent++;
-    onSent();
-    await deps.probe?.('sent');
-    await recordSent(email, current, deps);
-    await deps.state.donePlanned(email.key);
-    await deps.probe?.('recorded');
+  tally: DeliveryResult,
+): Promise<void> {
+  const { channel, messages } = queue;
+  const describe = queue.target
+    ? `${channel ? channel.name(queue.target) : queue.target.type} of route ${routeOf(queue.target)}`
+    : '';
+  if (!channel || (queue.target && !stillConfigured(deps.policy.route, queue.target))) {
+    // Taken out of the config (or its route moved): what it still had to post would fail or go
+    // where nobody wants it any more; its notices are planned again for where the config now says.
+    deps.log.warn(
+      `the ${describe} is no longer in the config: ${messages.length} message(s) planned for it are dropped`,
+    );
+    for (const message of messages) await deps.outbox.done(message.key);
+    return;
   }
-  return { sent, waiting };
+  const ctx: DeliveryContext = {
+    mailer: deps.mailer,
+    poster: deps.poster,
+    sendBudget: deps.sendBudget,
+    budget: deps.policy.budget,
+    now: deps.clock,
+    log: deps.log,
+    signal: limits.deadline.signal,
+  };
+  const run: Run = { queue, channel, describe, ctx, current, deps, errors, tally };
+  for (const [index, message] of messages.entries()) {
+    const left = messages.length - index;
+    if (limits.deadline.remainingMs() < limits.callMs) {
+      deps.log.warn(`the cycle's deadline is near: ${countOf(queue, describe, left)} wait for the next cycle`);
+      tally.waiting += left;
+      break;
+    }
+    const step = await deliverOne(message, run, left);
+    if (step === 'wait') tally.waiting++;
+    else if (step === 'stop') {
+      tally.waiting += left;
+      break;
+    }
+  }
+}
+
+/** One message: what became of an earlier send, the shared quota, the layout, then the send. */
+async function deliverOne(original: PlannedMessage, run: Run, left: number): Promise<Step> {
+  const { queue, channel, describe, deps } = run;
+  const notices = original.items.map((item) => ({ item, alert: run.current.get(item.fingerprint) }));
+  if (notices.some((n) => n.alert === undefined)) {
+    // An alert of this message was taken by another instance this cycle: leave it to that
+    // instance, or to the next cycle.
+    deps.log.warn(
+      `${messageName(queue, describe, original.key)} waits: one of its alerts is being handled by another instance`,
+    );
+    return 'wait';
+  }
+  if (!(channel.delivery.transport === 'mail' ? deps.mailer : deps.poster)) {
+    run.errors.push(`${countOf(queue, describe, left)} wait: this instance cannot post to channels`);
+    return 'stop';
+  }
+  const message = original.attempt ? await afterEarlierSend(original, run) : original;
+  if (typeof message === 'string') return message;
+  const refused = await channel.delivery.admit?.(run.ctx);
+  if (refused) {
+    deps.log.warn(`${refused.reason}: ${countOf(queue, describe, left)} wait for a later cycle`);
+    if (refused.budgetSpent) run.tally.budgetSpent = refused.budgetSpent;
+    return 'stop';
+  }
+  const content = layout(message, notices as Notice[], run);
+  if (content === undefined) {
+    // Nothing to send for these notices on this channel (a reminder of an incident that stays
+    // open): they are recorded as told, so they are not planned again.
+    deps.log.info(`${messageName(queue, describe, message.key)}: nothing to send on this channel, recorded as told`);
+    await recordSent(message, run.current, deps);
+    await deps.outbox.done(message.key);
+    return 'handled';
+  }
+  return send(message, content, run, left);
 }
 
 /**
- * ACS answered 429: its sending limit ran out, as if our budget had. The email was not taken (ACS
- * rejects, it does not queue), so it waits with its attempt cleared and is sent later under the same
- * Operation-Id; nothing is counted as sent; no instance sends again before the Retry-After has
- * passed (the hold is kept in the shared budget row). The 429 is not an error of the cycle: the
- * emails wait in the outbox, and the summary says the budget ran out at ACS.
+ * A message whose earlier send's outcome is unknown: its channel says what became of that send
+ * before anything is sent again. The message to send (as updated), or what became of it.
  */
-async function throttled(
-  error: SendThrottledError,
-  email: PlannedEmail,
-  left: number,
-  deps: DeliveryDeps,
-  sofar: { sent: number; waiting: number },
-): Promise<DeliveryResult> {
-  const until = new Date(deps.clock().getTime() + error.retryAfterMs);
-  await deps.state.updatePlanned({ ...email, attempt: undefined });
-  await deps.state.holdSends(until);
-  deps.log.warn(
-    `ACS answered 429 (its sending limit, Retry-After ${Math.ceil(error.retryAfterMs / 1000)} s): the email budget ran out at ACS; ${left} email(s) wait, and none is sent before ${until.toISOString()}`,
-  );
-  return {
-    sent: sofar.sent,
-    waiting: sofar.waiting + left,
-    budgetSpent: { at: 'ACS', sendsResumeAt: until.toISOString() },
+async function afterEarlierSend(message: PlannedMessage, run: Run): Promise<PlannedMessage | Step> {
+  const { channel, deps } = run;
+  if (!channel.delivery.earlier) return message;
+  const earlier = await channel.delivery.earlier(message, run.ctx);
+  switch (earlier.outcome) {
+    case 'unknown':
+      run.errors.push(earlier.error);
+      deps.log.error(earlier.error);
+      return 'stop';
+    case 'in-flight':
+      return 'wait';
+    case 'delivered':
+      countSent(run);
+      await recordSent(message, run.current, deps);
+      await deps.outbox.done(message.key);
+      return 'sent';
+    case 'resend':
+      await deps.outbox.update(earlier.message);
+      return earlier.message;
+  }
+}
+
+/** The message laid out by its channel: its digest, or its notices as every channel words them. */
+function layout(message: PlannedMessage, notices: Notice[], run: Run): unknown {
+  const { channel, deps } = run;
+  const { target } = destinationOf(message);
+  const ctx = {
+    target,
+    route: routeOf(target),
+    id: message.key,
+    now: deps.clock(),
+    part: message.part,
+    messageIdDomain: deps.render?.messageIdDomain,
   };
+  if (message.digest) return channel.layout.digest(message.digest, ctx);
+  const views = noticeViews(notices, {
+    ...deps.render,
+    now: deps.clock(),
+    tenantNames: deps.policy.tenantNames,
+    related: (alert) => relatedAlerts(alert, run.current),
+  });
+  return channel.layout.notices(views, ctx);
+}
+
+/**
+ * Sends a laid-out message: what the channel writes down first (email: its attempt), the send, then
+ * its notices recorded and the message out of the outbox. A failure is what its channel says it is.
+ */
+async function send(original: PlannedMessage, content: unknown, run: Run, left: number): Promise<Step> {
+  const { channel, deps, describe } = run;
+  let message = original;
+  if (channel.delivery.beforeSend) {
+    message = channel.delivery.beforeSend(message, deps.clock());
+    await deps.outbox.update(message);
+  }
+  await deps.probe?.('sending');
+  try {
+    const { target } = destinationOf(message);
+    deps.log.info(await channel.delivery.send(content, { ...run.ctx, message, target, describe }));
+  } catch (error) {
+    const failure = channel.delivery.failed(message, content, error as Error, describe, deps.clock());
+    if (failure.quotaSpent) {
+      // The provider's own quota ran out (ACS's 429): not an error of the cycle; the message waits
+      // as if never sent, and no instance sends before the provider's time has passed.
+      deps.log.warn(`${failure.quotaSpent.log}: ${countOf(run.queue, describe, left)} wait for a later cycle`);
+      if (failure.update) await deps.outbox.update(failure.update);
+      await deps.sendBudget.hold(failure.quotaSpent.until);
+      run.tally.budgetSpent = failure.quotaSpent.budgetSpent;
+      return 'stop';
+    }
+    run.errors.push(failure.error);
+    deps.log.error(failure.error);
+    if (failure.update) await deps.outbox.update(failure.update);
+    return failure.next === 'stop' ? 'stop' : 'wait';
+  }
+  countSent(run);
+  await deps.probe?.('sent');
+  await recordSent(message, run.current, deps);
+  await deps.outbox.done(message.key);
+  await deps.probe?.('recorded');
+  return 'sent';
 }

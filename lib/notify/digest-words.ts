@@ -1,5 +1,5 @@
 import type { DigestAlert, DigestView, Severity } from '../model';
-import { formatDuration, formatTime } from '../text';
+import { formatDuration, formatTime } from '../util/text';
 import { SEVERITY_LABEL } from './notice';
 
 /**
@@ -10,13 +10,13 @@ import { SEVERITY_LABEL } from './notice';
 
 export type DigestTone = Severity | 'healthy' | 'muted';
 
-export interface DigestLine {
+interface DigestLine {
   label: string;
   detail: string;
   tone: DigestTone;
 }
 
-export interface DigestSection {
+interface DigestSection {
   title: string;
   lines: DigestLine[];
   /** How many more the list had than it names (0: none left out). */

@@ -1,8 +1,7 @@
 import { ruleFor, RULES } from '../evaluate/rules';
 import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
-import { formatDuration, formatTime } from '../text';
-import { uniqueForRendering } from './group';
-import { viewOf, type ViewContext } from './view';
+import { formatDuration, formatTime } from '../util/text';
+import { alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
 
 /**
  * What a notice says, for every channel: the alert's view from its rule (lib/evaluate/rules/),
@@ -76,22 +75,6 @@ const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
-function tenantOf(alert: AlertRecord, ctx: ViewContext): string {
-  return ctx.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
-}
-
-/** `Quarantined: Fabrikam to Contoso (Contoso)`; no tenant in brackets for a tenant-wide alert that names it already. */
-function headingOf(view: AlertView, alert: AlertRecord, tenant: string): string {
-  return aboutTheTenant(view, alert, tenant)
-    ? `${view.title}: ${view.about}`
-    : `${view.title}: ${view.about} (${tenant})`;
-}
-
-/** A tenant-wide alert (no job) whose `about` names the tenant: `tenant Contoso`. */
-export function aboutTheTenant(view: AlertView, alert: AlertRecord, tenant: string): boolean {
-  return alert.labels.jobId === '-' && view.about.includes(tenant);
-}
-
 function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -144,8 +127,8 @@ export function noticeView(
   ctx: ViewContext,
   view: AlertView = viewOf(alert, ctx),
 ): NoticeView {
-  const tenant = tenantOf(alert, ctx);
-  const heading = headingOf(view, alert, tenant);
+  const tenant = tenantNameOf(alert, ctx.tenantNames);
+  const heading = alertHeading(view, alert, tenant);
   const endedWell = item.kind === 'resolved' && view.endedWell !== false;
   const { status: label, prefix } = status(item.kind, view.endedWell !== false, view.endedAs);
   // A rule gives Entra's own time when Entra reports one; a `since` equal to the alert's start is the monitor's.
@@ -182,6 +165,17 @@ function byUrgency(a: NoticeView, b: NoticeView): number {
     rank(a) - rank(b) ||
     a.heading.localeCompare(b.heading)
   );
+}
+
+/** The items of a message to render: one per alert and kind, even when two routes to the same people matched. */
+function uniqueForRendering(items: NotificationItem[]): NotificationItem[] {
+  const seen = new Set<string>();
+  return items.filter((i) => {
+    const key = `${i.fingerprint}:${i.kind}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The views of a message's notices: one per alert and kind, most urgent first. */

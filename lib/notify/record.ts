@@ -1,8 +1,8 @@
-import { mapLimit } from '../map-limit';
-import type { AlertRecord, NotificationItem, PlannedEmail } from '../model';
+import { mapLimit } from '../util/map-limit';
+import type { AlertRecord, NotificationItem, PlannedMessage } from '../model';
 import { ConcurrentUpdateError } from '../store/alert-store';
-import { afterSent } from './dedup';
-import type { DeliveryDeps } from './deliver';
+import { afterSent } from '../dispatch/dedup';
+import type { AlertStore } from '../store/alert-store';
 
 /**
  * The record step of delivery, for every channel: once a message went out, each of its notices is
@@ -10,11 +10,17 @@ import type { DeliveryDeps } from './deliver';
  * planned again.
  */
 
+/** What recording takes: the alerts to write the notices into, and the time. */
+export interface RecordDeps {
+  alerts: Pick<AlertStore, 'save' | 'saveMany' | 'get'>;
+  clock: () => Date;
+}
+
 /** Writes each notice into its alert's route log, re-reading the alert if another instance moved it. */
 export async function recordSent(
-  email: PlannedEmail,
+  email: PlannedMessage,
   current: Map<string, AlertRecord>,
-  deps: DeliveryDeps,
+  deps: RecordDeps,
 ): Promise<void> {
   const sentAt = deps.clock().toISOString();
   // Every notice of the email written into its alert's log, then the alerts saved together.
@@ -46,7 +52,7 @@ async function saveWithRetry(
   alert: AlertRecord,
   item: NotificationItem,
   sentAt: string,
-  deps: DeliveryDeps,
+  deps: RecordDeps,
 ): Promise<AlertRecord> {
   try {
     return await deps.alerts.save(afterSent(alert, item, sentAt));

@@ -6,10 +6,8 @@ import { snoozeLinks, type SnoozeSettings } from '../snooze/links';
  * Rendering, as the delivery stage sees it: the email channel (lib/notify/channels/email/) and what
  * it needs from settings. Kept as the one import for deliver.ts and tests.
  */
-export { renderEmail, emailFromViews, type RenderContext } from './channels/email';
+export { renderEmail, emailFromViews, type RenderContext } from './channels/email/compose';
 export type { Notice } from './notice';
-export type { EmailContent } from '../model';
-
 /** What rendering takes from the deployment: where links point, the domain of Message-IDs, and snooze links. */
 export interface RenderOptions {
   links?: LinkTargets;

@@ -1,4 +1,4 @@
-import type { TenantObservation } from './types';
+import type { TenantObservation } from '../model/observation';
 
 /**
  * Whether Graph refused this cycle's reads of a tenant for want of a permission or consent,

@@ -1,7 +1,7 @@
 import { type BatchRequest, type BatchResponse, GRAPH_BATCH_LIMIT, type GraphReader } from '../clients/graph';
-import { Deadline, sleep as sleepUntil } from '../deadline';
+import { Deadline, sleep as sleepUntil } from '../util/deadline';
 import { classifyError } from './errors';
-import type { AccessProblem } from './types';
+import type { AccessProblem } from '../model/observation';
 
 export interface BatchReadOptions {
   /** How often inner 429/503/504 responses of a $batch are retried before the read is given up for this cycle. */

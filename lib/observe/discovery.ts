@@ -1,9 +1,9 @@
 import type { GraphReader } from '../clients/graph';
 import { InvalidGraphData, normalizeServicePrincipal } from './normalize';
-import type { ServicePrincipalRef } from './types';
+import type { ServicePrincipalRef } from '../model/observation';
 
 /** Graph's largest page of service principals. */
-export const SERVICE_PRINCIPAL_PAGE_SIZE = 999;
+const SERVICE_PRINCIPAL_PAGE_SIZE = 999;
 /** Pages a sweep reads before it stops (about 100,000 service principals). */
 export const DEFAULT_MAX_PAGES = 100;
 

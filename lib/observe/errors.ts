@@ -1,4 +1,4 @@
-import type { AccessProblem } from './types';
+import type { AccessProblem } from '../model/observation';
 
 const PERMISSION_FOR: Record<string, string> = {
   servicePrincipals: 'Application.Read.All',

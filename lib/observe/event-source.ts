@@ -1,4 +1,4 @@
-import type { LogProblem, LogSource, ProvisioningEvent } from './provisioning-types';
+import type { LogProblem, LogSource, ProvisioningEvent } from '../model/provisioning';
 
 /**
  * Where provisioning events come from: Graph (`/auditLogs/provisioning`, provisioning-logs.ts) or a

@@ -1,9 +1,9 @@
 import type { LogsQueryClient, LogsTable } from '@azure/monitor-query-logs';
 import { errorBodyOf } from '../clients/logs';
-import type { KqlRule } from '../config/logs-config';
+import type { KqlRule } from '../model/policy';
 import type { EventPage, EventSource } from './event-source';
 import { normalizeLogAnalyticsRow } from './provisioning-normalize';
-import type { LogProblem, ProvisioningEvent } from './provisioning-types';
+import type { LogProblem, ProvisioningEvent } from '../model/provisioning';
 
 /**
  * Azure Monitor Logs through `@azure/monitor-query-logs` (the successor of the deprecated
@@ -137,7 +137,7 @@ function abandonOnAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T>
 }
 
 /** One query; its first table as rows by column name. Throws PartialResultError for a partial answer. */
-export async function queryRows(
+async function queryRows(
   client: LogsQuerier,
   workspaceId: string,
   query: string,

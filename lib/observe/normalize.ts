@@ -1,5 +1,5 @@
+import { EnumValue } from '../model';
 import {
-  EnumValue,
   EXECUTION_STATES,
   ExecutionState,
   JobSnapshot,
@@ -11,7 +11,7 @@ import {
   ServicePrincipalRef,
   StatusCode,
   SyncError,
-} from './types';
+} from '../model/observation';
 
 /** Graph's "never set" timestamp. */
 const NEVER_YEAR = 1;

@@ -5,12 +5,15 @@ import { DEFAULT_MAX_PAGES, listServicePrincipals, sweepDue } from './discovery'
 import { classifyError, graphErrorBody, problemFromStatus } from './errors';
 import { InvalidGraphData, normalizeJob } from './normalize';
 import { parseSecrets } from './secrets';
-import type { AccessProblem, JobSnapshot, MissingConfiguration, ServicePrincipalRef, TenantObservation } from './types';
+import type {
+  AccessProblem,
+  JobSnapshot,
+  MissingConfiguration,
+  ServicePrincipalRef,
+  TenantObservation,
+} from '../model/observation';
 
-/** Application template of every cross-tenant synchronization configuration (docs/reference/graph-provisioning-api.md §1.12). */
-export const CROSS_TENANT_SYNC_TEMPLATE_ID = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
-
-export interface DiscoveryOptions {
+interface DiscoveryOptions {
   /** What earlier sweeps found; without it every cycle sweeps and nothing is remembered. */
   cache?: DiscoveryCache;
   /** How often every service principal is swept for jobs. */

@@ -1,5 +1,5 @@
 import type { BatchRequest, GraphReader } from '../clients/graph';
-import { sleep } from '../deadline';
+import { sleep } from '../util/deadline';
 
 /**
  * Keeps a cycle's Graph reads inside Graph's identity-and-access limits before Graph has to say so

@@ -1,5 +1,5 @@
 import { objectName } from './provisioning-normalize';
-import type { ProvisioningEvent } from './provisioning-types';
+import type { ProvisioningEvent, CodeDigest, FailureExample, JobDigest, TenantDigest } from '../model/provisioning';
 
 /**
  * The failure digest of a tenant: failed provisioning events per job and error code, kept between
@@ -22,46 +22,7 @@ export const MAX_CODES = 25;
 /** The code under which failures beyond MAX_CODES distinct codes are counted. */
 export const OTHER_CODES = '(other codes)';
 /** The code of a failure that carries none. */
-export const NO_CODE = '(no error code)';
-
-export interface FailureExample {
-  at: number;
-  id: string;
-  name: string;
-  upn?: string;
-  action: string;
-}
-
-export interface CodeDigest {
-  count: number;
-  firstAt: number;
-  lastAt: number;
-  reason?: string;
-  recommendedAction?: string;
-  category?: string;
-  /** The newest few objects that failed with this code, newest last. */
-  examples: FailureExample[];
-}
-
-export interface JobDigest {
-  servicePrincipalId: string;
-  servicePrincipalName: string;
-  /** Failures per minute inside the window, oldest first: [minute index (epoch ms / 60,000), failures]. */
-  minutes: [number, number][];
-  /** Failures in `minutes`. */
-  inWindow: number;
-  /** The newest failure of the stretch (epoch ms). */
-  lastAt: number;
-  /** The first failure of the stretch (epoch ms). */
-  stretchStart: number;
-  /** The most failures the window held at any time during the stretch. */
-  peak: number;
-  codes: Record<string, CodeDigest>;
-}
-
-export interface TenantDigest {
-  jobs: Record<string, JobDigest>;
-}
+const NO_CODE = '(no error code)';
 
 export function emptyDigest(): TenantDigest {
   return { jobs: {} };

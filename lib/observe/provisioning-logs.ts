@@ -13,7 +13,7 @@ import type {
   ProvisionedObject,
   ProvisioningEvent,
   ProvisioningObservation,
-} from './provisioning-types';
+} from '../model/provisioning';
 
 /**
  * Provisioning logs of one tenant, behind a watermark.
@@ -40,7 +40,7 @@ export interface GraphSourceOptions {
 const odataString = (value: string) => `'${value.replace(/'/g, "''")}'`;
 const odataTime = (ms: number) => new Date(ms).toISOString();
 
-export const FAILED_STATUS = 'failure';
+const FAILED_STATUS = 'failure';
 
 /** A missing licence and a missing permission both answer 403; the code tells them apart. */
 const NO_PREMIUM = 'Authentication_RequestFromNonPremiumTenantOrB2CTenant';
@@ -150,7 +150,7 @@ export function createGraphEventSource(reader: GraphReader, options: GraphSource
 // ---- the watermark --------------------------------------------------------------------------------
 
 /** 72 bits of the event's id: enough to tell apart the events of an overlap window, small enough to store. */
-export function eventKey(event: ProvisioningEvent): string {
+function eventKey(event: ProvisioningEvent): string {
   return createHash('sha256')
     .update(event.id || event.changeId || '')
     .digest('base64url')
@@ -158,7 +158,7 @@ export function eventKey(event: ProvisioningEvent): string {
 }
 
 /** The ids of the events a later read may return again, with their times, so they count once. */
-export class SeenEvents {
+class SeenEvents {
   private readonly times = new Map<string, number>();
   private readonly order: [number, string][] = [];
 
@@ -225,9 +225,9 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_READ_OPTIONS = { maxPages: 20, overlapMs: 15 * 60_000, heldDeletesMaxPages: 10, heldSample: 10 };
+const DEFAULT_READ_OPTIONS = { maxPages: 20, overlapMs: 15 * 60_000, heldDeletesMaxPages: 10, heldSample: 10 };
 
-export function freshLogState(source: EventSource['kind']): LogState {
+function freshLogState(source: EventSource['kind']): LogState {
   return { version: 1, source, backlog: false, seen: [], digest: emptyDigest(), activity: {} };
 }
 

@@ -6,7 +6,7 @@ import {
   type ProvisioningAction,
   type ProvisioningEvent,
   type ProvisioningStatus,
-} from './provisioning-types';
+} from '../model/provisioning';
 
 /**
  * Turns one provisioning event from Graph (provisioningObjectSummary) or one `AADProvisioningLogs`

@@ -1,5 +1,5 @@
 import { graphDate } from './normalize';
-import type { SyncSettings } from './types';
+import type { SyncSettings } from '../model/observation';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,6 +1,6 @@
-import type { Policy, Silence } from '../config/policy';
-import type { MaintenanceWindowConfig } from '../config/types';
-import { matches } from '../config/matchers';
+import type { Policy, Silence } from '../model/policy';
+import type { MaintenanceWindowConfig } from '../model/config-file';
+import { matches } from '../model/matchers';
 import type { MatchLabels } from '../model';
 import { isInWeeklyWindow, maintenanceEndsAt } from './windows';
 

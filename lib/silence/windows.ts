@@ -1,4 +1,4 @@
-import type { Weekday, WeeklyWindow } from '../config/types';
+import type { Weekday, WeeklyWindow } from '../model/config-file';
 
 /**
  * Recurring weekly maintenance windows in an IANA time zone.

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../model';
-import { displayLine } from '../notify/safe-text';
-import { viewOf } from '../notify/view';
+import { displayLine } from '../util/safe-text';
+import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import type { AlertStore } from '../store/alert-store';
 import type { LinkUse, SilenceStore, StoredSilence } from '../store/silence-store';
-import { formatTime } from '../text';
+import { formatTime } from '../util/text';
 import {
   DURATION_WORDS,
   SNOOZE_DURATIONS,
@@ -42,13 +42,7 @@ const page = (status: number, body: string): SnoozeResponse => ({ status, header
 /** `Quarantined: Woodgrove to Contoso (Contoso)`, as the alert's messages name it. */
 function headingOf(alert: AlertRecord, deps: SnoozeDeps): string {
   const view = viewOf(alert, { now: deps.now, tenantNames: deps.tenantNames });
-  const tenant = deps.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
-  return displayLine(
-    alert.labels.jobId === '-' && view.about.includes(tenant)
-      ? `${view.title}: ${view.about}`
-      : `${view.title}: ${view.about} (${tenant})`,
-    200,
-  );
+  return displayLine(alertHeading(view, alert, tenantNameOf(alert, deps.tenantNames)), 200);
 }
 
 /** The alert a verified request names, or the page saying why there is nothing to snooze. */

@@ -16,9 +16,6 @@ export const DURATION_WORDS: Record<SnoozeDuration, string> = { '4h': '4 hours',
 
 /** How long a link works after the message that carries it was made. */
 export const LINK_LIFETIME_MS = 7 * 24 * 3600_000;
-/** The shortest signing key accepted. */
-export const MIN_SNOOZE_KEY_LENGTH = 32;
-
 export interface SnoozeSettings {
   /** SNOOZE_SIGNING_KEY. */
   key: string;
@@ -54,7 +51,7 @@ export function snoozeParams(request: SnoozeRequest, key: string): Record<string
 }
 
 /** The page a link opens: `<base>/api/snooze?t=...&a=...&d=4h&e=...&s=...`. */
-export function snoozeUrl(request: SnoozeRequest, settings: SnoozeSettings): string {
+function snoozeUrl(request: SnoozeRequest, settings: SnoozeSettings): string {
   return `${settings.baseUrl}/api/snooze?${new URLSearchParams(snoozeParams(request, settings.key)).toString()}`;
 }
 

@@ -1,11 +1,11 @@
-import { escapeHtml as e, formatTime } from '../text';
+import { escapeHtml as e, formatTime } from '../util/text';
 
 /**
  * The pages of the snooze endpoint: small, script-free HTML whose Content-Security-Policy allows
  * no script and forms only to itself. Every value is escaped (an alert's name comes from Graph).
  */
 
-export const SNOOZE_PAGE_CSP =
+const SNOOZE_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export const SNOOZE_PAGE_HEADERS: Record<string, string> = {

@@ -1,4 +1,4 @@
-import type { Policy } from '../config/policy';
+import type { Policy } from '../model/policy';
 import type { SilenceStore } from '../store/silence-store';
 
 /**

@@ -8,7 +8,7 @@ import {
   tableCreator,
 } from './table';
 import type { AlertRecord, Annotations } from '../model';
-import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS, MAX_LIST_CHARS } from '../text';
+import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS, MAX_LIST_CHARS } from '../util/text';
 
 export const ALERTS_TABLE = 'SyncWatchAlerts';
 
@@ -49,7 +49,7 @@ function partitionKeyOf(tenantId: string): string {
  * (whole entries, never cut text) until it fits. A row that cannot be saved is an alert that is
  * never sent, so nothing from Graph may make it too big.
  */
-export function storableAnnotations(annotations: Annotations): Annotations {
+function storableAnnotations(annotations: Annotations): Annotations {
   for (
     let max = MAX_ANNOTATION_CHARS, listMax = MAX_LIST_CHARS;
     ;

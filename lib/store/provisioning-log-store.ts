@@ -1,9 +1,9 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { TableClient } from '@azure/data-tables';
-import type { LogState } from '../observe/provisioning-types';
+import type { LogState } from '../model/provisioning';
 import { isConflict, isNotFound, tableCreator } from './table';
 
-export type { LogState } from '../observe/provisioning-types';
+export type { LogState } from '../model/provisioning';
 
 export interface StoredLogState {
   state: LogState;
@@ -19,14 +19,14 @@ export class LogStateConflictError extends Error {
 }
 
 /**
- * Each tenant's LogState (lib/observe/provisioning-types.ts) is one row, written in one ETag-guarded
+ * Each tenant's LogState (lib/model/provisioning.ts) is one row, written in one ETag-guarded
  * write, so the watermark never moves without the digest that counted the events behind it: a
  * cycle that dies before the write reads the same events again next time and counts them once.
  */
 const PARTITION = 'provisioning-logs';
 /** Table Storage: a binary property holds at most 64 KiB and an entity at most 1 MiB. */
 const CHUNK_BYTES = 64 * 1024;
-export const MAX_CHUNKS = 14;
+const MAX_CHUNKS = 14;
 
 type Entity = { partitionKey: string; rowKey: string; version: number; watermark?: string; chunks: number } & Record<
   string,

@@ -1,6 +1,6 @@
 import { TableClient, type TableEntity } from '@azure/data-tables';
-import type { Silence } from '../config/policy';
-import type { Matchers } from '../config/types';
+import type { Silence } from '../model/policy';
+import type { Matchers } from '../model/config-file';
 import { isConflict, isNotFound, stored, tableCreator } from './table';
 
 /**
@@ -15,7 +15,7 @@ const PARTITION = 'silences';
 /** One row per snooze link used, kept until the link expires: a link is used once. */
 const LINKS_PARTITION = 'snooze-links';
 /** How long a silence is kept after it ended (the status page and the digest show recent ones). */
-export const ENDED_SILENCE_RETENTION_MS = 24 * 3600_000;
+const ENDED_SILENCE_RETENTION_MS = 24 * 3600_000;
 
 /** A silence from a snooze link: one alert, for a while. */
 export interface StoredSilence extends Silence {

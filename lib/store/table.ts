@@ -1,5 +1,5 @@
 import { RestError, TableClient } from '@azure/data-tables';
-import { TimeoutError } from '../deadline';
+import { TimeoutError } from '../util/deadline';
 
 /** Table Storage's limit for one string property: 64 KiB of UTF-16, i.e. 32,768 UTF-16 code units (Azurite enforces it too). */
 export const MAX_PROPERTY_CHARS = 32_768;
@@ -24,16 +24,25 @@ export class StorageError extends Error {
   }
 }
 
-/** Creates the table on first use; an existing table is fine. */
+const CREATORS = new WeakMap<TableClient, () => Promise<void>>();
+
+/**
+ * Creates the table on first use; an existing table is fine. The stores that share one client (the
+ * state table's outbox, send budget, lease, digest markers and cycle history) share one creation.
+ */
 export function tableCreator(table: TableClient): () => Promise<void> {
+  const known = CREATORS.get(table);
+  if (known) return known;
   let created: Promise<void> | undefined;
-  return () => {
+  const create = () => {
     created ??= table.createTable().catch((error: unknown) => {
       created = undefined;
       if (!(error instanceof RestError && error.statusCode === 409)) throw storageError(table, error);
     });
     return created;
   };
+  CREATORS.set(table, create);
+  return create;
 }
 
 export function isConflict(error: unknown): boolean {
@@ -82,7 +91,7 @@ const NETWORK = new Set([
 ]);
 
 /** A StorageError for anything a Table Storage call threw (other than the 404/409/412 the stores handle). */
-export function storageError(table: TableClient, error: unknown, what = `table ${table.tableName}`): StorageError {
+function storageError(table: TableClient, error: unknown, what = `table ${table.tableName}`): StorageError {
   if (error instanceof StorageError) return error;
   const where = endpointOf(table);
   if (error instanceof TimeoutError)

@@ -6,11 +6,11 @@
 import type { InvocationContext } from '@azure/functions';
 import { cycleDepsFromSettings, fanOutStore } from '../../lib/app';
 import { keptCredentials } from '../../lib/clients/credentials';
-import { loadSettings } from '../../lib/config/settings';
+import { loadSettings } from '../../lib/settings/settings';
 import { decodeMessage } from '../../lib/fanout/message';
 import { observeBatch } from '../../lib/fanout/worker';
-import { limitsForSchedule } from '../../lib/limits';
-import { hostLogger } from '../../lib/log';
+import { limitsForSchedule } from '../../lib/cycle/limits';
+import { hostLogger } from '../../lib/util/log';
 
 export async function observeJobsOnly(entry: unknown, context: InvocationContext): Promise<void> {
   const message = decodeMessage(entry);

@@ -6,8 +6,8 @@
  *   BENCH_RUN='{"mode":"in-process","logs":true,"cycles":["first","steady"],"graphEndpoint":"..."}' node --import tsx scripts/bench/monitor.ts
  */
 import { cycleDepsFromSettings } from '../../lib/app';
-import { loadSettings } from '../../lib/config/settings';
-import { runCycle, type CycleDeps } from '../../lib/cycle';
+import { loadSettings } from '../../lib/settings/settings';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { RequestLogEntry, TokenRequestRecord } from '../../emulators';
 
 export interface RunSpec {

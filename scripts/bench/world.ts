@@ -5,7 +5,7 @@
  */
 import { guidFrom, jobIdFor, type Scenario } from '../../emulators';
 
-export const CROSS_TENANT = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
+const CROSS_TENANT = '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7';
 export const JOBS_PER_TENANT = 5;
 
 export interface WorldOptions {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAcsEmulator, type AcsEmulator } from '../../emulators/acs';
 import { loadTlsMaterial } from '../../emulators/tls';
 import { TokenSigner } from '../../emulators/tokens';
-import { createAcsMailer, operationIdOf } from '../../lib/notify/mailer';
+import { createAcsMailer, operationIdOf } from '../../lib/clients/mailer';
 
 let emulator: AcsEmulator;
 const content = { subject: 'Quarantined: Fabrikam to Contoso', html: '<p>quarantined</p>', plainText: 'quarantined' };

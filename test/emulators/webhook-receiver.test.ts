@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +11,15 @@ import {
 } from '../../emulators/webhook-receiver';
 import { loadTlsMaterial } from '../../emulators/tls';
 import type { PlannedChannel } from '../../lib/model';
-import { createChannelPoster, type ChannelPoster } from '../../lib/notify/poster';
+import type { TeamsTarget } from '../../lib/notify/channels/teams';
+import type { WebhookTarget } from '../../lib/notify/channels/webhook';
+import { channelPoster, type ChannelPoster } from '../support/channel-poster';
 import { teamsEnvelope } from '../../lib/notify/channels/teams';
 
 /** The emulator's Teams Workflows webhook and signed-webhook receiver, driven by the product's poster and by hand. */
 
-const TEAMS: PlannedChannel = { id: 'teams:T', type: 'teams', urlSetting: 'T', receiver: 'root~teams:T' };
-const HOOK: PlannedChannel = {
+const TEAMS: TeamsTarget & PlannedChannel = { id: 'teams:T', type: 'teams', urlSetting: 'T', receiver: 'root~teams:T' };
+const HOOK: WebhookTarget & PlannedChannel = {
   id: 'webhook:W',
   type: 'webhook',
   urlSetting: 'W',
@@ -36,7 +39,7 @@ describe('webhook receiver emulator', () => {
     outbox = mkdtempSync(join(tmpdir(), 'esw-hooks-'));
     receiver = await startWebhookReceiver({ tls: loadTlsMaterial(), outboxDir: outbox });
     env = { T: receiver.teamsUrl('ops'), W: receiver.webhookUrl('ops'), S: receiver.secret };
-    poster = createChannelPoster(env, { timeoutMs: 500 });
+    poster = channelPoster(env, { timeoutMs: 500 });
   });
   afterAll(() => receiver.stop());
   beforeEach(() => receiver.reset());
@@ -50,7 +53,7 @@ describe('webhook receiver emulator', () => {
   });
 
   it('refuses a Workflows URL with the wrong sig (401) and a body that is not the envelope (400)', async () => {
-    const wrongSig = createChannelPoster({ T: env.T!.replace(/sig=[^&]+/, 'sig=forged') });
+    const wrongSig = channelPoster({ T: env.T!.replace(/sig=[^&]+/, 'sig=forged') });
     await expect(wrongSig.post(TEAMS, json(card()), { idempotencyKey: 'k' })).rejects.toThrow(/answered HTTP 401/);
     await expect(
       poster.post(TEAMS, json('{"type":"AdaptiveCard","body":[]}'), { idempotencyKey: 'k' }),
@@ -92,15 +95,78 @@ describe('webhook receiver emulator', () => {
   });
 
   it('refuses an old timestamp (a replay) and a wrong secret, which the monitor reports with the answer', async () => {
-    const stale = createChannelPoster(env, { clock: () => new Date(Date.now() - 10 * 60_000) });
+    const stale = channelPoster(env, { clock: () => new Date(Date.now() - 10 * 60_000) });
     await expect(stale.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /webhook W of route root \(https:\/\/127\.0\.0\.1:\d+\/hooks\/ops\) answered HTTP 401: .*outside the 300 s replay window/,
     );
-    const wrongSecret = createChannelPoster({ ...env, S: 'f'.repeat(64) });
+    const wrongSecret = channelPoster({ ...env, S: 'f'.repeat(64) });
     await expect(wrongSecret.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /HTTP 401: .*signature mismatch/,
     );
     expect(receiver.accepted()).toEqual([]);
+  });
+
+  it("records today's scheme on the posts it verifies with it", async () => {
+    await poster.post(HOOK, json('{"a":1}'), { idempotencyKey: 'k1' });
+    expect(receiver.accepted('webhook')[0]).toMatchObject({ scheme: 'entra-sync-watch', verified: true });
+  });
+
+  describe('Standard Webhooks', () => {
+    /** A post signed as the spec says (the standardwebhooks package's own signer), with what to change. */
+    async function standardPost(
+      body: string,
+      options: { id?: string; at?: Date; secret?: string; sentBody?: string; signature?: string } = {},
+    ): Promise<Response> {
+      const id = options.id ?? `msg_${randomBytes(8).toString('hex')}`;
+      const at = options.at ?? new Date();
+      const signature = options.signature ?? new Webhook(options.secret ?? receiver.secret).sign(id, at, body);
+      return fetch(env.W!, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': signature,
+        },
+        body: options.sentBody ?? body,
+      });
+    }
+
+    it('takes a post signed with the whsec_ secret, records the scheme, and drops a second delivery of its webhook-id', async () => {
+      expect(receiver.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect((await standardPost('{"event":"alert.firing"}', { id: 'msg_1' })).status).toBe(200);
+      expect((await standardPost('{"event":"alert.firing"}', { id: 'msg_1' })).status).toBe(200);
+      expect(receiver.posts('webhook').map((p) => [p.scheme, p.verified, p.duplicate])).toEqual([
+        ['standard-webhooks', true, false],
+        ['standard-webhooks', true, true],
+      ]);
+      expect(receiver.accepted('webhook')).toHaveLength(1);
+    });
+
+    it('takes any one good signature of several (a secret being rotated)', async () => {
+      const body = '{"n":2}';
+      const at = new Date();
+      const good = new Webhook(receiver.secret).sign('msg_2', at, body);
+      const old = new Webhook(`whsec_${randomBytes(32).toString('base64')}`).sign('msg_2', at, body);
+      expect((await standardPost(body, { id: 'msg_2', at, signature: `${old} ${good}` })).status).toBe(200);
+    });
+
+    it('refuses a tampered body, an old timestamp and a wrong secret with 401 and the reason', async () => {
+      const tampered = await standardPost('{"amount":1}', { sentBody: '{"amount":1000}' });
+      const old = await standardPost('{}', { at: new Date(Date.now() - 10 * 60_000) });
+      const wrong = await standardPost('{}', { secret: `whsec_${randomBytes(32).toString('base64')}` });
+      expect([tampered.status, old.status, wrong.status]).toEqual([401, 401, 401]);
+      expect(receiver.posts('webhook').map((p) => [p.scheme, p.verified, p.problem])).toEqual([
+        ['standard-webhooks', false, 'signature mismatch'],
+        [
+          'standard-webhooks',
+          false,
+          expect.stringMatching(/^timestamp outside the 300 s replay window \(60\d s old\)$/),
+        ],
+        ['standard-webhooks', false, 'signature mismatch'],
+      ]);
+      expect(await tampered.json()).toEqual({ error: { code: 'InvalidSignature', message: 'signature mismatch' } });
+    });
   });
 
   it('fails on demand: a status, a hang the sender times out of, a late answer to a post it took', async () => {
@@ -122,7 +188,7 @@ describe('webhook receiver emulator', () => {
 
 describe('channel poster', () => {
   it("names a missing, plain-http or malformed setting, and a short secret, without showing a URL's query", async () => {
-    const poster = createChannelPoster({ W: 'http://hooks.example/x?sig=SECRET', S: 'short', T: 'not a url' });
+    const poster = channelPoster({ W: 'http://hooks.example/x?sig=SECRET', S: 'short', T: 'not a url' });
     await expect(
       poster.post({ ...HOOK, urlSetting: 'NOPE' }, json('{}'), { idempotencyKey: 'k' }),
     ).rejects.toMatchObject({
@@ -135,7 +201,7 @@ describe('channel poster', () => {
     await expect(poster.post(TEAMS, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /holds \(9 characters that are not a URL\); expected an https:\/\/ URL/,
     );
-    const short = createChannelPoster({ W: 'https://hooks.example/x', S: 'short' });
+    const short = channelPoster({ W: 'https://hooks.example/x', S: 'short' });
     await expect(short.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /signing secret in S is 5 characters; use at least 32/,
     );

@@ -2,8 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { AlertLabels } from '../../lib/model';
-import type { AlertRecord } from '../../lib/model';
+import type { AlertLabels, AlertRecord } from '../../lib/model';
 import { AlertStore, ConcurrentUpdateError } from '../../lib/store/alert-store';
 
 /** A fresh table in the shared Azurite, through the real @azure/data-tables client. */

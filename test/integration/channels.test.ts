@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import { runCycle, type CyclePoint } from '../../lib/cycle';
-import { createChannelPoster } from '../../lib/notify/poster';
-import type { CycleDeps } from '../../lib/cycle';
-import { readStatus } from '../../lib/status';
-import { renderStatusPage } from '../../lib/status-page';
+import { runCycle } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
+import { createHttpPoster } from '../../lib/clients/http-poster';
+import type { CycleDeps } from '../../lib/cycle/cycle';
+import { readStatus } from '../../lib/status/status';
+import { renderStatusPage } from '../../lib/status/page';
 import { ECHO_BEARER } from '../../emulators/webhook-receiver';
 import { recordSecret } from '../../emulators/secrets';
 import { startWorld, type World } from '../support/world';
@@ -40,7 +41,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
   const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.com'] });
   /** Short post timeouts, so a receiver that hangs costs the test half a second. */
   const deps = (extra: Partial<CycleDeps> = {}) =>
-    world.deps({ policy, poster: createChannelPoster(world.env, { timeoutMs: 500 }), ...extra });
+    world.deps({ policy, poster: createHttpPoster(world.env, { timeoutMs: 500 }), ...extra });
   const trip = () =>
     world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
       state: 'quarantined',
@@ -131,7 +132,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     const secret = world.cloud.webhooks.secret;
     trip();
     world.cloud.webhooks.fail({ echo: true, status: 400, times: 2 });
-    const d = deps({ poster: createChannelPoster(env, { timeoutMs: 2000 }) });
+    const d = deps({ poster: createHttpPoster(env, { timeoutMs: 2000 }) });
     const summary = await runCycle(d);
     const errors = summary.errors.join('\n');
     // Still says who answered what, without the query.
@@ -139,7 +140,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
       /Teams channel TEAMS_OPS_URL of route root \(https:\/\/127\.0\.0\.1:\d+\/workflows\/ops\/triggers\/manual\/paths\/invoke \(query hidden\)\) answered HTTP 400/,
     );
     expect(errors).toMatch(/webhook OPS_WEBHOOK_URL of route root .* answered HTTP 400/);
-    const view = await readStatus(d.alerts, d.state, { now: new Date() });
+    const view = await readStatus(d, { now: new Date() });
     const places = {
       'cycle errors': errors,
       log: world.log.lines.join('\n'),
@@ -169,7 +170,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
   it('a channel whose setting is missing says which, and never stops email or the other channel', async () => {
     trip();
     const env = { ...world.env, TEAMS_OPS_URL: '' };
-    const broken = await runCycle(deps({ poster: createChannelPoster(env, { timeoutMs: 500 }) }));
+    const broken = await runCycle(deps({ poster: createHttpPoster(env, { timeoutMs: 500 }) }));
     expect(broken.errors).toEqual([expect.stringContaining('the app setting TEAMS_OPS_URL is not set')]);
     expect(emails()).toHaveLength(1);
     expect(posts()).toEqual(['webhook:firing']);

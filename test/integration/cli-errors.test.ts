@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cycleCommand } from '../../lib/cli/cycle-command';
-import type { Env } from '../../lib/config/settings';
+import type { Env } from '../../lib/settings/env';
 import { recordSecret } from '../../emulators/secrets';
 import { captureLog } from '../support/log-capture';
 import { runTypeScript } from '../support/process';

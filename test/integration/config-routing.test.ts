@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCycle } from '../../lib/cycle';
-import { readStatus } from '../../lib/status';
+import { runCycle } from '../../lib/cycle/cycle';
+import { readStatus } from '../../lib/status/status';
 import { startHeartbeatReceiver, type HeartbeatReceiver } from '../../emulators/heartbeat';
 import { loadTlsMaterial } from '../../emulators/tls';
 import { startWorld, type World } from '../support/world';
@@ -88,7 +88,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
       notificationsSent: 2,
     });
 
-    const status = await readStatus(deps.alerts, deps.state);
+    const status = await readStatus(deps);
     expect(status.firing.map((f) => f.configuration).sort()).toEqual([
       'Contoso to Northwind',
       'Fabrikam to Contoso',
@@ -112,7 +112,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     const broken = join(mkdtempSync(join(tmpdir(), 'esw-config-')), 'broken.json');
     writeFileSync(broken, JSON.stringify({ route: { routes: [{ match: { condition: 'quarantined' } }] } }));
     const env = { ...world.env, WATCH_CONFIG: broken };
-    const { loadSettings } = await import('../../lib/config/settings');
+    const { loadSettings } = await import('../../lib/settings/settings');
     const { cycleDepsFromSettings } = await import('../../lib/app');
     expect(() => cycleDepsFromSettings(loadSettings(env), env, world.log)).toThrow(
       /route\.routes\[0\]\.match\.condition/,

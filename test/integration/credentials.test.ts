@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
-import { runCycle } from '../../lib/cycle';
+import { runCycle } from '../../lib/cycle/cycle';
 import { startWorld, type World } from '../support/world';
 
 /**

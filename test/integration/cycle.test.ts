@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { runCycle } from '../../lib/cycle';
+import { runCycle } from '../../lib/cycle/cycle';
 import type { Scenario } from '../../emulators';
 import { demoScenario, startWorld, type World } from '../support/world';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPrivateCloud, type PrivateCloud } from '../../emulators/index';
 import { createLogsQueryClient } from '../../lib/clients/logs';
-import { CYCLE_METRICS_EVENT } from '../../lib/metrics';
+import { CYCLE_METRICS_EVENT } from '../../lib/cycle/metrics';
 import { demoScenario } from '../support/world';
 
 const MONITORING = join(__dirname, '..', '..', 'infra', 'monitoring');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle, type CyclePoint } from '../../lib/cycle';
+import { runCycle } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
 import { buildPolicy } from '../../lib/config/config';
 import { formatSummary } from '../../lib/app';
 import { expectEachOnce } from '../support/notices';
@@ -97,14 +98,14 @@ describe('delivery', () => {
     };
     const reminderOwed = { ...firing, key: `${firing.key}:later`, kind: 'reminder' as const, reminder: 1 };
     // The stale plan, as the late outbox write would leave it: the sent notice, and one still owed.
-    await deps.state.plan({
+    await deps.outbox.plan({
       key: 'stale-plan',
       recipients: { to: ['ops@contoso.com'] },
       items: [firing, reminderOwed],
       plannedAt: new Date().toISOString(),
       failedAttempts: 0,
     });
-    await deps.state.plan({
+    await deps.outbox.plan({
       key: 'stale-plan-sent',
       recipients: { to: ['ops@contoso.com'] },
       items: [firing],
@@ -116,7 +117,7 @@ describe('delivery', () => {
     expect(next.errors).toEqual([]);
     // The fully sent plan leaves unsent; the other goes with only the notice still owed.
     expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Reminder']);
-    expect(await deps.state.listPlanned()).toEqual([]);
+    expect(await deps.outbox.list()).toEqual([]);
   });
 
   it('an email ACS refuses is kept and sent next cycle', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCycle } from '../../lib/cycle';
+import { runCycle } from '../../lib/cycle/cycle';
 import type { Scenario } from '../../emulators';
 import { startWorld, type World } from '../support/world';
 

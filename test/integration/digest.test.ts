@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import { runCycle } from '../../lib/cycle';
+import { runCycle } from '../../lib/cycle/cycle';
 import { dailyOccurrence } from '../../lib/silence/windows';
 import { startWorld, type World } from '../support/world';
 

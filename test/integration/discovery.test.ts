@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import { runCycle } from '../../lib/cycle';
+import { runCycle } from '../../lib/cycle/cycle';
 import { DiscoveryStore } from '../../lib/store/discovery-store';
 import type { Scenario } from '../../emulators';
 import { startWorld, type World } from '../support/world';

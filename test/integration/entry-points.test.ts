@@ -1,6 +1,5 @@
-import { InvocationContext } from '@azure/functions';
+import { HttpRequest, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpRequest } from '@azure/functions';
 import { status } from '../../functions/status';
 import { watch } from '../../functions/watch';
 import { captureLog } from '../support/log-capture';

@@ -1,8 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { SharedWindowLimiter } from '../../lib/fanout/shared-limiter';
-import { FanOutStore, type BatchReport } from '../../lib/fanout/store';
+import { SharedWindowLimiter } from '../../lib/store/shared-limiter';
+import { FanOutStore, type BatchReport } from '../../lib/store/fanout-store';
 
 /** The fan-out's Table Storage parts on Azurite: reports of any size, and Graph's reports limit shared by instances. */
 

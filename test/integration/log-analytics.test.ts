@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle, type CycleDeps } from '../../lib/cycle';
-import type { WatchConfig } from '../../lib/config/types';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import type { WatchConfig } from '../../lib/model/config-file';
 import { demoScenario, startWorld, type World } from '../support/world';
 
 const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
@@ -164,7 +164,7 @@ describe('Azure Monitor Logs', () => {
     writeConfig({ kqlRules: [spike] });
     const env = { ...world.env, LOG_ANALYTICS_WORKSPACE_ID: '', LOG_ANALYTICS_ENDPOINT: '' };
     return import('../../lib/app').then(async ({ cycleDepsFromSettings }) => {
-      const { loadSettings } = await import('../../lib/config/settings');
+      const { loadSettings } = await import('../../lib/settings/settings');
       expect(() => cycleDepsFromSettings(loadSettings(env), env, world.log)).toThrow(
         /kqlRules: the rules run in the workspace named by the setting LOG_ANALYTICS_WORKSPACE_ID, which is not set/,
       );

@@ -1,7 +1,7 @@
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watch } from '../../functions/watch';
-import { CYCLE_METRICS_EVENT, type CycleMetrics } from '../../lib/metrics';
+import { CYCLE_METRICS_EVENT, type CycleMetrics } from '../../lib/cycle/metrics';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
 /**

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle, type CycleDeps, type Target } from '../../lib/cycle';
-import { readStatus } from '../../lib/status';
-import { renderStatusPage } from '../../lib/status-page';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import type { Target } from '../../lib/cycle/observe';
+import { readStatus } from '../../lib/status/status';
+import { renderStatusPage } from '../../lib/status/page';
 import { startWorld, type World } from '../support/world';
 
 /**
@@ -64,7 +65,7 @@ describe('alerts whose tenant or configuration leaves', () => {
     // Past the 4 h repeat interval: no reminder; the status page lists nothing of Northwind.
     await cycle([target(CONTOSO)], 5 * 3600_000);
     expect(northwindEmails()).toHaveLength(2);
-    const view = await readStatus(d.alerts, d.state, { now: at(5 * 3600_000) });
+    const view = await readStatus(d, { now: at(5 * 3600_000) });
     expect(view.firing.filter((a) => a.tenantId === NORTHWIND)).toEqual([]);
     expect(renderStatusPage(view)).not.toContain('Contoso to Northwind');
 
@@ -106,7 +107,7 @@ describe('alerts whose tenant or configuration leaves', () => {
     expect(fabrikamEmails()).toHaveLength(1);
     expect(await hold()).toMatchObject({ state: 'firing', missingSince: at(5 * MINUTE).toISOString() });
     expect(world.log.lines.join('\n')).toMatch(/"Fabrikam to Contoso" .*not seen on the last read .*confirming/);
-    const view = await readStatus(d.alerts, d.state, { now: at(5 * MINUTE) });
+    const view = await readStatus(d, { now: at(5 * MINUTE) });
     expect(renderStatusPage(view)).toContain('not seen on the last read');
     expect(blip.alertsFiring).toBeGreaterThan(0);
 

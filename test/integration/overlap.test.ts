@@ -1,7 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { runCycle, type CycleDeps, type CyclePoint } from '../../lib/cycle';
-import { StateStore } from '../../lib/store/state-store';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
+import { stateStores } from '../../lib/store/state-table';
 import { withSlowWrites } from '../support/slow-table';
 import { startWorld, type World } from '../support/world';
 import { alertIdsOf } from '../support/notices';
@@ -48,7 +49,7 @@ describe('instances that overlap', () => {
       slow = false;
       return true;
     };
-    const slowState = new StateStore(
+    const slowState = stateStores(
       withSlowWrites(
         TableClient.fromConnectionString(inject('storageConnectionString'), `${world.tableName}state`, {
           allowInsecureConnection: true,
@@ -59,7 +60,7 @@ describe('instances that overlap', () => {
     );
     const first = runCycle(
       world.deps({
-        state: slowState,
+        ...slowState,
         probe: (point: CyclePoint) => {
           if (point !== 'state-written' || second) return;
           // The first instance has written its alert state and is about to plan; now a second job

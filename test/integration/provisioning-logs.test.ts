@@ -1,6 +1,7 @@
 import { buildPolicy } from '../../lib/config/config';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCycle, type CycleDeps, type CyclePoint } from '../../lib/cycle';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
 import type { ProvisioningEventSpec } from '../../emulators';
 import { demoScenario, startWorld, type World } from '../support/world';
 
@@ -117,7 +118,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     expect(email).toContain('Quarantines and deletion holds are still reported from the job status.');
     expect(email).toContain('Likely missing: the application permission AuditLog.Read.All');
     expect(world.log.lines.join('\n')).toContain(
-      '403 Authorization_RequestDenied: Insufficient privileges to complete the operation. while reading provisioning logs from Graph',
+      '403 Authentication_MSGraphPermissionMissing: Calling principal does not have required MSGraph permissions AuditLog.Read.All while reading provisioning logs from Graph',
     );
     await runCycle(world.deps());
     expect(subjects()).toHaveLength(1); // once

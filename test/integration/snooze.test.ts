@@ -5,16 +5,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { snooze } from '../../functions/snooze';
 import { createCredentials, createTableClient } from '../../lib/clients';
-import { cycleDepsFromSettings } from '../../lib/app';
+import { cycleDepsFromSettings, snoozeFromEnv } from '../../lib/app';
 import { loadPolicy } from '../../lib/config/config';
-import { loadSettings } from '../../lib/config/settings';
-import { runCycle } from '../../lib/cycle';
-import { snoozeFromEnv } from '../../lib/snooze/from-env';
-import { readStatus } from '../../lib/status';
-import { renderStatusPage } from '../../lib/status-page';
+import { loadSettings } from '../../lib/settings/settings';
+import { runCycle } from '../../lib/cycle/cycle';
+import { readStatus } from '../../lib/status/status';
+import { renderStatusPage } from '../../lib/status/page';
 import { ALERTS_TABLE, AlertStore } from '../../lib/store/alert-store';
 import { SilenceStore } from '../../lib/store/silence-store';
-import { STATE_TABLE, StateStore } from '../../lib/store/state-store';
+import { STATE_TABLE, stateStores } from '../../lib/store/state-table';
 import { captureLog } from '../support/log-capture';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
@@ -58,7 +57,7 @@ describe('snooze links', () => {
     const credential = createCredentials(settings(), world.env).azure;
     return {
       alerts: new AlertStore(createTableClient(settings(), credential, ALERTS_TABLE)),
-      state: new StateStore(createTableClient(settings(), credential, STATE_TABLE)),
+      ...stateStores(createTableClient(settings(), credential, STATE_TABLE)),
       silences: new SilenceStore(createTableClient(settings(), credential, STATE_TABLE)),
     };
   };
@@ -136,7 +135,7 @@ describe('snooze links', () => {
       /muted alert [0-9a-f]+ \(deletion-threshold, Fabrikam to Contoso\): silence by alice@contoso\.com \(snooze link\) until/,
     );
 
-    const view = await readStatus(stores().alerts, stores().state, {
+    const view = await readStatus(stores(), {
       policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.com'] }),
       snoozes: stores().silences,
       now: new Date(t0.getTime() + 5 * 3600_000),

@@ -6,13 +6,13 @@ import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, wantsHtml } from '../../functions/status';
 import { loadPolicy } from '../../lib/config/config';
-import { loadSettings } from '../../lib/config/settings';
-import { runCycle } from '../../lib/cycle';
-import { adminConsentUrl } from '../../lib/onboard';
+import { loadSettings } from '../../lib/settings/settings';
+import { runCycle } from '../../lib/cycle/cycle';
+import { adminConsentUrl } from '../../lib/clients/consent';
+import { readStatus, type StatusView } from '../../lib/status/status';
+import { renderStatusPage } from '../../lib/status/page';
+import { renderStatusText } from '../../lib/status/text';
 import { launchChromium } from '../support/chromium';
-import { readStatus, type StatusView } from '../../lib/status';
-import { renderStatusPage } from '../../lib/status-page';
-import { renderStatusText } from '../../lib/status-text';
 import { demoScenario, ownStorage, startWorld, type World } from '../support/world';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
 
@@ -141,7 +141,7 @@ beforeAll(async () => {
 
   const settings = loadSettings(world.env);
   const deps = world.deps();
-  view = await readStatus(deps.alerts, deps.state, {
+  view = await readStatus(deps, {
     policy: loadPolicy(settings.configPath, { emailTo: settings.emailTo }),
     // Seven minutes after the cycles, as someone opens the page between two cycles.
     now: new Date(Date.now() + 7 * 60_000),
@@ -297,14 +297,14 @@ describe('the last cycles the state keeps', () => {
   it('keeps the newest twelve in one row, each with at most three problems and the count of the rest', async () => {
     const { TableClient } = await import('@azure/data-tables');
     const { inject } = await import('vitest');
-    const { StateStore, RECENT_CYCLES_KEPT } = await import('../../lib/store/state-store');
-    const store = new StateStore(
+    const { CycleHistory, RECENT_CYCLES_KEPT } = await import('../../lib/store/cycle-history');
+    const store = new CycleHistory(
       TableClient.fromConnectionString(inject('storageConnectionString'), `recent${Date.now()}`, {
         allowInsecureConnection: true,
       }),
     );
     for (let i = 0; i < 15; i++) {
-      await store.recordCycle({
+      await store.record({
         startedAt: new Date(Date.UTC(2026, 10, 27, 10, i)).toISOString(),
         durationMs: i,
         tenantsChecked: 30,
@@ -317,12 +317,12 @@ describe('the last cycles the state keeps', () => {
         heartbeat: 'skipped',
       });
     }
-    const recent = await store.recentCycles();
+    const recent = await store.recent();
     expect(RECENT_CYCLES_KEPT).toBe(12);
     expect(recent.map((c) => c.durationMs)).toEqual([14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
     expect(recent[0]?.errors).toHaveLength(3);
     expect(recent[0]?.errors[0]).toHaveLength(300);
     expect(recent[0]?.omitted).toEqual({ errors: 2, tenantsUnreadable: 5 });
-    expect((await store.latestCycle())?.errors).toHaveLength(5); // the latest summary stays whole
+    expect((await store.latest())?.errors).toHaveLength(5); // the latest summary stays whole
   });
 });

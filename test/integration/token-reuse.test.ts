@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { forgetKeptCredentials, keptCredentials } from '../../lib/clients/credentials';
-import { loadSettings } from '../../lib/config/settings';
-import { runCycle } from '../../lib/cycle';
+import { loadSettings } from '../../lib/settings/settings';
+import { runCycle } from '../../lib/cycle/cycle';
 import type { Scenario } from '../../emulators';
 import { guidFrom, jobIdFor } from '../../emulators';
 import { startWorld, type World } from '../support/world';

@@ -2,23 +2,25 @@ import { buildJob, guidFrom, jobIdFor, type JobSpec } from '../../emulators/jobs
 import type { BatchRequest, BatchResponse, GraphReader } from '../../lib/clients/graph';
 import { defaultRules } from '../../lib/config/config';
 import { RULES } from '../../lib/evaluate/rules';
-import type { Policy, Route } from '../../lib/config/policy';
-import { runCycle, type CycleDeps, type CyclePoint, type Target } from '../../lib/cycle';
-import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
-import { CycleBudget, type CycleLimits } from '../../lib/limits';
-import type { AlertRecord, NotificationItem, PlannedEmail } from '../../lib/model';
-import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus } from '../../lib/notify/mailer';
-import { ChannelPostError, type ChannelPoster } from '../../lib/notify/poster';
-import { receiversOf } from '../../lib/dispatch/route';
+import type { Policy, Route } from '../../lib/model/policy';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import { type CyclePoint } from '../../lib/model';
+import { type Target } from '../../lib/cycle/observe';
+import { matchLabelsOf, routesFor, receiversOf } from '../../lib/dispatch/route';
+import { CycleBudget, type CycleLimits } from '../../lib/cycle/limits';
+import type { AlertRecord, NotificationItem, PlannedMessage } from '../../lib/model';
+import { DeliveryFailedError, operationIdOf, type Mailer, type OperationStatus } from '../../lib/clients/mailer';
+import { PostError, type HttpPoster } from '../../lib/clients/http-poster';
 import { dailyOccurrence } from '../../lib/silence/windows';
 import { AlertStore } from '../../lib/store/alert-store';
-import { StateStore } from '../../lib/store/state-store';
+import { OutboxStore } from '../../lib/store/outbox-store';
+import { stateStores } from '../../lib/store/state-table';
 import { MAX_PROPERTY_CHARS, StorageError } from '../../lib/store/table';
 import { TableClient } from '@azure/data-tables';
 import { MemoryTable, unreachable } from '../support/memory-table';
 
 /**
- * The simulated soak (issue #8): thousands of cycles of the real pipeline (lib/cycle.ts and every
+ * The simulated soak (issue #8): thousands of cycles of the real pipeline (lib/cycle/cycle.ts and every
  * stage under it, the real stores) over in-memory stand-ins that behave like the services where it
  * matters: Table Storage with ETags, transactions and its 64 KiB limit (test/support/memory-table.ts),
  * Graph answering wire-format jobs (emulators/jobs.ts) with random throttling, outages, malformed
@@ -44,7 +46,7 @@ export interface SoakStorage {
 }
 
 /** Stores in memory (test/support/memory-table.ts). */
-export function memoryStorage(): SoakStorage {
+function memoryStorage(): SoakStorage {
   const alerts = new MemoryTable('SyncWatchAlerts');
   const state = new MemoryTable('SyncWatchState');
   return {
@@ -118,7 +120,7 @@ function random(seed: number): () => number {
 }
 
 const CYCLE_MS = 5 * 60_000;
-export const SOAK_LIMITS: CycleLimits = { cycleMs: 200, observeMs: 120, tenantMs: 50, callMs: 25, maxRetryAfterMs: 0 };
+const SOAK_LIMITS: CycleLimits = { cycleMs: 200, observeMs: 120, tenantMs: 50, callMs: 25, maxRetryAfterMs: 0 };
 const BUDGET = { perMinute: 4, perHour: 30 };
 const POINTS: CyclePoint[] = ['evaluated', 'leased', 'state-written', 'planned', 'sending', 'sent', 'recorded'];
 
@@ -331,21 +333,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   // ---- Table Storage -------------------------------------------------------------------------
   const storage = options.storage ?? memoryStorage();
-  const plannedByKey = new Map<string, PlannedEmail>();
+  const plannedByKey = new Map<string, PlannedMessage>();
   const periods = new Map<
     string,
     { labels: AlertRecord['labels']; startsAt: string; firstAt: number; resolvedAt?: number }
   >();
-  class RecordingState extends StateStore {
-    override async plan(email: PlannedEmail): Promise<boolean> {
+  class RecordingOutbox extends OutboxStore {
+    override async plan(email: PlannedMessage): Promise<boolean> {
       const planned = await super.plan(email);
       if (planned) plannedByKey.set(email.key, email);
       return planned;
     }
     // A plan whose write landed but whose answer was cut (real Table Storage behind the proxy) is
     // known from the outbox the next cycle reads.
-    override async listPlanned(): Promise<PlannedEmail[]> {
-      const outbox = await super.listPlanned();
+    override async list(): Promise<PlannedMessage[]> {
+      const outbox = await super.list();
       for (const email of outbox) if (!plannedByKey.has(email.key)) plannedByKey.set(email.key, email);
       return outbox;
     }
@@ -450,19 +452,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // ---- the webhook -----------------------------------------------------------------------------
   /** Every post the webhook's receiver got, by delivery id: a receiver that drops an id it has takes the first. */
   const posts: { at: number; key: string }[] = [];
-  const poster: ChannelPoster = {
-    async post(_channel, _message, { idempotencyKey, abortSignal }) {
-      const take = () => posts.push({ at: now, key: idempotencyKey });
+  const poster: HttpPoster = {
+    // The webhook's URL and signing secret, as the app settings the config names would hold them.
+    setting: (name) => ({ HOOK_URL: 'https://hooks.soak.example/ops', HOOK_SECRET: 's'.repeat(40) })[name],
+    now: clock,
+    async post(request, { abortSignal }) {
+      const take = () => posts.push({ at: now, key: request.headers['Idempotency-Key'] as string });
       if (faultsOn) {
         const roll = rand();
         if (roll < 0.03 * (options.faultRate ?? 1)) {
-          count(pick(['webhook 500', 'webhook 429']));
-          throw new ChannelPostError('webhook answered HTTP 500 (simulated)', 'unknown');
+          const status = pick([500, 429]);
+          count(`webhook ${status}`);
+          return { status, body: '{"error":"simulated"}' };
         }
         if (roll < 0.05 * (options.faultRate ?? 1)) {
           count('webhook answer lost after taking the post');
           take();
-          throw new ChannelPostError('no answer within 10 s (simulated, after the receiver took it)', 'unknown');
+          throw new PostError('no answer within 10 s (simulated, after the receiver took it)', 'unknown');
         }
         if (roll < 0.055 * (options.faultRate ?? 1)) {
           count('webhook hang');
@@ -471,6 +477,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }
       }
       take();
+      return { status: 200, body: '' };
     },
   };
 
@@ -496,7 +503,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       graphFor: (target, limits) =>
         graphFor(tenants.find((t) => t.id === target.tenantId) as SimTenant)(target, limits),
       alerts: new RecordingAlerts(storage.alerts),
-      state: new RecordingState(storage.state),
+      ...stateStores(storage.state),
+      outbox: new RecordingOutbox(storage.state),
       mailer,
       poster,
       policy,

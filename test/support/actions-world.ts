@@ -8,7 +8,7 @@ import { ACTION_NAMES, type ActionsSettings } from '../../lib/actions/settings';
 import type { SignInService } from '../../lib/actions/sign-in';
 import { LinkLedger } from '../../lib/links/ledger';
 import type { AlertRecord } from '../../lib/model';
-import type { JobSnapshot } from '../../lib/observe/types';
+import type { JobSnapshot } from '../../lib/model/observation';
 import { MemoryTable } from './memory-table';
 
 /**

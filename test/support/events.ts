@@ -1,4 +1,4 @@
-import type { ProvisioningEvent } from '../../lib/observe/provisioning-types';
+import type { ProvisioningEvent } from '../../lib/model/provisioning';
 
 /** Provisioning events for unit tests, as the normalizers would produce them. */
 

@@ -29,7 +29,7 @@ export const FORBIDDEN = fail(
   'ERROR: Forbidden({"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}})',
 );
 
-export function fakeAz(rules: AzRule[]): { az: AzRunner; calls: string[] } {
+function fakeAz(rules: AzRule[]): { az: AzRunner; calls: string[] } {
   const calls: string[] = [];
   const used = rules.map(() => 0);
   const az: AzRunner = async (args) => {

@@ -1,5 +1,5 @@
 import { defaultRules } from '../../lib/config/config';
-import { DEFAULT_REPEAT_MS, SEND_BUDGETS, type Policy, type Route } from '../../lib/config/policy';
+import { DEFAULT_REPEAT_MS, SEND_BUDGETS, type Policy, type Route } from '../../lib/model/policy';
 
 export function route(id: string, overrides: Partial<Route> = {}): Route {
   return {

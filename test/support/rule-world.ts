@@ -1,6 +1,7 @@
-import { defaultRuleSettings, type PresentContext, type RuleSettings } from '../../lib/evaluate/rule';
+import { defaultRuleSettings, type PresentContext } from '../../lib/evaluate/rule';
+import { type RuleSettings } from '../../lib/model/policy';
 import type { AlertView } from '../../lib/model';
-import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/observe/types';
+import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/model/observation';
 
 /**
  * The world the rules' edge tests (test/unit/rule-edges*.test.ts) judge: a fixed clock, one

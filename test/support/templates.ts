@@ -1,6 +1,6 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
-import { viewOf } from '../../lib/notify/view';
+import { viewOf } from '../../lib/evaluate/view';
 import { snoozeLinks } from '../../lib/snooze/links';
 import { ALERT_FIXTURES, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
@@ -26,7 +26,7 @@ const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({
 });
 
 /** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key, so the golden files stay put). */
-export const SNOOZE_SETTINGS = {
+const SNOOZE_SETTINGS = {
   key: 'golden-snooze-signing-key-0123456789abcdef',
   baseUrl: 'https://sync-watch.azurewebsites.net',
 };

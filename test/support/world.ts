@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { cycleDepsFromSettings } from '../../lib/app';
 import { boundedClientOptions } from '../../lib/clients';
-import type { CycleLimits } from '../../lib/limits';
-import { Env, loadSettings } from '../../lib/config/settings';
-import type { CycleDeps, Logger } from '../../lib/cycle';
+import type { CycleLimits } from '../../lib/cycle/limits';
+import { Env } from '../../lib/settings/env';
+import { loadSettings } from '../../lib/settings/settings';
+import type { CycleDeps } from '../../lib/cycle/cycle';
+import type { Logger } from '../../lib/util/log';
 import { AlertStore } from '../../lib/store/alert-store';
-import { StateStore } from '../../lib/store/state-store';
+import { stateStores } from '../../lib/store/state-table';
 import { SilenceStore } from '../../lib/store/silence-store';
 import { DiscoveryStore } from '../../lib/store/discovery-store';
 import { ProvisioningLogStore } from '../../lib/store/provisioning-log-store';
@@ -67,7 +69,7 @@ export function withOwnTables(
   return {
     ...deps,
     alerts: new AlertStore(table('alerts')),
-    state: new StateStore(table('state')),
+    ...stateStores(table('state')),
     discovery: new DiscoveryStore(table('discovery')),
     silences: new SilenceStore(table('state')),
     logs: deps.logs && { ...deps.logs, store: new ProvisioningLogStore(table('state')) },
@@ -86,7 +88,7 @@ export function ownStorage(account: string): string {
 }
 
 /** The settings a deployment would have, pointing at the private cloud and the shared Azurite. */
-export function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
+function settingsEnv(cloud: PrivateCloud, extra: Env = {}): Env {
   return { ...settingsFor(cloud, { storage: inject('storageConnectionString') }), ...extra };
 }
 

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ruleFor } from '../../lib/evaluate/rules';
 import type { AlertRecord, NotificationItem } from '../../lib/model';
-import { afterSent, neededNotification } from '../../lib/notify/dedup';
+import { afterSent, neededNotification } from '../../lib/dispatch/dedup';
 import { noticeView } from '../../lib/notify/notice';
 import { renderEmail } from '../../lib/notify/render';
-import { channelMessage } from '../../lib/notify/channels';
 import { ALERT_FIXTURES, RENDER_CONTEXT, NOW } from '../fixtures/alerts';
-import { TEAMS, WEBHOOK } from '../support/channel-templates';
+import { channelMessage, TEAMS, WEBHOOK } from '../support/channel-templates';
 import { route } from '../support/policy';
 
 /**

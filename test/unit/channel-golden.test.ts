@@ -4,9 +4,8 @@ import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { TEAMS_CARD_BUDGET_BYTES } from '../../lib/notify/channels/teams';
 import webhookSchema from '../../schemas/webhook-v1.json';
-import { channelMessage } from '../../lib/notify/channels';
 import { NOW } from '../fixtures/alerts';
-import { channelTemplates, TEAMS } from '../support/channel-templates';
+import { channelMessage, channelTemplates, TEAMS } from '../support/channel-templates';
 import { noticeTemplates } from '../support/templates';
 import { expectGolden, GOLDEN_DIR, goldenFiles, UPDATING } from '../support/golden';
 

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { receiverId, receiversOf } from '../../lib/dispatch/route';
 import type { NotificationItem } from '../../lib/model';
-import {
-  groupByRecipients,
-  MAX_ALERTS_PER_EMAIL,
-  MAX_ALERTS_PER_TEAMS_CARD,
-  maxAlertsPerMessage,
-  splitIntoParts,
-} from '../../lib/notify/group';
+import { MAX_ALERTS_PER_EMAIL } from '../../lib/notify/channels/email';
+import { MAX_ALERTS_PER_TEAMS_CARD } from '../../lib/notify/channels/teams';
+import { groupNotices, maxAlertsPerMessage, splitIntoParts } from '../../lib/notify/group';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { ALERT_FIXTURES, NOW } from '../fixtures/alerts';
 import { policy, route } from '../support/policy';
@@ -46,7 +42,7 @@ describe('grouping with channels', () => {
       { item: item('c', teams!.id, 'resolved'), route: teams! },
       { item: item('a', hook!.id), route: hook! },
     ];
-    const groups = groupByRecipients(notices);
+    const groups = groupNotices(notices);
     expect(
       groups.map((g) => [g.channel?.receiver ?? 'email', g.items.map((i) => `${i.fingerprint}:${i.kind}`)]),
     ).toEqual([

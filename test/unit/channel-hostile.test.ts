@@ -1,14 +1,14 @@
 import Ajv from 'ajv';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EmailContent } from '../../lib/model';
-import { channelDigest, channelMessage, type ChannelMessage } from '../../lib/notify/channels';
+import type { ChannelMessage } from '../../lib/notify/channels/message';
 import { digestEmail } from '../../lib/notify/channels/email/digest';
 import { TEAMS_CARD_BUDGET_BYTES } from '../../lib/notify/channels/teams';
 import { noticeViews, type NoticeView } from '../../lib/notify/notice';
 import webhookSchema from '../../schemas/webhook-v1.json';
 import { ALERT_FIXTURES, CONTOSO, noticeOf, NOW, RENDER_CONTEXT } from '../fixtures/alerts';
 import { DIRECTION_CONTROLS, FOREIGN_LINK, hostileQuarantine, LONG_NAME, MARKUP } from '../fixtures/hostile';
-import { TEAMS, WEBHOOK } from '../support/channel-templates';
+import { channelDigest, channelMessage, TEAMS, WEBHOOK } from '../support/channel-templates';
 import { digestTemplates } from '../support/digest-templates';
 
 /**

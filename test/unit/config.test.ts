@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { buildPolicy, ConfigError, defaultRules, loadPolicy } from '../../lib/config/config';
-import { DURATION_PATTERN, formatDurationText, parseDuration } from '../../lib/config/duration';
-import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, SEND_BUDGETS, settingsFor } from '../../lib/config/policy';
+import { DURATION_PATTERN, formatDurationText, parseDuration } from '../../lib/util/duration';
+import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, SEND_BUDGETS, settingsFor } from '../../lib/model/policy';
 import { withRegistry } from '../../lib/config/schema';
 import { CONDITIONS } from '../../lib/evaluate/rules';
 

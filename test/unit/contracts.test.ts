@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { defaultRules } from '../../lib/config/config';
-import type { Route } from '../../lib/config/policy';
+import type { Route } from '../../lib/model/policy';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { matchLabelsOf } from '../../lib/dispatch/route';
 import { evaluateTenant, fingerprintOf, inView, keepFiringForMs } from '../../lib/evaluate/evaluate';
@@ -9,11 +9,11 @@ import { quarantineRunbook } from '../../lib/evaluate/runbooks';
 import { deletionThresholdRunbook } from '../../lib/evaluate/rules/deletion-threshold';
 import { RULES } from '../../lib/evaluate/rules';
 import type { AlertLabels, AlertRecord, NotificationItem } from '../../lib/model';
-import { afterSent, neededNotification, neededNotifications } from '../../lib/notify/dedup';
-import { emailKey, groupByRecipients } from '../../lib/notify/group';
+import { afterSent, neededNotification, neededNotifications } from '../../lib/dispatch/dedup';
+import { messageKey, groupNotices } from '../../lib/notify/group';
 import { renderEmail, type Notice } from '../../lib/notify/render';
-import { viewOf } from '../../lib/notify/view';
-import type { JobSnapshot, TenantObservation } from '../../lib/observe/types';
+import { viewOf } from '../../lib/evaluate/view';
+import type { JobSnapshot, TenantObservation } from '../../lib/model/observation';
 import { reconcile } from '../../lib/reconcile/reconcile';
 import { policy, route } from '../support/policy';
 
@@ -261,10 +261,10 @@ describe('identities that never change once released', () => {
 
   it("an email's key, whatever the order of its items", () => {
     const items = ['b', 'a', 'c'].map((key) => ({ key }) as NotificationItem);
-    expect(emailKey(items)).toMatchSnapshot();
-    expect(emailKey(items)).toHaveLength(40);
-    expect(emailKey([...items].reverse())).toBe(emailKey(items));
-    expect(emailKey(items.slice(1))).not.toBe(emailKey(items));
+    expect(messageKey(items)).toMatchSnapshot();
+    expect(messageKey(items)).toHaveLength(40);
+    expect(messageKey([...items].reverse())).toBe(messageKey(items));
+    expect(messageKey(items.slice(1))).not.toBe(messageKey(items));
   });
 });
 
@@ -581,7 +581,7 @@ describe('reconcile and dispatch edges', () => {
         startsAt: '2026-11-27T03:00:00.000Z',
       },
     });
-    const groups = groupByRecipients([n(a, 'f1'), n(b, 'f2'), n(c, 'f3')]);
+    const groups = groupNotices([n(a, 'f1'), n(b, 'f2'), n(c, 'f3')]);
     expect(groups.map((g) => g.items.map((i) => i.fingerprint))).toEqual([['f1', 'f2'], ['f3']]);
     expect(groups[1]?.recipients).toEqual({ to: ['ops@contoso.com'], cc: ['x@contoso.com'] });
     expect(groups[0]?.recipients.cc).toBeUndefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KqlRule } from '../../lib/config/logs-config';
+import type { KqlRule } from '../../lib/model/policy';
 import { evaluateKql, judgeKql } from '../../lib/evaluate/kql';
 import { objectRunbookStep } from '../../lib/evaluate/object-runbooks';
 import { inhibitedBy } from '../../lib/inhibit/inhibit';
@@ -8,9 +8,9 @@ import type { AlertRecord, AlertView, NotificationItem } from '../../lib/model';
 import { noticeView, repeatedRunbooks, summarize } from '../../lib/notify/notice';
 import { httpsLinks } from '../../lib/notify/channels/message';
 import { TEAMS_CARD_BUDGET_BYTES, teamsMessage } from '../../lib/notify/channels/teams';
-import { groupByRecipients } from '../../lib/notify/group';
-import { bounded, displayLine, displayText } from '../../lib/notify/safe-text';
-import { relatedAlerts, viewOf } from '../../lib/notify/view';
+import { groupNotices } from '../../lib/notify/group';
+import { bounded, displayLine, displayText } from '../../lib/util/safe-text';
+import { relatedAlerts, viewOf } from '../../lib/evaluate/view';
 import { ALERT_FIXTURES, noticeOf, RENDER_CONTEXT, type NoticeKind } from '../fixtures/alerts';
 import { route } from '../support/policy';
 
@@ -178,7 +178,7 @@ describe('grouping notices into emails', () => {
     const a = route('a', { to: ['Ops@Contoso.com', 'ops@contoso.com', 'b@contoso.com'] });
     const b = route('b', { to: ['b@contoso.com', 'OPS@contoso.com'] });
     const c = route('c', { to: ['b@contoso.com'], cc: ['ops@contoso.com'] });
-    const groups = groupByRecipients([
+    const groups = groupNotices([
       { item: item('1', 'firing'), route: a },
       { item: item('2', 'firing'), route: b },
       { item: item('3', 'firing'), route: c },
@@ -192,9 +192,9 @@ describe('grouping notices into emails', () => {
       item: i,
       route: root,
     }));
-    const groups = groupByRecipients(notices, (i) => i.key === 'bad');
+    const groups = groupNotices(notices, (i) => i.key === 'bad');
     expect(groups.map((g) => g.items.map((i) => i.key))).toEqual([['r'], ['f', 'bad']]);
-    expect(groupByRecipients(notices).map((g) => g.items.map((i) => i.key))).toEqual([['bad', 'r'], ['f']]);
+    expect(groupNotices(notices).map((g) => g.items.map((i) => i.key))).toEqual([['bad', 'r'], ['f']]);
   });
 
   it('orders an email: new, changed, reminders, then by when each began, then by key', () => {
@@ -206,7 +206,7 @@ describe('grouping notices into emails', () => {
       item('c', 'firing'),
       item('a', 'firing'),
     ];
-    const [group] = groupByRecipients(items.map((i) => ({ item: i, route: root })));
+    const [group] = groupNotices(items.map((i) => ({ item: i, route: root })));
     expect(group!.items.map((i) => i.key)).toEqual(['a', 'c', 'b', 'y', 'z']);
   });
 });

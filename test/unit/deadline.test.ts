@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from '../../lib/deadline';
+import { beforeDeadline, Deadline, seconds, sleep, TimeoutError } from '../../lib/util/deadline';
 import { boundedRetryOptions, PageLimitExceeded, readAllPages, MalformedGraphResponse } from '../../lib/clients/graph';
 import { boundedCredential } from '../../lib/clients/timeouts';
 

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import type { Policy } from '../../lib/config/policy';
+import type { Policy } from '../../lib/model/policy';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { evaluateTenant, inView } from '../../lib/evaluate/evaluate';
 import { ruleFor } from '../../lib/evaluate/rules';
 import type { AlertRecord, Finding } from '../../lib/model';
-import { afterSent } from '../../lib/notify/dedup';
+import { afterSent } from '../../lib/dispatch/dedup';
 import { renderEmail } from '../../lib/notify/render';
-import { viewOf } from '../../lib/notify/view';
+import { viewOf } from '../../lib/evaluate/view';
 import { normalizeJob } from '../../lib/observe/normalize';
 import { parseSecrets } from '../../lib/observe/secrets';
-import type { ServicePrincipalRef, TenantObservation } from '../../lib/observe/types';
+import type { ServicePrincipalRef, TenantObservation } from '../../lib/model/observation';
 import { reconcile } from '../../lib/reconcile/reconcile';
 
 /**

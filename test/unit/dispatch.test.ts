@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { matchLabelsOf, routesFor } from '../../lib/dispatch/route';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { AlertLabels, Condition } from '../../lib/model';
-import { afterSent, alreadySent, neededNotification } from '../../lib/notify/dedup';
-import { emailKey, groupByRecipients } from '../../lib/notify/group';
-import type { AlertRecord } from '../../lib/model';
+import type { AlertLabels, Condition, AlertRecord } from '../../lib/model';
+import { afterSent, alreadySent, neededNotification } from '../../lib/dispatch/dedup';
+import { messageKey, groupNotices } from '../../lib/notify/group';
 import { policy, route } from '../support/policy';
 
 const HOUR = 3600_000;
@@ -209,7 +208,7 @@ describe('grouping', () => {
     });
     const c = neededNotification(resolvedAlert, root, t0)!;
     const d = neededNotification(alert('quarantine', { tenant: 'tenant-b' }), other, t0)!;
-    const groups = groupByRecipients([
+    const groups = groupNotices([
       { item: c, route: root },
       { item: a, route: root },
       { item: d, route: other },
@@ -220,6 +219,6 @@ describe('grouping', () => {
       [root.to.join(','), 'firing,firing'],
       ['Northwind-Ops@contoso.com', 'firing'],
     ]);
-    expect(emailKey(groups[1]!.items)).toBe(emailKey([...groups[1]!.items].reverse()));
+    expect(messageKey(groups[1]!.items)).toBe(messageKey([...groups[1]!.items].reverse()));
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../lib/model';
 import { EMAIL_HTML_BUDGET_BYTES } from '../../lib/notify/channels/email/html';
-import { MAX_ALERTS_PER_EMAIL } from '../../lib/notify/group';
+import { MAX_ALERTS_PER_EMAIL } from '../../lib/notify/channels/email';
 import { renderEmail } from '../../lib/notify/render';
 import { ALERT_FIXTURES, alertOf, noticeOf, RENDER_CONTEXT, type NoticeKind } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLOUDS } from '../../lib/config/clouds';
-import { identityWarnings } from '../../lib/config/identity';
-import { loadSettings, SettingsError, type Env } from '../../lib/config/settings';
+import { CLOUDS } from '../../lib/settings/clouds';
+import { identityWarnings } from '../../lib/settings/identity';
+import { loadSettings, SettingsError } from '../../lib/settings/settings';
+import { type Env } from '../../lib/settings/env';
 
 const valid = {
   ALERT_EMAIL_TO: 'ops@contoso.com',

@@ -9,9 +9,9 @@ import {
   GRAPH_APPLICATION_PERMISSIONS,
   MICROSOFT_GRAPH_APP_ID,
 } from '../../lib/clients/permissions';
-import { CLOUDS } from '../../lib/config/clouds';
-import { DEPLOYMENT_SETTINGS } from '../../lib/config/settings';
-import { CYCLE_METRICS_EVENT } from '../../lib/metrics';
+import { CLOUDS } from '../../lib/settings/clouds';
+import { DEPLOYMENT_SETTINGS } from '../../lib/settings/settings';
+import { CYCLE_METRICS_EVENT } from '../../lib/cycle/metrics';
 import { parse as parseYaml } from 'yaml';
 import {
   allowedValues,

@@ -2,11 +2,11 @@ import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import schema from '../../config.schema.json';
 import { buildPolicy, ConfigError } from '../../lib/config/config';
-import type { KqlRule } from '../../lib/config/logs-config';
+import type { KqlRule } from '../../lib/model/policy';
 import { evaluateKql, judgeKql } from '../../lib/evaluate/kql';
 import { ruleFor } from '../../lib/evaluate/rules';
 import type { AlertRecord } from '../../lib/model';
-import { viewOf } from '../../lib/notify/view';
+import { viewOf } from '../../lib/evaluate/view';
 import { isoDuration, logAnalyticsProblem, PartialResultError, type KqlOutcome } from '../../lib/observe/log-analytics';
 import { KqlError, parseKql, runKql, type Row } from '../../emulators/kql';
 

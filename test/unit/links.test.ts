@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { cloudOfGraphEndpoint, linkTargetsFor } from '../../lib/evaluate/cloud';
-import { adminConsentLink, isMicrosoftUrl, jobLinks, troubleshooting } from '../../lib/evaluate/present';
+import { adminConsentLink, jobLinks, troubleshooting } from '../../lib/evaluate/present';
+import { isMicrosoftUrl } from '../../lib/util/safe-text';
 import { quarantineRunbook } from '../../lib/evaluate/runbooks';
 import { renderOptionsFor } from '../../lib/notify/render';
-import { viewOf } from '../../lib/notify/view';
+import { viewOf } from '../../lib/evaluate/view';
 import { ALERT_FIXTURES, CONTOSO, FABRIKAM, RENDER_CONTEXT } from '../fixtures/alerts';
 
 const quarantine = ALERT_FIXTURES.quarantine!;

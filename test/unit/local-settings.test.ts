@@ -2,12 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { localSettings, shownValue } from '../../lib/config/local-settings';
-import { SettingsError, type Env } from '../../lib/config/settings';
+import { localSettings, shownValue } from '../../lib/settings/local-settings';
+import { SettingsError } from '../../lib/settings/settings';
+import { type Env } from '../../lib/settings/env';
 
 /**
  * Which source wins when the environment and a local.settings.json both give a setting, what the
- * commands say about it, and which merges they refuse (lib/config/local-settings.ts). The commands
+ * commands say about it, and which merges they refuse (lib/settings/local-settings.ts). The commands
  * themselves print these lines: test/integration/cli-errors.test.ts and local-settings-cli.test.ts.
  */
 

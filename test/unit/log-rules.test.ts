@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import { loadSettings, SettingsError } from '../../lib/config/settings';
+import { loadSettings, SettingsError } from '../../lib/settings/settings';
 import { evaluateTenant, inView } from '../../lib/evaluate/evaluate';
-import { planFor } from '../../lib/cycle-logs';
+import { planFor } from '../../lib/cycle/logs';
 import { addFailure, emptyDigest } from '../../lib/observe/provisioning-digest';
-import type { JobActivity, ProvisioningObservation } from '../../lib/observe/provisioning-types';
-import type { JobSnapshot, TenantObservation } from '../../lib/observe/types';
+import type { JobActivity, ProvisioningObservation } from '../../lib/model/provisioning';
+import type { JobSnapshot, TenantObservation } from '../../lib/model/observation';
 import { event, MIN, T0 } from '../support/events';
 
 const HOUR = 60 * MIN;

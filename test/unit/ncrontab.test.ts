@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nextOccurrence, NcrontabError, parseNcrontab, shortestIntervalMs } from '../../lib/config/ncrontab';
-import { functionTimeoutMs, HOST_FUNCTION_TIMEOUT_MS, limitsFor, limitsForSchedule } from '../../lib/limits';
+import { nextOccurrence, NcrontabError, parseNcrontab, shortestIntervalMs } from '../../lib/settings/ncrontab';
+import { functionTimeoutMs, HOST_FUNCTION_TIMEOUT_MS, limitsFor, limitsForSchedule } from '../../lib/cycle/limits';
 
 const next = (expr: string, after: string) => nextOccurrence(parseNcrontab(expr), new Date(after))?.toISOString();
 

@@ -8,7 +8,7 @@ import {
   syncError,
 } from '../../lib/observe/normalize';
 import { parseSecrets } from '../../lib/observe/secrets';
-import { STATUS_CODES } from '../../lib/observe/types';
+import { STATUS_CODES } from '../../lib/model/observation';
 
 const sp = { id: 'sp-1', appId: 'app-1', displayName: 'Fabrikam to Contoso' };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadSettings } from '../../lib/config/settings';
-import { adminConsentUrl, consentApp, onboardingText } from '../../lib/onboard';
+import { loadSettings } from '../../lib/settings/settings';
+import { adminConsentUrl, consentApp, onboardingText } from '../../lib/clients/consent';
 
 const base = {
   ALERT_EMAIL_TO: 'ops@contoso.com',

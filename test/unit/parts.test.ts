@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
 import type { AlertLabels, AlertRecord, NotificationItem } from '../../lib/model';
-import { emailKey, MAX_ALERTS_PER_EMAIL, splitIntoParts } from '../../lib/notify/group';
+import { MAX_ALERTS_PER_EMAIL } from '../../lib/notify/channels/email';
+import { messageKey, splitIntoParts } from '../../lib/notify/group';
 import { renderEmail } from '../../lib/notify/render';
 
 function alert(i: number): AlertRecord {
@@ -52,8 +53,8 @@ describe('splitting a big group into complete emails', () => {
 
   it('each part has its own key, the same for the same notices', () => {
     const parts = splitIntoParts(Array.from({ length: 60 }, (_, i) => item(alert(i))));
-    expect(emailKey(parts[0]!)).not.toBe(emailKey(parts[1]!));
-    expect(emailKey([...parts[0]!].reverse())).toBe(emailKey(parts[0]!));
+    expect(messageKey(parts[0]!)).not.toBe(messageKey(parts[1]!));
+    expect(messageKey([...parts[0]!].reverse())).toBe(messageKey(parts[0]!));
   });
 
   it('a part says which of how many it is, in its subject and at its top', () => {

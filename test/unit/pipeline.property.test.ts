@@ -2,10 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { AlertLabels, Finding } from '../../lib/model';
-import { afterSent } from '../../lib/notify/dedup';
+import type { AlertLabels, Finding, AlertRecord, NotificationKind } from '../../lib/model';
+import { afterSent } from '../../lib/dispatch/dedup';
 import { reconcile } from '../../lib/reconcile/reconcile';
-import type { AlertRecord, NotificationKind } from '../../lib/model';
 import { policy, route } from '../support/policy';
 
 const MINUTE = 60_000;

@@ -3,7 +3,7 @@ import { buildPolicy } from '../../lib/config/config';
 import { evaluateTenant } from '../../lib/evaluate/evaluate';
 import { provisioningFailures, tierOf } from '../../lib/evaluate/rules/provisioning-failures';
 import type { AlertRecord, Finding } from '../../lib/model';
-import { viewOf } from '../../lib/notify/view';
+import { viewOf } from '../../lib/evaluate/view';
 import {
   addFailure,
   emptyDigest,
@@ -11,10 +11,10 @@ import {
   MAX_CODES,
   OTHER_CODES,
   slideDigest,
-  type TenantDigest,
 } from '../../lib/observe/provisioning-digest';
-import type { ProvisioningObservation } from '../../lib/observe/provisioning-types';
-import type { TenantObservation } from '../../lib/observe/types';
+import { type TenantDigest } from '../../lib/model/provisioning';
+import type { ProvisioningObservation } from '../../lib/model/provisioning';
+import type { TenantObservation } from '../../lib/model/observation';
 import { event, MIN, T0 } from '../support/events';
 
 const HOUR = 60 * MIN;

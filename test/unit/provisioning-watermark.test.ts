@@ -7,7 +7,7 @@ import {
   type ReadOptions,
   type ReadPlan,
 } from '../../lib/observe/provisioning-logs';
-import type { HeldDeletes, ProvisioningEvent } from '../../lib/observe/provisioning-types';
+import type { HeldDeletes, ProvisioningEvent } from '../../lib/model/provisioning';
 import { decodeLogState, encodeLogState, fitLogState, type LogState } from '../../lib/store/provisioning-log-store';
 import { event, MIN, T0 } from '../support/events';
 

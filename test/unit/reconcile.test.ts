@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { AlertLabels, Finding } from '../../lib/model';
+import type { AlertLabels, Finding, AlertRecord } from '../../lib/model';
 import { reconcile } from '../../lib/reconcile/reconcile';
-import type { AlertRecord } from '../../lib/model';
 
 const labels: AlertLabels = { tenantId: 't1', servicePrincipalId: 'sp', jobId: 'j', condition: 'deletion-threshold' };
 const fp = fingerprintOf(labels);

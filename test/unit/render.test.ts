@@ -2,8 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { NotificationItem } from '../../lib/model';
 import { noticeView } from '../../lib/notify/notice';
 import { emailFromViews, renderEmail } from '../../lib/notify/render';
-import { viewOf } from '../../lib/notify/view';
-import { headerSafe } from '../../lib/text';
+import { viewOf } from '../../lib/evaluate/view';
+import { headerSafe } from '../../lib/util/text';
 import { ALERT_FIXTURES, alertOf, CONTOSO, FABRIKAM, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 
 const trip = ALERT_FIXTURES['deletion-threshold']!;

@@ -2,7 +2,7 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-
 import { describe, expect, it } from 'vitest';
 import { renewableCredential } from '../../lib/clients/credentials';
 import { boundedCredential } from '../../lib/clients/timeouts';
-import { Deadline, TimeoutError } from '../../lib/deadline';
+import { Deadline, TimeoutError } from '../../lib/util/deadline';
 
 /**
  * The Graph credential every cycle shares: tokens kept per tenant and scope until their refresh

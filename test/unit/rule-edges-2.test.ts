@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { shortTenant, tenantLabel } from '../../lib/evaluate/present';
-import type { PresentContext, RuleHit, RuleSettings, ServicePrincipalRule } from '../../lib/evaluate/rule';
+import type { PresentContext, RuleHit, ServicePrincipalRule } from '../../lib/evaluate/rule';
+import type { RuleSettings } from '../../lib/model/policy';
 import { deletionPreventionOff } from '../../lib/evaluate/rules/deletion-prevention-off';
 import { isKqlCondition, kqlRuleDefinition, kqlTenantLabel } from '../../lib/evaluate/rules/kql';
 import { notificationEmailOff } from '../../lib/evaluate/rules/notification-email-off';
 import { provisioningFailures, templateOfJobId, tierOf } from '../../lib/evaluate/rules/provisioning-failures';
 import { scimTokenExpiring } from '../../lib/evaluate/rules/scim-token-expiring';
 import type { AlertLabels, AlertView, Annotations } from '../../lib/model';
-import type { CodeDigest, JobDigest } from '../../lib/observe/provisioning-digest';
-import type { ProvisioningObservation } from '../../lib/observe/provisioning-types';
-import type { JobSnapshot, SyncSettings } from '../../lib/observe/types';
-import { formatDuration, formatTime } from '../../lib/text';
+import type { CodeDigest, JobDigest, ProvisioningObservation } from '../../lib/model/provisioning';
+import type { JobSnapshot, SyncSettings } from '../../lib/model/observation';
+import { formatDuration, formatTime } from '../../lib/util/text';
 import { alertOf } from '../fixtures/alerts';
 import {
   ago,

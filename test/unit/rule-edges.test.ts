@@ -9,7 +9,8 @@ import {
   lastCompletedRun,
   secretsInView,
 } from '../../lib/evaluate/job-facts';
-import type { JobRule, PresentContext, RuleHit, RuleSettings } from '../../lib/evaluate/rule';
+import type { JobRule, PresentContext, RuleHit } from '../../lib/evaluate/rule';
+import type { RuleSettings } from '../../lib/model/policy';
 import { deletionThreshold } from '../../lib/evaluate/rules/deletion-threshold';
 import { jobDisabled, stoppedAfterFailures } from '../../lib/evaluate/rules/job-disabled';
 import { failureSigns, jobFailing } from '../../lib/evaluate/rules/job-failing';
@@ -19,13 +20,8 @@ import { noProvisioningEvents } from '../../lib/evaluate/rules/no-provisioning-e
 import { provisioningLogsUnreadable } from '../../lib/evaluate/rules/provisioning-logs-unreadable';
 import type { AlertLabels, AlertView } from '../../lib/model';
 import { emptyDigest } from '../../lib/observe/provisioning-digest';
-import type {
-  HeldDeletes,
-  JobActivity,
-  LogProblem,
-  ProvisioningObservation,
-} from '../../lib/observe/provisioning-types';
-import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/observe/types';
+import type { HeldDeletes, JobActivity, LogProblem, ProvisioningObservation } from '../../lib/model/provisioning';
+import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from '../../lib/model/observation';
 import { alertOf } from '../fixtures/alerts';
 import {
   ago,

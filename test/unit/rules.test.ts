@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateTenant as evaluate, fingerprintOf, inView } from '../../lib/evaluate/evaluate';
-import type { JobSnapshot, TenantObservation } from '../../lib/observe/types';
+import type { JobSnapshot, TenantObservation } from '../../lib/model/observation';
 
 const sp = { id: 'sp-1', appId: 'app-1', displayName: 'Fabrikam to Contoso' };
 

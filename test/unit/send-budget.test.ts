@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowsSend, EMPTY_SEND_LOG, parseSendLog, pruned, usage, withSend } from '../../lib/notify/budget';
+import { allowsSend, EMPTY_SEND_LOG, parseSendLog, pruned, usage, withSend } from '../../lib/store/send-budget';
 
 const T0 = Date.parse('2026-11-27T12:00:00Z');
 const s = (seconds: number) => T0 + seconds * 1000;

@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { localSettings } from '../../lib/config/local-settings';
-import { isNcrontab, loadSettings, SettingsError, type Env } from '../../lib/config/settings';
+import { localSettings } from '../../lib/settings/local-settings';
+import { isNcrontab, loadSettings, SettingsError } from '../../lib/settings/settings';
+import { type Env } from '../../lib/settings/env';
 
 const valid = {
   ALERT_EMAIL_TO: 'ops@contoso.com, oncall@contoso.com',

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Silence } from '../../lib/config/policy';
-import type { MaintenanceWindowConfig, Weekday, WeeklyWindow } from '../../lib/config/types';
-import type { MatchLabels } from '../../lib/config/matchers';
+import type { Silence } from '../../lib/model/policy';
+import type { MaintenanceWindowConfig, Weekday, WeeklyWindow } from '../../lib/model/config-file';
+import type { MatchLabels } from '../../lib/model/matchers';
 import { silencedBy } from '../../lib/silence/silence';
 import { isInWeeklyWindow, maintenanceEndsAt } from '../../lib/silence/windows';
 

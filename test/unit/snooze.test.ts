@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadSettings, SettingsError } from '../../lib/config/settings';
+import { loadSettings, SettingsError } from '../../lib/settings/settings';
 import { LINK_LIFETIME_MS, snoozable, snoozeLinks, snoozeParams, verifySnooze } from '../../lib/snooze/links';
 import { confirmPage } from '../../lib/snooze/page';
 import { ALERT_FIXTURES, NOW } from '../fixtures/alerts';

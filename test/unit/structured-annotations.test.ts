@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
-import type { KqlRule } from '../../lib/config/logs-config';
+import type { KqlRule } from '../../lib/model/policy';
 import { evaluateTenant } from '../../lib/evaluate/evaluate';
 import { evaluateKql } from '../../lib/evaluate/kql';
 import { RULES, ruleFor } from '../../lib/evaluate/rules';
@@ -9,7 +9,7 @@ import type { AlertRecord, Annotations, Finding } from '../../lib/model';
 import { renderEmail } from '../../lib/notify/render';
 import { addFailure, emptyDigest } from '../../lib/observe/provisioning-digest';
 import { normalizeGraphEvent } from '../../lib/observe/provisioning-normalize';
-import type { JobSnapshot, TenantObservation } from '../../lib/observe/types';
+import type { JobSnapshot, TenantObservation } from '../../lib/model/observation';
 import { AlertStore } from '../../lib/store/alert-store';
 import {
   CONTOSO,

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildJob } from '../../emulators/jobs';
 import { defaultRules } from '../../lib/config/config';
-import type { MaintenanceWindowConfig } from '../../lib/config/types';
+import type { MaintenanceWindowConfig } from '../../lib/model/config-file';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { evaluateTenant, fingerprintOf } from '../../lib/evaluate/evaluate';
 import type { AlertLabels, AlertRecord, EmailContent } from '../../lib/model';

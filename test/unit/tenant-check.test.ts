@@ -8,7 +8,7 @@ import {
   tenantResolver,
   tokenTenant,
 } from '../../lib/clients/tenant-check';
-import type { RenewableCredential } from '../../lib/clients/credentials';
+import type { RenewableCredential } from '../../lib/clients/renewable-credential';
 
 const HOME = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
 const OTHER = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';

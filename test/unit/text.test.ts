@@ -8,7 +8,7 @@ import {
   MAX_MATERIAL_CHARS,
   plain,
   withoutDirectionControls,
-} from '../../lib/text';
+} from '../../lib/util/text';
 
 const BIDI = [
   '\u061c',

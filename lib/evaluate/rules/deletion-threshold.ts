@@ -1,6 +1,6 @@
 import type { Annotations, Runbook } from '../../model';
-import type { JobSnapshot, TenantObservation } from '../../observe/types';
-import { bounded, formatTime } from '../../text';
+import type { JobSnapshot, TenantObservation } from '../../model/observation';
+import { bounded, formatTime } from '../../util/text';
 import { describeLogProblem } from './provisioning-logs-unreadable';
 import { appName, listAnnotation, str, UNREADABLE_LIST } from '../present';
 import type { JobRule } from '../rule';

@@ -1,5 +1,5 @@
-import type { JobSnapshot } from '../../observe/types';
-import { formatTime } from '../../text';
+import type { JobSnapshot } from '../../model/observation';
+import { formatTime } from '../../util/text';
 import { hasEverRun, isStopped, jobAnnotations } from '../job-facts';
 import { appName, entraLinks, givenFacts, jobIdentityFacts, str, withAdvice } from '../present';
 import type { JobRule } from '../rule';

@@ -1,8 +1,9 @@
-import type { JobSnapshot } from '../../observe/types';
-import { formatTime } from '../../text';
+import type { JobSnapshot } from '../../model/observation';
+import { formatTime } from '../../util/text';
 import { hasRootCause, jobAnnotations, judgedUnlessRootCause } from '../job-facts';
 import { appName, entraLinks, givenFacts, jobIdentityFacts, sentences, str, wasNow, withAdvice } from '../present';
-import type { JobRule, ParamValues } from '../rule';
+import type { JobRule } from '../rule';
+import type { ParamValues } from '../../model/policy';
 import { errorCodeAdvice } from '../runbooks';
 
 /**

@@ -1,4 +1,4 @@
-import { formatDuration, formatTime } from '../../text';
+import { formatDuration, formatTime } from '../../util/text';
 import { isScheduledToRun, jobAnnotations, judgedUnlessRootCause, lastCompletedRun } from '../job-facts';
 import { appName, entraLinks, givenFacts, jobIdentityFacts, str, withAdvice } from '../present';
 import type { JobRule } from '../rule';

@@ -1,5 +1,5 @@
-import { KQL_NAME, type KqlRule } from '../../config/logs-config';
-import { formatDuration } from '../../text';
+import { KQL_NAME, type KqlRule } from '../../model/policy';
+import { formatDuration } from '../../util/text';
 import { listAnnotation, shortTenant, str, tenantLabel, UNREADABLE_LIST } from '../present';
 import type { TenantRule } from '../rule';
 

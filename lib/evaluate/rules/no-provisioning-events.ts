@@ -1,4 +1,4 @@
-import { formatDuration, formatTime } from '../../text';
+import { formatDuration, formatTime } from '../../util/text';
 import { appName, entraLinks, jobIdentityFacts, str } from '../present';
 import type { JobRule } from '../rule';
 

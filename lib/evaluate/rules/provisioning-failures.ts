@@ -1,7 +1,8 @@
 import type { Annotations } from '../../model';
-import { failuresInWindow, MAX_EXAMPLES, type CodeDigest, type JobDigest } from '../../observe/provisioning-digest';
-import type { ServicePrincipalRef, TenantObservation } from '../../observe/types';
-import { bounded, formatDuration, formatTime } from '../../text';
+import { failuresInWindow, MAX_EXAMPLES } from '../../observe/provisioning-digest';
+import { type CodeDigest, type JobDigest } from '../../model/provisioning';
+import type { ServicePrincipalRef, TenantObservation } from '../../model/observation';
+import { bounded, formatDuration, formatTime } from '../../util/text';
 import { objectRunbookStep } from '../object-runbooks';
 import { appName, entraLinks, jobIdentityFacts, listAnnotation, sentences, str, UNREADABLE_LIST } from '../present';
 import type { RuleHit, TenantRule } from '../rule';

@@ -1,4 +1,4 @@
-import type { LogProblem } from '../../observe/provisioning-types';
+import type { LogProblem } from '../../model/provisioning';
 import { shortTenant, str, tenantLabel } from '../present';
 import type { TenantRule } from '../rule';
 
@@ -9,7 +9,7 @@ import type { TenantRule } from '../rule';
  * deletes by name, silence checks), and its alerts are held, not resolved.
  */
 
-export const LOGS_UNREADABLE_CONDITION = 'provisioning-logs-unreadable';
+const LOGS_UNREADABLE_CONDITION = 'provisioning-logs-unreadable';
 
 /** Problems that mean the logs themselves cannot be read (a page cap or a bad query do not). */
 const UNREADABLE = new Set<LogProblem['kind']>([

@@ -1,14 +1,15 @@
 import type { AlertRecord, Annotations } from '../../model';
-import type { JobSnapshot } from '../../observe/types';
-import { formatTime } from '../../text';
+import type { JobSnapshot } from '../../model/observation';
+import { formatTime } from '../../util/text';
 import { jobAnnotations } from '../job-facts';
 import { appName, jobIdentityFacts, jobLinks, sentences, str, troubleshooting, wasNow } from '../present';
-import type { JobRule, ParamValues, PresentContext } from '../rule';
+import type { JobRule, PresentContext } from '../rule';
+import type { ParamValues } from '../../model/policy';
 import { quarantineRunbook } from '../runbooks';
 
 const DAY = 86_400_000;
 /** Entra disables a job that stays quarantined for four weeks (docs/reference/graph-provisioning-api.md §6.3). */
-export const DISABLED_AFTER_MS = 28 * DAY;
+const DISABLED_AFTER_MS = 28 * DAY;
 
 const iso = (d: Date | undefined) => d?.toISOString();
 

@@ -1,4 +1,4 @@
-import { formatTime } from '../../text';
+import { formatTime } from '../../util/text';
 import { inUse, secretsInView, servicePrincipalAnnotations } from '../job-facts';
 import { appName, configurationFacts, entraLinks, sentences } from '../present';
 import type { ServicePrincipalRule } from '../rule';

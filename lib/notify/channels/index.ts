@@ -1,38 +1,42 @@
-import type { DigestView, PlannedChannel } from '../../model';
-import type { NoticeView } from '../notice';
-import type { ChannelMessage, ChannelRenderOptions } from './message';
-import { teamsDigest, teamsMessage } from './teams';
-import { webhookDigest, webhookMessage } from './webhook';
+import type { ChannelTarget, PlannedChannel, PlannedMessage } from '../../model';
+import type { Channel } from './channel';
+import { email } from './email';
+import { teams } from './teams';
+import { webhook } from './webhook';
 
 /**
- * The channels besides email, each one file beside this one (teams.ts, webhook.ts; email/ is a
- * folder of its own): what a planned message for a channel says, laid out for that channel.
+ * Every channel the monitor delivers to, the route's own (email) first. A new channel is one file in
+ * this folder and one line here: config validation, the schema (`npm run schema`), grouping,
+ * planning and delivery read this list.
  */
-export function channelMessage(
-  channel: PlannedChannel,
-  views: NoticeView[],
-  options: ChannelRenderOptions = {},
-): ChannelMessage {
-  switch (channel.type) {
-    case 'teams':
-      return teamsMessage(views, { ...options, cardVersion: channel.cardVersion });
-    case 'webhook':
-      return webhookMessage(views, { ...options, route: channel.receiver.split('~')[0], channel: channel.id });
-  }
+export const CHANNELS: readonly Channel[] = [email, teams, webhook];
+
+const BY_TYPE = new Map(CHANNELS.map((channel) => [channel.type, channel]));
+
+/** The kinds of channel a route may list in `channels` (email is the route's own). */
+export const ENTRY_TYPES: readonly string[] = CHANNELS.filter((c) => c.config.kind === 'entry').map((c) => c.type);
+
+/** A route's own channel: the one whose address is the route's recipients. */
+const ROUTE_OWN = CHANNELS.find((c) => c.config.kind === 'route') as Channel;
+
+/** The channel of a type; undefined for a type no longer (or not yet) registered. */
+export function channelFor(type: string): Channel | undefined {
+  return BY_TYPE.get(type);
 }
 
-/** A route's daily digest, laid out for a channel. */
-export function channelDigest(
-  channel: PlannedChannel,
-  digest: DigestView,
-  options: ChannelRenderOptions = {},
-): ChannelMessage {
-  switch (channel.type) {
-    case 'teams':
-      return teamsDigest(digest, { ...options, cardVersion: channel.cardVersion });
-    case 'webhook':
-      return webhookDigest(digest, { ...options, route: channel.receiver.split('~')[0], channel: channel.id });
-  }
+/** The channel of a route's channel target, or the route's own (email) for none; undefined for a type not registered. */
+export function channelOf(target: ChannelTarget | undefined): Channel | undefined {
+  return target ? channelFor(target.type) : ROUTE_OWN;
 }
 
-export type { ChannelMessage, ChannelRenderOptions } from './message';
+/** Where a planned message goes: its channel (undefined when no longer registered) and its target. */
+export function destinationOf(message: PlannedMessage): { channel: Channel | undefined; target: PlannedChannel } {
+  if (message.channel) return { channel: channelFor(message.channel.type), target: message.channel };
+  const route = message.items[0]?.routeId ?? message.digest?.routeId ?? 'root';
+  return { channel: ROUTE_OWN, target: { id: ROUTE_OWN.type, type: ROUTE_OWN.type, receiver: route } };
+}
+
+/** The route a channel's message is for: `root.0` of `root.0~teams:TEAMS_OPS_URL`. */
+export function routeOf(target: PlannedChannel): string {
+  return target.receiver.split('~')[0] as string;
+}

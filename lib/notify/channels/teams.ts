@@ -1,4 +1,5 @@
-import type { DigestView, Link } from '../../model';
+import { urlFromSetting } from '../../clients/http-poster';
+import type { ChannelTarget, DigestView, Link } from '../../model';
 import { andMore, digestWords, type DigestTone } from '../digest-words';
 import {
   bannerOf,
@@ -9,7 +10,10 @@ import {
   type NoticeSummary,
   type NoticeView,
 } from '../notice';
-import { displayLine, displayText } from '../safe-text';
+import { shown } from '../../util/json-checks';
+import { displayLine, displayText } from '../../util/safe-text';
+import { defineChannel, settingName, settingSchema } from './channel';
+import { httpDelivery } from './http';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
 /**
@@ -80,7 +84,7 @@ function summaryTone(summary: NoticeSummary): Tone {
  * defanged, bounded) and with Markdown link syntax broken (`[text](url)` → `[text] (url)`), so text
  * from Graph cannot turn into a link in Teams.
  */
-export function cardText(value: unknown, max: number, { multiline = false } = {}): string {
+function cardText(value: unknown, max: number, { multiline = false } = {}): string {
   const text = multiline ? displayText(value, max) : displayLine(value, max);
   // A single line break is no break in Adaptive Card Markdown: paragraphs need a blank line.
   const broken = text.replace(/\]\s*\(/g, '] (').replace(/<(?=https?:|www\.)/gi, '‹');
@@ -266,7 +270,7 @@ const DIGEST_TONES: Record<DigestTone, Tone> = {
 };
 
 /** A route's daily digest as a card: the headline, then a line per alert, within the size budget. */
-export function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
   const words = digestWords(digest);
   const build = (perSection: number) => {
     const body: Element[] = [
@@ -315,3 +319,80 @@ export function teamsDigest(digest: DigestView, options: ChannelRenderOptions = 
     body = build(perSection);
   return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(words.subject, 200) };
 }
+
+// ---- the channel ---------------------------------------------------------------------------------
+
+/** A Teams channel of a route: `{ "type": "teams", "urlSetting": "TEAMS_OPS_URL", "cardVersion": "1.4" }`. */
+export interface TeamsTarget extends ChannelTarget {
+  type: 'teams';
+  /** The app setting holding the Workflows webhook URL (it carries its signature, so it is a secret). */
+  urlSetting: string;
+  /** The Adaptive Card version a card declares (default 1.5; see README, "Teams"). */
+  cardVersion?: '1.4' | '1.5';
+}
+
+/**
+ * Most alerts in one Teams card: Workflows refuses a card over 28 KB (docs/reference: Teams message
+ * size limit), and ten full sections of bounded text stay inside it (the card is made more compact
+ * at send time if they do not).
+ */
+export const MAX_ALERTS_PER_TEAMS_CARD = 10;
+
+export const teams = defineChannel<TeamsTarget, ChannelMessage>({
+  type: 'teams',
+  noun: 'message',
+  name: (target) => `Teams channel ${target.urlSetting}`,
+  config: {
+    kind: 'entry',
+    fields: ['type', 'urlSetting', 'cardVersion'],
+    address: 'urlSetting',
+    summary: 'Teams (a Workflows webhook)',
+    build(entry, path, report) {
+      const urlSetting = settingName(
+        entry.urlSetting,
+        `${path}.urlSetting`,
+        report,
+        'the Teams Workflows webhook URL',
+        'TEAMS_OPS_URL',
+      );
+      const version = entry.cardVersion;
+      if (version !== undefined && version !== '1.4' && version !== '1.5')
+        report(`${path}.cardVersion`, `expected "1.5" (default) or "1.4", got ${shown(version)}`);
+      if (!urlSetting) return undefined;
+      return { urlSetting, ...(version === '1.4' || version === '1.5' ? { cardVersion: version } : {}) };
+    },
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'urlSetting'],
+      description:
+        'A Microsoft Teams channel, through a Workflows webhook ("Send webhook alerts to a channel"): an Adaptive Card with facts, the runbook and buttons for the links.',
+      properties: {
+        type: { const: 'teams' },
+        urlSetting: settingSchema(
+          "The app setting that holds the workflow's webhook URL (it carries a signature, so it is a secret), e.g. TEAMS_OPS_URL.",
+        ),
+        cardVersion: {
+          enum: ['1.5', '1.4'],
+          default: '1.5',
+          description:
+            'The Adaptive Card version the card declares. 1.5 by default; 1.4 for a workflow that shows "We\'re sorry, this card couldn\'t be displayed" (the card uses nothing newer than 1.4).',
+        },
+      },
+    },
+  },
+  limits: { alertsPerMessage: MAX_ALERTS_PER_TEAMS_CARD, bytes: TEAMS_CARD_BUDGET_BYTES },
+  layout: {
+    notices: (views, ctx) => teamsMessage(views, { part: ctx.part, cardVersion: ctx.target.cardVersion }),
+    digest: (digest, ctx) => teamsDigest(digest, { cardVersion: ctx.target.cardVersion }),
+  },
+  // A Workflows webhook has no idempotency key: a card Teams took whose answer was lost is posted
+  // again (at least once; README, "Delivery to channels").
+  delivery: httpDelivery<TeamsTarget, ChannelMessage>({
+    request: (content, ctx) => ({
+      url: urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "workflow's webhook URL"),
+      headers: { 'Content-Type': content.contentType, 'User-Agent': 'EntraSyncWatch/1' },
+      body: content.body,
+    }),
+  }),
+});

@@ -1,8 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { DigestView, Link } from '../../model';
+import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
+import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
 import { subjectOf, summarize, type NoticeView } from '../notice';
-import { displayLine, displayText } from '../safe-text';
+import { displayLine, displayText } from '../../util/safe-text';
+import { defineChannel, settingName, settingSchema } from './channel';
+import { httpDelivery } from './http';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
 /**
@@ -14,22 +17,22 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  */
 
 /** The payload's version: a new field may be added within it; a change that breaks a receiver is a new version. */
-export const WEBHOOK_SCHEMA_VERSION = 1;
+const WEBHOOK_SCHEMA_VERSION = 1;
 
 export const SIGNATURE_HEADER = 'X-Entra-Sync-Watch-Signature';
 export const TIMESTAMP_HEADER = 'X-Entra-Sync-Watch-Timestamp';
 /** The message's id, the same on every retry: a receiver drops a second delivery of an id it has. */
 export const DELIVERY_HEADER = 'X-Entra-Sync-Watch-Delivery';
 /** How old (or how far ahead) a timestamp a receiver should accept: a replay window of five minutes. */
-export const REPLAY_WINDOW_SECONDS = 300;
+const REPLAY_WINDOW_SECONDS = 300;
 
-export interface WebhookLink {
+interface WebhookLink {
   label: string;
   href: string;
 }
 
 /** One notice in a `notices` payload (schemas/webhook-v1.json, definitions.notice). */
-export interface WebhookNotice {
+interface WebhookNotice {
   key: string;
   kind: NoticeView['kind'];
   status: string;
@@ -65,7 +68,7 @@ export interface WebhookNotice {
 }
 
 /** What every payload carries, whatever its type. */
-export interface WebhookEnvelope {
+interface WebhookEnvelope {
   version: typeof WEBHOOK_SCHEMA_VERSION;
   type: 'notices' | 'digest';
   /** The message's idempotency key: the same on every retry of it. */
@@ -74,7 +77,7 @@ export interface WebhookEnvelope {
   source: { product: 'Entra Sync Watch'; route: string; channel: string };
 }
 
-export interface NoticesPayload extends WebhookEnvelope {
+interface NoticesPayload extends WebhookEnvelope {
   type: 'notices';
   part: { index: number; total: number } | null;
   summary: { subject: string; severity: NoticeView['severity']; counts: string; resolvedOnly: boolean };
@@ -144,7 +147,7 @@ function envelope(type: WebhookEnvelope['type'], options: ChannelRenderOptions):
 }
 
 /** The `notices` payload for notice views (most urgent first, as noticeViews returns them). */
-export function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {}): NoticesPayload {
+function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {}): NoticesPayload {
   const summary = summarize(views);
   return {
     ...(envelope('notices', options) as WebhookEnvelope & { type: 'notices' }),
@@ -160,7 +163,7 @@ export function noticesPayload(views: NoticeView[], options: ChannelRenderOption
 }
 
 /** The webhook message for notice views: the JSON body, exactly as it is signed and posted. */
-export function webhookMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
+function webhookMessage(views: NoticeView[], options: ChannelRenderOptions = {}): ChannelMessage {
   const payload = noticesPayload(views, options);
   return {
     body: JSON.stringify(payload),
@@ -170,7 +173,7 @@ export function webhookMessage(views: NoticeView[], options: ChannelRenderOption
 }
 
 /** A `digest` payload (schemas/webhook-v1.json, definitions.digest): the route's daily digest as it stood when made. */
-export interface DigestPayload extends WebhookEnvelope {
+interface DigestPayload extends WebhookEnvelope {
   type: 'digest';
   summary: { subject: string; healthy: boolean };
   digest: Omit<DigestView, 'routeId' | 'at' | 'open' | 'resolved'> & {
@@ -204,7 +207,7 @@ function digestAlert(a: DigestView['open'][number]): WebhookDigestAlert {
 }
 
 /** The webhook message for a route's daily digest. */
-export function webhookDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
+function webhookDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
   const words = digestWords(digest);
   const payload: DigestPayload = {
     ...(envelope('digest', options) as WebhookEnvelope & { type: 'digest' }),
@@ -282,3 +285,105 @@ export function verifySignature(input: {
     return { ok: false, reason: 'the signature does not match the body' };
   return { ok: true };
 }
+
+// ---- the channel ---------------------------------------------------------------------------------
+
+/** A webhook of a route: `{ "type": "webhook", "urlSetting": "OPS_WEBHOOK_URL", "secretSetting": "OPS_WEBHOOK_SECRET" }`. */
+export interface WebhookTarget extends ChannelTarget {
+  type: 'webhook';
+  /** The app setting holding the receiver's https URL. */
+  urlSetting: string;
+  /** The app setting holding the HMAC-SHA256 signing secret. */
+  secretSetting: string;
+}
+
+/** The shortest signing secret accepted: 128 bits as hex, or a long enough passphrase. */
+const MIN_SECRET_LENGTH = 32;
+
+/** The signing secret from its setting, or a PostError naming the setting. */
+function secretOf(poster: HttpPoster, name: string, describe: string): string {
+  const secret = poster.setting(name);
+  if (!secret)
+    throw new PostError(`${describe}: the app setting ${name} (its signing secret) is not set`, 'misconfigured');
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new PostError(
+      `${describe}: the signing secret in ${name} is ${secret.length} characters; use at least ${MIN_SECRET_LENGTH} (e.g. openssl rand -hex 32)`,
+      'misconfigured',
+    );
+  return secret;
+}
+
+/** Webhooks carry as many alerts as an email. */
+const MAX_ALERTS_PER_WEBHOOK = 50;
+/** What a receiver is asked to take at most in one body (the notices of 50 alerts stay far below it). */
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
+  type: 'webhook',
+  noun: 'message',
+  name: (target) => `webhook ${target.urlSetting}`,
+  config: {
+    kind: 'entry',
+    fields: ['type', 'urlSetting', 'secretSetting'],
+    address: 'urlSetting',
+    summary: 'signed JSON webhooks',
+    build(entry, path, report) {
+      const urlSetting = settingName(
+        entry.urlSetting,
+        `${path}.urlSetting`,
+        report,
+        "the receiver's https URL",
+        'TEAMS_OPS_URL',
+      );
+      const secretSetting = settingName(
+        entry.secretSetting,
+        `${path}.secretSetting`,
+        report,
+        'the HMAC-SHA256 signing secret',
+        'TEAMS_OPS_URL',
+      );
+      if (urlSetting && secretSetting && urlSetting === secretSetting)
+        report(`${path}.secretSetting`, 'must name another setting than urlSetting');
+      if (!urlSetting || !secretSetting || urlSetting === secretSetting) return undefined;
+      return { urlSetting, secretSetting };
+    },
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'urlSetting', 'secretSetting'],
+      description:
+        'A generic JSON webhook (schemas/webhook-v1.json), signed with HMAC-SHA256 over the timestamp and the body.',
+      properties: {
+        type: { const: 'webhook' },
+        urlSetting: settingSchema("The app setting that holds the receiver's https URL, e.g. OPS_WEBHOOK_URL."),
+        secretSetting: settingSchema(
+          'The app setting that holds the signing secret the receiver checks, e.g. OPS_WEBHOOK_SECRET.',
+        ),
+      },
+    },
+  },
+  limits: { alertsPerMessage: MAX_ALERTS_PER_WEBHOOK, bytes: MAX_WEBHOOK_BYTES },
+  layout: {
+    notices: (views, ctx) =>
+      webhookMessage(views, { part: ctx.part, id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
+    digest: (digest, ctx) =>
+      webhookDigest(digest, { id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
+  },
+  // A retry carries the same id (X-Entra-Sync-Watch-Delivery, Idempotency-Key): a receiver that got
+  // a post whose answer was lost drops the second one.
+  delivery: httpDelivery<WebhookTarget, ChannelMessage>({
+    request: (content, ctx) => {
+      const url = urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "receiver's https URL");
+      const secret = secretOf(ctx.poster, ctx.target.secretSetting, ctx.describe);
+      return {
+        url,
+        headers: {
+          'Content-Type': content.contentType,
+          'User-Agent': 'EntraSyncWatch/1',
+          ...signedHeaders(content.body, secret, ctx.poster.now(), ctx.idempotencyKey),
+        },
+        body: content.body,
+      };
+    },
+  }),
+});

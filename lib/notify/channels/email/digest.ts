@@ -1,7 +1,7 @@
 import type { DigestView, EmailContent } from '../../../model';
-import { headerSafe } from '../../../text';
+import { headerSafe } from '../../../util/text';
 import { andMore, digestWords, type DigestTone, type DigestWords } from '../../digest-words';
-import { displayLine } from '../../safe-text';
+import { displayLine } from '../../../util/safe-text';
 import { messageIdDomain } from './headers';
 import { banner, BREAK, FONT, head, INK, line, MUTED, PAGE, RULE, subheading, type Tone } from './html';
 

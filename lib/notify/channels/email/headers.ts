@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../../../model';
-import { headerSafe } from '../../../text';
-import { aboutTheTenant, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
-import { displayLine } from '../../safe-text';
+import { headerSafe } from '../../../util/text';
+import { aboutTheTenant } from '../../../evaluate/view';
+import { SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { displayLine } from '../../../util/safe-text';
 
 /**
  * The subject and the custom headers of an alert email: what threads the messages of one alert
@@ -18,7 +19,7 @@ import { displayLine } from '../../safe-text';
  */
 
 /** Used when the sender's domain is unknown: `.invalid` never resolves (RFC 2606). */
-export const DEFAULT_MESSAGE_ID_DOMAIN = 'entra-sync-watch.invalid';
+const DEFAULT_MESSAGE_ID_DOMAIN = 'entra-sync-watch.invalid';
 /** References beyond this many add header weight and no threading. */
 const MAX_REFERENCES = 10;
 const SUBJECT_MAX = 200;
@@ -34,7 +35,7 @@ export function messageIdDomain(value: string | undefined): string {
 }
 
 /** The thread root of one firing period of an alert. */
-export function threadRootId(alert: AlertRecord, startsAt: string, domain: string): string {
+function threadRootId(alert: AlertRecord, startsAt: string, domain: string): string {
   const started = Date.parse(startsAt);
   const period = Number.isFinite(started)
     ? String(Math.floor(started / 1000))

@@ -1,7 +1,7 @@
 import type { Link } from '../../../model';
-import { escapeHtml } from '../../../text';
+import { escapeHtml } from '../../../util/text';
 import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
-import { displayLine, displayText } from '../../safe-text';
+import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
  * The HTML part of an alert email, written for mail clients rather than browsers: tables for
@@ -36,7 +36,7 @@ const VALUE_WIDTH = 380;
 export const BREAK = 'word-break:break-word;overflow-wrap:anywhere;';
 
 export const line = (value: unknown, max = 300): string => escapeHtml(displayLine(value, max));
-export const text = (value: unknown, max = 2000): string => escapeHtml(displayText(value, max)).replace(/\n/g, '<br>');
+const text = (value: unknown, max = 2000): string => escapeHtml(displayText(value, max)).replace(/\n/g, '<br>');
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'resolved' : 'ended';
@@ -91,7 +91,7 @@ export function head(title: string): string {
  * inline-blocks that fit side by side only when there is room; no media query needed). Outlook for
  * Windows ignores max-width and stacks them too, which reads as well.
  */
-export function row(label: string, valueHtml: string): string {
+function row(label: string, valueHtml: string): string {
   return (
     '<div style="margin:0 0 8px">' +
     `<div class="esw-muted" style="display:inline-block;box-sizing:border-box;width:100%;max-width:${LABEL_WIDTH}px;vertical-align:top;padding:0 12px 2px 0;font-size:13px;line-height:20px;font-weight:600;color:${MUTED}">${label}</div>` +
@@ -100,7 +100,7 @@ export function row(label: string, valueHtml: string): string {
   );
 }
 
-export function paragraph(html: string, style = ''): string {
+function paragraph(html: string, style = ''): string {
   return `<p style="margin:0 0 12px;font-size:15px;line-height:22px;${BREAK}${style}">${html}</p>`;
 }
 

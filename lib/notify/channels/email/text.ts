@@ -1,5 +1,5 @@
 import { bannerOf, repeatedRunbooks, type NoticeSummary, type NoticeView } from '../../notice';
-import { displayLine, displayText } from '../../safe-text';
+import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
  * The plain-text part: the same words as the HTML part, in the same order, for clients and people

@@ -1,0 +1,362 @@
+import { createHash } from 'node:crypto';
+import { planDigests, type DigestDeps } from '../digest/digest';
+import { neededNotifications } from '../dispatch/dedup';
+import { dispatch } from '../dispatch/dispatch';
+import { matchLabelsOf, receiversOf, routesFor } from '../dispatch/route';
+import { keepFiringForMs } from '../evaluate/evaluate';
+import type { KqlEvaluation } from '../evaluate/kql';
+import { isKqlCondition } from '../evaluate/rules/kql';
+import { relatedAlerts, viewOf } from '../evaluate/view';
+import type { AlertLabels, AlertRecord, CycleSummary, EndReason, Finding, NotificationItem } from '../model';
+import type { Policy } from '../model/policy';
+import { planMessages, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
+import { groupNotices } from '../notify/group';
+import { reconcile } from '../reconcile/reconcile';
+import { withSnoozes } from '../snooze/silences';
+import { ConcurrentUpdateError, type AlertStore } from '../store/alert-store';
+import type { CycleHistory } from '../store/cycle-history';
+import type { DigestMarkers } from '../store/digest-markers';
+import type { PlanningLeaseStore } from '../store/lease-store';
+import type { OutboxStore } from '../store/outbox-store';
+import type { SendBudgetStore } from '../store/send-budget-store';
+import type { SilenceStore } from '../store/silence-store';
+import type { WatchedTenantsMarker } from '../store/watched-tenants';
+import { StorageError } from '../store/table';
+import type { Deadline } from '../util/deadline';
+import { takePlanningLease, type LeaseDeps, type PlanningLease } from './lease';
+import { CycleBudget } from './limits';
+import { commitTenantLogs } from './logs';
+import { observeHere, runKql, type Evidence, type ObserveDeps } from './observe';
+
+/**
+ * What a cycle is composed of: what each stage takes (its own deps interface: observing, the
+ * planning lease, digests, delivery), the stores the composition root provides whole, and what only
+ * the cycle itself uses. lib/app.ts builds it from settings; tests build it from the emulators.
+ */
+export interface CycleDeps extends ObserveDeps, LeaseDeps, DigestDeps, DeliveryDeps {
+  policy: Policy;
+  alerts: AlertStore;
+  outbox: OutboxStore;
+  sendBudget: SendBudgetStore;
+  lease: PlanningLeaseStore;
+  digests: DigestMarkers;
+  /** How the last cycles went, for the status view. */
+  cycles: CycleHistory;
+  /** Which tenant list the state was last cleaned up for (offboarding). */
+  watched: WatchedTenantsMarker;
+  /** Silences made by snooze links (Table Storage), muting beside the config's. */
+  silences?: SilenceStore;
+  /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
+  heartbeat?: (summary: CycleSummary) => Promise<void>;
+  /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/cycle/limits.ts). */
+  budget?: CycleBudget;
+}
+
+// ---- evaluate, reconcile, claim, plan, send, record: under the lease ----------------------------
+
+/** Writes changed alerts under their ETags; an alert another instance moved first is theirs this cycle. */
+async function writeAlerts(
+  records: AlertRecord[],
+  current: Map<string, AlertRecord>,
+  deps: CycleDeps,
+  errors: string[],
+): Promise<Set<string>> {
+  const lost = new Set<string>();
+  const results = await deps.alerts.saveMany(records);
+  results.forEach((result, i) => {
+    const record = records[i] as AlertRecord;
+    if (!(result instanceof Error)) {
+      current.set(record.fingerprint, result);
+      return;
+    }
+    lost.add(record.fingerprint);
+    if (result instanceof ConcurrentUpdateError) deps.log.warn(`${result.message}; leaving it to that instance`);
+    else errors.push(`saving alert ${record.fingerprint}: ${result.message}`);
+  });
+  return lost;
+}
+
+function evaluate(evidence: Evidence, kql: KqlEvaluation | undefined, now: Date): Finding[] {
+  return [...evidence.findings(now), ...(kql?.findings ?? [])];
+}
+
+/** Whether an existing alert can be judged this cycle: its tenant was read (or, for a KQL rule, its query was answered). */
+function judgedThisCycle(
+  labels: AlertLabels,
+  evidence: Evidence,
+  kql: KqlEvaluation | undefined,
+  deps: CycleDeps,
+): boolean {
+  if (isKqlCondition(labels.condition)) {
+    // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
+    const configured = (deps.policy.kqlRules ?? []).some((rule) => rule.name === labels.condition);
+    return configured ? (kql?.judged.has(labels.condition) ?? false) : true;
+  }
+  return evidence.judged(labels);
+}
+
+/** The tenants the config watches, lower-cased: the whole target list (never a fan-out worker's share of it). */
+function watchedTenants(deps: CycleDeps): Set<string> {
+  return new Set(deps.targets.map((t) => t.tenantId.toLowerCase()));
+}
+
+/**
+ * Whether an alert's tenant is no longer watched (taken out of WATCH_TENANTS): its alerts are
+ * judged, and end as "no longer watched". A KQL rule's alert is the rule's to judge.
+ */
+function noLongerWatched(labels: AlertLabels, watched: Set<string>): boolean {
+  return !isKqlCondition(labels.condition) && !watched.has(labels.tenantId.toLowerCase());
+}
+
+/**
+ * Forgets what the monitor kept about tenants no longer watched (their discovery cache and their
+ * provisioning-log watermark and digest), so a tenant watched again later starts afresh instead
+ * of from a months-old watermark. Done once after each change of the tenant list (a fingerprint of
+ * it is kept in the state table); a failure is tried again next cycle and costs nothing else.
+ */
+async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Promise<void> {
+  const key = createHash('sha256')
+    .update([...watched].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 32);
+  try {
+    if ((await deps.watched.key()) === key) return;
+    const kept = new Set([
+      ...((await deps.discovery?.tenants?.()) ?? []),
+      ...((await deps.logs?.store.tenants()) ?? []),
+    ]);
+    for (const tenant of kept) {
+      if (watched.has(tenant)) continue;
+      await deps.discovery?.forgetTenant?.(tenant);
+      await deps.logs?.store.forget(tenant);
+      deps.log.info(
+        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache and provisioning-log watermark are forgotten`,
+      );
+    }
+    await deps.watched.setKey(key, watched.size);
+  } catch (error) {
+    deps.log.warn(
+      `forgetting the state of tenants no longer watched failed; tried again next cycle: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Whether a notice speaks of an alert that ended badly (a quarantine ended by Entra disabling the job): no good news. */
+function endedBadlyIn(
+  current: Map<string, AlertRecord>,
+  deps: CycleDeps,
+  now: Date,
+): (item: NotificationItem) => boolean {
+  const ctx = { now, tenantNames: deps.policy.tenantNames, related: (a: AlertRecord) => relatedAlerts(a, current) };
+  return (item) => {
+    const alert = current.get(item.fingerprint);
+    return alert !== undefined && viewOf(alert, ctx).endedWell === false;
+  };
+}
+
+/**
+ * The stages that decide and send, over state read after the lease was taken: evaluate →
+ * reconcile (alert lifecycle) → write alert state → dispatch (route, inhibit, silence, dedup) →
+ * group → plan (outbox; and the daily digests due) → send (email, then each channel) → record → forget.
+ */
+async function decideAndDeliver(
+  evidence: Evidence,
+  kql: KqlEvaluation | undefined,
+  deps: CycleDeps,
+  budget: CycleBudget,
+  deadline: Deadline,
+  errors: string[],
+  delivery: DeliveryResult,
+): Promise<Map<string, AlertRecord>> {
+  const stored = await deps.alerts.loadAll();
+  const now = deps.clock();
+  const findings = evaluate(evidence, kql, now);
+  await deps.probe?.('evaluated');
+  const watched = watchedTenants(deps);
+  const unwatched = (labels: AlertLabels) => noLongerWatched(labels, watched);
+  const { changed } = reconcile({
+    stored,
+    findings,
+    now,
+    inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, deps),
+    endReasonOf: (labels): EndReason | undefined =>
+      unwatched(labels) ? 'no-longer-watched' : evidence.absence(labels).endReason,
+    missingSinceOf: (labels) => evidence.absence(labels).missingSince,
+    keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
+  });
+
+  // Claim every alert this cycle will speak about by writing it: an instance that read the same
+  // rows without the lease (an older version) loses the ETag race for them and stays silent.
+  const current = new Map(stored);
+  for (const record of changed) current.set(record.fingerprint, record);
+  const outbox = await deps.outbox.list();
+  const planned = new Set(outbox.flatMap((e) => e.items.map((i) => i.key)));
+  const policy = await withSnoozes(deps.policy, deps.silences, now);
+  const { notices, muted } = dispatch([...current.values()], policy, now, planned);
+  const toClaim = new Map(changed.map((r) => [r.fingerprint, r]));
+  for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
+  const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
+  for (const fp of lost) current.delete(fp);
+  // The alerts these events produced are written: now the watermarks may move past them.
+  if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
+  await forgetUnwatchedTenants(deps, watched);
+  for (const { alert, reason } of muted)
+    deps.log.info(
+      `muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`,
+    );
+  await deps.probe?.('state-written');
+
+  const groups = groupNotices(
+    notices.filter((n) => !lost.has(n.item.fingerprint)),
+    endedBadlyIn(current, deps, now),
+  );
+  const fresh = await planMessages(groups, deps);
+  // Routes whose daily digest is due: planned beside the notices, delivered the same way.
+  const tenants = deps.targets.map((t) => t.tenantId);
+  const digests = await planDigests([...current.values()], policy, tenants, deps, now);
+  await deps.probe?.('planned');
+
+  await sendPlanned(
+    [...outbox, ...fresh, ...digests],
+    current,
+    deps,
+    errors,
+    { deadline, callMs: budget.limits.callMs },
+    delivery,
+  );
+  await forgetOldAlerts(
+    current,
+    new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
+    deps,
+  );
+  return current;
+}
+
+/**
+ * One monitoring cycle, as named stages over state in Table Storage, within a deadline derived
+ * from the schedule (lib/cycle/limits.ts):
+ * storage check → observe (Graph jobs and provisioning logs, every tenant under its own deadline;
+ * KQL rules beside them) → lease (one planner at a time) → evaluate → reconcile → write alert state → dispatch → group → plan (outbox) → send →
+ * record → summary and heartbeat.
+ * Everything is written before the step that depends on it, and a send's outcome is asked of ACS
+ * before it is ever made again, so a crash at any point neither loses an email nor sends one twice.
+ * Throws StorageError when Table Storage cannot be used at all (the cycle could not run);
+ * a failure once it ran is in the summary's errors.
+ */
+export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
+  const started = deps.clock();
+  const budget = deps.budget ?? new CycleBudget();
+  const deadline = budget.start();
+  const errors: string[] = [];
+  await deps.outbox.ready();
+
+  const observeBy = deadline.within(budget.limits.observeMs);
+  const kqlRun = runKql(deps, observeBy, errors);
+  const evidence = deps.fanOut
+    ? await deps.fanOut.observe(deps, budget, observeBy, errors)
+    : await observeHere(deps, budget, observeBy, errors);
+  const kql = await kqlRun;
+
+  // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
+  const delivery: DeliveryResult = { sent: 0, waiting: 0 };
+  let current: Map<string, AlertRecord> | undefined;
+  let storageFailed = false;
+  const failedMidCycle = (error: StorageError) => {
+    storageFailed = true;
+    const message = `Table Storage failed mid-cycle; what was not recorded is done next cycle: ${error.message}`;
+    errors.push(message);
+    deps.log.error(message);
+  };
+  const lease = await takePlanningLease(deps, budget, deadline).catch((error: unknown) => {
+    if (!(error instanceof StorageError)) throw error;
+    failedMidCycle(error);
+    return { taken: false, release: async () => undefined } as PlanningLease;
+  });
+  if (lease.taken) {
+    try {
+      await deps.probe?.('leased');
+      current = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors, delivery);
+    } catch (error) {
+      if (!(error instanceof StorageError)) throw error;
+      failedMidCycle(error);
+    } finally {
+      await lease.release();
+    }
+  } else if (!storageFailed) {
+    deps.log.info(
+      `another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`,
+    );
+  }
+
+  const known =
+    current ??
+    (storageFailed
+      ? new Map<string, AlertRecord>()
+      : await deps.alerts.loadAll().catch(() => new Map<string, AlertRecord>()));
+  const all = [...known.values()];
+  const summary: CycleSummary = {
+    startedAt: started.toISOString(),
+    durationMs: deps.clock().getTime() - started.getTime(),
+    tenantsChecked: evidence.tenantsChecked,
+    tenantsUnreadable: evidence.tenantsUnreadable,
+    jobsSeen: evidence.jobsSeen,
+    alertsFiring: all.filter((r) => r.state === 'firing').length,
+    notificationsSent: delivery.sent,
+    notificationsPending: delivery.waiting,
+    ...(delivery.posted ? { postsSent: delivery.posted } : {}),
+    ...(delivery.budgetSpent ? { emailBudgetSpent: delivery.budgetSpent } : {}),
+    errors,
+    heartbeat: 'skipped',
+  };
+  await finish(summary, deps, !storageFailed);
+  return summary;
+}
+
+/** How long a resolved alert is kept before its row is deleted (a new firing period starts a new row). */
+const RESOLVED_RETENTION_MS = 7 * 24 * 3600_000;
+
+/**
+ * Deletes alerts that resolved (or cleared while pending) more than a week ago and have nothing
+ * left to say, so the table holds what matters and a cycle's read stays small for MSPs.
+ */
+async function forgetOldAlerts(
+  current: Map<string, AlertRecord>,
+  inOutbox: Set<string>,
+  deps: CycleDeps,
+): Promise<void> {
+  const cutoff = deps.clock().getTime() - RESOLVED_RETENTION_MS;
+  for (const alert of current.values()) {
+    if (alert.state !== 'resolved' || inOutbox.has(alert.fingerprint)) continue;
+    const ended = Date.parse(alert.endsAt ?? alert.lastSeenAt ?? '');
+    if (!(ended < cutoff)) continue;
+    const routes = routesFor(deps.policy.route, matchLabelsOf(alert, deps.policy.tenantNames)).flatMap(receiversOf);
+    if (routes.some((route) => neededNotifications(alert, route, deps.clock()).length > 0)) continue; // a resolved notice is still owed (muted until now?)
+    try {
+      if (await deps.alerts.deleteIfUnchanged(alert)) current.delete(alert.fingerprint);
+    } catch (error) {
+      deps.log.warn(`forgetting resolved alert ${alert.fingerprint}: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** The heartbeat (only when the cycle did its whole job) and the summary for the status view (when Table Storage is there to take it). */
+async function finish(summary: CycleSummary, deps: CycleDeps, record = true): Promise<void> {
+  if (deps.heartbeat && summary.errors.length === 0) {
+    try {
+      await deps.heartbeat(summary);
+      summary.heartbeat = 'sent';
+    } catch (error) {
+      summary.heartbeat = 'failed';
+      deps.log.warn(`heartbeat failed: ${(error as Error).message}`);
+    }
+  }
+  if (!record) {
+    deps.log.warn('the cycle summary is not recorded: Table Storage failed during the cycle');
+    return;
+  }
+  try {
+    await deps.cycles.record(summary);
+  } catch (error) {
+    deps.log.warn(`recording the cycle summary failed: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,104 @@
+import type { BatchRequest, GraphReader } from '../clients/graph';
+import type { CycleSummary } from '../model';
+
+/**
+ * Custom metrics of a cycle, written as one trace line per cycle (`cycle-metrics {json}`) through
+ * the Functions host's own logging, which Application Insights already receives with Entra auth.
+ * Chosen over OpenTelemetry (`@azure/monitor-opentelemetry`) because it needs no new dependency,
+ * no second exporter beside the host's and no extra setting; KQL turns the lines into metrics
+ * (infra/monitoring/cycle-metrics.kql) and the "no cycle finished" alert counts them
+ * (infra/monitoring/no-cycle-finished.kql).
+ */
+export const CYCLE_METRICS_EVENT = 'cycle-metrics';
+
+/** Graph traffic of one cycle, counted at the reader the cycle uses. */
+export interface GraphCounters {
+  /** HTTP calls to Graph (a `$batch` is one). */
+  calls: number;
+  /** Requests Graph answered, `$batch` members counted one by one (what Graph's throttling counts). */
+  requests: number;
+  /** 429 answers that reached the monitor: `$batch` members, and calls that stayed throttled after the client's retries. */
+  throttled: number;
+}
+
+export function newGraphCounters(): GraphCounters {
+  return { calls: 0, requests: 0, throttled: 0 };
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Counts what a Graph reader sends and what comes back throttled. Retries inside the Graph client's
+ * RetryHandler are not seen here: a call that succeeded after a retried 429 counts once, unthrottled.
+ */
+export function countingGraph(reader: GraphReader, counters: GraphCounters): GraphReader {
+  return {
+    async get(pathOrUrl: string) {
+      counters.calls++;
+      counters.requests++;
+      try {
+        return await reader.get(pathOrUrl);
+      } catch (error) {
+        if (statusOf(error) === 429) counters.throttled++;
+        throw error;
+      }
+    },
+    async batch(requests: BatchRequest[]) {
+      counters.calls++;
+      counters.requests += requests.length;
+      try {
+        const responses = await reader.batch(requests);
+        counters.throttled += responses.filter((r) => r.status === 429).length;
+        return responses;
+      } catch (error) {
+        if (statusOf(error) === 429) counters.throttled++;
+        throw error;
+      }
+    },
+  };
+}
+
+/** The metrics of one cycle (names are the KQL columns). */
+export interface CycleMetrics {
+  durationMs: number;
+  tenantsChecked: number;
+  tenantsUnreadable: number;
+  jobsSeen: number;
+  graphCalls: number;
+  graphRequests: number;
+  graphThrottled: number;
+  alertsFiring: number;
+  emailsSent: number;
+  /** Posts to Teams and webhooks. */
+  channelPostsSent: number;
+  /** Messages (emails and channel posts) waiting for the next cycle. */
+  emailsPending: number;
+  errors: number;
+  heartbeat: CycleSummary['heartbeat'];
+}
+
+export function cycleMetrics(summary: CycleSummary, graph: GraphCounters): CycleMetrics {
+  return {
+    durationMs: summary.durationMs,
+    tenantsChecked: summary.tenantsChecked,
+    tenantsUnreadable: summary.tenantsUnreadable.length,
+    jobsSeen: summary.jobsSeen,
+    graphCalls: graph.calls,
+    graphRequests: graph.requests,
+    graphThrottled: graph.throttled,
+    alertsFiring: summary.alertsFiring,
+    emailsSent: summary.notificationsSent - (summary.postsSent ?? 0),
+    channelPostsSent: summary.postsSent ?? 0,
+    emailsPending: summary.notificationsPending,
+    errors: summary.errors.length,
+    heartbeat: summary.heartbeat,
+  };
+}
+
+/** `cycle-metrics {"durationMs":412,...}`: one trace per finished cycle. */
+export function metricsLine(metrics: CycleMetrics): string {
+  return `${CYCLE_METRICS_EVENT} ${JSON.stringify(metrics)}`;
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { Route } from '../model/policy';
+import type { AlertRecord, NotificationItem, NotificationKind, RouteLog } from '../model';
+
+export type { NotificationItem } from '../model';
+
+function item(
+  alert: AlertRecord,
+  route: Route,
+  kind: NotificationKind,
+  reminder?: number,
+  previous?: RouteLog,
+): NotificationItem {
+  const previousAt = previous?.lastAt;
+  const startsAt = alert.startsAt as string;
+  let suffix = reminder !== undefined ? `:${reminder}` : '';
+  // A change is keyed by the material it tells of and the notice it follows, so a material that
+  // comes back (A, B, A, B) makes a new notice each time rather than the key of an earlier one.
+  if (kind === 'changed')
+    suffix = `:${createHash('sha256')
+      .update(`${alert.material ?? ''}\n${previousAt ?? ''}`)
+      .digest('hex')
+      .slice(0, 16)}`;
+  return {
+    key: `${alert.fingerprint}:${route.id}:${kind}:${startsAt}${suffix}`,
+    fingerprint: alert.fingerprint,
+    routeId: route.id,
+    kind,
+    startsAt,
+    endsAt: kind === 'resolved' ? alert.endsAt : undefined,
+    reminder,
+    material: kind === 'resolved' ? undefined : alert.material,
+    previousMaterial: kind === 'changed' ? previous?.material : undefined,
+  };
+}
+
+/**
+ * What a route needs to hear about an alert now, from the alert's state and the route's log
+ * (Alertmanager's DedupStage): the firing notice of a period it has not heard of; a change notice
+ * at once when the alert's material (a quarantine reason, an error code) differs from what the
+ * route was told; a reminder once the repeat interval has passed since the last notice; the
+ * resolved notice of a period it was told about. Muted alerts (silenced, inhibited) need nothing; their log is untouched, so they
+ * notify when the mute ends if there is still something to say.
+ */
+export function neededNotification(alert: AlertRecord, route: Route, now: Date): NotificationItem | undefined {
+  if (!alert.startsAt) return undefined;
+  const log = alert.notified[route.id];
+  const sameLog = log !== undefined && log.startsAt === alert.startsAt;
+  if (alert.state === 'firing') {
+    if (!sameLog) return item(alert, route, 'firing');
+    if (log.resolved) return undefined;
+    // A log written before materials were recorded has none: nothing to compare, so no change notice.
+    if (log.material !== undefined && (alert.material ?? '') !== log.material)
+      return item(alert, route, 'changed', undefined, log);
+    const due = Date.parse(log.lastAt) + route.repeatMs[alert.severity];
+    return now.getTime() >= due ? item(alert, route, 'reminder', log.reminders + 1) : undefined;
+  }
+  if (alert.state === 'resolved' && route.sendResolved && sameLog && !log.resolved)
+    return item(alert, route, 'resolved');
+  return undefined;
+}
+
+/**
+ * Everything a route needs to hear about an alert now: what neededNotification says and, when the
+ * alert has started a new period while the route was never told that its previous one ended (that
+ * cycle crashed before planning, or the alert was muted then), the resolved notice of that period
+ * first. Each period then gets its firing and its resolved notice, even when it flaps.
+ */
+export function neededNotifications(alert: AlertRecord, route: Route, now: Date): NotificationItem[] {
+  const next = neededNotification(alert, route, now);
+  const log = alert.notified[route.id];
+  const unresolved =
+    log !== undefined && !log.resolved && alert.startsAt !== undefined && log.startsAt < alert.startsAt;
+  if (!route.sendResolved || alert.state === 'pending' || !unresolved) return next ? [next] : [];
+  // The earlier period ended before this one began: its end is bounded by this one's start.
+  const ended: NotificationItem = {
+    ...item({ ...alert, startsAt: log.startsAt }, route, 'resolved'),
+    endsAt: alert.startsAt,
+  };
+  return next ? [ended, next] : [ended];
+}
+
+/** The route log after a notice went out (a notice of a period older than the one the log is at changes nothing). */
+export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: string): AlertRecord {
+  const previous = alert.notified[notice.routeId];
+  if (previous && notice.startsAt < previous.startsAt) return alert;
+  const same = previous && previous.startsAt === notice.startsAt ? previous : undefined;
+  const log = {
+    startsAt: notice.startsAt,
+    lastAt: notice.kind === 'resolved' ? (same?.lastAt ?? sentAt) : sentAt,
+    reminders:
+      notice.kind === 'reminder' ? Math.max(notice.reminder ?? 0, same?.reminders ?? 0) : (same?.reminders ?? 0),
+    resolved: notice.kind === 'resolved' || (same?.resolved ?? false),
+    material: notice.kind === 'resolved' ? same?.material : (notice.material ?? ''),
+  };
+  return { ...alert, notified: { ...alert.notified, [notice.routeId]: log } };
+}
+
+/**
+ * Whether the route log of `alert` shows that `notice` already went out. A notice is planned once
+ * (dispatch skips what the outbox holds), but a planner whose lease ran out while its outbox write
+ * was still on its way can leave a second plan of a notice another planner has since sent; this
+ * tells delivery to drop it. Only what the log proves counts: a notice of a period the log has
+ * moved past is kept (the log no longer says).
+ */
+export function alreadySent(alert: AlertRecord | undefined, notice: NotificationItem): boolean {
+  const log = alert?.notified[notice.routeId];
+  if (!log || log.startsAt !== notice.startsAt) return false;
+  switch (notice.kind) {
+    case 'firing':
+      // A period's log is written only once a notice of it went out, its firing notice first.
+      return true;
+    case 'reminder':
+      return notice.reminder !== undefined && log.reminders >= notice.reminder;
+    case 'changed':
+      return log.material !== undefined && log.material === (notice.material ?? '');
+    case 'resolved':
+      return log.resolved;
+  }
+}

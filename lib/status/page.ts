@@ -1,0 +1,197 @@
+import type { Matchers } from '../model/config-file';
+import { statusHeadline, type StatusAlert, type StatusMute, type StatusView } from './status';
+import type { RememberedCycle } from '../store/cycle-history';
+import { escapeHtml as e, formatDuration, formatTime, safeHttpsUrl } from '../util/text';
+
+/**
+ * The status view as one small HTML page (GET /api/status?format=html, or a browser's Accept):
+ * open alerts by tenant with their age and route, tenants that cannot be read, silences and
+ * maintenance windows with their ends, and the last cycles with their durations and problems.
+ * Every value is escaped (names come from Graph, written by whoever runs the source tenant); the
+ * page carries no script, and its Content-Security-Policy forbids any.
+ */
+
+export const STATUS_PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+function matchersText(matchers: Matchers): string {
+  const parts = Object.entries(matchers)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : String(v)}`);
+  return parts.length > 0 ? parts.join(', ') : 'everything';
+}
+
+function tenantHeading(alert: { tenantId: string; tenantName?: string }): string {
+  return alert.tenantName
+    ? `${e(alert.tenantName)} <span class="id">${e(alert.tenantId)}</span>`
+    : `<span class="id">${e(alert.tenantId)}</span>`;
+}
+
+function routeText(alert: StatusAlert): string {
+  if (alert.routes.length === 0) return '<span class="muted">config not read</span>';
+  return alert.routes
+    .map((r) => `${e(r.to.join(', '))}${r.cc.length > 0 ? ` <span class="muted">cc ${e(r.cc.join(', '))}</span>` : ''}`)
+    .join('<br>');
+}
+
+/** What an alert held while its configuration is confirmed missing says. */
+function missingWords(since: string): string {
+  return `not seen on the last read (since ${formatTime(since)}); confirming before it ends`;
+}
+
+function stateText(alert: StatusAlert): string {
+  const missing = alert.missingSince ? `<div class="muted small">${e(missingWords(alert.missingSince))}</div>` : '';
+  if (!alert.mutedBy) return `<span class="badge firing">firing</span>${missing}`;
+  const until = alert.mutedBy.until ? ` until ${e(formatTime(alert.mutedBy.until))}` : '';
+  return `<span class="badge muted-badge">${e(alert.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance')}</span>${until}<div class="muted small">${e(alert.mutedBy.description)}</div>${missing}`;
+}
+
+function alertsSection(view: StatusView): string {
+  if (view.firing.length === 0) return '<section><h2>Open alerts</h2><p class="ok">Nothing is firing.</p></section>';
+  const byTenant = new Map<string, StatusAlert[]>();
+  for (const alert of view.firing) byTenant.set(alert.tenantId, [...(byTenant.get(alert.tenantId) ?? []), alert]);
+  const groups = [...byTenant.values()].map((alerts) => {
+    const rows = alerts
+      .map(
+        (a) => `<tr>
+  <td><strong>${e(a.title)}</strong>${a.reason ? `<div class="muted small">${e(a.reason)}</div>` : ''}</td>
+  <td>${e(a.configuration ?? '')}<div class="id">${e(a.jobId === '-' ? '' : a.jobId)}</div></td>
+  <td>${a.ageMs !== undefined ? e(formatDuration(a.ageMs)) : ''}<div class="muted small nowrap">since ${e(formatTime(a.since))}</div></td>
+  <td>${routeText(a)}</td>
+  <td>${stateText(a)}</td>
+</tr>`,
+      )
+      .join('\n');
+    return `<h3>${tenantHeading(alerts[0] as StatusAlert)} <span class="count">${alerts.length} open</span></h3>
+<table class="alerts"><thead><tr><th>Alert</th><th>Configuration / job</th><th>Age</th><th>Route</th><th>State</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
+  });
+  return `<section><h2>Open alerts <span class="count">${view.firing.length}</span></h2>\n${groups.join('\n')}</section>`;
+}
+
+function unreadableSection(view: StatusView): string {
+  if (view.unreadable.length === 0) return '';
+  const rows = view.unreadable
+    .map((t) => {
+      const consent = safeHttpsUrl(t.consentUrl);
+      return `<tr>
+  <td>${tenantHeading(t)}</td>
+  <td class="nowrap">${t.since ? e(formatTime(t.since)) : '<span class="muted">last cycle</span>'}</td>
+  <td>${e(t.problem ?? "see the last cycle's problems")}${t.likelyMissingPermission ? `<div class="small">likely missing <strong>${e(t.likelyMissingPermission)}</strong></div>` : ''}</td>
+  <td>${consent ? `<a href="${e(consent)}" rel="noreferrer noopener">admin consent</a>` : '<span class="muted">no app to consent to</span>'}</td>
+</tr>`;
+    })
+    .join('\n');
+  return `<section><h2>Tenants that cannot be read <span class="count">${view.unreadable.length}</span></h2>
+<table class="unreadable"><thead><tr><th>Tenant</th><th>Since</th><th>Graph answered</th><th>Fix</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table></section>`;
+}
+
+function muteRow(m: StatusMute): string {
+  const silence = m.snoozed ? `Snooze <div class="muted small">${e(m.snoozed)}</div>` : 'Silence';
+  const what =
+    m.kind === 'silence'
+      ? silence
+      : `Maintenance window ${e(m.name ?? '')} <span class="muted small">(${e(m.timeZone ?? '')})</span>`;
+  const when =
+    m.kind === 'silence'
+      ? `${m.active ? 'on' : `from ${e(formatTime(m.startsAt))}`} until <strong>${e(formatTime(m.endsAt))}</strong>`
+      : m.active
+        ? `on until <strong>${e(formatTime(m.endsAt))}</strong>`
+        : 'weekly, not on now';
+  return `<tr class="${m.active ? 'active' : 'upcoming'}">
+  <td>${what}</td>
+  <td><code>${e(matchersText(m.matchers))}</code></td>
+  <td>${when}</td>
+  <td>${e(m.createdBy)}<div class="muted small">${e(m.comment)}</div></td>
+</tr>`;
+}
+
+function mutesSection(view: StatusView): string {
+  if (view.configProblem)
+    return `<section><h2>Silences and maintenance windows</h2><p class="problem">The config file could not be read: ${e(view.configProblem)}</p></section>`;
+  if (view.mutes.length === 0)
+    return '<section><h2>Silences and maintenance windows</h2><p class="muted">None on or to come.</p></section>';
+  return `<section><h2>Silences and maintenance windows</h2>
+<table class="mutes"><thead><tr><th>What</th><th>Matches</th><th>When</th><th>By</th></tr></thead>
+<tbody>
+${view.mutes.map(muteRow).join('\n')}
+</tbody></table></section>`;
+}
+
+function problemsCell(cycle: RememberedCycle): string {
+  if (cycle.errors.length === 0) return '<span class="ok">none</span>';
+  const more = cycle.omitted?.errors ? `<li class="muted">and ${cycle.omitted.errors} more</li>` : '';
+  return `<ul>${cycle.errors.map((p) => `<li>${e(p)}</li>`).join('')}${more}</ul>`;
+}
+
+function cyclesSection(view: StatusView): string {
+  if (view.recentCycles.length === 0)
+    return '<section><h2>Last cycles</h2><p class="muted">No cycle has run yet.</p></section>';
+  const rows = view.recentCycles
+    .map(
+      (c) => `<tr class="${c.errors.length > 0 ? 'bad' : 'good'}">
+  <td class="nowrap">${e(formatTime(c.startedAt))}</td>
+  <td class="num">${e(c.durationMs)} ms</td>
+  <td class="num">${e(c.tenantsChecked)}${c.tenantsUnreadable.length > 0 ? ` <span class="problem">(${e(c.tenantsUnreadable.length + (c.omitted?.tenantsUnreadable ?? 0))} unreadable)</span>` : ''}</td>
+  <td class="num">${e(c.jobsSeen)}</td>
+  <td class="num">${e(c.alertsFiring)}</td>
+  <td class="num">${e(c.notificationsSent)}${c.notificationsPending > 0 ? ` <span class="muted">+${e(c.notificationsPending)} waiting</span>` : ''}</td>
+  <td>${e(c.heartbeat)}</td>
+  <td>${problemsCell(c)}</td>
+</tr>`,
+    )
+    .join('\n');
+  return `<section><h2>Last cycles</h2>
+<table class="cycles"><thead><tr><th>Started</th><th>Took</th><th>Tenants</th><th>Jobs</th><th>Firing</th><th>Emails sent</th><th>Heartbeat</th><th>Problems</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table></section>`;
+}
+
+function summaryLine(view: StatusView): string {
+  const { state, words } = statusHeadline(view);
+  return `<p class="banner ${state}">${e(words)}</p>`;
+}
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1f; margin: 24px; max-width: 1200px; }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 24px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h3 { font-size: 14px; margin: 16px 0 6px; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #eee; }
+th { font-weight: 600; color: #555; background: #fafafa; } td.num { text-align: right; white-space: nowrap; }
+.id { font: 11px ui-monospace, monospace; color: #777; } .muted { color: #777; } .small { font-size: 12px; } .count { color: #777; font-weight: normal; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
+.firing { background: #fde7e9; color: #a4262c; } .muted-badge { background: #eee; color: #555; }
+.banner { padding: 10px 14px; border-radius: 6px; margin: 12px 0; } .banner.good { background: #e7f4e8; } .banner.bad { background: #fde7e9; } .banner.late { background: #fff4ce; }
+.ok { color: #107c10; } .problem { color: #a4262c; } tr.bad td { background: #fffafa; } tr.upcoming td { color: #555; }
+ul { margin: 0; padding-left: 18px; } code { font-size: 12px; } .nowrap { white-space: nowrap; }
+`;
+
+/** The whole page. */
+export function renderStatusPage(view: StatusView): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${e(STATUS_PAGE_CSP)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Entra Sync Watch: status</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>Entra Sync Watch</h1>
+<div class="muted small">Status at ${e(formatTime(view.generatedAt))}, from stored state (nothing here calls Graph).</div>
+${summaryLine(view)}
+${alertsSection(view)}
+${unreadableSection(view)}
+${mutesSection(view)}
+${cyclesSection(view)}
+</body>
+</html>
+`;
+}

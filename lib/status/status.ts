@@ -1,0 +1,229 @@
+import { matchLabelsOf, routesFor } from '../dispatch/route';
+import { viewOf } from '../evaluate/view';
+import type { AlertRecord, CycleSummary, Severity } from '../model';
+import type { Matchers } from '../model/config-file';
+import type { Policy } from '../model/policy';
+import { silencedBy } from '../silence/silence';
+import { isInWeeklyWindow, maintenanceEndsAt } from '../silence/windows';
+import type { AlertStore } from '../store/alert-store';
+import type { CycleHistory, RememberedCycle } from '../store/cycle-history';
+import type { OutboxStore } from '../store/outbox-store';
+import type { SilenceStore, StoredSilence } from '../store/silence-store';
+import { formatDuration } from '../util/text';
+
+/** An alert firing now, as an operator looks at it. Text from Graph is untrusted: every renderer escapes it. */
+export interface StatusAlert {
+  tenantId: string;
+  tenantName?: string;
+  condition: string;
+  /** The rule's short name: `Quarantined`, `Deletion threshold tripped`, `Cannot monitor`. */
+  title: string;
+  severity: Severity;
+  configuration?: string;
+  jobId: string;
+  since?: string;
+  /** How long it has been firing at `generatedAt`. */
+  ageMs?: number;
+  reason?: string;
+  /** Where its notices go (the routing tree of the config file). */
+  routes: { id: string; to: string[]; cc: string[] }[];
+  /** A silence or maintenance window muting it now. */
+  mutedBy?: { kind: 'silence' | 'maintenance'; description: string; until?: string };
+  /** Its configuration was not seen on the last read, since then: held while that is confirmed. */
+  missingSince?: string;
+}
+
+/** A tenant the monitor cannot read: the alert about it, or the last cycle's word while the alert is pending. */
+interface UnreadableTenant {
+  tenantId: string;
+  tenantName?: string;
+  since?: string;
+  problem?: string;
+  likelyMissingPermission?: string;
+  /** The admin-consent link for the app the monitor signs in with (none for a managed identity alone). */
+  consentUrl?: string;
+}
+
+/** A silence or maintenance window that is on now or still to come. */
+export interface StatusMute {
+  kind: 'silence' | 'maintenance';
+  name?: string;
+  matchers: Matchers;
+  startsAt?: string;
+  endsAt?: string;
+  timeZone?: string;
+  createdBy: string;
+  comment: string;
+  active: boolean;
+  /** For a silence a snooze link made: the alert it snoozes. */
+  snoozed?: string;
+}
+
+export interface StatusView {
+  generatedAt: string;
+  /** The last cycle's summary, or null before the first cycle. */
+  lastCycle: CycleSummary | null;
+  /** The last cycles, newest first (lib/store/cycle-history.ts RECENT_CYCLES_KEPT). */
+  recentCycles: RememberedCycle[];
+  /** Alerts firing now, oldest first. */
+  firing: StatusAlert[];
+  unreadable: UnreadableTenant[];
+  /** Silences and maintenance windows on now or to come. */
+  mutes: StatusMute[];
+  /** Messages (emails and channel posts) planned and not yet sent (send budget, ACS or a channel failing). */
+  emailsWaiting: number;
+  /** Why routes and silences are not shown: the config file could not be read. */
+  configProblem?: string;
+}
+
+export interface StatusOptions {
+  /** The config file's routes and silences (none: routes and mutes are not shown). */
+  policy?: Policy;
+  now?: Date;
+  /** The admin-consent link for a tenant, when the monitor signs in with an app registration. */
+  consentUrl?: (tenantId: string) => string | undefined;
+  configProblem?: string;
+  /** Silences made by snooze links (absent: none are read). */
+  snoozes?: SilenceStore;
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+function statusAlert(alert: AlertRecord, now: Date, policy: Policy | undefined): StatusAlert {
+  const tenantNames = policy?.tenantNames ?? new Map<string, string>();
+  const labels = matchLabelsOf(alert, tenantNames);
+  const muted = policy ? silencedBy(labels, policy, now) : undefined;
+  const since = alert.startsAt;
+  return {
+    tenantId: alert.labels.tenantId,
+    tenantName: labels.tenantName,
+    condition: alert.labels.condition,
+    title: viewOf(alert, { now, tenantNames }).title,
+    severity: alert.severity,
+    configuration: text(alert.annotations.servicePrincipalName),
+    jobId: alert.labels.jobId,
+    since,
+    ageMs: since ? Math.max(0, now.getTime() - Date.parse(since)) : undefined,
+    reason: text(alert.annotations.reason),
+    routes: policy ? routesFor(policy.route, labels).map((r) => ({ id: r.id, to: r.to, cc: r.cc })) : [],
+    mutedBy: muted
+      ? { kind: muted.kind, description: muted.description, until: muted.until?.toISOString() }
+      : undefined,
+    missingSince: alert.missingSince,
+  };
+}
+
+function mutesOf(policy: Policy | undefined, now: Date): StatusMute[] {
+  if (!policy) return [];
+  const silences: StatusMute[] = policy.silences
+    .filter((s) => s.endsAt > now)
+    .map((s) => ({
+      ...('fingerprint' in s ? { snoozed: (s as StoredSilence).heading } : {}),
+      kind: 'silence',
+      matchers: s.matchers,
+      startsAt: s.startsAt.toISOString(),
+      endsAt: s.endsAt.toISOString(),
+      createdBy: s.createdBy,
+      comment: s.comment,
+      active: s.startsAt <= now,
+    }));
+  const windows: StatusMute[] = policy.maintenanceWindows.map((w) => {
+    const active = w.weekly.some((weekly) => isInWeeklyWindow(weekly, w.timeZone, now));
+    return {
+      kind: 'maintenance',
+      name: w.name,
+      matchers: w.matchers,
+      endsAt: active ? maintenanceEndsAt(w.weekly, w.timeZone, now)?.toISOString() : undefined,
+      timeZone: w.timeZone,
+      createdBy: w.createdBy,
+      comment: w.comment,
+      active,
+    };
+  });
+  return [...silences, ...windows];
+}
+
+function unreadableOf(
+  firing: AlertRecord[],
+  lastCycle: CycleSummary | undefined,
+  options: StatusOptions,
+): UnreadableTenant[] {
+  const names = options.policy?.tenantNames;
+  const byTenant = new Map<string, UnreadableTenant>();
+  for (const alert of firing.filter((a) => a.labels.condition === 'tenant-unreadable')) {
+    byTenant.set(alert.labels.tenantId, {
+      tenantId: alert.labels.tenantId,
+      since: alert.startsAt,
+      problem: text(alert.annotations.problem),
+      likelyMissingPermission: text(alert.annotations.likelyMissingPermission),
+    });
+  }
+  for (const tenantId of lastCycle?.tenantsUnreadable ?? [])
+    if (!byTenant.has(tenantId)) byTenant.set(tenantId, { tenantId });
+  return [...byTenant.values()].map((t) => ({
+    ...t,
+    tenantName: names?.get(t.tenantId.toLowerCase()),
+    consentUrl: options.consentUrl?.(t.tenantId),
+  }));
+}
+
+/** What the status view reads: the alerts, the outbox and the cycle history. */
+export interface StatusStores {
+  alerts: Pick<AlertStore, 'loadAll'>;
+  outbox: Pick<OutboxStore, 'list'>;
+  cycles: Pick<CycleHistory, 'latest' | 'recent'>;
+}
+
+/** What is firing now, what is muted, and how the last cycles went, from stored state only (no Graph call). */
+export async function readStatus(stores: StatusStores, options: StatusOptions = {}): Promise<StatusView> {
+  const now = options.now ?? new Date();
+  const [records, lastCycle, recentCycles, planned, snoozes] = await Promise.all([
+    stores.alerts.loadAll(),
+    stores.cycles.latest(),
+    stores.cycles.recent(),
+    stores.outbox.list(),
+    options.snoozes?.list() ?? [],
+  ]);
+  // Snoozes mute beside the config's silences, here as in the cycle.
+  options =
+    options.policy && snoozes.length > 0
+      ? { ...options, policy: { ...options.policy, silences: [...options.policy.silences, ...snoozes] } }
+      : options;
+  const firing = [...records.values()]
+    .filter((a) => a.state === 'firing')
+    .sort((a, b) => (a.startsAt ?? '').localeCompare(b.startsAt ?? ''));
+  return {
+    generatedAt: now.toISOString(),
+    lastCycle: lastCycle ?? null,
+    recentCycles,
+    firing: firing.map((a) => statusAlert(a, now, options.policy)),
+    unreadable: unreadableOf(firing, lastCycle, options),
+    mutes: mutesOf(options.policy, now),
+    emailsWaiting: planned.length,
+    configProblem: options.configProblem,
+  };
+}
+
+/** A cycle older than this is late: the schedule stopped (the "no cycle finished" alert fires at 15 minutes too). */
+const LATE_MS = 15 * 60_000;
+
+/** The one sentence an operator reads first, and how it should look: good, bad (problems) or late. */
+export function statusHeadline(view: StatusView): { state: 'good' | 'bad' | 'late'; words: string } {
+  const last = view.lastCycle;
+  const waiting =
+    view.emailsWaiting > 0 ? ` ${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.` : '';
+  if (!last) return { state: 'late', words: `No cycle has finished yet.${waiting}` };
+  const ago = Date.parse(view.generatedAt) - Date.parse(last.startedAt);
+  if (ago > LATE_MS)
+    return {
+      state: 'late',
+      words: `The last cycle started ${formatDuration(ago)} ago: the schedule may have stopped.${waiting}`,
+    };
+  if (last.errors.length > 0) {
+    return {
+      state: 'bad',
+      words: `The last cycle, ${formatDuration(ago)} ago, could not do its whole job (${last.errors.length} problem(s)).${waiting}`,
+    };
+  }
+  return { state: 'good', words: `The last cycle, ${formatDuration(ago)} ago, did its whole job.${waiting}` };
+}

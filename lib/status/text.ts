@@ -1,0 +1,127 @@
+import type { Matchers } from '../model/config-file';
+import { statusHeadline, type StatusView } from './status';
+import { formatDuration, formatTime, headerSafe } from '../util/text';
+
+/**
+ * The status view as terminal tables (`npm run status`): the same sections as the HTML page. Every
+ * cell is one line without control characters, so a display name from Graph cannot move the
+ * cursor or recolour the terminal.
+ */
+
+const MAX_CELL = 48;
+
+function cell(value: unknown, max = MAX_CELL): string {
+  return headerSafe(value, max);
+}
+
+/** Columns padded to the widest cell, two spaces apart, headers in capitals. */
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers.map((h) => h.toUpperCase())), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+}
+
+function matchersText(matchers: Matchers): string {
+  const parts = Object.entries(matchers)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : String(v)}`);
+  return parts.length > 0 ? parts.join(', ') : 'everything';
+}
+
+export function renderStatusText(view: StatusView): string {
+  const out: string[] = [`Entra Sync Watch status at ${formatTime(view.generatedAt)}`, statusHeadline(view).words, ''];
+
+  out.push(`Open alerts (${view.firing.length})`);
+  if (view.firing.length === 0) out.push('  Nothing is firing.');
+  const tenants = [...new Set(view.firing.map((a) => a.tenantId))];
+  for (const tenantId of tenants) {
+    const alerts = view.firing.filter((a) => a.tenantId === tenantId);
+    const name = alerts[0]?.tenantName;
+    out.push(`  ${name ? `${cell(name)} (${cell(tenantId)})` : cell(tenantId)}: ${alerts.length} open`);
+    out.push(
+      table(
+        ['alert', 'configuration', 'age', 'route', 'state'],
+        alerts.map((a) => [
+          cell(a.reason ? `${a.title}: ${a.reason}` : a.title),
+          cell(a.configuration ?? ''),
+          a.ageMs !== undefined ? formatDuration(a.ageMs) : '',
+          cell(a.routes.map((r) => r.to.join(', ')).join(' + ') || 'config not read', 60),
+          a.mutedBy
+            ? cell(
+                `${a.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance'}${a.mutedBy.until ? ` until ${formatTime(a.mutedBy.until)}` : ''}`,
+              )
+            : a.missingSince
+              ? cell(`firing; not seen on the last read since ${formatTime(a.missingSince)}, confirming`)
+              : 'firing',
+        ]),
+      ),
+    );
+  }
+
+  if (view.unreadable.length > 0) {
+    out.push('', `Tenants that cannot be read (${view.unreadable.length})`);
+    out.push(
+      table(
+        ['tenant', 'since', 'graph answered'],
+        view.unreadable.map((t) => [
+          cell(t.tenantName ? `${t.tenantName} (${t.tenantId})` : t.tenantId, 60),
+          t.since ? formatTime(t.since) : 'last cycle',
+          cell(t.problem ?? '', 90),
+        ]),
+      ),
+    );
+    const links = view.unreadable.filter((t) => t.consentUrl);
+    if (links.length > 0)
+      out.push('  Admin consent links:', ...links.map((t) => `    ${cell(t.tenantId)}: ${cell(t.consentUrl, 600)}`));
+  }
+
+  out.push('', 'Silences and maintenance windows');
+  if (view.configProblem) out.push(`  The config file could not be read: ${cell(view.configProblem, 300)}`);
+  else if (view.mutes.length === 0) out.push('  None on or to come.');
+  else {
+    out.push(
+      table(
+        ['what', 'matches', 'when', 'by'],
+        view.mutes.map((m) => [
+          cell(m.kind === 'silence' ? 'silence' : `maintenance "${m.name}"`),
+          cell(matchersText(m.matchers)),
+          m.kind === 'silence'
+            ? `${m.active ? 'on' : `from ${formatTime(m.startsAt)}`} until ${formatTime(m.endsAt)}`
+            : m.active
+              ? `on until ${formatTime(m.endsAt)}`
+              : `weekly (${cell(m.timeZone)}), not on now`,
+          cell(`${m.createdBy}: ${m.comment}`, 60),
+        ]),
+      ),
+    );
+  }
+
+  out.push('', 'Last cycles');
+  if (view.recentCycles.length === 0) out.push('  No cycle has run yet.');
+  else {
+    out.push(
+      table(
+        ['started', 'took', 'tenants', 'unreadable', 'jobs', 'firing', 'sent', 'waiting', 'heartbeat', 'problems'],
+        view.recentCycles.map((c) => [
+          formatTime(c.startedAt),
+          `${c.durationMs} ms`,
+          String(c.tenantsChecked),
+          String(c.tenantsUnreadable.length + (c.omitted?.tenantsUnreadable ?? 0)),
+          String(c.jobsSeen),
+          String(c.alertsFiring),
+          String(c.notificationsSent),
+          String(c.notificationsPending),
+          c.heartbeat,
+          c.errors.length === 0 ? 'none' : cell(`${c.errors.length + (c.omitted?.errors ?? 0)}: ${c.errors[0]}`, 90),
+        ]),
+      ),
+    );
+  }
+  if (view.emailsWaiting > 0)
+    out.push('', `${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.`);
+  return `${out.join('\n')}\n`;
+}
