@@ -1,5 +1,5 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { decideDepsFromEnv } from '../lib/actions/from-env';
+import { decideDepsFromEnv } from '../lib/app';
 import { handleDecide, type DecideDeps } from '../lib/actions/handler';
 import { DECIDE_PAGE_HEADERS, notePage } from '../lib/actions/pages';
 import { parseCookies } from '../lib/actions/session';

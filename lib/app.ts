@@ -34,6 +34,14 @@ import { observeBatch, type BatchOutcome } from './fanout/worker';
 import { handleSnooze, type SnoozeResponse } from './snooze/handler';
 import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
 import { readStatus, type StatusView } from './status/status';
+import { ManagedIdentityCredential } from '@azure/identity';
+import { DEFAULT_ACCESS } from './actions/access';
+import { createJobActions } from './actions/graph-actions';
+import type { DecideDeps } from './actions/handler';
+import { actionsPossible } from './actions/readiness';
+import { msalSignIn } from './actions/sign-in';
+import { CLOUDS } from './settings/clouds';
+import { LINK_LEDGER_TABLE, LinkLedger } from './store/link-ledger';
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 function targetsOf(settings: Settings, env: Env): Target[] {
   if (settings.tenants.length > 0) return settings.tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId }));
@@ -214,7 +222,7 @@ export function formatSummary(summary: CycleSummary): string {
   return parts.join(', ');
 }
 
-// ---- the other entry points: the fan-out worker, the status view, the snooze endpoint --------------
+// ---- the other entry points: the fan-out worker, the status view, the snooze and decide endpoints ---
 
 /**
  * One message of the fan-out queue, with this instance's settings: what functions/observe.ts runs.
@@ -300,4 +308,53 @@ export async function snoozeFromEnv(
     tenantNames,
     now,
   });
+}
+
+/**
+ * The decide endpoint wired from settings, as the Function App runs it: the alert store and the
+ * link ledger of AzureWebJobsStorage, the monitor's Graph credential for the writes, the sign-in
+ * app of ACTIONS_SIGNIN_CLIENT_ID (its secret, or the managed identity as its federated
+ * credential), who may act and tenant names from the config file (a config that cannot be read
+ * leaves the app role alone and costs the names). `undefined` while WATCH_ACTIONS is off.
+ */
+export function decideDepsFromEnv(env: Env, log?: (line: string) => void): DecideDeps | undefined {
+  const settings = loadSettings(env);
+  const actions = settings.actions;
+  if (!actions) return undefined;
+  let policy: Policy | undefined;
+  try {
+    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log?.(`decide: the config file cannot be read, so only the app role may act: ${error.message}`);
+  }
+  const credentials = createCredentials(settings, env);
+  const audience = `${CLOUDS[settings.cloud].tokenExchangeAudience}/.default`;
+  const managed = actions.signIn.clientSecret
+    ? undefined
+    : new ManagedIdentityCredential(
+        actions.signIn.managedIdentityClientId ? { clientId: actions.signIn.managedIdentityClientId } : {},
+      );
+  return {
+    settings: actions,
+    access: policy?.actions ?? DEFAULT_ACCESS,
+    alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
+    ledger: new LinkLedger(createTableClient(settings, credentials.azure, LINK_LEDGER_TABLE)),
+    graphFor: (tenantId) => createJobActions(credentials.graph, settings.graphEndpoint, tenantId),
+    readiness: (tenantId) => actionsPossible(credentials.graph, settings.graphEndpoint, tenantId),
+    signIn: msalSignIn(actions, {
+      ...(managed
+        ? {
+            clientAssertion: async () => {
+              const token = await managed.getToken(audience);
+              if (!token) throw new Error(`the managed identity returned no token for ${audience}`);
+              return token.token;
+            },
+          }
+        : {}),
+    }),
+    tenantNames: policy?.tenantNames ?? new Map(),
+    now: () => new Date(),
+    ...(log ? { log } : {}),
+  };
 }

@@ -1,4 +1,7 @@
-import { OPERATOR_ROLE } from './settings';
+import type { ActionsAccess, Operators } from '../model/policy';
+import { OPERATOR_ROLE } from '../settings/actions';
+
+export type { ActionsAccess, Operators } from '../model/policy';
 
 /**
  * Who may act on an alert. People sign in to the monitor's own tenant (the ops team's), and may
@@ -12,18 +15,6 @@ import { OPERATOR_ROLE } from './settings';
  *     "tenants": { "<customer tenant ID>": { "groups": ["<Contoso desk group object ID>"] } }
  *   }
  */
-
-export interface Operators {
-  roles: string[];
-  groups: string[];
-}
-
-export interface ActionsAccess {
-  /** Who may act in any tenant without an entry of its own. */
-  operators: Operators;
-  /** Per customer tenant (lower-case ID): who may act there, instead of `operators`. */
-  tenants: Map<string, Operators>;
-}
 
 export const DEFAULT_ACCESS: ActionsAccess = { operators: { roles: [OPERATOR_ROLE], groups: [] }, tenants: new Map() };
 
@@ -68,64 +59,4 @@ export function describeOperators(operators: Operators): string {
   ];
   if (parts.length === 0) return 'nobody (the config allows no role or group here)';
   return parts.length === 1 ? (parts[0] as string) : `${parts.slice(0, -1).join(', ')} or ${parts.at(-1)}`;
-}
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ROLE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$/;
-
-function operatorsFrom(raw: unknown, where: string, problems: string[]): Operators | undefined {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push(`${where} must be an object with "roles" and/or "groups"`);
-    return undefined;
-  }
-  const { roles, groups, ...rest } = raw as Record<string, unknown>;
-  for (const name of Object.keys(rest)) problems.push(`${where}.${name} is not a setting; expected roles or groups`);
-  const list = (value: unknown, name: string, check: RegExp, what: string): string[] => {
-    if (value === undefined) return [];
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-      problems.push(`${where}.${name} must be a list of ${what}`);
-      return [];
-    }
-    for (const v of value as string[])
-      if (!check.test(v)) problems.push(`${where}.${name} holds "${v}", which is not ${what}`);
-    return value as string[];
-  };
-  const result = {
-    roles: list(roles, 'roles', ROLE, 'app role values (e.g. SyncWatch.Operator)'),
-    groups: list(groups, 'groups', GUID, 'group object IDs').map((g) => g.toLowerCase()),
-  };
-  if (result.roles.length === 0 && result.groups.length === 0)
-    problems.push(`${where} allows nobody: name at least one role or group`);
-  return result;
-}
-
-/** The `actions` section of the config file, validated (problems name the path at fault). */
-export function actionsAccessFrom(raw: unknown, problems: string[]): ActionsAccess {
-  if (raw === undefined) return DEFAULT_ACCESS;
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push('actions must be an object with "operators" and/or "tenants"');
-    return DEFAULT_ACCESS;
-  }
-  const { operators, tenants, ...rest } = raw as Record<string, unknown>;
-  for (const name of Object.keys(rest))
-    problems.push(`actions.${name} is not a setting; expected operators or tenants`);
-  const everywhere =
-    operators === undefined
-      ? DEFAULT_ACCESS.operators
-      : (operatorsFrom(operators, 'actions.operators', problems) ?? DEFAULT_ACCESS.operators);
-  const perTenant = new Map<string, Operators>();
-  if (tenants !== undefined) {
-    if (!tenants || typeof tenants !== 'object' || Array.isArray(tenants))
-      problems.push('actions.tenants must be an object keyed by tenant ID');
-    else
-      for (const [tenantId, entry] of Object.entries(tenants as Record<string, unknown>)) {
-        if (!GUID.test(tenantId)) {
-          problems.push(`actions.tenants has "${tenantId}", which is not a tenant ID (GUID)`);
-          continue;
-        }
-        const rule = operatorsFrom(entry, `actions.tenants.${tenantId}`, problems);
-        if (rule) perTenant.set(tenantId.toLowerCase(), rule);
-      }
-  }
-  return { operators: everywhere, tenants: perTenant };
 }

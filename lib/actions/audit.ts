@@ -1,8 +1,8 @@
-import type { LinkLedger, LinkUse } from '../links/ledger';
+import type { LinkLedger, LinkUse } from '../store/link-ledger';
 import type { GraphAnswer } from './graph-actions';
 import type { OnDemandResult } from './on-demand';
 import type { ActionCall } from './plans';
-import type { ActionName } from './settings';
+import type { ActionName } from '../settings/actions';
 
 /**
  * The audit of decisions. A decision is the use of its link in the link ledger: one row, keyed by

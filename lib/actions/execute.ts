@@ -1,5 +1,5 @@
-import { LedgerConflict, type LinkLedger } from '../links/ledger';
-import type { SignedLink } from '../links/signed-links';
+import { LedgerConflict, type LinkLedger } from '../store/link-ledger';
+import type { SignedLink } from '../util/signed-links';
 import {
   AUDIT_RETENTION_MS,
   lastAttempt,

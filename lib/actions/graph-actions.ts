@@ -68,7 +68,7 @@ const path = (servicePrincipalId: string, jobId: string, action = '') =>
   `/servicePrincipals/${encodeURIComponent(servicePrincipalId)}/synchronization/jobs/${encodeURIComponent(jobId)}${action}`;
 
 /** The answer a Graph client error stands for, and whether Graph did nothing (4xx) or may have (the rest). */
-export function writeErrorOf(error: unknown): GraphWriteError {
+function writeErrorOf(error: unknown): GraphWriteError {
   const e = (error ?? {}) as ErrorLike & { requestId?: string | null; headers?: { get?(n: string): string | null } };
   const status = typeof e.statusCode === 'number' && e.statusCode > 0 ? e.statusCode : 0;
   const body = graphErrorBody(e.body);

@@ -1,7 +1,7 @@
-import type { LinkLedger } from '../links/ledger';
-import type { LinkRefusal, SignedLink } from '../links/signed-links';
+import type { LinkLedger } from '../store/link-ledger';
+import type { LinkRefusal, SignedLink } from '../util/signed-links';
 import type { AlertRecord } from '../model';
-import { viewOf } from '../evaluate/view';
+import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import type { JobSnapshot } from '../model/observation';
 import { formatTime } from '../util/text';
 import { describeOperators, mayAct, operatorsFor, type ActionsAccess } from './access';
@@ -39,7 +39,7 @@ import {
   type ResponseCookie,
   type Session,
 } from './session';
-import type { ActionsSettings } from './settings';
+import type { ActionsSettings } from '../settings/actions';
 import type { SignInService } from './sign-in';
 import { describeState, sameState, stateHash, stateNow } from './state';
 
@@ -161,16 +161,16 @@ async function refuse(
   return page(status, refusalPage({ title, text, viewer: viewer(ctx.session), now: extra.now, detail: extra.detail }));
 }
 
-/** `Deletion threshold tripped: Fabrikam to Contoso (Contoso)`, as the alert's messages name it. */
-function headingOf(
+/** The alert as its messages name it (`Deletion threshold tripped: Fabrikam to Contoso (Contoso)`), and what they said. */
+function describedAlert(
   alert: AlertRecord,
   deps: DecideDeps,
   now: Date,
 ): { heading: string; what: string; facts: [string, string][]; tenant: string; configuration: string } {
   const view = viewOf(alert, { now, tenantNames: deps.tenantNames });
-  const tenant = deps.tenantNames.get(alert.labels.tenantId.toLowerCase()) ?? alert.labels.tenantId;
+  const tenant = tenantNameOf(alert, deps.tenantNames);
   return {
-    heading: `${view.title}: ${view.about} (${tenant})`,
+    heading: alertHeading(view, alert, tenant),
     what: view.what,
     facts: view.facts,
     tenant,
@@ -198,7 +198,7 @@ function nowView(job: JobSnapshot, alert: AlertRecord, readAt: Date): NowView {
 }
 
 /** The objects of the alert a person can pick for provision on demand: examples the failure digest named with their IDs. */
-export function onDemandChoices(alert: AlertRecord): OnDemandChoice[] {
+function onDemandChoices(alert: AlertRecord): OnDemandChoice[] {
   const choices: OnDemandChoice[] = [];
   try {
     const codes = JSON.parse(String(alert.annotations.codes ?? '[]')) as {
@@ -402,7 +402,7 @@ async function onLink(ctx: Context): Promise<DecideResponse> {
       'This link names another job than its alert',
       'The job in the link is not the alert’s. Nothing is done on a job the alert is not about.',
     );
-  const described = headingOf(alert, deps, now);
+  const described = describedAlert(alert, deps, now);
   if (alert.state !== 'firing' || alert.startsAt !== binding.startsAt) {
     const why =
       alert.state === 'resolved'

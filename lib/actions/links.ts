@@ -1,7 +1,7 @@
 import type { AlertRecord, Link } from '../model';
-import { linkUrl, newLink, verifyLink, type SignedLink, type VerifiedLink } from '../links/signed-links';
+import { linkUrl, newLink, verifyLink, type SignedLink, type VerifiedLink } from '../util/signed-links';
 import { plansFor } from './plans';
-import type { ActionsSettings } from './settings';
+import type { ActionsSettings } from '../settings/actions';
 import { stateHash, stateOfAlert } from './state';
 
 /**
@@ -11,8 +11,8 @@ import { stateHash, stateOfAlert } from './state';
  * offer a decision turned on get one; with actions off, none does.
  */
 
-export const DECIDE_PATH = 'decide';
-export const DECIDE_LABEL = 'Review and decide';
+const DECIDE_PATH = 'decide';
+const DECIDE_LABEL = 'Review and decide';
 
 /** The bound fields of a decide link, by their short names in the URL. */
 export const DECIDE_BOUND = ['t', 'a', 'b', 'p', 'j', 'c', 'h', 'n'] as const;

@@ -7,7 +7,7 @@
  * from Graph: the page escapes it, and each string is bounded.
  */
 
-export interface OnDemandStep {
+interface OnDemandStep {
   name: string;
   type: string;
   status: string;

@@ -9,7 +9,7 @@ import type { ActionPlan } from './plans';
  * reasons and steps come from Graph and from tenants' admins). Forms post only to this endpoint.
  */
 
-export const DECIDE_PAGE_CSP =
+const DECIDE_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /**
@@ -200,7 +200,7 @@ ${hidden(input.fields)}
 }
 
 /** One attempt in words: who, what, when, and what came of it. */
-export function attemptWords(attempt: Attempt): string {
+function attemptWords(attempt: Attempt): string {
   const graph = attempt.graph
     ? ` Graph answered ${attempt.graph.status || 'nothing'}${attempt.graph.code ? ` ${attempt.graph.code}` : ''}${attempt.graph.message ? `: ${attempt.graph.message}` : ''}.`
     : '';
@@ -276,10 +276,4 @@ ${input.now ? nowBlock(input.now) : ''}
 /** A plain note without the alert (actions off, a sign-in that failed). */
 export function notePage(title: string, text: string): string {
   return document(title, `${header(undefined)}\n<h1>${e(title)}</h1>\n<p>${e(text)}</p>`);
-}
-
-/** What a history of decisions looks like on the status page and in notices: "Deletes approved by Adele Vance at 03:12". */
-export function decisionLine(record: DecisionRecord, noticeTitle: string): string {
-  const last = record.attempts[record.attempts.length - 1] as Attempt;
-  return `${noticeTitle} by ${last.by.name} at ${formatTime(last.endedAt ?? last.startedAt)}`;
 }

@@ -1,5 +1,5 @@
 import type { AlertRecord } from '../model';
-import type { ActionName } from './settings';
+import type { ActionName } from '../settings/actions';
 
 /**
  * What can be decided from which alert, and what each decision asks of Graph. The reset scopes

@@ -42,7 +42,7 @@ export function unseal<T>(use: string, sealed: string | undefined, key: string, 
 }
 
 /** How long an anti-forgery token works: long enough to read a page, short enough to be of no use later. */
-export const CSRF_LIFETIME_MS = 30 * 60_000;
+const CSRF_LIFETIME_MS = 30 * 60_000;
 
 function csrfMac(key: string, session: string, linkId: string, step: string, issued: number): string {
   return createHmac('sha256', derivedKey(key, 'csrf'))

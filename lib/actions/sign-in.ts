@@ -2,7 +2,7 @@ import { ConfidentialClientApplication, CryptoProvider, LogLevel, type Configura
 import type { Person } from './access';
 import { fetchJson, IdTokenError, TenantKeys, verifyIdToken, type FetchJson, type OpenIdMetadata } from './id-token';
 import { seal, unseal } from './sealed';
-import type { ActionsSettings } from './settings';
+import type { ActionsSettings } from '../settings/actions';
 
 /**
  * Sign-in for the decide endpoint: the OAuth 2.0 authorization-code flow with PKCE against the
@@ -17,7 +17,7 @@ import type { ActionsSettings } from './settings';
  */
 
 /** How long a sign-in may take, from the redirect to Entra to the way back. */
-export const SIGN_IN_WINDOW_MS = 10 * 60_000;
+const SIGN_IN_WINDOW_MS = 10 * 60_000;
 /** The path Entra sends people back to (the redirect URI the sign-in app registers). */
 export const SIGNED_IN_PATH = '/api/decide/signed-in';
 const SCOPES = ['openid', 'profile'];
@@ -30,8 +30,7 @@ interface PendingSignIn {
   returnTo: string;
 }
 
-export type SignInResult =
-  { ok: true; person: Person; returnTo: string } | { ok: false; reason: string; detail?: string };
+type SignInResult = { ok: true; person: Person; returnTo: string } | { ok: false; reason: string; detail?: string };
 
 export interface SignInService {
   /** Where to send the person to sign in, and the cookie value to keep meanwhile. */

@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
-import { LedgerConflict, LinkLedger } from '../../lib/links/ledger';
+import { LedgerConflict, LinkLedger } from '../../lib/store/link-ledger';
 
 /**
  * The link ledger on real Table Storage (Azurite): claims race from several "instances" (each its

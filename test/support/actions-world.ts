@@ -4,9 +4,9 @@ import { handleDecide, type DecideDeps, type DecideRequest, type DecideResponse 
 import { decideLinkFor } from '../../lib/actions/links';
 import { readOnDemandAnswer } from '../../lib/actions/on-demand';
 import { newSession, SESSION_COOKIE, SESSION_LIFETIME_MS, sessionCookie } from '../../lib/actions/session';
-import { ACTION_NAMES, type ActionsSettings } from '../../lib/actions/settings';
+import { ACTION_NAMES, type ActionsSettings } from '../../lib/settings/actions';
 import type { SignInService } from '../../lib/actions/sign-in';
-import { LinkLedger } from '../../lib/links/ledger';
+import { LinkLedger } from '../../lib/store/link-ledger';
 import type { AlertRecord } from '../../lib/model';
 import type { JobSnapshot } from '../../lib/model/observation';
 import { MemoryTable } from './memory-table';
@@ -19,7 +19,7 @@ import { MemoryTable } from './memory-table';
  */
 
 export const BASE = 'https://watch.contoso.com';
-export const ORIGIN = BASE;
+const ORIGIN = BASE;
 
 export const SETTINGS: ActionsSettings = {
   actions: [...ACTION_NAMES],
@@ -65,14 +65,14 @@ export function jobOf(alert: AlertRecord, reason = String(alert.annotations.reas
   };
 }
 
-export type FakeFault =
+type FakeFault =
   | { kind: 'refuse'; status: 403 | 409 | 404 | 429; code: string }
   | { kind: 'fail'; status: 500 | 503 }
   /** Graph carries the restart out, and its answer is lost on the way back (a 504, a reset socket). */
   | { kind: 'lose-answer' };
 
 /** Graph as far as a decision sees it: one job, its restarts and on-demand provisioning. */
-export class FakeGraph implements JobActions {
+class FakeGraph implements JobActions {
   restarts: { scope: string; at: number }[] = [];
   onDemand: { ruleId: string; objectId: string }[] = [];
   faults: FakeFault[] = [];
@@ -164,7 +164,7 @@ export class FakeGraph implements JobActions {
 }
 
 /** A sign-in that knows people by the `code` Entra would send back. */
-export function fakeSignIn(people: Record<string, Person>): SignInService {
+function fakeSignIn(people: Record<string, Person>): SignInService {
   return {
     async start(returnTo) {
       return { location: `https://login.microsoftonline.com/authorize?state=s1`, pending: `pending:${returnTo}` };

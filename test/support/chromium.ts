@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
 
 /** Debian's Chromium (CI installs it: .ci/run); elsewhere point CHROMIUM_PATH at a Chrome or Chromium. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
  * Headless Chromium for the page tests, with a profile of its own (removed on close) and nothing

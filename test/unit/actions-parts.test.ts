@@ -1,12 +1,13 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { actionsAccessFrom, describeOperators, mayAct } from '../../lib/actions/access';
+import { describeOperators, mayAct } from '../../lib/actions/access';
+import { buildPolicy, ConfigError } from '../../lib/config/config';
 import { IdTokenError, TenantKeys, verifyIdToken } from '../../lib/actions/id-token';
 import { onDemandRuleOf, readOnDemandAnswer } from '../../lib/actions/on-demand';
 import { actionsPossible } from '../../lib/actions/readiness';
 import { FORCE_DELETES, plansFor, RE_EVALUATE_SCOPE, retryScope } from '../../lib/actions/plans';
 import { csrfToken, csrfValid, seal, unseal } from '../../lib/actions/sealed';
-import { actionsSettings, actionsSwitch } from '../../lib/actions/settings';
+import { actionsSettings, actionsSwitch } from '../../lib/settings/actions';
 import { personOf } from '../../lib/actions/sign-in';
 import { describeState, sameState, stateHash, stateNow, stateOfAlert } from '../../lib/actions/state';
 import type { AlertRecord } from '../../lib/model';
@@ -220,30 +221,39 @@ describe('actions settings', () => {
 
 describe('who may act (the config’s actions section)', () => {
   const tenant = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-  it('names every problem by its path', () => {
-    const problems: string[] = [];
-    actionsAccessFrom(
-      {
+  const policyOf = (actions: unknown) => buildPolicy({ actions }, { emailTo: ['ops@contoso.com'] });
+
+  it('is a section of the config file, each problem named by its path', () => {
+    let problems: string[] = [];
+    try {
+      policyOf({
         operators: { roles: ['bad role!'], group: [] },
         tenants: { contoso: {}, [tenant]: { groups: ['not-a-guid'] } },
         other: 1,
-      },
-      problems,
-    );
+      });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
     expect(problems).toEqual([
-      'actions.other is not a setting; expected operators or tenants',
-      'actions.operators.group is not a setting; expected roles or groups',
-      'actions.operators.roles holds "bad role!", which is not app role values (e.g. SyncWatch.Operator)',
-      'actions.tenants has "contoso", which is not a tenant ID (GUID)',
-      `actions.tenants.${tenant}.groups holds "not-a-guid", which is not group object IDs`,
+      'actions.other: unknown field (expected one of operators, tenants)',
+      'actions.operators.group: unknown field (expected one of roles, groups)',
+      'actions.operators.roles: "bad role!" is not app role values (e.g. SyncWatch.Operator)',
+      'actions.tenants.contoso: not a tenant ID (GUID)',
+      `actions.tenants.${tenant}.groups: "not-a-guid" is not group object IDs`,
     ]);
+    expect(policyOf(undefined).actions).toBeUndefined();
+    const access = policyOf({
+      operators: { roles: ['A'] },
+      tenants: { [tenant.toUpperCase()]: { roles: ['B'] } },
+    }).actions;
+    expect(access?.operators).toEqual({ roles: ['A'], groups: [] });
+    expect([...(access?.tenants ?? [])]).toEqual([[tenant, { roles: ['B'], groups: [] }]]);
   });
 
   it('says what it takes', () => {
-    const access = actionsAccessFrom(
-      { operators: { roles: ['SyncWatch.Operator'], groups: ['d0d0d0d0-0000-4000-8000-000000000009'] } },
-      [],
-    );
+    const access = policyOf({
+      operators: { roles: ['SyncWatch.Operator'], groups: ['d0d0d0d0-0000-4000-8000-000000000009'] },
+    }).actions!;
     expect(describeOperators(access.operators)).toBe(
       'the app role SyncWatch.Operator or membership of the group d0d0d0d0-0000-4000-8000-000000000009',
     );

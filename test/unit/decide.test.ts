@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { actionsAccessFrom } from '../../lib/actions/access';
+import { buildPolicy } from '../../lib/config/config';
 import { DecisionAudit } from '../../lib/actions/audit';
 import { IN_FLIGHT_MS, type ExecutionPoint } from '../../lib/actions/execute';
 import { DECIDE_BOUND } from '../../lib/actions/links';
 import { SESSION_COOKIE, SIGN_IN_COOKIE } from '../../lib/actions/session';
-import { linkFields, linkUrl, newLink } from '../../lib/links/signed-links';
+import { linkFields, linkUrl, newLink } from '../../lib/util/signed-links';
 import type { AlertRecord } from '../../lib/model';
 import { ALERT_FIXTURES } from '../fixtures/alerts';
 import {
@@ -22,6 +22,9 @@ import {
  * (lib/actions/), with Graph and the sign-in faked (test/support/actions-world.ts). The same flow
  * against the emulators and Azurite is in test/integration/decide.test.ts.
  */
+
+/** Who may act, from a config file's `actions` section. */
+const accessOf = (actions: unknown) => buildPolicy({ actions }, { emailTo: ['ops@contoso.com'] }).actions!;
 
 const deletionTrip = () => ALERT_FIXTURES['deletion-threshold'] as AlertRecord;
 
@@ -241,9 +244,7 @@ describe('refusals: each named, nothing done, and written to the audit', () => {
   it('lets a group of the config act in its tenant only, instead of the role there', async () => {
     const alert = deletionTrip();
     const desk = 'd0d0d0d0-0000-4000-8000-000000000009';
-    const problems: string[] = [];
-    const access = actionsAccessFrom({ tenants: { [alert.labels.tenantId]: { groups: [desk] } } }, problems);
-    expect(problems).toEqual([]);
+    const access = accessOf({ tenants: { [alert.labels.tenantId]: { groups: [desk] } } });
     const world = actionsWorld(alert, { access });
     const byRole = await world.get(world.linkFor(alert), world.cookieFor(OPERATOR));
     expect(byRole.status).toBe(403);
@@ -254,7 +255,7 @@ describe('refusals: each named, nothing done, and written to the audit', () => {
 
   it('says group membership cannot be judged when the token had too many groups', async () => {
     const alert = deletionTrip();
-    const access = actionsAccessFrom({ operators: { groups: ['d0d0d0d0-0000-4000-8000-000000000009'] } }, []);
+    const access = accessOf({ operators: { groups: ['d0d0d0d0-0000-4000-8000-000000000009'] } });
     const world = actionsWorld(alert, { access });
     const page = await world.get(world.linkFor(alert), world.cookieFor({ ...BYSTANDER, groupsOverage: true }));
     expect(page.status).toBe(403);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPERATOR_ROLE } from '../../lib/actions/settings';
+import { OPERATOR_ROLE } from '../../lib/settings/actions';
 import { SIGNED_IN_PATH } from '../../lib/actions/sign-in';
 import {
   AZURE_ROLES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LinkLedger, LedgerConflict } from '../../lib/links/ledger';
+import { LinkLedger, LedgerConflict } from '../../lib/store/link-ledger';
 import {
   linkFields,
   linkKeyId,
@@ -8,7 +8,7 @@ import {
   verifyLink,
   type LinkPurpose,
   type SignedLink,
-} from '../../lib/links/signed-links';
+} from '../../lib/util/signed-links';
 import { MemoryTable } from '../support/memory-table';
 
 const KEY = 'k'.repeat(48);

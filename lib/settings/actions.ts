@@ -1,4 +1,5 @@
 import { parseDuration } from '../util/duration';
+import type { Env } from './env';
 
 /**
  * The settings of decisions from an alert (issue 19): which actions are on, the key their links,
@@ -15,11 +16,11 @@ export type ActionName = (typeof ACTION_NAMES)[number];
 export const OPERATOR_ROLE = 'SyncWatch.Operator';
 
 /** How long an action link works after its message, unless ACTIONS_LINK_LIFETIME says otherwise. */
-export const DEFAULT_LINK_LIFETIME_MS = 24 * 3600_000;
+const DEFAULT_LINK_LIFETIME_MS = 24 * 3600_000;
 /** The longest ACTIONS_LINK_LIFETIME accepted: a decision is about the state of that moment. */
-export const MAX_LINK_LIFETIME_MS = 7 * 24 * 3600_000;
+const MAX_LINK_LIFETIME_MS = 7 * 24 * 3600_000;
 /** The shortest ACTIONS_SIGNING_KEY accepted. */
-export const MIN_ACTIONS_KEY_LENGTH = 32;
+const MIN_ACTIONS_KEY_LENGTH = 32;
 
 export interface ActionsSettings {
   /** The actions turned on (WATCH_ACTIONS), in ACTION_NAMES order. */
@@ -47,7 +48,6 @@ export interface ActionsSettings {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
-type Env = Record<string, string | undefined>;
 const value = (env: Env, name: string): string | undefined => env[name]?.trim() || undefined;
 
 /** WATCH_ACTIONS: `off` (the default), `on` (every action), or a comma-separated list of action names. */

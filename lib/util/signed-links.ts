@@ -18,8 +18,7 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
  * configured key, and the key id differs per purpose too.
  */
 
-export const LINK_PURPOSES = ['snooze', 'acknowledge', 'decide'] as const;
-export type LinkPurpose = (typeof LINK_PURPOSES)[number];
+export type LinkPurpose = 'snooze' | 'acknowledge' | 'decide';
 
 /** Field names the format itself uses; bound fields take other names. */
 const RESERVED = new Set(['i', 'e', 'k', 's']);
@@ -27,8 +26,6 @@ const RESERVED = new Set(['i', 'e', 'k', 's']);
 const FIELD_NAME = /^[a-z][a-z0-9]{0,15}$/;
 /** The longest bound value accepted (a fingerprint, a job id, a hash). */
 const MAX_FIELD_CHARS = 300;
-/** The shortest configured key accepted. */
-export const MIN_LINK_KEY_LENGTH = 32;
 
 export interface SignedLink {
   purpose: LinkPurpose;
@@ -45,7 +42,7 @@ export type LinkRefusal = 'damaged' | 'foreign' | 'tampered' | 'expired';
 
 export type VerifiedLink = { ok: true; link: SignedLink } | { ok: false; refusal: LinkRefusal; status: number };
 
-export const LINK_REFUSAL_STATUS: Record<LinkRefusal, number> = {
+const LINK_REFUSAL_STATUS: Record<LinkRefusal, number> = {
   damaged: 400,
   foreign: 403,
   tampered: 403,
@@ -70,7 +67,7 @@ function signature(link: SignedLink, key: string): string {
 }
 
 /** A new link id: 128 random bits, base64url. */
-export function newLinkId(): string {
+function newLinkId(): string {
   return randomBytes(16).toString('base64url');
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
-import { isConflict, isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from '../store/table';
-import type { LinkPurpose } from './signed-links';
+import { isConflict, isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
+import type { LinkPurpose } from '../util/signed-links';
 
 /**
  * The ledger of link uses (table SyncWatchLinkLedger): one row per link that was used, keyed by the
