@@ -137,6 +137,7 @@ export function cycleDepsFromSettings(
       emailFrom: settings.emailFrom,
       clientId: consentAppId(settings),
       snooze: settings.snooze,
+      actions: settings.actions,
     }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
     clock,

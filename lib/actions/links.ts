@@ -46,7 +46,7 @@ export function bindingOf(link: SignedLink): DecideBinding {
 }
 
 /** The decide link for an alert as it stands at `now`, or undefined when it offers no decision. */
-export function decideLinkFor(alert: AlertRecord, settings: ActionsSettings, now: Date): Link | undefined {
+export function decideLinkFor(alert: AlertRecord, settings: ActionsSettings, now: Date, id?: string): Link | undefined {
   if (alert.state !== 'firing' || !alert.startsAt || plansFor(alert, settings.actions).length === 0) return undefined;
   const state = stateOfAlert(alert);
   const link = newLink(
@@ -63,6 +63,7 @@ export function decideLinkFor(alert: AlertRecord, settings: ActionsSettings, now
     },
     now,
     settings.linkLifetimeMs,
+    id,
   );
   return { label: DECIDE_LABEL, href: linkUrl(settings.baseUrl, DECIDE_PATH, link, settings.signingKey) };
 }

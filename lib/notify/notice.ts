@@ -51,6 +51,8 @@ export interface NoticeView {
   change?: string;
   /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
   snooze: Link[];
+  /** The signed "Review and decide" link (sign-in, then a confirmation); only for alerts that offer a decision, with WATCH_ACTIONS on, and never on a resolved notice. */
+  decide?: Link;
 }
 
 /** A message's notices, and how to name them all at once. */
@@ -153,7 +155,15 @@ export function noticeView(
     when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
     change: changeOf(item, alert),
     snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
+    ...decideOf(item, alert, ctx),
   };
+}
+
+/** The decide link of a notice about a firing alert that offers a decision. */
+function decideOf(item: NotificationItem, alert: AlertRecord, ctx: ViewContext): { decide?: Link } {
+  if (item.kind === 'resolved' || alert.state !== 'firing') return {};
+  const decide = ctx.decide?.(alert, ctx.now);
+  return decide ? { decide } : {};
 }
 
 /** New before changes before reminders before resolved; within each, what blocks the most first. */

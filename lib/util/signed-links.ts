@@ -103,7 +103,7 @@ export function newLink(
   bound: Record<string, string>,
   now: Date,
   lifetimeMs: number,
-  id = newLinkId(),
+  id: string = newLinkId(),
 ): SignedLink {
   checkBound(bound);
   return { purpose, id, expires: Math.floor((now.getTime() + lifetimeMs) / 1000), bound };

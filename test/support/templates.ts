@@ -1,6 +1,8 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
 import { viewOf } from '../../lib/evaluate/view';
+import { decideLinkFor } from '../../lib/actions/links';
+import { ACTION_NAMES } from '../../lib/settings/actions';
 import { snoozeLinks } from '../../lib/snooze/links';
 import { ALERT_FIXTURES, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
@@ -29,6 +31,19 @@ const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({
 const SNOOZE_SETTINGS = {
   key: 'golden-snooze-signing-key-0123456789abcdef',
   baseUrl: 'https://sync-watch.azurewebsites.net',
+};
+
+/** Decide links as a deployment with WATCH_ACTIONS on makes them (a fixed key and link id, so the golden files stay put). */
+const ACTIONS_SETTINGS = {
+  actions: [...ACTION_NAMES],
+  signingKey: 'golden-actions-signing-key-0123456789abcdef',
+  baseUrl: 'https://sync-watch.azurewebsites.net',
+  linkLifetimeMs: 24 * 3600_000,
+  signIn: {
+    tenantId: 'contoso.com',
+    clientId: '00000000-0000-4000-8000-0000000000aa',
+    authorityHost: 'https://login.microsoftonline.com',
+  },
 };
 
 export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
@@ -68,6 +83,17 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   };
   templates.push(
     lazy('quarantine.firing.snooze', () => noticeViews([noticeOf(fixture('quarantine'), 'firing')], snooze)),
+  );
+  // With decisions from the alert (WATCH_ACTIONS on): the "Review and decide" button of a deletion hold.
+  const decide = {
+    ...ctx,
+    decide: (alert: Parameters<typeof decideLinkFor>[0], now: Date) =>
+      decideLinkFor(alert, ACTIONS_SETTINGS, now, 'GoldenDecideLinkId0000'),
+  };
+  templates.push(
+    lazy('deletion-threshold.firing.decide', () =>
+      noticeViews([noticeOf(fixture('deletion-threshold'), 'firing')], decide),
+    ),
   );
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
   templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));

@@ -23,7 +23,7 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * "contentUrl": null, "content": <AdaptiveCard> }] }` (README, "Teams"). The words are the notice
  * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
  * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
- * buttons (Action.OpenUrl) for the links and the snooze links.
+ * buttons (Action.OpenUrl) for the decide link, the links and the snooze links.
  *
  * The card uses nothing newer than Adaptive Cards 1.4 (TextBlock, FactSet, Container, ActionSet,
  * Action.OpenUrl), so the version it declares (1.5 by default, `cardVersion` per channel) changes
@@ -158,7 +158,7 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
   const factSet = facts(v, limits);
   if (factSet) items.push(factSet);
   items.push(...runbook(v, limits, sameStepsAs));
-  const actions = actionSet([...v.view.links, ...v.snooze], limits.links);
+  const actions = actionSet([...(v.decide ? [v.decide] : []), ...v.view.links, ...v.snooze], limits.links);
   if (actions) items.push(actions);
   return items;
 }

@@ -65,6 +65,8 @@ interface WebhookNotice {
   runbook: { meaning: string; steps: string[] } | null;
   links: WebhookLink[];
   snooze: WebhookLink[];
+  /** The signed "Review and decide" link, only when the alert offers a decision and WATCH_ACTIONS is on. */
+  decide?: WebhookLink;
 }
 
 /** What every payload carries, whatever its type. */
@@ -133,6 +135,7 @@ function noticeOf(v: NoticeView): WebhookNotice {
       : null,
     links: links(view.links),
     snooze: links(v.snooze),
+    ...(v.decide && links([v.decide]).length > 0 ? { decide: links([v.decide])[0] } : {}),
   };
 }
 

@@ -161,6 +161,17 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
       );
       parts.push(`<ol style="margin:0 0 8px;padding:0 0 0 22px">${steps.join('')}</ol>`);
     }
+    // The decision itself, signed in and confirmed on the monitor's own page (lib/actions/).
+    const decide = safeLinks(v.decide ? [v.decide] : []);
+    if (decide.length) {
+      parts.push(decide.map((link) => button(link)).join(''));
+      parts.push(
+        paragraph(
+          'You sign in first; the page shows the job as Graph has it now and asks you to confirm. The link works once.',
+          `margin:6px 0 12px;font-size:13px;line-height:18px;color:${MUTED}`,
+        ),
+      );
+    }
   }
   const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
   if (facts.length) {

@@ -28,6 +28,12 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
       lines.push('', 'What to do now:', displayText(view.runbook.meaning, 1000));
       view.runbook.steps.forEach((step, i) => lines.push(`${i + 1}. ${indented(displayText(step, 1000))}`));
     }
+    if (v.decide && /^https:\/\//i.test(v.decide.href))
+      lines.push(
+        '',
+        `${displayLine(v.decide.label, 120)} (you sign in first; the page asks you to confirm; the link works once):`,
+        `  ${v.decide.href}`,
+      );
   }
   const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
   if (facts.length) {
