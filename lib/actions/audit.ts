@@ -45,6 +45,9 @@ export interface Attempt {
   /** The state seen just before acting (stateHash, and in words). */
   stateHash: string;
   stateSeen: string;
+  /** Graph's marker of the job's last run (epoch ms) and its quarantine's evaluations, as read just before acting. */
+  runSeen?: number;
+  seriesCountSeen?: number;
   graph?: GraphAnswer;
   /** How an interrupted attempt was settled, in words. */
   note?: string;

@@ -66,6 +66,8 @@ export interface ExecuteRequest {
   alert: AlertRecord;
   stateSeenHash: string;
   stateSeen: string;
+  /** The job as Graph returned it just before: when it last ran, and its quarantine's evaluations, to tell a later run by. */
+  jobSeen: JobSnapshot;
   heading: string;
   tenantName?: string;
   configuration: string;
@@ -95,6 +97,10 @@ function attemptOf(request: ExecuteRequest, n: number, now: Date): Attempt {
     status: 'started',
     stateHash: request.stateSeenHash,
     stateSeen: request.stateSeen,
+    runSeen: lastRunBegan(request.jobSeen),
+    ...(request.jobSeen.quarantine?.seriesCount !== undefined
+      ? { seriesCountSeen: request.jobSeen.quarantine.seriesCount }
+      : {}),
   };
 }
 
@@ -122,7 +128,11 @@ function withLast(record: DecisionRecord, change: Partial<Attempt> & { status: D
   return { ...record, status: change.status, attempts };
 }
 
-/** When the job last began to run, as far as Graph shows: its last execution or its quarantine's current evaluation. */
+/**
+ * When the job last began to run, as far as Graph shows: its last execution, its quarantine's
+ * current evaluation, or its progress. Compared with the same marker read before acting (Graph's
+ * times against Graph's, never against this instance's clock).
+ */
 function lastRunBegan(job: JobSnapshot): number {
   return Math.max(
     job.lastExecution?.timeBegan?.getTime() ?? 0,
@@ -148,13 +158,15 @@ export async function settle(decision: Decision, alert: AlertRecord, deps: Execu
   } else {
     const job = await deps.graph.job(decision.record.servicePrincipalId, decision.record.jobId);
     const state = stateNow(alert, job);
-    const ran = lastRunBegan(job);
+    const ran =
+      lastRunBegan(job) > (last.runSeen ?? Date.parse(last.startedAt)) ||
+      (job.quarantine?.seriesCount ?? 0) > (last.seriesCountSeen ?? Number.POSITIVE_INFINITY);
     if (stateHash(state) !== last.stateHash) {
       status = 'done';
       note = `Graph’s answer never arrived, but the job no longer shows the state this decision was about (now: ${describeState(state)}), so it took effect. Nothing was sent again.`;
-    } else if (ran > Date.parse(last.startedAt)) {
+    } else if (ran) {
       status = 'interrupted';
-      note = `Graph’s answer never arrived, and the job ran since (${formatTime(new Date(ran).toISOString())}) and still shows the state this decision was about (${describeState(state)}): it did not take effect. Nothing was sent again; you can try again.`;
+      note = `Graph’s answer never arrived, and the job ran since (${formatTime(new Date(lastRunBegan(job)).toISOString())}) and still shows the state this decision was about (${describeState(state)}): it did not take effect. Nothing was sent again; you can try again.`;
     } else {
       status = 'unknown';
       note = `Graph’s answer never arrived, and the job has not run since, so it cannot tell yet whether it took effect (a restart shows when the job next runs). Nothing is sent again until then: open the link again after the job’s next run.`;

@@ -591,6 +591,7 @@ async function onLink(ctx: Context): Promise<DecideResponse> {
       by,
       alert,
       stateSeenHash: stateHash(nowState),
+      jobSeen: job,
       stateSeen: describeState(nowState),
       heading: described.heading,
       tenantName: described.tenant,

@@ -102,7 +102,14 @@ class FakeGraph implements JobActions {
       const { quarantine: _lifted, ...rest } = this.snapshot;
       this.snapshot = { ...rest, status: { known: 'Active', raw: 'Active' }, lastExecution: { timeBegan: at } };
     } else if (this.snapshot.quarantine)
-      this.snapshot = { ...this.snapshot, quarantine: { ...this.snapshot.quarantine, currentBegan: at } };
+      this.snapshot = {
+        ...this.snapshot,
+        quarantine: {
+          ...this.snapshot.quarantine,
+          currentBegan: at,
+          seriesCount: (this.snapshot.quarantine.seriesCount ?? 1) + 1,
+        },
+      };
     else this.snapshot = { ...this.snapshot, lastExecution: { timeBegan: at } };
   }
 
