@@ -36,6 +36,9 @@ import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
 import { readStatus, type StatusView } from './status/status';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { DEFAULT_ACCESS } from './actions/access';
+import { alertDecisions, DecisionAudit } from './actions/audit';
+import type { TableClient } from '@azure/data-tables';
+import type { AlertDecision } from './model';
 import { createJobActions } from './actions/graph-actions';
 import type { DecideDeps } from './actions/handler';
 import { actionsPossible } from './actions/readiness';
@@ -140,6 +143,10 @@ export function cycleDepsFromSettings(
       actions: settings.actions,
     }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
+    // Decisions made from alerts' messages (WATCH_ACTIONS): told to the alerts' routes, named in resolved notices.
+    ...(settings.actions
+      ? { decisions: decisionsReader(createTableClient(settings, azure, LINK_LEDGER_TABLE, budget.calls()), clock) }
+      : {}),
     clock,
     log,
     logs: {
@@ -153,6 +160,14 @@ export function cycleDepsFromSettings(
         : undefined,
     },
   };
+}
+
+/** How far back a cycle reads decisions: longer than an alert waits for one (Entra disables a quarantined job after four weeks). */
+const DECISIONS_LOOKBACK_MS = 35 * 24 * 3600_000;
+
+function decisionsReader(table: TableClient, clock: () => Date): () => Promise<AlertDecision[]> {
+  const audit = new DecisionAudit(new LinkLedger(table));
+  return async () => alertDecisions(await audit.decisions(new Date(clock().getTime() - DECISIONS_LOOKBACK_MS)));
 }
 
 /** The queue fan-out, when the timer has more tenants than WATCH_FANOUT_TENANTS and a queue to hand them to. */

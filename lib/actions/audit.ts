@@ -1,4 +1,6 @@
+import type { AlertDecision } from '../model';
 import type { LinkLedger, LinkUse } from '../store/link-ledger';
+import { NOTICE_TITLES } from './plans';
 import type { GraphAnswer } from './graph-actions';
 import type { OnDemandResult } from './on-demand';
 import type { ActionCall } from './plans';
@@ -114,4 +116,39 @@ export class DecisionAudit {
   async refuse(record: RefusalRecord, now: Date): Promise<void> {
     await this.ledger.note('decide', now, new Date(now.getTime() + AUDIT_RETENTION_MS), record);
   }
+}
+
+/** What Graph was asked and answered, in a sentence, for the decided notice. */
+function detailOf(attempt: Attempt, record: DecisionRecord): string {
+  if (attempt.call === 'provisionOnDemand') {
+    const who = attempt.subject?.name ?? attempt.subject?.objectId ?? 'one object';
+    const result = record.result?.result
+      ? `: ${record.result.result}${record.result.reason ? ` (${record.result.reason})` : ''}`
+      : '';
+    return `Graph provisioned ${who} on demand${result}.`;
+  }
+  const scope = attempt.resetScope ? ` with resetScope ${attempt.resetScope}` : '';
+  if (!attempt.graph)
+    return `Graph's answer to the restart${scope} was lost, but the job showed it took effect. ${attempt.note ?? ''}`.trim();
+  return `Graph accepted the restart${scope} (${attempt.graph.status}); the job carries it out when it next runs.`;
+}
+
+/** Decisions that took effect, as the cycle tells them to the alert's routes and names them in its resolved notice. */
+export function alertDecisions(decisions: Decision[]): AlertDecision[] {
+  return decisions
+    .filter((d) => d.record.status === 'done')
+    .map((d) => {
+      const last = lastAttempt(d.record);
+      const by = last.by.upn && last.by.upn !== last.by.name ? `${last.by.name} (${last.by.upn})` : last.by.name;
+      return {
+        linkId: d.linkId,
+        fingerprint: d.record.fingerprint,
+        startsAt: d.record.alertStartsAt,
+        title: NOTICE_TITLES[last.action] ?? last.action,
+        by,
+        at: last.endedAt ?? last.startedAt,
+        detail: detailOf(last, d.record),
+      };
+    })
+    .sort((a, b) => a.at.localeCompare(b.at));
 }

@@ -43,6 +43,8 @@ export interface ActionPlan {
 }
 
 export const FORCE_DELETES = 'ForceDeletes';
+const NOTICE_TITLE_APPROVE = 'Deletes approved';
+const NOTICE_TITLE_RETRY = 'Retried';
 export const RE_EVALUATE_SCOPE = 'Watermark, Escrows, QuarantineState';
 const ESCROW_REASONS = new Set([
   'EncounteredBaseEscrowThreshold',
@@ -63,7 +65,7 @@ function approve(held: string): ActionPlan {
     resetScope: FORCE_DELETES,
     does: `Entra deletes or disables the ${held} it is holding in the target, and the job leaves quarantine.`,
     warning: 'This cannot be undone from here: deleted objects must be restored in the target tenant or app.',
-    noticeTitle: 'Deletes approved',
+    noticeTitle: NOTICE_TITLE_APPROVE,
   };
 }
 
@@ -90,7 +92,7 @@ function retry(reason: string | undefined): ActionPlan {
         ? 'Entra lifts the quarantine and runs the job again now instead of at its next retry.'
         : 'Entra lifts the quarantine, clears the failures that counted toward it and evaluates every object again (a full cycle, slower than usual).',
     warning: 'Fix the cause first; if it is not fixed, Entra quarantines the job again.',
-    noticeTitle: 'Retried',
+    noticeTitle: NOTICE_TITLE_RETRY,
   };
 }
 
@@ -125,3 +127,11 @@ export function plansFor(alert: AlertRecord, enabled: readonly ActionName[]): Ac
             : [];
   return all.filter((plan) => enabled.includes(plan.name));
 }
+
+/** How a notice titles each decision (the plan's noticeTitle, known without the alert). */
+export const NOTICE_TITLES: Record<ActionName, string> = {
+  'approve-deletes': NOTICE_TITLE_APPROVE,
+  're-evaluate': RE_EVALUATE.noticeTitle,
+  retry: NOTICE_TITLE_RETRY,
+  'verify-user': VERIFY_USER.noticeTitle,
+};

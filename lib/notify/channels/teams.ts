@@ -2,6 +2,7 @@ import { urlFromSetting } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { andMore, digestWords, type DigestTone } from '../digest-words';
 import {
+  brief,
   bannerOf,
   repeatedRunbooks,
   SEVERITY_LABEL,
@@ -71,6 +72,7 @@ const TEXT_COLOURS: Record<Tone, string> = {
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'good' : 'emphasis';
+  if (v.kind === 'decided') return 'emphasis';
   return v.severity === 'critical' ? 'attention' : 'warning';
 }
 
@@ -107,11 +109,11 @@ function actionSet(links: Link[], max: number): Element | undefined {
 
 function facts(v: NoticeView, limits: TextLimits): Element | undefined {
   const rows: [string, string][] = [];
-  if (v.kind !== 'resolved') {
+  if (!brief(v)) {
     rows.push(['Since', v.when]);
     if (v.view.next) rows.push(['What happens next', v.view.next]);
   }
-  const details = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
+  const details = brief(v) ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
   rows.push(...details);
   if (rows.length === 0) return undefined;
   return {
@@ -122,7 +124,7 @@ function facts(v: NoticeView, limits: TextLimits): Element | undefined {
 
 function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | undefined): Element[] {
   const book = v.view.runbook;
-  if (!book || v.kind === 'resolved') return [];
+  if (!book || brief(v)) return [];
   const title = textBlock('What to do now', { weight: 'Bolder', spacing: 'Medium' });
   if (sameStepsAs) return [title, textBlock(`The same as for ${cardText(sameStepsAs.heading, limits.heading)} above.`)];
   if (limits.steps === 0)
@@ -149,12 +151,12 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
 function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
   const items: Element[] = [];
   if (withHeading) {
-    const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
+    const status = brief(v) ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
-  items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
+  items.push(textBlock(cardText(brief(v) ? v.when : v.view.what, limits.what, { multiline: true })));
   const factSet = facts(v, limits);
   if (factSet) items.push(factSet);
   items.push(...runbook(v, limits, sameStepsAs));

@@ -67,6 +67,8 @@ interface WebhookNotice {
   snooze: WebhookLink[];
   /** The signed "Review and decide" link, only when the alert offers a decision and WATCH_ACTIONS is on. */
   decide?: WebhookLink;
+  /** A decided notice's decision; a resolved notice's decisions of its period (who decided). */
+  decisions?: { title: string; by: string; at: string; detail: string }[];
 }
 
 /** What every payload carries, whatever its type. */
@@ -136,6 +138,16 @@ function noticeOf(v: NoticeView): WebhookNotice {
     links: links(view.links),
     snooze: links(v.snooze),
     ...(v.decide && links([v.decide]).length > 0 ? { decide: links([v.decide])[0] } : {}),
+    ...(v.item.decisions?.length
+      ? {
+          decisions: v.item.decisions.map((d) => ({
+            title: line(d.title, 120),
+            by: line(d.by, 300),
+            at: d.at,
+            detail: text(d.detail, 600),
+          })),
+        }
+      : {}),
   };
 }
 

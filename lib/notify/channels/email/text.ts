@@ -1,4 +1,4 @@
-import { bannerOf, repeatedRunbooks, type NoticeSummary, type NoticeView } from '../../notice';
+import { bannerOf, brief, repeatedRunbooks, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
@@ -16,7 +16,7 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
   const { view } = v;
   const lines: string[] = [];
   if (withHeading) lines.push(`${v.status.toUpperCase()}: ${displayLine(v.heading, 200)}`, '');
-  if (v.kind === 'resolved') {
+  if (brief(v)) {
     lines.push(displayText(v.when, 600));
   } else {
     if (v.change) lines.push(`What changed: ${displayText(v.change, 600)}`, '');
@@ -35,7 +35,7 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
         `  ${v.decide.href}`,
       );
   }
-  const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
+  const facts = brief(v) ? view.facts.slice(0, 3) : view.facts;
   if (facts.length) {
     lines.push('', 'Details:');
     for (const [label, value] of facts)
