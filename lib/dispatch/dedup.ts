@@ -69,12 +69,12 @@ function noteOf(decision: AlertDecision): DecisionNote {
 /**
  * The decided notices a route needs about an alert's current period: one per decision made from
  * its messages (lib/actions/) the route was not told of. Only to a route that heard of the period
- * (a decision means nothing to one that never heard of the alert), and while the period's resolved
- * notice has not gone out (the resolved notice names who decided).
+ * (a decision means nothing to one that never heard of the alert), and while the alert fires: once
+ * it ended, its resolved notice names who decided instead.
  */
 function neededDecisions(alert: AlertRecord, route: Route, decisions: AlertDecision[]): NotificationItem[] {
   const log = alert.notified[route.id];
-  if (!alert.startsAt || !log || log.startsAt !== alert.startsAt || log.resolved) return [];
+  if (alert.state !== 'firing' || !alert.startsAt || !log || log.startsAt !== alert.startsAt || log.resolved) return [];
   const told = new Set(log.decisions ?? []);
   return decisions
     .filter((d) => d.startsAt === alert.startsAt && !told.has(d.linkId))

@@ -263,12 +263,30 @@ describe('decisions from an alert, against the emulators', () => {
       ],
     });
 
-    // The same form again is refused; the job runs its held deletes at its next run.
+    // The same form again is refused.
     expect((await browser.post(formOf(confirm.body, 'Confirm'))).status).toBe(409);
+
+    // The next cycle tells the alert's routes, once: the decision is a notice like any other.
+    expect((await cycle()).errors).toEqual([]);
+    expect((await cycle()).errors).toEqual([]);
+    const decided = world.cloud.acs.messages().filter((m) => m.subject.startsWith('Decided: '));
+    expect(decided.map((m) => m.subject)).toEqual([
+      expect.stringContaining('Decided: [Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)'),
+    ]);
+    expect(decided[0]?.plainText).toMatch(
+      /Deletes approved by Adele Vance \(adele\.vance@contoso\.com\) at \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Graph accepted the restart with resetScope ForceDeletes \(204\)/,
+    );
+
+    // The job runs its held deletes at its next run; the resolved notice that follows names who decided.
     const [run] = world.cloud.control.runJobs();
     expect(run).toMatchObject({ jobId: FABRIKAM_JOB, state: 'healthy', deleted: 612 });
     expect(restarts()).toHaveLength(1);
-    await cycle();
+    expect((await cycle()).errors).toEqual([]);
+    const resolved = world.cloud.acs
+      .messages()
+      .filter((m) => m.subject.startsWith('Resolved: ') && m.subject.includes('Deletion threshold tripped'));
+    expect(resolved).toHaveLength(1);
+    expect(resolved[0]?.plainText).toContain('Deletes approved by Adele Vance (adele.vance@contoso.com) at');
   });
 
   it('a kill at every point of the approval: one restart in all, one audit row', async () => {
@@ -276,6 +294,7 @@ describe('decisions from an alert, against the emulators', () => {
     for (const point of points) {
       const link = await trip();
       const before = restarts().length;
+      const decidedBefore = world.cloud.acs.messages().filter((m) => m.subject.startsWith('Decided: ')).length;
       let kill: ExecutionPoint | undefined = point;
       // Each request gets fresh dependencies, as a new instance would after a crash; `clock.shift`
       // moves the endpoint's clock past the time a call to Graph may take.
@@ -329,9 +348,20 @@ describe('decisions from an alert, against the emulators', () => {
           .slice(before)
           .map((r) => [r.status, r.resetScope]),
       ).toEqual([[204, 'ForceDeletes']]);
-      world.cloud.control.runJobs();
       expect((await row())?.record.status).toBe('done');
       expect((await decisions()).filter((d) => d.linkId === linkId)).toHaveLength(1);
+      // Told once, however many cycles run: a decided notice while the alert still fires; when
+      // it was settled only after the job ran (the alert ends), its resolved notice names who decided.
+      await cycle();
+      await cycle();
+      const decided = world.cloud.acs.messages().filter((m) => m.subject.startsWith('Decided: '));
+      expect(decided.length - decidedBefore).toBe(point === 'graph-answered' ? 0 : 1);
+      if (point === 'graph-answered') {
+        const resolved = world.cloud.acs.messages().at(-1);
+        expect(resolved?.subject).toMatch(/^Resolved: /);
+        expect(resolved?.plainText).toContain('Deletes approved by Adele Vance (adele.vance@contoso.com) at');
+      }
+      world.cloud.control.runJobs();
       await healthy();
     }
   });

@@ -46,6 +46,15 @@ const ACTIONS_SETTINGS = {
   },
 };
 
+/** A decision as the cycle reads it from the audit (lib/actions/audit.ts alertDecisions). */
+const DECISION = {
+  linkId: 'GoldenDecideLinkId0000',
+  title: 'Deletes approved',
+  by: 'Adele Vance (adele.vance@contoso.com)',
+  at: '2026-11-27T07:12:00.000Z',
+  detail: 'Graph accepted the restart with resetScope ForceDeletes (204); the job carries it out when it next runs.',
+};
+
 export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   const templates: NoticeTemplate[] = [];
   const conditions = CONDITIONS.filter((c) => Object.hasOwn(ALERT_FIXTURES, c));
@@ -95,6 +104,16 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
       noticeViews([noticeOf(fixture('deletion-threshold'), 'firing')], decide),
     ),
   );
+  // A decision from the alert's message, told to its routes; then its resolved notice, naming who decided.
+  const decided = (kind: 'decided' | 'resolved') => {
+    const notice = noticeOf(fixture('deletion-threshold'), kind === 'decided' ? 'firing' : 'resolved');
+    return {
+      ...notice,
+      item: { ...notice.item, kind, key: `${notice.item.key}:decision`, decisions: [DECISION] },
+    };
+  };
+  templates.push(lazy('deletion-threshold.decided', () => noticeViews([decided('decided')], ctx)));
+  templates.push(lazy('deletion-threshold.resolved.decided', () => noticeViews([decided('resolved')], ctx)));
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
   templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));
   return templates;
