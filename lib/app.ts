@@ -283,6 +283,9 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
       configProblem,
       consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
       snoozes: new SilenceStore(state),
+      ...(settings.actions
+        ? { audit: new DecisionAudit(new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE))) }
+        : {}),
     },
   );
 }

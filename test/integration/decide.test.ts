@@ -7,7 +7,9 @@ import { decide } from '../../functions/decide';
 import { DecisionAudit } from '../../lib/actions/audit';
 import { IN_FLIGHT_MS, type ExecutionPoint } from '../../lib/actions/execute';
 import { handleDecide, type DecideDeps, type DecideRequest, type DecideResponse } from '../../lib/actions/handler';
-import { cycleDepsFromSettings, decideDepsFromEnv } from '../../lib/app';
+import { cycleDepsFromSettings, decideDepsFromEnv, readStatusFromEnv } from '../../lib/app';
+import { renderStatusPage } from '../../lib/status/page';
+import { renderStatusText } from '../../lib/status/text';
 import { createCredentials, createTableClient } from '../../lib/clients';
 import { runCycle } from '../../lib/cycle/cycle';
 import { loadSettings } from '../../lib/settings/settings';
@@ -287,6 +289,23 @@ describe('decisions from an alert, against the emulators', () => {
       .filter((m) => m.subject.startsWith('Resolved: ') && m.subject.includes('Deletion threshold tripped'));
     expect(resolved).toHaveLength(1);
     expect(resolved[0]?.plainText).toContain('Deletes approved by Adele Vance (adele.vance@contoso.com) at');
+
+    // The status page shows the audit.
+    const status = await readStatusFromEnv(world.env);
+    expect(status.audit?.decisions).toEqual([
+      expect.objectContaining({
+        heading: 'Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
+        action: 'approve-deletes (resetScope ForceDeletes)',
+        by: 'Adele Vance (adele.vance@contoso.com)',
+        via: 'app role SyncWatch.Operator',
+        status: 'done',
+        answer: '204',
+      }),
+    ]);
+    const html = renderStatusPage(status);
+    expect(html).toContain('Decisions from alerts <span class="count">1</span>');
+    expect(html).toContain('<code>approve-deletes (resetScope ForceDeletes)</code>');
+    expect(renderStatusText(status)).toMatch(/Decisions from alerts\n {2}WHEN +ALERT +DECISION/);
   });
 
   it('a kill at every point of the approval: one restart in all, one audit row', async () => {
@@ -385,6 +404,8 @@ describe('decisions from an alert, against the emulators', () => {
     expect((await adele.post({ ...act, csrf: '' })).status).toBe(403);
     const refusals = (await new DecisionAudit(ledger()).refusals()).map((r) => r.record.refusal);
     expect(refusals).toEqual(expect.arrayContaining(['no-role', 'get-acts', 'cross-site', 'csrf']));
+    const shown = (await readStatusFromEnv(world.env)).audit?.refusals ?? [];
+    expect(shown.find((r) => r.refusal === 'no-role')).toMatchObject({ by: 'Megan Bowen (megan.bowen@contoso.com)' });
 
     const off = viaFunction({ ...world, env: { ...world.env, WATCH_ACTIONS: 'off' } });
     for (const step of ['', 'signed-in'])
