@@ -418,7 +418,7 @@ async function onLink(ctx: Context): Promise<DecideResponse> {
       403,
       'not-permitted',
       'The monitor may not act in this tenant',
-      `Its sign-in to ${described.tenant} does not carry ${ready.missing.join(', ')}: an administrator of that tenant has not consented to decisions from alerts. Decide in the Entra admin center instead, or ask for the consent (README, "Decisions from an alert").`,
+      `Its sign-in to ${described.tenant} does not carry ${ready.missing.join(', ')}: an administrator of that tenant has not consented to decisions from alerts. Decide in the Entra admin center instead, or ask for the consent (docs/decisions.md, "Decisions from an alert").`,
     );
 
   const graph = deps.graphFor(binding.tenantId);

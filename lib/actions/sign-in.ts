@@ -7,8 +7,8 @@ import type { ActionsSettings } from '../settings/actions';
 /**
  * Sign-in for the decide endpoint: the OAuth 2.0 authorization-code flow with PKCE against the
  * monitor's home tenant, in the function itself (@azure/msal-node), because the App Service
- * built-in authentication cannot be relied on for a Flex Consumption app (README, "Decisions from
- * an alert"). MSAL makes the authorize URL and redeems the code; the ID token is then verified
+ * built-in authentication cannot be relied on for a Flex Consumption app (docs/decisions.md,
+ * "Decisions from an alert"). MSAL makes the authorize URL and redeems the code; the ID token is then verified
  * here (lib/actions/id-token.ts), since MSAL does not check its signature.
  *
  * The PKCE verifier, state and nonce wait in a sealed, HttpOnly, Secure, SameSite=Lax cookie for

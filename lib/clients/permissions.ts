@@ -18,7 +18,7 @@ export const GRAPH_APPLICATION_PERMISSIONS = {
  * The one write permission, granted only when decisions from an alert are turned on (infra
  * `enableActions`, WATCH_ACTIONS); a customer tenant consents to it separately, and the monitor
  * acts only in tenants whose token carries it (lib/actions/readiness.ts). It allows every
- * synchronization write, not only the ones the monitor makes (README, "Decisions from an alert").
+ * synchronization write, not only the ones the monitor makes (docs/decisions.md, "Decisions from an alert").
  */
 export const GRAPH_ACTION_PERMISSIONS = {
   'Synchronization.ReadWrite.All':
@@ -36,7 +36,7 @@ export interface AzureRole {
   scope: 'storage' | 'communication' | 'applicationInsights' | 'logAnalyticsWorkspace';
   /** The npm package whose client needs it, or `host` for the Functions host itself. */
   neededBy: string;
-  /** False when the deployment cannot grant it (a workspace the customer owns): the README says how. */
+  /** False when the deployment cannot grant it (a workspace the customer owns): docs/deploying.md ("Permissions") says how. */
   deployed: boolean;
 }
 
