@@ -14,6 +14,7 @@ import { createCredentials, createTableClient } from '../../lib/clients';
 import { runCycle } from '../../lib/cycle/cycle';
 import { loadSettings } from '../../lib/settings/settings';
 import { LINK_LEDGER_TABLE, LinkLedger } from '../../lib/store/link-ledger';
+import { Browser as PageBrowser, formOf, type Serve } from '../../scripts/decide-browser';
 import { captureLog } from '../support/log-capture';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
@@ -32,8 +33,6 @@ const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b
 const WOODGROVE_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e02';
 const BASE = 'https://sync-watch.contoso.com';
 const READ = ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All'];
-
-type Serve = (request: DecideRequest) => Promise<DecideResponse>;
 
 /** The decide function as the Functions host runs it, from the settings in process.env. */
 const viaFunction =
@@ -71,86 +70,6 @@ const viaFunction =
       cookies: (response.cookies ?? []).map((c) => ({ name: c.name, value: c.value, maxAgeSeconds: c.maxAge ?? 0 })),
     };
   };
-
-/**
- * A person's browser, as far as the decide pages need one: a cookie jar for the Function App's
- * host, redirects followed (to the authority over HTTPS, back to the app), forms posted with the
- * page's Origin. `loginHint` picks who the authority signs in.
- */
-class Browser {
-  readonly jar = new Map<string, string>();
-  constructor(
-    private readonly serve: Serve,
-    private readonly loginHint?: string,
-  ) {}
-
-  private remember(response: DecideResponse): void {
-    for (const c of response.cookies) {
-      if (c.maxAgeSeconds <= 0) this.jar.delete(c.name);
-      else this.jar.set(c.name, c.value);
-    }
-  }
-
-  async open(url: string): Promise<DecideResponse> {
-    for (let hop = 0; hop < 6; hop++) {
-      const target = new URL(url);
-      if (target.origin !== BASE) {
-        if (this.loginHint) target.searchParams.set('login_hint', this.loginHint);
-        const answer = await fetch(target, { redirect: 'manual' });
-        url = answer.headers.get('location') ?? '';
-        if (answer.status !== 302 || !url)
-          throw new Error(`the authority answered ${answer.status}: ${await answer.text()}`);
-        continue;
-      }
-      const step = target.pathname.replace(/^\/api\/decide\/?/, '');
-      const response = await this.serve({
-        method: 'GET',
-        step,
-        query: Object.fromEntries(target.searchParams),
-        form: {},
-        cookies: Object.fromEntries(this.jar),
-      });
-      this.remember(response);
-      if (response.status !== 302 && response.status !== 303) return response;
-      url = response.headers.Location ?? '';
-    }
-    throw new Error('too many redirects');
-  }
-
-  async post(form: Record<string, string>, origin = BASE): Promise<DecideResponse> {
-    const response = await this.serve({
-      method: 'POST',
-      step: '',
-      query: {},
-      form,
-      cookies: Object.fromEntries(this.jar),
-      origin,
-    });
-    this.remember(response);
-    return response;
-  }
-}
-
-/** The hidden fields of the form whose button says `button`. */
-function formOf(html: string, button: string): Record<string, string> {
-  const form = [...html.matchAll(/<form method="post"[^>]*>([\s\S]*?)<\/form>/g)]
-    .map((m) => m[1] as string)
-    .find((f) => f.includes(button));
-  if (!form) throw new Error(`no form with "${button}"`);
-  const decode = (v: string) =>
-    v
-      .replace(/&quot;/g, '"')
-      .replace(/&#39;/g, "'")
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&');
-  return Object.fromEntries(
-    [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
-      m[1] as string,
-      decode(m[2] as string),
-    ]),
-  );
-}
 
 describe('decisions from an alert, against the emulators', () => {
   let world: World;
@@ -221,7 +140,7 @@ describe('decisions from an alert, against the emulators', () => {
     world.cloud.control.step('deletion-threshold-tripped');
     expect((await cycle()).errors).toEqual([]);
     const link = decideLink(FABRIKAM_JOB);
-    const browser = new Browser(viaFunction(world));
+    const browser = new PageBrowser(BASE, viaFunction(world));
 
     const page = await browser.open(link);
     expect(page.status, page.body).toBe(200);
@@ -332,7 +251,7 @@ describe('decisions from an alert, against the emulators', () => {
         clock.shift += IN_FLIGHT_MS + 1000;
         return browser.open(url);
       };
-      const browser = new Browser(serve);
+      const browser = new PageBrowser(BASE, serve);
       const page = await browser.open(link);
       const confirm = await browser.post(formOf(page.body, 'Approve the held deletes'));
       const act = formOf(confirm.body, 'Confirm');
@@ -387,13 +306,13 @@ describe('decisions from an alert, against the emulators', () => {
 
   it('refuses someone without the role, a GET that acts and another site’s post, and with actions off answers 404', async () => {
     const link = await trip();
-    const megan = new Browser(viaFunction(world), 'megan.bowen@contoso.com');
+    const megan = new PageBrowser(BASE, viaFunction(world), 'megan.bowen@contoso.com');
     const refused = await megan.open(link);
     expect(refused.status).toBe(403);
     expect(refused.body).toContain('the app role SyncWatch.Operator');
     expect(refused.body).not.toContain('612');
 
-    const adele = new Browser(viaFunction(world));
+    const adele = new PageBrowser(BASE, viaFunction(world));
     const page = await adele.open(link);
     const confirm = await adele.post(formOf(page.body, 'Approve the held deletes'));
     const act = formOf(confirm.body, 'Confirm');
@@ -434,7 +353,7 @@ describe('decisions from an alert, against the emulators', () => {
     });
     expect((await cycle()).errors).toEqual([]);
     const link = decideLink(WOODGROVE_JOB);
-    const browser = new Browser(viaFunction(world));
+    const browser = new PageBrowser(BASE, viaFunction(world));
     const page = await browser.open(link);
     expect(page.body).toContain('Retry now');
     const objectId = '0e1d2c3b-4a59-4687-9786-a5b4c3d2e1f0';
