@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decide } from '../../functions/decide';
 import { DecisionAudit } from '../../lib/actions/audit';
 import { IN_FLIGHT_MS, type ExecutionPoint } from '../../lib/actions/execute';
-import { handleDecide, type DecideDeps, type DecideRequest, type DecideResponse } from '../../lib/actions/handler';
+import { handleDecide, type DecideDeps } from '../../lib/actions/handler';
 import { cycleDepsFromSettings, decideDepsFromEnv, readStatusFromEnv } from '../../lib/app';
 import { renderStatusPage } from '../../lib/status/page';
 import { renderStatusText } from '../../lib/status/text';
