@@ -147,6 +147,9 @@ export function cycleDepsFromSettings(
     ...(settings.actions
       ? { decisions: decisionsReader(createTableClient(settings, azure, LINK_LEDGER_TABLE, budget.calls()), clock) }
       : {}),
+    ...(settings.actions || settings.snooze
+      ? { forgetUsedLinks: ledgerSweeper(createTableClient(settings, azure, LINK_LEDGER_TABLE, budget.calls())) }
+      : {}),
     clock,
     log,
     logs: {
@@ -168,6 +171,18 @@ const DECISIONS_LOOKBACK_MS = 35 * 24 * 3600_000;
 function decisionsReader(table: TableClient, clock: () => Date): () => Promise<AlertDecision[]> {
   const audit = new DecisionAudit(new LinkLedger(table));
   return async () => alertDecisions(await audit.decisions(new Date(clock().getTime() - DECISIONS_LOOKBACK_MS)));
+}
+
+/** How often an instance sweeps the link ledger: its rows expire over days, not minutes. */
+const LEDGER_SWEEP_EVERY_MS = 3600_000;
+let ledgerSweptAt = 0;
+
+function ledgerSweeper(table: TableClient): (now: Date) => Promise<void> {
+  return async (now) => {
+    if (now.getTime() - ledgerSweptAt < LEDGER_SWEEP_EVERY_MS) return;
+    await new LinkLedger(table).sweep(['snooze', 'decide'], now);
+    ledgerSweptAt = now.getTime();
+  };
 }
 
 /** The queue fan-out, when the timer has more tenants than WATCH_FANOUT_TENANTS and a queue to hand them to. */
@@ -324,6 +339,7 @@ export async function snoozeFromEnv(
     snooze: settings.snooze,
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
+    ledger: new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE)),
     tenantNames,
     now,
   });

@@ -60,6 +60,8 @@ export interface CycleDeps extends ObserveDeps, LeaseDeps, DigestDeps, DeliveryD
   budget?: CycleBudget;
   /** Decisions made from alerts' messages (lib/actions/, WATCH_ACTIONS): their routes are told, their resolved notices name who decided. */
   decisions?: () => Promise<AlertDecision[]>;
+  /** Deletes the link ledger's rows past their time (snooze and decide links); absent when no link is made. */
+  forgetUsedLinks?: (now: Date) => Promise<void>;
 }
 
 /** The decisions by alert fingerprint; a failure to read them is in the cycle's errors, and the notices go out without them. */
@@ -253,7 +255,17 @@ async function decideAndDeliver(
     new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
     deps,
   );
+  await forgetUsedLinks(deps, now, errors);
   return current;
+}
+
+/** Uses of links that expired, and decisions past the audit's retention, leave the link ledger; a failure waits for a later cycle. */
+async function forgetUsedLinks(deps: CycleDeps, now: Date, errors: string[]): Promise<void> {
+  try {
+    await deps.forgetUsedLinks?.(now);
+  } catch (error) {
+    errors.push(`forgetting expired link uses: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -108,7 +108,7 @@ function status(kind: NotificationKind, endedWell: boolean, endedAs?: string): {
 }
 
 /** `Deletes approved by Adele Vance (adele.vance@contoso.com) at 2026-11-27 03:12 UTC.` */
-export function decisionSentence(decision: DecisionNote): string {
+function decisionSentence(decision: DecisionNote): string {
   return `${decision.title} by ${decision.by} at ${formatTime(decision.at)}.`;
 }
 

@@ -80,7 +80,7 @@ export interface StatusView {
 }
 
 /** One decision as the audit shows it. */
-export interface StatusDecision {
+interface StatusDecision {
   at: string;
   heading: string;
   tenant: string;
@@ -99,14 +99,14 @@ export interface StatusDecision {
 }
 
 /** One refused attempt as the audit shows it. */
-export interface StatusRefusal {
+interface StatusRefusal {
   at: string;
   refusal: string;
   by: string;
   words: string;
 }
 
-export interface StatusAudit {
+interface StatusAudit {
   decisions: StatusDecision[];
   refusals: StatusRefusal[];
 }

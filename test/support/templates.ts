@@ -28,7 +28,7 @@ const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({
   },
 });
 
-/** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key, so the golden files stay put). */
+/** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key and link ids, so the golden files stay put). */
 const SNOOZE_SETTINGS = {
   key: 'golden-snooze-signing-key-0123456789abcdef',
   baseUrl: 'https://sync-watch.azurewebsites.net',
@@ -89,7 +89,8 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   // With snooze links (SNOOZE_SIGNING_KEY set): buttons that open a confirmation page.
   const snooze = {
     ...ctx,
-    snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) => snoozeLinks(alert, SNOOZE_SETTINGS, now),
+    snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) =>
+      snoozeLinks(alert, SNOOZE_SETTINGS, now, ['GoldenSnooze4hLinkId00', 'GoldenSnooze1dLinkId00']),
   };
   templates.push(
     lazy('quarantine.firing.snooze', () => noticeViews([noticeOf(fixture('quarantine'), 'firing')], snooze)),
