@@ -201,7 +201,9 @@ function nowView(job: JobSnapshot, alert: AlertRecord, readAt: Date): NowView {
 function onDemandChoices(alert: AlertRecord): OnDemandChoice[] {
   const choices: OnDemandChoice[] = [];
   try {
-    const codes = JSON.parse(String(alert.annotations.codes ?? '[]')) as {
+    const raw = alert.annotations.codes;
+    // Structured annotations (a list) since issue 16; JSON text in rows an earlier release wrote.
+    const codes = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? [])) as {
       examples?: { id?: string; name?: string; upn?: string }[];
     }[];
     for (const code of Array.isArray(codes) ? codes : [])

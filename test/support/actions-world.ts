@@ -54,12 +54,21 @@ export const BYSTANDER: Person = {
 
 /** A job as Graph would return it, from the alert's labels: quarantined as the alert says. */
 export function jobOf(alert: AlertRecord, reason = String(alert.annotations.reason ?? 'TooManyDeletes')): JobSnapshot {
-  const series = new Date(String(alert.annotations.seriesBegan));
-  return {
+  const job = {
     tenantId: alert.labels.tenantId,
     servicePrincipal: { id: alert.labels.servicePrincipalId, appId: 'app', displayName: 'Fabrikam to Contoso' },
     jobId: alert.labels.jobId,
     templateId: 'Azure2Azure',
+  };
+  if (alert.annotations.seriesBegan === undefined)
+    return {
+      ...job,
+      status: { known: 'Active', raw: 'Active' },
+      lastExecution: { timeBegan: new Date('2026-11-27T06:00:00Z') },
+    };
+  const series = new Date(String(alert.annotations.seriesBegan));
+  return {
+    ...job,
     status: { known: 'Quarantine', raw: 'Quarantine' },
     quarantine: { reason: { known: reason as never, raw: reason }, seriesBegan: series, currentBegan: series },
   };

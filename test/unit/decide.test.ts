@@ -213,6 +213,27 @@ describe('deciding from an alert', () => {
     expect(decision?.record.result?.steps).toHaveLength(3);
   });
 
+  it('offers the objects a failure digest names, and provisions the one picked', async () => {
+    const failures = ALERT_FIXTURES['provisioning-failures'] as AlertRecord;
+    const world = actionsWorld(failures);
+    const page = await decisionPage(world, world.linkFor(failures));
+    expect(page.body).toContain('<span>Lee Gu (lee.gu@contoso.com)</span>');
+    expect(page.body).toContain('value="a1b2c3d4-0000-4000-8000-000000000010"');
+    const confirm = await world.post(
+      { ...formFields(page.body, 'Verify one user'), subject: 'a1b2c3d4-0000-4000-8000-000000000010' },
+      world.cookieFor(OPERATOR),
+    );
+    expect(confirm.body).toContain('Object: <strong>Lidia Holloway (lidia.holloway@contoso.com)</strong>');
+    await world.post(formFields(confirm.body), world.cookieFor(OPERATOR));
+    expect(world.graph.onDemand).toEqual([
+      { ruleId: 'USER_INBOUND_USER', objectId: 'a1b2c3d4-0000-4000-8000-000000000010' },
+    ]);
+    const [decision] = await decisions(world);
+    expect(decision?.record.attempts[0]?.subject).toMatchObject({
+      name: 'Lidia Holloway (lidia.holloway@contoso.com)',
+    });
+  });
+
   it('refuses a user object that is not an object ID, saying why', async () => {
     const quarantine = ALERT_FIXTURES.quarantine as AlertRecord;
     const world = actionsWorld(quarantine);
