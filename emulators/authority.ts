@@ -188,12 +188,14 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
         );
       }
       const iat = Math.floor(Date.now() / 1000);
+      // Every token carries the tenant it was issued in as `tid`, unless the fault issueTokensAs says otherwise.
+      const issuedIn = state.tokensIssuedAs(tenant.id) ?? tenant;
       const accessToken = signer.mint({
         aud: audienceOf(resourceScope),
-        iss: `${origin}/${tenant.id}/v2.0`,
-        tid: tenant.id,
+        iss: `${origin}/${issuedIn.id}/v2.0`,
+        tid: issuedIn.id,
         appid: state.app.clientId,
-        roles: [...tenant.grants],
+        roles: [...issuedIn.grants],
         iat,
         exp: iat + lifetime,
       });

@@ -26,6 +26,12 @@ export interface Fault {
   hang?: boolean;
   /** Answer `status` with a body cut off mid-JSON (inside a `$batch`: that response's body). */
   malformedJson?: boolean;
+  /**
+   * Answer `status` (200 is usual) with `Content-Type: text/html` and an HTML page instead of
+   * Graph's JSON: what a captive portal, a TLS-inspecting proxy or a gateway error page sends.
+   * Top-level requests only.
+   */
+  htmlPage?: boolean;
   /** Wait this long before answering (normally, or with the fault). */
   delayMs?: number;
   /** Which endpoint it is for: Graph (default) or the authority (`/{tenant}/...`: discovery and the token endpoint). */
@@ -113,7 +119,7 @@ export function validateFault(value: unknown, path: string): asserts value is Fa
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new Error(`${path}: expected an object`);
   const f = value as Record<string, unknown>;
-  const misbehaves = f.hang === true || f.malformedJson === true || f.delayMs !== undefined;
+  const misbehaves = f.hang === true || f.malformedJson === true || f.htmlPage === true || f.delayMs !== undefined;
   if (
     typeof f.status !== 'number' ||
     !Number.isInteger(f.status) ||
@@ -121,10 +127,10 @@ export function validateFault(value: unknown, path: string): asserts value is Fa
     f.status < (misbehaves ? 0 : 400)
   ) {
     throw new Error(
-      `${path}.status: expected an HTTP error status (400-599)${misbehaves ? ', or any status with hang, malformedJson or delayMs' : ''}`,
+      `${path}.status: expected an HTTP error status (400-599)${misbehaves ? ', or any status with hang, malformedJson, htmlPage or delayMs' : ''}`,
     );
   }
-  for (const key of ['hang', 'malformedJson'] as const) {
+  for (const key of ['hang', 'malformedJson', 'htmlPage'] as const) {
     if (f[key] !== undefined && typeof f[key] !== 'boolean') throw new Error(`${path}.${key}: expected a boolean`);
   }
   if (f.delayMs !== undefined && (typeof f.delayMs !== 'number' || !(f.delayMs >= 0)))
@@ -149,6 +155,7 @@ export function validateFault(value: unknown, path: string): asserts value is Fa
     'inBatch',
     'hang',
     'malformedJson',
+    'htmlPage',
     'delayMs',
     'service',
   ]);
@@ -191,6 +198,10 @@ export function faultReply(fault: Fault, requestDate: string): FaultReply {
       return { status: fault.status, headers, error: { code: 'UnknownError', message: '' }, innerError: {} };
   }
 }
+
+/** What a proxy or captive portal answers in place of Graph. */
+export const HTML_PAGE =
+  '<!DOCTYPE html><html><head><title>Access to this site is blocked</title></head><body><h1>Web filter</h1><p>The request was blocked by your organisation&#39;s proxy.</p></body></html>';
 
 /** A body that starts as JSON and stops: what a dropped connection or a broken proxy leaves. */
 export const MALFORMED_JSON =

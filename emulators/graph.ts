@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { faultReply, MALFORMED_JSON, never, pause, type Fault } from './faults';
+import { faultReply, HTML_PAGE, MALFORMED_JSON, never, pause, type Fault } from './faults';
 import { header, newRequestId, readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import { buildJob, type JsonObject } from './jobs';
 import { provisioningLogsResult } from './provisioning-logs';
@@ -171,6 +171,12 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
           'Content-Type': GRAPH_JSON_CONTENT_TYPE,
         });
         res.end(MALFORMED_JSON);
+        return;
+      }
+      if (fault.htmlPage) {
+        log(fault.status);
+        res.writeHead(fault.status, { 'Content-Type': 'text/html; charset=utf-8' });
+        res.end(HTML_PAGE);
         return;
       }
       if (fault.status >= 400) {
@@ -919,6 +925,13 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         const tenantId = parts[1];
         if (!tenantId) throw new Error('expected /_emulator/consent/{tenantId}');
         state.setConsented(tenantId, body.consented as boolean);
+        return ok();
+      }
+      case 'PUT tokens-as': {
+        const tenantId = parts[1];
+        if (!tenantId || typeof body.asTenant !== 'string')
+          throw new Error('expected /_emulator/tokens-as/{tenantId} with {"asTenant":"<tenant id>"}');
+        state.issueTokensAs(tenantId, body.asTenant);
         return ok();
       }
       default:

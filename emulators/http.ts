@@ -30,6 +30,10 @@ export async function startHttpsServer(tls: TlsMaterial, handler: RequestHandler
         else res.end();
       });
   });
+  // Azure's front ends keep an idle connection about four minutes (Node's default is 5 s). With 5 s,
+  // a client that reuses a pooled socket just as the server drops it gets "socket hang up": under
+  // load, between cycles some seconds apart, a send failed that way for no fault of the service.
+  server.keepAliveTimeout = 240_000;
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

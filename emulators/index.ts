@@ -68,8 +68,8 @@ export function settingsFor(
 ): Record<string, string> {
   const settings: Record<string, string> = {
     WATCH_TENANTS: cloud.tenants.join(','),
-    ALERT_EMAIL_TO: 'ops@contoso.example',
-    ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.example',
+    ALERT_EMAIL_TO: 'ops@contoso.com',
+    ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.com',
     GRAPH_ENDPOINT: cloud.graphEndpoint,
     AZURE_AUTHORITY_HOST: cloud.authorityHost,
     AZURE_TENANT_ID: cloud.tenants[0] ?? '',

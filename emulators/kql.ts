@@ -7,6 +7,8 @@
  *         | extend <name> = <expr> | summarize [<name> =] count()|countif(<expr>)|dcount(<col>)|sum|min|max|avg(<col>) [by <col>, ...]
  *         | count | top <n> by <col> [asc|desc]
  *
+ * Comments (`// ...` to the end of the line) are skipped.
+ *
  * Expressions: literals ("text", 'text', numbers, true/false, 1h/30m/7d/10s timespans,
  * datetime(...)), columns, ( ), not(...), and/or, == != =~ !~ < <= > >= contains !contains has
  * startswith in !in, and ago() now() tolower() toupper() tostring() toint() tolong() todouble()
@@ -53,6 +55,12 @@ function tokenize(query: string): Token[] {
     const c = query[i] as string;
     if (/\s/.test(c)) {
       i++;
+      continue;
+    }
+    if (query.startsWith('//', i)) {
+      // A comment runs to the end of its line, as in Kusto (the repository's .kql files start with some).
+      const end = query.indexOf('\n', i);
+      i = end < 0 ? query.length : end + 1;
       continue;
     }
     const start = i;

@@ -13,6 +13,11 @@ import { bearerToken, type TokenSigner } from './tokens';
  * partial result as 200 with a top-level `error`, and errors in Log Analytics' shape
  * (docs/reference/platform-notes.md §5.2). The query runs on emulators/kql.ts, a small subset of
  * KQL; a query outside it is refused with 400, never answered wrongly.
+ *
+ * Beside the workspace, one Application Insights resource answers resource-centric queries
+ * (`POST /v1/{resourceId}/query`, LogsQueryClient.queryResource), as an Azure Monitor log alert
+ * scoped to that resource does: its classic `traces` table, where a row kept by sampling stands for
+ * `itemCount` traces (infra/monitoring/*.kql run there).
  */
 
 const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
@@ -40,10 +45,42 @@ interface QueryRecord {
   status: number;
 }
 
+/** One row of Application Insights' classic `traces` table, as the Functions host writes it. */
+interface AppTrace {
+  timestamp: Date;
+  message: string;
+  /** How many traces this row stands for: 1 unless sampling dropped the others (default 1). */
+  itemCount?: number;
+  /** 0 verbose … 4 critical (default 1, information). */
+  severityLevel?: number;
+  operationName?: string;
+}
+
+/** The classic Application Insights `traces` columns a query can name (a subset: no dynamic columns). */
+const TRACES_COLUMNS: Record<string, string> = {
+  timestamp: 'datetime',
+  message: 'string',
+  severityLevel: 'int',
+  itemType: 'string',
+  operation_Name: 'string',
+  operation_Id: 'string',
+  cloud_RoleName: 'string',
+  itemId: 'string',
+  itemCount: 'int',
+};
+
+/** The Application Insights resource the emulator answers for, unless told another. */
+const EMULATED_APPLICATION_INSIGHTS_ID =
+  '/subscriptions/00000000-0000-4000-8000-0000000000a1/resourceGroups/rg-sync-watch/providers/microsoft.insights/components/appi-sync-watch';
+
 export interface LogAnalyticsEmulator {
   /** `https://127.0.0.1:<port>`: LOG_ANALYTICS_ENDPOINT. */
   endpoint: string;
   workspaceId: string;
+  /** The Application Insights resource whose `traces` answer `queryResource`. */
+  applicationInsightsId: string;
+  /** Adds rows to the Application Insights `traces` table (sampled rows carry `itemCount` > 1). */
+  addTraces(traces: AppTrace[]): void;
   injectFault(fault: LogAnalyticsFault): void;
   pendingFaults(): LogAnalyticsFault[];
   queries(): QueryRecord[];
@@ -59,6 +96,8 @@ export interface LogAnalyticsOptions {
   state: CloudState;
   workspaceId: string;
   readerAccess?: boolean;
+  /** Default EMULATED_APPLICATION_INSIGHTS_ID. */
+  applicationInsightsId?: string;
 }
 
 function errorJson(code: string, message: string, inner?: { code: string; message: string }): Record<string, unknown> {
@@ -91,6 +130,11 @@ function parseTimespan(text: string | undefined, now: number): [number, number] 
   return Number.isNaN(end) ? 'invalid' : [start, end];
 }
 
+/** A stable GUID-shaped id for the n-th row (operation and item ids). */
+function guidLike(n: number): string {
+  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
 function wireValue(v: unknown): unknown {
   return v instanceof Date ? v.toISOString() : v;
 }
@@ -100,6 +144,8 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
   let readerAccess = options.readerAccess ?? true;
   let faults: (LogAnalyticsFault & { remaining: number })[] = [];
   let log: QueryRecord[] = [];
+  let traces: AppTrace[] = [];
+  const applicationInsightsId = options.applicationInsightsId ?? EMULATED_APPLICATION_INSIGHTS_ID;
 
   const takeFault = (query: string): LogAnalyticsFault | undefined => {
     const index = faults.findIndex((f) => f.queryIncludes === undefined || query.includes(f.queryIncludes));
@@ -121,12 +167,40 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
     return { columns: Object.entries(AAD_PROVISIONING_LOGS_COLUMNS).map(([name, type]) => ({ name, type })), rows };
   };
 
+  const tracesTable = (range: [number, number] | undefined): Table => {
+    const rows: Row[] = traces
+      .filter((t) => !range || (t.timestamp.getTime() >= range[0] && t.timestamp.getTime() < range[1]))
+      .map((t, i) => ({
+        timestamp: t.timestamp,
+        message: t.message,
+        severityLevel: t.severityLevel ?? 1,
+        itemType: 'trace',
+        operation_Name: t.operationName ?? '',
+        operation_Id: guidLike(i),
+        cloud_RoleName: 'func-sync-watch',
+        itemId: guidLike(i + 1_000_000),
+        itemCount: t.itemCount ?? 1,
+      }));
+    return { columns: Object.entries(TRACES_COLUMNS).map(([name, type]) => ({ name, type })), rows };
+  };
+
+  /** What a query names and may read: the workspace's table, or the Application Insights resource's. */
+  const targetOf = (pathname: string): { kind: 'workspace' | 'component'; id: string } | undefined => {
+    const workspace = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(pathname);
+    if (workspace) return { kind: 'workspace', id: decodeURIComponent(workspace[1] as string) };
+    const resource = /^\/v1\/+(subscriptions\/.+\/providers\/microsoft\.insights\/components\/[^/]+)\/query$/i.exec(
+      pathname,
+    );
+    if (resource) return { kind: 'component', id: `/${decodeURIComponent(resource[1] as string)}` };
+    return undefined;
+  };
+
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://loganalytics.invalid');
     const record = (query: string, timespan: string | undefined, status: number) =>
       log.push({ at: new Date().toISOString(), workspaceId, query, timespan, status });
-    const m = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(url.pathname);
-    if (!m)
+    const target = targetOf(url.pathname);
+    if (!target)
       return sendJson(res, 404, errorJson('PathNotFoundError', `The requested path does not exist: ${url.pathname}`));
     if ((req.method ?? 'GET').toUpperCase() !== 'POST')
       return sendJson(res, 405, errorJson('MethodNotAllowed', 'Only POST is supported by the emulator on /query.'));
@@ -145,8 +219,10 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
         ),
       );
     }
-    if (decodeURIComponent(m[1] as string).toLowerCase() !== workspaceId.toLowerCase())
+    if (target.kind === 'workspace' && target.id.toLowerCase() !== workspaceId.toLowerCase())
       return sendJson(res, 404, errorJson('WorkspaceNotFoundError', 'Workspace could not be found'));
+    if (target.kind === 'component' && target.id.toLowerCase() !== applicationInsightsId.toLowerCase())
+      return sendJson(res, 404, errorJson('ResourceNotFoundError', `The resource ${target.id} could not be found`));
     if (!readerAccess)
       return sendJson(
         res,
@@ -213,12 +289,14 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
     let result: Table;
     try {
       const parsed = parseKql(query);
-      if (parsed.table !== 'AADProvisioningLogs')
+      const [tableName, rowsOf] =
+        target.kind === 'workspace' ? ['AADProvisioningLogs', table] : ['traces', tracesTable];
+      if (parsed.table !== tableName)
         throw new KqlError(
           'SemanticError',
-          `'${parsed.table}' could not be resolved: the workspace has the table AADProvisioningLogs only`,
+          `'${parsed.table}' could not be resolved: the ${target.kind === 'workspace' ? 'workspace' : 'Application Insights resource'} has the table ${tableName} only`,
         );
-      result = runKql(parsed, table(range), now);
+      result = runKql(parsed, rowsOf(range), now);
     } catch (error) {
       if (!(error instanceof KqlError)) throw error;
       const what =
@@ -268,6 +346,8 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
   return {
     endpoint: server.origin,
     workspaceId,
+    applicationInsightsId,
+    addTraces: (rows) => traces.push(...rows.map((t) => ({ ...t }))),
     injectFault: (fault) => faults.push({ ...fault, remaining: fault.times ?? 1 }),
     pendingFaults: () => faults.map(({ remaining, ...f }) => ({ ...f, times: remaining })),
     queries: () => log.map((q) => ({ ...q })),
@@ -275,6 +355,7 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
     reset: () => {
       faults = [];
       log = [];
+      traces = [];
       readerAccess = options.readerAccess ?? true;
     },
     stop: () => server.close(),

@@ -54,6 +54,11 @@ interface GeneratedServicePrincipals {
 export interface TenantSpec {
   id: string;
   displayName: string;
+  /**
+   * The tenant's verified domain names, which resolve to it at the authority (OpenID discovery, the
+   * token endpoint). Default: its initial domain, `<display name, letters and digits>.onmicrosoft.com`.
+   */
+  domains?: string[];
   /** Whether the app has a service principal (admin consent) in this tenant. Default true. */
   consented?: boolean;
   /** Application permissions granted to the app in this tenant (token `roles`). */
@@ -146,6 +151,7 @@ export function validateScenario(value: unknown): Scenario {
     const tenant = obj(t, p, [
       'id',
       'displayName',
+      'domains',
       'consented',
       'grants',
       'servicePrincipals',
@@ -158,6 +164,12 @@ export function validateScenario(value: unknown): Scenario {
     if (tenantIds.has(id)) throw new ScenarioError(`${p}.id: duplicate tenant id ${id}`);
     tenantIds.add(id);
     str(tenant.displayName, `${p}.displayName`);
+    if (tenant.domains !== undefined) {
+      strArr(tenant.domains, `${p}.domains`);
+      for (const domain of tenant.domains as string[])
+        if (!/^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domain))
+          throw new ScenarioError(`${p}.domains: "${domain}" is not a domain name`);
+    }
     if (tenant.consented !== undefined && typeof tenant.consented !== 'boolean')
       throw new ScenarioError(`${p}.consented: expected a boolean`);
     strArr(tenant.grants, `${p}.grants`);
@@ -448,4 +460,11 @@ function oneOf(value: unknown, allowed: readonly string[], p: string): void {
   if (typeof value !== 'string' || !allowed.includes(value)) {
     throw new ScenarioError(`${p}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
   }
+}
+
+/** A tenant's domain names: the scenario's, else its initial domain `<display name>.onmicrosoft.com`. */
+export function domainsOf(tenant: Pick<TenantSpec, 'displayName' | 'domains'>): string[] {
+  if (tenant.domains) return tenant.domains.map((d) => d.toLowerCase());
+  const initial = tenant.displayName.toLowerCase().replace(/[^a-z0-9]+/g, '');
+  return initial ? [`${initial}.onmicrosoft.com`] : [];
 }

@@ -1,7 +1,7 @@
 import { AppCredentials, type ClientAuth, type FederatedCredential } from './app-credentials';
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, shortDurationMs, type JobSpec } from './jobs';
-import { ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
+import { domainsOf, ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
 import { ProvisioningEventLog, validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
 import { DEFAULT_GRAPH_LIMITS, GraphThrottle, ReportsLimits, type GraphLimits } from './throttle';
 
@@ -35,6 +35,8 @@ export interface TenantState {
   servicePrincipals: ServicePrincipalState[];
   /** Entra ID P1/P2: without it the provisioning logs answer 403. */
   premium: boolean;
+  /** Verified domain names (lower case): the authority resolves them to this tenant. */
+  domains: string[];
 }
 
 export interface TokenRequestRecord {
@@ -60,6 +62,8 @@ export interface EmulatorControl {
   setJob(tenantId: string, jobId: string, spec: Partial<Omit<JobSpec, 'id'>>): void;
   /** Adds a job to a service principal (a configuration provisioned after the scenario started). Throws for an unknown one or a duplicate id. */
   addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void;
+  /** Deletes a job (a configuration removed in Entra): its service principal lists it no more. Returns its spec, for addJob. */
+  removeJob(tenantId: string, jobId: string): JobSpec;
   /** Replaces the application permissions granted in a tenant (new tokens carry them; removals apply at once). */
   setGrants(tenantId: string, roles: string[]): void;
   /** Grants or withdraws admin consent (the app's service principal) in a tenant. */
@@ -97,6 +101,12 @@ export interface EmulatorControl {
   setGraphLimits(limits: GraphLimits): void;
   /** Requests answered 429 by the rate limits (not by injected faults) since start/reset/clearLogs: identity and access, reports. */
   throttledCounts(): { identity: number; reports: number };
+  /**
+   * A fault of the authority: tokens asked for `forTenant` are issued as tokens of `asTenant` (its
+   * tid, issuer and grants), the way a managed identity answers for its home tenant whatever tenant
+   * is asked. Until reset().
+   */
+  issueTokensAs(forTenant: string, asTenant: string): void;
 }
 
 export class CloudState implements EmulatorControl {
@@ -110,6 +120,8 @@ export class CloudState implements EmulatorControl {
   /** Graph's latency and its identity-and-access limits (emulators/throttle.ts). */
   readonly throttle: GraphThrottle;
   private tenants = new Map<string, TenantState>();
+  /** issueTokensAs: asked tenant ID → the tenant ID its tokens carry. */
+  private misissued = new Map<string, string>();
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
   private nextStep = 0;
@@ -134,8 +146,21 @@ export class CloudState implements EmulatorControl {
     return this.scenario.app;
   }
 
-  tenant(id: string): TenantState | undefined {
-    return this.tenants.get(id.toLowerCase());
+  /** A tenant by its ID or one of its domain names. */
+  tenant(idOrDomain: string): TenantState | undefined {
+    const key = idOrDomain.toLowerCase();
+    return this.tenants.get(key) ?? [...this.tenants.values()].find((t) => t.domains.includes(key));
+  }
+
+  /** The tenant whose tokens are issued when `tenantId`'s are asked for (issueTokensAs), if another. */
+  tokensIssuedAs(tenantId: string): TenantState | undefined {
+    const as = this.misissued.get(tenantId.toLowerCase());
+    return as === undefined ? undefined : this.tenant(as);
+  }
+
+  issueTokensAs(forTenant: string, asTenant: string): void {
+    const from = this.requireTenant(forTenant);
+    this.misissued.set(from.id.toLowerCase(), this.requireTenant(asTenant).id);
   }
 
   tenantIds(): string[] {
@@ -204,6 +229,12 @@ export class CloudState implements EmulatorControl {
     if (spec.state !== undefined && spec.raw === undefined && spec.state !== previous.state) delete next.raw;
     entry.spec = resolveQuarantine(next, previous, now);
     entry.changedAt = now;
+  }
+
+  removeJob(tenantId: string, jobId: string): JobSpec {
+    const entry = this.findJob(tenantId, jobId);
+    for (const sp of this.requireTenant(tenantId).servicePrincipals) sp.jobs = sp.jobs.filter((j) => j !== entry);
+    return structuredClone(entry.spec);
   }
 
   addJob(tenantId: string, servicePrincipalId: string, spec: JobSpec): void {
@@ -332,6 +363,7 @@ export class CloudState implements EmulatorControl {
   private load(): void {
     const now = this.clock();
     this.tenants = new Map(this.scenario.tenants.map((t) => [t.id.toLowerCase(), buildTenant(t, now)]));
+    this.misissued.clear();
     this.faults.clear();
     this.provisioningLog.clear();
     this.reportsLimiter.clear();
@@ -453,6 +485,7 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     grants: [...t.grants],
     servicePrincipals,
     premium: t.premium ?? true,
+    domains: domainsOf(t),
   };
 }
 

@@ -59,6 +59,12 @@ interface ReceiverFault {
   hang?: boolean;
   /** Take the post (record it), then answer only after this long. */
   delayMs?: number;
+  /**
+   * Answer `status` (default 400) with a careless error page that echoes the request back: the
+   * full URL with its query (a Workflows `sig`, a webhook's `?token=`), the signature header, the
+   * webhook's signing secret and a bearer token, as a misconfigured proxy or a debug endpoint does.
+   */
+  echo?: boolean;
   /** How many posts it applies to. */
   times: number;
 }
@@ -158,6 +164,9 @@ function signatureProblem(
   return undefined;
 }
 
+/** The bearer token an echoing receiver shows (a token of its own, never one of ours). */
+export const ECHO_BEARER = 'eyJhbGciOiJub25lIn0.eyJlY2hvIjoidHJ1ZSJ9.ZWNoby1zaWduYXR1cmUtb2YtYS1yZWNlaXZlci10b2tlbg';
+
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
   const secret = options.secret ?? randomBytes(32).toString('hex');
   const workflowSig = randomBytes(24).toString('base64url');
@@ -224,6 +233,16 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       // Never answered: the sender's timeout must end it. Nothing is recorded.
       held.add(res);
       res.on('close', () => held.delete(res));
+      return;
+    }
+    if (fault?.echo) {
+      recordSecret('access-token', ECHO_BEARER);
+      const page =
+        `<html><body><h1>Bad Request</h1><p>POST https://${header(req, 'host') ?? 'localhost'}${req.url ?? '/'} failed.</p>` +
+        `<pre>X-Entra-Sync-Watch-Signature: ${header(req, 'x-entra-sync-watch-signature') ?? ''}\n` +
+        `Authorization: Bearer ${ECHO_BEARER}\nconfigured secret=${secret}</pre></body></html>`;
+      res.writeHead(fault.status || 400, { 'Content-Type': 'text/html' });
+      res.end(page);
       return;
     }
     if (fault?.status)

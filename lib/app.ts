@@ -4,7 +4,7 @@ import { createGraphReader } from './clients/graph';
 import { boundedCredential } from './clients/timeouts';
 import { createLogsQueryClient } from './clients/logs';
 import { ConfigError, loadPolicy } from './config/config';
-import type { Policy } from './model/policy';
+import { SEND_BUDGETS, type Policy } from './model/policy';
 import { Env } from './settings/env';
 import { loadSettings, Settings } from './settings/settings';
 import { CycleDeps, runCycle } from './cycle/cycle';
@@ -86,7 +86,10 @@ export function cycleDepsFromSettings(
 ): CycleDeps {
   // Kept across cycles in this process, with their tokens (lib/clients/credentials.ts).
   const credentials = keptCredentials(settings, env);
-  const policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  const policy = loadPolicy(settings.configPath, {
+    emailTo: settings.emailTo,
+    sendBudget: SEND_BUDGETS[settings.emailDomainKind],
+  });
   requireWorkspaceWhereNeeded(policy, settings);
   // Every outbound call is bounded by the cycle's deadline (lib/cycle/limits.ts); Graph readers by their tenant's.
   const budget = new CycleBudget(options.limits ?? limitsForSchedule(settings.schedule, env));
@@ -200,6 +203,12 @@ export function formatSummary(summary: CycleSummary): string {
   if (summary.postsSent) parts.push(`${summary.postsSent} channel post(s) sent`);
   if (summary.notificationsPending > 0)
     parts.push(`${summary.notificationsPending} message(s) waiting for the next cycle`);
+  const spent = summary.emailBudgetSpent;
+  if (spent?.at === 'ACS')
+    parts.push(
+      `the email budget ran out at ACS (429)${spent.sendsResumeAt ? `: no email before ${spent.sendsResumeAt}` : ''}`,
+    );
+  else if (spent) parts.push('the email budget ran out');
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');

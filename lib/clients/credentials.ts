@@ -11,6 +11,8 @@ import { CLOUDS } from '../settings/clouds';
 import type { Identity } from '../settings/identity';
 import type { Env } from '../settings/env';
 import type { Settings } from '../settings/settings';
+import type { RenewableCredential } from './renewable-credential';
+import { tenantChecked, tenantResolver, type MismatchText } from './tenant-check';
 
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.com',
@@ -30,13 +32,6 @@ function isMicrosoftAuthority(authorityHost: string): boolean {
  * reads were refused may have been granted the missing permission since, and a token carries the
  * permissions of the moment it was issued.
  */
-export interface RenewableCredential extends TokenCredential {
-  /** The next token for this tenant (undefined: the credential's own tenant) is a new one. */
-  renew(tenantId: string | undefined): void;
-  /** A caller stopped waiting for this tenant's token: a request it shared is not shared again. */
-  abandon?(scopes: string | string[], tenantId: string | undefined): void;
-}
-
 /** The identities the app uses: one to read Graph in the watched tenants, one for its own Azure resources. */
 export interface Credentials {
   mode: Identity['mode'];
@@ -113,41 +108,13 @@ function federatedApp(
   };
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The `tid` claim of an access token (read, not verified: the token is our own, just received). */
-function tokenTenant(token: string): string | undefined {
-  try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      tid?: unknown;
-    };
-    return typeof claims.tid === 'string' ? claims.tid.toLowerCase() : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * A managed identity gets tokens only for its own tenant, whatever tenant is asked for. Reading
- * Graph with such a token would report the home tenant's jobs under another tenant's name, so a
- * token from another tenant than the one asked for is refused with what to do instead.
+ * A managed identity gets tokens only for its own tenant, whatever tenant is asked for: its token
+ * for another tenant is refused (tenantChecked) with what to do instead.
  */
-function ownTenantOnly(managed: TokenCredential): TokenCredential {
-  return {
-    async getToken(scopes, options) {
-      const token = await managed.getToken(scopes, options);
-      const asked = options?.tenantId?.toLowerCase();
-      const issued = token ? tokenTenant(token.token) : undefined;
-      if (token && asked && GUID.test(asked) && issued && issued !== asked) {
-        throw new Error(
-          `the managed identity belongs to tenant ${issued} and cannot read tenant ${asked}; to watch other tenants, ` +
-            'set WATCH_APP_CLIENT_ID to a multi-tenant app registration whose federated credential is this managed identity, and have each tenant consent to it',
-        );
-      }
-      return token;
-    },
-  };
-}
+const MANAGED_IDENTITY_MISMATCH: MismatchText = (asked, askedId, issued) =>
+  `the managed identity belongs to tenant ${issued} and cannot read tenant ${asked === askedId ? askedId : `${asked} (${askedId})`}; to watch other tenants, ` +
+  'set WATCH_APP_CLIENT_ID to a multi-tenant app registration whose federated credential is this managed identity, and have each tenant consent to it';
 
 /** Credentials the tenants' tokens are spread over (see sharded()). */
 const TOKEN_SHARDS = 16;
@@ -266,24 +233,32 @@ export function renewableCredential(
   };
 }
 
-/** The credentials the settings describe (lib/settings/identity.ts), secretless first. */
+/**
+ * The credentials the settings describe (lib/config/identity.ts), secretless first. In every mode
+ * each Graph token must carry the tenant asked for as its `tid`, a domain resolved to its tenant ID
+ * once per process (lib/clients/tenant-check.ts): a token of another tenant reads that tenant.
+ */
 export function createCredentials(settings: Settings, env: Env): Credentials {
   const { identity } = settings;
   const multiTenant = { ...commonOptions(settings), additionallyAllowedTenants: ['*'] };
+  const resolve = tenantResolver(settings.authorityHost ?? CLOUDS[settings.cloud].authorityHost);
   switch (identity.mode) {
     case 'managed-identity': {
       const managed = managedIdentity(settings, env, identity.clientId, identity.tenantId);
       const graph = renewableCredential(
-        () => ownTenantOnly(managedIdentity(settings, env, identity.clientId, identity.tenantId)),
-        ownTenantOnly(managed),
+        () => managedIdentity(settings, env, identity.clientId, identity.tenantId),
+        managed,
       );
-      return { mode: identity.mode, graph, azure: managed };
+      return { mode: identity.mode, graph: tenantChecked(graph, resolve, MANAGED_IDENTITY_MISMATCH), azure: managed };
     }
     case 'federated': {
       const managed = managedIdentity(settings, env, identity.managedIdentityClientId, identity.tenantId);
       return {
         mode: identity.mode,
-        graph: renewableCredential(() => federatedApp(settings, identity, managed)),
+        graph: tenantChecked(
+          renewableCredential(() => federatedApp(settings, identity, managed)),
+          resolve,
+        ),
         azure: managed,
       };
     }
@@ -304,7 +279,11 @@ export function createCredentials(settings: Settings, env: Env): Credentials {
       const azure = onManagedIdentityHost(env)
         ? managedIdentity(settings, env, env.AzureWebJobsStorage__clientId)
         : app;
-      return { mode: identity.mode, graph: renewableCredential(makeApp, sharded(makeApp, app)), azure };
+      return {
+        mode: identity.mode,
+        graph: tenantChecked(renewableCredential(makeApp, sharded(makeApp, app)), resolve),
+        azure,
+      };
     }
   }
 }

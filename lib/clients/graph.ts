@@ -141,11 +141,32 @@ class CallTimeoutHandler implements Middleware {
       if (call.signal.aborted) throw new TimeoutError(`Graph ${method} ${pathOf(url)}`, call.lengthMs);
       throw error;
     }
+    await refuseNonJson(context.response, `${method} ${pathOf(url)}`);
   }
 
   setNext(next: Middleware): void {
     this.next = next;
   }
+}
+
+/**
+ * A 2xx answer that is not JSON (a proxy's or captive portal's HTML page, a gateway's text) is
+ * named for what it is, with the page's title, before the Graph client hands its unread body on
+ * as if it were the answer (a $batch would then look like one with no responses at all).
+ */
+async function refuseNonJson(response: Response | undefined, request: string): Promise<void> {
+  if (!response || response.status < 200 || response.status >= 300 || response.status === 204) return;
+  const type = response.headers.get('content-type');
+  if (!type || /json/i.test(type)) return;
+  const body = await response
+    .clone()
+    .text()
+    .catch(() => '');
+  const title = /<title[^>]*>([^<]{1,120})/i.exec(body)?.[1]?.replace(/\s+/g, ' ').trim();
+  throw new MalformedGraphResponse(
+    response.status,
+    `Graph answered ${request} with HTTP ${response.status} and ${type.split(';')[0]}, not JSON${title ? ` (a page titled "${title}")` : ''}: a proxy or gateway between this app and Graph answered instead`,
+  );
 }
 
 /**
@@ -220,7 +241,9 @@ export function createGraphReader(
       } catch (error) {
         throw asGraphError(error, limits);
       }
-      const responses = Array.isArray(answer?.responses) ? (answer.responses as Record<string, unknown>[]) : [];
+      if (!Array.isArray(answer?.responses))
+        throw new MalformedGraphResponse(200, 'Graph answered the $batch without a responses list');
+      const responses = answer.responses as Record<string, unknown>[];
       const byId = new Map(responses.map((r) => [String(r.id), r]));
       return requests.map((request) => {
         const r = byId.get(request.id);

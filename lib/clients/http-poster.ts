@@ -1,5 +1,5 @@
 import { shownUrl } from '../settings/settings';
-import { displayLine } from '../util/safe-text';
+import { displayLine, scrubSecrets } from '../util/safe-text';
 
 /**
  * Posts to channels over HTTPS (Teams cards, signed webhooks, PagerDuty events): the transport of
@@ -14,6 +14,11 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * What no error may repeat (the URL and the settings' values: a receiver may echo them, and what it
+   * says is logged and kept in the cycle history the status page shows).
+   */
+  secrets: string[];
 }
 
 /** What the endpoint answered: its status and body (any status; the channel says what it means). */
@@ -71,9 +76,12 @@ export function urlFromSetting(poster: HttpPoster, name: string, what: string, p
   return url.href;
 }
 
-/** What the receiver said, in one short line (never more than a bounded excerpt of its body). */
-export function answerText(answer: HttpAnswer): string {
-  const excerpt = displayLine(answer.body, 200);
+/**
+ * What the receiver said, in one short line: a bounded excerpt of its body with every credential
+ * it may echo taken out (the channel's URL and secrets, any URL's query, tokens).
+ */
+export function answerText(answer: HttpAnswer, secrets: string[]): string {
+  const excerpt = displayLine(scrubSecrets(answer.body.slice(0, 4000), secrets), 200);
   return `HTTP ${answer.status}${excerpt ? `: ${excerpt}` : ''}`;
 }
 
@@ -107,7 +115,7 @@ export function createHttpPoster(
           e.name === 'TimeoutError' || e.name === 'AbortError'
             ? `no answer within ${Math.round(timeoutMs / 1000)} s`
             : (e.cause?.code ?? e.cause?.message ?? e.message);
-        throw new PostError(`${what}: ${displayLine(why, 200)}`, 'unknown');
+        throw new PostError(`${what}: ${displayLine(scrubSecrets(why, request.secrets), 200)}`, 'unknown');
       }
       const body = await response.text().catch(() => '');
       return { status: response.status, body };

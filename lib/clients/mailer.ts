@@ -13,6 +13,40 @@ export class DeliveryFailedError extends Error {
   }
 }
 
+/**
+ * ACS answered 429: the subscription's sending limit is reached (ACS counts it per subscription, so
+ * other senders spend it too). The email was not taken; nothing more should be sent before
+ * `retryAfterMs` has passed.
+ */
+export class SendThrottledError extends Error {
+  constructor(
+    readonly retryAfterMs: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SendThrottledError';
+  }
+}
+
+/** When ACS says nothing of when to come back: a minute, the shorter of its two windows. */
+const DEFAULT_RETRY_AFTER_MS = 60_000;
+
+/**
+ * The wait a 429 asks for: `retry-after-ms` / `x-ms-retry-after-ms` (milliseconds) if present, else
+ * `Retry-After` in seconds or as an HTTP date (the headers the Azure SDK's own throttling policy reads).
+ */
+function retryAfterMsOf(headers: { get(name: string): string | undefined } | undefined, now: number): number {
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const ms = Number(headers?.get(name));
+    if (headers?.get(name) && Number.isFinite(ms) && ms >= 0) return ms;
+  }
+  const text = headers?.get('retry-after')?.trim();
+  if (!text) return DEFAULT_RETRY_AFTER_MS;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isFinite(date) ? Math.max(0, date - now) : DEFAULT_RETRY_AFTER_MS;
+}
+
 /** What ACS says became of a send operation; `Unknown` when it has no operation of that id. */
 export type OperationStatus = 'NotStarted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled' | 'Unknown';
 
@@ -95,20 +129,22 @@ export function createAcsMailer(client: EmailClient, senderAddress: string): Mai
     },
     async send(content, recipients, idempotencyKey, options) {
       const operationId = operationIdOf(idempotencyKey);
-      const poller = await client.beginSend(
-        {
-          senderAddress,
-          content: { subject: content.subject, html: content.html, plainText: content.plainText },
-          recipients: {
-            to: recipients.to.map((address) => ({ address })),
-            cc: recipients.cc?.map((address) => ({ address })),
+      const poller = await throttledAsSuch(() =>
+        client.beginSend(
+          {
+            senderAddress,
+            content: { subject: content.subject, html: content.html, plainText: content.plainText },
+            recipients: {
+              to: recipients.to.map((address) => ({ address })),
+              cc: recipients.cc?.map((address) => ({ address })),
+            },
+            // Threading, Auto-Submitted and importance (lib/notify/channels/email/headers.ts).
+            headers: content.headers,
+            // No tracking pixel or rewritten links in an alert (wire name userEngagementTrackingDisabled).
+            disableUserEngagementTracking: true,
           },
-          // Threading, Auto-Submitted and importance (lib/notify/channels/email/headers.ts).
-          headers: content.headers,
-          // No tracking pixel or rewritten links in an alert (wire name userEngagementTrackingDisabled).
-          disableUserEngagementTracking: true,
-        },
-        { operationId, abortSignal: options?.abortSignal },
+          { operationId, abortSignal: options?.abortSignal },
+        ),
       );
       let result;
       try {
@@ -130,4 +166,22 @@ export function createAcsMailer(client: EmailClient, senderAddress: string): Mai
       return { operationId };
     },
   };
+}
+
+/**
+ * The send, with ACS's 429 turned into SendThrottledError. The SDK does not retry it (ACS_RETRIES in
+ * lib/clients/index.ts): a Function must not sleep through a Retry-After that can last an hour.
+ */
+async function throttledAsSuch<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    const { statusCode, response } = error as {
+      statusCode?: number;
+      response?: { headers?: { get(name: string): string | undefined } };
+    };
+    if (statusCode !== 429) throw error;
+    const retryAfterMs = retryAfterMsOf(response?.headers, Date.now());
+    throw new SendThrottledError(retryAfterMs, `ACS answered 429 Too Many Requests: ${(error as Error).message}`);
+  }
 }

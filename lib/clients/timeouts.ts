@@ -1,6 +1,6 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import { beforeDeadline, Deadline, TimeoutError } from '../util/deadline';
-import type { RenewableCredential } from './credentials';
+import type { RenewableCredential } from './renewable-credential';
 
 /**
  * What bounds an outbound call: the deadline of the work it belongs to (the cycle, or one tenant's

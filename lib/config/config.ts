@@ -5,7 +5,7 @@ import { CONDITIONS, RULES } from '../evaluate/rules';
 import { SEVERITIES } from '../model';
 import { formatDurationText, parseDuration } from '../util/duration';
 import { canonicalTimeZone, field, isObject, shown, type Json } from '../util/json-checks';
-import { DOMAIN, EMAIL, GUID } from '../settings/settings';
+import { DOMAIN, EMAIL, exampleAddressProblem, GUID } from '../settings/settings';
 import type { Policy, Route, RulePolicy, Silence } from '../model/policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from '../model/config-file';
 import { buildKqlRules, buildProvisioningLogs } from './logs-config';
@@ -166,6 +166,10 @@ function emailList(
   items.forEach((item, i) => {
     if (typeof item !== 'string' || !EMAIL.test(item))
       problems.add(`${path}[${i}]`, `${shown(item)} is not an email address`);
+    else {
+      const example = exampleAddressProblem(item);
+      if (example) problems.add(`${path}[${i}]`, `${shown(item)} is ${example}`);
+    }
   });
   return items.map(String);
 }
@@ -528,12 +532,13 @@ function buildRules(value: unknown, problems: Problems): Record<string, RulePoli
   );
 }
 
-function buildBudget(value: unknown, problems: Problems): Policy['budget'] {
-  if (value === undefined) return { ...DEFAULT_BUDGET };
+/** `sendBudget` over the default budget (the sender domain's ACS limits), field by field. */
+function buildBudget(value: unknown, problems: Problems, defaults: Policy['budget']): Policy['budget'] {
+  if (value === undefined) return { ...defaults };
   const object = objectAt(value, 'sendBudget', problems, ['perMinute', 'perHour']) ?? {};
   return {
-    perMinute: wholeNumber(object.perMinute, 'sendBudget.perMinute', problems, 1) ?? DEFAULT_BUDGET.perMinute,
-    perHour: wholeNumber(object.perHour, 'sendBudget.perHour', problems, 1) ?? DEFAULT_BUDGET.perHour,
+    perMinute: wholeNumber(object.perMinute, 'sendBudget.perMinute', problems, 1) ?? defaults.perMinute,
+    perHour: wholeNumber(object.perHour, 'sendBudget.perHour', problems, 1) ?? defaults.perHour,
   };
 }
 
@@ -628,11 +633,18 @@ function buildDiscovery(value: unknown, problems: Problems): Policy['discovery']
 
 // ---- entry points -----------------------------------------------------------------------------------
 
+/** What the settings decide for the policy: the default recipients, and the sender domain's send budget. */
+export interface PolicyDefaults {
+  emailTo: string[];
+  /** Default: DEFAULT_BUDGET (an Azure-managed domain's limits). */
+  sendBudget?: Policy['budget'];
+}
+
 /**
  * Validates a parsed config and applies every default. Throws ConfigError naming every problem
  * (as `path.to.field: what is wrong`). `source` names the file in the message.
  */
-export function buildPolicy(raw: unknown, defaults: { emailTo: string[] }, source = 'WATCH_CONFIG'): Policy {
+export function buildPolicy(raw: unknown, defaults: PolicyDefaults, source = 'WATCH_CONFIG'): Policy {
   const problems = new Problems();
   if (!isObject(raw)) problems.add('', `expected a JSON object at the top level, got ${shown(raw)}`);
   const config = (isObject(raw) && objectAt(raw, '', problems, TOP_FIELDS)) || {};
@@ -649,7 +661,7 @@ export function buildPolicy(raw: unknown, defaults: { emailTo: string[] }, sourc
       silences: listOf(config.silences, 'silences', problems, buildSilence),
       maintenanceWindows: listOf(config.maintenanceWindows, 'maintenanceWindows', problems, buildMaintenanceWindow),
       rules: buildRules(config.rules, problems),
-      budget: buildBudget(config.sendBudget, problems),
+      budget: buildBudget(config.sendBudget, problems, defaults.sendBudget ?? DEFAULT_BUDGET),
       heartbeat: buildHeartbeat(config.heartbeat, problems),
       tenantNames: buildTenantNames(config.tenants, problems),
       provisioningLogs: buildProvisioningLogs(config.provisioningLogs, report),
@@ -675,7 +687,7 @@ function parseErrorText(text: string, error: Error): string {
  * The Policy for a config file, or the defaults alone when there is none. A missing or unreadable
  * file, invalid JSON or anything but an object is a ConfigError naming the file.
  */
-export function loadPolicy(path: string | undefined, defaults: { emailTo: string[] }): Policy {
+export function loadPolicy(path: string | undefined, defaults: PolicyDefaults): Policy {
   if (!path) return buildPolicy({}, defaults);
   if (!existsSync(path)) throw new ConfigError(path, ['no such file']);
   let text: string;

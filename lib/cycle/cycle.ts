@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { planDigests, type DigestDeps } from '../digest/digest';
 import { neededNotifications } from '../dispatch/dedup';
 import { dispatch } from '../dispatch/dispatch';
@@ -6,7 +7,7 @@ import { keepFiringForMs } from '../evaluate/evaluate';
 import type { KqlEvaluation } from '../evaluate/kql';
 import { isKqlCondition } from '../evaluate/rules/kql';
 import { relatedAlerts, viewOf } from '../evaluate/view';
-import type { AlertLabels, AlertRecord, CycleSummary, Finding, NotificationItem } from '../model';
+import type { AlertLabels, AlertRecord, CycleSummary, EndReason, Finding, NotificationItem } from '../model';
 import type { Policy } from '../model/policy';
 import { planMessages, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
 import { groupNotices } from '../notify/group';
@@ -19,6 +20,7 @@ import type { PlanningLeaseStore } from '../store/lease-store';
 import type { OutboxStore } from '../store/outbox-store';
 import type { SendBudgetStore } from '../store/send-budget-store';
 import type { SilenceStore } from '../store/silence-store';
+import type { WatchedTenantsMarker } from '../store/watched-tenants';
 import { StorageError } from '../store/table';
 import type { Deadline } from '../util/deadline';
 import { takePlanningLease, type LeaseDeps, type PlanningLease } from './lease';
@@ -40,6 +42,8 @@ export interface CycleDeps extends ObserveDeps, LeaseDeps, DigestDeps, DeliveryD
   digests: DigestMarkers;
   /** How the last cycles went, for the status view. */
   cycles: CycleHistory;
+  /** The tenant list the state was last cleaned up for (offboarding). */
+  watchedTenants: WatchedTenantsMarker;
   /** Silences made by snooze links (Table Storage), muting beside the config's. */
   silences?: SilenceStore;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
@@ -91,6 +95,52 @@ function judgedThisCycle(
   return evidence.judged(labels);
 }
 
+/** The tenants the config watches, lower-cased: the whole target list (never a fan-out worker's share of it). */
+function watchedTenants(deps: CycleDeps): Set<string> {
+  return new Set(deps.targets.map((t) => t.tenantId.toLowerCase()));
+}
+
+/**
+ * Whether an alert's tenant is no longer watched (taken out of WATCH_TENANTS): its alerts are
+ * judged, and end as "no longer watched". A KQL rule's alert is the rule's to judge.
+ */
+function noLongerWatched(labels: AlertLabels, watched: Set<string>): boolean {
+  return !isKqlCondition(labels.condition) && !watched.has(labels.tenantId.toLowerCase());
+}
+
+/**
+ * Forgets what the monitor kept about tenants no longer watched (their discovery cache and their
+ * provisioning-log watermark and digest), so a tenant watched again later starts afresh instead
+ * of from a months-old watermark. Done once after each change of the tenant list (a fingerprint of
+ * it is kept in the state table); a failure is tried again next cycle and costs nothing else.
+ */
+async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Promise<void> {
+  const key = createHash('sha256')
+    .update([...watched].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 32);
+  try {
+    if ((await deps.watchedTenants.key()) === key) return;
+    const kept = new Set([
+      ...((await deps.discovery?.tenants?.()) ?? []),
+      ...((await deps.logs?.store.tenants()) ?? []),
+    ]);
+    for (const tenant of kept) {
+      if (watched.has(tenant)) continue;
+      await deps.discovery?.forgetTenant?.(tenant);
+      await deps.logs?.store.forget(tenant);
+      deps.log.info(
+        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache and provisioning-log watermark are forgotten`,
+      );
+    }
+    await deps.watchedTenants.setKey(key, watched.size);
+  } catch (error) {
+    deps.log.warn(
+      `forgetting the state of tenants no longer watched failed; tried again next cycle: ${(error as Error).message}`,
+    );
+  }
+}
+
 /** Whether a notice speaks of an alert that ended badly (a quarantine ended by Entra disabling the job): no good news. */
 function endedBadlyIn(
   current: Map<string, AlertRecord>,
@@ -116,16 +166,22 @@ async function decideAndDeliver(
   budget: CycleBudget,
   deadline: Deadline,
   errors: string[],
-): Promise<{ delivery: DeliveryResult; current: Map<string, AlertRecord> }> {
+  delivery: DeliveryResult,
+): Promise<Map<string, AlertRecord>> {
   const stored = await deps.alerts.loadAll();
   const now = deps.clock();
   const findings = evaluate(evidence, kql, now);
   await deps.probe?.('evaluated');
+  const watched = watchedTenants(deps);
+  const unwatched = (labels: AlertLabels) => noLongerWatched(labels, watched);
   const { changed } = reconcile({
     stored,
     findings,
     now,
-    inView: (labels: AlertLabels) => judgedThisCycle(labels, evidence, kql, deps),
+    inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, deps),
+    endReasonOf: (labels): EndReason | undefined =>
+      unwatched(labels) ? 'no-longer-watched' : evidence.absence(labels).endReason,
+    missingSinceOf: (labels) => evidence.absence(labels).missingSince,
     keepFiringForMs: (labels) => keepFiringForMs(labels, deps.policy.rules, deps.policy.tenantNames),
   });
 
@@ -143,6 +199,7 @@ async function decideAndDeliver(
   for (const fp of lost) current.delete(fp);
   // The alerts these events produced are written: now the watermarks may move past them.
   if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
+  await forgetUnwatchedTenants(deps, watched);
   for (const { alert, reason } of muted)
     deps.log.info(
       `muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`,
@@ -159,16 +216,20 @@ async function decideAndDeliver(
   const digests = await planDigests([...current.values()], policy, tenants, deps, now);
   await deps.probe?.('planned');
 
-  const delivery = await sendPlanned([...outbox, ...fresh, ...digests], current, deps, errors, {
-    deadline,
-    callMs: budget.limits.callMs,
-  });
+  await sendPlanned(
+    [...outbox, ...fresh, ...digests],
+    current,
+    deps,
+    errors,
+    { deadline, callMs: budget.limits.callMs },
+    delivery,
+  );
   await forgetOldAlerts(
     current,
     new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
     deps,
   );
-  return { delivery, current };
+  return current;
 }
 
 /**
@@ -196,7 +257,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     : await observeHere(deps, budget, observeBy, errors);
   const kql = await kqlRun;
 
-  let delivery: DeliveryResult = { sent: 0, waiting: 0 };
+  // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
+  const delivery: DeliveryResult = { sent: 0, waiting: 0 };
   let current: Map<string, AlertRecord> | undefined;
   let storageFailed = false;
   const failedMidCycle = (error: StorageError) => {
@@ -213,7 +275,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   if (lease.taken) {
     try {
       await deps.probe?.('leased');
-      ({ delivery, current } = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors));
+      current = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors, delivery);
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
       failedMidCycle(error);
@@ -242,6 +304,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     notificationsSent: delivery.sent,
     notificationsPending: delivery.waiting,
     ...(delivery.posted ? { postsSent: delivery.posted } : {}),
+    ...(delivery.budgetSpent ? { emailBudgetSpent: delivery.budgetSpent } : {}),
     errors,
     heartbeat: 'skipped',
   };

@@ -1,12 +1,12 @@
 import { graphLimits, type GraphLimits, type GraphReader } from '../clients/graph';
 import type { KqlEvaluation } from '../evaluate/kql';
-import { evaluateTenant, inView } from '../evaluate/evaluate';
-import type { AlertLabels, Finding } from '../model';
+import { absenceOf, evaluateTenant, inView } from '../evaluate/evaluate';
+import type { AlertLabels, EndReason, Finding } from '../model';
 import type { TenantObservation } from '../model/observation';
 import { DEFAULT_DISCOVERY_REFRESH_MS, type Policy } from '../model/policy';
 import { refusedAccess } from '../observe/access';
 import { describeProblem } from '../observe/errors';
-import { observeTenant, type ObserveOptions } from '../observe/observe';
+import { MIN_ABSENCE_CONFIRM_MS, observeTenant, type ObserveOptions } from '../observe/observe';
 import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from '../observe/pacing';
 import type { DiscoveryCache } from '../store/discovery-store';
 import { beforeDeadline, Deadline, seconds, TimeoutError } from '../util/deadline';
@@ -50,7 +50,7 @@ export interface ObserveDeps {
 }
 
 /** How a target's service principals are found: the cache, the refresh interval and the ones the config lists. */
-function observeOptions(deps: ObserveDeps, target: Target): ObserveOptions {
+function observeOptions(deps: ObserveDeps, target: Target, budget: CycleBudget): ObserveOptions {
   const policy = deps.policy.discovery;
   return {
     ...deps.observe,
@@ -59,6 +59,8 @@ function observeOptions(deps: ObserveDeps, target: Target): ObserveOptions {
       cache: deps.discovery,
       refreshMs: policy?.refreshMs ?? DEFAULT_DISCOVERY_REFRESH_MS,
       listed: policy?.servicePrincipals.get(target.tenantId.toLowerCase()) ?? [],
+      // A configuration missed by one read is gone only if a read of a later cycle misses it too.
+      confirmAfterMs: Math.max(MIN_ABSENCE_CONFIRM_MS, budget.limits.cycleMs),
     },
   };
 }
@@ -80,6 +82,18 @@ export function reportProblems(observations: TenantObservation[], log: Logger, e
       log.warn(`tenant ${o.tenantId}: ${d.operation} not read (${describeProblem(d.problem)}): ${d.consequence}`, {
         tenantId: o.tenantId,
       });
+    for (const m of o.missing ?? []) {
+      const what = `configuration "${m.servicePrincipal.displayName}" (${m.servicePrincipal.id})${m.jobId ? `, job ${m.jobId},` : ''}`;
+      if (m.confirmed)
+        log.info(`tenant ${o.tenantId}: ${what} is gone (missing since ${m.since}, confirmed): its alerts end`, {
+          tenantId: o.tenantId,
+        });
+      else
+        log.warn(
+          `tenant ${o.tenantId}: ${what} not seen on the last read (missing since ${m.since}); confirming on the next read before its alerts end`,
+          { tenantId: o.tenantId },
+        );
+    }
     if (o.discovery?.swept)
       log.info(
         `tenant ${o.tenantId}: discovery sweep: ${o.discovery.candidates} service principal(s) probed, ${o.discovery.known} watched`,
@@ -117,6 +131,11 @@ export interface Evidence {
   findings(now: Date): Finding[];
   /** Whether a tenant's stored alert can be judged this cycle; one that cannot is held as it was. */
   judged(labels: AlertLabels): boolean;
+  /**
+   * What the reads say of a stored alert's configuration: gone (confirmed on a second read; the
+   * alert ends with that reason), or not seen on the last read and being confirmed (held, since when).
+   */
+  absence(labels: AlertLabels): { endReason?: EndReason; missingSince?: string };
   /** Provisioning-log states to write after the alerts (a worker writes its own). */
   logReads: TenantLogRead[];
   tenantsChecked: number;
@@ -136,6 +155,10 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<ObserveDeps, 'p
     judged: (labels) => {
       const o = byTenant.get(labels.tenantId);
       return o !== undefined && inView(labels, o);
+    },
+    absence: (labels) => {
+      const o = byTenant.get(labels.tenantId);
+      return o ? absenceOf(labels, o) : {};
     },
     logReads: readings.flatMap((r) => (r.logRead ? [r.logRead] : [])),
     tenantsChecked: observations.length,
@@ -229,7 +252,7 @@ async function observeOne(
   let observation: TenantObservation;
   try {
     const reading = observeTenant(reader, target.tenantId, {
-      ...observeOptions(deps, target),
+      ...observeOptions(deps, target, budget),
       deadline,
       retryCallMs: limits.callMs,
     });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { settingsFor, type Policy, type RulePolicy, type RuleSettings } from '../model/policy';
-import type { AlertLabels, Finding, MatchLabels } from '../model';
-import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
+import type { AlertLabels, EndReason, Finding, MatchLabels } from '../model';
+import type { JobSnapshot, MissingConfiguration, ServicePrincipalRef, TenantObservation } from '../model/observation';
 import { boundedAnnotations, boundedMaterial } from '../util/text';
 import {
   defaultRuleSettings,
@@ -142,6 +142,9 @@ function servicePrincipalInputs(
  */
 export function inView(labels: AlertLabels, observation: TenantObservation): boolean {
   if (labels.tenantId !== observation.tenantId) return false;
+  // A configuration missing from this read is judged only once a later read confirmed it gone.
+  const missing = observation.problem ? undefined : missingOf(labels, observation);
+  if (missing) return missing.confirmed;
   const rule = ruleFor(labels.condition);
   if (rule?.inView) return rule.inView(labels, observation);
   if (observation.problem) return false;
@@ -149,6 +152,30 @@ export function inView(labels: AlertLabels, observation: TenantObservation): boo
     return false;
   // A service principal that is no longer listed (deleted, or no longer watched) has no jobs.
   return true;
+}
+
+/** The missing configuration (its service principal, or its job) an alert is about, if this read missed it. */
+function missingOf(labels: AlertLabels, observation: TenantObservation): MissingConfiguration | undefined {
+  if (labels.servicePrincipalId === '-') return undefined;
+  const sp = labels.servicePrincipalId.toLowerCase();
+  return observation.missing?.find(
+    (m) => m.servicePrincipal.id.toLowerCase() === sp && (m.jobId === undefined || m.jobId === labels.jobId),
+  );
+}
+
+/**
+ * What a read says of an alert's configuration beyond its findings: it is gone (confirmed: the
+ * alert ends as such), or it was not seen on the last read and is being confirmed (the alert is
+ * held, since when it was first missed).
+ */
+export function absenceOf(
+  labels: AlertLabels,
+  observation: TenantObservation,
+): { endReason?: EndReason; missingSince?: string } {
+  if (labels.tenantId !== observation.tenantId || observation.problem) return {};
+  const missing = missingOf(labels, observation);
+  if (!missing) return {};
+  return missing.confirmed ? { endReason: 'configuration-gone' } : { missingSince: missing.since };
 }
 
 /** A rule's settings for one job, as evaluation will apply them (the cycle needs them before it: e.g. a digest's window). */

@@ -4,6 +4,7 @@ import type { KqlOutcome, QueryAnswer } from '../observe/log-analytics';
 import type { LogProblem } from '../model/provisioning';
 import { fingerprintOf } from './evaluate';
 import { kqlTenantLabel } from './rules/kql';
+import { bounded, boundedList } from '../util/text';
 
 /**
  * Judges the answers of the user's KQL rules: a rule fires when its result crosses its threshold
@@ -31,6 +32,12 @@ function compare(value: number, operator: ThresholdOperator, limit: number): boo
 function thresholdText(rule: KqlRule): string {
   return `${rule.threshold.column ?? 'row count'} ${rule.threshold.operator} ${rule.threshold.value}`;
 }
+
+/** Rows of the result shown in the alert, columns shown per row, and steps of the rule's own kept. */
+const ROWS_SHOWN = 5;
+const COLUMNS_SHOWN = 10;
+const STEPS_SHOWN = 10;
+const STEP_CHARS = 500;
 
 function cell(value: unknown): string {
   const text =
@@ -99,9 +106,15 @@ export function evaluateKql(outcomes: KqlOutcome[], workspaceId: string): KqlEva
       jobId: rule.labels.job ?? '-',
       condition: rule.name,
     };
-    const sample = judgement.matching
-      .slice(0, 5)
-      .map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, cell(v)])));
+    // Bounded by what it holds: rows, columns per row, characters per cell (`cell`).
+    const sample = judgement.matching.slice(0, ROWS_SHOWN).map((row) => {
+      const columns = Object.entries(row);
+      const shown = Object.fromEntries(columns.slice(0, COLUMNS_SHOWN).map(([k, v]) => [bounded(k, 100), cell(v)]));
+      return columns.length > COLUMNS_SHOWN
+        ? { ...shown, '…': `${columns.length - COLUMNS_SHOWN} more column(s)` }
+        : shown;
+    });
+    const steps = rule.steps ?? [];
     const annotations: Annotations = {
       kqlRule: rule.name,
       workspaceId,
@@ -111,9 +124,10 @@ export function evaluateKql(outcomes: KqlOutcome[], workspaceId: string): KqlEva
       observed: judgement.observed,
       rows: answer.rows.length,
       matchingRows: judgement.matching.length,
-      sample: JSON.stringify(sample),
+      sample,
       description: rule.description,
-      steps: rule.steps ? JSON.stringify(rule.steps) : undefined,
+      steps: steps.length > 0 ? boundedList(steps, { entries: STEPS_SHOWN, fieldChars: STEP_CHARS }) : undefined,
+      stepsLeftOut: steps.length > STEPS_SHOWN ? steps.length - STEPS_SHOWN : undefined,
       servicePrincipalName: rule.labels.app,
       templateId: rule.labels.jobTemplate,
     };

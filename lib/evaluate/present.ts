@@ -8,6 +8,29 @@ export function str(value: unknown): string {
   return value === undefined || value === null ? '' : String(value);
 }
 
+/**
+ * A list annotation as a view reads it back: its entries, or `unreadable` when what is stored is
+ * not a list (an alert stored before lists were kept as structure, whose JSON text was cut). A
+ * view says the list could not be read; it never shows an empty list in its place.
+ */
+export function listAnnotation<T>(value: unknown): T[] | 'unreadable' {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value as T[];
+  if (typeof value === 'string') {
+    try {
+      const parsed = JSON.parse(value) as unknown;
+      if (Array.isArray(parsed)) return parsed as T[];
+    } catch {
+      // cut or damaged: said below
+    }
+  }
+  return 'unreadable';
+}
+
+/** What a view says in place of a list it could not read. */
+export const UNREADABLE_LIST =
+  'could not be read: the stored list is damaged (an alert stored by an older version may have had it cut); see the logs for the details';
+
 /** `the error code was A; it is now B`: one part of a material that changed, for a rule's describeChange. */
 export function wasNow(what: string, before: string, now: string, none = 'none'): string {
   return `${what} was ${before || none}; it is now ${now || none}`;

@@ -1,6 +1,6 @@
 import type { PresentContext } from './rule';
 import { ruleFor } from './rules';
-import type { AlertRecord, AlertView, Link, LinkTargets } from '../model';
+import type { AlertRecord, AlertView, EndReason, Link, LinkTargets } from '../model';
 
 /** What channels need to present alerts: the clock, tenant names, and the other alerts of a job. */
 export interface ViewContext {
@@ -28,12 +28,33 @@ export function relatedAlerts(alert: AlertRecord, current: Map<string, AlertReco
   );
 }
 
+/** How an alert that ended for a reason of its own ended: never good news, whatever its rule would say. */
+const ENDINGS: Record<EndReason, Pick<AlertView, 'ended' | 'endedAs'>> = {
+  'no-longer-watched': {
+    endedAs: 'no longer watched',
+    ended:
+      'no longer watched (its tenant was taken out of WATCH_TENANTS, so the monitor stopped checking it; this is not a recovery)',
+  },
+  'configuration-gone': {
+    endedAs: 'configuration gone',
+    ended:
+      'ended because the configuration is gone (Graph no longer has it, confirmed on a second read; this is not a recovery)',
+  },
+};
+
+/** The view of an alert, with how it ended when it ended for a reason of its own (lib/model.ts EndReason). */
+export function viewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
+  const view = ruleViewOf(alert, ctx);
+  if (alert.state !== 'resolved' || !alert.endReason) return view;
+  return { ...view, ...ENDINGS[alert.endReason], endedWell: false };
+}
+
 /**
  * The view of an alert from its rule. An alert whose condition is no longer registered (a rule
  * removed in an upgrade, a custom rule deleted from the config) still gets a plain view, so its
  * resolved notice can go out.
  */
-export function viewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
+function ruleViewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
   const present: PresentContext = {
     now: ctx.now,
     tenantName: (tenantId) => ctx.tenantNames.get(tenantId.toLowerCase()),

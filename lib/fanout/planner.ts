@@ -142,6 +142,14 @@ function combine(
       const t = reported.get(labels.tenantId.toLowerCase());
       return t ? t.judgedSet.has(fingerprintOf(labels)) : here.judged(labels);
     },
+    absence: (labels) => {
+      const t = reported.get(labels.tenantId.toLowerCase());
+      if (!t) return here.absence(labels);
+      const fingerprint = fingerprintOf(labels);
+      if (t.gone?.includes(fingerprint)) return { endReason: 'configuration-gone' };
+      const missingSince = t.missing?.[fingerprint];
+      return missingSince ? { missingSince } : {};
+    },
     logReads: here.logReads,
     tenantsChecked: remote.length + here.tenantsChecked,
     tenantsUnreadable: [...remote.filter((t) => t.unreadable).map((t) => t.tenantId), ...here.tenantsUnreadable],

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { commitTenantLogs } from '../cycle/logs';
-import { observeTenants, reportProblems, type TenantReading, type ObserveDeps } from '../cycle/observe';
-import { Deadline } from '../util/deadline';
-import type { AlertStore } from '../store/alert-store';
+import { observeTenants, reportProblems, type ObserveDeps, type TenantReading } from '../cycle/observe';
 import type { CycleBudget } from '../cycle/limits';
-import { evaluateTenant, inView } from '../evaluate/evaluate';
+import type { AlertStore } from '../store/alert-store';
+import { Deadline } from '../util/deadline';
+import { absenceOf, evaluateTenant, inView } from '../evaluate/evaluate';
 import { isKqlCondition } from '../evaluate/rules/kql';
 import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
 import type { ObserveMessage } from './message';
@@ -43,10 +43,24 @@ async function tenantReport(reading: TenantReading, deps: WorkerCycleDeps): Prom
     tenantNames: deps.policy.tenantNames,
   });
   const stored = await deps.alerts.loadTenant(o.tenantId);
-  const judged = [...stored.values()]
-    .filter((a) => !isKqlCondition(a.labels.condition) && inView(a.labels, o))
-    .map((a) => a.fingerprint);
-  return { tenantId: o.tenantId, findings, judged, unreadable: o.problem !== undefined, jobsSeen: o.jobs.length };
+  const alerts = [...stored.values()].filter((a) => !isKqlCondition(a.labels.condition));
+  const judged = alerts.filter((a) => inView(a.labels, o)).map((a) => a.fingerprint);
+  const gone: string[] = [];
+  const missing: Record<string, string> = {};
+  for (const a of alerts) {
+    const { endReason, missingSince } = absenceOf(a.labels, o);
+    if (endReason) gone.push(a.fingerprint);
+    if (missingSince) missing[a.fingerprint] = missingSince;
+  }
+  return {
+    tenantId: o.tenantId,
+    findings,
+    judged,
+    gone,
+    missing,
+    unreadable: o.problem !== undefined,
+    jobsSeen: o.jobs.length,
+  };
 }
 
 export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): Promise<BatchOutcome> {

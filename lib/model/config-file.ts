@@ -108,7 +108,7 @@ export interface WatchConfig {
   silences?: SilenceConfig[];
   maintenanceWindows?: MaintenanceWindowConfig[];
   rules?: Record<Condition, RuleConfig>;
-  /** Emails per minute and per hour, across all instances (ACS default quota: 30/min, 100/h). */
+  /** Emails per minute and per hour, across all instances (default: the sender domain's ACS limits, SEND_BUDGETS). */
   sendBudget?: { perMinute?: number; perHour?: number };
   /** Called after each cycle that did its whole job (a dead man's switch). */
   heartbeat?: { url: string; method?: 'GET' | 'POST' };

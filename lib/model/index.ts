@@ -54,8 +54,19 @@ export interface MatchLabels {
   severity: Severity;
 }
 
+/** What JSON holds: the entries of a structured annotation. */
+export type StructuredValue =
+  string | number | boolean | null | StructuredValue[] | { [key: string]: StructuredValue | undefined };
+
+/**
+ * An annotation a rule's view reads back entry by entry (a digest's error codes, a sample of held
+ * objects, a KQL rule's rows). Kept as structure, never as JSON text: a bound on text could cut it
+ * into something that no longer parses. Bounded by what it holds (lib/text.ts, boundedList).
+ */
+export type AnnotationList = StructuredValue[];
+
 /** Facts that may change from cycle to cycle without making a new alert. All plain JSON. */
-export type Annotations = Record<string, string | number | boolean | undefined>;
+export type Annotations = Record<string, string | number | boolean | undefined | AnnotationList>;
 
 /** What one rule found about one subject this cycle. */
 export interface Finding {
@@ -74,6 +85,13 @@ export interface Finding {
 }
 
 type AlertState = 'pending' | 'firing' | 'resolved';
+
+/**
+ * Why an alert ended other than by its condition clearing: its configuration was confirmed gone
+ * from Graph, or its tenant was taken out of the watched tenants. Neither is a recovery, so its
+ * notice never says "Resolved".
+ */
+export type EndReason = 'configuration-gone' | 'no-longer-watched';
 
 /** What a notice says: it started, it is still on, it changed materially, it ended. */
 export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'resolved';
@@ -112,6 +130,13 @@ export interface AlertRecord {
   lastSeenAt?: string;
   /** Consecutive cycles seen while pending. */
   pendingCount?: number;
+  /** Why it ended, when not by its condition clearing (absent: it cleared, or it has not ended). */
+  endReason?: EndReason;
+  /**
+   * Since when its configuration has been missing from Graph's reads while that is confirmed
+   * (lib/observe/observe.ts): the alert is held meanwhile, and the status page says so.
+   */
+  missingSince?: string;
   /** Notification log per route id. */
   notified: Record<string, RouteLog>;
   /** Optimistic concurrency token of the stored row; undefined for a new alert. */
@@ -279,6 +304,17 @@ export interface CycleSummary {
   postsSent?: number;
   errors: string[];
   heartbeat: 'sent' | 'failed' | 'skipped';
+  /** Set when emails waited because the send budget ran out (absent: it did not). */
+  emailBudgetSpent?: EmailBudgetSpent;
+}
+
+/**
+ * The email budget ran out this cycle: at our own count (`budget`: sendBudget, or the sender
+ * domain's ACS limits), or at ACS itself (`ACS`: it answered 429), with when it lets sends resume.
+ */
+export interface EmailBudgetSpent {
+  at: 'budget' | 'ACS';
+  sendsResumeAt?: string;
 }
 
 // ---- what a channel shows of an alert ------------------------------------------------------------
@@ -324,6 +360,8 @@ export interface AlertView {
    * because Entra disabled the job): its notice must not say "Resolved". Undefined: it did.
    */
   endedWell?: boolean;
+  /** For an alert that ended badly, how, in a few words for its status: `no longer watched` (`Ended (no longer watched)`). */
+  endedAs?: string;
 }
 
 /**

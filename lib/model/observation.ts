@@ -144,6 +144,22 @@ interface DegradedCheck {
   problem: AccessProblem;
 }
 
+/**
+ * A configuration seen before and not on this read: its service principal's job list answered 404,
+ * or a job it had is no longer listed. One read is not proof (Graph answers a transient 404 or an
+ * empty list now and then), so it is gone only once a later read, at least `confirmAfterMs` after
+ * the first, misses it too (lib/observe/observe.ts); until then its alerts are held.
+ */
+export interface MissingConfiguration {
+  servicePrincipal: ServicePrincipalRef;
+  /** The job no longer listed; undefined: the whole service principal (its job list answered 404). */
+  jobId?: string;
+  /** When a read first missed it (ISO), kept in the discovery cache. */
+  since: string;
+  /** Missed again by a read at least `confirmAfterMs` later: it is gone, and its alerts end. */
+  confirmed: boolean;
+}
+
 export interface TenantObservation {
   tenantId: string;
   /** Set when the tenant could not be read at all: its job alerts are held as they were. */
@@ -163,6 +179,8 @@ export interface TenantObservation {
   degraded?: DegradedCheck[];
   /** How the service principals were found this cycle, for the log. */
   discovery?: { swept: boolean; listed: number; candidates: number; known: number; sweptAt?: string };
+  /** Configurations seen before and missing from this read (absent: none, or nothing to compare with). */
+  missing?: MissingConfiguration[];
   /** What the provisioning logs said this cycle (absent: they were not read, e.g. the tenant itself could not be). */
   provisioning?: ProvisioningObservation;
 }

@@ -75,7 +75,23 @@ interface DiscoveryPolicy {
 export const DEFAULT_DISCOVERY_REFRESH_MS = 24 * 3600_000;
 
 export const DEFAULT_REPEAT_MS: Record<Severity, number> = { critical: 4 * 3600_000, warning: 24 * 3600_000 };
-export const DEFAULT_BUDGET = { perMinute: 30, perHour: 100 };
+/** What kind of domain ACS sends from: Azure-managed (`*.azurecomm.net`) or the user's own verified one. */
+export type EmailDomainKind = 'managed' | 'custom';
+
+/**
+ * ACS's sending limits per kind of sender domain, counted per subscription (Learn, "Service limits
+ * for Azure Communication Services", Rate limits for Email; docs/reference/platform-notes.md §4.4):
+ * an Azure-managed domain accepts 5 emails a minute and 10 an hour, and Microsoft does not raise
+ * them; a custom domain starts at 30 and 100, which a support request can raise (then say so in
+ * `sendBudget`). A budget above them only turns into 429s.
+ */
+export const SEND_BUDGETS: Record<EmailDomainKind, { perMinute: number; perHour: number }> = {
+  managed: { perMinute: 5, perHour: 10 },
+  custom: { perMinute: 30, perHour: 100 },
+};
+
+/** The budget when nothing says what the sender domain is: the lower, the managed domain's. */
+export const DEFAULT_BUDGET = SEND_BUDGETS.managed;
 
 /**
  * The settings of a rule for one subject: its rule-wide settings with every matching override

@@ -2,7 +2,7 @@ import type { HttpPoster } from '../clients/http-poster';
 import type { Mailer } from '../clients/mailer';
 import { alreadySent } from '../dispatch/dedup';
 import { relatedAlerts } from '../evaluate/view';
-import type { AlertRecord, CyclePoint, PlannedChannel, PlannedMessage } from '../model';
+import type { AlertRecord, CyclePoint, EmailBudgetSpent, PlannedChannel, PlannedMessage } from '../model';
 import type { Policy, Route } from '../model/policy';
 import type { OutboxStore } from '../store/outbox-store';
 import type { SendBudgetStore } from '../store/send-budget-store';
@@ -33,7 +33,7 @@ export interface PlanDeps {
 /** What delivery takes: the outbox, the shared send budget, the transports, and the alerts to record in. */
 export interface DeliveryDeps extends PlanDeps, RecordDeps {
   outbox: Pick<OutboxStore, 'plan' | 'update' | 'done'>;
-  sendBudget: Pick<SendBudgetStore, 'take'>;
+  sendBudget: Pick<SendBudgetStore, 'take' | 'hold' | 'heldUntil'>;
   /** ACS Email, for the routes' own channel. */
   mailer: Mailer;
   /** Posts to the channels that are HTTP endpoints (Teams, webhooks, ...); without it, their messages wait and say why. */
@@ -60,6 +60,8 @@ export interface DeliveryResult {
   posted?: number;
   /** Planned messages still waiting (budget spent, the send failed, the deadline near, or its earlier send still running). */
   waiting: number;
+  /** Set when emails waited because the send budget ran out: ours, or ACS's (a 429). */
+  budgetSpent?: EmailBudgetSpent;
 }
 
 /**
@@ -112,7 +114,9 @@ function queuesOf(planned: PlannedMessage[]): Queue[] {
 
 /**
  * Delivers planned messages, each destination on its own: the emails first, then each channel of
- * each route. A destination that fails holds back only its own messages.
+ * each route. A destination that fails holds back only its own messages. Each message is counted in
+ * `tally` the moment it is out: a Table Storage failure while recording it must not make a cycle
+ * that sent four emails report none.
  */
 export async function sendPlanned(
   planned: PlannedMessage[],
@@ -120,15 +124,13 @@ export async function sendPlanned(
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits = UNBOUNDED,
+  tally: DeliveryResult = { sent: 0, waiting: 0 },
 ): Promise<DeliveryResult> {
-  const result: DeliveryResult = { sent: 0, waiting: 0 };
   for (const queue of queuesOf(await withoutSentNotices(planned, current, deps))) {
-    const outcome = await deliverQueue(queue, current, deps, errors, limits);
-    result.sent += outcome.sent;
-    result.waiting += outcome.waiting;
-    result.posted = (result.posted ?? 0) + (outcome.posted ?? 0);
+    await deliverQueue(queue, current, deps, errors, limits, tally);
+    tally.posted ??= 0;
   }
-  return result;
+  return tally;
 }
 
 /**
@@ -184,7 +186,7 @@ function messageName(queue: Queue, describe: string, key: string): string {
   return queue.target ? `${noun} ${key} to the ${describe}` : `${noun} ${key}`;
 }
 
-/** One destination's delivery this cycle: its queue, its channel and what sending needs. */
+/** One destination's delivery this cycle: its queue, its channel, what sending needs, and the cycle's tally. */
 interface Run {
   queue: Queue;
   channel: Channel;
@@ -194,9 +196,10 @@ interface Run {
   current: Map<string, AlertRecord>;
   deps: DeliveryDeps;
   errors: string[];
+  tally: DeliveryResult;
 }
 
-/** What became of one message: sent, recorded without sending, waiting, or waiting with every message after it. */
+/** What became of one message: sent (and counted), recorded without sending, waiting, or waiting with every message after it. */
 type Step = 'sent' | 'handled' | 'wait' | 'stop';
 
 /**
@@ -210,7 +213,8 @@ async function deliverQueue(
   deps: DeliveryDeps,
   errors: string[],
   limits: DeliveryLimits,
-): Promise<DeliveryResult> {
+  tally: DeliveryResult,
+): Promise<void> {
   const { channel, messages } = queue;
   const describe = queue.target
     ? `${channel ? channel.name(queue.target) : queue.target.type} of route ${routeOf(queue.target)}`
@@ -222,7 +226,7 @@ async function deliverQueue(
       `the ${describe} is no longer in the config: ${messages.length} message(s) planned for it are dropped`,
     );
     for (const message of messages) await deps.outbox.done(message.key);
-    return { sent: 0, waiting: 0, posted: 0 };
+    return;
   }
   const ctx: DeliveryContext = {
     mailer: deps.mailer,
@@ -233,25 +237,27 @@ async function deliverQueue(
     log: deps.log,
     signal: limits.deadline.signal,
   };
-  const run: Run = { queue, channel, describe, ctx, current, deps, errors };
-  let sent = 0;
-  let waiting = 0;
+  const run: Run = { queue, channel, describe, ctx, current, deps, errors, tally };
   for (const [index, message] of messages.entries()) {
     const left = messages.length - index;
     if (limits.deadline.remainingMs() < limits.callMs) {
       deps.log.warn(`the cycle's deadline is near: ${countOf(queue, describe, left)} wait for the next cycle`);
-      waiting += left;
-      break;
+      tally.waiting += left;
+      return;
     }
     const step = await deliverOne(message, run, left);
-    if (step === 'sent') sent++;
-    else if (step === 'wait') waiting++;
+    if (step === 'wait') tally.waiting++;
     else if (step === 'stop') {
-      waiting += left;
-      break;
+      tally.waiting += left;
+      return;
     }
   }
-  return { sent, waiting, ...(channel.config.kind === 'entry' ? { posted: sent } : {}) };
+}
+
+/** Counts a message out, the moment it is. */
+function countSent(run: Run): void {
+  run.tally.sent++;
+  if (run.channel.config.kind === 'entry') run.tally.posted = (run.tally.posted ?? 0) + 1;
 }
 
 /** One message: what became of an earlier send, the shared quota, the layout, then the send. */
@@ -274,7 +280,10 @@ async function deliverOne(original: PlannedMessage, run: Run, left: number): Pro
   if (typeof message === 'string') return message;
   const refused = await channel.delivery.admit?.(run.ctx);
   if (refused) {
-    deps.log.warn(`${refused}: ${countOf(queue, describe, left)} wait for the next cycle`);
+    deps.log.warn(
+      `${refused.why}: ${countOf(queue, describe, left)} wait for ${refused.later ? 'a later cycle' : 'the next cycle'}`,
+    );
+    if (refused.budgetSpent) run.tally.budgetSpent = refused.budgetSpent;
     return 'stop';
   }
   const content = layout(message, notices as Notice[], run);
@@ -286,7 +295,7 @@ async function deliverOne(original: PlannedMessage, run: Run, left: number): Pro
     await deps.outbox.done(message.key);
     return 'handled';
   }
-  return send(message, content, run);
+  return send(message, content, run, left);
 }
 
 /**
@@ -305,6 +314,7 @@ async function afterEarlierSend(message: PlannedMessage, run: Run): Promise<Plan
     case 'in-flight':
       return 'wait';
     case 'delivered':
+      countSent(run);
       await recordSent(message, run.current, deps);
       await deps.outbox.done(message.key);
       return 'sent';
@@ -340,7 +350,7 @@ function layout(message: PlannedMessage, notices: Notice[], run: Run): unknown {
  * Sends a laid-out message: what the channel writes down first (email: its attempt), the send, then
  * its notices recorded and the message out of the outbox. A failure is what its channel says it is.
  */
-async function send(original: PlannedMessage, content: unknown, run: Run): Promise<Step> {
+async function send(original: PlannedMessage, content: unknown, run: Run, left: number): Promise<Step> {
   const { channel, deps, describe } = run;
   let message = original;
   if (channel.delivery.beforeSend) {
@@ -348,16 +358,21 @@ async function send(original: PlannedMessage, content: unknown, run: Run): Promi
     await deps.outbox.update(message);
   }
   await deps.probe?.('sending');
+  const ctx = { ...run.ctx, message, target: destinationOf(message).target, describe, left };
   try {
-    const { target } = destinationOf(message);
-    deps.log.info(await channel.delivery.send(content, { ...run.ctx, message, target, describe }));
+    deps.log.info(await channel.delivery.send(content, ctx));
   } catch (error) {
-    const failure = channel.delivery.failed(message, content, error as Error, describe);
-    run.errors.push(failure.error);
-    deps.log.error(failure.error);
+    const failure = await channel.delivery.failed(message, content, error as Error, ctx);
+    if (failure.error) {
+      run.errors.push(failure.error);
+      deps.log.error(failure.error);
+    }
+    if (failure.warn) deps.log.warn(failure.warn);
+    if (failure.budgetSpent) run.tally.budgetSpent = failure.budgetSpent;
     if (failure.update) await deps.outbox.update(failure.update);
     return failure.next === 'stop' ? 'stop' : 'wait';
   }
+  countSent(run);
   await deps.probe?.('sent');
   await recordSent(message, run.current, deps);
   await deps.outbox.done(message.key);

@@ -79,7 +79,7 @@ function capitalized(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function status(kind: NotificationKind, endedWell: boolean): { status: string; prefix: string } {
+function status(kind: NotificationKind, endedWell: boolean, endedAs?: string): { status: string; prefix: string } {
   switch (kind) {
     case 'firing':
       return { status: 'New alert', prefix: '' };
@@ -88,7 +88,10 @@ function status(kind: NotificationKind, endedWell: boolean): { status: string; p
     case 'changed':
       return { status: 'Changed', prefix: 'Changed: ' };
     case 'resolved':
-      return endedWell ? { status: 'Resolved', prefix: 'Resolved: ' } : { status: 'Ended', prefix: 'Ended: ' };
+      if (endedWell) return { status: 'Resolved', prefix: 'Resolved: ' };
+      return endedAs
+        ? { status: `Ended (${endedAs})`, prefix: `Ended (${endedAs}): ` }
+        : { status: 'Ended', prefix: 'Ended: ' };
   }
 }
 
@@ -127,7 +130,7 @@ export function noticeView(
   const tenant = tenantNameOf(alert, ctx.tenantNames);
   const heading = alertHeading(view, alert, tenant);
   const endedWell = item.kind === 'resolved' && view.endedWell !== false;
-  const { status: label, prefix } = status(item.kind, view.endedWell !== false);
+  const { status: label, prefix } = status(item.kind, view.endedWell !== false, view.endedAs);
   // A rule gives Entra's own time when Entra reports one; a `since` equal to the alert's start is the monitor's.
   const sinceSource = view.since && Date.parse(view.since) !== Date.parse(item.startsAt) ? 'entra' : 'monitor';
   const since = view.since ?? item.startsAt;

@@ -8,6 +8,9 @@ const PERMISSION_FOR: Record<string, string> = {
     'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see the README)',
 };
 
+/** The error code of a token that belongs to another tenant than the one asked for. */
+export const TENANT_MISMATCH = 'TenantMismatch';
+
 /** What the Graph client and the identity library throw, as far as this stage reads it. */
 export interface ErrorLike {
   name?: string;
@@ -69,7 +72,19 @@ export function problemFromStatus(
 export function classifyError(error: unknown, operation: string): AccessProblem {
   const e = (error ?? {}) as ErrorLike;
   const message = typeof e.message === 'string' ? e.message : String(error);
+  // A token of another tenant than the one asked for (lib/clients/tenant-check.ts): not used, and it will not
+  // fix itself. The Graph client passes on what the credential threw as a GraphError whose code is its name.
+  const named = (name: string) => e.name === name || e.code === name;
+  if (named('TenantMismatchError'))
+    return { kind: 'access', code: TENANT_MISMATCH, message: firstLine(message), operation: 'token' };
   const aadsts = /AADSTS(\d+)/.exec(message);
+  if (named('TenantDiscoveryError'))
+    return {
+      kind: aadsts ? 'access' : 'transient',
+      code: aadsts ? `AADSTS${aadsts[1]}` : undefined,
+      message: firstLine(message),
+      operation: 'tenant discovery',
+    };
   if (
     e.name === 'AuthenticationError' ||
     e.name === 'CredentialUnavailableError' ||

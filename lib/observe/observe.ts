@@ -5,7 +5,13 @@ import { DEFAULT_MAX_PAGES, listServicePrincipals, sweepDue } from './discovery'
 import { classifyError, graphErrorBody, problemFromStatus } from './errors';
 import { InvalidGraphData, normalizeJob } from './normalize';
 import { parseSecrets } from './secrets';
-import type { AccessProblem, JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
+import type {
+  AccessProblem,
+  JobSnapshot,
+  MissingConfiguration,
+  ServicePrincipalRef,
+  TenantObservation,
+} from '../model/observation';
 
 interface DiscoveryOptions {
   /** What earlier sweeps found; without it every cycle sweeps and nothing is remembered. */
@@ -14,7 +20,16 @@ interface DiscoveryOptions {
   refreshMs: number;
   /** Service principal object ids the config lists for this tenant: read every cycle. */
   listed: string[];
+  /**
+   * How long after a read first missed a known configuration a later read must miss it too before
+   * it counts as gone (default MIN_ABSENCE_CONFIRM_MS; the cycle passes its own length, so the
+   * confirming read is another cycle's, never an overlapping instance's seconds later).
+   */
+  confirmAfterMs?: number;
 }
+
+/** The shortest time between the two reads that confirm a configuration is gone. */
+export const MIN_ABSENCE_CONFIRM_MS = 60_000;
 
 export interface ObserveOptions extends BatchReadOptions {
   discovery?: DiscoveryOptions;
@@ -31,6 +46,19 @@ interface Target {
   sp: ServicePrincipalRef;
   known: boolean;
   listed: boolean;
+  /** What the discovery cache had of it. */
+  cached?: KnownServicePrincipal;
+  /** Set by the read: its job list answered 404 since then (confirming). */
+  missingSince?: string;
+  /** Set by the read: jobs it had that are no longer listed, since when (confirming). */
+  jobsMissingSince?: Record<string, string>;
+}
+
+/** How this read compares with what was seen before: absent `tracked`, nothing can be (no cache, or it could not be read). */
+interface AbsenceCheck {
+  tracked: boolean;
+  now: Date;
+  confirmAfterMs: number;
 }
 
 /**
@@ -59,6 +87,11 @@ export async function observeTenant(
   };
   const cached = await loadCache(discovery.cache, tenantId, observation);
   const listed = new Set(discovery.listed.map((id) => id.toLowerCase()));
+  const absence: AbsenceCheck = {
+    tracked: discovery.cache !== undefined && !observation.degraded?.some((d) => d.operation === 'discovery cache'),
+    now,
+    confirmAfterMs: discovery.confirmAfterMs ?? MIN_ABSENCE_CONFIRM_MS,
+  };
 
   let targets: Target[];
   let swept = false;
@@ -70,9 +103,10 @@ export async function observeTenant(
     targets = knownTargets(cached, listed);
   }
 
-  const kept = await readJobs(reader, tenantId, targets, observation, options);
+  const kept = await readJobs(reader, tenantId, targets, observation, options, absence);
   if (observation.problem) return observation;
-  observation.servicePrincipals = kept.map((t) => t.sp);
+  // A service principal being confirmed missing stays known, but has nothing for the rules to judge.
+  observation.servicePrincipals = kept.filter((t) => t.missingSince === undefined).map((t) => t.sp);
   await remember(discovery.cache, tenantId, cached, kept, swept, observation, now);
   observation.discovery = {
     swept,
@@ -114,7 +148,12 @@ const refOf = (sp: KnownServicePrincipal): ServicePrincipalRef => ({
 function knownTargets(cached: DiscoverySnapshot | undefined, listed: Set<string>): Target[] {
   const targets = new Map<string, Target>();
   for (const sp of cached?.servicePrincipals ?? [])
-    targets.set(sp.id.toLowerCase(), { sp: refOf(sp), known: true, listed: listed.has(sp.id.toLowerCase()) });
+    targets.set(sp.id.toLowerCase(), {
+      sp: refOf(sp),
+      known: true,
+      listed: listed.has(sp.id.toLowerCase()),
+      cached: sp,
+    });
   for (const id of listed)
     if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
   return [...targets.values()];
@@ -170,12 +209,17 @@ async function sweepTargets(
   for (const sp of list.servicePrincipals) {
     const id = sp.id.toLowerCase();
     if (sp.applicationTemplateId || listed.has(id) || previous.has(id))
-      targets.set(id, { sp, known: previous.has(id) || listed.has(id), listed: listed.has(id) });
+      targets.set(id, {
+        sp,
+        known: previous.has(id) || listed.has(id),
+        listed: listed.has(id),
+        cached: previous.get(id),
+      });
   }
-  // A known one missing from a partial list may still exist; from a complete list it was deleted.
-  if (list.truncatedAfterPages !== undefined)
-    for (const [id, sp] of previous)
-      if (!targets.has(id)) targets.set(id, { sp: refOf(sp), known: true, listed: listed.has(id) });
+  // A known one missing from the list (a partial one, or one Graph answered a moment too early) is
+  // read by id: only its own job list answering 404, on two reads, says it is gone.
+  for (const [id, sp] of previous)
+    if (!targets.has(id)) targets.set(id, { sp: refOf(sp), known: true, listed: listed.has(id), cached: sp });
   for (const id of listed)
     if (!targets.has(id)) targets.set(id, { sp: { id, appId: '', displayName: id }, known: true, listed: true });
   return { targets: [...targets.values()], swept: true };
@@ -247,6 +291,7 @@ async function readJobs(
   targets: Target[],
   observation: TenantObservation,
   options: ObserveOptions,
+  absence: AbsenceCheck,
 ): Promise<Target[]> {
   const outcomes = await readInBatches(
     reader,
@@ -273,9 +318,11 @@ async function readJobs(
     if (answer.kind === 'jobs') {
       observation.jobs.push(...answer.jobs);
       observation.servicePrincipalsRead.add(target.sp.id);
-      kept.push(target);
+      kept.push({ ...target, jobsMissingSince: missingJobs(target, answer.jobs, absence, observation) });
     } else if (answer.kind === 'gone') {
-      observation.servicePrincipalsRead.add(target.sp.id); // deleted between the list and the read: it has no jobs any more
+      const missing = target.known ? missingFrom(target, undefined, absence, observation) : undefined;
+      if (missing && !missing.confirmed) kept.push({ ...target, missingSince: missing.since });
+      else observation.servicePrincipalsRead.add(target.sp.id); // deleted: it has no jobs any more
     } else if (answer.kind === 'problem') {
       if (answer.problem.kind === 'access') refused ??= answer.problem;
       if (!target.known && answer.problem.kind === 'access') refusedCandidates++;
@@ -302,6 +349,48 @@ async function readJobs(
 }
 
 /**
+ * Notes a known configuration this read missed: since when (the first read that missed it, from
+ * the cache) and whether that is confirmed (a read at least `confirmAfterMs` later missed it too).
+ * Undefined when there is nothing to compare with: then a missing one is gone at once, as before.
+ */
+function missingFrom(
+  target: Target,
+  jobId: string | undefined,
+  absence: AbsenceCheck,
+  observation: TenantObservation,
+): MissingConfiguration | undefined {
+  if (!absence.tracked) return undefined;
+  const first = jobId === undefined ? target.cached?.missingSince : target.cached?.jobsMissingSince?.[jobId];
+  const since = first ?? absence.now.toISOString();
+  const confirmed = first !== undefined && absence.now.getTime() - Date.parse(first) >= absence.confirmAfterMs;
+  const entry: MissingConfiguration = { servicePrincipal: target.sp, jobId, since, confirmed };
+  (observation.missing ??= []).push(entry);
+  return entry;
+}
+
+/** The jobs a known service principal had that its job list no longer has, still being confirmed (job id → since). */
+function missingJobs(
+  target: Target,
+  jobs: JobSnapshot[],
+  absence: AbsenceCheck,
+  observation: TenantObservation,
+): Record<string, string> | undefined {
+  if (!target.cached) return undefined;
+  const listed = new Set(jobs.map((j) => j.jobId));
+  const known = new Set([
+    ...Object.keys(target.cached.jobsFirstSeen),
+    ...Object.keys(target.cached.jobsMissingSince ?? {}),
+  ]);
+  const confirming: Record<string, string> = {};
+  for (const jobId of known) {
+    if (listed.has(jobId)) continue;
+    const missing = missingFrom(target, jobId, absence, observation);
+    if (missing && !missing.confirmed) confirming[jobId] = missing.since;
+  }
+  return Object.keys(confirming).length > 0 ? confirming : undefined;
+}
+
+/**
  * Stores what this cycle learnt: after a sweep the whole set of watched service principals,
  * otherwise only those with jobs not seen before. Each job gets the time the monitor first saw
  * it, from the cache or now. A store that cannot be written costs memory, not the cycle.
@@ -320,7 +409,7 @@ async function remember(
   const at = now.toISOString();
   const rows: KnownServicePrincipal[] = [];
   const changed: KnownServicePrincipal[] = [];
-  for (const { sp } of kept) {
+  for (const { sp, missingSince, jobsMissingSince } of kept) {
     const before = previous.get(sp.id.toLowerCase());
     const jobs = observation.jobs.filter((j) => j.servicePrincipal.id === sp.id);
     const read = observation.servicePrincipalsRead.has(sp.id);
@@ -329,20 +418,34 @@ async function remember(
       jobsFirstSeen[job.jobId] = before?.jobsFirstSeen[job.jobId] ?? at;
       job.firstSeenAt = new Date(jobsFirstSeen[job.jobId] as string);
     }
+    // A job being confirmed missing keeps its first-seen time, in case it is back next read.
+    for (const jobId of Object.keys(jobsMissingSince ?? {}))
+      if (before?.jobsFirstSeen[jobId]) jobsFirstSeen[jobId] = before.jobsFirstSeen[jobId];
     const row: KnownServicePrincipal = {
       id: sp.id,
       appId: sp.appId,
       displayName: sp.displayName,
       applicationTemplateId: sp.applicationTemplateId,
       jobsFirstSeen,
+      ...(missingSince ? { missingSince } : {}),
+      ...(jobsMissingSince ? { jobsMissingSince } : {}),
     };
     rows.push(row);
-    const same = before && before.displayName === row.displayName && sameKeys(before.jobsFirstSeen, jobsFirstSeen);
+    const same =
+      before &&
+      before.displayName === row.displayName &&
+      sameKeys(before.jobsFirstSeen, jobsFirstSeen) &&
+      before.missingSince === row.missingSince &&
+      JSON.stringify(before.jobsMissingSince ?? {}) === JSON.stringify(row.jobsMissingSince ?? {});
     if (!same) changed.push(row);
   }
+  const gone = (observation.missing ?? []).filter((m) => m.confirmed && m.jobId === undefined);
   try {
     if (swept) await cache.saveSweep(tenantId, { sweptAt: at, servicePrincipals: rows });
-    else for (const row of changed) await cache.saveServicePrincipal(tenantId, row);
+    else {
+      for (const row of changed) await cache.saveServicePrincipal(tenantId, row);
+      for (const m of gone) await cache.forgetServicePrincipal?.(tenantId, m.servicePrincipal.id);
+    }
   } catch (error) {
     observation.degraded?.push({
       operation: 'discovery cache',

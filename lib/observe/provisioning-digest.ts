@@ -17,7 +17,7 @@ import type { ProvisioningEvent, CodeDigest, FailureExample, JobDigest, TenantDi
  */
 
 const MINUTE = 60_000;
-const MAX_EXAMPLES = 3;
+export const MAX_EXAMPLES = 3;
 export const MAX_CODES = 25;
 /** The code under which failures beyond MAX_CODES distinct codes are counted. */
 export const OTHER_CODES = '(other codes)';

@@ -1,4 +1,4 @@
-import type { AlertLabels, AlertRecord, Finding } from '../model';
+import type { AlertLabels, AlertRecord, EndReason, Finding } from '../model';
 
 export interface ReconcileInput {
   /** Every stored alert, by fingerprint. */
@@ -9,6 +9,13 @@ export interface ReconcileInput {
   inView: (labels: AlertLabels) => boolean;
   /** How long an alert keeps firing after its condition was last seen (flap damping). */
   keepFiringForMs?: (labels: AlertLabels) => number;
+  /**
+   * For an alert in view without a finding: why it ends, when not by its condition clearing (its
+   * configuration is confirmed gone, its tenant is no longer watched). It then ends at once, with that reason.
+   */
+  endReasonOf?: (labels: AlertLabels) => EndReason | undefined;
+  /** For an alert not in view: since when its configuration has been missing from Graph's reads, while that is confirmed. */
+  missingSinceOf?: (labels: AlertLabels) => string | undefined;
   now: Date;
 }
 
@@ -26,6 +33,8 @@ function fromFinding(f: Finding, previous: AlertRecord | undefined, at: string):
     annotations: f.annotations,
     material: f.material,
     lastSeenAt: at,
+    endReason: undefined,
+    missingSince: undefined,
   };
 }
 
@@ -33,10 +42,20 @@ function fromFinding(f: Finding, previous: AlertRecord | undefined, at: string):
  * The alert lifecycle (Alertmanager's): inactive → pending → firing → resolved, per fingerprint,
  * pure over stored state and the clock. A finding makes an alert pending, then firing once it has
  * been seen `pendingCycles + 1` times; while firing only its annotations change; when the condition
- * is gone (and stays gone for `keepFiringFor`) it resolves. Alerts not in view are left as they are.
+ * is gone (and stays gone for `keepFiringFor`) it resolves; one that ends for another reason (its
+ * configuration gone, its tenant no longer watched) ends at once and keeps the reason. Alerts not
+ * in view are left as they are (but for whether their configuration is being confirmed missing).
  * Which notices that causes is decided later, per route (dispatch, dedup).
  */
-export function reconcile({ stored, findings, inView, keepFiringForMs, now }: ReconcileInput): ReconcileResult {
+export function reconcile({
+  stored,
+  findings,
+  inView,
+  keepFiringForMs,
+  endReasonOf,
+  missingSinceOf,
+  now,
+}: ReconcileInput): ReconcileResult {
   const at = now.toISOString();
   const changed: AlertRecord[] = [];
   const found = new Set<string>();
@@ -59,15 +78,22 @@ export function reconcile({ stored, findings, inView, keepFiringForMs, now }: Re
 
   for (const record of stored.values()) {
     if (found.has(record.fingerprint) || record.state === 'resolved') continue;
-    if (!inView(record.labels)) continue;
-    if (record.state === 'pending') {
-      changed.push({ ...record, state: 'resolved', pendingCount: undefined });
+    if (!inView(record.labels)) {
+      // Held as it was; only whether its configuration is being confirmed missing may change.
+      const missingSince = missingSinceOf?.(record.labels);
+      if (missingSince !== record.missingSince) changed.push({ ...record, missingSince });
       continue;
     }
-    const keep = keepFiringForMs?.(record.labels) ?? 0;
+    const endReason = endReasonOf?.(record.labels);
+    const ended = { endReason, missingSince: undefined };
+    if (record.state === 'pending') {
+      changed.push({ ...record, ...ended, state: 'resolved', pendingCount: undefined });
+      continue;
+    }
+    const keep = endReason ? 0 : (keepFiringForMs?.(record.labels) ?? 0);
     const lastSeen = record.lastSeenAt ? Date.parse(record.lastSeenAt) : 0;
     if (keep > 0 && now.getTime() - lastSeen < keep) continue;
-    changed.push({ ...record, state: 'resolved', endsAt: at });
+    changed.push({ ...record, ...ended, state: 'resolved', endsAt: at });
   }
   return { changed };
 }

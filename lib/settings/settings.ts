@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from './clouds';
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
+import type { EmailDomainKind } from '../model/policy';
 import { scaleSettings, type ScaleSettings } from './scale';
 import type { Env } from './env';
 
@@ -13,6 +14,8 @@ export interface Settings {
   configPath?: string;
   emailTo: string[];
   emailFrom: string;
+  /** ACS_EMAIL_DOMAIN_KIND, else inferred from ALERT_EMAIL_FROM: what the default send budget follows. */
+  emailDomainKind: EmailDomainKind;
   acs: { endpoint: string; connectionString?: undefined } | { connectionString: string; endpoint: string };
   graphEndpoint: string;
   authorityHost?: string;
@@ -41,6 +44,30 @@ export const DEFAULT_SCHEDULE = '0 */5 * * * *';
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 export const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
+
+/** Domains reserved for documentation and testing (RFC 2606 §3, RFC 6761 §6): mail to them never arrives. */
+const RESERVED_SECOND_LEVEL = ['example.com', 'example.net', 'example.org'];
+const RESERVED_TLDS = ['example', 'test', 'invalid', 'localhost'];
+/** The sender local.settings.sample.json ships with, a placeholder on no real ACS domain. */
+const SAMPLE_SENDER = 'donotreply@example.azurecomm.net';
+
+/**
+ * Why an address cannot be a real recipient or sender, or undefined: one on a domain reserved for
+ * examples (`ops@example.com`, `x@contoso.example`, `a@b.test`), or the sample file's sender.
+ * Such an address passes as valid but nothing sent to or from it ever arrives.
+ */
+export function exampleAddressProblem(address: string): string | undefined {
+  const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  if (address.toLowerCase() === SAMPLE_SENDER)
+    return "the sample's placeholder sender: use the MailFrom address of your ACS email domain (Email Communication Service → Domains → MailFrom addresses)";
+  const tld = domain.slice(domain.lastIndexOf('.') + 1);
+  const reserved =
+    RESERVED_SECOND_LEVEL.find((d) => domain === d || domain.endsWith(`.${d}`)) ??
+    (RESERVED_TLDS.includes(tld) ? `.${tld}` : undefined);
+  return reserved
+    ? `an example address: ${reserved} is reserved for documentation (RFC 2606, RFC 6761) and no mail to or from it arrives; use a real mailbox`
+    : undefined;
+}
 
 function list(value: string | undefined): string[] {
   return (value ?? '')
@@ -140,9 +167,31 @@ function emails(name: string, value: string | undefined, problems: string[]): st
     problems.push(`${name} is required: comma-separated email addresses`);
     return [];
   }
-  for (const item of items)
+  for (const item of items) {
     if (!EMAIL.test(item)) problems.push(`${name} holds "${item}", which is not an email address`);
+    else {
+      const example = exampleAddressProblem(item);
+      if (example) problems.push(`${name} holds "${item}", ${example}`);
+    }
+  }
   return items;
+}
+
+/**
+ * ACS_EMAIL_DOMAIN_KIND (`managed` or `custom`), else what the sender's domain says: ACS's
+ * Azure-managed domains are `<guid>.azurecomm.net` and a custom domain cannot be under
+ * azurecomm.net, so the address tells the kind exactly (docs/reference/platform-notes.md §4.4).
+ * Inferred rather than defaulted to `managed` so that a custom domain gets its own, higher limits
+ * without a setting; the setting is there to say it outright (or for a domain the rule misreads).
+ */
+function emailDomainKindOf(value: string | undefined, sender: string | undefined, problems: string[]): EmailDomainKind {
+  const given = value?.trim().toLowerCase();
+  if (given === 'managed' || given === 'custom') return given;
+  if (given)
+    problems.push(
+      `ACS_EMAIL_DOMAIN_KIND="${value?.trim().slice(0, 80)}" is not a kind of ACS email domain; expected managed (an Azure-managed domain, *.azurecomm.net: 5 emails a minute, 10 an hour) or custom (your own verified domain: 30 a minute, 100 an hour)`,
+    );
+  return /\.azurecomm\.net$/i.test(sender ?? '') ? 'managed' : 'custom';
 }
 
 function acsSettings(env: Env, problems: string[]): Settings['acs'] | undefined {
@@ -280,7 +329,11 @@ export function loadSettings(given: Env): Settings {
     problems.push(
       'ALERT_EMAIL_FROM is required: one sender address on a verified ACS domain (e.g. DoNotReply@<domain>)',
     );
+  } else {
+    const example = exampleAddressProblem(from[0] as string);
+    if (example) problems.push(`ALERT_EMAIL_FROM holds "${from[0]}", ${example}`);
   }
+  const emailDomainKind = emailDomainKindOf(env.ACS_EMAIL_DOMAIN_KIND, from[0], problems);
   const acs = acsSettings(env, problems);
   const cloud = cloudNamed(env.AZURE_CLOUD?.trim() || DEFAULT_CLOUD);
   if (!cloud)
@@ -326,6 +379,7 @@ export function loadSettings(given: Env): Settings {
     configPath,
     emailTo,
     emailFrom: from[0] as string,
+    emailDomainKind,
     acs,
     graphEndpoint,
     authorityHost,
@@ -355,6 +409,7 @@ export const DEPLOYMENT_SETTINGS = {
   ALERT_EMAIL_FROM: 'required',
   ACS_ENDPOINT: 'required',
   ACS_CONNECTION_STRING: 'optional',
+  ACS_EMAIL_DOMAIN_KIND: 'optional',
   AZURE_CLOUD: 'required',
   GRAPH_ENDPOINT: 'optional',
   AZURE_AUTHORITY_HOST: 'optional',

@@ -3,7 +3,7 @@ import type { AlertRecord } from '../model';
 import { displayLine } from '../util/safe-text';
 import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import type { AlertStore } from '../store/alert-store';
-import type { SilenceStore, StoredSilence } from '../store/silence-store';
+import type { LinkUse, SilenceStore, StoredSilence } from '../store/silence-store';
 import { formatTime } from '../util/text';
 import {
   DURATION_WORDS,
@@ -72,6 +72,25 @@ async function alertFor(request: SnoozeRequest, deps: SnoozeDeps): Promise<Alert
   return alert;
 }
 
+/** A link's identity, the same for every use of it (a double click, a second tab, another instance, a replay). */
+function linkIdOf(request: SnoozeRequest, signature: string): string {
+  return createHash('sha256')
+    .update(`${request.fingerprint}\n${request.duration}\n${signature}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** The page for a link used before whose silence has ended: a link is used once. */
+function usedPage(use: LinkUse, heading: string): SnoozeResponse {
+  return page(
+    409,
+    problemPage(
+      'This link was already used',
+      `This link was already used at ${formatTime(use.usedAt.toISOString())} by ${use.silence.createdBy.replace(/ \(snooze link\)$/, '')} to snooze ${heading}; the silence it made ended at ${formatTime(use.silence.endsAt.toISOString())}. A snooze link works once: use a link in a newer message about the alert, or add a silence to the config file.`,
+    ),
+  );
+}
+
 /** The silence a confirmed request makes: this alert's labels exactly, from now for the duration. */
 function silenceFor(
   request: SnoozeRequest,
@@ -83,10 +102,7 @@ function silenceFor(
   const { tenantId, servicePrincipalId, jobId, condition } = alert.labels;
   return {
     // The same link confirmed twice (a double click, a second tab) makes one silence.
-    id: createHash('sha256')
-      .update(`${request.fingerprint}\n${request.duration}\n${signature}`)
-      .digest('hex')
-      .slice(0, 32),
+    id: linkIdOf(request, signature),
     matchers: { tenant: tenantId, servicePrincipal: servicePrincipalId, job: jobId, condition },
     startsAt: deps.now,
     endsAt: new Date(deps.now.getTime() + SNOOZE_DURATIONS[request.duration]),
@@ -114,6 +130,10 @@ export async function handleSnooze(
   const alert = await alertFor(request, deps);
   if (!('fingerprint' in alert)) return alert;
   const heading = headingOf(alert, deps);
+  const linkId = linkIdOf(request, fields.s as string);
+  // GET only reads: a link used before whose silence has ended says so instead of offering the button.
+  const earlier = await deps.silences.linkUse(linkId);
+  if (earlier && earlier.silence.endsAt.getTime() <= deps.now.getTime()) return usedPage(earlier, heading);
   if (method === 'GET') {
     const until = new Date(deps.now.getTime() + SNOOZE_DURATIONS[request.duration]);
     return page(
@@ -126,11 +146,18 @@ export async function handleSnooze(
       }),
     );
   }
-  const { created, silence } = await deps.silences.add(
+  // The use is recorded first, in one atomic insert kept until the link expires, so cleaning up
+  // ended silences never makes the link usable again; then its silence (again after a crash in between).
+  const { first, use } = await deps.silences.useLink(
+    linkId,
     silenceFor(request, alert, fields.s as string, fields.by ?? '', deps),
+    new Date(request.expires * 1000),
+    deps.now,
   );
+  if (!first && use.silence.endsAt.getTime() <= deps.now.getTime()) return usedPage(use, heading);
+  const { created, silence } = await deps.silences.add(use.silence);
   return page(
-    created ? 201 : 200,
-    donePage({ heading, until: silence.endsAt, createdBy: silence.createdBy, again: !created }),
+    first && created ? 201 : 200,
+    donePage({ heading, until: silence.endsAt, createdBy: silence.createdBy, again: !(first && created) }),
   );
 }

@@ -34,10 +34,16 @@ function routeText(alert: StatusAlert): string {
     .join('<br>');
 }
 
+/** What an alert held while its configuration is confirmed missing says. */
+function missingWords(since: string): string {
+  return `not seen on the last read (since ${formatTime(since)}); confirming before it ends`;
+}
+
 function stateText(alert: StatusAlert): string {
-  if (!alert.mutedBy) return '<span class="badge firing">firing</span>';
+  const missing = alert.missingSince ? `<div class="muted small">${e(missingWords(alert.missingSince))}</div>` : '';
+  if (!alert.mutedBy) return `<span class="badge firing">firing</span>${missing}`;
   const until = alert.mutedBy.until ? ` until ${e(formatTime(alert.mutedBy.until))}` : '';
-  return `<span class="badge muted-badge">${e(alert.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance')}</span>${until}<div class="muted small">${e(alert.mutedBy.description)}</div>`;
+  return `<span class="badge muted-badge">${e(alert.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance')}</span>${until}<div class="muted small">${e(alert.mutedBy.description)}</div>${missing}`;
 }
 
 function alertsSection(view: StatusView): string {

@@ -29,6 +29,8 @@ export interface StatusAlert {
   routes: { id: string; to: string[]; cc: string[] }[];
   /** A silence or maintenance window muting it now. */
   mutedBy?: { kind: 'silence' | 'maintenance'; description: string; until?: string };
+  /** Its configuration was not seen on the last read, since then: held while that is confirmed. */
+  missingSince?: string;
 }
 
 /** A tenant the monitor cannot read: the alert about it, or the last cycle's word while the alert is pending. */
@@ -107,6 +109,7 @@ function statusAlert(alert: AlertRecord, now: Date, policy: Policy | undefined):
     mutedBy: muted
       ? { kind: muted.kind, description: muted.description, until: muted.until?.toISOString() }
       : undefined,
+    missingSince: alert.missingSince,
   };
 }
 

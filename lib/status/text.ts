@@ -54,7 +54,9 @@ export function renderStatusText(view: StatusView): string {
             ? cell(
                 `${a.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance'}${a.mutedBy.until ? ` until ${formatTime(a.mutedBy.until)}` : ''}`,
               )
-            : 'firing',
+            : a.missingSince
+              ? cell(`firing; not seen on the last read since ${formatTime(a.missingSince)}, confirming`)
+              : 'firing',
         ]),
       ),
     );

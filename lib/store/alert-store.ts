@@ -8,7 +8,7 @@ import {
   tableCreator,
 } from './table';
 import type { AlertRecord, Annotations } from '../model';
-import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS } from '../util/text';
+import { boundedAnnotations, boundedMaterial, MAX_ANNOTATION_CHARS, MAX_LIST_CHARS } from '../util/text';
 
 export const ALERTS_TABLE = 'SyncWatchAlerts';
 
@@ -33,6 +33,8 @@ interface AlertEntity {
   lastSeenAt?: string;
   pendingCount?: number;
   material?: string;
+  endReason?: string;
+  missingSince?: string;
 }
 
 /** Table keys may not hold / \ # ? or control characters; tenant ids are GUIDs or domain names. */
@@ -43,12 +45,17 @@ function partitionKeyOf(tenantId: string): string {
 
 /**
  * Annotations that fit one property: each value is already bounded where findings are made; if
- * many long ones still make the JSON too big, every value is cut shorter until it fits. A row
- * that cannot be saved is an alert that is never sent, so nothing from Graph may make it too big.
+ * many long ones still make the JSON too big, every text is cut shorter and every list holds less
+ * (whole entries, never cut text) until it fits. A row that cannot be saved is an alert that is
+ * never sent, so nothing from Graph may make it too big.
  */
 function storableAnnotations(annotations: Annotations): Annotations {
-  for (let max = MAX_ANNOTATION_CHARS; ; max = Math.floor(max / 2)) {
-    const candidate = boundedAnnotations(annotations, max);
+  for (
+    let max = MAX_ANNOTATION_CHARS, listMax = MAX_LIST_CHARS;
+    ;
+    max = Math.floor(max / 2), listMax = Math.floor(listMax / 2)
+  ) {
+    const candidate = boundedAnnotations(annotations, max, listMax);
     if (JSON.stringify(candidate).length <= PROPERTY_BUDGET_CHARS || max < 40) return candidate;
   }
 }
@@ -80,6 +87,8 @@ function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
     lastSeenAt: record.lastSeenAt,
     pendingCount: record.pendingCount,
     material: record.material,
+    endReason: record.endReason,
+    missingSince: record.missingSince,
   };
 }
 
@@ -96,6 +105,8 @@ function fromEntity(entity: AlertEntity & { etag?: string }): AlertRecord {
     lastSeenAt: entity.lastSeenAt ?? undefined,
     pendingCount: entity.pendingCount ?? undefined,
     material: entity.material ?? undefined,
+    endReason: (entity.endReason as AlertRecord['endReason']) ?? undefined,
+    missingSince: entity.missingSince ?? undefined,
     etag: entity.etag,
   };
 }

@@ -11,6 +11,10 @@ export interface KnownServicePrincipal {
   applicationTemplateId?: string;
   /** Job id → ISO time the monitor first saw it: the only clock a never-run job has. */
   jobsFirstSeen: Record<string, string>;
+  /** Since when its job list has answered 404, while that is confirmed (lib/observe/observe.ts). */
+  missingSince?: string;
+  /** Job id → since when a job it had is no longer listed, while that is confirmed. */
+  jobsMissingSince?: Record<string, string>;
 }
 
 /** What the last sweep of a tenant found. */
@@ -28,6 +32,12 @@ export interface DiscoveryCache {
   saveSweep(tenantId: string, snapshot: DiscoverySnapshot): Promise<void>;
   /** Updates one known service principal (new jobs seen between sweeps). */
   saveServicePrincipal(tenantId: string, sp: KnownServicePrincipal): Promise<void>;
+  /** Forgets one service principal confirmed gone. */
+  forgetServicePrincipal?(tenantId: string, spId: string): Promise<void>;
+  /** The tenants it keeps anything about (lower-cased), for forgetting those no longer watched. */
+  tenants?(): Promise<string[]>;
+  /** Forgets everything about a tenant no longer watched. */
+  forgetTenant?(tenantId: string): Promise<void>;
 }
 
 const SWEEP_ROW = '~sweep';
@@ -42,6 +52,8 @@ interface ServicePrincipalEntity {
   displayName: string;
   applicationTemplateId?: string;
   jobsFirstSeen: string;
+  missingSince?: string;
+  jobsMissingSince?: string;
 }
 
 /** Keys may not hold / \ # ? or control characters; Graph is untrusted, so ids are made safe and kept whole in a field. */
@@ -59,7 +71,22 @@ function toEntity(tenantId: string, sp: KnownServicePrincipal): TableEntity<Serv
     displayName: sp.displayName,
     applicationTemplateId: sp.applicationTemplateId,
     jobsFirstSeen: JSON.stringify(sp.jobsFirstSeen),
+    missingSince: sp.missingSince,
+    jobsMissingSince:
+      sp.jobsMissingSince && Object.keys(sp.jobsMissingSince).length > 0
+        ? JSON.stringify(sp.jobsMissingSince)
+        : undefined,
   };
+}
+
+/** A JSON object of strings from a row, or {} when it is absent or damaged. */
+function stringMap(text: string | undefined): Record<string, string> {
+  try {
+    const parsed = JSON.parse(text ?? '{}') as unknown;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function fromEntity(entity: ServicePrincipalEntity): KnownServicePrincipal {
@@ -78,6 +105,8 @@ function fromEntity(entity: ServicePrincipalEntity): KnownServicePrincipal {
     jobsFirstSeen,
   };
   if (entity.applicationTemplateId) sp.applicationTemplateId = entity.applicationTemplateId;
+  if (entity.missingSince) sp.missingSince = entity.missingSince;
+  if (entity.jobsMissingSince) sp.jobsMissingSince = stringMap(entity.jobsMissingSince);
   return sp;
 }
 
@@ -133,5 +162,35 @@ export class DiscoveryStore implements DiscoveryCache {
   async saveServicePrincipal(tenantId: string, sp: KnownServicePrincipal): Promise<void> {
     await this.ensureTable();
     await this.table.upsertEntity(toEntity(tenantId, sp), 'Replace');
+  }
+
+  async forgetServicePrincipal(tenantId: string, spId: string): Promise<void> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(safeKey(tenantId), safeKey(spId));
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+  }
+
+  async tenants(): Promise<string[]> {
+    await this.ensureTable();
+    const tenants = new Set<string>();
+    for await (const entity of this.table.listEntities({ queryOptions: { select: ['PartitionKey'] } }))
+      tenants.add(String(entity.partitionKey));
+    return [...tenants];
+  }
+
+  async forgetTenant(tenantId: string): Promise<void> {
+    await this.ensureTable();
+    const partitionKey = safeKey(tenantId);
+    const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
+    const actions: TransactionAction[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
+      actions.push(['delete', { partitionKey, rowKey: String(entity.rowKey) }]);
+    // The sweep row last, as saveSweep writes it last: a half-forgotten tenant is swept again.
+    actions.sort((a, b) => Number(a[1].rowKey === SWEEP_ROW) - Number(b[1].rowKey === SWEEP_ROW));
+    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT)
+      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
   }
 }

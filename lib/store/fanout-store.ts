@@ -16,6 +16,10 @@ export interface TenantReport {
   findings: Finding[];
   /** Fingerprints of the tenant's stored alerts that were in view this cycle (the others are held as they were). */
   judged: string[];
+  /** Of those, the ones whose configuration is confirmed gone (they end as such). */
+  gone?: string[];
+  /** Held ones whose configuration was not seen on the last read: fingerprint → since when (confirming). */
+  missing?: Record<string, string>;
   /** The tenant could not be read at all this cycle. */
   unreadable: boolean;
   jobsSeen: number;

@@ -97,6 +97,27 @@ export class ProvisioningLogStore {
     return { state: decodeLogState(chunks), etag: entity.etag };
   }
 
+  /** The tenants it keeps a state for (lower-cased), for forgetting those no longer watched. */
+  async tenants(): Promise<string[]> {
+    await this.ensureTable();
+    const tenants: string[] = [];
+    for await (const entity of this.table.listEntities({
+      queryOptions: { filter: `PartitionKey eq '${PARTITION}'`, select: ['RowKey'] },
+    }))
+      tenants.push(String(entity.rowKey));
+    return tenants;
+  }
+
+  /** Forgets a tenant's watermark and digest (a tenant no longer watched; watched again, it starts afresh). */
+  async forget(tenantId: string): Promise<void> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(PARTITION, rowKeyOf(tenantId));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
   /**
    * Writes the state under the ETag it was read with (none: a new row). Throws
    * LogStateConflictError when another instance wrote first. Returns what had to be dropped to fit.

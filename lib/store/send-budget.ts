@@ -1,6 +1,6 @@
 /**
- * The send budget shared by every instance (ACS's quota: 30 emails a minute and 100 an hour on a
- * custom domain by default, docs/reference/platform-notes.md §4.4), as pure functions over the
+ * The send budget shared by every instance (ACS's limits: 5 emails a minute and 10 an hour on an
+ * Azure-managed domain, 30 and 100 on a custom one; SEND_BUDGETS in lib/config/policy.ts), as pure functions over the
  * send log the state store keeps in one row under its ETag.
  *
  * The log stays small whatever the budget: the exact time of each send in the last minute (the

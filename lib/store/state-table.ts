@@ -4,6 +4,7 @@ import { DigestMarkers } from './digest-markers';
 import { PlanningLeaseStore } from './lease-store';
 import { OutboxStore } from './outbox-store';
 import { SendBudgetStore } from './send-budget-store';
+import { WatchedTenantsMarker } from './watched-tenants';
 
 /**
  * The state table: everything besides alerts that the next cycle (or another instance) needs, one
@@ -24,6 +25,8 @@ export interface StateStores {
   digests: DigestMarkers;
   /** `cycle/latest`, `cycle/recent`: how the last cycles went. */
   cycles: CycleHistory;
+  /** `watched-tenants/current`: the tenant list the state was last cleaned up for (offboarding). */
+  watchedTenants: WatchedTenantsMarker;
 }
 
 /** The state table's stores over one client (they share its creation). */
@@ -34,5 +37,6 @@ export function stateStores(table: TableClient): StateStores {
     lease: new PlanningLeaseStore(table),
     digests: new DigestMarkers(table),
     cycles: new CycleHistory(table),
+    watchedTenants: new WatchedTenantsMarker(table),
   };
 }

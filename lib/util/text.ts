@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Annotations } from '../model';
+import type { AnnotationList, Annotations, StructuredValue } from '../model';
 
 /**
  * Unicode's explicit direction controls: ALM, LRM, RLM, LRE/RLE/PDF/LRO/RLO and LRI/RLI/FSI/PDI.
@@ -93,13 +93,70 @@ export function safeHttpsUrl(value: unknown): string | undefined {
 export const MAX_ANNOTATION_CHARS = 2000;
 
 /**
- * Annotations with every text value `bounded`: what Graph says is stored and shown, but never
- * more than Table Storage can hold in a row or a reader wants in an email.
+ * The most room a list annotation takes, as JSON: a failure digest's five codes with every field
+ * at its bound fit (rules bound their lists by content first; this is the net under them).
  */
-export function boundedAnnotations(annotations: Annotations, max = MAX_ANNOTATION_CHARS): Annotations {
+export const MAX_LIST_CHARS = 16_000;
+
+/** What bounds a list by what it holds: how many entries (in it and in any list inside it), and how long any text in them. */
+export interface ListBounds {
+  entries: number;
+  fieldChars: number;
+}
+
+function boundedValue(value: StructuredValue | undefined, bounds: ListBounds): StructuredValue | undefined {
+  if (typeof value === 'string') return bounded(value, bounds.fieldChars);
+  if (Array.isArray(value)) return boundedList(value, bounds);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, boundedValue(v, bounds)]),
+    );
+  return value;
+}
+
+/**
+ * A list bounded by what it holds, never by cutting its text: its first `entries` entries (lists
+ * inside them likewise), every text in them at most `fieldChars` characters (`bounded`).
+ */
+export function boundedList(list: readonly StructuredValue[], bounds: ListBounds): AnnotationList {
+  return list.slice(0, bounds.entries).map((v) => boundedValue(v, bounds) as StructuredValue);
+}
+
+/** The shortest a text in a list is made before entries are left out. */
+const MIN_FIELD_CHARS = 60;
+
+/**
+ * The list within `maxChars` as JSON, made smaller by what it holds: its texts shortened first
+ * (halving, down to 60 characters), then entries left out from the end. Whatever it keeps parses.
+ */
+function fittedList(list: AnnotationList, maxChars: number): AnnotationList {
+  const fits = (candidate: AnnotationList) => JSON.stringify(candidate).length <= maxChars;
+  if (fits(list)) return list;
+  let candidate = list;
+  for (let fieldChars = MAX_ANNOTATION_CHARS; fieldChars >= MIN_FIELD_CHARS; fieldChars = Math.floor(fieldChars / 2)) {
+    candidate = boundedList(list, { entries: list.length, fieldChars });
+    if (fits(candidate)) return candidate;
+  }
+  while (candidate.length > 0 && !fits(candidate)) candidate = candidate.slice(0, -1);
+  return candidate;
+}
+
+/**
+ * Annotations with every text value `bounded` and every list `fittedList`: what Graph says is
+ * stored and shown, but never more than Table Storage can hold in a row or a reader wants in an
+ * email, and a list stays a list of whole entries.
+ */
+export function boundedAnnotations(
+  annotations: Annotations,
+  max = MAX_ANNOTATION_CHARS,
+  listMax = MAX_LIST_CHARS,
+): Annotations {
   const out: Annotations = {};
   for (const [key, value] of Object.entries(annotations))
-    out[key] = typeof value === 'string' ? bounded(value, max) : value;
+    out[key] =
+      typeof value === 'string' ? bounded(value, max) : Array.isArray(value) ? fittedList(value, listMax) : value;
   return out;
 }
 

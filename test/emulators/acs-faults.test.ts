@@ -11,11 +11,11 @@ import { createAcsMailer, operationIdOf } from '../../lib/clients/mailer';
 
 let emulator: AcsEmulator;
 const content = { subject: 'Quarantined: Fabrikam to Contoso', html: '<p>quarantined</p>', plainText: 'quarantined' };
-const recipients = { to: ['ops@contoso.example'] };
+const recipients = { to: ['ops@contoso.com'] };
 const mailer = () =>
   createAcsMailer(
     new EmailClient(emulator.connectionString, { retryOptions: { maxRetries: 0 } }),
-    'DoNotReply@watch.contoso.example',
+    'DoNotReply@watch.contoso.com',
   );
 
 describe('ACS emulator: Operation-Id and faults', () => {

@@ -44,8 +44,8 @@ const message = (overrides: Partial<EmailMessage> = {}): EmailMessage => ({
     html: '<html><body><h1>Quarantined</h1><p>The job <b>Workday2AAD.contoso</b> is quarantined. Prüfen Sie die Zuordnung.</p></body></html>',
   },
   recipients: {
-    to: [{ address: 'ops@contoso.example', displayName: 'Contoso Ops, Tier 1' }],
-    cc: [{ address: 'lead@contoso.example' }],
+    to: [{ address: 'ops@contoso.com', displayName: 'Contoso Ops, Tier 1' }],
+    cc: [{ address: 'lead@contoso.com' }],
   },
   headers: { 'X-Entra-Sync-Watch-Alert': 'quarantine; fingerprint=abc123' },
   ...overrides,
@@ -111,8 +111,8 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
     expect(sent).toMatchObject({
       operationId: result.id,
       senderAddress: 'DoNotReply@alerts.example.com',
-      to: [{ address: 'ops@contoso.example', displayName: 'Contoso Ops, Tier 1' }],
-      cc: [{ address: 'lead@contoso.example' }],
+      to: [{ address: 'ops@contoso.com', displayName: 'Contoso Ops, Tier 1' }],
+      cc: [{ address: 'lead@contoso.com' }],
       bcc: [],
       subject: 'Provisioning job quarantined: Contoso → Workday',
       headers: { 'X-Entra-Sync-Watch-Alert': 'quarantine; fingerprint=abc123' },
@@ -148,8 +148,8 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
       'Content-Type',
     ]);
     expect(head).toContain('From: DoNotReply@alerts.example.com');
-    expect(head).toContain('To: "Contoso Ops, Tier 1" <ops@contoso.example>');
-    expect(head).toContain('Cc: lead@contoso.example');
+    expect(head).toContain('To: "Contoso Ops, Tier 1" <ops@contoso.com>');
+    expect(head).toContain('Cc: lead@contoso.com');
     expect(head).toContain(`Message-ID: <${result.id}@acs-emulator.invalid>`);
     expect(head).toContain('X-Entra-Sync-Watch-Alert: quarantine; fingerprint=abc123');
     expect(head).toMatch(/^Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/m);
@@ -342,7 +342,7 @@ describe('ACS Email emulator with the real @azure/communication-email SDK', () =
       await client.beginSend(
         message({
           content: { subject: 'Alert\r\nBcc: victim@evil.example\r\nX-Injected: yes', plainText: 'body' },
-          recipients: { to: [{ address: 'ops@contoso.example', displayName: 'Ops\r\nX-Injected-Name: 1' }] },
+          recipients: { to: [{ address: 'ops@contoso.com', displayName: 'Ops\r\nX-Injected-Name: 1' }] },
           headers: { 'X-Alert': 'a\r\nX-Injected-Header: 1' },
         }),
       )

@@ -343,7 +343,7 @@ describe('synchronization secrets', () => {
     cloud.control.setSecrets(TENANT, HR_SP, {
       SyncNotificationSettings: {
         Enabled: true,
-        Recipients: 'hr-it@fourthcoffee.example',
+        Recipients: 'hr-it@fourthcoffee.com',
         DeleteThresholdEnabled: false,
       },
     });

@@ -4,6 +4,10 @@ import { runCycle } from '../../lib/cycle/cycle';
 import { type CyclePoint } from '../../lib/model';
 import { createHttpPoster } from '../../lib/clients/http-poster';
 import type { CycleDeps } from '../../lib/cycle/cycle';
+import { readStatus } from '../../lib/status/status';
+import { renderStatusPage } from '../../lib/status/page';
+import { ECHO_BEARER } from '../../emulators/webhook-receiver';
+import { recordSecret } from '../../emulators/secrets';
 import { emailSubjects, freshStart, quarantine, recover } from '../support/demo';
 import { startWorld, type World } from '../support/world';
 
@@ -28,7 +32,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
   afterAll(() => world.stop());
   beforeEach(() => freshStart(world, 'ch'));
 
-  const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.example'] });
+  const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.com'] });
   /** Short post timeouts, so a receiver that hangs costs the test half a second. */
   const deps = (extra: Partial<CycleDeps> = {}) =>
     world.deps({ policy, poster: createHttpPoster(world.env, { timeoutMs: 500 }), ...extra });
@@ -109,6 +113,38 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(emails()).toHaveLength(1);
   });
 
+  it('a receiver that echoes the request back leaks no URL signature, token, secret or bearer token into the log, the cycle summary or the status page', async () => {
+    const token = 'wh-token-0123456789abcdef0123456789';
+    recordSecret('webhook-secret', token); // the run's log scan (test/logscan/) looks for it too
+    const env = { ...world.env, OPS_WEBHOOK_URL: `${world.cloud.webhooks.webhookUrl('ops')}?token=${token}` };
+    const sig = new URL(world.env.TEAMS_OPS_URL as string).searchParams.get('sig') as string;
+    const secret = world.cloud.webhooks.secret;
+    trip();
+    world.cloud.webhooks.fail({ echo: true, status: 400, times: 2 });
+    const d = deps({ poster: createHttpPoster(env, { timeoutMs: 2000 }) });
+    const summary = await runCycle(d);
+    const errors = summary.errors.join('\n');
+    // Still says who answered what, without the query.
+    expect(errors).toMatch(
+      /Teams channel TEAMS_OPS_URL of route root \(https:\/\/127\.0\.0\.1:\d+\/workflows\/ops\/triggers\/manual\/paths\/invoke \(query hidden\)\) answered HTTP 400/,
+    );
+    expect(errors).toMatch(/webhook OPS_WEBHOOK_URL of route root .* answered HTTP 400/);
+    const view = await readStatus(d, { now: new Date() });
+    const places = {
+      'cycle errors': errors,
+      log: world.log.lines.join('\n'),
+      'status JSON': JSON.stringify(view),
+      'status page': renderStatusPage(view),
+    };
+    for (const [where, text] of Object.entries(places)) {
+      expect(text, where).toContain('answered HTTP 400');
+      for (const [what, value] of Object.entries({ sig, token, secret, bearer: ECHO_BEARER }))
+        expect(text.includes(value), `${what} in ${where}`).toBe(false);
+      expect(text, where).not.toMatch(/v1=[0-9a-f]{64}/);
+      expect(text, where).not.toMatch(/sig=(?!\[)/i);
+    }
+  });
+
   it('a webhook that never answers times out alone, and is posted next cycle', async () => {
     trip();
     world.cloud.webhooks.fail({ kind: 'webhook', hang: true, times: 1 });
@@ -136,7 +172,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     trip();
     world.cloud.webhooks.fail({ kind: 'teams', status: 500, times: 1 });
     await runCycle(deps());
-    const emailOnly = buildPolicy({ route: { channels: [CHANNELS[1]] } }, { emailTo: ['ops@contoso.example'] });
+    const emailOnly = buildPolicy({ route: { channels: [CHANNELS[1]] } }, { emailTo: ['ops@contoso.com'] });
     const after = await runCycle(deps({ policy: emailOnly }));
     expect(after.errors).toEqual([]);
     expect(after.notificationsPending).toBe(0);

@@ -118,7 +118,7 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
   });
 
   it('a config nested 2,000 levels deep is a config error, not a RangeError (exit 2)', async () => {
-    let route: unknown = { to: ['deep@contoso.example'] };
+    let route: unknown = { to: ['deep@contoso.com'] };
     for (let i = 0; i < 2000; i++) route = { routes: [route] };
     const file = join(dir, 'deep.json');
     writeFileSync(file, JSON.stringify({ route }));
@@ -138,7 +138,7 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
         IsEncrypted: false,
         Values: {
           AZURE_CLIENT_SECRET: secret, // kept out of the environment: taken from the file, no line
-          ALERT_EMAIL_TO: 'file-only@contoso.example',
+          ALERT_EMAIL_TO: 'file-only@contoso.com',
           WATCH_SCHEDULE: '0 */5 * * * *',
           OPS_WEBHOOK_SECRET: 'a-stale-signing-secret-from-last-month',
         },
@@ -149,7 +149,7 @@ describe('npm run cycle names every user mistake, without a stack trace', () => 
     expect(result.code).not.toBe(2);
     const lines = result.err.split('\n').filter((l) => l.startsWith('settings: '));
     expect(lines).toEqual([
-      `settings: ALERT_EMAIL_TO: the environment's "ops@contoso.example" wins over "file-only@contoso.example" from ${file} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
+      `settings: ALERT_EMAIL_TO: the environment's "ops@contoso.com" wins over "file-only@contoso.com" from ${file} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
       `settings: WATCH_SCHEDULE: the environment's "0 */10 * * * *" wins over "0 */5 * * * *" from ${file} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
       expect.stringMatching(
         /^settings: OPS_WEBHOOK_SECRET: the environment's a hidden value \(\d+ characters, sha256 [0-9a-f]{8}…\) wins over a hidden value \(38 characters, sha256 [0-9a-f]{8}…\) from /,

@@ -15,8 +15,8 @@ function config(heartbeatUrl: string, silenceEndsAt: string) {
     tenants: { [CONTOSO]: { name: 'Contoso' }, [NORTHWIND]: { name: 'Northwind' } },
     route: {
       routes: [
-        { match: { condition: 'deletion-threshold' }, to: ['change-board@contoso.example'], continue: true },
-        { match: { tenantName: 'Northwind' }, to: ['northwind-ops@northwind.example'], cc: ['ops@contoso.example'] },
+        { match: { condition: 'deletion-threshold' }, to: ['change-board@contoso.com'], continue: true },
+        { match: { tenantName: 'Northwind' }, to: ['northwind-ops@northwindtraders.com'], cc: ['ops@contoso.com'] },
       ],
     },
     silences: [
@@ -24,7 +24,7 @@ function config(heartbeatUrl: string, silenceEndsAt: string) {
         matchers: { app: 'Woodgrove*' },
         startsAt: '2026-01-01T00:00:00Z',
         endsAt: silenceEndsAt,
-        createdBy: 'alice@contoso.example',
+        createdBy: 'alice@contoso.com',
         comment: 'CHG-1234 Woodgrove migration',
       },
     ],
@@ -67,16 +67,13 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     const byRecipient = Object.fromEntries(
       world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(','), m]),
     );
-    expect(Object.keys(byRecipient).sort()).toEqual([
-      'change-board@contoso.example',
-      'northwind-ops@northwind.example',
-    ]);
-    expect(byRecipient['change-board@contoso.example']!.subject).toBe(
+    expect(Object.keys(byRecipient).sort()).toEqual(['change-board@contoso.com', 'northwind-ops@northwindtraders.com']);
+    expect(byRecipient['change-board@contoso.com']!.subject).toBe(
       '[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
     );
-    expect(byRecipient['change-board@contoso.example']!.plainText).toContain(`Tenant: Contoso (${CONTOSO})`);
-    expect(byRecipient['northwind-ops@northwind.example']!.cc).toEqual([{ address: 'ops@contoso.example' }]);
-    expect(world.log.lines.join('\n')).toMatch(/muted alert .*Woodgrove to Contoso.*silence by alice@contoso\.example/);
+    expect(byRecipient['change-board@contoso.com']!.plainText).toContain(`Tenant: Contoso (${CONTOSO})`);
+    expect(byRecipient['northwind-ops@northwindtraders.com']!.cc).toEqual([{ address: 'ops@contoso.com' }]);
+    expect(world.log.lines.join('\n')).toMatch(/muted alert .*Woodgrove to Contoso.*silence by alice@contoso\.com/);
 
     expect(first.heartbeat).toBe('sent');
     expect(heartbeat.pings()).toHaveLength(1);
@@ -100,7 +97,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     const second = await runCycle(world.deps());
     expect(second.notificationsSent).toBe(1);
     expect(world.cloud.acs.messages().at(-1)!.subject).toBe('[Critical] Quarantined: Woodgrove to Contoso (Contoso)');
-    expect(world.cloud.acs.messages().at(-1)!.to).toEqual([{ address: 'ops@contoso.example' }]);
+    expect(world.cloud.acs.messages().at(-1)!.to).toEqual([{ address: 'ops@contoso.com' }]);
     // A heartbeat that fails is logged; the dead man's switch itself will notice the missing ping.
     expect(second.heartbeat).toBe('failed');
     expect(second.errors).toEqual([]);

@@ -48,6 +48,17 @@ function certificateFile(): { path: string; certificate: string } {
   return { path, certificate };
 }
 
+/** The app registration trusts the managed identity as its federated credential. */
+function trustManagedIdentity(): void {
+  const mi = world.cloud.managedIdentity;
+  world.cloud.control.addFederatedCredential({
+    name: 'watch-identity',
+    issuer: mi.issuer,
+    subject: mi.principalId,
+    audiences: ['api://AzureADTokenExchange'],
+  });
+}
+
 const unreadable = (errors: string[]) => errors.filter((e) => e.includes('cannot monitor'));
 
 describe('certificate: a client assertion signed with the app certificate', () => {
@@ -123,13 +134,7 @@ describe('federated: the managed identity is the credential of a multi-tenant ap
   });
 
   it('names a customer tenant that has not consented, and still reads the others', async () => {
-    const mi = world.cloud.managedIdentity;
-    world.cloud.control.addFederatedCredential({
-      name: 'watch-identity',
-      issuer: mi.issuer,
-      subject: mi.principalId,
-      audiences: ['api://AzureADTokenExchange'],
-    });
+    trustManagedIdentity();
     world.cloud.control.setConsented(other, false);
     const summary = await runCycle(world.deps());
     expect(summary.tenantsUnreadable).toEqual([other]);
@@ -158,6 +163,92 @@ describe('managed identity: one tenant, no app registration', () => {
     expect(both.tenantsUnreadable).toEqual([other]);
     expect(unreadable(both.errors).join('\n')).toMatch(
       new RegExp(`the managed identity belongs to tenant ${home} and cannot read tenant ${other}.*WATCH_APP_CLIENT_ID`),
+    );
+  });
+});
+
+/**
+ * A tenant listed by its domain name (issue 16, defect 2): in every mode each Graph token must carry
+ * the tenant asked for as its `tid` (the domain resolved through its OpenID configuration); a token
+ * of another tenant is a tenant-unreadable alert naming both tenant IDs, and nothing of the other
+ * tenant is reported under the listed name.
+ */
+describe('a tenant listed by its domain: every token must belong to the tenant asked for', () => {
+  const HOME_DOMAIN = 'contoso.onmicrosoft.com';
+  const OTHER_DOMAIN = 'northwind.onmicrosoft.com';
+  const HOME_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+
+  beforeEach(() => {
+    // A home-tenant job in quarantine: read with a home token under the foreign name, it would be a foreign alert.
+    world.cloud.control.setJob(home, HOME_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
+    world.env.WATCH_TENANTS = `${HOME_DOMAIN},${OTHER_DOMAIN}`;
+  });
+
+  /** The cycle's stored alerts about the foreign domain: only its tenant-unreadable alert, never one of its jobs. */
+  async function foreignAlerts() {
+    const alerts = [...(await world.deps().alerts.loadAll()).values()];
+    return alerts.filter((a) => a.labels.tenantId === OTHER_DOMAIN);
+  }
+
+  async function expectMismatchNamed(summary: Awaited<ReturnType<typeof runCycle>>) {
+    expect(summary.tenantsUnreadable).toEqual([OTHER_DOMAIN]);
+    const foreign = await foreignAlerts();
+    expect(foreign.map((a) => a.labels.condition)).toEqual(['tenant-unreadable']);
+    const text = String(foreign[0]?.annotations.problem);
+    expect(text).toContain(home);
+    expect(text).toContain(other);
+    expect(foreign[0]?.annotations.errorCode).toBe('TenantMismatch');
+    // The home tenant is read, under its own domain.
+    const alerts = [...(await world.deps().alerts.loadAll()).values()];
+    expect(alerts.some((a) => a.labels.tenantId === HOME_DOMAIN && a.labels.condition === 'quarantine')).toBe(true);
+  }
+
+  it('client secret: both domains are read as their own tenants; a token issued for the wrong tenant is refused', async () => {
+    world.env.AZURE_CLIENT_ID = world.cloud.clientId;
+    world.env.AZURE_CLIENT_SECRET = world.cloud.clientSecret;
+    const both = await runCycle(world.deps());
+    expect(both.tenantsUnreadable).toEqual([]);
+    expect((await foreignAlerts()).map((a) => a.labels.condition)).not.toContain('quarantine');
+
+    forgetKeptCredentials();
+    world.tableName = `cred${Math.random().toString(36).slice(2)}`;
+    world.cloud.control.issueTokensAs(other, home);
+    await expectMismatchNamed(await runCycle(world.deps()));
+  });
+
+  it('federated (the managed identity as the credential of a multi-tenant app): a token of the wrong tenant is refused', async () => {
+    const mi = world.cloud.managedIdentity;
+    Object.assign(process.env, mi.env);
+    world.env.WATCH_APP_CLIENT_ID = world.cloud.clientId;
+    world.env.AZURE_CLIENT_ID = mi.clientId;
+    trustManagedIdentity();
+    world.cloud.control.issueTokensAs(other, home);
+    await expectMismatchNamed(await runCycle(world.deps()));
+  });
+
+  it('the managed identity alone: its home domain is read, a foreign domain is refused, not read as the home tenant', async () => {
+    Object.assign(process.env, world.cloud.managedIdentity.env);
+    world.env.AZURE_CLIENT_ID = world.cloud.managedIdentity.clientId;
+    const summary = await runCycle(world.deps());
+    await expectMismatchNamed(summary);
+    expect(unreadable(summary.errors).join('\n')).toMatch(
+      new RegExp(
+        `the managed identity belongs to tenant ${home} and cannot read tenant ${OTHER_DOMAIN} \\(${other}\\).*WATCH_APP_CLIENT_ID`,
+      ),
+    );
+  });
+
+  it('a domain the authority does not know is named as such, and the other tenants are read', async () => {
+    world.env.AZURE_CLIENT_ID = world.cloud.clientId;
+    world.env.AZURE_CLIENT_SECRET = world.cloud.clientSecret;
+    world.env.WATCH_TENANTS = `${HOME_DOMAIN},unknown-tenant.onmicrosoft.com`;
+    const summary = await runCycle(world.deps());
+    expect(summary.tenantsUnreadable).toEqual(['unknown-tenant.onmicrosoft.com']);
+    expect(unreadable(summary.errors).join('\n')).toMatch(
+      /unknown-tenant\.onmicrosoft\.com in WATCH_TENANTS could not be resolved to a tenant ID: .* answered 400: AADSTS90002/,
     );
   });
 });

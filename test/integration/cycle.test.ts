@@ -79,7 +79,7 @@ describe('a cycle against the private cloud (real SDKs over HTTPS, Azurite)', ()
     expect(subjects()).toHaveLength(2);
     const trip = cloud.acs.messages()[1]!;
     expect(trip.subject).toBe(`[Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`);
-    expect(trip.to).toEqual([{ address: 'ops@contoso.example' }]);
+    expect(trip.to).toEqual([{ address: 'ops@contoso.com' }]);
     expect(trip.plainText).toContain('612 deletions are pending');
     expect(trip.plainText).toContain(`POST /servicePrincipals/${FABRIKAM_SP}/synchronization/jobs/`);
     expect(trip.html).toContain('Deletion threshold tripped');

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCycle } from '../../lib/cycle/cycle';
 import { type CyclePoint } from '../../lib/model';
 import { buildPolicy } from '../../lib/config/config';
+import { formatSummary } from '../../lib/app';
+import { expectEachOnce } from '../support/notices';
 import { policy, route } from '../support/policy';
 import { freshStart, NORTHWIND, NORTHWIND_JOB, quarantine, recover } from '../support/demo';
 import { startWorld, type World } from '../support/world';
@@ -25,6 +27,17 @@ describe('delivery', () => {
     },
   });
   const subjects = () => world.cloud.acs.messages().map((m) => m.subject.split(':')[0]);
+  /** Two alerts for two sets of people: a deletion hold at Contoso (ops), a quarantine at Northwind (its own route). */
+  const twoEmails = (budget?: { perMinute: number; perHour: number }) => {
+    trip();
+    quarantine(world, NORTHWIND, NORTHWIND_JOB, { reason: 'EncounteredQuarantineException' });
+    return policy({
+      ...(budget ? { budget } : {}),
+      route: route('root', {
+        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.com'] })],
+      }),
+    });
+  };
 
   it.each(POINTS)(
     'a cycle stopped at "%s" neither loses nor doubles the firing and the resolved notice',
@@ -72,14 +85,14 @@ describe('delivery', () => {
     // The stale plan, as the late outbox write would leave it: the sent notice, and one still owed.
     await deps.outbox.plan({
       key: 'stale-plan',
-      recipients: { to: ['ops@contoso.example'] },
+      recipients: { to: ['ops@contoso.com'] },
       items: [firing, reminderOwed],
       plannedAt: new Date().toISOString(),
       failedAttempts: 0,
     });
     await deps.outbox.plan({
       key: 'stale-plan-sent',
-      recipients: { to: ['ops@contoso.example'] },
+      recipients: { to: ['ops@contoso.com'] },
       items: [firing],
       plannedAt: new Date().toISOString(),
       failedAttempts: 0,
@@ -140,14 +153,7 @@ describe('delivery', () => {
 
   it('keeps within the send budget and defers the rest without losing any', async () => {
     let now = new Date('2026-11-27T12:00:00Z');
-    const routed = policy({
-      budget: { perMinute: 1, perHour: 100 },
-      route: route('root', {
-        routes: [route('root.0', { match: { tenant: NORTHWIND }, to: ['northwind@contoso.example'] })],
-      }),
-    });
-    trip();
-    quarantine(world, NORTHWIND, NORTHWIND_JOB, { reason: 'EncounteredQuarantineException' });
+    const routed = twoEmails({ perMinute: 1, perHour: 100 });
     const deps = () => world.deps({ policy: routed, clock: () => now });
     const first = await runCycle(deps());
     expect([first.notificationsSent, first.notificationsPending]).toEqual([1, 1]);
@@ -161,16 +167,46 @@ describe('delivery', () => {
         .messages()
         .map((m) => m.to[0]!.address)
         .sort(),
-    ).toEqual(['northwind@contoso.example', 'ops@contoso.example']);
+    ).toEqual(['northwind@contoso.com', 'ops@contoso.com']);
+  });
+
+  it('an ACS 429 is the budget running out: no more sends until Retry-After, on every instance, nothing lost or doubled', async () => {
+    let now = new Date();
+    const routed = twoEmails();
+    world.cloud.acs.injectFault({ status: 429, retryAfterSeconds: 120, times: 1, path: 'send' });
+    const deps = () => world.deps({ policy: routed, clock: () => now });
+    const sendRequests = () => world.cloud.acs.requests().filter((r) => r.path.includes('emails:send')).length;
+
+    const throttled = await runCycle(deps());
+    expect([throttled.notificationsSent, throttled.notificationsPending]).toEqual([0, 2]);
+    expect(throttled.errors).toEqual([]);
+    expect(throttled.emailBudgetSpent).toEqual({
+      at: 'ACS',
+      sendsResumeAt: new Date(now.getTime() + 120_000).toISOString(),
+    });
+    expect(formatSummary(throttled)).toContain('the email budget ran out at ACS');
+    expect(world.log.lines.join('\n')).toMatch(/ACS answered 429 .*2 email\(s\) wait/);
+    expect(sendRequests()).toBe(1); // the second email was not tried into the same 429
+
+    // Another instance, a minute later: ACS's Retry-After still holds, so nothing is sent or tried.
+    now = new Date(now.getTime() + 60_000);
+    const held = await runCycle(deps());
+    expect([held.notificationsSent, held.notificationsPending]).toEqual([0, 2]);
+    expect(held.emailBudgetSpent?.at).toBe('ACS');
+    expect(sendRequests()).toBe(1);
+
+    now = new Date(now.getTime() + 61_000);
+    const resumed = await runCycle(deps());
+    expect([resumed.notificationsSent, resumed.notificationsPending]).toEqual([2, 0]);
+    expect(resumed.emailBudgetSpent).toBeUndefined();
+    await runCycle(deps());
+    expectEachOnce(world.cloud.acs.messages(), 2);
   });
 
   it('forgets an alert a week after it resolved, and a new trip then starts afresh', async () => {
     let now = new Date('2026-11-27T12:00:00Z');
     // The monitor's clock runs a week past the emulator's, to which every running job would look stalled.
-    const noStalls = buildPolicy(
-      { rules: { 'job-stalled': { enabled: false } } },
-      { emailTo: ['ops@contoso.example'] },
-    );
+    const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
     const deps = () => world.deps({ clock: () => now, policy: noStalls });
     trip();
     await runCycle(deps());

@@ -50,7 +50,7 @@ function scenario(): Scenario {
   const notifications = (overrides: Record<string, unknown>) => ({
     SyncNotificationSettings: {
       Enabled: true,
-      Recipients: 'it@fourthcoffee.example',
+      Recipients: 'it@fourthcoffee.com',
       DeleteThresholdEnabled: true,
       DeleteThresholdValue: 500,
       ...overrides,

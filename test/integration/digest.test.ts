@@ -34,7 +34,7 @@ describe('daily digest', () => {
       // The clocks below run up to days ahead of the emulator, to which every running job would look stalled.
       rules: { 'job-stalled': { enabled: false } },
     },
-    { emailTo: ['ops@contoso.example'] },
+    { emailTo: ['ops@contoso.com'] },
   );
   /** Today's 08:00 in Berlin, as an instant. */
   const eight = dailyOccurrence('08:00', 'Europe/Berlin', new Date()).at.getTime();

@@ -89,7 +89,7 @@ describe('discovery of every service principal that owns synchronization jobs', 
         // The monitor's clock runs a day past the emulator's, to which running jobs would look stalled.
         rules: { 'job-stalled': { enabled: false } },
       },
-      { emailTo: ['ops@contoso.example'] },
+      { emailTo: ['ops@contoso.com'] },
     );
     const deps = (tenants: string[]) =>
       world.deps({

@@ -31,7 +31,7 @@ describe('email threading, end to end', () => {
   it('threads the firing email, the reminder and the resolved notice of an alert, and marks them auto-generated', async () => {
     const later = () => new Date(Date.now() + 5 * 3600_000); // past the 4 h repeat interval
     // The monitor's clock jumps ahead while the emulator's job times do not: healthy jobs would look stalled.
-    const policy = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.example'] });
+    const policy = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
     quarantine(world);
     await runCycle(world.deps({ policy }));
     await runCycle(world.deps({ clock: later, policy }));
@@ -49,7 +49,7 @@ describe('email threading, end to end', () => {
 
     // ACS kept the Message-ID we set: the firing email is the root of the thread.
     const root = firing!.messageId;
-    expect(root).toMatch(/^alert\.[0-9a-f]{32}\.\d+@watch\.contoso\.example$/);
+    expect(root).toMatch(/^alert\.[0-9a-f]{32}\.\d+@watch\.contoso\.com$/);
     const [first, second, third] = [firing!, reminder!, resolved!].map((m) => emlHeaders(m.emlPath!));
     expect(first!.get('message-id')).toBe(`<${root}>`);
     for (const reply of [second!, third!]) {

@@ -28,8 +28,8 @@ function command(cli: 'onboard' | 'status', cwd: string, env: Record<string, str
 }
 
 const APP_SETTINGS = {
-  ALERT_EMAIL_TO: 'ops@contoso.example',
-  ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.example',
+  ALERT_EMAIL_TO: 'ops@contoso.com',
+  ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.com',
   ACS_ENDPOINT: 'https://watch.communication.azure.com',
   AZURE_TENANT_ID: HOME,
   AZURE_CLIENT_ID: APP,

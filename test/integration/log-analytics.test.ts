@@ -55,7 +55,7 @@ describe('Azure Monitor Logs', () => {
   it("runs the config's KQL rules every cycle: fires, routes by its labels, updates in place and resolves like any other condition", async () => {
     writeConfig({
       kqlRules: [spike, quiet],
-      route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.example'] }] },
+      route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.com'] }] },
     });
     expect((await runCycle(world.deps())).errors).toEqual([]);
     expect(world.cloud.logAnalytics.queries().map((q) => [q.query, q.timespan, q.status])).toEqual([
@@ -69,7 +69,7 @@ describe('Azure Monitor Logs', () => {
     await runCycle(world.deps());
     const email = world.cloud.acs.messages()[0]!;
     expect(email.subject).toBe(`[Critical] kql-failure-spike: ServiceNow (${CONTOSO})`);
-    expect(email.to).toEqual([{ address: 'servicenow-owners@contoso.example' }]);
+    expect(email.to).toEqual([{ address: 'servicenow-owners@contoso.com' }]);
     expect(email.plainText).toContain('Threshold: Failures > 5');
     expect(email.plainText).toContain('Result: 7 (1 of 1 row(s) match)');
     expect(email.plainText).toContain(`Row 1: JobId=${SERVICENOW_JOB}, Failures=7`);
@@ -81,7 +81,7 @@ describe('Azure Monitor Logs', () => {
     // Raising the threshold resolves it.
     writeConfig({
       kqlRules: [{ ...spike, threshold: { ...spike.threshold, value: 50 } }, quiet],
-      route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.example'] }] },
+      route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.com'] }] },
     });
     await runCycle(world.deps());
     expect(subjects()[1]).toBe(`Resolved: [Critical] kql-failure-spike: ServiceNow (${CONTOSO})`);

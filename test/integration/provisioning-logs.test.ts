@@ -26,7 +26,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
 
   const subjects = () => emailSubjects(world);
   // The monitor's clock jumps ahead while the emulator's job times do not: running jobs would look stalled.
-  const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.example'] });
+  const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
   const later = (ms: number): Partial<CycleDeps> => ({ clock: () => new Date(Date.now() + ms), policy: noStalls });
   const digestOf = async (deps: CycleDeps) =>
     [...(await deps.alerts.loadAll()).values()].find((a) => a.labels.condition === 'provisioning-failures');

@@ -109,10 +109,7 @@ describe('snooze links', () => {
     // A changed link is refused.
     expect((await call('GET', day.replace('d=1d', 'd=4h'))).status).toBe(403);
 
-    const form = new URLSearchParams([
-      ...new URL(day).searchParams.entries(),
-      ['by', 'alice@contoso.example'],
-    ]).toString();
+    const form = new URLSearchParams([...new URL(day).searchParams.entries(), ['by', 'alice@contoso.com']]).toString();
     const done = await call('POST', `${BASE}/api/snooze`, form);
     expect(done.status).toBe(201);
     expect(done.body).toContain('Muted until');
@@ -120,7 +117,7 @@ describe('snooze links', () => {
     expect([again.status, again.body.includes('Already snoozed')]).toEqual([200, true]);
     const [silence] = await stores().silences.list();
     expect(silence).toMatchObject({
-      createdBy: 'alice@contoso.example (snooze link)',
+      createdBy: 'alice@contoso.com (snooze link)',
       matchers: { tenant: CONTOSO, job: FABRIKAM_JOB, condition: 'deletion-threshold' },
     });
     expect(await stores().silences.list()).toHaveLength(1);
@@ -131,11 +128,11 @@ describe('snooze links', () => {
     expect(fabrikamEmails()).toHaveLength(1);
     expect(world.cloud.webhooks.accepted('teams')).toHaveLength(1);
     expect(world.log.lines.join('\n')).toMatch(
-      /muted alert [0-9a-f]+ \(deletion-threshold, Fabrikam to Contoso\): silence by alice@contoso\.example \(snooze link\) until/,
+      /muted alert [0-9a-f]+ \(deletion-threshold, Fabrikam to Contoso\): silence by alice@contoso\.com \(snooze link\) until/,
     );
 
     const view = await readStatus(stores(), {
-      policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.example'] }),
+      policy: loadPolicy(settings().configPath, { emailTo: ['ops@contoso.com'] }),
       snoozes: stores().silences,
       now: new Date(t0.getTime() + 5 * 3600_000),
     });
@@ -147,7 +144,7 @@ describe('snooze links', () => {
         kind: 'silence',
         active: true,
         snoozed: expect.stringContaining('Deletion threshold tripped'),
-        createdBy: 'alice@contoso.example (snooze link)',
+        createdBy: 'alice@contoso.com (snooze link)',
       }),
     );
     expect(renderStatusPage(view)).toContain(
@@ -160,6 +157,48 @@ describe('snooze links', () => {
       '[Critical] Deletion threshold tripped',
       'Reminder',
     ]);
+  });
+
+  it('a link is used once: two posts at once make one silence; after it ended (and its row is cleaned up) the link makes no new one', async () => {
+    const t0 = new Date();
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
+    expect((await cycleAt(t0)).errors).toEqual([]);
+    const email = fabrikamEmails().at(-1);
+    const link = [...(email?.plainText ?? '').matchAll(/https:\/\/sync-watch\.example\.net\/api\/snooze\?\S+/g)]
+      .map((m) => m[0])
+      .find((l) => l.includes('d=4h')) as string;
+    const fields = Object.fromEntries(new URL(link).searchParams.entries());
+    const form = new URLSearchParams({ ...fields, by: 'carol@contoso.com' }).toString();
+    const before = (await stores().silences.list()).length;
+
+    // Two instances take the same confirmation at once: one silence, both pages say so.
+    const [a, b] = await Promise.all([
+      call('POST', `${BASE}/api/snooze`, form),
+      call('POST', `${BASE}/api/snooze`, form),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 201]);
+    expect((await stores().silences.list()).length).toBe(before + 1);
+
+    // Used again while its silence is on: the same silence, nothing new.
+    const during = await snoozeFromEnv(world.env, 'POST', { ...fields, by: 'dave' }, new Date(t0.getTime() + 3600_000));
+    expect([during.status, during.body.includes('Already snoozed')]).toEqual([200, true]);
+
+    // The silence ended 4 h in; a day later its row is cleaned up. The link still has days to run.
+    const later = new Date(t0.getTime() + 30 * 3600_000);
+    await stores().silences.current(later);
+    expect((await stores().silences.list()).length).toBe(before);
+    const opened = await snoozeFromEnv(world.env, 'GET', fields, later);
+    const replay = await snoozeFromEnv(world.env, 'POST', { ...fields, by: 'mallory' }, later);
+    expect(replay.status).toBe(409);
+    expect(replay.body).toContain('This link was already used');
+    expect(replay.body).toContain('carol@contoso.com');
+    expect(replay.body).toMatch(/the silence it made ended at \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(opened.status).toBe(409);
+    expect(opened.body).not.toContain('<form');
+    expect((await stores().silences.list()).length).toBe(before);
   });
 
   it('says snooze links are off without SNOOZE_SIGNING_KEY, and refuses other methods', async () => {

@@ -74,12 +74,12 @@ function config(): string {
     JSON.stringify({
       tenants: { [CONTOSO]: { name: 'Contoso' }, [NORTHWIND]: { name: 'Northwind' } },
       route: {
-        to: ['identity-ops@contoso.example'],
+        to: ['identity-ops@contoso.com'],
         routes: [
           {
             match: { condition: 'deletion-threshold' },
-            to: ['change-board@contoso.example'],
-            cc: ['identity-ops@contoso.example'],
+            to: ['change-board@contoso.com'],
+            cc: ['identity-ops@contoso.com'],
           },
         ],
       },
@@ -88,14 +88,14 @@ function config(): string {
           matchers: { app: 'Woodgrove*' },
           startsAt: new Date(Date.now() - hour).toISOString(),
           endsAt: new Date(Date.now() + 2 * hour).toISOString(),
-          createdBy: 'alice@contoso.example',
+          createdBy: 'alice@contoso.com',
           comment: 'CHG-20931 Woodgrove directory migration',
         },
         {
           matchers: { tenantName: 'Northwind' },
           startsAt: new Date(Date.now() + 24 * hour).toISOString(),
           endsAt: new Date(Date.now() + 30 * hour).toISOString(),
-          createdBy: 'bob@contoso.example',
+          createdBy: 'bob@contoso.com',
           comment: 'Northwind tenant move',
         },
       ],
@@ -105,7 +105,7 @@ function config(): string {
           matchers: { tenantName: 'Contoso' },
           timeZone: 'Europe/Berlin',
           weekly: [{ days: ['sat'], start: '22:00', end: '06:00' }],
-          createdBy: 'carol@contoso.example',
+          createdBy: 'carol@contoso.com',
           comment: 'Patch night',
         },
       ],
@@ -179,12 +179,12 @@ describe('the status view', () => {
     const byConfiguration = Object.fromEntries(view.firing.map((a) => [a.configuration ?? a.condition, a]));
     expect(byConfiguration['Fabrikam to Contoso']).toMatchObject({
       tenantName: 'Contoso',
-      routes: [{ to: ['change-board@contoso.example'], cc: ['identity-ops@contoso.example'] }],
+      routes: [{ to: ['change-board@contoso.com'], cc: ['identity-ops@contoso.com'] }],
     });
     expect(byConfiguration['Fabrikam to Contoso']?.ageMs).toBeGreaterThanOrEqual(0);
     expect(byConfiguration['Woodgrove to Contoso']?.mutedBy).toMatchObject({
       kind: 'silence',
-      description: expect.stringContaining('alice@contoso.example'),
+      description: expect.stringContaining('alice@contoso.com'),
     });
     expect(view.unreadable).toEqual([
       expect.objectContaining({
@@ -219,10 +219,10 @@ describe('the status page in a browser', () => {
     expect(seen.tenants).toEqual([`Contoso ${CONTOSO} 3 open`, `Northwind ${NORTHWIND} 1 open`]);
     const fabrikam = seen.alerts.find((r) => r[1]?.startsWith('Fabrikam to Contoso'));
     expect(fabrikam?.[2]).toMatch(/^7 min since \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
-    expect(fabrikam?.[3]).toBe('change-board@contoso.example cc identity-ops@contoso.example');
+    expect(fabrikam?.[3]).toBe('change-board@contoso.com cc identity-ops@contoso.com');
     expect(fabrikam?.[4]).toBe('firing');
     expect(seen.alerts.find((r) => r[1]?.startsWith('Woodgrove'))?.[4]).toMatch(
-      /^silenced until .* UTC silence by alice@contoso\.example/,
+      /^silenced until .* UTC silence by alice@contoso\.com/,
     );
     expect(seen.alerts.some((r) => r[1]?.startsWith('<img src=x onerror="window.__pwned=1">Tailspin & "Co"'))).toBe(
       true,
@@ -234,9 +234,9 @@ describe('the status page in a browser', () => {
       new RegExp(`^${world.cloud.authorityHost}/${NORTHWIND}/v2\\.0/adminconsent\\?client_id=`),
     );
     expect(seen.mutes.map((r) => r[3]?.split(' ')[0])).toEqual([
-      'alice@contoso.example',
-      'bob@contoso.example',
-      'carol@contoso.example',
+      'alice@contoso.com',
+      'bob@contoso.com',
+      'carol@contoso.com',
     ]);
     expect(seen.mutes[0]?.[2]).toMatch(/^on until \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
     expect(seen.mutes[1]?.[2]).toMatch(/^from .* until /);
@@ -268,11 +268,11 @@ describe('npm run status', () => {
     ])
       expect(text).toContain(`\n${heading}\n`);
     expect(text).toContain(`Contoso (${CONTOSO}): 3 open`);
-    expect(text).toMatch(/Fabrikam to Contoso\s+7 min\s+change-board@contoso\.example\s+firing/);
+    expect(text).toMatch(/Fabrikam to Contoso\s+7 min\s+change-board@contoso\.com\s+firing/);
     expect(text).toContain('<img src=x onerror="window.__pwned=1">Tailspin');
     expect(text).not.toContain('\u001b');
     expect(text).toContain(`${NORTHWIND}: ${world.cloud.authorityHost}/${NORTHWIND}/v2.0/adminconsent?`);
-    expect(text).toMatch(/silence\s+app=Woodgrove\*\s+on until .* UTC\s+alice@contoso\.example: CHG-20931/);
+    expect(text).toMatch(/silence\s+app=Woodgrove\*\s+on until .* UTC\s+alice@contoso\.com: CHG-20931/);
   });
 });
 

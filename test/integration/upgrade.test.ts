@@ -25,12 +25,15 @@ interface StoredRows {
 
 const rows = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'stored-rows-v1.json'), 'utf8')) as StoredRows;
 
-/** The config the rows were written under. */
+/**
+ * The config the rows were written under (its addresses now on contoso.com: example domains are
+ * refused since; the stored messages keep the recipients they were planned for).
+ */
 const policy = buildPolicy(
   {
     tenants: { [CONTOSO]: { name: 'Contoso' }, [NORTHWIND]: { name: 'Northwind' } },
     route: {
-      to: ['ops@contoso.example'],
+      to: ['ops@contoso.com'],
       repeatInterval: '30d',
       channels: [
         { type: 'teams', urlSetting: 'TEAMS_OPS_URL' },
@@ -38,14 +41,14 @@ const policy = buildPolicy(
       ],
       digest: { at: '00:00', timeZone: 'UTC' },
       routes: [
-        { match: { tenant: CONTOSO }, to: ['contoso-ops@contoso.example'], continue: true },
-        { match: { condition: 'deletion-threshold' }, to: ['holds@contoso.example'] },
+        { match: { tenant: CONTOSO }, to: ['contoso-ops@contoso.com'], continue: true },
+        { match: { condition: 'deletion-threshold' }, to: ['holds@contoso.com'] },
       ],
     },
     // The clock below is the capture's, behind the emulator's: a running job would look stalled.
     rules: { 'job-stalled': { enabled: false } },
   },
-  { emailTo: ['ops@contoso.example'] },
+  { emailTo: ['ops@contoso.com'] },
 );
 
 async function load(table: string, entities: Record<string, unknown>[]): Promise<void> {

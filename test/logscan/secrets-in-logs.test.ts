@@ -19,18 +19,29 @@ describe('no secret or token in the logs of this test run', () => {
     const secrets = [
       { kind: 'client-secret', value: 'esw~Planted.Secret.0123' },
       { kind: 'access-token', value: token },
+      { kind: 'sas-signature', value: 'Planted-Sig_0123456789' },
+      { kind: 'webhook-secret', value: 'planted0webhook0secret0hex' },
     ];
     const logs = new Map([
       ['a.log', 'error: AADSTS7000215 for secret esw~Planted.Secret.0123'],
       ['b.log', `Authorization: Bearer ${token}`],
       ['c.log', `sig ${token.split('.')[2]} only`],
       ['d.log', 'nothing here'],
+      // A receiver's error page echoing a Teams Workflows URL, and a webhook's signing secret.
+      ['e.log', 'answered HTTP 400: POST hxxps://h/workflows/ops/invoke?sv=1.0&sig=Planted-Sig_0123456789 failed'],
+      ['f.log', 'answered HTTP 400: configured secret=planted0webhook0secret0hex'],
     ]);
     expect(
       findLeaks(secrets, logs)
         .map((l) => `${l.where}:${l.kind}`)
         .sort(),
-    ).toEqual(['a.log:client-secret', 'b.log:access-token', 'c.log:access-token signature']);
+    ).toEqual([
+      'a.log:client-secret',
+      'b.log:access-token',
+      'c.log:access-token signature',
+      'e.log:sas-signature',
+      'f.log:webhook-secret',
+    ]);
   });
 
   it('the run recorded its secrets and its logs', () => {

@@ -160,11 +160,11 @@ const HOOK = { id: 'webhook:HOOK_URL', type: 'webhook' as const, urlSetting: 'HO
  */
 function soakPolicy(firstTenant: string): Policy {
   return {
-    route: route('root', 'ops@contoso.example', {
+    route: route('root', 'ops@contoso.com', {
       digest: { at: '09:00', timeZone: 'Europe/Berlin' },
       routes: [
-        route('root.0', 'quarantines@contoso.example', { match: { condition: 'quarantine' }, continue: true }),
-        route('root.1', 'first@contoso.example', {
+        route('root.0', 'quarantines@contoso.com', { match: { condition: 'quarantine' }, continue: true }),
+        route('root.1', 'first@contoso.com', {
           match: { tenant: firstTenant },
           channels: [HOOK],
           digest: { at: '07:30', timeZone: 'America/New_York' },

@@ -8,7 +8,8 @@ import type { DeliveredEmail } from '../../emulators/acs';
 export function deliveredNotices(messages: DeliveredEmail[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const m of messages) {
-    const kind = /\bresolved\b/i.test(m.subject) ? 'resolved' : 'firing';
+    // An end notice (`Ended: …`, `Ended (no longer watched): …`) is the resolved kind too.
+    const kind = /\b(resolved|ended)\b/i.test(m.subject) ? 'resolved' : 'firing';
     for (const fp of alertIdsOf(m)) counts.set(`${fp}:${kind}`, (counts.get(`${fp}:${kind}`) ?? 0) + 1);
   }
   return counts;

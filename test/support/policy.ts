@@ -1,10 +1,10 @@
 import { defaultRules } from '../../lib/config/config';
-import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, type Policy, type Route } from '../../lib/model/policy';
+import { DEFAULT_REPEAT_MS, SEND_BUDGETS, type Policy, type Route } from '../../lib/model/policy';
 
 export function route(id: string, overrides: Partial<Route> = {}): Route {
   return {
     id,
-    to: ['ops@contoso.example'],
+    to: ['ops@contoso.com'],
     cc: [],
     repeatMs: { ...DEFAULT_REPEAT_MS },
     sendResolved: true,
@@ -21,7 +21,7 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
     silences: [],
     maintenanceWindows: [],
     rules: defaultRules(),
-    budget: { ...DEFAULT_BUDGET },
+    budget: { ...SEND_BUDGETS.custom }, // what the emulator's sender (a custom domain) gets
     tenantNames: new Map(),
     ...overrides,
   };

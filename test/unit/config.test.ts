@@ -5,7 +5,7 @@ import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { buildPolicy, ConfigError, defaultRules, loadPolicy } from '../../lib/config/config';
 import { DURATION_PATTERN, formatDurationText, parseDuration } from '../../lib/util/duration';
-import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, settingsFor } from '../../lib/model/policy';
+import { DEFAULT_BUDGET, DEFAULT_REPEAT_MS, SEND_BUDGETS, settingsFor } from '../../lib/model/policy';
 import { withRegistry } from '../../lib/config/schema';
 import { CONDITIONS } from '../../lib/evaluate/rules';
 
@@ -292,6 +292,20 @@ describe('buildPolicy problems', () => {
     ]);
   });
 
+  it("refuses reserved example addresses in a route's to and cc, naming the path", () => {
+    expect(
+      problemsOf({
+        route: {
+          to: ['ops@example.com'],
+          routes: [{ match: { condition: 'quarantine' }, to: ['it@fabrikam.com'], cc: ['lead@northwind.test'] }],
+        },
+      }),
+    ).toEqual([
+      expect.stringMatching(/^route\.to\[0\]: "ops@example\.com" is an example address: .* reserved/),
+      expect.stringMatching(/^route\.routes\[0\]\.cc\[0\]: "lead@northwind\.test" is an example address/),
+    ]);
+  });
+
   it('names every missing field of a maintenance window', () => {
     expect(problemsOf({ maintenanceWindows: [{ weekly: [{ days: ['sat'] }] }] })).toEqual([
       'maintenanceWindows[0].name: required: shown in logs as the reason alerts were muted',
@@ -422,6 +436,14 @@ describe('defaults and inheritance', () => {
     expect(policy.rules['tenant-unreadable']).toEqual(DEFAULT_RULES['tenant-unreadable']);
   });
 
+  it("defaults the send budget to the sender domain's ACS limits, and sendBudget overrides them", () => {
+    expect(SEND_BUDGETS).toEqual({ managed: { perMinute: 5, perHour: 10 }, custom: { perMinute: 30, perHour: 100 } });
+    expect(DEFAULT_BUDGET).toEqual(SEND_BUDGETS.managed);
+    const custom = { ...defaults, sendBudget: SEND_BUDGETS.custom };
+    expect(buildPolicy({}, custom).budget).toEqual({ perMinute: 30, perHour: 100 });
+    expect(buildPolicy({ sendBudget: { perHour: 50 } }, custom).budget).toEqual({ perMinute: 30, perHour: 50 });
+    expect(buildPolicy({ sendBudget: { perMinute: 2 } }, defaults).budget).toEqual({ perMinute: 2, perHour: 10 });
+  });
   it('defaults the heartbeat method to POST and the budget field by field', () => {
     const policy = buildPolicy(
       { heartbeat: { url: 'https://example.com/ping' }, sendBudget: { perHour: 50 } },

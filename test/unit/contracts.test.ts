@@ -568,9 +568,9 @@ describe('reconcile and dispatch edges', () => {
   });
 
   it('groups by recipients whatever their case and order, one email per set', () => {
-    const a: Route = route('a', { to: ['Ops@Contoso.example', 'b@contoso.example'] });
-    const b: Route = route('b', { to: ['B@contoso.example', 'ops@contoso.example'] });
-    const c: Route = route('c', { to: ['ops@contoso.example'], cc: ['x@contoso.example'] });
+    const a: Route = route('a', { to: ['Ops@contoso.com', 'b@contoso.com'] });
+    const b: Route = route('b', { to: ['B@contoso.com', 'ops@contoso.com'] });
+    const c: Route = route('c', { to: ['ops@contoso.com'], cc: ['x@contoso.com'] });
     const n = (r: Route, fp: string) => ({
       route: r,
       item: {
@@ -583,7 +583,7 @@ describe('reconcile and dispatch edges', () => {
     });
     const groups = groupNotices([n(a, 'f1'), n(b, 'f2'), n(c, 'f3')]);
     expect(groups.map((g) => g.items.map((i) => i.fingerprint))).toEqual([['f1', 'f2'], ['f3']]);
-    expect(groups[1]?.recipients).toEqual({ to: ['ops@contoso.example'], cc: ['x@contoso.example'] });
+    expect(groups[1]?.recipients).toEqual({ to: ['ops@contoso.com'], cc: ['x@contoso.com'] });
     expect(groups[0]?.recipients.cc).toBeUndefined();
   });
 });

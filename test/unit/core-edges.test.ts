@@ -115,7 +115,7 @@ describe('KQL thresholds: every operator at its boundary', () => {
       'ws',
     );
     const annotations = findings[0]!.annotations;
-    const sample = JSON.parse(String(annotations.sample)) as Record<string, string>[];
+    const sample = annotations.sample as Record<string, string>[];
     expect(sample).toHaveLength(5);
     expect(sample[0]).toEqual({
       text: `${'x'.repeat(199)}…`,
@@ -134,7 +134,7 @@ describe('KQL thresholds: every operator at its boundary', () => {
       [{ rule: kqlRule('>', 0), answer: { columns: ['t'], rows: [{ t: 'z'.repeat(200) }] } }],
       'ws',
     );
-    expect(JSON.parse(String(cellOf200.findings[0]!.annotations.sample))[0].t).toBe('z'.repeat(200));
+    expect((cellOf200.findings[0]!.annotations.sample as Record<string, string>[])[0]!.t).toBe('z'.repeat(200));
   });
 });
 

@@ -204,7 +204,7 @@ const only = (fs: Finding[], condition: string) => fs.filter((f) => f.labels.con
 const conditions = (fs: Finding[]) => fs.map((f) => f.labels.condition).sort();
 
 /** Cycles of the real pipeline stages over one stored state: evaluate, reconcile, dispatch, record what was sent. */
-function pipeline(policy: Policy = buildPolicy({}, { emailTo: ['ops@contoso.example'] })) {
+function pipeline(policy: Policy = buildPolicy({}, { emailTo: ['ops@contoso.com'] })) {
   let stored = new Map<string, AlertRecord>();
   return {
     policy,
@@ -268,10 +268,7 @@ describe('quarantine', () => {
   });
 
   it('in its last week it is critical whatever the config says, and the change is material (told at once)', () => {
-    const policy = buildPolicy(
-      { rules: { quarantine: { severity: 'warning' } } },
-      { emailTo: ['ops@contoso.example'] },
-    );
+    const policy = buildPolicy({ rules: { quarantine: { severity: 'warning' } } }, { emailTo: ['ops@contoso.com'] });
     const early = findings(
       observe([
         [
@@ -443,7 +440,7 @@ describe('job-stalled', () => {
   it('tunes k and the floor per app through config overrides', () => {
     const policy = buildPolicy(
       { rules: { 'job-stalled': { intervals: 6, overrides: [{ match: { app: 'contoso.local' }, atLeast: '3h' }] } } },
-      { emailTo: ['ops@contoso.example'] },
+      { emailTo: ['ops@contoso.com'] },
     );
     expect(findings(observe([[crossTenant, graphJob('A2A.1', 'Azure2Azure', {}, 3 * HOUR)]]), policy)).toEqual([]);
     expect(
@@ -614,15 +611,15 @@ describe('job-failing', () => {
 describe('unknown enum values and casing', () => {
   it('lowercase tooManyDeletes goes from Graph to the deletion-threshold route', () => {
     const policy = buildPolicy(
-      { route: { routes: [{ match: { condition: 'deletion-threshold' }, to: ['change-board@contoso.example'] }] } },
-      { emailTo: ['ops@contoso.example'] },
+      { route: { routes: [{ match: { condition: 'deletion-threshold' }, to: ['change-board@contoso.com'] }] } },
+      { emailTo: ['ops@contoso.com'] },
     );
     const p = pipeline(policy);
     const raw = quarantinedJob('A2A.1', 'tooManyDeletes', 'TooManyDeletes', 10 * MIN, 'quarantine');
     const { notices, email } = p.cycle(observe([[crossTenant, raw]]));
     expect(
       notices.map((n) => [n.route.id, n.route.to, n.item.kind, p.stored.get(n.item.fingerprint)?.labels.condition]),
-    ).toEqual([['root.0', ['change-board@contoso.example'], 'firing', 'deletion-threshold']]);
+    ).toEqual([['root.0', ['change-board@contoso.com'], 'firing', 'deletion-threshold']]);
     expect(email?.subject).toBe(`[Critical] Deletion threshold tripped: Fabrikam to Contoso (${TENANT})`);
   });
 
@@ -751,9 +748,7 @@ describe('configuration-level conditions', () => {
       material: 'no recipients',
     });
     expect(
-      with_(
-        '{"Enabled":true,"Recipients":"ops@contoso.example","DeleteThresholdEnabled":true,"DeleteThresholdValue":500}',
-      ),
+      with_('{"Enabled":true,"Recipients":"ops@contoso.com","DeleteThresholdEnabled":true,"DeleteThresholdValue":500}'),
     ).toEqual([]);
     const created = merge(neverRunJob('scim.2'), {
       schedule: { state: 'Disabled' },
@@ -769,7 +764,8 @@ describe('configuration-level conditions', () => {
           [
             crossTenant.id,
             secrets({
-              SyncNotificationSettings: '{"Enabled":true,"Recipients":"a@b.example","DeleteThresholdEnabled":false}',
+              SyncNotificationSettings:
+                '{"Enabled":true,"Recipients":"a@b.contoso.com","DeleteThresholdEnabled":false}',
             })!,
           ],
         ]),
@@ -800,7 +796,7 @@ describe('configuration-level conditions', () => {
     expect(inView(labels, { ...o, secretsUnread: new Map() })).toBe(true);
     const policy = buildPolicy(
       { rules: { 'notification-email-off': { overrides: [{ match: { app: 'Acme*' }, enabled: false }] } } },
-      { emailTo: ['ops@contoso.example'] },
+      { emailTo: ['ops@contoso.com'] },
     );
     const off = observe([[scimApp, running]], {
       syncSettings: new Map([[scimApp.id, secrets({ SyncNotificationSettings: '{"Enabled":false}' })!]]),

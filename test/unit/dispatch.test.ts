@@ -39,14 +39,14 @@ describe('routing tree', () => {
     routes: [
       route('root.0', {
         match: { condition: 'deletion-threshold' },
-        to: ['change-board@contoso.example'],
+        to: ['change-board@contoso.com'],
         continue: true,
       }),
-      route('root.1', { match: { tenant: 'tenant-b' }, to: ['northwind-ops@contoso.example'] }),
+      route('root.1', { match: { tenant: 'tenant-b' }, to: ['northwind-ops@contoso.com'] }),
       route('root.2', {
         match: { app: 'Fabrikam*' },
-        to: ['fabrikam@contoso.example'],
-        routes: [route('root.2.0', { match: { severity: 'warning' }, to: ['low@contoso.example'] })],
+        to: ['fabrikam@contoso.com'],
+        routes: [route('root.2.0', { match: { severity: 'warning' }, to: ['low@contoso.com'] })],
       }),
     ],
   });
@@ -65,7 +65,7 @@ describe('routing tree', () => {
 
   it('matches tenant names from the config', () => {
     const named = route('root', {
-      routes: [route('root.0', { match: { tenantName: 'north*' }, to: ['x@contoso.example'] })],
+      routes: [route('root.0', { match: { tenantName: 'north*' }, to: ['x@contoso.com'] })],
     });
     const labels = matchLabelsOf(alert('quarantine', { tenant: 'TENANT-B' }), new Map([['tenant-b', 'Northwind']]));
     expect(routesFor(named, labels).map((r) => r.id)).toEqual(['root.0']);
@@ -197,7 +197,7 @@ describe('dispatch: inhibition, silences, planned emails', () => {
 describe('grouping', () => {
   it('puts the notices for one recipient set into one email, and its resolved notices into another, with stable keys', () => {
     const root = route('root');
-    const other = route('root.0', { to: ['Northwind-Ops@contoso.example'] });
+    const other = route('root.0', { to: ['Northwind-Ops@contoso.com'] });
     const a = neededNotification(alert('quarantine'), root, t0)!;
     const b = neededNotification(alert('deletion-threshold', { job: 'job-2' }), root, t0)!;
     const resolvedAlert = alert('quarantine', {
@@ -217,7 +217,7 @@ describe('grouping', () => {
     expect(groups.map((g) => [g.recipients.to.join(','), g.items.map((i) => i.kind).join(',')])).toEqual([
       [root.to.join(','), 'resolved'],
       [root.to.join(','), 'firing,firing'],
-      ['Northwind-Ops@contoso.example', 'firing'],
+      ['Northwind-Ops@contoso.com', 'firing'],
     ]);
     expect(messageKey(groups[1]!.items)).toBe(messageKey([...groups[1]!.items].reverse()));
   });

@@ -285,7 +285,7 @@ describe("the second dead man's switch", () => {
     expect(existsSync(join(INFRA, 'app', kqlPath))).toBe(true);
     expect(kql).toContain(`"${CYCLE_METRICS_EVENT} "`);
     const column = /metricMeasureColumn:\s*'(\w+)'/.exec(alerts)?.[1];
-    expect(kql).toMatch(new RegExp(`summarize ${column} = count\\(\\)`));
+    expect(kql).toMatch(new RegExp(`summarize ${column} = sum\\(itemCount\\)`));
     expect(alerts).toMatch(/windowSize:\s*'PT15M'/);
     expect(alerts).toMatch(/operator:\s*'LessThan'\s*\n\s*threshold:\s*1\b/);
     expect(alerts).toMatch(/emailReceivers:/);

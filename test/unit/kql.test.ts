@@ -31,7 +31,7 @@ const answer = (rows: Row[]) => ({ columns: rows[0] ? Object.keys(rows[0]) : ['J
 
 function problemsOf(raw: unknown): string[] {
   try {
-    buildPolicy(raw, { emailTo: ['ops@contoso.example'] });
+    buildPolicy(raw, { emailTo: ['ops@contoso.com'] });
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -198,13 +198,13 @@ describe('kqlRules in the config', () => {
         enabled: false,
       },
     ],
-    route: { routes: [{ match: { condition: ['kql-failure-spike', 'kql-quiet'] }, to: ['logs@contoso.example'] }] },
+    route: { routes: [{ match: { condition: ['kql-failure-spike', 'kql-quiet'] }, to: ['logs@contoso.com'] }] },
     silences: [
       {
         matchers: { condition: 'kql-quiet' },
         startsAt: '2026-01-01T00:00:00Z',
         endsAt: '2027-01-01T00:00:00Z',
-        createdBy: 'a@contoso.example',
+        createdBy: 'a@contoso.com',
         comment: 'noisy',
       },
     ],
@@ -212,7 +212,7 @@ describe('kqlRules in the config', () => {
 
   it('becomes the rules it describes, and their names work as conditions in routes and silences', () => {
     expect(validate(valid), JSON.stringify(validate.errors)).toBe(true);
-    const policy = buildPolicy(valid, { emailTo: ['ops@contoso.example'] });
+    const policy = buildPolicy(valid, { emailTo: ['ops@contoso.com'] });
     expect(policy.kqlRules).toEqual([
       {
         name: 'kql-failure-spike',
@@ -230,9 +230,7 @@ describe('kqlRules in the config', () => {
   });
 
   it('refuses a condition that names no rule', () => {
-    expect(
-      problemsOf({ route: { routes: [{ match: { condition: 'kql-nope' }, to: ['a@contoso.example'] }] } })[0],
-    ).toMatch(
+    expect(problemsOf({ route: { routes: [{ match: { condition: 'kql-nope' }, to: ['a@contoso.com'] }] } })[0]).toMatch(
       /^route\.routes\[0\]\.match\.condition: expected one of tenant-unreadable, .*provisioning-logs-unreadable, got "kql-nope"$/,
     );
   });
@@ -268,7 +266,7 @@ describe('kqlRules in the config', () => {
   it('reads the provisioningLogs section', () => {
     const policy = buildPolicy(
       { provisioningLogs: { source: 'logAnalytics', maxPagesPerCycle: 5, overlap: '30m' } },
-      { emailTo: ['ops@contoso.example'] },
+      { emailTo: ['ops@contoso.com'] },
     );
     expect(policy.provisioningLogs).toEqual({ source: 'logAnalytics', maxPagesPerCycle: 5, overlapMs: 30 * 60_000 });
     expect(problemsOf({ provisioningLogs: { source: 'workspace' } })).toEqual([

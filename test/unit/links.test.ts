@@ -36,7 +36,7 @@ describe('which cloud links point into', () => {
     });
     const options = renderOptionsFor({
       graphEndpoint: 'https://graph.microsoft.com',
-      emailFrom: 'DoNotReply@watch.contoso.example',
+      emailFrom: 'DoNotReply@watch.contoso.com',
       clientId: 'abc',
       cloud: 'usgov',
     });
@@ -46,7 +46,7 @@ describe('which cloud links point into', () => {
         loginOrigin: 'https://login.microsoftonline.us',
         clientId: 'abc',
       },
-      messageIdDomain: 'watch.contoso.example',
+      messageIdDomain: 'watch.contoso.com',
     });
   });
 });

@@ -37,10 +37,10 @@ const SECRET_FILE = 'file-secret-Value-0a1b2c3d4e5f6a7b8c9d';
 
 describe('local.settings.json and the environment', () => {
   it('the environment wins a setting both give, and one line says so with both values and where each came from', () => {
-    const path = file({ WATCH_SCHEDULE: '0 */5 * * * *', ALERT_EMAIL_TO: 'ops@contoso.example' });
+    const path = file({ WATCH_SCHEDULE: '0 */5 * * * *', ALERT_EMAIL_TO: 'ops@contoso.com' });
     const { env, notes } = localSettings({ WATCH_SCHEDULE: '0 */10 * * * *' }, path);
     expect(env.WATCH_SCHEDULE).toBe('0 */10 * * * *');
-    expect(env.ALERT_EMAIL_TO).toBe('ops@contoso.example');
+    expect(env.ALERT_EMAIL_TO).toBe('ops@contoso.com');
     expect(notes).toEqual([
       `settings: WATCH_SCHEDULE: the environment's "0 */10 * * * *" wins over "0 */5 * * * *" from ${path} (a variable set in the environment wins, as with Azure Functions Core Tools)`,
     ]);
@@ -118,7 +118,7 @@ describe('local.settings.json and the environment', () => {
     const path = file({
       AZURE_CLOUD: 'AzurePublicCloud',
       WATCH_TENANTS: TENANT_B,
-      ALERT_EMAIL_TO: 'ops@contoso.example',
+      ALERT_EMAIL_TO: 'ops@contoso.com',
     });
     expect(refusal({ AZURE_CLOUD: 'AzureChinaCloud' }, path)).toBe(
       `AZURE_CLOUD="AzureChinaCloud" from the environment would be used with WATCH_TENANTS from ${path}, which names them for AzurePublicCloud: the command would look for them in the wrong cloud. Set the cloud and these settings in one place.`,

@@ -43,7 +43,7 @@ function observation(jobs: JobSnapshot[], provisioning: Partial<ProvisioningObse
   };
 }
 
-const policy = (config: unknown) => buildPolicy(config, { emailTo: ['ops@contoso.example'] });
+const policy = (config: unknown) => buildPolicy(config, { emailTo: ['ops@contoso.com'] });
 const silent = (o: TenantObservation, config: unknown, now = T0) =>
   evaluateTenant(o, { now: new Date(now), rules: policy(config).rules }).filter(
     (f) => f.labels.condition === 'no-provisioning-events',

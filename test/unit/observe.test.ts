@@ -95,6 +95,10 @@ class MemoryCache implements DiscoveryCache {
     const s = this.snapshots.get(tenantId)!;
     s.servicePrincipals = [...s.servicePrincipals.filter((x) => x.id !== sp.id), structuredClone(sp)];
   }
+  async forgetServicePrincipal(tenantId: string, spId: string) {
+    const s = this.snapshots.get(tenantId);
+    if (s) s.servicePrincipals = s.servicePrincipals.filter((x) => x.id !== spId);
+  }
 }
 
 const TEMPLATE = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
@@ -285,5 +289,53 @@ describe('observeTenant: secrets', () => {
     expect(o.degraded).toHaveLength(1);
     expect(o.degraded?.[0]).toMatchObject({ operation: 'synchronization/secrets', problem: { status: 403 } });
     expect(o.degraded?.[0]?.consequence).toContain('skipped for 2 of 3 configuration(s)');
+  });
+});
+
+describe('observeTenant: a configuration missing from a read is confirmed by a later one before it is gone', () => {
+  const MINUTE = 60_000;
+  const at = (minutes: number) => new Date(NOW.getTime() + minutes * MINUTE);
+  const confirmAfter = (cache: DiscoveryCache, now: Date): ObserveOptions => ({
+    ...options(cache, now),
+    discovery: { cache, refreshMs: DAY, listed: [], confirmAfterMs: 4 * MINUTE },
+  });
+
+  it('a 404 for a known service principal: confirming, held on a read moments later, gone on a read a cycle later', async () => {
+    const cache = new MemoryCache();
+    const sps: FakeSp[] = [{ id: 'scim', applicationTemplateId: TEMPLATE, jobs: ['scim.1'] }];
+    await observeTenant(fakeGraph(sps).reader, TENANT, confirmAfter(cache, at(0)));
+    const gone: FakeSp[] = [{ id: 'scim', applicationTemplateId: TEMPLATE, jobs: 404 }];
+    const first = await observeTenant(fakeGraph(gone).reader, TENANT, confirmAfter(cache, at(5)));
+    expect(first.missing).toEqual([
+      expect.objectContaining({ jobId: undefined, since: at(5).toISOString(), confirmed: false }),
+    ]);
+    expect(first.servicePrincipals).toEqual([]); // nothing for the rules to judge meanwhile
+    // Another instance a minute later is not a second read.
+    const overlap = await observeTenant(fakeGraph(gone).reader, TENANT, confirmAfter(cache, at(6)));
+    expect(overlap.missing?.[0]?.confirmed).toBe(false);
+    const second = await observeTenant(fakeGraph(gone).reader, TENANT, confirmAfter(cache, at(10)));
+    expect(second.missing).toEqual([expect.objectContaining({ since: at(5).toISOString(), confirmed: true })]);
+    expect((await cache.load(TENANT))?.servicePrincipals.map((sp) => sp.id)).toEqual([]);
+  });
+
+  it('a job missing from one list and back on the next is never gone, and keeps its first-seen time', async () => {
+    const cache = new MemoryCache();
+    const with1: FakeSp[] = [{ id: 'scim', applicationTemplateId: TEMPLATE, jobs: ['scim.1'] }];
+    const empty: FakeSp[] = [{ id: 'scim', applicationTemplateId: TEMPLATE, jobs: [] }];
+    await observeTenant(fakeGraph(with1).reader, TENANT, confirmAfter(cache, at(0)));
+    const blip = await observeTenant(fakeGraph(empty).reader, TENANT, confirmAfter(cache, at(5)));
+    expect(blip.missing).toEqual([expect.objectContaining({ jobId: 'scim.1', confirmed: false })]);
+    const back = await observeTenant(fakeGraph(with1).reader, TENANT, confirmAfter(cache, at(10)));
+    expect(back.missing).toBeUndefined();
+    expect(back.jobs[0]?.firstSeenAt).toEqual(at(0));
+    expect((await cache.load(TENANT))?.servicePrincipals[0]?.jobsMissingSince).toBeUndefined();
+  });
+
+  it('without a cache there is nothing to compare with: a missing one is gone at once, as before', async () => {
+    const o = await observeTenant(fakeGraph([{ id: 'scim', jobs: 404 }]).reader, TENANT, {
+      ...options(undefined),
+      discovery: { refreshMs: DAY, listed: ['scim'] },
+    });
+    expect(o.missing).toBeUndefined();
   });
 });

@@ -38,7 +38,7 @@ function observe(digest: TenantDigest, complete = true): TenantObservation {
 const failuresOf = (digest: TenantDigest, now: number, config: unknown = {}): Finding[] =>
   evaluateTenant(observe(digest), {
     now: new Date(now),
-    rules: buildPolicy(config, { emailTo: ['ops@contoso.example'] }).rules,
+    rules: buildPolicy(config, { emailTo: ['ops@contoso.com'] }).rules,
   }).filter((f) => f.labels.condition === 'provisioning-failures');
 
 function add(digest: TenantDigest, times: number[], code = 'EntryConflict', now = T0, window = HOUR): void {

@@ -88,3 +88,49 @@ describe('reconcile: the alert lifecycle', () => {
     expect(stored.get(fp)?.endsAt).toBeUndefined();
   });
 });
+
+describe('reconcile: alerts that end for a reason of their own', () => {
+  const firing = (): Map<string, AlertRecord> => {
+    const { changed } = reconcile({ stored: new Map(), findings: [finding()], inView: () => true, now: t(0) });
+    return new Map(changed.map((r) => [r.fingerprint, r]));
+  };
+
+  it('a configuration being confirmed missing is held, and says since when; found again, it forgets that', () => {
+    const held = reconcile({
+      stored: firing(),
+      findings: [],
+      inView: () => false,
+      missingSinceOf: () => t(5).toISOString(),
+      now: t(5),
+    }).changed;
+    expect(held).toEqual([expect.objectContaining({ state: 'firing', missingSince: t(5).toISOString() })]);
+    // Held again with the same since: nothing to write.
+    const stored = new Map(held.map((r) => [r.fingerprint, r]));
+    expect(
+      reconcile({ stored, findings: [], inView: () => false, missingSinceOf: () => t(5).toISOString(), now: t(6) })
+        .changed,
+    ).toEqual([]);
+    const back = reconcile({ stored, findings: [finding()], inView: () => true, now: t(10) }).changed;
+    expect(back).toEqual([expect.objectContaining({ state: 'firing', missingSince: undefined })]);
+  });
+
+  it('one with an end reason ends at once (no keep-firing delay) and keeps the reason; a new firing period drops it', () => {
+    const [ended] = reconcile({
+      stored: firing(),
+      findings: [],
+      inView: () => true,
+      keepFiringForMs: () => 3600_000,
+      endReasonOf: () => 'configuration-gone',
+      now: t(5),
+    }).changed;
+    expect(ended).toMatchObject({ state: 'resolved', endReason: 'configuration-gone', endsAt: t(5).toISOString() });
+    const [again] = reconcile({
+      stored: new Map([[fp, ended!]]),
+      findings: [finding()],
+      inView: () => true,
+      now: t(10),
+    }).changed;
+    expect(again).toMatchObject({ state: 'firing', startsAt: t(10).toISOString() });
+    expect(again?.endReason).toBeUndefined();
+  });
+});

@@ -197,15 +197,15 @@ describe("notification-email-off: Entra's failure email off, or on with nobody t
   });
 
   it('Enabled false is "off", whatever the recipients', () => {
-    expect(checkSp(notificationEmailOff, secrets(false, 'ops@contoso.example'))?.annotations.problem).toBe('off');
-    expect(checkSp(notificationEmailOff, secrets(false, 'ops@contoso.example'))?.material).toBe('off');
+    expect(checkSp(notificationEmailOff, secrets(false, 'ops@contoso.com'))?.annotations.problem).toBe('off');
+    expect(checkSp(notificationEmailOff, secrets(false, 'ops@contoso.com'))?.material).toBe('off');
   });
 
   it('Enabled true with recipients absent, empty or blank is "no recipients"; with an address it is fine', () => {
     expect(checkSp(notificationEmailOff, secrets(true))?.annotations.problem).toBe('no recipients');
     expect(checkSp(notificationEmailOff, secrets(true, ''))?.annotations.problem).toBe('no recipients');
     expect(checkSp(notificationEmailOff, secrets(true, '  '))?.material).toBe('no recipients');
-    expect(checkSp(notificationEmailOff, secrets(true, 'ops@contoso.example'))).toBeUndefined();
+    expect(checkSp(notificationEmailOff, secrets(true, 'ops@contoso.com'))).toBeUndefined();
   });
 
   it('Enabled absent says nothing, even without recipients; nor do unread secrets or a configuration not in use', () => {
@@ -353,7 +353,7 @@ describe("provisioning-failures: the failures of a job's window reach the thresh
       Eta: code(4),
     };
     const hit = run({ [JOB_ID]: digest(25, { codes }) }, { params: { threshold: 10 } })[0]!;
-    const shown = (JSON.parse(String(hit.annotations.codes)) as { code: string }[]).map((c) => c.code);
+    const shown = (hit.annotations.codes as { code: string }[]).map((c) => c.code);
     expect(shown).toEqual(['Beta', 'Zeta', 'Eta', 'Gamma', 'Delta']);
     expect(hit.annotations.otherCodes).toBe(2);
     expect(hit.annotations.otherFailures).toBe(2);
@@ -365,8 +365,8 @@ describe("provisioning-failures: the failures of a job's window reach the thresh
 
   it('the view sums up hidden codes only when there are some, and shows examples by name (and UPN when it differs)', () => {
     const examples = [
-      { at: 1, id: 'a', name: 'Adele Vance', upn: 'adele@contoso.example', action: 'Create' },
-      { at: 2, id: 'b', name: 'same@contoso.example', upn: 'same@contoso.example', action: 'Update' },
+      { at: 1, id: 'a', name: 'Adele Vance', upn: 'adele@contoso.com', action: 'Create' },
+      { at: 2, id: 'b', name: 'same@contoso.com', upn: 'same@contoso.com', action: 'Update' },
       { at: 3, id: 'c', name: 'Group A', action: 'Create' },
     ];
     const one = run({
@@ -377,7 +377,7 @@ describe("provisioning-failures: the failures of a job's window reach the thresh
     const view = viewOf(provisioningFailures, one.annotations);
     expect(fact(view, 'Other error codes')).toBeUndefined();
     const text = fact(view, 'BadCode')!;
-    expect(text).toContain('For example: Adele Vance (adele@contoso.example), same@contoso.example, Group A.');
+    expect(text).toContain('For example: Adele Vance (adele@contoso.com), same@contoso.com, Group A.');
     expect(text).toContain('Reason: It broke.');
     expect(text).toContain('Recommended: Fix it.');
     expect(view.since).toBe(ago(2 * HOUR).toISOString());

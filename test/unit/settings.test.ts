@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,42 @@ describe('loadSettings', () => {
     ]);
   });
 
+  it('refuses reserved example addresses (RFC 2606, RFC 6761) and the sample sender, naming the setting', () => {
+    for (const address of [
+      'ops@example.com',
+      'you@example.com',
+      'Ops@Example.NET',
+      'a@mail.example.org',
+      'ops@contoso.example',
+      'x@watch.test',
+      'x@nowhere.invalid',
+      'x@localhost.localhost',
+    ])
+      expect(problems({ ...valid, ALERT_EMAIL_TO: `ops@contoso.com, ${address}` }), address).toEqual([
+        expect.stringMatching(
+          new RegExp(`^ALERT_EMAIL_TO holds "${address.replace(/\./g, '\\.')}", an example address: .* reserved`),
+        ),
+      ]);
+    expect(problems({ ...valid, ALERT_EMAIL_FROM: 'DoNotReply@example.azurecomm.net' })).toEqual([
+      expect.stringMatching(/^ALERT_EMAIL_FROM holds "DoNotReply@example\.azurecomm\.net", the sample's placeholder/),
+    ]);
+    expect(problems({ ...valid, ALERT_EMAIL_FROM: 'DoNotReply@example.com' })[0]).toMatch(
+      /^ALERT_EMAIL_FROM holds "DoNotReply@example\.com", an example address/,
+    );
+    // Look-alikes that are real domains pass.
+    for (const address of ['ops@example.company.com', 'ops@myexample.com', 'ops@test.contoso.com', 'x@fabrikam.com'])
+      expect(problems({ ...valid, ALERT_EMAIL_TO: address }), address).toEqual([]);
+  });
+
+  it('the sample local.settings.sample.json fails loudly until its addresses are edited', () => {
+    const sample = JSON.parse(readFileSync(join(__dirname, '..', '..', 'local.settings.sample.json'), 'utf8')) as {
+      Values: Record<string, string>;
+    };
+    const p = problems(sample.Values);
+    expect(p.some((m) => m.startsWith('ALERT_EMAIL_TO holds "ops@example.com", an example address'))).toBe(true);
+    expect(p.some((m) => m.startsWith('ALERT_EMAIL_FROM holds "DoNotReply@example.azurecomm.net"'))).toBe(true);
+  });
+
   it('accepts tenant GUIDs and domains, de-duplicated and lower-cased', () => {
     const s = loadSettings({
       ...valid,
@@ -82,6 +118,29 @@ describe('loadSettings', () => {
     expect(isNcrontab('*/5 * * * *')).toBe(false);
     expect(isNcrontab('0 */5 * *')).toBe(false);
     expect(isNcrontab('0 */5 * * * * *')).toBe(false);
+  });
+});
+
+describe('ACS_EMAIL_DOMAIN_KIND: the sender domain sets the default send budget', () => {
+  const custom = { ...valid, ALERT_EMAIL_FROM: 'DoNotReply@alerts.contoso.com' };
+  it('infers an Azure-managed domain from a sender under azurecomm.net, and a custom one otherwise', () => {
+    expect(loadSettings(valid).emailDomainKind).toBe('managed');
+    expect(
+      loadSettings({ ...valid, ALERT_EMAIL_FROM: 'DoNotReply@0f1e2d3c-AAAA-4bbb-8ccc-123456789abc.AzureComm.NET' })
+        .emailDomainKind,
+    ).toBe('managed');
+    expect(loadSettings(custom).emailDomainKind).toBe('custom');
+    // A look-alike is not Azure's domain.
+    expect(loadSettings({ ...valid, ALERT_EMAIL_FROM: 'a@notazurecomm.net' }).emailDomainKind).toBe('custom');
+  });
+  it('takes the setting over the inference, in any case', () => {
+    expect(loadSettings({ ...custom, ACS_EMAIL_DOMAIN_KIND: 'Managed' }).emailDomainKind).toBe('managed');
+    expect(loadSettings({ ...valid, ACS_EMAIL_DOMAIN_KIND: ' custom ' }).emailDomainKind).toBe('custom');
+  });
+  it('rejects another value, naming the setting and what it accepts', () => {
+    expect(problems({ ...valid, ACS_EMAIL_DOMAIN_KIND: 'azure' })).toEqual([
+      'ACS_EMAIL_DOMAIN_KIND="azure" is not a kind of ACS email domain; expected managed (an Azure-managed domain, *.azurecomm.net: 5 emails a minute, 10 an hour) or custom (your own verified domain: 30 a minute, 100 an hour)',
+    ]);
   });
 });
 

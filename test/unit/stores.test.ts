@@ -3,6 +3,7 @@ import { fingerprintOf } from '../../lib/evaluate/evaluate';
 import type { AlertLabels, AlertRecord, NotificationItem, PlannedMessage } from '../../lib/model';
 import { AlertStore, ConcurrentUpdateError } from '../../lib/store/alert-store';
 import { itemRows } from '../../lib/store/outbox-store';
+import { SendBudgetStore } from '../../lib/store/send-budget-store';
 import { stateStores } from '../../lib/store/state-table';
 import { PROPERTY_BUDGET_CHARS, StorageError } from '../../lib/store/table';
 import { MemoryTable, unreachable } from '../support/memory-table';
@@ -43,7 +44,7 @@ function items(n: number): NotificationItem[] {
 
 const email = (key: string, n: number): PlannedMessage => ({
   key,
-  recipients: { to: ['ops@contoso.example'] },
+  recipients: { to: ['ops@contoso.com'] },
   items: items(n),
   plannedAt: '2026-11-27T03:00:05.000Z',
   failedAttempts: 0,
@@ -117,6 +118,22 @@ describe('the send budget shared by instances', () => {
     expect(await state.sendBudget.take(at(61), budget)).toBe(true); // a new minute
     expect(await state.sendBudget.take(at(125), budget)).toBe(false); // fourth in the hour
     expect(await state.sendBudget.take(at(3700), budget)).toBe(true); // the hour has passed
+  });
+
+  it('an ACS 429 holds every instance until its Retry-After has passed, whatever the budget left', async () => {
+    const table = new MemoryTable('state');
+    const [one, other] = [new SendBudgetStore(table.asClient()), new SendBudgetStore(table.asClient())];
+    const budget = { perMinute: 5, perHour: 10 };
+    const at = (s: number) => new Date(Date.parse('2026-11-27T12:00:00Z') + s * 1000);
+    expect(await one.take(at(0), budget)).toBe(true);
+    await one.hold(at(120));
+    await other.hold(at(30)); // a shorter hold never shortens a longer one
+    expect(await other.heldUntil(at(1))).toEqual(at(120));
+    expect(await other.take(at(1), budget)).toBe(false);
+    expect(await one.take(at(119), budget)).toBe(false);
+    expect(await other.heldUntil(at(120))).toBeUndefined();
+    expect(await other.take(at(120), budget)).toBe(true);
+    expect(await one.take(at(121), budget)).toBe(true);
   });
 
   it('two instances racing for the last send: exactly one gets it', async () => {

@@ -1,8 +1,8 @@
 import type { Annotations, Runbook } from '../../model';
 import type { JobSnapshot, TenantObservation } from '../../model/observation';
-import { formatTime } from '../../util/text';
+import { bounded, formatTime } from '../../util/text';
 import { describeLogProblem } from './provisioning-logs-unreadable';
-import { appName, str } from '../present';
+import { appName, listAnnotation, str, UNREADABLE_LIST } from '../present';
 import type { JobRule } from '../rule';
 import {
   isDeletionTrip,
@@ -21,8 +21,11 @@ import {
 
 /** Entra's default accidental-deletion threshold (reference §2), when the job does not report its own. */
 const DEFAULT_THRESHOLD = 500;
+/** Held objects named in the alert (the logs reader samples as many by default), and the longest name or UPN kept. */
+const HELD_SHOWN = 10;
+const HELD_NAME_CHARS = 200;
 
-/** What the provisioning logs say is held, as annotations (all plain values; the sample as JSON). */
+/** What the provisioning logs say is held, as annotations (plain values; the sample a list bounded by what it holds). */
 function heldAnnotations(job: JobSnapshot, tenant: TenantObservation): Annotations {
   const held = tenant.provisioning?.heldDeletes.get(job.jobId);
   if (!held)
@@ -37,25 +40,14 @@ function heldAnnotations(job: JobSnapshot, tenant: TenantObservation): Annotatio
   return {
     heldDeletes: held.count,
     heldCapped: held.capped,
-    heldSample: JSON.stringify(
-      held.sample.map((o) => ({
-        name: o.displayName,
-        ...(o.upn ? { upn: o.upn } : {}),
-        ...(o.identityType ? { type: o.identityType } : {}),
-      })),
-    ),
+    heldSample: held.sample.slice(0, HELD_SHOWN).map((o) => ({
+      name: bounded(o.displayName, HELD_NAME_CHARS),
+      ...(o.upn ? { upn: bounded(o.upn, HELD_NAME_CHARS) } : {}),
+      ...(o.identityType ? { type: bounded(o.identityType, HELD_NAME_CHARS) } : {}),
+    })),
     heldCycleId: held.cycleId,
     heldStagedAt: held.lastAt !== undefined ? new Date(held.lastAt).toISOString() : undefined,
   };
-}
-
-function sampleOf(value: unknown): { name: string; upn?: string }[] {
-  try {
-    const parsed = JSON.parse(String(value ?? '[]')) as unknown;
-    return Array.isArray(parsed) ? (parsed as { name: string; upn?: string }[]) : [];
-  } catch {
-    return [];
-  }
 }
 
 function heldCount(n: Annotations): string | undefined {
@@ -115,13 +107,16 @@ export const deletionThreshold: JobRule = {
     ]);
     if (held) {
       facts.push(['Held deletes', `${held} object(s), staged ${formatTime(n.heldStagedAt)}`]);
-      const sample = sampleOf(n.heldSample);
-      const rest = Number(n.heldDeletes) - sample.length;
-      const names = sample.map((o) => (o.upn && o.upn !== o.name ? `${o.name} (${o.upn})` : o.name)).join(', ');
-      facts.push([
-        `Held objects (${sample.length} of ${held})`,
-        rest > 0 ? `${names}, and ${n.heldCapped ? 'at least ' : ''}${rest} more` : names,
-      ]);
+      const sample = listAnnotation<{ name: string; upn?: string }>(n.heldSample);
+      if (sample === 'unreadable') facts.push(['Held objects', UNREADABLE_LIST]);
+      else {
+        const rest = Number(n.heldDeletes) - sample.length;
+        const names = sample.map((o) => (o.upn && o.upn !== o.name ? `${o.name} (${o.upn})` : o.name)).join(', ');
+        facts.push([
+          `Held objects (${sample.length} of ${held})`,
+          rest > 0 ? `${names}, and ${n.heldCapped ? 'at least ' : ''}${rest} more` : names,
+        ]);
+      }
     } else if (n.heldUnknown) {
       facts.push(['Held deletes', `unknown: ${str(n.heldUnknown)}`]);
     }

@@ -1,6 +1,6 @@
 import { KQL_NAME, type KqlRule } from '../../model/policy';
 import { formatDuration } from '../../util/text';
-import { shortTenant, str, tenantLabel } from '../present';
+import { listAnnotation, shortTenant, str, tenantLabel, UNREADABLE_LIST } from '../present';
 import type { TenantRule } from '../rule';
 
 /**
@@ -17,15 +17,6 @@ export function isKqlCondition(condition: string): boolean {
 /** The tenant label of a rule's alerts: the one it names, else its workspace. */
 export function kqlTenantLabel(rule: KqlRule, workspaceId: string): string {
   return rule.labels.tenant ?? `workspace:${workspaceId}`;
-}
-
-function parsedList<T>(value: unknown): T[] {
-  try {
-    const parsed = JSON.parse(String(value ?? '[]')) as unknown;
-    return Array.isArray(parsed) ? (parsed as T[]) : [];
-  } catch {
-    return [];
-  }
 }
 
 /** How channels show the alerts of a KQL rule: what the query found, the query itself, and the user's own steps. */
@@ -61,15 +52,24 @@ export function kqlRuleDefinition(condition: string): TenantRule {
         ['Workspace', str(n.workspaceId)],
         ['Query', str(n.query)],
       );
-      parsedList<Record<string, string>>(n.sample).forEach((row, i) =>
-        facts.push([
-          `Row ${i + 1}`,
-          Object.entries(row)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(', '),
-        ]),
-      );
-      const steps = parsedList<string>(n.steps);
+      const sample = listAnnotation<Record<string, string>>(n.sample);
+      if (sample === 'unreadable') facts.push(['Rows', UNREADABLE_LIST]);
+      else
+        sample.forEach((row, i) =>
+          facts.push([
+            `Row ${i + 1}`,
+            Object.entries(row)
+              .map(([k, v]) => (k === '…' ? str(v) : `${k}=${str(v)}`))
+              .join(', '),
+          ]),
+        );
+      const listed = listAnnotation<string>(n.steps);
+      const steps =
+        listed === 'unreadable'
+          ? [`The rule's steps ${UNREADABLE_LIST}; they are in kqlRules in the config.`]
+          : listed.map(str);
+      if (Number(n.stepsLeftOut) > 0)
+        steps.push(`${str(n.stepsLeftOut)} more step(s) in the rule's config (kqlRules).`);
       return {
         title: condition,
         about: where,

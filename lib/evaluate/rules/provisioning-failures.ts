@@ -1,10 +1,10 @@
 import type { Annotations } from '../../model';
-import { failuresInWindow } from '../../observe/provisioning-digest';
+import { failuresInWindow, MAX_EXAMPLES } from '../../observe/provisioning-digest';
 import { type CodeDigest, type JobDigest } from '../../model/provisioning';
 import type { ServicePrincipalRef, TenantObservation } from '../../model/observation';
-import { formatDuration, formatTime } from '../../util/text';
+import { bounded, formatDuration, formatTime } from '../../util/text';
 import { objectRunbookStep } from '../object-runbooks';
-import { appName, entraLinks, jobIdentityFacts, sentences, str } from '../present';
+import { appName, entraLinks, jobIdentityFacts, listAnnotation, sentences, str, UNREADABLE_LIST } from '../present';
 import type { RuleHit, TenantRule } from '../rule';
 
 /**
@@ -19,8 +19,14 @@ import type { RuleHit, TenantRule } from '../rule';
  * per-job overrides of `threshold` and `window`).
  */
 
-/** Codes shown in an alert (the rest are summed up); examples per code are capped by the digest. */
+/** Codes shown in an alert (the rest are summed up); examples per code are capped by the digest (MAX_EXAMPLES). */
 const CODES_SHOWN = 5;
+/**
+ * The longest reason or recommended action kept per code, and the longest of any other text in the
+ * list (a name, a UPN): five codes at these bounds stay within MAX_LIST_CHARS (lib/text.ts).
+ */
+const CODE_TEXT_CHARS = 500;
+const CODE_FIELD_CHARS = 200;
 
 export const FAILURES_CONDITION = 'provisioning-failures';
 
@@ -30,7 +36,7 @@ export function templateOfJobId(jobId: string): string | undefined {
   return head && head !== jobId ? head : undefined;
 }
 
-interface CodeSummary {
+type CodeSummary = {
   code: string;
   count: number;
   firstAt: string;
@@ -38,17 +44,22 @@ interface CodeSummary {
   reason?: string;
   recommendedAction?: string;
   examples: { name: string; upn?: string; action: string }[];
-}
+};
 
+/** One code as the alert keeps it, bounded by what it holds: each text at its bound, the digest's examples. */
 function summary(code: string, c: CodeDigest): CodeSummary {
+  const field = (value: string) => bounded(value, CODE_FIELD_CHARS);
+  const text = (value: string | undefined) => (value === undefined ? undefined : bounded(value, CODE_TEXT_CHARS));
   return {
-    code,
+    code: field(code),
     count: c.count,
     firstAt: new Date(c.firstAt).toISOString(),
     lastAt: new Date(c.lastAt).toISOString(),
-    reason: c.reason,
-    recommendedAction: c.recommendedAction,
-    examples: c.examples.map((e) => ({ name: e.name, ...(e.upn ? { upn: e.upn } : {}), action: e.action })),
+    reason: text(c.reason),
+    recommendedAction: text(c.recommendedAction),
+    examples: c.examples
+      .slice(0, MAX_EXAMPLES)
+      .map((e) => ({ name: field(e.name), ...(e.upn ? { upn: field(e.upn) } : {}), action: field(e.action) })),
   };
 }
 
@@ -116,7 +127,6 @@ export const provisioningFailures: TenantRule = {
       const inWindow = failuresInWindow(jobDigest, now.getTime(), windowMs);
       if (!s.enabled || inWindow === 0 || jobDigest.peak < threshold) continue;
       const codes = Object.entries(jobDigest.codes).sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
-      const shown = codes.slice(0, CODES_SHOWN).map(([code, c]) => summary(code, c));
       const hidden = codes.slice(CODES_SHOWN);
       const tier = tierOf(jobDigest.peak, threshold);
       const annotations: Annotations = {
@@ -131,7 +141,7 @@ export const provisioningFailures: TenantRule = {
         stretchStart: new Date(jobDigest.stretchStart).toISOString(),
         lastFailureAt: new Date(jobDigest.lastAt).toISOString(),
         codeCount: codes.length,
-        codes: JSON.stringify(shown),
+        codes: codes.slice(0, CODES_SHOWN).map(([code, c]) => summary(code, c)),
         otherCodes: hidden.length,
         otherFailures: hidden.reduce((n, [, c]) => n + c.count, 0),
         tier,
@@ -150,16 +160,20 @@ export const provisioningFailures: TenantRule = {
   },
   present(alert, ctx) {
     const n = alert.annotations;
-    const codes = parseCodes(n.codes);
+    const listed = listAnnotation<CodeSummary>(n.codes);
+    const codes = listed === 'unreadable' ? [] : listed;
     const window = formatDuration(Number(n.windowMs));
     const facts = jobIdentityFacts(alert, ctx);
     facts.push([
       'Failures',
       `${str(n.failures)} since ${formatTime(n.stretchStart)}; ${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})`,
     ]);
-    for (const c of codes) facts.push([c.code, codeText(c)]);
-    if (Number(n.otherCodes) > 0)
-      facts.push(['Other error codes', `${str(n.otherCodes)} more code(s) with ${str(n.otherFailures)} failure(s)`]);
+    if (listed === 'unreadable') facts.push(['Error codes', UNREADABLE_LIST]);
+    for (const c of codes) facts.push([str(c.code), codeText(c)]);
+    // The codes the list does not show: summed up by the rule, and any the store left out to fit.
+    const others = listed === 'unreadable' ? 0 : Number(n.codeCount) - codes.length;
+    const otherFailures = Number(n.failures) - codes.reduce((sum, c) => sum + (Number(c.count) || 0), 0);
+    if (others > 0) facts.push(['Other error codes', `${others} more code(s) with ${otherFailures} failure(s)`]);
     return {
       title: 'Provisioning failures',
       about: appName(alert),
@@ -194,22 +208,14 @@ export const provisioningFailures: TenantRule = {
   },
 };
 
-function parseCodes(value: unknown): CodeSummary[] {
-  try {
-    const parsed = JSON.parse(String(value ?? '[]')) as unknown;
-    return Array.isArray(parsed) ? (parsed as CodeSummary[]) : [];
-  } catch {
-    return [];
-  }
-}
-
 function codeText(c: CodeSummary): string {
-  const parts = [`${c.count} failure(s), first ${formatTime(c.firstAt)}, last ${formatTime(c.lastAt)}.`];
+  const parts = [`${str(c.count)} failure(s), first ${formatTime(c.firstAt)}, last ${formatTime(c.lastAt)}.`];
   if (c.reason) parts.push(`Reason: ${c.reason}`);
   if (c.recommendedAction) parts.push(`Recommended: ${c.recommendedAction}`);
-  if (c.examples.length > 0)
+  const examples = Array.isArray(c.examples) ? c.examples : [];
+  if (examples.length > 0)
     parts.push(
-      `For example: ${c.examples.map((e) => (e.upn && e.upn !== e.name ? `${e.name} (${e.upn})` : e.name)).join(', ')}.`,
+      `For example: ${examples.map((e) => (e.upn && e.upn !== e.name ? `${e.name} (${e.upn})` : e.name)).join(', ')}.`,
     );
   return parts.join(' ');
 }

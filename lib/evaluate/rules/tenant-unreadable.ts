@@ -1,5 +1,5 @@
 import type { AlertRecord, Link, Runbook } from '../../model';
-import { describeProblem } from '../../observe/errors';
+import { describeProblem, TENANT_MISMATCH } from '../../observe/errors';
 import { adminConsentLink, auditLogLink, shortTenant, str, tenantLabel } from '../present';
 import type { PresentContext, TenantRule } from '../rule';
 
@@ -11,6 +11,16 @@ export const NOT_CHECKED = 'NotChecked';
 function unreadableRunbook(alert: AlertRecord, ctx: PresentContext): Runbook {
   const n = alert.annotations;
   const app = ctx.links?.clientId ? `the monitoring app (client ID ${ctx.links.clientId})` : 'the monitoring app';
+  if (n.errorCode === TENANT_MISMATCH) {
+    return {
+      meaning:
+        "The token the monitor got for this tenant belongs to another tenant (its tid claim): Graph would have answered with that tenant's jobs, reported under this tenant's name. Nothing of this tenant is read, and its job alerts are held as they were, until a token of this tenant is issued.",
+      steps: [
+        "With the managed identity alone (no WATCH_APP_CLIENT_ID) the monitor can read only the identity's own tenant: set WATCH_APP_CLIENT_ID to a multi-tenant app registration whose federated credential is the managed identity, and have this tenant's administrator consent to it.",
+        "Otherwise check WATCH_TENANTS: the domain or tenant ID listed must be this tenant's; the error names both tenant IDs.",
+      ],
+    };
+  }
   if (n.problemKind === 'access') {
     const missing = str(n.likelyMissingPermission);
     return {
@@ -104,7 +114,7 @@ export const tenantUnreadable: TenantRule = {
       ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
       ['Graph answered', str(n.problem)],
     ];
-    if (n.problemKind === 'access')
+    if (n.problemKind === 'access' && n.errorCode !== TENANT_MISMATCH)
       facts.push(['Likely missing', str(n.likelyMissingPermission) || `one of ${REQUIRED}, or admin consent`]);
     facts.push([
       'Monitoring app (client ID)',
@@ -114,11 +124,14 @@ export const tenantUnreadable: TenantRule = {
     return {
       title: 'Cannot monitor',
       about: `tenant ${tenant}`,
-      what: access
-        ? `Entra Sync Watch cannot read tenant ${tenant}: Graph refused access, so this tenant's synchronization jobs are not being watched.`
-        : n.errorCode === NOT_CHECKED
-          ? `Entra Sync Watch did not read tenant ${tenant}: the instance it was handed to did not report in time, so this tenant's synchronization jobs are not being watched.`
-          : `Entra Sync Watch cannot read tenant ${tenant}: Graph kept failing, so this tenant's synchronization jobs are not being watched.`,
+      what:
+        n.errorCode === TENANT_MISMATCH
+          ? `Entra Sync Watch does not read tenant ${tenant}: the token it got for it belongs to another tenant, so this tenant's synchronization jobs are not being watched.`
+          : access
+            ? `Entra Sync Watch cannot read tenant ${tenant}: Graph refused access, so this tenant's synchronization jobs are not being watched.`
+            : n.errorCode === NOT_CHECKED
+              ? `Entra Sync Watch did not read tenant ${tenant}: the instance it was handed to did not report in time, so this tenant's synchronization jobs are not being watched.`
+              : `Entra Sync Watch cannot read tenant ${tenant}: Graph kept failing, so this tenant's synchronization jobs are not being watched.`,
       next: "The monitor tries again every cycle and says so when it can read the tenant again; until then the tenant's job alerts stay as they were.",
       facts,
       runbook: unreadableRunbook(alert, ctx),

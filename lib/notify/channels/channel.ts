@@ -1,6 +1,6 @@
 import type { HttpPoster } from '../../clients/http-poster';
 import type { Mailer } from '../../clients/mailer';
-import type { ChannelTarget, DigestView, PlannedMessage } from '../../model';
+import type { ChannelTarget, DigestView, EmailBudgetSpent, PlannedMessage } from '../../model';
 import type { Route } from '../../model/policy';
 import { DEPLOYMENT_SETTINGS } from '../../settings/settings';
 import type { SendBudgetStore } from '../../store/send-budget-store';
@@ -90,7 +90,7 @@ export interface LayoutContext<T> {
 export interface DeliveryContext {
   mailer?: Mailer;
   poster?: HttpPoster;
-  sendBudget: Pick<SendBudgetStore, 'take'>;
+  sendBudget: Pick<SendBudgetStore, 'take' | 'hold' | 'heldUntil'>;
   /** The config's send budget (sendBudget). */
   budget: SendBudget;
   now(): Date;
@@ -106,11 +106,24 @@ export type EarlierSend =
   /** It could not be asked: the message and those after it wait for the next cycle. */
   | { outcome: 'unknown'; error: string };
 
+/** Why no more messages may go now (a shared quota spent), for the log and the cycle's summary. */
+interface Refusal {
+  /** `send budget spent (30/min, 100/h)`. */
+  why: string;
+  /** The quota comes back later than the next cycle (ACS's pause). */
+  later?: boolean;
+  budgetSpent?: EmailBudgetSpent;
+}
+
 /** After a send failed: what to say, what to write on the message, and whether the destination's next messages still go. */
-interface SendFailure {
-  error: string;
+export interface SendFailure {
+  /** A problem of the cycle: in its errors and the log. */
+  error?: string;
+  /** Not a problem of the cycle (a quota spent): the log only. */
+  warn?: string;
   update?: PlannedMessage;
   next: 'go-on' | 'stop';
+  budgetSpent?: EmailBudgetSpent;
 }
 
 export interface ChannelDelivery<T, C> {
@@ -120,14 +133,14 @@ export interface ChannelDelivery<T, C> {
   sharedQueue?: boolean;
   /** For a message that carries an attempt (a send whose outcome is unknown): what became of it, before anything is sent again. */
   earlier?(message: PlannedMessage, ctx: DeliveryContext): Promise<EarlierSend>;
-  /** Whether one more message may go now (a shared quota); the reason when not, and the rest wait. */
-  admit?(ctx: DeliveryContext): Promise<string | undefined>;
+  /** Whether one more message may go now (a shared quota); why not, when not, and the rest wait. */
+  admit?(ctx: DeliveryContext): Promise<Refusal | undefined>;
   /** The message as written down just before it is sent (email: the attempt, with its Operation-Id). */
   beforeSend?(message: PlannedMessage, now: Date): PlannedMessage;
   /** Sends it; resolves with a line for the log once the channel has taken it, throws when it has not (or may not have). */
   send(content: C, ctx: SendContext<T>): Promise<string>;
-  /** What a failed send means. */
-  failed(message: PlannedMessage, content: C, error: Error, describe: string): SendFailure;
+  /** What a failed send means (and what it asks of a shared quota). */
+  failed(message: PlannedMessage, content: C, error: Error, ctx: SendContext<T>): Promise<SendFailure>;
 }
 
 /** Sending one message: the delivery context, the message, its target and how it is named. */
@@ -136,6 +149,8 @@ export interface SendContext<T> extends DeliveryContext {
   target: T;
   /** `Teams channel TEAMS_OPS_URL of route root`. */
   describe: string;
+  /** The destination's messages not yet sent this cycle, this one included. */
+  left: number;
 }
 
 /**

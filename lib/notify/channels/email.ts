@@ -1,7 +1,7 @@
-import { DeliveryFailedError, operationIdOf } from '../../clients/mailer';
+import { DeliveryFailedError, operationIdOf, SendThrottledError } from '../../clients/mailer';
 import type { ChannelTarget, EmailContent, PlannedMessage, Recipients } from '../../model';
 import type { Route } from '../../model/policy';
-import { defineChannel, type DeliveryContext, type EarlierSend } from './channel';
+import { defineChannel, type DeliveryContext, type EarlierSend, type SendContext, type SendFailure } from './channel';
 import { emailFromViews } from './email/compose';
 import { digestEmail } from './email/digest';
 
@@ -80,6 +80,28 @@ async function earlierSend(message: PlannedMessage, ctx: DeliveryContext): Promi
   }
 }
 
+/**
+ * ACS answered 429: its sending limit ran out, as if our budget had. The email was not taken (ACS
+ * rejects, it does not queue), so it waits with its attempt cleared and is sent later under the same
+ * Operation-Id; nothing is counted as sent; no instance sends again before the Retry-After has
+ * passed (the hold is kept in the shared budget row). The 429 is not an error of the cycle: the
+ * emails wait in the outbox, and the summary says the budget ran out at ACS.
+ */
+async function throttled(
+  error: SendThrottledError,
+  message: PlannedMessage,
+  ctx: SendContext<EmailTarget>,
+): Promise<SendFailure> {
+  const until = new Date(ctx.now().getTime() + error.retryAfterMs);
+  await ctx.sendBudget.hold(until);
+  return {
+    warn: `ACS answered 429 (its sending limit, Retry-After ${Math.ceil(error.retryAfterMs / 1000)} s): the email budget ran out at ACS; ${ctx.left} email(s) wait, and none is sent before ${until.toISOString()}`,
+    update: { ...message, attempt: undefined },
+    next: 'stop',
+    budgetSpent: { at: 'ACS', sendsResumeAt: until.toISOString() },
+  };
+}
+
 export const email = defineChannel<EmailTarget, EmailContent>({
   type: 'email',
   noun: 'email',
@@ -98,7 +120,17 @@ export const email = defineChannel<EmailTarget, EmailContent>({
     earlier: earlierSend,
     async admit(ctx) {
       if (await ctx.sendBudget.take(ctx.now(), ctx.budget)) return undefined;
-      return `send budget spent (${ctx.budget.perMinute}/min, ${ctx.budget.perHour}/h)`;
+      const heldUntil = await ctx.sendBudget.heldUntil(ctx.now());
+      if (heldUntil)
+        return {
+          why: `ACS asked for no sends before ${heldUntil.toISOString()} (its 429)`,
+          later: true,
+          budgetSpent: { at: 'ACS', sendsResumeAt: heldUntil.toISOString() },
+        };
+      return {
+        why: `send budget spent (${ctx.budget.perMinute}/min, ${ctx.budget.perHour}/h)`,
+        budgetSpent: { at: 'budget' },
+      };
     },
     // Its Operation-Id is written down before the send, so if this process dies or the answer is
     // lost, the next cycle asks ACS what became of it instead of sending blind.
@@ -113,7 +145,8 @@ export const email = defineChannel<EmailTarget, EmailContent>({
       });
       return `sent to ${recipients.to.join(', ')} (operation ${operationId}): ${content.subject}`;
     },
-    failed(message, content, error) {
+    async failed(message, content, error, ctx) {
+      if (error instanceof SendThrottledError) return throttled(error, message, ctx);
       const text = `sending "${content.subject}" failed, will retry next cycle: ${error.message}`;
       // ACS took it and then failed it: a new Operation-Id next time, and the other emails still go.
       if (error instanceof DeliveryFailedError)

@@ -17,7 +17,7 @@ export interface HttpChannel<T extends ChannelTarget, C extends ChannelMessage> 
   /** The request for one message; throws PostError `misconfigured` when a setting is missing or wrong. */
   request(content: C, ctx: PostContext<T>): HttpRequest;
   /** Whether the answer means the channel took the message; throws PostError naming `where` when it did not (default: acceptAny2xx). */
-  answer?(answer: HttpAnswer, where: string): void;
+  answer?(answer: HttpAnswer, where: string, secrets: string[]): void;
 }
 
 /** What making a request is given: the target, the poster's settings and clock, the message's key and name. */
@@ -34,9 +34,9 @@ interface PostContext<T> {
  * The default reading of an answer: any 2xx took it; a redirect is refused (posts go only to the URL
  * in the setting); 408, 429 and 5xx may have it (retried with the same key); anything else refused it.
  */
-function acceptAny2xx(answer: HttpAnswer, where: string): void {
+function acceptAny2xx(answer: HttpAnswer, where: string, secrets: string[]): void {
   if (answer.status >= 200 && answer.status < 300) return;
-  const text = answerText(answer);
+  const text = answerText(answer, secrets);
   if (answer.status >= 300 && answer.status < 400)
     throw new PostError(
       `${where} answered with a redirect (${text}); posts are sent only to the URL in the setting`,
@@ -72,12 +72,12 @@ export function httpDelivery<T extends ChannelTarget, C extends ChannelMessage>(
       const request = channel.request(content, post);
       const where = postedTo(ctx.describe, request.url);
       const answer = await poster.post(request, { what: where, abortSignal: ctx.signal });
-      (channel.answer ?? acceptAny2xx)(answer, where);
+      (channel.answer ?? acceptAny2xx)(answer, where, request.secrets);
       return `posted to the ${ctx.describe}: ${content.summary}`;
     },
-    failed(message, content, error, describe) {
+    async failed(message, content, error, ctx) {
       return {
-        error: `posting "${content.summary}" to the ${describe} failed, will retry next cycle: ${error.message}`,
+        error: `posting "${content.summary}" to the ${ctx.describe} failed, will retry next cycle: ${error.message}`,
         // Down, refusing or set up wrong: its other messages would fail the same way, and wait with it.
         update: { ...message, failedAttempts: message.failedAttempts + 1 },
         next: 'stop',
