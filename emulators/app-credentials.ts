@@ -86,7 +86,9 @@ export class AppCredentials {
     if (typeof payload.exp === 'number' && payload.exp <= now) {
       return { ok: false, code: 700024, message: 'Client assertion is not within its valid time range.' };
     }
-    return header.alg === 'HS256'
+    // A token the private cloud's own signer issued (a managed identity's) is a federated assertion; anything else
+    // must be signed by one of the app's certificates.
+    return context.signer.names(assertion)
       ? this.verifyFederated(assertion, context.signer, now)
       : this.verifyCertificate(parts as [string, string, string], header, payload, context);
   }

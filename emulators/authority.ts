@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JWT_BEARER, type AssertionVerdict, type ClientAuth } from './app-credentials';
+import { peopleSignIn } from './authority-people';
 import { MALFORMED_JSON, never, pause } from './faults';
 import { readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import type { CloudState } from './state';
@@ -26,6 +27,8 @@ export interface AuthorityOptions {
   state: CloudState;
   /** Lifetime of issued tokens, seconds (Entra: ~3599). */
   tokenLifetimeSeconds?: number;
+  /** How long an authorization code can be redeemed, seconds (default 600; emulators/authority-people.ts). */
+  authorizationCodeLifetimeSeconds?: number;
 }
 
 const USER_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
@@ -34,6 +37,15 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
   const { signer, state } = options;
   const lifetime = options.tokenLifetimeSeconds ?? 3599;
   let origin = '';
+  // People's sign-in (authorization code + PKCE) lives in authority-people.ts.
+  const people = peopleSignIn({
+    signer,
+    state,
+    origin: () => origin,
+    tokenLifetimeSeconds: lifetime,
+    codeLifetimeSeconds: options.authorizationCodeLifetimeSeconds,
+    oauthError,
+  });
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', origin);
@@ -85,6 +97,8 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
       }
     }
 
+    if (people.handle(method, rest, tenantSegment, url, res)) return;
+
     if (method === 'GET' && rest === 'v2.0/.well-known/openid-configuration') {
       const tenant = state.tenant(tenantSegment);
       if (!tenant) {
@@ -121,8 +135,8 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
     }
 
     if (method === 'GET' && rest === 'discovery/v2.0/keys') {
-      // Tokens are HS256 with a secret shared in process; there is no public key to publish.
-      sendJson(res, 200, { keys: [] });
+      // The public half of the signer's RSA key: ID tokens (and access tokens) verify against it, as against Entra's keys.
+      sendJson(res, 200, signer.jwks());
       return;
     }
 
@@ -131,7 +145,7 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
       const clientId = form.get('client_id') ?? undefined;
       const scope = form.get('scope') ?? undefined;
       const grantType = form.get('grant_type') ?? undefined;
-      const record = (status: number, error?: string, clientAuth?: ClientAuth): void =>
+      const record = (status: number, error?: string, clientAuth?: ClientAuth, user?: string): void =>
         state.recordToken({
           at: new Date().toISOString(),
           tenantId: tenantSegment,
@@ -141,6 +155,7 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
           status,
           error,
           ...(clientAuth ? { clientAuth } : {}),
+          ...(user ? { user } : {}),
         });
       const fail = (status: number, error: string, code: number, description: string): void => {
         record(status, error);
@@ -149,7 +164,7 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
 
       const tenant = state.tenant(tenantSegment);
       if (!tenant) return fail(400, 'invalid_request', 90002, tenantNotFound(tenantSegment));
-      if (grantType !== 'client_credentials') {
+      if (grantType !== 'client_credentials' && grantType !== 'authorization_code') {
         return fail(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
       }
       if (!clientId) {
@@ -177,6 +192,15 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
         tokenEndpoints: [`${origin}/${tenant.id}/oauth2/v2.0/token`, `${origin}/${tenantSegment}/oauth2/v2.0/token`],
       });
       if (!auth.ok) return fail(401, 'invalid_client', auth.code, auth.message);
+      if (grantType === 'authorization_code')
+        return people.redeem({
+          form,
+          tenant,
+          clientId,
+          clientAuth: auth.kind,
+          record: (status, error, extra) => record(status, error, extra?.clientAuth, extra?.user),
+          res,
+        });
       const scopes = (scope ?? '').split(/\s+/).filter((s) => s && !USER_SCOPES.has(s));
       const resourceScope = scopes.length === 1 && scopes[0]!.endsWith('/.default') ? scopes[0]! : undefined;
       if (!resourceScope) {

@@ -2,8 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { faultReply, HTML_PAGE, MALFORMED_JSON, never, pause, type Fault } from './faults';
 import { header, newRequestId, readBody, sendJson, startHttpsServer, type RunningServer } from './http';
 import { buildJob, type JsonObject } from './jobs';
+import {
+  parseOnDemandBody,
+  parseRestartBody,
+  provisionOnDemandAnswer,
+  ruleIdOf,
+  synchronizationSchema,
+} from './job-actions';
 import { provisioningLogsResult } from './provisioning-logs';
-import type { CloudState, ServicePrincipalState, TenantState } from './state';
+import type { SecretsPolicy } from './scenario';
+import type { CloudState, JobActionRecord, ServicePrincipalState, TenantState } from './state';
 import { roundTrip, type Throttled } from './throttle';
 import type { TlsMaterial } from './tls';
 import { bearerToken, type AccessTokenClaims, type TokenSigner } from './tokens';
@@ -50,6 +58,8 @@ interface GraphResult {
   body?: unknown;
   /** A text/plain body instead (`/$count`). */
   text?: string;
+  /** What a restart or provisionOnDemand did, for the job-action log (emulators/state.ts JobActionRecord). */
+  jobAction?: Partial<JobActionRecord>;
 }
 
 interface CallContext {
@@ -91,7 +101,10 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
     const caller: { tenantId?: string } = {};
     let faulted = false;
 
-    const log = (status: number): void =>
+    // A write's body is read before anything else may answer, so even a faulted restart is recorded with its scope.
+    const isBatch = url.pathname.replace(/\/+$/, '').endsWith('/$batch');
+    const body = method === 'POST' && !isBatch ? parseBody(await readBody(req)) : undefined;
+    const log = (status: number, result?: GraphResult): void => {
       state.recordRequest({
         at: new Date().toISOString(),
         tenantId: caller.tenantId,
@@ -102,8 +115,19 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
         ...(faulted ? { faulted } : {}),
         ...(Number.isFinite(retryAttempt) ? { retryAttempt } : {}),
       });
+      if (caller.tenantId)
+        noteJobAction(state, {
+          tenantId: caller.tenantId,
+          method,
+          path: url.pathname.replace(/^\/[^/]+/, ''),
+          body,
+          status,
+          faulted,
+          detail: result?.jobAction,
+        });
+    };
     const reply = (result: GraphResult): void => {
-      log(result.status);
+      log(result.status, result);
       const headers = { ...standardHeaders(requestId, clientRequestId), ...result.headers };
       if (result.text !== undefined) {
         res.writeHead(result.status, {
@@ -218,7 +242,7 @@ export async function startGraph(options: GraphOptions): Promise<GraphEmulator> 
       reply(throttledResult(throttled, ctx));
       return;
     }
-    reply(dispatch(method, url.pathname.slice(version.length + 1) + url.search, ctx));
+    reply(dispatch(method, url.pathname.slice(version.length + 1) + url.search, ctx, body));
   };
 
   const server: RunningServer = await startHttpsServer(options.tls, handler);
@@ -236,8 +260,11 @@ function effectiveRoles(claims: AccessTokenClaims, tenant: TenantState): Set<str
   return new Set((claims.roles ?? []).filter((r) => granted.has(r)));
 }
 
-/** Answers one request (top-level or inside `$batch`). `pathAndQuery` is relative to the version: `/servicePrincipals?...`. */
-function dispatch(method: string, pathAndQuery: string, ctx: CallContext): GraphResult {
+/**
+ * Answers one request (top-level or inside `$batch`). `pathAndQuery` is relative to the version: `/servicePrincipals?...`;
+ * `body` is the parsed JSON body of a write (INVALID_JSON when it did not parse).
+ */
+function dispatch(method: string, pathAndQuery: string, ctx: CallContext, body?: unknown): GraphResult {
   const url = new URL(pathAndQuery, 'https://graph.invalid/');
   const segments = url.pathname.split('/').filter(Boolean).map(safeDecode);
   const fail = (status: number, code: string, message: string): GraphResult => ({
@@ -264,10 +291,19 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
     if (method !== 'GET') return methodNotAllowed();
     return secrets(spId, ctx);
   }
-  const isJobs = segments[2] === 'synchronization' && segments[3] === 'jobs' && segments.length <= 5;
+  const jobAction = segments[5] as JobRoute | undefined;
+  const isJobs =
+    segments[2] === 'synchronization' &&
+    segments[3] === 'jobs' &&
+    (segments.length <= 5 || (segments.length === 6 && JOB_ROUTES.includes(jobAction!)));
   if (segments.length > 2 && !isJobs) {
-    const unknown = segments[2] === 'synchronization' ? (segments[3] ?? 'synchronization') : segments[2]!;
+    const unknown =
+      segments[2] === 'synchronization' ? (segments[5] ?? segments[3] ?? 'synchronization') : segments[2]!;
     return fail(400, 'BadRequest', `Resource not found for the segment '${unknown}'.`);
+  }
+  if (jobAction === 'restart' || jobAction === 'provisionOnDemand') {
+    if (method !== 'POST') return methodNotAllowed();
+    return jobWrite(jobAction, spId, segments[4]!, body, ctx);
   }
   if (method !== 'GET') return methodNotAllowed();
 
@@ -301,22 +337,181 @@ function dispatch(method: string, pathAndQuery: string, ctx: CallContext): Graph
     };
   }
   const entry = sp.jobs.find((j) => j.spec.id === jobId);
-  if (!entry)
-    return fail(
-      404,
-      'ResourceNotFound',
-      `The synchronization job '${jobId}' was not found on service principal '${sp.id}'.`,
-    );
+  if (!entry) return jobNotFound(jobId, sp, ctx);
+  if (jobAction === 'schema')
+    return {
+      status: 200,
+      body: synchronizationSchema(
+        entry.spec,
+        sp.displayName,
+        `${ctx.origin}/${ctx.version}/$metadata#servicePrincipals('${sp.id}')/synchronization/jobs('${jobId}')/schema/$entity`,
+      ),
+    };
   return {
     status: 200,
     body: { '@odata.context': `${jobsContext}/$entity`, ...buildJob(entry.spec, entry.changedAt, ctx.now) },
   };
 }
 
+function jobNotFound(jobId: string, sp: ServicePrincipalState, ctx: CallContext): GraphResult {
+  return {
+    status: 404,
+    body: errorBody(
+      'ResourceNotFound',
+      `The synchronization job '${jobId}' was not found on service principal '${sp.id}'.`,
+      ctx,
+    ),
+  };
+}
+
+const JOB_ROUTES = ['restart', 'provisionOnDemand', 'schema'] as const;
+type JobRoute = (typeof JOB_ROUTES)[number];
+const SYNC_WRITE_ROLES = ['Synchronization.ReadWrite.All'];
+
+/** A body that is not JSON (Graph answers 400 before it looks at it). */
+const INVALID_JSON = Symbol('invalid JSON');
+
+function parseBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return INVALID_JSON;
+  }
+}
+
+/**
+ * `POST …/jobs/{jobId}/restart` and `…/provisionOnDemand` (emulators/job-actions.ts). Both need the
+ * application permission Synchronization.ReadWrite.All (reference §1.11; Application.ReadWrite.OwnedBy,
+ * listed too, failed in practice [C2], so it is not honoured). Without it: the tenant's `syncWriteDenied`,
+ * by default 401 UnknownError with an empty message, as a real restart was refused (C2).
+ */
+function jobWrite(
+  action: 'restart' | 'provisionOnDemand',
+  spId: string,
+  jobId: string,
+  body: unknown,
+  ctx: CallContext,
+): GraphResult {
+  const fail = (status: number, code: string, message: string): GraphResult => ({
+    status,
+    body: errorBody(code, message, ctx),
+  });
+  if (!SYNC_WRITE_ROLES.some((r) => ctx.roles.has(r)))
+    return ctx.tenant.syncWriteDenied === '403'
+      ? fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.')
+      : fail(401, 'UnknownError', '');
+  if (!GUID.test(spId)) return fail(400, 'Request_BadRequest', `Invalid object identifier '${spId}'.`);
+  const sp = findSp(ctx.tenant, spId);
+  if (!sp) return notFoundSp(spId, ctx);
+  const entry = sp.jobs.find((j) => j.spec.id === jobId);
+  if (!entry) return jobNotFound(jobId, sp, ctx);
+  if (body === INVALID_JSON)
+    return fail(
+      400,
+      'BadRequest',
+      'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+    );
+  if (action === 'restart') {
+    const parsed = parseRestartBody(body);
+    if ('error' in parsed) return fail(400, 'BadRequest', parsed.error);
+    ctx.state?.requestRestart(ctx.tenant.id, entry.spec.id, parsed.scopes);
+    return { status: 204, jobAction: { resetScope: parsed.resetScope, scopes: parsed.scopes } };
+  }
+  const wait = ctx.state?.onDemandLimiter.admit(ctx.tenant.id);
+  if (wait !== undefined) return faultResult({ status: 429, retryAfterSeconds: wait, times: 1 }, ctx);
+  const parsed = parseOnDemandBody(body, ruleIdOf(entry.spec.id));
+  if ('error' in parsed) return fail(400, 'BadRequest', parsed.error);
+  const config = ctx.tenant.provisionOnDemand;
+  const id = parsed.subject.objectId.toLowerCase();
+  const answer = provisionOnDemandAnswer(parsed.subject, {
+    job: entry.spec,
+    targetName: sp.displayName,
+    object: config.objects?.find((o) => o.objectId.toLowerCase() === id),
+    fallback: onDemandNames(ctx.tenant, parsed.subject.objectId),
+    shape: config.responseShape ?? 'graphReference',
+    now: ctx.now,
+    context: `${ctx.origin}/${ctx.version}/$metadata#microsoft.graph.stringKeyStringValuePair`,
+  });
+  return {
+    status: 200,
+    body: answer,
+    jobAction: { ruleId: parsed.ruleId, subject: parsed.subject, result: onDemandResult(answer) },
+  };
+}
+
+/**
+ * Names for an object the scenario does not describe: the tenant's person with that object id, else
+ * (INVENTED) names derived from its id and the tenant's name.
+ */
+function onDemandNames(tenant: TenantState, objectId: string): { displayName: string; userPrincipalName: string } {
+  const person = tenant.people.find((p) => p.id === objectId.toLowerCase());
+  if (person) return { displayName: person.name, userPrincipalName: person.upn };
+  const short = objectId
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 8)
+    .toLowerCase();
+  const domain = tenant.displayName.toLowerCase().replace(/[^a-z0-9]+/g, '');
+  return { displayName: `User ${short}`, userPrincipalName: `${short}@${domain}.example` };
+}
+
+/** `Success`, `Failure` or `Skipped`, from either answer shape. */
+function onDemandResult(answer: JsonObject): string | undefined {
+  try {
+    const key = JSON.parse(String(answer.key)) as { result?: string };
+    return key.result;
+  } catch {
+    const value = JSON.parse(String(answer.value)) as Array<{ statusInfo?: { status?: string } }>;
+    return value[0]?.statusInfo?.status ?? 'Success';
+  }
+}
+
+/**
+ * Records a restart or provisionOnDemand call in the job-action log (control.jobActions()), whatever
+ * answered it: the action itself, an injected fault, a refusal. `path` is relative to the version.
+ */
+function noteJobAction(
+  state: CloudState,
+  call: {
+    tenantId: string;
+    method: string;
+    path: string;
+    body: unknown;
+    status: number;
+    faulted: boolean;
+    batchId?: string;
+    detail?: Partial<JobActionRecord>;
+  },
+): void {
+  const match = /^\/?servicePrincipals\/([^/]+)\/synchronization\/jobs\/([^/]+)\/(restart|provisionOnDemand)\/?$/.exec(
+    call.path,
+  );
+  if (!match || call.method !== 'POST') return;
+  const action = match[3] as JobActionRecord['action'];
+  const sent =
+    action === 'restart' && call.body !== INVALID_JSON
+      ? (call.body as { criteria?: { resetScope?: unknown } } | undefined)?.criteria?.resetScope
+      : undefined;
+  state.recordJobAction({
+    at: new Date().toISOString(),
+    action,
+    tenantId: call.tenantId,
+    servicePrincipalId: safeDecode(match[1]!).toLowerCase(),
+    jobId: safeDecode(match[2]!),
+    status: call.status,
+    ...(action === 'restart' ? { resetScope: typeof sent === 'string' ? sent : '' } : {}),
+    ...call.detail,
+    ...(call.faulted ? { faulted: true } : {}),
+    ...(call.batchId ? { batchId: call.batchId } : {}),
+  });
+}
+
 /**
  * `GET …/synchronization/secrets`: the secrets with credential values masked (reference §1.14).
  * Undocumented on v1.0; community tools read it with Synchronization.Read.All, so the emulator
  * allows the same roles as job reads (INVENTED) and answers a caller without them as jobs do.
+ * The tenant's (or the service principal's) `secretsPolicy` can refuse it, as an undocumented
+ * method may be refused (research memo 16-17 §2): 403, 404 or 400 (see secretsRefusal).
  */
 function secrets(spId: string, ctx: CallContext): GraphResult {
   if (!SYNC_READ_ROLES.some((r) => ctx.roles.has(r))) return { status: 401, body: errorBody('UnknownError', '', ctx) };
@@ -324,6 +519,8 @@ function secrets(spId: string, ctx: CallContext): GraphResult {
     return { status: 400, body: errorBody('Request_BadRequest', `Invalid object identifier '${spId}'.`, ctx) };
   const sp = findSp(ctx.tenant, spId);
   if (!sp) return notFoundSp(spId, ctx);
+  const refusal = secretsRefusal(sp.secretsPolicy ?? ctx.tenant.secretsPolicy);
+  if (refusal) return { status: refusal.status, body: errorBody(refusal.code, refusal.message, ctx) };
   return {
     status: 200,
     body: {
@@ -331,6 +528,29 @@ function secrets(spId: string, ctx: CallContext): GraphResult {
       value: sp.secrets.map((s) => ({ ...s })),
     },
   };
+}
+
+/**
+ * What a refusing secrets policy answers. 403: the documented Entra answer to an under-privileged
+ * synchronization call (cross-tenant-synchronization-configure-graph, "Insufficient privileges error").
+ * 400: what Graph's v1.0 router answers for a segment not in its metadata (as for any unknown
+ * segment here). 404: INVENTED wording; no real 404 body of this endpoint is published.
+ */
+function secretsRefusal(policy: SecretsPolicy): { status: number; code: string; message: string } | undefined {
+  switch (policy) {
+    case '403':
+      return {
+        status: 403,
+        code: 'Authorization_RequestDenied',
+        message: 'Insufficient privileges to complete the operation.',
+      };
+    case '404':
+      return { status: 404, code: 'ResourceNotFound', message: "Resource not found for the segment 'secrets'." };
+    case '400':
+      return { status: 400, code: 'BadRequest', message: "Resource not found for the segment 'secrets'." };
+    default:
+      return undefined;
+  }
 }
 
 /** `/auditLogs/provisioning` (emulators/provisioning-logs.ts), in Graph's envelopes. */
@@ -345,8 +565,9 @@ function auditLogs(
     origin: ctx.origin,
     version: ctx.version,
     tenantId: ctx.tenant.id,
-    premium: ctx.tenant.premium,
+    premium: ctx.tenant.licence !== 'free',
     roles: ctx.roles,
+    modes: ctx.tenant.provisioningLogs,
   };
   const r = provisioningLogsResult(method, segments, query, context, state.provisioningLog, state.reportsLimiter);
   if (r.status === 429)
@@ -625,6 +846,8 @@ interface BatchItem {
   dependsOn?: string[];
   /** The inner request's headers (e.g. `ConsistencyLevel`), keys lower-cased. */
   headers: Record<string, string>;
+  /** The inner request's body (JSON, as `$batch` carries it). */
+  body?: unknown;
 }
 
 async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState): Promise<GraphResult | 'hang'> {
@@ -656,7 +879,7 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
       typeof r.headers === 'object' && r.headers !== null
         ? Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), String(v)]))
         : {};
-    items.push({ id, method: r.method.toUpperCase(), url: r.url, dependsOn, headers });
+    items.push({ id, method: r.method.toUpperCase(), url: r.url, dependsOn, headers, body: r.body });
   }
 
   const responses: Array<{ id: string; status: number; headers: Record<string, string>; body?: unknown }> = [];
@@ -705,7 +928,9 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
       } else {
         // Each request of a batch is metered and throttled on its own (reference §5).
         const throttled = admit(relative.split('?')[0]!.split('/').filter(Boolean), innerCtx, state);
-        result = throttled ? throttledResult(throttled, innerCtx) : dispatch(item.method, relative, innerCtx);
+        result = throttled
+          ? throttledResult(throttled, innerCtx)
+          : dispatch(item.method, relative, innerCtx, typeof item.body === 'string' ? parseBody(item.body) : item.body);
       }
     }
     statusById.set(item.id, result.status);
@@ -719,6 +944,16 @@ async function batch(req: IncomingMessage, ctx: CallContext, state: CloudState):
       batchId: ctx.requestId,
       batchRequestId: item.id,
       ...(faulted ? { faulted } : {}),
+    });
+    noteJobAction(state, {
+      tenantId: ctx.tenant.id,
+      method: item.method,
+      path: relative.split('?')[0]!,
+      body: item.body,
+      status: result.status,
+      faulted,
+      batchId: ctx.requestId,
+      detail: result.jobAction,
     });
     const headers: Record<string, string> = { 'Cache-Control': 'no-cache', 'OData-Version': '4.0', ...result.headers };
     if (result.text !== undefined) headers['Content-Type'] = 'text/plain';
@@ -852,8 +1087,17 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
               displayName: t.displayName,
               consented: t.consented,
               grants: t.grants,
+              licence: t.licence,
+              secretsPolicy: t.secretsPolicy,
+              provisioningLogs: t.provisioningLogs,
+              syncWriteDenied: t.syncWriteDenied,
               jobs: t.servicePrincipals.flatMap((sp) =>
-                sp.jobs.map((j) => ({ servicePrincipalId: sp.id, id: j.spec.id, state: j.spec.state })),
+                sp.jobs.map((j) => ({
+                  servicePrincipalId: sp.id,
+                  id: j.spec.id,
+                  state: j.spec.state,
+                  ...(j.pendingRestart ? { pendingRestart: j.pendingRestart.scopes } : {}),
+                })),
               ),
             };
           }),
@@ -919,6 +1163,62 @@ async function control(req: IncomingMessage, res: ServerResponse, url: URL, stat
         const tenantId = parts[1];
         if (!tenantId) throw new Error('expected /_emulator/premium/{tenantId}');
         state.setPremium(tenantId, body.premium as boolean);
+        return ok();
+      }
+      case 'GET held-deletes':
+      case 'DELETE held-deletes': {
+        const [, tenantId, jobId] = parts;
+        if (!tenantId || !jobId) throw new Error('expected /_emulator/held-deletes/{tenantId}/{jobId}');
+        if (method === 'DELETE') return ok({ withdrawn: state.withdrawHeldDeletes(tenantId, jobId) });
+        return ok({ held: state.heldDeletes(tenantId, jobId) });
+      }
+      case 'GET job-actions':
+        return ok(state.jobActions(parts[1] as JobActionRecord['action'] | undefined));
+      case 'POST run':
+        return ok({ runs: state.runJobs() });
+      case 'PUT provision-on-demand': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/provision-on-demand/{tenantId}');
+        state.setProvisionOnDemand(tenantId, body);
+        return ok();
+      }
+      case 'PUT sync-write-denied': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/sync-write-denied/{tenantId}');
+        state.setSyncWriteDenied(tenantId, body.denied as Parameters<CloudState['setSyncWriteDenied']>[1]);
+        return ok();
+      }
+      case 'PUT people': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/people/{tenantId}');
+        state.setPeople(tenantId, (Array.isArray(body) ? body : body.people) as Parameters<CloudState['setPeople']>[1]);
+        return ok({ people: state.tenant(tenantId)?.people });
+      }
+      case 'GET people': {
+        const tenantId = parts[1];
+        const tenant = tenantId ? state.tenant(tenantId) : undefined;
+        if (!tenant) throw new Error('expected /_emulator/people/{tenantId} of a known tenant');
+        return ok(tenant.people);
+      }
+      case 'PUT redirect-uris':
+        state.setRedirectUris((Array.isArray(body) ? body : body.redirectUris) as string[]);
+        return ok({ redirectUris: state.redirectUris });
+      case 'PUT licence': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/licence/{tenantId}');
+        state.setLicence(tenantId, body.licence as Parameters<CloudState['setLicence']>[1]);
+        return ok();
+      }
+      case 'PUT secrets-policy': {
+        const [, tenantId, spId] = parts;
+        if (!tenantId) throw new Error('expected /_emulator/secrets-policy/{tenantId}[/{servicePrincipalId}]');
+        state.setSecretsPolicy(tenantId, body.policy as SecretsPolicy | null, spId);
+        return ok();
+      }
+      case 'PUT provisioning-modes': {
+        const tenantId = parts[1];
+        if (!tenantId) throw new Error('expected /_emulator/provisioning-modes/{tenantId}');
+        state.setProvisioningLogModes(tenantId, body);
         return ok();
       }
       case 'PUT consent': {

@@ -27,6 +27,8 @@ export interface PrivateCloudOptions {
   outboxDir?: string;
   /** Lifetime of issued access tokens in seconds (default 3599, like Entra). */
   tokenLifetimeSeconds?: number;
+  /** How long an authorization code (people's sign-in) can be redeemed, seconds (default 600, Entra's "about 10 minutes"). */
+  authorizationCodeLifetimeSeconds?: number;
 }
 
 export interface PrivateCloud {
@@ -93,7 +95,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
   const scenario =
     typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
   const tls = options.tls ?? loadTlsMaterial();
-  const signer = new TokenSigner();
+  const signer = await TokenSigner.create();
   const state = new CloudState(scenario);
   recordSecret('client-secret', scenario.app.clientSecret);
 
@@ -104,6 +106,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       signer,
       state,
       tokenLifetimeSeconds: options.tokenLifetimeSeconds,
+      authorizationCodeLifetimeSeconds: options.authorizationCodeLifetimeSeconds,
     });
     started.push(authority);
     const graph: GraphEmulator = await startGraph({ tls, signer, state });

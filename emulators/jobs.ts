@@ -27,7 +27,11 @@ export const CLOUD_SYNC_TEMPLATE_ID = '1a4721b3-e57f-4451-ae87-ef078703ec94';
 /** Application template of non-gallery (custom) SCIM apps (reference §1.12). */
 export const CUSTOM_SCIM_TEMPLATE_ID = '8adf8e6e-67b2-4cf2-a259-e3dc5476c621';
 /** Job templates of Entra Cloud Sync; they run every 2 minutes (reference §1.12, the Cloud Sync docs' job payloads). */
-const CLOUD_SYNC_JOB_TEMPLATES = ['AD2AADProvisioning', 'AD2AADPasswordHash', 'AAD2ADExchangeHybridWriteback'] as const;
+export const CLOUD_SYNC_JOB_TEMPLATES = [
+  'AD2AADProvisioning',
+  'AD2AADPasswordHash',
+  'AAD2ADExchangeHybridWriteback',
+] as const;
 /** TimeSpan.MaxValue, the interval of a disabled schedule [G8]. */
 export const DISABLED_INTERVAL = 'P10675199DT2H48M5.4775807S';
 

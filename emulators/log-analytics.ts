@@ -104,6 +104,27 @@ function errorJson(code: string, message: string, inner?: { code: string; messag
   return { error: { message, code, correlationId: newRequestId(), ...(inner ? { innererror: inner } : {}) } };
 }
 
+/**
+ * A query the service refuses, in Log Analytics' envelope. Real KQL errors are `BadArgumentError` with
+ * the kind inside (`SyntaxError` "A recognition error occurred in the query.", `SemanticError` "A
+ * semantic error occurred.": MicrosoftDocs/azure-docs#18012, MicrosoftDocs/feedback#1792). A valid
+ * query the emulator's KQL subset cannot run is the emulator's own error, `EmulatorUnsupported`, at
+ * the top so that no client mistakes it for a fault in the query (the SDK's RestError.code is it).
+ */
+function kqlErrorJson(error: KqlError): Record<string, unknown> {
+  if (error.kind === 'EmulatorUnsupported')
+    return errorJson('EmulatorUnsupported', 'The request had some invalid properties', {
+      code: 'EmulatorUnsupported',
+      message: `The query uses KQL the emulator does not run. ${error.message}`,
+    });
+  const what =
+    error.kind === 'SyntaxError' ? 'A recognition error occurred in the query.' : 'A semantic error occurred.';
+  return errorJson('BadArgumentError', 'The request had some invalid properties', {
+    code: error.kind,
+    message: `${what} ${error.message}`,
+  });
+}
+
 /** `PT1H`, `P1D`, `PT3600S`, `P1DT2H` → ms. */
 function isoDuration(text: string): number | undefined {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
@@ -299,19 +320,7 @@ export async function startLogAnalytics(options: LogAnalyticsOptions): Promise<L
       result = runKql(parsed, rowsOf(range), now);
     } catch (error) {
       if (!(error instanceof KqlError)) throw error;
-      const what =
-        error.kind === 'SyntaxError'
-          ? 'A recognition error occurred in the query.'
-          : error.kind === 'SemanticError'
-            ? 'A semantic error occurred.'
-            : 'The query uses KQL the emulator does not run.';
-      return answer(
-        400,
-        errorJson('BadArgumentError', 'The request had some invalid properties', {
-          code: error.kind,
-          message: `${what} ${error.message}`,
-        }),
-      );
+      return answer(400, kqlErrorJson(error));
     }
     const rows = fault?.kind === 'partial' ? result.rows.slice(0, Math.floor(result.rows.length / 2)) : result.rows;
     const json: Record<string, unknown> = {

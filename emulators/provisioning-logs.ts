@@ -156,6 +156,8 @@ const PROVISIONING_SERVICE = { id: '', displayName: 'Azure AD Provisioning Servi
 export class ProvisioningEventLog {
   private readonly byTenant = new Map<string, LogEntry[]>();
   private readonly unsorted = new Set<string>();
+  /** Serials of stagedDelete batches whose deletions were let through (ForceDeletes). */
+  private readonly released = new Set<number>();
   private serial = 0;
 
   add(spec: ProvisioningEventSpec, owner: EventOwner, now: number): number {
@@ -193,6 +195,38 @@ export class ProvisioningEventLog {
     return [...this.byTenant.keys()];
   }
 
+  /**
+   * The batches of held deletions (`stagedDelete`) of a job that have not been let through yet, marked as let
+   * through: what a restart with ForceDeletes deletes.
+   */
+  takeHeldDeletes(tenantId: string, jobId: string): Array<{ spec: ProvisioningEventSpec; owner: EventOwner }> {
+    const held = this.pendingHeldDeletes(tenantId, jobId);
+    for (const batch of held) this.released.add(batch.serial);
+    return held.map((b) => ({ spec: b.spec, owner: b.owner }));
+  }
+
+  /** How many held deletions (stagedDelete events) of a job are neither let through nor withdrawn. */
+  heldDeletes(tenantId: string, jobId: string): number {
+    return this.pendingHeldDeletes(tenantId, jobId).reduce((n, b) => n + b.count, 0);
+  }
+
+  /** The cause was fixed (the objects are back in scope): the job's held deletions will not run. Returns how many. */
+  withdrawHeldDeletes(tenantId: string, jobId: string): number {
+    const held = this.pendingHeldDeletes(tenantId, jobId);
+    for (const batch of held) this.released.add(batch.serial);
+    return held.reduce((n, b) => n + b.count, 0);
+  }
+
+  private pendingHeldDeletes(tenantId: string, jobId: string): Batch[] {
+    const held = new Map<number, Batch>();
+    for (const entry of this.byTenant.get(tenantId) ?? []) {
+      const batch = entry.batch;
+      if (batch.action === 'stagedDelete' && batch.owner.jobId === jobId && !this.released.has(batch.serial))
+        held.set(batch.serial, batch);
+    }
+    return [...held.values()];
+  }
+
   count(tenantId?: string): number {
     if (tenantId) return this.byTenant.get(tenantId)?.length ?? 0;
     let n = 0;
@@ -203,6 +237,7 @@ export class ProvisioningEventLog {
   clear(): void {
     this.byTenant.clear();
     this.unsorted.clear();
+    this.released.clear();
   }
 }
 
@@ -548,12 +583,43 @@ const AUDIT_LOG_ROLES = ['AuditLog.Read.All'];
 const DEFAULT_LOG_PAGE_SIZE = 50;
 const MAX_LOG_PAGE_SIZE = 1000;
 
+/**
+ * How a tenant's Graph departs from the documented query options (scenario `provisioningLogs`), so a
+ * reader's fallbacks can be proved: Graph has refused or ignored documented filters before
+ * (microsoftgraph/microsoft-graph-docs#5676: `Invalid filter clause` on a documented signIns filter;
+ * MicrosoftDocs/azure-docs#11920: a directoryAudits filter that returned everything).
+ */
+export interface LogQueryModes {
+  /** `supported` (default); `refused`: a `provisioningStatusInfo/status` clause is 400 `Invalid filter clause`; `ignored`: it is dropped, events of every status come back. */
+  statusFilter?: 'supported' | 'refused' | 'ignored';
+  /** `supported` (default); `refused`: any `$top` is 400, and pages are the default size. */
+  top?: 'supported' | 'refused';
+}
+
+const LOG_QUERY_MODE_VALUES = {
+  statusFilter: ['supported', 'refused', 'ignored'],
+  top: ['supported', 'refused'],
+} as const;
+
+/** Throws an Error naming `path` if `value` is not a valid LogQueryModes. */
+export function validateLogQueryModes(value: unknown, path: string): asserts value is LogQueryModes {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${path}: expected an object`);
+  for (const [key, mode] of Object.entries(value)) {
+    const allowed = LOG_QUERY_MODE_VALUES[key as keyof typeof LOG_QUERY_MODE_VALUES] as readonly string[] | undefined;
+    if (!allowed) throw new Error(`${path}.${key}: unknown field (expected one of statusFilter, top)`);
+    if (!allowed.includes(mode as string))
+      throw new Error(`${path}.${key}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(mode)}`);
+  }
+}
+
 export interface LogRequestContext {
   origin: string;
   version: string;
   tenantId: string;
   premium: boolean;
   roles: Set<string>;
+  modes?: LogQueryModes;
 }
 
 export interface LogResult {
@@ -595,8 +661,16 @@ function invalidFilter(detail: string): { error: string } {
   return { error: `Invalid filter clause: ${detail}` };
 }
 
-/** `clause and clause ...`; a clause is `prop eq|gt|lt value` or `contains(prop,'text')`. Values are compared case-sensitively. */
-function parseLogFilter(filter: string): { test: Predicate; timeRange: [number, number] } | { error: string } {
+const STATUS_PROP = 'provisioningStatusInfo/status';
+
+/**
+ * `clause and clause ...`; a clause is `prop eq|gt|lt value` or `contains(prop,'text')`. Values are compared
+ * case-sensitively. `ignoreStatus`: clauses on provisioningStatusInfo/status are parsed and then not applied.
+ */
+function parseLogFilter(
+  filter: string,
+  options: { ignoreStatus?: boolean } = {},
+): { test: Predicate; timeRange: [number, number] } | { error: string } {
   const tests: Predicate[] = [];
   let lower = -Infinity;
   let upper = Infinity;
@@ -608,7 +682,7 @@ function parseLogFilter(filter: string): { test: Predicate; timeRange: [number, 
       const get = STRING_PROPS[prop];
       if (!get) return invalidFilter(`contains is not supported on '${prop}'`);
       const value = text.replace(/''/g, "'");
-      tests.push((f) => get(f).includes(value));
+      if (!(options.ignoreStatus && prop === STATUS_PROP)) tests.push((f) => get(f).includes(value));
       continue;
     }
     const cmp = /^([\w/]+)\s+(eq|gt|lt)\s+(.+)$/.exec(clause);
@@ -638,7 +712,7 @@ function parseLogFilter(filter: string): { test: Predicate; timeRange: [number, 
     const literal = /^'((?:[^']|'')*)'$/.exec(valueText);
     if (!literal) return invalidFilter(`'${valueText}' is not a string literal`);
     const value = (literal[1] as string).replace(/''/g, "'");
-    tests.push((f) => get(f) === value);
+    if (!(options.ignoreStatus && prop === STATUS_PROP)) tests.push((f) => get(f) === value);
   }
   return { test: (f) => tests.every((t) => t(f)), timeRange: [lower, upper] };
 }
@@ -726,8 +800,15 @@ export function provisioningLogsResult(
     return fail(400, 'BadRequest', `Resource not found for the segment '${segments[1] ?? segments[0]}'.`);
   if (method !== 'GET')
     return fail(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+  // The code and message Graph answers on /auditLogs/provisioning without the permission
+  // (microsoftgraph/microsoft-graph-explorer-v4#3165, on this very endpoint; the same on signIns and directoryAudits).
   if (!AUDIT_LOG_ROLES.some((r) => ctx.roles.has(r)))
-    return fail(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+    return fail(
+      403,
+      'Authentication_MSGraphPermissionMissing',
+      'Calling principal does not have required MSGraph permissions AuditLog.Read.All',
+    );
+  // Graph's answer for a tenant without Entra ID P1/P2 (turbot/steampipe-plugin-azuread#98, microsoftgraph/msgraph-sdk-dotnet#1006).
   if (!ctx.premium)
     return fail(
       403,
@@ -758,6 +839,14 @@ export function provisioningLogsResult(
 
   let top = DEFAULT_LOG_PAGE_SIZE;
   const topText = query.get('$top');
+  // A mode (invented, LogQueryModes.top) for a Graph that will not take $top: the words are the OData query
+  // validator's refusal of a query option; what Graph would really say is not known.
+  if (topText !== null && ctx.modes?.top === 'refused')
+    return fail(
+      400,
+      'BadRequest',
+      "Query option 'Top' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.",
+    );
   if (topText !== null) {
     top = Number(topText);
     if (!Number.isInteger(top) || top < 1 || top > MAX_LOG_PAGE_SIZE)
@@ -780,11 +869,15 @@ export function provisioningLogsResult(
     order = (m[1] as 'asc' | 'desc' | undefined) ?? 'asc';
   }
   const filterText = query.get('$filter');
+  const statusMode = ctx.modes?.statusFilter ?? 'supported';
   const filter =
     filterText === null
       ? { test: () => true, timeRange: [-Infinity, Infinity] as [number, number] }
-      : parseLogFilter(filterText);
+      : parseLogFilter(filterText, { ignoreStatus: statusMode === 'ignored' });
   if ('error' in filter) return fail(400, 'BadRequest', filter.error);
+  // Graph's bare answer to a filter it will not run (microsoftgraph/microsoft-graph-docs#5676, on signIns).
+  if (statusMode === 'refused' && filterText !== null && filterText.includes(STATUS_PROP))
+    return fail(400, 'BadRequest', 'Invalid filter clause');
   const q = createHash('sha256')
     .update(`${filterText ?? ''}|${order}|${top}`)
     .digest('base64url')

@@ -8,7 +8,13 @@ import {
   type QuarantineSpec,
   type SynchronizationTaskExecution,
 } from './jobs';
-import { validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
+import {
+  validateEventSpec,
+  validateLogQueryModes,
+  type LogQueryModes,
+  type ProvisioningEventSpec,
+} from './provisioning-logs';
+import { validateOnDemandConfig, type OnDemandConfig } from './job-actions';
 import { validateGraphLimits, type GraphLimits } from './throttle';
 
 /**
@@ -20,6 +26,27 @@ import { validateGraphLimits, type GraphLimits } from './throttle';
 interface AppRegistration {
   clientId: string;
   clientSecret: string;
+  /**
+   * The app registration's web redirect URIs: where the authority sends a signed-in person back with a code
+   * (compared exactly, as Entra does). Default none: sign-in is refused with AADSTS500113.
+   */
+  redirectUris?: string[];
+}
+
+/**
+ * A person of a tenant whom the authority signs in (authorization code flow), without a login form: their
+ * ID token carries these. `roles` are the app roles assigned to them in the app (e.g. `SyncWatch.Operator`),
+ * `groups` the object ids of their groups.
+ */
+export interface PersonSpec {
+  /** userPrincipalName, e.g. `adele@contoso.com` (the `login_hint` that picks them; `preferred_username`). */
+  upn: string;
+  /** Display name (`name` claim). */
+  name: string;
+  /** Object id (`oid`); default: a GUID derived from the tenant and the UPN. */
+  id?: string;
+  roles?: string[];
+  groups?: string[];
 }
 
 interface ServicePrincipalSpec {
@@ -38,7 +65,29 @@ interface ServicePrincipalSpec {
    * Default for a service principal with jobs: notifications on with a recipient and deletion prevention on (500).
    */
   secrets?: Record<string, string | Record<string, unknown>>;
+  /** How `GET …/synchronization/secrets` answers for this service principal; default: its tenant's `secretsPolicy`. */
+  secretsPolicy?: SecretsPolicy;
 }
+
+/**
+ * How `GET …/synchronization/secrets` answers (the method is undocumented on v1.0, reference §1.1, so a
+ * reader must survive every answer): `allowed` lists the secrets; `403` Authorization_RequestDenied;
+ * `404` the path not found; `400` Graph's unknown-segment answer.
+ */
+export const SECRETS_POLICIES = ['allowed', '403', '404', '400'] as const;
+export type SecretsPolicy = (typeof SECRETS_POLICIES)[number];
+
+/**
+ * How a synchronization write (restart, provisionOnDemand) without Synchronization.ReadWrite.All is refused:
+ * `401` UnknownError with an empty message, as a restart was (microsoftgraph/microsoft-graph-docs-contrib#8800,
+ * reference §1.11), or `403` Authorization_RequestDenied.
+ */
+export const SYNC_WRITE_DENIALS = ['401', '403'] as const;
+export type SyncWriteDenial = (typeof SYNC_WRITE_DENIALS)[number];
+
+/** A tenant's Microsoft Entra ID licence: the provisioning logs need P1 or P2 (reference §3.1). */
+export const LICENCES = ['free', 'p1', 'p2'] as const;
+export type Licence = (typeof LICENCES)[number];
 
 interface GeneratedServicePrincipals {
   /** That many extra cross-tenant-sync SPs, one Azure2Azure job each, with ids derived from the tenant id. */
@@ -65,8 +114,20 @@ export interface TenantSpec {
   grants: string[];
   servicePrincipals: ServicePrincipalSpec[];
   generated?: GeneratedServicePrincipals;
-  /** Whether the tenant has Entra ID P1/P2, which the provisioning logs need (default true). */
+  /** Whether the tenant has Entra ID P1/P2, which the provisioning logs need (default true). Same as `licence` free/p1. */
   premium?: boolean;
+  /** The tenant's Entra ID licence (default `p1`; `free`: the provisioning logs answer 403). */
+  licence?: Licence;
+  /** How `GET …/synchronization/secrets` answers in this tenant (default `allowed`). */
+  secretsPolicy?: SecretsPolicy;
+  /** How this tenant's `/auditLogs/provisioning` departs from the documented query options (default: it does not). */
+  provisioningLogs?: LogQueryModes;
+  /** How a restart or provisionOnDemand without Synchronization.ReadWrite.All is refused (default `401`). */
+  syncWriteDenied?: SyncWriteDenial;
+  /** What provisionOnDemand answers: per object, and in which of the two documented shapes. */
+  provisionOnDemand?: OnDemandConfig;
+  /** People the authority signs in for this tenant (the first is who signs in without a `login_hint`). */
+  people?: PersonSpec[];
   /** Provisioning events in the logs when the cloud starts (times relative to the start). */
   provisioningEvents?: ProvisioningEventSpec[];
 }
@@ -77,6 +138,10 @@ type TimelineChange =
   | { tenant: string; consented: boolean }
   | { tenant: string; servicePrincipal: string; secrets: Record<string, string | Record<string, unknown>> }
   | { tenant: string; provisioningEvents: ProvisioningEventSpec[] }
+  | { tenant: string; licence: Licence }
+  | { tenant: string; secretsPolicy: SecretsPolicy | null; servicePrincipal?: string }
+  | { tenant: string; provisioningLogs: LogQueryModes }
+  | { tenant: string; job: string; withdrawHeldDeletes: true }
   | { fault: Fault };
 
 interface TimelineStep {
@@ -139,9 +204,10 @@ export function validateScenario(value: unknown): Scenario {
   ]);
   str(s.name, 'name');
   optStr(s.description, 'description');
-  const app = obj(s.app, 'app', ['clientId', 'clientSecret']);
+  const app = obj(s.app, 'app', ['clientId', 'clientSecret', 'redirectUris']);
   guid(app.clientId, 'app.clientId');
   str(app.clientSecret, 'app.clientSecret');
+  if (app.redirectUris !== undefined) validateRedirectUris(app.redirectUris, 'app.redirectUris');
   const tenants = arr(s.tenants, 'tenants');
   if (tenants.length === 0) throw new ScenarioError('tenants: expected at least one tenant');
   const tenantIds = new Set<string>();
@@ -158,6 +224,12 @@ export function validateScenario(value: unknown): Scenario {
       'generated',
       'premium',
       'provisioningEvents',
+      'licence',
+      'secretsPolicy',
+      'provisioningLogs',
+      'syncWriteDenied',
+      'provisionOnDemand',
+      'people',
     ]);
     guid(tenant.id, `${p}.id`);
     const id = (tenant.id as string).toLowerCase();
@@ -177,7 +249,16 @@ export function validateScenario(value: unknown): Scenario {
     const spIds = new Set<string>();
     arr(tenant.servicePrincipals, `${p}.servicePrincipals`).forEach((sp, j) => {
       const sp_p = `${p}.servicePrincipals[${j}]`;
-      const spo = obj(sp, sp_p, ['id', 'appId', 'displayName', 'applicationTemplateId', 'jobs', 'secrets']);
+      const spo = obj(sp, sp_p, [
+        'id',
+        'appId',
+        'displayName',
+        'applicationTemplateId',
+        'jobs',
+        'secrets',
+        'secretsPolicy',
+      ]);
+      if (spo.secretsPolicy !== undefined) oneOf(spo.secretsPolicy, SECRETS_POLICIES, `${sp_p}.secretsPolicy`);
       if (spo.secrets !== undefined) validateSecrets(spo.secrets, `${sp_p}.secrets`);
       guid(spo.id, `${sp_p}.id`);
       if (spIds.has((spo.id as string).toLowerCase()))
@@ -214,6 +295,24 @@ export function validateScenario(value: unknown): Scenario {
     jobsByTenant.set(id, jobIds);
     if (tenant.premium !== undefined && typeof tenant.premium !== 'boolean')
       throw new ScenarioError(`${p}.premium: expected a boolean`);
+    if (tenant.licence !== undefined) {
+      oneOf(tenant.licence, LICENCES, `${p}.licence`);
+      if (tenant.premium !== undefined && tenant.premium !== (tenant.licence !== 'free'))
+        throw new ScenarioError(
+          `${p}.premium: ${String(tenant.premium)} contradicts licence ${String(tenant.licence)} (give one of them)`,
+        );
+    }
+    if (tenant.secretsPolicy !== undefined) oneOf(tenant.secretsPolicy, SECRETS_POLICIES, `${p}.secretsPolicy`);
+    if (tenant.provisioningLogs !== undefined) logModes(tenant.provisioningLogs, `${p}.provisioningLogs`);
+    if (tenant.syncWriteDenied !== undefined) oneOf(tenant.syncWriteDenied, SYNC_WRITE_DENIALS, `${p}.syncWriteDenied`);
+    if (tenant.people !== undefined) validatePeople(tenant.people, `${p}.people`);
+    if (tenant.provisionOnDemand !== undefined) {
+      try {
+        validateOnDemandConfig(tenant.provisionOnDemand, `${p}.provisionOnDemand`);
+      } catch (error) {
+        throw new ScenarioError((error as Error).message);
+      }
+    }
     validateEvents(tenant.provisioningEvents, `${p}.provisioningEvents`, jobIds, true);
   });
   validateLogSettings(s);
@@ -251,6 +350,10 @@ function validateChange(
     'servicePrincipal',
     'secrets',
     'provisioningEvents',
+    'licence',
+    'secretsPolicy',
+    'provisioningLogs',
+    'withdrawHeldDeletes',
   ]);
   if ('fault' in c) {
     try {
@@ -263,11 +366,25 @@ function validateChange(
   guid(c.tenant, `${p}.tenant`);
   const tenant = (c.tenant as string).toLowerCase();
   if (!tenantIds.has(tenant)) throw new ScenarioError(`${p}.tenant: no tenant ${tenant} in tenants`);
-  if ('job' in c || 'set' in c) {
+  if ('withdrawHeldDeletes' in c) {
+    if (c.withdrawHeldDeletes !== true) throw new ScenarioError(`${p}.withdrawHeldDeletes: expected true`);
+    str(c.job, `${p}.job`);
+    if (!jobsByTenant.get(tenant)?.has(c.job as string))
+      throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
+  } else if ('job' in c || 'set' in c) {
     str(c.job, `${p}.job`);
     if (!jobsByTenant.get(tenant)?.has(c.job as string))
       throw new ScenarioError(`${p}.job: no job ${String(c.job)} in tenant ${tenant}`);
     validateJobSpec(c.set, `${p}.set`, true);
+  } else if ('secretsPolicy' in c) {
+    if (c.secretsPolicy !== null) oneOf(c.secretsPolicy, SECRETS_POLICIES, `${p}.secretsPolicy`);
+    if (c.servicePrincipal !== undefined) guid(c.servicePrincipal, `${p}.servicePrincipal`);
+    else if (c.secretsPolicy === null)
+      throw new ScenarioError(`${p}.secretsPolicy: null (inherit the tenant's) needs a servicePrincipal`);
+  } else if ('licence' in c) {
+    oneOf(c.licence, LICENCES, `${p}.licence`);
+  } else if ('provisioningLogs' in c) {
+    logModes(c.provisioningLogs, `${p}.provisioningLogs`);
   } else if ('grants' in c) {
     strArr(c.grants, `${p}.grants`);
   } else if ('consented' in c) {
@@ -279,8 +396,57 @@ function validateChange(
     validateEvents(c.provisioningEvents, `${p}.provisioningEvents`, jobsByTenant.get(tenant) ?? new Set(), false);
   } else {
     throw new ScenarioError(
-      `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {fault}`,
+      `${p}: expected one of {tenant, job, set}, {tenant, grants}, {tenant, consented}, {tenant, servicePrincipal, secrets}, {tenant, provisioningEvents}, {tenant, licence}, {tenant, secretsPolicy, servicePrincipal?}, {tenant, provisioningLogs}, {tenant, job, withdrawHeldDeletes: true}, {fault}`,
     );
+  }
+}
+
+/** Redirect URIs as an app registration takes them: absolute https URLs, or http on localhost/127.0.0.1; no fragment. */
+export function validateRedirectUris(value: unknown, p: string): asserts value is string[] {
+  arr(value, p).forEach((v, i) => {
+    let url: URL | undefined;
+    try {
+      url = typeof v === 'string' ? new URL(v) : undefined;
+    } catch {
+      url = undefined;
+    }
+    const loopback = url?.hostname === 'localhost' || url?.hostname === '127.0.0.1';
+    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.hash)
+      throw new ScenarioError(
+        `${p}[${i}]: expected an absolute https URL (or http://localhost) without a fragment, got ${JSON.stringify(v)}`,
+      );
+  });
+}
+
+/** The people of a tenant: UPNs unique (case-insensitively) and shaped like one, names, optional GUIDs. */
+export function validatePeople(value: unknown, p: string): asserts value is PersonSpec[] {
+  const upns = new Set<string>();
+  const ids = new Set<string>();
+  arr(value, p).forEach((person, i) => {
+    const pp = `${p}[${i}]`;
+    const o = obj(person, pp, ['upn', 'name', 'id', 'roles', 'groups']);
+    if (typeof o.upn !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(o.upn))
+      throw new ScenarioError(
+        `${pp}.upn: expected a user principal name such as adele@contoso.com, got ${JSON.stringify(o.upn)}`,
+      );
+    if (upns.has(o.upn.toLowerCase())) throw new ScenarioError(`${pp}.upn: duplicate person ${o.upn}`);
+    upns.add(o.upn.toLowerCase());
+    str(o.name, `${pp}.name`);
+    if (o.id !== undefined) {
+      guid(o.id, `${pp}.id`);
+      if (ids.has((o.id as string).toLowerCase())) throw new ScenarioError(`${pp}.id: duplicate person id`);
+      ids.add((o.id as string).toLowerCase());
+    }
+    if (o.roles !== undefined) strArr(o.roles, `${pp}.roles`);
+    if (o.groups !== undefined) arr(o.groups, `${pp}.groups`).forEach((g, k) => guid(g, `${pp}.groups[${k}]`));
+  });
+}
+
+function logModes(value: unknown, p: string): void {
+  try {
+    validateLogQueryModes(value, p);
+  } catch (error) {
+    throw new ScenarioError((error as Error).message);
   }
 }
 

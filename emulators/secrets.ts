@@ -7,7 +7,13 @@ import { appendFileSync } from 'node:fs';
  * it and fails if any of them reached a log. Not part of any real service: test plumbing.
  */
 export type SecretKind =
-  'client-secret' | 'acs-access-key' | 'access-token' | 'signing-key' | 'sas-signature' | 'webhook-secret';
+  | 'client-secret'
+  | 'acs-access-key'
+  | 'access-token'
+  | 'signing-key'
+  | 'sas-signature'
+  | 'webhook-secret'
+  | 'authorization-code';
 
 export function recordSecret(kind: SecretKind, value: string): void {
   const ledger = process.env.EMULATOR_SECRET_LEDGER;

@@ -1,9 +1,32 @@
 import { AppCredentials, type ClientAuth, type FederatedCredential } from './app-credentials';
 import { FaultQueue, validateFault, type Fault, type RequestLogEntry } from './faults';
 import { CROSS_TENANT_SYNC_TEMPLATE_ID, guidFrom, jobIdFor, shortDurationMs, type JobSpec } from './jobs';
-import { domainsOf, ScenarioError, validateJobSpec, type Scenario, type TenantSpec } from './scenario';
-import { ProvisioningEventLog, validateEventSpec, type ProvisioningEventSpec } from './provisioning-logs';
+import {
+  domainsOf,
+  LICENCES,
+  SECRETS_POLICIES,
+  ScenarioError,
+  validateJobSpec,
+  SYNC_WRITE_DENIALS,
+  type Licence,
+  type Scenario,
+  type SecretsPolicy,
+  type SyncWriteDenial,
+  type TenantSpec,
+  validatePeople,
+  validateRedirectUris,
+  type PersonSpec,
+} from './scenario';
+import {
+  ProvisioningEventLog,
+  validateEventSpec,
+  validateLogQueryModes,
+  type LogQueryModes,
+  type ProvisioningEventSpec,
+} from './provisioning-logs';
 import { DEFAULT_GRAPH_LIMITS, GraphThrottle, ReportsLimits, type GraphLimits } from './throttle';
+import { restartOutcome, validateOnDemandConfig, type OnDemandConfig, type ResetScope } from './job-actions';
+import { ReportsRateLimiter } from './provisioning-logs';
 
 /**
  * The mutable world of the local private cloud: tenants, grants, consent, jobs, injected faults,
@@ -15,6 +38,43 @@ export interface JobEntry {
   spec: JobSpec;
   /** When the job entered its current state (anchors the invented timestamps of its payload). */
   changedAt: number;
+  /** A restart Graph accepted that the job's next run carries out (scopes of every restart since, merged). */
+  pendingRestart?: { scopes: ResetScope[]; requestedAt: number };
+}
+
+/** A restart or provisionOnDemand call, as the Graph emulator answered it (faulted ones included). */
+export interface JobActionRecord {
+  at: string;
+  action: 'restart' | 'provisionOnDemand';
+  tenantId: string;
+  servicePrincipalId: string;
+  jobId: string;
+  /** HTTP status answered (204 for an accepted restart, 200 for provisionOnDemand). */
+  status: number;
+  /** restart: `criteria.resetScope` as sent ('' when empty or absent). */
+  resetScope?: string;
+  /** restart: the scopes it asked for (empty and Full expanded), when the body was valid. */
+  scopes?: ResetScope[];
+  /** provisionOnDemand: the rule and the subject. */
+  ruleId?: string;
+  subject?: { objectId: string; objectTypeName: string };
+  /** `result` of an on-demand answer: Success, Failure, Skipped. */
+  result?: string;
+  /** The answer came from an injected fault. */
+  faulted?: boolean;
+  /** `request-id` of the enclosing `$batch`, for a call made inside one. */
+  batchId?: string;
+}
+
+/** What a job's run did with a restart. */
+export interface JobRun {
+  tenantId: string;
+  jobId: string;
+  scopes: ResetScope[];
+  /** The job's state after the run. */
+  state: string;
+  /** Held deletions let through (ForceDeletes): delete events added to the provisioning logs. */
+  deleted: number;
 }
 
 export interface ServicePrincipalState {
@@ -25,6 +85,8 @@ export interface ServicePrincipalState {
   jobs: JobEntry[];
   /** Synchronization secrets as `GET …/synchronization/secrets` lists them (key order kept). */
   secrets: { key: string; value: string }[];
+  /** How reading the secrets answers; undefined: the tenant's policy. */
+  secretsPolicy?: SecretsPolicy;
 }
 
 export interface TenantState {
@@ -33,10 +95,29 @@ export interface TenantState {
   consented: boolean;
   grants: string[];
   servicePrincipals: ServicePrincipalState[];
-  /** Entra ID P1/P2: without it the provisioning logs answer 403. */
-  premium: boolean;
+  /** Entra ID licence: without P1/P2 the provisioning logs answer 403. */
+  licence: Licence;
+  /** How `GET …/synchronization/secrets` answers unless a service principal says otherwise. */
+  secretsPolicy: SecretsPolicy;
+  /** How `/auditLogs/provisioning` departs from the documented query options. */
+  provisioningLogs: LogQueryModes;
+  /** How a synchronization write without Synchronization.ReadWrite.All is refused. */
+  syncWriteDenied: SyncWriteDenial;
+  /** What provisionOnDemand answers. */
+  provisionOnDemand: OnDemandConfig;
+  /** The people the authority signs in (ids resolved). */
+  people: Person[];
   /** Verified domain names (lower case): the authority resolves them to this tenant. */
   domains: string[];
+}
+
+/** A person the authority signs in, as the scenario gives them, with their object id resolved. */
+export interface Person {
+  id: string;
+  upn: string;
+  name: string;
+  roles: string[];
+  groups: string[];
 }
 
 export interface TokenRequestRecord {
@@ -52,6 +133,8 @@ export interface TokenRequestRecord {
   error?: string;
   /** How the client proved itself, when it did: a secret, a certificate-signed assertion, a federated token. */
   clientAuth?: ClientAuth;
+  /** The signed-in person's UPN, for an authorization code redeemed (or refused after it was found). */
+  user?: string;
 }
 
 /** Driving the cloud from a test or a demo. The same operations exist over HTTPS under `/_emulator/`. */
@@ -95,8 +178,39 @@ export interface EmulatorControl {
   addFederatedCredential(credential: FederatedCredential): void;
   /** Adds provisioning events to a tenant's logs (times relative to now); returns how many. */
   addProvisioningEvents(tenantId: string, specs: ProvisioningEventSpec[]): number;
-  /** Whether a tenant has Entra ID P1/P2 (the provisioning logs answer 403 without). */
+  /** Whether a tenant has Entra ID P1/P2 (the provisioning logs answer 403 without): `false` is licence `free`, `true` keeps a P1/P2 (else `p1`). */
   setPremium(tenantId: string, premium: boolean): void;
+  /** A tenant's Entra ID licence: `free`, `p1` or `p2`. */
+  setLicence(tenantId: string, licence: Licence): void;
+  /**
+   * How `GET …/synchronization/secrets` answers: `allowed`, `403`, `404` or `400`; for one service principal
+   * when `servicePrincipalId` is given (`null` then returns it to the tenant's policy).
+   */
+  setSecretsPolicy(tenantId: string, policy: SecretsPolicy | null, servicePrincipalId?: string): void;
+  /** How the tenant's `/auditLogs/provisioning` treats `$filter` on status and `$top` (fields not given: `supported`). */
+  setProvisioningLogModes(tenantId: string, modes: LogQueryModes): void;
+  /** How a restart or provisionOnDemand without Synchronization.ReadWrite.All is refused: `401` (default) or `403`. */
+  setSyncWriteDenied(tenantId: string, denial: SyncWriteDenial): void;
+  /** What provisionOnDemand answers in a tenant (replaces the scenario's `provisionOnDemand`). */
+  setProvisionOnDemand(tenantId: string, config: OnDemandConfig): void;
+  /**
+   * Runs every job that has a restart pending (the restart's effects: quarantine lifted or tripped again, escrows
+   * cleared, held deletes let through). `step()` does it first, as time passing runs the jobs.
+   */
+  runJobs(): JobRun[];
+  /** Every restart and provisionOnDemand call since start/reset/clearLogs, oldest first. */
+  jobActions(action?: JobActionRecord['action']): JobActionRecord[];
+  /**
+   * An admin fixed the cause of a deletion-threshold trip (the objects are back in scope): the job's held deletions
+   * (stagedDelete events) will not run, and a restart that lifts the quarantine then recovers the job. Returns how many.
+   */
+  withdrawHeldDeletes(tenantId: string, jobId: string): number;
+  /** How many of a job's deletions are held (stagedDelete events neither let through nor withdrawn). */
+  heldDeletes(tenantId: string, jobId: string): number;
+  /** Replaces the people the authority signs in for a tenant (validated like the scenario's `people`). */
+  setPeople(tenantId: string, people: PersonSpec[]): void;
+  /** Replaces the app registration's redirect URIs (the scenario's `app.redirectUris`). */
+  setRedirectUris(uris: string[]): void;
   /** Replaces Graph's latency and rate limits (emulators/throttle.ts); fields not given take their defaults. */
   setGraphLimits(limits: GraphLimits): void;
   /** Requests answered 429 by the rate limits (not by injected faults) since start/reset/clearLogs: identity and access, reports. */
@@ -122,8 +236,13 @@ export class CloudState implements EmulatorControl {
   private tenants = new Map<string, TenantState>();
   /** issueTokensAs: asked tenant ID → the tenant ID its tokens carry. */
   private misissued = new Map<string, string>();
+  /** provisionOnDemand: "The rate limit for this API is 5 requests per 10 seconds" (its v1.0 page), per tenant. */
+  readonly onDemandLimiter = new ReportsRateLimiter(5, 10_000);
   private log: RequestLogEntry[] = [];
   private tokens: TokenRequestRecord[] = [];
+  private actions: JobActionRecord[] = [];
+  /** The app registration's web redirect URIs (scenario `app.redirectUris`). */
+  redirectUris: string[] = [];
   private nextStep = 0;
   private applied: string[] = [];
 
@@ -195,12 +314,19 @@ export class CloudState implements EmulatorControl {
         );
     }
     const step = steps[index]!;
+    // Time passes between steps: jobs run, and a restart accepted since takes effect before the step's own changes.
+    this.runJobs();
     for (const change of step.changes) {
       if ('fault' in change) this.injectFault(change.fault);
+      else if ('withdrawHeldDeletes' in change) this.withdrawHeldDeletes(change.tenant, change.job);
       else if ('set' in change) this.setJob(change.tenant, change.job, change.set);
       else if ('grants' in change) this.setGrants(change.tenant, change.grants);
       else if ('secrets' in change) this.setSecrets(change.tenant, change.servicePrincipal, change.secrets);
       else if ('provisioningEvents' in change) this.addProvisioningEvents(change.tenant, change.provisioningEvents);
+      else if ('licence' in change) this.setLicence(change.tenant, change.licence);
+      else if ('secretsPolicy' in change)
+        this.setSecretsPolicy(change.tenant, change.secretsPolicy, change.servicePrincipal);
+      else if ('provisioningLogs' in change) this.setProvisioningLogModes(change.tenant, change.provisioningLogs);
       else this.setConsented(change.tenant, change.consented);
     }
     this.nextStep = index + 1;
@@ -304,7 +430,141 @@ export class CloudState implements EmulatorControl {
 
   setPremium(tenantId: string, premium: boolean): void {
     if (typeof premium !== 'boolean') throw new Error('premium: expected a boolean');
-    this.requireTenant(tenantId).premium = premium;
+    const tenant = this.requireTenant(tenantId);
+    if (!premium) tenant.licence = 'free';
+    else if (tenant.licence === 'free') tenant.licence = 'p1';
+  }
+
+  setLicence(tenantId: string, licence: Licence): void {
+    if (!(LICENCES as readonly unknown[]).includes(licence))
+      throw new Error(`licence: expected one of ${LICENCES.join(', ')}, got ${JSON.stringify(licence)}`);
+    this.requireTenant(tenantId).licence = licence;
+  }
+
+  setSecretsPolicy(tenantId: string, policy: SecretsPolicy | null, servicePrincipalId?: string): void {
+    if (policy !== null && !(SECRETS_POLICIES as readonly unknown[]).includes(policy))
+      throw new Error(`secretsPolicy: expected one of ${SECRETS_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
+    const tenant = this.requireTenant(tenantId);
+    if (servicePrincipalId === undefined) {
+      if (policy === null) throw new Error('secretsPolicy: null (inherit the tenant policy) needs a service principal');
+      tenant.secretsPolicy = policy;
+      return;
+    }
+    const sp = tenant.servicePrincipals.find((s) => s.id === servicePrincipalId.toLowerCase());
+    if (!sp) throw new Error(`no service principal ${servicePrincipalId} in tenant ${tenantId}`);
+    if (policy === null) delete sp.secretsPolicy;
+    else sp.secretsPolicy = policy;
+  }
+
+  setPeople(tenantId: string, people: PersonSpec[]): void {
+    try {
+      validatePeople(people, 'people');
+    } catch (error) {
+      throw new Error((error as ScenarioError).message);
+    }
+    const tenant = this.requireTenant(tenantId);
+    tenant.people = resolvePeople(tenant.id, people);
+  }
+
+  setRedirectUris(uris: string[]): void {
+    try {
+      validateRedirectUris(uris, 'redirectUris');
+    } catch (error) {
+      throw new Error((error as ScenarioError).message);
+    }
+    this.redirectUris = [...uris];
+  }
+
+  setSyncWriteDenied(tenantId: string, denial: SyncWriteDenial): void {
+    if (!(SYNC_WRITE_DENIALS as readonly unknown[]).includes(denial))
+      throw new Error(
+        `syncWriteDenied: expected one of ${SYNC_WRITE_DENIALS.join(', ')}, got ${JSON.stringify(denial)}`,
+      );
+    this.requireTenant(tenantId).syncWriteDenied = denial;
+  }
+
+  setProvisionOnDemand(tenantId: string, config: OnDemandConfig): void {
+    validateOnDemandConfig(config, 'provisionOnDemand');
+    this.requireTenant(tenantId).provisionOnDemand = structuredClone(config);
+  }
+
+  /** Graph accepted a restart of a job: it takes effect at the job's next run (runJobs). */
+  requestRestart(tenantId: string, jobId: string, scopes: ResetScope[]): void {
+    const entry = this.findJob(tenantId, jobId);
+    const merged = new Set([...(entry.pendingRestart?.scopes ?? []), ...scopes]);
+    entry.pendingRestart = { scopes: [...merged], requestedAt: entry.pendingRestart?.requestedAt ?? this.clock() };
+  }
+
+  withdrawHeldDeletes(tenantId: string, jobId: string): number {
+    const tenant = this.requireTenant(tenantId);
+    this.findJob(tenant.id, jobId);
+    return this.provisioningLog.withdrawHeldDeletes(tenant.id, jobId);
+  }
+
+  heldDeletes(tenantId: string, jobId: string): number {
+    const tenant = this.requireTenant(tenantId);
+    this.findJob(tenant.id, jobId);
+    return this.provisioningLog.heldDeletes(tenant.id, jobId);
+  }
+
+  recordJobAction(record: JobActionRecord): void {
+    this.actions.push(record);
+  }
+
+  jobActions(action?: JobActionRecord['action']): JobActionRecord[] {
+    return this.actions.filter((a) => action === undefined || a.action === action).map((a) => structuredClone(a));
+  }
+
+  runJobs(): JobRun[] {
+    const runs: JobRun[] = [];
+    for (const tenant of this.tenants.values()) {
+      for (const sp of tenant.servicePrincipals) {
+        for (const entry of sp.jobs) {
+          const pending = entry.pendingRestart;
+          if (!pending) continue;
+          delete entry.pendingRestart;
+          runs.push(this.runRestart(tenant, entry, pending.scopes));
+        }
+      }
+    }
+    return runs;
+  }
+
+  /** One job's run after a restart: its state per restartOutcome, and the held deletions it lets through. */
+  private runRestart(tenant: TenantState, entry: JobEntry, scopes: ResetScope[]): JobRun {
+    const outcome = restartOutcome(entry.spec, scopes, this.provisioningLog.heldDeletes(tenant.id, entry.spec.id));
+    const now = this.clock();
+    let deleted = 0;
+    if (outcome.releaseHeldDeletes) {
+      for (const held of this.provisioningLog.takeHeldDeletes(tenant.id, entry.spec.id)) {
+        const {
+          minutesAgo: _minutesAgo,
+          spreadMinutes: _spread,
+          cycleId: _cycle,
+          status: _status,
+          ...rest
+        } = held.spec;
+        deleted += this.provisioningLog.add({ ...rest, action: 'delete', status: 'success' }, held.owner, now);
+      }
+    }
+    const previous = entry.spec;
+    if (outcome.next === 'healthy') {
+      // A fresh run: the error, the escrows and the failure counts of the old state are gone.
+      const { quarantine: _q, raw: _raw, lastExecution: _last, successiveFailures: _fails, ...kept } = previous;
+      entry.spec = { ...kept, state: 'healthy' };
+      entry.changedAt = now;
+    } else if (outcome.next === 'requarantined' && previous.quarantine) {
+      // Lifted, then tripped again by the next run: the same series, counted up, a new currentBegan.
+      const { currentBegan: _began, seriesCount: _count, nextAttempt: _next, ...q } = previous.quarantine;
+      entry.spec = resolveQuarantine({ ...previous, quarantine: q }, previous, now);
+      entry.changedAt = now;
+    }
+    return { tenantId: tenant.id, jobId: entry.spec.id, scopes, state: entry.spec.state, deleted };
+  }
+
+  setProvisioningLogModes(tenantId: string, modes: LogQueryModes): void {
+    validateLogQueryModes(modes, 'provisioningLogs');
+    this.requireTenant(tenantId).provisioningLogs = { ...modes };
   }
 
   setGraphLimits(limits: GraphLimits): void {
@@ -336,6 +596,7 @@ export class CloudState implements EmulatorControl {
   clearLogs(): void {
     this.log = [];
     this.tokens = [];
+    this.actions = [];
     this.throttle.throttled = 0;
     this.reportsLimiter.throttled = 0;
   }
@@ -368,6 +629,9 @@ export class CloudState implements EmulatorControl {
     this.provisioningLog.clear();
     this.reportsLimiter.clear();
     this.throttle.clear();
+    this.onDemandLimiter.clear();
+    this.actions = [];
+    this.redirectUris = [...(this.scenario.app.redirectUris ?? [])];
     for (const t of this.scenario.tenants)
       if (t.provisioningEvents) this.addProvisioningEvents(t.id, t.provisioningEvents);
     this.log = [];
@@ -432,6 +696,7 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     applicationTemplateId: sp.applicationTemplateId ?? null,
     jobs: sp.jobs.map((spec) => ({ spec: resolveQuarantine(structuredClone(spec), undefined, now), changedAt: now })),
     secrets: secretList(sp.secrets ?? (sp.jobs.length > 0 ? defaultSecrets(t) : {}), now),
+    ...(sp.secretsPolicy ? { secretsPolicy: sp.secretsPolicy } : {}),
   }));
   const generated = t.generated;
   if (generated) {
@@ -484,9 +749,24 @@ function buildTenant(t: TenantSpec, now: number): TenantState {
     consented: t.consented ?? true,
     grants: [...t.grants],
     servicePrincipals,
-    premium: t.premium ?? true,
+    licence: t.licence ?? (t.premium === false ? 'free' : 'p1'),
+    secretsPolicy: t.secretsPolicy ?? 'allowed',
+    provisioningLogs: { ...t.provisioningLogs },
+    syncWriteDenied: t.syncWriteDenied ?? '401',
+    provisionOnDemand: structuredClone(t.provisionOnDemand ?? {}),
+    people: resolvePeople(t.id.toLowerCase(), t.people ?? []),
     domains: domainsOf(t),
   };
+}
+
+function resolvePeople(tenantId: string, people: PersonSpec[]): Person[] {
+  return people.map((p) => ({
+    id: (p.id ?? guidFrom(`person:${tenantId}:${p.upn.toLowerCase()}`)).toLowerCase(),
+    upn: p.upn,
+    name: p.name,
+    roles: [...(p.roles ?? [])],
+    groups: (p.groups ?? []).map((g) => g.toLowerCase()),
+  }));
 }
 
 /**

@@ -12,11 +12,16 @@
  *        problem the flow run would report, while the sender still got 202.
  *
  *   POST /hooks/{name}
- *        A generic receiver that verifies what schemas/webhook-v1.json and the README promise: an
- *        `X-Entra-Sync-Watch-Timestamp` within 300 s of its own clock and an
- *        `X-Entra-Sync-Watch-Signature` of `v1=` + hex HMAC-SHA256(secret, "<timestamp>.<body>")
- *        (401 otherwise); a delivery id (`X-Entra-Sync-Watch-Delivery`) it already took is answered
- *        200 and recorded as a duplicate, as a receiver that deduplicates would.
+ *        A generic receiver that verifies either of two signing schemes (and records which one a post used):
+ *        - today's, what schemas/webhook-v1.json and the README promise: an `X-Entra-Sync-Watch-Timestamp`
+ *          within 300 s of its own clock and an `X-Entra-Sync-Watch-Signature` of `v1=` + hex
+ *          HMAC-SHA256(secret, "<timestamp>.<body>"); a delivery id (`X-Entra-Sync-Watch-Delivery`);
+ *        - Standard Webhooks (https://www.standardwebhooks.com, the spec's `webhook-id`, `webhook-timestamp`,
+ *          `webhook-signature: v1,<base64>` headers), verified by the `standardwebhooks` package with the same
+ *          secret, which has the spec's `whsec_<base64>` form; the timestamp within the same window;
+ *          `webhook-id` is the delivery id.
+ *        401 otherwise; a delivery id it already took is answered 200 and recorded as a duplicate, as a
+ *        receiver that deduplicates would.
  *
  * Faults on demand: the next N posts answered with a status, held without an answer (`hang`), or
  * taken and answered late (`delayMs`, so the sender times out on a post that did arrive). With
@@ -28,11 +33,14 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { header, readBody, sendEmpty, sendJson, startHttpsServer } from './http';
 import { recordSecret } from './secrets';
 import type { TlsMaterial } from './tls';
 
 type ChannelKind = 'teams' | 'webhook';
+/** How a webhook post was signed: today's `X-Entra-Sync-Watch-*` headers, or Standard Webhooks' `webhook-*` headers. */
+type SigningScheme = 'entra-sync-watch' | 'standard-webhooks';
 
 export interface ReceivedPost {
   at: string;
@@ -47,6 +55,8 @@ export interface ReceivedPost {
   problem?: string;
   /** A webhook delivery id taken before (dropped by a deduplicating receiver). */
   duplicate?: boolean;
+  /** Webhook posts: the signing scheme its headers used (`standard-webhooks` when it has a `webhook-signature`). */
+  scheme?: SigningScheme;
   filePath?: string;
 }
 
@@ -72,7 +82,11 @@ interface ReceiverFault {
 export interface WebhookReceiverOptions {
   tls: TlsMaterial;
   outboxDir?: string;
-  /** The webhook signing secret; default 32 random bytes as hex. */
+  /**
+   * The webhook signing secret; default `whsec_` + 32 random bytes in base64 (the Standard Webhooks form). Today's
+   * scheme uses the whole string as its HMAC key; Standard Webhooks the bytes after `whsec_` (a secret without
+   * that prefix: its characters as bytes, the package's `raw` format).
+   */
   secret?: string;
   /** The receiver's clock, for the replay window (default: the real one). */
   clock?: () => Date;
@@ -86,7 +100,7 @@ export interface WebhookReceiver {
   teamsUrl(name?: string): string;
   /** The URL of the generic webhook `name`. */
   webhookUrl(name?: string): string;
-  /** The signing secret the generic webhooks check. */
+  /** The signing secret the generic webhooks check (both schemes; `whsec_<base64>` unless one was given). */
   secret: string;
   /** Every post received, refused ones included, oldest first. */
   posts(kind?: ChannelKind): ReceivedPost[];
@@ -144,7 +158,18 @@ function cardProblem(body: string): string | undefined {
   return bad === undefined ? undefined : `an Action.OpenUrl to a non-https URL: ${bad.slice(0, 80)}`;
 }
 
-/** The generic webhook's check, written from the README's description (not from the product's code). */
+/** A timestamp (seconds) outside the replay window, as a problem, or undefined. */
+function staleness(timestamp: string, now: Date, windowSeconds: number): string | undefined {
+  const age = Math.floor(now.getTime() / 1000) - Number(timestamp);
+  return Math.abs(age) > windowSeconds
+    ? `timestamp outside the ${windowSeconds} s replay window (${age} s old)`
+    : undefined;
+}
+
+const JSON_BODY = (req: IncomingMessage) =>
+  /^application\/json\b/i.test(header(req, 'content-type') ?? '') ? undefined : 'Content-Type must be application/json';
+
+/** Today's scheme, written from the README's description (not from the product's code). */
 function signatureProblem(
   req: IncomingMessage,
   body: string,
@@ -155,20 +180,51 @@ function signatureProblem(
   const timestamp = header(req, 'x-entra-sync-watch-timestamp');
   const signature = header(req, 'x-entra-sync-watch-signature');
   if (!timestamp || !/^\d+$/.test(timestamp)) return 'no X-Entra-Sync-Watch-Timestamp';
-  const age = Math.floor(now.getTime() / 1000) - Number(timestamp);
-  if (Math.abs(age) > windowSeconds) return `timestamp outside the ${windowSeconds} s replay window (${age} s old)`;
+  const stale = staleness(timestamp, now, windowSeconds);
+  if (stale) return stale;
   const expected = Buffer.from(`v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`);
   const given = (signature ?? '').split(',').map((s) => Buffer.from(s.trim()));
   if (!given.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return 'signature mismatch';
-  if (!/^application\/json\b/i.test(header(req, 'content-type') ?? '')) return 'Content-Type must be application/json';
-  return undefined;
+  return JSON_BODY(req);
+}
+
+/**
+ * Standard Webhooks, checked by the `standardwebhooks` package (the spec's reference library): `webhook-id`,
+ * `webhook-timestamp`, `webhook-signature` (space-separated `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`).
+ * The receiver's own window is applied first, so its clock governs replays as for today's scheme; the package
+ * then also holds the timestamp to its fixed 5 minutes of the real clock.
+ */
+function standardWebhookProblem(
+  req: IncomingMessage,
+  body: string,
+  verifier: Webhook,
+  now: Date,
+  windowSeconds: number,
+): string | undefined {
+  const headers = {
+    'webhook-id': header(req, 'webhook-id') ?? '',
+    'webhook-timestamp': header(req, 'webhook-timestamp') ?? '',
+    'webhook-signature': header(req, 'webhook-signature') ?? '',
+  };
+  if (!headers['webhook-id'] || !/^\d+$/.test(headers['webhook-timestamp']))
+    return 'webhook-id and webhook-timestamp (seconds) are required with webhook-signature';
+  const stale = staleness(headers['webhook-timestamp'], now, windowSeconds);
+  if (stale) return stale;
+  try {
+    verifier.verify(body, headers, { jsonParse: false });
+  } catch (error) {
+    if (!(error instanceof WebhookVerificationError)) throw error;
+    return error.message === 'No matching signature found' ? 'signature mismatch' : error.message;
+  }
+  return JSON_BODY(req);
 }
 
 /** The bearer token an echoing receiver shows (a token of its own, never one of ours). */
 export const ECHO_BEARER = 'eyJhbGciOiJub25lIn0.eyJlY2hvIjoidHJ1ZSJ9.ZWNoby1zaWduYXR1cmUtb2YtYS1yZWNlaXZlci10b2tlbg';
 
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
-  const secret = options.secret ?? randomBytes(32).toString('hex');
+  const secret = options.secret ?? `whsec_${randomBytes(32).toString('base64')}`;
+  const standard = secret.startsWith('whsec_') ? new Webhook(secret) : new Webhook(secret, { format: 'raw' });
   const workflowSig = randomBytes(24).toString('base64url');
   recordSecret('webhook-secret', secret);
   recordSecret('sas-signature', workflowSig);
@@ -272,15 +328,20 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       record({ kind, name, body, headers, verified: true, problem: cardProblem(body) });
       return answer(res, fault, 202);
     }
-    const problem = signatureProblem(req, body, secret, clock(), windowSeconds);
+    const scheme: SigningScheme = header(req, 'webhook-signature') ? 'standard-webhooks' : 'entra-sync-watch';
+    const problem =
+      scheme === 'standard-webhooks'
+        ? standardWebhookProblem(req, body, standard, clock(), windowSeconds)
+        : signatureProblem(req, body, secret, clock(), windowSeconds);
     if (problem) {
-      record({ kind, name, body, headers, verified: false, problem });
+      record({ kind, name, body, headers, verified: false, problem, scheme });
       return sendJson(res, 401, { error: { code: 'InvalidSignature', message: problem } });
     }
-    const delivery = header(req, 'x-entra-sync-watch-delivery') ?? '';
+    const delivery =
+      (scheme === 'standard-webhooks' ? header(req, 'webhook-id') : header(req, 'x-entra-sync-watch-delivery')) ?? '';
     const duplicate = delivery !== '' && deliveries.has(delivery);
     deliveries.add(delivery);
-    record({ kind, name, body, headers, verified: true, duplicate });
+    record({ kind, name, body, headers, verified: true, duplicate, scheme });
     return answer(res, fault, 200, { received: true, duplicate });
   });
 

@@ -11,8 +11,8 @@ import { CLOUDS } from '../settings/clouds';
 import type { Identity } from '../settings/identity';
 import type { Env } from '../settings/env';
 import type { Settings } from '../settings/settings';
-import type { RenewableCredential } from './renewable-credential';
 import { tenantChecked, tenantResolver, type MismatchText } from './tenant-check';
+import type { RenewableCredential } from './renewable-credential';
 
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.microsoftonline.com',
@@ -26,12 +26,6 @@ function isMicrosoftAuthority(authorityHost: string): boolean {
   return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
 }
 
-/**
- * A credential that keeps its tokens between cycles (the identity library caches each tenant's
- * token until shortly before it expires), and can be told to drop one tenant's: a tenant whose
- * reads were refused may have been granted the missing permission since, and a token carries the
- * permissions of the moment it was issued.
- */
 /** The identities the app uses: one to read Graph in the watched tenants, one for its own Azure resources. */
 export interface Credentials {
   mode: Identity['mode'];
@@ -234,7 +228,7 @@ export function renewableCredential(
 }
 
 /**
- * The credentials the settings describe (lib/config/identity.ts), secretless first. In every mode
+ * The credentials the settings describe (lib/settings/identity.ts), secretless first. In every mode
  * each Graph token must carry the tenant asked for as its `tid`, a domain resolved to its tenant ID
  * once per process (lib/clients/tenant-check.ts): a token of another tenant reads that tenant.
  */

@@ -14,14 +14,14 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
-  /**
-   * What no error may repeat (the URL and the settings' values: a receiver may echo them, and what it
-   * says is logged and kept in the cycle history the status page shows).
-   */
-  secrets: string[];
 }
 
-/** What the endpoint answered: its status and body (any status; the channel says what it means). */
+/**
+ * What the endpoint answered: its status and body (any status; the channel says what it means). The
+ * body is bounded and has every credential it may echo taken out (the URL posted to, every setting
+ * the channels read, any URL's query, tokens): it is logged and kept in the cycle history the status
+ * page shows, and a receiver that echoes its request would otherwise expose a Teams `sig` or a token.
+ */
 export interface HttpAnswer {
   status: number;
   body: string;
@@ -76,12 +76,12 @@ export function urlFromSetting(poster: HttpPoster, name: string, what: string, p
   return url.href;
 }
 
-/**
- * What the receiver said, in one short line: a bounded excerpt of its body with every credential
- * it may echo taken out (the channel's URL and secrets, any URL's query, tokens).
- */
-export function answerText(answer: HttpAnswer, secrets: string[]): string {
-  const excerpt = displayLine(scrubSecrets(answer.body.slice(0, 4000), secrets), 200);
+/** How much of an answer's body is kept: enough for any error a channel reads, never a page. */
+const MAX_ANSWER_CHARS = 8000;
+
+/** What the receiver said, in one short line (never more than a bounded excerpt of its body). */
+export function answerText(answer: HttpAnswer): string {
+  const excerpt = displayLine(answer.body, 200);
   return `HTTP ${answer.status}${excerpt ? `: ${excerpt}` : ''}`;
 }
 
@@ -95,8 +95,14 @@ export function createHttpPoster(
   options: { timeoutMs?: number; clock?: () => Date } = {},
 ): HttpPoster {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  // Every setting value a channel read (URLs, secrets, keys): never shown in what an endpoint answers.
+  const secrets = new Set<string>();
   return {
-    setting: (name) => env[name]?.trim() || undefined,
+    setting: (name) => {
+      const value = env[name]?.trim() || undefined;
+      if (value) secrets.add(value);
+      return value;
+    },
     now: options.clock ?? (() => new Date()),
     async post(request, { what, abortSignal }) {
       const signals = [AbortSignal.timeout(timeoutMs), ...(abortSignal ? [abortSignal] : [])];
@@ -115,10 +121,13 @@ export function createHttpPoster(
           e.name === 'TimeoutError' || e.name === 'AbortError'
             ? `no answer within ${Math.round(timeoutMs / 1000)} s`
             : (e.cause?.code ?? e.cause?.message ?? e.message);
-        throw new PostError(`${what}: ${displayLine(scrubSecrets(why, request.secrets), 200)}`, 'unknown');
+        throw new PostError(`${what}: ${displayLine(scrubSecrets(why, [request.url, ...secrets]), 200)}`, 'unknown');
       }
       const body = await response.text().catch(() => '');
-      return { status: response.status, body };
+      return {
+        status: response.status,
+        body: scrubSecrets(body.slice(0, MAX_ANSWER_CHARS), [request.url, ...secrets]),
+      };
     },
   };
 }

@@ -1,8 +1,10 @@
 import type { TokenCredential } from '@azure/core-auth';
 
 /**
- * The credential that reads Graph: a TokenCredential whose kept tokens can be given up per tenant
- * (lib/clients/credentials.ts makes it; lib/clients/tenant-check.ts checks each token's tenant).
+ * A credential that keeps its tokens between cycles (the identity library caches each tenant's
+ * token until shortly before it expires), and can be told to drop one tenant's: a tenant whose
+ * reads were refused may have been granted the missing permission since, and a token carries the
+ * permissions of the moment it was issued.
  */
 export interface RenewableCredential extends TokenCredential {
   /** The next token for this tenant (undefined: the credential's own tenant) is a new one. */

@@ -42,8 +42,8 @@ export interface CycleDeps extends ObserveDeps, LeaseDeps, DigestDeps, DeliveryD
   digests: DigestMarkers;
   /** How the last cycles went, for the status view. */
   cycles: CycleHistory;
-  /** The tenant list the state was last cleaned up for (offboarding). */
-  watchedTenants: WatchedTenantsMarker;
+  /** Which tenant list the state was last cleaned up for (offboarding). */
+  watched: WatchedTenantsMarker;
   /** Silences made by snooze links (Table Storage), muting beside the config's. */
   silences?: SilenceStore;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
@@ -120,7 +120,7 @@ async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Pr
     .digest('hex')
     .slice(0, 32);
   try {
-    if ((await deps.watchedTenants.key()) === key) return;
+    if ((await deps.watched.key()) === key) return;
     const kept = new Set([
       ...((await deps.discovery?.tenants?.()) ?? []),
       ...((await deps.logs?.store.tenants()) ?? []),
@@ -133,7 +133,7 @@ async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Pr
         `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache and provisioning-log watermark are forgotten`,
       );
     }
-    await deps.watchedTenants.setKey(key, watched.size);
+    await deps.watched.setKey(key, watched.size);
   } catch (error) {
     deps.log.warn(
       `forgetting the state of tenants no longer watched failed; tried again next cycle: ${(error as Error).message}`,

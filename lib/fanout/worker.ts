@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { commitTenantLogs } from '../cycle/logs';
-import { observeTenants, reportProblems, type ObserveDeps, type TenantReading } from '../cycle/observe';
-import type { CycleBudget } from '../cycle/limits';
-import type { AlertStore } from '../store/alert-store';
+import { observeTenants, reportProblems, type TenantReading, type ObserveDeps } from '../cycle/observe';
 import { Deadline } from '../util/deadline';
+import type { AlertStore } from '../store/alert-store';
+import type { CycleBudget } from '../cycle/limits';
 import { absenceOf, evaluateTenant, inView } from '../evaluate/evaluate';
 import { isKqlCondition } from '../evaluate/rules/kql';
 import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';

@@ -114,9 +114,7 @@ function queuesOf(planned: PlannedMessage[]): Queue[] {
 
 /**
  * Delivers planned messages, each destination on its own: the emails first, then each channel of
- * each route. A destination that fails holds back only its own messages. Each message is counted in
- * `tally` the moment it is out: a Table Storage failure while recording it must not make a cycle
- * that sent four emails report none.
+ * each route. A destination that fails holds back only its own messages.
  */
 export async function sendPlanned(
   planned: PlannedMessage[],
@@ -126,9 +124,11 @@ export async function sendPlanned(
   limits: DeliveryLimits = UNBOUNDED,
   tally: DeliveryResult = { sent: 0, waiting: 0 },
 ): Promise<DeliveryResult> {
+  // Counted in the caller's tally the moment a message is out: a Table Storage failure while
+  // recording it must not make a cycle that sent four emails report none.
+  tally.posted ??= 0;
   for (const queue of queuesOf(await withoutSentNotices(planned, current, deps))) {
     await deliverQueue(queue, current, deps, errors, limits, tally);
-    tally.posted ??= 0;
   }
   return tally;
 }
@@ -186,7 +186,7 @@ function messageName(queue: Queue, describe: string, key: string): string {
   return queue.target ? `${noun} ${key} to the ${describe}` : `${noun} ${key}`;
 }
 
-/** One destination's delivery this cycle: its queue, its channel, what sending needs, and the cycle's tally. */
+/** One destination's delivery this cycle: its queue, its channel and what sending needs. */
 interface Run {
   queue: Queue;
   channel: Channel;
@@ -196,10 +196,17 @@ interface Run {
   current: Map<string, AlertRecord>;
   deps: DeliveryDeps;
   errors: string[];
+  /** The cycle's running count, updated as each message goes out. */
   tally: DeliveryResult;
 }
 
-/** What became of one message: sent (and counted), recorded without sending, waiting, or waiting with every message after it. */
+/** Counts one message out, in the cycle's tally (and as a post, for the channels a route lists besides its email). */
+function countSent(run: Run): void {
+  run.tally.sent++;
+  if (run.channel.config.kind === 'entry') run.tally.posted = (run.tally.posted ?? 0) + 1;
+}
+
+/** What became of one message: sent, recorded without sending, waiting, or waiting with every message after it. */
 type Step = 'sent' | 'handled' | 'wait' | 'stop';
 
 /**
@@ -243,21 +250,15 @@ async function deliverQueue(
     if (limits.deadline.remainingMs() < limits.callMs) {
       deps.log.warn(`the cycle's deadline is near: ${countOf(queue, describe, left)} wait for the next cycle`);
       tally.waiting += left;
-      return;
+      break;
     }
     const step = await deliverOne(message, run, left);
     if (step === 'wait') tally.waiting++;
     else if (step === 'stop') {
       tally.waiting += left;
-      return;
+      break;
     }
   }
-}
-
-/** Counts a message out, the moment it is. */
-function countSent(run: Run): void {
-  run.tally.sent++;
-  if (run.channel.config.kind === 'entry') run.tally.posted = (run.tally.posted ?? 0) + 1;
 }
 
 /** One message: what became of an earlier send, the shared quota, the layout, then the send. */
@@ -280,9 +281,7 @@ async function deliverOne(original: PlannedMessage, run: Run, left: number): Pro
   if (typeof message === 'string') return message;
   const refused = await channel.delivery.admit?.(run.ctx);
   if (refused) {
-    deps.log.warn(
-      `${refused.why}: ${countOf(queue, describe, left)} wait for ${refused.later ? 'a later cycle' : 'the next cycle'}`,
-    );
+    deps.log.warn(`${refused.reason}: ${countOf(queue, describe, left)} wait for a later cycle`);
     if (refused.budgetSpent) run.tally.budgetSpent = refused.budgetSpent;
     return 'stop';
   }
@@ -358,17 +357,22 @@ async function send(original: PlannedMessage, content: unknown, run: Run, left: 
     await deps.outbox.update(message);
   }
   await deps.probe?.('sending');
-  const ctx = { ...run.ctx, message, target: destinationOf(message).target, describe, left };
   try {
-    deps.log.info(await channel.delivery.send(content, ctx));
+    const { target } = destinationOf(message);
+    deps.log.info(await channel.delivery.send(content, { ...run.ctx, message, target, describe }));
   } catch (error) {
-    const failure = await channel.delivery.failed(message, content, error as Error, ctx);
-    if (failure.error) {
-      run.errors.push(failure.error);
-      deps.log.error(failure.error);
+    const failure = channel.delivery.failed(message, content, error as Error, describe, deps.clock());
+    if (failure.quotaSpent) {
+      // The provider's own quota ran out (ACS's 429): not an error of the cycle; the message waits
+      // as if never sent, and no instance sends before the provider's time has passed.
+      deps.log.warn(`${failure.quotaSpent.log}: ${countOf(run.queue, describe, left)} wait for a later cycle`);
+      if (failure.update) await deps.outbox.update(failure.update);
+      await deps.sendBudget.hold(failure.quotaSpent.until);
+      run.tally.budgetSpent = failure.quotaSpent.budgetSpent;
+      return 'stop';
     }
-    if (failure.warn) deps.log.warn(failure.warn);
-    if (failure.budgetSpent) run.tally.budgetSpent = failure.budgetSpent;
+    run.errors.push(failure.error);
+    deps.log.error(failure.error);
     if (failure.update) await deps.outbox.update(failure.update);
     return failure.next === 'stop' ? 'stop' : 'wait';
   }

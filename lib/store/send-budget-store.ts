@@ -19,8 +19,9 @@ function heldUntil(row: BudgetRow | undefined, now: number): number | undefined 
 }
 
 /**
- * The send budget shared by every instance (lib/store/send-budget.ts does its arithmetic), and the
- * pause ACS asked for with a 429: one row of the state table, `budget/sends`, updated under its ETag.
+ * The send budget shared by every instance (lib/store/send-budget.ts does its arithmetic): one row
+ * of the state table, `budget/sends`, updated under its ETag. It also keeps the pause ACS asks for
+ * with a 429 (its Retry-After), so no instance sends before it has passed.
  */
 export class SendBudgetStore {
   private readonly ensureTable: () => Promise<void>;
@@ -29,7 +30,7 @@ export class SendBudgetStore {
     this.ensureTable = tableCreator(table);
   }
 
-  /** The budget row: the send log, and the time before which ACS asked not to be sent to (its 429's Retry-After). */
+  /** The budget row: the send log, and the time before which ACS asked not to be sent to. */
   private async read(): Promise<BudgetRow | undefined> {
     try {
       return await stored(this.table, 'reading the send budget', () =>

@@ -25,8 +25,8 @@ export interface StateStores {
   digests: DigestMarkers;
   /** `cycle/latest`, `cycle/recent`: how the last cycles went. */
   cycles: CycleHistory;
-  /** `watched-tenants/current`: the tenant list the state was last cleaned up for (offboarding). */
-  watchedTenants: WatchedTenantsMarker;
+  /** `watched-tenants/current`: which tenant list the state was last cleaned up for (offboarding). */
+  watched: WatchedTenantsMarker;
 }
 
 /** The state table's stores over one client (they share its creation). */
@@ -37,6 +37,6 @@ export function stateStores(table: TableClient): StateStores {
     lease: new PlanningLeaseStore(table),
     digests: new DigestMarkers(table),
     cycles: new CycleHistory(table),
-    watchedTenants: new WatchedTenantsMarker(table),
+    watched: new WatchedTenantsMarker(table),
   };
 }

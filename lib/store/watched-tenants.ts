@@ -5,8 +5,8 @@ import { isNotFound, stored, tableCreator } from './table';
 const WATCHED = 'watched-tenants';
 
 /**
- * A fingerprint of the tenant list the state was last cleaned up for: one row of the state table,
- * `watched-tenants/current`, so the cleanup of tenants taken out of WATCH_TENANTS runs once per change.
+ * A fingerprint of the tenant list the state was last cleaned up for: row `watched-tenants/current`,
+ * so what is kept about tenants taken out of WATCH_TENANTS is forgotten once per change of the list.
  */
 export class WatchedTenantsMarker {
   private readonly ensureTable: () => Promise<void>;

@@ -199,7 +199,10 @@ describe('Graph /auditLogs/provisioning', () => {
     expect(await get(NO_AUDIT, '/auditLogs/provisioning')).toMatchObject({
       status: 403,
       body: {
-        error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' },
+        error: {
+          code: 'Authentication_MSGraphPermissionMissing',
+          message: 'Calling principal does not have required MSGraph permissions AuditLog.Read.All',
+        },
       },
     });
     expect(await get(FREE, '/auditLogs/provisioning')).toMatchObject({
@@ -327,6 +330,52 @@ describe('Log Analytics', () => {
       client().queryWorkspace('00000000-0000-4000-8000-000000000000', 'AADProvisioningLogs', { duration: 'PT1H' }),
     ).rejects.toMatchObject({ statusCode: 404 });
     expect(cloud.logAnalytics.queries().map((q) => q.status)).toEqual([200, 429, 400, 400]);
+  });
+
+  it('names KQL outside its subset EmulatorUnsupported, apart from the BadArgumentError of a real syntax error', async () => {
+    const refusal = async (query: string) => {
+      try {
+        await client().queryWorkspace(WORKSPACE, query, { duration: 'PT1H' });
+      } catch (error) {
+        // The SDK's RestError: `code` is the envelope's, `details` the parsed body.
+        const e = error as { name: string; statusCode: number; code: string; details?: unknown };
+        return { name: e.name, statusCode: e.statusCode, code: e.code, body: e.details };
+      }
+      throw new Error(`expected ${query} to be refused`);
+    };
+    expect(await refusal('AADProvisioningLogs | render timechart')).toMatchObject({
+      name: 'RestError',
+      statusCode: 400,
+      code: 'EmulatorUnsupported',
+      body: {
+        error: {
+          code: 'EmulatorUnsupported',
+          innererror: {
+            code: 'EmulatorUnsupported',
+            message: expect.stringMatching(/^The query uses KQL the emulator does not run\. .*'render' operator/),
+          },
+        },
+      },
+    });
+    expect(await refusal('AADProvisioningLogs | where ResultType == ')).toMatchObject({
+      name: 'RestError',
+      statusCode: 400,
+      code: 'BadArgumentError',
+      body: {
+        error: {
+          code: 'BadArgumentError',
+          message: 'The request had some invalid properties',
+          innererror: {
+            code: 'SyntaxError',
+            message: expect.stringMatching(/^A recognition error occurred in the query\. Query could not be parsed at/),
+          },
+        },
+      },
+    });
+    expect(await refusal('AADProvisioningLogs | where Nope == 1')).toMatchObject({
+      code: 'BadArgumentError',
+      body: { error: { innererror: { code: 'SemanticError' } } },
+    });
   });
 
   it('wants a token for https://api.loganalytics.io and the reader role', async () => {

@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,69 @@ describe('webhook receiver emulator', () => {
       /HTTP 401: .*signature mismatch/,
     );
     expect(receiver.accepted()).toEqual([]);
+  });
+
+  it("records today's scheme on the posts it verifies with it", async () => {
+    await poster.post(HOOK, json('{"a":1}'), { idempotencyKey: 'k1' });
+    expect(receiver.accepted('webhook')[0]).toMatchObject({ scheme: 'entra-sync-watch', verified: true });
+  });
+
+  describe('Standard Webhooks', () => {
+    /** A post signed as the spec says (the standardwebhooks package's own signer), with what to change. */
+    async function standardPost(
+      body: string,
+      options: { id?: string; at?: Date; secret?: string; sentBody?: string; signature?: string } = {},
+    ): Promise<Response> {
+      const id = options.id ?? `msg_${randomBytes(8).toString('hex')}`;
+      const at = options.at ?? new Date();
+      const signature = options.signature ?? new Webhook(options.secret ?? receiver.secret).sign(id, at, body);
+      return fetch(env.W!, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': signature,
+        },
+        body: options.sentBody ?? body,
+      });
+    }
+
+    it('takes a post signed with the whsec_ secret, records the scheme, and drops a second delivery of its webhook-id', async () => {
+      expect(receiver.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect((await standardPost('{"event":"alert.firing"}', { id: 'msg_1' })).status).toBe(200);
+      expect((await standardPost('{"event":"alert.firing"}', { id: 'msg_1' })).status).toBe(200);
+      expect(receiver.posts('webhook').map((p) => [p.scheme, p.verified, p.duplicate])).toEqual([
+        ['standard-webhooks', true, false],
+        ['standard-webhooks', true, true],
+      ]);
+      expect(receiver.accepted('webhook')).toHaveLength(1);
+    });
+
+    it('takes any one good signature of several (a secret being rotated)', async () => {
+      const body = '{"n":2}';
+      const at = new Date();
+      const good = new Webhook(receiver.secret).sign('msg_2', at, body);
+      const old = new Webhook(`whsec_${randomBytes(32).toString('base64')}`).sign('msg_2', at, body);
+      expect((await standardPost(body, { id: 'msg_2', at, signature: `${old} ${good}` })).status).toBe(200);
+    });
+
+    it('refuses a tampered body, an old timestamp and a wrong secret with 401 and the reason', async () => {
+      const tampered = await standardPost('{"amount":1}', { sentBody: '{"amount":1000}' });
+      const old = await standardPost('{}', { at: new Date(Date.now() - 10 * 60_000) });
+      const wrong = await standardPost('{}', { secret: `whsec_${randomBytes(32).toString('base64')}` });
+      expect([tampered.status, old.status, wrong.status]).toEqual([401, 401, 401]);
+      expect(receiver.posts('webhook').map((p) => [p.scheme, p.verified, p.problem])).toEqual([
+        ['standard-webhooks', false, 'signature mismatch'],
+        [
+          'standard-webhooks',
+          false,
+          expect.stringMatching(/^timestamp outside the 300 s replay window \(60\d s old\)$/),
+        ],
+        ['standard-webhooks', false, 'signature mismatch'],
+      ]);
+      expect(await tampered.json()).toEqual({ error: { code: 'InvalidSignature', message: 'signature mismatch' } });
+    });
   });
 
   it('fails on demand: a status, a hang the sender times out of, a late answer to a post it took', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
-import { type Target } from '../../lib/cycle/observe';
+import type { Target } from '../../lib/cycle/observe';
 import { readStatus } from '../../lib/status/status';
 import { renderStatusPage } from '../../lib/status/page';
 import { startWorld, type World } from '../support/world';

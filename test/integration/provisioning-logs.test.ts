@@ -111,7 +111,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     expect(email).toContain('Quarantines and deletion holds are still reported from the job status.');
     expect(email).toContain('Likely missing: the application permission AuditLog.Read.All');
     expect(world.log.lines.join('\n')).toContain(
-      '403 Authorization_RequestDenied: Insufficient privileges to complete the operation. while reading provisioning logs from Graph',
+      '403 Authentication_MSGraphPermissionMissing: Calling principal does not have required MSGraph permissions AuditLog.Read.All while reading provisioning logs from Graph',
     );
     await runCycle(world.deps());
     expect(subjects()).toHaveLength(1); // once

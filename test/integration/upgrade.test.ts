@@ -89,6 +89,7 @@ describe('upgrade: rows written by the release before the channel registry', () 
     expect(asked).toBeGreaterThanOrEqual(0);
     expect(asked).toBeLessThan(sentAt);
     expect(world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(), m.subject])).toEqual([
+      // The recipients the stored row was planned with (rows captured from the release before: stored data is a contract).
       ['ops@contoso.example', '[Critical] Quarantined: Contoso to Northwind (Northwind)'],
     ]);
     expect(world.cloud.acs.messages()[0]?.operationId).toBe(operationId);

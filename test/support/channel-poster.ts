@@ -27,7 +27,7 @@ export function channelPoster(
       if (!channel) throw new Error(`no channel ${target.type} is registered`);
       return channel.delivery.send(message, {
         poster,
-        sendBudget: { take: async () => true, hold: async () => undefined, heldUntil: async () => undefined },
+        sendBudget: { take: async () => true, heldUntil: async () => undefined },
         budget: { perMinute: 1000, perHour: 1000 },
         now: poster.now,
         log: { info: () => undefined, warn: () => undefined, error: () => undefined },
@@ -42,7 +42,6 @@ export function channelPoster(
         },
         target,
         describe: `${channel.name(target)} of route ${routeOf(target)}`,
-        left: 1,
       });
     },
   };

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { channelMessage } from '../support/channel-templates';
 import { noticeViews } from '../../lib/notify/notice';
 import { displayLine, displayText, scrubSecrets } from '../../lib/util/safe-text';
 import { noticeOf, RENDER_CONTEXT, NOW } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
-import { WEBHOOK } from '../support/channel-templates';
+import { channelMessage, WEBHOOK } from '../support/channel-templates';
 
 describe('scrubSecrets: what a service echoes back loses its credentials', () => {
   const teams =

@@ -3,7 +3,6 @@ import { fingerprintOf } from '../../lib/evaluate/evaluate';
 import type { AlertLabels, AlertRecord, NotificationItem, PlannedMessage } from '../../lib/model';
 import { AlertStore, ConcurrentUpdateError } from '../../lib/store/alert-store';
 import { itemRows } from '../../lib/store/outbox-store';
-import { SendBudgetStore } from '../../lib/store/send-budget-store';
 import { stateStores } from '../../lib/store/state-table';
 import { PROPERTY_BUDGET_CHARS, StorageError } from '../../lib/store/table';
 import { MemoryTable, unreachable } from '../support/memory-table';
@@ -122,7 +121,7 @@ describe('the send budget shared by instances', () => {
 
   it('an ACS 429 holds every instance until its Retry-After has passed, whatever the budget left', async () => {
     const table = new MemoryTable('state');
-    const [one, other] = [new SendBudgetStore(table.asClient()), new SendBudgetStore(table.asClient())];
+    const [one, other] = [stateStores(table.asClient()).sendBudget, stateStores(table.asClient()).sendBudget];
     const budget = { perMinute: 5, perHour: 10 };
     const at = (s: number) => new Date(Date.parse('2026-11-27T12:00:00Z') + s * 1000);
     expect(await one.take(at(0), budget)).toBe(true);

@@ -90,7 +90,7 @@ export interface LayoutContext<T> {
 export interface DeliveryContext {
   mailer?: Mailer;
   poster?: HttpPoster;
-  sendBudget: Pick<SendBudgetStore, 'take' | 'hold' | 'heldUntil'>;
+  sendBudget: Pick<SendBudgetStore, 'take' | 'heldUntil'>;
   /** The config's send budget (sendBudget). */
   budget: SendBudget;
   now(): Date;
@@ -106,23 +106,18 @@ export type EarlierSend =
   /** It could not be asked: the message and those after it wait for the next cycle. */
   | { outcome: 'unknown'; error: string };
 
-/** Why no more messages may go now (a shared quota spent), for the log and the cycle's summary. */
-interface Refusal {
-  /** `send budget spent (30/min, 100/h)`. */
-  why: string;
-  /** The quota comes back later than the next cycle (ACS's pause). */
-  later?: boolean;
-  budgetSpent?: EmailBudgetSpent;
-}
-
 /** After a send failed: what to say, what to write on the message, and whether the destination's next messages still go. */
-export interface SendFailure {
-  /** A problem of the cycle: in its errors and the log. */
-  error?: string;
-  /** Not a problem of the cycle (a quota spent): the log only. */
-  warn?: string;
-  update?: PlannedMessage;
-  next: 'go-on' | 'stop';
+type SendFailure =
+  | { error: string; update?: PlannedMessage; next: 'go-on' | 'stop'; quotaSpent?: undefined }
+  /**
+   * The provider's own quota ran out (ACS's 429): not an error of the cycle. The message waits as if
+   * never sent (`update`), the destination stops, and no instance sends before `until`.
+   */
+  | { quotaSpent: { until: Date; log: string; budgetSpent: EmailBudgetSpent }; update?: PlannedMessage };
+
+/** Why no more messages may go now (a shared quota is spent), and what the cycle summary says of it. */
+interface Refusal {
+  reason: string;
   budgetSpent?: EmailBudgetSpent;
 }
 
@@ -133,14 +128,14 @@ export interface ChannelDelivery<T, C> {
   sharedQueue?: boolean;
   /** For a message that carries an attempt (a send whose outcome is unknown): what became of it, before anything is sent again. */
   earlier?(message: PlannedMessage, ctx: DeliveryContext): Promise<EarlierSend>;
-  /** Whether one more message may go now (a shared quota); why not, when not, and the rest wait. */
+  /** Whether one more message may go now (a shared quota); the reason when not, and the rest wait. */
   admit?(ctx: DeliveryContext): Promise<Refusal | undefined>;
   /** The message as written down just before it is sent (email: the attempt, with its Operation-Id). */
   beforeSend?(message: PlannedMessage, now: Date): PlannedMessage;
   /** Sends it; resolves with a line for the log once the channel has taken it, throws when it has not (or may not have). */
   send(content: C, ctx: SendContext<T>): Promise<string>;
-  /** What a failed send means (and what it asks of a shared quota). */
-  failed(message: PlannedMessage, content: C, error: Error, ctx: SendContext<T>): Promise<SendFailure>;
+  /** What a failed send means. */
+  failed(message: PlannedMessage, content: C, error: Error, describe: string, now: Date): SendFailure;
 }
 
 /** Sending one message: the delivery context, the message, its target and how it is named. */
@@ -149,8 +144,6 @@ export interface SendContext<T> extends DeliveryContext {
   target: T;
   /** `Teams channel TEAMS_OPS_URL of route root`. */
   describe: string;
-  /** The destination's messages not yet sent this cycle, this one included. */
-  left: number;
 }
 
 /**

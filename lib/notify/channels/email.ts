@@ -1,7 +1,7 @@
 import { DeliveryFailedError, operationIdOf, SendThrottledError } from '../../clients/mailer';
 import type { ChannelTarget, EmailContent, PlannedMessage, Recipients } from '../../model';
 import type { Route } from '../../model/policy';
-import { defineChannel, type DeliveryContext, type EarlierSend, type SendContext, type SendFailure } from './channel';
+import { defineChannel, type DeliveryContext, type EarlierSend } from './channel';
 import { emailFromViews } from './email/compose';
 import { digestEmail } from './email/digest';
 
@@ -26,7 +26,7 @@ type EmailTarget = ChannelTarget & { type: 'email' };
 /**
  * Most alerts in one email: a reader can act on 50, and 50 bounded sections stay far below ACS's
  * 10 MB per message (docs/reference/platform-notes.md §4.4). A mass incident of 1,000 alerts is
- * then 20 emails, inside the default send budget of 30 a minute.
+ * then 20 emails, sent within the send budget over as many cycles as it takes.
  */
 export const MAX_ALERTS_PER_EMAIL = 50;
 /** ACS's limit on one send request, attachments included (platform-notes §4.4). */
@@ -80,28 +80,6 @@ async function earlierSend(message: PlannedMessage, ctx: DeliveryContext): Promi
   }
 }
 
-/**
- * ACS answered 429: its sending limit ran out, as if our budget had. The email was not taken (ACS
- * rejects, it does not queue), so it waits with its attempt cleared and is sent later under the same
- * Operation-Id; nothing is counted as sent; no instance sends again before the Retry-After has
- * passed (the hold is kept in the shared budget row). The 429 is not an error of the cycle: the
- * emails wait in the outbox, and the summary says the budget ran out at ACS.
- */
-async function throttled(
-  error: SendThrottledError,
-  message: PlannedMessage,
-  ctx: SendContext<EmailTarget>,
-): Promise<SendFailure> {
-  const until = new Date(ctx.now().getTime() + error.retryAfterMs);
-  await ctx.sendBudget.hold(until);
-  return {
-    warn: `ACS answered 429 (its sending limit, Retry-After ${Math.ceil(error.retryAfterMs / 1000)} s): the email budget ran out at ACS; ${ctx.left} email(s) wait, and none is sent before ${until.toISOString()}`,
-    update: { ...message, attempt: undefined },
-    next: 'stop',
-    budgetSpent: { at: 'ACS', sendsResumeAt: until.toISOString() },
-  };
-}
-
 export const email = defineChannel<EmailTarget, EmailContent>({
   type: 'email',
   noun: 'email',
@@ -123,12 +101,11 @@ export const email = defineChannel<EmailTarget, EmailContent>({
       const heldUntil = await ctx.sendBudget.heldUntil(ctx.now());
       if (heldUntil)
         return {
-          why: `ACS asked for no sends before ${heldUntil.toISOString()} (its 429)`,
-          later: true,
+          reason: `ACS asked for no sends before ${heldUntil.toISOString()} (its 429)`,
           budgetSpent: { at: 'ACS', sendsResumeAt: heldUntil.toISOString() },
         };
       return {
-        why: `send budget spent (${ctx.budget.perMinute}/min, ${ctx.budget.perHour}/h)`,
+        reason: `send budget spent (${ctx.budget.perMinute}/min, ${ctx.budget.perHour}/h)`,
         budgetSpent: { at: 'budget' },
       };
     },
@@ -145,8 +122,20 @@ export const email = defineChannel<EmailTarget, EmailContent>({
       });
       return `sent to ${recipients.to.join(', ')} (operation ${operationId}): ${content.subject}`;
     },
-    async failed(message, content, error, ctx) {
-      if (error instanceof SendThrottledError) return throttled(error, message, ctx);
+    failed(message, content, error, _describe, now) {
+      // ACS answered 429: its sending limit ran out, as if our budget had. ACS rejects, it does not
+      // queue, so the email waits with its attempt cleared and goes later under the same Operation-Id.
+      if (error instanceof SendThrottledError) {
+        const until = new Date(now.getTime() + error.retryAfterMs);
+        return {
+          quotaSpent: {
+            until,
+            log: `ACS answered 429 (its sending limit, Retry-After ${Math.ceil(error.retryAfterMs / 1000)} s): the email budget ran out at ACS; no email is sent before ${until.toISOString()}`,
+            budgetSpent: { at: 'ACS', sendsResumeAt: until.toISOString() },
+          },
+          update: { ...message, attempt: undefined },
+        };
+      }
       const text = `sending "${content.subject}" failed, will retry next cycle: ${error.message}`;
       // ACS took it and then failed it: a new Operation-Id next time, and the other emails still go.
       if (error instanceof DeliveryFailedError)

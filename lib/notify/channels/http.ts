@@ -33,12 +33,10 @@ interface PostContext<T> {
   describe: string;
 }
 
-/** What reading an answer is given: the post's context, where it went, and what no error may repeat. */
+/** What reading an answer is given: the post's context, and where it went. */
 interface AnswerContext<T> extends PostContext<T> {
   /** `Teams channel TEAMS_OPS_URL of route root (https://host/path (query hidden))`. */
   where: string;
-  /** The request's secrets (HttpRequest.secrets). */
-  secrets: string[];
 }
 
 /**
@@ -52,7 +50,7 @@ function readAnswer<T extends ChannelTarget>(
   explain: HttpChannel<T, ChannelMessage>['explain'],
 ): void {
   if (answer.status >= 200 && answer.status < 300) return;
-  const text = answerText(answer, ctx.secrets);
+  const text = answerText(answer);
   if (answer.status >= 300 && answer.status < 400)
     throw new PostError(
       `${ctx.where} answered with a redirect (${text}); posts are sent only to the URL in the setting`,
@@ -89,12 +87,12 @@ export function httpDelivery<T extends ChannelTarget, C extends ChannelMessage>(
       const request = channel.request(content, post);
       const where = postedTo(ctx.describe, request.url);
       const answer = await poster.post(request, { what: where, abortSignal: ctx.signal });
-      readAnswer(answer, { ...post, where, secrets: request.secrets }, channel.explain);
+      readAnswer(answer, { ...post, where }, channel.explain);
       return `posted to the ${ctx.describe}: ${content.summary}`;
     },
-    async failed(message, content, error, ctx) {
+    failed(message, content, error, describe) {
       return {
-        error: `posting "${content.summary}" to the ${ctx.describe} failed, will retry next cycle: ${error.message}`,
+        error: `posting "${content.summary}" to the ${describe} failed, will retry next cycle: ${error.message}`,
         // Down, refusing or set up wrong: its other messages would fail the same way, and wait with it.
         update: { ...message, failedAttempts: message.failedAttempts + 1 },
         next: 'stop',

@@ -389,15 +389,10 @@ export const teams = defineChannel<TeamsTarget, ChannelMessage>({
   // A Workflows webhook has no idempotency key: a card Teams took whose answer was lost is posted
   // again (at least once; README, "Delivery to channels").
   delivery: httpDelivery<TeamsTarget, ChannelMessage>({
-    request: (content, ctx) => {
-      const url = urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "workflow's webhook URL");
-      return {
-        url,
-        headers: { 'Content-Type': content.contentType, 'User-Agent': 'EntraSyncWatch/1' },
-        body: content.body,
-        // A Workflows URL carries its signature in the query.
-        secrets: [url, ctx.poster.setting(ctx.target.urlSetting) ?? ''],
-      };
-    },
+    request: (content, ctx) => ({
+      url: urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "workflow's webhook URL"),
+      headers: { 'Content-Type': content.contentType, 'User-Agent': 'EntraSyncWatch/1' },
+      body: content.body,
+    }),
   }),
 });

@@ -383,7 +383,6 @@ export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
           ...signedHeaders(content.body, secret, ctx.poster.now(), ctx.idempotencyKey),
         },
         body: content.body,
-        secrets: [url, ctx.poster.setting(ctx.target.urlSetting) ?? '', secret],
       };
     },
   }),
