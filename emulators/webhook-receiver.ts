@@ -13,7 +13,7 @@
  *
  *   POST /hooks/{name}
  *        A generic receiver that verifies either of two signing schemes (and records which one a post used):
- *        - today's, what schemas/webhook-v1.json and the README promise: an `X-Entra-Sync-Watch-Timestamp`
+ *        - today's, what schemas/webhook-v1.json and docs/channels.md ("Webhooks") promise: an `X-Entra-Sync-Watch-Timestamp`
  *          within 300 s of its own clock and an `X-Entra-Sync-Watch-Signature` of `v1=` + hex
  *          HMAC-SHA256(secret, "<timestamp>.<body>"); a delivery id (`X-Entra-Sync-Watch-Delivery`);
  *        - Standard Webhooks (https://www.standardwebhooks.com, the spec's `webhook-id`, `webhook-timestamp`,
@@ -169,7 +169,7 @@ function staleness(timestamp: string, now: Date, windowSeconds: number): string 
 const JSON_BODY = (req: IncomingMessage) =>
   /^application\/json\b/i.test(header(req, 'content-type') ?? '') ? undefined : 'Content-Type must be application/json';
 
-/** Today's scheme, written from the README's description (not from the product's code). */
+/** Today's scheme, written from the description in docs/channels.md, "Webhooks" (not from the product's code). */
 function signatureProblem(
   req: IncomingMessage,
   body: string,

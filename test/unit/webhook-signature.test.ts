@@ -8,7 +8,7 @@ import {
   verifySignature,
 } from '../../lib/notify/channels/webhook';
 
-/** The webhook signature: HMAC-SHA256 over `<timestamp>.<body>`, with a replay window (README, "Webhooks"). */
+/** The webhook signature: HMAC-SHA256 over `<timestamp>.<body>`, with a replay window (docs/channels.md, "Webhooks"). */
 
 const secret = 'a'.repeat(64);
 const body = '{"version":1,"type":"notices","id":"k1"}';

@@ -20,7 +20,7 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * The Teams channel: one Adaptive Card per message, in the envelope a Teams Workflows webhook
  * ("Send webhook alerts to a channel", trigger "When a Teams webhook request is received") takes:
  * `{ "type": "message", "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive",
- * "contentUrl": null, "content": <AdaptiveCard> }] }` (README, "Teams"). The words are the notice
+ * "contentUrl": null, "content": <AdaptiveCard> }] }` (docs/channels.md, "Teams"). The words are the notice
  * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
  * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
  * buttons (Action.OpenUrl) for the links and the snooze links.
@@ -327,7 +327,7 @@ export interface TeamsTarget extends ChannelTarget {
   type: 'teams';
   /** The app setting holding the Workflows webhook URL (it carries its signature, so it is a secret). */
   urlSetting: string;
-  /** The Adaptive Card version a card declares (default 1.5; see README, "Teams"). */
+  /** The Adaptive Card version a card declares (default 1.5; see docs/channels.md, "Teams"). */
   cardVersion?: '1.4' | '1.5';
 }
 
@@ -387,7 +387,7 @@ export const teams = defineChannel<TeamsTarget, ChannelMessage>({
     digest: (digest, ctx) => teamsDigest(digest, { cardVersion: ctx.target.cardVersion }),
   },
   // A Workflows webhook has no idempotency key: a card Teams took whose answer was lost is posted
-  // again (at least once; README, "Delivery to channels").
+  // again (at least once; docs/channels.md, "Delivery to channels").
   delivery: httpDelivery<TeamsTarget, ChannelMessage>({
     request: (content, ctx) => ({
       url: urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "workflow's webhook URL"),

@@ -9,8 +9,8 @@ import { httpDelivery } from './http';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
 /**
- * The generic JSON webhook: a versioned, documented payload (schemas/webhook-v1.json; README,
- * "Webhooks") with the same words every channel shows (lib/notify/notice.ts), signed with
+ * The generic JSON webhook: a versioned, documented payload (schemas/webhook-v1.json;
+ * docs/channels.md, "Webhooks") with the same words every channel shows (lib/notify/notice.ts), signed with
  * HMAC-SHA256 over `<timestamp>.<body>` so a receiver can check that it comes from this monitor and
  * is not a replay. Text is plain text, made display-safe (no control or direction characters,
  * foreign URLs defanged, bounded); a receiver that shows it as HTML must still escape it.
@@ -256,7 +256,7 @@ export function signedHeaders(body: string, secret: string, now: Date, id: strin
 }
 
 /**
- * What a receiver checks (README, "Webhooks", has the same in a few lines): the timestamp is a
+ * What a receiver checks (docs/channels.md, "Webhooks", has the same in a few lines): the timestamp is a
  * whole number of seconds within the replay window of now, and one of the header's `v1=`
  * signatures is the HMAC of `<timestamp>.<body>`, compared in constant time.
  */
