@@ -23,6 +23,7 @@ export function freshStart(world: World, prefix: string): void {
   world.cloud.control.reset();
   world.cloud.acs.reset();
   world.cloud.webhooks.reset();
+  world.cloud.pagerduty.reset();
   world.cloud.logAnalytics.reset();
   world.tableName = `${prefix}${Math.random().toString(36).slice(2)}`;
 }
