@@ -10,6 +10,7 @@ import { renderStatusPage } from '../../lib/status/page';
 import { ECHO_BEARER } from '../../emulators/webhook-receiver';
 import { recordSecret } from '../../emulators/secrets';
 import { emailSubjects, freshStart, quarantine, recover } from '../support/demo';
+import { Crash, crashAt } from '../support/crash';
 import { startWorld, type World } from '../support/world';
 
 /**
@@ -22,8 +23,6 @@ const CHANNELS = [
   { type: 'teams', urlSetting: 'TEAMS_OPS_URL' },
   { type: 'webhook', urlSetting: 'OPS_WEBHOOK_URL', secretSetting: 'OPS_WEBHOOK_SECRET' },
 ];
-
-class Crash extends Error {}
 
 describe('channels: Teams and signed webhooks beside email', () => {
   let world: World;
@@ -208,15 +207,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(posts()).toEqual(['webhook:firing']);
   });
 
-  /** Stops the cycle the `nth` time it reaches `point` (email's send comes first, then Teams, then the webhook). */
-  const crashAt = (point: CyclePoint, nth: number) => {
-    let seen = 0;
-    return {
-      probe: (p: CyclePoint) => {
-        if (p === point && ++seen === nth) throw new Crash(`${p} #${nth}`);
-      },
-    };
-  };
+  // crashAt(point, nth): email's send comes first, then Teams, then the webhook.
 
   it.each<[CyclePoint, number]>([
     ['planned', 1],

@@ -6,11 +6,10 @@ import { formatSummary } from '../../lib/app';
 import { expectEachOnce } from '../support/notices';
 import { policy, route } from '../support/policy';
 import { freshStart, NORTHWIND, NORTHWIND_JOB, quarantine, recover } from '../support/demo';
+import { Crash, crashAt } from '../support/crash';
 import { startWorld, type World } from '../support/world';
 
 const POINTS: CyclePoint[] = ['evaluated', 'state-written', 'planned', 'sent', 'recorded'];
-
-class Crash extends Error {}
 
 describe('delivery', () => {
   let world: World;
@@ -21,11 +20,6 @@ describe('delivery', () => {
   beforeEach(() => freshStart(world, 'd'));
 
   const trip = () => quarantine(world);
-  const crashAt = (point: CyclePoint) => ({
-    probe: (p: CyclePoint) => {
-      if (p === point) throw new Crash(`stopped at ${p}`);
-    },
-  });
   const subjects = () => world.cloud.acs.messages().map((m) => m.subject.split(':')[0]);
   /** Two alerts for two sets of people: a deletion hold at Contoso (ops), a quarantine at Northwind (its own route). */
   const twoEmails = (budget?: { perMinute: number; perHour: number }) => {

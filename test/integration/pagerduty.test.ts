@@ -4,6 +4,7 @@ import { buildPolicy } from '../../lib/config/config';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { CyclePoint } from '../../lib/model';
 import { CONTOSO, emailSubjects, freshStart, NORTHWIND, NORTHWIND_JOB, quarantine, recover } from '../support/demo';
+import { Crash, crashAt } from '../support/crash';
 import { startWorld, type World } from '../support/world';
 
 /**
@@ -16,8 +17,6 @@ import { startWorld, type World } from '../support/world';
 
 const PAGERDUTY = { type: 'pagerduty', routingKeySetting: 'PD_ROUTING_KEY' };
 const RECEIVER = 'root~pagerduty:PD_ROUTING_KEY';
-
-class Crash extends Error {}
 
 describe('PagerDuty beside email', () => {
   let world: World;
@@ -104,15 +103,7 @@ describe('PagerDuty beside email', () => {
     expect(world.cloud.pagerduty.events().every((e) => e.status === 202)).toBe(true);
   });
 
-  /** Stops the cycle the `nth` time it reaches `point` (email's send comes first, then PagerDuty's). */
-  const crashAt = (point: CyclePoint, nth: number) => {
-    let seen = 0;
-    return {
-      probe: (p: CyclePoint) => {
-        if (p === point && ++seen === nth) throw new Crash(`${p} #${nth}`);
-      },
-    };
-  };
+  // crashAt(point, nth): email's send comes first, then PagerDuty's.
 
   it.each<[CyclePoint, number]>([
     ['planned', 1],
