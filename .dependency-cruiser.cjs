@@ -91,6 +91,24 @@ const forbidden = [
   },
 ];
 
+const ON_A_FLOOR = FLOORS.map(([, path]) => path);
+forbidden.push(
+  {
+    name: 'every-folder-on-a-floor',
+    comment: 'A new folder of lib/ takes its place in FLOORS (and, for a stage, in STAGES) before it is used.',
+    severity: 'error',
+    from: { path: '^lib/', pathNot: ON_A_FLOOR },
+    to: {},
+  },
+  {
+    name: 'every-folder-on-a-floor-imported',
+    comment: 'A new folder of lib/ takes its place in FLOORS (and, for a stage, in STAGES) before it is used.',
+    severity: 'error',
+    from: {},
+    to: { path: '^lib/[^/]+/', pathNot: ON_A_FLOOR },
+  },
+);
+
 FLOORS.forEach(([name, path], i) => {
   const above = FLOORS.slice(i + 1).map(([, p]) => p);
   if (above.length > 0)

@@ -9,6 +9,7 @@ import { recordSecret } from '../../emulators/secrets';
 import { captureLog } from '../support/log-capture';
 import { runTypeScript } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
+import { NORTHWIND } from '../support/demo';
 
 /**
  * `npm run cycle` with every kind of user mistake: each is named (the setting, the file, the
@@ -17,7 +18,6 @@ import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/wo
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'esw-cli-'));
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 
 async function run(
   env: Env,
