@@ -46,11 +46,12 @@ export async function doctorCommand(
     return 2;
   }
   try {
-    const { env: settings, notes } = localSettings(env, options.localSettingsFile);
-    for (const note of notes) io.err(note);
     let report: DoctorReport;
-    if (parsed.configOnly) report = configReportFromEnv(settings);
+    // The deploy's check reads what the deployment gets (the azd environment), not a local.settings.json.
+    if (parsed.configOnly) report = configReportFromEnv(env);
     else {
+      const { env: settings, notes } = localSettings(env, options.localSettingsFile);
+      for (const note of notes) io.err(note);
       for (const warning of identityWarnings(loadSettings(settings).identity, settings)) io.err(`warning: ${warning}`);
       report = await runDoctorFromEnv(settings, { tenants: parsed.tenants });
     }

@@ -24,15 +24,16 @@ export interface ConfigCheck {
 
 const roleFor = (neededBy: string): string => AZURE_ROLES.find((r) => r.neededBy === neededBy)?.name ?? 'its role';
 
-export function configRow(config: ConfigCheck): CheckRow {
+/** The config's row; `alone` when nothing else is checked (the deploy's check), else the others follow the defaults of a bad one. */
+export function configRow(config: ConfigCheck, alone = false): CheckRow {
   const where = config.path ?? 'no config file (WATCH_CONFIG is not set)';
   if (config.problems)
     return {
       check: 'config',
       status: 'fail',
       needed: true,
-      result: `${where}: ${config.problems.length} problem(s):\n${config.problems.join('\n')}`,
-      fix: `Correct ${config.path ?? 'the config'} at the paths named (the other checks ran with the defaults)`,
+      result: `${where}: ${config.problems.length} problem(s):\n${config.problems.join('\n')}${alone ? '' : '\n(the other checks follow the defaults)'}`,
+      fix: `Correct ${config.path ?? 'the config'} at the paths named`,
     };
   const rules = config.policy?.kqlRules?.length ?? 0;
   return {

@@ -41,7 +41,7 @@ export interface DoctorDeps {
 
 /** Only the config: what the deploy checks before it ships the package (`npm run doctor -- --config-only`). */
 export function configReport(config: ConfigCheck, now: Date): DoctorReport {
-  return reportOf([configRow(config)], now);
+  return reportOf([configRow(config, true)], now);
 }
 
 export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {

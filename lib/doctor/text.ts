@@ -99,7 +99,7 @@ export function renderDoctorText(report: DoctorReport, width = 100): string {
   };
   const tenants = new Set(report.checks.map((c) => c.tenant).filter(Boolean));
   const out: string[] = [
-    `Entra Sync Watch doctor, ${report.generatedAt}: ${tenants.size} tenant(s), ${report.checks.length} check(s)`,
+    `Entra Sync Watch doctor, ${report.generatedAt}: ${tenants.size > 0 ? `${tenants.size} tenant(s), ` : ''}${report.checks.length} check(s)`,
     '',
   ];
   const line = (cells: string[]) =>

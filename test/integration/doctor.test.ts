@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { doctorCommand } from '../../lib/cli/doctor-command';
 import type { CheckRow, DoctorReport } from '../../lib/doctor/report';
 import type { Env } from '../../lib/settings/env';
@@ -233,7 +234,7 @@ describe('npm run doctor', () => {
     expect(code).toBe(1);
     expect(rowOf(report, 'config')).toMatchObject({
       status: 'fail',
-      result: `${file}: 1 problem(s):\nkqlRules[0].query: line 3, column 35: The name 'BogusColumn' does not refer to any known column, table, variable or function. (KS142)`,
+      result: `${file}: 1 problem(s):\nkqlRules[0].query: line 3, column 35: The name 'BogusColumn' does not refer to any known column, table, variable or function. (KS142)\n(the other checks follow the defaults)`,
     });
     expect(rowOf(report, 'job-status', CONTOSO)?.status).toBe('ok');
     expect(report.checks.some((c) => c.check.startsWith('kql:'))).toBe(false);
@@ -362,4 +363,79 @@ describe('npm run doctor', () => {
     expect(result.err).toContain('WATCH_SCHEDULE="99 * * * * *" is not an NCRONTAB expression');
     expect(result.err).not.toMatch(STACK);
   });
+});
+
+describe('at deploy: the config checked before the package ships (azure.yaml prepackage)', () => {
+  const root = join(__dirname, '..', '..');
+  const hook = (
+    parseYaml(readFileSync(join(root, 'azure.yaml'), 'utf8')) as {
+      services: { api: { hooks: { prepackage: Record<'posix' | 'windows', { run: string }> } } };
+    }
+  ).services.api.hooks.prepackage;
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
+  it('runs npm run doctor -- --config-only before it bundles, on POSIX and Windows, stopping there when it fails', () => {
+    expect(hook.posix.run).toMatch(/^npm run doctor -- --config-only && npm run bundle && npm prune /);
+    expect(hook.windows.run).toMatch(
+      /^npm run doctor -- --config-only; if \(\$\?\) \{ npm run bundle; if \(\$\?\) \{ npm prune /,
+    );
+    expect(pkg.scripts.doctor).toBe('tsx lib/cli/doctor.ts');
+  });
+
+  /** The project folder as azd packages it, with the azd environment's WATCH_CONFIG (the path in Azure). */
+  function projectWith(config: unknown): string {
+    const project = mkdtempSync(join(tmpdir(), 'esw-deploy-'));
+    writeFileSync(join(project, 'watch-config.json'), JSON.stringify(config));
+    // A local.settings.json is not what the deployment gets: it is not read.
+    writeFileSync(join(project, 'local.settings.json'), JSON.stringify({ Values: { WATCH_CONFIG: 'elsewhere.json' } }));
+    mkdirSync(join(project, 'node_modules'));
+    return project;
+  }
+  const azdEnv = { WATCH_CONFIG: '/home/site/wwwroot/watch-config.json', ALERT_EMAIL_TO: 'identity-ops@contoso.com' };
+  const prepackage = (cwd: string, env: Env) =>
+    runTypeScript('lib/cli/doctor.ts', { cwd, env, args: ['--config-only'], label: 'npm run doctor -- --config-only' });
+
+  it('a KQL rule with an unknown column stops the deploy with its line and column, read from the folder that becomes /home/site/wwwroot', async () => {
+    const project = projectWith({
+      kqlRules: [
+        {
+          name: 'kql-deletes-spike',
+          timeSpan: '1h',
+          query: 'AADProvisioningLogs | where Action in ("Delete", "Disable") | count',
+          threshold: { column: 'Count', operator: '>', value: 100 },
+        },
+      ],
+    });
+    const result = await prepackage(project, azdEnv);
+    expect(result.code).toBe(1);
+    const row = rowIn(groupOf(result.out.split('\n'), '── The deployment'), 'config');
+    expect(row.result).toBe(
+      `FAIL: ${join(project, 'watch-config.json')}: 1 problem(s): kqlRules[0].query: line 1, column 29: The name 'Action' does not refer to any known column, table, variable or function. (the table's column is ProvisioningAction: Microsoft's sample queries say Action, which its published schema does not have) (KS142)`,
+    );
+    // A path longer than its column is cut after a separator; read back, the pieces are a space apart.
+    expect(row.fix.replace(/ (?=json)/, '')).toBe(`Correct ${join(project, 'watch-config.json')} at the paths named`);
+    expect(result.out).toMatch(/1 check\(s\) the config needs failed: exit code 1\.\s*$/);
+  }, 30_000);
+
+  it('a valid config, and no config at all, let it go on (exit 0), with nothing but the config checked', async () => {
+    const valid = await prepackage(
+      projectWith({
+        kqlRules: [
+          {
+            name: 'kql-deletes-spike',
+            timeSpan: '1h',
+            query: 'AADProvisioningLogs | where ProvisioningAction in ("Delete", "Disable") | count',
+            threshold: { column: 'Count', operator: '>', value: 100 },
+          },
+        ],
+      }),
+      azdEnv,
+    );
+    expect(valid.code).toBe(0);
+    expect(valid.out).toMatch(/^config +ok: .*watch-config\.json: valid; 1 KQL rule\(s\) pass/m);
+    expect(valid.out).toMatch(/^Entra Sync Watch doctor, \S+: 1 check\(s\)$/m);
+    const none = await prepackage(projectWith({}), { ALERT_EMAIL_TO: 'identity-ops@contoso.com' });
+    expect(none.code).toBe(0);
+    expect(none.out).toMatch(/^config +ok: no config file \(WATCH_CONFIG is not set\): valid$/m);
+  }, 30_000);
 });

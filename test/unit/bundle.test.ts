@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -47,5 +47,51 @@ describe('the deployment bundle', () => {
     const line = out.split('\n').find((l) => l.startsWith('registered '));
     expect(JSON.parse(line?.slice('registered '.length) ?? '[]').sort()).toEqual(registeredInSources());
     expect(registeredInSources().length).toBeGreaterThan(2);
+  });
+
+  it('leaves the Kusto language service out, and loads it from node_modules at start for a config with KQL rules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'esw-bundle-kql-'));
+    const bundle = join(dir, 'dist', 'functions', 'app.js');
+    await bundleFunctions(root, bundle);
+    // Neither of its two scripts is inside (each defines its assembly and runtime by these names).
+    expect(readFileSync(bundle, 'utf8')).not.toMatch(/Bridge\.assembly\("Kusto\.Language\.Bridge"|Bridge\.NET/);
+    mkdirSync(join(dir, 'node_modules', '@azure', 'functions-core'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', '@azure', 'functions-core', 'index.js'), FAKE_CORE);
+    mkdirSync(join(dir, 'node_modules', '@kusto'), { recursive: true });
+    symlinkSync(
+      join(root, 'node_modules', '@kusto', 'language-service-next'),
+      join(dir, 'node_modules', '@kusto', 'language-service-next'),
+    );
+    const config = join(dir, 'watch-config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        kqlRules: [
+          {
+            name: 'kql-typo',
+            timeSpan: '1h',
+            query: 'AADProvisioningLogs | where ResultType == "Failure" | summarize count() by BogusColumn',
+            threshold: { operator: '>', value: 5 },
+          },
+        ],
+      }),
+    );
+    // What functions/watch.ts does when the host loads it: validate the settings and the config, loudly.
+    const result = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(bundle)})`], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        WATCH_TENANTS: '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b',
+        ALERT_EMAIL_TO: 'ops@contoso.com',
+        ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.com',
+        ACS_ENDPOINT: 'https://watch.communication.azure.com',
+        LOG_ANALYTICS_WORKSPACE_ID: '7c7c7c7c-0000-4000-8000-00000000a11a',
+        WATCH_CONFIG: config,
+      },
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toContain(
+      "kqlRules[0].query: line 1, column 76: The name 'BogusColumn' does not refer to any known column, table, variable or function. (KS142)",
+    );
   });
 });
