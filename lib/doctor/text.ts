@@ -82,7 +82,7 @@ function summary(report: DoctorReport): string {
   const count = (status: CheckStatus) => report.checks.filter((c) => c.status === status).length;
   const failures = count('fail');
   const warnings = count('warn');
-  const warned = warnings > 0 ? ` (${warnings} warning(s): degraded or worth a look, not needed)` : '';
+  const warned = warnings > 0 ? ` (and ${warnings} warning(s) worth a look)` : '';
   return failures > 0
     ? `${failures} check(s) the config needs failed${warned}: exit code 1.`
     : `Everything the config needs works${warned}: exit code 0.`;
@@ -126,6 +126,6 @@ export function renderDoctorText(report: DoctorReport, width = 100): string {
     for (let i = 0; i < height; i++) out.push(line(cells.map((c) => c[i] ?? '')));
   }
   if (links.length > 0) out.push('', ...links.map((link, i) => `[${i + 1}] ${headerSafe(link, 4000)}`));
-  out.push('', summary(report));
+  out.push('', ...wrap(summary(report), width - 1));
   return `${out.join('\n')}\n`;
 }
