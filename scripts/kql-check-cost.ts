@@ -4,7 +4,7 @@
  * deployed: the esbuild bundle (scripts/bundle.ts) loaded by plain Node with the package's
  * node_modules, as functions/watch.ts validates its settings and config at load. Each run is a new
  * process; the median of `runs` (default 5) for a config without KQL rules and one with two.
- * Reported in the README ("KQL rules"); CPU time is the figure to compare on a busy machine.
+ * Reported in docs/configuration.md, "KQL rules"; CPU time is the figure to compare on a busy machine.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -58,7 +58,7 @@ function grant(permission: Permission, probe: TenantProbe): Pick<CheckRow, 'fix'
       link: probe.consentUrl,
     };
   return {
-    fix: `Grant the managed identity the Microsoft Graph app role ${what} (README, "Grant the Graph roles by hand"); a new token carries it`,
+    fix: `Grant the managed identity the Microsoft Graph app role ${what} (docs/deploying.md, "Grant the Graph roles by hand"); a new token carries it`,
   };
 }
 
@@ -86,7 +86,7 @@ function signInFix(problem: AccessProblem, probe: TenantProbe): Pick<CheckRow, '
     return {
       fix: probe.consentUrl
         ? 'Check WATCH_TENANTS and the app registration: the token must be issued by this tenant'
-        : 'Watch other tenants through a multi-tenant app registration they consent to (WATCH_APP_CLIENT_ID; README, "Many tenants without a secret")',
+        : 'Watch other tenants through a multi-tenant app registration they consent to (WATCH_APP_CLIENT_ID; docs/deploying.md, "Many tenants without a secret (MSPs)")',
     };
   if (problem.likelyMissingPermission && probe.consentUrl)
     return {
@@ -113,7 +113,7 @@ async function signIn(probe: TenantProbe): Promise<{ row: CheckRow; roles?: stri
           needed: true,
           result:
             "the token is a person's (delegated), not the monitor's: off Azure, a managed identity is stood in for by your own sign-in (az login), so these checks would prove what you may do, not what the monitor may",
-          fix: 'Run the doctor where the identity is: GET https://<function app>/api/doctor?code=<function key> (README, "Check the deployment")',
+          fix: 'Run the doctor where the identity is: GET https://<function app>/api/doctor?code=<function key> (docs/deploying.md, "Check the deployment: npm run doctor")',
         }),
       };
     const roles = tokenRoles(token.token);
@@ -292,7 +292,7 @@ async function earlyWarnings(probe: TenantProbe, withJobs: ServicePrincipalRef |
       status: 'warn',
       needed: false,
       result: `degraded: the early warnings (${EARLY_WARNINGS}'s secret check) are skipped where Graph does not give the synchronization secrets; those of ${name}: ${why}`,
-      fix: 'Optional: Graph documents no permission for reading synchronization secrets and may want more than Synchronization.Read.All (README, "Run it against your tenant"); the other checks do not need them. Turn these three rules off for this tenant to silence this',
+      fix: 'Optional: Graph documents no permission for reading synchronization secrets and may want more than Synchronization.Read.All (docs/deploying.md, "Permissions"); the other checks do not need them. Turn these three rules off for this tenant to silence this',
     });
   try {
     const body = await probe.graph.get(`/servicePrincipals/${encodeURIComponent(withJobs.id)}/synchronization/secrets`);
