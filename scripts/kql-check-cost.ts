@@ -7,10 +7,10 @@
  * Reported in docs/configuration.md, "KQL rules"; CPU time is the figure to compare on a busy machine.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { bundleFunctions } from './bundle';
+import { bundleFunctions, runtimeModules } from './bundle';
 
 const root = resolve(__dirname, '..');
 
@@ -38,33 +38,32 @@ const RULES = [
   },
 ];
 
+/** Settings a Function App starts with (valid, pointing nowhere reachable: nothing is called at start), with this config. */
+export function startSettings(config: string): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    WATCH_TENANTS: '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b',
+    ALERT_EMAIL_TO: 'ops@contoso.com',
+    ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.com',
+    ACS_ENDPOINT: 'https://watch.communication.azure.com',
+    LOG_ANALYTICS_WORKSPACE_ID: '7c7c7c7c-0000-4000-8000-00000000a11a',
+    WATCH_CONFIG: config,
+  };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 async function main(runs: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'esw-kql-cost-'));
   const bundle = join(dir, 'dist', 'functions', 'app.js');
   await bundleFunctions(root, bundle);
-  mkdirSync(join(dir, 'node_modules', '@azure', 'functions-core'), { recursive: true });
-  writeFileSync(join(dir, 'node_modules', '@azure', 'functions-core', 'index.js'), FAKE_CORE);
-  mkdirSync(join(dir, 'node_modules', '@kusto'), { recursive: true });
-  symlinkSync(
-    join(root, 'node_modules', '@kusto', 'language-service-next'),
-    join(dir, 'node_modules', '@kusto', 'language-service-next'),
-  );
+  runtimeModules(root, dir, FAKE_CORE);
   const configs = { 'without KQL rules': {}, [`with ${RULES.length} KQL rules`]: { kqlRules: RULES } };
   console.log(`The Function App's process at start (the bundle, new process each run, median of ${runs}):`);
   for (const [label, config] of Object.entries(configs)) {
     const file = join(dir, `${label.replace(/\W+/g, '-')}.json`);
     writeFileSync(file, JSON.stringify(config));
-    const env = {
-      PATH: process.env.PATH,
-      WATCH_TENANTS: '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b',
-      ALERT_EMAIL_TO: 'ops@contoso.com',
-      ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.com',
-      ACS_ENDPOINT: 'https://watch.communication.azure.com',
-      LOG_ANALYTICS_WORKSPACE_ID: '7c7c7c7c-0000-4000-8000-00000000a11a',
-      WATCH_CONFIG: file,
-    };
+    const env = startSettings(file);
     const samples = Array.from({ length: runs }, () => {
       const out = execFileSync(process.execPath, ['-e', PROBE, bundle], { cwd: dir, env, encoding: 'utf8' });
       return JSON.parse(out.trim().split('\n').at(-1) as string) as { wallMs: number; cpuMs: number; rssMB: number };
@@ -74,7 +73,9 @@ async function main(runs: number): Promise<void> {
   }
 }
 
-main(Number(process.argv[2] ?? 5)).catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main(Number(process.argv[2] ?? 5)).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { captureLog } from '../support/log-capture';
+import { runProcess, type ProcessResult } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
 /**
@@ -47,39 +46,24 @@ echo "fake azd: not something the docs' local steps run: azd $*" >&2
 exit 1
 `;
 
-interface Step {
-  code: number;
-  out: string;
-  err: string;
-}
+type Step = ProcessResult;
 
 describe('docs/deploying.md, step by step against the emulators', () => {
   let world: World;
   let project: string;
   let bin: string;
   const run = (command: string): Promise<Step> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('sh', ['-c', command], {
-        cwd: project,
-        env: {
-          PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
-          HOME: project,
-          NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
-          FAKE_AZD_VALUES: join(bin, 'values.env'),
-          npm_config_update_notifier: 'false',
-          npm_config_fund: 'false',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        captureLog(`sh -c ${command}`, `${out}\n${err}`);
-        resolve({ code: code ?? -1, out, err });
-      });
+    runProcess('sh', ['-c', command], {
+      cwd: project,
+      env: {
+        PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
+        HOME: project,
+        NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
+        FAKE_AZD_VALUES: join(bin, 'values.env'),
+        npm_config_update_notifier: 'false',
+        npm_config_fund: 'false',
+      },
+      label: `sh -c ${command}`,
     });
 
   beforeAll(async () => {

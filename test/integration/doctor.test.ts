@@ -1,5 +1,4 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { doctorCommand } from '../../lib/cli/doctor-command';
 import type { CheckRow, DoctorReport } from '../../lib/doctor/report';
 import type { Env } from '../../lib/settings/env';
 import { captureLog } from '../support/log-capture';
+import { closedPort } from '../support/ports';
 import { runTypeScript } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 
@@ -88,16 +88,6 @@ function rowIn(group: string[], check: string): { result: string; fix: string } 
 
 /** Where the FIX column starts in a 100-column table (the header's FIX). */
 const TABLE_HEADER_FIX = 'CHECK              RESULT                                      FIX'.indexOf('FIX');
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('npm run doctor', () => {
   let world: World;

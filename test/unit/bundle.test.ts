@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundleFunctions } from '../../scripts/bundle';
+import { bundleFunctions, runtimeModules } from '../../scripts/bundle';
+import { startSettings } from '../../scripts/kql-check-cost';
 
 /**
  * `npm run bundle` (what the deployment ships, docs/deploying.md, "Deploy with azd"): one file that registers every
@@ -55,13 +56,7 @@ describe('the deployment bundle', () => {
     await bundleFunctions(root, bundle);
     // Neither of its two scripts is inside (each defines its assembly and runtime by these names).
     expect(readFileSync(bundle, 'utf8')).not.toMatch(/Bridge\.assembly\("Kusto\.Language\.Bridge"|Bridge\.NET/);
-    mkdirSync(join(dir, 'node_modules', '@azure', 'functions-core'), { recursive: true });
-    writeFileSync(join(dir, 'node_modules', '@azure', 'functions-core', 'index.js'), FAKE_CORE);
-    mkdirSync(join(dir, 'node_modules', '@kusto'), { recursive: true });
-    symlinkSync(
-      join(root, 'node_modules', '@kusto', 'language-service-next'),
-      join(dir, 'node_modules', '@kusto', 'language-service-next'),
-    );
+    runtimeModules(root, dir, FAKE_CORE);
     const config = join(dir, 'watch-config.json');
     writeFileSync(
       config,
@@ -79,15 +74,7 @@ describe('the deployment bundle', () => {
     // What functions/watch.ts does when the host loads it: validate the settings and the config, loudly.
     const result = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(bundle)})`], {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        WATCH_TENANTS: '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b',
-        ALERT_EMAIL_TO: 'ops@contoso.com',
-        ALERT_EMAIL_FROM: 'DoNotReply@watch.contoso.com',
-        ACS_ENDPOINT: 'https://watch.communication.azure.com',
-        LOG_ANALYTICS_WORKSPACE_ID: '7c7c7c7c-0000-4000-8000-00000000a11a',
-        WATCH_CONFIG: config,
-      },
+      env: startSettings(config),
       encoding: 'utf8',
     });
     expect(result.stderr).toContain(
