@@ -359,8 +359,9 @@ function doctorDepsFromSettings(
     config,
     tenants,
     probeFor(tenantId) {
-      const limits = { deadline: () => tenantDeadline, callMs: DOCTOR_CALL_MS, maxRetryAfterMs: DOCTOR_RETRY_AFTER_MS };
+      // The tenant's time starts when its turn comes.
       const tenantDeadline = Deadline.in(DOCTOR_TENANT_MS);
+      const limits = { deadline: () => tenantDeadline, callMs: DOCTOR_CALL_MS, maxRetryAfterMs: DOCTOR_RETRY_AFTER_MS };
       const graphCredential = boundedCredential(credentials.graph, limits);
       return {
         token: () => graphCredential.getToken(`${settings.graphEndpoint}/.default`, { tenantId }),
