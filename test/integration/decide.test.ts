@@ -7,7 +7,7 @@ import { decide } from '../../functions/decide';
 import { DecisionAudit } from '../../lib/actions/audit';
 import { IN_FLIGHT_MS, type ExecutionPoint } from '../../lib/actions/execute';
 import { handleDecide, type DecideDeps } from '../../lib/actions/handler';
-import { cycleDepsFromSettings, decideDepsFromEnv, readStatusFromEnv } from '../../lib/app';
+import { cycleDepsFromSettings, decideDepsFromEnv, readStatusFromEnv, runDoctorFromEnv } from '../../lib/app';
 import { renderStatusPage } from '../../lib/status/page';
 import { renderStatusText } from '../../lib/status/text';
 import { createCredentials, createTableClient } from '../../lib/clients';
@@ -341,6 +341,21 @@ describe('decisions from an alert, against the emulators', () => {
       ).toBe(404);
     expect(restarts()).toHaveLength(restartsBefore);
     await healthy();
+  });
+
+  it('npm run doctor says per tenant whether decisions can be carried out there', async () => {
+    const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
+    const report = await runDoctorFromEnv(world.env);
+    const rows = report.checks.filter((r) => r.check === 'actions');
+    expect(rows.find((r) => r.tenant === CONTOSO)).toMatchObject({ status: 'ok' });
+    // Northwind's admin consented to reading only.
+    expect(rows.find((r) => r.tenant === NORTHWIND)).toMatchObject({
+      status: 'fail',
+      result: expect.stringContaining('lacks Synchronization.ReadWrite.All'),
+    });
+    // With actions off there is no such check.
+    const off = await runDoctorFromEnv({ ...world.env, WATCH_ACTIONS: 'off' });
+    expect(off.checks.some((r) => r.check === 'actions')).toBe(false);
   });
 
   it('verifies one user with provisionOnDemand and shows Graph’s steps', async () => {
