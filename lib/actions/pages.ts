@@ -1,3 +1,4 @@
+import { htmlPage } from '../util/html-page';
 import { escapeHtml as e, formatTime } from '../util/text';
 import type { Attempt, DecisionRecord } from './audit';
 import type { OnDemandResult } from './on-demand';
@@ -49,20 +50,7 @@ ol.steps{padding:0;list-style:none;margin:0}ol.steps li{border:1px solid #e1dfdd
 @media (min-width:640px){body{padding:24px}main{padding:24px 28px}button{display:inline-block;width:auto}}`;
 
 function document(title: string, main: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${e(title)} · Entra Sync Watch</title>
-<style>${STYLE}</style>
-</head>
-<body><main>
-${main}
-</main></body>
-</html>
-`;
+  return htmlPage(title, STYLE, main);
 }
 
 /** Who is signed in, for the header of every page after sign-in. */

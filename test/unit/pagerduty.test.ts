@@ -86,7 +86,7 @@ describe('the PagerDuty channel', () => {
     );
     const event = posted(views);
     expect(event).toEqual({ routing_key: 'r'.repeat(32), event_action: 'acknowledge', dedup_key: alert.fingerprint });
-    expect(eventErrors(event)).toEqual([]);
+    expect(eventErrors(event, JSON.stringify(event).length)).toEqual([]);
   });
 
   it('sends no daily digest', () => {
