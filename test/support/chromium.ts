@@ -31,6 +31,12 @@ export async function launchChromium(): Promise<Browser> {
       `--user-data-dir=${profile}`,
     ],
   });
-  browser.on('disconnected', () => rmSync(profile, { recursive: true, force: true }));
+  browser.on('disconnected', () => {
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch {
+      // A temporary profile Chromium may still be writing to as it exits: the system's tmp cleanup takes it.
+    }
+  });
   return browser;
 }
