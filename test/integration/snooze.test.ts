@@ -92,11 +92,15 @@ describe('snooze links', () => {
       (m) => m[0],
     );
     expect(links).toHaveLength(2);
+    // Decisions from alerts are off here (WATCH_ACTIONS unset): no decide link anywhere.
+    expect(email?.plainText).not.toContain('/api/decide');
+    expect(email?.html).not.toContain('/api/decide');
     expect(email?.html).toContain(links[1]!.replace(/&/g, '&amp;'));
     const card = JSON.parse(world.cloud.webhooks.accepted('teams')[0]!.body);
     const actions = JSON.stringify(card.attachments[0].content.body);
     expect(actions).toContain('"title":"Snooze 4 h"');
     expect(actions).toContain('"title":"Snooze 1 day"');
+    expect(actions).not.toContain('/api/decide');
     const day = links.find((l) => l.includes('d=1d')) as string;
 
     // Opening the link (a person, or a mail scanner) changes nothing: it shows a button that POSTs.
