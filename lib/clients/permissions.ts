@@ -14,6 +14,17 @@ export const GRAPH_APPLICATION_PERMISSIONS = {
   'AuditLog.Read.All': 'read the provisioning logs (failures, held deletes)',
 } as const;
 
+/**
+ * The one write permission, granted only when decisions from an alert are turned on (infra
+ * `enableActions`, WATCH_ACTIONS); a customer tenant consents to it separately, and the monitor
+ * acts only in tenants whose token carries it (lib/actions/readiness.ts). It allows every
+ * synchronization write, not only the ones the monitor makes (docs/decisions.md, "Decisions from an alert").
+ */
+export const GRAPH_ACTION_PERMISSIONS = {
+  'Synchronization.ReadWrite.All':
+    'restart a job (approve or reject held deletes, retry a quarantine) and provision one object on demand, when a signed-in operator decides',
+} as const;
+
 /** Microsoft Graph's application ID, the same in every tenant and cloud. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 

@@ -8,6 +8,7 @@ import { canonicalTimeZone, field, isObject, shown, type Json } from '../util/js
 import { DOMAIN, EMAIL, exampleAddressProblem, GUID } from '../settings/settings';
 import type { Policy, Route, RulePolicy, Silence } from '../model/policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from '../model/config-file';
+import { buildActionsAccess } from './actions-config';
 import { buildKqlRules, buildProvisioningLogs } from './logs-config';
 import { buildChannels, buildDigest } from './channels-config';
 
@@ -66,6 +67,7 @@ const TOP_FIELDS = [
   'discovery',
   'provisioningLogs',
   'kqlRules',
+  'actions',
 ];
 
 /** The conditions matchers may name while a config is built: the registry's and the config's own KQL rules. */
@@ -657,6 +659,12 @@ export interface PolicyDefaults {
   emailTo: string[];
   /** Default: DEFAULT_BUDGET (an Azure-managed domain's limits). */
   sendBudget?: Policy['budget'];
+  /**
+   * Whether the KQL rules' queries are checked with the Kusto language service (default true;
+   * kql-check.ts). Only a reader that never runs them (the status view, the snooze endpoint) turns
+   * it off: loading the service costs a process about 1.5 s of CPU and 100 MB.
+   */
+  checkKql?: boolean;
 }
 
 /**
@@ -671,7 +679,7 @@ export function buildPolicy(raw: unknown, defaults: PolicyDefaults, source = 'WA
     problems.add('$schema', `expected a string, got ${shown(config.$schema)}`);
   const report = (path: string, message: string) => problems.add(path, message);
   // KQL rules first: their names are conditions the routes and silences may match on.
-  const kql = buildKqlRules(config.kqlRules, report, CONDITIONS);
+  const kql = buildKqlRules(config.kqlRules, report, CONDITIONS, defaults.checkKql ?? true);
   declaredConditions = [...CONDITIONS, ...kql.names];
   let policy: Policy;
   try {
@@ -687,6 +695,8 @@ export function buildPolicy(raw: unknown, defaults: PolicyDefaults, source = 'WA
       kqlRules: kql.rules,
       discovery: buildDiscovery(config.discovery, problems),
     };
+    const actions = buildActionsAccess(config.actions, report);
+    if (actions) policy.actions = actions;
   } finally {
     declaredConditions = CONDITIONS;
   }

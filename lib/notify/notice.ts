@@ -1,5 +1,13 @@
 import { ruleFor, RULES } from '../evaluate/rules';
-import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
+import type {
+  AlertRecord,
+  AlertView,
+  DecisionNote,
+  Link,
+  NotificationItem,
+  NotificationKind,
+  Severity,
+} from '../model';
 import { displayLine } from '../util/safe-text';
 import { formatDuration, formatShortTime, formatTime } from '../util/text';
 import { aboutTheTenant, alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
@@ -42,7 +50,7 @@ export interface NoticeView {
    * (docs/channels.md, "Threading and mail rules"). No severity and no kind in it: those change while the alert lives.
    */
   stem: string;
-  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Resolved`, `Ended` (webhooks' schema enumerates them). */
+  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Decided`, `Resolved`, `Ended` (webhooks' schema enumerates them). */
   status: string;
   /** Subject prefix: `` for the firing notice, `Re: ` for every later one (RFC 5322 §3.6.5). */
   prefix: string;
@@ -74,12 +82,15 @@ export interface NoticeView {
   cause: string;
   /** The error code or reason that names the cause in a section's title (`AzureDirectoryB2BManagementPolicyCheckFailure`). */
   causeLabel?: string;
-  /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
+  /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved or decided notices or without SNOOZE_SIGNING_KEY. */
   snooze: Link[];
+  /** The signed "Review and decide" link (sign-in, then a confirmation); only for alerts that offer a decision, with WATCH_ACTIONS on, and never on a resolved or decided notice. */
+  decide?: Link;
   /**
    * What the reader can do, most important first: actions[0] is the primary button of the first
-   * screen. `open` (the rule's first link: the job's Provisioning page), then `snooze`; resolved
-   * notices carry only `open`.
+   * screen. `decide` (with WATCH_ACTIONS on, for an alert that offers a decision), `open` (the
+   * rule's first link: the job's Provisioning page), then `snooze`; resolved and decided notices
+   * carry only `open`.
    */
   actions: NoticeAction[];
   /** The rule's other links (provisioning logs, audit logs, Microsoft's guide), https only. */
@@ -106,7 +117,7 @@ export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', 
 /** How bad, in words for the first line of every message. */
 export const URGENCY: Record<Severity, string> = { critical: 'Critical: act now', warning: 'Warning' };
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
-const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
+const KIND_RANK = { firing: 0, changed: 1, decided: 2, reminder: 3, resolved: 4 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
@@ -138,14 +149,21 @@ function statusOf(item: NotificationItem, endedWell: boolean, endedAs?: string):
       return 'Reminder';
     case 'changed':
       return 'Changed';
+    case 'decided':
+      return 'Decided';
     case 'resolved':
       if (endedWell) return 'Resolved';
       return endedAs ? `Ended (${endedAs})` : 'Ended';
   }
 }
 
+/** `Deletes approved by Adele Vance (adele.vance@contoso.com) at 2026-11-27 03:12 UTC.` */
+function decisionSentence(decision: DecisionNote, timeZone: string): string {
+  return `${decision.title} by ${decision.by} at ${formatTime(decision.at, timeZone)}.`;
+}
+
 function whenOf(
-  kind: NotificationKind,
+  item: NotificationItem,
   view: AlertView,
   since: string | undefined,
   source: 'entra' | 'monitor',
@@ -153,13 +171,22 @@ function whenOf(
   now: Date,
   timeZone: string,
 ): string {
+  const { kind } = item;
   const began = since ? Date.parse(since) : NaN;
   const whose = source === 'entra' ? 'as Entra reports it' : 'when the monitor first saw it';
+  const decisions = item.decisions ?? [];
+  if (kind === 'decided')
+    return (
+      decisions.map((d) => `${decisionSentence(d, timeZone)} ${d.detail}`).join(' ') ||
+      'Someone decided from this alert.'
+    );
   if (kind === 'resolved') {
     const end = endedAt ? Date.parse(endedAt) : now.getTime();
     const lasted = Number.isFinite(began) ? `, after ${formatDuration(end - began)}` : '';
     const from = Number.isFinite(began) ? ` It began ${formatTime(since, timeZone)} (${whose}).` : '';
-    return `${capitalized(view.ended)} at ${formatTime(endedAt ?? now.toISOString(), timeZone)}${lasted}.${from}`;
+    // Who decided during the period (decisions from the alert's messages), so the end names them.
+    const decided = decisions.map((d) => ` ${decisionSentence(d, timeZone)}`).join('');
+    return `${capitalized(view.ended)} at ${formatTime(endedAt ?? now.toISOString(), timeZone)}${lasted}.${from}${decided}`;
   }
   if (!Number.isFinite(began)) return 'not known';
   return `${formatTime(since, timeZone)} (${whose}), for ${formatDuration(now.getTime() - began)} when this was sent`;
@@ -191,12 +218,30 @@ function stemOf(alert: AlertRecord, view: AlertView, tenant: string, item: Notif
   return `${displayLine(tenant, SUBJECT_TENANT_MAX)}: ${what} (since ${formatShortTime(item.startsAt, timeZone)})`;
 }
 
-/** The reader's actions: open the rule's first link, then snooze (not on a resolved notice). */
-function actionsOf(links: Link[], snooze: Link[], kind: NotificationKind): NoticeAction[] {
+/**
+ * Whether a notice is told briefly, by its `when` alone (how it ended, what was decided), without
+ * the alert's explanation and runbook again: resolved and decided notices.
+ */
+export function brief(v: Pick<NoticeView, 'kind'>): boolean {
+  return v.kind === 'resolved' || v.kind === 'decided';
+}
+
+/** The decide link of a notice about a firing alert that offers a decision (never on a decided notice: the link acted). */
+function decideOf(item: NotificationItem, alert: AlertRecord, ctx: ViewContext): Link | undefined {
+  if (brief(item) || alert.state !== 'firing') return undefined;
+  return ctx.decide?.(alert, ctx.now);
+}
+
+/**
+ * The reader's actions, in the order of the contract shared by issues 18 and 19: decide, open the
+ * rule's first link, snooze; a resolved or decided notice only opens.
+ */
+function actionsOf(decide: Link | undefined, links: Link[], snooze: Link[]): NoticeAction[] {
   const [open] = links;
   return [
+    ...httpsLinks(decide ? [decide] : []).map((l) => ({ kind: 'decide' as const, ...l })),
     ...(open ? [{ kind: 'open' as const, ...open }] : []),
-    ...(kind === 'resolved' ? [] : httpsLinks(snooze).map((l) => ({ kind: 'snooze' as const, ...l }))),
+    ...httpsLinks(snooze).map((l) => ({ kind: 'snooze' as const, ...l })),
   ];
 }
 
@@ -215,7 +260,8 @@ export function noticeView(
   const since = view.since ?? item.startsAt;
   const endedAt = item.kind === 'resolved' ? (item.endsAt ?? alert.endsAt) : undefined;
   const links = httpsLinks(view.links);
-  const snooze = item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []);
+  const snooze = brief(item) ? [] : (ctx.snooze?.(alert, ctx.now) ?? []);
+  const decide = decideOf(item, alert, ctx);
   const change = changeOf(item, alert);
   const causeLabel = causeLabelOf(alert);
   return {
@@ -234,7 +280,7 @@ export function noticeView(
     since,
     sinceSource,
     endedAt,
-    when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now, timeZone),
+    when: whenOf(item, view, since, sinceSource, endedAt, ctx.now, timeZone),
     change,
     // One section has one runbook: alerts whose runbooks differ (a deletion hold's held count) stay apart.
     cause: [
@@ -242,12 +288,13 @@ export function noticeView(
       causeLabel ?? '',
       item.kind,
       endedWell,
-      item.kind === 'resolved' ? '' : JSON.stringify(view.runbook ?? null),
-      ...(item.kind === 'changed' ? [alert.fingerprint] : []),
+      brief(item) ? '' : JSON.stringify(view.runbook ?? null),
+      ...(item.kind === 'changed' || item.kind === 'decided' ? [alert.fingerprint] : []),
     ].join('|'),
     ...(causeLabel ? { causeLabel } : {}),
     snooze,
-    actions: actionsOf(links, snooze, item.kind),
+    ...(decide ? { decide } : {}),
+    actions: actionsOf(decide, links, snooze),
     moreLinks: links.slice(1),
     timeZone,
   };
@@ -310,7 +357,15 @@ export function summarize(views: NoticeView[]): NoticeSummary {
     const entry = counts.get(key) ?? {
       condition: v.alert.labels.condition,
       n: 0,
-      before: mixed && v.kind === 'reminder' ? 'still ' : mixed && v.kind === 'changed' ? 'changed: ' : '',
+      before: !mixed
+        ? ''
+        : v.kind === 'reminder'
+          ? 'still '
+          : v.kind === 'changed'
+            ? 'changed: '
+            : v.kind === 'decided'
+              ? 'decided: '
+              : '',
       after: mixed && v.kind === 'resolved' ? ` ${ending}` : '',
     };
     entry.n++;
@@ -339,7 +394,7 @@ export function repeatedRunbooks(views: NoticeView[]): Map<NoticeView, NoticeVie
   const first = new Map<string, NoticeView>();
   const repeats = new Map<NoticeView, NoticeView>();
   for (const v of views) {
-    if (!v.view.runbook || v.kind === 'resolved') continue;
+    if (!v.view.runbook || brief(v)) continue;
     const key = JSON.stringify(v.view.runbook);
     const earlier = first.get(key);
     if (earlier) repeats.set(v, earlier);
@@ -359,8 +414,7 @@ function endingOf(summary: NoticeSummary): string {
  */
 export function bannerOf(views: NoticeView[], summary: NoticeSummary): string {
   const [single] = views;
-  if (views.length === 1 && single)
-    return single.kind === 'resolved' ? single.status : `${single.urgency} · ${numbered(single)}`;
+  if (views.length === 1 && single) return brief(single) ? single.status : `${single.urgency} · ${numbered(single)}`;
   const state = summary.resolvedOnly ? endingOf(summary) : URGENCY[summary.severity];
   const tenants = summary.tenants.length > 1 ? ` in ${summary.tenants.length} tenants` : '';
   return `${state} · ${views.length} alerts${tenants}`;
@@ -390,7 +444,9 @@ export function subjectOf(views: NoticeView[], summary: NoticeSummary): string {
         ? 'Reminder: '
         : only === 'changed'
           ? 'Changed: '
-          : '';
+          : only === 'decided'
+            ? 'Decided: '
+            : '';
   const title = displayLine(ruleFor(first.alert.labels.condition)?.title ?? first.view.title, SUBJECT_TITLE_MAX);
   const what = aboutTheTenant(first.view, first.alert, first.tenant)
     ? title
@@ -414,6 +470,8 @@ export function preheaderOf(views: NoticeView[], summary: NoticeSummary, stillOp
         return `${numbered(single)}: still open since ${single.when}. ${single.view.what}`;
       case 'changed':
         return `Changed: ${single.change ?? single.view.what}`;
+      case 'decided':
+        return `Decided: ${single.when}`;
       case 'resolved':
         return [single.when, stillOpen].filter(Boolean).join(' ');
     }
@@ -438,6 +496,7 @@ export function filterTags(views: NoticeView[], summary: NoticeSummary): string 
 
 /** A notice's time in a few words, for a line in a list: `since 27 Nov 02:40 UTC`, `resolved after 4 h 25 min`. */
 export function shortWhen(v: NoticeView): string {
+  if (v.kind === 'decided') return 'decided';
   if (v.kind === 'resolved') {
     const began = v.since ? Date.parse(v.since) : NaN;
     const ended = v.endedAt ? Date.parse(v.endedAt) : NaN;
@@ -452,7 +511,7 @@ export function shortWhen(v: NoticeView): string {
  * `Resolved`, `Ended (no longer watched)`; with its kind when a message mixes kinds (`Reminder · Warning`).
  */
 export function listStatus(v: NoticeView, mixed: boolean): string {
-  if (v.kind === 'resolved') return v.status;
+  if (brief(v)) return v.status;
   const kind = v.kind === 'firing' ? 'New' : v.status;
   return `${mixed ? `${kind} · ` : ''}${SEVERITY_LABEL[v.severity]}`;
 }
@@ -467,6 +526,6 @@ function numbered(v: NoticeView): string {
  * without the reminder's number for a section of several alerts, whose numbers differ.
  */
 export function statusLine(v: NoticeView, numberedReminder = true): string {
-  if (v.kind === 'resolved') return v.status;
+  if (brief(v)) return v.status;
   return `${numberedReminder ? numbered(v) : v.status} · ${v.urgency}`;
 }

@@ -3,6 +3,7 @@ import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from '
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
 import type { EmailDomainKind } from '../model/policy';
+import { actionsSettings, type ActionsSettings } from './actions';
 import { scaleSettings, type ScaleSettings } from './scale';
 import type { Env } from './env';
 
@@ -30,6 +31,8 @@ export interface Settings {
   snooze?: { key: string; baseUrl: string };
   /** WATCH_CONCURRENCY, WATCH_FANOUT_*: how many tenants are read at once, and when the timer fans out (lib/settings/scale.ts). */
   scale?: ScaleSettings;
+  /** Decisions from an alert (WATCH_ACTIONS, ACTIONS_*; lib/settings/actions.ts); absent while off. */
+  actions?: ActionsSettings;
 }
 
 export class SettingsError extends Error {
@@ -371,6 +374,11 @@ export function loadSettings(given: Env): Settings {
   const logAnalytics = logAnalyticsSettings(env, endpoints.logAnalyticsEndpoint, problems);
   const snooze = snoozeSettings(env, problems);
   const scale = scaleSettings(env, problems);
+  const actions = actionsSettings(
+    env,
+    { authorityHost: authorityHost ?? endpoints.authorityHost, chinaCloud: cloud?.name === 'AzureChinaCloud' },
+    problems,
+  );
 
   if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
   return {
@@ -389,6 +397,7 @@ export function loadSettings(given: Env): Settings {
     ...(logAnalytics ? { logAnalytics } : {}),
     ...(snooze ? { snooze } : {}),
     ...(scale ? { scale } : {}),
+    ...(actions ? { actions } : {}),
   };
 }
 
@@ -424,6 +433,13 @@ export const DEPLOYMENT_SETTINGS = {
   LOG_ANALYTICS_ENDPOINT: 'optional',
   SNOOZE_SIGNING_KEY: 'optional',
   SNOOZE_BASE_URL: 'optional',
+  WATCH_ACTIONS: 'optional',
+  ACTIONS_SIGNING_KEY: 'optional',
+  ACTIONS_BASE_URL: 'optional',
+  ACTIONS_LINK_LIFETIME: 'optional',
+  ACTIONS_SIGNIN_CLIENT_ID: 'optional',
+  ACTIONS_SIGNIN_CLIENT_SECRET: 'optional',
+  ACTIONS_SIGNIN_TENANT_ID: 'optional',
   WATCH_CONCURRENCY: 'optional',
   WATCH_FANOUT_TENANTS: 'optional',
   WATCH_FANOUT_BATCH: 'optional',

@@ -3,6 +3,7 @@ import type { ChannelTarget, DigestView, Link } from '../../model';
 import { andMore, digestWords, type DigestTone } from '../digest-words';
 import {
   bannerOf,
+  brief,
   statusLine,
   httpsLinks,
   repeatedRunbooks,
@@ -78,6 +79,7 @@ const TEXT_COLOURS: Record<Tone, string> = {
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'good' : 'emphasis';
+  if (v.kind === 'decided') return 'emphasis';
   return v.severity === 'critical' ? 'attention' : 'warning';
 }
 
@@ -135,14 +137,14 @@ function factSet(rows: [string, string][], limits: TextLimits, extra: Element = 
 
 /** Since when and what Entra does next: what the first screen says beside what happened. */
 function essentials(v: NoticeView, limits: TextLimits): Element | undefined {
-  if (v.kind === 'resolved') return undefined;
+  if (brief(v)) return undefined;
   const rows: [string, string][] = [['Since', v.when]];
   if (v.view.next) rows.push(['What happens next', v.view.next]);
   return factSet(rows, limits);
 }
 
 function details(v: NoticeView, limits: TextLimits): Element[] {
-  const facts = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
+  const facts = brief(v) ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
   const shown = factSet(facts, limits);
   const scripts = limits.scripts
     ? factSet([...(v.view.scripts ?? []), ['Alert ID', v.alert.fingerprint]], limits, { spacing: 'Medium' })
@@ -157,7 +159,7 @@ function details(v: NoticeView, limits: TextLimits): Element[] {
 
 function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | undefined): Element[] {
   const book = v.view.runbook;
-  if (!book || v.kind === 'resolved') return [];
+  if (!book || brief(v)) return [];
   const title = textBlock('What to do now', { weight: 'Bolder', spacing: 'Medium' });
   if (sameStepsAs) return [title, textBlock(`The same as for ${cardText(sameStepsAs.heading, limits.heading)} above.`)];
   if (limits.steps === 0)
@@ -189,7 +191,7 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
-  items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
+  items.push(textBlock(cardText(brief(v) ? v.when : v.view.what, limits.what, { multiline: true })));
   const first = essentials(v, limits);
   if (first) items.push(first);
   // The notice's actions right after what the first screen says, the primary one first; then its other links.

@@ -65,6 +65,10 @@ interface WebhookNotice {
   actions: { kind: NoticeView['actions'][number]['kind']; label: string; url: string }[];
   /** IDs and Graph requests for scripts. */
   scripts: { label: string; value: string }[];
+  /** The signed "Review and decide" link, only when the alert offers a decision and WATCH_ACTIONS is on. */
+  decide?: WebhookLink;
+  /** A decided notice's decision; a resolved notice's decisions of its period (who decided). */
+  decisions?: { title: string; by: string; at: string; detail: string }[];
 }
 
 /** What every payload carries, whatever its type. */
@@ -151,6 +155,17 @@ function noticeOf(v: NoticeView): WebhookNotice {
     urgency: v.urgency,
     actions: v.actions.map((a) => ({ kind: a.kind, label: line(a.label, 120), url: a.href })),
     scripts: (view.scripts ?? []).map(([label, value]) => ({ label: line(label, 120), value: text(value, 2000) })),
+    ...(v.decide && links([v.decide]).length > 0 ? { decide: links([v.decide])[0] } : {}),
+    ...(v.item.decisions?.length
+      ? {
+          decisions: v.item.decisions.map((d) => ({
+            title: line(d.title, 120),
+            by: line(d.by, 300),
+            at: d.at,
+            detail: text(d.detail, 600),
+          })),
+        }
+      : {}),
   };
 }
 

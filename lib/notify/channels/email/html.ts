@@ -1,6 +1,7 @@
 import { causeSections, memberName, type CauseSection } from '../../causes';
 import {
   bannerOf,
+  brief,
   statusLine,
   listStatus,
   SEVERITY_LABEL,
@@ -53,6 +54,7 @@ const LEAD = { heading: 100, what: 200, when: 160, next: 240, change: 240, oneLi
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'resolved' : 'ended';
+  if (v.kind === 'decided') return 'ended';
   return v.severity;
 }
 
@@ -61,12 +63,19 @@ function summaryTone(summary: NoticeSummary): Tone {
   return summary.severity;
 }
 
+/** What a decide button leads to, said under it: the decision is made on the monitor's own page (lib/actions/). */
+const DECIDE_NOTE =
+  'You sign in first; the page shows the job as Graph has it now and asks you to confirm. The link works once.';
+
 /** A notice's actions as buttons: the first full width when it is the primary one, snooze in grey. */
 function actionButtons(actions: NoticeAction[], primary: boolean): string {
   const [first, ...rest] = actions;
   if (!first) return '';
   const others = (primary ? rest : actions).map((a) => button(a, a.kind === 'snooze' ? MUTED : LINK_BG)).join('');
-  return `${primary ? primaryButton(first) : ''}${others ? `<div style="margin:0 0 4px">${others}</div>` : ''}`;
+  const note = actions.some((a) => a.kind === 'decide')
+    ? `<p class="esw-muted" style="margin:6px 0 4px;font-size:13px;line-height:18px;color:${MUTED}">${line(DECIDE_NOTE)}</p>`
+    : '';
+  return `${primary ? primaryButton(first) : ''}${others ? `<div style="margin:0 0 4px">${others}</div>` : ''}${note}`;
 }
 
 /** What a notice says before anything else: what changed, what happened, since when, what Entra does next. */
@@ -75,7 +84,7 @@ function essentials(
   bounds = { what: 1000, when: 400, next: 600, change: 600, oneLine: false },
 ): string[] {
   const parts: string[] = [];
-  if (v.kind === 'resolved') {
+  if (brief(v)) {
     parts.push(paragraph(text(v.when, bounds.when + 200), 'font-weight:600'));
     return parts;
   }
@@ -127,7 +136,7 @@ function leadRow(views: NoticeView[], sections: CauseSection[], summary: NoticeS
 /** What to do now: the runbook, or a pointer to the section above that has the same one. */
 function runbookHtml(s: CauseSection): string[] {
   const { view } = s.views[0] as NoticeView;
-  if (!view.runbook || s.views[0]?.kind === 'resolved') return [];
+  if (!view.runbook || brief(s.views[0] as NoticeView)) return [];
   if (s.sameStepsAs)
     return [subheading('What to do now'), paragraph(`The same as for ${line(s.sameStepsAs.title, 200)} above.`)];
   const steps = view.runbook.steps.map(
@@ -164,7 +173,7 @@ function singleSection(s: CauseSection, grouped: boolean, lead: NoticeView): str
   parts.push(...runbookHtml(s));
   // A resolved notice is told in brief: what it was (the first facts) and its ID; the runbook, the other
   // links and the Graph requests were for while it was open.
-  const ended = v.kind === 'resolved';
+  const ended = brief(v);
   const facts = ended ? v.view.facts.slice(0, 2) : v.view.facts;
   if (facts.length) {
     parts.push(subheading('Details'));
@@ -238,7 +247,7 @@ function briefItems(views: NoticeView[], room = ROOMY): string {
   return views
     .map(
       (v) =>
-        `<li style="margin:0 0 6px"><b class="esw-tone-${toneOf(v)}" style="color:${TONES[toneOf(v)].colour}">${line(v.kind === 'resolved' ? v.status : SEVERITY_LABEL[v.severity])}:</b> ${memberItem(v, true, room)}</li>`,
+        `<li style="margin:0 0 6px"><b class="esw-tone-${toneOf(v)}" style="color:${TONES[toneOf(v)].colour}">${line(brief(v) ? v.status : SEVERITY_LABEL[v.severity])}:</b> ${memberItem(v, true, room)}</li>`,
     )
     .join('');
 }

@@ -1,6 +1,7 @@
 import { causeSections, memberName, type CauseSection } from '../../causes';
 import {
   bannerOf,
+  brief,
   statusLine,
   listStatus,
   shortWhen,
@@ -38,11 +39,16 @@ function indented(value: string, prefix = '   '): string {
 }
 
 function actionLines(actions: NoticeAction[]): string[] {
-  return actions.flatMap((a) => [`${displayLine(a.label, 120)}:`, `  ${a.href}`]);
+  return actions.flatMap((a) => [
+    a.kind === 'decide'
+      ? `${displayLine(a.label, 120)} (you sign in first; the page asks you to confirm; the link works once):`
+      : `${displayLine(a.label, 120)}:`,
+    `  ${a.href}`,
+  ]);
 }
 
 function essentials(v: NoticeView): string[] {
-  if (v.kind === 'resolved') return [displayText(v.when, 600)];
+  if (brief(v)) return [displayText(v.when, 600)];
   const lines: string[] = [];
   if (v.change) lines.push(`What changed: ${displayText(v.change, 600)}`, '');
   lines.push(displayText(v.view.what, 1000), '', `Since: ${displayText(v.when, 400)}`);
@@ -52,7 +58,7 @@ function essentials(v: NoticeView): string[] {
 
 function runbookLines(s: CauseSection): string[] {
   const { view, kind } = s.views[0] as NoticeView;
-  if (!view.runbook || kind === 'resolved') return [];
+  if (!view.runbook || brief({ kind })) return [];
   if (s.sameStepsAs) return ['', `What to do now: the same as for ${displayLine(s.sameStepsAs.title, 200)} above.`];
   return [
     '',
@@ -82,7 +88,7 @@ function singleSection(s: CauseSection, grouped: boolean, lead: NoticeView): str
   lines.push(...runbookLines(s));
   // A resolved notice is told in brief: what it was (the first facts) and its ID; the runbook, the other
   // links and the Graph requests were for while it was open.
-  const ended = v.kind === 'resolved';
+  const ended = brief(v);
   const facts = ended ? v.view.facts.slice(0, 2) : v.view.facts;
   if (facts.length) {
     lines.push('', 'Details:');
@@ -123,7 +129,7 @@ function causeSection(s: CauseSection, room: Room = 'roomy'): string[] {
 }
 
 function briefLines(views: NoticeView[], room: Room = 'roomy'): string[] {
-  return views.map((v) => `${v.kind === 'resolved' ? v.status : v.urgency}: ${memberLine(v, true, room).slice(2)}`);
+  return views.map((v) => `${brief(v) ? v.status : v.urgency}: ${memberLine(v, true, room).slice(2)}`);
 }
 
 /** The plain-text body of an email about `views` (most urgent first). */
