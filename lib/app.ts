@@ -122,6 +122,7 @@ export function cycleDepsFromSettings(
     poster: createHttpPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     concurrency: settings.scale?.concurrency,
+    secretsRead: settings.secretsRead,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
     render: renderOptionsFor({

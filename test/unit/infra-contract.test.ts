@@ -1,7 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AZURE_ROLES, GRAPH_APPLICATION_PERMISSIONS, MICROSOFT_GRAPH_APP_ID } from '../../lib/clients/permissions';
+import {
+  AZURE_ROLES,
+  GRAPH_APPLICATION_PERMISSIONS,
+  SECRETS_READ,
+  MICROSOFT_GRAPH_APP_ID,
+} from '../../lib/clients/permissions';
 import { CLOUDS } from '../../lib/settings/clouds';
 import { DEPLOYMENT_SETTINGS } from '../../lib/settings/settings';
 import { CYCLE_METRICS_EVENT } from '../../lib/cycle/metrics';
@@ -181,7 +186,11 @@ describe('Microsoft Graph application permissions', () => {
       ),
     );
     expect(mentioned.size).toBeGreaterThan(1);
-    expect([...mentioned].filter((p) => !permissions.includes(p))).toEqual([]);
+    // The secrets read's permission is unknown: the code names what is known to work as a fact and a
+    // choice left to the operator, never as something the deployment grants (the tests below).
+    const known: readonly string[] = SECRETS_READ.knownToWork;
+    expect([...mentioned].filter((p) => !permissions.includes(p) && !known.includes(p))).toEqual([]);
+    expect(known.filter((p) => permissions.includes(p))).toEqual([]);
   });
 
   it('grants them to the managed identity when it reads its own tenant', () => {

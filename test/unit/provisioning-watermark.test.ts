@@ -147,7 +147,7 @@ describe('the provisioning-log watermark', () => {
     expect(counted(second.saved)).toBe(12);
   });
 
-  it('reads late events inside the overlap window once, and says nothing of those later than it', async () => {
+  it('reads late events inside the overlap window once, and widens the overlap for events later than it', async () => {
     const log = new FakeLog();
     log.arrive(...failures(3, (i) => T0 - 10 * MIN + i * 1000));
     const first = await cycle(log, undefined, T0, { overlapMs: 15 * MIN });
@@ -159,10 +159,18 @@ describe('the provisioning-log watermark', () => {
     const second = await cycle(log, first.saved, T0 + MIN, { overlapMs: 15 * MIN });
     expect(second.observation.eventsRead).toBe(2);
     expect(counted(second.saved)).toBe(5);
-    // The overlap window is read again every cycle, yet counted once.
+    // 14 minutes late (at least: the last read, at T0, did not have it): the overlap widens to half again that.
+    expect(second.observation.read).toMatchObject({ overlapMs: 25 * MIN, lateness: { maxMs: 14 * MIN } });
+    expect(second.observation.read?.changes).toEqual([
+      'events arrived up to 14 min late: each read now starts 25 min before the last (was 15 min)',
+    ]);
+    // The wider overlap finds the one 20 minutes late; the overlap window is read again every cycle, yet counted once.
     const third = await cycle(log, second.saved, T0 + 2 * MIN, { overlapMs: 15 * MIN });
-    expect(third.observation.eventsRead).toBe(0);
-    expect(counted(third.saved)).toBe(5);
+    expect(third.observation.eventsRead).toBe(1);
+    expect(counted(third.saved)).toBe(6);
+    const fourth = await cycle(log, third.saved, T0 + 3 * MIN, { overlapMs: 15 * MIN });
+    expect(fourth.observation.eventsRead).toBe(0);
+    expect(counted(fourth.saved)).toBe(6);
   });
 
   it('counts nothing twice when a cycle dies between the read and the write', async () => {
@@ -200,10 +208,10 @@ describe('the provisioning-log watermark', () => {
     log.arrive(event({ id: 'ancient', at: T0 - 2 * DAY }), ...failures(3, (i) => T0 - 60 * MIN + i * MIN));
     const first = await cycle(log, undefined, T0);
     expect(first.observation.eventsRead).toBe(3);
-    expect(first.saved.seen).toHaveLength(0); // none is inside the next overlap window...
+    expect(first.saved.seen).toHaveLength(3); // kept for the widest overlap (2 h), where late events are looked for...
     log.arrive(...failures(2, (i) => T0 - MIN + i * 1000));
     const second = await cycle(log, first.saved, T0 + MIN);
-    expect(second.saved.seen.length).toBe(2); // ...these are, and a restart remembers them
+    expect(second.saved.seen.length).toBe(5); // ...with the new ones, and a restart remembers them
     const restarted = await cycle(log, stored(second.saved), T0 + 2 * MIN);
     expect(restarted.observation.eventsRead).toBe(0);
     expect(counted(restarted.saved)).toBe(5);
