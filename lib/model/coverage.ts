@@ -54,6 +54,7 @@ export type CoverageFix =
   | { kind: 'licence'; licence: string; words: string }
   | { kind: 'role'; role: string; words: string }
   | { kind: 'setting'; setting: string; words: string }
+  | { kind: 'consent'; words: string }
   | { kind: 'none'; words: string };
 
 export interface CoverageCheck {

@@ -1,4 +1,11 @@
-import { AZURE_ROLES, LOGS_LICENCE, READ_PERMISSIONS, SECRETS_READ, SECRETS_READ_FIX } from '../clients/permissions';
+import {
+  AZURE_ROLES,
+  GRAPH_APPLICATION_PERMISSIONS,
+  LOGS_LICENCE,
+  READ_PERMISSIONS,
+  SECRETS_READ,
+  SECRETS_READ_FIX,
+} from '../clients/permissions';
 import {
   DISCOVERY_CHECK,
   EARLY_WARNINGS_CHECK,
@@ -58,7 +65,16 @@ function permissionFix(permission: string): CoverageFix {
 function accessCause(problem: AccessProblem): { kind: CauseKind; fix?: CoverageFix } {
   if (problem.kind === 'access') {
     const permission = problem.likelyMissingPermission ?? READ_PERMISSIONS[problem.operation];
-    return { kind: 'permission', fix: permission ? permissionFix(permission) : undefined };
+    if (permission && permission in GRAPH_APPLICATION_PERMISSIONS)
+      return { kind: 'permission', fix: permissionFix(permission) };
+    return {
+      kind: 'permission',
+      fix: {
+        kind: 'consent',
+        words:
+          'an administrator of the tenant consents to the monitoring app (its admin-consent link), and its credential is valid',
+      },
+    };
   }
   if (problem.kind === 'transient') {
     const kind: CauseKind = problem.code === 'Timeout' ? 'timeout' : problem.status === 429 ? 'throttled' : 'outage';
@@ -128,17 +144,14 @@ function logReadCoverage(source: 'graph' | 'log-analytics', read: LogRead): LogR
   };
 }
 
-/** The fallbacks a read is in, in one sentence, or undefined when it is read the documented way. */
+/** The fallbacks a read is in, in one sentence, or undefined when it is read the documented way (their times are in `provisioningLogs`). */
 function fallbackNote(read: LogReadCoverage): string | undefined {
   const parts: string[] = [];
   if (read.filterFallback)
     parts.push(
-      `read by time only, the failures kept on the client: Graph ${read.filterFallback.reason} the status filter (since ${read.filterFallback.since}; tried again at ${read.filterFallback.retryAt})`,
+      `fallback: read by time only, the failures kept on the client (Graph ${read.filterFallback.reason} the status filter)`,
     );
-  if (read.topFallback)
-    parts.push(
-      `pages of Graph's default size: Graph refused $top (since ${read.topFallback.since}; tried again at ${read.topFallback.retryAt})`,
-    );
+  if (read.topFallback) parts.push("fallback: pages of Graph's default size (Graph refused $top)");
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
@@ -334,9 +347,13 @@ function withSince(checks: CoverageCheck[], previous: TenantCoverage | undefined
 /** The coverage of a tenant that could not be read at all: every check it had is degraded by that, and its own alert says so. */
 function unreadableCoverage(o: TenantObservation, problem: AccessProblem, ctx: CoverageContext): CoverageCheck[] {
   const { kind, fix } = accessCause(problem);
+  // Short: the tenant's own alert, and the status view's unreadable tenants, say the whole answer.
+  const answer = [problem.status, problem.code].filter((x) => x !== undefined && x !== '').join(' ');
   const cause = {
     kind: 'tenant-unreadable' as const,
-    words: words(`the tenant cannot be read (${kind}): ${describeProblem(problem)}`),
+    words: words(
+      `the tenant cannot be read (${kind}${answer ? `: ${answer}` : ''} while reading ${problem.operation})`,
+    ),
   };
   const names = new Set((ctx.previous?.checks ?? []).map((c) => c.check));
   names.add(DISCOVERY_CHECK);

@@ -136,8 +136,9 @@ export function createGraphEventSource(reader: GraphReader, options: GraphSource
 
   /**
    * The first page of a query. On a 400 it tries the query again without what Graph may refuse
-   * (the status clause, then `$top`, then both) and keeps the first shape Graph answers, recorded
-   * as a fallback; when none is answered, Graph's first refusal stands.
+   * (the status clause, then `$top`, or `$top` first when Graph's words name it; then both) and
+   * keeps the first shape Graph answers, recorded as a fallback; when none is answered, Graph's
+   * first refusal stands.
    */
   async function firstPage(build: () => string, withStatus: boolean, signal?: AbortSignal) {
     try {
@@ -148,6 +149,8 @@ export function createGraphEventSource(reader: GraphReader, options: GraphSource
       const shapes: Partial<QueryModes>[] = [];
       if (withStatus && modes.statusFilter) shapes.push({ statusFilter: false });
       if (modes.top) shapes.push({ top: false });
+      // What Graph names first: a refusal that names the top option is tried without it first.
+      if (/\btop\b/i.test(graphWords(error))) shapes.reverse();
       if (withStatus && modes.statusFilter && modes.top) shapes.push({ statusFilter: false, top: false });
       for (const shape of shapes) {
         Object.assign(modes, before, shape);

@@ -224,13 +224,13 @@ th { font-weight: 600; color: #555; background: #fafafa; } td.num { text-align: 
 .banner { padding: 10px 14px; border-radius: 6px; margin: 12px 0; } .banner.good { background: #e7f4e8; } .banner.bad { background: #fde7e9; } .banner.late { background: #fff4ce; }
 .ok { color: #107c10; } .problem { color: #a4262c; } tr.bad td { background: #fffafa; } tr.upcoming td { color: #555; }
 ul { margin: 0; padding-left: 18px; } code { font-size: 12px; } .nowrap { white-space: nowrap; }
-.ok-badge { background: #e7f4e8; color: #107c10; } td, p, li { overflow-wrap: anywhere; }
+.ok-badge { background: #e7f4e8; color: #107c10; } .badge { white-space: nowrap; } td, p, li { overflow-wrap: break-word; }
 @media (max-width: 700px) {
   body { margin: 12px; }
   table, thead, tbody, tr, th, td { display: block; width: auto; }
   thead { display: none; } tr { border-bottom: 1px solid #ddd; padding: 4px 0; } td { border: 0; padding: 2px 4px; }
   td[data-label]::before { content: attr(data-label) ": "; color: #777; font-size: 12px; }
-  td.num { text-align: left; } .nowrap { white-space: normal; }
+  td.num { text-align: left; } .nowrap { white-space: normal; } td:empty { display: none; }
 }
 `;
 

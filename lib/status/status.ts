@@ -206,7 +206,9 @@ function coverageOf(
   const tenants = listed.coverages
     .filter((c) => !c.subject.startsWith('workspace:') || kql || !options.policy)
     .map((c): StatusCoverage => {
-      const permission = c.checks.some((check) => check.state === 'degraded' && check.fix?.kind === 'permission');
+      const permission = c.checks.some(
+        (check) => check.state === 'degraded' && (check.fix?.kind === 'permission' || check.fix?.kind === 'consent'),
+      );
       return {
         ...c,
         tenantName: options.policy?.tenantNames.get(c.subject.toLowerCase()),

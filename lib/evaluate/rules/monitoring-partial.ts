@@ -85,7 +85,7 @@ export const monitoringPartial: TenantRule = {
         annotations: {
           checks: long.map(entryOf),
           degradedForMs: limit,
-          permissionFix: long.some((c) => c.fix?.kind === 'permission'),
+          permissionFix: long.some((c) => c.fix?.kind === 'permission' || c.fix?.kind === 'consent'),
         },
         // A check newly past its limit, or one that runs again while others do not, is told at once.
         material: long

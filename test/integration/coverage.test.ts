@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildPolicy } from '../../lib/config/config';
+import { forgetKeptCredentials } from '../../lib/clients/credentials';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import type { CoverageCheck, TenantCoverage } from '../../lib/model/coverage';
+import { readStatus } from '../../lib/status/status';
+import { renderStatusText } from '../../lib/status/text';
+import { demoScenario, startWorld, type World } from '../support/world';
+
+/**
+ * Coverage through whole cycles against the Graph emulator and Azurite: what each tenant's checks
+ * can do, kept across cycles in Table Storage (every cycle builds its dependencies afresh, as a new
+ * instance would), and "Monitoring is partial" once a check has been degraded for a day, on the
+ * monitor's clock.
+ */
+
+const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
+const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
+const HOUR = 3600_000;
+
+describe('coverage per tenant and check', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld(demoScenario());
+  });
+  afterAll(() => world.stop());
+  beforeEach(() => {
+    world.cloud.control.reset();
+    world.cloud.acs.reset();
+    world.log.lines.length = 0;
+    world.tableName = `c${Math.random().toString(36).slice(2)}`;
+  });
+
+  // The monitor's clock runs a day ahead of the emulator's job times here: running jobs would look stalled.
+  const policy = buildPolicy(
+    { tenants: { [CONTOSO]: { name: 'Contoso' } }, rules: { 'job-stalled': { enabled: false } } },
+    { emailTo: ['ops@contoso.com'] },
+  );
+  const start = Date.now();
+  const at = (ms: number): Partial<CycleDeps> => ({ clock: () => new Date(start + ms), policy });
+  const subjects = () => world.cloud.acs.messages().map((m) => m.subject);
+  const coverageOf = async (tenant: string): Promise<TenantCoverage | undefined> =>
+    (await world.deps().coverage?.load(tenant))?.coverage;
+  const check = (coverage: TenantCoverage | undefined, name: string): CoverageCheck | undefined =>
+    coverage?.checks.find((c) => c.check === name);
+
+  it('says which checks run in each tenant, and raises "Monitoring is partial" once a check is degraded for a day, once, until it runs again', async () => {
+    world.cloud.control.setSecretsPolicy(CONTOSO, '403');
+    const first = await runCycle(world.deps(at(0)));
+    expect(first.errors).toEqual([]);
+    expect(first.coverage).toEqual({ tenants: 2, partial: 1, degraded: { 'early-warnings': 1 }, off: {} });
+
+    const contoso = await coverageOf(CONTOSO);
+    expect(contoso?.checks.map((c) => [c.check, c.state])).toEqual([
+      ['job-status:cross-tenant', 'active'],
+      ['job-status:cloud-sync', 'active'],
+      ['job-status:scim-custom', 'active'],
+      ['job-status:scim-gallery', 'active'],
+      ['discovery', 'active'],
+      ['early-warnings', 'degraded'],
+      ['provisioning-logs', 'active'],
+    ]);
+    expect(check(contoso, 'early-warnings')).toMatchObject({
+      since: new Date(start).toISOString(),
+      cause: {
+        kind: 'permission',
+        words: expect.stringMatching(/^Graph refused the synchronization secrets of 6 of 6 configuration\(s\) \(403 /),
+      },
+      fix: {
+        kind: 'permission',
+        permission: 'Application.ReadWrite.All',
+        words: expect.stringContaining('or set WATCH_SECRETS_READ=off'),
+      },
+    });
+    expect(contoso?.provisioningLogs).toMatchObject({ source: 'graph', filter: 'server', pageSize: 500 });
+    expect((await coverageOf(NORTHWIND))?.checks.every((c) => c.state === 'active')).toBe(true);
+    // The log names the same permissions as the status view and the README.
+    expect(world.log.lines.join('\n')).toMatch(
+      /synchronization\/secrets not read \(403 .*likely missing Synchronization\.Read\.All or more: .*Application\.ReadWrite\.All or Directory\.ReadWrite\.All is known to work\)/,
+    );
+
+    // A day less a minute: still within the limit. Each cycle is a new instance: the time it became degraded comes from Table Storage.
+    await runCycle(world.deps(at(24 * HOUR - 60_000)));
+    expect(subjects()).toEqual([]);
+    expect(check(await coverageOf(CONTOSO), 'early-warnings')?.since).toBe(new Date(start).toISOString());
+
+    await runCycle(world.deps(at(24 * HOUR + 60_000)));
+    expect(subjects()).toEqual(['[Warning] Monitoring is partial: tenant Contoso']);
+    const email = world.cloud.acs.messages()[0]!.plainText;
+    expect(email).toContain(
+      'Entra Sync Watch has not been able to run one check in tenant Contoso for more than 24 h: early warnings (synchronization secrets).',
+    );
+    expect(email).toMatch(
+      /early warnings \(synchronization secrets\): Graph refused the synchronization secrets of 6 of 6/,
+    );
+    expect(email).toContain(
+      'early warnings (synchronization secrets): grant Application.ReadWrite.All or Directory.ReadWrite.All (known to work for this undocumented read; both can also write), or set WATCH_SECRETS_READ=off to turn the early warnings off.',
+    );
+    expect(email).toMatch(new RegExp(`/${CONTOSO}/adminconsent\\?client_id=`));
+
+    // Once: the next cycle says nothing new.
+    await runCycle(world.deps(at(25 * HOUR)));
+    expect(subjects()).toHaveLength(1);
+
+    // What the operator sees meanwhile.
+    const view = await readStatus(world.deps(), { policy, now: new Date(start + 25 * HOUR) });
+    const listed = view.coverage.tenants.map((t) => t.subject);
+    expect(listed[0]).toBe(CONTOSO); // a tenant with a degraded check comes first
+    expect(view.coverage.counts).toMatchObject({ tenants: 2, partial: 1 });
+    const text = renderStatusText(view);
+    expect(text).toContain('Coverage (1 of 2 tenant(s) partially watched at the last cycle)');
+    expect(text).toContain(`Contoso (${CONTOSO}): 1 check(s) degraded`);
+    expect(text).toMatch(
+      /early warnings \(synchronization secrets\)\s+degraded\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+Graph refused/,
+    );
+    expect(text).toMatch(
+      /provisioning logs: failures filtered by Graph; pages of 500; overlap 15 min \(widens up to 2 h\)/,
+    );
+
+    // Granted: the check runs again and the alert resolves.
+    world.cloud.control.setSecretsPolicy(CONTOSO, 'allowed');
+    await runCycle(world.deps(at(25 * HOUR + 60_000)));
+    expect(subjects()[1]).toBe('Resolved: [Warning] Monitoring is partial: tenant Contoso');
+    const healed = await coverageOf(CONTOSO);
+    expect(check(healed, 'early-warnings')).toEqual({ check: 'early-warnings', state: 'active' });
+  });
+
+  it('counts a 404 or 400 on the secrets as a refusal, and WATCH_SECRETS_READ=off reads none and says the early warnings are off', async () => {
+    const { control } = world.cloud;
+    control.setSecretsPolicy(CONTOSO, '404');
+    control.setSecretsPolicy(NORTHWIND, '400');
+    await runCycle(world.deps());
+    for (const tenant of [CONTOSO, NORTHWIND])
+      expect(check(await coverageOf(tenant), 'early-warnings')).toMatchObject({
+        state: 'degraded',
+        cause: { kind: 'permission' },
+        fix: { permission: 'Application.ReadWrite.All' },
+      });
+
+    control.clearLogs();
+    await runCycle(world.deps({ secretsRead: false }));
+    expect(control.requestLog().filter((r) => r.path.endsWith('/synchronization/secrets'))).toEqual([]);
+    expect(check(await coverageOf(CONTOSO), 'early-warnings')).toMatchObject({
+      state: 'off',
+      cause: { kind: 'setting', words: expect.stringMatching(/^WATCH_SECRETS_READ=off: /) },
+    });
+  });
+
+  it('names the tenant that cannot be read in its coverage, and leaves the alert to tenant-unreadable', async () => {
+    await runCycle(world.deps(at(0)));
+    world.cloud.control.setConsented(NORTHWIND, false);
+    // As on a new instance: a kept token would be refused by Graph this cycle and renewed at the next.
+    forgetKeptCredentials();
+    await runCycle(world.deps(at(HOUR)));
+    await runCycle(world.deps(at(2 * 24 * HOUR)));
+    const northwind = await coverageOf(NORTHWIND);
+    expect(northwind?.checks.every((c) => c.state === 'degraded' && c.alertedBy === 'tenant-unreadable')).toBe(true);
+    expect(northwind?.checks.map((c) => c.check)).toContain('job-status:cross-tenant'); // what it had before
+    expect(subjects().some((s) => s.includes('Monitoring is partial'))).toBe(false);
+    expect(subjects().some((s) => s.includes('Cannot monitor'))).toBe(true);
+  });
+});
