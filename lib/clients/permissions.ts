@@ -37,7 +37,7 @@ export const LOGS_LICENCE = 'a Microsoft Entra ID P1 or P2 licence';
  *   one of these application roles for it. Both can also write, so they are not asked for by
  *   default: grant one only if the early warnings are worth a write permission to you.
  * - `setting`: turns the read off; the early warnings are then off, not degraded.
- * The README quotes the same names (a unit test checks it).
+ * docs/deploying.md, "Reading the synchronization secrets", quotes the same names and sources (a unit test checks it).
  */
 export const SECRETS_READ = {
   tried: 'Synchronization.Read.All',

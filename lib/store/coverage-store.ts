@@ -34,12 +34,13 @@ function bodyOf(coverage: TenantCoverage): string {
     body.length > PROPERTY_BUDGET_CHARS && keep >= 1;
     keep = Math.floor(keep / 2)
   ) {
-    const dropped = coverage.checks.length - keep;
+    const dropped = coverage.checks.slice(keep);
+    const state = dropped.some((c) => c.state === 'degraded') ? 'degraded' : 'active';
     body = JSON.stringify({
       ...coverage,
       checks: [
         ...coverage.checks.slice(0, keep),
-        { check: `${dropped} more`, state: 'active', note: 'not kept: too many checks for one table row' },
+        { check: `${dropped.length} more`, state, note: 'not kept: too many checks for one table row' },
       ],
     });
   }

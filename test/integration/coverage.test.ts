@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TableClient } from '@azure/data-tables';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { CoverageStore } from '../../lib/store/coverage-store';
 import { buildPolicy } from '../../lib/config/config';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
@@ -158,5 +160,69 @@ describe('coverage per tenant and check', () => {
     expect(northwind?.checks.map((c) => c.check)).toContain('job-status:cross-tenant'); // what it had before
     expect(subjects().some((s) => s.includes('Monitoring is partial'))).toBe(false);
     expect(subjects().some((s) => s.includes('Cannot monitor'))).toBe(true);
+  });
+});
+
+describe('the coverage rows in Table Storage', () => {
+  const store = () =>
+    new CoverageStore(
+      TableClient.fromConnectionString(
+        inject('storageConnectionString'),
+        `cov${Date.now()}${Math.random().toString(36).slice(2, 8)}`,
+        {
+          allowInsecureConnection: true,
+        },
+      ),
+    );
+  const coverage = (subject: string, degraded: boolean, checks = 4): TenantCoverage => ({
+    subject,
+    checkedAt: '2026-11-27T12:00:00.000Z',
+    checks: Array.from({ length: checks }, (_, i) => ({
+      check: `kql:kql-${i}`,
+      state: degraded && i === 0 ? 'degraded' : 'active',
+      ...(degraded && i === 0
+        ? { cause: { kind: 'outage' as const, words: 'x' }, since: '2026-11-26T12:00:00.000Z' }
+        : {}),
+    })),
+  });
+
+  it('lists a bounded number, those with a degraded check first, and counts them all', async () => {
+    const rows = store();
+    for (let i = 0; i < 60; i++) expect(await rows.save(coverage(`tenant-${i}`, i % 20 === 7), undefined)).toBe(true);
+    const listed = await rows.list(10);
+    expect(listed.total).toBe(60);
+    expect(listed.coverages).toHaveLength(10);
+    expect(
+      listed.coverages
+        .slice(0, 3)
+        .map((c) => c.subject)
+        .sort(),
+    ).toEqual(['tenant-27', 'tenant-47', 'tenant-7']);
+    expect(listed.coverages.slice(3).every((c) => c.checks.every((k) => k.state === 'active'))).toBe(true);
+    // A second instance that read the same row before the first wrote keeps the first's (no lost update, no error).
+    const loaded = await rows.load('tenant-7');
+    expect(await rows.save(coverage('tenant-7', false), loaded?.etag)).toBe(true);
+    expect(await rows.save(coverage('tenant-7', true), loaded?.etag)).toBe(false);
+    await rows.forget('tenant-7');
+    expect(await rows.load('tenant-7')).toBeUndefined();
+    expect(await rows.subjects()).toHaveLength(59);
+  });
+
+  it('keeps one row within what a table property holds, whatever the checks', async () => {
+    const rows = store();
+    const big = coverage('workspace:ws', true, 400);
+    big.checks = big.checks.map((c) => ({
+      ...c,
+      state: 'degraded',
+      cause: { kind: 'outage', words: 'é'.repeat(400) },
+    }));
+    expect(await rows.save(big, undefined)).toBe(true);
+    const kept = (await rows.load('workspace:ws'))?.coverage;
+    expect(kept?.checks.length).toBeLessThan(400);
+    expect(kept?.checks.at(-1)).toMatchObject({
+      state: 'degraded',
+      note: 'not kept: too many checks for one table row',
+    });
+    expect(kept?.checks[0]?.state).toBe('degraded');
   });
 });

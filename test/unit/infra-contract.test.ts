@@ -5,6 +5,8 @@ import {
   AZURE_ROLES,
   GRAPH_APPLICATION_PERMISSIONS,
   SECRETS_READ,
+  SECRETS_READ_FIX,
+  SECRETS_READ_MISSING,
   MICROSOFT_GRAPH_APP_ID,
 } from '../../lib/clients/permissions';
 import { CLOUDS } from '../../lib/settings/clouds';
@@ -191,6 +193,17 @@ describe('Microsoft Graph application permissions', () => {
     const known: readonly string[] = SECRETS_READ.knownToWork;
     expect([...mentioned].filter((p) => !permissions.includes(p) && !known.includes(p))).toEqual([]);
     expect(known.filter((p) => permissions.includes(p))).toEqual([]);
+  });
+
+  it('says what is known of the secrets read in the docs with the same names and sources as the log, the status view and the alert', () => {
+    const docs = readFileSync(join(root, 'docs', 'deploying.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('### Reading the synchronization secrets'));
+    expect(section.length).toBeGreaterThan(500);
+    for (const name of [SECRETS_READ.tried, ...SECRETS_READ.knownToWork, `${SECRETS_READ.setting}=off`]) {
+      expect(section).toContain(name);
+      expect(`${SECRETS_READ_MISSING} ${SECRETS_READ_FIX}`).toContain(name.replace('=off', ''));
+    }
+    for (const source of SECRETS_READ.sources) expect(section).toContain(source);
   });
 
   it('grants them to the managed identity when it reads its own tenant', () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { EventPage, EventSource } from '../../lib/observe/event-source';
 import { Limiters, SlidingWindowLimiter } from '../../lib/observe/event-source';
+import type { GraphReader } from '../../lib/clients/graph';
 import {
+  createGraphEventSource,
   graphLogProblem,
   readProvisioningLogs,
   type ReadOptions,
@@ -390,5 +392,85 @@ describe('SlidingWindowLimiter', () => {
     expect(now).toBe(0);
     await tenantB.take(); // the app's seventh request within 10 s waits
     expect(now).toBe(10_001);
+  });
+});
+
+describe('the Graph source where Graph may differ from its docs', () => {
+  const DAY_MS = 24 * 60 * MIN;
+  /** Graph as the Graph client shows it: a 400 is thrown with its body; a page of raw events otherwise. */
+  function graph(refuse: (url: string) => string | undefined, value: unknown[] = []) {
+    const urls: string[] = [];
+    const reader: GraphReader = {
+      async get(url) {
+        urls.push(url);
+        const message = refuse(url);
+        if (message)
+          throw Object.assign(new Error(message), {
+            statusCode: 400,
+            code: 'BadRequest',
+            body: { error: { code: 'BadRequest', message } },
+          });
+        return { value };
+      },
+      batch: async () => [],
+    };
+    return { reader, urls };
+  }
+  const read = (reader: GraphReader, state: LogState | undefined, now: number) =>
+    readProvisioningLogs(
+      createGraphEventSource(reader, { limiter: { take: async () => undefined } }),
+      state,
+      plan(now),
+    );
+
+  it('keeps a refused status filter for a day, tries it again then, and keeps the fallback while Graph still refuses', async () => {
+    const refusing = graph((url) => (url.includes('provisioningStatusInfo') ? 'Invalid filter clause' : undefined));
+    const first = await read(refusing.reader, undefined, T0);
+    expect(first.observation.read).toMatchObject({
+      filter: 'time-only',
+      filterFallback: { reason: 'refused', since: T0 },
+    });
+    expect(first.state.query).toEqual({ statusFilter: { reason: 'refused', since: T0, retryAt: T0 + DAY_MS } });
+    refusing.urls.length = 0;
+    await read(refusing.reader, first.state, T0 + DAY_MS - MIN);
+    expect(refusing.urls.some((u) => u.includes('provisioningStatusInfo'))).toBe(false);
+    const retried = await read(refusing.reader, first.state, T0 + DAY_MS);
+    expect(refusing.urls.filter((u) => u.includes('provisioningStatusInfo'))).toHaveLength(1);
+    // Still refused: the fallback stays, since when it began, and the next try is a day on.
+    expect(retried.state.query).toEqual({ statusFilter: { reason: 'refused', since: T0, retryAt: T0 + 2 * DAY_MS } });
+    expect(retried.observation.read?.changes).toEqual([]);
+    const accepting = graph(() => undefined);
+    const healed = await read(accepting.reader, retried.state, T0 + 2 * DAY_MS);
+    expect(healed.state.query).toBeUndefined();
+    expect(healed.observation.read?.filter).toBe('server');
+  });
+
+  it("drops only $top when Graph's refusal names it, and $top on a job's newest-event read too", async () => {
+    const refusing = graph((url) => (url.includes('$top') ? "Query option 'Top' is not allowed." : undefined));
+    const { state, observation } = await readProvisioningLogs(
+      createGraphEventSource(refusing.reader, { limiter: { take: async () => undefined } }),
+      undefined,
+      plan(T0, { silenceChecks: [{ jobId: 'job-1', silentForMs: DAY_MS }] }),
+    );
+    expect(refusing.urls.filter((u) => u.includes('$top')).length).toBe(1); // one refusal, then remembered
+    expect(
+      refusing.urls
+        .filter((u) => !u.includes('$top'))
+        .every((u) => u.includes('provisioningStatusInfo') || u.includes("jobId eq 'job-1'")),
+    ).toBe(true);
+    expect(state.query).toEqual({ top: { since: T0, retryAt: T0 + DAY_MS } });
+    expect(observation.read).toMatchObject({ pageSize: 'default', filter: 'server' });
+    expect(observation.activityUnknown.size).toBe(0);
+  });
+
+  it('lets a 400 to every shape of the query stand as the problem it is, and remembers no fallback', async () => {
+    const refusing = graph(() => 'Invalid filter clause');
+    const { state, observation } = await read(refusing.reader, undefined, T0);
+    expect(refusing.urls).toHaveLength(4); // as asked, without the status clause, without $top, without both
+    expect(observation.problems).toEqual([
+      expect.objectContaining({ kind: 'invalid-response', status: 400, operation: 'provisioning logs' }),
+    ]);
+    expect(state.query).toBeUndefined();
+    expect(observation.read?.filter).toBe('server');
   });
 });
