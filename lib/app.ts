@@ -211,6 +211,8 @@ export function formatSummary(summary: CycleSummary): string {
     );
   else if (spent) parts.push('the email budget ran out');
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
+  // What is not watched is said every cycle, not only when its alert fires a day later.
+  if (summary.coverage?.partial) parts.push(`${summary.coverage.partial} tenant(s) partially watched (see coverage)`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');
 }
