@@ -7,7 +7,7 @@ import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { CoverageCheck, TenantCoverage } from '../../lib/model/coverage';
 import { readStatus } from '../../lib/status/status';
 import { renderStatusText } from '../../lib/status/text';
-import { demoScenario, startWorld, type World } from '../support/world';
+import { freshDemoWorld } from '../support/world';
 
 /**
  * Coverage through whole cycles against the Graph emulator and Azurite: what each tenant's checks
@@ -21,17 +21,7 @@ const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 const HOUR = 3600_000;
 
 describe('coverage per tenant and check', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await startWorld(demoScenario());
-  });
-  afterAll(() => world.stop());
-  beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.acs.reset();
-    world.log.lines.length = 0;
-    world.tableName = `c${Math.random().toString(36).slice(2)}`;
-  });
+  const world = freshDemoWorld('c');
 
   // The monitor's clock runs a day ahead of the emulator's job times here: running jobs would look stalled.
   const policy = buildPolicy(
@@ -40,15 +30,18 @@ describe('coverage per tenant and check', () => {
   );
   const start = Date.now();
   const at = (ms: number): Partial<CycleDeps> => ({ clock: () => new Date(start + ms), policy });
-  const subjects = () => world.cloud.acs.messages().map((m) => m.subject);
+  const subjects = () =>
+    world()
+      .cloud.acs.messages()
+      .map((m) => m.subject);
   const coverageOf = async (tenant: string): Promise<TenantCoverage | undefined> =>
-    (await world.deps().coverage?.load(tenant))?.coverage;
+    (await world().deps().coverage?.load(tenant))?.coverage;
   const check = (coverage: TenantCoverage | undefined, name: string): CoverageCheck | undefined =>
     coverage?.checks.find((c) => c.check === name);
 
   it('says which checks run in each tenant, and raises "Monitoring is partial" once a check is degraded for a day, once, until it runs again', async () => {
-    world.cloud.control.setSecretsPolicy(CONTOSO, '403');
-    const first = await runCycle(world.deps(at(0)));
+    world().cloud.control.setSecretsPolicy(CONTOSO, '403');
+    const first = await runCycle(world().deps(at(0)));
     expect(first.errors).toEqual([]);
     expect(first.coverage).toEqual({ tenants: 2, partial: 1, degraded: { 'early-warnings': 1 }, off: {} });
 
@@ -77,18 +70,18 @@ describe('coverage per tenant and check', () => {
     expect(contoso?.provisioningLogs).toMatchObject({ source: 'graph', filter: 'server', pageSize: 500 });
     expect((await coverageOf(NORTHWIND))?.checks.every((c) => c.state === 'active')).toBe(true);
     // The log names the same permissions as the status view and the README.
-    expect(world.log.lines.join('\n')).toMatch(
+    expect(world().log.lines.join('\n')).toMatch(
       /synchronization\/secrets not read \(403 .*likely missing Synchronization\.Read\.All or more: .*Application\.ReadWrite\.All or Directory\.ReadWrite\.All is known to work\)/,
     );
 
     // A day less a minute: still within the limit. Each cycle is a new instance: the time it became degraded comes from Table Storage.
-    await runCycle(world.deps(at(24 * HOUR - 60_000)));
+    await runCycle(world().deps(at(24 * HOUR - 60_000)));
     expect(subjects()).toEqual([]);
     expect(check(await coverageOf(CONTOSO), 'early-warnings')?.since).toBe(new Date(start).toISOString());
 
-    await runCycle(world.deps(at(24 * HOUR + 60_000)));
+    await runCycle(world().deps(at(24 * HOUR + 60_000)));
     expect(subjects()).toEqual(['[Warning] Monitoring is partial: tenant Contoso']);
-    const email = world.cloud.acs.messages()[0]!.plainText;
+    const email = world().cloud.acs.messages()[0]!.plainText;
     expect(email).toContain(
       'Entra Sync Watch has not been able to run one check in tenant Contoso for more than 24 h: early warnings (synchronization secrets).',
     );
@@ -101,11 +94,11 @@ describe('coverage per tenant and check', () => {
     expect(email).toMatch(new RegExp(`/${CONTOSO}/adminconsent\\?client_id=`));
 
     // Once: the next cycle says nothing new.
-    await runCycle(world.deps(at(25 * HOUR)));
+    await runCycle(world().deps(at(25 * HOUR)));
     expect(subjects()).toHaveLength(1);
 
     // What the operator sees meanwhile.
-    const view = await readStatus(world.deps(), { policy, now: new Date(start + 25 * HOUR) });
+    const view = await readStatus(world().deps(), { policy, now: new Date(start + 25 * HOUR) });
     const listed = view.coverage.tenants.map((t) => t.subject);
     expect(listed[0]).toBe(CONTOSO); // a tenant with a degraded check comes first
     expect(view.coverage.counts).toMatchObject({ tenants: 2, partial: 1 });
@@ -120,18 +113,18 @@ describe('coverage per tenant and check', () => {
     );
 
     // Granted: the check runs again and the alert resolves.
-    world.cloud.control.setSecretsPolicy(CONTOSO, 'allowed');
-    await runCycle(world.deps(at(25 * HOUR + 60_000)));
+    world().cloud.control.setSecretsPolicy(CONTOSO, 'allowed');
+    await runCycle(world().deps(at(25 * HOUR + 60_000)));
     expect(subjects()[1]).toBe('Resolved: [Warning] Monitoring is partial: tenant Contoso');
     const healed = await coverageOf(CONTOSO);
     expect(check(healed, 'early-warnings')).toEqual({ check: 'early-warnings', state: 'active' });
   });
 
   it('counts a 404 or 400 on the secrets as a refusal, and WATCH_SECRETS_READ=off reads none and says the early warnings are off', async () => {
-    const { control } = world.cloud;
+    const { control } = world().cloud;
     control.setSecretsPolicy(CONTOSO, '404');
     control.setSecretsPolicy(NORTHWIND, '400');
-    await runCycle(world.deps());
+    await runCycle(world().deps());
     for (const tenant of [CONTOSO, NORTHWIND])
       expect(check(await coverageOf(tenant), 'early-warnings')).toMatchObject({
         state: 'degraded',
@@ -140,7 +133,7 @@ describe('coverage per tenant and check', () => {
       });
 
     control.clearLogs();
-    await runCycle(world.deps({ secretsRead: false }));
+    await runCycle(world().deps({ secretsRead: false }));
     expect(control.requestLog().filter((r) => r.path.endsWith('/synchronization/secrets'))).toEqual([]);
     expect(check(await coverageOf(CONTOSO), 'early-warnings')).toMatchObject({
       state: 'off',
@@ -149,12 +142,12 @@ describe('coverage per tenant and check', () => {
   });
 
   it('names the tenant that cannot be read in its coverage, and leaves the alert to tenant-unreadable', async () => {
-    await runCycle(world.deps(at(0)));
-    world.cloud.control.setConsented(NORTHWIND, false);
+    await runCycle(world().deps(at(0)));
+    world().cloud.control.setConsented(NORTHWIND, false);
     // As on a new instance: a kept token would be refused by Graph this cycle and renewed at the next.
     forgetKeptCredentials();
-    await runCycle(world.deps(at(HOUR)));
-    await runCycle(world.deps(at(2 * 24 * HOUR)));
+    await runCycle(world().deps(at(HOUR)));
+    await runCycle(world().deps(at(2 * 24 * HOUR)));
     const northwind = await coverageOf(NORTHWIND);
     expect(northwind?.checks.every((c) => c.state === 'degraded' && c.alertedBy === 'tenant-unreadable')).toBe(true);
     expect(northwind?.checks.map((c) => c.check)).toContain('job-status:cross-tenant'); // what it had before

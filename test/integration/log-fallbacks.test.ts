@@ -3,7 +3,7 @@ import { buildPolicy } from '../../lib/config/config';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { TenantCoverage } from '../../lib/model/coverage';
 import type { ProvisioningEventSpec } from '../../emulators';
-import { demoScenario, startWorld, type World } from '../support/world';
+import { freshDemoWorld } from '../support/world';
 
 /**
  * Where Graph may differ from its docs, the provisioning-log reader falls back and says so, through
@@ -30,17 +30,7 @@ const events = (count: number, status: 'failure' | 'success', extra: Partial<Pro
 ];
 
 describe('provisioning-log fallbacks', () => {
-  let world: World;
-  beforeAll(async () => {
-    world = await startWorld(demoScenario());
-  });
-  afterAll(() => world.stop());
-  beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.acs.reset();
-    world.log.lines.length = 0;
-    world.tableName = `f${Math.random().toString(36).slice(2)}`;
-  });
+  const world = freshDemoWorld('f');
 
   // The monitor's clock jumps ahead while the emulator's job times do not: running jobs would look stalled.
   // Every failure is an alert here (the default needs 10 an hour), so the alert's count says what was counted.
@@ -48,22 +38,22 @@ describe('provisioning-log fallbacks', () => {
     { rules: { 'job-stalled': { enabled: false }, 'provisioning-failures': { threshold: 1 } } },
     { emailTo: ['ops@contoso.com'] },
   );
-  const deps = (extra: Partial<CycleDeps> = {}) => world.deps({ policy, ...extra });
+  const deps = (extra: Partial<CycleDeps> = {}) => world().deps({ policy, ...extra });
   const later = (ms: number): Partial<CycleDeps> => ({ clock: () => new Date(Date.now() + ms) });
   const failuresCounted = async () =>
-    [...(await world.deps().alerts.loadAll()).values()].find((a) => a.labels.condition === 'provisioning-failures')
+    [...(await world().deps().alerts.loadAll()).values()].find((a) => a.labels.condition === 'provisioning-failures')
       ?.annotations.failures;
   const logsCoverage = async (): Promise<TenantCoverage['provisioningLogs']> =>
-    (await world.deps().coverage?.load(CONTOSO))?.coverage.provisioningLogs;
+    (await world().deps().coverage?.load(CONTOSO))?.coverage.provisioningLogs;
   const logRequests = () =>
-    world.cloud.control
-      .requestLog()
+    world()
+      .cloud.control.requestLog()
       .filter((r) => r.tenantId === CONTOSO && r.path.endsWith('/auditLogs/provisioning'));
   const withStatusClause = () => logRequests().filter((r) => r.url.includes('provisioningStatusInfo/status'));
-  const contosoLines = () => world.log.lines.filter((l) => l.includes(CONTOSO));
+  const contosoLines = () => world().log.lines.filter((l) => l.includes(CONTOSO));
 
   it('reads by time only when Graph refuses the status filter, keeps the failures on the client, and tries the filter again a day later', async () => {
-    const { control } = world.cloud;
+    const { control } = world().cloud;
     control.setProvisioningLogModes(CONTOSO, { statusFilter: 'refused' });
     control.addProvisioningEvents(CONTOSO, [...events(7, 'failure'), ...events(30, 'success')]);
     const first = await runCycle(deps());
@@ -100,7 +90,7 @@ describe('provisioning-log fallbacks', () => {
   });
 
   it('reads by time only when Graph ignores the status filter and answers events of every status', async () => {
-    const { control } = world.cloud;
+    const { control } = world().cloud;
     control.setProvisioningLogModes(CONTOSO, { statusFilter: 'ignored' });
     control.addProvisioningEvents(CONTOSO, [...events(5, 'failure'), ...events(12, 'success')]);
     await runCycle(deps());
@@ -115,7 +105,7 @@ describe('provisioning-log fallbacks', () => {
   });
 
   it("falls back to Graph's default page size when Graph refuses $top, still reading every page", async () => {
-    const { control } = world.cloud;
+    const { control } = world().cloud;
     control.setProvisioningLogModes(CONTOSO, { top: 'refused' });
     control.addProvisioningEvents(CONTOSO, events(120, 'failure')); // three pages of the emulator's default 50
     await runCycle(deps());
@@ -135,7 +125,7 @@ describe('provisioning-log fallbacks', () => {
   });
 
   it('finds events 40 minutes late by the hourly look back, measures how late they were, and widens the overlap to catch the next ones', async () => {
-    const { control } = world.cloud;
+    const { control } = world().cloud;
     expect((await runCycle(deps())).errors).toEqual([]);
 
     // Later than the 15-minute overlap: a plain read does not see them.
