@@ -1,5 +1,5 @@
 import { TableClient } from '@azure/data-tables';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { CoverageStore } from '../../lib/store/coverage-store';
 import { buildPolicy } from '../../lib/config/config';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';

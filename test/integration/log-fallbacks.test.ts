@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { TenantCoverage } from '../../lib/model/coverage';
