@@ -52,7 +52,7 @@ function coverageText(view: StatusView): string[] {
           cell(checkLabel(c.check)),
           c.state,
           c.since ? formatTime(c.since) : '',
-          cell(checkDetail(c), 400),
+          cell(checkDetail(c), 800),
         ]),
       ).replace(/^ {2}/gm, '    '),
     );
