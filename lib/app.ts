@@ -393,6 +393,7 @@ function doctorDepsFromSettings(
           workspaceId: settings.logAnalytics.workspaceId,
         }
       : undefined,
+    secretsRead: settings.secretsRead,
     clock: options.clock ?? (() => new Date()),
   };
 }

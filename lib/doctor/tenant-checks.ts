@@ -1,16 +1,22 @@
 import type { AccessToken } from '@azure/core-auth';
 import type { GraphReader } from '../clients/graph';
-import { GRAPH_APPLICATION_PERMISSIONS } from '../clients/permissions';
+import { GRAPH_APPLICATION_PERMISSIONS, SECRETS_READ, SECRETS_READ_FIX } from '../clients/permissions';
 import { tokenIsDelegated, tokenRoles, tokenTenant } from '../clients/tenant-check';
 import type { AccessProblem, ServicePrincipalRef } from '../model/observation';
 import type { LogProblem } from '../model/provisioning';
 import { readInBatches } from '../observe/batch-reads';
-import { classifyError, describeProblem, graphErrorBody, problemFromStatus, TENANT_MISMATCH } from '../observe/errors';
+import {
+  classifyError,
+  describeLogProblem,
+  describeProblem,
+  graphErrorBody,
+  problemFromStatus,
+  TENANT_MISMATCH,
+} from '../observe/errors';
 import { queryRows, logAnalyticsProblem, type LogsQuerier } from '../observe/log-analytics';
 import { normalizeServicePrincipal } from '../observe/normalize';
 import { createGraphEventSource, graphLogProblem } from '../observe/provisioning-logs';
 import { parseSecrets } from '../observe/secrets';
-import { describeLogProblem } from '../evaluate/rules/provisioning-logs-unreadable';
 import { EARLY_WARNING_RULES, type TenantNeeds } from './needs';
 import { failed, type CheckName, type CheckRow } from './report';
 
@@ -283,6 +289,8 @@ async function jobStatus(
 const EARLY_WARNINGS = EARLY_WARNING_RULES.join(', ');
 
 async function earlyWarnings(probe: TenantProbe, withJobs: ServicePrincipalRef | undefined): Promise<CheckRow> {
+  if (probe.needs.secretsReadOff)
+    return off(probe, 'early-warnings', `${SECRETS_READ.setting}=off: the synchronization secrets are not read`);
   if (!probe.needs.earlyWarnings) return off(probe, 'early-warnings', `${EARLY_WARNINGS} are off for this tenant`);
   if (!withJobs)
     return skipped(probe, 'early-warnings', false, 'no configuration with jobs was read, so no secrets to read');
@@ -292,7 +300,8 @@ async function earlyWarnings(probe: TenantProbe, withJobs: ServicePrincipalRef |
       status: 'warn',
       needed: false,
       result: `degraded: the early warnings (${EARLY_WARNINGS}'s secret check) are skipped where Graph does not give the synchronization secrets; those of ${name}: ${why}`,
-      fix: 'Optional: Graph documents no permission for reading synchronization secrets and may want more than Synchronization.Read.All (docs/deploying.md, "Permissions"); the other checks do not need them. Turn these three rules off for this tenant to silence this',
+      // The same words as the log, the status view and the alert (lib/clients/permissions.ts).
+      fix: `Optional (the other checks do not need them): ${SECRETS_READ_FIX} (docs/deploying.md, "Reading the synchronization secrets")`,
     });
   try {
     const body = await probe.graph.get(`/servicePrincipals/${encodeURIComponent(withJobs.id)}/synchronization/secrets`);
