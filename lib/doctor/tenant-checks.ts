@@ -386,12 +386,24 @@ async function graphLogs(probe: TenantProbe): Promise<CheckRow[]> {
   ];
 }
 
-/** The failure read exactly as a cycle sends it (lib/observe/provisioning-logs.ts), first page of 10. */
+/**
+ * The failure read exactly as a cycle sends it (lib/observe/provisioning-logs.ts), first page of 10.
+ * A filter Graph refuses is a fallback there (read by time only, the failures kept by the monitor),
+ * so it is a warning here, as an ignored one is; only a query Graph refuses in every shape fails.
+ */
 async function statusFilter(probe: TenantProbe): Promise<CheckRow> {
   if (!probe.needs.failureDigest) return off(probe, 'log-filter', 'provisioning-failures is off for this tenant');
   const source = createGraphEventSource(probe.graph, { pageSize: 10 });
   try {
     for await (const page of source.failuresSince(probe.now.getTime() - 24 * 3600_000)) {
+      const refused = source.query?.fallbacks.find((f) => f.what === 'status-filter' && f.reason === 'refused');
+      if (refused)
+        return row(probe, 'log-filter', {
+          status: 'warn',
+          needed: true,
+          result: `Graph refused the failure reads' status filter (provisioningStatusInfo/status eq 'failure'): ${refused.message}`,
+          fix: "Nothing to do: the monitor reads this tenant's logs by time only and keeps the failures itself, and tries the filter again daily; it reads more pages than it would (mind provisioningLogs.maxPagesPerCycle on busy tenants)",
+        });
       const others = page.events.filter((e) => e.status.known !== 'failure');
       if (others.length > 0)
         return row(probe, 'log-filter', {

@@ -189,7 +189,9 @@ describe('fan-out to the queue-triggered function', () => {
     expect(emails[0]!.plainText).toContain('EntryConflict');
     // Each report carries its tenants' coverage to the planner, and each worker wrote its tenants' own.
     expect(summary.coverage).toEqual({ tenants: 12, partial: 0, degraded: {}, off: {} });
-    const coverage = new CoverageStore(TableClient.fromConnectionString(storage, STATE_TABLE));
+    const coverage = new CoverageStore(
+      TableClient.fromConnectionString(storage, STATE_TABLE, { allowInsecureConnection: true }),
+    );
     const stored = await Promise.all(TENANTS.map((t) => coverage.load(t)));
     expect(stored.map((c) => c?.coverage.checks.map((k) => `${k.check}:${k.state}`))).toEqual(
       TENANTS.map(() => [
