@@ -88,11 +88,17 @@ param useCustomEmailDomain bool = false
 @description('Where ACS keeps email data at rest, e.g. United States, Europe, UK.')
 param emailDataLocation string = 'United States'
 
+@description('Decisions from an alert (docs/decisions.md, "Decisions from an alert"): grants the monitor Synchronization.ReadWrite.All (in multi-tenant mode, each customer tenant consents to it anew), creates the sign-in app with the app role SyncWatch.Operator, and turns WATCH_ACTIONS on. Also set ACTIONS_SIGNING_KEY in WATCH_SECRET_SETTINGS. False: the monitor stays read-only.')
+param enableActions bool = false
+
+@description('WATCH_ACTIONS when enableActions is true: on (every action) or a comma-separated list of approve-deletes, re-evaluate, retry, verify-user.')
+param watchActions string = 'on'
+
 @description('Object ID of the person deploying: may read the alert state (npm run status against Azure). Empty: nobody.')
 param principalId string = ''
 
 @secure()
-@description('App settings that hold secrets, as base64 of a JSON object (WATCH_SECRET_SETTINGS): the URLs and signing secrets of the Teams and webhook channels the config names, and SNOOZE_SIGNING_KEY. Set here, they survive the next azd provision, which replaces every app setting. Empty: none.')
+@description('App settings that hold secrets, as base64 of a JSON object (WATCH_SECRET_SETTINGS): the URLs and signing secrets of the Teams and webhook channels the config names, SNOOZE_SIGNING_KEY and ACTIONS_SIGNING_KEY. Set here, they survive the next azd provision, which replaces every app setting. Empty: none.')
 param secretSettings string = ''
 
 var abbrs = loadJsonContent('./abbreviations.json')
@@ -106,11 +112,15 @@ var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(r
 
 // AZURE_CLOUD (lib/settings/clouds.ts) and the per-cloud values a deployment needs, keyed by ARM's cloud name.
 var clouds = {
-  AzureCloud: { name: 'AzurePublicCloud', portal: 'https://entra.microsoft.com/', tokenExchangeAudience: 'api://AzureADTokenExchange' }
-  AzureUSGovernment: { name: 'AzureUSGovernment', portal: 'https://entra.microsoft.us/', tokenExchangeAudience: 'api://AzureADTokenExchangeUSGov' }
-  AzureChinaCloud: { name: 'AzureChinaCloud', portal: 'https://portal.azure.cn/', tokenExchangeAudience: 'api://AzureADTokenExchangeChina' }
+  AzureCloud: { name: 'AzurePublicCloud', portal: 'https://entra.microsoft.com/', tokenExchangeAudience: 'api://AzureADTokenExchange', appHostSuffix: 'azurewebsites.net' }
+  AzureUSGovernment: { name: 'AzureUSGovernment', portal: 'https://entra.microsoft.us/', tokenExchangeAudience: 'api://AzureADTokenExchangeUSGov', appHostSuffix: 'azurewebsites.us' }
+  AzureChinaCloud: { name: 'AzureChinaCloud', portal: 'https://portal.azure.cn/', tokenExchangeAudience: 'api://AzureADTokenExchangeChina', appHostSuffix: 'chinacloudsites.cn' }
 }
 var cloud = clouds[environment().name]
+// Where the Function App answers: the decide links and the sign-in app's redirect URI must agree,
+// and the sign-in app is made before the Function App (whose settings name it).
+var actionsBaseUrl = 'https://${functionAppName}.${cloud.appHostSuffix}'
+var actionsSignInUniqueName = 'entra-sync-watch-signin-${resourceToken}'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -169,6 +179,7 @@ module graphRoles 'app/graph-roles.bicep' = if (!multiTenant && grantGraphRoles)
   scope: rg
   params: {
     principalId: identity.outputs.principalId
+    enableActions: enableActions
   }
 }
 
@@ -184,6 +195,22 @@ module multiTenantApp 'app/multi-tenant-app.bicep' = if (multiTenant) {
     tokenExchangeAudience: cloud.tokenExchangeAudience
     consentRedirectUri: cloud.portal
     grantGraphRoles: grantGraphRoles
+    enableActions: enableActions
+  }
+}
+
+// Decisions from an alert: the app the ops team signs in to (home tenant only, app role SyncWatch.Operator).
+module signInApp 'app/sign-in-app.bicep' = if (enableActions) {
+  name: 'signInApp'
+  scope: rg
+  params: {
+    displayName: 'Entra Sync Watch sign-in (${environmentName})'
+    uniqueName: actionsSignInUniqueName
+    grantConsent: grantGraphRoles
+    redirectUri: '${actionsBaseUrl}/api/decide/signed-in'
+    managedIdentityPrincipalId: identity.outputs.principalId
+    issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+    tokenExchangeAudience: cloud.tokenExchangeAudience
   }
 }
 
@@ -214,6 +241,9 @@ module api 'app/api.bicep' = {
     cloudName: cloud.name
     tenantId: tenant().tenantId
     watchAppClientId: multiTenant ? multiTenantApp.outputs.appId : ''
+    watchActions: enableActions ? watchActions : 'off'
+    actionsSignInClientId: enableActions ? signInApp.outputs.appId : ''
+    actionsBaseUrl: enableActions ? actionsBaseUrl : ''
     secretSettings: secretSettings
   }
 }
@@ -253,6 +283,10 @@ output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_RESOURCE_GROUP string = rg.name
 output WATCH_APP_CLIENT_ID string = multiTenant ? multiTenantApp.outputs.appId : ''
+output ACTIONS_SIGNIN_CLIENT_ID string = enableActions ? signInApp.outputs.appId : ''
+// For the hooks: the postdown hook deletes the sign-in app too, the postprovision hook checks the write permission.
+output ACTIONS_SIGNIN_UNIQUE_NAME string = enableActions ? actionsSignInUniqueName : ''
+output ACTIONS_ENABLED bool = enableActions
 // For the hooks (infra/hooks/): the postdown hook deletes the app only if its uniqueName is this one,
 // the postprovision hook waits for the identity's role on this storage account and checks the Graph app roles.
 output WATCH_APP_UNIQUE_NAME string = multiTenant ? watchAppUniqueName : ''

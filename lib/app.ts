@@ -35,6 +35,17 @@ import { observeBatch, type BatchOutcome } from './fanout/worker';
 import { handleSnooze, type SnoozeResponse } from './snooze/handler';
 import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
 import { readStatus, type StatusView } from './status/status';
+import { ManagedIdentityCredential } from '@azure/identity';
+import { DEFAULT_ACCESS } from './actions/access';
+import { alertDecisions, DecisionAudit } from './actions/audit';
+import type { TableClient } from '@azure/data-tables';
+import type { AlertDecision } from './model';
+import { createJobActions } from './actions/graph-actions';
+import type { DecideDeps } from './actions/handler';
+import { actionsPossible } from './actions/readiness';
+import { msalSignIn } from './actions/sign-in';
+import { CLOUDS } from './settings/clouds';
+import { LINK_LEDGER_TABLE, LinkLedger } from './store/link-ledger';
 import { configReport, runDoctor, type DoctorDeps } from './doctor/doctor';
 import type { ConfigCheck } from './doctor/deployment-checks';
 import type { DoctorReport } from './doctor/report';
@@ -142,8 +153,16 @@ export function cycleDepsFromSettings(
       emailFrom: settings.emailFrom,
       clientId: consentAppId(settings),
       snooze: settings.snooze,
+      actions: settings.actions,
     }),
     heartbeat: policy.heartbeat ? createHeartbeat(policy.heartbeat) : undefined,
+    // Decisions made from alerts' messages (WATCH_ACTIONS): told to the alerts' routes, named in resolved notices.
+    ...(settings.actions
+      ? { decisions: decisionsReader(createTableClient(settings, azure, LINK_LEDGER_TABLE, budget.calls()), clock) }
+      : {}),
+    ...(settings.actions || settings.snooze
+      ? { forgetUsedLinks: ledgerSweeper(createTableClient(settings, azure, LINK_LEDGER_TABLE, budget.calls())) }
+      : {}),
     clock,
     log,
     logs: {
@@ -156,6 +175,26 @@ export function cycleDepsFromSettings(
           }
         : undefined,
     },
+  };
+}
+
+/** How far back a cycle reads decisions: longer than an alert waits for one (Entra disables a quarantined job after four weeks). */
+const DECISIONS_LOOKBACK_MS = 35 * 24 * 3600_000;
+
+function decisionsReader(table: TableClient, clock: () => Date): () => Promise<AlertDecision[]> {
+  const audit = new DecisionAudit(new LinkLedger(table));
+  return async () => alertDecisions(await audit.decisions(new Date(clock().getTime() - DECISIONS_LOOKBACK_MS)));
+}
+
+/** How often an instance sweeps the link ledger: its rows expire over days, not minutes. */
+const LEDGER_SWEEP_EVERY_MS = 3600_000;
+let ledgerSweptAt = 0;
+
+function ledgerSweeper(table: TableClient): (now: Date) => Promise<void> {
+  return async (now) => {
+    if (now.getTime() - ledgerSweptAt < LEDGER_SWEEP_EVERY_MS) return;
+    await new LinkLedger(table).sweep(['snooze', 'decide'], now);
+    ledgerSweptAt = now.getTime();
   };
 }
 
@@ -229,7 +268,7 @@ export function formatSummary(summary: CycleSummary): string {
   return parts.join(', ');
 }
 
-// ---- the other entry points: the fan-out worker, the status view, the snooze endpoint --------------
+// ---- the other entry points: the fan-out worker, the status view, the snooze and decide endpoints ---
 
 /**
  * One message of the fan-out queue, with this instance's settings: what functions/observe.ts runs.
@@ -279,6 +318,9 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
       configProblem,
       consentUrl: 'appId' in app ? (tenantId) => adminConsentUrl(settings, app.appId, tenantId) : undefined,
       snoozes: new SilenceStore(state),
+      ...(settings.actions
+        ? { audit: new DecisionAudit(new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE))) }
+        : {}),
     },
   );
 }
@@ -317,11 +359,60 @@ export async function snoozeFromEnv(
     snooze: settings.snooze,
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
+    ledger: new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE)),
     tenantNames,
     now,
   });
 }
 
+/**
+ * The decide endpoint wired from settings, as the Function App runs it: the alert store and the
+ * link ledger of AzureWebJobsStorage, the monitor's Graph credential for the writes, the sign-in
+ * app of ACTIONS_SIGNIN_CLIENT_ID (its secret, or the managed identity as its federated
+ * credential), who may act and tenant names from the config file (a config that cannot be read
+ * leaves the app role alone and costs the names). `undefined` while WATCH_ACTIONS is off.
+ */
+export function decideDepsFromEnv(env: Env, log?: (line: string) => void): DecideDeps | undefined {
+  const settings = loadSettings(env);
+  const actions = settings.actions;
+  if (!actions) return undefined;
+  let policy: Policy | undefined;
+  try {
+    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log?.(`decide: the config file cannot be read, so only the app role may act: ${error.message}`);
+  }
+  const credentials = createCredentials(settings, env);
+  const audience = `${CLOUDS[settings.cloud].tokenExchangeAudience}/.default`;
+  const managed = actions.signIn.clientSecret
+    ? undefined
+    : new ManagedIdentityCredential(
+        actions.signIn.managedIdentityClientId ? { clientId: actions.signIn.managedIdentityClientId } : {},
+      );
+  return {
+    settings: actions,
+    access: policy?.actions ?? DEFAULT_ACCESS,
+    alerts: new AlertStore(createTableClient(settings, credentials.azure, ALERTS_TABLE)),
+    ledger: new LinkLedger(createTableClient(settings, credentials.azure, LINK_LEDGER_TABLE)),
+    graphFor: (tenantId) => createJobActions(credentials.graph, settings.graphEndpoint, tenantId),
+    readiness: (tenantId) => actionsPossible(credentials.graph, settings.graphEndpoint, tenantId),
+    signIn: msalSignIn(actions, {
+      ...(managed
+        ? {
+            clientAssertion: async () => {
+              const token = await managed.getToken(audience);
+              if (!token) throw new Error(`the managed identity returned no token for ${audience}`);
+              return token.token;
+            },
+          }
+        : {}),
+    }),
+    tenantNames: policy?.tenantNames ?? new Map(),
+    now: () => new Date(),
+    ...(log ? { log } : {}),
+  };
+}
 // ---- npm run doctor ---------------------------------------------------------------------------------
 
 /**
@@ -374,8 +465,10 @@ function doctorDepsFromSettings(
           ((await discovery.load(tenantId))?.servicePrincipals ?? [])
             .filter((sp) => Object.keys(sp.jobsFirstSeen).length > 0)
             .map((sp) => ({ id: sp.id, appId: sp.appId, displayName: sp.displayName })),
-        // Issue 19: when decisions from alerts are on (WATCH_ACTIONS), the `actions` check goes here:
-        // actions: () => actionsPossible(credentials.graph, settings.graphEndpoint, tenantId) (lib/actions/readiness.ts).
+        // Decisions from alerts (WATCH_ACTIONS): may the monitor write here (lib/actions/readiness.ts)?
+        ...(settings.actions
+          ? { actions: () => actionsPossible(graphCredential, settings.graphEndpoint, tenantId) }
+          : {}),
       };
     },
     storage: createTableClient(settings, credentials.azure, STATE_TABLE, calls),

@@ -6,13 +6,58 @@
  * alert state must survive in Table Storage between them. It shows a grouped email, a silenced
  * job, a reminder and a grouped resolved notice, and the same as Teams cards and signed webhook
  * posts to the emulators' receivers, which check them (the webhooks with the standardwebhooks
- * library: the demo fails unless every webhook post verifies as Standard Webhooks).
+ * library: the demo fails unless every webhook post verifies as Standard Webhooks). After the
+ * deletion trip, Adele Vance follows the email's "Review and decide" link, signs in (the emulated
+ * authority, authorization code with PKCE) and approves the held deletes; the next cycle tells the
+ * alert's recipients, and the resolved notice that follows names her.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { loadScenario, settingsFor, startPrivateCloud, type ReceivedPost } from '../emulators';
+import { loadScenario, settingsFor, startPrivateCloud, type PrivateCloud, type ReceivedPost } from '../emulators';
 import { startAzurite } from '../emulators/azurite';
+import { DecisionAudit, lastAttempt } from '../lib/actions/audit';
+import { handleDecide, type DecideDeps } from '../lib/actions/handler';
+import { decideDepsFromEnv } from '../lib/app';
+import { Browser, formOf } from './decide-browser';
+
+/** Where the decide links point in the demo (the endpoint is run in this process, not served). */
+const DECIDE_BASE = 'https://sync-watch.contoso.com';
+const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+
+/**
+ * Adele follows the "Review and decide" link of the deletion trip's email, signs in, and approves;
+ * the decide endpoint runs in this process on the demo's settings, as a new instance per request.
+ */
+async function approveFromEmail(cloud: PrivateCloud, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const link = cloud.acs
+    .messages()
+    .flatMap((m) => [...(m.plainText ?? '').matchAll(/https:\/\/sync-watch\.contoso\.com\/api\/decide\?\S+/g)])
+    .map((m) => m[0])
+    .find((l) => new URL(l).searchParams.get('j') === FABRIKAM_JOB);
+  if (!link) {
+    console.log('    -> no "Review and decide" link in the emails');
+    return false;
+  }
+  const browser = new Browser(DECIDE_BASE, (request) => handleDecide(request, decideDepsFromEnv(env) as DecideDeps));
+  const page = await browser.open(link);
+  const who = /Signed in as ([^<]+)</.exec(page.body)?.[1] ?? 'nobody';
+  console.log(`    -> opened the email's "Review and decide" link; signed in as ${who}; the page shows the job now`);
+  const confirm = await browser.post(formOf(page.body, 'Approve the held deletes'));
+  console.log('    -> "Approve the held deletes…": the confirmation page shows the Graph call');
+  const result = await browser.post(formOf(confirm.body, 'Confirm'));
+  const restarts = cloud.control.jobActions('restart');
+  console.log(
+    `    -> confirmed (${result.status}); Graph got ${restarts.length} restart(s): ${restarts.map((r) => `${r.status} resetScope ${r.resetScope}`).join(', ')}`,
+  );
+  const [decision] = await new DecisionAudit((decideDepsFromEnv(env) as DecideDeps).ledger).decisions();
+  if (!decision) return false;
+  const last = lastAttempt(decision.record);
+  console.log(
+    `    -> audit: ${last.endedAt} ${last.by.name} <${last.by.upn}> (${last.by.via}) ${last.action} resetScope ${last.resetScope ?? '-'} on "${decision.record.heading}": ${decision.record.status}, Graph ${last.graph?.status}; state seen: ${last.stateSeen}`,
+  );
+  return result.status === 200 && restarts.length === 1;
+}
 
 const root = resolve(__dirname, '..');
 const outboxDir = join(root, 'outbox');
@@ -89,13 +134,27 @@ async function main(): Promise<number> {
       // Routes Northwind to its own service desk, names the tenants, silences Northwind's planned
       // maintenance, and repeats every 10 s instead of 4 h so that a reminder fits in the demo.
       WATCH_CONFIG: join(root, 'emulators', 'scenarios', 'demo-config.json'),
+      // Decisions from an alert: the emulator's app registration is the sign-in app too, Contoso
+      // consented to the write permission, and the links point at the demo's Function App address.
+      WATCH_ACTIONS: 'on',
+      ACTIONS_SIGNING_KEY: 'demo-actions-signing-key-not-for-production-0123',
+      ACTIONS_BASE_URL: DECIDE_BASE,
+      ACTIONS_SIGNIN_CLIENT_ID: cloud.clientId,
+      ACTIONS_SIGNIN_CLIENT_SECRET: cloud.clientSecret,
     };
+    cloud.control.setRedirectUris([`${DECIDE_BASE}/api/decide/signed-in`]);
+    cloud.control.setGrants(cloud.tenants[0] as string, [
+      'Application.Read.All',
+      'Synchronization.Read.All',
+      'AuditLog.Read.All',
+      'Synchronization.ReadWrite.All',
+    ]);
     console.log(
       `  Graph ${cloud.graphEndpoint}, authority ${cloud.authorityHost}, ACS ${cloud.acsEndpoint}, tables ${azurite.connectionString.split(';').find((p) => p.startsWith('TableEndpoint'))}`,
     );
     console.log(`  Watching tenants ${cloud.tenants.join(', ')}\n`);
 
-    const story: { steps?: string[]; waitMs?: number; says: string }[] = [
+    const story: { steps?: string[]; waitMs?: number; before?: () => Promise<boolean>; says: string }[] = [
       {
         says: 'All jobs healthy (Tailspin was started but never ran, a Cloud Sync writeback job was created but never started: no alerts)',
       },
@@ -118,12 +177,18 @@ async function main(): Promise<number> {
         says: 'Still broken after the repeat interval (10 s in this demo, 4 h and 1 d by default): a reminder',
       },
       {
-        steps: ['recovered', 'woodgrove-recovered', 'cloud-sync-caught-up', 'scim-recovered'],
-        says: "Deletes approved, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four (ServiceNow's failures are still in their one-hour window)",
+        before: () => approveFromEmail(cloud, env),
+        says: 'Adele Vance approved the held deletes from the email: a Decided notice to the alert’s recipients (the job runs them at its next run)',
+      },
+      {
+        // Each step runs the jobs first: Fabrikam's restart (ForceDeletes) runs the held deletes.
+        steps: ['woodgrove-recovered', 'cloud-sync-caught-up', 'scim-recovered'],
+        says: "Fabrikam's held deletes ran, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four, Fabrikam's naming who approved (ServiceNow's failures are still in their one-hour window)",
       },
     ];
     let failed = false;
     for (const [i, chapter] of story.entries()) {
+      if (chapter.before && !(await chapter.before())) failed = true;
       for (const step of chapter.steps ?? []) cloud.control.step(step);
       if (chapter.waitMs) await new Promise((r) => setTimeout(r, chapter.waitMs));
       const before = cloud.acs.messages().length;
@@ -144,6 +209,17 @@ async function main(): Promise<number> {
       for (const post of cloud.webhooks.posts().slice(postsBefore)) console.log(`    -> ${describePost(post)}`);
       console.log('');
     }
+
+    // The resolved notice names who approved the held deletes.
+    const named = cloud.acs
+      .messages()
+      .filter((m) => m.subject.startsWith('Resolved: '))
+      .flatMap((m) => (m.plainText ?? '').split('\n'))
+      .find((l) => l.includes('Deletes approved by'));
+    console.log(
+      named ? `The resolved notice says: ${named.trim()}\n` : 'The resolved notice names nobody who decided\n',
+    );
+    if (!named) failed = true;
 
     const messages = cloud.acs.messages();
     console.log(`${messages.length} email(s) sent in ${story.length} cycles. Open them:`);

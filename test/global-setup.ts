@@ -23,6 +23,7 @@ export const OWN_STORAGE_ACCOUNTS = [
   'statuspage',
   'snooze',
   'fanout',
+  'decide',
   'doctor',
   'walkthrough',
 ];

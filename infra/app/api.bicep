@@ -30,7 +30,14 @@ param watchConcurrency string = ''
 @description('The multi-tenant app whose credential is the managed identity; empty when the identity reads its own tenant only.')
 param watchAppClientId string = ''
 @secure()
-@description('Base64 of a JSON object of app settings that hold secrets (channel URLs and signing secrets, SNOOZE_SIGNING_KEY); empty for none. The settings below win over any of the same name.')
+@description('WATCH_ACTIONS: off (the monitor is read-only), on, or a list of actions (main.bicep enableActions).')
+param watchActions string = 'off'
+@description('ACTIONS_SIGNIN_CLIENT_ID: the app people sign in to before they act; empty with actions off.')
+param actionsSignInClientId string = ''
+@description('ACTIONS_BASE_URL: the https address the decide links and the sign-in redirect use; empty with actions off.')
+param actionsBaseUrl string = ''
+
+@description('Base64 of a JSON object of app settings that hold secrets (channel URLs and signing secrets, SNOOZE_SIGNING_KEY, ACTIONS_SIGNING_KEY); empty for none. The settings below win over any of the same name.')
 param secretSettings string = ''
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 40
@@ -66,6 +73,11 @@ var appSettings = {
   AZURE_TENANT_ID: tenantId
   AZURE_CLIENT_ID: identityClientId
   WATCH_APP_CLIENT_ID: watchAppClientId
+  // Decisions from an alert (off unless main.bicep enableActions): which, who signs people in, where
+  // the links point. ACTIONS_SIGNING_KEY is a secret: it comes with the secret settings.
+  WATCH_ACTIONS: watchActions
+  ACTIONS_SIGNIN_CLIENT_ID: actionsSignInClientId
+  ACTIONS_BASE_URL: actionsBaseUrl
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -15,7 +15,12 @@ param consentRedirectUri string
 @description('Grant the app its Graph app roles in this tenant (needs Privileged Role Administrator). False: this tenant consents like a customer tenant would (npm run onboard).')
 param grantGraphRoles bool = true
 
-var graphPermissions = ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All']
+@description('Also require and grant Synchronization.ReadWrite.All, for decisions from an alert (WATCH_ACTIONS): each customer tenant then consents to it anew, or keeps the monitor read-only there. False: read-only.')
+param enableActions bool = false
+
+var readPermissions = ['Application.Read.All', 'Synchronization.Read.All', 'AuditLog.Read.All']
+var actionPermissions = ['Synchronization.ReadWrite.All']
+var graphPermissions = enableActions ? concat(readPermissions, actionPermissions) : readPermissions
 
 resource graph 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
   appId: '00000003-0000-0000-c000-000000000000'

@@ -1,4 +1,8 @@
-import { GRAPH_APPLICATION_PERMISSIONS, MICROSOFT_GRAPH_APP_ID } from '../../lib/clients/permissions';
+import {
+  GRAPH_ACTION_PERMISSIONS,
+  GRAPH_APPLICATION_PERMISSIONS,
+  MICROSOFT_GRAPH_APP_ID,
+} from '../../lib/clients/permissions';
 import { AzError, azJson, azProblem, graphRoot, poll, type Env, type HookDeps } from './az';
 
 /**
@@ -16,7 +20,11 @@ import { AzError, azJson, azProblem, graphRoot, poll, type Env, type HookDeps } 
  * missing and what an administrator runs.
  */
 
-const NEEDED = Object.keys(GRAPH_APPLICATION_PERMISSIONS);
+/** The read permissions, and with ENABLE_ACTIONS the write permission decisions from an alert need. */
+function neededRoles(env: Env): string[] {
+  const actions = env.ACTIONS_ENABLED?.trim().toLowerCase() === 'true';
+  return [...Object.keys(GRAPH_APPLICATION_PERMISSIONS), ...(actions ? Object.keys(GRAPH_ACTION_PERMISSIONS) : [])];
+}
 
 /** A just-created principal can be missing from the Entra replica Graph reads for a while (#193, #264). */
 const REPLICATED = { timeoutMs: 3 * 60_000, firstDelayMs: 5_000, maxDelayMs: 30_000 };
@@ -51,6 +59,7 @@ export async function checkGraphRoles(env: Env, deps: HookDeps): Promise<number>
   const appId = env.WATCH_APP_CLIENT_ID?.trim();
   const identity = env.MANAGED_IDENTITY_PRINCIPAL_ID?.trim();
   const grantedByTemplate = env.GRAPH_ROLES_GRANTED?.trim().toLowerCase() === 'true';
+  const NEEDED = neededRoles(env);
   const who = appId ? `the multi-tenant app ${appId} in this tenant` : `the managed identity ${identity}`;
   if (!appId && !identity) {
     deps.say(

@@ -55,6 +55,17 @@ export const SECRETS_READ_MISSING = `${SECRETS_READ.tried} or more: the permissi
 /** What fixes a refused secrets read, as the status view and the alert say it. */
 export const SECRETS_READ_FIX = `grant ${SECRETS_READ.knownToWork.join(' or ')} (known to work for this undocumented read; both can also write), or set ${SECRETS_READ.setting}=off to turn the early warnings off`;
 
+/**
+ * The one write permission, granted only when decisions from an alert are turned on (infra
+ * `enableActions`, WATCH_ACTIONS); a customer tenant consents to it separately, and the monitor
+ * acts only in tenants whose token carries it (lib/actions/readiness.ts). It allows every
+ * synchronization write, not only the ones the monitor makes (docs/decisions.md, "Decisions from an alert").
+ */
+export const GRAPH_ACTION_PERMISSIONS = {
+  'Synchronization.ReadWrite.All':
+    'restart a job (approve or reject held deletes, retry a quarantine) and provision one object on demand, when a signed-in operator decides',
+} as const;
+
 /** Microsoft Graph's application ID, the same in every tenant and cloud. */
 export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 

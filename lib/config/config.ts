@@ -8,6 +8,7 @@ import { canonicalTimeZone, field, isObject, shown, type Json } from '../util/js
 import { DOMAIN, EMAIL, exampleAddressProblem, GUID } from '../settings/settings';
 import type { Policy, Route, RulePolicy, Silence } from '../model/policy';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from '../model/config-file';
+import { buildActionsAccess } from './actions-config';
 import { buildKqlRules, buildProvisioningLogs } from './logs-config';
 import { buildChannels, buildDigest } from './channels-config';
 
@@ -65,6 +66,7 @@ const TOP_FIELDS = [
   'discovery',
   'provisioningLogs',
   'kqlRules',
+  'actions',
 ];
 
 /** The conditions matchers may name while a config is built: the registry's and the config's own KQL rules. */
@@ -674,6 +676,8 @@ export function buildPolicy(raw: unknown, defaults: PolicyDefaults, source = 'WA
       kqlRules: kql.rules,
       discovery: buildDiscovery(config.discovery, problems),
     };
+    const actions = buildActionsAccess(config.actions, report);
+    if (actions) policy.actions = actions;
   } finally {
     declaredConditions = CONDITIONS;
   }

@@ -7,7 +7,15 @@ import { keepFiringForMs } from '../evaluate/evaluate';
 import type { KqlEvaluation } from '../evaluate/kql';
 import { isKqlCondition } from '../evaluate/rules/kql';
 import { relatedAlerts, viewOf } from '../evaluate/view';
-import type { AlertLabels, AlertRecord, CycleSummary, EndReason, Finding, NotificationItem } from '../model';
+import type {
+  AlertDecision,
+  AlertLabels,
+  AlertRecord,
+  CycleSummary,
+  EndReason,
+  Finding,
+  NotificationItem,
+} from '../model';
 import type { Policy } from '../model/policy';
 import { planMessages, sendPlanned, type DeliveryDeps, type DeliveryResult } from '../notify/deliver';
 import { groupNotices } from '../notify/group';
@@ -56,6 +64,23 @@ export interface CycleDeps extends ObserveDeps, LeaseDeps, DigestDeps, DeliveryD
   heartbeat?: (summary: CycleSummary) => Promise<void>;
   /** The cycle's time: its deadline and the shares below it (default: the default schedule's, lib/cycle/limits.ts). */
   budget?: CycleBudget;
+  /** Decisions made from alerts' messages (lib/actions/, WATCH_ACTIONS): their routes are told, their resolved notices name who decided. */
+  decisions?: () => Promise<AlertDecision[]>;
+  /** Deletes the link ledger's rows past their time (snooze and decide links); absent when no link is made. */
+  forgetUsedLinks?: (now: Date) => Promise<void>;
+}
+
+/** The decisions by alert fingerprint; a failure to read them is in the cycle's errors, and the notices go out without them. */
+async function decisionsByAlert(deps: CycleDeps, errors: string[]): Promise<Map<string, AlertDecision[]>> {
+  const byAlert = new Map<string, AlertDecision[]>();
+  if (!deps.decisions) return byAlert;
+  try {
+    for (const decision of await deps.decisions())
+      byAlert.set(decision.fingerprint, [...(byAlert.get(decision.fingerprint) ?? []), decision]);
+  } catch (error) {
+    errors.push(`reading the decisions made from alerts: ${(error as Error).message}`);
+  }
+  return byAlert;
 }
 
 // ---- evaluate, reconcile, claim, plan, send, record: under the lease ----------------------------
@@ -214,7 +239,8 @@ async function decideAndDeliver(
   const outbox = await deps.outbox.list();
   const planned = new Set(outbox.flatMap((e) => e.items.map((i) => i.key)));
   const policy = await withSnoozes(deps.policy, deps.silences, now);
-  const { notices, muted } = dispatch([...current.values()], policy, now, planned);
+  const decisions = await decisionsByAlert(deps, errors);
+  const { notices, muted } = dispatch([...current.values()], policy, now, planned, decisions);
   const toClaim = new Map(changed.map((r) => [r.fingerprint, r]));
   for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
@@ -252,7 +278,17 @@ async function decideAndDeliver(
     new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
     deps,
   );
+  await forgetUsedLinks(deps, now, errors);
   return current;
+}
+
+/** Uses of links that expired, and decisions past the audit's retention, leave the link ledger; a failure waits for a later cycle. */
+async function forgetUsedLinks(deps: CycleDeps, now: Date, errors: string[]): Promise<void> {
+  try {
+    await deps.forgetUsedLinks?.(now);
+  } catch (error) {
+    errors.push(`forgetting expired link uses: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Route } from '../model/policy';
-import type { AlertRecord, NotificationItem, NotificationKind, RouteLog } from '../model';
+import type { AlertDecision, AlertRecord, DecisionNote, NotificationItem, NotificationKind, RouteLog } from '../model';
 
 export type { NotificationItem } from '../model';
 
@@ -60,13 +60,54 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
   return undefined;
 }
 
+/** The decision as a notice keeps it (without the alert's identity, which the notice has). */
+function noteOf(decision: AlertDecision): DecisionNote {
+  const { linkId, title, by, at, detail } = decision;
+  return { linkId, title, by, at, detail };
+}
+
+/**
+ * The decided notices a route needs about an alert's current period: one per decision made from
+ * its messages (lib/actions/) the route was not told of. Only to a route that heard of the period
+ * (a decision means nothing to one that never heard of the alert), and while the alert fires: once
+ * it ended, its resolved notice names who decided instead.
+ */
+function neededDecisions(alert: AlertRecord, route: Route, decisions: AlertDecision[]): NotificationItem[] {
+  const log = alert.notified[route.id];
+  if (alert.state !== 'firing' || !alert.startsAt || !log || log.startsAt !== alert.startsAt || log.resolved) return [];
+  const told = new Set(log.decisions ?? []);
+  return decisions
+    .filter((d) => d.startsAt === alert.startsAt && !told.has(d.linkId))
+    .map((d) => ({
+      ...item(alert, route, 'decided'),
+      key: `${alert.fingerprint}:${route.id}:decided:${alert.startsAt}:${d.linkId}`,
+      material: undefined,
+      decisions: [noteOf(d)],
+    }));
+}
+
 /**
  * Everything a route needs to hear about an alert now: what neededNotification says and, when the
  * alert has started a new period while the route was never told that its previous one ended (that
  * cycle crashed before planning, or the alert was muted then), the resolved notice of that period
  * first. Each period then gets its firing and its resolved notice, even when it flaps.
  */
-export function neededNotifications(alert: AlertRecord, route: Route, now: Date): NotificationItem[] {
+export function neededNotifications(
+  alert: AlertRecord,
+  route: Route,
+  now: Date,
+  decisions: AlertDecision[] = [],
+): NotificationItem[] {
+  const decided = neededDecisions(alert, route, decisions);
+  const withDecisions = (notice: NotificationItem): NotificationItem => {
+    if (notice.kind !== 'resolved') return notice;
+    const made = decisions.filter((d) => d.startsAt === notice.startsAt).map(noteOf);
+    return made.length > 0 ? { ...notice, decisions: made } : notice;
+  };
+  return [...decided, ...neededPeriodNotifications(alert, route, now).map(withDecisions)];
+}
+
+function neededPeriodNotifications(alert: AlertRecord, route: Route, now: Date): NotificationItem[] {
   const next = neededNotification(alert, route, now);
   const log = alert.notified[route.id];
   const unresolved =
@@ -85,6 +126,15 @@ export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: 
   const previous = alert.notified[notice.routeId];
   if (previous && notice.startsAt < previous.startsAt) return alert;
   const same = previous && previous.startsAt === notice.startsAt ? previous : undefined;
+  if (notice.kind === 'decided') {
+    // A decision changes neither the reminder clock nor the material the route heard.
+    if (!same) return alert;
+    const told = [...(same.decisions ?? []), ...(notice.decisions ?? []).map((d) => d.linkId)];
+    return {
+      ...alert,
+      notified: { ...alert.notified, [notice.routeId]: { ...same, decisions: [...new Set(told)].slice(-20) } },
+    };
+  }
   const log = {
     startsAt: notice.startsAt,
     lastAt: notice.kind === 'resolved' ? (same?.lastAt ?? sentAt) : sentAt,
@@ -92,6 +142,7 @@ export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: 
       notice.kind === 'reminder' ? Math.max(notice.reminder ?? 0, same?.reminders ?? 0) : (same?.reminders ?? 0),
     resolved: notice.kind === 'resolved' || (same?.resolved ?? false),
     material: notice.kind === 'resolved' ? same?.material : (notice.material ?? ''),
+    ...(same?.decisions ? { decisions: same.decisions } : {}),
   };
   return { ...alert, notified: { ...alert.notified, [notice.routeId]: log } };
 }
@@ -116,5 +167,7 @@ export function alreadySent(alert: AlertRecord | undefined, notice: Notification
       return log.material !== undefined && log.material === (notice.material ?? '');
     case 'resolved':
       return log.resolved;
+    case 'decided':
+      return (notice.decisions ?? []).every((d) => (log.decisions ?? []).includes(d.linkId));
   }
 }

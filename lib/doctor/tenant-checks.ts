@@ -1,3 +1,4 @@
+import type { ActionsReadiness } from '../actions/readiness';
 import type { AccessToken } from '@azure/core-auth';
 import type { GraphReader } from '../clients/graph';
 import { GRAPH_APPLICATION_PERMISSIONS, SECRETS_READ, SECRETS_READ_FIX } from '../clients/permissions';
@@ -28,9 +29,6 @@ import { failed, type CheckName, type CheckRow } from './report';
  */
 
 type Permission = keyof typeof GRAPH_APPLICATION_PERMISSIONS;
-
-/** Whether decisions from an alert can be carried out in a tenant (issue 19: lib/actions/readiness.ts answers this shape). */
-type ActionsReadiness = { possible: true } | { possible: false; missing: string[]; reason: string };
 
 export interface TenantProbe {
   /** As WATCH_TENANTS gives it (a tenant ID or a domain). */

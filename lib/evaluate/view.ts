@@ -13,6 +13,8 @@ export interface ViewContext {
   links?: LinkTargets;
   /** Signed snooze links for an alert, made at `now` (lib/snooze/links.ts), when SNOOZE_SIGNING_KEY is set; none otherwise. */
   snooze?: (alert: AlertRecord, now: Date) => Link[];
+  /** The signed "Review and decide" link of an alert that offers a decision (lib/actions/links.ts), when WATCH_ACTIONS is on. */
+  decide?: (alert: AlertRecord, now: Date) => Link | undefined;
 }
 
 /** The other current alerts of an alert's job (none for tenant-wide alerts). */

@@ -93,8 +93,33 @@ type AlertState = 'pending' | 'firing' | 'resolved';
  */
 export type EndReason = 'configuration-gone' | 'no-longer-watched';
 
-/** What a notice says: it started, it is still on, it changed materially, it ended. */
-export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'resolved';
+/** What a notice says: it started, it is still on, it changed materially, someone decided from it, it ended. */
+export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'decided' | 'resolved';
+
+/**
+ * A decision someone made from an alert's message (lib/actions/), as notices tell it: the decided
+ * notice of the alert's routes, and the resolved notice that follows. Plain JSON, kept with the
+ * planned notice in the outbox.
+ */
+export interface DecisionNote {
+  /** The decide link's id: one decision per link. */
+  linkId: string;
+  /** `Deletes approved`, `Retried`. */
+  title: string;
+  /** `Adele Vance (adele.vance@contoso.com)`. */
+  by: string;
+  /** When Graph accepted it (ISO). */
+  at: string;
+  /** What was asked of Graph and what it answered, in a sentence. */
+  detail: string;
+}
+
+/** A decision about one firing period of one alert. */
+export interface AlertDecision extends DecisionNote {
+  fingerprint: string;
+  /** The firing period it was made in (the alert's startsAt then). */
+  startsAt: string;
+}
 
 /**
  * What one route was last told about an alert: its notification log entry (Alertmanager's nflog).
@@ -111,6 +136,8 @@ export interface RouteLog {
   resolved: boolean;
   /** The alert's `material` as the route last heard it (undefined: told before materials existed). */
   material?: string;
+  /** The decisions (decide link ids) of that period the route was told of. */
+  decisions?: string[];
 }
 
 /** One alert as the store keeps it between cycles. */
@@ -160,6 +187,8 @@ export interface NotificationItem {
   material?: string;
   /** For changes: the material the route heard before, so the notice can say what it was. */
   previousMaterial?: string;
+  /** A decided notice: the decision it tells of; a resolved notice: the decisions of its period, to name who decided. */
+  decisions?: DecisionNote[];
 }
 
 export interface Recipients {

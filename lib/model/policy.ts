@@ -62,6 +62,21 @@ export interface Policy {
   provisioningLogs?: ProvisioningLogsPolicy;
   /** The config's own rules over a Log Analytics workspace (enabled ones). */
   kqlRules?: KqlRule[];
+  /** Who may act on alerts (decisions from an alert); absent: the app role SyncWatch.Operator everywhere. */
+  actions?: ActionsAccess;
+}
+
+/** Who may act: an app role, or membership of a group (object IDs), in the ID token of the sign-in. */
+export interface Operators {
+  roles: string[];
+  groups: string[];
+}
+
+/** The config's `actions` section: who may act anywhere, and per customer tenant who may act there instead. */
+export interface ActionsAccess {
+  operators: Operators;
+  /** Lower-case tenant ID → who may act on that tenant's alerts. */
+  tenants: Map<string, Operators>;
 }
 
 interface DiscoveryPolicy {

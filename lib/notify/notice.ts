@@ -1,5 +1,13 @@
 import { ruleFor, RULES } from '../evaluate/rules';
-import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
+import type {
+  AlertRecord,
+  AlertView,
+  DecisionNote,
+  Link,
+  NotificationItem,
+  NotificationKind,
+  Severity,
+} from '../model';
 import { formatDuration, formatTime } from '../util/text';
 import { alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
 
@@ -28,7 +36,7 @@ export interface NoticeView {
   heading: string;
   /** `[Critical] Quarantined: Fabrikam to Contoso (Contoso)`: the stable subject stem of the alert's thread. */
   stem: string;
-  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Resolved`, `Ended`. */
+  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Decided`, `Resolved`, `Ended`. */
   status: string;
   /** Subject prefix: ``, `Reminder: `, `Changed: `, `Resolved: `, `Ended: `. */
   prefix: string;
@@ -51,6 +59,8 @@ export interface NoticeView {
   change?: string;
   /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
   snooze: Link[];
+  /** The signed "Review and decide" link (sign-in, then a confirmation); only for alerts that offer a decision, with WATCH_ACTIONS on, and never on a resolved notice. */
+  decide?: Link;
 }
 
 /** A message's notices, and how to name them all at once. */
@@ -71,7 +81,7 @@ export interface NoticeSummary {
 
 export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning' };
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
-const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
+const KIND_RANK = { firing: 0, changed: 1, decided: 2, reminder: 3, resolved: 4 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
@@ -87,6 +97,8 @@ function status(kind: NotificationKind, endedWell: boolean, endedAs?: string): {
       return { status: 'Reminder', prefix: 'Reminder: ' };
     case 'changed':
       return { status: 'Changed', prefix: 'Changed: ' };
+    case 'decided':
+      return { status: 'Decided', prefix: 'Decided: ' };
     case 'resolved':
       if (endedWell) return { status: 'Resolved', prefix: 'Resolved: ' };
       return endedAs
@@ -95,21 +107,32 @@ function status(kind: NotificationKind, endedWell: boolean, endedAs?: string): {
   }
 }
 
+/** `Deletes approved by Adele Vance (adele.vance@contoso.com) at 2026-11-27 03:12 UTC.` */
+function decisionSentence(decision: DecisionNote): string {
+  return `${decision.title} by ${decision.by} at ${formatTime(decision.at)}.`;
+}
+
 function whenOf(
-  kind: NotificationKind,
+  item: NotificationItem,
   view: AlertView,
   since: string | undefined,
   source: 'entra' | 'monitor',
   endedAt: string | undefined,
   now: Date,
 ): string {
+  const { kind } = item;
   const began = since ? Date.parse(since) : NaN;
   const whose = source === 'entra' ? 'as Entra reports it' : 'when the monitor first saw it';
+  const decisions = item.decisions ?? [];
+  if (kind === 'decided')
+    return decisions.map((d) => `${decisionSentence(d)} ${d.detail}`).join(' ') || 'Someone decided from this alert.';
   if (kind === 'resolved') {
     const end = endedAt ? Date.parse(endedAt) : now.getTime();
     const lasted = Number.isFinite(began) ? `, after ${formatDuration(end - began)}` : '';
     const from = Number.isFinite(began) ? ` It began ${formatTime(since)} (${whose}).` : '';
-    return `${capitalized(view.ended)} at ${formatTime(endedAt ?? now.toISOString())}${lasted}.${from}`;
+    // Who decided during the period (decisions from the alert's messages), so the end names them.
+    const decided = decisions.map((d) => ` ${decisionSentence(d)}`).join('');
+    return `${capitalized(view.ended)} at ${formatTime(endedAt ?? now.toISOString())}${lasted}.${from}${decided}`;
   }
   if (!Number.isFinite(began)) return 'not known';
   return `${formatTime(since)}, ${formatDuration(now.getTime() - began)} ago (${whose})`;
@@ -150,10 +173,26 @@ export function noticeView(
     since,
     sinceSource,
     endedAt,
-    when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
+    when: whenOf(item, view, since, sinceSource, endedAt, ctx.now),
     change: changeOf(item, alert),
-    snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
+    snooze: brief(item) ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
+    ...decideOf(item, alert, ctx),
   };
+}
+
+/**
+ * Whether a notice is told briefly, by its `when` alone (how it ended, what was decided), without
+ * the alert's explanation and runbook again: resolved and decided notices.
+ */
+export function brief(v: Pick<NoticeView, 'kind'>): boolean {
+  return v.kind === 'resolved' || v.kind === 'decided';
+}
+
+/** The decide link of a notice about a firing alert that offers a decision (never on a decided notice: the link acted). */
+function decideOf(item: NotificationItem, alert: AlertRecord, ctx: ViewContext): { decide?: Link } {
+  if (item.kind === 'resolved' || item.kind === 'decided' || alert.state !== 'firing') return {};
+  const decide = ctx.decide?.(alert, ctx.now);
+  return decide ? { decide } : {};
 }
 
 /** New before changes before reminders before resolved; within each, what blocks the most first. */
@@ -203,7 +242,15 @@ export function summarize(views: NoticeView[]): NoticeSummary {
     // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per
     // count. A resolved notice in a mixed message (one that ended badly, beside what happened instead) says how it ended.
     const mixed = views.some((o) => o.kind !== v.kind);
-    const words = mixed ? (v.kind === 'reminder' ? 'still ' : v.kind === 'changed' ? 'changed: ' : '') : '';
+    const words = mixed
+      ? v.kind === 'reminder'
+        ? 'still '
+        : v.kind === 'changed'
+          ? 'changed: '
+          : v.kind === 'decided'
+            ? 'decided: '
+            : ''
+      : '';
     const ending = v.resolvedWell ? 'resolved' : 'ended';
     const key = `${v.kind}:${v.resolvedWell}:${v.alert.labels.condition}`;
     const entry =
@@ -227,7 +274,9 @@ export function summarize(views: NoticeView[]): NoticeSummary {
       ? 'Reminder: '
       : onlyKind === 'changed'
         ? 'Changed: '
-        : '';
+        : onlyKind === 'decided'
+          ? 'Decided: '
+          : '';
   return {
     severity,
     resolvedOnly,
@@ -246,7 +295,7 @@ export function repeatedRunbooks(views: NoticeView[]): Map<NoticeView, NoticeVie
   const first = new Map<string, NoticeView>();
   const repeats = new Map<NoticeView, NoticeView>();
   for (const v of views) {
-    if (!v.view.runbook || v.kind === 'resolved') continue;
+    if (!v.view.runbook || brief(v)) continue;
     const key = JSON.stringify(v.view.runbook);
     const earlier = first.get(key);
     if (earlier) repeats.set(v, earlier);

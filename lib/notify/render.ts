@@ -1,5 +1,7 @@
 import { linkTargetsFor, type CloudName } from '../evaluate/cloud';
 import type { AlertRecord, Link, LinkTargets } from '../model';
+import { decideLinkFor } from '../actions/links';
+import type { ActionsSettings } from '../settings/actions';
 import { snoozeLinks, type SnoozeSettings } from '../snooze/links';
 
 /**
@@ -14,12 +16,15 @@ export interface RenderOptions {
   messageIdDomain?: string;
   /** The signed snooze links of an alert (when SNOOZE_SIGNING_KEY is set). */
   snooze?: (alert: AlertRecord, now: Date) => Link[];
+  /** The signed "Review and decide" link of an alert that offers a decision (when WATCH_ACTIONS is on). */
+  decide?: (alert: AlertRecord, now: Date) => Link | undefined;
 }
 
 /**
  * Render options from settings: links into the admin center of the cloud GRAPH_ENDPOINT belongs to
  * (or the named `cloud`), admin consent for `clientId` (AZURE_CLIENT_ID), Message-IDs on the
- * sender's domain (ALERT_EMAIL_FROM), and snooze links when SNOOZE_SIGNING_KEY is set.
+ * sender's domain (ALERT_EMAIL_FROM), snooze links when SNOOZE_SIGNING_KEY is set, and decide links
+ * when WATCH_ACTIONS is on.
  */
 export function renderOptionsFor(input: {
   graphEndpoint: string;
@@ -27,11 +32,13 @@ export function renderOptionsFor(input: {
   clientId?: string;
   cloud?: CloudName;
   snooze?: SnoozeSettings;
+  actions?: ActionsSettings;
 }): RenderOptions {
-  const { snooze } = input;
+  const { snooze, actions } = input;
   return {
     links: linkTargetsFor(input.cloud ?? { graphEndpoint: input.graphEndpoint }, input.clientId),
     messageIdDomain: input.emailFrom.split('@').pop(),
     ...(snooze ? { snooze: (alert: AlertRecord, now: Date) => snoozeLinks(alert, snooze, now) } : {}),
+    ...(actions ? { decide: (alert: AlertRecord, now: Date) => decideLinkFor(alert, actions, now) } : {}),
   };
 }

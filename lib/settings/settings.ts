@@ -3,6 +3,7 @@ import { cloudNamed, CLOUD_NAMES, CLOUDS, DEFAULT_CLOUD, type CloudName } from '
 import { identityFromEnv, type Identity } from './identity';
 import { NcrontabError, parseNcrontab } from './ncrontab';
 import type { EmailDomainKind } from '../model/policy';
+import { actionsSettings, type ActionsSettings } from './actions';
 import { scaleSettings, type ScaleSettings } from './scale';
 import type { Env } from './env';
 
@@ -36,6 +37,8 @@ export interface Settings {
    * warnings are off in coverage, not degraded, and nothing asks Graph for the secrets.
    */
   secretsRead: boolean;
+  /** Decisions from an alert (WATCH_ACTIONS, ACTIONS_*; lib/settings/actions.ts); absent while off. */
+  actions?: ActionsSettings;
 }
 
 export class SettingsError extends Error {
@@ -389,6 +392,11 @@ export function loadSettings(given: Env): Settings {
   const snooze = snoozeSettings(env, problems);
   const scale = scaleSettings(env, problems);
   const secretsRead = secretsReadSetting(env.WATCH_SECRETS_READ, problems);
+  const actions = actionsSettings(
+    env,
+    { authorityHost: authorityHost ?? endpoints.authorityHost, chinaCloud: cloud?.name === 'AzureChinaCloud' },
+    problems,
+  );
 
   if (problems.length > 0 || !acs || !graphEndpoint || !cloud) throw new SettingsError(problems);
   return {
@@ -408,6 +416,7 @@ export function loadSettings(given: Env): Settings {
     ...(snooze ? { snooze } : {}),
     ...(scale ? { scale } : {}),
     secretsRead,
+    ...(actions ? { actions } : {}),
   };
 }
 
@@ -443,6 +452,13 @@ export const DEPLOYMENT_SETTINGS = {
   LOG_ANALYTICS_ENDPOINT: 'optional',
   SNOOZE_SIGNING_KEY: 'optional',
   SNOOZE_BASE_URL: 'optional',
+  WATCH_ACTIONS: 'optional',
+  ACTIONS_SIGNING_KEY: 'optional',
+  ACTIONS_BASE_URL: 'optional',
+  ACTIONS_LINK_LIFETIME: 'optional',
+  ACTIONS_SIGNIN_CLIENT_ID: 'optional',
+  ACTIONS_SIGNIN_CLIENT_SECRET: 'optional',
+  ACTIONS_SIGNIN_TENANT_ID: 'optional',
   WATCH_CONCURRENCY: 'optional',
   WATCH_FANOUT_TENANTS: 'optional',
   WATCH_FANOUT_BATCH: 'optional',

@@ -1,16 +1,16 @@
-import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../model';
 import { displayLine } from '../util/safe-text';
 import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import type { AlertStore } from '../store/alert-store';
+import type { LinkLedger } from '../store/link-ledger';
 import type { LinkUse, SilenceStore, StoredSilence } from '../store/silence-store';
 import { formatTime } from '../util/text';
 import {
   DURATION_WORDS,
   SNOOZE_DURATIONS,
+  readSnoozeLink,
   snoozable,
-  snoozeParams,
-  verifySnooze,
+  type SnoozeLink,
   type SnoozeRequest,
   type SnoozeSettings,
 } from './links';
@@ -27,6 +27,8 @@ export interface SnoozeDeps {
   snooze: SnoozeSettings;
   alerts: AlertStore;
   silences: SilenceStore;
+  /** Where the uses of links of the shared format are kept (lib/store/link-ledger.ts). */
+  ledger: LinkLedger;
   tenantNames: Map<string, string>;
   now: Date;
 }
@@ -72,14 +74,6 @@ async function alertFor(request: SnoozeRequest, deps: SnoozeDeps): Promise<Alert
   return alert;
 }
 
-/** A link's identity, the same for every use of it (a double click, a second tab, another instance, a replay). */
-function linkIdOf(request: SnoozeRequest, signature: string): string {
-  return createHash('sha256')
-    .update(`${request.fingerprint}\n${request.duration}\n${signature}`)
-    .digest('hex')
-    .slice(0, 32);
-}
-
 /** The page for a link used before whose silence has ended: a link is used once. */
 function usedPage(use: LinkUse, heading: string): SnoozeResponse {
   return page(
@@ -91,18 +85,57 @@ function usedPage(use: LinkUse, heading: string): SnoozeResponse {
   );
 }
 
+/** What the ledger keeps of a snooze link's use: when, and the silence it made (dates as ISO text). */
+interface SnoozeUseRecord {
+  usedAt: string;
+  silence: Omit<StoredSilence, 'startsAt' | 'endsAt'> & { startsAt: string; endsAt: string };
+}
+
+function useOf(record: SnoozeUseRecord): LinkUse {
+  const { silence } = record;
+  return {
+    usedAt: new Date(record.usedAt),
+    silence: { ...silence, startsAt: new Date(silence.startsAt), endsAt: new Date(silence.endsAt) },
+  };
+}
+
+/** Where a link's use is kept: the link ledger for links of the shared format, the state table for legacy ones. */
+function usesOf(link: SnoozeLink, deps: SnoozeDeps) {
+  if (link.format === 'legacy')
+    return {
+      get: () => deps.silences.linkUse(link.linkId),
+      claim: (silence: StoredSilence) =>
+        deps.silences.useLink(link.linkId, silence, new Date(link.request.expires * 1000), deps.now),
+    };
+  return {
+    get: async () => {
+      const use = await deps.ledger.get<SnoozeUseRecord>('snooze', link.linkId);
+      return use ? useOf(use.record) : undefined;
+    },
+    claim: async (silence: StoredSilence) => {
+      const record: SnoozeUseRecord = {
+        usedAt: deps.now.toISOString(),
+        silence: { ...silence, startsAt: silence.startsAt.toISOString(), endsAt: silence.endsAt.toISOString() },
+      };
+      const expiresAt = new Date(link.request.expires * 1000);
+      const { claimed, use } = await deps.ledger.claim('snooze', link.linkId, {
+        at: deps.now,
+        expiresAt,
+        keepUntil: expiresAt,
+        record,
+      });
+      return { first: claimed, use: useOf(use.record) };
+    },
+  };
+}
+
 /** The silence a confirmed request makes: this alert's labels exactly, from now for the duration. */
-function silenceFor(
-  request: SnoozeRequest,
-  alert: AlertRecord,
-  signature: string,
-  by: string,
-  deps: SnoozeDeps,
-): StoredSilence {
+function silenceFor(link: SnoozeLink, alert: AlertRecord, by: string, deps: SnoozeDeps): StoredSilence {
+  const { request } = link;
   const { tenantId, servicePrincipalId, jobId, condition } = alert.labels;
   return {
     // The same link confirmed twice (a double click, a second tab) makes one silence.
-    id: linkIdOf(request, signature),
+    id: link.linkId,
     matchers: { tenant: tenantId, servicePrincipal: servicePrincipalId, job: jobId, condition },
     startsAt: deps.now,
     endsAt: new Date(deps.now.getTime() + SNOOZE_DURATIONS[request.duration]),
@@ -124,15 +157,16 @@ export async function handleSnooze(
       ...page(405, problemPage('Not allowed', 'Open the link from the email.')),
       headers: { ...SNOOZE_PAGE_HEADERS, Allow: 'GET, POST' },
     };
-  const verified = verifySnooze(fields, deps.snooze.key, deps.now);
+  const verified = readSnoozeLink(fields, deps.snooze.key, deps.now);
   if (!verified.ok) return page(verified.status, problemPage('This snooze link does not work', verified.reason));
-  const { request } = verified;
+  const { link } = verified;
+  const { request } = link;
   const alert = await alertFor(request, deps);
   if (!('fingerprint' in alert)) return alert;
   const heading = headingOf(alert, deps);
-  const linkId = linkIdOf(request, fields.s as string);
+  const uses = usesOf(link, deps);
   // GET only reads: a link used before whose silence has ended says so instead of offering the button.
-  const earlier = await deps.silences.linkUse(linkId);
+  const earlier = await uses.get();
   if (earlier && earlier.silence.endsAt.getTime() <= deps.now.getTime()) return usedPage(earlier, heading);
   if (method === 'GET') {
     const until = new Date(deps.now.getTime() + SNOOZE_DURATIONS[request.duration]);
@@ -142,18 +176,13 @@ export async function handleSnooze(
         heading,
         duration: DURATION_WORDS[request.duration],
         until,
-        fields: snoozeParams(request, deps.snooze.key),
+        fields: link.fields,
       }),
     );
   }
   // The use is recorded first, in one atomic insert kept until the link expires, so cleaning up
   // ended silences never makes the link usable again; then its silence (again after a crash in between).
-  const { first, use } = await deps.silences.useLink(
-    linkId,
-    silenceFor(request, alert, fields.s as string, fields.by ?? '', deps),
-    new Date(request.expires * 1000),
-    deps.now,
-  );
+  const { first, use } = await uses.claim(silenceFor(link, alert, fields.by ?? '', deps));
   if (!first && use.silence.endsAt.getTime() <= deps.now.getTime()) return usedPage(use, heading);
   const { created, silence } = await deps.silences.add(use.silence);
   return page(

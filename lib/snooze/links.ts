@@ -1,12 +1,19 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AlertRecord, Link } from '../model';
+import { linkFields, linkUrl, newLink, verifyLink, type LinkRefusal } from '../util/signed-links';
 
 /**
  * Snooze links: a signed link in each alert's email (and a button on its Teams card) that, after a
  * confirmation step, silences that one alert for 4 hours or a day (lib/snooze/handler.ts,
- * functions/snooze.ts). The link names the alert, the duration and when the link expires, and
- * carries an HMAC-SHA256 of them under SNOOZE_SIGNING_KEY, so nobody can make a link for another
- * alert or a longer snooze, and an old email's links stop working after a week.
+ * functions/snooze.ts). The link names the alert, the duration and when the link expires, and is
+ * signed under SNOOZE_SIGNING_KEY, so nobody can make a link for another alert or a longer snooze,
+ * and an old email's links stop working after a week.
+ *
+ * New links are the signed links every purpose shares (lib/util/signed-links.ts, purpose
+ * `snooze`: an id, a key id, the bound t, a, d); their use is kept in the link ledger. Links of the
+ * earlier format (t, a, d, e, s: an HMAC of its own) in emails sent before stay good until they
+ * expire, a week at most, with their uses where they were kept (`legacy` below); a release from
+ * the 14th of December 2026 on may drop that format.
  */
 
 export const SNOOZE_DURATIONS = { '4h': 4 * 3600_000, '1d': 24 * 3600_000 } as const;
@@ -39,7 +46,7 @@ function signature(request: SnoozeRequest, key: string): string {
   return createHmac('sha256', key).update(text).digest('base64url');
 }
 
-/** The query of a link (and the fields of its confirmation form): t, a, d, e and the signature s. */
+/** The query of a legacy link (and the fields of its confirmation form): t, a, d, e and the signature s. */
 export function snoozeParams(request: SnoozeRequest, key: string): Record<string, string> {
   return {
     t: request.tenantId,
@@ -50,31 +57,110 @@ export function snoozeParams(request: SnoozeRequest, key: string): Record<string
   };
 }
 
-/** The page a link opens: `<base>/api/snooze?t=...&a=...&d=4h&e=...&s=...`. */
-function snoozeUrl(request: SnoozeRequest, settings: SnoozeSettings): string {
-  return `${settings.baseUrl}/api/snooze?${new URLSearchParams(snoozeParams(request, settings.key)).toString()}`;
-}
-
 /** Whether an alert's labels can be matched exactly by a silence (a `*` in one would match more than the alert). */
 export function snoozable(alert: AlertRecord): boolean {
   const { tenantId, servicePrincipalId, jobId, condition } = alert.labels;
   return ![tenantId, servicePrincipalId, jobId, condition].some((label) => label.includes('*'));
 }
 
-/** The snooze links of an alert, made at `now` (they expire a week later). */
-export function snoozeLinks(alert: AlertRecord, settings: SnoozeSettings, now: Date): Link[] {
+/** The bound fields of a snooze link: the tenant, the alert's fingerprint, the duration. */
+const SNOOZE_BOUND = ['t', 'a', 'd'] as const;
+
+/** The snooze links of an alert, made at `now` (they expire a week later); `ids` fixes their link ids (golden files). */
+export function snoozeLinks(alert: AlertRecord, settings: SnoozeSettings, now: Date, ids?: string[]): Link[] {
   if (!snoozable(alert)) return [];
-  const expires = Math.floor((now.getTime() + LINK_LIFETIME_MS) / 1000);
-  return (Object.keys(SNOOZE_DURATIONS) as SnoozeDuration[]).map((duration) => ({
+  return (Object.keys(SNOOZE_DURATIONS) as SnoozeDuration[]).map((duration, i) => ({
     label: LABELS[duration],
-    href: snoozeUrl({ tenantId: alert.labels.tenantId, fingerprint: alert.fingerprint, duration, expires }, settings),
+    href: linkUrl(
+      settings.baseUrl,
+      'snooze',
+      newLink(
+        'snooze',
+        { t: alert.labels.tenantId, a: alert.fingerprint, d: duration },
+        now,
+        LINK_LIFETIME_MS,
+        ids?.[i],
+      ),
+      settings.key,
+    ),
   }));
 }
 
-export type Verified = { ok: true; request: SnoozeRequest } | { ok: false; status: 400 | 403 | 410; reason: string };
+type Verified = { ok: true; request: SnoozeRequest } | { ok: false; status: 400 | 403 | 410; reason: string };
 
-/** Checks a link's (or its form's) fields: all there, signed with the key, not expired. */
-export function verifySnooze(fields: Record<string, string | undefined>, key: string, now: Date): Verified {
+/** A verified snooze link: what it asks, its identity (the key of its use), the fields its form carries, and its format. */
+export interface SnoozeLink {
+  request: SnoozeRequest;
+  linkId: string;
+  fields: Record<string, string>;
+  format: 'signed-link' | 'legacy';
+}
+
+const REFUSALS: Record<LinkRefusal, { status: 400 | 403 | 410; reason: string }> = {
+  damaged: { status: 400, reason: 'This link is incomplete or damaged. Copy it again from the email, whole.' },
+  foreign: {
+    status: 403,
+    reason:
+      'This link was not made by this monitor for snoozing (or its key has since been replaced). Use a snooze link of a recent email about the alert.',
+  },
+  tampered: {
+    status: 403,
+    reason: 'This link was not made by this monitor, or was changed. Use the link in the email as it is.',
+  },
+  expired: {
+    status: 410,
+    reason:
+      'This link has expired: snooze links work for a week after their email. Use the link in a newer email about the alert, or add a silence to the config file.',
+  },
+};
+
+/**
+ * A legacy link's identity, the same for every use of it (a double click, a second tab, another
+ * instance, a replay): exactly as the earlier release computed it, since its uses are stored under it.
+ */
+function legacyLinkId(request: SnoozeRequest, signature: string): string {
+  return createHash('sha256')
+    .update(`${request.fingerprint}\n${request.duration}\n${signature}`)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** Checks a request's fields as a snooze link of either format: signed with the key, for snoozing, not expired. */
+export function readSnoozeLink(
+  fields: Record<string, string | undefined>,
+  key: string,
+  now: Date,
+): { ok: true; link: SnoozeLink } | { ok: false; status: 400 | 403 | 410; reason: string } {
+  if (fields.i === undefined && fields.k === undefined) {
+    const legacy = verifySnooze(fields, key, now);
+    if (!legacy.ok) return legacy;
+    return {
+      ok: true,
+      link: {
+        request: legacy.request,
+        linkId: legacyLinkId(legacy.request, fields.s as string),
+        fields: snoozeParams(legacy.request, key),
+        format: 'legacy',
+      },
+    };
+  }
+  const verified = verifyLink('snooze', fields, SNOOZE_BOUND, key, now);
+  if (!verified.ok) return { ok: false, ...REFUSALS[verified.refusal] };
+  const { t, a, d } = verified.link.bound as { t: string; a: string; d: string };
+  if (!(d in SNOOZE_DURATIONS) || a.length > 100) return { ok: false, ...REFUSALS.damaged };
+  return {
+    ok: true,
+    link: {
+      request: { tenantId: t, fingerprint: a, duration: d as SnoozeDuration, expires: verified.link.expires },
+      linkId: verified.link.id,
+      fields: linkFields(verified.link, key),
+      format: 'signed-link',
+    },
+  };
+}
+
+/** Checks a legacy link's (or its form's) fields: all there, signed with the key, not expired. */
+function verifySnooze(fields: Record<string, string | undefined>, key: string, now: Date): Verified {
   const { t, a, d, e, s } = fields;
   if (
     !t ||

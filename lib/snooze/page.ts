@@ -1,3 +1,4 @@
+import { htmlPage } from '../util/html-page';
 import { escapeHtml as e, formatTime } from '../util/text';
 
 /**
@@ -23,20 +24,7 @@ label { display: block; margin: 16px 0 4px; font-size: 14px; } input[type=text] 
 button { margin-top: 16px; padding: 10px 18px; font: inherit; font-weight: 600; color: #fff; background: #0f6cbd; border: 0; border-radius: 4px; cursor: pointer; }`;
 
 function document(title: string, main: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${e(title)} · Entra Sync Watch</title>
-<style>${STYLE}</style>
-</head>
-<body><main>
-${main}
-</main></body>
-</html>
-`;
+  return htmlPage(title, STYLE, main);
 }
 
 /** What the link would do, and the button that does it (a POST of the same signed fields). */

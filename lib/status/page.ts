@@ -177,6 +177,49 @@ ${view.mutes.map(muteRow).join('\n')}
 </tbody></table></section>`;
 }
 
+/** Decisions from alerts and refused attempts: the audit (present only with WATCH_ACTIONS on). */
+function auditSection(view: StatusView): string {
+  const audit = view.audit;
+  if (!audit) return '';
+  const decisions =
+    audit.decisions.length === 0
+      ? '<p class="muted">No decision yet.</p>'
+      : `<table class="decisions"><thead><tr><th>When</th><th>Alert</th><th>Decision</th><th>By</th><th>Outcome</th></tr></thead>
+<tbody>
+${audit.decisions
+  .map(
+    (d) => `<tr class="${d.status === 'done' ? 'good' : 'bad'}">
+  <td class="nowrap">${e(formatTime(d.at))}</td>
+  <td>${e(d.heading)}<div class="muted small">${e(d.tenant)} · state seen: ${e(d.stateSeen)}</div></td>
+  <td><code>${e(d.action)}</code>${d.attempts > 1 ? ` <span class="muted small">(${e(d.attempts)} attempts)</span>` : ''}</td>
+  <td>${e(d.by)}<div class="muted small">${e(d.via)}</div></td>
+  <td><span class="${d.status === 'done' ? 'ok' : 'problem'}">${e(d.status)}</span><div class="muted small">${e(d.answer)}</div></td>
+</tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+  const refusals =
+    audit.refusals.length === 0
+      ? ''
+      : `<h3>Refused</h3>
+<table class="refusals"><thead><tr><th>When</th><th>Why</th><th>Who</th><th>What the page said</th></tr></thead>
+<tbody>
+${audit.refusals
+  .map(
+    (r) => `<tr>
+  <td class="nowrap">${e(formatTime(r.at))}</td>
+  <td><code>${e(r.refusal)}</code></td>
+  <td>${e(r.by)}</td>
+  <td class="small">${e(r.words)}</td>
+</tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+  return `<section><h2>Decisions from alerts <span class="count">${audit.decisions.length}</span></h2>
+${decisions}
+${refusals}</section>`;
+}
+
 function problemsCell(cycle: RememberedCycle): string {
   if (cycle.errors.length === 0) return '<span class="ok">none</span>';
   const more = cycle.omitted?.errors ? `<li class="muted">and ${cycle.omitted.errors} more</li>` : '';
@@ -253,6 +296,7 @@ ${alertsSection(view)}
 ${unreadableSection(view)}
 ${coverageSection(view)}
 ${mutesSection(view)}
+${auditSection(view)}
 ${cyclesSection(view)}
 </body>
 </html>

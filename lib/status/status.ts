@@ -1,3 +1,4 @@
+import { lastAttempt, type DecisionAudit } from '../actions/audit';
 import { matchLabelsOf, routesFor } from '../dispatch/route';
 import { viewOf } from '../evaluate/view';
 import type { AlertRecord, CoverageCounts, CycleSummary, Severity } from '../model';
@@ -89,6 +90,40 @@ export interface StatusView {
    * many coverages are kept, and `counts` are the last cycle's over every tenant it read.
    */
   coverage: { tenants: StatusCoverage[]; total: number; counts?: CoverageCounts };
+  /** Decisions from alerts (WATCH_ACTIONS on): the audit, newest first; absent while actions are off. */
+  audit?: StatusAudit;
+}
+
+/** One decision as the audit shows it. */
+interface StatusDecision {
+  at: string;
+  heading: string;
+  tenant: string;
+  /** `approve-deletes (resetScope ForceDeletes)`, `verify-user for Alex Wilber`. */
+  action: string;
+  /** `Adele Vance (adele.vance@contoso.com)`, and by what they may act. */
+  by: string;
+  via: string;
+  /** done, refused, unknown, interrupted, started. */
+  status: string;
+  /** Graph's answer, and how an interrupted attempt was settled. */
+  answer: string;
+  /** The state Graph showed just before. */
+  stateSeen: string;
+  attempts: number;
+}
+
+/** One refused attempt as the audit shows it. */
+interface StatusRefusal {
+  at: string;
+  refusal: string;
+  by: string;
+  words: string;
+}
+
+interface StatusAudit {
+  decisions: StatusDecision[];
+  refusals: StatusRefusal[];
 }
 
 /** How many tenants' coverages the status view lists (those with a degraded check first). */
@@ -103,6 +138,46 @@ export interface StatusOptions {
   configProblem?: string;
   /** Silences made by snooze links (absent: none are read). */
   snoozes?: SilenceStore;
+  /** The audit of decisions from alerts (absent: actions are off, nothing is read). */
+  audit?: DecisionAudit;
+}
+
+/** How many decisions and refusals the status shows (the audit keeps more, AUDIT_RETENTION_MS). */
+const AUDIT_SHOWN = 20;
+
+async function auditOf(audit: DecisionAudit, names: Map<string, string>): Promise<StatusAudit> {
+  const [decisions, refusals] = await Promise.all([audit.decisions(), audit.refusals(AUDIT_SHOWN)]);
+  return {
+    decisions: decisions.slice(0, AUDIT_SHOWN).map(({ record }) => {
+      const last = lastAttempt(record);
+      const what = last.resetScope
+        ? `${last.action} (resetScope ${last.resetScope})`
+        : last.subject
+          ? `${last.action} for ${last.subject.name ?? last.subject.objectId}`
+          : last.action;
+      const graph = last.graph
+        ? `${last.graph.status || 'no answer'}${last.graph.code ? ` ${last.graph.code}` : ''}${last.graph.message ? `: ${last.graph.message}` : ''}`
+        : '';
+      return {
+        at: last.endedAt ?? last.startedAt,
+        heading: record.heading,
+        tenant: record.tenantName ?? names.get(record.tenantId.toLowerCase()) ?? record.tenantId,
+        action: what,
+        by: last.by.upn && last.by.upn !== last.by.name ? `${last.by.name} (${last.by.upn})` : last.by.name,
+        via: last.by.via,
+        status: record.status,
+        answer: [graph, last.note].filter(Boolean).join(' ') || 'none yet',
+        stateSeen: last.stateSeen,
+        attempts: record.attempts.length,
+      };
+    }),
+    refusals: refusals.map(({ at, record }) => ({
+      at,
+      refusal: record.refusal,
+      by: record.by ? (record.by.upn ? `${record.by.name} (${record.by.upn})` : record.by.name) : 'not signed in',
+      words: record.words,
+    })),
+  };
 }
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
@@ -262,13 +337,14 @@ export function logReadWords(read: LogReadCoverage): string {
 /** What is firing now, what is muted, and how the last cycles went, from stored state only (no Graph call). */
 export async function readStatus(stores: StatusStores, options: StatusOptions = {}): Promise<StatusView> {
   const now = options.now ?? new Date();
-  const [records, lastCycle, recentCycles, planned, snoozes, coverage] = await Promise.all([
+  const [records, lastCycle, recentCycles, planned, snoozes, coverage, audit] = await Promise.all([
     stores.alerts.loadAll(),
     stores.cycles.latest(),
     stores.cycles.recent(),
     stores.outbox.list(),
     options.snoozes?.list() ?? [],
     stores.coverage?.list(COVERAGE_SHOWN) ?? { coverages: [], total: 0 },
+    options.audit ? auditOf(options.audit, options.policy?.tenantNames ?? new Map()) : undefined,
   ]);
   // Snoozes mute beside the config's silences, here as in the cycle.
   options =
@@ -288,6 +364,7 @@ export async function readStatus(stores: StatusStores, options: StatusOptions = 
     emailsWaiting: planned.length,
     configProblem: options.configProblem,
     coverage: coverageOf(coverage, lastCycle?.coverage, options),
+    ...(audit ? { audit } : {}),
   };
 }
 

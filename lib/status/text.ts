@@ -134,6 +134,32 @@ export function renderStatusText(view: StatusView): string {
     );
   }
 
+  if (view.audit) {
+    out.push('', 'Decisions from alerts');
+    if (view.audit.decisions.length === 0) out.push('  No decision yet.');
+    else
+      out.push(
+        table(
+          ['when', 'alert', 'decision', 'by', 'outcome'],
+          view.audit.decisions.map((d) => [
+            formatTime(d.at),
+            cell(d.heading, 60),
+            cell(d.action, 50),
+            cell(d.by),
+            cell(`${d.status}: ${d.answer}`, 80),
+          ]),
+        ),
+      );
+    if (view.audit.refusals.length > 0)
+      out.push(
+        '  Refused:',
+        table(
+          ['when', 'why', 'who'],
+          view.audit.refusals.map((r) => [formatTime(r.at), cell(r.refusal), cell(r.by)]),
+        ),
+      );
+  }
+
   out.push('', 'Last cycles');
   if (view.recentCycles.length === 0) out.push('  No cycle has run yet.');
   else {

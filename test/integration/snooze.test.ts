@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { loadSettings } from '../../lib/settings/settings';
 import { runCycle } from '../../lib/cycle/cycle';
 import { readStatus } from '../../lib/status/status';
 import { renderStatusPage } from '../../lib/status/page';
+import { snoozeParams } from '../../lib/snooze/links';
 import { ALERTS_TABLE, AlertStore } from '../../lib/store/alert-store';
 import { SilenceStore } from '../../lib/store/silence-store';
 import { STATE_TABLE, stateStores } from '../../lib/store/state-table';
@@ -90,11 +92,15 @@ describe('snooze links', () => {
       (m) => m[0],
     );
     expect(links).toHaveLength(2);
+    // Decisions from alerts are off here (WATCH_ACTIONS unset): no decide link anywhere.
+    expect(email?.plainText).not.toContain('/api/decide');
+    expect(email?.html).not.toContain('/api/decide');
     expect(email?.html).toContain(links[1]!.replace(/&/g, '&amp;'));
     const card = JSON.parse(world.cloud.webhooks.accepted('teams')[0]!.body);
     const actions = JSON.stringify(card.attachments[0].content.body);
     expect(actions).toContain('"title":"Snooze 4 h"');
     expect(actions).toContain('"title":"Snooze 1 day"');
+    expect(actions).not.toContain('/api/decide');
     const day = links.find((l) => l.includes('d=1d')) as string;
 
     // Opening the link (a person, or a mail scanner) changes nothing: it shows a button that POSTs.
@@ -199,6 +205,56 @@ describe('snooze links', () => {
     expect(opened.status).toBe(409);
     expect(opened.body).not.toContain('<form');
     expect((await stores().silences.list()).length).toBe(before);
+  });
+
+  it('links of the earlier format in emails sent before still work once; a use the earlier release stored still counts', async () => {
+    const t0 = new Date();
+    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
+      state: 'quarantined',
+      quarantine: { reason: 'TooManyDeletes' },
+    });
+    expect((await cycleAt(t0)).errors).toEqual([]);
+    const alert = [...(await stores().alerts.loadAll()).values()].find(
+      (a) => a.labels.jobId === FABRIKAM_JOB && a.state === 'firing',
+    )!;
+    // What an email sent by the earlier release carries: t, a, d, e and its own HMAC.
+    const expires = Math.floor((t0.getTime() + 6 * 24 * 3600_000) / 1000);
+    const old = (duration: '4h' | '1d') =>
+      snoozeParams({ tenantId: CONTOSO, fingerprint: alert.fingerprint, duration, expires }, 'k'.repeat(48));
+    const before = (await stores().silences.list()).length;
+    const post = (fields: Record<string, string>, at: Date) =>
+      snoozeFromEnv(world.env, 'POST', { ...fields, by: 'erin@contoso.com' }, at);
+
+    expect((await snoozeFromEnv(world.env, 'GET', old('4h'), t0)).status).toBe(200);
+    expect((await post(old('4h'), t0)).status).toBe(201);
+    expect((await post(old('4h'), t0)).body).toContain('Already snoozed');
+    expect((await stores().silences.list()).length).toBe(before + 1);
+    // After its silence ended, the old link is used: refused, as the earlier release refused it.
+    const later = new Date(t0.getTime() + 5 * 3600_000);
+    expect((await post(old('4h'), later)).status).toBe(409);
+
+    // A use the earlier release wrote (state table, partition snooze-links) before this one was deployed.
+    const legacy = old('1d');
+    const legacyId = createHash('sha256').update(`${alert.fingerprint}\n1d\n${legacy.s}`).digest('hex').slice(0, 32);
+    const earlier = new Date(t0.getTime() - 3 * 24 * 3600_000);
+    await stores().silences.useLink(
+      legacyId,
+      {
+        id: legacyId,
+        matchers: { tenant: CONTOSO, job: FABRIKAM_JOB, condition: 'deletion-threshold' },
+        startsAt: earlier,
+        endsAt: new Date(earlier.getTime() + 24 * 3600_000),
+        createdBy: 'frank@contoso.com (snooze link)',
+        comment: 'Snoozed for 1 day from a message about it',
+        fingerprint: alert.fingerprint,
+        heading: 'Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
+      },
+      new Date(expires * 1000),
+      earlier,
+    );
+    const replay = await snoozeFromEnv(world.env, 'GET', legacy, t0);
+    expect(replay.status).toBe(409);
+    expect(replay.body).toContain('frank@contoso.com');
   });
 
   it('says snooze links are off without SNOOZE_SIGNING_KEY, and refuses other methods', async () => {

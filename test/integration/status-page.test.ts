@@ -1,8 +1,8 @@
 import { HttpRequest, InvocationContext } from '@azure/functions';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status, wantsHtml } from '../../functions/status';
 import { loadPolicy } from '../../lib/config/config';
@@ -12,6 +12,7 @@ import { adminConsentUrl } from '../../lib/clients/consent';
 import { readStatus, type StatusView } from '../../lib/status/status';
 import { renderStatusPage } from '../../lib/status/page';
 import { renderStatusText } from '../../lib/status/text';
+import { launchChromium } from '../support/chromium';
 import { demoScenario, ownStorage, startWorld, type World } from '../support/world';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
 import { CONTOSO, NORTHWIND } from '../support/demo';
@@ -25,8 +26,6 @@ import { CONTOSO, NORTHWIND } from '../support/demo';
 const job = (n: string) => `Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e0${n}`;
 const HOSTILE = '<img src=x onerror="window.__pwned=1">Tailspin & "Co"\u001b[2J';
 const SCREENSHOT = join(__dirname, '..', '..', 'docs', 'status-page.png');
-/** Debian's Chromium (CI installs it: .ci/run); elsewhere point CHROMIUM_PATH at a Chrome or Chromium. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** What the test reads from the rendered page, in the page (a string: this project compiles without DOM types). */
 const READ_PAGE = `(() => {
@@ -162,25 +161,7 @@ beforeAll(async () => {
     consentUrl: (tenant) => adminConsentUrl(settings, world.cloud.clientId, tenant),
   });
   html = renderStatusPage(view);
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `the status page test needs Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`,
-    );
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), 'esw-chromium-'))}`,
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

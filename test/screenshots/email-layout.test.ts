@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type CDPSession, type Page } from 'puppeteer-core';
+import type { Browser, CDPSession, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailTemplates } from '../support/email-templates';
+import { launchChromium } from '../support/chromium';
 import { UPDATING } from '../support/golden';
 
 /**
@@ -20,7 +20,6 @@ import { UPDATING } from '../support/golden';
  */
 
 const ROOT = join(__dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'screenshots');
 const README_SHOT = { template: 'quarantine.firing', file: join(ROOT, 'docs', 'email-phone.png') };
 
@@ -127,31 +126,11 @@ async function luminanceAt(page: Page, x: number, y: number): Promise<number> {
 const templates = emailTemplates();
 let browser: Browser;
 let page: Page;
-let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`,
-    );
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  profile = mkdtempSync(join(tmpdir(), 'esw-chromium-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   // Nothing in an alert email may load anything: no images, fonts or trackers.
   await page.setRequestInterception(true);
@@ -160,7 +139,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe.each(MODES)('emails at $name', (mode) => {

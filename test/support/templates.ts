@@ -2,6 +2,8 @@ import { CONDITIONS } from '../../lib/evaluate/rules';
 import type { AlertRecord } from '../../lib/model';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
 import { viewOf } from '../../lib/evaluate/view';
+import { decideLinkFor } from '../../lib/actions/links';
+import { ACTION_NAMES } from '../../lib/settings/actions';
 import { snoozeLinks } from '../../lib/snooze/links';
 import { ALERT_FIXTURES, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
@@ -26,10 +28,32 @@ const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({
   },
 });
 
-/** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key, so the golden files stay put). */
+/** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key and link ids, so the golden files stay put). */
 const SNOOZE_SETTINGS = {
   key: 'golden-snooze-signing-key-0123456789abcdef',
   baseUrl: 'https://sync-watch.azurewebsites.net',
+};
+
+/** Decide links as a deployment with WATCH_ACTIONS on makes them (a fixed key and link id, so the golden files stay put). */
+const ACTIONS_SETTINGS = {
+  actions: [...ACTION_NAMES],
+  signingKey: 'golden-actions-signing-key-0123456789abcdef',
+  baseUrl: 'https://sync-watch.azurewebsites.net',
+  linkLifetimeMs: 24 * 3600_000,
+  signIn: {
+    tenantId: 'contoso.com',
+    clientId: '00000000-0000-4000-8000-0000000000aa',
+    authorityHost: 'https://login.microsoftonline.com',
+  },
+};
+
+/** A decision as the cycle reads it from the audit (lib/actions/audit.ts alertDecisions). */
+const DECISION = {
+  linkId: 'GoldenDecideLinkId0000',
+  title: 'Deletes approved',
+  by: 'Adele Vance (adele.vance@contoso.com)',
+  at: '2026-11-27T07:12:00.000Z',
+  detail: 'Graph accepted the restart with resetScope ForceDeletes (204); the job carries it out when it next runs.',
 };
 
 export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
@@ -65,11 +89,33 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   // With snooze links (SNOOZE_SIGNING_KEY set): buttons that open a confirmation page.
   const snooze = {
     ...ctx,
-    snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) => snoozeLinks(alert, SNOOZE_SETTINGS, now),
+    snooze: (alert: Parameters<typeof snoozeLinks>[0], now: Date) =>
+      snoozeLinks(alert, SNOOZE_SETTINGS, now, ['GoldenSnooze4hLinkId00', 'GoldenSnooze1dLinkId00']),
   };
   templates.push(
     lazy('quarantine.firing.snooze', () => noticeViews([noticeOf(fixture('quarantine'), 'firing')], snooze)),
   );
+  // With decisions from the alert (WATCH_ACTIONS on): the "Review and decide" button of a deletion hold.
+  const decide = {
+    ...ctx,
+    decide: (alert: Parameters<typeof decideLinkFor>[0], now: Date) =>
+      decideLinkFor(alert, ACTIONS_SETTINGS, now, 'GoldenDecideLinkId0000'),
+  };
+  templates.push(
+    lazy('deletion-threshold.firing.decide', () =>
+      noticeViews([noticeOf(fixture('deletion-threshold'), 'firing')], decide),
+    ),
+  );
+  // A decision from the alert's message, told to its routes; then its resolved notice, naming who decided.
+  const decided = (kind: 'decided' | 'resolved') => {
+    const notice = noticeOf(fixture('deletion-threshold'), kind === 'decided' ? 'firing' : 'resolved');
+    return {
+      ...notice,
+      item: { ...notice.item, kind, key: `${notice.item.key}:decision`, decisions: [DECISION] },
+    };
+  };
+  templates.push(lazy('deletion-threshold.decided', () => noticeViews([decided('decided')], ctx)));
+  templates.push(lazy('deletion-threshold.resolved.decided', () => noticeViews([decided('resolved')], ctx)));
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
   templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));
   return templates;

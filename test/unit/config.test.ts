@@ -192,7 +192,7 @@ describe('schema and validator agree on broken configs', () => {
       'tenant by name',
     ],
     [
-      'silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants, discovery, provisioningLogs, kqlRules)',
+      'silence: unknown field (expected one of $schema, route, silences, maintenanceWindows, rules, sendBudget, heartbeat, tenants, discovery, provisioningLogs, kqlRules, actions)',
       (c) => (c.silence = []),
       'misspelt top-level field',
     ],

@@ -147,6 +147,7 @@ const ROLE_IDS: Record<string, string> = {
   'Synchronization.Read.All': '5ba43d2f-fa88-4db2-bd1c-a67c5f0fb1ce',
   'AuditLog.Read.All': 'b0afded3-3588-46d8-8b3d-9842eff778da',
   'User.Read.All': 'df021288-bdef-4463-88db-98f22de89214',
+  'Synchronization.ReadWrite.All': '9b50c33d-700f-43b1-b2eb-87e89b703581',
 };
 const graphSp = {
   id: GRAPH_SP_ID,
@@ -213,6 +214,21 @@ describe('postprovision: the Graph app roles, checked (msgraph-bicep-types#193, 
     expect(w.clock.sleeps).toEqual([5_000, 10_000]);
     expect(w.text()).toContain(`the multi-tenant app ${APP} in this tenant lacks ${NEEDED.join(', ')}`);
     expect(w.text()).toContain('npm run onboard -- f0f0f0f0-0000-4000-8000-000000000001');
+  });
+
+  it('with ENABLE_ACTIONS, also checks the write permission decisions need, and only then', async () => {
+    const answer = () => ({ match: /appRoleAssignments$/, answers: [held(...NEEDED)] });
+    const actions = hookWorld([CLOUD, GRAPH_SP, answer()]);
+    expect(await checkGraphRoles({ ...ENV, GRAPH_ROLES_GRANTED: 'true', ACTIONS_ENABLED: 'true' }, actions.deps)).toBe(
+      0,
+    );
+    expect(actions.text()).toContain(`the managed identity ${PRINCIPAL} lacks Synchronization.ReadWrite.All`);
+    expect(actions.text()).toContain(`"appRoleId":"${ROLE_IDS['Synchronization.ReadWrite.All']}"`);
+    const readOnly = hookWorld([CLOUD, GRAPH_SP, answer()]);
+    expect(
+      await checkGraphRoles({ ...ENV, GRAPH_ROLES_GRANTED: 'true', ACTIONS_ENABLED: 'false' }, readOnly.deps),
+    ).toBe(0);
+    expect(readOnly.text()).toBe(`graph roles: the managed identity ${PRINCIPAL} holds ${NEEDED.join(', ')}.`);
   });
 
   it('a principal Graph never finds, or an az that cannot ask: said, never fatal', async () => {
@@ -284,6 +300,43 @@ describe('postdown: the multi-tenant app registration azd down leaves behind (Az
       expect(w.text()).toContain(`could not delete ${APP_ID}`);
       expect(w.text()).toContain(`az ad app delete --id ${APP_ID}`);
     }
+  });
+});
+
+describe('postdown: the sign-in app of decisions from an alert (ENABLE_ACTIONS)', () => {
+  const SIGNIN_ID = '4a4a4a4a-aaaa-4bbb-8ccc-222222222222';
+  const SIGNIN_UNIQUE = 'entra-sync-watch-signin-abcdefghijklm';
+  const show = (uniqueName: string) => ({
+    match: new RegExp(`applications\\(appId='${SIGNIN_ID}'\\)`),
+    answers: [ok({ id: APP_OBJECT, appId: SIGNIN_ID, uniqueName, displayName: 'Entra Sync Watch sign-in (prod)' })],
+  });
+  const deleteSignIn = { match: new RegExp(`^ad app delete --id ${SIGNIN_ID}$`), answers: [ok('')] };
+  const env = { ACTIONS_SIGNIN_CLIENT_ID: SIGNIN_ID, ACTIONS_SIGNIN_UNIQUE_NAME: SIGNIN_UNIQUE };
+
+  it("deletes it beside the multi-tenant app, when its uniqueName is this environment's", async () => {
+    const w = hookWorld([CLOUD, SHOW_APP, DELETE, show(SIGNIN_UNIQUE), deleteSignIn]);
+    expect(await deleteAppRegistration({ ...DOWN_ENV, ...env }, w.deps)).toBe(0);
+    expect(w.calls.filter((c) => c.startsWith('ad app delete'))).toEqual([
+      `ad app delete --id ${APP_ID}`,
+      `ad app delete --id ${SIGNIN_ID}`,
+    ]);
+    expect(w.text()).toContain(
+      `deleted ${SIGNIN_ID} ("Entra Sync Watch sign-in (prod)"), the sign-in app this environment made.`,
+    );
+  });
+
+  it('leaves alone a sign-in app this environment did not make, and one it cannot prove', async () => {
+    const other = hookWorld([CLOUD, show('made-by-hand'), deleteSignIn]);
+    expect(await deleteAppRegistration(env, other.deps)).toBe(0);
+    expect(other.calls.some((c) => c.startsWith('ad app delete'))).toBe(false);
+    const unproven = hookWorld([deleteSignIn]);
+    expect(await deleteAppRegistration({ ACTIONS_SIGNIN_CLIENT_ID: SIGNIN_ID }, unproven.deps)).toBe(0);
+    expect(unproven.text()).toContain('no ACTIONS_SIGNIN_UNIQUE_NAME to prove the template made it');
+  });
+
+  it('a refused delete of it exits 1', async () => {
+    const w = hookWorld([CLOUD, show(SIGNIN_UNIQUE), { match: deleteSignIn.match, answers: [FORBIDDEN] }]);
+    expect(await deleteAppRegistration(env, w.deps)).toBe(1);
   });
 });
 

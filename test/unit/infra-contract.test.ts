@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { OPERATOR_ROLE } from '../../lib/settings/actions';
+import { SIGNED_IN_PATH } from '../../lib/actions/sign-in';
 import {
   AZURE_ROLES,
+  GRAPH_ACTION_PERMISSIONS,
   GRAPH_APPLICATION_PERMISSIONS,
   SECRETS_READ,
   SECRETS_READ_FIX,
@@ -178,6 +181,22 @@ describe('template wiring (what a Bicep compiler would catch)', () => {
   });
 });
 
+/** `enableActions` is a parameter defaulting to false, and alone adds the action permissions to what is granted. */
+function expectWriteOnlyWithActions(template: string): void {
+  expect(stringArray(template, 'actionPermissions').sort()).toEqual(actionPermissions);
+  expect(paramsOf(template)).toContainEqual({ name: 'enableActions', type: 'bool', hasDefault: true });
+  expect(template).toMatch(/^param enableActions bool = false$/m);
+  expect(template).toMatch(
+    /^var graphPermissions = enableActions \? concat\(readPermissions, actionPermissions\) : readPermissions$/m,
+  );
+  // Outside comments and descriptions, the write permission is named nowhere but in actionPermissions.
+  const naming = template
+    .split('\n')
+    .filter((line) => !/^\s*(\/\/|@description)/.test(line) && line.includes('Synchronization.ReadWrite.All'));
+  expect(naming).toEqual([`var actionPermissions = ['Synchronization.ReadWrite.All']`]);
+}
+const actionPermissions = Object.keys(GRAPH_ACTION_PERMISSIONS).sort();
+
 describe('Microsoft Graph application permissions', () => {
   const permissions = Object.keys(GRAPH_APPLICATION_PERMISSIONS).sort();
 
@@ -191,8 +210,12 @@ describe('Microsoft Graph application permissions', () => {
     // The secrets read's permission is unknown: the code names what is known to work as a fact and a
     // choice left to the operator, never as something the deployment grants (the tests below).
     const known: readonly string[] = SECRETS_READ.knownToWork;
-    expect([...mentioned].filter((p) => !permissions.includes(p) && !known.includes(p))).toEqual([]);
-    expect(known.filter((p) => permissions.includes(p))).toEqual([]);
+    expect(
+      [...mentioned].filter((p) => !permissions.includes(p) && !actionPermissions.includes(p) && !known.includes(p)),
+    ).toEqual([]);
+    expect(known.filter((p) => permissions.includes(p) || actionPermissions.includes(p))).toEqual([]);
+    // Reading never needs to write.
+    expect(permissions.filter((p) => actionPermissions.includes(p))).toEqual([]);
   });
 
   it('says what is known of the secrets read in the docs with the same names and sources as the log, the status view and the alert', () => {
@@ -206,9 +229,10 @@ describe('Microsoft Graph application permissions', () => {
     for (const source of SECRETS_READ.sources) expect(section).toContain(source);
   });
 
-  it('grants them to the managed identity when it reads its own tenant', () => {
+  it('grants them to the managed identity when it reads its own tenant, and the write permission only with enableActions', () => {
     const roles = readInfra('app/graph-roles.bicep');
-    expect(stringArray(roles, 'graphPermissions').sort()).toEqual(permissions);
+    expect(stringArray(roles, 'readPermissions').sort()).toEqual(permissions);
+    expectWriteOnlyWithActions(roles);
     expect(roles).toMatch(/^extension microsoftGraphV1$/m);
     expect(roles).toContain(`appId: '${MICROSOFT_GRAPH_APP_ID}'`);
     const assignment = resourcesOf(roles).find((r) => r.target === 'Microsoft.Graph/appRoleAssignedTo@v1.0');
@@ -216,11 +240,16 @@ describe('Microsoft Graph application permissions', () => {
     expect(valueOf(assignment?.block ?? '', 'principalId')).toBe('principalId');
     const module = modulesOf(main).find((m) => m.target === 'app/graph-roles.bicep');
     expect(valueOf(module?.block ?? '', 'principalId')).toBe('identity.outputs.principalId');
+    expect(valueOf(module?.block ?? '', 'enableActions')).toBe('enableActions');
   });
 
   it('requires and grants them to the multi-tenant app, whose only credential is the managed identity', () => {
     const app = readInfra('app/multi-tenant-app.bicep');
-    expect(stringArray(app, 'graphPermissions').sort()).toEqual(permissions);
+    expect(stringArray(app, 'readPermissions').sort()).toEqual(permissions);
+    expectWriteOnlyWithActions(app);
+    expect(
+      valueOf(modulesOf(main).find((m) => m.target === 'app/multi-tenant-app.bicep')?.block ?? '', 'enableActions'),
+    ).toBe('enableActions');
     const application = resourcesOf(app).find((r) => r.target === 'Microsoft.Graph/applications@v1.0')?.block ?? '';
     expect(application).toMatch(/signInAudience:\s*'AzureADMultipleOrgs'/);
     expect(application).toMatch(/for permission in graphPermissions: \{[^}]*type: 'Role'/);
@@ -253,6 +282,55 @@ describe('Microsoft Graph application permissions', () => {
       expect(line, cloud.name).toContain(`portal: '${cloud.portal}/'`);
       expect(line, cloud.name).toContain(`tokenExchangeAudience: '${cloud.tokenExchangeAudience}'`);
     }
+  });
+});
+
+describe('decisions from an alert (enableActions)', () => {
+  it('are off by default: no write permission, no sign-in app, WATCH_ACTIONS off', () => {
+    expect(main).toMatch(/^param enableActions bool = false$/m);
+    const azd = JSON.parse(readInfra('main.parameters.json')) as { parameters: Record<string, { value: string }> };
+    expect(azd.parameters.enableActions?.value).toBe('${ENABLE_ACTIONS=false}');
+    const signIn = modulesOf(main).find((m) => m.target === 'app/sign-in-app.bicep');
+    expect(signIn?.head).toMatch(/= if \(enableActions\)/);
+    const apiModule = modulesOf(main).find((m) => m.target === 'app/api.bicep')?.block ?? '';
+    expect(valueOf(apiModule, 'watchActions')).toBe("enableActions ? watchActions : 'off'");
+    expect(valueOf(apiModule, 'actionsSignInClientId')).toBe("enableActions ? signInApp.outputs.appId : ''");
+    expect(appSettings).toEqual(
+      expect.arrayContaining(['WATCH_ACTIONS', 'ACTIONS_SIGNIN_CLIENT_ID', 'ACTIONS_BASE_URL']),
+    );
+    expect(valueOf(appSettingsBlock, 'WATCH_ACTIONS')).toBe('watchActions');
+    expect(api).toMatch(/^param watchActions string = 'off'$/m);
+    // The signing key is a secret: never a parameter in clear, only in the secret settings.
+    expect(api).not.toMatch(/ACTIONS_SIGNING_KEY:/);
+  });
+
+  it('make a home-tenant sign-in app with the operator role, assignment required and no secret', () => {
+    const app = readInfra('app/sign-in-app.bicep');
+    const application = resourcesOf(app).find((r) => r.target === 'Microsoft.Graph/applications@v1.0')?.block ?? '';
+    expect(application).toMatch(/signInAudience:\s*'AzureADMyOrg'/);
+    expect(application).not.toMatch(/passwordCredentials|keyCredentials/);
+    expect(stringVars(app).get('operatorRole')).toBe(OPERATOR_ROLE);
+    expect(application).toMatch(/allowedMemberTypes: \['User'\]/);
+    expect(application).not.toMatch(/type: 'Role'/);
+    const sp = resourcesOf(app).find(
+      (r) => r.target === 'Microsoft.Graph/servicePrincipals@v1.0' && !/existing/.test(r.head),
+    );
+    expect(sp?.block).toMatch(/appRoleAssignmentRequired: true/);
+    const fic = blockAt(application, application.indexOf("'federatedIdentityCredentials@v1.0'"));
+    expect(valueOf(fic, 'subject')).toBe('managedIdentityPrincipalId');
+    const module = modulesOf(main).find((m) => m.target === 'app/sign-in-app.bicep')?.block ?? '';
+    expect(valueOf(module, 'redirectUri')).toBe(`'\${actionsBaseUrl}${SIGNED_IN_PATH}'`);
+    // azd down deletes it (infra/hooks/app-registration.ts), known by this unique name.
+    expect(valueOf(module, 'uniqueName')).toBe('actionsSignInUniqueName');
+    expect(main).toMatch(/^var actionsSignInUniqueName = 'entra-sync-watch-signin-\$\{resourceToken\}'$/m);
+    expect(main).toMatch(/^output ACTIONS_SIGNIN_UNIQUE_NAME string = enableActions \? actionsSignInUniqueName : ''$/m);
+    expect(main).toMatch(/^output ACTIONS_ENABLED bool = enableActions$/m);
+    expect(valueOf(module, 'grantConsent')).toBe('grantGraphRoles');
+    expect(conditionOf(resourcesOf(app).find((r) => r.symbol === 'consent')!)).toBe('grantConsent');
+    expect(valueOf(module, 'managedIdentityPrincipalId')).toBe('identity.outputs.principalId');
+    expect(valueOf(modulesOf(main).find((m) => m.target === 'app/api.bicep')?.block ?? '', 'actionsBaseUrl')).toBe(
+      "enableActions ? actionsBaseUrl : ''",
+    );
   });
 });
 
@@ -293,7 +371,8 @@ describe('Azure roles of the managed identity', () => {
         [...text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'(@azure\/[^'/]+)/gm)].map((m) => m[1] as string),
       ),
     );
-    for (const notAClient of ['@azure/identity', '@azure/functions', '@azure/core-auth']) clients.delete(notAClient);
+    for (const notAClient of ['@azure/identity', '@azure/msal-node', '@azure/functions', '@azure/core-auth'])
+      clients.delete(notAClient);
     expect(clients.size).toBeGreaterThan(1);
     expect([...clients].filter((client) => !AZURE_ROLES.some((r) => r.neededBy === client))).toEqual([]);
   });
@@ -387,14 +466,16 @@ describe('GRANT_GRAPH_ROLES: the template grants Graph app roles only when it is
   }
 
   it('false: none, with one tenant or many; true: the identity or the multi-tenant app gets them', () => {
-    expect(grantsDeployed({ multiTenant: false, grantGraphRoles: false })).toEqual([]);
-    expect(grantsDeployed({ multiTenant: true, grantGraphRoles: false })).toEqual([]);
-    expect(grantsDeployed({ multiTenant: false, grantGraphRoles: true })).toEqual([
-      'app/graph-roles.bicep:identityRoles',
-    ]);
-    expect(grantsDeployed({ multiTenant: true, grantGraphRoles: true })).toEqual([
-      'app/multi-tenant-app.bicep:appRoles',
-    ]);
+    for (const enableActions of [false, true]) {
+      expect(grantsDeployed({ multiTenant: false, grantGraphRoles: false, enableActions })).toEqual([]);
+      expect(grantsDeployed({ multiTenant: true, grantGraphRoles: false, enableActions })).toEqual([]);
+      expect(grantsDeployed({ multiTenant: false, grantGraphRoles: true, enableActions })).toEqual([
+        'app/graph-roles.bicep:identityRoles',
+      ]);
+      expect(grantsDeployed({ multiTenant: true, grantGraphRoles: true, enableActions })).toEqual([
+        'app/multi-tenant-app.bicep:appRoles',
+      ]);
+    }
   });
 
   it('is the azd setting GRANT_GRAPH_ROLES (default true), and the hooks learn what the template did', () => {

@@ -70,6 +70,25 @@ describe('the PagerDuty channel', () => {
     expect((warning.payload as { severity: string }).severity).toBe('warning');
   });
 
+  it('acknowledges the incident when someone decided from the alert’s message', () => {
+    const alert = ALERT_FIXTURES['deletion-threshold']!;
+    const notice = noticeOf(alert, 'firing');
+    const decision = {
+      linkId: 'l',
+      title: 'Deletes approved',
+      by: 'Adele Vance (adele.vance@contoso.com)',
+      at: '2026-11-27T07:12:00.000Z',
+      detail: 'Graph accepted the restart with resetScope ForceDeletes (204).',
+    };
+    const views = noticeViews(
+      [{ ...notice, item: { ...notice.item, kind: 'decided', decisions: [decision] } }],
+      RENDER_CONTEXT,
+    );
+    const event = posted(views);
+    expect(event).toEqual({ routing_key: 'r'.repeat(32), event_action: 'acknowledge', dedup_key: alert.fingerprint });
+    expect(eventErrors(event, JSON.stringify(event).length)).toEqual([]);
+  });
+
   it('sends no daily digest', () => {
     for (const t of digestTemplates()) expect(pagerduty.layout.digest(t.digest, context), t.name).toBeUndefined();
   });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadSettings, SettingsError } from '../../lib/settings/settings';
-import { LINK_LIFETIME_MS, snoozable, snoozeLinks, snoozeParams, verifySnooze } from '../../lib/snooze/links';
+import { createHash } from 'node:crypto';
+import { LINK_LIFETIME_MS, readSnoozeLink, snoozable, snoozeLinks, snoozeParams } from '../../lib/snooze/links';
+import { linkFields, newLink } from '../../lib/util/signed-links';
 import { confirmPage } from '../../lib/snooze/page';
 import { ALERT_FIXTURES, NOW } from '../fixtures/alerts';
 
@@ -11,20 +13,33 @@ const alert = ALERT_FIXTURES.quarantine!;
 const [fourHours, oneDay] = snoozeLinks(alert, settings, NOW);
 const fields = (href: string) => Object.fromEntries(new URL(href).searchParams.entries());
 
+/** A link of the earlier format (t, a, d, e, s), as emails sent before this release carry them. */
+function legacyLink(duration: '4h' | '1d', expires = Math.floor((NOW.getTime() + LINK_LIFETIME_MS) / 1000)) {
+  return snoozeParams(
+    { tenantId: alert.labels.tenantId, fingerprint: alert.fingerprint, duration, expires },
+    settings.key,
+  );
+}
+
 describe('snooze links', () => {
-  it('offer 4 h and 1 day for the alert, each signed, expiring a week after the message', () => {
+  it('offer 4 h and 1 day for the alert, each a signed link of purpose snooze, expiring a week after the message', () => {
     expect([fourHours?.label, oneDay?.label]).toEqual(['Snooze 4 h', 'Snooze 1 day']);
     expect(fourHours?.href).toMatch(
-      /^https:\/\/watch\.example\.net\/api\/snooze\?t=[^&]+&a=[0-9a-f]+&d=4h&e=\d+&s=[A-Za-z0-9_-]{43}$/,
+      /^https:\/\/watch\.example\.net\/api\/snooze\?t=[^&]+&a=[0-9a-f]+&d=4h&i=[A-Za-z0-9_-]{22}&e=\d+&k=[A-Za-z0-9_-]{8}&s=[A-Za-z0-9_-]{43}$/,
     );
-    const verified = verifySnooze(fields(oneDay!.href), settings.key, NOW);
-    expect(verified).toEqual({
+    const read = readSnoozeLink(fields(oneDay!.href), settings.key, NOW);
+    expect(read).toEqual({
       ok: true,
-      request: {
-        tenantId: alert.labels.tenantId,
-        fingerprint: alert.fingerprint,
-        duration: '1d',
-        expires: Math.floor((NOW.getTime() + LINK_LIFETIME_MS) / 1000),
+      link: {
+        request: {
+          tenantId: alert.labels.tenantId,
+          fingerprint: alert.fingerprint,
+          duration: '1d',
+          expires: Math.floor((NOW.getTime() + LINK_LIFETIME_MS) / 1000),
+        },
+        linkId: fields(oneDay!.href).i,
+        fields: fields(oneDay!.href),
+        format: 'signed-link',
       },
     });
   });
@@ -37,20 +52,43 @@ describe('snooze links', () => {
       { e: String(Number(f.e) + 86_400) },
       { t: 'fabrikam.onmicrosoft.com' },
     ]) {
-      expect(verifySnooze({ ...f, ...changed }, settings.key, NOW)).toMatchObject({ ok: false, status: 403 });
+      expect(readSnoozeLink({ ...f, ...changed }, settings.key, NOW)).toMatchObject({ ok: false, status: 403 });
     }
-    expect(verifySnooze(f, 'x'.repeat(40), NOW)).toMatchObject({ ok: false, status: 403 });
+    expect(readSnoozeLink(f, 'x'.repeat(40), NOW)).toMatchObject({ ok: false, status: 403 });
+  });
+
+  it('refuse a decide link, even signed with the same key: each purpose signs with its own derived key', () => {
+    const decide = newLink('decide', { t: 'x', a: 'y', d: '4h' }, NOW, 3600_000);
+    expect(readSnoozeLink(linkFields(decide, settings.key), settings.key, NOW)).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: expect.stringContaining('not made by this monitor for snoozing'),
+    });
   });
 
   it('refuse an expired link (410) and an incomplete one (400)', () => {
     const f = fields(fourHours!.href);
-    expect(verifySnooze(f, settings.key, new Date(NOW.getTime() + LINK_LIFETIME_MS + 1000))).toMatchObject({
+    expect(readSnoozeLink(f, settings.key, new Date(NOW.getTime() + LINK_LIFETIME_MS + 1000))).toMatchObject({
       ok: false,
       status: 410,
       reason: expect.stringContaining('expired'),
     });
-    expect(verifySnooze({ ...f, s: undefined }, settings.key, NOW)).toMatchObject({ ok: false, status: 400 });
-    expect(verifySnooze({ ...f, d: '1y' }, settings.key, NOW)).toMatchObject({ ok: false, status: 400 });
+    expect(readSnoozeLink({ ...f, s: undefined }, settings.key, NOW)).toMatchObject({ ok: false, status: 400 });
+    expect(readSnoozeLink({ ...f, d: undefined }, settings.key, NOW)).toMatchObject({ ok: false, status: 400 });
+  });
+
+  it('keep working for links of the earlier format until they expire, under the identity their use was stored by', () => {
+    const legacy = legacyLink('1d');
+    const read = readSnoozeLink(legacy, settings.key, NOW);
+    expect(read).toMatchObject({ ok: true, link: { format: 'legacy', fields: legacy, request: { duration: '1d' } } });
+    // The earlier release's link id: sha256 of fingerprint, duration and signature, 32 hex.
+    const expected = createHash('sha256').update(`${alert.fingerprint}\n1d\n${legacy.s}`).digest('hex').slice(0, 32);
+    expect(read.ok && read.link.linkId).toBe(expected);
+    expect(readSnoozeLink({ ...legacy, d: '4h' }, settings.key, NOW)).toMatchObject({ ok: false, status: 403 });
+    expect(readSnoozeLink(legacy, settings.key, new Date(NOW.getTime() + LINK_LIFETIME_MS + 1000))).toMatchObject({
+      ok: false,
+      status: 410,
+    });
   });
 
   it('are not made for an alert a silence could not match exactly (a * in a label)', () => {
@@ -64,12 +102,13 @@ describe('snooze links', () => {
       heading: '<script>alert(1)</script> "x"',
       duration: '4 hours',
       until: NOW,
-      fields: snoozeParams({ tenantId: 't', fingerprint: 'f', duration: '4h', expires: 1 }, settings.key),
+      fields: fields(fourHours!.href),
     });
     expect(page).not.toContain('<script>');
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &quot;x&quot;');
     expect(page).toContain('<form method="post">');
     expect(page).toMatch(/<input type="hidden" name="s" value="[A-Za-z0-9_-]+">/);
+    expect(page).toMatch(/<input type="hidden" name="i" value="[A-Za-z0-9_-]{22}">/);
   });
 });
 

@@ -43,7 +43,8 @@ type CodeSummary = {
   lastAt: string;
   reason?: string;
   recommendedAction?: string;
-  examples: { name: string; upn?: string; action: string }[];
+  /** The newest objects that failed: their names, and the source object's ID (what provision on demand takes). */
+  examples: { name: string; upn?: string; action: string; id?: string }[];
 };
 
 /** One code as the alert keeps it, bounded by what it holds: each text at its bound, the digest's examples. */
@@ -57,9 +58,12 @@ function summary(code: string, c: CodeDigest): CodeSummary {
     lastAt: new Date(c.lastAt).toISOString(),
     reason: text(c.reason),
     recommendedAction: text(c.recommendedAction),
-    examples: c.examples
-      .slice(0, MAX_EXAMPLES)
-      .map((e) => ({ name: field(e.name), ...(e.upn ? { upn: field(e.upn) } : {}), action: field(e.action) })),
+    examples: c.examples.slice(0, MAX_EXAMPLES).map((e) => ({
+      name: field(e.name),
+      ...(e.upn ? { upn: field(e.upn) } : {}),
+      action: field(e.action),
+      ...(e.id ? { id: field(e.id) } : {}),
+    })),
   };
 }
 

@@ -44,7 +44,7 @@ const SEVERITIES = { critical: 'critical', warning: 'warning' } as const;
 
 /** An event without its routing key (read from its setting only when it is posted). */
 interface PagerDutyEvent {
-  event_action: 'trigger' | 'resolve';
+  event_action: 'trigger' | 'acknowledge' | 'resolve';
   dedup_key: string;
   client?: string;
   payload?: {
@@ -86,11 +86,13 @@ function detailsOf(v: NoticeView, max = MAX_DETAILS_CHARS): Record<string, unkno
   return { 'what happened': displayText(view.what, 1000), 'alert id': v.alert.fingerprint };
 }
 
-/** The event for one notice, or undefined for a reminder (the incident stays open in PagerDuty). */
+/** The event for one notice (a decision acknowledges the incident), or undefined for a reminder (the incident stays open in PagerDuty). */
 function eventOf(v: NoticeView, now: Date): PagerDutyEvent | undefined {
   const dedupKey = v.alert.fingerprint;
   if (v.kind === 'reminder') return undefined;
   if (v.kind === 'resolved') return { event_action: 'resolve', dedup_key: dedupKey };
+  // Someone decided from the alert's message (decisions from an alert): the incident is in hand.
+  if (v.kind === 'decided') return { event_action: 'acknowledge', dedup_key: dedupKey };
   const { view, alert } = v;
   return {
     event_action: 'trigger',

@@ -2,6 +2,7 @@ import { urlFromSetting } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { andMore, digestWords, type DigestTone } from '../digest-words';
 import {
+  brief,
   bannerOf,
   repeatedRunbooks,
   SEVERITY_LABEL,
@@ -23,7 +24,7 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * "contentUrl": null, "content": <AdaptiveCard> }] }` (docs/channels.md, "Teams"). The words are the notice
  * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
  * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
- * buttons (Action.OpenUrl) for the links and the snooze links.
+ * buttons (Action.OpenUrl) for the decide link, the links and the snooze links.
  *
  * A card is valid for the version it declares (1.5 by default, `cardVersion` per channel; a test
  * checks every card with Microsoft's `adaptivecards` library): it uses the elements of Adaptive
@@ -73,6 +74,7 @@ const TEXT_COLOURS: Record<Tone, string> = {
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'good' : 'emphasis';
+  if (v.kind === 'decided') return 'emphasis';
   return v.severity === 'critical' ? 'attention' : 'warning';
 }
 
@@ -121,11 +123,11 @@ function actionSet(links: Link[], max: number): Element | undefined {
 
 function facts(v: NoticeView, limits: TextLimits): Element | undefined {
   const rows: [string, string][] = [];
-  if (v.kind !== 'resolved') {
+  if (!brief(v)) {
     rows.push(['Since', v.when]);
     if (v.view.next) rows.push(['What happens next', v.view.next]);
   }
-  const details = v.kind === 'resolved' ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
+  const details = brief(v) ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
   rows.push(...details);
   if (rows.length === 0) return undefined;
   return {
@@ -136,7 +138,7 @@ function facts(v: NoticeView, limits: TextLimits): Element | undefined {
 
 function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | undefined): Element[] {
   const book = v.view.runbook;
-  if (!book || v.kind === 'resolved') return [];
+  if (!book || brief(v)) return [];
   const title = textBlock('What to do now', { weight: 'Bolder', spacing: 'Medium' });
   if (sameStepsAs) return [title, textBlock(`The same as for ${cardText(sameStepsAs.heading, limits.heading)} above.`)];
   if (limits.steps === 0)
@@ -163,16 +165,16 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
 function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
   const items: Element[] = [];
   if (withHeading) {
-    const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
+    const status = brief(v) ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
-  items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
+  items.push(textBlock(cardText(brief(v) ? v.when : v.view.what, limits.what, { multiline: true })));
   const factSet = facts(v, limits);
   if (factSet) items.push(factSet);
   items.push(...runbook(v, limits, sameStepsAs));
-  const actions = actionSet([...v.view.links, ...v.snooze], limits.links);
+  const actions = actionSet([...(v.decide ? [v.decide] : []), ...v.view.links, ...v.snooze], limits.links);
   if (actions) items.push(actions);
   return items;
 }

@@ -58,6 +58,10 @@ interface WebhookNotice {
   runbook: { meaning: string; steps: string[] } | null;
   links: WebhookLink[];
   snooze: WebhookLink[];
+  /** The signed "Review and decide" link, only when the alert offers a decision and WATCH_ACTIONS is on. */
+  decide?: WebhookLink;
+  /** A decided notice's decision; a resolved notice's decisions of its period (who decided). */
+  decisions?: { title: string; by: string; at: string; detail: string }[];
 }
 
 /** What every payload carries, whatever its type. */
@@ -126,6 +130,17 @@ function noticeOf(v: NoticeView): WebhookNotice {
       : null,
     links: links(view.links),
     snooze: links(v.snooze),
+    ...(v.decide && links([v.decide]).length > 0 ? { decide: links([v.decide])[0] } : {}),
+    ...(v.item.decisions?.length
+      ? {
+          decisions: v.item.decisions.map((d) => ({
+            title: line(d.title, 120),
+            by: line(d.by, 300),
+            at: d.at,
+            detail: text(d.detail, 600),
+          })),
+        }
+      : {}),
   };
 }
 

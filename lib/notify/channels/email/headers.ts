@@ -89,7 +89,8 @@ export function emailHeaders(views: NoticeView[], summary: NoticeSummary, domain
   // RFC 3834: machine-made, so auto-responders (out of office, vacation) stay silent; Exchange's own switch for the same.
   headers['Auto-Submitted'] = 'auto-generated';
   headers['X-Auto-Response-Suppress'] = 'All';
-  if (summary.severity === 'critical' && !summary.resolvedOnly) {
+  // A decision someone made is news, not an emergency: no high importance for a message of only those.
+  if (summary.severity === 'critical' && !summary.resolvedOnly && !views.every((v) => v.kind === 'decided')) {
     headers.Importance = 'high';
     headers['X-Priority'] = '1';
   }

@@ -1,6 +1,6 @@
 import type { Link } from '../../../model';
 import { escapeHtml } from '../../../util/text';
-import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import { bannerOf, brief, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
@@ -40,6 +40,7 @@ const text = (value: unknown, max = 2000): string => escapeHtml(displayText(valu
 
 function toneOf(v: NoticeView): Tone {
   if (v.kind === 'resolved') return v.resolvedWell ? 'resolved' : 'ended';
+  if (v.kind === 'decided') return 'ended';
   return v.severity;
 }
 
@@ -133,7 +134,7 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
   const tone = toneOf(v);
   const { view } = v;
   const parts: string[] = [];
-  const status = v.kind === 'resolved' ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
+  const status = brief(v) ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
   // A single alert's banner and title say this already; in a grouped email each section says it for itself.
   if (withHeading) {
     parts.push(
@@ -143,7 +144,7 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
       `<h2 style="margin:0 0 8px;font-size:18px;line-height:24px;font-weight:600;${BREAK}">${line(v.heading, 200)}</h2>`,
     );
   }
-  if (v.kind === 'resolved') {
+  if (brief(v)) {
     parts.push(paragraph(text(v.when, 600), 'font-weight:600'));
   } else {
     if (v.change) parts.push(row('What changed', text(v.change, 600)));
@@ -161,8 +162,19 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
       );
       parts.push(`<ol style="margin:0 0 8px;padding:0 0 0 22px">${steps.join('')}</ol>`);
     }
+    // The decision itself, signed in and confirmed on the monitor's own page (lib/actions/).
+    const decide = safeLinks(v.decide ? [v.decide] : []);
+    if (decide.length) {
+      parts.push(decide.map((link) => button(link)).join(''));
+      parts.push(
+        paragraph(
+          'You sign in first; the page shows the job as Graph has it now and asks you to confirm. The link works once.',
+          `margin:6px 0 12px;font-size:13px;line-height:18px;color:${MUTED}`,
+        ),
+      );
+    }
   }
-  const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
+  const facts = brief(v) ? view.facts.slice(0, 3) : view.facts;
   if (facts.length) {
     parts.push(subheading('Details'));
     parts.push(facts.map(([label, value]) => row(line(label, 120), text(value, 1000))).join('\n'));
@@ -211,7 +223,7 @@ function briefItem(v: NoticeView): string {
   const heading = link
     ? `<a href="${escapeHtml(link.href)}" style="color:${LINK_BG};${BREAK}">${line(v.heading, 200)}</a>`
     : line(v.heading, 200);
-  const when = v.kind === 'resolved' ? line(v.when, 200) : `Since ${line(v.when, 200)}`;
+  const when = brief(v) ? line(v.when, 200) : `Since ${line(v.when, 200)}`;
   return (
     `<li style="margin:0 0 10px;font-size:14px;line-height:20px;${BREAK}">` +
     `<span class="esw-tone-${tone}" style="font-weight:600;color:${TONES[tone].colour}">${line(v.status)}</span> ${heading}<br>` +
@@ -250,7 +262,7 @@ export function emailHtml(views: NoticeView[], summary: NoticeSummary, subject: 
   const title = single ? single.heading : summary.counts;
   const repeats = repeatedRunbooks(views);
   const preview = single
-    ? single.kind === 'resolved'
+    ? brief(single)
       ? single.when
       : (single.change ?? single.view.what)
     : views.map((v) => `${v.status}: ${v.heading}`).join(' · ');

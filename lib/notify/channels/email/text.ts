@@ -1,4 +1,4 @@
-import { bannerOf, repeatedRunbooks, type NoticeSummary, type NoticeView } from '../../notice';
+import { bannerOf, brief, repeatedRunbooks, type NoticeSummary, type NoticeView } from '../../notice';
 import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
@@ -16,7 +16,7 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
   const { view } = v;
   const lines: string[] = [];
   if (withHeading) lines.push(`${v.status.toUpperCase()}: ${displayLine(v.heading, 200)}`, '');
-  if (v.kind === 'resolved') {
+  if (brief(v)) {
     lines.push(displayText(v.when, 600));
   } else {
     if (v.change) lines.push(`What changed: ${displayText(v.change, 600)}`, '');
@@ -28,8 +28,14 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
       lines.push('', 'What to do now:', displayText(view.runbook.meaning, 1000));
       view.runbook.steps.forEach((step, i) => lines.push(`${i + 1}. ${indented(displayText(step, 1000))}`));
     }
+    if (v.decide && /^https:\/\//i.test(v.decide.href))
+      lines.push(
+        '',
+        `${displayLine(v.decide.label, 120)} (you sign in first; the page asks you to confirm; the link works once):`,
+        `  ${v.decide.href}`,
+      );
   }
-  const facts = v.kind === 'resolved' ? view.facts.slice(0, 3) : view.facts;
+  const facts = brief(v) ? view.facts.slice(0, 3) : view.facts;
   if (facts.length) {
     lines.push('', 'Details:');
     for (const [label, value] of facts)
