@@ -16,7 +16,18 @@
  */
 
 /** The stages of a cycle in pipeline order: a stage may import the stages before it, never those after. */
-const STAGES = ['observe', 'evaluate', 'reconcile', 'inhibit', 'silence', 'snooze', 'dispatch', 'digest', 'notify'];
+const STAGES = [
+  'observe',
+  'evaluate',
+  'reconcile',
+  'inhibit',
+  'silence',
+  'snooze',
+  'dispatch',
+  'acknowledge',
+  'digest',
+  'notify',
+];
 
 /** Bottom to top. */
 const FLOORS = [

@@ -34,6 +34,9 @@ import { observeBatch, type BatchOutcome } from './fanout/worker';
 import { handleSnooze, type SnoozeResponse } from './snooze/handler';
 import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
 import { readStatus, type StatusView } from './status/status';
+import { handleAcknowledge, type AcknowledgeRequest, type AcknowledgeResponse } from './acknowledge/handler';
+import { ACKNOWLEDGE_PAGE_HEADERS } from './acknowledge/page';
+import { LINK_LEDGER_TABLE, LinkLedger } from './links/ledger';
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 function targetsOf(settings: Settings, env: Env): Target[] {
   if (settings.tenants.length > 0) return settings.tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId }));
@@ -214,7 +217,7 @@ export function formatSummary(summary: CycleSummary): string {
   return parts.join(', ');
 }
 
-// ---- the other entry points: the fan-out worker, the status view, the snooze endpoint --------------
+// ---- the other entry points: the fan-out worker, the status view, the snooze and acknowledge endpoints ----
 
 /**
  * One message of the fan-out queue, with this instance's settings: what functions/observe.ts runs.
@@ -298,6 +301,45 @@ export async function snoozeFromEnv(
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
     tenantNames,
+    now,
+  });
+}
+
+/**
+ * The acknowledge endpoint wired from settings, as the Function App runs it: the alerts and the
+ * link ledger of AzureWebJobsStorage, the key and address of SNOOZE_SIGNING_KEY and SNOOZE_BASE_URL
+ * (acknowledge links share them), the config's routes (whose recipients the page offers) and
+ * tenant names; a config that cannot be read only costs those (the page then asks a name).
+ * Without SNOOZE_SIGNING_KEY no message carries an Acknowledge link, and the endpoint says so.
+ */
+export async function acknowledgeFromEnv(
+  env: Env,
+  request: AcknowledgeRequest,
+  now = new Date(),
+): Promise<AcknowledgeResponse> {
+  const settings = loadSettings(env);
+  if (!settings.snooze) {
+    return {
+      status: 404,
+      headers: ACKNOWLEDGE_PAGE_HEADERS,
+      body: problemPage(
+        'Acknowledge links are off',
+        'This monitor makes no Acknowledge links (SNOOZE_SIGNING_KEY is not set): reminders go on until the alert ends.',
+      ),
+    };
+  }
+  let policy: Policy | undefined;
+  try {
+    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+  }
+  const credential = createCredentials(settings, env).azure;
+  return handleAcknowledge(request, {
+    settings: settings.snooze,
+    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+    ledger: new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE)),
+    ...(policy ? { policy } : {}),
     now,
   });
 }

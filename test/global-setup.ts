@@ -16,7 +16,15 @@ declare module 'vitest' {
  * handlers) use the production table names; each gets an Azurite account of its own, so files
  * running at once never read each other's alerts.
  */
-export const OWN_STORAGE_ACCOUNTS = ['entrypoints', 'observability', 'clierrors', 'statuspage', 'snooze', 'fanout'];
+export const OWN_STORAGE_ACCOUNTS = [
+  'entrypoints',
+  'observability',
+  'clierrors',
+  'statuspage',
+  'snooze',
+  'acknowledge',
+  'fanout',
+];
 
 /** One Azurite for the whole run; each test uses its own tables, so files do not see each other. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

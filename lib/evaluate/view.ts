@@ -1,6 +1,6 @@
 import type { PresentContext } from './rule';
 import { ruleFor } from './rules';
-import type { AlertRecord, AlertView, EndReason, Link, LinkTargets } from '../model';
+import type { AlertRecord, AlertView, EndReason, Link, LinkTargets, NotificationItem } from '../model';
 
 /** What channels need to present alerts: the clock, tenant names, and the other alerts of a job. */
 export interface ViewContext {
@@ -13,6 +13,11 @@ export interface ViewContext {
   links?: LinkTargets;
   /** Signed snooze links for an alert, made at `now` (lib/snooze/links.ts), when SNOOZE_SIGNING_KEY is set; none otherwise. */
   snooze?: (alert: AlertRecord, now: Date) => Link[];
+  /**
+   * The signed Acknowledge link of a notice (lib/acknowledge/links.ts), bound to the alert's firing
+   * period and the receiver the notice goes to, when SNOOZE_SIGNING_KEY is set; none otherwise.
+   */
+  acknowledge?: (alert: AlertRecord, item: NotificationItem, now: Date) => Link | undefined;
 }
 
 /** The other current alerts of an alert's job (none for tenant-wide alerts). */

@@ -45,7 +45,12 @@ export type LinkRefusal = 'damaged' | 'foreign' | 'tampered' | 'expired';
 
 export type VerifiedLink = { ok: true; link: SignedLink } | { ok: false; refusal: LinkRefusal; status: number };
 
-export const LINK_REFUSAL_STATUS: Record<LinkRefusal, number> = { damaged: 400, foreign: 403, tampered: 403, expired: 410 };
+export const LINK_REFUSAL_STATUS: Record<LinkRefusal, number> = {
+  damaged: 400,
+  foreign: 403,
+  tampered: 403,
+  expired: 410,
+};
 
 /** The key a purpose signs with: HKDF-SHA256 of the configured key, so purposes never share one. */
 function purposeKey(key: string, purpose: LinkPurpose): Buffer {

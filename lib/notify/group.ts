@@ -11,7 +11,7 @@ export interface MessageGroup {
   channel?: PlannedChannel;
 }
 
-const KIND_ORDER = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
+const KIND_ORDER = { firing: 0, escalation: 1, changed: 2, reminder: 3, resolved: 4 } as const;
 
 /**
  * Groups one cycle's notices into messages as each channel groups them (lib/notify/channels/): one
@@ -20,7 +20,7 @@ const KIND_ORDER = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
  * resolved notices in a message of their own: a subject never mixes new and resolved alerts, so mail
  * rules can tell them apart. An alert that ended badly (`endedBadly`: a quarantine that ended because
  * Entra disabled the job) is no good news: it stays with the open alerts, beside the alert that says
- * what happened instead. Within a message: new alerts first, then changes, then reminders.
+ * what happened instead. Within a message: new alerts first, then escalations, changes, reminders.
  */
 export function groupNotices(
   notices: { item: NotificationItem; route: Route }[],

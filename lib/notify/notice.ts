@@ -1,5 +1,6 @@
 import { ruleFor, RULES } from '../evaluate/rules';
 import type { AlertRecord, AlertView, Link, NotificationItem, NotificationKind, Severity } from '../model';
+import { acknowledgementOf } from '../model/acknowledgement';
 import { formatDuration, formatTime } from '../util/text';
 import { alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
 
@@ -16,6 +17,23 @@ export interface Notice {
   alert: AlertRecord;
 }
 
+/** Something the reader can do from a notice, most important first. Only https hrefs (httpsLinks). */
+export interface NoticeAction extends Link {
+  kind: 'decide' | 'open' | 'acknowledge' | 'snooze';
+}
+
+/** Who acknowledged the notice's firing period, as every channel shows it. */
+export interface NoticeAcknowledgement {
+  by: string;
+  /** When (ISO). */
+  at: string;
+  comment?: string;
+  /** False once a change cleared it (reminders and escalation resumed). */
+  standing: boolean;
+  /** `Acknowledged by alice@contoso.com at 2026-11-27 03:12 UTC.`, and for a cleared one what cleared it. */
+  text: string;
+}
+
 export interface NoticeView {
   kind: NotificationKind;
   severity: Severity;
@@ -28,9 +46,9 @@ export interface NoticeView {
   heading: string;
   /** `[Critical] Quarantined: Fabrikam to Contoso (Contoso)`: the stable subject stem of the alert's thread. */
   stem: string;
-  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Resolved`, `Ended`. */
+  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Escalated`, `Resolved`, `Ended`. */
   status: string;
-  /** Subject prefix: ``, `Reminder: `, `Changed: `, `Resolved: `, `Ended: `. */
+  /** Subject prefix: ``, `Reminder: `, `Changed: `, `Escalated: `, `Resolved: `, `Ended: `. */
   prefix: string;
   /** A resolved notice whose end is good news; false for firing notices and for alerts that ended badly. */
   resolvedWell: boolean;
@@ -51,6 +69,12 @@ export interface NoticeView {
   change?: string;
   /** Signed links that snooze the alert (4 h, 1 day) after a confirmation; none for resolved notices or without SNOOZE_SIGNING_KEY. */
   snooze: Link[];
+  /** Who acknowledged the firing period this notice is about (standing, or cleared by a change); absent when nobody did. */
+  acknowledged?: NoticeAcknowledgement;
+  /** For an escalation notice: why it comes to its readers (`Nobody acknowledged it within 30 min …`). */
+  escalation?: string;
+  /** What the reader can do, most important first: actions[0] is the primary button of the first screen. */
+  actions: NoticeAction[];
 }
 
 /** A message's notices, and how to name them all at once. */
@@ -61,7 +85,7 @@ export interface NoticeSummary {
   resolvedOnly: boolean;
   /** Every resolved notice ended well. */
   allEndedWell: boolean;
-  /** `Resolved: ` / `Ended: ` for resolved-only messages, `Reminder: ` / `Changed: ` for messages of only those, else empty. */
+  /** `Resolved: ` / `Ended: ` for resolved-only messages, `Reminder: ` / `Changed: ` / `Escalated: ` for messages of only those, else empty. */
   prefix: string;
   /** `1 deletion hold, 1 quarantined: Contoso, Fabrikam`. */
   counts: string;
@@ -71,7 +95,7 @@ export interface NoticeSummary {
 
 export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning' };
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
-const KIND_RANK = { firing: 0, changed: 1, reminder: 2, resolved: 3 } as const;
+const KIND_RANK = { firing: 0, escalation: 1, changed: 2, reminder: 3, resolved: 4 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
@@ -87,6 +111,8 @@ function status(kind: NotificationKind, endedWell: boolean, endedAs?: string): {
       return { status: 'Reminder', prefix: 'Reminder: ' };
     case 'changed':
       return { status: 'Changed', prefix: 'Changed: ' };
+    case 'escalation':
+      return { status: 'Escalated', prefix: 'Escalated: ' };
     case 'resolved':
       if (endedWell) return { status: 'Resolved', prefix: 'Resolved: ' };
       return endedAs
@@ -121,6 +147,46 @@ function changeOf(item: NotificationItem, alert: AlertRecord): string | undefine
   return ruleFor(alert.labels.condition)?.describeChange?.(item.previousMaterial, item.material ?? '');
 }
 
+/** Who acknowledged the notice's firing period, in the words every channel shows. */
+function acknowledgedOf(item: NotificationItem, alert: AlertRecord): NoticeAcknowledgement | undefined {
+  const ack = acknowledgementOf(alert, item.startsAt);
+  if (!ack) return undefined;
+  const said = `Acknowledged by ${ack.by} at ${formatTime(ack.at)}`;
+  const text = ack.cleared
+    ? `${said}, before ${ack.cleared.why} at ${formatTime(ack.cleared.at)}: reminders resumed until someone acknowledges it again.`
+    : `${said}.`;
+  return { by: ack.by, at: ack.at, ...(ack.comment ? { comment: ack.comment } : {}), standing: !ack.cleared, text };
+}
+
+/** Why an escalation notice comes to its readers. */
+function escalationOf(item: NotificationItem): string | undefined {
+  if (item.kind !== 'escalation' || !item.escalation) return undefined;
+  const { afterMs, unacknowledgedSince } = item.escalation;
+  return `Nobody has acknowledged this alert in ${formatDuration(afterMs)} (since ${formatTime(unacknowledgedSince)}), so it is escalated to you. Acknowledge it to stop reminders and further escalation.`;
+}
+
+/**
+ * What a reader can do from a notice, in the order every channel shows (docs: notice actions):
+ * acknowledge (while nobody has; not on resolved notices, and only for the alert's current firing
+ * period), then snooze.
+ */
+function actionsOf(
+  item: NotificationItem,
+  alert: AlertRecord,
+  snooze: Link[],
+  acknowledged: NoticeAcknowledgement | undefined,
+  ctx: ViewContext,
+): NoticeAction[] {
+  const actions: NoticeAction[] = [];
+  const current = alert.state === 'firing' && item.startsAt === alert.startsAt;
+  if (item.kind !== 'resolved' && current && !acknowledged?.standing) {
+    const link = ctx.acknowledge?.(alert, item, ctx.now);
+    if (link) actions.push({ kind: 'acknowledge', ...link });
+  }
+  actions.push(...snooze.map((link): NoticeAction => ({ kind: 'snooze', ...link })));
+  return actions;
+}
+
 /** The view of one notice; `view` when the alert's view is already known (default: from its rule). */
 export function noticeView(
   { item, alert }: Notice,
@@ -135,6 +201,9 @@ export function noticeView(
   const sinceSource = view.since && Date.parse(view.since) !== Date.parse(item.startsAt) ? 'entra' : 'monitor';
   const since = view.since ?? item.startsAt;
   const endedAt = item.kind === 'resolved' ? (item.endsAt ?? alert.endsAt) : undefined;
+  const snooze = item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []);
+  const acknowledged = acknowledgedOf(item, alert);
+  const escalation = escalationOf(item);
   return {
     kind: item.kind,
     severity: alert.severity,
@@ -152,7 +221,10 @@ export function noticeView(
     endedAt,
     when: whenOf(item.kind, view, since, sinceSource, endedAt, ctx.now),
     change: changeOf(item, alert),
-    snooze: item.kind === 'resolved' ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
+    snooze,
+    ...(acknowledged ? { acknowledged } : {}),
+    ...(escalation ? { escalation } : {}),
+    actions: actionsOf(item, alert, snooze, acknowledged, ctx),
   };
 }
 
@@ -186,6 +258,22 @@ export function noticeViews(notices: Notice[], ctx: ViewContext): NoticeView[] {
   return unique.map((n) => noticeView(n, ctx)).sort(byUrgency);
 }
 
+/** What a count says of its kind in a message of several kinds: `1 still quarantined`, `1 escalated: quarantined`. */
+const MIXED_WORDS: Record<NotificationKind, string> = {
+  firing: '',
+  reminder: 'still ',
+  changed: 'changed: ',
+  escalation: 'escalated: ',
+  resolved: '',
+};
+
+/** The subject prefix of a message whose notices are all of one kind (resolved ones aside). */
+const ONLY_KIND_PREFIX: Partial<Record<NotificationKind, string>> = {
+  reminder: 'Reminder: ',
+  changed: 'Changed: ',
+  escalation: 'Escalated: ',
+};
+
 /** How a message names several notices at once. */
 export function summarize(views: NoticeView[]): NoticeSummary {
   const severity = views.reduce<Severity>(
@@ -203,7 +291,7 @@ export function summarize(views: NoticeView[]): NoticeSummary {
     // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per
     // count. A resolved notice in a mixed message (one that ended badly, beside what happened instead) says how it ended.
     const mixed = views.some((o) => o.kind !== v.kind);
-    const words = mixed ? (v.kind === 'reminder' ? 'still ' : v.kind === 'changed' ? 'changed: ' : '') : '';
+    const words = mixed ? MIXED_WORDS[v.kind] : '';
     const ending = v.resolvedWell ? 'resolved' : 'ended';
     const key = `${v.kind}:${v.resolvedWell}:${v.alert.labels.condition}`;
     const entry =
@@ -223,11 +311,7 @@ export function summarize(views: NoticeView[]): NoticeSummary {
     ? allEndedWell
       ? 'Resolved: '
       : 'Ended: '
-    : onlyKind === 'reminder'
-      ? 'Reminder: '
-      : onlyKind === 'changed'
-        ? 'Changed: '
-        : '';
+    : ((onlyKind && ONLY_KIND_PREFIX[onlyKind]) ?? '');
   return {
     severity,
     resolvedOnly,

@@ -22,7 +22,8 @@ h1 { font-size: 20px; margin: 0 0 12px; } .alert { font-weight: 600; overflow-wr
 label { display: block; margin: 16px 0 4px; font-size: 14px; } input[type=text] { width: 100%; box-sizing: border-box; padding: 8px; font: inherit; }
 button { margin-top: 16px; padding: 10px 18px; font: inherit; font-weight: 600; color: #fff; background: #0f6cbd; border: 0; border-radius: 4px; cursor: pointer; }`;
 
-function document(title: string, main: string): string {
+/** A whole page of a link's endpoint (snooze, acknowledge): the shared frame, style and `noindex`; `style` adds rules. */
+export function linkPage(title: string, main: string, style = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -30,7 +31,7 @@ function document(title: string, main: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${e(title)} · Entra Sync Watch</title>
-<style>${STYLE}</style>
+<style>${STYLE}${style}</style>
 </head>
 <body><main>
 ${main}
@@ -49,7 +50,7 @@ export function confirmPage(input: {
   const hidden = Object.entries(input.fields)
     .map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`)
     .join('\n');
-  return document(
+  return linkPage(
     'Snooze an alert',
     `<h1>Snooze this alert for ${e(input.duration)}?</h1>
 <p class="alert">${e(input.heading)}</p>
@@ -65,7 +66,7 @@ ${hidden}
 }
 
 export function donePage(input: { heading: string; until: Date; createdBy: string; again: boolean }): string {
-  return document(
+  return linkPage(
     'Alert snoozed',
     `<h1>${input.again ? 'Already snoozed' : 'Snoozed'}</h1>
 <p class="alert">${e(input.heading)}</p>
@@ -75,5 +76,5 @@ export function donePage(input: { heading: string; until: Date; createdBy: strin
 }
 
 export function problemPage(title: string, text: string): string {
-  return document(title, `<h1>${e(title)}</h1>\n<p>${e(text)}</p>`);
+  return linkPage(title, `<h1>${e(title)}</h1>\n<p>${e(text)}</p>`);
 }

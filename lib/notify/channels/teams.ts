@@ -23,7 +23,7 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * "contentUrl": null, "content": <AdaptiveCard> }] }` (README, "Teams"). The words are the notice
  * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
  * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
- * buttons (Action.OpenUrl) for the links and the snooze links.
+ * buttons (Action.OpenUrl) for the links, Acknowledge and the snooze links.
  *
  * The card uses nothing newer than Adaptive Cards 1.4 (TextBlock, FactSet, Container, ActionSet,
  * Action.OpenUrl), so the version it declares (1.5 by default, `cardVersion` per channel) changes
@@ -145,6 +145,15 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
   return [title, textBlock(cardText(book.meaning, limits.what, { multiline: true })), ...steps, ...more];
 }
 
+/** Who acknowledged the alert (green while it stands), and their comment. */
+function acknowledged(ack: NonNullable<NoticeView['acknowledged']>, limits: TextLimits): Element {
+  const comment = ack.comment ? ` “${cardText(ack.comment, limits.value)}”` : '';
+  return textBlock(`${cardText(ack.text, limits.what)}${comment}`, {
+    color: ack.standing ? 'Good' : 'Default',
+    weight: 'Bolder',
+  });
+}
+
 /** One alert's section: for a grouped card with its own status line and heading. */
 function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
   const items: Element[] = [];
@@ -153,12 +162,18 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
+  if (v.escalation) items.push(textBlock(cardText(v.escalation, limits.what), { weight: 'Bolder' }));
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
   items.push(textBlock(cardText(v.kind === 'resolved' ? v.when : v.view.what, limits.what, { multiline: true })));
+  if (v.acknowledged) items.push(acknowledged(v.acknowledged, limits));
   const factSet = facts(v, limits);
   if (factSet) items.push(factSet);
   items.push(...runbook(v, limits, sameStepsAs));
-  const actions = actionSet([...v.view.links, ...v.snooze], limits.links);
+  // In the order of the notice's actions: the rule's links (open), Acknowledge, then the snooze links;
+  // within Teams' six buttons the rule's last links give way to Acknowledge and Snooze.
+  const own = [...v.actions.filter((a) => a.kind === 'acknowledge'), ...v.snooze];
+  const room = Math.max(1, Math.min(6, limits.links) - own.length);
+  const actions = actionSet([...v.view.links.slice(0, room), ...own], limits.links);
   if (actions) items.push(actions);
   return items;
 }

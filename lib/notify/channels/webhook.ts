@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
-import { subjectOf, summarize, type NoticeView } from '../notice';
+import { subjectOf, summarize, type NoticeAction, type NoticeView } from '../notice';
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
@@ -65,6 +65,12 @@ interface WebhookNotice {
   runbook: { meaning: string; steps: string[] } | null;
   links: WebhookLink[];
   snooze: WebhookLink[];
+  /** What the reader can do, most important first (the notice's actions; `snooze` above is kept for older receivers). */
+  actions: { kind: NoticeAction['kind']; label: string; url: string }[];
+  /** Who acknowledged the firing period (standing, or cleared by a change); null when nobody did. */
+  acknowledged: { by: string; at: string; comment: string | null; standing: boolean; text: string } | null;
+  /** For an escalation notice, why it comes (`Nobody has acknowledged this alert in 30 min …`); null otherwise. */
+  escalation: string | null;
 }
 
 /** What every payload carries, whatever its type. */
@@ -133,6 +139,21 @@ function noticeOf(v: NoticeView): WebhookNotice {
       : null,
     links: links(view.links),
     snooze: links(v.snooze),
+    actions: httpsLinks(v.actions).map((a) => ({
+      kind: a.kind,
+      label: line(a.label, 120),
+      url: a.href,
+    })),
+    acknowledged: v.acknowledged
+      ? {
+          by: line(v.acknowledged.by, 300),
+          at: v.acknowledged.at,
+          comment: orNull(v.acknowledged.comment, 300),
+          standing: v.acknowledged.standing,
+          text: text(v.acknowledged.text, 600),
+        }
+      : null,
+    escalation: orNull(v.escalation, 600),
   };
 }
 
