@@ -106,6 +106,24 @@ describe('schema and validator agree on broken configs', () => {
       'misspelt field',
     ],
     [
+      'route.escalate[0].after: "half an hour" is not a duration (e.g. 30m, 4h, 1d)',
+      (c) => (c.route.escalate[0].after = 'half an hour'),
+      'escalation delay in words',
+    ],
+    [
+      'route.escalate[0].severity: expected one of critical, warning, got "high"',
+      (c) => (c.route.escalate[0].severity = 'high'),
+      'escalation severity not in the enum',
+    ],
+    [
+      'route.escalate[0].severty: unknown field (expected one of after, to, cc, channels, severity)',
+      (c) => {
+        c.route.escalate[0].severty = c.route.escalate[0].severity;
+        delete c.route.escalate[0].severity;
+      },
+      'misspelt escalation field',
+    ],
+    [
       'route.repeatInterval: "4 hours" is not a duration (e.g. 30m, 4h, 1d)',
       (c) => (c.route.repeatInterval = '4 hours'),
       'duration in words',
