@@ -324,9 +324,20 @@ async function afterEarlierSend(message: PlannedMessage, run: Run): Promise<Plan
       await recordSent(message, run.current, deps);
       await deps.outbox.done(message.key);
       return 'sent';
-    case 'resend':
+    case 'resend': {
       await deps.outbox.update(earlier.message);
-      return earlier.message;
+      // It never reached anyone: what an acknowledgement made moot since it was planned is not sent now either.
+      const left = earlier.message.items.filter(
+        (item) => !mootByAcknowledgement(run.current.get(item.fingerprint), item),
+      );
+      if (left.length === earlier.message.items.length) return earlier.message;
+      deps.log.warn(
+        `planned message ${message.key}: ${earlier.message.items.length - left.length} of its notice(s) are reminders or escalations of alerts acknowledged since, not sent`,
+      );
+      if (left.length > 0) return { ...earlier.message, items: left };
+      await deps.outbox.done(message.key);
+      return 'handled';
+    }
   }
 }
 
