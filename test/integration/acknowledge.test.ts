@@ -324,7 +324,50 @@ describe('acknowledge and escalate, end to end through the Function App', () => 
     expect(posts('webhook', 'leads')).toHaveLength(leadsBefore);
   });
 
-  it('says Acknowledge links are off without SNOOZE_SIGNING_KEY, and messages then carry none', async () => {
+  it('refuses by name: a tampered, expired or foreign link, one of an earlier firing, a GET that tries to act, a POST without the form’s token', async () => {
+    const t0 = new Date();
+    quarantine(world, 'CodeA');
+    await cycleAt(t0);
+    const link = ackLinkOf(emails().find((m) => to(m).startsWith('ops@'))?.plainText);
+    const fields = Object.fromEntries(new URL(link).searchParams.entries());
+    const url = (f: Record<string, string>) => `${BASE}/api/acknowledge?${new URLSearchParams(f).toString()}`;
+
+    const tampered = await call('GET', url({ ...fields, a: 'f'.repeat(32) }));
+    expect([tampered.status, tampered.body.includes('changed after it was made')]).toEqual([403, true]);
+    const { acknowledgeFromEnv } = await import('../../lib/app');
+    const expired = await acknowledgeFromEnv(
+      world.env,
+      { method: 'GET', fields },
+      new Date(t0.getTime() + 8 * 24 * HOUR),
+    );
+    expect([expired.status, expired.body.includes('has expired')]).toEqual([410, true]);
+    const foreign = await acknowledgeFromEnv(
+      { ...world.env, SNOOZE_SIGNING_KEY: 'o'.repeat(48) },
+      { method: 'GET', fields },
+    );
+    expect([foreign.status, foreign.body.includes('not made by this monitor')]).toEqual([403, true]);
+
+    // A GET carrying everything a POST would (a scanner, a prefetch, a forged link) only shows the page.
+    const page = await call('GET', link);
+    const form = { ...hiddenFields(page.body), who: 'ops@contoso.com', comment: 'x' };
+    const acting = await call('GET', url(form));
+    expect([acting.status, acting.body.includes('Acknowledge this alert?')]).toEqual([200, true]);
+    const noToken = await call('POST', `${BASE}/api/acknowledge`, { ...form, form: '' });
+    expect([noToken.status, noToken.body.includes('the form is missing or too old')]).toEqual([403, true]);
+    expect((await stored()).acknowledged).toBeUndefined();
+
+    // The alert ends and fires again: the first firing's link is refused, before and after confirming.
+    recover(world);
+    await cycleAt(new Date(t0.getTime() + 10 * MIN));
+    quarantine(world, 'CodeA');
+    await cycleAt(new Date(t0.getTime() + 20 * MIN));
+    const replayed = await call('POST', `${BASE}/api/acknowledge`, form);
+    expect([replayed.status, replayed.body.includes('This link is about an earlier firing')]).toEqual([409, true]);
+    expect((await call('GET', link)).status).toBe(409);
+    expect((await stored()).acknowledged).toBeUndefined();
+  });
+
+  it('says Acknowledge links are off without SNOOZE_SIGNING_KEY', async () => {
     const off = await (
       await import('../../lib/app')
     ).acknowledgeFromEnv({ ...world.env, SNOOZE_SIGNING_KEY: '', SNOOZE_BASE_URL: '' }, { method: 'GET', fields: {} });
