@@ -52,7 +52,7 @@ export async function startAuthority(options: AuthorityOptions): Promise<Authori
     const segments = url.pathname.split('/').filter(Boolean);
     const method = req.method ?? 'GET';
 
-    // MSAL's cloud instance discovery. MSAL itself always asks login.microsoftonline.com (see README);
+    // MSAL's cloud instance discovery. MSAL itself always asks login.microsoftonline.com (see emulators/README.md);
     // this answers anyone who asks us directly, listing this host as its own cloud.
     if (method === 'GET' && segments.length === 3 && segments[1] === 'discovery' && segments[2] === 'instance') {
       const host = url.host;

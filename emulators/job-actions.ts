@@ -72,7 +72,7 @@ export function parseRestartBody(body: unknown): { resetScope: string; scopes: R
   return { resetScope, scopes: RESET_SCOPES.filter((s) => scopes.has(s)) };
 }
 
-/** What a restart does to a job at its next run (see the README's "Restart" for the model and its sources). */
+/** What a restart does to a job at its next run (see emulators/README.md, "Synchronization job writes", for the model and its sources). */
 export interface RestartOutcome {
   /** The job's state after the run: `healthy`, `quarantined` again (a TooManyDeletes trip that held), or unchanged. */
   next: 'healthy' | 'requarantined' | 'unchanged';

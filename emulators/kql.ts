@@ -1,7 +1,7 @@
 /**
  * Just enough of the Kusto Query Language for the Log Analytics emulator: the query shapes Entra
- * Sync Watch sends (lib/observe/log-analytics.ts) and the shapes its tests and the README's
- * examples use. Anything else is refused with a clear error, never answered wrongly.
+ * Sync Watch sends (lib/observe/log-analytics.ts) and the shapes its tests and the KQL rules
+ * examples of docs/configuration.md use. Anything else is refused with a clear error, never answered wrongly.
  *
  *   Table | where <expr> | order by <col> [asc|desc], ... | take <n> | project <col>[, <name> = <expr>]
  *         | extend <name> = <expr> | summarize [<name> =] count()|countif(<expr>)|dcount(<col>)|sum|min|max|avg(<col>) [by <col>, ...]

@@ -13,13 +13,14 @@
  *
  *   POST /hooks/{name}
  *        A generic receiver that verifies either of two signing schemes (and records which one a post used):
- *        - today's, what schemas/webhook-v1.json and the README promise: an `X-Entra-Sync-Watch-Timestamp`
- *          within 300 s of its own clock and an `X-Entra-Sync-Watch-Signature` of `v1=` + hex
+ *        - the product's deprecated headers (sent until 30 June 2027), as docs/channels.md ("Webhooks") describes them:
+ *          an `X-Entra-Sync-Watch-Timestamp` within 300 s of its own clock and an `X-Entra-Sync-Watch-Signature` of `v1=` + hex
  *          HMAC-SHA256(secret, "<timestamp>.<body>"); a delivery id (`X-Entra-Sync-Watch-Delivery`);
  *        - Standard Webhooks (https://www.standardwebhooks.com, the spec's `webhook-id`, `webhook-timestamp`,
  *          `webhook-signature: v1,<base64>` headers), verified by the `standardwebhooks` package with the same
  *          secret, which has the spec's `whsec_<base64>` form; the timestamp within the same window;
- *          `webhook-id` is the delivery id.
+ *          `webhook-id` is the delivery id. A post with a `webhook-signature` (every post of the product) is
+ *          checked this way.
  *        401 otherwise; a delivery id it already took is answered 200 and recorded as a duplicate, as a
  *        receiver that deduplicates would.
  *
@@ -39,7 +40,7 @@ import { recordSecret } from './secrets';
 import type { TlsMaterial } from './tls';
 
 type ChannelKind = 'teams' | 'webhook';
-/** How a webhook post was signed: today's `X-Entra-Sync-Watch-*` headers, or Standard Webhooks' `webhook-*` headers. */
+/** How a webhook post was signed: the deprecated `X-Entra-Sync-Watch-*` headers, or Standard Webhooks' `webhook-*` headers. */
 type SigningScheme = 'entra-sync-watch' | 'standard-webhooks';
 
 export interface ReceivedPost {
@@ -85,7 +86,7 @@ export interface WebhookReceiverOptions {
   /**
    * The webhook signing secret; default `whsec_` + 32 random bytes in base64 (the Standard Webhooks form). Today's
    * scheme uses the whole string as its HMAC key; Standard Webhooks the bytes after `whsec_` (a secret without
-   * that prefix: its characters as bytes, the package's `raw` format).
+   * that prefix: its UTF-8 bytes, in the package's `raw` format, as the README tells receivers).
    */
   secret?: string;
   /** The receiver's clock, for the replay window (default: the real one). */
@@ -169,7 +170,7 @@ function staleness(timestamp: string, now: Date, windowSeconds: number): string 
 const JSON_BODY = (req: IncomingMessage) =>
   /^application\/json\b/i.test(header(req, 'content-type') ?? '') ? undefined : 'Content-Type must be application/json';
 
-/** Today's scheme, written from the README's description (not from the product's code). */
+/** The deprecated scheme, written from the description in docs/channels.md, "Webhooks" (not from the product's code). */
 function signatureProblem(
   req: IncomingMessage,
   body: string,
@@ -191,7 +192,7 @@ function signatureProblem(
 /**
  * Standard Webhooks, checked by the `standardwebhooks` package (the spec's reference library): `webhook-id`,
  * `webhook-timestamp`, `webhook-signature` (space-separated `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`).
- * The receiver's own window is applied first, so its clock governs replays as for today's scheme; the package
+ * The receiver's own window is applied first, so its clock governs replays as for the deprecated scheme; the package
  * then also holds the timestamp to its fixed 5 minutes of the real clock.
  */
 function standardWebhookProblem(
@@ -224,7 +225,9 @@ export const ECHO_BEARER = 'eyJhbGciOiJub25lIn0.eyJlY2hvIjoidHJ1ZSJ9.ZWNoby1zaWd
 
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
   const secret = options.secret ?? `whsec_${randomBytes(32).toString('base64')}`;
-  const standard = secret.startsWith('whsec_') ? new Webhook(secret) : new Webhook(secret, { format: 'raw' });
+  const standard = secret.startsWith('whsec_')
+    ? new Webhook(secret)
+    : new Webhook(Buffer.from(secret), { format: 'raw' });
   const workflowSig = randomBytes(24).toString('base64url');
   recordSecret('webhook-secret', secret);
   recordSecret('sas-signature', workflowSig);

@@ -4,7 +4,7 @@ import { observeMessageFromEnv } from '../lib/app';
 import { hostLogger } from '../lib/util/log';
 
 /**
- * The fan-out's worker (README "Scale"): past WATCH_FANOUT_TENANTS the timer puts one message per
+ * The fan-out's worker (docs/scale.md): past WATCH_FANOUT_TENANTS the timer puts one message per
  * batch of tenants on the queue, and Azure Functions' scale controller runs this function on as
  * many instances as the queue needs. Each reads its tenants, judges them, and records what it found
  * for the timer, which plans and sends once per cycle.

@@ -1,7 +1,7 @@
 // Entra Sync Watch on Azure: a Flex Consumption Function App (Node 22) with a user-assigned managed
 // identity, identity-only storage, Application Insights with Entra auth, ACS Email, the Microsoft
 // Graph app roles, and an Azure Monitor alert when no cycle finishes (a second dead man's switch).
-// Shape of Azure-Samples/functions-quickstart-typescript-azd; `azd up` deploys it (README, "Deploy").
+// Shape of Azure-Samples/functions-quickstart-typescript-azd; `azd up` deploys it (docs/deploying.md, "Deploy with azd").
 targetScope = 'subscription'
 
 @minLength(1)
@@ -76,7 +76,7 @@ param watchConcurrency string = ''
 @description('Watch customer tenants: creates a multi-tenant app registration whose credential is the managed identity (a federated identity credential). Each customer tenant then consents to it (npm run onboard).')
 param multiTenant bool = false
 
-@description('Grant the Microsoft Graph app roles with the Graph Bicep extension, to the managed identity or, with multiTenant, to the app in this tenant (needs Privileged Role Administrator; public cloud only). False: the template grants no Graph app role; an administrator grants them by hand or consents (README, "Deploy").')
+@description('Grant the Microsoft Graph app roles with the Graph Bicep extension, to the managed identity or, with multiTenant, to the app in this tenant (needs Privileged Role Administrator; public cloud only). False: the template grants no Graph app role; an administrator grants them by hand or consents (docs/deploying.md, "Grant the Graph roles by hand").')
 param grantGraphRoles bool = true
 
 @description('A custom email domain to create (its DNS records are an output). Empty: the Azure-managed domain only.')

@@ -63,7 +63,7 @@ export interface CycleOptions {
   sharedReportsLimit?: boolean;
 }
 
-/** Past this many tenants the timer fans out, unless WATCH_FANOUT_TENANTS says otherwise (README "Scale"). */
+/** Past this many tenants the timer fans out, unless WATCH_FANOUT_TENANTS says otherwise (docs/scale.md). */
 const DEFAULT_FANOUT_TENANTS = 500;
 
 /** The fan-out's reports table, on the app's storage. */

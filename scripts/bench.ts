@@ -245,7 +245,7 @@ const steadyOf = (m: Measured) => ({
   floor: m.floors[m.cycles.findIndex((c) => c.label === 'steady')]!,
 });
 
-/** The table the README shows, and the targets checked against the largest world. */
+/** The table docs/scale.md shows, and the targets checked against the largest world. */
 function summarize(worlds: WorldResult[], o: Options): void {
   const rows: string[] = [];
   for (const w of worlds) {

@@ -2,8 +2,8 @@
  * `npm run bundle`: the deployment's dist/ as one esbuild bundle, dist/functions/app.js (every
  * function of functions/, their dependencies inside), instead of tsc's files and node_modules. A
  * cold start then reads one file instead of hundreds of modules: the bench measured the first
- * request of a timer invocation at about 390 ms from a new process instead of 870 ms (README
- * "Scale"). azd runs it after `npm run build` (azure.yaml, prepackage); with Core Tools, run it
+ * request of a timer invocation at 274 ms from a new process instead of 562 ms (docs/scale.md,
+ * "Cold start"; bench/results.json). azd runs it after `npm run build` (azure.yaml, prepackage); with Core Tools, run it
  * before `func azure functionapp publish`. package.json `main` (dist/functions/*.js) finds it.
  * `@azure/functions-core` stays outside: the Functions host gives it to the worker at run time.
  */
@@ -39,7 +39,7 @@ export async function bundleFunctions(root: string, outfile: string, options: Bu
       loader: 'ts',
     },
     outfile,
-    // As measured (README "Scale"); error messages, not stack traces, are what the app reports.
+    // As measured (docs/scale.md, "Cold start"); error messages, not stack traces, are what the app reports.
     minify: true,
     ...options,
   });

@@ -5,7 +5,8 @@
  * cycles, each as its own `npm run cycle` process with the settings a deployment would have, so
  * alert state must survive in Table Storage between them. It shows a grouped email, a silenced
  * job, a reminder and a grouped resolved notice, and the same as Teams cards and signed webhook
- * posts to the emulators' receivers, which check them.
+ * posts to the emulators' receivers, which check them (the webhooks with the standardwebhooks
+ * library: the demo fails unless every webhook post verifies as Standard Webhooks).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -50,7 +51,9 @@ function describePost(post: ReceivedPost): string {
     post.verified && !post.problem
       ? post.kind === 'teams'
         ? 'Workflows envelope and card checked'
-        : 'signature and timestamp verified'
+        : post.scheme === 'standard-webhooks'
+          ? 'verified as Standard Webhooks by the standardwebhooks library'
+          : `NOT STANDARD WEBHOOKS: verified by the ${post.scheme} headers only`
       : `REFUSED: ${post.problem}`;
   return post.kind === 'teams'
     ? `posted a Teams card (${check}): ${json.attachments?.[0]?.content?.fallbackText ?? ''}`
@@ -153,6 +156,13 @@ async function main(): Promise<number> {
     );
     for (const post of posts) console.log(`  ${relative(process.cwd(), post.filePath ?? '')}`);
     if (cloud.webhooks.posts().some((p) => !p.verified || p.problem)) failed = true;
+    // Every webhook post must verify with a Standard Webhooks library given the configured secret.
+    const hooks = cloud.webhooks.posts('webhook');
+    const standard = hooks.filter((p) => p.verified && p.scheme === 'standard-webhooks').length;
+    console.log(
+      `${standard} of ${hooks.length} webhook post(s) verified as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) by the standardwebhooks library with OPS_WEBHOOK_SECRET.`,
+    );
+    if (hooks.length === 0 || standard !== hooks.length) failed = true;
     return failed ? 1 : 0;
   } finally {
     await cloud.stop();

@@ -34,7 +34,7 @@ resource noCycleFinished 'Microsoft.Insights/scheduledQueryRules@2023-03-15-prev
   tags: tags
   properties: {
     displayName: 'Entra Sync Watch: no cycle finished in 15 minutes'
-    description: 'No cycle-metrics trace arrived in 15 minutes: the watch timer is not running or every cycle fails before it finishes. See README, "Operate".'
+    description: 'No cycle-metrics trace arrived in 15 minutes: the watch timer is not running or every cycle fails before it finishes. See docs/operating.md, "Alerts about the monitor itself".'
     severity: 1
     enabled: true
     scopes: [applicationInsightsId]

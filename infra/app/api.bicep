@@ -50,7 +50,7 @@ var appSettings = {
   WATCH_TENANTS: watchTenants
   WATCH_SCHEDULE: watchSchedule
   WATCH_CONFIG: watchConfig
-  // How the work spreads (README "Scale"): tenants read at once per instance, and past how many
+  // How the work spreads (docs/scale.md): tenants read at once per instance, and past how many
   // tenants the timer hands them to the queue-triggered function (queue syncwatch-observe), in
   // batches of WATCH_FANOUT_BATCH. Empty: the defaults.
   WATCH_CONCURRENCY: watchConcurrency
@@ -121,7 +121,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 
   resource settings 'config' = {
     name: 'appsettings'
-    // The channels' URLs and secrets and the snooze key, named by the config file (README, "Channels"), beside the settings above.
+    // The channels' URLs and secrets and the snooze key, named by the config file (docs/channels.md, "Teams and webhooks"; set with azd as docs/deploying.md, "Secret settings", says), beside the settings above.
     properties: union(empty(secretSettings) ? {} : json(base64ToString(secretSettings)), appSettings)
   }
 }

@@ -10,7 +10,7 @@ export function consentApp(settings: Settings): { appId: string } | { none: stri
   return {
     none:
       'the monitor signs in as its managed identity, which reads only its own tenant and needs no consent ' +
-      '(the deployment grants its Graph roles). To watch customer tenants, set WATCH_APP_CLIENT_ID to a multi-tenant app registration (see README, "Many tenants").',
+      '(the deployment grants its Graph roles). To watch customer tenants, set WATCH_APP_CLIENT_ID to a multi-tenant app registration (see docs/deploying.md, "Many tenants without a secret (MSPs)").',
   };
 }
 

@@ -113,7 +113,7 @@ function sendResultReader(client: EmailClient): GetSendResult {
 /**
  * ACS Email through the real SDK. The Operation-Id is derived from the email's key; the outcome of
  * a send whose answer was lost is asked with `status`, never assumed from a repeated Operation-Id
- * (what ACS does with one is not documented: README, "Delivery").
+ * (what ACS does with one is not documented: docs/operating.md, "Delivery").
  */
 export function createAcsMailer(client: EmailClient, senderAddress: string): Mailer {
   const getSendResult = sendResultReader(client);

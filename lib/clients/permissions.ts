@@ -25,7 +25,7 @@ export interface AzureRole {
   scope: 'storage' | 'communication' | 'applicationInsights' | 'logAnalyticsWorkspace';
   /** The npm package whose client needs it, or `host` for the Functions host itself. */
   neededBy: string;
-  /** False when the deployment cannot grant it (a workspace the customer owns): the README says how. */
+  /** False when the deployment cannot grant it (a workspace the customer owns): docs/deploying.md ("Permissions") says how. */
   deployed: boolean;
 }
 

@@ -83,7 +83,7 @@ export function auditLogLink(tenantId: string, ctx?: Pick<PresentContext, 'links
 
 /**
  * The job's blades in the Entra admin center: its Provisioning page, its provisioning logs, and the
- * tenant's audit log. The blade paths are the admin center's own deep links (see README, "Links").
+ * tenant's audit log. The blade paths are the admin center's own deep links (see docs/channels.md, "Links").
  */
 export function jobLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>): Link[] {
   const { tenantId, servicePrincipalId } = alert.labels;

@@ -14,7 +14,7 @@ import type { RuleSettings } from '../model/policy';
  * from there, so adding a condition touches nothing else.
  */
 
-/** A tunable of a rule, declared once for config validation, the schema and the README. */
+/** A tunable of a rule, declared once for config validation, the schema and the conditions table of docs/configuration.md. */
 export interface ParamSpec {
   /** `duration` values are milliseconds in code and duration text (`30m`, `6h`, `P1D`) in the config file. */
   type: 'integer' | 'number' | 'duration' | 'boolean';
@@ -91,7 +91,7 @@ interface RuleBase {
   title: string;
   /** How a summary counts its alerts: `1 deletion hold`, `3 deletion holds`. */
   counted: { one: string; many: string };
-  /** What the condition means and when it fires, in plain English (README, schema descriptions). */
+  /** What the condition means and when it fires, in plain English (docs/configuration.md, schema descriptions). */
   description: string;
   defaultSeverity: Severity;
   /** Whether the condition is on without a config saying so (default true; an opt-in condition says false). */

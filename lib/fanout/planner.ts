@@ -20,7 +20,7 @@ import { encodeMessage, type ObserveMessage } from './message';
 import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
 
 /**
- * The timer's side of the fan-out (README "Scale"): past WATCH_FANOUT_TENANTS it puts one message
+ * The timer's side of the fan-out (docs/scale.md): past WATCH_FANOUT_TENANTS it puts one message
  * per batch of tenants on the queue, so Azure Functions' own scale controller spreads the reading
  * over instances of the queue-triggered function (functions/observe.ts), and waits for their
  * reports until every batch has reported or the cycle's observe deadline has passed. Then the

@@ -5,7 +5,7 @@ const PERMISSION_FOR: Record<string, string> = {
   'synchronization/jobs': 'Synchronization.Read.All',
   // GET secrets is not documented on v1.0 (docs/reference/graph-provisioning-api.md §1.1, §8 item 10); community tools read it with Read.All.
   'synchronization/secrets':
-    'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see the README)',
+    'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see docs/deploying.md, "Permissions")',
 };
 
 /** The error code of a token that belongs to another tenant than the one asked for. */

@@ -1,7 +1,7 @@
 import type { Env } from './env';
 
 /**
- * How the monitor spreads its work (README "Scale"): tenants read at once in one process, and,
+ * How the monitor spreads its work (docs/scale.md): tenants read at once in one process, and,
  * past a number of tenants, the timer's fan-out to the queue-triggered function (lib/fanout/).
  */
 export interface ScaleSettings {

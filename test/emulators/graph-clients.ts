@@ -13,7 +13,7 @@ export function credentialFor(cloud: PrivateCloud, tenantId: string): ClientSecr
   });
 }
 
-/** `@microsoft/microsoft-graph-client` with a token from `@azure/identity`, as README "Pointing the product at it" says. */
+/** `@microsoft/microsoft-graph-client` with a token from `@azure/identity`, as emulators/README.md, "Pointing the product at it", says. */
 export function graphFor(cloud: PrivateCloud, tenantId: string): Client {
   return Client.initWithMiddleware({
     authProvider: new TokenCredentialAuthenticationProvider(credentialFor(cloud, tenantId), {

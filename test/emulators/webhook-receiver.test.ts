@@ -106,9 +106,26 @@ describe('webhook receiver emulator', () => {
     expect(receiver.accepted()).toEqual([]);
   });
 
-  it("records today's scheme on the posts it verifies with it", async () => {
+  it("verifies the product's posts as Standard Webhooks, and their deprecated headers alone as before", async () => {
     await poster.post(HOOK, json('{"a":1}'), { idempotencyKey: 'k1' });
-    expect(receiver.accepted('webhook')[0]).toMatchObject({ scheme: 'entra-sync-watch', verified: true });
+    const [post] = receiver.accepted('webhook');
+    expect(post).toMatchObject({ scheme: 'standard-webhooks', verified: true });
+    // A receiver not moved yet reads only the X-Entra-Sync-Watch-* headers of the same post.
+    const legacy = Object.fromEntries(
+      Object.entries(post!.headers).filter(([name]) => name.startsWith('x-entra-sync-watch-')),
+    );
+    expect(Object.keys(legacy).sort()).toEqual([
+      'x-entra-sync-watch-delivery',
+      'x-entra-sync-watch-signature',
+      'x-entra-sync-watch-timestamp',
+    ]);
+    const response = await fetch(env.W!, {
+      method: 'POST',
+      headers: { ...legacy, 'content-type': post!.headers['content-type']! },
+      body: post!.body,
+    });
+    expect(response.status).toBe(200);
+    expect(receiver.posts('webhook')[1]).toMatchObject({ scheme: 'entra-sync-watch', verified: true, duplicate: true });
   });
 
   describe('Standard Webhooks', () => {
@@ -187,7 +204,7 @@ describe('webhook receiver emulator', () => {
 });
 
 describe('channel poster', () => {
-  it("names a missing, plain-http or malformed setting, and a short secret, without showing a URL's query", async () => {
+  it("names a missing, plain-http or malformed setting, and a short secret of either form, without showing a URL's query", async () => {
     const poster = channelPoster({ W: 'http://hooks.example/x?sig=SECRET', S: 'short', T: 'not a url' });
     await expect(
       poster.post({ ...HOOK, urlSetting: 'NOPE' }, json('{}'), { idempotencyKey: 'k' }),
@@ -205,5 +222,12 @@ describe('channel poster', () => {
     await expect(short.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toThrow(
       /signing secret in S is 5 characters; use at least 32/,
     );
+    const shortWhsec = channelPoster({ W: 'https://hooks.example/x', S: 'whsec_c2hvcnQ=' });
+    await expect(shortWhsec.post(HOOK, json('{}'), { idempotencyKey: 'k' })).rejects.toMatchObject({
+      outcome: 'misconfigured',
+      message: expect.stringContaining(
+        'the signing secret in S encodes 5 bytes; Standard Webhooks asks for 24 to 64 random bytes',
+      ),
+    });
   });
 });

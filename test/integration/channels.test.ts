@@ -1,3 +1,4 @@
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle } from '../../lib/cycle/cycle';
@@ -69,12 +70,34 @@ describe('channels: Teams and signed webhooks beside email', () => {
     ]);
     expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing']);
     expect(world.cloud.webhooks.posts().every((p) => p.verified && !p.problem)).toBe(true);
+    expect(world.cloud.webhooks.posts('webhook').map((p) => p.scheme)).toEqual(['standard-webhooks']);
 
     recover();
     await runCycle(deps());
     await runCycle(deps());
     expect(emails()).toHaveLength(2);
     expect(posts()).toEqual(['teams:CRITICAL · NEW ALERT', 'webhook:firing', 'teams:RESOLVED', 'webhook:resolved']);
+  });
+
+  it("a webhook post verifies with the standardwebhooks library and the secret as configured (not with this monitor's code)", async () => {
+    trip();
+    await runCycle(deps());
+    const [post] = world.cloud.webhooks.accepted('webhook');
+    const secret = world.env.OPS_WEBHOOK_SECRET as string;
+    expect(secret).toMatch(/^whsec_/);
+    const payload = new Webhook(secret).verify(post!.body, post!.headers) as {
+      id: string;
+      notices: { kind: string }[];
+    };
+    expect(payload.notices.map((n) => n.kind)).toEqual(['firing']);
+    // webhook-id is the message's id, which the payload and the deprecated delivery header carry too.
+    expect([post!.headers['webhook-id'], post!.headers['x-entra-sync-watch-delivery']]).toEqual([
+      payload.id,
+      payload.id,
+    ]);
+    expect(() => new Webhook(secret).verify(post!.body.replace('firing', 'resolved'), post!.headers)).toThrow(
+      WebhookVerificationError,
+    );
   });
 
   it('with Teams down, email and the webhook still go; Teams gets its card next cycle, once', async () => {
@@ -119,7 +142,10 @@ describe('channels: Teams and signed webhooks beside email', () => {
     const webhookPosts = world.cloud.webhooks.posts('webhook');
     expect(webhookPosts).toHaveLength(2);
     expect(webhookPosts.map((p) => p.duplicate)).toEqual([false, true]);
+    expect(new Set(webhookPosts.map((p) => p.headers['webhook-id'])).size).toBe(1);
     expect(new Set(webhookPosts.map((p) => p.headers['x-entra-sync-watch-delivery'])).size).toBe(1);
+    // Each attempt is signed anew: the same id, its own timestamp and signature.
+    expect(webhookPosts.map((p) => p.scheme)).toEqual(['standard-webhooks', 'standard-webhooks']);
     expect(world.cloud.webhooks.accepted('webhook')).toHaveLength(1);
     expect(emails()).toHaveLength(1);
   });

@@ -384,7 +384,7 @@ describe('a mass incident', () => {
       perTenant: { requests: 1_000_000, windowSeconds: 1 },
       reportsPerApp: { requests: 100_000, windowSeconds: 1 },
     };
-    // ACS allows an Azure-managed domain 5 emails a minute and 10 an hour (README, "Delivery").
+    // ACS allows an Azure-managed domain 5 emails a minute and 10 an hour (docs/operating.md, "Mass incidents").
     const mass = await startWorld(scenario, { ACS_EMAIL_DOMAIN_KIND: 'managed' });
     try {
       let now = Date.now();

@@ -14,7 +14,7 @@ import { UPDATING } from '../support/golden';
  * (Chromium's automatic dark mode, as the Gmail and Outlook apps do). It fails when anything runs
  * off the screen or out of the card sideways, or clips its content. Screenshots go to
  * test-artifacts/screenshots/ (not committed); `UPDATE_GOLDEN=1` also refreshes the one in docs/
- * that the README shows.
+ * that the README and docs/channels.md show.
  *
  * Needs Debian's chromium (`apt-get install chromium`; .ci/run installs it), or CHROMIUM_PATH.
  */

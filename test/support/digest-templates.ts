@@ -66,3 +66,16 @@ export function digestTemplates(): { name: string; readonly digest: DigestView }
     },
   ];
 }
+
+/** A digest of `count` open quarantines of long-named apps: more lines than a Teams card holds, so each section is cut short. */
+export function oversizedDigest(count: number): DigestView {
+  const base = ALERT_FIXTURES.quarantine!;
+  return view(
+    Array.from({ length: count }, (_, i) => ({
+      ...base,
+      fingerprint: `f${i}`,
+      labels: { ...base.labels, jobId: `${base.labels.jobId}.${i}` },
+      annotations: { ...base.annotations, servicePrincipalName: `Partner ${i} ${'n'.repeat(300)}` },
+    })),
+  );
+}

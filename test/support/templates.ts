@@ -1,4 +1,5 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
+import type { AlertRecord } from '../../lib/model';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
 import { viewOf } from '../../lib/evaluate/view';
 import { snoozeLinks } from '../../lib/snooze/links';
@@ -109,4 +110,22 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
   templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));
   return templates;
+}
+
+/**
+ * `count` quarantine notices of long-named apps with long errors: more than a Teams card holds, so it
+ * is laid out with less of each text and, past the smallest layout, with "And N more alert(s)".
+ */
+export function oversizedNotices(count: number, nameLength: number, ctx = RENDER_CONTEXT): NoticeView[] {
+  const base = ALERT_FIXTURES.quarantine!;
+  return Array.from({ length: count }, (_, i): AlertRecord => ({
+    ...base,
+    fingerprint: `f${i}`,
+    labels: { ...base.labels, jobId: `${base.labels.jobId}.${i}` },
+    annotations: {
+      ...base.annotations,
+      servicePrincipalName: `Partner ${i} ${'n'.repeat(nameLength)}`,
+      errorMessage: 'e'.repeat(3000),
+    },
+  })).map((alert) => noticeView(noticeOf(alert, 'firing'), ctx));
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { bundleFunctions } from '../../scripts/bundle';
 
 /**
- * `npm run bundle` (what the deployment ships, README "Deploy"): one file that registers every
+ * `npm run bundle` (what the deployment ships, docs/deploying.md, "Deploy with azd"): one file that registers every
  * function of functions/ with the Functions host, loaded by plain Node with no node_modules but
  * the host's own `@azure/functions-core`, stood in for here by one that records registrations.
  */

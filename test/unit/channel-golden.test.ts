@@ -41,12 +41,14 @@ describe('Teams golden files', () => {
 });
 
 describe('Teams card version', () => {
-  it('declares 1.4 instead of 1.5 when the channel says so, and nothing else changes', () => {
+  it('declares 1.4 instead of 1.5 when the channel says so, and only leaves out the 1.5 heading style of its title', () => {
     const views = noticeTemplates().find((t) => t.name === 'quarantine.firing')!.views;
     const card = (cardVersion?: '1.4' | '1.5') =>
       JSON.parse(channelMessage({ ...TEAMS, cardVersion }, views, { now: NOW }).body).attachments[0].content;
     expect(card('1.4').version).toBe('1.4');
-    expect({ ...card('1.4'), version: '1.5' }).toEqual(card());
+    const latest = card();
+    latest.body[1] = { ...latest.body[1], style: undefined };
+    expect({ ...card('1.4'), version: '1.5' }).toEqual(JSON.parse(JSON.stringify(latest)));
     // Nothing newer than Adaptive Cards 1.4 in any card: the element and action types of 1.0-1.4 only.
     const types = new Set<string>();
     for (const { teams } of templates)

@@ -73,7 +73,7 @@ describe('channels in the config', () => {
         ],
       }),
     ).toEqual([
-      'route.channels[0].secretSetting: required: the name of the app setting that holds the HMAC-SHA256 signing secret (the value itself never goes in this file)',
+      'route.channels[0].secretSetting: required: the name of the app setting that holds the Standard Webhooks signing secret (whsec_ and base64) (the value itself never goes in this file)',
       // Every registered channel a route may list, in the registry's order.
       expect.stringMatching(/^route\.channels\[1\]\.type: expected one of teams, webhook(, [a-z]+)*, got "slack"$/),
       'route.channels[2].secretSetting: unknown field for a teams channel (expected one of type, urlSetting, cardVersion)',

@@ -13,6 +13,7 @@ import { bounded, displayLine, displayText } from '../../lib/util/safe-text';
 import { relatedAlerts, viewOf } from '../../lib/evaluate/view';
 import { ALERT_FIXTURES, noticeOf, RENDER_CONTEXT, type NoticeKind } from '../fixtures/alerts';
 import { route } from '../support/policy';
+import { oversizedNotices } from '../support/templates';
 
 /**
  * Edges of the pure core that `npm run mutate` found no test for: each test here kills mutants
@@ -486,23 +487,7 @@ describe('which firing alert mutes which (inhibition)', () => {
 });
 
 describe('a Teams card that would not fit', () => {
-  const many = (count: number, nameLength: number) => {
-    const base = ALERT_FIXTURES.quarantine!;
-    const alerts = Array.from({ length: count }, (_, i): AlertRecord => {
-      const labels = { ...base.labels, jobId: `${base.labels.jobId}.${i}` };
-      return {
-        ...base,
-        fingerprint: `f${i}`,
-        labels,
-        annotations: {
-          ...base.annotations,
-          servicePrincipalName: `Partner ${i} ${'n'.repeat(nameLength)}`,
-          errorMessage: 'e'.repeat(3000),
-        },
-      };
-    });
-    return alerts.map((alert) => noticeView(noticeOf(alert, 'firing'), RENDER_CONTEXT));
-  };
+  const many = oversizedNotices;
   const texts = (body: string) => JSON.stringify(JSON.parse(body));
 
   it("keeps within Teams' limit by saying less of each alert, then by naming how many more alerts there are", () => {

@@ -23,7 +23,7 @@ import { runNode } from '../support/process';
 /**
  * The azd hooks (infra/hooks/, azure.yaml) decide with what `az` answers: a scripted `az` and a
  * clock that moves only when they sleep drive every branch here. Nothing here reaches Azure; what
- * the real `az` prints was checked against its documentation and public transcripts (README).
+ * the real `az` prints was checked against its documentation and public transcripts (docs/deploying.md, "What was verified where").
  */
 
 const root = join(__dirname, '..', '..');

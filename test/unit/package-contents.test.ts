@@ -70,7 +70,7 @@ describe('the deployment package', () => {
     it(`holds dist/, host.json, package.json and node_modules, and nothing else, as ${reader} reads .funcignore`, () => {
       const kept = tree.filter(accepts);
       const outside = kept.filter((f) => !f.startsWith('node_modules/')).sort();
-      // A config file at the root ships on purpose (README, "Deploy": WATCH_CONFIG).
+      // A config file at the root ships on purpose (docs/deploying.md, "A config file": WATCH_CONFIG).
       const config = existsSync(join(root, 'watch-config.json')) ? ['watch-config.json'] : [];
       const expected = [
         ...dist.filter((f) => f.endsWith('.js')),

@@ -41,7 +41,7 @@ import {
 
 /**
  * The edges of the detection rules' decisions, each pinned to what the rule's comment, its
- * description or the README table says: the exact boundaries of thresholds and time windows, each
+ * description or the conditions table of docs/configuration.md says: the exact boundaries of thresholds and time windows, each
  * operand of the and/or conditions on its own, and Graph fields that are missing (null in Graph,
  * undefined once normalised). Jobs are built as normalised snapshots so that one field at a time
  * can differ from a healthy job.

@@ -112,7 +112,7 @@ describe('loadSettings', () => {
     expect(s.tenants).toEqual(['aaaaaaaa-0000-0000-0000-000000000001', 'contoso.onmicrosoft.com']);
   });
 
-  it('validates NCRONTAB shapes: six fields, as the README says', () => {
+  it('validates NCRONTAB shapes: six fields, as docs/configuration.md says', () => {
     expect(isNcrontab('0 */5 * * * *')).toBe(true);
     expect(isNcrontab('0 30 9 * Jan Mon')).toBe(true);
     expect(isNcrontab('*/5 * * * *')).toBe(false);

@@ -77,7 +77,7 @@ export const provisioningLogsUnreadable: TenantRule = {
             "Check that the tenant's diagnostic settings send ProvisioningLogs to that workspace.",
           ]
         : [
-            'Grant the monitoring app the Microsoft Graph application permission AuditLog.Read.All in this tenant, with admin consent (if Graph still refuses, see the README, "Permissions": Microsoft\'s page lists a second permission beside it).',
+            'Grant the monitoring app the Microsoft Graph application permission AuditLog.Read.All in this tenant, with admin consent (if Graph still refuses, see docs/deploying.md, "Permissions": Microsoft\'s page lists a second permission beside it).',
             'The provisioning logs need a Microsoft Entra ID P1 or P2 licence in the tenant.',
           ];
     return {

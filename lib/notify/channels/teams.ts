@@ -20,15 +20,17 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * The Teams channel: one Adaptive Card per message, in the envelope a Teams Workflows webhook
  * ("Send webhook alerts to a channel", trigger "When a Teams webhook request is received") takes:
  * `{ "type": "message", "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive",
- * "contentUrl": null, "content": <AdaptiveCard> }] }` (README, "Teams"). The words are the notice
+ * "contentUrl": null, "content": <AdaptiveCard> }] }` (docs/channels.md, "Teams"). The words are the notice
  * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
  * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
  * buttons (Action.OpenUrl) for the links, Acknowledge and the snooze links.
  *
- * The card uses nothing newer than Adaptive Cards 1.4 (TextBlock, FactSet, Container, ActionSet,
- * Action.OpenUrl), so the version it declares (1.5 by default, `cardVersion` per channel) changes
- * nothing else. TextBlock and FactSet text is Markdown in Teams: text from Graph has its link syntax
- * broken so it can never become a link, and foreign URLs in it are defanged.
+ * A card is valid for the version it declares (1.5 by default, `cardVersion` per channel; a test
+ * checks every card with Microsoft's `adaptivecards` library): it uses the elements of Adaptive
+ * Cards 1.4 (TextBlock, FactSet, Container, ActionSet, Action.OpenUrl), and a 1.5 card adds only
+ * `style: "heading"` on its title, which 1.4 lacks. TextBlock and FactSet text is Markdown in Teams:
+ * text from Graph has its link syntax broken so it can never become a link, and foreign URLs in it
+ * are defanged.
  */
 
 const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -93,8 +95,20 @@ function cardText(value: unknown, max: number, { multiline = false } = {}): stri
 
 type Element = Record<string, unknown>;
 
+/** The Adaptive Card versions a card may declare (docs/channels.md, "Teams"). */
+type CardVersion = NonNullable<ChannelRenderOptions['cardVersion']>;
+
 function textBlock(text: string, extra: Element = {}): Element {
   return { type: 'TextBlock', text, wrap: true, ...extra };
+}
+
+/**
+ * The card's title: large and bold. A 1.5 card also marks it `style: "heading"`, so screen readers
+ * announce it as a heading; TextBlock.style is new in 1.5, and a 1.4 host drops it (the
+ * `adaptivecards` library reports it as unsupported), so a 1.4 card leaves it out.
+ */
+function title(text: string, version: CardVersion): Element {
+  return textBlock(text, { size: 'Large', weight: 'Bolder', ...(version === '1.5' ? { style: 'heading' } : {}) });
 }
 
 /** Buttons for the links (https only) and the snooze links; Teams shows at most six actions in a set. */
@@ -202,7 +216,7 @@ function card(
   views: NoticeView[],
   summary: NoticeSummary,
   limits: TextLimits,
-  version: string,
+  version: CardVersion,
   part: string | undefined,
   shown = views.length,
 ): Element {
@@ -210,14 +224,10 @@ function card(
   const body: Element[] = [banner(bannerOf(views, summary), single ? toneOf(single) : summaryTone(summary))];
   if (part) body.push(textBlock(cardText(part, 300), { weight: 'Bolder' }));
   if (single) {
-    body.push(
-      textBlock(cardText(single.heading, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }),
-    );
+    body.push(title(cardText(single.heading, limits.heading), version));
     body.push(...section(single, limits, false));
   } else {
-    body.push(
-      textBlock(cardText(summary.counts, limits.heading), { size: 'Large', weight: 'Bolder', style: 'heading' }),
-    );
+    body.push(title(cardText(summary.counts, limits.heading), version));
     const repeats = repeatedRunbooks(views);
     for (const v of views.slice(0, shown))
       body.push({
@@ -287,13 +297,14 @@ const DIGEST_TONES: Record<DigestTone, Tone> = {
 /** A route's daily digest as a card: the headline, then a line per alert, within the size budget. */
 function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): ChannelMessage {
   const words = digestWords(digest);
+  const version = options.cardVersion ?? '1.5';
   const build = (perSection: number) => {
     const body: Element[] = [
       banner(
         words.tone === 'healthy' ? 'Daily digest · All healthy' : `Daily digest · ${words.tone}`,
         DIGEST_TONES[words.tone],
       ),
-      textBlock(cardText(words.headline, 300), { size: 'Large', weight: 'Bolder', style: 'heading' }),
+      title(cardText(words.headline, 300), version),
     ];
     for (const section of words.sections) {
       const lines = section.lines.slice(0, perSection);
@@ -318,7 +329,7 @@ function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): Ch
       teamsEnvelope({
         $schema: CARD_SCHEMA,
         type: 'AdaptiveCard',
-        version: options.cardVersion ?? '1.5',
+        version,
         fallbackText: displayLine(words.subject, 200),
         msteams: { width: 'Full' },
         body,
@@ -342,7 +353,7 @@ export interface TeamsTarget extends ChannelTarget {
   type: 'teams';
   /** The app setting holding the Workflows webhook URL (it carries its signature, so it is a secret). */
   urlSetting: string;
-  /** The Adaptive Card version a card declares (default 1.5; see README, "Teams"). */
+  /** The Adaptive Card version a card declares (default 1.5; see docs/channels.md, "Teams"). */
   cardVersion?: '1.4' | '1.5';
 }
 
@@ -391,7 +402,7 @@ export const teams = defineChannel<TeamsTarget, ChannelMessage>({
           enum: ['1.5', '1.4'],
           default: '1.5',
           description:
-            'The Adaptive Card version the card declares. 1.5 by default; 1.4 for a workflow that shows "We\'re sorry, this card couldn\'t be displayed" (the card uses nothing newer than 1.4).',
+            'The Adaptive Card version the card declares. 1.5 by default; 1.4 for a workflow that shows "We\'re sorry, this card couldn\'t be displayed": the card then uses nothing newer than 1.4 (its title is large and bold, without the 1.5 heading style).',
         },
       },
     },
@@ -402,7 +413,7 @@ export const teams = defineChannel<TeamsTarget, ChannelMessage>({
     digest: (digest, ctx) => teamsDigest(digest, { cardVersion: ctx.target.cardVersion }),
   },
   // A Workflows webhook has no idempotency key: a card Teams took whose answer was lost is posted
-  // again (at least once; README, "Delivery to channels").
+  // again (at least once; docs/channels.md, "Delivery to channels").
   delivery: httpDelivery<TeamsTarget, ChannelMessage>({
     request: (content, ctx) => ({
       url: urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "workflow's webhook URL"),

@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
@@ -6,25 +5,19 @@ import { subjectOf, summarize, type NoticeAction, type NoticeView } from '../not
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
+import { signedHeaders, signingSecret, type SigningSecret } from './webhook-signing';
 import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
 
 /**
- * The generic JSON webhook: a versioned, documented payload (schemas/webhook-v1.json; README,
- * "Webhooks") with the same words every channel shows (lib/notify/notice.ts), signed with
- * HMAC-SHA256 over `<timestamp>.<body>` so a receiver can check that it comes from this monitor and
- * is not a replay. Text is plain text, made display-safe (no control or direction characters,
- * foreign URLs defanged, bounded); a receiver that shows it as HTML must still escape it.
+ * The generic JSON webhook: a versioned, documented payload (schemas/webhook-v1.json; docs/channels.md,
+ * "Webhooks") with the same words every channel shows (lib/notify/notice.ts), signed per Standard
+ * Webhooks (webhook-signing.ts) so a receiver can check with a library of its own that it comes from
+ * this monitor and is not a replay. Text is plain text, made display-safe (no control or direction
+ * characters, foreign URLs defanged, bounded); a receiver that shows it as HTML must still escape it.
  */
 
 /** The payload's version: a new field may be added within it; a change that breaks a receiver is a new version. */
 const WEBHOOK_SCHEMA_VERSION = 1;
-
-export const SIGNATURE_HEADER = 'X-Entra-Sync-Watch-Signature';
-export const TIMESTAMP_HEADER = 'X-Entra-Sync-Watch-Timestamp';
-/** The message's id, the same on every retry: a receiver drops a second delivery of an id it has. */
-export const DELIVERY_HEADER = 'X-Entra-Sync-Watch-Delivery';
-/** How old (or how far ahead) a timestamp a receiver should accept: a replay window of five minutes. */
-const REPLAY_WINDOW_SECONDS = 300;
 
 interface WebhookLink {
   label: string;
@@ -258,55 +251,6 @@ function webhookDigest(digest: DigestView, options: ChannelRenderOptions = {}): 
   };
 }
 
-// ---- signature -------------------------------------------------------------------------------------
-
-/** `v1=<hex>`: HMAC-SHA256 with the secret over `<timestamp>.<body>` (the body as the exact bytes sent). */
-export function signatureOf(secret: string, timestamp: number, body: string): string {
-  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
-/** The headers that sign a post made at `now`: the timestamp (Unix seconds), the signature and the delivery id. */
-export function signedHeaders(body: string, secret: string, now: Date, id: string): Record<string, string> {
-  const timestamp = Math.floor(now.getTime() / 1000);
-  return {
-    [TIMESTAMP_HEADER]: String(timestamp),
-    [SIGNATURE_HEADER]: signatureOf(secret, timestamp, body),
-    [DELIVERY_HEADER]: id,
-    'Idempotency-Key': id,
-  };
-}
-
-/**
- * What a receiver checks (README, "Webhooks", has the same in a few lines): the timestamp is a
- * whole number of seconds within the replay window of now, and one of the header's `v1=`
- * signatures is the HMAC of `<timestamp>.<body>`, compared in constant time.
- */
-export function verifySignature(input: {
-  body: string;
-  timestamp: string | undefined;
-  signature: string | undefined;
-  secret: string;
-  now?: Date;
-  windowSeconds?: number;
-}): { ok: true } | { ok: false; reason: string } {
-  const { body, secret } = input;
-  if (!input.timestamp || !/^\d{1,12}$/.test(input.timestamp))
-    return { ok: false, reason: `no ${TIMESTAMP_HEADER} (Unix seconds)` };
-  const timestamp = Number(input.timestamp);
-  const now = Math.floor((input.now ?? new Date()).getTime() / 1000);
-  const window = input.windowSeconds ?? REPLAY_WINDOW_SECONDS;
-  if (Math.abs(now - timestamp) > window)
-    return {
-      ok: false,
-      reason: `timestamp ${timestamp} is ${now - timestamp} s from now, outside the ${window} s window`,
-    };
-  const expected = Buffer.from(signatureOf(secret, timestamp, body));
-  const given = (input.signature ?? '').split(',').map((s) => Buffer.from(s.trim()));
-  if (!given.some((g) => g.length === expected.length && timingSafeEqual(g, expected)))
-    return { ok: false, reason: 'the signature does not match the body' };
-  return { ok: true };
-}
-
 // ---- the channel ---------------------------------------------------------------------------------
 
 /** A webhook of a route: `{ "type": "webhook", "urlSetting": "OPS_WEBHOOK_URL", "secretSetting": "OPS_WEBHOOK_SECRET" }`. */
@@ -314,23 +258,18 @@ export interface WebhookTarget extends ChannelTarget {
   type: 'webhook';
   /** The app setting holding the receiver's https URL. */
   urlSetting: string;
-  /** The app setting holding the HMAC-SHA256 signing secret. */
+  /** The app setting holding the signing secret (`whsec_<base64>`, the Standard Webhooks form). */
   secretSetting: string;
 }
 
-/** The shortest signing secret accepted: 128 bits as hex, or a long enough passphrase. */
-const MIN_SECRET_LENGTH = 32;
-
-/** The signing secret from its setting, or a PostError naming the setting. */
-function secretOf(poster: HttpPoster, name: string, describe: string): string {
-  const secret = poster.setting(name);
-  if (!secret)
+/** The signing secret from its setting, or a PostError naming the setting and what is wrong with it. */
+function secretOf(poster: HttpPoster, name: string, describe: string): SigningSecret {
+  const value = poster.setting(name);
+  if (!value)
     throw new PostError(`${describe}: the app setting ${name} (its signing secret) is not set`, 'misconfigured');
-  if (secret.length < MIN_SECRET_LENGTH)
-    throw new PostError(
-      `${describe}: the signing secret in ${name} is ${secret.length} characters; use at least ${MIN_SECRET_LENGTH} (e.g. openssl rand -hex 32)`,
-      'misconfigured',
-    );
+  const secret = signingSecret(value);
+  if ('problem' in secret)
+    throw new PostError(`${describe}: the signing secret in ${name} ${secret.problem}`, 'misconfigured');
   return secret;
 }
 
@@ -360,7 +299,7 @@ export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
         entry.secretSetting,
         `${path}.secretSetting`,
         report,
-        'the HMAC-SHA256 signing secret',
+        'the Standard Webhooks signing secret (whsec_ and base64)',
         'TEAMS_OPS_URL',
       );
       if (urlSetting && secretSetting && urlSetting === secretSetting)
@@ -373,12 +312,12 @@ export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
       additionalProperties: false,
       required: ['type', 'urlSetting', 'secretSetting'],
       description:
-        'A generic JSON webhook (schemas/webhook-v1.json), signed with HMAC-SHA256 over the timestamp and the body.',
+        'A generic JSON webhook (schemas/webhook-v1.json), signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature).',
       properties: {
         type: { const: 'webhook' },
         urlSetting: settingSchema("The app setting that holds the receiver's https URL, e.g. OPS_WEBHOOK_URL."),
         secretSetting: settingSchema(
-          'The app setting that holds the signing secret the receiver checks, e.g. OPS_WEBHOOK_SECRET.',
+          'The app setting that holds the signing secret the receiver checks, e.g. OPS_WEBHOOK_SECRET: whsec_ and the base64 of 24 to 64 random bytes (the Standard Webhooks form).',
         ),
       },
     },
@@ -390,8 +329,8 @@ export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
     digest: (digest, ctx) =>
       webhookDigest(digest, { id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
   },
-  // A retry carries the same id (X-Entra-Sync-Watch-Delivery, Idempotency-Key): a receiver that got
-  // a post whose answer was lost drops the second one.
+  // A retry carries the same id (webhook-id, and the deprecated X-Entra-Sync-Watch-Delivery and
+  // Idempotency-Key): a receiver that got a post whose answer was lost drops the second one.
   delivery: httpDelivery<WebhookTarget, ChannelMessage>({
     request: (content, ctx) => {
       const url = urlFromSetting(ctx.poster, ctx.target.urlSetting, ctx.describe, "receiver's https URL");

@@ -15,7 +15,7 @@ import { displayLine } from '../../../util/safe-text';
  * and points at the roots of its alerts with In-Reply-To and References. ACS Email keeps a
  * customer-supplied Message-ID when it is a valid RFC 5322 msg-id and replaces it otherwise
  * (learn.microsoft.com, "Custom headers for Azure Email Communication Service",
- * `x-ms-acsemail-validate-message-id`; see README "Threading").
+ * `x-ms-acsemail-validate-message-id`; see docs/channels.md, "Threading").
  */
 
 /** Used when the sender's domain is unknown: `.invalid` never resolves (RFC 2606). */
