@@ -1,5 +1,4 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
-import type { AlertRecord } from '../../lib/model';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
 import { viewOf } from '../../lib/evaluate/view';
 import { snoozeLinks } from '../../lib/snooze/links';
