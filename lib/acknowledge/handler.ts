@@ -9,7 +9,7 @@ import type { SnoozeSettings } from '../snooze/links';
 import { ConcurrentUpdateError, type AlertStore } from '../store/alert-store';
 import { displayLine } from '../util/safe-text';
 import { formatTime } from '../util/text';
-import { formToken, formTokenValid } from './form-token';
+import { FORM_TOKEN_LIFETIME_MS, formToken, formTokenValid } from './form-token';
 import { acknowledgeFields, verifyAcknowledge, type AcknowledgeLink } from './links';
 import {
   ACKNOWLEDGE_PAGE_HEADERS,
@@ -247,7 +247,7 @@ export async function handleAcknowledge(
       return problem(
         403,
         'Refused: the form is missing or too old',
-        'The page was open for more than 30 minutes, or the request did not come from it. Open the link from the message again.',
+        `The page was open for more than ${FORM_TOKEN_LIFETIME_MS / 60_000} minutes, or the request did not come from it. Open the link from the message again.`,
       );
   }
   const alert = await alertFor(link, deps);

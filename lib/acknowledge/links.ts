@@ -21,7 +21,7 @@ import { LINK_LIFETIME_MS, type SnoozeSettings } from '../snooze/links';
  * module derives a key of its own per purpose, so a snooze link never passes for an acknowledge link.
  */
 
-export const ACKNOWLEDGE_PATH = 'acknowledge';
+const ACKNOWLEDGE_PATH = 'acknowledge';
 const BOUND_NAMES = ['t', 'a', 'p', 'r'] as const;
 
 /** What a verified acknowledge link is about. */

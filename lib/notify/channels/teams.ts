@@ -7,6 +7,7 @@ import {
   SEVERITY_LABEL,
   subjectOf,
   summarize,
+  type NoticeAcknowledgement,
   type NoticeSummary,
   type NoticeView,
 } from '../notice';
@@ -160,7 +161,7 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
 }
 
 /** Who acknowledged the alert (green while it stands), and their comment. */
-function acknowledged(ack: NonNullable<NoticeView['acknowledged']>, limits: TextLimits): Element {
+function acknowledged(ack: NoticeAcknowledgement, limits: TextLimits): Element {
   const comment = ack.comment ? ` “${cardText(ack.comment, limits.value)}”` : '';
   return textBlock(`${cardText(ack.text, limits.what)}${comment}`, {
     color: ack.standing ? 'Good' : 'Default',

@@ -1,6 +1,13 @@
 import type { Link } from '../../../model';
 import { escapeHtml } from '../../../util/text';
-import { bannerOf, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import {
+  bannerOf,
+  repeatedRunbooks,
+  SEVERITY_LABEL,
+  type NoticeAcknowledgement,
+  type NoticeSummary,
+  type NoticeView,
+} from '../../notice';
 import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
@@ -185,7 +192,7 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
 
 /** Who acknowledged the notice's firing period, and their comment: green while it stands. */
 function acknowledgedHtml(v: NoticeView): string {
-  const ack = v.acknowledged as NonNullable<NoticeView['acknowledged']>;
+  const ack = v.acknowledged as NoticeAcknowledgement;
   const comment = ack.comment ? `<br>“${text(ack.comment, 300)}”` : '';
   const tone: Tone = ack.standing ? 'resolved' : 'ended';
   return paragraph(
