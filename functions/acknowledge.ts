@@ -1,18 +1,8 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { linkPageFields } from '../lib/util/link-form';
 import { acknowledgeFromEnv } from '../lib/app';
 import { ACKNOWLEDGE_PAGE_HEADERS } from '../lib/acknowledge/page';
 import { problemPage } from '../lib/snooze/page';
-
-/** A confirmation form is well under a kilobyte (a comment of 300 characters included); anything much bigger is not one. */
-const MAX_FORM_BYTES = 8192;
-
-/** The fields of the link (GET) or of the confirmation form (POST, application/x-www-form-urlencoded). */
-async function fieldsOf(request: HttpRequest): Promise<Record<string, string> | undefined> {
-  if (request.method !== 'POST') return Object.fromEntries(request.query.entries());
-  const text = await request.text();
-  if (text.length > MAX_FORM_BYTES) return undefined;
-  return Object.fromEntries(new URLSearchParams(text).entries());
-}
 
 /**
  * GET/POST /api/acknowledge: the signed Acknowledge links of alert notices (lib/acknowledge/). The
@@ -23,7 +13,7 @@ async function fieldsOf(request: HttpRequest): Promise<Record<string, string> | 
  */
 export async function acknowledge(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const fields = await fieldsOf(request);
+    const fields = await linkPageFields(request);
     if (!fields)
       return {
         status: 413,

@@ -289,20 +289,24 @@ export async function snoozeFromEnv(
       ),
     };
   }
-  let tenantNames = new Map<string, string>();
-  try {
-    tenantNames = loadPolicy(settings.configPath, { emailTo: settings.emailTo }).tenantNames;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-  }
   const credential = createCredentials(settings, env).azure;
   return handleSnooze(method, fields, {
     snooze: settings.snooze,
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
-    tenantNames,
+    tenantNames: readablePolicy(settings)?.tenantNames ?? new Map<string, string>(),
     now,
   });
+}
+
+/** The config file's policy for a link's page, or undefined when it cannot be read (that costs the page names, not the page). */
+function readablePolicy(settings: Settings): Policy | undefined {
+  try {
+    return loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return undefined;
+  }
 }
 
 /**
@@ -328,12 +332,7 @@ export async function acknowledgeFromEnv(
       ),
     };
   }
-  let policy: Policy | undefined;
-  try {
-    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-  }
+  const policy = readablePolicy(settings);
   const credential = createCredentials(settings, env).azure;
   return handleAcknowledge(request, {
     settings: settings.snooze,

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { handleAcknowledge, type AcknowledgeDeps } from '../../lib/acknowledge/handler';
 import { formToken } from '../../lib/acknowledge/form-token';
 import { acknowledgeLink } from '../../lib/acknowledge/links';
-import { fingerprintOf } from '../../lib/evaluate/evaluate';
 import { LinkLedger } from '../../lib/links/ledger';
 import { linkFields as signedFields, newLink } from '../../lib/links/signed-links';
-import type { AlertLabels, AlertRecord, NotificationItem } from '../../lib/model';
+import type { AlertRecord, NotificationItem } from '../../lib/model';
 import { AlertStore, ConcurrentUpdateError } from '../../lib/store/alert-store';
 import { MemoryTable } from '../support/memory-table';
 import { policy, route } from '../support/policy';
+import { at, firingQuarantine, MIN, QUARANTINE_FP, QUARANTINE_LABELS, T0 } from '../support/quarantine-alert';
 
 /**
  * The acknowledge endpoint's handler over the real stores (in-memory tables): what a GET shows and
@@ -19,16 +19,9 @@ import { policy, route } from '../support/policy';
 const KEY = 'k'.repeat(48);
 const BASE = 'https://watch.contoso.com';
 const SETTINGS = { key: KEY, baseUrl: BASE };
-const MIN = 60_000;
-const t0 = new Date('2026-11-27T03:00:00Z');
-const at = (ms: number) => new Date(t0.getTime() + ms);
-const labels: AlertLabels = {
-  tenantId: 'tenant-a',
-  servicePrincipalId: 'sp-1',
-  jobId: 'job-1',
-  condition: 'quarantine',
-};
-const fp = fingerprintOf(labels);
+const t0 = T0;
+const labels = QUARANTINE_LABELS;
+const fp = QUARANTINE_FP;
 
 const POLICY = policy({
   route: route('root', {
@@ -38,17 +31,12 @@ const POLICY = policy({
   }),
 });
 
+/** The alert, with a name that has markup in it (escaped on every page). */
 function firingAlert(startsAt = t0): AlertRecord {
-  return {
-    fingerprint: fp,
-    labels,
-    severity: 'critical',
-    state: 'firing',
-    annotations: { servicePrincipalName: 'Fabrikam <b>to</b> Contoso', reason: 'EncounteredQuarantineException' },
-    material: 'EncounteredQuarantineException',
+  return firingQuarantine({
     startsAt: startsAt.toISOString(),
-    notified: {},
-  };
+    annotations: { servicePrincipalName: 'Fabrikam <b>to</b> Contoso', reason: 'EncounteredQuarantineException' },
+  });
 }
 
 /** A world of one firing alert in a real AlertStore and an empty link ledger. */

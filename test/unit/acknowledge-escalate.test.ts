@@ -9,13 +9,13 @@ import {
 } from '../../lib/dispatch/dedup';
 import { dispatch } from '../../lib/dispatch/dispatch';
 import { allReceivers, isEscalationReceiver, receiversOf } from '../../lib/dispatch/route';
-import { fingerprintOf } from '../../lib/evaluate/evaluate';
-import type { Acknowledgement, AlertLabels, AlertRecord, Finding, NotificationItem } from '../../lib/model';
+import type { Acknowledgement, AlertRecord, Finding, NotificationItem } from '../../lib/model';
 import { standingAcknowledgement, unacknowledgedSince } from '../../lib/model/acknowledgement';
 import type { Route } from '../../lib/model/policy';
 import { noticeView } from '../../lib/notify/notice';
 import { reconcile } from '../../lib/reconcile/reconcile';
 import { policy, route } from '../support/policy';
+import { at, firingQuarantine, MIN, QUARANTINE_FP, QUARANTINE_LABELS, T0 } from '../support/quarantine-alert';
 
 /**
  * Acknowledgements and escalation in the pure core: what reconcile does to an acknowledgement when
@@ -23,32 +23,11 @@ import { policy, route } from '../support/policy';
  * and without, and how the config file says `escalate`.
  */
 
-const MIN = 60_000;
 const HOUR = 60 * MIN;
-const t0 = new Date('2026-11-27T03:00:00Z');
-const at = (ms: number) => new Date(t0.getTime() + ms);
-const labels: AlertLabels = {
-  tenantId: 'tenant-a',
-  servicePrincipalId: 'sp-1',
-  jobId: 'job-1',
-  condition: 'quarantine',
-};
-const fp = fingerprintOf(labels);
-
-function firing(overrides: Partial<AlertRecord> = {}): AlertRecord {
-  return {
-    fingerprint: fp,
-    labels,
-    severity: 'critical',
-    state: 'firing',
-    annotations: { servicePrincipalName: 'Fabrikam to Contoso', reason: 'EncounteredQuarantineException' },
-    material: 'EncounteredQuarantineException',
-    startsAt: t0.toISOString(),
-    lastSeenAt: t0.toISOString(),
-    notified: {},
-    ...overrides,
-  };
-}
+const t0 = T0;
+const labels = QUARANTINE_LABELS;
+const fp = QUARANTINE_FP;
+const firing = firingQuarantine;
 
 function ack(overrides: Partial<Acknowledgement> = {}): Acknowledgement {
   return {
