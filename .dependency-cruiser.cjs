@@ -7,7 +7,7 @@
  *
  *   entry      functions/, lib/cli/             the Function App's functions and the commands
  *   app        lib/app.ts                       the composition root: settings → dependencies
- *   cycle      lib/cycle/, lib/fanout/, lib/status/   compositions of the stages
+ *   cycle      lib/cycle/, lib/fanout/, lib/status/, lib/doctor/   compositions of the stages
  *   config     lib/config/                      the config file → Policy (knows both registries)
  *   stages     lib/observe/ … lib/notify/       in pipeline order (STAGES below)
  *   adapters   lib/clients/, lib/store/         Graph, ACS, Logs, HTTP posts; Table Storage
@@ -36,7 +36,7 @@ const FLOORS = [
   ['adapters', '^lib/(clients|store)/'],
   ['stages', `^lib/(${STAGES.join('|')})/`],
   ['config', '^lib/config/'],
-  ['cycle', '^lib/(cycle|fanout|status)/'],
+  ['cycle', '^lib/(cycle|fanout|status|doctor)/'],
   ['app', '^lib/app\\.ts$'],
   ['entry', '^(functions/|lib/cli/)'],
 ];
@@ -95,12 +95,30 @@ const forbidden = [
   {
     name: 'cycle-floor-apart',
     comment:
-      'The fan-out serves the cycle (it may import lib/cycle/); the cycle and the status view import neither it nor each other.',
+      'The fan-out serves the cycle (it may import lib/cycle/); the cycle, the status view and the doctor import neither it nor each other.',
     severity: 'error',
-    from: { path: '^lib/(cycle|status)/' },
-    to: { path: '^lib/(cycle|fanout|status)/', pathNot: '^lib/$1/' },
+    from: { path: '^lib/(cycle|status|doctor)/' },
+    to: { path: '^lib/(cycle|fanout|status|doctor)/', pathNot: '^lib/$1/' },
   },
 ];
+
+const ON_A_FLOOR = FLOORS.map(([, path]) => path);
+forbidden.push(
+  {
+    name: 'every-folder-on-a-floor',
+    comment: 'A new folder of lib/ takes its place in FLOORS (and, for a stage, in STAGES) before it is used.',
+    severity: 'error',
+    from: { path: '^lib/', pathNot: ON_A_FLOOR },
+    to: {},
+  },
+  {
+    name: 'every-folder-on-a-floor-imported',
+    comment: 'A new folder of lib/ takes its place in FLOORS (and, for a stage, in STAGES) before it is used.',
+    severity: 'error',
+    from: {},
+    to: { path: '^lib/[^/]+/', pathNot: ON_A_FLOOR },
+  },
+);
 
 FLOORS.forEach(([name, path], i) => {
   const above = FLOORS.slice(i + 1).map(([, p]) => p);

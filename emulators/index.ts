@@ -9,11 +9,12 @@ import { recordSecret } from './secrets';
 import { CloudState, type EmulatorControl } from './state';
 import { loadTlsMaterial, type TlsMaterial } from './tls';
 import { TokenSigner } from './tokens';
+import { startPagerDutyReceiver, type PagerDutyReceiver } from './pagerduty-receiver';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
 
 /**
  * The local private cloud: an Entra ID authority, Microsoft Graph, ACS Email, Log Analytics and the
- * receivers of Teams and webhook posts, on HTTPS loopback ports, sharing one token signer and
+ * receivers of Teams and webhook posts and PagerDuty events, on HTTPS loopback ports, sharing one token signer and
  * driven by a scenario. The product code talks to it
  * unchanged; only endpoints differ (see emulators/README.md).
  */
@@ -56,6 +57,8 @@ export interface PrivateCloud {
   logAnalytics: LogAnalyticsEmulator;
   /** A Teams Workflows webhook and a signed-webhook receiver (TEAMS_OPS_URL, OPS_WEBHOOK_URL, OPS_WEBHOOK_SECRET). */
   webhooks: WebhookReceiver;
+  /** PagerDuty's Events API v2 with one integration (PAGERDUTY_EVENTS_URL, PD_ROUTING_KEY). */
+  pagerduty: PagerDutyReceiver;
   stop(): Promise<void>;
 }
 
@@ -86,6 +89,8 @@ export function settingsFor(
     TEAMS_OPS_URL: cloud.webhooks.teamsUrl('ops'),
     OPS_WEBHOOK_URL: cloud.webhooks.webhookUrl('ops'),
     OPS_WEBHOOK_SECRET: cloud.webhooks.secret,
+    PAGERDUTY_EVENTS_URL: cloud.pagerduty.eventsUrl,
+    PD_ROUTING_KEY: cloud.pagerduty.routingKey,
   };
   if (options.storage) settings.AzureWebJobsStorage = options.storage;
   return settings;
@@ -135,6 +140,8 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
     started.push(logAnalytics);
     const webhooks = await startWebhookReceiver({ tls, outboxDir: options.outboxDir });
     started.push(webhooks);
+    const pagerduty = await startPagerDutyReceiver({ tls, outboxDir: options.outboxDir });
+    started.push(pagerduty);
     return {
       authorityHost: authority.origin,
       graphEndpoint: graph.origin,
@@ -148,6 +155,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
       managedIdentity,
       logAnalytics,
       webhooks,
+      pagerduty,
       stop: async () => {
         await Promise.all(started.map((s) => s.stop()));
       },

@@ -13,7 +13,8 @@ export type SecretKind =
   | 'signing-key'
   | 'sas-signature'
   | 'webhook-secret'
-  | 'authorization-code';
+  | 'authorization-code'
+  | 'routing-key';
 
 export function recordSecret(kind: SecretKind, value: string): void {
   const ledger = process.env.EMULATOR_SECRET_LEDGER;

@@ -7,6 +7,7 @@ import { ConfigError, loadPolicy } from './config/config';
 import { SEND_BUDGETS, type Policy } from './model/policy';
 import { Env } from './settings/env';
 import { loadSettings, Settings } from './settings/settings';
+import { deployedPathHere } from './settings/local-settings';
 import { CycleDeps, runCycle } from './cycle/cycle';
 import { CycleSummary } from './model';
 import { Target } from './cycle/observe';
@@ -37,6 +38,10 @@ import { readStatus, type StatusView } from './status/status';
 import { handleAcknowledge, type AcknowledgeRequest, type AcknowledgeResponse } from './acknowledge/handler';
 import { ACKNOWLEDGE_PAGE_HEADERS } from './acknowledge/page';
 import { LINK_LEDGER_TABLE, LinkLedger } from './links/ledger';
+import { configReport, runDoctor, type DoctorDeps } from './doctor/doctor';
+import type { ConfigCheck } from './doctor/deployment-checks';
+import type { DoctorReport } from './doctor/report';
+import { Deadline } from './util/deadline';
 /** The tenants to watch: WATCH_TENANTS, or the credential's own tenant. */
 function targetsOf(settings: Settings, env: Env): Target[] {
   if (settings.tenants.length > 0) return settings.tenants.map((tenantId) => ({ tenantId, tokenTenant: tenantId }));
@@ -61,6 +66,12 @@ export interface CycleOptions {
   fanOut?: boolean;
   /** This process reads provisioning logs beside other instances (a fan-out worker): Graph's reports limit across tenants is kept in Table Storage. */
   sharedReportsLimit?: boolean;
+  /**
+   * Whether the config's KQL rules are checked with the Kusto language service when it loads
+   * (default true). A fan-out worker reads tenants and never runs the rules: the timer that
+   * planned its message checked them, and the check costs a new process about 1.5 s of CPU and 100 MB.
+   */
+  checkKql?: boolean;
 }
 
 /** Past this many tenants the timer fans out, unless WATCH_FANOUT_TENANTS says otherwise (docs/scale.md). */
@@ -92,6 +103,7 @@ export function cycleDepsFromSettings(
   const policy = loadPolicy(settings.configPath, {
     emailTo: settings.emailTo,
     sendBudget: SEND_BUDGETS[settings.emailDomainKind],
+    checkKql: options.checkKql,
   });
   requireWorkspaceWhereNeeded(policy, settings);
   // Every outbound call is bounded by the cycle's deadline (lib/cycle/limits.ts); Graph readers by their tenant's.
@@ -234,7 +246,11 @@ export async function observeMessageFromEnv(entry: unknown, env: Env, log: Logge
     ...limitsForSchedule(settings.schedule, env),
     cycleMs: Math.max(1000, message.deadline - Date.now()),
   };
-  const cycle = cycleDepsFromSettings(settings, env, log, undefined, { limits, sharedReportsLimit: true });
+  const cycle = cycleDepsFromSettings(settings, env, log, undefined, {
+    limits,
+    sharedReportsLimit: true,
+    checkKql: false,
+  });
   cycle.budget?.start();
   const calls = cycle.budget!.calls();
   const store = fanOutStore(settings, boundedCredential(keptCredentials(settings, env).azure, calls), calls);
@@ -248,7 +264,8 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
   let policy: Policy | undefined;
   let configProblem: string | undefined;
   try {
-    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+    // The status view never runs the KQL rules: the timer checks them (and reports a bad one).
+    policy = loadPolicy(settings.configPath, { emailTo: settings.emailTo, checkKql: false });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     configProblem = error.message;
@@ -302,7 +319,7 @@ export async function snoozeFromEnv(
 /** The config file's policy for a link's page, or undefined when it cannot be read (that costs the page names, not the page). */
 function readablePolicy(settings: Settings): Policy | undefined {
   try {
-    return loadPolicy(settings.configPath, { emailTo: settings.emailTo });
+    return loadPolicy(settings.configPath, { emailTo: settings.emailTo, checkKql: false });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return undefined;
@@ -341,4 +358,108 @@ export async function acknowledgeFromEnv(
     ...(policy ? { policy } : {}),
     now,
   });
+}
+
+// ---- npm run doctor ---------------------------------------------------------------------------------
+
+/**
+ * The config as the doctor sees it: valid (its KQL rules checked with the Kusto language service,
+ * the workspace they need set), or what is wrong with it, the defaults standing in for the other checks.
+ */
+function doctorConfig(settings: Settings): ConfigCheck & { policy: Policy } {
+  const defaults = { emailTo: settings.emailTo, sendBudget: SEND_BUDGETS[settings.emailDomainKind] };
+  try {
+    const policy = loadPolicy(settings.configPath, defaults);
+    requireWorkspaceWhereNeeded(policy, settings);
+    return { path: settings.configPath, policy };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { path: settings.configPath, policy: loadPolicy(undefined, defaults), problems: error.problems };
+  }
+}
+
+/** How long the doctor gives one tenant, one call, and the longest Retry-After it waits for. */
+const DOCTOR_TENANT_MS = 60_000;
+const DOCTOR_CALL_MS = 20_000;
+const DOCTOR_RETRY_AFTER_MS = 10_000;
+
+/** The doctor's dependencies from settings, as the timer's are: the same credentials, clients and tables. */
+function doctorDepsFromSettings(
+  settings: Settings,
+  env: Env,
+  options: { tenants?: string[]; clock?: () => Date } = {},
+): DoctorDeps {
+  const credentials = createCredentials(settings, env);
+  const calls = { deadline: () => Deadline.never(), callMs: DOCTOR_CALL_MS };
+  const app = consentApp(settings);
+  const discovery = new DiscoveryStore(createTableClient(settings, credentials.azure, DISCOVERY_TABLE, calls));
+  const targets = targetsOf(settings, env).map((t) => t.tenantId);
+  const tenants = options.tenants?.length ? options.tenants.map((t) => t.toLowerCase()) : targets;
+  const config = doctorConfig(settings);
+  return {
+    config,
+    tenants,
+    probeFor(tenantId) {
+      // The tenant's time starts when its turn comes.
+      const tenantDeadline = Deadline.in(DOCTOR_TENANT_MS);
+      const limits = { deadline: () => tenantDeadline, callMs: DOCTOR_CALL_MS, maxRetryAfterMs: DOCTOR_RETRY_AFTER_MS };
+      const graphCredential = boundedCredential(credentials.graph, limits);
+      return {
+        token: () => graphCredential.getToken(`${settings.graphEndpoint}/.default`, { tenantId }),
+        graph: createGraphReader(credentials.graph, settings.graphEndpoint, tenantId, limits),
+        consentUrl: 'appId' in app ? adminConsentUrl(settings, app.appId, tenantId) : undefined,
+        known: async () =>
+          ((await discovery.load(tenantId))?.servicePrincipals ?? [])
+            .filter((sp) => Object.keys(sp.jobsFirstSeen).length > 0)
+            .map((sp) => ({ id: sp.id, appId: sp.appId, displayName: sp.displayName })),
+        // Issue 19: when decisions from alerts are on (WATCH_ACTIONS), the `actions` check goes here:
+        // actions: () => actionsPossible(credentials.graph, settings.graphEndpoint, tenantId) (lib/actions/readiness.ts).
+      };
+    },
+    storage: createTableClient(settings, credentials.azure, STATE_TABLE, calls),
+    sender: {
+      address: settings.emailFrom,
+      domainKind: settings.emailDomainKind,
+      kindSetting: env.ACS_EMAIL_DOMAIN_KIND?.trim() || undefined,
+      auth: settings.acs.connectionString ? 'connection string' : 'identity',
+      budget: config.policy.budget,
+      mailer: createAcsMailer(createEmailClient(settings, credentials.azure, calls), settings.emailFrom),
+    },
+    logAnalytics: settings.logAnalytics
+      ? {
+          client: createLogsQueryClient(credentials.azure, settings.logAnalytics.endpoint),
+          workspaceId: settings.logAnalytics.workspaceId,
+        }
+      : undefined,
+    clock: options.clock ?? (() => new Date()),
+  };
+}
+
+/** `npm run doctor`: every check with the settings in `env`. Throws SettingsError for bad settings. */
+export function runDoctorFromEnv(env: Env, options: { tenants?: string[] } = {}): Promise<DoctorReport> {
+  return runDoctor(doctorDepsFromSettings(loadSettings(env), env, options));
+}
+
+/**
+ * `npm run doctor -- --config-only`: the config file alone, as the deployment will read it, before
+ * the package ships (azure.yaml, prepackage), so a bad KQL rule stops the deploy rather than the
+ * monitor. Only WATCH_CONFIG and ALERT_EMAIL_TO are read (the other settings may not exist yet);
+ * a WATCH_CONFIG in the app's folder in Azure (/home/site/wwwroot/...) is read from `root`, the
+ * folder that becomes it.
+ */
+export function configReportFromEnv(env: Env, root = process.cwd()): DoctorReport {
+  const given = env.WATCH_CONFIG?.trim() || undefined;
+  const path = deployedPathHere(given, root) ?? given;
+  const emailTo = (env.ALERT_EMAIL_TO ?? '')
+    .split(/[,;]/)
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  let config: ConfigCheck;
+  try {
+    config = { path, policy: loadPolicy(path, { emailTo }) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    config = { path, problems: error.problems };
+  }
+  return configReport(config, new Date());
 }

@@ -7,7 +7,7 @@
  * before `func azure functionapp publish`. package.json `main` (dist/functions/*.js) finds it.
  * `@azure/functions-core` stays outside: the Functions host gives it to the worker at run time.
  */
-import { rmSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 
@@ -43,6 +43,22 @@ export async function bundleFunctions(root: string, outfile: string, options: Bu
     minify: true,
     ...options,
   });
+}
+
+/**
+ * The node_modules a bundle in `dir` finds at run time, as the deployment has them: the host's
+ * `@azure/functions-core` (given: a stand-in that records, or ignores, what registers) and the
+ * Kusto language service, loaded from there when a config has KQL rules (lib/config/kql-check.ts),
+ * linked from this project's node_modules.
+ */
+export function runtimeModules(root: string, dir: string, functionsCore: string): void {
+  mkdirSync(join(dir, 'node_modules', '@azure', 'functions-core'), { recursive: true });
+  writeFileSync(join(dir, 'node_modules', '@azure', 'functions-core', 'index.js'), functionsCore);
+  mkdirSync(join(dir, 'node_modules', '@kusto'), { recursive: true });
+  symlinkSync(
+    join(root, 'node_modules', '@kusto', 'language-service-next'),
+    join(dir, 'node_modules', '@kusto', 'language-service-next'),
+  );
 }
 
 if (require.main === module) {

@@ -24,6 +24,8 @@ export const OWN_STORAGE_ACCOUNTS = [
   'snooze',
   'acknowledge',
   'fanout',
+  'doctor',
+  'walkthrough',
 ];
 
 /** One Azurite for the whole run; each test uses its own tables, so files do not see each other. */

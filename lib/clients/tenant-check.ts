@@ -36,13 +36,34 @@ export class TenantDiscoveryError extends Error {
  * authority's honest answer for the wrong tenant, not a forgery, which Graph would refuse anyway.
  */
 export function tokenTenant(token: string): string | undefined {
+  const { tid } = claimsOf(token);
+  return typeof tid === 'string' ? tid.toLowerCase() : undefined;
+}
+
+/**
+ * The app roles an app-only token carries (`roles`): the application permissions granted to the app
+ * in the token's tenant when the token was issued. Read like `tid`, without checking the signature.
+ */
+export function tokenRoles(token: string): string[] {
+  const { roles } = claimsOf(token);
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+}
+
+/**
+ * Whether a token is a person's (delegated: it carries `scp`, or `idtyp` says user) rather than an
+ * app's: what a developer's `az login` gives a process that asks for the managed identity off Azure.
+ */
+export function tokenIsDelegated(token: string): boolean {
+  const { scp, idtyp } = claimsOf(token);
+  return typeof scp === 'string' || idtyp === 'user';
+}
+
+function claimsOf(token: string): { tid?: unknown; roles?: unknown; scp?: unknown; idtyp?: unknown } {
   try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      tid?: unknown;
-    };
-    return typeof claims.tid === 'string' ? claims.tid.toLowerCase() : undefined;
+    const claims: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return claims && typeof claims === 'object' ? claims : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 

@@ -700,6 +700,12 @@ export interface PolicyDefaults {
   emailTo: string[];
   /** Default: DEFAULT_BUDGET (an Azure-managed domain's limits). */
   sendBudget?: Policy['budget'];
+  /**
+   * Whether the KQL rules' queries are checked with the Kusto language service (default true;
+   * kql-check.ts). Only a reader that never runs them (the status view, the snooze endpoint) turns
+   * it off: loading the service costs a process about 1.5 s of CPU and 100 MB.
+   */
+  checkKql?: boolean;
 }
 
 /**
@@ -714,7 +720,7 @@ export function buildPolicy(raw: unknown, defaults: PolicyDefaults, source = 'WA
     problems.add('$schema', `expected a string, got ${shown(config.$schema)}`);
   const report = (path: string, message: string) => problems.add(path, message);
   // KQL rules first: their names are conditions the routes and silences may match on.
-  const kql = buildKqlRules(config.kqlRules, report, CONDITIONS);
+  const kql = buildKqlRules(config.kqlRules, report, CONDITIONS, defaults.checkKql ?? true);
   declaredConditions = [...CONDITIONS, ...kql.names];
   let policy: Policy;
   try {

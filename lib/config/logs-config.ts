@@ -1,6 +1,7 @@
 import { SEVERITIES, type Severity } from '../model';
 import { formatDurationText, parseDuration } from '../util/duration';
 import { field, isObject, shown, type Json } from '../util/json-checks';
+import { describeKqlDiagnostic, kqlErrors } from './kql-check';
 import {
   DEFAULT_PROVISIONING_LOGS,
   KQL_NAME,
@@ -125,12 +126,30 @@ function labels(value: unknown, path: string, report: Report): KqlLabels {
   return result;
 }
 
+/** Kusto errors reported per query at most: the first ones say what to fix first. */
+const KQL_ERRORS_SHOWN = 5;
+
+/** The Kusto language service's errors in a rule's query, each at `kqlRules[i].query` with its line and column. */
+function checkQuery(query: string, path: string, report: Report): void {
+  let errors;
+  try {
+    errors = kqlErrors(query);
+  } catch (error) {
+    report(path, (error as Error).message);
+    return;
+  }
+  for (const error of errors.slice(0, KQL_ERRORS_SHOWN)) report(path, describeKqlDiagnostic(error));
+  if (errors.length > KQL_ERRORS_SHOWN)
+    report(path, `and ${errors.length - KQL_ERRORS_SHOWN} more error(s) the Kusto language service found`);
+}
+
 function buildKqlRule(
   value: unknown,
   path: string,
   report: Report,
   names: Set<string>,
   builtIn: readonly string[],
+  checkQueries: boolean,
 ): KqlRule | undefined {
   const object = objectAt(value, path, report, RULE_KEYS);
   if (!object) return undefined;
@@ -157,6 +176,7 @@ function buildKqlRule(
     report,
     'the KQL query, e.g. AADProvisioningLogs | where ResultType == "Failure"',
   );
+  if (query !== undefined && checkQueries) checkQuery(query, `${path}.query`, report);
   const timeSpanMs =
     object.timeSpan === undefined
       ? (report(`${path}.timeSpan`, 'required: the time span the query covers, e.g. 1h'), undefined)
@@ -196,11 +216,16 @@ function buildKqlRule(
   return { name, query, timeSpanMs, threshold: limit, severity, pendingCycles, labels: ruleLabels, description, steps };
 }
 
-/** `kqlRules`: the enabled rules, and every name declared (a disabled rule's name still works in matchers). */
+/**
+ * `kqlRules`: the enabled rules, and every name declared (a disabled rule's name still works in
+ * matchers). Every rule's query, enabled or not, is checked with the Kusto language service
+ * unless `checkQueries` is false (kql-check.ts).
+ */
 export function buildKqlRules(
   value: unknown,
   report: Report,
   builtIn: readonly string[],
+  checkQueries = true,
 ): { rules: KqlRule[]; names: string[] } {
   if (value === undefined) return { rules: [], names: [] };
   if (!Array.isArray(value)) {
@@ -209,7 +234,7 @@ export function buildKqlRules(
   }
   const names = new Set<string>();
   const rules = value
-    .map((item, i) => buildKqlRule(item, `kqlRules[${i}]`, report, names, builtIn))
+    .map((item, i) => buildKqlRule(item, `kqlRules[${i}]`, report, names, builtIn, checkQueries))
     .filter((r): r is KqlRule => r !== undefined);
   return { rules, names: [...names] };
 }

@@ -137,7 +137,7 @@ function abandonOnAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T>
 }
 
 /** One query; its first table as rows by column name. Throws PartialResultError for a partial answer. */
-async function queryRows(
+export async function queryRows(
   client: LogsQuerier,
   workspaceId: string,
   query: string,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CLOUDS, cloudNamed, type CloudName } from './clouds';
 import type { Env } from './env';
 import { placeholderIn, SettingsError, shownUrl } from './settings';
@@ -170,6 +170,43 @@ function mixedIdentity(m: Merge): string[] {
  * valid or a merge that would mix clouds or identities. No file: the environment as it is.
  */
 export function localSettings(env: Env, file = 'local.settings.json'): LocalSettings {
+  const { env: merged, notes } = mergedWithFile(env, file);
+  // The project folder: where local.settings.json is, or would be.
+  return configHere(merged, notes, dirname(resolve(file)));
+}
+
+/** Where the deployed Function App's own files are (Linux): the project folder, as the package put it there. */
+const DEPLOYED_ROOT = '/home/site/wwwroot/';
+
+/**
+ * The file on this machine that becomes `path` in the deployed app, when `path` is in the app's own
+ * folder in Azure (`/home/site/wwwroot/watch-config.json` → `<root>/watch-config.json`); undefined
+ * for any other path.
+ */
+export function deployedPathHere(path: string | undefined, root = process.cwd()): string | undefined {
+  const text = path?.trim();
+  return text?.startsWith(DEPLOYED_ROOT) ? join(root, text.slice(DEPLOYED_ROOT.length)) : undefined;
+}
+
+/**
+ * WATCH_CONFIG as the deployment sets it (`azd env get-values` into the shell, then `npm run
+ * onboard`, `status` or `doctor`) names the app's path in Azure; here the project folder holds that
+ * file, which is read instead, with a line that says so. Any other path is left as it is.
+ */
+function configHere(env: Env, notes: string[], root: string): LocalSettings {
+  const given = env.WATCH_CONFIG?.trim();
+  const here = deployedPathHere(given, root);
+  if (!given || !here || existsSync(given) || !existsSync(here)) return { env, notes };
+  return {
+    env: { ...env, WATCH_CONFIG: here },
+    notes: [
+      ...notes,
+      `settings: WATCH_CONFIG="${given}" is the deployed app's path; ${here}, the file the deployment ships, is read instead`,
+    ],
+  };
+}
+
+function mergedWithFile(env: Env, file: string): LocalSettings {
   const values = readValues(file);
   if (!values) return { env, notes: [] };
   const where = resolve(file);

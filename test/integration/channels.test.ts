@@ -9,6 +9,8 @@ import { readStatus } from '../../lib/status/status';
 import { renderStatusPage } from '../../lib/status/page';
 import { ECHO_BEARER } from '../../emulators/webhook-receiver';
 import { recordSecret } from '../../emulators/secrets';
+import { emailSubjects, freshStart, quarantine, recover } from '../support/demo';
+import { Crash, crashAt } from '../support/crash';
 import { startWorld, type World } from '../support/world';
 
 /**
@@ -17,14 +19,10 @@ import { startWorld, type World } from '../support/world';
  * faults: each channel has its own log and retry, and one failing never holds back another or email.
  */
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
 const CHANNELS = [
   { type: 'teams', urlSetting: 'TEAMS_OPS_URL' },
   { type: 'webhook', urlSetting: 'OPS_WEBHOOK_URL', secretSetting: 'OPS_WEBHOOK_SECRET' },
 ];
-
-class Crash extends Error {}
 
 describe('channels: Teams and signed webhooks beside email', () => {
   let world: World;
@@ -32,24 +30,14 @@ describe('channels: Teams and signed webhooks beside email', () => {
     world = await startWorld();
   });
   afterAll(() => world.stop());
-  beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.acs.reset();
-    world.cloud.webhooks.reset();
-    world.tableName = `ch${Math.random().toString(36).slice(2)}`;
-  });
+  beforeEach(() => freshStart(world, 'ch'));
 
   const policy = buildPolicy({ route: { channels: CHANNELS } }, { emailTo: ['ops@contoso.com'] });
   /** Short post timeouts, so a receiver that hangs costs the test half a second. */
   const deps = (extra: Partial<CycleDeps> = {}) =>
     world.deps({ policy, poster: createHttpPoster(world.env, { timeoutMs: 500 }), ...extra });
-  const trip = () =>
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'TooManyDeletes' },
-    });
-  const recover = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
-  const emails = () => world.cloud.acs.messages().map((m) => m.subject);
+  const trip = () => quarantine(world);
+  const emails = () => emailSubjects(world);
   /** What each accepted post said: `teams:<banner>` or `webhook:<kind of its first notice>`. */
   const posts = () =>
     world.cloud.webhooks.accepted().map((p) => {
@@ -72,7 +60,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(world.cloud.webhooks.posts().every((p) => p.verified && !p.problem)).toBe(true);
     expect(world.cloud.webhooks.posts('webhook').map((p) => p.scheme)).toEqual(['standard-webhooks']);
 
-    recover();
+    recover(world);
     await runCycle(deps());
     await runCycle(deps());
     expect(emails()).toHaveLength(2);
@@ -219,15 +207,7 @@ describe('channels: Teams and signed webhooks beside email', () => {
     expect(posts()).toEqual(['webhook:firing']);
   });
 
-  /** Stops the cycle the `nth` time it reaches `point` (email's send comes first, then Teams, then the webhook). */
-  const crashAt = (point: CyclePoint, nth: number) => {
-    let seen = 0;
-    return {
-      probe: (p: CyclePoint) => {
-        if (p === point && ++seen === nth) throw new Crash(`${p} #${nth}`);
-      },
-    };
-  };
+  // crashAt(point, nth): email's send comes first, then Teams, then the webhook.
 
   it.each<[CyclePoint, number]>([
     ['planned', 1],

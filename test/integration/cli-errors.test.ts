@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -7,8 +6,10 @@ import { cycleCommand } from '../../lib/cli/cycle-command';
 import type { Env } from '../../lib/settings/env';
 import { recordSecret } from '../../emulators/secrets';
 import { captureLog } from '../support/log-capture';
+import { closedPort } from '../support/ports';
 import { runTypeScript } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
+import { NORTHWIND } from '../support/demo';
 
 /**
  * `npm run cycle` with every kind of user mistake: each is named (the setting, the file, the
@@ -17,7 +18,6 @@ import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/wo
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'esw-cli-'));
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 
 async function run(
   env: Env,
@@ -32,16 +32,6 @@ async function run(
 
 /** A stack trace line, as Node prints one. */
 const STACK = /\n\s+at .+\(|\n\s+at .+:\d+:\d+/;
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('npm run cycle names every user mistake, without a stack trace', () => {
   let world: World;

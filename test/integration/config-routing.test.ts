@@ -7,12 +7,7 @@ import { readStatus } from '../../lib/status/status';
 import { startHeartbeatReceiver, type HeartbeatReceiver } from '../../emulators/heartbeat';
 import { loadTlsMaterial } from '../../emulators/tls';
 import { startWorld, type World } from '../support/world';
-
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
-const WOODGROVE_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e02';
-const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
+import { CONTOSO, FABRIKAM_JOB, NORTHWIND, NORTHWIND_JOB, WOODGROVE_JOB } from '../support/demo';
 
 function config(heartbeatUrl: string, silenceEndsAt: string) {
   return {

@@ -3,9 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { runCycle } from '../../lib/cycle/cycle';
 import type { Scenario } from '../../emulators';
 import { demoScenario, startWorld, type World } from '../support/world';
+import { CONTOSO, NORTHWIND } from '../support/demo';
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 const FABRIKAM_SP = '11a2b3c4-d5e6-4f70-8a91-b2c3d4e5f601';
 /** Consented, but only Application.Read.All: Graph answers the job reads 401 UnknownError. */
 const LITWARE = 'c0ffee00-1111-4222-8333-444455556666';

@@ -5,15 +5,11 @@ import { buildPolicy } from '../../lib/config/config';
 import { formatSummary } from '../../lib/app';
 import { expectEachOnce } from '../support/notices';
 import { policy, route } from '../support/policy';
+import { freshStart, NORTHWIND, NORTHWIND_JOB, quarantine, recover } from '../support/demo';
+import { Crash, crashAt } from '../support/crash';
 import { startWorld, type World } from '../support/world';
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
-const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
 const POINTS: CyclePoint[] = ['evaluated', 'state-written', 'planned', 'sent', 'recorded'];
-
-class Crash extends Error {}
 
 describe('delivery', () => {
   let world: World;
@@ -21,31 +17,14 @@ describe('delivery', () => {
     world = await startWorld();
   });
   afterAll(() => world.stop());
-  beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.acs.reset();
-    world.tableName = `d${Math.random().toString(36).slice(2)}`;
-  });
+  beforeEach(() => freshStart(world, 'd'));
 
-  const trip = () =>
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'TooManyDeletes' },
-    });
-  const recover = () => world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
-  const crashAt = (point: CyclePoint) => ({
-    probe: (p: CyclePoint) => {
-      if (p === point) throw new Crash(`stopped at ${p}`);
-    },
-  });
+  const trip = () => quarantine(world);
   const subjects = () => world.cloud.acs.messages().map((m) => m.subject.split(':')[0]);
   /** Two alerts for two sets of people: a deletion hold at Contoso (ops), a quarantine at Northwind (its own route). */
   const twoEmails = (budget?: { perMinute: number; perHour: number }) => {
     trip();
-    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'EncounteredQuarantineException' },
-    });
+    quarantine(world, NORTHWIND, NORTHWIND_JOB, { reason: 'EncounteredQuarantineException' });
     return policy({
       ...(budget ? { budget } : {}),
       route: route('root', {
@@ -63,7 +42,7 @@ describe('delivery', () => {
       await runCycle(world.deps());
       expect(subjects()).toEqual(['[Critical] Deletion threshold tripped']);
 
-      recover();
+      recover(world);
       await expect(runCycle(world.deps(crashAt(point)))).rejects.toBeInstanceOf(Crash);
       const next = await runCycle(world.deps());
       expect(next.errors).toEqual([]);
@@ -76,7 +55,7 @@ describe('delivery', () => {
     trip();
     const [a, b] = await Promise.all([runCycle(world.deps()), runCycle(world.deps())]);
     expect(a.notificationsSent + b.notificationsSent).toBe(1);
-    recover();
+    recover(world);
     await Promise.all([runCycle(world.deps()), runCycle(world.deps()), runCycle(world.deps())]);
     expect(subjects()).toEqual(['[Critical] Deletion threshold tripped', 'Resolved']);
   });
@@ -155,7 +134,7 @@ describe('delivery', () => {
     world.cloud.acs.injectFault({ status: 503, retryAfterSeconds: 0, times: 100, path: 'send' });
     const down = await runCycle(world.deps());
     expect(down.alertsFiring).toBe(1);
-    recover();
+    recover(world);
     const stillDown = await runCycle(world.deps());
     expect(stillDown.alertsFiring).toBe(0);
     expect(stillDown.notificationsPending).toBe(1); // the firing notice; the resolved one waits until the firing one is out
@@ -225,7 +204,7 @@ describe('delivery', () => {
     const deps = () => world.deps({ clock: () => now, policy: noStalls });
     trip();
     await runCycle(deps());
-    recover();
+    recover(world);
     now = new Date(now.getTime() + 3600_000);
     await runCycle(deps());
     expect((await deps().alerts.loadAll()).size).toBe(1);

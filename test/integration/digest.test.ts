@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle } from '../../lib/cycle/cycle';
 import { dailyOccurrence } from '../../lib/silence/windows';
+import { CONTOSO, freshStart, postSubjects, quarantine } from '../support/demo';
 import { startWorld, type World } from '../support/world';
 
 /**
@@ -10,8 +11,6 @@ import { startWorld, type World } from '../support/world';
  * or restarts; a day the monitor did not run is skipped, never sent late the next day.
  */
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
 const HOUR = 3600_000;
 
 describe('daily digest', () => {
@@ -20,12 +19,7 @@ describe('daily digest', () => {
     world = await startWorld();
   });
   afterAll(() => world.stop());
-  beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.acs.reset();
-    world.cloud.webhooks.reset();
-    world.tableName = `dg${Math.random().toString(36).slice(2)}`;
-  });
+  beforeEach(() => freshStart(world, 'dg'));
 
   const policy = buildPolicy(
     {
@@ -50,13 +44,7 @@ describe('daily digest', () => {
       .messages()
       .filter((m) => m.subject.includes('Daily digest'))
       .map((m) => m.subject);
-  const posts = () =>
-    world.cloud.webhooks
-      .accepted()
-      .map(
-        (p) =>
-          `${p.kind}:${p.kind === 'teams' ? JSON.parse(p.body).attachments[0].content.fallbackText : JSON.parse(p.body).summary.subject}`,
-      );
+  const posts = () => postSubjects(world);
 
   it('goes out once a day at the local time, to email and every channel, across cycles, instances and restarts', async () => {
     await runCycle(at(-5 * 60_000));
@@ -88,10 +76,7 @@ describe('daily digest', () => {
   });
 
   it('lists what is open; a day the monitor did not run is skipped, not sent late', async () => {
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'TooManyDeletes' },
-    });
+    quarantine(world);
     await runCycle(at(-HOUR));
     await runCycle(at(60_000));
     expect(digests()).toEqual([

@@ -3,9 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle } from '../../lib/cycle/cycle';
 import { startWorld, type World } from '../support/world';
-
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+import { CONTOSO, quarantine, recover } from '../support/demo';
 
 /** The header block of an .eml, folded lines unfolded, as name → value. */
 function emlHeaders(path: string): Map<string, string> {
@@ -34,13 +32,10 @@ describe('email threading, end to end', () => {
     const later = () => new Date(Date.now() + 5 * 3600_000); // past the 4 h repeat interval
     // The monitor's clock jumps ahead while the emulator's job times do not: healthy jobs would look stalled.
     const policy = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'TooManyDeletes' },
-    });
+    quarantine(world);
     await runCycle(world.deps({ policy }));
     await runCycle(world.deps({ clock: later, policy }));
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, { state: 'healthy' });
+    recover(world);
     await runCycle(world.deps({ clock: later, policy }));
 
     const [firing, reminder, resolved, ...rest] = world.cloud.acs.messages();

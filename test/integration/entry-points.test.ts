@@ -6,9 +6,7 @@ import { captureLog } from '../support/log-capture';
 import { runTypeScript } from '../support/process';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
-
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
+import { CONTOSO, quarantine } from '../support/demo';
 
 /** `npm run cycle` as a user runs it: a new process each time, settings from the environment. */
 async function npmRunCycle(
@@ -31,10 +29,7 @@ describe('entry points run the same cycle', () => {
 
   it('npm run cycle: state survives between processes, and the exit code tells whether the cycle did its job', async () => {
     const env = { ...world.env, ACS_CONNECTION_STRING: '', ACS_ENDPOINT: world.cloud.acsEndpoint };
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'TooManyDeletes' },
-    });
+    quarantine(world);
     const first = await npmRunCycle(env);
     // The emulated app signs in with a client secret: the one thing said on stderr is that warning.
     expect(first.stderr.trim().split('\n')).toEqual([

@@ -11,17 +11,13 @@ import type { CycleLimits } from '../../lib/cycle/limits';
 import { AlertStore } from '../../lib/store/alert-store';
 import { deliveredNotices, expectEachOnce } from '../support/notices';
 import { demoScenario, startWorld, type World } from '../support/world';
+import { CONTOSO, FABRIKAM_JOB, NORTHWIND, NORTHWIND_JOB, freshStart } from '../support/demo';
 
 /**
  * The fault-injection suite (issue #8): each fault ends with the cycle finished within its
  * deadline, the fault named, the other tenants unaffected, and every notice delivered exactly
  * once. Deadlines are short (8 s a cycle, 2.5 s a tenant, 1.5 s a call) so the suite stays fast.
  */
-
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
-const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
 
 const FAST: CycleLimits = { cycleMs: 8000, observeMs: 4800, tenantMs: 2500, callMs: 1500, maxRetryAfterMs: 1000 };
 /** What a cycle may overrun its deadline by: the summary written after the last call. */
@@ -105,10 +101,8 @@ describe('fault injection over the emulators and Azurite', () => {
     await world.stop();
   });
   beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.acs.reset();
+    freshStart(world, 'f');
     proxy.restore();
-    world.tableName = `f${Math.random().toString(36).slice(2)}`;
   });
 
   const deps = (overrides: Partial<CycleDeps> = {}) =>

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { WatchConfig } from '../../lib/model/config-file';
 import { demoScenario, startWorld, type World } from '../support/world';
+import { CONTOSO, emailSubjects, freshStart, SERVICENOW_JOB } from '../support/demo';
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const SERVICENOW_JOB = 'ServiceNowOutDelta.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e04';
 const WORKSPACE = '7c7c7c7c-0000-4000-8000-00000000a11a';
 
 const spike = {
@@ -45,14 +44,9 @@ describe('Azure Monitor Logs', () => {
     );
   });
   afterAll(() => world.stop());
-  beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.logAnalytics.reset();
-    world.cloud.acs.reset();
-    world.tableName = `k${Math.random().toString(36).slice(2)}`;
-  });
+  beforeEach(() => freshStart(world, 'k'));
 
-  const subjects = () => world.cloud.acs.messages().map((m) => m.subject);
+  const subjects = () => emailSubjects(world);
   const withTimeout = (deps: CycleDeps, queryTimeoutMs: number): CycleDeps => ({
     ...deps,
     logs: { ...deps.logs!, logAnalytics: { ...deps.logs!.logAnalytics!, options: { queryTimeoutMs } } },

@@ -4,11 +4,8 @@ import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import { type CyclePoint } from '../../lib/model';
 import type { ProvisioningEventSpec } from '../../emulators';
 import { demoScenario, startWorld, type World } from '../support/world';
+import { CONTOSO, emailSubjects, freshStart, NORTHWIND, NORTHWIND_JOB, SERVICENOW_JOB } from '../support/demo';
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
-const SERVICENOW_JOB = 'ServiceNowOutDelta.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e04';
-const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
 const HOUR = 3600_000;
 
 const failures = (
@@ -25,13 +22,9 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     world = await startWorld(demoScenario());
   });
   afterAll(() => world.stop());
-  beforeEach(() => {
-    world.cloud.control.reset();
-    world.cloud.acs.reset();
-    world.tableName = `p${Math.random().toString(36).slice(2)}`;
-  });
+  beforeEach(() => freshStart(world, 'p'));
 
-  const subjects = () => world.cloud.acs.messages().map((m) => m.subject);
+  const subjects = () => emailSubjects(world);
   // The monitor's clock jumps ahead while the emulator's job times do not: running jobs would look stalled.
   const noStalls = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
   const later = (ms: number): Partial<CycleDeps> => ({ clock: () => new Date(Date.now() + ms), policy: noStalls });

@@ -16,6 +16,7 @@ import { SilenceStore } from '../../lib/store/silence-store';
 import { STATE_TABLE, stateStores } from '../../lib/store/state-table';
 import { captureLog } from '../support/log-capture';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
+import { CONTOSO, FABRIKAM_JOB, quarantine } from '../support/demo';
 
 /**
  * Snooze links end to end, with the production table names in a storage account of this file's
@@ -23,8 +24,6 @@ import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/wo
  * POST makes a silence in Table Storage that the next cycles obey and the status page shows.
  */
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
 const BASE = 'https://sync-watch.example.net';
 
 describe('snooze links', () => {
@@ -82,10 +81,7 @@ describe('snooze links', () => {
 
   it('email and Teams carry signed links; the GET only asks; the POST snoozes; the cycles obey; the status page shows it', async () => {
     const t0 = new Date();
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'TooManyDeletes' },
-    });
+    quarantine(world);
     const first = await cycleAt(t0);
     expect(first.errors).toEqual([]);
 

@@ -14,6 +14,7 @@ import { renderStatusPage } from '../../lib/status/page';
 import { renderStatusText } from '../../lib/status/text';
 import { demoScenario, ownStorage, startWorld, type World } from '../support/world';
 import { forgetKeptCredentials } from '../../lib/clients/credentials';
+import { CONTOSO, NORTHWIND } from '../support/demo';
 
 /**
  * The status page an operator opens, rendered by headless Chromium from the state real cycles
@@ -21,8 +22,6 @@ import { forgetKeptCredentials } from '../../lib/clients/credentials';
  * with its consent link, silences with their ends, and the last cycles. A configuration named by a
  * hostile source tenant stays text. `UPDATE_SCREENSHOT=1` rewrites docs/status-page.png.
  */
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
 const job = (n: string) => `Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e0${n}`;
 const HOSTILE = '<img src=x onerror="window.__pwned=1">Tailspin & "Co"\u001b[2J';
 const SCREENSHOT = join(__dirname, '..', '..', 'docs', 'status-page.png');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle } from '../../lib/cycle/cycle';
 import { startWorld, type World } from '../support/world';
+import { CONTOSO, NORTHWIND, NORTHWIND_JOB, postSubjects, quarantine } from '../support/demo';
 
 /**
  * Stored data is a contract: a deployed instance upgrades with alerts, route logs and outbox rows
@@ -16,11 +17,6 @@ import { startWorld, type World } from '../support/world';
  * and send nothing that was sent.
  */
 
-const CONTOSO = '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b';
-const NORTHWIND = '8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d';
-const FABRIKAM_JOB = 'Azure2Azure.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.6c1f0e2d-8a3b-4c5d-9e7f-0a1b2c3d4e01';
-const NORTHWIND_JOB = 'Azure2Azure.8d1b6e425c3a4f7eb9d02a4c6e8f0b1d.7d2e1f3a-9b4c-4d6e-8f0a-1b2c3d4e5f01';
-
 interface StoredRows {
   capturedAt: string;
   alerts: Record<string, unknown>[];
@@ -29,7 +25,10 @@ interface StoredRows {
 
 const rows = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'stored-rows-v1.json'), 'utf8')) as StoredRows;
 
-/** The config the rows were written under. */
+/**
+ * The config the rows were written under (its addresses now on contoso.com: example domains are
+ * refused since; the stored messages keep the recipients they were planned for).
+ */
 const policy = buildPolicy(
   {
     tenants: { [CONTOSO]: { name: 'Contoso' }, [NORTHWIND]: { name: 'Northwind' } },
@@ -67,14 +66,8 @@ describe('upgrade: rows written by the release before the channel registry', () 
     world = await startWorld();
     world.tableName = `up${Math.random().toString(36).slice(2)}`;
     // The jobs as they stood when the rows were written.
-    world.cloud.control.setJob(CONTOSO, FABRIKAM_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'TooManyDeletes' },
-    });
-    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
-      state: 'quarantined',
-      quarantine: { reason: 'EncounteredQuarantineException' },
-    });
+    quarantine(world);
+    quarantine(world, NORTHWIND, NORTHWIND_JOB, { reason: 'EncounteredQuarantineException' });
     await load(`${world.tableName}alerts`, rows.alerts);
     await load(`${world.tableName}state`, rows.state);
   });
@@ -100,11 +93,7 @@ describe('upgrade: rows written by the release before the channel registry', () 
       ['ops@contoso.example', '[Critical] Quarantined: Contoso to Northwind (Northwind)'],
     ]);
     expect(world.cloud.acs.messages()[0]?.operationId).toBe(operationId);
-    const posts = world.cloud.webhooks.accepted().map((p) => {
-      const body = JSON.parse(p.body);
-      return `${p.kind}:${p.kind === 'teams' ? body.attachments[0].content.fallbackText : body.summary.subject}`;
-    });
-    expect(posts.sort()).toEqual([
+    expect(postSubjects(world).sort()).toEqual([
       // The digest as it stood when it was planned (one alert open then).
       'teams:[Critical] Daily digest 2026-12-06: 1 open alert (1 critical)',
       'teams:[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',

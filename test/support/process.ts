@@ -21,8 +21,13 @@ export interface ProcessOptions {
 
 /** `node <args>` as a new process, as a person or azd starts it. */
 export function runNode(args: string[], options: ProcessOptions): Promise<ProcessResult> {
+  return runProcess(process.execPath, args, options);
+}
+
+/** Any program as a new process (`sh -c '...'` for a line of the docs), its output captured for the log scan. */
+export function runProcess(program: string, args: string[], options: ProcessOptions): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(program, args, {
       cwd: options.cwd ?? root,
       env: { PATH: process.env.PATH, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

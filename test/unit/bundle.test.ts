@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundleFunctions } from '../../scripts/bundle';
+import { bundleFunctions, runtimeModules } from '../../scripts/bundle';
+import { startSettings } from '../../scripts/kql-check-cost';
 
 /**
  * `npm run bundle` (what the deployment ships, docs/deploying.md, "Deploy with azd"): one file that registers every
@@ -47,5 +48,37 @@ describe('the deployment bundle', () => {
     const line = out.split('\n').find((l) => l.startsWith('registered '));
     expect(JSON.parse(line?.slice('registered '.length) ?? '[]').sort()).toEqual(registeredInSources());
     expect(registeredInSources().length).toBeGreaterThan(2);
+  });
+
+  it('leaves the Kusto language service out, and loads it from node_modules at start for a config with KQL rules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'esw-bundle-kql-'));
+    const bundle = join(dir, 'dist', 'functions', 'app.js');
+    await bundleFunctions(root, bundle);
+    // Neither of its two scripts is inside (each defines its assembly and runtime by these names).
+    expect(readFileSync(bundle, 'utf8')).not.toMatch(/Bridge\.assembly\("Kusto\.Language\.Bridge"|Bridge\.NET/);
+    runtimeModules(root, dir, FAKE_CORE);
+    const config = join(dir, 'watch-config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        kqlRules: [
+          {
+            name: 'kql-typo',
+            timeSpan: '1h',
+            query: 'AADProvisioningLogs | where ResultType == "Failure" | summarize count() by BogusColumn',
+            threshold: { operator: '>', value: 5 },
+          },
+        ],
+      }),
+    );
+    // What functions/watch.ts does when the host loads it: validate the settings and the config, loudly.
+    const result = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(bundle)})`], {
+      cwd: dir,
+      env: startSettings(config),
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toContain(
+      "kqlRules[0].query: line 1, column 76: The name 'BogusColumn' does not refer to any known column, table, variable or function. (KS142)",
+    );
   });
 });

@@ -37,7 +37,7 @@ describe('the channel registry', () => {
     '%s: a config entry becomes a target known by its type and address, with its own log',
     (type, entry) => {
       const sample = sampleEntry(type, entry);
-      const policy = buildPolicy({ route: { channels: [sample] } }, { emailTo: ['ops@contoso.example'] });
+      const policy = buildPolicy({ route: { channels: [sample] } }, { emailTo: ['ops@contoso.com'] });
       const [target] = policy.route.channels ?? [];
       expect(target).toMatchObject({ id: `${type}:${sample[entry.address]}`, type });
       expect(receiversOf(policy.route).map((r) => r.id)).toEqual(['root', `root~${type}:${sample[entry.address]}`]);

@@ -128,3 +128,28 @@ describe('local.settings.json and the environment', () => {
     expect(notes.map((n) => n.split(':')[1]?.trim())).toEqual(['AZURE_CLOUD', 'WATCH_TENANTS']);
   });
 });
+
+describe('WATCH_CONFIG as a deployment sets it, on this machine', () => {
+  /** A project folder with the config file at its root, as azd packages it. */
+  function project(withConfig = true): string {
+    const dir = mkdtempSync(join(tmpdir(), 'esw-deployed-config-'));
+    if (withConfig) writeFileSync(join(dir, 'watch-config.json'), '{}');
+    return dir;
+  }
+  const deployed = { WATCH_CONFIG: '/home/site/wwwroot/watch-config.json' };
+
+  it("reads the project's file for the deployed app's /home/site/wwwroot path, and says so (azd env get-values, then npm run onboard)", () => {
+    const dir = project();
+    const { env, notes } = localSettings(deployed, join(dir, 'local.settings.json'));
+    expect(env.WATCH_CONFIG).toBe(join(dir, 'watch-config.json'));
+    expect(notes).toEqual([
+      `settings: WATCH_CONFIG="/home/site/wwwroot/watch-config.json" is the deployed app's path; ${join(dir, 'watch-config.json')}, the file the deployment ships, is read instead`,
+    ]);
+  });
+
+  it('leaves it alone when the project has no such file, and any other path', () => {
+    expect(localSettings(deployed, join(project(false), 'local.settings.json')).env).toEqual(deployed);
+    const other = { WATCH_CONFIG: '/etc/watch-config.json' };
+    expect(localSettings(other, join(project(), 'local.settings.json'))).toEqual({ env: other, notes: [] });
+  });
+});

@@ -113,6 +113,19 @@ describe('the deployment package', () => {
     expect(missing).toEqual([]);
   });
 
+  it('ships of the Kusto language service only the scripts the KQL check loads', () => {
+    const kusto = 'node_modules/@kusto/language-service-next';
+    const loaded = [
+      ...readFileSync(join(root, 'lib', 'config', 'kql-check.ts'), 'utf8').matchAll(
+        /load\('@kusto\/language-service-next\/([^']+)'\)/g,
+      ),
+    ].map((m) => m[1] as string);
+    expect(loaded).toEqual(['bridge.min.js', 'Kusto.Language.Bridge.min.js']);
+    const files = readdirSync(join(root, kusto)).map((f) => `${kusto}/${f}`);
+    for (const accepts of Object.values(readers))
+      expect(files.filter(accepts).sort()).toEqual([...loaded, 'package.json'].map((f) => `${kusto}/${f}`).sort());
+  });
+
   it('is read the same way by both, because every pattern is anchored at the root', () => {
     expect(() => gitignoreAccepts('lib')).toThrow(/not anchored/);
     expect(coreToolsAccepts('*.ts')('lib/app.ts')).toBe(true); // Core Tools: `*.ts` is the root only

@@ -13,11 +13,14 @@ import type { ChannelMessage } from './message';
  */
 
 /** How an HTTP channel makes its request and reads its answer. */
-export interface HttpChannel<T extends ChannelTarget, C extends ChannelMessage> {
+interface HttpChannel<T extends ChannelTarget, C extends ChannelMessage> {
   /** The request for one message; throws PostError `misconfigured` when a setting is missing or wrong. */
   request(content: C, ctx: PostContext<T>): HttpRequest;
-  /** Whether the answer means the channel took the message; throws PostError naming `where` when it did not (default: acceptAny2xx). */
-  answer?(answer: HttpAnswer, where: string): void;
+  /**
+   * What an answer that refused the message means, when the channel can say more than its status
+   * (PagerDuty's 400: the event or its routing key is wrong). Default: `<where> answered HTTP 400: …`.
+   */
+  explain?(answer: HttpAnswer, ctx: AnswerContext<T>): string | undefined;
 }
 
 /** What making a request is given: the target, the poster's settings and clock, the message's key and name. */
@@ -30,19 +33,31 @@ interface PostContext<T> {
   describe: string;
 }
 
+/** What reading an answer is given: the post's context, and where it went. */
+interface AnswerContext<T> extends PostContext<T> {
+  /** `Teams channel TEAMS_OPS_URL of route root (https://host/path (query hidden))`. */
+  where: string;
+}
+
 /**
- * The default reading of an answer: any 2xx took it; a redirect is refused (posts go only to the URL
- * in the setting); 408, 429 and 5xx may have it (retried with the same key); anything else refused it.
+ * What an answer means: any 2xx took the message; a redirect refused it (posts go only to the URL in
+ * the setting); 408, 429 and 5xx may have it (retried next cycle with the same key); anything else
+ * refused it, in the channel's words when it has some.
  */
-function acceptAny2xx(answer: HttpAnswer, where: string): void {
+function readAnswer<T extends ChannelTarget>(
+  answer: HttpAnswer,
+  ctx: AnswerContext<T>,
+  explain: HttpChannel<T, ChannelMessage>['explain'],
+): void {
   if (answer.status >= 200 && answer.status < 300) return;
   const text = answerText(answer);
   if (answer.status >= 300 && answer.status < 400)
     throw new PostError(
-      `${where} answered with a redirect (${text}); posts are sent only to the URL in the setting`,
+      `${ctx.where} answered with a redirect (${text}); posts are sent only to the URL in the setting`,
       'refused',
     );
-  throw new PostError(`${where} answered ${text}`, isTransient(answer.status) ? 'unknown' : 'refused');
+  if (isTransient(answer.status)) throw new PostError(`${ctx.where} answered ${text}`, 'unknown');
+  throw new PostError(explain?.(answer, ctx) ?? `${ctx.where} answered ${text}`, 'refused');
 }
 
 /** A status that says "not now" rather than "not this": the post may be retried as it is. */
@@ -72,7 +87,7 @@ export function httpDelivery<T extends ChannelTarget, C extends ChannelMessage>(
       const request = channel.request(content, post);
       const where = postedTo(ctx.describe, request.url);
       const answer = await poster.post(request, { what: where, abortSignal: ctx.signal });
-      (channel.answer ?? acceptAny2xx)(answer, where);
+      readAnswer(answer, { ...post, where }, channel.explain);
       return `posted to the ${ctx.describe}: ${content.summary}`;
     },
     failed(message, content, error, describe) {

@@ -1,6 +1,7 @@
 import type { ChannelTarget, PlannedChannel, PlannedMessage } from '../../model';
 import type { Channel } from './channel';
 import { email } from './email';
+import { pagerduty } from './pagerduty';
 import { teams } from './teams';
 import { webhook } from './webhook';
 
@@ -9,7 +10,7 @@ import { webhook } from './webhook';
  * this folder and one line here: config validation, the schema (`npm run schema`), grouping,
  * planning and delivery read this list.
  */
-export const CHANNELS: readonly Channel[] = [email, teams, webhook];
+export const CHANNELS: readonly Channel[] = [email, teams, webhook, pagerduty];
 
 const BY_TYPE = new Map(CHANNELS.map((channel) => [channel.type, channel]));
 
