@@ -22,6 +22,8 @@ const STAGES = [
   'reconcile',
   'inhibit',
   'silence',
+  // Signed, purpose-bound links and their ledger (issue 19's module): snooze, acknowledge and decide build on it.
+  'links',
   'snooze',
   'dispatch',
   'acknowledge',
