@@ -38,7 +38,7 @@ export interface AcknowledgeDeps {
   /** SNOOZE_SIGNING_KEY and SNOOZE_BASE_URL: acknowledge links share them (lib/acknowledge/links.ts). */
   settings: SnoozeSettings;
   alerts: Pick<AlertStore, 'get' | 'save'>;
-  ledger: Pick<LinkLedger, 'claim' | 'get'>;
+  ledger: Pick<LinkLedger, 'claim' | 'get' | 'sweep'>;
   /** The config's routes (whose recipients an email's page offers) and tenant names; absent when the config cannot be read. */
   policy?: Pick<Policy, 'route' | 'tenantNames'>;
   now: Date;
@@ -301,5 +301,9 @@ export async function handleAcknowledge(
       via: link.receiver,
     },
   });
-  return recordOnAlert(link, use, deps);
+  const answer = await recordOnAlert(link, use, deps);
+  // Each new confirmation clears the uses of links that have expired, so the ledger holds about a
+  // week of acknowledgements without a cycle of its own to clean it; a failure here costs nothing.
+  await deps.ledger.sweep(['acknowledge'], deps.now).catch(() => 0);
+  return answer;
 }

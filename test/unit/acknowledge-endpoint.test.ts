@@ -144,6 +144,18 @@ describe('the acknowledge endpoint', () => {
     expect(reopened.body).not.toContain('<form');
   });
 
+  it('a new confirmation sweeps the ledger of uses whose links have expired, and keeps the others', async () => {
+    const { deps, ledger } = await world();
+    const old = { at: at(-9 * 24 * 60 * MIN), expiresAt: at(-2 * 24 * 60 * MIN), keepUntil: at(-2 * 24 * 60 * MIN) };
+    await ledger.claim('acknowledge', 'o'.repeat(22), { ...old, record: { by: 'someone' } });
+    await ledger.claim('acknowledge', 'r'.repeat(22), { ...old, expiresAt: at(MIN), record: { by: 'recent' } });
+    const form = formOf((await handleAcknowledge(GET(linkFields(firingAlert())), deps(t0))).body, {
+      who: 'alice@contoso.com',
+    });
+    expect((await handleAcknowledge(POST(form), deps(t0))).status).toBe(201);
+    expect((await ledger.uses('acknowledge')).map((u) => u.linkId).sort()).toEqual([form.i, 'r'.repeat(22)].sort());
+  });
+
   it('the first acknowledgement of a firing period stands: another receiver’s link is told who was first', async () => {
     const { deps, stored } = await world();
     const email = formOf((await handleAcknowledge(GET(linkFields(firingAlert())), deps(t0))).body, {
