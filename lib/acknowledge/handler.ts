@@ -267,7 +267,7 @@ export async function handleAcknowledge(
         fields: { ...acknowledgeFields(fields), form: formToken(deps.settings.key, link.linkId, deps.now) },
         ...(cleared?.cleared
           ? {
-              clearedBefore: `${cleared.by} had acknowledged it at ${formatTime(cleared.at)}; ${cleared.cleared.why} at ${formatTime(cleared.cleared.at)} cleared that.`,
+              clearedBefore: `${cleared.by} had acknowledged it at ${formatTime(cleared.at)}, before ${cleared.cleared.why} at ${formatTime(cleared.cleared.at)}.`,
             }
           : {}),
       }),

@@ -297,7 +297,7 @@ describe('the acknowledge endpoint', () => {
       const after = linkFields(firingAlert(), 'root~teams:TEAMS_OPS_URL', at(10 * MIN));
       const page = await handleAcknowledge(GET(after), deps(at(11 * MIN)));
       expect(page.body).toContain(
-        'alice@contoso.com had acknowledged it at 2026-11-27 03:00 UTC; the alert changed at',
+        'alice@contoso.com had acknowledged it at 2026-11-27 03:00 UTC, before the alert changed at',
       );
       const done = await handleAcknowledge(POST(formOf(page.body, { who: 'Bob' })), deps(at(12 * MIN)));
       expect(done.status).toBe(201);
