@@ -70,11 +70,14 @@ function scenario(): Scenario {
   } as Scenario;
 }
 
-/** Short deadlines: the lost worker's batch is given up on after a few seconds. */
+/**
+ * Short deadlines: the lost worker's batch is given up on after a few seconds. Long enough that a
+ * worker process on a busy two-core machine (a test run beside other work) still reads its tenants.
+ */
 const LIMITS: CycleLimits = {
-  cycleMs: 15_000,
-  observeMs: 4_000,
-  tenantMs: 3_000,
+  cycleMs: 20_000,
+  observeMs: 8_000,
+  tenantMs: 6_000,
   callMs: 1_500,
   maxRetryAfterMs: 1_000,
 };
