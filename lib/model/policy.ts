@@ -18,6 +18,24 @@ export interface Route {
   digest?: DigestPolicy;
   /** On a receiver (dispatch/route.ts receiversOf): the channel this copy of the route delivers to; absent for email. */
   channel?: ChannelTarget;
+  /** Who hears of an alert of this route that nobody acknowledged in time, step by step (not inherited). */
+  escalate?: EscalationStep[];
+  /** On a receiver of an escalation step (receiversOf): which step, after how long, for which severities. */
+  escalation?: { step: number; afterMs: number; severities?: Severity[] };
+}
+
+/**
+ * One step of a route's escalation: an alert of the route firing and unacknowledged for `afterMs`
+ * (from its firing start, or from when a change cleared its acknowledgement) is sent once to these
+ * recipients and channels, as an escalation notice with its own notification log.
+ */
+export interface EscalationStep {
+  afterMs: number;
+  to: string[];
+  cc: string[];
+  channels?: ChannelTarget[];
+  /** Only alerts of these severities escalate (absent: every severity). */
+  severities?: Severity[];
 }
 
 /** Once a day at a local time in an IANA time zone: open alerts, what resolved, silences ending soon, or all healthy. */

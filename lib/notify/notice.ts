@@ -8,6 +8,7 @@ import type {
   NotificationKind,
   Severity,
 } from '../model';
+import { acknowledgementOf } from '../model/acknowledgement';
 import { formatDuration, formatTime } from '../util/text';
 import { alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
 
@@ -24,6 +25,23 @@ export interface Notice {
   alert: AlertRecord;
 }
 
+/** Something the reader can do from a notice, most important first. Only https hrefs (httpsLinks). */
+export interface NoticeAction extends Link {
+  kind: 'decide' | 'open' | 'acknowledge' | 'snooze';
+}
+
+/** Who acknowledged the notice's firing period, as every channel shows it. */
+export interface NoticeAcknowledgement {
+  by: string;
+  /** When (ISO). */
+  at: string;
+  comment?: string;
+  /** False once a change cleared it (reminders and escalation resumed). */
+  standing: boolean;
+  /** `Acknowledged by alice@contoso.com at 2026-11-27 03:12 UTC.`, and for a cleared one what cleared it. */
+  text: string;
+}
+
 export interface NoticeView {
   kind: NotificationKind;
   severity: Severity;
@@ -36,9 +54,9 @@ export interface NoticeView {
   heading: string;
   /** `[Critical] Quarantined: Fabrikam to Contoso (Contoso)`: the stable subject stem of the alert's thread. */
   stem: string;
-  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Decided`, `Resolved`, `Ended`. */
+  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Escalated`, `Decided`, `Resolved`, `Ended`. */
   status: string;
-  /** Subject prefix: ``, `Reminder: `, `Changed: `, `Resolved: `, `Ended: `. */
+  /** Subject prefix: ``, `Reminder: `, `Changed: `, `Escalated: `, `Resolved: `, `Ended: `. */
   prefix: string;
   /** A resolved notice whose end is good news; false for firing notices and for alerts that ended badly. */
   resolvedWell: boolean;
@@ -61,6 +79,12 @@ export interface NoticeView {
   snooze: Link[];
   /** The signed "Review and decide" link (sign-in, then a confirmation); only for alerts that offer a decision, with WATCH_ACTIONS on, and never on a resolved notice. */
   decide?: Link;
+  /** Who acknowledged the firing period this notice is about (standing, or cleared by a change); absent when nobody did. */
+  acknowledged?: NoticeAcknowledgement;
+  /** For an escalation notice: why it comes to its readers (`Nobody acknowledged it within 30 min …`). */
+  escalation?: string;
+  /** What the reader can do, most important first: actions[0] is the primary button of the first screen. */
+  actions: NoticeAction[];
 }
 
 /** A message's notices, and how to name them all at once. */
@@ -71,7 +95,7 @@ export interface NoticeSummary {
   resolvedOnly: boolean;
   /** Every resolved notice ended well. */
   allEndedWell: boolean;
-  /** `Resolved: ` / `Ended: ` for resolved-only messages, `Reminder: ` / `Changed: ` for messages of only those, else empty. */
+  /** `Resolved: ` / `Ended: ` for resolved-only messages, `Reminder: ` / `Changed: ` / `Escalated: ` for messages of only those, else empty. */
   prefix: string;
   /** `1 deletion hold, 1 quarantined: Contoso, Fabrikam`. */
   counts: string;
@@ -81,7 +105,7 @@ export interface NoticeSummary {
 
 export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning' };
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
-const KIND_RANK = { firing: 0, changed: 1, decided: 2, reminder: 3, resolved: 4 } as const;
+const KIND_RANK = { firing: 0, escalation: 1, changed: 2, decided: 3, reminder: 4, resolved: 5 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
@@ -99,6 +123,8 @@ function status(kind: NotificationKind, endedWell: boolean, endedAs?: string): {
       return { status: 'Changed', prefix: 'Changed: ' };
     case 'decided':
       return { status: 'Decided', prefix: 'Decided: ' };
+    case 'escalation':
+      return { status: 'Escalated', prefix: 'Escalated: ' };
     case 'resolved':
       if (endedWell) return { status: 'Resolved', prefix: 'Resolved: ' };
       return endedAs
@@ -144,6 +170,46 @@ function changeOf(item: NotificationItem, alert: AlertRecord): string | undefine
   return ruleFor(alert.labels.condition)?.describeChange?.(item.previousMaterial, item.material ?? '');
 }
 
+/** Who acknowledged the notice's firing period, in the words every channel shows. */
+function acknowledgedOf(item: NotificationItem, alert: AlertRecord): NoticeAcknowledgement | undefined {
+  const ack = acknowledgementOf(alert, item.startsAt);
+  if (!ack) return undefined;
+  const said = `Acknowledged by ${ack.by} at ${formatTime(ack.at)}`;
+  const text = ack.cleared
+    ? `${said}, before ${ack.cleared.why} at ${formatTime(ack.cleared.at)}: reminders resumed until someone acknowledges it again.`
+    : `${said}.`;
+  return { by: ack.by, at: ack.at, ...(ack.comment ? { comment: ack.comment } : {}), standing: !ack.cleared, text };
+}
+
+/** Why an escalation notice comes to its readers. */
+function escalationOf(item: NotificationItem): string | undefined {
+  if (item.kind !== 'escalation' || !item.escalation) return undefined;
+  const { afterMs, unacknowledgedSince } = item.escalation;
+  return `Nobody has acknowledged this alert in ${formatDuration(afterMs)} (since ${formatTime(unacknowledgedSince)}), so it is escalated to you. Acknowledge it to stop reminders and further escalation.`;
+}
+
+/**
+ * What a reader can do from a notice, in the order every channel shows (docs: notice actions):
+ * acknowledge (while nobody has; not on resolved notices, and only for the alert's current firing
+ * period), then snooze.
+ */
+function actionsOf(
+  item: NotificationItem,
+  alert: AlertRecord,
+  links: { decide?: Link; snooze: Link[]; acknowledged?: NoticeAcknowledgement },
+  ctx: ViewContext,
+): NoticeAction[] {
+  const { decide, snooze, acknowledged } = links;
+  const actions: NoticeAction[] = decide ? [{ kind: 'decide', ...decide }] : [];
+  const current = alert.state === 'firing' && item.startsAt === alert.startsAt;
+  if (item.kind !== 'resolved' && current && !acknowledged?.standing) {
+    const link = ctx.acknowledge?.(alert, item, ctx.now);
+    if (link) actions.push({ kind: 'acknowledge', ...link });
+  }
+  actions.push(...snooze.map((link): NoticeAction => ({ kind: 'snooze', ...link })));
+  return actions;
+}
+
 /** The view of one notice; `view` when the alert's view is already known (default: from its rule). */
 export function noticeView(
   { item, alert }: Notice,
@@ -158,6 +224,10 @@ export function noticeView(
   const sinceSource = view.since && Date.parse(view.since) !== Date.parse(item.startsAt) ? 'entra' : 'monitor';
   const since = view.since ?? item.startsAt;
   const endedAt = item.kind === 'resolved' ? (item.endsAt ?? alert.endsAt) : undefined;
+  const snooze = brief(item) ? [] : (ctx.snooze?.(alert, ctx.now) ?? []);
+  const { decide } = decideOf(item, alert, ctx);
+  const acknowledged = acknowledgedOf(item, alert);
+  const escalation = escalationOf(item);
   return {
     kind: item.kind,
     severity: alert.severity,
@@ -175,8 +245,11 @@ export function noticeView(
     endedAt,
     when: whenOf(item, view, since, sinceSource, endedAt, ctx.now),
     change: changeOf(item, alert),
-    snooze: brief(item) ? [] : (ctx.snooze?.(alert, ctx.now) ?? []),
-    ...decideOf(item, alert, ctx),
+    snooze,
+    ...(acknowledged ? { acknowledged } : {}),
+    ...(escalation ? { escalation } : {}),
+    ...(decide ? { decide } : {}),
+    actions: actionsOf(item, alert, { decide, snooze, acknowledged }, ctx),
   };
 }
 
@@ -225,6 +298,24 @@ export function noticeViews(notices: Notice[], ctx: ViewContext): NoticeView[] {
   return unique.map((n) => noticeView(n, ctx)).sort(byUrgency);
 }
 
+/** What a count says of its kind in a message of several kinds: `1 still quarantined`, `1 escalated: quarantined`. */
+const MIXED_WORDS: Record<NotificationKind, string> = {
+  firing: '',
+  reminder: 'still ',
+  changed: 'changed: ',
+  escalation: 'escalated: ',
+  decided: 'decided: ',
+  resolved: '',
+};
+
+/** The subject prefix of a message whose notices are all of one kind (resolved ones aside). */
+const ONLY_KIND_PREFIX: Partial<Record<NotificationKind, string>> = {
+  reminder: 'Reminder: ',
+  changed: 'Changed: ',
+  escalation: 'Escalated: ',
+  decided: 'Decided: ',
+};
+
 /** How a message names several notices at once. */
 export function summarize(views: NoticeView[]): NoticeSummary {
   const severity = views.reduce<Severity>(
@@ -242,15 +333,7 @@ export function summarize(views: NoticeView[]): NoticeSummary {
     // A message of reminders (or changes) only says so once, in its prefix; a mixed one says it per
     // count. A resolved notice in a mixed message (one that ended badly, beside what happened instead) says how it ended.
     const mixed = views.some((o) => o.kind !== v.kind);
-    const words = mixed
-      ? v.kind === 'reminder'
-        ? 'still '
-        : v.kind === 'changed'
-          ? 'changed: '
-          : v.kind === 'decided'
-            ? 'decided: '
-            : ''
-      : '';
+    const words = mixed ? MIXED_WORDS[v.kind] : '';
     const ending = v.resolvedWell ? 'resolved' : 'ended';
     const key = `${v.kind}:${v.resolvedWell}:${v.alert.labels.condition}`;
     const entry =
@@ -270,13 +353,7 @@ export function summarize(views: NoticeView[]): NoticeSummary {
     ? allEndedWell
       ? 'Resolved: '
       : 'Ended: '
-    : onlyKind === 'reminder'
-      ? 'Reminder: '
-      : onlyKind === 'changed'
-        ? 'Changed: '
-        : onlyKind === 'decided'
-          ? 'Decided: '
-          : '';
+    : ((onlyKind && ONLY_KIND_PREFIX[onlyKind]) ?? '');
   return {
     severity,
     resolvedOnly,

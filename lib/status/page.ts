@@ -49,11 +49,22 @@ function missingWords(since: string): string {
   return `not seen on the last read (since ${formatTime(since)}); confirming before it ends`;
 }
 
+/** Who acknowledged it and whom it was escalated to, under its state. */
+function onCallText(alert: StatusAlert): string {
+  const ack = alert.acknowledged
+    ? `<div class="small"><span class="badge acked">acknowledged</span> by ${e(alert.acknowledged.by)} at ${e(formatTime(alert.acknowledged.at))}${alert.acknowledged.comment ? `<div class="muted small">“${e(alert.acknowledged.comment)}”</div>` : ''}</div>`
+    : '';
+  const escalated = (alert.escalated ?? [])
+    .map((x) => `<div class="muted small">escalated to ${e(x.to)} at ${e(formatTime(x.at))}</div>`)
+    .join('');
+  return `${ack}${escalated}`;
+}
+
 function stateText(alert: StatusAlert): string {
   const missing = alert.missingSince ? `<div class="muted small">${e(missingWords(alert.missingSince))}</div>` : '';
-  if (!alert.mutedBy) return `<span class="badge firing">firing</span>${missing}`;
+  if (!alert.mutedBy) return `<span class="badge firing">firing</span>${missing}${onCallText(alert)}`;
   const until = alert.mutedBy.until ? ` until ${e(formatTime(alert.mutedBy.until))}` : '';
-  return `<span class="badge muted-badge">${e(alert.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance')}</span>${until}<div class="muted small">${e(alert.mutedBy.description)}</div>${missing}`;
+  return `<span class="badge muted-badge">${e(alert.mutedBy.kind === 'silence' ? 'silenced' : 'maintenance')}</span>${until}<div class="muted small">${e(alert.mutedBy.description)}</div>${missing}${onCallText(alert)}`;
 }
 
 function alertsSection(view: StatusView): string {
@@ -263,7 +274,7 @@ table { border-collapse: collapse; width: 100%; } th, td { text-align: left; ver
 th { font-weight: 600; color: #555; background: #fafafa; } td.num { text-align: right; white-space: nowrap; }
 .id { font: 11px ui-monospace, monospace; color: #777; } .muted { color: #777; } .small { font-size: 12px; } .count { color: #777; font-weight: normal; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
-.firing { background: #fde7e9; color: #a4262c; } .muted-badge { background: #eee; color: #555; }
+.firing { background: #fde7e9; color: #a4262c; } .muted-badge { background: #eee; color: #555; } .acked { background: #e7f4e8; color: #0b6a0b; }
 .banner { padding: 10px 14px; border-radius: 6px; margin: 12px 0; } .banner.good { background: #e7f4e8; } .banner.bad { background: #fde7e9; } .banner.late { background: #fff4ce; }
 .ok { color: #107c10; } .problem { color: #a4262c; } tr.bad td { background: #fffafa; } tr.upcoming td { color: #555; }
 ul { margin: 0; padding-left: 18px; } code { font-size: 12px; } .nowrap { white-space: nowrap; }

@@ -1,5 +1,7 @@
 import { lastAttempt, type DecisionAudit } from '../actions/audit';
-import { matchLabelsOf, routesFor } from '../dispatch/route';
+import { allReceivers, isEscalationReceiver, matchLabelsOf, routesFor } from '../dispatch/route';
+import { standingAcknowledgement } from '../model/acknowledgement';
+import { channelOf } from '../notify/channels';
 import { viewOf } from '../evaluate/view';
 import type { AlertRecord, CoverageCounts, CycleSummary, Severity } from '../model';
 import type { CoverageCheck, LogReadCoverage, TenantCoverage } from '../model/coverage';
@@ -34,6 +36,10 @@ export interface StatusAlert {
   mutedBy?: { kind: 'silence' | 'maintenance'; description: string; until?: string };
   /** Its configuration was not seen on the last read, since then: held while that is confirmed. */
   missingSince?: string;
+  /** Who acknowledged its firing period (while that stands: no reminders, no escalation). */
+  acknowledged?: { by: string; at: string; comment?: string };
+  /** The escalation steps that went out for its firing period: to whom, when. */
+  escalated?: { to: string; at: string }[];
 }
 
 /** A tenant the monitor cannot read: the alert about it, or the last cycle's word while the alert is pending. */
@@ -182,6 +188,23 @@ async function auditOf(audit: DecisionAudit, names: Map<string, string>): Promis
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
+/** Whom an escalation receiver reaches, in words: its recipients, or its channel's name. */
+function escalationTarget(receiverId: string, policy: Policy | undefined): string {
+  const receiver = policy ? allReceivers(policy.route).find((r) => r.id === receiverId) : undefined;
+  if (!receiver) return receiverId;
+  if (receiver.channel) return channelOf(receiver.channel)?.name(receiver.channel) ?? receiver.channel.id;
+  return [...receiver.to, ...receiver.cc].join(', ');
+}
+
+/** The escalation notices that went out for the alert's current firing period, oldest first. */
+function escalationsOf(alert: AlertRecord, policy: Policy | undefined): StatusAlert['escalated'] {
+  const sent = Object.entries(alert.notified)
+    .filter(([id, log]) => isEscalationReceiver(id) && log.startsAt === alert.startsAt)
+    .map(([id, log]) => ({ to: escalationTarget(id, policy), at: log.lastAt }))
+    .sort((a, b) => a.at.localeCompare(b.at));
+  return sent.length > 0 ? sent : undefined;
+}
+
 function statusAlert(alert: AlertRecord, now: Date, policy: Policy | undefined): StatusAlert {
   const tenantNames = policy?.tenantNames ?? new Map<string, string>();
   const labels = matchLabelsOf(alert, tenantNames);
@@ -203,7 +226,14 @@ function statusAlert(alert: AlertRecord, now: Date, policy: Policy | undefined):
       ? { kind: muted.kind, description: muted.description, until: muted.until?.toISOString() }
       : undefined,
     missingSince: alert.missingSince,
+    acknowledged: acknowledgedOf(alert),
+    escalated: escalationsOf(alert, policy),
   };
+}
+
+function acknowledgedOf(alert: AlertRecord): StatusAlert['acknowledged'] {
+  const ack = standingAcknowledgement(alert);
+  return ack ? { by: ack.by, at: ack.at, ...(ack.comment ? { comment: ack.comment } : {}) } : undefined;
 }
 
 function mutesOf(policy: Policy | undefined, now: Date): StatusMute[] {

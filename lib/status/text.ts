@@ -92,6 +92,16 @@ export function renderStatusText(view: StatusView): string {
         ]),
       ),
     );
+    // Who is on them, and whom they were escalated to: a line each under the table.
+    for (const a of alerts) {
+      const name = cell(a.configuration ? `${a.title} (${a.configuration})` : a.title, 60);
+      if (a.acknowledged)
+        out.push(
+          `    ${name}: acknowledged by ${cell(a.acknowledged.by, 100)} at ${formatTime(a.acknowledged.at)}${a.acknowledged.comment ? `: "${cell(a.acknowledged.comment, 120)}"` : ''}`,
+        );
+      for (const x of a.escalated ?? [])
+        out.push(`    ${name}: escalated to ${cell(x.to, 100)} at ${formatTime(x.at)}`);
+    }
   }
 
   if (view.unreadable.length > 0) {

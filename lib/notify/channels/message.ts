@@ -24,7 +24,7 @@ export interface ChannelRenderOptions {
 }
 
 /** Only https links reach a button or a payload, whatever a rule returned. */
-export function httpsLinks(links: Link[]): Link[] {
+export function httpsLinks<T extends Link>(links: T[]): T[] {
   return links.filter((l) => {
     try {
       return new URL(l.href).protocol === 'https:';

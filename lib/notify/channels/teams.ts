@@ -8,6 +8,7 @@ import {
   SEVERITY_LABEL,
   subjectOf,
   summarize,
+  type NoticeAcknowledgement,
   type NoticeSummary,
   type NoticeView,
 } from '../notice';
@@ -24,7 +25,7 @@ import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './me
  * "contentUrl": null, "content": <AdaptiveCard> }] }` (docs/channels.md, "Teams"). The words are the notice
  * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
  * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
- * buttons (Action.OpenUrl) for the decide link, the links and the snooze links.
+ * buttons (Action.OpenUrl) for the decide link, the links, Acknowledge and the snooze links.
  *
  * A card is valid for the version it declares (1.5 by default, `cardVersion` per channel; a test
  * checks every card with Microsoft's `adaptivecards` library): it uses the elements of Adaptive
@@ -161,6 +162,15 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
   return [title, textBlock(cardText(book.meaning, limits.what, { multiline: true })), ...steps, ...more];
 }
 
+/** Who acknowledged the alert (green while it stands), and their comment. */
+function acknowledged(ack: NoticeAcknowledgement, limits: TextLimits): Element {
+  const comment = ack.comment ? ` “${cardText(ack.comment, limits.value)}”` : '';
+  return textBlock(`${cardText(ack.text, limits.what)}${comment}`, {
+    color: ack.standing ? 'Good' : 'Default',
+    weight: 'Bolder',
+  });
+}
+
 /** One alert's section: for a grouped card with its own status line and heading. */
 function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
   const items: Element[] = [];
@@ -169,12 +179,19 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
+  if (v.escalation) items.push(textBlock(cardText(v.escalation, limits.what), { weight: 'Bolder' }));
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
   items.push(textBlock(cardText(brief(v) ? v.when : v.view.what, limits.what, { multiline: true })));
+  if (v.acknowledged) items.push(acknowledged(v.acknowledged, limits));
   const factSet = facts(v, limits);
   if (factSet) items.push(factSet);
   items.push(...runbook(v, limits, sameStepsAs));
-  const actions = actionSet([...(v.decide ? [v.decide] : []), ...v.view.links, ...v.snooze], limits.links);
+  // In the order of the notice's actions: the decide link, the rule's links (open), Acknowledge, then the
+  // snooze links; within Teams' six buttons the rule's last links give way to the others.
+  const decide = v.decide ? [v.decide] : [];
+  const own = [...v.actions.filter((a) => a.kind === 'acknowledge'), ...v.snooze];
+  const room = Math.max(1, Math.min(6, limits.links) - own.length - decide.length);
+  const actions = actionSet([...decide, ...v.view.links.slice(0, room), ...own], limits.links);
   if (actions) items.push(actions);
   return items;
 }

@@ -1,7 +1,7 @@
 import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
-import { subjectOf, summarize, type NoticeView } from '../notice';
+import { subjectOf, summarize, type NoticeAction, type NoticeView } from '../notice';
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
@@ -62,6 +62,12 @@ interface WebhookNotice {
   decide?: WebhookLink;
   /** A decided notice's decision; a resolved notice's decisions of its period (who decided). */
   decisions?: { title: string; by: string; at: string; detail: string }[];
+  /** What the reader can do, most important first (the notice's actions; `snooze` above is kept for older receivers). */
+  actions: { kind: NoticeAction['kind']; label: string; url: string }[];
+  /** Who acknowledged the firing period (standing, or cleared by a change); null when nobody did. */
+  acknowledged: { by: string; at: string; comment: string | null; standing: boolean; text: string } | null;
+  /** For an escalation notice, why it comes (`Nobody has acknowledged this alert in 30 min …`); null otherwise. */
+  escalation: string | null;
 }
 
 /** What every payload carries, whatever its type. */
@@ -141,6 +147,21 @@ function noticeOf(v: NoticeView): WebhookNotice {
           })),
         }
       : {}),
+    actions: httpsLinks(v.actions).map((a) => ({
+      kind: a.kind,
+      label: line(a.label, 120),
+      url: a.href,
+    })),
+    acknowledged: v.acknowledged
+      ? {
+          by: line(v.acknowledged.by, 300),
+          at: v.acknowledged.at,
+          comment: orNull(v.acknowledged.comment, 300),
+          standing: v.acknowledged.standing,
+          text: text(v.acknowledged.text, 600),
+        }
+      : null,
+    escalation: orNull(v.escalation, 600),
   };
 }
 

@@ -1,6 +1,14 @@
 import type { Link } from '../../../model';
 import { escapeHtml } from '../../../util/text';
-import { bannerOf, brief, repeatedRunbooks, SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
+import {
+  bannerOf,
+  brief,
+  repeatedRunbooks,
+  SEVERITY_LABEL,
+  type NoticeAcknowledgement,
+  type NoticeSummary,
+  type NoticeView,
+} from '../../notice';
 import { displayLine, displayText } from '../../../util/safe-text';
 
 /**
@@ -146,8 +154,11 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
   }
   if (brief(v)) {
     parts.push(paragraph(text(v.when, 600), 'font-weight:600'));
+    if (v.acknowledged) parts.push(acknowledgedHtml(v));
   } else {
+    if (v.escalation) parts.push(paragraph(text(v.escalation, 600), 'font-weight:600'));
     if (v.change) parts.push(row('What changed', text(v.change, 600)));
+    if (v.acknowledged) parts.push(acknowledgedHtml(v));
     parts.push(paragraph(text(view.what, 1000)));
     parts.push(row('Since', text(v.when, 400)));
     if (view.next) parts.push(row('What happens next', text(view.next, 600)));
@@ -179,7 +190,8 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
     parts.push(subheading('Details'));
     parts.push(facts.map(([label, value]) => row(line(label, 120), text(value, 1000))).join('\n'));
   }
-  const links = safeLinks(view.links);
+  // The rule's links, then Acknowledge (a page that asks to confirm; lib/acknowledge/), as the notice's actions order them.
+  const links = safeLinks([...view.links, ...v.actions.filter((a) => a.kind === 'acknowledge')]);
   if (links.length) parts.push(`<div style="margin:12px 0 0">${links.map((link) => button(link)).join('')}</div>`);
   // Snooze buttons side by side, in grey: they open a page that asks to confirm (lib/snooze/).
   const snooze = safeLinks(v.snooze);
@@ -189,6 +201,16 @@ function section(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeView):
     );
   }
   return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:18px 24px 22px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${parts.join('\n')}\n</td></tr>`;
+}
+
+/** Who acknowledged the notice's firing period, and their comment: green while it stands. */
+function acknowledgedHtml(v: NoticeView): string {
+  const ack = v.acknowledged as NoticeAcknowledgement;
+  const comment = ack.comment ? `<br>“${text(ack.comment, 300)}”` : '';
+  const tone: Tone = ack.standing ? 'resolved' : 'ended';
+  return paragraph(
+    `<span class="esw-tone-${tone}" style="font-weight:600;color:${TONES[tone].colour}">${text(ack.text, 600)}</span>${comment}`,
+  );
 }
 
 export function banner(label: string, tone: Tone): string {

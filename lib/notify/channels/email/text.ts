@@ -16,10 +16,20 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
   const { view } = v;
   const lines: string[] = [];
   if (withHeading) lines.push(`${v.status.toUpperCase()}: ${displayLine(v.heading, 200)}`, '');
+  const acknowledged = v.acknowledged
+    ? [
+        displayText(v.acknowledged.text, 600),
+        ...(v.acknowledged.comment ? [`  "${displayLine(v.acknowledged.comment, 300)}"`] : []),
+        '',
+      ]
+    : [];
   if (brief(v)) {
     lines.push(displayText(v.when, 600));
+    if (acknowledged.length) lines.push('', ...acknowledged.slice(0, -1));
   } else {
+    if (v.escalation) lines.push(displayText(v.escalation, 600), '');
     if (v.change) lines.push(`What changed: ${displayText(v.change, 600)}`, '');
+    lines.push(...acknowledged);
     lines.push(displayText(view.what, 1000), '', `Since: ${displayText(v.when, 400)}`);
     if (view.next) lines.push(`What happens next: ${displayText(view.next, 600)}`);
     if (view.runbook && sameStepsAs) {
@@ -46,6 +56,8 @@ function sectionText(v: NoticeView, withHeading: boolean, sameStepsAs?: NoticeVi
     lines.push('', 'Links:');
     for (const link of links) lines.push(`- ${displayLine(link.label, 120)}:`, `  ${link.href}`);
   }
+  const acknowledge = v.actions.filter((a) => a.kind === 'acknowledge' && /^https:\/\//i.test(a.href));
+  for (const link of acknowledge) lines.push('', 'Acknowledge (the page asks you to confirm):', `  ${link.href}`);
   const snooze = v.snooze.filter((l) => /^https:\/\//i.test(l.href));
   if (snooze.length) {
     lines.push('', 'Snooze (the page asks you to confirm):');
