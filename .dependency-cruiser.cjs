@@ -25,6 +25,7 @@ const STAGES = [
   'snooze',
   'actions',
   'dispatch',
+  'acknowledge',
   'digest',
   'notify',
 ];

@@ -1,17 +1,7 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { linkPageFields } from '../lib/util/link-form';
 import { problemPage, SNOOZE_PAGE_HEADERS } from '../lib/snooze/page';
 import { snoozeFromEnv } from '../lib/app';
-
-/** A confirmation form is a few hundred bytes; anything much bigger is not one. */
-const MAX_FORM_BYTES = 8192;
-
-/** The fields of the link (GET) or of the confirmation form (POST, application/x-www-form-urlencoded). */
-async function fieldsOf(request: HttpRequest): Promise<Record<string, string> | undefined> {
-  if (request.method !== 'POST') return Object.fromEntries(request.query.entries());
-  const text = await request.text();
-  if (text.length > MAX_FORM_BYTES) return undefined;
-  return Object.fromEntries(new URLSearchParams(text).entries());
-}
 
 /**
  * GET/POST /api/snooze: the signed snooze links of alert messages (lib/snooze/). The GET shows
@@ -21,7 +11,7 @@ async function fieldsOf(request: HttpRequest): Promise<Record<string, string> | 
  */
 export async function snooze(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const fields = await fieldsOf(request);
+    const fields = await linkPageFields(request);
     if (!fields)
       return {
         status: 413,

@@ -46,6 +46,8 @@ import { actionsPossible } from './actions/readiness';
 import { msalSignIn } from './actions/sign-in';
 import { CLOUDS } from './settings/clouds';
 import { LINK_LEDGER_TABLE, LinkLedger } from './store/link-ledger';
+import { handleAcknowledge, type AcknowledgeRequest, type AcknowledgeResponse } from './acknowledge/handler';
+import { ACKNOWLEDGE_PAGE_HEADERS } from './acknowledge/page';
 import { configReport, runDoctor, type DoctorDeps } from './doctor/doctor';
 import type { ConfigCheck } from './doctor/deployment-checks';
 import type { DoctorReport } from './doctor/report';
@@ -145,6 +147,7 @@ export function cycleDepsFromSettings(
     poster: createHttpPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     concurrency: settings.scale?.concurrency,
+    secretsRead: settings.secretsRead,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
     render: renderOptionsFor({
@@ -261,11 +264,13 @@ export function formatSummary(summary: CycleSummary): string {
     );
   else if (spent) parts.push('the email budget ran out');
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
+  // What is not watched is said every cycle, not only when its alert fires a day later.
+  if (summary.coverage?.partial) parts.push(`${summary.coverage.partial} tenant(s) partially watched (see coverage)`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');
 }
 
-// ---- the other entry points: the fan-out worker, the status view, the snooze and decide endpoints ---
+// ---- the other entry points: the fan-out worker, the status view, the snooze, acknowledge and decide endpoints ----
 
 /**
  * One message of the fan-out queue, with this instance's settings: what functions/observe.ts runs.
@@ -345,19 +350,57 @@ export async function snoozeFromEnv(
       ),
     };
   }
-  let tenantNames = new Map<string, string>();
-  try {
-    tenantNames = loadPolicy(settings.configPath, { emailTo: settings.emailTo, checkKql: false }).tenantNames;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-  }
   const credential = createCredentials(settings, env).azure;
   return handleSnooze(method, fields, {
     snooze: settings.snooze,
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
     ledger: new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE)),
-    tenantNames,
+    tenantNames: readablePolicy(settings)?.tenantNames ?? new Map<string, string>(),
+    now,
+  });
+}
+
+/** The config file's policy for a link's page, or undefined when it cannot be read (that costs the page names, not the page). */
+function readablePolicy(settings: Settings): Policy | undefined {
+  try {
+    return loadPolicy(settings.configPath, { emailTo: settings.emailTo, checkKql: false });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return undefined;
+  }
+}
+
+/**
+ * The acknowledge endpoint wired from settings, as the Function App runs it: the alerts and the
+ * link ledger of AzureWebJobsStorage, the key and address of SNOOZE_SIGNING_KEY and SNOOZE_BASE_URL
+ * (acknowledge links share them), the config's routes (whose recipients the page offers) and
+ * tenant names; a config that cannot be read only costs those (the page then asks a name).
+ * Without SNOOZE_SIGNING_KEY no message carries an Acknowledge link, and the endpoint says so.
+ */
+export async function acknowledgeFromEnv(
+  env: Env,
+  request: AcknowledgeRequest,
+  now = new Date(),
+): Promise<AcknowledgeResponse> {
+  const settings = loadSettings(env);
+  if (!settings.snooze) {
+    return {
+      status: 404,
+      headers: ACKNOWLEDGE_PAGE_HEADERS,
+      body: problemPage(
+        'Acknowledge links are off',
+        'This monitor makes no Acknowledge links (SNOOZE_SIGNING_KEY is not set): reminders go on until the alert ends.',
+      ),
+    };
+  }
+  const policy = readablePolicy(settings);
+  const credential = createCredentials(settings, env).azure;
+  return handleAcknowledge(request, {
+    settings: settings.snooze,
+    alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+    ledger: new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE)),
+    ...(policy ? { policy } : {}),
     now,
   });
 }
@@ -483,6 +526,7 @@ function doctorDepsFromSettings(
           workspaceId: settings.logAnalytics.workspaceId,
         }
       : undefined,
+    secretsRead: settings.secretsRead,
     clock: options.clock ?? (() => new Date()),
   };
 }

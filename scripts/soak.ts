@@ -28,11 +28,12 @@ async function azuriteStorage(): Promise<{ storage: SoakStorage; stop(): Promise
     });
   const direct = (name: string) =>
     TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true });
-  const names = { alerts: `soak${seed}alerts`, state: `soak${seed}state` };
+  const names = { alerts: `soak${seed}alerts`, state: `soak${seed}state`, ledger: `soak${seed}ledger` };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const storage: SoakStorage = {
     alerts: client(names.alerts),
     state: client(names.state),
+    ledger: client(names.ledger),
     async rows(table) {
       const rows: Record<string, unknown>[] = [];
       await direct(names[table])

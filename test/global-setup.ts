@@ -22,6 +22,7 @@ export const OWN_STORAGE_ACCOUNTS = [
   'clierrors',
   'statuspage',
   'snooze',
+  'acknowledge',
   'fanout',
   'decide',
   'doctor',

@@ -6,7 +6,8 @@ import { SEVERITIES } from '../model';
 import { formatDurationText, parseDuration } from '../util/duration';
 import { canonicalTimeZone, field, isObject, shown, type Json } from '../util/json-checks';
 import { DOMAIN, EMAIL, exampleAddressProblem, GUID } from '../settings/settings';
-import type { Policy, Route, RulePolicy, Silence } from '../model/policy';
+import type { EscalationStep, Policy, Route, RulePolicy, Silence } from '../model/policy';
+import type { Severity } from '../model';
 import type { MaintenanceWindowConfig, Matchers, Weekday, WeeklyWindow } from '../model/config-file';
 import { buildActionsAccess } from './actions-config';
 import { buildKqlRules, buildProvisioningLogs } from './logs-config';
@@ -42,7 +43,17 @@ const MATCHER_KEYS = [
 const _allMatcherKeysListed: Exclude<keyof Matchers, (typeof MATCHER_KEYS)[number]> extends never ? true : never = true;
 const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes', 'channels', 'digest', 'timeZone'];
+const ROOT_ROUTE_FIELDS = [
+  'to',
+  'cc',
+  'repeatInterval',
+  'sendResolved',
+  'routes',
+  'channels',
+  'digest',
+  'timeZone',
+  'escalate',
+];
 const ROUTE_FIELDS = [
   'match',
   'to',
@@ -54,7 +65,11 @@ const ROUTE_FIELDS = [
   'channels',
   'digest',
   'timeZone',
+  'escalate',
 ];
+const ESCALATION_STEP_FIELDS = ['after', 'to', 'cc', 'channels', 'severity'];
+/** More escalation steps than this on one route are refused: a chain that long pages people for nothing. */
+const MAX_ESCALATION_STEPS = 10;
 const TOP_FIELDS = [
   '$schema',
   'route',
@@ -249,6 +264,61 @@ function repeatIntervals(
   return repeatMs;
 }
 
+/** `critical` or `["critical", "warning"]`: the severities an escalation step takes. */
+function severityList(value: unknown, path: string, problems: Problems): Severity[] | undefined {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) {
+    problems.add(path, 'expected at least one severity (leave it out to escalate every severity)');
+    return undefined;
+  }
+  list.forEach((item, i) => enumValue(item, Array.isArray(value) ? `${path}[${i}]` : path, problems, SEVERITIES));
+  return list.every((item) => SEVERITIES.includes(item as Severity)) ? [...new Set(list as Severity[])] : undefined;
+}
+
+/**
+ * One step of a route's `escalate`: `{ "after": "30m", "to": [...], "cc": [...], "channels": [...],
+ * "severity": ["critical"] }`. It needs a delay and someone to escalate to (`to` or `channels`).
+ */
+function buildEscalationStep(value: unknown, path: string, problems: Problems): EscalationStep | undefined {
+  const object = objectAt(value, path, problems, ESCALATION_STEP_FIELDS);
+  if (!object) return undefined;
+  let afterMs: number | undefined;
+  if (object.after === undefined)
+    problems.add(field(path, 'after'), 'required: how long an alert fires unacknowledged first (e.g. 30m)');
+  else afterMs = duration(object.after, field(path, 'after'), problems, { positive: true });
+  const to =
+    object.to === undefined ? [] : (emailList(object.to, field(path, 'to'), problems, { required: true }) ?? []);
+  const cc =
+    object.cc === undefined ? [] : (emailList(object.cc, field(path, 'cc'), problems, { required: false }) ?? []);
+  if (object.cc !== undefined && object.to === undefined)
+    problems.add(field(path, 'cc'), 'copies an email that has no `to`: give the step `to` as well');
+  const report = (at: string, message: string) => problems.add(at, message);
+  const channels = buildChannels(object.channels, field(path, 'channels'), report, []);
+  if (object.to === undefined && !(Array.isArray(object.channels) && object.channels.length > 0))
+    problems.add(path, 'give `to` or `channels`: whom this step escalates to');
+  const severities = severityList(object.severity, field(path, 'severity'), problems);
+  if (afterMs === undefined) return undefined;
+  return {
+    afterMs,
+    to,
+    cc,
+    ...(channels.length > 0 ? { channels } : {}),
+    ...(severities ? { severities } : {}),
+  };
+}
+
+/** A route's `escalate`: its steps (not inherited: a child route escalates only when it says so itself). */
+function buildEscalate(value: unknown, path: string, problems: Problems): EscalationStep[] | undefined {
+  if (value === undefined) return undefined;
+  const items = arrayAt(value, path, problems);
+  if (!items) return undefined;
+  if (items.length > MAX_ESCALATION_STEPS)
+    problems.add(path, `${items.length} steps; at most ${MAX_ESCALATION_STEPS} per route`);
+  const steps = items.flatMap((item, i) => buildEscalationStep(item, `${path}[${i}]`, problems) ?? []);
+  return steps.length > 0 ? steps : undefined;
+}
+
 function refuseOnRoot(object: Json, path: string, problems: Problems): void {
   if (object.match !== undefined)
     problems.add(
@@ -315,6 +385,8 @@ function buildRoute(value: unknown, path: string, id: string, parent: Inherited,
     configured: timeZone !== undefined,
   });
   if (digest) route.digest = digest;
+  const escalate = buildEscalate(object.escalate, field(path, 'escalate'), problems);
+  if (escalate) route.escalate = escalate;
   const children = object.routes === undefined ? [] : (arrayAt(object.routes, field(path, 'routes'), problems) ?? []);
   if (children.length > 0 && id.split('.').length > MAX_ROUTE_DEPTH) {
     problems.add(

@@ -137,11 +137,50 @@ function subjectMatchersDefinition(matchers: { properties: Record<string, JsonSc
   };
 }
 
-/** A route definition whose `channels` property is the registry's. */
+/** One step of a route's `escalate` (lib/config/config.ts buildEscalationStep checks the same). */
+const ESCALATION_STEP: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['after'],
+  anyOf: [{ required: ['to'] }, { required: ['channels'], properties: { channels: { minItems: 1 } } }],
+  description:
+    'An alert of this route still firing and unacknowledged this long after it began (or after a change cleared its acknowledgement) is sent once to these recipients and channels, as an escalation notice with its own notification log; they also hear when it ends. Never after an acknowledgement.',
+  properties: {
+    after: { $ref: '#/definitions/duration', description: 'How long the alert fires unacknowledged first, e.g. 30m.' },
+    to: { $ref: '#/definitions/recipients', description: 'Who gets the escalation email.' },
+    cc: {
+      type: 'array',
+      items: { $ref: '#/definitions/email' },
+      description: 'Copied on the escalation email (with `to` only).',
+    },
+    channels: {
+      type: 'array',
+      items: { $ref: '#/definitions/channel' },
+      description: 'Channels the escalation goes to besides email (not inherited from the route).',
+    },
+    severity: {
+      description: 'Only alerts of this severity (or these) escalate; every severity when absent.',
+      anyOf: [
+        { $ref: '#/definitions/severity' },
+        { type: 'array', minItems: 1, items: { $ref: '#/definitions/severity' } },
+      ],
+    },
+  },
+};
+
+const ESCALATE: JsonSchema = {
+  type: 'array',
+  maxItems: 10,
+  items: { $ref: '#/definitions/escalationStep' },
+  description:
+    'Escalation when nobody acknowledges an alert of this route: each step is sent once per firing period after its delay. Off unless given; not inherited by child routes.',
+};
+
+/** A route definition whose `channels` property is the registry's, with its `escalate`. */
 function withChannels(route: JsonSchema | undefined, channels: JsonSchema): JsonSchema | undefined {
   if (!route) return route;
   const properties = route.properties as Record<string, JsonSchema>;
-  return { ...route, properties: { ...properties, channels } };
+  return { ...route, properties: { ...properties, channels, escalate: ESCALATE } };
 }
 
 /** config.schema.json with its registry-derived parts brought up to date. */
@@ -155,6 +194,7 @@ export function withRegistry(schema: { definitions: Record<string, JsonSchema> }
       ...registryDefinitions(),
       subjectMatchers: subjectMatchersDefinition(definitions.matchers as { properties: Record<string, JsonSchema> }),
       channel,
+      escalationStep: ESCALATION_STEP,
       rootRoute: withChannels(definitions.rootRoute, channels) as JsonSchema,
       route: withChannels(definitions.route, channels) as JsonSchema,
     },

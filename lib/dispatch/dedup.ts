@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Route } from '../model/policy';
 import type { AlertDecision, AlertRecord, DecisionNote, NotificationItem, NotificationKind, RouteLog } from '../model';
+import { acknowledgementOf, standingAcknowledgement, unacknowledgedSince } from '../model/acknowledgement';
 
 export type { NotificationItem } from '../model';
 
@@ -35,6 +36,23 @@ function item(
 }
 
 /**
+ * What an escalation step's receiver needs to hear about a firing alert: its escalation notice,
+ * once per firing period, when the alert is of a severity the step takes and has been firing with
+ * nobody on it (no standing acknowledgement) for the step's delay. Never while an acknowledgement
+ * holds; an acknowledgement cleared by a change counts from the change.
+ */
+function escalationNeeded(alert: AlertRecord, receiver: Route, now: Date): NotificationItem | undefined {
+  const step = receiver.escalation as NonNullable<Route['escalation']>;
+  if (step.severities && !step.severities.includes(alert.severity)) return undefined;
+  const since = unacknowledgedSince(alert);
+  if (since === undefined || now.getTime() < Date.parse(since) + step.afterMs) return undefined;
+  return {
+    ...item(alert, receiver, 'escalation'),
+    escalation: { step: step.step, afterMs: step.afterMs, unacknowledgedSince: since },
+  };
+}
+
+/**
  * What a route needs to hear about an alert now, from the alert's state and the route's log
  * (Alertmanager's DedupStage): the firing notice of a period it has not heard of; a change notice
  * at once when the alert's material (a quarantine reason, an error code) differs from what the
@@ -47,11 +65,15 @@ export function neededNotification(alert: AlertRecord, route: Route, now: Date):
   const log = alert.notified[route.id];
   const sameLog = log !== undefined && log.startsAt === alert.startsAt;
   if (alert.state === 'firing') {
+    // An escalation step's receiver hears of a period once, when it escalates; then only its end.
+    if (route.escalation) return sameLog ? undefined : escalationNeeded(alert, route, now);
     if (!sameLog) return item(alert, route, 'firing');
     if (log.resolved) return undefined;
     // A log written before materials were recorded has none: nothing to compare, so no change notice.
     if (log.material !== undefined && (alert.material ?? '') !== log.material)
       return item(alert, route, 'changed', undefined, log);
+    // Someone is on it: no reminders on any route or channel until a change clears it or the alert ends.
+    if (standingAcknowledgement(alert)) return undefined;
     const due = Date.parse(log.lastAt) + route.repeatMs[alert.severity];
     return now.getTime() >= due ? item(alert, route, 'reminder', log.reminders + 1) : undefined;
   }
@@ -159,7 +181,8 @@ export function alreadySent(alert: AlertRecord | undefined, notice: Notification
   if (!log || log.startsAt !== notice.startsAt) return false;
   switch (notice.kind) {
     case 'firing':
-      // A period's log is written only once a notice of it went out, its firing notice first.
+    case 'escalation':
+      // A period's log is written only once a notice of it went out, its firing (or escalation) notice first.
       return true;
     case 'reminder':
       return notice.reminder !== undefined && log.reminders >= notice.reminder;
@@ -170,4 +193,15 @@ export function alreadySent(alert: AlertRecord | undefined, notice: Notification
     case 'decided':
       return (notice.decisions ?? []).every((d) => (log.decisions ?? []).includes(d.linkId));
   }
+}
+
+/**
+ * Whether a planned notice has become pointless since it was planned: a reminder or an escalation
+ * of a firing period someone has acknowledged since (the acknowledgement still standing). Delivery
+ * drops it instead of telling people of an alert somebody is already on.
+ */
+export function mootByAcknowledgement(alert: AlertRecord | undefined, notice: NotificationItem): boolean {
+  if (!alert || (notice.kind !== 'reminder' && notice.kind !== 'escalation')) return false;
+  const ack = acknowledgementOf(alert, notice.startsAt);
+  return ack !== undefined && !ack.cleared;
 }

@@ -1,6 +1,6 @@
 import type { PresentContext } from './rule';
 import { ruleFor } from './rules';
-import type { AlertRecord, AlertView, EndReason, Link, LinkTargets } from '../model';
+import type { AlertRecord, AlertView, EndReason, Link, LinkTargets, NotificationItem } from '../model';
 
 /** What channels need to present alerts: the clock, tenant names, and the other alerts of a job. */
 export interface ViewContext {
@@ -17,6 +17,11 @@ export interface ViewContext {
   snooze?: (alert: AlertRecord, now: Date) => Link[];
   /** The signed "Review and decide" link of an alert that offers a decision (lib/actions/links.ts), when WATCH_ACTIONS is on. */
   decide?: (alert: AlertRecord, now: Date) => Link | undefined;
+  /**
+   * The signed Acknowledge link of a notice (lib/acknowledge/links.ts), bound to the alert's firing
+   * period and the receiver the notice goes to, when SNOOZE_SIGNING_KEY is set; none otherwise.
+   */
+  acknowledge?: (alert: AlertRecord, item: NotificationItem, now: Date) => Link | undefined;
 }
 
 /** The other current alerts of an alert's job (none for tenant-wide alerts). */

@@ -93,8 +93,11 @@ type AlertState = 'pending' | 'firing' | 'resolved';
  */
 export type EndReason = 'configuration-gone' | 'no-longer-watched';
 
-/** What a notice says: it started, it is still on, it changed materially, someone decided from it, it ended. */
-export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'decided' | 'resolved';
+/**
+ * What a notice says: it started, it is still on, it changed materially, someone decided from it, it
+ * ended; or (to an escalation step's receivers, once per firing period) that nobody acknowledged it in time.
+ */
+export type NotificationKind = 'firing' | 'reminder' | 'changed' | 'decided' | 'resolved' | 'escalation';
 
 /**
  * A decision someone made from an alert's message (lib/actions/), as notices tell it: the decided
@@ -119,6 +122,30 @@ export interface AlertDecision extends DecisionNote {
   fingerprint: string;
   /** The firing period it was made in (the alert's startsAt then). */
   startsAt: string;
+}
+
+/**
+ * Someone said "I'm on it" about one firing period of an alert (an Acknowledge link, confirmed).
+ * Kept on the alert's own row, so one ETag guards the alert, what was sent about it and who
+ * acknowledged it. While it holds, no route or channel is reminded of the alert and no escalation
+ * step fires; a change notice (new reason or code) or a higher severity clears it (`cleared`), and
+ * a new firing period starts without one.
+ */
+export interface Acknowledgement {
+  /** The firing period it is about: the alert's `startsAt` when it was made. */
+  startsAt: string;
+  /** Who: the recipient chosen on the confirmation page, the name given there, or the signed-in person. */
+  by: string;
+  /** When (ISO). */
+  at: string;
+  /** Their comment, bounded; absent when none was given. */
+  comment?: string;
+  /** The receiver (route or route's channel) whose message carried the link: `root.0`, `root.0~teams:TEAMS_OPS_URL`. */
+  via: string;
+  /** The link it was made with (its use in the link ledger). */
+  linkId: string;
+  /** Set when a change cleared it (reminders and escalation resume): when, and why in a few words. */
+  cleared?: { at: string; why: string };
 }
 
 /**
@@ -166,6 +193,8 @@ export interface AlertRecord {
   missingSince?: string;
   /** Notification log per route id. */
   notified: Record<string, RouteLog>;
+  /** Who acknowledged its current (or last) firing period; absent on rows written before acknowledgements existed. */
+  acknowledged?: Acknowledgement;
   /** Optimistic concurrency token of the stored row; undefined for a new alert. */
   etag?: string;
 }
@@ -189,6 +218,8 @@ export interface NotificationItem {
   previousMaterial?: string;
   /** A decided notice: the decision it tells of; a resolved notice: the decisions of its period, to name who decided. */
   decisions?: DecisionNote[];
+  /** For escalations: which step of the route's `escalate` (0-based), after how long unacknowledged, since when. */
+  escalation?: { step: number; afterMs: number; unacknowledgedSince: string };
 }
 
 export interface Recipients {
@@ -337,6 +368,19 @@ export interface CycleSummary {
   heartbeat: 'sent' | 'failed' | 'skipped';
   /** Set when emails waited because the send budget ran out (absent: it did not). */
   emailBudgetSpent?: EmailBudgetSpent;
+  /** What the tenants' checks could do this cycle, counted (lib/model/coverage.ts; absent: nothing was read). */
+  coverage?: CoverageCounts;
+}
+
+/**
+ * The coverage of a cycle's tenants, counted: how many were read, how many had a degraded check,
+ * and per check how many tenants had it degraded or off. Bounded by the checks there are.
+ */
+export interface CoverageCounts {
+  tenants: number;
+  partial: number;
+  degraded: Record<string, number>;
+  off: Record<string, number>;
 }
 
 /**

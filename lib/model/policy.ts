@@ -20,6 +20,24 @@ export interface Route {
   timeZone?: string;
   /** On a receiver (dispatch/route.ts receiversOf): the channel this copy of the route delivers to; absent for email. */
   channel?: ChannelTarget;
+  /** Who hears of an alert of this route that nobody acknowledged in time, step by step (not inherited). */
+  escalate?: EscalationStep[];
+  /** On a receiver of an escalation step (receiversOf): which step, after how long, for which severities. */
+  escalation?: { step: number; afterMs: number; severities?: Severity[] };
+}
+
+/**
+ * One step of a route's escalation: an alert of the route firing and unacknowledged for `afterMs`
+ * (from its firing start, or from when a change cleared its acknowledgement) is sent once to these
+ * recipients and channels, as an escalation notice with its own notification log.
+ */
+export interface EscalationStep {
+  afterMs: number;
+  to: string[];
+  cc: string[];
+  channels?: ChannelTarget[];
+  /** Only alerts of these severities escalate (absent: every severity). */
+  severities?: Severity[];
 }
 
 /** Once a day at a local time in an IANA time zone: open alerts, what resolved, silences ending soon, or all healthy. */
@@ -179,10 +197,13 @@ export interface ProvisioningLogsPolicy {
   maxPagesPerCycle: number;
   /** How far before its watermark each read starts, for events that arrive late. */
   overlapMs: number;
+  /** The most the overlap widens to when events arrive later than it (the reader measures how late they are). */
+  maxOverlapMs: number;
 }
 
 export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = {
   source: 'graph',
   maxPagesPerCycle: 20,
   overlapMs: 15 * 60_000,
+  maxOverlapMs: 2 * 3600_000,
 };

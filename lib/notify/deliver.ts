@@ -1,6 +1,7 @@
 import type { HttpPoster } from '../clients/http-poster';
 import type { Mailer } from '../clients/mailer';
-import { alreadySent } from '../dispatch/dedup';
+import { alreadySent, mootByAcknowledgement } from '../dispatch/dedup';
+import { allReceivers } from '../dispatch/route';
 import { openInScope, routePath } from '../digest/digest';
 import { relatedAlerts } from '../evaluate/view';
 import type { AlertRecord, CyclePoint, EmailBudgetSpent, PlannedChannel, PlannedMessage } from '../model';
@@ -138,9 +139,11 @@ export async function sendPlanned(
 }
 
 /**
- * The planned messages less the notices their alerts' logs show were already sent (alreadySent):
- * a message left with none leaves the outbox unsent, one left with some goes with those. Only
- * messages never attempted: one whose send may have reached ACS keeps its content and Operation-Id.
+ * The planned messages less the notices their alerts' logs show were already sent (alreadySent)
+ * and the reminders and escalations of firing periods someone has acknowledged since they were
+ * planned (mootByAcknowledgement): a message left with none leaves the outbox unsent, one left with
+ * some goes with those. Only messages never attempted: one whose send may have reached ACS keeps
+ * its content and Operation-Id.
  */
 async function withoutSentNotices(
   planned: PlannedMessage[],
@@ -149,16 +152,23 @@ async function withoutSentNotices(
 ): Promise<PlannedMessage[]> {
   const kept: PlannedMessage[] = [];
   for (const message of planned) {
+    const sent = (item: PlannedMessage['items'][number]) => alreadySent(current.get(item.fingerprint), item);
+    const moot = (item: PlannedMessage['items'][number]) => mootByAcknowledgement(current.get(item.fingerprint), item);
     const sentAlready =
-      message.attempt || message.items.length === 0
-        ? []
-        : message.items.filter((item) => alreadySent(current.get(item.fingerprint), item));
+      message.attempt || message.items.length === 0 ? [] : message.items.filter((item) => sent(item) || moot(item));
     if (sentAlready.length === 0) {
       kept.push(message);
       continue;
     }
+    const acknowledged = sentAlready.filter((item) => !sent(item)).length;
+    const why = [
+      ...(sentAlready.length > acknowledged
+        ? [`${sentAlready.length - acknowledged} were sent already by another plan`]
+        : []),
+      ...(acknowledged > 0 ? [`${acknowledged} are reminders or escalations of alerts acknowledged since`] : []),
+    ];
     deps.log.warn(
-      `planned message ${message.key}: ${sentAlready.length} of its ${message.items.length} notice(s) were sent already by another plan, not sent again`,
+      `planned message ${message.key}: of its ${message.items.length} notice(s), ${why.join(' and ')}; those are not sent`,
     );
     if (sentAlready.length === message.items.length) {
       await deps.outbox.done(message.key);
@@ -170,12 +180,9 @@ async function withoutSentNotices(
   return kept;
 }
 
-/** Whether the config still has this channel on this route (routes are known by their place in the tree). */
+/** Whether the config still has this channel on this route or escalation step (routes are known by their place in the tree). */
 function stillConfigured(root: Route, target: PlannedChannel): boolean {
-  const routeId = routeOf(target);
-  const find = (route: Route): Route | undefined =>
-    route.id === routeId ? route : route.routes.map(find).find((r) => r !== undefined);
-  return find(root)?.channels?.some((c) => c.id === target.id) ?? false;
+  return allReceivers(root).some((r) => r.id === target.receiver && r.channel?.id === target.id);
 }
 
 /** How the log and errors name a queue's messages: `3 email(s)`, `3 message(s) to the Teams channel T of route root`. */
@@ -321,15 +328,29 @@ async function afterEarlierSend(message: PlannedMessage, run: Run): Promise<Plan
       await recordSent(message, run.current, deps);
       await deps.outbox.done(message.key);
       return 'sent';
-    case 'resend':
+    case 'resend': {
       await deps.outbox.update(earlier.message);
-      return earlier.message;
+      // It never reached anyone: what an acknowledgement made moot since it was planned is not sent now either.
+      const left = earlier.message.items.filter(
+        (item) => !mootByAcknowledgement(run.current.get(item.fingerprint), item),
+      );
+      if (left.length === earlier.message.items.length) return earlier.message;
+      deps.log.warn(
+        `planned message ${message.key}: ${earlier.message.items.length - left.length} of its notice(s) are reminders or escalations of alerts acknowledged since, not sent`,
+      );
+      if (left.length > 0) return { ...earlier.message, items: left };
+      await deps.outbox.done(message.key);
+      return 'handled';
+    }
   }
 }
 
-/** The routes a message's notices are for (`root.0` of `root.0~teams:TEAMS_OPS_URL`), in order. */
+/**
+ * The routes a message's notices are for (`root.0` of `root.0~teams:TEAMS_OPS_URL`), in order; an
+ * escalation step's receivers (`root.0.escalate.1`) are its route's, whose time zone and scope they share.
+ */
 function routesOf(message: PlannedMessage): string[] {
-  return [...new Set(message.items.map((i) => i.routeId.split('~')[0] as string))];
+  return [...new Set(message.items.map((i) => (i.routeId.split('~')[0] as string).replace(/\.escalate\.\d+$/, '')))];
 }
 
 /**

@@ -11,7 +11,7 @@ export interface MessageGroup {
   channel?: PlannedChannel;
 }
 
-const KIND_ORDER = { firing: 0, changed: 1, decided: 2, reminder: 3, resolved: 4 } as const;
+const KIND_ORDER = { firing: 0, escalation: 1, changed: 2, decided: 3, reminder: 4, resolved: 5 } as const;
 
 /**
  * Groups one cycle's notices into messages as each channel groups them (lib/notify/channels/): one
@@ -21,7 +21,7 @@ const KIND_ORDER = { firing: 0, changed: 1, decided: 2, reminder: 3, resolved: 4
  * rules can tell them apart. An alert that ended badly (`endedBadly`: a quarantine that ended because
  * Entra disabled the job) is no good news: it stays with the open alerts, beside the alert that says
  * what happened instead; a decided notice is about an open alert too. Within a message: new alerts
- * first, then changes, then decisions, then reminders.
+ * first, then escalations, changes, decisions, then reminders.
  */
 export function groupNotices(
   notices: { item: NotificationItem; route: Route }[],

@@ -8,6 +8,7 @@ import type {
   NotificationKind,
   Severity,
 } from '../model';
+import { acknowledgementOf } from '../model/acknowledgement';
 import { displayLine } from '../util/safe-text';
 import { formatDuration, formatShortTime, formatTime } from '../util/text';
 import { aboutTheTenant, alertHeading, tenantNameOf, viewOf, type ViewContext } from '../evaluate/view';
@@ -33,6 +34,18 @@ export interface NoticeAction extends Link {
   kind: 'decide' | 'open' | 'acknowledge' | 'snooze';
 }
 
+/** Who acknowledged the notice's firing period, as every channel shows it. */
+export interface NoticeAcknowledgement {
+  by: string;
+  /** When (ISO). */
+  at: string;
+  comment?: string;
+  /** False once a change cleared it (reminders and escalation resumed). */
+  standing: boolean;
+  /** `Acknowledged by alice@contoso.com at 2026-11-27 03:12 UTC.`, and for a cleared one what cleared it. */
+  text: string;
+}
+
 export interface NoticeView {
   kind: NotificationKind;
   severity: Severity;
@@ -50,7 +63,7 @@ export interface NoticeView {
    * (docs/channels.md, "Threading and mail rules"). No severity and no kind in it: those change while the alert lives.
    */
   stem: string;
-  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Decided`, `Resolved`, `Ended` (webhooks' schema enumerates them). */
+  /** What this notice is: `New alert`, `Reminder`, `Changed`, `Escalated`, `Decided`, `Resolved`, `Ended` (webhooks' schema enumerates them). */
   status: string;
   /** Subject prefix: `` for the firing notice, `Re: ` for every later one (RFC 5322 §3.6.5). */
   prefix: string;
@@ -86,11 +99,15 @@ export interface NoticeView {
   snooze: Link[];
   /** The signed "Review and decide" link (sign-in, then a confirmation); only for alerts that offer a decision, with WATCH_ACTIONS on, and never on a resolved or decided notice. */
   decide?: Link;
+  /** Who acknowledged the firing period this notice is about (standing, or cleared by a change); absent when nobody did. */
+  acknowledged?: NoticeAcknowledgement;
+  /** For an escalation notice: why it comes to its readers (`Nobody has acknowledged this alert in 30 min …`). */
+  escalation?: string;
   /**
    * What the reader can do, most important first: actions[0] is the primary button of the first
    * screen. `decide` (with WATCH_ACTIONS on, for an alert that offers a decision), `open` (the
-   * rule's first link: the job's Provisioning page), then `snooze`; resolved and decided notices
-   * carry only `open`.
+   * rule's first link: the job's Provisioning page), `acknowledge` (while nobody has, for the
+   * alert's current firing period), then `snooze`; resolved and decided notices carry only `open`.
    */
   actions: NoticeAction[];
   /** The rule's other links (provisioning logs, audit logs, Microsoft's guide), https only. */
@@ -117,7 +134,7 @@ export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', 
 /** How bad, in words for the first line of every message. */
 export const URGENCY: Record<Severity, string> = { critical: 'Critical: act now', warning: 'Warning' };
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1 };
-const KIND_RANK = { firing: 0, changed: 1, decided: 2, reminder: 3, resolved: 4 } as const;
+const KIND_RANK = { firing: 0, escalation: 1, changed: 2, decided: 3, reminder: 4, resolved: 5 } as const;
 const CONDITION_RANK = new Map(RULES.map((rule, i) => [rule.condition, i]));
 const COUNTED = new Map(RULES.map((rule) => [rule.condition, rule.counted]));
 
@@ -127,7 +144,7 @@ const SUBJECT_TITLE_MAX = 40;
 const SUBJECT_ABOUT_MAX = 80;
 
 /** Only https links reach a button or a payload, whatever a rule returned. */
-export function httpsLinks(links: Link[]): Link[] {
+export function httpsLinks<T extends Link>(links: T[]): T[] {
   return links.filter((l) => {
     try {
       return new URL(l.href).protocol === 'https:';
@@ -151,6 +168,8 @@ function statusOf(item: NotificationItem, endedWell: boolean, endedAs?: string):
       return 'Changed';
     case 'decided':
       return 'Decided';
+    case 'escalation':
+      return 'Escalated';
     case 'resolved':
       if (endedWell) return 'Resolved';
       return endedAs ? `Ended (${endedAs})` : 'Ended';
@@ -198,6 +217,28 @@ function changeOf(item: NotificationItem, alert: AlertRecord): string | undefine
   return ruleFor(alert.labels.condition)?.describeChange?.(item.previousMaterial, item.material ?? '');
 }
 
+/** Who acknowledged the notice's firing period, in the words every channel shows, in the route's time zone. */
+function acknowledgedOf(
+  item: NotificationItem,
+  alert: AlertRecord,
+  timeZone: string,
+): NoticeAcknowledgement | undefined {
+  const ack = acknowledgementOf(alert, item.startsAt);
+  if (!ack) return undefined;
+  const said = `Acknowledged by ${ack.by} at ${formatTime(ack.at, timeZone)}`;
+  const text = ack.cleared
+    ? `${said}, before ${ack.cleared.why} at ${formatTime(ack.cleared.at, timeZone)}: reminders resumed until someone acknowledges it again.`
+    : `${said}.`;
+  return { by: ack.by, at: ack.at, ...(ack.comment ? { comment: ack.comment } : {}), standing: !ack.cleared, text };
+}
+
+/** Why an escalation notice comes to its readers. */
+function escalationOf(item: NotificationItem, timeZone: string): string | undefined {
+  if (item.kind !== 'escalation' || !item.escalation) return undefined;
+  const { afterMs, unacknowledgedSince } = item.escalation;
+  return `Nobody has acknowledged this alert in ${formatDuration(afterMs)} (since ${formatTime(unacknowledgedSince, timeZone)}), so it is escalated to you. Acknowledge it to stop reminders and further escalation.`;
+}
+
 /** The error code (else the reason) an alert's rule reported: what tells one cause from another. */
 function causeLabelOf(alert: AlertRecord): string | undefined {
   const { errorCode, reason } = alert.annotations;
@@ -233,14 +274,35 @@ function decideOf(item: NotificationItem, alert: AlertRecord, ctx: ViewContext):
 }
 
 /**
- * The reader's actions, in the order of the contract shared by issues 18 and 19: decide, open the
- * rule's first link, snooze; a resolved or decided notice only opens.
+ * The acknowledge link of a notice about the alert's current firing period while nobody stands by
+ * it (never on a resolved or decided notice, nor on one about an earlier firing).
  */
-function actionsOf(decide: Link | undefined, links: Link[], snooze: Link[]): NoticeAction[] {
+function acknowledgeOf(
+  item: NotificationItem,
+  alert: AlertRecord,
+  acknowledged: NoticeAcknowledgement | undefined,
+  ctx: ViewContext,
+): Link | undefined {
+  const current = alert.state === 'firing' && item.startsAt === alert.startsAt;
+  if (brief(item) || !current || acknowledged?.standing) return undefined;
+  return ctx.acknowledge?.(alert, item, ctx.now);
+}
+
+/**
+ * The reader's actions, in the order of the contract shared by issues 18 and 19: decide, open the
+ * rule's first link, acknowledge, snooze; a resolved or decided notice only opens.
+ */
+function actionsOf(
+  decide: Link | undefined,
+  links: Link[],
+  acknowledge: Link | undefined,
+  snooze: Link[],
+): NoticeAction[] {
   const [open] = links;
   return [
     ...httpsLinks(decide ? [decide] : []).map((l) => ({ kind: 'decide' as const, ...l })),
     ...(open ? [{ kind: 'open' as const, ...open }] : []),
+    ...httpsLinks(acknowledge ? [acknowledge] : []).map((l) => ({ kind: 'acknowledge' as const, ...l })),
     ...httpsLinks(snooze).map((l) => ({ kind: 'snooze' as const, ...l })),
   ];
 }
@@ -264,6 +326,9 @@ export function noticeView(
   const decide = decideOf(item, alert, ctx);
   const change = changeOf(item, alert);
   const causeLabel = causeLabelOf(alert);
+  const acknowledged = acknowledgedOf(item, alert, timeZone);
+  const acknowledge = acknowledgeOf(item, alert, acknowledged, ctx);
+  const escalation = escalationOf(item, timeZone);
   return {
     kind: item.kind,
     severity: alert.severity,
@@ -289,12 +354,15 @@ export function noticeView(
       item.kind,
       endedWell,
       brief(item) ? '' : JSON.stringify(view.runbook ?? null),
-      ...(item.kind === 'changed' || item.kind === 'decided' ? [alert.fingerprint] : []),
+      // What is the alert's own stays its own section: a change, a decision, who acknowledged it.
+      ...(item.kind === 'changed' || item.kind === 'decided' || acknowledged ? [alert.fingerprint] : []),
     ].join('|'),
     ...(causeLabel ? { causeLabel } : {}),
     snooze,
+    ...(acknowledged ? { acknowledged } : {}),
+    ...(escalation ? { escalation } : {}),
     ...(decide ? { decide } : {}),
-    actions: actionsOf(decide, links, snooze),
+    actions: actionsOf(decide, links, acknowledge, snooze),
     moreLinks: links.slice(1),
     timeZone,
   };
@@ -339,6 +407,24 @@ export function countOf(condition: string, n: number): string {
   return `${n} ${n === 1 ? counted.one : counted.many}`;
 }
 
+/** What a count says of its kind in a message of several kinds: `1 still quarantined`, `1 escalated: quarantined`. */
+const MIXED_WORDS: Record<NotificationKind, string> = {
+  firing: '',
+  reminder: 'still ',
+  changed: 'changed: ',
+  escalation: 'escalated: ',
+  decided: 'decided: ',
+  resolved: '',
+};
+
+/** The kind after the tenant in the subject of a grouped message whose notices are all of one kind (resolved ones aside). */
+const ONLY_KIND_PREFIX: Partial<Record<NotificationKind, string>> = {
+  reminder: 'Reminder: ',
+  changed: 'Changed: ',
+  escalation: 'Escalated: ',
+  decided: 'Decided: ',
+};
+
 /** How a message names several notices at once. */
 export function summarize(views: NoticeView[]): NoticeSummary {
   const severity = views.reduce<Severity>(
@@ -357,15 +443,7 @@ export function summarize(views: NoticeView[]): NoticeSummary {
     const entry = counts.get(key) ?? {
       condition: v.alert.labels.condition,
       n: 0,
-      before: !mixed
-        ? ''
-        : v.kind === 'reminder'
-          ? 'still '
-          : v.kind === 'changed'
-            ? 'changed: '
-            : v.kind === 'decided'
-              ? 'decided: '
-              : '',
+      before: mixed ? MIXED_WORDS[v.kind] : '',
       after: mixed && v.kind === 'resolved' ? ` ${ending}` : '',
     };
     entry.n++;
@@ -437,16 +515,7 @@ export function subjectOf(views: NoticeView[], summary: NoticeSummary): string {
   const where = `${displayLine(tenant, SUBJECT_TENANT_MAX)}${others > 0 ? ` +${others} tenant${others === 1 ? '' : 's'}` : ''}`;
   const kinds = new Set(views.map((v) => v.kind));
   const only = kinds.size === 1 ? first.kind : undefined;
-  const kind =
-    only === 'resolved'
-      ? `${endingOf(summary)}: `
-      : only === 'reminder'
-        ? 'Reminder: '
-        : only === 'changed'
-          ? 'Changed: '
-          : only === 'decided'
-            ? 'Decided: '
-            : '';
+  const kind = only === 'resolved' ? `${endingOf(summary)}: ` : ((only && ONLY_KIND_PREFIX[only]) ?? '');
   const title = displayLine(ruleFor(first.alert.labels.condition)?.title ?? first.view.title, SUBJECT_TITLE_MAX);
   const what = aboutTheTenant(first.view, first.alert, first.tenant)
     ? title
@@ -472,6 +541,8 @@ export function preheaderOf(views: NoticeView[], summary: NoticeSummary, stillOp
         return `Changed: ${single.change ?? single.view.what}`;
       case 'decided':
         return `Decided: ${single.when}`;
+      case 'escalation':
+        return `Escalated: ${single.escalation ?? single.view.what}`;
       case 'resolved':
         return [single.when, stillOpen].filter(Boolean).join(' ');
     }

@@ -1,4 +1,5 @@
-import type { AlertLabels, AlertRecord, EndReason, Finding } from '../model';
+import type { Acknowledgement, AlertLabels, AlertRecord, EndReason, Finding, Severity } from '../model';
+import { standingAcknowledgement } from '../model/acknowledgement';
 
 export interface ReconcileInput {
   /** Every stored alert, by fingerprint. */
@@ -38,6 +39,24 @@ function fromFinding(f: Finding, previous: AlertRecord | undefined, at: string):
   };
 }
 
+const URGENCY: Record<Severity, number> = { critical: 0, warning: 1 };
+
+/**
+ * The acknowledgement of a firing alert after this cycle's finding: a change worth telling at once
+ * (a new material: reason, error code, threshold tier) or a more urgent severity clears it, so
+ * reminders and escalation resume until someone acknowledges the alert as it is now. The cleared
+ * record stays, so the change notice can say who had acknowledged it.
+ */
+function acknowledgementAfter(previous: AlertRecord, f: Finding, at: string): Acknowledgement | undefined {
+  const ack = standingAcknowledgement(previous);
+  if (!ack) return previous.acknowledged;
+  if ((f.material ?? '') !== (previous.material ?? ''))
+    return { ...ack, cleared: { at, why: 'the alert changed (a new reason or error code)' } };
+  if (URGENCY[f.severity] < URGENCY[previous.severity])
+    return { ...ack, cleared: { at, why: `its severity rose to ${f.severity}` } };
+  return ack;
+}
+
 /**
  * The alert lifecycle (Alertmanager's): inactive → pending → firing → resolved, per fingerprint,
  * pure over stored state and the clock. A finding makes an alert pending, then firing once it has
@@ -65,13 +84,21 @@ export function reconcile({
     const previous = stored.get(f.fingerprint);
     const record = fromFinding(f, previous, at);
     if (previous?.state === 'firing') {
-      changed.push(record);
+      changed.push({ ...record, acknowledged: acknowledgementAfter(previous, f, at) });
       continue;
     }
     const seen = previous?.state === 'pending' ? (previous.pendingCount ?? 0) + 1 : 1;
+    // A new firing period starts with nobody on it: the last period's acknowledgement ended with it.
     changed.push(
       seen > f.pendingCycles
-        ? { ...record, state: 'firing', startsAt: at, endsAt: undefined, pendingCount: undefined }
+        ? {
+            ...record,
+            state: 'firing',
+            startsAt: at,
+            endsAt: undefined,
+            pendingCount: undefined,
+            acknowledged: undefined,
+          }
         : { ...record, state: 'pending', pendingCount: seen },
     );
   }

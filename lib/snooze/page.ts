@@ -23,8 +23,9 @@ h1 { font-size: 20px; margin: 0 0 12px; } .alert { font-weight: 600; overflow-wr
 label { display: block; margin: 16px 0 4px; font-size: 14px; } input[type=text] { width: 100%; box-sizing: border-box; padding: 8px; font: inherit; }
 button { margin-top: 16px; padding: 10px 18px; font: inherit; font-weight: 600; color: #fff; background: #0f6cbd; border: 0; border-radius: 4px; cursor: pointer; }`;
 
-function document(title: string, main: string): string {
-  return htmlPage(title, STYLE, main);
+/** A whole page of a link's endpoint (snooze, acknowledge): the shared frame (lib/util/html-page.ts) with this page's style; `style` adds rules. */
+export function linkPage(title: string, main: string, style = ''): string {
+  return htmlPage(title, STYLE + style, main);
 }
 
 /** What the link would do, and the button that does it (a POST of the same signed fields). */
@@ -37,7 +38,7 @@ export function confirmPage(input: {
   const hidden = Object.entries(input.fields)
     .map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`)
     .join('\n');
-  return document(
+  return linkPage(
     'Snooze an alert',
     `<h1>Snooze this alert for ${e(input.duration)}?</h1>
 <p class="alert">${e(input.heading)}</p>
@@ -53,7 +54,7 @@ ${hidden}
 }
 
 export function donePage(input: { heading: string; until: Date; createdBy: string; again: boolean }): string {
-  return document(
+  return linkPage(
     'Alert snoozed',
     `<h1>${input.again ? 'Already snoozed' : 'Snoozed'}</h1>
 <p class="alert">${e(input.heading)}</p>
@@ -63,5 +64,5 @@ export function donePage(input: { heading: string; until: Date; createdBy: strin
 }
 
 export function problemPage(title: string, text: string): string {
-  return document(title, `<h1>${e(title)}</h1>\n<p>${e(text)}</p>`);
+  return linkPage(title, `<h1>${e(title)}</h1>\n<p>${e(text)}</p>`);
 }

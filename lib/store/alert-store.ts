@@ -35,6 +35,8 @@ interface AlertEntity {
   material?: string;
   endReason?: string;
   missingSince?: string;
+  /** JSON of the acknowledgement; absent on rows written before acknowledgements existed (they load without one). */
+  acknowledged?: string;
 }
 
 /** Table keys may not hold / \ # ? or control characters; tenant ids are GUIDs or domain names. */
@@ -89,6 +91,7 @@ function toEntity(record: AlertRecord): TableEntity<AlertEntity> {
     material: record.material,
     endReason: record.endReason,
     missingSince: record.missingSince,
+    acknowledged: record.acknowledged ? JSON.stringify(record.acknowledged) : undefined,
   };
 }
 
@@ -107,6 +110,7 @@ function fromEntity(entity: AlertEntity & { etag?: string }): AlertRecord {
     material: entity.material ?? undefined,
     endReason: (entity.endReason as AlertRecord['endReason']) ?? undefined,
     missingSince: entity.missingSince ?? undefined,
+    acknowledged: entity.acknowledged ? JSON.parse(entity.acknowledged) : undefined,
     etag: entity.etag,
   };
 }

@@ -18,6 +18,9 @@ import { stateStores } from '../../lib/store/state-table';
 import { MAX_PROPERTY_CHARS, StorageError } from '../../lib/store/table';
 import { TableClient } from '@azure/data-tables';
 import { MemoryTable, unreachable } from '../support/memory-table';
+import { handleAcknowledge } from '../../lib/acknowledge/handler';
+import { LinkLedger } from '../../lib/store/link-ledger';
+import { renderOptionsFor } from '../../lib/notify/render';
 
 /**
  * The simulated soak (issue #8): thousands of cycles of the real pipeline (lib/cycle/cycle.ts and every
@@ -38,6 +41,8 @@ import { MemoryTable, unreachable } from '../support/memory-table';
 export interface SoakStorage {
   alerts: TableClient;
   state: TableClient;
+  /** The link ledger of acknowledge links (default: in memory). */
+  ledger?: TableClient;
   /** Every row of a table, for the checks. */
   rows(table: 'alerts' | 'state'): Promise<Record<string, unknown>[]>;
   /** Makes Table Storage fail from now until `restore` (after `afterOps` more calls, where the backend can count them). */
@@ -52,6 +57,7 @@ function memoryStorage(): SoakStorage {
   return {
     alerts: alerts.asClient(),
     state: state.asClient(),
+    ledger: new MemoryTable('SyncWatchLinkLedger').asClient(),
     rows: async (table) => (table === 'alerts' ? alerts : state).allRows(),
     cut(afterOps) {
       let left = afterOps;
@@ -96,6 +102,15 @@ export interface SoakReport {
   channelNoticesDelivered: number;
   /** Daily digests delivered, by email and by webhook. */
   digestsDelivered: number;
+  /** Acknowledge links clicked (a GET and, when it offered the form, its POST), acknowledgements made, and those a change cleared. */
+  ackClicks: number;
+  acknowledgements: number;
+  acknowledgementsCleared: number;
+  /** Escalation notices delivered (email and webhook), and the owed ones checked. */
+  escalationsDelivered: number;
+  escalationsOwed: number;
+  /** Reminders and escalations planned and then dropped because an acknowledgement came first. */
+  droppedAsAcknowledged: number;
   maxSendsPerMinute: number;
   maxSendsPerHour: number;
   maxAlertRows: number;
@@ -152,18 +167,37 @@ function route(id: string, to: string, extra: Partial<Route> = {}): Route {
 
 /** The webhook the first tenant's route posts to, beside its email. */
 const HOOK = { id: 'webhook:HOOK_URL', type: 'webhook' as const, urlSetting: 'HOOK_URL', secretSetting: 'HOOK_SECRET' };
+/** The leads' webhook, the quarantine route's second escalation step. */
+const LEADS_HOOK = {
+  id: 'webhook:LEADS_URL',
+  type: 'webhook' as const,
+  urlSetting: 'LEADS_URL',
+  secretSetting: 'HOOK_SECRET',
+};
+/** Where Acknowledge links point and what signs them (SNOOZE_SIGNING_KEY, SNOOZE_BASE_URL). */
+const LINKS = { key: 's'.repeat(48), baseUrl: 'https://watch.soak.example' };
+/** The quarantine route escalates critical alerts to the lead by email after 30 min, and every alert to the leads' webhook after 2 h. */
+const ESCALATE: NonNullable<Route['escalate']> = [
+  { afterMs: 30 * 60_000, to: ['lead@contoso.com'], cc: [], severities: ['critical'] },
+  { afterMs: 2 * 3600_000, to: [], cc: [], channels: [LEADS_HOOK] },
+];
 
 /**
  * Two routes can take the same alert (a quarantine in the first tenant goes to both), so notices
  * are checked per route; the first tenant's route also posts to a webhook, and the root sends a
  * daily digest (email and, through root.1's inheritance, nothing more: the root has no channel).
+ * The quarantine route escalates (ESCALATE) when nobody acknowledges in time.
  */
 function soakPolicy(firstTenant: string): Policy {
   return {
     route: route('root', 'ops@contoso.com', {
       digest: { at: '09:00', timeZone: 'Europe/Berlin' },
       routes: [
-        route('root.0', 'quarantines@contoso.com', { match: { condition: 'quarantine' }, continue: true }),
+        route('root.0', 'quarantines@contoso.com', {
+          match: { condition: 'quarantine' },
+          continue: true,
+          escalate: ESCALATE,
+        }),
         route('root.1', 'first@contoso.com', {
           match: { tenant: firstTenant },
           channels: [HOOK],
@@ -334,14 +368,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   // ---- Table Storage -------------------------------------------------------------------------
   const storage = options.storage ?? memoryStorage();
   const plannedByKey = new Map<string, PlannedMessage>();
+  /** Each firing period as the store saw it, with its acknowledgements: from when each stood, until a change cleared it. */
   const periods = new Map<
     string,
-    { labels: AlertRecord['labels']; startsAt: string; firstAt: number; resolvedAt?: number }
+    {
+      labels: AlertRecord['labels'];
+      severity: AlertRecord['severity'];
+      startsAt: string;
+      firstAt: number;
+      resolvedAt?: number;
+      acks: Map<string, { from: number; to?: number }>;
+    }
   >();
+  /** When each notice was first planned (simulated time). */
+  const firstPlanned = new Map<string, number>();
   class RecordingOutbox extends OutboxStore {
     override async plan(email: PlannedMessage): Promise<boolean> {
       const planned = await super.plan(email);
       if (planned) plannedByKey.set(email.key, email);
+      if (planned) for (const item of email.items) if (!firstPlanned.has(item.key)) firstPlanned.set(item.key, now);
       return planned;
     }
     // A plan whose write landed but whose answer was cut (real Table Storage behind the proxy) is
@@ -357,10 +402,20 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (!record.startsAt) return;
       const key = `${record.fingerprint}|${record.startsAt}`;
       if (record.state === 'firing' && !periods.has(key))
-        periods.set(key, { labels: record.labels, startsAt: record.startsAt, firstAt: now });
-      if (record.state === 'resolved') {
-        const period = periods.get(key);
-        if (period && period.resolvedAt === undefined) period.resolvedAt = now;
+        periods.set(key, {
+          labels: record.labels,
+          severity: record.severity,
+          startsAt: record.startsAt,
+          firstAt: now,
+          acks: new Map(),
+        });
+      const period = periods.get(key);
+      if (record.state === 'resolved' && period && period.resolvedAt === undefined) period.resolvedAt = now;
+      const ack = record.acknowledged;
+      if (period && ack && ack.startsAt === record.startsAt) {
+        const known = period.acks.get(ack.linkId) ?? { from: Date.parse(ack.at) };
+        if (ack.cleared && known.to === undefined) known.to = Date.parse(ack.cleared.at);
+        period.acks.set(ack.linkId, known);
       }
     }
     override async save(record: AlertRecord): Promise<AlertRecord> {
@@ -404,11 +459,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const digest = plannedByKey.get(key.split('#')[0] as string)?.digest;
     return digest ? `${digest.routeId}@${digest.date}` : undefined;
   };
+  /** The Acknowledge links of the messages delivered, newest last: what a person may click. */
+  const ackLinks: string[] = [];
+  const keepLinks = (text: string) => {
+    for (const [link] of text.matchAll(/https:\/\/watch\.soak\.example\/api\/acknowledge\?[^\s"]+/g))
+      ackLinks.push(link);
+    ackLinks.splice(0, Math.max(0, ackLinks.length - 200));
+  };
   const mailer: Mailer = {
-    async send(_content, _recipients, key, sendOptions) {
+    async send(content, _recipients, key, sendOptions) {
       const operationId = operationIdOf(key);
       const deliver = () => {
-        deliveries.push({ at: now, key, items: itemsOf(key), digest: digestOf(key) });
+        // The notices it carried: its plan's, less those delivery dropped (its footer names the alerts it is about).
+        const about = new Set(/Alert IDs?: ([0-9a-f, ]+)\s*$/.exec(content.plainText)?.[1]?.split(', ') ?? []);
+        const items = itemsOf(key).filter((item) => about.has(item.fingerprint));
+        deliveries.push({ at: now, key, items, digest: digestOf(key) });
+        keepLinks(content.plainText);
         operations.set(operationId, { status: 'Succeeded', asked: 0 });
       };
       if (faultsOn) {
@@ -451,13 +517,26 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   // ---- the webhook -----------------------------------------------------------------------------
   /** Every post the webhook's receiver got, by delivery id: a receiver that drops an id it has takes the first. */
-  const posts: { at: number; key: string }[] = [];
+  const posts: { at: number; key: string; items: NotificationItem[] }[] = [];
   const poster: HttpPoster = {
     // The webhook's URL and signing secret, as the app settings the config names would hold them.
-    setting: (name) => ({ HOOK_URL: 'https://hooks.soak.example/ops', HOOK_SECRET: 's'.repeat(40) })[name],
+    setting: (name) =>
+      ({
+        HOOK_URL: 'https://hooks.soak.example/ops',
+        LEADS_URL: 'https://hooks.soak.example/leads',
+        HOOK_SECRET: 's'.repeat(40),
+      })[name],
     now: clock,
     async post(request, { abortSignal }) {
-      const take = () => posts.push({ at: now, key: request.headers['Idempotency-Key'] as string });
+      const take = () => {
+        const key = request.headers['Idempotency-Key'] as string;
+        // The notices it carried: its plan's, less those delivery dropped (the payload lists each by its key).
+        const sent = new Set(
+          ((JSON.parse(request.body) as { notices?: { key: string }[] }).notices ?? []).map((n) => n.key),
+        );
+        posts.push({ at: now, key, items: (plannedByKey.get(key)?.items ?? []).filter((i) => sent.has(i.key)) });
+        keepLinks(request.body);
+      };
       if (faultsOn) {
         const roll = rand();
         if (roll < 0.03 * (options.faultRate ?? 1)) {
@@ -511,6 +590,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       clock,
       log: quietLog,
       budget: new CycleBudget(options.limits ?? SOAK_LIMITS),
+      // Acknowledge (and snooze) links in every message, as a deployment with SNOOZE_SIGNING_KEY makes them.
+      render: renderOptionsFor({
+        graphEndpoint: 'https://graph.microsoft.com',
+        emailFrom: 'watch@contoso.com',
+        snooze: LINKS,
+      }),
       instanceId: id,
       observe: { batchRetries: 1, maxRetryAfterSeconds: 0 },
       probe: (p) => {
@@ -534,8 +619,42 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     return fate === 'kill' ? Promise.resolve() : run;
   };
 
+  // ---- people acknowledging ------------------------------------------------------------------
+  const ledgerClient = storage.ledger ?? new MemoryTable('SyncWatchLinkLedger').asClient();
+  let ackClicks = 0;
+  let acknowledgements = 0;
+  /**
+   * Now and then, between cycles, someone opens the Acknowledge link of a recent message and
+   * confirms it (as one of the recipients the page offers, or by name for a channel), through the
+   * real handler and stores; a link of an ended period, an alert already acknowledged or a message
+   * from before a change is refused by the handler as it would be.
+   */
+  const click = async () => {
+    if (!faultsOn || ackLinks.length === 0 || rand() >= 0.12) return;
+    const link = pick(ackLinks.slice(-30));
+    ackClicks++;
+    const deps = {
+      settings: LINKS,
+      alerts: new RecordingAlerts(storage.alerts),
+      ledger: new LinkLedger(ledgerClient),
+      policy,
+      now: clock(),
+    };
+    const fields = Object.fromEntries(new URL(link).searchParams.entries());
+    const page = await handleAcknowledge({ method: 'GET', fields }, deps);
+    if (page.status !== 200 || !page.body.includes('<form')) return;
+    const hidden = Object.fromEntries(
+      [...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], m[2]]),
+    );
+    const who = /name="who" value="([^"]+)"/.exec(page.body)?.[1] ?? 'soak on-call';
+    const done = await handleAcknowledge({ method: 'POST', fields: { ...hidden, who }, origin: LINKS.baseUrl }, deps);
+    if (done.status === 201) acknowledgements++;
+    else if (done.status !== 200) violations.push(`confirming ${link} answered ${done.status}: ${done.body}`);
+  };
+
   const runOne = async (cycle: number) => {
     evolveJobs();
+    await click();
     storageOutage();
     const count2 = faultsOn && chance(0.15) ? (rand() < 0.5 ? 2 : 3) : 1;
     if (count2 > 1) overlaps++;
@@ -581,16 +700,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const delivered = new Map<string, number>();
   for (const d of deliveries) for (const item of d.items) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
   // The webhook's notices, as a receiver that drops a delivery id it has sees them: each id once.
-  for (const key of new Set(posts.map((p) => p.key)))
-    for (const item of plannedByKey.get(key)?.items ?? []) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
+  const firstPosts = [...new Map(posts.map((p) => [p.key, p] as const)).keys()].map(
+    (key) => posts.find((p) => p.key === key) as (typeof posts)[number],
+  );
+  for (const post of firstPosts)
+    for (const item of post.items) delivered.set(item.key, (delivered.get(item.key) ?? 0) + 1);
   const planned = new Map<string, NotificationItem>();
   for (const email of plannedByKey.values()) for (const item of email.items) planned.set(item.key, item);
   for (const [key, n] of delivered) if (n > 1) violations.push(`notice ${key} delivered ${n} times`);
   for (const d of deliveries)
     if (d.items.length === 0 && !d.digest) violations.push(`a send of ${d.key} that was never planned`);
   for (const p of posts) if (!plannedByKey.has(p.key)) violations.push(`a post of ${p.key} that was never planned`);
-  for (const key of planned.keys())
-    if (!delivered.has(key)) violations.push(`notice ${key} planned but never delivered`);
+  // A reminder or escalation planned and then acknowledged before it went out is dropped, by design.
+  const periodOf = (item: NotificationItem) => periods.get(`${item.fingerprint}|${item.startsAt}`);
+  const acknowledgedSincePlanned = (item: NotificationItem) =>
+    (item.kind === 'reminder' || item.kind === 'escalation') &&
+    [...(periodOf(item)?.acks.values() ?? [])].some((ack) => ack.from >= (firstPlanned.get(item.key) ?? Infinity));
+  let droppedAsAcknowledged = 0;
+  for (const [key, item] of planned)
+    if (delivered.has(key)) continue;
+    else if (acknowledgedSincePlanned(item)) droppedAsAcknowledged++;
+    else violations.push(`notice ${key} planned but never delivered`);
 
   // Daily digests: each receiver's digest of a day delivered once (the webhook's after dropping
   // repeated delivery ids); each day the monitor ran past the time has one.
@@ -655,6 +785,60 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
   }
 
+  // ---- acknowledgements and escalation -------------------------------------------------------------
+  // Nobody is reminded, and no escalation goes out, while an acknowledgement of the period stands.
+  const standsAt = (item: NotificationItem, at: number) =>
+    [...(periodOf(item)?.acks.values() ?? [])].some((ack) => ack.from <= at && (ack.to === undefined || at < ack.to));
+  const sentAt = [
+    ...deliveries.flatMap((d) => d.items.map((item) => ({ item, at: d.at }))),
+    ...firstPosts.flatMap((p) => p.items.map((item) => ({ item, at: p.at }))),
+  ];
+  for (const { item, at } of sentAt)
+    if ((item.kind === 'reminder' || item.kind === 'escalation') && standsAt(item, at))
+      violations.push(
+        `${item.kind} ${item.key} went out at ${new Date(at).toISOString()} while the period stood acknowledged`,
+      );
+  // Each escalation step at most once per firing period (keys aside: one notice per step and period).
+  const steps = new Map<string, number>();
+  for (const item of planned.values())
+    if (item.kind === 'escalation' && delivered.has(item.key)) {
+      const k = `${item.fingerprint}|${item.startsAt}|${item.routeId}`;
+      steps.set(k, (steps.get(k) ?? 0) + 1);
+    }
+  for (const [k, n] of steps) if (n > 1) violations.push(`escalation step ${k} went out ${n} times in one period`);
+  // Every escalation owed went out: a step whose period fired unacknowledged for its delay and a
+  // few cycles more (crashes, outages and kills may hold it that long) was delivered once.
+  let escalationsOwed = 0;
+  const escalationReceivers = receiversOf(policy.route.routes[0] as Route).filter((r) => r.escalation);
+  for (const [key, period] of periods) {
+    if (period.labels.condition !== 'quarantine') continue;
+    const start = Date.parse(period.startsAt);
+    const end = period.resolvedAt ?? now;
+    // The stretches with no acknowledgement standing: from the start, and from each clear to the next acknowledgement.
+    const acks = [...period.acks.values()].sort((a, b) => a.from - b.from);
+    const stretches: [number, number][] = [];
+    let from = start;
+    for (const ack of acks) {
+      if (ack.from > from) stretches.push([from, ack.from]);
+      from = Math.max(from, ack.to ?? Infinity);
+    }
+    if (from < end) stretches.push([from, end]);
+    for (const receiver of escalationReceivers) {
+      const step = receiver.escalation as NonNullable<Route['escalation']>;
+      if (step.severities && !step.severities.includes(period.severity)) continue;
+      const owed = stretches.some(([a, b]) => Math.min(b, end) - a >= step.afterMs + 6 * CYCLE_MS);
+      if (!owed) continue;
+      escalationsOwed++;
+      if (!delivered.has(`${key.split('|')[0]}:${receiver.id}:escalation:${period.startsAt}`))
+        violations.push(`period ${key}: escalation to ${receiver.id} was owed and never delivered`);
+    }
+  }
+  const escalationsDelivered = [...delivered.keys()].filter((k) => k.includes(':escalation:')).length;
+  const acknowledgementsCleared = [...periods.values()].reduce(
+    (n, p) => n + [...p.acks.values()].filter((a) => a.to !== undefined).length,
+    0,
+  );
+
   const sendTimes = deliveries.map((d) => d.at).sort((a, b) => a - b);
   const maxIn = (window: number) => {
     let max = 0;
@@ -695,11 +879,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     noticesDelivered: [...delivered.values()].reduce((a, b) => a + b, 0),
     noticesPlanned: planned.size,
     postsMade: posts.length,
-    channelNoticesDelivered: [...new Set(posts.map((p) => p.key))].reduce(
-      (n, key) => n + (plannedByKey.get(key)?.items.length ?? 0),
-      0,
-    ),
+    channelNoticesDelivered: firstPosts.reduce((n, post) => n + post.items.length, 0),
     digestsDelivered: [...digestDeliveries.values()].reduce((a, b) => a + b, 0),
+    ackClicks,
+    acknowledgements,
+    acknowledgementsCleared,
+    escalationsDelivered,
+    escalationsOwed,
+    droppedAsAcknowledged,
     maxSendsPerMinute,
     maxSendsPerHour,
     maxAlertRows,
@@ -722,6 +909,7 @@ export function formatReport(r: SoakReport): string {
     `  instances run ${r.instanceRuns}, overlapping cycles ${r.overlaps}, crashes ${r.crashes}, kills ${r.kills}`,
     `  faults: ${faults || 'none'}`,
     `  incidents (firing periods) ${r.incidents}, notices planned ${r.noticesPlanned}, delivered ${r.noticesDelivered} in ${r.emailsDelivered} emails and ${r.postsMade} webhook posts (${r.channelNoticesDelivered} webhook notices once each after the receiver drops repeated delivery ids); ${r.digestsDelivered} daily digests`,
+    `  acknowledge links opened ${r.ackClicks}, acknowledgements ${r.acknowledgements} (${r.acknowledgementsCleared} cleared by a change), reminders and escalations dropped as acknowledged since planned ${r.droppedAsAcknowledged}; escalations delivered ${r.escalationsDelivered} (${r.escalationsOwed} owed, checked)`,
     `  most sends in a minute ${r.maxSendsPerMinute} (budget ${BUDGET.perMinute}), in an hour ${r.maxSendsPerHour} (budget ${BUDGET.perHour})`,
     `  most alert rows ${r.maxAlertRows}, most state rows ${r.maxStateRows}, largest property ${r.largestPropertyChars} characters`,
     r.violations.length === 0

@@ -1,11 +1,12 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
-import type { AlertRecord, DigestAlert } from '../../lib/model';
+import type { Acknowledgement, AlertRecord, DigestAlert, NotificationItem } from '../../lib/model';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
 import type { StillOpen } from '../../lib/notify/still-open';
 import { viewOf } from '../../lib/evaluate/view';
 import { decideLinkFor } from '../../lib/actions/links';
 import { ACTION_NAMES } from '../../lib/settings/actions';
 import { snoozeLinks } from '../../lib/snooze/links';
+import { acknowledgeLink } from '../../lib/acknowledge/links';
 import { ALERT_FIXTURES, alertOf, CONTOSO, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
 
@@ -220,6 +221,43 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   templates.push(lazy('deletion-threshold.decided', () => noticeViews([decided('decided')], ctx)));
   templates.push(
     lazy('deletion-threshold.resolved.decided', () => noticeViews([decided('resolved')], ctx), { open: [], muted: [] }),
+  );
+  // With an Acknowledge link beside them (the same key): the button that says "I'm on it".
+  const links = {
+    ...snooze,
+    acknowledge: (alert: AlertRecord, item: NotificationItem, now: Date) =>
+      acknowledgeLink(alert, item, SNOOZE_SETTINGS, now),
+  };
+  const quarantine = fixture('quarantine');
+  // Acknowledged by someone whose comment has markup in it (escaped everywhere).
+  const acknowledged: Acknowledgement = {
+    startsAt: quarantine.startsAt as string,
+    by: 'alice@contoso.com',
+    at: '2026-11-27T06:40:00.000Z',
+    comment: 'On it: <b>restarting</b> after the fix [link](https://evil.example)',
+    via: 'root',
+    linkId: 'AAAAAAAAAAAAAAAAAAAAAA',
+  };
+  templates.push(
+    lazy('quarantine.firing.acknowledge', () => noticeViews([noticeOf(quarantine, 'firing')], links)),
+    lazy('quarantine.changed.acknowledged', () => {
+      // A new error code cleared the acknowledgement: the change notice says who had it, and offers the link again.
+      const cleared = {
+        ...acknowledged,
+        cleared: { at: '2026-11-27T07:10:00.000Z', why: 'the alert changed (a new reason or error code)' },
+      };
+      return noticeViews([noticeOf({ ...quarantine, acknowledged: cleared }, 'changed')], links);
+    }),
+    lazy(
+      'quarantine.resolved.acknowledged',
+      () => noticeViews([noticeOf({ ...quarantine, acknowledged }, 'resolved')], links),
+      { open: [], muted: [] },
+    ),
+    lazy('quarantine.escalation', () => {
+      const notice = noticeOf(quarantine, 'escalation', 'root.escalate.0');
+      notice.item.escalation = { step: 0, afterMs: 30 * 60_000, unacknowledgedSince: quarantine.startsAt as string };
+      return noticeViews([notice], links);
+    }),
   );
   // Markup, foreign links, line breaks, direction controls and 10 kB names from Graph (test/fixtures/hostile.ts).
   templates.push(lazy('hostile.firing', () => noticeViews([noticeOf(hostileQuarantine(), 'firing')], ctx)));

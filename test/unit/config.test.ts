@@ -98,12 +98,30 @@ describe('schema and validator agree on broken configs', () => {
       'condition not in the enum',
     ],
     [
-      'route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, timeZone)',
+      'route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, timeZone, escalate)',
       (c) => {
         c.route.routes[0].mtach = c.route.routes[0].match;
         delete c.route.routes[0].match;
       },
       'misspelt field',
+    ],
+    [
+      'route.escalate[0].after: "half an hour" is not a duration (e.g. 30m, 4h, 1d)',
+      (c) => (c.route.escalate[0].after = 'half an hour'),
+      'escalation delay in words',
+    ],
+    [
+      'route.escalate[0].severity: expected one of critical, warning, got "high"',
+      (c) => (c.route.escalate[0].severity = 'high'),
+      'escalation severity not in the enum',
+    ],
+    [
+      'route.escalate[0].severty: unknown field (expected one of after, to, cc, channels, severity)',
+      (c) => {
+        c.route.escalate[0].severty = c.route.escalate[0].severity;
+        delete c.route.escalate[0].severity;
+      },
+      'misspelt escalation field',
     ],
     [
       'route.repeatInterval: "4 hours" is not a duration (e.g. 30m, 4h, 1d)',
@@ -271,7 +289,7 @@ describe('buildPolicy problems', () => {
       [
         'Invalid config /etc/watch.json:',
         '  - route.repeatInterval: "4 hours" is not a duration (e.g. 30m, 4h, 1d)',
-        '  - route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, timeZone)',
+        '  - route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, timeZone, escalate)',
         `  - route.routes[0].match.condition: expected one of ${CONDITIONS.join(', ')}, got "quarantined"`,
         '  - sendBudget.perMinute: expected a whole number ≥ 1, got 0',
       ].join('\n'),

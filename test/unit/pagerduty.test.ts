@@ -49,6 +49,23 @@ describe('the PagerDuty channel', () => {
     },
   );
 
+  it('an escalation step’s service gets a trigger that says Escalated; every trigger carries the Acknowledge link', () => {
+    const alert = ALERT_FIXTURES.quarantine!;
+    const link = { label: 'Acknowledge', href: 'https://watch.contoso.com/api/acknowledge?i=x' };
+    const ctx = { ...RENDER_CONTEXT, acknowledge: () => link };
+    const notice = noticeOf(alert, 'escalation', 'root.escalate.0');
+    notice.item.escalation = { step: 0, afterMs: 30 * 60_000, unacknowledgedSince: alert.startsAt as string };
+    const event = posted(noticeViews([notice], ctx))!;
+    expect(eventErrors(event, Buffer.byteLength(JSON.stringify(event)))).toEqual([]);
+    expect(event).toMatchObject({ event_action: 'trigger', dedup_key: alert.fingerprint });
+    expect((event.payload as { summary: string }).summary).toMatch(/^Escalated: Quarantined: /);
+    expect(event.links).toContainEqual({ href: link.href, text: 'Acknowledge' });
+    expect(posted(noticeViews([noticeOf(alert, 'firing')], ctx))!.links).toContainEqual({
+      href: link.href,
+      text: 'Acknowledge',
+    });
+  });
+
   it('says what the email says, bounded and inert: the summary at most 1,024 characters, plain text, https links only', () => {
     for (const kind of ['firing', 'changed'] as const) {
       const event = posted(noticeViews([noticeOf(hostileQuarantine(), kind)], RENDER_CONTEXT))!;

@@ -1,5 +1,6 @@
 import type { LogProblem } from '../../model/provisioning';
 import type { AlertRecord, Link } from '../../model';
+import { describeLogProblem } from '../../observe/errors';
 import { adminConsentLink, auditLogLink, shortTenant, str } from '../present';
 import type { PresentContext, TenantRule } from '../rule';
 
@@ -21,12 +22,6 @@ const UNREADABLE = new Set<LogProblem['kind']>([
   'transient',
   'invalid-response',
 ]);
-
-export function describeLogProblem(problem: LogProblem): string {
-  const head = [problem.status, problem.code].filter((x) => x !== undefined && x !== '').join(' ');
-  const missing = problem.missing ? ` (likely missing ${problem.missing})` : '';
-  return `${head ? `${head}: ` : ''}${problem.message} while reading ${problem.operation} from ${problem.source === 'graph' ? 'Graph' : 'Log Analytics'}${missing}`;
-}
 
 /** Admin consent when Graph refused a permission (the fix), then the tenant's audit log. */
 function logsLinks(alert: AlertRecord, ctx: PresentContext): Link[] {

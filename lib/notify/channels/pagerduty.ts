@@ -86,6 +86,9 @@ function detailsOf(v: NoticeView, max = MAX_DETAILS_CHARS): Record<string, unkno
   return { 'what happened': displayText(view.what, 1000), 'alert id': v.alert.fingerprint };
 }
 
+/** What a trigger's summary starts with: a change or an escalation (to an escalation step's PagerDuty service) says so. */
+const SUMMARY_PREFIX: Partial<Record<NoticeView['kind'], string>> = { changed: 'Changed: ', escalation: 'Escalated: ' };
+
 /** The event for one notice (a decision acknowledges the incident), or undefined for a reminder (the incident stays open in PagerDuty). */
 function eventOf(v: NoticeView, now: Date): PagerDutyEvent | undefined {
   const dedupKey = v.alert.fingerprint;
@@ -99,7 +102,7 @@ function eventOf(v: NoticeView, now: Date): PagerDutyEvent | undefined {
     dedup_key: dedupKey,
     client: 'Entra Sync Watch',
     payload: {
-      summary: displayLine(v.kind === 'changed' ? `Changed: ${v.heading}` : v.heading, MAX_SUMMARY),
+      summary: displayLine(`${SUMMARY_PREFIX[v.kind] ?? ''}${v.heading}`, MAX_SUMMARY),
       source: displayLine(alert.labels.tenantId, 200),
       severity: SEVERITIES[v.severity],
       timestamp: v.since ?? now.toISOString(),
@@ -108,7 +111,8 @@ function eventOf(v: NoticeView, now: Date): PagerDutyEvent | undefined {
       class: alert.labels.condition,
       custom_details: detailsOf(v),
     },
-    // The notice's actions first (decide, open, snooze: the contract every channel follows), then its other links.
+    // The notice's actions first (decide, open, acknowledge, snooze: the contract every channel follows), then its
+    // other links. Acknowledge stops this monitor's reminders and escalation; acknowledging in PagerDuty stops only its paging.
     links: httpsLinks([...v.actions, ...v.moreLinks])
       .slice(0, MAX_LINKS)
       .map((link) => ({ href: link.href, text: displayLine(link.label, 120) })),

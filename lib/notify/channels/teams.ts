@@ -9,6 +9,7 @@ import {
   repeatedRunbooks,
   subjectOf,
   summarize,
+  type NoticeAcknowledgement,
   type NoticeSummary,
   type NoticeView,
 } from '../notice';
@@ -182,6 +183,15 @@ function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | un
   return [title, textBlock(cardText(book.meaning, limits.what, { multiline: true })), ...steps, ...more];
 }
 
+/** Who acknowledged the alert (green while it stands), and their comment. */
+function acknowledged(ack: NoticeAcknowledgement, limits: TextLimits): Element {
+  const comment = ack.comment ? ` “${cardText(ack.comment, limits.value)}”` : '';
+  return textBlock(`${cardText(ack.text, limits.what)}${comment}`, {
+    color: ack.standing ? 'Good' : 'Default',
+    weight: 'Bolder',
+  });
+}
+
 /** One alert's section: for a grouped card with its own status line and heading. */
 function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
   const items: Element[] = [];
@@ -190,8 +200,10 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
+  if (v.escalation) items.push(textBlock(cardText(v.escalation, limits.what), { weight: 'Bolder' }));
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
   items.push(textBlock(cardText(brief(v) ? v.when : v.view.what, limits.what, { multiline: true })));
+  if (v.acknowledged) items.push(acknowledged(v.acknowledged, limits));
   const first = essentials(v, limits);
   if (first) items.push(first);
   // The notice's actions right after what the first screen says, the primary one first; then its other links.

@@ -1,7 +1,7 @@
 import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
-import { httpsLinks, preheaderOf, subjectOf, summarize, type NoticeView } from '../notice';
+import { httpsLinks, preheaderOf, subjectOf, summarize, type NoticeAction, type NoticeView } from '../notice';
 import { stillOpenWords } from '../still-open';
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
@@ -61,14 +61,18 @@ interface WebhookNotice {
   snooze: WebhookLink[];
   /** How bad, in words: `Critical: act now`, `Warning`. */
   urgency: string;
-  /** What the reader can do, most important first (the email's buttons): `open`, `snooze`, ... */
-  actions: { kind: NoticeView['actions'][number]['kind']; label: string; url: string }[];
   /** IDs and Graph requests for scripts. */
   scripts: { label: string; value: string }[];
   /** The signed "Review and decide" link, only when the alert offers a decision and WATCH_ACTIONS is on. */
   decide?: WebhookLink;
   /** A decided notice's decision; a resolved notice's decisions of its period (who decided). */
   decisions?: { title: string; by: string; at: string; detail: string }[];
+  /** What the reader can do, most important first (the email's buttons: decide, open, acknowledge, snooze; `snooze` above is kept for older receivers). */
+  actions: { kind: NoticeAction['kind']; label: string; url: string }[];
+  /** Who acknowledged the firing period (standing, or cleared by a change); null when nobody did. */
+  acknowledged: { by: string; at: string; comment: string | null; standing: boolean; text: string } | null;
+  /** For an escalation notice, why it comes (`Nobody has acknowledged this alert in 30 min …`); null otherwise. */
+  escalation: string | null;
 }
 
 /** What every payload carries, whatever its type. */
@@ -153,7 +157,6 @@ function noticeOf(v: NoticeView): WebhookNotice {
     links: links(view.links),
     snooze: links(v.snooze),
     urgency: v.urgency,
-    actions: v.actions.map((a) => ({ kind: a.kind, label: line(a.label, 120), url: a.href })),
     scripts: (view.scripts ?? []).map(([label, value]) => ({ label: line(label, 120), value: text(value, 2000) })),
     ...(v.decide && links([v.decide]).length > 0 ? { decide: links([v.decide])[0] } : {}),
     ...(v.item.decisions?.length
@@ -166,6 +169,21 @@ function noticeOf(v: NoticeView): WebhookNotice {
           })),
         }
       : {}),
+    actions: httpsLinks(v.actions).map((a) => ({
+      kind: a.kind,
+      label: line(a.label, 120),
+      url: a.href,
+    })),
+    acknowledged: v.acknowledged
+      ? {
+          by: line(v.acknowledged.by, 300),
+          at: v.acknowledged.at,
+          comment: orNull(v.acknowledged.comment, 300),
+          standing: v.acknowledged.standing,
+          text: text(v.acknowledged.text, 600),
+        }
+      : null,
+    escalation: orNull(v.escalation, 600),
   };
 }
 

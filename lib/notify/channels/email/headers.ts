@@ -61,7 +61,8 @@ export function emailSubject(
 /**
  * The custom headers of the ACS send request for a message about `views`: threading, then what
  * mail rules that read headers use (Outlook, Exchange, Apple Mail): the kind and the severity, and
- * Importance high only where it means "act now" (a critical alert's first notice or a change).
+ * Importance high only where it means "act now" (a critical alert's first notice, a change, or an
+ * escalation: the first its readers hear of it).
  */
 export function emailHeaders(views: NoticeView[], summary: NoticeSummary, domain: string): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -80,7 +81,9 @@ export function emailHeaders(views: NoticeView[], summary: NoticeSummary, domain
   // RFC 3834: machine-made, so auto-responders (out of office, vacation) stay silent; Exchange's own switch for the same.
   headers['Auto-Submitted'] = 'auto-generated';
   headers['X-Auto-Response-Suppress'] = 'All';
-  const urgent = views.some((v) => v.severity === 'critical' && (v.kind === 'firing' || v.kind === 'changed'));
+  const urgent = views.some(
+    (v) => v.severity === 'critical' && (v.kind === 'firing' || v.kind === 'changed' || v.kind === 'escalation'),
+  );
   if (urgent) {
     headers.Importance = 'high';
     headers['X-Priority'] = '1';

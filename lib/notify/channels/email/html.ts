@@ -6,6 +6,7 @@ import {
   listStatus,
   SEVERITY_LABEL,
   shortWhen,
+  type NoticeAcknowledgement,
   type NoticeAction,
   type NoticeSummary,
   type NoticeView,
@@ -86,15 +87,27 @@ function essentials(
   const parts: string[] = [];
   if (brief(v)) {
     parts.push(paragraph(text(v.when, bounds.when + 200), 'font-weight:600'));
+    if (v.acknowledged) parts.push(acknowledgedHtml(v.acknowledged));
     return parts;
   }
   // On the first screen every text is one bounded line of words: a line break from Graph takes no room there.
   const words = (value: unknown, max: number) => (bounds.oneLine ? line(value, max) : text(value, max));
+  if (v.escalation) parts.push(paragraph(words(v.escalation, bounds.change), 'font-weight:600'));
   if (v.change) parts.push(paragraph(`<b>What changed:</b> ${words(v.change, bounds.change)}`));
+  if (v.acknowledged) parts.push(acknowledgedHtml(v.acknowledged));
   parts.push(paragraph(words(v.view.what, bounds.what)));
   parts.push(row('Since', text(v.when, bounds.when)));
   if (v.view.next) parts.push(row('What happens next', text(v.view.next, bounds.next)));
   return parts;
+}
+
+/** Who acknowledged the notice's firing period, and their comment (untrusted: escaped, one line): green while it stands. */
+function acknowledgedHtml(ack: NoticeAcknowledgement): string {
+  const comment = ack.comment ? `<br>“${line(ack.comment, 200)}”` : '';
+  const tone: Tone = ack.standing ? 'resolved' : 'ended';
+  return paragraph(
+    `<span class="esw-tone-${tone}" style="font-weight:600;color:${TONES[tone].colour}">${line(ack.text, 300)}</span>${comment}`,
+  );
 }
 
 /** What is still open in the route, for a resolved message. */

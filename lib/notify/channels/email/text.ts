@@ -42,15 +42,27 @@ function actionLines(actions: NoticeAction[]): string[] {
   return actions.flatMap((a) => [
     a.kind === 'decide'
       ? `${displayLine(a.label, 120)} (you sign in first; the page asks you to confirm; the link works once):`
-      : `${displayLine(a.label, 120)}:`,
+      : a.kind === 'acknowledge' || a.kind === 'snooze'
+        ? `${displayLine(a.label, 120)} (the page asks you to confirm):`
+        : `${displayLine(a.label, 120)}:`,
     `  ${a.href}`,
   ]);
 }
 
+/** Who acknowledged the notice's firing period, and their comment (one line, from whoever wrote it). */
+function acknowledgedLines(v: NoticeView): string[] {
+  if (!v.acknowledged) return [];
+  const { text, comment } = v.acknowledged;
+  return [displayText(text, 600), ...(comment ? [`  "${displayLine(comment, 300)}"`] : [])];
+}
+
 function essentials(v: NoticeView): string[] {
-  if (brief(v)) return [displayText(v.when, 600)];
+  const acknowledged = acknowledgedLines(v);
+  if (brief(v)) return [displayText(v.when, 600), ...(acknowledged.length ? ['', ...acknowledged] : [])];
   const lines: string[] = [];
+  if (v.escalation) lines.push(displayText(v.escalation, 600), '');
   if (v.change) lines.push(`What changed: ${displayText(v.change, 600)}`, '');
+  if (acknowledged.length) lines.push(...acknowledged, '');
   lines.push(displayText(v.view.what, 1000), '', `Since: ${displayText(v.when, 400)}`);
   if (v.view.next) lines.push(`What happens next: ${displayText(v.view.next, 600)}`);
   return lines;

@@ -1,0 +1,49 @@
+import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { linkPageFields } from '../lib/util/link-form';
+import { acknowledgeFromEnv } from '../lib/app';
+import { ACKNOWLEDGE_PAGE_HEADERS } from '../lib/acknowledge/page';
+import { problemPage } from '../lib/snooze/page';
+
+/**
+ * GET/POST /api/acknowledge: the signed Acknowledge links of alert notices (lib/acknowledge/). The
+ * GET shows what acknowledging does and a form; only the form's POST (with its anti-forgery token
+ * and this monitor's Origin) records who is on the alert, so a mail scanner that opens every link
+ * changes nothing. Anonymous, because the link itself carries its proof (signed with a key derived
+ * from SNOOZE_SIGNING_KEY) and a function key in a message would open every function.
+ */
+export async function acknowledge(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  try {
+    const fields = await linkPageFields(request);
+    if (!fields)
+      return {
+        status: 413,
+        headers: ACKNOWLEDGE_PAGE_HEADERS,
+        body: problemPage('Too large', 'That is not an acknowledge confirmation.'),
+      };
+    const origin = request.headers.get('origin') ?? undefined;
+    const response = await acknowledgeFromEnv(process.env, {
+      method: request.method,
+      fields,
+      ...(origin ? { origin } : {}),
+    });
+    if (response.status === 201) context.log(`acknowledge: alert ${fields.a ?? ''} acknowledged`);
+    return response;
+  } catch (error) {
+    context.error(`acknowledge: ${(error as Error).message}`);
+    return {
+      status: 503,
+      headers: ACKNOWLEDGE_PAGE_HEADERS,
+      body: problemPage(
+        'Not now',
+        'The monitor could not do this just now. Try the link again in a minute: confirming it again finishes whatever was started.',
+      ),
+    };
+  }
+}
+
+app.http('acknowledge', {
+  methods: ['GET', 'POST'],
+  authLevel: 'anonymous',
+  route: 'acknowledge',
+  handler: acknowledge,
+});
