@@ -87,22 +87,24 @@ function essentials(
   const parts: string[] = [];
   if (brief(v)) {
     parts.push(paragraph(text(v.when, bounds.when + 200), 'font-weight:600'));
-    if (v.acknowledged) parts.push(acknowledgedHtml(v.acknowledged));
     return parts;
   }
   // On the first screen every text is one bounded line of words: a line break from Graph takes no room there.
   const words = (value: unknown, max: number) => (bounds.oneLine ? line(value, max) : text(value, max));
   if (v.escalation) parts.push(paragraph(words(v.escalation, bounds.change), 'font-weight:600'));
   if (v.change) parts.push(paragraph(`<b>What changed:</b> ${words(v.change, bounds.change)}`));
-  if (v.acknowledged) parts.push(acknowledgedHtml(v.acknowledged));
   parts.push(paragraph(words(v.view.what, bounds.what)));
   parts.push(row('Since', text(v.when, bounds.when)));
   if (v.view.next) parts.push(row('What happens next', text(v.view.next, bounds.next)));
   return parts;
 }
 
-/** Who acknowledged the notice's firing period, and their comment (untrusted: escaped, one line): green while it stands. */
-function acknowledgedHtml(ack: NoticeAcknowledgement): string {
+/**
+ * Who acknowledged the notice's firing period, and their comment (untrusted: escaped, one line):
+ * green while it stands. It comes after a notice's buttons, so it never pushes them off the first screen.
+ */
+function acknowledgedHtml(ack: NoticeAcknowledgement | undefined): string {
+  if (!ack) return '';
   const comment = ack.comment ? `<br>“${line(ack.comment, 200)}”` : '';
   const tone: Tone = ack.standing ? 'resolved' : 'ended';
   return paragraph(
@@ -124,7 +126,7 @@ function leadRow(views: NoticeView[], sections: CauseSection[], summary: NoticeS
   const parts = [title(line(lead.heading, LEAD.heading))];
   parts.push(...essentials(lead, LEAD));
   if (extras.stillOpen) parts.push(stillOpenHtml(extras.stillOpen));
-  parts.push(actionButtons(lead.actions, true));
+  parts.push(actionButtons(lead.actions, true), acknowledgedHtml(lead.acknowledged));
   if (views.length > 1) {
     const mixed = new Set(views.map((v) => v.kind)).size > 1;
     const listed = sections.slice(0, 10);
@@ -181,7 +183,7 @@ function singleSection(s: CauseSection, grouped: boolean, lead: NoticeView): str
       `<p class="esw-tone-${toneOf(v)}" style="margin:0 0 6px;font-size:12px;line-height:16px;font-weight:700;letter-spacing:0.05em;text-transform:uppercase;color:${TONES[toneOf(v)].colour}">${line(status)}</p>`,
       `<h2 style="margin:0 0 8px;font-size:18px;line-height:24px;font-weight:600;${BREAK}">${line(v.heading, 200)}</h2>`,
     );
-    if (v !== lead) parts.push(...essentials(v), actionButtons(v.actions, false));
+    if (v !== lead) parts.push(...essentials(v), actionButtons(v.actions, false), acknowledgedHtml(v.acknowledged));
   }
   parts.push(...runbookHtml(s));
   // A resolved notice is told in brief: what it was (the first facts) and its ID; the runbook, the other

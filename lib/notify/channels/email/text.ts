@@ -56,13 +56,13 @@ function acknowledgedLines(v: NoticeView): string[] {
   return [displayText(text, 600), ...(comment ? [`  "${displayLine(comment, 300)}"`] : [])];
 }
 
+const withGap = (lines: string[]): string[] => (lines.length ? ['', ...lines] : []);
+
 function essentials(v: NoticeView): string[] {
-  const acknowledged = acknowledgedLines(v);
-  if (brief(v)) return [displayText(v.when, 600), ...(acknowledged.length ? ['', ...acknowledged] : [])];
+  if (brief(v)) return [displayText(v.when, 600)];
   const lines: string[] = [];
   if (v.escalation) lines.push(displayText(v.escalation, 600), '');
   if (v.change) lines.push(`What changed: ${displayText(v.change, 600)}`, '');
-  if (acknowledged.length) lines.push(...acknowledged, '');
   lines.push(displayText(v.view.what, 1000), '', `Since: ${displayText(v.when, 400)}`);
   if (v.view.next) lines.push(`What happens next: ${displayText(v.view.next, 600)}`);
   return lines;
@@ -95,7 +95,13 @@ function singleSection(s: CauseSection, grouped: boolean, lead: NoticeView): str
   if (grouped) {
     const status = statusLine(v);
     lines.push(`${status.toUpperCase()}: ${displayLine(v.heading, 200)}`);
-    if (v !== lead) lines.push('', ...essentials(v), ...(v.actions.length ? ['', ...actionLines(v.actions)] : []));
+    if (v !== lead)
+      lines.push(
+        '',
+        ...essentials(v),
+        ...(v.actions.length ? ['', ...actionLines(v.actions)] : []),
+        ...withGap(acknowledgedLines(v)),
+      );
   }
   lines.push(...runbookLines(s));
   // A resolved notice is told in brief: what it was (the first facts) and its ID; the runbook, the other
@@ -159,6 +165,8 @@ export function emailText(views: NoticeView[], summary: NoticeSummary, extras: T
       ...extras.stillOpen.lines.map((l) => `- ${displayLine(l, 300)}`),
     );
   if (lead.actions.length) head.push('', ...actionLines(lead.actions));
+  // Who acknowledged comes after the buttons, as in the HTML part, where it must not push them off the first screen.
+  head.push(...withGap(acknowledgedLines(lead)));
   if (grouped) {
     head.push(
       '',
