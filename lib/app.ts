@@ -147,6 +147,7 @@ export function cycleDepsFromSettings(
     poster: createHttpPoster(env, { timeoutMs: Math.min(10_000, budget.limits.callMs) }),
     budget,
     concurrency: settings.scale?.concurrency,
+    secretsRead: settings.secretsRead,
     policy,
     // The consent link of a "cannot monitor" email is for the app customer tenants consent to.
     render: renderOptionsFor({
@@ -263,6 +264,8 @@ export function formatSummary(summary: CycleSummary): string {
     );
   else if (spent) parts.push('the email budget ran out');
   if (summary.tenantsUnreadable.length > 0) parts.push(`unreadable: ${summary.tenantsUnreadable.join(', ')}`);
+  // What is not watched is said every cycle, not only when its alert fires a day later.
+  if (summary.coverage?.partial) parts.push(`${summary.coverage.partial} tenant(s) partially watched (see coverage)`);
   parts.push(`${summary.durationMs} ms`);
   return parts.join(', ');
 }
@@ -523,6 +526,7 @@ function doctorDepsFromSettings(
           workspaceId: settings.logAnalytics.workspaceId,
         }
       : undefined,
+    secretsRead: settings.secretsRead,
     clock: options.clock ?? (() => new Date()),
   };
 }

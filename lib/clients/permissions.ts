@@ -14,6 +14,47 @@ export const GRAPH_APPLICATION_PERMISSIONS = {
   'AuditLog.Read.All': 'read the provisioning logs (failures, held deletes)',
 } as const;
 
+type GraphPermission = keyof typeof GRAPH_APPLICATION_PERMISSIONS;
+
+/** The permission each Graph read needs, by the operation names lib/observe gives its reads. */
+export const READ_PERMISSIONS: Record<string, GraphPermission> = {
+  servicePrincipals: 'Application.Read.All',
+  'synchronization/jobs': 'Synchronization.Read.All',
+  'provisioning logs': 'AuditLog.Read.All',
+};
+
+/** What the provisioning logs need besides AuditLog.Read.All (Graph answers 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant without it). */
+export const LOGS_LICENCE = 'a Microsoft Entra ID P1 or P2 licence';
+
+/**
+ * `GET /servicePrincipals/{id}/synchronization/secrets`, which the early warnings read (the
+ * notification email, deletion prevention, a SCIM token's expiry). It is not a documented method
+ * on v1.0 (nor on beta; Entra's own how-tos call it on beta) and its permission is not documented
+ * (docs/reference/graph-provisioning-api.md §1.1, research memo 16-17 §2). What is known:
+ * - `tried`: the monitor reads with the permission it has for the jobs. Nothing confirms it is
+ *   enough; it is not listed among this permission's methods.
+ * - `knownToWork`: Terraform's azuread provider reads (and writes) the secrets on v1.0 and documents
+ *   one of these application roles for it. Both can also write, so they are not asked for by
+ *   default: grant one only if the early warnings are worth a write permission to you.
+ * - `setting`: turns the read off; the early warnings are then off, not degraded.
+ * docs/deploying.md, "Reading the synchronization secrets", quotes the same names and sources (a unit test checks it).
+ */
+export const SECRETS_READ = {
+  tried: 'Synchronization.Read.All',
+  knownToWork: ['Application.ReadWrite.All', 'Directory.ReadWrite.All'],
+  setting: 'WATCH_SECRETS_READ',
+  sources: [
+    'https://learn.microsoft.com/graph/api/resources/synchronization-synchronization?view=graph-rest-1.0',
+    'https://registry.terraform.io/providers/hashicorp/azuread/latest/docs/resources/synchronization_secret',
+  ],
+} as const;
+
+/** What a refused secrets read likely lacks, as the log's "likely missing ..." says it. */
+export const SECRETS_READ_MISSING = `${SECRETS_READ.tried} or more: the permission for reading synchronization secrets is not documented; ${SECRETS_READ.knownToWork.join(' or ')} is known to work`;
+
+/** What fixes a refused secrets read, as the status view and the alert say it. */
+export const SECRETS_READ_FIX = `grant ${SECRETS_READ.knownToWork.join(' or ')} (known to work for this undocumented read; both can also write), or set ${SECRETS_READ.setting}=off to turn the early warnings off`;
+
 /**
  * The one write permission, granted only when decisions from an alert are turned on (infra
  * `enableActions`, WATCH_ACTIONS); a customer tenant consents to it separately, and the monitor

@@ -75,7 +75,7 @@ function durationAt(value: unknown, path: string, report: Report, min: number, m
 export function buildProvisioningLogs(value: unknown, report: Report): ProvisioningLogsPolicy {
   if (value === undefined) return { ...DEFAULT_PROVISIONING_LOGS };
   const path = 'provisioningLogs';
-  const object = objectAt(value, path, report, ['source', 'maxPagesPerCycle', 'overlap']) ?? {};
+  const object = objectAt(value, path, report, ['source', 'maxPagesPerCycle', 'overlap', 'maxOverlap']) ?? {};
   const policy = { ...DEFAULT_PROVISIONING_LOGS };
   if (object.source !== undefined) {
     if (object.source === 'graph' || object.source === 'logAnalytics') policy.source = object.source;
@@ -89,6 +89,16 @@ export function buildProvisioningLogs(value: unknown, report: Report): Provision
   if (object.overlap !== undefined) {
     const ms = durationAt(object.overlap, `${path}.overlap`, report, 0, 24 * 3600_000);
     if (ms !== undefined) policy.overlapMs = ms;
+  }
+  if (object.maxOverlap === undefined) policy.maxOverlapMs = Math.max(policy.maxOverlapMs, policy.overlapMs);
+  else {
+    const ms = durationAt(object.maxOverlap, `${path}.maxOverlap`, report, 0, 24 * 3600_000);
+    if (ms !== undefined && ms < policy.overlapMs)
+      report(
+        `${path}.maxOverlap`,
+        `must be at least the overlap (${formatDurationText(policy.overlapMs)}), the most late events may widen it to; got ${shown(object.maxOverlap)}`,
+      );
+    else if (ms !== undefined) policy.maxOverlapMs = ms;
   }
   return policy;
 }

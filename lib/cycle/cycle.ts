@@ -34,7 +34,11 @@ import type { Deadline } from '../util/deadline';
 import { takePlanningLease, type LeaseDeps, type PlanningLease } from './lease';
 import { CycleBudget } from './limits';
 import { commitTenantLogs } from './logs';
-import { observeHere, runKql, type Evidence, type ObserveDeps } from './observe';
+import { commitCoverage, observeHere, runKql, type Evidence, type ObserveDeps } from './observe';
+import { coverageCounts, workspaceCoverage, type WorkspaceCoverage } from './coverage';
+import { MONITORING_PARTIAL } from '../evaluate/rules/monitoring-partial';
+import type { TenantCoverage } from '../model/coverage';
+import type { CoverageStore } from '../store/coverage-store';
 
 /**
  * What a cycle is composed of: what each stage takes (its own deps interface: observing, the
@@ -52,6 +56,8 @@ export interface CycleDeps extends ObserveDeps, LeaseDeps, DigestDeps, DeliveryD
   cycles: CycleHistory;
   /** Which tenant list the state was last cleaned up for (offboarding). */
   watched: WatchedTenantsMarker;
+  /** Each tenant's coverage (and the KQL rules' workspace's). */
+  coverage?: CoverageStore;
   /** Silences made by snooze links (Table Storage), muting beside the config's. */
   silences?: SilenceStore;
   /** Called after each cycle that did its whole job (the dead man's switch); throws on failure. */
@@ -101,17 +107,30 @@ async function writeAlerts(
   return lost;
 }
 
-function evaluate(evidence: Evidence, kql: KqlEvaluation | undefined, now: Date): Finding[] {
-  return [...evidence.findings(now), ...(kql?.findings ?? [])];
+function evaluate(
+  evidence: Evidence,
+  kql: KqlEvaluation | undefined,
+  workspace: WorkspaceCoverage | undefined,
+  policy: Policy,
+  now: Date,
+): Finding[] {
+  return [...evidence.findings(now), ...(kql?.findings ?? []), ...(workspace?.findings(now, policy) ?? [])];
 }
+
+/** An alert about the coverage of a workspace's KQL rules (not a tenant's). */
+const isWorkspaceAlert = (labels: AlertLabels) => labels.tenantId.startsWith('workspace:');
 
 /** Whether an existing alert can be judged this cycle: its tenant was read (or, for a KQL rule, its query was answered). */
 function judgedThisCycle(
   labels: AlertLabels,
   evidence: Evidence,
   kql: KqlEvaluation | undefined,
+  workspace: WorkspaceCoverage | undefined,
   deps: CycleDeps,
 ): boolean {
+  // The KQL rules' coverage is judged when it is known; another workspace's (the setting changed) resolves.
+  if (labels.condition === MONITORING_PARTIAL && isWorkspaceAlert(labels))
+    return labels.tenantId !== workspace?.subject || workspace.judged;
   if (isKqlCondition(labels.condition)) {
     // A KQL rule's alert is judged when its query was answered; one whose rule is gone from the config resolves.
     const configured = (deps.policy.kqlRules ?? []).some((rule) => rule.name === labels.condition);
@@ -130,7 +149,7 @@ function watchedTenants(deps: CycleDeps): Set<string> {
  * judged, and end as "no longer watched". A KQL rule's alert is the rule's to judge.
  */
 function noLongerWatched(labels: AlertLabels, watched: Set<string>): boolean {
-  return !isKqlCondition(labels.condition) && !watched.has(labels.tenantId.toLowerCase());
+  return !isKqlCondition(labels.condition) && !isWorkspaceAlert(labels) && !watched.has(labels.tenantId.toLowerCase());
 }
 
 /**
@@ -149,13 +168,15 @@ async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Pr
     const kept = new Set([
       ...((await deps.discovery?.tenants?.()) ?? []),
       ...((await deps.logs?.store.tenants()) ?? []),
+      ...((await deps.coverage?.subjects()) ?? []).filter((s) => !s.startsWith('workspace:')),
     ]);
     for (const tenant of kept) {
       if (watched.has(tenant)) continue;
       await deps.discovery?.forgetTenant?.(tenant);
       await deps.logs?.store.forget(tenant);
+      await deps.coverage?.forget(tenant);
       deps.log.info(
-        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache and provisioning-log watermark are forgotten`,
+        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache, provisioning-log watermark and coverage are forgotten`,
       );
     }
     await deps.watched.setKey(key, watched.size);
@@ -187,6 +208,7 @@ function endedBadlyIn(
 async function decideAndDeliver(
   evidence: Evidence,
   kql: KqlEvaluation | undefined,
+  workspace: WorkspaceCoverage | undefined,
   deps: CycleDeps,
   budget: CycleBudget,
   deadline: Deadline,
@@ -195,7 +217,7 @@ async function decideAndDeliver(
 ): Promise<Map<string, AlertRecord>> {
   const stored = await deps.alerts.loadAll();
   const now = deps.clock();
-  const findings = evaluate(evidence, kql, now);
+  const findings = evaluate(evidence, kql, workspace, deps.policy, now);
   await deps.probe?.('evaluated');
   const watched = watchedTenants(deps);
   const unwatched = (labels: AlertLabels) => noLongerWatched(labels, watched);
@@ -203,7 +225,7 @@ async function decideAndDeliver(
     stored,
     findings,
     now,
-    inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, deps),
+    inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, workspace, deps),
     endReasonOf: (labels): EndReason | undefined =>
       unwatched(labels) ? 'no-longer-watched' : evidence.absence(labels).endReason,
     missingSinceOf: (labels) => evidence.absence(labels).missingSince,
@@ -225,6 +247,7 @@ async function decideAndDeliver(
   for (const fp of lost) current.delete(fp);
   // The alerts these events produced are written: now the watermarks may move past them.
   if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
+  await commitCoverage([...evidence.coverageWrites, ...(workspace?.write ? [workspace.write] : [])], deps);
   await forgetUnwatchedTenants(deps, watched);
   for (const { alert, reason } of muted)
     deps.log.info(
@@ -292,6 +315,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     ? await deps.fanOut.observe(deps, budget, observeBy, errors)
     : await observeHere(deps, budget, observeBy, errors);
   const kql = await kqlRun;
+  const workspace = await workspaceCoverage(deps, kql);
 
   // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
   const delivery: DeliveryResult = { sent: 0, waiting: 0 };
@@ -311,7 +335,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   if (lease.taken) {
     try {
       await deps.probe?.('leased');
-      current = await decideAndDeliver(evidence, kql, deps, budget, deadline, errors, delivery);
+      current = await decideAndDeliver(evidence, kql, workspace, deps, budget, deadline, errors, delivery);
     } catch (error) {
       if (!(error instanceof StorageError)) throw error;
       failedMidCycle(error);
@@ -341,11 +365,17 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     notificationsPending: delivery.waiting,
     ...(delivery.posted ? { postsSent: delivery.posted } : {}),
     ...(delivery.budgetSpent ? { emailBudgetSpent: delivery.budgetSpent } : {}),
+    ...withCoverage(evidence.coverage),
     errors,
     heartbeat: 'skipped',
   };
   await finish(summary, deps, !storageFailed);
   return summary;
+}
+
+function withCoverage(coverages: TenantCoverage[]): Pick<CycleSummary, 'coverage'> {
+  const coverage = coverageCounts(coverages);
+  return coverage ? { coverage } : {};
 }
 
 /** How long a resolved alert is kept before its row is deleted (a new firing period starts a new row). */

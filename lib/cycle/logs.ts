@@ -5,7 +5,7 @@ import { ruleSettingsForJob } from '../evaluate/evaluate';
 import { evaluateKql, type KqlEvaluation } from '../evaluate/kql';
 import { FAILURES_CONDITION, templateOfJobId } from '../evaluate/rules/provisioning-failures';
 import { SILENCE_CONDITION } from '../evaluate/rules/no-provisioning-events';
-import { describeLogProblem } from '../evaluate/rules/provisioning-logs-unreadable';
+import { describeLogProblem } from '../observe/errors';
 import { isDeletionTrip } from '../evaluate/rules/quarantine';
 import type { Logger } from '../util/log';
 import {
@@ -28,6 +28,7 @@ import {
   type ReadPlan,
 } from '../observe/provisioning-logs';
 import type { TenantObservation } from '../model/observation';
+import type { CauseKind } from '../model/coverage';
 import { LogStateConflictError, type LogState, type ProvisioningLogStore } from '../store/provisioning-log-store';
 
 /**
@@ -59,6 +60,12 @@ export interface TenantLogRead {
   tenantId: string;
   state: LogState;
   etag?: string;
+}
+
+/** Why a tenant's logs were not read this cycle, for its coverage. */
+export interface LogsNotRead {
+  kind: CauseKind;
+  words: string;
 }
 
 const MAX_WINDOW = 24 * 3600_000;
@@ -148,7 +155,8 @@ export function planFor(observation: TenantObservation, policy: Policy, now: num
 /**
  * Reads what is new in a tenant's provisioning logs into its observation. A tenant that could not
  * be read at all is skipped (its alerts are held anyway). Never throws: a state that cannot be
- * loaded leaves the logs unread this cycle (reading from scratch would count events twice).
+ * loaded leaves the logs unread this cycle (reading from scratch would count events twice), and
+ * says why (LogsNotRead) for the tenant's coverage.
  */
 export async function readTenantLogs(
   observation: TenantObservation,
@@ -158,12 +166,12 @@ export async function readTenantLogs(
   now: number,
   log: Logger,
   errors: string[],
-): Promise<TenantLogRead | undefined> {
+): Promise<TenantLogRead | LogsNotRead | undefined> {
   if (observation.problem) return undefined;
   const source = sourceFor(observation, graph, deps, policy);
   if (typeof source === 'string') {
     errors.push(`tenant ${observation.tenantId}: provisioning logs not read: ${source}`);
-    return undefined;
+    return { kind: 'setting', words: source };
   }
   let stored;
   try {
@@ -172,7 +180,7 @@ export async function readTenantLogs(
     const message = `tenant ${observation.tenantId}: provisioning-log state could not be loaded, logs not read this cycle: ${(error as Error).message}`;
     errors.push(message);
     log.error(message);
-    return undefined;
+    return { kind: 'storage', words: `the provisioning-log state could not be loaded: ${(error as Error).message}` };
   }
   const logsPolicy = policy.provisioningLogs ?? DEFAULT_PROVISIONING_LOGS;
   const { observation: provisioning, state } = await readProvisioningLogs(
@@ -182,12 +190,16 @@ export async function readTenantLogs(
     {
       maxPages: logsPolicy.maxPagesPerCycle,
       overlapMs: logsPolicy.overlapMs,
+      maxOverlapMs: logsPolicy.maxOverlapMs,
       ...deps.read,
     },
   );
   observation.provisioning = provisioning;
   for (const problem of provisioning.problems)
     log.warn(`tenant ${observation.tenantId}: ${describeLogProblem(problem)}`);
+  // A fallback taken or given up, the overlap widened: said once, when it changes (coverage shows it meanwhile).
+  for (const change of provisioning.read?.changes ?? [])
+    log.warn(`tenant ${observation.tenantId}: provisioning logs: ${change}`);
   return { tenantId: observation.tenantId, state, etag: stored?.etag };
 }
 

@@ -3,7 +3,7 @@ import type { KqlEvaluation } from '../evaluate/kql';
 import { absenceOf, evaluateTenant, inView } from '../evaluate/evaluate';
 import type { AlertLabels, EndReason, Finding } from '../model';
 import type { TenantObservation } from '../model/observation';
-import { DEFAULT_DISCOVERY_REFRESH_MS, type Policy } from '../model/policy';
+import { DEFAULT_DISCOVERY_REFRESH_MS, DEFAULT_PROVISIONING_LOGS, type Policy } from '../model/policy';
 import { refusedAccess } from '../observe/access';
 import { describeProblem } from '../observe/errors';
 import { MIN_ABSENCE_CONFIRM_MS, observeTenant, type ObserveOptions } from '../observe/observe';
@@ -13,7 +13,10 @@ import { beforeDeadline, Deadline, seconds, TimeoutError } from '../util/deadlin
 import type { Logger } from '../util/log';
 import { mapLimit } from '../util/map-limit';
 import type { CycleBudget } from './limits';
-import { readTenantLogs, runKqlStage, type LogsDeps, type TenantLogRead } from './logs';
+import { readTenantLogs, runKqlStage, type LogsDeps, type LogsNotRead, type TenantLogRead } from './logs';
+import { tenantCoverage } from '../observe/coverage';
+import type { TenantCoverage } from '../model/coverage';
+import { worthWriting, type CoverageStore, type StoredCoverage } from '../store/coverage-store';
 
 /**
  * The observe step of a cycle: every tenant read in parallel, each under its own deadline (its jobs,
@@ -38,10 +41,14 @@ export interface ObserveDeps {
   /** Tenants read at once (WATCH_CONCURRENCY; default DEFAULT_CONCURRENCY). */
   concurrency?: number;
   observe?: ObserveOptions;
+  /** WATCH_SECRETS_READ: read the synchronization secrets for the early warnings (default true). */
+  secretsRead?: boolean;
   /** What discovery sweeps found (Table Storage); without it every cycle sweeps every service principal. */
   discovery?: DiscoveryCache;
   /** Provisioning logs (Graph or Log Analytics) and KQL rules; absent: job status only. */
   logs?: LogsDeps;
+  /** Each tenant's coverage as the last cycle left it (Table Storage): how long its checks have been degraded. */
+  coverage?: Pick<CoverageStore, 'load' | 'save'>;
   /** Past WATCH_FANOUT_TENANTS (timer only): the tenants are read by the queue-triggered function instead (lib/fanout/). */
   fanOut?: FanOut;
   policy: Policy;
@@ -54,6 +61,7 @@ function observeOptions(deps: ObserveDeps, target: Target, budget: CycleBudget):
   const policy = deps.policy.discovery;
   return {
     ...deps.observe,
+    secretsRead: deps.secretsRead ?? deps.observe?.secretsRead,
     now: deps.clock(),
     discovery: {
       cache: deps.discovery,
@@ -115,10 +123,17 @@ function timedOut(tenantId: string, message: string): TenantObservation {
   };
 }
 
-/** What reading a tenant gave: its observation, and the provisioning-log state to write once its alerts are written. */
+/** A tenant's coverage to write once its alerts are written (only when it changed, or to refresh it now and then). */
+export interface CoverageWrite {
+  coverage: TenantCoverage;
+  etag?: string;
+}
+
+/** What reading a tenant gave: its observation, and the provisioning-log state and coverage to write once its alerts are written. */
 export interface TenantReading {
   observation: TenantObservation;
   logRead?: TenantLogRead;
+  coverageWrite?: CoverageWrite;
 }
 
 /**
@@ -138,6 +153,10 @@ export interface Evidence {
   absence(labels: AlertLabels): { endReason?: EndReason; missingSince?: string };
   /** Provisioning-log states to write after the alerts (a worker writes its own). */
   logReads: TenantLogRead[];
+  /** Coverages to write after the alerts (a worker writes its own). */
+  coverageWrites: CoverageWrite[];
+  /** Every tenant's coverage this cycle (a worker's come with its report), for the cycle's summary. */
+  coverage: TenantCoverage[];
   tenantsChecked: number;
   tenantsUnreadable: string[];
   jobsSeen: number;
@@ -161,6 +180,8 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<ObserveDeps, 'p
       return o ? absenceOf(labels, o) : {};
     },
     logReads: readings.flatMap((r) => (r.logRead ? [r.logRead] : [])),
+    coverageWrites: readings.flatMap((r) => (r.coverageWrite ? [r.coverageWrite] : [])),
+    coverage: observations.flatMap((o) => (o.coverage ? [o.coverage] : [])),
     tenantsChecked: observations.length,
     tenantsUnreadable: observations.filter((o) => o.problem).map((o) => o.tenantId),
     jobsSeen: observations.reduce((n, o) => n + o.jobs.length, 0),
@@ -199,7 +220,7 @@ async function readLogsOne(
   deps: ObserveDeps,
   deadline: Deadline,
   errors: string[],
-): Promise<TenantLogRead | undefined> {
+): Promise<TenantLogRead | LogsNotRead | undefined> {
   if (!deps.logs) return undefined;
   const scratch: TenantObservation = { ...observation };
   try {
@@ -212,11 +233,49 @@ async function readLogsOne(
     return read;
   } catch (error) {
     if (!(error instanceof TimeoutError)) throw error;
-    const message = `tenant ${observation.tenantId}: provisioning logs not read this cycle: timed out after ${seconds(deadline.lengthMs)} s`;
+    const words = `timed out after ${seconds(deadline.lengthMs)} s`;
+    const message = `tenant ${observation.tenantId}: provisioning logs not read this cycle: ${words}`;
     errors.push(message);
     deps.log.warn(message);
-    return undefined;
+    return { kind: 'timeout', words: `the provisioning logs were not read: ${words}` };
   }
+}
+
+/** The coverage stored for a tenant; undefined when there is none, `unknown` when it could not be read. */
+async function storedCoverage(deps: ObserveDeps, subject: string): Promise<StoredCoverage | 'unknown' | undefined> {
+  try {
+    return await deps.coverage?.load(subject);
+  } catch (error) {
+    deps.log.warn(
+      `${subject}: its coverage could not be read (${(error as Error).message}); how long its checks have been degraded is judged next cycle`,
+    );
+    return 'unknown';
+  }
+}
+
+/**
+ * The tenant's coverage this cycle, on its observation, and what to write once its alerts are: a
+ * coverage that changed, or one last written over an hour ago (so the status view's time stays true).
+ */
+function coverageOf(
+  observation: TenantObservation,
+  previous: StoredCoverage | 'unknown' | undefined,
+  logs: TenantLogRead | LogsNotRead | undefined,
+  deps: ObserveDeps,
+): CoverageWrite | undefined {
+  const before = previous === 'unknown' ? undefined : previous;
+  const source = deps.policy.provisioningLogs?.source ?? DEFAULT_PROVISIONING_LOGS.source;
+  const coverage = tenantCoverage(observation, {
+    now: deps.clock(),
+    previous: before?.coverage,
+    secretsRead: deps.secretsRead ?? deps.observe?.secretsRead ?? true,
+    logs: !deps.logs ? 'off' : source === 'logAnalytics' ? 'log-analytics' : 'graph',
+    logsNotRead: logs && 'kind' in logs ? logs : undefined,
+  });
+  if (previous === 'unknown') coverage.sinceUnknown = true;
+  observation.coverage = coverage;
+  if (!deps.coverage || previous === 'unknown') return undefined;
+  return worthWriting(before?.coverage, coverage) ? { coverage, etag: before?.etag } : undefined;
 }
 
 /**
@@ -242,6 +301,10 @@ async function observeOne(
       ),
     };
   const deadline = observeBy.within(limits.tenantMs);
+  // Read beside the tenant: how long its checks have been degraded.
+  const previous = beforeDeadline(storedCoverage(deps, target.tenantId), deadline, 'reading the coverage').catch(
+    () => 'unknown' as const,
+  );
   // Paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts).
   const units = [new UnitWindow(GRAPH_TENANT_UNITS.requests, GRAPH_TENANT_UNITS.windowMs), appUnits];
   const reader = pacedGraph(
@@ -259,11 +322,33 @@ async function observeOne(
     observation = await beforeDeadline(reading, deadline, `reading tenant ${target.tenantId}`);
   } catch (error) {
     if (!(error instanceof TimeoutError)) throw error;
-    return { observation: timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`) };
+    const late = timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`);
+    return { observation: late, coverageWrite: coverageOf(late, await previous, undefined, deps) };
   }
-  const logRead = await readLogsOne(observation, reader, deps, deadline, errors);
+  const logs = await readLogsOne(observation, reader, deps, deadline, errors);
   if (refusedAccess(observation)) deps.renewToken?.(target);
-  return { observation, logRead };
+  const coverageWrite = coverageOf(observation, await previous, logs, deps);
+  return { observation, logRead: logs && 'state' in logs ? logs : undefined, coverageWrite };
+}
+
+/**
+ * Writes the coverages that changed, after the alerts built on them are written. Another instance
+ * that wrote first keeps its row (it read the same tenants); a write that fails costs how long a
+ * check has been degraded only if it was the first time (it is written again next cycle).
+ */
+export async function commitCoverage(
+  writes: CoverageWrite[],
+  deps: Pick<ObserveDeps, 'coverage' | 'log'>,
+): Promise<void> {
+  for (const { coverage, etag } of writes) {
+    try {
+      await deps.coverage?.save(coverage, etag);
+    } catch (error) {
+      deps.log.warn(
+        `${coverage.subject}: its coverage was not recorded (written again next cycle): ${(error as Error).message}`,
+      );
+    }
+  }
 }
 
 /**

@@ -1,10 +1,10 @@
+import { describeLogProblem } from '../observe/errors';
 import { randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import type { Mailer } from '../clients/mailer';
 import { AZURE_ROLES } from '../clients/permissions';
 import { SEND_BUDGETS, type EmailDomainKind, type Policy } from '../model/policy';
 import { runKqlRules, type LogsQuerier } from '../observe/log-analytics';
-import { describeLogProblem } from '../evaluate/rules/provisioning-logs-unreadable';
 import { stored, tableCreator } from '../store/table';
 import type { CheckRow } from './report';
 

@@ -36,6 +36,8 @@ export interface DoctorDeps {
   logAnalytics?: { client: LogsQuerier; workspaceId: string };
   /** Tenants checked at once (default 4). */
   concurrency?: number;
+  /** WATCH_SECRETS_READ (default on): off, the early warnings are off and their secrets not read. */
+  secretsRead?: boolean;
   clock(): Date;
 }
 
@@ -57,7 +59,7 @@ export async function runDoctor(deps: DoctorDeps): Promise<DoctorReport> {
       ...deps.probeFor(tenantId),
       tenantId,
       tenantName: policy.tenantNames.get(tenantId.toLowerCase()),
-      needs: needsOf(policy, tenantId),
+      needs: needsOf(policy, tenantId, deps.secretsRead ?? true),
       logAnalytics: deps.logAnalytics,
       now,
     }),

@@ -25,8 +25,10 @@ export const EARLY_WARNING_RULES = [scimTokenExpiring, notificationEmailOff, del
 export interface TenantNeeds {
   /** Service principals the config lists for the tenant (read every cycle, whatever the sweep finds). */
   listed: string[];
-  /** The early warnings may run (one of their rules is on for the tenant or one of its apps). */
+  /** The early warnings may run (one of their rules is on for the tenant or one of its apps, and WATCH_SECRETS_READ is not off). */
   earlyWarnings: boolean;
+  /** WATCH_SECRETS_READ=off: the secrets are not read at all. */
+  secretsReadOff?: boolean;
   /** Where the logs a rule needs come from, or `none` when no rule that reads them may run. */
   logs: 'graph' | 'logAnalytics' | 'none';
   /** The failure digest may run: the Graph reads of failures use the status filter. */
@@ -47,14 +49,15 @@ function mayRun(policy: Policy, condition: string, tenant: string, tenantName: s
   );
 }
 
-export function needsOf(policy: Policy, tenant: string): TenantNeeds {
+export function needsOf(policy: Policy, tenant: string, secretsRead = true): TenantNeeds {
   const name = policy.tenantNames.get(tenant.toLowerCase());
   const runs = (condition: string) => mayRun(policy, condition, tenant, name);
   const failureDigest = runs(FAILURES_CONDITION);
   const logsRead = failureDigest || runs(SILENCE_CONDITION);
   return {
     listed: policy.discovery?.servicePrincipals.get(tenant.toLowerCase()) ?? [],
-    earlyWarnings: EARLY_WARNING_RULES.some(runs),
+    earlyWarnings: secretsRead && EARLY_WARNING_RULES.some(runs),
+    ...(secretsRead ? {} : { secretsReadOff: true }),
     logs: logsRead ? (policy.provisioningLogs ?? DEFAULT_PROVISIONING_LOGS).source : 'none',
     failureDigest,
   };

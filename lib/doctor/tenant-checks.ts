@@ -1,17 +1,23 @@
 import type { ActionsReadiness } from '../actions/readiness';
 import type { AccessToken } from '@azure/core-auth';
 import type { GraphReader } from '../clients/graph';
-import { GRAPH_APPLICATION_PERMISSIONS } from '../clients/permissions';
+import { GRAPH_APPLICATION_PERMISSIONS, SECRETS_READ, SECRETS_READ_FIX } from '../clients/permissions';
 import { tokenIsDelegated, tokenRoles, tokenTenant } from '../clients/tenant-check';
 import type { AccessProblem, ServicePrincipalRef } from '../model/observation';
 import type { LogProblem } from '../model/provisioning';
 import { readInBatches } from '../observe/batch-reads';
-import { classifyError, describeProblem, graphErrorBody, problemFromStatus, TENANT_MISMATCH } from '../observe/errors';
+import {
+  classifyError,
+  describeLogProblem,
+  describeProblem,
+  graphErrorBody,
+  problemFromStatus,
+  TENANT_MISMATCH,
+} from '../observe/errors';
 import { queryRows, logAnalyticsProblem, type LogsQuerier } from '../observe/log-analytics';
 import { normalizeServicePrincipal } from '../observe/normalize';
 import { createGraphEventSource, graphLogProblem } from '../observe/provisioning-logs';
 import { parseSecrets } from '../observe/secrets';
-import { describeLogProblem } from '../evaluate/rules/provisioning-logs-unreadable';
 import { EARLY_WARNING_RULES, type TenantNeeds } from './needs';
 import { failed, type CheckName, type CheckRow } from './report';
 
@@ -281,6 +287,8 @@ async function jobStatus(
 const EARLY_WARNINGS = EARLY_WARNING_RULES.join(', ');
 
 async function earlyWarnings(probe: TenantProbe, withJobs: ServicePrincipalRef | undefined): Promise<CheckRow> {
+  if (probe.needs.secretsReadOff)
+    return off(probe, 'early-warnings', `${SECRETS_READ.setting}=off: the synchronization secrets are not read`);
   if (!probe.needs.earlyWarnings) return off(probe, 'early-warnings', `${EARLY_WARNINGS} are off for this tenant`);
   if (!withJobs)
     return skipped(probe, 'early-warnings', false, 'no configuration with jobs was read, so no secrets to read');
@@ -290,7 +298,8 @@ async function earlyWarnings(probe: TenantProbe, withJobs: ServicePrincipalRef |
       status: 'warn',
       needed: false,
       result: `degraded: the early warnings (${EARLY_WARNINGS}'s secret check) are skipped where Graph does not give the synchronization secrets; those of ${name}: ${why}`,
-      fix: 'Optional: Graph documents no permission for reading synchronization secrets and may want more than Synchronization.Read.All (docs/deploying.md, "Permissions"); the other checks do not need them. Turn these three rules off for this tenant to silence this',
+      // The same words as the log, the status view and the alert (lib/clients/permissions.ts).
+      fix: `Optional (the other checks do not need them): ${SECRETS_READ_FIX} (docs/deploying.md, "Reading the synchronization secrets")`,
     });
   try {
     const body = await probe.graph.get(`/servicePrincipals/${encodeURIComponent(withJobs.id)}/synchronization/secrets`);
@@ -375,12 +384,24 @@ async function graphLogs(probe: TenantProbe): Promise<CheckRow[]> {
   ];
 }
 
-/** The failure read exactly as a cycle sends it (lib/observe/provisioning-logs.ts), first page of 10. */
+/**
+ * The failure read exactly as a cycle sends it (lib/observe/provisioning-logs.ts), first page of 10.
+ * A filter Graph refuses is a fallback there (read by time only, the failures kept by the monitor),
+ * so it is a warning here, as an ignored one is; only a query Graph refuses in every shape fails.
+ */
 async function statusFilter(probe: TenantProbe): Promise<CheckRow> {
   if (!probe.needs.failureDigest) return off(probe, 'log-filter', 'provisioning-failures is off for this tenant');
   const source = createGraphEventSource(probe.graph, { pageSize: 10 });
   try {
     for await (const page of source.failuresSince(probe.now.getTime() - 24 * 3600_000)) {
+      const refused = source.query?.fallbacks.find((f) => f.what === 'status-filter' && f.reason === 'refused');
+      if (refused)
+        return row(probe, 'log-filter', {
+          status: 'warn',
+          needed: true,
+          result: `Graph refused the failure reads' status filter (provisioningStatusInfo/status eq 'failure'): ${refused.message}`,
+          fix: "Nothing to do: the monitor reads this tenant's logs by time only and keeps the failures itself, and tries the filter again daily; it reads more pages than it would (mind provisioningLogs.maxPagesPerCycle on busy tenants)",
+        });
       const others = page.events.filter((e) => e.status.known !== 'failure');
       if (others.length > 0)
         return row(probe, 'log-filter', {

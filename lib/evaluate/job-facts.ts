@@ -1,34 +1,17 @@
 import type { AlertLabels, Annotations } from '../model';
 import type { JobSnapshot, ServicePrincipalRef, TenantObservation } from '../model/observation';
+import { JOB_TYPES, jobTypeOf } from '../model/job-type';
 
 /**
  * Facts about a job that several rules read the same way, so that "has it ever run", "when did it
  * last complete a run" and "is it stopped" mean one thing everywhere. Pure.
  */
 
-/** Application templates of the service principals that own synchronization jobs (reference §1.12). */
-const TEMPLATES = {
-  crossTenantSync: '518e5f48-1fc8-4c48-9387-9fdf28b0dfe7',
-  cloudSync: '1a4721b3-e57f-4451-ae87-ef078703ec94',
-  customScim: '8adf8e6e-67b2-4cf2-a259-e3dc5476c621',
-} as const;
-
-/** Job templates of Entra Cloud Sync (reference §1.12). */
-const CLOUD_SYNC_JOBS = [
-  'ad2aadprovisioning',
-  'ad2aadpasswordhash',
-  'aad2adexchangehybridwriteback',
-  'aad2adprovisioning',
-];
-
-/** What kind of provisioning a job is, in words for messages. */
+/** What kind of provisioning a job is, in words for messages (lib/model/job-type.ts). */
 export function jobKind(job: Pick<JobSnapshot, 'templateId' | 'servicePrincipal'>): string {
-  const template = (job.servicePrincipal.applicationTemplateId ?? '').toLowerCase();
-  const jobTemplate = job.templateId.toLowerCase();
-  if (template === TEMPLATES.crossTenantSync || jobTemplate === 'azure2azure') return 'cross-tenant synchronization';
-  if (template === TEMPLATES.cloudSync || CLOUD_SYNC_JOBS.includes(jobTemplate)) return 'Entra Cloud Sync';
-  if (template === TEMPLATES.customScim || jobTemplate === 'scim') return 'custom SCIM app provisioning';
-  return 'app provisioning';
+  return JOB_TYPES[
+    jobTypeOf({ templateId: job.templateId, applicationTemplateId: job.servicePrincipal.applicationTemplateId })
+  ];
 }
 
 const latest = (...dates: (Date | undefined)[]): Date | undefined =>

@@ -151,6 +151,8 @@ function combine(
       return missingSince ? { missingSince } : {};
     },
     logReads: here.logReads,
+    coverageWrites: here.coverageWrites,
+    coverage: [...remote.flatMap((t) => (t.coverage ? [t.coverage] : [])), ...here.coverage],
     tenantsChecked: remote.length + here.tenantsChecked,
     tenantsUnreadable: [...remote.filter((t) => t.unreadable).map((t) => t.tenantId), ...here.tenantsUnreadable],
     jobsSeen: remote.reduce((n, t) => n + t.jobsSeen, 0) + here.jobsSeen,

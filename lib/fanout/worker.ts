@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { commitTenantLogs } from '../cycle/logs';
-import { observeTenants, reportProblems, type TenantReading, type ObserveDeps } from '../cycle/observe';
+import { commitCoverage, observeTenants, reportProblems, type TenantReading, type ObserveDeps } from '../cycle/observe';
 import { Deadline } from '../util/deadline';
 import type { AlertStore } from '../store/alert-store';
 import type { CycleBudget } from '../cycle/limits';
@@ -60,6 +60,7 @@ async function tenantReport(reading: TenantReading, deps: WorkerCycleDeps): Prom
     missing,
     unreadable: o.problem !== undefined,
     jobsSeen: o.jobs.length,
+    coverage: o.coverage,
   };
 }
 
@@ -112,5 +113,9 @@ export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): P
     );
     for (const line of late) cycle.log.error(line);
   }
+  await commitCoverage(
+    readings.flatMap((r) => (r.coverageWrite ? [r.coverageWrite] : [])),
+    cycle,
+  );
   return { kind: 'reported', report, refused };
 }

@@ -9,6 +9,9 @@ const isRootCause = (condition: string): boolean => ruleFor(condition)?.rootCaus
  * and a configuration whose jobs cannot be read mutes its own;
  * a job's root-cause alert (a quarantine, a deletion hold: rules marked rootCause) mutes its
  * own lesser alerts (failures, stalls).
+ * "Monitoring is partial" of a tenant that cannot be read is muted by the first rule too. It needs
+ * no rule against jobs-unreadable or provisioning-logs-unreadable: it never names a degradation
+ * those report (lib/evaluate/rules/monitoring-partial.ts), so one cause makes one alert.
  */
 export function inhibitedBy(alert: AlertRecord, firing: AlertRecord[]): string | undefined {
   const { tenantId, servicePrincipalId, jobId, condition } = alert.labels;

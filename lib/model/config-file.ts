@@ -117,7 +117,12 @@ export interface WatchConfig {
   /** How the configurations (service principals) that own synchronization jobs are found. */
   discovery?: DiscoveryConfig;
   /** Where provisioning events are read from and how much one cycle reads. */
-  provisioningLogs?: { source?: 'graph' | 'logAnalytics'; maxPagesPerCycle?: number; overlap?: DurationText };
+  provisioningLogs?: {
+    source?: 'graph' | 'logAnalytics';
+    maxPagesPerCycle?: number;
+    overlap?: DurationText;
+    maxOverlap?: DurationText;
+  };
   /** Rules over a Log Analytics workspace (LOG_ANALYTICS_WORKSPACE_ID); each name is also a condition. */
   kqlRules?: KqlRuleConfig[];
 }

@@ -366,6 +366,19 @@ export interface CycleSummary {
   heartbeat: 'sent' | 'failed' | 'skipped';
   /** Set when emails waited because the send budget ran out (absent: it did not). */
   emailBudgetSpent?: EmailBudgetSpent;
+  /** What the tenants' checks could do this cycle, counted (lib/model/coverage.ts; absent: nothing was read). */
+  coverage?: CoverageCounts;
+}
+
+/**
+ * The coverage of a cycle's tenants, counted: how many were read, how many had a degraded check,
+ * and per check how many tenants had it degraded or off. Bounded by the checks there are.
+ */
+export interface CoverageCounts {
+  tenants: number;
+  partial: number;
+  degraded: Record<string, number>;
+  off: Record<string, number>;
 }
 
 /**

@@ -1,6 +1,7 @@
 /** What one cycle saw in Graph, normalised. Enum values are canonical where known and kept raw otherwise. */
 
 import type { EnumValue } from './index';
+import type { TenantCoverage } from './coverage';
 import type { ProvisioningObservation } from './provisioning';
 
 export const STATUS_CODES = ['NotConfigured', 'NotRun', 'Active', 'Paused', 'Quarantine'] as const;
@@ -183,4 +184,6 @@ export interface TenantObservation {
   missing?: MissingConfiguration[];
   /** What the provisioning logs said this cycle (absent: they were not read, e.g. the tenant itself could not be). */
   provisioning?: ProvisioningObservation;
+  /** What each check could and could not do this cycle, with how long it has been degraded (lib/observe/coverage.ts). */
+  coverage?: TenantCoverage;
 }

@@ -195,10 +195,13 @@ export interface ProvisioningLogsPolicy {
   maxPagesPerCycle: number;
   /** How far before its watermark each read starts, for events that arrive late. */
   overlapMs: number;
+  /** The most the overlap widens to when events arrive later than it (the reader measures how late they are). */
+  maxOverlapMs: number;
 }
 
 export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = {
   source: 'graph',
   maxPagesPerCycle: 20,
   overlapMs: 15 * 60_000,
+  maxOverlapMs: 2 * 3600_000,
 };

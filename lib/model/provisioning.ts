@@ -113,6 +113,8 @@ export interface ProvisioningObservation {
   activityUnknown: Set<string>;
   eventsRead: number;
   pagesRead: number;
+  /** How the logs were read (absent: not read this cycle). */
+  read?: LogRead;
 }
 
 /**
@@ -131,6 +133,45 @@ export interface LogState {
   seen: [number, string][];
   digest: TenantDigest;
   activity: Record<string, JobActivity>;
+  /**
+   * `seen` holds every event counted from this time on (epoch ms): a read never starts before it,
+   * or an event counted before and forgotten since would count twice. Absent in states written
+   * before it existed: then `seen` covered the configured overlap before the watermark.
+   */
+  seenSince?: number;
+  /**
+   * How Graph is asked when it is not the documented way (absent: it is): read by time only since
+   * Graph refused or ignored the status filter, Graph's default page size since it refused `$top`;
+   * each since when, and when the documented way is tried again (epoch ms).
+   */
+  query?: {
+    statusFilter?: { reason: 'refused' | 'ignored'; since: number; retryAt: number };
+    top?: { since: number; retryAt: number };
+  };
+  /** The overlap in force (ms), when late events widened it past the configured one. */
+  overlapMs?: number;
+  /** The latest an event arrived (at least, ms) within the last week, and when that was seen (epoch ms). */
+  lateness?: { maxMs: number; at: number };
+  /** When a read last looked back the whole widest overlap for late events (epoch ms). */
+  lateCheckedAt?: number;
+}
+
+/** How one cycle read a tenant's provisioning logs: the documented way or a fallback, and how late events arrive. */
+export interface LogRead {
+  /** `server`: Graph filtered the failures; `time-only`: read by time, the failures kept on the client. */
+  filter: 'server' | 'time-only';
+  filterFallback?: { reason: 'refused' | 'ignored'; since: number; retryAt: number };
+  /** `$top` sent, or Graph's default page size; absent for Log Analytics. */
+  pageSize?: number | 'default';
+  topFallback?: { since: number; retryAt: number };
+  /** The overlap in force after this read, and the most it may widen to. */
+  overlapMs: number;
+  maxOverlapMs: number;
+  /** Events arrive later than the widest overlap catches: some may be missed. */
+  overlapCapped: boolean;
+  lateness?: { maxMs: number; at: number };
+  /** What changed with this read, one sentence each, for the log: a fallback taken or given up, the overlap widened. */
+  changes: string[];
 }
 
 // ---- the failure digest (lib/observe/provisioning-digest.ts keeps it) ------------------------------

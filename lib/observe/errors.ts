@@ -1,11 +1,12 @@
+import { READ_PERMISSIONS, SECRETS_READ_MISSING } from '../clients/permissions';
 import type { AccessProblem } from '../model/observation';
+import type { LogProblem } from '../model/provisioning';
 
+/** The permission a refused read likely lacks, by operation (lib/clients/permissions.ts). */
 const PERMISSION_FOR: Record<string, string> = {
-  servicePrincipals: 'Application.Read.All',
-  'synchronization/jobs': 'Synchronization.Read.All',
-  // GET secrets is not documented on v1.0 (docs/reference/graph-provisioning-api.md §1.1, §8 item 10); community tools read it with Read.All.
-  'synchronization/secrets':
-    'Synchronization.Read.All (Graph may ask for more to read synchronization secrets: see docs/deploying.md, "Permissions")',
+  ...READ_PERMISSIONS,
+  // GET secrets is not documented on v1.0, nor its permission (lib/clients/permissions.ts, SECRETS_READ).
+  'synchronization/secrets': SECRETS_READ_MISSING,
 };
 
 /** The error code of a token that belongs to another tenant than the one asked for. */
@@ -117,4 +118,11 @@ export function describeProblem(problem: AccessProblem): string {
   const head = [problem.status, problem.code].filter((x) => x !== undefined && x !== '').join(' ');
   const missing = problem.likelyMissingPermission ? ` (likely missing ${problem.likelyMissingPermission})` : '';
   return `${head ? `${head}: ` : ''}${problem.message} while reading ${problem.operation}${missing}`;
+}
+
+/** One line for logs and emails about a provisioning-log or Log Analytics problem. */
+export function describeLogProblem(problem: LogProblem): string {
+  const head = [problem.status, problem.code].filter((x) => x !== undefined && x !== '').join(' ');
+  const missing = problem.missing ? ` (likely missing ${problem.missing})` : '';
+  return `${head ? `${head}: ` : ''}${problem.message} while reading ${problem.operation} from ${problem.source === 'graph' ? 'Graph' : 'Log Analytics'}${missing}`;
 }

@@ -14,8 +14,28 @@ export interface EventPage {
   more: boolean;
 }
 
+/**
+ * How a Graph source shapes its queries: with the documented `provisioningStatusInfo/status`
+ * filter and `$top`, or without them (a fallback, when Graph refused or ignored them). The reader
+ * sets them before a read from what the tenant's state remembers; the source turns one off when
+ * Graph refuses it during the read, and records that as a fallback.
+ */
+export interface QueryModes {
+  statusFilter: boolean;
+  top: boolean;
+}
+
+/** A fallback a source took during a read: what Graph refused (400) or ignored, in Graph's words. */
+export interface QueryFallback {
+  what: 'status-filter' | 'top';
+  reason: 'refused' | 'ignored';
+  message: string;
+}
+
 export interface EventSource {
   readonly kind: LogSource;
+  /** Graph only: the shape of its queries now, and the fallbacks it took this read. */
+  readonly query?: { modes: QueryModes; fallbacks: QueryFallback[]; pageSize: number };
   /** Failed events with a time after `from` (epoch ms, exclusive), oldest first, a page at a time. */
   failuresSince(from: number, signal?: AbortSignal): AsyncGenerator<EventPage>;
   /** A job's stagedDelete events after `since`, newest first, a page at a time. */

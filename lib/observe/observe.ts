@@ -37,6 +37,8 @@ export interface ObserveOptions extends BatchReadOptions {
   now?: Date;
   /** Pages of service principals a sweep reads at most. */
   maxPages?: number;
+  /** Whether the synchronization secrets are read for the early warnings (WATCH_SECRETS_READ; default true). */
+  secretsRead?: boolean;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -115,7 +117,7 @@ export async function observeTenant(
     known: kept.length,
     sweptAt: swept ? now.toISOString() : cached?.sweptAt,
   };
-  await readSecrets(reader, observation, options);
+  if (options.secretsRead !== false) await readSecrets(reader, observation, options);
   return observation;
 }
 
@@ -463,9 +465,10 @@ function sameKeys(a: Record<string, string>, b: Record<string, string>): boolean
 /**
  * Reads the synchronization secrets of every service principal with jobs, for the early warnings
  * (docs/reference/graph-provisioning-api.md §1.14). GET secrets is used by Entra's docs on beta
- * and by community tools on v1.0 with Synchronization.Read.All, but is not documented as a v1.0
- * method: when Graph refuses it, those checks are skipped for that service principal (their
- * alerts held) and the refusal is named once for the tenant, which stays readable.
+ * and by Terraform's azuread provider on v1.0, but is not documented as a v1.0 method, nor is its
+ * permission (lib/clients/permissions.ts, SECRETS_READ): when Graph refuses it (401, 403, 404 or
+ * 400), those checks are skipped for that service principal (their alerts held), the refusal is
+ * named once for the tenant, which stays readable, and coverage shows the early warnings degraded.
  */
 async function readSecrets(
   reader: GraphReader,
@@ -494,8 +497,8 @@ async function readSecrets(
     let problem: AccessProblem | undefined = outcome?.problem;
     if (outcome && !outcome.problem) {
       const settings = outcome.status >= 200 && outcome.status < 300 ? parseSecrets(outcome.body) : undefined;
+      // A 404 or 400 is a refusal too: the method is not in Graph's documented v1.0 surface.
       if (settings) observation.syncSettings.set(sp.id, settings);
-      else if (outcome.status === 404) continue;
       else {
         const { code, message } = graphErrorBody(outcome.body);
         problem =

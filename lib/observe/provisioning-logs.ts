@@ -1,14 +1,24 @@
+import { LOGS_LICENCE, READ_PERMISSIONS } from '../clients/permissions';
 import { createHash } from 'node:crypto';
 import type { GraphReader } from '../clients/graph';
 import { graphErrorBody, type ErrorLike } from './errors';
-import { GRAPH_REPORTS_LIMIT, SlidingWindowLimiter, type EventPage, type EventSource } from './event-source';
+import {
+  GRAPH_REPORTS_LIMIT,
+  SlidingWindowLimiter,
+  type EventPage,
+  type EventSource,
+  type QueryFallback,
+  type QueryModes,
+} from './event-source';
 import { InvalidGraphData } from './normalize';
+import { formatDuration } from '../util/text';
 import { addFailure, emptyDigest, slideDigest } from './provisioning-digest';
 import { normalizeGraphEvent, objectName } from './provisioning-normalize';
 import type {
   HeldDeletes,
   JobActivity,
   LogProblem,
+  LogRead,
   LogState,
   ProvisionedObject,
   ProvisioningEvent,
@@ -69,7 +79,7 @@ export function graphLogProblem(error: unknown, operation: string): LogProblem {
       status,
       code,
       message,
-      missing: 'a Microsoft Entra ID P1 or P2 licence in the tenant',
+      missing: `${LOGS_LICENCE} in the tenant`,
     };
   if (status === 401 || status === 403) {
     return {
@@ -78,7 +88,10 @@ export function graphLogProblem(error: unknown, operation: string): LogProblem {
       status,
       code,
       message,
-      missing: code === 'InvalidAuthenticationToken' ? undefined : 'the application permission AuditLog.Read.All',
+      missing:
+        code === 'InvalidAuthenticationToken'
+          ? undefined
+          : `the application permission ${READ_PERMISSIONS['provisioning logs']}`,
     };
   }
   if (status === 429) return { ...base, kind: 'throttled', status, code, message, retryAfterSeconds: retryAfterOf(e) };
@@ -87,24 +100,85 @@ export function graphLogProblem(error: unknown, operation: string): LogProblem {
   return { ...base, kind: 'invalid-response', status, code, message };
 }
 
-/** Graph v1.0 `GET /auditLogs/provisioning` as an event source, for one tenant. */
+/** Whether Graph answered 400: the query itself was refused (a filter clause, a query option). */
+function isBadRequest(error: unknown): boolean {
+  return (error as ErrorLike | undefined)?.statusCode === 400;
+}
+
+/** The first line of what Graph said, for the log and the status view. */
+function graphWords(error: unknown): string {
+  const e = (error ?? {}) as ErrorLike;
+  const body = graphErrorBody(e.body);
+  const code = e.code ?? body.code;
+  const message = (body.message ?? e.message ?? '').split(/\r?\n/)[0] ?? '';
+  return [400, code, message].filter((x) => x !== undefined && x !== '').join(' ');
+}
+
+/**
+ * Graph v1.0 `GET /auditLogs/provisioning` as an event source, for one tenant. Where Graph may
+ * differ from its docs it falls back and says so (`query.fallbacks`): the status filter has no
+ * filter note on v1.0, so when Graph refuses it (400) the failures are read by time only and kept
+ * on the client; when Graph ignores it (events of another status come back), the same; a `$top`
+ * Graph refuses falls back to Graph's default page size. Each fallback costs one more request, within
+ * the reports limit like every other.
+ */
 export function createGraphEventSource(reader: GraphReader, options: GraphSourceOptions = {}): EventSource {
   const top = options.pageSize ?? 500;
   const limiter =
     options.limiter ?? new SlidingWindowLimiter(GRAPH_REPORTS_LIMIT.requests, GRAPH_REPORTS_LIMIT.windowMs);
+  const query = { modes: { statusFilter: true, top: true }, fallbacks: [] as QueryFallback[], pageSize: top };
+  const { modes } = query;
 
-  async function* pages(first: string, signal?: AbortSignal): AsyncGenerator<EventPage> {
+  const get = async (url: string, signal?: AbortSignal) => {
+    await limiter.take(signal);
+    return (await reader.get(url)) as { value?: unknown; '@odata.nextLink'?: unknown };
+  };
+
+  /**
+   * The first page of a query. On a 400 it tries the query again without what Graph may refuse
+   * (the status clause, then `$top`, or `$top` first when Graph's words name it; then both) and
+   * keeps the first shape Graph answers, recorded as a fallback; when none is answered, Graph's
+   * first refusal stands.
+   */
+  async function firstPage(build: () => string, withStatus: boolean, signal?: AbortSignal) {
+    try {
+      return await get(build(), signal);
+    } catch (error) {
+      if (!isBadRequest(error)) throw error;
+      const before = { ...modes };
+      const shapes: Partial<QueryModes>[] = [];
+      if (withStatus && modes.statusFilter) shapes.push({ statusFilter: false });
+      if (modes.top) shapes.push({ top: false });
+      // What Graph names first: a refusal that names the top option is tried without it first.
+      if (/\btop\b/i.test(graphWords(error))) shapes.reverse();
+      if (withStatus && modes.statusFilter && modes.top) shapes.push({ statusFilter: false, top: false });
+      for (const shape of shapes) {
+        Object.assign(modes, before, shape);
+        try {
+          const page = await get(build(), signal);
+          const message = graphWords(error);
+          if (shape.statusFilter === false) query.fallbacks.push({ what: 'status-filter', reason: 'refused', message });
+          if (shape.top === false) query.fallbacks.push({ what: 'top', reason: 'refused', message });
+          return page;
+        } catch (again) {
+          if (!isBadRequest(again)) {
+            Object.assign(modes, before);
+            throw again;
+          }
+        }
+      }
+      Object.assign(modes, before);
+      throw error;
+    }
+  }
+
+  async function* pages(build: () => string, withStatus: boolean, signal?: AbortSignal): AsyncGenerator<EventPage> {
     const seenLinks = new Set<string>();
-    let next: string | undefined = first;
-    while (next) {
-      if (seenLinks.has(next))
-        throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing provisioning events');
-      seenLinks.add(next);
-      await limiter.take(signal);
-      const page = (await reader.get(next)) as { value?: unknown; '@odata.nextLink'?: unknown };
+    let page = await firstPage(build, withStatus, signal);
+    for (;;) {
       if (!page || !Array.isArray(page.value))
         throw new InvalidGraphData('a page of provisioning events from Graph has no value array');
-      next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
+      const next = typeof page['@odata.nextLink'] === 'string' ? page['@odata.nextLink'] : undefined;
       const events: ProvisioningEvent[] = [];
       const invalid: string[] = [];
       for (const raw of page.value) {
@@ -114,33 +188,52 @@ export function createGraphEventSource(reader: GraphReader, options: GraphSource
           invalid.push((error as Error).message);
         }
       }
+      if (withStatus && modes.statusFilter && events.some((e) => e.status.known !== FAILED_STATUS)) {
+        // Graph ran the query without the status clause: the failures are kept on the client from here on.
+        modes.statusFilter = false;
+        query.fallbacks.push({
+          what: 'status-filter',
+          reason: 'ignored',
+          message: `events of another status than ${FAILED_STATUS} came back for provisioningStatusInfo/status eq '${FAILED_STATUS}'`,
+        });
+      }
       yield { events, invalid, more: next !== undefined };
+      if (!next) return;
+      if (seenLinks.has(next))
+        throw new InvalidGraphData('Graph returned the same @odata.nextLink twice while listing provisioning events');
+      seenLinks.add(next);
+      page = await get(next, signal);
     }
   }
 
   const list = (filter: string, order: 'asc' | 'desc', n = top) =>
-    `/auditLogs/provisioning?$filter=${filter}&$orderby=activityDateTime ${order}&$top=${n}`;
+    `/auditLogs/provisioning?$filter=${filter}&$orderby=activityDateTime ${order}${modes.top ? `&$top=${n}` : ''}`;
   return {
     kind: 'graph',
+    query,
     failuresSince: (from, signal) =>
       pages(
-        list(
-          `activityDateTime gt ${odataTime(from)} and provisioningStatusInfo/status eq ${odataString(FAILED_STATUS)}`,
-          'asc',
-        ),
+        () =>
+          list(
+            `activityDateTime gt ${odataTime(from)}${modes.statusFilter ? ` and provisioningStatusInfo/status eq ${odataString(FAILED_STATUS)}` : ''}`,
+            'asc',
+          ),
+        true,
         signal,
       ),
     stagedDeletes: (jobId, since, signal) =>
       pages(
-        list(
-          `jobId eq ${odataString(jobId)} and provisioningAction eq 'stagedDelete' and activityDateTime gt ${odataTime(since)}`,
-          'desc',
-        ),
+        () =>
+          list(
+            `jobId eq ${odataString(jobId)} and provisioningAction eq 'stagedDelete' and activityDateTime gt ${odataTime(since)}`,
+            'desc',
+          ),
+        false,
         signal,
       ),
     async latestEvent(jobId, after, signal) {
       const filter = `jobId eq ${odataString(jobId)}${after !== undefined ? ` and activityDateTime gt ${odataTime(after)}` : ''}`;
-      for await (const page of pages(list(filter, 'desc', 1), signal)) return page.events[0]?.at;
+      for await (const page of pages(() => list(filter, 'desc', 1), false, signal)) return page.events[0]?.at;
       return undefined;
     },
     problemOf: graphLogProblem,
@@ -218,6 +311,12 @@ export interface ReadOptions {
   maxPages?: number;
   /** How far before the watermark each read starts, for late events (default 15 minutes). */
   overlapMs?: number;
+  /** The most the overlap widens to when events arrive later than it (default 2 hours). */
+  maxOverlapMs?: number;
+  /** How often a read looks back the whole widest overlap for events later than the overlap in force (default 1 hour). */
+  lateCheckEveryMs?: number;
+  /** How long a fallback is kept before the documented query is tried again (default 1 day). */
+  retryDocumentedAfterMs?: number;
   /** Pages of stagedDelete events read per tripped job (default 10). */
   heldDeletesMaxPages?: number;
   /** Held objects named in an alert (default 10). */
@@ -225,7 +324,22 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-const DEFAULT_READ_OPTIONS = { maxPages: 20, overlapMs: 15 * 60_000, heldDeletesMaxPages: 10, heldSample: 10 };
+const HOUR = 3600_000;
+const DEFAULT_READ_OPTIONS = {
+  maxPages: 20,
+  overlapMs: 15 * 60_000,
+  maxOverlapMs: 2 * HOUR,
+  lateCheckEveryMs: HOUR,
+  retryDocumentedAfterMs: 24 * HOUR,
+  heldDeletesMaxPages: 10,
+  heldSample: 10,
+};
+type Options = typeof DEFAULT_READ_OPTIONS & ReadOptions;
+
+/** How long a late event keeps the overlap widened: late events come with incidents, which recur. */
+const LATENESS_KEPT_MS = 7 * 24 * HOUR;
+/** The overlap is widened to half again the latest lateness seen, in whole steps of this. */
+const OVERLAP_STEP_MS = 5 * 60_000;
 
 function freshLogState(source: EventSource['kind']): LogState {
   return { version: 1, source, backlog: false, seen: [], digest: emptyDigest(), activity: {} };
@@ -243,7 +357,7 @@ export async function readProvisioningLogs(
   plan: ReadPlan,
   options: ReadOptions = {},
 ): Promise<{ observation: ProvisioningObservation; state: LogState }> {
-  const o = { ...DEFAULT_READ_OPTIONS, ...options };
+  const o: Options = { ...DEFAULT_READ_OPTIONS, ...options };
   const state: LogState =
     stored && stored.source === source.kind ? structuredClone(stored) : freshLogState(source.kind);
   const observation: ProvisioningObservation = {
@@ -257,28 +371,170 @@ export async function readProvisioningLogs(
     eventsRead: 0,
     pagesRead: 0,
   };
-  await readFailures(source, state, plan, o, observation);
+  const tried = shapeQueries(source, state, plan.now);
+  const late = await readFailures(source, state, plan, o, observation);
   await readActivity(source, state, plan, o, observation);
   for (const trip of plan.deletionTrips) {
     observation.heldDeletes.set(trip.jobId, await readHeldDeletes(source, trip, o));
   }
+  const changes = rememberFallbacks(source, state, tried, observation, plan.now, o);
+  observation.read = { ...readOf(source, state, o, late, plan.now), changes: [...changes, ...late.changes] };
   return { observation, state };
+}
+
+// ---- fallbacks: how Graph is asked --------------------------------------------------------------
+
+/**
+ * Sets how the source asks Graph this read: as the state remembers (a fallback Graph made
+ * necessary), or the documented way once its retry is due. Returns what the documented way is tried for.
+ */
+function shapeQueries(source: EventSource, state: LogState, now: number): { statusFilter: boolean; top: boolean } {
+  const modes = source.query?.modes;
+  const remembered = state.query ?? {};
+  const tried = {
+    statusFilter: !remembered.statusFilter || now >= remembered.statusFilter.retryAt,
+    top: !remembered.top || now >= remembered.top.retryAt,
+  };
+  if (modes) Object.assign(modes, tried);
+  return tried;
+}
+
+/**
+ * Remembers the fallbacks Graph made necessary this read, so the next cycles do not ask again
+ * what Graph refuses (the documented way is retried once `retryDocumentedAfterMs` has passed), and
+ * forgets a fallback once the documented way worked again. Returns what changed, for the log.
+ */
+function rememberFallbacks(
+  source: EventSource,
+  state: LogState,
+  tried: { statusFilter: boolean; top: boolean },
+  observation: ProvisioningObservation,
+  now: number,
+  o: Options,
+): string[] {
+  const query = source.query;
+  if (!query) return [];
+  const changes: string[] = [];
+  const remembered = (state.query ??= {});
+  const retryAt = now + o.retryDocumentedAfterMs;
+  const day = formatDuration(o.retryDocumentedAfterMs);
+  const status = query.fallbacks.find((f) => f.what === 'status-filter');
+  if (status) {
+    const since = remembered.statusFilter?.since ?? now;
+    if (!remembered.statusFilter)
+      changes.push(
+        `Graph ${status.reason} the provisioningStatusInfo/status filter (${status.message}): failures are read by time only and kept on the client; the filter is tried again every ${day}`,
+      );
+    remembered.statusFilter = { reason: status.reason, since, retryAt };
+  } else if (tried.statusFilter && remembered.statusFilter && observation.pagesRead > 0) {
+    delete remembered.statusFilter;
+    changes.push('Graph takes the provisioningStatusInfo/status filter again: failures are filtered by Graph');
+  } else if (remembered.statusFilter && now >= remembered.statusFilter.retryAt)
+    remembered.statusFilter.retryAt = retryAt; // the retry did not get an answer: tried again after the next interval
+  const top = query.fallbacks.find((f) => f.what === 'top');
+  if (top) {
+    if (!remembered.top)
+      changes.push(
+        `Graph refused $top=${query.pageSize} (${top.message}): pages are Graph's default size; $top is tried again every ${day}`,
+      );
+    remembered.top = { since: remembered.top?.since ?? now, retryAt };
+  } else if (tried.top && remembered.top && observation.pagesRead > 0) {
+    delete remembered.top;
+    changes.push(`Graph takes $top=${query.pageSize} again`);
+  } else if (remembered.top && now >= remembered.top.retryAt) remembered.top.retryAt = retryAt;
+  if (!remembered.statusFilter && !remembered.top) delete state.query;
+  return changes;
+}
+
+/** How the logs were read, for coverage. */
+function readOf(
+  source: EventSource,
+  state: LogState,
+  o: Options,
+  late: LateEvents,
+  now: number,
+): Omit<LogRead, 'changes'> {
+  const remembered = state.query ?? {};
+  return {
+    filter: remembered.statusFilter && source.query ? 'time-only' : 'server',
+    filterFallback: source.query ? remembered.statusFilter : undefined,
+    pageSize: source.query ? (remembered.top ? 'default' : source.query.pageSize) : undefined,
+    topFallback: source.query ? remembered.top : undefined,
+    overlapMs: state.overlapMs ?? o.overlapMs,
+    maxOverlapMs: maxOverlapOf(o),
+    overlapCapped: late.capped,
+    lateness: state.lateness && now - state.lateness.at < LATENESS_KEPT_MS ? state.lateness : undefined,
+  };
+}
+
+// ---- late events: the overlap ---------------------------------------------------------------------
+
+const maxOverlapOf = (o: Options) => Math.max(o.maxOverlapMs, o.overlapMs);
+
+interface LateEvents {
+  /** The overlap wanted for the latest lateness seen is wider than the widest allowed. */
+  capped: boolean;
+  changes: string[];
+}
+
+/**
+ * Keeps the latest lateness seen in the last week and the overlap it calls for: half again that
+ * lateness, in whole 5-minute steps, never below the configured overlap nor above the widest.
+ */
+function widenOverlap(state: LogState, lateMs: number, now: number, o: Options): LateEvents {
+  const kept = state.lateness && now - state.lateness.at < LATENESS_KEPT_MS ? state.lateness : undefined;
+  if (lateMs > 0 && (!kept || lateMs >= kept.maxMs)) state.lateness = { maxMs: lateMs, at: now };
+  else if (kept) state.lateness = kept;
+  else delete state.lateness;
+  const before = state.overlapMs ?? o.overlapMs;
+  const wanted = state.lateness
+    ? Math.max(o.overlapMs, Math.ceil((state.lateness.maxMs * 1.5) / OVERLAP_STEP_MS) * OVERLAP_STEP_MS)
+    : o.overlapMs;
+  const overlap = Math.min(wanted, maxOverlapOf(o));
+  if (overlap === o.overlapMs) delete state.overlapMs;
+  else state.overlapMs = overlap;
+  const changes: string[] = [];
+  if (overlap !== before)
+    changes.push(
+      overlap > before
+        ? `events arrived up to ${formatDuration(state.lateness?.maxMs ?? 0)} late: each read now starts ${formatDuration(overlap)} before the last (was ${formatDuration(before)})`
+        : `no event arrived late for a week: each read starts ${formatDuration(overlap)} before the last again`,
+    );
+  return { capped: wanted > maxOverlapOf(o), changes };
 }
 
 async function readFailures(
   source: EventSource,
   state: LogState,
   plan: ReadPlan,
-  o: Required<Omit<ReadOptions, 'signal'>> & ReadOptions,
+  o: Options,
   observation: ProvisioningObservation,
-): Promise<void> {
+): Promise<LateEvents> {
   const { now } = plan;
+  const widest = maxOverlapOf(o);
   const seen = new SeenEvents(state.seen);
-  const overlap = state.backlog ? 0 : o.overlapMs;
-  // `gt` excludes its bound: one millisecond earlier reads the events at the watermark itself again.
-  const from = state.watermark !== undefined ? state.watermark - overlap - 1 : now - plan.lookbackMs;
+  const previous = state.watermark;
+  const overlap = Math.min(Math.max(state.overlapMs ?? o.overlapMs, o.overlapMs), widest);
+  // States written before `seenSince` remembered the configured overlap.
+  const seenSince = state.seenSince ?? (previous !== undefined ? previous - o.overlapMs : undefined);
+  // Now and then a read looks back the widest overlap: an event that arrived later than the overlap
+  // in force is found there (and counted), and its lateness widens the overlap.
+  const lateCheck =
+    previous !== undefined &&
+    !state.backlog &&
+    (state.lateCheckedAt === undefined || now - state.lateCheckedAt >= o.lateCheckEveryMs);
+  // `gt` excludes its bound: one millisecond earlier reads the events at the start itself again.
+  // Never before `seenSince`, or an event counted and forgotten since would count twice.
+  const start =
+    previous === undefined
+      ? now - plan.lookbackMs
+      : state.backlog
+        ? previous
+        : Math.max(previous - (lateCheck ? widest : overlap), seenSince ?? -Infinity);
+  const from = start - 1;
   /** The newest event of this read: oldest first, so everything up to it has been read. */
   let position: number | undefined;
+  let latest = 0;
   const windows = new Map<string, number>();
   const windowOf = (event: ProvisioningEvent): number => {
     let w = windows.get(event.jobId);
@@ -296,11 +552,15 @@ async function readFailures(
       observation.pagesRead++;
       for (const event of page.events) {
         if (position === undefined || event.at > position) position = event.at;
-        if (!seen.add(event)) continue;
-        observation.eventsRead++;
         const activity = state.activity[event.jobId];
         if (activity && event.at > (activity.lastEventAt ?? -Infinity)) activity.lastEventAt = event.at;
-        if (event.status.known === 'failure') addFailure(state.digest, event, windowOf(event), now);
+        // Read by time only, every status comes back: only failures are counted and remembered.
+        if (event.status.known !== FAILED_STATUS) continue;
+        if (!seen.add(event)) continue;
+        observation.eventsRead++;
+        // Not there when the last read covered its time: it arrived at least this late.
+        if (previous !== undefined && event.at < previous) latest = Math.max(latest, previous - event.at);
+        addFailure(state.digest, event, windowOf(event), now);
       }
       if (page.invalid.length > 0) {
         observation.problems.push({
@@ -310,22 +570,20 @@ async function readFailures(
           message: `${page.invalid.length} event(s) skipped: ${page.invalid.slice(0, 3).join('; ')}`,
         });
       }
-      if (position !== undefined) seen.prune(position - o.overlapMs - 1);
+      if (position !== undefined) seen.prune(position - widest - 1);
       if (!page.more) {
         observation.complete = true;
         break;
       }
       // Stop at the cap, unless every event so far was counted before (events sharing the watermark's
       // timestamp, read again): then stopping would never get past them.
-      if (
-        observation.pagesRead >= o.maxPages &&
-        (observation.eventsRead > 0 || observation.pagesRead >= 4 * o.maxPages)
-      ) {
+      const progressed = observation.eventsRead > 0 || (position !== undefined && position > (previous ?? -Infinity));
+      if (observation.pagesRead >= o.maxPages && (progressed || observation.pagesRead >= 4 * o.maxPages)) {
         observation.problems.push({
           kind: 'page-cap',
           source: source.kind,
           operation: 'provisioning logs',
-          message: `read ${observation.pagesRead} page(s) of failed events up to ${position !== undefined ? new Date(position).toISOString() : 'the start'}, the most one cycle reads; the rest is read next cycle`,
+          message: `read ${observation.pagesRead} page(s) of ${source.query?.modes.statusFilter === false ? 'events (read by time only)' : 'failed events'} up to ${position !== undefined ? new Date(position).toISOString() : 'the start'}, the most one cycle reads; the rest is read next cycle`,
         });
         break;
       }
@@ -342,11 +600,18 @@ async function readFailures(
     state.watermark = position;
     state.backlog = true;
   }
-  state.seen = state.watermark === undefined ? [] : seen.entries(state.watermark - o.overlapMs - 1);
+  if (lateCheck || previous === undefined) state.lateCheckedAt = now;
+  if (state.watermark !== undefined) {
+    const keepFrom = state.watermark - widest - 1;
+    state.seen = seen.entries(keepFrom);
+    // Every event counted since the earlier of the two starts is remembered, back to what is kept.
+    state.seenSince = Math.max(Math.min(seenSince ?? start, start), keepFrom);
+  } else state.seen = [];
   const windowOfJob = (jobId: string, job: { servicePrincipalId: string; servicePrincipalName: string }) =>
     windows.get(jobId) ?? plan.windowFor(jobId, job);
   // A window is only known to be clean up to where the logs were read.
   slideDigest(state.digest, observation.complete ? now : Math.min(now, state.watermark ?? now), windowOfJob);
+  return widenOverlap(state, latest, now, o);
 }
 
 async function readActivity(
@@ -383,7 +648,7 @@ async function readActivity(
 async function readHeldDeletes(
   source: EventSource,
   trip: { jobId: string; since: number },
-  o: Required<Omit<ReadOptions, 'signal'>> & ReadOptions,
+  o: Options,
 ): Promise<HeldDeletes | LogProblem> {
   const objects = new Map<string, ProvisionedObject>();
   let cycleId: string | undefined;

@@ -31,6 +31,12 @@ export interface Settings {
   snooze?: { key: string; baseUrl: string };
   /** WATCH_CONCURRENCY, WATCH_FANOUT_*: how many tenants are read at once, and when the timer fans out (lib/settings/scale.ts). */
   scale?: ScaleSettings;
+  /**
+   * WATCH_SECRETS_READ: whether the synchronization secrets are read for the early warnings (an
+   * undocumented read whose permission is unknown, lib/clients/permissions.ts). `off`: the early
+   * warnings are off in coverage, not degraded, and nothing asks Graph for the secrets.
+   */
+  secretsRead: boolean;
   /** Decisions from an alert (WATCH_ACTIONS, ACTIONS_*; lib/settings/actions.ts); absent while off. */
   actions?: ActionsSettings;
 }
@@ -248,6 +254,17 @@ function logAnalyticsSettings(env: Env, cloudEndpoint: string, problems: string[
   return endpoint ? { workspaceId: workspaceId.toLowerCase(), endpoint } : undefined;
 }
 
+/** WATCH_SECRETS_READ: `on` (default) or `off`, in any casing. */
+function secretsReadSetting(value: string | undefined, problems: string[]): boolean {
+  const given = value?.trim().toLowerCase();
+  if (!given || given === 'on') return true;
+  if (given === 'off') return false;
+  problems.push(
+    `WATCH_SECRETS_READ="${value?.trim().slice(0, 80)}" is neither on nor off; on (default) reads each configuration's synchronization secrets for the early warnings (notification email, deletion prevention, SCIM token expiry), off turns those warnings off`,
+  );
+  return true;
+}
+
 /** The shortest SNOOZE_SIGNING_KEY accepted. */
 const MIN_SNOOZE_KEY = 32;
 
@@ -374,6 +391,7 @@ export function loadSettings(given: Env): Settings {
   const logAnalytics = logAnalyticsSettings(env, endpoints.logAnalyticsEndpoint, problems);
   const snooze = snoozeSettings(env, problems);
   const scale = scaleSettings(env, problems);
+  const secretsRead = secretsReadSetting(env.WATCH_SECRETS_READ, problems);
   const actions = actionsSettings(
     env,
     { authorityHost: authorityHost ?? endpoints.authorityHost, chinaCloud: cloud?.name === 'AzureChinaCloud' },
@@ -397,6 +415,7 @@ export function loadSettings(given: Env): Settings {
     ...(logAnalytics ? { logAnalytics } : {}),
     ...(snooze ? { snooze } : {}),
     ...(scale ? { scale } : {}),
+    secretsRead,
     ...(actions ? { actions } : {}),
   };
 }
@@ -443,6 +462,7 @@ export const DEPLOYMENT_SETTINGS = {
   WATCH_CONCURRENCY: 'optional',
   WATCH_FANOUT_TENANTS: 'optional',
   WATCH_FANOUT_BATCH: 'optional',
+  WATCH_SECRETS_READ: 'optional',
   AzureWebJobsStorage: 'optional',
   AzureWebJobsStorage__tableServiceUri: 'required',
   AzureWebJobsStorage__blobServiceUri: 'host',

@@ -1,12 +1,22 @@
 import type { Matchers } from '../model/config-file';
-import { statusHeadline, type StatusAlert, type StatusMute, type StatusView } from './status';
+import { checkLabel, type CoverageCheck } from '../model/coverage';
+import {
+  logReadWords,
+  statusHeadline,
+  type StatusAlert,
+  type StatusCoverage,
+  type StatusMute,
+  type StatusView,
+} from './status';
 import type { RememberedCycle } from '../store/cycle-history';
 import { escapeHtml as e, formatDuration, formatTime, safeHttpsUrl } from '../util/text';
 
 /**
  * The status view as one small HTML page (GET /api/status?format=html, or a browser's Accept):
- * open alerts by tenant with their age and route, tenants that cannot be read, silences and
- * maintenance windows with their ends, and the last cycles with their durations and problems.
+ * open alerts by tenant with their age and route, tenants that cannot be read, coverage (what each
+ * tenant's checks can do, with the cause and fix of a degraded one), silences and maintenance
+ * windows with their ends, and the last cycles with their durations and problems. On a phone the
+ * tables become one block per row, each cell labelled, so nothing is wider than the screen.
  * Every value is escaped (names come from Graph, written by whoever runs the source tenant); the
  * page carries no script, and its Content-Security-Policy forbids any.
  */
@@ -65,11 +75,11 @@ function alertsSection(view: StatusView): string {
     const rows = alerts
       .map(
         (a) => `<tr>
-  <td><strong>${e(a.title)}</strong>${a.reason ? `<div class="muted small">${e(a.reason)}</div>` : ''}</td>
-  <td>${e(a.configuration ?? '')}<div class="id">${e(a.jobId === '-' ? '' : a.jobId)}</div></td>
-  <td>${a.ageMs !== undefined ? e(formatDuration(a.ageMs)) : ''}<div class="muted small nowrap">since ${e(formatTime(a.since))}</div></td>
-  <td>${routeText(a)}</td>
-  <td>${stateText(a)}</td>
+  <td data-label="Alert"><strong>${e(a.title)}</strong>${a.reason ? `<div class="muted small">${e(a.reason)}</div>` : ''}</td>
+  <td data-label="Configuration / job">${e(a.configuration ?? '')}<div class="id">${e(a.jobId === '-' ? '' : a.jobId)}</div></td>
+  <td data-label="Age">${a.ageMs !== undefined ? e(formatDuration(a.ageMs)) : ''}<div class="muted small nowrap">since ${e(formatTime(a.since))}</div></td>
+  <td data-label="Route">${routeText(a)}</td>
+  <td data-label="State">${stateText(a)}</td>
 </tr>`,
       )
       .join('\n');
@@ -88,10 +98,10 @@ function unreadableSection(view: StatusView): string {
     .map((t) => {
       const consent = safeHttpsUrl(t.consentUrl);
       return `<tr>
-  <td>${tenantHeading(t)}</td>
-  <td class="nowrap">${t.since ? e(formatTime(t.since)) : '<span class="muted">last cycle</span>'}</td>
-  <td>${e(t.problem ?? "see the last cycle's problems")}${t.likelyMissingPermission ? `<div class="small">likely missing <strong>${e(t.likelyMissingPermission)}</strong></div>` : ''}</td>
-  <td>${consent ? `<a href="${e(consent)}" rel="noreferrer noopener">admin consent</a>` : '<span class="muted">no app to consent to</span>'}</td>
+  <td data-label="Tenant">${tenantHeading(t)}</td>
+  <td data-label="Since" class="nowrap">${t.since ? e(formatTime(t.since)) : '<span class="muted">last cycle</span>'}</td>
+  <td data-label="Graph answered">${e(t.problem ?? "see the last cycle's problems")}${t.likelyMissingPermission ? `<div class="small">likely missing <strong>${e(t.likelyMissingPermission)}</strong></div>` : ''}</td>
+  <td data-label="Fix">${consent ? `<a href="${e(consent)}" rel="noreferrer noopener">admin consent</a>` : '<span class="muted">no app to consent to</span>'}</td>
 </tr>`;
     })
     .join('\n');
@@ -100,6 +110,50 @@ function unreadableSection(view: StatusView): string {
 <tbody>
 ${rows}
 </tbody></table></section>`;
+}
+
+const STATE_BADGE: Record<CoverageCheck['state'], string> = {
+  active: 'ok-badge',
+  degraded: 'firing',
+  off: 'muted-badge',
+};
+
+function coverageRows(c: StatusCoverage): string {
+  return c.checks
+    .map(
+      (check) => `<tr class="${e(check.state)}">
+  <td data-label="Check">${e(checkLabel(check.check))}</td>
+  <td data-label="State"><span class="badge ${STATE_BADGE[check.state]}">${e(check.state)}</span></td>
+  <td data-label="Degraded since" class="nowrap">${check.since ? e(formatTime(check.since)) : ''}</td>
+  <td data-label="Cause and fix">${check.cause ? e(check.cause.words) : ''}${check.state === 'degraded' && check.fix ? `<div class="small"><strong>Fix:</strong> ${e(check.fix.words)}</div>` : ''}${check.alertedBy ? `<div class="muted small">its own alert: ${e(check.alertedBy)}</div>` : ''}${check.note ? `<div class="muted small">${e(check.note)}</div>` : ''}</td>
+</tr>`,
+    )
+    .join('\n');
+}
+
+function coverageSection(view: StatusView): string {
+  const { tenants, total, counts } = view.coverage;
+  const head = `<h2>Coverage${counts ? ` <span class="count">${e(counts.partial)} of ${e(counts.tenants)} partially watched</span>` : ''}</h2>`;
+  if (tenants.length === 0)
+    return `<section>${head}<p class="muted">No coverage recorded yet: it is recorded by the next cycle.</p></section>`;
+  const blocks = tenants.map((c) => {
+    const degraded = c.checks.filter((check) => check.state === 'degraded').length;
+    const consent = safeHttpsUrl(c.consentUrl);
+    const subject = c.subject.startsWith('workspace:')
+      ? `Log Analytics workspace <span class="id">${e(c.subject.slice('workspace:'.length))}</span> <span class="muted small">(KQL rules)</span>`
+      : tenantHeading({ tenantId: c.subject, tenantName: c.tenantName });
+    return `<h3>${subject} <span class="count">${degraded > 0 ? `${e(degraded)} degraded` : 'every check runs'}</span></h3>
+<table class="coverage"><thead><tr><th>Check</th><th>State</th><th>Degraded since</th><th>Cause and fix</th></tr></thead>
+<tbody>
+${coverageRows(c)}
+</tbody></table>
+${c.provisioningLogs ? `<p class="small logs-read"><strong>Provisioning logs:</strong> ${e(logReadWords(c.provisioningLogs))}</p>` : ''}${consent ? `<p class="small"><a href="${e(consent)}" rel="noreferrer noopener">admin consent for this tenant</a></p>` : ''}<p class="muted small">Checked ${e(formatTime(c.checkedAt))}</p>`;
+  });
+  const more =
+    total > tenants.length
+      ? `<p class="muted">${e(total - tenants.length)} more not listed (those with a degraded check are listed first).</p>`
+      : '';
+  return `<section>${head}\n${blocks.join('\n')}${more}</section>`;
 }
 
 function muteRow(m: StatusMute): string {
@@ -115,10 +169,10 @@ function muteRow(m: StatusMute): string {
         ? `on until <strong>${e(formatTime(m.endsAt))}</strong>`
         : 'weekly, not on now';
   return `<tr class="${m.active ? 'active' : 'upcoming'}">
-  <td>${what}</td>
-  <td><code>${e(matchersText(m.matchers))}</code></td>
-  <td>${when}</td>
-  <td>${e(m.createdBy)}<div class="muted small">${e(m.comment)}</div></td>
+  <td data-label="What">${what}</td>
+  <td data-label="Matches"><code>${e(matchersText(m.matchers))}</code></td>
+  <td data-label="When">${when}</td>
+  <td data-label="By">${e(m.createdBy)}<div class="muted small">${e(m.comment)}</div></td>
 </tr>`;
 }
 
@@ -189,14 +243,14 @@ function cyclesSection(view: StatusView): string {
   const rows = view.recentCycles
     .map(
       (c) => `<tr class="${c.errors.length > 0 ? 'bad' : 'good'}">
-  <td class="nowrap">${e(formatTime(c.startedAt))}</td>
-  <td class="num">${e(c.durationMs)} ms</td>
-  <td class="num">${e(c.tenantsChecked)}${c.tenantsUnreadable.length > 0 ? ` <span class="problem">(${e(c.tenantsUnreadable.length + (c.omitted?.tenantsUnreadable ?? 0))} unreadable)</span>` : ''}</td>
-  <td class="num">${e(c.jobsSeen)}</td>
-  <td class="num">${e(c.alertsFiring)}</td>
-  <td class="num">${e(c.notificationsSent)}${c.notificationsPending > 0 ? ` <span class="muted">+${e(c.notificationsPending)} waiting</span>` : ''}</td>
-  <td>${e(c.heartbeat)}</td>
-  <td>${problemsCell(c)}</td>
+  <td data-label="Started" class="nowrap">${e(formatTime(c.startedAt))}</td>
+  <td data-label="Took" class="num">${e(c.durationMs)} ms</td>
+  <td data-label="Tenants" class="num">${e(c.tenantsChecked)}${c.tenantsUnreadable.length > 0 ? ` <span class="problem">(${e(c.tenantsUnreadable.length + (c.omitted?.tenantsUnreadable ?? 0))} unreadable)</span>` : ''}</td>
+  <td data-label="Jobs" class="num">${e(c.jobsSeen)}</td>
+  <td data-label="Firing" class="num">${e(c.alertsFiring)}</td>
+  <td data-label="Emails sent" class="num">${e(c.notificationsSent)}${c.notificationsPending > 0 ? ` <span class="muted">+${e(c.notificationsPending)} waiting</span>` : ''}</td>
+  <td data-label="Heartbeat">${e(c.heartbeat)}</td>
+  <td data-label="Problems">${problemsCell(c)}</td>
 </tr>`,
     )
     .join('\n');
@@ -224,6 +278,14 @@ th { font-weight: 600; color: #555; background: #fafafa; } td.num { text-align: 
 .banner { padding: 10px 14px; border-radius: 6px; margin: 12px 0; } .banner.good { background: #e7f4e8; } .banner.bad { background: #fde7e9; } .banner.late { background: #fff4ce; }
 .ok { color: #107c10; } .problem { color: #a4262c; } tr.bad td { background: #fffafa; } tr.upcoming td { color: #555; }
 ul { margin: 0; padding-left: 18px; } code { font-size: 12px; } .nowrap { white-space: nowrap; }
+.ok-badge { background: #e7f4e8; color: #107c10; } .badge { white-space: nowrap; } td, p, li { overflow-wrap: break-word; }
+@media (max-width: 700px) {
+  body { margin: 12px; }
+  table, thead, tbody, tr, th, td { display: block; width: auto; }
+  thead { display: none; } tr { border-bottom: 1px solid #ddd; padding: 4px 0; } td { border: 0; padding: 2px 4px; }
+  td[data-label]::before { content: attr(data-label) ": "; color: #777; font-size: 12px; }
+  td.num { text-align: left; } .nowrap { white-space: normal; } td:empty { display: none; }
+}
 `;
 
 /** The whole page. */
@@ -243,6 +305,7 @@ export function renderStatusPage(view: StatusView): string {
 ${summaryLine(view)}
 ${alertsSection(view)}
 ${unreadableSection(view)}
+${coverageSection(view)}
 ${mutesSection(view)}
 ${auditSection(view)}
 ${cyclesSection(view)}

@@ -3,7 +3,9 @@ import { allReceivers, isEscalationReceiver, matchLabelsOf, routesFor } from '..
 import { standingAcknowledgement } from '../model/acknowledgement';
 import { channelOf } from '../notify/channels';
 import { viewOf } from '../evaluate/view';
-import type { AlertRecord, CycleSummary, Severity } from '../model';
+import type { AlertRecord, CoverageCounts, CycleSummary, Severity } from '../model';
+import type { CoverageCheck, LogReadCoverage, TenantCoverage } from '../model/coverage';
+import type { CoverageStore } from '../store/coverage-store';
 import type { Matchers } from '../model/config-file';
 import type { Policy } from '../model/policy';
 import { silencedBy } from '../silence/silence';
@@ -12,7 +14,7 @@ import type { AlertStore } from '../store/alert-store';
 import type { CycleHistory, RememberedCycle } from '../store/cycle-history';
 import type { OutboxStore } from '../store/outbox-store';
 import type { SilenceStore, StoredSilence } from '../store/silence-store';
-import { formatDuration } from '../util/text';
+import { formatDuration, formatTime } from '../util/text';
 
 /** An alert firing now, as an operator looks at it. Text from Graph is untrusted: every renderer escapes it. */
 export interface StatusAlert {
@@ -66,6 +68,13 @@ export interface StatusMute {
   snoozed?: string;
 }
 
+/** A tenant's coverage (or a workspace's, for the KQL rules) as the status view shows it. */
+export type StatusCoverage = TenantCoverage & {
+  tenantName?: string;
+  /** The admin-consent link, when a check's fix is a permission and the monitor signs in with an app registration. */
+  consentUrl?: string;
+};
+
 export interface StatusView {
   generatedAt: string;
   /** The last cycle's summary, or null before the first cycle. */
@@ -81,6 +90,12 @@ export interface StatusView {
   emailsWaiting: number;
   /** Why routes and silences are not shown: the config file could not be read. */
   configProblem?: string;
+  /**
+   * What is watched per tenant and check: active, degraded (with the cause and the fix) or off. The
+   * tenants with a degraded check come first; at most COVERAGE_SHOWN are listed, `total` says how
+   * many coverages are kept, and `counts` are the last cycle's over every tenant it read.
+   */
+  coverage: { tenants: StatusCoverage[]; total: number; counts?: CoverageCounts };
   /** Decisions from alerts (WATCH_ACTIONS on): the audit, newest first; absent while actions are off. */
   audit?: StatusAudit;
 }
@@ -116,6 +131,9 @@ interface StatusAudit {
   decisions: StatusDecision[];
   refusals: StatusRefusal[];
 }
+
+/** How many tenants' coverages the status view lists (those with a degraded check first). */
+const COVERAGE_SHOWN = 50;
 
 export interface StatusOptions {
   /** The config file's routes and silences (none: routes and mutes are not shown). */
@@ -272,22 +290,90 @@ function unreadableOf(
   }));
 }
 
-/** What the status view reads: the alerts, the outbox and the cycle history. */
+/** What the status view reads: the alerts, the outbox, the cycle history and the coverage. */
 export interface StatusStores {
   alerts: Pick<AlertStore, 'loadAll'>;
   outbox: Pick<OutboxStore, 'list'>;
   cycles: Pick<CycleHistory, 'latest' | 'recent'>;
+  coverage?: Pick<CoverageStore, 'list'>;
+}
+
+/**
+ * The coverages to show: tenants the config watches (a workspace's only while the config has KQL
+ * rules), named from the config, with the consent link when a fix is a permission.
+ */
+function coverageOf(
+  listed: { coverages: TenantCoverage[]; total: number },
+  counts: CoverageCounts | undefined,
+  options: StatusOptions,
+): StatusView['coverage'] {
+  const kql = (options.policy?.kqlRules?.length ?? 0) > 0;
+  const tenants = listed.coverages
+    .filter((c) => !c.subject.startsWith('workspace:') || kql || !options.policy)
+    .map((c): StatusCoverage => {
+      const permission = c.checks.some(
+        (check) => check.state === 'degraded' && (check.fix?.kind === 'permission' || check.fix?.kind === 'consent'),
+      );
+      return {
+        ...c,
+        tenantName: options.policy?.tenantNames.get(c.subject.toLowerCase()),
+        consentUrl: permission && !c.subject.startsWith('workspace:') ? options.consentUrl?.(c.subject) : undefined,
+      };
+    });
+  return { tenants, total: listed.total, ...(counts ? { counts } : {}) };
+}
+
+/** What a check says besides its state: why it is degraded or off and what fixes it, or how it runs when it runs another way. */
+export function checkDetail(check: CoverageCheck): string {
+  const parts: string[] = [];
+  if (check.cause) parts.push(check.cause.words);
+  if (check.state === 'degraded' && check.fix) parts.push(`fix: ${check.fix.words}`);
+  if (check.alertedBy) parts.push(`its own alert: ${check.alertedBy}`);
+  if (check.note) parts.push(check.note);
+  return parts.join('; ');
+}
+
+/** The subject of a coverage in words: a tenant's name and ID, or a workspace. */
+export function coverageSubject(c: StatusCoverage): string {
+  if (c.subject.startsWith('workspace:'))
+    return `Log Analytics workspace ${c.subject.slice('workspace:'.length)} (KQL rules)`;
+  return c.tenantName ? `${c.tenantName} (${c.subject})` : c.subject;
+}
+
+/** How a tenant's provisioning logs are read, in one line: the filter, the page size, the overlap and how late events came. */
+export function logReadWords(read: LogReadCoverage): string {
+  const parts = [
+    read.source === 'log-analytics'
+      ? 'from Log Analytics'
+      : read.filter === 'server'
+        ? 'failures filtered by Graph'
+        : `read by time only, failures kept here (Graph ${read.filterFallback?.reason ?? 'refused'} the status filter; tried again ${formatTime(read.filterFallback?.retryAt)})`,
+  ];
+  if (read.source === 'graph')
+    parts.push(
+      read.pageSize === 'default'
+        ? `pages of Graph's default size (Graph refused $top; tried again ${formatTime(read.topFallback?.retryAt)})`
+        : `pages of ${read.pageSize}`,
+    );
+  parts.push(
+    `overlap ${formatDuration(read.overlapMs)} (widens up to ${formatDuration(read.maxOverlapMs)})`,
+    read.lateness
+      ? `latest event ${formatDuration(read.lateness.maxMs)} late (${formatTime(read.lateness.at)})`
+      : 'no late event in the last week',
+  );
+  return parts.join('; ');
 }
 
 /** What is firing now, what is muted, and how the last cycles went, from stored state only (no Graph call). */
 export async function readStatus(stores: StatusStores, options: StatusOptions = {}): Promise<StatusView> {
   const now = options.now ?? new Date();
-  const [records, lastCycle, recentCycles, planned, snoozes, audit] = await Promise.all([
+  const [records, lastCycle, recentCycles, planned, snoozes, coverage, audit] = await Promise.all([
     stores.alerts.loadAll(),
     stores.cycles.latest(),
     stores.cycles.recent(),
     stores.outbox.list(),
     options.snoozes?.list() ?? [],
+    stores.coverage?.list(COVERAGE_SHOWN) ?? { coverages: [], total: 0 },
     options.audit ? auditOf(options.audit, options.policy?.tenantNames ?? new Map()) : undefined,
   ]);
   // Snoozes mute beside the config's silences, here as in the cycle.
@@ -307,6 +393,7 @@ export async function readStatus(stores: StatusStores, options: StatusOptions = 
     mutes: mutesOf(options.policy, now),
     emailsWaiting: planned.length,
     configProblem: options.configProblem,
+    coverage: coverageOf(coverage, lastCycle?.coverage, options),
     ...(audit ? { audit } : {}),
   };
 }
@@ -317,20 +404,24 @@ const LATE_MS = 15 * 60_000;
 /** The one sentence an operator reads first, and how it should look: good, bad (problems) or late. */
 export function statusHeadline(view: StatusView): { state: 'good' | 'bad' | 'late'; words: string } {
   const last = view.lastCycle;
-  const waiting =
-    view.emailsWaiting > 0 ? ` ${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.` : '';
-  if (!last) return { state: 'late', words: `No cycle has finished yet.${waiting}` };
+  const counts = view.coverage.counts;
+  const partial =
+    counts && counts.partial > 0
+      ? ` ${counts.partial} of ${counts.tenants} tenant(s) are only partially watched (see Coverage).`
+      : '';
+  const after = `${partial}${view.emailsWaiting > 0 ? ` ${view.emailsWaiting} message(s) (emails, channel posts) wait for the next cycle.` : ''}`;
+  if (!last) return { state: 'late', words: `No cycle has finished yet.${after}` };
   const ago = Date.parse(view.generatedAt) - Date.parse(last.startedAt);
   if (ago > LATE_MS)
     return {
       state: 'late',
-      words: `The last cycle started ${formatDuration(ago)} ago: the schedule may have stopped.${waiting}`,
+      words: `The last cycle started ${formatDuration(ago)} ago: the schedule may have stopped.${after}`,
     };
   if (last.errors.length > 0) {
     return {
       state: 'bad',
-      words: `The last cycle, ${formatDuration(ago)} ago, could not do its whole job (${last.errors.length} problem(s)).${waiting}`,
+      words: `The last cycle, ${formatDuration(ago)} ago, could not do its whole job (${last.errors.length} problem(s)).${after}`,
     };
   }
-  return { state: 'good', words: `The last cycle, ${formatDuration(ago)} ago, did its whole job.${waiting}` };
+  return { state: 'good', words: `The last cycle, ${formatDuration(ago)} ago, did its whole job.${after}` };
 }

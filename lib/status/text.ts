@@ -1,5 +1,6 @@
 import type { Matchers } from '../model/config-file';
-import { statusHeadline, type StatusView } from './status';
+import { checkLabel } from '../model/coverage';
+import { checkDetail, coverageSubject, logReadWords, statusHeadline, type StatusView } from './status';
 import { formatDuration, formatTime, headerSafe } from '../util/text';
 
 /**
@@ -30,6 +31,37 @@ function matchersText(matchers: Matchers): string {
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : String(v)}`);
   return parts.length > 0 ? parts.join(', ') : 'everything';
+}
+
+/** Coverage: each tenant's checks with their state, since when degraded, cause and fix; how its logs are read. */
+function coverageText(view: StatusView): string[] {
+  const { tenants, total, counts } = view.coverage;
+  const out = [
+    `Coverage${counts ? ` (${counts.partial} of ${counts.tenants} tenant(s) partially watched at the last cycle)` : ''}`,
+  ];
+  if (tenants.length === 0) out.push('  No coverage recorded yet: it is recorded by the next cycle.');
+  for (const t of tenants) {
+    const degraded = t.checks.filter((c) => c.state === 'degraded').length;
+    out.push(
+      `  ${cell(coverageSubject(t), 90)}: ${degraded > 0 ? `${degraded} check(s) degraded` : 'every check runs'} (checked ${formatTime(t.checkedAt)})`,
+    );
+    out.push(
+      table(
+        ['check', 'state', 'degraded since', 'cause and fix'],
+        t.checks.map((c) => [
+          cell(checkLabel(c.check)),
+          c.state,
+          c.since ? formatTime(c.since) : '',
+          cell(checkDetail(c), 800),
+        ]),
+      ).replace(/^ {2}/gm, '    '),
+    );
+    if (t.provisioningLogs) out.push(`    provisioning logs: ${cell(logReadWords(t.provisioningLogs), 400)}`);
+    if (t.consentUrl) out.push(`    admin consent: ${cell(t.consentUrl, 600)}`);
+  }
+  if (total > tenants.length)
+    out.push(`  ${total - tenants.length} more not listed (those with a degraded check are listed first).`);
+  return out;
 }
 
 export function renderStatusText(view: StatusView): string {
@@ -88,6 +120,8 @@ export function renderStatusText(view: StatusView): string {
     if (links.length > 0)
       out.push('  Admin consent links:', ...links.map((t) => `    ${cell(t.tenantId)}: ${cell(t.consentUrl, 600)}`));
   }
+
+  out.push('', ...coverageText(view));
 
   out.push('', 'Silences and maintenance windows');
   if (view.configProblem) out.push(`  The config file could not be read: ${cell(view.configProblem, 300)}`);

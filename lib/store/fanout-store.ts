@@ -1,5 +1,6 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import type { Finding } from '../model';
+import type { TenantCoverage } from '../model/coverage';
 import { MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
 
 /**
@@ -23,6 +24,8 @@ export interface TenantReport {
   /** The tenant could not be read at all this cycle. */
   unreadable: boolean;
   jobsSeen: number;
+  /** What each check of the tenant could do this cycle (the worker writes it to the state table itself). */
+  coverage?: TenantCoverage;
 }
 
 export interface BatchReport {

@@ -53,8 +53,9 @@ export function decodeLogState(chunks: Uint8Array[]): LogState {
 }
 
 /**
- * Keeps a state small enough for one row: drops the oldest overlap ids first (an event the next
- * read returns again could then be counted twice, so this is reported), then the examples.
+ * Keeps a state small enough for one row: drops the oldest overlap ids first (the next read then
+ * starts after them, so none counts twice, but an event arriving that late is missed: this is
+ * reported), then the examples.
  * Returns the chunks and what had to be dropped.
  */
 export function fitLogState(state: LogState): { chunks: Uint8Array[]; dropped: string[] } {
@@ -63,6 +64,9 @@ export function fitLogState(state: LogState): { chunks: Uint8Array[]; dropped: s
   while (!chunks && state.seen.length > 0) {
     const drop = Math.ceil(state.seen.length / 2);
     state.seen.sort((a, b) => a[0] - b[0]).splice(0, drop);
+    // What is remembered now starts later: no read may start before it (it would count the dropped ones twice).
+    const oldest = state.seen[0]?.[0] ?? state.watermark;
+    if (oldest !== undefined) state.seenSince = Math.max(state.seenSince ?? -Infinity, oldest);
     dropped.push(`${drop} overlap ids`);
     chunks = encodeLogState(state);
   }

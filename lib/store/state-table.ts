@@ -1,4 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
+import { CoverageStore } from './coverage-store';
 import { CycleHistory } from './cycle-history';
 import { DigestMarkers } from './digest-markers';
 import { PlanningLeaseStore } from './lease-store';
@@ -27,6 +28,8 @@ export interface StateStores {
   cycles: CycleHistory;
   /** `watched-tenants/current`: which tenant list the state was last cleaned up for (offboarding). */
   watched: WatchedTenantsMarker;
+  /** `coverage/<tenant>`: what each tenant's checks can do, and since when one is degraded. */
+  coverage: CoverageStore;
 }
 
 /** The state table's stores over one client (they share its creation). */
@@ -38,5 +41,6 @@ export function stateStores(table: TableClient): StateStores {
     digests: new DigestMarkers(table),
     cycles: new CycleHistory(table),
     watched: new WatchedTenantsMarker(table),
+    coverage: new CoverageStore(table),
   };
 }

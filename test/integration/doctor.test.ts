@@ -166,7 +166,9 @@ describe('npm run doctor', () => {
     expect(row.result).toBe(
       'WARN: degraded: the early warnings (scim-token-expiring, notification-email-off, deletion-prevention-off\'s secret check) are skipped where Graph does not give the synchronization secrets; those of "Fabrikam to Contoso": 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.',
     );
-    expect(row.fix).toContain('Optional: Graph documents no permission for reading synchronization secrets');
+    expect(row.fix).toContain(
+      'Optional (the other checks do not need them): grant Application.ReadWrite.All or Directory.ReadWrite.All (known to work for this undocumented read; both can also write), or set WATCH_SECRETS_READ=off',
+    );
     expect(result.out).toMatch(/Everything the config needs works \(and 1 warning\(s\) worth a look\): exit code 0\./);
   }, 60_000);
 
@@ -185,14 +187,14 @@ describe('npm run doctor', () => {
     expect(report.checks.filter((c) => c.status === 'fail')).toHaveLength(1);
   }, 30_000);
 
-  it('the status filter refused fails the failure digest; ignored is a warning (the monitor filters itself)', async () => {
+  it('the status filter refused or ignored is a warning (the monitor falls back to reading by time and filters itself)', async () => {
     world.cloud.control.setProvisioningLogModes(CONTOSO, { statusFilter: 'refused' });
     const refused = await doctorJson(env);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(0);
     expect(rowOf(refused.report, 'log-filter', CONTOSO)).toMatchObject({
-      status: 'fail',
-      result: expect.stringContaining('400 BadRequest: Invalid filter clause'),
-      fix: expect.stringContaining('provisioningLogs.source: "logAnalytics"'),
+      status: 'warn',
+      result: expect.stringContaining('400 BadRequest Invalid filter clause'),
+      fix: expect.stringContaining("reads this tenant's logs by time only"),
     });
 
     world.cloud.control.reset();

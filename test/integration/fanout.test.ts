@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { QueueServiceClient } from '@azure/storage-queue';
+import { TableClient } from '@azure/data-tables';
+import { CoverageStore } from '../../lib/store/coverage-store';
+import { STATE_TABLE } from '../../lib/store/state-table';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cycleDepsFromSettings, fanOutStore } from '../../lib/app';
 import { loadSettings } from '../../lib/settings/settings';
@@ -187,6 +190,20 @@ describe('fan-out to the queue-triggered function', () => {
     expect(emails).toHaveLength(1);
     expect(emails[0]!.plainText).toContain('Quarantined');
     expect(emails[0]!.plainText).toContain('EntryConflict');
+    // Each report carries its tenants' coverage to the planner, and each worker wrote its tenants' own.
+    expect(summary.coverage).toEqual({ tenants: 12, partial: 0, degraded: {}, off: {} });
+    const coverage = new CoverageStore(
+      TableClient.fromConnectionString(storage, STATE_TABLE, { allowInsecureConnection: true }),
+    );
+    const stored = await Promise.all(TENANTS.map((t) => coverage.load(t)));
+    expect(stored.map((c) => c?.coverage.checks.map((k) => `${k.check}:${k.state}`))).toEqual(
+      TENANTS.map(() => [
+        'job-status:cross-tenant:active',
+        'discovery:active',
+        'early-warnings:active',
+        'provisioning-logs:active',
+      ]),
+    );
   });
 
   it('reports the tenants of a worker lost in the middle of its batch as not checked, and reads all the others once', async () => {

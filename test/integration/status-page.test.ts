@@ -34,8 +34,13 @@ const READ_PAGE = `(() => {
   return {
     title: document.title,
     sections: [...document.querySelectorAll('h2')].map((h) => clean(h.textContent)),
-    tenants: [...document.querySelectorAll('h3')].map((h) => clean(h.textContent)),
+    tenants: [...document.querySelectorAll('h3')].filter((h) => h.nextElementSibling?.matches('table.alerts')).map((h) => clean(h.textContent)),
     alerts: rows('table.alerts'),
+    coverageTenants: [...document.querySelectorAll('h3')].filter((h) => h.nextElementSibling?.matches('table.coverage')).map((h) => clean(h.textContent)),
+    coverage: [...document.querySelectorAll('table.coverage')].map((t) => [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => clean(td.innerText)))),
+    logsRead: [...document.querySelectorAll('p.logs-read')].map((p) => clean(p.textContent)),
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    coverageWidth: Math.max(...[...document.querySelectorAll('table.coverage')].map((t) => t.getBoundingClientRect().right)),
     unreadable: rows('table.unreadable'),
     consent: document.querySelector('table.unreadable a')?.getAttribute('href'),
     mutes: rows('table.mutes'),
@@ -51,6 +56,11 @@ interface PageReading {
   sections: string[];
   tenants: string[];
   alerts: string[][];
+  coverageTenants: string[];
+  coverage: string[][][];
+  logsRead: string[];
+  overflow: number;
+  coverageWidth: number;
   unreadable: string[][];
   consent?: string;
   mutes: string[][];
@@ -120,6 +130,10 @@ beforeAll(async () => {
   if (!tailspin) throw new Error('the demo scenario changed: no Tailspin to Contoso');
   tailspin.displayName = HOSTILE;
   world = await startWorld(scenario, { WATCH_CONFIG: config(), AzureWebJobsStorage: ownStorage('statuspage') });
+  // Coverage worth looking at: Contoso's secrets are refused (its early warnings degraded), and its
+  // logs are read by time only (Graph refuses the status filter).
+  world.cloud.control.setSecretsPolicy(CONTOSO, '403');
+  world.cloud.control.setProvisioningLogModes(CONTOSO, { statusFilter: 'refused' });
 
   const healthy = await runCycle(world.deps());
   expect(healthy.errors).toEqual([]);
@@ -181,6 +195,20 @@ describe('the status view', () => {
     ]);
     expect(view.recentCycles).toHaveLength(2);
     expect(view.recentCycles[0]?.tenantsUnreadable).toEqual([NORTHWIND]); // newest first
+    expect(view.coverage.counts).toEqual({
+      tenants: 2,
+      partial: 2,
+      degraded: {
+        'early-warnings': 2,
+        discovery: 1,
+        'provisioning-logs': 1,
+        'job-status:cross-tenant': 1,
+      },
+      off: {},
+    });
+    const contoso = view.coverage.tenants.find((t) => t.subject === CONTOSO);
+    expect(contoso).toMatchObject({ tenantName: 'Contoso', provisioningLogs: { filter: 'time-only' } });
+    expect(contoso?.consentUrl).toContain(`/${CONTOSO}/v2.0/adminconsent?`);
   });
 });
 
@@ -194,9 +222,34 @@ describe('the status page in a browser', () => {
     expect(seen.sections).toEqual([
       'Open alerts 4',
       'Tenants that cannot be read 1',
+      'Coverage 2 of 2 partially watched',
       'Silences and maintenance windows',
       'Last cycles',
     ]);
+    expect(seen.coverageTenants).toEqual([
+      expect.stringMatching(/^(Contoso|Northwind) /),
+      expect.stringMatching(/^(Contoso|Northwind) /),
+    ]);
+    const contoso = seen.coverage[seen.coverageTenants.findIndex((t) => t.startsWith('Contoso'))] ?? [];
+    expect(contoso.find((r) => r[0] === 'early warnings (synchronization secrets)')).toEqual([
+      'early warnings (synchronization secrets)',
+      'degraded',
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/),
+      expect.stringMatching(
+        /^Graph refused the synchronization secrets of .* Fix: grant Application\.ReadWrite\.All or Directory\.ReadWrite\.All .*WATCH_SECRETS_READ=off/,
+      ),
+    ]);
+    expect(contoso.find((r) => r[0] === 'provisioning logs')?.[1]).toBe('active');
+    expect(
+      seen.logsRead.some((l) =>
+        l.startsWith('Provisioning logs: read by time only, failures kept here (Graph refused the status filter'),
+      ),
+    ).toBe(true);
+    const northwind = seen.coverage[seen.coverageTenants.findIndex((t) => t.startsWith('Northwind'))] ?? [];
+    expect(northwind.every((r) => r[1] === 'degraded' && r[3]?.includes('its own alert: tenant-unreadable'))).toBe(
+      true,
+    );
+    expect(seen.overflow).toBeLessThanOrEqual(0);
     expect(seen.tenants).toEqual([`Contoso ${CONTOSO} 3 open`, `Northwind ${NORTHWIND} 1 open`]);
     const fabrikam = seen.alerts.find((r) => r[1]?.startsWith('Fabrikam to Contoso'));
     expect(fabrikam?.[2]).toMatch(/^7 min since \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
@@ -236,6 +289,18 @@ describe('the status page in a browser', () => {
     expect(png.length).toBeGreaterThan(20_000);
     await page.close();
   }, 30_000);
+
+  it('fits a phone: coverage shows, and nothing is wider than the screen', async () => {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 390, height: 844, isMobile: true, deviceScaleFactor: 2 });
+    await page.setContent(html, { waitUntil: 'load' });
+    const seen = (await page.evaluate(READ_PAGE)) as PageReading;
+    expect(seen.sections).toContain('Coverage 2 of 2 partially watched');
+    expect(seen.coverage.flat().length).toBeGreaterThan(5);
+    expect(seen.overflow).toBeLessThanOrEqual(0);
+    expect(seen.coverageWidth).toBeLessThanOrEqual(390);
+    await page.close();
+  }, 30_000);
 });
 
 describe('npm run status', () => {
@@ -244,6 +309,7 @@ describe('npm run status', () => {
     for (const heading of [
       'Open alerts (4)',
       'Tenants that cannot be read (1)',
+      'Coverage (2 of 2 tenant(s) partially watched at the last cycle)',
       'Silences and maintenance windows',
       'Last cycles',
     ])
@@ -254,6 +320,11 @@ describe('npm run status', () => {
     expect(text).not.toContain('\u001b');
     expect(text).toContain(`${NORTHWIND}: ${world.cloud.authorityHost}/${NORTHWIND}/v2.0/adminconsent?`);
     expect(text).toMatch(/silence\s+app=Woodgrove\*\s+on until .* UTC\s+alice@contoso\.com: CHG-20931/);
+    expect(text).toContain(`Contoso (${CONTOSO}): 1 check(s) degraded`);
+    expect(text).toMatch(/provisioning logs: read by time only, failures kept here \(Graph refused the status filter/);
+    expect(text).toMatch(
+      /early warnings \(synchronization secrets\)\s+degraded\s+\d{4}-.* UTC\s+Graph refused .*fix: grant Application\.ReadWrite\.All/,
+    );
   });
 });
 
@@ -285,6 +356,7 @@ describe('GET /api/status', () => {
         firing: expect.any(Array),
         recentCycles: expect.any(Array),
         unreadable: expect.any(Array),
+        coverage: { tenants: expect.any(Array), total: expect.any(Number) },
       });
     } finally {
       process.env = saved;

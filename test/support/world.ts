@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { cycleDepsFromSettings } from '../../lib/app';
 import { boundedClientOptions } from '../../lib/clients';
 import type { CycleLimits } from '../../lib/cycle/limits';
@@ -134,4 +134,25 @@ export async function startWorld(
     stop: () => cloud.stop(),
   };
   return world;
+}
+
+/**
+ * The demo's private cloud for the tests of one describe block: started once, and before each test
+ * reset (the emulators' state, the mailbox, the log) with tables of its own named from `prefix`, so
+ * no test sees another's alerts. Call inside the describe block; the world exists once beforeAll ran.
+ */
+export function freshDemoWorld(prefix: string): () => World {
+  let world: World | undefined;
+  beforeAll(async () => {
+    world = await startWorld(demoScenario());
+  });
+  afterAll(() => world?.stop());
+  beforeEach(() => {
+    const w = world as World;
+    w.cloud.control.reset();
+    w.cloud.acs.reset();
+    w.log.lines.length = 0;
+    w.tableName = `${prefix}${Math.random().toString(36).slice(2)}`;
+  });
+  return () => world as World;
 }

@@ -80,6 +80,16 @@ describe('what the config needs of a tenant', () => {
     });
   });
 
+  it('nothing of the secrets with WATCH_SECRETS_READ=off, and an early-warnings row that says so', async () => {
+    const needs = needsOf(policy(), TENANT, false);
+    expect(needs).toMatchObject({ earlyWarnings: false, secretsReadOff: true });
+    const rows = await checkTenant(probe({ needs }));
+    expect(rows.find((r) => r.check === 'early-warnings')).toMatchObject({
+      status: 'off',
+      result: 'WATCH_SECRETS_READ=off: the synchronization secrets are not read',
+    });
+  });
+
   it('a rule off everywhere but turned on for one app of the tenant, or one tenant: needed there only', () => {
     const config = policy({
       rules: {

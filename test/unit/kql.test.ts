@@ -231,7 +231,7 @@ describe('kqlRules in the config', () => {
 
   it('refuses a condition that names no rule', () => {
     expect(problemsOf({ route: { routes: [{ match: { condition: 'kql-nope' }, to: ['a@contoso.com'] }] } })[0]).toMatch(
-      /^route\.routes\[0\]\.match\.condition: expected one of tenant-unreadable, .*provisioning-logs-unreadable, got "kql-nope"$/,
+      /^route\.routes\[0\]\.match\.condition: expected one of tenant-unreadable, .*provisioning-logs-unreadable, monitoring-partial, got "kql-nope"$/,
     );
   });
 
@@ -268,7 +268,18 @@ describe('kqlRules in the config', () => {
       { provisioningLogs: { source: 'logAnalytics', maxPagesPerCycle: 5, overlap: '30m' } },
       { emailTo: ['ops@contoso.com'] },
     );
-    expect(policy.provisioningLogs).toEqual({ source: 'logAnalytics', maxPagesPerCycle: 5, overlapMs: 30 * 60_000 });
+    expect(policy.provisioningLogs).toEqual({
+      source: 'logAnalytics',
+      maxPagesPerCycle: 5,
+      overlapMs: 30 * 60_000,
+      maxOverlapMs: 2 * 3600_000,
+    });
+    const wide = buildPolicy({ provisioningLogs: { overlap: '3h' } }, { emailTo: ['ops@contoso.com'] });
+    expect(wide.provisioningLogs).toMatchObject({ overlapMs: 3 * 3600_000, maxOverlapMs: 3 * 3600_000 });
+    expect(problemsOf({ provisioningLogs: { overlap: '30m', maxOverlap: '20m' } })).toEqual([
+      'provisioningLogs.maxOverlap: must be at least the overlap (30m), the most late events may widen it to; got "20m"',
+    ]);
+    expect(validate({ provisioningLogs: { maxOverlap: '4h' } })).toBe(true);
     expect(problemsOf({ provisioningLogs: { source: 'workspace' } })).toEqual([
       'provisioningLogs.source: expected one of graph, logAnalytics, got "workspace"',
     ]);

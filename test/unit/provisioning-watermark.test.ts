@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { EventPage, EventSource } from '../../lib/observe/event-source';
 import { Limiters, SlidingWindowLimiter } from '../../lib/observe/event-source';
+import type { GraphReader } from '../../lib/clients/graph';
 import {
+  createGraphEventSource,
   graphLogProblem,
   readProvisioningLogs,
   type ReadOptions,
@@ -147,7 +149,7 @@ describe('the provisioning-log watermark', () => {
     expect(counted(second.saved)).toBe(12);
   });
 
-  it('reads late events inside the overlap window once, and says nothing of those later than it', async () => {
+  it('reads late events inside the overlap window once, and widens the overlap for events later than it', async () => {
     const log = new FakeLog();
     log.arrive(...failures(3, (i) => T0 - 10 * MIN + i * 1000));
     const first = await cycle(log, undefined, T0, { overlapMs: 15 * MIN });
@@ -159,10 +161,18 @@ describe('the provisioning-log watermark', () => {
     const second = await cycle(log, first.saved, T0 + MIN, { overlapMs: 15 * MIN });
     expect(second.observation.eventsRead).toBe(2);
     expect(counted(second.saved)).toBe(5);
-    // The overlap window is read again every cycle, yet counted once.
+    // 14 minutes late (at least: the last read, at T0, did not have it): the overlap widens to half again that.
+    expect(second.observation.read).toMatchObject({ overlapMs: 25 * MIN, lateness: { maxMs: 14 * MIN } });
+    expect(second.observation.read?.changes).toEqual([
+      'events arrived up to 14 min late: each read now starts 25 min before the last (was 15 min)',
+    ]);
+    // The wider overlap finds the one 20 minutes late; the overlap window is read again every cycle, yet counted once.
     const third = await cycle(log, second.saved, T0 + 2 * MIN, { overlapMs: 15 * MIN });
-    expect(third.observation.eventsRead).toBe(0);
-    expect(counted(third.saved)).toBe(5);
+    expect(third.observation.eventsRead).toBe(1);
+    expect(counted(third.saved)).toBe(6);
+    const fourth = await cycle(log, third.saved, T0 + 3 * MIN, { overlapMs: 15 * MIN });
+    expect(fourth.observation.eventsRead).toBe(0);
+    expect(counted(fourth.saved)).toBe(6);
   });
 
   it('counts nothing twice when a cycle dies between the read and the write', async () => {
@@ -200,10 +210,10 @@ describe('the provisioning-log watermark', () => {
     log.arrive(event({ id: 'ancient', at: T0 - 2 * DAY }), ...failures(3, (i) => T0 - 60 * MIN + i * MIN));
     const first = await cycle(log, undefined, T0);
     expect(first.observation.eventsRead).toBe(3);
-    expect(first.saved.seen).toHaveLength(0); // none is inside the next overlap window...
+    expect(first.saved.seen).toHaveLength(3); // kept for the widest overlap (2 h), where late events are looked for...
     log.arrive(...failures(2, (i) => T0 - MIN + i * 1000));
     const second = await cycle(log, first.saved, T0 + MIN);
-    expect(second.saved.seen.length).toBe(2); // ...these are, and a restart remembers them
+    expect(second.saved.seen.length).toBe(5); // ...with the new ones, and a restart remembers them
     const restarted = await cycle(log, stored(second.saved), T0 + 2 * MIN);
     expect(restarted.observation.eventsRead).toBe(0);
     expect(counted(restarted.saved)).toBe(5);
@@ -382,5 +392,85 @@ describe('SlidingWindowLimiter', () => {
     expect(now).toBe(0);
     await tenantB.take(); // the app's seventh request within 10 s waits
     expect(now).toBe(10_001);
+  });
+});
+
+describe('the Graph source where Graph may differ from its docs', () => {
+  const DAY_MS = 24 * 60 * MIN;
+  /** Graph as the Graph client shows it: a 400 is thrown with its body; a page of raw events otherwise. */
+  function graph(refuse: (url: string) => string | undefined, value: unknown[] = []) {
+    const urls: string[] = [];
+    const reader: GraphReader = {
+      async get(url) {
+        urls.push(url);
+        const message = refuse(url);
+        if (message)
+          throw Object.assign(new Error(message), {
+            statusCode: 400,
+            code: 'BadRequest',
+            body: { error: { code: 'BadRequest', message } },
+          });
+        return { value };
+      },
+      batch: async () => [],
+    };
+    return { reader, urls };
+  }
+  const read = (reader: GraphReader, state: LogState | undefined, now: number) =>
+    readProvisioningLogs(
+      createGraphEventSource(reader, { limiter: { take: async () => undefined } }),
+      state,
+      plan(now),
+    );
+
+  it('keeps a refused status filter for a day, tries it again then, and keeps the fallback while Graph still refuses', async () => {
+    const refusing = graph((url) => (url.includes('provisioningStatusInfo') ? 'Invalid filter clause' : undefined));
+    const first = await read(refusing.reader, undefined, T0);
+    expect(first.observation.read).toMatchObject({
+      filter: 'time-only',
+      filterFallback: { reason: 'refused', since: T0 },
+    });
+    expect(first.state.query).toEqual({ statusFilter: { reason: 'refused', since: T0, retryAt: T0 + DAY_MS } });
+    refusing.urls.length = 0;
+    await read(refusing.reader, first.state, T0 + DAY_MS - MIN);
+    expect(refusing.urls.some((u) => u.includes('provisioningStatusInfo'))).toBe(false);
+    const retried = await read(refusing.reader, first.state, T0 + DAY_MS);
+    expect(refusing.urls.filter((u) => u.includes('provisioningStatusInfo'))).toHaveLength(1);
+    // Still refused: the fallback stays, since when it began, and the next try is a day on.
+    expect(retried.state.query).toEqual({ statusFilter: { reason: 'refused', since: T0, retryAt: T0 + 2 * DAY_MS } });
+    expect(retried.observation.read?.changes).toEqual([]);
+    const accepting = graph(() => undefined);
+    const healed = await read(accepting.reader, retried.state, T0 + 2 * DAY_MS);
+    expect(healed.state.query).toBeUndefined();
+    expect(healed.observation.read?.filter).toBe('server');
+  });
+
+  it("drops only $top when Graph's refusal names it, and $top on a job's newest-event read too", async () => {
+    const refusing = graph((url) => (url.includes('$top') ? "Query option 'Top' is not allowed." : undefined));
+    const { state, observation } = await readProvisioningLogs(
+      createGraphEventSource(refusing.reader, { limiter: { take: async () => undefined } }),
+      undefined,
+      plan(T0, { silenceChecks: [{ jobId: 'job-1', silentForMs: DAY_MS }] }),
+    );
+    expect(refusing.urls.filter((u) => u.includes('$top')).length).toBe(1); // one refusal, then remembered
+    expect(
+      refusing.urls
+        .filter((u) => !u.includes('$top'))
+        .every((u) => u.includes('provisioningStatusInfo') || u.includes("jobId eq 'job-1'")),
+    ).toBe(true);
+    expect(state.query).toEqual({ top: { since: T0, retryAt: T0 + DAY_MS } });
+    expect(observation.read).toMatchObject({ pageSize: 'default', filter: 'server' });
+    expect(observation.activityUnknown.size).toBe(0);
+  });
+
+  it('lets a 400 to every shape of the query stand as the problem it is, and remembers no fallback', async () => {
+    const refusing = graph(() => 'Invalid filter clause');
+    const { state, observation } = await read(refusing.reader, undefined, T0);
+    expect(refusing.urls).toHaveLength(4); // as asked, without the status clause, without $top, without both
+    expect(observation.problems).toEqual([
+      expect.objectContaining({ kind: 'invalid-response', status: 400, operation: 'provisioning logs' }),
+    ]);
+    expect(state.query).toBeUndefined();
+    expect(observation.read?.filter).toBe('server');
   });
 });

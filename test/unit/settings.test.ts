@@ -144,6 +144,19 @@ describe('ACS_EMAIL_DOMAIN_KIND: the sender domain sets the default send budget'
   });
 });
 
+describe('WATCH_SECRETS_READ: the undocumented secrets read, on or off', () => {
+  it('is on unless it says off, in any case', () => {
+    expect(loadSettings(valid).secretsRead).toBe(true);
+    expect(loadSettings({ ...valid, WATCH_SECRETS_READ: ' On ' }).secretsRead).toBe(true);
+    expect(loadSettings({ ...valid, WATCH_SECRETS_READ: 'OFF' }).secretsRead).toBe(false);
+  });
+  it('rejects another value, naming the setting and what each value does', () => {
+    expect(problems({ ...valid, WATCH_SECRETS_READ: 'no' })).toEqual([
+      'WATCH_SECRETS_READ="no" is neither on nor off; on (default) reads each configuration\'s synchronization secrets for the early warnings (notification email, deletion prevention, SCIM token expiry), off turns those warnings off',
+    ]);
+  });
+});
+
 describe('local.settings.json merged into the environment', () => {
   const localEnv = (env: Env, file: string) => localSettings(env, file).env;
   const dir = mkdtempSync(join(tmpdir(), 'esw-settings-'));

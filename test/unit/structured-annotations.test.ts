@@ -19,6 +19,7 @@ import {
   logsObservation,
   noticeOf,
   NOW,
+  partialObservation,
   RENDER_CONTEXT,
   unreadableLogsObservation,
 } from '../fixtures/alerts';
@@ -105,6 +106,25 @@ function unreadableTenant(): TenantObservation {
   };
 }
 
+/** A tenant with sixty checks degraded for days, each with a long cause and fix. */
+function partialTenant(): TenantObservation {
+  const since = new Date(NOW.getTime() - 3 * 24 * 3600_000).toISOString();
+  return {
+    ...partialObservation(NOW),
+    coverage: {
+      subject: CONTOSO,
+      checkedAt: NOW.toISOString(),
+      checks: Array.from({ length: 60 }, (_, i) => ({
+        check: `kql:kql-${i}-${HUGE}`,
+        state: 'degraded' as const,
+        cause: { kind: 'outage' as const, words: HUGE },
+        fix: { kind: 'none' as const, words: HUGE },
+        since,
+      })),
+    },
+  };
+}
+
 const KQL_RULE: KqlRule = {
   name: 'kql-wide-rows',
   query: 'AADProvisioningLogs | take 10',
@@ -134,6 +154,7 @@ function hugeFindings(): Finding[] {
     unreadableLogsObservation(),
     heldDeletesObservation(10, (i) => `${HUGE}${i}`),
     unreadableTenant(),
+    partialTenant(),
   ];
   const findings = [...observations.flatMap((o) => evaluateTenant(o, { now: NOW, rules })), ...kqlFindings()];
   // The observations share jobs: one finding per alert, as a cycle has.

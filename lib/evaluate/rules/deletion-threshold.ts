@@ -1,7 +1,7 @@
 import type { Annotations, Runbook } from '../../model';
 import type { JobSnapshot, TenantObservation } from '../../model/observation';
 import { bounded, formatTime } from '../../util/text';
-import { describeLogProblem } from './provisioning-logs-unreadable';
+import { describeLogProblem } from '../../observe/errors';
 import { appName, listAnnotation, str, UNREADABLE_LIST } from '../present';
 import type { JobRule } from '../rule';
 import {

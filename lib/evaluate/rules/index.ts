@@ -6,6 +6,7 @@ import { jobFailing } from './job-failing';
 import { jobStalled } from './job-stalled';
 import { jobsUnreadable } from './jobs-unreadable';
 import { isKqlCondition, kqlRuleDefinition } from './kql';
+import { monitoringPartial } from './monitoring-partial';
 import { noProvisioningEvents } from './no-provisioning-events';
 import { notificationEmailOff } from './notification-email-off';
 import { provisioningFailures } from './provisioning-failures';
@@ -33,6 +34,7 @@ export const RULES: readonly RuleDefinition[] = [
   deletionPreventionOff,
   notificationEmailOff,
   provisioningLogsUnreadable,
+  monitoringPartial,
 ];
 
 const BY_CONDITION = new Map(RULES.map((rule) => [rule.condition, rule]));

@@ -1,4 +1,5 @@
 import type { LogProblem } from '../../model/provisioning';
+import { describeLogProblem } from '../../observe/errors';
 import { shortTenant, str, tenantLabel } from '../present';
 import type { TenantRule } from '../rule';
 
@@ -20,12 +21,6 @@ const UNREADABLE = new Set<LogProblem['kind']>([
   'transient',
   'invalid-response',
 ]);
-
-export function describeLogProblem(problem: LogProblem): string {
-  const head = [problem.status, problem.code].filter((x) => x !== undefined && x !== '').join(' ');
-  const missing = problem.missing ? ` (likely missing ${problem.missing})` : '';
-  return `${head ? `${head}: ` : ''}${problem.message} while reading ${problem.operation} from ${problem.source === 'graph' ? 'Graph' : 'Log Analytics'}${missing}`;
-}
 
 export const provisioningLogsUnreadable: TenantRule = {
   condition: LOGS_UNREADABLE_CONDITION,
