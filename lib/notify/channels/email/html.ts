@@ -103,8 +103,7 @@ function essentials(
  * Who acknowledged the notice's firing period, and their comment (untrusted: escaped, one line):
  * green while it stands. It comes after a notice's buttons, so it never pushes them off the first screen.
  */
-function acknowledgedHtml(ack: NoticeAcknowledgement | undefined): string {
-  if (!ack) return '';
+function acknowledgedHtml(ack: NoticeAcknowledgement): string {
   const comment = ack.comment ? `<br>“${line(ack.comment, 200)}”` : '';
   const tone: Tone = ack.standing ? 'resolved' : 'ended';
   return paragraph(
@@ -126,7 +125,8 @@ function leadRow(views: NoticeView[], sections: CauseSection[], summary: NoticeS
   const parts = [title(line(lead.heading, LEAD.heading))];
   parts.push(...essentials(lead, LEAD));
   if (extras.stillOpen) parts.push(stillOpenHtml(extras.stillOpen));
-  parts.push(actionButtons(lead.actions, true), acknowledgedHtml(lead.acknowledged));
+  parts.push(actionButtons(lead.actions, true));
+  if (lead.acknowledged) parts.push(acknowledgedHtml(lead.acknowledged));
   if (views.length > 1) {
     const mixed = new Set(views.map((v) => v.kind)).size > 1;
     const listed = sections.slice(0, 10);
@@ -183,7 +183,10 @@ function singleSection(s: CauseSection, grouped: boolean, lead: NoticeView): str
       `<p class="esw-tone-${toneOf(v)}" style="margin:0 0 6px;font-size:12px;line-height:16px;font-weight:700;letter-spacing:0.05em;text-transform:uppercase;color:${TONES[toneOf(v)].colour}">${line(status)}</p>`,
       `<h2 style="margin:0 0 8px;font-size:18px;line-height:24px;font-weight:600;${BREAK}">${line(v.heading, 200)}</h2>`,
     );
-    if (v !== lead) parts.push(...essentials(v), actionButtons(v.actions, false), acknowledgedHtml(v.acknowledged));
+    if (v !== lead) {
+      parts.push(...essentials(v), actionButtons(v.actions, false));
+      if (v.acknowledged) parts.push(acknowledgedHtml(v.acknowledged));
+    }
   }
   parts.push(...runbookHtml(s));
   // A resolved notice is told in brief: what it was (the first facts) and its ID; the runbook, the other
