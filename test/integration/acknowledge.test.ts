@@ -280,7 +280,9 @@ describe('acknowledge and escalate, end to end through the Function App', () => 
     await cycleAt(new Date(t0.getTime() + 45 * MIN));
     const escalated = emails().filter((m) => kindOf(m) === 'Escalated');
     expect(escalated.map((m) => `${to(m)} ${m.subject}`)).toEqual([
-      expect.stringMatching(new RegExp(`^lead@contoso\\.com Re: ${CONTOSO}: Quarantined: Fabrikam to Contoso \\(since `)),
+      expect.stringMatching(
+        new RegExp(`^lead@contoso\\.com Re: ${CONTOSO}: Quarantined: Fabrikam to Contoso \\(since `),
+      ),
     ]);
     expect(escalated[0]!.headers?.['X-Entra-Sync-Watch-Kind']).toBe('escalation');
     // The routes themselves are not told again.

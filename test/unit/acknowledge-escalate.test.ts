@@ -268,7 +268,10 @@ describe('what a notice shows of an acknowledgement and an escalation', () => {
       const view = noticeView({ item: item(kind), alert: firing() }, ctx);
       expect(own(view), kind).toEqual([{ kind: 'acknowledge', ...link }]);
       // The primary button stays the page to act on; Acknowledge comes right after it.
-      expect(view.actions.map((a) => a.kind), kind).toEqual(['open', 'acknowledge']);
+      expect(
+        view.actions.map((a) => a.kind),
+        kind,
+      ).toEqual(['open', 'acknowledge']);
     }
     const ended = { ...firing(), state: 'resolved' as const, endsAt: at(HOUR).toISOString() };
     expect(own(noticeView({ item: item('resolved'), alert: ended }, ctx))).toEqual([]);
