@@ -4,7 +4,7 @@
  * scenario with the demo config (routing, tenant names, a silence), and between steps runs real
  * cycles, each as its own `npm run cycle` process with the settings a deployment would have, so
  * alert state must survive in Table Storage between them. It shows a grouped email, a silenced
- * job, a reminder and a grouped resolved notice, and the same as Teams cards and signed webhook
+ * job, a reminder and a grouped resolved notice that says what is still open and muted, and the same as Teams cards and signed webhook
  * posts to the emulators' receivers, which check them (the webhooks with the standardwebhooks
  * library: the demo fails unless every webhook post verifies as Standard Webhooks). After the
  * deletion trip, Adele Vance follows the email's "Review and decide" link, signs in (the emulated
@@ -154,7 +154,14 @@ async function main(): Promise<number> {
     );
     console.log(`  Watching tenants ${cloud.tenants.join(', ')}\n`);
 
-    const story: { steps?: string[]; waitMs?: number; before?: () => Promise<boolean>; says: string }[] = [
+    /** `stillOpen`: what the chapter's resolved email must say is still open or muted (the demo fails otherwise). */
+    const story: {
+      steps?: string[];
+      waitMs?: number;
+      before?: () => Promise<boolean>;
+      says: string;
+      stillOpen?: RegExp[];
+    }[] = [
       {
         says: 'All jobs healthy (Tailspin was started but never ran, a Cloud Sync writeback job was created but never started: no alerts)',
       },
@@ -169,7 +176,7 @@ async function main(): Promise<number> {
         says:
           'Fabrikam holds 612 deletes (threshold 500; the email names them from the provisioning logs), Woodgrove is quarantined, Cloud Sync ' +
           "has completed no run for 3 h, Acme's SCIM app fails below quarantine and 15 users fail to provision to ServiceNow: one email for all " +
-          'five, with a failure digest per error code. Northwind is quarantined too, but silenced',
+          "five, the deletion hold and its button on the phone's first screen, the failures per error code below. Northwind is quarantined too, but silenced",
       },
       { steps: ['still-quarantined'], says: 'Still broken, Entra re-evaluated: no repeat email yet' },
       {
@@ -183,7 +190,11 @@ async function main(): Promise<number> {
       {
         // Each step runs the jobs first: Fabrikam's restart (ForceDeletes) runs the held deletes.
         steps: ['woodgrove-recovered', 'cloud-sync-caught-up', 'scim-recovered'],
-        says: "Fabrikam's held deletes ran, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four, Fabrikam's naming who approved (ServiceNow's failures are still in their one-hour window)",
+        says: "Fabrikam's held deletes ran, invitations fixed, the agent back and the mapping fixed: one resolved notice for all four, Fabrikam's naming who approved, which says what is not resolved: ServiceNow's failures (still in their one-hour window) and Northwind's muted quarantine",
+        stillOpen: [
+          /^- Still open: Provisioning failures: ServiceNow \(Contoso\)/m,
+          /^- Muted: Quarantined: Contoso to Northwind \(Northwind\)/m,
+        ],
       },
     ];
     let failed = false;
@@ -207,13 +218,25 @@ async function main(): Promise<number> {
           : '    -> no email',
       );
       for (const post of cloud.webhooks.posts().slice(postsBefore)) console.log(`    -> ${describePost(post)}`);
+      // A resolved email never reads as "all clear" while something is still broken or muted.
+      for (const m of sent.filter((e) => e.headers?.['X-Entra-Sync-Watch-Kind'] === 'resolved')) {
+        const lines = (m.plainText ?? '')
+          .split('\n')
+          .filter((l) => /^(Not all clear|All clear|Nothing else)|^- (Still open|Muted): /.test(l));
+        console.log(lines.map((l) => `       ${l}`).join('\n'));
+      }
+      for (const expected of chapter.stillOpen ?? []) {
+        if (sent.some((m) => expected.test(m.plainText ?? ''))) continue;
+        failed = true;
+        console.log(`    (the resolved email does not say ${expected.source})`);
+      }
       console.log('');
     }
 
     // The resolved notice names who approved the held deletes.
     const named = cloud.acs
       .messages()
-      .filter((m) => m.subject.startsWith('Resolved: '))
+      .filter((m) => m.headers?.['X-Entra-Sync-Watch-Kind'] === 'resolved')
       .flatMap((m) => (m.plainText ?? '').split('\n'))
       .find((l) => l.includes('Deletes approved by'));
     console.log(

@@ -87,8 +87,17 @@ export function buildChannels(
   return channels;
 }
 
-/** A route's daily digest: `{ "at": "08:00", "timeZone": "Europe/Berlin" }`. */
-export function buildDigest(value: unknown, path: string, report: Report): DigestPolicy | undefined {
+/**
+ * A route's daily digest: `{ "at": "08:00", "timeZone": "Europe/Berlin" }`. Without a `timeZone`
+ * it is in the route's; a route with a `timeZone` (its own or its parent's) and a digest that names
+ * another are refused, so a route's messages and its digest never speak two time zones.
+ */
+export function buildDigest(
+  value: unknown,
+  path: string,
+  report: Report,
+  route: { timeZone: string; configured: boolean } = { timeZone: 'UTC', configured: false },
+): DigestPolicy | undefined {
   if (value === undefined) return undefined;
   if (!isObject(value)) {
     report(path, `expected { "at": "08:00", "timeZone": "Europe/Berlin" }, got ${shown(value)}`);
@@ -104,15 +113,22 @@ export function buildDigest(value: unknown, path: string, report: Report): Diges
         ? 'required: the local time HH:MM the digest goes out'
         : `${shown(value.at)} is not a time of day; expected HH:MM from 00:00 to 23:59`,
     );
+  if (value.timeZone === undefined) return at ? { at, timeZone: route.timeZone } : undefined;
   const zoneText = typeof value.timeZone === 'string' ? value.timeZone.trim() : undefined;
   const timeZone = zoneText ? canonicalTimeZone(zoneText) : undefined;
   if (!timeZone) {
     report(
       `${path}.timeZone`,
-      value.timeZone === undefined
-        ? 'required: an IANA time zone such as Europe/Berlin (UTC for none)'
-        : `${shown(value.timeZone)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
+      `${shown(value.timeZone)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`,
     );
+    return undefined;
   }
-  return at && timeZone ? { at, timeZone } : undefined;
+  if (route.configured && timeZone !== route.timeZone) {
+    report(
+      `${path}.timeZone`,
+      `${timeZone} differs from the route's timeZone ${route.timeZone}: a route's messages and its digest show one time zone; leave this out (the digest follows the route) or make them the same`,
+    );
+    return undefined;
+  }
+  return at ? { at, timeZone } : undefined;
 }

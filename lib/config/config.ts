@@ -43,7 +43,17 @@ const MATCHER_KEYS = [
 const _allMatcherKeysListed: Exclude<keyof Matchers, (typeof MATCHER_KEYS)[number]> extends never ? true : never = true;
 const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-const ROOT_ROUTE_FIELDS = ['to', 'cc', 'repeatInterval', 'sendResolved', 'routes', 'channels', 'digest', 'escalate'];
+const ROOT_ROUTE_FIELDS = [
+  'to',
+  'cc',
+  'repeatInterval',
+  'sendResolved',
+  'routes',
+  'channels',
+  'digest',
+  'timeZone',
+  'escalate',
+];
 const ROUTE_FIELDS = [
   'match',
   'to',
@@ -54,6 +64,7 @@ const ROUTE_FIELDS = [
   'routes',
   'channels',
   'digest',
+  'timeZone',
   'escalate',
 ];
 const ESCALATION_STEP_FIELDS = ['after', 'to', 'cc', 'channels', 'severity'];
@@ -223,7 +234,7 @@ function matchers(
 
 // ---- routes -----------------------------------------------------------------------------------
 
-type Inherited = Pick<Route, 'to' | 'cc' | 'repeatMs' | 'sendResolved' | 'channels'>;
+type Inherited = Pick<Route, 'to' | 'cc' | 'repeatMs' | 'sendResolved' | 'channels' | 'timeZone'>;
 
 function repeatIntervals(
   value: unknown,
@@ -318,6 +329,18 @@ function refuseOnRoot(object: Json, path: string, problems: Problems): void {
     problems.add(field(path, 'continue'), 'not allowed on the root route, which has no siblings');
 }
 
+/** A route's `timeZone`: an IANA name, made canonical (`europe/berlin` → `Europe/Berlin`). */
+function routeTimeZone(value: unknown, path: string, problems: Problems): string | undefined {
+  if (value === undefined) return undefined;
+  const zone = typeof value === 'string' ? canonicalTimeZone(value.trim()) : undefined;
+  if (!zone)
+    problems.add(
+      path,
+      `${shown(value)} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC): the route's messages show times in it`,
+    );
+  return zone;
+}
+
 /**
  * One route with every default applied. A child inherits each of `to`, `cc`, `repeatInterval`
  * (per severity) and `sendResolved` from its parent independently when it does not give it;
@@ -354,7 +377,13 @@ function buildRoute(value: unknown, path: string, id: string, parent: Inherited,
   const report = (at: string, message: string) => problems.add(at, message);
   const channels = buildChannels(object.channels, field(path, 'channels'), report, parent.channels ?? []);
   if (channels.length > 0) route.channels = channels;
-  const digest = buildDigest(object.digest, field(path, 'digest'), report);
+  const ownZone = routeTimeZone(object.timeZone, field(path, 'timeZone'), problems);
+  const timeZone = ownZone ?? parent.timeZone;
+  if (timeZone && timeZone !== 'UTC') route.timeZone = timeZone;
+  const digest = buildDigest(object.digest, field(path, 'digest'), report, {
+    timeZone: timeZone ?? 'UTC',
+    configured: timeZone !== undefined,
+  });
   if (digest) route.digest = digest;
   const escalate = buildEscalate(object.escalate, field(path, 'escalate'), problems);
   if (escalate) route.escalate = escalate;

@@ -265,10 +265,11 @@ async function decideAndDeliver(
   const digests = await planDigests([...current.values()], policy, tenants, deps, now);
   await deps.probe?.('planned');
 
+  // Resolved notices say what is still muted: with the snoozes among the silences, as dispatch saw them.
   await sendPlanned(
     [...outbox, ...fresh, ...digests],
     current,
-    deps,
+    { ...deps, policy },
     errors,
     { deadline, callMs: budget.limits.callMs },
     delivery,

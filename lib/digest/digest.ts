@@ -43,7 +43,24 @@ export function digestRoutes(root: Route): { route: Route; path: Route[] }[] {
   return found;
 }
 
-function inScope(alert: AlertRecord, path: Route[], policy: Policy): boolean {
+/** The route of an id (`root.0.1`) with its ancestors, root first; undefined when the config no longer has it. */
+export function routePath(root: Route, id: string): Route[] | undefined {
+  const find = (route: Route, path: Route[]): Route[] | undefined => {
+    const here = [...path, route];
+    if (route.id === id) return here;
+    for (const child of route.routes) {
+      const found = find(child, here);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return find(root, []);
+}
+
+/** What mutes a digest or still-open notice needs: names, silences and windows (the snoozes among them). */
+type ScopePolicy = Pick<Policy, 'tenantNames' | 'silences' | 'maintenanceWindows'>;
+
+function inScope(alert: AlertRecord, path: Route[], policy: Pick<Policy, 'tenantNames'>): boolean {
   const labels = matchLabelsOf(alert, policy.tenantNames);
   return path.every((route) => matches(route.match, labels));
 }
@@ -58,7 +75,12 @@ function tenantsInScope(path: Route[], tenants: string[], policy: Policy): numbe
   }).length;
 }
 
-function digestAlert(alert: AlertRecord, policy: Policy, now: Date, mutedBy?: string): DigestAlert {
+function digestAlert(
+  alert: AlertRecord,
+  policy: Pick<Policy, 'tenantNames'>,
+  now: Date,
+  mutedBy?: string,
+): DigestAlert {
   const view = viewOf(alert, { now, tenantNames: policy.tenantNames });
   const tenant = tenantNameOf(alert, policy.tenantNames);
   const heading = alertHeading(view, alert, tenant);
@@ -132,22 +154,15 @@ function bounded(view: DigestView): DigestView {
 }
 
 /**
- * What a route's digest says at `now`: its scope's alerts from `alerts` (as stored after this
- * cycle's reconcile), muted ones marked with what mutes them (`policy` holds the snoozes too).
+ * The alerts firing now in the scope of any of these routes (each a path from the root), each with
+ * what mutes it (another alert, a silence, a snooze or a maintenance window), unmuted first, then
+ * critical before warning, the oldest first: what a digest lists as open, and what a resolved notice
+ * says is still open.
  */
-export function digestView(
-  route: Route,
-  path: Route[],
-  alerts: AlertRecord[],
-  policy: Policy,
-  tenants: string[],
-  now: Date,
-  date: string,
-): DigestView {
-  const scoped = alerts.filter((a) => inScope(a, path, policy));
+export function openInScope(paths: Route[][], alerts: AlertRecord[], policy: ScopePolicy, now: Date): DigestAlert[] {
   const firing = alerts.filter((a) => a.state === 'firing');
-  const open = scoped
-    .filter((a) => a.state === 'firing')
+  return firing
+    .filter((a) => paths.some((path) => inScope(a, path, policy)))
     .map((a) =>
       digestAlert(
         a,
@@ -163,6 +178,23 @@ export function digestView(
         (a.since ?? '').localeCompare(b.since ?? '') ||
         a.heading.localeCompare(b.heading),
     );
+}
+
+/**
+ * What a route's digest says at `now`: its scope's alerts from `alerts` (as stored after this
+ * cycle's reconcile), muted ones marked with what mutes them (`policy` holds the snoozes too).
+ */
+export function digestView(
+  route: Route,
+  path: Route[],
+  alerts: AlertRecord[],
+  policy: Policy,
+  tenants: string[],
+  now: Date,
+  date: string,
+): DigestView {
+  const scoped = alerts.filter((a) => inScope(a, path, policy));
+  const open = openInScope([path], alerts, policy, now);
   const resolved = scoped
     .filter((a) => a.state === 'resolved' && a.endsAt !== undefined && now.getTime() - Date.parse(a.endsAt) <= DAY_MS)
     .map((a) => digestAlert(a, policy, now))

@@ -42,12 +42,6 @@ export function sentences(clauses: string[]): string | undefined {
   return clauses.map((c) => `${c.charAt(0).toUpperCase()}${c.slice(1)}.`).join(' ');
 }
 
-/** `Fabrikam (3f6a…)` when the config names the tenant, else its id. */
-export function tenantLabel(tenantId: string, ctx: PresentContext): string {
-  const name = ctx.tenantName(tenantId);
-  return name ? `${name} (${tenantId})` : tenantId;
-}
-
 /** The tenant's name when the config gives one, else its id. */
 export function shortTenant(tenantId: string, ctx: PresentContext): string {
   return ctx.tenantName(tenantId) ?? tenantId;
@@ -82,8 +76,9 @@ export function auditLogLink(tenantId: string, ctx?: Pick<PresentContext, 'links
 }
 
 /**
- * The job's blades in the Entra admin center: its Provisioning page, its provisioning logs, and the
- * tenant's audit log. The blade paths are the admin center's own deep links (see docs/channels.md, "Links").
+ * The job's blades in the Entra admin center: its Provisioning page (the notice's primary button),
+ * its provisioning logs, and the tenant's audit log. The blade paths are the admin center's own deep
+ * links (see docs/channels.md, "Links").
  */
 export function jobLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>): Link[] {
   const { tenantId, servicePrincipalId } = alert.labels;
@@ -93,7 +88,7 @@ export function jobLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>
     const ids = `objectId/${servicePrincipalId}/appId/${appId}`;
     links.push(
       {
-        label: 'Provisioning page of the job',
+        label: "Open the job's Provisioning page",
         href: portalView(tenantId, `Microsoft_AAD_Connect_Provisioning/ProvisioningMenuBlade/~/Overview/${ids}`, ctx),
       },
       {
@@ -104,11 +99,6 @@ export function jobLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>
   }
   links.push(auditLogLink(tenantId, ctx));
   return links;
-}
-
-/** The configuration's links in the Entra admin center (kept for rules written before jobLinks). */
-export function entraLinks(alert: AlertRecord, ctx?: Pick<PresentContext, 'links'>): Link[] {
-  return jobLinks(alert, ctx);
 }
 
 /**
@@ -136,22 +126,25 @@ export function troubleshooting(value: unknown): { link?: Link; text?: string } 
   return { text: defangUrl(value.trim()) };
 }
 
-/** The tenant, configuration and job rows every job alert starts with. */
-export function jobIdentityFacts(alert: AlertRecord, ctx: PresentContext): [string, string][] {
+/** The IDs of a job alert, for scripts and tickets: tenant, service principal, app, job and its template. */
+export function jobScripts(alert: AlertRecord): [string, string][] {
   const n = alert.annotations;
-  return [
-    ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
-    ['Configuration', str(n.servicePrincipalName)],
-    ['Job', `${alert.labels.jobId}${n.templateId ? ` (${str(n.templateId)})` : ''}`],
-  ];
+  return givenFacts([
+    ['Tenant ID', alert.labels.tenantId],
+    ['Service principal ID', alert.labels.servicePrincipalId],
+    ['App ID', n.appId],
+    ['Job ID', alert.labels.jobId],
+    ['Job template', n.templateId],
+  ]);
 }
 
-/** The tenant and configuration rows every alert about a whole configuration starts with. */
-export function configurationFacts(alert: AlertRecord, ctx: PresentContext): [string, string][] {
-  return [
-    ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
-    ['Configuration', `${appName(alert)} (service principal ${alert.labels.servicePrincipalId})`],
-  ];
+/** The IDs of an alert about a whole configuration, for scripts: tenant, service principal and app. */
+export function configurationScripts(alert: AlertRecord): [string, string][] {
+  return givenFacts([
+    ['Tenant ID', alert.labels.tenantId],
+    ['Service principal ID', alert.labels.servicePrincipalId],
+    ['App ID', alert.annotations.appId],
+  ]);
 }
 
 /** A runbook's steps with the advice for a well-known error code first, when there is one. */

@@ -82,6 +82,8 @@ export interface PresentContext {
   related: AlertRecord[];
   /** Where admin-center and consent links point (the tenants' cloud, the monitoring app); default: the global cloud. */
   links?: LinkTargets;
+  /** The IANA time zone times are shown in (the route's `timeZone`); default UTC. */
+  timeZone?: string;
 }
 
 interface RuleBase {

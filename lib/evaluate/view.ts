@@ -11,6 +11,8 @@ export interface ViewContext {
   related?: (alert: AlertRecord) => AlertRecord[];
   /** Where admin-center and consent links point (default: the global cloud, no consent link). */
   links?: LinkTargets;
+  /** The IANA time zone times are shown in: the route's `timeZone` (default UTC). */
+  timeZone?: string;
   /** Signed snooze links for an alert, made at `now` (lib/snooze/links.ts), when SNOOZE_SIGNING_KEY is set; none otherwise. */
   snooze?: (alert: AlertRecord, now: Date) => Link[];
   /** The signed "Review and decide" link of an alert that offers a decision (lib/actions/links.ts), when WATCH_ACTIONS is on. */
@@ -67,6 +69,7 @@ function ruleViewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
     tenantName: (tenantId) => ctx.tenantNames.get(tenantId.toLowerCase()),
     related: ctx.related?.(alert) ?? [],
     links: ctx.links,
+    timeZone: ctx.timeZone,
   };
   const rule = ruleFor(alert.labels.condition);
   if (rule) return rule.present(alert, present);
@@ -75,9 +78,10 @@ function ruleViewOf(alert: AlertRecord, ctx: ViewContext): AlertView {
     title: alert.labels.condition,
     about: typeof alert.annotations.servicePrincipalName === 'string' ? alert.annotations.servicePrincipalName : tenant,
     what: `Condition ${alert.labels.condition} in tenant ${tenant}.`,
-    facts: [
-      ['Tenant', tenant],
-      ['Job', alert.labels.jobId],
+    facts: [],
+    scripts: [
+      ['Tenant ID', alert.labels.tenantId],
+      ['Job ID', alert.labels.jobId],
     ],
     links: [],
     ended: 'ended',

@@ -43,8 +43,10 @@ interface RouteConfig {
   routes?: RouteConfig[];
   /** Channels besides email; a child inherits its parent's when it gives none (`[]` stops it). */
   channels?: ChannelConfig[];
-  /** A daily digest of this route's alerts at a local time (not inherited). */
-  digest?: { at: string; timeZone: string };
+  /** A daily digest of this route's alerts at a local time (not inherited); in the route's time zone unless it names one. */
+  digest?: { at: string; timeZone?: string };
+  /** The IANA time zone its messages show times in (e.g. `Europe/Berlin`); inherited; UTC by default. */
+  timeZone?: string;
 }
 
 /**

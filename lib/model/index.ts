@@ -302,6 +302,8 @@ export interface DigestAlert {
   endedAt?: string;
   /** A silence, maintenance window or another alert that mutes it now. */
   mutedBy?: string;
+  /** Its page in the admin center (its notices' `open` action), added when the digest is laid out; never stored. */
+  link?: Link;
 }
 
 /** A silence (from the config or a snooze link) or maintenance window that ends before the next digest. */
@@ -422,9 +424,18 @@ export interface AlertView {
   since?: string;
   /** What Entra does next, when known: `Entra retries at 2026-11-27 18:00 UTC`, `Entra disables this job in 5 days`. */
   next?: string;
-  /** Label and value pairs, most important first. */
+  /**
+   * Label and value pairs a person reads, most important first; nothing the heading, `what`,
+   * `since` or `next` already say.
+   */
   facts: [string, string][];
+  /**
+   * What scripts and tickets need and a person on a phone does not: IDs (tenant, service
+   * principal, job), Graph requests with their paths. Channels show them last, compactly.
+   */
+  scripts?: [string, string][];
   runbook?: Runbook;
+  /** Links, the most useful first: the first is the notice's `open` action (the job's Provisioning page, or for a tenant-wide alert the page that fixes it). */
   links: Link[];
   /** For a resolved notice: how it ended, e.g. `left quarantine`, `was disabled`. */
   ended: string;

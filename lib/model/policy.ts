@@ -16,6 +16,8 @@ export interface Route {
   channels?: ChannelTarget[];
   /** A daily digest of this route's alerts (not inherited). */
   digest?: DigestPolicy;
+  /** The IANA time zone its messages show times in (canonical); inherited from the parent; absent: UTC. */
+  timeZone?: string;
   /** On a receiver (dispatch/route.ts receiversOf): the channel this copy of the route delivers to; absent for email. */
   channel?: ChannelTarget;
   /** Who hears of an alert of this route that nobody acknowledged in time, step by step (not inherited). */
@@ -42,7 +44,7 @@ export interface EscalationStep {
 export interface DigestPolicy {
   /** Local `HH:MM`. */
   at: string;
-  /** IANA time zone, canonical (`Europe/Berlin`). */
+  /** IANA time zone, canonical (`Europe/Berlin`): its own, else the route's `timeZone`, else UTC. */
   timeZone: string;
 }
 

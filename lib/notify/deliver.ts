@@ -2,6 +2,7 @@ import type { HttpPoster } from '../clients/http-poster';
 import type { Mailer } from '../clients/mailer';
 import { alreadySent, mootByAcknowledgement } from '../dispatch/dedup';
 import { allReceivers } from '../dispatch/route';
+import { openInScope, routePath } from '../digest/digest';
 import { relatedAlerts } from '../evaluate/view';
 import type { AlertRecord, CyclePoint, EmailBudgetSpent, PlannedChannel, PlannedMessage } from '../model';
 import type { Policy, Route } from '../model/policy';
@@ -12,7 +13,9 @@ import type { Logger } from '../util/log';
 import type { Channel, DeliveryContext } from './channels/channel';
 import { CHANNELS, destinationOf, routeOf } from './channels';
 import { maxAlertsPerMessage, messageKey, splitIntoParts, type MessageGroup } from './group';
+import { withAlertLinks } from './digest-words';
 import { noticeViews, type Notice } from './notice';
+import type { StillOpen } from './still-open';
 import { recordSent, type RecordDeps } from './record';
 import type { RenderOptions } from './render';
 
@@ -39,7 +42,8 @@ export interface DeliveryDeps extends PlanDeps, RecordDeps {
   mailer: Mailer;
   /** Posts to the channels that are HTTP endpoints (Teams, webhooks, ...); without it, their messages wait and say why. */
   poster?: HttpPoster;
-  policy: Pick<Policy, 'budget' | 'route' | 'tenantNames'>;
+  /** The cycle's policy; its silences (with the snoozes) say what a resolved notice counts as muted. */
+  policy: Pick<Policy, 'budget' | 'route' | 'tenantNames' | 'silences' | 'maintenanceWindows'>;
   log: Logger;
   probe?: (point: CyclePoint) => void | Promise<void>;
   /** Where links point, snooze links, and the domain of Message-IDs (renderOptionsFor); default: the global cloud. */
@@ -341,10 +345,41 @@ async function afterEarlierSend(message: PlannedMessage, run: Run): Promise<Plan
   }
 }
 
+/**
+ * The routes a message's notices are for (`root.0` of `root.0~teams:TEAMS_OPS_URL`), in order; an
+ * escalation step's receivers (`root.0.escalate.1`) are its route's, whose time zone and scope they share.
+ */
+function routesOf(message: PlannedMessage): string[] {
+  return [...new Set(message.items.map((i) => (i.routeId.split('~')[0] as string).replace(/\.escalate\.\d+$/, '')))];
+}
+
+/**
+ * The time zone a message shows times in: its route's (`timeZone`, inherited; UTC by default). An
+ * email to the recipients of several routes takes the first route's.
+ */
+function timeZoneOf(routeIds: string[], root: Route): string {
+  const [first] = routeIds;
+  return (first ? routePath(root, first)?.at(-1)?.timeZone : undefined) ?? 'UTC';
+}
+
+/** For a message of resolved notices: what is still open (and what is muted) in its routes' scopes now. */
+function stillOpenOf(message: PlannedMessage, routeIds: string[], run: Run): StillOpen | undefined {
+  if (!message.items.length || message.items.some((i) => i.kind !== 'resolved')) return undefined;
+  const { policy } = run.deps;
+  const paths = routeIds.map((id) => routePath(policy.route, id)).filter((p) => p !== undefined);
+  if (!paths.length) return undefined;
+  const own = new Set(message.items.map((i) => i.fingerprint));
+  const open = openInScope(paths, [...run.current.values()], policy, run.deps.clock()).filter(
+    (a) => !own.has(a.fingerprint),
+  );
+  return { open: open.filter((a) => !a.mutedBy), muted: open.filter((a) => a.mutedBy) };
+}
+
 /** The message laid out by its channel: its digest, or its notices as every channel words them. */
 function layout(message: PlannedMessage, notices: Notice[], run: Run): unknown {
   const { channel, deps } = run;
   const { target } = destinationOf(message);
+  const routeIds = routesOf(message);
   const ctx = {
     target,
     route: routeOf(target),
@@ -352,12 +387,20 @@ function layout(message: PlannedMessage, notices: Notice[], run: Run): unknown {
     now: deps.clock(),
     part: message.part,
     messageIdDomain: deps.render?.messageIdDomain,
+    stillOpen: stillOpenOf(message, routeIds, run),
   };
-  if (message.digest) return channel.layout.digest(message.digest, ctx);
+  if (message.digest) {
+    const viewCtx = { now: deps.clock(), tenantNames: deps.policy.tenantNames, links: deps.render?.links };
+    return channel.layout.digest(
+      withAlertLinks(message.digest, (fp) => run.current.get(fp), viewCtx),
+      ctx,
+    );
+  }
   const views = noticeViews(notices, {
     ...deps.render,
     now: deps.clock(),
     tenantNames: deps.policy.tenantNames,
+    timeZone: timeZoneOf(routeIds, deps.policy.route),
     related: (alert) => relatedAlerts(alert, run.current),
   });
   return channel.layout.notices(views, ctx);

@@ -70,12 +70,77 @@ export function formatDuration(ms: number): string {
   return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
 }
 
-/** `2026-11-27 03:14 UTC`, or `not given` for an absent or unreadable time (Graph's "never" sentinel is turned into absence before this). */
-export function formatTime(iso: unknown): string {
-  if (typeof iso !== 'string' || iso === '') return 'not given';
+/** Intl formatters are costly to make: one pair per time zone, made once. */
+const FORMATTERS = new Map<string, { parts: Intl.DateTimeFormat; numeric: Intl.DateTimeFormat }>();
+
+function formattersFor(timeZone: string): { parts: Intl.DateTimeFormat; numeric: Intl.DateTimeFormat } {
+  let formatters = FORMATTERS.get(timeZone);
+  if (!formatters) {
+    formatters = {
+      parts: new Intl.DateTimeFormat('en-GB', {
+        timeZone,
+        year: 'numeric',
+        month: 'short',
+        day: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+        timeZoneName: 'shortOffset',
+      }),
+      numeric: new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }),
+    };
+    FORMATTERS.set(timeZone, formatters);
+  }
+  return formatters;
+}
+
+/** The local date and time parts of an instant in an IANA time zone, and its offset from UTC (`UTC+1`). */
+function zoned(d: Date, timeZone: string): { date: string; time: string; day: string; month: string; offset: string } {
+  const formatters = formattersFor(timeZone);
+  const parts = Object.fromEntries(formatters.parts.formatToParts(d).map((p) => [p.type, p.value])) as Record<
+    string,
+    string
+  >;
+  const numeric = Object.fromEntries(formatters.numeric.formatToParts(d).map((p) => [p.type, p.value])) as Record<
+    string,
+    string
+  >;
+  const offset = (parts.timeZoneName ?? 'GMT').replace(/^GMT/, 'UTC');
+  return {
+    date: `${numeric.year}-${numeric.month}-${numeric.day}`,
+    time: `${parts.hour}:${parts.minute}`,
+    day: parts.day ?? '',
+    month: parts.month ?? '',
+    offset: offset === 'UTC' ? 'UTC+0' : offset,
+  };
+}
+
+function instant(iso: unknown): Date | undefined {
+  if (typeof iso !== 'string' || iso === '') return undefined;
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return 'not given';
-  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/**
+ * `2026-11-27 03:14 UTC`, or in another IANA time zone with the zone shown
+ * (`2026-11-27 04:14 Europe/Berlin (UTC+1)`); `not given` for an absent or unreadable time
+ * (Graph's "never" sentinel is turned into absence before this). Zone names are the config's
+ * canonical IANA names (config validation checks them).
+ */
+export function formatTime(iso: unknown, timeZone = 'UTC'): string {
+  const d = instant(iso);
+  if (!d) return 'not given';
+  if (timeZone === 'UTC') return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const z = zoned(d, timeZone);
+  return `${z.date} ${z.time} ${timeZone} (${z.offset})`;
+}
+
+/** A short time for a subject line: `27 Nov 03:14 UTC`, `27 Nov 04:14 UTC+1` in another time zone. */
+export function formatShortTime(iso: unknown, timeZone = 'UTC'): string {
+  const d = instant(iso);
+  if (!d) return 'a time not known';
+  const z = zoned(d, timeZone);
+  return `${z.day} ${z.month} ${z.time} ${timeZone === 'UTC' ? 'UTC' : z.offset}`;
 }
 
 /** Only https URLs are ever made into links. */

@@ -1,3 +1,4 @@
+import { withoutSince } from '../support/subjects';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,10 +69,13 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
       world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(','), m]),
     );
     expect(Object.keys(byRecipient).sort()).toEqual(['change-board@contoso.com', 'northwind-ops@northwindtraders.com']);
-    expect(byRecipient['change-board@contoso.com']!.subject).toBe(
-      '[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
+    expect(withoutSince(byRecipient['change-board@contoso.com']!.subject)).toBe(
+      'Contoso: Deletion threshold tripped: Fabrikam to Contoso',
     );
-    expect(byRecipient['change-board@contoso.com']!.plainText).toContain(`Tenant: Contoso (${CONTOSO})`);
+    expect(byRecipient['change-board@contoso.com']!.plainText).toContain(
+      `Deletion threshold tripped: Fabrikam to Contoso (Contoso)`,
+    );
+    expect(byRecipient['change-board@contoso.com']!.plainText).toContain(`- Tenant ID: ${CONTOSO}`);
     expect(byRecipient['northwind-ops@northwindtraders.com']!.cc).toEqual([{ address: 'ops@contoso.com' }]);
     expect(world.log.lines.join('\n')).toMatch(/muted alert .*Woodgrove to Contoso.*silence by alice@contoso\.com/);
 
@@ -96,7 +100,7 @@ describe('routing, silences and the heartbeat from a WATCH_CONFIG file', () => {
     heartbeat.failNext(503, 1);
     const second = await runCycle(world.deps());
     expect(second.notificationsSent).toBe(1);
-    expect(world.cloud.acs.messages().at(-1)!.subject).toBe('[Critical] Quarantined: Woodgrove to Contoso (Contoso)');
+    expect(withoutSince(world.cloud.acs.messages().at(-1)!.subject)).toBe('Contoso: Quarantined: Woodgrove to Contoso');
     expect(world.cloud.acs.messages().at(-1)!.to).toEqual([{ address: 'ops@contoso.com' }]);
     // A heartbeat that fails is logged; the dead man's switch itself will notice the missing ping.
     expect(second.heartbeat).toBe('failed');

@@ -80,7 +80,8 @@ describe('coverage per tenant and check', () => {
     expect(check(await coverageOf(CONTOSO), 'early-warnings')?.since).toBe(new Date(start).toISOString());
 
     await runCycle(world().deps(at(24 * HOUR + 60_000)));
-    expect(subjects()).toEqual(['[Warning] Monitoring is partial: tenant Contoso']);
+    expect(subjects()).toEqual([expect.stringMatching(/^Contoso: Monitoring is partial \(since /)]);
+    expect(world().cloud.acs.messages()[0]!.headers?.['X-Entra-Sync-Watch-Severity']).toBe('warning');
     const email = world().cloud.acs.messages()[0]!.plainText;
     expect(email).toContain(
       'Entra Sync Watch has not been able to run one check in tenant Contoso for more than 24 h: early warnings (synchronization secrets).',
@@ -115,7 +116,9 @@ describe('coverage per tenant and check', () => {
     // Granted: the check runs again and the alert resolves.
     world().cloud.control.setSecretsPolicy(CONTOSO, 'allowed');
     await runCycle(world().deps(at(25 * HOUR + 60_000)));
-    expect(subjects()[1]).toBe('Resolved: [Warning] Monitoring is partial: tenant Contoso');
+    // In the same thread as the alert (one subject per firing, Re:), a resolved notice by its header.
+    expect(subjects()[1]).toBe(`Re: ${subjects()[0]}`);
+    expect(world().cloud.acs.messages()[1]!.headers?.['X-Entra-Sync-Watch-Kind']).toBe('resolved');
     const healed = await coverageOf(CONTOSO);
     expect(check(healed, 'early-warnings')).toEqual({ check: 'early-warnings', state: 'active' });
   });

@@ -1,3 +1,4 @@
+import { withoutSince } from '../support/subjects';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,9 +191,10 @@ describe('decisions from an alert, against the emulators', () => {
     // The next cycle tells the alert's routes, once: the decision is a notice like any other.
     expect((await cycle()).errors).toEqual([]);
     expect((await cycle()).errors).toEqual([]);
-    const decided = world.cloud.acs.messages().filter((m) => m.subject.startsWith('Decided: '));
-    expect(decided.map((m) => m.subject)).toEqual([
-      expect.stringContaining('Decided: [Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)'),
+    const decided = world.cloud.acs.messages().filter((m) => m.headers?.['X-Entra-Sync-Watch-Kind'] === 'decided');
+    // In the alert's thread: its subject with `Re: `.
+    expect(decided.map((m) => withoutSince(m.subject))).toEqual([
+      'Re: Contoso: Deletion threshold tripped: Fabrikam to Contoso',
     ]);
     expect(decided[0]?.plainText).toMatch(
       /Deletes approved by Adele Vance \(adele\.vance@contoso\.com\) at \d{4}-\d\d-\d\d \d\d:\d\d UTC\. Graph accepted the restart with resetScope ForceDeletes \(204\)/,
@@ -205,7 +207,10 @@ describe('decisions from an alert, against the emulators', () => {
     expect((await cycle()).errors).toEqual([]);
     const resolved = world.cloud.acs
       .messages()
-      .filter((m) => m.subject.startsWith('Resolved: ') && m.subject.includes('Deletion threshold tripped'));
+      .filter(
+        (m) =>
+          m.headers?.['X-Entra-Sync-Watch-Kind'] === 'resolved' && m.subject.includes('Deletion threshold tripped'),
+      );
     expect(resolved).toHaveLength(1);
     expect(resolved[0]?.plainText).toContain('Deletes approved by Adele Vance (adele.vance@contoso.com) at');
 
@@ -232,7 +237,9 @@ describe('decisions from an alert, against the emulators', () => {
     for (const point of points) {
       const link = await trip();
       const before = restarts().length;
-      const decidedBefore = world.cloud.acs.messages().filter((m) => m.subject.startsWith('Decided: ')).length;
+      const decidedBefore = world.cloud.acs
+        .messages()
+        .filter((m) => m.headers?.['X-Entra-Sync-Watch-Kind'] === 'decided').length;
       let kill: ExecutionPoint | undefined = point;
       // Each request gets fresh dependencies, as a new instance would after a crash; `clock.shift`
       // moves the endpoint's clock past the time a call to Graph may take.
@@ -292,11 +299,11 @@ describe('decisions from an alert, against the emulators', () => {
       // it was settled only after the job ran (the alert ends), its resolved notice names who decided.
       await cycle();
       await cycle();
-      const decided = world.cloud.acs.messages().filter((m) => m.subject.startsWith('Decided: '));
+      const decided = world.cloud.acs.messages().filter((m) => m.headers?.['X-Entra-Sync-Watch-Kind'] === 'decided');
       expect(decided.length - decidedBefore).toBe(point === 'graph-answered' ? 0 : 1);
       if (point === 'graph-answered') {
         const resolved = world.cloud.acs.messages().at(-1);
-        expect(resolved?.subject).toMatch(/^Resolved: /);
+        expect(resolved?.headers?.['X-Entra-Sync-Watch-Kind']).toBe('resolved');
         expect(resolved?.plainText).toContain('Deletes approved by Adele Vance (adele.vance@contoso.com) at');
       }
       world.cloud.control.runJobs();

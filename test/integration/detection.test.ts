@@ -194,24 +194,25 @@ describe('every condition on every job type, through whole cycles', () => {
 
     expect(messages()).toHaveLength(1);
     const email = messages()[0]!;
-    expect(email.subject).toBe(
-      `[Critical] 1 quarantined, 1 stalled, 2 failing, 1 token expiring, 1 deletion prevention off, 1 notification email off: ${FOURTH}`,
-    );
+    // The tenant first, the most urgent alert, how many more; the first screen is the quarantine's.
+    expect(email.subject).toBe(`${FOURTH}: Quarantined: Fabrikam to Fourth Coffee (+6 more)`);
     const text = email.plainText;
-    expect(text).toContain(`- New alert: Quarantined: Fabrikam to Fourth Coffee (${FOURTH})`);
-    expect(text).toMatch(/Entra disables the job: in 1 day \(.*\) unless a retry succeeds first/);
-    expect(text).toContain(`- New alert: Job stalled: fourthcoffee.local (${FOURTH})`);
+    expect(text).toMatch(/^CRITICAL: ACT NOW · 7 ALERTS\n\nQuarantined: Fabrikam to Fourth Coffee/);
+    expect(text).toContain(`- Critical: Quarantined: Fabrikam to Fourth Coffee (${FOURTH})`);
+    expect(text).toMatch(/If it stays quarantined, Entra disables this job in 1 day \(.*\)\./);
+    expect(text).toContain(`- Warning: Job stalled: fourthcoffee.local (${FOURTH})`);
     expect(text).toMatch(
-      /- Schedule: every 2 min, Active\n- Last completed run: .*\n- Silent for: (3 h 59 min|4 h) \(allowed: 1 h\)/,
+      /has completed no run for (3 h 59 min|4 h), although its schedule is Active and it runs every 2 min/,
     );
-    expect(text).toContain(`- New alert: Job failing: Acme HR Portal (${FOURTH})`);
+    expect(text).toMatch(/- Schedule: every 2 min, Active\n- Allowed without a completed run: 1 h/);
+    expect(text).toContain(`Job failing: Acme HR Portal (${FOURTH})`);
     expect(text).toContain('Objects in escrow: 212');
-    expect(text).toContain(`- New alert: Job failing: Workday to Entra ID (${FOURTH})`);
+    expect(text).toContain(`Job failing: Workday to Entra ID (${FOURTH})`);
     expect(text).toContain('Error code: HRConnectionFailed');
     expect(text).toContain('Runs that failed in a row: 3');
-    expect(text).toContain(`- New alert: Secret token expiring: ServiceNow (${FOURTH})`);
-    expect(text).toContain(`- New alert: Deletion prevention off: fourthcoffee.local (${FOURTH})`);
-    expect(text).toContain(`- New alert: Entra notification email off: Workday to Entra ID (${FOURTH})`);
+    expect(text).toContain(`Secret token expiring: ServiceNow (${FOURTH})`);
+    expect(text).toContain(`Deletion prevention off: fourthcoffee.local (${FOURTH})`);
+    expect(text).toContain(`Entra notification email off: Workday to Entra ID (${FOURTH})`);
     expect(text).not.toContain('Tailwind'); // a pause waits one more cycle
     expect(text).not.toContain('Litware');
     const firing = new Map(
@@ -240,12 +241,10 @@ describe('every condition on every job type, through whole cycles', () => {
     expect(second.errors[0]).toContain(`jobs of "Legacy Directory Connector" (${SP.legacy}) not read: 403`);
     expect(second.notificationsSent).toBe(1);
     const disabled = messages()[1]!;
-    expect(disabled.subject).toBe(
-      `[Critical] 1 configuration unreadable, 2 jobs disabled, 1 ended (quarantined): ${FOURTH}`,
-    );
-    expect(disabled.plainText).toContain(`- New alert: Cannot read jobs: Legacy Directory Connector (${FOURTH})`);
-    expect(disabled.plainText).toContain(`- New alert: Job disabled: Fabrikam to Fourth Coffee (${FOURTH})`);
-    expect(disabled.plainText).toContain(`- New alert: Job paused: Tailwind to Fourth Coffee (${FOURTH})`);
+    expect(disabled.subject).toBe(`${FOURTH}: Cannot read jobs: Legacy Directory Connector (+3 more)`);
+    expect(disabled.plainText).toContain(`- New · Critical: Cannot read jobs: Legacy Directory Connector (${FOURTH})`);
+    expect(disabled.plainText).toContain(`Job disabled: Fabrikam to Fourth Coffee (${FOURTH})`);
+    expect(disabled.plainText).toContain(`Job paused: Tailwind to Fourth Coffee (${FOURTH})`);
     expect(disabled.plainText).toContain(`- Ended: Quarantined: Fabrikam to Fourth Coffee (${FOURTH})`);
     expect(disabled.plainText).toMatch(
       /Was disabled by Entra, not recovered \(nothing syncs until the cause is fixed and the job is started again\); the quarantine ended at .*, after .*\./,
@@ -266,7 +265,10 @@ describe('every condition on every job type, through whole cycles', () => {
     const third = await runCycle(world.deps());
     expect(third.notificationsSent).toBe(1);
     const resolved = messages()[2]!;
-    expect(resolved.subject).toMatch(new RegExp(`^Resolved: \\[Warning\\] .*: ${FOURTH}$`));
+    expect(resolved.subject).toMatch(new RegExp(`^${FOURTH}: Resolved: .* \\(\\+2 more\\)$`));
+    expect(resolved.headers?.['X-Entra-Sync-Watch-Kind']).toBe('resolved');
+    // Resolved is not all clear: the quarantine ended badly, Workday still fails, and more are open.
+    expect(resolved.plainText).toMatch(/^Not all clear: \d+ alerts are still open in this route/m);
     expect(resolved.plainText).toMatch(/Completed a run again at .*, after/);
     expect(resolved.plainText).toMatch(/Runs without errors again at .*, after/);
     expect(resolved.plainText).toMatch(/Has a renewed token at .*, after/);

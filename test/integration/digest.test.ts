@@ -42,7 +42,7 @@ describe('daily digest', () => {
   const digests = () =>
     world.cloud.acs
       .messages()
-      .filter((m) => m.subject.includes('Daily digest'))
+      .filter((m) => m.headers?.['X-Entra-Sync-Watch-Kind'] === 'digest')
       .map((m) => m.subject);
   const posts = () => postSubjects(world);
 
@@ -53,7 +53,7 @@ describe('daily digest', () => {
     const first = await runCycle(at(60_000));
     expect(first.errors).toEqual([]);
     const [subject] = digests();
-    expect(subject).toMatch(/^Daily digest \d{4}-\d{2}-\d{2}: all 2 tenants healthy$/);
+    expect(subject).toMatch(/^All 2 tenants healthy: daily digest \d{4}-\d{2}-\d{2}$/);
     expect(posts().sort()).toEqual([`teams:${subject}`, `webhook:${subject}`]);
     const webhook = JSON.parse(world.cloud.webhooks.accepted('webhook')[0]!.body);
     expect(webhook).toMatchObject({
@@ -80,10 +80,15 @@ describe('daily digest', () => {
     await runCycle(at(-HOUR));
     await runCycle(at(60_000));
     expect(digests()).toEqual([
-      expect.stringMatching(/^\[Critical\] Daily digest \d{4}-\d{2}-\d{2}: 1 open alert \(1 critical\)$/),
+      expect.stringMatching(/^Contoso: daily digest \d{4}-\d{2}-\d{2}, 1 open alert \(1 critical\)$/),
     ]);
-    const email = world.cloud.acs.messages().find((m) => m.subject.includes('Daily digest'));
-    expect(email?.plainText).toContain('[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)');
+    const email = world.cloud.acs.messages().find((m) => m.headers?.['X-Entra-Sync-Watch-Kind'] === 'digest');
+    expect(email?.plainText).toContain('Critical: Deletion threshold tripped: Fabrikam to Contoso (Contoso)');
+    // Its first screen has the most urgent alert's button, and its times are in the route's time zone.
+    expect(email?.html).toMatch(
+      /class="esw-primary" href="https:\/\/entra\.microsoft\.com\/[^"]+ProvisioningMenuBlade/,
+    );
+    expect(email?.plainText).toMatch(/since \d{4}-\d{2}-\d{2} \d\d:\d\d Europe\/Berlin \(UTC\+[12]\)/);
     expect(email?.headers?.['X-Entra-Sync-Watch-Kind']).toBe('digest');
 
     // Down all of the next day; back two days later at noon: that day's digest, once, and none for the day missed.

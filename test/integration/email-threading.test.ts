@@ -31,7 +31,11 @@ describe('email threading, end to end', () => {
   it('threads the firing email, the reminder and the resolved notice of an alert, and marks them auto-generated', async () => {
     const later = () => new Date(Date.now() + 5 * 3600_000); // past the 4 h repeat interval
     // The monitor's clock jumps ahead while the emulator's job times do not: healthy jobs would look stalled.
-    const policy = buildPolicy({ rules: { 'job-stalled': { enabled: false } } }, { emailTo: ['ops@contoso.com'] });
+    // The route shows times in Berlin's zone: the subject's start, the email's times and its footer.
+    const policy = buildPolicy(
+      { rules: { 'job-stalled': { enabled: false } }, route: { timeZone: 'Europe/Berlin' } },
+      { emailTo: ['ops@contoso.com'] },
+    );
     quarantine(world);
     await runCycle(world.deps({ policy }));
     await runCycle(world.deps({ clock: later, policy }));
@@ -40,11 +44,20 @@ describe('email threading, end to end', () => {
 
     const [firing, reminder, resolved, ...rest] = world.cloud.acs.messages();
     expect(rest).toEqual([]);
-    const stem = `[Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`;
-    expect([firing!.subject, reminder!.subject, resolved!.subject]).toEqual([
-      stem,
-      `Reminder: ${stem}`,
-      `Resolved: ${stem}`,
+    // One subject by Gmail's rule (the same apart from `Re:`), tenant first, no severity tag.
+    const stem = firing!.subject;
+    expect(stem).toMatch(
+      new RegExp(
+        `^${CONTOSO}: Deletion threshold tripped: Fabrikam to Contoso \\(since \\d{1,2} \\w{3,4} \\d\\d:\\d\\d UTC\\+[12]\\)$`,
+      ),
+    );
+    expect([reminder!.subject, resolved!.subject]).toEqual([`Re: ${stem}`, `Re: ${stem}`]);
+    expect(firing!.plainText).toMatch(/^Since: \d{4}-\d\d-\d\d \d\d:\d\d Europe\/Berlin \(UTC\+[12]\) /m);
+    expect(resolved!.plainText).toMatch(/^Sent by Entra Sync Watch at .* Europe\/Berlin \(UTC\+[12]\)\./m);
+    expect([firing, reminder, resolved].map((m) => m!.headers?.['X-Entra-Sync-Watch-Kind'])).toEqual([
+      'firing',
+      'reminder',
+      'resolved',
     ]);
 
     // ACS kept the Message-ID we set: the firing email is the root of the thread.
@@ -60,7 +73,11 @@ describe('email threading, end to end', () => {
     }
     expect(first!.get('auto-submitted')).toBe('auto-generated');
     expect(first!.get('importance')).toBe('high');
+    expect(second!.get('importance')).toBeUndefined();
     expect(third!.get('importance')).toBeUndefined();
+    // The .eml carries the subject and the kind as sent, for the mail client and its rules.
+    expect(third!.get('subject')).toBe(`Re: ${stem}`);
+    expect(third!.get('x-entra-sync-watch-kind')).toBe('resolved');
     expect(world.cloud.acs.messages().every((m) => m.userEngagementTrackingDisabled === true)).toBe(true);
 
     // Links open Contoso's own directory, in the cloud of GRAPH_ENDPOINT (the emulator's counts as global).

@@ -1,3 +1,4 @@
+import { withoutSince } from '../support/subjects';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +69,7 @@ describe('Azure Monitor Logs', () => {
     ]);
     await runCycle(world.deps());
     const email = world.cloud.acs.messages()[0]!;
-    expect(email.subject).toBe(`[Critical] kql-failure-spike: ServiceNow (${CONTOSO})`);
+    expect(withoutSince(email.subject)).toBe(`${CONTOSO}: kql-failure-spike: ServiceNow`);
     expect(email.to).toEqual([{ address: 'servicenow-owners@contoso.com' }]);
     expect(email.plainText).toContain('Threshold: Failures > 5');
     expect(email.plainText).toContain('Result: 7 (1 of 1 row(s) match)');
@@ -84,7 +85,8 @@ describe('Azure Monitor Logs', () => {
       route: { routes: [{ match: { condition: 'kql-failure-spike' }, to: ['servicenow-owners@contoso.com'] }] },
     });
     await runCycle(world.deps());
-    expect(subjects()[1]).toBe(`Resolved: [Critical] kql-failure-spike: ServiceNow (${CONTOSO})`);
+    expect(subjects()[1]).toBe(`Re: ${subjects()[0]}`);
+    expect(world.cloud.acs.messages()[1]!.headers?.['X-Entra-Sync-Watch-Kind']).toBe('resolved');
     expect(world.cloud.acs.messages()[1]!.plainText).toMatch(/Is back within its threshold at .*, after /);
   });
 
@@ -94,7 +96,7 @@ describe('Azure Monitor Logs', () => {
       { job: SERVICENOW_JOB, count: 11, status: 'failure', errorCode: 'EntryConflict', spreadMinutes: 3 },
     ]);
     await runCycle(world.deps());
-    expect(subjects()).toEqual([`[Critical] 1 kql-failure-spike, 1 failure digest: ${CONTOSO}`]);
+    expect(subjects()).toEqual([`${CONTOSO}: kql-failure-spike: ServiceNow (+1 more)`]);
 
     const faults: [Parameters<World['cloud']['logAnalytics']['injectFault']>[0], RegExp][] = [
       [
@@ -139,7 +141,9 @@ describe('Azure Monitor Logs', () => {
     ]);
     const summary = await runCycle(world.deps());
     expect(summary.errors).toEqual([]);
-    expect(subjects()).toEqual(['[Critical] 1 deletion hold, 1 failure digest: 3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b']);
+    expect(subjects()).toEqual([
+      '3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b: Deletion threshold tripped: Fabrikam to Contoso (+1 more)',
+    ]);
     const text = world.cloud.acs.messages()[0]!.plainText;
     expect(text).toContain('Held deletes: 612 object(s)');
     expect(text).toContain('MandatoryFieldsMissing: 12 failure(s)');

@@ -1,3 +1,4 @@
+import { withoutSince } from '../support/subjects';
 import { buildPolicy } from '../../lib/config/config';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
@@ -40,7 +41,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     );
     const fired = await runCycle(world.deps());
     expect(fired.errors).toEqual([]);
-    expect(subjects()).toEqual([`[Warning] Provisioning failures: ServiceNow (${CONTOSO})`]);
+    expect(subjects().map(withoutSince)).toEqual([`${CONTOSO}: Provisioning failures: ServiceNow`]);
     const email = world.cloud.acs.messages()[0]!.plainText;
     expect(email).toContain('Failures: 10 since ');
     expect(email).toContain('EntryConflict: 10 failure(s), first ');
@@ -55,12 +56,14 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
 
     control.addProvisioningEvents(CONTOSO, failures(1, 'InvalidAnchor'));
     await runCycle(world.deps());
-    expect(subjects()[1]).toBe(`Changed: [Warning] Provisioning failures: ServiceNow (${CONTOSO})`);
+    expect(subjects()[1]).toBe(`Re: ${subjects()[0]}`);
+    expect(world.cloud.acs.messages()[1]!.headers?.['X-Entra-Sync-Watch-Kind']).toBe('changed');
     expect(world.cloud.acs.messages()[1]!.plainText).toContain('InvalidAnchor: 1 failure(s)');
 
     // Two hours on, the one-hour window holds none of them: resolved, and the events are not told again.
     await runCycle(world.deps(later(2 * HOUR)));
-    expect(subjects()[2]).toBe(`Resolved: [Warning] Provisioning failures: ServiceNow (${CONTOSO})`);
+    expect(subjects()[2]).toBe(`Re: ${subjects()[0]}`);
+    expect(world.cloud.acs.messages()[2]!.headers?.['X-Entra-Sync-Watch-Kind']).toBe('resolved');
     expect(world.cloud.acs.messages()[2]!.plainText).toMatch(/Has no failures left in its window at .*, after /);
     await runCycle(world.deps(later(2 * HOUR + 60_000)));
     expect(subjects()).toHaveLength(3);
@@ -71,7 +74,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     const summary = await runCycle(world.deps());
     expect(summary.errors).toEqual([]);
     const email = world.cloud.acs.messages()[0]!;
-    expect(email.subject).toBe(`[Critical] Deletion threshold tripped: Fabrikam to Contoso (${CONTOSO})`);
+    expect(withoutSince(email.subject)).toBe(`${CONTOSO}: Deletion threshold tripped: Fabrikam to Contoso`);
     expect(email.plainText).toContain(
       'This cycle would have deleted or disabled 612 objects in the target, more than the accidental-deletion threshold of 500 allows.',
     );
@@ -87,7 +90,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
   it("plays the demo's failure digest: ServiceNow's failing users arrive with Woodgrove's quarantine", async () => {
     world.cloud.control.step('woodgrove-quarantined');
     await runCycle(world.deps());
-    expect(subjects()).toEqual(['[Critical] 1 quarantined, 1 failure digest: 3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b']);
+    expect(subjects()).toEqual(['3f2a7c1e-9b4d-4e8a-a6c5-1d2e3f405a6b: Quarantined: Woodgrove to Contoso (+1 more)']);
     const text = world.cloud.acs.messages()[0]!.plainText;
     expect(text).toContain('Failures: 15 since ');
     expect(text).toContain('EntryConflict: 11 failure(s)');
@@ -106,7 +109,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     });
     const first = await runCycle(world.deps());
     expect(first.errors).toEqual([]); // degraded, not failed: the heartbeat still goes out
-    expect(subjects()).toEqual(['[Critical] 1 quarantined, 1 logs unreadable: 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d']);
+    expect(subjects()).toEqual(['8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d: Quarantined: Contoso to Northwind (+1 more)']);
     const email = world.cloud.acs.messages()[0]!.plainText;
     expect(email).toContain('Quarantines and deletion holds are still reported from the job status.');
     expect(email).toContain('Likely missing: the application permission AuditLog.Read.All');
@@ -125,8 +128,8 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     );
     control.setPremium(NORTHWIND, true);
     await runCycle(world.deps());
-    expect(subjects().at(-1)).toBe(
-      'Resolved: [Warning] Provisioning logs unreadable: tenant 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d',
+    expect(withoutSince(subjects().at(-1)!)).toBe(
+      'Re: 8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d: Provisioning logs unreadable',
     );
     expect(world.cloud.acs.messages().at(-1)!.plainText).toMatch(/Provisioning logs can be read again at .*, after/);
   });
@@ -160,7 +163,7 @@ describe('provisioning logs from Graph, through the real Graph client, in whole 
     expect((await digestOf(world.deps()))?.annotations.failures).toBe(23);
     await runCycle(capped());
     expect((await digestOf(world.deps()))?.annotations.failures).toBe(23);
-    expect(subjects()).toEqual([`[Warning] Provisioning failures: ServiceNow (${CONTOSO})`]); // 23 is still the first tier
+    expect(subjects().map(withoutSince)).toEqual([`${CONTOSO}: Provisioning failures: ServiceNow`]); // 23 is still the first tier
   });
 });
 

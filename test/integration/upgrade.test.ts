@@ -90,16 +90,16 @@ describe('upgrade: rows written by the release before the channel registry', () 
     expect(asked).toBeLessThan(sentAt);
     expect(world.cloud.acs.messages().map((m) => [m.to.map((t) => t.address).join(), m.subject])).toEqual([
       // The recipients the stored row was planned with (rows captured from the release before: stored data is a contract).
-      ['ops@contoso.example', '[Critical] Quarantined: Contoso to Northwind (Northwind)'],
+      ['ops@contoso.example', 'Northwind: Quarantined: Contoso to Northwind (since 6 Dec 09:05 UTC)'],
     ]);
     expect(world.cloud.acs.messages()[0]?.operationId).toBe(operationId);
     expect(postSubjects(world).sort()).toEqual([
       // The digest as it stood when it was planned (one alert open then).
-      'teams:[Critical] Daily digest 2026-12-06: 1 open alert (1 critical)',
-      'teams:[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
-      'teams:[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
-      'teams:[Critical] Quarantined: Contoso to Northwind (Northwind)',
-      'webhook:[Critical] Quarantined: Contoso to Northwind (Northwind)',
+      'teams:Contoso: Deletion threshold tripped: Fabrikam to Contoso (since 6 Dec 09:00 UTC)',
+      'teams:Contoso: Deletion threshold tripped: Fabrikam to Contoso (since 6 Dec 09:00 UTC)',
+      'teams:Contoso: daily digest 2026-12-06, 1 open alert (1 critical)',
+      'teams:Northwind: Quarantined: Contoso to Northwind (since 6 Dec 09:05 UTC)',
+      'webhook:Northwind: Quarantined: Contoso to Northwind (since 6 Dec 09:05 UTC)',
     ]);
 
     const second = await runCycle(later(10));

@@ -21,7 +21,12 @@ import { UPDATING } from '../support/golden';
 
 const ROOT = join(__dirname, '..', '..');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'screenshots');
-const README_SHOT = { template: 'quarantine.firing', file: join(ROOT, 'docs', 'email-phone.png') };
+/** The phone's first screen the README shows: the demo's five-alert email at 375 × 667. */
+const README_SHOT = { template: 'incident.firing', file: join(ROOT, 'docs', 'email-phone.png') };
+/** An iPhone SE's viewport (Chrome DevTools' emulated device list): what a phone shows before any scrolling. */
+const FIRST_SCREEN = { width: 375, height: 667 };
+/** Emails with nothing to do, so no button: a digest of a healthy day. */
+const NOTHING_TO_DO = ['digest.healthy'];
 
 interface Mode {
   name: string;
@@ -61,7 +66,7 @@ interface PageElement {
   closest(selector: string): PageElement | null;
 }
 declare const document: {
-  documentElement: PageElement & { scrollHeight: number };
+  documentElement: PageElement & { scrollHeight: number; clientWidth: number };
   body: { querySelectorAll(selector: string): ArrayLike<PageElement> };
   querySelector(selector: string): PageElement | null;
 };
@@ -169,6 +174,25 @@ describe.each(MODES)('emails at $name', (mode) => {
         waitUntil: 'load',
       });
       expect(await page.evaluate(findOverflow)).toEqual([]);
+      if (mode.name === '375') {
+        // The first screen holds the primary action: its button starts above the fold of a 375 × 667 phone.
+        const primary = await page.evaluate(() => {
+          const a = document.querySelector('a.esw-primary');
+          if (!a) return undefined;
+          const box = a.getBoundingClientRect();
+          return { top: box.top, height: box.height, width: box.width };
+        });
+        if (NOTHING_TO_DO.includes(name)) expect(primary, 'no button in an email with nothing to do').toBeUndefined();
+        else {
+          expect(primary, 'a primary button').toBeDefined();
+          expect(primary!.top, `the first button starts at ${Math.round(primary!.top)} px`).toBeLessThan(
+            FIRST_SCREEN.height,
+          );
+          // A thumb's target: at least 44 px tall, and most of the width.
+          expect(primary!.height).toBeGreaterThanOrEqual(44);
+          expect(primary!.width).toBeGreaterThan(FIRST_SCREEN.width / 2);
+        }
+      }
       // The card's background just right of the title: white in light mode, dark in either dark mode.
       const point = await page.evaluate(() => {
         const title = document.querySelector('h1')!.getBoundingClientRect();
@@ -200,7 +224,10 @@ describe.each(MODES)('emails at $name', (mode) => {
         captureBeyondViewport: true,
         optimizeForSpeed: true,
       });
-      if (readme) await page.screenshot({ path: README_SHOT.file as `${string}.png`, fullPage: true });
+      if (readme) {
+        await page.setViewport(FIRST_SCREEN);
+        await page.screenshot({ path: README_SHOT.file as `${string}.png` });
+      }
     },
   );
 });

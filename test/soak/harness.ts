@@ -470,8 +470,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     async send(content, _recipients, key, sendOptions) {
       const operationId = operationIdOf(key);
       const deliver = () => {
-        // The notices it carried: its plan's, less those delivery dropped (its footer names the alerts it is about).
-        const about = new Set(/Alert IDs?: ([0-9a-f, ]+)\s*$/.exec(content.plainText)?.[1]?.split(', ') ?? []);
+        // The notices it carried: its plan's, less those delivery dropped (its "Details for scripts" name the
+        // alerts it is about: `- Alert ID: <id>` per alert, `- Alert IDs, in the order listed: <id> <id>` per cause).
+        const about = new Set(
+          [...content.plainText.matchAll(/^- Alert IDs?(?:, in the order listed)?: ([0-9a-f ]+)$/gm)].flatMap((m) =>
+            (m[1] as string).trim().split(/\s+/),
+          ),
+        );
         const items = itemsOf(key).filter((item) => about.has(item.fingerprint));
         deliveries.push({ at: now, key, items, digest: digestOf(key) });
         keepLinks(content.plainText);

@@ -24,10 +24,17 @@ export const WEBHOOK: WebhookTarget & PlannedChannel = {
   receiver: 'root~webhook:OPS_WEBHOOK_URL',
 };
 
-type LayoutOptions = Partial<Pick<LayoutContext<PlannedChannel>, 'id' | 'now' | 'part'>>;
+type LayoutOptions = Partial<Pick<LayoutContext<PlannedChannel>, 'id' | 'now' | 'part' | 'stillOpen'>>;
 
 function layoutContext(target: PlannedChannel, options: LayoutOptions): LayoutContext<PlannedChannel> {
-  return { target, route: routeOf(target), id: options.id ?? '', now: options.now ?? new Date(), part: options.part };
+  return {
+    target,
+    route: routeOf(target),
+    id: options.id ?? '',
+    now: options.now ?? new Date(),
+    part: options.part,
+    stillOpen: options.stillOpen,
+  };
 }
 
 /** What a channel of the registry lays out for notice views, as delivery lays it out. */
@@ -64,10 +71,10 @@ export function channelTemplates(): ChannelTemplate[] {
     ...noticeTemplates().map((t) => ({
       name: t.name,
       get teams() {
-        return channelMessage(TEAMS, t.views, { now: NOW, id: `golden-${t.name}` });
+        return channelMessage(TEAMS, t.views, { now: NOW, id: `golden-${t.name}`, stillOpen: t.stillOpen });
       },
       get webhook() {
-        return channelMessage(WEBHOOK, t.views, { now: NOW, id: `golden-${t.name}` });
+        return channelMessage(WEBHOOK, t.views, { now: NOW, id: `golden-${t.name}`, stillOpen: t.stillOpen });
       },
     })),
     ...digestTemplates().map((t) => ({

@@ -1,7 +1,8 @@
 import { buildPolicy } from '../../lib/config/config';
 import { digestView } from '../../lib/digest/digest';
+import { withAlertLinks } from '../../lib/notify/digest-words';
 import type { AlertRecord, DigestView } from '../../lib/model';
-import { ALERT_FIXTURES, CONTOSO, ENDS_AT, FABRIKAM, NOW } from '../fixtures/alerts';
+import { ALERT_FIXTURES, CONTOSO, ENDS_AT, FABRIKAM, NOW, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
 
 /**
@@ -32,9 +33,14 @@ const digestPolicy = () =>
 
 const resolved = (alert: AlertRecord): AlertRecord => ({ ...alert, state: 'resolved', endsAt: ENDS_AT });
 
+/** The digest as delivery lays it out: made by the digest stage, each open alert linked to its page. */
 function view(alerts: AlertRecord[]): DigestView {
   const policy = digestPolicy();
-  return digestView(policy.route, [policy.route], alerts, policy, [CONTOSO, FABRIKAM], NOW, '2026-11-27');
+  const digest = digestView(policy.route, [policy.route], alerts, policy, [CONTOSO, FABRIKAM], NOW, '2026-11-27');
+  return withAlertLinks(digest, (fp) => alerts.find((a) => a.fingerprint === fp), {
+    ...RENDER_CONTEXT,
+    tenantNames: policy.tenantNames,
+  });
 }
 
 /** Each `digest` is built when read (see NoticeTemplate.views in templates.ts). */

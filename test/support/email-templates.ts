@@ -18,7 +18,7 @@ export function emailTemplates(): EmailTemplate[] {
     ...noticeTemplates().map((t) => ({
       name: t.name,
       get email() {
-        return emailFromViews(t.views, RENDER_CONTEXT);
+        return emailFromViews(t.views, { ...RENDER_CONTEXT, stillOpen: t.stillOpen });
       },
     })),
     ...digestTemplates().map((t) => ({

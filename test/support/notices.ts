@@ -2,23 +2,28 @@ import type { DeliveredEmail } from '../../emulators/acs';
 
 /**
  * What was delivered, notice by notice: `<fingerprint>:firing` or `<fingerprint>:resolved` →
- * how many emails carried it. An email's footer names its alerts ("Alert IDs: ..."); its subject says whether it is
- * a resolved notice (the tests that use this send no mixed emails and no reminders).
+ * how many emails carried it. An email's details for scripts name its alerts (`Alert ID: …`, or
+ * `Alert IDs, in the order listed: … …` for a cause or the alerts in brief); its
+ * X-Entra-Sync-Watch-Kind header says whether it is a resolved notice (the tests that use this send
+ * no mixed emails and no reminders).
  */
 export function deliveredNotices(messages: DeliveredEmail[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const m of messages) {
-    // An end notice (`Ended: …`, `Ended (no longer watched): …`) is the resolved kind too.
-    const kind = /\b(resolved|ended)\b/i.test(m.subject) ? 'resolved' : 'firing';
+    // An end notice (`ended`: no longer watched, configuration gone) is the resolved kind too.
+    const kind = /\b(resolved|ended)\b/.test(m.headers?.['X-Entra-Sync-Watch-Kind'] ?? '') ? 'resolved' : 'firing';
     for (const fp of alertIdsOf(m)) counts.set(`${fp}:${kind}`, (counts.get(`${fp}:${kind}`) ?? 0) + 1);
   }
   return counts;
 }
 
-/** The fingerprints of the alerts an email is about, from its footer (`Alert ID: …` or `Alert IDs: …, …`). */
+/** The fingerprints of the alerts an email is about, from its details for scripts, each once. */
 export function alertIdsOf(message: DeliveredEmail): string[] {
-  const footer = /Alert IDs?: ([0-9a-f, ]+)\s*$/.exec(message.plainText ?? '')?.[1] ?? '';
-  return footer.split(', ').filter(Boolean);
+  const text = message.plainText ?? '';
+  const ids = [...text.matchAll(/^- Alert IDs?(?:, in the order listed)?: ([0-9a-f ]+)$/gm)].flatMap((m) =>
+    (m[1] ?? '').split(' ').filter(Boolean),
+  );
+  return [...new Set(ids)];
 }
 
 /** Every notice delivered exactly once: none lost (`expected` all there) and none doubled. */

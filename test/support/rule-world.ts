@@ -77,3 +77,5 @@ export const CTX: PresentContext = { now: NOW, tenantName: () => undefined, rela
 
 /** The value of a view's fact, by its label. */
 export const fact = (view: AlertView, name: string) => view.facts.find(([k]) => k === name)?.[1];
+/** A value of a view's details for scripts (IDs, Graph requests). */
+export const script = (view: AlertView, name: string) => view.scripts?.find(([k]) => k === name)?.[1];

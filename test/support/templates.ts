@@ -1,12 +1,13 @@
 import { CONDITIONS } from '../../lib/evaluate/rules';
+import type { Acknowledgement, AlertRecord, DigestAlert, NotificationItem } from '../../lib/model';
 import { noticeView, noticeViews, type NoticeView } from '../../lib/notify/notice';
+import type { StillOpen } from '../../lib/notify/still-open';
 import { viewOf } from '../../lib/evaluate/view';
 import { decideLinkFor } from '../../lib/actions/links';
 import { ACTION_NAMES } from '../../lib/settings/actions';
 import { snoozeLinks } from '../../lib/snooze/links';
 import { acknowledgeLink } from '../../lib/acknowledge/links';
-import type { Acknowledgement, AlertRecord, NotificationItem } from '../../lib/model';
-import { ALERT_FIXTURES, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
+import { ALERT_FIXTURES, alertOf, CONTOSO, KINDS, noticeOf, RENDER_CONTEXT } from '../fixtures/alerts';
 import { hostileQuarantine } from '../fixtures/hostile';
 
 /**
@@ -19,15 +20,75 @@ export interface NoticeTemplate {
   name: string;
   /** Built when read, so a test that reads it runs the rules and the renderer itself (see ALERT_FIXTURES). */
   readonly views: NoticeView[];
+  /** For a message of resolved notices: what delivery finds still open in the route. */
+  stillOpen?: StillOpen;
 }
 
 /** A template whose `views` are built on each read. */
-const lazy = (name: string, views: () => NoticeView[]): NoticeTemplate => ({
+const lazy = (name: string, views: () => NoticeView[], stillOpen?: StillOpen): NoticeTemplate => ({
   name,
   get views() {
     return views();
   },
+  ...(stillOpen ? { stillOpen } : {}),
 });
+
+/** Four more tenants for the mass incident, with names from the config. */
+const TENANTS: [string, string][] = [
+  [CONTOSO, 'Contoso'],
+  ['8d1b6e42-5c3a-4f7e-b9d0-2a4c6e8f0b1d', 'Northwind'],
+  ['5a0c1e2d-3b4f-4a6e-8c7d-9e0f1a2b3c4d', 'Fabrikam'],
+  ['6b1d2f3e-4c5a-4b7f-9d8e-0f1a2b3c4d5e', 'Tailspin'],
+  ['7c2e3a4f-5d6b-4c8a-8e9f-1a2b3c4d5e6f', 'Woodgrove'],
+];
+const MASS_CONTEXT = { ...RENDER_CONTEXT, tenantNames: new Map(TENANTS) };
+
+/** Alerts like `base` on `count` other jobs, `Partner 1` to `Partner {count}` over the five tenants. */
+function partners(base: AlertRecord, count: number, from = 1): AlertRecord[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    const [tenantId] = TENANTS[n % TENANTS.length] as [string, string];
+    const spId = `11a2b3c4-d5e6-4f70-8a91-${String(n).padStart(12, '0')}`;
+    return {
+      ...alertOf(
+        base.labels.condition,
+        { ...base.annotations, servicePrincipalName: `Partner ${n}`, appId: spId.replace(/^11/, '21') },
+        { tenantId, servicePrincipalId: spId, jobId: `${base.labels.jobId}.${n}` },
+      ),
+      severity: base.severity,
+    };
+  });
+}
+
+/**
+ * What is still open in the route when the demo's incident resolves: ServiceNow's failures, and
+ * Northwind's quarantine, muted by a silence (as delivery finds them with openInScope).
+ */
+const fixtureStillOpen = (): StillOpen => {
+  const failures = ALERT_FIXTURES['provisioning-failures']!;
+  const open: DigestAlert = {
+    fingerprint: failures.fingerprint,
+    severity: 'warning',
+    condition: 'provisioning-failures',
+    heading: 'Provisioning failures: ServiceNow (Contoso)',
+    tenant: 'Contoso',
+    since: '2026-11-27T06:20:00.000Z',
+  };
+  const muted: DigestAlert = {
+    fingerprint: 'd39aac08cea82aedb52138846b19c814',
+    severity: 'critical',
+    condition: 'quarantine',
+    heading: 'Quarantined: Contoso to Northwind (Northwind)',
+    tenant: 'Northwind',
+    since: '2026-11-27T05:00:00.000Z',
+    mutedBy:
+      'silence by bob@contoso.com until 2099-01-01 00:00 UTC: "CHG-4711: Northwind moves its directory; quarantine expected during the move"',
+  };
+  return { open: [open], muted: [muted] };
+};
+
+/** The demo's incident: a deletion hold, a quarantine, a stalled and a failing job, and provisioning failures. */
+const INCIDENT = ['deletion-threshold', 'quarantine', 'job-stalled', 'job-failing', 'provisioning-failures'];
 
 /** Snooze links as a deployment with SNOOZE_SIGNING_KEY makes them (a fixed key and link ids, so the golden files stay put). */
 const SNOOZE_SETTINGS = {
@@ -63,18 +124,60 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
   const fixture = (condition: string) => ALERT_FIXTURES[condition]!;
   for (const condition of conditions) {
     for (const kind of KINDS)
-      templates.push(lazy(`${condition}.${kind}`, () => noticeViews([noticeOf(fixture(condition), kind)], ctx)));
+      templates.push(
+        lazy(
+          `${condition}.${kind}`,
+          () => noticeViews([noticeOf(fixture(condition), kind)], ctx),
+          // A resolved notice says what else is open in its route: nothing, here.
+          kind === 'resolved' ? { open: [], muted: [] } : undefined,
+        ),
+      );
   }
+  // Every condition at once (13 alerts in two tenants).
   for (const kind of ['firing', 'reminder', 'resolved'] as const) {
     templates.push(
-      lazy(`grouped.${kind}`, () =>
-        noticeViews(
-          conditions.map((c) => noticeOf(fixture(c), kind)),
-          ctx,
-        ),
+      lazy(
+        `grouped.${kind}`,
+        () =>
+          noticeViews(
+            conditions.map((c) => noticeOf(fixture(c), kind)),
+            ctx,
+          ),
+        kind === 'resolved' ? { open: [], muted: [] } : undefined,
       ),
     );
   }
+  // The demo's incident: five alerts at once, then four of them resolved while ServiceNow still fails and Northwind is muted.
+  templates.push(
+    lazy('incident.firing', () =>
+      noticeViews(
+        INCIDENT.map((c) => noticeOf(fixture(c), 'firing')),
+        ctx,
+      ),
+    ),
+    lazy(
+      'incident.resolved',
+      () =>
+        noticeViews(
+          INCIDENT.filter((c) => c !== 'provisioning-failures').map((c) => noticeOf(fixture(c), 'resolved')),
+          ctx,
+        ),
+      fixtureStillOpen(),
+    ),
+  );
+  // A mass incident in one email: 35 quarantines with one error code in five tenants, 10 stalled jobs, 5 deletion holds.
+  templates.push(
+    lazy('mass.firing', () =>
+      noticeViews(
+        [
+          ...partners(fixture('quarantine'), 35),
+          ...partners(fixture('job-stalled'), 10, 36),
+          ...partners(fixture('deletion-threshold'), 5, 46),
+        ].map((a) => noticeOf(a, 'firing')),
+        MASS_CONTEXT,
+      ),
+    ),
+  );
   // An alert that ended badly (AlertView.endedWell false): a quarantine that ended because Entra disabled the job.
   templates.push(
     lazy('quarantine.ended-badly', () => {
@@ -116,7 +219,9 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
     };
   };
   templates.push(lazy('deletion-threshold.decided', () => noticeViews([decided('decided')], ctx)));
-  templates.push(lazy('deletion-threshold.resolved.decided', () => noticeViews([decided('resolved')], ctx)));
+  templates.push(
+    lazy('deletion-threshold.resolved.decided', () => noticeViews([decided('resolved')], ctx), { open: [], muted: [] }),
+  );
   // With an Acknowledge link beside them (the same key): the button that says "I'm on it".
   const links = {
     ...snooze,
@@ -143,8 +248,10 @@ export function noticeTemplates(ctx = RENDER_CONTEXT): NoticeTemplate[] {
       };
       return noticeViews([noticeOf({ ...quarantine, acknowledged: cleared }, 'changed')], links);
     }),
-    lazy('quarantine.resolved.acknowledged', () =>
-      noticeViews([noticeOf({ ...quarantine, acknowledged }, 'resolved')], links),
+    lazy(
+      'quarantine.resolved.acknowledged',
+      () => noticeViews([noticeOf({ ...quarantine, acknowledged }, 'resolved')], links),
+      { open: [], muted: [] },
     ),
     lazy('quarantine.escalation', () => {
       const notice = noticeOf(quarantine, 'escalation', 'root.escalate.0');

@@ -260,15 +260,23 @@ describe('what a notice shows of an acknowledgement and an escalation', () => {
     startsAt,
   });
 
+  // What a notice offers besides opening the tenant's page (the rule's first link, always first after a decision).
+  const own = (v: { actions: { kind: string }[] }) => v.actions.filter((a) => a.kind !== 'open');
+
   it('offers Acknowledge on firing, reminder, change and escalation notices of the current period while nobody has', () => {
-    for (const kind of ['firing', 'reminder', 'changed', 'escalation'] as const)
-      expect(noticeView({ item: item(kind), alert: firing() }, ctx).actions, kind).toEqual([
-        { kind: 'acknowledge', ...link },
-      ]);
+    for (const kind of ['firing', 'reminder', 'changed', 'escalation'] as const) {
+      const view = noticeView({ item: item(kind), alert: firing() }, ctx);
+      expect(own(view), kind).toEqual([{ kind: 'acknowledge', ...link }]);
+      // The primary button stays the page to act on; Acknowledge comes right after it.
+      expect(
+        view.actions.map((a) => a.kind),
+        kind,
+      ).toEqual(['open', 'acknowledge']);
+    }
     const ended = { ...firing(), state: 'resolved' as const, endsAt: at(HOUR).toISOString() };
-    expect(noticeView({ item: item('resolved'), alert: ended }, ctx).actions).toEqual([]);
-    expect(noticeView({ item: item('firing', 'earlier'), alert: firing() }, ctx).actions).toEqual([]);
-    expect(noticeView({ item: item('firing'), alert: firing({ acknowledged: ack() }) }, ctx).actions).toEqual([]);
+    expect(own(noticeView({ item: item('resolved'), alert: ended }, ctx))).toEqual([]);
+    expect(own(noticeView({ item: item('firing', 'earlier'), alert: firing() }, ctx))).toEqual([]);
+    expect(own(noticeView({ item: item('firing'), alert: firing({ acknowledged: ack() }) }, ctx))).toEqual([]);
   });
 
   it('says who acknowledged, and for a cleared one what cleared it; the resolved notice of an acknowledged period says so too', () => {
@@ -293,7 +301,7 @@ describe('what a notice shows of an acknowledgement and an escalation', () => {
     expect(cleared.acknowledged?.text).toBe(
       'Acknowledged by alice@contoso.com at 2026-11-27 03:10 UTC, before the alert changed at 2026-11-27 04:00 UTC: reminders resumed until someone acknowledges it again.',
     );
-    expect(cleared.actions.map((a) => a.kind)).toEqual(['acknowledge']);
+    expect(cleared.actions.map((a) => a.kind)).toEqual(['open', 'acknowledge']);
     const ended = { ...firing({ acknowledged: ack() }), state: 'resolved' as const, endsAt: at(HOUR).toISOString() };
     expect(noticeView({ item: item('resolved'), alert: ended }, ctx).acknowledged?.standing).toBe(true);
     expect(
@@ -312,7 +320,8 @@ describe('what a notice shows of an acknowledgement and an escalation', () => {
       },
       ctx,
     );
-    expect([view.status, view.prefix]).toEqual(['Escalated', 'Escalated: ']);
+    // One subject per firing (Re: after the first), so an escalation threads with what its readers may already have.
+    expect([view.status, view.prefix]).toEqual(['Escalated', 'Re: ']);
     expect(view.escalation).toBe(
       'Nobody has acknowledged this alert in 30 min (since 2026-11-27 03:00 UTC), so it is escalated to you. Acknowledge it to stop reminders and further escalation.',
     );

@@ -105,10 +105,51 @@ describe('channels in the config', () => {
       { channels: [{ type: 'slack', urlSetting: 'X' }] },
       { channels: [{ ...TEAMS, cardVersion: '2.0' }] },
       { digest: { at: '8:00', timeZone: 'UTC' } },
-      { digest: { at: '08:00' } },
+      { digest: { timeZone: 'UTC' } },
+      { timeZone: '' },
     ]) {
       expect(validate({ route }), JSON.stringify(route)).toBe(false);
       expect(problemsOf(route), JSON.stringify(route)).not.toEqual([]);
     }
+  });
+});
+
+describe("a route's time zone", () => {
+  const policyOf = (route: unknown) => buildPolicy({ route }, { emailTo: ['ops@contoso.com'] });
+
+  it('is an IANA name, made canonical, inherited by child routes; UTC when none is given', () => {
+    const policy = policyOf({
+      timeZone: 'europe/berlin',
+      routes: [{ match: { tenantName: 'A' } }, { match: { tenantName: 'B' }, timeZone: 'America/New_York' }],
+    });
+    expect(policy.route.timeZone).toBe('Europe/Berlin');
+    expect(policy.route.routes.map((r) => r.timeZone)).toEqual(['Europe/Berlin', 'America/New_York']);
+    expect(policyOf({}).route.timeZone).toBeUndefined();
+    expect(validate({ route: { timeZone: 'Europe/Berlin' } })).toBe(true);
+  });
+
+  it('is refused with the path when it is not a time zone', () => {
+    expect(problemsOf({ routes: [{ match: { tenantName: 'A' }, timeZone: 'Europe/Berlinn' }] })).toEqual([
+      'route.routes[0].timeZone: "Europe/Berlinn" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC): the route\'s messages show times in it',
+    ]);
+  });
+
+  it("is the digest's when the digest names none; a digest in another zone than its route's is refused", () => {
+    expect(policyOf({ timeZone: 'Europe/Berlin', digest: { at: '08:00' } }).route.digest).toEqual({
+      at: '08:00',
+      timeZone: 'Europe/Berlin',
+    });
+    expect(policyOf({ digest: { at: '08:00' } }).route.digest).toEqual({ at: '08:00', timeZone: 'UTC' });
+    // A digest in a zone of its own, on a route without one, stays as it was before routes had zones.
+    expect(policyOf({ digest: { at: '08:00', timeZone: 'Asia/Tokyo' } }).route.digest?.timeZone).toBe('Asia/Tokyo');
+    expect(problemsOf({ timeZone: 'Europe/Berlin', digest: { at: '08:00', timeZone: 'Asia/Tokyo' } })).toEqual([
+      "route.digest.timeZone: Asia/Tokyo differs from the route's timeZone Europe/Berlin: a route's messages and its digest show one time zone; leave this out (the digest follows the route) or make them the same",
+    ]);
+    expect(
+      problemsOf({
+        timeZone: 'Europe/Berlin',
+        routes: [{ match: { tenantName: 'A' }, digest: { at: '08:00', timeZone: 'UTC' } }],
+      }),
+    ).toHaveLength(1);
   });
 });

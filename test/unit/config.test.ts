@@ -98,7 +98,7 @@ describe('schema and validator agree on broken configs', () => {
       'condition not in the enum',
     ],
     [
-      'route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, escalate)',
+      'route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, timeZone, escalate)',
       (c) => {
         c.route.routes[0].mtach = c.route.routes[0].match;
         delete c.route.routes[0].match;
@@ -289,7 +289,7 @@ describe('buildPolicy problems', () => {
       [
         'Invalid config /etc/watch.json:',
         '  - route.repeatInterval: "4 hours" is not a duration (e.g. 30m, 4h, 1d)',
-        '  - route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, escalate)',
+        '  - route.routes[0].mtach: unknown field (expected one of match, to, cc, repeatInterval, sendResolved, continue, routes, channels, digest, timeZone, escalate)',
         `  - route.routes[0].match.condition: expected one of ${CONDITIONS.join(', ')}, got "quarantined"`,
         '  - sendBudget.perMinute: expected a whole number ≥ 1, got 0',
       ].join('\n'),

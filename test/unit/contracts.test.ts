@@ -161,10 +161,7 @@ describe('runbooks', () => {
     ).toMatchSnapshot();
   });
   it('for a deletion hold, with and without the threshold', () => {
-    expect([
-      deletionThresholdRunbook(SP, JOB, 500, '612'),
-      deletionThresholdRunbook(SP, JOB, undefined, undefined),
-    ]).toMatchSnapshot();
+    expect([deletionThresholdRunbook(500, '612'), deletionThresholdRunbook(undefined, undefined)]).toMatchSnapshot();
   });
 });
 
@@ -210,7 +207,7 @@ describe('emails as rendered', () => {
     expect(email.html).toMatchSnapshot('html');
   });
 
-  it('sums up several tenants, naming three and counting the rest; one and many', () => {
+  it('names the first tenant and counts the rest, then the most urgent alert and how many more', () => {
     const tenants = [
       'aaaaaaaa-0000-0000-0000-000000000001',
       'aaaaaaaa-0000-0000-0000-000000000002',
@@ -221,12 +218,8 @@ describe('emails as rendered', () => {
     const notices = tenants.map((t) =>
       item(alert('tenant-unreadable', { problem: 'x' }, { labels: { tenantId: t } }), 'firing'),
     );
-    expect(renderEmail(notices, ctx).subject).toBe(
-      `[Critical] 5 tenants unreadable: ${tenants.slice(0, 3).join(', ')} and 2 more`,
-    );
-    expect(renderEmail(notices.slice(0, 3), ctx).subject).toBe(
-      `[Critical] 3 tenants unreadable: ${tenants.slice(0, 3).join(', ')}`,
-    );
+    expect(renderEmail(notices, ctx).subject).toBe(`${tenants[0]} +4 tenants: Cannot monitor (+4 more)`);
+    expect(renderEmail(notices.slice(0, 2), ctx).subject).toBe(`${tenants[0]} +1 tenant: Cannot monitor (+1 more)`);
     const mixed = [
       item(quarantined, 'reminder', { reminder: 1 }),
       item(
@@ -237,11 +230,9 @@ describe('emails as rendered', () => {
       item(trip, 'changed'),
       item(resolved(unknownCondition), 'resolved'),
     ];
-    expect(renderEmail(mixed, ctx).subject).toBe(
-      '[Critical] 1 changed: deletion hold, 2 still quarantined, 1 resolved (job-stalled-v0): Contoso',
-    );
+    expect(renderEmail(mixed, ctx).subject).toBe('Contoso: Deletion threshold tripped: Fabrikam to Contoso (+3 more)');
     const unknownTwice = [item(unknownCondition, 'firing'), item({ ...unknownCondition, fingerprint: 'f3' }, 'firing')];
-    expect(renderEmail(unknownTwice, ctx).subject).toBe('[Critical] 2 job-stalled-v0: Contoso');
+    expect(renderEmail(unknownTwice, ctx).subject).toMatch(/^Contoso: job-stalled-v0: .* \(\+1 more\)$/);
   });
 });
 
@@ -683,7 +674,7 @@ describe('edges the mutants found', () => {
     const done = (a: AlertRecord) => ({ ...a, state: 'resolved' as const, endsAt: '2026-11-27T11:00:00.000Z' });
     expect(
       renderEmail([item(done(quarantined), 'resolved'), item(done(trip), 'resolved')], { now, tenantNames }).subject,
-    ).toBe('Resolved: [Critical] 1 deletion hold, 1 quarantined: Contoso');
+    ).toBe('Contoso: Resolved: Deletion threshold tripped: Fabrikam to Contoso (+1 more)');
     const zeta = alert('quarantine', { servicePrincipalName: 'Zeta to Contoso' }, { labels: { jobId: 'z' } });
     const alpha = alert('quarantine', { servicePrincipalName: 'Alpha to Contoso' }, { labels: { jobId: 'a' } });
     const nameless = alert('quarantine', {}, { labels: { jobId: 'n', servicePrincipalId: 'B-sp' } });
@@ -700,20 +691,21 @@ describe('edges the mutants found', () => {
     );
     const order = email.plainText
       .split('\n')
-      .filter((l) => l.startsWith('- New alert: '))
-      .map((l) => l.slice('- New alert: '.length));
-    // Conditions in the order of the rule registry (what blocks the most first), unknown ones last.
+      .filter((l) => l.startsWith('NEW ALERT · CRITICAL: ACT NOW: '))
+      .map((l) => l.slice('NEW ALERT · CRITICAL: ACT NOW: '.length));
+    // Conditions in the order of the rule registry (what blocks the most first), unknown ones last;
+    // alerts of one cause in one section, in the natural order of their names.
     expect(order).toEqual([
       'Cannot monitor: tenant Contoso',
       'Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
-      'Quarantined: Alpha to Contoso (Contoso)',
-      'Quarantined: B-sp (Contoso)',
-      'Quarantined: Zeta to Contoso (Contoso)',
+      '3 quarantined · Contoso',
       'job-stalled-v0: Old rule (Contoso)',
     ]);
+    const members = email.plainText.slice(email.plainText.indexOf('3 configurations:')).split('\n').slice(1, 4);
+    expect(members.map((l) => l.split(',')[0])).toEqual(['- Alpha to Contoso', '- B-sp', '- Zeta to Contoso']);
     const parted = renderEmail([item(zeta, 'firing')], { now, tenantNames, part: { index: 1, total: 2 } });
     expect(parted.plainText.split('\n').slice(0, 5)).toEqual([
-      'CRITICAL · NEW ALERT',
+      'CRITICAL: ACT NOW · NEW ALERT',
       '',
       expect.stringMatching(/^Part 1 of 2: /),
       '',

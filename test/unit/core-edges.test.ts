@@ -5,8 +5,7 @@ import { objectRunbookStep } from '../../lib/evaluate/object-runbooks';
 import { inhibitedBy } from '../../lib/inhibit/inhibit';
 import { quarantineEnding } from '../../lib/evaluate/rules/quarantine';
 import type { AlertRecord, AlertView, NotificationItem } from '../../lib/model';
-import { noticeView, repeatedRunbooks, summarize } from '../../lib/notify/notice';
-import { httpsLinks } from '../../lib/notify/channels/message';
+import { httpsLinks, noticeView, repeatedRunbooks, subjectOf, summarize } from '../../lib/notify/notice';
 import { TEAMS_CARD_BUDGET_BYTES, teamsMessage } from '../../lib/notify/channels/teams';
 import { groupNotices } from '../../lib/notify/group';
 import { bounded, displayLine, displayText } from '../../lib/util/safe-text';
@@ -309,14 +308,23 @@ describe('how a message names its notices (subjects that mail rules sort by)', (
   const badly = (condition: string) =>
     view(condition, 'resolved', { ended: 'ended because Entra disabled the job', endedWell: false });
 
-  it('prefixes a message of only one kind, and no mixed one', () => {
-    expect(summarize([view('quarantine', 'resolved'), view('job-stalled', 'resolved')]).prefix).toBe('Resolved: ');
-    expect(summarize([view('quarantine', 'resolved'), badly('job-stalled')]).prefix).toBe('Ended: ');
-    expect(summarize([badly('quarantine')]).prefix).toBe('Ended: ');
-    expect(summarize([view('quarantine', 'reminder'), view('job-stalled', 'reminder')]).prefix).toBe('Reminder: ');
-    expect(summarize([view('quarantine', 'changed'), view('job-failing', 'changed')]).prefix).toBe('Changed: ');
-    expect(summarize([view('quarantine', 'changed'), view('job-stalled', 'reminder')]).prefix).toBe('');
-    expect(summarize([view('quarantine', 'firing'), view('job-stalled', 'firing')]).prefix).toBe('');
+  it('names a message of only one kind by it after the tenant, a mixed one by no kind, and never by severity', () => {
+    const subject = (views: ReturnType<typeof view>[]) => subjectOf(views, summarize(views));
+    expect(subject([view('quarantine', 'resolved'), view('job-stalled', 'resolved')])).toMatch(/^Contoso: Resolved: /);
+    expect(subject([view('quarantine', 'resolved'), badly('job-stalled')])).toMatch(/^Contoso: Ended: /);
+    expect(subject([view('quarantine', 'reminder'), view('job-stalled', 'reminder')])).toMatch(/^Contoso: Reminder: /);
+    expect(subject([view('quarantine', 'changed'), view('job-failing', 'changed')])).toMatch(/^Contoso: Changed: /);
+    expect(subject([view('quarantine', 'changed'), view('job-stalled', 'reminder')])).toBe(
+      'Contoso: Quarantined: Woodgrove to Contoso (+1 more)',
+    );
+    expect(subject([view('quarantine', 'firing'), view('job-stalled', 'firing')])).toBe(
+      'Contoso: Quarantined: Woodgrove to Contoso (+1 more)',
+    );
+    // One alert: its stem, `Re: ` after the first notice, whatever the kind.
+    expect(subject([badly('quarantine')])).toBe(
+      'Re: Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)',
+    );
+    expect(subject([])).toBe('');
     expect(summarize([]).resolvedOnly).toBe(false);
   });
 
@@ -327,11 +335,11 @@ describe('how a message names its notices (subjects that mail rules sort by)', (
     expect(summarize([{ ...warning, severity: 'warning' }, critical]).severity).toBe('critical');
     expect(summarize([critical, { ...warning, severity: 'warning' }]).severity).toBe('critical');
     expect(summarize([view('quarantine', 'firing'), badly('deletion-threshold')]).counts).toBe(
-      '1 quarantined, 1 ended (deletion hold): Contoso',
+      '1 quarantined, 1 ended (deletion hold)',
     );
     expect(
       summarize([view('quarantine', 'firing'), view('job-stalled', 'reminder'), view('job-failing', 'changed')]).counts,
-    ).toBe('1 quarantined, 1 still stalled, 1 changed: failing: Contoso');
+    ).toBe('1 quarantined, 1 still stalled, 1 changed: failing');
   });
 
   it('says a runbook once per message, and never for resolved notices or alerts without one', () => {
@@ -350,7 +358,9 @@ describe('how a message names its notices (subjects that mail rules sort by)', (
 describe("a quarantine against Entra's four weeks", () => {
   const at = (iso: string) => ({ ...RENDER_CONTEXT, now: new Date(iso) });
   const fact = (alert: AlertRecord, now: string, name: string) =>
-    viewOf(alert, at(now)).facts.find(([k]) => k === name)?.[1];
+    name === 'Entra disables the job'
+      ? /Entra disables this job (.*)\.$/.exec(viewOf(alert, at(now)).next ?? '')?.[1]
+      : viewOf(alert, at(now)).facts.find(([k]) => k === name)?.[1];
   const quarantine = (annotations: Record<string, unknown>): AlertRecord => ({
     ...ALERT_FIXTURES.quarantine!,
     annotations: { ...ALERT_FIXTURES.quarantine!.annotations, disablesAt: undefined, ...annotations },
@@ -358,14 +368,10 @@ describe("a quarantine against Entra's four weeks", () => {
 
   it('counts the days from the series\' start, not the current attempt\'s, down to "any time now" at the very instant', () => {
     const alert = quarantine({ seriesBegan: '2026-11-01T00:00:00.000Z', currentBegan: '2026-11-26T00:00:00.000Z' });
-    expect(fact(alert, '2026-11-27T00:00:00Z', 'Entra disables the job')).toBe(
-      'in 2 days (2026-11-29 00:00 UTC) unless a retry succeeds first',
-    );
-    expect(fact(alert, '2026-11-28T00:00:00Z', 'Entra disables the job')).toBe(
-      'in 1 day (2026-11-29 00:00 UTC) unless a retry succeeds first',
-    );
+    expect(fact(alert, '2026-11-27T00:00:00Z', 'Entra disables the job')).toBe('in 2 days (2026-11-29 00:00 UTC)');
+    expect(fact(alert, '2026-11-28T00:00:00Z', 'Entra disables the job')).toBe('in 1 day (2026-11-29 00:00 UTC)');
     expect(fact(alert, '2026-11-29T00:00:00Z', 'Entra disables the job')).toBe(
-      'any time now (its four weeks in quarantine ended 2026-11-29 00:00 UTC) unless a retry succeeds first',
+      'any time now (its four weeks in quarantine ended 2026-11-29 00:00 UTC)',
     );
     expect(
       fact(
@@ -373,7 +379,7 @@ describe("a quarantine against Entra's four weeks", () => {
         '2026-11-27T00:00:00Z',
         'Entra disables the job',
       ),
-    ).toBe('in 27 days (2026-12-24 00:00 UTC) unless a retry succeeds first');
+    ).toBe('in 27 days (2026-12-24 00:00 UTC)');
     expect(
       fact(
         quarantine({ seriesBegan: undefined, currentBegan: undefined }),
@@ -388,7 +394,7 @@ describe("a quarantine against Entra's four weeks", () => {
         '2026-11-27T00:00:00Z',
         'Entra disables the job',
       ),
-    ).toBe('in 13 days (2026-12-10 00:00 UTC) unless a retry succeeds first');
+    ).toBe('in 13 days (2026-12-10 00:00 UTC)');
   });
 
   it('shows the current attempt only when it began after the series did', () => {

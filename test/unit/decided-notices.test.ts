@@ -4,7 +4,7 @@ import { afterSent, alreadySent, neededNotifications } from '../../lib/dispatch/
 import { dispatch } from '../../lib/dispatch/dispatch';
 import type { AlertDecision, AlertRecord } from '../../lib/model';
 import { groupNotices } from '../../lib/notify/group';
-import { noticeViews, summarize } from '../../lib/notify/notice';
+import { noticeViews, subjectOf, summarize } from '../../lib/notify/notice';
 import { ALERT_FIXTURES, RENDER_CONTEXT } from '../fixtures/alerts';
 import { policy, route } from '../support/policy';
 
@@ -89,12 +89,15 @@ describe('decided notices', () => {
       group!.items.map((item) => ({ item, alert: heard })),
       RENDER_CONTEXT,
     );
-    expect(views[0]).toMatchObject({ status: 'Decided', prefix: 'Decided: ' });
+    // In the alert's thread (`Re: ` and its subject), and said first in the email and its preview.
+    expect(views[0]).toMatchObject({ status: 'Decided', prefix: 'Re: ' });
+    // Nothing left to decide or snooze: the job's page only.
+    expect(views[0]?.actions.map((a) => a.kind)).toEqual(['open']);
     expect(views[0]?.when).toMatch(
       /^Deletes approved by Adele Vance \(adele\.vance@contoso\.com\) at 2026-11-27 07:12 UTC\. Graph accepted/,
     );
     expect(views[0]?.decide).toBeUndefined();
-    expect(summarize(views).prefix).toBe('Decided: ');
+    expect(subjectOf(views, summarize(views))).toBe(`Re: ${views[0]!.stem}`);
   });
 });
 

@@ -260,11 +260,11 @@ describe('quarantine', () => {
       { ...alertOf(f!), state: 'firing' },
       { now: NOW, tenantName: () => undefined, related: [] },
     );
-    expect(view.next).toContain('Entra disables this job in 18 days');
-    expect(view.facts).toContainEqual([
-      'Entra disables the job',
-      `in 18 days (${new Date(NOW.getTime() + 18 * DAY).toISOString().slice(0, 16).replace('T', ' ')} UTC) unless a retry succeeds first`,
-    ]);
+    expect(view.next).toContain(
+      `Entra disables this job in 18 days (${new Date(NOW.getTime() + 18 * DAY).toISOString().slice(0, 16).replace('T', ' ')} UTC).`,
+    );
+    // Said once, in what happens next: not again among the details.
+    expect(view.facts.map(([label]) => label)).not.toContain('Entra disables the job');
   });
 
   it('in its last week it is critical whatever the config says, and the change is material (told at once)', () => {
@@ -320,7 +320,8 @@ describe('quarantine', () => {
     );
     expect(changed.notices.map((n) => n.item.kind)).toEqual(['changed']);
     expect(changed.notices[0]?.item.fingerprint).toBe(first.notices[0]?.item.fingerprint);
-    expect(changed.email?.subject).toBe(`Changed: [Critical] Quarantined: Fabrikam to Contoso (${TENANT})`);
+    expect(changed.email?.subject).toBe(`Re: ${TENANT}: Quarantined: Fabrikam to Contoso (since 27 Nov 12:00 UTC)`);
+    expect(changed.email?.headers?.['X-Entra-Sync-Watch-Kind']).toBe('changed');
     expect(changed.email?.plainText).toContain('EncounteredQuarantineException');
   });
 });
@@ -351,7 +352,7 @@ describe('a job disabled out of quarantine is never "resolved"', () => {
       'firing:job-disabled',
       'resolved:quarantine',
     ]);
-    expect(email?.subject).toBe(`[Critical] 1 job disabled, 1 ended (quarantined): ${TENANT}`);
+    expect(email?.subject).toBe(`${TENANT}: Job disabled: Fabrikam to Contoso (+1 more)`);
     expect(email?.plainText).not.toMatch(/Resolved/);
     expect(email?.plainText).toContain(`- Ended: Quarantined: Fabrikam to Contoso (${TENANT})`);
     expect(email?.plainText).toMatch(
@@ -368,7 +369,8 @@ describe('a job disabled out of quarantine is never "resolved"', () => {
       observe([[crossTenant, graphJob('A2A.1', 'Azure2Azure')]]),
       new Date(NOW.getTime() + HOUR),
     );
-    expect(email?.subject).toBe(`Resolved: [Critical] Quarantined: Fabrikam to Contoso (${TENANT})`);
+    expect(email?.subject).toBe(`Re: ${TENANT}: Quarantined: Fabrikam to Contoso (since 27 Nov 12:00 UTC)`);
+    expect(email?.plainText).toMatch(/^RESOLVED\n/);
     expect(email?.plainText).toMatch(/Left quarantine at .*, after 1 h 10 min\. It began .* \(as Entra reports it\)\./);
   });
 });
@@ -406,7 +408,11 @@ describe('job-disabled', () => {
     expect(f).toMatchObject({ severity: 'critical', pendingCycles: 0 });
     const view = ruleFor('job-disabled')!.present(alertOf(f!), { now: NOW, tenantName: () => undefined, related: [] });
     expect(view.what).toContain('pruning the object errors');
-    expect(view.runbook?.steps.at(-1)).toContain(`/servicePrincipals/${scimApp.id}/synchronization/jobs/scim.1/start`);
+    expect(view.runbook?.steps.at(-1)).toContain('Start provisioning');
+    expect(view.scripts).toContainEqual([
+      'Start the job',
+      `POST /servicePrincipals/${scimApp.id}/synchronization/jobs/scim.1/start`,
+    ]);
   });
 });
 
@@ -584,7 +590,7 @@ describe('job-failing', () => {
       observe([[crossTenant, graphJob('A2A.1', 'Azure2Azure', {}, -27 * HOUR + 7 * MIN)]]),
       new Date(NOW.getTime() + 27 * HOUR),
     );
-    expect(fourth.email?.subject).toBe(`Resolved: [Critical] 1 quarantined, 1 failing: ${TENANT}`);
+    expect(fourth.email?.subject).toBe(`${TENANT}: Resolved: Quarantined: Fabrikam to Contoso (+1 more)`);
     expect(fourth.email?.plainText).toContain(`- Resolved: Job failing: Fabrikam to Contoso (${TENANT})`);
     expect(fourth.email?.plainText).toMatch(/Runs without errors again at .*, after 27 h/);
   });
@@ -620,7 +626,7 @@ describe('unknown enum values and casing', () => {
     expect(
       notices.map((n) => [n.route.id, n.route.to, n.item.kind, p.stored.get(n.item.fingerprint)?.labels.condition]),
     ).toEqual([['root.0', ['change-board@contoso.com'], 'firing', 'deletion-threshold']]);
-    expect(email?.subject).toBe(`[Critical] Deletion threshold tripped: Fabrikam to Contoso (${TENANT})`);
+    expect(email?.subject).toBe(`${TENANT}: Deletion threshold tripped: Fabrikam to Contoso (since 27 Nov 12:00 UTC)`);
   });
 
   it('an unknown status code or quarantine reason in any casing is kept and judged, never a crash', () => {

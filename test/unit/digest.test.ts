@@ -99,7 +99,7 @@ describe('digestView', () => {
     expect(view.resolved.map((a) => a.condition)).toEqual(['quarantine']);
     expect(digestWords(view)).toMatchObject({
       tone: 'healthy',
-      subject: 'Daily digest 2026-11-27: all 2 tenants healthy, 1 resolved in the last day',
+      subject: 'All 2 tenants healthy: daily digest 2026-11-27, 1 resolved in the last day',
       headline: 'All 2 tenants healthy: nothing is firing. 1 alert resolved in the last day.',
     });
   });

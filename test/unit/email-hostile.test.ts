@@ -85,7 +85,7 @@ describe.each(emails)('hostile text in a %s email', (_name, render) => {
 describe('hostile text in subjects', () => {
   it('keeps the tenant in the subject however long the configuration name', () => {
     expect(renderEmail([noticeOf(hostileQuarantine(), 'firing')], RENDER_CONTEXT).subject).toMatch(
-      /^\[Critical\] Quarantined: .{1,100}… \(Contoso\)$/,
+      /^Contoso: Quarantined: .{1,80}… \(since 27 Nov 03:05 UTC\)$/,
     );
   });
 
@@ -93,7 +93,7 @@ describe('hostile text in subjects', () => {
     const hostile = hostileQuarantine();
     const named = { ...hostile, annotations: { ...hostile.annotations, servicePrincipalName: CRLF } };
     expect(renderEmail([noticeOf(named, 'firing')], RENDER_CONTEXT).subject).toBe(
-      '[Critical] Quarantined: Payroll Bcc: victim@example.com <h1>injected body</h1> (Contoso)',
+      'Contoso: Quarantined: Payroll Bcc: victim@example.com <h1>injected body</h1> (since 27 Nov 03:05 UTC)',
     );
   });
 });

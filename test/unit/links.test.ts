@@ -75,6 +75,16 @@ describe('admin-center links', () => {
     ]);
   });
 
+  it.each(Object.keys(ALERT_FIXTURES))(
+    "of every rule's alert (%s) point into the cloud of the context, never the global portal for a sovereign tenant",
+    (condition) => {
+      const view = viewOf(ALERT_FIXTURES[condition]!, { ...RENDER_CONTEXT, links: linkTargetsFor('usgov', 'abc') });
+      const hosts = view.links.map((l) => new URL(l.href).host).filter((h) => h !== 'learn.microsoft.com');
+      expect(hosts.length, "an admin-center link (the notice's open action)").toBeGreaterThan(0);
+      for (const host of hosts) expect(['entra.microsoft.us', 'login.microsoftonline.us']).toContain(host);
+    },
+  );
+
   it('leave out the job blades when the IDs are not GUIDs, and keep the audit log', () => {
     const odd = { ...quarantine, annotations: { ...quarantine.annotations, appId: 'not-a-guid' } };
     expect(jobLinks(odd).map((l) => l.label)).toEqual(['Audit logs of the tenant']);

@@ -234,7 +234,7 @@ describe('provisioning-failures rule', () => {
     expect(view.title).toBe('Provisioning failures');
     expect(view.about).toBe('ServiceNow');
     const facts = Object.fromEntries(view.facts);
-    expect(facts.Failures).toBe('10 since 2026-11-27 12:00 UTC; 10 in the last 1 h (alert at 10)');
+    expect(facts.Failures).toBe('10 since they began; 10 in the last 1 h (alert at 10)');
     expect(facts.InvalidAnchor).toContain('10 failure(s)');
     expect(facts.InvalidAnchor).toContain('Reason: The user no longer exists in the target');
     expect(facts.InvalidAnchor).toContain('Adele Vance 9 (adele.vance.9@contoso.example)');

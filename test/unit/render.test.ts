@@ -12,43 +12,42 @@ const unreadable = ALERT_FIXTURES['tenant-unreadable']!;
 const ctx = RENDER_CONTEXT;
 
 describe('renderEmail: subjects', () => {
-  it('gives one alert a stable stem with its severity, name and tenant, and a prefix per kind', () => {
+  it('gives one alert one subject for its whole firing: the tenant first, then what and where, then since when; Re: after the first', () => {
     const subject = (kind: NotificationItem['kind']) => renderEmail([noticeOf(quarantine, kind)], ctx).subject;
-    expect(subject('firing')).toBe('[Critical] Quarantined: Woodgrove to Contoso (Contoso)');
-    expect(subject('reminder')).toBe('Reminder: [Critical] Quarantined: Woodgrove to Contoso (Contoso)');
-    expect(subject('changed')).toBe('Changed: [Critical] Quarantined: Woodgrove to Contoso (Contoso)');
-    expect(subject('resolved')).toBe('Resolved: [Critical] Quarantined: Woodgrove to Contoso (Contoso)');
+    const stem = 'Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)';
+    expect(subject('firing')).toBe(stem);
+    expect(subject('reminder')).toBe(`Re: ${stem}`);
+    expect(subject('changed')).toBe(`Re: ${stem}`);
+    expect(subject('resolved')).toBe(`Re: ${stem}`);
   });
 
   it('names a tenant the config does not by its ID or domain, once for a tenant-wide alert', () => {
     expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).subject).toBe(
-      `[Critical] Cannot monitor: tenant ${FABRIKAM}`,
+      `${FABRIKAM}: Cannot monitor (since 27 Nov 03:05 UTC)`,
     );
     const unnamed = renderEmail([noticeOf(quarantine, 'firing')], { ...ctx, tenantNames: new Map() });
-    expect(unnamed.subject).toBe(`[Critical] Quarantined: Woodgrove to Contoso (${CONTOSO})`);
+    expect(unnamed.subject).toBe(`${CONTOSO}: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)`);
   });
 
-  it('sums up a grouped email by condition with the tenants by name, and says "Reminder:" once for reminders only', () => {
+  it('names a grouped email by its tenants, its most urgent alert and how many more, with the kind when all share it', () => {
     const firing = renderEmail([noticeOf(trip, 'firing'), noticeOf(quarantine, 'firing')], ctx);
-    expect(firing.subject).toBe('[Critical] 1 deletion hold, 1 quarantined: Contoso');
+    expect(firing.subject).toBe('Contoso: Deletion threshold tripped: Fabrikam to Contoso (+1 more)');
     const reminders = renderEmail([noticeOf(trip, 'reminder'), noticeOf(quarantine, 'reminder')], ctx);
-    expect(reminders.subject).toBe('Reminder: [Critical] 1 deletion hold, 1 quarantined: Contoso');
+    expect(reminders.subject).toBe('Contoso: Reminder: Deletion threshold tripped: Fabrikam to Contoso (+1 more)');
     const mixed = renderEmail(
       [noticeOf(trip, 'firing'), noticeOf(quarantine, 'reminder'), noticeOf(unreadable, 'firing')],
       ctx,
     );
-    expect(mixed.subject).toBe(
-      `[Critical] 1 tenant unreadable, 1 deletion hold, 1 still quarantined: ${FABRIKAM}, Contoso`,
-    );
+    expect(mixed.subject).toBe(`${FABRIKAM} +1 tenant: Cannot monitor (+2 more)`);
     const resolved = renderEmail([noticeOf(trip, 'resolved'), noticeOf(quarantine, 'resolved')], ctx);
-    expect(resolved.subject).toBe('Resolved: [Critical] 1 deletion hold, 1 quarantined: Contoso');
+    expect(resolved.subject).toBe('Contoso: Resolved: Deletion threshold tripped: Fabrikam to Contoso (+1 more)');
   });
 
   it('shows an alert once when two routes to the same people both carry it', () => {
     const a = noticeOf(trip, 'firing');
     const b = noticeOf(trip, 'firing', 'root.0');
     expect(renderEmail([a, b], ctx).subject).toBe(
-      '[Critical] Deletion threshold tripped: Fabrikam to Contoso (Contoso)',
+      'Contoso: Deletion threshold tripped: Fabrikam to Contoso (since 27 Nov 03:05 UTC)',
     );
   });
 
@@ -56,7 +55,7 @@ describe('renderEmail: subjects', () => {
     const notice = noticeOf(quarantine, 'resolved');
     const view = { ...viewOf(notice.alert, ctx), ended: 'ended because Entra disabled the job', endedWell: false };
     const email = emailFromViews([noticeView(notice, ctx, view)], ctx);
-    expect(email.subject).toBe('Ended: [Critical] Quarantined: Woodgrove to Contoso (Contoso)');
+    expect(email.subject).toBe('Re: Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)');
     expect(email.plainText).toMatch(/^ENDED\n/);
     expect(email.plainText).toContain(
       'Ended because Entra disabled the job at 2026-11-27 07:05 UTC, after 4 h 25 min.',
@@ -71,20 +70,38 @@ describe('renderEmail: what each notice says', () => {
   it('counts "since" from Entra\'s times, not from when the monitor first saw the alert', () => {
     const email = renderEmail([noticeOf(quarantine, 'reminder')], ctx);
     // seriesBegan 02:40; the monitor first saw it at 03:05; now is 07:10.
-    expect(email.plainText).toContain('Since: 2026-11-27 02:40 UTC, 4 h 30 min ago (as Entra reports it)');
+    expect(email.plainText).toContain(
+      'Since: 2026-11-27 02:40 UTC (as Entra reports it), for 4 h 30 min when this was sent',
+    );
     expect(email.plainText).not.toContain('4 h 5 min');
+    expect(email.plainText).not.toMatch(/\bago\b/);
   });
 
   it('says when the monitor first saw an alert for which Entra gives no time', () => {
     expect(renderEmail([noticeOf(unreadable, 'firing')], ctx).plainText).toContain(
-      'Since: 2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)',
+      'Since: 2026-11-27 03:05 UTC (when the monitor first saw it), for 4 h 5 min when this was sent',
     );
     // A rule that gives the monitor's own start as `since` is not passed off as Entra's time.
     const notice = noticeOf(quarantine, 'firing');
     const view = { ...viewOf(notice.alert, ctx), since: '2026-11-27T03:05:00Z' };
     expect(noticeView(notice, ctx, view).when).toBe(
-      '2026-11-27 03:05 UTC, 4 h 5 min ago (when the monitor first saw it)',
+      '2026-11-27 03:05 UTC (when the monitor first saw it), for 4 h 5 min when this was sent',
     );
+  });
+
+  it("shows every time in the route's time zone with the zone named, its subject's start too", () => {
+    const berlin = { ...ctx, timeZone: 'Europe/Berlin' };
+    const email = renderEmail([noticeOf(quarantine, 'firing')], berlin);
+    expect(email.subject).toBe('Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 04:05 UTC+1)');
+    expect(email.plainText).toContain(
+      'Since: 2026-11-27 03:40 Europe/Berlin (UTC+1) (as Entra reports it), for 4 h 30 min when this was sent',
+    );
+    // The rule's own times (Entra's next attempt, the day it disables the job) and the details too.
+    expect(email.plainText).toContain('Entra tries again at 2026-11-27 13:40 Europe/Berlin (UTC+1)');
+    expect(email.plainText).toContain('(2026-12-25 03:40 Europe/Berlin (UTC+1))');
+    expect(email.plainText).toContain('- Current attempt since: 2026-11-27 07:40 Europe/Berlin (UTC+1)');
+    expect(email.plainText).toContain('Sent by Entra Sync Watch at 2026-11-27 08:10 Europe/Berlin (UTC+1).');
+    expect(email.plainText).not.toMatch(/\d\d:\d\d UTC\b(?!\+)/);
   });
 
   it('says what Entra does next: the next attempt and when it disables a job left in quarantine', () => {
@@ -101,12 +118,23 @@ describe('renderEmail: what each notice says', () => {
     expect(text).not.toContain('What to do now');
   });
 
-  it('explains a deletion-threshold trip and how to approve or reject the held deletes', () => {
+  it('explains a deletion-threshold trip and how to approve or reject the held deletes, the Graph requests for scripts last', () => {
     const text = renderEmail([noticeOf(trip, 'firing')], ctx).plainText;
-    expect(text).toContain('"resetScope":"ForceDeletes"');
     expect(text).toContain('StagedDelete');
     expect(text).toContain('Do not restart before fixing');
-    expect(text).toContain(`- Tenant: Contoso (${CONTOSO})`);
+    const scripts = text.slice(text.indexOf('Details for scripts:'));
+    expect(text.indexOf('Details for scripts:')).toBeGreaterThan(text.indexOf('What to do now'));
+    expect(scripts).toContain('"resetScope":"ForceDeletes"');
+    expect(scripts).toContain(`- Tenant ID: ${CONTOSO}`);
+    expect(text.slice(0, text.indexOf('Details for scripts:'))).not.toMatch(/POST \/|GET \/|Azure2Azure\.3f2a/);
+  });
+
+  it('says nothing twice: no Reason beside an equal Error code, no since or next attempt among the details', () => {
+    const text = renderEmail([noticeOf(trip, 'firing')], ctx).plainText;
+    const details = text.slice(text.indexOf('Details:'), text.indexOf('Details for scripts:'));
+    expect(details).toContain('- Error code: TooManyDeletes');
+    expect(details).not.toContain('- Reason:');
+    expect(details).not.toMatch(/Quarantined since|Next attempt|Entra disables the job|- Tenant:|- Configuration:/);
   });
 
   it('gives a quarantine with the B2B policy error the cross-tenant access runbook, not the credentials one', () => {
@@ -137,31 +165,50 @@ describe('renderEmail: what each notice says', () => {
     expect(text).not.toContain('adminconsent');
   });
 
-  it('has a section per alert in a grouped email, new before reminders, and a line per alert up top', () => {
+  it('has a section per cause in a grouped email, new before reminders, and a line per cause up top', () => {
     const email = renderEmail([noticeOf(quarantine, 'reminder'), noticeOf(trip, 'firing')], ctx);
-    expect(email.plainText.indexOf('NEW ALERT: Deletion threshold tripped')).toBeLessThan(
-      email.plainText.indexOf('REMINDER: Quarantined'),
+    expect(email.plainText.indexOf('NEW ALERT · CRITICAL: ACT NOW: Deletion threshold tripped')).toBeLessThan(
+      email.plainText.indexOf('REMINDER 1 · CRITICAL: ACT NOW: Quarantined'),
     );
     expect(email.plainText).toContain(
-      '- New alert: Deletion threshold tripped: Fabrikam to Contoso (Contoso)\n- Reminder: Quarantined: Woodgrove to Contoso (Contoso)',
+      'In this email: 2 alerts, by cause:\n- New · Critical: Deletion threshold tripped: Fabrikam to Contoso (Contoso)\n- Reminder · Critical: Quarantined: Woodgrove to Contoso (Contoso)',
     );
     expect(email.html.match(/<h2/g)).toHaveLength(2);
   });
 });
 
 describe('renderEmail: a mass incident', () => {
-  it('says what to do once when several alerts share a runbook', () => {
-    const another = alertOf(
-      'quarantine',
-      { ...quarantine.annotations, servicePrincipalName: 'Tailspin to Contoso' },
-      { jobId: 'Azure2Azure.other' },
+  const partner = (n: number, annotations = quarantine.annotations) =>
+    alertOf('quarantine', { ...annotations, servicePrincipalName: `Partner ${n}` }, { jobId: `Azure2Azure.p${n}` });
+
+  it('lists alerts of one cause in one section with one runbook, in natural order', () => {
+    const email = renderEmail(
+      [14, 4, 1, 23].map((n) => noticeOf(partner(n), 'firing')),
+      ctx,
     );
-    const email = renderEmail([noticeOf(quarantine, 'firing'), noticeOf(another, 'firing')], ctx);
     expect(email.plainText.match(/Automatically redeem invitations with the tenant/g)).toHaveLength(2); // both steps, once
     expect(email.plainText).toContain(
-      'What to do now: the same as for Quarantined: Tailspin to Contoso (Contoso) above.',
+      'NEW ALERT · CRITICAL: ACT NOW: 4 quarantined · AzureDirectoryB2BManagementPolicyCheckFailure · Contoso',
     );
-    expect(email.html).toContain('The same as for Quarantined: Tailspin to Contoso (Contoso) above.');
+    const list = email.plainText.slice(email.plainText.indexOf('4 configurations:'));
+    const order = ['- Partner 1,', '- Partner 4,', '- Partner 14,', '- Partner 23,'].map((name) => list.indexOf(name));
+    expect(order.every((at, i) => at > 0 && (i === 0 || at > (order[i - 1] as number)))).toBe(true);
+    expect(email.html.match(/<h2/g)).toHaveLength(1);
+  });
+
+  it('says what to do once when two causes share a runbook', () => {
+    const unknown = (n: number, reason: string) =>
+      alertOf(
+        'quarantine',
+        { ...quarantine.annotations, reason, errorCode: undefined, servicePrincipalName: `Partner ${n}` },
+        { jobId: `Azure2Azure.p${n}` },
+      );
+    const email = renderEmail(
+      [noticeOf(unknown(1, 'NewReasonA'), 'firing'), noticeOf(unknown(2, 'NewReasonB'), 'firing')],
+      ctx,
+    );
+    expect(email.plainText.match(/read the quarantine details/g)).toHaveLength(1);
+    expect(email.plainText).toContain('What to do now: the same as for Quarantined: Partner 1 (Contoso) above.');
   });
 });
 
@@ -183,9 +230,18 @@ describe('renderEmail: layout for every mail client', () => {
     expect(html).toMatch(/overflow-wrap:anywhere[^"]*">Azure2Azure\.3f2a7c1e/);
   });
 
-  it('opens with a severity banner and says the same in the plain-text part', () => {
-    expect(html).toMatch(/background:#a4262c;[^>]*>Critical · New alert</);
-    expect(renderEmail([noticeOf(quarantine, 'firing')], ctx).plainText.split('\n')[0]).toBe('CRITICAL · NEW ALERT');
+  it('opens with a banner that says how bad in words, and says the same in the plain-text part', () => {
+    expect(html).toMatch(/background:#a4262c;[^>]*>Critical: act now · New alert</);
+    expect(renderEmail([noticeOf(quarantine, 'firing')], ctx).plainText.split('\n')[0]).toBe(
+      'CRITICAL: ACT NOW · NEW ALERT',
+    );
+  });
+
+  it("puts the primary button (the job's Provisioning page) before the runbook, the details and the IDs", () => {
+    const button = html.indexOf('class="esw-primary"');
+    expect(html.slice(button, button + 400)).toContain('ProvisioningMenuBlade');
+    for (const later of ['What to do now', '>Details<', 'Details for scripts'])
+      expect(html.indexOf(later), later).toBeGreaterThan(button);
   });
 });
 
@@ -213,11 +269,11 @@ describe('renderEmail: threading headers', () => {
     expect(new Set(messageIds.map((h) => h['Message-ID'])).size).toBe(3);
   });
 
-  it('refers a grouped email to the thread of each of its alerts', () => {
+  it('starts a thread of its own for a grouped email: no references to roots no email carried', () => {
     const grouped = renderEmail([noticeOf(trip, 'firing'), noticeOf(quarantine, 'firing')], ctx).headers!;
-    const tripRoot = renderEmail([noticeOf(trip, 'firing')], ctx).headers!['Message-ID'];
-    expect(grouped.References!.split(' ')).toEqual([tripRoot, root['Message-ID']]);
     expect(grouped['Message-ID']).toMatch(/^<notice\./);
+    expect(grouped.References).toBeUndefined();
+    expect(grouped['In-Reply-To']).toBeUndefined();
   });
 
   it('starts a new thread when the alert fires again later', () => {
@@ -225,16 +281,22 @@ describe('renderEmail: threading headers', () => {
     expect(renderEmail([noticeOf(again, 'firing')], ctx).headers!['Message-ID']).not.toBe(root['Message-ID']);
   });
 
-  it('marks every email auto-generated, and critical alerts (not their resolved notices) as important', () => {
+  it('marks every email auto-generated, and only what asks to act now (a critical first notice or change) as important', () => {
     expect(root).toMatchObject({
       'Auto-Submitted': 'auto-generated',
       'X-Auto-Response-Suppress': 'All',
       Importance: 'high',
       'X-Priority': '1',
     });
-    const resolved = messageIds[2]!;
+    const [reminder, changed, resolved] = messageIds as [
+      Record<string, string>,
+      Record<string, string>,
+      Record<string, string>,
+    ];
     expect(resolved['Auto-Submitted']).toBe('auto-generated');
     expect(resolved.Importance).toBeUndefined();
+    expect(reminder.Importance).toBeUndefined();
+    expect(changed).toMatchObject({ Importance: 'high', 'X-Priority': '1' });
     const warning = renderEmail([noticeOf({ ...quarantine, severity: 'warning' }, 'firing')], ctx).headers!;
     expect(warning.Importance).toBeUndefined();
   });

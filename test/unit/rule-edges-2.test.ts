@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shortTenant, tenantLabel } from '../../lib/evaluate/present';
+import { shortTenant } from '../../lib/evaluate/present';
 import type { PresentContext, RuleHit, ServicePrincipalRule } from '../../lib/evaluate/rule';
 import type { RuleSettings } from '../../lib/model/policy';
 import { deletionPreventionOff } from '../../lib/evaluate/rules/deletion-prevention-off';
@@ -23,6 +23,7 @@ import {
   later,
   MIN,
   NOW,
+  script,
   settingsOf,
   SP,
   tenant,
@@ -132,7 +133,7 @@ describe('scim-token-expiring: a warning within `within`, critical within `criti
       checkSp(scimTokenExpiring, token(later(11 * DAY + 1)), { params })?.annotations,
     );
     expect(twelve.what).toContain('expires in 12 days (');
-    expect(fact(twelve, 'Token expiration')).toBe(formatTime(later(11 * DAY + 1).toISOString()));
+    expect(twelve.what).toContain(formatTime(later(11 * DAY + 1).toISOString()));
   });
 });
 
@@ -424,22 +425,21 @@ describe("kql rules: how channels show the alerts of the user's own rules", () =
     );
   });
 
-  it('a workspace alert is about the workspace and has no Tenant fact', () => {
+  it('a workspace alert is about the workspace and has no tenant among its IDs', () => {
     const view = show(base, { tenantId: 'workspace:ws-1' });
     expect(view.about).toBe('workspace ws-1');
-    expect(fact(view, 'Tenant')).toBeUndefined();
-    expect(fact(view, 'Job')).toBeUndefined();
-    expect(fact(view, 'Configuration')).toBeUndefined();
+    expect(script(view, 'Tenant ID')).toBeUndefined();
+    expect(script(view, 'Job ID')).toBeUndefined();
+    expect(script(view, 'Workspace')).toBe('ws-1');
   });
 
-  it('a tenant alert is about the tenant and has its Tenant fact; a named configuration and a job are shown', () => {
+  it('a tenant alert is about the tenant and has its ID for scripts; a named configuration is what it is about, its job among the IDs', () => {
     const view = show(base, { tenantId: TENANT });
     expect(view.about).toBe(shortTenant(TENANT, CTX));
-    expect(fact(view, 'Tenant')).toBe(tenantLabel(TENANT, CTX));
+    expect(script(view, 'Tenant ID')).toBe(TENANT);
     const withJob = show({ ...base, servicePrincipalName: 'Fabrikam HR' }, { tenantId: TENANT, jobId: JOB_ID });
     expect(withJob.about).toBe('Fabrikam HR');
-    expect(fact(withJob, 'Configuration')).toBe('Fabrikam HR');
-    expect(fact(withJob, 'Job')).toBe(JOB_ID);
+    expect(script(withJob, 'Job ID')).toBe(JOB_ID);
   });
 
   it('the result says "no value" only when nothing was observed (0 is a value)', () => {
@@ -469,6 +469,6 @@ describe("kql rules: how channels show the alerts of the user's own rules", () =
     expect(plain.runbook?.steps[0]).toContain('Run the query');
     expect(plain.runbook?.meaning).toContain('kqlRules');
     expect(fact(plain, 'Row 1')).toBeUndefined();
-    expect(fact(plain, 'Query')).toBe('AADProvisioningLogs | count');
+    expect(script(plain, 'Query')).toBe('AADProvisioningLogs | count');
   });
 });

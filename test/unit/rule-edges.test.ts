@@ -402,18 +402,17 @@ describe('job-stalled: k × interval (at least atLeast) without a completed run'
       'has completed no run for 5 h, although its schedule is Active and it runs every 40 min.',
     );
     expect(ran.since).toBe(ago(5 * HOUR).toISOString());
-    expect(fact(ran, 'Last completed run')).toBe('2026-11-27 07:00 UTC');
-    expect(fact(ran, 'First seen by the monitor')).toBeUndefined();
+    // Since when is the notice's own line; the details add only what it does not say.
+    expect(fact(ran, 'Last completed run')).toBeUndefined();
     expect(fact(ran, 'Schedule')).toBe('every 40 min, Active');
-    expect(fact(ran, 'Silent for')).toBe('5 h (allowed: 2 h)');
+    expect(fact(ran, 'Allowed without a completed run')).toBe('2 h');
 
     const never = viewOf(jobStalled, checkJob(jobStalled, neverRan({ firstSeenAt: ago(30 * HOUR) })));
     expect(never.what).toContain(
       'has not completed its first run in the 30 h since Entra Sync Watch first saw it (a first run is given 24 h).',
     );
     expect(never.since).toBe(ago(30 * HOUR).toISOString());
-    expect(fact(never, 'First seen by the monitor')).toBe('2026-11-26 06:00 UTC');
-    expect(fact(never, 'Last completed run')).toBeUndefined();
+    expect(fact(never, 'Allowed without a completed run')).toBe('24 h');
   });
 
   it('the view says when the interval was assumed, and sends Cloud Sync to its agents', () => {
@@ -492,9 +491,7 @@ describe('job-failing: the signs of failing below quarantine', () => {
     expect(hit?.annotations.lastSuccessEnded).toBeUndefined();
     expect(hit?.material).toBe('');
     const view = viewOf(jobFailing, hit);
-    expect(fact(view, 'Failing because')).toBe(
-      'Entra pruned the object errors of its initial cycle instead of quarantining it',
-    );
+    expect(view.what).toContain('Entra pruned the object errors of its initial cycle instead of quarantining it');
     expect(fact(view, 'Last run')).toBe('not given');
     expect(fact(view, 'Escrows pruned')).toBe('yes');
     expect(fact(view, 'Last successful run')).toBe('not given');
@@ -643,7 +640,6 @@ describe('job-disabled: a job that ran before and is now paused or Disabled', ()
     expect(pause.what).toContain(
       'is paused (status Paused, schedule Active): nothing syncs until it is started again.',
     );
-    expect(fact(pause, 'State')).toBe('status Paused, schedule Active');
 
     const error = {
       code: 'AzureDirectoryB2BManagementPolicyCheckFailure',
@@ -677,7 +673,7 @@ describe('job-disabled: a job that ran before and is now paused or Disabled', ()
     expect(pruned.what).toMatch(/^Entra paused .* after its initial cycle, pruning the object errors/);
 
     const noSchedule = viewOf(jobDisabled, checkJob(jobDisabled, paused({ schedule: undefined })));
-    expect(fact(noSchedule, 'State')).toBe('status Paused');
+    expect(noSchedule.what).toContain('is paused (status Paused): nothing syncs');
   });
 
   it('the view says "stopped" when Graph gave neither a status nor a schedule state', () => {
@@ -686,8 +682,7 @@ describe('job-disabled: a job that ran before and is now paused or Disabled', ()
       alertOf('job-disabled', { ...hit!.annotations, statusCode: undefined, scheduleState: undefined }),
       CTX,
     );
-    expect(fact(view, 'State')).toBe('stopped');
-    expect(view.what).toContain('is paused (): nothing syncs');
+    expect(view.what).toContain('is paused (stopped): nothing syncs');
   });
 });
 
@@ -742,7 +737,7 @@ describe('no-provisioning-events: an Active job silent for longer than silentFor
       check(job(), withActivity({ lastEventAt, watchingSince: lastEventAt - DAY })),
     );
     expect(ran.since).toBe(new Date(lastEventAt).toISOString());
-    expect(fact(ran, 'Last provisioning event')).toBe('2026-11-25 12:00 UTC');
+    expect(ran.what).toContain('since 2026-11-25 12:00 UTC');
     expect(fact(ran, 'Last run ended (job status)')).toBe('2026-11-27 11:50 UTC');
     const noRun = check(
       job({ lastExecution: { state: 'Succeeded' } }),

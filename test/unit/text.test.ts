@@ -4,6 +4,8 @@ import {
   boundedAnnotations,
   boundedMaterial,
   escapeHtml,
+  formatShortTime,
+  formatTime,
   headerSafe,
   MAX_MATERIAL_CHARS,
   plain,
@@ -93,5 +95,26 @@ describe('bounded text', () => {
     expect(boundedMaterial(`${long}!`)).not.toBe(boundedMaterial(long));
     expect(boundedMaterial('Unknown|Code')).toBe('Unknown|Code');
     expect(boundedMaterial(undefined)).toBeUndefined();
+  });
+});
+
+describe('times in a time zone', () => {
+  const at = '2026-11-27T02:40:00.000Z';
+
+  it('shows UTC as before, and any other IANA zone with its name and its offset that day', () => {
+    expect(formatTime(at)).toBe('2026-11-27 02:40 UTC');
+    expect(formatTime(at, 'Europe/Berlin')).toBe('2026-11-27 03:40 Europe/Berlin (UTC+1)');
+    expect(formatTime('2026-07-01T02:40:00.000Z', 'Europe/Berlin')).toBe('2026-07-01 04:40 Europe/Berlin (UTC+2)');
+    // The local date, not UTC's: 02:40 UTC is the evening before in New York.
+    expect(formatTime(at, 'America/New_York')).toBe('2026-11-26 21:40 America/New_York (UTC-5)');
+    expect(formatTime(at, 'Asia/Kolkata')).toBe('2026-11-27 08:10 Asia/Kolkata (UTC+5:30)');
+    expect(formatTime(undefined, 'Europe/Berlin')).toBe('not given');
+  });
+
+  it('is short in a subject, with the offset as the zone', () => {
+    expect(formatShortTime(at)).toBe('27 Nov 02:40 UTC');
+    expect(formatShortTime(at, 'Europe/Berlin')).toBe('27 Nov 03:40 UTC+1');
+    expect(formatShortTime(at, 'America/New_York')).toBe('26 Nov 21:40 UTC-5');
+    expect(formatShortTime('not a time')).toBe('a time not known');
   });
 });

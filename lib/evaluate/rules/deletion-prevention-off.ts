@@ -1,5 +1,5 @@
 import { inUse, secretsInView, servicePrincipalAnnotations } from '../job-facts';
-import { appName, configurationFacts, entraLinks, givenFacts, str } from '../present';
+import { appName, configurationScripts, jobLinks, givenFacts, str } from '../present';
 import type { ServicePrincipalRule } from '../rule';
 
 /**
@@ -44,7 +44,6 @@ export const deletionPreventionOff: ServicePrincipalRule = {
       about: app,
       what: `Accidental-deletion prevention is off for ${app}: a scoping or assignment mistake can delete or disable every object it provisions, in one cycle.`,
       facts: [
-        ...configurationFacts(alert, ctx),
         ...givenFacts([
           [
             'Provisioning settings',
@@ -53,16 +52,24 @@ export const deletionPreventionOff: ServicePrincipalRule = {
           ['Jobs with threshold 0', n.jobsWithoutThreshold],
         ]),
       ],
+      scripts: [
+        ...configurationScripts(alert),
+        ['Read the settings', `GET /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/secrets`],
+        [
+          'Turn prevention on',
+          `PUT /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/secrets with the whole list read above, SyncNotificationSettings having "DeleteThresholdEnabled":true`,
+        ],
+      ],
       runbook: {
         meaning:
           "With prevention on, Entra holds a cycle's deletes once they pass the threshold (default 500) and waits for a decision; with it off, they run.",
         steps: [
           'Entra admin center > Enterprise applications > this app > Provisioning > Settings: tick "Prevent accidental deletion" and set a threshold (500 by default).',
-          `Or with Graph: PUT /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/secrets with the whole secret list, SyncNotificationSettings having "DeleteThresholdEnabled":true (PUT replaces every secret: GET them first).`,
+          'Or with Microsoft Graph (the request is in "Details for scripts"): PUT replaces every secret, so GET them first and send the whole list back.',
           `If it is off on purpose, switch this check off for the app: rules["deletion-prevention-off"].overrides with match.app "${str(n.servicePrincipalName)}" and enabled false.`,
         ],
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'has deletion prevention on again',
     };
   },

@@ -2,7 +2,7 @@ import type { Annotations, Runbook } from '../../model';
 import type { JobSnapshot, TenantObservation } from '../../model/observation';
 import { bounded, formatTime } from '../../util/text';
 import { describeLogProblem } from '../../observe/errors';
-import { appName, listAnnotation, str, UNREADABLE_LIST } from '../present';
+import { appName, jobScripts, listAnnotation, str, UNREADABLE_LIST } from '../present';
 import type { JobRule } from '../rule';
 import {
   isDeletionTrip,
@@ -10,6 +10,7 @@ import {
   quarantineEnding,
   quarantineFacts,
   quarantineLinks,
+  quarantineNext,
 } from './quarantine';
 
 /**
@@ -55,28 +56,35 @@ function heldCount(n: Annotations): string | undefined {
   return n.heldCapped ? `at least ${n.heldDeletes}` : String(n.heldDeletes);
 }
 
-/** The decision and its exact steps, with the numbers when the logs gave them. */
-export function deletionThresholdRunbook(
-  servicePrincipalId: string,
-  jobId: string,
-  threshold: number | undefined,
-  held: string | undefined,
-): Runbook {
+/** The decision and its steps in the admin center, with the numbers when the logs gave them; the Graph requests are in deletionThresholdScripts. */
+export function deletionThresholdRunbook(threshold: number | undefined, held: string | undefined): Runbook {
   const limit =
     threshold !== undefined ? `${threshold}` : `the configured number (Entra's default is ${DEFAULT_THRESHOLD})`;
-  const restart = `POST /servicePrincipals/${servicePrincipalId}/synchronization/jobs/${jobId}/restart`;
   return {
     meaning:
       `This cycle would have deleted or disabled ${held ?? 'more'} objects in the target, more than the accidental-deletion threshold of ${limit} allows. ` +
       'Entra has held every one of those deletes and quarantined the job; nothing has been deleted yet, and nothing else syncs until someone decides.',
     steps: [
-      `Review the held objects: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Action = StagedDelete (Graph: GET /auditLogs/provisioning?$filter=jobId eq '${jobId}' and provisioningAction eq 'stagedDelete').`,
-      'If the deletes are expected, approve them: Provisioning > "Allow deletes", or ' +
-        `${restart} with {"criteria":{"resetScope":"ForceDeletes"}}. The held deletes run and the job leaves quarantine on its next cycle.`,
+      'Review the held objects: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Action = StagedDelete.',
+      'If the deletes are expected, approve them: Provisioning > "Allow deletes". The held deletes run and the job leaves quarantine on its next cycle.',
       'If they are not expected, reject them: fix the cause first (user and group assignments, scoping filters, source objects deleted or disabled by mistake), ' +
-        `then restart the job (Provisioning > Restart provisioning, or ${restart} with {"criteria":{"resetScope":"Watermark, Escrows, QuarantineState"}}). Do not restart before fixing, or the deletes run.`,
+        'then restart the job (Provisioning > Restart provisioning). Do not restart before fixing, or the deletes run.',
+      'The same with Microsoft Graph: the requests are in "Details for scripts".',
     ],
   };
+}
+
+/** The Graph requests of the runbook's steps, for scripts: list the held deletes, approve them, restart after a fix. */
+function deletionThresholdScripts(servicePrincipalId: string, jobId: string): [string, string][] {
+  const restart = `POST /servicePrincipals/${servicePrincipalId}/synchronization/jobs/${jobId}/restart`;
+  return [
+    [
+      'List the held deletes',
+      `GET /auditLogs/provisioning?$filter=jobId eq '${jobId}' and provisioningAction eq 'stagedDelete'`,
+    ],
+    ['Approve the deletes', `${restart} {"criteria":{"resetScope":"ForceDeletes"}}`],
+    ['Restart after fixing the cause', `${restart} {"criteria":{"resetScope":"Watermark, Escrows, QuarantineState"}}`],
+  ];
 }
 
 export const deletionThreshold: JobRule = {
@@ -106,7 +114,7 @@ export const deletionThreshold: JobRule = {
       threshold !== undefined ? String(threshold) : `not reported by Graph (Entra's default is ${DEFAULT_THRESHOLD})`,
     ]);
     if (held) {
-      facts.push(['Held deletes', `${held} object(s), staged ${formatTime(n.heldStagedAt)}`]);
+      facts.push(['Held deletes', `${held} object(s), staged ${formatTime(n.heldStagedAt, ctx.timeZone)}`]);
       const sample = listAnnotation<{ name: string; upn?: string }>(n.heldSample);
       if (sample === 'unreadable') facts.push(['Held objects', UNREADABLE_LIST]);
       else {
@@ -127,11 +135,10 @@ export const deletionThreshold: JobRule = {
         ? `${appName(alert)} is holding ${held} deletes for your decision.`
         : `${appName(alert)} is holding deletes for your decision.`,
       since: str(n.seriesBegan ?? n.currentBegan) || undefined,
-      next: n.nextAttempt
-        ? `Entra re-evaluates at ${formatTime(n.nextAttempt)}; the deletes stay held until someone decides.`
-        : undefined,
+      next: quarantineNext(alert, ctx, 'Entra re-evaluates at {at}; the deletes stay held until someone decides.'),
       facts,
-      runbook: deletionThresholdRunbook(alert.labels.servicePrincipalId, alert.labels.jobId, threshold, held),
+      scripts: [...jobScripts(alert), ...deletionThresholdScripts(alert.labels.servicePrincipalId, alert.labels.jobId)],
+      runbook: deletionThresholdRunbook(threshold, held),
       links: quarantineLinks(alert, ctx),
       ...quarantineEnding(ctx, 'deletion hold cleared'),
     };

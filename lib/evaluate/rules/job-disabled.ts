@@ -1,7 +1,7 @@
 import type { JobSnapshot } from '../../model/observation';
 import { formatTime } from '../../util/text';
 import { hasEverRun, isStopped, jobAnnotations } from '../job-facts';
-import { appName, entraLinks, givenFacts, jobIdentityFacts, str, withAdvice } from '../present';
+import { appName, jobLinks, givenFacts, jobScripts, str, withAdvice } from '../present';
 import type { JobRule } from '../rule';
 import { errorCodeAdvice } from '../runbooks';
 
@@ -65,7 +65,7 @@ export const jobDisabled: JobRule = {
       .filter(Boolean)
       .join(', ');
     const afterFailures = n.stoppedAfterFailures === true;
-    let what = `${app} is paused (${how}): nothing syncs until it is started again.`;
+    let what = `${app} is paused (${how || 'stopped'}): nothing syncs until it is started again.`;
     if (afterFailures) {
       what =
         n.escrowsPruned === true
@@ -77,15 +77,20 @@ export const jobDisabled: JobRule = {
       about: app,
       what,
       facts: [
-        ...jobIdentityFacts(alert, ctx),
-        ['State', how || 'stopped'],
-        ['Last run', `${formatTime(n.lastRunEnded)}${n.lastRunState ? ` (${str(n.lastRunState)})` : ''}`],
+        ['Last run', `${formatTime(n.lastRunEnded, ctx.timeZone)}${n.lastRunState ? ` (${str(n.lastRunState)})` : ''}`],
         ...givenFacts([
           ['Last error code', n.errorCode],
           ['Last error', n.errorMessage],
           ['Runs that failed in a row', n.countSuccessiveCompleteFailures],
         ]),
-        ['Last successful run', formatTime(n.lastSuccessEnded)],
+        ['Last successful run', formatTime(n.lastSuccessEnded, ctx.timeZone)],
+      ],
+      scripts: [
+        ...jobScripts(alert),
+        [
+          'Start the job',
+          `POST /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/jobs/${alert.labels.jobId}/start`,
+        ],
       ],
       runbook: {
         meaning: afterFailures
@@ -97,12 +102,12 @@ export const jobDisabled: JobRule = {
             afterFailures
               ? 'Fix the cause first: the last error above, and the provisioning logs of this job filtered to status Failure.'
               : 'If the pause was intended (maintenance, provisioning on demand tests), silence this alert until the work ends.',
-            `Start the job again: Provisioning > Start provisioning, or POST /servicePrincipals/${alert.labels.servicePrincipalId}/synchronization/jobs/${alert.labels.jobId}/start.`,
+            'Start the job again: Provisioning > Start provisioning (the Graph request is in "Details for scripts").',
           ],
           afterFailures ? errorCodeAdvice(n.errorCode ? str(n.errorCode) : undefined) : undefined,
         ),
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'runs again',
     };
   },

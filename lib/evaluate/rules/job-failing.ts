@@ -1,7 +1,7 @@
 import type { JobSnapshot } from '../../model/observation';
 import { formatTime } from '../../util/text';
 import { hasRootCause, jobAnnotations, judgedUnlessRootCause } from '../job-facts';
-import { appName, entraLinks, givenFacts, jobIdentityFacts, sentences, str, wasNow, withAdvice } from '../present';
+import { appName, jobLinks, givenFacts, jobScripts, sentences, str, wasNow, withAdvice } from '../present';
 import type { JobRule } from '../rule';
 import type { ParamValues } from '../../model/policy';
 import { errorCodeAdvice } from '../runbooks';
@@ -91,9 +91,7 @@ export const jobFailing: JobRule = {
       about: app,
       what: `${app} is failing without being quarantined: ${str(n.signs)}.`,
       facts: [
-        ...jobIdentityFacts(alert, ctx),
-        ['Failing because', str(n.signs)],
-        ['Last run', `${formatTime(n.lastRunEnded)}${n.lastRunState ? ` (${str(n.lastRunState)})` : ''}`],
+        ['Last run', `${formatTime(n.lastRunEnded, ctx.timeZone)}${n.lastRunState ? ` (${str(n.lastRunState)})` : ''}`],
         ...givenFacts([
           ['Error code', n.errorCode],
           ['Error', n.errorMessage],
@@ -102,7 +100,14 @@ export const jobFailing: JobRule = {
           ['Runs that failed in a row', n.countSuccessiveCompleteFailures],
           ['Escrows pruned', n.escrowsPruned === true ? 'yes' : undefined],
         ]),
-        ['Last successful run', formatTime(n.lastSuccessEnded)],
+        ['Last successful run', formatTime(n.lastSuccessEnded, ctx.timeZone)],
+      ],
+      scripts: [
+        ...jobScripts(alert),
+        [
+          'Failed events of the job',
+          `GET /auditLogs/provisioning?$filter=jobId eq '${alert.labels.jobId}' and provisioningStatusInfo/status eq 'failure'`,
+        ],
       ],
       runbook: {
         meaning:
@@ -110,14 +115,14 @@ export const jobFailing: JobRule = {
           'If the failures grow past 40% of events or 40,000, Entra quarantines the job.',
         steps: withAdvice(
           [
-            "Open the provisioning logs of this job filtered to status Failure and group them by error code (Graph: /auditLogs/provisioning with jobId and provisioningStatusInfo/status eq 'failure').",
+            'Open the provisioning logs of this job filtered to status Failure and group them by error code.',
             "Fix the most common cause (attribute mappings, matching attributes, scoping, the target app's permissions or its availability).",
             'Failed objects are retried on later cycles; the alert resolves when the last run has no more errors.',
           ],
           errorCodeAdvice(n.errorCode ? str(n.errorCode) : undefined),
         ),
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'runs without errors again',
     };
   },

@@ -1,6 +1,6 @@
-import { formatDuration, formatTime } from '../../util/text';
+import { formatDuration } from '../../util/text';
 import { isScheduledToRun, jobAnnotations, judgedUnlessRootCause, lastCompletedRun } from '../job-facts';
-import { appName, entraLinks, givenFacts, jobIdentityFacts, str, withAdvice } from '../present';
+import { appName, jobLinks, givenFacts, jobScripts, str, withAdvice } from '../present';
 import type { JobRule } from '../rule';
 import { errorCodeAdvice } from '../runbooks';
 
@@ -106,19 +106,15 @@ export const jobStalled: JobRule = {
       what,
       since: n.neverRan === true ? str(n.firstSeenAt) : str(n.lastCompletedRun),
       facts: [
-        ...jobIdentityFacts(alert, ctx),
         ['Schedule', `every ${every}, ${str(n.scheduleState) || 'Active'}`],
-        [
-          n.neverRan === true ? 'First seen by the monitor' : 'Last completed run',
-          formatTime(n.neverRan === true ? n.firstSeenAt : n.lastCompletedRun),
-        ],
-        ['Silent for', `${formatDuration(Number(n.quietMs))} (allowed: ${formatDuration(Number(n.allowedMs))})`],
+        ['Allowed without a completed run', formatDuration(Number(n.allowedMs))],
         ...givenFacts([
           ['Last run state', n.lastRunState],
           ['Last error code', n.errorCode],
           ['Last error', n.errorMessage],
         ]),
       ],
+      scripts: jobScripts(alert),
       runbook: {
         meaning:
           'Entra has not finished a provisioning cycle of this job for longer than its schedule allows, without quarantining or pausing it: changes in the source are not reaching the target.',
@@ -133,7 +129,7 @@ export const jobStalled: JobRule = {
           advice,
         ),
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'completed a run again',
     };
   },

@@ -1,6 +1,6 @@
 import { describeProblem } from '../../observe/errors';
 import { servicePrincipalAnnotations } from '../job-facts';
-import { appName, configurationFacts, entraLinks, shortTenant, str } from '../present';
+import { appName, configurationScripts, jobLinks, shortTenant, str } from '../present';
 import type { ServicePrincipalRule } from '../rule';
 
 /**
@@ -44,7 +44,8 @@ export const jobsUnreadable: ServicePrincipalRule = {
       title: 'Cannot read jobs',
       about: app,
       what: `Entra Sync Watch cannot read the jobs of ${app} in tenant ${shortTenant(alert.labels.tenantId, ctx)}, while it can read the others there.`,
-      facts: [...configurationFacts(alert, ctx), ['Graph answered', str(n.problem)]],
+      facts: [['Graph answered', str(n.problem)]],
+      scripts: configurationScripts(alert),
       runbook: {
         meaning:
           'The jobs of this configuration could not be read, so its job alerts are held as they were (neither resolved nor re-sent) until they can.',
@@ -58,7 +59,7 @@ export const jobsUnreadable: ServicePrincipalRule = {
                 'Graph failed or throttled these reads for two cycles: check Microsoft 365 / Entra service health; the monitor retries every cycle.',
               ],
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'can be read again',
     };
   },

@@ -1,6 +1,6 @@
 import { KQL_NAME, type KqlRule } from '../../model/policy';
 import { formatDuration } from '../../util/text';
-import { listAnnotation, shortTenant, str, tenantLabel, UNREADABLE_LIST } from '../present';
+import { listAnnotation, shortTenant, str, UNREADABLE_LIST } from '../present';
 import type { TenantRule } from '../rule';
 
 /**
@@ -38,10 +38,7 @@ export function kqlRuleDefinition(condition: string): TenantRule {
       const where =
         str(n.servicePrincipalName) ||
         (workspaceTenant ? `workspace ${str(n.workspaceId)}` : shortTenant(alert.labels.tenantId, ctx));
-      const facts: [string, string][] = [['Rule', condition]];
-      if (!workspaceTenant) facts.push(['Tenant', tenantLabel(alert.labels.tenantId, ctx)]);
-      if (n.servicePrincipalName) facts.push(['Configuration', str(n.servicePrincipalName)]);
-      if (alert.labels.jobId !== '-') facts.push(['Job', alert.labels.jobId]);
+      const facts: [string, string][] = [];
       facts.push(
         ['Threshold', str(n.threshold)],
         [
@@ -49,8 +46,6 @@ export function kqlRuleDefinition(condition: string): TenantRule {
           `${n.observed !== undefined ? str(n.observed) : 'no value'} (${str(n.matchingRows)} of ${str(n.rows)} row(s) match)`,
         ],
         ['Time span', `the last ${formatDuration(Number(n.timeSpanMs))}`],
-        ['Workspace', str(n.workspaceId)],
-        ['Query', str(n.query)],
       );
       const sample = listAnnotation<Record<string, string>>(n.sample);
       if (sample === 'unreadable') facts.push(['Rows', UNREADABLE_LIST]);
@@ -75,6 +70,15 @@ export function kqlRuleDefinition(condition: string): TenantRule {
         about: where,
         what: `${condition}: ${str(n.threshold)} (found ${n.observed !== undefined ? str(n.observed) : 'no value'}) over the last ${formatDuration(Number(n.timeSpanMs))}.`,
         facts,
+        scripts: [
+          ...(workspaceTenant ? [] : [['Tenant ID', alert.labels.tenantId] as [string, string]]),
+          ...(alert.labels.servicePrincipalId !== '-'
+            ? [['Service principal ID', alert.labels.servicePrincipalId] as [string, string]]
+            : []),
+          ...(alert.labels.jobId !== '-' ? [['Job ID', alert.labels.jobId] as [string, string]] : []),
+          ['Workspace', str(n.workspaceId)],
+          ['Query', str(n.query)],
+        ],
         runbook: {
           meaning:
             str(n.description) || 'A rule from your config (kqlRules) crossed its threshold in Azure Monitor Logs.',

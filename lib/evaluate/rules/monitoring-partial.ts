@@ -1,15 +1,7 @@
 import type { Link, StructuredValue } from '../../model';
 import { checkLabel, degradedChecks, type CoverageCheck } from '../../model/coverage';
 import { formatDuration, formatTime } from '../../util/text';
-import {
-  adminConsentLink,
-  listAnnotation,
-  sentences,
-  shortTenant,
-  str,
-  tenantLabel,
-  UNREADABLE_LIST,
-} from '../present';
+import { adminConsentLink, listAnnotation, sentences, shortTenant, str, UNREADABLE_LIST } from '../present';
 import type { TenantRule } from '../rule';
 
 /**
@@ -114,14 +106,12 @@ export const monitoringPartial: TenantRule = {
       : `tenant ${shortTenant(tenantId, ctx)}`;
     const limit = formatDuration(Number(n.degradedForMs) || DAY);
     const checks = listAnnotation<PartialCheck>(n.checks);
-    const facts: [string, string][] = [
-      [workspace ? 'Workspace' : 'Tenant', workspace ? tenantId.slice(10) : tenantLabel(tenantId, ctx)],
-    ];
+    const facts: [string, string][] = [];
     const steps: string[] = [];
     if (checks === 'unreadable') facts.push(['Checks', UNREADABLE_LIST]);
     else
       for (const c of checks) {
-        facts.push([checkLabel(str(c.check)), `${str(c.cause)} (degraded since ${formatTime(c.since)})`]);
+        facts.push([checkLabel(str(c.check)), `${str(c.cause)} (degraded since ${formatTime(c.since, ctx.timeZone)})`]);
         if (c.fix) steps.push(`${checkLabel(str(c.check))}: ${str(c.fix)}.`);
       }
     const names = checks === 'unreadable' ? [] : checks.map((c) => checkLabel(str(c.check)));
@@ -140,6 +130,7 @@ export const monitoringPartial: TenantRule = {
       about: where,
       what: `Entra Sync Watch has not been able to run ${names.length === 1 ? 'one check' : `${names.length} checks`} in ${where} for more than ${limit}${names.length > 0 ? `: ${names.join(', ')}` : ''}. The other checks go on.`,
       facts,
+      scripts: [workspace ? ['Workspace ID', tenantId.slice('workspace:'.length)] : ['Tenant ID', tenantId]],
       runbook: {
         meaning:
           'Part of what the monitor should watch here is not being watched, so a problem there would not be reported. Each check below says what keeps it from running and what fixes it.',

@@ -1,5 +1,5 @@
 import { formatDuration, formatTime } from '../../util/text';
-import { appName, entraLinks, jobIdentityFacts, str } from '../present';
+import { appName, jobLinks, jobScripts, str } from '../present';
 import type { JobRule } from '../rule';
 
 /**
@@ -64,21 +64,17 @@ export const noProvisioningEvents: JobRule = {
   present(alert, ctx) {
     const n = alert.annotations;
     const last = n.lastEventAt
-      ? `since ${formatTime(n.lastEventAt)}`
-      : `since at least ${formatTime(n.watchingSince)} (none found in the logs)`;
-    const facts = jobIdentityFacts(alert, ctx);
-    facts.push([
-      'Last provisioning event',
-      n.lastEventAt ? formatTime(n.lastEventAt) : `none since ${formatTime(n.watchingSince)}`,
-    ]);
-    facts.push(['Allowed silence', formatDuration(Number(n.silentForMs))]);
-    if (n.lastRunEnded) facts.push(['Last run ended (job status)', formatTime(n.lastRunEnded)]);
+      ? `since ${formatTime(n.lastEventAt, ctx.timeZone)}`
+      : `since at least ${formatTime(n.watchingSince, ctx.timeZone)} (none found in the logs)`;
+    const facts: [string, string][] = [['Allowed silence', formatDuration(Number(n.silentForMs))]];
+    if (n.lastRunEnded) facts.push(['Last run ended (job status)', formatTime(n.lastRunEnded, ctx.timeZone)]);
     return {
       title: 'No provisioning events',
       about: appName(alert),
       what: `${appName(alert)} is Active but has written no provisioning event ${last}.`,
       since: str(n.lastEventAt ?? n.watchingSince) || undefined,
       facts,
+      scripts: jobScripts(alert),
       runbook: {
         meaning:
           'An Active job logs an event for every object it creates, updates, disables or deletes. None for this long means either that nothing in scope changed, or that the service stopped processing the job.',
@@ -89,7 +85,7 @@ export const noProvisioningEvents: JobRule = {
           'If this job is expected to be quiet this long, raise silentFor for it (rules.no-provisioning-events overrides) or switch it off.',
         ],
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'wrote provisioning events again',
     };
   },

@@ -1,5 +1,5 @@
 import { inUse, secretsInView, servicePrincipalAnnotations } from '../job-facts';
-import { appName, configurationFacts, entraLinks, sentences, str } from '../present';
+import { appName, configurationScripts, jobLinks, sentences, str } from '../present';
 import type { ServicePrincipalRule } from '../rule';
 
 /**
@@ -41,10 +41,8 @@ export const notificationEmailOff: ServicePrincipalRule = {
       title: 'Entra notification email off',
       about: app,
       what,
-      facts: [
-        ...configurationFacts(alert, ctx),
-        ['Built-in email', n.problem === 'off' ? 'off (Enabled false)' : 'on, no Notification Email address'],
-      ],
+      facts: [['Built-in email', n.problem === 'off' ? 'off (Enabled false)' : 'on, no Notification Email address']],
+      scripts: configurationScripts(alert),
       runbook: {
         meaning:
           'Entra emails the Notification Email address once when a job is quarantined. Entra Sync Watch tells you sooner and more often, but the built-in email is the fallback if the monitor itself fails.',
@@ -53,7 +51,7 @@ export const notificationEmailOff: ServicePrincipalRule = {
           `If you rely on Entra Sync Watch alone on purpose, switch this check off: rules["notification-email-off"] with enabled false (or an override for app "${str(n.servicePrincipalName)}").`,
         ],
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'has its notification email back',
     };
   },

@@ -4,7 +4,7 @@ import { type CodeDigest, type JobDigest } from '../../model/provisioning';
 import type { ServicePrincipalRef, TenantObservation } from '../../model/observation';
 import { bounded, formatDuration, formatTime } from '../../util/text';
 import { objectRunbookStep } from '../object-runbooks';
-import { appName, entraLinks, jobIdentityFacts, listAnnotation, sentences, str, UNREADABLE_LIST } from '../present';
+import { appName, jobLinks, jobScripts, listAnnotation, sentences, str, UNREADABLE_LIST } from '../present';
 import type { RuleHit, TenantRule } from '../rule';
 
 /**
@@ -94,7 +94,7 @@ export const provisioningFailures: TenantRule = {
   condition: FAILURES_CONDITION,
   scope: 'tenant',
   title: 'Provisioning failures',
-  counted: { one: 'failure digest', many: 'failure digests' },
+  counted: { one: 'with provisioning failures', many: 'with provisioning failures' },
   description:
     'Objects fail to provision: the failed events of a job in the provisioning logs reached the threshold within the window. It resolves when the window holds no failure.',
   defaultSeverity: 'warning',
@@ -167,13 +167,14 @@ export const provisioningFailures: TenantRule = {
     const listed = listAnnotation<CodeSummary>(n.codes);
     const codes = listed === 'unreadable' ? [] : listed;
     const window = formatDuration(Number(n.windowMs));
-    const facts = jobIdentityFacts(alert, ctx);
-    facts.push([
-      'Failures',
-      `${str(n.failures)} since ${formatTime(n.stretchStart)}; ${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})`,
-    ]);
+    const facts: [string, string][] = [
+      [
+        'Failures',
+        `${str(n.failures)} since they began; ${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})`,
+      ],
+    ];
     if (listed === 'unreadable') facts.push(['Error codes', UNREADABLE_LIST]);
-    for (const c of codes) facts.push([str(c.code), codeText(c)]);
+    for (const c of codes) facts.push([str(c.code), codeText(c, ctx.timeZone)]);
     // The codes the list does not show: summed up by the rule, and any the store left out to fit.
     const others = listed === 'unreadable' ? 0 : Number(n.codeCount) - codes.length;
     const otherFailures = Number(n.failures) - codes.reduce((sum, c) => sum + (Number(c.count) || 0), 0);
@@ -184,15 +185,22 @@ export const provisioningFailures: TenantRule = {
       what: `${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s).`,
       since: str(n.stretchStart) || undefined,
       facts,
+      scripts: [
+        ...jobScripts(alert),
+        [
+          'Failed events of the job',
+          `GET /auditLogs/provisioning?$filter=jobId eq '${alert.labels.jobId}' and provisioningStatusInfo/status eq 'failure'`,
+        ],
+      ],
       runbook: {
         meaning:
           'These objects failed to provision; the job itself runs on and retries them. If more than 40% of its events fail (once 5,000 have failed), Entra quarantines the whole job.',
         steps: [
           ...codes.slice(0, 3).map((c) => `${c.code}: ${objectRunbookStep(c.code, c.recommendedAction)}`),
-          "See every failed object: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Status = Failure (Graph: provisioningStatusInfo/status eq 'failure').",
+          'See every failed object: Entra admin center > Enterprise applications > this configuration > Provisioning logs, filter Status = Failure.',
         ],
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'has no failures left in its window',
     };
   },
@@ -212,8 +220,10 @@ export const provisioningFailures: TenantRule = {
   },
 };
 
-function codeText(c: CodeSummary): string {
-  const parts = [`${str(c.count)} failure(s), first ${formatTime(c.firstAt)}, last ${formatTime(c.lastAt)}.`];
+function codeText(c: CodeSummary, timeZone: string | undefined): string {
+  const parts = [
+    `${str(c.count)} failure(s), first ${formatTime(c.firstAt, timeZone)}, last ${formatTime(c.lastAt, timeZone)}.`,
+  ];
   if (c.reason) parts.push(`Reason: ${c.reason}`);
   if (c.recommendedAction) parts.push(`Recommended: ${c.recommendedAction}`);
   const examples = Array.isArray(c.examples) ? c.examples : [];

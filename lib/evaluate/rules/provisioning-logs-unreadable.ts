@@ -1,7 +1,8 @@
 import type { LogProblem } from '../../model/provisioning';
+import type { AlertRecord, Link } from '../../model';
 import { describeLogProblem } from '../../observe/errors';
-import { shortTenant, str, tenantLabel } from '../present';
-import type { TenantRule } from '../rule';
+import { adminConsentLink, auditLogLink, shortTenant, str } from '../present';
+import type { PresentContext, TenantRule } from '../rule';
 
 /**
  * The provisioning logs of a tenant cannot be read (no AuditLog.Read.All, no Entra ID P1/P2
@@ -21,6 +22,15 @@ const UNREADABLE = new Set<LogProblem['kind']>([
   'transient',
   'invalid-response',
 ]);
+
+/** Admin consent when Graph refused a permission (the fix), then the tenant's audit log. */
+function logsLinks(alert: AlertRecord, ctx: PresentContext): Link[] {
+  const consent =
+    alert.annotations.source !== 'log-analytics' && alert.annotations.missing
+      ? adminConsentLink(alert.labels.tenantId, ctx)
+      : undefined;
+  return [...(consent ? [consent] : []), auditLogLink(alert.labels.tenantId, ctx)];
+}
 
 export const provisioningLogsUnreadable: TenantRule = {
   condition: LOGS_UNREADABLE_CONDITION,
@@ -60,10 +70,7 @@ export const provisioningLogsUnreadable: TenantRule = {
   present(alert, ctx) {
     const n = alert.annotations;
     const tenant = shortTenant(alert.labels.tenantId, ctx);
-    const facts: [string, string][] = [
-      ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
-      ['Answer', str(n.problem)],
-    ];
+    const facts: [string, string][] = [['Answer', str(n.problem)]];
     if (n.missing) facts.push(['Likely missing', str(n.missing)]);
     const steps =
       n.source === 'log-analytics'
@@ -80,12 +87,13 @@ export const provisioningLogsUnreadable: TenantRule = {
       about: `tenant ${tenant}`,
       what: `Entra Sync Watch cannot read the provisioning logs of tenant ${tenant}; it still checks the jobs themselves.`,
       facts,
+      scripts: [['Tenant ID', alert.labels.tenantId]],
       runbook: {
         meaning:
           'Quarantines and deletion holds are still reported from the job status. What needs the provisioning logs waits until they can be read: failure digests, the held deletes by name, and checks for jobs that fell silent.',
         steps,
       },
-      links: [],
+      links: logsLinks(alert, ctx),
       ended: 'provisioning logs can be read again',
     };
   },

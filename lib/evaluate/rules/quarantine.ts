@@ -2,7 +2,7 @@ import type { AlertRecord, Annotations } from '../../model';
 import type { JobSnapshot } from '../../model/observation';
 import { formatTime } from '../../util/text';
 import { jobAnnotations } from '../job-facts';
-import { appName, jobIdentityFacts, jobLinks, sentences, str, troubleshooting, wasNow } from '../present';
+import { appName, jobLinks, jobScripts, sentences, str, troubleshooting, wasNow } from '../present';
 import type { JobRule, PresentContext } from '../rule';
 import type { ParamValues } from '../../model/policy';
 import { quarantineRunbook } from '../runbooks';
@@ -43,7 +43,7 @@ export function isDeletionTrip(job: JobSnapshot): boolean {
  * "in 5 days (2026-12-01 10:00 UTC)", or that the four weeks are over. An alert stored before
  * `disablesAt` was annotated counts four weeks from the quarantine's start.
  */
-function disableCountdown(annotations: Annotations, now: Date): string | undefined {
+function disableCountdown(annotations: Annotations, now: Date, timeZone?: string): string | undefined {
   const began = Date.parse(str(annotations.seriesBegan ?? annotations.currentBegan));
   const disablesAt =
     typeof annotations.disablesAt === 'string'
@@ -54,27 +54,41 @@ function disableCountdown(annotations: Annotations, now: Date): string | undefin
   const at = disablesAt !== undefined ? Date.parse(disablesAt) : NaN;
   if (!Number.isFinite(at)) return undefined;
   const left = at - now.getTime();
-  if (left <= 0) return `any time now (its four weeks in quarantine ended ${formatTime(disablesAt)})`;
+  if (left <= 0) return `any time now (its four weeks in quarantine ended ${formatTime(disablesAt, timeZone)})`;
   const days = Math.ceil(left / DAY);
-  return `in ${days === 1 ? '1 day' : `${days} days`} (${formatTime(disablesAt)})`;
+  return `in ${days === 1 ? '1 day' : `${days} days`} (${formatTime(disablesAt, timeZone)})`;
 }
 
-/** The facts of a quarantine or a deletion hold, as Entra reports them. */
+/**
+ * The facts of a quarantine or a deletion hold, as Entra reports them, less what a notice says
+ * already: the reason only when it is not the error code itself, no "since" (the notice's since
+ * line), no next attempt or disable date (its "what happens next").
+ */
 export function quarantineFacts(alert: AlertRecord, ctx: PresentContext): [string, string][] {
   const n = alert.annotations;
-  const facts = [...jobIdentityFacts(alert, ctx), ['Reason', str(n.reason)] as [string, string]];
+  const facts: [string, string][] = [];
+  if (str(n.reason) !== str(n.errorCode)) facts.push(['Reason', str(n.reason)]);
   if (n.errorCode) facts.push(['Error code', str(n.errorCode)]);
   if (n.errorMessage) facts.push(['Error', str(n.errorMessage)]);
-  facts.push(['Quarantined since', formatTime(n.seriesBegan ?? n.currentBegan)]);
   if (n.currentBegan && n.seriesBegan && n.currentBegan !== n.seriesBegan)
-    facts.push(['Current attempt since', formatTime(n.currentBegan)]);
+    facts.push(['Current attempt since', formatTime(n.currentBegan, ctx.timeZone)]);
   if (n.seriesCount !== undefined) facts.push(['Re-evaluations in this quarantine', str(n.seriesCount)]);
-  facts.push(['Next attempt by Entra', formatTime(n.nextAttempt)]);
-  const countdown = disableCountdown(n, ctx.now);
-  if (countdown) facts.push(['Entra disables the job', `${countdown} unless a retry succeeds first`]);
   const guide = troubleshooting(n.troubleshootingUrl);
   if (guide.text) facts.push(['Troubleshooting link from Graph (not a Microsoft site, so not linked)', guide.text]);
   return facts;
+}
+
+/** What Entra does next with a quarantined job: its next attempt, and when it disables the job. */
+export function quarantineNext(alert: AlertRecord, ctx: PresentContext, attempt: string): string | undefined {
+  const n = alert.annotations;
+  const countdown = disableCountdown(n, ctx.now, ctx.timeZone);
+  const next = [
+    n.nextAttempt ? `${attempt.replace('{at}', formatTime(n.nextAttempt, ctx.timeZone))}` : '',
+    countdown ? `If it stays quarantined, Entra disables this job ${countdown}.` : '',
+  ]
+    .filter((s) => s !== '')
+    .join(' ');
+  return next || undefined;
 }
 
 /** The job's admin-center links, and Entra's troubleshooting guide when it is on a Microsoft site. */
@@ -154,23 +168,19 @@ export const quarantine: JobRule = {
   },
   present(alert, ctx) {
     const n = alert.annotations;
-    const countdown = disableCountdown(n, ctx.now);
-    const next = [
-      n.nextAttempt
-        ? `Entra tries again at ${formatTime(n.nextAttempt)}; a successful attempt lifts the quarantine by itself.`
-        : '',
-      countdown ? `If it stays quarantined, Entra disables this job ${countdown}.` : '',
-    ]
-      .filter((s) => s !== '')
-      .join(' ');
     const code = n.errorCode ? `, error ${str(n.errorCode)}` : '';
     return {
       title: 'Quarantined',
       about: appName(alert),
       what: `Entra quarantined ${appName(alert)} (${str(n.reason)}${code}): the job has stopped syncing and Entra only retries it at a reduced rate.`,
       since: str(n.seriesBegan ?? n.currentBegan) || undefined,
-      next: next || undefined,
+      next: quarantineNext(
+        alert,
+        ctx,
+        'Entra tries again at {at}; a successful attempt lifts the quarantine by itself.',
+      ),
       facts: quarantineFacts(alert, ctx),
+      scripts: jobScripts(alert),
       runbook: quarantineRunbook(str(n.reason), n.errorCode ? str(n.errorCode) : undefined),
       links: quarantineLinks(alert, ctx),
       ...quarantineEnding(ctx, 'left quarantine'),

@@ -1,6 +1,6 @@
 import { formatTime } from '../../util/text';
 import { inUse, secretsInView, servicePrincipalAnnotations } from '../job-facts';
-import { appName, configurationFacts, entraLinks, sentences } from '../present';
+import { appName, configurationScripts, jobLinks, sentences } from '../present';
 import type { ServicePrincipalRule } from '../rule';
 
 const DAY = 86_400_000;
@@ -8,11 +8,11 @@ const DAY = 86_400_000;
 type Tier = 'warning' | 'critical' | 'expired';
 
 /** "in 12 days (2026-12-09 00:00 UTC)" or "expired 2026-11-20 00:00 UTC". */
-function expiryText(at: string, now: Date): string {
+function expiryText(at: string, now: Date, timeZone?: string): string {
   const left = Date.parse(at) - now.getTime();
-  if (left <= 0) return `expired ${formatTime(at)}`;
+  if (left <= 0) return `expired ${formatTime(at, timeZone)}`;
   const days = Math.ceil(left / DAY);
-  return `expires in ${days === 1 ? '1 day' : `${days} days`} (${formatTime(at)})`;
+  return `expires in ${days === 1 ? '1 day' : `${days} days`} (${formatTime(at, timeZone)})`;
 }
 
 /**
@@ -62,7 +62,7 @@ export const scimTokenExpiring: ServicePrincipalRule = {
   present(alert, ctx) {
     const n = alert.annotations;
     const app = appName(alert);
-    const when = expiryText(String(n.tokenExpiration), ctx.now);
+    const when = expiryText(String(n.tokenExpiration), ctx.now, ctx.timeZone);
     return {
       title: n.tier === 'expired' ? 'Secret token expired' : 'Secret token expiring',
       about: app,
@@ -72,7 +72,8 @@ export const scimTokenExpiring: ServicePrincipalRule = {
         n.tier === 'expired'
           ? 'Provisioning fails (and Entra quarantines the job) as soon as the app refuses the token.'
           : undefined,
-      facts: [...configurationFacts(alert, ctx), ['Token expiration', formatTime(n.tokenExpiration)]],
+      facts: [],
+      scripts: configurationScripts(alert),
       runbook: {
         meaning:
           "When the token expires, the app refuses Entra's requests: the job fails and is quarantined with invalid credentials (EncounteredQuarantineException).",
@@ -82,7 +83,7 @@ export const scimTokenExpiring: ServicePrincipalRule = {
           'The alert resolves on the next cycle after the new expiration is stored.',
         ],
       },
-      links: entraLinks(alert),
+      links: jobLinks(alert, ctx),
       ended: 'has a renewed token',
     };
   },

@@ -1,6 +1,6 @@
 import type { AlertRecord, Link, Runbook } from '../../model';
 import { describeProblem, TENANT_MISMATCH } from '../../observe/errors';
-import { adminConsentLink, auditLogLink, shortTenant, str, tenantLabel } from '../present';
+import { adminConsentLink, auditLogLink, shortTenant, str } from '../present';
 import type { PresentContext, TenantRule } from '../rule';
 
 const REQUIRED = 'Application.Read.All and Synchronization.Read.All';
@@ -110,10 +110,7 @@ export const tenantUnreadable: TenantRule = {
   present(alert, ctx) {
     const n = alert.annotations;
     const tenant = shortTenant(alert.labels.tenantId, ctx);
-    const facts: [string, string][] = [
-      ['Tenant', tenantLabel(alert.labels.tenantId, ctx)],
-      ['Graph answered', str(n.problem)],
-    ];
+    const facts: [string, string][] = [['Graph answered', str(n.problem)]];
     if (n.problemKind === 'access' && n.errorCode !== TENANT_MISMATCH)
       facts.push(['Likely missing', str(n.likelyMissingPermission) || `one of ${REQUIRED}, or admin consent`]);
     facts.push([
@@ -134,6 +131,7 @@ export const tenantUnreadable: TenantRule = {
               : `Entra Sync Watch cannot read tenant ${tenant}: Graph kept failing, so this tenant's synchronization jobs are not being watched.`,
       next: "The monitor tries again every cycle and says so when it can read the tenant again; until then the tenant's job alerts stay as they were.",
       facts,
+      scripts: [['Tenant ID', alert.labels.tenantId]],
       runbook: unreadableRunbook(alert, ctx),
       links: unreadableLinks(alert, ctx),
       ended: 'can be read again',

@@ -8,6 +8,7 @@ import type { SendBudget } from '../../store/send-budget';
 import { shown, type Json } from '../../util/json-checks';
 import type { Logger } from '../../util/log';
 import type { NoticeView } from '../notice';
+import type { StillOpen } from '../still-open';
 
 /**
  * The contract of one channel. Each lives in its own file beside this one and is registered in
@@ -84,6 +85,8 @@ export interface LayoutContext<T> {
   part?: { index: number; total: number };
   /** The right side of Message-IDs (the sender's domain). */
   messageIdDomain?: string;
+  /** For a message of resolved notices: what is still open (and muted) in its route, as it stands when laid out. */
+  stillOpen?: StillOpen;
 }
 
 /** What sending is given: the transports, the shared send budget, the time, and the cycle's deadline. */

@@ -1,3 +1,4 @@
+import { headerSafe } from '../../util/text';
 import { DeliveryFailedError, operationIdOf, SendThrottledError } from '../../clients/mailer';
 import type { ChannelTarget, EmailContent, PlannedMessage, Recipients } from '../../model';
 import type { Route } from '../../model/policy';
@@ -13,7 +14,7 @@ import { digestEmail } from './email/digest';
  *
  * What email adds to the delivery every channel has (outbox, lease, notification log):
  * - one email per recipient set and cycle, whatever the number of routes that send to it, in parts
- *   of at most 50 alerts;
+ *   of at most 100 alerts (MAX_ALERTS_PER_EMAIL);
  * - the send budget shared by every instance (ACS allows few emails a minute), taken before each send;
  * - an Operation-Id derived from the message's key, written down before the send (the attempt),
  *   so a send whose answer was lost is asked about before anything is sent again, never sent blind;
@@ -28,7 +29,7 @@ type EmailTarget = ChannelTarget & { type: 'email' };
  * 10 MB per message (docs/reference/platform-notes.md §4.4). A mass incident of 1,000 alerts is
  * then 20 emails, sent within the send budget over as many cycles as it takes.
  */
-export const MAX_ALERTS_PER_EMAIL = 50;
+export const MAX_ALERTS_PER_EMAIL = 100;
 /** ACS's limit on one send request, attachments included (platform-notes §4.4). */
 const ACS_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
@@ -88,7 +89,13 @@ export const email = defineChannel<EmailTarget, EmailContent>({
   limits: { alertsPerMessage: MAX_ALERTS_PER_EMAIL, bytes: ACS_MAX_REQUEST_BYTES },
   groupKey: recipientKey,
   layout: {
-    notices: (views, ctx) => emailFromViews(views, { messageIdDomain: ctx.messageIdDomain, part: ctx.part }),
+    notices: (views, ctx) =>
+      emailFromViews(views, {
+        messageIdDomain: ctx.messageIdDomain,
+        part: ctx.part,
+        now: ctx.now,
+        stillOpen: ctx.stillOpen,
+      }),
     digest: (digest, ctx) => digestEmail(digest, { messageIdDomain: ctx.messageIdDomain }),
   },
   delivery: {
@@ -136,7 +143,8 @@ export const email = defineChannel<EmailTarget, EmailContent>({
           update: { ...message, attempt: undefined },
         };
       }
-      const text = `sending "${content.subject}" failed, will retry next cycle: ${error.message}`;
+      // The subject names the email in a problem line, short enough that what went wrong is not cut off with it.
+      const text = `sending "${headerSafe(content.subject, 80)}" failed, will retry next cycle: ${error.message}`;
       // ACS took it and then failed it: a new Operation-Id next time, and the other emails still go.
       if (error instanceof DeliveryFailedError)
         return {

@@ -1,3 +1,4 @@
+import { headerSafe } from '../../util/text';
 import { answerText, PostError, type HttpAnswer, type HttpPoster, type HttpRequest } from '../../clients/http-poster';
 import type { ChannelTarget } from '../../model';
 import { shownUrl } from '../../settings/settings';
@@ -92,7 +93,7 @@ export function httpDelivery<T extends ChannelTarget, C extends ChannelMessage>(
     },
     failed(message, content, error, describe) {
       return {
-        error: `posting "${content.summary}" to the ${describe} failed, will retry next cycle: ${error.message}`,
+        error: `posting "${headerSafe(content.summary, 80)}" to the ${describe} failed, will retry next cycle: ${error.message}`,
         // Down, refusing or set up wrong: its other messages would fail the same way, and wait with it.
         update: { ...message, failedAttempts: message.failedAttempts + 1 },
         next: 'stop',

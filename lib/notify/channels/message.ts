@@ -1,4 +1,4 @@
-import type { Link } from '../../model';
+import type { StillOpen } from '../still-open';
 
 /** What the channels besides email share: a rendered message and what rendering it takes. */
 
@@ -21,15 +21,6 @@ export interface ChannelRenderOptions {
   /** Webhooks: the route and channel the message is for. */
   route?: string;
   channel?: string;
-}
-
-/** Only https links reach a button or a payload, whatever a rule returned. */
-export function httpsLinks<T extends Link>(links: T[]): T[] {
-  return links.filter((l) => {
-    try {
-      return new URL(l.href).protocol === 'https:';
-    } catch {
-      return false;
-    }
-  });
+  /** For a message of resolved notices: what is still open in its route. */
+  stillOpen?: StillOpen;
 }

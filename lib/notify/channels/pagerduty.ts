@@ -1,10 +1,10 @@
 import { answerText, PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
 import type { ChannelTarget } from '../../model';
 import { displayLine, displayText } from '../../util/safe-text';
-import { subjectOf, summarize, type NoticeView } from '../notice';
+import { httpsLinks, subjectOf, summarize, type NoticeView } from '../notice';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
-import { httpsLinks, type ChannelMessage } from './message';
+import type { ChannelMessage } from './message';
 
 /**
  * PagerDuty, through its Events API v2 (developer.pagerduty.com, "Send an Alert Event"): each
@@ -111,9 +111,9 @@ function eventOf(v: NoticeView, now: Date): PagerDutyEvent | undefined {
       class: alert.labels.condition,
       custom_details: detailsOf(v),
     },
-    // The rule's links, then Acknowledge (it stops this monitor's reminders and escalation; acknowledging
-    // in PagerDuty stops only PagerDuty's paging).
-    links: httpsLinks([...view.links, ...v.actions.filter((a) => a.kind === 'acknowledge')])
+    // The notice's actions first (decide, open, acknowledge, snooze: the contract every channel follows), then its
+    // other links. Acknowledge stops this monitor's reminders and escalation; acknowledging in PagerDuty stops only its paging.
+    links: httpsLinks([...v.actions, ...v.moreLinks])
       .slice(0, MAX_LINKS)
       .map((link) => ({ href: link.href, text: displayLine(link.label, 120) })),
   };

@@ -2,30 +2,33 @@ import { urlFromSetting } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { andMore, digestWords, type DigestTone } from '../digest-words';
 import {
-  brief,
   bannerOf,
+  brief,
+  statusLine,
+  httpsLinks,
   repeatedRunbooks,
-  SEVERITY_LABEL,
   subjectOf,
   summarize,
   type NoticeAcknowledgement,
   type NoticeSummary,
   type NoticeView,
 } from '../notice';
+import { stillOpenWords, type StillOpen } from '../still-open';
 import { shown } from '../../util/json-checks';
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
-import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
+import type { ChannelMessage, ChannelRenderOptions } from './message';
 
 /**
  * The Teams channel: one Adaptive Card per message, in the envelope a Teams Workflows webhook
  * ("Send webhook alerts to a channel", trigger "When a Teams webhook request is received") takes:
  * `{ "type": "message", "attachments": [{ "contentType": "application/vnd.microsoft.card.adaptive",
- * "contentUrl": null, "content": <AdaptiveCard> }] }` (docs/channels.md, "Teams"). The words are the notice
- * views' (lib/notify/notice.ts); this file only lays them out: a coloured banner, the heading,
- * what happened, a FactSet (since when, what Entra does next, the details), the runbook, and
- * buttons (Action.OpenUrl) for the decide link, the links, Acknowledge and the snooze links.
+ * "contentUrl": null, "content": <AdaptiveCard> }] }` (docs/channels.md, "Teams"). The words are the
+ * notice views' (lib/notify/notice.ts); this file only lays them out as an email's first screen is:
+ * a coloured banner (how bad, in words), the heading, what happened, since when and what Entra does
+ * next, the notice's actions as buttons (Action.OpenUrl, the primary one first), then the runbook,
+ * the details and, smaller, the details for scripts.
  *
  * A card is valid for the version it declares (1.5 by default, `cardVersion` per channel; a test
  * checks every card with Microsoft's `adaptivecards` library): it uses the elements of Adaptive
@@ -54,12 +57,14 @@ interface TextLimits {
   step: number;
   steps: number;
   links: number;
+  /** Whether the details for scripts are shown. */
+  scripts: boolean;
 }
 const LAYOUTS: TextLimits[] = [
-  { heading: 200, what: 1000, value: 500, facts: 12, step: 600, steps: 10, links: 6 },
-  { heading: 160, what: 400, value: 200, facts: 6, step: 250, steps: 5, links: 6 },
-  { heading: 120, what: 200, value: 100, facts: 3, step: 0, steps: 0, links: 6 },
-  { heading: 100, what: 120, value: 80, facts: 1, step: 0, steps: 0, links: 1 },
+  { heading: 200, what: 1000, value: 500, facts: 12, step: 600, steps: 10, links: 6, scripts: true },
+  { heading: 160, what: 400, value: 200, facts: 6, step: 250, steps: 5, links: 6, scripts: false },
+  { heading: 120, what: 200, value: 100, facts: 3, step: 0, steps: 0, links: 6, scripts: false },
+  { heading: 100, what: 120, value: 80, facts: 1, step: 0, steps: 0, links: 1, scripts: false },
 ];
 
 /** Banner styles of Adaptive Card containers: red, amber, green, and grey for an alert that ended badly. */
@@ -122,19 +127,35 @@ function actionSet(links: Link[], max: number): Element | undefined {
   return actions.length > 0 ? { type: 'ActionSet', actions } : undefined;
 }
 
-function facts(v: NoticeView, limits: TextLimits): Element | undefined {
-  const rows: [string, string][] = [];
-  if (!brief(v)) {
-    rows.push(['Since', v.when]);
-    if (v.view.next) rows.push(['What happens next', v.view.next]);
-  }
-  const details = brief(v) ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
-  rows.push(...details);
+function factSet(rows: [string, string][], limits: TextLimits, extra: Element = {}): Element | undefined {
   if (rows.length === 0) return undefined;
   return {
     type: 'FactSet',
     facts: rows.map(([title, value]) => ({ title: cardText(title, 60), value: cardText(value, limits.value) })),
+    ...extra,
   };
+}
+
+/** Since when and what Entra does next: what the first screen says beside what happened. */
+function essentials(v: NoticeView, limits: TextLimits): Element | undefined {
+  if (brief(v)) return undefined;
+  const rows: [string, string][] = [['Since', v.when]];
+  if (v.view.next) rows.push(['What happens next', v.view.next]);
+  return factSet(rows, limits);
+}
+
+function details(v: NoticeView, limits: TextLimits): Element[] {
+  const facts = brief(v) ? v.view.facts.slice(0, 3) : v.view.facts.slice(0, limits.facts);
+  const shown = factSet(facts, limits);
+  const scripts = limits.scripts
+    ? factSet([...(v.view.scripts ?? []), ['Alert ID', v.alert.fingerprint]], limits, { spacing: 'Medium' })
+    : undefined;
+  return [
+    ...(shown ? [textBlock('Details', { weight: 'Bolder', spacing: 'Medium' }), shown] : []),
+    ...(scripts
+      ? [textBlock('Details for scripts', { isSubtle: true, size: 'Small', spacing: 'Medium' }), scripts]
+      : []),
+  ];
 }
 
 function runbook(v: NoticeView, limits: TextLimits, sameStepsAs: NoticeView | undefined): Element[] {
@@ -175,7 +196,7 @@ function acknowledged(ack: NoticeAcknowledgement, limits: TextLimits): Element {
 function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameStepsAs?: NoticeView): Element[] {
   const items: Element[] = [];
   if (withHeading) {
-    const status = brief(v) ? v.status : `${v.status} · ${SEVERITY_LABEL[v.severity]}`;
+    const status = statusLine(v);
     items.push(textBlock(status.toUpperCase(), { size: 'Small', weight: 'Bolder', color: TEXT_COLOURS[toneOf(v)] }));
     items.push(textBlock(cardText(v.heading, limits.heading), { size: 'Medium', weight: 'Bolder', spacing: 'None' }));
   }
@@ -183,17 +204,23 @@ function section(v: NoticeView, limits: TextLimits, withHeading: boolean, sameSt
   if (v.change) items.push(textBlock(`What changed: ${cardText(v.change, limits.what)}`, { weight: 'Bolder' }));
   items.push(textBlock(cardText(brief(v) ? v.when : v.view.what, limits.what, { multiline: true })));
   if (v.acknowledged) items.push(acknowledged(v.acknowledged, limits));
-  const factSet = facts(v, limits);
-  if (factSet) items.push(factSet);
-  items.push(...runbook(v, limits, sameStepsAs));
-  // In the order of the notice's actions: the decide link, the rule's links (open), Acknowledge, then the
-  // snooze links; within Teams' six buttons the rule's last links give way to the others.
-  const decide = v.decide ? [v.decide] : [];
-  const own = [...v.actions.filter((a) => a.kind === 'acknowledge'), ...v.snooze];
-  const room = Math.max(1, Math.min(6, limits.links) - own.length - decide.length);
-  const actions = actionSet([...decide, ...v.view.links.slice(0, room), ...own], limits.links);
+  const first = essentials(v, limits);
+  if (first) items.push(first);
+  // The notice's actions right after what the first screen says, the primary one first; then its other links.
+  const actions = actionSet([...v.actions, ...v.moreLinks], limits.links);
   if (actions) items.push(actions);
+  items.push(...runbook(v, limits, sameStepsAs));
+  items.push(...details(v, limits));
   return items;
+}
+
+/** What is still open in the route, on a card of resolved notices. */
+function stillOpenBlocks(open: StillOpen, timeZone: string): Element[] {
+  const words = stillOpenWords(open, timeZone);
+  return [
+    textBlock(cardText(words.headline, 300), { weight: 'Bolder' }),
+    ...words.lines.map((l) => textBlock(cardText(l, 300), { spacing: 'Small', size: 'Small' })),
+  ];
 }
 
 function banner(text: string, tone: Tone): Element {
@@ -205,15 +232,9 @@ function banner(text: string, tone: Tone): Element {
   };
 }
 
-/** The alert IDs, as in an email's footer: what to search the log or the status page for. */
-function footer(views: NoticeView[]): Element {
-  const ids = [...new Set(views.map((v) => v.alert.fingerprint))];
-  return textBlock(`Sent by Entra Sync Watch. ${ids.length === 1 ? 'Alert ID' : 'Alert IDs'}: ${ids.join(', ')}`, {
-    isSubtle: true,
-    size: 'Small',
-    separator: true,
-    spacing: 'Medium',
-  });
+/** Who sent it: the alert IDs are in each section's details for scripts. */
+function footer(): Element {
+  return textBlock('Sent by Entra Sync Watch.', { isSubtle: true, size: 'Small', separator: true, spacing: 'Medium' });
 }
 
 function card(
@@ -223,15 +244,17 @@ function card(
   version: CardVersion,
   part: string | undefined,
   shown = views.length,
+  stillOpen?: StillOpen,
 ): Element {
   const single = views.length === 1 ? views[0] : undefined;
   const body: Element[] = [banner(bannerOf(views, summary), single ? toneOf(single) : summaryTone(summary))];
   if (part) body.push(textBlock(cardText(part, 300), { weight: 'Bolder' }));
+  const open = stillOpen && summary.resolvedOnly ? stillOpenBlocks(stillOpen, views[0]?.timeZone ?? 'UTC') : [];
   if (single) {
     body.push(title(cardText(single.heading, limits.heading), version));
-    body.push(...section(single, limits, false));
+    body.push(...section(single, limits, false), ...open);
   } else {
-    body.push(title(cardText(summary.counts, limits.heading), version));
+    body.push(title(cardText(summary.counts, limits.heading), version), ...open);
     const repeats = repeatedRunbooks(views);
     for (const v of views.slice(0, shown))
       body.push({
@@ -248,7 +271,7 @@ function card(
         ),
       );
   }
-  body.push(footer(views));
+  body.push(footer());
   return {
     $schema: CARD_SCHEMA,
     type: 'AdaptiveCard',
@@ -278,14 +301,14 @@ export function teamsMessage(views: NoticeView[], options: ChannelRenderOptions 
   const fits = (text: string) => Buffer.byteLength(text) <= TEAMS_CARD_BUDGET_BYTES;
   let body = '';
   for (const limits of LAYOUTS) {
-    body = JSON.stringify(teamsEnvelope(card(views, summary, limits, version, part)));
+    body = JSON.stringify(teamsEnvelope(card(views, summary, limits, version, part, views.length, options.stillOpen)));
     if (fits(body)) break;
   }
   // More alerts than even the smallest layout holds (planning puts at most ten in a card, so only a
   // message planned by another version could): the first ones, and a line saying how many more.
   const smallest = LAYOUTS[LAYOUTS.length - 1] as TextLimits;
   for (let shown = views.length - 1; !fits(body) && shown >= 1; shown--)
-    body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown)));
+    body = JSON.stringify(teamsEnvelope(card(views, summary, smallest, version, part, shown, options.stillOpen)));
   return { body, contentType: 'application/json; charset=utf-8', summary: displayLine(subjectOf(views, summary), 200) };
 }
 
@@ -304,12 +327,14 @@ function teamsDigest(digest: DigestView, options: ChannelRenderOptions = {}): Ch
   const version = options.cardVersion ?? '1.5';
   const build = (perSection: number) => {
     const body: Element[] = [
-      banner(
-        words.tone === 'healthy' ? 'Daily digest · All healthy' : `Daily digest · ${words.tone}`,
-        DIGEST_TONES[words.tone],
-      ),
+      banner(`Daily digest · ${words.urgency}`, DIGEST_TONES[words.tone]),
       title(cardText(words.headline, 300), version),
     ];
+    if (words.primary) {
+      body.push(textBlock(`Most urgent: ${cardText(words.primary.heading, 200)}`, { spacing: 'Small' }));
+      const primary = actionSet([words.primary.link], 1);
+      if (primary) body.push(primary);
+    }
     for (const section of words.sections) {
       const lines = section.lines.slice(0, perSection);
       const left = section.lines.length - lines.length;
@@ -413,7 +438,8 @@ export const teams = defineChannel<TeamsTarget, ChannelMessage>({
   },
   limits: { alertsPerMessage: MAX_ALERTS_PER_TEAMS_CARD, bytes: TEAMS_CARD_BUDGET_BYTES },
   layout: {
-    notices: (views, ctx) => teamsMessage(views, { part: ctx.part, cardVersion: ctx.target.cardVersion }),
+    notices: (views, ctx) =>
+      teamsMessage(views, { part: ctx.part, cardVersion: ctx.target.cardVersion, stillOpen: ctx.stillOpen }),
     digest: (digest, ctx) => teamsDigest(digest, { cardVersion: ctx.target.cardVersion }),
   },
   // A Workflows webhook has no idempotency key: a card Teams took whose answer was lost is posted

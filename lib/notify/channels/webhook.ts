@@ -1,12 +1,13 @@
 import { PostError, urlFromSetting, type HttpPoster } from '../../clients/http-poster';
 import type { ChannelTarget, DigestView, Link } from '../../model';
 import { digestWords } from '../digest-words';
-import { subjectOf, summarize, type NoticeAction, type NoticeView } from '../notice';
+import { httpsLinks, preheaderOf, subjectOf, summarize, type NoticeAction, type NoticeView } from '../notice';
+import { stillOpenWords } from '../still-open';
 import { displayLine, displayText } from '../../util/safe-text';
 import { defineChannel, settingName, settingSchema } from './channel';
 import { httpDelivery } from './http';
 import { signedHeaders, signingSecret, type SigningSecret } from './webhook-signing';
-import { httpsLinks, type ChannelMessage, type ChannelRenderOptions } from './message';
+import type { ChannelMessage, ChannelRenderOptions } from './message';
 
 /**
  * The generic JSON webhook: a versioned, documented payload (schemas/webhook-v1.json; docs/channels.md,
@@ -58,11 +59,15 @@ interface WebhookNotice {
   runbook: { meaning: string; steps: string[] } | null;
   links: WebhookLink[];
   snooze: WebhookLink[];
+  /** How bad, in words: `Critical: act now`, `Warning`. */
+  urgency: string;
+  /** IDs and Graph requests for scripts. */
+  scripts: { label: string; value: string }[];
   /** The signed "Review and decide" link, only when the alert offers a decision and WATCH_ACTIONS is on. */
   decide?: WebhookLink;
   /** A decided notice's decision; a resolved notice's decisions of its period (who decided). */
   decisions?: { title: string; by: string; at: string; detail: string }[];
-  /** What the reader can do, most important first (the notice's actions; `snooze` above is kept for older receivers). */
+  /** What the reader can do, most important first (the email's buttons: decide, open, acknowledge, snooze; `snooze` above is kept for older receivers). */
   actions: { kind: NoticeAction['kind']; label: string; url: string }[];
   /** Who acknowledged the firing period (standing, or cleared by a change); null when nobody did. */
   acknowledged: { by: string; at: string; comment: string | null; standing: boolean; text: string } | null;
@@ -83,8 +88,23 @@ interface WebhookEnvelope {
 interface NoticesPayload extends WebhookEnvelope {
   type: 'notices';
   part: { index: number; total: number } | null;
-  summary: { subject: string; severity: NoticeView['severity']; counts: string; resolvedOnly: boolean };
+  summary: {
+    subject: string;
+    severity: NoticeView['severity'];
+    counts: string;
+    resolvedOnly: boolean;
+    /** The message's first line, as an email's preview shows it: the kind first. */
+    firstLine: string;
+  };
+  /** For a post of resolved notices: what is still open and muted in the route; null otherwise. */
+  stillOpen: WebhookStillOpen | null;
   notices: WebhookNotice[];
+}
+
+interface WebhookStillOpen {
+  headline: string;
+  open: WebhookDigestAlert[];
+  muted: WebhookDigestAlert[];
 }
 
 const text = (value: unknown, max: number) => displayText(value, max);
@@ -136,6 +156,8 @@ function noticeOf(v: NoticeView): WebhookNotice {
       : null,
     links: links(view.links),
     snooze: links(v.snooze),
+    urgency: v.urgency,
+    scripts: (view.scripts ?? []).map(([label, value]) => ({ label: line(label, 120), value: text(value, 2000) })),
     ...(v.decide && links([v.decide]).length > 0 ? { decide: links([v.decide])[0] } : {}),
     ...(v.item.decisions?.length
       ? {
@@ -178,6 +200,8 @@ function envelope(type: WebhookEnvelope['type'], options: ChannelRenderOptions):
 /** The `notices` payload for notice views (most urgent first, as noticeViews returns them). */
 function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {}): NoticesPayload {
   const summary = summarize(views);
+  const open = options.stillOpen && summary.resolvedOnly ? options.stillOpen : undefined;
+  const words = open ? stillOpenWords(open, views[0]?.timeZone) : undefined;
   return {
     ...(envelope('notices', options) as WebhookEnvelope & { type: 'notices' }),
     part: options.part ?? null,
@@ -186,7 +210,12 @@ function noticesPayload(views: NoticeView[], options: ChannelRenderOptions = {})
       severity: summary.severity,
       counts: line(summary.counts, 300),
       resolvedOnly: summary.resolvedOnly,
+      firstLine: line(preheaderOf(views, summary, words?.headline), 600),
     },
+    stillOpen:
+      open && words
+        ? { headline: line(words.headline, 300), open: open.open.map(digestAlert), muted: open.muted.map(digestAlert) }
+        : null,
     notices: views.map(noticeOf),
   };
 }
@@ -340,7 +369,14 @@ export const webhook = defineChannel<WebhookTarget, ChannelMessage>({
   limits: { alertsPerMessage: MAX_ALERTS_PER_WEBHOOK, bytes: MAX_WEBHOOK_BYTES },
   layout: {
     notices: (views, ctx) =>
-      webhookMessage(views, { part: ctx.part, id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
+      webhookMessage(views, {
+        part: ctx.part,
+        id: ctx.id,
+        now: ctx.now,
+        route: ctx.route,
+        channel: ctx.target.id,
+        stillOpen: ctx.stillOpen,
+      }),
     digest: (digest, ctx) =>
       webhookDigest(digest, { id: ctx.id, now: ctx.now, route: ctx.route, channel: ctx.target.id }),
   },

@@ -3,13 +3,28 @@ import { headerSafe } from '../../../util/text';
 import { andMore, digestWords, type DigestTone, type DigestWords } from '../../digest-words';
 import { displayLine } from '../../../util/safe-text';
 import { messageIdDomain } from './headers';
-import { banner, BREAK, FONT, head, INK, line, MUTED, PAGE, RULE, subheading, type Tone } from './html';
+import {
+  banner,
+  BREAK,
+  cardRow,
+  emailDocument,
+  footerRow,
+  line,
+  MUTED,
+  paragraph,
+  primaryButton,
+  subheading,
+  textLink,
+  title,
+  type Tone,
+} from './parts';
 
 /**
  * The daily digest as an email (lib/notify/digest-words.ts says what it says): the same card,
- * banner and bounded width as an alert email, one line per alert, and a plain-text part that says
- * the same. Its own thread per route (`<digest.{route}@domain>`), so a mail client keeps the days
- * together and apart from the alerts.
+ * banner and bounded width as an alert email, the most urgent open alert's button on the first
+ * screen, one line per alert (linked to its page), and a plain-text part that says the same. Its
+ * own thread per route (`<digest.{route}@domain>`), so a mail client keeps the days together and
+ * apart from the alerts.
  */
 
 const TONES: Record<DigestTone, Tone> = {
@@ -18,49 +33,50 @@ const TONES: Record<DigestTone, Tone> = {
   healthy: 'resolved',
   muted: 'ended',
 };
-const BANNERS: Record<DigestTone, string> = {
-  critical: 'Daily digest · Critical',
-  warning: 'Daily digest · Warning',
-  healthy: 'Daily digest · All healthy',
-  muted: 'Daily digest · Muted only',
-};
 
 function html(words: DigestWords): string {
   const sections = words.sections.map((section) => {
     const lines = section.lines.map(
       (l) =>
-        `<p style="margin:0 0 10px;font-size:15px;line-height:21px;${BREAK}"><b>${line(l.label, 260)}</b><br><span class="esw-muted" style="font-size:13px;color:${MUTED}">${line(l.detail, 500)}</span></p>`,
+        `<p style="margin:0 0 10px;font-size:15px;line-height:21px;${BREAK}"><b>${l.link ? textLink(l.link, line(l.label, 260)) : line(l.label, 260)}</b><br><span class="esw-muted" style="font-size:13px;color:${MUTED}">${line(l.detail, 500)}</span></p>`,
     );
     if (section.more > 0)
       lines.push(
         `<p class="esw-muted" style="margin:0 0 10px;font-size:13px;color:${MUTED}">${line(andMore(section.more))}</p>`,
       );
-    return `<tr><td class="esw-pad esw-rule esw-ink" style="padding:6px 24px 10px;border-top:1px solid ${RULE};font-family:${FONT};color:${INK}">\n${subheading(line(section.title))}\n${lines.join('\n')}\n</td></tr>`;
+    return cardRow(`${subheading(line(section.title))}\n${lines.join('\n')}`, { padding: '6px 24px 10px' });
   });
-  return [
-    head(words.subject),
-    `<body class="esw-page" style="margin:0;padding:0;background:${PAGE};-webkit-text-size-adjust:100%;text-size-adjust:100%">`,
-    `<div style="display:none;max-height:0;overflow:hidden;mso-hide:all;font-size:1px;line-height:1px;color:${PAGE};opacity:0">${line(words.headline, 200)}</div>`,
-    `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-page" style="background:${PAGE}"><tr><td class="esw-outer" align="center" style="padding:16px 8px">`,
-    '<!--[if mso]><table role="presentation" width="600" cellpadding="0" cellspacing="0" align="center"><tr><td><![endif]-->',
-    '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" class="esw-card" style="max-width:600px;background:#ffffff">',
-    banner(BANNERS[words.tone], TONES[words.tone]),
-    `<tr><td class="esw-pad esw-ink" style="padding:18px 24px 12px;font-family:${FONT};color:${INK}"><h1 style="margin:0;font-size:21px;line-height:28px;font-weight:600;${BREAK}">${line(words.headline, 300)}</h1></td></tr>`,
+  const lead = [title(line(words.headline, 300))];
+  if (words.primary)
+    lead.push(
+      paragraph(`Most urgent: ${line(words.primary.heading, 200)}`, 'font-size:14px;line-height:20px'),
+      primaryButton(words.primary.link),
+    );
+  return emailDocument(words.subject, words.headline, [
+    banner(`Daily digest · ${words.urgency}`, TONES[words.tone]),
+    cardRow(lead.join('\n'), { rule: false, padding: '18px 24px 12px' }),
     ...sections,
-    `<tr><td class="esw-pad esw-rule esw-muted" style="padding:16px 24px 20px;border-top:1px solid ${RULE};font-family:${FONT};font-size:12px;line-height:18px;color:${MUTED}"><p style="margin:0">${line(words.footer, 400)} Sent by Entra Sync Watch.</p></td></tr>`,
-    '</table>',
-    '<!--[if mso]></td></tr></table><![endif]-->',
-    '</td></tr></table>',
-    '</body>',
-    '</html>',
-  ].join('\n');
+    footerRow([`${line(words.footer, 400)} Sent by Entra Sync Watch.`]),
+  ]);
 }
 
 function plainText(words: DigestWords): string {
-  const lines = [BANNERS[words.tone].toUpperCase(), '', displayLine(words.headline, 300)];
+  const lines = [`Daily digest · ${words.urgency}`.toUpperCase(), '', displayLine(words.headline, 300)];
+  if (words.primary)
+    lines.push(
+      '',
+      `Most urgent: ${displayLine(words.primary.heading, 200)}`,
+      `${words.primary.link.label}:`,
+      `  ${words.primary.link.href}`,
+    );
   for (const section of words.sections) {
     lines.push('', `${displayLine(section.title)}:`);
-    for (const l of section.lines) lines.push(`- ${displayLine(l.label, 260)}`, `  ${displayLine(l.detail, 500)}`);
+    for (const l of section.lines)
+      lines.push(
+        `- ${displayLine(l.label, 260)}`,
+        `  ${displayLine(l.detail, 500)}`,
+        ...(l.link ? [`  ${l.link.href}`] : []),
+      );
     if (section.more > 0) lines.push(`  ${andMore(section.more)}`);
   }
   lines.push('', '-'.repeat(60), `${displayLine(words.footer, 400)} Sent by Entra Sync Watch.`);

@@ -1,30 +1,30 @@
 import { createHash } from 'node:crypto';
 import type { AlertRecord } from '../../../model';
 import { headerSafe } from '../../../util/text';
-import { aboutTheTenant } from '../../../evaluate/view';
-import { SEVERITY_LABEL, type NoticeSummary, type NoticeView } from '../../notice';
-import { displayLine } from '../../../util/safe-text';
+import { subjectOf, type NoticeSummary, type NoticeView } from '../../notice';
 
 /**
  * The subject and the custom headers of an alert email: what threads the messages of one alert
- * in a mail client, lets mail rules sort them, and keeps auto-responders quiet.
+ * in a mail client, lets mail rules sort them, and keeps auto-responders quiet (docs/channels.md,
+ * "Threading and mail rules", has each client's rule and its source).
  *
  * Threading: every firing period of an alert has a thread root, `<alert.{fingerprint}.{start}@{domain}>`.
- * A firing email about that one alert carries the root as its Message-ID; every later message
- * (reminder, change, resolved, or any email about several alerts) gets a Message-ID of its own
- * and points at the roots of its alerts with In-Reply-To and References. ACS Email keeps a
- * customer-supplied Message-ID when it is a valid RFC 5322 msg-id and replaces it otherwise
- * (learn.microsoft.com, "Custom headers for Azure Email Communication Service",
- * `x-ms-acsemail-validate-message-id`; see docs/channels.md, "Threading").
+ * A firing email about that one alert carries the root as its Message-ID; every later email about
+ * it alone (reminder, change, resolved) gets a Message-ID of its own, points at the root with
+ * In-Reply-To and References, and has the same subject with `Re: ` before it. So the thread holds by
+ * every client's rule: Exchange and Apple Mail by the headers, Gmail by the subject (which it
+ * compares without `Re:`) and by References that always name the same root, Outlook's subject
+ * normalisation strips `Re: ` too. An email about several alerts starts a thread of its own: a new
+ * Message-ID and no references to roots no email carried.
+ *
+ * ACS Email keeps a customer-supplied Message-ID when it is a valid RFC 5322 msg-id and replaces it
+ * otherwise (learn.microsoft.com, "Custom headers for Azure Email Communication Service",
+ * `x-ms-acsemail-validate-message-id`; see docs/channels.md, "Threading and mail rules").
  */
 
 /** Used when the sender's domain is unknown: `.invalid` never resolves (RFC 2606). */
 const DEFAULT_MESSAGE_ID_DOMAIN = 'entra-sync-watch.invalid';
-/** References beyond this many add header weight and no threading. */
-const MAX_REFERENCES = 10;
 const SUBJECT_MAX = 200;
-/** Room for the alert's name in a subject, so the tenant in brackets still shows. */
-const ABOUT_MAX = 90;
 
 /** A domain fit for the right side of a msg-id: the sender's domain, or the default. */
 export function messageIdDomain(value: string | undefined): string {
@@ -43,54 +43,48 @@ function threadRootId(alert: AlertRecord, startsAt: string, domain: string): str
   return `<alert.${alert.fingerprint.replace(/[^A-Za-z0-9-]/g, '-')}.${period}@${domain}>`;
 }
 
-/** The stem with a bounded name, so a 10 kB display name cannot push the tenant out of the subject. */
-function subjectStem(v: NoticeView): string {
-  const about = displayLine(v.view.about, ABOUT_MAX);
-  const title = displayLine(v.view.title, 60);
-  const tenant = displayLine(v.tenant, 60);
-  const heading = aboutTheTenant(v.view, v.alert, v.tenant) ? `${title}: ${about}` : `${title}: ${about} (${tenant})`;
-  return `[${SEVERITY_LABEL[v.severity]}] ${heading}`;
-}
-
 /**
- * `[Critical] Quarantined: Fabrikam to Contoso (Contoso)` for one alert, with `Reminder: `,
- * `Changed: `, `Resolved: ` or `Ended: ` before it; a summary for several. One line, bounded.
+ * One alert: its stem, the same on every email of the firing, with `Re: ` after the first
+ * (`Re: Contoso: Quarantined: Woodgrove to Contoso (since 27 Nov 03:05 UTC)`). Several: the tenant,
+ * the most urgent alert and how many more. One line, bounded; a split's part at the end.
  */
 export function emailSubject(
   views: NoticeView[],
   summary: NoticeSummary,
   part?: { index: number; total: number },
 ): string {
-  const single = views.length === 1 ? views[0] : undefined;
-  const subject = single ? `${single.prefix}${subjectStem(single)}` : displayLine(summary.subject, SUBJECT_MAX);
   // The part stays readable however long the rest is: it is what tells the emails of one split apart.
   const suffix = part ? ` (part ${part.index} of ${part.total})` : '';
-  return headerSafe(subject, SUBJECT_MAX - suffix.length) + suffix;
+  return headerSafe(subjectOf(views, summary), SUBJECT_MAX - suffix.length) + suffix;
 }
 
-/** The custom headers of the ACS send request for a message about `views`. */
+/**
+ * The custom headers of the ACS send request for a message about `views`: threading, then what
+ * mail rules that read headers use (Outlook, Exchange, Apple Mail): the kind and the severity, and
+ * Importance high only where it means "act now" (a critical alert's first notice, a change, or an
+ * escalation: the first its readers hear of it).
+ */
 export function emailHeaders(views: NoticeView[], summary: NoticeSummary, domain: string): Record<string, string> {
-  const roots = [...new Set(views.map((v) => threadRootId(v.alert, v.item.startsAt, domain)))];
   const headers: Record<string, string> = {};
   const [first] = views;
-  if (views.length === 1 && first?.kind === 'firing') {
-    headers['Message-ID'] = roots[0] as string;
-  } else {
-    const keys = views
-      .map((v) => v.item.key)
-      .sort()
-      .join('\n');
-    headers['Message-ID'] = `<notice.${createHash('sha256').update(keys).digest('hex').slice(0, 32)}@${domain}>`;
-    if (roots.length) {
-      headers['In-Reply-To'] = roots[0] as string;
-      headers.References = roots.slice(0, MAX_REFERENCES).join(' ');
+  if (views.length === 1 && first) {
+    const root = threadRootId(first.alert, first.item.startsAt, domain);
+    if (first.kind === 'firing') headers['Message-ID'] = root;
+    else {
+      headers['Message-ID'] = noticeMessageId(views, domain);
+      headers['In-Reply-To'] = root;
+      headers.References = root;
     }
+  } else {
+    headers['Message-ID'] = noticeMessageId(views, domain);
   }
   // RFC 3834: machine-made, so auto-responders (out of office, vacation) stay silent; Exchange's own switch for the same.
   headers['Auto-Submitted'] = 'auto-generated';
   headers['X-Auto-Response-Suppress'] = 'All';
-  // A decision someone made is news, not an emergency: no high importance for a message of only those.
-  if (summary.severity === 'critical' && !summary.resolvedOnly && !views.every((v) => v.kind === 'decided')) {
+  const urgent = views.some(
+    (v) => v.severity === 'critical' && (v.kind === 'firing' || v.kind === 'changed' || v.kind === 'escalation'),
+  );
+  if (urgent) {
     headers.Importance = 'high';
     headers['X-Priority'] = '1';
   }
@@ -100,4 +94,13 @@ export function emailHeaders(views: NoticeView[], summary: NoticeSummary, domain
   ].join(', ');
   headers['X-Entra-Sync-Watch-Severity'] = summary.severity;
   return headers;
+}
+
+/** A message's own Message-ID: the same notices always make the same one. */
+function noticeMessageId(views: NoticeView[], domain: string): string {
+  const keys = views
+    .map((v) => v.item.key)
+    .sort()
+    .join('\n');
+  return `<notice.${createHash('sha256').update(keys).digest('hex').slice(0, 32)}@${domain}>`;
 }
