@@ -3,13 +3,15 @@ import { linkPageFields } from '../lib/util/link-form';
 import { acknowledgeFromEnv } from '../lib/app';
 import { ACKNOWLEDGE_PAGE_HEADERS } from '../lib/acknowledge/page';
 import { problemPage } from '../lib/snooze/page';
+import { parseCookies } from '../lib/actions/session';
 
 /**
  * GET/POST /api/acknowledge: the signed Acknowledge links of alert notices (lib/acknowledge/). The
  * GET shows what acknowledging does and a form; only the form's POST (with its anti-forgery token
  * and this monitor's Origin) records who is on the alert, so a mail scanner that opens every link
  * changes nothing. Anonymous, because the link itself carries its proof (signed with a key derived
- * from SNOOZE_SIGNING_KEY) and a function key in a message would open every function.
+ * from SNOOZE_SIGNING_KEY) and a function key in a message would open every function. Someone
+ * signed in on the decide pages (WATCH_ACTIONS) acknowledges in their own name; nobody has to.
  */
 export async function acknowledge(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
@@ -25,6 +27,8 @@ export async function acknowledge(request: HttpRequest, context: InvocationConte
       method: request.method,
       fields,
       ...(origin ? { origin } : {}),
+      // The decide pages' session, when decisions from an alert are on and the person signed in there.
+      cookies: parseCookies(request.headers.get('cookie')),
     });
     if (response.status === 201) context.log(`acknowledge: alert ${fields.a ?? ''} acknowledged`);
     return response;

@@ -398,6 +398,8 @@ export async function acknowledgeFromEnv(
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     ledger: new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE)),
     ...(policy ? { policy } : {}),
+    // With decisions from an alert on, someone signed in on the decide pages acknowledges in their own name.
+    ...(settings.actions ? { sessionKey: settings.actions.signingKey } : {}),
     now,
   });
 }

@@ -7,6 +7,7 @@ import type { LinkLedger, LinkUse } from '../store/link-ledger';
 import { problemPage } from '../snooze/page';
 import type { SnoozeSettings } from '../snooze/links';
 import { ConcurrentUpdateError, type AlertStore } from '../store/alert-store';
+import { readSession } from '../actions/session';
 import { displayLine } from '../util/safe-text';
 import { formatTime } from '../util/text';
 import { FORM_TOKEN_LIFETIME_MS, formToken, formTokenValid } from './form-token';
@@ -42,8 +43,12 @@ export interface AcknowledgeDeps {
   /** The config's routes (whose recipients an email's page offers) and tenant names; absent when the config cannot be read. */
   policy?: Pick<Policy, 'route' | 'tenantNames'>;
   now: Date;
-  /** The person signed in, when the page is behind sign-in (issue 19): the acknowledgement is theirs. */
-  signedIn?: { name: string; upn?: string };
+  /**
+   * ACTIONS_SIGNING_KEY, when decisions from an alert (issue 19) are on: whoever has signed in on
+   * the decide pages (their sealed session cookie, from the ID token the monitor verified) is who
+   * acknowledges. Sign-in is never asked for here: without a session the page asks as before.
+   */
+  sessionKey?: string;
 }
 
 export interface AcknowledgeRequest {
@@ -52,6 +57,17 @@ export interface AcknowledgeRequest {
   fields: Record<string, string | undefined>;
   /** The POST's Origin header. */
   origin?: string;
+  /** The request's cookies: the decide pages' session cookie, when the person signed in there. */
+  cookies?: Record<string, string>;
+}
+
+/** Who signed in, by the decide pages' session cookie (lib/actions/session.ts), when decisions from an alert are on. */
+type SignedIn = { name: string; upn: string };
+
+function signedInPerson(request: AcknowledgeRequest, deps: AcknowledgeDeps): SignedIn | undefined {
+  if (!deps.sessionKey || !request.cookies) return undefined;
+  const person = readSession(request.cookies, deps.sessionKey, deps.now)?.person;
+  return person ? { name: person.name, upn: person.upn } : undefined;
 }
 
 export interface AcknowledgeResponse {
@@ -85,8 +101,8 @@ function channelWords(type: string): string {
 }
 
 /** Whom the page asks about: the signed-in person, the recipients of the email the link came in, or a name. */
-function whoFieldOf(link: AcknowledgeLink, deps: AcknowledgeDeps): WhoField {
-  if (deps.signedIn) return { kind: 'signed-in', name: signedInName(deps.signedIn) };
+function whoFieldOf(link: AcknowledgeLink, deps: AcknowledgeDeps, signedIn: SignedIn | undefined): WhoField {
+  if (signedIn) return { kind: 'signed-in', name: signedInName(signedIn) };
   const receiver: Route | undefined = deps.policy
     ? allReceivers(deps.policy.route).find((r) => r.id === link.receiver)
     : undefined;
@@ -97,7 +113,8 @@ function whoFieldOf(link: AcknowledgeLink, deps: AcknowledgeDeps): WhoField {
   };
 }
 
-function signedInName(person: { name: string; upn?: string }): string {
+/** `Adele Vance (adele.vance@contoso.com)`: the name and sign-in name of the verified ID token. */
+function signedInName(person: SignedIn): string {
   const name = displayLine(person.name, MAX_WHO_CHARS);
   return person.upn && person.upn !== person.name ? `${name} (${displayLine(person.upn, MAX_WHO_CHARS)})` : name;
 }
@@ -253,6 +270,7 @@ export async function handleAcknowledge(
   const alert = await alertFor(link, deps);
   if (!('fingerprint' in alert)) return alert;
   const earlier = await deps.ledger.get<AcknowledgeUse>('acknowledge', link.linkId);
+  const signedIn = signedInPerson(request, deps);
 
   if (method === 'GET') {
     const done = alreadyDone(earlier, alert, deps);
@@ -263,7 +281,7 @@ export async function handleAcknowledge(
       confirmPage({
         heading: headingOf(alert, deps),
         since: alert.startsAt as string,
-        who: whoFieldOf(link, deps),
+        who: whoFieldOf(link, deps, signedIn),
         fields: { ...acknowledgeFields(fields), form: formToken(deps.settings.key, link.linkId, deps.now) },
         ...(cleared?.cleared
           ? {
@@ -276,7 +294,7 @@ export async function handleAcknowledge(
 
   // A second confirmation of the link: what its first made (finishing the write if a crash interrupted it).
   if (earlier) return recordOnAlert(link, earlier, deps);
-  const who = whoFieldOf(link, deps);
+  const who = whoFieldOf(link, deps, signedIn);
   const by = whoFrom(fields, who);
   if (!by)
     return problem(
