@@ -1,8 +1,7 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { linkPageFields } from '../lib/util/link-form';
 import { acknowledgeFromEnv } from '../lib/app';
-import { ACKNOWLEDGE_PAGE_HEADERS } from '../lib/acknowledge/page';
-import { problemPage } from '../lib/snooze/page';
+import { LINK_PAGE_HEADERS, problemPage } from '../lib/snooze/page';
 import { parseCookies } from '../lib/actions/session';
 
 /**
@@ -19,7 +18,7 @@ export async function acknowledge(request: HttpRequest, context: InvocationConte
     if (!fields)
       return {
         status: 413,
-        headers: ACKNOWLEDGE_PAGE_HEADERS,
+        headers: LINK_PAGE_HEADERS,
         body: problemPage('Too large', 'That is not an acknowledge confirmation.'),
       };
     const origin = request.headers.get('origin') ?? undefined;
@@ -36,7 +35,7 @@ export async function acknowledge(request: HttpRequest, context: InvocationConte
     context.error(`acknowledge: ${(error as Error).message}`);
     return {
       status: 503,
-      headers: ACKNOWLEDGE_PAGE_HEADERS,
+      headers: LINK_PAGE_HEADERS,
       body: problemPage(
         'Not now',
         'The monitor could not do this just now. Try the link again in a minute: confirming it again finishes whatever was started.',

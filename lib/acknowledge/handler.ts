@@ -4,22 +4,16 @@ import type { Policy, Route } from '../model/policy';
 import { allReceivers } from '../dispatch/route';
 import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import type { LinkLedger, LinkUse } from '../store/link-ledger';
-import { problemPage } from '../snooze/page';
+import { LINK_PAGE_HEADERS, problemPage } from '../snooze/page';
 import type { SnoozeSettings } from '../snooze/links';
 import { ConcurrentUpdateError, type AlertStore } from '../store/alert-store';
 import { readSession } from '../actions/session';
 import { displayLine } from '../util/safe-text';
 import { formatTime } from '../util/text';
-import { FORM_TOKEN_LIFETIME_MS, formToken, formTokenValid } from './form-token';
+import { formToken, forgedFormRefusal } from '../util/form-token';
+import type { LinkPageRequest } from '../util/link-form';
 import { acknowledgeFields, verifyAcknowledge, type AcknowledgeLink } from './links';
-import {
-  ACKNOWLEDGE_PAGE_HEADERS,
-  acknowledgedPage,
-  confirmPage,
-  MAX_COMMENT_CHARS,
-  MAX_WHO_CHARS,
-  type WhoField,
-} from './page';
+import { acknowledgedPage, confirmPage, MAX_COMMENT_CHARS, MAX_WHO_CHARS, type WhoField } from './page';
 
 /**
  * What the acknowledge endpoint does (functions/acknowledge.ts registers it). A GET only shows what
@@ -51,12 +45,7 @@ export interface AcknowledgeDeps {
   sessionKey?: string;
 }
 
-export interface AcknowledgeRequest {
-  method: string;
-  /** The link's query (GET) or the confirmation form (POST). */
-  fields: Record<string, string | undefined>;
-  /** The POST's Origin header. */
-  origin?: string;
+export interface AcknowledgeRequest extends LinkPageRequest {
   /** The request's cookies: the decide pages' session cookie, when the person signed in there. */
   cookies?: Record<string, string>;
 }
@@ -84,7 +73,7 @@ const SAVE_ATTEMPTS = 5;
 
 const page = (status: number, body: string): AcknowledgeResponse => ({
   status,
-  headers: ACKNOWLEDGE_PAGE_HEADERS,
+  headers: LINK_PAGE_HEADERS,
   body,
 });
 const problem = (status: number, title: string, text: string) => page(status, problemPage(title, text));
@@ -247,26 +236,14 @@ export async function handleAcknowledge(
   if (method !== 'GET' && method !== 'POST')
     return {
       ...problem(405, 'Not allowed', 'Open the link from the message.'),
-      headers: { ...ACKNOWLEDGE_PAGE_HEADERS, Allow: 'GET, POST' },
+      headers: { ...LINK_PAGE_HEADERS, Allow: 'GET, POST' },
     };
   const verified = verifyAcknowledge(fields, deps.settings.key, deps.now);
   if (!verified.ok) return problem(verified.status, 'This Acknowledge link does not work', verified.reason);
   const { link } = verified;
-  if (method === 'POST') {
-    // The form must come from this monitor's own page: its Origin, and the token only that page holds.
-    if (request.origin !== new URL(deps.settings.baseUrl).origin)
-      return problem(
-        403,
-        'Refused: not sent from this page',
-        'An alert is acknowledged only with the button of the page its link opens.',
-      );
-    if (!formTokenValid(deps.settings.key, fields.form, link.linkId, deps.now))
-      return problem(
-        403,
-        'Refused: the form is missing or too old',
-        `The page was open for more than ${FORM_TOKEN_LIFETIME_MS / 60_000} minutes, or the request did not come from it. Open the link from the message again.`,
-      );
-  }
+  // A POST must come from this monitor's own page: its Origin, and the token only that page holds.
+  const forged = forgedFormRefusal(request, deps.settings, 'acknowledge', link.linkId, deps.now);
+  if (forged) return problem(403, forged.title, forged.text);
   const alert = await alertFor(link, deps);
   if (!('fingerprint' in alert)) return alert;
   const earlier = await deps.ledger.get<AcknowledgeUse>('acknowledge', link.linkId);
@@ -282,7 +259,10 @@ export async function handleAcknowledge(
         heading: headingOf(alert, deps),
         since: alert.startsAt as string,
         who: whoFieldOf(link, deps, signedIn),
-        fields: { ...acknowledgeFields(fields), form: formToken(deps.settings.key, link.linkId, deps.now) },
+        fields: {
+          ...acknowledgeFields(fields),
+          form: formToken(deps.settings.key, 'acknowledge', link.linkId, deps.now),
+        },
         ...(cleared?.cleared
           ? {
               clearedBefore: `${cleared.by} had acknowledged it at ${formatTime(cleared.at)}, before ${cleared.cleared.why} at ${formatTime(cleared.cleared.at)}.`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { handleAcknowledge, type AcknowledgeDeps } from '../../lib/acknowledge/handler';
-import { formToken } from '../../lib/acknowledge/form-token';
+import { formToken } from '../../lib/util/form-token';
 import { acknowledgeLink } from '../../lib/acknowledge/links';
 import { LinkLedger } from '../../lib/store/link-ledger';
 import { linkFields as signedFields, newLink } from '../../lib/util/signed-links';
@@ -273,7 +273,12 @@ describe('the acknowledge endpoint', () => {
         ['another origin', POST(form, 'https://evil.example'), t0, 'not sent from this page'],
         ['no origin', POST(form, null), t0, 'not sent from this page'],
         ['no token', POST({ ...form, form: '' }), t0, 'the form is missing or too old'],
-        ['another link’s token', POST({ ...form, form: formToken(KEY, 'x'.repeat(22), t0) }), t0, 'missing or too old'],
+        [
+          'another link’s token',
+          POST({ ...form, form: formToken(KEY, 'acknowledge', 'x'.repeat(22), t0) }),
+          t0,
+          'missing or too old',
+        ],
         [
           'a forged token',
           POST({ ...form, form: `${Math.floor(t0.getTime() / 1000)}.${'A'.repeat(43)}` }),
