@@ -33,7 +33,8 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { CallLimits } from './clients/timeouts';
 import { observeBatch, type BatchOutcome } from './fanout/worker';
 import { handleSnooze, type SnoozeResponse } from './snooze/handler';
-import { problemPage, SNOOZE_PAGE_HEADERS } from './snooze/page';
+import { problemPage, LINK_PAGE_HEADERS } from './snooze/page';
+import type { LinkPageRequest } from './util/link-form';
 import { readStatus, type StatusView } from './status/status';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { DEFAULT_ACCESS } from './actions/access';
@@ -47,7 +48,6 @@ import { msalSignIn } from './actions/sign-in';
 import { CLOUDS } from './settings/clouds';
 import { LINK_LEDGER_TABLE, LinkLedger } from './store/link-ledger';
 import { handleAcknowledge, type AcknowledgeRequest, type AcknowledgeResponse } from './acknowledge/handler';
-import { ACKNOWLEDGE_PAGE_HEADERS } from './acknowledge/page';
 import { configReport, runDoctor, type DoctorDeps } from './doctor/doctor';
 import type { ConfigCheck } from './doctor/deployment-checks';
 import type { DoctorReport } from './doctor/report';
@@ -333,17 +333,12 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
  * (a config that cannot be read only costs the names). Without SNOOZE_SIGNING_KEY there are no
  * snooze links, and the endpoint says so.
  */
-export async function snoozeFromEnv(
-  env: Env,
-  method: string,
-  fields: Record<string, string | undefined>,
-  now = new Date(),
-): Promise<SnoozeResponse> {
+export async function snoozeFromEnv(env: Env, request: LinkPageRequest, now = new Date()): Promise<SnoozeResponse> {
   const settings = loadSettings(env);
   if (!settings.snooze) {
     return {
       status: 404,
-      headers: SNOOZE_PAGE_HEADERS,
+      headers: LINK_PAGE_HEADERS,
       body: problemPage(
         'Snooze links are off',
         'This monitor makes no snooze links (SNOOZE_SIGNING_KEY is not set). Add a silence to the config file instead.',
@@ -351,7 +346,7 @@ export async function snoozeFromEnv(
     };
   }
   const credential = createCredentials(settings, env).azure;
-  return handleSnooze(method, fields, {
+  return handleSnooze(request, {
     snooze: settings.snooze,
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     silences: new SilenceStore(createTableClient(settings, credential, STATE_TABLE)),
@@ -387,7 +382,7 @@ export async function acknowledgeFromEnv(
   if (!settings.snooze) {
     return {
       status: 404,
-      headers: ACKNOWLEDGE_PAGE_HEADERS,
+      headers: LINK_PAGE_HEADERS,
       body: problemPage(
         'Acknowledge links are off',
         'This monitor makes no Acknowledge links (SNOOZE_SIGNING_KEY is not set): reminders go on until the alert ends.',
@@ -401,6 +396,8 @@ export async function acknowledgeFromEnv(
     alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
     ledger: new LinkLedger(createTableClient(settings, credential, LINK_LEDGER_TABLE)),
     ...(policy ? { policy } : {}),
+    // With decisions from an alert on, someone signed in on the decide pages acknowledges in their own name.
+    ...(settings.actions ? { sessionKey: settings.actions.signingKey } : {}),
     now,
   });
 }

@@ -4,21 +4,16 @@ import type { Policy, Route } from '../model/policy';
 import { allReceivers } from '../dispatch/route';
 import { alertHeading, tenantNameOf, viewOf } from '../evaluate/view';
 import type { LinkLedger, LinkUse } from '../store/link-ledger';
-import { problemPage } from '../snooze/page';
+import { LINK_PAGE_HEADERS, problemPage } from '../snooze/page';
 import type { SnoozeSettings } from '../snooze/links';
 import { ConcurrentUpdateError, type AlertStore } from '../store/alert-store';
+import { readSession } from '../actions/session';
 import { displayLine } from '../util/safe-text';
 import { formatTime } from '../util/text';
-import { FORM_TOKEN_LIFETIME_MS, formToken, formTokenValid } from './form-token';
+import { formToken, forgedFormRefusal } from '../util/form-token';
+import type { LinkPageRequest } from '../util/link-form';
 import { acknowledgeFields, verifyAcknowledge, type AcknowledgeLink } from './links';
-import {
-  ACKNOWLEDGE_PAGE_HEADERS,
-  acknowledgedPage,
-  confirmPage,
-  MAX_COMMENT_CHARS,
-  MAX_WHO_CHARS,
-  type WhoField,
-} from './page';
+import { acknowledgedPage, confirmPage, MAX_COMMENT_CHARS, MAX_WHO_CHARS, type WhoField } from './page';
 
 /**
  * What the acknowledge endpoint does (functions/acknowledge.ts registers it). A GET only shows what
@@ -42,16 +37,26 @@ export interface AcknowledgeDeps {
   /** The config's routes (whose recipients an email's page offers) and tenant names; absent when the config cannot be read. */
   policy?: Pick<Policy, 'route' | 'tenantNames'>;
   now: Date;
-  /** The person signed in, when the page is behind sign-in (issue 19): the acknowledgement is theirs. */
-  signedIn?: { name: string; upn?: string };
+  /**
+   * ACTIONS_SIGNING_KEY, when decisions from an alert (issue 19) are on: whoever has signed in on
+   * the decide pages (their sealed session cookie, from the ID token the monitor verified) is who
+   * acknowledges. Sign-in is never asked for here: without a session the page asks as before.
+   */
+  sessionKey?: string;
 }
 
-export interface AcknowledgeRequest {
-  method: string;
-  /** The link's query (GET) or the confirmation form (POST). */
-  fields: Record<string, string | undefined>;
-  /** The POST's Origin header. */
-  origin?: string;
+export interface AcknowledgeRequest extends LinkPageRequest {
+  /** The request's cookies: the decide pages' session cookie, when the person signed in there. */
+  cookies?: Record<string, string>;
+}
+
+/** Who signed in, by the decide pages' session cookie (lib/actions/session.ts), when decisions from an alert are on. */
+type SignedIn = { name: string; upn: string };
+
+function signedInPerson(request: AcknowledgeRequest, deps: AcknowledgeDeps): SignedIn | undefined {
+  if (!deps.sessionKey || !request.cookies) return undefined;
+  const person = readSession(request.cookies, deps.sessionKey, deps.now)?.person;
+  return person ? { name: person.name, upn: person.upn } : undefined;
 }
 
 export interface AcknowledgeResponse {
@@ -68,7 +73,7 @@ const SAVE_ATTEMPTS = 5;
 
 const page = (status: number, body: string): AcknowledgeResponse => ({
   status,
-  headers: ACKNOWLEDGE_PAGE_HEADERS,
+  headers: LINK_PAGE_HEADERS,
   body,
 });
 const problem = (status: number, title: string, text: string) => page(status, problemPage(title, text));
@@ -85,8 +90,8 @@ function channelWords(type: string): string {
 }
 
 /** Whom the page asks about: the signed-in person, the recipients of the email the link came in, or a name. */
-function whoFieldOf(link: AcknowledgeLink, deps: AcknowledgeDeps): WhoField {
-  if (deps.signedIn) return { kind: 'signed-in', name: signedInName(deps.signedIn) };
+function whoFieldOf(link: AcknowledgeLink, deps: AcknowledgeDeps, signedIn: SignedIn | undefined): WhoField {
+  if (signedIn) return { kind: 'signed-in', name: signedInName(signedIn) };
   const receiver: Route | undefined = deps.policy
     ? allReceivers(deps.policy.route).find((r) => r.id === link.receiver)
     : undefined;
@@ -97,7 +102,8 @@ function whoFieldOf(link: AcknowledgeLink, deps: AcknowledgeDeps): WhoField {
   };
 }
 
-function signedInName(person: { name: string; upn?: string }): string {
+/** `Adele Vance (adele.vance@contoso.com)`: the name and sign-in name of the verified ID token. */
+function signedInName(person: SignedIn): string {
   const name = displayLine(person.name, MAX_WHO_CHARS);
   return person.upn && person.upn !== person.name ? `${name} (${displayLine(person.upn, MAX_WHO_CHARS)})` : name;
 }
@@ -230,29 +236,18 @@ export async function handleAcknowledge(
   if (method !== 'GET' && method !== 'POST')
     return {
       ...problem(405, 'Not allowed', 'Open the link from the message.'),
-      headers: { ...ACKNOWLEDGE_PAGE_HEADERS, Allow: 'GET, POST' },
+      headers: { ...LINK_PAGE_HEADERS, Allow: 'GET, POST' },
     };
   const verified = verifyAcknowledge(fields, deps.settings.key, deps.now);
   if (!verified.ok) return problem(verified.status, 'This Acknowledge link does not work', verified.reason);
   const { link } = verified;
-  if (method === 'POST') {
-    // The form must come from this monitor's own page: its Origin, and the token only that page holds.
-    if (request.origin !== new URL(deps.settings.baseUrl).origin)
-      return problem(
-        403,
-        'Refused: not sent from this page',
-        'An alert is acknowledged only with the button of the page its link opens.',
-      );
-    if (!formTokenValid(deps.settings.key, fields.form, link.linkId, deps.now))
-      return problem(
-        403,
-        'Refused: the form is missing or too old',
-        `The page was open for more than ${FORM_TOKEN_LIFETIME_MS / 60_000} minutes, or the request did not come from it. Open the link from the message again.`,
-      );
-  }
+  // A POST must come from this monitor's own page: its Origin, and the token only that page holds.
+  const forged = forgedFormRefusal(request, deps.settings, 'acknowledge', link.linkId, deps.now);
+  if (forged) return problem(403, forged.title, forged.text);
   const alert = await alertFor(link, deps);
   if (!('fingerprint' in alert)) return alert;
   const earlier = await deps.ledger.get<AcknowledgeUse>('acknowledge', link.linkId);
+  const signedIn = signedInPerson(request, deps);
 
   if (method === 'GET') {
     const done = alreadyDone(earlier, alert, deps);
@@ -263,8 +258,11 @@ export async function handleAcknowledge(
       confirmPage({
         heading: headingOf(alert, deps),
         since: alert.startsAt as string,
-        who: whoFieldOf(link, deps),
-        fields: { ...acknowledgeFields(fields), form: formToken(deps.settings.key, link.linkId, deps.now) },
+        who: whoFieldOf(link, deps, signedIn),
+        fields: {
+          ...acknowledgeFields(fields),
+          form: formToken(deps.settings.key, 'acknowledge', link.linkId, deps.now),
+        },
         ...(cleared?.cleared
           ? {
               clearedBefore: `${cleared.by} had acknowledged it at ${formatTime(cleared.at)}, before ${cleared.cleared.why} at ${formatTime(cleared.cleared.at)}.`,
@@ -276,7 +274,7 @@ export async function handleAcknowledge(
 
   // A second confirmation of the link: what its first made (finishing the write if a crash interrupted it).
   if (earlier) return recordOnAlert(link, earlier, deps);
-  const who = whoFieldOf(link, deps);
+  const who = whoFieldOf(link, deps, signedIn);
   const by = whoFrom(fields, who);
   if (!by)
     return problem(

@@ -3,27 +3,9 @@ import { escapeHtml as e, formatTime } from '../util/text';
 
 /**
  * The pages of the acknowledge endpoint: the snooze pages' frame (small, script-free, every value
- * escaped: an alert's name comes from Graph, a name and a comment from whoever confirms), with
- * headers that let the confirmation form's POST carry an Origin the handler can check.
+ * escaped: an alert's name comes from Graph, a name and a comment from whoever confirms), sent with
+ * the link pages' headers (LINK_PAGE_HEADERS), which let the form's POST carry an Origin to check.
  */
-
-const PAGE_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-/**
- * `Referrer-Policy: same-origin`: the link's signed query never goes to another site, while the
- * page's own form still sends an `Origin` header (under `no-referrer` browsers send `Origin: null`
- * with a POST, per the Fetch standard, which would make the handler's Origin check refuse every
- * confirmation). No framing, no caching, no sniffing.
- */
-export const ACKNOWLEDGE_PAGE_HEADERS: Record<string, string> = {
-  'Content-Type': 'text/html; charset=utf-8',
-  'Content-Security-Policy': PAGE_CSP,
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  'Cache-Control': 'no-store',
-  'Referrer-Policy': 'same-origin',
-};
 
 const STYLE = `
 fieldset { border: 0; margin: 16px 0 0; padding: 0; } legend { font-size: 14px; margin-bottom: 4px; }

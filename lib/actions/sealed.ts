@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { timedToken, timedTokenValid } from '../util/form-token';
 
 /**
  * What the decide endpoint keeps in the browser, sealed with keys derived from ACTIONS_SIGNING_KEY
@@ -56,8 +57,7 @@ function csrfMac(key: string, session: string, linkId: string, step: string, iss
  * without server state: the session is the secret half, the HMAC the proof.
  */
 export function csrfToken(key: string, session: string, linkId: string, step: string, now: Date): string {
-  const issued = Math.floor(now.getTime() / 1000);
-  return `${issued}.${csrfMac(key, session, linkId, step, issued)}`;
+  return timedToken(now, (issued) => csrfMac(key, session, linkId, step, issued));
 }
 
 /** Whether a form's token was made for this session, link and step, within its lifetime. */
@@ -69,12 +69,5 @@ export function csrfValid(
   step: string,
   now: Date,
 ): boolean {
-  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token ?? '');
-  if (!match) return false;
-  const issued = Number(match[1]);
-  const age = now.getTime() - issued * 1000;
-  if (age < -60_000 || age > CSRF_LIFETIME_MS) return false;
-  const expected = Buffer.from(csrfMac(key, session, linkId, step, issued));
-  const given = Buffer.from(match[2] as string);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+  return timedTokenValid(token, now, CSRF_LIFETIME_MS, (issued) => csrfMac(key, session, linkId, step, issued));
 }

@@ -134,20 +134,31 @@ function neededPeriodNotifications(alert: AlertRecord, route: Route, now: Date):
   const log = alert.notified[route.id];
   const unresolved =
     log !== undefined && !log.resolved && alert.startsAt !== undefined && log.startsAt < alert.startsAt;
-  if (!route.sendResolved || alert.state === 'pending' || !unresolved) return next ? [next] : [];
-  // The earlier period ended before this one began: its end is bounded by this one's start.
-  const ended: NotificationItem = {
-    ...item({ ...alert, startsAt: log.startsAt }, route, 'resolved'),
-    endsAt: alert.startsAt,
-  };
-  return next ? [ended, next] : [ended];
+  // An earlier period ended before the next one began: its end is bounded by the next one's start.
+  const endOf = (startsAt: string, endsAt: string): NotificationItem => ({
+    ...item({ ...alert, startsAt }, route, 'resolved'),
+    endsAt,
+  });
+  const ended: NotificationItem[] = [];
+  if (route.sendResolved && log?.unresolvedBefore) ended.push(endOf(log.unresolvedBefore, log.startsAt));
+  if (route.sendResolved && alert.state !== 'pending' && unresolved)
+    ended.push(endOf(log.startsAt, alert.startsAt as string));
+  return next ? [...ended, next] : ended;
 }
 
 /** The route log after a notice went out (a notice of a period older than the one the log is at changes nothing). */
 export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: string): AlertRecord {
   const previous = alert.notified[notice.routeId];
-  if (previous && notice.startsAt < previous.startsAt) return alert;
+  if (previous && notice.startsAt < previous.startsAt) {
+    // The end of an earlier period the log had to move past (see RouteLog.unresolvedBefore): told now.
+    if (notice.kind !== 'resolved' || notice.startsAt !== previous.unresolvedBefore) return alert;
+    const { unresolvedBefore: _told, ...log } = previous;
+    return { ...alert, notified: { ...alert.notified, [notice.routeId]: log } };
+  }
   const same = previous && previous.startsAt === notice.startsAt ? previous : undefined;
+  // Moving on from a period the route heard begin and not end (its firing notice went out late,
+  // with this one's): that end is still owed, so the new log remembers it.
+  const owed = same ? same.unresolvedBefore : previous && !previous.resolved ? previous.startsAt : undefined;
   if (notice.kind === 'decided') {
     // A decision changes neither the reminder clock nor the material the route heard.
     if (!same) return alert;
@@ -165,6 +176,7 @@ export function afterSent(alert: AlertRecord, notice: NotificationItem, sentAt: 
     resolved: notice.kind === 'resolved' || (same?.resolved ?? false),
     material: notice.kind === 'resolved' ? same?.material : (notice.material ?? ''),
     ...(same?.decisions ? { decisions: same.decisions } : {}),
+    ...(owed ? { unresolvedBefore: owed } : {}),
   };
   return { ...alert, notified: { ...alert.notified, [notice.routeId]: log } };
 }

@@ -165,6 +165,12 @@ export interface RouteLog {
   material?: string;
   /** The decisions (decide link ids) of that period the route was told of. */
   decisions?: string[];
+  /**
+   * An earlier period the route was told began and not yet told ended: its firing notice went out
+   * late (it waited in the outbox) together with this period's, so the log moved on before that
+   * end could be told. Its resolved notice is owed until it goes out.
+   */
+  unresolvedBefore?: string;
 }
 
 /** One alert as the store keeps it between cycles. */

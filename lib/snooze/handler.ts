@@ -5,6 +5,8 @@ import type { AlertStore } from '../store/alert-store';
 import type { LinkLedger } from '../store/link-ledger';
 import type { LinkUse, SilenceStore, StoredSilence } from '../store/silence-store';
 import { formatTime } from '../util/text';
+import { formToken, forgedFormRefusal } from '../util/form-token';
+import type { LinkPageRequest } from '../util/link-form';
 import {
   DURATION_WORDS,
   SNOOZE_DURATIONS,
@@ -14,13 +16,15 @@ import {
   type SnoozeRequest,
   type SnoozeSettings,
 } from './links';
-import { confirmPage, donePage, problemPage, SNOOZE_PAGE_HEADERS } from './page';
+import { confirmPage, donePage, problemPage, LINK_PAGE_HEADERS } from './page';
 
 /**
  * What the snooze endpoint does (functions/snooze.ts registers it): a GET only shows what the
  * link would do and a button, because mail scanners and link previews open links by themselves;
- * only the POST of that button, with the same signed fields, makes the silence. Both check the
- * signature and the expiry; nothing about the alert is trusted from the request but its identity.
+ * only the POST of that button makes the silence, and only with the link's signed fields, the
+ * form's anti-forgery token (a page on another site cannot read it) and an Origin of this monitor
+ * (lib/util/form-token.ts, as for the acknowledge page). Both check the signature and the expiry;
+ * nothing about the alert is trusted from the request but its identity.
  */
 
 export interface SnoozeDeps {
@@ -39,7 +43,7 @@ export interface SnoozeResponse {
   body: string;
 }
 
-const page = (status: number, body: string): SnoozeResponse => ({ status, headers: SNOOZE_PAGE_HEADERS, body });
+const page = (status: number, body: string): SnoozeResponse => ({ status, headers: LINK_PAGE_HEADERS, body });
 
 /** `Quarantined: Woodgrove to Contoso (Contoso)`, as the alert's messages name it. */
 function headingOf(alert: AlertRecord, deps: SnoozeDeps): string {
@@ -147,21 +151,20 @@ function silenceFor(link: SnoozeLink, alert: AlertRecord, by: string, deps: Snoo
 }
 
 /** Handles a GET (the confirmation page) or a POST (make the silence) of the snooze endpoint. */
-export async function handleSnooze(
-  method: string,
-  fields: Record<string, string | undefined>,
-  deps: SnoozeDeps,
-): Promise<SnoozeResponse> {
+export async function handleSnooze(request: LinkPageRequest, deps: SnoozeDeps): Promise<SnoozeResponse> {
+  const { method, fields } = request;
   if (method !== 'GET' && method !== 'POST')
     return {
       ...page(405, problemPage('Not allowed', 'Open the link from the email.')),
-      headers: { ...SNOOZE_PAGE_HEADERS, Allow: 'GET, POST' },
+      headers: { ...LINK_PAGE_HEADERS, Allow: 'GET, POST' },
     };
   const verified = readSnoozeLink(fields, deps.snooze.key, deps.now);
   if (!verified.ok) return page(verified.status, problemPage('This snooze link does not work', verified.reason));
   const { link } = verified;
-  const { request } = link;
-  const alert = await alertFor(request, deps);
+  // A POST must come from this monitor's own page: its Origin, and the token only that page holds.
+  const forged = forgedFormRefusal(request, deps.snooze, 'snooze', link.linkId, deps.now);
+  if (forged) return page(403, problemPage(forged.title, forged.text));
+  const alert = await alertFor(link.request, deps);
   if (!('fingerprint' in alert)) return alert;
   const heading = headingOf(alert, deps);
   const uses = usesOf(link, deps);
@@ -169,14 +172,14 @@ export async function handleSnooze(
   const earlier = await uses.get();
   if (earlier && earlier.silence.endsAt.getTime() <= deps.now.getTime()) return usedPage(earlier, heading);
   if (method === 'GET') {
-    const until = new Date(deps.now.getTime() + SNOOZE_DURATIONS[request.duration]);
+    const { duration } = link.request;
     return page(
       200,
       confirmPage({
         heading,
-        duration: DURATION_WORDS[request.duration],
-        until,
-        fields: link.fields,
+        duration: DURATION_WORDS[duration],
+        until: new Date(deps.now.getTime() + SNOOZE_DURATIONS[duration]),
+        fields: { ...link.fields, form: formToken(deps.snooze.key, 'snooze', link.linkId, deps.now) },
       }),
     );
   }

@@ -2,19 +2,28 @@ import { htmlPage } from '../util/html-page';
 import { escapeHtml as e, formatTime } from '../util/text';
 
 /**
- * The pages of the snooze endpoint: small, script-free HTML whose Content-Security-Policy allows
- * no script and forms only to itself. Every value is escaped (an alert's name comes from Graph).
+ * The pages of the snooze endpoint, and the frame of every link page: small, script-free HTML whose
+ * Content-Security-Policy allows no script and forms only to itself. Every value is escaped (an
+ * alert's name comes from Graph).
  */
 
-const SNOOZE_PAGE_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const LINK_PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-export const SNOOZE_PAGE_HEADERS: Record<string, string> = {
+/**
+ * The headers of every link page (snooze, acknowledge). `Referrer-Policy: same-origin`: the link's
+ * signed query never goes to another site, while the page's own form still sends an `Origin`
+ * header (under `no-referrer` browsers send `Origin: null` with a POST, per the Fetch standard,
+ * which would make the Origin check of lib/util/form-token.ts refuse every confirmation). No
+ * framing, no caching, no sniffing.
+ */
+export const LINK_PAGE_HEADERS: Record<string, string> = {
   'Content-Type': 'text/html; charset=utf-8',
-  'Content-Security-Policy': SNOOZE_PAGE_CSP,
+  'Content-Security-Policy': LINK_PAGE_CSP,
   'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
   'Cache-Control': 'no-store',
-  'Referrer-Policy': 'no-referrer',
+  'Referrer-Policy': 'same-origin',
 };
 
 const STYLE = `body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1f; margin: 0; padding: 24px 16px; background: #f3f2f1; }

@@ -12,3 +12,12 @@ export async function linkPageFields(
   if (text.length > maxBytes) return undefined;
   return Object.fromEntries(new URLSearchParams(text).entries());
 }
+
+/** A request to a link's page (snooze, acknowledge), as its handler takes it. */
+export interface LinkPageRequest {
+  method: string;
+  /** The link's query (GET) or the confirmation form (POST). */
+  fields: Record<string, string | undefined>;
+  /** The POST's Origin header: lib/util/form-token.ts checks it is this monitor's. */
+  origin?: string;
+}

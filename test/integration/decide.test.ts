@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { acknowledge } from '../../functions/acknowledge';
 import { decide } from '../../functions/decide';
 import { DecisionAudit } from '../../lib/actions/audit';
 import { IN_FLIGHT_MS, type ExecutionPoint } from '../../lib/actions/execute';
@@ -18,6 +19,7 @@ import { LINK_LEDGER_TABLE, LinkLedger } from '../../lib/store/link-ledger';
 import { Browser as PageBrowser, formOf, type Serve } from '../../scripts/decide-browser';
 import { captureLog } from '../support/log-capture';
 import { DEMO_SCENARIO, ownStorage, startWorld, type World } from '../support/world';
+import type { DeliveredEmail } from '../../emulators/acs';
 
 /**
  * Decisions from an alert end to end, against the emulators (Graph with restart and
@@ -88,6 +90,9 @@ describe('decisions from an alert, against the emulators', () => {
       WATCH_ACTIONS: 'on',
       ACTIONS_SIGNING_KEY: 'decide-signing-key-for-the-integration-test-0123',
       ACTIONS_BASE_URL: BASE,
+      // Acknowledge links too, on the same host: the decide pages' session reaches the acknowledge page.
+      SNOOZE_SIGNING_KEY: 's'.repeat(48),
+      SNOOZE_BASE_URL: BASE,
     });
     // The app people sign in to is the emulator's one app registration; its redirect URI is ours.
     world.env.ACTIONS_SIGNIN_CLIENT_ID = world.cloud.clientId;
@@ -347,6 +352,65 @@ describe('decisions from an alert, against the emulators', () => {
         ).status,
       ).toBe(404);
     expect(restarts()).toHaveLength(restartsBefore);
+    await healthy();
+  });
+
+  it('someone signed in on the decide pages acknowledges in their own name; without the session the page asks as before', async () => {
+    const link = await trip();
+    const email = world.cloud.acs.messages().find((m) => m.plainText?.includes(link)) as DeliveredEmail;
+    const ackLink = /https:\/\/sync-watch\.contoso\.com\/api\/acknowledge\?\S+/.exec(email.plainText ?? '')?.[0];
+    expect(ackLink).toBeDefined();
+    /** The acknowledge function as the Functions host runs it, with the browser's cookies. */
+    const acknowledgeAs = async (
+      browser: PageBrowser | undefined,
+      method: 'GET' | 'POST',
+      form?: Record<string, string>,
+    ) => {
+      Object.assign(process.env, world.env);
+      const cookie = [...(browser?.jar ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
+      const response = await acknowledge(
+        new HttpRequest({
+          method,
+          url: method === 'GET' ? (ackLink as string) : `${BASE}/api/acknowledge`,
+          headers: {
+            ...(cookie ? { cookie } : {}),
+            ...(form ? { origin: BASE, 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          },
+          ...(form ? { body: { string: new URLSearchParams(form).toString() } } : {}),
+        }),
+        new InvocationContext({
+          functionName: 'acknowledge',
+          logHandler: (level, ...args) => captureLog('acknowledge function', `${level}: ${args.join(' ')}`),
+        }),
+      );
+      return { status: response.status, body: String(response.body ?? '') };
+    };
+
+    // Nobody signed in: the page offers the recipients of the email, as without decisions.
+    const anonymous = await acknowledgeAs(undefined, 'GET');
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body).toContain('name="who"');
+    expect(anonymous.body).not.toContain('You are signed in');
+
+    // Adele signs in through the authority on the decide page; the acknowledge page then knows her.
+    const adele = new PageBrowser(BASE, viaFunction(world));
+    expect((await adele.open(link)).status).toBe(200);
+    const page = await acknowledgeAs(adele, 'GET');
+    expect(page.status, page.body).toBe(200);
+    expect(page.body).toContain('You are signed in as <strong>Adele Vance (adele.vance@contoso.com)</strong>');
+    expect(page.body).not.toContain('name="who"');
+    const done = await acknowledgeAs(adele, 'POST', {
+      ...formOf(page.body, 'Acknowledge'),
+      comment: 'Checking the deletes',
+    });
+    expect(done.status, done.body).toBe(201);
+    const status = await readStatusFromEnv(world.env);
+    const shown = status.firing.find((a) => a.condition === 'deletion-threshold');
+    expect(shown?.acknowledged).toMatchObject({
+      by: 'Adele Vance (adele.vance@contoso.com)',
+      comment: 'Checking the deletes',
+    });
+    expect(renderStatusPage(status)).toContain('acknowledged</span> by Adele Vance (adele.vance@contoso.com) at');
     await healthy();
   });
 

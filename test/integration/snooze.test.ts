@@ -12,7 +12,8 @@ import { loadSettings } from '../../lib/settings/settings';
 import { runCycle } from '../../lib/cycle/cycle';
 import { readStatus } from '../../lib/status/status';
 import { renderStatusPage } from '../../lib/status/page';
-import { snoozeParams } from '../../lib/snooze/links';
+import { readSnoozeLink, snoozeParams } from '../../lib/snooze/links';
+import { formToken } from '../../lib/util/form-token';
 import { ALERTS_TABLE, AlertStore } from '../../lib/store/alert-store';
 import { SilenceStore } from '../../lib/store/silence-store';
 import { STATE_TABLE, stateStores } from '../../lib/store/state-table';
@@ -27,6 +28,16 @@ import { CONTOSO, FABRIKAM_JOB, quarantine } from '../support/demo';
  */
 
 const BASE = 'https://sync-watch.example.net';
+
+/** The hidden fields of a confirmation page's form (the link's signed fields and the page's token). */
+function hiddenFields(body: string): Record<string, string> {
+  return Object.fromEntries(
+    [...body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
+      m[1] as string,
+      (m[2] as string).replace(/&amp;/g, '&'),
+    ]),
+  );
+}
 
 describe('snooze links', () => {
   let world: World;
@@ -68,15 +79,29 @@ describe('snooze links', () => {
       functionName: 'snooze',
       logHandler: (level, ...args) => captureLog('snooze function', `${level}: ${args.join(' ')}`),
     });
-  const call = async (method: 'GET' | 'POST', url: string, body?: string) => {
+  /** A request to the Function App's snooze function, as a browser makes it (a POST with the page's Origin). */
+  const call = async (method: 'GET' | 'POST', url: string, body?: string, origin = BASE) => {
     Object.assign(process.env, world.env);
     const request = new HttpRequest({
       method,
       url,
-      ...(body ? { body: { string: body }, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {}),
+      ...(body
+        ? { body: { string: body }, headers: { 'content-type': 'application/x-www-form-urlencoded', origin } }
+        : {}),
     });
     const response = await snooze(request, context());
     return { status: response.status, headers: response.headers, body: String(response.body ?? '') };
+  };
+  /**
+   * A confirmation as the page's form makes it at `at`: the link's fields, who, and the form's
+   * token as the page would have shown it (minted by the page's own module: a page shown at `at`,
+   * also when the link's state means none is shown then), posted with this monitor's Origin.
+   */
+  const confirmAt = (fields: Record<string, string>, by: string, at: Date) => {
+    const link = readSnoozeLink(fields, 'k'.repeat(48), at);
+    if (!link.ok) throw new Error(link.reason);
+    const form = formToken('k'.repeat(48), 'snooze', link.link.linkId, at);
+    return snoozeFromEnv(world.env, { method: 'POST', fields: { ...fields, by, form }, origin: BASE }, at);
   };
   const fabrikamEmails = () =>
     world.cloud.acs.messages().filter((m) => m.subject.includes('Deletion threshold tripped'));
@@ -115,7 +140,15 @@ describe('snooze links', () => {
     // A changed link is refused.
     expect((await call('GET', day.replace('d=1d', 'd=4h'))).status).toBe(403);
 
-    const form = new URLSearchParams([...new URL(day).searchParams.entries(), ['by', 'alice@contoso.com']]).toString();
+    // The button's POST acts only from this page: another site's post, or one without the page's token, is refused.
+    const form = new URLSearchParams({ ...hiddenFields(page.body), by: 'alice@contoso.com' }).toString();
+    const forged = await call('POST', `${BASE}/api/snooze`, form, 'https://evil.example');
+    expect([forged.status, forged.body.includes('Refused: not sent from this page')]).toEqual([403, true]);
+    const linkOnly = new URLSearchParams([...new URL(day).searchParams.entries(), ['by', 'mallory']]).toString();
+    const noToken = await call('POST', `${BASE}/api/snooze`, linkOnly);
+    expect([noToken.status, noToken.body.includes('Refused: the form is missing or too old')]).toEqual([403, true]);
+    expect(await stores().silences.list()).toEqual([]);
+
     const done = await call('POST', `${BASE}/api/snooze`, form);
     expect(done.status).toBe(201);
     expect(done.body).toContain('Muted until');
@@ -174,7 +207,10 @@ describe('snooze links', () => {
       .map((m) => m[0])
       .find((l) => l.includes('d=4h')) as string;
     const fields = Object.fromEntries(new URL(link).searchParams.entries());
-    const form = new URLSearchParams({ ...fields, by: 'carol@contoso.com' }).toString();
+    const form = new URLSearchParams({
+      ...hiddenFields((await call('GET', link)).body),
+      by: 'carol@contoso.com',
+    }).toString();
     const before = (await stores().silences.list()).length;
 
     // Two instances take the same confirmation at once: one silence, both pages say so.
@@ -186,15 +222,15 @@ describe('snooze links', () => {
     expect((await stores().silences.list()).length).toBe(before + 1);
 
     // Used again while its silence is on: the same silence, nothing new.
-    const during = await snoozeFromEnv(world.env, 'POST', { ...fields, by: 'dave' }, new Date(t0.getTime() + 3600_000));
+    const during = await confirmAt(fields, 'dave', new Date(t0.getTime() + 3600_000));
     expect([during.status, during.body.includes('Already snoozed')]).toEqual([200, true]);
 
     // The silence ended 4 h in; a day later its row is cleaned up. The link still has days to run.
     const later = new Date(t0.getTime() + 30 * 3600_000);
     await stores().silences.current(later);
     expect((await stores().silences.list()).length).toBe(before);
-    const opened = await snoozeFromEnv(world.env, 'GET', fields, later);
-    const replay = await snoozeFromEnv(world.env, 'POST', { ...fields, by: 'mallory' }, later);
+    const opened = await snoozeFromEnv(world.env, { method: 'GET', fields }, later);
+    const replay = await confirmAt(fields, 'mallory', later);
     expect(replay.status).toBe(409);
     expect(replay.body).toContain('This link was already used');
     expect(replay.body).toContain('carol@contoso.com');
@@ -219,10 +255,9 @@ describe('snooze links', () => {
     const old = (duration: '4h' | '1d') =>
       snoozeParams({ tenantId: CONTOSO, fingerprint: alert.fingerprint, duration, expires }, 'k'.repeat(48));
     const before = (await stores().silences.list()).length;
-    const post = (fields: Record<string, string>, at: Date) =>
-      snoozeFromEnv(world.env, 'POST', { ...fields, by: 'erin@contoso.com' }, at);
+    const post = (fields: Record<string, string>, at: Date) => confirmAt(fields, 'erin@contoso.com', at);
 
-    expect((await snoozeFromEnv(world.env, 'GET', old('4h'), t0)).status).toBe(200);
+    expect((await snoozeFromEnv(world.env, { method: 'GET', fields: old('4h') }, t0)).status).toBe(200);
     expect((await post(old('4h'), t0)).status).toBe(201);
     expect((await post(old('4h'), t0)).body).toContain('Already snoozed');
     expect((await stores().silences.list()).length).toBe(before + 1);
@@ -249,14 +284,17 @@ describe('snooze links', () => {
       new Date(expires * 1000),
       earlier,
     );
-    const replay = await snoozeFromEnv(world.env, 'GET', legacy, t0);
+    const replay = await snoozeFromEnv(world.env, { method: 'GET', fields: legacy }, t0);
     expect(replay.status).toBe(409);
     expect(replay.body).toContain('frank@contoso.com');
   });
 
   it('says snooze links are off without SNOOZE_SIGNING_KEY, and refuses other methods', async () => {
-    const off = await snoozeFromEnv({ ...world.env, SNOOZE_SIGNING_KEY: '', SNOOZE_BASE_URL: '' }, 'GET', {});
+    const off = await snoozeFromEnv(
+      { ...world.env, SNOOZE_SIGNING_KEY: '', SNOOZE_BASE_URL: '' },
+      { method: 'GET', fields: {} },
+    );
     expect([off.status, off.body.includes('Snooze links are off')]).toEqual([404, true]);
-    expect((await snoozeFromEnv(world.env, 'DELETE', {})).status).toBe(405);
+    expect((await snoozeFromEnv(world.env, { method: 'DELETE', fields: {} })).status).toBe(405);
   });
 });

@@ -16,6 +16,7 @@ import { AlertStore } from '../../lib/store/alert-store';
 import { OutboxStore } from '../../lib/store/outbox-store';
 import { stateStores } from '../../lib/store/state-table';
 import { MAX_PROPERTY_CHARS, StorageError } from '../../lib/store/table';
+import { TimeoutError } from '../../lib/util/deadline';
 import { TableClient } from '@azure/data-tables';
 import { MemoryTable, unreachable } from '../support/memory-table';
 import { handleAcknowledge } from '../../lib/acknowledge/handler';
@@ -211,6 +212,34 @@ function soakPolicy(firstTenant: string): Policy {
     budget: BUDGET,
     tenantNames: new Map(),
   };
+}
+
+/**
+ * A client of one instance that, like the Function App's (lib/clients/timeouts.ts: past the cycle's
+ * deadline nothing new starts), starts no call once its cycle is over: `over()` says when. The
+ * soak's cycles are simulated minutes that pass in milliseconds, while an instance's deadline and
+ * its wait for the planning lease run in real time; without this, an instance left running (a
+ * kill-fated one whose point never came, not awaited) acts cycles later in simulated time, with
+ * evidence observed then, which no instance of the Function App can: its deadline (80 % of the
+ * schedule's interval) ends before the next cycle begins, and every Table Storage, ACS and webhook
+ * call after it fails. Seen in seed 2: an instance of 11:41 waited ~60 ms for the lease while four
+ * simulated cycles went by, then took it at 12:02 and resolved a quarantine that had fired at
+ * 12:02 from its 11:41 view of the job.
+ */
+function untilOver<T extends object>(client: T, what: string, over: () => boolean, calls?: string[]): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || (calls && !calls.includes(String(prop)))) return value;
+      return (...args: unknown[]) => {
+        if (!over()) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const error = new TimeoutError(`${what} ${String(prop)} (its simulated cycle is over)`, CYCLE_MS);
+        // A listing fails at its first page, as the SDK's paged iterator does.
+        if (prop === 'listEntities') return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+        return Promise.reject(error);
+      };
+    },
+  });
 }
 
 class SimError extends Error {
@@ -580,17 +609,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let maxAlertRows = 0;
   let maxStateRows = 0;
   const violations: string[] = [];
+  const LATE = 'an instance still running when its simulated cycle ended (no call after it, as past its deadline)';
   const instance = (id: string, fate: 'live' | 'crash' | 'kill') => {
     const point = pick(POINTS);
+    // This instance's cycle is over once the simulated clock has moved on to the next one.
+    const cycleAt = now;
+    const over = () => now !== cycleAt;
+    const alertsTable = untilOver(storage.alerts, 'Table Storage', over);
+    const stateTable = untilOver(storage.state, 'Table Storage', over);
     const deps: CycleDeps = {
       targets: tenants.map((t) => ({ tenantId: t.id, tokenTenant: t.id })),
       graphFor: (target, limits) =>
         graphFor(tenants.find((t) => t.id === target.tenantId) as SimTenant)(target, limits),
-      alerts: new RecordingAlerts(storage.alerts),
-      ...stateStores(storage.state),
-      outbox: new RecordingOutbox(storage.state),
-      mailer,
-      poster,
+      alerts: new RecordingAlerts(alertsTable),
+      ...stateStores(stateTable),
+      outbox: new RecordingOutbox(stateTable),
+      mailer: untilOver(mailer, 'ACS', over, ['send', 'status']),
+      poster: untilOver(poster, 'the webhook', over, ['post']),
       policy,
       clock,
       log: quietLog,
@@ -611,9 +646,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     };
     instanceRuns++;
     const run = runCycle(deps).then(
-      () => undefined,
+      () => void (over() && count(LATE)),
       (error: unknown) => {
         if (fate === 'crash' && String((error as Error).message).startsWith('simulated crash')) return;
+        // Still running when its cycle was over (at the start: it could not even read the outbox).
+        if (error instanceof StorageError && over()) return void count(LATE);
         // Table Storage cut before the cycle's first call: it could not run, as designed.
         if (error instanceof StorageError && storageCut)
           return void count('a cycle that could not run (Table Storage down at its start)');

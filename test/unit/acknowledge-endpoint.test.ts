@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { handleAcknowledge, type AcknowledgeDeps } from '../../lib/acknowledge/handler';
-import { formToken } from '../../lib/acknowledge/form-token';
+import { formToken } from '../../lib/util/form-token';
 import { acknowledgeLink } from '../../lib/acknowledge/links';
 import { LinkLedger } from '../../lib/store/link-ledger';
 import { linkFields as signedFields, newLink } from '../../lib/util/signed-links';
 import type { AlertRecord, NotificationItem } from '../../lib/model';
 import { AlertStore, ConcurrentUpdateError } from '../../lib/store/alert-store';
 import { MemoryTable } from '../support/memory-table';
+import { DEFAULT_ACCESS } from '../../lib/actions/access';
+import { newSession, sessionCookie } from '../../lib/actions/session';
+import { personOf } from '../../lib/actions/sign-in';
 import { policy, route } from '../support/policy';
 import { at, firingQuarantine, MIN, QUARANTINE_FP, QUARANTINE_LABELS, T0 } from '../support/quarantine-alert';
 
@@ -189,14 +192,76 @@ describe('the acknowledge endpoint', () => {
     expect((await stored()).acknowledged).toBeUndefined();
   });
 
-  it('the person signed in (when the page is behind sign-in) is who acknowledges', async () => {
-    const { deps, stored } = await world();
-    const signedIn = { name: 'Erin Example', upn: 'erin@contoso.com' };
-    const page = await handleAcknowledge(GET(linkFields(firingAlert())), deps(t0, { signedIn }));
-    expect(page.body).toContain('You are signed in as <strong>Erin Example (erin@contoso.com)</strong>');
-    expect(page.body).not.toContain('name="who"');
-    expect((await handleAcknowledge(POST(formOf(page.body)), deps(t0, { signedIn }))).status).toBe(201);
-    expect((await stored()).acknowledged?.by).toBe('Erin Example (erin@contoso.com)');
+  describe('someone signed in on the decide pages (WATCH_ACTIONS on)', () => {
+    const SESSION_KEY = 'actions-signing-key-of-this-test-0123456789';
+    /** The decide pages' session cookie, made as they make it from a verified ID token's claims. */
+    const sessionOf = (now: Date, name = 'Adele Vance', key = SESSION_KEY) => {
+      const person = personOf({
+        oid: '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0',
+        tid: labels.tenantId,
+        name,
+        preferred_username: 'adele.vance@contoso.com',
+      });
+      const cookie = sessionCookie(newSession(person, DEFAULT_ACCESS, now), key, now);
+      return { [cookie.name]: cookie.value, other: 'x' };
+    };
+    const signedIn = (now: Date) => ({ sessionKey: SESSION_KEY, now });
+
+    it('acknowledges in the name of the verified token, whatever the form says, through the link’s receiver', async () => {
+      const { deps, stored } = await world();
+      const cookies = sessionOf(t0);
+      const page = await handleAcknowledge({ ...GET(linkFields(firingAlert())), cookies }, deps(t0, signedIn(t0)));
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('You are signed in as <strong>Adele Vance (adele.vance@contoso.com)</strong>');
+      expect(page.body).not.toContain('name="who"');
+      // A name slipped into the form does not change who it is: the session says.
+      const form = formOf(page.body, { who: 'alice@contoso.com', comment: 'mine' });
+      const done = await handleAcknowledge({ ...POST(form), cookies }, deps(at(MIN), signedIn(at(MIN))));
+      expect(done.status).toBe(201);
+      expect(done.body).toContain('Acknowledged by <strong>Adele Vance (adele.vance@contoso.com)</strong>');
+      expect((await stored()).acknowledged).toMatchObject({
+        by: 'Adele Vance (adele.vance@contoso.com)',
+        comment: 'mine',
+        via: 'root',
+      });
+    });
+
+    it('escapes the name the token carries', async () => {
+      const { deps } = await world();
+      const cookies = sessionOf(t0, 'Adele <b>Vance</b>');
+      const page = await handleAcknowledge({ ...GET(linkFields(firingAlert())), cookies }, deps(t0, signedIn(t0)));
+      expect(page.body).toContain('Adele &lt;b&gt;Vance&lt;/b&gt; (adele.vance@contoso.com)');
+      expect(page.body).not.toContain('<b>Vance</b>');
+    });
+
+    it('without a valid session (none, another key’s, expired, or decisions off) the page asks as before', async () => {
+      const { deps, stored } = await world();
+      const fields = linkFields(firingAlert());
+      const cases: [string, Record<string, string> | undefined, Partial<AcknowledgeDeps>][] = [
+        ['no cookie', undefined, signedIn(t0)],
+        ['a session sealed with another key', sessionOf(t0, 'Adele Vance', 'another-key-'.repeat(4)), signedIn(t0)],
+        ['a session of 31 minutes ago', sessionOf(at(-31 * MIN)), signedIn(t0)],
+        ['a tampered cookie', { '__Host-esw-decide': 'A'.repeat(80) }, signedIn(t0)],
+        ['decisions from an alert off', sessionOf(t0), {}],
+      ];
+      for (const [what, cookies, extra] of cases) {
+        const page = await handleAcknowledge({ ...GET(fields), ...(cookies ? { cookies } : {}) }, deps(t0, extra));
+        expect([what, page.status, page.body.includes('You are signed in'), page.body.includes('name="who"')]).toEqual([
+          what,
+          200,
+          false,
+          true,
+        ]);
+      }
+      // Confirmed without a session, it is the recipient chosen, as before.
+      const page = await handleAcknowledge(GET(fields), deps(t0, signedIn(t0)));
+      const done = await handleAcknowledge(
+        POST(formOf(page.body, { who: 'bob@contoso.com' })),
+        deps(at(MIN), signedIn(at(MIN))),
+      );
+      expect(done.status).toBe(201);
+      expect((await stored()).acknowledged?.by).toBe('bob@contoso.com');
+    });
   });
 
   describe('refusals, each by name', () => {
@@ -208,7 +273,12 @@ describe('the acknowledge endpoint', () => {
         ['another origin', POST(form, 'https://evil.example'), t0, 'not sent from this page'],
         ['no origin', POST(form, null), t0, 'not sent from this page'],
         ['no token', POST({ ...form, form: '' }), t0, 'the form is missing or too old'],
-        ['another link’s token', POST({ ...form, form: formToken(KEY, 'x'.repeat(22), t0) }), t0, 'missing or too old'],
+        [
+          'another link’s token',
+          POST({ ...form, form: formToken(KEY, 'acknowledge', 'x'.repeat(22), t0) }),
+          t0,
+          'missing or too old',
+        ],
         [
           'a forged token',
           POST({ ...form, form: `${Math.floor(t0.getTime() / 1000)}.${'A'.repeat(43)}` }),

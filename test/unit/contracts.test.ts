@@ -912,6 +912,37 @@ describe('flapping, found by the soak', () => {
     expect(neededNotifications({ ...again, state: 'pending' }, root, now)).toEqual([]);
   });
 
+  it('a delayed firing notice of the earlier period that goes out with the new period’s: the earlier end is still told, once', () => {
+    // Soak seed 2: the firing notice of the period from 03:00 failed to send (ACS 503) and waited in
+    // the outbox; the alert ended and fired again at 05:00 before it went out; then both firing
+    // notices went out in one cycle, the earlier first. The route heard the 03:00 period begin and
+    // must hear it end, though its log has moved on to the 05:00 period.
+    const p1 = { ...quarantined, startsAt: '2026-11-27T03:00:00.000Z', notified: {} };
+    const p2 = { ...p1, startsAt: '2026-11-27T05:00:00.000Z' };
+    const soon = new Date('2026-11-27T05:10:00Z');
+    const firingOf = (a: AlertRecord) => neededNotification(a, root, now) as NotificationItem;
+    const both = afterSent(
+      afterSent(p2, firingOf(p1), '2026-11-27T05:00:05.000Z'),
+      firingOf(p2),
+      '2026-11-27T05:00:06.000Z',
+    );
+    const owed = neededNotifications(both, root, soon);
+    expect(owed.map((n) => [n.kind, n.startsAt, n.endsAt])).toEqual([
+      ['resolved', '2026-11-27T03:00:00.000Z', '2026-11-27T05:00:00.000Z'],
+    ]);
+    // Told, it is owed no more, and the 05:00 period goes on as before (its reminder, then its own end).
+    const toldEnd = afterSent(both, owed[0] as NotificationItem, '2026-11-27T05:05:00.000Z');
+    expect(neededNotifications(toldEnd, root, soon)).toEqual([]);
+    expect(toldEnd.notified.root).toMatchObject({ startsAt: '2026-11-27T05:00:00.000Z', resolved: false });
+    const ended = { ...toldEnd, state: 'resolved' as const, endsAt: '2026-11-27T06:00:00.000Z' };
+    expect(neededNotifications(ended, root, soon).map((n) => [n.kind, n.startsAt])).toEqual([
+      ['resolved', '2026-11-27T05:00:00.000Z'],
+    ]);
+    // A route that wants no resolved notices is owed none.
+    const quiet = { ...root, sendResolved: false };
+    expect(neededNotifications(both, quiet, soon)).toEqual([]);
+  });
+
   it('dispatch sends both, as one routed pair', () => {
     const first = told(quarantined, '2026-11-27T03:00:05.000Z');
     const again = { ...first, startsAt: '2026-11-27T05:00:00.000Z' };
