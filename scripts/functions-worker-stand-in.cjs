@@ -1,3 +1,5 @@
+/* global require, performance */
+/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS script, as the Functions worker is */
 /**
  * `node scripts/functions-worker-stand-in.cjs <app dir>`: loads a Function App's code the way the
  * Azure Functions Node.js worker does at start, without the host, and prints one JSON line:
