@@ -5,11 +5,18 @@
  * request of a timer invocation at 274 ms from a new process instead of 562 ms (docs/scale.md,
  * "Cold start"; bench/results.json). azd runs it after `npm run build` (azure.yaml, prepackage); with Core Tools, run it
  * before `func azure functionapp publish`. package.json `main` (dist/functions/*.js) finds it.
- * `@azure/functions-core` stays outside: the Functions host gives it to the worker at run time.
+ *
+ * The package ships no node_modules (.funcignore): everything the app needs at run time is in
+ * dist/. `@azure/functions` (the v4 programming model) is bundled: the worker brings only its own
+ * v3 copy. `@azure/functions-core` stays outside: it is no package at all, the worker answers
+ * `require('@azure/functions-core')` itself (scripts/functions-worker-stand-in.cjs does the same in
+ * the tests). The Kusto language service's two scripts are copied beside the bundle, to dist/kusto/,
+ * and loaded from there only for a config with KQL rules (lib/config/kql-check.ts).
  */
-import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
+import { KUSTO_SCRIPTS, kustoBesideBundle } from '../lib/config/kql-check';
 
 /**
  * esbuild options for a Node bundle of this app. Some Azure SDK packages ship ESM that reads
@@ -26,7 +33,10 @@ export const NODE_BUNDLE = {
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 } satisfies BuildOptions;
 
-/** Bundles every function file of `root`/functions into `outfile`. */
+/**
+ * Bundles every function file of `root`/functions into `outfile`, and copies the Kusto language
+ * service's scripts from `root`'s node_modules to where the bundle looks for them (../kusto/).
+ */
 export async function bundleFunctions(root: string, outfile: string, options: BuildOptions = {}): Promise<void> {
   const functions = readdirSync(join(root, 'functions'))
     .filter((f) => f.endsWith('.ts'))
@@ -43,22 +53,10 @@ export async function bundleFunctions(root: string, outfile: string, options: Bu
     minify: true,
     ...options,
   });
-}
-
-/**
- * The node_modules a bundle in `dir` finds at run time, as the deployment has them: the host's
- * `@azure/functions-core` (given: a stand-in that records, or ignores, what registers) and the
- * Kusto language service, loaded from there when a config has KQL rules (lib/config/kql-check.ts),
- * linked from this project's node_modules.
- */
-export function runtimeModules(root: string, dir: string, functionsCore: string): void {
-  mkdirSync(join(dir, 'node_modules', '@azure', 'functions-core'), { recursive: true });
-  writeFileSync(join(dir, 'node_modules', '@azure', 'functions-core', 'index.js'), functionsCore);
-  mkdirSync(join(dir, 'node_modules', '@kusto'), { recursive: true });
-  symlinkSync(
-    join(root, 'node_modules', '@kusto', 'language-service-next'),
-    join(dir, 'node_modules', '@kusto', 'language-service-next'),
-  );
+  const kusto = kustoBesideBundle(dirname(outfile));
+  mkdirSync(kusto, { recursive: true });
+  for (const script of [...KUSTO_SCRIPTS, 'package.json'])
+    copyFileSync(join(root, 'node_modules', '@kusto', 'language-service-next', script), join(kusto, script));
 }
 
 if (require.main === module) {
@@ -66,7 +64,7 @@ if (require.main === module) {
   // tsc's files must go: `main` would load the functions twice.
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   bundleFunctions(root, join(root, 'dist', 'functions', 'app.js')).then(
-    () => console.log('dist/functions/app.js written'),
+    () => console.log('dist/functions/app.js and dist/kusto/ written'),
     (error: unknown) => {
       console.error(error);
       process.exit(1);

@@ -1,27 +1,22 @@
 /**
  * `npx tsx scripts/kql-check-cost.ts [runs]`: what checking the config's KQL rules with the Kusto
  * language service (lib/config/kql-check.ts) costs the Function App's process when it starts, as
- * deployed: the esbuild bundle (scripts/bundle.ts) loaded by plain Node with the package's
- * node_modules, as functions/watch.ts validates its settings and config at load. Each run is a new
+ * deployed: the package (scripts/bundle.ts's dist/ and package.json, no node_modules) loaded as the
+ * Functions worker loads it (scripts/functions-worker-stand-in.cjs), as functions/watch.ts validates
+ * its settings and config at load. Each run is a new
  * process; the median of `runs` (default 5) for a config without KQL rules and one with two.
  * Reported in docs/configuration.md, "KQL rules"; CPU time is the figure to compare on a busy machine.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { bundleFunctions, runtimeModules } from './bundle';
+import { bundleFunctions } from './bundle';
 
 const root = resolve(__dirname, '..');
 
-/** Loads the bundle as the host would (its functions-core stood in for) and prints what it cost. */
-const PROBE = `
-const c0 = process.cpuUsage(); const t0 = performance.now();
-require(process.argv[1]);
-const cpu = process.cpuUsage(c0);
-console.log(JSON.stringify({ wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, rssMB: process.memoryUsage().rss / 1048576 }));
-`;
-const FAKE_CORE = `module.exports = new Proxy({}, { get: (_, n) => n === 'version' ? '3.10.1' : () => ({ dispose() {} }) });`;
+/** The worker's stand-in: loads the package's entry points as the host's worker does and prints what it cost. */
+export const WORKER_STAND_IN = join(root, 'scripts', 'functions-worker-stand-in.cjs');
 
 const RULES = [
   {
@@ -55,9 +50,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function main(runs: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'esw-kql-cost-'));
-  const bundle = join(dir, 'dist', 'functions', 'app.js');
-  await bundleFunctions(root, bundle);
-  runtimeModules(root, dir, FAKE_CORE);
+  await bundleFunctions(root, join(dir, 'dist', 'functions', 'app.js'));
+  copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
   const configs = { 'without KQL rules': {}, [`with ${RULES.length} KQL rules`]: { kqlRules: RULES } };
   console.log(`The Function App's process at start (the bundle, new process each run, median of ${runs}):`);
   for (const [label, config] of Object.entries(configs)) {
@@ -65,7 +59,7 @@ async function main(runs: number): Promise<void> {
     writeFileSync(file, JSON.stringify(config));
     const env = startSettings(file);
     const samples = Array.from({ length: runs }, () => {
-      const out = execFileSync(process.execPath, ['-e', PROBE, bundle], { cwd: dir, env, encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [WORKER_STAND_IN, dir], { cwd: dir, env, encoding: 'utf8' });
       return JSON.parse(out.trim().split('\n').at(-1) as string) as { wallMs: number; cpuMs: number; rssMB: number };
     });
     const m = (key: 'wallMs' | 'cpuMs' | 'rssMB') => Math.round(median(samples.map((s) => s[key])));

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
 /**
  * The two readers of .funcignore, so a test can check what a deployment package holds without
  * Core Tools or azd (neither is installable on the build machines).
@@ -68,4 +71,22 @@ export function gitignoreAccepts(funcignore: string): (path: string) => boolean 
       return new RegExp(`^${segments.join('').slice(0, -1)}(?:/.*)?$`);
     });
   return (path) => !patterns.some((p) => p.test(path));
+}
+
+/** Every file under `root` as a developer has it (untracked and git-ignored ones too), relative with `/`, without the folders in `skip`. */
+export function filesUnder(root: string, skip: Set<string>, dir = root): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    const rel = relative(root, path).replace(/\\/g, '/');
+    if (skip.has(rel)) return [];
+    return entry.isDirectory() ? filesUnder(root, skip, path) : [rel];
+  });
+}
+
+/** Whether both readers of `root`'s .funcignore put `path` into the deployment package. */
+export function shipsIn(root: string): (path: string) => boolean {
+  const funcignore = readFileSync(join(root, '.funcignore'), 'utf8');
+  const core = coreToolsAccepts(funcignore);
+  const azd = gitignoreAccepts(funcignore);
+  return (path) => core(path) && azd(path);
 }

@@ -500,7 +500,7 @@ describe('the azd hooks (azure.yaml, infra/hooks/)', () => {
       expect(hook.posix.interactive && hook.windows.interactive, name).toBe(true);
       expect(existsSync(join(hooksDir, `${name}.ts`)), name).toBe(true);
     }
-    // tsx must survive the package step's `npm prune --omit=dev`: the hooks run after it.
+    // tsx is a production dependency: the hooks need it on a machine that installed with `npm ci --omit=dev`.
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
