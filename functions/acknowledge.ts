@@ -1,5 +1,5 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { linkPageFields } from '../lib/util/link-form';
+import { linkPageRequest } from '../lib/util/link-form';
 import { acknowledgeFromEnv } from '../lib/app';
 import { LINK_PAGE_HEADERS, problemPage } from '../lib/snooze/page';
 import { parseCookies } from '../lib/actions/session';
@@ -14,22 +14,19 @@ import { parseCookies } from '../lib/actions/session';
  */
 export async function acknowledge(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const fields = await linkPageFields(request);
-    if (!fields)
+    const page = await linkPageRequest(request);
+    if (!page)
       return {
         status: 413,
         headers: LINK_PAGE_HEADERS,
         body: problemPage('Too large', 'That is not an acknowledge confirmation.'),
       };
-    const origin = request.headers.get('origin') ?? undefined;
     const response = await acknowledgeFromEnv(process.env, {
-      method: request.method,
-      fields,
-      ...(origin ? { origin } : {}),
+      ...page,
       // The decide pages' session, when decisions from an alert are on and the person signed in there.
       cookies: parseCookies(request.headers.get('cookie')),
     });
-    if (response.status === 201) context.log(`acknowledge: alert ${fields.a ?? ''} acknowledged`);
+    if (response.status === 201) context.log(`acknowledge: alert ${page.fields.a ?? ''} acknowledged`);
     return response;
   } catch (error) {
     context.error(`acknowledge: ${(error as Error).message}`);

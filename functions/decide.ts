@@ -3,6 +3,7 @@ import { decideDepsFromEnv } from '../lib/app';
 import { handleDecide, type DecideDeps } from '../lib/actions/handler';
 import { DECIDE_PAGE_HEADERS, notePage } from '../lib/actions/pages';
 import { parseCookies } from '../lib/actions/session';
+import { formFields } from '../lib/util/link-form';
 
 /** A decision form is a few hundred bytes; anything much bigger is not one. */
 const MAX_FORM_BYTES = 16_384;
@@ -26,17 +27,9 @@ export async function decide(request: HttpRequest, context: InvocationContext): 
     const deps = depsFor(context);
     if (!deps)
       return { status: 404, headers: DECIDE_PAGE_HEADERS, body: notePage('Not found', 'There is nothing here.') };
-    let form: Record<string, string> = {};
-    if (request.method === 'POST') {
-      const text = await request.text();
-      if (text.length > MAX_FORM_BYTES)
-        return {
-          status: 413,
-          headers: DECIDE_PAGE_HEADERS,
-          body: notePage('Too large', 'That is not a decision form.'),
-        };
-      form = Object.fromEntries(new URLSearchParams(text).entries());
-    }
+    const form = request.method === 'POST' ? await formFields(request, MAX_FORM_BYTES) : {};
+    if (!form)
+      return { status: 413, headers: DECIDE_PAGE_HEADERS, body: notePage('Too large', 'That is not a decision form.') };
     const response = await handleDecide(
       {
         method: request.method,

@@ -1,5 +1,5 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { linkPageFields } from '../lib/util/link-form';
+import { linkPageRequest } from '../lib/util/link-form';
 import { problemPage, LINK_PAGE_HEADERS } from '../lib/snooze/page';
 import { snoozeFromEnv } from '../lib/app';
 
@@ -12,20 +12,15 @@ import { snoozeFromEnv } from '../lib/app';
  */
 export async function snooze(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const fields = await linkPageFields(request);
-    if (!fields)
+    const page = await linkPageRequest(request);
+    if (!page)
       return {
         status: 413,
         headers: LINK_PAGE_HEADERS,
         body: problemPage('Too large', 'That is not a snooze confirmation.'),
       };
-    const origin = request.headers.get('origin') ?? undefined;
-    const response = await snoozeFromEnv(process.env, {
-      method: request.method,
-      fields,
-      ...(origin ? { origin } : {}),
-    });
-    if (response.status === 201) context.log(`snooze: alert ${fields.a ?? ''} snoozed for ${fields.d ?? ''}`);
+    const response = await snoozeFromEnv(process.env, page);
+    if (response.status === 201) context.log(`snooze: alert ${page.fields.a ?? ''} snoozed for ${page.fields.d ?? ''}`);
     return response;
   } catch (error) {
     context.error(`snooze: ${(error as Error).message}`);

@@ -42,6 +42,14 @@ function escalationId(route: Route, step: number): string {
   return `${route.id}.escalate.${step}`;
 }
 
+/**
+ * The route a receiver belongs to: `root.0` of `root.0~teams:TEAMS_OPS_URL`, and of an escalation
+ * step's `root.0.escalate.1` (whose time zone and scope are its route's).
+ */
+export function routeIdOfReceiver(id: string): string {
+  return (id.split('~')[0] as string).replace(/\.escalate\.\d+$/, '');
+}
+
 /** Whether a receiver id is an escalation step's (its email or one of its channels). */
 export function isEscalationReceiver(id: string): boolean {
   return /\.escalate\.\d+(?:~|$)/.test(id);

@@ -1,7 +1,7 @@
 import type { HttpPoster } from '../clients/http-poster';
 import type { Mailer } from '../clients/mailer';
 import { alreadySent, mootByAcknowledgement } from '../dispatch/dedup';
-import { allReceivers } from '../dispatch/route';
+import { allReceivers, routeIdOfReceiver } from '../dispatch/route';
 import { openInScope, routePath } from '../digest/digest';
 import { relatedAlerts } from '../evaluate/view';
 import type { AlertRecord, CyclePoint, EmailBudgetSpent, PlannedChannel, PlannedMessage } from '../model';
@@ -345,12 +345,9 @@ async function afterEarlierSend(message: PlannedMessage, run: Run): Promise<Plan
   }
 }
 
-/**
- * The routes a message's notices are for (`root.0` of `root.0~teams:TEAMS_OPS_URL`), in order; an
- * escalation step's receivers (`root.0.escalate.1`) are its route's, whose time zone and scope they share.
- */
+/** The routes a message's notices are for, in order (an escalation step's are its route's). */
 function routesOf(message: PlannedMessage): string[] {
-  return [...new Set(message.items.map((i) => (i.routeId.split('~')[0] as string).replace(/\.escalate\.\d+$/, '')))];
+  return [...new Set(message.items.map((i) => routeIdOfReceiver(i.routeId)))];
 }
 
 /**
