@@ -75,7 +75,15 @@ function durationAt(value: unknown, path: string, report: Report, min: number, m
 export function buildProvisioningLogs(value: unknown, report: Report): ProvisioningLogsPolicy {
   if (value === undefined) return { ...DEFAULT_PROVISIONING_LOGS };
   const path = 'provisioningLogs';
-  const object = objectAt(value, path, report, ['source', 'maxPagesPerCycle', 'overlap', 'maxOverlap']) ?? {};
+  const object =
+    objectAt(value, path, report, [
+      'source',
+      'maxPagesPerCycle',
+      'overlap',
+      'maxOverlap',
+      'rotation',
+      'everyCycleUpTo',
+    ]) ?? {};
   const policy = { ...DEFAULT_PROVISIONING_LOGS };
   if (object.source !== undefined) {
     if (object.source === 'graph' || object.source === 'logAnalytics') policy.source = object.source;
@@ -99,6 +107,15 @@ export function buildProvisioningLogs(value: unknown, report: Report): Provision
         `must be at least the overlap (${formatDurationText(policy.overlapMs)}), the most late events may widen it to; got ${shown(object.maxOverlap)}`,
       );
     else if (ms !== undefined) policy.maxOverlapMs = ms;
+  }
+  if (object.everyCycleUpTo !== undefined) {
+    const n = object.everyCycleUpTo;
+    if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= 100_000) policy.everyCycleUpTo = n;
+    else report(`${path}.everyCycleUpTo`, `expected a whole number from 0 to 100000, got ${shown(n)}`);
+  }
+  if (object.rotation !== undefined) {
+    const ms = durationAt(object.rotation, `${path}.rotation`, report, 0, 24 * 3600_000);
+    if (ms !== undefined) policy.rotationMs = ms;
   }
   return policy;
 }

@@ -6,6 +6,7 @@ import { matchLabelsOf, receiversOf, routesFor } from '../dispatch/route';
 import { keepFiringForMs } from '../evaluate/evaluate';
 import type { KqlEvaluation } from '../evaluate/kql';
 import { isKqlCondition } from '../evaluate/rules/kql';
+import { readsLogs } from '../evaluate/rules';
 import { relatedAlerts, viewOf } from '../evaluate/view';
 import type {
   AlertDecision,
@@ -34,7 +35,15 @@ import type { Deadline } from '../util/deadline';
 import { takePlanningLease, type LeaseDeps, type PlanningLease } from './lease';
 import { CycleBudget } from './limits';
 import { commitTenantLogs } from './logs';
-import { commitCoverage, observeHere, runKql, type Evidence, type ObserveDeps } from './observe';
+import {
+  commitCoverage,
+  observeHere,
+  runKql,
+  type Evidence,
+  type LogPlanInput,
+  type Observed,
+  type ObserveDeps,
+} from './observe';
 import { coverageCounts, workspaceCoverage, type WorkspaceCoverage } from './coverage';
 import { MONITORING_PARTIAL } from '../evaluate/rules/monitoring-partial';
 import type { TenantCoverage } from '../model/coverage';
@@ -107,14 +116,27 @@ async function writeAlerts(
   return lost;
 }
 
+/**
+ * Which part of a cycle's delivery: `jobs` (the job alerts, sent as soon as every tenant's jobs
+ * are read), `logs` (what the provisioning logs, the KQL rules and the coverage built after them
+ * say, once the due logs are read) or `all` at once (no logs read, or a fan-out's single report).
+ */
+type Phase = 'jobs' | 'logs' | 'all';
+
+/** Whether a condition is judged in this part of the delivery. */
+const inPhase = (phase: Phase, condition: string) => phase === 'all' || (phase === 'logs') === readsLogs(condition);
+
 function evaluate(
   evidence: Evidence,
   kql: KqlEvaluation | undefined,
   workspace: WorkspaceCoverage | undefined,
   policy: Policy,
   now: Date,
+  phase: Phase,
 ): Finding[] {
-  return [...evidence.findings(now), ...(kql?.findings ?? []), ...(workspace?.findings(now, policy) ?? [])];
+  const findings = evidence.findings(now).filter((f) => inPhase(phase, f.labels.condition));
+  if (phase === 'jobs') return findings;
+  return [...findings, ...(kql?.findings ?? []), ...(workspace?.findings(now, policy) ?? [])];
 }
 
 /** An alert about the coverage of a workspace's KQL rules (not a tenant's). */
@@ -214,10 +236,11 @@ async function decideAndDeliver(
   deadline: Deadline,
   errors: string[],
   delivery: DeliveryResult,
+  phase: Phase,
 ): Promise<Map<string, AlertRecord>> {
   const stored = await deps.alerts.loadAll();
   const now = deps.clock();
-  const findings = evaluate(evidence, kql, workspace, deps.policy, now);
+  const findings = evaluate(evidence, kql, workspace, deps.policy, now, phase);
   await deps.probe?.('evaluated');
   const watched = watchedTenants(deps);
   const unwatched = (labels: AlertLabels) => noLongerWatched(labels, watched);
@@ -225,7 +248,10 @@ async function decideAndDeliver(
     stored,
     findings,
     now,
-    inView: (labels: AlertLabels) => unwatched(labels) || judgedThisCycle(labels, evidence, kql, workspace, deps),
+    // An alert of the other part of the delivery is held as it is: that part judges it.
+    inView: (labels: AlertLabels) =>
+      inPhase(phase, labels.condition) &&
+      (unwatched(labels) || judgedThisCycle(labels, evidence, kql, workspace, deps)),
     endReasonOf: (labels): EndReason | undefined =>
       unwatched(labels) ? 'no-longer-watched' : evidence.absence(labels).endReason,
     missingSinceOf: (labels) => evidence.absence(labels).missingSince,
@@ -245,10 +271,12 @@ async function decideAndDeliver(
   for (const { item } of notices) toClaim.set(item.fingerprint, current.get(item.fingerprint) as AlertRecord);
   const lost = await writeAlerts([...toClaim.values()], current, deps, errors);
   for (const fp of lost) current.delete(fp);
-  // The alerts these events produced are written: now the watermarks may move past them.
-  if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
-  await commitCoverage([...evidence.coverageWrites, ...(workspace?.write ? [workspace.write] : [])], deps);
-  await forgetUnwatchedTenants(deps, watched);
+  if (phase !== 'jobs') {
+    // The alerts these events produced are written: now the watermarks may move past them.
+    if (deps.logs) await commitTenantLogs(evidence.logReads, deps.logs, deps.log, errors);
+    await commitCoverage([...evidence.coverageWrites, ...(workspace?.write ? [workspace.write] : [])], deps);
+    await forgetUnwatchedTenants(deps, watched);
+  }
   for (const { alert, reason } of muted)
     deps.log.info(
       `muted alert ${alert.fingerprint} (${alert.labels.condition}, ${String(alert.annotations.servicePrincipalName ?? alert.labels.tenantId)}): ${reason}`,
@@ -260,9 +288,9 @@ async function decideAndDeliver(
     endedBadlyIn(current, deps, now),
   );
   const fresh = await planMessages(groups, deps);
-  // Routes whose daily digest is due: planned beside the notices, delivered the same way.
+  // Routes whose daily digest is due: planned beside the last part's notices, delivered the same way.
   const tenants = deps.targets.map((t) => t.tenantId);
-  const digests = await planDigests([...current.values()], policy, tenants, deps, now);
+  const digests = phase === 'jobs' ? [] : await planDigests([...current.values()], policy, tenants, deps, now);
   await deps.probe?.('planned');
 
   // Resolved notices say what is still muted: with the snoozes among the silences, as dispatch saw them.
@@ -274,6 +302,7 @@ async function decideAndDeliver(
     { deadline, callMs: budget.limits.callMs },
     delivery,
   );
+  if (phase === 'jobs') return current;
   await forgetOldAlerts(
     current,
     new Set([...outbox, ...fresh].flatMap((e) => e.items.map((i) => i.fingerprint))),
@@ -290,6 +319,43 @@ async function forgetUsedLinks(deps: CycleDeps, now: Date, errors: string[]): Pr
   } catch (error) {
     errors.push(`forgetting expired link uses: ${(error as Error).message}`);
   }
+}
+
+/** How long the job alerts wait for the provisioning logs still being read before they go out on their own. */
+const LOGS_GRACE_MS = 1000;
+
+/** Whether a promise settles within `ms` (it is left running either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Which tenants have a log alert open (firing or pending), from the stored alerts read once: their
+ * logs are read every cycle so the alert can resolve. A failure to read them reads every tenant's logs.
+ */
+function openLogAlerts(deps: CycleDeps): LogPlanInput {
+  let open: Promise<Set<string>> | undefined;
+  return {
+    async openLogAlert(tenantId) {
+      open ??= deps.alerts
+        .loadAll()
+        .then(
+          (all) =>
+            new Set(
+              [...all.values()]
+                .filter((a) => a.state !== 'resolved' && readsLogs(a.labels.condition))
+                .map((a) => a.labels.tenantId.toLowerCase()),
+            ),
+        );
+      return (await open).has(tenantId.toLowerCase());
+    },
+  };
 }
 
 /**
@@ -312,11 +378,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
 
   const observeBy = deadline.within(budget.limits.observeMs);
   const kqlRun = runKql(deps, observeBy, errors);
-  const evidence = deps.fanOut
-    ? await deps.fanOut.observe(deps, budget, observeBy, errors)
-    : await observeHere(deps, budget, observeBy, errors);
-  const kql = await kqlRun;
-  const workspace = await workspaceCoverage(deps, kql);
+  const observed: Observed = deps.fanOut
+    ? { jobs: await deps.fanOut.observe(deps, budget, observeBy, errors) }
+    : await observeHere(deps, budget, observeBy, errors, openLogAlerts(deps));
 
   // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
   const delivery: DeliveryResult = { sent: 0, waiting: 0 };
@@ -328,26 +392,54 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     errors.push(message);
     deps.log.error(message);
   };
-  const lease = await takePlanningLease(deps, budget, deadline).catch((error: unknown) => {
-    if (!(error instanceof StorageError)) throw error;
-    failedMidCycle(error);
-    return { taken: false, release: async () => undefined } as PlanningLease;
-  });
-  if (lease.taken) {
-    try {
-      await deps.probe?.('leased');
-      current = await decideAndDeliver(evidence, kql, workspace, deps, budget, deadline, errors, delivery);
-    } catch (error) {
+  /** One part of the delivery, under the planning lease (taken for each part, so an overlapping instance waits less). */
+  const deliver = async (
+    evidence: Evidence,
+    kql: KqlEvaluation | undefined,
+    workspace: WorkspaceCoverage | undefined,
+    phase: Phase,
+  ) => {
+    if (storageFailed) return;
+    const lease = await takePlanningLease(deps, budget, deadline).catch((error: unknown) => {
       if (!(error instanceof StorageError)) throw error;
       failedMidCycle(error);
-    } finally {
-      await lease.release();
+      return { taken: false, release: async () => undefined } as PlanningLease;
+    });
+    if (lease.taken) {
+      try {
+        await deps.probe?.('leased');
+        // What still waits is what the last part left: each part sends the outbox again.
+        delivery.waiting = 0;
+        current = await decideAndDeliver(evidence, kql, workspace, deps, budget, deadline, errors, delivery, phase);
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error;
+        failedMidCycle(error);
+      } finally {
+        await lease.release();
+      }
+    } else if (!storageFailed) {
+      deps.log.info(
+        `another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`,
+      );
     }
-  } else if (!storageFailed) {
-    deps.log.info(
-      `another instance (${lease.by?.holder}) holds the planning lease until ${lease.by?.until}: it plans and sends this cycle's notices; this one only observed`,
-    );
+  };
+
+  let evidence = observed.jobs;
+  let phase: Phase = 'all';
+  if (observed.logs) {
+    const logs = observed.logs();
+    // The job alerts first, unless the logs are read within a moment (then one delivery tells
+    // both, grouped as they belong): a quarantine does not wait for every tenant's logs.
+    if (!(await settlesWithin(logs, LOGS_GRACE_MS))) {
+      await deliver(evidence, undefined, undefined, 'jobs');
+      phase = 'logs';
+    }
+    evidence = await logs;
+    await deps.probe?.('logs-read');
   }
+  const kql = await kqlRun;
+  const workspace = await workspaceCoverage(deps, kql);
+  await deliver(evidence, kql, workspace, phase);
 
   const known =
     current ??

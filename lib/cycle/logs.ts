@@ -29,7 +29,12 @@ import {
 } from '../observe/provisioning-logs';
 import type { TenantObservation } from '../model/observation';
 import type { CauseKind } from '../model/coverage';
-import { LogStateConflictError, type LogState, type ProvisioningLogStore } from '../store/provisioning-log-store';
+import {
+  LogStateConflictError,
+  type LogState,
+  type ProvisioningLogStore,
+  type StoredLogState,
+} from '../store/provisioning-log-store';
 
 /**
  * The provisioning-log and Log Analytics parts of a cycle, kept apart from the job reads so each
@@ -152,6 +157,17 @@ export function planFor(observation: TenantObservation, policy: Policy, now: num
   return { now, windowFor, lookbackMs, deletionTrips, silenceChecks };
 }
 
+/** A tenant's stored log state, or why it could not be loaded (the logs then wait: reading from scratch would count events twice). */
+export type LoadedLogState = { stored: StoredLogState | undefined } | { error: Error };
+
+export async function loadLogState(tenantId: string, deps: Pick<LogsDeps, 'store'>): Promise<LoadedLogState> {
+  try {
+    return { stored: await deps.store.load(tenantId) };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
 /**
  * Reads what is new in a tenant's provisioning logs into its observation. A tenant that could not
  * be read at all is skipped (its alerts are held anyway). Never throws: a state that cannot be
@@ -166,6 +182,7 @@ export async function readTenantLogs(
   now: number,
   log: Logger,
   errors: string[],
+  loaded?: LoadedLogState,
 ): Promise<TenantLogRead | LogsNotRead | undefined> {
   if (observation.problem) return undefined;
   const source = sourceFor(observation, graph, deps, policy);
@@ -173,15 +190,14 @@ export async function readTenantLogs(
     errors.push(`tenant ${observation.tenantId}: provisioning logs not read: ${source}`);
     return { kind: 'setting', words: source };
   }
-  let stored;
-  try {
-    stored = await deps.store.load(observation.tenantId);
-  } catch (error) {
-    const message = `tenant ${observation.tenantId}: provisioning-log state could not be loaded, logs not read this cycle: ${(error as Error).message}`;
+  const found = loaded ?? (await loadLogState(observation.tenantId, deps));
+  if ('error' in found) {
+    const message = `tenant ${observation.tenantId}: provisioning-log state could not be loaded, logs not read this cycle: ${found.error.message}`;
     errors.push(message);
     log.error(message);
-    return { kind: 'storage', words: `the provisioning-log state could not be loaded: ${(error as Error).message}` };
+    return { kind: 'storage', words: `the provisioning-log state could not be loaded: ${found.error.message}` };
   }
+  const { stored } = found;
   const logsPolicy = policy.provisioningLogs ?? DEFAULT_PROVISIONING_LOGS;
   const { observation: provisioning, state } = await readProvisioningLogs(
     source,

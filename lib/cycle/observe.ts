@@ -11,9 +11,18 @@ import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from '../
 import type { DiscoveryCache } from '../store/discovery-store';
 import { beforeDeadline, Deadline, seconds, TimeoutError } from '../util/deadline';
 import type { Logger } from '../util/log';
-import { mapLimit } from '../util/map-limit';
+import { mapLimit, Slots } from '../util/map-limit';
+import { nextTurn, whyReadLogs, type LogReadPlan } from './log-plan';
 import type { CycleBudget } from './limits';
-import { readTenantLogs, runKqlStage, type LogsDeps, type LogsNotRead, type TenantLogRead } from './logs';
+import {
+  loadLogState,
+  readTenantLogs,
+  runKqlStage,
+  type LoadedLogState,
+  type LogsDeps,
+  type LogsNotRead,
+  type TenantLogRead,
+} from './logs';
 import { tenantCoverage } from '../observe/coverage';
 import type { TenantCoverage } from '../model/coverage';
 import { worthWriting, type CoverageStore, type StoredCoverage } from '../store/coverage-store';
@@ -134,6 +143,18 @@ export interface TenantReading {
   observation: TenantObservation;
   logRead?: TenantLogRead;
   coverageWrite?: CoverageWrite;
+  /**
+   * The tenant's provisioning logs being read, after its jobs (absent: not read this cycle, or
+   * done): settles once `logRead`, `coverageWrite` and the observation's `provisioning` and
+   * `coverage` are set. Never rejects. The job alerts go out meanwhile (lib/cycle/cycle.ts).
+   */
+  logs?: Promise<void>;
+}
+
+/** Waits for every tenant's logs to be read (each under its own deadline). */
+export async function logsSettled(readings: TenantReading[]): Promise<TenantReading[]> {
+  await Promise.all(readings.map((r) => r.logs));
+  return readings;
 }
 
 /**
@@ -193,20 +214,33 @@ export interface FanOut {
   observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence>;
 }
 
+/**
+ * What observing gave the cycle: every tenant's jobs, judged first; and, when provisioning logs
+ * are read in a second part (this process's reads), the evidence once the due logs are read (the
+ * same observations, with their logs and coverage).
+ */
+export interface Observed {
+  jobs: Evidence;
+  logs?: () => Promise<Evidence>;
+}
+
 /** Reads every tenant in this process, and reports what could not be read. */
 export async function observeHere(
   deps: ObserveDeps,
   budget: CycleBudget,
   observeBy: Deadline,
   errors: string[],
-): Promise<Evidence> {
-  const readings = await observeTenants(deps, budget, observeBy, errors);
+  plan?: LogPlanInput,
+): Promise<Observed> {
+  const readings = await observeTenants(deps, budget, observeBy, errors, plan);
   reportProblems(
     readings.map((r) => r.observation),
     deps.log,
     errors,
   );
-  return evidenceOf(readings, deps);
+  const jobs = evidenceOf(readings, deps);
+  if (!deps.logs) return { jobs };
+  return { jobs, logs: async () => evidenceOf(await logsSettled(readings), deps) };
 }
 
 /**
@@ -220,12 +254,13 @@ async function readLogsOne(
   deps: ObserveDeps,
   deadline: Deadline,
   errors: string[],
+  loaded: LoadedLogState,
 ): Promise<TenantLogRead | LogsNotRead | undefined> {
   if (!deps.logs) return undefined;
   const scratch: TenantObservation = { ...observation };
   try {
     const read = await beforeDeadline(
-      readTenantLogs(scratch, reader, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors),
+      readTenantLogs(scratch, reader, deps.logs, deps.policy, deps.clock().getTime(), deps.log, errors, loaded),
       deadline,
       `reading the provisioning logs of tenant ${observation.tenantId}`,
     );
@@ -278,11 +313,65 @@ function coverageOf(
   return worthWriting(before?.coverage, coverage) ? { coverage, etag: before?.etag } : undefined;
 }
 
+/** What decides whether a tenant's logs are read this cycle, beside its job status (lib/cycle/log-plan.ts). */
+export interface LogPlanInput {
+  /** Whether the tenant has a log alert open (firing or pending); a failure to tell counts as yes. */
+  openLogAlert(tenantId: string): Promise<boolean>;
+}
+
+/** What one cycle's tenant reads share: Graph's app-wide units, and the log reads in flight. */
+interface ReadShared {
+  appUnits: UnitWindow;
+  logSlots: Slots;
+  plan?: LogPlanInput;
+}
+
+/** A Graph reader for one tenant within `deadline`, paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts). */
+function readerFor(target: Target, deps: ObserveDeps, budget: CycleBudget, deadline: Deadline, shared: ReadShared) {
+  const { limits } = budget;
+  const units = [new UnitWindow(GRAPH_TENANT_UNITS.requests, GRAPH_TENANT_UNITS.windowMs), shared.appUnits];
+  return pacedGraph(
+    deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs)),
+    units,
+    deadline.signal,
+  );
+}
+
 /**
- * Reads one tenant within its share of the cycle: its jobs, then what is new in its provisioning
- * logs. A tenant whose Graph or token endpoint hangs is cut off at its deadline and reported as
+ * Whether the tenant's logs are read this cycle: a reason, or `deferred` with when they were last
+ * read and are read next at the latest. A state that could not be loaded reads them (and says why
+ * they were not read); so does an open-alert check that failed.
+ */
+async function logPlanOf(
+  observation: TenantObservation,
+  loaded: LoadedLogState,
+  deps: ObserveDeps,
+  shared: ReadShared,
+): Promise<LogReadPlan | { deferred: NonNullable<TenantObservation['logsDeferred']> }> {
+  const now = deps.clock().getTime();
+  const logsPolicy = deps.policy.provisioningLogs ?? DEFAULT_PROVISIONING_LOGS;
+  // A few tenants' logs fit in one window of Graph's reports limit: then every cycle reads them all.
+  const rotationMs = deps.targets.length <= logsPolicy.everyCycleUpTo ? 0 : logsPolicy.rotationMs;
+  if ('error' in loaded) return { reason: 'first', words: 'its log state could not be loaded' };
+  const state = loaded.stored?.state;
+  const openLogAlert = shared.plan ? await shared.plan.openLogAlert(observation.tenantId).catch(() => true) : false;
+  const why = whyReadLogs(observation, { now, rotationMs, state, openLogAlert, policy: deps.policy });
+  if (why) return why;
+  return {
+    deferred: {
+      lastReadAt: state?.watermark !== undefined ? new Date(state.watermark).toISOString() : undefined,
+      nextReadBy: new Date(nextTurn(observation.tenantId, now, rotationMs)).toISOString(),
+    },
+  };
+}
+
+/**
+ * Reads one tenant within its share of the cycle: its jobs, then, when they are due
+ * (lib/cycle/log-plan.ts), what is new in its provisioning logs, started as soon as its jobs are
+ * read and left running (`logs`) while the other tenants' jobs are read and the job alerts go out.
+ * A tenant whose Graph or token endpoint hangs is cut off at its deadline and reported as
  * unreadable ("timed out after N s"); it holds up nobody else, since each tenant has its own
- * deadline and readers run side by side.
+ * deadline and readers run side by side. Its logs get a deadline of their own.
  */
 async function observeOne(
   target: Target,
@@ -290,7 +379,7 @@ async function observeOne(
   budget: CycleBudget,
   observeBy: Deadline,
   errors: string[],
-  appUnits: UnitWindow,
+  shared: ReadShared,
 ): Promise<TenantReading> {
   const { limits } = budget;
   if (observeBy.expired())
@@ -301,17 +390,16 @@ async function observeOne(
       ),
     };
   const deadline = observeBy.within(limits.tenantMs);
-  // Read beside the tenant: how long its checks have been degraded.
+  // Read beside the tenant: how long its checks have been degraded, and its log state (when its logs were read).
   const previous = beforeDeadline(storedCoverage(deps, target.tenantId), deadline, 'reading the coverage').catch(
     () => 'unknown' as const,
   );
-  // Paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts).
-  const units = [new UnitWindow(GRAPH_TENANT_UNITS.requests, GRAPH_TENANT_UNITS.windowMs), appUnits];
-  const reader = pacedGraph(
-    deps.graphFor(target, graphLimits(deadline, limits.callMs, limits.maxRetryAfterMs)),
-    units,
-    deadline.signal,
-  );
+  const logsLoaded = deps.logs
+    ? beforeDeadline(loadLogState(target.tenantId, deps.logs), deadline, 'reading the log state').catch(
+        (error: unknown): LoadedLogState => ({ error: error as Error }),
+      )
+    : undefined;
+  const reader = readerFor(target, deps, budget, deadline, shared);
   let observation: TenantObservation;
   try {
     const reading = observeTenant(reader, target.tenantId, {
@@ -325,10 +413,37 @@ async function observeOne(
     const late = timedOut(target.tenantId, `timed out after ${seconds(deadline.lengthMs)} s`);
     return { observation: late, coverageWrite: coverageOf(late, await previous, undefined, deps) };
   }
-  const logs = await readLogsOne(observation, reader, deps, deadline, errors);
   if (refusedAccess(observation)) deps.renewToken?.(target);
-  const coverageWrite = coverageOf(observation, await previous, logs, deps);
-  return { observation, logRead: logs && 'state' in logs ? logs : undefined, coverageWrite };
+  const reading: TenantReading = { observation };
+  if (!logsLoaded || observation.problem) {
+    reading.coverageWrite = coverageOf(observation, await previous, undefined, deps);
+    return reading;
+  }
+  const loaded = await logsLoaded;
+  const plan = await logPlanOf(observation, loaded, deps, shared);
+  if ('deferred' in plan) {
+    observation.logsDeferred = plan.deferred;
+    reading.coverageWrite = coverageOf(observation, await previous, undefined, deps);
+    return reading;
+  }
+  // Said when something in the tenant asked for its logs; the rotation's turns are too many to list.
+  if (plan.reason === 'trouble' || plan.reason === 'open-alert' || plan.reason === 'backlog')
+    deps.log.info(`tenant ${target.tenantId}: provisioning logs read this cycle: ${plan.words}`, {
+      tenantId: target.tenantId,
+    });
+  reading.logs = shared.logSlots.run(async () => {
+    const logsBy = observeBy.within(limits.tenantMs);
+    const logReader = readerFor(target, deps, budget, logsBy, shared);
+    const logs = await readLogsOne(observation, logReader, deps, logsBy, errors, loaded).catch(
+      (error: unknown): LogsNotRead => ({
+        kind: 'outage',
+        words: `the provisioning logs were not read: ${(error as Error).message}`,
+      }),
+    );
+    reading.logRead = logs && 'state' in logs ? logs : undefined;
+    reading.coverageWrite = coverageOf(observation, await previous, logs, deps);
+  });
+  return reading;
 }
 
 /**
@@ -357,16 +472,25 @@ export async function commitCoverage(
  */
 export const DEFAULT_CONCURRENCY = 32;
 
+/**
+ * Reads every target's jobs, at most WATCH_CONCURRENCY at once, and starts the reads of the logs
+ * that are due as each tenant's jobs are read (as many again at once): resolves when every
+ * tenant's jobs are read, with the log reads still running (`logs` of each reading; logsSettled).
+ */
 export async function observeTenants(
   deps: ObserveDeps,
   budget: CycleBudget,
   observeBy: Deadline,
   errors: string[],
+  plan?: LogPlanInput,
 ): Promise<TenantReading[]> {
-  const appUnits = new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs);
-  return mapLimit(deps.targets, deps.concurrency ?? DEFAULT_CONCURRENCY, (target) =>
-    observeOne(target, deps, budget, observeBy, errors, appUnits),
-  );
+  const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
+  const shared: ReadShared = {
+    appUnits: new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs),
+    logSlots: new Slots(concurrency),
+    plan,
+  };
+  return mapLimit(deps.targets, concurrency, (target) => observeOne(target, deps, budget, observeBy, errors, shared));
 }
 
 /** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */

@@ -106,6 +106,12 @@ interface RuleBase {
    * quarantined job need not also report that it fails or stalls.
    */
   rootCause?: boolean;
+  /**
+   * The rule judges what the provisioning logs (or the coverage built after them) say: it is
+   * judged in a cycle's second delivery, once the logs are read, not with the job alerts that go
+   * out first (lib/cycle/cycle.ts).
+   */
+  readsLogs?: boolean;
   /** Whether an existing alert of this rule can be judged from this cycle's observation; default: the job's tenant and service principal were read. */
   inView?(labels: AlertLabels, tenant: TenantObservation): boolean;
   /** What every channel shows of an alert of this rule. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
 import {
   evidenceOf,
+  logsSettled,
   observeTenants,
   reportProblems,
   type Evidence,
@@ -192,7 +193,7 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
       const unsent = batches.filter((_, i) => !enqueued[i]).flat();
       const localRead =
         unsent.length > 0
-          ? observeTenants({ ...deps, targets: unsent }, budget, observeBy, errors)
+          ? observeTenants({ ...deps, targets: unsent }, budget, observeBy, errors).then(logsSettled)
           : Promise.resolve([]);
       // A little past the observe deadline: the last reports are being written.
       const until = budget.deadline().within(observeBy.remainingMs() + Math.min(budget.limits.callMs, 5000));

@@ -1,6 +1,15 @@
 import { hostname } from 'node:os';
 import { commitTenantLogs } from '../cycle/logs';
-import { commitCoverage, observeTenants, reportProblems, type TenantReading, type ObserveDeps } from '../cycle/observe';
+import {
+  commitCoverage,
+  logsSettled,
+  observeTenants,
+  reportProblems,
+  type LogPlanInput,
+  type TenantReading,
+  type ObserveDeps,
+} from '../cycle/observe';
+import { readsLogs } from '../evaluate/rules';
 import { Deadline } from '../util/deadline';
 import type { AlertStore } from '../store/alert-store';
 import type { CycleBudget } from '../cycle/limits';
@@ -64,6 +73,16 @@ async function tenantReport(reading: TenantReading, deps: WorkerCycleDeps): Prom
   };
 }
 
+/** Whether a tenant has a log alert open, from its stored alerts (its logs are then read every cycle). */
+function openLogAlerts(deps: WorkerCycleDeps): LogPlanInput {
+  return {
+    async openLogAlert(tenantId) {
+      const stored = await deps.alerts.loadTenant(tenantId);
+      return [...stored.values()].some((a) => a.state !== 'resolved' && readsLogs(a.labels.condition));
+    },
+  };
+}
+
 export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): Promise<BatchOutcome> {
   const now = deps.now ?? Date.now;
   const started = now();
@@ -87,7 +106,10 @@ export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): P
   }
 
   const observeBy = Deadline.in(message.observeBy - started);
-  const readings = await observeTenants({ ...cycle, targets }, cycle.budget!, observeBy, errors);
+  // The logs due (lib/cycle/log-plan.ts) are read too, before the report: the planner judges both at once.
+  const readings = await logsSettled(
+    await observeTenants({ ...cycle, targets }, cycle.budget!, observeBy, errors, openLogAlerts(cycle)),
+  );
   reportProblems(
     readings.map((r) => r.observation),
     cycle.log,

@@ -124,6 +124,10 @@ export interface WatchConfig {
     maxPagesPerCycle?: number;
     overlap?: DurationText;
     maxOverlap?: DurationText;
+    /** A tenant whose jobs show no trouble has its logs read at least once in this period (default 1h; 0m: every cycle). */
+    rotation?: DurationText;
+    /** Up to this many watched tenants, every tenant's logs are read every cycle (default 100). */
+    everyCycleUpTo?: number;
   };
   /** Rules over a Log Analytics workspace (LOG_ANALYTICS_WORKSPACE_ID); each name is also a condition. */
   kqlRules?: KqlRuleConfig[];

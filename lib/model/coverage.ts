@@ -97,6 +97,12 @@ export interface TenantCoverage {
   checks: CoverageCheck[];
   provisioningLogs?: LogReadCoverage;
   /**
+   * When the provisioning logs were last read to the end (ISO), and when they are read next at the
+   * latest while nothing asks for them sooner (their turn in the rotation, lib/cycle/log-plan.ts).
+   */
+  logsReadAt?: string;
+  logsNextBy?: string;
+  /**
    * The coverage stored before could not be read this cycle: how long each check has been degraded
    * is not known (`since` says this cycle), so nothing is judged on it until it is.
    */

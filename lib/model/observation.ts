@@ -184,6 +184,12 @@ export interface TenantObservation {
   missing?: MissingConfiguration[];
   /** What the provisioning logs said this cycle (absent: they were not read, e.g. the tenant itself could not be). */
   provisioning?: ProvisioningObservation;
+  /**
+   * The provisioning logs were not due this cycle (lib/cycle/log-plan.ts): nothing in the job status
+   * asked for them and the tenant's turn in the rotation had not come. Alerts built on the logs are
+   * held. When they were last read to the end, and when they are read next at the latest (ISO).
+   */
+  logsDeferred?: { lastReadAt?: string; nextReadBy: string };
   /** What each check could and could not do this cycle, with how long it has been degraded (lib/observe/coverage.ts). */
   coverage?: TenantCoverage;
 }

@@ -199,6 +199,18 @@ export interface ProvisioningLogsPolicy {
   overlapMs: number;
   /** The most the overlap widens to when events arrive later than it (the reader measures how late they are). */
   maxOverlapMs: number;
+  /**
+   * A tenant whose jobs show no trouble and that has no open log alert has its logs read at least
+   * once in this period, on a rotation spread evenly over it (lib/cycle/log-plan.ts); 0 reads every
+   * tenant's logs every cycle.
+   */
+  rotationMs: number;
+  /**
+   * Up to this many watched tenants, every tenant's logs are read every cycle: they fit within one
+   * 10-second window of Graph's reports limit (122 requests per app), so the rotation would save
+   * no time and only make failures that leave no trace in the job status wait.
+   */
+  everyCycleUpTo: number;
 }
 
 export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = {
@@ -206,4 +218,6 @@ export const DEFAULT_PROVISIONING_LOGS: ProvisioningLogsPolicy = {
   maxPagesPerCycle: 20,
   overlapMs: 15 * 60_000,
   maxOverlapMs: 2 * 3600_000,
+  rotationMs: 3600_000,
+  everyCycleUpTo: 100,
 };

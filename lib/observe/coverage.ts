@@ -277,6 +277,15 @@ function provisioningLogsCheck(
       },
     };
   const provisioning = o.provisioning;
+  if (!provisioning && o.logsDeferred)
+    return {
+      check: {
+        check,
+        state: 'active',
+        note: 'read every cycle while a job shows trouble or a log alert is open, otherwise once per provisioningLogs.rotation',
+      },
+      read: ctx.previous?.provisioningLogs,
+    };
   if (!provisioning)
     return {
       check: {
@@ -378,11 +387,16 @@ export function tenantCoverage(o: TenantObservation, ctx: CoverageContext): Tena
     read = logs.read;
     checks = [...jobStatusChecks(o), discoveryCheck(o), earlyWarningsCheck(o, ctx), logs.check];
   }
+  const logsReadAt = o.provisioning?.complete
+    ? ctx.now.toISOString()
+    : (o.logsDeferred?.lastReadAt ?? ctx.previous?.logsReadAt);
   return {
     subject: o.tenantId,
     checkedAt: ctx.now.toISOString(),
     checks: withSince(checks, ctx.previous, ctx.now),
     ...(read ? { provisioningLogs: read } : {}),
+    ...(logsReadAt ? { logsReadAt } : {}),
+    ...(o.logsDeferred ? { logsNextBy: o.logsDeferred.nextReadBy } : {}),
   };
 }
 

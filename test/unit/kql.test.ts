@@ -273,7 +273,16 @@ describe('kqlRules in the config', () => {
       maxPagesPerCycle: 5,
       overlapMs: 30 * 60_000,
       maxOverlapMs: 2 * 3600_000,
+      rotationMs: 3600_000,
+      everyCycleUpTo: 100,
     });
+    expect(
+      buildPolicy({ provisioningLogs: { rotation: '0m' } }, { emailTo: ['ops@contoso.com'] }).provisioningLogs,
+    ).toMatchObject({ rotationMs: 0 });
+    expect(
+      buildPolicy({ provisioningLogs: { rotation: '2h' } }, { emailTo: ['ops@contoso.com'] }).provisioningLogs,
+    ).toMatchObject({ rotationMs: 2 * 3600_000 });
+    expect(problemsOf({ provisioningLogs: { rotation: '2d' } })).toHaveLength(1);
     const wide = buildPolicy({ provisioningLogs: { overlap: '3h' } }, { emailTo: ['ops@contoso.com'] });
     expect(wide.provisioningLogs).toMatchObject({ overlapMs: 3 * 3600_000, maxOverlapMs: 3 * 3600_000 });
     expect(problemsOf({ provisioningLogs: { overlap: '30m', maxOverlap: '20m' } })).toEqual([

@@ -90,6 +90,7 @@ function deletionThresholdScripts(servicePrincipalId: string, jobId: string): [s
 export const deletionThreshold: JobRule = {
   condition: 'deletion-threshold',
   scope: 'job',
+  readsLogs: true,
   title: 'Deletion threshold tripped',
   counted: { one: 'deletion hold', many: 'deletion holds' },
   description:

@@ -48,4 +48,9 @@ export function ruleFor(condition: string): RuleDefinition | undefined {
   return BY_CONDITION.get(condition) ?? (isKqlCondition(condition) ? kqlRuleDefinition(condition) : undefined);
 }
 
+/** Whether a condition judges what the provisioning logs, a KQL query or the coverage built after them say: judged once the logs are read (lib/cycle/cycle.ts). */
+export function readsLogs(condition: string): boolean {
+  return isKqlCondition(condition) || ruleFor(condition)?.readsLogs === true;
+}
+
 export const CONDITIONS: readonly string[] = RULES.map((rule) => rule.condition);

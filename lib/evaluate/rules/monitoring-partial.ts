@@ -46,6 +46,7 @@ function entryOf(check: CoverageCheck): PartialCheck & Record<string, Structured
 export const monitoringPartial: TenantRule = {
   condition: MONITORING_PARTIAL,
   scope: 'tenant',
+  readsLogs: true,
   title: 'Monitoring is partial',
   counted: { one: 'partially watched', many: 'partially watched' },
   description:

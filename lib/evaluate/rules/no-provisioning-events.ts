@@ -15,6 +15,7 @@ export const SILENCE_CONDITION = 'no-provisioning-events';
 export const noProvisioningEvents: JobRule = {
   condition: SILENCE_CONDITION,
   scope: 'job',
+  readsLogs: true,
   title: 'No provisioning events',
   counted: { one: 'silent job', many: 'silent jobs' },
   description:

@@ -93,6 +93,7 @@ function jobOf(
 export const provisioningFailures: TenantRule = {
   condition: FAILURES_CONDITION,
   scope: 'tenant',
+  readsLogs: true,
   title: 'Provisioning failures',
   counted: { one: 'with provisioning failures', many: 'with provisioning failures' },
   description:

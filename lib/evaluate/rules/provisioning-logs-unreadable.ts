@@ -35,6 +35,7 @@ function logsLinks(alert: AlertRecord, ctx: PresentContext): Link[] {
 export const provisioningLogsUnreadable: TenantRule = {
   condition: LOGS_UNREADABLE_CONDITION,
   scope: 'tenant',
+  readsLogs: true,
   title: 'Provisioning logs unreadable',
   counted: { one: 'logs unreadable', many: 'logs unreadable' },
   description:
@@ -43,8 +44,8 @@ export const provisioningLogsUnreadable: TenantRule = {
   defaultPendingCycles: 0,
   defaultKeepFiringForMs: 0,
   params: {},
-  // The logs are read whenever the tenant itself can be: then this alert can be judged.
-  inView: (_labels, tenant) => !tenant.problem,
+  // Judged when the logs were read (or meant to be) this cycle; a tenant whose turn has not come is held.
+  inView: (_labels, tenant) => !tenant.problem && tenant.logsDeferred === undefined,
   check({ tenant, settings }) {
     const problem = tenant.provisioning?.problems.find(
       (p) => p.operation === 'provisioning logs' && UNREADABLE.has(p.kind),
