@@ -342,6 +342,7 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 function openLogAlerts(deps: CycleDeps): LogPlanInput {
   let open: Promise<Set<string>> | undefined;
   return {
+    watchedTenants: deps.targets.length,
     async openLogAlert(tenantId) {
       open ??= deps.alerts
         .loadAll()

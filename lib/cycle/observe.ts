@@ -8,6 +8,7 @@ import { refusedAccess } from '../observe/access';
 import { describeProblem } from '../observe/errors';
 import { MIN_ABSENCE_CONFIRM_MS, observeTenant, type ObserveOptions } from '../observe/observe';
 import { GRAPH_APP_UNITS, GRAPH_TENANT_UNITS, pacedGraph, UnitWindow } from '../observe/pacing';
+import { GRAPH_REPORTS_APP_LIMIT } from '../observe/event-source';
 import type { DiscoveryCache } from '../store/discovery-store';
 import { beforeDeadline, Deadline, seconds, TimeoutError } from '../util/deadline';
 import type { Logger } from '../util/log';
@@ -317,6 +318,8 @@ function coverageOf(
 export interface LogPlanInput {
   /** Whether the tenant has a log alert open (firing or pending); a failure to tell counts as yes. */
   openLogAlert(tenantId: string): Promise<boolean>;
+  /** Every tenant the monitor watches (a fan-out worker reads a batch of them): the rotation's size. */
+  watchedTenants: number;
 }
 
 /** What one cycle's tenant reads share: Graph's app-wide units, and the log reads in flight. */
@@ -324,6 +327,20 @@ interface ReadShared {
   appUnits: UnitWindow;
   logSlots: Slots;
   plan?: LogPlanInput;
+  /** Reads no job asked for (the rotation's turns, first reads) this cycle may still make (readsNobodyAskedFor). */
+  unaskedLeft: number;
+}
+
+/**
+ * How many reads no job asked for (the rotation's turns, first reads) one cycle makes at most:
+ * half of what Graph's reports limit across tenants allows within the time left to observe, the
+ * other half kept for the tenants in trouble, backlogs and second pages; a fan-out batch gets its
+ * share. The rest wait for a later cycle (not an error: their turn stays due).
+ */
+function readsNobodyAskedFor(deps: ObserveDeps, observeBy: Deadline, batch: number, watched: number): number {
+  const limit = deps.logs?.appRateLimit ?? GRAPH_REPORTS_APP_LIMIT;
+  const windows = Math.max(1, observeBy.remainingMs() / limit.windowMs);
+  return Math.max(1, Math.floor(((windows * limit.requests) / 2) * Math.min(1, batch / Math.max(1, watched))));
 }
 
 /** A Graph reader for one tenant within `deadline`, paced within Graph's resource units, the tenant's own and the app's (lib/observe/pacing.ts). */
@@ -350,19 +367,19 @@ async function logPlanOf(
 ): Promise<LogReadPlan | { deferred: NonNullable<TenantObservation['logsDeferred']> }> {
   const now = deps.clock().getTime();
   const logsPolicy = deps.policy.provisioningLogs ?? DEFAULT_PROVISIONING_LOGS;
+  const watched = shared.plan?.watchedTenants ?? deps.targets.length;
   // A few tenants' logs fit in one window of Graph's reports limit: then every cycle reads them all.
-  const rotationMs = deps.targets.length <= logsPolicy.everyCycleUpTo ? 0 : logsPolicy.rotationMs;
+  const rotationMs = watched <= logsPolicy.everyCycleUpTo ? 0 : logsPolicy.rotationMs;
   if ('error' in loaded) return { reason: 'first', words: 'its log state could not be loaded' };
   const state = loaded.stored?.state;
   const openLogAlert = shared.plan ? await shared.plan.openLogAlert(observation.tenantId).catch(() => true) : false;
   const why = whyReadLogs(observation, { now, rotationMs, state, openLogAlert, policy: deps.policy });
-  if (why) return why;
-  return {
-    deferred: {
-      lastReadAt: state?.watermark !== undefined ? new Date(state.watermark).toISOString() : undefined,
-      nextReadBy: new Date(nextTurn(observation.tenantId, now, rotationMs)).toISOString(),
-    },
-  };
+  const unasked = why?.reason === 'rotation' || why?.reason === 'first';
+  if (why && (!unasked || shared.unaskedLeft-- > 0)) return why;
+  const lastReadAt = state?.watermark !== undefined ? new Date(state.watermark).toISOString() : undefined;
+  // Not due; or due, with this cycle's share of the reports limit spent: then it stays due for the next.
+  const nextReadBy = why ? now : nextTurn(observation.tenantId, now, rotationMs);
+  return { deferred: { lastReadAt, nextReadBy: new Date(nextReadBy).toISOString() } };
 }
 
 /**
@@ -489,6 +506,7 @@ export async function observeTenants(
     appUnits: new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs),
     logSlots: new Slots(concurrency),
     plan,
+    unaskedLeft: readsNobodyAskedFor(deps, observeBy, deps.targets.length, plan?.watchedTenants ?? deps.targets.length),
   };
   return mapLimit(deps.targets, concurrency, (target) => observeOne(target, deps, budget, observeBy, errors, shared));
 }

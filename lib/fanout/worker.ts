@@ -76,6 +76,7 @@ async function tenantReport(reading: TenantReading, deps: WorkerCycleDeps): Prom
 /** Whether a tenant has a log alert open, from its stored alerts (its logs are then read every cycle). */
 function openLogAlerts(deps: WorkerCycleDeps): LogPlanInput {
   return {
+    watchedTenants: deps.targets.length,
     async openLogAlert(tenantId) {
       const stored = await deps.alerts.loadTenant(tenantId);
       return [...stored.values()].some((a) => a.state !== 'resolved' && readsLogs(a.labels.condition));

@@ -151,6 +151,8 @@ export const provisioningFailures: TenantRule = {
         otherFailures: hidden.reduce((n, [, c]) => n + c.count, 0),
         tier,
         source: tenant.provisioning?.source,
+        // A backlog larger than one cycle reads: the counts so far are a lower bound until it is read.
+        ...(tenant.provisioning?.complete === false ? { stillReading: true } : {}),
       };
       hits.push({
         job,
@@ -168,10 +170,11 @@ export const provisioningFailures: TenantRule = {
     const listed = listAnnotation<CodeSummary>(n.codes);
     const codes = listed === 'unreadable' ? [] : listed;
     const window = formatDuration(Number(n.windowMs));
+    const atLeast = n.stillReading === true ? 'at least ' : '';
     const facts: [string, string][] = [
       [
         'Failures',
-        `${str(n.failures)} since they began; ${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})`,
+        `${atLeast}${str(n.failures)} since they began; ${atLeast}${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})${atLeast ? '; still reading the logs: the rest is counted as it is read' : ''}`,
       ],
     ];
     if (listed === 'unreadable') facts.push(['Error codes', UNREADABLE_LIST]);
@@ -183,7 +186,7 @@ export const provisioningFailures: TenantRule = {
     return {
       title: 'Provisioning failures',
       about: appName(alert),
-      what: `${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s).`,
+      what: `${atLeast ? 'At least ' : ''}${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s).`,
       since: str(n.stretchStart) || undefined,
       facts,
       scripts: [
