@@ -23,7 +23,7 @@ import { ruleSettingsForJob } from '../evaluate/evaluate';
  * rotation period late (docs/operating.md).
  */
 
-export type LogReadReason = 'trouble' | 'open-alert' | 'backlog' | 'rule' | 'first' | 'rotation' | 'every-cycle';
+type LogReadReason = 'trouble' | 'open-alert' | 'backlog' | 'rule' | 'first' | 'rotation' | 'every-cycle';
 
 export interface LogReadPlan {
   reason: LogReadReason;
@@ -45,7 +45,7 @@ export interface LogPlanFacts {
 const SUCCEEDED = 'Succeeded';
 
 /** What in a tenant's job status says its logs should be read now; undefined when nothing does. */
-export function jobTrouble(o: TenantObservation, now: Date, policy: LogPlanFacts['policy']): string | undefined {
+function jobTrouble(o: TenantObservation, now: Date, policy: LogPlanFacts['policy']): string | undefined {
   for (const job of o.jobs) {
     const name = job.servicePrincipal.displayName || job.jobId;
     if (job.quarantine || job.status.known === 'Quarantine') return `${name} is quarantined`;

@@ -321,7 +321,16 @@ describe('fault injection over the emulators and Azurite', () => {
   });
 
   describe('a kill at every cycle point (the process stops dead; its lease ends at its deadline)', () => {
-    const points: CyclePoint[] = ['evaluated', 'leased', 'state-written', 'planned', 'sending', 'sent', 'recorded'];
+    const points: CyclePoint[] = [
+      'evaluated',
+      'leased',
+      'state-written',
+      'planned',
+      'sending',
+      'sent',
+      'recorded',
+      'logs-read',
+    ];
     it.each(points)('killed at "%s"', async (point) => {
       let now = Date.parse('2026-11-27T12:00:00Z');
       const clock = () => new Date(now);

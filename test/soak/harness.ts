@@ -138,7 +138,16 @@ function random(seed: number): () => number {
 const CYCLE_MS = 5 * 60_000;
 const SOAK_LIMITS: CycleLimits = { cycleMs: 200, observeMs: 120, tenantMs: 50, callMs: 25, maxRetryAfterMs: 0 };
 const BUDGET = { perMinute: 4, perHour: 30 };
-const POINTS: CyclePoint[] = ['evaluated', 'leased', 'state-written', 'planned', 'sending', 'sent', 'recorded'];
+const POINTS: CyclePoint[] = [
+  'evaluated',
+  'leased',
+  'state-written',
+  'planned',
+  'sending',
+  'sent',
+  'recorded',
+  'logs-read',
+];
 
 interface SimJob {
   spec: JobSpec;

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ProvisioningEventSpec } from '../../emulators';
+import { buildPolicy } from '../../lib/config/config';
+import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import type { CycleLimits } from '../../lib/cycle/limits';
+import { latestTurn } from '../../lib/cycle/log-plan';
+import type { CyclePoint } from '../../lib/model';
+import { expectEachOnce } from '../support/notices';
+import { withoutSince } from '../support/subjects';
+import { demoScenario, startWorld, type World } from '../support/world';
+import {
+  CONTOSO,
+  emailSubjects,
+  FABRIKAM_JOB,
+  freshStart,
+  NORTHWIND,
+  NORTHWIND_JOB,
+  quarantine,
+  SERVICENOW_JOB,
+} from '../support/demo';
+
+/**
+ * Issue 20 against the emulators: the job alerts go out before the provisioning logs are read,
+ * a tenant whose jobs show trouble has its logs read in the same cycle, a healthy tenant's logs
+ * are read on the rotation within its period, and a kill between the two deliveries doubles
+ * nothing. Short deadlines keep the hung endpoints cheap.
+ */
+
+const FAST: CycleLimits = { cycleMs: 8000, observeMs: 4800, tenantMs: 2500, callMs: 1500, maxRetryAfterMs: 1000 };
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+const failures = (job: string, count: number, errorCode = 'EntryConflict'): ProvisioningEventSpec[] => [
+  { job, count, status: 'failure', errorCode, spreadMinutes: 2 },
+];
+
+/** The rotation on with two tenants (everyCycleUpTo 0); the monitor's clock moves ahead of the emulator's, so no job looks stalled. */
+const rotating = (rotation = '1h') =>
+  buildPolicy(
+    {
+      provisioningLogs: { rotation, everyCycleUpTo: 0 },
+      rules: { 'job-stalled': { enabled: false } },
+    },
+    { emailTo: ['ops@contoso.com'] },
+  );
+
+describe('job alerts first, logs read on evidence and on a rotation', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld({ ...demoScenario(), timeline: [] });
+  });
+  afterAll(() => world.stop());
+  beforeEach(() => freshStart(world, 'j'));
+
+  const targets = [
+    { tenantId: CONTOSO, tokenTenant: CONTOSO },
+    { tenantId: NORTHWIND, tokenTenant: NORTHWIND },
+  ];
+  const deps = (overrides: Partial<CycleDeps> = {}) => world.deps({ targets, ...overrides }, { limits: FAST });
+  /** The provisioning-log reads Graph answered for a tenant so far. */
+  const logReads = (tenantId: string) =>
+    world.cloud.control
+      .requestLog()
+      .filter((r) => r.tenantId === tenantId && r.path.endsWith('/auditLogs/provisioning')).length;
+
+  it('a quarantine is emailed before the logs of a tenant whose logs endpoint hangs are given up', async () => {
+    quarantine(world, CONTOSO, FABRIKAM_JOB, { reason: 'EncounteredQuarantineException' });
+    world.cloud.control.injectFault({
+      status: 0,
+      hang: true,
+      times: 1000,
+      tenantId: NORTHWIND,
+      pathIncludes: '/auditLogs/provisioning',
+    });
+    let atLogsRead: string[] | undefined;
+    const started = performance.now();
+    let emailedAfterMs: number | undefined;
+    const summary = await runCycle(
+      deps({
+        probe: (p: CyclePoint) => {
+          if (p === 'sent' && emailedAfterMs === undefined) emailedAfterMs = performance.now() - started;
+          if (p === 'logs-read') atLogsRead = emailSubjects(world).map(withoutSince);
+        },
+      }),
+    );
+    const cycleMs = performance.now() - started;
+    // The quarantine went out while Northwind's logs were still being read, and they were given up at the tenant's deadline.
+    expect(atLogsRead).toEqual([`${CONTOSO}: Quarantined: Fabrikam to Contoso`]);
+    expect(emailedAfterMs).toBeLessThan(cycleMs);
+    // Given up at its call's deadline: Northwind's provisioning-log check is degraded this cycle, nothing else.
+    expect(summary.coverage?.degraded).toEqual({ 'provisioning-logs': 1 });
+    const northwind = await world.deps().coverage?.load(NORTHWIND);
+    expect(northwind?.coverage.checks.find((c) => c.check === 'provisioning-logs')?.state).toBe('degraded');
+  });
+
+  it('a tenant whose job ends EntryLevelErrors has its logs read in the same cycle; a healthy one waits for its turn', async () => {
+    const now0 = Date.now();
+    const policy = rotating('24h');
+    await runCycle(deps({ policy, clock: () => new Date(now0) })); // first reads of both
+    const contosoReads = logReads(CONTOSO);
+    const northwindReads = logReads(NORTHWIND);
+    // A minute later, with no turn of either tenant in between (a day's rotation: the test checks it).
+    const next = now0 + MIN;
+    for (const t of [CONTOSO, NORTHWIND]) expect(latestTurn(t, next, 24 * HOUR)).toBeLessThanOrEqual(now0);
+    world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, {
+      state: 'healthy',
+      lastExecution: { state: 'EntryLevelErrors', countEscrowed: 12 },
+    });
+    world.cloud.control.addProvisioningEvents(NORTHWIND, failures(NORTHWIND_JOB, 12));
+    world.cloud.control.addProvisioningEvents(CONTOSO, failures(SERVICENOW_JOB, 12));
+    const summary = await runCycle(deps({ policy, clock: () => new Date(next) }));
+    expect(summary.errors).toEqual([]);
+    expect(logReads(NORTHWIND)).toBeGreaterThan(northwindReads);
+    expect(logReads(CONTOSO)).toBe(contosoReads); // Contoso's jobs show nothing: its failures wait for its turn
+    // Read within a moment of the jobs: one email tells the failing job and its failures together.
+    const messages = world.cloud.acs.messages();
+    expect(messages.map((m) => withoutSince(m.subject))).toEqual([
+      `${NORTHWIND}: Job failing: Contoso to Northwind (+1 more)`,
+    ]);
+    expect(messages[0]!.plainText).toContain('Provisioning failures');
+    expect(messages[0]!.plainText).toContain('12 object(s) failed to provision');
+  });
+
+  it("a healthy tenant's logs are read within the rotation period, once per turn, and its coverage says when", async () => {
+    const policy = rotating('1h');
+    const start = Date.now();
+    const reads: number[] = [];
+    for (let step = 0; step <= 13; step++) {
+      const before = logReads(CONTOSO);
+      await runCycle(deps({ policy, clock: () => new Date(start + step * 5 * MIN) }));
+      if (logReads(CONTOSO) > before) reads.push(step);
+    }
+    // Read first at step 0, then once at its turn within the hour (12 five-minute cycles), and not every cycle.
+    expect(reads[0]).toBe(0);
+    const afterFirst = reads.slice(1);
+    expect(afterFirst.length).toBeGreaterThanOrEqual(1);
+    expect(afterFirst.length).toBeLessThanOrEqual(2);
+    expect(afterFirst[0]).toBeLessThanOrEqual(12);
+    const coverage = await world.deps().coverage?.load(CONTOSO);
+    expect(coverage?.coverage.logsReadAt).toBe(new Date(start + (reads.at(-1) as number) * 5 * MIN).toISOString());
+    expect(Date.parse(coverage?.coverage.logsNextBy ?? '')).toBeGreaterThan(start + 13 * 5 * MIN);
+  });
+
+  it('nothing is emailed twice when a kill lands between the job alerts and the log alerts', async () => {
+    let now = Date.now();
+    const clock = () => new Date(now);
+    quarantine(world, CONTOSO, FABRIKAM_JOB, { reason: 'EncounteredQuarantineException' });
+    world.cloud.control.addProvisioningEvents(CONTOSO, failures(SERVICENOW_JOB, 12));
+    // Contoso's logs answer late, so the job alerts go out on their own first.
+    world.cloud.control.injectFault({
+      status: 200,
+      delayMs: 1500,
+      times: 2,
+      tenantId: CONTOSO,
+      pathIncludes: '/auditLogs/provisioning',
+    });
+    let killed = false;
+    void runCycle(
+      deps({
+        clock,
+        probe: (p: CyclePoint) => {
+          if (p !== 'logs-read') return undefined;
+          killed = true;
+          return new Promise<void>(() => undefined); // never resumes, never releases anything
+        },
+      }),
+    );
+    while (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(emailSubjects(world).map(withoutSince)).toEqual([`${CONTOSO}: Quarantined: Fabrikam to Contoso`]);
+    now += FAST.cycleMs + 1000; // past the dead instance's lease
+    await runCycle(deps({ clock }));
+    now += MIN;
+    await runCycle(deps({ clock }));
+    expect(emailSubjects(world).map(withoutSince)).toEqual([
+      `${CONTOSO}: Quarantined: Fabrikam to Contoso`,
+      `${CONTOSO}: Provisioning failures: ServiceNow`,
+    ]);
+    expectEachOnce(world.cloud.acs.messages(), 2);
+  });
+});
