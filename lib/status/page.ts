@@ -1,6 +1,7 @@
 import type { Matchers } from '../model/config-file';
 import { checkLabel, type CoverageCheck } from '../model/coverage';
 import {
+  lastLogRead,
   logReadWords,
   statusHeadline,
   type StatusAlert,
@@ -147,7 +148,7 @@ function coverageSection(view: StatusView): string {
 <tbody>
 ${coverageRows(c)}
 </tbody></table>
-${c.provisioningLogs ? `<p class="small logs-read"><strong>Provisioning logs:</strong> ${e(logReadWords(c.provisioningLogs))}</p>` : ''}${consent ? `<p class="small"><a href="${e(consent)}" rel="noreferrer noopener">admin consent for this tenant</a></p>` : ''}<p class="muted small">Checked ${e(formatTime(c.checkedAt))}</p>`;
+${c.provisioningLogs ? `<p class="small logs-read"><strong>Provisioning logs:</strong> ${e(logReadWords(c.provisioningLogs))}</p>` : ''}${c.logsReadAt ? `<p class="small logs-read"><strong>Logs last read:</strong> ${e(lastLogRead(c))}</p>` : ''}${consent ? `<p class="small"><a href="${e(consent)}" rel="noreferrer noopener">admin consent for this tenant</a></p>` : ''}<p class="muted small">Checked ${e(formatTime(c.checkedAt))}</p>`;
   });
   const more =
     total > tenants.length

@@ -340,6 +340,14 @@ export function coverageSubject(c: StatusCoverage): string {
   return c.tenantName ? `${c.tenantName} (${c.subject})` : c.subject;
 }
 
+/** When a tenant's provisioning logs were last read to the end and, while nothing asks for them sooner, when they are read next at the latest. */
+export function lastLogRead(c: Pick<TenantCoverage, 'logsReadAt' | 'logsNextBy'>): string {
+  const next = c.logsNextBy
+    ? `; next by ${formatTime(c.logsNextBy)} (its turn in the rotation, or sooner if a job shows trouble)`
+    : '';
+  return `${c.logsReadAt ? formatTime(c.logsReadAt) : 'not yet'}${next}`;
+}
+
 /** How a tenant's provisioning logs are read, in one line: the filter, the page size, the overlap and how late events came. */
 export function logReadWords(read: LogReadCoverage): string {
   const parts = [

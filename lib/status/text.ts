@@ -1,6 +1,6 @@
 import type { Matchers } from '../model/config-file';
 import { checkLabel } from '../model/coverage';
-import { checkDetail, coverageSubject, logReadWords, statusHeadline, type StatusView } from './status';
+import { checkDetail, coverageSubject, lastLogRead, logReadWords, statusHeadline, type StatusView } from './status';
 import { formatDuration, formatTime, headerSafe } from '../util/text';
 
 /**
@@ -57,6 +57,7 @@ function coverageText(view: StatusView): string[] {
       ).replace(/^ {2}/gm, '    '),
     );
     if (t.provisioningLogs) out.push(`    provisioning logs: ${cell(logReadWords(t.provisioningLogs), 400)}`);
+    if (t.logsReadAt) out.push(`    logs last read: ${lastLogRead(t)}`);
     if (t.consentUrl) out.push(`    admin consent: ${cell(t.consentUrl, 600)}`);
   }
   if (total > tenants.length)

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { latestTurn, nextTurn, rotationOffset, whyReadLogs, type LogPlanFacts } from '../../lib/cycle/log-plan';
 import { buildPolicy } from '../../lib/config/config';
+import { lastLogRead } from '../../lib/status/status';
 import { DAY, HOUR, MIN, NOW, ago, job, tenant } from '../support/rule-world';
 
 const policy = buildPolicy({}, { emailTo: ['ops@contoso.com'] });
@@ -92,5 +93,14 @@ describe('which tenants have their provisioning logs read this cycle', () => {
     }
     for (const n of slots) expect(n).toBeLessThan((1000 / 12) * 2);
     expect(slots.reduce((a, b) => a + b)).toBe(1000);
+  });
+});
+
+describe("the status view's last log read", () => {
+  it('says when the logs were last read and when they are read next at the latest', () => {
+    expect(lastLogRead({ logsReadAt: '2026-11-27T11:00:00.000Z', logsNextBy: '2026-11-27T12:34:00.000Z' })).toBe(
+      '2026-11-27 11:00 UTC; next by 2026-11-27 12:34 UTC (its turn in the rotation, or sooner if a job shows trouble)',
+    );
+    expect(lastLogRead({ logsReadAt: '2026-11-27T11:00:00.000Z' })).toBe('2026-11-27 11:00 UTC');
   });
 });
