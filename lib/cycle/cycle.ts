@@ -380,7 +380,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const observeBy = deadline.within(budget.limits.observeMs);
   const kqlRun = runKql(deps, observeBy, errors);
   const observed: Observed = deps.fanOut
-    ? { jobs: await deps.fanOut.observe(deps, budget, observeBy, errors) }
+    ? await deps.fanOut.observe(deps, budget, observeBy, errors)
     : await observeHere(deps, budget, observeBy, errors, openLogAlerts(deps));
 
   // Counted as messages go out, so a Table Storage failure after some were sent still reports them.

@@ -212,7 +212,7 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<ObserveDeps, 'p
 
 /** Reading the tenants elsewhere: the timer's fan-out to the queue-triggered function (lib/fanout/planner.ts). */
 export interface FanOut {
-  observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence>;
+  observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Observed>;
 }
 
 /**

@@ -25,7 +25,15 @@ export interface ObserveMessage {
   observeBy: number;
   /** Wall-clock time (epoch ms) the cycle ends: past it the message is worthless. */
   deadline: number;
+  /**
+   * 2: report the batch twice, its jobs as soon as they are read and then everything once the logs
+   * due are read (under logsCycle(cycle)), so the planner sends the job alerts first. Absent: once.
+   */
+  parts?: 2;
 }
+
+/** The partition of a cycle's second reports (after the logs): beside the cycle's own, deleted with it. */
+export const logsCycle = (cycle: string): string => `${cycle}-logs`;
 
 /** A message that is not one of ours, or not whole: what is wrong, for the log and the poison queue. */
 export class InvalidMessage extends Error {
@@ -70,6 +78,8 @@ export function decodeMessage(entry: unknown): ObserveMessage {
       throw new InvalidMessage(`${key}: expected a whole number`);
   }
   if ((m.batch as number) >= (m.of as number)) throw new InvalidMessage(`batch ${m.batch} of ${m.of}`);
+  if (m.parts !== undefined && m.parts !== 2)
+    throw new InvalidMessage(`parts: expected 2 or nothing, got ${JSON.stringify(m.parts)}`);
   if (!Array.isArray(m.tenants) || m.tenants.length === 0 || m.tenants.length > 100)
     throw new InvalidMessage('tenants: expected 1 to 100 tenants');
   const tenants = m.tenants.map((t, i) => {
@@ -88,5 +98,6 @@ export function decodeMessage(entry: unknown): ObserveMessage {
     tenants,
     observeBy: m.observeBy as number,
     deadline: m.deadline as number,
+    ...(m.parts === 2 ? { parts: 2 as const } : {}),
   };
 }

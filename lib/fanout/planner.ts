@@ -7,6 +7,7 @@ import {
   reportProblems,
   type Evidence,
   type FanOut,
+  type Observed,
   type Target,
   type TenantReading,
   type ObserveDeps,
@@ -17,7 +18,7 @@ import { NOT_CHECKED } from '../evaluate/rules/tenant-unreadable';
 import type { CycleBudget } from '../cycle/limits';
 import { mapLimit } from '../util/map-limit';
 import type { TenantObservation } from '../model/observation';
-import { encodeMessage, type ObserveMessage } from './message';
+import { encodeMessage, logsCycle, type ObserveMessage } from './message';
 import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
 
 /**
@@ -123,18 +124,20 @@ function combine(
   reports: BatchReport[],
   local: TenantReading[],
   lost: TenantReading[],
-  errors: string[],
+  errors: string[] | undefined,
 ): Evidence {
   const reported = new Map<string, TenantReport & { judgedSet: Set<string> }>();
   for (const report of reports) {
     for (const t of report.tenants) reported.set(t.tenantId.toLowerCase(), { ...t, judgedSet: new Set(t.judged) });
-    errors.push(...report.errors);
+    errors?.push(...report.errors);
   }
-  reportProblems(
-    [...local, ...lost].map((r) => r.observation),
-    deps.log,
-    errors,
-  );
+  // Said once a cycle, with the last part (the first part's problems are in the second's too).
+  if (errors)
+    reportProblems(
+      [...local, ...lost].map((r) => r.observation),
+      deps.log,
+      errors,
+    );
   const here = evidenceOf([...local, ...lost], deps);
   const remote = [...reported.values()];
   return {
@@ -160,9 +163,66 @@ function combine(
   };
 }
 
+/** The reports of one part of a cycle, and the tenants of enqueued batches nobody reported in time (not checked). */
+async function collect(
+  options: QueueFanOutOptions,
+  partition: string,
+  messages: ObserveMessage[],
+  enqueued: boolean[],
+  until: Deadline,
+  observeBy: Deadline,
+  errors: string[],
+): Promise<{ reports: BatchReport[]; lost: TenantReading[] }> {
+  const sent = messages.filter((_, i) => enqueued[i]).map((m) => m.batch);
+  let reports: BatchReport[] = [];
+  try {
+    await awaitReports(options, partition, sent, until);
+    reports = await options.store.readReports(partition);
+  } catch (error) {
+    errors.push(`fan-out: the reports of cycle ${partition} could not be read: ${(error as Error).message}`);
+  }
+  const reportedTenants = new Set(reports.flatMap((r) => r.tenants.map((t) => t.tenantId.toLowerCase())));
+  const lost: TenantReading[] = [];
+  for (const message of messages) {
+    if (!enqueued[message.batch]) continue;
+    const report = reports.find((r) => r.batch === message.batch);
+    for (const t of message.tenants) {
+      if (reportedTenants.has(t.tenantId.toLowerCase())) continue;
+      const why = report
+        ? `the instance that took batch ${message.batch + 1} of ${message.of} did not read it (see that instance's log)`
+        : `no instance reported batch ${message.batch + 1} of ${message.of} within the ${seconds(observeBy.lengthMs)} s the cycle gives to reading tenants (an instance was lost or too slow); it is handed out again next cycle`;
+      lost.push({ observation: notChecked(t.tenantId, why) });
+    }
+  }
+  return { reports, lost };
+}
+
+/** What the planner logs of one part's reports, and deletes them (read: no longer needed). */
+async function closePart(
+  options: QueueFanOutOptions,
+  partition: string,
+  collected: { reports: BatchReport[]; lost: TenantReading[] },
+  of: number,
+  deps: ObserveDeps,
+): Promise<void> {
+  await options.store
+    .deleteCycle(partition)
+    .catch((error: unknown) =>
+      deps.log.warn(`fan-out: reports of cycle ${partition} not deleted: ${(error as Error).message}`),
+    );
+  for (const r of collected.reports)
+    deps.log.info(
+      `fan-out: batch ${r.batch + 1} of ${of} ${partition.endsWith('-logs') ? 'and its logs ' : ''}read by ${r.worker} in ${r.durationMs} ms`,
+    );
+  if (collected.lost.length > 0)
+    deps.log.warn(
+      `fan-out: ${collected.lost.length} tenant(s) of cycle ${partition} were not reported in time and are reported as not checked`,
+    );
+}
+
 export function queueFanOut(options: QueueFanOutOptions): FanOut {
   return {
-    async observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Evidence> {
+    async observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Observed> {
       const now = options.now ?? Date.now;
       const started = now();
       const cycle = `${new Date(started).toISOString()}_${randomUUID().slice(0, 8)}`;
@@ -174,6 +234,7 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
       const batches: Target[][] = chunk(deps.targets, Math.max(1, options.batchSize));
       const observeByAt = started + observeBy.remainingMs();
       const deadlineAt = started + budget.deadline().remainingMs();
+      const twoParts = deps.logs !== undefined;
       const messages = batches.map((tenants, batch): ObserveMessage => ({
         v: 1,
         cycle,
@@ -182,55 +243,40 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
         tenants,
         observeBy: Math.floor(observeByAt),
         deadline: Math.floor(deadlineAt),
+        ...(twoParts ? { parts: 2 as const } : {}),
       }));
       const enqueued = await enqueue(options, messages, deps, observeBy.signal);
-      const sent = messages.filter((_, i) => enqueued[i]).map((m) => m.batch);
       deps.log.info(
-        `fan-out: ${deps.targets.length} tenant(s) in ${sent.length} message(s) of up to ${options.batchSize} on queue ${options.queue.name} (cycle ${cycle})`,
+        `fan-out: ${deps.targets.length} tenant(s) in ${enqueued.filter(Boolean).length} message(s) of up to ${options.batchSize} on queue ${options.queue.name} (cycle ${cycle})`,
       );
 
       // What could not be enqueued is read here, while the instances read the rest.
       const unsent = batches.filter((_, i) => !enqueued[i]).flat();
       const localRead =
         unsent.length > 0
-          ? observeTenants({ ...deps, targets: unsent }, budget, observeBy, errors).then(logsSettled)
+          ? observeTenants({ ...deps, targets: unsent }, budget, observeBy, errors, {
+              // Read here in a pinch: the stored alerts are not asked; a log alert of a tenant whose
+              // jobs show nothing is held until its turn in the rotation (never resolved unread).
+              openLogAlert: async () => false,
+              watchedTenants: deps.targets.length,
+            })
           : Promise.resolve([]);
       // A little past the observe deadline: the last reports are being written.
-      const until = budget.deadline().within(observeBy.remainingMs() + Math.min(budget.limits.callMs, 5000));
-      let reports: BatchReport[] = [];
-      try {
-        await awaitReports(options, cycle, sent, until);
-        reports = await options.store.readReports(cycle);
-      } catch (error) {
-        errors.push(`fan-out: the reports of cycle ${cycle} could not be read: ${(error as Error).message}`);
-      }
-      await options.store
-        .deleteCycle(cycle)
-        .catch((error: unknown) =>
-          deps.log.warn(`fan-out: reports of cycle ${cycle} not deleted: ${(error as Error).message}`),
-        );
+      const until = () => budget.deadline().within(observeBy.remainingMs() + Math.min(budget.limits.callMs, 5000));
+      const partErrors = twoParts ? [] : errors;
+      const first = await collect(options, cycle, messages, enqueued, until(), observeBy, partErrors);
+      await closePart(options, cycle, first, messages.length, deps);
       const local = await localRead;
-
-      const reportedTenants = new Set(reports.flatMap((r) => r.tenants.map((t) => t.tenantId.toLowerCase())));
-      const lost: TenantReading[] = [];
-      for (const message of messages) {
-        if (!enqueued[message.batch]) continue;
-        const report = reports.find((r) => r.batch === message.batch);
-        for (const t of message.tenants) {
-          if (reportedTenants.has(t.tenantId.toLowerCase())) continue;
-          const why = report
-            ? `the instance that took batch ${message.batch + 1} of ${message.of} did not read it (see that instance's log)`
-            : `no instance reported batch ${message.batch + 1} of ${message.of} within the ${seconds(observeBy.lengthMs)} s the cycle gives to reading tenants (an instance was lost or too slow); it is handed out again next cycle`;
-          lost.push({ observation: notChecked(t.tenantId, why) });
-        }
-      }
-      for (const r of reports)
-        deps.log.info(`fan-out: batch ${r.batch + 1} of ${messages.length} read by ${r.worker} in ${r.durationMs} ms`);
-      if (lost.length > 0)
-        deps.log.warn(
-          `fan-out: ${lost.length} tenant(s) of cycle ${cycle} were not reported in time and are reported as not checked`,
-        );
-      return combine(deps, reports, local, lost, errors);
+      if (!twoParts) return { jobs: combine(deps, first.reports, await logsSettled(local), first.lost, errors) };
+      return {
+        jobs: combine(deps, first.reports, local, first.lost, undefined),
+        logs: async () => {
+          const partition = logsCycle(cycle);
+          const second = await collect(options, partition, messages, enqueued, until(), observeBy, errors);
+          await closePart(options, partition, second, messages.length, deps);
+          return combine(deps, second.reports, await logsSettled(local), second.lost, errors);
+        },
+      };
     },
   };
 }

@@ -16,7 +16,7 @@ import type { CycleBudget } from '../cycle/limits';
 import { absenceOf, evaluateTenant, inView } from '../evaluate/evaluate';
 import { isKqlCondition } from '../evaluate/rules/kql';
 import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-store';
-import type { ObserveMessage } from './message';
+import { logsCycle, type ObserveMessage } from './message';
 
 /**
  * The queue-triggered function's work (functions/observe.ts): read one batch of tenants exactly as
@@ -107,23 +107,25 @@ export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): P
   }
 
   const observeBy = Deadline.in(message.observeBy - started);
-  // The logs due (lib/cycle/log-plan.ts) are read too, before the report: the planner judges both at once.
-  const readings = await logsSettled(
-    await observeTenants({ ...cycle, targets }, cycle.budget!, observeBy, errors, openLogAlerts(cycle)),
-  );
+  const readings = await observeTenants({ ...cycle, targets }, cycle.budget!, observeBy, errors, openLogAlerts(cycle));
   reportProblems(
     readings.map((r) => r.observation),
     cycle.log,
     errors,
   );
-  const report: BatchReport = {
+  const reportOf = async (): Promise<BatchReport> => ({
     batch: message.batch,
     tenants: await Promise.all(readings.map((r) => tenantReport(r, cycle))),
-    errors,
+    errors: [...errors],
     worker: deps.worker ?? `${hostname()}#${process.pid}`,
     durationMs: now() - started,
-  };
-  await deps.store.writeReport(message.cycle, report);
+  });
+  // Two parts: the jobs as soon as they are read (the planner sends the job alerts), then everything
+  // once the logs due are read (lib/cycle/log-plan.ts); one part: everything at once.
+  if (message.parts === 2) await deps.store.writeReport(message.cycle, await reportOf());
+  await logsSettled(readings);
+  const report = await reportOf();
+  await deps.store.writeReport(message.parts === 2 ? logsCycle(message.cycle) : message.cycle, report);
   // The findings are recorded, so the watermarks may move: the digest stored with each keeps the
   // failures counted, and a planner that never plans this cycle leaves them to the next one.
   if (cycle.logs) {

@@ -9,6 +9,7 @@ import { cycleDepsFromSettings, fanOutStore } from '../../lib/app';
 import { loadSettings } from '../../lib/settings/settings';
 import { type Env } from '../../lib/settings/env';
 import { runCycle } from '../../lib/cycle/cycle';
+import type { CyclePoint } from '../../lib/model';
 import { FANOUT_QUEUE, type ObserveMessage } from '../../lib/fanout/message';
 import { observeBatch } from '../../lib/fanout/worker';
 import { keptCredentials } from '../../lib/clients/credentials';
@@ -204,6 +205,45 @@ describe('fan-out to the queue-triggered function', () => {
         'provisioning-logs:active',
       ]),
     );
+  });
+
+  it("sends the job alerts first: a new quarantine is emailed before the workers' reports of a hung logs endpoint come in", async () => {
+    const tenant = TENANTS[5]!;
+    const job = jobIdFor('Azure2Azure', tenant, guidFrom('fanout-sp-6-0'));
+    world.cloud.control.setJob(tenant, job, {
+      state: 'quarantined',
+      quarantine: { reason: 'EncounteredQuarantineException' },
+    });
+    world.cloud.control.injectFault({
+      status: 0,
+      hang: true,
+      times: 1000,
+      tenantId: tenant,
+      pathIncludes: '/auditLogs/provisioning',
+    });
+    const env = { ...workerEnv, WATCH_TENANTS: TENANTS.join(',') };
+    const deps = cycleDepsFromSettings(loadSettings(env), env, memoryLogger(), undefined, {
+      fanOut: true,
+      limits: LIMITS,
+    });
+    const before = world.cloud.acs.messages().length;
+    let atLogsRead: string[] | undefined;
+    const summary = await runCycle({
+      ...deps,
+      probe: (p: CyclePoint) => {
+        if (p === 'logs-read')
+          atLogsRead = world.cloud.acs
+            .messages()
+            .slice(before)
+            .map((m) => m.subject);
+      },
+    });
+    // The quarantine went out on the workers' first reports, before the second (after the logs) came in.
+    expect(atLogsRead).toHaveLength(1);
+    expect(atLogsRead![0]).toContain('Quarantined: Partner 6.0');
+    // The hung logs were given up at the call's deadline; the tenant's logs check is degraded, nothing lost.
+    expect(summary.coverage?.degraded).toEqual({ 'provisioning-logs': 1 });
+    expect(world.cloud.acs.messages().slice(before)).toHaveLength(1);
   });
 
   it('reports the tenants of a worker lost in the middle of its batch as not checked, and reads all the others once', async () => {

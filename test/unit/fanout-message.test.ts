@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, InvalidMessage, type ObserveMessage } from '../../lib/fanout/message';
+import { decodeMessage, encodeMessage, InvalidMessage, logsCycle, type ObserveMessage } from '../../lib/fanout/message';
 import { queueExtensionSettings, triggerValue } from '../../emulators/queue-host';
 import { join } from 'node:path';
 
@@ -44,6 +44,13 @@ describe('the fan-out message', () => {
       'tenants[0].tenantId: expected a tenant ID or domain',
     );
     expect(bad({ ...message, observeBy: -1 })).toThrow('observeBy: expected a whole number');
+    expect(bad({ ...message, parts: 3 })).toThrow('parts: expected 2 or nothing, got 3');
+  });
+
+  it('asks for two reports (the jobs first, then after the logs) with parts: 2, and for one without', () => {
+    expect(decodeMessage({ ...message, parts: 2 })).toEqual({ ...message, parts: 2 });
+    expect(decodeMessage(message)).not.toHaveProperty('parts');
+    expect(logsCycle(message.cycle)).toBe(`${message.cycle}-logs`);
   });
 
   it('keeps only the fields it knows', () => {
