@@ -21,16 +21,16 @@ export interface WorldOptions {
  * escrow and 12 failed events in its provisioning logs (2.5 %). Both show in the job status, so the
  * cycle reads these tenants' logs every cycle (lib/cycle/log-plan.ts); the others only on their turn.
  */
-export type Trouble = 'quarantined' | 'failing';
+type Trouble = 'quarantined' | 'failing';
 
-export function troubleOf(index: number): Trouble | undefined {
+function troubleOf(index: number): Trouble | undefined {
   if (index % 40 === 0) return 'quarantined';
   if (index % 40 === 20) return 'failing';
   return undefined;
 }
 
 /** The tenant ID of the bench world's tenant `index` (the same in every process). */
-export const benchTenantId = (index: number): string => guidFrom(`bench-tenant-${index}`);
+const benchTenantId = (index: number): string => guidFrom(`bench-tenant-${index}`);
 
 /** The tenants of an N-tenant world that are in trouble (lower-case IDs). */
 export function troubledTenants(tenants: number): Set<string> {
