@@ -1,7 +1,7 @@
 /**
  * The local private cloud of one bench world, in a process of its own, so the monitor's time and
  * memory are its own. Prints one line `ready {settings}` and serves until SIGTERM.
- *   node --import tsx scripts/bench/cloud.ts <tenants> <latencyMs>
+ *   node --import tsx scripts/bench/cloud.ts <tenants> <latencyMs> [jobsPerTenant]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +10,9 @@ import { settingsFor, startPrivateCloud } from '../../emulators';
 import { benchScenario } from './world';
 
 async function main(): Promise<void> {
-  const [tenants, latencyMs] = process.argv.slice(2).map(Number);
+  const [tenants, latencyMs, jobsPerTenant] = process.argv.slice(2).map(Number);
   const cloud = await startPrivateCloud({
-    scenario: benchScenario({ tenants: tenants!, latencyMs: latencyMs! }),
+    scenario: benchScenario({ tenants: tenants!, latencyMs: latencyMs!, jobsPerTenant }),
     outboxDir: mkdtempSync(join(tmpdir(), 'esw-bench-outbox-')),
   });
   console.log(

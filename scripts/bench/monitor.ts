@@ -5,10 +5,14 @@
  * `result {json}` with each cycle's time and the Graph traffic the emulator saw.
  *   BENCH_RUN='{"mode":"in-process","logs":true,"cycles":["first","steady"],"graphEndpoint":"..."}' node --import tsx scripts/bench/monitor.ts
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cycleDepsFromSettings } from '../../lib/app';
 import { loadSettings } from '../../lib/settings/settings';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
+import { mapLimit } from '../../lib/util/map-limit';
+import type { LogState } from '../../lib/model/provisioning';
 import type { RequestLogEntry, TokenRequestRecord } from '../../emulators';
+import { troubledTenants } from './world';
 
 export interface RunSpec {
   mode: 'in-process' | 'fan-out';
@@ -16,6 +20,24 @@ export interface RunSpec {
   logs: boolean;
   cycles: string[];
   graphEndpoint: string;
+  /**
+   * The rotation of a cycle after the first (provisioningLogs.rotation, written to WATCH_CONFIG):
+   * `per-gap`, 12 times the time since the previous cycle's start (or since the seed), so the share
+   * of tenants due equals what the default rotation (1 h) gives on the default schedule (5 min).
+   * Absent: the default (1 h).
+   */
+  rotation?: 'per-gap';
+  /**
+   * Before each cycle after the first: every tenant not in trouble is made to look read at the
+   * previous cycle's start (its stored log watermark set to it; a tenant never read gets an empty
+   * state), as in the steady state every tenant's logs were read on its turn, within the last
+   * cycle. Without it, the first cycle's reads spread over that cycle leave fewer tenants due than
+   * the rotation's share; and at 10,000 tenants the first pass over everyone's logs takes several
+   * cycles (the reports limit), so a steady cycle could not be measured at all.
+   */
+  seedReadAt?: boolean;
+  /** provisioningLogs.everyCycleUpTo in the config (absent: the default, 100). */
+  everyCycleUpTo?: number;
 }
 
 export interface CycleFigures {
@@ -41,6 +63,12 @@ export interface CycleFigures {
   tokenRequests: number;
   /** 429s Graph's limits gave (identity units, reports). */
   throttled: { identity: number; reports: number };
+  /** From the cycle's start to the first message sent (deps.probe 'sent'); absent when none was. */
+  firstSentMs?: number;
+  /** provisioningLogs.rotation in force (ms). */
+  rotationMs: number;
+  /** Tenants whose provisioning logs were read (a call answered): those the world put in trouble, and the others (their turn in the rotation, or never read before). */
+  logReads: { troubled: number; rotation: number };
 }
 
 /** Graph's rate windows (10 s), and a little more. */
@@ -59,11 +87,18 @@ function figures(
   requests: RequestLogEntry[],
   tokens: TokenRequestRecord[],
   throttled: { identity: number; reports: number },
+  extra: Pick<CycleFigures, 'firstSentMs' | 'rotationMs'> & { troubled: Set<string> },
 ): CycleFigures {
   const top = requests.filter((r) => r.batchId === undefined);
   const perTenant = new Map<string, number>();
   for (const r of top)
     if (r.tenantId && r.status !== 429) perTenant.set(r.tenantId, (perTenant.get(r.tenantId) ?? 0) + 1);
+  const logTenants = new Set(
+    top
+      .filter((r) => r.path.endsWith('/auditLogs/provisioning') && r.status !== 429 && r.tenantId)
+      .map((r) => r.tenantId!.toLowerCase()),
+  );
+  const troubledRead = [...logTenants].filter((t) => extra.troubled.has(t)).length;
   return {
     label,
     ms: Math.round(ms),
@@ -81,21 +116,58 @@ function figures(
     longestChain: Math.max(0, ...perTenant.values()),
     tokenRequests: tokens.filter((t) => t.status === 200).length,
     throttled,
+    ...(extra.firstSentMs !== undefined ? { firstSentMs: Math.round(extra.firstSentMs) } : {}),
+    rotationMs: extra.rotationMs,
+    logReads: { troubled: troubledRead, rotation: logTenants.size - troubledRead },
   };
+}
+
+/** provisioningLogs.rotation of the bench's config (whole seconds, as the config's durations are). */
+function writeRotation(path: string, ms: number, everyCycleUpTo: number | undefined): number {
+  const secs = Math.max(1, Math.round(ms / 1000));
+  writeFileSync(path, JSON.stringify({ provisioningLogs: { rotation: `${secs}s`, everyCycleUpTo } }));
+  return secs * 1000;
+}
+
+/** spec.seedReadAt: every tenant not in trouble looks read once, at `at` (its stored watermark). */
+async function seedReadAt(deps: CycleDeps, troubled: Set<string>, at: number): Promise<void> {
+  const store = deps.logs?.store;
+  if (!store) throw new Error('seedReadAt: the monitor reads no provisioning logs');
+  const tenants = deps.targets.map((t) => t.tenantId.toLowerCase()).filter((t) => !troubled.has(t));
+  await mapLimit(tenants, 32, async (tenant) => {
+    const stored = await store.load(tenant);
+    const state: LogState = stored
+      ? { ...stored.state, watermark: at, backlog: false }
+      : {
+          version: 1,
+          source: 'graph',
+          watermark: at,
+          backlog: false,
+          seen: [],
+          digest: { jobs: {} },
+          activity: {},
+          seenSince: at,
+        };
+    await store.save(tenant, state, stored?.etag);
+  });
 }
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.env.BENCH_RUN ?? '{}') as RunSpec;
+  // 10,000 tenant IDs are longer than one environment variable may be (128 KiB on Linux): the bench passes them in a file.
+  if (process.env.BENCH_TENANTS_FILE) process.env.WATCH_TENANTS = readFileSync(process.env.BENCH_TENANTS_FILE, 'utf8');
+  const configPath = process.env.WATCH_CONFIG;
+  if (!configPath) throw new Error('WATCH_CONFIG: the bench gives the monitor a config file of its own');
+  let rotationMs = writeRotation(configPath, 3600_000, spec.everyCycleUpTo);
   const settings = loadSettings(process.env);
+  const troubled = troubledTenants(settings.tenants.length);
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const results: CycleFigures[] = [];
   let peakHeap = 0;
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
-  for (const [i, label] of spec.cycles.entries()) {
-    // A timer's cycles are minutes apart, so Graph's 10-second windows are empty when one begins;
-    // back to back, the reports limit would still count the previous cycle's reads.
-    if (i > 0) await new Promise((r) => setTimeout(r, GRAPH_WINDOW_MS));
-    await control(spec.graphEndpoint, 'requests', 'DELETE');
+  /** When the previous cycle started. */
+  let lastReadAt: number | undefined;
+  const depsNow = () => {
     // As a timer invocation: the dependencies from the settings, anew (credentials are kept by the process).
     const deps: CycleDeps = cycleDepsFromSettings(settings, process.env, quiet, undefined, {
       fanOut: spec.mode === 'fan-out',
@@ -103,6 +175,24 @@ async function main(): Promise<void> {
     if (!spec.logs) deps.logs = undefined;
     if (spec.mode === 'fan-out' && !deps.fanOut)
       throw new Error('fan-out asked for, but the settings do not fan out (WATCH_FANOUT_TENANTS, a queue endpoint)');
+    return deps;
+  };
+  for (const [i, label] of spec.cycles.entries()) {
+    if (i > 0 && spec.seedReadAt && lastReadAt !== undefined) await seedReadAt(depsNow(), troubled, lastReadAt);
+    // A timer's cycles are minutes apart, so Graph's 10-second windows are empty when one begins;
+    // back to back, the reports limit would still count the previous cycle's reads.
+    if (i > 0) await new Promise((r) => setTimeout(r, GRAPH_WINDOW_MS));
+    await control(spec.graphEndpoint, 'requests', 'DELETE');
+    if (i > 0 && spec.rotation === 'per-gap' && lastReadAt !== undefined)
+      rotationMs = writeRotation(configPath, 12 * (Date.now() - lastReadAt), spec.everyCycleUpTo);
+    const deps = depsNow();
+    let firstSentMs: number | undefined;
+    const probe = deps.probe;
+    deps.probe = async (point) => {
+      if (point === 'sent' && firstSentMs === undefined) firstSentMs = performance.now() - started;
+      await probe?.(point);
+    };
+    lastReadAt = Date.now();
     const started = performance.now();
     const summary = await runCycle(deps);
     const ms = performance.now() - started;
@@ -111,7 +201,9 @@ async function main(): Promise<void> {
       control<TokenRequestRecord[]>(spec.graphEndpoint, 'tokens'),
       control<{ throttled: { identity: number; reports: number } }>(spec.graphEndpoint, 'limits'),
     ]);
-    results.push(figures(label, ms, summary, requests, tokens, limits.throttled));
+    results.push(
+      figures(label, ms, summary, requests, tokens, limits.throttled, { firstSentMs, rotationMs, troubled }),
+    );
   }
   clearInterval(sampler);
   const peakRssMiB = Math.round((process.resourceUsage().maxRSS * 1024) / 1048576);

@@ -12,18 +12,44 @@ export interface WorldOptions {
   tenants: number;
   /** Milliseconds per Graph (and token) answer. */
   latencyMs: number;
+  jobsPerTenant?: number;
 }
 
-/** Every 50th tenant has a quarantined job; every 25th (offset 1) has 12 failed provisioning events in its logs. */
-export function benchScenario({ tenants, latencyMs }: WorldOptions): Scenario {
+/**
+ * The 5 % of tenants in trouble, as an MSP's day has them: every 40th tenant has a quarantined job
+ * (2.5 %), and every 40th from the 20th on a job whose runs end EntryLevelErrors with 12 objects in
+ * escrow and 12 failed events in its provisioning logs (2.5 %). Both show in the job status, so the
+ * cycle reads these tenants' logs every cycle (lib/cycle/log-plan.ts); the others only on their turn.
+ */
+type Trouble = 'quarantined' | 'failing';
+
+function troubleOf(index: number): Trouble | undefined {
+  if (index % 40 === 0) return 'quarantined';
+  if (index % 40 === 20) return 'failing';
+  return undefined;
+}
+
+/** The tenant ID of the bench world's tenant `index` (the same in every process). */
+const benchTenantId = (index: number): string => guidFrom(`bench-tenant-${index}`);
+
+/** The tenants of an N-tenant world that are in trouble (lower-case IDs). */
+export function troubledTenants(tenants: number): Set<string> {
+  const ids = new Set<string>();
+  for (let i = 0; i < tenants; i++) if (troubleOf(i)) ids.add(benchTenantId(i).toLowerCase());
+  return ids;
+}
+
+/** A world of N tenants, 5 % of them in trouble (troubleOf); `jobsPerTenant` configurations each (default JOBS_PER_TENANT). */
+export function benchScenario({ tenants, latencyMs, jobsPerTenant = JOBS_PER_TENANT }: WorldOptions): Scenario {
   return {
     name: `bench-${tenants}`,
     app: { clientId: guidFrom('bench-app'), clientSecret: 'bench-secret~1' },
     // Graph's documented limits (the defaults) and a round trip per answer.
     graphLimits: { latencyMs },
     tenants: Array.from({ length: tenants }, (_, i) => {
-      const id = guidFrom(`bench-tenant-${i}`);
-      const sps = Array.from({ length: JOBS_PER_TENANT }, (_, k) => guidFrom(`bench-sp-${i}-${k}`));
+      const id = benchTenantId(i);
+      const trouble = troubleOf(i);
+      const sps = Array.from({ length: jobsPerTenant }, (_, k) => guidFrom(`bench-sp-${i}-${k}`));
       return {
         id,
         displayName: `Tenant ${i + 1}`,
@@ -34,21 +60,28 @@ export function benchScenario({ tenants, latencyMs }: WorldOptions): Scenario {
           displayName: `Partner ${k + 1} to Tenant ${i + 1}`,
           applicationTemplateId: CROSS_TENANT,
           jobs: [
-            i % 50 === 0 && k === 0
+            trouble === 'quarantined' && k === 0
               ? {
                   id: jobIdFor('Azure2Azure', id, sp),
                   templateId: 'Azure2Azure',
                   state: 'quarantined' as const,
                   quarantine: { reason: 'EncounteredQuarantineException' },
                 }
-              : { id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'healthy' as const },
+              : trouble === 'failing' && k === 0
+                ? {
+                    id: jobIdFor('Azure2Azure', id, sp),
+                    templateId: 'Azure2Azure',
+                    state: 'failing' as const,
+                    escrowed: 12,
+                  }
+                : { id: jobIdFor('Azure2Azure', id, sp), templateId: 'Azure2Azure', state: 'healthy' as const },
           ],
         })),
         provisioningEvents:
-          i % 25 === 1
+          trouble === 'failing'
             ? [
                 {
-                  job: jobIdFor('Azure2Azure', id, sps[1]!),
+                  job: jobIdFor('Azure2Azure', id, sps[0]!),
                   count: 12,
                   status: 'failure' as const,
                   errorCode: 'EntryConflict',
