@@ -17,6 +17,7 @@ import { readTenantLogs, runKqlStage, type LogsDeps, type LogsNotRead, type Tena
 import { tenantCoverage } from '../observe/coverage';
 import type { TenantCoverage } from '../model/coverage';
 import { worthWriting, type CoverageStore, type StoredCoverage } from '../store/coverage-store';
+import { updateHistories, type BaselineDeps } from './baselines';
 
 /**
  * The observe step of a cycle: every tenant read in parallel, each under its own deadline (its jobs,
@@ -51,6 +52,8 @@ export interface ObserveDeps {
   coverage?: Pick<CoverageStore, 'load' | 'save'>;
   /** Past WATCH_FANOUT_TENANTS (timer only): the tenants are read by the queue-triggered function instead (lib/fanout/). */
   fanOut?: FanOut;
+  /** Each job's history across runs, for the quarantine forecast and baselines (lib/cycle/baselines.ts). */
+  histories?: BaselineDeps['histories'];
   policy: Policy;
   clock: () => Date;
   log: Logger;
@@ -326,6 +329,7 @@ async function observeOne(
     return { observation: late, coverageWrite: coverageOf(late, await previous, undefined, deps) };
   }
   const logs = await readLogsOne(observation, reader, deps, deadline, errors);
+  await updateHistories(observation, deps);
   if (refusedAccess(observation)) deps.renewToken?.(target);
   const coverageWrite = coverageOf(observation, await previous, logs, deps);
   return { observation, logRead: logs && 'state' in logs ? logs : undefined, coverageWrite };

@@ -17,8 +17,10 @@ import type { RuleSettings } from '../model/policy';
 /** A tunable of a rule, declared once for config validation, the schema and the conditions table of docs/configuration.md. */
 export interface ParamSpec {
   /** `duration` values are milliseconds in code and duration text (`30m`, `6h`, `P1D`) in the config file. */
-  type: 'integer' | 'number' | 'duration' | 'boolean';
-  default: number | boolean;
+  type: 'integer' | 'number' | 'duration' | 'boolean' | 'choice';
+  default: number | boolean | string;
+  /** The values a `choice` takes. */
+  choices?: readonly string[];
   /** Inclusive bounds for numbers (durations: milliseconds). */
   min?: number;
   max?: number;
