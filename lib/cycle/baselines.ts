@@ -5,6 +5,7 @@ import type { JobHistory } from '../model/history';
 import type { TenantObservation } from '../model/observation';
 import type { Policy } from '../model/policy';
 import type { HistoryStore } from '../store/history-store';
+import { failuresInWindow } from '../observe/provisioning-digest';
 import type { Logger } from '../util/log';
 
 /**
@@ -17,8 +18,6 @@ import type { Logger } from '../util/log';
  * (`pinned` and `off` learn no more failures; runs are always kept, for the forecast).
  */
 
-const MINUTE = 60_000;
-
 export interface BaselineDeps {
   /** The job histories (Table Storage); absent: nothing is learnt and the forecast has no runs. */
   histories?: Pick<HistoryStore, 'load' | 'save'>;
@@ -27,14 +26,9 @@ export interface BaselineDeps {
   log: Logger;
 }
 
-/** Whether a history must be written now: a new run or hour, or what it has counted would leave the logs' window before the next cycle. */
-function worthWriting(before: JobHistory | undefined, after: JobHistory, now: number, windowMs: number): boolean {
-  if (!before) return true;
-  if (before.runs.at(-1)?.at !== after.runs.at(-1)?.at) return true;
-  if (before.profile.hours.at(-1)?.[0] !== after.profile.hours.at(-1)?.[0]) return true;
-  const counted = before.profile.countedTo;
-  return counted === undefined ? after.profile.countedTo !== undefined : now - counted * MINUTE > windowMs / 2;
-}
+/** What tells whether a history changed enough to be written: its newest run, the hour it learns and that hour's figure. */
+const marksOf = (h: JobHistory): string =>
+  `${h.runs.at(-1)?.at}|${h.profile.open?.hour}|${h.profile.open?.failures}|${h.profile.hours.length}`;
 
 export async function updateHistories(observation: TenantObservation, deps: BaselineDeps): Promise<void> {
   if (!deps.histories || observation.problem) return;
@@ -52,15 +46,17 @@ export async function updateHistories(observation: TenantObservation, deps: Base
   const logs = observation.provisioning;
   for (const job of observation.jobs) {
     const stored = histories.get(job.jobId);
-    const before = stored && (JSON.parse(JSON.stringify(stored)) as JobHistory);
+    const before = stored && marksOf(stored);
     const history = stored ?? emptyHistory();
     recordRun(history, job);
     const settings = ruleSettingsForJob(FAILURES_CONDITION, tenantId, job, deps.policy.rules, deps.policy.tenantNames);
     const windowMs = Number(settings?.params.window ?? 3600_000);
-    if ((settings?.params.learning ?? 'on') === 'on')
-      recordFailures(history, logs?.digest.jobs[job.jobId], now, windowMs, logs?.complete === true);
+    if ((settings?.params.learning ?? 'on') === 'on') {
+      const digest = logs?.digest.jobs[job.jobId];
+      recordFailures(history, digest ? failuresInWindow(digest, now, windowMs) : 0, now, logs?.complete === true);
+    }
     histories.set(job.jobId, history);
-    if (!worthWriting(before, history, now, windowMs)) continue;
+    if (before === marksOf(history)) continue;
     try {
       await deps.histories.save(tenantId, job.jobId, history);
     } catch (error) {

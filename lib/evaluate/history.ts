@@ -1,6 +1,5 @@
 import type { FailureProfile, JobHistory, OpenHour, RunPoint } from '../model/history';
 import type { JobSnapshot } from '../model/observation';
-import type { JobDigest } from '../model/provisioning';
 
 /**
  * A job's history across runs, kept pure: what one cycle adds to it (its last run, the failures the
@@ -9,7 +8,6 @@ import type { JobDigest } from '../model/provisioning';
  * functions on a fake clock.
  */
 
-const MINUTE = 60_000;
 const HOUR = 3600_000;
 /** Runs kept: two days of a 40-minute schedule, enough for the forecast's trend. */
 export const MAX_RUNS = 72;
@@ -17,8 +15,6 @@ export const MAX_RUNS = 72;
 export const MAX_HOURS = 168;
 /** Values kept per hour of the week: the same hour of the last four weeks. */
 export const MAX_WEEKS = 4;
-/** Late events are counted if they arrive within this of their time (or half the window, if shorter). */
-const SETTLE_MS = 5 * MINUTE;
 
 export function emptyHistory(): JobHistory {
   return { version: 1, runs: [], profile: { hours: [], byHourOfWeek: {} } };
@@ -64,43 +60,33 @@ function closeHour(profile: FailureProfile, open: OpenHour): void {
 }
 
 /**
- * Counts the failures the logs hold since the last cycle into whole hours. Only a read of the logs
- * up to now counts (`complete`); a gap longer than the digest's window loses the hours it touched,
- * which are left out rather than learnt as quiet. `digest` is the job's failure digest (absent: no
- * failure in its window), `windowMs` the window it keeps.
+ * Learns the failures in the job's window (`inWindow`, the number `provisioning-failures` judges)
+ * at this cycle: each hour keeps the most any cycle in it saw, so what is learnt is what the rule
+ * compares, whatever the phase of the job's runs against the clock hour. Only a read of the logs up
+ * to now counts (`complete`); an hour no complete read saw is left out rather than learnt as quiet.
  */
-export function recordFailures(
-  history: JobHistory,
-  digest: JobDigest | undefined,
-  now: number,
-  windowMs: number,
-  complete: boolean,
-): void {
+export function recordFailures(history: JobHistory, inWindow: number, now: number, complete: boolean): void {
   if (!complete) return;
   const profile = history.profile;
-  const end = Math.floor((now - Math.min(SETTLE_MS, windowMs / 2)) / MINUTE);
-  const windowStart = Math.floor((now - windowMs) / MINUTE) + 1;
+  const hour = Math.floor(now / HOUR);
   profile.since ??= now;
-  if (profile.countedTo === undefined || profile.countedTo > end) {
-    profile.countedTo = end;
-    delete profile.open;
+  const open = profile.open;
+  if (open && open.hour === hour) {
+    open.failures = Math.max(open.failures, inWindow);
     return;
   }
-  const counts = new Map(digest?.minutes ?? []);
-  let open = profile.countedTo < windowStart ? undefined : profile.open;
-  for (let minute = Math.max(profile.countedTo, windowStart); minute < end; minute++) {
-    const hour = Math.floor(minute / 60);
-    if (minute % 60 === 0) open = { hour, failures: 0 };
-    if (open?.hour !== hour) continue;
-    open.failures += counts.get(minute) ?? 0;
-    if (minute % 60 === 59) {
-      closeHour(profile, open);
-      open = undefined;
-    }
-  }
-  profile.countedTo = end;
-  if (open) profile.open = open;
-  else delete profile.open;
+  if (open && open.hour < hour) closeHour(profile, open);
+  profile.open = { hour, failures: inWindow };
+}
+
+/** The q-quantile, interpolated between the nearest values. */
+function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = q * (sorted.length - 1);
+  const below = sorted[Math.floor(at)] as number;
+  const above = sorted[Math.ceil(at)] as number;
+  return below + (above - below) * (at - Math.floor(at));
 }
 
 function median(values: readonly number[]): number {
@@ -112,16 +98,11 @@ function median(values: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Median absolute deviation, scaled to a standard deviation for normal data. */
-function spreadOf(values: readonly number[], centre: number): number {
-  return 1.4826 * median(values.map((v) => Math.abs(v - centre)));
-}
-
-/** What a job usually fails in an hour, and how much that varies, from what was learnt. */
+/** What a job's window usually holds, and how much that varies, from what was learnt. */
 export interface Baseline {
-  /** Failures usually seen in an hour like this one. */
+  /** The failures the window usually holds at its busiest in an hour like this one. */
   perHour: number;
-  /** How much that varies (robust: median absolute deviation, never under √perHour or 1). */
+  /** How much that varies (robust: the median absolute deviation of every hour from its peers, scaled to this hour; never under √perHour or 1). */
   spread: number;
   /** What it was learnt from: the same hour of past weeks, the same hour of past days, or every hour. */
   basis: 'hour of week' | 'hour of day' | 'all hours';
@@ -133,36 +114,62 @@ export interface Baseline {
 const MIN_WEEKS = 3;
 const MIN_DAYS = 4;
 
-function baselineOfHour(profile: FailureProfile, hour: number): Omit<Baseline, 'hoursLearnt'> {
+/** The hours learnt, grouped by hour of day (UTC). */
+function byHourOfDay(profile: FailureProfile): number[][] {
+  const days: number[][] = Array.from({ length: 24 }, () => []);
+  for (const [hour, n] of profile.hours) days[((hour % 24) + 24) % 24]?.push(n);
+  return days;
+}
+
+/** The values an hour is compared with: the same hour of past weeks, of past days, or every hour learnt. */
+function peersOf(
+  profile: FailureProfile,
+  days: number[][],
+  hour: number,
+): { values: readonly number[]; basis: Baseline['basis'] } {
   const weeks = profile.byHourOfWeek[String(hourOfWeek(hour))] ?? [];
-  const days = profile.hours.filter(([h]) => h % 24 === ((hour % 24) + 24) % 24).map(([, n]) => n);
-  const [values, basis]: [number[], Baseline['basis']] =
-    weeks.length >= MIN_WEEKS
-      ? [weeks, 'hour of week']
-      : days.length >= MIN_DAYS
-        ? [days, 'hour of day']
-        : [profile.hours.map(([, n]) => n), 'all hours'];
-  const perHour = median(values);
-  return { perHour, spread: Math.max(spreadOf(values, perHour), Math.sqrt(perHour), 1), basis };
+  if (weeks.length >= MIN_WEEKS) return { values: weeks, basis: 'hour of week' };
+  const sameHour = days[((hour % 24) + 24) % 24] ?? [];
+  if (sameHour.length >= MIN_DAYS) return { values: sameHour, basis: 'hour of day' };
+  return { values: profile.hours.map(([, n]) => n), basis: 'all hours' };
 }
 
 /**
- * The baseline for the hours a window ending `now` covers: the busiest of them (a nightly burst
- * at 02:00 is still usual in a window that ends at 03:10). Undefined with less than `minHistoryMs`
- * of learnt hours.
+ * How much a job's hours vary around their usual, relative to √(usual + 1) (failures vary more
+ * where there are more): pooled over every hour learnt, each against its own peers, so a handful of
+ * same-hour values is not all the spread stands on.
  */
-export function baselineOf(
+function relativeSpread(profile: FailureProfile, days: number[][]): number {
+  const usualOf = new Map<string, number>();
+  const residuals = profile.hours.map(([hour, n]) => {
+    const peers = peersOf(profile, days, hour);
+    const key = `${peers.basis}|${peers.basis === 'hour of week' ? hourOfWeek(hour) : hour % 24}`;
+    const usual = usualOf.get(key) ?? median(peers.values);
+    usualOf.set(key, usual);
+    return Math.abs(n - usual) / Math.sqrt(usual + 1);
+  });
+  return 1.4826 * median(residuals);
+}
+
+function baselineOfHour(
   profile: FailureProfile,
-  now: number,
-  windowMs: number,
-  minHistoryMs: number,
-): Baseline | undefined {
+  days: number[][],
+  hour: number,
+  relative: number,
+): Omit<Baseline, 'hoursLearnt'> {
+  const { values, basis } = peersOf(profile, days, hour);
+  // The upper quartile: a few quiet days (a holiday) among the peers do not make a usual day look unusual.
+  const perHour = quantile(values, 0.75);
+  return { perHour, spread: Math.max(relative * Math.sqrt(perHour + 1), Math.sqrt(perHour), 1), basis };
+}
+
+/**
+ * The baseline of the hour `now` falls in: what the job's window usually held at its busiest in
+ * hours like it. Undefined with less than `minHistoryMs` of learnt hours.
+ */
+export function baselineOf(profile: FailureProfile, now: number, minHistoryMs: number): Baseline | undefined {
   const hoursLearnt = profile.hours.length;
   if (hoursLearnt === 0 || hoursLearnt * HOUR < minHistoryMs) return undefined;
-  let best: Omit<Baseline, 'hoursLearnt'> | undefined;
-  for (let hour = Math.floor((now - windowMs + 1) / HOUR); hour <= Math.floor(now / HOUR); hour++) {
-    const b = baselineOfHour(profile, hour);
-    if (!best || b.perHour + b.spread > best.perHour + best.spread) best = b;
-  }
-  return best && { ...best, hoursLearnt };
+  const days = byHourOfDay(profile);
+  return { ...baselineOfHour(profile, days, Math.floor(now / HOUR), relativeSpread(profile, days)), hoursLearnt };
 }

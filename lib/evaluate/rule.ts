@@ -108,6 +108,8 @@ interface RuleBase {
    * quarantined job need not also report that it fails or stalls.
    */
   rootCause?: boolean;
+  /** How long its alerts keep firing after the condition was last seen, when its settings call for more than `keepFiringFor` (default: `keepFiringFor`). */
+  keepFiringFor?(settings: RuleSettings): number;
   /** Whether an existing alert of this rule can be judged from this cycle's observation; default: the job's tenant and service principal were read. */
   inView?(labels: AlertLabels, tenant: TenantObservation): boolean;
   /** What every channel shows of an alert of this rule. */

@@ -20,26 +20,26 @@ export interface RunPoint {
   pruned: boolean;
 }
 
-/** A partly counted hour of failures from the provisioning logs. */
+/** The hour being learnt. */
 export interface OpenHour {
   /** Hour index: epoch ms / 3,600,000. */
   hour: number;
+  /** The most failures the job's window held at any cycle in this hour. */
   failures: number;
 }
 
 /**
- * The learned failure profile of a job: failures per completed hour for the last week, and by hour of
- * the week for the last few weeks. Bounded: MAX_HOURS hours and MAX_WEEKS values per hour of the week.
+ * The learned failure profile of a job: for each hour, the most failures its window (that of
+ * `provisioning-failures`) held at any cycle in it; the last week of hours, and by hour of the week
+ * for the last few weeks. Bounded: MAX_HOURS hours and MAX_WEEKS values per hour of the week.
  */
 export interface FailureProfile {
   /** Completed hours, oldest first: [hour index, failures]. */
   hours: [number, number][];
   /** By hour of the week (0 = Monday 00:00 UTC): the failures of that hour in the last weeks, oldest first. */
   byHourOfWeek: Record<string, number[]>;
-  /** The hour being counted, until the logs have been read past its end. */
+  /** The hour being learnt, until a cycle in a later hour closes it. */
   open?: OpenHour;
-  /** Up to which minute (epoch ms / 60,000, exclusive) the logs' failures are counted. */
-  countedTo?: number;
   /** When learning began (epoch ms): the history a baseline stands on. */
   since?: number;
 }

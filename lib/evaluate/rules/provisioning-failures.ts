@@ -97,7 +97,7 @@ const HOUR = 3600_000;
 /** The line a job's failures must pass to fire, and the baseline it comes from (none: the fixed threshold). */
 interface AlertLine {
   line: number;
-  baseline?: Baseline & { inWindow: number; margin: number; floor: number };
+  baseline?: Baseline & { margin: number; ratio: number; floor: number };
 }
 
 /**
@@ -108,18 +108,17 @@ interface AlertLine {
 function alertLine(tenant: TenantObservation, jobId: string, s: RuleSettings, now: number): AlertLine {
   const threshold = Number(s.params.threshold);
   if (s.params.mode !== 'baseline' || s.params.learning === 'off') return { line: threshold };
-  const windowMs = Number(s.params.window);
   const profile = tenant.history?.get(jobId)?.profile;
-  const baseline = profile && baselineOf(profile, now, windowMs, Number(s.params.minHistory));
+  const baseline = profile && baselineOf(profile, now, Number(s.params.minHistory));
   if (!baseline) return { line: threshold };
-  const hours = windowMs / HOUR;
   const margin = Number(s.params.margin);
   const floor = Number(s.params.floor);
+  const ratio = Number(s.params.ratio);
   const line = Math.max(
     floor,
-    Math.floor(baseline.perHour * hours + margin * baseline.spread * Math.max(1, Math.sqrt(hours))) + 1,
+    Math.floor(Math.max(baseline.perHour + margin * baseline.spread, ratio * baseline.perHour)) + 1,
   );
-  return { line, baseline: { ...baseline, inWindow: baseline.perHour * hours, margin, floor } };
+  return { line, baseline: { ...baseline, margin, ratio, floor } };
 }
 
 export const provisioningFailures: TenantRule = {
@@ -161,9 +160,16 @@ export const provisioningFailures: TenantRule = {
       max: 100,
       description: 'Baseline mode: how many spreads (robust deviations) above its usual failures a job must be',
     },
+    ratio: {
+      type: 'number',
+      default: 2,
+      min: 1,
+      max: 1000,
+      description: 'Baseline mode: how many times its usual failures a job must reach at least',
+    },
     floor: {
       type: 'integer',
-      default: 5,
+      default: 10,
       min: 1,
       max: 10_000_000,
       description: 'Baseline mode: failures within the window needed at least, however quiet the job usually is',
@@ -183,6 +189,11 @@ export const provisioningFailures: TenantRule = {
         "Whether the job's baseline is learnt: `on`; `pinned` (what was learnt is used and no longer changes); `off` (not learnt; the fixed threshold applies)",
     },
   },
+  // A baseline judges the window as it is now: it keeps firing a window longer, so runs moving in and out of it do not flap.
+  keepFiringFor: (settings) =>
+    settings.params.mode === 'baseline'
+      ? Math.max(settings.keepFiringForMs, Number(settings.params.window))
+      : settings.keepFiringForMs,
   // Judged only when the logs were read up to now: a failed read is no evidence of recovery.
   inView: (_labels, tenant) => !tenant.problem && tenant.provisioning?.complete === true,
   check({ tenant, settings, settingsForJob, now }) {
@@ -227,6 +238,7 @@ export const provisioningFailures: TenantRule = {
               baselineBasis: baseline.basis,
               hoursLearnt: baseline.hoursLearnt,
               margin: baseline.margin,
+              ratio: baseline.ratio,
               floor: baseline.floor,
             }
           : {}),
@@ -257,7 +269,7 @@ export const provisioningFailures: TenantRule = {
     if (baseline)
       facts.push([
         'Usual for this job',
-        `${str(n.usualPerHour)} an hour (spread ${str(n.usualSpread)}), learnt by ${str(n.baselineBasis)} over ${Math.round(Number(n.hoursLearnt) / 24)} days; alert at ${str(n.margin)} spreads above it and at least ${str(n.floor)}`,
+        `up to ${str(n.usualPerHour)} in ${window} (spread ${str(n.usualSpread)}), learnt by ${str(n.baselineBasis)} over ${Math.round(Number(n.hoursLearnt) / 24)} days; alert at ${str(n.margin)} spreads above it, ${str(n.ratio)} times it and at least ${str(n.floor)}`,
       ]);
     if (listed === 'unreadable') facts.push(['Error codes', UNREADABLE_LIST]);
     for (const c of codes) facts.push([str(c.code), codeText(c, ctx.timeZone)]);
@@ -268,7 +280,7 @@ export const provisioningFailures: TenantRule = {
     return {
       title: 'Provisioning failures',
       about: appName(alert),
-      what: `${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s)${baseline ? `: usually ${str(n.usualPerHour)} an hour, now ${str(Math.round((Number(n.inWindow) * 3600_000) / Number(n.windowMs)))}` : ''}.`,
+      what: `${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s)${baseline ? `: usually ${str(n.usualPerHour)} ${Number(n.windowMs) === HOUR ? 'an hour' : `in ${window}`}, now ${str(n.inWindow)}` : ''}.`,
       since: str(n.stretchStart) || undefined,
       facts,
       scripts: [
