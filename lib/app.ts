@@ -316,7 +316,11 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
   const app = consentApp(settings);
   const state = createTableClient(settings, credential, STATE_TABLE);
   return readStatus(
-    { alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)), ...stateStores(state) },
+    {
+      alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+      ...stateStores(state),
+      jobHistories: new HistoryStore(state),
+    },
     {
       policy,
       configProblem,

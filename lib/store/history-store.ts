@@ -17,7 +17,7 @@ function keyOf(text: string): string {
 
 const partitionOf = (tenantId: string) => `history_${keyOf(tenantId)}`;
 
-type Entity = { partitionKey: string; rowKey: string; jobId: string; body: string };
+type Entity = { partitionKey: string; rowKey: string; tenantId: string; jobId: string; body: string };
 
 /**
  * The history as stored: its JSON, and if that is past the budget, with its oldest runs and hours
@@ -74,10 +74,30 @@ export class HistoryStore {
     const entity: Entity = {
       partitionKey: partitionOf(tenantId),
       rowKey: keyOf(jobId),
+      tenantId,
       jobId,
       body: boundedBody(history),
     };
     await stored(this.table, `recording the history of job ${jobId}`, () => this.table.upsertEntity(entity, 'Replace'));
+  }
+
+  /** Up to `limit` histories of every tenant, for the status view, and how many rows there are in all. */
+  async list(
+    limit: number,
+  ): Promise<{ histories: { tenantId: string; jobId: string; history: JobHistory }[]; total: number }> {
+    await this.ensureTable();
+    return stored(this.table, 'listing the job histories', async () => {
+      const histories: { tenantId: string; jobId: string; history: JobHistory }[] = [];
+      let total = 0;
+      // Every partition `history_...`: from the prefix up to the character after `_`.
+      const filter = "PartitionKey ge 'history_' and PartitionKey lt 'history`'";
+      for await (const row of this.table.listEntities<Entity>({ queryOptions: { filter } })) {
+        total++;
+        const history = histories.length < limit ? parsed(row.body) : undefined;
+        if (history) histories.push({ tenantId: row.tenantId, jobId: row.jobId, history });
+      }
+      return { histories, total };
+    });
   }
 
   async forget(tenantId: string): Promise<void> {

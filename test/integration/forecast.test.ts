@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCycle } from '../../lib/cycle/cycle';
 import type { Scenario } from '../../emulators';
 import { startWorld, type World } from '../support/world';
+import { readStatus } from '../../lib/status/status';
+import { renderStatusPage } from '../../lib/status/page';
+import { renderStatusText } from '../../lib/status/text';
+import type { HistoryStore } from '../../lib/store/history-store';
 
 /**
  * The quarantine forecast through whole cycles: the real Graph, identity, ACS and Table Storage
@@ -101,6 +105,13 @@ describe('a job heading for quarantine (the quarantine-likely forecast)', () => 
     expect(
       world.log.lines.some((l) => /muted alert .*quarantine-likely.*the same job is firing "Quarantined"/.test(l)),
     ).toBe(true);
+    // The status view shows what was learnt of the job: four failing runs and the quarantined one (Graph says 0 in escrow after it).
+    const deps = world.deps();
+    const view = await readStatus({ ...deps, jobHistories: deps.histories as HistoryStore }, { now: new Date(now) });
+    expect(view.baselines?.total).toBe(1);
+    expect(view.baselines?.jobs[0]).toMatchObject({ tenantId: TENANT, jobId: JOB, runs: 5, lastEscrowed: 0 });
+    expect(renderStatusPage(view)).toContain('Job baselines');
+    expect(renderStatusText(view)).toMatch(/Job baselines \(1 job\(s\) learnt\)[\s\S]*5 run\(s\)/);
     const order = subjects();
     expect(order.findIndex((s) => s.includes('Quarantine likely'))).toBeLessThan(
       order.findIndex((s) => s.includes('Quarantined')),
