@@ -20,7 +20,7 @@ import type { Logger } from '../util/log';
 
 export interface BaselineDeps {
   /** The job histories (Table Storage); absent: nothing is learnt and the forecast has no runs. */
-  histories?: Pick<HistoryStore, 'load' | 'save'>;
+  histories?: Pick<HistoryStore, 'load' | 'save'> & Partial<Pick<HistoryStore, 'forget'>>;
   policy: Policy;
   clock: () => Date;
   log: Logger;
