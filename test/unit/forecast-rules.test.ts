@@ -134,3 +134,44 @@ describe('provisioning-failures in baseline mode', () => {
     ).toThrow(/expected one of "fixed", "baseline"/);
   });
 });
+
+describe('job-stalled with the learnt run interval', () => {
+  /** The ServiceNow job (schedule every 40 minutes) last ran 5 hours ago; it has run every 3 hours. */
+  function slowJob(): TenantObservation {
+    const o = logsObservation(NOW);
+    const job = o.jobs.find((j) => j.jobId === SERVICE_NOW)!;
+    const last = new Date(NOW.getTime() - 5 * HOUR);
+    job.lastExecution = { ...job.lastExecution, timeBegan: last, timeEnded: last };
+    job.lastSuccessfulExecution = { timeBegan: last, timeEnded: last };
+    job.steadyStateLastAchievedTime = last;
+    const history = emptyHistory();
+    for (let i = 7; i >= 0; i--)
+      history.runs.push({ at: last.getTime() - i * 3 * HOUR, escrowed: 0, completeFailures: 0, pruned: false });
+    o.history = new Map([[SERVICE_NOW, history]]);
+    return o;
+  }
+  const stalled = (o: TenantObservation, config: Record<string, unknown>) =>
+    evaluateTenant(o, {
+      now: NOW,
+      rules: buildPolicy({ rules: { 'job-stalled': config } }, { emailTo: ['o@contoso.com'] }).rules,
+    }).filter((f) => f.labels.condition === 'job-stalled' && f.labels.jobId === SERVICE_NOW);
+
+  it('counts intervals of how often the job really runs, when asked, and says so', () => {
+    expect(stalled(slowJob(), {})).toHaveLength(1);
+    expect(stalled(slowJob(), { learnedInterval: true })).toHaveLength(0);
+    // Allowed 1.5 of its learnt intervals (4.5 h), five hours without a run is stalled.
+    const late = slowJob();
+    const [f] = stalled(late, { learnedInterval: true, intervals: 1.5 });
+    expect(f?.annotations).toMatchObject({
+      intervalMs: 3 * HOUR,
+      intervalLearnt: true,
+      scheduledIntervalMs: 40 * 60_000,
+    });
+    const view = ruleFor('job-stalled')!.present(firingRecordOf(f!), {
+      now: NOW,
+      tenantName: () => undefined,
+      related: [],
+    });
+    expect(view.what).toContain('learnt from its runs; its schedule says 40 min');
+  });
+});
