@@ -30,6 +30,11 @@ export interface PrivateCloudOptions {
   tokenLifetimeSeconds?: number;
   /** How long an authorization code (people's sign-in) can be redeemed, seconds (default 600, Entra's "about 10 minutes"). */
   authorizationCodeLifetimeSeconds?: number;
+  /**
+   * The clock of the tenants' data (ms): when jobs run, what the provisioning logs hold. Default
+   * the real one; a test that plays hours of runs passes its own (tokens keep real time).
+   */
+  clock?: () => number;
 }
 
 export interface PrivateCloud {
@@ -101,7 +106,7 @@ export async function startPrivateCloud(options: PrivateCloudOptions): Promise<P
     typeof options.scenario === 'string' ? loadScenario(options.scenario) : validateScenario(options.scenario);
   const tls = options.tls ?? loadTlsMaterial();
   const signer = await TokenSigner.create();
-  const state = new CloudState(scenario);
+  const state = new CloudState(scenario, options.clock);
   recordSecret('client-secret', scenario.app.clientSecret);
 
   const started: Array<{ stop(): Promise<void> }> = [];

@@ -89,6 +89,13 @@ export interface JobSpec {
   lastRunAgo?: string;
   /** `failing`: objects in escrow after each run (default 37). */
   escrowed?: number;
+  /**
+   * `failing`: objects added to escrow by each run since the state change (default 0), so the
+   * escrows of a job heading for quarantine grow run by run; `countEscrowedRaw` grows with them.
+   */
+  escrowGrowth?: number;
+  /** `countEntitled` (and `countEntitledForProvisioning`, `countImported`) of its runs: objects in scope (default 40–99). */
+  entitled?: number;
   /** `status.countSuccessiveCompleteFailures` (default 0; `disabled`: 28, one a day). */
   successiveFailures?: number;
   /** Deep-merged LAST over the built job (objects merge, arrays and scalars replace, null replaces). */
@@ -264,7 +271,7 @@ function entryCounts(templateId: string, users: number): Array<{ key: string; va
 export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Date | number): JsonObject {
   const t = typeof now === 'number' ? now : now.getTime();
   const requestAt = at === undefined ? t : typeof at === 'number' ? at : at.getTime();
-  const users = 40 + (parseInt(guidFrom(spec.id).slice(0, 2), 16) % 60);
+  const users = spec.entitled ?? 40 + (parseInt(guidFrom(spec.id).slice(0, 2), 16) % 60);
   const interval = spec.interval ?? defaultInterval(spec.templateId);
   const every = intervalMs(interval);
   // A running job runs again every interval: its last run moves on as time passes since the state change.
@@ -329,7 +336,7 @@ export function buildJob(spec: JobSpec, now: Date | number = Date.now(), at?: Da
     case 'failing': {
       // Runs on schedule, each ending EntryLevelErrors with objects in escrow; the raw count adds system escrows.
       code = 'Active';
-      const escrowed = spec.escrowed ?? 37;
+      const escrowed = (spec.escrowed ?? 37) + (spec.escrowGrowth ?? 0) * (runsSince / every);
       const last = t - 7 * MINUTE + runsSince;
       steadyRunsEndingAt(last - every);
       lastExecution = execution(spec.id, last, 61_000, 'EntryLevelErrors', null, {

@@ -497,6 +497,8 @@ export function validateJobSpec(value: unknown, p: string, partial: boolean): vo
     'interval',
     'lastRunAgo',
     'escrowed',
+    'escrowGrowth',
+    'entitled',
     'successiveFailures',
   ]);
   if (partial) {
@@ -519,7 +521,7 @@ export function validateJobSpec(value: unknown, p: string, partial: boolean): vo
   if (j.lastRunAgo !== undefined && (typeof j.lastRunAgo !== 'string' || shortDurationMs(j.lastRunAgo) === undefined)) {
     throw new ScenarioError(`${p}.lastRunAgo: expected a duration such as 90m, 3h or 2d`);
   }
-  for (const key of ['escrowed', 'successiveFailures'] as const) {
+  for (const key of ['escrowed', 'escrowGrowth', 'entitled', 'successiveFailures'] as const) {
     const n = j[key];
     if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 0))
       throw new ScenarioError(`${p}.${key}: expected a whole number >= 0`);

@@ -22,6 +22,7 @@ import { adminConsentUrl, consentApp } from './clients/consent';
 import { ALERTS_TABLE, AlertStore } from './store/alert-store';
 import { DISCOVERY_TABLE, DiscoveryStore } from './store/discovery-store';
 import { ProvisioningLogStore } from './store/provisioning-log-store';
+import { HistoryStore } from './store/history-store';
 import { SilenceStore } from './store/silence-store';
 import { STATE_TABLE, stateStores } from './store/state-table';
 import { FANOUT_QUEUE, decodeMessage } from './fanout/message';
@@ -141,6 +142,7 @@ export function cycleDepsFromSettings(
     alerts: new AlertStore(createTableClient(settings, azure, ALERTS_TABLE, budget.calls())),
     ...stateStores(state),
     discovery: new DiscoveryStore(createTableClient(settings, azure, DISCOVERY_TABLE, budget.calls())),
+    histories: new HistoryStore(state),
     silences: new SilenceStore(state),
     mailer: createAcsMailer(createEmailClient(settings, azure, budget.calls()), settings.emailFrom),
     // Teams and webhooks: their URLs and secrets are read from the settings the config names, at each post.
@@ -314,7 +316,11 @@ export async function readStatusFromEnv(env: Env): Promise<StatusView> {
   const app = consentApp(settings);
   const state = createTableClient(settings, credential, STATE_TABLE);
   return readStatus(
-    { alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)), ...stateStores(state) },
+    {
+      alerts: new AlertStore(createTableClient(settings, credential, ALERTS_TABLE)),
+      ...stateStores(state),
+      jobHistories: new HistoryStore(state),
+    },
     {
       policy,
       configProblem,

@@ -529,8 +529,18 @@ function listOf<T>(
 const SUBJECT_MATCHER_KEYS = ['tenant', 'tenantName', 'servicePrincipal', 'app', 'jobTemplate', 'job'] as const;
 const RULE_FIELDS = ['enabled', 'severity', 'pendingCycles', 'keepFiringFor'];
 
-function paramValue(spec: ParamSpec, value: unknown, path: string, problems: Problems): number | boolean | undefined {
+function paramValue(
+  spec: ParamSpec,
+  value: unknown,
+  path: string,
+  problems: Problems,
+): number | boolean | string | undefined {
   if (spec.type === 'boolean') return optionalBoolean(value, path, problems);
+  if (spec.type === 'choice') {
+    if (typeof value === 'string' && spec.choices?.includes(value)) return value;
+    problems.add(path, `expected one of ${(spec.choices ?? []).map((c) => `"${c}"`).join(', ')}, got ${shown(value)}`);
+    return undefined;
+  }
   const number =
     spec.type === 'duration'
       ? duration(value, path, problems, { positive: false })

@@ -17,8 +17,9 @@ type JsonSchema = Record<string, unknown>;
 
 function paramSchema(spec: ParamSpec): JsonSchema {
   const show = (n: number) => (spec.type === 'duration' ? formatDurationText(n) : n);
-  const description = `${spec.description} (default ${spec.type === 'boolean' ? String(spec.default) : show(spec.default as number)}).`;
+  const description = `${spec.description} (default ${typeof spec.default === 'number' ? show(spec.default) : String(spec.default)}).`;
   if (spec.type === 'boolean') return { type: 'boolean', default: spec.default, description };
+  if (spec.type === 'choice') return { type: 'string', enum: spec.choices, default: spec.default, description };
   if (spec.type === 'duration') return { $ref: '#/definitions/duration', description };
   const schema: JsonSchema = { type: spec.type, description };
   if (spec.min !== undefined) schema.minimum = spec.min;

@@ -197,8 +197,9 @@ async function forgetUnwatchedTenants(deps: CycleDeps, watched: Set<string>): Pr
       await deps.discovery?.forgetTenant?.(tenant);
       await deps.logs?.store.forget(tenant);
       await deps.coverage?.forget(tenant);
+      await deps.histories?.forget?.(tenant);
       deps.log.info(
-        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache, provisioning-log watermark and coverage are forgotten`,
+        `tenant ${tenant} is no longer watched (not in WATCH_TENANTS): its discovery cache, provisioning-log watermark, coverage and job histories are forgotten`,
       );
     }
     await deps.watched.setKey(key, watched.size);

@@ -27,6 +27,7 @@ import {
 import { tenantCoverage } from '../observe/coverage';
 import type { TenantCoverage } from '../model/coverage';
 import { worthWriting, type CoverageStore, type StoredCoverage } from '../store/coverage-store';
+import { updateHistories, type BaselineDeps } from './baselines';
 
 /**
  * The observe step of a cycle: every tenant read in parallel, each under its own deadline (its jobs,
@@ -61,6 +62,8 @@ export interface ObserveDeps {
   coverage?: Pick<CoverageStore, 'load' | 'save'>;
   /** Past WATCH_FANOUT_TENANTS (timer only): the tenants are read by the queue-triggered function instead (lib/fanout/). */
   fanOut?: FanOut;
+  /** Each job's history across runs, for the quarantine forecast and baselines (lib/cycle/baselines.ts). */
+  histories?: BaselineDeps['histories'];
   policy: Policy;
   clock: () => Date;
   log: Logger;

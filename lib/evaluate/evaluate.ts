@@ -207,5 +207,6 @@ export function keepFiringForMs(
     servicePrincipal: labels.servicePrincipalId,
     job: labels.jobId,
   };
-  return settingsFor(policy, subject).keepFiringForMs;
+  const settings = settingsFor(policy, subject);
+  return rule.keepFiringFor?.(settings) ?? settings.keepFiringForMs;
 }

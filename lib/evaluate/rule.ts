@@ -17,8 +17,10 @@ import type { RuleSettings } from '../model/policy';
 /** A tunable of a rule, declared once for config validation, the schema and the conditions table of docs/configuration.md. */
 export interface ParamSpec {
   /** `duration` values are milliseconds in code and duration text (`30m`, `6h`, `P1D`) in the config file. */
-  type: 'integer' | 'number' | 'duration' | 'boolean';
-  default: number | boolean;
+  type: 'integer' | 'number' | 'duration' | 'boolean' | 'choice';
+  default: number | boolean | string;
+  /** The values a `choice` takes. */
+  choices?: readonly string[];
   /** Inclusive bounds for numbers (durations: milliseconds). */
   min?: number;
   max?: number;
@@ -112,6 +114,8 @@ interface RuleBase {
    * out first (lib/cycle/cycle.ts).
    */
   readsLogs?: boolean;
+  /** How long its alerts keep firing after the condition was last seen, when its settings call for more than `keepFiringFor` (default: `keepFiringFor`). */
+  keepFiringFor?(settings: RuleSettings): number;
   /** Whether an existing alert of this rule can be judged from this cycle's observation; default: the job's tenant and service principal were read. */
   inView?(labels: AlertLabels, tenant: TenantObservation): boolean;
   /** What every channel shows of an alert of this rule. */

@@ -3,6 +3,7 @@
 import type { EnumValue } from './index';
 import type { TenantCoverage } from './coverage';
 import type { ProvisioningObservation } from './provisioning';
+import type { JobHistories } from './history';
 
 export const STATUS_CODES = ['NotConfigured', 'NotRun', 'Active', 'Paused', 'Quarantine'] as const;
 export type StatusCode = (typeof STATUS_CODES)[number];
@@ -92,6 +93,8 @@ export interface JobSnapshot {
     error?: SyncError;
     /** Objects in error (escrow) after the run. Not `countEscrowedRaw`, which counts system escrows too (reference §1.5). */
     countEscrowed?: number;
+    /** With system escrows: counted by Entra's absolute limit (reference §6.3), not a sign of trouble alone. */
+    countEscrowedRaw?: number;
     countEntitled?: number;
     countExported?: number;
   };
@@ -192,4 +195,9 @@ export interface TenantObservation {
   logsDeferred?: { lastReadAt?: string; nextReadBy: string };
   /** What each check could and could not do this cycle, with how long it has been degraded (lib/observe/coverage.ts). */
   coverage?: TenantCoverage;
+  /**
+   * Each job's history across runs (lib/cycle/baselines.ts), for the quarantine forecast and the
+   * learned baselines; absent when it could not be read this cycle (their alerts are held then).
+   */
+  history?: JobHistories;
 }

@@ -145,7 +145,7 @@ export function settingsFor(rule: RulePolicy, subject: Partial<MatchLabels>): Ru
 
 // ---- rules -------------------------------------------------------------------------------------
 
-export type ParamValues = Record<string, number | boolean>;
+export type ParamValues = Record<string, number | boolean | string>;
 
 /** A rule's settings for one subject, after the config's defaults and overrides are applied. */
 export interface RuleSettings {

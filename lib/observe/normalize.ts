@@ -172,6 +172,7 @@ export function normalizeJob(tenantId: string, servicePrincipal: ServicePrincipa
       timeEnded: graphDate(last.timeEnded),
       error: syncError(last.error),
       countEscrowed: count(last.countEscrowed),
+      countEscrowedRaw: count(last.countEscrowedRaw),
       countEntitled: count(last.countEntitled),
       countExported: count(last.countExported),
     };

@@ -157,6 +157,31 @@ ${c.provisioningLogs ? `<p class="small logs-read"><strong>Provisioning logs:</s
   return `<section>${head}\n${blocks.join('\n')}${more}</section>`;
 }
 
+/** What the monitor has learnt of each job: its usual failures at this hour, and its last escrows. */
+function baselinesSection(view: StatusView): string {
+  if (!view.baselines) return '';
+  const { jobs, total } = view.baselines;
+  const head = `<h2>Job baselines <span class="count">${e(total)} job(s) learnt</span></h2>`;
+  if (jobs.length === 0)
+    return `<section>${head}<p class="muted">Nothing learnt yet: each cycle adds to it.</p></section>`;
+  const rows = jobs
+    .map(
+      (j) => `<tr>
+  <td data-label="Job">${tenantHeading({ tenantId: j.tenantId, tenantName: j.tenantName })}<div class="id">${e(j.jobId)}</div></td>
+  <td data-label="Usual failures now">${j.usual === undefined ? '<span class="muted">not learnt yet</span>' : `${e(j.usual)} <span class="muted small">(spread ${e(j.spread)}, by ${e(j.basis)})</span>`}</td>
+  <td data-label="Learnt">${e(Math.round(j.hoursLearnt / 24))} day(s) of hours, ${e(j.runs)} run(s)</td>
+  <td data-label="Escrows after the last run">${j.lastEscrowed === undefined ? '' : `${e(j.lastEscrowed)} <span class="muted small">(${e(formatTime(j.lastRunAt))})</span>`}</td>
+</tr>`,
+    )
+    .join('\n');
+  const more = total > jobs.length ? `<p class="muted">${e(total - jobs.length)} more not listed.</p>` : '';
+  return `<section>${head}
+<table class="baselines"><thead><tr><th>Job</th><th>Usual failures now</th><th>Learnt</th><th>Escrows after the last run</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>${more}</section>`;
+}
+
 function muteRow(m: StatusMute): string {
   const silence = m.snoozed ? `Snooze <div class="muted small">${e(m.snoozed)}</div>` : 'Silence';
   const what =
@@ -307,6 +332,7 @@ ${summaryLine(view)}
 ${alertsSection(view)}
 ${unreadableSection(view)}
 ${coverageSection(view)}
+${baselinesSection(view)}
 ${mutesSection(view)}
 ${auditSection(view)}
 ${cyclesSection(view)}

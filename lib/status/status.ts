@@ -6,6 +6,8 @@ import { viewOf } from '../evaluate/view';
 import type { AlertRecord, CoverageCounts, CycleSummary, Severity } from '../model';
 import type { CoverageCheck, LogReadCoverage, TenantCoverage } from '../model/coverage';
 import type { CoverageStore } from '../store/coverage-store';
+import type { HistoryStore } from '../store/history-store';
+import { baselineOf } from '../evaluate/history';
 import type { Matchers } from '../model/config-file';
 import type { Policy } from '../model/policy';
 import { silencedBy } from '../silence/silence';
@@ -98,7 +100,29 @@ export interface StatusView {
   coverage: { tenants: StatusCoverage[]; total: number; counts?: CoverageCounts };
   /** Decisions from alerts (WATCH_ACTIONS on): the audit, newest first; absent while actions are off. */
   audit?: StatusAudit;
+  /** Each job's learnt baseline and last escrows (at most BASELINES_SHOWN), and how many jobs have a history. */
+  baselines?: { jobs: StatusBaseline[]; total: number };
 }
+
+/** What the monitor has learnt of one job (lib/evaluate/history.ts), as the status view shows it. */
+interface StatusBaseline {
+  tenantId: string;
+  tenantName?: string;
+  jobId: string;
+  /** The failures its window usually holds at this hour, and their spread; absent before any hour is learnt. */
+  usual?: number;
+  spread?: number;
+  basis?: string;
+  /** Hours learnt (at most a week's worth are kept). */
+  hoursLearnt: number;
+  /** Runs kept, and the escrows after the last of them. */
+  runs: number;
+  lastEscrowed?: number;
+  lastRunAt?: string;
+}
+
+/** How many jobs' baselines the status view lists. */
+const BASELINES_SHOWN = 100;
 
 /** One decision as the audit shows it. */
 interface StatusDecision {
@@ -296,6 +320,37 @@ export interface StatusStores {
   outbox: Pick<OutboxStore, 'list'>;
   cycles: Pick<CycleHistory, 'latest' | 'recent'>;
   coverage?: Pick<CoverageStore, 'list'>;
+  /** The job histories (absent: no baselines are shown). */
+  jobHistories?: Pick<HistoryStore, 'list'>;
+}
+
+function baselinesOf(
+  listed: Awaited<ReturnType<HistoryStore['list']>>,
+  now: Date,
+  options: StatusOptions,
+): StatusView['baselines'] {
+  const jobs = listed.histories.map(({ tenantId, jobId, history }): StatusBaseline => {
+    const baseline = baselineOf(history.profile, now.getTime(), 0);
+    const last = history.runs.at(-1);
+    return {
+      tenantId,
+      tenantName: options.policy?.tenantNames.get(tenantId.toLowerCase()),
+      jobId,
+      ...(baseline
+        ? {
+            usual: Math.round(baseline.perHour * 10) / 10,
+            spread: Math.round(baseline.spread * 10) / 10,
+            basis: baseline.basis,
+          }
+        : {}),
+      hoursLearnt: history.profile.hours.length,
+      runs: history.runs.length,
+      lastEscrowed: last?.escrowed,
+      lastRunAt: last ? new Date(last.at).toISOString() : undefined,
+    };
+  });
+  jobs.sort((a, b) => a.tenantId.localeCompare(b.tenantId) || a.jobId.localeCompare(b.jobId));
+  return { jobs, total: listed.total };
 }
 
 /**
@@ -375,7 +430,7 @@ export function logReadWords(read: LogReadCoverage): string {
 /** What is firing now, what is muted, and how the last cycles went, from stored state only (no Graph call). */
 export async function readStatus(stores: StatusStores, options: StatusOptions = {}): Promise<StatusView> {
   const now = options.now ?? new Date();
-  const [records, lastCycle, recentCycles, planned, snoozes, coverage, audit] = await Promise.all([
+  const [records, lastCycle, recentCycles, planned, snoozes, coverage, audit, histories] = await Promise.all([
     stores.alerts.loadAll(),
     stores.cycles.latest(),
     stores.cycles.recent(),
@@ -383,6 +438,7 @@ export async function readStatus(stores: StatusStores, options: StatusOptions = 
     options.snoozes?.list() ?? [],
     stores.coverage?.list(COVERAGE_SHOWN) ?? { coverages: [], total: 0 },
     options.audit ? auditOf(options.audit, options.policy?.tenantNames ?? new Map()) : undefined,
+    stores.jobHistories?.list(BASELINES_SHOWN),
   ]);
   // Snoozes mute beside the config's silences, here as in the cycle.
   options =
@@ -403,6 +459,7 @@ export async function readStatus(stores: StatusStores, options: StatusOptions = 
     configProblem: options.configProblem,
     coverage: coverageOf(coverage, lastCycle?.coverage, options),
     ...(audit ? { audit } : {}),
+    ...(histories ? { baselines: baselinesOf(histories, now, options) } : {}),
   };
 }
 

@@ -33,6 +33,27 @@ function matchersText(matchers: Matchers): string {
   return parts.length > 0 ? parts.join(', ') : 'everything';
 }
 
+/** What the monitor has learnt of each job: its usual failures at this hour, and its last escrows. */
+function baselinesText(baselines: NonNullable<StatusView['baselines']>): string[] {
+  const out = [`Job baselines (${baselines.total} job(s) learnt)`];
+  if (baselines.jobs.length === 0) out.push('  Nothing learnt yet: each cycle adds to it.');
+  else
+    out.push(
+      table(
+        ['job', 'usual failures now', 'learnt', 'escrows after the last run'],
+        baselines.jobs.map((j) => [
+          cell(`${j.tenantName ?? j.tenantId} ${j.jobId}`, 120),
+          j.usual === undefined ? 'not learnt yet' : `${j.usual} (spread ${j.spread}, by ${j.basis})`,
+          `${Math.round(j.hoursLearnt / 24)} day(s), ${j.runs} run(s)`,
+          j.lastEscrowed === undefined ? '' : `${j.lastEscrowed} (${formatTime(j.lastRunAt)})`,
+        ]),
+      ),
+    );
+  if (baselines.total > baselines.jobs.length)
+    out.push(`  ${baselines.total - baselines.jobs.length} more not listed.`);
+  return out;
+}
+
 /** Coverage: each tenant's checks with their state, since when degraded, cause and fix; how its logs are read. */
 function coverageText(view: StatusView): string[] {
   const { tenants, total, counts } = view.coverage;
@@ -123,6 +144,7 @@ export function renderStatusText(view: StatusView): string {
   }
 
   out.push('', ...coverageText(view));
+  if (view.baselines) out.push('', ...baselinesText(view.baselines));
 
   out.push('', 'Silences and maintenance windows');
   if (view.configProblem) out.push(`  The config file could not be read: ${cell(view.configProblem, 300)}`);

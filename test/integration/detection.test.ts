@@ -195,9 +195,9 @@ describe('every condition on every job type, through whole cycles', () => {
     expect(messages()).toHaveLength(1);
     const email = messages()[0]!;
     // The tenant first, the most urgent alert, how many more; the first screen is the quarantine's.
-    expect(email.subject).toBe(`${FOURTH}: Quarantined: Fabrikam to Fourth Coffee (+6 more)`);
+    expect(email.subject).toBe(`${FOURTH}: Quarantined: Fabrikam to Fourth Coffee (+7 more)`);
     const text = email.plainText;
-    expect(text).toMatch(/^CRITICAL: ACT NOW · 7 ALERTS\n\nQuarantined: Fabrikam to Fourth Coffee/);
+    expect(text).toMatch(/^CRITICAL: ACT NOW · 8 ALERTS\n\nQuarantined: Fabrikam to Fourth Coffee/);
     expect(text).toContain(`- Critical: Quarantined: Fabrikam to Fourth Coffee (${FOURTH})`);
     expect(text).toMatch(/If it stays quarantined, Entra disables this job in 1 day \(.*\)\./);
     expect(text).toContain(`- Warning: Job stalled: fourthcoffee.local (${FOURTH})`);
@@ -210,6 +210,9 @@ describe('every condition on every job type, through whole cycles', () => {
     expect(text).toContain(`Job failing: Workday to Entra ID (${FOURTH})`);
     expect(text).toContain('Error code: HRConnectionFailed');
     expect(text).toContain('Runs that failed in a row: 3');
+    // Three complete failures in a row: a credential quarantine is likely within the next run.
+    expect(text).toContain(`Quarantine likely: Workday to Entra ID (${FOURTH})`);
+    expect(text).toContain('3 runs in a row failed completely');
     expect(text).toContain(`Secret token expiring: ServiceNow (${FOURTH})`);
     expect(text).toContain(`Deletion prevention off: fourthcoffee.local (${FOURTH})`);
     expect(text).toContain(`Entra notification email off: Workday to Entra ID (${FOURTH})`);

@@ -54,6 +54,7 @@ describe('alerts whose tenant or configuration leaves', () => {
     const d = world.deps();
     expect(await d.discovery?.load(NORTHWIND)).toBeDefined();
     expect(await d.logs?.store.load(NORTHWIND)).toBeDefined();
+    expect((await d.histories?.load(NORTHWIND))?.size).toBeGreaterThan(0);
 
     // Northwind leaves the config (WATCH_TENANTS now lists Contoso alone).
     const after = await cycle([target(CONTOSO)], 5 * MINUTE);
@@ -75,6 +76,7 @@ describe('alerts whose tenant or configuration leaves', () => {
     // What the monitor kept about the tenant goes with it.
     expect(await d.discovery?.load(NORTHWIND)).toBeUndefined();
     expect(await d.logs?.store.load(NORTHWIND)).toBeUndefined();
+    expect((await d.histories?.load(NORTHWIND))?.size).toBe(0);
 
     // A week on, its rows are forgotten like resolved alerts.
     await cycle([target(CONTOSO)], 8 * 24 * 3600_000);

@@ -16,6 +16,7 @@ import { stateStores } from '../../lib/store/state-table';
 import { SilenceStore } from '../../lib/store/silence-store';
 import { DiscoveryStore } from '../../lib/store/discovery-store';
 import { ProvisioningLogStore } from '../../lib/store/provisioning-log-store';
+import { HistoryStore } from '../../lib/store/history-store';
 import { loadScenario, settingsFor, startPrivateCloud, type PrivateCloud, type Scenario } from '../../emulators';
 import { captureLog } from './log-capture';
 
@@ -72,6 +73,7 @@ export function withOwnTables(
     ...stateStores(table('state')),
     discovery: new DiscoveryStore(table('discovery')),
     silences: new SilenceStore(table('state')),
+    histories: new HistoryStore(table('state')),
     logs: deps.logs && { ...deps.logs, store: new ProvisioningLogStore(table('state')) },
   };
 }
@@ -104,6 +106,7 @@ const TEST_GRAPH_LIMITS = { reportsPerApp: { requests: 100_000, windowSeconds: 1
 export async function startWorld(
   scenarioOrPath: Scenario | string = DEMO_SCENARIO,
   extraEnv: Env = {},
+  options: { clock?: () => number } = {},
 ): Promise<World> {
   const outboxDir = mkdtempSync(join(tmpdir(), 'esw-outbox-'));
   const scenario = typeof scenarioOrPath === 'string' ? loadScenario(scenarioOrPath) : scenarioOrPath;
@@ -114,6 +117,7 @@ export async function startWorld(
       graphLimits: scenario.graphLimits ?? TEST_GRAPH_LIMITS,
     },
     outboxDir,
+    clock: options.clock,
   });
   const env = settingsEnv(cloud, extraEnv);
   const tableName = `w${randomUUID().replace(/-/g, '')}`;

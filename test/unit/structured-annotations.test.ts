@@ -14,6 +14,7 @@ import { AlertStore } from '../../lib/store/alert-store';
 import {
   CONTOSO,
   detectionObservation,
+  forecastObservation,
   failedEvent,
   firingRecordOf,
   logsObservation,
@@ -150,6 +151,7 @@ function hugeFindings(): Finding[] {
   ).rules;
   const observations = [
     detectionObservation(),
+    forecastObservation(NOW),
     failuresObservation(2000, () => HUGE),
     unreadableLogsObservation(),
     heldDeletesObservation(10, (i) => `${HUGE}${i}`),

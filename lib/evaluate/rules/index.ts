@@ -12,6 +12,7 @@ import { notificationEmailOff } from './notification-email-off';
 import { provisioningFailures } from './provisioning-failures';
 import { provisioningLogsUnreadable } from './provisioning-logs-unreadable';
 import { quarantine } from './quarantine';
+import { quarantineLikely } from './quarantine-likely';
 import { scimTokenExpiring } from './scim-token-expiring';
 import { tenantUnreadable } from './tenant-unreadable';
 
@@ -26,6 +27,7 @@ export const RULES: readonly RuleDefinition[] = [
   deletionThreshold,
   quarantine,
   jobDisabled,
+  quarantineLikely,
   jobStalled,
   jobFailing,
   provisioningFailures,

@@ -1,3 +1,4 @@
+import type { JobHistory, RunPoint } from '../../model/history';
 import { formatDuration } from '../../util/text';
 import { isScheduledToRun, jobAnnotations, judgedUnlessRootCause, lastCompletedRun } from '../job-facts';
 import { appName, jobLinks, givenFacts, jobScripts, str, withAdvice } from '../present';
@@ -18,6 +19,18 @@ const LONGEST_REAL_INTERVAL_MS = 30 * 24 * HOUR;
  * stalled. A job that never completed a run (every time 0001-01-01) has no clock of its own: it is
  * judged from when the monitor first saw it, and given `firstRunWithin` for its first run.
  */
+/** Runs kept before their gaps are trusted as the job's interval. */
+const MIN_RUNS_FOR_INTERVAL = 8;
+
+/** The median gap between the job's last runs (lib/evaluate/history.ts), once enough are kept. */
+function learntInterval(history: JobHistory | undefined): number | undefined {
+  const runs = history?.runs ?? [];
+  if (runs.length < MIN_RUNS_FOR_INTERVAL) return undefined;
+  const gaps = runs.slice(1).map((r, i) => r.at - (runs[i] as RunPoint).at);
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)];
+}
+
 export const jobStalled: JobRule = {
   condition: 'job-stalled',
   scope: 'job',
@@ -50,19 +63,29 @@ export const jobStalled: JobRule = {
       description:
         'How long a job that never ran may take to complete its first run, from when the monitor first saw it (an initial cycle takes about 0.01 to 0.08 minutes per assigned object)',
     },
+    learnedInterval: {
+      type: 'boolean',
+      default: false,
+      description:
+        "Count intervals of the job's learnt run interval (the median gap between its last runs, once 8 are kept) when it is longer than its schedule's: a job whose runs take longer than its interval is not stalled for it",
+    },
   },
   // Held while the job is quarantined or stopped: a quarantine runs at a reduced rate by design.
   inView: judgedUnlessRootCause,
-  check({ job, settings, now }) {
+  check({ job, tenant, settings, now }) {
     if (!isScheduledToRun(job)) return undefined;
-    const intervalMs = job.schedule?.intervalMs ?? ASSUMED_INTERVAL_MS;
-    if (intervalMs <= 0 || intervalMs > LONGEST_REAL_INTERVAL_MS) return undefined;
+    const scheduled = job.schedule?.intervalMs ?? ASSUMED_INTERVAL_MS;
+    if (scheduled <= 0 || scheduled > LONGEST_REAL_INTERVAL_MS) return undefined;
+    const learnt =
+      settings.params.learnedInterval === true ? learntInterval(tenant.history?.get(job.jobId)) : undefined;
+    const intervalMs = learnt !== undefined && learnt > scheduled ? learnt : scheduled;
     const allowedMs = Math.max(Number(settings.params.intervals) * intervalMs, Number(settings.params.atLeast));
     if (job.progressObservedAt && now.getTime() - job.progressObservedAt.getTime() <= allowedMs) return undefined; // a run is under way
     const base = {
       ...jobAnnotations(job),
       intervalMs,
       intervalAssumed: job.schedule?.intervalMs === undefined,
+      ...(intervalMs !== scheduled ? { intervalLearnt: true, scheduledIntervalMs: scheduled } : {}),
       errorCode: job.lastExecution?.error?.code,
       errorMessage: job.lastExecution?.error?.message,
     };
@@ -93,7 +116,7 @@ export const jobStalled: JobRule = {
   present(alert, ctx) {
     const n = alert.annotations;
     const app = appName(alert);
-    const every = `${formatDuration(Number(n.intervalMs))}${n.intervalAssumed ? ' (assumed: Graph gave no interval)' : ''}`;
+    const every = `${formatDuration(Number(n.intervalMs))}${n.intervalLearnt === true ? ` (learnt from its runs; its schedule says ${formatDuration(Number(n.scheduledIntervalMs))})` : n.intervalAssumed ? ' (assumed: Graph gave no interval)' : ''}`;
     const what =
       n.neverRan === true
         ? `${app} has not completed its first run in the ${formatDuration(Number(n.quietMs))} since Entra Sync Watch first saw it (a first run is given ${formatDuration(Number(n.allowedMs))}).`

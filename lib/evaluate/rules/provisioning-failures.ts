@@ -6,6 +6,8 @@ import { bounded, formatDuration, formatTime } from '../../util/text';
 import { objectRunbookStep } from '../object-runbooks';
 import { appName, jobLinks, jobScripts, listAnnotation, sentences, str, UNREADABLE_LIST } from '../present';
 import type { RuleHit, TenantRule } from '../rule';
+import { baselineOf, type Baseline } from '../history';
+import type { RuleSettings } from '../../model/policy';
 
 /**
  * Objects that fail to provision: the failure digest of a job (lib/observe/provisioning-digest.ts),
@@ -90,6 +92,35 @@ function jobOf(
   };
 }
 
+const HOUR = 3600_000;
+
+/** The line a job's failures must pass to fire, and the baseline it comes from (none: the fixed threshold). */
+interface AlertLine {
+  line: number;
+  baseline?: Baseline & { margin: number; ratio: number; floor: number };
+}
+
+/**
+ * The fixed threshold, or in `mode: "baseline"` the job's own usual failures in the window plus
+ * `margin` spreads (and at least `floor`), once `minHistory` is learnt; until then, or with
+ * learning `off`, the fixed threshold.
+ */
+function alertLine(tenant: TenantObservation, jobId: string, s: RuleSettings, now: number): AlertLine {
+  const threshold = Number(s.params.threshold);
+  if (s.params.mode !== 'baseline' || s.params.learning === 'off') return { line: threshold };
+  const profile = tenant.history?.get(jobId)?.profile;
+  const baseline = profile && baselineOf(profile, now, Number(s.params.minHistory));
+  if (!baseline) return { line: threshold };
+  const margin = Number(s.params.margin);
+  const floor = Number(s.params.floor);
+  const ratio = Number(s.params.ratio);
+  const line = Math.max(
+    floor,
+    Math.floor(Math.max(baseline.perHour + margin * baseline.spread, ratio * baseline.perHour)) + 1,
+  );
+  return { line, baseline: { ...baseline, margin, ratio, floor } };
+}
+
 export const provisioningFailures: TenantRule = {
   condition: FAILURES_CONDITION,
   scope: 'tenant',
@@ -116,7 +147,54 @@ export const provisioningFailures: TenantRule = {
       max: 24 * 3600_000,
       description: 'How far back failures count; the alert resolves once the window holds none',
     },
+    mode: {
+      type: 'choice',
+      choices: ['fixed', 'baseline'],
+      default: 'fixed',
+      description:
+        "`fixed`: fire at `threshold`; `baseline`: fire when the failures in the window pass the job's own usual by `margin` spreads and reach `floor` (the fixed threshold until `minHistory` is learnt)",
+    },
+    margin: {
+      type: 'number',
+      default: 5,
+      min: 0,
+      max: 100,
+      description: 'Baseline mode: how many spreads (robust deviations) above its usual failures a job must be',
+    },
+    ratio: {
+      type: 'number',
+      default: 2,
+      min: 1,
+      max: 1000,
+      description: 'Baseline mode: how many times its usual failures a job must reach at least',
+    },
+    floor: {
+      type: 'integer',
+      default: 10,
+      min: 1,
+      max: 10_000_000,
+      description: 'Baseline mode: failures within the window needed at least, however quiet the job usually is',
+    },
+    minHistory: {
+      type: 'duration',
+      default: 7 * 24 * HOUR,
+      min: HOUR,
+      max: 7 * 24 * HOUR,
+      description: 'Baseline mode: hours of learnt history needed before the baseline replaces the fixed threshold',
+    },
+    learning: {
+      type: 'choice',
+      choices: ['on', 'pinned', 'off'],
+      default: 'on',
+      description:
+        "Whether the job's baseline is learnt: `on`; `pinned` (what was learnt is used and no longer changes); `off` (not learnt; the fixed threshold applies)",
+    },
   },
+  // A baseline judges the window as it is now: it keeps firing a window longer, so runs moving in and out of it do not flap.
+  keepFiringFor: (settings) =>
+    settings.params.mode === 'baseline'
+      ? Math.max(settings.keepFiringForMs, Number(settings.params.window))
+      : settings.keepFiringForMs,
   // Judged only when the logs were read up to now: a failed read is no evidence of recovery.
   inView: (_labels, tenant) => !tenant.problem && tenant.provisioning?.complete === true,
   check({ tenant, settings, settingsForJob, now }) {
@@ -127,13 +205,15 @@ export const provisioningFailures: TenantRule = {
       const { servicePrincipal, templateId } = jobOf(tenant, jobId, jobDigest);
       const job = { jobId, servicePrincipal, templateId };
       const s = settingsForJob?.(job) ?? settings;
-      const threshold = Number(s.params.threshold);
       const windowMs = Number(s.params.window);
       const inWindow = failuresInWindow(jobDigest, now.getTime(), windowMs);
-      if (!s.enabled || inWindow === 0 || jobDigest.peak < threshold) continue;
+      const { line: threshold, baseline } = alertLine(tenant, jobId, s, now.getTime());
+      // A fixed threshold holds through the stretch (its peak); a baseline judges the window as it is now.
+      const reached = baseline ? inWindow >= threshold : jobDigest.peak >= threshold;
+      if (!s.enabled || inWindow === 0 || !reached) continue;
       const codes = Object.entries(jobDigest.codes).sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]));
       const hidden = codes.slice(CODES_SHOWN);
-      const tier = tierOf(jobDigest.peak, threshold);
+      const tier = tierOf(baseline ? inWindow : jobDigest.peak, threshold);
       const annotations: Annotations = {
         servicePrincipalName: servicePrincipal.displayName,
         appId: servicePrincipal.appId || undefined,
@@ -153,6 +233,18 @@ export const provisioningFailures: TenantRule = {
         source: tenant.provisioning?.source,
         // A backlog larger than one cycle reads: the counts so far are a lower bound until it is read.
         ...(tenant.provisioning?.complete === false ? { stillReading: true } : {}),
+        ...(baseline
+          ? {
+              mode: 'baseline',
+              usualPerHour: Math.round(baseline.perHour * 10) / 10,
+              usualSpread: Math.round(baseline.spread * 10) / 10,
+              baselineBasis: baseline.basis,
+              hoursLearnt: baseline.hoursLearnt,
+              margin: baseline.margin,
+              ratio: baseline.ratio,
+              floor: baseline.floor,
+            }
+          : {}),
       };
       hits.push({
         job,
@@ -171,12 +263,18 @@ export const provisioningFailures: TenantRule = {
     const codes = listed === 'unreadable' ? [] : listed;
     const window = formatDuration(Number(n.windowMs));
     const atLeast = n.stillReading === true ? 'at least ' : '';
+    const baseline = n.mode === 'baseline';
     const facts: [string, string][] = [
       [
         'Failures',
         `${atLeast}${str(n.failures)} since they began; ${atLeast}${str(n.inWindow)} in the last ${window} (alert at ${str(n.threshold)})${atLeast ? '; still reading the logs: the rest is counted as it is read' : ''}`,
       ],
     ];
+    if (baseline)
+      facts.push([
+        'Usual for this job',
+        `up to ${str(n.usualPerHour)} in ${window} (spread ${str(n.usualSpread)}), learnt by ${str(n.baselineBasis)} over ${Math.round(Number(n.hoursLearnt) / 24)} days; alert at ${str(n.margin)} spreads above it, ${str(n.ratio)} times it and at least ${str(n.floor)}`,
+      ]);
     if (listed === 'unreadable') facts.push(['Error codes', UNREADABLE_LIST]);
     for (const c of codes) facts.push([str(c.code), codeText(c, ctx.timeZone)]);
     // The codes the list does not show: summed up by the rule, and any the store left out to fit.
@@ -186,7 +284,7 @@ export const provisioningFailures: TenantRule = {
     return {
       title: 'Provisioning failures',
       about: appName(alert),
-      what: `${atLeast ? 'At least ' : ''}${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s).`,
+      what: `${atLeast ? 'At least ' : ''}${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s)${baseline ? `: usually ${str(n.usualPerHour)} ${Number(n.windowMs) === HOUR ? 'an hour' : `in ${window}`}, now ${str(n.inWindow)}` : ''}.`,
       since: str(n.stretchStart) || undefined,
       facts,
       scripts: [

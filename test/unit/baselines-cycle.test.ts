@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { buildPolicy } from '../../lib/config/config';
+import { updateHistories } from '../../lib/cycle/baselines';
+import { keepFiringForMs } from '../../lib/evaluate/evaluate';
+import { emptyHistory } from '../../lib/evaluate/history';
+import type { JobHistory } from '../../lib/model/history';
+import type { TenantObservation } from '../../lib/model/observation';
+import { HistoryStore } from '../../lib/store/history-store';
+import { MemoryTable } from '../support/memory-table';
+import { logsObservation, NOW } from '../fixtures/alerts';
+
+const SERVICE_NOW = 'ServiceNowOutDelta.3f2a7c1e9b4d4e8aa6c51d2e3f405a6b.0a1b2c3d-0000-4000-8000-000000000012';
+const HOUR = 3600_000;
+const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const policyWith = (rules: Record<string, unknown>) => buildPolicy({ rules }, { emailTo: ['o@contoso.com'] });
+
+/** Runs the learning of two cycles an hour apart, so the first hour is learnt. */
+async function learnTwice(store: Pick<HistoryStore, 'load' | 'save'>, rules: Record<string, unknown> = {}) {
+  const policy = policyWith(rules);
+  const first: TenantObservation = logsObservation(NOW);
+  await updateHistories(first, { histories: store, policy, clock: () => NOW, log });
+  const later = new Date(NOW.getTime() + HOUR);
+  const second: TenantObservation = logsObservation(later);
+  await updateHistories(second, { histories: store, policy, clock: () => later, log });
+  return second;
+}
+
+describe('the cycle learns each job across runs (lib/cycle/baselines.ts)', () => {
+  it("puts every job's history on the observation and keeps it in Table Storage, one row per job", async () => {
+    const store = new HistoryStore(new MemoryTable('state').asClient());
+    const observation = await learnTwice(store);
+    const history = observation.history?.get(SERVICE_NOW);
+    // The ServiceNow job's window held 15 failures in the hour learnt; its run is kept once.
+    expect(history?.profile.hours).toEqual([[Math.floor(NOW.getTime() / HOUR), 15]]);
+    expect(history?.runs).toHaveLength(1);
+    const stored = await store.load(observation.tenantId);
+    expect([...stored.keys()].sort()).toEqual(observation.jobs.map((j) => j.jobId).sort());
+    expect(stored.get(SERVICE_NOW)).toEqual(history);
+    expect((await store.load('another-tenant')).size).toBe(0);
+  });
+
+  it('learns no failures with learning pinned or off (runs are still kept for the forecast)', async () => {
+    for (const learning of ['pinned', 'off']) {
+      const store = new HistoryStore(new MemoryTable('state').asClient());
+      const history = (await learnTwice(store, { 'provisioning-failures': { learning } })).history?.get(SERVICE_NOW);
+      expect(history?.profile.hours).toEqual([]);
+      expect(history?.runs).toHaveLength(1);
+    }
+  });
+
+  it('leaves the history off the observation when it cannot be read, so its alerts are held', async () => {
+    const broken = {
+      load: () => Promise.reject(new Error('Table Storage is unreachable')),
+      save: () => Promise.resolve(),
+    };
+    const observation = logsObservation(NOW);
+    const warnings: string[] = [];
+    await updateHistories(observation, {
+      histories: broken,
+      policy: policyWith({}),
+      clock: () => NOW,
+      log: { ...log, warn: (m: string) => warnings.push(m) },
+    });
+    expect(observation.history).toBeUndefined();
+    expect(warnings.join('\n')).toContain('the quarantine forecast and baselines are held this cycle');
+  });
+
+  it('writes a row only when it changed: a new run or a new figure for the hour', async () => {
+    const saved: string[] = [];
+    const histories = new Map<string, JobHistory>();
+    const store = {
+      load: () => Promise.resolve(histories),
+      save: (_t: string, jobId: string, h: JobHistory) => {
+        saved.push(jobId);
+        histories.set(jobId, h);
+        return Promise.resolve();
+      },
+    };
+    const policy = policyWith({});
+    await updateHistories(logsObservation(NOW), { histories: store, policy, clock: () => NOW, log });
+    const firstWrites = saved.length;
+    await updateHistories(logsObservation(NOW), { histories: store, policy, clock: () => NOW, log });
+    expect(firstWrites).toBeGreaterThan(0);
+    expect(saved.length).toBe(firstWrites);
+    expect(histories.get(SERVICE_NOW)).not.toEqual(emptyHistory());
+  });
+});
+
+describe('provisioning-failures keeps firing a window longer in baseline mode', () => {
+  const labels = { tenantId: 't', servicePrincipalId: 'sp', jobId: 'j', condition: 'provisioning-failures' };
+  it('a window in baseline mode, what the config says in fixed mode', () => {
+    expect(
+      keepFiringForMs(labels, policyWith({ 'provisioning-failures': { mode: 'baseline', window: '2h' } }).rules),
+    ).toBe(2 * HOUR);
+    expect(keepFiringForMs(labels, policyWith({}).rules)).toBe(0);
+    expect(keepFiringForMs(labels, policyWith({ 'provisioning-failures': { keepFiringFor: '3h' } }).rules)).toBe(
+      3 * HOUR,
+    );
+  });
+});
