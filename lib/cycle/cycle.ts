@@ -323,7 +323,7 @@ async function forgetUsedLinks(deps: CycleDeps, now: Date, errors: string[]): Pr
 }
 
 /** How long the job alerts wait for the provisioning logs still being read before they go out on their own. */
-const LOGS_GRACE_MS = 1000;
+const LOGS_GRACE_MS = 500;
 
 /** Whether a promise settles within `ms` (it is left running either way). */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -148,9 +148,10 @@ export interface TenantReading {
   logRead?: TenantLogRead;
   coverageWrite?: CoverageWrite;
   /**
-   * The tenant's provisioning logs being read, after its jobs (absent: not read this cycle, or
-   * done): settles once `logRead`, `coverageWrite` and the observation's `provisioning` and
-   * `coverage` are set. Never rejects. The job alerts go out meanwhile (lib/cycle/cycle.ts).
+   * What follows the tenant's jobs: its job histories, its provisioning logs when they are due,
+   * its coverage (absent: nothing follows, e.g. it timed out). Settles once `logRead`,
+   * `coverageWrite` and the observation's `provisioning`, `history` and `coverage` are set; never
+   * rejects. The job alerts go out meanwhile (lib/cycle/cycle.ts).
    */
   logs?: Promise<void>;
 }
@@ -242,8 +243,9 @@ export async function observeHere(
     deps.log,
     errors,
   );
+  // Without provisioning logs, one delivery: once every tenant's history and coverage are done.
+  if (!deps.logs) return { jobs: evidenceOf(await logsSettled(readings), deps) };
   const jobs = evidenceOf(readings, deps);
-  if (!deps.logs) return { jobs };
   return { jobs, logs: async () => evidenceOf(await logsSettled(readings), deps) };
 }
 
@@ -259,6 +261,8 @@ async function readLogsOne(
   deadline: Deadline,
   errors: string[],
   loaded: LoadedLogState,
+  /** A read nobody asked for (its turn, a first read): cut off by the deadline, it is left to the next cycle, not an error. */
+  unasked = false,
 ): Promise<TenantLogRead | LogsNotRead | undefined> {
   if (!deps.logs) return undefined;
   const scratch: TenantObservation = { ...observation };
@@ -274,8 +278,11 @@ async function readLogsOne(
     if (!(error instanceof TimeoutError)) throw error;
     const words = `timed out after ${seconds(deadline.lengthMs)} s`;
     const message = `tenant ${observation.tenantId}: provisioning logs not read this cycle: ${words}`;
-    errors.push(message);
-    deps.log.warn(message);
+    if (unasked) deps.log.info(`${message}; read at the next cycle (its turn)`);
+    else {
+      errors.push(message);
+      deps.log.warn(message);
+    }
     return { kind: 'timeout', words: `the provisioning logs were not read: ${words}` };
   }
 }
@@ -332,6 +339,8 @@ interface ReadShared {
   plan?: LogPlanInput;
   /** Reads no job asked for (the rotation's turns, first reads) this cycle may still make (readsNobodyAskedFor). */
   unaskedLeft: number;
+  /** Settles once every tenant's jobs are read: the reads no job asked for wait for it. */
+  jobsRead: Promise<void>;
 }
 
 /**
@@ -435,15 +444,24 @@ async function observeOne(
   }
   if (refusedAccess(observation)) deps.renewToken?.(target);
   const reading: TenantReading = { observation };
-  if (!logsLoaded || observation.problem) {
+  // What comes after the jobs (the job histories, the logs due, the coverage) runs beside the other
+  // tenants' job reads and settles in `logs`: the job alerts never wait for it.
+  const learnt = async (): Promise<void> => {
+    await updateHistories(observation, deps).catch((error: unknown) =>
+      deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),
+    );
     reading.coverageWrite = coverageOf(observation, await previous, undefined, deps);
+  };
+  if (!logsLoaded || observation.problem) {
+    reading.logs = learnt();
     return reading;
   }
   const loaded = await logsLoaded;
   const plan = await logPlanOf(observation, loaded, deps, shared);
   if ('deferred' in plan) {
     observation.logsDeferred = plan.deferred;
-    reading.coverageWrite = coverageOf(observation, await previous, undefined, deps);
+    // Its runs are learnt now; its failures when its logs are next read (an hour unread is skipped, not learnt as quiet).
+    reading.logs = learnt();
     return reading;
   }
   // Said when something in the tenant asked for its logs; the rotation's turns are too many to list.
@@ -451,18 +469,38 @@ async function observeOne(
     deps.log.info(`tenant ${target.tenantId}: provisioning logs read this cycle: ${plan.words}`, {
       tenantId: target.tenantId,
     });
-  reading.logs = shared.logSlots.run(async () => {
-    const logsBy = observeBy.within(limits.tenantMs);
-    const logReader = readerFor(target, deps, budget, logsBy, shared);
-    const logs = await readLogsOne(observation, logReader, deps, logsBy, errors, loaded).catch(
-      (error: unknown): LogsNotRead => ({
-        kind: 'outage',
-        words: `the provisioning logs were not read: ${(error as Error).message}`,
-      }),
-    );
+  const unasked = plan.reason === 'rotation' || plan.reason === 'first';
+  const deferred = (): void => {
+    const lastReadAt = 'stored' in loaded && loaded.stored?.state.watermark;
+    observation.logsDeferred = {
+      lastReadAt: lastReadAt ? new Date(lastReadAt).toISOString() : undefined,
+      nextReadBy: deps.clock().toISOString(),
+    };
+  };
+  reading.logs = (async () => {
+    // Reads no job asked for start once every tenant's jobs are read: they never slow the job alerts.
+    if (unasked) await shared.jobsRead;
+    const logs = await shared.logSlots.run(async (): Promise<TenantLogRead | LogsNotRead | undefined> => {
+      // Too little time left for a read nobody asked for: it stays due for the next cycle, not an error.
+      if (unasked && observeBy.remainingMs() < limits.tenantMs / 2) return void deferred();
+      const logsBy = observeBy.within(limits.tenantMs);
+      const logReader = readerFor(target, deps, budget, logsBy, shared);
+      const logs = await readLogsOne(observation, logReader, deps, logsBy, errors, loaded, unasked).catch(
+        (error: unknown): LogsNotRead => ({
+          kind: 'outage',
+          words: `the provisioning logs were not read: ${(error as Error).message}`,
+        }),
+      );
+      if (unasked && logs && 'kind' in logs && logs.kind === 'timeout') return void deferred();
+      return logs;
+    });
     reading.logRead = logs && 'state' in logs ? logs : undefined;
+    // The job's history learns its run and the failures the logs counted (lib/cycle/baselines.ts).
+    await updateHistories(observation, deps).catch((error: unknown) =>
+      deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),
+    );
     reading.coverageWrite = coverageOf(observation, await previous, logs, deps);
-  });
+  })();
   return reading;
 }
 
@@ -490,7 +528,7 @@ export async function commitCoverage(
  * Tenants read at once by default: each waits mostly on Graph (a few round trips), so this many
  * keep one instance busy without crowding Graph's limits (every tenant has its own, lib/observe/pacing.ts).
  */
-export const DEFAULT_CONCURRENCY = 32;
+export const DEFAULT_CONCURRENCY = 64;
 
 /**
  * Reads every target's jobs, at most WATCH_CONCURRENCY at once, and starts the reads of the logs
@@ -505,13 +543,21 @@ export async function observeTenants(
   plan?: LogPlanInput,
 ): Promise<TenantReading[]> {
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
+  let jobsDone: () => void = () => undefined;
   const shared: ReadShared = {
     appUnits: new UnitWindow(GRAPH_APP_UNITS.requests, GRAPH_APP_UNITS.windowMs),
     logSlots: new Slots(concurrency),
     plan,
     unaskedLeft: readsNobodyAskedFor(deps, observeBy, deps.targets.length, plan?.watchedTenants ?? deps.targets.length),
+    jobsRead: new Promise<void>((resolve) => (jobsDone = resolve)),
   };
-  return mapLimit(deps.targets, concurrency, (target) => observeOne(target, deps, budget, observeBy, errors, shared));
+  try {
+    return await mapLimit(deps.targets, concurrency, (target) =>
+      observeOne(target, deps, budget, observeBy, errors, shared),
+    );
+  } finally {
+    jobsDone();
+  }
 }
 
 /** The config's KQL rules, run beside the tenants' reads within the same share of the cycle. */

@@ -36,6 +36,8 @@ export interface RunSpec {
    * cycles (the reports limit), so a steady cycle could not be measured at all.
    */
   seedReadAt?: boolean;
+  /** Before the steady cycle, a healthy job of a tenant not in trouble is quarantined: its email's time is the steady cycle's first email. */
+  newQuarantine?: { tenantId: string; jobId: string };
   /** provisioningLogs.everyCycleUpTo in the config (absent: the default, 100). */
   everyCycleUpTo?: number;
 }
@@ -74,8 +76,11 @@ export interface CycleFigures {
 /** Graph's rate windows (10 s), and a little more. */
 const GRAPH_WINDOW_MS = 11_000;
 
-async function control<T>(graph: string, path: string, method = 'GET'): Promise<T> {
-  const response = await fetch(`${graph}/_emulator/${path}`, { method });
+async function control<T>(graph: string, path: string, method = 'GET', body?: unknown): Promise<T> {
+  const response = await fetch(`${graph}/_emulator/${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  });
   if (!response.ok) throw new Error(`emulator control ${method} ${path}: ${response.status}`);
   return (await response.json()) as T;
 }
@@ -164,7 +169,13 @@ async function main(): Promise<void> {
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
   const results: CycleFigures[] = [];
   let peakHeap = 0;
-  const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+  /** The peak of each figure of process.memoryUsage() (MiB): what the RSS is made of. */
+  const peaks: Record<string, number> = {};
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage() as unknown as Record<string, number>;
+    peakHeap = Math.max(peakHeap, m.heapUsed!);
+    for (const [k, v] of Object.entries(m)) peaks[k] = Math.max(peaks[k] ?? 0, Math.round(v / 1048576));
+  }, 50);
   /** When the previous cycle started. */
   let lastReadAt: number | undefined;
   const depsNow = () => {
@@ -185,6 +196,13 @@ async function main(): Promise<void> {
     await control(spec.graphEndpoint, 'requests', 'DELETE');
     if (i > 0 && spec.rotation === 'per-gap' && lastReadAt !== undefined)
       rotationMs = writeRotation(configPath, 12 * (Date.now() - lastReadAt), spec.everyCycleUpTo);
+    if (label === 'steady' && spec.newQuarantine)
+      await control(
+        spec.graphEndpoint,
+        `jobs/${spec.newQuarantine.tenantId}/${encodeURIComponent(spec.newQuarantine.jobId)}`,
+        'PUT',
+        { state: 'quarantined', quarantine: { reason: 'EncounteredQuarantineException' } },
+      );
     const deps = depsNow();
     let firstSentMs: number | undefined;
     const probe = deps.probe;
@@ -207,7 +225,9 @@ async function main(): Promise<void> {
   }
   clearInterval(sampler);
   const peakRssMiB = Math.round((process.resourceUsage().maxRSS * 1024) / 1048576);
-  console.log(`result ${JSON.stringify({ cycles: results, peakRssMiB, peakHeapMiB: Math.round(peakHeap / 1048576) })}`);
+  console.log(
+    `result ${JSON.stringify({ cycles: results, peakRssMiB, peakHeapMiB: Math.round(peakHeap / 1048576), peaks })}`,
+  );
 }
 
 main().then(

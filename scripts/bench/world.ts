@@ -30,13 +30,18 @@ function troubleOf(index: number): Trouble | undefined {
 }
 
 /** The tenant ID of the bench world's tenant `index` (the same in every process). */
-const benchTenantId = (index: number): string => guidFrom(`bench-tenant-${index}`);
+export const benchTenantId = (index: number): string => guidFrom(`bench-tenant-${index}`);
 
 /** The tenants of an N-tenant world that are in trouble (lower-case IDs). */
 export function troubledTenants(tenants: number): Set<string> {
   const ids = new Set<string>();
   for (let i = 0; i < tenants; i++) if (troubleOf(i)) ids.add(benchTenantId(i).toLowerCase());
   return ids;
+}
+
+/** The job of the k-th configuration of the i-th tenant. */
+export function benchJobId(i: number, k: number): string {
+  return jobIdFor('Azure2Azure', benchTenantId(i), guidFrom(`bench-sp-${i}-${k}`));
 }
 
 /** A world of N tenants, 5 % of them in trouble (troubleOf); `jobsPerTenant` configurations each (default JOBS_PER_TENANT). */

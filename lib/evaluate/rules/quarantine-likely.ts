@@ -64,6 +64,8 @@ function forecastOf(job: JobSnapshot, tenant: TenantObservation, params: ParamVa
 export const quarantineLikely: JobRule = {
   condition: QUARANTINE_LIKELY,
   scope: 'job',
+  // Judged once its tenant's logs are read: its history learns the run and the failures there.
+  readsLogs: true,
   title: 'Quarantine likely',
   counted: { one: 'likely to be quarantined', many: 'likely to be quarantined' },
   description:
