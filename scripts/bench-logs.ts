@@ -10,6 +10,8 @@
  * grows; without a cap V8 lets that garbage reach about 300 MiB before it bothers.
  */
 import { TableClient } from '@azure/data-tables';
+import { HistoryStore } from '../lib/store/history-store';
+import { SilenceStore } from '../lib/store/silence-store';
 import { getHeapStatistics } from 'node:v8';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +113,8 @@ async function main(): Promise<void> {
       ...base,
       alerts: new AlertStore(table('alerts')),
       ...stateStores(table('state')),
+      histories: new HistoryStore(table('state')),
+      silences: new SilenceStore(table('state')),
       logs: {
         ...base.logs!,
         store: new ProvisioningLogStore(table('state')),

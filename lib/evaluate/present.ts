@@ -138,6 +138,17 @@ export function jobScripts(alert: AlertRecord): [string, string][] {
   ]);
 }
 
+/** The job's IDs for scripts, and the Graph request for its failed provisioning events. */
+export function jobScriptsWithFailures(alert: AlertRecord): [string, string][] {
+  return [
+    ...jobScripts(alert),
+    [
+      'Failed events of the job',
+      `GET /auditLogs/provisioning?$filter=jobId eq '${alert.labels.jobId}' and provisioningStatusInfo/status eq 'failure'`,
+    ],
+  ];
+}
+
 /** The IDs of an alert about a whole configuration, for scripts: tenant, service principal and app. */
 export function configurationScripts(alert: AlertRecord): [string, string][] {
   return givenFacts([

@@ -1,7 +1,7 @@
 import type { JobSnapshot } from '../../model/observation';
 import { formatTime } from '../../util/text';
 import { hasRootCause, jobAnnotations, judgedUnlessRootCause } from '../job-facts';
-import { appName, jobLinks, givenFacts, jobScripts, sentences, str, wasNow, withAdvice } from '../present';
+import { appName, jobLinks, givenFacts, jobScriptsWithFailures, sentences, str, wasNow, withAdvice } from '../present';
 import type { JobRule } from '../rule';
 import type { ParamValues } from '../../model/policy';
 import { errorCodeAdvice } from '../runbooks';
@@ -102,13 +102,7 @@ export const jobFailing: JobRule = {
         ]),
         ['Last successful run', formatTime(n.lastSuccessEnded, ctx.timeZone)],
       ],
-      scripts: [
-        ...jobScripts(alert),
-        [
-          'Failed events of the job',
-          `GET /auditLogs/provisioning?$filter=jobId eq '${alert.labels.jobId}' and provisioningStatusInfo/status eq 'failure'`,
-        ],
-      ],
+      scripts: jobScriptsWithFailures(alert),
       runbook: {
         meaning:
           'Objects fail to provision and Entra retries them (escrows), but it only considers a quarantine after 5,000 failures, so it sends nothing yet. ' +

@@ -4,7 +4,7 @@ import { type CodeDigest, type JobDigest } from '../../model/provisioning';
 import type { ServicePrincipalRef, TenantObservation } from '../../model/observation';
 import { bounded, formatDuration, formatTime } from '../../util/text';
 import { objectRunbookStep } from '../object-runbooks';
-import { appName, jobLinks, jobScripts, listAnnotation, sentences, str, UNREADABLE_LIST } from '../present';
+import { appName, jobLinks, jobScriptsWithFailures, listAnnotation, sentences, str, UNREADABLE_LIST } from '../present';
 import type { RuleHit, TenantRule } from '../rule';
 import { baselineOf, type Baseline } from '../history';
 import type { RuleSettings } from '../../model/policy';
@@ -287,13 +287,7 @@ export const provisioningFailures: TenantRule = {
       what: `${atLeast ? 'At least ' : ''}${str(n.inWindow)} object(s) failed to provision in ${appName(alert)} in the last ${window}, with ${str(n.codeCount)} error code(s)${baseline ? `: usually ${str(n.usualPerHour)} ${Number(n.windowMs) === HOUR ? 'an hour' : `in ${window}`}, now ${str(n.inWindow)}` : ''}.`,
       since: str(n.stretchStart) || undefined,
       facts,
-      scripts: [
-        ...jobScripts(alert),
-        [
-          'Failed events of the job',
-          `GET /auditLogs/provisioning?$filter=jobId eq '${alert.labels.jobId}' and provisioningStatusInfo/status eq 'failure'`,
-        ],
-      ],
+      scripts: jobScriptsWithFailures(alert),
       runbook: {
         meaning:
           'These objects failed to provision; the job itself runs on and retries them. If more than 40% of its events fail (once 5,000 have failed), Entra quarantines the whole job.',

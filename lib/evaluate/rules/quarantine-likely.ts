@@ -4,7 +4,7 @@ import { failuresInWindow } from '../../observe/provisioning-digest';
 import { forecastQuarantine, type Forecast, type ForecastParams } from '../forecast';
 import { hasRootCause, jobAnnotations, judgedUnlessRootCause } from '../job-facts';
 import { objectRunbookStep } from '../object-runbooks';
-import { appName, givenFacts, jobLinks, jobScripts, sentences, str, withAdvice } from '../present';
+import { appName, givenFacts, jobLinks, jobScriptsWithFailures, sentences, str, withAdvice } from '../present';
 import type { JobRule } from '../rule';
 import type { ParamValues } from '../../model/policy';
 import { errorCodeAdvice } from '../runbooks';
@@ -169,13 +169,7 @@ export const quarantineLikely: JobRule = {
         ['Error code of the last run', n.errorCode],
         ['Error', n.errorMessage],
       ]),
-      scripts: [
-        ...jobScripts(alert),
-        [
-          'Failed events of the job',
-          `GET /auditLogs/provisioning?$filter=jobId eq '${alert.labels.jobId}' and provisioningStatusInfo/status eq 'failure'`,
-        ],
-      ],
+      scripts: jobScriptsWithFailures(alert),
       runbook: {
         meaning:
           'The job is not quarantined yet, but at this trend it will cross a threshold at which Entra quarantines it: then it stops syncing, retries only every 6 to 24 hours, and is disabled after four weeks. Fixing the cause now avoids that.',
