@@ -33,6 +33,7 @@ import type { WatchedTenantsMarker } from '../store/watched-tenants';
 import { StorageError } from '../store/table';
 import type { Deadline } from '../util/deadline';
 import { takePlanningLease, type LeaseDeps, type PlanningLease } from './lease';
+import { isOpenLogAlert } from './log-plan';
 import { CycleBudget } from './limits';
 import { commitTenantLogs } from './logs';
 import {
@@ -347,14 +348,7 @@ function openLogAlerts(deps: CycleDeps): LogPlanInput {
     async openLogAlert(tenantId) {
       open ??= deps.alerts
         .loadAll()
-        .then(
-          (all) =>
-            new Set(
-              [...all.values()]
-                .filter((a) => a.state !== 'resolved' && readsLogs(a.labels.condition))
-                .map((a) => a.labels.tenantId.toLowerCase()),
-            ),
-        );
+        .then((all) => new Set([...all.values()].filter(isOpenLogAlert).map((a) => a.labels.tenantId.toLowerCase())));
       return (await open).has(tenantId.toLowerCase());
     },
   };

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { AlertRecord } from '../model';
 import type { TenantObservation } from '../model/observation';
+import { readsLogs } from '../evaluate/rules';
 import type { Policy } from '../model/policy';
 import { evaluateTenant } from '../evaluate/evaluate';
 import { jobStalled } from '../evaluate/rules/job-stalled';
@@ -29,6 +31,16 @@ export interface LogReadPlan {
   reason: LogReadReason;
   /** Why, in words, for the log and the status view. */
   words: string;
+}
+
+/** A read no job asked for (a turn in the rotation, a first read): capped per cycle, and waiting for a later cycle is no error. */
+export function isUnasked(reason: LogReadReason | undefined): boolean {
+  return reason === 'rotation' || reason === 'first';
+}
+
+/** A log alert still open (firing or pending): its tenant's logs are read every cycle, so it can resolve. */
+export function isOpenLogAlert(alert: Pick<AlertRecord, 'state' | 'labels'>): boolean {
+  return alert.state !== 'resolved' && readsLogs(alert.labels.condition);
 }
 
 export interface LogPlanFacts {

@@ -13,7 +13,7 @@ import type { DiscoveryCache } from '../store/discovery-store';
 import { beforeDeadline, Deadline, seconds, TimeoutError } from '../util/deadline';
 import type { Logger } from '../util/log';
 import { mapLimit, Slots } from '../util/map-limit';
-import { nextTurn, whyReadLogs, type LogReadPlan } from './log-plan';
+import { isUnasked, nextTurn, whyReadLogs, type LogReadPlan } from './log-plan';
 import type { CycleBudget } from './limits';
 import {
   loadLogState,
@@ -386,12 +386,18 @@ async function logPlanOf(
   const state = loaded.stored?.state;
   const openLogAlert = shared.plan ? await shared.plan.openLogAlert(observation.tenantId).catch(() => true) : false;
   const why = whyReadLogs(observation, { now, rotationMs, state, openLogAlert, policy: deps.policy });
-  const unasked = why?.reason === 'rotation' || why?.reason === 'first';
-  if (why && (!unasked || shared.unaskedLeft-- > 0)) return why;
-  const lastReadAt = state?.watermark !== undefined ? new Date(state.watermark).toISOString() : undefined;
+  if (why && (!isUnasked(why.reason) || shared.unaskedLeft-- > 0)) return why;
   // Not due; or due, with this cycle's share of the reports limit spent: then it stays due for the next.
-  const nextReadBy = why ? now : nextTurn(observation.tenantId, now, rotationMs);
-  return { deferred: { lastReadAt, nextReadBy: new Date(nextReadBy).toISOString() } };
+  return { deferred: deferral(loaded, why ? now : nextTurn(observation.tenantId, now, rotationMs)) };
+}
+
+/** Logs that wait: when they were last read to the end (the stored watermark), and when they are read next at the latest. */
+function deferral(loaded: LoadedLogState, nextReadBy: number): NonNullable<TenantObservation['logsDeferred']> {
+  const watermark = 'stored' in loaded ? loaded.stored?.state.watermark : undefined;
+  return {
+    lastReadAt: watermark !== undefined ? new Date(watermark).toISOString() : undefined,
+    nextReadBy: new Date(nextReadBy).toISOString(),
+  };
 }
 
 /**
@@ -446,11 +452,12 @@ async function observeOne(
   const reading: TenantReading = { observation };
   // What comes after the jobs (the job histories, the logs due, the coverage) runs beside the other
   // tenants' job reads and settles in `logs`: the job alerts never wait for it.
-  const learnt = async (): Promise<void> => {
+  const learnt = async (logs?: TenantLogRead | LogsNotRead): Promise<void> => {
+    // The job's history learns its run, and the failures the logs counted if they were read (lib/cycle/baselines.ts).
     await updateHistories(observation, deps).catch((error: unknown) =>
       deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),
     );
-    reading.coverageWrite = coverageOf(observation, await previous, undefined, deps);
+    reading.coverageWrite = coverageOf(observation, await previous, logs, deps);
   };
   if (!logsLoaded || observation.problem) {
     reading.logs = learnt();
@@ -469,14 +476,8 @@ async function observeOne(
     deps.log.info(`tenant ${target.tenantId}: provisioning logs read this cycle: ${plan.words}`, {
       tenantId: target.tenantId,
     });
-  const unasked = plan.reason === 'rotation' || plan.reason === 'first';
-  const deferred = (): void => {
-    const lastReadAt = 'stored' in loaded && loaded.stored?.state.watermark;
-    observation.logsDeferred = {
-      lastReadAt: lastReadAt ? new Date(lastReadAt).toISOString() : undefined,
-      nextReadBy: deps.clock().toISOString(),
-    };
-  };
+  const unasked = isUnasked(plan.reason);
+  const deferred = (): void => void (observation.logsDeferred = deferral(loaded, deps.clock().getTime()));
   reading.logs = (async () => {
     // Reads no job asked for start once every tenant's jobs are read: they never slow the job alerts.
     if (unasked) await shared.jobsRead;
@@ -495,11 +496,7 @@ async function observeOne(
       return logs;
     });
     reading.logRead = logs && 'state' in logs ? logs : undefined;
-    // The job's history learns its run and the failures the logs counted (lib/cycle/baselines.ts).
-    await updateHistories(observation, deps).catch((error: unknown) =>
-      deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),
-    );
-    reading.coverageWrite = coverageOf(observation, await previous, logs, deps);
+    await learnt(logs);
   })();
   return reading;
 }

@@ -9,7 +9,7 @@ import {
   type TenantReading,
   type ObserveDeps,
 } from '../cycle/observe';
-import { readsLogs } from '../evaluate/rules';
+import { isOpenLogAlert } from '../cycle/log-plan';
 import { Deadline } from '../util/deadline';
 import type { AlertStore } from '../store/alert-store';
 import type { CycleBudget } from '../cycle/limits';
@@ -79,7 +79,7 @@ function openLogAlerts(deps: WorkerCycleDeps): LogPlanInput {
     watchedTenants: deps.targets.length,
     async openLogAlert(tenantId) {
       const stored = await deps.alerts.loadTenant(tenantId);
-      return [...stored.values()].some((a) => a.state !== 'resolved' && readsLogs(a.labels.condition));
+      return [...stored.values()].some(isOpenLogAlert);
     },
   };
 }
