@@ -1,7 +1,10 @@
 import { ruleSettingsForJob } from '../evaluate/evaluate';
-import { emptyHistory, recordFailures, recordRun } from '../evaluate/history';
+import { emptyHistory, heldForRules, recordFailures, recordRun, type HistoryNeeds } from '../evaluate/history';
 import { FAILURES_CONDITION } from '../evaluate/rules/provisioning-failures';
+import { QUARANTINE_LIKELY } from '../evaluate/rules/quarantine-likely';
+import { STALLED_CONDITION } from '../evaluate/rules/job-stalled';
 import type { JobHistory } from '../model/history';
+import type { JobSnapshot } from '../model/observation';
 import type { TenantObservation } from '../model/observation';
 import type { Policy } from '../model/policy';
 import type { HistoryStore } from '../store/history-store';
@@ -11,9 +14,9 @@ import type { Logger } from '../util/log';
 /**
  * What the cycle learns of each job across runs, after its tenant is read: the job's history is
  * loaded (one query per tenant), its last run and the failures the logs counted since are added
- * (lib/evaluate/history.ts), the histories are put on the observation for the rules
- * (`quarantine-likely`, `provisioning-failures` in baseline mode), and the rows that changed are
- * written. A history that cannot be read leaves `observation.history` unset: the alerts built on
+ * (lib/evaluate/history.ts), the rows that changed are written, and what the rules read of each
+ * (`quarantine-likely`, `provisioning-failures` in baseline mode, `job-stalled`'s learnt interval)
+ * is put on the observation: only that part is held until the cycle ends (heldForRules). A history that cannot be read leaves `observation.history` unset: the alerts built on
  * it are held, not resolved. Learning follows `provisioning-failures`' `learning` per job
  * (`pinned` and `off` learn no more failures; runs are always kept, for the forecast).
  */
@@ -29,6 +32,24 @@ export interface BaselineDeps {
 /** What tells whether a history changed enough to be written: its newest run, the hour it learns and that hour's figure. */
 const marksOf = (h: JobHistory): string =>
   `${h.runs.at(-1)?.at}|${h.profile.open?.hour}|${h.profile.open?.failures}|${h.profile.hours.length}`;
+
+/** What the rules, as set for this job, read of its history. */
+function needsOf(tenantId: string, job: JobSnapshot, policy: Policy): HistoryNeeds {
+  const settingsOf = (condition: string) => {
+    const settings = ruleSettingsForJob(condition, tenantId, job, policy.rules, policy.tenantNames);
+    return settings?.enabled ? settings : undefined;
+  };
+  const forecast = settingsOf(QUARANTINE_LIKELY);
+  const failures = settingsOf(FAILURES_CONDITION);
+  return {
+    forecast: forecast && {
+      lookbackMs: Number(forecast.params.lookback),
+      minRuns: Number(forecast.params.minRuns),
+    },
+    baseline: failures?.params.mode === 'baseline' && failures.params.learning !== 'off',
+    interval: settingsOf(STALLED_CONDITION)?.params.learnedInterval === true,
+  };
+}
 
 export async function updateHistories(observation: TenantObservation, deps: BaselineDeps): Promise<void> {
   if (!deps.histories || observation.problem) return;
@@ -55,7 +76,7 @@ export async function updateHistories(observation: TenantObservation, deps: Base
       const digest = logs?.digest.jobs[job.jobId];
       recordFailures(history, digest ? failuresInWindow(digest, now, windowMs) : 0, now, logs?.complete === true);
     }
-    histories.set(job.jobId, history);
+    histories.set(job.jobId, heldForRules(history, needsOf(tenantId, job, deps.policy)));
     if (before === marksOf(history)) continue;
     try {
       await deps.histories.save(tenantId, job.jobId, history);
@@ -65,5 +86,8 @@ export async function updateHistories(observation: TenantObservation, deps: Base
       );
     }
   }
+  // Histories of jobs no longer seen are not held either.
+  for (const jobId of [...histories.keys()])
+    if (!observation.jobs.some((j) => j.jobId === jobId)) histories.delete(jobId);
   observation.history = histories;
 }

@@ -173,3 +173,36 @@ export function baselineOf(profile: FailureProfile, now: number, minHistoryMs: n
   const days = byHourOfDay(profile);
   return { ...baselineOfHour(profile, days, Math.floor(now / HOUR), relativeSpread(profile, days)), hoursLearnt };
 }
+
+/** What the rules read of one job's history (lib/cycle/baselines.ts asks each rule's settings for the job). */
+export interface HistoryNeeds {
+  /** `quarantine-likely` judges the job: its lookback and the runs its trend needs. */
+  forecast?: { lookbackMs: number; minRuns: number };
+  /** `provisioning-failures` in baseline mode judges the job: the failure profile is read. */
+  baseline: boolean;
+  /** `job-stalled` reads the learnt run interval: the gaps between every run kept. */
+  interval: boolean;
+}
+
+/** A run that tells the forecast something: escrows, complete failures, pruned escrows. */
+const eventful = (r: RunPoint): boolean =>
+  r.escrowed > 0 || (r.escrowedRaw ?? 0) > 0 || r.completeFailures > 0 || r.pruned;
+
+/**
+ * The part of a job's history the cycle holds for its rules until the cycle ends (the whole of it
+ * can be 30,000 characters a job: at 5,000 jobs that would be most of the monitor's memory). Exact
+ * for what each rule reads: the profile only for the baseline; every run for the learnt interval,
+ * or when a run within the forecast's lookback (or the newest) is eventful; for a quiet job, the
+ * newest runs within the lookback up to `minRuns`, which decide the forecast as all of them would
+ * (a trend of zeros never forecasts; fewer than `minRuns` switch to the log failure rate).
+ */
+export function heldForRules(history: JobHistory, needs: HistoryNeeds): JobHistory {
+  const profile = needs.baseline ? history.profile : { hours: [], byHourOfWeek: {} };
+  const { runs } = history;
+  const last = runs.at(-1);
+  if (needs.interval || !last) return { version: 1, runs, profile };
+  if (!needs.forecast) return { version: 1, runs: [], profile };
+  const recent = runs.filter((r) => r.at >= last.at - needs.forecast!.lookbackMs);
+  if (recent.some(eventful)) return { version: 1, runs, profile };
+  return { version: 1, runs: recent.slice(-needs.forecast.minRuns), profile };
+}

@@ -26,23 +26,34 @@ async function learnTwice(store: Pick<HistoryStore, 'load' | 'save'>, rules: Rec
 }
 
 describe('the cycle learns each job across runs (lib/cycle/baselines.ts)', () => {
-  it("puts every job's history on the observation and keeps it in Table Storage, one row per job", async () => {
+  it("keeps every job's history in Table Storage, one row per job, and holds on the observation only what the rules read", async () => {
     const store = new HistoryStore(new MemoryTable('state').asClient());
     const observation = await learnTwice(store);
-    const history = observation.history?.get(SERVICE_NOW);
-    // The ServiceNow job's window held 15 failures in the hour learnt; its run is kept once.
-    expect(history?.profile.hours).toEqual([[Math.floor(NOW.getTime() / HOUR), 15]]);
-    expect(history?.runs).toHaveLength(1);
     const stored = await store.load(observation.tenantId);
     expect([...stored.keys()].sort()).toEqual(observation.jobs.map((j) => j.jobId).sort());
-    expect(stored.get(SERVICE_NOW)).toEqual(history);
+    // The ServiceNow job's window held 15 failures in the hour learnt; its run is kept once.
+    expect(stored.get(SERVICE_NOW)?.profile.hours).toEqual([[Math.floor(NOW.getTime() / HOUR), 15]]);
+    expect(stored.get(SERVICE_NOW)?.runs).toHaveLength(1);
+    // The fixed threshold reads no profile: the observation holds the run the forecast reads, not the profile.
+    const held = observation.history?.get(SERVICE_NOW);
+    expect(held?.runs).toEqual(stored.get(SERVICE_NOW)?.runs);
+    expect(held?.profile.hours).toEqual([]);
     expect((await store.load('another-tenant')).size).toBe(0);
+  });
+
+  it('holds the profile for a job whose failures are judged against its baseline', async () => {
+    const store = new HistoryStore(new MemoryTable('state').asClient());
+    const observation = await learnTwice(store, { 'provisioning-failures': { mode: 'baseline' } });
+    expect(observation.history?.get(SERVICE_NOW)?.profile).toEqual(
+      (await store.load(observation.tenantId)).get(SERVICE_NOW)?.profile,
+    );
   });
 
   it('learns no failures with learning pinned or off (runs are still kept for the forecast)', async () => {
     for (const learning of ['pinned', 'off']) {
       const store = new HistoryStore(new MemoryTable('state').asClient());
-      const history = (await learnTwice(store, { 'provisioning-failures': { learning } })).history?.get(SERVICE_NOW);
+      const observation = await learnTwice(store, { 'provisioning-failures': { learning } });
+      const history = (await store.load(observation.tenantId)).get(SERVICE_NOW);
       expect(history?.profile.hours).toEqual([]);
       expect(history?.runs).toHaveLength(1);
     }

@@ -31,8 +31,10 @@ function learntInterval(history: JobHistory | undefined): number | undefined {
   return gaps[Math.floor(gaps.length / 2)];
 }
 
+export const STALLED_CONDITION = 'job-stalled';
+
 export const jobStalled: JobRule = {
-  condition: 'job-stalled',
+  condition: STALLED_CONDITION,
   scope: 'job',
   title: 'Job stalled',
   counted: { one: 'stalled', many: 'stalled' },

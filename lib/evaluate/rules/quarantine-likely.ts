@@ -18,7 +18,7 @@ import { errorCodeAdvice } from '../runbooks';
  */
 
 const HOUR = 3600_000;
-const QUARANTINE_LIKELY = 'quarantine-likely';
+export const QUARANTINE_LIKELY = 'quarantine-likely';
 
 function forecastParams(params: ParamValues): ForecastParams {
   return {
