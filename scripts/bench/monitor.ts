@@ -4,15 +4,25 @@
  * settings anew each cycle, credentials and tokens kept by the process), and prints one line
  * `result {json}` with each cycle's time and the Graph traffic the emulator saw.
  *   BENCH_RUN='{"mode":"in-process","logs":true,"cycles":["first","steady"],"graphEndpoint":"..."}' node --import tsx scripts/bench/monitor.ts
+ *
+ * Where the memory goes (set on `npm run bench`, they reach every monitor it starts; docs/scale.md):
+ *   BENCH_LIVE=1            a full GC every second: the peak of what is live, beside the peak RSS (`live` in each cycle's peaks)
+ *   BENCH_TRACE_GC=<prefix> V8's --trace-gc, each child's output in <prefix>.<pid>.log (when the heap is collected, and what is left)
+ *   BENCH_SNAPSHOT=<prefix> a heap snapshot when the steady cycle sends its first message
+ *   BENCH_ALLOCATIONS=<prefix> where the garbage is allocated (a sampling heap profile)
+ *   BENCH_STORAGE_CALLS=1   the Table Storage (and other HTTP) calls of each cycle, by method and table, on stderr
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cycleDepsFromSettings } from '../../lib/app';
 import { loadSettings } from '../../lib/settings/settings';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import { mapLimit } from '../../lib/util/map-limit';
 import type { LogState } from '../../lib/model/provisioning';
 import type { RequestLogEntry, TokenRequestRecord } from '../../emulators';
-import { troubledTenants } from './world';
+import { benchJobId, benchTenantId, JOBS_PER_TENANT, troubledTenants } from './world';
+import { MAX_HOURS, MAX_RUNS, MAX_WEEKS } from '../../lib/evaluate/history';
+import type { JobHistory } from '../../lib/model/history';
 
 export interface RunSpec {
   mode: 'in-process' | 'fan-out';
@@ -40,6 +50,12 @@ export interface RunSpec {
   newQuarantine?: { tenantId: string; jobId: string };
   /** provisioningLogs.everyCycleUpTo in the config (absent: the default, 100). */
   everyCycleUpTo?: number;
+  /**
+   * Before the first cycle, every job is given the history a week of watching leaves (MAX_RUNS
+   * runs, a week of hours, four weeks by hour of the week), as in a deployment past its first
+   * week: without it the histories the cycle loads and holds are a few runs long.
+   */
+  matureHistories?: boolean;
 }
 
 export interface CycleFigures {
@@ -71,6 +87,8 @@ export interface CycleFigures {
   rotationMs: number;
   /** Tenants whose provisioning logs were read (a call answered): those the world put in trouble, and the others (their turn in the rotation, or never read before). */
   logReads: { troubled: number; rotation: number };
+  /** The peaks of process.memoryUsage() during this cycle (MiB, sampled every 50 ms). */
+  peaks?: Record<string, number>;
 }
 
 /** Graph's rate windows (10 s), and a little more. */
@@ -127,6 +145,26 @@ function figures(
   };
 }
 
+/**
+ * The cycle's figures with the Graph traffic the emulator logged. Its own function: the request
+ * log (thousands of entries) is garbage once the figures are made, instead of a local of main()'s
+ * loop that the next cycle's heap would still hold.
+ */
+async function trafficFigures(
+  graph: string,
+  label: string,
+  ms: number,
+  summary: Awaited<ReturnType<typeof runCycle>>,
+  extra: Parameters<typeof figures>[6],
+): Promise<CycleFigures> {
+  const [requests, tokens, limits] = await Promise.all([
+    control<RequestLogEntry[]>(graph, 'requests'),
+    control<TokenRequestRecord[]>(graph, 'tokens'),
+    control<{ throttled: { identity: number; reports: number } }>(graph, 'limits'),
+  ]);
+  return figures(label, ms, summary, requests, tokens, limits.throttled, extra);
+}
+
 /** provisioningLogs.rotation of the bench's config (whole seconds, as the config's durations are). */
 function writeRotation(path: string, ms: number, everyCycleUpTo: number | undefined): number {
   const secs = Math.max(1, Math.round(ms / 1000));
@@ -157,7 +195,76 @@ async function seedReadAt(deps: CycleDeps, troubled: Set<string>, at: number): P
   });
 }
 
+/**
+ * BENCH_ALLOCATIONS=<prefix>: V8's sampling heap profile of the whole run, the objects collected
+ * since included, written to <prefix>.<pid>.heapprofile (open it in Chrome DevTools' Memory tab): where the garbage
+ * behind the peak RSS is allocated. The profiler slows the monitor: its times are not the bench's.
+ */
+async function profileAllocations(): Promise<(() => Promise<void>) | undefined> {
+  const file = process.env.BENCH_ALLOCATIONS;
+  if (!file) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 64 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  } as never);
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(`${file}.${process.pid}.heapprofile`, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/** The history a week of watching leaves a job with: full, as lib/evaluate/history.ts bounds it. */
+function weekOfHistory(now: number, seed: number): JobHistory {
+  const hour = Math.floor(now / 3600_000);
+  const runs = Array.from({ length: MAX_RUNS }, (_, i) => ({
+    at: now - (MAX_RUNS - i) * 40 * 60_000 - 3600_000,
+    escrowed: (seed + i) % 5,
+    escrowedRaw: (seed + i) % 7,
+    entitled: 1000 + seed,
+    completeFailures: 0,
+    pruned: false,
+  }));
+  const hours = Array.from({ length: MAX_HOURS }, (_, i): [number, number] => [hour - MAX_HOURS + i, (seed * i) % 13]);
+  const byHourOfWeek: Record<string, number[]> = {};
+  for (let h = 0; h < 168; h++)
+    byHourOfWeek[String(h)] = Array.from({ length: MAX_WEEKS }, (_, w) => (seed + h + w) % 11);
+  return { version: 1, runs, profile: { hours, byHourOfWeek, since: now - 28 * 24 * 3600_000 } };
+}
+
+/** spec.matureHistories: every job of every tenant gets a week's history (lib/store/history-store.ts). */
+async function seedHistories(deps: CycleDeps): Promise<void> {
+  const store = deps.histories;
+  if (!store) throw new Error('matureHistories: the monitor keeps no job histories');
+  const now = Date.now();
+  const indices = deps.targets.map((_, i) => i);
+  await mapLimit(indices, 32, async (i) => {
+    const tenantId = benchTenantId(i);
+    for (let k = 0; k < JOBS_PER_TENANT; k++) await store.save(tenantId, benchJobId(i, k), weekOfHistory(now, i + k));
+  });
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_TRACE_GC) (await import('node:v8')).setFlagsFromString('--trace-gc');
+  const storageCalls = new Map<string, number>();
+  if (process.env.BENCH_STORAGE_CALLS) {
+    const builtin = (process as unknown as { getBuiltinModule(id: string): { request: unknown } }).getBuiltinModule;
+    for (const mod of [builtin('node:https'), builtin('node:http')]) {
+      const original = mod.request;
+      (mod as { request: unknown }).request = (...args: unknown[]) => {
+        const a = args[0] as { path?: string; method?: string } | string | URL;
+        const path = typeof a === 'string' ? new URL(a).pathname : a instanceof URL ? a.pathname : (a.path ?? '');
+        const method = typeof a === 'object' && !(a instanceof URL) ? (a.method ?? 'GET') : 'GET';
+        const key = `${method} ${path.split('?')[0]!.replace(/\(.*\)/, '(…)')}`;
+        storageCalls.set(key, (storageCalls.get(key) ?? 0) + 1);
+        return (original as (...x: unknown[]) => unknown)(...args);
+      };
+    }
+  }
+  const stopProfiling = await profileAllocations();
   const spec = JSON.parse(process.env.BENCH_RUN ?? '{}') as RunSpec;
   // 10,000 tenant IDs are longer than one environment variable may be (128 KiB on Linux): the bench passes them in a file.
   if (process.env.BENCH_TENANTS_FILE) process.env.WATCH_TENANTS = readFileSync(process.env.BENCH_TENANTS_FILE, 'utf8');
@@ -171,11 +278,29 @@ async function main(): Promise<void> {
   let peakHeap = 0;
   /** The peak of each figure of process.memoryUsage() (MiB): what the RSS is made of. */
   const peaks: Record<string, number> = {};
+  /** The same, during the cycle running now. */
+  let cyclePeaks: Record<string, number> = {};
   const sampler = setInterval(() => {
     const m = process.memoryUsage() as unknown as Record<string, number>;
     peakHeap = Math.max(peakHeap, m.heapUsed!);
-    for (const [k, v] of Object.entries(m)) peaks[k] = Math.max(peaks[k] ?? 0, Math.round(v / 1048576));
+    for (const [k, v] of Object.entries(m)) {
+      peaks[k] = Math.max(peaks[k] ?? 0, Math.round(v / 1048576));
+      cyclePeaks[k] = Math.max(cyclePeaks[k] ?? 0, Math.round(v / 1048576));
+    }
   }, 50);
+  // Diagnostic (BENCH_LIVE=1): once a second, a full GC and the heap left: the peak of what is live.
+  let livePeak = 0;
+  if (process.env.BENCH_LIVE) {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    setInterval(() => {
+      gc();
+      livePeak = Math.max(livePeak, Math.round(process.memoryUsage().heapUsed / 1048576));
+      cyclePeaks.live = Math.max(cyclePeaks.live ?? 0, Math.round(process.memoryUsage().heapUsed / 1048576));
+    }, 1000).unref();
+  }
   /** When the previous cycle started. */
   let lastReadAt: number | undefined;
   const depsNow = () => {
@@ -188,6 +313,7 @@ async function main(): Promise<void> {
       throw new Error('fan-out asked for, but the settings do not fan out (WATCH_FANOUT_TENANTS, a queue endpoint)');
     return deps;
   };
+  if (spec.matureHistories) await seedHistories(depsNow());
   for (const [i, label] of spec.cycles.entries()) {
     if (i > 0 && spec.seedReadAt && lastReadAt !== undefined) await seedReadAt(depsNow(), troubled, lastReadAt);
     // A timer's cycles are minutes apart, so Graph's 10-second windows are empty when one begins;
@@ -207,23 +333,30 @@ async function main(): Promise<void> {
     let firstSentMs: number | undefined;
     const probe = deps.probe;
     deps.probe = async (point) => {
-      if (point === 'sent' && firstSentMs === undefined) firstSentMs = performance.now() - started;
+      if (point === 'sent' && firstSentMs === undefined) {
+        firstSentMs = performance.now() - started;
+        if (process.env.BENCH_SNAPSHOT && label === 'steady')
+          (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_SNAPSHOT}.${process.pid}.heapsnapshot`);
+      }
       await probe?.(point);
     };
     lastReadAt = Date.now();
+    cyclePeaks = {};
     const started = performance.now();
     const summary = await runCycle(deps);
     const ms = performance.now() - started;
-    const [requests, tokens, limits] = await Promise.all([
-      control<RequestLogEntry[]>(spec.graphEndpoint, 'requests'),
-      control<TokenRequestRecord[]>(spec.graphEndpoint, 'tokens'),
-      control<{ throttled: { identity: number; reports: number } }>(spec.graphEndpoint, 'limits'),
-    ]);
-    results.push(
-      figures(label, ms, summary, requests, tokens, limits.throttled, { firstSentMs, rotationMs, troubled }),
-    );
+    const during = cyclePeaks;
+    if (storageCalls.size) {
+      console.error(label, JSON.stringify([...storageCalls].sort((a, b) => b[1] - a[1])));
+      storageCalls.clear();
+    }
+    results.push({
+      ...(await trafficFigures(spec.graphEndpoint, label, ms, summary, { firstSentMs, rotationMs, troubled })),
+      peaks: during,
+    });
   }
   clearInterval(sampler);
+  await stopProfiling?.();
   const peakRssMiB = Math.round((process.resourceUsage().maxRSS * 1024) / 1048576);
   console.log(
     `result ${JSON.stringify({ cycles: results, peakRssMiB, peakHeapMiB: Math.round(peakHeap / 1048576), peaks })}`,
