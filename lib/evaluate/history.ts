@@ -1,4 +1,4 @@
-import type { FailureProfile, JobHistory, OpenHour, RunPoint } from '../model/history';
+import type { FailureProfile, HistoryMarks, JobHistory, OpenHour, RunPoint } from '../model/history';
 import type { JobSnapshot } from '../model/observation';
 
 /**
@@ -43,6 +43,20 @@ export function recordRun(history: JobHistory, job: JobSnapshot): void {
   if (last && point.at <= last.at) return;
   history.runs.push(point);
   if (history.runs.length > MAX_RUNS) history.runs.splice(0, history.runs.length - MAX_RUNS);
+}
+
+/**
+ * Whether this cycle adds anything to a job's history that ends with `marks`: a run newer than
+ * its newest (recordRun), or, when `failures` were counted by a complete read of the logs, an
+ * hour other than the one being learnt or a higher figure for it (recordFailures). False: the
+ * history would be written back as it was, so the cycle need not read it.
+ */
+export function hasNews(marks: HistoryMarks, job: JobSnapshot, failures?: { inWindow: number; now: number }): boolean {
+  const run = runPointOf(job);
+  if (run && (marks.lastRunAt === undefined || run.at > marks.lastRunAt)) return true;
+  if (!failures) return false;
+  const open = marks.open;
+  return open?.hour !== Math.floor(failures.now / HOUR) || failures.inWindow > open.failures;
 }
 
 /** Hour of the week, 0 = Monday 00:00 UTC (1970-01-01 was a Thursday). */

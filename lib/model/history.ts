@@ -53,3 +53,11 @@ export interface JobHistory {
 
 /** What a cycle knows of each job's history, by job id, on a tenant observation. */
 export type JobHistories = Map<string, JobHistory>;
+
+/** What a job's history ends with, stored beside it and read without it (lib/store/history-store.ts). */
+export interface HistoryMarks {
+  /** When its newest run ended (epoch ms). */
+  lastRunAt?: number;
+  /** The hour being learnt and the most failures seen in it (OpenHour). */
+  open?: OpenHour;
+}

@@ -196,8 +196,9 @@ export interface TenantObservation {
   /** What each check could and could not do this cycle, with how long it has been degraded (lib/observe/coverage.ts). */
   coverage?: TenantCoverage;
   /**
-   * Each job's history across runs (lib/cycle/baselines.ts), for the quarantine forecast and the
-   * learned baselines; absent when it could not be read this cycle (their alerts are held then).
+   * What the rules read of each job's history across runs (lib/cycle/baselines.ts), for the
+   * quarantine forecast and the learned baselines; absent when it could not be read this cycle, or
+   * had nothing to add and was not read (their alerts are held then, as they stand).
    */
   history?: JobHistories;
 }

@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import type { JobHistory } from '../model/history';
+import type { HistoryMarks, JobHistory } from '../model/history';
 import { isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
 
 /**
@@ -17,7 +17,27 @@ function keyOf(text: string): string {
 
 const partitionOf = (tenantId: string) => `history_${keyOf(tenantId)}`;
 
-type Entity = { partitionKey: string; rowKey: string; tenantId: string; jobId: string; body: string };
+/**
+ * `marks`: what tells, without the history, whether a cycle has something to add to it: its newest
+ * run's end and the hour being learnt with its figure (`<run at>|<hour>|<failures>`, each blank
+ * when absent). Rows written before it have none: they are read in full, and get it when written.
+ */
+type Entity = { partitionKey: string; rowKey: string; tenantId: string; jobId: string; body: string; marks?: string };
+
+function marksText(history: JobHistory): string {
+  const open = history.profile.open;
+  return `${history.runs.at(-1)?.at ?? ''}|${open?.hour ?? ''}|${open?.failures ?? ''}`;
+}
+
+function parsedMarks(text: string | undefined): HistoryMarks | undefined {
+  const match = /^(\d*)\|(\d*)\|(\d*)$/.exec(text ?? '');
+  if (!match) return undefined;
+  const [, at, hour, failures] = match;
+  return {
+    ...(at ? { lastRunAt: Number(at) } : {}),
+    ...(hour && failures ? { open: { hour: Number(hour), failures: Number(failures) } } : {}),
+  };
+}
 
 /**
  * The history as stored: its JSON, and if that is past the budget, with its oldest runs and hours
@@ -69,6 +89,26 @@ export class HistoryStore {
     });
   }
 
+  /**
+   * What each of a tenant's job histories ends with, by job id, without the histories (a few
+   * characters a job instead of up to PROPERTY_BUDGET_CHARS): a job whose row has no marks (written
+   * before them, or unreadable) is left out, as if it had no history.
+   */
+  async marks(tenantId: string): Promise<Map<string, HistoryMarks>> {
+    await this.ensureTable();
+    return stored(this.table, `reading what the job histories of ${tenantId} end with`, async () => {
+      const marks = new Map<string, HistoryMarks>();
+      const filter = `PartitionKey eq '${partitionOf(tenantId).replace(/'/g, "''")}'`;
+      for await (const row of this.table.listEntities<Entity>({
+        queryOptions: { filter, select: ['jobId', 'marks'] },
+      })) {
+        const mark = parsedMarks(row.marks);
+        if (mark) marks.set(row.jobId, mark);
+      }
+      return marks;
+    });
+  }
+
   async save(tenantId: string, jobId: string, history: JobHistory): Promise<void> {
     await this.ensureTable();
     const entity: Entity = {
@@ -77,6 +117,7 @@ export class HistoryStore {
       tenantId,
       jobId,
       body: boundedBody(history),
+      marks: marksText(history),
     };
     await stored(this.table, `recording the history of job ${jobId}`, () => this.table.upsertEntity(entity, 'Replace'));
   }

@@ -97,6 +97,84 @@ describe('the cycle learns each job across runs (lib/cycle/baselines.ts)', () =>
   });
 });
 
+describe('a cycle reads the histories only when it has something to add (worthReading)', () => {
+  /** A HistoryStore over an in-memory table that counts the histories read in full. */
+  function countingStore(table = new MemoryTable('state').asClient()) {
+    const store = new HistoryStore(table);
+    const counted = { loads: 0 };
+    const load = store.load.bind(store);
+    store.load = (tenantId: string) => {
+      counted.loads++;
+      return load(tenantId);
+    };
+    return Object.assign(store, { counted });
+  }
+  /** The fixture's tenant with no logs read this cycle (job status only). */
+  const jobsOnly = (): TenantObservation => {
+    const o = logsObservation(NOW);
+    delete o.provisioning;
+    return o;
+  };
+  const policy = policyWith({});
+  const learn = (store: HistoryStore, o: TenantObservation, at = NOW, p = policy) =>
+    updateHistories(o, { histories: store, policy: p, clock: () => at, log }).then(() => o);
+
+  it('skips them when no job ran since and no logs were read, and holds the forecast', async () => {
+    const store = countingStore();
+    expect((await learn(store, jobsOnly())).history?.get(SERVICE_NOW)).toBeDefined();
+    const quiet = await learn(store, jobsOnly(), new Date(NOW.getTime() + 5 * 60_000));
+    expect(store.counted.loads).toBe(1);
+    expect(quiet.history).toBeUndefined();
+  });
+
+  it('reads them for a new run, a new hour or a higher figure in the logs, not for the same figure', async () => {
+    const store = countingStore();
+    await learn(store, logsObservation(NOW));
+    // The same failures in the same hour: nothing to add.
+    await learn(store, logsObservation(NOW));
+    expect(store.counted.loads).toBe(1);
+    // A run of the ServiceNow job ended after the one recorded.
+    const ran = jobsOnly();
+    const job = ran.jobs.find((j) => j.jobId === SERVICE_NOW)!;
+    job.lastExecution = { ...job.lastExecution!, timeEnded: new Date(NOW.getTime() + 60_000) };
+    expect((await learn(store, ran)).history?.get(SERVICE_NOW)?.runs.at(-1)?.at).toBe(NOW.getTime() + 60_000);
+    expect(store.counted.loads).toBe(2);
+    // An hour later the logs' figure is learnt for a new hour.
+    await learn(store, logsObservation(new Date(NOW.getTime() + HOUR)), new Date(NOW.getTime() + HOUR));
+    expect(store.counted.loads).toBe(3);
+  });
+
+  it('reads the rows written before the marks, and writes them back with them', async () => {
+    const table = new MemoryTable('state').asClient();
+    await learn(new HistoryStore(table), jobsOnly());
+    // The rows as an older version wrote them: no marks.
+    for await (const row of table.listEntities<{ partitionKey: string; rowKey: string; marks?: string }>()) {
+      const { marks: _, ...older } = row;
+      await table.upsertEntity(older, 'Replace');
+    }
+    const store = countingStore(table);
+    const tenantId = jobsOnly().tenantId;
+    expect((await store.marks(tenantId)).size).toBe(0);
+    expect((await learn(store, jobsOnly())).history?.get(SERVICE_NOW)).toBeDefined();
+    expect((await store.marks(tenantId)).size).toBe(jobsOnly().jobs.length);
+    await learn(store, jobsOnly());
+    expect(store.counted.loads).toBe(1);
+  });
+
+  it('always reads them for a baseline or the learnt interval, which the rules read every cycle', async () => {
+    for (const rules of [
+      { 'provisioning-failures': { mode: 'baseline' } },
+      { 'job-stalled': { learnedInterval: true } },
+    ]) {
+      const store = countingStore();
+      await learn(store, jobsOnly(), NOW, policyWith(rules));
+      const again = await learn(store, jobsOnly(), NOW, policyWith(rules));
+      expect(store.counted.loads).toBe(2);
+      expect(again.history?.get(SERVICE_NOW)).toBeDefined();
+    }
+  });
+});
+
 describe('provisioning-failures keeps firing a window longer in baseline mode', () => {
   const labels = { tenantId: 't', servicePrincipalId: 'sp', jobId: 'j', condition: 'provisioning-failures' };
   it('a window in baseline mode, what the config says in fixed mode', () => {
