@@ -406,6 +406,7 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
       seedReadAt: true,
       // As a deployment past its first week: every job's history is full (the second run, job status only, finds it too).
       matureHistories: true,
+      newRuns: true,
       // A job of the fourth tenant (never in trouble) is quarantined before the steady cycle.
       ...(tenants > 3 ? { newQuarantine: { tenantId: benchTenantId(3), jobId: benchJobId(3, 1) } } : {}),
     });
@@ -450,6 +451,7 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
         mode: 'in-process',
         logs: false,
         cycles: ['warm-up', 'steady'],
+        newRuns: true,
       });
       jobsOnly.cycles = jobsOnly.cycles.filter((c) => c.label === 'steady');
       console.log(
@@ -514,6 +516,7 @@ async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> 
           cycles: ['first', 'steady'],
           rotation: 'per-gap',
           seedReadAt: true,
+          newRuns: true,
           everyCycleUpTo: o.fanOutEveryCycleUpTo,
           graphEndpoint: info.graphEndpoint,
         } satisfies RunSpec),

@@ -56,6 +56,12 @@ export interface RunSpec {
    * week: without it the histories the cycle loads and holds are a few runs long.
    */
   matureHistories?: boolean;
+  /**
+   * Before the steady cycle, one healthy job in eight ends a new run (its state set again: the
+   * emulator starts its runs anew), as on the default schedule a job running every 40 minutes ends
+   * a run in one 5-minute cycle of eight: the histories that have something to add are read.
+   */
+  newRuns?: boolean;
 }
 
 export interface CycleFigures {
@@ -235,6 +241,20 @@ function weekOfHistory(now: number, seed: number): JobHistory {
   return { version: 1, runs, profile: { hours, byHourOfWeek, since: now - 28 * 24 * 3600_000 } };
 }
 
+/** spec.newRuns: one healthy job in eight (of tenants not in trouble, bar the one quarantined) ends a new run. */
+async function endNewRuns(graph: string, tenants: number, troubled: Set<string>, skip?: string): Promise<void> {
+  const jobs: [string, string][] = [];
+  for (let i = 0; i < tenants; i++)
+    for (let k = 0; k < JOBS_PER_TENANT; k++)
+      if ((i * JOBS_PER_TENANT + k) % 8 === 0 && !troubled.has(benchTenantId(i).toLowerCase()))
+        jobs.push([benchTenantId(i), benchJobId(i, k)]);
+  await mapLimit(
+    jobs.filter(([, job]) => job !== skip),
+    16,
+    ([tenant, job]) => control(graph, `jobs/${tenant}/${encodeURIComponent(job)}`, 'PUT', {}),
+  );
+}
+
 /** spec.matureHistories: every job of every tenant gets a week's history (lib/store/history-store.ts). */
 async function seedHistories(deps: CycleDeps): Promise<void> {
   const store = deps.histories;
@@ -322,6 +342,8 @@ async function main(): Promise<void> {
     await control(spec.graphEndpoint, 'requests', 'DELETE');
     if (i > 0 && spec.rotation === 'per-gap' && lastReadAt !== undefined)
       rotationMs = writeRotation(configPath, 12 * (Date.now() - lastReadAt), spec.everyCycleUpTo);
+    if (label === 'steady' && spec.newRuns)
+      await endNewRuns(spec.graphEndpoint, settings.tenants.length, troubled, spec.newQuarantine?.jobId);
     if (label === 'steady' && spec.newQuarantine)
       await control(
         spec.graphEndpoint,
