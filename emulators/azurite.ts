@@ -15,6 +15,8 @@ export interface Azurite {
   port: number;
   /** The queue service's port, when started with `queue: true`. */
   queuePort?: number;
+  /** The processes of the table and queue services (for the bench's CPU figures). */
+  pids: { table?: number; queue?: number };
   stop(): Promise<void>;
 }
 
@@ -111,6 +113,7 @@ export async function startAzurite(
   return {
     port,
     queuePort: queue?.port,
+    pids: { table: child.pid, queue: queue?.child.pid },
     connectionString: connectionStringFor(DEV_ACCOUNT),
     connectionStringFor,
     stop: async () => {

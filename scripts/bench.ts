@@ -27,8 +27,8 @@
  *     [--fanout-world 2000] [--fanout-jobs 5] [--fanout-every-cycle-up-to N|default] [--workers 4] [--no-fanout] [--no-cold-start] [--out bench/results.json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpus, tmpdir } from 'node:os';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { limitsFor } from '../lib/cycle/limits';
 import { build } from 'esbuild';
 import { dirname, join, resolve } from 'node:path';
@@ -54,6 +54,8 @@ interface Options {
   /** provisioningLogs.everyCycleUpTo of the fan-out world (default: the product's, 100; below the fan-out world's size either way). */
   fanOutEveryCycleUpTo?: number;
   coldStart: boolean;
+  /** The largest world's monitor is run again in a memory cgroup of this many MB (0: not). */
+  instanceMemoryMB: number;
   out: string;
 }
 
@@ -73,6 +75,7 @@ function options(): Options {
         ? undefined
         : Number(value('--fanout-every-cycle-up-to')),
     coldStart: !args.includes('--no-cold-start'),
+    instanceMemoryMB: Number(value('--instance-memory') ?? 2048),
     out: resolve(root, value('--out') ?? 'bench/results.json'),
   };
 }
@@ -99,9 +102,14 @@ async function bundle(scripts: string[]): Promise<void> {
 }
 
 /** Runs a bundled script to its end and returns the JSON of its `result {...}` line. */
-function runScript<T>(script: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<T> {
+function runScript<T>(script: string, env: NodeJS.ProcessEnv, args: string[] = [], cgroupProcs?: string): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bundled(script), ...args], {
+    const command = [process.execPath, bundled(script), ...args];
+    // In a memory cgroup: the shell moves itself in, then becomes Node, which sizes its heap from the cgroup's limit.
+    const [file, ...argv] = cgroupProcs
+      ? ['/bin/sh', '-c', `echo $$ > '${cgroupProcs}' && exec "$0" "$@"`, ...command]
+      : command;
+    const child = spawn(file!, argv, {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: root,
@@ -168,6 +176,48 @@ function peakRssOf(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A memory cgroup of `mb` MiB for a process to run in, as a Flex Consumption instance gives its app
+ * `instanceMemoryMB` (2,048 in the template): Node sizes V8's heap from it (process.constrainedMemory),
+ * as it would there, if the instance's limit is a cgroup limit (not verified in Azure). Needs
+ * root and cgroup v1's memory controller or cgroup v2; returns the cgroup's procs file, or throws why not.
+ */
+function memoryCgroup(mb: number): string {
+  const bytes = String(mb * 1024 * 1024);
+  const v1 = '/sys/fs/cgroup/memory';
+  const dir = existsSync(v1) ? join(v1, `esw-bench-${mb}`) : join('/sys/fs/cgroup', `esw-bench-${mb}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, existsSync(v1) ? 'memory.limit_in_bytes' : 'memory.max'), bytes);
+  return join(dir, 'cgroup.procs');
+}
+
+/** CPU time a running process has used so far (Linux: user and system, /proc/<pid>/stat), in seconds. */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    // The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** How busy each process was over a stretch of wall time: CPU seconds per second (1 = one core all the time). */
+function busyness(pids: Record<string, (number | undefined)[]>): () => Record<string, number> {
+  const started = performance.now();
+  const total = (list: (number | undefined)[]): number => list.reduce<number>((t, pid) => t + cpuSecondsOf(pid), 0);
+  const before = Object.fromEntries(Object.entries(pids).map(([name, list]) => [name, total(list)]));
+  return () => {
+    const wall = (performance.now() - started) / 1000;
+    return Object.fromEntries(
+      Object.entries(pids).map(([name, list]) => [
+        name,
+        Number(((total(list) - (before[name] ?? 0)) / wall).toFixed(2)),
+      ]),
+    );
+  };
 }
 
 /**
@@ -272,6 +322,8 @@ interface MonitorResult {
   cycles: CycleFigures[];
   peakRssMiB: number;
   peakHeapMiB: number;
+  /** V8's heap limit in the monitor's process (sized by Node from the memory it sees). */
+  heapLimitMiB?: number;
 }
 
 interface NaiveResult {
@@ -352,6 +404,8 @@ interface WorldResult {
   inProcess?: Measured;
   naive?: NaiveResult & { extrapolatedTo: number; extrapolatedMs: number; speedup: number };
   jobsOnly?: Measured & { naiveSpeedup: number };
+  /** The same monitor run (logs, both cycles) in a memory cgroup of the instance's size; or why it was not measured. */
+  inInstance?: (MonitorResult & { instanceMemoryMB: number }) | { instanceMemoryMB: number; notMeasured: string };
 }
 
 /** What the fan-out world measured, and what follows from it for the default schedule. */
@@ -373,6 +427,11 @@ interface FanOutResult extends Measured {
   shortestRotationMinutes: number;
   /** How long the first pass over every tenant's logs takes (a new deployment), at the first cycle's 'first' reads (computed). */
   firstPassMinutes: number;
+  /**
+   * Cores each process kept busy over the planner's run (both cycles): what bound the cycle on this
+   * machine (the emulated Graph, Azurite's table and queue services, the workers).
+   */
+  coresBusy?: Record<string, number>;
 }
 
 /** The default schedule (every 5 minutes) and its limits: the cycle's deadline, the observe share. */
@@ -386,12 +445,17 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
   const { info, child } = await startCloud(tenants, o.latencyMs);
   const result: WorldResult = { tenants, jobsPerTenant: JOBS_PER_TENANT };
   try {
-    const monitor = (account: string, spec: Omit<RunSpec, 'graphEndpoint'>) =>
-      runScript<MonitorResult>('scripts/bench/monitor.ts', {
-        ...worldEnv(info, `${account}-${spec.logs ? 'logs' : 'jobs'}`),
-        AzureWebJobsStorage: azurite.connectionStringFor(account),
-        BENCH_RUN: JSON.stringify({ ...spec, graphEndpoint: info.graphEndpoint }),
-      });
+    const monitor = (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, cgroupProcs?: string) =>
+      runScript<MonitorResult>(
+        'scripts/bench/monitor.ts',
+        {
+          ...worldEnv(info, `${account}-${spec.logs ? 'logs' : 'jobs'}`),
+          AzureWebJobsStorage: azurite.connectionStringFor(account),
+          BENCH_RUN: JSON.stringify({ ...spec, graphEndpoint: info.graphEndpoint }),
+        },
+        [],
+        cgroupProcs,
+      );
     const inFlight = Math.min(tenants, DEFAULT_CONCURRENCY);
     console.log(
       `\n${n(tenants)} tenant(s) x ${JOBS_PER_TENANT} jobs, provisioning logs, 5 % in trouble, ${o.latencyMs} ms per Graph answer (${inFlight} tenants at once):`,
@@ -463,11 +527,51 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
         floors: jobsOnly.cycles.map((c) => floorOf(c, o.latencyMs, inFlight)),
         naiveSpeedup: Number((naiveMs / jobsOnly.cycles[0]!.ms).toFixed(1)),
       };
+      if (o.instanceMemoryMB > 0) result.inInstance = await inInstance(tenants, o.instanceMemoryMB, monitor);
     }
   } finally {
     await stop(child);
   }
   return result;
+}
+
+/**
+ * The monitor's run with logs again, in a memory cgroup of a Flex Consumption instance's size (its
+ * own storage account, a fresh process): the peak RSS where V8 sizes its heap from the instance's
+ * memory, as it does from the machine's otherwise. No heap flag is given: `heapLimitMiB` is V8's own.
+ */
+async function inInstance(
+  tenants: number,
+  mb: number,
+  monitor: (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, cgroupProcs?: string) => Promise<MonitorResult>,
+): Promise<NonNullable<WorldResult['inInstance']>> {
+  let procs: string;
+  try {
+    procs = memoryCgroup(mb);
+  } catch (error) {
+    const why = (error as Error).message.split('\n')[0]!;
+    console.log(`  in a ${n(mb)} MB memory cgroup (a Flex Consumption instance's memory): not measured: ${why}`);
+    return { instanceMemoryMB: mb, notMeasured: why };
+  }
+  const run = await monitor(
+    `bench${tenants}i`,
+    {
+      mode: 'in-process',
+      logs: true,
+      cycles: ['first', 'steady'],
+      rotation: 'per-gap',
+      seedReadAt: true,
+      matureHistories: true,
+      newRuns: true,
+    },
+    procs,
+  );
+  console.log(
+    `  in a ${n(mb)} MB memory cgroup (a Flex Consumption instance's memory; V8's heap limit there ${run.heapLimitMiB} MiB, no flag): ` +
+      run.cycles.map((c) => `${c.label} cycle ${s(c.ms)}, peak RSS ${c.peaks?.rss} MiB`).join('; ') +
+      `; the process's peak RSS ${run.peakRssMiB} MiB`,
+  );
+  return { ...run, instanceMemoryMB: mb };
 }
 
 /** Whose logs a cycle read: the tenants in trouble (every cycle) and the others (their turn, or never read before). */
@@ -508,6 +612,12 @@ async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> 
     };
     const workers = await startWorkers(o.workers, env, false);
     try {
+      const busy = busyness({
+        'emulated Graph': [child.pid],
+        "Azurite's table service": [azurite.pids.table],
+        "Azurite's queue service": [azurite.pids.queue],
+        [`${o.workers} workers`]: workers.map((w) => w.pid),
+      });
       const fanned = await runScript<MonitorResult>('scripts/bench/monitor.ts', {
         ...env,
         BENCH_RUN: JSON.stringify({
@@ -521,12 +631,18 @@ async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> 
           graphEndpoint: info.graphEndpoint,
         } satisfies RunSpec),
       });
+      const coresBusy = busy();
       const workerRss = workers.map((w) => peakRssOf(w.pid) ?? 0);
       for (const c of fanned.cycles)
         console.log(
           `  ${c.label === 'first' ? 'first cycle ' : 'steady cycle'}  ${cycleLine(c, o.latencyMs, fanInFlight)}; ${logReadsLine(c, tenants)}; planner peak RSS ${fanned.peakRssMiB} MiB, workers ${workerRss.join('/')} MiB`,
         );
-      return fanOutFigures(fanned, tenants, o, fanInFlight, workerRss);
+      console.log(
+        `  cores kept busy over both cycles (CPU seconds a second, of ${cpus().length}): ${Object.entries(coresBusy)
+          .map(([name, cores]) => `${name} ${cores}`)
+          .join(', ')}`,
+      );
+      return { ...fanOutFigures(fanned, tenants, o, fanInFlight, workerRss), coresBusy };
     } finally {
       await Promise.all(workers.map(stop));
     }
@@ -583,7 +699,8 @@ function fanOutFigures(
 
 /** Issue 20's "Done when": the figures, their goals, and main's before. */
 function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined): void {
-  const thousand = worlds.find((w) => w.tenants === 1000)?.inProcess;
+  const thousandWorld = worlds.find((w) => w.tenants === 1000);
+  const thousand = thousandWorld?.inProcess;
   console.log(`\nIssue 20 (1,000 x 5 at 100 ms with logs, 5 % of tenants in trouble):`);
   if (thousand) {
     const first = thousand.cycles.find((c) => c.label === 'first')!;
@@ -600,7 +717,17 @@ function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined):
     console.log(
       `  a new quarantine in the steady cycle: emailed ${steady.firstSentMs !== undefined ? s(steady.firstSentMs) : 'never'} after the cycle's start (goal <= 10 s)`,
     );
-    console.log(`  monitor peak RSS: ${thousand.peakRssMiB} MiB (goal < 256 MiB)`);
+    const jobsOnlyRss = thousandWorld?.jobsOnly ? `; job status only ${thousandWorld.jobsOnly.peakRssMiB} MiB` : '';
+    console.log(
+      `  monitor peak RSS: ${thousand.peakRssMiB} MiB on this machine (${Math.round(totalmem() / 1073741824)} GiB; V8's heap limit ${thousand.heapLimitMiB ?? '?'} MiB; ` +
+        `${thousand.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')})${jobsOnlyRss} (goal < 256 MiB)`,
+    );
+    const instance = thousandWorld?.inInstance;
+    if (instance && 'cycles' in instance)
+      console.log(
+        `  monitor peak RSS in a ${n(instance.instanceMemoryMB)} MB memory cgroup (a Flex Consumption instance's memory; V8's heap limit ${instance.heapLimitMiB} MiB): ` +
+          `${instance.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')} (the process, with the bench's writing of the week-old histories before them, ${instance.peakRssMiB} MiB)`,
+      );
   } else console.log('  (no 1,000-tenant world run: --worlds without 1000)');
   if (!fan) return;
   const steady = fan.cycles.find((c) => c.label === 'steady')!;
@@ -610,8 +737,16 @@ function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined):
   );
   console.log(
     `  steady cycle ${s(steady.ms)} against the default schedule's deadline of ${s(fan.deadlineMs)} (reading ends by ${s(fan.observeMs)}); ` +
-      `first cycle ${s(first.ms)}; ${steady.errors} error(s) in the steady cycle`,
+      `first cycle ${s(first.ms)}; ${steady.errors} error(s) in the steady cycle (${n(steady.tenantsUnreadable)} of ${n(fan.tenants)} tenants not read)`,
   );
+  if (fan.coresBusy) {
+    const [busiest, cores] = Object.entries(fan.coresBusy).sort((a, b) => b[1] - a[1])[0] ?? [];
+    console.log(
+      `  what bound it here: ${busiest} kept ${cores} of a core busy (${Object.entries(fan.coresBusy)
+        .map(([name, c]) => `${name} ${c}`)
+        .join(', ')}; ${cpus().length} cores)`,
+    );
+  }
   console.log(
     `  rotation: the steady cycle read the logs of ${n(steady.logReads.troubled)} tenant(s) in trouble and ${n(fan.rotationReadsPerCycle)} other(s) (measured); ` +
       `at that many a 5-minute cycle every one of the ${n(Math.round(fan.tenants * 0.95))} others is read once in ${fan.rotationPeriodMinutes} min (computed: others / reads per cycle x 5 min; the rotation asked for is 60 min)`,
@@ -634,7 +769,12 @@ function coldStartFailed(error: unknown): undefined {
 async function main(): Promise<void> {
   const o = options();
   await bundle(['scripts/bench/monitor.ts', 'scripts/bench/naive.ts', 'scripts/bench/worker.ts']);
-  const accounts = [...o.worlds.map((t) => `bench${t}`), ...(o.fanOut ? [`fan${o.fanOutWorld}`] : [])];
+  const largestWorld = Math.max(...o.worlds);
+  const accounts = [
+    ...o.worlds.map((t) => `bench${t}`),
+    ...(o.instanceMemoryMB > 0 ? [`bench${largestWorld}i`] : []),
+    ...(o.fanOut ? [`fan${o.fanOutWorld}`] : []),
+  ];
   const azurite = await startAzurite({ cwd: root, queue: true, accounts });
   const worlds: WorldResult[] = [];
   let fan: FanOutResult | undefined;

@@ -14,6 +14,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { getHeapStatistics } from 'node:v8';
 import { cycleDepsFromSettings } from '../../lib/app';
 import { loadSettings } from '../../lib/settings/settings';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
@@ -381,7 +382,7 @@ async function main(): Promise<void> {
   await stopProfiling?.();
   const peakRssMiB = Math.round((process.resourceUsage().maxRSS * 1024) / 1048576);
   console.log(
-    `result ${JSON.stringify({ cycles: results, peakRssMiB, peakHeapMiB: Math.round(peakHeap / 1048576), peaks })}`,
+    `result ${JSON.stringify({ cycles: results, peakRssMiB, peakHeapMiB: Math.round(peakHeap / 1048576), peaks, heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 1048576) })}`,
   );
 }
 
