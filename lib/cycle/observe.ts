@@ -453,6 +453,9 @@ async function observeOne(
   // What comes after the jobs (the job histories, the logs due, the coverage) runs beside the other
   // tenants' job reads and settles in `logs`: the job alerts never wait for it.
   const learnt = async (logs?: TenantLogRead | LogsNotRead): Promise<void> => {
+    // After every tenant's jobs are read: the histories' reads and writes (Table Storage) would
+    // otherwise queue before the other tenants' job reads, and the job alerts wait for them.
+    await shared.jobsRead;
     // The job's history learns its run, and the failures the logs counted if they were read (lib/cycle/baselines.ts).
     await updateHistories(observation, deps).catch((error: unknown) =>
       deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),
