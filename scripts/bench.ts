@@ -441,6 +441,22 @@ const DEFAULT_LIMITS = limitsFor(SCHEDULE_MS);
 /** Main's figures before issue 20 (bench/results.json of 2026-11-27, 1,000 x 5 at 100 ms): logs read every cycle. */
 const BEFORE = { cycleWithLogsMs: 87_400, firstEmailMs: 89_000, jobsOnlyMs: 8_000 };
 
+/**
+ * A world's monitor run: a fresh process's first cycle, as a new user's `npm run cycle`, then a
+ * steady one with its rotation set per gap; as a deployment past its first week, every job's
+ * history is full (the run with job status only finds it too), and one job in eight ends a run
+ * before the steady cycle.
+ */
+const WEEK_OLD_RUN: Omit<RunSpec, 'graphEndpoint'> = {
+  mode: 'in-process',
+  logs: true,
+  cycles: ['first', 'steady'],
+  rotation: 'per-gap',
+  seedReadAt: true,
+  matureHistories: true,
+  newRuns: true,
+};
+
 async function world(tenants: number, o: Options, azurite: Azurite, largest: boolean): Promise<WorldResult> {
   const { info, child } = await startCloud(tenants, o.latencyMs);
   const result: WorldResult = { tenants, jobsPerTenant: JOBS_PER_TENANT };
@@ -461,16 +477,8 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
       `\n${n(tenants)} tenant(s) x ${JOBS_PER_TENANT} jobs, provisioning logs, 5 % in trouble, ${o.latencyMs} ms per Graph answer (${inFlight} tenants at once):`,
     );
 
-    // A fresh process's first cycle, as a new user's `npm run cycle`; then a steady one, its rotation set per gap.
     const here = await monitor(`bench${tenants}`, {
-      mode: 'in-process',
-      logs: true,
-      cycles: ['first', 'steady'],
-      rotation: 'per-gap',
-      seedReadAt: true,
-      // As a deployment past its first week: every job's history is full (the second run, job status only, finds it too).
-      matureHistories: true,
-      newRuns: true,
+      ...WEEK_OLD_RUN,
       // A job of the fourth tenant (never in trouble) is quarantined before the steady cycle.
       ...(tenants > 3 ? { newQuarantine: { tenantId: benchTenantId(3), jobId: benchJobId(3, 1) } } : {}),
     });
@@ -553,19 +561,7 @@ async function inInstance(
     console.log(`  in a ${n(mb)} MB memory cgroup (a Flex Consumption instance's memory): not measured: ${why}`);
     return { instanceMemoryMB: mb, notMeasured: why };
   }
-  const run = await monitor(
-    `bench${tenants}i`,
-    {
-      mode: 'in-process',
-      logs: true,
-      cycles: ['first', 'steady'],
-      rotation: 'per-gap',
-      seedReadAt: true,
-      matureHistories: true,
-      newRuns: true,
-    },
-    procs,
-  );
+  const run = await monitor(`bench${tenants}i`, WEEK_OLD_RUN, procs);
   console.log(
     `  in a ${n(mb)} MB memory cgroup (a Flex Consumption instance's memory; V8's heap limit there ${run.heapLimitMiB} MiB, no flag): ` +
       run.cycles.map((c) => `${c.label} cycle ${s(c.ms)}, peak RSS ${c.peaks?.rss} MiB`).join('; ') +
