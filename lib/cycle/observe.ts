@@ -435,12 +435,15 @@ async function observeOne(
       )
     : undefined;
   const reader = readerFor(target, deps, budget, deadline, shared);
+  /** The discovery cache's writes, run once every tenant's jobs are read (in learnt). */
+  const writes: (() => Promise<void>)[] = [];
   let observation: TenantObservation;
   try {
     const reading = observeTenant(reader, target.tenantId, {
       ...observeOptions(deps, target, budget),
       deadline,
       retryCallMs: limits.callMs,
+      deferWrites: (write) => writes.push(write),
     });
     observation = await beforeDeadline(reading, deadline, `reading tenant ${target.tenantId}`);
   } catch (error) {
@@ -453,9 +456,11 @@ async function observeOne(
   // What comes after the jobs (the job histories, the logs due, the coverage) runs beside the other
   // tenants' job reads and settles in `logs`: the job alerts never wait for it.
   const learnt = async (logs?: TenantLogRead | LogsNotRead): Promise<void> => {
-    // After every tenant's jobs are read: the histories' reads and writes (Table Storage) would
-    // otherwise queue before the other tenants' job reads, and the job alerts wait for them.
+    // After every tenant's jobs are read: the discovery cache's and the histories' reads and writes
+    // (Table Storage) would otherwise queue before the other tenants' job reads, and the job
+    // alerts wait for them. A discovery write that fails is on the coverage computed below.
     await shared.jobsRead;
+    for (const write of writes.splice(0)) await write();
     // The job's history learns its run, and the failures the logs counted if they were read (lib/cycle/baselines.ts).
     await updateHistories(observation, deps).catch((error: unknown) =>
       deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),

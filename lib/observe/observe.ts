@@ -39,6 +39,13 @@ export interface ObserveOptions extends BatchReadOptions {
   maxPages?: number;
   /** Whether the synchronization secrets are read for the early warnings (WATCH_SECRETS_READ; default true). */
   secretsRead?: boolean;
+  /**
+   * Takes the discovery cache's writes, for the caller to run once every tenant's jobs are read
+   * (lib/cycle/observe.ts): beside the other tenants' reads they would queue in Table Storage
+   * ahead of them. Absent: written before the read returns. A write that fails still marks the
+   * cache degraded on the observation, for the coverage computed after it.
+   */
+  deferWrites?: (write: () => Promise<void>) => void;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -109,7 +116,9 @@ export async function observeTenant(
   if (observation.problem) return observation;
   // A service principal being confirmed missing stays known, but has nothing for the rules to judge.
   observation.servicePrincipals = kept.filter((t) => t.missingSince === undefined).map((t) => t.sp);
-  await remember(discovery.cache, tenantId, cached, kept, swept, observation, now);
+  const write = remember(discovery.cache, tenantId, cached, kept, swept, observation, now);
+  if (options.deferWrites) options.deferWrites(write);
+  else await write();
   observation.discovery = {
     swept,
     listed: listed.size,
@@ -393,11 +402,12 @@ function missingJobs(
 }
 
 /**
- * Stores what this cycle learnt: after a sweep the whole set of watched service principals,
+ * What this cycle learnt, to store: after a sweep the whole set of watched service principals,
  * otherwise only those with jobs not seen before. Each job gets the time the monitor first saw
- * it, from the cache or now. A store that cannot be written costs memory, not the cycle.
+ * it, from the cache or now, at once; the returned write stores the rest. A store that cannot be
+ * written costs memory, not the cycle.
  */
-async function remember(
+function remember(
   cache: DiscoveryCache | undefined,
   tenantId: string,
   cached: DiscoverySnapshot | undefined,
@@ -405,8 +415,8 @@ async function remember(
   swept: boolean,
   observation: TenantObservation,
   now: Date,
-): Promise<void> {
-  if (!cache) return;
+): () => Promise<void> {
+  if (!cache) return () => Promise.resolve();
   const previous = new Map((cached?.servicePrincipals ?? []).map((sp) => [sp.id.toLowerCase(), sp]));
   const at = now.toISOString();
   const rows: KnownServicePrincipal[] = [];
@@ -442,19 +452,21 @@ async function remember(
     if (!same) changed.push(row);
   }
   const gone = (observation.missing ?? []).filter((m) => m.confirmed && m.jobId === undefined);
-  try {
-    if (swept) await cache.saveSweep(tenantId, { sweptAt: at, servicePrincipals: rows });
-    else {
-      for (const row of changed) await cache.saveServicePrincipal(tenantId, row);
-      for (const m of gone) await cache.forgetServicePrincipal?.(tenantId, m.servicePrincipal.id);
+  return async () => {
+    try {
+      if (swept) await cache.saveSweep(tenantId, { sweptAt: at, servicePrincipals: rows });
+      else {
+        for (const row of changed) await cache.saveServicePrincipal(tenantId, row);
+        for (const m of gone) await cache.forgetServicePrincipal?.(tenantId, m.servicePrincipal.id);
+      }
+    } catch (error) {
+      observation.degraded?.push({
+        operation: 'discovery cache',
+        consequence: swept ? 'the sweep is done again next cycle' : 'first-seen times of new jobs are not kept',
+        problem: { kind: 'transient', message: (error as Error).message, operation: 'discovery cache' },
+      });
     }
-  } catch (error) {
-    observation.degraded?.push({
-      operation: 'discovery cache',
-      consequence: swept ? 'the sweep is done again next cycle' : 'first-seen times of new jobs are not kept',
-      problem: { kind: 'transient', message: (error as Error).message, operation: 'discovery cache' },
-    });
-  }
+  };
 }
 
 function sameKeys(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -257,6 +257,34 @@ describe('observeTenant: discovery', () => {
   });
 });
 
+describe('observeTenant: the discovery cache written later (deferWrites)', () => {
+  it('hands the write to the caller: nothing is written until it runs it, and first-seen times are set at once', async () => {
+    const cache = new MemoryCache();
+    const { reader } = fakeGraph([{ id: 'scim', applicationTemplateId: TEMPLATE, jobs: ['scim.1'] }]);
+    const writes: (() => Promise<void>)[] = [];
+    const observation = await observeTenant(reader, TENANT, { ...options(cache), deferWrites: (w) => writes.push(w) });
+    expect(cache.writes).toBe(0);
+    expect(observation.jobs.map((j) => j.firstSeenAt)).toEqual([NOW]);
+    expect(writes).toHaveLength(1);
+    await writes[0]!();
+    expect(cache.writes).toBe(1);
+    expect((await cache.load(TENANT))?.servicePrincipals.map((sp) => sp.id)).toEqual(['scim']);
+  });
+
+  it('a write that fails marks the cache degraded on the observation, for the coverage computed after it', async () => {
+    const cache = new MemoryCache();
+    cache.saveSweep = () => Promise.reject(new Error('Table Storage is unreachable'));
+    const { reader } = fakeGraph([{ id: 'scim', applicationTemplateId: TEMPLATE, jobs: ['scim.1'] }]);
+    const writes: (() => Promise<void>)[] = [];
+    const observation = await observeTenant(reader, TENANT, { ...options(cache), deferWrites: (w) => writes.push(w) });
+    expect(observation.degraded?.some((d) => d.operation === 'discovery cache')).toBe(false);
+    await writes[0]!();
+    expect(observation.degraded?.find((d) => d.operation === 'discovery cache')?.consequence).toBe(
+      'the sweep is done again next cycle',
+    );
+  });
+});
+
 describe('observeTenant: secrets', () => {
   it('reads the secrets of configurations with jobs; a refusal skips their checks, named once, the tenant still read', async () => {
     const sps: FakeSp[] = [
