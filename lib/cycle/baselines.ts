@@ -3,7 +3,7 @@ import { emptyHistory, hasNews, heldForRules, recordFailures, recordRun, type Hi
 import { FAILURES_CONDITION } from '../evaluate/rules/provisioning-failures';
 import { QUARANTINE_LIKELY } from '../evaluate/rules/quarantine-likely';
 import { STALLED_CONDITION } from '../evaluate/rules/job-stalled';
-import type { JobHistory } from '../model/history';
+import { marksOf, type JobHistory } from '../model/history';
 import type { JobSnapshot, TenantObservation } from '../model/observation';
 import type { Policy } from '../model/policy';
 import type { HistoryStore } from '../store/history-store';
@@ -30,53 +30,46 @@ export interface BaselineDeps {
   log: Logger;
 }
 
-/** What tells whether a history changed enough to be written: its newest run, the hour it learns and that hour's figure. */
-const marksOf = (h: JobHistory): string =>
-  `${h.runs.at(-1)?.at}|${h.profile.open?.hour}|${h.profile.open?.failures}|${h.profile.hours.length}`;
-
-/** What the rules, as set for this job, read of its history. */
-function needsOf(tenantId: string, job: JobSnapshot, policy: Policy): HistoryNeeds {
-  const settingsOf = (condition: string) => {
-    const settings = ruleSettingsForJob(condition, tenantId, job, policy.rules, policy.tenantNames);
-    return settings?.enabled ? settings : undefined;
-  };
-  const forecast = settingsOf(QUARANTINE_LIKELY);
-  const failures = settingsOf(FAILURES_CONDITION);
-  return {
-    forecast: forecast && {
-      lookbackMs: Number(forecast.params.lookback),
-      minRuns: Number(forecast.params.minRuns),
-    },
-    baseline: failures?.params.mode === 'baseline' && failures.params.learning !== 'off',
-    interval: settingsOf(STALLED_CONDITION)?.params.learnedInterval === true,
-  };
-}
-
-/** The failures a complete read of the logs counted in the job's window, when `provisioning-failures` learns them. */
-function failuresToLearn(
-  observation: TenantObservation,
-  job: JobSnapshot,
-  deps: BaselineDeps,
-  now: number,
-): { inWindow: number; now: number } | undefined {
-  const logs = observation.provisioning;
-  if (logs?.complete !== true) return undefined;
-  const settings = ruleSettingsForJob(
-    FAILURES_CONDITION,
-    observation.tenantId,
-    job,
-    deps.policy.rules,
-    deps.policy.tenantNames,
-  );
-  if ((settings?.params.learning ?? 'on') !== 'on') return undefined;
-  const digest = logs.digest.jobs[job.jobId];
-  return { inWindow: digest ? failuresInWindow(digest, now, Number(settings?.params.window ?? 3600_000)) : 0, now };
-}
+/**
+ * What tells whether a history changed enough to be written: its marks (newest run, the hour it
+ * learns and that hour's figure; an hour closed into the profile always opens a new one).
+ */
+const marked = (h: JobHistory): string => JSON.stringify(marksOf(h));
 
 interface JobLearning {
   job: JobSnapshot;
+  /** What the rules, as set for this job, read of its history. */
   needs: HistoryNeeds;
+  /** The failures a complete read of the logs counted in the job's window, when `provisioning-failures` learns them. */
   failures?: { inWindow: number; now: number };
+}
+
+/** What this cycle learns of a job, and what its rules read of the history: each rule's settings for it looked up once. */
+function learningOf(observation: TenantObservation, job: JobSnapshot, policy: Policy, now: number): JobLearning {
+  const settingsOf = (condition: string) =>
+    ruleSettingsForJob(condition, observation.tenantId, job, policy.rules, policy.tenantNames);
+  const enabled = (condition: string) => {
+    const settings = settingsOf(condition);
+    return settings?.enabled ? settings : undefined;
+  };
+  const forecast = enabled(QUARANTINE_LIKELY);
+  // Failures are learnt whether or not the rule is enabled, as its `learning` says.
+  const failures = settingsOf(FAILURES_CONDITION);
+  const logs = observation.provisioning;
+  const digest = logs?.digest.jobs[job.jobId];
+  const window = Number(failures?.params.window ?? 3600_000);
+  return {
+    job,
+    needs: {
+      forecast: forecast && { lookbackMs: Number(forecast.params.lookback), minRuns: Number(forecast.params.minRuns) },
+      baseline: failures?.enabled === true && failures.params.mode === 'baseline' && failures.params.learning !== 'off',
+      interval: enabled(STALLED_CONDITION)?.params.learnedInterval === true,
+    },
+    failures:
+      logs?.complete === true && (failures?.params.learning ?? 'on') === 'on'
+        ? { inWindow: digest ? failuresInWindow(digest, now, window) : 0, now }
+        : undefined,
+  };
 }
 
 /**
@@ -104,11 +97,7 @@ export async function updateHistories(observation: TenantObservation, deps: Base
   if (!deps.histories || observation.problem) return;
   const { tenantId } = observation;
   const now = deps.clock().getTime();
-  const jobs: JobLearning[] = observation.jobs.map((job) => ({
-    job,
-    needs: needsOf(tenantId, job, deps.policy),
-    failures: failuresToLearn(observation, job, deps, now),
-  }));
+  const jobs = observation.jobs.map((job) => learningOf(observation, job, deps.policy, now));
   const { read, unmarked } = await worthReading(tenantId, jobs, deps);
   if (!read) return;
   let histories: Map<string, JobHistory>;
@@ -122,12 +111,12 @@ export async function updateHistories(observation: TenantObservation, deps: Base
   }
   for (const { job, needs, failures } of jobs) {
     const stored = histories.get(job.jobId);
-    const before = stored && marksOf(stored);
+    const before = stored && marked(stored);
     const history = stored ?? emptyHistory();
     recordRun(history, job);
     if (failures) recordFailures(history, failures.inWindow, now, true);
     histories.set(job.jobId, heldForRules(history, needs));
-    if (before === marksOf(history) && !unmarked.has(job.jobId)) continue;
+    if (before === marked(history) && !unmarked.has(job.jobId)) continue;
     try {
       await deps.histories.save(tenantId, job.jobId, history);
     } catch (error) {

@@ -61,3 +61,12 @@ export interface HistoryMarks {
   /** The hour being learnt and the most failures seen in it (OpenHour). */
   open?: OpenHour;
 }
+
+/** What a history ends with: what tells whether a cycle changed it, and what is stored beside it. */
+export function marksOf(history: JobHistory): HistoryMarks {
+  const open = history.profile.open;
+  return {
+    ...(history.runs.length > 0 ? { lastRunAt: history.runs.at(-1)!.at } : {}),
+    ...(open ? { open: { hour: open.hour, failures: open.failures } } : {}),
+  };
+}

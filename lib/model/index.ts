@@ -355,16 +355,18 @@ export interface DigestView {
  * is written, the messages are planned, a send is about to be made (its attempt written down), it
  * was made, and it was recorded.
  */
-export type CyclePoint =
-  | 'evaluated'
-  | 'leased'
-  | 'state-written'
-  | 'planned'
-  | 'sending'
-  | 'sent'
-  | 'recorded'
-  /** The job alerts are delivered and the due provisioning logs read; the log alerts' delivery comes next. */
-  | 'logs-read';
+export const CYCLE_POINTS = [
+  'evaluated',
+  'leased',
+  'state-written',
+  'planned',
+  'sending',
+  'sent',
+  'recorded',
+  // The job alerts are delivered and the due provisioning logs read; the log alerts' delivery comes next.
+  'logs-read',
+] as const;
+export type CyclePoint = (typeof CYCLE_POINTS)[number];
 
 /** How one cycle went: logged, stored for the status view, and sent with the heartbeat. */
 export interface CycleSummary {

@@ -1,5 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
-import type { HistoryMarks, JobHistory } from '../model/history';
+import { marksOf, type HistoryMarks, type JobHistory } from '../model/history';
 import { isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
 
 /**
@@ -25,8 +25,8 @@ const partitionOf = (tenantId: string) => `history_${keyOf(tenantId)}`;
 type Entity = { partitionKey: string; rowKey: string; tenantId: string; jobId: string; body: string; marks?: string };
 
 function marksText(history: JobHistory): string {
-  const open = history.profile.open;
-  return `${history.runs.at(-1)?.at ?? ''}|${open?.hour ?? ''}|${open?.failures ?? ''}`;
+  const { lastRunAt, open } = marksOf(history);
+  return `${lastRunAt ?? ''}|${open?.hour ?? ''}|${open?.failures ?? ''}`;
 }
 
 function parsedMarks(text: string | undefined): HistoryMarks | undefined {

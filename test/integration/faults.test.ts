@@ -6,7 +6,7 @@ import { PageLimitExceeded, readAllPages } from '../../lib/clients/graph';
 import { formatSummary } from '../../lib/app';
 import { buildPolicy } from '../../lib/config/config';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
-import { type CyclePoint, type CycleSummary } from '../../lib/model';
+import { CYCLE_POINTS, type CyclePoint, type CycleSummary } from '../../lib/model';
 import type { CycleLimits } from '../../lib/cycle/limits';
 import { AlertStore } from '../../lib/store/alert-store';
 import { deliveredNotices, expectEachOnce } from '../support/notices';
@@ -321,16 +321,7 @@ describe('fault injection over the emulators and Azurite', () => {
   });
 
   describe('a kill at every cycle point (the process stops dead; its lease ends at its deadline)', () => {
-    const points: CyclePoint[] = [
-      'evaluated',
-      'leased',
-      'state-written',
-      'planned',
-      'sending',
-      'sent',
-      'recorded',
-      'logs-read',
-    ];
+    const points = CYCLE_POINTS;
     it.each(points)('killed at "%s"', async (point) => {
       let now = Date.parse('2026-11-27T12:00:00Z');
       const clock = () => new Date(now);

@@ -4,7 +4,7 @@ import { defaultRules } from '../../lib/config/config';
 import { RULES } from '../../lib/evaluate/rules';
 import type { Policy, Route } from '../../lib/model/policy';
 import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
-import { type CyclePoint } from '../../lib/model';
+import { CYCLE_POINTS } from '../../lib/model';
 import { type Target } from '../../lib/cycle/observe';
 import { matchLabelsOf, routesFor, receiversOf } from '../../lib/dispatch/route';
 import { CycleBudget, type CycleLimits } from '../../lib/cycle/limits';
@@ -138,16 +138,7 @@ function random(seed: number): () => number {
 const CYCLE_MS = 5 * 60_000;
 const SOAK_LIMITS: CycleLimits = { cycleMs: 200, observeMs: 120, tenantMs: 50, callMs: 25, maxRetryAfterMs: 0 };
 const BUDGET = { perMinute: 4, perHour: 30 };
-const POINTS: CyclePoint[] = [
-  'evaluated',
-  'leased',
-  'state-written',
-  'planned',
-  'sending',
-  'sent',
-  'recorded',
-  'logs-read',
-];
+const POINTS = CYCLE_POINTS;
 
 interface SimJob {
   spec: JobSpec;
