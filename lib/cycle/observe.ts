@@ -367,8 +367,8 @@ function readerFor(target: Target, deps: ObserveDeps, budget: CycleBudget, deadl
 }
 
 /**
- * Whether the tenant's logs are read this cycle: a reason, or `deferred` with when they were last
- * read and are read next at the latest. A state that could not be loaded reads them (and says why
+ * Whether the tenant's logs are read this cycle: a reason (with its next turn, under a rotation),
+ * or `deferred` with when they were last read and are read next at the latest. A state that could not be loaded reads them (and says why
  * they were not read); so does an open-alert check that failed.
  */
 async function logPlanOf(
@@ -376,7 +376,7 @@ async function logPlanOf(
   loaded: LoadedLogState,
   deps: ObserveDeps,
   shared: ReadShared,
-): Promise<LogReadPlan | { deferred: NonNullable<TenantObservation['logsDeferred']> }> {
+): Promise<(LogReadPlan & { nextTurn?: number }) | { deferred: NonNullable<TenantObservation['logsDeferred']> }> {
   const now = deps.clock().getTime();
   const logsPolicy = deps.policy.provisioningLogs ?? DEFAULT_PROVISIONING_LOGS;
   const watched = shared.plan?.watchedTenants ?? deps.targets.length;
@@ -386,7 +386,8 @@ async function logPlanOf(
   const state = loaded.stored?.state;
   const openLogAlert = shared.plan ? await shared.plan.openLogAlert(observation.tenantId).catch(() => true) : false;
   const why = whyReadLogs(observation, { now, rotationMs, state, openLogAlert, policy: deps.policy });
-  if (why && (!isUnasked(why.reason) || shared.unaskedLeft-- > 0)) return why;
+  if (why && (!isUnasked(why.reason) || shared.unaskedLeft-- > 0))
+    return rotationMs > 0 ? { ...why, nextTurn: nextTurn(observation.tenantId, now, rotationMs) } : why;
   // Not due; or due, with this cycle's share of the reports limit spent: then it stays due for the next.
   return { deferred: deferral(loaded, why ? now : nextTurn(observation.tenantId, now, rotationMs)) };
 }
@@ -479,6 +480,7 @@ async function observeOne(
     reading.logs = learnt();
     return reading;
   }
+  if (plan.nextTurn !== undefined) observation.logsNextTurn = new Date(plan.nextTurn).toISOString();
   // Said when something in the tenant asked for its logs; the rotation's turns are too many to list.
   if (plan.reason === 'trouble' || plan.reason === 'open-alert' || plan.reason === 'backlog')
     deps.log.info(`tenant ${target.tenantId}: provisioning logs read this cycle: ${plan.words}`, {

@@ -193,6 +193,12 @@ export interface TenantObservation {
    * held. When they were last read to the end, and when they are read next at the latest (ISO).
    */
   logsDeferred?: { lastReadAt?: string; nextReadBy: string };
+  /**
+   * The provisioning logs were read this cycle under a rotation: when they are read next at the
+   * latest (ISO), the tenant's next turn, unless its jobs show trouble sooner. Absent when every
+   * cycle reads them (a rotation of 0, or few tenants).
+   */
+  logsNextTurn?: string;
   /** What each check could and could not do this cycle, with how long it has been degraded (lib/observe/coverage.ts). */
   coverage?: TenantCoverage;
   /**

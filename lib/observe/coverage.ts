@@ -390,13 +390,14 @@ export function tenantCoverage(o: TenantObservation, ctx: CoverageContext): Tena
   const logsReadAt = o.provisioning?.complete
     ? ctx.now.toISOString()
     : (o.logsDeferred?.lastReadAt ?? ctx.previous?.logsReadAt);
+  const logsNextBy = o.logsDeferred?.nextReadBy ?? (o.provisioning?.complete ? o.logsNextTurn : undefined);
   return {
     subject: o.tenantId,
     checkedAt: ctx.now.toISOString(),
     checks: withSince(checks, ctx.previous, ctx.now),
     ...(read ? { provisioningLogs: read } : {}),
     ...(logsReadAt ? { logsReadAt } : {}),
-    ...(o.logsDeferred ? { logsNextBy: o.logsDeferred.nextReadBy } : {}),
+    ...(logsNextBy ? { logsNextBy } : {}),
   };
 }
 
