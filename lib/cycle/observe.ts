@@ -341,7 +341,16 @@ interface ReadShared {
   unaskedLeft: number;
   /** Settles once every tenant's jobs are read: the reads no job asked for wait for it. */
   jobsRead: Promise<void>;
+  /** The tenants whose discovery cache and job histories are written at once (STORE_CONCURRENCY). */
+  storeSlots: Slots;
 }
+
+/**
+ * Tenants whose Table Storage work after their reads (the discovery cache, the job histories) runs
+ * at once: enough to keep Table Storage busy (a few calls a tenant, milliseconds each), few enough
+ * that the histories each loads in full (up to 30,000 characters a job) are not all held together.
+ */
+const STORE_CONCURRENCY = 16;
 
 /**
  * How many reads no job asked for (the rotation's turns, first reads) one cycle makes at most:
@@ -461,11 +470,15 @@ async function observeOne(
     // (Table Storage) would otherwise queue before the other tenants' job reads, and the job
     // alerts wait for them. A discovery write that fails is on the coverage computed below.
     await shared.jobsRead;
-    for (const write of writes.splice(0)) await write();
-    // The job's history learns its run, and the failures the logs counted if they were read (lib/cycle/baselines.ts).
-    await updateHistories(observation, deps).catch((error: unknown) =>
-      deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),
-    );
+    // A few tenants at a time: each loads its job histories in full to add to them, and a thousand at
+    // once held them all together (most of a 1,000-tenant cycle's peak memory).
+    await shared.storeSlots.run(async () => {
+      for (const write of writes.splice(0)) await write();
+      // The job's history learns its run, and the failures the logs counted if they were read (lib/cycle/baselines.ts).
+      await updateHistories(observation, deps).catch((error: unknown) =>
+        deps.log.warn(`tenant ${target.tenantId}: job histories not updated: ${(error as Error).message}`),
+      );
+    });
     reading.coverageWrite = coverageOf(observation, await previous, logs, deps);
   };
   if (!logsLoaded || observation.problem) {
@@ -557,6 +570,7 @@ export async function observeTenants(
     plan,
     unaskedLeft: readsNobodyAskedFor(deps, observeBy, deps.targets.length, plan?.watchedTenants ?? deps.targets.length),
     jobsRead: new Promise<void>((resolve) => (jobsDone = resolve)),
+    storeSlots: new Slots(STORE_CONCURRENCY),
   };
   try {
     return await mapLimit(deps.targets, concurrency, (target) =>
