@@ -730,7 +730,7 @@ function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined):
     if (instance && 'cycles' in instance)
       console.log(
         `  monitor peak RSS in a ${n(instance.instanceMemoryMB)} MB memory cgroup (a Flex Consumption instance's memory; V8's heap limit ${instance.heapLimitMiB} MiB): ` +
-          `${instance.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')} (the process, with the bench's writing of the week-old histories before them, ${instance.peakRssMiB} MiB)`,
+          `${instance.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')} (the process's peak ${instance.peakRssMiB} MiB)`,
       );
   } else console.log('  (no 1,000-tenant world run: --worlds without 1000)');
   if (!fan) return;
