@@ -477,7 +477,8 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
     // The week-old histories are written by a process of their own: the monitor measured is fresh,
     // its memory and its connections those of a new `npm run cycle`, not of the seeding.
     const monitor = async (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, cgroupProcs?: string) => {
-      if (spec.matureHistories) await run(account, { mode: 'in-process', logs: false, cycles: [], matureHistories: true });
+      if (spec.matureHistories)
+        await run(account, { mode: 'in-process', logs: false, cycles: [], matureHistories: true });
       return run(account, { ...spec, matureHistories: false }, cgroupProcs);
     };
     const inFlight = Math.min(tenants, DEFAULT_CONCURRENCY);
