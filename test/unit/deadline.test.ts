@@ -25,6 +25,35 @@ describe('deadlines', () => {
     await expect(beforeDeadline(Promise.resolve(1), Deadline.never(), 'x')).resolves.toBe(1);
   });
 
+  it('a deadline shared by many waits and calls fires for each of them, with no leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const shared = Deadline.in(40);
+      let aborted = 0;
+      for (let i = 0; i < 30; i++) shared.signal.addEventListener('abort', () => aborted++);
+      const fired = new Promise((resolve) => shared.signal.addEventListener('abort', resolve));
+      const waits = Array.from({ length: 30 }, (_, i) =>
+        beforeDeadline(new Promise<never>(() => undefined), shared, `wait ${i}`).catch((e: unknown) => e),
+      );
+      const outcomes = await Promise.all(waits);
+      expect(outcomes.every((e) => e instanceof TimeoutError)).toBe(true);
+      await fired;
+      expect(aborted).toBe(30);
+      // A nearer deadline within a far one passes on its own time, the far one still running.
+      const far = Deadline.in(60_000);
+      const near = far.within(20);
+      await new Promise((resolve) => near.signal.addEventListener('abort', resolve));
+      expect(near.expired()).toBe(true);
+      expect(far.signal.aborted).toBe(false);
+      await new Promise((resolve) => setImmediate(resolve)); // the warning, had there been one, is emitted by now
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('says seconds the way people read them', () => {
     expect(seconds(2500)).toBe('2.5');
     expect(seconds(30_000)).toBe('30');
