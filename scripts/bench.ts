@@ -89,7 +89,7 @@ const TSX = ['--import', 'tsx'];
  * bundled here with esbuild (a TypeScript loader would add its own compiler to their memory).
  * `@azure/functions-core` is the Functions host's own module, given to the worker at run time.
  */
-const PROFILED = Boolean(process.env.BENCH_ALLOCATIONS || process.env.BENCH_SNAPSHOT);
+const PROFILED = Boolean(process.env.BENCH_ALLOCATIONS || process.env.BENCH_SNAPSHOT || process.env.BENCH_CPU);
 const BUNDLES = mkdtempSync(join(tmpdir(), 'esw-bench-js-'));
 const bundled = (script: string) => join(BUNDLES, `${script.replace(/[/\\]/g, '_').replace(/\.ts$/, '')}.js`);
 

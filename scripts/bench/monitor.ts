@@ -10,6 +10,7 @@
  *   BENCH_TRACE_GC=<prefix> V8's --trace-gc, each child's output in <prefix>.<pid>.log (when the heap is collected, and what is left)
  *   BENCH_SNAPSHOT=<prefix> a heap snapshot when the steady cycle sends its first message
  *   BENCH_ALLOCATIONS=<prefix> where the garbage is allocated (a sampling heap profile)
+ *   BENCH_CPU=<prefix>      where the first cycle's time goes until its first email (a CPU profile, <prefix>.<pid>.cpuprofile)
  *   BENCH_STORAGE_CALLS=1   the Table Storage (and other HTTP) calls of each cycle, by method and table, on stderr
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -224,6 +225,30 @@ async function profileAllocations(): Promise<(() => Promise<void>) | undefined> 
   };
 }
 
+/**
+ * BENCH_CPU=<prefix>: V8's CPU profile of the first cycle from its start to its first email (a fresh
+ * process's cycle: what keeps its first email from coming sooner), written to <prefix>.<pid>.cpuprofile.
+ */
+async function profileFirstEmail(): Promise<{ stop: () => Promise<void> } | undefined> {
+  const file = process.env.BENCH_CPU;
+  if (!file) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  await session.post('Profiler.start');
+  let stopped = false;
+  return {
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(`${file}.${process.pid}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 /** The history a week of watching leaves a job with: full, as lib/evaluate/history.ts bounds it. */
 function weekOfHistory(now: number, seed: number): JobHistory {
   const hour = Math.floor(now / 3600_000);
@@ -354,10 +379,12 @@ async function main(): Promise<void> {
       );
     const deps = depsNow();
     let firstSentMs: number | undefined;
+    const cpu = label === 'first' ? await profileFirstEmail() : undefined;
     const probe = deps.probe;
     deps.probe = async (point) => {
       if (point === 'sent' && firstSentMs === undefined) {
         firstSentMs = performance.now() - started;
+        await cpu?.stop();
         if (process.env.BENCH_SNAPSHOT && label === 'steady')
           (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_SNAPSHOT}.${process.pid}.heapsnapshot`);
       }
