@@ -124,8 +124,9 @@ async function writeAlerts(
  */
 type Phase = 'jobs' | 'logs' | 'all';
 
-/** Whether a condition is judged in this part of the delivery. */
-const inPhase = (phase: Phase, condition: string) => phase === 'all' || (phase === 'logs') === readsLogs(condition);
+/** Whether a condition is judged in this part of the delivery, as the config's rules set it. */
+const inPhase = (phase: Phase, condition: string, rules: Policy['rules']) =>
+  phase === 'all' || (phase === 'logs') === readsLogs(condition, rules);
 
 function evaluate(
   evidence: Evidence,
@@ -135,7 +136,7 @@ function evaluate(
   now: Date,
   phase: Phase,
 ): Finding[] {
-  const findings = evidence.findings(now).filter((f) => inPhase(phase, f.labels.condition));
+  const findings = evidence.findings(now).filter((f) => inPhase(phase, f.labels.condition, policy.rules));
   if (phase === 'jobs') return findings;
   return [...findings, ...(kql?.findings ?? []), ...(workspace?.findings(now, policy) ?? [])];
 }
@@ -252,7 +253,7 @@ async function decideAndDeliver(
     now,
     // An alert of the other part of the delivery is held as it is: that part judges it.
     inView: (labels: AlertLabels) =>
-      inPhase(phase, labels.condition) &&
+      inPhase(phase, labels.condition, deps.policy.rules) &&
       (unwatched(labels) || judgedThisCycle(labels, evidence, kql, workspace, deps)),
     endReasonOf: (labels): EndReason | undefined =>
       unwatched(labels) ? 'no-longer-watched' : evidence.absence(labels).endReason,

@@ -6,7 +6,7 @@ import type {
   SyncSettings,
   TenantObservation,
 } from '../model/observation';
-import type { RuleSettings } from '../model/policy';
+import type { RulePolicy, RuleSettings } from '../model/policy';
 
 /**
  * The contract of one condition. Each lives in its own file under rules/ and is registered in
@@ -114,6 +114,12 @@ interface RuleBase {
    * out first (lib/cycle/cycle.ts).
    */
   readsLogs?: boolean;
+  /**
+   * The rule reads, as the config sets it, what a cycle learns after the jobs (a job's history,
+   * lib/cycle/baselines.ts): then it is judged in the second delivery too, since in the first one
+   * the history of a tenant whose logs are still being read is not there yet.
+   */
+  readsHistory?(rule: RulePolicy): boolean;
   /** How long its alerts keep firing after the condition was last seen, when its settings call for more than `keepFiringFor` (default: `keepFiringFor`). */
   keepFiringFor?(settings: RuleSettings): number;
   /** Whether an existing alert of this rule can be judged from this cycle's observation; default: the job's tenant and service principal were read. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../lib/config/config';
 import { evaluateTenant, inView } from '../../lib/evaluate/evaluate';
 import { emptyHistory } from '../../lib/evaluate/history';
-import { ruleFor } from '../../lib/evaluate/rules';
+import { readsLogs, ruleFor } from '../../lib/evaluate/rules';
 import { inhibitedBy } from '../../lib/inhibit/inhibit';
 import type { JobHistory } from '../../lib/model/history';
 import type { TenantObservation } from '../../lib/model/observation';
@@ -136,6 +136,23 @@ describe('provisioning-failures in baseline mode', () => {
 });
 
 describe('job-stalled with the learnt run interval', () => {
+  it('is judged with the log alerts once the config counts the learnt interval anywhere, with the job alerts otherwise', () => {
+    const rulesOf = (rules: Record<string, unknown>) => buildPolicy({ rules }, { emailTo: ['ops@contoso.com'] }).rules;
+    expect(readsLogs('job-stalled')).toBe(false);
+    expect(readsLogs('job-stalled', rulesOf({}))).toBe(false);
+    expect(readsLogs('job-stalled', rulesOf({ 'job-stalled': { intervals: 4 } }))).toBe(false);
+    expect(readsLogs('job-stalled', rulesOf({ 'job-stalled': { learnedInterval: true } }))).toBe(true);
+    expect(
+      readsLogs(
+        'job-stalled',
+        rulesOf({ 'job-stalled': { overrides: [{ match: { app: 'ServiceNow*' }, learnedInterval: true }] } }),
+      ),
+    ).toBe(true);
+    // The rules that read the logs do whatever the config says; the other job rules never.
+    expect(readsLogs('provisioning-failures', rulesOf({}))).toBe(true);
+    expect(readsLogs('quarantine', rulesOf({ 'job-stalled': { learnedInterval: true } }))).toBe(false);
+  });
+
   /** The ServiceNow job (schedule every 40 minutes) last ran 5 hours ago; it has run every 3 hours. */
   function slowJob(): TenantObservation {
     const o = logsObservation(NOW);

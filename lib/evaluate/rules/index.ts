@@ -1,3 +1,4 @@
+import type { Policy } from '../../model/policy';
 import type { RuleDefinition } from '../rule';
 import { deletionPreventionOff } from './deletion-prevention-off';
 import { deletionThreshold } from './deletion-threshold';
@@ -50,9 +51,16 @@ export function ruleFor(condition: string): RuleDefinition | undefined {
   return BY_CONDITION.get(condition) ?? (isKqlCondition(condition) ? kqlRuleDefinition(condition) : undefined);
 }
 
-/** Whether a condition judges what the provisioning logs, a KQL query or the coverage built after them say: judged once the logs are read (lib/cycle/cycle.ts). */
-export function readsLogs(condition: string): boolean {
-  return isKqlCondition(condition) || ruleFor(condition)?.readsLogs === true;
+/**
+ * Whether a condition judges what the provisioning logs, a KQL query or the coverage built after
+ * them say, or (as `rules` set it) a job's history: judged once the logs are read (lib/cycle/cycle.ts).
+ */
+export function readsLogs(condition: string, rules?: Policy['rules']): boolean {
+  if (isKqlCondition(condition)) return true;
+  const rule = ruleFor(condition);
+  if (rule?.readsLogs === true) return true;
+  const policy = rules?.[condition];
+  return policy !== undefined && rule?.readsHistory?.(policy) === true;
 }
 
 export const CONDITIONS: readonly string[] = RULES.map((rule) => rule.condition);

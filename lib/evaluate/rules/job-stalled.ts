@@ -74,6 +74,10 @@ export const jobStalled: JobRule = {
   },
   // Held while the job is quarantined or stopped: a quarantine runs at a reduced rate by design.
   inView: judgedUnlessRootCause,
+  // The learnt interval is read from the job's history: judged with it, after the jobs.
+  readsHistory: (rule) =>
+    rule.settings.params.learnedInterval === true ||
+    rule.overrides.some((o) => o.settings.params?.learnedInterval === true),
   check({ job, tenant, settings, now }) {
     if (!isScheduledToRun(job)) return undefined;
     const scheduled = job.schedule?.intervalMs ?? ASSUMED_INTERVAL_MS;
