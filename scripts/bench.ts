@@ -96,7 +96,7 @@ const bundled = (script: string) => join(BUNDLES, `${script.replace(/[/\\]/g, '_
 async function bundle(scripts: string[]): Promise<void> {
   await Promise.all(
     // Minified, as the deployment's bundle is (scripts/bundle.ts): V8 keeps a script's source in memory.
-    // Not when a heap profile or snapshot is asked for: its functions and lines must be readable.
+    // Not when a profile or snapshot is asked for: its functions and lines must be readable.
     scripts.map((script) =>
       build({ ...NODE_BUNDLE, minify: !PROFILED, entryPoints: [join(root, script)], outfile: bundled(script) }),
     ),

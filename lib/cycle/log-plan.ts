@@ -38,7 +38,11 @@ export function isUnasked(reason: LogReadReason | undefined): boolean {
   return reason === 'rotation' || reason === 'first';
 }
 
-/** A log alert still open (firing or pending): its tenant's logs are read every cycle, so it can resolve. */
+/**
+ * A log alert still open (firing or pending): its tenant's logs are read every cycle, so it can
+ * resolve. A job rule judged with the log alerts only for its history (job-stalled's learnt
+ * interval) needs no logs read: `readsLogs` is asked without the config's rules.
+ */
 export function isOpenLogAlert(alert: Pick<AlertRecord, 'state' | 'labels'>): boolean {
   return alert.state !== 'resolved' && readsLogs(alert.labels.condition);
 }

@@ -377,8 +377,8 @@ function readerFor(target: Target, deps: ObserveDeps, budget: CycleBudget, deadl
 
 /**
  * Whether the tenant's logs are read this cycle: a reason (with its next turn, under a rotation),
- * or `deferred` with when they were last read and are read next at the latest. A state that could not be loaded reads them (and says why
- * they were not read); so does an open-alert check that failed.
+ * or `deferred` with when they were last read and are read next at the latest. A state that could
+ * not be loaded reads them (and says why they were not read); so does an open-alert check that failed.
  */
 async function logPlanOf(
   observation: TenantObservation,

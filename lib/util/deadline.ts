@@ -90,9 +90,8 @@ export async function beforeDeadline<T>(work: Promise<T>, deadline: Deadline, wh
   const timedOut = new Promise<never>((_, reject) => {
     const onTimeout = () => reject(new TimeoutError(what, deadline.lengthMs));
     if (deadline.expired()) return onTimeout();
-    // A timer, not a listener on the deadline's signal: a deadline passes only with time (see
-    // within), and a tenant's concurrent waits each listening on its signal were more than the 11
-    // Node warns of. Unlike AbortSignal.timeout, a timer keeps Node running, so a wait on work that
+    // A timer alone, no listener on the deadline's signal: a deadline passes only with time (see
+    // within). Unlike AbortSignal.timeout, a timer keeps Node running, so a wait on work that
     // holds nothing open (a promise that never settles) still ends at the deadline.
     timer = setTimeout(onTimeout, Math.ceil(deadline.remainingMs()) + 1);
   });

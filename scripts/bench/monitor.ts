@@ -226,8 +226,9 @@ async function profileAllocations(): Promise<(() => Promise<void>) | undefined> 
 }
 
 /**
- * BENCH_CPU=<prefix>: V8's CPU profile of the first cycle from its start to its first email (a fresh
- * process's cycle: what keeps its first email from coming sooner), written to <prefix>.<pid>.cpuprofile.
+ * BENCH_CPU=<prefix>: V8's CPU profile of the first cycle from its start to its first email, or its
+ * end if it sends none (a fresh process's cycle: what keeps its first email from coming sooner),
+ * written to <prefix>.<pid>.cpuprofile.
  */
 async function profileFirstEmail(): Promise<{ stop: () => Promise<void> } | undefined> {
   const file = process.env.BENCH_CPU;
@@ -394,6 +395,7 @@ async function main(): Promise<void> {
     cyclePeaks = {};
     const started = performance.now();
     const summary = await runCycle(deps);
+    await cpu?.stop(); // a cycle that sent nothing: profiled to its end
     const ms = performance.now() - started;
     const during = cyclePeaks;
     if (storageCalls.size) {

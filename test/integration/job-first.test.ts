@@ -148,13 +148,16 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
     expect(coverage?.coverage.logsNextBy).toBe(new Date(turn + HOUR).toISOString());
   });
 
+  /** job-stalled counting the job's learnt run interval, or its schedule's only. */
+  const stalledCounting = (learnedInterval: boolean) =>
+    buildPolicy({ rules: { 'job-stalled': { learnedInterval } } }, { emailTo: ['ops@contoso.com'] });
+  const stalledAlerts = async () =>
+    [...(await world.deps().alerts.loadAll()).values()].filter((a) => a.labels.condition === 'job-stalled');
+
   it('a job judged stalled against its learnt interval is judged with its history when the logs are read too', async () => {
     // Its last run ended 2.5 h ago: three 40-minute intervals have passed, but the job runs every
     // 3 h (its history says so), and job-stalled is set to count the learnt interval.
-    const policy = buildPolicy(
-      { rules: { 'job-stalled': { learnedInterval: true } } },
-      { emailTo: ['ops@contoso.com'] },
-    );
+    const policy = stalledCounting(true);
     world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, { state: 'stalled', lastRunAgo: '150m', interval: 'PT40M' });
     const lastRunAt = Date.now() - 150 * MIN;
     await world.deps().histories?.save(NORTHWIND, NORTHWIND_JOB, {
@@ -178,22 +181,12 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
     const parts: string[] = [];
     const summary = await runCycle(deps({ policy, probe: (p: CyclePoint) => void parts.push(p) }));
     expect(summary.errors).toEqual([]);
-    console.log('PARTS', parts.join(','));
     expect(parts.indexOf('logs-read')).toBeGreaterThan(parts.indexOf('sent')); // two parts: the job alerts first
-    const stalled = [...(await world.deps().alerts.loadAll()).values()].filter(
-      (a) => a.labels.condition === 'job-stalled',
-    );
-    expect(stalled).toEqual([]);
+    expect(await stalledAlerts()).toEqual([]);
     expect(emailSubjects(world).filter((s) => s.includes('stalled'))).toEqual([]);
     // Without the learnt interval the same job is stalled: the test can tell the two apart.
-    const scheduleOnly = buildPolicy(
-      { rules: { 'job-stalled': { learnedInterval: false } } },
-      { emailTo: ['ops@contoso.com'] },
-    );
-    await runCycle(deps({ policy: scheduleOnly }));
-    const firing = [...(await world.deps().alerts.loadAll()).values()].filter(
-      (a) => a.labels.condition === 'job-stalled' && a.state === 'firing',
-    );
+    await runCycle(deps({ policy: stalledCounting(false) }));
+    const firing = (await stalledAlerts()).filter((a) => a.state === 'firing');
     expect(firing.map((a) => a.labels.jobId)).toEqual([NORTHWIND_JOB]);
   });
 
