@@ -121,6 +121,9 @@ function countTargets(last: RunPoint): { threshold: QuarantineThreshold; target:
   ];
 }
 
+/** The newest runs whose longest gap is the interval a run of complete failures is expected in. */
+export const INTERVAL_RUNS = 4;
+
 /**
  * The forecast for a job's runs (oldest first) at `now`; undefined when no quarantine is in sight
  * within the horizon, or the trend is not sure (too few runs, or they do not agree it grows), or it
@@ -145,7 +148,8 @@ export function forecastQuarantine(
       trend: `Entra pruned the escrows of the initial cycle (${n(last.escrowed)} in escrow)`,
     };
   if (last.completeFailures >= params.completeFailures) {
-    const gaps = runs.slice(-4).flatMap((r, i, all) => (i === 0 ? [] : [r.at - (all[i - 1] as RunPoint).at]));
+    const read = runs.slice(-INTERVAL_RUNS);
+    const gaps = read.flatMap((r, i, all) => (i === 0 ? [] : [r.at - (all[i - 1] as RunPoint).at]));
     const intervalHours = gaps.length > 0 ? Math.max(...gaps) / HOUR : 1;
     return {
       threshold: CREDENTIALS,
@@ -153,7 +157,7 @@ export function forecastQuarantine(
       basis: 'complete failures',
       current: last.completeFailures,
       ratePerHour: intervalHours > 0 ? 1 / intervalHours : 0,
-      runs: runs.length,
+      runs: read.length,
       trend: `${last.completeFailures} runs in a row failed completely`,
     };
   }

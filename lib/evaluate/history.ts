@@ -1,5 +1,6 @@
 import type { FailureProfile, HistoryMarks, JobHistory, OpenHour, RunPoint } from '../model/history';
 import type { JobSnapshot } from '../model/observation';
+import { INTERVAL_RUNS } from './forecast';
 
 /**
  * A job's history across runs, kept pure: what one cycle adds to it (its last run, the failures the
@@ -205,10 +206,12 @@ const eventful = (r: RunPoint): boolean =>
 /**
  * The part of a job's history the cycle holds for its rules until the cycle ends (the whole of it
  * can be 30,000 characters a job: at 5,000 jobs that would be most of the monitor's memory). Exact
- * for what each rule reads: the profile only for the baseline; every run for the learnt interval,
- * or when a run within the forecast's lookback (or the newest) is eventful; for a quiet job, the
- * newest runs within the lookback up to `minRuns`, which decide the forecast as all of them would
- * (a trend of zeros never forecasts; fewer than `minRuns` switch to the log failure rate).
+ * for what each rule reads: the profile only for the baseline; every run for the learnt interval;
+ * when a run within the forecast's lookback is eventful, the runs within it (the trend) and at
+ * least the newest INTERVAL_RUNS (the interval of complete failures); for a quiet job, the newest
+ * runs within the lookback up to `minRuns`, which decide the forecast as all of them would (a
+ * trend of zeros never forecasts; fewer than `minRuns` switch to the log failure rate). A job
+ * with escrows in every run, as many have, is held in a few hours of runs, not its last 72.
  */
 export function heldForRules(history: JobHistory, needs: HistoryNeeds): JobHistory {
   const profile = needs.baseline ? history.profile : { hours: [], byHourOfWeek: {} };
@@ -217,6 +220,7 @@ export function heldForRules(history: JobHistory, needs: HistoryNeeds): JobHisto
   if (needs.interval || !last) return { version: 1, runs, profile };
   if (!needs.forecast) return { version: 1, runs: [], profile };
   const recent = runs.filter((r) => r.at >= last.at - needs.forecast!.lookbackMs);
-  if (recent.some(eventful)) return { version: 1, runs, profile };
+  // The trend reads the runs within the lookback; a run of complete failures, the newest few's gaps.
+  if (recent.some(eventful)) return { version: 1, runs: runs.slice(-Math.max(recent.length, INTERVAL_RUNS)), profile };
   return { version: 1, runs: recent.slice(-needs.forecast.minRuns), profile };
 }

@@ -8,14 +8,14 @@ const HOUR = 3600_000;
 const T0 = Date.parse('2026-10-05T00:00:00Z');
 
 /**
- * Runs 20 to 90 minutes apart, with escrows, complete failures or a prune, and quiet from a point
+ * Runs 20 to 90 (or up to 240) minutes apart, with escrows, complete failures or a prune, and quiet from a point
  * on (often from the start): the newest runs of most jobs are quiet.
  */
 const runsArb = fc
   .tuple(
     fc.array(
       fc.record({
-        gapMin: fc.integer({ min: 20, max: 90 }),
+        gapMin: fc.oneof(fc.integer({ min: 20, max: 90 }), fc.integer({ min: 20, max: 240 })),
         escrowed: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 80_000 })),
         raw: fc.option(fc.integer({ min: 0, max: 80_000 }), { nil: undefined }),
         completeFailures: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 6 })),
@@ -42,9 +42,10 @@ const runsArb = fc
 
 const paramsArb = fc.record({
   horizonMs: fc.integer({ min: 1, max: 14 * 24 }).map((h) => h * HOUR),
-  lookbackMs: fc.integer({ min: 1, max: 7 * 24 }).map((h) => h * HOUR),
+  // Often shorter than a few runs: the newest runs' gaps then reach past it.
+  lookbackMs: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 7 * 24 })).map((h) => h * HOUR),
   minRuns: fc.integer({ min: 2, max: 12 }),
-  completeFailures: fc.integer({ min: 1, max: 100 }),
+  completeFailures: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 100 })),
   agreement: fc.double({ min: 0.5, max: 1, noNaN: true }),
 });
 
@@ -99,16 +100,26 @@ describe('what a cycle holds of a job history for its rules (heldForRules)', () 
     expect(heldForRules(whole, { forecast, baseline: false, interval: true }).runs).toEqual(quiet);
   });
 
-  it('holds every run of a job with escrows within the lookback', () => {
-    const rising = Array.from({ length: 30 }, (_, i): RunPoint => ({
-      at: T0 + i * 40 * 60_000,
-      escrowed: i === 29 ? 10 : 0,
-      completeFailures: 0,
-      pruned: false,
-    }));
-    expect(
-      heldForRules(history(rising), { forecast: { lookbackMs: HOUR, minRuns: 4 }, baseline: false, interval: false })
-        .runs,
-    ).toEqual(rising);
+  it('holds a job with escrows in its runs within the lookback, and at least its newest four', () => {
+    const escrowed = (n: number, gapMin: number) =>
+      Array.from({ length: n }, (_, i): RunPoint => ({
+        at: T0 + i * gapMin * 60_000,
+        escrowed: 100 + i,
+        completeFailures: 0,
+        pruned: false,
+      }));
+    const forecast = { lookbackMs: 6 * HOUR, minRuns: 4 };
+    // A week of runs every 40 minutes, each with escrows: the 6 h lookback holds 10 of its 72.
+    const week = escrowed(MAX_RUNS, 40);
+    const held = heldForRules(history(week), { forecast, baseline: false, interval: false }).runs;
+    expect(held).toEqual(week.slice(-10));
+    // Runs every 3 hours: the lookback holds 3, and the newest four are held for their gaps.
+    const sparse = escrowed(30, 180);
+    expect(heldForRules(history(sparse), { forecast, baseline: false, interval: false }).runs).toEqual(
+      sparse.slice(-4),
+    );
+    expect(heldForRules(history(sparse.slice(-2)), { forecast, baseline: false, interval: false }).runs).toEqual(
+      sparse.slice(-2),
+    );
   });
 });
