@@ -1,3 +1,5 @@
+import { totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import type { BatchRequest, GraphReader } from '../clients/graph';
 import type { CycleSummary } from '../model';
 
@@ -78,9 +80,49 @@ export interface CycleMetrics {
   emailsPending: number;
   errors: number;
   heartbeat: CycleSummary['heartbeat'];
+  /** The worker process's peak resident memory since it started (MiB): what the instance's memory must hold. */
+  peakRssMiB: number;
+  /** V8's heap limit (MiB). Node sizes it from the memory it sees: 1,048 MiB in a 2,048 MB cgroup, over 4 GiB on a large machine. */
+  heapLimitMiB: number;
+  /** The memory limit Node sees for the process (a cgroup's, MiB); absent when it sees none (docs/operating.md#metrics). */
+  memoryLimitMiB?: number;
 }
 
-export function cycleMetrics(summary: CycleSummary, graph: GraphCounters): CycleMetrics {
+/** What the process's memory figures are read from (Node's own, by default; tests give their own). */
+export interface MemorySource {
+  maxRssKiB(): number;
+  heapLimitBytes(): number;
+  /** process.constrainedMemory(): 0, undefined or a number past the machine's memory when there is no limit. */
+  constrainedBytes(): number | undefined;
+  totalBytes(): number;
+}
+
+const NODE_MEMORY: MemorySource = {
+  maxRssKiB: () => process.resourceUsage().maxRSS,
+  heapLimitBytes: () => getHeapStatistics().heap_size_limit,
+  constrainedBytes: () => process.constrainedMemory?.(),
+  totalBytes: () => totalmem(),
+};
+
+const MIB = 1024 * 1024;
+
+/**
+ * The process's memory: its peak RSS, V8's heap limit and the limit Node sees. Whether an Azure
+ * instance's memory reaches Node as a limit is not documented; these say it from the instance.
+ */
+export function memoryMetrics(
+  source: MemorySource = NODE_MEMORY,
+): Pick<CycleMetrics, 'peakRssMiB' | 'heapLimitMiB' | 'memoryLimitMiB'> {
+  const constrained = source.constrainedBytes() ?? 0;
+  const limited = constrained > 0 && constrained < source.totalBytes();
+  return {
+    peakRssMiB: Math.round(source.maxRssKiB() / 1024),
+    heapLimitMiB: Math.round(source.heapLimitBytes() / MIB),
+    ...(limited ? { memoryLimitMiB: Math.round(constrained / MIB) } : {}),
+  };
+}
+
+export function cycleMetrics(summary: CycleSummary, graph: GraphCounters, memory = memoryMetrics()): CycleMetrics {
   return {
     durationMs: summary.durationMs,
     tenantsChecked: summary.tenantsChecked,
@@ -95,6 +137,7 @@ export function cycleMetrics(summary: CycleSummary, graph: GraphCounters): Cycle
     emailsPending: summary.notificationsPending,
     errors: summary.errors.length,
     heartbeat: summary.heartbeat,
+    ...memory,
   };
 }
 

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watch } from '../../functions/watch';
@@ -53,6 +54,10 @@ describe('the watch function as Application Insights sees it', () => {
     expect(first.metrics.graphRequests).toBe(graphLog.filter((r) => !r.path.endsWith('/$batch')).length);
     expect(first.metrics.graphCalls).toBe(graphLog.filter((r) => !r.batchId).length);
     expect(first.metrics.durationMs).toBeGreaterThanOrEqual(0);
+    // The worker's memory as the instance gives it: the peak so far, and V8's heap limit as Node sized it.
+    expect(first.metrics.peakRssMiB).toBeGreaterThan(0);
+    expect(first.metrics.peakRssMiB).toBeLessThanOrEqual(Math.ceil(process.resourceUsage().maxRSS / 1024));
+    expect(first.metrics.heapLimitMiB).toBe(Math.round(getHeapStatistics().heap_size_limit / 2 ** 20));
 
     // One member of a $batch is throttled with Retry-After 0: the cycle retries it and counts the 429.
     world.cloud.control.clearLogs();
