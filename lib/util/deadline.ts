@@ -69,8 +69,7 @@ export class Deadline {
    */
   within(ms: number): Deadline {
     const length = Math.max(0, ms);
-    if (now() + length >= this.at) return this;
-    return new Deadline(now() + length, AbortSignal.timeout(Math.ceil(length)), length);
+    return now() + length >= this.at ? this : Deadline.in(length);
   }
 
   /** A deadline `ms` before this one (never before now): a share kept back for the stages after. */

@@ -8,8 +8,8 @@ const HOUR = 3600_000;
 const T0 = Date.parse('2026-10-05T00:00:00Z');
 
 /**
- * Runs 20 to 90 (or up to 240) minutes apart, with escrows, complete failures or a prune, and quiet from a point
- * on (often from the start): the newest runs of most jobs are quiet.
+ * Runs 20 to 90 (or up to 240) minutes apart, with escrows, complete failures or a prune, and
+ * quiet from a point on (often from the start): the newest runs of most jobs are quiet.
  */
 const runsArb = fc
   .tuple(
