@@ -472,8 +472,8 @@ async function main(): Promise<void> {
   const histories = new Map<string, JobHistory>();
   const store = {
     load: () => Promise.resolve(histories),
-    save: (_tenant: string, jobId: string, history: JobHistory) => {
-      histories.set(jobId, history);
+    saveTenant: (_tenant: string, changed: [string, JobHistory][]) => {
+      for (const [jobId, history] of changed) histories.set(jobId, history);
       return Promise.resolve();
     },
   };

@@ -12,9 +12,9 @@ import type { Logger } from '../util/log';
 
 /**
  * What the cycle learns of each job across runs, after its tenant is read: when a job has
- * something to add (worthReading), the tenant's histories are loaded (one query per tenant), its
- * last run and the failures the logs counted since are added (lib/evaluate/history.ts), the rows
- * that changed are written, and what the rules read of each (`quarantine-likely`,
+ * something to add (worthReading), the histories of the tenant's jobs are loaded (by their keys),
+ * each last run and the failures the logs counted since are added (lib/evaluate/history.ts), the
+ * rows that changed are written with the tenant's marks row (one transaction), and what the rules read of each (`quarantine-likely`,
  * `provisioning-failures` in baseline mode, `job-stalled`'s learnt interval) is put on the
  * observation: only that part is held until the cycle ends (heldForRules). A history that cannot
  * be read, or was not read (nothing to add), leaves `observation.history` unset: the alerts built
@@ -24,7 +24,7 @@ import type { Logger } from '../util/log';
 
 export interface BaselineDeps {
   /** The job histories (Table Storage); absent: nothing is learnt and the forecast has no runs. */
-  histories?: Pick<HistoryStore, 'load' | 'save'> & Partial<Pick<HistoryStore, 'forget' | 'marks'>>;
+  histories?: Pick<HistoryStore, 'load' | 'saveTenant'> & Partial<Pick<HistoryStore, 'forget' | 'marks'>>;
   policy: Policy;
   clock: () => Date;
   log: Logger;
@@ -102,29 +102,37 @@ export async function updateHistories(observation: TenantObservation, deps: Base
   if (!read) return;
   let histories: Map<string, JobHistory>;
   try {
-    histories = await deps.histories.load(tenantId);
+    histories = await deps.histories.load(
+      tenantId,
+      jobs.map(({ job }) => job.jobId),
+    );
   } catch (error) {
     deps.log.warn(
       `tenant ${tenantId}: job histories not read (${(error as Error).message}); the quarantine forecast and baselines are held this cycle`,
     );
     return;
   }
+  /** Each job's whole history (the marks row is written from these), and those to write. */
+  const whole = new Map<string, JobHistory>();
+  const changed: [string, JobHistory][] = [];
   for (const { job, needs, failures } of jobs) {
     const stored = histories.get(job.jobId);
     const before = stored && marked(stored);
     const history = stored ?? emptyHistory();
     recordRun(history, job);
     if (failures) recordFailures(history, failures.inWindow, now, true);
+    whole.set(job.jobId, history);
     histories.set(job.jobId, heldForRules(history, needs));
-    if (before === marked(history) && !unmarked.has(job.jobId)) continue;
-    try {
-      await deps.histories.save(tenantId, job.jobId, history);
-    } catch (error) {
-      deps.log.warn(
-        `tenant ${tenantId}: the history of job ${job.jobId} was not recorded: ${(error as Error).message}`,
-      );
-    }
+    if (before !== marked(history) || unmarked.has(job.jobId)) changed.push([job.jobId, history]);
   }
+  if (changed.length > 0)
+    await deps.histories
+      .saveTenant(tenantId, changed, whole)
+      .catch((error: unknown) =>
+        deps.log.warn(
+          `tenant ${tenantId}: the histories of ${changed.length} job(s) were not recorded (learnt again next cycle): ${(error as Error).message}`,
+        ),
+      );
   // Histories of jobs no longer seen are not held either.
   for (const jobId of [...histories.keys()])
     if (!observation.jobs.some((j) => j.jobId === jobId)) histories.delete(jobId);

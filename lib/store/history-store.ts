@@ -1,12 +1,18 @@
-import type { TableClient } from '@azure/data-tables';
+import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { marksOf, type HistoryMarks, type JobHistory } from '../model/history';
-import { isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
+import { isNotFound, MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
+import { mapLimit } from '../util/map-limit';
 
 /**
  * Each job's history across runs (lib/model/history.ts), one row in the state table:
- * partition `history/<tenant>`, row `<job id>`, the history as one JSON property. A tenant's
- * histories are read in one query a cycle; a job's row is written when its history changed.
- * The row is bounded (boundedBody): at most PROPERTY_BUDGET_CHARS, whatever the counters hold.
+ * partition `history_<tenant>`, row `<job id>`, the history as one JSON property, and a `~marks`
+ * row with what each history ends with (HistoryMarks). A cycle reads the tenant's marks row (one
+ * point read); only when a job has something to add are the histories of its jobs read, each by
+ * its key; the rows that changed are written with the marks row in one transaction, so the two
+ * never disagree. Point reads, not a partition query: Table Storage serves them from the key
+ * alone, and the local emulator (Azurite) answers a query by testing every row of the table,
+ * which at 10,000 tenants took most of a cycle (docs/scale.md). A job row is bounded
+ * (boundedBody): at most PROPERTY_BUDGET_CHARS, whatever the counters hold.
  */
 
 /** Table keys may not hold / \ # ? or control characters. */
@@ -16,6 +22,12 @@ function keyOf(text: string): string {
 }
 
 const partitionOf = (tenantId: string) => `history_${keyOf(tenantId)}`;
+
+/** The row of a tenant's marks: `~` sorts after every job id, and no job id is this. */
+const MARKS_ROW = '~marks';
+
+/** Histories read by their keys at once per tenant. */
+const READS_AT_ONCE = 8;
 
 /**
  * `marks`: what tells, without the history, whether a cycle has something to add to it: its newest
@@ -59,6 +71,33 @@ export function boundedBody(history: JobHistory): string {
   return body;
 }
 
+/** The marks row's JSON (job id → marks text), or undefined when it is damaged. */
+function marksByJob(text: string | undefined): Map<string, HistoryMarks> | undefined {
+  try {
+    const value = JSON.parse(text ?? '') as unknown;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    const marks = new Map<string, HistoryMarks>();
+    for (const [jobId, mark] of Object.entries(value as Record<string, unknown>)) {
+      const parsedMark = typeof mark === 'string' ? parsedMarks(mark) : undefined;
+      if (parsedMark) marks.set(jobId, parsedMark);
+    }
+    return marks;
+  } catch {
+    return undefined;
+  }
+}
+
+function jobRow(tenantId: string, jobId: string, history: JobHistory): Entity {
+  return {
+    partitionKey: partitionOf(tenantId),
+    rowKey: keyOf(jobId),
+    tenantId,
+    jobId,
+    body: boundedBody(history),
+    marks: marksText(history),
+  };
+}
+
 function parsed(body: string): JobHistory | undefined {
   try {
     const value = JSON.parse(body) as JobHistory;
@@ -75,51 +114,101 @@ export class HistoryStore {
     this.ensureTable = tableCreator(table);
   }
 
-  /** Every job history kept for a tenant, by job id (a row that cannot be read starts afresh). */
-  async load(tenantId: string): Promise<Map<string, JobHistory>> {
+  /**
+   * The histories of a tenant's jobs, by job id: of the jobs given (each by its key; a job with no
+   * row has none), or every one kept (a partition query). A row that cannot be read starts afresh.
+   */
+  async load(tenantId: string, jobIds?: string[]): Promise<Map<string, JobHistory>> {
     await this.ensureTable();
+    if (!jobIds) return this.loadAll(tenantId);
+    const histories = new Map<string, JobHistory>();
+    await mapLimit(jobIds, READS_AT_ONCE, async (jobId) => {
+      const row = await this.row(tenantId, keyOf(jobId), `reading the history of job ${jobId}`);
+      const history = row && parsed(row.body);
+      if (history) histories.set(jobId, history);
+    });
+    return histories;
+  }
+
+  /**
+   * What each of a tenant's job histories ends with, by job id, without the histories (a few
+   * characters a job instead of up to PROPERTY_BUDGET_CHARS): from the marks row, or, for a tenant
+   * whose histories were written before it (or too many jobs for one row), from each job's row. A
+   * job whose row has no marks (written before them, or unreadable) is left out, as if it had no history.
+   */
+  async marks(tenantId: string): Promise<Map<string, HistoryMarks>> {
+    await this.ensureTable();
+    const row = await this.row(tenantId, MARKS_ROW, `reading what the job histories of ${tenantId} end with`);
+    const byJob = row && marksByJob(row.marks);
+    if (byJob) return byJob;
+    return stored(this.table, `reading what the job histories of ${tenantId} end with`, async () => {
+      const marks = new Map<string, HistoryMarks>();
+      const filter = `PartitionKey eq '${partitionOf(tenantId).replace(/'/g, "''")}'`;
+      for await (const entity of this.table.listEntities<Entity>({
+        queryOptions: { filter, select: ['RowKey', 'jobId', 'marks'] },
+      })) {
+        const mark = entity.rowKey === MARKS_ROW ? undefined : parsedMarks(entity.marks);
+        if (mark) marks.set(entity.jobId, mark);
+      }
+      return marks;
+    });
+  }
+
+  /**
+   * Writes the histories that changed and the tenant's marks row (what every history in `all`
+   * ends with), in transactions of the tenant's partition, the marks row in the last: a marks row
+   * never promises a history that was not written. When the marks do not fit one row, the row is
+   * removed instead, and marks are read from each job's row.
+   */
+  async saveTenant(tenantId: string, changed: [string, JobHistory][], all: Map<string, JobHistory>): Promise<void> {
+    await this.ensureTable();
+    const partitionKey = partitionOf(tenantId);
+    const marks = JSON.stringify(Object.fromEntries([...all].map(([jobId, history]) => [jobId, marksText(history)])));
+    const actions: TransactionAction[] = changed.map(([jobId, history]) => [
+      'upsert',
+      jobRow(tenantId, jobId, history),
+      'Replace',
+    ]);
+    if (marks.length <= PROPERTY_BUDGET_CHARS)
+      actions.push(['upsert', { partitionKey, rowKey: MARKS_ROW, marks }, 'Replace']);
+    // Too many jobs for one row: the marks row goes first, so none is left promising less than the rows hold.
+    else await this.forgetMarks(tenantId);
+    for (let start = 0; start < actions.length; start += MAX_TRANSACTION_OPERATIONS) {
+      const part = actions.slice(start, start + MAX_TRANSACTION_OPERATIONS);
+      await stored(this.table, `recording the job histories of ${tenantId}`, () => this.table.submitTransaction(part));
+    }
+  }
+
+  private async forgetMarks(tenantId: string): Promise<void> {
+    try {
+      await stored(this.table, `removing the marks row of ${tenantId}`, () =>
+        this.table.deleteEntity(partitionOf(tenantId), MARKS_ROW),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  private async loadAll(tenantId: string): Promise<Map<string, JobHistory>> {
     return stored(this.table, `reading the job histories of ${tenantId}`, async () => {
       const histories = new Map<string, JobHistory>();
       const filter = `PartitionKey eq '${partitionOf(tenantId).replace(/'/g, "''")}'`;
       for await (const row of this.table.listEntities<Entity>({ queryOptions: { filter } })) {
-        const history = parsed(row.body);
+        const history = row.rowKey === MARKS_ROW ? undefined : parsed(row.body);
         if (history) histories.set(row.jobId, history);
       }
       return histories;
     });
   }
 
-  /**
-   * What each of a tenant's job histories ends with, by job id, without the histories (a few
-   * characters a job instead of up to PROPERTY_BUDGET_CHARS): a job whose row has no marks (written
-   * before them, or unreadable) is left out, as if it had no history.
-   */
-  async marks(tenantId: string): Promise<Map<string, HistoryMarks>> {
-    await this.ensureTable();
-    return stored(this.table, `reading what the job histories of ${tenantId} end with`, async () => {
-      const marks = new Map<string, HistoryMarks>();
-      const filter = `PartitionKey eq '${partitionOf(tenantId).replace(/'/g, "''")}'`;
-      for await (const row of this.table.listEntities<Entity>({
-        queryOptions: { filter, select: ['jobId', 'marks'] },
-      })) {
-        const mark = parsedMarks(row.marks);
-        if (mark) marks.set(row.jobId, mark);
-      }
-      return marks;
-    });
-  }
-
-  async save(tenantId: string, jobId: string, history: JobHistory): Promise<void> {
-    await this.ensureTable();
-    const entity: Entity = {
-      partitionKey: partitionOf(tenantId),
-      rowKey: keyOf(jobId),
-      tenantId,
-      jobId,
-      body: boundedBody(history),
-      marks: marksText(history),
-    };
-    await stored(this.table, `recording the history of job ${jobId}`, () => this.table.upsertEntity(entity, 'Replace'));
+  /** One row of the tenant's partition, or undefined when there is none. */
+  private async row(tenantId: string, rowKey: string, what: string): Promise<Entity | undefined> {
+    try {
+      return await stored(this.table, what, () => this.table.getEntity<Entity>(partitionOf(tenantId), rowKey));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /** Up to `limit` histories of every tenant, for the status view, and how many rows there are in all. */
@@ -133,6 +222,7 @@ export class HistoryStore {
       // Every partition `history_...`: from the prefix up to the character after `_`.
       const filter = "PartitionKey ge 'history_' and PartitionKey lt 'history`'";
       for await (const row of this.table.listEntities<Entity>({ queryOptions: { filter } })) {
+        if (row.rowKey === MARKS_ROW) continue;
         total++;
         const history = histories.length < limit ? parsed(row.body) : undefined;
         if (history) histories.push({ tenantId: row.tenantId, jobId: row.jobId, history });

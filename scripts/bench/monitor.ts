@@ -290,8 +290,23 @@ async function seedHistories(deps: CycleDeps): Promise<void> {
   const indices = deps.targets.map((_, i) => i);
   await mapLimit(indices, 32, async (i) => {
     const tenantId = benchTenantId(i);
-    for (let k = 0; k < JOBS_PER_TENANT; k++) await store.save(tenantId, benchJobId(i, k), weekOfHistory(now, i + k));
+    const week = new Map(
+      Array.from({ length: JOBS_PER_TENANT }, (_, k) => [benchJobId(i, k), weekOfHistory(now, i + k)] as const),
+    );
+    await store.saveTenant(tenantId, [...week], week);
   });
+}
+
+/**
+ * A request's shape for BENCH_STORAGE_CALLS: its table, whether it names a row (a point read or
+ * write) or queries, and the partition's prefix (`history_`, `coverage`...), without the tenant.
+ */
+function storageCallShape(path: string): string {
+  const [pathname, query = ''] = path.split('?');
+  const decoded = decodeURIComponent(query + ' ' + pathname!);
+  const partition = /PartitionKey(?:%20| |=)(?:eq )?'([a-z]+[_/]?)/i.exec(decoded)?.[1] ?? '';
+  const kind = /\(PartitionKey=/.test(decoded) ? 'row' : /\(\)/.test(pathname!) ? 'query' : '';
+  return `${pathname!.replace(/\(.*\)/, '(…)')} ${kind} ${partition}`.trim();
 }
 
 async function main(): Promise<void> {
@@ -305,7 +320,7 @@ async function main(): Promise<void> {
         const a = args[0] as { path?: string; method?: string } | string | URL;
         const path = typeof a === 'string' ? new URL(a).pathname : a instanceof URL ? a.pathname : (a.path ?? '');
         const method = typeof a === 'object' && !(a instanceof URL) ? (a.method ?? 'GET') : 'GET';
-        const key = `${method} ${path.split('?')[0]!.replace(/\(.*\)/, '(…)')}`;
+        const key = `${method} ${storageCallShape(path)}`;
         storageCalls.set(key, (storageCalls.get(key) ?? 0) + 1);
         return (original as (...x: unknown[]) => unknown)(...args);
       };

@@ -5,6 +5,7 @@ import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { CycleLimits } from '../../lib/cycle/limits';
 import { latestTurn } from '../../lib/cycle/log-plan';
 import type { CyclePoint } from '../../lib/model';
+import type { JobHistory } from '../../lib/model/history';
 import { expectEachOnce } from '../support/notices';
 import { withoutSince } from '../support/subjects';
 import { demoScenario, startWorld, type World } from '../support/world';
@@ -160,7 +161,7 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
     const policy = stalledCounting(true);
     world.cloud.control.setJob(NORTHWIND, NORTHWIND_JOB, { state: 'stalled', lastRunAgo: '150m', interval: 'PT40M' });
     const lastRunAt = Date.now() - 150 * MIN;
-    await world.deps().histories?.save(NORTHWIND, NORTHWIND_JOB, {
+    const learnt: JobHistory = {
       version: 1,
       runs: Array.from({ length: 10 }, (_, i) => ({
         at: lastRunAt - (10 - i) * 3 * HOUR,
@@ -169,7 +170,8 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
         pruned: false,
       })),
       profile: { hours: [], byHourOfWeek: {}, since: lastRunAt - 31 * HOUR },
-    });
+    };
+    await world.deps().histories?.saveTenant(NORTHWIND, [[NORTHWIND_JOB, learnt]], new Map([[NORTHWIND_JOB, learnt]]));
     // Its tenant's logs answer late: the job alerts go out before them, in a part of their own.
     world.cloud.control.injectFault({
       status: 200,

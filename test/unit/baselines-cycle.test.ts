@@ -15,7 +15,7 @@ const log = { info: () => undefined, warn: () => undefined, error: () => undefin
 const policyWith = (rules: Record<string, unknown>) => buildPolicy({ rules }, { emailTo: ['o@contoso.com'] });
 
 /** Runs the learning of two cycles an hour apart, so the first hour is learnt. */
-async function learnTwice(store: Pick<HistoryStore, 'load' | 'save'>, rules: Record<string, unknown> = {}) {
+async function learnTwice(store: Pick<HistoryStore, 'load' | 'saveTenant'>, rules: Record<string, unknown> = {}) {
   const policy = policyWith(rules);
   const first: TenantObservation = logsObservation(NOW);
   await updateHistories(first, { histories: store, policy, clock: () => NOW, log });
@@ -62,7 +62,7 @@ describe('the cycle learns each job across runs (lib/cycle/baselines.ts)', () =>
   it('leaves the history off the observation when it cannot be read, so its alerts are held', async () => {
     const broken = {
       load: () => Promise.reject(new Error('Table Storage is unreachable')),
-      save: () => Promise.resolve(),
+      saveTenant: () => Promise.resolve(),
     };
     const observation = logsObservation(NOW);
     const warnings: string[] = [];
@@ -81,9 +81,11 @@ describe('the cycle learns each job across runs (lib/cycle/baselines.ts)', () =>
     const histories = new Map<string, JobHistory>();
     const store = {
       load: () => Promise.resolve(histories),
-      save: (_t: string, jobId: string, h: JobHistory) => {
-        saved.push(jobId);
-        histories.set(jobId, h);
+      saveTenant: (_t: string, changed: [string, JobHistory][]) => {
+        for (const [jobId, h] of changed) {
+          saved.push(jobId);
+          histories.set(jobId, h);
+        }
         return Promise.resolve();
       },
     };
@@ -103,9 +105,9 @@ describe('a cycle reads the histories only when it has something to add (worthRe
     const store = new HistoryStore(table);
     const counted = { loads: 0 };
     const load = store.load.bind(store);
-    store.load = (tenantId: string) => {
+    store.load = (tenantId: string, jobIds?: string[]) => {
       counted.loads++;
-      return load(tenantId);
+      return load(tenantId, jobIds);
     };
     return Object.assign(store, { counted });
   }
