@@ -1,5 +1,5 @@
 import { TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import { tableCreator } from './table';
+import { isConflict, isNotFound, PROPERTY_BUDGET_CHARS, tableCreator } from './table';
 
 export const DISCOVERY_TABLE = 'SyncWatchDiscovery';
 
@@ -79,11 +79,16 @@ function toEntity(tenantId: string, sp: KnownServicePrincipal): TableEntity<Serv
   };
 }
 
+/** An object's string values (id → ISO time), or {} when it is not an object. */
+function strings(value: unknown): Record<string, string> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
 /** A JSON object of strings from a row, or {} when it is absent or damaged. */
 function stringMap(text: string | undefined): Record<string, string> {
   try {
-    const parsed = JSON.parse(text ?? '{}') as unknown;
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, string>) : {};
+    return strings(JSON.parse(text ?? '{}'));
   } catch {
     return {};
   }
@@ -110,13 +115,73 @@ function fromEntity(entity: ServicePrincipalEntity): KnownServicePrincipal {
   return sp;
 }
 
+/** Where a tenant's snapshot is: the sweep row's parts (`sp0`, `sp1`...) hold it as JSON. */
+type SweepEntity = { sweptAt?: string; count?: number; parts?: number; etag?: string } & Record<string, unknown>;
+
 /**
- * The discovery cache in Table Storage (table `SyncWatchDiscovery`): one partition per tenant,
- * one row per known service principal and a `~sweep` row with the time of the last sweep. The
- * sweep row is written last, so a sweep that dies half-way is simply done again.
+ * At most this many parts of PROPERTY_BUDGET_CHARS: an entity holds at most 1 MiB, and a string
+ * property is stored as UTF-16 (Table Storage's limits). About 1,800 service principals with jobs.
+ */
+const MAX_PARTS = 12;
+
+/** A service principal read back from the snapshot's JSON (our own data, checked all the same). */
+function fromStored(value: unknown): KnownServicePrincipal | undefined {
+  const v = value as Partial<KnownServicePrincipal> | null;
+  if (!v || typeof v !== 'object' || typeof v.id !== 'string') return undefined;
+  const sp: KnownServicePrincipal = {
+    id: v.id,
+    appId: typeof v.appId === 'string' ? v.appId : '',
+    displayName: typeof v.displayName === 'string' ? v.displayName : v.id,
+    jobsFirstSeen: strings(v.jobsFirstSeen),
+  };
+  if (typeof v.applicationTemplateId === 'string') sp.applicationTemplateId = v.applicationTemplateId;
+  if (typeof v.missingSince === 'string') sp.missingSince = v.missingSince;
+  const jobsMissingSince = strings(v.jobsMissingSince);
+  if (Object.keys(jobsMissingSince).length > 0) sp.jobsMissingSince = jobsMissingSince;
+  return sp;
+}
+
+/** The snapshot a sweep row holds in its parts; undefined when it has none (the rows layout) or they are damaged. */
+function snapshotOf(row: SweepEntity): DiscoverySnapshot | undefined {
+  if (typeof row.parts !== 'number' || !row.sweptAt) return undefined;
+  try {
+    const text = Array.from({ length: row.parts }, (_, i) => String(row[`sp${i}`] ?? '')).join('');
+    const list = JSON.parse(text) as unknown;
+    if (!Array.isArray(list)) return undefined;
+    return { sweptAt: row.sweptAt, servicePrincipals: list.flatMap((v) => fromStored(v) ?? []) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The snapshot as a sweep row's parts, or undefined when it is too large for one row. */
+function partsOf(servicePrincipals: KnownServicePrincipal[]): Record<string, string | number> | undefined {
+  const text = JSON.stringify(servicePrincipals);
+  const count = Math.ceil(text.length / PROPERTY_BUDGET_CHARS);
+  if (count > MAX_PARTS) return undefined;
+  const parts: Record<string, string | number> = { parts: count };
+  for (let i = 0; i < count; i++)
+    parts[`sp${i}`] = text.slice(i * PROPERTY_BUDGET_CHARS, (i + 1) * PROPERTY_BUDGET_CHARS);
+  return parts;
+}
+
+/** Attempts at a read-modify-write of a tenant's snapshot when another instance writes it meanwhile. */
+const REWRITE_ATTEMPTS = 3;
+
+/**
+ * The discovery cache in Table Storage (table `SyncWatchDiscovery`): one partition per tenant, its
+ * `~sweep` row holding the time of the last sweep and what it found (JSON in the row's parts), so
+ * a cycle reads a tenant's cache with one point read. A tenant with more service principals than
+ * one row holds (MAX_PARTS), or one cached before the snapshot moved into the row, has one row per
+ * known service principal beside it, read with a partition query; its next sweep that fits moves it
+ * into the row. (Azurite, the local emulator, answers a partition query by testing every row of
+ * the table: at 10,000 tenants that took most of a cycle, docs/scale.md.) The rows layout writes
+ * the sweep row last, so a sweep that dies half-way is simply done again.
  */
 export class DiscoveryStore implements DiscoveryCache {
   private readonly ensureTable: () => Promise<void>;
+  /** Tenants read from the rows layout by this instance: their rows go once their snapshot is in the sweep row. */
+  private readonly rowsLeft = new Set<string>();
 
   constructor(private readonly table: TableClient) {
     this.ensureTable = tableCreator(table);
@@ -124,50 +189,34 @@ export class DiscoveryStore implements DiscoveryCache {
 
   async load(tenantId: string): Promise<DiscoverySnapshot | undefined> {
     await this.ensureTable();
-    const partition = safeKey(tenantId).replace(/'/g, "''");
-    let sweptAt: string | undefined;
-    const servicePrincipals: KnownServicePrincipal[] = [];
-    for await (const entity of this.table.listEntities<ServicePrincipalEntity & { sweptAt?: string }>({
-      queryOptions: { filter: `PartitionKey eq '${partition}'` },
-    })) {
-      if (entity.rowKey === SWEEP_ROW) sweptAt = entity.sweptAt;
-      else if (entity.spId) servicePrincipals.push(fromEntity(entity));
-    }
-    return sweptAt ? { sweptAt, servicePrincipals } : undefined;
+    const sweep = await this.sweepRow(tenantId);
+    if (!sweep) return undefined;
+    const snapshot = snapshotOf(sweep);
+    if (snapshot) return snapshot;
+    // A damaged snapshot is swept again; a sweep row without one is the rows layout.
+    if (typeof sweep.parts === 'number') return undefined;
+    this.rowsLeft.add(safeKey(tenantId));
+    return this.loadRows(tenantId);
   }
 
   async saveSweep(tenantId: string, snapshot: DiscoverySnapshot): Promise<void> {
     await this.ensureTable();
-    const partitionKey = safeKey(tenantId);
-    const keep = new Set(snapshot.servicePrincipals.map((sp) => safeKey(sp.id)));
-    const actions: TransactionAction[] = snapshot.servicePrincipals.map((sp): TransactionAction => [
-      'upsert',
-      { ...toEntity(tenantId, sp) },
-      'Replace',
-    ]);
-    const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
-    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
-      const rowKey = String(entity.rowKey);
-      if (rowKey !== SWEEP_ROW && !keep.has(rowKey)) actions.push(['delete', { partitionKey, rowKey }]);
-    }
-    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT) {
-      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
-    }
-    await this.table.upsertEntity(
-      { partitionKey, rowKey: SWEEP_ROW, sweptAt: snapshot.sweptAt, count: snapshot.servicePrincipals.length },
-      'Replace',
-    );
+    await this.write(tenantId, snapshot);
   }
 
   async saveServicePrincipal(tenantId: string, sp: KnownServicePrincipal): Promise<void> {
     await this.ensureTable();
-    await this.table.upsertEntity(toEntity(tenantId, sp), 'Replace');
+    const key = safeKey(sp.id);
+    const written = await this.rewrite(tenantId, (sps) => [...sps.filter((s) => safeKey(s.id) !== key), sp]);
+    if (!written) await this.table.upsertEntity(toEntity(tenantId, sp), 'Replace');
   }
 
   async forgetServicePrincipal(tenantId: string, spId: string): Promise<void> {
     await this.ensureTable();
+    const key = safeKey(spId);
+    if (await this.rewrite(tenantId, (sps) => sps.filter((s) => safeKey(s.id) !== key))) return;
     try {
-      await this.table.deleteEntity(safeKey(tenantId), safeKey(spId));
+      await this.table.deleteEntity(safeKey(tenantId), key);
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
     }
@@ -190,6 +239,104 @@ export class DiscoveryStore implements DiscoveryCache {
       actions.push(['delete', { partitionKey, rowKey: String(entity.rowKey) }]);
     // The sweep row last, as saveSweep writes it last: a half-forgotten tenant is swept again.
     actions.sort((a, b) => Number(a[1].rowKey === SWEEP_ROW) - Number(b[1].rowKey === SWEEP_ROW));
+    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT)
+      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
+  }
+
+  private async sweepRow(tenantId: string): Promise<SweepEntity | undefined> {
+    try {
+      return await this.table.getEntity<SweepEntity>(safeKey(tenantId), SWEEP_ROW);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The rows layout: one row per known service principal and the sweep row. */
+  private async loadRows(tenantId: string): Promise<DiscoverySnapshot | undefined> {
+    const partition = safeKey(tenantId).replace(/'/g, "''");
+    let sweptAt: string | undefined;
+    const servicePrincipals: KnownServicePrincipal[] = [];
+    for await (const entity of this.table.listEntities<ServicePrincipalEntity & { sweptAt?: string }>({
+      queryOptions: { filter: `PartitionKey eq '${partition}'` },
+    })) {
+      if (entity.rowKey === SWEEP_ROW) sweptAt = entity.sweptAt;
+      else if (entity.spId) servicePrincipals.push(fromEntity(entity));
+    }
+    return sweptAt ? { sweptAt, servicePrincipals } : undefined;
+  }
+
+  /**
+   * Changes a tenant's snapshot kept in its sweep row, under the row's ETag (another instance's
+   * write meanwhile: read again). False when the tenant is in the rows layout (or has no snapshot).
+   */
+  private async rewrite(
+    tenantId: string,
+    change: (sps: KnownServicePrincipal[]) => KnownServicePrincipal[],
+  ): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.sweepRow(tenantId);
+      const snapshot = row && snapshotOf(row);
+      if (!row || !snapshot) return false;
+      try {
+        await this.write(tenantId, { ...snapshot, servicePrincipals: change(snapshot.servicePrincipals) }, row.etag);
+        return true;
+      } catch (error) {
+        if (!isConflict(error) || attempt >= REWRITE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Writes a tenant's snapshot: into its sweep row when it fits (then its rows of before go), else as rows. */
+  private async write(tenantId: string, snapshot: DiscoverySnapshot, etag?: string): Promise<void> {
+    const partitionKey = safeKey(tenantId);
+    const parts = partsOf(snapshot.servicePrincipals);
+    if (!parts) return this.writeRows(tenantId, snapshot);
+    const row = {
+      partitionKey,
+      rowKey: SWEEP_ROW,
+      sweptAt: snapshot.sweptAt,
+      count: snapshot.servicePrincipals.length,
+      ...parts,
+    };
+    if (etag) await this.table.updateEntity(row, 'Replace', { etag });
+    else await this.table.upsertEntity(row, 'Replace');
+    if (this.rowsLeft.has(partitionKey)) {
+      await this.deleteRows(partitionKey, (rowKey) => rowKey !== SWEEP_ROW);
+      this.rowsLeft.delete(partitionKey);
+    }
+  }
+
+  /** The rows layout, for a snapshot too large for one row: the sweep row last. */
+  private async writeRows(tenantId: string, snapshot: DiscoverySnapshot): Promise<void> {
+    const partitionKey = safeKey(tenantId);
+    const keep = new Set(snapshot.servicePrincipals.map((sp) => safeKey(sp.id)));
+    const actions: TransactionAction[] = snapshot.servicePrincipals.map((sp): TransactionAction => [
+      'upsert',
+      { ...toEntity(tenantId, sp) },
+      'Replace',
+    ]);
+    const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
+    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+      const rowKey = String(entity.rowKey);
+      if (rowKey !== SWEEP_ROW && !keep.has(rowKey)) actions.push(['delete', { partitionKey, rowKey }]);
+    }
+    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT) {
+      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
+    }
+    await this.table.upsertEntity(
+      { partitionKey, rowKey: SWEEP_ROW, sweptAt: snapshot.sweptAt, count: snapshot.servicePrincipals.length },
+      'Replace',
+    );
+    this.rowsLeft.add(partitionKey);
+  }
+
+  /** Deletes the rows of a partition that `which` names. */
+  private async deleteRows(partitionKey: string, which: (rowKey: string) => boolean): Promise<void> {
+    const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
+    const actions: TransactionAction[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
+      if (which(String(entity.rowKey))) actions.push(['delete', { partitionKey, rowKey: String(entity.rowKey) }]);
     for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT)
       await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
   }
