@@ -5,8 +5,8 @@ import { mapLimit } from '../util/map-limit';
 
 /**
  * Each job's history across runs (lib/model/history.ts), one row in the state table:
- * partition `history_<tenant>`, row `<job id>`, the history as one JSON property, and a `~marks`
- * row with what each history ends with (HistoryMarks). A cycle reads the tenant's marks row (one
+ * partition `history_<tenant>`, row `<job id>`, the history as one JSON property, and a
+ * `~marks_<tenant>` row with what each history ends with (HistoryMarks). A cycle reads the tenant's marks row (one
  * point read); only when a job has something to add are the histories of its jobs read, each by
  * its key; the rows that changed are written with the marks row in one transaction, so the two
  * never disagree. Point reads, not a partition query: Table Storage serves them from the key
@@ -23,8 +23,14 @@ function keyOf(text: string): string {
 
 const partitionOf = (tenantId: string) => `history_${keyOf(tenantId)}`;
 
-/** The row of a tenant's marks: `~` sorts after every job id, and no job id is this. */
-const MARKS_ROW = '~marks';
+/**
+ * The row of a tenant's marks: `~` sorts after every job id, and no job id starts with it. The
+ * tenant is in the key too: Azurite (the local emulator) finds a row by its row key first, and a
+ * key every partition shares made each read test every tenant's row (12 ms at 10,000 tenants,
+ * against 1.4 ms; Azure finds a row by both keys).
+ */
+const marksRow = (tenantId: string) => `~marks_${keyOf(tenantId)}`;
+const isMarksRow = (rowKey: string) => rowKey.startsWith('~marks');
 
 /** Histories read by their keys at once per tenant. */
 const READS_AT_ONCE = 8;
@@ -138,7 +144,7 @@ export class HistoryStore {
    */
   async marks(tenantId: string): Promise<Map<string, HistoryMarks>> {
     await this.ensureTable();
-    const row = await this.row(tenantId, MARKS_ROW, `reading what the job histories of ${tenantId} end with`);
+    const row = await this.row(tenantId, marksRow(tenantId), `reading what the job histories of ${tenantId} end with`);
     const byJob = row && marksByJob(row.marks);
     if (byJob) return byJob;
     return stored(this.table, `reading what the job histories of ${tenantId} end with`, async () => {
@@ -147,7 +153,7 @@ export class HistoryStore {
       for await (const entity of this.table.listEntities<Entity>({
         queryOptions: { filter, select: ['RowKey', 'jobId', 'marks'] },
       })) {
-        const mark = entity.rowKey === MARKS_ROW ? undefined : parsedMarks(entity.marks);
+        const mark = isMarksRow(entity.rowKey) ? undefined : parsedMarks(entity.marks);
         if (mark) marks.set(entity.jobId, mark);
       }
       return marks;
@@ -170,7 +176,7 @@ export class HistoryStore {
       'Replace',
     ]);
     if (marks.length <= PROPERTY_BUDGET_CHARS)
-      actions.push(['upsert', { partitionKey, rowKey: MARKS_ROW, marks }, 'Replace']);
+      actions.push(['upsert', { partitionKey, rowKey: marksRow(tenantId), marks }, 'Replace']);
     // Too many jobs for one row: the marks row goes first, so none is left promising less than the rows hold.
     else await this.forgetMarks(tenantId);
     for (let start = 0; start < actions.length; start += MAX_TRANSACTION_OPERATIONS) {
@@ -182,7 +188,7 @@ export class HistoryStore {
   private async forgetMarks(tenantId: string): Promise<void> {
     try {
       await stored(this.table, `removing the marks row of ${tenantId}`, () =>
-        this.table.deleteEntity(partitionOf(tenantId), MARKS_ROW),
+        this.table.deleteEntity(partitionOf(tenantId), marksRow(tenantId)),
       );
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -194,7 +200,7 @@ export class HistoryStore {
       const histories = new Map<string, JobHistory>();
       const filter = `PartitionKey eq '${partitionOf(tenantId).replace(/'/g, "''")}'`;
       for await (const row of this.table.listEntities<Entity>({ queryOptions: { filter } })) {
-        const history = row.rowKey === MARKS_ROW ? undefined : parsed(row.body);
+        const history = isMarksRow(row.rowKey) ? undefined : parsed(row.body);
         if (history) histories.set(row.jobId, history);
       }
       return histories;
@@ -222,7 +228,7 @@ export class HistoryStore {
       // Every partition `history_...`: from the prefix up to the character after `_`.
       const filter = "PartitionKey ge 'history_' and PartitionKey lt 'history`'";
       for await (const row of this.table.listEntities<Entity>({ queryOptions: { filter } })) {
-        if (row.rowKey === MARKS_ROW) continue;
+        if (isMarksRow(row.rowKey)) continue;
         total++;
         const history = histories.length < limit ? parsed(row.body) : undefined;
         if (history) histories.push({ tenantId: row.tenantId, jobId: row.jobId, history });

@@ -11,6 +11,8 @@ import { DiscoveryStore, type KnownServicePrincipal } from '../../lib/store/disc
 
 const TENANT = '5d15c0e5-0000-4000-8000-0000000000aa';
 const SWEPT_AT = '2026-12-07T06:00:00.000Z';
+/** The tenant's one row, its key naming the tenant (Azurite finds rows by row key first). */
+const SNAPSHOT_ROW = `~sweep_${TENANT}`;
 
 function newTable(): TableClient {
   return TableClient.fromConnectionString(
@@ -59,16 +61,17 @@ describe('the discovery cache keeps a tenant in one row (lib/store/discovery-sto
     const store = new DiscoveryStore(table);
     const servicePrincipals = [sp(1), { ...sp(2), missingSince: SWEPT_AT, jobsMissingSince: { 'scim.2': SWEPT_AT } }];
     await store.saveSweep(TENANT, { sweptAt: SWEPT_AT, servicePrincipals });
-    expect(await rowKeys(table)).toEqual(['~sweep']);
+    expect(await rowKeys(table)).toEqual([SNAPSHOT_ROW]);
     const reader = new DiscoveryStore(table);
     const calls = counted(table);
     expect(await reader.load(TENANT)).toEqual({ sweptAt: SWEPT_AT, servicePrincipals });
     expect(calls).toEqual({ pointReads: 1, queries: 0 });
+    // A tenant never swept: no snapshot row, and no sweep row of the rows layout either.
     expect(await reader.load('a-tenant-never-swept')).toBeUndefined();
-    expect(calls).toEqual({ pointReads: 2, queries: 0 });
+    expect(calls).toEqual({ pointReads: 3, queries: 0 });
   });
 
-  it('reads a tenant cached as rows before, and moves it into the sweep row at its next sweep', async () => {
+  it('reads a tenant cached as rows before, and moves it into one row at its next sweep', async () => {
     const table = newTable();
     await table.createTable();
     // The layout the versions before wrote: a row per service principal, the sweep row without a snapshot.
@@ -87,7 +90,7 @@ describe('the discovery cache keeps a tenant in one row (lib/store/discovery-sto
     expect(await store.load(TENANT)).toEqual({ sweptAt: SWEPT_AT, servicePrincipals: [sp(1), sp(2)] });
     const later = '2026-12-08T06:00:00.000Z';
     await store.saveSweep(TENANT, { sweptAt: later, servicePrincipals: [sp(2), sp(3)] });
-    expect(await rowKeys(table)).toEqual(['~sweep']);
+    expect(await rowKeys(table)).toEqual([SNAPSHOT_ROW]);
     const calls = counted(table);
     expect(await new DiscoveryStore(table).load(TENANT)).toEqual({ sweptAt: later, servicePrincipals: [sp(2), sp(3)] });
     expect(calls.queries).toBe(0);
@@ -99,7 +102,9 @@ describe('the discovery cache keeps a tenant in one row (lib/store/discovery-sto
     // 2,000 service principals with long names: past what one entity holds.
     const many = Array.from({ length: 2_000 }, (_, n) => sp(n, `Provisioning connector ${n} `.padEnd(180, '.')));
     await store.saveSweep(TENANT, { sweptAt: SWEPT_AT, servicePrincipals: many });
-    expect((await rowKeys(table)).length).toBe(2_001);
+    const keys = await rowKeys(table);
+    expect(keys.length).toBe(2_001);
+    expect(keys).toContain('~sweep');
     const loaded = await new DiscoveryStore(table).load(TENANT);
     expect(loaded?.servicePrincipals).toHaveLength(2_000);
     expect(loaded?.servicePrincipals.find((s) => s.id === sp(1_999).id)?.displayName).toBe(many[1_999]!.displayName);
@@ -107,7 +112,7 @@ describe('the discovery cache keeps a tenant in one row (lib/store/discovery-sto
     await store.saveServicePrincipal(TENANT, sp(5_000));
     expect((await store.load(TENANT))?.servicePrincipals).toHaveLength(2_001);
     await store.saveSweep(TENANT, { sweptAt: SWEPT_AT, servicePrincipals: many.slice(0, 10) });
-    expect(await rowKeys(table)).toEqual(['~sweep']);
+    expect(await rowKeys(table)).toEqual([SNAPSHOT_ROW]);
     expect((await store.load(TENANT))?.servicePrincipals).toHaveLength(10);
   });
 
@@ -120,14 +125,14 @@ describe('the discovery cache keeps a tenant in one row (lib/store/discovery-sto
     expect(ids).toEqual([sp(1).id, sp(2).id, sp(3).id]);
     await b.forgetServicePrincipal(TENANT, sp(2).id.toUpperCase());
     expect((await a.load(TENANT))?.servicePrincipals.map((s) => s.id).sort()).toEqual([sp(1).id, sp(3).id]);
-    expect(await rowKeys(table)).toEqual(['~sweep']);
+    expect(await rowKeys(table)).toEqual([SNAPSHOT_ROW]);
   });
 
   it('sweeps a tenant again whose snapshot is damaged', async () => {
     const table = newTable();
     const store = new DiscoveryStore(table);
     await store.saveSweep(TENANT, { sweptAt: SWEPT_AT, servicePrincipals: [sp(1)] });
-    await table.updateEntity({ partitionKey: TENANT, rowKey: '~sweep', sp0: '[{"id": "cut off' }, 'Merge');
+    await table.updateEntity({ partitionKey: TENANT, rowKey: SNAPSHOT_ROW, sp0: '[{"id": "cut off' }, 'Merge');
     expect(await store.load(TENANT)).toBeUndefined();
   });
 });
