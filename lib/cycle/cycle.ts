@@ -375,9 +375,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
 
   const observeBy = deadline.within(budget.limits.observeMs);
   const kqlRun = runKql(deps, observeBy, errors);
+  const plan = openLogAlerts(deps);
   const observed: Observed = deps.fanOut
-    ? await deps.fanOut.observe(deps, budget, observeBy, errors)
-    : await observeHere(deps, budget, observeBy, errors, openLogAlerts(deps));
+    ? await deps.fanOut.observe(deps, budget, observeBy, errors, plan)
+    : await observeHere(deps, budget, observeBy, errors, plan);
 
   // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
   const delivery: DeliveryResult = { sent: 0, waiting: 0 };

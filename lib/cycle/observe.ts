@@ -216,7 +216,14 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<ObserveDeps, 'p
 
 /** Reading the tenants elsewhere: the timer's fan-out to the queue-triggered function (lib/fanout/planner.ts). */
 export interface FanOut {
-  observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Observed>;
+  /** `plan`: which tenants have a log alert open, asked once here for every batch. */
+  observe(
+    deps: ObserveDeps,
+    budget: CycleBudget,
+    observeBy: Deadline,
+    errors: string[],
+    plan?: LogPlanInput,
+  ): Promise<Observed>;
 }
 
 /**

@@ -30,6 +30,12 @@ export interface ObserveMessage {
    * due are read (under logsCycle(cycle)), so the planner sends the job alerts first. Absent: once.
    */
   parts?: 2;
+  /**
+   * The batch's tenants with a log alert open, from the alerts the planner read once (their logs
+   * are read every cycle, lib/cycle/log-plan.ts). Absent (the planner could not read them): each
+   * worker asks the alert table.
+   */
+  openLogAlerts?: string[];
 }
 
 /** The partition of a cycle's second reports (after the logs): beside the cycle's own, deleted with it. */
@@ -90,6 +96,13 @@ export function decodeMessage(entry: unknown): ObserveMessage {
       throw new InvalidMessage(`tenants[${i}].tokenTenant: expected a tenant ID or domain`);
     return tokenTenant === undefined ? { tenantId } : { tenantId, tokenTenant };
   });
+  if (
+    m.openLogAlerts !== undefined &&
+    (!Array.isArray(m.openLogAlerts) ||
+      m.openLogAlerts.length > tenants.length ||
+      !m.openLogAlerts.every((t) => typeof t === 'string' && GUID_OR_DOMAIN.test(t)))
+  )
+    throw new InvalidMessage("openLogAlerts: expected some of the batch's tenant IDs or domains");
   return {
     v: 1,
     cycle: m.cycle,
@@ -99,5 +112,6 @@ export function decodeMessage(entry: unknown): ObserveMessage {
     observeBy: m.observeBy as number,
     deadline: m.deadline as number,
     ...(m.parts === 2 ? { parts: 2 as const } : {}),
+    ...(m.openLogAlerts ? { openLogAlerts: m.openLogAlerts } : {}),
   };
 }

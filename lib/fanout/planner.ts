@@ -6,6 +6,7 @@ import {
   observeTenants,
   reportProblems,
   type Evidence,
+  type LogPlanInput,
   type FanOut,
   type Observed,
   type Target,
@@ -220,9 +221,31 @@ async function closePart(
     );
 }
 
+/**
+ * The tenants with a log alert open (lower-cased), asked once for every batch (the alerts are read
+ * once, lib/cycle/cycle.ts), so no worker queries the alert table per tenant; undefined when they
+ * could not be read (each worker then asks for its own).
+ */
+async function openLogAlertsOf(targets: Target[], plan: LogPlanInput | undefined): Promise<Set<string> | undefined> {
+  if (!plan) return undefined;
+  try {
+    const open = new Set<string>();
+    for (const { tenantId } of targets) if (await plan.openLogAlert(tenantId)) open.add(tenantId.toLowerCase());
+    return open;
+  } catch {
+    return undefined;
+  }
+}
+
 export function queueFanOut(options: QueueFanOutOptions): FanOut {
   return {
-    async observe(deps: ObserveDeps, budget: CycleBudget, observeBy: Deadline, errors: string[]): Promise<Observed> {
+    async observe(
+      deps: ObserveDeps,
+      budget: CycleBudget,
+      observeBy: Deadline,
+      errors: string[],
+      plan?: LogPlanInput,
+    ): Promise<Observed> {
       const now = options.now ?? Date.now;
       const started = now();
       const cycle = `${new Date(started).toISOString()}_${randomUUID().slice(0, 8)}`;
@@ -235,6 +258,7 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
       const observeByAt = started + observeBy.remainingMs();
       const deadlineAt = started + budget.deadline().remainingMs();
       const twoParts = deps.logs !== undefined;
+      const open = twoParts ? await openLogAlertsOf(deps.targets, plan) : undefined;
       const messages = batches.map((tenants, batch): ObserveMessage => ({
         v: 1,
         cycle,
@@ -244,6 +268,7 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
         observeBy: Math.floor(observeByAt),
         deadline: Math.floor(deadlineAt),
         ...(twoParts ? { parts: 2 as const } : {}),
+        ...(open ? { openLogAlerts: tenants.map((t) => t.tenantId).filter((t) => open.has(t.toLowerCase())) } : {}),
       }));
       const enqueued = await enqueue(options, messages, deps, observeBy.signal);
       deps.log.info(

@@ -43,15 +43,22 @@ export interface WorkerDeps {
   now?: () => number;
 }
 
-/** What one tenant's reading says for the planner. */
-async function tenantReport(reading: TenantReading, deps: WorkerCycleDeps): Promise<TenantReport> {
+/** A tenant's stored alerts, by fingerprint. */
+type StoredAlerts = (tenantId: string) => ReturnType<AlertStore['loadTenant']>;
+
+/** What one tenant's reading says for the planner, beside its stored alerts. */
+async function tenantReport(
+  reading: TenantReading,
+  deps: WorkerCycleDeps,
+  storedAlerts: StoredAlerts,
+): Promise<TenantReport> {
   const o = reading.observation;
   const findings = evaluateTenant(o, {
     now: deps.clock(),
     rules: deps.policy.rules,
     tenantNames: deps.policy.tenantNames,
   });
-  const stored = await deps.alerts.loadTenant(o.tenantId);
+  const stored = await storedAlerts(o.tenantId);
   const alerts = [...stored.values()].filter((a) => !isKqlCondition(a.labels.condition));
   const judged = alerts.filter((a) => inView(a.labels, o)).map((a) => a.fingerprint);
   const gone: string[] = [];
@@ -73,11 +80,16 @@ async function tenantReport(reading: TenantReading, deps: WorkerCycleDeps): Prom
   };
 }
 
-/** Whether a tenant has a log alert open, from its stored alerts (its logs are then read every cycle). */
-function openLogAlerts(deps: WorkerCycleDeps): LogPlanInput {
+/**
+ * Whether a tenant has a log alert open (its logs are then read every cycle): as the planner's
+ * message says, or, from a planner that could not tell, from the tenant's stored alerts.
+ */
+function openLogAlerts(deps: WorkerCycleDeps, message: ObserveMessage): LogPlanInput {
+  const told = message.openLogAlerts && new Set(message.openLogAlerts.map((t) => t.toLowerCase()));
   return {
     watchedTenants: deps.targets.length,
     async openLogAlert(tenantId) {
+      if (told) return told.has(tenantId.toLowerCase());
       const stored = await deps.alerts.loadTenant(tenantId);
       return [...stored.values()].some(isOpenLogAlert);
     },
@@ -107,15 +119,33 @@ export async function observeBatch(message: ObserveMessage, deps: WorkerDeps): P
   }
 
   const observeBy = Deadline.in(message.observeBy - started);
-  const readings = await observeTenants({ ...cycle, targets }, cycle.budget!, observeBy, errors, openLogAlerts(cycle));
+  const readings = await observeTenants(
+    { ...cycle, targets },
+    cycle.budget!,
+    observeBy,
+    errors,
+    openLogAlerts(cycle, message),
+  );
   reportProblems(
     readings.map((r) => r.observation),
     cycle.log,
     errors,
   );
+  // Read once for both reports: an alert the planner writes in between is held in the second, as it was.
+  const loaded = new Map<string, ReturnType<StoredAlerts>>();
+  const forget = (key: string) => (error: unknown) => {
+    loaded.delete(key);
+    throw error;
+  };
+  const storedAlerts: StoredAlerts = (tenantId) => {
+    const key = tenantId.toLowerCase();
+    // A read that failed is tried again for the next report.
+    if (!loaded.has(key)) loaded.set(key, cycle.alerts.loadTenant(tenantId).catch(forget(key)));
+    return loaded.get(key)!;
+  };
   const reportOf = async (): Promise<BatchReport> => ({
     batch: message.batch,
-    tenants: await Promise.all(readings.map((r) => tenantReport(r, cycle))),
+    tenants: await Promise.all(readings.map((r) => tenantReport(r, cycle, storedAlerts))),
     errors: [...errors],
     worker: deps.worker ?? `${hostname()}#${process.pid}`,
     durationMs: now() - started,

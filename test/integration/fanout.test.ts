@@ -10,7 +10,9 @@ import { loadSettings } from '../../lib/settings/settings';
 import { type Env } from '../../lib/settings/env';
 import { runCycle } from '../../lib/cycle/cycle';
 import type { CyclePoint } from '../../lib/model';
-import { FANOUT_QUEUE, type ObserveMessage } from '../../lib/fanout/message';
+import { decodeMessage, FANOUT_QUEUE, type ObserveMessage } from '../../lib/fanout/message';
+import { queueFanOut } from '../../lib/fanout/planner';
+import { Deadline } from '../../lib/util/deadline';
 import { observeBatch } from '../../lib/fanout/worker';
 import { keptCredentials } from '../../lib/clients/credentials';
 import type { CycleLimits } from '../../lib/cycle/limits';
@@ -282,6 +284,39 @@ describe('fan-out to the queue-triggered function', () => {
   });
 });
 
+describe('the planner', () => {
+  it('asks once which tenants have a log alert open, and tells each batch its own', async () => {
+    const tenants = TENANTS.slice(0, 5);
+    const env = { ...workerEnv, WATCH_TENANTS: tenants.join(',') };
+    const settings = loadSettings(env);
+    const deps = cycleDepsFromSettings(settings, env, memoryLogger(), undefined, { fanOut: true, limits: LIMITS });
+    // A queue of its own that no worker takes from: the messages stay to be read here.
+    const queue = QueueServiceClient.fromConnectionString(storage).getQueueClient(`plan${Date.now()}`);
+    const budget = deps.budget!;
+    budget.start();
+    const fan = queueFanOut({
+      queue,
+      store: fanOutStore(settings, keptCredentials(settings, env).azure, budget.calls()),
+      batchSize: 3,
+      pollMs: 50,
+    });
+    const asked: string[] = [];
+    const plan = {
+      watchedTenants: tenants.length,
+      openLogAlert: async (tenantId: string) => {
+        asked.push(tenantId);
+        return tenantId === TENANTS[3];
+      },
+    };
+    await fan.observe(deps, budget, Deadline.in(300), [], plan);
+    const received = await queue.receiveMessages({ numberOfMessages: 32 });
+    const messages = received.receivedMessageItems.map((m) => decodeMessage(m.messageText));
+    expect(messages.sort((a, b) => a.batch - b.batch).map((m) => m.openLogAlerts)).toEqual([[], [TENANTS[3]]]);
+    expect(asked).toEqual(tenants);
+    await queue.delete();
+  });
+});
+
 describe('the queue-triggered function', () => {
   const settings = () => loadSettings(workerEnv);
   const message = (tenants: string[], observeInMs: number): ObserveMessage => ({
@@ -312,6 +347,26 @@ describe('the queue-triggered function', () => {
     expect(outcome.kind).toBe('stale');
     expect(world.cloud.control.requestLog()).toEqual([]);
     expect(deps.log.lines.join('\n')).toMatch(/taken \d+ ms after its observe deadline/);
+  });
+
+  it("takes which tenants have a log alert open from the message, and reads each tenant's alerts once for both reports", async () => {
+    const deps = workerDeps();
+    const asked: string[] = [];
+    const loadTenant = deps.cycle.alerts.loadTenant.bind(deps.cycle.alerts);
+    deps.cycle.alerts.loadTenant = (tenantId: string) => {
+      asked.push(tenantId);
+      return loadTenant(tenantId);
+    };
+    const batch = [TENANTS[2]!, TENANTS[3]!];
+    const twoParts = (m: ObserveMessage): ObserveMessage => ({ ...m, parts: 2 });
+    // Told: each tenant's alerts are read once, for both its reports (the jobs, then the logs).
+    const told = await observeBatch(twoParts({ ...message(batch, 4000), openLogAlerts: [TENANTS[3]!] }), deps);
+    expect(told.kind).toBe('reported');
+    expect(asked.sort()).toEqual([...batch].sort());
+    // Not told (a planner that could not read the alerts): asked once more each, for the log plan.
+    asked.length = 0;
+    expect((await observeBatch(twoParts(message(batch, 4000)), deps)).kind).toBe('reported');
+    expect(asked.sort()).toEqual([...batch, ...batch].sort());
   });
 
   it('reads only tenants of its own settings, and names the others', async () => {

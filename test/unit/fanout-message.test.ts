@@ -53,6 +53,15 @@ describe('the fan-out message', () => {
     expect(logsCycle(message.cycle)).toBe(`${message.cycle}-logs`);
   });
 
+  it("carries which of the batch's tenants have a log alert open, and refuses what is not one of its tenants' IDs", () => {
+    const told = { ...message, openLogAlerts: ['contoso.example'] };
+    expect(decodeMessage(encodeMessage(told))).toEqual(told);
+    expect(decodeMessage({ ...message, openLogAlerts: [] })).toEqual({ ...message, openLogAlerts: [] });
+    const bad = (openLogAlerts: unknown) => () => decodeMessage({ ...message, openLogAlerts });
+    for (const value of ['contoso.example', ["x' or 1 eq 1"], [1], ['a.example', 'b.example', 'c.example']])
+      expect(bad(value)).toThrow("openLogAlerts: expected some of the batch's tenant IDs or domains");
+  });
+
   it('keeps only the fields it knows', () => {
     const decoded = decodeMessage({
       ...message,
