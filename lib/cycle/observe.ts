@@ -217,14 +217,17 @@ export function evidenceOf(readings: TenantReading[], deps: Pick<ObserveDeps, 'p
 /** Reading the tenants elsewhere: the timer's fan-out to the queue-triggered function (lib/fanout/planner.ts). */
 export interface FanOut {
   /** `plan`: which tenants have a log alert open, asked once here for every batch. */
-  observe(
-    deps: ObserveDeps,
-    budget: CycleBudget,
-    observeBy: Deadline,
-    errors: string[],
-    plan?: LogPlanInput,
-  ): Promise<Observed>;
+  observe: ObserveStage;
 }
+
+/** The observe stage of a cycle: here (observeHere) or fanned out (FanOut). */
+export type ObserveStage = (
+  deps: ObserveDeps,
+  budget: CycleBudget,
+  observeBy: Deadline,
+  errors: string[],
+  plan?: LogPlanInput,
+) => Promise<Observed>;
 
 /**
  * What observing gave the cycle: every tenant's jobs, judged first; and, when provisioning logs
@@ -237,13 +240,7 @@ export interface Observed {
 }
 
 /** Reads every tenant in this process, and reports what could not be read. */
-export async function observeHere(
-  deps: ObserveDeps,
-  budget: CycleBudget,
-  observeBy: Deadline,
-  errors: string[],
-  plan?: LogPlanInput,
-): Promise<Observed> {
+export const observeHere: ObserveStage = async (deps, budget, observeBy, errors, plan) => {
   const readings = await observeTenants(deps, budget, observeBy, errors, plan);
   reportProblems(
     readings.map((r) => r.observation),
@@ -254,7 +251,7 @@ export async function observeHere(
   if (!deps.logs) return { jobs: evidenceOf(await logsSettled(readings), deps) };
   const jobs = evidenceOf(readings, deps);
   return { jobs, logs: async () => evidenceOf(await logsSettled(readings), deps) };
-}
+};
 
 /**
  * Reads what is new in a tenant's provisioning logs within what is left of its deadline. A read

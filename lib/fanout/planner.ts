@@ -8,7 +8,6 @@ import {
   type Evidence,
   type LogPlanInput,
   type FanOut,
-  type Observed,
   type Target,
   type TenantReading,
   type ObserveDeps,
@@ -16,7 +15,6 @@ import {
 import { Deadline, seconds, sleep } from '../util/deadline';
 import { fingerprintOf } from '../evaluate/evaluate';
 import { NOT_CHECKED } from '../evaluate/rules/tenant-unreadable';
-import type { CycleBudget } from '../cycle/limits';
 import { mapLimit } from '../util/map-limit';
 import type { TenantObservation } from '../model/observation';
 import { encodeMessage, logsCycle, type ObserveMessage } from './message';
@@ -239,13 +237,7 @@ async function openLogAlertsOf(targets: Target[], plan: LogPlanInput | undefined
 
 export function queueFanOut(options: QueueFanOutOptions): FanOut {
   return {
-    async observe(
-      deps: ObserveDeps,
-      budget: CycleBudget,
-      observeBy: Deadline,
-      errors: string[],
-      plan?: LogPlanInput,
-    ): Promise<Observed> {
+    async observe(deps, budget, observeBy, errors, plan) {
       const now = options.now ?? Date.now;
       const started = now();
       const cycle = `${new Date(started).toISOString()}_${randomUUID().slice(0, 8)}`;
