@@ -170,11 +170,10 @@ export class HistoryStore {
     await this.ensureTable();
     const partitionKey = partitionOf(tenantId);
     const marks = JSON.stringify(Object.fromEntries([...all].map(([jobId, history]) => [jobId, marksText(history)])));
-    const actions: TransactionAction[] = changed.map(([jobId, history]) => [
-      'upsert',
-      jobRow(tenantId, jobId, history),
-      'Replace',
-    ]);
+    // One action per row: job ids that differ only in case share a row (the last one is kept, as
+    // separate writes kept it), and a transaction naming a row twice is refused whole.
+    const rows = new Map(changed.map(([jobId, history]) => [keyOf(jobId), jobRow(tenantId, jobId, history)]));
+    const actions: TransactionAction[] = [...rows.values()].map((row) => ['upsert', row, 'Replace']);
     if (marks.length <= PROPERTY_BUDGET_CHARS)
       actions.push(['upsert', { partitionKey, rowKey: marksRow(tenantId), marks }, 'Replace']);
     // Too many jobs for one row: the marks row goes first, so none is left promising less than the rows hold.

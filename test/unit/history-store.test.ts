@@ -110,6 +110,27 @@ describe('job histories in Table Storage: read by their keys, never by a partiti
     expect(marks.get([...jobs.keys()][399]!)?.lastRunAt).toBe(NOW.getTime() + 399 * MINUTE);
   });
 
+  it('writes job ids that differ only in case as one row: a transaction may name a row once (Table Storage refuses it whole)', async () => {
+    const { store, table } = recordedStore();
+    const client = table.asClient();
+    const submit = client.submitTransaction.bind(client);
+    // Azure's rule, which the in-memory table does not check: an entity appears once in a transaction.
+    client.submitTransaction = (actions) => {
+      const keys = actions.map((a) => `${a[1].partitionKey}/${a[1].rowKey}`);
+      if (new Set(keys).size < keys.length) return Promise.reject(new Error('InvalidDuplicateRow'));
+      return submit(actions);
+    };
+    const twins = new HistoryStore(client);
+    const tenant = 'c0ffee00-0000-4000-8000-000000000003';
+    const later = oneRun(NOW.getTime() + MINUTE);
+    const jobs = new Map([
+      ['Job-A', oneRun(NOW.getTime())],
+      ['job-a', later],
+    ]);
+    await twins.saveTenant(tenant, [...jobs], jobs);
+    expect((await store.load(tenant)).get('job-a')).toEqual(later);
+  });
+
   it('loads the histories of the jobs asked for (none for a job with no row), and a damaged marks row reads the rows', async () => {
     const { store, table } = recordedStore();
     const tenant = 'c0ffee00-0000-4000-8000-000000000002';
