@@ -131,6 +131,18 @@ describe('job histories in Table Storage: read by their keys, never by a partiti
     expect((await store.load(tenant)).get('job-a')).toEqual(later);
   });
 
+  it("keeps a job whose id Graph gave as the marks row's key apart from the marks row", async () => {
+    const { store } = recordedStore();
+    const tenant = 'c0ffee00-0000-4000-8000-000000000004';
+    const jobs = new Map([
+      [`~marks_${tenant}`, oneRun(NOW.getTime())],
+      ['job-a', oneRun(NOW.getTime() + MINUTE)],
+    ]);
+    await store.saveTenant(tenant, [...jobs], jobs);
+    expect((await store.load(tenant, [...jobs.keys()])).size).toBe(2);
+    expect((await store.marks(tenant)).get('job-a')?.lastRunAt).toBe(NOW.getTime() + MINUTE);
+  });
+
   it('loads the histories of the jobs asked for (none for a job with no row), and a damaged marks row reads the rows', async () => {
     const { store, table } = recordedStore();
     const tenant = 'c0ffee00-0000-4000-8000-000000000002';
