@@ -14,12 +14,13 @@ import type { Logger } from '../util/log';
  * What the cycle learns of each job across runs, after its tenant is read: when a job has
  * something to add (worthReading), the histories of the tenant's jobs are loaded (by their keys),
  * each last run and the failures the logs counted since are added (lib/evaluate/history.ts), the
- * rows that changed are written with the tenant's marks row (one transaction), and what the rules read of each (`quarantine-likely`,
- * `provisioning-failures` in baseline mode, `job-stalled`'s learnt interval) is put on the
- * observation: only that part is held until the cycle ends (heldForRules). A history that cannot
- * be read, or was not read (nothing to add), leaves `observation.history` unset: the alerts built
- * on it are held, not resolved. Learning follows `provisioning-failures`' `learning` per job
- * (`pinned` and `off` learn no more failures; runs are always kept, for the forecast).
+ * rows that changed are written with the tenant's marks row (one transaction), and what the rules
+ * read of each (`quarantine-likely`, `provisioning-failures` in baseline mode, `job-stalled`'s
+ * learnt interval) is put on the observation: only that part is held until the cycle ends
+ * (heldForRules). A history that cannot be read, or was not read (nothing to add), leaves
+ * `observation.history` unset: the alerts built on it are held, not resolved. Learning follows
+ * `provisioning-failures`' `learning` per job (`pinned` and `off` learn no more failures; runs are
+ * always kept, for the forecast).
  */
 
 export interface BaselineDeps {

@@ -1,5 +1,5 @@
 import { TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import { isConflict, isNotFound, PROPERTY_BUDGET_CHARS, tableCreator } from './table';
+import { isConflict, isNotFound, MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, tableCreator } from './table';
 
 export const DISCOVERY_TABLE = 'SyncWatchDiscovery';
 
@@ -49,8 +49,6 @@ const SWEEP_ROW = '~sweep';
  * shares made each read test every tenant's row (12 ms at 10,000 tenants, against 1.4 ms).
  */
 const snapshotRow = (partitionKey: string) => `${SWEEP_ROW}_${partitionKey}`;
-/** Table Storage takes at most 100 actions per transaction, all in one partition. */
-const TRANSACTION_LIMIT = 100;
 
 interface ServicePrincipalEntity {
   partitionKey: string;
@@ -103,19 +101,12 @@ function stringMap(text: string | undefined): Record<string, string> {
 }
 
 function fromEntity(entity: ServicePrincipalEntity): KnownServicePrincipal {
-  let jobsFirstSeen: Record<string, string> = {};
-  try {
-    const parsed = JSON.parse(entity.jobsFirstSeen) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-      jobsFirstSeen = parsed as Record<string, string>;
-  } catch {
-    // A damaged row loses its first-seen times only: they start again from now.
-  }
   const sp: KnownServicePrincipal = {
     id: entity.spId,
     appId: entity.appId ?? '',
     displayName: entity.displayName ?? entity.spId,
-    jobsFirstSeen,
+    // A damaged row loses its first-seen times only: they start again from now.
+    jobsFirstSeen: stringMap(entity.jobsFirstSeen),
   };
   if (entity.applicationTemplateId) sp.applicationTemplateId = entity.applicationTemplateId;
   if (entity.missingSince) sp.missingSince = entity.missingSince;
@@ -226,7 +217,7 @@ export class DiscoveryStore implements DiscoveryCache {
     try {
       await this.table.deleteEntity(safeKey(tenantId), key);
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      if (!isNotFound(error)) throw error;
     }
   }
 
@@ -240,16 +231,7 @@ export class DiscoveryStore implements DiscoveryCache {
 
   async forgetTenant(tenantId: string): Promise<void> {
     await this.ensureTable();
-    const partitionKey = safeKey(tenantId);
-    const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
-    const actions: TransactionAction[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
-      actions.push(['delete', { partitionKey, rowKey: String(entity.rowKey) }]);
-    // The sweep rows last, as a sweep writes them last: a half-forgotten tenant is swept again.
-    const last = (action: TransactionAction) => Number(String(action[1].rowKey).startsWith(SWEEP_ROW));
-    actions.sort((a, b) => last(a) - last(b));
-    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT)
-      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
+    await this.deleteRows(safeKey(tenantId), () => true);
   }
 
   private async sweepRow(partitionKey: string, rowKey: string): Promise<SweepEntity | undefined> {
@@ -336,8 +318,8 @@ export class DiscoveryStore implements DiscoveryCache {
       const rowKey = String(entity.rowKey);
       if (rowKey !== SWEEP_ROW && !keep.has(rowKey)) actions.push(['delete', { partitionKey, rowKey }]);
     }
-    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT) {
-      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
+    for (let start = 0; start < actions.length; start += MAX_TRANSACTION_OPERATIONS) {
+      await this.table.submitTransaction(actions.slice(start, start + MAX_TRANSACTION_OPERATIONS));
     }
     await this.table.upsertEntity(
       { partitionKey, rowKey: SWEEP_ROW, sweptAt: snapshot.sweptAt, count: snapshot.servicePrincipals.length },
@@ -346,13 +328,18 @@ export class DiscoveryStore implements DiscoveryCache {
     this.rowsLeft.add(partitionKey);
   }
 
-  /** Deletes the rows of a partition that `which` names. */
+  /**
+   * Deletes the rows of a partition that `which` names, the sweep rows last, as a sweep writes them
+   * last: a tenant half forgotten is swept again.
+   */
   private async deleteRows(partitionKey: string, which: (rowKey: string) => boolean): Promise<void> {
     const filter = `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`;
     const actions: TransactionAction[] = [];
     for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }))
       if (which(String(entity.rowKey))) actions.push(['delete', { partitionKey, rowKey: String(entity.rowKey) }]);
-    for (let start = 0; start < actions.length; start += TRANSACTION_LIMIT)
-      await this.table.submitTransaction(actions.slice(start, start + TRANSACTION_LIMIT));
+    const last = (action: TransactionAction) => Number(String(action[1].rowKey).startsWith(SWEEP_ROW));
+    actions.sort((a, b) => last(a) - last(b));
+    for (let start = 0; start < actions.length; start += MAX_TRANSACTION_OPERATIONS)
+      await this.table.submitTransaction(actions.slice(start, start + MAX_TRANSACTION_OPERATIONS));
   }
 }
