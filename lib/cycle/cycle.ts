@@ -373,13 +373,6 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const errors: string[] = [];
   await deps.outbox.ready();
 
-  const observeBy = deadline.within(budget.limits.observeMs);
-  const kqlRun = runKql(deps, observeBy, errors);
-  const plan = openLogAlerts(deps);
-  const observed: Observed = deps.fanOut
-    ? await deps.fanOut.observe(deps, budget, observeBy, errors, plan)
-    : await observeHere(deps, budget, observeBy, errors, plan);
-
   // Counted as messages go out, so a Table Storage failure after some were sent still reports them.
   const delivery: DeliveryResult = { sent: 0, waiting: 0 };
   let current: Map<string, AlertRecord> | undefined;
@@ -422,13 +415,23 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
     }
   };
 
+  const observeBy = deadline.within(budget.limits.observeMs);
+  const kqlRun = runKql(deps, observeBy, errors);
+  const plan = openLogAlerts(deps);
+  // Past one instance, the job alerts of the batches reported so far go out while the rest are read.
+  const observed: Observed = deps.fanOut
+    ? await deps.fanOut.observe(deps, budget, observeBy, errors, plan, (some) =>
+        deliver(some, undefined, undefined, 'jobs'),
+      )
+    : await observeHere(deps, budget, observeBy, errors, plan);
+
   let evidence = observed.jobs;
   let phase: Phase = 'all';
   if (observed.logs) {
     const logs = observed.logs();
     // The job alerts first, unless the logs are read within a moment (then one delivery tells
     // both, grouped as they belong): a quarantine does not wait for every tenant's logs.
-    if (!(await settlesWithin(logs, LOGS_GRACE_MS))) {
+    if (observed.jobsDeliveredEarly || !(await settlesWithin(logs, LOGS_GRACE_MS))) {
       await deliver(evidence, undefined, undefined, 'jobs');
       phase = 'logs';
     }

@@ -220,6 +220,12 @@ export interface FanOut {
   observe: ObserveStage;
 }
 
+/**
+ * Delivers the job alerts of some tenants while the others are still being read: the fan-out's
+ * waves (lib/fanout/planner.ts). Each tenant is in one wave at most, and then not in `jobs`.
+ */
+export type EarlyJobs = (some: Evidence) => Promise<void>;
+
 /** The observe stage of a cycle: here (observeHere) or fanned out (FanOut). */
 export type ObserveStage = (
   deps: ObserveDeps,
@@ -227,16 +233,19 @@ export type ObserveStage = (
   observeBy: Deadline,
   errors: string[],
   plan?: LogPlanInput,
+  early?: EarlyJobs,
 ) => Promise<Observed>;
 
 /**
- * What observing gave the cycle: every tenant's jobs, judged first; and, when provisioning logs
- * are read in a second part (this process's reads), the evidence once the due logs are read (the
- * same observations, with their logs and coverage).
+ * What observing gave the cycle: every tenant's jobs, judged first (but those given to `early`);
+ * and, when provisioning logs are read in a second part, the evidence once the due logs are read
+ * (every tenant, with their logs and coverage).
  */
 export interface Observed {
   jobs: Evidence;
   logs?: () => Promise<Evidence>;
+  /** Some tenants' job alerts went out early (`early`): `jobs` leaves them out, so it is delivered on its own, never with the logs. */
+  jobsDeliveredEarly?: boolean;
 }
 
 /** Reads every tenant in this process, and reports what could not be read. */

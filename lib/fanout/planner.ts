@@ -5,6 +5,7 @@ import {
   logsSettled,
   observeTenants,
   reportProblems,
+  type EarlyJobs,
   type Evidence,
   type LogPlanInput,
   type FanOut,
@@ -25,8 +26,10 @@ import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-sto
  * per batch of tenants on the queue, so Azure Functions' own scale controller spreads the reading
  * over instances of the queue-triggered function (functions/observe.ts), and waits for their
  * reports until every batch has reported or the cycle's observe deadline has passed. Then the
- * cycle goes on as usual, here, under the planning lease: notifications are planned once per cycle
- * from every tenant's findings, so grouping per recipient set stays what it is without a fan-out.
+ * cycle goes on as usual, here, under the planning lease: notifications are planned from the
+ * tenants' findings, grouped per recipient set as without a fan-out. While it waits, the job alerts
+ * of the batches reported so far go out in waves (jobWaves: after 10 s, then at doubling
+ * intervals up to 30 s), so a quarantine is not held until the last of a thousand batches has reported.
  *
  * Nothing is skipped silently: a batch no instance reported in time (an instance lost or too slow)
  * makes each of its tenants "not checked" (a problem of the tenant, named in the cycle's errors; its
@@ -42,6 +45,8 @@ export interface QueueFanOutOptions {
   pollMs?: number;
   /** Wall clock (epoch ms). */
   now?: () => number;
+  /** When the first wave of job alerts may go out (default FIRST_WAVE_MS). */
+  firstWaveMs?: number;
 }
 
 /** Tenants per message by default: small enough that a lost instance costs few tenants, large enough that 1,000 tenants are 100 messages. */
@@ -102,19 +107,74 @@ async function enqueue(
   });
 }
 
-/** Waits until every enqueued batch has reported, or the observe deadline (and a little grace for the last writes) has passed. */
+/**
+ * Waits until every enqueued batch has reported, or the observe deadline (and a little grace for
+ * the last writes) has passed; `progress` is told which batches have reported at each look.
+ */
 async function awaitReports(
   options: QueueFanOutOptions,
   cycle: string,
   expected: number[],
   until: Deadline,
+  progress?: (reported: Set<number>) => Promise<void>,
 ): Promise<void> {
   const pollMs = options.pollMs ?? 250;
   for (;;) {
     const reported = await options.store.reportedBatches(cycle);
     if (expected.every((b) => reported.has(b)) || until.expired()) return;
+    await progress?.(reported);
     await sleep(Math.min(pollMs, until.remainingMs()), until.signal);
   }
+}
+
+/**
+ * When the job alerts of the batches reported so far go out while the others are still being read
+ * (a wave): the first this long after the messages are sent, each next one twice as long after the
+ * last, up to MAX_WAVE_INTERVAL_MS. A quarantine in the first batches is emailed within seconds,
+ * one in a later batch at most about 30 s after its batch reported, and a first cycle's troubles
+ * (found in every batch) go out in a handful of grouped emails, not one per batch: at most five
+ * waves (10, 30, 60, 90 and 120 s) within the default cycle's 144 s of reading.
+ */
+const FIRST_WAVE_MS = 10_000;
+const MAX_WAVE_INTERVAL_MS = 30_000;
+
+/**
+ * The waves of a cycle's first part: each delivers the evidence of the batches reported since the
+ * last (`early`), so each tenant's job conditions are judged once a cycle, as without waves (an
+ * alert's pending count moves once a cycle). `delivered` names the batches given so far: the
+ * part's own evidence leaves them out.
+ */
+function jobWaves(
+  options: QueueFanOutOptions,
+  cycle: string,
+  deps: ObserveDeps,
+  early: EarlyJobs,
+): { progress: (reported: Set<number>) => Promise<void>; delivered: Set<number> } {
+  const now = options.now ?? Date.now;
+  const delivered = new Set<number>();
+  let interval = options.firstWaveMs ?? FIRST_WAVE_MS;
+  let nextAt = now() + interval;
+  return {
+    delivered,
+    async progress(reported) {
+      if (now() < nextAt || ![...reported].some((b) => !delivered.has(b))) return;
+      let reports: BatchReport[];
+      try {
+        reports = (await options.store.readReports(cycle)).filter((r) => !delivered.has(r.batch));
+      } catch (error) {
+        // Not lost: the part's own read takes them.
+        deps.log.warn(
+          `fan-out: the reports so far could not be read for an early delivery: ${(error as Error).message}`,
+        );
+        return;
+      }
+      if (reports.length === 0) return;
+      for (const r of reports) delivered.add(r.batch);
+      await early(combine(deps, reports, [], [], undefined));
+      interval = Math.min(2 * interval, MAX_WAVE_INTERVAL_MS);
+      nextAt = now() + interval;
+    },
+  };
 }
 
 /** The evidence of the reports, of the tenants read here, and of the tenants nobody reported. */
@@ -171,11 +231,12 @@ async function collect(
   until: Deadline,
   observeBy: Deadline,
   errors: string[],
+  progress?: (reported: Set<number>) => Promise<void>,
 ): Promise<{ reports: BatchReport[]; lost: TenantReading[] }> {
   const sent = messages.filter((_, i) => enqueued[i]).map((m) => m.batch);
   let reports: BatchReport[] = [];
   try {
-    await awaitReports(options, partition, sent, until);
+    await awaitReports(options, partition, sent, until, progress);
     reports = await options.store.readReports(partition);
   } catch (error) {
     errors.push(`fan-out: the reports of cycle ${partition} could not be read: ${(error as Error).message}`);
@@ -237,7 +298,7 @@ async function openLogAlertsOf(targets: Target[], plan: LogPlanInput | undefined
 
 export function queueFanOut(options: QueueFanOutOptions): FanOut {
   return {
-    async observe(deps, budget, observeBy, errors, plan) {
+    async observe(deps, budget, observeBy, errors, plan, early) {
       const now = options.now ?? Date.now;
       const started = now();
       const cycle = `${new Date(started).toISOString()}_${randomUUID().slice(0, 8)}`;
@@ -281,12 +342,17 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
       // A little past the observe deadline: the last reports are being written.
       const until = () => budget.deadline().within(observeBy.remainingMs() + Math.min(budget.limits.callMs, 5000));
       const partErrors = twoParts ? [] : errors;
-      const first = await collect(options, cycle, messages, enqueued, until(), observeBy, partErrors);
+      // Waves only with two parts: a single part judges every condition at once, and a tenant's
+      // job conditions would be judged twice in a cycle (in its wave and in the part).
+      const waves = twoParts && early ? jobWaves(options, cycle, deps, early) : undefined;
+      const first = await collect(options, cycle, messages, enqueued, until(), observeBy, partErrors, waves?.progress);
       await closePart(options, cycle, first, messages.length, deps);
       const local = await localRead;
       if (!twoParts) return { jobs: combine(deps, first.reports, await logsSettled(local), first.lost, errors) };
+      const rest = first.reports.filter((r) => !waves?.delivered.has(r.batch));
       return {
-        jobs: combine(deps, first.reports, local, first.lost, undefined),
+        jobs: combine(deps, rest, local, first.lost, undefined),
+        ...(waves?.delivered.size ? { jobsDeliveredEarly: true } : {}),
         logs: async () => {
           const partition = logsCycle(cycle);
           const second = await collect(options, partition, messages, enqueued, until(), observeBy, errors);

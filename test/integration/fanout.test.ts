@@ -248,6 +248,53 @@ describe('fan-out to the queue-triggered function', () => {
     expect(world.cloud.acs.messages().slice(before)).toHaveLength(1);
   });
 
+  it('emails the quarantines of the batches reported so far while a slow batch is still being read (a wave)', async () => {
+    // Two new quarantines: one in the first batch, one in the last, whose tenant answers slowly.
+    const quarantine = (tenant: string, sp: string) =>
+      world.cloud.control.setJob(tenant, jobIdFor('Azure2Azure', tenant, guidFrom(sp)), {
+        state: 'quarantined',
+        quarantine: { reason: 'EncounteredQuarantineException' },
+      });
+    const slow = TENANTS[11]!;
+    quarantine(TENANTS[2]!, 'fanout-sp-3-0');
+    quarantine(slow, 'fanout-sp-12-0');
+    // Paused by an admin, in the first batch: its alert waits one more cycle (pendingCycles 1) if judged once this cycle.
+    const paused = jobIdFor('Azure2Azure', TENANTS[1]!, guidFrom('fanout-sp-2-0'));
+    world.cloud.control.setJob(TENANTS[1]!, paused, { state: 'paused' });
+    world.cloud.control.injectFault({ status: 200, delayMs: 1000, times: 1000, tenantId: slow });
+    const env = { ...workerEnv, WATCH_TENANTS: TENANTS.join(',') };
+    const settings = loadSettings(env);
+    const deps = cycleDepsFromSettings(settings, env, memoryLogger(), undefined, { fanOut: true, limits: LIMITS });
+    // The timer's fan-out, with its first wave after 1 s instead of 10 (the test's cycle reads for 8 s).
+    deps.fanOut = queueFanOut({
+      queue: QueueServiceClient.fromConnectionString(storage).getQueueClient(FANOUT_QUEUE),
+      store: fanOutStore(settings, keptCredentials(settings, env).azure, deps.budget!.calls()),
+      batchSize: 3,
+      pollMs: 50,
+      firstWaveMs: 1000,
+    });
+    const before = world.cloud.acs.messages().length;
+    const summary = await runCycle(deps);
+    expect(summary.errors).toEqual([]);
+    const emails = world.cloud.acs
+      .messages()
+      .slice(before)
+      .map((m) => m.plainText ?? '');
+    // The emails that tell of a quarantine: alone (its title) or grouped (a line of the list); not a mention among those still open.
+    const naming = (sp: string) =>
+      emails.flatMap((text, i) => (new RegExp(`^(Quarantined: |- )${sp} \\(`, 'm').test(text) ? [i] : []));
+    // Without waves both would be in one email, sent once the slow batch reported. Each is emailed once.
+    expect(naming('Partner 3.0'), emails.join('\n----\n')).toHaveLength(1);
+    expect(naming('Partner 12.0'), emails.join('\n----\n')).toHaveLength(1);
+    expect(naming('Partner 12.0')[0]).toBeGreaterThan(naming('Partner 3.0')[0]!);
+    // Each tenant's jobs were read once, and judged once: the paused job's alert is pending, not firing.
+    expect(Object.fromEntries(jobReads())).toEqual(Object.fromEntries(TENANTS.map((t) => [t, 2])));
+    const alerts = [...(await deps.alerts.loadAll()).values()];
+    expect(alerts.filter((a) => a.labels.jobId === paused).map((a) => `${a.labels.condition}:${a.state}`)).toEqual([
+      'job-disabled:pending',
+    ]);
+  });
+
   it('reports the tenants of a worker lost in the middle of its batch as not checked, and reads all the others once', async () => {
     const { summary } = await timerCycle(ALL);
     // The first batch (the doomed tenant and the next two) was taken by a worker that died holding it.
