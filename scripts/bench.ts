@@ -39,7 +39,7 @@ import { queueExtensionSettings } from '../emulators/queue-host';
 import { measureColdStart, type ColdStart } from './bench/cold-start';
 import { NODE_BUNDLE } from './bundle';
 import type { CycleFigures, RunSpec } from './bench/monitor';
-import { benchJobId, benchTenantId, JOBS_PER_TENANT } from './bench/world';
+import { benchJobId, benchTenantId, healthyTenantFrom, JOBS_PER_TENANT } from './bench/world';
 
 const root = resolve(__dirname, '..');
 
@@ -441,7 +441,13 @@ const SCHEDULE_MS = 5 * 60_000;
 const DEFAULT_LIMITS = limitsFor(SCHEDULE_MS);
 
 /** Main's figures before issue 20 (bench/results.json of 2026-11-27, 1,000 x 5 at 100 ms): logs read every cycle. */
-const BEFORE = { cycleWithLogsMs: 87_400, firstEmailMs: 89_000, jobsOnlyMs: 8_000 };
+const BEFORE = {
+  cycleWithLogsMs: 87_400,
+  firstEmailMs: 89_000,
+  jobsOnlyMs: 8_000,
+  /** The 10,000-tenant fan-out's first email before the waves (bench/results.json of a0ba538, its first cycle). */
+  fanOutFirstEmailMs: 154_500,
+};
 
 /**
  * A world's monitor run: a fresh process's first cycle, as a new user's `npm run cycle`, then a
@@ -598,6 +604,7 @@ function logReadsLine(c: CycleFigures, tenants: number): string {
  */
 async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> {
   const tenants = o.fanOutWorld;
+  const midTenant = healthyTenantFrom(Math.floor(tenants / 2));
   const { info, child } = await startCloud(tenants, o.latencyMs, o.fanOutJobs);
   const fanInFlight = Math.min(
     tenants,
@@ -634,6 +641,9 @@ async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> 
           newRuns: true,
           everyCycleUpTo: o.fanOutEveryCycleUpTo,
           graphEndpoint: info.graphEndpoint,
+          // A job of a healthy tenant halfway down the batches is quarantined before the steady
+          // cycle: its email waits for its batch's report (and the next wave), not the first's.
+          newQuarantine: { tenantId: benchTenantId(midTenant), jobId: benchJobId(midTenant, 1) },
         } satisfies RunSpec),
       });
       const coresBusy = busy();
@@ -743,6 +753,11 @@ function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined):
   console.log(
     `  steady cycle ${s(steady.ms)} against the default schedule's deadline of ${s(fan.deadlineMs)} (reading ends by ${s(fan.observeMs)}); ` +
       `first cycle ${s(first.ms)}; ${steady.errors} error(s) in the steady cycle (${n(steady.tenantsUnreadable)} of ${n(fan.tenants)} tenants not read)`,
+  );
+  console.log(
+    `  job alerts in waves: the first cycle's first email ${first.firstSentMs !== undefined ? s(first.firstSentMs) : 'never'} after its start; ` +
+      `a new quarantine of a tenant halfway down the batches emailed ${steady.firstSentMs !== undefined ? s(steady.firstSentMs) : 'never'} into the steady cycle ` +
+      `(before the waves: once every batch had reported its jobs, ${s(BEFORE.fanOutFirstEmailMs)} in the first cycle)`,
   );
   if (fan.coresBusy) {
     const [busiest, cores] = Object.entries(fan.coresBusy).sort((a, b) => b[1] - a[1])[0] ?? [];

@@ -33,6 +33,13 @@ function troubleOf(index: number): Trouble | undefined {
 export const benchTenantId = (index: number): string => guidFrom(`bench-tenant-${index}`);
 
 /** The tenants of an N-tenant world that are in trouble (lower-case IDs). */
+/** The index of a tenant never in trouble at or after `index`. */
+export function healthyTenantFrom(index: number): number {
+  let i = index;
+  while (troubleOf(i)) i++;
+  return i;
+}
+
 export function troubledTenants(tenants: number): Set<string> {
   const ids = new Set<string>();
   for (let i = 0; i < tenants; i++) if (troubleOf(i)) ids.add(benchTenantId(i).toLowerCase());
