@@ -418,12 +418,11 @@ export async function runCycle(deps: CycleDeps): Promise<CycleSummary> {
   const observeBy = deadline.within(budget.limits.observeMs);
   const kqlRun = runKql(deps, observeBy, errors);
   const plan = openLogAlerts(deps);
-  // Past one instance, the job alerts of the batches reported so far go out while the rest are read.
+  // The job alerts of the tenants read so far go out in waves while the rest are read (lib/cycle/waves.ts).
+  const early = (some: Evidence) => deliver(some, undefined, undefined, 'jobs');
   const observed: Observed = deps.fanOut
-    ? await deps.fanOut.observe(deps, budget, observeBy, errors, plan, (some) =>
-        deliver(some, undefined, undefined, 'jobs'),
-      )
-    : await observeHere(deps, budget, observeBy, errors, plan);
+    ? await deps.fanOut.observe(deps, budget, observeBy, errors, plan, early)
+    : await observeHere(deps, budget, observeBy, errors, plan, early);
 
   let evidence = observed.jobs;
   let phase: Phase = 'all';

@@ -19,6 +19,8 @@ export interface CycleLimits {
   callMs: number;
   /** The longest Retry-After honoured; a longer one gives the request up for this cycle. */
   maxRetryAfterMs: number;
+  /** When the first wave of job alerts may go out while tenants are still being read (default: lib/cycle/waves.ts). */
+  firstWaveMs?: number;
 }
 
 /** `functionTimeout` in host.json (00:04:30); a test keeps the two equal. */

@@ -28,6 +28,7 @@ import { tenantCoverage } from '../observe/coverage';
 import type { TenantCoverage } from '../model/coverage';
 import { worthWriting, type CoverageStore, type StoredCoverage } from '../store/coverage-store';
 import { updateHistories, type BaselineDeps } from './baselines';
+import { WaveSchedule } from './waves';
 
 /**
  * The observe step of a cycle: every tenant read in parallel, each under its own deadline (its jobs,
@@ -221,8 +222,8 @@ export interface FanOut {
 }
 
 /**
- * Delivers the job alerts of some tenants while the others are still being read: the fan-out's
- * waves (lib/fanout/planner.ts). Each tenant is in one wave at most, and then not in `jobs`.
+ * Delivers the job alerts of some tenants while the others are still being read: a wave
+ * (lib/cycle/waves.ts). Each tenant is in one wave at most, and then not in `jobs`.
  */
 export type EarlyJobs = (some: Evidence) => Promise<void>;
 
@@ -248,9 +249,61 @@ export interface Observed {
   jobsDeliveredEarly?: boolean;
 }
 
-/** Reads every tenant in this process, and reports what could not be read. */
-export const observeHere: ObserveStage = async (deps, budget, observeBy, errors, plan) => {
-  const readings = await observeTenants(deps, budget, observeBy, errors, plan);
+/** How often the waves look again when one is due and no tenant has been read since the last. */
+const WAVE_POLL_MS = 250;
+
+/**
+ * The waves of this process's reading (lib/cycle/waves.ts): each delivers the job alerts of the
+ * tenants read since the last (`read`) while the others are still being read. `given` names the
+ * readings a wave took: the jobs part leaves them out, so each tenant's job conditions are judged
+ * once a cycle. `stop` waits for a wave under way (and throws what it threw).
+ */
+function readingWaves(deps: Pick<ObserveDeps, 'policy'>, schedule: WaveSchedule, early: EarlyJobs) {
+  const given = new Set<TenantReading>();
+  let read: TenantReading[] = [];
+  let sending: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const arm = (): void => {
+    if (!stopped) timer = setTimeout(fire, Math.max(schedule.waitMs(), WAVE_POLL_MS));
+  };
+  const fire = (): void => {
+    if (stopped) return;
+    if (read.length === 0) return arm();
+    const some = read;
+    read = [];
+    for (const r of some) given.add(r);
+    sending = early(evidenceOf(some, deps)).finally(() => {
+      schedule.sent();
+      arm();
+    });
+    // Handled when the waves stop; until then an error must not count as unhandled.
+    sending.catch(() => undefined);
+  };
+  arm();
+  return {
+    given,
+    read: (reading: TenantReading) => void read.push(reading),
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await sending;
+    },
+  };
+}
+
+/**
+ * Reads every tenant in this process, and reports what could not be read. With the logs read in a
+ * second part, the job alerts of the tenants read so far go out in waves meanwhile (`early`).
+ */
+export const observeHere: ObserveStage = async (deps, budget, observeBy, errors, plan, early) => {
+  const waves = deps.logs && early ? readingWaves(deps, new WaveSchedule(budget.limits.firstWaveMs), early) : undefined;
+  let readings: TenantReading[];
+  try {
+    readings = await observeTenants(deps, budget, observeBy, errors, plan, waves?.read);
+  } finally {
+    await waves?.stop();
+  }
   reportProblems(
     readings.map((r) => r.observation),
     deps.log,
@@ -258,8 +311,12 @@ export const observeHere: ObserveStage = async (deps, budget, observeBy, errors,
   );
   // Without provisioning logs, one delivery: once every tenant's history and coverage are done.
   if (!deps.logs) return { jobs: evidenceOf(await logsSettled(readings), deps) };
-  const jobs = evidenceOf(readings, deps);
-  return { jobs, logs: async () => evidenceOf(await logsSettled(readings), deps) };
+  const jobs = evidenceOf(waves ? readings.filter((r) => !waves.given.has(r)) : readings, deps);
+  return {
+    jobs,
+    logs: async () => evidenceOf(await logsSettled(readings), deps),
+    ...(waves?.given.size ? { jobsDeliveredEarly: true } : {}),
+  };
 };
 
 /**
@@ -574,6 +631,8 @@ export async function observeTenants(
   observeBy: Deadline,
   errors: string[],
   plan?: LogPlanInput,
+  /** Told of each tenant as soon as its jobs are read. */
+  onRead?: (reading: TenantReading) => void,
 ): Promise<TenantReading[]> {
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   let jobsDone: () => void = () => undefined;
@@ -586,9 +645,11 @@ export async function observeTenants(
     storeSlots: new Slots(STORE_CONCURRENCY),
   };
   try {
-    return await mapLimit(deps.targets, concurrency, (target) =>
-      observeOne(target, deps, budget, observeBy, errors, shared),
-    );
+    return await mapLimit(deps.targets, concurrency, async (target) => {
+      const reading = await observeOne(target, deps, budget, observeBy, errors, shared);
+      onRead?.(reading);
+      return reading;
+    });
   } finally {
     jobsDone();
   }

@@ -14,6 +14,7 @@ import {
   type ObserveDeps,
 } from '../cycle/observe';
 import { Deadline, seconds, sleep } from '../util/deadline';
+import { WaveSchedule } from '../cycle/waves';
 import { fingerprintOf } from '../evaluate/evaluate';
 import { NOT_CHECKED } from '../evaluate/rules/tenant-unreadable';
 import { mapLimit } from '../util/map-limit';
@@ -28,8 +29,8 @@ import type { BatchReport, FanOutStore, TenantReport } from '../store/fanout-sto
  * reports until every batch has reported or the cycle's observe deadline has passed. Then the
  * cycle goes on as usual, here, under the planning lease: notifications are planned from the
  * tenants' findings, grouped per recipient set as without a fan-out. While it waits, the job alerts
- * of the batches reported so far go out in waves (jobWaves: after 10 s, then at doubling
- * intervals up to 30 s), so a quarantine is not held until the last of a thousand batches has reported.
+ * of the batches reported so far go out in waves (jobWaves, lib/cycle/waves.ts), so a quarantine
+ * is not held until the last of a thousand batches has reported.
  *
  * Nothing is skipped silently: a batch no instance reported in time (an instance lost or too slow)
  * makes each of its tenants "not checked" (a problem of the tenant, named in the cycle's errors; its
@@ -45,8 +46,6 @@ export interface QueueFanOutOptions {
   pollMs?: number;
   /** Wall clock (epoch ms). */
   now?: () => number;
-  /** When the first wave of job alerts may go out (default FIRST_WAVE_MS). */
-  firstWaveMs?: number;
 }
 
 /** Tenants per message by default: small enough that a lost instance costs few tenants, large enough that 1,000 tenants are 100 messages. */
@@ -128,17 +127,6 @@ async function awaitReports(
 }
 
 /**
- * When the job alerts of the batches reported so far go out while the others are still being read
- * (a wave): the first this long after the messages are sent, each next one twice as long after the
- * last, up to MAX_WAVE_INTERVAL_MS. A quarantine in the first batches is emailed within seconds,
- * one in a later batch at most about 30 s after its batch reported, and a first cycle's troubles
- * (found in every batch) go out in a handful of grouped emails, not one per batch: at most five
- * waves (10, 30, 60, 90 and 120 s) within the default cycle's 144 s of reading.
- */
-const FIRST_WAVE_MS = 10_000;
-const MAX_WAVE_INTERVAL_MS = 30_000;
-
-/**
  * The waves of a cycle's first part: each delivers the evidence of the batches reported since the
  * last (`early`), so each tenant's job conditions are judged once a cycle, as without waves (an
  * alert's pending count moves once a cycle). `delivered` names the batches given so far: the
@@ -148,16 +136,14 @@ function jobWaves(
   options: QueueFanOutOptions,
   cycle: string,
   deps: ObserveDeps,
+  schedule: WaveSchedule,
   early: EarlyJobs,
 ): { progress: (reported: Set<number>) => Promise<void>; delivered: Set<number> } {
-  const now = options.now ?? Date.now;
   const delivered = new Set<number>();
-  let interval = options.firstWaveMs ?? FIRST_WAVE_MS;
-  let nextAt = now() + interval;
   return {
     delivered,
     async progress(reported) {
-      if (now() < nextAt || ![...reported].some((b) => !delivered.has(b))) return;
+      if (!schedule.due() || ![...reported].some((b) => !delivered.has(b))) return;
       let reports: BatchReport[];
       try {
         reports = (await options.store.readReports(cycle)).filter((r) => !delivered.has(r.batch));
@@ -171,8 +157,7 @@ function jobWaves(
       if (reports.length === 0) return;
       for (const r of reports) delivered.add(r.batch);
       await early(combine(deps, reports, [], [], undefined));
-      interval = Math.min(2 * interval, MAX_WAVE_INTERVAL_MS);
-      nextAt = now() + interval;
+      schedule.sent();
     },
   };
 }
@@ -344,7 +329,10 @@ export function queueFanOut(options: QueueFanOutOptions): FanOut {
       const partErrors = twoParts ? [] : errors;
       // Waves only with two parts: a single part judges every condition at once, and a tenant's
       // job conditions would be judged twice in a cycle (in its wave and in the part).
-      const waves = twoParts && early ? jobWaves(options, cycle, deps, early) : undefined;
+      const waves =
+        twoParts && early
+          ? jobWaves(options, cycle, deps, new WaveSchedule(budget.limits.firstWaveMs, options.now), early)
+          : undefined;
       const first = await collect(options, cycle, messages, enqueued, until(), observeBy, partErrors, waves?.progress);
       await closePart(options, cycle, first, messages.length, deps);
       const local = await localRead;

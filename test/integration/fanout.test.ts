@@ -263,15 +263,10 @@ describe('fan-out to the queue-triggered function', () => {
     world.cloud.control.setJob(TENANTS[1]!, paused, { state: 'paused' });
     world.cloud.control.injectFault({ status: 200, delayMs: 1000, times: 1000, tenantId: slow });
     const env = { ...workerEnv, WATCH_TENANTS: TENANTS.join(',') };
-    const settings = loadSettings(env);
-    const deps = cycleDepsFromSettings(settings, env, memoryLogger(), undefined, { fanOut: true, limits: LIMITS });
-    // The timer's fan-out, with its first wave after 1 s instead of 10 (the test's cycle reads for 8 s).
-    deps.fanOut = queueFanOut({
-      queue: QueueServiceClient.fromConnectionString(storage).getQueueClient(FANOUT_QUEUE),
-      store: fanOutStore(settings, keptCredentials(settings, env).azure, deps.budget!.calls()),
-      batchSize: 3,
-      pollMs: 50,
-      firstWaveMs: 1000,
+    // The first wave after 1 s instead of 5 (the test's cycle reads for 8 s).
+    const deps = cycleDepsFromSettings(loadSettings(env), env, memoryLogger(), undefined, {
+      fanOut: true,
+      limits: { ...LIMITS, firstWaveMs: 1000 },
     });
     const before = world.cloud.acs.messages().length;
     const summary = await runCycle(deps);

@@ -18,6 +18,7 @@ import {
   NORTHWIND_JOB,
   quarantine,
   SERVICENOW_JOB,
+  WOODGROVE_JOB,
 } from '../support/demo';
 
 /**
@@ -92,6 +93,31 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
     expect(summary.coverage?.degraded).toEqual({ 'provisioning-logs': 1 });
     const northwind = await world.deps().coverage?.load(NORTHWIND);
     expect(northwind?.coverage.checks.find((c) => c.check === 'provisioning-logs')?.state).toBe('degraded');
+  });
+
+  it("a quarantine read early is emailed in a wave while a slow tenant's jobs are still being read, and each tenant is judged once", async () => {
+    quarantine(world, CONTOSO, FABRIKAM_JOB, { reason: 'EncounteredQuarantineException' });
+    quarantine(world, NORTHWIND, NORTHWIND_JOB, { reason: 'EncounteredQuarantineException' });
+    // Paused by an admin: its alert waits one more cycle (pendingCycles 1), so it fires now only if judged twice.
+    world.cloud.control.setJob(CONTOSO, WOODGROVE_JOB, { state: 'paused' });
+    // Northwind answers every Graph request a second late: its jobs are read after the first wave (0.5 s).
+    world.cloud.control.injectFault({ status: 200, delayMs: 1000, times: 1000, tenantId: NORTHWIND });
+    const slow: CycleLimits = { ...FAST, observeMs: 8000, cycleMs: 12_000, tenantMs: 6000, firstWaveMs: 500 };
+    const cycleDeps = world.deps({ targets }, { limits: slow });
+    const summary = await runCycle(cycleDeps);
+    expect(summary.tenantsUnreadable).toEqual([]);
+    const emails = world.cloud.acs.messages().map((m) => m.plainText ?? '');
+    // The emails that tell of a quarantine: alone (its title) or grouped (a line of the list).
+    const naming = (sp: string) =>
+      emails.flatMap((text, i) => (new RegExp(`^(Quarantined: |- )${sp} \\(`, 'm').test(text) ? [i] : []));
+    // Without the wave both would be in one email, sent once Northwind's jobs were read.
+    expect(naming('Fabrikam to Contoso'), emails.join('\n----\n')).toHaveLength(1);
+    expect(naming('Contoso to Northwind'), emails.join('\n----\n')).toHaveLength(1);
+    expect(naming('Contoso to Northwind')[0]).toBeGreaterThan(naming('Fabrikam to Contoso')[0]!);
+    const alerts = [...(await cycleDeps.alerts.loadAll()).values()];
+    expect(
+      alerts.filter((a) => a.labels.jobId === WOODGROVE_JOB).map((a) => `${a.labels.condition}:${a.state}`),
+    ).toEqual(['job-disabled:pending']);
   });
 
   it('a tenant whose job ends EntryLevelErrors has its logs read in the same cycle; a healthy one waits for its turn', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QueueClient } from '@azure/storage-queue';
 import { queueFanOut } from '../../lib/fanout/planner';
-import { CycleBudget } from '../../lib/cycle/limits';
+import { CycleBudget, limitsFor } from '../../lib/cycle/limits';
 import type { Evidence, ObserveDeps } from '../../lib/cycle/observe';
 import type { LogsDeps } from '../../lib/cycle/logs';
 import type { BatchReport, FanOutStore } from '../../lib/store/fanout-store';
@@ -91,11 +91,11 @@ function deps(logs: boolean): ObserveDeps {
 const tenantsOf = (evidence: Evidence) => evidence.findings(new Date()).map((f) => f.labels.tenantId);
 
 async function observe(arrivals: number[], options: { logs: boolean; firstWaveMs: number }) {
-  const budget = new CycleBudget();
+  const budget = new CycleBudget({ ...limitsFor(5 * 60_000), firstWaveMs: options.firstWaveMs });
   budget.start();
   const waves: { at: number; tenants: string[] }[] = [];
   const store = fakeStore(arrivals);
-  const fan = queueFanOut({ queue, store, batchSize: BATCH, pollMs: 10, firstWaveMs: options.firstWaveMs });
+  const fan = queueFanOut({ queue, store, batchSize: BATCH, pollMs: 10 });
   const started = Date.now();
   const observed = await fan.observe(deps(options.logs), budget, Deadline.in(5_000), [], undefined, async (some) => {
     waves.push({ at: Date.now() - started, tenants: tenantsOf(some) });
