@@ -120,6 +120,42 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
     ).toEqual(['job-disabled:pending']);
   });
 
+  it('nothing is emailed twice when a kill lands right after a wave sent its email', async () => {
+    let now = Date.now();
+    const clock = () => new Date(now);
+    quarantine(world, CONTOSO, FABRIKAM_JOB, { reason: 'EncounteredQuarantineException' });
+    quarantine(world, NORTHWIND, NORTHWIND_JOB, { reason: 'EncounteredQuarantineException' });
+    world.cloud.control.injectFault({ status: 200, delayMs: 1000, times: 6, tenantId: NORTHWIND });
+    const slow: CycleLimits = { ...FAST, observeMs: 8000, cycleMs: 12_000, tenantMs: 6000, firstWaveMs: 500 };
+    let killed = false;
+    void runCycle(
+      world.deps(
+        {
+          targets,
+          clock,
+          probe: (p: CyclePoint) => {
+            if (p !== 'sent') return undefined;
+            killed = true;
+            return new Promise<void>(() => undefined); // never resumes, never releases the lease
+          },
+        },
+        { limits: slow },
+      ),
+    );
+    while (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The wave emailed Contoso's quarantine; Northwind's jobs were still being read.
+    expect(emailSubjects(world).map(withoutSince)).toEqual([`${CONTOSO}: Quarantined: Fabrikam to Contoso`]);
+    now += slow.cycleMs + 1000; // past the dead instance's lease
+    await runCycle(deps({ clock }));
+    now += MIN;
+    await runCycle(deps({ clock }));
+    expect(emailSubjects(world).map(withoutSince)).toEqual([
+      `${CONTOSO}: Quarantined: Fabrikam to Contoso`,
+      `${NORTHWIND}: Quarantined: Contoso to Northwind`,
+    ]);
+    expectEachOnce(world.cloud.acs.messages(), 2);
+  });
+
   it('a tenant whose job ends EntryLevelErrors has its logs read in the same cycle; a healthy one waits for its turn', async () => {
     const policy = rotating('24h');
     // A start with no turn of either tenant in the minute after it (one in 720 starts has one).
