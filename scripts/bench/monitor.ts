@@ -33,19 +33,22 @@ export interface RunSpec {
   cycles: string[];
   graphEndpoint: string;
   /**
-   * The rotation of a cycle after the first (provisioningLogs.rotation, written to WATCH_CONFIG):
-   * `per-gap`, 12 times the time since the previous cycle's start (or since the seed), so the share
-   * of tenants due equals what the default rotation (1 h) gives on the default schedule (5 min).
-   * Absent: the default (1 h).
+   * The rotation of the cycles after the first (provisioningLogs.rotation, written to WATCH_CONFIG):
+   * `per-gap`, 12 times the time between the first two cycles' starts, so the share of tenants due
+   * equals what the default rotation (1 h) gives on the default schedule (5 min). Absent: the
+   * default (1 h).
    */
   rotation?: 'per-gap';
   /**
-   * Before each cycle after the first: every tenant not in trouble is made to look read at the
-   * previous cycle's start (its stored log watermark set to it; a tenant never read gets an empty
-   * state), as in the steady state every tenant's logs were read on its turn, within the last
-   * cycle. Without it, the first cycle's reads spread over that cycle leave fewer tenants due than
-   * the rotation's share; and at 10,000 tenants the first pass over everyone's logs takes several
-   * cycles (the reports limit), so a steady cycle could not be measured at all.
+   * Before the second cycle: every tenant not in trouble is made to look read at the first cycle's
+   * start (its stored log watermark set to it; a tenant never read gets an empty state), as in the
+   * steady state every tenant's logs were read on its turn, within the last cycle. Without it, the
+   * first cycle's reads spread over that cycle leave fewer tenants due than the rotation's share;
+   * and at 10,000 tenants the first pass over everyone's logs takes several cycles (the reports
+   * limit), so a steady cycle could not be measured at all. The seed and the new rotation move
+   * every tenant's coverage (when its logs were read, when next), so that cycle writes them all: a
+   * third cycle (`['first', 'settle', 'steady']`) starts from what the second left, as a real
+   * steady cycle does.
    */
   seedReadAt?: boolean;
   /** Before the steady cycle, a healthy job of a tenant not in trouble is quarantined: its email's time is the steady cycle's first email. */
@@ -377,12 +380,12 @@ async function main(): Promise<void> {
   };
   if (spec.matureHistories) await seedHistories(depsNow());
   for (const [i, label] of spec.cycles.entries()) {
-    if (i > 0 && spec.seedReadAt && lastReadAt !== undefined) await seedReadAt(depsNow(), troubled, lastReadAt);
+    if (i === 1 && spec.seedReadAt && lastReadAt !== undefined) await seedReadAt(depsNow(), troubled, lastReadAt);
     // A timer's cycles are minutes apart, so Graph's 10-second windows are empty when one begins;
     // back to back, the reports limit would still count the previous cycle's reads.
     if (i > 0) await new Promise((r) => setTimeout(r, GRAPH_WINDOW_MS));
     await control(spec.graphEndpoint, 'requests', 'DELETE');
-    if (i > 0 && spec.rotation === 'per-gap' && lastReadAt !== undefined)
+    if (i === 1 && spec.rotation === 'per-gap' && lastReadAt !== undefined)
       rotationMs = writeRotation(configPath, 12 * (Date.now() - lastReadAt), spec.everyCycleUpTo);
     if (label === 'steady' && spec.newRuns)
       await endNewRuns(spec.graphEndpoint, settings.tenants.length, troubled, spec.newQuarantine?.jobId);
