@@ -65,6 +65,35 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
       .requestLog()
       .filter((r) => r.tenantId === tenantId && r.path.endsWith('/auditLogs/provisioning')).length;
 
+  /** The monitor's clock, moved on by the test. */
+  const movableClock = () => {
+    let now = Date.now();
+    return { clock: () => new Date(now), advance: (ms: number) => void (now += ms) };
+  };
+  /**
+   * Starts a cycle that stops for good at the first `point` it reaches, as a killed host does (it
+   * never resumes and releases nothing, the planning lease included), and returns once it is there.
+   */
+  const killedAt = async (
+    point: CyclePoint,
+    start: (probe: (p: CyclePoint) => void | Promise<void>) => Promise<unknown>,
+  ) => {
+    let killed = false;
+    void start((p) => {
+      if (p !== point) return undefined;
+      killed = true;
+      return new Promise<void>(() => undefined);
+    });
+    while (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  /** The next two cycles of a live instance: past the dead one's lease, then a minute later. */
+  const twoCyclesAfterTheLease = async (limits: CycleLimits, time: ReturnType<typeof movableClock>) => {
+    time.advance(limits.cycleMs + 1000);
+    await runCycle(deps({ clock: time.clock }));
+    time.advance(MIN);
+    await runCycle(deps({ clock: time.clock }));
+  };
+
   it('a quarantine is emailed before the logs of a tenant whose logs endpoint hangs are given up', async () => {
     quarantine(world, CONTOSO, FABRIKAM_JOB, { reason: 'EncounteredQuarantineException' });
     world.cloud.control.injectFault({
@@ -121,34 +150,15 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
   });
 
   it('nothing is emailed twice when a kill lands right after a wave sent its email', async () => {
-    let now = Date.now();
-    const clock = () => new Date(now);
+    const time = movableClock();
     quarantine(world, CONTOSO, FABRIKAM_JOB, { reason: 'EncounteredQuarantineException' });
     quarantine(world, NORTHWIND, NORTHWIND_JOB, { reason: 'EncounteredQuarantineException' });
     world.cloud.control.injectFault({ status: 200, delayMs: 1000, times: 6, tenantId: NORTHWIND });
     const slow: CycleLimits = { ...FAST, observeMs: 8000, cycleMs: 12_000, tenantMs: 6000, firstWaveMs: 500 };
-    let killed = false;
-    void runCycle(
-      world.deps(
-        {
-          targets,
-          clock,
-          probe: (p: CyclePoint) => {
-            if (p !== 'sent') return undefined;
-            killed = true;
-            return new Promise<void>(() => undefined); // never resumes, never releases the lease
-          },
-        },
-        { limits: slow },
-      ),
-    );
-    while (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
+    await killedAt('sent', (probe) => runCycle(world.deps({ targets, clock: time.clock, probe }, { limits: slow })));
     // The wave emailed Contoso's quarantine; Northwind's jobs were still being read.
     expect(emailSubjects(world).map(withoutSince)).toEqual([`${CONTOSO}: Quarantined: Fabrikam to Contoso`]);
-    now += slow.cycleMs + 1000; // past the dead instance's lease
-    await runCycle(deps({ clock }));
-    now += MIN;
-    await runCycle(deps({ clock }));
+    await twoCyclesAfterTheLease(slow, time);
     expect(emailSubjects(world).map(withoutSince)).toEqual([
       `${CONTOSO}: Quarantined: Fabrikam to Contoso`,
       `${NORTHWIND}: Quarantined: Contoso to Northwind`,
@@ -255,8 +265,7 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
   });
 
   it('nothing is emailed twice when a kill lands between the job alerts and the log alerts', async () => {
-    let now = Date.now();
-    const clock = () => new Date(now);
+    const time = movableClock();
     quarantine(world, CONTOSO, FABRIKAM_JOB, { reason: 'EncounteredQuarantineException' });
     world.cloud.control.addProvisioningEvents(CONTOSO, failures(SERVICENOW_JOB, 12));
     // Contoso's logs answer late, so the job alerts go out on their own first.
@@ -267,23 +276,9 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
       tenantId: CONTOSO,
       pathIncludes: '/auditLogs/provisioning',
     });
-    let killed = false;
-    void runCycle(
-      deps({
-        clock,
-        probe: (p: CyclePoint) => {
-          if (p !== 'logs-read') return undefined;
-          killed = true;
-          return new Promise<void>(() => undefined); // never resumes, never releases anything
-        },
-      }),
-    );
-    while (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
+    await killedAt('logs-read', (probe) => runCycle(deps({ clock: time.clock, probe })));
     expect(emailSubjects(world).map(withoutSince)).toEqual([`${CONTOSO}: Quarantined: Fabrikam to Contoso`]);
-    now += FAST.cycleMs + 1000; // past the dead instance's lease
-    await runCycle(deps({ clock }));
-    now += MIN;
-    await runCycle(deps({ clock }));
+    await twoCyclesAfterTheLease(FAST, time);
     expect(emailSubjects(world).map(withoutSince)).toEqual([
       `${CONTOSO}: Quarantined: Fabrikam to Contoso`,
       `${CONTOSO}: Provisioning failures: ServiceNow`,
