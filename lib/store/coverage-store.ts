@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import type { TenantCoverage } from '../model/coverage';
-import { isConflict, isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
+import { deleteIfPresent, isConflict, isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
 
 /**
  * Each tenant's coverage (lib/model/coverage.ts), one row in the state table: `coverage/<tenant>`
@@ -143,12 +143,6 @@ export class CoverageStore {
 
   async forget(subject: string): Promise<void> {
     await this.ensureTable();
-    try {
-      await stored(this.table, `forgetting the coverage of ${subject}`, () =>
-        this.table.deleteEntity(PARTITION, rowKeyOf(subject)),
-      );
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await deleteIfPresent(this.table, PARTITION, rowKeyOf(subject), `forgetting the coverage of ${subject}`);
   }
 }

@@ -1,5 +1,12 @@
 import { TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import { isConflict, isNotFound, MAX_TRANSACTION_OPERATIONS, PROPERTY_BUDGET_CHARS, tableCreator } from './table';
+import {
+  deleteIfPresent,
+  isConflict,
+  isNotFound,
+  MAX_TRANSACTION_OPERATIONS,
+  PROPERTY_BUDGET_CHARS,
+  tableCreator,
+} from './table';
 
 export const DISCOVERY_TABLE = 'SyncWatchDiscovery';
 
@@ -214,11 +221,7 @@ export class DiscoveryStore implements DiscoveryCache {
     await this.ensureTable();
     const key = safeKey(spId);
     if (await this.rewrite(tenantId, (sps) => sps.filter((s) => safeKey(s.id) !== key))) return;
-    try {
-      await this.table.deleteEntity(safeKey(tenantId), key);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await deleteIfPresent(this.table, safeKey(tenantId), key);
   }
 
   async tenants(): Promise<string[]> {
@@ -302,11 +305,7 @@ export class DiscoveryStore implements DiscoveryCache {
   /** The rows layout, for a snapshot too large for one row: the snapshot row first gone, the sweep row last. */
   private async writeRows(tenantId: string, snapshot: DiscoverySnapshot): Promise<void> {
     const partitionKey = safeKey(tenantId);
-    try {
-      await this.table.deleteEntity(partitionKey, snapshotRow(partitionKey));
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await deleteIfPresent(this.table, partitionKey, snapshotRow(partitionKey));
     const keep = new Set(snapshot.servicePrincipals.map((sp) => safeKey(sp.id)));
     const actions: TransactionAction[] = snapshot.servicePrincipals.map((sp): TransactionAction => [
       'upsert',

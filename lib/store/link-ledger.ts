@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
-import { isConflict, isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
+import { deleteIfPresent, isConflict, isNotFound, PROPERTY_BUDGET_CHARS, stored, tableCreator } from './table';
 import type { LinkPurpose } from '../util/signed-links';
 
 /**
@@ -228,11 +228,7 @@ export class LinkLedger {
           if (Date.parse(entity.keepUntil) < now.getTime()) old.push(entity.rowKey);
       });
       for (const rowKey of old) {
-        await stored(this.table, 'deleting a swept link ledger row', () =>
-          this.table.deleteEntity(partition, rowKey),
-        ).catch((error: unknown) => {
-          if (!isNotFound(error)) throw error;
-        });
+        await deleteIfPresent(this.table, partition, rowKey, 'deleting a swept link ledger row');
         deleted++;
       }
     }

@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { TableClient } from '@azure/data-tables';
 import type { LogState } from '../model/provisioning';
-import { isConflict, isNotFound, tableCreator } from './table';
+import { deleteIfPresent, isConflict, isNotFound, tableCreator } from './table';
 
 export type { LogState } from '../model/provisioning';
 
@@ -115,11 +115,7 @@ export class ProvisioningLogStore {
   /** Forgets a tenant's watermark and digest (a tenant no longer watched; watched again, it starts afresh). */
   async forget(tenantId: string): Promise<void> {
     await this.ensureTable();
-    try {
-      await this.table.deleteEntity(PARTITION, rowKeyOf(tenantId));
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    await deleteIfPresent(this.table, PARTITION, rowKeyOf(tenantId));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { TableClient, type TableEntity } from '@azure/data-tables';
 import type { Silence } from '../model/policy';
 import type { Matchers } from '../model/config-file';
-import { isConflict, isNotFound, stored, tableCreator } from './table';
+import { deleteIfPresent, isConflict, isNotFound, stored, tableCreator } from './table';
 
 /**
  * Silences made by snooze links, in Table Storage beside the config file's silences (table
@@ -175,11 +175,7 @@ export class SilenceStore {
       return keys;
     });
     for (const key of expired)
-      await stored(this.table, 'forgetting an expired snooze link', () =>
-        this.table.deleteEntity(LINKS_PARTITION, key),
-      ).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error;
-      });
+      await deleteIfPresent(this.table, LINKS_PARTITION, key, 'forgetting an expired snooze link');
   }
 
   /** The silences still of use at `now` (on, to come, or ended within a day), deleting the older ones (and the uses of expired links). */
@@ -188,11 +184,7 @@ export class SilenceStore {
     const all = await this.list();
     const cutoff = now.getTime() - ENDED_SILENCE_RETENTION_MS;
     for (const old of all.filter((s) => s.endsAt.getTime() < cutoff)) {
-      await stored(this.table, 'deleting an ended snooze silence', () =>
-        this.table.deleteEntity(PARTITION, old.id),
-      ).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error;
-      });
+      await deleteIfPresent(this.table, PARTITION, old.id, 'deleting an ended snooze silence');
     }
     return all.filter((s) => s.endsAt.getTime() >= cutoff);
   }

@@ -144,3 +144,21 @@ export async function stored<T>(table: TableClient, what: string, call: () => Pr
     throw storageError(table, error, what);
   }
 }
+
+/**
+ * Deletes one row; a row already gone (another instance deleted it, or a retry) is what was asked.
+ * With `what`, any other failure becomes a StorageError (stored); without, it passes as it is.
+ */
+export async function deleteIfPresent(
+  table: TableClient,
+  partitionKey: string,
+  rowKey: string,
+  what?: string,
+): Promise<void> {
+  const call = () => table.deleteEntity(partitionKey, rowKey);
+  try {
+    await (what === undefined ? call() : stored(table, what, call));
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
