@@ -3,7 +3,7 @@ import { emptyHistory, hasNews, heldForRules, recordFailures, recordRun, type Hi
 import { FAILURES_CONDITION } from '../evaluate/rules/provisioning-failures';
 import { QUARANTINE_LIKELY } from '../evaluate/rules/quarantine-likely';
 import { STALLED_CONDITION } from '../evaluate/rules/job-stalled';
-import { marksOf, type JobHistory } from '../model/history';
+import { marksOf, type HistoryMarks, type JobHistory } from '../model/history';
 import type { JobSnapshot, TenantObservation } from '../model/observation';
 import type { Policy } from '../model/policy';
 import type { HistoryStore } from '../store/history-store';
@@ -11,14 +11,15 @@ import { failuresInWindow } from '../observe/provisioning-digest';
 import type { Logger } from '../util/log';
 
 /**
- * What the cycle learns of each job across runs, after its tenant is read: when a job has
- * something to add (worthReading), the histories of the tenant's jobs are loaded (by their keys),
- * each last run and the failures the logs counted since are added (lib/evaluate/history.ts), the
- * rows that changed are written with the tenant's marks row (one transaction), and what the rules
- * read of each (`quarantine-likely`, `provisioning-failures` in baseline mode, `job-stalled`'s
- * learnt interval) is put on the observation: only that part is held until the cycle ends
- * (heldForRules). A history that cannot be read, or was not read (nothing to add), leaves
- * `observation.history` unset: the alerts built on it are held, not resolved. Learning follows
+ * What the cycle learns of each job across runs, after its tenant is read: the histories of the
+ * jobs that have something to add (historiesToRead) are loaded (by their keys), each last run and
+ * the failures the logs counted since are added (lib/evaluate/history.ts), the rows that changed
+ * are written with the tenant's marks row (one transaction), and what the rules read of each
+ * (`quarantine-likely`, `provisioning-failures` in baseline mode, `job-stalled`'s learnt interval)
+ * is put on the observation: only that part is held until the cycle ends (heldForRules). A job
+ * whose history was not read (nothing to add) has none on `observation.history`, and a tenant's
+ * histories that cannot be read leave it unset: the alerts built on them are held, not resolved.
+ * Learning follows
  * `provisioning-failures`' `learning` per job (`pinned` and `off` learn no more failures; runs are
  * always kept, for the forecast).
  */
@@ -74,24 +75,33 @@ function learningOf(observation: TenantObservation, job: JobSnapshot, policy: Po
 }
 
 /**
- * Whether the tenant's histories are read this cycle: when a rule reads one every cycle (a
- * baseline, the learnt interval), or a job has something to add (hasNews, from the few characters
- * each row ends with). Otherwise nothing would change, and the forecast is held as it stands (a
- * week-old history is up to 30,000 characters a job: reading every one every cycle was most of
- * the garbage a 1,000-tenant cycle made). A store without marks, or marks that cannot be read: read.
+ * Which of the tenant's job histories are read this cycle: a job's when a rule reads it every
+ * cycle (a baseline, the learnt interval), or when the job has something to add (hasNews, from the
+ * few characters each row ends with). Otherwise nothing would change, and its forecast is held as
+ * it stands (a week-old history is up to 30,000 characters a job: reading every one every cycle was
+ * most of the garbage a 1,000-tenant cycle made, and reading all of a tenant's when one job ran
+ * still most of the Table Storage reads). A store without marks, or marks that cannot be read:
+ * every job's. `kept`: what the histories not read end with, for the tenant's marks row.
  */
-async function worthReading(
+async function historiesToRead(
   tenantId: string,
   jobs: JobLearning[],
   deps: BaselineDeps,
-): Promise<{ read: boolean; unmarked: Set<string> }> {
+): Promise<{ read: JobLearning[]; kept: Map<string, HistoryMarks>; unmarked: Set<string> }> {
   const store = deps.histories;
   const marks = store?.marks ? await store.marks(tenantId).catch(() => undefined) : undefined;
+  if (!marks) return { read: jobs, kept: new Map(), unmarked: new Set() };
   // Rows written before the marks: read, and written back with them.
-  const unmarked = new Set(marks ? jobs.map(({ job }) => job.jobId).filter((id) => !marks.has(id)) : []);
-  if (!marks || unmarked.size > 0 || jobs.some(({ needs }) => needs.baseline || needs.interval))
-    return { read: true, unmarked };
-  return { read: jobs.some(({ job, failures }) => hasNews(marks.get(job.jobId)!, job, failures)), unmarked };
+  const unmarked = new Set(jobs.map(({ job }) => job.jobId).filter((id) => !marks.has(id)));
+  const read: JobLearning[] = [];
+  const kept = new Map<string, HistoryMarks>();
+  for (const learning of jobs) {
+    const { job, needs, failures } = learning;
+    const mark = marks.get(job.jobId);
+    if (!mark || needs.baseline || needs.interval || hasNews(mark, job, failures)) read.push(learning);
+    else kept.set(job.jobId, mark);
+  }
+  return { read, kept, unmarked };
 }
 
 export async function updateHistories(observation: TenantObservation, deps: BaselineDeps): Promise<void> {
@@ -99,13 +109,13 @@ export async function updateHistories(observation: TenantObservation, deps: Base
   const { tenantId } = observation;
   const now = deps.clock().getTime();
   const jobs = observation.jobs.map((job) => learningOf(observation, job, deps.policy, now));
-  const { read, unmarked } = await worthReading(tenantId, jobs, deps);
-  if (!read) return;
+  const { read, kept, unmarked } = await historiesToRead(tenantId, jobs, deps);
+  if (read.length === 0) return;
   let histories: Map<string, JobHistory>;
   try {
     histories = await deps.histories.load(
       tenantId,
-      jobs.map(({ job }) => job.jobId),
+      read.map(({ job }) => job.jobId),
     );
   } catch (error) {
     deps.log.warn(
@@ -113,22 +123,22 @@ export async function updateHistories(observation: TenantObservation, deps: Base
     );
     return;
   }
-  /** Each job's whole history (the marks row is written from these), and those to write. */
-  const whole = new Map<string, JobHistory>();
+  /** What every job's history ends with (the marks row is written from these), and those to write. */
+  const ending = new Map(kept);
   const changed: [string, JobHistory][] = [];
-  for (const { job, needs, failures } of jobs) {
+  for (const { job, needs, failures } of read) {
     const stored = histories.get(job.jobId);
     const before = stored && marked(stored);
     const history = stored ?? emptyHistory();
     recordRun(history, job);
     if (failures) recordFailures(history, failures.inWindow, now, true);
-    whole.set(job.jobId, history);
+    ending.set(job.jobId, marksOf(history));
     histories.set(job.jobId, heldForRules(history, needs));
     if (before !== marked(history) || unmarked.has(job.jobId)) changed.push([job.jobId, history]);
   }
   if (changed.length > 0)
     await deps.histories
-      .saveTenant(tenantId, changed, whole)
+      .saveTenant(tenantId, changed, ending)
       .catch((error: unknown) =>
         deps.log.warn(
           `tenant ${tenantId}: the histories of ${changed.length} job(s) were not recorded (learnt again next cycle): ${(error as Error).message}`,

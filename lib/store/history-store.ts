@@ -14,8 +14,8 @@ import { mapLimit } from '../util/map-limit';
  * Each job's history across runs (lib/model/history.ts), one row in the state table: partition
  * `history_<tenant>`, row `<job id>`, the history as one JSON property, and a `~marks_<tenant>`
  * row with what each history ends with (HistoryMarks). A cycle reads the tenant's marks row (one
- * point read); only when a job has something to add are the histories of its jobs read, each by
- * its key; the rows that changed are written with the marks row in one transaction, so the two
+ * point read); only the histories of the jobs that have something to add are read, each by its
+ * key; the rows that changed are written with the marks row in one transaction, so the two
  * never disagree. Point reads, not a partition query: Table Storage serves them from the key
  * alone, and the local emulator (Azurite) answers a query by testing every row of the table,
  * which at 10,000 tenants took most of a cycle (docs/scale.md). A job row is bounded
@@ -55,8 +55,7 @@ const READS_AT_ONCE = 8;
  */
 type Entity = { partitionKey: string; rowKey: string; tenantId: string; jobId: string; body: string; marks?: string };
 
-function marksText(history: JobHistory): string {
-  const { lastRunAt, open } = marksOf(history);
+function marksText({ lastRunAt, open }: HistoryMarks): string {
   return `${lastRunAt ?? ''}|${open?.hour ?? ''}|${open?.failures ?? ''}`;
 }
 
@@ -113,7 +112,7 @@ function jobRow(tenantId: string, jobId: string, history: JobHistory): Entity {
     tenantId,
     jobId,
     body: boundedBody(history),
-    marks: marksText(history),
+    marks: marksText(marksOf(history)),
   };
 }
 
@@ -174,15 +173,15 @@ export class HistoryStore {
   }
 
   /**
-   * Writes the histories that changed and the tenant's marks row (what every history in `all`
-   * ends with), in transactions of the tenant's partition, the marks row in the last: a marks row
+   * Writes the histories that changed and the tenant's marks row (`ending`: what each of the
+   * tenant's histories ends with, by job id), in transactions of the tenant's partition, the marks row in the last: a marks row
    * never promises a history that was not written. When the marks do not fit one row, the row is
    * removed instead, and marks are read from each job's row.
    */
-  async saveTenant(tenantId: string, changed: [string, JobHistory][], all: Map<string, JobHistory>): Promise<void> {
+  async saveTenant(tenantId: string, changed: [string, JobHistory][], ending: Map<string, HistoryMarks>): Promise<void> {
     await this.ensureTable();
     const partitionKey = partitionOf(tenantId);
-    const marks = JSON.stringify(Object.fromEntries([...all].map(([jobId, history]) => [jobId, marksText(history)])));
+    const marks = JSON.stringify(Object.fromEntries([...ending].map(([jobId, mark]) => [jobId, marksText(mark)])));
     // One action per row: job ids that differ only in case share a row (the last one is kept, as
     // separate writes kept it), and a transaction naming a row twice is refused whole.
     const rows = new Map(changed.map(([jobId, history]) => [jobKey(jobId), jobRow(tenantId, jobId, history)]));

@@ -9,7 +9,7 @@
  *   BENCH_LIVE=1            a full GC every second: the peak of what is live, beside the peak RSS (`live` in each cycle's peaks)
  *   BENCH_TRACE_GC=<prefix> V8's --trace-gc, each child's output in <prefix>.<pid>.log (when the heap is collected, and what is left)
  *   BENCH_SNAPSHOT=<prefix> a heap snapshot when the steady cycle sends its first message
- *   BENCH_ALLOCATIONS=<prefix> where the garbage is allocated (a sampling heap profile)
+ *   BENCH_ALLOCATIONS=<prefix> where the garbage is allocated (a sampling heap profile of each cycle)
  *   BENCH_CPU=<prefix>      where the first cycle's time goes until its first email (a CPU profile, <prefix>.<pid>.cpuprofile)
  *   BENCH_STORAGE_CALLS=1   the Table Storage (and other HTTP) calls of each cycle, by method and table, on stderr
  */
@@ -24,7 +24,7 @@ import type { LogState } from '../../lib/model/provisioning';
 import type { RequestLogEntry, TokenRequestRecord } from '../../emulators';
 import { benchJobId, benchTenantId, JOBS_PER_TENANT, troubledTenants } from './world';
 import { MAX_HOURS, MAX_RUNS, MAX_WEEKS } from '../../lib/evaluate/history';
-import type { JobHistory } from '../../lib/model/history';
+import { marksOf, type JobHistory } from '../../lib/model/history';
 
 export interface RunSpec {
   mode: 'in-process' | 'fan-out';
@@ -207,11 +207,12 @@ async function seedReadAt(deps: CycleDeps, troubled: Set<string>, at: number): P
 }
 
 /**
- * BENCH_ALLOCATIONS=<prefix>: V8's sampling heap profile of the whole run, the objects collected
- * since included, written to <prefix>.<pid>.heapprofile (open it in Chrome DevTools' Memory tab): where the garbage
- * behind the peak RSS is allocated. The profiler slows the monitor: its times are not the bench's.
+ * BENCH_ALLOCATIONS=<prefix>: V8's sampling heap profile of one cycle, the objects collected since
+ * included, written to <prefix>.<pid>.<cycle label>.heapprofile (open it in Chrome DevTools' Memory
+ * tab): where the garbage behind the cycle's peak RSS is allocated. The profiler slows the monitor:
+ * its times are not the bench's.
  */
-async function profileAllocations(): Promise<(() => Promise<void>) | undefined> {
+async function profileAllocations(label: string): Promise<(() => Promise<void>) | undefined> {
   const file = process.env.BENCH_ALLOCATIONS;
   if (!file) return undefined;
   const session = new Session();
@@ -223,7 +224,7 @@ async function profileAllocations(): Promise<(() => Promise<void>) | undefined> 
   } as never);
   return async () => {
     const { profile } = await session.post('HeapProfiler.stopSampling');
-    writeFileSync(`${file}.${process.pid}.heapprofile`, JSON.stringify(profile));
+    writeFileSync(`${file}.${process.pid}.${label}.heapprofile`, JSON.stringify(profile));
     session.disconnect();
   };
 }
@@ -296,7 +297,11 @@ async function seedHistories(deps: CycleDeps): Promise<void> {
     const week = new Map(
       Array.from({ length: JOBS_PER_TENANT }, (_, k) => [benchJobId(i, k), weekOfHistory(now, i + k)] as const),
     );
-    await store.saveTenant(tenantId, [...week], week);
+    await store.saveTenant(
+      tenantId,
+      [...week],
+      new Map([...week].map(([jobId, history]) => [jobId, marksOf(history)])),
+    );
   });
 }
 
@@ -313,7 +318,7 @@ function storageCallShape(path: string): string {
 }
 
 async function main(): Promise<void> {
-  if (process.env.BENCH_TRACE_GC) (await import('node:v8')).setFlagsFromString('--trace-gc');
+  if (process.env.BENCH_TRACE_GC) (await import('node:v8')).setFlagsFromString(process.env.BENCH_TRACE_GC_VERBOSE ? '--trace-gc --trace-gc-verbose' : '--trace-gc');
   const storageCalls = new Map<string, number>();
   if (process.env.BENCH_STORAGE_CALLS) {
     const builtin = (process as unknown as { getBuiltinModule(id: string): { request: unknown } }).getBuiltinModule;
@@ -329,7 +334,6 @@ async function main(): Promise<void> {
       };
     }
   }
-  const stopProfiling = await profileAllocations();
   const spec = JSON.parse(process.env.BENCH_RUN ?? '{}') as RunSpec;
   // 10,000 tenant IDs are longer than one environment variable may be (128 KiB on Linux): the bench passes them in a file.
   if (process.env.BENCH_TENANTS_FILE) process.env.WATCH_TENANTS = readFileSync(process.env.BENCH_TENANTS_FILE, 'utf8');
@@ -409,11 +413,13 @@ async function main(): Promise<void> {
       }
       await probe?.(point);
     };
+    const stopProfiling = await profileAllocations(label);
     lastReadAt = Date.now();
     cyclePeaks = {};
     const started = performance.now();
     const summary = await runCycle(deps);
     await cpu?.stop(); // a cycle that sent nothing: profiled to its end
+    await stopProfiling?.();
     const ms = performance.now() - started;
     const during = cyclePeaks;
     if (storageCalls.size) {
@@ -426,7 +432,6 @@ async function main(): Promise<void> {
     });
   }
   clearInterval(sampler);
-  await stopProfiling?.();
   const peakRssMiB = Math.round((process.resourceUsage().maxRSS * 1024) / 1048576);
   console.log(
     `result ${JSON.stringify({ cycles: results, peakRssMiB, peakHeapMiB: Math.round(peakHeap / 1048576), peaks, heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 1048576) })}`,

@@ -5,7 +5,7 @@ import { runCycle, type CycleDeps } from '../../lib/cycle/cycle';
 import type { CycleLimits } from '../../lib/cycle/limits';
 import { latestTurn } from '../../lib/cycle/log-plan';
 import type { CyclePoint } from '../../lib/model';
-import type { JobHistory } from '../../lib/model/history';
+import { marksOf, type JobHistory } from '../../lib/model/history';
 import { expectEachOnce } from '../support/notices';
 import { withoutSince } from '../support/subjects';
 import { demoScenario, startWorld, type World } from '../support/world';
@@ -243,7 +243,7 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
       })),
       profile: { hours: [], byHourOfWeek: {}, since: lastRunAt - 31 * HOUR },
     };
-    await world.deps().histories?.saveTenant(NORTHWIND, [[NORTHWIND_JOB, learnt]], new Map([[NORTHWIND_JOB, learnt]]));
+    await world.deps().histories?.saveTenant(NORTHWIND, [[NORTHWIND_JOB, learnt]], new Map([[NORTHWIND_JOB, marksOf(learnt)]]));
     // Its tenant's logs answer late: the job alerts go out before them, in a part of their own.
     world.cloud.control.injectFault({
       status: 200,

@@ -103,10 +103,11 @@ describe('a cycle reads the histories only when it has something to add (worthRe
   /** A HistoryStore over an in-memory table that counts the histories read in full. */
   function countingStore(table = new MemoryTable('state').asClient()) {
     const store = new HistoryStore(table);
-    const counted = { loads: 0 };
+    const counted = { loads: 0, jobsAsked: [] as string[][] };
     const load = store.load.bind(store);
     store.load = (tenantId: string, jobIds?: string[]) => {
       counted.loads++;
+      counted.jobsAsked.push(jobIds ?? []);
       return load(tenantId, jobIds);
     };
     return Object.assign(store, { counted });
@@ -144,6 +145,30 @@ describe('a cycle reads the histories only when it has something to add (worthRe
     // An hour later the logs' figure is learnt for a new hour.
     await learn(store, logsObservation(new Date(NOW.getTime() + HOUR)), new Date(NOW.getTime() + HOUR));
     expect(store.counted.loads).toBe(3);
+  });
+
+  it("reads only the jobs with something to add, and keeps the others' marks in the marks row", async () => {
+    const store = countingStore();
+    const tenantId = jobsOnly().tenantId;
+    const jobIds = jobsOnly().jobs.map((j) => j.jobId);
+    expect(jobIds.length).toBeGreaterThan(1);
+    await learn(store, jobsOnly());
+    expect(store.counted.jobsAsked[0]).toEqual(jobIds);
+    const before = await store.marks(tenantId);
+    // Only the ServiceNow job ended a run since.
+    const ran = jobsOnly();
+    const job = ran.jobs.find((j) => j.jobId === SERVICE_NOW)!;
+    job.lastExecution = { ...job.lastExecution!, timeEnded: new Date(NOW.getTime() + 60_000) };
+    const learnt = await learn(store, ran);
+    expect(store.counted.jobsAsked[1]).toEqual([SERVICE_NOW]);
+    // Only its history is on the observation: the other jobs' forecasts are held (quarantine-likely's inView).
+    expect([...learnt.history!.keys()]).toEqual([SERVICE_NOW]);
+    const after = await store.marks(tenantId);
+    expect(after.get(SERVICE_NOW)?.lastRunAt).toBe(NOW.getTime() + 60_000);
+    for (const other of jobIds.filter((id) => id !== SERVICE_NOW)) expect(after.get(other)).toEqual(before.get(other));
+    // And the next cycle, with nothing new, reads none.
+    await learn(store, ran);
+    expect(store.counted.loads).toBe(2);
   });
 
   it('reads the rows written before the marks, and writes them back with them', async () => {

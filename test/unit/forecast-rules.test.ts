@@ -61,6 +61,14 @@ describe('quarantine-likely', () => {
     };
     expect(inView(labels, forecastObservation(NOW))).toBe(true);
     expect(inView(labels, logsObservation(NOW))).toBe(false);
+    // Another job's history read, not this one's (it had nothing to add): held.
+    const another = forecastObservation(NOW);
+    another.history = new Map([['another-job', emptyHistory()]]);
+    expect(inView(labels, another)).toBe(false);
+    // A job no longer seen is judged (its alert resolves), read or not.
+    const gone = logsObservation(NOW);
+    gone.jobs = gone.jobs.filter((j) => j.jobId !== SERVICE_NOW);
+    expect(inView(labels, gone)).toBe(true);
     const quarantined = forecastObservation(NOW);
     const job = quarantined.jobs.find((j) => j.jobId === SERVICE_NOW)!;
     job.status = { raw: 'Quarantine', known: 'Quarantine' };

@@ -49,9 +49,14 @@ function hoursText(hours: number): string {
   return `about ${rounded} hour${rounded === 1 ? '' : 's'}`;
 }
 
-/** Whether the alert can be judged: as lesser job alerts are, and only with the job's history read this cycle. */
+/**
+ * Whether the alert can be judged: as lesser job alerts are, and only with the job's history read
+ * this cycle (a job with nothing to add is not read: its forecast stands). A job no longer seen is
+ * judged, as other job alerts are.
+ */
 function inView(labels: AlertLabels, tenant: TenantObservation): boolean {
-  return tenant.history !== undefined && judgedUnlessRootCause(labels, tenant);
+  const seen = tenant.jobs.some((j) => j.jobId === labels.jobId && j.servicePrincipal.id === labels.servicePrincipalId);
+  return (!seen || tenant.history?.has(labels.jobId) === true) && judgedUnlessRootCause(labels, tenant);
 }
 
 function forecastOf(job: JobSnapshot, tenant: TenantObservation, params: ParamValues, now: Date): Forecast | undefined {
