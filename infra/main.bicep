@@ -70,7 +70,7 @@ param watchFanOutTenants string = ''
 @description('WATCH_FANOUT_BATCH: tenants per queue message of the fan-out. Empty: the default (10).')
 param watchFanOutBatch string = ''
 
-@description('WATCH_CONCURRENCY: tenants one instance reads at once. Empty: the default (32).')
+@description('WATCH_CONCURRENCY: tenants one instance reads at once. Empty: the default (64).')
 param watchConcurrency string = ''
 
 @description('Watch customer tenants: creates a multi-tenant app registration whose credential is the managed identity (a federated identity credential). Each customer tenant then consents to it (npm run onboard).')
