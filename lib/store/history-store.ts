@@ -178,7 +178,11 @@ export class HistoryStore {
    * never promises a history that was not written. When the marks do not fit one row, the row is
    * removed instead, and marks are read from each job's row.
    */
-  async saveTenant(tenantId: string, changed: [string, JobHistory][], ending: Map<string, HistoryMarks>): Promise<void> {
+  async saveTenant(
+    tenantId: string,
+    changed: [string, JobHistory][],
+    ending: Map<string, HistoryMarks>,
+  ): Promise<void> {
     await this.ensureTable();
     const partitionKey = partitionOf(tenantId);
     const marks = JSON.stringify(Object.fromEntries([...ending].map(([jobId, mark]) => [jobId, marksText(mark)])));

@@ -243,7 +243,9 @@ describe('job alerts first, logs read on evidence and on a rotation', () => {
       })),
       profile: { hours: [], byHourOfWeek: {}, since: lastRunAt - 31 * HOUR },
     };
-    await world.deps().histories?.saveTenant(NORTHWIND, [[NORTHWIND_JOB, learnt]], new Map([[NORTHWIND_JOB, marksOf(learnt)]]));
+    await world
+      .deps()
+      .histories?.saveTenant(NORTHWIND, [[NORTHWIND_JOB, learnt]], new Map([[NORTHWIND_JOB, marksOf(learnt)]]));
     // Its tenant's logs answer late: the job alerts go out before them, in a part of their own.
     world.cloud.control.injectFault({
       status: 200,
