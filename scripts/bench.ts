@@ -24,7 +24,7 @@
  * It ends with the cold start (scripts/bench/cold-start.ts).
  *
  *   node scripts/with-emulator-ca.mjs tsx scripts/bench.ts [--worlds 1,100,1000] [--latency 100] [--naive-sample 25]
- *     [--fanout-world 10000] [--fanout-jobs 5] [--fanout-every-cycle-up-to N|default] [--workers 4] [--no-fanout] [--no-cold-start] [--out bench/results.json]
+ *     [--fanout-world 10000] [--fanout-jobs 5] [--fanout-every-cycle-up-to N|default] [--workers 4] [--no-fanout] [--no-cold-start] [--no-node-defaults] [--worker-args "<node arguments instead of the deployment's>"] [--out bench/results.json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -40,6 +40,7 @@ import { measureColdStart, type ColdStart } from './bench/cold-start';
 import { NODE_BUNDLE } from './bundle';
 import type { CycleFigures, RunSpec } from './bench/monitor';
 import { benchJobId, benchTenantId, healthyTenantFrom, JOBS_PER_TENANT } from './bench/world';
+import { NODE_WORKER_ARGUMENTS } from '../lib/settings/worker-arguments';
 
 const root = resolve(__dirname, '..');
 
@@ -56,6 +57,8 @@ interface Options {
   coldStart: boolean;
   /** The largest world's monitor is run again in a memory cgroup of this many MB (0: not). */
   instanceMemoryMB: number;
+  /** The largest world's monitor is run again with Node's defaults, without the deployment's worker arguments. */
+  nodeDefaults: boolean;
   out: string;
 }
 
@@ -76,6 +79,7 @@ function options(): Options {
         : Number(value('--fanout-every-cycle-up-to')),
     coldStart: !args.includes('--no-cold-start'),
     instanceMemoryMB: Number(value('--instance-memory') ?? 2048),
+    nodeDefaults: !args.includes('--no-node-defaults'),
     out: resolve(root, value('--out') ?? 'bench/results.json'),
   };
 }
@@ -103,10 +107,22 @@ async function bundle(scripts: string[]): Promise<void> {
   );
 }
 
+/**
+ * The Node arguments the monitor and the fan-out workers run with: the deployment's
+ * (languageWorkers__node__arguments, lib/settings/worker-arguments.ts), as the Functions host starts its worker.
+ */
+const AS_DEPLOYED: readonly string[] = process.argv.includes('--worker-args')
+  ? (process.argv[process.argv.indexOf('--worker-args') + 1] ?? '').split(' ').filter(Boolean)
+  : NODE_WORKER_ARGUMENTS;
+
 /** Runs a bundled script to its end and returns the JSON of its `result {...}` line. */
-function runScript<T>(script: string, env: NodeJS.ProcessEnv, args: string[] = [], cgroupProcs?: string): Promise<T> {
+function runScript<T>(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  { nodeArgs = [], cgroupProcs }: { nodeArgs?: readonly string[]; cgroupProcs?: string } = {},
+): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const command = [process.execPath, bundled(script), ...args];
+    const command = [process.execPath, ...nodeArgs, bundled(script)];
     // In a memory cgroup: the shell moves itself in, then becomes Node, which sizes its heap from the cgroup's limit.
     const [file, ...argv] = cgroupProcs
       ? ['/bin/sh', '-c', `echo $$ > '${cgroupProcs}' && exec "$0" "$@"`, ...command]
@@ -246,7 +262,7 @@ async function startWorkers(n: number, env: NodeJS.ProcessEnv, jobsOnly: boolean
       { length: n },
       () =>
         new Promise<ChildProcess>((resolvePromise, reject) => {
-          const child = spawn(process.execPath, [bundled('scripts/bench/worker.ts'), ...args], {
+          const child = spawn(process.execPath, [...AS_DEPLOYED, bundled('scripts/bench/worker.ts'), ...args], {
             env,
             stdio: ['ignore', 'pipe', 'pipe'],
             cwd: root,
@@ -408,6 +424,8 @@ interface WorldResult {
   jobsOnly?: Measured & { naiveSpeedup: number };
   /** The same monitor run (logs, both cycles) in a memory cgroup of the instance's size; or why it was not measured. */
   inInstance?: (MonitorResult & { instanceMemoryMB: number }) | { instanceMemoryMB: number; notMeasured: string };
+  /** The monitor's run with logs with Node's defaults, not the deployment's worker arguments. */
+  nodeDefaults?: MonitorResult;
 }
 
 /** What the fan-out world measured, and what follows from it for the default schedule. */
@@ -469,7 +487,7 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
   const { info, child } = await startCloud(tenants, o.latencyMs);
   const result: WorldResult = { tenants, jobsPerTenant: JOBS_PER_TENANT };
   try {
-    const run = (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, cgroupProcs?: string) =>
+    const run = (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, how: MonitorProcess = {}) =>
       runScript<MonitorResult>(
         'scripts/bench/monitor.ts',
         {
@@ -477,15 +495,14 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
           AzureWebJobsStorage: azurite.connectionStringFor(account),
           BENCH_RUN: JSON.stringify({ ...spec, graphEndpoint: info.graphEndpoint }),
         },
-        [],
-        cgroupProcs,
+        { nodeArgs: how.nodeArgs ?? AS_DEPLOYED, cgroupProcs: how.cgroupProcs },
       );
     // The week-old histories are written by a process of their own: the monitor measured is fresh,
     // its memory and its connections those of a new `npm run cycle`, not of the seeding.
-    const monitor = async (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, cgroupProcs?: string) => {
+    const monitor: Monitor = async (account, spec, how) => {
       if (spec.matureHistories)
         await run(account, { mode: 'in-process', logs: false, cycles: [], matureHistories: true });
-      return run(account, { ...spec, matureHistories: false }, cgroupProcs);
+      return run(account, { ...spec, matureHistories: false }, how);
     };
     const inFlight = Math.min(tenants, DEFAULT_CONCURRENCY);
     console.log(
@@ -551,6 +568,7 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
         naiveSpeedup: Number((naiveMs / jobsOnly.cycles[0]!.ms).toFixed(1)),
       };
       if (o.instanceMemoryMB > 0) result.inInstance = await inInstance(tenants, o.instanceMemoryMB, monitor);
+      if (o.nodeDefaults) result.nodeDefaults = await withNodeDefaults(tenants, monitor);
     }
   } finally {
     await stop(child);
@@ -558,15 +576,38 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
   return result;
 }
 
+/** How a monitor's process is started: in a memory cgroup, with other Node arguments than the deployment's. */
+interface MonitorProcess {
+  cgroupProcs?: string;
+  nodeArgs?: readonly string[];
+}
+
+type Monitor = (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, how?: MonitorProcess) => Promise<MonitorResult>;
+
+/**
+ * The monitor's run with logs again, with Node's defaults: what the deployment's worker arguments
+ * (lib/settings/worker-arguments.ts) change, printed beside the figure as deployed.
+ */
+async function withNodeDefaults(tenants: number, monitor: Monitor): Promise<MonitorResult> {
+  const run = await monitor(`bench${tenants}d`, WEEK_OLD_RUN, { nodeArgs: [] });
+  console.log(
+    `  with Node's defaults (without the deployment's ${AS_DEPLOYED.join(' ')}): ` +
+      run.cycles.map((c) => `${c.label} cycle ${s(c.ms)}, peak RSS ${c.peaks?.rss} MiB`).join('; ') +
+      `; the process's peak RSS ${run.peakRssMiB} MiB`,
+  );
+  return run;
+}
+
 /**
  * The monitor's run with logs again, in a memory cgroup of a Flex Consumption instance's size (its
  * own storage account, a fresh process): the peak RSS where V8 sizes its heap from the instance's
- * memory, as it does from the machine's otherwise. No heap flag is given: `heapLimitMiB` is V8's own.
+ * memory, as it does from the machine's otherwise. No heap limit is given (the deployment's worker
+ * arguments are, as everywhere): `heapLimitMiB` is V8's own.
  */
 async function inInstance(
   tenants: number,
   mb: number,
-  monitor: (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, cgroupProcs?: string) => Promise<MonitorResult>,
+  monitor: Monitor,
 ): Promise<NonNullable<WorldResult['inInstance']>> {
   let procs: string;
   try {
@@ -576,13 +617,18 @@ async function inInstance(
     console.log(`  in a ${n(mb)} MB memory cgroup (a Flex Consumption instance's memory): not measured: ${why}`);
     return { instanceMemoryMB: mb, notMeasured: why };
   }
-  const run = await monitor(`bench${tenants}i`, WEEK_OLD_RUN, procs);
+  const run = await monitor(`bench${tenants}i`, WEEK_OLD_RUN, { cgroupProcs: procs });
   console.log(
-    `  in a ${n(mb)} MB memory cgroup (a Flex Consumption instance's memory; V8's heap limit there ${run.heapLimitMiB} MiB, no flag): ` +
+    `  in a ${n(mb)} MB memory cgroup (a Flex Consumption instance's memory; V8's heap limit there ${run.heapLimitMiB} MiB, its own): ` +
       run.cycles.map((c) => `${c.label} cycle ${s(c.ms)}, peak RSS ${c.peaks?.rss} MiB`).join('; ') +
       `; the process's peak RSS ${run.peakRssMiB} MiB`,
   );
   return { ...run, instanceMemoryMB: mb };
+}
+
+/** The CPU time each cycle of a monitor run took (the collector's threads included): what the worker arguments cost. */
+function cpuOf(run: MonitorResult): string {
+  return `CPU used: ${run.cycles.map((c) => `${c.label} cycle ${c.cpuMs !== undefined ? s(c.cpuMs) : '?'}`).join(', ')}`;
 }
 
 /** Whose logs a cycle read: the tenants in trouble (every cycle) and the others (their turn, or never read before). */
@@ -630,23 +676,27 @@ async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> 
         "Azurite's queue service": [azurite.pids.queue],
         [`${o.workers} workers`]: workers.map((w) => w.pid),
       });
-      const fanned = await runScript<MonitorResult>('scripts/bench/monitor.ts', {
-        ...env,
-        BENCH_RUN: JSON.stringify({
-          mode: 'fan-out',
-          logs: true,
-          // The steady cycle starts from what a cycle after the seed left (seedReadAt in RunSpec).
-          cycles: ['first', 'settle', 'steady'],
-          rotation: 'per-gap',
-          seedReadAt: true,
-          newRuns: true,
-          everyCycleUpTo: o.fanOutEveryCycleUpTo,
-          graphEndpoint: info.graphEndpoint,
-          // A job of a healthy tenant halfway down the batches is quarantined before the steady
-          // cycle: its email waits for its batch's report (and the next wave), not the first's.
-          newQuarantine: { tenantId: benchTenantId(midTenant), jobId: benchJobId(midTenant, 1) },
-        } satisfies RunSpec),
-      });
+      const fanned = await runScript<MonitorResult>(
+        'scripts/bench/monitor.ts',
+        {
+          ...env,
+          BENCH_RUN: JSON.stringify({
+            mode: 'fan-out',
+            logs: true,
+            // The steady cycle starts from what a cycle after the seed left (seedReadAt in RunSpec).
+            cycles: ['first', 'settle', 'steady'],
+            rotation: 'per-gap',
+            seedReadAt: true,
+            newRuns: true,
+            everyCycleUpTo: o.fanOutEveryCycleUpTo,
+            graphEndpoint: info.graphEndpoint,
+            // A job of a healthy tenant halfway down the batches is quarantined before the steady
+            // cycle: its email waits for its batch's report (and the next wave), not the first's.
+            newQuarantine: { tenantId: benchTenantId(midTenant), jobId: benchJobId(midTenant, 1) },
+          } satisfies RunSpec),
+        },
+        { nodeArgs: AS_DEPLOYED },
+      );
       const coresBusy = busy();
       const workerRss = workers.map((w) => peakRssOf(w.pid) ?? 0);
       for (const c of fanned.cycles)
@@ -737,9 +787,14 @@ function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined):
     );
     const jobsOnlyRss = thousandWorld?.jobsOnly ? `; job status only ${thousandWorld.jobsOnly.peakRssMiB} MiB` : '';
     console.log(
-      `  monitor peak RSS: ${thousand.peakRssMiB} MiB on this machine (${Math.round(totalmem() / 1073741824)} GiB; V8's heap limit ${thousand.heapLimitMiB ?? '?'} MiB; ` +
-        `${thousand.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')})${jobsOnlyRss} (goal < 256 MiB)`,
+      `  monitor peak RSS, as deployed (node ${AS_DEPLOYED.join(' ')}): ${thousand.peakRssMiB} MiB on this machine (${Math.round(totalmem() / 1073741824)} GiB; V8's heap limit ${thousand.heapLimitMiB ?? '?'} MiB; ` +
+        `${thousand.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')})${jobsOnlyRss} (goal < 256 MiB); ${cpuOf(thousand)}`,
     );
+    const defaults = thousandWorld?.nodeDefaults;
+    if (defaults)
+      console.log(
+        `  monitor peak RSS with Node's defaults: ${defaults.peakRssMiB} MiB (${defaults.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')}): V8 let the heap grow to up to 4 times what was live; ${cpuOf(defaults)}`,
+      );
     const instance = thousandWorld?.inInstance;
     if (instance && 'cycles' in instance)
       console.log(
@@ -796,6 +851,7 @@ async function main(): Promise<void> {
   const accounts = [
     ...o.worlds.map((t) => `bench${t}`),
     ...(o.instanceMemoryMB > 0 ? [`bench${largestWorld}i`] : []),
+    ...(o.nodeDefaults ? [`bench${largestWorld}d`] : []),
     ...(o.fanOut ? [`fan${o.fanOutWorld}`] : []),
   ];
   const azurite = await startAzurite({ cwd: root, queue: true, accounts });

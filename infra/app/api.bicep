@@ -53,6 +53,9 @@ var appSettings = {
   // Application Insights with Entra auth (local auth is disabled on the component).
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // How the host starts the Node worker: V8 collects once its old generation is 1.25 times what
+  // was live, not up to 4 times (lib/settings/worker-arguments.ts; docs/scale.md#memory).
+  languageWorkers__node__arguments: '--heap-growing-percent=25'
   // What to watch and when.
   WATCH_TENANTS: watchTenants
   WATCH_SCHEDULE: watchSchedule

@@ -86,6 +86,11 @@ export interface CycleMetrics {
   heapLimitMiB: number;
   /** The memory limit Node sees for the process (a cgroup's, MiB); absent when it sees none (docs/operating.md#metrics). */
   memoryLimitMiB?: number;
+  /**
+   * The arguments Node was started with (process.execArgv): whether the deployment's
+   * `languageWorkers__node__arguments` (lib/settings/worker-arguments.ts) reached the worker.
+   */
+  nodeArguments: string;
 }
 
 /** What the process's memory figures are read from (Node's own, by default; tests give their own). */
@@ -95,6 +100,7 @@ export interface MemorySource {
   /** process.constrainedMemory(): 0, undefined or a number past the machine's memory when there is no limit. */
   constrainedBytes(): number | undefined;
   totalBytes(): number;
+  nodeArguments(): readonly string[];
 }
 
 const NODE_MEMORY: MemorySource = {
@@ -102,23 +108,26 @@ const NODE_MEMORY: MemorySource = {
   heapLimitBytes: () => getHeapStatistics().heap_size_limit,
   constrainedBytes: () => process.constrainedMemory?.(),
   totalBytes: () => totalmem(),
+  nodeArguments: () => process.execArgv,
 };
 
 const MIB = 1024 * 1024;
 
 /**
- * The process's memory: its peak RSS, V8's heap limit and the limit Node sees. Whether an Azure
+ * The process's memory: its peak RSS, V8's heap limit and the limit Node sees, and the arguments
+ * Node was started with. Whether an Azure
  * instance's memory reaches Node as a limit is not documented; these say it from the instance.
  */
 export function memoryMetrics(
   source: MemorySource = NODE_MEMORY,
-): Pick<CycleMetrics, 'peakRssMiB' | 'heapLimitMiB' | 'memoryLimitMiB'> {
+): Pick<CycleMetrics, 'peakRssMiB' | 'heapLimitMiB' | 'memoryLimitMiB' | 'nodeArguments'> {
   const constrained = source.constrainedBytes() ?? 0;
   const limited = constrained > 0 && constrained < source.totalBytes();
   return {
     peakRssMiB: Math.round(source.maxRssKiB() / 1024),
     heapLimitMiB: Math.round(source.heapLimitBytes() / MIB),
     ...(limited ? { memoryLimitMiB: Math.round(constrained / MIB) } : {}),
+    nodeArguments: source.nodeArguments().join(' '),
   };
 }
 

@@ -471,6 +471,8 @@ export const DEPLOYMENT_SETTINGS = {
   AzureWebJobsStorage__clientId: 'host',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'host',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'host',
+  // The Node worker's arguments (lib/settings/worker-arguments.ts).
+  languageWorkers__node__arguments: 'host',
   IDENTITY_ENDPOINT: 'platform',
   IDENTITY_HEADER: 'platform',
   MSI_ENDPOINT: 'platform',

@@ -7,11 +7,13 @@
  *
  * Where the memory goes (set on `npm run bench`, they reach every monitor it starts; docs/scale.md):
  *   BENCH_LIVE=1            a full GC every second: the peak of what is live, beside the peak RSS (`live` in each cycle's peaks)
- *   BENCH_TRACE_GC=<prefix> V8's --trace-gc, each child's output in <prefix>.<pid>.log (when the heap is collected, and what is left)
+ *   BENCH_TRACE_GC=<prefix> V8's --trace-gc, each child's output in <prefix>.<pid>.log (when the heap is collected, and what is left);
+ *                           with BENCH_TRACE_GC_VERBOSE=1 also --trace-gc-verbose (the growing factor V8 chose, and why)
  *   BENCH_SNAPSHOT=<prefix> a heap snapshot when the steady cycle sends its first message
  *   BENCH_ALLOCATIONS=<prefix> where the garbage is allocated (a sampling heap profile of each cycle)
  *   BENCH_CPU=<prefix>      where the first cycle's time goes until its first email (a CPU profile, <prefix>.<pid>.cpuprofile)
  *   BENCH_STORAGE_CALLS=1   the Table Storage (and other HTTP) calls of each cycle, by method and table, on stderr
+ *   BENCH_SMAPS=1           at each cycle's peak RSS, its file-backed and anonymous parts and V8's heap then (`atPeak*` in its peaks)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -100,6 +102,8 @@ export interface CycleFigures {
   logReads: { troubled: number; rotation: number };
   /** The peaks of process.memoryUsage() during this cycle (MiB, sampled every 50 ms). */
   peaks?: Record<string, number>;
+  /** CPU time the monitor's process used in the cycle (user and system, ms; the garbage collector's threads included). */
+  cpuMs?: number;
 }
 
 /** Graph's rate windows (10 s), and a little more. */
@@ -254,6 +258,23 @@ async function profileFirstEmail(): Promise<{ stop: () => Promise<void> } | unde
   };
 }
 
+/**
+ * BENCH_SMAPS=1: the RSS at its peak split as the kernel counts it (/proc/self/smaps_rollup):
+ * file-backed pages (the node binary's code and data, ICU) and anonymous memory, of which V8's heap
+ * is `heapTotal`; the rest is Node's and the libraries' own (sockets, TLS, buffers, the allocator).
+ */
+function rssParts(m: Record<string, number>): Record<string, number> {
+  const text = readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  const mib = (k: number) => Math.round(k / 1024);
+  return {
+    atPeakFile: mib(kib('Rss') - kib('Anonymous')),
+    atPeakAnon: mib(kib('Anonymous')),
+    atPeakHeapTotal: Math.round(m.heapTotal! / 1048576),
+    atPeakArrayBuffers: Math.round(m.arrayBuffers! / 1048576),
+  };
+}
+
 /** The history a week of watching leaves a job with: full, as lib/evaluate/history.ts bounds it. */
 function weekOfHistory(now: number, seed: number): JobHistory {
   const hour = Math.floor(now / 3600_000);
@@ -318,7 +339,10 @@ function storageCallShape(path: string): string {
 }
 
 async function main(): Promise<void> {
-  if (process.env.BENCH_TRACE_GC) (await import('node:v8')).setFlagsFromString(process.env.BENCH_TRACE_GC_VERBOSE ? '--trace-gc --trace-gc-verbose' : '--trace-gc');
+  if (process.env.BENCH_TRACE_GC)
+    (await import('node:v8')).setFlagsFromString(
+      process.env.BENCH_TRACE_GC_VERBOSE ? '--trace-gc --trace-gc-verbose' : '--trace-gc',
+    );
   const storageCalls = new Map<string, number>();
   if (process.env.BENCH_STORAGE_CALLS) {
     const builtin = (process as unknown as { getBuiltinModule(id: string): { request: unknown } }).getBuiltinModule;
@@ -351,6 +375,8 @@ async function main(): Promise<void> {
   let cyclePeaks: Record<string, number> = {};
   const sampler = setInterval(() => {
     const m = process.memoryUsage() as unknown as Record<string, number>;
+    // Diagnostic (BENCH_SMAPS=1): at each new peak of the RSS, what it is made of (the kernel's count).
+    if (process.env.BENCH_SMAPS && m.rss! / 1048576 > (cyclePeaks.rss ?? 0)) Object.assign(cyclePeaks, rssParts(m));
     peakHeap = Math.max(peakHeap, m.heapUsed!);
     for (const [k, v] of Object.entries(m)) {
       peaks[k] = Math.max(peaks[k] ?? 0, Math.round(v / 1048576));
@@ -417,7 +443,9 @@ async function main(): Promise<void> {
     lastReadAt = Date.now();
     cyclePeaks = {};
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const summary = await runCycle(deps);
+    const cpuUsed = process.cpuUsage(cpuBefore);
     await cpu?.stop(); // a cycle that sent nothing: profiled to its end
     await stopProfiling?.();
     const ms = performance.now() - started;
@@ -429,6 +457,7 @@ async function main(): Promise<void> {
     results.push({
       ...(await trafficFigures(spec.graphEndpoint, label, ms, summary, { firstSentMs, rotationMs, troubled })),
       peaks: during,
+      cpuMs: Math.round((cpuUsed.user + cpuUsed.system) / 1000),
     });
   }
   clearInterval(sampler);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
 import { CLOUDS } from '../../lib/settings/clouds';
 import { DEPLOYMENT_SETTINGS } from '../../lib/settings/settings';
 import { CYCLE_METRICS_EVENT } from '../../lib/cycle/metrics';
+import { NODE_WORKER_ARGUMENTS } from '../../lib/settings/worker-arguments';
 import { parse as parseYaml } from 'yaml';
 import {
   allowedValues,
@@ -139,6 +141,27 @@ describe('app settings: what the code reads, the template sets', () => {
     expect(api).toMatch(/runtime:\s*\{\s*\n\s*name:\s*'node'\s*\n\s*version:\s*'22'/);
     expect(api).toMatch(/type:\s*'UserAssigned'/);
     expect(api).toMatch(/type:\s*'UserAssignedIdentity'/); // the deployment package is read with it too
+  });
+});
+
+describe("the Node worker's arguments (languageWorkers__node__arguments)", () => {
+  const expected = NODE_WORKER_ARGUMENTS.join(' ');
+
+  it('are the same in the template, the local sample and the bench (lib/settings/worker-arguments.ts)', () => {
+    expect(valueOf(appSettingsBlock, 'languageWorkers__node__arguments')).toBe(`'${expected}'`);
+    const sample = JSON.parse(readFileSync(join(root, 'local.settings.sample.json'), 'utf8')) as {
+      Values: Record<string, string>;
+    };
+    expect(sample.Values.languageWorkers__node__arguments).toBe(expected);
+    expect(readFileSync(join(root, 'scripts', 'bench.ts'), 'utf8')).toContain('NODE_WORKER_ARGUMENTS');
+  });
+
+  it('are accepted by this Node: a worker started with one it refused would never run a cycle', () => {
+    const run = spawnSync(process.execPath, [...NODE_WORKER_ARGUMENTS, '-e', 'process.exit(0)'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    // Something a Node refuses does fail that way, so the check above can tell.
+    expect(spawnSync(process.execPath, ['--heap-growing-percentage=50', '-e', '0']).status).not.toBe(0);
   });
 });
 
