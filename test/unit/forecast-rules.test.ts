@@ -61,10 +61,12 @@ describe('quarantine-likely', () => {
     };
     expect(inView(labels, forecastObservation(NOW))).toBe(true);
     expect(inView(labels, logsObservation(NOW))).toBe(false);
-    // Another job's history read, not this one's (it had nothing to add): held.
+    // Another job's history read, not this one's (it had nothing to add): held, and nothing is
+    // judged from no runs.
     const another = forecastObservation(NOW);
     another.history = new Map([['another-job', emptyHistory()]]);
     expect(inView(labels, another)).toBe(false);
+    expect(likely(another)).toHaveLength(0);
     // A job no longer seen is judged (its alert resolves), read or not.
     const gone = logsObservation(NOW);
     gone.jobs = gone.jobs.filter((j) => j.jobId !== SERVICE_NOW);
