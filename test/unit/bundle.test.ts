@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunctions } from '../../scripts/bundle';
 import { startSettings, WORKER_STAND_IN } from '../../scripts/kql-check-cost';
+import { NODE_WORKER_ARGUMENTS } from '../../lib/settings/worker-arguments';
 import { filesUnder, shipsIn } from '../support/funcignore';
 
 /**
@@ -67,8 +68,13 @@ function stagePackage(parent = mkdtempSync(join(tmpdir(), 'esw-package-'))): str
   return dir;
 }
 
+/** The package loaded as the Functions worker loads it, in a Node started with the deployment's worker arguments. */
 function loadAsTheWorker(dir: string, env: Record<string, string | undefined> = { PATH: process.env.PATH }) {
-  const result = spawnSync(process.execPath, [WORKER_STAND_IN, dir], { cwd: dir, env, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [...NODE_WORKER_ARGUMENTS, WORKER_STAND_IN, dir], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+  });
   const line = result.stdout.split('\n').find((l) => l.startsWith('{"registered"'));
   return { ...result, registered: line ? (JSON.parse(line) as { registered: Registered[] }).registered : undefined };
 }
