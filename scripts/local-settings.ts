@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { NODE_WORKER_ARGUMENTS } from '../lib/settings/worker-arguments';
 
 /**
  * local.settings.json for the real Functions host (`npm start`, i.e. `func start`) watching the local
@@ -21,6 +22,8 @@ export function localCloudSettings(cloudSettings: Record<string, string>, caBund
     Values: {
       [LOCAL_CLOUD_MARKER]: 'written by npm run local-cloud; delete this file to go back to your own settings',
       FUNCTIONS_WORKER_RUNTIME: 'node',
+      // The Node worker started as the deployment starts it (lib/settings/worker-arguments.ts).
+      languageWorkers__node__arguments: NODE_WORKER_ARGUMENTS.join(' '),
       // The host's own storage (timer leases) and the alert state: Azurite on its default ports.
       AzureWebJobsStorage: 'UseDevelopmentStorage=true',
       // Every 30 seconds, to see the story move; Azure runs every 5 minutes.

@@ -60,6 +60,7 @@ const SHOWN = new Set([
   'AzureWebJobsStorage__credential',
   'AzureWebJobsStorage__clientId',
   'FUNCTIONS_WORKER_RUNTIME',
+  'languageWorkers__node__arguments',
 ]);
 
 /** A value as a line may show it: URLs without their query, secrets by length and hash prefix only. */

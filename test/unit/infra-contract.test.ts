@@ -17,6 +17,7 @@ import { CLOUDS } from '../../lib/settings/clouds';
 import { DEPLOYMENT_SETTINGS } from '../../lib/settings/settings';
 import { CYCLE_METRICS_EVENT } from '../../lib/cycle/metrics';
 import { NODE_WORKER_ARGUMENTS } from '../../lib/settings/worker-arguments';
+import { localCloudSettings } from '../../scripts/local-settings';
 import { parse as parseYaml } from 'yaml';
 import {
   allowedValues,
@@ -147,8 +148,9 @@ describe('app settings: what the code reads, the template sets', () => {
 describe("the Node worker's arguments (languageWorkers__node__arguments)", () => {
   const expected = NODE_WORKER_ARGUMENTS.join(' ');
 
-  it('are the same in the template, the local sample and the bench (lib/settings/worker-arguments.ts)', () => {
+  it('are the same in the template, the local sample, the local cloud and the bench (lib/settings/worker-arguments.ts)', () => {
     expect(valueOf(appSettingsBlock, 'languageWorkers__node__arguments')).toBe(`'${expected}'`);
+    expect(localCloudSettings({}, '/ca.pem').Values.languageWorkers__node__arguments).toBe(expected);
     const sample = JSON.parse(readFileSync(join(root, 'local.settings.sample.json'), 'utf8')) as {
       Values: Record<string, string>;
     };
