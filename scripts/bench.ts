@@ -59,6 +59,12 @@ interface Options {
   instanceMemoryMB: number;
   /** The largest world's monitor is run again with Node's defaults, without the deployment's worker arguments. */
   nodeDefaults: boolean;
+  /**
+   * The Node arguments the monitors and the fan-out workers run with: the deployment's
+   * (languageWorkers__node__arguments, lib/settings/worker-arguments.ts), as the Functions host
+   * starts its worker, unless `--worker-args` gives others to try.
+   */
+  workerArgs: readonly string[];
   out: string;
 }
 
@@ -80,6 +86,7 @@ function options(): Options {
     coldStart: !args.includes('--no-cold-start'),
     instanceMemoryMB: Number(value('--instance-memory') ?? 2048),
     nodeDefaults: !args.includes('--no-node-defaults'),
+    workerArgs: value('--worker-args')?.split(' ').filter(Boolean) ?? NODE_WORKER_ARGUMENTS,
     out: resolve(root, value('--out') ?? 'bench/results.json'),
   };
 }
@@ -106,14 +113,6 @@ async function bundle(scripts: string[]): Promise<void> {
     ),
   );
 }
-
-/**
- * The Node arguments the monitor and the fan-out workers run with: the deployment's
- * (languageWorkers__node__arguments, lib/settings/worker-arguments.ts), as the Functions host starts its worker.
- */
-const AS_DEPLOYED: readonly string[] = process.argv.includes('--worker-args')
-  ? (process.argv[process.argv.indexOf('--worker-args') + 1] ?? '').split(' ').filter(Boolean)
-  : NODE_WORKER_ARGUMENTS;
 
 /** Runs a bundled script to its end and returns the JSON of its `result {...}` line. */
 function runScript<T>(
@@ -255,14 +254,19 @@ function worldEnv(info: CloudInfo, run: string): NodeJS.ProcessEnv {
 }
 
 /** Starts worker processes running the queue-triggered function under the emulated queue host. */
-async function startWorkers(n: number, env: NodeJS.ProcessEnv, jobsOnly: boolean): Promise<ChildProcess[]> {
+async function startWorkers(
+  n: number,
+  env: NodeJS.ProcessEnv,
+  jobsOnly: boolean,
+  nodeArgs: readonly string[],
+): Promise<ChildProcess[]> {
   const args = jobsOnly ? ['--jobs-only'] : [];
   return Promise.all(
     Array.from(
       { length: n },
       () =>
         new Promise<ChildProcess>((resolvePromise, reject) => {
-          const child = spawn(process.execPath, [...AS_DEPLOYED, bundled('scripts/bench/worker.ts'), ...args], {
+          const child = spawn(process.execPath, [...nodeArgs, bundled('scripts/bench/worker.ts'), ...args], {
             env,
             stdio: ['ignore', 'pipe', 'pipe'],
             cwd: root,
@@ -495,7 +499,7 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
           AzureWebJobsStorage: azurite.connectionStringFor(account),
           BENCH_RUN: JSON.stringify({ ...spec, graphEndpoint: info.graphEndpoint }),
         },
-        { nodeArgs: how.nodeArgs ?? AS_DEPLOYED, cgroupProcs: how.cgroupProcs },
+        { nodeArgs: how.nodeArgs ?? o.workerArgs, cgroupProcs: how.cgroupProcs },
       );
     // The week-old histories are written by a process of their own: the monitor measured is fresh,
     // its memory and its connections those of a new `npm run cycle`, not of the seeding.
@@ -568,7 +572,7 @@ async function world(tenants: number, o: Options, azurite: Azurite, largest: boo
         naiveSpeedup: Number((naiveMs / jobsOnly.cycles[0]!.ms).toFixed(1)),
       };
       if (o.instanceMemoryMB > 0) result.inInstance = await inInstance(tenants, o.instanceMemoryMB, monitor);
-      if (o.nodeDefaults) result.nodeDefaults = await withNodeDefaults(tenants, monitor);
+      if (o.nodeDefaults) result.nodeDefaults = await withNodeDefaults(tenants, monitor, o.workerArgs);
     }
   } finally {
     await stop(child);
@@ -588,10 +592,14 @@ type Monitor = (account: string, spec: Omit<RunSpec, 'graphEndpoint'>, how?: Mon
  * The monitor's run with logs again, with Node's defaults: what the deployment's worker arguments
  * (lib/settings/worker-arguments.ts) change, printed beside the figure as deployed.
  */
-async function withNodeDefaults(tenants: number, monitor: Monitor): Promise<MonitorResult> {
+async function withNodeDefaults(
+  tenants: number,
+  monitor: Monitor,
+  workerArgs: readonly string[],
+): Promise<MonitorResult> {
   const run = await monitor(`bench${tenants}d`, WEEK_OLD_RUN, { nodeArgs: [] });
   console.log(
-    `  with Node's defaults (without the deployment's ${AS_DEPLOYED.join(' ')}): ` +
+    `  with Node's defaults (without ${workerArgs.join(' ')}): ` +
       run.cycles.map((c) => `${c.label} cycle ${s(c.ms)}, peak RSS ${c.peaks?.rss} MiB`).join('; ') +
       `; the process's peak RSS ${run.peakRssMiB} MiB`,
   );
@@ -668,7 +676,7 @@ async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> 
       AzureWebJobsStorage: azurite.connectionStringFor(`fan${tenants}`),
       WATCH_FANOUT_TENANTS: '1',
     };
-    const workers = await startWorkers(o.workers, env, false);
+    const workers = await startWorkers(o.workers, env, false, o.workerArgs);
     try {
       const busy = busyness({
         'emulated Graph': [child.pid],
@@ -695,7 +703,7 @@ async function fanOutWorld(o: Options, azurite: Azurite): Promise<FanOutResult> 
             newQuarantine: { tenantId: benchTenantId(midTenant), jobId: benchJobId(midTenant, 1) },
           } satisfies RunSpec),
         },
-        { nodeArgs: AS_DEPLOYED },
+        { nodeArgs: o.workerArgs },
       );
       const coresBusy = busy();
       const workerRss = workers.map((w) => peakRssOf(w.pid) ?? 0);
@@ -766,7 +774,7 @@ function fanOutFigures(
 }
 
 /** Issue 20's "Done when": the figures, their goals, and main's before. */
-function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined): void {
+function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined, workerArgs: readonly string[]): void {
   const thousandWorld = worlds.find((w) => w.tenants === 1000);
   const thousand = thousandWorld?.inProcess;
   console.log(`\nIssue 20 (1,000 x 5 at 100 ms with logs, 5 % of tenants in trouble):`);
@@ -787,7 +795,7 @@ function summarizeIssue20(worlds: WorldResult[], fan: FanOutResult | undefined):
     );
     const jobsOnlyRss = thousandWorld?.jobsOnly ? `; job status only ${thousandWorld.jobsOnly.peakRssMiB} MiB` : '';
     console.log(
-      `  monitor peak RSS, as deployed (node ${AS_DEPLOYED.join(' ')}): ${thousand.peakRssMiB} MiB on this machine (${Math.round(totalmem() / 1073741824)} GiB; V8's heap limit ${thousand.heapLimitMiB ?? '?'} MiB; ` +
+      `  monitor peak RSS, as deployed (node ${workerArgs.join(' ')}): ${thousand.peakRssMiB} MiB on this machine (${Math.round(totalmem() / 1073741824)} GiB; V8's heap limit ${thousand.heapLimitMiB ?? '?'} MiB; ` +
         `${thousand.cycles.map((c) => `${c.label} cycle ${c.peaks?.rss} MiB`).join(', ')})${jobsOnlyRss} (goal < 256 MiB); ${cpuOf(thousand)}`,
     );
     const defaults = thousandWorld?.nodeDefaults;
@@ -876,7 +884,7 @@ Cold start, from a new Node process to the first outbound request of a timer inv
     await azurite.stop();
   }
   summarize(worlds, o);
-  summarizeIssue20(worlds, fan);
+  summarizeIssue20(worlds, fan, o.workerArgs);
   mkdirSync(dirname(o.out), { recursive: true });
   const results = {
     generatedAt: new Date().toISOString(),

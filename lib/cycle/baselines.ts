@@ -19,9 +19,8 @@ import type { Logger } from '../util/log';
  * is put on the observation: only that part is held until the cycle ends (heldForRules). A job
  * whose history was not read (nothing to add) has none on `observation.history`, and a tenant's
  * histories that cannot be read leave it unset: the alerts built on them are held, not resolved.
- * Learning follows
- * `provisioning-failures`' `learning` per job (`pinned` and `off` learn no more failures; runs are
- * always kept, for the forecast).
+ * Learning follows `provisioning-failures`' `learning` per job (`pinned` and `off` learn no more
+ * failures; runs are always kept, for the forecast).
  */
 
 export interface BaselineDeps {
@@ -91,13 +90,14 @@ async function historiesToRead(
   const store = deps.histories;
   const marks = store?.marks ? await store.marks(tenantId).catch(() => undefined) : undefined;
   if (!marks) return { read: jobs, kept: new Map(), unmarked: new Set() };
-  // Rows written before the marks: read, and written back with them.
-  const unmarked = new Set(jobs.map(({ job }) => job.jobId).filter((id) => !marks.has(id)));
   const read: JobLearning[] = [];
   const kept = new Map<string, HistoryMarks>();
+  // Rows written before the marks: read, and written back with them.
+  const unmarked = new Set<string>();
   for (const learning of jobs) {
     const { job, needs, failures } = learning;
     const mark = marks.get(job.jobId);
+    if (!mark) unmarked.add(job.jobId);
     if (!mark || needs.baseline || needs.interval || hasNews(mark, job, failures)) read.push(learning);
     else kept.set(job.jobId, mark);
   }

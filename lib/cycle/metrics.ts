@@ -115,8 +115,8 @@ const MIB = 1024 * 1024;
 
 /**
  * The process's memory: its peak RSS, V8's heap limit and the limit Node sees, and the arguments
- * Node was started with. Whether an Azure
- * instance's memory reaches Node as a limit is not documented; these say it from the instance.
+ * Node was started with. Whether an Azure instance's memory reaches Node as a limit, and whether
+ * the host passes the worker its arguments, are not verified; these say it from the instance.
  */
 export function memoryMetrics(
   source: MemorySource = NODE_MEMORY,

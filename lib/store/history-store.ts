@@ -174,9 +174,9 @@ export class HistoryStore {
 
   /**
    * Writes the histories that changed and the tenant's marks row (`ending`: what each of the
-   * tenant's histories ends with, by job id), in transactions of the tenant's partition, the marks row in the last: a marks row
-   * never promises a history that was not written. When the marks do not fit one row, the row is
-   * removed instead, and marks are read from each job's row.
+   * tenant's histories ends with, by job id), in transactions of the tenant's partition, the marks
+   * row in the last: a marks row never promises a history that was not written. When the marks do
+   * not fit one row, the row is removed instead, and marks are read from each job's row.
    */
   async saveTenant(
     tenantId: string,
